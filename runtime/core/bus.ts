@@ -1,0 +1,49 @@
+// The MMIO bus: device regions with read/write callbacks, looked up by guest-physical address.
+// KVM hands an emulated MMIO access here after decoding it from the exit information.
+
+import { hex } from "./bits.js";
+import { GuestMemoryError } from "./errors.js";
+
+export interface MmioDevice {
+  readonly name: string;
+  /** Read `size` bytes at `offset` from the region base. */
+  read(offset: number, size: number): bigint;
+  /** Write the low `size` bytes of `value` at `offset`. */
+  write(offset: number, size: number, value: bigint): void;
+}
+
+export interface MmioRegion {
+  base: number;
+  size: number;
+  device: MmioDevice;
+}
+
+export class MmioBus {
+  readonly regions: MmioRegion[] = [];
+
+  add(base: number, size: number, device: MmioDevice): void {
+    for (const r of this.regions) {
+      if (base < r.base + r.size && r.base < base + size) {
+        throw new GuestMemoryError(`MMIO region ${device.name} at ${hex(base)} overlaps ${r.device.name}`);
+      }
+    }
+    this.regions.push({ base, size, device });
+  }
+
+  find(pa: number): MmioRegion | undefined {
+    for (const r of this.regions) if (pa >= r.base && pa < r.base + r.size) return r;
+    return undefined;
+  }
+
+  read(pa: number, size: number): bigint {
+    const r = this.find(pa);
+    if (!r) throw new GuestMemoryError(`no device at guest-physical address ${hex(pa)}`);
+    return r.device.read(pa - r.base, size);
+  }
+
+  write(pa: number, size: number, value: bigint): void {
+    const r = this.find(pa);
+    if (!r) throw new GuestMemoryError(`no device at guest-physical address ${hex(pa)}`);
+    r.device.write(pa - r.base, size, value);
+  }
+}

@@ -1,0 +1,137 @@
+// Guest-physical memory: RAM regions (KVM's memslots) backed by sparse 4 KiB pages allocated
+// on first write, under a byte cap. Addresses are numbers (guest-physical addresses fit 52 bits).
+
+import { GuestMemoryError } from "./errors.js";
+import { hex } from "./bits.js";
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+export interface RamRegion {
+  name: string;
+  base: number;
+  size: number;
+}
+
+export interface GuestMemoryOptions {
+  /** Most bytes of backing pages that may be allocated (default 256 MiB). */
+  capBytes?: number;
+}
+
+export class GuestMemory {
+  readonly regions: RamRegion[] = [];
+  readonly capBytes: number;
+  private readonly pages = new Map<number, Uint8Array>();
+  /** Called after every write with the page number written (decode caches listen here). */
+  onWrite: ((pageNumber: number) => void) | null = null;
+
+  constructor(options: GuestMemoryOptions = {}) {
+    this.capBytes = options.capBytes ?? 256 * 1024 * 1024;
+  }
+
+  addRegion(region: RamRegion): void {
+    for (const r of this.regions) {
+      if (region.base < r.base + r.size && r.base < region.base + region.size) {
+        throw new GuestMemoryError(`RAM region ${region.name} overlaps ${r.name}`);
+      }
+    }
+    this.regions.push(region);
+  }
+
+  /** The RAM region holding `pa`, or undefined (then it is MMIO or nothing). */
+  regionOf(pa: number): RamRegion | undefined {
+    for (const r of this.regions) if (pa >= r.base && pa < r.base + r.size) return r;
+    return undefined;
+  }
+
+  isRam(pa: number): boolean {
+    return this.regionOf(pa) !== undefined;
+  }
+
+  get allocatedBytes(): number {
+    return this.pages.size * PAGE_SIZE;
+  }
+
+  private page(pa: number, forWrite: boolean): Uint8Array | undefined {
+    const pn = Math.floor(pa / PAGE_SIZE);
+    let p = this.pages.get(pn);
+    if (p) return p;
+    if (!this.isRam(pa)) throw new GuestMemoryError(`guest-physical address ${hex(pa)} is not RAM`);
+    if (!forWrite) return undefined;
+    if (this.allocatedBytes + PAGE_SIZE > this.capBytes) {
+      throw new GuestMemoryError(
+        `guest memory cap of ${this.capBytes} bytes reached writing ${hex(pa)}`,
+        "raise the memory cap (GuestMemoryOptions.capBytes / `set memcap`)",
+      );
+    }
+    p = new Uint8Array(PAGE_SIZE);
+    this.pages.set(pn, p);
+    return p;
+  }
+
+  readByte(pa: number): number {
+    const p = this.page(pa, false);
+    return p ? p[pa % PAGE_SIZE]! : 0;
+  }
+
+  writeByte(pa: number, value: number): void {
+    this.page(pa, true)![pa % PAGE_SIZE] = value & 0xff;
+    this.onWrite?.(Math.floor(pa / PAGE_SIZE));
+  }
+
+  /** Little-endian read of 1, 2, 4 or 8 bytes. */
+  read(pa: number, size: number): bigint {
+    const off = pa % PAGE_SIZE;
+    if (off + size <= PAGE_SIZE) {
+      const p = this.page(pa, false);
+      if (!p) return 0n;
+      let v = 0n;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(p[off + i]!);
+      return v;
+    }
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.readByte(pa + i));
+    return v;
+  }
+
+  /** 32-bit little-endian read as a number (instruction fetch). */
+  read32(pa: number): number {
+    const off = pa % PAGE_SIZE;
+    if (off + 4 <= PAGE_SIZE) {
+      const p = this.page(pa, false);
+      if (!p) return 0;
+      return (p[off]! | (p[off + 1]! << 8) | (p[off + 2]! << 16) | (p[off + 3]! << 24)) >>> 0;
+    }
+    return Number(this.read(pa, 4));
+  }
+
+  /** Little-endian write of 1, 2, 4 or 8 bytes. */
+  write(pa: number, size: number, value: bigint): void {
+    const off = pa % PAGE_SIZE;
+    if (off + size <= PAGE_SIZE) {
+      const p = this.page(pa, true)!;
+      let v = value;
+      for (let i = 0; i < size; i++) {
+        p[off + i] = Number(v & 0xffn);
+        v >>= 8n;
+      }
+      this.onWrite?.(Math.floor(pa / PAGE_SIZE));
+      return;
+    }
+    let v = value;
+    for (let i = 0; i < size; i++) {
+      this.writeByte(pa + i, Number(v & 0xffn));
+      v >>= 8n;
+    }
+  }
+
+  readBytes(pa: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = this.readByte(pa + i);
+    return out;
+  }
+
+  writeBytes(pa: number, bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) this.writeByte(pa + i, bytes[i]!);
+  }
+}

@@ -1,0 +1,104 @@
+// Typed trace events and their Linux tracepoint text. Events are stored as data (name + fields);
+// text is produced only when shown, from a table of tracepoint declarations that carry the
+// TP_printk format of each KVM era. Both architectures register their tracepoints here.
+
+import { printf, type PrintfArg } from "./printf.js";
+
+export type FieldValue = bigint | number | string | boolean;
+export type KvmEra = "2015" | "today";
+export const KVM_ERAS: readonly KvmEra[] = ["2015", "today"];
+
+export interface TraceEvent {
+  /** Position in this VM's trace, from 0. */
+  seq: number;
+  /** Guest instructions retired when the event happened. */
+  step: number;
+  /** Modelled host cycles elapsed when the event happened (cost model). */
+  cycles: number;
+  /** Tracepoint name, e.g. "kvm_exit", "kvm_guest_fault". */
+  name: string;
+  fields: Record<string, FieldValue>;
+}
+
+export interface TracepointFormat {
+  /** TP_printk format string of that era (C printf syntax). */
+  format: string;
+  /** Produces the printf arguments from the event's fields. */
+  args: (fields: Record<string, FieldValue>) => PrintfArg[];
+}
+
+export interface Tracepoint {
+  name: string;
+  /** What the event means, for `help` and the kernel's inspect. */
+  doc: string;
+  /** Source of the format, e.g. "arch/arm/kvm/trace.h (v4.1)". */
+  source: string;
+  /** Format per era; "today" falls back to "2015" when absent. */
+  eras: { "2015": TracepointFormat; today?: TracepointFormat };
+}
+
+const registry = new Map<string, Tracepoint>();
+
+/** Declare tracepoints (each architecture's kvm module does this once at load). */
+export function defineTracepoints(points: readonly Tracepoint[]): void {
+  for (const p of points) registry.set(p.name, p);
+}
+
+export function tracepoint(name: string): Tracepoint | undefined {
+  return registry.get(name);
+}
+
+export function tracepointNames(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/** "name: text" as trace-cmd/ftrace print it. */
+export function formatEvent(event: TraceEvent, era: KvmEra = "2015"): string {
+  const tp = registry.get(event.name);
+  if (!tp) {
+    const body = Object.entries(event.fields)
+      .map(([k, v]) => `${k}=${typeof v === "bigint" ? "0x" + v.toString(16) : String(v)}`)
+      .join(" ");
+    return `${event.name}: ${body}`;
+  }
+  const fmt = (era === "today" ? tp.eras.today : undefined) ?? tp.eras["2015"];
+  return `${event.name}: ${printf(fmt.format, fmt.args(event.fields))}`;
+}
+
+export interface TraceOptions {
+  /** Most events kept; past it the oldest are dropped and counted (default 1,000,000). */
+  capEvents?: number;
+}
+
+/** One VM's trace: an append-only list of typed events with a size cap. */
+export class TraceLog {
+  readonly events: TraceEvent[] = [];
+  readonly capEvents: number;
+  dropped = 0;
+  private nextSeq = 0;
+
+  constructor(options: TraceOptions = {}) {
+    this.capEvents = options.capEvents ?? 1_000_000;
+  }
+
+  emit(name: string, step: number, cycles: number, fields: Record<string, FieldValue>): TraceEvent {
+    const event: TraceEvent = { seq: this.nextSeq++, step, cycles, name, fields };
+    this.events.push(event);
+    if (this.events.length > this.capEvents) {
+      this.events.shift();
+      this.dropped++;
+    }
+    return event;
+  }
+
+  /** Text lines, optionally only some tracepoints. */
+  lines(era: KvmEra = "2015", names?: readonly string[]): string[] {
+    const keep = names ? new Set(names) : undefined;
+    return this.events.filter((e) => !keep || keep.has(e.name)).map((e) => formatEvent(e, era));
+  }
+
+  clear(): void {
+    this.events.length = 0;
+    this.dropped = 0;
+  }
+}

@@ -1,0 +1,66 @@
+// What an x86 instruction's semantics may ask of the machine. The ISA module (decoder + semantic
+// functions) depends only on this interface; the machine (paging, VMX controls, EPT) implements
+// it. Methods may throw a guest exception (#PF, #GP, #UD) or a VM exit; semantics do their memory
+// accesses before committing register results so a faulting instruction changes nothing.
+
+export type X86Mode = "real" | "protected32" | "compat" | "long64";
+export type X86Seg = "es" | "cs" | "ss" | "ds" | "fs" | "gs";
+
+export interface X86MemAccess {
+  size: 1 | 2 | 4 | 8;
+  write: boolean;
+  /** Instruction fetch (for EPT exit qualification bit 2). */
+  fetch?: boolean;
+}
+
+export interface X86Env {
+  readonly state: X86State;
+  /** Read `a.size` bytes at segment:offset (a linear address after segmentation). */
+  read(seg: X86Seg, offset: bigint, a: X86MemAccess): bigint;
+  write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void;
+  /** MOV to CRn from general register `gpr` (VMX may exit: CR_ACCESS). */
+  writeCr(cr: number, value: bigint, gpr: number): void;
+  /** MOV from CRn to general register `gpr`. */
+  readCr(cr: number, gpr: number): bigint;
+  /** LMSW / CLTS. */
+  lmsw(value: number): void;
+  clts(): void;
+  readDr(dr: number, gpr: number): bigint;
+  writeDr(dr: number, value: bigint, gpr: number): void;
+  rdmsr(msr: number): bigint;
+  wrmsr(msr: number, value: bigint): void;
+  /** IN: returns the value read; OUT. `rep`/`string` for INS/OUTS if modelled. */
+  in(port: number, size: 1 | 2 | 4): number;
+  out(port: number, size: 1 | 2 | 4, value: number): void;
+  cpuid(leaf: number, subleaf: number): { eax: number; ebx: number; ecx: number; edx: number };
+  rdtsc(): bigint;
+  hlt(): void;
+  invlpg(linear: bigint): void;
+  wbinvd(): void;
+  /** LGDT/LIDT with base and limit already read from memory. */
+  loadDescriptorTable(which: "gdt" | "idt", base: bigint, limit: number): void;
+  /** Load a segment register (mov sreg, far jmp, iret, pop sreg): descriptor checks live here. */
+  loadSegment(seg: X86Seg, selector: number): void;
+  /** Raise an exception (#UD=6, #GP=13, #PF=14, #DE=0 ...) with an optional error code. */
+  raise(vector: number, errorCode?: number): never;
+}
+
+/** Register file: 16 GPRs, rip, rflags, segment selectors (+ cached base/attributes), CRs, EFER. */
+export interface X86State {
+  /** rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15 (the encoding order). */
+  gpr: bigint[];
+  rip: bigint;
+  /** rip after this instruction; semantics of jumps assign it. */
+  nextRip: bigint;
+  rflags: bigint;
+  mode: X86Mode;
+  seg: Record<X86Seg, { selector: number; base: bigint; limit: number; attributes: number }>;
+  cr0: bigint;
+  cr2: bigint;
+  cr3: bigint;
+  cr4: bigint;
+  cr8: bigint;
+  efer: bigint;
+  gdtr: { base: bigint; limit: number };
+  idtr: { base: bigint; limit: number };
+}
