@@ -85,7 +85,7 @@ export interface DisasmLine {
   text: string;
 }
 
-export interface Machine {
+export interface Machine extends MachineControls {
   readonly arch: Arch;
   readonly memory: GuestMemory;
   readonly bus: MmioBus;
@@ -122,4 +122,59 @@ export interface Machine {
   disassemble(address: bigint, count: number): DisasmLine[];
   /** Change a setting (era, stepLimit, arch-specific ones); throws on unknown names/values. */
   set(name: string, value: FieldValue): void;
+}
+
+/** A trap the user asks for (`trap cr0`, `trap msr 0xc0000080`, `trap sysreg sctlr_el1`, `trap tvm`). */
+export interface TrapRequest {
+  /**
+   * x86: "cr" (arg 0/3/4/8), "msr" (arg number), "io" (arg port), "hlt", "cpuid", "rdtsc",
+   * "exception" (arg vector). arm64: "sysreg" (arg name), "tvm", "trvm", "wfi", "wfe", "hvc",
+   * "smc", "setway", "acr", "id".
+   */
+  kind: string;
+  arg?: number | string;
+}
+
+/** A table of machine state for `show` (regs, exit, vmcs, esr, sysregs, ...). */
+export interface MachineView {
+  title: string;
+  columns: string[];
+  rows: FieldValue[][];
+}
+
+/** One named thing with a number and its documentation (exit reasons, ESR classes, VMCS fields...). */
+export interface Documented {
+  name: string;
+  code?: number;
+  doc: string;
+  /** Where the fact comes from (manual section / Linux file). */
+  source?: string;
+}
+
+/** Static facts about an architecture, for completion, did-you-mean and inspect. */
+export interface ArchInfo {
+  arch: Arch;
+  registerNames: readonly string[];
+  exitReasons: readonly Documented[];
+  /** Other documented vocabulary by kind: "sysreg", "esr_class", "vmcs_field", "msr", ... */
+  vocabulary: Record<string, readonly Documented[]>;
+  trapKinds: readonly string[];
+  viewNames: readonly string[];
+  builtinGuests: readonly Documented[];
+}
+
+/** Options common to both machine factories. */
+export interface MachineOptions {
+  /** Built-in guest by name ("boot" is the talk's MMU-enable guest), or assembly source. */
+  guest?: { builtin: string } | { source: string; fileName?: string };
+  memoryCapBytes?: number;
+  traceCapEvents?: number;
+  settings?: Partial<MachineSettings>;
+}
+
+/** Machine members that let the lab drive traps and views without knowing the arch. */
+export interface MachineControls {
+  /** Set/clear the controls a hypervisor would set so that this trap does (not) happen; says what changed. */
+  setTrap(trap: TrapRequest, enabled: boolean): string;
+  view(name: string, arg?: string): MachineView;
 }
