@@ -1,0 +1,104 @@
+// AT&T syntax disassembly in the style of GNU objdump (binutils 2.40 i386-dis.c): operands in
+// reverse Intel order, `%reg`, `$imm` as unsigned hex of the operand size, `disp(base,index,scale)`,
+// a size suffix only where no register operand tells the size, branch targets as absolute
+// addresses (`0x...`, where objdump also prints `<symbol>`; objdump omits `0x` only when a symbol
+// table is present — we always print it so the text re-assembles).
+
+import type { OperandForm, X86Insn, X86Operand } from "./types.js";
+import { GPR16, GPR32, GPR64, regName } from "./types.js";
+
+const SUFFIX: Record<number, string> = { 1: "b", 2: "w", 4: "l", 8: "q" };
+
+/** Forms whose register operand tells objdump (and GNU as) the operation size. */
+const SIZING_REG_FORMS = new Set<OperandForm>(["Gb", "Gw", "Gv", "Gy", "Zb", "Zv", "AL", "rAX", "eAX", "Rv", "Ry"]);
+
+function hexU(v: bigint): string {
+  return "0x" + v.toString(16);
+}
+
+function maskBytes(v: bigint, n: number): bigint {
+  return v & ((1n << BigInt(n * 8)) - 1n);
+}
+
+function addrReg(reg: number, addrSize: number): string {
+  return "%" + (addrSize === 8 ? GPR64[reg]! : addrSize === 4 ? GPR32[reg]! : GPR16[reg]!);
+}
+
+export function formatMemory(m: Extract<X86Operand, { kind: "mem" }>, forceSeg = false): string {
+  const seg = m.segOverride || forceSeg ? `%${m.seg}:` : "";
+  if (m.ripRelative) {
+    const d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
+    return `${seg}${d}(%${m.addrSize === 8 ? "rip" : "eip"})`;
+  }
+  if (m.base === null && m.index === null) return seg + hexU(maskBytes(m.disp, m.addrSize));
+  let d = "";
+  if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
+  const parts: string[] = [m.base === null ? "" : addrReg(m.base, m.addrSize)];
+  if (m.index !== null) parts.push(addrReg(m.index, m.addrSize), String(m.scale));
+  return `${seg}${d}(${parts.join(",")})`;
+}
+
+function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address: bigint): string | null {
+  switch (op.kind) {
+    case "reg":
+      if (form === "DX" && (insn.spec.sem === "in" || insn.spec.sem === "out")) return "(%dx)";
+      return "%" + regName(op.reg, op.size, op.high8);
+    case "imm":
+      if (form === "One") return null;
+      return "$" + hexU(maskBytes(op.value, op.size));
+    case "mem":
+      return formatMemory(op, form === "Xb" || form === "Xv" || form === "Yb" || form === "Yv");
+    case "cr":
+      return `%cr${op.n}`;
+    case "dr":
+      return `%db${op.n}`;
+    case "sreg":
+      return `%${op.seg}`;
+    case "rel": {
+      const width = insn.mode === "long64" ? 8 : insn.operandSize === 2 ? 2 : 4;
+      return hexU(maskBytes(address + BigInt(insn.length) + op.disp, width));
+    }
+    case "far":
+      return `$${hexU(BigInt(op.selector))},$${hexU(op.offset)}`;
+  }
+}
+
+/** Mnemonic with the size suffix objdump would print. */
+export function mnemonicOf(insn: X86Insn): string {
+  const spec = insn.spec;
+  let m = spec.mnemonic;
+  const forms = spec.operands;
+  if (m === "mov" && insn.mode === "long64") {
+    if (forms.includes("Ov") || forms.includes("Ob") || (forms[1] === "Iv" && insn.operandSize === 8)) m = "movabs";
+  }
+  if (spec.suffix === "always") {
+    if (spec.sem === "movs" || spec.sem === "cmps") return m + SUFFIX[forms[0] === "Yb" || forms[0] === "Xb" ? 1 : insn.operandSize];
+    return m + SUFFIX[insn.operandSize];
+  }
+  if (spec.suffix === "never" || spec.size64 !== undefined || spec.sem === "setcc") return m;
+  const memIndex = forms.findIndex((f, i) => (f === "Eb" || f === "Ev" || f === "Ew" || f === "Ed") && insn.operands[i]?.kind === "mem");
+  if (memIndex < 0) return m;
+  if (forms.some((f) => SIZING_REG_FORMS.has(f)) || forms.includes("Sw")) return m;
+  const size = (insn.operands[memIndex] as { size: number }).size;
+  return m + (SUFFIX[size] ?? "");
+}
+
+/** GNU objdump-style AT&T text for one decoded instruction at `address`. */
+export function disassembleX86(insn: X86Insn, address: bigint): string {
+  const spec = insn.spec;
+  if (spec.sem === "ud" && spec.mnemonic === "(bad)") return "(bad)";
+  let prefix = "";
+  if (insn.prefixes.lock) prefix += "lock ";
+  if (spec.rep === "rep" && insn.prefixes.rep) prefix += "rep ";
+  if (spec.rep === "repz" && insn.prefixes.rep) prefix += "repz ";
+  if (spec.rep === "repz" && insn.prefixes.repne) prefix += "repnz ";
+  if (spec.rep === "rep" && insn.prefixes.repne) prefix += "repnz ";
+  const texts: string[] = [];
+  const indirect = spec.sem === "jmpind" || spec.sem === "callind" || spec.sem === "jmpfarind" || spec.sem === "callfarind";
+  for (let i = insn.operands.length - 1; i >= 0; i--) {
+    const t = formatOperand(insn, insn.operands[i]!, spec.operands[i]!, address);
+    if (t !== null) texts.push(indirect ? "*" + t : t);
+  }
+  const m = mnemonicOf(insn);
+  return prefix + (texts.length ? `${m} ${texts.join(",")}` : m);
+}

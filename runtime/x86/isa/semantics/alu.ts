@@ -1,0 +1,248 @@
+// Integer arithmetic and logic with full RFLAGS semantics, after the SDM Vol. 2 pages of each
+// instruction (ADD..CMP, TEST, INC/DEC, NEG/NOT, SAL/SAR/SHL/SHR, ROL/ROR/RCL/RCR, MUL/IMUL,
+// DIV/IDIV, CBW/CWD, SETcc/CMOVcc). Flags the SDM calls undefined follow QEMU's choices
+// (AF cleared by logic and shifts; SF/ZF/PF from the low half after MUL).
+
+import type { X86Env } from "../../env.js";
+import type { X86Insn } from "../types.js";
+import {
+  AF, ARITH_FLAGS, CF, DE, OF, addFlags, condition, flag, mask, readGpr, readOperand, setFlags, signBit,
+  sizeOf, storeOrDefer, subFlags, szpFlags, toSigned, writeGpr, writeOperand, type Sem,
+} from "./core.js";
+
+/** ALU op index = ModRM.reg of 80/81/83: add, or, adc, sbb, and, sub, xor, cmp. */
+const alu: Sem = (env, insn) => {
+  const s = env.state;
+  const [dst, src] = insn.operands as [X86Insn["operands"][0], X86Insn["operands"][0]];
+  const size = sizeOf(dst);
+  const a = readOperand(env, insn, dst);
+  const b = readOperand(env, insn, src) & mask(size);
+  const carry = flag(s, CF) ? 1n : 0n;
+  let r: { result: bigint; flags: bigint };
+  switch (insn.spec.arg) {
+    case 0: r = addFlags(a, b, 0n, size); break;
+    case 2: r = addFlags(a, b, carry, size); break;
+    case 3: r = subFlags(a, b, carry, size); break;
+    case 5: case 7: r = subFlags(a, b, 0n, size); break;
+    default: {
+      const v = insn.spec.arg === 1 ? a | b : insn.spec.arg === 4 ? a & b : a ^ b;
+      r = { result: v, flags: szpFlags(v, size) };
+    }
+  }
+  const commit = insn.spec.arg === 7 ? () => {} : storeOrDefer(env, insn, dst, r.result);
+  commit();
+  setFlags(s, ARITH_FLAGS, r.flags);
+};
+
+const test: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  const size = sizeOf(dst!);
+  const v = readOperand(env, insn, dst!) & readOperand(env, insn, src!) & mask(size);
+  setFlags(env.state, ARITH_FLAGS, szpFlags(v, size));
+};
+
+/** arg 0 = inc, 1 = dec; CF is preserved. */
+const incdec: Sem = (env, insn) => {
+  const dst = insn.operands[0]!;
+  const size = sizeOf(dst);
+  const a = readOperand(env, insn, dst);
+  const r = insn.spec.arg === 0 ? addFlags(a, 1n, 0n, size) : subFlags(a, 1n, 0n, size);
+  storeOrDefer(env, insn, dst, r.result)();
+  setFlags(env.state, ARITH_FLAGS & ~CF, r.flags);
+};
+
+const neg: Sem = (env, insn) => {
+  const dst = insn.operands[0]!;
+  const size = sizeOf(dst);
+  const a = readOperand(env, insn, dst);
+  const r = subFlags(0n, a, 0n, size);
+  storeOrDefer(env, insn, dst, r.result)();
+  setFlags(env.state, ARITH_FLAGS, r.flags);
+};
+
+const not: Sem = (env, insn) => {
+  const dst = insn.operands[0]!;
+  const a = readOperand(env, insn, dst);
+  storeOrDefer(env, insn, dst, ~a & mask(sizeOf(dst)))();
+};
+
+/** Shift/rotate by ModRM.reg: 0 rol, 1 ror, 2 rcl, 3 rcr, 4 shl, 5 shr, 7 sar. */
+const shift: Sem = (env, insn) => {
+  const s = env.state;
+  const [dst, cnt] = insn.operands as [X86Insn["operands"][0], X86Insn["operands"][0]];
+  const size = sizeOf(dst);
+  const bits = BigInt(size * 8);
+  const m = mask(size);
+  const a = readOperand(env, insn, dst);
+  const count = readOperand(env, insn, cnt) & (size === 8 ? 0x3fn : 0x1fn);
+  if (count === 0n) return; // no flags change, no write (SDM: "if the count is 0, the flags are not affected")
+  const msb = (v: bigint) => (v & signBit(size)) !== 0n;
+  const cfIn = flag(s, CF) ? 1n : 0n;
+  let r: bigint;
+  let flags: bigint;
+  let which = CF | OF;
+  switch (insn.spec.arg) {
+    case 0: { // rol
+      const n = count % bits;
+      r = ((a << n) | (a >> (bits - n))) & m;
+      const cf = (r & 1n) !== 0n;
+      flags = (cf ? CF : 0n) | (msb(r) !== cf ? OF : 0n);
+      break;
+    }
+    case 1: { // ror
+      const n = count % bits;
+      r = ((a >> n) | (a << (bits - n))) & m;
+      const cf = msb(r);
+      flags = (cf ? CF : 0n) | (msb(r) !== ((r >> (bits - 2n)) & 1n) > 0n ? OF : 0n);
+      break;
+    }
+    case 2: { // rcl: rotate the (size*8+1)-bit value CF:a
+      const n = count % (bits + 1n);
+      const wide = (cfIn << bits) | a;
+      const rot = ((wide << n) | (wide >> (bits + 1n - n))) & ((1n << (bits + 1n)) - 1n);
+      r = rot & m;
+      const cf = (rot >> bits) & 1n;
+      flags = (cf ? CF : 0n) | ((msb(r) ? 1n : 0n) !== cf ? OF : 0n);
+      break;
+    }
+    case 3: { // rcr: OF = MSB(dest) XOR CF before the rotation
+      const n = count % (bits + 1n);
+      const wide = (cfIn << bits) | a;
+      const rot = ((wide >> n) | (wide << (bits + 1n - n))) & ((1n << (bits + 1n)) - 1n);
+      r = rot & m;
+      const cf = (rot >> bits) & 1n;
+      flags = (cf ? CF : 0n) | ((msb(a) ? 1n : 0n) !== cfIn ? OF : 0n);
+      break;
+    }
+    case 4: case 6: { // shl/sal
+      r = (a << count) & m;
+      const cf = ((a << count) >> bits) & 1n;
+      flags = (cf ? CF : 0n) | ((msb(r) ? 1n : 0n) !== cf ? OF : 0n) | szpFlags(r, size);
+      which = ARITH_FLAGS;
+      break;
+    }
+    case 5: { // shr
+      r = a >> count;
+      const cf = (a >> (count - 1n)) & 1n;
+      flags = (cf ? CF : 0n) | (msb(a) ? OF : 0n) | szpFlags(r, size);
+      which = ARITH_FLAGS;
+      break;
+    }
+    default: { // sar
+      const sa = toSigned(a, size);
+      r = (sa >> count) & m;
+      const cf = (sa >> (count - 1n)) & 1n;
+      flags = (cf ? CF : 0n) | szpFlags(r, size);
+      which = ARITH_FLAGS;
+      break;
+    }
+  }
+  storeOrDefer(env, insn, dst, r)();
+  setFlags(s, which, flags & ~AF);
+};
+
+/** Split a double-width product/dividend in rDX:rAX (or AX for bytes). */
+function accPair(env: X86Env, size: number): bigint {
+  const s = env.state;
+  if (size === 1) return readGpr(s, 0, 2);
+  return (readGpr(s, 2, size) << BigInt(size * 8)) | readGpr(s, 0, size);
+}
+
+function writeAccPair(env: X86Env, size: number, lo: bigint, hi: bigint): void {
+  const s = env.state;
+  if (size === 1) writeGpr(s, 0, 2, ((hi & 0xffn) << 8n) | (lo & 0xffn));
+  else {
+    writeGpr(s, 0, size, lo);
+    writeGpr(s, 2, size, hi);
+  }
+}
+
+const mul: Sem = (env, insn) => {
+  const src = insn.operands[0]!;
+  const size = sizeOf(src);
+  const b = readOperand(env, insn, src);
+  const a = readGpr(env.state, 0, size);
+  const p = a * b;
+  const lo = p & mask(size);
+  const hi = p >> BigInt(size * 8);
+  writeAccPair(env, size, lo, hi);
+  setFlags(env.state, ARITH_FLAGS, (hi !== 0n ? CF | OF : 0n) | szpFlags(lo, size));
+};
+
+/** One-operand IMUL: rDX:rAX = rAX * src (signed). */
+const imul1: Sem = (env, insn) => {
+  const src = insn.operands[0]!;
+  const size = sizeOf(src);
+  const b = toSigned(readOperand(env, insn, src), size);
+  const a = toSigned(readGpr(env.state, 0, size), size);
+  const p = a * b;
+  const lo = p & mask(size);
+  const hi = (p >> BigInt(size * 8)) & mask(size);
+  writeAccPair(env, size, lo, hi);
+  setFlags(env.state, ARITH_FLAGS, (toSigned(lo, size) !== p ? CF | OF : 0n) | szpFlags(lo, size));
+};
+
+/** Two- and three-operand IMUL: dest = src1 * src2, truncated. */
+const imul: Sem = (env, insn) => {
+  const ops = insn.operands;
+  const dst = ops[0]!;
+  const size = sizeOf(dst);
+  const a = toSigned(readOperand(env, insn, ops.length === 3 ? ops[1]! : dst), size);
+  const b = toSigned(readOperand(env, insn, ops.length === 3 ? ops[2]! : ops[1]!), size);
+  const p = a * b;
+  const lo = p & mask(size);
+  writeOperand(env, insn, dst, lo);
+  setFlags(env.state, ARITH_FLAGS, (toSigned(lo, size) !== p ? CF | OF : 0n) | szpFlags(lo, size));
+};
+
+const div: Sem = (env, insn) => {
+  const src = insn.operands[0]!;
+  const size = sizeOf(src);
+  const d = readOperand(env, insn, src);
+  if (d === 0n) env.raise(DE);
+  const n = accPair(env, size);
+  const q = n / d;
+  if (q > mask(size)) env.raise(DE);
+  writeAccPair(env, size, q, n % d);
+};
+
+const idiv: Sem = (env, insn) => {
+  const src = insn.operands[0]!;
+  const size = sizeOf(src);
+  const d = toSigned(readOperand(env, insn, src), size);
+  if (d === 0n) env.raise(DE);
+  const n = toSigned(accPair(env, size), size * 2);
+  const q = n / d; // BigInt division truncates toward zero, as IDIV does
+  if (q > mask(size) >> 1n || q < -(signBit(size))) env.raise(DE);
+  writeAccPair(env, size, q & mask(size), (n % d) & mask(size));
+};
+
+/** CBW/CWDE/CDQE: sign-extend the low half of rAX into rAX. */
+const cbw: Sem = (env, insn) => {
+  const size = insn.operandSize;
+  const half = size / 2;
+  writeGpr(env.state, 0, size, toSigned(readGpr(env.state, 0, half), half) & mask(size));
+};
+
+/** CWD/CDQ/CQO: rDX = sign of rAX. */
+const cwd: Sem = (env, insn) => {
+  const size = insn.operandSize;
+  const neg = (readGpr(env.state, 0, size) & signBit(size)) !== 0n;
+  writeGpr(env.state, 2, size, neg ? mask(size) : 0n);
+};
+
+const setcc: Sem = (env, insn) => {
+  writeOperand(env, insn, insn.operands[0]!, condition(env.state, insn.spec.arg!) ? 1n : 0n);
+};
+
+/** CMOVcc reads its source always; a 32-bit destination is zero-extended even when not moved. */
+const cmovcc: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  const v = readOperand(env, insn, src!);
+  if (condition(env.state, insn.spec.arg!)) writeOperand(env, insn, dst!, v);
+  else if (dst!.kind === "reg" && dst!.size === 4) writeOperand(env, insn, dst!, readOperand(env, insn, dst!));
+};
+
+export const ALU_SEMANTICS: Record<string, Sem> = {
+  alu, test, incdec, neg, not, shift, mul, imul1, imul, div, idiv, cbw, cwd, setcc, cmovcc,
+};

@@ -1,0 +1,237 @@
+// Data movement, stack and control transfer (SDM Vol. 2: MOV, MOVZX/MOVSX/MOVSXD, LEA, XCHG, PUSH,
+// POP, LEAVE, PUSHF/POPF, JMP, Jcc, CALL, RET, LOOPcc, JrCXZ, far JMP/CALL/RET, IRET). Branches
+// assign state.nextRip; stack memory is accessed before rsp and rip are committed.
+
+import type { X86Insn, X86Operand } from "../types.js";
+import {
+  DF, UD, ZF, branchTarget, condition, effectiveAddress, flag, mask, peekPop, push, readGpr, readMem,
+  readOperand, sizeOf, stackSize, toSigned, writeGpr, writeOperand, type MemOperand, type Sem,
+} from "./core.js";
+
+const mov: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  const v = readOperand(env, insn, src!);
+  writeOperand(env, insn, dst!, v & mask(sizeOf(dst!)));
+};
+
+/** MOV Sreg, r/m: the machine checks the selector; loading CS this way is #UD. */
+const movsreg: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  if (dst!.kind !== "sreg" || dst.seg === "cs") return env.raise(UD);
+  const sel = Number(readOperand(env, insn, src!) & 0xffffn);
+  env.loadSegment(dst.seg, sel);
+};
+
+const movzx: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  writeOperand(env, insn, dst!, readOperand(env, insn, src!));
+};
+
+const movsx: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  const v = toSigned(readOperand(env, insn, src!), sizeOf(src!));
+  writeOperand(env, insn, dst!, v & mask(sizeOf(dst!)));
+};
+
+const lea: Sem = (env, insn) => {
+  const [dst, src] = insn.operands;
+  writeOperand(env, insn, dst!, effectiveAddress(env.state, insn, src as MemOperand) & mask(sizeOf(dst!)));
+};
+
+const xchg: Sem = (env, insn) => {
+  const [a, b] = insn.operands;
+  const va = readOperand(env, insn, a!);
+  const vb = readOperand(env, insn, b!);
+  // The memory side (if any) is written first so a fault leaves the register untouched.
+  if (a!.kind === "mem") (writeOperand(env, insn, a!, vb), writeOperand(env, insn, b!, va));
+  else (writeOperand(env, insn, b!, va), writeOperand(env, insn, a!, vb));
+};
+
+const nop: Sem = () => {};
+
+const pushOp: Sem = (env, insn) => {
+  const v = readOperand(env, insn, insn.operands[0]!);
+  push(env, insn.operandSize, v & mask(insn.operandSize));
+};
+
+const pop: Sem = (env, insn) => {
+  const dst = insn.operands[0]!;
+  const { values, commit } = peekPop(env, insn.operandSize, 1);
+  if (dst.kind === "mem") {
+    writeOperand(env, insn, dst, values[0]!);
+    commit();
+  } else {
+    commit(); // pop %rsp: the popped value wins over the increment
+    writeOperand(env, insn, dst, values[0]!);
+  }
+};
+
+const pushseg: Sem = (env, insn) => {
+  const op = insn.operands[0] as Extract<X86Operand, { kind: "sreg" }>;
+  push(env, insn.operandSize, BigInt(env.state.seg[op.seg].selector));
+};
+
+const popseg: Sem = (env, insn) => {
+  const op = insn.operands[0] as Extract<X86Operand, { kind: "sreg" }>;
+  const { values, commit } = peekPop(env, insn.operandSize, 1);
+  env.loadSegment(op.seg, Number(values[0]! & 0xffffn));
+  commit();
+};
+
+/** Flags POPF may change at CPL 0 (SDM POPF: VM, VIF, VIP, RF stay). */
+const POPF_WRITABLE = 0x2_4000n | 0x7fd5n | 0x20_0000n;
+
+const pushf: Sem = (env, insn) => {
+  push(env, insn.operandSize, env.state.rflags & 0xfcffffn);
+};
+
+const popf: Sem = (env, insn) => {
+  const { values, commit } = peekPop(env, insn.operandSize, 1);
+  commit();
+  const writable = POPF_WRITABLE & mask(insn.operandSize);
+  env.state.rflags = (env.state.rflags & ~writable) | (values[0]! & writable) | 2n;
+};
+
+const leave: Sem = (env, insn) => {
+  const s = env.state;
+  const ss = stackSize(s);
+  const bp = readGpr(s, 5, ss);
+  const v = readMem(env, "ss", bp, insn.operandSize);
+  writeGpr(s, 4, ss, (bp + BigInt(insn.operandSize)) & mask(ss));
+  writeGpr(s, 5, insn.operandSize, v);
+};
+
+function relTarget(insn: X86Insn, env: Parameters<Sem>[0]): bigint {
+  const rel = insn.operands[0] as Extract<X86Operand, { kind: "rel" }>;
+  return branchTarget(insn, env.state.rip + BigInt(insn.length) + rel.disp);
+}
+
+const jmp: Sem = (env, insn) => {
+  env.state.nextRip = relTarget(insn, env);
+};
+
+const jcc: Sem = (env, insn) => {
+  if (condition(env.state, insn.spec.arg!)) env.state.nextRip = relTarget(insn, env);
+};
+
+const jmpind: Sem = (env, insn) => {
+  env.state.nextRip = branchTarget(insn, readOperand(env, insn, insn.operands[0]!));
+};
+
+const call: Sem = (env, insn) => {
+  const target = relTarget(insn, env);
+  push(env, insn.operandSize, env.state.rip + BigInt(insn.length));
+  env.state.nextRip = target;
+};
+
+const callind: Sem = (env, insn) => {
+  const target = branchTarget(insn, readOperand(env, insn, insn.operands[0]!));
+  push(env, insn.operandSize, env.state.rip + BigInt(insn.length));
+  env.state.nextRip = target;
+};
+
+const ret: Sem = (env, insn) => {
+  const extra = insn.operands[0]?.kind === "imm" ? insn.operands[0].value : 0n;
+  const { values, commit } = peekPop(env, insn.operandSize, 1, extra);
+  commit();
+  env.state.nextRip = branchTarget(insn, values[0]!);
+};
+
+/** Far pointer m16:16/32/64 in memory: offset first, then the selector. */
+function readFarPointer(env: Parameters<Sem>[0], insn: X86Insn): { selector: number; offset: bigint } {
+  const m = insn.operands[0] as MemOperand;
+  const ea = effectiveAddress(env.state, insn, m);
+  const osz = insn.operandSize;
+  const offset = readMem(env, m.seg, ea, osz);
+  const selector = Number(readMem(env, m.seg, (ea + BigInt(osz)) & mask(m.addrSize), 2));
+  return { selector, offset };
+}
+
+const jmpfar: Sem = (env, insn) => {
+  const far = insn.operands[0] as Extract<X86Operand, { kind: "far" }>;
+  env.loadSegment("cs", far.selector);
+  env.state.nextRip = far.offset;
+};
+
+const jmpfarind: Sem = (env, insn) => {
+  const { selector, offset } = readFarPointer(env, insn);
+  env.loadSegment("cs", selector);
+  env.state.nextRip = offset;
+};
+
+function farCall(env: Parameters<Sem>[0], insn: X86Insn, selector: number, offset: bigint): void {
+  const s = env.state;
+  const cs = BigInt(s.seg.cs.selector);
+  const ret = s.rip + BigInt(insn.length);
+  const osz = insn.operandSize;
+  const sp0 = s.gpr[4]!;
+  push(env, osz, cs, ret);
+  try {
+    env.loadSegment("cs", selector);
+  } catch (err) {
+    s.gpr[4] = sp0;
+    throw err;
+  }
+  s.nextRip = offset;
+}
+
+const callfar: Sem = (env, insn) => {
+  const far = insn.operands[0] as Extract<X86Operand, { kind: "far" }>;
+  farCall(env, insn, far.selector, far.offset);
+};
+
+const callfarind: Sem = (env, insn) => {
+  const { selector, offset } = readFarPointer(env, insn);
+  farCall(env, insn, selector, offset);
+};
+
+const retfar: Sem = (env, insn) => {
+  const extra = insn.operands[0]?.kind === "imm" ? insn.operands[0].value : 0n;
+  const { values, commit } = peekPop(env, insn.operandSize, 2, extra);
+  env.loadSegment("cs", Number(values[1]! & 0xffffn));
+  commit();
+  env.state.nextRip = values[0]!;
+};
+
+/**
+ * IRET (SDM Vol. 2 IRET, protected-mode and IA-32e paths without task switches or virtual-8086):
+ * pops rip, cs, rflags; in 64-bit mode, or when returning to an outer privilege level, also rsp and ss.
+ */
+const iret: Sem = (env, insn) => {
+  const s = env.state;
+  const osz = insn.operandSize;
+  const first = peekPop(env, osz, 3);
+  const [rip, csv, fl] = first.values as [bigint, bigint, bigint];
+  const cs = Number(csv & 0xffffn);
+  const outer = s.mode !== "real" && (cs & 3) > (s.seg.cs.selector & 3);
+  const popsStack = s.mode === "long64" || outer;
+  const all = popsStack ? peekPop(env, osz, 5) : first;
+  env.loadSegment("cs", cs);
+  if (popsStack) env.loadSegment("ss", Number(all.values[4]! & 0xffffn));
+  all.commit();
+  if (popsStack) s.gpr[4] = all.values[3]! & mask(8);
+  const writable = POPF_WRITABLE & mask(osz);
+  s.rflags = (s.rflags & ~writable) | (fl & writable) | 2n;
+  s.nextRip = rip;
+};
+
+/** LOOP (arg 2), LOOPE (1), LOOPNE (0): the count register follows the address size. */
+const loop: Sem = (env, insn) => {
+  const s = env.state;
+  const asz = insn.addressSize;
+  const count = (readGpr(s, 1, asz) - 1n) & mask(asz);
+  const zf = flag(s, ZF);
+  const taken = count !== 0n && (insn.spec.arg === 2 || (insn.spec.arg === 1 ? zf : !zf));
+  const target = relTarget(insn, env);
+  writeGpr(s, 1, asz, count);
+  if (taken) s.nextRip = target;
+};
+
+const jrcxz: Sem = (env, insn) => {
+  if (readGpr(env.state, 1, insn.addressSize) === 0n) env.state.nextRip = relTarget(insn, env);
+};
+
+export const CONTROL_SEMANTICS: Record<string, Sem> = {
+  mov, movsreg, movzx, movsx, lea, xchg, nop, push: pushOp, pop, pushseg, popseg, pushf, popf, leave,
+  jmp, jcc, jmpind, call, callind, ret, jmpfar, jmpfarind, callfar, callfarind, retfar, iret, loop, jrcxz,
+};

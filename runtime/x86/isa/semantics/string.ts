@@ -1,0 +1,78 @@
+// String instructions with REP/REPE/REPNE (SDM Vol. 2 MOVS, STOS, LODS, CMPS, SCAS and REP):
+// each iteration does its memory accesses, then commits rSI/rDI/rCX, so a fault mid-string leaves
+// registers describing exactly the iterations that completed and the instruction restarts.
+
+import type { X86Insn } from "../types.js";
+import {
+  ARITH_FLAGS, DF, ZF, flag, mask, readGpr, readMem, setFlags, subFlags, writeGpr, writeMem, type MemOperand, type Sem,
+} from "./core.js";
+
+/** Iterations per execution before the instruction yields and re-executes (keeps steps bounded). */
+const MAX_ITERATIONS_PER_STEP = 1 << 16;
+
+type Kind = "movs" | "stos" | "lods" | "cmps" | "scas";
+
+function stringOp(kind: Kind): Sem {
+  return (env, insn: X86Insn) => {
+    const s = env.state;
+    const asz = insn.addressSize;
+    const size = elementSize(insn);
+    const step = flag(s, DF) ? -BigInt(size) : BigInt(size);
+    const repeated = insn.prefixes.rep || insn.prefixes.repne;
+    const src = insn.operands.find((o) => o.kind === "mem" && o.base === 6) as MemOperand | undefined;
+    const srcSeg = src?.seg ?? "ds";
+    for (let i = 0; ; i++) {
+      if (repeated && readGpr(s, 1, asz) === 0n) return;
+      if (repeated && i >= MAX_ITERATIONS_PER_STEP) {
+        s.nextRip = s.rip; // resume later, as after an interrupt between iterations
+        return;
+      }
+      const rsi = readGpr(s, 6, asz);
+      const rdi = readGpr(s, 7, asz);
+      let cmpFlags: bigint | null = null;
+      switch (kind) {
+        case "movs":
+          writeMem(env, "es", rdi, size, readMem(env, srcSeg, rsi, size));
+          break;
+        case "stos":
+          writeMem(env, "es", rdi, size, readGpr(s, 0, size));
+          break;
+        case "lods":
+          writeGpr(s, 0, size, readMem(env, srcSeg, rsi, size));
+          break;
+        case "cmps": {
+          const a = readMem(env, srcSeg, rsi, size);
+          const b = readMem(env, "es", rdi, size);
+          cmpFlags = subFlags(a, b, 0n, size).flags;
+          break;
+        }
+        case "scas":
+          cmpFlags = subFlags(readGpr(s, 0, size), readMem(env, "es", rdi, size), 0n, size).flags;
+          break;
+      }
+      if (kind === "movs" || kind === "lods" || kind === "cmps") writeGpr(s, 6, asz, (rsi + step) & mask(asz));
+      if (kind !== "lods") writeGpr(s, 7, asz, (rdi + step) & mask(asz));
+      if (cmpFlags !== null) setFlags(s, ARITH_FLAGS, cmpFlags);
+      if (!repeated) return;
+      writeGpr(s, 1, asz, (readGpr(s, 1, asz) - 1n) & mask(asz));
+      if (cmpFlags !== null) {
+        const zf = flag(s, ZF);
+        if (insn.prefixes.rep && !zf) return; // repe stops on a difference
+        if (insn.prefixes.repne && zf) return; // repne stops on a match
+      }
+    }
+  };
+}
+
+function elementSize(insn: X86Insn): number {
+  const f = insn.spec.operands;
+  return f.includes("Xb") || f.includes("Yb") ? 1 : insn.operandSize;
+}
+
+export const STRING_SEMANTICS: Record<string, Sem> = {
+  movs: stringOp("movs"),
+  stos: stringOp("stos"),
+  lods: stringOp("lods"),
+  cmps: stringOp("cmps"),
+  scas: stringOp("scas"),
+};

@@ -1,0 +1,169 @@
+// System instructions: every effect that a hypervisor may intercept goes through X86Env (MOV CR/DR,
+// LMSW/CLTS, RDMSR/WRMSR, IN/OUT, CPUID, RDTSC, HLT, INVLPG, WBINVD, LGDT/LIDT, segment loads).
+// SDM Vol. 2 pages of each instruction; the VMX exits they may cause are the machine's business.
+
+import type { X86Operand } from "../types.js";
+import {
+  CF, DF, GP, IF, UD, cpl, effectiveAddress, linearAddress, mask, readGpr, readMem, readOperand, writeGpr,
+  writeMem, writeOperand, type MemOperand, type Sem,
+} from "./core.js";
+
+type Reg = Extract<X86Operand, { kind: "reg" }>;
+
+const movfromcr: Sem = (env, insn) => {
+  const [dst, src] = insn.operands as [Reg, Extract<X86Operand, { kind: "cr" }>];
+  const v = env.readCr(src.n, dst.reg);
+  writeGpr(env.state, dst.reg, dst.size, v);
+};
+
+const movtocr: Sem = (env, insn) => {
+  const [dst, src] = insn.operands as [Extract<X86Operand, { kind: "cr" }>, Reg];
+  env.writeCr(dst.n, readGpr(env.state, src.reg, src.size), src.reg);
+};
+
+const movfromdr: Sem = (env, insn) => {
+  const [dst, src] = insn.operands as [Reg, Extract<X86Operand, { kind: "dr" }>];
+  writeGpr(env.state, dst.reg, dst.size, env.readDr(src.n, dst.reg));
+};
+
+const movtodr: Sem = (env, insn) => {
+  const [dst, src] = insn.operands as [Extract<X86Operand, { kind: "dr" }>, Reg];
+  env.writeDr(dst.n, readGpr(env.state, src.reg, src.size), src.reg);
+};
+
+const lmsw: Sem = (env, insn) => {
+  env.lmsw(Number(readOperand(env, insn, insn.operands[0]!) & 0xffffn));
+};
+
+const smsw: Sem = (env, insn) => {
+  const dst = insn.operands[0]!;
+  const v = env.state.cr0 & (dst.kind === "reg" ? mask(dst.size) : 0xffffn);
+  writeOperand(env, insn, dst.kind === "mem" ? { ...dst, size: 2 } : dst, v);
+};
+
+const clts: Sem = (env) => env.clts();
+
+/** EDX:EAX pair writes zero-extend in 64-bit mode (32-bit register writes). */
+function writeEdxEax(env: Parameters<Sem>[0], v: bigint): void {
+  writeGpr(env.state, 0, 4, v & 0xffff_ffffn);
+  writeGpr(env.state, 2, 4, (v >> 32n) & 0xffff_ffffn);
+}
+
+const rdmsr: Sem = (env) => {
+  const v = env.rdmsr(Number(readGpr(env.state, 1, 4)));
+  writeEdxEax(env, v);
+};
+
+const wrmsr: Sem = (env) => {
+  const s = env.state;
+  env.wrmsr(Number(readGpr(s, 1, 4)), (readGpr(s, 2, 4) << 32n) | readGpr(s, 0, 4));
+};
+
+const rdtsc: Sem = (env) => writeEdxEax(env, env.rdtsc());
+
+/** RDTSCP: TSC and IA32_TSC_AUX (MSR 0xC0000103) in ECX. */
+const rdtscp: Sem = (env) => {
+  const tsc = env.rdtsc();
+  const aux = env.rdmsr(0xc0000103);
+  writeEdxEax(env, tsc);
+  writeGpr(env.state, 1, 4, aux & 0xffff_ffffn);
+};
+
+/** SWAPGS: exchange GS.base with IA32_KERNEL_GS_BASE (MSR 0xC0000102). */
+const swapgs: Sem = (env) => {
+  const s = env.state;
+  const k = env.rdmsr(0xc0000102);
+  env.wrmsr(0xc0000102, s.seg.gs.base);
+  s.seg.gs.base = k;
+};
+
+const cpuid: Sem = (env) => {
+  const s = env.state;
+  const r = env.cpuid(Number(readGpr(s, 0, 4)), Number(readGpr(s, 1, 4)));
+  writeGpr(s, 0, 4, BigInt(r.eax >>> 0));
+  writeGpr(s, 3, 4, BigInt(r.ebx >>> 0));
+  writeGpr(s, 1, 4, BigInt(r.ecx >>> 0));
+  writeGpr(s, 2, 4, BigInt(r.edx >>> 0));
+};
+
+/** IN/OUT: the port is imm8 or DX; the data register is AL/AX/EAX. */
+function portOf(env: Parameters<Sem>[0], op: X86Operand): number {
+  return op.kind === "imm" ? Number(op.value & 0xffn) : Number(readGpr(env.state, 2, 2));
+}
+
+const inOp: Sem = (env, insn) => {
+  const [dst, port] = insn.operands as [Reg, X86Operand];
+  const v = env.in(portOf(env, port), dst.size as 1 | 2 | 4);
+  writeGpr(env.state, 0, dst.size, BigInt(v >>> 0));
+};
+
+const outOp: Sem = (env, insn) => {
+  const [port, src] = insn.operands as [X86Operand, Reg];
+  env.out(portOf(env, port), src.size as 1 | 2 | 4, Number(readGpr(env.state, 0, src.size)));
+};
+
+const hlt: Sem = (env) => env.hlt();
+const wbinvd: Sem = (env) => env.wbinvd();
+
+const invlpg: Sem = (env, insn) => {
+  env.invlpg(linearAddress(env.state, insn, insn.operands[0] as MemOperand));
+};
+
+/** LGDT/LIDT: 16-bit limit then a 32-bit base (24 bits with a 16-bit operand) or a 64-bit base in 64-bit mode. */
+const ldt: Sem = (env, insn) => {
+  const m = insn.operands[0] as MemOperand;
+  const ea = effectiveAddress(env.state, insn, m);
+  const limit = Number(readMem(env, m.seg, ea, 2));
+  const next = (ea + 2n) & mask(m.addrSize);
+  let base: bigint;
+  if (insn.mode === "long64") base = readMem(env, m.seg, next, 8);
+  else base = readMem(env, m.seg, next, 4) & (insn.operandSize === 2 ? 0xff_ffffn : 0xffff_ffffn);
+  env.loadDescriptorTable(insn.spec.arg === 0 ? "gdt" : "idt", base, limit);
+};
+
+const sdt: Sem = (env, insn) => {
+  const s = env.state;
+  const m = insn.operands[0] as MemOperand;
+  const ea = effectiveAddress(s, insn, m);
+  const t = insn.spec.arg === 0 ? s.gdtr : s.idtr;
+  writeMem(env, m.seg, ea, 2, BigInt(t.limit));
+  writeMem(env, m.seg, (ea + 2n) & mask(m.addrSize), insn.mode === "long64" ? 8 : 4, t.base);
+};
+
+/** cmc, clc, stc, cli, sti, cld, std (arg 0..6). */
+const flagop: Sem = (env, insn) => {
+  const s = env.state;
+  switch (insn.spec.arg) {
+    case 0: s.rflags ^= CF; break;
+    case 1: s.rflags &= ~CF; break;
+    case 2: s.rflags |= CF; break;
+    case 3: case 4: {
+      const iopl = Number((s.rflags >> 12n) & 3n);
+      if (s.mode !== "real" && cpl(s) > iopl) env.raise(GP, 0);
+      s.rflags = insn.spec.arg === 3 ? s.rflags & ~IF : s.rflags | IF;
+      break;
+    }
+    case 5: s.rflags &= ~DF; break;
+    default: s.rflags |= DF; break;
+  }
+};
+
+const ud: Sem = (env) => env.raise(UD);
+const int3: Sem = (env) => env.raise(3);
+const int: Sem = (env, insn) => env.raise(Number(readOperand(env, insn, insn.operands[0]!) & 0xffn));
+
+/**
+ * VMCALL/VMLAUNCH/VMRESUME/VMXOFF: a machine that models VMX non-root operation may provide
+ * `vmx(mnemonic)` on its env (VMCALL exits unconditionally, SDM Vol. 3 §25.1.2); without it they are #UD
+ * as outside VMX operation.
+ */
+const vmx: Sem = (env, insn) => {
+  const hook = (env as unknown as { vmx?: (mnemonic: string) => void }).vmx;
+  if (typeof hook === "function") hook.call(env, insn.spec.mnemonic);
+  else env.raise(UD);
+};
+
+export const SYSTEM_SEMANTICS: Record<string, Sem> = {
+  movfromcr, movtocr, movfromdr, movtodr, lmsw, smsw, clts, rdmsr, wrmsr, rdtsc, rdtscp, swapgs, cpuid,
+  in: inOp, out: outOp, hlt, wbinvd, invlpg, ldt, sdt, flagop, ud, int3, int, vmx,
+};
