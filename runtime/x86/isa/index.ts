@@ -7,3 +7,4 @@ export { executeX86, SEMANTICS } from "./semantics/index.js";
 export { X86_TABLE, UD_SPEC } from "./table.js";
 export type { OperandForm, X86Insn, X86Operand, X86Prefixes, X86Spec, RegSize } from "./types.js";
 export type { X86Mode } from "../env.js";
+export { assembleX86, type X86Program, type AssembleOptions } from "./asm/assembler.js";

@@ -1,0 +1,520 @@
+// Encoding one AT&T instruction against X86_TABLE: find the table entries the mnemonic names,
+// match operands to their forms (reversing AT&T to Intel order), settle the operand size from the
+// suffix and the registers, and lay out prefixes, REX, opcode, ModRM/SIB, displacement and
+// immediates (SDM Vol. 2 §2.1-2.2). Among matching entries the shortest wins, ties go to the first
+// in table order — the same choices GNU as makes (e.g. 83 /0 ib for small immediates, 89 for
+// register moves, b8+r for mov $imm32,%r32).
+
+import type { X86Seg } from "../../env.js";
+import { AsmError } from "../../../core/errors.js";
+import { X86_TABLE } from "../table.js";
+import type { OperandForm, X86Spec } from "../types.js";
+import { SEG_ORDER } from "../types.js";
+import { symbolsOf, type Expr } from "./expr.js";
+import { nearest, type AsmOperand, type AsmRegister } from "./operands.js";
+
+export type Bits = 16 | 32 | 64;
+
+export interface Fixup {
+  /** Byte offset within the instruction. */
+  at: number;
+  size: 1 | 2 | 4 | 8;
+  expr: Expr;
+  /** Relative to the end of the instruction (branches, %rip). */
+  pcrel: boolean;
+  /** Allowed range of the value: signed, unsigned-or-signed, or any. */
+  range: "s" | "us" | "any";
+  column: number;
+}
+
+export interface Encoding {
+  spec: X86Spec;
+  bytes: number[];
+  fixups: Fixup[];
+}
+
+export interface EncodeContext {
+  bits: Bits;
+  line: number;
+  column: number;
+  /** Value of an expression if it is an absolute constant now (no labels, no `.`); else undefined. */
+  constValue(e: Expr): bigint | undefined;
+  /** Explicit prefixes written before the mnemonic (rep, lock ...). */
+  prefixes: number[];
+}
+
+const SUFFIX_SIZE: Record<string, number> = { b: 1, w: 2, l: 4, q: 8 };
+
+/** mnemonic (and alias) → table entries, in table order. */
+const BY_NAME = new Map<string, X86Spec[]>();
+for (const spec of X86_TABLE) {
+  if (spec.noAsm) continue;
+  for (const name of [spec.mnemonic, ...(spec.aliases ?? [])]) {
+    let list = BY_NAME.get(name);
+    if (!list) BY_NAME.set(name, (list = []));
+    list.push(spec);
+  }
+}
+BY_NAME.set("movabs", X86_TABLE.filter((s) => s.mnemonic === "mov" && (s.operands[1] === "Iv" || s.operands.includes("Ob") || s.operands.includes("Ov"))));
+
+/** Every spelling the assembler accepts (for "did you mean"). */
+export function knownMnemonics(): string[] {
+  return [...BY_NAME.keys()];
+}
+
+export function isMnemonic(name: string): boolean {
+  return BY_NAME.has(name) || (/[bwlq]$/.test(name) && BY_NAME.has(name.slice(0, -1)));
+}
+
+const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp"]);
+
+class Mismatch {
+  constructor(readonly why: string, readonly sizeProblem = false) {}
+}
+
+type Reg = Extract<AsmRegister, { kind: "reg" }>;
+
+/** Encode one instruction; throws AsmError when no table entry fits. */
+export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: EncodeContext): Encoding[] {
+  const name = mnemonic.toLowerCase();
+  const tries: { spec: X86Spec; suffix?: number }[] = [];
+  for (const spec of BY_NAME.get(name) ?? []) tries.push({ spec });
+  const last = name[name.length - 1]!;
+  if (SUFFIX_SIZE[last] && name.length > 1) {
+    for (const spec of BY_NAME.get(name.slice(0, -1)) ?? []) tries.push({ spec, suffix: SUFFIX_SIZE[last] });
+  }
+  if (tries.length === 0) {
+    const near = nearest(name, knownMnemonics());
+    throw new AsmError(`no such instruction: \`${mnemonic}'`, ctx.line, ctx.column, near ? `did you mean \`${near}'?` : undefined);
+  }
+  const ok: Encoding[] = [];
+  let sizeProblem: Mismatch | undefined;
+  let other: Mismatch | undefined;
+  for (const t of tries) {
+    const orders = t.spec.commutative && ops.length === 2 ? [ops, [ops[1]!, ops[0]!]] : [ops];
+    for (const o of orders) {
+      const r = tryEncode(t.spec, o, t.suffix, ctx);
+      if (r instanceof Mismatch) {
+        if (r.sizeProblem) sizeProblem ??= r;
+        else other ??= r;
+      } else {
+        ok.push(r);
+        break;
+      }
+    }
+  }
+  if (ok.length) return ok;
+  if (sizeProblem) throw new AsmError(`${sizeProblem.why} for \`${mnemonic}'`, ctx.line, ctx.column, sizeHint(name));
+  const forms = [...new Set(tries.map((t) => atntForms(t.spec)))].slice(0, 8).join("; ");
+  throw new AsmError(`operand type mismatch for \`${mnemonic}'${other ? ` (${other.why})` : ""}`, ctx.line, ctx.column, `valid forms: ${forms}`);
+}
+
+function sizeHint(name: string): string {
+  return `add a size suffix (${name}b/${name}w/${name}l/${name}q) or use registers of one size`;
+}
+
+const FORM_TEXT: Partial<Record<OperandForm, string>> = {
+  Eb: "r/m8", Ew: "r/m16", Ed: "r/m32", Ev: "r/m", Gb: "r8", Gw: "r16", Gv: "r", Gy: "r32/64", Ib: "$imm8", Iw: "$imm16",
+  Iz: "$imm32", Iv: "$imm", Ibs: "$imm8", Jb: "label", Jz: "label", Zb: "r8", Zv: "r", AL: "%al", rAX: "%eax/%rax",
+  eAX: "%ax/%eax", DX: "(%dx)", CL: "%cl", Sw: "%sreg", Cy: "%crN", Dy: "%dbN", Ry: "r", Rv: "r", M: "mem", Mw: "m16",
+  Ms: "m16&base", Mp: "m16:32", Ob: "moffs", Ov: "moffs", Ap: "$sel,$offset",
+};
+
+function atntForms(spec: X86Spec): string {
+  const ops = [...spec.operands].reverse().map((f) => FORM_TEXT[f] ?? `%${f.toLowerCase()}`);
+  return `${spec.mnemonic} ${ops.join(",")}`.trim();
+}
+
+function modeDefault(bits: Bits): number {
+  return bits === 16 ? 2 : 4;
+}
+
+function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined, ctx: EncodeContext): Encoding | Mismatch {
+  const bits = ctx.bits;
+  if (spec.modes === "i64" && bits === 64) return new Mismatch("not valid in 64-bit mode");
+  if (spec.modes === "o64" && bits !== 64) return new Mismatch("only valid in 64-bit mode");
+  let ops = [...atnt].reverse();
+  const forms = spec.operands;
+  // Implicit operands: string instructions without operands, the `1` of shifts, imul $i,%r.
+  if (ops.length === 0 && forms.some((f) => f === "Xb" || f === "Xv" || f === "Yb" || f === "Yv")) {
+    ops = forms.map((f) => ({ kind: "implicit", form: f }) as unknown as AsmOperand);
+  }
+  if (forms.includes("One") && ops.length === forms.length - 1) {
+    ops = [...ops];
+    ops.splice(forms.indexOf("One"), 0, { kind: "imm", expr: { kind: "num", value: 1n }, column: ctx.column, text: "$1" });
+  }
+  if (forms.length === 3 && ops.length === 2 && ops[1]!.kind === "imm" && ops[0]!.kind === "reg") ops = [ops[0]!, ops[0]!, ops[1]!];
+  if (forms[0] === "Ap" && ops.length === 2 && ops[0]!.kind === "imm" && ops[1]!.kind === "imm") {
+    ops = [{ kind: "far", selector: ops[1]!.expr, offset: ops[0]!.expr, column: ops[1]!.column, text: "" } as unknown as AsmOperand];
+  }
+  if (ops.length !== forms.length) return new Mismatch(`expected ${forms.length} operand(s), got ${atnt.length}`);
+  const isJump = forms[0] === "Jb" || forms[0] === "Jz";
+  const indirectOk = spec.sem === "jmpind" || spec.sem === "callind" || spec.sem === "jmpfarind" || spec.sem === "callfarind";
+  for (const op of ops) {
+    if (op.indirect && !indirectOk) return new Mismatch("`*' is only for indirect jumps and calls");
+  }
+  if (indirectOk && ops[0] && !ops[0].indirect && ops[0].kind !== ("implicit" as string)) return new Mismatch("indirect branch needs `*'");
+
+  // Operand size: suffix, then registers in size-carrying forms.
+  const byteOnly = forms.some((f) => f === "Eb" || f === "Gb" || f === "Zb" || f === "AL" || f === "Xb" || f === "Yb");
+  const hasV = forms.some((f) => V_FORMS.has(f));
+  let v: number | undefined;
+  if (suffix !== undefined) {
+    if (hasV) {
+      if (suffix === 1) return new Mismatch("operand size mismatch", true);
+      v = suffix;
+    } else if (byteOnly && !hasV) {
+      if (suffix !== 1 && !(spec.sem === "setcc")) return new Mismatch("invalid instruction suffix", true);
+    } else if (!(spec.osize && spec.osize / 8 === suffix) && spec.suffix !== "always") {
+      return new Mismatch("invalid instruction suffix", true);
+    }
+  }
+  for (let i = 0; i < forms.length; i++) {
+    const f = forms[i]!;
+    const op = ops[i]!;
+    if (op.kind !== "reg") continue;
+    let size: number | undefined;
+    if (f === "Ev" || f === "Gv" || f === "Zv" || f === "rAX" || f === "Rv" || f === "eAX") size = op.size;
+    if (size === undefined) continue;
+    if (size === 1) return new Mismatch("operand size mismatch", true);
+    if (v !== undefined && v !== size) return new Mismatch("operand size mismatch", true);
+    v = size;
+  }
+  if (spec.osize !== undefined) {
+    if (v !== undefined && v !== spec.osize / 8) return new Mismatch("operand size mismatch", true);
+    v = spec.osize / 8;
+  }
+  if (v === undefined) {
+    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && ops[i]!.kind !== ("implicit" as string));
+    if (spec.size64) v = bits === 64 ? 8 : modeDefault(bits);
+    else if (spec.sem === "jmpfarind" || spec.sem === "callfarind") v = modeDefault(bits);
+    else if (hasV && (regOrMem || forms.includes("Xv") || forms.includes("Yv") || forms.includes("Iz") || forms.includes("Iv"))) {
+      return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
+    } else v = modeDefault(bits);
+  }
+  if (v === 8 && bits !== 64) return new Mismatch("64-bit operand size needs .code64", true);
+  if (spec.size64 === "d64" && bits === 64 && v === 4) return new Mismatch("32-bit operand size is not encodable in 64-bit mode", true);
+  if (spec.size64 === "f64" && bits === 64 && v !== 8) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
+  if (forms.includes("eAX") && v === 8) return new Mismatch("operand size mismatch", true);
+
+  const e = new Builder(spec, v, ctx);
+  for (let i = 0; i < forms.length; i++) {
+    const r = e.operand(forms[i]!, ops[i]!, isJump);
+    if (r) return r;
+  }
+  return e.finish();
+}
+
+class Builder {
+  rex = 0;
+  needRex = false;
+  forbidRex = false;
+  regField: number | undefined;
+  mod = 3;
+  rm = 0;
+  sib: number | undefined;
+  disp: { size: number; expr?: Expr; value?: bigint; pcrel: boolean; column: number } | undefined;
+  imms: { size: 1 | 2 | 4 | 8; expr: Expr; value?: bigint; pcrel: boolean; range: Fixup["range"]; column: number }[] = [];
+  opcodeReg = 0;
+  addrSize: number;
+  seg: X86Seg | undefined;
+
+  constructor(readonly spec: X86Spec, readonly v: number, readonly ctx: EncodeContext) {
+    this.regField = spec.ext;
+    this.addrSize = ctx.bits === 64 ? 8 : modeDefault(ctx.bits);
+  }
+
+  private useReg(r: Reg): Mismatch | undefined {
+    if (r.size === 1 && r.high8) this.forbidRex = true;
+    else if (r.size === 1 && r.reg >= 4) this.needRex = true;
+    if (r.reg >= 8) this.needRex = true;
+    if (this.needRex && this.ctx.bits !== 64) return new Mismatch(`register %${r.name} needs .code64`);
+    return undefined;
+  }
+
+  operand(f: OperandForm, op: AsmOperand, isJump: boolean): Mismatch | undefined {
+    const v = this.v;
+    const k = op.kind as string;
+    if (k === "implicit") return undefined;
+    const reg = (size: number, check?: (r: Reg) => boolean): Reg | Mismatch => {
+      if (op.kind !== "reg") return new Mismatch("expected a register");
+      if (op.size !== size) return new Mismatch("operand size mismatch", true);
+      if (check && !check(op)) return new Mismatch(`%${op.name} not allowed here`);
+      const m = this.useReg(op);
+      return m ?? op;
+    };
+    const setRm = (size: number): Mismatch | undefined => {
+      if (op.kind === "reg") {
+        const r = reg(size);
+        if (r instanceof Mismatch) return r;
+        this.mod = 3;
+        this.rm = regCode(r) & 7;
+        if (r.reg & 8) this.rex |= 1;
+        return undefined;
+      }
+      return this.memory(op);
+    };
+    const setReg = (r: Reg | Mismatch): Mismatch | undefined => {
+      if (r instanceof Mismatch) return r;
+      this.regField = regCode(r) & 7;
+      if (r.reg & 8) this.rex |= 4;
+      return undefined;
+    };
+    switch (f) {
+      case "Eb": return setRm(1);
+      case "Ew": return op.kind === "reg" && op.size === 4 && this.spec.sem === "lmsw" ? new Mismatch("operand size mismatch", true) : setRm(2);
+      case "Ed": return setRm(4);
+      case "Ev": return setRm(v);
+      case "M": case "Mw": case "Ms": case "Mp":
+        return op.kind === "reg" ? new Mismatch("expected a memory operand") : this.memory(op);
+      case "Gb": return setReg(reg(1));
+      case "Gw": return setReg(reg(2));
+      case "Gv": return setReg(reg(v));
+      case "Gy": return setReg(reg(v === 8 ? 8 : 4));
+      case "Rv": case "Ry": {
+        const r = reg(f === "Ry" ? (this.ctx.bits === 64 ? 8 : 4) : v);
+        if (r instanceof Mismatch) return r;
+        this.mod = 3;
+        this.rm = r.reg & 7;
+        if (r.reg & 8) this.rex |= 1;
+        return undefined;
+      }
+      case "Zb": case "Zv": {
+        const r = reg(f === "Zb" ? 1 : v);
+        if (r instanceof Mismatch) return r;
+        if (this.spec.sem === "xchg" && r.reg === 0) return new Mismatch("xchg with %eax itself uses 87 /r");
+        this.opcodeReg = regCode(r) & 7;
+        if (r.reg & 8) this.rex |= 1;
+        return undefined;
+      }
+      case "AL": case "rAX": case "eAX": case "CL": case "DX": {
+        if (f === "DX" && op.kind === "mem" && op.base?.reg === 2 && op.base.size === 2 && !op.index && !op.disp && !op.seg) return undefined;
+        const want = f === "AL" || f === "CL" ? 1 : f === "DX" ? 2 : v;
+        const num = f === "CL" ? 1 : f === "DX" ? 2 : 0;
+        const r = reg(want, (x) => x.reg === num && !x.high8);
+        return r instanceof Mismatch ? r : undefined;
+      }
+      case "Sw": case "ES": case "CS": case "SS": case "DS": case "FS": case "GS": {
+        if (op.kind !== "sreg") return new Mismatch("expected a segment register");
+        if (f !== "Sw") return op.seg === f.toLowerCase() ? undefined : new Mismatch("wrong segment register");
+        this.regField = op.n;
+        return undefined;
+      }
+      case "Cy": case "Dy": {
+        if (op.kind !== (f === "Cy" ? "cr" : "dr")) return new Mismatch(`expected a ${f === "Cy" ? "control" : "debug"} register`);
+        const n = (op as { n: number }).n;
+        this.regField = n & 7;
+        if (n & 8) this.rex |= 4;
+        return undefined;
+      }
+      case "One":
+        return op.kind === "imm" && this.ctx.constValue(op.expr) === 1n ? undefined : new Mismatch("shift by 1 form");
+      case "Ib": case "Iw": case "Iz": case "Iv": case "Ibs": {
+        if (op.kind !== "imm") return new Mismatch("expected an immediate");
+        const size = (f === "Ib" || f === "Ibs" ? 1 : f === "Iw" ? 2 : f === "Iz" ? Math.min(v, 4) : v) as 1 | 2 | 4 | 8;
+        const c = this.ctx.constValue(op.expr);
+        const opSize = f === "Ib" ? 1 : f === "Iw" ? 2 : v;
+        if (c !== undefined && !fits(c, opSize, "us")) return new Mismatch("immediate out of range");
+        if (f === "Ibs") {
+          if (c === undefined) return new Mismatch("immediate not known yet");
+          const m = (1n << BigInt(v * 8)) - 1n;
+          const x = c & m;
+          const sx = x & (1n << BigInt(v * 8 - 1)) ? x - (1n << BigInt(v * 8)) : x;
+          if (sx < -128n || sx > 127n) return new Mismatch("immediate does not fit a signed byte");
+        }
+        if (f === "Iz" && v === 8 && c !== undefined && !fits(c, 4, "s")) return new Mismatch("immediate does not fit a sign-extended 32-bit field");
+        const range: Fixup["range"] = f === "Iz" && v === 8 ? "s" : f === "Ibs" ? "s" : "us";
+        this.imms.push({ size, expr: op.expr, value: c, pcrel: false, range, column: op.column });
+        return undefined;
+      }
+      case "Jb": case "Jz": {
+        if (op.kind !== "expr" || op.seg) return new Mismatch("expected a branch target");
+        if (!isJump && op.indirect) return new Mismatch("unexpected `*'");
+        const size = (f === "Jb" ? 1 : v === 2 ? 2 : 4) as 1 | 2 | 4;
+        this.imms.push({ size, expr: op.expr, pcrel: true, range: "s", column: op.column });
+        return undefined;
+      }
+      case "Ob": case "Ov": {
+        const expr = op.kind === "expr" ? op.expr : op.kind === "mem" && !op.base && !op.index && !op.rip ? op.disp : undefined;
+        if (!expr) return new Mismatch("expected an absolute address");
+        if (op.kind === "expr" || op.kind === "mem") this.seg = op.seg;
+        this.imms.push({ size: this.addrSize as 2 | 4 | 8, expr, pcrel: false, range: "us", column: op.column });
+        return undefined;
+      }
+      case "Ap": {
+        const far = op as unknown as { kind: string; selector: Expr; offset: Expr; column: number };
+        if (far.kind !== "far") return new Mismatch("expected $selector,$offset");
+        this.imms.push({ size: v === 2 ? 2 : 4, expr: far.offset, pcrel: false, range: "us", column: far.column });
+        this.imms.push({ size: 2, expr: far.selector, pcrel: false, range: "us", column: far.column });
+        return undefined;
+      }
+      case "Xb": case "Xv": case "Yb": case "Yv": {
+        if (op.kind !== "mem" || !op.base || op.index || op.disp) return new Mismatch("string operand must be (%rsi) or (%rdi)");
+        const want = f[0] === "X" ? 6 : 7;
+        if (op.base.reg !== want) return new Mismatch("string operand must be (%rsi) or (%rdi)");
+        if (f[0] === "Y" && op.seg && op.seg !== "es") return new Mismatch("destination string operand must use %es");
+        const as = op.base.size;
+        if (as !== this.addrSize) this.addrSize = as;
+        if (f[0] === "X" && op.seg && op.seg !== "ds") this.seg = op.seg;
+        return undefined;
+      }
+    }
+    return new Mismatch(`unsupported form ${f}`);
+  }
+
+  /** ModRM/SIB/displacement for a memory operand (SDM Vol. 2 Tables 2-1..2-3). */
+  memory(op: AsmOperand): Mismatch | undefined {
+    if (op.kind !== "mem" && op.kind !== "expr") return new Mismatch("expected a memory operand");
+    if (op.kind === "expr" && (this.spec.operands[0] === "Jb" || this.spec.operands[0] === "Jz")) return new Mismatch("branch");
+    this.seg = op.seg;
+    const bits = this.ctx.bits;
+    const base = op.kind === "mem" ? op.base : undefined;
+    const index = op.kind === "mem" ? op.index : undefined;
+    const rip = op.kind === "mem" ? op.rip : undefined;
+    const dispExpr = op.kind === "mem" ? op.disp : op.expr;
+    const c = dispExpr ? this.ctx.constValue(dispExpr) : 0n;
+    const regSize = rip ?? base?.size ?? index?.size;
+    if (regSize !== undefined) {
+      if (regSize === 8 && bits !== 64) return new Mismatch("64-bit addressing needs .code64");
+      if (regSize === 2 && bits === 64) return new Mismatch("16-bit addressing is not available in 64-bit mode");
+      this.addrSize = regSize;
+    }
+    for (const r of [base, index]) if (r && r.reg >= 8) this.needRex = true;
+    const col = op.column;
+    if (this.addrSize === 2) return this.memory16(base, index, op.kind === "mem" ? op.scale : 1, dispExpr, c, col);
+    if (rip) {
+      this.mod = 0;
+      this.rm = 5;
+      const pcrel = dispExpr !== undefined && symbolsOf(dispExpr).length > 0;
+      this.disp = { size: 4, expr: dispExpr, value: pcrel ? undefined : c ?? 0n, pcrel, column: col };
+      return undefined;
+    }
+    const dispSize = (mustHave: boolean): number => {
+      if (!dispExpr) return mustHave ? 1 : 0;
+      if (c === undefined) return 4;
+      if (c === 0n && !mustHave) return 0;
+      return c >= -128n && c <= 127n ? 1 : 4;
+    };
+    if (!base && !index) {
+      // Absolute: 64-bit mode needs a SIB with no base and no index (mod 00 rm 101 would be %rip).
+      this.mod = 0;
+      if (bits === 64) (this.rm = 4), (this.sib = (4 << 3) | 5);
+      else this.rm = 5;
+      this.disp = { size: 4, expr: dispExpr, value: c, pcrel: false, column: col };
+      return undefined;
+    }
+    const scaleBits = { 1: 0, 2: 1, 4: 2, 8: 3 }[op.kind === "mem" ? op.scale : 1]!;
+    if (index) {
+      if (index.reg & 8) this.rex |= 2;
+      if (!base) {
+        this.mod = 0;
+        this.rm = 4;
+        this.sib = (scaleBits << 6) | ((index.reg & 7) << 3) | 5;
+        this.disp = { size: 4, expr: dispExpr, value: c ?? undefined, pcrel: false, column: col };
+        return undefined;
+      }
+      this.rm = 4;
+      this.sib = (scaleBits << 6) | ((index.reg & 7) << 3) | (base.reg & 7);
+    } else {
+      this.rm = base!.reg & 7;
+      if (this.rm === 4) this.sib = (4 << 3) | 4;
+    }
+    if (base!.reg & 8) this.rex |= 1;
+    const ds = dispSize((base!.reg & 7) === 5);
+    this.mod = ds === 0 ? 0 : ds === 1 ? 1 : 2;
+    if (ds) this.disp = { size: ds, expr: dispExpr, value: c ?? undefined, pcrel: false, column: col };
+    return undefined;
+  }
+
+  private memory16(base: Reg | undefined, index: Reg | undefined, scale: number, dispExpr: Expr | undefined, c: bigint | undefined, col: number): Mismatch | undefined {
+    if (scale !== 1) return new Mismatch("16-bit addressing has no scale");
+    const key = `${base?.reg ?? "-"},${index?.reg ?? "-"}`;
+    const RM16: Record<string, number> = { "3,6": 0, "3,7": 1, "5,6": 2, "5,7": 3, "6,-": 4, "7,-": 5, "5,-": 6, "3,-": 7 };
+    if (!base && !index) {
+      this.mod = 0;
+      this.rm = 6;
+      this.disp = { size: 2, expr: dispExpr, value: c, pcrel: false, column: col };
+      return undefined;
+    }
+    const rm = RM16[key];
+    if (rm === undefined) return new Mismatch("not a valid 16-bit base/index combination");
+    this.rm = rm;
+    const must = rm === 6;
+    if (!dispExpr || (c === 0n && !must)) this.mod = must ? 1 : 0;
+    else this.mod = c !== undefined && c >= -128n && c <= 127n ? 1 : 2;
+    if (this.mod) this.disp = { size: this.mod === 1 ? 1 : 2, expr: dispExpr, value: c ?? (dispExpr ? undefined : 0n), pcrel: false, column: col };
+    return undefined;
+  }
+
+  finish(): Encoding | Mismatch {
+    const spec = this.spec;
+    const bits = this.ctx.bits;
+    const out: number[] = [];
+    if (this.seg) out.push([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65][SEG_ORDER.indexOf(this.seg)]!);
+    const defAddr = bits === 64 ? 8 : modeDefault(bits);
+    if (this.addrSize !== defAddr) {
+      if (bits === 64 && this.addrSize === 2) return new Mismatch("16-bit addressing is not available in 64-bit mode");
+      out.push(0x67);
+    }
+    const usesV = spec.operands.some((f) => V_FORMS.has(f)) || spec.osize !== undefined || spec.suffix === "always";
+    const def = modeDefault(bits);
+    // GNU as writes `mov %ax,%ds` without 66: the operand size does not matter for 8E.
+    const sregLoad = spec.sem === "movsreg" && this.mod === 3;
+    if (usesV && this.v === 2 && def !== 2 && !sregLoad) out.push(0x66);
+    if (usesV && this.v === 4 && def === 2) out.push(0x66);
+    if (spec.prefix === 0xf3) out.push(0xf3);
+    for (const p of this.ctx.prefixes) out.push(p);
+    if (usesV && this.v === 8 && !spec.size64) this.rex |= 8;
+    if (this.rex || this.needRex) {
+      if (this.forbidRex) return new Mismatch("%ah/%bh/%ch/%dh cannot be encoded with a REX prefix");
+      out.push(0x40 | this.rex);
+    }
+    if (spec.map >= 1) out.push(0x0f);
+    if (spec.map === 2) out.push(0x38);
+    if (spec.map === 3) out.push(0x3a);
+    out.push(spec.opcode | (spec.plusReg ? this.opcodeReg : 0));
+    if (spec.modrm) {
+      const reg = this.regField ?? 0;
+      const rm = spec.rm !== undefined ? spec.rm : this.rm;
+      const mod = spec.rm !== undefined ? 3 : this.mod;
+      out.push((mod << 6) | (reg << 3) | rm);
+      if (this.sib !== undefined && mod !== 3) out.push(this.sib);
+    }
+    const fixups: Fixup[] = [];
+    const field = (size: number, expr: Expr | undefined, value: bigint | undefined, pcrel: boolean, range: Fixup["range"], column: number) => {
+      const at = out.length;
+      for (let i = 0; i < size; i++) out.push(0);
+      if (value !== undefined && !pcrel) writeLE(out, at, size, value);
+      else if (expr) fixups.push({ at, size: size as Fixup["size"], expr, pcrel, range, column });
+    };
+    if (this.disp && spec.modrm) {
+      const d = this.disp;
+      const range = bits === 64 && this.addrSize === 8 && !d.pcrel ? "s" : d.pcrel ? "s" : "us";
+      field(d.size, d.expr, d.value, d.pcrel, range, d.column);
+    }
+    for (const im of this.imms) field(im.size, im.expr, im.value, im.pcrel, im.range, im.column);
+    if (out.length > 15) return new Mismatch("instruction longer than 15 bytes");
+    return { spec, bytes: out, fixups };
+  }
+}
+
+/** Register number as encoded: %ah..%bh are 4..7 without REX. */
+function regCode(r: Reg): number {
+  return r.high8 ? r.reg + 4 : r.reg;
+}
+
+export function fits(v: bigint, size: number, range: Fixup["range"]): boolean {
+  if (range === "any" || size >= 8) return v >= -(1n << 63n) && v < 1n << 64n;
+  const bitsN = BigInt(size * 8);
+  const lo = -(1n << (bitsN - 1n));
+  const hi = range === "s" ? (1n << (bitsN - 1n)) - 1n : (1n << bitsN) - 1n;
+  return v >= lo && v <= hi;
+}
+
+export function writeLE(out: number[] | Uint8Array, at: number, size: number, value: bigint): void {
+  let x = BigInt.asUintN(size * 8, value);
+  for (let i = 0; i < size; i++) {
+    out[at + i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+}
