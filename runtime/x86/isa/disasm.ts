@@ -75,10 +75,15 @@ export function mnemonicOf(insn: X86Insn): string {
     if (spec.sem === "movs" || spec.sem === "cmps") return m + SUFFIX[forms[0] === "Yb" || forms[0] === "Xb" ? 1 : insn.operandSize];
     return m + SUFFIX[insn.operandSize];
   }
+  const hasSizingReg = forms.some((f) => SIZING_REG_FORMS.has(f)) || forms.includes("Sw");
+  const defaultSize = insn.mode === "long64" && spec.size64 ? 8 : insn.mode === "real" ? 2 : 4;
+  if (!hasSizingReg && insn.operandSize !== defaultSize && forms.some((f) => f === "Iz" || f === "Ibs" || f === "Ap" || f === "Ev" || f === "Mp")) {
+    return m + SUFFIX[insn.operandSize]; // pushw $imm, ljmpw $sel,$off: the prefix changed the size
+  }
   if (spec.suffix === "never" || spec.size64 !== undefined || spec.sem === "setcc") return m;
   const memIndex = forms.findIndex((f, i) => (f === "Eb" || f === "Ev" || f === "Ew" || f === "Ed") && insn.operands[i]?.kind === "mem");
   if (memIndex < 0) return m;
-  if (forms.some((f) => SIZING_REG_FORMS.has(f)) || forms.includes("Sw")) return m;
+  if (hasSizingReg) return m;
   const size = (insn.operands[memIndex] as { size: number }).size;
   return m + (SUFFIX[size] ?? "");
 }

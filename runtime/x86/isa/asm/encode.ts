@@ -66,7 +66,7 @@ export function isMnemonic(name: string): boolean {
   return BY_NAME.has(name) || (/[bwlq]$/.test(name) && BY_NAME.has(name.slice(0, -1)));
 }
 
-const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp"]);
+const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp", "Ap"]);
 
 class Mismatch {
   constructor(readonly why: string, readonly sizeProblem = false) {}
@@ -185,7 +185,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     v = spec.osize / 8;
   }
   if (v === undefined) {
-    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && ops[i]!.kind !== ("implicit" as string));
+    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && f !== "Ap" && ops[i]!.kind !== ("implicit" as string));
     if (spec.size64) v = bits === 64 ? 8 : modeDefault(bits);
     else if (spec.sem === "jmpfarind" || spec.sem === "callfarind") v = modeDefault(bits);
     else if (hasV && (regOrMem || forms.includes("Xv") || forms.includes("Yv") || forms.includes("Iz") || forms.includes("Iv"))) {
@@ -322,7 +322,8 @@ class Builder {
           const sx = x & (1n << BigInt(v * 8 - 1)) ? x - (1n << BigInt(v * 8)) : x;
           if (sx < -128n || sx > 127n) return new Mismatch("immediate does not fit a signed byte");
         }
-        if (f === "Iz" && v === 8 && c !== undefined && !fits(c, 4, "s")) return new Mismatch("immediate does not fit a sign-extended 32-bit field");
+        // GNU as computes in 64-bit two's complement: $0xffffffffffffffff is -1 and fits imm32.
+        if (f === "Iz" && v === 8 && c !== undefined && !fits(BigInt.asIntN(64, c), 4, "s")) return new Mismatch("immediate does not fit a sign-extended 32-bit field");
         const range: Fixup["range"] = f === "Iz" && v === 8 ? "s" : f === "Ibs" ? "s" : "us";
         this.imms.push({ size, expr: op.expr, value: c, pcrel: false, range, column: op.column });
         return undefined;
