@@ -34,7 +34,8 @@ export function formatMemory(m: Extract<X86Operand, { kind: "mem" }>, forceSeg =
   let d = "";
   if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
   const parts: string[] = [m.base === null ? "" : addrReg(m.base, m.addrSize)];
-  if (m.index !== null) parts.push(addrReg(m.index, m.addrSize), String(m.scale));
+  if (m.index !== null) parts.push(addrReg(m.index, m.addrSize));
+  if (m.index !== null && m.addrSize !== 2) parts.push(String(m.scale)); // 16-bit forms have no scale
   return `${seg}${d}(${parts.join(",")})`;
 }
 
@@ -68,6 +69,7 @@ export function mnemonicOf(insn: X86Insn): string {
   const spec = insn.spec;
   let m = spec.mnemonic;
   const forms = spec.operands;
+  if (spec.sem === "jrcxz") return insn.addressSize === 8 ? "jrcxz" : insn.addressSize === 4 ? "jecxz" : "jcxz";
   if (m === "mov" && insn.mode === "long64") {
     if (forms.includes("Ov") || forms.includes("Ob") || (forms[1] === "Iv" && insn.operandSize === 8)) m = "movabs";
   }
@@ -75,7 +77,11 @@ export function mnemonicOf(insn: X86Insn): string {
     if (spec.sem === "movs" || spec.sem === "cmps") return m + SUFFIX[forms[0] === "Yb" || forms[0] === "Xb" ? 1 : insn.operandSize];
     return m + SUFFIX[insn.operandSize];
   }
-  const hasSizingReg = forms.some((f) => SIZING_REG_FORMS.has(f)) || forms.includes("Sw");
+  // objdump shows the operand size of lgdt/sidt... outside 64-bit mode (lgdtl, lgdtw).
+  if (forms[0] === "Ms" && insn.mode !== "long64") return m + SUFFIX[insn.operandSize];
+  const hasSizingReg = forms.some(
+    (f, i) => SIZING_REG_FORMS.has(f) || f === "Sw" || ((f === "Ev" || f === "Eb" || f === "Ew" || f === "Ed") && insn.operands[i]?.kind === "reg"),
+  );
   const defaultSize = insn.mode === "long64" && spec.size64 ? 8 : insn.mode === "real" ? 2 : 4;
   if (!hasSizingReg && insn.operandSize !== defaultSize && forms.some((f) => f === "Iz" || f === "Ibs" || f === "Ap" || f === "Ev" || f === "Mp")) {
     return m + SUFFIX[insn.operandSize]; // pushw $imm, ljmpw $sel,$off: the prefix changed the size

@@ -79,11 +79,12 @@ function aluRows(): X86Spec[] {
       e(m, `${h(b + 1)} /r`, "Ev,Gv", "alu", "", { arg: i }),
       e(m, `${h(b + 2)} /r`, "Gb,Eb", "alu", "", { arg: i }),
       e(m, `${h(b + 3)} /r`, "Gv,Ev", "alu", "", { arg: i }),
+      // 83 (imm8) before the accumulator forms: at equal length GNU as prefers the byte immediate.
+      e(m, `83 /${i}`, "Ev,Ibs", "alu", "", { arg: i }),
       e(m, `${h(b + 4)}`, "AL,Ib", "alu", "", { arg: i }),
       e(m, `${h(b + 5)}`, "rAX,Iz", "alu", "", { arg: i }),
       e(m, `80 /${i}`, "Eb,Ib", "alu", "", { arg: i }),
       e(m, `81 /${i}`, "Ev,Iz", "alu", "", { arg: i }),
-      e(m, `83 /${i}`, "Ev,Ibs", "alu", "", { arg: i }),
       e(m, `82 /${i}`, "Eb,Ib", "alu", "i64 noasm", { arg: i }),
     );
   });
@@ -186,7 +187,7 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("nop", "90", "", "nop", "", { prefix: "none", noRexB: true }),
   e("pause", "90", "", "nop", "", { prefix: 0xf3 }),
   e("xchg", "90+r", "Zv,rAX", "xchg", "comm"),
-  e("nop", "0f 1f /0", "Ev", "nop", "sfx"),
+  e("nop", "0f 1f /0", "Ev", "nop"),
   e("cbtw", "98", "", "cbw", "o16", { aliases: ["cbw"] }),
   e("cwtl", "98", "", "cbw", "", { osize: 32, aliases: ["cwde"] }),
   e("cltq", "98", "", "cbw", "w64", { aliases: ["cdqe"] }),

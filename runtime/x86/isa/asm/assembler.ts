@@ -149,7 +149,7 @@ class Assembler {
       throw new AsmError(`no such instruction: \`${m[1]}'`, st.line, col, near ? `did you mean \`${near}'?` : "see the x86 table in runtime/x86/isa/table.ts");
     }
     const ops = splitOperands(m[2]!, restCol).map(([t, c]) => parseOperand(t, st.line, c, this.rename));
-    const encs = encodeInstruction(mnemonic, ops, { bits: this.bits, line: st.line, column: col, constValue: this.constValue, prefixes });
+    const encs = encodeInstruction(mnemonic, ops, { bits: this.bits, line: st.line, column: col, constValue: this.constValue, prefixes, mnemonic });
     const short = encs.find((e) => e.spec.operands[0] === "Jb");
     const near = encs.find((e) => e.spec.operands[0] === "Jz");
     if (short && near && (short.spec.sem === "jmp" || short.spec.sem === "jcc")) {

@@ -41,6 +41,8 @@ export interface EncodeContext {
   constValue(e: Expr): bigint | undefined;
   /** Explicit prefixes written before the mnemonic (rep, lock ...). */
   prefixes: number[];
+  /** The mnemonic as written, lower case (jecxz vs jrcxz pick the address size). */
+  mnemonic?: string;
 }
 
 const SUFFIX_SIZE: Record<string, number> = { b: 1, w: 2, l: 4, q: 8 };
@@ -66,7 +68,7 @@ export function isMnemonic(name: string): boolean {
   return BY_NAME.has(name) || (/[bwlq]$/.test(name) && BY_NAME.has(name.slice(0, -1)));
 }
 
-const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp", "Ap"]);
+const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp", "Ap", "Ms"]);
 
 class Mismatch {
   constructor(readonly why: string, readonly sizeProblem = false) {}
@@ -90,10 +92,11 @@ export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: Enco
   const ok: Encoding[] = [];
   let sizeProblem: Mismatch | undefined;
   let other: Mismatch | undefined;
+  const sizeAmbiguous = tries.some((t) => t.spec.operands.some((f) => V_FORMS.has(f)));
   for (const t of tries) {
     const orders = t.spec.commutative && ops.length === 2 ? [ops, [ops[1]!, ops[0]!]] : [ops];
     for (const o of orders) {
-      const r = tryEncode(t.spec, o, t.suffix, ctx);
+      const r = tryEncode(t.spec, o, t.suffix, ctx, sizeAmbiguous);
       if (r instanceof Mismatch) {
         if (r.sizeProblem) sizeProblem ??= r;
         else other ??= r;
@@ -129,8 +132,13 @@ function modeDefault(bits: Bits): number {
   return bits === 16 ? 2 : 4;
 }
 
-function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined, ctx: EncodeContext): Encoding | Mismatch {
+function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined, ctx: EncodeContext, sizeAmbiguous: boolean): Encoding | Mismatch {
   const bits = ctx.bits;
+  if (spec.sem === "jrcxz") {
+    const want = ctx.mnemonic === "jrcxz" ? 64 : ctx.mnemonic === "jecxz" ? 32 : 16;
+    if (want === 64 && bits !== 64) return new Mismatch("`jrcxz' is only valid in 64-bit mode");
+    if (want === 16 && bits === 64) return new Mismatch("`jcxz' is not valid in 64-bit mode");
+  }
   if (spec.modes === "i64" && bits === 64) return new Mismatch("not valid in 64-bit mode");
   if (spec.modes === "o64" && bits !== 64) return new Mismatch("only valid in 64-bit mode");
   let ops = [...atnt].reverse();
@@ -185,7 +193,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     v = spec.osize / 8;
   }
   if (v === undefined) {
-    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && f !== "Ap" && ops[i]!.kind !== ("implicit" as string));
+    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && f !== "Ap" && f !== "Ms" && ops[i]!.kind !== ("implicit" as string));
     if (spec.size64) v = bits === 64 ? 8 : modeDefault(bits);
     else if (spec.sem === "jmpfarind" || spec.sem === "callfarind") v = modeDefault(bits);
     else if (hasV && (regOrMem || forms.includes("Xv") || forms.includes("Yv") || forms.includes("Iz") || forms.includes("Iv"))) {
@@ -197,6 +205,12 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   if (spec.size64 === "f64" && bits === 64 && v !== 8) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
   if (forms.includes("eAX") && v === 8) return new Mismatch("operand size mismatch", true);
 
+  // GNU as guesses `l' for `mov $1,(%rax)' with a warning; we refuse, as the size is ambiguous.
+  if (byteOnly && suffix === undefined && sizeAmbiguous) {
+    const byteReg = forms.some((f, i) => (f === "Eb" || f === "Gb" || f === "Zb" || f === "AL") && ops[i]!.kind === "reg");
+    if (!byteReg) return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
+  }
+  if (spec.sem === "movsx" && spec.opcode === 0x63 && spec.map === 0 && v !== 8) return new Mismatch("movslq needs a 64-bit destination", true);
   const e = new Builder(spec, v, ctx);
   for (let i = 0; i < forms.length; i++) {
     const r = e.operand(forms[i]!, ops[i]!, isJump);
@@ -453,6 +467,10 @@ class Builder {
     const out: number[] = [];
     if (this.seg) out.push([0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65][SEG_ORDER.indexOf(this.seg)]!);
     const defAddr = bits === 64 ? 8 : modeDefault(bits);
+    if (spec.sem === "jrcxz") {
+      const m = this.ctx.mnemonic;
+      this.addrSize = m === "jrcxz" ? 8 : m === "jecxz" ? 4 : m === "jcxz" ? 2 : defAddr;
+    }
     if (this.addrSize !== defAddr) {
       if (bits === 64 && this.addrSize === 2) return new Mismatch("16-bit addressing is not available in 64-bit mode");
       out.push(0x67);

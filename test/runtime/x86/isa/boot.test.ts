@@ -89,7 +89,7 @@ describe("boot guest: assemble, decode, execute", () => {
     }
     expect(texts.slice(0, 15)).toEqual([
       `mov $0x${prog.symbols.get("stacktop")!.toString(16)},%esp`,
-      `lgdt 0x${prog.symbols.get("gdt64_desc")!.toString(16)}`,
+      `lgdtl 0x${prog.symbols.get("gdt64_desc")!.toString(16)}`,
       "mov %cr4,%eax",
       "or $0x20,%eax",
       "mov %eax,%cr4",
