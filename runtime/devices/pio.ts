@@ -1,0 +1,37 @@
+// Port-I/O devices of the x86 machine, as the VMM (QEMU) would implement them: KVM passes the
+// access to user space (KVM_EXIT_IO) when no in-kernel device claims the port.
+
+export interface PioDevice {
+  readonly name: string;
+  read(offset: number, size: number): number;
+  write(offset: number, size: number, value: number): void;
+}
+
+export class PioBus {
+  readonly ranges: { base: number; size: number; device: PioDevice }[] = [];
+
+  add(base: number, size: number, device: PioDevice): void {
+    for (const r of this.ranges) {
+      if (base < r.base + r.size && r.base < base + size) throw new Error(`port range of ${device.name} overlaps ${r.device.name}`);
+    }
+    this.ranges.push({ base, size, device });
+  }
+
+  find(port: number): { base: number; size: number; device: PioDevice } | undefined {
+    return this.ranges.find((r) => port >= r.base && port < r.base + r.size);
+  }
+
+  /** A read from a port nobody decodes floats high (all ones), as on a PC. */
+  read(port: number, size: number): number {
+    const r = this.find(port);
+    return r ? r.device.read(port - r.base, size) : size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
+  }
+
+  write(port: number, size: number, value: number): void {
+    this.find(port)?.device.write(port - this.base(port), size, value);
+  }
+
+  private base(port: number): number {
+    return this.find(port)?.base ?? port;
+  }
+}

@@ -1,0 +1,506 @@
+// The guest CPU in VMX non-root operation: implements X86Env for the instruction semantics.
+// Every access goes segmentation → guest paging → EPT (when enabled) → RAM; every sensitive
+// instruction first asks the VMX controls (ExitRules) whether it exits (Intel SDM Vol. 3 25.1);
+// a trapped instruction throws a VmExitSignal before changing architectural state. Guest exceptions
+// are delivered through the guest IDT unless the exception bitmap turns them into exits; a fault
+// while delivering becomes #DF, and a fault while delivering #DF is a triple fault (an exit).
+
+import type { GuestMemory } from "../core/memory.js";
+import type { MmioBus } from "../core/bus.js";
+import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
+import type { X86Insn } from "./isa/types.js";
+import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, RFLAGS_IF, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
+import { translate, type PageAccess } from "./paging.js";
+import type { ExitRules } from "./vmx/controls.js";
+import type { Ept, EptAccess } from "./vmx/ept.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
+import { EXIT } from "./vmx/reasons.js";
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
+const NATIVE_MSRS: Record<number, string> = {
+  0x174: "IA32_SYSENTER_CS",
+  0x175: "IA32_SYSENTER_ESP",
+  0x176: "IA32_SYSENTER_EIP",
+  0xc000_0100: "FS_BASE",
+  0xc000_0101: "GS_BASE",
+  0xc000_0102: "KERNEL_GS_BASE",
+};
+
+interface TlbEntry {
+  gpaPage: number;
+  writable: boolean;
+  user: boolean;
+  executable: boolean;
+}
+
+export interface CpuDeps {
+  memory: GuestMemory;
+  bus: MmioBus;
+  rules: ExitRules;
+  ept: Ept;
+  /** Host cycles so far (the TSC). */
+  now: () => bigint;
+}
+
+export class X86Cpu implements X86Env {
+  /** The instruction being executed (for exit lengths and I/O operand encodings). */
+  insn: X86Insn | null = null;
+  /** Set while KVM's emulator replays an instruction: non-RAM accesses go to the MMIO bus. */
+  emulating: {
+    mmio: { gpa: number; size: number; write: boolean; value: bigint }[];
+    /** Port I/O of the emulated instruction, handed to KVM's PIO path instead of exiting again. */
+    pio?: (port: number, size: 1 | 2 | 4, write: boolean, value: number) => number;
+  } | null = null;
+  /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
+  sleeping = false;
+  readonly msrs = new Map<number, bigint>();
+  private readonly tlb = new Map<number, TlbEntry>();
+
+  constructor(
+    public state: X86State,
+    private readonly deps: CpuDeps,
+  ) {}
+
+  flushTlb(): void {
+    this.tlb.clear();
+  }
+
+  private cpl(): number {
+    return this.state.mode === "real" ? 0 : this.state.seg.cs.selector & 3;
+  }
+
+  // ---- addresses ----
+
+  linear(seg: X86Seg, offset: bigint): bigint {
+    const s = this.state;
+    if (s.mode === "long64") return ((seg === "fs" || seg === "gs" ? s.seg[seg].base : 0n) + offset) & MASK64;
+    return (s.seg[seg].base + offset) & 0xffff_ffffn;
+  }
+
+  private exitEpt(gpa: number, lin: bigint, access: EptAccess, perms: number, final: boolean, misconfig: boolean): never {
+    if (misconfig) throw new VmExitSignal({ reason: EXIT.EPT_MISCONFIG!, qualification: 0n, guestPhysical: gpa });
+    const q = encodeQual(EPT_VIOLATION_QUAL, {
+      read: access === "read" ? 1 : 0,
+      write: access === "write" ? 1 : 0,
+      fetch: access === "fetch" ? 1 : 0,
+      readable: perms & 1,
+      writable: (perms >> 1) & 1,
+      executable: (perms >> 2) & 1,
+      gla_valid: 1,
+      final_translation: final ? 1 : 0,
+    });
+    throw new VmExitSignal({ reason: EXIT.EPT_VIOLATION!, qualification: q, guestPhysical: gpa, guestLinear: lin });
+  }
+
+  /** Guest-physical → host-physical through EPT; null means "not RAM, hand to the MMIO bus" (emulation only). */
+  private hostAddress(gpa: number, lin: bigint, access: EptAccess, final: boolean): number | null {
+    // KVM's emulator reaches guest RAM through the memslots (kvm_read_guest), not through EPT.
+    if (this.emulating) return this.deps.memory.isRam(gpa) ? gpa : null;
+    if (!this.deps.rules.eptEnabled()) return this.deps.memory.isRam(gpa) ? gpa : null;
+    const w = this.deps.ept.walk(gpa, access);
+    if (!w.ok) this.exitEpt(gpa, lin, access, w.perms, final, w.misconfig);
+    return w.hpa;
+  }
+
+  private translateLinear(lin: bigint, a: PageAccess): number {
+    const page = lin >> 12n;
+    const key = Number(page & 0xf_ffff_ffffn);
+    const hit = this.tlb.get(key);
+    if (hit && (!a.write || hit.writable) && (!a.fetch || hit.executable) && (!a.user || hit.user)) {
+      return hit.gpaPage + Number(lin & 0xfffn);
+    }
+    try {
+      const t = translate(this.state, lin, a, (gpa, size) => {
+        const hpa = this.hostAddress(gpa, lin, "read", false);
+        return hpa === null ? this.deps.bus.read(gpa, size) : this.deps.memory.read(hpa, size);
+      });
+      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), writable: t.writable, user: t.user, executable: t.executable });
+      return t.gpa;
+    } catch (e) {
+      if (e instanceof GuestFault && e.vector === 14) this.pendingCr2 = e.address ?? 0n;
+      throw e;
+    }
+  }
+
+  /** Linear address of the last #PF (CR2 is written when the fault is delivered, not when it exits). */
+  pendingCr2 = 0n;
+
+  private accessLinear(lin: bigint, size: number, kind: EptAccess, value?: bigint): bigint {
+    const a: PageAccess = { write: kind === "write", fetch: kind === "fetch", user: this.cpl() === 3 };
+    if (Number(lin & 0xfffn) + size > 0x1000) {
+      // Split at the page boundary, low bytes first.
+      let v = 0n;
+      for (let i = 0; i < size; i++) {
+        const byte = value === undefined ? undefined : (value >> BigInt(8 * i)) & 0xffn;
+        v |= this.accessLinear((lin + BigInt(i)) & MASK64, 1, kind, byte) << BigInt(8 * i);
+      }
+      return v;
+    }
+    const gpa = this.translateLinear(lin, a);
+    const hpa = this.hostAddress(gpa, lin, kind, true);
+    if (hpa === null) {
+      if (this.emulating) {
+        if (value === undefined) {
+          const v = this.deps.bus.find(gpa) ? this.deps.bus.read(gpa, size) : (1n << BigInt(8 * size)) - 1n;
+          this.emulating.mmio.push({ gpa, size, write: false, value: v });
+          return v;
+        }
+        if (this.deps.bus.find(gpa)) this.deps.bus.write(gpa, size, value);
+        this.emulating.mmio.push({ gpa, size, write: true, value });
+        return value;
+      }
+      return value === undefined ? (1n << BigInt(8 * size)) - 1n : value; // unbacked, EPT off: reads as all-ones
+    }
+    if (value === undefined) return this.deps.memory.read(hpa, size);
+    this.deps.memory.write(hpa, size, value);
+    return value;
+  }
+
+  /** Instruction-fetch byte at cs:rip+offset (the decoder's fetch callback). */
+  fetchByte(offset: number): number {
+    const lin = this.linear("cs", this.state.rip + BigInt(offset));
+    return Number(this.accessLinear(lin, 1, "fetch"));
+  }
+
+  // ---- X86Env ----
+
+  read(seg: X86Seg, offset: bigint, a: X86MemAccess): bigint {
+    return this.accessLinear(this.linear(seg, offset), a.size, a.fetch ? "fetch" : "read");
+  }
+
+  write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void {
+    this.accessLinear(this.linear(seg, offset), a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n));
+  }
+
+  /** Read at a linear address (descriptor tables, IDT). */
+  readLinear(lin: bigint, size: number): bigint {
+    return this.accessLinear(lin, size, "read");
+  }
+
+  private crExit(cr: number, accessType: number, gpr: number, lmswSource = 0): never {
+    const q = encodeQual(CR_ACCESS_QUAL, { cr, access_type: accessType, gpr, lmsw_source: lmswSource });
+    throw new VmExitSignal({ reason: EXIT.CR_ACCESS!, qualification: q });
+  }
+
+  writeCr(cr: number, value: bigint, gpr: number): void {
+    const s = this.state;
+    const rules = this.deps.rules;
+    if (this.cpl() !== 0) this.raise(13, 0);
+    switch (cr) {
+      case 0: {
+        if (rules.movToCr0or4Exits(0, value)) this.crExit(0, 0, gpr);
+        const next = rules.mergeCr0or4(0, s.cr0, value);
+        this.checkCr0(next);
+        this.applyCr0(next);
+        return;
+      }
+      case 3:
+        if (rules.movToCr3Exits(value)) this.crExit(3, 0, gpr);
+        if (s.efer & EFER.LMA && value >> 52n) this.raise(13, 0);
+        s.cr3 = value;
+        this.flushTlb();
+        return;
+      case 4: {
+        if (rules.movToCr0or4Exits(4, value)) this.crExit(4, 0, gpr);
+        const next = rules.mergeCr0or4(4, s.cr4, value);
+        if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(13, 0);
+        s.cr4 = next;
+        this.flushTlb();
+        return;
+      }
+      case 8:
+        if (rules.movCr8Exits(true)) this.crExit(8, 0, gpr);
+        if (value >> 4n) this.raise(13, 0);
+        s.cr8 = value;
+        return;
+      default:
+        this.raise(6);
+    }
+  }
+
+  /** Architectural checks of a CR0 value (SDM Vol. 2 MOV CR: #GP conditions). */
+  checkCr0(v: bigint): void {
+    if (v >> 32n) this.raise(13, 0);
+    if (v & CR0.PG && !(v & CR0.PE)) this.raise(13, 0);
+    if (v & CR0.NW && !(v & CR0.CD)) this.raise(13, 0);
+    if (v & CR0.PG && !(this.state.cr0 & CR0.PG) && this.state.efer & EFER.LME && !(this.state.cr4 & CR4.PAE)) this.raise(13, 0);
+  }
+
+  /** Commit CR0; paging turning on with EFER.LME activates IA-32e mode (EFER.LMA), off deactivates it. */
+  applyCr0(v: bigint): void {
+    const s = this.state;
+    const wasPg = (s.cr0 & CR0.PG) !== 0n;
+    const isPg = (v & CR0.PG) !== 0n;
+    s.cr0 = v;
+    if (!wasPg && isPg && s.efer & EFER.LME) s.efer |= EFER.LMA;
+    if (wasPg && !isPg) s.efer &= ~EFER.LMA;
+    s.mode = modeOf(s);
+    this.flushTlb();
+  }
+
+  readCr(cr: number, gpr: number): bigint {
+    const s = this.state;
+    const rules = this.deps.rules;
+    if (this.cpl() !== 0) this.raise(13, 0);
+    switch (cr) {
+      case 0:
+        return rules.readCr0or4(0, s.cr0);
+      case 2:
+        return s.cr2;
+      case 3:
+        if (rules.movFromCr3Exits()) this.crExit(3, 1, gpr);
+        return s.cr3;
+      case 4:
+        return rules.readCr0or4(4, s.cr4);
+      case 8:
+        if (rules.movCr8Exits(false)) this.crExit(8, 1, gpr);
+        return s.cr8;
+      default:
+        this.raise(6);
+    }
+  }
+
+  lmsw(value: number): void {
+    if (this.deps.rules.lmswExits(value)) {
+      const memOperand = this.insn?.operands.some((o) => o.kind === "mem") ? 1 : 0;
+      const q = encodeQual(CR_ACCESS_QUAL, { cr: 0, access_type: 3, lmsw_operand: memOperand, lmsw_source: value & 0xffff });
+      throw new VmExitSignal({ reason: EXIT.CR_ACCESS!, qualification: q });
+    }
+    // LMSW loads PE, MP, EM, TS and cannot clear PE.
+    const s = this.state;
+    const next = (s.cr0 & ~0xen) | BigInt(value & 0xe) | (s.cr0 & 1n) | BigInt(value & 1);
+    this.applyCr0(this.deps.rules.mergeCr0or4(0, s.cr0, next));
+  }
+
+  clts(): void {
+    if (this.deps.rules.cltsExits()) this.crExit(0, 2, 0);
+    this.state.cr0 &= ~CR0.TS;
+  }
+
+  /** The TSC as the host sees it (KVM's guest TSC = host TSC + TSC_OFFSET). */
+  rdtscHost(): bigint {
+    return (this.deps.now() + this.deps.rules.tscOffset()) & MASK64;
+  }
+
+  debugRegister(n: number): bigint {
+    return this.dr[n] ?? 0n;
+  }
+
+  setDebugRegister(n: number, v: bigint): void {
+    this.dr[n] = v;
+  }
+
+  private dr: bigint[] = [0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n, 0xffff0ff0n, 0x400n];
+
+  readDr(dr: number, gpr: number): bigint {
+    if (this.deps.rules.movDrExits()) {
+      throw new VmExitSignal({ reason: EXIT.DR_ACCESS!, qualification: BigInt(dr | (1 << 4) | (gpr << 8)) });
+    }
+    return this.dr[dr] ?? 0n;
+  }
+
+  writeDr(dr: number, value: bigint, gpr: number): void {
+    if (this.deps.rules.movDrExits()) {
+      // SDM Table 27-4: bits 2:0 DR number, bit 4 direction (0 = MOV to DR), 11:8 GPR.
+      throw new VmExitSignal({ reason: EXIT.DR_ACCESS!, qualification: BigInt(dr | (gpr << 8)) });
+    }
+    this.dr[dr] = value;
+  }
+
+  rdmsr(msr: number): bigint {
+    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.deps.rules.msrExits(msr, false)) throw new VmExitSignal({ reason: EXIT.MSR_READ!, qualification: 0n });
+    const s = this.state;
+    if (msr === 0xc000_0100) return s.seg.fs.base;
+    if (msr === 0xc000_0101) return s.seg.gs.base;
+    if (msr === MSR_EFER) return s.efer;
+    if (NATIVE_MSRS[msr] !== undefined) return this.msrs.get(msr) ?? 0n;
+    this.raise(13, 0);
+  }
+
+  wrmsr(msr: number, value: bigint): void {
+    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE!, qualification: 0n });
+    const s = this.state;
+    if (msr === 0xc000_0100) s.seg.fs.base = value;
+    else if (msr === 0xc000_0101) s.seg.gs.base = value;
+    else if (msr === MSR_EFER) {
+      if ((value ^ s.efer) & EFER.LME && s.cr0 & CR0.PG) this.raise(13, 0);
+      s.efer = (value & ~EFER.LMA) | (s.efer & EFER.LMA);
+    } else if (NATIVE_MSRS[msr] !== undefined) this.msrs.set(msr, value);
+    else this.raise(13, 0);
+  }
+
+  private ioExit(port: number, size: number, direction: "in" | "out"): never {
+    const insn = this.insn;
+    const imm = insn?.operands.some((o) => o.kind === "imm") ? 1 : 0;
+    const mnem = insn?.spec.mnemonic ?? "";
+    const str = mnem.startsWith("ins") || mnem.startsWith("outs") ? 1 : 0;
+    const q = encodeQual(IO_QUAL, {
+      size: size - 1,
+      direction: direction === "in" ? 1 : 0,
+      string: str,
+      rep: str && insn?.prefixes.rep ? 1 : 0,
+      operand_encoding: imm,
+      port,
+    });
+    throw new VmExitSignal({ reason: EXIT.IO_INSTRUCTION!, qualification: q });
+  }
+
+  in(port: number, size: 1 | 2 | 4): number {
+    if (this.emulating?.pio) return this.emulating.pio(port, size, false, 0);
+    if (this.deps.rules.ioExits(port, size)) this.ioExit(port, size, "in");
+    return size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1; // no device answers a port nobody traps
+  }
+
+  out(port: number, size: 1 | 2 | 4, value: number): void {
+    if (this.emulating?.pio) {
+      this.emulating.pio(port, size, true, value);
+      return;
+    }
+    if (this.deps.rules.ioExits(port, size)) this.ioExit(port, size, "out");
+  }
+
+  cpuid(_leaf: number, _subleaf: number): { eax: number; ebx: number; ecx: number; edx: number } {
+    // SDM 25.1.2: CPUID causes a VM exit unconditionally.
+    throw new VmExitSignal({ reason: EXIT.CPUID!, qualification: 0n });
+  }
+
+  rdtsc(): bigint {
+    if (this.deps.rules.rdtscExits()) throw new VmExitSignal({ reason: EXIT.RDTSC!, qualification: 0n });
+    return (this.deps.now() + this.deps.rules.tscOffset()) & MASK64;
+  }
+
+  hlt(): void {
+    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.deps.rules.hltExits()) throw new VmExitSignal({ reason: EXIT.HLT!, qualification: 0n });
+    this.sleeping = true; // HLT activity state: only an interrupt or NMI would wake it
+  }
+
+  invlpg(linear: bigint): void {
+    if (this.deps.rules.invlpgExits()) throw new VmExitSignal({ reason: EXIT.INVLPG!, qualification: linear });
+    this.flushTlb();
+  }
+
+  wbinvd(): void {
+    if (this.deps.rules.wbinvdExits()) throw new VmExitSignal({ reason: EXIT.WBINVD!, qualification: 0n });
+  }
+
+  loadDescriptorTable(which: "gdt" | "idt", base: bigint, limit: number): void {
+    const v = { base: this.state.mode === "long64" ? base : base & 0xffff_ffffn, limit: limit & 0xffff };
+    if (which === "gdt") this.state.gdtr = v;
+    else this.state.idtr = v;
+  }
+
+  /** Segment load with the protected-mode descriptor checks (SDM Vol. 3 5.4-5.6, simplified to CPL 0). */
+  loadSegment(seg: X86Seg, selector: number): void {
+    const s = this.state;
+    selector &= 0xffff;
+    if (s.mode === "real") {
+      s.seg[seg] = { selector, base: BigInt(selector << 4), limit: 0xffff, attributes: seg === "cs" ? 0x9b : 0x93 };
+      return;
+    }
+    const index = selector & ~7;
+    if (index === 0) {
+      if (seg === "cs" || (seg === "ss" && s.mode !== "long64")) this.raise(13, 0);
+      s.seg[seg] = { selector, base: 0n, limit: 0, attributes: 1 << 16 };
+      return;
+    }
+    if (selector & 4 || index + 7 > s.gdtr.limit) this.raise(13, index);
+    const d = this.readLinear(s.gdtr.base + BigInt(index), 8);
+    const access = Number((d >> 40n) & 0xffn);
+    const flags = Number((d >> 52n) & 0xfn);
+    const attributes = access | (flags << 12);
+    if (!AR.s(attributes)) this.raise(13, index);
+    const isCode = (access & 8) !== 0;
+    if (seg === "cs" && !isCode) this.raise(13, index);
+    if (seg === "ss" && (isCode || !(access & 2))) this.raise(13, index);
+    if (!AR.present(attributes)) this.raise(seg === "ss" ? 12 : 11, index);
+    let limit = Number(((d >> 32n) & 0xf0000n) | (d & 0xffffn));
+    if (AR.g(attributes)) limit = ((limit << 12) | 0xfff) >>> 0;
+    const base = ((d >> 16n) & 0xffffffn) | (((d >> 56n) & 0xffn) << 24n);
+    s.seg[seg] = { selector, base, limit, attributes: attributes | 1 };
+    if (seg === "cs") {
+      s.mode = modeOf(s);
+      this.flushTlb();
+    }
+  }
+
+  /** VMX instructions in VMX non-root operation exit unconditionally (SDM 25.1.2). */
+  vmx(mnemonic: string): void {
+    const reason: Record<string, string> = {
+      vmcall: "VMCALL", vmlaunch: "VMLAUNCH", vmresume: "VMRESUME", vmxoff: "VMOFF", vmclear: "VMCLEAR",
+      vmptrld: "VMPTRLD", vmptrst: "VMPTRST", vmread: "VMREAD", vmwrite: "VMWRITE", vmxon: "VMON",
+    };
+    const name = reason[mnemonic];
+    if (!name) this.raise(6);
+    throw new VmExitSignal({ reason: EXIT[name]!, qualification: 0n });
+  }
+
+  raise(vector: number, errorCode?: number): never {
+    throw new GuestFault(vector, errorCode);
+  }
+
+  // ---- exception delivery (SDM Vol. 3 6.12, 6.14) ----
+
+  /**
+   * Deliver an exception to the guest: an exit if the exception bitmap says so (unless the event
+   * is being injected by VM entry), otherwise through the guest IDT. Faults during delivery
+   * escalate to #DF, and a fault delivering #DF is a triple fault (exit reason 2).
+   */
+  deliver(vector: number, errorCode: number | undefined, injected: boolean, address?: bigint): void {
+    const hasCode = ERROR_CODE_VECTORS.has(vector);
+    const code = hasCode ? (errorCode ?? 0) : undefined;
+    const intrInfo = Number(
+      encodeQual(INTR_INFO, { vector, type: INTR_TYPE.HW_EXCEPTION, error_code_valid: hasCode ? 1 : 0, valid: 1 }),
+    );
+    if (!injected && this.deps.rules.exceptionExits(vector, code)) {
+      const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI!, qualification: vector === 14 ? (address ?? 0n) : 0n, intrInfo, intrError: code };
+      throw new VmExitSignal(info);
+    }
+    if (vector === 14 && address !== undefined) this.state.cr2 = address;
+    try {
+      this.pushFrame(vector, code);
+    } catch (e) {
+      if (e instanceof VmExitSignal) {
+        // The exit interrupted event delivery: the processor records the event (SDM 27.2.4).
+        throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo, intrError: e.info.intrError ?? code });
+      }
+      if (!(e instanceof GuestFault)) throw e;
+      if (vector === 8) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
+      this.deliver(8, 0, false);
+    }
+  }
+
+  private pushFrame(vector: number, code: number | undefined): void {
+    const s = this.state;
+    const long = (s.efer & EFER.LMA) !== 0n;
+    const gateSize = long ? 16 : 8;
+    if (vector * gateSize + gateSize - 1 > s.idtr.limit) this.raise(13, vector * 8 + 2);
+    const gate = s.idtr.base + BigInt(vector * gateSize);
+    const lo = this.readLinear(gate, 8);
+    const hi = long ? this.readLinear(gate + 8n, 8) : 0n;
+    const type = Number((lo >> 40n) & 0xfn);
+    if (!((lo >> 47n) & 1n)) this.raise(11, vector * 8 + 2);
+    if (type !== 0xe && type !== 0xf) this.raise(13, vector * 8 + 2);
+    let target = (lo & 0xffffn) | (((lo >> 48n) & 0xffffn) << 16n);
+    if (long) target |= (hi & 0xffff_ffffn) << 32n;
+    const selector = Number((lo >> 16n) & 0xffffn);
+    const w = long ? 8 : 4;
+    const frame: bigint[] = long
+      ? [BigInt(s.seg.ss.selector), s.gpr[4]!, s.rflags, BigInt(s.seg.cs.selector), s.rip]
+      : [s.rflags, BigInt(s.seg.cs.selector), s.rip];
+    if (code !== undefined) frame.push(BigInt(code));
+    let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
+    for (const v of frame) {
+      sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
+      this.write("ss", sp, v, { size: w as 4 | 8, write: true });
+    }
+    this.loadSegment("cs", selector);
+    s.gpr[4] = sp;
+    s.rip = target;
+    if (type === 0xe) s.rflags &= ~RFLAGS_IF;
+  }
+}

@@ -1,0 +1,305 @@
+// KVM's VM-exit handlers, a table keyed by the basic exit reason like kvm_vmx_exit_handlers[] in
+// Linux v4.1 arch/x86/kvm/vmx.c. Each handler is small, counts itself (vcpu->stat names), traces
+// what KVM traced, and says whether the guest resumes. Reasons without a handler go to one
+// function that stops the VM as KVM/QEMU did (2015: KVM_EXIT_UNKNOWN; today: an internal error).
+
+import type { Exit, HandleResult } from "../../core/machine.js";
+import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, decodeQual } from "../vmx/qualification.js";
+import { EXIT, exitReason } from "../vmx/reasons.js";
+import { EPT_RWX } from "../vmx/ept.js";
+import { DebugExit } from "../../devices/debug-exit.js";
+import { emulateInstruction, pioAccess } from "./emulate.js";
+import { kvmCpuid } from "./cpuid.js";
+import { msrInfo } from "./msrs.js";
+import type { KvmVcpu } from "./vcpu.js";
+
+export type ExitHandler = (vcpu: KvmVcpu, exit: Exit) => HandleResult;
+
+const resume = (message: string): HandleResult => ({ action: "resume", message });
+const halt = (message: string): HandleResult => ({ action: "halt", message });
+const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+
+function qual(vcpu: KvmVcpu): bigint {
+  return vcpu.ctx.vmcs.read("EXIT_QUALIFICATION");
+}
+
+/** kvm_complete_insn_gp: skip the instruction, or inject #GP(0) if the setter refused the value. */
+function completeInsnGp(vcpu: KvmVcpu, err: number): void {
+  if (err) vcpu.queueException(13, 0);
+  else vcpu.skipInstruction();
+}
+
+const handleCr: ExitHandler = (vcpu) => {
+  vcpu.count("cr_exits");
+  const q = decodeQual(CR_ACCESS_QUAL, qual(vcpu));
+  const emit = vcpu.ctx.emit;
+  switch (q.access_type) {
+    case 0: {
+      const val = vcpu.readGpr(q.gpr!);
+      emit("kvm_cr", { rw: 1, cr: q.cr!, val });
+      let err = 0;
+      if (q.cr === 0) err = vcpu.kvmSetCr0(val);
+      else if (q.cr === 3) err = vcpu.kvmSetCr3(val);
+      else if (q.cr === 4) err = vcpu.kvmSetCr4(val);
+      else if (q.cr === 8) err = val >> 4n ? 1 : 0;
+      else return halt(`unhandled control register: op 0 cr ${q.cr}`);
+      completeInsnGp(vcpu, err);
+      const what = q.cr === 0 ? "guest CR0 set, MMU re-initialised" : q.cr === 3 ? "page directory switched" : q.cr === 4 ? "CPU features set" : "TPR set";
+      return resume(err ? `mov to cr${q.cr} of ${hex(val)} is invalid: #GP injected` : `cr${q.cr} = ${hex(val)}: ${what}`);
+    }
+    case 1: {
+      const val = q.cr === 3 ? vcpu.arch.cr3 : vcpu.state.cr8;
+      vcpu.state.gpr[q.gpr!] = val;
+      emit("kvm_cr", { rw: 0, cr: q.cr!, val });
+      vcpu.skipInstruction();
+      return resume(`mov from cr${q.cr}: ${hex(val)}`);
+    }
+    case 2: {
+      vcpu.vmxSetCr0(vcpu.arch.cr0 & ~CR0.TS);
+      emit("kvm_cr", { rw: 1, cr: 0, val: vcpu.arch.cr0 });
+      vcpu.skipInstruction();
+      return resume("clts");
+    }
+    default: {
+      const val = BigInt(q.lmsw_source! & 0xf);
+      const next = (vcpu.arch.cr0 & ~0xfn) | val | (vcpu.arch.cr0 & CR0.PE);
+      emit("kvm_cr", { rw: 1, cr: 0, val: (vcpu.arch.cr0 & ~0xfn) | val });
+      vcpu.kvmSetCr0(next);
+      vcpu.skipInstruction();
+      return resume(`lmsw ${hex(val)}`);
+    }
+  }
+};
+
+/** vmx_get_msr / kvm_get_msr_common: from the VMCS field or KVM's own copy. */
+function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
+  if (msr === MSR_EFER) return vcpu.arch.efer;
+  const info = msrInfo(msr);
+  if (!info) return null;
+  if (info.home !== "arch") return vcpu.ctx.vmcs.read(info.home);
+  if (msr === 0x10) return vcpu.ctx.cpu.rdtscHost();
+  return vcpu.softMsrs.get(msr) ?? (msr === 0x1b ? 0xfee0_0900n : 0n);
+}
+
+function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
+  if (msr === MSR_EFER) return vcpu.kvmSetEfer(data);
+  const info = msrInfo(msr);
+  if (!info) return 1;
+  if (info.home !== "arch") vcpu.ctx.vmcs.write(info.home, data);
+  else vcpu.softMsrs.set(msr, data);
+  return 0;
+}
+
+const handleRdmsr: ExitHandler = (vcpu) => {
+  vcpu.count("msr_exits");
+  const ecx = Number(vcpu.state.gpr[1]! & 0xffff_ffffn);
+  const data = getMsr(vcpu, ecx);
+  if (data === null) {
+    vcpu.ctx.emit("kvm_msr", { write: 0, ecx, data: 0n, exception: true });
+    vcpu.queueException(13, 0);
+    return resume(`rdmsr ${hex(ecx)}: unknown MSR, #GP injected`);
+  }
+  vcpu.ctx.emit("kvm_msr", { write: 0, ecx, data, exception: false });
+  vcpu.state.gpr[0] = data & 0xffff_ffffn;
+  vcpu.state.gpr[2] = (data >> 32n) & 0xffff_ffffn;
+  vcpu.skipInstruction();
+  return resume(`rdmsr ${msrInfo(ecx)?.name ?? hex(ecx)} = ${hex(data)}`);
+};
+
+const handleWrmsr: ExitHandler = (vcpu) => {
+  vcpu.count("msr_exits");
+  const ecx = Number(vcpu.state.gpr[1]! & 0xffff_ffffn);
+  const data = (vcpu.state.gpr[0]! & 0xffff_ffffn) | ((vcpu.state.gpr[2]! & 0xffff_ffffn) << 32n);
+  const err = setMsr(vcpu, ecx, data);
+  vcpu.ctx.emit("kvm_msr", { write: 1, ecx, data, exception: err !== 0 });
+  if (err) {
+    vcpu.queueException(13, 0);
+    return resume(`wrmsr ${hex(ecx)} = ${hex(data)} refused: #GP injected`);
+  }
+  vcpu.skipInstruction();
+  const lme = ecx === MSR_EFER && data & EFER.LME ? " (long mode enabled, active once paging is on)" : "";
+  return resume(`wrmsr ${msrInfo(ecx)?.name ?? hex(ecx)} = ${hex(data)}${lme}`);
+};
+
+const handleIo: ExitHandler = (vcpu) => {
+  vcpu.count("io_exits");
+  const q = decodeQual(IO_QUAL, qual(vcpu));
+  // handle_io (v4.1): string and IN go through the emulator; OUT takes the fast path.
+  if (q.string || q.direction === 1) {
+    const r = emulateInstruction(vcpu);
+    return r.ok ? resume(r.message) : halt(r.message);
+  }
+  const size = (q.size! + 1) as 1 | 2 | 4;
+  const value = Number(vcpu.state.gpr[0]! & BigInt(size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1));
+  vcpu.skipInstruction();
+  pioAccess(vcpu, q.port!, size, true, value);
+  const dev = vcpu.ctx.pio.find(q.port!)?.device;
+  if (dev instanceof DebugExit && dev.written) {
+    return halt(`isa-debug-exit: the guest wrote ${hex(dev.written.value)} to port ${hex(q.port!)}; QEMU exits with status ${dev.written.status}`);
+  }
+  return resume(`out ${hex(value)} to port ${hex(q.port!)} (${dev?.name ?? "no device"})`);
+};
+
+const handleCpuid: ExitHandler = (vcpu) => {
+  vcpu.count("cpuid_exits");
+  const s = vcpu.state;
+  const leaf = Number(s.gpr[0]! & 0xffff_ffffn);
+  const index = Number(s.gpr[1]! & 0xffff_ffffn);
+  const { entry, found } = kvmCpuid(leaf);
+  s.gpr[0] = BigInt(entry.eax);
+  s.gpr[3] = BigInt(entry.ebx);
+  s.gpr[1] = BigInt(entry.ecx);
+  s.gpr[2] = BigInt(entry.edx);
+  vcpu.ctx.emit("kvm_cpuid", { function: leaf, index, rax: entry.eax, rbx: entry.ebx, rcx: entry.ecx, rdx: entry.edx, found });
+  vcpu.skipInstruction();
+  return resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`);
+};
+
+const handleHalt: ExitHandler = (vcpu) => {
+  vcpu.count("halt_exits");
+  vcpu.skipInstruction();
+  // kvm_emulate_halt: the vCPU blocks until an interrupt. This machine has no interrupt source.
+  const ifFlag = (vcpu.ctx.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
+  return halt(`HLT with interrupts ${ifFlag ? "enabled" : "disabled"}: the vCPU blocks and no interrupt source can wake it; VM stopped`);
+};
+
+const handleEptViolation: ExitHandler = (vcpu, exit) => {
+  const q = qual(vcpu);
+  const d = decodeQual(EPT_VIOLATION_QUAL, q);
+  const gpa = Number(vcpu.ctx.vmcs.read("GUEST_PHYSICAL_ADDRESS"));
+  vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: 0, guest_rip: exit.pc });
+  if (vcpu.ctx.memory.isRam(gpa)) {
+    // tdp_page_fault → __direct_map: map the 4 KiB page read/write/execute.
+    const page = gpa - (gpa % 4096);
+    vcpu.ctx.ept.map4k(page, page, EPT_RWX);
+    vcpu.count("pf_fixed");
+    const kind = d.fetch ? "instruction fetch" : d.write ? "write" : "read";
+    const where = d.final_translation ? "" : " of a guest page-table entry";
+    return resume(`mapped guest page ${hex(page)} in EPT (${kind}${where})`);
+  }
+  // No memslot: mark an MMIO spte (a misconfigured EPT entry), then emulate the access.
+  vcpu.ctx.ept.markMmio(gpa);
+  const r = emulateInstruction(vcpu);
+  return r.ok ? resume(`MMIO at ${hex(gpa)}: ${r.message}`) : halt(r.message);
+};
+
+const handleEptMisconfig: ExitHandler = (vcpu) => {
+  const gpa = Number(vcpu.ctx.vmcs.read("GUEST_PHYSICAL_ADDRESS"));
+  const r = emulateInstruction(vcpu);
+  return r.ok ? resume(`MMIO at ${hex(gpa)}: ${r.message}`) : halt(r.message);
+};
+
+const handleException: ExitHandler = (vcpu) => {
+  vcpu.count("exception_exits");
+  const v = vcpu.ctx.vmcs;
+  const info = decodeQual(INTR_INFO, v.read("VM_EXIT_INTR_INFO"));
+  const vector = info.vector!;
+  const code = info.error_code_valid ? Number(v.read("VM_EXIT_INTR_ERROR_CODE")) : undefined;
+  // #UD: KVM tries its emulator first (EMULTYPE_TRAP_UD); instructions it does not know get #UD back.
+  vcpu.queueException(vector, code, vector === 14 ? qual(vcpu) : undefined);
+  return resume(`exception ${vector} reflected into the guest`);
+};
+
+const handleTripleFault: ExitHandler = (vcpu) => {
+  vcpu.ctx.emit("kvm_userspace_exit", { reason: 8, errno: 0 });
+  return halt("triple fault: KVM_EXIT_SHUTDOWN (the VMM would reset the guest)");
+};
+
+const handleExternalInterrupt: ExitHandler = (vcpu) => {
+  vcpu.count("irq_exits");
+  return resume("external interrupt handled by the host");
+};
+
+const skipping = (stat: string, what: string): ExitHandler => (vcpu) => {
+  vcpu.count(stat);
+  vcpu.skipInstruction();
+  return resume(what);
+};
+
+const handleVmcall: ExitHandler = (vcpu) => {
+  vcpu.count("hypercalls");
+  const s = vcpu.state;
+  const nr = s.gpr[0]!;
+  vcpu.ctx.emit("kvm_hypercall", { nr, a0: s.gpr[3]!, a1: s.gpr[1]!, a2: s.gpr[2]!, a3: s.gpr[6]! });
+  s.gpr[0] = (-1000n) & ((1n << 64n) - 1n); // -KVM_ENOSYS: no hypercall of this number
+  vcpu.skipInstruction();
+  return resume(`hypercall ${hex(nr)}: -KVM_ENOSYS`);
+};
+
+const handleVmxInsn: ExitHandler = (vcpu) => {
+  vcpu.queueException(6);
+  return resume("VMX instruction with nested virtualization off: #UD injected");
+};
+
+const handleInvlpg: ExitHandler = (vcpu) => {
+  vcpu.ctx.cpu.flushTlb();
+  vcpu.skipInstruction();
+  return resume(`invlpg ${hex(qual(vcpu))}`);
+};
+
+const handleDr: ExitHandler = (vcpu) => {
+  const q = Number(qual(vcpu));
+  const dr = q & 7;
+  const reg = (q >> 8) & 15;
+  if (q & 16) vcpu.state.gpr[reg] = vcpu.ctx.cpu.debugRegister(dr);
+  else vcpu.ctx.cpu.setDebugRegister(dr, vcpu.readGpr(reg));
+  vcpu.skipInstruction();
+  return resume(`mov ${q & 16 ? "from" : "to"} dr${dr} emulated`);
+};
+
+/** kvm_vmx_exit_handlers[] (v4.1), by basic exit reason. */
+export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
+  [EXIT.EXCEPTION_NMI!]: handleException,
+  [EXIT.EXTERNAL_INTERRUPT!]: handleExternalInterrupt,
+  [EXIT.TRIPLE_FAULT!]: handleTripleFault,
+  [EXIT.IO_INSTRUCTION!]: handleIo,
+  [EXIT.CR_ACCESS!]: handleCr,
+  [EXIT.DR_ACCESS!]: handleDr,
+  [EXIT.CPUID!]: handleCpuid,
+  [EXIT.MSR_READ!]: handleRdmsr,
+  [EXIT.MSR_WRITE!]: handleWrmsr,
+  [EXIT.HLT!]: handleHalt,
+  [EXIT.INVD!]: skipping("invd_exits", "invd emulated as a no-op"),
+  [EXIT.INVLPG!]: handleInvlpg,
+  [EXIT.VMCALL!]: handleVmcall,
+  [EXIT.VMCLEAR!]: handleVmxInsn,
+  [EXIT.VMLAUNCH!]: handleVmxInsn,
+  [EXIT.VMPTRLD!]: handleVmxInsn,
+  [EXIT.VMPTRST!]: handleVmxInsn,
+  [EXIT.VMREAD!]: handleVmxInsn,
+  [EXIT.VMRESUME!]: handleVmxInsn,
+  [EXIT.VMWRITE!]: handleVmxInsn,
+  [EXIT.VMOFF!]: handleVmxInsn,
+  [EXIT.VMON!]: handleVmxInsn,
+  [EXIT.WBINVD!]: skipping("wbinvd_exits", "wbinvd: caches flushed on the host"),
+  [EXIT.EPT_VIOLATION!]: handleEptViolation,
+  [EXIT.EPT_MISCONFIG!]: handleEptMisconfig,
+  [EXIT.PAUSE_INSTRUCTION!]: skipping("pause_exits", "pause: the vCPU yields"),
+  [EXIT.MWAIT_INSTRUCTION!]: skipping("mwait_exits", "kvm: MWAIT instruction emulated as NOP!"),
+  [EXIT.MONITOR_INSTRUCTION!]: skipping("monitor_exits", "kvm: MONITOR instruction emulated as NOP!"),
+};
+
+/** vmx_handle_exit's fallback for a reason with no handler. */
+export function unknownExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
+  const name = (() => {
+    try {
+      return exitReason(exit.code).name;
+    } catch {
+      return String(exit.code);
+    }
+  })();
+  if (vcpu.ctx.era() === "2015") {
+    vcpu.ctx.emit("kvm_userspace_exit", { reason: 0, errno: 0 });
+    return halt(`KVM: unknown exit, hardware reason ${exit.code.toString(16)} (${name}): KVM_EXIT_UNKNOWN, the VMM stops the VM`);
+  }
+  vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
+  return halt(`vmx: unexpected exit reason 0x${exit.code.toString(16)} (${name}): KVM_EXIT_INTERNAL_ERROR`);
+}
+
+export function handleExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
+  vcpu.count("exits");
+  vcpu.decache();
+  const h = KVM_VMX_EXIT_HANDLERS[exit.code];
+  return h ? h(vcpu, exit) : unknownExit(vcpu, exit);
+}

@@ -1,0 +1,337 @@
+// The KVM side of one vCPU: the software copies KVM keeps (vcpu->arch.cr0/cr3/cr4/efer), the VMCS
+// set-up of Linux v4.1 arch/x86/kvm/vmx.c (vmx_vcpu_setup, setup_vmcs_config, hardware_setup,
+// update_exception_bitmap, vmx_fpu_activate) and the register setters that decide which exits
+// happen next (vmx_set_cr0 with ept_update_paging_mode_cr0, vmx_set_cr3, vmx_set_cr4, vmx_set_efer).
+
+import type { FieldValue, KvmEra } from "../../core/trace.js";
+import type { GuestMemory } from "../../core/memory.js";
+import type { MmioBus } from "../../core/bus.js";
+import type { X86State } from "../env.js";
+import type { X86Cpu } from "../cpu.js";
+import { CR0, CR4, EFER } from "../state.js";
+import { ctl } from "../vmx/controls.js";
+import type { Vmcs } from "../vmx/fields.js";
+import type { Ept, HostMemory } from "../vmx/ept.js";
+import type { PioBus } from "../../devices/pio.js";
+import { MSRS } from "./msrs.js";
+
+const BIT = (n: number) => (1 << n) >>> 0;
+const MASK64 = (1n << 64n) - 1n;
+
+// vmx.c (v4.1) constants.
+export const KVM_GUEST_CR0_MASK = CR0.NW | CR0.CD;
+export const KVM_VM_CR0_ALWAYS_ON_UNRESTRICTED_GUEST = CR0.WP | CR0.NE;
+export const KVM_CR4_GUEST_OWNED_BITS = CR4.PVI | CR4.DE | CR4.PCE | CR4.OSFXSR | CR4.OSXMMEXCPT;
+export const KVM_PMODE_VM_CR4_ALWAYS_ON = CR4.PAE | CR4.VMXE;
+/** kvm->arch.ept_identity_map_addr default (VMX_EPT_IDENTITY_PAGETABLE_ADDR). */
+export const EPT_IDENTITY_MAP_ADDR = 0xfffbc000n;
+/** Exceptions KVM v4.1 intercepts with EPT and an active FPU: #DB, #UD, #AC, #MC (update_exception_bitmap). */
+export const KVM_EXCEPTION_BITMAP = BIT(1) | BIT(6) | BIT(17) | BIT(18);
+
+export interface KvmContext {
+  vmcs: Vmcs;
+  cpu: X86Cpu;
+  memory: GuestMemory;
+  bus: MmioBus;
+  pio: PioBus;
+  ept: Ept;
+  host: HostMemory;
+  era: () => KvmEra;
+  emit: (name: string, fields: Record<string, FieldValue>) => void;
+}
+
+export class KvmVcpu {
+  /** vcpu->arch copies: what the guest believes its registers hold. */
+  readonly arch = { cr0: 0n, cr3: 0n, cr4: 0n, efer: 0n, cr0GuestOwned: 0n, cr4GuestOwned: 0n };
+  /** vcpu->stat counters (Linux names where they exist). */
+  readonly stats: Record<string, number> = {};
+  /** MSRs KVM emulates in software (kvm_get/set_msr_common). */
+  readonly softMsrs = new Map<number, bigint>();
+  /** Exception queued for injection at the next VM entry (kvm_queue_exception). */
+  queued: { vector: number; errorCode?: number; address?: bigint } | null = null;
+  ioBitmapA = 0;
+  ioBitmapB = 0;
+  msrBitmap = 0;
+
+  constructor(readonly ctx: KvmContext) {}
+
+  get state(): X86State {
+    return this.ctx.cpu.state;
+  }
+
+  count(stat: string): void {
+    this.stats[stat] = (this.stats[stat] ?? 0) + 1;
+  }
+
+  // ---- vmx_vcpu_setup + hardware_setup (v4.1) ----
+
+  setup(): void {
+    const { vmcs, host } = this.ctx;
+    const pin = ["PIN_BASED_EXT_INTR_MASK", "PIN_BASED_NMI_EXITING", "PIN_BASED_VIRTUAL_NMIS"];
+    // setup_vmcs_config min|opt, minus CR8 exiting (TPR shadow) and CR3/INVLPG exiting (EPT).
+    const primary = [
+      "CPU_BASED_HLT_EXITING", "CPU_BASED_USE_TSC_OFFSETING", "CPU_BASED_MWAIT_EXITING", "CPU_BASED_MONITOR_EXITING",
+      "CPU_BASED_RDPMC_EXITING", "CPU_BASED_MOV_DR_EXITING", "CPU_BASED_USE_IO_BITMAPS", "CPU_BASED_TPR_SHADOW",
+      "CPU_BASED_USE_MSR_BITMAPS", "CPU_BASED_ACTIVATE_SECONDARY_CONTROLS",
+    ];
+    const secondary = [
+      "SECONDARY_EXEC_ENABLE_EPT", "SECONDARY_EXEC_RDTSCP", "SECONDARY_EXEC_ENABLE_VPID", "SECONDARY_EXEC_WBINVD_EXITING",
+      "SECONDARY_EXEC_UNRESTRICTED_GUEST", "SECONDARY_EXEC_PAUSE_LOOP_EXITING",
+    ];
+    const exit = ["VM_EXIT_HOST_ADDR_SPACE_SIZE", "VM_EXIT_ACK_INTR_ON_EXIT", "VM_EXIT_SAVE_IA32_PAT", "VM_EXIT_LOAD_IA32_PAT"];
+    const entry = ["VM_ENTRY_LOAD_DEBUG_CONTROLS", "VM_ENTRY_LOAD_IA32_PAT"];
+    const or = (names: string[]) => names.reduce((v, n) => (v | ctl(n)) >>> 0, 0);
+    vmcs.write("PIN_BASED_VM_EXEC_CONTROL", or(pin));
+    vmcs.write("CPU_BASED_VM_EXEC_CONTROL", or(primary));
+    vmcs.write("SECONDARY_VM_EXEC_CONTROL", or(secondary));
+    vmcs.write("VM_EXIT_CONTROLS", or(exit));
+    vmcs.write("VM_ENTRY_CONTROLS", or(entry));
+    vmcs.write("VIRTUAL_PROCESSOR_ID", 1);
+    vmcs.write("VMCS_LINK_POINTER", MASK64);
+    vmcs.write("PLE_GAP", 128);
+    vmcs.write("PLE_WINDOW", 4096);
+    vmcs.write("EPT_POINTER", this.ctx.ept.eptp);
+    vmcs.write("TSC_OFFSET", 0n);
+    vmcs.write("GUEST_IA32_PAT", 0x0007_0406_0007_0406n);
+    vmcs.write("HOST_IA32_PAT", 0x0007_0406_0007_0406n);
+
+    // I/O bitmaps: every port exits except 0x80, the POST/delay port (hardware_setup, v4.1).
+    this.ioBitmapA = host.allocPage();
+    this.ioBitmapB = host.allocPage();
+    for (let i = 0; i < 4096; i++) {
+      host.memory.writeByte(this.ioBitmapA + i, 0xff);
+      host.memory.writeByte(this.ioBitmapB + i, 0xff);
+    }
+    this.setIoIntercept(0x80, false);
+    vmcs.write("IO_BITMAP_A", this.ioBitmapA);
+    vmcs.write("IO_BITMAP_B", this.ioBitmapB);
+    // MSR bitmap: every MSR exits except those KVM passes through (vmx_disable_intercept_for_msr).
+    this.msrBitmap = host.allocPage();
+    for (let i = 0; i < 4096; i++) host.memory.writeByte(this.msrBitmap + i, 0xff);
+    for (const m of MSRS) if (m.passthrough) for (const w of [false, true]) this.setMsrIntercept(m.code, w, false);
+    vmcs.write("MSR_BITMAP", this.msrBitmap);
+
+    vmcs.write("EXCEPTION_BITMAP", KVM_EXCEPTION_BITMAP);
+    vmcs.write("PAGE_FAULT_ERROR_CODE_MASK", 0);
+    vmcs.write("PAGE_FAULT_ERROR_CODE_MATCH", 0);
+    vmcs.write("CR3_TARGET_COUNT", 0);
+    // vmx_fpu_activate: the guest owns CR0.TS, KVM owns every other CR0 bit.
+    this.arch.cr0GuestOwned = CR0.TS;
+    vmcs.write("CR0_GUEST_HOST_MASK", ~this.arch.cr0GuestOwned & MASK64);
+    // set_cr4_guest_host_mask: with EPT the guest also owns CR4.PGE.
+    this.arch.cr4GuestOwned = KVM_CR4_GUEST_OWNED_BITS | CR4.PGE;
+    vmcs.write("CR4_GUEST_HOST_MASK", ~this.arch.cr4GuestOwned & MASK64);
+
+    // Host state as a 64-bit Linux host has it (representative values: vmx_set_constant_host_state).
+    vmcs.write("HOST_CR0", 0x8005_0033n);
+    vmcs.write("HOST_CR4", 0x0026_e0n);
+    vmcs.write("HOST_CS_SELECTOR", 0x10);
+    vmcs.write("HOST_SS_SELECTOR", 0x18);
+    vmcs.write("HOST_DS_SELECTOR", 0);
+    vmcs.write("HOST_ES_SELECTOR", 0);
+    vmcs.write("HOST_TR_SELECTOR", 0x40);
+    vmcs.write("HOST_IA32_EFER", 0xd01n);
+  }
+
+  setIoIntercept(port: number, on: boolean): void {
+    const base = port < 0x8000 ? this.ioBitmapA : this.ioBitmapB;
+    const p = port & 0x7fff;
+    const m = this.ctx.host.memory;
+    const b = m.readByte(base + (p >> 3));
+    m.writeByte(base + (p >> 3), on ? b | (1 << (p & 7)) : b & ~(1 << (p & 7)));
+  }
+
+  /** __vmx_enable/disable_intercept_for_msr: read-low 0x000, read-high 0x400, write-low 0x800, write-high 0xc00. */
+  setMsrIntercept(msr: number, write: boolean, on: boolean): boolean {
+    let off: number;
+    if (msr >= 0 && msr <= 0x1fff) off = write ? 0x800 : 0;
+    else if (msr >= 0xc000_0000 && msr <= 0xc000_1fff) off = write ? 0xc00 : 0x400;
+    else return false;
+    const bit = msr & 0x1fff;
+    const m = this.ctx.host.memory;
+    const a = this.msrBitmap + off + (bit >> 3);
+    const b = m.readByte(a);
+    m.writeByte(a, on ? b | (1 << (bit & 7)) : b & ~(1 << (bit & 7)));
+    return true;
+  }
+
+  /** KVM_SET_SREGS from the VMM: the multiboot hand-off state goes through KVM's setters. */
+  setSregs(s: X86State): void {
+    const v = this.ctx.vmcs;
+    for (const seg of ["es", "cs", "ss", "ds", "fs", "gs"] as const) {
+      const u = seg.toUpperCase();
+      v.write(`GUEST_${u}_SELECTOR`, s.seg[seg].selector);
+      v.write(`GUEST_${u}_BASE`, s.seg[seg].base);
+      v.write(`GUEST_${u}_LIMIT`, s.seg[seg].limit >>> 0);
+      v.write(`GUEST_${u}_AR_BYTES`, s.seg[seg].attributes);
+    }
+    v.write("GUEST_TR_AR_BYTES", 0x8b);
+    v.write("GUEST_TR_LIMIT", 0xffff);
+    v.write("GUEST_LDTR_AR_BYTES", 0x10000);
+    v.write("GUEST_GDTR_BASE", s.gdtr.base);
+    v.write("GUEST_GDTR_LIMIT", s.gdtr.limit);
+    v.write("GUEST_IDTR_BASE", s.idtr.base);
+    v.write("GUEST_IDTR_LIMIT", s.idtr.limit);
+    v.write("GUEST_RIP", s.rip);
+    v.write("GUEST_RSP", s.gpr[4]!);
+    v.write("GUEST_RFLAGS", s.rflags);
+    this.arch.cr3 = s.cr3;
+    this.vmxSetEfer(s.efer);
+    this.vmxSetCr0(s.cr0 | CR0.ET);
+    this.vmxSetCr4(s.cr4);
+    this.vmxSetCr3();
+  }
+
+  /**
+   * After an exit KVM re-reads what the guest may have changed without exiting: the guest-owned
+   * CR0/CR4 bits (vmx_decache_cr0/cr4_guest_bits) and, with EPT and paging on, CR3 (vmx_decache_cr3, v4.1).
+   */
+  decache(): void {
+    const v = this.ctx.vmcs;
+    const a = this.arch;
+    a.cr0 = (a.cr0 & ~a.cr0GuestOwned) | (v.read("GUEST_CR0") & a.cr0GuestOwned);
+    a.cr4 = (a.cr4 & ~a.cr4GuestOwned) | (v.read("GUEST_CR4") & a.cr4GuestOwned);
+    if (this.isPaging()) a.cr3 = v.read("GUEST_CR3");
+  }
+
+  isPaging(): boolean {
+    return (this.arch.cr0 & CR0.PG) !== 0n;
+  }
+
+  private execControl(names: string[], on: boolean): void {
+    const bits = names.reduce((v, n) => (v | ctl(n)) >>> 0, 0);
+    this.ctx.vmcs.setBits("CPU_BASED_VM_EXEC_CONTROL", bits, on);
+  }
+
+  /** vmx_set_cr0 (v4.1) with enable_ept and enable_unrestricted_guest. */
+  vmxSetCr0(cr0: bigint): void {
+    let hw = (cr0 & ~KVM_GUEST_CR0_MASK) | KVM_VM_CR0_ALWAYS_ON_UNRESTRICTED_GUEST;
+    if (this.arch.efer & EFER.LME) {
+      if (!this.isPaging() && cr0 & CR0.PG) this.enterLmode();
+      if (this.isPaging() && !(cr0 & CR0.PG)) this.vmxSetEfer(this.arch.efer & ~EFER.LMA);
+    }
+    // ept_update_paging_mode_cr0: trap CR3 accesses while the guest runs without paging.
+    if (!(cr0 & CR0.PG)) {
+      this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], true);
+      this.arch.cr0 = cr0;
+      this.vmxSetCr4(this.arch.cr4);
+    } else if (!this.isPaging()) {
+      this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], false);
+      this.arch.cr0 = cr0;
+      this.vmxSetCr4(this.arch.cr4);
+    }
+    if (!(cr0 & CR0.WP)) hw &= ~CR0.WP;
+    this.ctx.vmcs.write("CR0_READ_SHADOW", cr0);
+    this.ctx.vmcs.write("GUEST_CR0", hw);
+    this.arch.cr0 = cr0;
+  }
+
+  /** enter_lmode: mark TR as a busy 64-bit TSS and set EFER.LMA. */
+  private enterLmode(): void {
+    const ar = Number(this.ctx.vmcs.read("GUEST_TR_AR_BYTES"));
+    if ((ar & 0xf) !== 11) this.ctx.vmcs.write("GUEST_TR_AR_BYTES", (ar & ~0xf) | 11);
+    this.vmxSetEfer(this.arch.efer | EFER.LMA);
+  }
+
+  /** vmx_set_cr4 (v4.1): with EPT and paging off, the hardware runs with PSE instead of PAE. */
+  vmxSetCr4(cr4: bigint): void {
+    let hw = cr4 | KVM_PMODE_VM_CR4_ALWAYS_ON;
+    this.arch.cr4 = cr4;
+    if (!this.isPaging()) {
+      hw &= ~CR4.PAE;
+      hw |= CR4.PSE;
+      hw &= ~CR4.SMEP;
+    } else if (!(cr4 & CR4.PAE)) hw &= ~CR4.PAE;
+    this.ctx.vmcs.write("CR4_READ_SHADOW", cr4);
+    this.ctx.vmcs.write("GUEST_CR4", hw);
+  }
+
+  /** vmx_set_cr3 (v4.1): EPTP for the EPT root; GUEST_CR3 is the guest's own only once paging is on. */
+  vmxSetCr3(): void {
+    this.ctx.vmcs.write("EPT_POINTER", this.ctx.ept.eptp);
+    this.ctx.vmcs.write("GUEST_CR3", this.isPaging() ? this.arch.cr3 : EPT_IDENTITY_MAP_ADDR);
+    this.ctx.ept.flush();
+  }
+
+  /** vmx_set_efer + update_transition_efer (v4.1): IA-32e entry control and the EFER loaded at entry. */
+  vmxSetEfer(efer: bigint): void {
+    const v = this.ctx.vmcs;
+    this.arch.efer = efer;
+    v.setBits("VM_ENTRY_CONTROLS", ctl("VM_ENTRY_IA32E_MODE"), (efer & EFER.LMA) !== 0n);
+    let guestEfer = efer;
+    if (!(guestEfer & EFER.LMA)) guestEfer &= ~EFER.LME;
+    v.write("GUEST_IA32_EFER", guestEfer);
+    v.setBits("VM_ENTRY_CONTROLS", ctl("VM_ENTRY_LOAD_IA32_EFER"), true);
+    v.setBits("VM_EXIT_CONTROLS", ctl("VM_EXIT_LOAD_IA32_EFER"), true);
+  }
+
+  /** kvm_set_cr0 (x86.c v4.1): 1 = invalid (the caller injects #GP). */
+  kvmSetCr0(value: bigint): number {
+    let cr0 = value | CR0.ET;
+    if (cr0 >> 32n) return 1;
+    if (cr0 & CR0.NW && !(cr0 & CR0.CD)) return 1;
+    if (cr0 & CR0.PG && !(cr0 & CR0.PE)) return 1;
+    if (!this.isPaging() && cr0 & CR0.PG && this.arch.efer & EFER.LME) {
+      if (!(this.arch.cr4 & CR4.PAE)) return 1;
+      if ((Number(this.ctx.vmcs.read("GUEST_CS_AR_BYTES")) >> 13) & 1) return 1;
+    }
+    cr0 &= 0xe005_003fn;
+    const old = this.arch.cr0;
+    this.vmxSetCr0(cr0);
+    // kvm_mmu_reset_context when PG/WP/PE change: the MMU is re-initialised and reloads its root.
+    if ((cr0 ^ old) & (CR0.PG | CR0.WP | CR0.PE)) {
+      this.count("mmu_reset");
+      this.vmxSetCr3();
+    }
+    return 0;
+  }
+
+  /** kvm_set_cr3 (x86.c v4.1). */
+  kvmSetCr3(cr3: bigint): number {
+    if (this.arch.efer & EFER.LMA && cr3 >> 52n) return 1;
+    this.arch.cr3 = cr3;
+    this.vmxSetCr3();
+    return 0;
+  }
+
+  /** kvm_set_cr4 (x86.c v4.1), the checks this model knows. */
+  kvmSetCr4(cr4: bigint): number {
+    const reserved = ~(0x1f_ffffn & ~(1n << 15n) & ~(1n << 12n) & ~(1n << 11n)) & MASK64;
+    if (cr4 & reserved) return 1;
+    if (this.arch.efer & EFER.LMA && !(cr4 & CR4.PAE)) return 1;
+    if (cr4 & CR4.VMXE) return 1; // nested VMX is off (nested=0 in 2015)
+    const old = this.arch.cr4;
+    this.vmxSetCr4(cr4);
+    if ((cr4 ^ old) & (CR4.PGE | CR4.PSE | CR4.PAE | CR4.SMEP)) this.vmxSetCr3();
+    return 0;
+  }
+
+  /** set_efer (x86.c v4.1): LMA is KVM's to set; LME may not change while paging is on. */
+  kvmSetEfer(efer: bigint): number {
+    const reserved = ~(EFER.SCE | EFER.LME | EFER.LMA | EFER.NXE) & MASK64;
+    if (efer & reserved) return 1;
+    if (this.isPaging() && (this.arch.efer & EFER.LME) !== (efer & EFER.LME)) return 1;
+    efer = (efer & ~EFER.LMA) | (this.arch.efer & EFER.LMA);
+    this.vmxSetEfer(efer);
+    return 0;
+  }
+
+  /** skip_emulated_instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN. */
+  skipInstruction(): void {
+    const v = this.ctx.vmcs;
+    let rip = v.read("GUEST_RIP") + v.read("VM_EXIT_INSTRUCTION_LEN");
+    if (!(this.arch.efer & EFER.LMA)) rip &= 0xffff_ffffn;
+    v.write("GUEST_RIP", rip);
+  }
+
+  /** kvm_queue_exception(_e): injected at the next VM entry (traced then as kvm_inj_exception). */
+  queueException(vector: number, errorCode?: number, address?: bigint): void {
+    this.queued = { vector, errorCode, address };
+  }
+
+  /** kvm_register_readl: the low 32 bits outside 64-bit mode. */
+  readGpr(reg: number): bigint {
+    const v = this.state.gpr[reg]!;
+    return this.state.mode === "long64" ? v : v & 0xffff_ffffn;
+  }
+}

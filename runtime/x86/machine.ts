@@ -1,0 +1,401 @@
+// The x86-64 machine: guest CPU in VMX non-root operation + guest RAM + devices + the KVM model.
+// step/run execute guest instructions until a trap rule raises an exit; the exit is recorded in
+// the VMCS, traced (kvm_exit) and left pending; handle() runs KVM's handler and re-enters the guest.
+
+import { GuestMemory } from "../core/memory.js";
+import { MmioBus } from "../core/bus.js";
+import { TraceLog, type FieldValue } from "../core/trace.js";
+import { ExitlabError, VmStoppedError } from "../core/errors.js";
+import type {
+  DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, RunOptions, RunResult, TrapRequest,
+} from "../core/machine.js";
+import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
+import { X86Cpu } from "./cpu.js";
+import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
+import { Vmcs } from "./vmx/fields.js";
+import { ExitRules } from "./vmx/controls.js";
+import { Ept, HostMemory } from "./vmx/ept.js";
+import { exitReason } from "./vmx/reasons.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, describeQual, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
+import { loadGuestState, saveGuestState } from "./vmx/guest-state.js";
+import { KvmVcpu } from "./kvm/vcpu.js";
+import { handleExit } from "./kvm/handlers.js";
+import { msrInfo } from "./kvm/msrs.js";
+import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
+import { PioBus } from "../devices/pio.js";
+import { COM1_PORT, Serial16550 } from "../devices/serial.js";
+import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
+import { loadGuest } from "./loader.js";
+import { applyTrap } from "./traps.js";
+import { machineView } from "./views.js";
+import "./tracepoints.js";
+
+export const GUEST_RAM_BASE = 0;
+export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
+export const DEFAULT_STEP_LIMIT = 10_000_000;
+
+const GPR64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
+const GPR32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"];
+const OTHER_REGS = ["rip", "rflags", "cr0", "cr2", "cr3", "cr4", "cr8", "efer", "cs", "ds", "es", "fs", "gs", "ss"];
+export const X86_REGISTER_NAMES: readonly string[] = [...GPR64, ...GPR32, ...OTHER_REGS];
+
+export class X86Machine implements Machine {
+  readonly arch = "x86_64" as const;
+  readonly memory: GuestMemory;
+  readonly bus = new MmioBus();
+  readonly pio = new PioBus();
+  readonly trace: TraceLog;
+  readonly exits: Exit[] = [];
+  readonly settings: MachineSettings;
+  readonly vmcs = new Vmcs();
+  readonly host = new HostMemory();
+  readonly ept: Ept;
+  readonly rules: ExitRules;
+  readonly cpu: X86Cpu;
+  readonly kvm: KvmVcpu;
+  readonly serial = new Serial16550();
+  readonly debugExit = new DebugExit();
+  /** Symbols of the loaded guest (labels of its assembly source). */
+  readonly symbols: Map<string, bigint>;
+  steps = 0;
+  cycles = 0;
+  pendingExit: Exit | null = null;
+  halted: { message: string } | null = null;
+
+  constructor(options: MachineOptions = {}) {
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, ...(options.settings ?? {}) } as MachineSettings;
+    this.checkSettings();
+    this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
+    this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
+    this.trace = new TraceLog({ capEvents: options.traceCapEvents });
+    this.ept = Ept.create(this.host);
+    this.rules = new ExitRules(this.vmcs, this.host.memory);
+    this.pio.add(COM1_PORT, 8, this.serial);
+    this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
+    const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" });
+    this.symbols = guest.symbols;
+    this.cpu = new X86Cpu(multibootState(guest.entry), {
+      memory: this.memory,
+      bus: this.bus,
+      rules: this.rules,
+      ept: this.ept,
+      now: () => BigInt(this.cycles),
+    });
+    this.kvm = new KvmVcpu({
+      vmcs: this.vmcs,
+      cpu: this.cpu,
+      memory: this.memory,
+      bus: this.bus,
+      pio: this.pio,
+      ept: this.ept,
+      host: this.host,
+      era: () => this.settings.era,
+      emit: (name, fields) => this.emit(name, fields),
+    });
+    this.kvm.setup();
+    this.kvm.setSregs(this.cpu.state);
+    this.enter();
+  }
+
+  private checkSettings(): void {
+    if (this.settings.era !== "2015" && this.settings.era !== "today") throw new ExitlabError(`era must be 2015 or today, not ${String(this.settings.era)}`);
+    const l = this.settings.stepLimit;
+    if (typeof l !== "number" || !Number.isInteger(l) || l <= 0) throw new ExitlabError(`stepLimit must be a positive integer`);
+  }
+
+  get console(): string {
+    return this.serial.output;
+  }
+
+  get pc(): bigint {
+    return this.cpu.state.rip;
+  }
+
+  private emit(name: string, fields: Record<string, FieldValue>): void {
+    this.trace.emit(name, this.steps, this.cycles, fields);
+  }
+
+  // ---- VM entry / exit ----
+
+  /** VM entry: load guest state from the VMCS, then deliver an injected event (which may exit again). */
+  private enter(): void {
+    const s = this.cpu.state;
+    const q = this.kvm.queued;
+    this.kvm.queued = null;
+    if (q) {
+      const hasCode = ERROR_CODE_VECTORS.has(q.vector);
+      this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", encodeQual(INTR_INFO, { vector: q.vector, type: INTR_TYPE.HW_EXCEPTION, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
+      this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
+      this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0 });
+    }
+    const err = loadGuestState(this.vmcs, s, s.efer);
+    if (err) {
+      this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
+      return;
+    }
+    this.cpu.flushTlb();
+    this.emit("kvm_entry", { vcpu_id: 0, rip: s.rip });
+    const inj = Number(this.vmcs.read("VM_ENTRY_INTR_INFO_FIELD"));
+    if (inj >>> 31) {
+      this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
+      const vector = inj & 0xff;
+      try {
+        this.cpu.deliver(vector, (inj >> 11) & 1 ? Number(this.vmcs.read("VM_ENTRY_EXCEPTION_ERROR_CODE")) : undefined, true, q?.address);
+      } catch (e) {
+        if (e instanceof VmExitSignal) this.vmExit(e.info);
+        else throw e;
+      }
+    }
+  }
+
+  /** The processor's side of a VM exit: exit information and guest state into the VMCS (SDM 27.2, 27.3). */
+  private vmExit(info: ExitInfo): Exit {
+    const s = this.cpu.state;
+    const v = this.vmcs;
+    const reason = exitReason(info.reason);
+    v.write("VM_EXIT_REASON", info.reason);
+    v.write("EXIT_QUALIFICATION", info.qualification);
+    v.write("GUEST_PHYSICAL_ADDRESS", info.guestPhysical ?? 0);
+    v.write("GUEST_LINEAR_ADDRESS", info.guestLinear ?? 0n);
+    v.write("VM_EXIT_INSTRUCTION_LEN", this.cpu.insn?.length ?? 0);
+    v.write("VM_EXIT_INTR_INFO", info.intrInfo ?? 0);
+    v.write("VM_EXIT_INTR_ERROR_CODE", info.intrError ?? 0);
+    v.write("IDT_VECTORING_INFO_FIELD", info.idtVectoring ?? 0);
+    saveGuestState(v, s);
+    const cost = exitCost(reason.name);
+    const fields: Record<string, FieldValue> = {
+      exit_reason: reason.name,
+      exit_qualification: info.qualification,
+      instruction_length: this.cpu.insn?.length ?? 0,
+      intr_info: info.intrInfo ?? 0,
+      idt_vectoring_info: info.idtVectoring ?? 0,
+    };
+    if (info.guestPhysical !== undefined) fields.guest_physical_address = info.guestPhysical;
+    if (info.guestLinear !== undefined) fields.guest_linear_address = info.guestLinear;
+    const layout = reason.name === "CR_ACCESS" ? CR_ACCESS_QUAL : reason.name === "IO_INSTRUCTION" ? IO_QUAL : reason.name === "EPT_VIOLATION" ? EPT_VIOLATION_QUAL : null;
+    if (layout) for (const [k, val] of Object.entries(describeQual(layout, info.qualification))) fields[`qual.${k}`] = val;
+    if (reason.name === "MSR_READ" || reason.name === "MSR_WRITE") {
+      const ecx = Number(s.gpr[1]! & 0xffff_ffffn);
+      fields.msr = ecx;
+      fields["msr.name"] = msrInfo(ecx)?.name ?? "unknown";
+      if (reason.name === "MSR_WRITE") fields["msr.value"] = (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n);
+    }
+    if (info.intrInfo) for (const [k, val] of Object.entries(describeQual(INTR_INFO, BigInt(info.intrInfo)))) fields[`intr.${k}`] = val;
+    if (this.cpu.insn) fields.instruction = disassembleX86(this.cpu.insn, s.rip);
+    const exit: Exit = {
+      index: this.exits.length,
+      arch: "x86_64",
+      step: this.steps,
+      reason: reason.name,
+      code: info.reason,
+      pc: s.rip,
+      info: fields,
+      cycles: cost.cycles,
+    };
+    this.exits.push(exit);
+    this.emit("kvm_exit", {
+      exit_reason: info.reason,
+      guest_rip: s.rip,
+      isa: 1,
+      info1: info.qualification,
+      info2: info.intrInfo ?? 0,
+      intr_info: info.intrInfo ?? 0,
+      error_code: info.intrError ?? 0,
+      vcpu_id: 0,
+    });
+    this.cycles += cost.cycles;
+    this.pendingExit = exit;
+    return exit;
+  }
+
+  /** One guest instruction, or the exit/exception it raises. */
+  private execOne(): void {
+    const cpu = this.cpu;
+    const s = cpu.state;
+    cpu.insn = null;
+    try {
+      const insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
+      cpu.insn = insn;
+      s.nextRip = s.rip + BigInt(insn.length);
+      if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
+      executeX86(cpu, insn);
+      s.rip = s.nextRip;
+      this.steps++;
+      this.cycles += GUEST_INSTRUCTION_CYCLES;
+      if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
+    } catch (e) {
+      if (e instanceof VmExitSignal) this.vmExit(e.info);
+      else if (e instanceof GuestFault) {
+        try {
+          cpu.deliver(e.vector, e.errorCode, false, e.address);
+        } catch (e2) {
+          if (e2 instanceof VmExitSignal) this.vmExit(e2.info);
+          else this.internalError(e2);
+        }
+      } else this.internalError(e);
+    }
+  }
+
+  private internalError(e: unknown): void {
+    const msg = e instanceof Error ? e.message : String(e);
+    this.halted = { message: `emulation error at rip 0x${this.cpu.state.rip.toString(16)}: ${msg}` };
+  }
+
+  // ---- Machine ----
+
+  step(): RunResult {
+    if (this.halted) return { stop: "halted", steps: 0, message: this.halted.message };
+    if (this.pendingExit) return { stop: "exit", steps: 0, exit: this.pendingExit, message: "an exit is pending: handle it first" };
+    const before = this.steps;
+    this.execOne();
+    return this.result(before);
+  }
+
+  private result(before: number, fallback: RunResult["stop"] = "limit", message?: string): RunResult {
+    const steps = this.steps - before;
+    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits[this.exits.length - 1] };
+    if (this.pendingExit) return { stop: "exit", steps, exit: this.pendingExit };
+    return { stop: fallback, steps, message };
+  }
+
+  runUntilExit(options: RunOptions = {}): RunResult {
+    const max = options.maxSteps ?? this.settings.stepLimit;
+    const before = this.steps;
+    if (this.halted || this.pendingExit) return this.step();
+    for (let i = 0; i < max; i++) {
+      this.execOne();
+      if (this.halted || this.pendingExit) return this.result(before);
+      if (options.until?.()) return this.result(before, "until");
+      if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+    }
+    return this.result(before, "limit", `step limit of ${max} instructions reached`);
+  }
+
+  handle(): HandleResult {
+    if (this.halted) throw new VmStoppedError(`the VM is stopped: ${this.halted.message}`);
+    const exit = this.pendingExit;
+    if (!exit) return { action: "resume", message: "no exit is pending" };
+    this.pendingExit = null;
+    const idtv = Number(this.vmcs.read("IDT_VECTORING_INFO_FIELD"));
+    const r = handleExit(this.kvm, exit);
+    if (r.action === "halt") {
+      this.halted = { message: r.message };
+      return r;
+    }
+    // vmx_complete_interrupts: an event whose delivery the exit interrupted is injected again.
+    if (idtv >>> 31 && !this.kvm.queued) {
+      this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", idtv);
+      this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", this.vmcs.read("VM_EXIT_INTR_ERROR_CODE"));
+    }
+    this.enter();
+    return this.halted ? { action: "halt", message: (this.halted as { message: string }).message } : r;
+  }
+
+  run(options: RunOptions = {}): RunResult {
+    const max = options.maxSteps ?? this.settings.stepLimit;
+    const before = this.steps;
+    let last: Exit | undefined;
+    let budget = max;
+    for (;;) {
+      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last };
+      if (this.pendingExit) {
+        if (options.stopOnExit?.(this.pendingExit)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit };
+        last = this.pendingExit;
+        this.handle();
+        continue;
+      }
+      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+      const r = this.runUntilExit({ ...options, maxSteps: budget });
+      budget -= Math.max(1, r.steps);
+      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last };
+      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+    }
+  }
+
+  registerNames(): readonly string[] {
+    return X86_REGISTER_NAMES;
+  }
+
+  readRegister(name: string): bigint {
+    const s = this.cpu.state;
+    const n = name.toLowerCase();
+    let i = GPR64.indexOf(n);
+    if (i >= 0) return s.gpr[i]!;
+    i = GPR32.indexOf(n);
+    if (i >= 0) return s.gpr[i]! & 0xffff_ffffn;
+    switch (n) {
+      case "rip": return s.rip;
+      case "rflags": return s.rflags;
+      case "cr0": return this.rules.readCr0or4(0, s.cr0);
+      case "cr2": return s.cr2;
+      case "cr3": return this.rules.movFromCr3Exits() ? this.kvm.arch.cr3 : s.cr3;
+      case "cr4": return this.rules.readCr0or4(4, s.cr4);
+      case "cr8": return s.cr8;
+      case "efer": return s.efer;
+      case "cs": case "ds": case "es": case "fs": case "gs": case "ss": return BigInt(s.seg[n].selector);
+    }
+    throw new ExitlabError(`unknown x86 register ${name}`, `registers: ${X86_REGISTER_NAMES.join(", ")}`);
+  }
+
+  writeRegister(name: string, value: bigint): void {
+    const s = this.cpu.state;
+    const n = name.toLowerCase();
+    const v = value & ((1n << 64n) - 1n);
+    let i = GPR64.indexOf(n);
+    if (i >= 0) s.gpr[i] = v;
+    else if ((i = GPR32.indexOf(n)) >= 0) s.gpr[i] = v & 0xffff_ffffn;
+    else if (n === "rip") s.rip = v;
+    else if (n === "rflags") s.rflags = v | 2n;
+    else throw new ExitlabError(`register ${name} cannot be written directly`, "general registers, rip and rflags can be written");
+    this.cpu.flushTlb();
+    if (this.pendingExit) saveGuestState(this.vmcs, s);
+  }
+
+  readPhysical(pa: number, length: number): Uint8Array {
+    if (!Number.isInteger(pa) || pa < 0 || !Number.isInteger(length) || length < 0 || length > 1 << 20) {
+      throw new ExitlabError(`bad physical read ${pa} length ${length}`);
+    }
+    return this.memory.readBytes(pa, length);
+  }
+
+  disassemble(address: bigint, count: number): DisasmLine[] {
+    const out: DisasmLine[] = [];
+    let a = address;
+    const mode = this.cpu.state.mode;
+    for (let i = 0; i < count; i++) {
+      try {
+        const pa = Number(a);
+        const insn = decodeX86((o) => this.memory.readByte(pa + o), mode);
+        out.push({ address: a, bytes: insn.bytes, text: disassembleX86(insn, a) });
+        a += BigInt(insn.length);
+      } catch (e) {
+        out.push({ address: a, bytes: new Uint8Array(0), text: `(${e instanceof Error ? e.message : String(e)})` });
+        break;
+      }
+    }
+    return out;
+  }
+
+  set(name: string, value: FieldValue): void {
+    if (name === "era") {
+      if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
+      this.settings.era = value;
+    } else if (name === "stepLimit") {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");
+      this.settings.stepLimit = n;
+    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit");
+  }
+
+  setTrap(trap: TrapRequest, enabled: boolean): string {
+    return applyTrap(this, trap, enabled);
+  }
+
+  view(name: string, arg?: string): MachineView {
+    return machineView(this, name, arg);
+  }
+}
+
+export function createX86Machine(options: MachineOptions = {}): X86Machine {
+  return new X86Machine(options);
+}

@@ -1,0 +1,97 @@
+// Guest paging: linear → guest-physical, for 32-bit (CR4.PSE 4 MiB pages), PAE and 4-level
+// (IA-32e) paging. Intel SDM Vol. 3 4.3 (32-bit, Table 4-4..4-6), 4.4 (PAE), 4.5 (4-level,
+// Tables 4-14..4-19); page-fault error code: 4.7 (bit 0 P, 1 W/R, 2 U/S, 3 RSVD, 4 I/D).
+// Each paging-structure entry is read through `readEntry`, which takes the entry's guest-physical
+// address — under EPT that access is itself translated and may cause an EPT violation.
+
+import type { X86State } from "./env.js";
+import { CR0, CR4, EFER, GuestFault } from "./state.js";
+
+export interface PageAccess {
+  write: boolean;
+  fetch: boolean;
+  user: boolean;
+}
+
+export interface Translation {
+  gpa: number;
+  writable: boolean;
+  user: boolean;
+  executable: boolean;
+}
+
+export type EntryReader = (gpa: number, size: 4 | 8) => bigint;
+
+export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
+  if ((s.cr0 & CR0.PG) === 0n) return "none";
+  if ((s.cr4 & CR4.PAE) === 0n) return "32bit";
+  return s.efer & EFER.LMA ? "4level" : "pae";
+}
+
+function pf(linear: bigint, present: boolean, a: PageAccess, rsvd = false): GuestFault {
+  const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | (a.fetch ? 16 : 0);
+  return new GuestFault(14, code, linear);
+}
+
+export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader): Translation {
+  const mode = pagingMode(s);
+  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true };
+  const wp = (s.cr0 & CR0.WP) !== 0n;
+  const nxe = (s.efer & EFER.NXE) !== 0n;
+  let writable = true;
+  let user = true;
+  let executable = true;
+  const check = (e: bigint) => {
+    writable &&= (e & 2n) !== 0n;
+    user &&= (e & 4n) !== 0n;
+    if (nxe && (e >> 63n) & 1n) executable = false;
+  };
+  const finish = (gpa: number): Translation => {
+    if (a.write && !writable && (a.user || wp)) throw pf(linear, true, a);
+    if (a.user && !user) throw pf(linear, true, a);
+    if (a.fetch && !executable) throw pf(linear, true, a);
+    return { gpa, writable, user, executable };
+  };
+  if (mode === "32bit") {
+    const lin = Number(linear & 0xffff_ffffn);
+    const pde = readEntry((Number(s.cr3) & 0xffff_f000) + (lin >>> 22) * 4, 4);
+    if (!(pde & 1n)) throw pf(linear, false, a);
+    check(pde);
+    if (pde & 0x80n && s.cr4 & CR4.PSE) return finish((Number(pde) & 0xffc0_0000) + (lin & 0x3f_ffff));
+    const pte = readEntry((Number(pde) & 0xffff_f000) + ((lin >>> 12) & 0x3ff) * 4, 4);
+    if (!(pte & 1n)) throw pf(linear, false, a);
+    check(pte);
+    return finish((Number(pte) & 0xffff_f000) + (lin & 0xfff));
+  }
+  const addr = (e: bigint) => Number(e & 0x000f_ffff_ffff_f000n);
+  let table: number;
+  let levels: number;
+  if (mode === "pae") {
+    const lin = linear & 0xffff_ffffn;
+    const pdpte = readEntry((Number(s.cr3) & 0xffff_ffe0) + Number(lin >> 30n) * 8, 8);
+    if (!(pdpte & 1n)) throw pf(linear, false, a);
+    table = addr(pdpte);
+    levels = 2;
+    linear = lin;
+  } else {
+    // Canonical check: bits 63:47 must equal bit 47 (SDM 3.3.7.1); a violation is #GP, not #PF.
+    const top = linear >> 47n;
+    if (top !== 0n && top !== 0x1ffffn) throw new GuestFault(13, 0);
+    table = Number(s.cr3 & 0x000f_ffff_ffff_f000n);
+    levels = 4;
+  }
+  for (let level = levels; level >= 1; level--) {
+    const shift = BigInt(12 + 9 * (level - 1));
+    const e = readEntry(table + Number((linear >> shift) & 0x1ffn) * 8, 8);
+    if (!(e & 1n)) throw pf(linear, false, a);
+    check(e);
+    if (level > 1 && e & 0x80n) {
+      if (level === 4) throw pf(linear, true, a, true);
+      const size = 1n << shift;
+      return finish(Number((e & 0x000f_ffff_ffff_f000n & ~(size - 1n)) | (linear & (size - 1n))));
+    }
+    if (level === 1) return finish(addr(e) + Number(linear & 0xfffn));
+    table = addr(e);
+  }
+  throw new Error("unreachable");
+}

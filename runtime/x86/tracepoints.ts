@@ -1,0 +1,156 @@
+// The x86 KVM tracepoints, each with the TP_printk text of its era. 2015: Linux v4.1
+// arch/x86/kvm/trace.h and include/trace/events/kvm.h (kvm_mmio, kvm_userspace_exit); "today":
+// the same files in current Linux (kvm_exit gained the vcpu and info1/info2/intr_info/error_code,
+// kvm_entry the rip, kvm_page_fault the vcpu and rip). Symbolic fields (__print_symbolic) are
+// resolved by the `args` functions from the same tables the hardware model uses.
+
+import { defineTracepoints, type FieldValue, type Tracepoint } from "../core/trace.js";
+import { exitReasonTraceName } from "./vmx/reasons.js";
+import { EXCEPTION_NAMES } from "./vmx/qualification.js";
+
+const SRC_2015 = "Linux v4.1 arch/x86/kvm/trace.h";
+const SRC_EVENTS = "Linux v4.1 include/trace/events/kvm.h";
+
+type F = Record<string, FieldValue>;
+const n = (f: F, k: string): bigint => BigInt(f[k] as bigint | number | boolean ?? 0);
+
+/** KVM_EXIT_* names of struct kvm_run (include/uapi/linux/kvm.h), as kvm_trace_exit_reason prints them. */
+export const KVM_EXIT_NAMES: Record<number, string> = {
+  0: "KVM_EXIT_UNKNOWN", 1: "KVM_EXIT_EXCEPTION", 2: "KVM_EXIT_IO", 3: "KVM_EXIT_HYPERCALL", 4: "KVM_EXIT_DEBUG",
+  5: "KVM_EXIT_HLT", 6: "KVM_EXIT_MMIO", 7: "KVM_EXIT_IRQ_WINDOW_OPEN", 8: "KVM_EXIT_SHUTDOWN",
+  9: "KVM_EXIT_FAIL_ENTRY", 10: "KVM_EXIT_INTR", 17: "KVM_EXIT_INTERNAL_ERROR",
+};
+
+/** kvm_trace_symbol_emul_flags (trace.h): the emulator's mode names. */
+function emulMode(mode: string): string {
+  return mode === "long64" ? "prot64" : mode === "protected32" ? "prot32" : mode === "compat" ? "prot32" : "real";
+}
+
+const MMIO_TYPES = ["unsatisfied-read", "read", "write"];
+
+export const X86_TRACEPOINTS: readonly Tracepoint[] = [
+  {
+    name: "kvm_exit",
+    doc: "The guest exited to KVM: basic exit reason, guest rip, exit qualification (info1) and VM-exit interruption information (info2).",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "reason %s rip 0x%lx info %llx %llx",
+        args: (f) => [exitReasonTraceName(Number(f.exit_reason)), n(f, "guest_rip"), n(f, "info1"), n(f, "info2")],
+      },
+      today: {
+        format: "vcpu %u reason %s%s%s rip 0x%lx info1 0x%016llx info2 0x%016llx intr_info 0x%08x error_code 0x%08x",
+        args: (f) => [n(f, "vcpu_id"), exitReasonTraceName(Number(f.exit_reason)), "", "", n(f, "guest_rip"), n(f, "info1"), n(f, "info2"), n(f, "intr_info"), n(f, "error_code")],
+      },
+    },
+  },
+  {
+    name: "kvm_entry",
+    doc: "KVM enters the guest (VMLAUNCH/VMRESUME).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "vcpu %u", args: (f) => [n(f, "vcpu_id")] },
+      today: { format: "vcpu %u, rip 0x%lx", args: (f) => [n(f, "vcpu_id"), n(f, "rip")] },
+    },
+  },
+  {
+    name: "kvm_cr",
+    doc: "KVM emulated a control-register access (handle_cr).",
+    source: SRC_2015,
+    eras: { "2015": { format: "cr_%s %x = 0x%lx", args: (f) => [f.rw ? "write" : "read", n(f, "cr"), n(f, "val")] } },
+  },
+  {
+    name: "kvm_msr",
+    doc: "KVM emulated RDMSR/WRMSR (handle_rdmsr/handle_wrmsr); (#GP) if it injected a fault.",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "msr_%s %x = 0x%llx%s", args: (f) => [f.write ? "write" : "read", n(f, "ecx"), n(f, "data"), f.exception ? " (#GP)" : ""] },
+    },
+  },
+  {
+    name: "kvm_pio",
+    doc: "Port I/O handled by KVM (and passed to the VMM when no in-kernel device claims it).",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "pio_%s at 0x%x size %d count %d val 0x%x %s",
+        args: (f) => [f.rw ? "write" : "read", n(f, "port"), n(f, "size"), n(f, "count"), n(f, "val"), n(f, "count") > 1n ? "(...)" : ""],
+      },
+    },
+  },
+  {
+    name: "kvm_cpuid",
+    doc: "KVM answered CPUID from the VMM-provided table (kvm_emulate_cpuid).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "func %x rax %lx rbx %lx rcx %lx rdx %lx", args: (f) => [n(f, "function"), n(f, "rax"), n(f, "rbx"), n(f, "rcx"), n(f, "rdx")] },
+      today: {
+        format: "func %x idx %x rax %lx rbx %lx rcx %lx rdx %lx, cpuid entry %s%s",
+        args: (f) => [n(f, "function"), n(f, "index"), n(f, "rax"), n(f, "rbx"), n(f, "rcx"), n(f, "rdx"), f.found ? "found" : "not found", ""],
+      },
+    },
+  },
+  {
+    name: "kvm_page_fault",
+    doc: "A two-dimensional paging fault: in handle_ept_violation, the guest-physical address and the exit qualification.",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "address %lx error_code %x", args: (f) => [n(f, "fault_address"), n(f, "error_code")] },
+      today: {
+        format: "vcpu %u rip 0x%lx address 0x%016llx error_code 0x%llx",
+        args: (f) => [n(f, "vcpu_id"), n(f, "guest_rip"), n(f, "fault_address"), n(f, "error_code")],
+      },
+    },
+  },
+  {
+    name: "kvm_mmio",
+    doc: "An MMIO access emulated by KVM (read, write, or a read not yet satisfied by the VMM).",
+    source: SRC_EVENTS,
+    eras: {
+      "2015": { format: "mmio %s len %u gpa 0x%llx val 0x%llx", args: (f) => [MMIO_TYPES[Number(f.type)] ?? "?", n(f, "len"), n(f, "gpa"), n(f, "val")] },
+    },
+  },
+  {
+    name: "kvm_emulate_insn",
+    doc: "KVM's x86 instruction emulator (emulate.c) ran an instruction: cs base, rip, bytes, mode.",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "%x:%llx:%s (%s)%s",
+        args: (f) => [n(f, "csbase"), n(f, "rip"), String(f.insn), emulMode(String(f.mode)), f.failed ? " failed" : ""],
+      },
+    },
+  },
+  {
+    name: "kvm_inj_exception",
+    doc: "KVM injected an exception into the guest at the next VM entry.",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "%s (0x%x)",
+        args: (f) => [EXCEPTION_NAMES[Number(f.exception)] ?? String(f.exception), f.has_error ? n(f, "error_code") : 0n],
+      },
+    },
+  },
+  {
+    name: "kvm_hypercall",
+    doc: "The guest made a hypercall (VMCALL).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "nr 0x%lx a0 0x%lx a1 0x%lx a2 0x%lx a3 0x%lx", args: (f) => [n(f, "nr"), n(f, "a0"), n(f, "a1"), n(f, "a2"), n(f, "a3")] },
+    },
+  },
+  {
+    name: "kvm_userspace_exit",
+    doc: "KVM_RUN returned to the VMM (QEMU) with a kvm_run exit reason.",
+    source: SRC_EVENTS,
+    eras: { "2015": { format: "reason %s (%d)", args: (f) => [KVM_EXIT_NAMES[Number(f.reason)] ?? "?", n(f, "reason")] } },
+  },
+];
+
+defineTracepoints(X86_TRACEPOINTS);
+
+/** Space-separated hex bytes, as __print_hex prints them. */
+export function hexBytes(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+}

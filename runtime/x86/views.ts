@@ -1,0 +1,60 @@
+// `show` tables of the x86 machine: registers, the last exit, the VMCS by group (the talk's six
+// boxes), EPT mappings, KVM's counters.
+
+import { ExitlabError } from "../core/errors.js";
+import type { MachineView } from "../core/machine.js";
+import type { FieldValue } from "../core/trace.js";
+import { VMCS_GROUPS, type VmcsGroup } from "./vmx/fields.js";
+import { CONTROL_FIELDS, controlNames } from "./vmx/controls.js";
+import type { X86Machine } from "./machine.js";
+
+export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "ept", "stats"] as const;
+const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+
+export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
+  switch (name.toLowerCase()) {
+    case "regs": {
+      const rows: FieldValue[][] = [];
+      const names = [...m.registerNames()].filter((r) => !/^e|d$/.test(r) || r === "efer");
+      for (const r of names) rows.push([r, hex(m.readRegister(r))]);
+      rows.push(["mode", m.cpu.state.mode]);
+      return { title: "x86-64 registers (guest view)", columns: ["register", "value"], rows };
+    }
+    case "exit": {
+      const e = m.pendingExit ?? m.exits[m.exits.length - 1];
+      if (!e) return { title: "no exit yet", columns: ["field", "value"], rows: [] };
+      const rows: FieldValue[][] = [["reason", `${e.reason} (${e.code})`], ["rip", hex(e.pc)], ["step", e.step], ["cycles", e.cycles]];
+      for (const [k, v] of Object.entries(e.info)) rows.push([k, typeof v === "bigint" ? hex(v) : v]);
+      return { title: `exit #${e.index}${m.pendingExit === e ? " (pending)" : ""}`, columns: ["field", "value"], rows };
+    }
+    case "vmcs": {
+      let groups = VMCS_GROUPS;
+      if (arg) {
+        const want = arg.toLowerCase().replace(/_/g, "-");
+        groups = VMCS_GROUPS.filter((g) => g.group === want || g.title.toLowerCase().startsWith(want));
+        if (!groups.length) throw new ExitlabError(`no VMCS group ${arg}`, `groups: ${VMCS_GROUPS.map((g) => g.group).join(", ")}`);
+      }
+      const rows: FieldValue[][] = [];
+      for (const g of groups) {
+        for (const { field, value } of m.vmcs.group(g.group as VmcsGroup)) {
+          const ctlTable = CONTROL_FIELDS.find((c) => c.field === field.name);
+          const decoded = ctlTable ? controlNames(field.name, Number(value)).join(" ") : "";
+          rows.push([g.title, field.name, hex(field.encoding), String(field.width), hex(value), decoded]);
+        }
+      }
+      return { title: "VMCS", columns: ["group", "field", "encoding", "width", "value", "decoded"], rows };
+    }
+    case "ept": {
+      const rows: FieldValue[][] = m.ept.mappings().map(([gpa, e]) => {
+        const p = Number(e & 7n);
+        const perms = (p & 1 ? "r" : "-") + (p & 2 ? "w" : "-") + (p & 4 ? "x" : "-");
+        return [hex(gpa), hex(e), perms, (p & 3) === 2 ? "MMIO (misconfigured on purpose)" : "RAM"];
+      });
+      return { title: `EPT (EPTP ${hex(m.ept.eptp)})`, columns: ["guest-physical", "entry", "perms", "kind"], rows };
+    }
+    case "stats":
+      return { title: "KVM vcpu statistics", columns: ["counter", "value"], rows: Object.entries(m.kvm.stats).map(([k, v]) => [k, v]) };
+    default:
+      throw new ExitlabError(`unknown x86 view ${name}`, `views: ${X86_VIEW_NAMES.join(", ")}`);
+  }
+}

@@ -1,0 +1,270 @@
+// VM-execution, VM-exit and VM-entry control bits, and the rules by which they decide exits.
+// Bit positions: Intel SDM Vol. 3 Tables 24-5 (pin-based), 24-6 (primary processor-based),
+// 24-7 (secondary processor-based), 24-11/24-13 (exit controls), 24-15 (entry controls); names as
+// Linux's arch/x86/include/asm/vmx.h. The exit rules are SDM Vol. 3 Chapter 25.1 ("Instructions
+// that cause VM exits"): 25.1.2 unconditional, 25.1.3 conditional.
+
+import type { GuestMemory } from "../../core/memory.js";
+import type { Vmcs } from "./fields.js";
+
+export interface ControlBit {
+  name: string;
+  bit: number;
+  doc: string;
+}
+
+const C = (name: string, bit: number, doc: string): ControlBit => ({ name, bit, doc });
+
+export const PIN_BASED: readonly ControlBit[] = [
+  C("PIN_BASED_EXT_INTR_MASK", 0, "external interrupts cause VM exits"),
+  C("PIN_BASED_NMI_EXITING", 3, "NMIs cause VM exits"),
+  C("PIN_BASED_VIRTUAL_NMIS", 5, "virtual NMIs"),
+  C("PIN_BASED_VMX_PREEMPTION_TIMER", 6, "VMX-preemption timer"),
+  C("PIN_BASED_POSTED_INTR", 7, "process posted interrupts"),
+];
+
+export const CPU_BASED: readonly ControlBit[] = [
+  C("CPU_BASED_VIRTUAL_INTR_PENDING", 2, "interrupt-window exiting"),
+  C("CPU_BASED_USE_TSC_OFFSETING", 3, "RDTSC returns TSC + TSC_OFFSET"),
+  C("CPU_BASED_HLT_EXITING", 7, "HLT exits"),
+  C("CPU_BASED_INVLPG_EXITING", 9, "INVLPG exits"),
+  C("CPU_BASED_MWAIT_EXITING", 10, "MWAIT exits"),
+  C("CPU_BASED_RDPMC_EXITING", 11, "RDPMC exits"),
+  C("CPU_BASED_RDTSC_EXITING", 12, "RDTSC exits"),
+  C("CPU_BASED_CR3_LOAD_EXITING", 15, "MOV to CR3 exits (unless the value is in the CR3-target list)"),
+  C("CPU_BASED_CR3_STORE_EXITING", 16, "MOV from CR3 exits"),
+  C("CPU_BASED_CR8_LOAD_EXITING", 19, "MOV to CR8 exits"),
+  C("CPU_BASED_CR8_STORE_EXITING", 20, "MOV from CR8 exits"),
+  C("CPU_BASED_TPR_SHADOW", 21, "use the TPR shadow (virtual-APIC page)"),
+  C("CPU_BASED_VIRTUAL_NMI_PENDING", 22, "NMI-window exiting"),
+  C("CPU_BASED_MOV_DR_EXITING", 23, "MOV to/from DRn exits"),
+  C("CPU_BASED_UNCOND_IO_EXITING", 24, "every I/O instruction exits (ignored when I/O bitmaps are used)"),
+  C("CPU_BASED_USE_IO_BITMAPS", 25, "I/O bitmaps A (ports 0-0x7fff) and B (0x8000-0xffff) decide"),
+  C("CPU_BASED_MONITOR_TRAP_FLAG", 27, "monitor trap flag"),
+  C("CPU_BASED_USE_MSR_BITMAPS", 28, "MSR bitmaps decide RDMSR/WRMSR exits (otherwise all exit)"),
+  C("CPU_BASED_MONITOR_EXITING", 29, "MONITOR exits"),
+  C("CPU_BASED_PAUSE_EXITING", 30, "PAUSE exits"),
+  C("CPU_BASED_ACTIVATE_SECONDARY_CONTROLS", 31, "the secondary controls apply"),
+];
+
+export const SECONDARY: readonly ControlBit[] = [
+  C("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES", 0, "virtualize APIC accesses"),
+  C("SECONDARY_EXEC_ENABLE_EPT", 1, "enable EPT: guest-physical addresses translate through EPT"),
+  C("SECONDARY_EXEC_DESC", 2, "descriptor-table exiting"),
+  C("SECONDARY_EXEC_RDTSCP", 3, "enable RDTSCP"),
+  C("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE", 4, "virtualize x2APIC mode"),
+  C("SECONDARY_EXEC_ENABLE_VPID", 5, "enable VPID"),
+  C("SECONDARY_EXEC_WBINVD_EXITING", 6, "WBINVD exits"),
+  C("SECONDARY_EXEC_UNRESTRICTED_GUEST", 7, "unrestricted guest: real mode and paging off run natively"),
+  C("SECONDARY_EXEC_APIC_REGISTER_VIRT", 8, "APIC-register virtualization"),
+  C("SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY", 9, "virtual-interrupt delivery"),
+  C("SECONDARY_EXEC_PAUSE_LOOP_EXITING", 10, "PAUSE-loop exiting"),
+  C("SECONDARY_EXEC_RDRAND", 11, "RDRAND exits"),
+  C("SECONDARY_EXEC_ENABLE_INVPCID", 12, "enable INVPCID"),
+  C("SECONDARY_EXEC_ENABLE_VMFUNC", 13, "enable VM functions"),
+  C("SECONDARY_EXEC_SHADOW_VMCS", 14, "VMCS shadowing"),
+  C("SECONDARY_EXEC_RDSEED", 16, "RDSEED exits"),
+  C("SECONDARY_EXEC_ENABLE_PML", 17, "page-modification logging"),
+  C("SECONDARY_EXEC_XSAVES", 20, "enable XSAVES/XRSTORS"),
+];
+
+export const EXIT_CONTROLS: readonly ControlBit[] = [
+  C("VM_EXIT_SAVE_DEBUG_CONTROLS", 2, "save DR7 and DEBUGCTL"),
+  C("VM_EXIT_HOST_ADDR_SPACE_SIZE", 9, "the host runs in 64-bit mode"),
+  C("VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL", 12, "load IA32_PERF_GLOBAL_CTRL"),
+  C("VM_EXIT_ACK_INTR_ON_EXIT", 15, "acknowledge interrupt on exit"),
+  C("VM_EXIT_SAVE_IA32_PAT", 18, "save IA32_PAT"),
+  C("VM_EXIT_LOAD_IA32_PAT", 19, "load IA32_PAT"),
+  C("VM_EXIT_SAVE_IA32_EFER", 20, "save IA32_EFER into GUEST_IA32_EFER"),
+  C("VM_EXIT_LOAD_IA32_EFER", 21, "load IA32_EFER from HOST_IA32_EFER"),
+  C("VM_EXIT_SAVE_VMX_PREEMPTION_TIMER", 22, "save the VMX-preemption timer value"),
+];
+
+export const ENTRY_CONTROLS: readonly ControlBit[] = [
+  C("VM_ENTRY_LOAD_DEBUG_CONTROLS", 2, "load DR7 and DEBUGCTL"),
+  C("VM_ENTRY_IA32E_MODE", 9, "IA-32e mode guest: the guest runs in long mode after entry (EFER.LMA)"),
+  C("VM_ENTRY_SMM", 10, "entry to SMM"),
+  C("VM_ENTRY_DEACT_DUAL_MONITOR", 11, "deactivate dual-monitor treatment"),
+  C("VM_ENTRY_LOAD_IA32_PERF_GLOBAL_CTRL", 13, "load IA32_PERF_GLOBAL_CTRL"),
+  C("VM_ENTRY_LOAD_IA32_PAT", 14, "load IA32_PAT"),
+  C("VM_ENTRY_LOAD_IA32_EFER", 15, "load IA32_EFER from GUEST_IA32_EFER"),
+];
+
+/** Which VMCS field each control table lives in. */
+export const CONTROL_FIELDS: readonly { field: string; bits: readonly ControlBit[] }[] = [
+  { field: "PIN_BASED_VM_EXEC_CONTROL", bits: PIN_BASED },
+  { field: "CPU_BASED_VM_EXEC_CONTROL", bits: CPU_BASED },
+  { field: "SECONDARY_VM_EXEC_CONTROL", bits: SECONDARY },
+  { field: "VM_EXIT_CONTROLS", bits: EXIT_CONTROLS },
+  { field: "VM_ENTRY_CONTROLS", bits: ENTRY_CONTROLS },
+];
+
+const allBits = new Map<string, { field: string; mask: number }>();
+for (const { field, bits } of CONTROL_FIELDS) for (const b of bits) allBits.set(b.name, { field, mask: (1 << b.bit) >>> 0 });
+
+/** Mask of a named control bit, e.g. ctl("CPU_BASED_HLT_EXITING"). */
+export function ctl(name: string): number {
+  const b = allBits.get(name);
+  if (!b) throw new Error(`unknown VMX control ${name}`);
+  return b.mask;
+}
+
+/** The field a named control bit lives in. */
+export function ctlField(name: string): string {
+  const b = allBits.get(name);
+  if (!b) throw new Error(`unknown VMX control ${name}`);
+  return b.field;
+}
+
+/** Names of the bits set in a control field's value. */
+export function controlNames(field: string, value: number): string[] {
+  const t = CONTROL_FIELDS.find((c) => c.field === field);
+  return t ? t.bits.filter((b) => (value >>> b.bit) & 1).map((b) => b.name) : [];
+}
+
+// ---- the hardware's exit decisions (SDM 25.1.3) ----
+
+/** The controls of one VMCS as the processor consults them while the guest runs. */
+export class ExitRules {
+  constructor(
+    private readonly vmcs: Vmcs,
+    private readonly hostMemory: GuestMemory,
+  ) {}
+
+  private primary(name: string): boolean {
+    return (this.vmcs.read32("CPU_BASED_VM_EXEC_CONTROL") & ctl(name)) !== 0;
+  }
+
+  secondary(name: string): boolean {
+    if (!this.primary("CPU_BASED_ACTIVATE_SECONDARY_CONTROLS")) return false;
+    return (this.vmcs.read32("SECONDARY_VM_EXEC_CONTROL") & ctl(name)) !== 0;
+  }
+
+  /** MOV to CR0/CR4 exits iff it would change a bit set in the guest/host mask away from the read shadow. */
+  movToCr0or4Exits(cr: 0 | 4, value: bigint): boolean {
+    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
+    const shadow = this.vmcs.read(cr === 0 ? "CR0_READ_SHADOW" : "CR4_READ_SHADOW");
+    return ((value ^ shadow) & mask) !== 0n;
+  }
+
+  /** MOV from CR0/CR4 never exits: masked bits read from the shadow, others from the register. */
+  readCr0or4(cr: 0 | 4, actual: bigint): bigint {
+    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
+    const shadow = this.vmcs.read(cr === 0 ? "CR0_READ_SHADOW" : "CR4_READ_SHADOW");
+    return (actual & ~mask) | (shadow & mask);
+  }
+
+  /** Bits a non-exiting MOV to CR0/CR4 may change: only the guest-owned ones. */
+  mergeCr0or4(cr: 0 | 4, actual: bigint, value: bigint): bigint {
+    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
+    return (actual & mask) | (value & ~mask);
+  }
+
+  /** MOV to CR3 exits with CR3-load exiting unless the value matches one of the first CR3_TARGET_COUNT targets. */
+  movToCr3Exits(value: bigint): boolean {
+    if (!this.primary("CPU_BASED_CR3_LOAD_EXITING")) return false;
+    const n = Math.min(4, this.vmcs.read32("CR3_TARGET_COUNT"));
+    for (let i = 0; i < n; i++) if (this.vmcs.read(`CR3_TARGET_VALUE${i}`) === value) return false;
+    return true;
+  }
+
+  movFromCr3Exits(): boolean {
+    return this.primary("CPU_BASED_CR3_STORE_EXITING");
+  }
+
+  movCr8Exits(write: boolean): boolean {
+    return this.primary(write ? "CPU_BASED_CR8_LOAD_EXITING" : "CPU_BASED_CR8_STORE_EXITING");
+  }
+
+  /** CLTS exits iff CR0.TS is host-owned and its shadow is 1 (SDM 25.1.3). */
+  cltsExits(): boolean {
+    const ts = 1n << 3n;
+    return (this.vmcs.read("CR0_GUEST_HOST_MASK") & ts) !== 0n && (this.vmcs.read("CR0_READ_SHADOW") & ts) !== 0n;
+  }
+
+  /** LMSW exits iff it would set a host-owned PE/MP/EM/TS bit differently from the shadow (or clear... PE cannot be cleared). */
+  lmswExits(value: number): boolean {
+    const mask = this.vmcs.read("CR0_GUEST_HOST_MASK") & 0xfn;
+    const shadow = this.vmcs.read("CR0_READ_SHADOW") & 0xfn;
+    const v = BigInt(value & 0xf);
+    if ((mask & 1n) && !(shadow & 1n) && (v & 1n)) return true;
+    return ((v ^ shadow) & mask & 0xen) !== 0n;
+  }
+
+  movDrExits(): boolean {
+    return this.primary("CPU_BASED_MOV_DR_EXITING");
+  }
+
+  hltExits(): boolean {
+    return this.primary("CPU_BASED_HLT_EXITING");
+  }
+
+  rdtscExits(): boolean {
+    return this.primary("CPU_BASED_RDTSC_EXITING");
+  }
+
+  invlpgExits(): boolean {
+    return this.primary("CPU_BASED_INVLPG_EXITING");
+  }
+
+  wbinvdExits(): boolean {
+    return this.secondary("SECONDARY_EXEC_WBINVD_EXITING");
+  }
+
+  eptEnabled(): boolean {
+    return this.secondary("SECONDARY_EXEC_ENABLE_EPT");
+  }
+
+  tscOffset(): bigint {
+    return this.primary("CPU_BASED_USE_TSC_OFFSETING") ? this.vmcs.read("TSC_OFFSET") : 0n;
+  }
+
+  /** SDM 25.1.3: with I/O bitmaps, an access exits if the bit of any port it touches is set (or it wraps). */
+  ioExits(port: number, size: number): boolean {
+    if (this.primary("CPU_BASED_USE_IO_BITMAPS")) {
+      if (port + size > 0x10000) return true;
+      for (let p = port; p < port + size; p++) if (this.ioBit(p)) return true;
+      return false;
+    }
+    return this.primary("CPU_BASED_UNCOND_IO_EXITING");
+  }
+
+  ioBit(port: number): boolean {
+    const base = Number(this.vmcs.read(port < 0x8000 ? "IO_BITMAP_A" : "IO_BITMAP_B"));
+    const p = port & 0x7fff;
+    return ((this.hostMemory.readByte(base + (p >> 3)) >> (p & 7)) & 1) === 1;
+  }
+
+  /**
+   * SDM 24.6.9 / 25.1.3: without MSR bitmaps every RDMSR/WRMSR exits; with them, MSRs 0-0x1fff use
+   * read-low (offset 0) / write-low (0x800), 0xc0000000-0xc0001fff read-high (0x400) / write-high
+   * (0xc00); any other MSR exits.
+   */
+  msrExits(msr: number, write: boolean): boolean {
+    if (!this.primary("CPU_BASED_USE_MSR_BITMAPS")) return true;
+    const off = msrBitmapOffset(msr, write);
+    if (off === null) return true;
+    const base = Number(this.vmcs.read("MSR_BITMAP"));
+    const bit = msr & 0x1fff;
+    return ((this.hostMemory.readByte(base + off + (bit >> 3)) >> (bit & 7)) & 1) === 1;
+  }
+
+  exceptionExits(vector: number, errorCode?: number): boolean {
+    const bitmap = this.vmcs.read32("EXCEPTION_BITMAP");
+    let hit = ((bitmap >>> vector) & 1) === 1;
+    if (vector === 14 && errorCode !== undefined) {
+      // SDM 25.2: #PF consults PFEC_MASK/MATCH; a match keeps the bitmap's decision, otherwise inverts it.
+      const mask = this.vmcs.read32("PAGE_FAULT_ERROR_CODE_MASK");
+      const match = this.vmcs.read32("PAGE_FAULT_ERROR_CODE_MATCH");
+      if ((errorCode & mask) !== match) hit = !hit;
+    }
+    return hit;
+  }
+}
+
+/** Byte offset of the 1 KiB MSR-bitmap quarter for this MSR and access, or null if no bitmap covers it. */
+export function msrBitmapOffset(msr: number, write: boolean): number | null {
+  if (msr >= 0 && msr <= 0x1fff) return write ? 0x800 : 0x000;
+  if (msr >= 0xc000_0000 && msr <= 0xc000_1fff) return write ? 0xc00 : 0x400;
+  return null;
+}

@@ -1,0 +1,177 @@
+// Extended page tables: 4-level tables held in a model of host memory, walked by the "hardware" on
+// every guest-physical access. Entry format: Intel SDM Vol. 3 28.2.2, Tables 28-1..28-6 (bit 0 read,
+// bit 1 write, bit 2 execute, bits 5:3 memory type in leaves, bit 7 large page, bits 51:12 address).
+// EPTP: SDM 24.6.11 (bits 2:0 memory type, 5:3 page-walk length - 1, 6 A/D enable, 51:12 PML4).
+// Violations report the access and the AND of the permissions along the walk (SDM 27.2.1 Table 27-7).
+
+import { GuestMemory } from "../../core/memory.js";
+import { GuestMemoryError } from "../../core/errors.js";
+
+export const EPT_READ = 1;
+export const EPT_WRITE = 2;
+export const EPT_EXEC = 4;
+export const EPT_RWX = 7;
+/** Write-back memory type in leaf bits 5:3 (KVM: VMX_EPT_DEFAULT_MT << VMX_EPT_MT_EPTE_SHIFT). */
+export const EPT_MT_WB = 6 << 3;
+const LARGE = 1n << 7n;
+const ADDR_MASK = ((1n << 52n) - 1n) & ~0xfffn;
+
+export type EptAccess = "read" | "write" | "fetch";
+
+export interface EptWalk {
+  ok: boolean;
+  hpa: number;
+  /** AND of the R/W/X bits of the entries walked (0 if an entry was not present). */
+  perms: number;
+  misconfig: boolean;
+  /** Level that was not present (4 = PML4 ... 1 = PT), 0 if the walk completed. */
+  missingLevel: number;
+}
+
+/** Host-physical memory for the hypervisor's own structures (EPT tables, I/O and MSR bitmaps). */
+export class HostMemory {
+  readonly memory: GuestMemory;
+  private next: number;
+  constructor(readonly base = 0x1_0000_0000, size = 64 * 1024 * 1024) {
+    this.memory = new GuestMemory({ capBytes: size });
+    this.memory.addRegion({ name: "host", base, size });
+    this.next = base;
+  }
+  /** A zeroed 4 KiB host page (like KVM's __get_free_page). */
+  allocPage(count = 1): number {
+    const pa = this.next;
+    if (pa + count * 4096 > this.base + this.memory.capBytes) throw new GuestMemoryError("host memory model exhausted");
+    this.next += count * 4096;
+    for (let i = 0; i < count; i++) this.memory.writeByte(pa + i * 4096, 0); // materialise the page
+    return pa;
+  }
+}
+
+export class Ept {
+  /** Cached leaf translations by guest frame number, dropped whenever the tables change. */
+  private readonly tlb = new Map<number, { hpaPage: number; perms: number }>();
+  constructor(
+    readonly host: HostMemory,
+    /** EPTP value (SDM 24.6.11). */
+    public eptp: bigint,
+  ) {}
+
+  static create(host: HostMemory): Ept {
+    const root = host.allocPage();
+    // Write-back (6), 4-level walk (3 << 3), root address — KVM's construct_eptp without A/D bits.
+    return new Ept(host, BigInt(root) | 6n | (3n << 3n));
+  }
+
+  get root(): number {
+    return Number(this.eptp & ADDR_MASK);
+  }
+
+  flush(): void {
+    this.tlb.clear();
+  }
+
+  private entry(table: number, index: number): bigint {
+    return this.host.memory.read(table + index * 8, 8);
+  }
+
+  walk(gpa: number, access: EptAccess): EptWalk {
+    const gfn = Math.floor(gpa / 4096);
+    const need = access === "read" ? EPT_READ : access === "write" ? EPT_WRITE : EPT_EXEC;
+    const hit = this.tlb.get(gfn);
+    if (hit && (hit.perms & need)) return { ok: true, hpa: hit.hpaPage + (gpa % 4096), perms: hit.perms, misconfig: false, missingLevel: 0 };
+    let table = this.root;
+    let perms = EPT_RWX;
+    const g = BigInt(gpa);
+    for (let level = 4; level >= 1; level--) {
+      const shift = 12 + 9 * (level - 1);
+      const index = Number((g >> BigInt(shift)) & 0x1ffn);
+      const e = this.entry(table, index);
+      const p = Number(e & 7n);
+      if (p === 0) return { ok: false, hpa: 0, perms: 0, misconfig: false, missingLevel: level };
+      if ((p & 3) === EPT_WRITE) return { ok: false, hpa: 0, perms: 0, misconfig: true, missingLevel: 0 };
+      perms &= p;
+      const leaf = level === 1 || ((level === 2 || level === 3) && (e & LARGE) !== 0n);
+      if (leaf) {
+        const pageSize = 2 ** shift;
+        const base = Number(e & ADDR_MASK) - (Number(e & ADDR_MASK) % pageSize);
+        const hpa = base + (gpa % pageSize);
+        if ((perms & need) === 0) return { ok: false, hpa: 0, perms, misconfig: false, missingLevel: 0 };
+        this.tlb.set(gfn, { hpaPage: hpa - (gpa % 4096), perms });
+        return { ok: true, hpa, perms, misconfig: false, missingLevel: 0 };
+      }
+      table = Number(e & ADDR_MASK);
+    }
+    throw new Error("unreachable");
+  }
+
+  /** Map one 4 KiB guest page (KVM's __direct_map at PT_PAGE_TABLE_LEVEL), allocating tables as needed. */
+  map4k(gpa: number, hpa: number, perms: number): { tablesAllocated: number } {
+    let table = this.root;
+    let allocated = 0;
+    const g = BigInt(gpa);
+    for (let level = 4; level >= 2; level--) {
+      const shift = 12 + 9 * (level - 1);
+      const index = Number((g >> BigInt(shift)) & 0x1ffn);
+      let e = this.entry(table, index);
+      if ((e & 7n) === 0n) {
+        const t = this.host.allocPage();
+        allocated++;
+        e = BigInt(t) | BigInt(EPT_RWX); // non-leaf entries allow everything; the leaf decides
+        this.host.memory.write(table + index * 8, 8, e);
+      }
+      table = Number(e & ADDR_MASK);
+    }
+    const index = Number((g >> 12n) & 0x1ffn);
+    const leaf = (BigInt(hpa) & ADDR_MASK) | BigInt(perms & 7) | BigInt(EPT_MT_WB);
+    this.host.memory.write(table + index * 8, 8, leaf);
+    this.flush();
+    return { tablesAllocated: allocated };
+  }
+
+  /**
+   * KVM's MMIO spte for a guest page without a memslot: write+execute without read, an EPT
+   * misconfiguration (SDM 28.2.3.1), so the next access exits with EPT_MISCONFIG (ept_set_mmio_spte_mask).
+   */
+  markMmio(gpa: number): void {
+    const page = gpa - (gpa % 4096);
+    this.map4k(page, 0, EPT_RWX);
+    let table = this.root;
+    const g = BigInt(page);
+    for (let level = 4; level >= 2; level--) {
+      const index = Number((g >> BigInt(12 + 9 * (level - 1))) & 0x1ffn);
+      table = Number(this.entry(table, index) & ADDR_MASK);
+    }
+    this.host.memory.write(table + Number((g >> 12n) & 0x1ffn) * 8, 8, BigInt(EPT_WRITE | EPT_EXEC));
+    this.flush();
+  }
+
+  /** The leaf entry for a guest page, or 0n (for `show ept`). */
+  leaf(gpa: number): bigint {
+    let table = this.root;
+    const g = BigInt(gpa);
+    for (let level = 4; level >= 1; level--) {
+      const index = Number((g >> BigInt(12 + 9 * (level - 1))) & 0x1ffn);
+      const e = this.entry(table, index);
+      if ((e & 7n) === 0n) return 0n;
+      if (level === 1 || (e & LARGE) !== 0n) return e;
+      table = Number(e & ADDR_MASK);
+    }
+    return 0n;
+  }
+
+  /** Every mapped 4 KiB leaf: [gpa, entry]. */
+  mappings(): [number, bigint][] {
+    const out: [number, bigint][] = [];
+    const visit = (table: number, level: number, base: number) => {
+      for (let i = 0; i < 512; i++) {
+        const e = this.entry(table, i);
+        if ((e & 7n) === 0n) continue;
+        const gpa = base + i * 2 ** (12 + 9 * (level - 1));
+        if (level === 1 || (e & LARGE) !== 0n) out.push([gpa, e]);
+        else visit(Number(e & ADDR_MASK), level - 1, gpa);
+      }
+    };
+    visit(this.root, 4, 0);
+    return out;
+  }
+}

@@ -1,0 +1,122 @@
+// Exit-qualification layouts, declared once and read by the hardware model (encode), KVM (decode),
+// the trace/`show exit` (decode, names) and the tests. Intel SDM Vol. 3, 27.2.1:
+// Table 27-3 (control-register accesses), Table 27-5 (I/O instructions), Table 27-7 (EPT
+// violations); interruption information: 24.9.2, Table 24-15 (VM-exit interruption information),
+// 24.9.3 Table 24-16 (IDT-vectoring information).
+
+export interface QualField {
+  name: string;
+  lsb: number;
+  width: number;
+  /** Symbolic values (e.g. access type 0 = "mov-to-cr"). */
+  values?: readonly string[];
+  doc: string;
+}
+
+export interface QualLayout {
+  name: string;
+  source: string;
+  fields: readonly QualField[];
+}
+
+export const CR_ACCESS_QUAL: QualLayout = {
+  name: "CR access",
+  source: "Intel SDM Vol. 3 Table 27-3",
+  fields: [
+    { name: "cr", lsb: 0, width: 4, doc: "number of the control register (0 for CLTS and LMSW)" },
+    { name: "access_type", lsb: 4, width: 2, values: ["mov-to-cr", "mov-from-cr", "clts", "lmsw"], doc: "access type" },
+    { name: "lmsw_operand", lsb: 6, width: 1, values: ["register", "memory"], doc: "LMSW operand type" },
+    { name: "gpr", lsb: 8, width: 4, doc: "general register of MOV CR (0 = RAX ... 15 = R15)" },
+    { name: "lmsw_source", lsb: 16, width: 16, doc: "LMSW source data" },
+  ],
+};
+
+export const IO_QUAL: QualLayout = {
+  name: "I/O instruction",
+  source: "Intel SDM Vol. 3 Table 27-5",
+  fields: [
+    { name: "size", lsb: 0, width: 3, doc: "size of access minus one (0 = 1 byte, 1 = 2 bytes, 3 = 4 bytes)" },
+    { name: "direction", lsb: 3, width: 1, values: ["out", "in"], doc: "direction (0 = OUT, 1 = IN)" },
+    { name: "string", lsb: 4, width: 1, doc: "string instruction (INS/OUTS)" },
+    { name: "rep", lsb: 5, width: 1, doc: "REP prefix" },
+    { name: "operand_encoding", lsb: 6, width: 1, values: ["dx", "immediate"], doc: "port operand: 0 = DX, 1 = immediate" },
+    { name: "port", lsb: 16, width: 16, doc: "port number" },
+  ],
+};
+
+export const EPT_VIOLATION_QUAL: QualLayout = {
+  name: "EPT violation",
+  source: "Intel SDM Vol. 3 Table 27-7",
+  fields: [
+    { name: "read", lsb: 0, width: 1, doc: "the access was a data read" },
+    { name: "write", lsb: 1, width: 1, doc: "the access was a data write" },
+    { name: "fetch", lsb: 2, width: 1, doc: "the access was an instruction fetch" },
+    { name: "readable", lsb: 3, width: 1, doc: "the EPT translation allowed reads" },
+    { name: "writable", lsb: 4, width: 1, doc: "the EPT translation allowed writes" },
+    { name: "executable", lsb: 5, width: 1, doc: "the EPT translation allowed instruction fetches" },
+    { name: "gla_valid", lsb: 7, width: 1, doc: "GUEST_LINEAR_ADDRESS is valid" },
+    { name: "final_translation", lsb: 8, width: 1, doc: "1: access to the final guest-physical address; 0: to a guest paging-structure entry" },
+    { name: "nmi_unblocking", lsb: 12, width: 1, doc: "NMI unblocking due to IRET" },
+  ],
+};
+
+/** VM-exit interruption information and IDT-vectoring information (SDM Tables 24-15/24-16). */
+export const INTR_INFO: QualLayout = {
+  name: "interruption information",
+  source: "Intel SDM Vol. 3 Tables 24-15, 24-16",
+  fields: [
+    { name: "vector", lsb: 0, width: 8, doc: "vector of the interrupt or exception" },
+    {
+      name: "type",
+      lsb: 8,
+      width: 3,
+      values: ["external-interrupt", "reserved", "nmi", "hardware-exception", "software-interrupt", "privileged-software-exception", "software-exception", "other"],
+      doc: "interruption type",
+    },
+    { name: "error_code_valid", lsb: 11, width: 1, doc: "an error code was delivered (VM_EXIT_INTR_ERROR_CODE)" },
+    { name: "nmi_unblocking", lsb: 12, width: 1, doc: "NMI unblocking due to IRET" },
+    { name: "valid", lsb: 31, width: 1, doc: "the information is valid" },
+  ],
+};
+
+export type QualValues = Record<string, number>;
+
+export function encodeQual(layout: QualLayout, values: QualValues): bigint {
+  let q = 0n;
+  for (const f of layout.fields) {
+    const v = values[f.name] ?? 0;
+    const max = (1 << f.width) - 1;
+    if (v < 0 || v > max) throw new RangeError(`${layout.name}: ${f.name}=${v} does not fit ${f.width} bits`);
+    q |= BigInt(v) << BigInt(f.lsb);
+  }
+  return q;
+}
+
+export function decodeQual(layout: QualLayout, q: bigint): QualValues {
+  const out: QualValues = {};
+  for (const f of layout.fields) out[f.name] = Number((q >> BigInt(f.lsb)) & ((1n << BigInt(f.width)) - 1n));
+  return out;
+}
+
+/** Decoded fields as display strings (symbolic values where the layout names them). */
+export function describeQual(layout: QualLayout, q: bigint): Record<string, string | number> {
+  const d = decodeQual(layout, q);
+  const out: Record<string, string | number> = {};
+  for (const f of layout.fields) {
+    const v = d[f.name]!;
+    out[f.name] = f.values ? (f.values[v] ?? v) : v;
+  }
+  return out;
+}
+
+/** Interruption type numbers (SDM Table 24-15). */
+export const INTR_TYPE = { EXTERNAL: 0, NMI: 2, HW_EXCEPTION: 3, SW_INTERRUPT: 4, PRIV_SW_EXCEPTION: 5, SW_EXCEPTION: 6 } as const;
+
+/** Exceptions that push an error code (SDM Vol. 3 Table 6-1). */
+export const ERROR_CODE_VECTORS = new Set([8, 10, 11, 12, 13, 14, 17]);
+
+/** Exception mnemonics by vector (SDM Vol. 3 Table 6-1), as kvm_trace_sym_exc prints them. */
+export const EXCEPTION_NAMES: Record<number, string> = {
+  0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS",
+  11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
+};
