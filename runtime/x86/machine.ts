@@ -29,15 +29,15 @@ import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import "./tracepoints.js";
+import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 
 export const GUEST_RAM_BASE = 0;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
 
-const GPR64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
-const GPR32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"];
-const OTHER_REGS = ["rip", "rflags", "cr0", "cr2", "cr3", "cr4", "cr8", "efer", "cs", "ds", "es", "fs", "gs", "ss"];
-export const X86_REGISTER_NAMES: readonly string[] = [...GPR64, ...GPR32, ...OTHER_REGS];
+const GPR64 = GPR64_NAMES;
+const GPR32 = GPR32_NAMES;
+export { X86_REGISTER_NAMES };
 
 export class X86Machine implements Machine {
   readonly arch = "x86_64" as const;

@@ -7,6 +7,7 @@ import type { FieldValue } from "../core/trace.js";
 import { VMCS_GROUPS, type VmcsGroup } from "./vmx/fields.js";
 import { CONTROL_FIELDS, controlNames } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
+import { GPR32_NAMES } from "./registers.js";
 
 export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "ept", "stats"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
@@ -15,7 +16,7 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
   switch (name.toLowerCase()) {
     case "regs": {
       const rows: FieldValue[][] = [];
-      const names = [...m.registerNames()].filter((r) => !/^e|d$/.test(r) || r === "efer");
+      const names = m.registerNames().filter((r) => !GPR32_NAMES.includes(r));
       for (const r of names) rows.push([r, hex(m.readRegister(r))]);
       rows.push(["mode", m.cpu.state.mode]);
       return { title: "x86-64 registers (guest view)", columns: ["register", "value"], rows };

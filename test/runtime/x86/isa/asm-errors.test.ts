@@ -1,0 +1,157 @@
+// Assembler diagnostics: every error is an AsmError with the line and column of the problem and,
+// where one exists, a hint. Garbage never crashes or loops.
+
+import { describe, expect, it } from "vitest";
+import { AsmError } from "../../../../runtime/core/errors.js";
+import { assembleX86 } from "../../../../runtime/x86/isa/index.js";
+
+function error(src: string, bits: 32 | 64 = 64): AsmError {
+  try {
+    assembleX86(src, { bits });
+  } catch (e) {
+    if (e instanceof AsmError) return e;
+    throw e;
+  }
+  throw new Error(`assembled without error: ${src}`);
+}
+
+describe("assembler errors", () => {
+  it("unknown mnemonic: line, column and a did-you-mean", () => {
+    const e = error("start:\n    nop\n    movl $1, %eax\n    rdmrs\n");
+    expect([e.line, e.column]).toEqual([4, 5]);
+    expect(e.message).toContain("no such instruction: `rdmrs'");
+    expect(e.hint).toBe("did you mean `rdmsr'?");
+  });
+
+  it("bad register: the column of the register and the closest name", () => {
+    const e = error("  mov %eax, %ebz");
+    expect([e.line, e.column]).toEqual([1, 14]);
+    expect(e.message).toContain("bad register name `%ebz'");
+    expect(e.hint).toMatch(/did you mean %eb[xp]\?/);
+  });
+
+  it("operand size mismatch between registers", () => {
+    const e = error("\n\tadd %eax, %bl");
+    expect([e.line, e.column]).toEqual([2, 2]);
+    expect(e.message).toContain("operand size mismatch for `add'");
+    expect(e.hint).toContain("size suffix");
+  });
+
+  it("bad operand combination lists the valid forms", () => {
+    const e = error("mov %cr0, %cr4");
+    expect(e.message).toContain("operand type mismatch for `mov'");
+    expect(e.hint).toContain("valid forms");
+    const imm = error("out $0x80, %al");
+    expect(imm.message).toContain("operand type mismatch for `out'");
+  });
+
+  it("ambiguous operand size asks for a suffix", () => {
+    const e = error("mov $1, (%rax)");
+    expect(e.message).toContain("operand size unknown");
+    expect(e.hint).toContain("movl");
+  });
+
+  it("undefined label: column of the reference and a did-you-mean", () => {
+    const e = error("start:\n  jmp strat\n");
+    expect([e.line, e.column]).toEqual([2, 7]);
+    expect(e.message).toContain("undefined symbol `strat'");
+    expect(e.hint).toBe("did you mean `start'?");
+    const local = error("  jmp 1f\n");
+    expect(local.message).toContain("numeric local label");
+  });
+
+  it("mode errors: 64-bit registers in .code32, push %eax in 64-bit mode, ljmp $sel,$off in 64-bit mode", () => {
+    expect(error("mov %rax, %rbx", 32).message).toMatch(/64-bit|mismatch/);
+    expect(error("push %eax").message).toContain("32-bit operand size is not encodable in 64-bit mode");
+    expect(error("ljmp $8, $0x1000").message).toContain("not valid in 64-bit mode");
+    expect(error("mov %ah, %r8b").hint ?? error("mov %ah, %r8b").message).toBeTruthy();
+  });
+
+  it("out-of-range values and jumps", () => {
+    expect(error("loop far\n.space 300\nfar: nop").message).toContain("jump target out of range");
+    expect(error("add $0x100, %al").message).toContain("operand type mismatch");
+    expect(error(".byte 256").message).toContain("does not fit");
+    expect(error("movq $0x123456789, %rax\naddq $0x123456789, %rax").line).toBe(2);
+  });
+
+  it("duplicate labels, bad directives, bad strings, bad scale", () => {
+    const dup = error("a:\nnop\na:\n");
+    expect([dup.line, dup.message]).toEqual([3, expect.stringContaining("already defined")]);
+    expect(dup.hint).toContain("line 1");
+    const dir = error(".quadd 1");
+    expect(dir.message).toContain("unknown directive `.quadd'");
+    expect(dir.hint).toBe("did you mean `.quad'?");
+    expect(error('.ascii "abc').message).toContain("unterminated string");
+    expect(error("mov (%rax,%rbx,3), %eax").message).toContain("scale factor");
+    expect(error("mov (%rax,%rsp), %eax").message).toContain("cannot be an index");
+    expect(error("/* open comment\nnop").message).toContain("unterminated /* comment");
+    expect(error(".intel_syntax noprefix").hint).toContain("AT&T");
+  });
+
+  it("garbage input fails with AsmError, never another exception and never hangs", () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed);
+    const alphabet = "movaddjmp%$(),:.;#*-+ 0123456789abcdefxq\n\"'rlebsi";
+    for (let n = 0; n < 500; n++) {
+      let s = "";
+      const len = rand() % 40;
+      for (let i = 0; i < len; i++) s += alphabet[rand() % alphabet.length];
+      try {
+        assembleX86(s);
+      } catch (e) {
+        expect(e, JSON.stringify(s)).toBeInstanceOf(AsmError);
+      }
+    }
+  });
+});
+
+describe("assembler features", () => {
+  it("numeric local labels, expressions, .equ/.set/=, data directives", () => {
+    const p = assembleX86(
+      [
+        "N = 3",
+        ".equ SIZE, N * 4 + (1 << 2)",
+        "1: .byte N, SIZE, 'A', -1",
+        "   .word 1b, 2f - 1b",
+        "2: .long (SIZE | 1) & 0xff",
+        "   .quad -2",
+        '   .ascii "x\\ty"',
+        '   .asciz "\\x41\\101"',
+        "   .fill 2, 2, 0x1234",
+        "   .p2align 3, 0xee",
+        "   .org 0x30, 0xaa",
+        "end:",
+      ].join("\n"),
+      { base: 0x100n },
+    );
+    expect(Array.from(p.bytes)).toEqual([
+      3, 16, 0x41, 0xff, 0x00, 0x01, 8, 0, 17, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0x78, 0x09, 0x79, 0x41, 0x41, 0, 0x34, 0x12, 0x34, 0x12, 0xee, 0xee, ...Array(16).fill(0xaa),
+    ]);
+    expect(p.symbols.get("end")).toBe(0x130n);
+    expect(p.symbols.get("SIZE")).toBe(16n);
+  });
+
+  it("branch relaxation: short when the target is within -128..127, near otherwise", () => {
+    const p = assembleX86("a: jmp b\n.space 125\nb: jmp a\nc: jne d\n.space 128\nd: jne c", { base: 0n });
+    expect(Array.from(p.bytes.subarray(0, 2))).toEqual([0xeb, 125]);
+    expect(Array.from(p.bytes.subarray(127, 129))).toEqual([0xeb, 0x100 - 129]);
+    expect(Array.from(p.bytes.subarray(129, 135))).toEqual([0x0f, 0x85, 128, 0, 0, 0]);
+  });
+
+  it("listing lines carry addresses and source lines; comments of all three kinds are ignored", () => {
+    const p = assembleX86("nop # one\n/* two\n three */ hlt // four\n  ret ; cli", { base: 0x400000n });
+    expect(p.lines).toEqual([
+      { address: 0x400000n, line: 1, text: "nop" },
+      { address: 0x400001n, line: 3, text: "three */ hlt".replace("three */ ", "") },
+      { address: 0x400002n, line: 4, text: "ret" },
+      { address: 0x400003n, line: 4, text: "cli" },
+    ]);
+    expect(Array.from(p.bytes)).toEqual([0x90, 0xf4, 0xc3, 0xfa]);
+  });
+
+  it(".code32/.code64 switch mid-file and ljmp $sel,$label reaches the 64-bit code", () => {
+    const p = assembleX86(".code32\nljmp $0x8, $long\n.code64\nlong: mov %rax, %rbx", { base: 0x400000n, bits: 32 });
+    expect(Array.from(p.bytes)).toEqual([0xea, 0x07, 0x00, 0x40, 0x00, 0x08, 0x00, 0x48, 0x89, 0xc3]);
+  });
+});
