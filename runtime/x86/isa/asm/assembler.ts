@@ -163,7 +163,8 @@ class Assembler {
   }
 
   private directive(st: Statement): void {
-    const m = /^(\.[\w.]+)\s*(.*)$/.exec(st.body)!;
+    const m = /^(\.[\w.]+)\s*(.*)$/.exec(st.body);
+    if (!m) throw new AsmError(`bad directive \`${st.body.split(/\s/)[0]}'`, st.line, st.column, "directives look like .name arguments");
     const name = m[1]!.toLowerCase();
     const args = m[2]!;
     const argCol = st.column + st.body.length - args.length;
@@ -286,7 +287,8 @@ class Assembler {
         return n;
       }
       case "org": {
-        const t = need(it.target, it.column, ".org") ;
+        // GNU as: a constant .org is an offset in the section (our image starts at base).
+        const t = need(it.target, it.column, ".org") + (symbolsOf(it.target).length || mentionsDot(it.target) ? 0n : this.base);
         if (t < addr) {
           if (!final) return 0n;
           throw new AsmError("attempt to move .org backwards", it.line, it.column);

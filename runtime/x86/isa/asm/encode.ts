@@ -70,8 +70,36 @@ export function isMnemonic(name: string): boolean {
 
 const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp", "Ap", "Ms"]);
 
+/**
+ * Why a table entry did not fit. `stage` ranks how far matching got, so the error names the most
+ * specific problem: 0 operand kinds/count, 1 operand size, 2 values and encodings, 3 CPU mode.
+ */
 class Mismatch {
-  constructor(readonly why: string, readonly sizeProblem = false) {}
+  readonly stage: number;
+  constructor(readonly why: string, readonly sizeProblem = false, stage?: number) {
+    this.stage = stage ?? (sizeProblem ? 1 : 2);
+  }
+}
+
+/** Does an operand's kind (ignoring size) fit a form? */
+function kindFits(f: OperandForm, op: AsmOperand): boolean {
+  const k = op.kind as string;
+  if (k === "implicit") return true;
+  switch (f) {
+    case "Eb": case "Ew": case "Ed": case "Ev": return k === "reg" || k === "mem" || k === "expr";
+    case "M": case "Mw": case "Ms": case "Mp": return k === "mem" || k === "expr";
+    case "Gb": case "Gw": case "Gv": case "Gy": case "Zb": case "Zv": case "AL": case "rAX": case "eAX": case "CL": case "Ry": case "Rv":
+      return k === "reg";
+    case "DX": return k === "reg" || k === "mem";
+    case "Ib": case "Iw": case "Iz": case "Iv": case "Ibs": case "One": return k === "imm";
+    case "Jb": case "Jz": return k === "expr";
+    case "Sw": case "ES": case "CS": case "SS": case "DS": case "FS": case "GS": return k === "sreg";
+    case "Cy": return k === "cr";
+    case "Dy": return k === "dr";
+    case "Ob": case "Ov": return k === "expr" || k === "mem";
+    case "Ap": return k === "far";
+    default: return k === "mem";
+  }
 }
 
 type Reg = Extract<AsmRegister, { kind: "reg" }>;
@@ -90,16 +118,14 @@ export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: Enco
     throw new AsmError(`no such instruction: \`${mnemonic}'`, ctx.line, ctx.column, near ? `did you mean \`${near}'?` : undefined);
   }
   const ok: Encoding[] = [];
-  let sizeProblem: Mismatch | undefined;
-  let other: Mismatch | undefined;
+  let best: Mismatch | undefined;
   const sizeAmbiguous = tries.some((t) => t.spec.operands.some((f) => V_FORMS.has(f)));
   for (const t of tries) {
     const orders = t.spec.commutative && ops.length === 2 ? [ops, [ops[1]!, ops[0]!]] : [ops];
     for (const o of orders) {
       const r = tryEncode(t.spec, o, t.suffix, ctx, sizeAmbiguous);
       if (r instanceof Mismatch) {
-        if (r.sizeProblem) sizeProblem ??= r;
-        else other ??= r;
+        if (!best || r.stage > best.stage) best = r;
       } else {
         ok.push(r);
         break;
@@ -107,9 +133,11 @@ export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: Enco
     }
   }
   if (ok.length) return ok;
-  if (sizeProblem) throw new AsmError(`${sizeProblem.why} for \`${mnemonic}'`, ctx.line, ctx.column, sizeHint(name));
+  if (best?.sizeProblem) throw new AsmError(`${best.why} for \`${mnemonic}'`, ctx.line, ctx.column, sizeHint(name));
+  if (best?.stage === 3) throw new AsmError(`\`${mnemonic}' is ${best.why}`, ctx.line, ctx.column, "switch mode with .code32/.code64");
   const forms = [...new Set(tries.map((t) => atntForms(t.spec)))].slice(0, 8).join("; ");
-  throw new AsmError(`operand type mismatch for \`${mnemonic}'${other ? ` (${other.why})` : ""}`, ctx.line, ctx.column, `valid forms: ${forms}`);
+  const why = best && best.stage > 0 ? ` (${best.why})` : "";
+  throw new AsmError(`operand type mismatch for \`${mnemonic}'${why}`, ctx.line, ctx.column, `valid forms: ${forms}`);
 }
 
 function sizeHint(name: string): string {
@@ -136,11 +164,9 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   const bits = ctx.bits;
   if (spec.sem === "jrcxz") {
     const want = ctx.mnemonic === "jrcxz" ? 64 : ctx.mnemonic === "jecxz" ? 32 : 16;
-    if (want === 64 && bits !== 64) return new Mismatch("`jrcxz' is only valid in 64-bit mode");
-    if (want === 16 && bits === 64) return new Mismatch("`jcxz' is not valid in 64-bit mode");
+    if (want === 64 && bits !== 64) return new Mismatch("only valid in 64-bit mode", false, 3);
+    if (want === 16 && bits === 64) return new Mismatch("not valid in 64-bit mode", false, 3);
   }
-  if (spec.modes === "i64" && bits === 64) return new Mismatch("not valid in 64-bit mode");
-  if (spec.modes === "o64" && bits !== 64) return new Mismatch("only valid in 64-bit mode");
   let ops = [...atnt].reverse();
   const forms = spec.operands;
   // Implicit operands: string instructions without operands, the `1` of shifts, imul $i,%r.
@@ -155,7 +181,10 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   if (forms[0] === "Ap" && ops.length === 2 && ops[0]!.kind === "imm" && ops[1]!.kind === "imm") {
     ops = [{ kind: "far", selector: ops[1]!.expr, offset: ops[0]!.expr, column: ops[1]!.column, text: "" } as unknown as AsmOperand];
   }
-  if (ops.length !== forms.length) return new Mismatch(`expected ${forms.length} operand(s), got ${atnt.length}`);
+  if (ops.length !== forms.length) return new Mismatch(`expected ${forms.length} operand(s), got ${atnt.length}`, false, 0);
+  for (let i = 0; i < forms.length; i++) if (!kindFits(forms[i]!, ops[i]!)) return new Mismatch(`operand ${forms.length - i} has the wrong kind`, false, 0);
+  if (spec.modes === "i64" && bits === 64) return new Mismatch("not valid in 64-bit mode", false, 3);
+  if (spec.modes === "o64" && bits !== 64) return new Mismatch("only valid in 64-bit mode", false, 3);
   const isJump = forms[0] === "Jb" || forms[0] === "Jz";
   const indirectOk = spec.sem === "jmpind" || spec.sem === "callind" || spec.sem === "jmpfarind" || spec.sem === "callfarind";
   for (const op of ops) {
@@ -200,7 +229,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
       return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
     } else v = modeDefault(bits);
   }
-  if (v === 8 && bits !== 64) return new Mismatch("64-bit operand size needs .code64", true);
+  if (v === 8 && bits !== 64) return new Mismatch("64-bit operand size needs .code64", false, 3);
   if (spec.size64 === "d64" && bits === 64 && v === 4) return new Mismatch("32-bit operand size is not encodable in 64-bit mode", true);
   if (spec.size64 === "f64" && bits === 64 && v !== 8) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
   if (forms.includes("eAX") && v === 8) return new Mismatch("operand size mismatch", true);

@@ -88,8 +88,8 @@ export function splitOperands(text: string, col0: number): [string, number][] {
   let quote = false;
   for (let i = 0; i <= text.length; i++) {
     const c = text[i];
-    if (c === '"') quote = !quote;
-    if (quote) continue;
+    if (c === '"' && text[i - 1] !== "\\") quote = !quote;
+    if (quote && i < text.length) continue;
     if (c === "(") depth++;
     else if (c === ")") depth--;
     if (i === text.length || (c === "," && depth <= 0)) {
