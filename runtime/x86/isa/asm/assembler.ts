@@ -1,8 +1,8 @@
 // A GNU-as-compatible (AT&T syntax) x86 assembler for exitlab's guests: statements are parsed once
 // into items (fixed encodings with fixups, relaxable jumps, alignment, data), laid out repeatedly
 // until addresses settle, then patched. Jumps start short and only ever grow to near, which is the
-// relaxation GNU as does, so both pick the same sizes. One flat image: sections are ignored and
-// everything is placed in source order.
+// relaxation GNU as does, so both pick the same sizes. One flat image: everything is placed in
+// source order; section directives only decide whether .align pads with NOPs (code) or zeros.
 
 import { AsmError } from "../../../core/errors.js";
 import { encodeInstruction, fits, isMnemonic, knownMnemonics, writeLE, type Bits, type Encoding, type Fixup } from "./encode.js";
@@ -26,7 +26,7 @@ export interface AssembleOptions {
 type ItemBody = (
   | { kind: "bytes"; bytes: number[]; fixups: Fixup[] }
   | { kind: "relax"; short: Encoding; near: Encoding; isNear: boolean; target: Expr; column: number }
-  | { kind: "align"; align: Expr; fill: number | null; max: Expr | null; column: number; pow2: boolean }
+  | { kind: "align"; align: Expr; fill: number | null; max: Expr | null; column: number; pow2: boolean; code: boolean }
   | { kind: "space"; count: Expr; size: number; fill: Expr | null; column: number }
   | { kind: "org"; target: Expr; fill: number; column: number }
   | { kind: "label"; name: string; column: number }
@@ -39,9 +39,39 @@ const DATA_SIZES: Record<string, number> = {
   ".byte": 1, ".word": 2, ".short": 2, ".value": 2, ".hword": 2, ".2byte": 2, ".long": 4, ".int": 4, ".4byte": 4, ".quad": 8, ".8byte": 8,
 };
 const IGNORED = new Set([
-  ".globl", ".global", ".local", ".weak", ".hidden", ".type", ".size", ".file", ".ident", ".section", ".text", ".data", ".bss",
-  ".previous", ".pushsection", ".popsection", ".loc", ".att_syntax", ".end", ".list", ".nolist",
+  ".globl", ".global", ".local", ".weak", ".hidden", ".type", ".size", ".file", ".ident", ".previous", ".pushsection",
+  ".popsection", ".loc", ".att_syntax", ".end", ".list", ".nolist",
 ]);
+/** Section switches: kept in source order in the flat image, but they decide how .align pads. */
+const SECTIONS = new Set([".text", ".data", ".bss", ".section"]);
+
+/**
+ * The NOPs GNU as 2.40 (x86-64 target, generic tuning) pads code alignment with, by length
+ * (binutils gas/config/tc-i386.c alt_patt); longer gaps are filled with 11-byte NOPs first.
+ */
+const NOP_PATTERNS: number[][] = [
+  [],
+  [0x90],
+  [0x66, 0x90],
+  [0x0f, 0x1f, 0x00],
+  [0x0f, 0x1f, 0x40, 0x00],
+  [0x0f, 0x1f, 0x44, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+  [0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+  [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+];
+
+function fillNops(out: Uint8Array, at: number, n: number): void {
+  while (n > 0) {
+    const k = Math.min(n, 11);
+    out.set(NOP_PATTERNS[k]!, at);
+    at += k;
+    n -= k;
+  }
+}
 const KNOWN_DIRECTIVES = [
   ...Object.keys(DATA_SIZES), ...IGNORED, ".code16", ".code32", ".code64", ".ascii", ".asciz", ".string", ".space", ".skip",
   ".zero", ".fill", ".align", ".balign", ".p2align", ".org", ".equ", ".set", ".equiv", ".intel_syntax",
@@ -63,6 +93,8 @@ class Assembler {
   localCount = new Map<string, number>();
   values = new Map<string, bigint>();
   end = 0n;
+  /** In a code section (.text), alignment pads with NOPs like GNU as; elsewhere with zeros. */
+  codeSection = true;
 
   constructor(options: AssembleOptions) {
     this.base = options.base ?? 0n;
@@ -170,6 +202,11 @@ class Assembler {
     const argCol = st.column + st.body.length - args.length;
     const list = () => splitOperands(args, argCol);
     if (IGNORED.has(name) || name.startsWith(".cfi_")) return;
+    if (SECTIONS.has(name)) {
+      const section = name === ".section" ? (args.split(",")[0] ?? "").trim() : name;
+      this.codeSection = section === ".text" || section.startsWith(".text.") || section === ".init" || /"[^"]*x[^"]*"/.test(args);
+      return;
+    }
     if (name === ".code16" || name === ".code32" || name === ".code64") {
       this.bits = Number(name.slice(5)) as Bits;
       return;
@@ -229,7 +266,7 @@ class Assembler {
       const fillText = a[1]?.[0];
       const fill = fillText ? Number((this.constValue(this.expr(fillText, st, a[1]![1])) ?? 0n) & 0xffn) : null;
       const max = a[2] ? this.expr(a[2][0], st, a[2][1]) : null;
-      this.push(st, { kind: "align", align, fill, max, column: argCol, pow2: name === ".p2align" });
+      this.push(st, { kind: "align", align, fill, max, column: argCol, pow2: name === ".p2align", code: this.codeSection });
       return;
     }
     if (name === ".org") {
@@ -349,7 +386,8 @@ class Assembler {
         out.set(enc.bytes, off);
         for (const f of enc.fixups) this.applyFixup(out, off, enc.bytes.length, f, it);
       } else if (it.kind === "align") {
-        out.fill(it.fill ?? (this.isCodeAlign(it) ? 0x90 : 0), off, off + size);
+        if (it.code && (it.fill === null || it.fill === 0x90)) fillNops(out, off, size);
+        else out.fill(it.fill ?? 0, off, off + size);
       } else if (it.kind === "space") {
         const fill = it.fill ? evalExpr(it.fill, { dot: it.address, lookup: this.lookup }) ?? 0n : 0n;
         for (let i = 0; i < size; i += it.size) writeLE(out, off + i, it.size, fill);
@@ -359,13 +397,6 @@ class Assembler {
     const symbols = new Map<string, bigint>();
     for (const [k, v] of this.values) if (!k.includes("\u0002")) symbols.set(k, v);
     return { base: this.base, bytes: out, symbols, lines };
-  }
-
-  /** GNU as pads code with NOPs; we use single-byte 0x90 (same length, simpler bytes). */
-  private isCodeAlign(it: Item): boolean {
-    const i = this.items.indexOf(it);
-    const prev = this.items.slice(0, i).reverse().find((x) => x.kind === "bytes" || x.kind === "relax");
-    return prev !== undefined && (prev.kind === "relax" || (prev.kind === "bytes" && /^[a-z]/i.test(prev.text.replace(/^[\w.$]+:\s*/, ""))));
   }
 
   private applyFixup(out: Uint8Array, off: number, len: number, f: Fixup, it: Item): void {

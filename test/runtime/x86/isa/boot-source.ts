@@ -55,6 +55,7 @@ start64:
     mov $0, %al
     outb %al, $0xf4
     hlt
+    .p2align 4
 print:
     push %rbp
     mov %rsp, %rbp
@@ -66,6 +67,9 @@ print:
     jmp 3b
 4:  leave
     ret
+    .align 32
+    nop
+    .p2align 4, 0x90
 
 .balign 8, 0
 gdt64:
