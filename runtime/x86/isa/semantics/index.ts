@@ -3,6 +3,7 @@
 import type { X86Env } from "../../env.js";
 import type { X86Insn } from "../types.js";
 import { ALU_SEMANTICS } from "./alu.js";
+import { BITS_SEMANTICS } from "./bits.js";
 import { CONTROL_SEMANTICS } from "./control.js";
 import { GP, UD, cpl, type Sem } from "./core.js";
 import { STRING_SEMANTICS } from "./string.js";
@@ -10,6 +11,7 @@ import { SYSTEM_SEMANTICS } from "./system.js";
 
 export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...ALU_SEMANTICS,
+  ...BITS_SEMANTICS,
   ...CONTROL_SEMANTICS,
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
@@ -31,5 +33,5 @@ export function executeX86(env: X86Env, insn: X86Insn): void {
 function lockable(insn: X86Insn): boolean {
   const dst = insn.operands[0];
   if (!dst || dst.kind !== "mem") return false;
-  return ["alu", "incdec", "neg", "not", "xchg"].includes(insn.spec.sem) && !(insn.spec.sem === "alu" && insn.spec.arg === 7);
+  return ["alu", "incdec", "neg", "not", "xchg", "bt", "xadd", "cmpxchg"].includes(insn.spec.sem) && !(insn.spec.sem === "alu" && insn.spec.arg === 7);
 }

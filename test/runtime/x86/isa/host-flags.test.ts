@@ -46,7 +46,12 @@ function cases(): Case[] {
       out.push({ text: `${op} %cl,%${d}`, size, kind: "shift", defined: (c) => (c >= BigInt(size * 8) ? 0n : CF) | ZF | SF | PF | one(c) });
     }
     for (const op of ["rol", "ror", "rcl", "rcr"]) out.push({ text: `${op} %cl,%${d}`, size, kind: "shift", defined: (c) => CF | one(c) });
-    if (size > 1) out.push({ text: `imul %${s},%${d}`, size, kind: "binary", defined: () => CF | OF });
+    if (size > 1) {
+      out.push({ text: `imul %${s},%${d}`, size, kind: "binary", defined: () => CF | OF });
+      for (const op of ["bt", "bts", "btr", "btc"]) out.push({ text: `${op} %${s},%${d}`, size, kind: "binary", defined: () => CF });
+      for (const op of ["bsf", "bsr"]) out.push({ text: `${op} %${s},%${d}`, size, kind: "binary", defined: () => ZF });
+    }
+    out.push({ text: `xadd %${s},%${d}`, size, kind: "binary", defined: () => ALL });
   }
   return out;
 }
