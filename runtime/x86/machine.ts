@@ -302,6 +302,10 @@ export class X86Machine implements Machine {
         if (options.stopOnExit?.(this.pendingExit)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit };
         last = this.pendingExit;
         this.handle();
+        // Each handled exit counts against the budget: a guest that exits forever (e.g. a fault KVM
+        // keeps re-injecting) stops at the limit like one that loops in guest mode.
+        budget--;
+        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} reached (instructions and exits)` };
         continue;
       }
       if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };

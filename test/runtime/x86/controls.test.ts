@@ -1,0 +1,222 @@
+// Changing VMX controls through the TypeScript API changes which exits the hardware model raises.
+
+import { describe, expect, test } from "vitest";
+import { createX86Machine } from "../../../runtime/x86/machine.js";
+import { decodeQual, CR_ACCESS_QUAL } from "../../../runtime/x86/vmx/qualification.js";
+import { formatEvent } from "../../../runtime/core/trace.js";
+
+const crExits = (m: ReturnType<typeof createX86Machine>, cr: number) =>
+  m.exits.filter((e) => e.reason === "CR_ACCESS" && decodeQual(CR_ACCESS_QUAL, e.info.exit_qualification as bigint).cr === cr);
+
+function guest(body: string) {
+  return createX86Machine({ guest: { source: `.code32\nstart:\n${body}\n` }, settings: { stepLimit: 10_000 } });
+}
+
+describe("controls decide exits", () => {
+  test("baseline: KVM's settings trap CR4, CR3 and CR0 writes", () => {
+    const m = createX86Machine();
+    m.run({ maxSteps: 100_000 });
+    expect(crExits(m, 4).length).toBe(1);
+    expect(crExits(m, 3).length).toBe(1);
+    expect(crExits(m, 0).length).toBe(1);
+  });
+
+  test("clearing CR3-load exiting: no CR3 exit (and KVM, never told the root, loses the guest's page tables)", () => {
+    const m = createX86Machine();
+    expect(m.setTrap({ kind: "cr", arg: 3 }, false)).toMatch(/CR3_LOAD_EXITING/);
+    expect(m.vmcs.read32("CPU_BASED_VM_EXEC_CONTROL") & (1 << 15)).toBe(0);
+    m.run({ maxSteps: 100_000 });
+    expect(crExits(m, 3).length).toBe(0);
+    expect(crExits(m, 4).length).toBe(1);
+    expect(m.halted).not.toBeNull();
+  });
+
+  test("clearing CR4.PAE from the CR4 guest/host mask: the CR4 write no longer exits", () => {
+    const m = createX86Machine();
+    m.vmcs.write("CR4_GUEST_HOST_MASK", m.vmcs.read("CR4_GUEST_HOST_MASK") & ~0x20n);
+    m.kvm.arch.cr4GuestOwned |= 0x20n;
+    m.run({ maxSteps: 100_000, stopOnExit: (e) => e.reason === "MSR_READ" });
+    expect(crExits(m, 4).length).toBe(0);
+    expect(crExits(m, 3).length).toBe(1);
+  });
+
+  test("a CR0 write exits iff it changes a masked bit relative to the read shadow (SDM 25.1.3)", () => {
+    const m = guest("mov %cr0, %eax\nor $0x8, %eax\nmov %eax, %cr0\nand $0xfffffff7, %eax\nmov %eax, %cr0\nor $0x4, %eax\nmov %eax, %cr0\nhlt");
+    // KVM owns every bit but TS: setting TS (guest-owned) does not exit, setting EM does.
+    m.run();
+    const cr0 = crExits(m, 0);
+    expect(cr0.length).toBe(1);
+    expect(cr0[0]!.info.instruction).toMatch(/mov\s+%eax,%cr0/);
+    expect(m.readRegister("cr0") & 0x4n).toBe(0x4n);
+    // Clear EM from the mask too: the same guest now makes no CR0 exit.
+    const m2 = guest("mov %cr0, %eax\nor $0x8, %eax\nmov %eax, %cr0\nand $0xfffffff7, %eax\nmov %eax, %cr0\nor $0x4, %eax\nmov %eax, %cr0\nhlt");
+    m2.vmcs.write("CR0_GUEST_HOST_MASK", m2.vmcs.read("CR0_GUEST_HOST_MASK") & ~0x4n);
+    m2.run();
+    expect(crExits(m2, 0).length).toBe(0);
+  });
+
+  test("a read of a masked CR bit returns the read shadow", () => {
+    const m = guest("mov %cr4, %ebx\nhlt");
+    m.vmcs.write("CR4_READ_SHADOW", 0x20n);
+    m.run();
+    expect(m.readRegister("ebx")).toBe(0x20n);
+  });
+
+  test("HLT exiting off: no HLT exit, the vCPU sleeps forever and the VM stops", () => {
+    const on = guest("hlt");
+    on.run();
+    expect(on.exits.map((e) => e.reason)).toContain("HLT");
+    const off = guest("hlt");
+    off.setTrap({ kind: "hlt" }, false);
+    off.run();
+    expect(off.exits.map((e) => e.reason)).not.toContain("HLT");
+    expect(off.halted!.message).toMatch(/HLT exiting off/);
+  });
+
+  test("I/O bitmap: port 0x80 passes through (KVM v4.1) until trapped; untrapping COM1 silences the console", () => {
+    const src = "mov $0x41, %al\nout %al, $0x80\nmov $0x3f8, %dx\nout %al, (%dx)\nhlt";
+    const m = guest(src);
+    m.run();
+    expect(m.exits.filter((e) => e.reason === "IO_INSTRUCTION").map((e) => e.info["qual.port"])).toEqual([0x3f8]);
+    expect(m.console).toBe("A");
+    const t = guest(src);
+    t.setTrap({ kind: "io", arg: 0x80 }, true);
+    t.setTrap({ kind: "io", arg: 0x3f8 }, false);
+    t.run();
+    expect(t.exits.filter((e) => e.reason === "IO_INSTRUCTION").map((e) => e.info["qual.port"])).toEqual([0x80]);
+    expect(t.console).toBe("");
+  });
+
+  test("MSR bitmap: FS_BASE passes through, EFER exits; trapping FS_BASE makes it exit", () => {
+    const src = "mov $0xc0000100, %ecx\nrdmsr\nmov $0xc0000080, %ecx\nrdmsr\nhlt";
+    const m = guest(src);
+    m.run();
+    expect(m.exits.filter((e) => e.reason === "MSR_READ").map((e) => e.info.msr)).toEqual([0xc000_0080]);
+    const t = guest(src);
+    t.setTrap({ kind: "msr", arg: 0xc000_0100 }, true);
+    t.run();
+    expect(t.exits.filter((e) => e.reason === "MSR_READ").map((e) => e.info.msr)).toEqual([0xc000_0100, 0xc000_0080]);
+  });
+
+  test("CPUID always exits and KVM answers from its table", () => {
+    const m = guest("xor %eax, %eax\ncpuid\nhlt");
+    expect(() => m.setTrap({ kind: "cpuid" }, false)).toThrow(/unconditionally/);
+    m.run();
+    expect(m.exits.map((e) => e.reason)).toContain("CPUID");
+    const vendor = [m.readRegister("ebx"), m.readRegister("edx"), m.readRegister("ecx")]
+      .map((v) => String.fromCharCode(...[0, 1, 2, 3].map((i) => Number((v >> BigInt(8 * i)) & 0xffn))))
+      .join("");
+    expect(vendor).toBe("GenuineIntel");
+    expect(m.trace.lines("2015").some((l) => l.startsWith("kvm_cpuid: func 0 rax d"))).toBe(true);
+  });
+
+  test("RDTSC exiting: KVM v4.1 has no handler, so the VM stops with KVM's unknown-exit message", () => {
+    const m = guest("rdtsc\nhlt");
+    m.setTrap({ kind: "rdtsc" }, true);
+    m.run();
+    expect(m.exits.map((e) => e.reason)).toEqual(["EPT_VIOLATION", "RDTSC"]);
+    expect(m.halted!.message).toMatch(/KVM_EXIT_UNKNOWN/);
+    const t = guest("rdtsc\nhlt");
+    t.set("era", "today");
+    t.setTrap({ kind: "rdtsc" }, true);
+    t.run();
+    expect(t.halted!.message).toMatch(/unexpected exit reason 0x10/);
+  });
+});
+
+describe("exceptions, faults and limits", () => {
+  test("ud2 without an IDT: #UD exits (bitmap), KVM injects it, delivery fails, #DF fails: triple fault", () => {
+    const m = guest("ud2");
+    m.run();
+    expect(m.exits.map((e) => e.reason)).toEqual(["EPT_VIOLATION", "EXCEPTION_NMI", "TRIPLE_FAULT"]);
+    const ex = m.exits[1]!;
+    expect(ex.info["intr.vector"]).toBe(6);
+    expect(ex.info["intr.type"]).toBe("hardware-exception");
+    expect(ex.info["intr.valid"]).toBe(1);
+    expect(m.trace.lines("2015")).toContain("kvm_inj_exception: #UD (0x0)");
+    expect(m.halted!.message).toMatch(/triple fault/);
+  });
+
+  test("with an IDT the guest handles its own exception (#DE is not in KVM's bitmap)", () => {
+    const src = `
+	mov $0x500000, %esp
+	lgdtl gdt_desc
+	ljmpl $0x10, $1f
+1:	lidt idt_desc
+	xor %ecx, %ecx
+	div %ecx
+	hlt
+handler:
+	mov $0x2a, %al
+	out %al, $0xf4
+	.align 8
+idt:	.word handler - start + 0x0000, 0x10
+	.byte 0, 0x8e
+	.word 0x40
+idt_desc:
+	.word 7
+	.long idt
+	.align 8
+gdt:	.quad 0, 0, 0x00cf9b000000ffff
+gdt_desc:
+	.word 23
+	.long gdt`;
+    const m = guest(src);
+    m.run();
+    expect(m.exits.map((e) => e.reason)).not.toContain("EXCEPTION_NMI");
+    expect(m.debugExit.written?.value).toBe(0x2a);
+    // The frame the CPU pushed: EFLAGS, CS, EIP of the faulting div (SDM Vol. 3 6.12.1).
+    expect(m.readRegister("esp")).toBe(0x500000n - 12n);
+  });
+
+  test("a fault KVM re-injects forever (stack in MMIO space) stops at the limit instead of hanging", () => {
+    const m = guest("xor %esp, %esp\nlidt idt_desc\nud2\nidt_desc: .word 0x3ff\n.long 0x600000");
+    m.set("stepLimit", 50);
+    const r = m.run();
+    expect(["limit", "halted"]).toContain(r.stop);
+  });
+
+  test("a runaway jmp . stops at the step limit with its state intact", () => {
+    const m = guest("mov $0x1234, %ebx\n1: jmp 1b");
+    m.set("stepLimit", 5000);
+    const r = m.run();
+    expect(r.stop).toBe("limit");
+    expect(m.halted).toBeNull();
+    expect(m.readRegister("ebx")).toBe(0x1234n);
+    expect(m.pc).toBe(0x400005n);
+    const again = m.runUntilExit({ maxSteps: 10 });
+    expect(again).toMatchObject({ stop: "limit", steps: 10 });
+  });
+
+  test("MMIO: a load from a device without a memslot is emulated through the bus; the next one is an EPT misconfig", () => {
+    const m = guest("mov 0xd0000000, %eax\nmov 0xd0000004, %ebx\nout %al, $0xf4");
+    const reads: number[] = [];
+    m.bus.add(0xd000_0000, 0x1000, { name: "test-device", read: (off) => (reads.push(off), BigInt(0x1000 + off)), write: () => {} });
+    m.run();
+    expect(m.exits.map((e) => e.reason)).toEqual(["EPT_VIOLATION", "EPT_VIOLATION", "EPT_MISCONFIG", "IO_INSTRUCTION"]);
+    expect(reads).toEqual([0, 4]);
+    expect(m.readRegister("ebx")).toBe(0x1004n);
+    const lines = m.trace.lines("2015");
+    expect(lines).toContain("kvm_mmio: mmio read len 4 gpa 0xd0000000 val 0x1000");
+    expect(lines.some((l) => /^kvm_emulate_insn: 0:400000:a1 00 00 00 d0 \(prot32\)$/.test(l))).toBe(true);
+  });
+});
+
+describe("trace text per era", () => {
+  test("kvm_exit, kvm_entry and kvm_page_fault in 2015 and today's formats", () => {
+    const m = createX86Machine();
+    m.runUntilExit();
+    const exit = m.trace.events.find((e) => e.name === "kvm_exit")!;
+    expect(formatEvent(exit, "2015")).toBe("kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0");
+    expect(formatEvent(exit, "today")).toBe(
+      "kvm_exit: vcpu 0 reason EPT_VIOLATION rip 0x400000 info1 0x0000000000000184 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
+    );
+    m.handle();
+    const pf = m.trace.events.find((e) => e.name === "kvm_page_fault")!;
+    expect(formatEvent(pf, "2015")).toBe("kvm_page_fault: address 400000 error_code 184");
+    expect(formatEvent(pf, "today")).toBe("kvm_page_fault: vcpu 0 rip 0x400000 address 0x0000000000400000 error_code 0x184");
+    const entry = m.trace.events.filter((e) => e.name === "kvm_entry")[1]!;
+    expect(formatEvent(entry, "2015")).toBe("kvm_entry: vcpu 0");
+    expect(formatEvent(entry, "today")).toBe("kvm_entry: vcpu 0, rip 0x400000");
+  });
+});
