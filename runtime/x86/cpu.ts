@@ -63,8 +63,26 @@ export class X86Cpu implements X86Env {
     private readonly deps: CpuDeps,
   ) {}
 
+  /**
+   * Decoded instructions by linear rip (a decoded-instruction cache): valid while translations are
+   * unchanged (cleared with the TLB) and the code is not written (cleared by codeWritten).
+   */
+  readonly decodeCache = new Map<bigint, X86Insn>();
+  /** Guest-physical pages instructions were fetched from since the last flush. */
+  private readonly codePages = new Set<number>();
+
   flushTlb(): void {
     this.tlb.clear();
+    this.decodeCache.clear();
+    this.codePages.clear();
+  }
+
+  /** Guest memory written at a page: drop cached decodes if code came from it (self-modifying code). */
+  codeWritten(pageNumber: number): void {
+    if (this.codePages.has(pageNumber)) {
+      this.decodeCache.clear();
+      this.codePages.clear();
+    }
   }
 
   private cpl(): number {
@@ -140,6 +158,7 @@ export class X86Cpu implements X86Env {
     }
     const gpa = this.translateLinear(lin, a);
     const hpa = this.hostAddress(gpa, lin, kind, true);
+    if (kind === "fetch") this.codePages.add(Math.floor(gpa / 4096));
     if (hpa === null) {
       if (this.emulating) {
         if (value === undefined) {

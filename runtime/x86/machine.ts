@@ -92,6 +92,7 @@ export class X86Machine implements Machine {
       era: () => this.settings.era,
       emit: (name, fields) => this.emit(name, fields),
     });
+    this.memory.onWrite = (page) => this.cpu.codeWritten(page);
     this.kvm.setup();
     this.kvm.setSregs(this.cpu.state);
     this.enter();
@@ -214,7 +215,11 @@ export class X86Machine implements Machine {
     const s = cpu.state;
     cpu.insn = null;
     try {
-      const insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
+      let insn = cpu.decodeCache.get(s.rip);
+      if (!insn || insn.mode !== s.mode) {
+        insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
+        cpu.decodeCache.set(s.rip, insn);
+      }
       cpu.insn = insn;
       s.nextRip = s.rip + BigInt(insn.length);
       if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
