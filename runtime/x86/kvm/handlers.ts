@@ -42,7 +42,11 @@ const handleCr: ExitHandler = (vcpu) => {
       if (q.cr === 0) err = vcpu.kvmSetCr0(val);
       else if (q.cr === 3) err = vcpu.kvmSetCr3(val);
       else if (q.cr === 4) err = vcpu.kvmSetCr4(val);
-      else if (q.cr === 8) err = val >> 4n ? 1 : 0;
+      else if (q.cr === 8) {
+        // kvm_set_cr8: only the 4-bit TPR exists.
+        err = val >> 4n ? 1 : 0;
+        if (!err) vcpu.state.cr8 = val;
+      }
       else return halt(`unhandled control register: op 0 cr ${q.cr}`);
       completeInsnGp(vcpu, err);
       const what = q.cr === 0 ? "guest CR0 set, MMU re-initialised" : q.cr === 3 ? "page directory switched" : q.cr === 4 ? "CPU features set" : "TPR set";

@@ -1,0 +1,88 @@
+// Guest paging walks against hand-built tables (SDM Vol. 3 4.3-4.5) and #PF error codes (4.7).
+
+import { describe, expect, test } from "vitest";
+import { GuestMemory } from "../../../runtime/core/memory.js";
+import { translate, pagingMode } from "../../../runtime/x86/paging.js";
+import { multibootState, CR0, CR4, EFER, GuestFault } from "../../../runtime/x86/state.js";
+
+function setup() {
+  const mem = new GuestMemory();
+  mem.addRegion({ name: "ram", base: 0, size: 16 << 20 });
+  const s = multibootState(0n);
+  const reads: number[] = [];
+  const reader = (gpa: number, size: 4 | 8) => (reads.push(gpa), mem.read(gpa, size));
+  return { mem, s, reads, reader };
+}
+
+const R = { write: false, fetch: false, user: false };
+const W = { write: true, fetch: false, user: false };
+
+function pfCode(f: () => unknown): number {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof GuestFault && e.vector === 14) return e.errorCode!;
+    throw e;
+  }
+  throw new Error("no #PF");
+}
+
+describe("guest paging", () => {
+  test("paging off: linear = physical", () => {
+    const { s, reader, reads } = setup();
+    expect(pagingMode(s)).toBe("none");
+    expect(translate(s, 0x1234n, R, reader).gpa).toBe(0x1234);
+    expect(reads).toEqual([]);
+  });
+
+  test("4-level with a 2 MiB page reads PML4, PDPT, PD entries at the right addresses", () => {
+    const { mem, s, reader, reads } = setup();
+    mem.write(0x1000, 8, 0x2000n | 3n);
+    mem.write(0x2000, 8, 0x3000n | 3n);
+    mem.write(0x3000 + 2 * 8, 8, 0x400000n | 0x83n); // PD[2]: 2 MiB page at 4 MiB, RW
+    s.cr0 |= CR0.PG;
+    s.cr4 |= CR4.PAE;
+    s.efer |= EFER.LME | EFER.LMA;
+    s.cr3 = 0x1000n;
+    expect(pagingMode(s)).toBe("4level");
+    expect(translate(s, 0x412345n, R, reader).gpa).toBe(0x412345);
+    expect(reads).toEqual([0x1000, 0x2000, 0x3010]);
+  });
+
+  test("4-level 4 KiB page, read-only: a supervisor write faults only with CR0.WP", () => {
+    const { mem, s, reader } = setup();
+    mem.write(0x1000, 8, 0x2000n | 3n);
+    mem.write(0x2000, 8, 0x3000n | 3n);
+    mem.write(0x3000, 8, 0x4000n | 3n);
+    mem.write(0x4000 + 5 * 8, 8, 0x9000n | 1n); // PT[5]: read-only
+    s.cr0 |= CR0.PG;
+    s.cr4 |= CR4.PAE;
+    s.efer |= EFER.LME | EFER.LMA;
+    s.cr3 = 0x1000n;
+    expect(translate(s, 0x5abcn, W, reader).gpa).toBe(0x9abc);
+    s.cr0 |= CR0.WP;
+    expect(pfCode(() => translate(s, 0x5abcn, W, reader))).toBe(0b00011); // P | W
+    expect(pfCode(() => translate(s, 0x6000n, R, reader))).toBe(0); // not present, read
+    expect(pfCode(() => translate(s, 0x6000n, { write: false, fetch: true, user: true }, reader))).toBe(0b10100);
+    expect(() => translate(s, 0x0000_8000_0000_0000n, R, reader)).toThrow(GuestFault); // non-canonical: #GP
+  });
+
+  test("32-bit paging with a 4 MiB PSE page, and PAE with its PDPT", () => {
+    const { mem, s, reader } = setup();
+    mem.write(0x1000 + 1 * 4, 4, 0x400000n | 0x83n);
+    s.cr0 |= CR0.PG;
+    s.cr4 |= CR4.PSE;
+    s.cr3 = 0x1000n;
+    expect(pagingMode(s)).toBe("32bit");
+    expect(translate(s, 0x7fffffn, R, reader).gpa).toBe(0x7fffff);
+    const p = setup();
+    p.mem.write(0x1000, 8, 0x2000n | 1n); // PDPTE[0]
+    p.mem.write(0x2000 + 2 * 8, 8, 0x400000n | 0x83n); // 2 MiB page
+    p.s.cr0 |= CR0.PG;
+    p.s.cr4 |= CR4.PAE;
+    p.s.cr3 = 0x1000n;
+    expect(pagingMode(p.s)).toBe("pae");
+    expect(translate(p.s, 0x400010n, R, p.reader).gpa).toBe(0x400010);
+    expect(p.reads).toEqual([0x1000, 0x2010]);
+  });
+});
