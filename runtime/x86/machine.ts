@@ -389,6 +389,11 @@ export class X86Machine implements Machine {
     if (name === "era") {
       if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
       this.settings.era = value;
+      // KVM's CR3-exiting policy differs by era: re-apply it to the current CR0 (vmx_set_cr0).
+      this.kvm.vmxSetCr0(this.kvm.arch.cr0);
+      this.kvm.vmxSetCr3();
+      if (!this.pendingExit) loadGuestState(this.vmcs, this.cpu.state, this.cpu.state.efer);
+      this.cpu.flushTlb();
     } else if (name === "stepLimit") {
       const n = Number(value);
       if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");

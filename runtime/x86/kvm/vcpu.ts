@@ -191,7 +191,7 @@ export class KvmVcpu {
     const a = this.arch;
     a.cr0 = (a.cr0 & ~a.cr0GuestOwned) | (v.read("GUEST_CR0") & a.cr0GuestOwned);
     a.cr4 = (a.cr4 & ~a.cr4GuestOwned) | (v.read("GUEST_CR4") & a.cr4GuestOwned);
-    if (this.isPaging()) a.cr3 = v.read("GUEST_CR3");
+    if (this.isPaging() || this.ctx.era() !== "2015") a.cr3 = v.read("GUEST_CR3");
   }
 
   isPaging(): boolean {
@@ -210,8 +210,14 @@ export class KvmVcpu {
       if (!this.isPaging() && cr0 & CR0.PG) this.enterLmode();
       if (this.isPaging() && !(cr0 & CR0.PG)) this.vmxSetEfer(this.arch.efer & ~EFER.LMA);
     }
-    // ept_update_paging_mode_cr0: trap CR3 accesses while the guest runs without paging.
-    if (!(cr0 & CR0.PG)) {
+    // ept_update_paging_mode_cr0 (2015): trap CR3 accesses while the guest runs without paging.
+    // Today's vmx_set_cr0 does this only for restricted guests (enable_ept && !enable_unrestricted_guest):
+    // with unrestricted guest the hardware runs paging-off guests natively, so CR3 is never trapped.
+    if (this.ctx.era() !== "2015") {
+      this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], false);
+      this.arch.cr0 = cr0;
+      this.vmxSetCr4(this.arch.cr4);
+    } else if (!(cr0 & CR0.PG)) {
       this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], true);
       this.arch.cr0 = cr0;
       this.vmxSetCr4(this.arch.cr4);
@@ -246,10 +252,14 @@ export class KvmVcpu {
     this.ctx.vmcs.write("GUEST_CR4", hw);
   }
 
-  /** vmx_set_cr3 (v4.1): EPTP for the EPT root; GUEST_CR3 is the guest's own only once paging is on. */
+  /**
+   * vmx_set_cr3 (v4.1): EPTP for the EPT root; GUEST_CR3 is the guest's own only once paging is on
+   * (KVM's identity map before). Today, with unrestricted guest, GUEST_CR3 is always the guest's.
+   */
   vmxSetCr3(): void {
     this.ctx.vmcs.write("EPT_POINTER", this.ctx.ept.eptp);
-    this.ctx.vmcs.write("GUEST_CR3", this.isPaging() ? this.arch.cr3 : EPT_IDENTITY_MAP_ADDR);
+    const own = this.isPaging() || this.ctx.era() !== "2015";
+    this.ctx.vmcs.write("GUEST_CR3", own ? this.arch.cr3 : EPT_IDENTITY_MAP_ADDR);
     this.ctx.ept.flush();
   }
 

@@ -159,3 +159,21 @@ describe("x86 boot guest: the talk's trace shape", () => {
     expect(lines.filter((l) => l.startsWith("kvm_exit:")).length).toBe(exits.length);
   });
 });
+
+describe("era: today's KVM does not trap CR3 for an unrestricted guest", () => {
+  test("the same guest boots with no CR3 exit, and its trace is in today's format", () => {
+    const m = createX86Machine({ settings: { era: "today" } });
+    m.run({ maxSteps: 100_000 });
+    expect(m.console).toBe("exitlab x86-64: long mode ok\n");
+    const crs = m.exits.filter((e) => e.reason === "CR_ACCESS").map((e) => e.info.exit_qualification);
+    expect(crs).toEqual([4n, 0n]);
+    expect(m.trace.lines("today").find((l) => l.startsWith("kvm_exit:"))).toMatch(/^kvm_exit: vcpu 0 reason EPT_VIOLATION rip 0x400000 info1 0x0000000000000184/);
+  });
+
+  test("switching the era on a fresh machine re-applies the policy", () => {
+    const m = createX86Machine();
+    expect(m.vmcs.read32("CPU_BASED_VM_EXEC_CONTROL") & (1 << 15)).toBe(1 << 15);
+    m.set("era", "today");
+    expect(m.vmcs.read32("CPU_BASED_VM_EXEC_CONTROL") & (1 << 15)).toBe(0);
+  });
+});
