@@ -8,6 +8,7 @@ import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
+import { ctl } from "../vmx/controls.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess } from "./emulate.js";
 import { kvmCpuid } from "./cpuid.js";
@@ -252,6 +253,33 @@ const handleDr: ExitHandler = (vcpu) => {
   return resume(`mov ${q & 16 ? "from" : "to"} dr${dr} emulated`);
 };
 
+/** handle_rdpmc: KVM's vPMU; this model has no counters, so any index is invalid (#GP). */
+const handleRdpmc: ExitHandler = (vcpu) => {
+  vcpu.queueException(13, 0);
+  return resume(`rdpmc of counter ${hex(vcpu.state.gpr[1]! & 0xffff_ffffn)}: no vPMU counters, #GP injected`);
+};
+
+/** handle_xsetbv → kvm_set_xcr: XCR0 needs bit 0 (x87) and only XCR0 exists. */
+const handleXsetbv: ExitHandler = (vcpu) => {
+  const s = vcpu.state;
+  const index = Number(s.gpr[1]! & 0xffff_ffffn);
+  const value = (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n);
+  if (index !== 0 || !(value & 1n) || value & ~7n) {
+    vcpu.queueException(13, 0);
+    return resume(`xsetbv XCR${index} = ${hex(value)} refused: #GP injected`);
+  }
+  vcpu.softMsrs.set(-1, value);
+  vcpu.skipInstruction();
+  return resume(`XCR0 = ${hex(value)}`);
+};
+
+/** handle_interrupt_window / handle_nmi_window: the window is open; stop asking for it. */
+const windowOpen = (control: string): ExitHandler => (vcpu) => {
+  vcpu.ctx.vmcs.setBits("CPU_BASED_VM_EXEC_CONTROL", ctl(control), false);
+  vcpu.count("irq_window_exits");
+  return resume(`${control} cleared: nothing to inject`);
+};
+
 /** kvm_vmx_exit_handlers[] (v4.1), by basic exit reason. */
 export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
   [EXIT.EXCEPTION_NMI!]: handleException,
@@ -266,6 +294,10 @@ export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
   [EXIT.HLT!]: handleHalt,
   [EXIT.INVD!]: skipping("invd_exits", "invd emulated as a no-op"),
   [EXIT.INVLPG!]: handleInvlpg,
+  [EXIT.RDPMC!]: handleRdpmc,
+  [EXIT.XSETBV!]: handleXsetbv,
+  [EXIT.PENDING_INTERRUPT!]: windowOpen("CPU_BASED_VIRTUAL_INTR_PENDING"),
+  [EXIT.NMI_WINDOW!]: windowOpen("CPU_BASED_VIRTUAL_NMI_PENDING"),
   [EXIT.VMCALL!]: handleVmcall,
   [EXIT.VMCLEAR!]: handleVmxInsn,
   [EXIT.VMLAUNCH!]: handleVmxInsn,

@@ -176,6 +176,39 @@ gdt_desc:
     expect(["limit", "halted"]).toContain(r.stop);
   });
 
+  test("an exit during event delivery records IDT-vectoring information and KVM re-injects the event", () => {
+    const src = `
+	mov $0x500000, %esp
+	lgdtl gdt_desc
+	ljmpl $0x10, $1f
+1:	lidt idt_desc
+	xor %ecx, %ecx
+	div %ecx
+	hlt
+handler:
+	mov $0x2b, %al
+	out %al, $0xf4
+	.align 8
+gdt:	.quad 0, 0, 0x00cf9b000000ffff
+gdt_desc:
+	.word 23
+	.long gdt
+idt_desc:
+	.word 7
+	.long idt
+	.align 4096
+idt:	.word handler - start, 0x10
+	.byte 0, 0x8e
+	.word 0x40`;
+    const m = guest(src);
+    m.run();
+    const during = m.exits.filter((e) => e.reason === "EPT_VIOLATION" && Number(e.info.idt_vectoring_info) >>> 31);
+    expect(during.length).toBe(2); // the gate read, then the first push onto the fresh stack page
+    for (const e of during) expect(Number(e.info.idt_vectoring_info) & 0x7ff).toBe(0x300); // vector 0, hardware exception
+    expect(Number(during[0]!.info.guest_physical_address)).toBe(Number(m.symbols.get("idt")));
+    expect(m.debugExit.written?.value).toBe(0x2b);
+  });
+
   test("a runaway jmp . stops at the step limit with its state intact", () => {
     const m = guest("mov $0x1234, %ebx\n1: jmp 1b");
     m.set("stepLimit", 5000);
