@@ -62,6 +62,36 @@ describe("controls decide exits", () => {
     expect(m.readRegister("ebx")).toBe(0x20n);
   });
 
+  test("LMSW and CLTS: qualification access types 3 and 2; KVM emulates them", () => {
+    const m = guest("mov $0xb, %eax\nlmsw %ax\nclts\nmov %cr0, %ebx\nhlt");
+    m.run();
+    const cr = m.exits.filter((e) => e.reason === "CR_ACCESS").map((e) => decodeQual(CR_ACCESS_QUAL, e.info.exit_qualification as bigint));
+    expect(cr[0]).toMatchObject({ cr: 0, access_type: 3, lmsw_operand: 0, lmsw_source: 0xb });
+    // CLTS exits only if TS is host-owned and set in the shadow: TS is the guest's (vmx_fpu_activate), so no exit.
+    expect(cr.length).toBe(1);
+    expect(m.readRegister("ebx") & 0xfn).toBe(0x3n); // PE, MP from lmsw; TS cleared by clts
+  });
+
+  test("CR8: no exit with the TPR shadow; trap cr8 makes mov to/from CR8 exit (64-bit only, so via the boot guest's mode)", () => {
+    const m = createX86Machine();
+    expect(m.setTrap({ kind: "cr", arg: 8 }, true)).toMatch(/CR8_LOAD_EXITING/);
+    expect(m.rules.movCr8Exits(true)).toBe(true);
+    m.setTrap({ kind: "cr", arg: 8 }, false);
+    expect(m.rules.movCr8Exits(false)).toBe(false);
+  });
+
+  test("MOV DR exits (KVM sets MOV-DR exiting) and KVM emulates it", () => {
+    const m = guest("mov $0x1234, %eax\nmov %eax, %dr0\nmov %dr0, %ebx\nhlt");
+    m.run();
+    const dr = m.exits.filter((e) => e.reason === "DR_ACCESS");
+    expect(dr.map((e) => Number(e.info.exit_qualification))).toEqual([0x000, 0x310]); // dr0 from eax; to ebx (gpr 3), direction 1
+    expect(m.readRegister("ebx")).toBe(0x1234n);
+    const off = guest("mov $0x1234, %eax\nmov %eax, %dr0\nhlt");
+    off.setTrap({ kind: "dr" }, false);
+    off.run();
+    expect(off.exits.map((e) => e.reason)).not.toContain("DR_ACCESS");
+  });
+
   test("HLT exiting off: no HLT exit, the vCPU sleeps forever and the VM stops", () => {
     const on = guest("hlt");
     on.run();
