@@ -1,10 +1,13 @@
 // Modelled cost of one exit round trip on x86 (guest → KVM → guest), in host cycles, as named
-// components. The calibration point is Dall et al., "ARM Virtualization: Performance and
-// Architectural Implications", ISCA 2016, Table II: a KVM x86 hypercall round trip (VM exit,
-// the smallest handler, VM entry) costs about 1,300 cycles on their Xeon (Haswell-era). The split
-// of that total into the hardware transition and KVM's software, and every handler figure below,
-// are ESTIMATES of this model (not measured here, not published as such): each says so in `source`.
-// Guest instructions cost 1 cycle each.
+// components. Calibration points:
+// - Landau, Ben-Yehuda, Gordon, "SplitX: Split Guest/Hypervisor Execution on Multi-Core" (WIOV
+//   2011), Table 1: the direct cost of an exit (the world switch out and back) is about 2,000
+//   cycles on a Xeon X5570 (Nehalem) with KVM 2.6.34, EPT and VPID (verified in the paper's text).
+// - Dall et al., "ARM Virtualization: Performance and Architectural Implications", ISCA 2016,
+//   Table II: a KVM x86 hypercall round trip of roughly 1,300 cycles on a Haswell-era Xeon — this
+//   figure is recalled, NOT verified here: treat it as an estimate.
+// The split of the round trip into hardware and KVM software, and every handler figure below,
+// are ESTIMATES of this model; each component's `source` says which. Guest instructions cost 1 cycle.
 
 export interface CostComponent {
   name: string;
@@ -13,7 +16,7 @@ export interface CostComponent {
 }
 
 const ESTIMATE = "estimate (exitlab model)";
-const DALL = "Dall et al. ISCA 2016 Table II (x86 KVM hypercall ≈ 1,300 cycles round trip), split by estimate";
+const DALL = "estimate: round trip ≈ 1,300 cycles after Dall et al. ISCA 2016 Table II (recalled, unverified); SplitX 2011 measured ≈ 2,000 on Nehalem";
 
 /** VMX hardware transition: VM exit (save guest, load host state) + VM entry (checks, load guest state). */
 export const VMX_TRANSITION: readonly CostComponent[] = [
