@@ -160,6 +160,10 @@ export class X86Cpu implements X86Env {
     const hpa = this.hostAddress(gpa, lin, kind, true);
     if (kind === "fetch") this.codePages.add(Math.floor(gpa / 4096));
     if (hpa === null) {
+      if (this.emulating && kind === "fetch") {
+        // KVM's emulator cannot fetch instructions from MMIO: an emulation failure (KVM_EXIT_INTERNAL_ERROR).
+        throw new Error(`instruction fetch from guest-physical 0x${gpa.toString(16)}, which is not RAM`);
+      }
       if (this.emulating) {
         if (value === undefined) {
           const v = this.deps.bus.find(gpa) ? this.deps.bus.read(gpa, size) : (1n << BigInt(8 * size)) - 1n;

@@ -43,7 +43,8 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
       const why = e instanceof VmExitSignal ? `unexpected exit ${e.info.reason}` : e instanceof Error ? e.message : String(e);
       vcpu.ctx.emit("kvm_emulate_insn", { csbase: s.seg.cs.base, rip, insn: hexBytes(bytes), mode: s.mode, failed: true });
       cpu.emulating = null;
-      return { ok: false, message: `emulation failed at rip ${"0x" + rip.toString(16)}: ${why}` };
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
+      return { ok: false, message: `KVM internal error. Suberror: 1 (emulation failure) at rip ${"0x" + rip.toString(16)}: ${why}` };
     }
   } finally {
     cpu.emulating = null;

@@ -265,6 +265,23 @@ idt:	.word handler - start, 0x10
   });
 });
 
+describe("bad guests stop with a message", () => {
+  test("jumping into MMIO space: KVM cannot emulate a fetch from MMIO (emulation failure)", () => {
+    const m = guest("mov $0xd0000000, %eax\njmp *%eax");
+    m.run();
+    expect(m.exits.map((e) => e.reason)).toEqual(["EPT_VIOLATION", "EPT_VIOLATION"]);
+    expect(m.halted!.message).toMatch(/emulation failure/);
+  });
+
+  test("an exit storm (printing forever) stops at the step limit", () => {
+    const m = guest("mov $0x3f8, %dx\n1: out %al, (%dx)\njmp 1b");
+    m.set("stepLimit", 300);
+    const r = m.run();
+    expect(r.stop).toBe("limit");
+    expect(m.exits.length).toBeGreaterThan(100);
+  });
+});
+
 describe("trace text per era", () => {
   test("kvm_exit, kvm_entry and kvm_page_fault in 2015 and today's formats", () => {
     const m = createX86Machine();
