@@ -6,13 +6,19 @@ import { ExitlabError } from "../core/errors.js";
 import type { TrapRequest } from "../core/machine.js";
 import { ctl } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
+import { msrInfo } from "./kvm/msrs.js";
 
 const MASK64 = (1n << 64n) - 1n;
 export const X86_TRAP_KINDS = ["cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
 
 function num(trap: TrapRequest, what: string, max: number): number {
-  const a = trap.arg;
-  const n = typeof a === "number" ? a : typeof a === "string" && a.trim() !== "" ? Number(a) : NaN;
+  let a = trap.arg;
+  if (typeof a === "string") {
+    a = a.trim().toLowerCase();
+    if (trap.kind === "cr") a = a.replace(/^cr/, "");
+    if (trap.kind === "msr" && msrInfo(a)) a = msrInfo(a)!.code;
+  }
+  const n = typeof a === "number" ? a : typeof a === "string" && a !== "" ? Number(a) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > max) throw new ExitlabError(`trap ${trap.kind} needs ${what} (0..0x${max.toString(16)})`);
   return n;
 }

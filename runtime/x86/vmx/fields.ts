@@ -157,6 +157,16 @@ export class Vmcs {
     } else this.values.set(field.encoding, v & widthMask(field.width));
   }
 
+  /** VMREAD by name or encoding (SDM Vol. 3 30.3). */
+  vmread(key: string | number): bigint {
+    return this.read(key);
+  }
+
+  /** VMWRITE by name or encoding; the value is truncated to the field's width. */
+  vmwrite(key: string | number, value: bigint | number): void {
+    this.write(key, value);
+  }
+
   /** Read a 32-bit control as a number. */
   read32(key: string): number {
     return Number(this.read(key) & 0xffff_ffffn);

@@ -40,6 +40,16 @@ describe("controls decide exits", () => {
     expect(crExits(m, 3).length).toBe(1);
   });
 
+  test("the CR3-target list: a MOV to CR3 of a listed value does not exit (SDM 25.1.3)", () => {
+    const m = createX86Machine();
+    m.vmcs.vmwrite("CR3_TARGET_VALUE0", m.symbols.get("ptl4")!);
+    m.vmcs.vmwrite("CR3_TARGET_COUNT", 1);
+    m.run({ maxSteps: 100_000, stopOnExit: (e) => e.reason === "MSR_READ" });
+    expect(crExits(m, 3).length).toBe(0);
+    expect(m.setTrap({ kind: "cr", arg: "cr3" }, true)).toMatch(/CR3_LOAD_EXITING/);
+    expect(m.setTrap({ kind: "msr", arg: "efer" }, false)).toMatch(/0xc0000080 passed through/);
+  });
+
   test("a CR0 write exits iff it changes a masked bit relative to the read shadow (SDM 25.1.3)", () => {
     const m = guest("mov %cr0, %eax\nor $0x8, %eax\nmov %eax, %cr0\nand $0xfffffff7, %eax\nmov %eax, %cr0\nor $0x4, %eax\nmov %eax, %cr0\nhlt");
     // KVM owns every bit but TS: setting TS (guest-owned) does not exit, setting EM does.
