@@ -127,6 +127,17 @@ describe("controls decide exits", () => {
     expect(t.console).toBe("");
   });
 
+  test("IN goes through KVM's emulator (handle_io, v4.1): the 16550 LSR reads 'transmitter empty'", () => {
+    const m = guest("mov $0x3fd, %dx\nin (%dx), %al\nhlt");
+    m.run();
+    const io = m.exits.find((e) => e.reason === "IO_INSTRUCTION")!;
+    expect(io.info).toMatchObject({ "qual.direction": "in", "qual.port": 0x3fd, "qual.operand_encoding": "dx", "qual.size": 0 });
+    expect(m.readRegister("eax") & 0xffn).toBe(0x60n);
+    const lines = m.trace.lines("2015");
+    expect(lines).toContain("kvm_emulate_insn: 0:400004:ec (prot32)");
+    expect(lines).toContain("kvm_pio: pio_read at 0x3fd size 1 count 1 val 0x60 ");
+  });
+
   test("MSR bitmap: FS_BASE passes through, EFER exits; trapping FS_BASE makes it exit", () => {
     const src = "mov $0xc0000100, %ecx\nrdmsr\nmov $0xc0000080, %ecx\nrdmsr\nhlt";
     const m = guest(src);
