@@ -70,7 +70,7 @@ gdt64_desc:
 	.word gdt64_end - gdt64 - 1
 	.long gdt64
 
-	.align 4096
+	.balign 4096, 0
 ptl4:	.quad ptl3 + 7
 	.fill 511, 8, 0
 ptl3:	.quad ptl2 + 7
@@ -81,13 +81,13 @@ ptl2:	.quad 0x0000001e7		/* 2 MiB pages: P, RW, US, A, D, PS, G */
 	.quad 0x0006001e7
 	.fill 508, 8, 0
 
-	.align 4096
+	.balign 4096, 0
 boot_magic:
 	.quad 0x2badb002
 hello:
 	.asciz "exitlab x86-64: long mode ok\n"
 
-	.align 4096
+	.balign 4096, 0
 stack:
 	.space 4096
 stacktop:
