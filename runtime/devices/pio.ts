@@ -27,11 +27,9 @@ export class PioBus {
     return r ? r.device.read(port - r.base, size) : size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1;
   }
 
+  /** A write to a port nobody decodes is dropped. */
   write(port: number, size: number, value: number): void {
-    this.find(port)?.device.write(port - this.base(port), size, value);
-  }
-
-  private base(port: number): number {
-    return this.find(port)?.base ?? port;
+    const r = this.find(port);
+    r?.device.write(port - r.base, size, value);
   }
 }
