@@ -12,6 +12,7 @@ import type {
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
+import type { X86State } from "./env.js";
 import { Vmcs } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
@@ -129,12 +130,14 @@ export class X86Machine implements Machine {
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
       this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0 });
     }
+    const before = translationKey(s);
     const err = loadGuestState(this.vmcs, s, s.efer);
     if (err) {
       this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
       return;
     }
-    this.cpu.flushTlb();
+    // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
+    if (translationKey(s) !== before) this.cpu.flushTlb();
     this.emit("kvm_entry", { vcpu_id: 0, rip: s.rip });
     const inj = Number(this.vmcs.read("VM_ENTRY_INTR_INFO_FIELD"));
     if (inj >>> 31) {
@@ -408,6 +411,10 @@ export class X86Machine implements Machine {
   view(name: string, arg?: string): MachineView {
     return machineView(this, name, arg);
   }
+}
+
+function translationKey(s: X86State): string {
+  return `${s.cr0}:${s.cr3}:${s.cr4}:${s.efer}:${s.seg.cs.base}:${s.seg.cs.attributes}:${s.mode}`;
 }
 
 export function createX86Machine(options: MachineOptions = {}): X86Machine {

@@ -117,8 +117,20 @@ export class VmcsError extends ExitlabError {
   }
 }
 
+const byKeyString = new Map<string, { field: VmcsField; high: boolean }>();
+const byKeyNumber = new Map<number, { field: VmcsField; high: boolean }>();
+
 /** Resolve a name (GUEST_CR0, guest_cr0, FOO_HIGH) or an encoding; `high` = the upper half of a 64-bit field. */
 export function lookupField(key: string | number): { field: VmcsField; high: boolean } {
+  const cache = typeof key === "string" ? byKeyString : byKeyNumber;
+  const hit = (cache as Map<string | number, { field: VmcsField; high: boolean }>).get(key);
+  if (hit) return hit;
+  const r = resolveField(key);
+  (cache as Map<string | number, { field: VmcsField; high: boolean }>).set(key, r);
+  return r;
+}
+
+function resolveField(key: string | number): { field: VmcsField; high: boolean } {
   if (typeof key === "number") {
     const f = byEncoding.get(key & ~1);
     if (!f || ((key & 1) === 1 && f.width !== 64)) throw new VmcsError(`unsupported VMCS field encoding 0x${key.toString(16)}`);

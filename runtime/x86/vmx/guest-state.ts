@@ -8,6 +8,11 @@ import { ctl } from "./controls.js";
 import type { Vmcs } from "./fields.js";
 
 const SEGS: X86Seg[] = ["es", "cs", "ss", "ds", "fs", "gs"];
+/** Field names per segment, built once (hot path: every exit and entry). */
+const SEG_FIELDS = SEGS.map((seg) => {
+  const u = seg.toUpperCase();
+  return { seg, selector: `GUEST_${u}_SELECTOR`, base: `GUEST_${u}_BASE`, limit: `GUEST_${u}_LIMIT`, ar: `GUEST_${u}_AR_BYTES` };
+});
 
 export function saveGuestState(vmcs: Vmcs, s: X86State): void {
   vmcs.write("GUEST_RIP", s.rip);
@@ -17,12 +22,12 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
   vmcs.write("GUEST_CR3", s.cr3);
   vmcs.write("GUEST_CR4", s.cr4);
   if (vmcs.read32("VM_EXIT_CONTROLS") & ctl("VM_EXIT_SAVE_IA32_EFER")) vmcs.write("GUEST_IA32_EFER", s.efer);
-  for (const seg of SEGS) {
-    const u = seg.toUpperCase();
-    vmcs.write(`GUEST_${u}_SELECTOR`, s.seg[seg].selector);
-    vmcs.write(`GUEST_${u}_BASE`, s.seg[seg].base);
-    vmcs.write(`GUEST_${u}_LIMIT`, s.seg[seg].limit >>> 0);
-    vmcs.write(`GUEST_${u}_AR_BYTES`, s.seg[seg].attributes);
+  for (const f of SEG_FIELDS) {
+    const sg = s.seg[f.seg];
+    vmcs.write(f.selector, sg.selector);
+    vmcs.write(f.base, sg.base);
+    vmcs.write(f.limit, sg.limit >>> 0);
+    vmcs.write(f.ar, sg.attributes);
   }
   vmcs.write("GUEST_GDTR_BASE", s.gdtr.base);
   vmcs.write("GUEST_GDTR_LIMIT", s.gdtr.limit);
@@ -55,13 +60,12 @@ export function loadGuestState(vmcs: Vmcs, s: X86State, liveEfer: bigint): strin
   s.cr3 = vmcs.read("GUEST_CR3");
   s.cr4 = cr4;
   s.efer = efer;
-  for (const seg of SEGS) {
-    const u = seg.toUpperCase();
-    s.seg[seg] = {
-      selector: Number(vmcs.read(`GUEST_${u}_SELECTOR`)),
-      base: vmcs.read(`GUEST_${u}_BASE`),
-      limit: Number(vmcs.read(`GUEST_${u}_LIMIT`)),
-      attributes: Number(vmcs.read(`GUEST_${u}_AR_BYTES`)),
+  for (const f of SEG_FIELDS) {
+    s.seg[f.seg] = {
+      selector: Number(vmcs.read(f.selector)),
+      base: vmcs.read(f.base),
+      limit: Number(vmcs.read(f.limit)),
+      attributes: Number(vmcs.read(f.ar)),
     };
   }
   s.gdtr = { base: vmcs.read("GUEST_GDTR_BASE"), limit: Number(vmcs.read("GUEST_GDTR_LIMIT")) };
