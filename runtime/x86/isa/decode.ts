@@ -116,7 +116,8 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
     if (s.modes === "i64" && is64) return false;
     if (s.modes === "o64" && !is64) return false;
     if (s.prefix === 0xf3 && !p.rep) return false;
-    if (s.prefix === "none" && (p.rep || p.repne)) return false;
+    if (s.prefix === "none" && p.rep) return false;
+    if (s.no66 && p.opsize) return false;
     if (s.noRexB && rexB) return false;
     if (s.osize !== undefined && s.osize !== baseOsize * 8) return false;
     return true;

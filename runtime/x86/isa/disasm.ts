@@ -9,6 +9,9 @@ import { GPR16, GPR32, GPR64, regName } from "./types.js";
 
 const SUFFIX: Record<number, string> = { 1: "b", 2: "w", 4: "l", 8: "q" };
 
+/** Instructions whose operand size is only visible as a suffix (objdump: retw, lretw, popfw). */
+const STACK_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg", "call", "jmp", "callind", "jmpind"]);
+
 /** Forms whose register operand tells objdump (and GNU as) the operation size. */
 const SIZING_REG_FORMS = new Set<OperandForm>(["Gb", "Gw", "Gv", "Gy", "Zb", "Zv", "AL", "rAX", "eAX", "Rv", "Ry"]);
 
@@ -30,7 +33,11 @@ export function formatMemory(m: Extract<X86Operand, { kind: "mem" }>, forceSeg =
     const d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
     return `${seg}${d}(%${m.addrSize === 8 ? "rip" : "eip"})`;
   }
-  if (m.base === null && m.index === null) return seg + hexU(maskBytes(m.disp, m.addrSize));
+  if (m.base === null && m.index === null) {
+    // objdump shows a 16-bit absolute displacement signed, 32/64-bit ones unsigned.
+    if (m.addrSize === 2 && m.disp < 0n) return `${seg}-${hexU(-m.disp)}`;
+    return seg + hexU(maskBytes(m.disp, m.addrSize));
+  }
   let d = "";
   if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
   const parts: string[] = [m.base === null ? "" : addrReg(m.base, m.addrSize)];
@@ -69,9 +76,14 @@ export function mnemonicOf(insn: X86Insn): string {
   const spec = insn.spec;
   let m = spec.mnemonic;
   const forms = spec.operands;
+  if (spec.map === 0 && spec.opcode === 0x63) return insn.operandSize === 8 ? "movslq" : "movsxd";
+  if (spec.sem === "loop") {
+    const def = insn.mode === "long64" ? 8 : insn.mode === "real" ? 2 : 4;
+    return insn.addressSize === def ? m : m + SUFFIX[insn.addressSize]; // loopl: the count register is ecx
+  }
   if (spec.sem === "jrcxz") return insn.addressSize === 8 ? "jrcxz" : insn.addressSize === 4 ? "jecxz" : "jcxz";
   if (m === "mov" && insn.mode === "long64") {
-    if (forms.includes("Ov") || forms.includes("Ob") || (forms[1] === "Iv" && insn.operandSize === 8)) m = "movabs";
+    if (((forms.includes("Ov") || forms.includes("Ob")) && insn.addressSize === 8) || (forms[1] === "Iv" && insn.operandSize === 8)) m = "movabs";
   }
   if (spec.suffix === "always") {
     if (spec.sem === "movs" || spec.sem === "cmps") return m + SUFFIX[forms[0] === "Yb" || forms[0] === "Xb" ? 1 : insn.operandSize];
@@ -85,6 +97,10 @@ export function mnemonicOf(insn: X86Insn): string {
   const defaultSize = insn.mode === "long64" && spec.size64 ? 8 : insn.mode === "real" ? 2 : 4;
   if (!hasSizingReg && insn.operandSize !== defaultSize && forms.some((f) => f === "Iz" || f === "Ibs" || f === "Ap" || f === "Ev" || f === "Mp")) {
     return m + SUFFIX[insn.operandSize]; // pushw $imm, ljmpw $sel,$off: the prefix changed the size
+  }
+  const relByte = forms[0] === "Jb";
+  if (!hasSizingReg && !relByte && spec.osize === undefined && insn.operandSize !== defaultSize && STACK_SIZED.has(spec.sem)) {
+    return m + SUFFIX[insn.operandSize]; // retw, leavew, pushfw, pushw %ds ...
   }
   if (spec.suffix === "never" || spec.size64 !== undefined || spec.sem === "setcc") return m;
   const memIndex = forms.findIndex((f, i) => (f === "Eb" || f === "Ev" || f === "Ew" || f === "Ed") && insn.operands[i]?.kind === "mem");

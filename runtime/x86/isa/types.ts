@@ -56,8 +56,10 @@ export interface X86Spec {
   osize?: 16 | 32 | 64;
   /** Invalid in 64-bit mode ("i64") or only valid there ("o64"). */
   modes?: "i64" | "o64";
-  /** Mandatory prefix (F3 90 = pause). "none" = must have neither F2 nor F3 (plain 90 = nop). */
+  /** Mandatory prefix (F3 90 = pause). "none" = must not have F3 (F3 90 is pause, F3 0F BC tzcnt). */
   prefix?: 0xf3 | 0xf2 | "none";
+  /** 90: nop only without 66 (66 90 is `xchg %ax,%ax` to objdump). */
+  no66?: boolean;
   /** 90: nop only without REX.B (41 90 is xchg %eax,%r8d). */
   noRexB?: boolean;
   /** Accepts a rep/repne prefix shown in disassembly (string instructions). */

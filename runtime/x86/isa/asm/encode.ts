@@ -239,7 +239,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     const byteReg = forms.some((f, i) => (f === "Eb" || f === "Gb" || f === "Zb" || f === "AL") && ops[i]!.kind === "reg");
     if (!byteReg) return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
   }
-  if (spec.sem === "movsx" && spec.opcode === 0x63 && spec.map === 0 && v !== 8) return new Mismatch("movslq needs a 64-bit destination", true);
+  if (spec.sem === "movsx" && spec.opcode === 0x63 && spec.map === 0 && v !== 8 && ctx.mnemonic !== "movsxd") return new Mismatch("movslq needs a 64-bit destination", true);
   const e = new Builder(spec, v, ctx);
   for (let i = 0; i < forms.length; i++) {
     const r = e.operand(forms[i]!, ops[i]!, isJump);

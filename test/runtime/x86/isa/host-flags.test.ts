@@ -75,7 +75,7 @@ function inputs(size: Size): [bigint, bigint][] {
 /** Build the native harness: function i runs case i on (a, b, flags) and stores result and flags. */
 function buildHarness(all: Case[]): string {
   const dir = mkdtempSync(join(tmpdir(), "exitlab-hostflags-"));
-  const asm = [".text"];
+  const asm = [".section .note.GNU-stack,\"\",@progbits", ".text"];
   all.forEach((c, i) => {
     asm.push(`.globl f${i}`, `f${i}:`, "mov %rcx, %r8", "mov %rdi, %rax", "mov %rsi, %rcx", "push %rdx", "popfq", c.text, "pushfq", "pop %rdx", "mov %rdx, (%r8)", "ret");
   });
