@@ -473,31 +473,39 @@ export class X86Cpu implements X86Env {
    * is being injected by VM entry), otherwise through the guest IDT. Faults during delivery
    * escalate to #DF, and a fault delivering #DF is a triple fault (exit reason 2).
    */
-  deliver(vector: number, errorCode: number | undefined, injected: boolean, address?: bigint): void {
-    const hasCode = ERROR_CODE_VECTORS.has(vector);
+  deliver(
+    vector: number,
+    errorCode: number | undefined,
+    injected: boolean,
+    address?: bigint,
+    /** Interruption type (SDM Table 24-15): hardware exception, software interrupt (INT n), software exception (INT3/INTO). */
+    type: number = INTR_TYPE.HW_EXCEPTION,
+    /** Address the frame returns to: the faulting instruction, or the next one for INT n/INT3/INTO. */
+    returnRip?: bigint,
+  ): void {
+    const hasCode = type === INTR_TYPE.HW_EXCEPTION && ERROR_CODE_VECTORS.has(vector);
     const code = hasCode ? (errorCode ?? 0) : undefined;
-    const intrInfo = Number(
-      encodeQual(INTR_INFO, { vector, type: INTR_TYPE.HW_EXCEPTION, error_code_valid: hasCode ? 1 : 0, valid: 1 }),
-    );
-    if (!injected && this.deps.rules.exceptionExits(vector, code)) {
+    const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
+    // The exception bitmap covers exceptions (hardware and INT3/INTO), not INT n (SDM 25.2).
+    if (!injected && type !== INTR_TYPE.SW_INTERRUPT && this.deps.rules.exceptionExits(vector, code)) {
       const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI!, qualification: vector === 14 ? (address ?? 0n) : 0n, intrInfo, intrError: code };
       throw new VmExitSignal(info);
     }
     if (vector === 14 && address !== undefined) this.state.cr2 = address;
     try {
-      this.pushFrame(vector, code);
+      this.pushFrame(vector, code, returnRip ?? this.state.rip);
     } catch (e) {
       if (e instanceof VmExitSignal) {
         // The exit interrupted event delivery: the processor records the event (SDM 27.2.4).
         throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo, intrError: e.info.intrError ?? code });
       }
       if (!(e instanceof GuestFault)) throw e;
-      if (vector === 8) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
+      if (vector === 8 && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
       this.deliver(8, 0, false);
     }
   }
 
-  private pushFrame(vector: number, code: number | undefined): void {
+  private pushFrame(vector: number, code: number | undefined, returnRip: bigint): void {
     const s = this.state;
     const long = (s.efer & EFER.LMA) !== 0n;
     const gateSize = long ? 16 : 8;
@@ -513,8 +521,8 @@ export class X86Cpu implements X86Env {
     const selector = Number((lo >> 16n) & 0xffffn);
     const w = long ? 8 : 4;
     const frame: bigint[] = long
-      ? [BigInt(s.seg.ss.selector), s.gpr[4]!, s.rflags, BigInt(s.seg.cs.selector), s.rip]
-      : [s.rflags, BigInt(s.seg.cs.selector), s.rip];
+      ? [BigInt(s.seg.ss.selector), s.gpr[4]!, s.rflags, BigInt(s.seg.cs.selector), returnRip]
+      : [s.rflags, BigInt(s.seg.cs.selector), returnRip];
     if (code !== undefined) frame.push(BigInt(code));
     let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
     for (const v of frame) {

@@ -143,8 +143,12 @@ export class X86Machine implements Machine {
     if (inj >>> 31) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
       const vector = inj & 0xff;
+      const type = (inj >> 8) & 7;
+      // Software interrupts/exceptions return past the instruction: RIP + VM_ENTRY_INSTRUCTION_LEN (SDM 26.6.1).
+      const soft = type === INTR_TYPE.SW_INTERRUPT || type === INTR_TYPE.PRIV_SW_EXCEPTION || type === INTR_TYPE.SW_EXCEPTION;
+      const returnRip = soft ? s.rip + this.vmcs.read("VM_ENTRY_INSTRUCTION_LEN") : undefined;
       try {
-        this.cpu.deliver(vector, (inj >> 11) & 1 ? Number(this.vmcs.read("VM_ENTRY_EXCEPTION_ERROR_CODE")) : undefined, true, q?.address);
+        this.cpu.deliver(vector, (inj >> 11) & 1 ? Number(this.vmcs.read("VM_ENTRY_EXCEPTION_ERROR_CODE")) : undefined, true, q?.address, type, returnRip);
       } catch (e) {
         if (e instanceof VmExitSignal) this.vmExit(e.info);
         else throw e;
@@ -235,7 +239,10 @@ export class X86Machine implements Machine {
       if (e instanceof VmExitSignal) this.vmExit(e.info);
       else if (e instanceof GuestFault) {
         try {
-          cpu.deliver(e.vector, e.errorCode, false, e.address);
+          // INT n / INT3 / INTO are traps: the frame returns to the next instruction.
+          const sem = cpu.insn?.spec.sem;
+          const type = sem === "int" ? INTR_TYPE.SW_INTERRUPT : sem === "int3" || sem === "into" ? INTR_TYPE.SW_EXCEPTION : INTR_TYPE.HW_EXCEPTION;
+          cpu.deliver(e.vector, e.errorCode, false, e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
         } catch (e2) {
           if (e2 instanceof VmExitSignal) this.vmExit(e2.info);
           else this.internalError(e2);
@@ -294,6 +301,7 @@ export class X86Machine implements Machine {
     if (idtv >>> 31 && !this.kvm.queued) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", idtv);
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", this.vmcs.read("VM_EXIT_INTR_ERROR_CODE"));
+      this.vmcs.write("VM_ENTRY_INSTRUCTION_LEN", this.vmcs.read("VM_EXIT_INSTRUCTION_LEN"));
     }
     this.enter();
     return this.halted ? { action: "halt", message: (this.halted as { message: string }).message } : r;

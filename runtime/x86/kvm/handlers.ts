@@ -202,6 +202,8 @@ const handleException: ExitHandler = (vcpu) => {
   const vector = info.vector!;
   const code = info.error_code_valid ? Number(v.read("VM_EXIT_INTR_ERROR_CODE")) : undefined;
   // #UD: KVM tries its emulator first (EMULTYPE_TRAP_UD); instructions it does not know get #UD back.
+  // A software exception (INT3/INTO) is re-injected past the instruction (event_exit_inst_len).
+  if (info.type === 6) vcpu.skipInstruction();
   vcpu.queueException(vector, code, vector === 14 ? qual(vcpu) : undefined);
   return resume(`exception ${vector} reflected into the guest`);
 };

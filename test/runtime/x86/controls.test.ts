@@ -260,6 +260,48 @@ idt:	.word handler - start, 0x10
     expect(m.debugExit.written?.value).toBe(0x2b);
   });
 
+  test("INT n and INT3 return past the instruction; INT3 in the exception bitmap exits as a software exception", () => {
+    const src = `
+	mov $0x500000, %esp
+	lgdtl gdt_desc
+	ljmpl $0x10, $1f
+1:	lidt idt_desc
+	int $0x30
+	int3
+	mov %ebx, %eax
+	out %al, $0xf4
+handler:
+	inc %ebx
+	iret
+	.align 8
+gdt:	.quad 0, 0, 0x00cf9b000000ffff
+gdt_desc:
+	.word 23
+	.long gdt
+idt_desc:
+	.word 0x30 * 8 + 7
+	.long idt
+	.align 8
+idt:	.fill 3, 8, 0
+	.word handler - start, 0x10
+	.byte 0, 0x8e
+	.word 0x40
+	.fill 0x30 - 4, 8, 0
+	.word handler - start, 0x10
+	.byte 0, 0x8e
+	.word 0x40`;
+    const m = guest(src);
+    m.run();
+    expect(m.debugExit.written?.value).toBe(2); // the handler ran once per interrupt, no re-execution
+    expect(m.exits.map((e) => e.reason)).not.toContain("EXCEPTION_NMI");
+    const t = guest(src);
+    t.setTrap({ kind: "exception", arg: 3 }, true);
+    t.run();
+    const bp = t.exits.find((e) => e.reason === "EXCEPTION_NMI")!;
+    expect(bp.info).toMatchObject({ "intr.vector": 3, "intr.type": "software-exception", instruction_length: 1 });
+    expect(t.debugExit.written?.value).toBe(2);
+  });
+
   test("a runaway jmp . stops at the step limit with its state intact", () => {
     const m = guest("mov $0x1234, %ebx\n1: jmp 1b");
     m.set("stepLimit", 5000);
