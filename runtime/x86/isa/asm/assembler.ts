@@ -78,9 +78,20 @@ const KNOWN_DIRECTIVES = [
 ];
 
 const MAX_PASSES = 64;
+/** Largest image (and largest single .space/.org gap) the assembler builds. */
+const MAX_IMAGE = 64n << 20n;
 
 export function assembleX86(source: string, options: AssembleOptions = {}): X86Program {
-  return new Assembler(options).run(source);
+  try {
+    return new Assembler(options).run(source);
+  } catch (e) {
+    // Name the file in the message when the caller gave one ("... (in boot.s)").
+    if (e instanceof AsmError && options.fileName) {
+      const bare = e.message.replace(/^line \d+, column \d+: /, "");
+      throw new AsmError(`${bare} (in ${options.fileName})`, e.line, e.column, e.hint);
+    }
+    throw e;
+  }
 }
 
 class Assembler {
@@ -92,6 +103,8 @@ class Assembler {
   labels = new Map<string, { line: number; column: number }>();
   localCount = new Map<string, number>();
   values = new Map<string, bigint>();
+  /** Value each assignment statement produced in the latest pass. */
+  setValues = new Map<Item, bigint>();
   end = 0n;
   /** In a code section (.text), alignment pads with NOPs like GNU as; elsewhere with zeros. */
   codeSection = true;
@@ -320,7 +333,7 @@ class Assembler {
           if (!final) return 0n;
           throw new AsmError("negative size", it.line, it.column);
         }
-        if (n > 1n << 28n) throw new AsmError("size too large (over 256 MiB)", it.line, it.column);
+        if (n > MAX_IMAGE) throw new AsmError("size too large (over 64 MiB)", it.line, it.column);
         return n;
       }
       case "org": {
@@ -330,7 +343,7 @@ class Assembler {
           if (!final) return 0n;
           throw new AsmError("attempt to move .org backwards", it.line, it.column);
         }
-        if (t - addr > 1n << 28n) throw new AsmError(".org moves too far (over 256 MiB)", it.line, it.column);
+        if (t - addr > MAX_IMAGE) throw new AsmError(".org moves too far (over 64 MiB)", it.line, it.column);
         return t - addr;
       }
       default: return 0n;
@@ -340,6 +353,9 @@ class Assembler {
   private pass(final: boolean): boolean {
     let addr = this.base;
     let changed = false;
+    // Only the last assignment of a symbol decides convergence (`.set n, n + 1` is sequential).
+    const lastSet = new Map<string, Item>();
+    for (const it of this.items) if (it.kind === "set") lastSet.set(it.name, it);
     for (const it of this.items) {
       it.address = addr;
       if (it.kind === "label") {
@@ -353,7 +369,8 @@ class Assembler {
             throw new AsmError(`undefined symbol \`${u?.name}' in assignment to \`${it.name}'`, it.line, u?.column ?? it.column);
           }
         } else {
-          if (this.values.get(it.name) !== v) changed = true;
+          if (this.setValues.get(it) !== v && lastSet.get(it.name) === it) changed = true;
+          this.setValues.set(it, v);
           this.values.set(it.name, v);
         }
       }
@@ -371,7 +388,13 @@ class Assembler {
   }
 
   private layout(): void {
-    for (let i = 0; i < MAX_PASSES; i++) if (!this.pass(false)) return this.pass(true), undefined;
+    for (let i = 0; i < MAX_PASSES; i++) {
+      if (!this.pass(false)) {
+        this.pass(true);
+        if (this.end - this.base > MAX_IMAGE) throw new AsmError("program larger than 64 MiB", 1, 1);
+        return;
+      }
+    }
     throw new AsmError("layout does not settle (symbols depend on each other's addresses)", 1, 1);
   }
 

@@ -152,6 +152,13 @@ describe("assembler features", () => {
     expect(Array.from(p.bytes)).toEqual([0x90, 0xf4, 0xc3, 0xfa]);
   });
 
+  it(".set is sequential; the file name appears in error messages; .data aligns with zeros, .text with NOPs", () => {
+    expect(Array.from(assembleX86(".set n, 0\n.set n, n + 1\n.byte n\n.set n, n + 1\n.byte n").bytes)).toEqual([1, 2]);
+    expect(() => assembleX86("bogus", { fileName: "guest.s" })).toThrow(/no such instruction: `bogus' \(in guest\.s\)/);
+    expect(Array.from(assembleX86(".data\n.byte 1\n.p2align 2\n.text\nnop\n.p2align 2").bytes)).toEqual([1, 0, 0, 0, 0x90, 0x0f, 0x1f, 0x00]);
+    expect(() => assembleX86(".space 0x10000000")).toThrow(/too large/);
+  });
+
   it(".code32/.code64 switch mid-file and ljmp $sel,$label reaches the 64-bit code", () => {
     const p = assembleX86(".code32\nljmp $0x8, $long\n.code64\nlong: mov %rax, %rbx", { base: 0x400000n, bits: 32 });
     expect(Array.from(p.bytes)).toEqual([0xea, 0x07, 0x00, 0x40, 0x00, 0x08, 0x00, 0x48, 0x89, 0xc3]);
