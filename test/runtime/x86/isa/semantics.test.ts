@@ -473,3 +473,63 @@ describe("system instructions reach the machine through X86Env", () => {
     expect(() => env.step()).toThrow(expect.objectContaining({ vector: 6 }));
   });
 });
+
+describe("bit instructions, exchanges and flag transfers", () => {
+  it("bt with a register offset addresses memory beyond the operand (negative offsets go below)", () => {
+    const env = run("btsl %ecx,(%rbx)\nbtl %edx,(%rbx)", (e) => {
+      e.state.gpr[RBX] = 0x2010n;
+      e.state.gpr[RCX] = 35n; // dword +1, bit 3
+      e.state.gpr[RDX] = BigInt.asUintN(64, -1n); // dword -1, bit 31
+      e.load(0x200cn, Uint8Array.from([0, 0, 0, 0x80]));
+    });
+    expect(env.readBytes(0x2014n, 1)).toEqual([8]);
+    expect(env.state.rflags & CF).toBe(CF);
+  });
+
+  it("bsf/bsr find the lowest/highest set bit; a zero source sets ZF and keeps the destination", () => {
+    const env = run("bsf %ebx,%eax\nbsr %rbx,%rcx\nbsf %rdx,%rsi", (e) => {
+      e.state.gpr[RBX] = 0x00f0_0100n;
+      e.state.gpr[RSI] = 77n;
+    });
+    expect([env.state.gpr[RAX], env.state.gpr[RCX], env.state.gpr[RSI]]).toEqual([8n, 23n, 77n]);
+    expect(env.state.rflags & ZF).toBe(ZF);
+  });
+
+  it("cmpxchg stores on a match and loads the accumulator otherwise; xadd exchanges and adds", () => {
+    const env = run("cmpxchg %ecx,(%rbx)\ncmpxchg %ecx,(%rbx)\nxadd %edx,(%rbx)", (e) => {
+      e.state.gpr[RAX] = 5n;
+      e.state.gpr[RBX] = 0x2000n;
+      e.state.gpr[RCX] = 9n;
+      e.state.gpr[RDX] = 1n;
+      e.load(0x2000n, Uint8Array.from([5, 0, 0, 0]));
+    });
+    expect(env.state.gpr[RAX]).toBe(9n); // second cmpxchg saw 9 != 5
+    expect(env.state.gpr[RDX]).toBe(9n);
+    expect(env.readBytes(0x2000n, 4)).toEqual([10, 0, 0, 0]);
+  });
+
+  it("bswap, lahf/sahf, pushf/popf, leave", () => {
+    const env = run("bswap %eax\nstc\nlahf\nclc\nsahf\npushf\npopf\nleave", (e) => {
+      e.state.gpr[RAX] = 0x11223344n;
+      e.state.gpr[5] = 0x7000n;
+      e.state.gpr[RSP] = 0x6000n;
+      e.write("ss", 0x7000n, 0x7100n, { size: 8, write: true });
+    });
+    expect(env.state.gpr[RAX] & 0xffff00ffn).toBe(0x44332211n & 0xffff00ffn);
+    expect(env.state.rflags & CF).toBe(CF); // sahf restored CF from AH
+    expect(env.state.gpr[5]).toBe(0x7100n);
+    expect(env.state.gpr[RSP]).toBe(0x7008n);
+  });
+
+  it("push/pop of segment registers and far return load the selectors through the machine", () => {
+    const env = run("push %fs\npop %gs\nlret", (e) => {
+      e.state.gpr[RSP] = 0x6000n;
+      e.state.seg.fs.selector = 0x18;
+      e.write("ss", 0x6000n, 0x5000n, { size: 4, write: true });
+      e.write("ss", 0x6004n, 0x8n, { size: 4, write: true });
+    });
+    expect(env.calls.filter((c) => c[0] === "loadSegment")).toEqual([["loadSegment", "gs", 0x18], ["loadSegment", "cs", 8]]);
+    expect(env.state.rip).toBe(0x5000n);
+    expect(env.state.gpr[RSP]).toBe(0x6008n);
+  });
+});
