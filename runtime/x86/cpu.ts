@@ -30,6 +30,7 @@ const NATIVE_MSRS: Record<number, string> = {
 
 interface TlbEntry {
   gpaPage: number;
+  dirty: boolean;
   writable: boolean;
   user: boolean;
   executable: boolean;
@@ -126,15 +127,25 @@ export class X86Cpu implements X86Env {
     const page = lin >> 12n;
     const key = Number(page & 0xf_ffff_ffffn);
     const hit = this.tlb.get(key);
-    if (hit && (!a.write || hit.writable) && (!a.fetch || hit.executable) && (!a.user || hit.user)) {
+    if (hit && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (!a.user || hit.user)) {
       return hit.gpaPage + Number(lin & 0xfffn);
     }
     try {
-      const t = translate(this.state, lin, a, (gpa, size) => {
-        const hpa = this.hostAddress(gpa, lin, "read", false);
-        return hpa === null ? this.deps.bus.read(gpa, size) : this.deps.memory.read(hpa, size);
-      });
-      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), writable: t.writable, user: t.user, executable: t.executable });
+      const t = translate(
+        this.state,
+        lin,
+        a,
+        (gpa, size) => {
+          const hpa = this.hostAddress(gpa, lin, "read", false);
+          return hpa === null ? this.deps.bus.read(gpa, size) : this.deps.memory.read(hpa, size);
+        },
+        (gpa, size, value) => {
+          // Setting accessed/dirty flags is a write to the guest paging structure (through EPT).
+          const hpa = this.hostAddress(gpa, lin, "write", false);
+          if (hpa !== null) this.deps.memory.write(hpa, size, value);
+        },
+      );
+      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable });
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === 14) this.pendingCr2 = e.address ?? 0n;

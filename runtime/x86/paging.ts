@@ -18,9 +18,13 @@ export interface Translation {
   writable: boolean;
   user: boolean;
   executable: boolean;
+  /** The mapping's dirty flag is set (a later write need not walk again). */
+  dirty: boolean;
 }
 
 export type EntryReader = (gpa: number, size: 4 | 8) => bigint;
+/** Writes back an entry whose accessed/dirty flag the walk set (SDM Vol. 3 4.8). */
+export type EntryWriter = (gpa: number, size: 4 | 8, value: bigint) => void;
 
 export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
   if ((s.cr0 & CR0.PG) === 0n) return "none";
@@ -33,14 +37,22 @@ function pf(linear: bigint, present: boolean, a: PageAccess, rsvd = false): Gues
   return new GuestFault(14, code, linear);
 }
 
-export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader): Translation {
+export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader, writeEntry?: EntryWriter): Translation {
   const mode = pagingMode(s);
-  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true };
+  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true, dirty: true };
   const wp = (s.cr0 & CR0.WP) !== 0n;
   const nxe = (s.efer & EFER.NXE) !== 0n;
   let writable = true;
   let user = true;
   let executable = true;
+  // Entries used by the walk: once it succeeds, the processor sets their accessed flags (bit 5)
+  // and, for a write, the dirty flag (bit 6) of the entry that maps the page (SDM Vol. 3 4.8).
+  const used: { gpa: number; size: 4 | 8; value: bigint }[] = [];
+  const read = (gpa: number, size: 4 | 8) => {
+    const value = readEntry(gpa, size);
+    used.push({ gpa, size, value });
+    return value;
+  };
   const check = (e: bigint) => {
     writable &&= (e & 2n) !== 0n;
     user &&= (e & 4n) !== 0n;
@@ -50,15 +62,22 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
     if (a.write && !writable && (a.user || wp)) throw pf(linear, true, a);
     if (a.user && !user) throw pf(linear, true, a);
     if (a.fetch && !executable) throw pf(linear, true, a);
-    return { gpa, writable, user, executable };
+    if (writeEntry) {
+      used.forEach((u, i) => {
+        const leaf = i === used.length - 1;
+        const want = u.value | 0x20n | (leaf && a.write ? 0x40n : 0n);
+        if (want !== u.value) writeEntry(u.gpa, u.size, want);
+      });
+    }
+    return { gpa, writable, user, executable, dirty: a.write || (used.length > 0 && (used[used.length - 1]!.value & 0x40n) !== 0n) };
   };
   if (mode === "32bit") {
     const lin = Number(linear & 0xffff_ffffn);
-    const pde = readEntry((Number(s.cr3) & 0xffff_f000) + (lin >>> 22) * 4, 4);
+    const pde = read((Number(s.cr3) & 0xffff_f000) + (lin >>> 22) * 4, 4);
     if (!(pde & 1n)) throw pf(linear, false, a);
     check(pde);
     if (pde & 0x80n && s.cr4 & CR4.PSE) return finish((Number(pde) & 0xffc0_0000) + (lin & 0x3f_ffff));
-    const pte = readEntry((Number(pde) & 0xffff_f000) + ((lin >>> 12) & 0x3ff) * 4, 4);
+    const pte = read((Number(pde) & 0xffff_f000) + ((lin >>> 12) & 0x3ff) * 4, 4);
     if (!(pte & 1n)) throw pf(linear, false, a);
     check(pte);
     return finish((Number(pte) & 0xffff_f000) + (lin & 0xfff));
@@ -82,7 +101,7 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
   }
   for (let level = levels; level >= 1; level--) {
     const shift = BigInt(12 + 9 * (level - 1));
-    const e = readEntry(table + Number((linear >> shift) & 0x1ffn) * 8, 8);
+    const e = read(table + Number((linear >> shift) & 0x1ffn) * 8, 8);
     if (!(e & 1n)) throw pf(linear, false, a);
     check(e);
     if (level > 1 && e & 0x80n) {

@@ -67,6 +67,29 @@ describe("guest paging", () => {
     expect(() => translate(s, 0x0000_8000_0000_0000n, R, reader)).toThrow(GuestFault); // non-canonical: #GP
   });
 
+  test("a successful walk sets accessed flags, and a write sets the leaf's dirty flag (SDM 4.8)", () => {
+    const { mem, s, reader } = setup();
+    mem.write(0x1000, 8, 0x2000n | 3n);
+    mem.write(0x2000, 8, 0x3000n | 3n);
+    mem.write(0x3000, 8, 0x4000n | 3n);
+    mem.write(0x4000, 8, 0x9000n | 3n);
+    s.cr0 |= CR0.PG;
+    s.cr4 |= CR4.PAE;
+    s.efer |= EFER.LME | EFER.LMA;
+    s.cr3 = 0x1000n;
+    const writer = (gpa: number, size: 4 | 8, v: bigint) => mem.write(gpa, size, v);
+    expect(translate(s, 0x123n, R, reader, writer).dirty).toBe(false);
+    for (const t of [0x1000, 0x2000, 0x3000, 0x4000]) expect(mem.read(t, 8) & 0x60n, `entry at ${t}`).toBe(0x20n);
+    expect(translate(s, 0x123n, W, reader, writer).dirty).toBe(true);
+    expect(mem.read(0x4000, 8) & 0x60n).toBe(0x60n);
+    expect(mem.read(0x3000, 8) & 0x40n).toBe(0n); // only the leaf gets D
+    // A faulting walk sets nothing.
+    mem.write(0x4008, 8, 0xa000n | 1n);
+    s.cr0 |= CR0.WP;
+    expect(() => translate(s, 0x1000n, W, reader, writer)).toThrow(GuestFault);
+    expect(mem.read(0x4008, 8) & 0x60n).toBe(0n);
+  });
+
   test("32-bit paging with a 4 MiB PSE page, and PAE with its PDPT", () => {
     const { mem, s, reader } = setup();
     mem.write(0x1000 + 1 * 4, 4, 0x400000n | 0x83n);
