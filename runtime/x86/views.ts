@@ -9,7 +9,7 @@ import { CONTROL_FIELDS, controlNames } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
 import { GPR32_NAMES } from "./registers.js";
 
-export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "ept", "stats"] as const;
+export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "stats"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 
 export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
@@ -44,6 +44,15 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
         }
       }
       return { title: "VMCS", columns: ["group", "field", "encoding", "width", "value", "decoded"], rows };
+    }
+    case "controls": {
+      // Every control bit of the five control fields, on or off, with what it makes exit.
+      const rows: FieldValue[][] = [];
+      for (const { field, bits } of CONTROL_FIELDS) {
+        const value = m.vmcs.read32(field);
+        for (const b of bits) rows.push([field, b.name, b.bit, (value >>> b.bit) & 1 ? "on" : "off", b.doc]);
+      }
+      return { title: "VMX controls", columns: ["field", "control", "bit", "state", "meaning"], rows };
     }
     case "ept": {
       const rows: FieldValue[][] = m.ept.mappings().map(([gpa, e]) => {

@@ -32,6 +32,7 @@ describe("x86 machine interface", () => {
     const cpu = exec.rows.find((r) => r[1] === "CPU_BASED_VM_EXEC_CONTROL")!;
     expect(String(cpu[5])).toMatch(/CPU_BASED_HLT_EXITING.*CPU_BASED_CR3_LOAD_EXITING/);
     expect(m.view("ept").rows.length).toBe(1);
+    expect(m.view("controls").rows).toContainEqual(["CPU_BASED_VM_EXEC_CONTROL", "CPU_BASED_HLT_EXITING", 7, "on", "HLT exits"]);
     expect(() => m.view("nope")).toThrow(/unknown x86 view/);
     expect(() => m.view("vmcs", "nope")).toThrow(/no VMCS group/);
   });
