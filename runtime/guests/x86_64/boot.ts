@@ -17,16 +17,17 @@ start:
 	mov %ebx, %edi			/* keep the multiboot info pointer */
 	lgdtl gdt64_desc		/* GDT with a 64-bit code segment */
 	mov %cr4, %eax
-	or $0x20, %eax			/* CR4.PAE */
+	bts $5, %eax			/* CR4.PAE */
 	mov %eax, %cr4
 	mov $ptl4, %eax
 	mov %eax, %cr3			/* page-table root */
 	mov $0xc0000080, %ecx		/* EFER */
 	rdmsr
-	or $0x100, %eax		/* EFER.LME */
+	bts $8, %eax			/* EFER.LME */
 	wrmsr
 	mov %cr0, %eax
-	or $0x80000001, %eax		/* CR0.PE | CR0.PG: long mode becomes active */
+	bts $0, %eax			/* CR0.PE */
+	bts $31, %eax			/* CR0.PG: long mode becomes active */
 	mov %eax, %cr0
 	ljmpl $8, $start64
 
