@@ -130,6 +130,8 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
     else if (spec.size64 === "d64" && !p.opsize) operandSize = 8;
   }
   if (spec.prefix === 0xf3) p.rep = false; // mandatory prefix, not a repeat
+  // Port I/O is at most 32 bits wide: REX.W does not make INS/OUTS 64-bit (SDM Vol. 2 INS/OUTS).
+  if ((spec.sem === "ins" || spec.sem === "outs") && operandSize === 8) operandSize = 4;
 
   // Memory operand from ModRM (+SIB, displacement), read in encoding order before immediates.
   let mem: Extract<X86Operand, { kind: "mem" }> | null = null;

@@ -49,7 +49,7 @@ export function formatMemory(m: Extract<X86Operand, { kind: "mem" }>, forceSeg =
 function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address: bigint): string | null {
   switch (op.kind) {
     case "reg":
-      if (form === "DX" && (insn.spec.sem === "in" || insn.spec.sem === "out")) return "(%dx)";
+      if (form === "DX") return "(%dx)";
       return "%" + regName(op.reg, op.size, op.high8);
     case "imm":
       if (form === "One") return null;
@@ -86,7 +86,7 @@ export function mnemonicOf(insn: X86Insn): string {
     if (((forms.includes("Ov") || forms.includes("Ob")) && insn.addressSize === 8) || (forms[1] === "Iv" && insn.operandSize === 8)) m = "movabs";
   }
   if (spec.suffix === "always") {
-    if (spec.sem === "movs" || spec.sem === "cmps") return m + SUFFIX[forms[0] === "Yb" || forms[0] === "Xb" ? 1 : insn.operandSize];
+    if (["movs", "cmps", "ins", "outs"].includes(spec.sem)) return m + SUFFIX[forms.includes("Yb") || forms.includes("Xb") ? 1 : insn.operandSize];
     return m + SUFFIX[insn.operandSize];
   }
   // objdump shows the operand size of lgdt/sidt... outside 64-bit mode (lgdtl, lgdtw).

@@ -269,6 +269,10 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("lods", "ad", "rAX,Xv", "lods", "rep"),
   e("scas", "ae", "AL,Yb", "scas", "repz"),
   e("scas", "af", "rAX,Yv", "scas", "repz"),
+  e("ins", "6c", "Yb,DX", "ins", "rep sfx"),
+  e("ins", "6d", "Yv,DX", "ins", "rep sfx"),
+  e("outs", "6e", "DX,Xb", "outs", "rep sfx"),
+  e("outs", "6f", "DX,Xv", "outs", "rep sfx"),
 
   // Flags.
   e("cmc", "f5", "", "flagop", "", { arg: 0 }),

@@ -1,4 +1,4 @@
-// String instructions with REP/REPE/REPNE (SDM Vol. 2 MOVS, STOS, LODS, CMPS, SCAS and REP):
+// String instructions with REP/REPE/REPNE (SDM Vol. 2 MOVS, STOS, LODS, CMPS, SCAS, INS, OUTS, REP):
 // each iteration does its memory accesses, then commits rSI/rDI/rCX, so a fault mid-string leaves
 // registers describing exactly the iterations that completed and the instruction restarts.
 
@@ -10,7 +10,7 @@ import {
 /** Iterations per execution before the instruction yields and re-executes (keeps steps bounded). */
 const MAX_ITERATIONS_PER_STEP = 1 << 16;
 
-type Kind = "movs" | "stos" | "lods" | "cmps" | "scas";
+type Kind = "movs" | "stos" | "lods" | "cmps" | "scas" | "ins" | "outs";
 
 function stringOp(kind: Kind): Sem {
   return (env, insn: X86Insn) => {
@@ -49,9 +49,18 @@ function stringOp(kind: Kind): Sem {
         case "scas":
           cmpFlags = subFlags(readGpr(s, 0, size), readMem(env, "es", rdi, size), 0n, size).flags;
           break;
+        case "ins": {
+          // The port is read before the memory write can fault; a restarted INS reads it again (as hardware may).
+          const v = env.in(Number(readGpr(s, 2, 2)), size as 1 | 2 | 4);
+          writeMem(env, "es", rdi, size, BigInt(v >>> 0));
+          break;
+        }
+        case "outs":
+          env.out(Number(readGpr(s, 2, 2)), size as 1 | 2 | 4, Number(readMem(env, srcSeg, rsi, size)));
+          break;
       }
-      if (kind === "movs" || kind === "lods" || kind === "cmps") writeGpr(s, 6, asz, (rsi + step) & mask(asz));
-      if (kind !== "lods") writeGpr(s, 7, asz, (rdi + step) & mask(asz));
+      if (kind === "movs" || kind === "lods" || kind === "cmps" || kind === "outs") writeGpr(s, 6, asz, (rsi + step) & mask(asz));
+      if (kind !== "lods" && kind !== "outs") writeGpr(s, 7, asz, (rdi + step) & mask(asz));
       if (cmpFlags !== null) setFlags(s, ARITH_FLAGS, cmpFlags);
       if (!repeated) return;
       writeGpr(s, 1, asz, (readGpr(s, 1, asz) - 1n) & mask(asz));
@@ -75,4 +84,6 @@ export const STRING_SEMANTICS: Record<string, Sem> = {
   lods: stringOp("lods"),
   cmps: stringOp("cmps"),
   scas: stringOp("scas"),
+  ins: stringOp("ins"),
+  outs: stringOp("outs"),
 };

@@ -533,3 +533,18 @@ describe("bit instructions, exchanges and flag transfers", () => {
     expect(env.state.gpr[RSP]).toBe(0x6008n);
   });
 });
+
+describe("port string instructions", () => {
+  it("rep outsb writes rcx bytes from ds:rsi to port dx; insl reads into es:rdi", () => {
+    const env = run("mov $0x3f8,%dx\nrep outsb\ninsl (%dx),%es:(%rdi)", (e) => {
+      e.state.gpr[RCX] = 3n;
+      e.state.gpr[RSI] = 0x2000n;
+      e.state.gpr[RDI] = 0x3000n;
+      e.load(0x2000n, Uint8Array.from([0x68, 0x69, 0x0a]));
+    });
+    expect(env.ports.map((p) => [p.port, p.size, p.value])).toEqual([[0x3f8, 1, 0x68], [0x3f8, 1, 0x69], [0x3f8, 1, 0x0a]]);
+    expect(env.state.gpr[RSI]).toBe(0x2003n);
+    expect(env.readBytes(0x3000n, 4)).toEqual([0x5a, 0x5a, 0x5a, 0x5a]);
+    expect(env.state.gpr[RDI]).toBe(0x3004n);
+  });
+});
