@@ -52,6 +52,13 @@ describe("x86 boot guest: the talk's trace shape", () => {
     (e) => e.reason === "EPT_VIOLATION" && eptQual(e).read === 1 && eptQual(e).final_translation === 1,
   ]).map((i) => exits[i]!);
 
+  test("like cstart64.S, the CR4 → CR3 → rdmsr → wrmsr → CR0 exits are as many bytes apart as on the talk's slide", () => {
+    // The talk's rips: 0x400196, 0x40019e, 0x4001a6, 0x4001ac, 0x4001b9.
+    const talk = [0x400196, 0x40019e, 0x4001a6, 0x4001ac, 0x4001b9];
+    const ours = shape.slice(1, 6).map((e) => Number(e.pc));
+    expect(ours.slice(1).map((r, i) => r - ours[i]!)).toEqual(talk.slice(1).map((r, i) => r - talk[i]!));
+  });
+
   test("the first exit is the first instruction fetch, at the entry point", () => {
     expect(exits[0]!.reason).toBe("EPT_VIOLATION");
     expect(exits[0]!.pc).toBe(m.symbols.get("start"));
