@@ -128,7 +128,7 @@ export class X86Machine implements Machine {
       const hasCode = ERROR_CODE_VECTORS.has(q.vector);
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", encodeQual(INTR_INFO, { vector: q.vector, type: INTR_TYPE.HW_EXCEPTION, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
-      this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0 });
+      this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0, reinjected: false });
     }
     const before = translationKey(s);
     const err = loadGuestState(this.vmcs, s, s.efer);
@@ -302,6 +302,10 @@ export class X86Machine implements Machine {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", idtv);
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", this.vmcs.read("VM_EXIT_INTR_ERROR_CODE"));
       this.vmcs.write("VM_ENTRY_INSTRUCTION_LEN", this.vmcs.read("VM_EXIT_INSTRUCTION_LEN"));
+      if (((idtv >> 8) & 7) === INTR_TYPE.HW_EXCEPTION) {
+        const hasCode = ((idtv >> 11) & 1) === 1;
+        this.emit("kvm_inj_exception", { exception: idtv & 0xff, has_error: hasCode, error_code: Number(this.vmcs.read("VM_EXIT_INTR_ERROR_CODE")), reinjected: true });
+      }
     }
     this.enter();
     return this.halted ? { action: "halt", message: (this.halted as { message: string }).message } : r;

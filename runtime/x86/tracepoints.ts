@@ -130,6 +130,17 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
         format: "%s (0x%x)",
         args: (f) => [EXCEPTION_NAMES[Number(f.exception)] ?? String(f.exception), f.has_error ? n(f, "error_code") : 0n],
       },
+      today: {
+        // Since 2022 the error code is printed only when there is one; re-injected events are marked.
+        format: "%s%s%s%s%s",
+        args: (f) => [
+          EXCEPTION_NAMES[Number(f.exception)] ?? String(f.exception),
+          f.has_error ? " (" : "",
+          f.has_error ? "0x" + n(f, "error_code").toString(16) : "",
+          f.has_error ? ")" : "",
+          f.reinjected ? " [reinjected]" : "",
+        ],
+      },
     },
   },
   {

@@ -185,6 +185,7 @@ describe("exceptions, faults and limits", () => {
     expect(ex.info["intr.type"]).toBe("hardware-exception");
     expect(ex.info["intr.valid"]).toBe(1);
     expect(m.trace.lines("2015")).toContain("kvm_inj_exception: #UD (0x0)");
+    expect(m.trace.lines("today")).toContain("kvm_inj_exception: #UD");
     expect(m.halted!.message).toMatch(/triple fault/);
   });
 
@@ -257,6 +258,7 @@ idt:	.word handler - start, 0x10
     expect(during.length).toBe(2); // the gate read, then the first push onto the fresh stack page
     for (const e of during) expect(Number(e.info.idt_vectoring_info) & 0x7ff).toBe(0x300); // vector 0, hardware exception
     expect(Number(during[0]!.info.guest_physical_address)).toBe(Number(m.symbols.get("idt")));
+    expect(m.trace.lines("today").filter((l) => l === "kvm_inj_exception: #DE [reinjected]").length).toBe(2);
     expect(m.debugExit.written?.value).toBe(0x2b);
   });
 
