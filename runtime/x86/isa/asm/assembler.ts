@@ -74,10 +74,12 @@ function fillNops(out: Uint8Array, at: number, n: number): void {
 }
 const KNOWN_DIRECTIVES = [
   ...Object.keys(DATA_SIZES), ...IGNORED, ".code16", ".code32", ".code64", ".ascii", ".asciz", ".string", ".space", ".skip",
-  ".zero", ".fill", ".align", ".balign", ".p2align", ".org", ".equ", ".set", ".equiv", ".intel_syntax",
+  ".zero", ".fill", ".align", ".balign", ".p2align", ".org", ".equ", ".set", ".equiv", ".intel_syntax", ".rept", ".endr",
 ];
 
 const MAX_PASSES = 64;
+/** Upper bound on statements produced by .rept expansion (keeps garbage from hanging us). */
+const MAX_REPEATED_STATEMENTS = 1_000_000n;
 /** Largest image (and largest single .space/.org gap) the assembler builds. */
 const MAX_IMAGE = 64n << 20n;
 
@@ -105,6 +107,7 @@ class Assembler {
   values = new Map<string, bigint>();
   /** Value each assignment statement produced in the latest pass. */
   setValues = new Map<Item, bigint>();
+  repeated = 0;
   end = 0n;
   /** In a code section (.text), alignment pads with NOPs like GNU as; elsewhere with zeros. */
   codeSection = true;
@@ -115,9 +118,42 @@ class Assembler {
   }
 
   run(source: string): X86Program {
-    for (const st of parseStatements(source)) this.statement(st);
+    this.statements(parseStatements(source));
     this.layout();
     return this.emit();
+  }
+
+  /** Process statements in order, expanding `.rept N` ... `.endr` blocks (nested allowed). */
+  private statements(list: Statement[]): void {
+    for (let i = 0; i < list.length; i++) {
+      const st = list[i]!;
+      const dir = /^\.(rept|endr)\b\s*(.*)$/i.exec(st.body);
+      if (!dir) {
+        this.statement(st);
+        continue;
+      }
+      if (dir[1]!.toLowerCase() === "endr") throw new AsmError(".endr without .rept", st.line, st.column);
+      for (const l of st.labels) this.statement({ ...st, labels: [l], body: "" });
+      let depth = 1;
+      let j = i + 1;
+      for (; j < list.length; j++) {
+        const b = list[j]!.body.toLowerCase();
+        if (/^\.rept\b/.test(b)) depth++;
+        else if (/^\.endr\b/.test(b) && --depth === 0) break;
+      }
+      if (j >= list.length) throw new AsmError(".rept without .endr", st.line, st.column, "close the block with .endr");
+      const countExpr = this.expr(dir[2]!, st, st.column + st.body.length - dir[2]!.length);
+      const count = this.constValue(countExpr);
+      if (count === undefined) throw new AsmError(".rept count must be a constant", st.line, st.column);
+      const body = list.slice(i + 1, j);
+      if (count > 0n && BigInt(body.length) * count > MAX_REPEATED_STATEMENTS) {
+        throw new AsmError(`.rept ${count} repeats too many statements`, st.line, st.column, `at most ${MAX_REPEATED_STATEMENTS} in total`);
+      }
+      this.repeated += count > 0n ? Number(count) * body.length : 0;
+      if (this.repeated > Number(MAX_REPEATED_STATEMENTS)) throw new AsmError(".rept blocks expand to too many statements", st.line, st.column);
+      for (let k = 0n; k < count; k++) this.statements(body);
+      i = j;
+    }
   }
 
   private localName(n: string, k: number): string {

@@ -159,6 +159,16 @@ describe("assembler features", () => {
     expect(() => assembleX86(".space 0x10000000")).toThrow(/too large/);
   });
 
+  it(".rept/.endr with a counter, as kvm-unit-tests builds its page tables", () => {
+    const src = "ptl2:\ni = 0\n.rept 4\n.quad 0x1e7 | (i << 21)\ni = i + 1\n.endr\n.rept 2\n.rept 2\n.byte 7\n.endr\n.endr";
+    const p = assembleX86(src);
+    const q = (k: number) => p.bytes.subarray(k * 8, k * 8 + 8);
+    expect(Buffer.from(q(3)).readBigUInt64LE()).toBe(0x1e7n | (3n << 21n));
+    expect(Array.from(p.bytes.subarray(32))).toEqual([7, 7, 7, 7]);
+    expect(() => assembleX86(".rept 3\nnop")).toThrow(/without .endr/);
+    expect(() => assembleX86(".rept 100000000\nnop\n.endr")).toThrow(/too many/);
+  });
+
   it(".code32/.code64 switch mid-file and ljmp $sel,$label reaches the 64-bit code", () => {
     const p = assembleX86(".code32\nljmp $0x8, $long\n.code64\nlong: mov %rax, %rbx", { base: 0x400000n, bits: 32 });
     expect(Array.from(p.bytes)).toEqual([0xea, 0x07, 0x00, 0x40, 0x00, 0x08, 0x00, 0x48, 0x89, 0xc3]);

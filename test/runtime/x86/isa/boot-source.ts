@@ -90,5 +90,11 @@ message:
     .p2align 4, 0
 pt_root:
     .skip 64
+ptl2:
+i = 0
+    .rept 8
+    .quad 0x1e7 | (i << 21)
+    i = i + 1
+    .endr
 stacktop:
 `;
