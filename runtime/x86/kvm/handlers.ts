@@ -55,7 +55,7 @@ const handleCr: ExitHandler = (vcpu) => {
     }
     case 1: {
       const val = q.cr === 3 ? vcpu.arch.cr3 : vcpu.state.cr8;
-      vcpu.state.gpr[q.gpr!] = val;
+      vcpu.writeGpr(q.gpr!, val);
       emit("kvm_cr", { rw: 0, cr: q.cr!, val });
       vcpu.skipInstruction();
       return resume(`mov from cr${q.cr}: ${hex(val)}`);
@@ -249,7 +249,7 @@ const handleDr: ExitHandler = (vcpu) => {
   const q = Number(qual(vcpu));
   const dr = q & 7;
   const reg = (q >> 8) & 15;
-  if (q & 16) vcpu.state.gpr[reg] = vcpu.ctx.cpu.debugRegister(dr);
+  if (q & 16) vcpu.writeGpr(reg, vcpu.ctx.cpu.debugRegister(dr));
   else vcpu.ctx.cpu.setDebugRegister(dr, vcpu.readGpr(reg));
   vcpu.skipInstruction();
   return resume(`mov ${q & 16 ? "from" : "to"} dr${dr} emulated`);

@@ -339,6 +339,13 @@ export class KvmVcpu {
     this.queued = { vector, errorCode, address };
   }
 
+  /** kvm_register_write: RSP lives in the VMCS (GUEST_RSP), the others in vcpu->arch.regs. */
+  writeGpr(reg: number, value: bigint): void {
+    const v = this.state.mode === "long64" ? value : value & 0xffff_ffffn;
+    this.state.gpr[reg] = v;
+    if (reg === 4) this.ctx.vmcs.write("GUEST_RSP", v);
+  }
+
   /** kvm_register_readl: the low 32 bits outside 64-bit mode. */
   readGpr(reg: number): bigint {
     const v = this.state.gpr[reg]!;
