@@ -10,6 +10,8 @@
 // are ESTIMATES of this model; each component's `source` says which. Guest instructions cost 1 cycle.
 
 export interface CostComponent {
+  /** Short field name: vm_exit, vm_entry, kvm_exit_path, handler, emulation. */
+  key: string;
   name: string;
   cycles: number;
   source: string;
@@ -20,30 +22,28 @@ const DALL = "estimate: round trip ≈ 1,300 cycles after Dall et al. ISCA 2016 
 
 /** VMX hardware transition: VM exit (save guest, load host state) + VM entry (checks, load guest state). */
 export const VMX_TRANSITION: readonly CostComponent[] = [
-  { name: "VM exit (hardware)", cycles: 450, source: DALL },
-  { name: "VM entry (hardware)", cycles: 400, source: DALL },
-  { name: "KVM exit/entry path (vmx_vcpu_run, vmx_handle_exit)", cycles: 300, source: DALL },
+  { key: "vm_exit", name: "VM exit (hardware)", cycles: 450, source: DALL },
+  { key: "vm_entry", name: "VM entry (hardware)", cycles: 400, source: DALL },
+  { key: "kvm_exit_path", name: "KVM exit/entry path (vmx_vcpu_run, vmx_handle_exit)", cycles: 300, source: DALL },
 ];
 
 /** KVM handler work by exit reason (beyond the dispatch included above). */
 const HANDLER: Record<string, CostComponent> = {
-  VMCALL: { name: "handle_vmcall", cycles: 150, source: DALL },
-  CPUID: { name: "kvm_emulate_cpuid", cycles: 200, source: ESTIMATE },
-  CR_ACCESS: { name: "handle_cr (kvm_set_crN)", cycles: 400, source: ESTIMATE },
-  MSR_READ: { name: "handle_rdmsr", cycles: 250, source: ESTIMATE },
-  MSR_WRITE: { name: "handle_wrmsr", cycles: 350, source: ESTIMATE },
-  EPT_VIOLATION: { name: "tdp_page_fault (map 4 KiB in EPT)", cycles: 2500, source: ESTIMATE },
-  EPT_MISCONFIG: { name: "handle_ept_misconfig + emulate.c", cycles: 3000, source: ESTIMATE },
-  IO_INSTRUCTION: { name: "handle_io + KVM_EXIT_IO round trip through the VMM", cycles: 15000, source: ESTIMATE },
-  HLT: { name: "kvm_emulate_halt", cycles: 300, source: ESTIMATE },
-  EXCEPTION_NMI: { name: "handle_exception + injection", cycles: 600, source: ESTIMATE },
-  TRIPLE_FAULT: { name: "handle_triple_fault (KVM_EXIT_SHUTDOWN)", cycles: 5000, source: ESTIMATE },
+  VMCALL: { key: "handler", name: "handle_vmcall", cycles: 150, source: DALL },
+  CPUID: { key: "handler", name: "kvm_emulate_cpuid", cycles: 200, source: ESTIMATE },
+  CR_ACCESS: { key: "handler", name: "handle_cr (kvm_set_crN)", cycles: 400, source: ESTIMATE },
+  MSR_READ: { key: "handler", name: "handle_rdmsr", cycles: 250, source: ESTIMATE },
+  MSR_WRITE: { key: "handler", name: "handle_wrmsr", cycles: 350, source: ESTIMATE },
+  EPT_VIOLATION: { key: "handler", name: "tdp_page_fault (map 4 KiB in EPT)", cycles: 2500, source: ESTIMATE },
+  EPT_MISCONFIG: { key: "handler", name: "handle_ept_misconfig + emulate.c", cycles: 3000, source: ESTIMATE },
+  IO_INSTRUCTION: { key: "handler", name: "handle_io + KVM_EXIT_IO round trip through the VMM", cycles: 15000, source: ESTIMATE },
+  HLT: { key: "handler", name: "kvm_emulate_halt", cycles: 300, source: ESTIMATE },
+  EXCEPTION_NMI: { key: "handler", name: "handle_exception + injection", cycles: 600, source: ESTIMATE },
+  TRIPLE_FAULT: { key: "handler", name: "handle_triple_fault (KVM_EXIT_SHUTDOWN)", cycles: 5000, source: ESTIMATE },
 };
 
-const DEFAULT_HANDLER: CostComponent = { name: "handler", cycles: 300, source: ESTIMATE };
+const DEFAULT_HANDLER: CostComponent = { key: "handler", name: "handler", cycles: 300, source: ESTIMATE };
 
-/** Extra cost when the handler ran the instruction emulator (MMIO, IN). */
-export const EMULATION: CostComponent = { name: "x86 instruction emulation (emulate.c)", cycles: 2500, source: ESTIMATE };
 
 export function exitCost(reason: string): { cycles: number; components: CostComponent[] } {
   const components = [...VMX_TRANSITION, HANDLER[reason] ?? { ...DEFAULT_HANDLER, name: `handler for ${reason}` }];

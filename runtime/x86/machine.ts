@@ -190,6 +190,8 @@ export class X86Machine implements Machine {
     }
     if (info.intrInfo) for (const [k, val] of Object.entries(describeQual(INTR_INFO, BigInt(info.intrInfo)))) fields[`intr.${k}`] = val;
     if (this.cpu.insn) fields.instruction = disassembleX86(this.cpu.insn, s.rip);
+    // Where the modelled cycles go: the VMX world switch (exit + entry + KVM's run loop) vs the handler.
+    for (const c of cost.components) fields[`cost.${c.key}`] = c.cycles;
     const exit: Exit = {
       index: this.exits.length,
       arch: "x86_64",

@@ -82,5 +82,9 @@ describe("x86 machine interface", () => {
     const ept = d.summary.find((s) => s.reason === "EPT_VIOLATION")!;
     expect(ept.count).toBe(d.machine.exits.filter((e) => e.reason === "EPT_VIOLATION").length);
     expect(d.summary.reduce((a, s) => a + s.cycles, 0)).toBe(d.machine.exits.reduce((a, e) => a + e.cycles, 0));
+    for (const e of d.machine.exits) {
+      const parts = ["cost.vm_exit", "cost.vm_entry", "cost.kvm_exit_path", "cost.handler"].map((k) => Number(e.info[k]));
+      expect(parts.reduce((a, b) => a + b, 0)).toBe(e.cycles);
+    }
   });
 });
