@@ -169,6 +169,16 @@ describe("assembler features", () => {
     expect(() => assembleX86(".rept 100000000\nnop\n.endr")).toThrow(/too many/);
   });
 
+  it(".macro with arguments, defaults and \\@", () => {
+    const src = [".macro setcr n, val=0x20", "  mov $\\val, %eax", "  mov %eax, %cr\\n", "lbl\\@: nop", ".endm", "setcr 4", "setcr 0, 0x80000001"].join("\n");
+    const p = assembleX86(src, { bits: 32 });
+    expect(Array.from(p.bytes)).toEqual([0xb8, 0x20, 0, 0, 0, 0x0f, 0x22, 0xe0, 0x90, 0xb8, 0x01, 0, 0, 0x80, 0x0f, 0x22, 0xc0, 0x90]);
+    expect(p.symbols.get("lbl0")).toBe(8n);
+    expect(p.symbols.get("lbl1")).toBe(17n);
+    expect(() => assembleX86(".macro m\nm\n.endm\nm")).toThrow(/too deeply/);
+    expect(() => assembleX86(".macro m\nnop")).toThrow(/without .endm/);
+  });
+
   it(".code32/.code64 switch mid-file and ljmp $sel,$label reaches the 64-bit code", () => {
     const p = assembleX86(".code32\nljmp $0x8, $long\n.code64\nlong: mov %rax, %rbx", { base: 0x400000n, bits: 32 });
     expect(Array.from(p.bytes)).toEqual([0xea, 0x07, 0x00, 0x40, 0x00, 0x08, 0x00, 0x48, 0x89, 0xc3]);

@@ -67,6 +67,13 @@ print:
     jmp 3b
 4:  leave
     ret
+.macro outchar c, port=0x3f8
+    mov $\\port, %dx
+    mov $\\c, %al
+    out %al, %dx
+.endm
+    outchar 'A'
+    outchar 0x0a, 0xe9
     .align 32
     nop
     .p2align 4, 0x90
