@@ -1,5 +1,12 @@
-// The x86 instruction set of exitlab: one table (table.ts) drives the decoder, the disassembler,
-// the assembler and the interpreter.
+// The x86 instruction set of exitlab: one table (table.ts, after the Intel SDM Vol. 2 opcode maps)
+// drives the decoder, the disassembler, the assembler and the interpreter.
+//
+//   decodeX86(fetch, mode)            bytes → X86Insn (table entry + typed operands); never throws
+//                                     except what `fetch` throws; undefined encodings → "(bad)"/#UD
+//   executeX86(env, insn)             semantics against X86Env; state.rip = this instruction,
+//                                     state.nextRip = rip + length (branches overwrite it)
+//   disassembleX86(insn, address)     GNU objdump AT&T text (re-assembles to the same bytes)
+//   assembleX86(source, options)      GNU as AT&T source → X86Program (bytes, symbols, listing)
 
 export { decodeX86 } from "./decode.js";
 export { disassembleX86, mnemonicOf } from "./disasm.js";
