@@ -77,6 +77,10 @@ export function mnemonicOf(insn: X86Insn): string {
   let m = spec.mnemonic;
   const forms = spec.operands;
   if (spec.map === 0 && spec.opcode === 0x63) return insn.operandSize === 8 ? "movslq" : "movsxd";
+  if (spec.sem === "iret") {
+    const def = insn.mode === "real" ? 2 : 4;
+    return insn.operandSize === def ? "iret" : "iret" + SUFFIX[insn.operandSize]; // iretw, iretl (16-bit code), iretq
+  }
   if (spec.sem === "loop") {
     const def = insn.mode === "long64" ? 8 : insn.mode === "real" ? 2 : 4;
     return insn.addressSize === def ? m : m + SUFFIX[insn.addressSize]; // loopl: the count register is ecx

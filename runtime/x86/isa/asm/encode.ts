@@ -57,6 +57,9 @@ for (const spec of X86_TABLE) {
     list.push(spec);
   }
 }
+// `iret` means the mode's default operand size (cf); iretw/iretl/iretq name one explicitly.
+const IRET_SIZE: Record<string, number | "default"> = { iret: "default", iretw: 2, iretl: 4, iretd: 4, iretq: 8 };
+for (const name of Object.keys(IRET_SIZE)) BY_NAME.set(name, X86_TABLE.filter((s) => s.sem === "iret"));
 BY_NAME.set("movabs", X86_TABLE.filter((s) => s.mnemonic === "mov" && (s.operands[1] === "Iv" || s.operands.includes("Ob") || s.operands.includes("Ov"))));
 
 /** Every spelling the assembler accepts (for "did you mean"). */
@@ -74,6 +77,9 @@ const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz"
  * Why a table entry did not fit. `stage` ranks how far matching got, so the error names the most
  * specific problem: 0 operand kinds/count, 1 operand size, 2 values and encodings, 3 CPU mode.
  */
+/** Instructions without a sized operand whose size a suffix may still choose (ret/retl/retw, pushfq...). */
+const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg"]);
+
 class Mismatch {
   readonly stage: number;
   constructor(readonly why: string, readonly sizeProblem = false, stage?: number) {
@@ -167,6 +173,10 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     if (want === 64 && bits !== 64) return new Mismatch("only valid in 64-bit mode", false, 3);
     if (want === 16 && bits === 64) return new Mismatch("not valid in 64-bit mode", false, 3);
   }
+  if (spec.sem === "iret" && ctx.mnemonic && IRET_SIZE[ctx.mnemonic] !== undefined) {
+    const want = IRET_SIZE[ctx.mnemonic] === "default" ? modeDefault(bits) : IRET_SIZE[ctx.mnemonic];
+    if (spec.osize !== (want as number) * 8) return new Mismatch("operand size of iret", false, 0);
+  }
   let ops = [...atnt].reverse();
   const forms = spec.operands;
   // Implicit operands: string instructions without operands, the `1` of shifts, imul $i,%r.
@@ -202,6 +212,8 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
       v = suffix;
     } else if (byteOnly && !hasV) {
       if (suffix !== 1 && !(spec.sem === "setcc")) return new Mismatch("invalid instruction suffix", true);
+    } else if (SUFFIX_SIZED.has(spec.sem)) {
+      v = suffix; // retl, pushfq, lretq, pushw %ds: the suffix picks the operand size
     } else if (!(spec.osize && spec.osize / 8 === suffix) && spec.suffix !== "always") {
       return new Mismatch("invalid instruction suffix", true);
     }
@@ -504,7 +516,7 @@ class Builder {
       if (bits === 64 && this.addrSize === 2) return new Mismatch("16-bit addressing is not available in 64-bit mode");
       out.push(0x67);
     }
-    const usesV = spec.operands.some((f) => V_FORMS.has(f)) || spec.osize !== undefined || spec.suffix === "always";
+    const usesV = spec.operands.some((f) => V_FORMS.has(f)) || spec.osize !== undefined || spec.suffix === "always" || SUFFIX_SIZED.has(spec.sem);
     const def = modeDefault(bits);
     // GNU as writes `mov %ax,%ds` without 66: the operand size does not matter for 8E.
     const sregLoad = spec.sem === "movsreg" && this.mod === 3;

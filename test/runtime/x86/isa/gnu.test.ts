@@ -30,13 +30,13 @@ interface Dumped {
 }
 
 /** Assemble with GNU as and read the instructions back with objdump -d. */
-function gnu(lines: string[], bits: 32 | 64): Dumped[] {
+function gnu(lines: string[], bits: 16 | 32 | 64): Dumped[] {
   const dir = mkdtempSync(join(tmpdir(), "exitlab-x86-"));
   const src = join(dir, "t.s");
   const obj = join(dir, "t.o");
   writeFileSync(src, `.code${bits}\n` + lines.join("\n") + "\n");
   execFileSync("as", [bits === 64 ? "--64" : "--32", src, "-o", obj], { stdio: ["ignore", "ignore", "pipe"] });
-  const dump = execFileSync("objdump", ["-d", "-w", obj], { encoding: "utf8" });
+  const dump = execFileSync("objdump", ["-d", "-w", ...(bits === 16 ? ["-M", "i8086"] : []), obj], { encoding: "utf8" });
   const out: Dumped[] = [];
   for (const l of dump.split("\n")) {
     const m = /^\s*[0-9a-f]+:\t((?:[0-9a-f]{2} )+)\s*\t?(.*)$/.exec(l);
@@ -76,6 +76,26 @@ describe.skipIf(!HAVE)("encodings agree with GNU as (Debian binutils)", () => {
       expect(textDiffs.length).toBeLessThanOrEqual(KNOWN_TEXT_DIFFERENCES[bits]);
     });
   }
+
+  it("16-bit code (.code16, real mode): bytes and objdump -M i8086 text", () => {
+    const texts = [
+      "mov $0x10,%ax", "mov $0x12345678,%eax", "mov %ax,%ds", "mov (%bx,%si),%ax", "mov 0x10(%bp),%cx", "mov 0x1234,%al",
+      "lgdtl (%bx)", "mov %cr0,%eax", "or $0x1,%eax", "mov %eax,%cr0", "ljmp $0x8,$0x1000", "ljmpl $0x8,$0x12345", "push %ax",
+      "pushl $0x1", "call .+0x100", "jmp .+2", "int $0x10", "iret", "rep movsb %ds:(%si),%es:(%di)", "in $0x60,%al",
+      "lea 0x4(%esi),%eax", "add %bx,-0x2(%bp,%di)", "movzbw (%di),%ax", "retl",
+    ];
+    const ref = gnu(texts, 16);
+    const prog = assembleX86(`.code16\n` + texts.join("\n"), { bits: 16 });
+    const diffs: string[] = [];
+    prog.lines.forEach((l, i) => {
+      const off = Number(l.address);
+      const insn = decodeX86((k) => prog.bytes[off + k] ?? 0, "real");
+      const mine = Buffer.from(prog.bytes.subarray(off, off + insn.length)).toString("hex");
+      const dis = normalize(disassembleX86(insn, l.address));
+      if (mine !== ref[i]!.bytes || dis !== ref[i]!.text) diffs.push(`${l.text}: ours ${mine} "${dis}", as ${ref[i]!.bytes} "${ref[i]!.text}"`);
+    });
+    expect(diffs).toEqual([]);
+  });
 
   it("the boot start-up (labels, .code32/.code64, relaxation, data) matches as byte for byte", () => {
     const dir = mkdtempSync(join(tmpdir(), "exitlab-x86-"));
