@@ -523,6 +523,8 @@ class Assembler {
       throw new AsmError(`undefined symbol \`${shown}'`, it.line, u?.column ?? f.column, near ? `did you mean \`${near}'?` : "define it as a label (name:) or with .equ");
     }
     if (f.pcrel) v -= it.address + BigInt(len);
+    // A sign-extended field holds 64-bit addresses like 0xffffffff80001000 (R_X86_64_32S style).
+    if (f.range === "s" && !f.pcrel) v = BigInt.asIntN(64, v);
     if (!fits(v, f.size, f.range)) {
       const what = f.pcrel && f.size === 1 ? "jump target out of range (this instruction reaches only -128..+127 bytes)" : `value 0x${BigInt.asUintN(64, v).toString(16)} does not fit in ${f.size} byte(s)`;
       throw new AsmError(what, it.line, f.column, f.pcrel && f.size === 1 ? "loop/jrcxz have no long form; restructure with a jcc" : undefined);

@@ -548,3 +548,18 @@ describe("port string instructions", () => {
     expect(env.state.gpr[RDI]).toBe(0x3004n);
   });
 });
+
+describe("prefix rules", () => {
+  it("lock on an instruction without a memory destination raises #UD", () => {
+    const env = new FakeEnv();
+    env.load(0x1000n, Uint8Array.from([0xf0, 0x01, 0xc3]));
+    env.state.rip = 0x1000n;
+    expect(() => env.step()).toThrow(expect.objectContaining({ vector: 6 }));
+  });
+
+  it("kernel-half addresses fit sign-extended 32-bit fields", () => {
+    const p = assembleX86("movq $high, %rax\nmov high, %ebx\n.org 0x1000\nhigh: .quad 0", { base: 0xffffffff80000000n });
+    expect(Array.from(p.bytes.subarray(0, 7))).toEqual([0x48, 0xc7, 0xc0, 0x00, 0x10, 0x00, 0x80]);
+    expect(Array.from(p.bytes.subarray(7, 14))).toEqual([0x8b, 0x1c, 0x25, 0x00, 0x10, 0x00, 0x80]);
+  });
+});
