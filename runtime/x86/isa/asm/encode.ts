@@ -436,6 +436,9 @@ class Builder {
       this.addrSize = regSize;
     }
     for (const r of [base, index]) if (r && r.reg >= 8) this.needRex = true;
+    // GNU as drops an override that names the default segment (%ss for %rbp/%rsp bases, else %ds).
+    const defaultSeg = base && (base.reg === 4 || base.reg === 5) ? "ss" : "ds";
+    if (this.seg === defaultSeg) this.seg = undefined;
     const col = op.column;
     if (this.addrSize === 2) return this.memory16(base, index, op.kind === "mem" ? op.scale : 1, dispExpr, c, col);
     if (rip) {

@@ -151,3 +151,6 @@ export const EXTRA_32 = [
   "mov %cr4,%ebx", "mov %eax,%ds", "mov %ss,%eax", "lgdt (%eax)", "lidt 0x1000", "rep stosl", "rep movsb", "cwtl", "cltd",
   "iret", "lret", "lret $4", "out %al,$0xf4", "outb %al,(%dx)", "inl $0x60,%eax", "jecxz .+5", "loop .-2", "int $0x21",
 ];
+
+/** Segment overrides naming the default segment are dropped by GNU as; others are kept. */
+export const SEGMENT_EXTRAS_64 = ["mov %ds:(%rax),%eax", "mov %ss:(%rbp),%eax", "mov %ss:(%rax),%eax", "mov %ds:(%rsp),%eax", "mov %es:0x10,%eax"];
