@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { assembleX86, decodeX86, disassembleX86 } from "../../../../runtime/x86/isa/index.js";
 import { EXTRA_32, EXTRA_64, SEGMENT_EXTRAS_64, tableExamples } from "./examples.js";
 import { BOOT_SOURCE } from "./boot-source.js";
+import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../../../../runtime/guests/x86_64/boot.js";
 
 function have(tool: string): boolean {
   try {
@@ -97,15 +98,19 @@ describe.skipIf(!HAVE)("encodings agree with GNU as (Debian binutils)", () => {
     expect(diffs).toEqual([]);
   });
 
-  it("the boot start-up (labels, .code32/.code64, relaxation, data) matches as byte for byte", () => {
+  it.each([
+    ["the assembler workout (labels, .code32/.code64, relaxation, .rept, .macro, data)", BOOT_SOURCE],
+    ["exitlab's built-in x86-64 boot guest", X86_BOOT_SOURCE],
+  ])("%s matches GNU as byte for byte", (_name, source) => {
     const dir = mkdtempSync(join(tmpdir(), "exitlab-x86-"));
-    writeFileSync(join(dir, "boot.s"), BOOT_SOURCE);
+    writeFileSync(join(dir, "boot.s"), source);
     execFileSync("as", ["--64", join(dir, "boot.s"), "-o", join(dir, "boot.o")]);
-    // Link at 0x400000 so absolute label references are resolved as in our flat image.
+    // Link at 0x400000 (X86_BOOT_BASE) so absolute label references are resolved as in our flat image.
+    expect(X86_BOOT_BASE).toBe(0x400000n);
     execFileSync("ld", ["-Ttext=0x400000", "-e", "0x400000", "-o", join(dir, "boot.elf"), join(dir, "boot.o")]);
     execFileSync("objcopy", ["-O", "binary", "-j", ".text", join(dir, "boot.elf"), join(dir, "boot.bin")]);
     const ref = readFileSync(join(dir, "boot.bin"));
-    const ours = assembleX86(BOOT_SOURCE, { bits: 32, base: 0x400000n }).bytes;
+    const ours = assembleX86(source, { bits: 32, base: 0x400000n }).bytes;
     expect(ours.length).toBe(ref.length);
     const diffs: string[] = [];
     for (let i = 0; i < ours.length; i++) if (ours[i] !== ref[i]) diffs.push(`+${i.toString(16)}: ours ${ours[i]!.toString(16)} as ${ref[i]!.toString(16)}`);
