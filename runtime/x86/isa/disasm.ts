@@ -4,7 +4,7 @@
 // addresses (`0x...`, where objdump also prints `<symbol>`; objdump omits `0x` only when a symbol
 // table is present — we always print it so the text re-assembles).
 
-import type { OperandForm, X86Insn, X86Operand } from "./types.js";
+import type { OperandForm, X86Insn, X86Operand, X86Spec } from "./types.js";
 import { GPR16, GPR32, GPR64, regName } from "./types.js";
 
 const SUFFIX: Record<number, string> = { 1: "b", 2: "w", 4: "l", 8: "q" };
@@ -132,4 +132,24 @@ export function disassembleX86(insn: X86Insn, address: bigint): string {
   }
   const m = mnemonicOf(insn);
   return prefix + (texts.length ? `${m} ${texts.join(",")}` : m);
+}
+
+const FORM_SHOWN: Partial<Record<OperandForm, string>> = {
+  Eb: "r/m8", Ew: "r/m16", Ed: "r/m32", Ev: "r/m", Gb: "r8", Gw: "r16", Gv: "r", Gy: "r32/64", Ib: "$imm8", Iw: "$imm16",
+  Iz: "$imm32", Iv: "$imm", Ibs: "$simm8", Jb: "rel8", Jz: "rel32", Zb: "r8", Zv: "r", AL: "%al", rAX: "%rax", eAX: "%eax",
+  DX: "(%dx)", CL: "%cl", One: "1", Sw: "%sreg", Cy: "%crN", Dy: "%dbN", Ry: "r64", Rv: "r", M: "m", Mw: "m16", Ms: "m16&addr",
+  Mp: "m16:32/64", Ob: "moffs8", Ov: "moffs", Ap: "$sel,$off", Xb: "%ds:(%rsi)", Xv: "%ds:(%rsi)", Yb: "%es:(%rdi)", Yv: "%es:(%rdi)",
+};
+
+/** One table entry as a manual would list it: opcode bytes and AT&T operand forms ("0f 22 /r  mov r64,%crN"). */
+export function formatSpec(spec: X86Spec): string {
+  const bytes: string[] = [];
+  if (spec.prefix === 0xf3) bytes.push("f3");
+  if (spec.map >= 1) bytes.push("0f");
+  if (spec.map === 2) bytes.push("38");
+  if (spec.map === 3) bytes.push("3a");
+  bytes.push(spec.opcode.toString(16).padStart(2, "0") + (spec.plusReg ? "+r" : ""));
+  if (spec.modrm) bytes.push(spec.rm !== undefined ? `/${spec.ext ?? 0} rm=${spec.rm}` : spec.ext !== undefined ? `/${spec.ext}` : "/r");
+  const ops = [...spec.operands].reverse().map((f) => FORM_SHOWN[f] ?? `%${f.toLowerCase()}`);
+  return `${bytes.join(" ").padEnd(14)}${spec.mnemonic}${ops.length ? " " + ops.join(",") : ""}`;
 }

@@ -9,7 +9,7 @@
 //   assembleX86(source, options)      GNU as AT&T source → X86Program (bytes, symbols, listing)
 
 export { decodeX86 } from "./decode.js";
-export { disassembleX86, mnemonicOf } from "./disasm.js";
+export { disassembleX86, formatSpec, mnemonicOf } from "./disasm.js";
 export { executeX86, SEMANTICS } from "./semantics/index.js";
 export { X86_TABLE, UD_SPEC } from "./table.js";
 export type { OperandForm, X86Insn, X86Operand, X86Prefixes, X86Spec, RegSize } from "./types.js";

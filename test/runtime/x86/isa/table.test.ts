@@ -2,7 +2,7 @@
 // entry; the disassembly re-assembles to the same bytes.
 
 import { describe, expect, it } from "vitest";
-import { X86_TABLE, assembleX86, decodeX86, disassembleX86 } from "../../../../runtime/x86/isa/index.js";
+import { X86_TABLE, assembleX86, decodeX86, disassembleX86, formatSpec } from "../../../../runtime/x86/isa/index.js";
 import { EXTRA_32, EXTRA_64, tableExamples } from "./examples.js";
 
 const BASE = 0x1000n;
@@ -47,6 +47,17 @@ describe("x86 table coverage", () => {
       expect(Array.from(again)).toEqual([0x80, bytes[1], 0x12]);
       expect(decodeX86((i) => bytes[i]!, "long64").spec.mnemonic).toBe("(bad)");
     }
+  });
+});
+
+describe("table listing", () => {
+  it("formats entries as a manual lists them", () => {
+    const find = (m: string, op: number, map = 0) => X86_TABLE.find((s) => s.mnemonic === m && s.opcode === op && s.map === map)!;
+    expect(formatSpec(find("mov", 0x22, 1))).toBe("0f 22 /r      mov r64,%crN");
+    expect(formatSpec(find("add", 0x83))).toBe("83 /0         add $simm8,r/m");
+    expect(formatSpec(find("push", 0x50))).toBe("50+r          push r");
+    expect(formatSpec(find("vmcall", 0x01, 1))).toBe("0f 01 /0 rm=1 vmcall");
+    expect(new Set(X86_TABLE.map(formatSpec)).size).toBe(X86_TABLE.length);
   });
 });
 
