@@ -1,0 +1,65 @@
+// The typed syntax tree of an exitlab program. Every node carries the source span it came from
+// so errors, `expect` failures and the kernel's inspect can point at the exact text.
+
+export interface Pos {
+  /** 1-based line and column of the node's first character. */
+  line: number;
+  col: number;
+  /** 0-based offsets into the source: [offset, end). */
+  offset: number;
+  end: number;
+}
+
+export type Expr =
+  | { type: "number"; value: bigint; text: string; pos: Pos }
+  | { type: "string"; value: string; pos: Pos }
+  /** A bare or dotted name: variable, register, exit reason, or exit/VMCS field shorthand (`esr.iss.srt`). */
+  | { type: "name"; path: string[]; pos: Pos }
+  /** `exit.reason`, `exit.qual.cr`: a field of the pending (or last) exit. */
+  | { type: "exitField"; path: string[]; pos: Pos }
+  /** `exits[i].field`. */
+  | { type: "exitAt"; index: Expr; path: string[]; pos: Pos }
+  /** `count(exits [where cond])`. */
+  | { type: "count"; where: Expr | null; pos: Pos }
+  | { type: "unary"; op: "!" | "-" | "~"; operand: Expr; pos: Pos }
+  | { type: "binary"; op: BinaryOp; left: Expr; right: Expr; pos: Pos };
+
+export type BinaryOp =
+  | "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">="
+  | "|" | "^" | "&" | "<<" | ">>" | "+" | "-" | "*" | "/" | "%";
+
+/** A word in a fixed position (trap kind, setting name, view name...), kept with its span. */
+export interface Word {
+  text: string;
+  pos: Pos;
+}
+
+export type GuestSource =
+  | { type: "builtin"; name: Word }
+  | { type: "file"; path: string; pos: Pos }
+  | { type: "asm"; arch: Word | null; body: string; pos: Pos };
+
+export type Statement =
+  | { type: "vmBoot"; arch: Word; guest: GuestSource | null; name: Word | null; pos: Pos }
+  | { type: "use"; name: Word; pos: Pos }
+  | { type: "trap"; enable: boolean; kind: Word; arg: Expr | Word | null; pos: Pos }
+  | { type: "step"; count: Expr | null; until: "exit" | Expr | null; pos: Pos }
+  | { type: "handle"; pos: Pos }
+  | { type: "run"; until: "halt" | Expr | null; limit: Expr | null; pos: Pos }
+  | { type: "show"; what: Word; args: Expr[]; pos: Pos }
+  | { type: "table"; source: Word | null; by: Word | null; pos: Pos }
+  | { type: "chart"; source: Word | null; by: Word | null; overTime: boolean; pos: Pos }
+  | { type: "compare"; left: Word; right: Word; pos: Pos }
+  | { type: "let"; name: Word; value: Expr; pos: Pos }
+  | { type: "expect"; cond: Expr; message: string | null; pos: Pos }
+  | { type: "set"; name: Word; value: Expr | Word; pos: Pos }
+  | { type: "saveTrace"; path: string; pos: Pos }
+  | { type: "loadTrace"; path: string; name: Word | null; pos: Pos }
+  | { type: "help"; topic: Word | null; pos: Pos };
+
+export type StatementType = Statement["type"];
+
+export interface Program {
+  statements: Statement[];
+  source: string;
+}

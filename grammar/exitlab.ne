@@ -1,0 +1,101 @@
+# The exitlab language (nearley). Compiled by `nearleyc` during the build into exitlab.gen.ts.
+# Every valid program has exactly one parse: test/grammar checks results.length === 1.
+@preprocessor typescript
+@{%
+import { lexer, span, word as wordOf, num, str, binary } from "./nodes.js";
+%}
+@lexer lexer
+
+program -> sep:* {% () => [] %}
+  | sep:* stmts sep:* {% (d) => d[1] %}
+stmts -> statement {% (d) => [d[0]] %}
+  | stmts sep:+ statement {% (d) => [...d[0], d[2]] %}
+sep -> %nl | ";"
+
+statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
+  | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
+  | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %}
+
+name -> %word {% (d) => wordOf(d[0]) %}
+nameLike -> %word {% (d) => wordOf(d[0]) %} | anyKw {% (d) => wordOf(d[0]) %}
+anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use | %kw_trap | %kw_untrap
+  | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
+  | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
+  | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where) {% (d) => d[0][0] %}
+
+vmBoot -> %kw_vm %kw_boot name guestSrc:? asName:?
+  {% (d) => ({ type: "vmBoot", arch: d[2], guest: d[3], name: d[4], pos: span(d) }) %}
+guestSrc -> %kw_guest nameLike {% (d) => ({ type: "builtin", name: d[1] }) %}
+  | %kw_guest %string {% (d) => ({ type: "builtin", name: wordOf(d[1]) }) %}
+  | %kw_from %string {% (d) => ({ type: "file", path: d[1].value, pos: span(d[1]) }) %}
+  | %kw_asm name:? %asmbody {% (d) => ({ type: "asm", arch: d[1], body: d[2].value, pos: span(d) }) %}
+asName -> %kw_as name {% (d) => d[1] %}
+
+use -> %kw_use name {% (d) => ({ type: "use", name: d[1], pos: span(d) }) %}
+
+trap -> %kw_trap name trapArg:? {% (d) => ({ type: "trap", enable: true, kind: d[1], arg: d[2], pos: span(d) }) %}
+  | %kw_untrap name trapArg:? {% (d) => ({ type: "trap", enable: false, kind: d[1], arg: d[2], pos: span(d) }) %}
+trapArg -> %number {% (d) => num(d[0]) %} | name {% id %}
+
+step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(d) }) %}
+  | %kw_step expr {% (d) => ({ type: "step", count: d[1], until: null, pos: span(d) }) %}
+  | %kw_step %kw_until %kw_exit {% (d) => ({ type: "step", count: null, until: "exit", pos: span(d) }) %}
+  | %kw_step %kw_until expr {% (d) => ({ type: "step", count: null, until: d[2], pos: span(d) }) %}
+
+handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
+
+run -> %kw_run runUntil:? runLimit:? {% (d) => ({ type: "run", until: d[1], limit: d[2], pos: span(d) }) %}
+runUntil -> %kw_until %kw_halt {% () => "halt" %} | %kw_until expr {% (d) => d[1] %}
+runLimit -> %kw_limit expr {% (d) => d[1] %}
+
+show -> %kw_show showWhat atom:* {% (d) => ({ type: "show", what: d[1], args: d[2], pos: span(d) }) %}
+  | %kw_show %kw_trace %kw_last atom {% (d) => ({ type: "show", what: wordOf(d[1]), args: [d[3]], pos: span(d) }) %}
+showWhat -> name {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {% (d) => wordOf(d[0]) %} | %kw_exits {% (d) => wordOf(d[0]) %}
+
+table -> %kw_table source byClause:? {% (d) => ({ type: "table", source: d[1], by: d[2], pos: span(d) }) %}
+chart -> %kw_chart source byClause {% (d) => ({ type: "chart", source: d[1], by: d[2], overTime: false, pos: span(d) }) %}
+  | %kw_chart source %kw_over %kw_time {% (d) => ({ type: "chart", source: d[1], by: null, overTime: true, pos: span(d) }) %}
+source -> %kw_exits {% () => null %} | name {% id %}
+byClause -> %kw_by name {% (d) => d[1] %}
+
+compare -> %kw_compare name name {% (d) => ({ type: "compare", left: d[1], right: d[2], pos: span(d) }) %}
+
+let -> %kw_let name "=" expr {% (d) => ({ type: "let", name: d[1], value: d[3], pos: span(d) }) %}
+
+expect -> %kw_expect expr {% (d) => ({ type: "expect", cond: d[1], message: null, pos: span(d) }) %}
+  | %kw_expect expr "," %string {% (d) => ({ type: "expect", cond: d[1], message: d[3].value, pos: span(d) }) %}
+
+set -> %kw_set name setValue {% (d) => ({ type: "set", name: d[1], value: d[2], pos: span(d) }) %}
+setValue -> %number {% (d) => num(d[0]) %} | %string {% (d) => str(d[0]) %} | name {% id %}
+
+save -> %kw_save %kw_trace %string {% (d) => ({ type: "saveTrace", path: d[2].value, pos: span(d) }) %}
+load -> %kw_load %kw_trace %string asName:? {% (d) => ({ type: "loadTrace", path: d[2].value, name: d[3], pos: span(d) }) %}
+
+help -> %kw_help {% (d) => ({ type: "help", topic: null, pos: span(d) }) %}
+  | %kw_help nameLike {% (d) => ({ type: "help", topic: d[1], pos: span(d) }) %}
+
+# ---- expressions, loosest first ----
+expr -> or {% id %}
+or -> or "||" and {% binary %} | and {% id %}
+and -> and "&&" cmp {% binary %} | cmp {% id %}
+cmp -> bor cmpOp bor {% (d) => binary([d[0], d[1][0], d[2]]) %} | bor {% id %}
+cmpOp -> "==" | "!=" | "<" | "<=" | ">" | ">="
+bor -> bor "|" bxor {% binary %} | bxor {% id %}
+bxor -> bxor "^" band {% binary %} | band {% id %}
+band -> band "&" shift {% binary %} | shift {% id %}
+shift -> shift ("<<" | ">>") add {% (d) => binary([d[0], d[1][0], d[2]]) %} | add {% id %}
+add -> add ("+" | "-") mul {% (d) => binary([d[0], d[1][0], d[2]]) %} | mul {% id %}
+mul -> mul ("*" | "/" | "%") unary {% (d) => binary([d[0], d[1][0], d[2]]) %} | unary {% id %}
+unary -> ("!" | "-" | "~") unary {% (d) => ({ type: "unary", op: d[0][0].text, operand: d[1], pos: span(d) }) %} | atom {% id %}
+
+atom -> %number {% (d) => num(d[0]) %}
+  | %string {% (d) => str(d[0]) %}
+  | path {% (d) => ({ type: "name", path: d[0].map((t) => t.value), pos: span(d[0]) }) %}
+  | %kw_exit "." fieldPath {% (d) => ({ type: "exitField", path: d[2].map((t) => t.value), pos: span(d) }) %}
+  | %kw_exits "[" expr "]" "." fieldPath {% (d) => ({ type: "exitAt", index: d[2], path: d[5].map((t) => t.value), pos: span(d) }) %}
+  | %kw_count "(" %kw_exits ")" {% (d) => ({ type: "count", where: null, pos: span(d) }) %}
+  | %kw_count "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], pos: span(d) }) %}
+  | "(" expr ")" {% (d) => ({ ...d[1], pos: span(d) }) %}
+path -> %word {% (d) => [d[0]] %} | path "." field {% (d) => [...d[0], d[2]] %}
+fieldPath -> field {% (d) => [d[0]] %} | fieldPath "." field {% (d) => [...d[0], d[2]] %}
+field -> %word {% id %} | anyKw {% id %}

@@ -1,0 +1,134 @@
+// Parsing entry points: source → typed AST, or a SyntaxError that says where, what was expected
+// in words, and "did you mean" for a misspelled keyword.
+
+import nearley from "nearley";
+import compiled from "./exitlab.gen.js";
+import type { Pos, Program, Statement } from "./ast.js";
+import { LexError, TokenStream, tokenize, tokenPos, type Token } from "./lexer.js";
+import { suggestion, ALL_KEYWORDS, STATEMENT_KEYWORDS } from "./words.js";
+
+/** A syntax error at a position, with the expectation in words and an optional hint. */
+export class ExitlabSyntaxError extends Error {
+  constructor(message: string, readonly pos: Pos, readonly hint?: string, readonly expected: string[] = []) {
+    super(message);
+    this.name = "SyntaxError";
+  }
+}
+
+const DESCRIBE: Record<string, string> = {
+  number: "a number",
+  string: "a string",
+  word: "a name",
+  asmbody: "an asm block `{ ... }`",
+  nl: "the end of the statement",
+  ";": "the end of the statement",
+};
+
+interface Symbol_ {
+  type?: string;
+  literal?: string;
+}
+
+function describe(sym: Symbol_): string {
+  if (sym.type) {
+    if (sym.type.startsWith("kw_")) return "`" + sym.type.slice(3) + "`";
+    return DESCRIBE[sym.type] ?? "`" + sym.type + "`";
+  }
+  return DESCRIBE[sym.literal ?? ""] ?? "`" + sym.literal + "`";
+}
+
+/** "a, b or c" */
+function orList(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? "nothing") : items.slice(0, -1).join(", ") + " or " + items[items.length - 1];
+}
+
+interface ParserInternals {
+  table: { scannable: { rule: { symbols: Symbol_[] }; dot: number }[] }[];
+  current: number;
+}
+
+function expectations(parser: nearley.Parser): { words: string[]; keywords: string[] } {
+  const p = parser as unknown as ParserInternals;
+  const column = p.table[p.current];
+  const seen = new Set<string>();
+  const keywords: string[] = [];
+  for (const st of column?.scannable ?? []) {
+    const sym = st.rule.symbols[st.dot]!;
+    const d = describe(sym);
+    // A keyword that can also be a field name (after `exit.`) is listed once as "a name".
+    seen.add(d);
+    if (sym.type?.startsWith("kw_")) keywords.push(sym.type.slice(3));
+  }
+  let words = [...seen];
+  // After `exit.`/a dot every keyword is a valid field name: say "a name" rather than 34 keywords.
+  if (keywords.length > 20) words = words.filter((w) => !w.startsWith("`") || !keywords.includes(w.slice(1, -1)));
+  // Put names/numbers first, then punctuation and keywords, end of statement last; dedupe.
+  const rank = (w: string) => (w.startsWith("a ") || w.startsWith("an ") ? 0 : w.startsWith("the end") ? 2 : 1);
+  words = [...new Set(words)].sort((a, b) => rank(a) - rank(b));
+  // At the start of a statement, name the category instead of listing all 17 keywords.
+  const starters = keywords.filter((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k));
+  if (starters.length >= 10) words = ["a statement (" + STATEMENT_KEYWORDS.join(", ") + ")", ...words.filter((w) => !starters.includes(w.slice(1, -1)))];
+  return { words, keywords };
+}
+
+function tokenDescription(t: Token): string {
+  if (t.type === "nl") return "the end of the line";
+  if (t.type === "asmbody") return "an asm block";
+  if (t.type === "string") return `the string ${t.text}`;
+  if (t.type === "number") return `the number ${t.text}`;
+  return "`" + t.text + "`";
+}
+
+export interface ParseOutcome {
+  program: Program;
+  /** How many parses nearley found (1 for every valid program; more means an ambiguity). */
+  parses: number;
+}
+
+/** Parse and also report the number of parses (for the one-parse property). */
+export function parseWithCount(source: string): ParseOutcome {
+  let tokens: Token[];
+  try {
+    tokens = tokenize(source);
+  } catch (e) {
+    if (e instanceof LexError) throw new ExitlabSyntaxError(e.message, e.pos, e.hint);
+    throw e;
+  }
+  const grammar = nearley.Grammar.fromCompiled({ ...(compiled as unknown as nearley.CompiledRules), Lexer: new TokenStream(tokens) as unknown as nearley.Lexer });
+  const parser = new nearley.Parser(grammar);
+  try {
+    parser.feed("");
+  } catch (e) {
+    const bad = (e as { token?: Token }).token;
+    if (!bad) throw e;
+    throw unexpected(parser, bad);
+  }
+  if (parser.results.length === 0) {
+    const end = source.length;
+    const lines = source.split("\n");
+    const pos: Pos = { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset: end, end };
+    const { words } = expectations(parser);
+    throw new ExitlabSyntaxError(`the program ends too early: expected ${orList(words)}`, pos, undefined, words);
+  }
+  return { program: { statements: parser.results[0] as Statement[], source }, parses: parser.results.length };
+}
+
+function unexpected(parser: nearley.Parser, bad: Token): ExitlabSyntaxError {
+  const { words, keywords } = expectations(parser);
+  const pos = tokenPos(bad);
+  let hint: string | undefined;
+  if (bad.type === "word" || bad.type.startsWith("kw_")) {
+    const pool = keywords.length ? keywords : [];
+    hint = suggestion(bad.text, pool);
+    if (!hint && keywords.some((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k))) hint = suggestion(bad.text, STATEMENT_KEYWORDS);
+    if (!hint && bad.type.startsWith("kw_") && words.includes("a name")) hint = `\`${bad.text}\` is a keyword and cannot be used as a name`;
+  }
+  if (!hint && bad.type === "nl" && words.includes("the end of the statement") === false) hint = undefined;
+  void ALL_KEYWORDS;
+  return new ExitlabSyntaxError(`unexpected ${tokenDescription(bad)}: expected ${orList(words)}`, pos, hint, words);
+}
+
+/** Source text → AST (throws ExitlabSyntaxError). */
+export function parse(source: string): Program {
+  return parseWithCount(source).program;
+}
