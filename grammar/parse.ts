@@ -67,7 +67,7 @@ function expectations(parser: nearley.Parser): { words: string[]; keywords: stri
   words = [...new Set(words)].sort((a, b) => rank(a) - rank(b));
   // At the start of a statement, name the category instead of listing all 17 keywords.
   const starters = keywords.filter((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k));
-  if (starters.length >= 10) words = ["a statement (" + STATEMENT_KEYWORDS.join(", ") + ")", ...words.filter((w) => !starters.includes(w.slice(1, -1)))];
+  if (starters.length >= 10) words = ["a statement (" + STATEMENT_KEYWORDS.join(", ") + ")"];
   return { words, keywords };
 }
 

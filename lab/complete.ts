@@ -1,0 +1,86 @@
+// Completion, inspection and is-complete for the Jupyter kernel and the REPL.
+
+import { KEYWORDS } from "../grammar/lexer.js";
+import { tokenize } from "../grammar/lexer.js";
+import { parse, ExitlabSyntaxError } from "../grammar/parse.js";
+import { SETTINGS, SHOW_TARGETS, STATEMENT_KEYWORDS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../grammar/words.js";
+import { STATEMENT_DOCS } from "./help.js";
+import type { Session } from "./session.js";
+import { hex } from "./values.js";
+
+function wordAt(code: string, pos: number): { start: number; end: number; word: string } {
+  let start = pos;
+  while (start > 0 && /[A-Za-z0-9_.]/.test(code[start - 1]!)) start--;
+  let end = pos;
+  while (end < code.length && /[A-Za-z0-9_]/.test(code[end]!)) end++;
+  return { start, end, word: code.slice(start, end) };
+}
+
+/** Words that fit at `cursorPos`: keywords, registers, exit reasons, sysregs, settings, views, VMs. */
+export function complete(session: Session, code: string, cursorPos: number): { matches: string[]; start: number; end: number } {
+  const { start, word } = wordAt(code, cursorPos);
+  const lineStart = code.lastIndexOf("\n", start - 1) + 1;
+  const before = code.slice(lineStart, start).trim().toLowerCase();
+  const info = session.info();
+  let pool: string[];
+  if (before === "" || before.endsWith(";")) pool = [...STATEMENT_KEYWORDS];
+  else if (/^(un)?trap$/.test(before)) pool = info?.arch === "arm64" ? [...TRAP_KINDS_ARM64] : info ? [...TRAP_KINDS_X86] : [...TRAP_KINDS_X86, ...TRAP_KINDS_ARM64];
+  else if (/^(un)?trap sysreg$/.test(before)) pool = (info?.vocabulary.sysreg ?? []).map((d) => d.name);
+  else if (before === "show") pool = [...new Set([...SHOW_TARGETS, ...(info?.viewNames ?? [])])];
+  else if (before === "set") pool = Object.keys(SETTINGS);
+  else if (before === "use" || before === "compare" || /^compare \w+$/.test(before)) pool = [...session.vms.keys()];
+  else if (before === "vm boot" || before === "vm") pool = before === "vm" ? ["boot"] : ["arm64", "x86_64"];
+  else {
+    pool = [...KEYWORDS, ...session.variables.keys(), ...(info?.registerNames ?? []), ...session.reasonNames()];
+    if (word.startsWith("exit.")) {
+      const e = session.current?.machine.pendingExit ?? session.current?.machine.exits.at(-1);
+      pool = ["reason", "pc", "code", "step", "cycles", "index", ...Object.keys(e?.info ?? {})].map((f) => "exit." + f);
+    }
+  }
+  const w = word.toLowerCase();
+  const matches = [...new Set(pool)].filter((p) => p.toLowerCase().startsWith(w)).sort();
+  return { matches, start, end: cursorPos };
+}
+
+/** Documentation for the word under the cursor, with a register's current value. */
+export function inspect(session: Session, code: string, cursorPos: number): string | undefined {
+  const { word } = wordAt(code, cursorPos);
+  const w = word.toLowerCase();
+  if (!w) return undefined;
+  const d = STATEMENT_DOCS.find((x) => x.keyword === w);
+  if (d) return `${d.syntax}\n\n${d.doc}\n\nexample: ${d.example}`;
+  if (w in SETTINGS) return `setting ${w}: ${SETTINGS[w]}`;
+  const vm = session.current;
+  if (vm && vm.machine.registerNames().some((r) => r.toLowerCase() === w)) {
+    return `${w} (${vm.arch} register of VM ${vm.name}) = ${hex(vm.machine.readRegister(w))}`;
+  }
+  if (session.variables.has(word)) return `variable ${word} = ${String(session.variables.get(word))}`;
+  const infos = vm ? [session.info()] : Object.values(session.factory.archInfo);
+  for (const info of infos) {
+    if (!info) continue;
+    const r = info.exitReasons.find((x) => x.name.toLowerCase() === w);
+    if (r) return `${r.name}${r.code !== undefined ? ` (${r.code})` : ""}: ${info.arch} exit reason. ${r.doc}${r.source ? `\nsource: ${r.source}` : ""}`;
+    for (const [kind, list] of Object.entries(info.vocabulary)) {
+      const v = list.find((x) => x.name.toLowerCase() === w);
+      if (v) return `${v.name} (${kind.replace(/_/g, " ")}${v.code !== undefined ? ` ${hex(v.code)}` : ""}): ${v.doc}${v.source ? `\nsource: ${v.source}` : ""}`;
+    }
+  }
+  return undefined;
+}
+
+/** "incomplete" while an asm block is open or the last line ends in an operator; "invalid" on other syntax errors. */
+export function isComplete(code: string): "complete" | "incomplete" | "invalid" {
+  try {
+    tokenize(code);
+  } catch (e) {
+    if (e instanceof Error && /unclosed `\{`/.test(e.message)) return "incomplete";
+    return "invalid";
+  }
+  try {
+    parse(code);
+    return "complete";
+  } catch (e) {
+    if (e instanceof ExitlabSyntaxError && e.message.startsWith("the program ends too early")) return "incomplete";
+    return "invalid";
+  }
+}

@@ -1,0 +1,140 @@
+// A lab session: the VMs (by name, one current), variables, loaded traces and settings, and
+// `execute(source)` which runs statements one by one and returns Results.
+//
+// Recovery rule: each statement validates its arguments (names, numbers, settings) before it
+// changes anything, so a failing statement leaves the session as it was. The exceptions are the
+// statements that run the guest (`step`, `run`, `handle`): if the step limit is reached or the
+// modelled KVM stops the VM, the guest stays where it stopped (so it can be inspected) and the
+// statement reports an error.
+
+import type { Arch, ArchInfo, Machine, MachineOptions } from "../runtime/core/machine.js";
+import type { Statement } from "../grammar/ast.js";
+import { parse, ExitlabSyntaxError } from "../grammar/parse.js";
+import { errorResult, LabError } from "./errors.js";
+import type { Result } from "./results.js";
+import type { Value } from "./values.js";
+import { VM_STATEMENTS } from "./statements/vm.js";
+import { DATA_STATEMENTS } from "./statements/data.js";
+
+/** Where machines come from (runtime/index.ts by default; tests inject one arch). */
+export interface MachineFactory {
+  createMachine(arch: Arch, options: MachineOptions): Machine;
+  archInfo: Partial<Record<Arch, ArchInfo>>;
+}
+
+export interface VmEntry {
+  name: string;
+  arch: Arch;
+  machine: Machine;
+  guest: string;
+}
+
+export interface LoadedTrace {
+  name: string;
+  path: string;
+  lines: string[];
+}
+
+export interface LabSettings {
+  steplimit: number;
+  era: "2015" | "today";
+  /** arm64-only settings, applied to arm64 VMs when set. */
+  granule?: string;
+  pair_mmio?: boolean;
+}
+
+export interface ExecuteOptions {
+  /** Polled during long runs and between statements; true stops at the next instruction boundary. */
+  interrupted?: () => boolean;
+  /** Stop at the first error (the CLI); notebooks keep going. */
+  stopOnError?: boolean;
+  /** Directory that relative file names (`from "x.s"`, `save trace`) are resolved against. */
+  baseDir?: string;
+}
+
+/** What a statement handler gets. */
+export interface Context {
+  session: Session;
+  source: string;
+  options: ExecuteOptions;
+}
+
+export type Handler<T extends Statement["type"]> = (s: Extract<Statement, { type: T }>, ctx: Context) => Result[];
+export type HandlerTable = { [T in Statement["type"]]?: Handler<T> };
+
+const HANDLERS: HandlerTable = { ...VM_STATEMENTS, ...DATA_STATEMENTS };
+
+export async function defaultFactory(): Promise<MachineFactory> {
+  const rt = await import("../runtime/index.js");
+  return { createMachine: rt.createMachine, archInfo: rt.archInfo };
+}
+
+export class Session {
+  readonly vms = new Map<string, VmEntry>();
+  currentName: string | null = null;
+  readonly variables = new Map<string, Value>();
+  readonly traces = new Map<string, LoadedTrace>();
+  settings: LabSettings = { steplimit: 1_000_000, era: "2015" };
+
+  constructor(readonly factory: MachineFactory) {}
+
+  /** A session with the runtime loaded (or the given factory). */
+  static async create(factory?: MachineFactory): Promise<Session> {
+    return new Session(factory ?? (await defaultFactory()));
+  }
+
+  get current(): VmEntry | undefined {
+    return this.currentName ? this.vms.get(this.currentName) : undefined;
+  }
+
+  /** Facts about an arch, or of the current VM's arch. */
+  info(arch?: Arch): ArchInfo | undefined {
+    const a = arch ?? this.current?.arch;
+    return a ? this.factory.archInfo[a] : undefined;
+  }
+
+  /** Exit-reason names of the current VM's arch (all known arches when none is running). */
+  reasonNames(): string[] {
+    const infos = this.current ? [this.info()] : Object.values(this.factory.archInfo);
+    return infos.flatMap((i) => i?.exitReasons.map((r) => r.name) ?? []);
+  }
+
+  /** Run a program; one or more Results per statement, errors included (never throws on bad input). */
+  execute(source: string, options: ExecuteOptions = {}): Result[] {
+    let statements: Statement[];
+    try {
+      statements = parse(source).statements;
+    } catch (e) {
+      if (e instanceof ExitlabSyntaxError) return [errorResult(source, "SyntaxError", e.message, e.pos, e.hint)];
+      throw e;
+    }
+    const out: Result[] = [];
+    const ctx: Context = { session: this, source, options };
+    for (const s of statements) {
+      if (options.interrupted?.()) {
+        out.push(errorResult(source, "Interrupted", "interrupted before this statement", s.pos));
+        break;
+      }
+      const results = this.executeStatement(s, ctx);
+      out.push(...results);
+      if (options.stopOnError && results.some((r) => r.kind === "error")) break;
+    }
+    return out;
+  }
+
+  private executeStatement(s: Statement, ctx: Context): Result[] {
+    const handler = HANDLERS[s.type] as Handler<typeof s.type> | undefined;
+    try {
+      if (!handler) throw new LabError("NotImplemented", `\`${s.type}\` is not implemented`, s.pos);
+      return handler(s as never, ctx);
+    } catch (e) {
+      if (e instanceof LabError) return [errorResult(ctx.source, e.name, e.message, e.pos ?? s.pos, e.hint)];
+      if (e instanceof Error) {
+        const hint = (e as { hint?: unknown }).hint;
+        const name = e.name === "Error" ? "RuntimeError" : e.name;
+        return [errorResult(ctx.source, name, e.message, s.pos, typeof hint === "string" ? hint : undefined)];
+      }
+      return [errorResult(ctx.source, "RuntimeError", String(e), s.pos)];
+    }
+  }
+}

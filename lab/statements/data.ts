@@ -1,0 +1,219 @@
+// Statements that look at state and traces: show, table, chart, compare, let, expect,
+// save/load trace, help.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import type { Expr, Pos, Statement, Word } from "../../grammar/ast.js";
+import type { Exit, MachineView } from "../../runtime/core/machine.js";
+import { SHOW_TARGETS, suggestion } from "../../grammar/words.js";
+import { LabError, nameError, valueError } from "../errors.js";
+import { evaluate } from "../expr.js";
+import type { Cell, Column, Result, TableResult } from "../results.js";
+import type { Context, HandlerTable, VmEntry } from "../session.js";
+import { formatValue, hex, toCell, truthy } from "../values.js";
+import { intArg, requireVm, scopeOf, text } from "./common.js";
+import { chartByReason, chartOverTime, exitRowsBy, parseTraceExits } from "./tables.js";
+import { helpText } from "../help.js";
+
+type S<T extends Statement["type"]> = Extract<Statement, { type: T }>;
+
+export function viewTable(v: MachineView, line: number): TableResult {
+  const columns: Column[] = v.columns.map((name) => ({ name, type: "string" }));
+  const rows: Cell[][] = v.rows.map((r) =>
+    r.map((c, i) => {
+      const { cell, type } = toCell(c);
+      const col = columns[i];
+      if (col) col.type = col.type === "string" && v.rows.every((rr) => toCell(rr[i]!).type === type) ? type : col.type;
+      return cell;
+    }),
+  );
+  return { kind: "table", title: v.title, columns, rows, line };
+}
+
+function hexdump(bytes: Uint8Array, base: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 16) {
+    const chunk = [...bytes.subarray(i, i + 16)];
+    const hx = chunk.map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const asc = chunk.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${(base + i).toString(16).padStart(8, "0")}  ${hx.padEnd(47)}  ${asc}`);
+  }
+  return lines.join("\n");
+}
+
+function argCount(s: S<"show">, min: number, max: number, usage: string): void {
+  if (s.args.length < min || s.args.length > max) throw new LabError("UsageError", `usage: ${usage}`, s.args[max]?.pos ?? s.pos);
+}
+
+function exitsTable(vm: VmEntry, line: number): TableResult {
+  return {
+    kind: "table",
+    title: `exits of ${vm.name}`,
+    columns: [{ name: "#", type: "number" }, { name: "step", type: "number" }, { name: "reason", type: "string" }, { name: "pc", type: "hex" }, { name: "cycles", type: "number" }],
+    rows: vm.machine.exits.map((e) => [e.index, e.step, e.reason, hex(e.pc), e.cycles]),
+    line,
+  };
+}
+
+function show(s: S<"show">, ctx: Context): Result[] {
+  const what = s.what.text.toLowerCase();
+  const vm = requireVm(ctx, s.pos);
+  const m = vm.machine;
+  const info = ctx.session.info(vm.arch);
+  const line = s.pos.line;
+  switch (what) {
+    case "mem": {
+      argCount(s, 2, 2, "show mem ADDRESS LENGTH");
+      const addr = intArg(s.args[0]!, ctx, "the address", 2 ** 52);
+      const len = intArg(s.args[1]!, ctx, "the length", 1 << 16);
+      return [text(hexdump(m.readPhysical(addr, len), addr), s.pos)];
+    }
+    case "disasm": {
+      argCount(s, 0, 2, "show disasm [ADDRESS] [COUNT]");
+      const addr = s.args[0] ? BigInt(intArg(s.args[0], ctx, "the address", 2 ** 53)) : m.pc;
+      const n = s.args[1] ? intArg(s.args[1], ctx, "the count", 1000) : 8;
+      const lines = m.disassemble(addr, n).map((d) => `${hex(d.address).padStart(10)}:  ${[...d.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ").padEnd(24)} ${d.text}`);
+      return [text(lines.join("\n"), s.pos)];
+    }
+    case "trace": {
+      argCount(s, 0, 1, "show trace [last N]");
+      const all = m.trace.lines(m.settings.era);
+      const n = s.args[0] ? intArg(s.args[0], ctx, "the count") : all.length;
+      return [{ kind: "trace", title: `trace of ${vm.name} (${all.length} events, KVM ${m.settings.era})`, lines: all.slice(Math.max(0, all.length - n)), line }];
+    }
+    case "console":
+      argCount(s, 0, 0, "show console");
+      return [text(m.console === "" ? "(the guest has written nothing)" : m.console.replace(/\n$/, ""), s.pos)];
+    case "exits":
+      argCount(s, 0, 0, "show exits");
+      return [exitsTable(vm, line)];
+  }
+  const views = info?.viewNames ?? [];
+  if (!views.includes(what)) {
+    const pool = [...new Set([...SHOW_TARGETS, ...views])];
+    throw nameError(`\`show ${s.what.text}\`: ${(SHOW_TARGETS as readonly string[]).includes(what) ? `${vm.arch} VMs have no \`${what}\` view` : "unknown view"}`, s.what.pos, suggestion(what, pool) ?? `views: ${pool.join(", ")}`);
+  }
+  argCount(s, 0, 1, `show ${what} [WHICH]`);
+  let arg: string | undefined;
+  const a = s.args[0];
+  if (a) arg = a.type === "name" ? a.path.join(".") : String(evaluate(a, scopeOf(ctx)));
+  return [viewTable(m.view(what, arg), line)];
+}
+
+/** Exits of the named VM (or the current one) — or a loaded trace's kvm_exit lines. */
+function sourceExits(source: Word | null, ctx: Context, pos: Pos): { name: string; exits: readonly Pick<Exit, "reason" | "cycles" | "step" | "pc">[] } {
+  if (!source) {
+    const vm = requireVm(ctx, pos);
+    return { name: vm.name, exits: vm.machine.exits };
+  }
+  const vm = ctx.session.vms.get(source.text);
+  if (vm) return { name: vm.name, exits: vm.machine.exits };
+  const t = ctx.session.traces.get(source.text);
+  if (t) return { name: t.name, exits: parseTraceExits(t.lines) };
+  const pool = [...ctx.session.vms.keys(), ...ctx.session.traces.keys()];
+  throw nameError(`no VM or loaded trace named \`${source.text}\``, source.pos, suggestion(source.text, pool) ?? (pool.length ? `known: exits, ${pool.join(", ")}` : undefined));
+}
+
+function groupField(by: Word | null): "reason" {
+  if (by && by.text.toLowerCase() !== "reason") throw valueError(`exits can be grouped by \`reason\``, by.pos, suggestion(by.text, ["reason"]));
+  return "reason";
+}
+
+function table(s: S<"table">, ctx: Context): Result[] {
+  const src = sourceExits(s.source, ctx, s.pos);
+  if (!s.by) {
+    const vm = s.source ? ctx.session.vms.get(s.source.text) : ctx.session.current;
+    if (vm) return [exitsTable(vm, s.pos.line)];
+  }
+  groupField(s.by);
+  const rows = exitRowsBy(src.exits);
+  return [{
+    kind: "table",
+    title: `exits of ${src.name} by reason`,
+    columns: [{ name: "reason", type: "string" }, { name: "exits", type: "number" }, { name: "cycles", type: "number" }],
+    rows: [...rows.map((r) => [r.reason, r.count, r.cycles] as Cell[]), ["total", src.exits.length, rows.reduce((a, r) => a + r.cycles, 0)]],
+    line: s.pos.line,
+  }];
+}
+
+function chart(s: S<"chart">, ctx: Context): Result[] {
+  const src = sourceExits(s.source, ctx, s.pos);
+  if (s.overTime) return [chartOverTime(src.name, src.exits, s.pos.line)];
+  groupField(s.by);
+  return [chartByReason(src.name, src.exits, s.pos.line)];
+}
+
+function compare(s: S<"compare">, ctx: Context): Result[] {
+  const a = sourceExits(s.left, ctx, s.pos);
+  const b = sourceExits(s.right, ctx, s.pos);
+  const ra = new Map(exitRowsBy(a.exits).map((r) => [r.reason, r]));
+  const rb = new Map(exitRowsBy(b.exits).map((r) => [r.reason, r]));
+  const reasons = [...new Set([...ra.keys(), ...rb.keys()])];
+  const rows: Cell[][] = reasons.map((r) => [r, ra.get(r)?.count ?? 0, ra.get(r)?.cycles ?? 0, rb.get(r)?.count ?? 0, rb.get(r)?.cycles ?? 0]);
+  const sum = (m: Map<string, { cycles: number }>) => [...m.values()].reduce((x, r) => x + r.cycles, 0);
+  rows.push(["total", a.exits.length, sum(ra), b.exits.length, sum(rb)]);
+  return [{
+    kind: "table",
+    title: `${a.name} vs ${b.name}: exits by reason`,
+    columns: [{ name: "reason", type: "string" }, { name: `${a.name} exits`, type: "number" }, { name: `${a.name} cycles`, type: "number" }, { name: `${b.name} exits`, type: "number" }, { name: `${b.name} cycles`, type: "number" }],
+    rows,
+    line: s.pos.line,
+  }];
+}
+
+function let_(s: S<"let">, ctx: Context): Result[] {
+  const v = evaluate(s.value, scopeOf(ctx));
+  ctx.session.variables.set(s.name.text, v);
+  return [text(`${s.name.text} = ${formatValue(v)}`, s.pos)];
+}
+
+function sourceOf(e: { pos: Pos }, ctx: Context): string {
+  return ctx.source.slice(e.pos.offset, e.pos.end);
+}
+
+function expect(s: S<"expect">, ctx: Context): Result[] {
+  const scope = scopeOf(ctx);
+  const cond: Expr = s.cond;
+  const ok = truthy(evaluate(cond, scope));
+  const src = sourceOf(cond, ctx);
+  if (ok) return [text(`ok: ${src}`, s.pos)];
+  let detail = `\`${src}\` is false`;
+  if (cond.type === "binary" && ["==", "!=", "<", "<=", ">", ">="].includes(cond.op)) {
+    detail = `\`${src}\`: left side ${formatValue(evaluate(cond.left, scope))}, right side ${formatValue(evaluate(cond.right, scope))}`;
+  }
+  throw new LabError("ExpectationFailed", s.message ? `${s.message}: ${detail}` : detail, cond.pos);
+}
+
+function saveTrace(s: S<"saveTrace">, ctx: Context): Result[] {
+  const vm = requireVm(ctx, s.pos);
+  const lines = vm.machine.trace.lines(vm.machine.settings.era);
+  const path = resolve(ctx.options.baseDir ?? process.cwd(), s.path);
+  try {
+    writeFileSync(path, lines.join("\n") + (lines.length ? "\n" : ""));
+  } catch (e) {
+    throw new LabError("FileError", `cannot write ${s.path}: ${(e as Error).message}`, s.pos);
+  }
+  return [text(`saved ${lines.length} trace lines of \`${vm.name}\` to ${s.path}`, s.pos)];
+}
+
+function loadTrace(s: S<"loadTrace">, ctx: Context): Result[] {
+  const path = resolve(ctx.options.baseDir ?? process.cwd(), s.path);
+  let body: string;
+  try {
+    body = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new LabError("FileError", `cannot read ${s.path}: ${(e as Error).message}`, s.pos);
+  }
+  const lines = body.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.trim() !== "");
+  const bad = lines.findIndex((l) => !/^\s*(?:\S.*?:\s+)?kvm_\w+:/.test(l));
+  if (bad >= 0) throw valueError(`${s.path} line ${bad + 1} is not a tracepoint line (\`kvm_…: …\`): ${JSON.stringify(lines[bad]!.slice(0, 60))}`, s.pos);
+  const name = s.name?.text ?? basename(s.path).replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_]/g, "_");
+  ctx.session.traces.set(name, { name, path: s.path, lines });
+  return [text(`loaded ${lines.length} trace lines as \`${name}\` (${parseTraceExits(lines).length} exits)`, s.pos)];
+}
+
+function help(s: S<"help">, ctx: Context): Result[] {
+  return [text(helpText(s.topic?.text, ctx.session, s.topic?.pos), s.pos)];
+}
+
+export const DATA_STATEMENTS: HandlerTable = { show, table, chart, compare, let: let_, expect, saveTrace, loadTrace, help };
