@@ -1,0 +1,266 @@
+// Data processing (register): Arm ARM C4.1.87 — logical and add/sub (shifted register),
+// add/sub (extended register), add/sub with carry, conditional compare and select,
+// data processing 1-, 2- and 3-source; with objdump's preferred aliases (MOV, MVN, TST, CMP,
+// CMN, NEG, NEGS, CSET, CSETM, CINC, CINV, CNEG, MUL, MNEG, SMULL, UMULL, LSL/LSR/ASR/ROR).
+
+import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
+import { addWithCarry, conditionHolds, extendValue, logicFlags, shiftValue, widthOf } from "../alu.js";
+import { maskOf, signExtend } from "../../../core/bits.js";
+import { fieldsAsOps, num, rSP, rX, ufit, wSP, wX, type Decl } from "./common.js";
+
+const decls: Decl[] = [];
+const b2 = (v: number) => `${v >> 1}${v & 1}`;
+
+// ---- shifted register operands: `{, <shift> #<imm6>}` hidden when LSL #0
+const shiftedView = (f: A64Fields): A64Ops => {
+  const o = fieldsAsOps(f);
+  if (f.shift === 0 && f.imm6 === 0) (o.shift = undefined), (o.imm6 = undefined);
+  return o;
+};
+function shiftedBuild(o: A64Ops, fixed: A64Fields, allowRor: boolean): A64Fields {
+  const sf = num(o.sf, 1);
+  const shift = num(o.shift);
+  if (shift === 3 && !allowRor) throw new A64BuildError("ror is not allowed here", "add/sub shifted registers take lsl, lsr or asr");
+  return { sf, shift, imm6: ufit(o.imm6, sf ? 6 : 5, "shift amount"), Rm: num(o.Rm), Rn: num(o.Rn), Rd: num(o.Rd), ...fixed };
+}
+const shiftOk = (f: A64Fields) => f.sf === 1 || f.imm6! < 32;
+const SHIFTED = "{, <shift> #<imm6:d>}";
+
+// ---- logical (shifted register)
+const LOGICAL: [string, number, number][] = [["and", 0, 0], ["bic", 0, 1], ["orr", 1, 0], ["orn", 1, 1], ["eor", 2, 0], ["eon", 2, 1], ["ands", 3, 0], ["bics", 3, 1]];
+decls.push(
+  { name: "MOV_orr", aliasOf: "ORR_reg", pattern: "sf:1 01 01010 00 0 Rm:5 000000 11111 Rd:5", syntax: "mov <Rd>, <Rm>" },
+  { name: "MVN_orn", aliasOf: "ORN_reg", pattern: "sf:1 01 01010 shift:2 1 Rm:5 imm6:6 11111 Rd:5", syntax: `mvn <Rd>, <Rm>${SHIFTED}`, when: shiftOk, view: shiftedView, build: (o) => shiftedBuild(o, { Rn: 31 }, true) },
+  { name: "TST_reg", aliasOf: "ANDS_reg", pattern: "sf:1 11 01010 shift:2 0 Rm:5 imm6:6 Rn:5 11111", syntax: `tst <Rn>, <Rm>${SHIFTED}`, when: shiftOk, view: shiftedView, build: (o) => shiftedBuild(o, { Rd: 31 }, true) },
+);
+for (const [mn, opc, n] of LOGICAL) {
+  decls.push({
+    name: mn.toUpperCase() + "_reg", pattern: `sf:1 ${b2(opc)} 01010 shift:2 ${n} Rm:5 imm6:6 Rn:5 Rd:5`,
+    syntax: `${mn} <Rd>, <Rn>, <Rm>${SHIFTED}`, when: shiftOk, view: shiftedView, build: (o) => shiftedBuild(o, {}, true),
+    exec: (env, f) => {
+      const w = widthOf(f.sf!);
+      const a = rX(env, f.Rn!, f.sf!);
+      let b = shiftValue(rX(env, f.Rm!, f.sf!), f.shift!, f.imm6!, w);
+      if (n) b = ~b & maskOf(w);
+      const r = opc === 0 || opc === 3 ? a & b : opc === 1 ? a | b : a ^ b;
+      wX(env, f.Rd!, r, f.sf!);
+      if (opc === 3) env.state.nzcv = logicFlags(r, w);
+    },
+  });
+}
+
+// ---- add/sub (shifted register) and (extended register)
+function addsub(env: Parameters<NonNullable<Decl["exec"]>>[0], sf: number, sub: number, setFlags: number, a: bigint, b: bigint): bigint {
+  const w = widthOf(sf);
+  const r = sub ? addWithCarry(a, ~b, 1, w) : addWithCarry(a, b, 0, w);
+  if (setFlags) env.state.nzcv = r.nzcv;
+  return r.result;
+}
+const shiftedOk = (f: A64Fields) => f.shift !== 3 && shiftOk(f);
+const extOk = (f: A64Fields) => f.imm3! <= 4;
+/** Extended-register operand view: LSL instead of UXTX/UXTW when Rd or Rn is SP (Arm ARM C6.2.4). */
+function extView(spInvolved: (f: A64Fields) => boolean) {
+  return (f: A64Fields): A64Ops => {
+    const o = fieldsAsOps(f);
+    o["w:Rm"] = (f.option! & 3) === 3 ? 64n : 32n;
+    const lslForm = spInvolved(f) && f.option === (f.sf ? 3 : 2);
+    o.ext = lslForm ? (f.imm3 ? 8n : undefined) : BigInt(f.option!);
+    o.imm3 = f.imm3 ? BigInt(f.imm3) : undefined;
+    return o;
+  };
+}
+function extBuild(o: A64Ops, fixed: A64Fields): A64Fields {
+  const sf = num(o.sf, 1);
+  let option = o.ext === undefined || o.ext === 8n ? (sf ? 3 : 2) : Number(o.ext);
+  if (o.ext === undefined && o["w:Rm"] === 32n && sf) option = 2;
+  const rmw = (option & 3) === 3 ? 64n : 32n;
+  if ((o["w:Rm"] ?? 64n) !== rmw) throw new A64BuildError(`the extend needs a ${rmw}-bit index register`, rmw === 64n ? "use an x register with uxtx/sxtx/lsl" : "use a w register with uxtb/uxth/uxtw/sxtb/sxth/sxtw");
+  const imm3 = ufit(o.imm3, 3, "shift amount");
+  if (imm3 > 4) throw new A64BuildError(`shift amount #${imm3} is out of range`, "extended registers shift by 0..4");
+  return { sf, option, imm3, Rm: num(o.Rm), Rn: num(o.Rn), Rd: num(o.Rd), ...fixed };
+}
+const EXTENDED = "<Vm>{, <ext>{ #<imm3:d>}}";
+
+for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs", 1, 1]] as const) {
+  const MN = mn.toUpperCase();
+  if (s) {
+    const cmp = op ? "cmp" : "cmn";
+    decls.push(
+      { name: `${cmp.toUpperCase()}_reg`, aliasOf: `${MN}_reg`, pattern: `sf:1 ${op} 1 01011 shift:2 0 Rm:5 imm6:6 Rn:5 11111`, syntax: `${cmp} <Rn>, <Rm>${SHIFTED}`, when: shiftedOk, view: shiftedView, build: (o) => shiftedBuild(o, { Rd: 31 }, false) },
+      { name: `${cmp.toUpperCase()}_ext`, aliasOf: `${MN}_ext`, pattern: `sf:1 ${op} 1 01011 00 1 Rm:5 option:3 imm3:3 Rn:5 11111`, syntax: `${cmp} <Rn|sp>, ${EXTENDED}`, when: extOk, view: extView((f) => f.Rn === 31), build: (o) => extBuild(o, { Rd: 31 }) },
+    );
+  }
+  if (op) {
+    decls.push({ name: `NEG${s ? "S" : ""}_reg`, aliasOf: `${MN}_reg`, pattern: `sf:1 1 ${s} 01011 shift:2 0 Rm:5 imm6:6 11111 Rd:5`, syntax: `neg${s ? "s" : ""} <Rd>, <Rm>${SHIFTED}`, when: shiftedOk, view: shiftedView, build: (o) => shiftedBuild(o, { Rn: 31 }, false) });
+  }
+  decls.push({
+    name: `${MN}_reg`, pattern: `sf:1 ${op} ${s} 01011 shift:2 0 Rm:5 imm6:6 Rn:5 Rd:5`,
+    syntax: `${mn} <Rd>, <Rn>, <Rm>${SHIFTED}`, when: shiftedOk, view: shiftedView, build: (o) => shiftedBuild(o, {}, false),
+    exec: (env, f) => {
+      const b = shiftValue(rX(env, f.Rm!, f.sf!), f.shift!, f.imm6!, widthOf(f.sf!));
+      wX(env, f.Rd!, addsub(env, f.sf!, op, s, rX(env, f.Rn!, f.sf!), b), f.sf!);
+    },
+  });
+  decls.push({
+    name: `${MN}_ext`, pattern: `sf:1 ${op} ${s} 01011 00 1 Rm:5 option:3 imm3:3 Rn:5 Rd:5`,
+    syntax: `${mn} ${s ? "<Rd>" : "<Rd|sp>"}, <Rn|sp>, ${EXTENDED}`, when: extOk,
+    view: extView((f) => f.Rn === 31 || (!s && f.Rd === 31)), build: (o) => extBuild(o, {}),
+    exec: (env, f) => {
+      const b = extendValue(rX(env, f.Rm!, 1), f.option!, f.imm3!, widthOf(f.sf!));
+      const r = addsub(env, f.sf!, op, s, rSP(env, f.Rn!, f.sf!), b);
+      if (s) wX(env, f.Rd!, r, f.sf!);
+      else wSP(env, f.Rd!, r, f.sf!);
+    },
+  });
+}
+
+// ---- add/sub with carry
+for (const [mn, op, s] of [["adc", 0, 0], ["adcs", 0, 1], ["sbc", 1, 0], ["sbcs", 1, 1]] as const) {
+  decls.push({
+    name: mn.toUpperCase(), pattern: `sf:1 ${op} ${s} 11010000 Rm:5 000000 Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>`,
+    exec: (env, f) => {
+      const w = widthOf(f.sf!);
+      const b = rX(env, f.Rm!, f.sf!);
+      const r = addWithCarry(rX(env, f.Rn!, f.sf!), op ? ~b : b, (env.state.nzcv >> 1) & 1, w);
+      wX(env, f.Rd!, r.result, f.sf!);
+      if (s) env.state.nzcv = r.nzcv;
+    },
+  });
+}
+
+// ---- conditional compare (register, immediate)
+for (const [mn, op] of [["ccmn", 0], ["ccmp", 1]] as const) {
+  for (const imm of [0, 1]) {
+    decls.push({
+      name: `${mn.toUpperCase()}_${imm ? "imm" : "reg"}`, pattern: `sf:1 ${op} 1 11010010 ${imm ? "imm5:5" : "Rm:5"} cond:4 ${imm} 0 Rn:5 0 nzcv:4`,
+      syntax: `${mn} <Rn>, ${imm ? "#<imm5>" : "<Rm>"}, #<nzcv>, <cond>`,
+      exec: (env, f) => {
+        const st = env.state;
+        if (!conditionHolds(f.cond!, st.nzcv)) { st.nzcv = f.nzcv!; return; }
+        const b = imm ? BigInt(f.imm5!) : rX(env, f.Rm!, f.sf!);
+        addsub(env, f.sf!, op, 1, rX(env, f.Rn!, f.sf!), b);
+      },
+    });
+  }
+}
+
+// ---- conditional select
+const condOk = (f: A64Fields) => f.cond! >> 1 !== 7;
+const invCondView = (f: A64Fields): A64Ops => ({ ...fieldsAsOps(f), cond: BigInt(f.cond! ^ 1) });
+function invCondBuild(o: A64Ops, rm: number | "n", rn: number | "n"): A64Fields {
+  const c = num(o.cond);
+  if (c >> 1 === 7) throw new A64BuildError("condition al/nv is not allowed here", "use a condition other than al and nv");
+  const n = num(o.Rn);
+  return { sf: num(o.sf, 1), cond: c ^ 1, Rd: num(o.Rd), Rm: rm === "n" ? n : rm, Rn: rn === "n" ? n : rn };
+}
+const CSEL: [string, number, number, string, string][] = [["csel", 0, 0, "", ""], ["csinc", 0, 1, "cset", "cinc"], ["csinv", 1, 0, "csetm", "cinv"], ["csneg", 1, 1, "", "cneg"]];
+for (const [mn, op, o2, set, inc] of CSEL) {
+  const MN = mn.toUpperCase();
+  if (set) decls.push({ name: `${set.toUpperCase()}`, aliasOf: MN, pattern: `sf:1 ${op} 0 11010100 11111 cond:4 0 ${o2} 11111 Rd:5`, syntax: `${set} <Rd>, <cond>`, when: condOk, view: invCondView, build: (o) => invCondBuild(o, 31, 31) });
+  if (inc) decls.push({ name: `${inc.toUpperCase()}`, aliasOf: MN, pattern: `sf:1 ${op} 0 11010100 Rm:5 cond:4 0 ${o2} Rn:5 Rd:5`, syntax: `${inc} <Rd>, <Rn>, <cond>`, when: (f) => condOk(f) && f.Rm === f.Rn && (op === 1 && o2 === 1 ? true : f.Rn !== 31), view: invCondView, build: (o) => invCondBuild(o, "n", "n") });
+  decls.push({
+    name: MN, pattern: `sf:1 ${op} 0 11010100 Rm:5 cond:4 0 ${o2} Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>, <cond>`,
+    exec: (env, f) => {
+      const w = widthOf(f.sf!);
+      let r: bigint;
+      if (conditionHolds(f.cond!, env.state.nzcv)) r = rX(env, f.Rn!, f.sf!);
+      else {
+        r = rX(env, f.Rm!, f.sf!);
+        if (op) r = ~r;
+        if (o2) r += 1n;
+      }
+      wX(env, f.Rd!, r & maskOf(w), f.sf!);
+    },
+  });
+}
+
+// ---- data processing (3 source)
+const THREE: [string, string, number, "any" | "long" | "high", string][] = [
+  ["madd", "000", 0, "any", "mul"], ["msub", "000", 1, "any", "mneg"],
+  ["smaddl", "001", 0, "long", "smull"], ["smsubl", "001", 1, "long", "smnegl"],
+  ["umaddl", "101", 0, "long", "umull"], ["umsubl", "101", 1, "long", "umnegl"],
+  ["smulh", "010", 0, "high", ""], ["umulh", "110", 0, "high", ""],
+];
+for (const [mn, op31, o0, kind, alias] of THREE) {
+  const sf = kind === "any" ? "sf:1" : "1";
+  const regs = kind === "long" ? ["<Xd>", "<Wn>", "<Wm>", "<Xa>"] : kind === "high" ? ["<Xd>", "<Xn>", "<Xm>"] : ["<Rd>", "<Rn>", "<Rm>", "<Ra>"];
+  if (alias) decls.push({ name: alias.toUpperCase(), aliasOf: mn.toUpperCase(), pattern: `${sf} 00 11011 ${op31} Rm:5 ${o0} 11111 Rn:5 Rd:5`, syntax: `${alias} ${regs.slice(0, 3).join(", ")}` });
+  decls.push({
+    name: mn.toUpperCase(), pattern: `${sf} 00 11011 ${op31} Rm:5 ${o0} ${kind === "high" ? "11111" : "Ra:5"} Rn:5 Rd:5`,
+    syntax: `${mn} ${regs.join(", ")}`,
+    exec: (env, f) => {
+      const s64 = kind === "any" ? f.sf! : 1;
+      const w = widthOf(s64);
+      if (kind === "high") {
+        const signed = op31 === "010";
+        const a = rX(env, f.Rn!, 1);
+        const b = rX(env, f.Rm!, 1);
+        const p = signed ? signExtend(a, 64) * signExtend(b, 64) : a * b;
+        wX(env, f.Rd!, (p >> 64n) & maskOf(64), 1);
+        return;
+      }
+      let a: bigint, b: bigint;
+      if (kind === "long") {
+        const signed = op31 === "001";
+        a = rX(env, f.Rn!, 0);
+        b = rX(env, f.Rm!, 0);
+        if (signed) (a = signExtend(a, 32)), (b = signExtend(b, 32));
+      } else (a = rX(env, f.Rn!, s64)), (b = rX(env, f.Rm!, s64));
+      const acc = rX(env, f.Ra!, s64);
+      wX(env, f.Rd!, (o0 ? acc - a * b : acc + a * b) & maskOf(w), s64);
+    },
+  });
+}
+
+// ---- data processing (2 source)
+const TWO: [string, string, string][] = [["udiv", "000010", ""], ["sdiv", "000011", ""], ["lslv", "001000", "lsl"], ["lsrv", "001001", "lsr"], ["asrv", "001010", "asr"], ["rorv", "001011", "ror"]];
+for (const [mn, opcode, alias] of TWO) {
+  if (alias) decls.push({ name: `${alias.toUpperCase()}_${mn}`, aliasOf: mn.toUpperCase(), pattern: `sf:1 0 0 11010110 Rm:5 ${opcode} Rn:5 Rd:5`, syntax: `${alias} <Rd>, <Rn>, <Rm>` });
+  decls.push({
+    name: mn.toUpperCase(), pattern: `sf:1 0 0 11010110 Rm:5 ${opcode} Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>`,
+    exec: (env, f) => {
+      const w = widthOf(f.sf!);
+      const a = rX(env, f.Rn!, f.sf!);
+      const b = rX(env, f.Rm!, f.sf!);
+      let r: bigint;
+      if (mn === "udiv") r = b === 0n ? 0n : a / b;
+      else if (mn === "sdiv") r = b === 0n ? 0n : signExtend(a, w) / signExtend(b, w);
+      else r = shiftValue(a, parseInt(opcode.slice(4), 2), Number(b % BigInt(w)), w);
+      wX(env, f.Rd!, r & maskOf(w), f.sf!);
+    },
+  });
+}
+
+// ---- data processing (1 source)
+function reverseBytesIn(v: bigint, containerBytes: number, totalBytes: number): bigint {
+  let out = 0n;
+  for (let c = 0; c < totalBytes; c += containerBytes) {
+    for (let i = 0; i < containerBytes; i++) {
+      const byte = (v >> BigInt((c + i) * 8)) & 0xffn;
+      out |= byte << BigInt((c + containerBytes - 1 - i) * 8);
+    }
+  }
+  return out;
+}
+const ONE: [string, string, string, (v: bigint, w: number) => bigint][] = [
+  ["rbit", "sf:1", "000000", (v, w) => { let r = 0n; for (let i = 0; i < w; i++) if ((v >> BigInt(i)) & 1n) r |= 1n << BigInt(w - 1 - i); return r; }],
+  ["rev16", "sf:1", "000001", (v, w) => reverseBytesIn(v, 2, w / 8)],
+  ["rev32", "1", "000010", (v) => reverseBytesIn(v, 4, 8)],
+  ["rev", "0", "000010", (v) => reverseBytesIn(v, 4, 4)],
+  ["rev", "1", "000011", (v) => reverseBytesIn(v, 8, 8)],
+  ["clz", "sf:1", "000100", (v, w) => { let n = 0; while (n < w && !((v >> BigInt(w - 1 - n)) & 1n)) n++; return BigInt(n); }],
+  ["cls", "sf:1", "000101", (v, w) => { const top = (v >> BigInt(w - 1)) & 1n; let n = 0; while (n < w - 1 && ((v >> BigInt(w - 2 - n)) & 1n) === top) n++; return BigInt(n); }],
+];
+for (const [mn, sf, opcode, fn] of ONE) {
+  const regs = sf === "sf:1" ? "<Rd>, <Rn>" : sf === "1" ? "<Xd>, <Xn>" : "<Wd>, <Wn>";
+  decls.push({
+    name: `${mn.toUpperCase()}${sf === "sf:1" ? "" : sf === "1" ? "_x" : "_w"}`, pattern: `${sf} 1 0 11010110 00000 ${opcode} Rn:5 Rd:5`, syntax: `${mn} ${regs}`,
+    exec: (env, f) => {
+      const s = sf === "sf:1" ? f.sf! : Number(sf);
+      const w = widthOf(s);
+      wX(env, f.Rd!, fn(rX(env, f.Rn!, s), w) & maskOf(w), s);
+    },
+  });
+}
+
+export const dataProcessingRegister = decls;

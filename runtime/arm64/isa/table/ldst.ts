@@ -1,0 +1,264 @@
+// Loads and stores: Arm ARM C4.1.88 — load/store register (unsigned offset, pre/post-index,
+// unscaled, register offset), load register (literal), load/store pair (offset, pre/post-index,
+// non-temporal), load-acquire/store-release and exclusives. Every access goes through env.load/
+// env.store with the A64MemAccess the data-abort syndrome needs (Arm ARM D17.2.37: ISV is 1 only
+// for single general-purpose register accesses without writeback and not exclusive), and all
+// memory accesses happen before any register is written, so a fault leaves registers unchanged.
+
+import type { A64Env, A64MemAccess } from "../../env.js";
+import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
+import { extendValue } from "../alu.js";
+import { maskOf } from "../../../core/bits.js";
+import { fieldsAsOps, num, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
+import { checkExclusive, setExclusive } from "./system.js";
+
+const decls: Decl[] = [];
+
+/** One row per (size, opc) of the single-register forms: Arm ARM C4.1.88 "Load/store register". */
+interface Kind { mn: string; unscaled: string; size: number; opc: number; load: boolean; signed: boolean; x: boolean }
+const KINDS: Kind[] = [
+  { mn: "strb", unscaled: "sturb", size: 0, opc: 0, load: false, signed: false, x: false },
+  { mn: "ldrb", unscaled: "ldurb", size: 0, opc: 1, load: true, signed: false, x: false },
+  { mn: "ldrsb", unscaled: "ldursb", size: 0, opc: 2, load: true, signed: true, x: true },
+  { mn: "ldrsb", unscaled: "ldursb", size: 0, opc: 3, load: true, signed: true, x: false },
+  { mn: "strh", unscaled: "sturh", size: 1, opc: 0, load: false, signed: false, x: false },
+  { mn: "ldrh", unscaled: "ldurh", size: 1, opc: 1, load: true, signed: false, x: false },
+  { mn: "ldrsh", unscaled: "ldursh", size: 1, opc: 2, load: true, signed: true, x: true },
+  { mn: "ldrsh", unscaled: "ldursh", size: 1, opc: 3, load: true, signed: true, x: false },
+  { mn: "str", unscaled: "stur", size: 2, opc: 0, load: false, signed: false, x: false },
+  { mn: "ldr", unscaled: "ldur", size: 2, opc: 1, load: true, signed: false, x: false },
+  { mn: "ldrsw", unscaled: "ldursw", size: 2, opc: 2, load: true, signed: true, x: true },
+  { mn: "str", unscaled: "stur", size: 3, opc: 0, load: false, signed: false, x: true },
+  { mn: "ldr", unscaled: "ldur", size: 3, opc: 1, load: true, signed: false, x: true },
+];
+
+const bits = (v: number, n: number) => v.toString(2).padStart(n, "0");
+
+type Mode = "uimm" | "pre" | "post" | "unscaled" | "reg";
+
+/** Do the access of a single-register load/store at `addr`, then write Rt (loads). */
+function single(env: A64Env, k: Kind, rt: number, addr: bigint, syndromeValid: boolean, acqrel = false): void {
+  const bytes = (1 << k.size) as 1 | 2 | 4 | 8;
+  const a: A64MemAccess = { size: bytes, write: !k.load, rt, signed: k.signed, sf: k.x, acqrel, syndromeValid };
+  if (k.load) {
+    let v = env.load(addr & maskOf(64), a);
+    if (k.signed) {
+      const w = bytes * 8;
+      if (v & (1n << BigInt(w - 1))) v -= 1n << BigInt(w);
+    }
+    wX(env, rt, v, k.x);
+  } else env.store(addr & maskOf(64), rX(env, rt, k.x) & maskOf(bytes * 8), a);
+}
+
+function execFor(k: Kind, mode: Mode) {
+  return (env: A64Env, f: A64Fields): void => {
+    const base = rSP(env, f.Rn!, 1);
+    switch (mode) {
+      case "uimm": return single(env, k, f.Rt!, base + (BigInt(f.imm12!) << BigInt(k.size)), true);
+      case "unscaled": return single(env, k, f.Rt!, base + sext(f.imm9!, 9), true);
+      case "reg": {
+        const off = extendValue(rX(env, f.Rm!, 1), f.option!, f.S ? k.size : 0, 64);
+        return single(env, k, f.Rt!, base + off, true);
+      }
+      case "pre":
+      case "post": {
+        const wb = (base + sext(f.imm9!, 9)) & maskOf(64);
+        single(env, k, f.Rt!, mode === "pre" ? wb : base, false);
+        wSP(env, f.Rn!, wb, 1);
+        return;
+      }
+    }
+  };
+}
+
+const rt = (k: Kind) => (k.x ? "<Xt>" : "<Wt>");
+const offView = (scale: number) => (f: A64Fields): A64Ops => {
+  const o = fieldsAsOps(f);
+  const off = f.imm12 !== undefined ? BigInt(f.imm12) << BigInt(scale) : sext(f.imm9!, 9);
+  o.off = off === 0n ? undefined : off;
+  return o;
+};
+const indexView = (f: A64Fields): A64Ops => ({ ...fieldsAsOps(f), off: sext(f.imm9!, 9) });
+
+for (const k of KINDS) {
+  const head = `${bits(k.size, 2)} 111 0`;
+  const opc = bits(k.opc, 2);
+  const N = `${k.mn.toUpperCase()}_${k.x ? "x" : "w"}`;
+  const U = `${k.unscaled.toUpperCase()}_${k.x ? "x" : "w"}`;
+  decls.push(
+    {
+      name: `${N}_uimm`, pattern: `${head} 01 ${opc} imm12:12 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>{, #<off:d>}]`,
+      view: offView(k.size),
+      build: (o) => {
+        const off = o.off ?? 0n;
+        if (off < 0n || off % (1n << BigInt(k.size)) !== 0n) throw new A64BuildError(`offset ${off} needs the unscaled form`);
+        return { imm12: ufit(off >> BigInt(k.size), 12, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) };
+      },
+      exec: execFor(k, "uimm"),
+    },
+    {
+      // GNU as picks LDUR/STUR for `ldr x0, [x1, #-8]` and unaligned offsets
+      name: `${N}_unscaled_asm`, asmOnly: true, pattern: `${head} 00 ${opc} 0 imm9:9 00 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>, #<off:d>]`,
+      build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }),
+    },
+    {
+      name: `${N}_pre`, pattern: `${head} 00 ${opc} 0 imm9:9 11 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>, #<off:d>]!`,
+      view: indexView, build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), exec: execFor(k, "pre"),
+    },
+    {
+      name: `${N}_post`, pattern: `${head} 00 ${opc} 0 imm9:9 01 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>], #<off:d>`,
+      view: indexView, build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), exec: execFor(k, "post"),
+    },
+    {
+      name: `${U}`, pattern: `${head} 00 ${opc} 0 imm9:9 00 Rn:5 Rt:5`, syntax: `${k.unscaled} ${rt(k)}, [<Xn|sp>{, #<off:d>}]`,
+      view: offView(0), build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), exec: execFor(k, "unscaled"),
+    },
+    {
+      name: `${N}_reg`, pattern: `${head} 00 ${opc} 1 Rm:5 option:3 S:1 10 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>, <Vm>{, <ext>{ #<amt:d>}}]`,
+      when: (f) => (f.option! & 2) !== 0,
+      view: (f) => {
+        const o = fieldsAsOps(f);
+        o["w:Rm"] = f.option! & 1 ? 64n : 32n;
+        o.ext = f.option === 3 ? (f.S ? 8n : undefined) : BigInt(f.option!);
+        o.amt = f.S ? BigInt(k.size) : undefined;
+        return o;
+      },
+      build: (o) => {
+        const wide = o["w:Rm"] !== 32n;
+        const option = o.ext === undefined || o.ext === 8n ? 3 : Number(o.ext);
+        if ((option & 2) === 0) throw new A64BuildError("only uxtw, sxtw, sxtx and lsl are allowed here");
+        if (((option & 1) === 1) !== wide) throw new A64BuildError(`the ${option & 1 ? "extend" : "extend"} needs a ${option & 1 ? "64" : "32"}-bit index register`, option & 1 ? "use an x register with lsl/sxtx" : "use a w register with uxtw/sxtw");
+        let S = 0;
+        if (o.amt !== undefined) {
+          if (o.amt === BigInt(k.size)) S = 1;
+          else if (o.amt !== 0n) throw new A64BuildError(`shift amount #${o.amt} is not allowed`, `${k.mn} scales the index by #0 or #${k.size}`);
+        }
+        return { Rm: num(o.Rm), option, S, Rn: num(o.Rn), Rt: num(o.Rt) };
+      },
+      exec: execFor(k, "reg"),
+    },
+  );
+}
+
+// ---- load register (literal)
+for (const [mn, opc, x, signed] of [["ldr", 0, false, false], ["ldr", 1, true, false], ["ldrsw", 2, true, true]] as const) {
+  const k: Kind = { mn, unscaled: "", size: x && !signed ? 3 : 2, opc, load: true, signed, x };
+  decls.push({
+    name: `${mn.toUpperCase()}_${x ? "x" : "w"}_lit`, pattern: `${bits(opc, 2)} 011 0 00 imm19:19 Rt:5`, syntax: `${mn} ${rt(k)}, <label>`,
+    view: (f, pc) => ({ ...fieldsAsOps(f), target: (pc + (sext(f.imm19!, 19) << 2n)) & maskOf(64) }),
+    build: (o, pc) => {
+      const t = o.target ?? 0n;
+      if ((t & 3n) !== 0n) throw new A64BuildError(`literal address 0x${t.toString(16)} is not 4-byte aligned`);
+      return { imm19: sfit(t - pc, 19, 2, "literal offset"), Rt: num(o.Rt) };
+    },
+    exec: (env, f) => single(env, k, f.Rt!, env.state.pc + (sext(f.imm19!, 19) << 2n), true),
+  });
+}
+
+// ---- load/store pair
+interface PairKind { mn: string; opc: number; load: boolean; size: 4 | 8; signed: boolean; x: boolean }
+const PAIRS: PairKind[] = [
+  { mn: "stp", opc: 0, load: false, size: 4, signed: false, x: false },
+  { mn: "ldp", opc: 0, load: true, size: 4, signed: false, x: false },
+  { mn: "ldpsw", opc: 1, load: true, size: 4, signed: true, x: true },
+  { mn: "stp", opc: 2, load: false, size: 8, signed: false, x: true },
+  { mn: "ldp", opc: 2, load: true, size: 8, signed: false, x: true },
+];
+type PairMode = "offset" | "pre" | "post" | "nt";
+function pairExec(k: PairKind, mode: PairMode) {
+  const scale = k.size === 8 ? 3n : 2n;
+  return (env: A64Env, f: A64Fields): void => {
+    const base = rSP(env, f.Rn!, 1);
+    const off = sext(f.imm7!, 7) << scale;
+    const wb = (base + off) & maskOf(64);
+    const addr = mode === "post" ? base : wb;
+    const acc = (rtn: number): A64MemAccess => ({ size: k.size, write: !k.load, rt: rtn, signed: k.signed, sf: k.x, acqrel: false, syndromeValid: false });
+    const a2 = (addr + BigInt(k.size)) & maskOf(64);
+    if (k.load) {
+      let v1 = env.load(addr, acc(f.Rt!));
+      let v2 = env.load(a2, acc(f.Rt2!));
+      if (k.signed) (v1 = sext(Number(v1), 32) & maskOf(64)), (v2 = sext(Number(v2), 32) & maskOf(64));
+      wX(env, f.Rt!, v1, k.x);
+      wX(env, f.Rt2!, v2, k.x);
+    } else {
+      const m = maskOf(k.size * 8);
+      const v1 = rX(env, f.Rt!, k.x) & m;
+      const v2 = rX(env, f.Rt2!, k.x) & m;
+      env.store(addr, v1, acc(f.Rt!));
+      env.store(a2, v2, acc(f.Rt2!));
+    }
+    if (mode === "pre" || mode === "post") wSP(env, f.Rn!, wb, 1);
+  };
+}
+for (const k of PAIRS) {
+  const r = k.x ? "<Xt>, <Xt2>" : "<Wt>, <Wt2>";
+  const scale = k.size === 8 ? 3 : 2;
+  const modes: [PairMode, string, string][] = [["offset", "010", "[<Xn|sp>{, #<off:d>}]"], ["pre", "011", "[<Xn|sp>, #<off:d>]!"], ["post", "001", "[<Xn|sp>], #<off:d>"]];
+  if (k.opc !== 1) modes.push(["nt", "000", "[<Xn|sp>{, #<off:d>}]"]);
+  for (const [mode, bitsMode, addr] of modes) {
+    const mn = mode === "nt" ? k.mn.replace("p", "np") : k.mn;
+    decls.push({
+      name: `${mn.toUpperCase()}_${k.x ? "x" : "w"}${k.signed ? "" : ""}_${mode}`, pattern: `${bits(k.opc, 2)} 101 0 ${bitsMode} ${k.load ? 1 : 0} imm7:7 Rt2:5 Rn:5 Rt:5`,
+      syntax: `${mn} ${r}, ${addr}`,
+      view: (f) => {
+        const o = fieldsAsOps(f);
+        const off = sext(f.imm7!, 7) << BigInt(scale);
+        o.off = off === 0n && (mode === "offset" || mode === "nt") ? undefined : off;
+        return o;
+      },
+      build: (o) => ({ imm7: sfit(o.off, 7, scale, "offset"), Rt2: num(o.Rt2), Rn: num(o.Rn), Rt: num(o.Rt) }),
+      exec: pairExec(k, mode === "nt" ? "offset" : mode),
+    });
+  }
+}
+
+// ---- load-acquire / store-release / exclusives (Arm ARM C4.1.88 "Load/store exclusive")
+const SUFFIX = ["b", "h", "", ""];
+for (let size = 0; size < 4; size++) {
+  const x = size === 3;
+  const k = (load: boolean): Kind => ({ mn: "", unscaled: "", size, opc: 0, load, signed: false, x });
+  const sz = bits(size, 2);
+  const R = x ? "<Xt>" : "<Wt>";
+  const sfx = SUFFIX[size]!;
+  decls.push(
+    {
+      name: `LDAR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 1 0 11111 1 11111 Rn:5 Rt:5`, syntax: `ldar${sfx} ${R}, [<Xn|sp>]`,
+      exec: (env, f) => single(env, k(true), f.Rt!, rSP(env, f.Rn!, 1), true, true),
+    },
+    {
+      name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 11111 1 11111 Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>]`,
+      exec: (env, f) => single(env, k(false), f.Rt!, rSP(env, f.Rn!, 1), true, true),
+    },
+  );
+  for (const o0 of [0, 1]) {
+    const a = o0 ? "a" : "";
+    const l = o0 ? "l" : "";
+    decls.push(
+      {
+        name: `LD${a.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 1 0 11111 ${o0} 11111 Rn:5 Rt:5`, syntax: `ld${a}xr${sfx} ${R}, [<Xn|sp>]`,
+        exec: (env, f) => {
+          const addr = rSP(env, f.Rn!, 1);
+          const bytes = (1 << size) as 1 | 2 | 4 | 8;
+          const v = env.load(addr, { size: bytes, write: false, rt: f.Rt!, signed: false, sf: x, acqrel: o0 === 1, syndromeValid: false });
+          setExclusive(env.state, addr, bytes);
+          wX(env, f.Rt!, v, x);
+        },
+      },
+      {
+        name: `ST${l.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 0 0 Rs:5 ${o0} 11111 Rn:5 Rt:5`, syntax: `st${l}xr${sfx} <Ws>, ${R}, [<Xn|sp>]`,
+        exec: (env, f) => {
+          const addr = rSP(env, f.Rn!, 1);
+          const bytes = (1 << size) as 1 | 2 | 4 | 8;
+          let status = 1n;
+          if (checkExclusive(env.state, addr, bytes)) {
+            env.store(addr, rX(env, f.Rt!, x) & maskOf(bytes * 8), { size: bytes, write: true, rt: f.Rt!, signed: false, sf: x, acqrel: o0 === 1, syndromeValid: false });
+            status = 0n;
+          }
+          wX(env, f.Rs!, status, 0);
+        },
+      },
+    );
+  }
+}
+
+export const loadsAndStores = decls;

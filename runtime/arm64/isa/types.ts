@@ -1,0 +1,78 @@
+// The shape of the A64 instruction table (in the spirit of QEMU decodetree, docs/devel/decodetree.rst):
+// every entry is a bit pattern with named fields, one line of assembly syntax, and a small
+// semantic function over the named fields. The decoder, the disassembler and the assembler are
+// all derived from these entries; the semantic functions never look at raw bits.
+
+import type { A64Env } from "../env.js";
+
+/** Named operand fields of one decoded instruction (unsigned field values). */
+export type A64Fields = Record<string, number>;
+
+/**
+ * Operand values as the syntax shows them (registers, immediates as written, absolute branch
+ * targets, condition/shift/extend codes). By default a copy of the fields; an entry's `view`
+ * computes them for the disassembler and its `build` turns them back into fields for the assembler.
+ */
+export type A64Ops = Record<string, bigint | undefined>;
+
+export interface A64FieldDef {
+  name: string;
+  lsb: number;
+  width: number;
+}
+
+/** What an entry declares (see table/*.ts). */
+export interface A64SpecDecl {
+  /** Unique name, e.g. "ADD_imm", or "MOV_orr" for a preferred alias of ORR_reg. */
+  name: string;
+  /** 32 bits, most significant first: 0/1 fixed, `.` don't care, `name:width` a field. */
+  pattern: string;
+  /**
+   * Assembly syntax template: `<Rd>` register sized by sf (31 = zr), `<Rd|sp>` 31 = sp, `X`/`W`
+   * instead of `R` for a fixed width, `V` for a width chosen by the operand (ops["w:Rd"]);
+   * `#<imm>` hex immediate, `#<imm:d>` decimal; `<label>` absolute target; `<cond>`, `<shift>`,
+   * `<ext>`, `<sysreg>`, `<sysop>`, `<barrier>`, `<pstate>`; `{...}` an optional group that the
+   * disassembler omits when all its operands are zero/undefined.
+   */
+  syntax: string;
+  /** Preferred alias of another entry (same encoding space, extra condition). */
+  aliasOf?: string;
+  /** Extra decode condition beyond mask/value (aliases, unallocated combinations). */
+  when?: (f: A64Fields) => boolean;
+  /** Fields (+ instruction address) → operand values shown by the syntax. */
+  view?: (f: A64Fields, pc: bigint) => A64Ops;
+  /** Operand values parsed by the assembler → fields; throws an A64BuildError when not encodable. */
+  build?: (o: A64Ops, pc: bigint) => A64Fields;
+  /** Semantics; omitted for aliases (they run their base entry's). */
+  exec?: (env: A64Env, f: A64Fields) => void;
+  /** Names for `<sysop>` (dc/ic/tlbi/at): packed op1<<7|crm<<3|op2 → name (crn implied). */
+  sysops?: Record<string, number>;
+  /** Assembler only: not produced by the decoder (e.g. `ldr x0, =sym` pseudo forms). */
+  asmOnly?: boolean;
+  /** Decode priority: higher wins among matching entries (default: more fixed bits wins). */
+  priority?: number;
+}
+
+export interface A64Spec extends A64SpecDecl {
+  mask: number;
+  value: number;
+  fields: A64FieldDef[];
+  /** Mnemonic key the assembler indexes by (text before the first `.`, `<` or space). */
+  key: string;
+  /** Semantics to run (the alias base's when this is an alias). */
+  run: (env: A64Env, f: A64Fields) => void;
+}
+
+export interface A64Insn {
+  spec: A64Spec;
+  fields: A64Fields;
+  word: number;
+}
+
+/** Thrown by `build` when operand values cannot be encoded (the assembler adds line/column). */
+export class A64BuildError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = "A64BuildError";
+  }
+}
