@@ -64,9 +64,40 @@ export type HandlerTable = { [T in Statement["type"]]?: Handler<T> };
 
 const HANDLERS: HandlerTable = { ...VM_STATEMENTS, ...DATA_STATEMENTS };
 
+/**
+ * The runtime's machines. runtime/index.ts loads both arches; if one arch fails to load (e.g. it
+ * is still being built), the other is still offered and booting the missing one says so.
+ */
 export async function defaultFactory(): Promise<MachineFactory> {
-  const rt = await import("../runtime/index.js");
-  return { createMachine: rt.createMachine, archInfo: rt.archInfo };
+  try {
+    const rt = await import("../runtime/index.js");
+    return { createMachine: rt.createMachine, archInfo: rt.archInfo };
+  } catch {
+    const archInfo: Partial<Record<Arch, ArchInfo>> = {};
+    const makers: Partial<Record<Arch, (o: MachineOptions) => Machine>> = {};
+    const parts: [Arch, string, string, string, string][] = [
+      ["x86_64", "../runtime/x86/machine.js", "createX86Machine", "../runtime/x86/info.js", "x86Info"],
+      ["arm64", "../runtime/arm64/machine.js", "createArm64Machine", "../runtime/arm64/info.js", "arm64Info"],
+    ];
+    for (const [arch, machinePath, maker, infoPath, infoName] of parts) {
+      try {
+        const m = (await import(machinePath)) as Record<string, unknown>;
+        const i = (await import(infoPath)) as Record<string, unknown>;
+        makers[arch] = m[maker] as (o: MachineOptions) => Machine;
+        archInfo[arch] = i[infoName] as ArchInfo;
+      } catch {
+        /* this arch is not available in this build */
+      }
+    }
+    return {
+      archInfo,
+      createMachine: (arch, options) => {
+        const make = makers[arch];
+        if (!make) throw new Error(`the ${arch} machine is not available in this build`);
+        return make(options);
+      },
+    };
+  }
 }
 
 export class Session {

@@ -1,0 +1,63 @@
+// `exitlab run FILE.exl [--json] [--html OUT.html]`: results on stdout, errors on stderr.
+
+import { writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { Session } from "../../lab/session.js";
+import { formatError, type Result } from "../../lab/results.js";
+import { renderText } from "../../lab/render/text.js";
+import { renderJson } from "../../lab/render/json.js";
+import { renderReport } from "../../lab/render/html.js";
+import { readProgram, usageFailure, UsageError } from "./io.js";
+
+export function exitCodeOf(results: readonly Result[]): number {
+  const errors = results.filter((r) => r.kind === "error");
+  if (errors.some((e) => e.kind === "error" && e.name === "SyntaxError")) return 2;
+  return errors.length ? 1 : 0;
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  let file: string | undefined;
+  let json = false;
+  let html: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--json") json = true;
+    else if (a === "--html") {
+      html = args[++i];
+      if (!html) return usageFailure("--html needs an output file");
+    } else if (a.startsWith("--")) return usageFailure(`unknown option ${a}`);
+    else if (file === undefined) file = a;
+    else return usageFailure(`unexpected argument ${a}`);
+  }
+  if (!file) return usageFailure("run needs a program file (or - for standard input)");
+  let source: string;
+  try {
+    source = readProgram(file);
+  } catch (e) {
+    if (e instanceof UsageError) return usageFailure(e.message);
+    throw e;
+  }
+  const session = await Session.create();
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.on("SIGINT", onSigint);
+  const results = session.execute(source, { stopOnError: true, baseDir: file === "-" ? process.cwd() : dirname(resolve(file)), interrupted: () => interrupted });
+  process.off("SIGINT", onSigint);
+  if (json) process.stdout.write(renderJson(results));
+  for (const r of results) {
+    if (r.kind === "error") process.stderr.write(`${file === "-" ? "<stdin>" : file}: ${formatError(r)}\n`);
+    else if (!json) process.stdout.write(renderText(r) + "\n");
+  }
+  if (html) {
+    const svgs = new Map<number, string>();
+    const charts = results.map((r, i) => [r, i] as const).filter(([r]) => r.kind === "chart");
+    if (charts.length) {
+      const { renderChartSvg } = await import("../../lab/render/image.js");
+      for (const [r, i] of charts) if (r.kind === "chart") svgs.set(i, await renderChartSvg(r.spec));
+    }
+    writeFileSync(html, renderReport(`exitlab: ${basename(file)}`, results, svgs));
+  }
+  return exitCodeOf(results);
+}
