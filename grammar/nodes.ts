@@ -19,6 +19,7 @@ function first(x: Spanned): Pos | undefined {
     return undefined;
   }
   if ("pos" in x) return x.pos;
+  if (!("offset" in x)) return undefined;
   return { line: x.line, col: x.col, offset: x.offset, end: x.offset + x.text.length };
 }
 
