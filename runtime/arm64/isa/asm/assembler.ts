@@ -393,11 +393,11 @@ function encode(spec: CompiledSpec, fields: Record<string, number>): number {
     w |= (v & m) << d.lsb;
   }
   w >>>= 0;
-  if (spec.when) {
+  if (spec.encodable) {
     // the chosen entry must decode back to itself (e.g. reserved field combinations)
     const f: Record<string, number> = {};
     for (const d of spec.fields) f[d.name] = (w >>> d.lsb) & (d.width >= 32 ? 0xffffffff : (1 << d.width) - 1);
-    if (!spec.when(f)) throw new A64BuildError(`operands not encodable by ${spec.syntax.split(" ")[0]}`);
+    if (!spec.encodable(f)) throw new A64BuildError(`operands not encodable by ${spec.syntax.split(" ")[0]}`);
   }
   return w;
 }

@@ -15,6 +15,8 @@ export interface CompiledSpec extends A64Spec {
   /** Fields of this entry's own pattern (what the assembler places). */
   ownFields: A64Spec["fields"];
   parsed: ParsedSyntax;
+  /** Encodability check for the assembler: the base entry's condition (an alias's own `when` is a preference). */
+  encodable?: (f: Record<string, number>) => boolean;
 }
 
 export const A64_DECLS: readonly A64SpecDecl[] = [
@@ -45,6 +47,7 @@ function compileAll(decls: readonly A64SpecDecl[]): CompiledSpec[] {
       ...d, mask: p.mask, value: p.value, fields, ownFields: p.fields, key,
       run: run ?? (() => { throw new Error(`${d.name} is assembler-only`); }),
       parsed: parseSyntax(d.syntax, d.name),
+      encodable: base.when,
     };
   });
 }

@@ -34,7 +34,7 @@ decls.push({
 // ---- barriers (Arm ARM C6.2.{CLREX,DSB,DMB,ISB})
 decls.push(
   {
-    name: "CLREX", pattern: "11010101000000110011 CRm:4 010 11111", syntax: "clrex{ #<CRm:d>}",
+    name: "CLREX", pattern: "11010101000000110011 CRm:4 010 11111", syntax: "clrex{ #<CRm>}",
     view: (f) => ({ CRm: f.CRm === 15 ? undefined : BigInt(f.CRm!) }), build: (o) => ({ CRm: ufit(o.CRm, 4, "option", 15n) }),
     exec: (env) => clearExclusive(env.state),
   },
