@@ -31,8 +31,9 @@ export function didYouMean(word: string, candidates: Iterable<string>, max = 3):
     const d = editDistance(word, c);
     if (d <= limit) scored.push({ c, d });
   }
-  scored.sort((x, y) => x.d - y.d);
-  return scored.slice(0, max).map((s) => s.c);
+  // Only the closest: a distance-1 match makes distance-2 ones noise.
+  const best = Math.min(...scored.map((s) => s.d));
+  return scored.filter((s) => s.d === best).slice(0, max).map((s) => s.c);
 }
 
 export function suggestion(word: string, candidates: Iterable<string>): string | undefined {
