@@ -1,0 +1,205 @@
+import { describe, expect, test } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Session } from "../../lab/session.js";
+import type { ErrorResult, Result, TableResult } from "../../lab/results.js";
+import { formatError } from "../../lab/results.js";
+import { renderAllText } from "../../lab/render/text.js";
+import { x86Factory } from "./factory.js";
+
+const session = () => new Session(x86Factory);
+const errors = (rs: Result[]) => rs.filter((r): r is ErrorResult => r.kind === "error");
+const only = (rs: Result[]) => {
+  expect(errors(rs)).toEqual([]);
+  return rs;
+};
+function err(s: Session, src: string): ErrorResult {
+  const e = errors(s.execute(src));
+  expect(e.length, src).toBe(1);
+  return e[0]!;
+}
+const textOf = (rs: Result[]) => rs.map((r) => (r.kind === "text" ? r.text : "")).join("\n");
+
+describe("statements", () => {
+  test("vm boot, step until exit, handle, step N, run until halt", () => {
+    const s = session();
+    const rs = only(s.execute("vm boot x86_64 as intel\nstep until exit\nhandle\nstep 3\nrun until halt"));
+    expect(textOf(rs)).toMatch(/booted x86_64 VM `intel`/);
+    expect(textOf(rs)).toMatch(/exit #0 EPT_VIOLATION at 0x400000/);
+    expect(textOf(rs)).toMatch(/the VM stopped: isa-debug-exit/);
+    expect(s.current!.machine.halted).not.toBeNull();
+  });
+
+  test("step until a condition on a register / exit reason", () => {
+    const s = session();
+    only(s.execute("vm boot x86_64; step until exit; handle; step until exit.reason == CR_ACCESS"));
+    expect(s.current!.machine.pendingExit!.reason).toBe("CR_ACCESS");
+    only(s.execute("handle; step until rip == 0x40001d"));
+    expect(s.current!.machine.pc).toBe(0x40001dn);
+  });
+
+  test("vm boot with an inline asm block; use switches VMs", () => {
+    const s = session();
+    only(s.execute("vm boot x86_64 asm x86_64 {\n  mov $0x2a, %eax\n  hlt\n} as tiny\nvm boot x86_64 as big\nuse tiny\nstep until exit\nhandle\nstep"));
+    expect(s.currentName).toBe("tiny");
+    expect(s.current!.machine.readRegister("rax") & 0xffn).toBe(0x2an);
+  });
+
+  test("vm boot from a file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-"));
+    writeFileSync(join(dir, "g.s"), "mov $7, %ebx\nhlt\n");
+    const s = session();
+    only(s.execute('vm boot x86_64 from "g.s"\nstep until exit\nhandle\nstep', { baseDir: dir }));
+    expect(s.current!.machine.readRegister("rbx")).toBe(7n);
+  });
+
+  test("trap / untrap change what exits", () => {
+    const s = session();
+    const rs = only(s.execute("vm boot x86_64; untrap cr3; trap msr 0xc0000080; trap hlt; trap io 0x3f8; untrap cr0"));
+    expect(textOf(rs)).toMatch(/CPU_BASED_CR3_LOAD_EXITING/);
+  });
+
+  test("show: regs, exit, vmcs group, mem, disasm, trace last, console, exits, other views", () => {
+    const s = session();
+    const rs = only(s.execute("vm boot x86_64; step until exit; show regs; show exit; show vmcs guest; show mem 0x400000 32; show disasm 0x400000 2; show trace last 2; show console; show exits; show controls; show stats"));
+    const tables = rs.filter((r): r is TableResult => r.kind === "table");
+    expect(tables.map((t) => t.title)).toContain("exit #0 (pending)");
+    const regs = tables.find((t) => t.title.includes("registers"))!;
+    expect(regs.rows.find((r) => r[0] === "rip")![1]).toBe("0x400000");
+    const tr = rs.find((r) => r.kind === "trace");
+    expect(tr && tr.kind === "trace" && tr.lines).toEqual(["kvm_entry: vcpu 0", "kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0"]);
+    expect(textOf(rs)).toMatch(/^00400000  /m);
+  });
+
+  test("table, chart (vega-lite v5), compare", () => {
+    const s = session();
+    const rs = only(s.execute("vm boot x86_64 as a; run; vm boot x86_64 as b; trap hlt; run; table exits by reason; chart exits by reason; chart a over time; compare a b"));
+    const t = rs.find((r): r is TableResult => r.kind === "table" && r.title === "exits of b by reason")!;
+    expect(t.rows.find((r) => r[0] === "CR_ACCESS")).toEqual(["CR_ACCESS", 3, 4650]);
+    const c = rs.find((r) => r.kind === "chart")!;
+    expect(c.kind === "chart" && c.spec.$schema).toBe("https://vega.github.io/schema/vega-lite/v5.json");
+    const cmp = rs.find((r): r is TableResult => r.kind === "table" && r.title.startsWith("a vs b"))!;
+    expect(cmp.columns.map((x) => x.name)).toEqual(["reason", "a exits", "a cycles", "b exits", "b cycles"]);
+    expect(cmp.rows.at(-1)![0]).toBe("total");
+  });
+
+  test("let, expressions, count, exits[i], shorthand fields", () => {
+    const s = session();
+    only(s.execute("vm boot x86_64; run; let n = count(exits where reason == CR_ACCESS && qual.cr == 0); let m = exits[1].qual.cr * 2 + 0x10 - 0b1; let k = 1 << 4 | 3 & 1 ^ 2"));
+    expect(s.variables.get("n")).toBe(1n);
+    expect(s.variables.get("m")).toBe(23n);
+    expect(s.variables.get("k")).toBe(16n | (3n & 1n) ^ 2n);
+  });
+
+  test("set: steplimit, era, unknown setting", () => {
+    const s = session();
+    only(s.execute("set steplimit 50; vm boot x86_64; set kvm today"));
+    expect(s.settings).toMatchObject({ steplimit: 50, era: "today" });
+    expect(s.current!.machine.settings.era).toBe("today");
+    const e = err(s, "set stepliimt 5");
+    expect(e.name).toBe("NameError");
+    expect(e.hint).toBe("did you mean `steplimit`?");
+  });
+
+  test("save trace / load trace, and tables of a loaded trace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-"));
+    const s = session();
+    only(s.execute('vm boot x86_64; run; save trace "t.trace"; load trace "t.trace" as host; table host by reason; compare x86_64 host', { baseDir: dir }));
+    expect(readFileSync(join(dir, "t.trace"), "utf8").split("\n")[1]).toBe("kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0");
+    expect(s.traces.get("host")!.lines.length).toBe(s.current!.machine.trace.events.length);
+  });
+
+  test("help", () => {
+    const s = session();
+    expect(textOf(only(s.execute("help")))).toMatch(/exitlab statements/);
+    expect(textOf(only(s.execute("help CR_ACCESS")))).toMatch(/^CR_ACCESS \(28\)/);
+    expect(err(s, "help trpa").hint).toBe("did you mean `trap`?");
+  });
+});
+
+describe("errors", () => {
+  test("caret format (exact)", () => {
+    const s = session();
+    const e = err(s, "vm boot x86_64\nexpect count(exits) == 1, \"none yet\"");
+    expect(formatError(e)).toBe(
+      "ExpectationFailed: line 2, column 8: none yet: `count(exits) == 1`: left side 0, right side 1\n" +
+        "  expect count(exits) == 1, \"none yet\"\n" +
+        "         ^^^^^^^^^^^^^^^^^",
+    );
+  });
+
+  test("every error class", () => {
+    const s = session();
+    expect(err(s, "stpe").name).toBe("SyntaxError");
+    expect(err(s, "step").name).toBe("NoVm");
+    expect(err(s, "vm boot arm46").message).toBe("unknown architecture `arm46`");
+    expect(err(s, "vm boot x86_64 guest bot").hint).toBe("did you mean `boot`?");
+    only(s.execute("vm boot x86_64"));
+    expect(err(s, "let x = nosuch").name).toBe("NameError");
+    expect(err(s, "let x = EPT_VIOLATOIN").hint).toBe("did you mean `EPT_VIOLATION`?");
+    expect(err(s, "let x = raxx").hint).toBe("did you mean `rax`?");
+    expect(err(s, "let x = exit.reason").name).toBe("NoExit");
+    expect(err(s, 'let x = 1 + "a"').name).toBe("TypeError");
+    expect(err(s, "let x = 1 / 0").name).toBe("ZeroDivisionError");
+    expect(err(s, "let x = exits[5].pc").name).toBe("IndexError");
+    expect(err(s, "show mem 1").name).toBe("UsageError");
+    expect(err(s, "show regz").hint).toBe("did you mean `regs`?");
+    expect(err(s, "trap cpuidd").hint).toBe("did you mean `cpuid`?");
+    expect(err(s, "trap tvm").hint).toBe("`tvm` is a trap of the other architecture");
+    expect(err(s, "set kvm 2016").name).toBe("ValueError");
+    expect(err(s, "use nope").name).toBe("NameError");
+    expect(err(s, 'load trace "/nonexistent/x"').name).toBe("FileError");
+    expect(err(s, "expect 1 == 2").name).toBe("ExpectationFailed");
+    expect(err(s, "run limit 10").name).toBe("StepLimit");
+    const asm = err(s, "vm boot x86_64 asm {\n  nop\n  frob %eax\n}");
+    expect(asm.name).toBe("AsmError");
+    expect(asm.line).toBe(3);
+  });
+
+  test("a runaway guest stops at the step limit with its state intact", () => {
+    const s = session();
+    const e = errors(s.execute("vm boot x86_64 asm {\nloop: jmp loop\n}\nset steplimit 1000\nrun"));
+    expect(e.map((x) => x.name)).toEqual(["StepLimit"]);
+    // The budget counts instructions and handled exits (here the first fetch's EPT violation).
+    expect(e[0]!.message).toMatch(/^step limit of 1000 reached at pc 0x400000 \(\d+ instructions this statement\); the VM is kept as it stopped$/);
+    const before = s.current!.machine.steps;
+    expect(before).toBeGreaterThan(900);
+    only(s.execute("step 2"));
+    expect(s.current!.machine.steps).toBe(before + 2);
+  });
+
+  test("interrupt stops a run at an instruction boundary", () => {
+    const s = session();
+    let polls = 0;
+    const rs = s.execute("vm boot x86_64 asm {\nloop: jmp loop\n}\nrun", { interrupted: () => ++polls > 2 });
+    expect(textOf(rs)).toMatch(/^interrupted after \d+ instructions/m);
+  });
+});
+
+describe("recovery", () => {
+  test("a failing statement changes nothing; later statements still run", () => {
+    const s = session();
+    only(s.execute("vm boot x86_64 as a; let x = 5"));
+    const rs = s.execute("let x = nosuch\nvm boot arm46 as b\nset kvm 1999\nuse b\nlet y = x + 1");
+    expect(errors(rs).map((e) => e.name)).toEqual(["NameError", "NameError", "ValueError", "NameError"]);
+    expect(s.variables.get("x")).toBe(5n);
+    expect(s.variables.get("y")).toBe(6n);
+    expect([...s.vms.keys()]).toEqual(["a"]);
+    expect(s.currentName).toBe("a");
+    expect(s.settings.era).toBe("2015");
+  });
+
+  test("stopOnError stops at the first error; a syntax error runs nothing", () => {
+    const s = session();
+    expect(s.execute("let a = 1; let b = zz; let c = 3", { stopOnError: true }).length).toBe(2);
+    expect(s.variables.has("c")).toBe(false);
+    s.execute("let d = 4\nlet e = = 5");
+    expect(s.variables.has("d")).toBe(false);
+  });
+
+  test("output is deterministic", () => {
+    const prog = "vm boot x86_64; run; table exits by reason; show trace; chart exits over time";
+    expect(renderAllText(session().execute(prog))).toBe(renderAllText(session().execute(prog)));
+  });
+});
