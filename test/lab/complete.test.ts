@@ -1,0 +1,64 @@
+import { describe, expect, test } from "vitest";
+import { Session } from "../../lab/session.js";
+import { complete, inspect, isComplete } from "../../lab/complete.js";
+import { renderHtml, renderReport } from "../../lab/render/html.js";
+import { renderJson } from "../../lab/render/json.js";
+import { renderTable } from "../../lab/render/text.js";
+import { Lab } from "../../lab/index.js";
+import { x86Factory } from "./factory.js";
+
+describe("complete / inspect / isComplete", () => {
+  test("statement keywords, trap kinds, show targets, registers, exit reasons", () => {
+    const s = new Session(x86Factory);
+    s.execute("vm boot x86_64");
+    expect(complete(s, "st", 2)).toEqual({ matches: ["step"], start: 0, end: 2 });
+    expect(complete(s, "trap c", 6).matches).toEqual(["cpuid", "cr", "cr0", "cr3", "cr4", "cr8"]);
+    expect(complete(s, "show re", 7).matches).toEqual(["regs"]);
+    expect(complete(s, "expect ra", 9).matches).toContain("rax");
+    expect(complete(s, "expect exit.reason == CR_A", 26).matches).toEqual(["CR_ACCESS"]);
+  });
+
+  test("inspect: keyword, register with value, exit reason, VMCS field", () => {
+    const s = new Session(x86Factory);
+    s.execute("vm boot x86_64");
+    expect(inspect(s, "trap", 2)).toMatch(/^trap KIND \[ARG\]/);
+    expect(inspect(s, "rip", 1)).toBe("rip (x86_64 register of VM x86_64) = 0x400000");
+    expect(inspect(s, "EPT_VIOLATION", 3)).toMatch(/^EPT_VIOLATION \(48\): x86_64 exit reason/);
+    expect(inspect(s, "GUEST_CR3", 3)).toMatch(/^GUEST_CR3 \(vmcs field 0x6802\)/);
+    expect(inspect(s, "   ", 1)).toBeUndefined();
+  });
+
+  test("isComplete: open asm blocks are incomplete", () => {
+    expect(isComplete("vm boot arm64 asm {\n mov x0, #1")).toBe("incomplete");
+    expect(isComplete("vm boot arm64 asm {\n mov x0, #1\n}")).toBe("complete");
+    expect(isComplete("let x =")).toBe("incomplete");
+    expect(isComplete("let = 1")).toBe("invalid");
+  });
+});
+
+describe("renderers", () => {
+  const table = { kind: "table" as const, title: "t<1>", columns: [{ name: "reason", type: "string" as const }, { name: "n", type: "number" as const }], rows: [["<script>", 3], ["CR_ACCESS", 12]], line: 1 };
+  test("text tables align, numbers right", () => {
+    expect(renderTable(table)).toBe("t<1>\nreason      n\n---------  --\n<script>    3\nCR_ACCESS  12");
+  });
+  test("html escapes everything from guests and traces", () => {
+    const h = renderHtml(table);
+    expect(h).not.toContain("<script>");
+    expect(h).toContain("&lt;script&gt;");
+    expect(renderReport("r", [table])).toMatch(/^<!DOCTYPE html>/);
+  });
+  test("json", () => {
+    expect(JSON.parse(renderJson([table]))[0].rows[1]).toEqual(["CR_ACCESS", 12]);
+  });
+});
+
+describe("Lab (TypeScript API)", () => {
+  test("run returns results and exposes machines", async () => {
+    const lab = await Lab.create(x86Factory);
+    const rs = lab.run("vm boot x86_64; run");
+    expect(rs.map((r) => r.kind)).toEqual(["text", "text"]);
+    expect(lab.machine!.exits.length).toBe(41);
+    expect([...lab.machines.keys()]).toEqual(["x86_64"]);
+    expect(lab.text("expect count(exits) == 41")).toBe("ok: count(exits) == 41\n");
+  });
+});
