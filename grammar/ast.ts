@@ -21,6 +21,8 @@ export type Expr =
   | { type: "exitAt"; index: Expr; path: string[]; pos: Pos }
   /** `count(exits [where cond])`. */
   | { type: "count"; where: Expr | null; pos: Pos }
+  /** `first(exits where cond)`: the index of the first exit that matches. */
+  | { type: "find"; fn: Word; where: Expr; pos: Pos }
   | { type: "unary"; op: "!" | "-" | "~"; operand: Expr; pos: Pos }
   | { type: "binary"; op: BinaryOp; left: Expr; right: Expr; pos: Pos };
 

@@ -96,6 +96,7 @@ atom -> %number {% (d) => num(d[0]) %}
   | %kw_exits "[" expr "]" "." fieldPath {% (d) => ({ type: "exitAt", index: d[2], path: d[5].map((t) => t.value), pos: span(d) }) %}
   | %kw_count "(" %kw_exits ")" {% (d) => ({ type: "count", where: null, pos: span(d) }) %}
   | %kw_count "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], pos: span(d) }) %}
+  | %word "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "find", fn: wordOf(d[0]), where: d[4], pos: span(d) }) %}
   | "(" expr ")" {% (d) => ({ ...d[1], pos: span(d) }) %}
 path -> %word {% (d) => [d[0]] %} | path "." field {% (d) => [...d[0], d[2]] %}
 fieldPath -> field {% (d) => [d[0]] %} | fieldPath "." field {% (d) => [...d[0], d[2]] %}

@@ -144,6 +144,14 @@ export function evaluate(e: Expr, scope: Scope): Value {
       for (const exit of m.exits) if (truthy(evaluate(e.where, { ...scope, exit }))) n++;
       return n;
     }
+    case "find": {
+      if (e.fn.text.toLowerCase() !== "first") throw nameError(`unknown function \`${e.fn.text}\``, e.fn.pos, "functions over exits: count(exits where …), first(exits where …)");
+      const m = scope.machine;
+      if (!m) throw nameError("no VM is running: first(exits …) needs one", e.pos);
+      const hit = m.exits.find((exit) => truthy(evaluate(e.where, { ...scope, exit })));
+      if (!hit) throw new LabError("NotFound", "no exit matches", e.pos);
+      return BigInt(hit.index);
+    }
     case "unary": {
       const v = evaluate(e.operand, scope);
       if (e.op === "!") return !truthy(v);

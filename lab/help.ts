@@ -33,7 +33,7 @@ export const STATEMENT_DOCS: StatementDoc[] = [
   { keyword: "help", syntax: "help [TOPIC]", doc: "This help; TOPIC is a statement, an exit reason, a register or a setting.", example: "help trap" },
 ];
 
-export const EXPRESSION_DOC = "Expressions: numbers (0x1f, 0b101, 1_000, 64k), strings, registers of the current VM (rax, cr0, x0, pc...), variables, exit reasons (CR_ACCESS), `exit.FIELD` (reason, pc, code, step, cycles and every field of the exit's info: exit.qual.cr, exit.esr.iss.srt), shorthand `qual.cr`, `esr.iss.srt`, `vmcs.FIELD`, `exits[i].FIELD`, `count(exits [where COND])`, operators || && == != < <= > >= | ^ & << >> + - * / % ! ~ -.";
+export const EXPRESSION_DOC = "Expressions: numbers (0x1f, 0b101, 1_000, 64k), strings, registers of the current VM (rax, cr0, x0, pc...), variables, exit reasons (CR_ACCESS), `exit.FIELD` (reason, pc, code, step, cycles and every field of the exit's info: exit.qual.cr, exit.esr.iss.srt), shorthand `qual.cr`, `esr.iss.srt`, `vmcs.FIELD`, `exits[i].FIELD`, `count(exits [where COND])`, `first(exits where COND)` (the index of the first match), operators || && == != < <= > >= | ^ & << >> + - * / % ! ~ -.";
 
 export function helpText(topic: string | undefined, session: Session, pos?: Pos): string {
   if (!topic) {

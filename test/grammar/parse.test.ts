@@ -50,6 +50,7 @@ const FORMS: [string, Statement["type"]][] = [
   ['expect n == 2, "two faults"', "expect"],
   ["expect !(esr.iss.srt != 3) || vmcs.exit_qualification >= 1", "expect"],
   ["expect exits[0].qual.cr == 4", "expect"],
+  ["expect first(exits where reason == SYS64) < first(exits where reason == HVC64)", "expect"],
   ["set steplimit 5000", "set"],
   ["set kvm today", "set"],
   ["set granule 64k", "set"],
