@@ -92,6 +92,8 @@ class Assembler {
   private out: number[] = [];
   private pass = 1;
   private pool: PoolEntry[] = [];
+  /** Literal pool sizes, most recently created first (see flushPool). */
+  private poolSizes: (4 | 8)[] = [];
   private poolCount = 0;
   /** `ldr =` statements → their pool label (fixed in pass 1). */
   private readonly poolOf = new Map<number, string>();
@@ -112,6 +114,7 @@ class Assembler {
     this.dot = this.base;
     this.out = [];
     this.pool = [];
+    this.poolSizes = [];
     this.poolCount = 0;
     this.section = ".text";
     this.stmts.forEach((s, i) => {
@@ -195,20 +198,36 @@ class Assembler {
     this.emit(bytes, s);
   }
 
+  /**
+   * Place the pending literals. GNU as (gas/config/tc-aarch64.c) keeps one pool per entry size,
+   * each created on first use and pushed at the head of its list, and emits the pools in list
+   * order: so the size first used last comes first. Identical literals share one slot.
+   */
   private flushPool(): void {
     if (!this.pool.length) return;
     const fake: Statement = { line: this.pool[0]!.line, column: 1, labels: [], body: "", text: ".ltorg" };
-    for (const p of this.pool) {
-      this.align(BigInt(p.size), fake, 0);
-      if (this.pass === 1) this.symbols.set(p.label, this.dot);
-      const v = this.pass === 2 ? evalExpr(p.expr, { lookup: this.lookup, dot: this.dot }) : 0n;
-      if (v === undefined) {
-        const u = firstUndefined(p.expr, { lookup: this.lookup, dot: this.dot });
-        throw new AsmError(`undefined symbol '${u?.name}'`, p.line, u?.column ?? p.column, "define it as a label or with .equ");
+    for (const size of this.poolSizes) {
+      const placed = new Map<string, bigint>();
+      for (const p of this.pool) {
+        if (p.size !== size) continue;
+        const key = JSON.stringify(p.expr, (_k, v) => (typeof v === "bigint" ? v.toString() : v)).replace(/"column":\d+/g, "");
+        const same = placed.get(key);
+        if (same !== undefined) {
+          if (this.pass === 1) this.symbols.set(p.label, same);
+          continue;
+        }
+        this.align(BigInt(p.size), fake, 0);
+        placed.set(key, this.dot);
+        if (this.pass === 1) this.symbols.set(p.label, this.dot);
+        const v = this.pass === 2 ? evalExpr(p.expr, { lookup: this.lookup, dot: this.dot }) : 0n;
+        if (v === undefined) {
+          const u = firstUndefined(p.expr, { lookup: this.lookup, dot: this.dot });
+          throw new AsmError(`undefined symbol '${u?.name}'`, p.line, u?.column ?? p.column, "define it as a label or with .equ");
+        }
+        const bytes: number[] = [];
+        for (let i = 0; i < p.size; i++) bytes.push(Number((v >> BigInt(8 * i)) & 0xffn));
+        this.emit(bytes, { ...fake, text: `.${p.size === 8 ? "quad" : "word"} (literal)` });
       }
-      const bytes: number[] = [];
-      for (let i = 0; i < p.size; i++) bytes.push(Number((v >> BigInt(8 * i)) & 0xffn));
-      this.emit(bytes, { ...fake, text: `.${p.size === 8 ? "quad" : "word"} (literal)` });
     }
     this.pool = [];
   }
@@ -324,6 +343,7 @@ class Assembler {
       this.poolCount++;
       const regX = /^\s*x/i.test(lit[1]!) || key === "ldrsw" ? (key === "ldrsw" ? 4 : 8) : 4;
       const exprCol = col + lit[1]!.length + 1;
+      if (!this.poolSizes.includes(regX as 4 | 8)) this.poolSizes.unshift(regX as 4 | 8);
       this.pool.push({ label: label!, expr: parseExpr(lit[2]!, s.line, exprCol), size: regX as 4 | 8, line: s.line, column: exprCol });
       text = lit[1]! + label!;
     }
@@ -357,7 +377,7 @@ class Assembler {
         this.emitWord(w, s);
         return;
       } catch (e) {
-        if (e instanceof A64BuildError) { buildErr ??= { err: e, spec }; continue; }
+        if (e instanceof A64BuildError) { buildErr = { err: e, spec }; continue; } // the last form's reason is the most general
         throw e;
       }
     }

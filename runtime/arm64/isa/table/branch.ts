@@ -4,7 +4,7 @@
 import { A64BuildError, type A64Ops } from "../types.js";
 import { conditionHolds } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
-import { fieldsAsOps, num, rX, sext, sfit, wX, type Decl } from "./common.js";
+import { fieldsAsOps, num, pcDiff, rX, sext, sfit, wX, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
 
@@ -14,7 +14,7 @@ function target(pc: bigint, imm: number, width: number): bigint {
 function offset(o: A64Ops, pc: bigint, width: number): number {
   const t = o.target ?? 0n;
   if ((t & 3n) !== 0n) throw new A64BuildError(`branch target 0x${t.toString(16)} is not 4-byte aligned`);
-  return sfit(t - pc, width, 2, "branch offset");
+  return sfit(pcDiff(t, pc), width, 2, "branch offset");
 }
 
 for (const [mn, op] of [["b", 0], ["bl", 1]] as const) {

@@ -59,3 +59,9 @@ export function wX(env: A64Env, n: number, v: bigint, sf: number | boolean): voi
 export function wSP(env: A64Env, n: number, v: bigint, sf: number | boolean): void {
   env.state.writeX(n, v, sf === 1 || sf === true, true);
 }
+
+/** target - pc as a signed 64-bit difference (addresses wrap modulo 2^64). */
+export function pcDiff(target: bigint, pc: bigint): bigint {
+  const d = (target - pc) & maskOf(64);
+  return d >= 1n << 63n ? d - (1n << 64n) : d;
+}

@@ -6,7 +6,7 @@
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { addWithCarry, bitmaskValue, decodeBitMasks, encodeBitmask, logicFlags, widthOf } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
-import { fieldsAsOps, fmt, num, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
+import { fieldsAsOps, fmt, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
 
@@ -175,7 +175,14 @@ for (const [mn, opc] of [["movn", 0], ["movz", 2], ["movk", 3]] as const) {
 const movOrrImm: Decl = {
   name: "MOV_orrimm", aliasOf: "ORR_imm", pattern: "sf:1 01 100100 N:1 immr:6 imms:6 11111 Rd:5",
   syntax: "mov <Rd|sp>, #<imm>", when: (f) => validBitmask(f) && !moveWidePreferred(f.sf!, f.N!, f.imms!, f.immr!),
-  view: bitmaskView, build: (o) => bitmaskBuild(o, 31, num(o.Rd)),
+  view: bitmaskView,
+  build: (o) => {
+    try {
+      return bitmaskBuild(o, 31, num(o.Rd));
+    } catch {
+      throw new A64BuildError(`immediate ${fmt(o.imm ?? 0n)} cannot be moved by a single instruction`, "use movz followed by movk, or ldr x0, =value");
+    }
+  },
 };
 
 decls.push(movOrrImm);
@@ -306,8 +313,8 @@ for (const [mn, op] of [["adr", 0], ["adrp", 1]] as const) {
       const t = o.target ?? 0n;
       let d: number;
       if (op) {
-        d = sfit((t & ~0xfffn) - (pc & ~0xfffn), 21, 12, "page offset");
-      } else d = sfit(t - pc, 21, 0, "offset");
+        d = sfit(pcDiff(t & ~0xfffn, pc & ~0xfffn), 21, 12, "page offset");
+      } else d = sfit(pcDiff(t, pc), 21, 0, "offset");
       return { immlo: d & 3, immhi: d >>> 2, Rd: num(o.Rd) };
     },
     exec: (env, f) => {

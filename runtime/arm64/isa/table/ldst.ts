@@ -9,7 +9,7 @@ import type { A64Env, A64MemAccess } from "../../env.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { extendValue } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
-import { fieldsAsOps, num, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
+import { fieldsAsOps, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
 import { checkExclusive, setExclusive } from "./system.js";
 
 const decls: Decl[] = [];
@@ -149,7 +149,7 @@ for (const [mn, opc, x, signed] of [["ldr", 0, false, false], ["ldr", 1, true, f
     build: (o, pc) => {
       const t = o.target ?? 0n;
       if ((t & 3n) !== 0n) throw new A64BuildError(`literal address 0x${t.toString(16)} is not 4-byte aligned`);
-      return { imm19: sfit(t - pc, 19, 2, "literal offset"), Rt: num(o.Rt) };
+      return { imm19: sfit(pcDiff(t, pc), 19, 2, "literal offset"), Rt: num(o.Rt) };
     },
     exec: (env, f) => single(env, k, f.Rt!, env.state.pc + (sext(f.imm19!, 19) << 2n), true),
   });
