@@ -58,6 +58,9 @@ export async function runCommand(args: string[]): Promise<number> {
       for (const [r, i] of charts) if (r.kind === "chart") svgs.set(i, await renderChartSvg(r.spec));
     }
     writeFileSync(html, renderReport(`exitlab: ${basename(file)}`, results, svgs));
+    // Each chart also as its own SVG next to the report: OUT-chart-1.svg, ...
+    let n = 0;
+    for (const svg of svgs.values()) writeFileSync(html.replace(/\.html?$/i, "") + `-chart-${++n}.svg`, svg);
   }
   return exitCodeOf(results);
 }

@@ -80,6 +80,7 @@ describe("exitlab CLI", () => {
     const page = readFileSync(html, "utf8");
     expect(page).toMatch(/<table class="exitlab">/);
     expect(page).toMatch(/<svg/);
+    expect(readFileSync(join(dir, "r-chart-1.svg"), "utf8")).toMatch(/^<svg/);
   });
 
   test("bad arguments exit 2", () => {
