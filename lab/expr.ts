@@ -18,6 +18,14 @@ export interface Scope {
   reasons: readonly string[];
   /** The exit under `count(exits where ...)`. */
   exit?: Exit;
+  /** `until` conditions: `exit` means the exit that just happened (pending), never an older one. */
+  pendingOnly?: boolean;
+}
+
+function exitOf(scope: Scope): Exit | undefined {
+  const m = scope.machine;
+  if (!m) return undefined;
+  return m.pendingExit ?? (scope.pendingOnly ? undefined : m.exits[m.exits.length - 1]);
 }
 
 /** Raised when an expression needs an exit and there is none yet (`step until` treats it as false). */
@@ -49,7 +57,7 @@ export function exitField(exit: Exit, path: string[], pos: Pos): Value {
 function currentExit(scope: Scope, pos: Pos): Exit {
   const m = scope.machine;
   if (!m) throw nameError("no VM is running: `exit` refers to the current VM's exit", pos, "boot one with `vm boot x86_64`");
-  const e = m.pendingExit ?? m.exits[m.exits.length - 1];
+  const e = exitOf(scope);
   if (!e) throw new NoExitError(pos);
   return e;
 }
@@ -83,7 +91,7 @@ function resolveName(path: string[], scope: Scope, pos: Pos): Value {
   const m = scope.machine;
   if (m && head.toLowerCase() === "vmcs" && rest.length === 1 && m.arch === "x86_64") return vmcsField(m, rest[0]!, pos);
   if (m && rest.length > 0) {
-    const e = m.pendingExit ?? m.exits[m.exits.length - 1];
+    const e = exitOf(scope);
     if (e) {
       const key = path.join(".").toLowerCase();
       const hit = Object.keys(e.info).find((f) => f.toLowerCase() === key || f.toLowerCase() === key.replace(/^vmcs\./, ""));

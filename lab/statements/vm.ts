@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
-import type { Arch, Machine, MachineOptions, RunResult, TrapRequest } from "../../runtime/core/machine.js";
+import type { Arch, Exit, Machine, MachineOptions, RunResult, TrapRequest } from "../../runtime/core/machine.js";
 import { ARCH_NAMES, SETTINGS, suggestion, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
@@ -125,18 +125,18 @@ function trap(s: S<"trap">, ctx: Context): Result[] {
 }
 
 /** `until` callback: a condition on registers/exit fields; "no exit yet" counts as false. */
-function untilOf(e: Expr, ctx: Context): () => boolean {
-  const scope = scopeOf(ctx);
-  const test = () => {
+function untilOf(e: Expr, ctx: Context): { until: () => boolean; onExit: (exit: Exit) => boolean } {
+  const scope = { ...scopeOf(ctx), pendingOnly: true };
+  const test = (exit?: Exit) => {
     try {
-      return truthy(evaluate(e, scope));
+      return truthy(evaluate(e, exit ? { ...scope, exit } : scope));
     } catch (err) {
       if (err instanceof NoExitError) return false;
       throw err;
     }
   };
   test(); // validate names before the guest moves
-  return test;
+  return { until: () => test(), onExit: (exit) => test(exit) };
 }
 
 function describeStop(m: Machine, r: RunResult, what: string): string {
@@ -161,7 +161,7 @@ function step(s: S<"step">, ctx: Context): Result[] {
   const interrupted = ctx.options.interrupted;
   let r: RunResult;
   if (s.until === "exit") r = m.runUntilExit({ maxSteps: limit, interrupted });
-  else if (s.until) r = m.runUntilExit({ maxSteps: limit, until: untilOf(s.until, ctx), interrupted });
+  else if (s.until) r = m.runUntilExit({ maxSteps: limit, until: untilOf(s.until, ctx).until, interrupted });
   else {
     const n = s.count ? intArg(s.count, ctx, "the step count", limit) : 1;
     let steps = 0;
@@ -192,9 +192,11 @@ function run(s: S<"run">, ctx: Context): Result[] {
   const m = vm.machine;
   const limit = s.limit ? intArg(s.limit, ctx, "the limit") : ctx.session.settings.steplimit;
   if (limit === 0) throw valueError("the limit must be at least 1", s.limit!.pos);
-  const until = s.until && s.until !== "halt" ? untilOf(s.until, ctx) : undefined;
+  // `run until COND` stops after an instruction that makes COND true, or at an exit that makes it
+  // true (left pending, so `exit.reason == CR_ACCESS` stops before KVM handles it).
+  const cond = s.until && s.until !== "halt" ? untilOf(s.until, ctx) : undefined;
   if (m.halted) return [text(`the VM is stopped: ${m.halted.message}`, s.pos)];
-  const r = m.run({ maxSteps: limit, until, interrupted: ctx.options.interrupted });
+  const r = m.run({ maxSteps: limit, until: cond?.until, stopOnExit: cond?.onExit, interrupted: ctx.options.interrupted });
   if (r.stop === "limit") limitError(r, limit, s.pos, m);
   return [text(describeStop(m, r, "ran"), s.pos)];
 }

@@ -39,6 +39,17 @@ describe("statements", () => {
     expect(s.current!.machine.pc).toBe(0x40001dn);
   });
 
+  test("run until a condition on the exit stops with that exit pending", () => {
+    const s = session();
+    only(s.execute("vm boot x86_64; run until exit.reason == MSR_WRITE && exit.msr == 0xc0000080"));
+    const m = s.current!.machine;
+    expect(m.pendingExit!.reason).toBe("MSR_WRITE");
+    expect(m.exits.length).toBe(5);
+    // `exit` in an until condition is the new exit, not the last one: this runs on to CR0.
+    only(s.execute("handle; run until exit.reason == CR_ACCESS"));
+    expect(m.pendingExit!.info["qual.cr"]).toBe(0);
+  });
+
   test("vm boot with an inline asm block; use switches VMs", () => {
     const s = session();
     only(s.execute("vm boot x86_64 asm x86_64 {\n  mov $0x2a, %eax\n  hlt\n} as tiny\nvm boot x86_64 as big\nuse tiny\nstep until exit\nhandle\nstep"));
