@@ -1,4 +1,5 @@
-// Compile decodetree-style bit patterns ("sf:1 0 0 100010 sh:1 imm12:12 Rn:5 Rd:5") into a
+// Compile decodetree-style bit patterns ("sf:1 0 0 100010 sh:1 imm12:12 Rn:5 Rd:5"; `.` ignored,
+// `o` ignored by the decoder but set by the assembler: the Arm ARM's "(1)" bits) into a
 // mask/value pair and field positions; extract and insert fields.
 
 import type { A64FieldDef, A64Fields } from "./types.js";
@@ -6,6 +7,8 @@ import type { A64FieldDef, A64Fields } from "./types.js";
 export interface CompiledPattern {
   mask: number;
   value: number;
+  /** value plus the "should be one" bits (`o` in a pattern) that the decoder ignores but the assembler sets. */
+  asmValue: number;
   fields: A64FieldDef[];
 }
 
@@ -13,6 +16,7 @@ export function compilePattern(pattern: string, where: string): CompiledPattern 
   let pos = 32;
   let mask = 0;
   let value = 0;
+  let sbo = 0;
   const fields: A64FieldDef[] = [];
   for (const tok of pattern.trim().split(/\s+/)) {
     const m = /^([A-Za-z_][\w]*):(\d+)$/.exec(tok);
@@ -22,17 +26,18 @@ export function compilePattern(pattern: string, where: string): CompiledPattern 
       fields.push({ name: m[1]!, lsb: pos, width });
       continue;
     }
-    if (!/^[01.]+$/.test(tok)) throw new Error(`${where}: bad pattern token '${tok}'`);
+    if (!/^[01.o]+$/.test(tok)) throw new Error(`${where}: bad pattern token '${tok}'`);
     for (const c of tok) {
       pos--;
-      if (c !== ".") {
+      if (c === "o") sbo |= 1 << pos;
+      else if (c !== ".") {
         mask |= 1 << pos;
         if (c === "1") value |= 1 << pos;
       }
     }
   }
   if (pos !== 0) throw new Error(`${where}: pattern has ${32 - pos} bits, not 32`);
-  return { mask: mask >>> 0, value: value >>> 0, fields };
+  return { mask: mask >>> 0, value: value >>> 0, asmValue: (value | sbo) >>> 0, fields };
 }
 
 export function extractFields(word: number, defs: A64FieldDef[]): A64Fields {

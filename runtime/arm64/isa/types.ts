@@ -25,7 +25,7 @@ export interface A64FieldDef {
 export interface A64SpecDecl {
   /** Unique name, e.g. "ADD_imm", or "MOV_orr" for a preferred alias of ORR_reg. */
   name: string;
-  /** 32 bits, most significant first: 0/1 fixed, `.` don't care, `name:width` a field. */
+  /** 32 bits, most significant first: 0/1 fixed, `.` don't care, `o` should-be-one (decoder ignores, assembler sets), `name:width` a field. */
   pattern: string;
   /**
    * Assembly syntax template: `<Rd>` register sized by sf (31 = zr), `<Rd|sp>` 31 = sp, `X`/`W`
@@ -56,6 +56,8 @@ export interface A64SpecDecl {
 export interface A64Spec extends A64SpecDecl {
   mask: number;
   value: number;
+  /** Bits the assembler starts from (value + should-be-one bits). */
+  asmValue: number;
   fields: A64FieldDef[];
   /** Mnemonic key the assembler indexes by (text before the first `.`, `<` or space). */
   key: string;

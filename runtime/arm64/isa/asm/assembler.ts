@@ -405,7 +405,7 @@ function defaultBuild(spec: CompiledSpec, ops: A64Ops): Record<string, number> {
 }
 
 function encode(spec: CompiledSpec, fields: Record<string, number>): number {
-  let w = spec.value;
+  let w = spec.asmValue;
   for (const d of spec.ownFields) {
     const v = fields[d.name] ?? 0;
     const m = d.width >= 32 ? 0xffffffff : (1 << d.width) - 1;

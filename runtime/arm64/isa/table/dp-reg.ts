@@ -62,7 +62,7 @@ const extOk = (f: A64Fields) => f.imm3! <= 4;
 function extView(spInvolved: (f: A64Fields) => boolean) {
   return (f: A64Fields): A64Ops => {
     const o = fieldsAsOps(f);
-    o["w:Rm"] = (f.option! & 3) === 3 ? 64n : 32n;
+    o["w:Rm"] = f.sf && (f.option! & 3) === 3 ? 64n : 32n; // a 32-bit operation always names Wm
     const lslForm = spInvolved(f) && f.option === (f.sf ? 3 : 2);
     o.ext = lslForm ? (f.imm3 ? 8n : undefined) : BigInt(f.option!);
     o.imm3 = f.imm3 ? BigInt(f.imm3) : undefined;
@@ -73,7 +73,7 @@ function extBuild(o: A64Ops, fixed: A64Fields): A64Fields {
   const sf = num(o.sf, 1);
   let option = o.ext === undefined || o.ext === 8n ? (sf ? 3 : 2) : Number(o.ext);
   if (o.ext === undefined && o["w:Rm"] === 32n && sf) option = 2;
-  const rmw = (option & 3) === 3 ? 64n : 32n;
+  const rmw = sf && (option & 3) === 3 ? 64n : 32n;
   if ((o["w:Rm"] ?? 64n) !== rmw) throw new A64BuildError(`the extend needs a ${rmw}-bit index register`, rmw === 64n ? "use an x register with uxtx/sxtx/lsl" : "use a w register with uxtb/uxth/uxtw/sxtb/sxth/sxtw");
   const imm3 = ufit(o.imm3, 3, "shift amount");
   if (imm3 > 4) throw new A64BuildError(`shift amount #${imm3} is out of range`, "extended registers shift by 0..4");
@@ -186,7 +186,7 @@ for (const [mn, op31, o0, kind, alias] of THREE) {
   const regs = kind === "long" ? ["<Xd>", "<Wn>", "<Wm>", "<Xa>"] : kind === "high" ? ["<Xd>", "<Xn>", "<Xm>"] : ["<Rd>", "<Rn>", "<Rm>", "<Ra>"];
   if (alias) decls.push({ name: alias.toUpperCase(), aliasOf: mn.toUpperCase(), pattern: `${sf} 00 11011 ${op31} Rm:5 ${o0} 11111 Rn:5 Rd:5`, syntax: `${alias} ${regs.slice(0, 3).join(", ")}` });
   decls.push({
-    name: mn.toUpperCase(), pattern: `${sf} 00 11011 ${op31} Rm:5 ${o0} ${kind === "high" ? "11111" : "Ra:5"} Rn:5 Rd:5`,
+    name: mn.toUpperCase(), pattern: `${sf} 00 11011 ${op31} Rm:5 ${o0} ${kind === "high" ? "ooooo" : "Ra:5"} Rn:5 Rd:5`,
     syntax: `${mn} ${regs.join(", ")}`,
     exec: (env, f) => {
       const s64 = kind === "any" ? f.sf! : 1;

@@ -44,7 +44,7 @@ function compileAll(decls: readonly A64SpecDecl[]): CompiledSpec[] {
     if (d.aliasOf) for (const bf of compilePattern(base.pattern, base.name).fields) if (!fields.some((f) => f.name === bf.name)) fields.push(bf);
     const key = /^[a-z0-9]+/.exec(d.syntax)![0];
     return {
-      ...d, mask: p.mask, value: p.value, fields, ownFields: p.fields, key,
+      ...d, mask: p.mask, value: p.value, asmValue: p.asmValue, fields, ownFields: p.fields, key,
       run: run ?? (() => { throw new Error(`${d.name} is assembler-only`); }),
       parsed: parseSyntax(d.syntax, d.name),
       encodable: base.when,
@@ -56,6 +56,6 @@ export const A64_TABLE: readonly CompiledSpec[] = compileAll(A64_DECLS);
 
 /** The entry run for encodings no pattern matches (Arm ARM: UNDEFINED / unallocated). */
 export const UNDEFINED_SPEC: CompiledSpec = {
-  name: "UNDEFINED", pattern: "", syntax: ".inst", mask: 0, value: 0, fields: [], ownFields: [], key: ".inst",
+  name: "UNDEFINED", pattern: "", syntax: ".inst", mask: 0, value: 0, asmValue: 0, fields: [], ownFields: [], key: ".inst",
   run: (env) => env.undefinedInstruction(), parsed: { mnemonic: [], operands: [] },
 };

@@ -200,6 +200,8 @@ for (const k of PAIRS) {
     decls.push({
       name: `${mn.toUpperCase()}_${k.x ? "x" : "w"}${k.signed ? "" : ""}_${mode}`, pattern: `${bits(k.opc, 2)} 101 0 ${bitsMode} ${k.load ? 1 : 0} imm7:7 Rt2:5 Rn:5 Rt:5`,
       syntax: `${mn} ${r}, ${addr}`,
+      // objdump treats LDPSW with Rt == Rt2 as undefined (Arm ARM: CONSTRAINED UNPREDICTABLE)
+      when: k.signed ? (f) => f.Rt !== f.Rt2 : undefined,
       view: (f) => {
         const o = fieldsAsOps(f);
         const off = sext(f.imm7!, 7) << BigInt(scale);
@@ -226,7 +228,7 @@ for (let size = 0; size < 4; size++) {
       exec: (env, f) => single(env, k(true), f.Rt!, rSP(env, f.Rn!, 1), true, true),
     },
     {
-      name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 11111 1 11111 Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>]`,
+      name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 ooooo 1 ooooo Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>]`,
       exec: (env, f) => single(env, k(false), f.Rt!, rSP(env, f.Rn!, 1), true, true),
     },
   );
@@ -235,7 +237,7 @@ for (let size = 0; size < 4; size++) {
     const l = o0 ? "l" : "";
     decls.push(
       {
-        name: `LD${a.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 1 0 11111 ${o0} 11111 Rn:5 Rt:5`, syntax: `ld${a}xr${sfx} ${R}, [<Xn|sp>]`,
+        name: `LD${a.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 1 0 ooooo ${o0} ooooo Rn:5 Rt:5`, syntax: `ld${a}xr${sfx} ${R}, [<Xn|sp>]`,
         exec: (env, f) => {
           const addr = rSP(env, f.Rn!, 1);
           const bytes = (1 << size) as 1 | 2 | 4 | 8;
@@ -245,7 +247,7 @@ for (let size = 0; size < 4; size++) {
         },
       },
       {
-        name: `ST${l.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 0 0 Rs:5 ${o0} 11111 Rn:5 Rt:5`, syntax: `st${l}xr${sfx} <Ws>, ${R}, [<Xn|sp>]`,
+        name: `ST${l.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 0 0 Rs:5 ${o0} ooooo Rn:5 Rt:5`, syntax: `st${l}xr${sfx} <Ws>, ${R}, [<Xn|sp>]`,
         exec: (env, f) => {
           const addr = rSP(env, f.Rn!, 1);
           const bytes = (1 << size) as 1 | 2 | 4 | 8;
