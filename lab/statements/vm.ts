@@ -145,9 +145,12 @@ function describeStop(m: Machine, r: RunResult, what: string): string {
     case "exit": return `${what} ${r.steps} instruction${r.steps === 1 ? "" : "s"}: exit #${r.exit!.index} ${r.exit!.reason} at ${hex(r.exit!.pc)} (pending: \`handle\` it or \`run\`)`;
     case "halted": return `${what} ${r.steps} instructions: the VM stopped: ${r.message}; ${m.exits.length} exits in all`;
     case "until": return `${what} ${r.steps} instructions: the condition holds at ${at}`;
-    case "interrupted": return `interrupted after ${r.steps} instructions at ${at}`;
     default: return `${what} ${r.steps} instructions, ${at}`;
   }
+}
+
+function interruptedError(r: RunResult, pos: Pos, m: Machine): never {
+  throw new LabError("Interrupted", `interrupted after ${r.steps} instructions at pc ${hex(m.pc)}; the VM is kept as it stopped`, pos);
 }
 
 function limitError(r: RunResult, limit: number, pos: Pos, m: Machine): never {
@@ -176,6 +179,7 @@ function step(s: S<"step">, ctx: Context): Result[] {
     return [text(describeStop(m, r, "stepped"), s.pos)];
   }
   if (r.stop === "limit") limitError(r, limit, s.pos, m);
+  if (r.stop === "interrupted") interruptedError(r, s.pos, m);
   return [text(describeStop(m, r, "stepped"), s.pos)];
 }
 
@@ -198,6 +202,7 @@ function run(s: S<"run">, ctx: Context): Result[] {
   if (m.halted) return [text(`the VM is stopped: ${m.halted.message}`, s.pos)];
   const r = m.run({ maxSteps: limit, until: cond?.until, stopOnExit: cond?.onExit, interrupted: ctx.options.interrupted });
   if (r.stop === "limit") limitError(r, limit, s.pos, m);
+  if (r.stop === "interrupted") interruptedError(r, s.pos, m);
   return [text(describeStop(m, r, "ran"), s.pos)];
 }
 

@@ -97,6 +97,10 @@ describe("statements", () => {
 
   test("let, expressions, count, exits[i], shorthand fields", () => {
     const s = session();
+    only(s.execute("vm boot x86_64 as v; step until exit; handle; step until exit; let q = vmcs.exit_qualification; let c = qual.cr; let g = vmcs.GUEST_RIP"));
+    expect(s.variables.get("q")).toBe(4n);
+    expect(s.variables.get("c")).toBe(4n);
+    expect(s.variables.get("g")).toBe(0x400015n);
     only(s.execute("vm boot x86_64; run; let n = count(exits where reason == CR_ACCESS && qual.cr == 0); let m = exits[1].qual.cr * 2 + 0x10 - 0b1; let k = 1 << 4 | 3 & 1 ^ 2"));
     expect(s.variables.get("n")).toBe(1n);
     expect(s.variables.get("m")).toBe(23n);
@@ -183,8 +187,12 @@ describe("errors", () => {
   test("interrupt stops a run at an instruction boundary", () => {
     const s = session();
     let polls = 0;
-    const rs = s.execute("vm boot x86_64 asm {\nloop: jmp loop\n}\nrun", { interrupted: () => ++polls > 2 });
-    expect(textOf(rs)).toMatch(/^interrupted after \d+ instructions/m);
+    const rs = s.execute("vm boot x86_64 asm {\nloop: jmp loop\n}\nrun\nlet after = 1", { interrupted: () => ++polls > 2 });
+    expect(errors(rs).map((e) => e.name)).toEqual(["Interrupted", "Interrupted"]);
+    expect(errors(rs)[0]!.message).toMatch(/^interrupted after \d+ instructions at pc 0x400000; the VM is kept as it stopped$/);
+    expect(errors(rs)[1]!.message).toBe("interrupted before this statement");
+    expect(s.variables.has("after")).toBe(false);
+    expect(s.current!.machine.halted).toBeNull();
   });
 });
 
