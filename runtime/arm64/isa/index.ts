@@ -6,8 +6,12 @@
 //   executeA64(env, insn)            → runs the semantics against an A64Env
 //   disassembleA64(word, address)    → GNU objdump-style text
 //   assembleA64(source, {base, fileName}) → A64Program { base, bytes, symbols, lines }
+//
+// MRS/MSR names come from runtime/arm64/sysregs.ts when it exists (see names.ts); without it the
+// generic s3_0_c1_c0_0 form is printed and accepted (it is always accepted).
 
 export type { A64Insn, A64Spec, A64Fields, A64Ops } from "./types.js";
+export { setSysregNames } from "./names.js";
 export { decodeA64 } from "./decode.js";
 export { executeA64 } from "./execute.js";
 export { disassembleA64, formatA64 } from "./disasm.js";

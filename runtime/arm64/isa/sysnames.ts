@@ -20,7 +20,7 @@ export interface SysregNames {
 let names: SysregNames | undefined;
 
 /** Install the system-register name table (done by names.ts from ../sysregs.js). */
-export function setSysregNames(n: SysregNames): void {
+export function setSysregNames(n: SysregNames | undefined): void {
   names = n;
 }
 
