@@ -4,7 +4,7 @@
 
 import type { A64Ops, A64Spec } from "./types.js";
 import { COND_NAMES, COND_SYNONYMS, EXTEND_NAMES, SHIFT_NAMES } from "./alu.js";
-import { formatSysreg, parseSysreg, BARRIER_NAMES, PSTATE_FIELDS } from "./sysnames.js";
+import { formatSysreg, parseSysreg, BARRIER_NAMES, PRFOP_NAMES, PSTATE_FIELDS } from "./sysnames.js";
 
 export type SyntaxNode =
   | { t: "lit"; s: string }
@@ -14,8 +14,8 @@ export type SyntaxNode =
   | { t: "enum"; kind: EnumKind; name: string }
   | { t: "opt"; nodes: SyntaxNode[] };
 
-export type EnumKind = "cond" | "shift" | "ext" | "sysreg" | "sysop" | "barrier" | "pstate";
-const ENUMS = new Set<string>(["cond", "shift", "ext", "sysreg", "sysop", "barrier", "pstate"]);
+export type EnumKind = "cond" | "shift" | "ext" | "sysreg" | "sysop" | "barrier" | "pstate" | "prfop";
+const ENUMS = new Set<string>(["cond", "shift", "ext", "sysreg", "sysop", "barrier", "pstate", "prfop"]);
 
 export interface ParsedSyntax {
   mnemonic: SyntaxNode[];
@@ -95,6 +95,7 @@ function formatEnum(kind: EnumKind, v: bigint, spec: A64Spec): string {
     case "sysreg": return formatSysreg(n);
     case "pstate": return PSTATE_FIELDS[n] ?? `#${n}`;
     case "barrier": return BARRIER_NAMES[n] ?? `#0x${n.toString(16)}`;
+    case "prfop": return PRFOP_NAMES[n] ?? `#0x${n.toString(16).padStart(2, "0")}`;
     case "sysop": {
       for (const [name, code] of Object.entries(spec.sysops ?? {})) if (code === n) return name;
       return `#${n}`;
@@ -275,6 +276,14 @@ export function matchNodes(nodes: SyntaxNode[], i: number, text: string, pos: nu
           break;
         }
         case "sysop": v = ctx.spec.sysops?.[word]; break;
+        case "prfop": {
+          v = PRFOP_NAMES.indexOf(word);
+          if (v < 0 && word.startsWith("#")) {
+            const num = Number(word.slice(1));
+            if (Number.isInteger(num) && num >= 0 && num < 32) v = num;
+          }
+          break;
+        }
       }
       if (v === undefined || v < 0) {
         const what = n.kind === "sysreg" ? "system register" : n.kind === "sysop" ? `${ctx.spec.key} operation` : n.kind;

@@ -1,6 +1,6 @@
 // Names of system operands: system registers for MRS/MSR (the sysreg table, when it is present,
 // else the generic S<op0>_<op1>_C<n>_C<m>_<op2> form of Arm ARM C5.3), barrier options
-// (Arm ARM C6.2.81 DMB <option>), and the PSTATE fields of MSR (immediate) (Arm ARM C5.1.3).
+// (Arm ARM C6.2.81 DMB <option>), prefetch operations, and the PSTATE fields of MSR (immediate) (Arm ARM C5.1.3).
 
 /** Packed sysreg operand: op0<<14 | op1<<11 | CRn<<7 | CRm<<3 | op2. */
 export function packSysreg(op0: number, op1: number, crn: number, crm: number, op2: number): number {
@@ -51,3 +51,9 @@ export const BARRIER_NAMES: (string | undefined)[] = [
 
 /** MSR (immediate) PSTATE fields, in the order the table's view/build use. */
 export const PSTATE_FIELDS: string[] = ["spsel", "daifset", "daifclr"];
+
+/** PRFM <prfop> names indexed by the 5-bit Rt field: type (pld/pli/pst) << 3 | target (l1-l3) << 1 | policy (keep/strm) (Arm ARM C6.2.{PRFM}). */
+export const PRFOP_NAMES: string[] = [];
+["pld", "pli", "pst"].forEach((type, t) =>
+  ["l1", "l2", "l3"].forEach((target, l) => ["keep", "strm"].forEach((policy, p) => (PRFOP_NAMES[(t << 3) | (l << 1) | p] = `${type}${target}${policy}`))),
+);

@@ -252,6 +252,13 @@ decls.push(
   extAlias("sxtb", "SBFM", "00", 7, 1), extAlias("sxtb", "SBFM", "00", 7, 0),
   extAlias("sxth", "SBFM", "00", 15, 1), extAlias("sxth", "SBFM", "00", 15, 0),
   extAlias("sxtw", "SBFM", "00", 31, 1),
+  {
+    // ARMv8.2 BFC (objdump prints it for BFM with Rn = zr whenever imms < immr)
+    name: "BFC_bfm", aliasOf: "BFM", pattern: "sf:1 01 100110 N:1 immr:6 imms:6 11111 Rd:5", syntax: "bfc <Rd>, #<lsb:d>, #<width:d>",
+    when: (f) => bfOk(f) && f.imms! < f.immr!,
+    view: (f) => ({ ...fieldsAsOps(f), lsb: BigInt((wOf(f) - f.immr!) & (wOf(f) - 1)), width: BigInt(f.imms! + 1) }),
+    build: (o) => { const { w, lsb, width } = checkLsbWidth(o); return { ...bfFields(o, (w - lsb) & (w - 1), width - 1), Rn: 31 }; },
+  },
   fieldAlias("bfi", "BFM", "01", 2, "iz"),
   fieldAlias("bfxil", "BFM", "01", 2, "x"),
   shiftAlias("lsl", "UBFM", "10", (f) => f.imms !== wOf(f) - 1 && f.imms! + 1 === f.immr, (f) => wOf(f) - 1 - f.imms!, (_o, w, sh) => [(w - sh) & (w - 1), w - 1 - sh]),

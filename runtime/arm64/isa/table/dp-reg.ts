@@ -116,6 +116,7 @@ for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs"
 
 // ---- add/sub with carry
 for (const [mn, op, s] of [["adc", 0, 0], ["adcs", 0, 1], ["sbc", 1, 0], ["sbcs", 1, 1]] as const) {
+  if (op) decls.push({ name: `NGC${s ? "S" : ""}`, aliasOf: mn.toUpperCase(), pattern: `sf:1 1 ${s} 11010000 Rm:5 000000 11111 Rd:5`, syntax: `ngc${s ? "s" : ""} <Rd>, <Rm>` });
   decls.push({
     name: mn.toUpperCase(), pattern: `sf:1 ${op} ${s} 11010000 Rm:5 000000 Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>`,
     exec: (env, f) => {

@@ -140,6 +140,50 @@ for (const k of KINDS) {
   );
 }
 
+// ---- prefetch (PRFM/PRFUM): a hint; exitlab has no caches to warm, so nothing happens
+const prfView = (scale: number) => (f: A64Fields): A64Ops => ({ ...offView(scale)(f), prfop: BigInt(f.Rt!) });
+decls.push(
+  {
+    name: "PRFM_uimm", pattern: "11 111 0 01 10 imm12:12 Rn:5 Rt:5", syntax: "prfm <prfop>, [<Xn|sp>{, #<off:d>}]", view: prfView(3),
+    build: (o) => {
+      const off = o.off ?? 0n;
+      if (off < 0n || off % 8n !== 0n) throw new A64BuildError(`offset ${off} needs prfum`, "prfm offsets are multiples of 8 in 0..32760; use prfum for others");
+      return { imm12: ufit(off >> 3n, 12, "offset"), Rn: num(o.Rn), Rt: num(o.prfop) };
+    },
+    exec: () => {},
+  },
+  {
+    name: "PRFUM", pattern: "11 111 0 00 10 0 imm9:9 00 Rn:5 Rt:5", syntax: "prfum <prfop>, [<Xn|sp>{, #<off:d>}]", view: prfView(0),
+    build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.prfop) }), exec: () => {},
+  },
+  {
+    name: "PRFM_lit", pattern: "11 011 0 00 imm19:19 Rt:5", syntax: "prfm <prfop>, <label>",
+    view: (f, pc) => ({ ...fieldsAsOps(f), prfop: BigInt(f.Rt!), target: (pc + (sext(f.imm19!, 19) << 2n)) & maskOf(64) }),
+    build: (o, pc) => ({ imm19: sfit(pcDiff(o.target ?? 0n, pc), 19, 2, "literal offset"), Rt: num(o.prfop) }), exec: () => {},
+  },
+  {
+    name: "PRFM_reg", pattern: "11 111 0 00 10 1 Rm:5 option:3 S:1 10 Rn:5 Rt:5", syntax: "prfm <prfop>, [<Xn|sp>, <Vm>{, <ext>{ #<amt:d>}}]",
+    when: (f) => (f.option! & 2) !== 0,
+    view: (f) => {
+      const o = fieldsAsOps(f);
+      o.prfop = BigInt(f.Rt!);
+      o["w:Rm"] = f.option! & 1 ? 64n : 32n;
+      o.ext = f.option === 3 ? (f.S ? 8n : undefined) : BigInt(f.option!);
+      o.amt = f.S ? 3n : undefined;
+      return o;
+    },
+    build: (o) => {
+      const wide = o["w:Rm"] !== 32n;
+      const option = o.ext === undefined || o.ext === 8n ? 3 : Number(o.ext);
+      if ((option & 2) === 0 || ((option & 1) === 1) !== wide) throw new A64BuildError("bad index register extend", "use lsl/sxtx with an x register or uxtw/sxtw with a w register");
+      const S = o.amt === 3n ? 1 : 0;
+      if (o.amt !== undefined && o.amt !== 3n && o.amt !== 0n) throw new A64BuildError(`shift amount #${o.amt} is not allowed`, "prfm scales the index by #0 or #3");
+      return { Rm: num(o.Rm), option, S, Rn: num(o.Rn), Rt: num(o.prfop) };
+    },
+    exec: () => {},
+  },
+);
+
 // ---- load register (literal)
 for (const [mn, opc, x, signed] of [["ldr", 0, false, false], ["ldr", 1, true, false], ["ldrsw", 2, true, true]] as const) {
   const k: Kind = { mn, unscaled: "", size: x && !signed ? 3 : 2, opc, load: true, signed, x };

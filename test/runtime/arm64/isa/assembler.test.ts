@@ -67,7 +67,7 @@ describe("assembler", () => {
     const dir = mkdtempSync(join(tmpdir(), "exitlab-a64-asm-"));
     try {
       writeFileSync(join(dir, "g.s"), GUEST_LIKE);
-      execFileSync("aarch64-linux-gnu-as", ["-o", join(dir, "g.o"), join(dir, "g.s")]);
+      execFileSync("aarch64-linux-gnu-as", ["-march=armv8.2-a", "-o", join(dir, "g.o"), join(dir, "g.s")]);
       execFileSync("aarch64-linux-gnu-ld", ["-Ttext=0x" + BASE.toString(16), "-e", "0x" + BASE.toString(16), "-o", join(dir, "g.elf"), join(dir, "g.o")], { stdio: "pipe" });
       execFileSync("aarch64-linux-gnu-objcopy", ["-O", "binary", join(dir, "g.elf"), join(dir, "g.bin")]);
       const gnu = new Uint8Array(readFileSync(join(dir, "g.bin")));

@@ -46,7 +46,7 @@ export const EXAMPLES: string[] = [
   // bitfield
   "asr x0, x1, #3", "asr w0, w1, #31", "sbfiz x0, x1, #4, #8", "sbfx x0, x1, #4, #8",
   "sxtb x0, w1", "sxtb w0, w1", "sxth x0, w1", "sxth w0, w1", "sxtw x0, w1",
-  "bfi x0, x1, #4, #8", "bfi w0, w1, #31, #1", "bfxil x0, x1, #4, #8", "bfxil w0, w1, #0, #16",
+  "bfc x0, #4, #8", "bfc w1, #3, #29", "bfi x0, x1, #4, #8", "bfi w0, w1, #31, #1", "bfxil x0, x1, #4, #8", "bfxil w0, w1, #0, #16",
   "lsl x0, x1, #3", "lsl w0, w1, #31", "lsr x0, x1, #63", "lsr w0, w1, #4",
   "ubfiz x0, x1, #4, #8", "ubfx x0, x1, #4, #8", "ubfx x0, x1, #0, #8", "ubfx w0, w1, #12, #4",
   "uxtb w0, w1", "uxth w0, w1",
@@ -69,7 +69,7 @@ export const EXAMPLES: string[] = [
   "cmp x0, x1", "cmp w0, w1, asr #2", "cmp sp, x1", "cmp x0, w1, sxtw",
   "negs x0, x1", "subs x0, x1, x2", "subs x0, x1, w2, uxtw",
   // with carry
-  "adc x0, x1, x2", "adcs w0, w1, w2", "sbc x0, x1, x2", "sbcs w0, w1, w2",
+  "adc x0, x1, x2", "adcs w0, w1, w2", "sbc x0, x1, x2", "sbcs w0, w1, w2", "ngc x0, x1", "ngcs w0, w1",
   // conditional compare and select
   "ccmn x0, x1, #0x0, eq", "ccmn w0, #0x1f, #0xf, ne", "ccmp x0, x1, #0x4, lt", "ccmp x0, #0x3, #0x2, hi",
   "csel x0, x1, x2, eq", "csel w0, w1, w2, al", "cset x0, eq", "cset w0, hi", "cinc x0, x1, ne", "csinc x0, x1, x2, ge",
@@ -102,6 +102,8 @@ export const EXAMPLES: string[] = [
   // loads and stores
   ...ldst,
   "ldr w0, lit", "ldr x0, lit", "ldrsw x0, lit",
+  "prfm pldl1keep, [x0]", "prfm pstl2strm, [sp, #8]", "prfm #0x1f, [x0, #32760]", "prfum plil3keep, [x1, #-3]", "prfm pldl1strm, lit",
+  "prfm pldl1keep, [x0, x1, lsl #3]", "prfm pldl2keep, [x0, w1, sxtw]",
   ...pairs,
   ...excl,
 ];

@@ -38,7 +38,7 @@ describe.skipIf(!tools && process.env.EXITLAB_REQUIRE_BINUTILS === undefined)("d
     let dump: string;
     try {
       writeFileSync(join(dir, "r.s"), words.map((w) => `.inst 0x${w.toString(16)}`).join("\n") + "\n");
-      execFileSync("aarch64-linux-gnu-as", ["-o", join(dir, "r.o"), join(dir, "r.s")]);
+      execFileSync("aarch64-linux-gnu-as", ["-march=armv8.2-a", "-o", join(dir, "r.o"), join(dir, "r.s")]);
       execFileSync("aarch64-linux-gnu-ld", ["-Ttext=0x" + BASE.toString(16), "-e", "0x" + BASE.toString(16), "-o", join(dir, "r.elf"), join(dir, "r.o")], { stdio: "pipe" });
       dump = execFileSync("aarch64-linux-gnu-objdump", ["-d", join(dir, "r.elf")], { encoding: "utf8", maxBuffer: 64 << 20 });
     } finally {

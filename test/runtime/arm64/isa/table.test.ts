@@ -93,7 +93,7 @@ describe("A64 table", () => {
       const dir = mkdtempSync(join(tmpdir(), "exitlab-a64-"));
       try {
         writeFileSync(join(dir, "t.s"), SOURCE);
-        execFileSync("aarch64-linux-gnu-as", ["-o", join(dir, "t.o"), join(dir, "t.s")]);
+        execFileSync("aarch64-linux-gnu-as", ["-march=armv8.2-a", "-o", join(dir, "t.o"), join(dir, "t.s")]);
         execFileSync("aarch64-linux-gnu-ld", ["-Ttext=0x" + BASE.toString(16), "-e", "0x" + BASE.toString(16), "-o", join(dir, "t.elf"), join(dir, "t.o")], { stdio: "pipe" });
         execFileSync("aarch64-linux-gnu-objcopy", ["-O", "binary", join(dir, "t.elf"), join(dir, "t.bin")]);
         gnuBytes = new Uint8Array(readFileSync(join(dir, "t.bin")));
