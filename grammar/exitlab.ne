@@ -17,24 +17,32 @@ statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | ha
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
+# Words in fixed places get their own rule so syntax errors can say what is expected there.
+archName -> %word {% (d) => wordOf(d[0]) %}
+vmName -> %word {% (d) => wordOf(d[0]) %}
+trapKind -> %word {% (d) => wordOf(d[0]) %}
+viewName -> %word {% (d) => wordOf(d[0]) %}
+fieldName -> %word {% (d) => wordOf(d[0]) %}
+varName -> %word {% (d) => wordOf(d[0]) %}
+settingName -> %word {% (d) => wordOf(d[0]) %}
 nameLike -> %word {% (d) => wordOf(d[0]) %} | anyKw {% (d) => wordOf(d[0]) %}
 anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use | %kw_trap | %kw_untrap
   | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
   | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
   | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where) {% (d) => d[0][0] %}
 
-vmBoot -> %kw_vm %kw_boot name guestSrc:? asName:?
+vmBoot -> %kw_vm %kw_boot archName guestSrc:? asName:?
   {% (d) => ({ type: "vmBoot", arch: d[2], guest: d[3], name: d[4], pos: span(d) }) %}
 guestSrc -> %kw_guest nameLike {% (d) => ({ type: "builtin", name: d[1] }) %}
   | %kw_guest %string {% (d) => ({ type: "builtin", name: wordOf(d[1]) }) %}
   | %kw_from %string {% (d) => ({ type: "file", path: d[1].value, pos: span(d[1]) }) %}
-  | %kw_asm name:? %asmbody {% (d) => ({ type: "asm", arch: d[1], body: d[2].value, pos: span(d) }) %}
-asName -> %kw_as name {% (d) => d[1] %}
+  | %kw_asm archName:? %asmbody {% (d) => ({ type: "asm", arch: d[1], body: d[2].value, pos: span(d) }) %}
+asName -> %kw_as vmName {% (d) => d[1] %}
 
-use -> %kw_use name {% (d) => ({ type: "use", name: d[1], pos: span(d) }) %}
+use -> %kw_use vmName {% (d) => ({ type: "use", name: d[1], pos: span(d) }) %}
 
-trap -> %kw_trap name trapArg:? {% (d) => ({ type: "trap", enable: true, kind: d[1], arg: d[2], pos: span(d) }) %}
-  | %kw_untrap name trapArg:? {% (d) => ({ type: "trap", enable: false, kind: d[1], arg: d[2], pos: span(d) }) %}
+trap -> %kw_trap trapKind trapArg:? {% (d) => ({ type: "trap", enable: true, kind: d[1], arg: d[2], pos: span(d) }) %}
+  | %kw_untrap trapKind trapArg:? {% (d) => ({ type: "trap", enable: false, kind: d[1], arg: d[2], pos: span(d) }) %}
 trapArg -> %number {% (d) => num(d[0]) %} | name {% id %}
 
 step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(d) }) %}
@@ -51,22 +59,22 @@ runLimit -> %kw_limit expr {% (d) => d[1] %}
 show -> %kw_show showWhat showArg:* {% (d) => ({ type: "show", what: d[1], args: d[2], pos: span(d) }) %}
   | %kw_show %kw_trace %kw_last atom {% (d) => ({ type: "show", what: wordOf(d[1]), args: [d[3]], pos: span(d) }) %}
 showArg -> atom {% id %} | %kw_guest {% (d) => ({ type: "name", path: [d[0].value], pos: span(d) }) %}
-showWhat -> name {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {% (d) => wordOf(d[0]) %} | %kw_exits {% (d) => wordOf(d[0]) %}
+showWhat -> viewName {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {% (d) => wordOf(d[0]) %} | %kw_exits {% (d) => wordOf(d[0]) %}
 
 table -> %kw_table source byClause:? {% (d) => ({ type: "table", source: d[1], by: d[2], pos: span(d) }) %}
 chart -> %kw_chart source byClause {% (d) => ({ type: "chart", source: d[1], by: d[2], overTime: false, pos: span(d) }) %}
   | %kw_chart source %kw_over %kw_time {% (d) => ({ type: "chart", source: d[1], by: null, overTime: true, pos: span(d) }) %}
-source -> %kw_exits {% () => null %} | name {% id %}
-byClause -> %kw_by name {% (d) => d[1] %}
+source -> %kw_exits {% () => null %} | vmName {% id %}
+byClause -> %kw_by fieldName {% (d) => d[1] %}
 
-compare -> %kw_compare name name {% (d) => ({ type: "compare", left: d[1], right: d[2], pos: span(d) }) %}
+compare -> %kw_compare vmName vmName {% (d) => ({ type: "compare", left: d[1], right: d[2], pos: span(d) }) %}
 
-let -> %kw_let name "=" expr {% (d) => ({ type: "let", name: d[1], value: d[3], pos: span(d) }) %}
+let -> %kw_let varName "=" expr {% (d) => ({ type: "let", name: d[1], value: d[3], pos: span(d) }) %}
 
 expect -> %kw_expect expr {% (d) => ({ type: "expect", cond: d[1], message: null, pos: span(d) }) %}
   | %kw_expect expr "," %string {% (d) => ({ type: "expect", cond: d[1], message: d[3].value, pos: span(d) }) %}
 
-set -> %kw_set name setValue {% (d) => ({ type: "set", name: d[1], value: d[2], pos: span(d) }) %}
+set -> %kw_set settingName setValue {% (d) => ({ type: "set", name: d[1], value: d[2], pos: span(d) }) %}
 setValue -> %number {% (d) => num(d[0]) %} | %string {% (d) => str(d[0]) %} | name {% id %}
 
 save -> %kw_save %kw_trace %string {% (d) => ({ type: "saveTrace", path: d[2].value, pos: span(d) }) %}

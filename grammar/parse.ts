@@ -24,6 +24,17 @@ const DESCRIBE: Record<string, string> = {
   ";": "the end of the statement",
 };
 
+/** What a `word` means in the rule that expects it. */
+const RULE_WORDS: Record<string, string> = {
+  archName: "an architecture (arm64 or x86_64)",
+  vmName: "a VM name",
+  trapKind: "a trap kind (x86: cr0, cr3, cr4, cr8, msr, io, hlt, cpuid, exception; arm64: sysreg, tvm, wfi, wfe, hvc, smc, setway)",
+  viewName: "what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)",
+  fieldName: "a field to group by (reason)",
+  varName: "a variable name",
+  settingName: "a setting (steplimit, era, kvm, granule, pair_mmio)",
+};
+
 interface Symbol_ {
   type?: string;
   literal?: string;
@@ -43,18 +54,20 @@ function orList(items: string[]): string {
 }
 
 interface ParserInternals {
-  table: { scannable: { rule: { symbols: Symbol_[] }; dot: number }[] }[];
+  table: { scannable: { rule: { name: string; symbols: Symbol_[] }; dot: number }[] }[];
   current: number;
 }
 
-function expectations(parser: nearley.Parser): { words: string[]; keywords: string[] } {
+function expectations(parser: nearley.Parser): { words: string[]; keywords: string[]; wantsWord: boolean } {
   const p = parser as unknown as ParserInternals;
   const column = p.table[p.current];
   const seen = new Set<string>();
   const keywords: string[] = [];
+  let wantsWord = false;
   for (const st of column?.scannable ?? []) {
     const sym = st.rule.symbols[st.dot]!;
-    const d = describe(sym);
+    const d = (sym.type === "word" && RULE_WORDS[st.rule.name]) || describe(sym);
+    if (sym.type === "word") wantsWord = true;
     // A keyword that can also be a field name (after `exit.`) is listed once as "a name".
     seen.add(d);
     if (sym.type?.startsWith("kw_")) keywords.push(sym.type.slice(3));
@@ -68,14 +81,16 @@ function expectations(parser: nearley.Parser): { words: string[]; keywords: stri
   // At the start of a statement, name the category instead of listing all 17 keywords.
   const starters = keywords.filter((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k));
   if (starters.length >= 10) words = ["a statement (" + STATEMENT_KEYWORDS.join(", ") + ")"];
-  return { words, keywords };
+  // `show`: the keyword targets are already in the list of things to show.
+  if (words.some((w) => w.startsWith("what to show"))) words = words.filter((w) => !["`trace`", "`exit`", "`exits`"].includes(w));
+  return { words, keywords, wantsWord };
 }
 
 function tokenDescription(t: Token): string {
-  if (t.type === "nl") return "the end of the line";
-  if (t.type === "asmbody") return "an asm block";
-  if (t.type === "string") return `the string ${t.text}`;
-  if (t.type === "number") return `the number ${t.text}`;
+  if (t.type === "nl") return "end of line";
+  if (t.type === "asmbody") return "asm block";
+  if (t.type === "string") return `string ${t.text}`;
+  if (t.type === "number") return `number ${t.text}`;
   return "`" + t.text + "`";
 }
 
@@ -114,14 +129,14 @@ export function parseWithCount(source: string): ParseOutcome {
 }
 
 function unexpected(parser: nearley.Parser, bad: Token): ExitlabSyntaxError {
-  const { words, keywords } = expectations(parser);
+  const { words, keywords, wantsWord } = expectations(parser);
   const pos = tokenPos(bad);
   let hint: string | undefined;
   if (bad.type === "word" || bad.type.startsWith("kw_")) {
     const pool = keywords.length ? keywords : [];
     hint = suggestion(bad.text, pool);
     if (!hint && keywords.some((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k))) hint = suggestion(bad.text, STATEMENT_KEYWORDS);
-    if (!hint && bad.type.startsWith("kw_") && words.includes("a name")) hint = `\`${bad.text}\` is a keyword and cannot be used as a name`;
+    if (!hint && bad.type.startsWith("kw_") && wantsWord) hint = `\`${bad.text}\` is a keyword and cannot be used as a name`;
   }
   if (!hint && bad.type === "nl" && words.includes("the end of the statement") === false) hint = undefined;
   void ALL_KEYWORDS;

@@ -158,6 +158,13 @@ describe("syntax errors", () => {
     expect(e.message).not.toMatch(/kw_|%/);
   });
 
+  test("words in fixed places are described by what they are", () => {
+    expect(syntaxError("trap\nstep").message).toBe("unexpected end of line: expected a trap kind (x86: cr0, cr3, cr4, cr8, msr, io, hlt, cpuid, exception; arm64: sysreg, tvm, wfi, wfe, hvc, smc, setway)");
+    expect(syntaxError("vm boot 5").message).toBe("unexpected number 5: expected an architecture (arm64 or x86_64)");
+    expect(syntaxError("set").message).toBe("the program ends too early: expected a setting (steplimit, era, kvm, granule, pair_mmio)");
+    expect(syntaxError("show 5").message).toBe("unexpected number 5: expected what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)");
+  });
+
   test("keywords cannot be names", () => {
     const e = syntaxError("let exit = 1");
     expect(e.hint).toBe("`exit` is a keyword and cannot be used as a name");
