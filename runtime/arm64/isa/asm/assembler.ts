@@ -354,7 +354,6 @@ class Assembler {
       evaluate: (t, c) => this.value(t, s.line, c, false)!,
       fail: { pos: -1, msg: "" },
     };
-    const full = word + (text ? " " + text : "");
     let buildErr: { err: A64BuildError; spec: CompiledSpec } | undefined;
     for (const spec of candidates) {
       ctx.spec = spec;
@@ -381,7 +380,6 @@ class Assembler {
         throw e;
       }
     }
-    void full;
     if (buildErr) throw new AsmError(buildErr.err.message, s.line, col, buildErr.err.hint);
     const f = ctx.fail;
     if (f.error) {
