@@ -1,0 +1,85 @@
+// The exitlab language as a kernel backend: Session Results → Jupyter outputs (MIME bundles).
+// Runs inside the kernel's worker thread (kernel/worker.ts); the lab and the chart renderers are
+// loaded here, lazily, so the kernel process itself starts without them.
+
+import type { ExecuteContext, ExecuteOutcome, KernelBackend, MimeBundle } from "./backend.js";
+import type { ErrorResult, Result } from "../lab/results.js";
+
+export const LANGUAGE_INFO = {
+  name: "exitlab",
+  version: "0.1.0",
+  mimetype: "text/x-exitlab",
+  file_extension: ".exl",
+  // No CodeMirror/pygments mode named exitlab exists upstream; "shell" colours comments, numbers
+  // and words sensibly. The kernelspec's kernel.js registers a real "exitlab" mode where loaded.
+  codemirror_mode: "shell",
+  pygments_lexer: "bash",
+};
+
+async function chartBundle(r: Extract<Result, { kind: "chart" }>): Promise<MimeBundle> {
+  const data: MimeBundle = { "application/vnd.vegalite.v5+json": r.spec, "text/plain": r.summary };
+  try {
+    const { renderChartSvg, renderChartPng } = await import("../lab/render/image.js");
+    data["image/svg+xml"] = await renderChartSvg(r.spec);
+    data["image/png"] = Buffer.from(await renderChartPng(r.spec)).toString("base64");
+  } catch (e) {
+    process.stderr.write(`[exitlab kernel] chart rendering failed: ${(e as Error).message}\n`);
+  }
+  return data;
+}
+
+export async function createBackend(): Promise<KernelBackend> {
+  const lab = await import("../lab/index.js");
+  const session = await lab.Session.create();
+  return {
+    languageInfo: LANGUAGE_INFO,
+    banner: "exitlab: KVM exits on modelled ARMv8 EL2 and Intel VMX",
+    helpLinks: [{ text: "exitlab language reference", url: "https://github.com/exitlab/exitlab#language" }],
+
+    async execute(code: string, ctx: ExecuteContext): Promise<ExecuteOutcome> {
+      const results = session.execute(code, { interrupted: () => ctx.interrupted(), baseDir: process.cwd() });
+      const errors = results.filter((r): r is ErrorResult => r.kind === "error");
+      for (const r of results) {
+        switch (r.kind) {
+          case "text":
+            ctx.emit({ type: "stream", name: "stdout", text: r.text.endsWith("\n") ? r.text : r.text + "\n" });
+            break;
+          case "trace":
+            ctx.emit({ type: "display", data: { "text/plain": r.lines.join("\n") } });
+            break;
+          case "table":
+            ctx.emit({ type: "display", data: { "text/html": lab.renderHtml(r), "text/plain": lab.renderTable(r) } });
+            break;
+          case "chart":
+            ctx.emit({ type: "display", data: await chartBundle(r) });
+            break;
+          case "error":
+            // All but the last error go to stderr; the last becomes the cell's error message.
+            if (r !== errors.at(-1)) ctx.emit({ type: "stream", name: "stderr", text: lab.formatError(r) + "\n" });
+            break;
+        }
+      }
+      const last = errors.at(-1);
+      if (!last) return { status: "ok" };
+      const traceback = [`${last.name}: line ${last.line}, column ${last.column}: ${last.message}`];
+      if (last.sourceLine !== "") traceback.push(`  ${last.sourceLine}`, `  ${last.caret}`);
+      if (last.hint) traceback.push(`hint: ${last.hint}`);
+      return { status: "error", ename: last.name, evalue: last.message, traceback };
+    },
+
+    complete(code, cursorPos) {
+      const r = lab.complete(session, code, cursorPos);
+      return { matches: r.matches, cursor_start: r.start, cursor_end: r.end };
+    },
+
+    inspect(code, cursorPos) {
+      const doc = lab.inspect(session, code, cursorPos);
+      return doc === undefined ? { found: false, data: {} } : { found: true, data: { "text/plain": doc } };
+    },
+
+    isComplete(code) {
+      const s = lab.isComplete(code);
+      return s === "incomplete" ? { status: s, indent: "  " } : { status: s };
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// Kernel entry: `node dist/kernel/main.js <connection_file> [--backend MODULE]`.
+// Starts fast: sockets and the worker come up at once; the language loads inside the worker.
+
+import { fileURLToPath } from "node:url";
+import { readConnectionFile } from "./protocol/connection.js";
+import { Kernel } from "./server.js";
+
+async function main(argv: string[]): Promise<void> {
+  const args = [...argv];
+  let backendModule = fileURLToPath(new URL("./exitlab-backend.js", import.meta.url));
+  const b = args.indexOf("--backend");
+  if (b >= 0) {
+    backendModule = args[b + 1] ?? "";
+    args.splice(b, 2);
+  }
+  const file = args[0];
+  if (!file) {
+    process.stderr.write("usage: exitlab-kernel <connection_file> [--backend MODULE]\n");
+    process.exit(2);
+  }
+  const kernel = new Kernel({
+    connection: readConnectionFile(file),
+    backendModule,
+    onShutdown: () => process.exit(0),
+  });
+  // interrupt_mode "signal": Jupyter sends SIGINT; a running guest stops at the next instruction.
+  process.on("SIGINT", () => kernel.interrupt());
+  await kernel.start();
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`[exitlab kernel] failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

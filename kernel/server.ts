@@ -1,0 +1,289 @@
+// The Jupyter kernel: five sockets from a connection file, a handler table keyed by msg_type
+// (like KVM's exit handlers keyed by reason), execution through the worker-side backend.
+// Shell requests run one at a time in arrival order; control requests (interrupt, shutdown,
+// kernel_info) are answered at once, even while a cell runs.
+
+import { randomUUID } from "node:crypto";
+import * as zmq from "zeromq";
+import type { ExecuteOutcome, LanguageInfo, Output } from "./backend.js";
+import { Engine } from "./engine.js";
+import { type ConnectionInfo, channelAddress } from "./protocol/connection.js";
+import { type Message, PROTOCOL_VERSION, Signer, WireError, decode, encode, newHeader } from "./protocol/wire.js";
+
+export const KERNEL_VERSION = "0.1.0";
+
+type Channel = "shell" | "control";
+type Handler = (msg: Message, channel: Channel) => Promise<void>;
+
+interface HistoryEntry {
+  session: number;
+  line: number;
+  input: string;
+}
+
+/** One socket's sends, serialised: zeromq allows one pending send per socket. */
+class Sender {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly socket: zmq.Router | zmq.Publisher) {}
+  send(frames: Buffer[]): Promise<void> {
+    this.chain = this.chain.then(() => this.socket.send(frames)).catch((e: Error) => log(`send failed: ${e.message}`));
+    return this.chain;
+  }
+}
+
+function log(text: string): void {
+  process.stderr.write(`[exitlab kernel] ${text}\n`);
+}
+
+export interface KernelOptions {
+  connection: ConnectionInfo;
+  /** Module (path or file URL) exporting createBackend(). */
+  backendModule: string;
+  /** Called after shutdown_request has been answered. */
+  onShutdown?: (restart: boolean) => void;
+}
+
+export class Kernel {
+  private readonly signer: Signer;
+  private readonly session = randomUUID();
+  private readonly shell = new zmq.Router();
+  private readonly control = new zmq.Router();
+  private readonly stdin = new zmq.Router();
+  private readonly iopub = new zmq.Publisher();
+  private readonly hb = new zmq.Reply();
+  private readonly out: Record<Channel, Sender>;
+  private readonly iopubOut: Sender;
+  private readonly engine: Engine;
+  private executionCount = 0;
+  private readonly history: HistoryEntry[] = [];
+  private readonly shellQueue: Message[] = [];
+  private shellBusy = false;
+  private stopped = false;
+  private info: { languageInfo: LanguageInfo; banner: string; helpLinks: { text: string; url: string }[] } | undefined;
+
+  constructor(private readonly options: KernelOptions) {
+    this.signer = new Signer(options.connection.key, options.connection.signature_scheme);
+    this.out = { shell: new Sender(this.shell), control: new Sender(this.control) };
+    this.iopubOut = new Sender(this.iopub);
+    this.engine = new Engine(new URL("./worker.js", import.meta.url), options.backendModule);
+  }
+
+  async start(): Promise<void> {
+    const c = this.options.connection;
+    for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s.linger = 0;
+    await Promise.all([
+      this.shell.bind(channelAddress(c, "shell")),
+      this.control.bind(channelAddress(c, "control")),
+      this.stdin.bind(channelAddress(c, "stdin")),
+      this.iopub.bind(channelAddress(c, "iopub")),
+      this.hb.bind(channelAddress(c, "hb")),
+    ]);
+    void this.heartbeat();
+    void this.listen(this.control, "control");
+    void this.listen(this.shell, "shell");
+    await this.publish("status", { execution_state: "starting" }, {});
+  }
+
+  /** SIGINT with interrupt_mode "signal". */
+  interrupt(): void {
+    this.engine.interrupt();
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      for await (const frames of this.hb) await this.hb.send(frames);
+    } catch (e) {
+      if (!this.stopped) log(`heartbeat stopped: ${(e as Error).message}`);
+    }
+  }
+
+  private async listen(socket: zmq.Router, channel: Channel): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        let msg: Message;
+        try {
+          msg = decode(frames, this.signer);
+        } catch (e) {
+          // Never executed, never fatal: a bad signature or a malformed frame is logged and dropped.
+          log(`dropped a ${channel} message: ${e instanceof WireError ? e.message : String(e)}`);
+          continue;
+        }
+        if (channel === "shell") {
+          this.shellQueue.push(msg);
+          void this.drainShell();
+        } else void this.dispatch(msg, channel);
+      }
+    } catch (e) {
+      if (!this.stopped) log(`${channel} socket stopped: ${(e as Error).message}`);
+    }
+  }
+
+  private async drainShell(): Promise<void> {
+    if (this.shellBusy) return;
+    this.shellBusy = true;
+    try {
+      while (this.shellQueue.length > 0) await this.dispatch(this.shellQueue.shift()!, "shell");
+    } finally {
+      this.shellBusy = false;
+    }
+  }
+
+  private async dispatch(msg: Message, channel: Channel): Promise<void> {
+    const handler = this.handlers[msg.header.msg_type];
+    if (!handler) {
+      log(`ignored unknown request ${msg.header.msg_type}`);
+      return;
+    }
+    await this.publish("status", { execution_state: "busy" }, msg.header);
+    try {
+      await handler(msg, channel);
+    } catch (e) {
+      log(`${msg.header.msg_type} failed: ${(e as Error).message}`);
+    } finally {
+      await this.publish("status", { execution_state: "idle" }, msg.header);
+    }
+  }
+
+  private reply(msg: Message, channel: Channel, type: string, content: unknown, metadata: Record<string, unknown> = {}): Promise<void> {
+    const frames = encode(msg.identities, newHeader(type, this.session), msg.header, metadata, content, this.signer);
+    return this.out[channel].send(frames);
+  }
+
+  private publish(type: string, content: unknown, parent: Partial<Message["header"]>): Promise<void> {
+    const topic = Buffer.from(`kernel.${this.session}.${type}`);
+    return this.iopubOut.send(encode([topic], newHeader(type, this.session), parent, {}, content, this.signer));
+  }
+
+  private async languageInfo() {
+    this.info ??= (await this.engine.request({ op: "info" })) as NonNullable<Kernel["info"]>;
+    return this.info;
+  }
+
+  // The handler table, keyed by msg_type.
+  private readonly handlers: Record<string, Handler> = {
+    kernel_info_request: async (msg, ch) => {
+      const info = await this.languageInfo();
+      await this.reply(msg, ch, "kernel_info_reply", {
+        status: "ok",
+        protocol_version: PROTOCOL_VERSION,
+        implementation: "exitlab",
+        implementation_version: KERNEL_VERSION,
+        language_info: info.languageInfo,
+        banner: info.banner,
+        help_links: info.helpLinks,
+        debugger: false,
+      });
+    },
+
+    execute_request: async (msg, ch) => {
+      const c = msg.content as { code?: unknown; silent?: boolean; store_history?: boolean; stop_on_error?: boolean };
+      const code = typeof c.code === "string" ? c.code : "";
+      const silent = c.silent === true;
+      const storeHistory = silent ? false : c.store_history !== false;
+      if (storeHistory) this.executionCount++;
+      const count = this.executionCount;
+      if (storeHistory) this.history.push({ session: 1, line: count, input: code });
+      if (!silent) await this.publish("execute_input", { code, execution_count: count }, msg.header);
+
+      this.engine.clearInterrupt();
+      const forward = (o: Output) => {
+        if (silent) return;
+        if (o.type === "stream") void this.publish("stream", { name: o.name, text: o.text }, msg.header);
+        else if (o.type === "clear") void this.publish("clear_output", { wait: o.wait }, msg.header);
+        else if (o.type === "display") void this.publish("display_data", { data: o.data, metadata: o.metadata ?? {}, transient: {} }, msg.header);
+        else void this.publish("execute_result", { execution_count: count, data: o.data, metadata: o.metadata ?? {} }, msg.header);
+      };
+      let outcome: ExecuteOutcome;
+      try {
+        outcome = (await this.engine.request({ op: "execute", code }, forward)) as ExecuteOutcome;
+      } catch (e) {
+        outcome = { status: "error", ename: "EngineError", evalue: (e as Error).message, traceback: [(e as Error).message] };
+      }
+      if (outcome.status === "error") {
+        if (!silent) await this.publish("error", { ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback }, msg.header);
+        await this.reply(msg, ch, "execute_reply", {
+          status: "error",
+          execution_count: count,
+          ename: outcome.ename,
+          evalue: outcome.evalue,
+          traceback: outcome.traceback,
+        });
+        if (c.stop_on_error !== false) await this.abortQueued();
+        return;
+      }
+      await this.reply(msg, ch, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} });
+    },
+
+    complete_request: async (msg, ch) => {
+      const c = msg.content as { code?: string; cursor_pos?: number };
+      const code = c.code ?? "";
+      const r = (await this.engine.request({ op: "complete", code, cursorPos: c.cursor_pos ?? code.length })) as object;
+      await this.reply(msg, ch, "complete_reply", { status: "ok", metadata: {}, ...r });
+    },
+
+    inspect_request: async (msg, ch) => {
+      const c = msg.content as { code?: string; cursor_pos?: number; detail_level?: number };
+      const code = c.code ?? "";
+      const r = (await this.engine.request({ op: "inspect", code, cursorPos: c.cursor_pos ?? code.length, detailLevel: c.detail_level ?? 0 })) as object;
+      await this.reply(msg, ch, "inspect_reply", { status: "ok", metadata: {}, ...r });
+    },
+
+    is_complete_request: async (msg, ch) => {
+      const r = (await this.engine.request({ op: "isComplete", code: String((msg.content as { code?: string }).code ?? "") })) as object;
+      await this.reply(msg, ch, "is_complete_reply", r);
+    },
+
+    history_request: async (msg, ch) => {
+      const c = msg.content as { hist_access_type?: string; n?: number; start?: number; stop?: number; pattern?: string; unique?: boolean };
+      let entries = this.history;
+      if (c.hist_access_type === "tail") entries = entries.slice(-(c.n ?? 10));
+      else if (c.hist_access_type === "range") entries = entries.filter((e) => e.line >= (c.start ?? 0) && (c.stop === undefined || c.stop === null || e.line < c.stop));
+      else if (c.hist_access_type === "search") {
+        const re = new RegExp("^" + (c.pattern ?? "*").replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "s");
+        entries = entries.filter((e) => re.test(e.input));
+        if (c.unique) entries = entries.filter((e, i) => entries.findIndex((x) => x.input === e.input) === i);
+        if (c.n) entries = entries.slice(-c.n);
+      }
+      await this.reply(msg, ch, "history_reply", { status: "ok", history: entries.map((e) => [e.session, e.line, e.input]) });
+    },
+
+    comm_info_request: async (msg, ch) => {
+      await this.reply(msg, ch, "comm_info_reply", { status: "ok", comms: {} });
+    },
+
+    interrupt_request: async (msg, ch) => {
+      this.engine.interrupt();
+      await this.reply(msg, ch, "interrupt_reply", { status: "ok" });
+    },
+
+    shutdown_request: async (msg, ch) => {
+      const restart = (msg.content as { restart?: boolean }).restart === true;
+      await this.reply(msg, ch, "shutdown_reply", { status: "ok", restart });
+      await this.publish("shutdown_reply", { status: "ok", restart }, msg.header);
+      setImmediate(() => void this.stop().then(() => this.options.onShutdown?.(restart)));
+    },
+  };
+
+  /** stop_on_error: every execute_request already queued is answered "aborted", not run. */
+  private async abortQueued(): Promise<void> {
+    const keep: Message[] = [];
+    for (const m of this.shellQueue.splice(0)) {
+      if (m.header.msg_type !== "execute_request") {
+        keep.push(m);
+        continue;
+      }
+      await this.publish("status", { execution_state: "busy" }, m.header);
+      await this.reply(m, "shell", "execute_reply", { status: "aborted", execution_count: this.executionCount });
+      await this.publish("status", { execution_state: "idle" }, m.header);
+    }
+    this.shellQueue.push(...keep);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await new Promise((r) => setTimeout(r, 20)); // let the last replies leave
+    for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s.close();
+    await this.engine.stop();
+  }
+}
