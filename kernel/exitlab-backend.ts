@@ -42,7 +42,9 @@ export async function createBackend(): Promise<KernelBackend> {
       for (const r of results) {
         switch (r.kind) {
           case "text":
-            ctx.emit({ type: "stream", name: "stdout", text: r.text.endsWith("\n") ? r.text : r.text + "\n" });
+            // Like IPython's value of the last expression: a cell's final text is its result.
+            if (r === results.at(-1)) ctx.emit({ type: "result", data: { "text/plain": r.text } });
+            else ctx.emit({ type: "stream", name: "stdout", text: r.text.endsWith("\n") ? r.text : r.text + "\n" });
             break;
           case "trace":
             ctx.emit({ type: "display", data: { "text/plain": r.lines.join("\n") } });

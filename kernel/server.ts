@@ -19,6 +19,8 @@ interface HistoryEntry {
   session: number;
   line: number;
   input: string;
+  /** text/plain of the execute_result, for history requests with output=true. */
+  output: string | null;
 }
 
 /** One socket's sends, serialised: zeromq allows one pending send per socket. */
@@ -182,7 +184,8 @@ export class Kernel {
       const storeHistory = silent ? false : c.store_history !== false;
       if (storeHistory) this.executionCount++;
       const count = this.executionCount;
-      if (storeHistory) this.history.push({ session: 1, line: count, input: code });
+      const entry: HistoryEntry = { session: 1, line: count, input: code, output: null };
+      if (storeHistory) this.history.push(entry);
       if (!silent) await this.publish("execute_input", { code, execution_count: count }, msg.header);
 
       this.engine.clearInterrupt();
@@ -191,7 +194,10 @@ export class Kernel {
         if (o.type === "stream") void this.publish("stream", { name: o.name, text: o.text }, msg.header);
         else if (o.type === "clear") void this.publish("clear_output", { wait: o.wait }, msg.header);
         else if (o.type === "display") void this.publish("display_data", { data: o.data, metadata: o.metadata ?? {}, transient: {} }, msg.header);
-        else void this.publish("execute_result", { execution_count: count, data: o.data, metadata: o.metadata ?? {} }, msg.header);
+        else {
+          if (typeof o.data["text/plain"] === "string") entry.output = o.data["text/plain"];
+          void this.publish("execute_result", { execution_count: count, data: o.data, metadata: o.metadata ?? {} }, msg.header);
+        }
       };
       let outcome: ExecuteOutcome;
       try {
@@ -234,7 +240,7 @@ export class Kernel {
     },
 
     history_request: async (msg, ch) => {
-      const c = msg.content as { hist_access_type?: string; n?: number; start?: number; stop?: number; pattern?: string; unique?: boolean };
+      const c = msg.content as { hist_access_type?: string; n?: number; start?: number; stop?: number; pattern?: string; unique?: boolean; output?: boolean };
       let entries = this.history;
       if (c.hist_access_type === "tail") entries = entries.slice(-(c.n ?? 10));
       else if (c.hist_access_type === "range") entries = entries.filter((e) => e.line >= (c.start ?? 0) && (c.stop === undefined || c.stop === null || e.line < c.stop));
@@ -244,7 +250,7 @@ export class Kernel {
         if (c.unique) entries = entries.filter((e, i) => entries.findIndex((x) => x.input === e.input) === i);
         if (c.n) entries = entries.slice(-c.n);
       }
-      await this.reply(msg, ch, "history_reply", { status: "ok", history: entries.map((e) => [e.session, e.line, e.input]) });
+      await this.reply(msg, ch, "history_reply", { status: "ok", history: entries.map((e) => [e.session, e.line, c.output ? [e.input, e.output] : e.input]) });
     },
 
     comm_info_request: async (msg, ch) => {

@@ -1,0 +1,75 @@
+"""Real-client checks of the exitlab kernel with jupyter_client: interrupt of a runaway guest,
+a bad signature, a malformed frame, a syntax error then a good cell, restart, shutdown.
+Prints one line per check ("ok NAME" / "FAIL NAME: why"); exit status 1 on any failure."""
+import sys, time
+import zmq
+from jupyter_client.manager import start_new_kernel
+
+failures = []
+def check(name, cond, why=""):
+    print(("ok " if cond else "FAIL ") + name + ("" if cond else ": " + why), flush=True)
+    if not cond:
+        failures.append(name)
+
+def run(kc, code, timeout=30):
+    outs = []
+    r = kc.execute_interactive(code, output_hook=lambda m: outs.append(m), timeout=timeout)
+    return r["content"], outs
+
+km, kc = start_new_kernel(kernel_name=sys.argv[1] if len(sys.argv) > 1 else "exitlab")
+try:
+    # A syntax error, then a good cell.
+    c, outs = run(kc, "vm bot x86_64")
+    errs = [m for m in outs if m["msg_type"] == "error"]
+    check("syntax error reply", c["status"] == "error" and errs and errs[0]["content"]["ename"] == "SyntaxError", str(c))
+    check("syntax error traceback has caret", errs and any("^" in l for l in errs[0]["content"]["traceback"]), str(errs))
+    c, outs = run(kc, "vm boot x86_64 asm { 1: jmp 1b }\nset steplimit 1000000000")
+    check("good cell after error", c["status"] == "ok", str(c))
+
+    # Interrupt a runaway guest (message mode), then the VM is intact.
+    msg_id = kc.execute("run")
+    time.sleep(1.0)
+    t0 = time.time()
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=20)
+    check("interrupt stops runaway guest", reply["content"]["status"] == "error" and "Interrupt" in reply["content"].get("ename", ""), str(reply["content"]))
+    check("interrupt is prompt", time.time() - t0 < 5, f"{time.time() - t0:.1f}s")
+    c, outs = run(kc, "show regs")
+    check("VM intact after interrupt", c["status"] == "ok" and any(m["msg_type"] in ("display_data", "stream") for m in outs), str(c))
+
+    # The same with SIGINT (interrupt_mode "signal"), the kernel process survives it.
+    import signal
+    kc.execute("run")
+    time.sleep(1.0)
+    km.signal_kernel(signal.SIGINT)
+    reply = kc.get_shell_msg(timeout=20)
+    check("SIGINT stops runaway guest", reply["content"]["status"] == "error" and "Interrupt" in reply["content"].get("ename", ""), str(reply["content"]))
+    check("alive after SIGINT", km.is_alive())
+
+    # A message with a bad signature and a malformed frame: dropped, the kernel stays alive.
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(f"{km.transport}://{km.ip}:{km.shell_port}")
+    hdr = b'{"msg_id":"x1","session":"s","username":"u","date":"","msg_type":"execute_request","version":"5.3"}'
+    sock.send_multipart([b"<IDS|MSG>", b"0" * 64, hdr, b"{}", b"{}", b'{"code":"vm boot x86_64 as evil"}'])
+    sock.send_multipart([b"garbage", b"no delimiter"])
+    sock.send_multipart([b"<IDS|MSG>", b"sig"])
+    time.sleep(0.5)
+    check("bad signature not answered", sock.poll(300) == 0, "kernel replied to a forged message")
+    sock.close(0)
+    c, outs = run(kc, "use evil")
+    check("forged message never executed", c["status"] == "error", str(c))
+    check("alive after bad frames", kc.kernel_info(reply=True, timeout=10)["content"]["status"] == "ok")
+
+    # Restart: a fresh session (the VM is gone), the kernel answers.
+    km.restart_kernel(now=False)
+    kc.wait_for_ready(timeout=30)
+    c, outs = run(kc, "show regs")
+    check("restart gives a fresh session", c["status"] == "error", str(c))
+    c, outs = run(kc, "vm boot x86_64\nrun")
+    check("works after restart", c["status"] == "ok", str(c))
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+    check("shutdown", not km.is_alive())
+sys.exit(1 if failures else 0)
