@@ -2,8 +2,9 @@
 // Runs inside the kernel's worker thread (kernel/worker.ts); the lab and the chart renderers are
 // loaded here, lazily, so the kernel process itself starts without them.
 
-import type { ExecuteContext, ExecuteOutcome, KernelBackend, MimeBundle } from "./backend.js";
-import type { ErrorResult, Result } from "../lab/results.js";
+import type { ExecuteContext, ExecuteOutcome, KernelBackend } from "./backend.js";
+import type { ErrorResult } from "../lab/results.js";
+import { resultBundle } from "./mime.js";
 
 export const LANGUAGE_INFO = {
   name: "exitlab",
@@ -15,18 +16,6 @@ export const LANGUAGE_INFO = {
   codemirror_mode: "shell",
   pygments_lexer: "bash",
 };
-
-async function chartBundle(r: Extract<Result, { kind: "chart" }>): Promise<MimeBundle> {
-  const data: MimeBundle = { "application/vnd.vegalite.v5+json": r.spec, "text/plain": r.summary };
-  try {
-    const { renderChartSvg, renderChartPng } = await import("../lab/render/image.js");
-    data["image/svg+xml"] = await renderChartSvg(r.spec);
-    data["image/png"] = Buffer.from(await renderChartPng(r.spec)).toString("base64");
-  } catch (e) {
-    process.stderr.write(`[exitlab kernel] chart rendering failed: ${(e as Error).message}\n`);
-  }
-  return data;
-}
 
 export async function createBackend(): Promise<KernelBackend> {
   const lab = await import("../lab/index.js");
@@ -47,13 +36,9 @@ export async function createBackend(): Promise<KernelBackend> {
             else ctx.emit({ type: "stream", name: "stdout", text: r.text.endsWith("\n") ? r.text : r.text + "\n" });
             break;
           case "trace":
-            ctx.emit({ type: "display", data: { "text/plain": r.lines.join("\n") } });
-            break;
           case "table":
-            ctx.emit({ type: "display", data: { "text/html": lab.renderHtml(r), "text/plain": lab.renderTable(r) } });
-            break;
           case "chart":
-            ctx.emit({ type: "display", data: await chartBundle(r) });
+            ctx.emit({ type: "display", data: await resultBundle(r) });
             break;
           case "error":
             // All but the last error go to stderr; the last becomes the cell's error message.

@@ -3,7 +3,7 @@
 // then a missing Jupyter is a failure. Needs the compiled dist/ (npm test builds first).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,5 +77,25 @@ describe.skipIf(!haveJupyter && !required)("exitlab kernel with real Jupyter cli
       for (const m of ["application/vnd.vegalite.v5+json", "image/svg+xml", "image/png"]) expect(mimes.has(m), m).toBe(true);
     }
     if (readFileSync(join(ROOT, "notebooks", name), "utf8").includes("table exits")) expect(mimes.has("text/html")).toBe(true);
+  }, 180_000);
+
+  // tslab compiles to CommonJS: `import { Lab } from "exitlab"` becomes require("exitlab"), which
+  // needs a `require`/`default` condition in package.json's exports (Node 20.19+ loads ESM then).
+  it("the TypeScript notebook runs under tslab with rich displays", () => {
+    const tslab = join(ROOT, "node_modules/tslab/bin/tslab");
+    const inst = spawnSync(process.execPath, [tslab, "install", "--python", PY, "--prefix", prefix, "--binary", tslab], { env, encoding: "utf8" });
+    expect(inst.status, inst.stderr).toBe(0);
+    const work = join(prefix, "tsnb");
+    mkdirSync(join(work, "node_modules"), { recursive: true });
+    symlinkSync(ROOT, join(work, "node_modules/exitlab"));
+    copyFileSync(join(ROOT, "notebooks/typescript-api.ipynb"), join(work, "typescript-api.ipynb"));
+    const r = run(["-m", "nbconvert", "--to", "notebook", "--execute", "--output-dir", join(work, "out"), "typescript-api.ipynb"], work);
+    expect(r.status, r.stderr).toBe(0);
+    const nb = JSON.parse(readFileSync(join(work, "out/typescript-api.ipynb"), "utf8")) as { cells: { outputs?: { output_type: string; data?: Record<string, unknown>; text?: string }[] }[] };
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
+    const mimes = new Set(outputs.flatMap((o) => Object.keys(o.data ?? {})));
+    for (const m of ["text/html", "application/vnd.vegalite.v5+json", "image/svg+xml", "image/png"]) expect(mimes.has(m), m).toBe(true);
+    expect(outputs.some((o) => /41 exits, 41 counted by reason/.test(String(o.text ?? "")))).toBe(true);
   }, 180_000);
 });

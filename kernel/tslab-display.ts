@@ -1,0 +1,38 @@
+// The TypeScript API in a tslab notebook: show exitlab Results through tslab's display channel.
+// tslab's public `display` sends one MIME type per output; its jupyter module's
+// lastWriteDisplayData (set while a cell runs) sends a whole bundle, so a chart arrives as ONE
+// display_data with vega-lite, SVG, PNG and text, as in the exitlab kernel. Outside tslab
+// (plain node, the CLI) displayResults returns false and does nothing.
+
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { Result } from "../lab/results.js";
+import { resultBundle } from "./mime.js";
+
+type WriteDisplayData = (data: { data: Record<string, unknown>; metadata: object; transient: object }, update: boolean) => void;
+
+/** tslab's jupyter module as loaded by the running tslab kernel (same module cache), if any. */
+function tslabWriter(): WriteDisplayData | undefined {
+  for (const base of [join(process.cwd(), "noop.js"), import.meta.url]) {
+    try {
+      const req = createRequire(base);
+      const jupyter = req(req.resolve("tslab").replace(/public\.js$/, "jupyter.js")) as { lastWriteDisplayData?: WriteDisplayData | null };
+      if (typeof jupyter.lastWriteDisplayData === "function") return jupyter.lastWriteDisplayData;
+    } catch {
+      /* not under tslab from here */
+    }
+  }
+  return undefined;
+}
+
+/** Display results in the current tslab cell; true when tslab was there to show them. */
+export async function displayResults(results: readonly Result[]): Promise<boolean> {
+  const write = tslabWriter();
+  if (!write) return false;
+  const { formatError } = await import("../lab/results.js");
+  for (const r of results) {
+    const data = r.kind === "error" ? { "text/plain": formatError(r) } : await resultBundle(r);
+    write({ data, metadata: {}, transient: {} }, false);
+  }
+  return true;
+}
