@@ -15,11 +15,6 @@ interface BootRun {
 
 const RUNS: BootRun[] = [
   {
-    title: "ARMv8 (EL2, stage 2), KVM/arm64 as of Linux 4.1",
-    arch: "arm64",
-    load: async () => (await import("../runtime/arm64/demo.js")).runArm64Boot(),
-  },
-  {
     title: "Intel VMX (EPT), KVM/VMX as of Linux 4.1",
     arch: "x86_64",
     load: async () => (await import("../runtime/x86/demo.js")).runX86Boot(),
