@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Machine } from "../runtime/core/machine.js";
 import { renderChartSvg } from "../lab/render/image.js";
+import { renderTable } from "../lab/render/text.js";
 
 interface BootRun {
   title: string;
@@ -21,14 +22,6 @@ const RUNS: BootRun[] = [
   },
 ];
 
-function table(columns: string[], rows: (string | number)[][]): string {
-  const cells = [columns, ...rows.map((r) => r.map(String))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
-  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
-}
-
 async function main(): Promise<number> {
   const outDir = process.env.EXITLAB_OUT ?? "out";
   mkdirSync(outDir, { recursive: true });
@@ -42,7 +35,8 @@ async function main(): Promise<number> {
     const rows = summary.map((s) => [s.reason, s.count, s.cycles]);
     const total = summary.reduce((a, s) => ({ count: a.count + s.count, cycles: a.cycles + s.cycles }), { count: 0, cycles: 0 });
     rows.push(["total", total.count, total.cycles]);
-    console.log(`\n-- exits by reason (modelled host cycles) --\n${table(["reason", "exits", "cycles"], rows)}`);
+    const columns = [{ name: "reason", type: "string" }, { name: "exits", type: "number" }, { name: "cycles", type: "number" }] as const;
+    console.log(`\n${renderTable({ kind: "table", title: "-- exits by reason (modelled host cycles) --", columns: [...columns], rows, line: 0 })}`);
     console.log(`\nguest instructions: ${machine.steps}; stopped: ${machine.halted?.message ?? "not halted"}`);
     if (!machine.halted) status = 1;
     for (const s of summary) byArch.push({ arch: run.arch, ...s });
