@@ -5,9 +5,10 @@
 import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { TraceLog, type FieldValue } from "../core/trace.js";
-import { ExitlabError, VmStoppedError } from "../core/errors.js";
+import { ExitlabError } from "../core/errors.js";
+import { VmBase } from "../core/vm-base.js";
 import type {
-  DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, RunOptions, RunResult, TrapRequest,
+  DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { X86Cpu } from "./cpu.js";
@@ -40,13 +41,12 @@ const GPR64 = GPR64_NAMES;
 const GPR32 = GPR32_NAMES;
 export { X86_REGISTER_NAMES };
 
-export class X86Machine implements Machine {
+export class X86Machine extends VmBase implements Machine {
   readonly arch = "x86_64" as const;
   readonly memory: GuestMemory;
   readonly bus = new MmioBus();
   readonly pio = new PioBus();
   readonly trace: TraceLog;
-  readonly exits: Exit[] = [];
   readonly settings: MachineSettings;
   readonly vmcs = new Vmcs();
   readonly host = new HostMemory();
@@ -58,12 +58,9 @@ export class X86Machine implements Machine {
   readonly debugExit = new DebugExit();
   /** Symbols of the loaded guest (labels of its assembly source). */
   readonly symbols: Map<string, bigint>;
-  steps = 0;
-  cycles = 0;
-  pendingExit: Exit | null = null;
-  halted: { message: string } | null = null;
 
   constructor(options: MachineOptions = {}) {
+    super();
     this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
@@ -219,7 +216,7 @@ export class X86Machine implements Machine {
   }
 
   /** One guest instruction, or the exit/exception it raises. */
-  private execOne(): void {
+  protected execOne(): void {
     const cpu = this.cpu;
     const s = cpu.state;
     cpu.insn = null;
@@ -260,39 +257,7 @@ export class X86Machine implements Machine {
 
   // ---- Machine ----
 
-  step(): RunResult {
-    if (this.halted) return { stop: "halted", steps: 0, message: this.halted.message };
-    if (this.pendingExit) return { stop: "exit", steps: 0, exit: this.pendingExit, message: "an exit is pending: handle it first" };
-    const before = this.steps;
-    this.execOne();
-    return this.result(before);
-  }
-
-  private result(before: number, fallback: RunResult["stop"] = "limit", message?: string): RunResult {
-    const steps = this.steps - before;
-    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits[this.exits.length - 1] };
-    if (this.pendingExit) return { stop: "exit", steps, exit: this.pendingExit };
-    return { stop: fallback, steps, message };
-  }
-
-  runUntilExit(options: RunOptions = {}): RunResult {
-    const max = options.maxSteps ?? this.settings.stepLimit;
-    const before = this.steps;
-    if (this.halted || this.pendingExit) return this.step();
-    for (let i = 0; i < max; i++) {
-      this.execOne();
-      if (this.halted || this.pendingExit) return this.result(before);
-      if (options.until?.()) return this.result(before, "until");
-      if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
-    }
-    return this.result(before, "limit", `step limit of ${max} instructions reached`);
-  }
-
-  handle(): HandleResult {
-    if (this.halted) throw new VmStoppedError(`the VM is stopped: ${this.halted.message}`);
-    const exit = this.pendingExit;
-    if (!exit) return { action: "resume", message: "no exit is pending" };
-    this.pendingExit = null;
+  protected handlePending(exit: Exit): HandleResult {
     const idtv = Number(this.vmcs.read("IDT_VECTORING_INFO_FIELD"));
     const r = handleExit(this.kvm, exit);
     if (r.action === "halt") {
@@ -311,31 +276,6 @@ export class X86Machine implements Machine {
     }
     this.enter();
     return this.halted ? { action: "halt", message: (this.halted as { message: string }).message } : r;
-  }
-
-  run(options: RunOptions = {}): RunResult {
-    const max = options.maxSteps ?? this.settings.stepLimit;
-    const before = this.steps;
-    let last: Exit | undefined;
-    let budget = max;
-    for (;;) {
-      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last };
-      if (this.pendingExit) {
-        if (options.stopOnExit?.(this.pendingExit)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit };
-        last = this.pendingExit;
-        this.handle();
-        // Each handled exit counts against the budget: a guest that exits forever (e.g. a fault KVM
-        // keeps re-injecting) stops at the limit like one that loops in guest mode.
-        budget--;
-        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} reached (instructions and exits)` };
-        continue;
-      }
-      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
-      const r = this.runUntilExit({ ...options, maxSteps: budget });
-      budget -= Math.max(1, r.steps);
-      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last };
-      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
-    }
   }
 
   registerNames(): readonly string[] {

@@ -6,29 +6,23 @@
 
 import { defineTracepoints, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { exitReasonTraceName } from "./vmx/reasons.js";
+import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
 import { EXCEPTION_NAMES } from "./vmx/qualification.js";
 
 const SRC_2015 = "Linux v4.1 arch/x86/kvm/trace.h";
-const SRC_EVENTS = "Linux v4.1 include/trace/events/kvm.h";
 
 type F = Record<string, FieldValue>;
 const n = (f: F, k: string): bigint => BigInt(f[k] as bigint | number | boolean ?? 0);
 
-/** KVM_EXIT_* names of struct kvm_run (include/uapi/linux/kvm.h), as kvm_trace_exit_reason prints them. */
-export const KVM_EXIT_NAMES: Record<number, string> = {
-  0: "KVM_EXIT_UNKNOWN", 1: "KVM_EXIT_EXCEPTION", 2: "KVM_EXIT_IO", 3: "KVM_EXIT_HYPERCALL", 4: "KVM_EXIT_DEBUG",
-  5: "KVM_EXIT_HLT", 6: "KVM_EXIT_MMIO", 7: "KVM_EXIT_IRQ_WINDOW_OPEN", 8: "KVM_EXIT_SHUTDOWN",
-  9: "KVM_EXIT_FAIL_ENTRY", 10: "KVM_EXIT_INTR", 17: "KVM_EXIT_INTERNAL_ERROR",
-};
 
 /** kvm_trace_symbol_emul_flags (trace.h): the emulator's mode names. */
 function emulMode(mode: string): string {
   return mode === "long64" ? "prot64" : mode === "protected32" ? "prot32" : mode === "compat" ? "prot32" : "real";
 }
 
-const MMIO_TYPES = ["unsatisfied-read", "read", "write"];
 
 export const X86_TRACEPOINTS: readonly Tracepoint[] = [
+  ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_exit",
     doc: "The guest exited to KVM: basic exit reason, guest rip, exit qualification (info1) and VM-exit interruption information (info2).",
@@ -103,14 +97,6 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     },
   },
   {
-    name: "kvm_mmio",
-    doc: "An MMIO access emulated by KVM (read, write, or a read not yet satisfied by the VMM).",
-    source: SRC_EVENTS,
-    eras: {
-      "2015": { format: "mmio %s len %u gpa 0x%llx val 0x%llx", args: (f) => [MMIO_TYPES[Number(f.type)] ?? "?", n(f, "len"), n(f, "gpa"), n(f, "val")] },
-    },
-  },
-  {
     name: "kvm_emulate_insn",
     doc: "KVM's x86 instruction emulator (emulate.c) ran an instruction: cs base, rip, bytes, mode.",
     source: SRC_2015,
@@ -150,12 +136,6 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     eras: {
       "2015": { format: "nr 0x%lx a0 0x%lx a1 0x%lx a2 0x%lx a3 0x%lx", args: (f) => [n(f, "nr"), n(f, "a0"), n(f, "a1"), n(f, "a2"), n(f, "a3")] },
     },
-  },
-  {
-    name: "kvm_userspace_exit",
-    doc: "KVM_RUN returned to the VMM (QEMU) with a kvm_run exit reason.",
-    source: SRC_EVENTS,
-    eras: { "2015": { format: "reason %s (%d)", args: (f) => [KVM_EXIT_NAMES[Number(f.reason)] ?? "?", n(f, "reason")] } },
   },
 ];
 

@@ -4,8 +4,9 @@
 // EPTP: SDM 24.6.11 (bits 2:0 memory type, 5:3 page-walk length - 1, 6 A/D enable, 51:12 PML4).
 // Violations report the access and the AND of the permissions along the walk (SDM 27.2.1 Table 27-7).
 
-import { GuestMemory } from "../../core/memory.js";
-import { GuestMemoryError } from "../../core/errors.js";
+import { HostMemory } from "../../core/host-memory.js";
+
+export { HostMemory };
 
 export const EPT_READ = 1;
 export const EPT_WRITE = 2;
@@ -26,25 +27,6 @@ export interface EptWalk {
   misconfig: boolean;
   /** Level that was not present (4 = PML4 ... 1 = PT), 0 if the walk completed. */
   missingLevel: number;
-}
-
-/** Host-physical memory for the hypervisor's own structures (EPT tables, I/O and MSR bitmaps). */
-export class HostMemory {
-  readonly memory: GuestMemory;
-  private next: number;
-  constructor(readonly base = 0x1_0000_0000, size = 64 * 1024 * 1024) {
-    this.memory = new GuestMemory({ capBytes: size });
-    this.memory.addRegion({ name: "host", base, size });
-    this.next = base;
-  }
-  /** A zeroed 4 KiB host page (like KVM's __get_free_page). */
-  allocPage(count = 1): number {
-    const pa = this.next;
-    if (pa + count * 4096 > this.base + this.memory.capBytes) throw new GuestMemoryError("host memory model exhausted");
-    this.next += count * 4096;
-    for (let i = 0; i < count; i++) this.memory.writeByte(pa + i * 4096, 0); // materialise the page
-    return pa;
-  }
 }
 
 export class Ept {

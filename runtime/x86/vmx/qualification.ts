@@ -4,20 +4,12 @@
 // violations); interruption information: 24.9.2, Table 24-15 (VM-exit interruption information),
 // 24.9.3 Table 24-16 (IDT-vectoring information).
 
-export interface QualField {
-  name: string;
-  lsb: number;
-  width: number;
-  /** Symbolic values (e.g. access type 0 = "mov-to-cr"). */
-  values?: readonly string[];
-  doc: string;
-}
+import type { BitField, BitLayout, BitValues } from "../../core/bitfields.js";
+export { encodeBits as encodeQual, decodeBits as decodeQual, describeBits as describeQual } from "../../core/bitfields.js";
 
-export interface QualLayout {
-  name: string;
-  source: string;
-  fields: readonly QualField[];
-}
+export type QualField = BitField;
+export type QualLayout = BitLayout;
+export type QualValues = BitValues;
 
 export const CR_ACCESS_QUAL: QualLayout = {
   name: "CR access",
@@ -78,36 +70,6 @@ export const INTR_INFO: QualLayout = {
     { name: "valid", lsb: 31, width: 1, doc: "the information is valid" },
   ],
 };
-
-export type QualValues = Record<string, number>;
-
-export function encodeQual(layout: QualLayout, values: QualValues): bigint {
-  let q = 0n;
-  for (const f of layout.fields) {
-    const v = values[f.name] ?? 0;
-    const max = (1 << f.width) - 1;
-    if (v < 0 || v > max) throw new RangeError(`${layout.name}: ${f.name}=${v} does not fit ${f.width} bits`);
-    q |= BigInt(v) << BigInt(f.lsb);
-  }
-  return q;
-}
-
-export function decodeQual(layout: QualLayout, q: bigint): QualValues {
-  const out: QualValues = {};
-  for (const f of layout.fields) out[f.name] = Number((q >> BigInt(f.lsb)) & ((1n << BigInt(f.width)) - 1n));
-  return out;
-}
-
-/** Decoded fields as display strings (symbolic values where the layout names them). */
-export function describeQual(layout: QualLayout, q: bigint): Record<string, string | number> {
-  const d = decodeQual(layout, q);
-  const out: Record<string, string | number> = {};
-  for (const f of layout.fields) {
-    const v = d[f.name]!;
-    out[f.name] = f.values ? (f.values[v] ?? v) : v;
-  }
-  return out;
-}
 
 /** Interruption type numbers (SDM Table 24-15). */
 export const INTR_TYPE = { EXTERNAL: 0, NMI: 2, HW_EXCEPTION: 3, SW_INTERRUPT: 4, PRIV_SW_EXCEPTION: 5, SW_EXCEPTION: 6 } as const;

@@ -1,0 +1,370 @@
+// The guest CPU: an A64 processor at EL1/EL0 with EL2 present. It implements the A64Env the
+// instruction semantics call, and decides at every memory access, system-register access,
+// cache/TLB operation, WFI/WFE, HVC and SMC whether the architecture takes an exception to the
+// guest's own EL1 (aborts of stage 1, UNDEFINED, SVC) or traps to EL2 under HCR_EL2 (stage-2
+// aborts, TVM, TWI, ...). EL2 itself is not executed: a trap to EL2 is thrown as El2Trap with the
+// syndrome the hardware would write to ESR_EL2/FAR_EL2/HPFAR_EL2, and the KVM model takes over.
+// Sources: Arm ARM (DDI 0487) D1.10 exception entry (vector offsets, SPSR/ELR, PSTATE on entry),
+// D1.11 exception return, D17.2.37 ESR_EL2 ISS encodings, D13.2 HCR_EL2 (see el2.ts).
+
+import type { A64Barrier, A64Env, A64MemAccess, A64PstateField, A64SysregEncoding } from "./env.js";
+import { A64State } from "./state.js";
+import type { GuestMemory } from "../core/memory.js";
+import type { MmioBus } from "../core/bus.js";
+import { Mmu, MmuFault, type AccessKind, type MmuRegisters } from "./mmu.js";
+import { SYSREGS, sysregByEncoding, type SysregDef } from "./sysregs.js";
+import { EC, FSC, encodeEsr } from "./esr.js";
+import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
+export class El2Trap {
+  constructor(
+    readonly esr: bigint,
+    /** FAR_EL2 (aborts only). */
+    readonly far?: bigint,
+    /** HPFAR_EL2 (stage-2 aborts only): IPA[47:12] in bits 39:4. */
+    readonly hpfar?: bigint,
+    /** ELR_EL2 when it is not the instruction's own address (HVC returns past the instruction). */
+    readonly returnPc?: bigint,
+  ) {}
+}
+
+/** An exception was taken to the guest's EL1 (state already updated; the instruction is abandoned). */
+export class GuestException {
+  constructor(readonly ec: number, readonly esr: bigint) {}
+}
+
+/** Not an architectural event: the guest did something the model cannot continue from (e.g. WFI with no interrupt source). */
+export class CpuStop {
+  constructor(readonly message: string) {}
+}
+
+/** Fault kind + level → DFSC/IFSC (Arm ARM D17.2.37). */
+function fscOf(f: MmuFault): number {
+  switch (f.kind) {
+    case "translation": return FSC.translation(f.level);
+    case "accessFlag": return FSC.accessFlag(f.level);
+    case "permission": return FSC.permission(f.level);
+    case "addressSize": return FSC.addressSize(f.level);
+  }
+}
+
+const SAS: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
+
+export class A64Cpu implements A64Env {
+  readonly state = new A64State();
+  /** System registers by name: EL1/EL0 state of the guest and the EL2 controls KVM programs. */
+  readonly sysregs = new Map<string, bigint>();
+  readonly mmu: Mmu;
+  /** Address of the instruction being executed. */
+  private insnPc = 0n;
+
+  constructor(
+    readonly memory: GuestMemory,
+    readonly bus: MmioBus,
+    host: GuestMemory,
+  ) {
+    for (const r of SYSREGS) this.sysregs.set(r.name, r.reset);
+    // KVM's reset value of SCTLR_EL1 (Linux v4.1 arch/arm64/kvm/sys_regs.c: 0x00C50078): MMU and caches off.
+    this.sysregs.set("SCTLR_EL1", 0x00c5_0078n);
+    this.mmu = new Mmu(memory, host, () => this.mmuRegisters());
+  }
+
+  reg(name: string): bigint {
+    return this.sysregs.get(name) ?? 0n;
+  }
+
+  setReg(name: string, value: bigint): void {
+    this.sysregs.set(name, value & MASK64);
+    if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
+  }
+
+  private mmuRegisters(): MmuRegisters {
+    const r = (n: string) => this.sysregs.get(n) ?? 0n;
+    return {
+      SCTLR_EL1: r("SCTLR_EL1"), TCR_EL1: r("TCR_EL1"), TTBR0_EL1: r("TTBR0_EL1"), TTBR1_EL1: r("TTBR1_EL1"),
+      MAIR_EL1: r("MAIR_EL1"), HCR_EL2: r("HCR_EL2"), VTCR_EL2: r("VTCR_EL2"), VTTBR_EL2: r("VTTBR_EL2"),
+    };
+  }
+
+  /** Start executing the instruction at state.pc. */
+  begin(): void {
+    this.insnPc = this.state.pc;
+  }
+
+  /** PSTATE as an SPSR value: NZCV 31:28, DAIF 9:6, M[3:0] = EL << 2 | SPSel (AArch64). */
+  get pstate(): bigint {
+    const s = this.state;
+    return (BigInt(s.nzcv) << 28n) | (BigInt(s.daif) << 6n) | BigInt((s.el << 2) | s.spsel);
+  }
+
+  set pstate(v: bigint) {
+    const s = this.state;
+    s.nzcv = Number((v >> 28n) & 0xfn);
+    s.daif = Number((v >> 6n) & 0xfn);
+    s.el = Number((v >> 2n) & 3n);
+    s.spsel = Number(v & 1n);
+  }
+
+  // ---- exceptions ----
+
+  /** Take a synchronous exception to EL1 (Arm ARM D1.10): ESR/ELR/SPSR/FAR_EL1, vector, PSTATE. */
+  takeToEl1(ec: number, iss: bigint, far?: bigint, returnPc = this.insnPc): never {
+    this.enterEl1(ec, iss, far, returnPc);
+    throw new GuestException(ec, this.reg("ESR_EL1"));
+  }
+
+  /** Exception entry to EL1 without abandoning anything (also used by KVM to inject). */
+  enterEl1(ec: number, iss: bigint, far: bigint | undefined, returnPc: bigint): void {
+    const s = this.state;
+    const esr = encodeEsr(ec, iss);
+    this.sysregs.set("ESR_EL1", esr);
+    if (far !== undefined) this.sysregs.set("FAR_EL1", far);
+    this.sysregs.set("ELR_EL1", returnPc);
+    this.sysregs.set("SPSR_EL1", this.pstate);
+    // Vector offset: current EL with SP_EL0 0x000, with SP_ELx 0x200, lower EL (AArch64) 0x400; synchronous +0.
+    const offset = s.el === 0 ? 0x400n : s.spsel ? 0x200n : 0n;
+    s.el = 1;
+    s.spsel = 1;
+    s.daif = 0xf;
+    s.nextPc = (this.reg("VBAR_EL1") & ~0x7ffn) + offset;
+    s.pc = s.nextPc;
+  }
+
+  undefinedInstruction(): never {
+    this.takeToEl1(EC.UNKNOWN, 0n);
+  }
+
+  /** A translation fault → stage 1: abort to EL1; stage 2: trap to EL2 with HPFAR. */
+  private abort(f: MmuFault, a: { write: boolean; fetch: boolean; access?: A64MemAccess; cm?: boolean }): never {
+    const fsc = fscOf(f);
+    const lower = this.state.el === 0;
+    if (f.stage === 1) {
+      const ec = a.fetch ? (lower ? EC.IABT_LOW : EC.IABT_CUR) : lower ? EC.DABT_LOW : EC.DABT_CUR;
+      const iss = a.fetch ? BigInt(fsc) : BigInt(fsc) | (a.write ? 1n << 6n : 0n) | (a.cm ? 1n << 8n : 0n);
+      this.takeToEl1(ec, iss, f.va);
+    }
+    const hpfar = BigInt(Math.floor(f.ipa / 4096)) << 4n;
+    if (a.fetch) {
+      throw new El2Trap(encodeEsr(EC.IABT_LOW, { ifsc: fsc, s1ptw: f.s1ptw ? 1 : 0 }), f.va, hpfar);
+    }
+    const acc = a.access;
+    // ISV = 1 only for single general-register accesses, and never for a fault on the stage-1 walk.
+    const isv = acc && acc.syndromeValid && !f.s1ptw && !a.cm;
+    const iss = {
+      dfsc: fsc,
+      wnr: a.write && !f.s1ptw ? 1 : 0,
+      s1ptw: f.s1ptw ? 1 : 0,
+      cm: a.cm ? 1 : 0,
+      ...(isv ? { isv: 1, sas: SAS[acc.size]!, sse: acc.signed ? 1 : 0, srt: acc.rt, sf: acc.sf ? 1 : 0, ar: acc.acqrel ? 1 : 0 } : {}),
+    };
+    throw new El2Trap(encodeEsr(EC.DABT_LOW, iss), f.va, hpfar);
+  }
+
+  private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean } = {}): number {
+    try {
+      return this.mmu.translate(va, kind, this.state.el).pa;
+    } catch (e) {
+      if (e instanceof MmuFault) this.abort(e, { write: kind === "write", fetch: kind === "fetch", ...a });
+      throw e;
+    }
+  }
+
+  /** Fetch the instruction word at pc (PC alignment, then translation for execution). */
+  fetch(pc: bigint): { word: number; pa: number } {
+    if (pc & 3n) this.takeToEl1(EC.PC_ALIGN, 0n, pc);
+    const pa = this.translate(pc, "fetch");
+    if (!this.memory.isRam(pa)) {
+      // Only reachable with stage 2 off: instruction fetch from a device is a synchronous external abort.
+      this.takeToEl1(this.state.el === 0 ? EC.IABT_LOW : EC.IABT_CUR, BigInt(FSC.SYNC_EXTERNAL), pc);
+    }
+    return { word: this.memory.read32(pa), pa };
+  }
+
+  // ---- A64Env: memory ----
+
+  load(va: bigint, a: A64MemAccess): bigint {
+    if (this.crossesPage(va, a.size)) return this.splitLoad(va, a);
+    const pa = this.translate(va, "read", { access: a });
+    return this.physRead(pa, a.size, va);
+  }
+
+  store(va: bigint, value: bigint, a: A64MemAccess): void {
+    if (this.crossesPage(va, a.size)) return this.splitStore(va, value, a);
+    const pa = this.translate(va, "write", { access: a });
+    this.physWrite(pa, a.size, value, va);
+  }
+
+  private crossesPage(va: bigint, size: number): boolean {
+    return Number(va & 0xfffn) + size > 4096;
+  }
+
+  private splitLoad(va: bigint, a: A64MemAccess): bigint {
+    const pas: number[] = [];
+    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "read", { access: a }));
+    let v = 0n;
+    pas.forEach((pa, i) => (v |= this.physRead(pa, 1, va) << BigInt(8 * i)));
+    return v;
+  }
+
+  private splitStore(va: bigint, value: bigint, a: A64MemAccess): void {
+    const pas: number[] = [];
+    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "write", { access: a }));
+    pas.forEach((pa, i) => this.physWrite(pa, 1, (value >> BigInt(8 * i)) & 0xffn, va));
+  }
+
+  private physRead(pa: number, size: number, va: bigint): bigint {
+    if (this.memory.isRam(pa)) return this.memory.read(pa, size);
+    if (this.bus.find(pa)) return this.bus.read(pa, size);
+    this.takeToEl1(this.state.el === 0 ? EC.DABT_LOW : EC.DABT_CUR, BigInt(FSC.SYNC_EXTERNAL), va);
+  }
+
+  private physWrite(pa: number, size: number, value: bigint, va: bigint): void {
+    if (this.memory.isRam(pa)) return this.memory.write(pa, size, value);
+    if (this.bus.find(pa)) return this.bus.write(pa, size, value);
+    this.takeToEl1(this.state.el === 0 ? EC.DABT_LOW : EC.DABT_CUR, BigInt(FSC.SYNC_EXTERNAL) | (1n << 6n), va);
+  }
+
+  // ---- A64Env: system registers ----
+
+  private sysTrap(enc: A64SysregEncoding, rt: number, isRead: boolean): never {
+    throw new El2Trap(encodeEsr(EC.SYS64, { op0: enc.op0, op1: enc.op1, crn: enc.crn, crm: enc.crm, op2: enc.op2, rt, direction: isRead ? 1 : 0 }));
+  }
+
+  /** The access checks of MRS/MSR at the current EL: UNDEFINED, trap to EL2, or the register. */
+  private checkSysreg(enc: A64SysregEncoding, rt: number, isRead: boolean): SysregDef {
+    const el = this.state.el;
+    const reg = sysregByEncoding(enc);
+    const hcrEl2 = this.reg("HCR_EL2");
+    if (!reg) {
+      if (el === 1 && isImpDefSysreg(enc) && hcrEl2 & hcr("TIDCP")) this.sysTrap(enc, rt, isRead);
+      this.undefinedInstruction();
+    }
+    if (reg.minEl > el || (!isRead && reg.readOnly)) this.undefinedInstruction();
+    if (el === 1 && sysregTraps(hcrEl2, reg, isRead)) this.sysTrap(enc, rt, isRead);
+    return reg;
+  }
+
+  readSysreg(enc: A64SysregEncoding, rt: number): bigint {
+    const reg = this.checkSysreg(enc, rt, true);
+    return this.readSysregValue(reg.name);
+  }
+
+  /** The value an MRS at EL1 returns (virtualised ID registers, PSTATE views, counters). */
+  readSysregValue(name: string): bigint {
+    const s = this.state;
+    switch (name) {
+      case "MIDR_EL1": return this.reg("VPIDR_EL2");
+      case "MPIDR_EL1": return this.reg("VMPIDR_EL2");
+      case "CURRENTEL": return BigInt(s.el << 2);
+      case "DAIF": return BigInt(s.daif << 6);
+      case "NZCV": return BigInt(s.nzcv << 28);
+      case "SPSEL": return BigInt(s.spsel);
+      case "SP_EL0": return s.sp[0]!;
+    }
+    return this.reg(name);
+  }
+
+  writeSysreg(enc: A64SysregEncoding, value: bigint, rt: number): void {
+    const reg = this.checkSysreg(enc, rt, false);
+    this.writeSysregValue(reg.name, value);
+  }
+
+  writeSysregValue(name: string, value: bigint): void {
+    const s = this.state;
+    switch (name) {
+      case "DAIF": s.daif = Number((value >> 6n) & 0xfn); return;
+      case "NZCV": s.nzcv = Number((value >> 28n) & 0xfn); return;
+      case "SPSEL": s.spsel = Number(value & 1n); return;
+      case "SP_EL0": s.sp[0] = value & MASK64; return;
+    }
+    this.setReg(name, value);
+  }
+
+  writePstate(field: A64PstateField, imm: number): void {
+    const s = this.state;
+    if (field === "spsel") {
+      if (s.el === 0) this.undefinedInstruction();
+      s.spsel = imm & 1;
+    } else if (field === "daifset") s.daif |= imm & 0xf;
+    else s.daif &= ~imm & 0xf;
+  }
+
+  sys(enc: A64SysregEncoding, value: bigint, rt: number): void {
+    const hcrEl2 = this.reg("HCR_EL2");
+    if (this.state.el === 0 && !(enc.op1 === 3)) this.undefinedInstruction(); // EL0 may only use the op1 = 3 (EL0-accessible) operations
+    if (isSetWayOp(enc)) {
+      if (hcrEl2 & hcr("TSW")) this.sysTrap(enc, rt, false);
+      return; // set/way maintenance has no visible effect in this model (no cache contents are modelled)
+    }
+    if (isTlbiOp(enc)) {
+      if (hcrEl2 & hcr("TTLB")) this.sysTrap(enc, rt, false);
+      this.mmu.flush();
+      return;
+    }
+    if (enc.crn === 7 && enc.op1 === 3 && enc.crm === 4 && enc.op2 === 1) {
+      // DC ZVA: zero the 64-byte block (DCZID_EL0.BS = 4 words = 64 bytes); HCR_EL2.TDZ traps it.
+      if (hcrEl2 & hcr("TDZ")) this.sysTrap(enc, rt, false);
+      const base = value & ~63n;
+      const a: A64MemAccess = { size: 8, write: true, rt, signed: false, sf: true, acqrel: false, syndromeValid: false };
+      for (let i = 0n; i < 64n; i += 8n) this.store(base + i, 0n, a);
+      return;
+    }
+    if (enc.crn === 7 && enc.crm === 8) return this.addressTranslate(enc, value);
+    // DC by VA and IC: cache maintenance with no visible effect here (no cache contents are modelled).
+  }
+
+  /** AT S1E1R/W, S1E0R/W (Arm ARM C5.5): a stage 1 + 2 walk into PAR_EL1 (bit 0 F = fault, FST 6:1). */
+  private addressTranslate(enc: A64SysregEncoding, va: bigint): void {
+    const write = (enc.op2 & 1) === 1;
+    const el = enc.op2 >= 2 ? 0 : 1;
+    try {
+      const t = this.mmu.walk(va, write ? "write" : "read", el);
+      this.setReg("PAR_EL1", BigInt(t.pa) & 0xffff_ffff_f000n);
+    } catch (e) {
+      if (!(e instanceof MmuFault)) throw e;
+      this.setReg("PAR_EL1", 1n | (BigInt(fscOf(e)) << 1n) | (e.stage === 2 ? 1n << 9n : 0n));
+    }
+  }
+
+  call(kind: "svc" | "hvc" | "smc", imm16: number): void {
+    const s = this.state;
+    const hcrEl2 = this.reg("HCR_EL2");
+    if (kind === "svc") this.takeToEl1(EC.SVC64, BigInt(imm16), undefined, this.insnPc + 4n);
+    if (kind === "hvc") {
+      if (s.el === 0 || hcrEl2 & hcr("HCD")) this.undefinedInstruction();
+      // HVC is taken with ELR_EL2 = the next instruction (Arm ARM D1.10.2 preferred return address).
+      throw new El2Trap(encodeEsr(EC.HVC64, { imm16 }), undefined, undefined, this.insnPc + 4n);
+    }
+    if (s.el === 1 && hcrEl2 & hcr("TSC")) throw new El2Trap(encodeEsr(EC.SMC64, { imm16 }));
+    this.undefinedInstruction(); // no EL3 in this machine: SMC is UNDEFINED
+  }
+
+  eret(): void {
+    const s = this.state;
+    if (s.el === 0) this.undefinedInstruction();
+    const spsr = this.reg("SPSR_EL1");
+    const targetEl = Number((spsr >> 2n) & 3n);
+    if ((spsr >> 4n) & 1n || targetEl > 1) {
+      // Illegal exception return (AArch32 or a higher EL): modelled as the Illegal Execution state exception.
+      this.takeToEl1(0x0e, 0n);
+    }
+    this.pstate = spsr;
+    s.nextPc = this.reg("ELR_EL1");
+  }
+
+  wait(isWfe: boolean): void {
+    const hcrEl2 = this.reg("HCR_EL2");
+    if (this.state.el <= 1 && hcrEl2 & hcr(isWfe ? "TWE" : "TWI")) {
+      throw new El2Trap(encodeEsr(EC.WFx, { ti: isWfe ? 1 : 0, cv: 1, cond: 0xe }));
+    }
+    if (!isWfe) throw new CpuStop("the guest executed WFI with WFI trapping off: it waits for an interrupt, and no interrupt source exists");
+    // WFE without a trap: the event register is treated as set, so it completes at once.
+  }
+
+  barrier(_kind: A64Barrier): void {
+    // Barriers order nothing in a single in-order CPU model.
+  }
+}

@@ -1,0 +1,98 @@
+// EL2's controls over a guest at EL1/EL0, as data: the HCR_EL2 bits, and the trap rules that read
+// them. The CPU asks these rules at every MSR/MRS, DC/TLBI, WFI/WFE, HVC and SMC the guest
+// executes; `trap`/`untrap` and `show hcr` read the same table.
+// Source: Arm ARM (DDI 0487) D13.2.46 HCR_EL2 field descriptions; the trapped instructions are
+// listed under each field (TVM, TRVM, TACR, TIDn, TSW, TTLB, TWI, TWE, TSC, HCD).
+
+import type { SysregDef, SysregTrapGroup } from "./sysregs.js";
+
+export interface HcrBit {
+  name: string;
+  bit: number;
+  doc: string;
+}
+
+export const HCR_BITS: readonly HcrBit[] = [
+  { name: "VM", bit: 0, doc: "stage-2 translation enabled for EL1&0" },
+  { name: "SWIO", bit: 1, doc: "set/way invalidate becomes clean+invalidate" },
+  { name: "PTW", bit: 2, doc: "protected table walk: stage-1 walks to device memory fault" },
+  { name: "FMO", bit: 3, doc: "physical FIQs are routed to EL2" },
+  { name: "IMO", bit: 4, doc: "physical IRQs are routed to EL2" },
+  { name: "AMO", bit: 5, doc: "SErrors are routed to EL2" },
+  { name: "VF", bit: 6, doc: "virtual FIQ pending" },
+  { name: "VI", bit: 7, doc: "virtual IRQ pending" },
+  { name: "VSE", bit: 8, doc: "virtual SError pending" },
+  { name: "FB", bit: 9, doc: "force broadcast of TLB and I-cache maintenance" },
+  { name: "BSU_IS", bit: 10, doc: "barrier shareability upgrade: inner shareable" },
+  { name: "DC", bit: 12, doc: "default cacheable: with the stage-1 MMU off, guest accesses are Normal write-back" },
+  { name: "TWI", bit: 13, doc: "trap WFI to EL2 (EC 0x01)" },
+  { name: "TWE", bit: 14, doc: "trap WFE to EL2 (EC 0x01)" },
+  { name: "TID0", bit: 15, doc: "trap AArch32 JIDR/FPSID reads" },
+  { name: "TID1", bit: 16, doc: "trap reads of REVIDR_EL1 and AIDR_EL1 (EC 0x18)" },
+  { name: "TID2", bit: 17, doc: "trap CTR_EL0, CCSIDR_EL1, CLIDR_EL1, CSSELR_EL1 (EC 0x18)" },
+  { name: "TID3", bit: 18, doc: "trap reads of the ID_AA64* feature registers (EC 0x18)" },
+  { name: "TSC", bit: 19, doc: "trap SMC to EL2 (EC 0x17)" },
+  { name: "TIDCP", bit: 20, doc: "trap IMPLEMENTATION DEFINED system registers (EC 0x18)" },
+  { name: "TACR", bit: 21, doc: "trap ACTLR_EL1 accesses (EC 0x18)" },
+  { name: "TSW", bit: 22, doc: "trap data cache maintenance by set/way: DC ISW, CSW, CISW (EC 0x18)" },
+  { name: "TPC", bit: 23, doc: "trap data/instruction cache maintenance to the point of coherency" },
+  { name: "TPU", bit: 24, doc: "trap cache maintenance to the point of unification" },
+  { name: "TTLB", bit: 25, doc: "trap TLB maintenance instructions (EC 0x18)" },
+  { name: "TVM", bit: 26, doc: "trap writes of the virtual-memory control registers: SCTLR, TTBR0/1, TCR, MAIR, AMAIR, ESR, FAR, AFSR0/1, CONTEXTIDR (EC 0x18)" },
+  { name: "TGE", bit: 27, doc: "trap general exceptions (host EL0 under EL2)" },
+  { name: "TDZ", bit: 28, doc: "trap DC ZVA" },
+  { name: "HCD", bit: 29, doc: "HVC disabled: HVC is UNDEFINED" },
+  { name: "TRVM", bit: 30, doc: "trap reads of the virtual-memory control registers (EC 0x18)" },
+  { name: "RW", bit: 31, doc: "EL1 is AArch64" },
+  { name: "CD", bit: 32, doc: "stage-2 data accesses non-cacheable" },
+  { name: "ID", bit: 33, doc: "stage-2 instruction fetches non-cacheable" },
+];
+
+const BY_NAME = new Map(HCR_BITS.map((b) => [b.name, b]));
+
+/** The mask of HCR_EL2 bit `name` (throws on a name not in the table: a typo is a bug here). */
+export function hcr(name: string): bigint {
+  const b = BY_NAME.get(name);
+  if (!b) throw new Error(`no HCR_EL2 bit ${name}`);
+  return 1n << BigInt(b.bit);
+}
+
+export function hcrNames(value: bigint): string[] {
+  return HCR_BITS.filter((b) => (value >> BigInt(b.bit)) & 1n).map((b) => b.name);
+}
+
+/** The HCR_EL2 bit that traps an EL1 access to a register of `group` (reads or writes). */
+export function trapBitOf(group: SysregTrapGroup, isRead: boolean): string {
+  switch (group) {
+    case "tvm": return isRead ? "TRVM" : "TVM";
+    case "tacr": return "TACR";
+    case "tid1": return "TID1";
+    case "tid2": return "TID2";
+    case "tid3": return "TID3";
+  }
+}
+
+/**
+ * Does an MSR/MRS at EL1 trap to EL2 under `hcrEl2`? ID-register groups trap reads only (writes
+ * to read-only registers are UNDEFINED before the check); TVM/TRVM split writes and reads.
+ */
+export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean): boolean {
+  if (!reg.trap) return false;
+  if (reg.trap.startsWith("tid") && !isRead) return reg.trap === "tid2" && reg.name === "CSSELR_EL1" && (hcrEl2 & hcr("TID2")) !== 0n;
+  return (hcrEl2 & hcr(trapBitOf(reg.trap, isRead))) !== 0n;
+}
+
+/** IMPLEMENTATION DEFINED register space (op0 = 3, CRn = 11 or 15), trapped by HCR_EL2.TIDCP. */
+export function isImpDefSysreg(e: { op0: number; crn: number }): boolean {
+  return e.op0 === 3 && (e.crn === 11 || e.crn === 15);
+}
+
+/** Cache-maintenance by set/way: DC ISW (op1 0, CRm 6, op2 2), DC CSW (CRm 10), DC CISW (CRm 14). Arm ARM C5.3. */
+export function isSetWayOp(e: { op1: number; crn: number; crm: number; op2: number }): boolean {
+  return e.op1 === 0 && e.crn === 7 && e.op2 === 2 && (e.crm === 6 || e.crm === 10 || e.crm === 14);
+}
+
+/** TLB maintenance: SYS with CRn = 8 (Arm ARM C5.5). */
+export function isTlbiOp(e: { crn: number }): boolean {
+  return e.crn === 8;
+}

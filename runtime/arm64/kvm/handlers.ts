@@ -1,0 +1,143 @@
+// KVM/arm64's exit handlers, a table keyed by the ESR_EL2 exception class like arm_exit_handlers[]
+// in Linux v4.1 arch/arm64/kvm/handle_exit.c (kvm_handle_wfx, handle_hvc, handle_smc,
+// kvm_handle_sys_reg, kvm_handle_guest_abort). Classes without a handler: 2015 KVM hit BUG();
+// today it injects an undefined-instruction exception (kvm_handle_unknown_ec).
+
+import type { Exit, HandleResult } from "../../core/machine.js";
+import { decodeEsr, EC, exceptionClass } from "../esr.js";
+import { sysregByEncoding, genericSysregName } from "../sysregs.js";
+import { isSetWayOp, isTlbiOp } from "../el2.js";
+import { handleGuestAbort } from "./abort.js";
+import { PSCI_RET, psciFunction, psciVersion } from "./psci.js";
+import type { KvmVcpu } from "./vcpu.js";
+
+export type ExitHandler = (vcpu: KvmVcpu, exit: Exit) => HandleResult;
+
+const KVM_EXIT_SYSTEM_EVENT = 24;
+const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+const resume = (message: string): HandleResult => ({ action: "resume", message });
+const halt = (message: string): HandleResult => ({ action: "halt", message });
+
+function iss(vcpu: KvmVcpu): Record<string, number> {
+  return decodeEsr(vcpu.cpu.reg("ESR_EL2")).fields;
+}
+
+/** kvm_handle_wfx: WFE yields (kvm_vcpu_on_spin), WFI blocks the vcpu until an interrupt. */
+const handleWfx: ExitHandler = (vcpu) => {
+  const isWfe = iss(vcpu).ti === 1;
+  vcpu.ctx.emit("kvm_wfx_arm64", { vcpu_pc: vcpu.state.pc, is_wfe: isWfe });
+  if (isWfe) {
+    vcpu.count("wfe_exit_stat");
+    vcpu.skipInstruction();
+    return resume("WFE: the vcpu yielded the host CPU (kvm_vcpu_on_spin) and continues");
+  }
+  vcpu.count("wfi_exit_stat");
+  vcpu.skipInstruction();
+  return halt("WFI: the vcpu blocks until an interrupt (kvm_vcpu_block), and this machine has no timer or GIC to raise one");
+};
+
+/** handle_hvc → kvm_psci_call. The guest pc is already past the HVC (ELR_EL2). */
+const handleHvc: ExitHandler = (vcpu) => {
+  const s = vcpu.state;
+  const fn = s.x[0]!;
+  vcpu.count("hvc_exit_stat");
+  vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pc, r0: fn, imm: iss(vcpu).imm16! });
+  const f = psciFunction(fn);
+  const era = vcpu.ctx.era();
+  switch (f?.name) {
+    case "PSCI_VERSION":
+      s.x[0] = psciVersion(era);
+      return resume(`PSCI_VERSION: ${hex(s.x[0]!)}`);
+    case "MIGRATE_INFO_TYPE":
+      s.x[0] = 2n;
+      return resume("PSCI MIGRATE_INFO_TYPE: 2 (no Trusted OS to migrate)");
+    case "SYSTEM_OFF":
+    case "SYSTEM_RESET":
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT_SYSTEM_EVENT, errno: 0 });
+      return halt(`PSCI ${f.name}: KVM_EXIT_SYSTEM_EVENT, the VMM ${f.name === "SYSTEM_OFF" ? "powers the VM off" : "would reset the VM (this model stops it)"}`);
+    case "CPU_OFF":
+      return halt("PSCI CPU_OFF: the only vcpu powered itself off");
+    case "AFFINITY_INFO":
+      s.x[0] = s.x[1] === 0n ? 0n : PSCI_RET.INVALID_PARAMS;
+      return resume("PSCI AFFINITY_INFO");
+    default:
+      s.x[0] = PSCI_RET.NOT_SUPPORTED;
+      return resume(`HVC with x0 = ${hex(fn)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
+  }
+};
+
+/** handle_smc: KVM does not forward SMCs (no secure firmware for guests): undefined instruction. */
+const handleSmc: ExitHandler = (vcpu) => {
+  vcpu.injectUndefined();
+  return resume("SMC trapped by HCR_EL2.TSC: KVM injects an undefined-instruction exception");
+};
+
+/** kvm_handle_sys_reg → emulate_sys_reg over KVM's sys_reg_descs (access_vm_reg, access_dcsw, ID registers, ACTLR). */
+const handleSysReg: ExitHandler = (vcpu) => {
+  vcpu.count("sys_reg_exits");
+  const f = iss(vcpu);
+  const enc = { op0: f.op0!, op1: f.op1!, crn: f.crn!, crm: f.crm!, op2: f.op2! };
+  const isRead = f.direction === 1;
+  const rt = f.rt!;
+  const s = vcpu.state;
+  if (enc.op0 === 1) {
+    if (isSetWayOp(enc)) {
+      vcpu.setWayFlush();
+      vcpu.skipInstruction();
+      return resume("DC set/way trapped by HCR_EL2.TSW: KVM flushes the whole VM instead (kvm_set_way_flush) and traps VM-register writes");
+    }
+    if (isTlbiOp(enc)) {
+      vcpu.cpu.mmu.flush();
+      vcpu.skipInstruction();
+      return resume("TLB maintenance trapped by HCR_EL2.TTLB: performed by KVM");
+    }
+  }
+  const reg = sysregByEncoding(enc);
+  const name = reg?.name ?? genericSysregName(enc);
+  if (reg?.trap === "tvm") {
+    if (isRead) {
+      s.writeX(rt, vcpu.cpu.reg(reg.name));
+      vcpu.skipInstruction();
+      return resume(`read of ${name} trapped by HCR_EL2.TRVM: ${hex(vcpu.cpu.reg(reg.name))}`);
+    }
+    // access_vm_reg: store the value, then kvm_toggle_cache.
+    const was = vcpu.cacheEnabled();
+    const value = s.readX(rt);
+    vcpu.cpu.setReg(reg.name, value);
+    vcpu.toggleCache(was);
+    vcpu.skipInstruction();
+    const now = vcpu.cacheEnabled();
+    return resume(`${name} = ${hex(value)} (VM register write trapped by HCR_EL2.TVM); caches ${was ? "on" : "off"} → ${now ? "on" : "off"}${now ? ", TVM cleared" : ""}`);
+  }
+  if (reg && (reg.trap === "tid1" || reg.trap === "tid2" || reg.trap === "tid3" || reg.trap === "tacr")) {
+    if (isRead) s.writeX(rt, vcpu.cpu.readSysregValue(reg.name));
+    else if (reg.name === "CSSELR_EL1") vcpu.cpu.setReg(reg.name, s.readX(rt));
+    vcpu.skipInstruction();
+    return resume(isRead ? `${name} read emulated: ${hex(vcpu.cpu.readSysregValue(reg.name))}` : `write to ${name} ${reg.name === "CSSELR_EL1" ? "emulated" : "ignored"}`);
+  }
+  vcpu.injectUndefined();
+  return resume(`Unsupported guest sys_reg access to ${name} at ${hex(s.pc)}: undefined instruction injected`);
+};
+
+export const EXIT_HANDLERS: Partial<Record<number, ExitHandler>> = {
+  [EC.WFx]: handleWfx,
+  [EC.HVC64]: handleHvc,
+  [EC.SMC64]: handleSmc,
+  [EC.SYS64]: handleSysReg,
+  [EC.IABT_LOW]: (vcpu) => handleGuestAbort(vcpu),
+  [EC.DABT_LOW]: (vcpu) => handleGuestAbort(vcpu),
+};
+
+export function handleExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
+  vcpu.lastFlushBytes = 0;
+  vcpu.lastUserspace = false;
+  vcpu.count("exits");
+  const handler = EXIT_HANDLERS[exit.code];
+  if (handler) return handler(vcpu, exit);
+  const cls = exceptionClass(exit.code);
+  if (vcpu.ctx.era() === "2015") {
+    return halt(`Unknown exception class: hsr: ${hex(vcpu.cpu.reg("ESR_EL2"))} (${cls.name}): KVM hits BUG() and the host oopses`);
+  }
+  vcpu.injectUndefined();
+  return resume(`Unknown exception class ${cls.name}: KVM injects an undefined-instruction exception (kvm_handle_unknown_ec)`);
+}

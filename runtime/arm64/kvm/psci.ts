@@ -1,0 +1,32 @@
+// PSCI over HVC as KVM implements it (Linux v4.1 arch/arm/kvm/psci.c, PSCI 0.2; "today" reports
+// PSCI 1.0+). Function IDs and return codes: Arm DEN 0022 (PSCI specification) Table 5 and 6.
+
+import type { KvmEra } from "../../core/trace.js";
+
+export interface PsciFunction {
+  id: number;
+  name: string;
+  doc: string;
+}
+
+export const PSCI_FUNCTIONS: readonly PsciFunction[] = [
+  { id: 0x8400_0000, name: "PSCI_VERSION", doc: "return the PSCI version (major << 16 | minor)" },
+  { id: 0x8400_0001, name: "CPU_SUSPEND", doc: "suspend the calling CPU (KVM: like WFI)" },
+  { id: 0x8400_0002, name: "CPU_OFF", doc: "power the calling CPU down" },
+  { id: 0xc400_0003, name: "CPU_ON", doc: "power a CPU up at an entry point (SMC64/HVC64 calling convention)" },
+  { id: 0xc400_0004, name: "AFFINITY_INFO", doc: "state of a CPU" },
+  { id: 0x8400_0006, name: "MIGRATE_INFO_TYPE", doc: "Trusted OS migration: 2 = not present / MP" },
+  { id: 0x8400_0008, name: "SYSTEM_OFF", doc: "power the system off (KVM_EXIT_SYSTEM_EVENT to the VMM)" },
+  { id: 0x8400_0009, name: "SYSTEM_RESET", doc: "reset the system (KVM_EXIT_SYSTEM_EVENT to the VMM)" },
+];
+
+export const PSCI_RET = { SUCCESS: 0n, NOT_SUPPORTED: (1n << 64n) - 1n, INVALID_PARAMS: (1n << 64n) - 2n } as const;
+
+export function psciFunction(id: bigint): PsciFunction | undefined {
+  return PSCI_FUNCTIONS.find((f) => BigInt(f.id) === (id & 0xffff_ffffn));
+}
+
+/** PSCI_VERSION's answer per era: 0.2 (Linux 4.1), 1.1 today. */
+export function psciVersion(era: KvmEra): bigint {
+  return era === "2015" ? 0x2n : 0x1_0001n;
+}

@@ -1,0 +1,306 @@
+// The arm64 machine: a guest CPU at EL1 under EL2 + guest RAM on a mach-virt-like map + a PL011
+// UART + the KVM/arm64 model. step/run execute guest instructions until a trap rule raises an
+// exception to EL2; the hardware's part of the exit (ESR_EL2, FAR_EL2, HPFAR_EL2, ELR_EL2,
+// SPSR_EL2) is recorded, traced (kvm_exit) and left pending; handle() runs KVM's handler for the
+// exception class and re-enters the guest.
+
+import { GuestMemory } from "../core/memory.js";
+import { MmioBus } from "../core/bus.js";
+import { HostMemory } from "../core/host-memory.js";
+import { TraceLog, type FieldValue } from "../core/trace.js";
+import { ExitlabError } from "../core/errors.js";
+import { VmBase } from "../core/vm-base.js";
+import type { DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest } from "../core/machine.js";
+import { decodeA64, disassembleA64, executeA64, type A64Insn } from "./isa/index.js";
+import { A64Cpu, CpuStop, El2Trap, GuestException } from "./cpu.js";
+import { decodeEsr, esrFields } from "./esr.js";
+import { sysregByEncoding, sysregByName, genericSysregName } from "./sysregs.js";
+import { KvmVcpu } from "./kvm/vcpu.js";
+import { handleExit } from "./kvm/handlers.js";
+import type { Granule } from "./kvm/stage2.js";
+import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
+import { Pl011, PL011_BASE, PL011_SIZE } from "../devices/pl011.js";
+import { loadGuest } from "./loader.js";
+import { applyTrap } from "./traps.js";
+import { machineView } from "./views.js";
+import { ARM64_REGISTER_NAMES } from "./registers.js";
+import "./tracepoints.js";
+
+export const GUEST_RAM_BASE = 0x4000_0000;
+export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
+export const DEFAULT_STEP_LIMIT = 10_000_000;
+const MASK64 = (1n << 64n) - 1n;
+
+export interface Arm64Settings extends MachineSettings {
+  /** Stage-2 granule (the host's PAGE_SIZE): 64k as 2015 distribution kernels, or 4k. */
+  granule: Granule;
+  /** Emulate MMIO accesses without a syndrome (ldp/stp, writeback forms) by decoding the instruction. */
+  pair_mmio: boolean;
+}
+
+export class Arm64Machine extends VmBase implements Machine {
+  readonly arch = "arm64" as const;
+  readonly memory: GuestMemory;
+  readonly bus = new MmioBus();
+  readonly host = new HostMemory();
+  readonly trace: TraceLog;
+  readonly settings: Arm64Settings;
+  readonly cpu: A64Cpu;
+  readonly kvm: KvmVcpu;
+  readonly uart = new Pl011();
+  readonly symbols: Map<string, bigint>;
+  /** Decoded instructions by guest-physical page, dropped when the page is written. */
+  private readonly decodeCache = new Map<number, Map<number, A64Insn>>();
+
+  constructor(options: MachineOptions = {}) {
+    super();
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, ...(options.settings ?? {}) } as Arm64Settings;
+    this.checkSettings();
+    this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
+    this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
+    this.trace = new TraceLog({ capEvents: options.traceCapEvents });
+    this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
+    const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {
+      ram: { base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE },
+      uart: { base: PL011_BASE, size: PL011_SIZE },
+    });
+    this.symbols = guest.symbols;
+    this.cpu = new A64Cpu(this.memory, this.bus, this.host.memory);
+    this.kvm = new KvmVcpu({
+      cpu: this.cpu,
+      memory: this.memory,
+      bus: this.bus,
+      host: this.host,
+      era: () => this.settings.era,
+      granule: () => this.settings.granule,
+      pairMmio: () => this.settings.pair_mmio,
+      emit: (name, fields) => this.emit(name, fields),
+    });
+    this.memory.onWrite = (page) => this.decodeCache.delete(page);
+    this.kvm.reset(guest.entry, guest.dtb);
+    this.enter();
+  }
+
+  private checkSettings(): void {
+    const s = this.settings;
+    if (s.era !== "2015" && s.era !== "today") throw new ExitlabError(`era must be 2015 or today, not ${String(s.era)}`);
+    if (!Number.isInteger(s.stepLimit) || s.stepLimit <= 0) throw new ExitlabError("stepLimit must be a positive integer");
+    if (s.granule !== "64k" && s.granule !== "4k") throw new ExitlabError(`granule must be 64k or 4k, not ${String(s.granule)}`);
+    if (typeof s.pair_mmio !== "boolean") throw new ExitlabError("pair_mmio must be on or off");
+  }
+
+  get console(): string {
+    return this.uart.output;
+  }
+
+  get pc(): bigint {
+    return this.cpu.state.pc;
+  }
+
+  private emit(name: string, fields: Record<string, FieldValue>): void {
+    this.trace.emit(name, this.steps, this.cycles, fields);
+  }
+
+  /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
+  private enter(): void {
+    this.emit("kvm_entry", { vcpu_pc: this.cpu.state.pc });
+  }
+
+  // ---- exits ----
+
+  /** The hardware's side of a trap to EL2: syndrome registers, then KVM's kvm_exit trace. */
+  private vmExit(t: El2Trap): void {
+    const cpu = this.cpu;
+    const s = cpu.state;
+    const pc = s.pc;
+    cpu.setReg("ESR_EL2", t.esr);
+    if (t.far !== undefined) cpu.setReg("FAR_EL2", t.far);
+    if (t.hpfar !== undefined) cpu.setReg("HPFAR_EL2", t.hpfar);
+    cpu.setReg("ELR_EL2", t.returnPc ?? pc);
+    cpu.setReg("SPSR_EL2", cpu.pstate);
+    // KVM's vcpu pc is ELR_EL2: past the instruction for HVC, the instruction itself otherwise.
+    if (t.returnPc !== undefined) s.pc = t.returnPc;
+    const d = decodeEsr(t.esr);
+    const info: Record<string, FieldValue> = { ...esrFields(t.esr) };
+    if (t.far !== undefined) info.far = t.far;
+    if (t.hpfar !== undefined) {
+      info.hpfar = t.hpfar;
+      info.ipa = (t.hpfar >> 4n) << 12n;
+    }
+    if (d.ec === 0x18) {
+      const f = d.fields;
+      const enc = { op0: f.op0!, op1: f.op1!, crn: f.crn!, crm: f.crm!, op2: f.op2! };
+      info.sysreg = sysregByEncoding(enc)?.name ?? genericSysregName(enc);
+      if (f.direction === 0) info["sysreg.value"] = s.readX(f.rt!);
+    }
+    if (d.ec === 0x16) info.x0 = s.x[0]!;
+    const word = this.insnWord(pc);
+    if (word !== undefined) info.instruction = disassembleA64(word, pc);
+    const exit: Exit = { index: this.exits.length, arch: "arm64", step: this.steps, reason: d.cls.name, code: d.ec, pc, info, cycles: 0 };
+    this.exits.push(exit);
+    this.emit("kvm_exit", { vcpu_pc: s.pc, esr_ec: d.ec });
+    this.pendingExit = exit;
+  }
+
+  /** The instruction word at a guest VA, if it translates (for the exit's disassembly). */
+  private insnWord(va: bigint): number | undefined {
+    try {
+      const t = this.cpu.mmu.walk(va, "fetch", this.cpu.state.el);
+      return this.memory.isRam(t.pa) ? this.memory.read32(t.pa) : undefined;
+    } catch {
+      return this.memory.isRam(Number(va)) ? this.memory.read32(Number(va)) : undefined;
+    }
+  }
+
+  protected execOne(): void {
+    const cpu = this.cpu;
+    const s = cpu.state;
+    try {
+      cpu.begin();
+      const { word, pa } = cpu.fetch(s.pc);
+      const page = Math.floor(pa / 4096);
+      let cache = this.decodeCache.get(page);
+      if (!cache) this.decodeCache.set(page, (cache = new Map()));
+      let insn = cache.get(pa);
+      if (!insn || insn.word !== word) cache.set(pa, (insn = decodeA64(word)));
+      s.nextPc = s.pc + 4n;
+      executeA64(cpu, insn);
+      s.pc = s.nextPc & MASK64;
+      this.steps++;
+      this.cycles += GUEST_INSTRUCTION_CYCLES;
+    } catch (e) {
+      if (e instanceof El2Trap) this.vmExit(e);
+      else if (e instanceof GuestException) {
+        // Taken to the guest's EL1 vector: the instruction is done as far as stepping goes.
+        this.steps++;
+        this.cycles += GUEST_INSTRUCTION_CYCLES;
+      } else if (e instanceof CpuStop) this.halted = { message: e.message };
+      else {
+        const msg = e instanceof Error ? e.message : String(e);
+        this.halted = { message: `emulation error at pc 0x${s.pc.toString(16)}: ${msg}` };
+      }
+    }
+  }
+
+  protected handlePending(exit: Exit): HandleResult {
+    const r = handleExit(this.kvm, exit);
+    const cost = exitCost(exit.reason, { flushBytes: this.kvm.lastFlushBytes, userspace: this.kvm.lastUserspace });
+    exit.cycles = cost.cycles;
+    for (const c of cost.components) exit.info[`cost.${c.key}`] = c.cycles;
+    this.cycles += cost.cycles;
+    if (r.action === "halt") {
+      this.halted = { message: r.message };
+      return r;
+    }
+    this.enter();
+    return r;
+  }
+
+  // ---- registers, memory, settings ----
+
+  registerNames(): readonly string[] {
+    return ARM64_REGISTER_NAMES;
+  }
+
+  readRegister(name: string): bigint {
+    const s = this.cpu.state;
+    const n = name.toLowerCase();
+    let m = /^x(\d+)$/.exec(n);
+    if (m && Number(m[1]) <= 30) return s.x[Number(m[1])]!;
+    m = /^w(\d+)$/.exec(n);
+    if (m && Number(m[1]) <= 30) return s.x[Number(m[1])]! & 0xffff_ffffn;
+    switch (n) {
+      case "pc": return s.pc;
+      case "sp": return s.currentSp;
+      case "xzr": case "wzr": return 0n;
+      case "sp_el1": return s.sp[1]!;
+      case "pstate": case "cpsr": return this.cpu.pstate;
+      case "el": return BigInt(s.el);
+    }
+    const reg = sysregByName(n);
+    if (reg) return this.cpu.readSysregValue(reg.name);
+    throw new ExitlabError(`unknown arm64 register ${name}`, "registers: x0..x30, w0..w30, sp, pc, pstate, el and system registers such as sctlr_el1, esr_el2");
+  }
+
+  writeRegister(name: string, value: bigint): void {
+    const s = this.cpu.state;
+    const n = name.toLowerCase();
+    const v = value & MASK64;
+    let m = /^x(\d+)$/.exec(n);
+    if (m && Number(m[1]) <= 30) s.x[Number(m[1])] = v;
+    else if ((m = /^w(\d+)$/.exec(n)) && Number(m[1]) <= 30) s.x[Number(m[1])] = v & 0xffff_ffffn;
+    else if (n === "pc") s.pc = v;
+    else if (n === "sp") s.currentSp = v;
+    else if (n === "pstate" || n === "cpsr") this.cpu.pstate = v;
+    else {
+      const reg = sysregByName(n);
+      if (!reg) throw new ExitlabError(`unknown arm64 register ${name}`);
+      if (reg.readOnly) throw new ExitlabError(`${reg.name} is read-only`);
+      this.cpu.writeSysregValue(reg.name, v);
+    }
+    this.cpu.mmu.flush();
+  }
+
+  readPhysical(pa: number, length: number): Uint8Array {
+    if (!Number.isInteger(pa) || pa < 0 || !Number.isInteger(length) || length < 0 || length > 1 << 20) {
+      throw new ExitlabError(`bad physical read ${pa} length ${length}`);
+    }
+    return this.memory.readBytes(pa, length);
+  }
+
+  disassemble(address: bigint, count: number): DisasmLine[] {
+    const out: DisasmLine[] = [];
+    for (let i = 0; i < count; i++) {
+      const a = address + BigInt(4 * i);
+      const word = this.insnWord(a);
+      if (word === undefined) {
+        out.push({ address: a, bytes: new Uint8Array(0), text: "(not guest RAM)" });
+        break;
+      }
+      const bytes = new Uint8Array(4);
+      new DataView(bytes.buffer).setUint32(0, word, true);
+      out.push({ address: a, bytes, text: disassembleA64(word, a) });
+    }
+    return out;
+  }
+
+  set(name: string, value: FieldValue): void {
+    switch (name) {
+      case "era":
+        if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
+        this.settings.era = value;
+        return;
+      case "stepLimit": {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");
+        this.settings.stepLimit = n;
+        return;
+      }
+      case "granule":
+        if (value !== "64k" && value !== "4k") throw new ExitlabError("granule must be 64k or 4k");
+        if (value !== this.settings.granule) {
+          // A different host page size means a new, empty stage 2: every page faults in again.
+          this.settings.granule = value;
+          this.kvm.rebuildStage2();
+        }
+        return;
+      case "pair_mmio":
+        if (typeof value !== "boolean") throw new ExitlabError("pair_mmio must be on or off");
+        this.settings.pair_mmio = value;
+        return;
+    }
+    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio");
+  }
+
+  setTrap(trap: TrapRequest, enabled: boolean): string {
+    return applyTrap(this, trap, enabled);
+  }
+
+  view(name: string, arg?: string): MachineView {
+    return machineView(this, name, arg);
+  }
+}
+
+export function createArm64Machine(options: MachineOptions = {}): Arm64Machine {
+  return new Arm64Machine(options);
+}

@@ -1,0 +1,123 @@
+// The AArch64 system registers exitlab models, as data: encoding (op0, op1, CRn, CRm, op2), who
+// may access them, which HCR_EL2 control traps an EL1 access to EL2, and the reset value of this
+// machine. The assembler/disassembler (isa/names.ts), the EL2 trap rules (el2.ts), KVM's sysreg
+// handlers (kvm/sysregs.ts), `show sysregs` and completion all read this one table.
+// Sources: Arm ARM (DDI 0487) chapter D13 "AArch64 System Register Descriptions" for encodings and
+// the HCR_EL2 field descriptions (TVM, TRVM, TACR, TID1..TID3) for the trap groups; reset values
+// are this machine's (a Cortex-A57-like CPU under KVM's vcpu reset, Linux v4.1 sys_regs.c).
+
+/** Which HCR_EL2 control traps an access from EL1 (Arm ARM D13.2 HCR_EL2). */
+export type SysregTrapGroup =
+  | "tvm" // HCR_EL2.TVM traps writes, TRVM reads: the virtual-memory control registers
+  | "tacr" // HCR_EL2.TACR: ACTLR_EL1
+  | "tid1" // HCR_EL2.TID1: REVIDR_EL1, AIDR_EL1
+  | "tid2" // HCR_EL2.TID2: CTR_EL0, CCSIDR_EL1, CLIDR_EL1, CSSELR_EL1
+  | "tid3"; // HCR_EL2.TID3: the ID_AA64* feature registers
+
+export interface SysregDef {
+  /** Upper-case architectural name, e.g. "SCTLR_EL1". */
+  name: string;
+  op0: number;
+  op1: number;
+  crn: number;
+  crm: number;
+  op2: number;
+  /** Lowest exception level that may access it (1 for *_EL1, 0 for *_EL0 registers allowed at EL0, 2 for *_EL2). */
+  minEl: 0 | 1 | 2;
+  readOnly?: boolean;
+  /** HCR_EL2 control that traps EL1 accesses to EL2. */
+  trap?: SysregTrapGroup;
+  reset: bigint;
+  doc: string;
+}
+
+type Row = [name: string, op0: number, op1: number, crn: number, crm: number, op2: number, minEl: 0 | 1 | 2, flags: string, reset: bigint, doc: string];
+
+// flags: "r" read-only, "tvm" / "tacr" / "tid1" / "tid2" / "tid3" trap group (comma separated).
+const ROWS: Row[] = [
+  ["MIDR_EL1", 3, 0, 0, 0, 0, 1, "r", 0x411f_d070n, "Main ID register (reads return VPIDR_EL2 from EL1): Arm Cortex-A57 r1p0"],
+  ["MPIDR_EL1", 3, 0, 0, 0, 5, 1, "r", 0x8000_0000n, "Multiprocessor affinity (reads return VMPIDR_EL2 from EL1)"],
+  ["REVIDR_EL1", 3, 0, 0, 0, 6, 1, "r,tid1", 0n, "Revision ID"],
+  ["ID_AA64PFR0_EL1", 3, 0, 0, 4, 0, 1, "r,tid3", 0x2222n, "Processor feature 0: EL0-EL3 implemented, AArch64 and AArch32"],
+  ["ID_AA64PFR1_EL1", 3, 0, 0, 4, 1, 1, "r,tid3", 0n, "Processor feature 1"],
+  ["ID_AA64DFR0_EL1", 3, 0, 0, 5, 0, 1, "r,tid3", 0x1030_5106n, "Debug feature 0"],
+  ["ID_AA64ISAR0_EL1", 3, 0, 0, 6, 0, 1, "r,tid3", 0x11120n, "Instruction set attribute 0 (AES, SHA1, SHA2, CRC32)"],
+  ["ID_AA64MMFR0_EL1", 3, 0, 0, 7, 0, 1, "r,tid3", 0x1124n, "Memory model feature 0: PARange 40 bits (4), 16-bit ASID, 4K and 64K granules"],
+  ["ID_AA64MMFR1_EL1", 3, 0, 0, 7, 1, 1, "r,tid3", 0n, "Memory model feature 1"],
+  ["CCSIDR_EL1", 3, 1, 0, 0, 0, 1, "r,tid2", 0x701f_e00an, "Current cache size ID (the cache CSSELR_EL1 selects)"],
+  ["CLIDR_EL1", 3, 1, 0, 0, 1, 1, "r,tid2", 0x0a20_0023n, "Cache level ID"],
+  ["AIDR_EL1", 3, 1, 0, 0, 7, 1, "r,tid1", 0n, "Auxiliary ID"],
+  ["CSSELR_EL1", 3, 2, 0, 0, 0, 1, "tid2", 0n, "Cache size selection"],
+  ["CTR_EL0", 3, 3, 0, 0, 1, 0, "r,tid2", 0x8444_c004n, "Cache type: 64-byte lines"],
+  ["DCZID_EL0", 3, 3, 0, 0, 7, 0, "r", 0x4n, "Data cache zero ID: DC ZVA zeroes 64 bytes"],
+  ["SCTLR_EL1", 3, 0, 1, 0, 0, 1, "tvm", 0x00c5_0838n, "System control: M (bit 0) stage-1 MMU, C (bit 2) data cache, I (bit 12) instruction cache"],
+  ["ACTLR_EL1", 3, 0, 1, 0, 1, 1, "tacr", 0n, "Auxiliary control (IMPLEMENTATION DEFINED)"],
+  ["CPACR_EL1", 3, 0, 1, 0, 2, 1, "", 0n, "Architectural feature access control (FP/SIMD)"],
+  ["TTBR0_EL1", 3, 0, 2, 0, 0, 1, "tvm", 0n, "Translation table base 0 (lower VA range)"],
+  ["TTBR1_EL1", 3, 0, 2, 0, 1, 1, "tvm", 0n, "Translation table base 1 (upper VA range)"],
+  ["TCR_EL1", 3, 0, 2, 0, 2, 1, "tvm", 0n, "Translation control: T0SZ, TG0 granule, IPS, cacheability of walks"],
+  ["SPSR_EL1", 3, 0, 4, 0, 0, 1, "", 0n, "Saved program status on exception entry to EL1"],
+  ["ELR_EL1", 3, 0, 4, 0, 1, 1, "", 0n, "Exception link register (return address) for EL1"],
+  ["SP_EL0", 3, 0, 4, 1, 0, 1, "", 0n, "Stack pointer of EL0"],
+  ["SPSEL", 3, 0, 4, 2, 0, 1, "", 1n, "Stack pointer select (PSTATE.SP)"],
+  ["CURRENTEL", 3, 0, 4, 2, 2, 1, "r", 0x4n, "Current exception level in bits 3:2"],
+  ["DAIF", 3, 3, 4, 2, 1, 0, "", 0x3c0n, "Interrupt masks (PSTATE.DAIF) in bits 9:6"],
+  ["NZCV", 3, 3, 4, 2, 0, 0, "", 0n, "Condition flags in bits 31:28"],
+  ["AFSR0_EL1", 3, 0, 5, 1, 0, 1, "tvm", 0n, "Auxiliary fault status 0"],
+  ["AFSR1_EL1", 3, 0, 5, 1, 1, 1, "tvm", 0n, "Auxiliary fault status 1"],
+  ["ESR_EL1", 3, 0, 5, 2, 0, 1, "tvm", 0n, "Exception syndrome for exceptions taken to EL1"],
+  ["FAR_EL1", 3, 0, 6, 0, 0, 1, "tvm", 0n, "Fault address for aborts taken to EL1"],
+  ["PAR_EL1", 3, 0, 7, 4, 0, 1, "", 0n, "Physical address of the last AT instruction"],
+  ["MAIR_EL1", 3, 0, 10, 2, 0, 1, "tvm", 0n, "Memory attribute indirection: eight attribute bytes indexed by AttrIndx"],
+  ["AMAIR_EL1", 3, 0, 10, 3, 0, 1, "tvm", 0n, "Auxiliary memory attribute indirection"],
+  ["VBAR_EL1", 3, 0, 12, 0, 0, 1, "", 0n, "Vector base address for exceptions taken to EL1"],
+  ["CONTEXTIDR_EL1", 3, 0, 13, 0, 1, 1, "tvm", 0n, "Context ID (process identifier)"],
+  ["TPIDR_EL1", 3, 0, 13, 0, 4, 1, "", 0n, "Software thread ID for EL1"],
+  ["TPIDR_EL0", 3, 3, 13, 0, 2, 0, "", 0n, "Software thread ID for EL0"],
+  ["TPIDRRO_EL0", 3, 3, 13, 0, 3, 0, "", 0n, "Read-only (at EL0) software thread ID"],
+  ["CNTFRQ_EL0", 3, 3, 14, 0, 0, 0, "", 62_500_000n, "Counter frequency (62.5 MHz)"],
+  ["CNTPCT_EL0", 3, 3, 14, 0, 1, 0, "r", 0n, "Physical count"],
+  ["CNTVCT_EL0", 3, 3, 14, 0, 2, 0, "r", 0n, "Virtual count"],
+  ["CNTV_CTL_EL0", 3, 3, 14, 3, 1, 0, "", 0n, "Virtual timer control"],
+  ["CNTV_CVAL_EL0", 3, 3, 14, 3, 2, 0, "", 0n, "Virtual timer compare value"],
+  ["MDSCR_EL1", 2, 0, 0, 2, 2, 1, "", 0n, "Monitor debug system control"],
+  // EL2: UNDEFINED when accessed from EL1 (the guest), shown by `show sysregs el2`.
+  ["VPIDR_EL2", 3, 4, 0, 0, 0, 2, "", 0x411f_d070n, "Virtualization processor ID: what MIDR_EL1 returns at EL1"],
+  ["VMPIDR_EL2", 3, 4, 0, 0, 5, 2, "", 0x8000_0000n, "Virtualization multiprocessor ID: what MPIDR_EL1 returns at EL1"],
+  ["SCTLR_EL2", 3, 4, 1, 0, 0, 2, "", 0x30c5_0838n, "System control for EL2"],
+  ["HCR_EL2", 3, 4, 1, 1, 0, 2, "", 0n, "Hypervisor configuration: which guest operations trap to EL2 (VM, TVM, TWI, TWE, TSC, ...)"],
+  ["TTBR0_EL2", 3, 4, 2, 0, 0, 2, "", 0n, "Translation table base for EL2"],
+  ["TCR_EL2", 3, 4, 2, 0, 2, 2, "", 0n, "Translation control for EL2"],
+  ["VTTBR_EL2", 3, 4, 2, 1, 0, 2, "", 0n, "Stage-2 translation table base and VMID"],
+  ["VTCR_EL2", 3, 4, 2, 1, 2, 2, "", 0n, "Stage-2 translation control: T0SZ, SL0, TG0, PS"],
+  ["SPSR_EL2", 3, 4, 4, 0, 0, 2, "", 0n, "Saved program status on exception entry to EL2"],
+  ["ELR_EL2", 3, 4, 4, 0, 1, 2, "", 0n, "Exception link register for EL2: the guest pc of a trap"],
+  ["ESR_EL2", 3, 4, 5, 2, 0, 2, "", 0n, "Exception syndrome for exceptions taken to EL2 (KVM's `hsr`)"],
+  ["FAR_EL2", 3, 4, 6, 0, 0, 2, "", 0n, "Fault virtual address for aborts taken to EL2 (KVM's `hxfar`)"],
+  ["HPFAR_EL2", 3, 4, 6, 0, 4, 2, "", 0n, "Faulting IPA bits 47:12 in bits 39:4 for stage-2 aborts"],
+  ["MAIR_EL2", 3, 4, 10, 2, 0, 2, "", 0n, "Memory attributes for EL2"],
+  ["VBAR_EL2", 3, 4, 12, 0, 0, 2, "", 0n, "Vector base for EL2 (KVM's hyp vectors)"],
+];
+
+export const SYSREGS: readonly SysregDef[] = ROWS.map(([name, op0, op1, crn, crm, op2, minEl, flags, reset, doc]) => {
+  const f = flags.split(",").filter(Boolean);
+  const trap = f.find((x) => x !== "r") as SysregTrapGroup | undefined;
+  return { name, op0, op1, crn, crm, op2, minEl, readOnly: f.includes("r") || undefined, trap, reset, doc };
+});
+
+const key = (op0: number, op1: number, crn: number, crm: number, op2: number) => (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
+const BY_KEY = new Map(SYSREGS.map((r) => [key(r.op0, r.op1, r.crn, r.crm, r.op2), r]));
+const BY_NAME = new Map(SYSREGS.map((r) => [r.name, r]));
+
+export function sysregByName(name: string): SysregDef | undefined {
+  return BY_NAME.get(name.toUpperCase());
+}
+
+export function sysregByEncoding(e: { op0: number; op1: number; crn: number; crm: number; op2: number }): SysregDef | undefined {
+  return BY_KEY.get(key(e.op0, e.op1, e.crn, e.crm, e.op2));
+}
+
+/** The generic name of an encoding (Arm ARM C5.3), for registers outside the table. */
+export function genericSysregName(e: { op0: number; op1: number; crn: number; crm: number; op2: number }): string {
+  return `S${e.op0}_${e.op1}_C${e.crn}_C${e.crm}_${e.op2}`;
+}

@@ -1,0 +1,101 @@
+// The arm64 KVM tracepoints, each with the TP_printk text of its era. 2015: Linux 4.0/4.1
+// arch/arm/kvm/trace.h (shared by arm and arm64: kvm_entry, kvm_exit with only the pc,
+// kvm_guest_fault, kvm_mmio_emulate, kvm_set_way_flush, kvm_toggle_cache) and
+// arch/arm64/kvm/trace.h (kvm_wfx_arm64, kvm_hvc_arm64). "today": arch/arm64/kvm/trace_arm.h and
+// trace_handle_exit.h (pcs widened to %016lx; kvm_exit names the exit type and the class).
+// Events named exitlab_* are this model's own and are not Linux tracepoints.
+
+import { defineTracepoints, type FieldValue, type Tracepoint } from "../core/trace.js";
+import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
+import { exceptionClass } from "./esr.js";
+
+const SRC_2015 = "Linux v4.1 arch/arm/kvm/trace.h";
+const SRC_ARM64 = "Linux v4.1 arch/arm64/kvm/trace.h";
+type F = Record<string, FieldValue>;
+const n = (f: F, k: string): bigint => BigInt((f[k] as bigint | number | boolean) ?? 0);
+
+export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
+  ...GENERIC_TRACEPOINTS,
+  {
+    name: "kvm_entry",
+    doc: "KVM enters the guest (__kvm_vcpu_run: world switch to the guest's EL1 state, eret).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "PC: 0x%08lx", args: (f) => [n(f, "vcpu_pc")] },
+      today: { format: "PC: 0x%016lx", args: (f) => [n(f, "vcpu_pc")] },
+    },
+  },
+  {
+    name: "kvm_exit",
+    doc: "The guest trapped to EL2 and KVM's run loop saw the exit; today's text adds the exit type and the exception class.",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "PC: 0x%08lx", args: (f) => [n(f, "vcpu_pc")] },
+      today: {
+        format: "%s: HSR_EC: 0x%04x (%s), PC: 0x%016lx",
+        args: (f) => ["TRAP", n(f, "esr_ec"), exceptionClass(Number(f.esr_ec)).name, n(f, "vcpu_pc")],
+      },
+    },
+  },
+  {
+    name: "kvm_guest_fault",
+    doc: "A stage-2 abort reached kvm_handle_guest_abort: faulting IPA (4 KiB granularity, from HPFAR_EL2), ESR_EL2 (hsr), FAR_EL2 (hxfar) and pc.",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "ipa %#llx, hsr %#08lx, hxfar %#08lx, pc %#08lx", args: (f) => [n(f, "ipa"), n(f, "hsr"), n(f, "hxfar"), n(f, "vcpu_pc")] },
+      today: { format: "ipa %#llx, hsr %#08lx, hxfar %#08lx, pc %#016lx", args: (f) => [n(f, "ipa"), n(f, "hsr"), n(f, "hxfar"), n(f, "vcpu_pc")] },
+    },
+  },
+  {
+    name: "kvm_mmio_emulate",
+    doc: "KVM emulated an MMIO instruction by decoding it (exitlab: only with `set pair_mmio on`).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "Emulate MMIO at: 0x%08lx (instr: %08lx, cpsr: %08lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "instr"), n(f, "cpsr")] },
+      today: { format: "Emulate MMIO at: 0x%016lx (instr: %08lx, cpsr: %08lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "instr"), n(f, "cpsr")] },
+    },
+  },
+  {
+    name: "kvm_toggle_cache",
+    doc: "A trapped VM-register write (HCR_EL2.TVM) changed or kept the guest's cache state (SCTLR_EL1.M and C).",
+    source: SRC_2015,
+    eras: { "2015": { format: "VM op at 0x%016lx (cache was %s, now %s)", args: (f) => [n(f, "vcpu_pc"), f.was ? "on" : "off", f.now ? "on" : "off"] } },
+  },
+  {
+    name: "kvm_set_way_flush",
+    doc: "The guest used set/way cache maintenance (trapped by HCR_EL2.TSW); KVM flushes the whole VM instead.",
+    source: SRC_2015,
+    eras: { "2015": { format: "S/W flush at 0x%016lx (cache %s)", args: (f) => [n(f, "vcpu_pc"), f.cache ? "on" : "off"] } },
+  },
+  {
+    name: "kvm_wfx_arm64",
+    doc: "The guest executed WFI or WFE with TWI/TWE set.",
+    source: SRC_ARM64,
+    eras: {
+      "2015": { format: "guest executed wf%c at: 0x%08lx", args: (f) => [f.is_wfe ? "e" : "i", n(f, "vcpu_pc")] },
+      today: { format: "guest executed wf%c at: 0x%016lx", args: (f) => [f.is_wfe ? "e" : "i", n(f, "vcpu_pc")] },
+    },
+  },
+  {
+    name: "kvm_hvc_arm64",
+    doc: "The guest made a hypercall (HVC): pc after the HVC, x0 (the PSCI function) and the immediate.",
+    source: SRC_ARM64,
+    eras: {
+      "2015": { format: "HVC at 0x%08lx (r0: 0x%08lx, imm: 0x%lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "r0"), n(f, "imm")] },
+      today: { format: "HVC at 0x%016lx (r0: 0x%016lx, imm: 0x%lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "r0"), n(f, "imm")] },
+    },
+  },
+  {
+    name: "exitlab_stage2_map",
+    doc: "exitlab model event (not a Linux tracepoint): user_mem_abort mapped a page in stage 2, cleaning it to PoC when the guest's caches were off.",
+    source: "exitlab model of Linux v4.1 arch/arm/kvm/mmu.c user_mem_abort",
+    eras: {
+      "2015": {
+        format: "ipa %#llx size %#lx%s%s",
+        args: (f) => [n(f, "ipa"), n(f, "size"), f.exec ? " (instruction fetch)" : "", f.flushed ? ", dcache cleaned (guest caches off)" : ""],
+      },
+    },
+  },
+];
+
+defineTracepoints(ARM64_TRACEPOINTS);

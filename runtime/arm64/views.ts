@@ -1,0 +1,91 @@
+// `show` tables of the arm64 machine: registers, the last exit, ESR_EL2 decoded field by field,
+// system registers (EL1 / EL2), HCR_EL2 bits, the stage-2 mappings, a translation walk, KVM's counters.
+
+import { ExitlabError } from "../core/errors.js";
+import type { MachineView } from "../core/machine.js";
+import type { FieldValue } from "../core/trace.js";
+import { decodeEsr, ESR, describeFsc } from "./esr.js";
+import { HCR_BITS } from "./el2.js";
+import { SYSREGS } from "./sysregs.js";
+import { MmuFault } from "./mmu.js";
+import type { Arm64Machine } from "./machine.js";
+
+export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats"] as const;
+const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+
+export function machineView(m: Arm64Machine, name: string, arg?: string): MachineView {
+  const cpu = m.cpu;
+  switch (name.toLowerCase()) {
+    case "regs": {
+      const s = cpu.state;
+      const rows: FieldValue[][] = s.x.map((v, i) => [`x${i}`, hex(v)]);
+      rows.push(["sp", hex(s.currentSp)], ["pc", hex(s.pc)], ["pstate", hex(cpu.pstate)], ["el", `EL${s.el}${s.spsel ? "h" : "t"}`], ["nzcv", s.nzcv.toString(2).padStart(4, "0")]);
+      return { title: "arm64 registers (guest view)", columns: ["register", "value"], rows };
+    }
+    case "exit": {
+      const e = m.pendingExit ?? m.exits[m.exits.length - 1];
+      if (!e) return { title: "no exit yet", columns: ["field", "value"], rows: [] };
+      const rows: FieldValue[][] = [["reason", `${e.reason} (EC ${hex(e.code)})`], ["pc", hex(e.pc)], ["step", e.step], ["cycles", e.cycles]];
+      for (const [k, v] of Object.entries(e.info)) rows.push([k, typeof v === "bigint" ? hex(v) : v]);
+      return { title: `exit #${e.index}${m.pendingExit === e ? " (pending)" : ""}`, columns: ["field", "value"], rows };
+    }
+    case "esr": {
+      const which = (arg ?? "el2").toLowerCase().replace(/^esr_/, "");
+      const esr = cpu.reg(which === "el1" ? "ESR_EL1" : "ESR_EL2");
+      const d = decodeEsr(esr);
+      const rows: FieldValue[][] = [
+        ["ec", "31:26", hex(d.ec), `${d.cls.name}: ${d.cls.doc}`],
+        ["il", "25", d.il, ESR.fields[1]!.doc],
+      ];
+      for (const f of d.cls.iss?.fields ?? []) {
+        const v = d.fields[f.name]!;
+        const range = f.width === 1 ? `${f.lsb}` : `${f.lsb + f.width - 1}:${f.lsb}`;
+        const shown = f.values ? `${v} (${f.values[v]})` : /fsc$/.test(f.name) ? `${hex(v)} (${describeFsc(v)})` : f.name === "srt" || f.name === "rt" ? `${v} (x${v})` : v;
+        rows.push([`iss.${f.name}`, range, shown, f.doc]);
+      }
+      if (!d.cls.iss) rows.push(["iss", "24:0", hex(d.iss), "not decoded for this class"]);
+      return { title: `ESR_${which.toUpperCase()} = ${hex(esr)} (${d.cls.source ?? "Arm ARM D17.2.37"})`, columns: ["field", "bits", "value", "meaning"], rows };
+    }
+    case "sysregs": {
+      const want = (arg ?? "el1").toLowerCase();
+      const regs = SYSREGS.filter((r) => want === "all" || (want === "el2" ? r.minEl === 2 : r.minEl < 2));
+      if (!["el1", "el2", "all"].includes(want)) throw new ExitlabError(`show sysregs takes el1, el2 or all, not ${arg}`);
+      return {
+        title: `system registers (${want})`,
+        columns: ["register", "value", "trapped by", "meaning"],
+        rows: regs.map((r) => [r.name.toLowerCase(), hex(cpu.readSysregValue(r.name)), r.trap ? `HCR_EL2.${r.trap.toUpperCase()}` : "", r.doc]),
+      };
+    }
+    case "hcr": {
+      const v = m.kvm.hcr();
+      return { title: `HCR_EL2 = ${hex(v)}`, columns: ["bit", "name", "state", "meaning"], rows: HCR_BITS.map((b) => [b.bit, b.name, (v >> BigInt(b.bit)) & 1n ? "on" : "off", b.doc]) };
+    }
+    case "stage2": {
+      const s2 = m.kvm.stage2;
+      return {
+        title: `stage 2 (VTTBR_EL2 ${hex(s2.vttbr)}, VTCR_EL2 ${hex(s2.vtcr)}, ${s2.granule} pages)`,
+        columns: ["ipa", "size", "descriptor", "attributes"],
+        rows: s2.mappings().map((x) => [hex(x.ipa), hex(x.size), hex(x.descriptor), "Normal WB, read/write"]),
+      };
+    }
+    case "translate": {
+      if (arg === undefined) throw new ExitlabError("show translate needs a virtual address", "e.g. show translate 0x40080000");
+      const va = BigInt(arg);
+      const rows: FieldValue[][] = [];
+      for (const kind of ["fetch", "read", "write"] as const) {
+        try {
+          const t = cpu.mmu.walk(va, kind, cpu.state.el);
+          rows.push([kind, hex(t.ipa), hex(t.pa), t.s1.text, t.s2.text, t.final.text]);
+        } catch (e) {
+          if (!(e instanceof MmuFault)) throw e;
+          rows.push([kind, e.stage === 2 ? hex(e.ipa) : "", "", `stage ${e.stage} ${e.kind} fault, level ${e.level}${e.s1ptw ? " (on the stage-1 walk)" : ""}`, "", ""]);
+        }
+      }
+      return { title: `translation of ${hex(va)} at EL${cpu.state.el}`, columns: ["access", "ipa", "pa", "stage 1", "stage 2", "combined"], rows };
+    }
+    case "stats":
+      return { title: "KVM vcpu statistics", columns: ["counter", "value"], rows: Object.entries(m.kvm.stats).map(([k, v]) => [k, v]) };
+    default:
+      throw new ExitlabError(`unknown arm64 view ${name}`, `views: ${ARM64_VIEW_NAMES.join(", ")}`);
+  }
+}

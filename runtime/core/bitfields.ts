@@ -1,0 +1,49 @@
+// Bit layouts declared as data (a name, lsb, width, symbolic values and a doc per field) and the
+// one codec that reads them: x86 exit qualifications and arm64 ESR/ISS layouts are both tables of
+// this shape, read by the hardware model (encode), KVM (decode), `show` (describe) and the tests.
+
+export interface BitField {
+  name: string;
+  lsb: number;
+  width: number;
+  /** Symbolic values (e.g. access type 0 = "mov-to-cr"). */
+  values?: readonly string[];
+  doc: string;
+}
+
+export interface BitLayout {
+  name: string;
+  /** Where the layout is defined (manual table/section). */
+  source: string;
+  fields: readonly BitField[];
+}
+
+export type BitValues = Record<string, number>;
+
+export function encodeBits(layout: BitLayout, values: BitValues): bigint {
+  let q = 0n;
+  for (const f of layout.fields) {
+    const v = values[f.name] ?? 0;
+    const max = 2 ** f.width - 1;
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${layout.name}: ${f.name}=${v} does not fit ${f.width} bits`);
+    q |= BigInt(v) << BigInt(f.lsb);
+  }
+  return q;
+}
+
+export function decodeBits(layout: BitLayout, q: bigint): BitValues {
+  const out: BitValues = {};
+  for (const f of layout.fields) out[f.name] = Number((q >> BigInt(f.lsb)) & ((1n << BigInt(f.width)) - 1n));
+  return out;
+}
+
+/** Decoded fields as display values (symbolic where the layout names them). */
+export function describeBits(layout: BitLayout, q: bigint): Record<string, string | number> {
+  const d = decodeBits(layout, q);
+  const out: Record<string, string | number> = {};
+  for (const f of layout.fields) {
+    const v = d[f.name]!;
+    out[f.name] = f.values ? (f.values[v] ?? v) : v;
+  }
+  return out;
+}

@@ -1,0 +1,14 @@
+// Exits grouped by reason, in first-seen order: count and modelled cycles (npm start, demos).
+
+import type { Exit } from "./machine.js";
+
+export function summarizeExits(exits: readonly Exit[]): { reason: string; count: number; cycles: number }[] {
+  const by = new Map<string, { count: number; cycles: number }>();
+  for (const e of exits) {
+    const s = by.get(e.reason) ?? { count: 0, cycles: 0 };
+    s.count++;
+    s.cycles += e.cycles;
+    by.set(e.reason, s);
+  }
+  return [...by.entries()].map(([reason, s]) => ({ reason, ...s }));
+}

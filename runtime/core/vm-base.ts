@@ -1,0 +1,81 @@
+// The run loop both machines share: step, run until an exit, handle, run to the end — with the
+// step limit, the caller's condition, interrupts and the pending-exit / halted states. Each
+// architecture supplies how one instruction executes (execOne) and how KVM handles an exit.
+
+import { VmStoppedError } from "./errors.js";
+import type { Exit, HandleResult, MachineSettings, RunOptions, RunResult } from "./machine.js";
+
+export abstract class VmBase {
+  readonly exits: Exit[] = [];
+  steps = 0;
+  cycles = 0;
+  pendingExit: Exit | null = null;
+  halted: { message: string } | null = null;
+  abstract readonly settings: MachineSettings;
+
+  /** Execute one guest instruction; sets pendingExit or halted when that happens. */
+  protected abstract execOne(): void;
+  /** KVM handles `exit` (already taken off pendingExit) and re-enters the guest unless it stops. */
+  protected abstract handlePending(exit: Exit): HandleResult;
+
+  step(): RunResult {
+    if (this.halted) return { stop: "halted", steps: 0, message: this.halted.message };
+    if (this.pendingExit) return { stop: "exit", steps: 0, exit: this.pendingExit, message: "an exit is pending: handle it first" };
+    const before = this.steps;
+    this.execOne();
+    return this.result(before);
+  }
+
+  protected result(before: number, fallback: RunResult["stop"] = "limit", message?: string): RunResult {
+    const steps = this.steps - before;
+    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits[this.exits.length - 1] };
+    if (this.pendingExit) return { stop: "exit", steps, exit: this.pendingExit };
+    return { stop: fallback, steps, message };
+  }
+
+  runUntilExit(options: RunOptions = {}): RunResult {
+    const max = options.maxSteps ?? this.settings.stepLimit;
+    const before = this.steps;
+    if (this.halted || this.pendingExit) return this.step();
+    for (let i = 0; i < max; i++) {
+      this.execOne();
+      if (this.halted || this.pendingExit) return this.result(before);
+      if (options.until?.()) return this.result(before, "until");
+      if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+    }
+    return this.result(before, "limit", `step limit of ${max} instructions reached`);
+  }
+
+  handle(): HandleResult {
+    if (this.halted) throw new VmStoppedError(`the VM is stopped: ${this.halted.message}`);
+    const exit = this.pendingExit;
+    if (!exit) return { action: "resume", message: "no exit is pending" };
+    this.pendingExit = null;
+    return this.handlePending(exit);
+  }
+
+  run(options: RunOptions = {}): RunResult {
+    const max = options.maxSteps ?? this.settings.stepLimit;
+    const before = this.steps;
+    let last: Exit | undefined;
+    let budget = max;
+    for (;;) {
+      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last };
+      if (this.pendingExit) {
+        if (options.stopOnExit?.(this.pendingExit)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit };
+        last = this.pendingExit;
+        this.handle();
+        // Each handled exit counts against the budget: a guest that exits forever (e.g. a fault KVM
+        // keeps re-injecting) stops at the limit like one that loops in guest mode.
+        budget--;
+        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} reached (instructions and exits)` };
+        continue;
+      }
+      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+      const r = this.runUntilExit({ ...options, maxSteps: budget });
+      budget -= Math.max(1, r.steps);
+      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last };
+      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// A flattened device tree for the mach-virt-like machine, built the way QEMU hands one to a guest
+// in x0: header, empty memory reservation map, structure block, strings block (all big-endian).
+// Format: Devicetree Specification v0.3, chapter 5 "Flattened Devicetree (DTB) Format"
+// (magic 0xd00dfeed, version 17, FDT_BEGIN_NODE 1, FDT_END_NODE 2, FDT_PROP 3, FDT_END 9).
+
+const FDT_MAGIC = 0xd00dfeed;
+const FDT_BEGIN_NODE = 1;
+const FDT_END_NODE = 2;
+const FDT_PROP = 3;
+const FDT_END = 9;
+
+export interface DtNode {
+  name: string;
+  props?: Record<string, string | number[] | Uint8Array>;
+  children?: DtNode[];
+}
+
+/** Serialise a tree: strings become NUL-terminated, number arrays big-endian 32-bit cells. */
+export function buildDtb(root: DtNode): Uint8Array {
+  const struct: number[] = [];
+  const strings: number[] = [];
+  const stringOffsets = new Map<string, number>();
+  const u32 = (out: number[], v: number) => out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  const pad4 = (out: number[]) => { while (out.length % 4) out.push(0); };
+  const str = (s: string) => [...Buffer.from(s, "utf8"), 0];
+  const nameOff = (name: string) => {
+    let o = stringOffsets.get(name);
+    if (o === undefined) {
+      o = strings.length;
+      stringOffsets.set(name, o);
+      strings.push(...str(name));
+    }
+    return o;
+  };
+  const node = (n: DtNode) => {
+    u32(struct, FDT_BEGIN_NODE);
+    struct.push(...str(n.name));
+    pad4(struct);
+    for (const [k, v] of Object.entries(n.props ?? {})) {
+      const bytes: number[] = typeof v === "string" ? str(v) : v instanceof Uint8Array ? [...v] : [];
+      if (Array.isArray(v)) for (const cell of v) u32(bytes, cell);
+      u32(struct, FDT_PROP);
+      u32(struct, bytes.length);
+      u32(struct, nameOff(k));
+      struct.push(...bytes);
+      pad4(struct);
+    }
+    for (const c of n.children ?? []) node(c);
+    u32(struct, FDT_END_NODE);
+  };
+  node(root);
+  u32(struct, FDT_END);
+  const headerSize = 40;
+  const rsvmapOff = headerSize;
+  const structOff = rsvmapOff + 16;
+  const stringsOff = structOff + struct.length;
+  const total = stringsOff + strings.length;
+  const out: number[] = [];
+  for (const v of [FDT_MAGIC, total, structOff, stringsOff, rsvmapOff, 17, 16, 0, strings.length, struct.length]) u32(out, v);
+  for (let i = 0; i < 16; i++) out.push(0); // memory reservation map: one terminating all-zero entry
+  out.push(...struct, ...strings);
+  return Uint8Array.from(out);
+}
+
+/** The machine's tree: memory, the PL011 UART, PSCI over HVC, and chosen/stdout-path. */
+export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }): Uint8Array {
+  const hi = (v: number) => Math.floor(v / 2 ** 32);
+  const lo = (v: number) => v >>> 0;
+  return buildDtb({
+    name: "",
+    props: { compatible: "linux,dummy-virt", "#address-cells": [2], "#size-cells": [2], "interrupt-parent": [1] },
+    children: [
+      { name: "chosen", props: { "stdout-path": `/pl011@${uart.base.toString(16)}` } },
+      { name: `memory@${ram.base.toString(16)}`, props: { device_type: "memory", reg: [hi(ram.base), lo(ram.base), hi(ram.size), lo(ram.size)] } },
+      { name: `pl011@${uart.base.toString(16)}`, props: { compatible: "arm,pl011\0arm,primecell", reg: [0, uart.base, 0, uart.size] } },
+      { name: "psci", props: { compatible: "arm,psci-0.2\0arm,psci", method: "hvc" } },
+      { name: "cpus", props: { "#address-cells": [1], "#size-cells": [0] }, children: [{ name: "cpu@0", props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [0], "enable-method": "psci" } }] },
+    ],
+  });
+}
