@@ -11,7 +11,7 @@
 // generic s3_0_c1_c0_0 form is printed and accepted (it is always accepted).
 
 export type { A64Insn, A64Spec, A64Fields, A64Ops } from "./types.js";
-export { setSysregNames } from "./names.js";
+export { setSysregNames, DEFAULT_SYSREG_NAMES } from "./names.js";
 export { decodeA64 } from "./decode.js";
 export { executeA64 } from "./execute.js";
 export { disassembleA64, formatA64 } from "./disasm.js";

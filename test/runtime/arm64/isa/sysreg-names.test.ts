@@ -2,7 +2,7 @@
 // the generic s<op0>_<op1>_c<n>_c<m>_<op2> form always works.
 
 import { describe, it, expect } from "vitest";
-import { assembleA64, disassembleA64, setSysregNames } from "../../../../runtime/arm64/isa/index.js";
+import { assembleA64, disassembleA64, setSysregNames, DEFAULT_SYSREG_NAMES } from "../../../../runtime/arm64/isa/index.js";
 
 const word = (src: string) => new DataView(assembleA64(src).bytes.buffer).getUint32(0, true);
 
@@ -22,5 +22,14 @@ describe("system register names", () => {
       setSysregNames(undefined);
     }
     expect(disassembleA64(0xd5181000, 0n)).toBe("msr s3_0_c1_c0_0, x0");
+    setSysregNames(DEFAULT_SYSREG_NAMES);
+  });
+
+  it("installs the machine's sysreg table (runtime/arm64/sysregs.ts) by default", () => {
+    expect(word("mrs x2, id_aa64mmfr0_el1")).toBe(0xd5380702); // GNU as
+    expect(word("msr tcr_el1, x1")).toBe(0xd5182041);
+    expect(word("msr vttbr_el2, x0")).toBe(0xd51c2100);
+    expect(disassembleA64(0xd5182041, 0n)).toBe("msr tcr_el1, x1");
+    expect(disassembleA64(0xd53c6082, 0n)).toBe("mrs x2, hpfar_el2");
   });
 });
