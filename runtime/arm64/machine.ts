@@ -97,10 +97,6 @@ export class Arm64Machine extends VmBase implements Machine {
     return this.cpu.state.pc;
   }
 
-  private emit(name: string, fields: Record<string, FieldValue>): void {
-    this.trace.emit(name, this.steps, this.cycles, fields);
-  }
-
   /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
   private enter(): void {
     this.emit("kvm_entry", { vcpu_pc: this.cpu.state.pc });
@@ -239,13 +235,6 @@ export class Arm64Machine extends VmBase implements Machine {
       this.cpu.writeSysregValue(reg.name, v);
     }
     this.cpu.mmu.flush();
-  }
-
-  readPhysical(pa: number, length: number): Uint8Array {
-    if (!Number.isInteger(pa) || pa < 0 || !Number.isInteger(length) || length < 0 || length > 1 << 20) {
-      throw new ExitlabError(`bad physical read ${pa} length ${length}`);
-    }
-    return this.memory.readBytes(pa, length);
   }
 
   disassemble(address: bigint, count: number): DisasmLine[] {

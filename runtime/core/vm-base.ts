@@ -2,8 +2,10 @@
 // step limit, the caller's condition, interrupts and the pending-exit / halted states. Each
 // architecture supplies how one instruction executes (execOne) and how KVM handles an exit.
 
-import { VmStoppedError } from "./errors.js";
+import { ExitlabError, VmStoppedError } from "./errors.js";
 import type { Exit, HandleResult, MachineSettings, RunOptions, RunResult } from "./machine.js";
+import type { FieldValue, TraceLog } from "./trace.js";
+import type { GuestMemory } from "./memory.js";
 
 export abstract class VmBase {
   readonly exits: Exit[] = [];
@@ -12,6 +14,21 @@ export abstract class VmBase {
   pendingExit: Exit | null = null;
   halted: { message: string } | null = null;
   abstract readonly settings: MachineSettings;
+  abstract readonly trace: TraceLog;
+  abstract readonly memory: GuestMemory;
+
+  /** Record a trace event stamped with the current step and modelled cycles. */
+  protected emit(name: string, fields: Record<string, FieldValue>): void {
+    this.trace.emit(name, this.steps, this.cycles, fields);
+  }
+
+  /** Guest-physical memory, bytes (RAM only). */
+  readPhysical(pa: number, length: number): Uint8Array {
+    if (!Number.isInteger(pa) || pa < 0 || !Number.isInteger(length) || length < 0 || length > 1 << 20) {
+      throw new ExitlabError(`bad physical read ${pa} length ${length}`);
+    }
+    return this.memory.readBytes(pa, length);
+  }
 
   /** Execute one guest instruction; sets pendingExit or halted when that happens. */
   protected abstract execOne(): void;

@@ -110,10 +110,6 @@ export class X86Machine extends VmBase implements Machine {
     return this.cpu.state.rip;
   }
 
-  private emit(name: string, fields: Record<string, FieldValue>): void {
-    this.trace.emit(name, this.steps, this.cycles, fields);
-  }
-
   // ---- VM entry / exit ----
 
   /** VM entry: load guest state from the VMCS, then deliver an injected event (which may exit again). */
@@ -315,13 +311,6 @@ export class X86Machine extends VmBase implements Machine {
     else throw new ExitlabError(`register ${name} cannot be written directly`, "general registers, rip and rflags can be written");
     this.cpu.flushTlb();
     if (this.pendingExit) saveGuestState(this.vmcs, s);
-  }
-
-  readPhysical(pa: number, length: number): Uint8Array {
-    if (!Number.isInteger(pa) || pa < 0 || !Number.isInteger(length) || length < 0 || length > 1 << 20) {
-      throw new ExitlabError(`bad physical read ${pa} length ${length}`);
-    }
-    return this.memory.readBytes(pa, length);
   }
 
   disassemble(address: bigint, count: number): DisasmLine[] {
