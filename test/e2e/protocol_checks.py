@@ -61,6 +61,21 @@ try:
     check("forged message never executed", c["status"] == "error", str(c))
     check("alive after bad frames", kc.kernel_info(reply=True, timeout=10)["content"]["status"] == "ok")
 
+    # stop_on_error: a failing cell aborts the execute requests queued behind it; later cells run.
+    c, outs = run(kc, "vm boot x86_64 asm { 1: jmp 1b } as spin\nset steplimit 3000000")
+    first = kc.execute("run")  # about a second of guest code, then the StepLimit error
+    second = kc.execute("let queued = 1")
+    replies = {}
+    while len(replies) < 2:
+        m = kc.get_shell_msg(timeout=60)
+        replies[m["parent_header"]["msg_id"]] = m["content"]
+    check("stop_on_error: the failing cell errors", replies[first]["status"] == "error", str(replies[first]))
+    check("stop_on_error aborts the queued cell", replies[second]["status"] == "aborted", str(replies[second]))
+    c, outs = run(kc, "let after = 2")
+    check("cells after the aborted queue run", c["status"] == "ok", str(c))
+    c, outs = run(kc, "let x = queued")
+    check("the aborted cell never ran", c["status"] == "error", str(c))
+
     # Restart: a fresh session (the VM is gone), the kernel answers.
     km.restart_kernel(now=False)
     kc.wait_for_ready(timeout=30)
