@@ -7,8 +7,8 @@
 
 import { AsmError } from "../../../core/errors.js";
 import { maskOf } from "../../../core/bits.js";
-import { parseExpr, evalExpr, firstUndefined, type Expr } from "../../../x86/isa/asm/expr.js";
-import { parseString } from "../../../x86/isa/asm/source.js";
+import { parseExpr, evalExpr, firstUndefined, type Expr } from "../../../core/asm-expr.js";
+import { parseString } from "../../../core/asm-source.js";
 import { A64_TABLE, type CompiledSpec } from "../table/index.js";
 import { matchNodes, type MatchContext } from "../syntax.js";
 import { A64BuildError, type A64Ops } from "../types.js";

@@ -6,7 +6,7 @@
 
 import { AsmError } from "../../../core/errors.js";
 import { encodeInstruction, fits, isMnemonic, knownMnemonics, writeLE, type Bits, type Encoding, type Fixup } from "./encode.js";
-import { evalExpr, firstUndefined, mentionsDot, parseExpr, renameSymbols, symbolsOf, type Expr } from "./expr.js";
+import { evalExpr, firstUndefined, mentionsDot, parseExpr, renameSymbols, symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, parseOperand, splitOperands } from "./operands.js";
 import { parseStatements, parseString, type Statement } from "./source.js";
 

@@ -10,7 +10,7 @@ import { AsmError } from "../../../core/errors.js";
 import { X86_TABLE } from "../table.js";
 import type { OperandForm, X86Spec } from "../types.js";
 import { SEG_ORDER } from "../types.js";
-import { symbolsOf, type Expr } from "./expr.js";
+import { symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, type AsmOperand, type AsmRegister } from "./operands.js";
 
 export type Bits = 16 | 32 | 64;

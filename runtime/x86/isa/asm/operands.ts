@@ -4,7 +4,7 @@
 import type { X86Seg } from "../../env.js";
 import { AsmError } from "../../../core/errors.js";
 import { GPR16, GPR32, GPR64, GPR8, GPR8_HIGH, SEG_ORDER, type RegSize } from "../types.js";
-import { parseExpr, type Expr } from "./expr.js";
+import { parseExpr, type Expr } from "../../../core/asm-expr.js";
 
 export type AsmRegister =
   | { kind: "reg"; reg: number; size: RegSize; high8?: boolean; name: string }

@@ -3,7 +3,7 @@
 // - ~ !, and binary operators with GNU precedence: * / % << >> above | & ^ ! above + - and
 // comparisons, then && and ||.
 
-import { AsmError } from "../../../core/errors.js";
+import { AsmError } from "./errors.js";
 
 export type Expr =
   | { kind: "num"; value: bigint }
