@@ -165,7 +165,7 @@ export class A64Cpu implements A64Env {
 
   private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean } = {}): number {
     try {
-      return this.mmu.translate(va, kind, this.state.el).pa;
+      return this.mmu.translate(va, kind, this.state.el);
     } catch (e) {
       if (e instanceof MmuFault) this.abort(e, { write: kind === "write", fetch: kind === "fetch", ...a });
       throw e;

@@ -6,7 +6,7 @@
 // class names from Linux arch/arm64/include/asm/esr.h (ESR_ELx_EC_*).
 
 import type { Documented } from "../core/machine.js";
-import { decodeBits, describeBits, encodeBits, type BitLayout, type BitValues } from "../core/bitfields.js";
+import { decodeBits, encodeBits, type BitLayout, type BitValues } from "../core/bitfields.js";
 
 export interface ExceptionClass extends Documented {
   code: number;
@@ -196,4 +196,3 @@ export function esrFields(esr: bigint, prefix = "esr"): Record<string, number | 
   return out;
 }
 
-export { describeBits as describeIss };

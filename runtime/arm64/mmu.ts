@@ -102,7 +102,8 @@ export function combineS1S2(s1: MemAttrs, s2: MemAttrs): MemAttrs {
 }
 
 export class Mmu {
-  private readonly tlb = new Map<number, Translation>();
+  /** Page-aligned PA by VA page, access kind and EL (a TLB). */
+  private readonly tlb = new Map<number, number>();
   /** Counters for `show stats`. */
   walks = 0;
 
@@ -116,17 +117,17 @@ export class Mmu {
     this.tlb.clear();
   }
 
-  /** VA → PA for an access at `el`, through both stages; throws MmuFault. */
-  translate(va: bigint, kind: AccessKind, el: number): Translation {
+  /** VA → PA for an access at `el`, through both stages; throws MmuFault. Cached per 4 KiB page. */
+  translate(va: bigint, kind: AccessKind, el: number): number {
     const page = Number(va >> 12n);
     const key = page * 8 + (kind === "read" ? 0 : kind === "write" ? 2 : 4) + (el === 0 ? 1 : 0);
-    const hit = this.tlb.get(key);
     const off = Number(va & 0xfffn);
-    if (hit) return off ? { ...hit, pa: hit.pa + off, ipa: hit.ipa + off } : hit;
+    const hit = this.tlb.get(key);
+    if (hit !== undefined) return hit + off;
     // Walk the access's own address so that a fault reports it exactly (FAR); cache the page.
-    const t = this.walk(va, kind, el);
-    this.tlb.set(key, off ? { ...t, pa: t.pa - off, ipa: t.ipa - off } : t);
-    return t;
+    const pa = this.walk(va, kind, el).pa;
+    this.tlb.set(key, pa - off);
+    return pa;
   }
 
   /** The full walk without the TLB (also used by `show translate`). */

@@ -79,13 +79,14 @@ function ioMemAbort(vcpu: KvmVcpu, ipa: number, iss: Record<string, number>): Ha
   const isWrite = iss.wnr === 1;
   const rt = iss.srt!;
   const a: A64MemAccess = { size: len as 1 | 2 | 4 | 8, write: isWrite, rt, signed: iss.sse === 1, sf: iss.sf === 1, acqrel: iss.ar === 1, syndromeValid: true };
-  const text = mmioAccess(vcpu, ipa, a, isWrite ? vcpu.state.readX(rt) : 0n);
+  const { text, data } = mmioAccess(vcpu, ipa, a, isWrite ? vcpu.state.readX(rt) : 0n);
+  if (!isWrite) vcpu.state.writeX(rt, data);
   vcpu.skipInstruction();
   return resume(text);
 }
 
-/** One MMIO access by the VMM (QEMU: the device is in user space) with KVM's trace, written back to Rt for reads. */
-function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint): string {
+/** One MMIO access by the VMM (QEMU: the device is in user space) with KVM's trace; `data` is what a read returns for Rt. */
+function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint): { text: string; data: bigint } {
   const { bus, emit } = vcpu.ctx;
   const len = a.size;
   vcpu.count("mmio_exit_user");
@@ -95,15 +96,14 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
     if (a.write) emit("kvm_mmio", { type: MMIO_WRITE, len, gpa: ipa, val: value & mask(len) });
     else emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: 0n });
     emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
-    if (!a.write) vcpu.state.writeX(a.rt, 0n);
-    return `MMIO ${a.write ? "write" : "read"} of ${len} bytes at ${hex(ipa)}: no device there (ignored)`;
+    return { text: `MMIO ${a.write ? "write" : "read"} of ${len} bytes at ${hex(ipa)}: no device there (ignored)`, data: 0n };
   }
   if (a.write) {
     const data = value & mask(len);
     emit("kvm_mmio", { type: MMIO_WRITE, len, gpa: ipa, val: data });
     emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
     bus.write(ipa, len, data);
-    return `MMIO write of ${len} bytes at ${hex(ipa)}: ${hex(data)} (emulated by the VMM)`;
+    return { text: `MMIO write of ${len} bytes at ${hex(ipa)}: ${hex(data)} (emulated by the VMM)`, data };
   }
   emit("kvm_mmio", { type: MMIO_READ_UNSATISFIED, len, gpa: ipa, val: 0n });
   emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
@@ -116,8 +116,7 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
   }
   if (vcpu.ctx.era() === "today" && !a.sf) data &= 0xffff_ffffn;
   emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: data });
-  if (a.rt !== 31) vcpu.state.x[a.rt] = data;
-  return `MMIO read of ${len} bytes at ${hex(ipa)}: ${hex(data)} into ${a.sf ? "x" : "w"}${a.rt}`;
+  return { text: `MMIO read of ${len} bytes at ${hex(ipa)}: ${hex(data)} into ${a.sf ? "x" : "w"}${a.rt}`, data };
 }
 
 function mask(len: number): bigint {
@@ -153,11 +152,7 @@ function emulateByDecoding(vcpu: KvmVcpu): HandleResult {
     load: (va, a) => {
       const pa = safePa(access, va);
       if (vcpu.ctx.memory.isRam(pa)) return vcpu.ctx.memory.read(pa, a.size);
-      const save = vcpu.state.x[a.rt];
-      mmioAccess(vcpu, pa, { ...a, rt: a.rt }, 0n);
-      const v = a.rt === 31 ? 0n : vcpu.state.x[a.rt]!;
-      if (a.rt !== 31) vcpu.state.x[a.rt] = save!;
-      return v & mask(a.size);
+      return mmioAccess(vcpu, pa, a, 0n).data & mask(a.size);
     },
     store: (va, value, a) => {
       const pa = safePa(access, va);

@@ -5,7 +5,6 @@
 // Layout facts: Arm ARM D5.3 (stage-2 descriptors: MemAttr 5:2, S2AP 7:6, SH 9:8, AF 10, XN 54)
 // and D13.2 VTCR_EL2 (T0SZ, SL0, TG0, PS); KVM's VTCR_EL2_FLAGS (arch/arm64/include/asm/kvm_arm.h).
 
-import type { GuestMemory } from "../../core/memory.js";
 import { HostMemory } from "../../core/host-memory.js";
 
 export type Granule = "4k" | "64k";
@@ -108,10 +107,5 @@ export class Stage2 {
 
   mappings(): Stage2Mapping[] {
     return [...this.leaves.values()].sort((a, b) => a.ipa - b.ipa);
-  }
-
-  /** Check that every leaf points at RAM (used by tests; KVM never maps MMIO for this guest). */
-  allRam(guest: GuestMemory): boolean {
-    return this.mappings().every((m) => guest.isRam(m.ipa));
   }
 }
