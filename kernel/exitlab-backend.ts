@@ -11,9 +11,11 @@ export const LANGUAGE_INFO = {
   version: "0.1.0",
   mimetype: "text/x-exitlab",
   file_extension: ".exl",
-  // No CodeMirror/pygments mode named exitlab exists upstream; "shell" colours comments, numbers
-  // and words sensibly. The kernelspec's kernel.js registers a real "exitlab" mode where loaded.
-  codemirror_mode: "shell",
+  // The classic notebook resolves this by name to the mode the kernelspec's kernel.js defines
+  // (kernel/highlight.ts). JupyterLab and Notebook 7 load no kernel.js: they find no mode by
+  // that name in their own registry and fall back to the mime, the shell mode, which still
+  // colours comments, strings and numbers. pygments (nbconvert's HTML) has no exitlab lexer.
+  codemirror_mode: { name: "exitlab", mime: "text/x-sh" },
   pygments_lexer: "bash",
 };
 

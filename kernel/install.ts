@@ -2,12 +2,13 @@
 // kernelspec (kernel.json with absolute paths, logos, a CodeMirror mode) where Jupyter looks
 // (jupyter_client's KernelSpecManager: <data dir>/kernels/NAME).
 
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
+import { kernelJs } from "./highlight.js";
 
 const USAGE = "usage: exitlab kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME]\n";
 
@@ -19,33 +20,28 @@ function userDataDir(): string {
   return join(xdg && xdg !== "" ? xdg : join(homedir(), ".local", "share"), "jupyter");
 }
 
-/** sys.prefix of the python that runs the `jupyter` on PATH (a virtualenv's or the system's). */
-function sysPrefix(): string {
-  const candidates: [string, string[]][] = [
-    ["jupyter", ["--paths", "--json"]],
-  ];
-  for (const [cmd, args] of candidates) {
-    try {
-      const out = execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-      const paths = JSON.parse(out) as { data?: string[] };
-      // jupyter lists {sys.prefix}/share/jupyter among its data paths; pick the one beside its python.
-      const shebang = execFileSync("sh", ["-c", 'head -1 "$(command -v jupyter)"'], { encoding: "utf8" }).replace(/^#!\s*/, "").trim();
-      const py = shebang.split(/\s+/)[0]!;
-      const prefix = execFileSync(py, ["-c", "import sys;print(sys.prefix)"], { encoding: "utf8" }).trim();
-      if (paths.data?.some((p) => p.startsWith(prefix))) return prefix;
-      return prefix;
-    } catch {
-      /* fall through */
+/**
+ * --sys-prefix means "the environment of the `jupyter` on PATH" (a virtualenv's, conda's or
+ * Debian's /usr). Rather than guess that environment's sys.prefix, let that jupyter install the
+ * spec itself, exactly as `jupyter kernelspec install --sys-prefix` does for any kernel.
+ */
+function installWithJupyter(name: string): string {
+  const staged = mkdtempSync(join(tmpdir(), "exitlab-kernelspec-"));
+  try {
+    const src = installKernelspec(staged, name).dir;
+    const run = spawnSync("jupyter", ["kernelspec", "install", "--sys-prefix", "--replace", "--name", name, src], { encoding: "utf8" });
+    if (run.error) {
+      throw new Error("--sys-prefix installs into the environment of the `jupyter` on PATH, and there is none " +
+        "(activate the environment first, or use --user or --prefix DIR)");
     }
+    if (run.status !== 0) throw new Error(`jupyter kernelspec install failed: ${(run.stderr || run.stdout).trim()}`);
+    // jupyter_client reports "Installed kernelspec NAME in DIR".
+    const where = /Installed kernelspec \S+ in (.+)$/m.exec(run.stderr + run.stdout);
+    if (!where) throw new Error(`jupyter kernelspec install did not say where it installed: ${(run.stderr + run.stdout).trim()}`);
+    return where[1]!.trim();
+  } finally {
+    rmSync(staged, { recursive: true, force: true });
   }
-  for (const py of ["python3", "/usr/bin/python3"]) {
-    try {
-      return execFileSync(py, ["-c", "import sys;print(sys.prefix)"], { encoding: "utf8" }).trim();
-    } catch {
-      /* next */
-    }
-  }
-  throw new Error("--sys-prefix: no jupyter or python3 found on PATH to ask for sys.prefix");
 }
 
 // A minimal PNG encoder (RFC 2083): RGBA rows, filter 0, zlib-deflated, CRC-32 per chunk.
@@ -93,25 +89,6 @@ function logo(size: number): Buffer {
   });
 }
 
-// A CodeMirror 5 simple mode for the classic notebook (loaded from the kernelspec's kernel.js).
-const KERNEL_JS = `define(["codemirror/lib/codemirror", "codemirror/addon/mode/simple"], function (CodeMirror) {
-  "use strict";
-  CodeMirror.defineSimpleMode("exitlab", {
-    start: [
-      { regex: /#.*/, token: "comment" },
-      { regex: /"(?:[^\\\\"]|\\\\.)*"/, token: "string" },
-      { regex: /\\b(?:0x[0-9a-fA-F_]+|0b[01_]+|\\d+)\\b/, token: "number" },
-      { regex: /\\b(?:vm|boot|use|trap|untrap|step|until|handle|run|show|table|chart|compare|let|expect|set|save|load|help|asm|from|where|count|first|exit)\\b/i, token: "keyword" },
-      { regex: /\\b(?:arm64|x86_64)\\b/, token: "builtin" },
-      { regex: /[{}]/, indent: true, token: "bracket" },
-    ],
-    meta: { lineComment: "#" },
-  });
-  CodeMirror.defineMIME("text/x-exitlab", "exitlab");
-  return { onload: function () {} };
-});
-`;
-
 export interface InstallResult {
   dir: string;
 }
@@ -130,7 +107,7 @@ export function installKernelspec(target: string, name: string): InstallResult {
   writeFileSync(join(dir, "kernel.json"), JSON.stringify(spec, null, 2) + "\n");
   writeFileSync(join(dir, "logo-32x32.png"), logo(32));
   writeFileSync(join(dir, "logo-64x64.png"), logo(64));
-  writeFileSync(join(dir, "kernel.js"), KERNEL_JS);
+  writeFileSync(join(dir, "kernel.js"), kernelJs());
   return { dir };
 }
 
@@ -160,8 +137,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const base = where === "user" ? userDataDir() : join(where === "prefix" ? prefix : sysPrefix(), "share", "jupyter");
-    const { dir } = installKernelspec(base, name);
+    const dir =
+      where === "sys-prefix"
+        ? installWithJupyter(name)
+        : installKernelspec(where === "user" ? userDataDir() : join(prefix, "share", "jupyter"), name).dir;
     process.stdout.write(`installed kernelspec ${name} in ${dir}\n`);
     return 0;
   } catch (e) {

@@ -24,7 +24,7 @@ import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { ARM64_REGISTER_NAMES } from "./registers.js";
-import "./tracepoints.js";
+import { ARM64_TRACEPOINT_TABLE } from "./tracepoints.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
@@ -58,7 +58,7 @@ export class Arm64Machine extends VmBase implements Machine {
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
-    this.trace = new TraceLog({ capEvents: options.traceCapEvents });
+    this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {
       ram: { base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE },

@@ -5,7 +5,7 @@
 // trace_handle_exit.h (pcs widened to %016lx; kvm_exit names the exit type and the class).
 // Events named exitlab_* are this model's own and are not Linux tracepoints.
 
-import { defineTracepoints, type FieldValue, type Tracepoint } from "../core/trace.js";
+import { tracepointTable, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
 import { exceptionClass } from "./esr.js";
 
@@ -98,4 +98,5 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
 ];
 
-defineTracepoints(ARM64_TRACEPOINTS);
+/** The table this machine's trace formats its events with. */
+export const ARM64_TRACEPOINT_TABLE = tracepointTable(ARM64_TRACEPOINTS);

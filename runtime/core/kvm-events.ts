@@ -1,7 +1,7 @@
 // KVM's architecture-independent tracepoints (Linux v4.1 include/trace/events/kvm.h), shared by
 // both machines: MMIO accesses and returns to the VMM. Their text has not changed since.
 
-import { defineTracepoints, type FieldValue, type Tracepoint } from "./trace.js";
+import type { FieldValue, Tracepoint } from "./trace.js";
 
 const SRC_EVENTS = "Linux v4.1 include/trace/events/kvm.h";
 const n = (f: Record<string, FieldValue>, k: string): bigint => BigInt((f[k] as bigint | number | boolean) ?? 0);
@@ -33,4 +33,3 @@ export const GENERIC_TRACEPOINTS: readonly Tracepoint[] = [
   },
 ];
 
-defineTracepoints(GENERIC_TRACEPOINTS);

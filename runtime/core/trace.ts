@@ -1,6 +1,7 @@
 // Typed trace events and their Linux tracepoint text. Events are stored as data (name + fields);
 // text is produced only when shown, from a table of tracepoint declarations that carry the
-// TP_printk format of each KVM era. Both architectures register their tracepoints here.
+// TP_printk format of each KVM era. Each machine owns a table of its tracepoints: the same name
+// (kvm_exit, kvm_entry) prints differently on x86 and arm64, so there is no global registry.
 
 import { printf, type PrintfArg } from "./printf.js";
 
@@ -37,24 +38,22 @@ export interface Tracepoint {
   eras: { "2015": TracepointFormat; today?: TracepointFormat };
 }
 
-const registry = new Map<string, Tracepoint>();
+/** An architecture's tracepoints by name. */
+export type TracepointTable = ReadonlyMap<string, Tracepoint>;
 
-/** Declare tracepoints (each architecture's kvm module does this once at load). */
-export function defineTracepoints(points: readonly Tracepoint[]): void {
-  for (const p of points) registry.set(p.name, p);
+/** One table from lists of declarations; a name declared twice is a bug in the tables. */
+export function tracepointTable(...lists: readonly (readonly Tracepoint[])[]): TracepointTable {
+  const table = new Map<string, Tracepoint>();
+  for (const p of lists.flat()) {
+    if (table.has(p.name)) throw new Error(`tracepoint ${p.name} declared twice`);
+    table.set(p.name, p);
+  }
+  return table;
 }
 
-export function tracepoint(name: string): Tracepoint | undefined {
-  return registry.get(name);
-}
-
-export function tracepointNames(): string[] {
-  return [...registry.keys()].sort();
-}
-
-/** "name: text" as trace-cmd/ftrace print it. */
-export function formatEvent(event: TraceEvent, era: KvmEra = "2015"): string {
-  const tp = registry.get(event.name);
+/** "name: text" as trace-cmd/ftrace print it; events without a declaration print their fields. */
+export function formatEvent(event: TraceEvent, era: KvmEra, table: TracepointTable): string {
+  const tp = table.get(event.name);
   if (!tp) {
     const body = Object.entries(event.fields)
       .map(([k, v]) => `${k}=${typeof v === "bigint" ? "0x" + v.toString(16) : String(v)}`)
@@ -77,7 +76,8 @@ export class TraceLog {
   dropped = 0;
   private nextSeq = 0;
 
-  constructor(options: TraceOptions = {}) {
+  /** `tracepoints`: the machine's table, which gives the events their text. */
+  constructor(readonly tracepoints: TracepointTable, options: TraceOptions = {}) {
     this.capEvents = options.capEvents ?? 1_000_000;
   }
 
@@ -94,7 +94,7 @@ export class TraceLog {
   /** Text lines, optionally only some tracepoints. */
   lines(era: KvmEra = "2015", names?: readonly string[]): string[] {
     const keep = names ? new Set(names) : undefined;
-    return this.events.filter((e) => !keep || keep.has(e.name)).map((e) => formatEvent(e, era));
+    return this.events.filter((e) => !keep || keep.has(e.name)).map((e) => formatEvent(e, era, this.tracepoints));
   }
 
   clear(): void {

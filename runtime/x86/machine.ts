@@ -30,7 +30,7 @@ import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
-import "./tracepoints.js";
+import { X86_TRACEPOINT_TABLE } from "./tracepoints.js";
 import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -65,7 +65,7 @@ export class X86Machine extends VmBase implements Machine {
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
-    this.trace = new TraceLog({ capEvents: options.traceCapEvents });
+    this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
     this.ept = Ept.create(this.host);
     this.rules = new ExitRules(this.vmcs, this.host.memory);
     this.pio.add(COM1_PORT, 8, this.serial);

@@ -4,7 +4,7 @@
 // kvm_entry the rip, kvm_page_fault the vcpu and rip). Symbolic fields (__print_symbolic) are
 // resolved by the `args` functions from the same tables the hardware model uses.
 
-import { defineTracepoints, type FieldValue, type Tracepoint } from "../core/trace.js";
+import { tracepointTable, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { exitReasonTraceName } from "./vmx/reasons.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
 import { EXCEPTION_NAMES } from "./vmx/qualification.js";
@@ -139,7 +139,8 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
 ];
 
-defineTracepoints(X86_TRACEPOINTS);
+/** The table this machine's trace formats its events with. */
+export const X86_TRACEPOINT_TABLE = tracepointTable(X86_TRACEPOINTS);
 
 /** Space-separated hex bytes, as __print_hex prints them. */
 export function hexBytes(bytes: Uint8Array): string {

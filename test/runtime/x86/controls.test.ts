@@ -351,17 +351,18 @@ describe("trace text per era", () => {
   test("kvm_exit, kvm_entry and kvm_page_fault in 2015 and today's formats", () => {
     const m = createX86Machine();
     m.runUntilExit();
+    const fmt = (e: (typeof m.trace.events)[number], era: "2015" | "today") => formatEvent(e, era, m.trace.tracepoints);
     const exit = m.trace.events.find((e) => e.name === "kvm_exit")!;
-    expect(formatEvent(exit, "2015")).toBe("kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0");
-    expect(formatEvent(exit, "today")).toBe(
+    expect(fmt(exit, "2015")).toBe("kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0");
+    expect(fmt(exit, "today")).toBe(
       "kvm_exit: vcpu 0 reason EPT_VIOLATION rip 0x400000 info1 0x0000000000000184 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
     );
     m.handle();
     const pf = m.trace.events.find((e) => e.name === "kvm_page_fault")!;
-    expect(formatEvent(pf, "2015")).toBe("kvm_page_fault: address 400000 error_code 184");
-    expect(formatEvent(pf, "today")).toBe("kvm_page_fault: vcpu 0 rip 0x400000 address 0x0000000000400000 error_code 0x184");
+    expect(fmt(pf, "2015")).toBe("kvm_page_fault: address 400000 error_code 184");
+    expect(fmt(pf, "today")).toBe("kvm_page_fault: vcpu 0 rip 0x400000 address 0x0000000000400000 error_code 0x184");
     const entry = m.trace.events.filter((e) => e.name === "kvm_entry")[1]!;
-    expect(formatEvent(entry, "2015")).toBe("kvm_entry: vcpu 0");
-    expect(formatEvent(entry, "today")).toBe("kvm_entry: vcpu 0, rip 0x400000");
+    expect(fmt(entry, "2015")).toBe("kvm_entry: vcpu 0");
+    expect(fmt(entry, "today")).toBe("kvm_entry: vcpu 0, rip 0x400000");
   });
 });

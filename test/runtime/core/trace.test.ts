@@ -1,0 +1,25 @@
+// Tracepoint tables are per machine: kvm_exit and kvm_entry are declared by both architectures
+// with different text, and both machines live in one process (the lab, the kernel, npm start).
+
+import { describe, expect, test } from "vitest";
+import { createMachine } from "../../../runtime/index.js";
+import { tracepointTable, type Tracepoint } from "../../../runtime/core/trace.js";
+
+describe("tracepoint tables", () => {
+  test("x86 and arm64 print their own kvm_exit in the same process", () => {
+    const x86 = createMachine("x86_64");
+    const arm = createMachine("arm64");
+    x86.runUntilExit();
+    arm.runUntilExit();
+    expect(x86.trace.lines("2015", ["kvm_exit"])).toEqual(["kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0"]);
+    expect(arm.trace.lines("2015", ["kvm_exit"])).toEqual(["kvm_exit: PC: 0x40080000"]);
+    // Creating another machine of the other kind changes nothing.
+    createMachine("arm64");
+    expect(x86.trace.lines("2015", ["kvm_exit"])).toEqual(["kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0"]);
+  });
+
+  test("a name declared twice is refused", () => {
+    const tp: Tracepoint = { name: "kvm_x", doc: "", source: "", eras: { "2015": { format: "", args: () => [] } } };
+    expect(() => tracepointTable([tp], [tp])).toThrow(/kvm_x declared twice/);
+  });
+});
