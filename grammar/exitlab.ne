@@ -59,6 +59,7 @@ runLimit -> %kw_limit expr {% (d) => d[1] %}
 show -> %kw_show showWhat showArg:* {% (d) => ({ type: "show", what: d[1], args: d[2], pos: span(d) }) %}
   | %kw_show %kw_trace %kw_last atom {% (d) => ({ type: "show", what: wordOf(d[1]), args: [d[3]], pos: span(d) }) %}
 showArg -> atom {% id %} | %kw_guest {% (d) => ({ type: "name", path: [d[0].value], pos: span(d) }) %}
+  | %kw_exit {% (d) => ({ type: "name", path: [d[0].value], pos: span(d) }) %}
 showWhat -> viewName {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {% (d) => wordOf(d[0]) %} | %kw_exits {% (d) => wordOf(d[0]) %}
 
 table -> %kw_table source byClause:? {% (d) => ({ type: "table", source: d[1], by: d[2], pos: span(d) }) %}

@@ -8,7 +8,7 @@
 // The split of that round trip into components and every handler figure are ESTIMATES of this
 // model; each component's `source` says which. Guest instructions cost 1 cycle.
 
-import type { CostComponent } from "../x86/cost.js";
+import type { CostComponent } from "../core/cost.js";
 
 export type { CostComponent };
 

@@ -9,13 +9,9 @@
 // The split of the round trip into hardware and KVM software, and every handler figure below,
 // are ESTIMATES of this model; each component's `source` says which. Guest instructions cost 1 cycle.
 
-export interface CostComponent {
-  /** Short field name: vm_exit, vm_entry, kvm_exit_path, handler, emulation. */
-  key: string;
-  name: string;
-  cycles: number;
-  source: string;
-}
+import type { CostComponent } from "../core/cost.js";
+
+export type { CostComponent };
 
 const ESTIMATE = "estimate (exitlab model)";
 const DALL = "estimate: round trip ≈ 1,300 cycles after Dall et al. ISCA 2016 Table II (recalled, unverified); SplitX 2011 measured ≈ 2,000 on Nehalem";

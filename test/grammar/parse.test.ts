@@ -33,6 +33,8 @@ const FORMS: [string, Statement["type"]][] = [
   ["show regs", "show"],
   ["show exit", "show"],
   ["show vmcs guest", "show"],
+  ["show vmcs exit", "show"],
+  ["show vmcs exit_info", "show"],
   ["show mem 0x40080000 64", "show"],
   ["show disasm", "show"],
   ["show disasm pc 4", "show"],
