@@ -91,23 +91,20 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
   const len = a.size;
   vcpu.count("mmio_exit_user");
   vcpu.lastUserspace = true;
-  if (!bus.find(ipa)) {
-    // No device: QEMU ignores writes and reads as zero (unassigned memory on mach-virt).
-    if (a.write) emit("kvm_mmio", { type: MMIO_WRITE, len, gpa: ipa, val: value & mask(len) });
-    else emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: 0n });
-    emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
-    return { text: `MMIO ${a.write ? "write" : "read"} of ${len} bytes at ${hex(ipa)}: no device there (ignored)`, data: 0n };
-  }
+  // No device at ipa: QEMU ignores writes and reads as zero (unassigned memory on mach-virt).
+  const device = bus.find(ipa) !== undefined;
   if (a.write) {
     const data = value & mask(len);
     emit("kvm_mmio", { type: MMIO_WRITE, len, gpa: ipa, val: data });
     emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
-    bus.write(ipa, len, data);
-    return { text: `MMIO write of ${len} bytes at ${hex(ipa)}: ${hex(data)} (emulated by the VMM)`, data };
+    if (device) bus.write(ipa, len, data);
+    return { text: `MMIO write of ${len} bytes at ${hex(ipa)}: ${hex(data)} (${device ? "emulated by the VMM" : "no device there: ignored"})`, data };
   }
+  // io_mem_abort traces the read as unsatisfied; kvm_handle_mmio_return, on the next KVM_RUN,
+  // traces it again with the data the VMM supplied.
   emit("kvm_mmio", { type: MMIO_READ_UNSATISFIED, len, gpa: ipa, val: 0n });
   emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
-  let data = bus.read(ipa, len) & mask(len);
+  let data = device ? bus.read(ipa, len) & mask(len) : 0n;
   // kvm_handle_mmio_return: sign-extend when SSE; Linux 4.1 left the result 64-bit even for a W
   // register, later kernels (the "today" era) truncate to 32 bits unless SF.
   if (a.signed && len < 8) {
@@ -116,7 +113,7 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
   }
   if (vcpu.ctx.era() === "today" && !a.sf) data &= 0xffff_ffffn;
   emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: data });
-  return { text: `MMIO read of ${len} bytes at ${hex(ipa)}: ${hex(data)} into ${a.sf ? "x" : "w"}${a.rt}`, data };
+  return { text: `MMIO read of ${len} bytes at ${hex(ipa)}: ${hex(data)} into ${a.sf ? "x" : "w"}${a.rt}${device ? "" : " (no device there: reads as zero)"}`, data };
 }
 
 function mask(len: number): bigint {

@@ -358,6 +358,27 @@ ld_at:
     expect(m.readRegister("x6")).toBe(0xffff_ffff_ffff_ff90n);
   });
 
+  it("a read where no device is: unsatisfied, to the VMM, then the zero it returns; writes are ignored", () => {
+    const m = boot(`
+	ldr	x0, =0x0a000000
+	mov	x5, #7
+	str	w5, [x0]
+	ldr	x5, [x0, #8]
+`);
+    runToExit(m);
+    m.handle();
+    runToExit(m);
+    expect(m.handle().message).toMatch(/no device there: reads as zero/);
+    expect(m.readRegister("x5")).toBe(0n);
+    expect(m.trace.lines("2015", ["kvm_mmio", "kvm_userspace_exit"]).slice(-5)).toEqual([
+      "kvm_mmio: mmio write len 4 gpa 0xa000000 val 0x7",
+      "kvm_userspace_exit: reason KVM_EXIT_MMIO (6)",
+      "kvm_mmio: mmio unsatisfied-read len 8 gpa 0xa000008 val 0x0",
+      "kvm_userspace_exit: reason KVM_EXIT_MMIO (6)",
+      "kvm_mmio: mmio read len 8 gpa 0xa000008 val 0x0",
+    ]);
+  });
+
   const stp = `
 	ldr	x0, =0x09000000
 	mov	w1, #0x41
