@@ -54,5 +54,12 @@ export const SETTINGS: Record<string, string> = {
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
 };
+/** The values a setting takes, where they are a fixed list (for completion). */
+export const SETTING_VALUES: Record<string, readonly string[]> = {
+  era: ["2015", "today"],
+  kvm: ["2015", "today"],
+  granule: ["64k", "4k"],
+  pair_mmio: ["on", "off"],
+};
 export const TRAP_KINDS_X86 = ["cr0", "cr3", "cr4", "cr8", "cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
 export const TRAP_KINDS_ARM64 = ["sysreg", "tvm", "trvm", "wfi", "wfe", "hvc", "smc", "setway", "acr", "id"] as const;

@@ -3,7 +3,7 @@
 import { KEYWORDS } from "../grammar/lexer.js";
 import { tokenize } from "../grammar/lexer.js";
 import { parse, ExitlabSyntaxError } from "../grammar/parse.js";
-import { SETTINGS, SHOW_TARGETS, STATEMENT_KEYWORDS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../grammar/words.js";
+import { SETTINGS, SETTING_VALUES, SHOW_TARGETS, STATEMENT_KEYWORDS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../grammar/words.js";
 import { STATEMENT_DOCS } from "./help.js";
 import type { Session } from "./session.js";
 import { hex } from "./values.js";
@@ -28,6 +28,8 @@ export function complete(session: Session, code: string, cursorPos: number): { m
   else if (/^(un)?trap sysreg$/.test(before)) pool = (info?.vocabulary.sysreg ?? []).map((d) => d.name);
   else if (before === "show") pool = [...new Set([...SHOW_TARGETS, ...(info?.viewNames ?? [])])];
   else if (before === "set") pool = Object.keys(SETTINGS);
+  else if (/^set \w+$/.test(before)) pool = [...(SETTING_VALUES[before.slice(4)] ?? [])];
+  else if (/^show \w+$/.test(before) && info?.viewArgs[before.slice(5)]) pool = [...info.viewArgs[before.slice(5)]!];
   else if (before === "use" || before === "compare" || /^compare \w+$/.test(before)) pool = [...session.vms.keys()];
   else if (before === "vm boot" || before === "vm") pool = before === "vm" ? ["boot"] : ["arm64", "x86_64"];
   else {

@@ -33,5 +33,6 @@ export const arm64Info: ArchInfo = {
   },
   trapKinds: ARM64_TRAP_KINDS,
   viewNames: ARM64_VIEW_NAMES,
+  viewArgs: { esr: ["el1", "el2"], sysregs: ["el1", "el2", "all"] },
   builtinGuests: Object.entries(BUILTIN_GUESTS).map(([name, g]) => ({ name, doc: g.doc })),
 };

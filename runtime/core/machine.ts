@@ -160,6 +160,8 @@ export interface ArchInfo {
   vocabulary: Record<string, readonly Documented[]>;
   trapKinds: readonly string[];
   viewNames: readonly string[];
+  /** The fixed arguments a view takes (`show vmcs guest`, `show sysregs el2`), for completion. */
+  viewArgs: Readonly<Record<string, readonly string[]>>;
   builtinGuests: readonly Documented[];
 }
 

@@ -35,5 +35,6 @@ export const x86Info: ArchInfo = {
   },
   trapKinds: X86_TRAP_KINDS,
   viewNames: X86_VIEW_NAMES,
+  viewArgs: { vmcs: VMCS_GROUPS.map((g) => g.group.replace(/-/g, "_")) },
   builtinGuests: Object.entries(BUILTIN_GUESTS).map(([name, g]) => ({ name, doc: g.doc })),
 };

@@ -18,6 +18,17 @@ describe("complete / inspect / isComplete", () => {
     expect(complete(s, "expect exit.reason == CR_A", 26).matches).toEqual(["CR_ACCESS"]);
   });
 
+  test("a view's arguments and a setting's values", () => {
+    const s = new Session(x86Factory);
+    s.execute("vm boot x86_64");
+    expect(complete(s, "show vmcs ", 10).matches).toEqual(["entry", "exec", "exit", "exit_info", "guest", "host"]);
+    expect(complete(s, "show vmcs exit_", 15).matches).toEqual(["exit_info"]);
+    expect(complete(s, "set era ", 8).matches).toEqual(["2015", "today"]);
+    expect(complete(s, "set pair_mmio o", 15).matches).toEqual(["off", "on"]);
+    // Views without fixed arguments complete expressions (an address, a register).
+    expect(complete(s, "show mem ra", 11).matches).toContain("rax");
+  });
+
   test("inspect: keyword, register with value, exit reason, VMCS field", () => {
     const s = new Session(x86Factory);
     s.execute("vm boot x86_64");
