@@ -132,7 +132,11 @@ export class Arm64Machine extends VmBase implements Machine {
     if (d.ec === 0x16) info.x0 = s.x[0]!;
     const word = this.insnWord(pc);
     if (word !== undefined) info.instruction = disassembleA64(word, pc);
-    const exit: Exit = { index: this.exits.length, arch: "arm64", step: this.steps, reason: d.cls.name, code: d.ec, pc, info, cycles: 0 };
+    // The cost known at the exit (world switch + handler); handling adds what it turns out to
+    // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
+    const cost = exitCost(d.cls.name);
+    for (const c of cost.components) info[`cost.${c.key}`] = c.cycles;
+    const exit: Exit = { index: this.exits.length, arch: "arm64", step: this.steps, reason: d.cls.name, code: d.ec, pc, info, cycles: cost.cycles };
     this.exits.push(exit);
     this.emit("kvm_exit", { vcpu_pc: s.pc, esr_ec: d.ec });
     this.pendingExit = exit;

@@ -367,8 +367,13 @@ ld_at:
 `);
     runToExit(m);
     m.handle();
-    runToExit(m);
+    const e = runToExit(m);
+    // Pending, the exit carries the cost known so far; handling adds the trip to the VMM.
+    expect(e.info["cost.userspace"]).toBeUndefined();
+    const pending = e.cycles;
+    expect(pending).toBe(["trap", "el1_switch", "vgic_timer", "kvm_exit_path", "handler"].reduce((a, k) => a + Number(e.info[`cost.${k}`]), 0));
     expect(m.handle().message).toMatch(/no device there: reads as zero/);
+    expect(e.cycles).toBe(pending + Number(e.info["cost.userspace"]));
     expect(m.readRegister("x5")).toBe(0n);
     expect(m.trace.lines("2015", ["kvm_mmio", "kvm_userspace_exit"]).slice(-5)).toEqual([
       "kvm_mmio: mmio write len 4 gpa 0xa000000 val 0x7",
