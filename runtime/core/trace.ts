@@ -71,24 +71,40 @@ export interface TraceOptions {
 
 /** One VM's trace: an append-only list of typed events with a size cap. */
 export class TraceLog {
-  readonly events: TraceEvent[] = [];
   readonly capEvents: number;
   dropped = 0;
   private nextSeq = 0;
+  /** Events, of which the first `head` are dropped but not yet removed. */
+  private buffer: TraceEvent[] = [];
+  private head = 0;
 
   /** `tracepoints`: the machine's table, which gives the events their text. */
   constructor(readonly tracepoints: TracepointTable, options: TraceOptions = {}) {
     this.capEvents = options.capEvents ?? 1_000_000;
   }
 
+  /** The kept events, oldest first (at most capEvents). */
+  get events(): readonly TraceEvent[] {
+    this.compact();
+    return this.buffer;
+  }
+
   emit(name: string, step: number, cycles: number, fields: Record<string, FieldValue>): TraceEvent {
     const event: TraceEvent = { seq: this.nextSeq++, step, cycles, name, fields };
-    this.events.push(event);
-    if (this.events.length > this.capEvents) {
-      this.events.shift();
+    this.buffer.push(event);
+    if (this.buffer.length - this.head > this.capEvents) {
+      // Drop the oldest by moving the head; removing them one at a time would cost O(cap) each.
+      this.head++;
       this.dropped++;
+      if (this.head >= Math.max(1024, this.capEvents >> 2)) this.compact();
     }
     return event;
+  }
+
+  private compact(): void {
+    if (this.head === 0) return;
+    this.buffer.splice(0, this.head);
+    this.head = 0;
   }
 
   /** Text lines, optionally only some tracepoints. */
@@ -98,7 +114,8 @@ export class TraceLog {
   }
 
   clear(): void {
-    this.events.length = 0;
+    this.buffer = [];
+    this.head = 0;
     this.dropped = 0;
   }
 }

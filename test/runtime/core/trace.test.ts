@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createMachine } from "../../../runtime/index.js";
-import { tracepointTable, type Tracepoint } from "../../../runtime/core/trace.js";
+import { TraceLog, tracepointTable, type Tracepoint } from "../../../runtime/core/trace.js";
 
 describe("tracepoint tables", () => {
   test("x86 and arm64 print their own kvm_exit in the same process", () => {
@@ -21,5 +21,30 @@ describe("tracepoint tables", () => {
   test("a name declared twice is refused", () => {
     const tp: Tracepoint = { name: "kvm_x", doc: "", source: "", eras: { "2015": { format: "", args: () => [] } } };
     expect(() => tracepointTable([tp], [tp])).toThrow(/kvm_x declared twice/);
+  });
+});
+
+describe("TraceLog cap", () => {
+  test("keeps the newest capEvents events and counts the dropped ones", () => {
+    for (const cap of [3, 5000]) {
+      const log = new TraceLog(tracepointTable(), { capEvents: cap });
+      const n = cap * 4 + 7;
+      for (let i = 0; i < n; i++) log.emit("e", i, i, { i });
+      expect(log.events.length).toBe(cap);
+      expect(log.dropped).toBe(n - cap);
+      expect(log.events[0]!.seq).toBe(n - cap);
+      expect(log.events.at(-1)!.seq).toBe(n - 1);
+      log.emit("e", n, n, {});
+      expect(log.events.length).toBe(cap);
+      expect(log.events[0]!.seq).toBe(n - cap + 1);
+    }
+  });
+
+  test("clear empties the trace", () => {
+    const log = new TraceLog(tracepointTable(), { capEvents: 2 });
+    for (let i = 0; i < 5; i++) log.emit("e", i, i, {});
+    log.clear();
+    expect(log.events).toEqual([]);
+    expect(log.dropped).toBe(0);
   });
 });
