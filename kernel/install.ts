@@ -30,6 +30,7 @@ function installWithJupyter(name: string): string {
   try {
     const src = installKernelspec(staged, name).dir;
     const run = spawnSync("jupyter", ["kernelspec", "install", "--sys-prefix", "--replace", "--name", name, src], { encoding: "utf8" });
+    if (run.error && (run.error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot run jupyter: ${run.error.message}`);
     if (run.error) {
       throw new Error("--sys-prefix installs into the environment of the `jupyter` on PATH, and there is none " +
         "(activate the environment first, or use --user or --prefix DIR)");
