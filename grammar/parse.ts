@@ -6,6 +6,9 @@ import compiled from "./exitlab.gen.js";
 import type { Pos, Program, Statement } from "./ast.js";
 import { LexError, TokenStream, tokenize, tokenPos, type Token } from "./lexer.js";
 import { suggestion, ALL_KEYWORDS, STATEMENT_KEYWORDS } from "./words.js";
+import { parseNumber } from "./nodes.js";
+
+const MAX_U64 = (1n << 64n) - 1n;
 
 /** A syntax error at a position, with the expectation in words and an optional hint. */
 export class ExitlabSyntaxError extends Error {
@@ -108,6 +111,11 @@ export function parseWithCount(source: string): ParseOutcome {
   } catch (e) {
     if (e instanceof LexError) throw new ExitlabSyntaxError(e.message, e.pos, e.hint);
     throw e;
+  }
+  for (const t of tokens) {
+    if (t.type === "number" && parseNumber(t.text) > MAX_U64) {
+      throw new ExitlabSyntaxError(`the number \`${t.text}\` does not fit in 64 bits`, tokenPos(t), "numbers are unsigned 64-bit: at most 0xffff_ffff_ffff_ffff");
+    }
   }
   const grammar = nearley.Grammar.fromCompiled({ ...(compiled as unknown as nearley.CompiledRules), Lexer: new TokenStream(tokens) as unknown as nearley.Lexer });
   const parser = new nearley.Parser(grammar);

@@ -137,7 +137,10 @@ export class Session {
       statements = parse(source).statements;
     } catch (e) {
       if (e instanceof ExitlabSyntaxError) return [errorResult(source, "SyntaxError", e.message, e.pos, e.hint)];
-      throw e;
+      const firstLineEnd = source.includes("\n") ? source.indexOf("\n") : source.length;
+      const start = { line: 1, col: 1, offset: 0, end: firstLineEnd };
+      if (isStackOverflow(e)) return [errorResult(source, "SyntaxError", "the program nests too deeply to parse", start, NESTING_HINT)];
+      return [errorResult(source, "InternalError", `the parser failed: ${e instanceof Error ? e.message : String(e)}`, start)];
     }
     const out: Result[] = [];
     const ctx: Context = { session: this, source, options };
@@ -160,6 +163,7 @@ export class Session {
       return handler(s as never, ctx);
     } catch (e) {
       if (e instanceof LabError) return [errorResult(ctx.source, e.name, e.message, e.pos ?? s.pos, e.hint)];
+      if (isStackOverflow(e)) return [errorResult(ctx.source, "TooDeep", "the statement nests too deeply to evaluate", s.pos, NESTING_HINT)];
       if (e instanceof Error) {
         const hint = (e as { hint?: unknown }).hint;
         const name = e.name === "Error" ? "RuntimeError" : e.name;
@@ -168,4 +172,11 @@ export class Session {
       return [errorResult(ctx.source, "RuntimeError", String(e), s.pos)];
     }
   }
+}
+
+const NESTING_HINT = "split the expression into steps with `let`";
+
+/** V8's "Maximum call stack size exceeded": the evaluator recursed past the stack. */
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
 }

@@ -148,6 +148,14 @@ describe("syntax errors", () => {
     expect(e.hint).toBe("did you mean `step`?");
   });
 
+  test("a number past 64 bits", () => {
+    const e = syntaxError("let a = 1\nlet b = 0x1_0000_0000_0000_0000");
+    expect(e.message).toBe("the number `0x1_0000_0000_0000_0000` does not fit in 64 bits");
+    expect(e.pos).toMatchObject({ line: 2, col: 9 });
+    expect(e.hint).toMatch(/at most 0xffff_ffff_ffff_ffff/);
+    expect(parse("let b = 0xffff_ffff_ffff_ffff").statements).toHaveLength(1);
+  });
+
   test("misspelled keyword inside a statement", () => {
     const e = syntaxError("vm bot x86_64");
     expect(e.message).toBe("unexpected `bot`: expected `boot`");

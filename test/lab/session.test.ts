@@ -222,3 +222,15 @@ describe("recovery", () => {
     expect(renderAllText(session().execute(prog))).toBe(renderAllText(session().execute(prog)));
   });
 });
+
+describe("inputs past the evaluator's limits", () => {
+  test("an expression nested too deeply is an error at its statement, and the session goes on", () => {
+    const s = session();
+    const e = err(s, "let a = 1\nlet y = " + "-".repeat(50_000) + "1");
+    expect(e.name).toBe("TooDeep");
+    expect(e.message).toBe("the statement nests too deeply to evaluate");
+    expect([e.line, e.column]).toEqual([2, 1]);
+    expect(e.hint).toMatch(/let/);
+    expect(textOf(only(s.execute("let b = a + 1")))).toBe("b = 2");
+  });
+});
