@@ -81,6 +81,14 @@ describe("exitlab CLI", () => {
     expect(readFileSync(join(dir, "r-chart-1.svg"), "utf8")).toMatch(/^<svg/);
   });
 
+  test("a reader that stops early (| head) ends the run quietly", () => {
+    // ~20,000 exits print far more than a pipe holds; head closes it after one line.
+    const program = "vm boot x86_64 asm {\n movl $20000, %ecx\n1: outb %al, $0x80\n decl %ecx\n jnz 1b\n hlt\n}\ntrap io 0x80\nrun until halt\nshow trace\n";
+    const r = spawnSync("sh", ["-c", "node bin/exitlab.js run - | head -1"], { cwd: root, input: program, encoding: "utf8", timeout: 60_000 });
+    expect(r.stdout).toMatch(/^booted x86_64 VM/);
+    expect(r.stderr).toBe("");
+  });
+
   test("bad arguments exit 2", () => {
     expect(cli(["run"]).code).toBe(2);
     expect(cli(["run", "/nonexistent.exl"]).code).toBe(2);
