@@ -8,7 +8,7 @@
 // The split of that round trip into components and every handler figure are ESTIMATES of this
 // model; each component's `source` says which. Guest instructions cost 1 cycle.
 
-import type { CostComponent } from "../core/cost.js";
+import { totalCost, type CostComponent, type ExitCost } from "../core/cost.js";
 
 export type { CostComponent };
 
@@ -37,13 +37,13 @@ export const FLUSH_BYTES_PER_CYCLE = 8;
 /** KVM_EXIT_MMIO round trip through the VMM (QEMU) and back into KVM_RUN (estimate). */
 export const USERSPACE_ROUND_TRIP = 12000;
 
-export function exitCost(reason: string, extra: { flushBytes?: number; userspace?: boolean } = {}): { cycles: number; components: CostComponent[] } {
+export function exitCost(reason: string, extra: { flushBytes?: number; userspace?: boolean } = {}): ExitCost {
   const components = [...ARM_WORLD_SWITCH, HANDLER[reason] ?? { ...DEFAULT_HANDLER, name: `handler for ${reason}` }];
   if (extra.flushBytes) {
     components.push({ key: "dcache_flush", name: `clean ${extra.flushBytes} bytes to PoC`, cycles: Math.ceil(extra.flushBytes / FLUSH_BYTES_PER_CYCLE), source: ESTIMATE });
   }
   if (extra.userspace) components.push({ key: "userspace", name: "KVM_EXIT_MMIO to the VMM and back", cycles: USERSPACE_ROUND_TRIP, source: ESTIMATE });
-  return { cycles: components.reduce((a, c) => a + c.cycles, 0), components };
+  return totalCost(components);
 }
 
 export const GUEST_INSTRUCTION_CYCLES = 1;

@@ -19,6 +19,7 @@ import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import type { Granule } from "./kvm/stage2.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
+import { recordCost } from "../core/cost.js";
 import { Pl011, PL011_BASE, PL011_SIZE } from "../devices/pl011.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
@@ -135,7 +136,7 @@ export class Arm64Machine extends VmBase implements Machine {
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
     const cost = exitCost(d.cls.name);
-    for (const c of cost.components) info[`cost.${c.key}`] = c.cycles;
+    recordCost(info, cost);
     const exit: Exit = { index: this.exits.length, arch: "arm64", step: this.steps, reason: d.cls.name, code: d.ec, pc, info, cycles: cost.cycles };
     this.exits.push(exit);
     this.emit("kvm_exit", { vcpu_pc: s.pc, esr_ec: d.ec });
@@ -186,7 +187,7 @@ export class Arm64Machine extends VmBase implements Machine {
     const r = handleExit(this.kvm, exit);
     const cost = exitCost(exit.reason, { flushBytes: this.kvm.lastFlushBytes, userspace: this.kvm.lastUserspace });
     exit.cycles = cost.cycles;
-    for (const c of cost.components) exit.info[`cost.${c.key}`] = c.cycles;
+    recordCost(exit.info, cost);
     this.cycles += cost.cycles;
     if (r.action === "halt") {
       this.halted = { message: r.message };

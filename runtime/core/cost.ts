@@ -1,6 +1,8 @@
 // One named part of an exit's modelled cost; both machines' cost models (x86/cost.ts,
 // arm64/cost.ts) are lists of these, and each exit carries its parts as `cost.<key>` fields.
 
+import type { FieldValue } from "./trace.js";
+
 export interface CostComponent {
   /** Short field name: vm_exit, vm_entry, trap, el1_switch, kvm_exit_path, handler, ... */
   key: string;
@@ -8,4 +10,19 @@ export interface CostComponent {
   cycles: number;
   /** Where the figure comes from (a paper, or "estimate"). */
   source: string;
+}
+
+export interface ExitCost {
+  cycles: number;
+  components: CostComponent[];
+}
+
+/** An exit's cost from its parts. */
+export function totalCost(components: CostComponent[]): ExitCost {
+  return { cycles: components.reduce((a, c) => a + c.cycles, 0), components };
+}
+
+/** Writes the parts into an exit's info as `cost.<key>` fields (for `show exit` and queries). */
+export function recordCost(info: Record<string, FieldValue>, cost: ExitCost): void {
+  for (const c of cost.components) info[`cost.${c.key}`] = c.cycles;
 }

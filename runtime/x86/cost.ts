@@ -9,7 +9,7 @@
 // The split of the round trip into hardware and KVM software, and every handler figure below,
 // are ESTIMATES of this model; each component's `source` says which. Guest instructions cost 1 cycle.
 
-import type { CostComponent } from "../core/cost.js";
+import { totalCost, type CostComponent, type ExitCost } from "../core/cost.js";
 
 export type { CostComponent };
 
@@ -41,9 +41,8 @@ const HANDLER: Record<string, CostComponent> = {
 const DEFAULT_HANDLER: CostComponent = { key: "handler", name: "handler", cycles: 300, source: ESTIMATE };
 
 
-export function exitCost(reason: string): { cycles: number; components: CostComponent[] } {
-  const components = [...VMX_TRANSITION, HANDLER[reason] ?? { ...DEFAULT_HANDLER, name: `handler for ${reason}` }];
-  return { cycles: components.reduce((a, c) => a + c.cycles, 0), components };
+export function exitCost(reason: string): ExitCost {
+  return totalCost([...VMX_TRANSITION, HANDLER[reason] ?? { ...DEFAULT_HANDLER, name: `handler for ${reason}` }]);
 }
 
 export const GUEST_INSTRUCTION_CYCLES = 1;

@@ -24,6 +24,7 @@ import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { msrInfo } from "./kvm/msrs.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
+import { recordCost } from "../core/cost.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
@@ -184,7 +185,7 @@ export class X86Machine extends VmBase implements Machine {
     if (info.intrInfo) for (const [k, val] of Object.entries(describeQual(INTR_INFO, BigInt(info.intrInfo)))) fields[`intr.${k}`] = val;
     if (this.cpu.insn) fields.instruction = disassembleX86(this.cpu.insn, s.rip);
     // Where the modelled cycles go: the VMX world switch (exit + entry + KVM's run loop) vs the handler.
-    for (const c of cost.components) fields[`cost.${c.key}`] = c.cycles;
+    recordCost(fields, cost);
     const exit: Exit = {
       index: this.exits.length,
       arch: "x86_64",
