@@ -8,18 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assembleX86 } from "../../../runtime/x86/isa/index.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../../../runtime/guests/x86_64/boot.js";
+import { binutilsRequired, haveTools } from "../../tools.js";
 
-function have(tool: string): boolean {
-  try {
-    execFileSync(tool, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const available = have("as") && have("ld");
-if (!available && process.env.EXITLAB_REQUIRE_BINUTILS) throw new Error("GNU as/ld are required (EXITLAB_REQUIRE_BINUTILS is set)");
+const available = haveTools("as", "ld");
+if (!available && binutilsRequired) throw new Error("GNU as/ld are required (EXITLAB_REQUIRE_BINUTILS is set)");
 
 describe.skipIf(!available)("built-in x86 guest vs GNU binutils", () => {
   test("byte-identical image at 0x400000", () => {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assembleA64 } from "../../../../runtime/arm64/isa/index.js";
 import { AsmError } from "../../../../runtime/core/errors.js";
+import { binutilsRequired, haveTools } from "../../../tools.js";
 
 const BASE = 0x40080000n;
 
@@ -58,10 +59,8 @@ describe("assembler", () => {
     const p = assembleA64(GUEST_LIKE, { base: BASE });
     expect(p.symbols.get("_start")).toBe(BASE);
     expect(p.symbols.get("stacktop")! - p.symbols.get("stack")!).toBe(64n);
-    let tools = true;
-    try { execFileSync("aarch64-linux-gnu-as", ["--version"], { stdio: "ignore" }); } catch { tools = false; }
-    if (!tools) {
-      if (process.env.EXITLAB_REQUIRE_BINUTILS !== undefined) throw new Error("aarch64-linux-gnu-as is missing");
+    if (!haveTools("aarch64-linux-gnu-as")) {
+      if (binutilsRequired) throw new Error("aarch64-linux-gnu-as is missing");
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), "exitlab-a64-asm-"));

@@ -11,24 +11,16 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { A64_TABLE, disassembleA64 } from "../../../../runtime/arm64/isa/index.js";
+import { binutilsRequired, haveTools } from "../../../tools.js";
 
 const MODELLED = new Set(A64_TABLE.map((s) => s.key));
 
 const BASE = 0x40080000n;
 const COUNT = 8000;
 
-function objdumpAvailable(): boolean {
-  try {
-    execFileSync("aarch64-linux-gnu-objdump", ["--version"], { stdio: "ignore" });
-    execFileSync("aarch64-linux-gnu-as", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const tools = objdumpAvailable();
+const tools = haveTools("aarch64-linux-gnu-objdump", "aarch64-linux-gnu-as");
 
-describe.skipIf(!tools && process.env.EXITLAB_REQUIRE_BINUTILS === undefined)("disassembly agrees with objdump on random words", () => {
+describe.skipIf(!tools && !binutilsRequired)("disassembly agrees with objdump on random words", () => {
   it("agrees on every general-purpose and system encoding in the sample", () => {
     expect(tools).toBe(true);
     let seed = 0x5eed;

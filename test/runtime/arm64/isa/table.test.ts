@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { A64_TABLE, assembleA64, decodeA64, disassembleA64 } from "../../../../runtime/arm64/isa/index.js";
 import { EXAMPLES } from "./examples.js";
+import { binutilsRequired, haveTools } from "../../../tools.js";
 
 const BASE = 0x40080000n;
 const SOURCE = ["back:", ...EXAMPLES.map((e) => "  " + e), "fwd:", "  nop", "  .balign 8", "lit: .word 0x12345678, 0x9abcdef0", ""].join("\n");
@@ -74,18 +75,9 @@ describe("A64 table", () => {
     expect(bad).toEqual([]);
   });
 
-  const tools = (() => {
-    try {
-      execFileSync("aarch64-linux-gnu-as", ["--version"], { stdio: "ignore" });
-      execFileSync("aarch64-linux-gnu-ld", ["--version"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  const need = process.env.EXITLAB_REQUIRE_BINUTILS !== undefined;
+  const tools = haveTools("aarch64-linux-gnu-as", "aarch64-linux-gnu-ld");
 
-  describe.skipIf(!tools && !need)("against GNU binutils", () => {
+  describe.skipIf(!tools && !binutilsRequired)("against GNU binutils", () => {
     let gnuBytes: Uint8Array = new Uint8Array();
     let objdump = "";
     it("binutils are present (required when EXITLAB_REQUIRE_BINUTILS is set)", () => {

@@ -12,18 +12,10 @@ import { assembleX86, decodeX86, disassembleX86 } from "../../../../runtime/x86/
 import { EXTRA_32, EXTRA_64, SEGMENT_EXTRAS_64, tableExamples } from "./examples.js";
 import { BOOT_SOURCE } from "./boot-source.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../../../../runtime/guests/x86_64/boot.js";
+import { binutilsRequired, haveTools } from "../../../tools.js";
 
-function have(tool: string): boolean {
-  try {
-    execFileSync(tool, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE = have("as") && have("objdump") && have("ld") && have("objcopy");
-if (!HAVE && process.env.EXITLAB_REQUIRE_BINUTILS) throw new Error("EXITLAB_REQUIRE_BINUTILS is set but GNU as/objdump are missing");
+const HAVE = haveTools("as", "objdump", "ld", "objcopy");
+if (!HAVE && binutilsRequired) throw new Error("EXITLAB_REQUIRE_BINUTILS is set but GNU as/objdump are missing");
 
 interface Dumped {
   bytes: string;

@@ -11,17 +11,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assembleX86 } from "../../../../runtime/x86/isa/index.js";
 import { FakeEnv } from "./fake-env.js";
+import { binutilsRequired, haveTools } from "../../../tools.js";
 
-function have(tool: string): boolean {
-  try {
-    execFileSync(tool, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAVE = process.arch === "x64" && have("gcc") && have("as");
-if (!HAVE && process.env.EXITLAB_REQUIRE_BINUTILS && process.arch === "x64") throw new Error("EXITLAB_REQUIRE_BINUTILS is set but gcc/as are missing");
+const HAVE = process.arch === "x64" && haveTools("gcc", "as");
+if (!HAVE && binutilsRequired && process.arch === "x64") throw new Error("EXITLAB_REQUIRE_BINUTILS is set but gcc/as are missing");
 
 const CF = 1n, PF = 4n, AF = 0x10n, ZF = 0x40n, SF = 0x80n, OF = 0x800n;
 const ALL = CF | PF | AF | ZF | SF | OF;
