@@ -3,18 +3,14 @@
 import { parse, ExitlabSyntaxError } from "../../grammar/parse.js";
 import { errorResult } from "../../lab/errors.js";
 import { formatError } from "../../lab/results.js";
-import { readProgram, usageFailure, UsageError } from "./io.js";
+import { readProgram, usageFailure } from "./io.js";
 
 export async function checkCommand(args: string[]): Promise<number> {
   if (args.length !== 1) return usageFailure("check needs exactly one program file (or -)");
   const file = args[0]!;
-  let source: string;
-  try {
-    source = readProgram(file);
-  } catch (e) {
-    if (e instanceof UsageError) return usageFailure(e.message);
-    throw e;
-  }
+  const read = readProgram(file);
+  if ("status" in read) return read.status;
+  const { source } = read;
   try {
     const n = parse(source).statements.length;
     process.stdout.write(`${file}: ok (${n} statement${n === 1 ? "" : "s"})\n`);

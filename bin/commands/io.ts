@@ -2,14 +2,13 @@
 
 import { readFileSync } from "node:fs";
 
-export class UsageError extends Error {}
-
-export function readProgram(file: string): string {
-  if (file === "-") return readFileSync(0, "utf8");
+/** The program's text (`-`: standard input), or the exit status after saying why it cannot be read. */
+export function readProgram(file: string): { source: string } | { status: number } {
+  if (file === "-") return { source: readFileSync(0, "utf8") };
   try {
-    return readFileSync(file, "utf8");
+    return { source: readFileSync(file, "utf8") };
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return { status: usageFailure(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`) };
   }
 }
 

@@ -7,7 +7,7 @@ import { formatError, type Result } from "../../lab/results.js";
 import { renderText } from "../../lab/render/text.js";
 import { renderJson } from "../../lab/render/json.js";
 import { renderReport } from "../../lab/render/html.js";
-import { readProgram, usageFailure, UsageError } from "./io.js";
+import { readProgram, usageFailure } from "./io.js";
 
 export function exitCodeOf(results: readonly Result[]): number {
   const errors = results.filter((r) => r.kind === "error");
@@ -30,13 +30,9 @@ export async function runCommand(args: string[]): Promise<number> {
     else return usageFailure(`unexpected argument ${a}`);
   }
   if (!file) return usageFailure("run needs a program file (or - for standard input)");
-  let source: string;
-  try {
-    source = readProgram(file);
-  } catch (e) {
-    if (e instanceof UsageError) return usageFailure(e.message);
-    throw e;
-  }
+  const read = readProgram(file);
+  if ("status" in read) return read.status;
+  const { source } = read;
   const session = await Session.create();
   let interrupted = false;
   const onSigint = () => {
