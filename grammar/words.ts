@@ -54,8 +54,8 @@ export const SETTINGS: Record<string, string> = {
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
 };
-/** The values a setting takes, where they are a fixed list (for completion). */
-export const SETTING_VALUES: Record<string, readonly string[]> = {
+/** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
+export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_mmio", readonly string[]>> = {
   era: ["2015", "today"],
   kvm: ["2015", "today"],
   granule: ["64k", "4k"],

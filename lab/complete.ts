@@ -28,7 +28,7 @@ export function complete(session: Session, code: string, cursorPos: number): { m
   else if (/^(un)?trap sysreg$/.test(before)) pool = (info?.vocabulary.sysreg ?? []).map((d) => d.name);
   else if (before === "show") pool = [...new Set([...SHOW_TARGETS, ...(info?.viewNames ?? [])])];
   else if (before === "set") pool = Object.keys(SETTINGS);
-  else if (/^set \w+$/.test(before)) pool = [...(SETTING_VALUES[before.slice(4)] ?? [])];
+  else if (/^set \w+$/.test(before)) pool = [...((SETTING_VALUES as Record<string, readonly string[] | undefined>)[before.slice(4)] ?? [])];
   else if (/^show \w+$/.test(before) && info?.viewArgs[before.slice(5)]) pool = [...info.viewArgs[before.slice(5)]!];
   else if (before === "use" || before === "compare" || /^compare \w+$/.test(before)) pool = [...session.vms.keys()];
   else if (before === "vm boot" || before === "vm") pool = before === "vm" ? ["boot"] : ["arm64", "x86_64"];

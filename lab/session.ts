@@ -137,9 +137,9 @@ export class Session {
       statements = parse(source).statements;
     } catch (e) {
       if (e instanceof ExitlabSyntaxError) return [errorResult(source, "SyntaxError", e.message, e.pos, e.hint)];
+      // Not expected (the Earley parser is iterative; deep nesting parses): report it, never throw.
       const firstLineEnd = source.includes("\n") ? source.indexOf("\n") : source.length;
       const start = { line: 1, col: 1, offset: 0, end: firstLineEnd };
-      if (isStackOverflow(e)) return [errorResult(source, "SyntaxError", "the program nests too deeply to parse", start, NESTING_HINT)];
       return [errorResult(source, "InternalError", `the parser failed: ${e instanceof Error ? e.message : String(e)}`, start)];
     }
     const out: Result[] = [];

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
 import type { Arch, Exit, Machine, MachineOptions, RunResult, TrapRequest } from "../../runtime/core/machine.js";
-import { ARCH_NAMES, SETTINGS, suggestion, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
+import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
 import type { Result } from "../results.js";
@@ -217,17 +217,18 @@ function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: C
     }
     case "era": case "kvm": {
       const e = String(raw);
-      if (e !== "2015" && e !== "today") throw valueError(`${name} must be 2015 or today`, pos, suggestion(e, ["2015", "today"]));
+      const eras = SETTING_VALUES.era;
+      if (!eras.includes(e)) throw valueError(`${name} must be ${eras.join(" or ")}`, pos, suggestion(e, eras));
       return { key: "era", machineName: "era", value: e };
     }
     case "granule": {
       const g = raw === 65536n ? "64k" : raw === 4096n ? "4k" : String(raw).toLowerCase();
-      if (g !== "64k" && g !== "4k") throw valueError("granule must be 64k or 4k", pos);
+      if (!SETTING_VALUES.granule.includes(g)) throw valueError(`granule must be ${SETTING_VALUES.granule.join(" or ")}`, pos);
       return { key: "granule", machineName: "granule", value: g };
     }
     default: {
       const b = raw === "on" || raw === 1n || raw === true ? true : raw === "off" || raw === 0n || raw === false ? false : undefined;
-      if (b === undefined) throw valueError("pair_mmio must be on or off", pos);
+      if (b === undefined) throw valueError(`pair_mmio must be ${SETTING_VALUES.pair_mmio.join(" or ")}`, pos);
       return { key: "pair_mmio", machineName: "pair_mmio", value: b };
     }
   }
