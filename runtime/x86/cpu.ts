@@ -11,6 +11,9 @@ import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, RFLAGS_IF, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
 import { translate, type PageAccess } from "./paging.js";
+import { X86Regs } from "./regs.js";
+import type { FastMem } from "./isa/semantics/fast.js";
+import { SEG_ORDER } from "./isa/types.js";
 import type { ExitRules } from "./vmx/controls.js";
 import type { Ept, EptAccess } from "./vmx/ept.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
@@ -45,7 +48,9 @@ export interface CpuDeps {
   now: () => bigint;
 }
 
-export class X86Cpu implements X86Env {
+export class X86Cpu implements X86Env, FastMem {
+  /** The register file (Number halves, lazy flags; the X86State API through accessors). */
+  readonly state: X86Regs;
   /** The instruction being executed (for exit lengths and I/O operand encodings). */
   insn: X86Insn | null = null;
   /** Set while KVM's emulator replays an instruction: non-RAM accesses go to the MMIO bus. */
@@ -60,15 +65,17 @@ export class X86Cpu implements X86Env {
   private readonly tlb = new Map<number, TlbEntry>();
 
   constructor(
-    public state: X86State,
+    state: X86State,
     private readonly deps: CpuDeps,
-  ) {}
+  ) {
+    this.state = state instanceof X86Regs ? state : X86Regs.from(state);
+  }
 
   /**
    * Decoded instructions by linear rip (a decoded-instruction cache): valid while translations are
    * unchanged (cleared with the TLB) and the code is not written (cleared by codeWritten).
    */
-  readonly decodeCache = new Map<bigint, X86Insn>();
+  readonly decodeCache = new Map<number, X86Insn>();
   /** Guest-physical pages instructions were fetched from since the last flush. */
   private readonly codePages = new Set<number>();
 
@@ -196,6 +203,22 @@ export class X86Cpu implements X86Env {
   fetchByte(offset: number): number {
     const lin = this.linear("cs", this.state.rip + BigInt(offset));
     return Number(this.accessLinear(lin, 1, "fetch"));
+  }
+
+  // ---- FastMem (the compiled templates' memory) ----
+
+  hi = 0;
+
+  rd(seg: number, lo: number, hi: number, size: number): number {
+    const v = this.read(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), { size: size as 1 | 2 | 4 | 8, write: false });
+    this.hi = Number(v >> 32n) | 0;
+    const l = Number(v & 0xffff_ffffn);
+    return size >= 4 ? l | 0 : l;
+  }
+
+  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): void {
+    const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
+    this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
   }
 
   // ---- X86Env ----

@@ -11,6 +11,7 @@ import type {
   DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
+import { fastFunction } from "./isa/semantics/fast.js";
 import { X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
 import type { X86State } from "./env.js";
@@ -218,16 +219,17 @@ export class X86Machine extends VmBase implements Machine {
     const s = cpu.state;
     cpu.insn = null;
     try {
-      let insn = cpu.decodeCache.get(s.rip);
+      let insn = cpu.decodeCache.get(s.pc);
       if (!insn || insn.mode !== s.mode) {
         insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
-        cpu.decodeCache.set(s.rip, insn);
+        cpu.decodeCache.set(s.pc, insn);
       }
       cpu.insn = insn;
-      s.nextRip = s.rip + BigInt(insn.length);
-      if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
-      executeX86(cpu, insn);
-      s.rip = s.nextRip;
+      s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
+      const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
+      if (fn) fn(s, s.r, cpu);
+      else executeX86(cpu, insn);
+      s.pc = s.npc;
       this.steps++;
       this.cycles += GUEST_INSTRUCTION_CYCLES;
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };

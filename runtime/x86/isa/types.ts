@@ -3,6 +3,7 @@
 // Vol. 2 opcode map (Appendix A) does: opcode bytes, ModRM use, operand forms, size attributes.
 
 import type { X86Mode, X86Seg } from "../env.js";
+import type { FastFn } from "./semantics/fast.js";
 
 /**
  * Operand forms, in Intel (destination-first) order, after the SDM Vol. 2 Appendix A.2 notation:
@@ -129,6 +130,8 @@ export interface X86Insn {
   length: number;
   bytes: Uint8Array;
   mode: X86Mode;
+  /** The interpreter's compiled template (semantics/fast.ts), once asked for; null = BigInt semantics. */
+  fast?: FastFn | null;
 }
 
 export const SEG_ORDER: X86Seg[] = ["es", "cs", "ss", "ds", "fs", "gs"];

@@ -6,67 +6,11 @@
 import type { X86Env } from "../../env.js";
 import type { X86Insn } from "../types.js";
 import {
-  AF, ARITH_FLAGS, CF, DE, OF, addFlags, condition, flag, mask, readGpr, readOperand, setFlags, signBit,
-  sizeOf, storeOrDefer, subFlags, szpFlags, toSigned, writeGpr, writeOperand, type Sem,
+  AF, ARITH_FLAGS, CF, DE, OF, UD, flag, mask, readGpr, readOperand, setFlags, signBit,
+  sizeOf, storeOrDefer, szpFlags, toSigned, writeGpr, writeOperand, type Sem,
 } from "./core.js";
 
-/** ALU op index = ModRM.reg of 80/81/83: add, or, adc, sbb, and, sub, xor, cmp. */
-const alu: Sem = (env, insn) => {
-  const s = env.state;
-  const [dst, src] = insn.operands as [X86Insn["operands"][0], X86Insn["operands"][0]];
-  const size = sizeOf(dst);
-  const a = readOperand(env, insn, dst);
-  const b = readOperand(env, insn, src) & mask(size);
-  const carry = flag(s, CF) ? 1n : 0n;
-  let r: { result: bigint; flags: bigint };
-  switch (insn.spec.arg) {
-    case 0: r = addFlags(a, b, 0n, size); break;
-    case 2: r = addFlags(a, b, carry, size); break;
-    case 3: r = subFlags(a, b, carry, size); break;
-    case 5: case 7: r = subFlags(a, b, 0n, size); break;
-    default: {
-      const v = insn.spec.arg === 1 ? a | b : insn.spec.arg === 4 ? a & b : a ^ b;
-      r = { result: v, flags: szpFlags(v, size) };
-    }
-  }
-  const commit = insn.spec.arg === 7 ? () => {} : storeOrDefer(env, insn, dst, r.result);
-  commit();
-  setFlags(s, ARITH_FLAGS, r.flags);
-};
-
-const test: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  const size = sizeOf(dst!);
-  const v = readOperand(env, insn, dst!) & readOperand(env, insn, src!) & mask(size);
-  setFlags(env.state, ARITH_FLAGS, szpFlags(v, size));
-};
-
-/** arg 0 = inc, 1 = dec; CF is preserved. */
-const incdec: Sem = (env, insn) => {
-  const dst = insn.operands[0]!;
-  const size = sizeOf(dst);
-  const a = readOperand(env, insn, dst);
-  const r = insn.spec.arg === 0 ? addFlags(a, 1n, 0n, size) : subFlags(a, 1n, 0n, size);
-  storeOrDefer(env, insn, dst, r.result)();
-  setFlags(env.state, ARITH_FLAGS & ~CF, r.flags);
-};
-
-const neg: Sem = (env, insn) => {
-  const dst = insn.operands[0]!;
-  const size = sizeOf(dst);
-  const a = readOperand(env, insn, dst);
-  const r = subFlags(0n, a, 0n, size);
-  storeOrDefer(env, insn, dst, r.result)();
-  setFlags(env.state, ARITH_FLAGS, r.flags);
-};
-
-const not: Sem = (env, insn) => {
-  const dst = insn.operands[0]!;
-  const a = readOperand(env, insn, dst);
-  storeOrDefer(env, insn, dst, ~a & mask(sizeOf(dst)))();
-};
-
-/** Shift/rotate by ModRM.reg: 0 rol, 1 ror, 2 rcl, 3 rcr, 4 shl, 5 shr, 7 sar. */
+/** Rotates by ModRM.reg: 0 rol, 1 ror, 2 rcl, 3 rcr (SHL/SHR/SAR are templates in fast.ts). */
 const shift: Sem = (env, insn) => {
   const s = env.state;
   const [dst, cnt] = insn.operands as [X86Insn["operands"][0], X86Insn["operands"][0]];
@@ -114,28 +58,8 @@ const shift: Sem = (env, insn) => {
       flags = (cf ? CF : 0n) | ((msb(a) ? 1n : 0n) !== cfIn ? OF : 0n);
       break;
     }
-    case 4: case 6: { // shl/sal
-      r = (a << count) & m;
-      const cf = ((a << count) >> bits) & 1n;
-      flags = (cf ? CF : 0n) | ((msb(r) ? 1n : 0n) !== cf ? OF : 0n) | szpFlags(r, size);
-      which = ARITH_FLAGS;
-      break;
-    }
-    case 5: { // shr
-      r = a >> count;
-      const cf = (a >> (count - 1n)) & 1n;
-      flags = (cf ? CF : 0n) | (msb(a) ? OF : 0n) | szpFlags(r, size);
-      which = ARITH_FLAGS;
-      break;
-    }
-    default: { // sar
-      const sa = toSigned(a, size);
-      r = (sa >> count) & m;
-      const cf = (sa >> (count - 1n)) & 1n;
-      flags = (cf ? CF : 0n) | szpFlags(r, size);
-      which = ARITH_FLAGS;
-      break;
-    }
+    default:
+      return env.raise(UD); // shl/shr/sar run as templates (fast.ts)
   }
   storeOrDefer(env, insn, dst, r)();
   setFlags(s, which, flags & ~AF);
@@ -231,18 +155,6 @@ const cwd: Sem = (env, insn) => {
   writeGpr(env.state, 2, size, neg ? mask(size) : 0n);
 };
 
-const setcc: Sem = (env, insn) => {
-  writeOperand(env, insn, insn.operands[0]!, condition(env.state, insn.spec.arg!) ? 1n : 0n);
-};
-
-/** CMOVcc reads its source always; a 32-bit destination is zero-extended even when not moved. */
-const cmovcc: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  const v = readOperand(env, insn, src!);
-  if (condition(env.state, insn.spec.arg!)) writeOperand(env, insn, dst!, v);
-  else if (dst!.kind === "reg" && dst!.size === 4) writeOperand(env, insn, dst!, readOperand(env, insn, dst!));
-};
-
 export const ALU_SEMANTICS: Record<string, Sem> = {
-  alu, test, incdec, neg, not, shift, mul, imul1, imul, div, idiv, cbw, cwd, setcc, cmovcc,
+  shift, mul, imul1, imul, div, idiv, cbw, cwd,
 };

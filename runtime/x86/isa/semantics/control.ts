@@ -8,34 +8,12 @@ import {
   readOperand, sizeOf, stackSize, toSigned, writeGpr, writeOperand, type MemOperand, type Sem,
 } from "./core.js";
 
-const mov: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  const v = readOperand(env, insn, src!);
-  writeOperand(env, insn, dst!, v & mask(sizeOf(dst!)));
-};
-
 /** MOV Sreg, r/m: the machine checks the selector; loading CS this way is #UD. */
 const movsreg: Sem = (env, insn) => {
   const [dst, src] = insn.operands;
   if (dst!.kind !== "sreg" || dst.seg === "cs") return env.raise(UD);
   const sel = Number(readOperand(env, insn, src!) & 0xffffn);
   env.loadSegment(dst.seg, sel);
-};
-
-const movzx: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  writeOperand(env, insn, dst!, readOperand(env, insn, src!));
-};
-
-const movsx: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  const v = toSigned(readOperand(env, insn, src!), sizeOf(src!));
-  writeOperand(env, insn, dst!, v & mask(sizeOf(dst!)));
-};
-
-const lea: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  writeOperand(env, insn, dst!, effectiveAddress(env.state, insn, src as MemOperand) & mask(sizeOf(dst!)));
 };
 
 const xchg: Sem = (env, insn) => {
@@ -45,25 +23,6 @@ const xchg: Sem = (env, insn) => {
   // The memory side (if any) is written first so a fault leaves the register untouched.
   if (a!.kind === "mem") (writeOperand(env, insn, a!, vb), writeOperand(env, insn, b!, va));
   else (writeOperand(env, insn, b!, va), writeOperand(env, insn, a!, vb));
-};
-
-const nop: Sem = () => {};
-
-const pushOp: Sem = (env, insn) => {
-  const v = readOperand(env, insn, insn.operands[0]!);
-  push(env, insn.operandSize, v & mask(insn.operandSize));
-};
-
-const pop: Sem = (env, insn) => {
-  const dst = insn.operands[0]!;
-  const { values, commit } = peekPop(env, insn.operandSize, 1);
-  if (dst.kind === "mem") {
-    writeOperand(env, insn, dst, values[0]!);
-    commit();
-  } else {
-    commit(); // pop %rsp: the popped value wins over the increment
-    writeOperand(env, insn, dst, values[0]!);
-  }
 };
 
 const pushseg: Sem = (env, insn) => {
@@ -105,37 +64,6 @@ function relTarget(insn: X86Insn, env: Parameters<Sem>[0]): bigint {
   const rel = insn.operands[0] as Extract<X86Operand, { kind: "rel" }>;
   return branchTarget(insn, env.state.rip + BigInt(insn.length) + rel.disp);
 }
-
-const jmp: Sem = (env, insn) => {
-  env.state.nextRip = relTarget(insn, env);
-};
-
-const jcc: Sem = (env, insn) => {
-  if (condition(env.state, insn.spec.arg!)) env.state.nextRip = relTarget(insn, env);
-};
-
-const jmpind: Sem = (env, insn) => {
-  env.state.nextRip = branchTarget(insn, readOperand(env, insn, insn.operands[0]!));
-};
-
-const call: Sem = (env, insn) => {
-  const target = relTarget(insn, env);
-  push(env, insn.operandSize, env.state.rip + BigInt(insn.length));
-  env.state.nextRip = target;
-};
-
-const callind: Sem = (env, insn) => {
-  const target = branchTarget(insn, readOperand(env, insn, insn.operands[0]!));
-  push(env, insn.operandSize, env.state.rip + BigInt(insn.length));
-  env.state.nextRip = target;
-};
-
-const ret: Sem = (env, insn) => {
-  const extra = insn.operands[0]?.kind === "imm" ? insn.operands[0].value : 0n;
-  const { values, commit } = peekPop(env, insn.operandSize, 1, extra);
-  commit();
-  env.state.nextRip = branchTarget(insn, values[0]!);
-};
 
 /** Far pointer m16:16/32/64 in memory: offset first, then the selector. */
 function readFarPointer(env: Parameters<Sem>[0], insn: X86Insn): { selector: number; offset: bigint } {
@@ -232,6 +160,5 @@ const jrcxz: Sem = (env, insn) => {
 };
 
 export const CONTROL_SEMANTICS: Record<string, Sem> = {
-  mov, movsreg, movzx, movsx, lea, xchg, nop, push: pushOp, pop, pushseg, popseg, pushf, popf, leave,
-  jmp, jcc, jmpind, call, callind, ret, jmpfar, jmpfarind, callfar, callfarind, retfar, iret, loop, jrcxz,
+  movsreg, xchg, pushseg, popseg, pushf, popf, leave, jmpfar, jmpfarind, callfar, callfarind, retfar, iret, loop, jrcxz,
 };
