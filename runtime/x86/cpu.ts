@@ -14,6 +14,8 @@ import { translate, type PageAccess } from "./paging.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
+import { decodeX86 } from "./isa/decode.js";
+import { compileBlock, MAX_BLOCK_INSNS, type Block } from "./jit.js";
 import type { ExitRules } from "./vmx/controls.js";
 import type { Ept, EptAccess } from "./vmx/ept.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
@@ -30,6 +32,13 @@ const NATIVE_MSRS: Record<number, string> = {
   0xc000_0101: "GS_BASE",
   0xc000_0102: "KERNEL_GS_BASE",
 };
+
+interface CodePage {
+  insns: (X86Insn | undefined)[];
+  blocks: (Block | null | undefined)[];
+}
+
+const PAGE_END = new Error("page end");
 
 interface TlbEntry {
   gpaPage: number;
@@ -72,25 +81,124 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   /**
-   * Decoded instructions by linear rip (a decoded-instruction cache): valid while translations are
-   * unchanged (cleared with the TLB) and the code is not written (cleared by codeWritten).
+   * Decoded instructions and compiled blocks by host-physical page (the memory the code came
+   * from), in arrays indexed by page offset. Code is position independent (rip-relative), so
+   * entries stay valid across TLB flushes; a write to the page drops it (codeWritten).
    */
-  readonly decodeCache = new Map<number, X86Insn>();
-  /** Guest-physical pages instructions were fetched from since the last flush. */
-  private readonly codePages = new Set<number>();
+  private readonly code = new Map<number, CodePage>();
+  /** A store hit a page with cached code since the flag was cleared (blocks stop; jit.ts). */
+  smc = false;
+  // The last instruction-fetch translation: linear page → code page (an instruction TLB entry).
+  private fLin = NaN;
+  private fMode: X86State["mode"] = "real";
+  private fCs: X86State["seg"]["cs"] | null = null;
+  private fCsBase = 0n;
+  private fCsBaseN = 0;
+  private fPage: CodePage | null = null;
+  private fHpa = 0;
+  /** Page offset of rip after codePage(). */
+  private fOff = 0;
 
   flushTlb(): void {
     this.tlb.clear();
-    this.decodeCache.clear();
-    this.codePages.clear();
+    this.invalidateFetch();
   }
 
-  /** Guest memory written at a page: drop cached decodes if code came from it (self-modifying code). */
+  /** Forget the cached fetch translation (TLB flush, EPT change by the hypervisor, VM entry). */
+  invalidateFetch(): void {
+    this.fLin = NaN;
+    this.fPage = null;
+  }
+
+  /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code). */
   codeWritten(pageNumber: number): void {
-    if (this.codePages.has(pageNumber)) {
-      this.decodeCache.clear();
-      this.codePages.clear();
+    if (this.code.delete(pageNumber)) {
+      this.smc = true;
+      if (this.fPage && this.fHpa === pageNumber) this.invalidateFetch();
     }
+  }
+
+  /** The code page rip is in (translating the fetch once per page), or null (not RAM: slow path). */
+  private codePage(): CodePage | null {
+    const s = this.state;
+    let lin: number;
+    const cs = s.seg.cs;
+    if (s.mode === "long64") lin = s.pc;
+    else {
+      if (cs !== this.fCs || cs.base !== this.fCsBase) {
+        this.invalidateFetch();
+        this.fCs = cs;
+        this.fCsBase = cs.base;
+        this.fCsBaseN = Number(cs.base & 0xffff_ffffn);
+      }
+      lin = (this.fCsBaseN + s.pc) % 4294967296;
+    }
+    const linPage = Math.floor(lin / 4096);
+    this.fOff = lin - linPage * 4096;
+    if (linPage === this.fLin && s.mode === this.fMode && this.fPage) return this.fPage;
+    const big = BigInt.asUintN(64, BigInt(lin));
+    const gpa = this.translateLinear(big, { write: false, fetch: true, user: this.cpl() === 3 });
+    const hpa = this.hostAddress(gpa, big, "fetch", true);
+    if (hpa === null) return null;
+    const pn = Math.floor(hpa / 4096);
+    this.fHpa = pn;
+    let page = this.code.get(pn);
+    if (!page) this.code.set(pn, (page = { insns: [], blocks: [] }));
+    this.fLin = linPage;
+    this.fMode = s.mode;
+    this.fPage = page;
+    this.fHpa = pn;
+    return page;
+  }
+
+  /** Decode at a page offset from memory; null if the instruction does not end in the page. */
+  private decodeInPage(page: CodePage, off: number, mode: X86State["mode"]): X86Insn | null {
+    const hit = page.insns[off];
+    if (hit && hit.mode === mode) return hit;
+    const base = this.fHpa * 4096;
+    const memory = this.deps.memory;
+    let insn: X86Insn;
+    try {
+      insn = decodeX86((o) => {
+        if (off + o >= 4096) throw PAGE_END;
+        return memory.readByte(base + off + o);
+      }, mode);
+    } catch (e) {
+      if (e === PAGE_END) return null;
+      throw e;
+    }
+    page.insns[off] = insn;
+    return insn;
+  }
+
+  /** The decoded instruction at rip: fetched through paging/EPT (may fault or exit), decoded once. */
+  fetchInsn(): X86Insn {
+    const s = this.state;
+    const page = this.codePage();
+    const insn = page ? this.decodeInPage(page, this.fOff, s.mode) : null;
+    return insn ?? decodeX86((o) => this.fetchByte(o), s.mode);
+  }
+
+  /** The compiled block at rip, or null (no template for the first instruction, or not RAM). */
+  blockAt(): Block | null {
+    const s = this.state;
+    if (s.mode === "real") return null;
+    const page = this.codePage();
+    if (!page) return null;
+    const start = this.fOff;
+    const hit = page.blocks[start];
+    if (hit !== undefined && (hit === null || hit.mode === s.mode)) return hit;
+    const insns: X86Insn[] = [];
+    for (let off = start; insns.length < MAX_BLOCK_INSNS; ) {
+      const insn = this.decodeInPage(page, off, s.mode);
+      if (!insn) break;
+      insns.push(insn);
+      off += insn.length;
+      if (insn.spec.sem === "ud") break;
+    }
+    const block = insns.length ? compileBlock(insns, s.mode) : null;
+    page.blocks[start] = block;
+    return block;
   }
 
   private cpl(): number {
@@ -176,7 +284,6 @@ export class X86Cpu implements X86Env, FastMem {
     }
     const gpa = this.translateLinear(lin, a);
     const hpa = this.hostAddress(gpa, lin, kind, true);
-    if (kind === "fetch") this.codePages.add(Math.floor(gpa / 4096));
     if (hpa === null) {
       if (this.emulating && kind === "fetch") {
         // KVM's emulator cannot fetch instructions from MMIO: an emulation failure (KVM_EXIT_INTERNAL_ERROR).

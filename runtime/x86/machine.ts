@@ -8,7 +8,7 @@ import { TraceLog, type FieldValue } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
 import type {
-  DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest,
+  DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, RunOptions, RunResult, TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
@@ -63,7 +63,7 @@ export class X86Machine extends VmBase implements Machine {
 
   constructor(options: MachineOptions = {}) {
     super();
-    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, ...(options.settings ?? {}) } as MachineSettings;
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, jit: true, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
@@ -102,6 +102,7 @@ export class X86Machine extends VmBase implements Machine {
     if (this.settings.era !== "2015" && this.settings.era !== "today") throw new ExitlabError(`era must be 2015 or today, not ${String(this.settings.era)}`);
     const l = this.settings.stepLimit;
     if (typeof l !== "number" || !Number.isInteger(l) || l <= 0) throw new ExitlabError(`stepLimit must be a positive integer`);
+    if (typeof this.settings.jit !== "boolean") throw new ExitlabError("jit must be on or off");
   }
 
   get console(): string {
@@ -213,17 +214,24 @@ export class X86Machine extends VmBase implements Machine {
     return exit;
   }
 
+  /** Exits seen by the fetch cache: an exit means the hypervisor ran (EPT, guest state may change). */
+  private seenExits = 0;
+
+  private syncFetch(): void {
+    if (this.exits.length !== this.seenExits) {
+      this.seenExits = this.exits.length;
+      this.cpu.invalidateFetch();
+    }
+  }
+
   /** One guest instruction, or the exit/exception it raises. */
   protected execOne(): void {
     const cpu = this.cpu;
     const s = cpu.state;
     cpu.insn = null;
+    this.syncFetch();
     try {
-      let insn = cpu.decodeCache.get(s.pc);
-      if (!insn || insn.mode !== s.mode) {
-        insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
-        cpu.decodeCache.set(s.pc, insn);
-      }
+      const insn = cpu.fetchInsn();
       cpu.insn = insn;
       s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
       const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
@@ -234,19 +242,86 @@ export class X86Machine extends VmBase implements Machine {
       this.cycles += GUEST_INSTRUCTION_CYCLES;
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
     } catch (e) {
-      if (e instanceof VmExitSignal) this.vmExit(e.info);
-      else if (e instanceof GuestFault) {
-        try {
-          // INT n / INT3 / INTO are traps: the frame returns to the next instruction.
-          const sem = cpu.insn?.spec.sem;
-          const type = sem === "int" ? INTR_TYPE.SW_INTERRUPT : sem === "int3" || sem === "into" ? INTR_TYPE.SW_EXCEPTION : INTR_TYPE.HW_EXCEPTION;
-          cpu.deliver(e.vector, e.errorCode, false, e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
-        } catch (e2) {
-          if (e2 instanceof VmExitSignal) this.vmExit(e2.info);
-          else this.internalError(e2);
-        }
-      } else this.internalError(e);
+      this.fault(e);
     }
+  }
+
+  /**
+   * A compiled block at rip when one fits in `budget` instructions (whole loop iterations),
+   * else one interpreted instruction. Returns the budget used (as execOne counts: 1 when no
+   * instruction completed).
+   */
+  private execBlock(budget: number): number {
+    const cpu = this.cpu;
+    const s = cpu.state;
+    this.syncFetch();
+    let block = null;
+    try {
+      block = cpu.blockAt();
+    } catch {
+      block = null; // a fetch fault: the interpreter raises it
+    }
+    const before = this.steps;
+    if (!block || block.count > budget) {
+      this.execOne();
+      return Math.max(1, this.steps - before);
+    }
+    cpu.insn = null;
+    cpu.smc = false;
+    s.done = 0;
+    try {
+      const n = block.fn(s, s.r, cpu, budget);
+      this.steps += n;
+      this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+      return n;
+    } catch (e) {
+      // c.pc and c.done describe the faulting instruction: account for the ones before it.
+      const done = s.done;
+      const insn = block.insns[done % block.count]!;
+      cpu.insn = insn;
+      s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
+      this.steps += done;
+      this.cycles += done * GUEST_INSTRUCTION_CYCLES;
+      this.fault(e);
+      return Math.max(1, done);
+    }
+  }
+
+  /** Step with compiled blocks (setting jit, default on); `until` conditions are checked per instruction by the interpreter. */
+  override runUntilExit(options: RunOptions = {}): RunResult {
+    if (!this.settings.jit || options.until) return super.runUntilExit(options);
+    const max = options.maxSteps ?? this.settings.stepLimit;
+    const before = this.steps;
+    if (this.halted || this.pendingExit) return this.step();
+    let used = 0;
+    let check = 4096;
+    while (used < max) {
+      used += this.execBlock(max - used);
+      if (this.halted || this.pendingExit) return this.result(before);
+      if (used >= check) {
+        check = used + 4096;
+        if (options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+      }
+    }
+    return this.result(before, "limit", `step limit of ${max} instructions reached`);
+  }
+
+  /** A guest fault (delivered through the guest IDT, or an exit), a VM exit, or an emulator error. */
+  private fault(e: unknown): void {
+    const cpu = this.cpu;
+    const s = cpu.state;
+    if (e instanceof VmExitSignal) this.vmExit(e.info);
+    else if (e instanceof GuestFault) {
+      try {
+        // INT n / INT3 / INTO are traps: the frame returns to the next instruction.
+        const sem = cpu.insn?.spec.sem;
+        const type = sem === "int" ? INTR_TYPE.SW_INTERRUPT : sem === "int3" || sem === "into" ? INTR_TYPE.SW_EXCEPTION : INTR_TYPE.HW_EXCEPTION;
+        cpu.deliver(e.vector, e.errorCode, false, e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
+      } catch (e2) {
+        if (e2 instanceof VmExitSignal) this.vmExit(e2.info);
+        else this.internalError(e2);
+      }
+    } else this.internalError(e);
   }
 
   private internalError(e: unknown): void {
@@ -347,7 +422,12 @@ export class X86Machine extends VmBase implements Machine {
       const n = Number(value);
       if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");
       this.settings.stepLimit = n;
-    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit");
+    } else if (name === "jit") {
+      // Compiled basic blocks (on) or the interpreter only (off), e.g. to compare the two.
+      const b = value === true || value === "on" || value === "true" ? true : value === false || value === "off" || value === "false" ? false : undefined;
+      if (b === undefined) throw new ExitlabError("jit must be on or off");
+      this.settings.jit = b;
+    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit, jit");
   }
 
   setTrap(trap: TrapRequest, enabled: boolean): string {

@@ -79,6 +79,8 @@ export class X86Regs implements X86State {
   cbh = 0;
   /** Carry-in of ADC/SBB; the preserved CF of INC/DEC. */
   ccf = 0;
+  /** Instructions a compiled block completed before the one that faulted (jit.ts). */
+  done = 0;
 
   readonly gpr: bigint[];
   mode: X86Mode = "real";

@@ -1,0 +1,277 @@
+// The block compiler against the interpreter (setting jit off): random programs of the common
+// integer instructions (with rare ones mixed in, which end blocks), in 32-bit protected mode and
+// 64-bit mode, must leave the same registers, flags, rip, memory, steps and exits; a step limit
+// stops at exactly N instructions; faults (EPT violations) inside a block are precise; a store
+// into the running block's own page (self-modifying code) is seen by the next instruction.
+
+import { describe, expect, test } from "vitest";
+import { createX86Machine, type X86Machine } from "../../../runtime/x86/machine.js";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s;
+  };
+}
+
+const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+
+/** A random instruction; registers avoid the data base (ebx/rbx), the stack and the loop counter (esi). */
+function randomInsn(r: () => number, bits: 32 | 64, label: () => string): string {
+  const pick = <T>(a: readonly T[]): T => a[r() % a.length]!;
+  const r32 = ["eax", "ecx", "edx", "edi", "ebp", ...(bits === 64 ? ["r8d", "r9d", "r12d"] : [])];
+  const r64 = ["rax", "rcx", "rdx", "rdi", "rbp", "r8", "r9", "r12"];
+  const r16 = ["ax", "cx", "dx", "di", "bp"];
+  const r8 = bits === 64 ? ["al", "cl", "dl", "dil", "r8b"] : ["al", "cl", "dl", "ah", "ch", "dh"];
+  const size = bits === 64 ? pick(["q", "q", "l", "l", "w", "b"] as const) : pick(["l", "l", "l", "w", "b"] as const);
+  const regs = size === "q" ? r64 : size === "l" ? r32 : size === "w" ? r16 : r8;
+  const R = () => "%" + pick(regs);
+  const imm = () => {
+    const v = pick([0, 1, 7, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0x7fffffff, -1, -2, -0x80000000, r() & 0xffff, r() | 0]);
+    const lim = size === "b" ? 0xff : size === "w" ? 0xffff : 0xffffffff;
+    return `$${size === "q" || size === "l" ? (v | 0) : v & lim}`;
+  };
+  const mem = () => `${(r() % 64) * (size === "q" ? 8 : 4)}(%${bits === 64 ? "rbx" : "ebx"})`;
+  const alu = pick(["add", "sub", "adc", "sbb", "and", "or", "xor", "cmp", "test"]);
+  switch (r() % 22) {
+    case 0: case 1: return `${alu}${size} ${R()},${R()}`;
+    case 2: return `${alu}${size} ${imm()},${R()}`;
+    case 3: return `${alu}${size} ${R()},${mem()}`;
+    case 4: return `${alu}${size} ${mem()},${R()}`;
+    case 5: return `${pick(["inc", "dec", "neg", "not"])}${size} ${pick([R(), mem()])}`;
+    case 6: return `${pick(["shl", "shr", "sar"])}${size} $${pick([1, 3, 7, 8, 15, 16, 31, 32, 33, 63])},${R()}`;
+    case 7: return `${pick(["shl", "shr", "sar"])}${size} %cl,${R()}`;
+    case 8: return `mov${size} ${pick([R(), imm()])},${R()}`;
+    case 9: return `mov${size} ${R()},${mem()}`;
+    case 10: return `mov${size} ${mem()},${R()}`;
+    case 11: return `${pick(["movzbl", "movsbl"])} %${pick(r8)},%${pick(r32)}`;
+    case 12: return `${pick(["movzwl", "movswl"])} %${pick(r16)},%${pick(r32)}`;
+    case 13: return bits === 64 ? `lea ${r() % 200 - 100}(%${pick(r64)},%${pick(r64)},${pick([1, 2, 4, 8])}),%${pick(r64)}` : `lea ${r() % 200 - 100}(%${pick(r32)},%${pick(r32)},${pick([1, 2, 4, 8])}),%${pick(r32)}`;
+    case 14: return `set${pick(CC)} %${pick(r8)}`;
+    case 15: return bits === 64 ? `cmov${pick(CC)} %${pick(r64)},%${pick(r64)}` : `cmov${pick(CC)} %${pick(r32)},%${pick(r32)}`;
+    case 16: return bits === 64 ? `push %${pick(r64)}\npop %${pick(r64)}` : `push %${pick(r32)}\npop %${pick(r32)}`;
+    case 17: {
+      const l = label();
+      return `j${pick(CC)} ${l}\ninc %${pick(r32)}\n${l}:`;
+    }
+    case 18: return `${pick(["rol", "ror", "rcl", "rcr"])}${size} $${pick([1, 5, 9])},${R()}`; // BigInt semantics: a block boundary
+    case 19: return bits === 64 ? `imul %${pick(r64)},%${pick(r64)}` : `imul %${pick(r32)},%${pick(r32)}`;
+    case 20: return bits === 64 ? `pushf\npop %${pick(r64)}` : `pushf\npop %${pick(r32)}`;
+    default: {
+      const l = label();
+      return `call ${l}f\njmp ${l}g\n${l}f: ret\n${l}g:`.replace(/(L\d+)f/g, "$1_f").replace(/(L\d+)g/g, "$1_g");
+    }
+  }
+}
+
+const LONG_MODE_PROLOGUE = `
+  lgdtl gdt64_desc
+  mov %cr4, %eax
+  bts $5, %eax
+  mov %eax, %cr4
+  mov $ptl4, %eax
+  mov %eax, %cr3
+  mov $0xc0000080, %ecx
+  rdmsr
+  bts $8, %eax
+  wrmsr
+  mov %cr0, %eax
+  bts $31, %eax
+  mov %eax, %cr0
+  ljmpl $8, $start64
+  .code64
+start64:
+  mov $0x10, %ax
+  mov %ax, %ds
+  mov %ax, %es
+  mov %ax, %ss
+`;
+
+const LONG_MODE_TABLES = `
+  .align 8
+gdt64:
+  .quad 0
+  .quad 0x00af9b000000ffff
+  .quad 0x00cf93000000ffff
+gdt64_end:
+gdt64_desc:
+  .word gdt64_end - gdt64 - 1
+  .long gdt64
+  .balign 4096, 0
+ptl4: .quad ptl3 + 7
+  .fill 511, 8, 0
+ptl3: .quad ptl2 + 7
+  .fill 511, 8, 0
+ptl2: .quad 0x0000001e7
+  .quad 0x0002001e7
+  .quad 0x0004001e7
+  .quad 0x0006001e7
+  .fill 508, 8, 0
+`;
+
+function program(seed: number, bits: 32 | 64, length: number, iterations: number): string {
+  const r = rng(seed);
+  let n = 0;
+  const label = () => `L${n++}`;
+  const body: string[] = [];
+  for (let i = 0; i < length; i++) body.push(randomInsn(r, bits, label));
+  const w = bits === 64 ? "r" : "e";
+  return `
+  .code32
+start:
+  mov $0x5f0000, %esp
+  ${bits === 64 ? LONG_MODE_PROLOGUE : ""}
+  mov $0x${(0x600000 + (seed % 7) * 0x1000).toString(16)}, %${w}bx
+  mov $0x5f0000, %${w}sp
+  mov $${iterations}, %esi
+  mov $0x${(r() >>> 0).toString(16)}, %eax
+  mov $0x${(r() >>> 0).toString(16)}, %edx
+  mov $${r() % 64}, %ecx
+loop:
+  ${body.join("\n  ")}
+  dec %esi
+  jnz loop
+  mov $0xf4, %dx
+  mov $0, %al
+  out %al, %dx
+  ${bits === 64 ? LONG_MODE_TABLES : ""}
+`;
+}
+
+const NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags"];
+
+function snapshot(m: X86Machine) {
+  return {
+    regs: Object.fromEntries(NAMES.map((n) => [n, m.readRegister(n).toString(16)])),
+    steps: m.steps,
+    cycles: m.cycles,
+    halted: m.halted?.message ?? null,
+    exits: m.exits.map((e) => `${e.reason}@${e.step}:${e.pc.toString(16)}:${JSON.stringify(e.info, (_k, v) => (typeof v === "bigint" ? v.toString(16) : v))}`),
+    data: Buffer.from(m.readPhysical(0x5ef000, 0x1000)).toString("hex") + Buffer.from(m.readPhysical(0x600000, 0x8000)).toString("hex"),
+  };
+}
+
+function machine(source: string, jit: boolean): X86Machine {
+  return createX86Machine({ guest: { source }, settings: { jit, stepLimit: 10_000_000 } });
+}
+
+describe("block compiler = interpreter", () => {
+  for (const bits of [32, 64] as const) {
+    test(`random ${bits}-bit programs: registers, flags, memory, steps and exits agree`, () => {
+      for (let seed = 1; seed <= 40; seed++) {
+        const src = program(seed * 7919 + bits, bits, 4 + (seed % 12), 50 + seed);
+        const a = machine(src, false);
+        const b = machine(src, true);
+        a.run({ maxSteps: 200_000 });
+        b.run({ maxSteps: 200_000 });
+        expect(a.halted?.message ?? "", `seed ${seed}`).toMatch(/exit|debug/i);
+        expect(snapshot(b), `seed ${seed}\n${src}`).toEqual(snapshot(a));
+      }
+    });
+
+    test(`${bits}-bit: a step limit stops at exactly N instructions`, () => {
+      const src = program(4242 + bits, bits, 6, 1000);
+      for (const n of [1, 2, 3, 7, 20, 33, 100, 101, 1001, 4099]) {
+        const a = machine(src, false);
+        const b = machine(src, true);
+        const ra = a.run({ maxSteps: n });
+        const rb = b.run({ maxSteps: n });
+        expect(rb.steps).toBe(ra.steps);
+        expect(snapshot(b), `limit ${n}`).toEqual(snapshot(a));
+      }
+    });
+  }
+
+  test("tight loops run as compiled loops and stop at the limit mid-loop", () => {
+    const src = `
+      .code32
+    start:
+      mov $1000000, %ecx
+    1: add $1, %eax
+      dec %ecx
+      jnz 1b
+      mov $0xf4, %dx
+      out %al, %dx
+    `;
+    const a = machine(src, false);
+    const b = machine(src, true);
+    for (const n of [10, 1000, 12345]) {
+      a.run({ maxSteps: n });
+      b.run({ maxSteps: n });
+      expect(snapshot(b)).toEqual(snapshot(a));
+    }
+    b.run({ maxSteps: 10_000_000 });
+    expect(b.readRegister("eax")).toBe(0x2badb002n + 1000000n); // eax starts with the multiboot magic
+    expect(b.halted).not.toBeNull();
+  });
+
+  test("an EPT violation inside a block: same instruction, registers and step count", () => {
+    // Each store touches a new page: KVM maps it on the EPT violation, the store re-executes.
+    const src = `
+      .code32
+    start:
+      mov $0x700000, %ebx
+      mov $8, %ecx
+    1: add $3, %eax
+      mov %eax, (%ebx)
+      add $0x1000, %ebx
+      dec %ecx
+      jnz 1b
+      mov $0xf4, %dx
+      out %al, %dx
+    `;
+    const a = machine(src, false);
+    const b = machine(src, true);
+    for (let i = 0; i < 40 && !a.halted; i++) {
+      a.runUntilExit({ maxSteps: 1000 });
+      b.runUntilExit({ maxSteps: 1000 });
+      expect(snapshot(b)).toEqual(snapshot(a));
+      expect(b.pendingExit?.info.instruction).toBe(a.pendingExit?.info.instruction);
+      if (a.pendingExit) (a.handle(), b.handle());
+    }
+    expect(a.exits.filter((e) => e.reason === "EPT_VIOLATION").length).toBeGreaterThan(8);
+  });
+
+  test("self-modifying code: a store into the running block is seen by the next instruction", () => {
+    // The mov rewrites the imm32 of the following add (05 id) to 5 before each pass reaches it.
+    const src = `
+      .code32
+    start:
+      mov $2, %ecx
+      mov $5, %edx
+    1: mov %edx, patch+1
+    patch: add $0x12345678, %eax
+      dec %ecx
+      jnz 1b
+      mov $0xf4, %dx
+      out %al, %dx
+    `;
+    const a = machine(src, false);
+    const b = machine(src, true);
+    a.run({ maxSteps: 1000 });
+    b.run({ maxSteps: 1000 });
+    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(a.readRegister("eax")).toBe(0x2badb002n + 10n);
+  });
+
+  test("the built-in boot guest gives the same trace with and without the compiler", () => {
+    const a = createX86Machine({ settings: { jit: false } });
+    const b = createX86Machine();
+    a.run();
+    b.run();
+    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(b.trace.events.length).toBe(a.trace.events.length);
+  });
+
+  test("set jit on/off", () => {
+    const m = createX86Machine();
+    expect(m.settings.jit).toBe(true);
+    m.set("jit", false);
+    expect(m.settings.jit).toBe(false);
+    m.set("jit", "on");
+    expect(m.settings.jit).toBe(true);
+    expect(() => m.set("jit", 3)).toThrow(/jit must be on or off/);
+    expect(() => createX86Machine({ settings: { jit: "maybe" } })).toThrow(/jit must be on or off/);
+  });
+});
