@@ -9,7 +9,7 @@
 import type { X86Mode } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
 import type { X86Regs } from "./regs.js";
-import { generate, type FastMem } from "./isa/semantics/fast.js";
+import { generate, type FastMem, type FlagsOut } from "./isa/semantics/fast.js";
 
 /** Memory seen by compiled blocks: FastMem plus the self-modifying-code flag. */
 export interface BlockMem extends FastMem {
@@ -41,19 +41,25 @@ const compiled = new Map<string, BlockFn>();
  */
 export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
   const wrap = (e: string) => (mode === "long64" ? `(${e})` : `((${e}) >>> 0)`);
-  const parts: string[] = [];
+  const parts: string[][] = [];
   const used: X86Insn[] = [];
   const offsets: number[] = [];
   let off = 0;
   let branch = false;
   let writes = false;
   let loop = false;
+  // The last flag producer in this pass whose values are in scope (for inlined flag reads), its
+  // part index, and whether an instruction since then may fault (then its record must stay).
+  let known: FlagsOut | null = null;
+  let knownAt = -1;
+  let faultSince = false;
+  const recordAt: number[] = [];
   for (const insn of insns) {
     if (used.length >= MAX_BLOCK_INSNS) break;
     if (insn.spec.privileged || insn.prefixes.lock) break;
     const i = used.length;
     const pc = `(p0 + ${off})`;
-    const g = generate(insn, pc);
+    const g = generate(insn, pc, `_${i}_`);
     if (!g) break;
     used.push(insn);
     offsets.push(off);
@@ -61,11 +67,29 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     const code: string[] = [];
     if (g.faults) code.push(`c.done = it + ${i}; c.pc = ${pc};`);
     if (g.branches) code.push(`c.npc = ${wrap(`p0 + ${next}`)};`);
-    code.push(...g.out);
+    const inline = known && inlineable(known) ? known : null;
+    let recordIndex = -1;
+    g.out.forEach((line, n) => {
+      if (n === g.flags?.line) recordIndex = code.length;
+      else if (inline) line = line.replace(/c\.cf\(\)/g, () => cfExpr(inline)).replace(/c\.cond\((\d+)\)/g, (_m, cc: string) => condExpr(inline, Number(cc)));
+      code.push(line);
+    });
+    if (g.faults) faultSince = true;
     const stores = g.out.some((l) => l.includes("m.wr("));
     if (stores) writes = true;
     if (stores && !g.branches) code.push(`if (m.smc) { c.pc = ${wrap(`p0 + ${next}`)}; return it + ${i + 1}; }`);
-    parts.push(`{\n${code.join("\n")}\n}`);
+    if (g.flags) {
+      // The previous producer's record is dead when every read of it was inlined and nothing
+      // in between (this instruction included) can fault and expose it.
+      if (inline && !faultSince) parts[knownAt]![recordAt[knownAt]!] = "";
+      known = g.flags;
+      knownAt = i;
+      faultSince = false;
+    } else if (g.eagerFlags) {
+      known = null;
+    }
+    parts.push(code);
+    recordAt.push(recordIndex);
     off = next;
     if (g.branches) {
       branch = true;
@@ -76,13 +100,14 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
   }
   if (used.length === 0) return null;
   const n = used.length;
+  const text = parts.map((p) => p.filter((l) => l !== "").join("\n")).join("\n");
   let body: string;
   if (loop) {
-    body = `for (;;) {\n${parts.join("\n")}\nit += ${n};\nif (c.npc !== p0 || it + ${n} > max${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
+    body = `for (;;) {\n${text}\nit += ${n};\nif (c.npc !== p0 || it + ${n} > max${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
   } else if (branch) {
-    body = `${parts.join("\n")}\nc.pc = c.npc;\nreturn ${n};`;
+    body = `${text}\nc.pc = c.npc;\nreturn ${n};`;
   } else {
-    body = `${parts.join("\n")}\nc.pc = ${wrap(`p0 + ${off}`)};\nreturn ${n};`;
+    body = `${text}\nc.pc = ${wrap(`p0 + ${off}`)};\nreturn ${n};`;
   }
   const src = `"use strict";\nconst p0 = c.pc;\nlet it = 0;\n${body}`;
   let fn = compiled.get(src);
@@ -92,4 +117,45 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     compiled.set(src, fn);
   }
   return { fn, count: n, insns: used, offsets, mode, loop };
+}
+
+// ---- flags of a producer known at compile time (same pass of the same block) ----
+// Kinds: 1 add, 3 sub, 5 logic, 6 inc, 7 dec (ADC/SBB and 8-byte operations use c.cf()/c.cond()).
+
+function inlineable(f: FlagsOut): boolean {
+  return f.size <= 4 && (f.kind === 1 || f.kind === 3 || f.kind === 5 || f.kind === 6 || f.kind === 7);
+}
+
+function cfExpr(f: FlagsOut): string {
+  switch (f.kind) {
+    case 1: return `((${f.r} >>> 0) < (${f.a} >>> 0) ? 1 : 0)`;
+    case 3: return `((${f.a} >>> 0) < (${f.b} >>> 0) ? 1 : 0)`;
+    case 5: return "0";
+    default: return String(f.ccf);
+  }
+}
+
+function signOf(v: string, size: number): string {
+  return size === 4 ? `((${v}) < 0)` : `(((${v}) & ${size === 1 ? 0x80 : 0x8000}) !== 0)`;
+}
+
+function condExpr(f: FlagsOut, cc: number): string {
+  const zf = `(${f.r} === 0)`;
+  const sf = signOf(f.r, f.size);
+  const cf = `(${cfExpr(f)} !== 0)`;
+  const of = f.kind === 5 ? "false"
+    : f.kind === 1 || f.kind === 6 ? signOf(`(${f.a} ^ ${f.r}) & (${f.b} ^ ${f.r})`, f.size)
+    : signOf(`(${f.a} ^ ${f.b}) & (${f.a} ^ ${f.r})`, f.size);
+  let e: string;
+  switch (cc >> 1) {
+    case 0: e = of; break;
+    case 1: e = cf; break;
+    case 2: e = zf; break;
+    case 3: e = `(${cf} || ${zf})`; break;
+    case 4: e = sf; break;
+    case 5: e = `(c.parity(${f.r}) !== 0)`; break;
+    case 6: e = `(${sf} !== ${of})`; break;
+    default: e = `(${zf} || ${sf} !== ${of})`; break;
+  }
+  return cc & 1 ? `!${e}` : e;
 }

@@ -282,6 +282,11 @@ export class X86Regs implements X86State {
     return rl | 0;
   }
 
+  /** Parity flag of the low byte of `v` (1 = even), for compiled blocks. */
+  parity(v: number): number {
+    return PARITY[v & 0xff]!;
+  }
+
   /** Condition codes, SDM Vol. 1 Table B-1. */
   cond(n: number): boolean {
     let r: boolean;

@@ -26,6 +26,18 @@ export type FastFn = (c: X86Regs, R: Int32Array, m: FastMem) => void;
 
 type MemOp = Extract<X86Operand, { kind: "mem" }>;
 
+/** What a flag-setting instruction recorded: names of its values (constants or variables). */
+export interface FlagsOut {
+  kind: number;
+  size: number;
+  r: string;
+  a: string | null;
+  b: string | null;
+  ccf: string | null;
+  /** Index in Gen.out of the statement that records the flags. */
+  line: number;
+}
+
 /** Code generation state for one instruction. */
 export class Gen {
   private n = 0;
@@ -34,15 +46,21 @@ export class Gen {
   faults = false;
   /** Whether the instruction assigns c.npc (a branch). */
   branches = false;
+  /** The lazy flags this instruction records (all arithmetic flags), and the line that records them. */
+  flags: FlagsOut | null = null;
+  /** The instruction may set RFLAGS eagerly (shifts: only for a non-zero count). */
+  eagerFlags = false;
 
   constructor(
     readonly insn: X86Insn,
     /** Expression for this instruction's rip. */
     readonly pc: string,
+    /** Prefix of variable names (unique per instruction within a block). */
+    readonly tag = "",
   ) {}
 
   v(p = "t"): string {
-    return `${p}${this.n++}`;
+    return `${p}${this.tag}${this.n++}`;
   }
 
   emit(s: string): void {
@@ -198,6 +216,7 @@ function sizeOf(op: X86Operand): number {
 
 /** Record the lazy flags of an operation. */
 function record(g: Gen, kind: number, size: number, r: Val, a: Val | null, b: Val | null, ccf?: string): void {
+  g.flags = { kind, size, r: r.lo, a: a?.lo ?? null, b: b?.lo ?? null, ccf: ccf ?? null, line: g.out.length };
   const s = [`c.cc = ${kind}; c.csz = ${size}; c.cr = ${r.lo};`];
   if (size === 8) s.push(`c.crh = ${r.hi};`);
   if (a && b) {
@@ -322,6 +341,7 @@ const shift: Template = (g, insn) => {
   const name = k === 5 ? "shr" : k === 7 ? "sar" : "shl";
   const cn = g.v("n");
   g.emit(`const ${cn} = ${n.lo} & ${size === 8 ? 63 : 31};`);
+  g.eagerFlags = true;
   g.emit(`if (${cn} !== 0) {`);
   const r = g.v("r");
   if (size === 8) g.emit(`const ${r} = c.${name}64(${a.lo}, ${a.hi}, ${cn}), ${r}h = c.t;`);
@@ -514,10 +534,10 @@ export const TEMPLATES: Readonly<Record<string, Template>> = {
 };
 
 /** The template code of one instruction, or null when it has no fast form. */
-export function generate(insn: X86Insn, pc: string): Gen | null {
+export function generate(insn: X86Insn, pc: string, tag = ""): Gen | null {
   const t = TEMPLATES[insn.spec.sem];
   if (!t) return null;
-  const g = new Gen(insn, pc);
+  const g = new Gen(insn, pc, tag);
   return t(g, insn) ? g : null;
 }
 
