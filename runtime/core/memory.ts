@@ -69,6 +69,14 @@ export class GuestMemory {
     return p;
   }
 
+  /**
+   * The backing array of the page holding `pa` (undefined: RAM never written, reads as zeros);
+   * forWrite allocates it under the cap. Fast paths that write into it call onWrite themselves.
+   */
+  pageArray(pa: number, forWrite: boolean): Uint8Array | undefined {
+    return this.page(pa, forWrite);
+  }
+
   readByte(pa: number): number {
     const p = this.page(pa, false);
     return p ? p[pa % PAGE_SIZE]! : 0;

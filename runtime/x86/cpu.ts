@@ -39,6 +39,7 @@ interface CodePage {
 }
 
 const PAGE_END = new Error("page end");
+const ZERO_PAGE = new Uint8Array(4096);
 
 interface TlbEntry {
   gpaPage: number;
@@ -108,10 +109,12 @@ export class X86Cpu implements X86Env, FastMem {
   invalidateFetch(): void {
     this.fLin = NaN;
     this.fPage = null;
+    this.invalidateData();
   }
 
   /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code). */
   codeWritten(pageNumber: number): void {
+    if (this.zeroPages.size !== 0 && this.zeroPages.has(pageNumber)) this.invalidateData();
     if (this.code.delete(pageNumber)) {
       this.smc = true;
       if (this.fPage && this.fHpa === pageNumber) this.invalidateFetch();
@@ -143,7 +146,11 @@ export class X86Cpu implements X86Env, FastMem {
     const pn = Math.floor(hpa / 4096);
     this.fHpa = pn;
     let page = this.code.get(pn);
-    if (!page) this.code.set(pn, (page = { insns: [], blocks: [] }));
+    if (!page) {
+      this.code.set(pn, (page = { insns: [], blocks: [] }));
+      // Writes to a code page must go through codeWritten: drop fast write entries for it.
+      for (let i = 0; i < 256; i++) if (this.wPn[i] === pn) this.wKey[i] = NaN;
+    }
     this.fLin = linPage;
     this.fMode = s.mode;
     this.fPage = page;
@@ -284,6 +291,7 @@ export class X86Cpu implements X86Env, FastMem {
     }
     const gpa = this.translateLinear(lin, a);
     const hpa = this.hostAddress(gpa, lin, kind, true);
+    this.lastHpa = hpa;
     if (hpa === null) {
       if (this.emulating && kind === "fetch") {
         // KVM's emulator cannot fetch instructions from MMIO: an emulation failure (KVM_EXIT_INTERNAL_ERROR).
@@ -313,19 +321,116 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   // ---- FastMem (the compiled templates' memory) ----
+  // Linear addresses as Numbers; a small data TLB maps a linear page to its RAM page array,
+  // filled by the general path (paging, EPT, A/D bits) after an access succeeds, separately for
+  // reads and writes, cleared with the TLB and whenever the hypervisor ran (EPT may change).
+  // Page-crossing, MMIO, FS/GS in 64-bit mode and KVM's emulation take the general path.
 
   hi = 0;
+  /** Host-physical address of the last RAM access of the general path (null: MMIO). */
+  private lastHpa: number | null = null;
+  private readonly rKey = new Float64Array(256).fill(NaN);
+  private readonly rArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
+  private readonly wKey = new Float64Array(256).fill(NaN);
+  private readonly wArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
+  private readonly wPn = new Float64Array(256);
+  /** Segment bases as Numbers (NaN: read it again from state.seg). */
+  private readonly segBaseN = new Float64Array(6).fill(NaN);
+
+  /** Memory pages the read TLB maps to ZERO_PAGE (unallocated RAM): a write to one clears the TLB. */
+  private readonly zeroPages = new Set<number>();
+
+  private invalidateData(): void {
+    this.zeroPages.clear();
+    this.segBaseN.fill(NaN);
+    this.rKey.fill(NaN);
+    this.wKey.fill(NaN);
+  }
+
+  /** Linear address of seg:offset as a Number, or NaN (general path). */
+  private fastLinear(seg: number, lo: number, hi: number): number {
+    if (this.emulating) return NaN;
+    if (this.state.mode === "long64") {
+      if (seg >= 4) return NaN; // FS/GS bases
+      const lin = (hi | 0) * 4294967296 + (lo >>> 0);
+      return lin >= 0x8000_0000_0000 || lin < -0x8000_0000_0000 ? NaN : lin;
+    }
+    let base = this.segBaseN[seg]!;
+    if (base !== base) base = this.segBaseN[seg] = Number(this.state.seg[SEG_ORDER[seg]!].base & 0xffff_ffffn);
+    return (base + (lo >>> 0)) % 4294967296;
+  }
+
+  /**
+   * Forget cached segment bases: after any instruction on the BigInt semantics (segment loads,
+   * WRMSR FS/GS_BASE, SWAPGS) and whenever the caches are invalidated.
+   */
+  segmentsChanged(): void {
+    this.segBaseN.fill(NaN);
+  }
+
+  /** memory.onWrite: the machine installs this; fast-path writes (never to code pages) skip it. */
+  readonly writeHook = (pageNumber: number): void => this.codeWritten(pageNumber);
 
   rd(seg: number, lo: number, hi: number, size: number): number {
+    const lin = this.fastLinear(seg, lo, hi);
+    const page = Math.floor(lin / 4096);
+    const off = lin - page * 4096;
+    const i = page & 255;
+    if (this.rKey[i] === page && off + size <= 4096) {
+      const a = this.rArr[i]!;
+      switch (size) {
+        case 1: return a[off]!;
+        case 2: return a[off]! | (a[off + 1]! << 8);
+        case 4: return a[off]! | (a[off + 1]! << 8) | (a[off + 2]! << 16) | (a[off + 3]! << 24);
+        default:
+          this.hi = a[off + 4]! | (a[off + 5]! << 8) | (a[off + 6]! << 16) | (a[off + 7]! << 24);
+          return a[off]! | (a[off + 1]! << 8) | (a[off + 2]! << 16) | (a[off + 3]! << 24);
+      }
+    }
+    this.lastHpa = null;
     const v = this.read(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), { size: size as 1 | 2 | 4 | 8, write: false });
+    if (lin === lin && off + size <= 4096 && this.lastHpa !== null) {
+      const pn = Math.floor(this.lastHpa / 4096);
+      let arr = this.deps.memory.pageArray(this.lastHpa, false);
+      if (!arr) (arr = ZERO_PAGE), this.zeroPages.add(pn); // RAM never written: zeros until a write allocates it
+      this.rKey[i] = page;
+      this.rArr[i] = arr;
+    }
     this.hi = Number(v >> 32n) | 0;
     const l = Number(v & 0xffff_ffffn);
     return size >= 4 ? l | 0 : l;
   }
 
   wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): void {
+    const lin = this.fastLinear(seg, lo, hi);
+    const page = Math.floor(lin / 4096);
+    const off = lin - page * 4096;
+    const i = page & 255;
+    if (this.wKey[i] === page && off + size <= 4096) {
+      const a = this.wArr[i]!;
+      a[off] = vlo;
+      if (size >= 2) a[off + 1] = vlo >> 8;
+      if (size >= 4) (a[off + 2] = vlo >> 16), (a[off + 3] = vlo >> 24);
+      if (size === 8) (a[off + 4] = vhi), (a[off + 5] = vhi >> 8), (a[off + 6] = vhi >> 16), (a[off + 7] = vhi >> 24);
+      // Pages with decoded code never get write entries (codePage), so only a foreign listener needs telling.
+      const hook = this.deps.memory.onWrite;
+      if (hook !== null && hook !== this.writeHook) hook(this.wPn[i]!);
+      return;
+    }
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
+    this.lastHpa = null;
     this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
+    if (lin === lin && off + size <= 4096 && this.lastHpa !== null) {
+      const arr = this.deps.memory.pageArray(this.lastHpa, true)!;
+      const pn = Math.floor(this.lastHpa / 4096);
+      if (!this.code.has(pn)) {
+        this.wKey[i] = page;
+        this.wArr[i] = arr;
+        this.wPn[i] = pn;
+      }
+      this.rKey[i] = page; // a writable page is readable here too (EPT write implies read; paging likewise)
+      this.rArr[i] = arr;
+    }
   }
 
   // ---- X86Env ----

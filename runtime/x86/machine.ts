@@ -92,7 +92,7 @@ export class X86Machine extends VmBase implements Machine {
       era: () => this.settings.era,
       emit: (name, fields) => this.emit(name, fields),
     });
-    this.memory.onWrite = (page) => this.cpu.codeWritten(page);
+    this.memory.onWrite = this.cpu.writeHook;
     this.kvm.setup();
     this.kvm.setSregs(this.cpu.state);
     this.enter();
@@ -236,7 +236,10 @@ export class X86Machine extends VmBase implements Machine {
       s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
       const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       if (fn) fn(s, s.r, cpu);
-      else executeX86(cpu, insn);
+      else {
+        executeX86(cpu, insn);
+        cpu.segmentsChanged();
+      }
       s.pc = s.npc;
       this.steps++;
       this.cycles += GUEST_INSTRUCTION_CYCLES;
@@ -289,6 +292,7 @@ export class X86Machine extends VmBase implements Machine {
 
   /** Step with compiled blocks (setting jit, default on); `until` conditions are checked per instruction by the interpreter. */
   override runUntilExit(options: RunOptions = {}): RunResult {
+    this.cpu.invalidateFetch(); // traps or views may have changed EPT or controls since the last run
     if (!this.settings.jit || options.until) return super.runUntilExit(options);
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
@@ -304,6 +308,11 @@ export class X86Machine extends VmBase implements Machine {
       }
     }
     return this.result(before, "limit", `step limit of ${max} instructions reached`);
+  }
+
+  override step(): RunResult {
+    this.cpu.invalidateFetch();
+    return super.step();
   }
 
   /** A guest fault (delivered through the guest IDT, or an exit), a VM exit, or an emulator error. */

@@ -255,6 +255,31 @@ describe("block compiler = interpreter", () => {
     expect(a.readRegister("eax")).toBe(0x2badb002n + 10n);
   });
 
+  test("a page read while never written (zeros), then written by another path, reads the new bytes", () => {
+    const src = `
+      .code32
+    start:
+      mov 0x700000, %eax
+      mov 0x700004, %edx
+      mov $0x700000, %edi
+      mov $0x55, %al
+      mov $4, %ecx
+      rep stosb
+      mov 0x700000, %ebx
+      mov $0x66, %al
+      mov %al, 0x700001
+      mov 0x700000, %esi
+      mov $0xf4, %dx
+      out %al, %dx
+    `;
+    for (const jit of [false, true]) {
+      const m = machine(src, jit);
+      m.run({ maxSteps: 1000 });
+      expect(m.readRegister("ebx")).toBe(0x55555555n);
+      expect(m.readRegister("esi")).toBe(0x55556655n);
+    }
+  });
+
   test("the built-in boot guest gives the same trace with and without the compiler", () => {
     const a = createX86Machine({ settings: { jit: false } });
     const b = createX86Machine();

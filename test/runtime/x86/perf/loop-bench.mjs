@@ -28,6 +28,21 @@ const LOOPS = {
       mov $0, %al
       out %al, %dx
   `,
+  "load/add/store/inc/and/dec/jnz": `
+    .code32
+    start:
+      mov $N, %esi
+    1: mov 0x600000(,%edi,4), %eax
+      add %eax, %edx
+      mov %edx, 0x601000(,%edi,4)
+      inc %edi
+      and $255, %edi
+      dec %esi
+      jnz 1b
+      mov $0xf4, %dx
+      mov $0, %al
+      out %al, %dx
+  `,
 };
 
 const jit = process.argv[2] !== "nojit";
