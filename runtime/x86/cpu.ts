@@ -93,7 +93,6 @@ export class X86Cpu implements X86Env, FastMem {
   private fLin = NaN;
   private fMode: X86State["mode"] = "real";
   private fCs: X86State["seg"]["cs"] | null = null;
-  private fCsBase = 0n;
   private fCsBaseN = 0;
   private fPage: CodePage | null = null;
   private fHpa = 0;
@@ -109,6 +108,7 @@ export class X86Cpu implements X86Env, FastMem {
   invalidateFetch(): void {
     this.fLin = NaN;
     this.fPage = null;
+    this.fCs = null;
     this.invalidateData();
   }
 
@@ -128,10 +128,10 @@ export class X86Cpu implements X86Env, FastMem {
     const cs = s.seg.cs;
     if (s.mode === "long64") lin = s.pc;
     else {
-      if (cs !== this.fCs || cs.base !== this.fCsBase) {
+      // CS changes (segment loads, VM entry) replace the object or invalidate this cache.
+      if (cs !== this.fCs) {
         this.invalidateFetch();
         this.fCs = cs;
-        this.fCsBase = cs.base;
         this.fCsBaseN = Number(cs.base & 0xffff_ffffn);
       }
       lin = (this.fCsBaseN + s.pc) % 4294967296;
@@ -147,7 +147,7 @@ export class X86Cpu implements X86Env, FastMem {
     this.fHpa = pn;
     let page = this.code.get(pn);
     if (!page) {
-      this.code.set(pn, (page = { insns: [], blocks: [] }));
+      this.code.set(pn, (page = { insns: new Array<X86Insn | undefined>(4096).fill(undefined), blocks: new Array<Block | null | undefined>(4096).fill(undefined) }));
       // Writes to a code page must go through codeWritten: drop fast write entries for it.
       for (let i = 0; i < 256; i++) if (this.wPn[i] === pn) this.wKey[i] = NaN;
     }
