@@ -105,7 +105,11 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   /** Forget the cached fetch translation (TLB flush, EPT change by the hypervisor, VM entry). */
+  /** Bumped whenever a fetch translation or cached code may have changed (block chains check it). */
+  epoch = 0;
+
   invalidateFetch(): void {
+    this.epoch++;
     this.fLin = NaN;
     this.fPage = null;
     this.fCs = null;
@@ -117,6 +121,7 @@ export class X86Cpu implements X86Env, FastMem {
     if (this.zeroPages.size !== 0 && this.zeroPages.has(pageNumber)) this.invalidateData();
     if (this.code.delete(pageNumber)) {
       this.smc = true;
+      this.epoch++;
       if (this.fPage && this.fHpa === pageNumber) this.invalidateFetch();
     }
   }

@@ -28,6 +28,12 @@ export interface Block {
   offsets: number[];
   mode: X86Mode;
   loop: boolean;
+  // Chaining (machine.ts): the last two successors by rip, valid while epoch === cpu.epoch.
+  epoch: number;
+  s0pc: number;
+  s0: Block | null;
+  s1pc: number;
+  s1: Block | null;
 }
 
 export const MAX_BLOCK_INSNS = 64;
@@ -116,7 +122,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     if (compiled.size > 20_000) compiled.clear();
     compiled.set(src, fn);
   }
-  return { fn, count: n, insns: used, offsets, mode, loop };
+  return { fn, count: n, insns: used, offsets, mode, loop, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----

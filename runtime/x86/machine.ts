@@ -12,6 +12,7 @@ import type {
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
+import type { Block } from "./jit.js";
 import { X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
 import type { X86State } from "./env.js";
@@ -250,25 +251,13 @@ export class X86Machine extends VmBase implements Machine {
   }
 
   /**
-   * A compiled block at rip when one fits in `budget` instructions (whole loop iterations),
-   * else one interpreted instruction. Returns the budget used (as execOne counts: 1 when no
-   * instruction completed).
+   * Run a compiled block (at most `budget` instructions, whole loop iterations). Returns the
+   * budget used, counted as the interpreter's loop counts: one per instruction, and one for an
+   * instruction that faulted.
    */
-  private execBlock(budget: number): number {
+  private runBlock(block: Block, budget: number): number {
     const cpu = this.cpu;
     const s = cpu.state;
-    this.syncFetch();
-    let block = null;
-    try {
-      block = cpu.blockAt();
-    } catch {
-      block = null; // a fetch fault: the interpreter raises it
-    }
-    const before = this.steps;
-    if (!block || block.count > budget) {
-      this.execOne();
-      return Math.max(1, this.steps - before);
-    }
     cpu.insn = null;
     cpu.smc = false;
     s.done = 0;
@@ -286,21 +275,54 @@ export class X86Machine extends VmBase implements Machine {
       this.steps += done;
       this.cycles += done * GUEST_INSTRUCTION_CYCLES;
       this.fault(e);
-      return Math.max(1, done);
+      return done + 1;
     }
   }
 
-  /** Step with compiled blocks (setting jit, default on); `until` conditions are checked per instruction by the interpreter. */
+  /**
+   * Step with compiled blocks (setting jit, default on): a block runs when it fits in the
+   * remaining budget, else the interpreter runs one instruction. Blocks are chained: each keeps
+   * its last two successors (valid while cpu.epoch is unchanged: no TLB flush, code write or
+   * exit since). `until` conditions are checked per instruction by the interpreter.
+   */
   override runUntilExit(options: RunOptions = {}): RunResult {
-    this.cpu.invalidateFetch(); // traps or views may have changed EPT or controls since the last run
+    const cpu = this.cpu;
+    cpu.invalidateFetch(); // traps or views may have changed EPT or controls since the last run
     if (!this.settings.jit || options.until) return super.runUntilExit(options);
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
     if (this.halted || this.pendingExit) return this.step();
+    const s = cpu.state;
     let used = 0;
     let check = 4096;
+    let prev: Block | null = null;
     while (used < max) {
-      used += this.execBlock(max - used);
+      this.syncFetch();
+      let block: Block | null = null;
+      if (prev !== null && prev.epoch === cpu.epoch) {
+        if (s.pc === prev.s0pc) block = prev.s0;
+        else if (s.pc === prev.s1pc) block = prev.s1;
+      }
+      if (block === null) {
+        try {
+          block = cpu.blockAt();
+        } catch {
+          block = null; // a fetch fault: the interpreter raises it
+        }
+        if (prev !== null && block !== null) {
+          if (prev.epoch !== cpu.epoch) (prev.epoch = cpu.epoch), (prev.s0pc = prev.s1pc = NaN);
+          (prev.s1pc = prev.s0pc), (prev.s1 = prev.s0), (prev.s0pc = s.pc), (prev.s0 = block);
+        }
+      }
+      if (block === null || block.count > max - used) {
+        const b4 = this.steps;
+        this.execOne();
+        used += Math.max(1, this.steps - b4);
+        prev = null;
+      } else {
+        used += this.runBlock(block, max - used);
+        prev = block;
+      }
       if (this.halted || this.pendingExit) return this.result(before);
       if (used >= check) {
         check = used + 4096;

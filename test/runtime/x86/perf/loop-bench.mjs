@@ -43,6 +43,20 @@ const LOOPS = {
       mov $0, %al
       out %al, %dx
   `,
+  "call/add/ret/dec/jnz (3 blocks per iteration)": `
+    .code32
+    start:
+      mov $0x5f0000, %esp
+      mov $N, %esi
+    1: call 2f
+      dec %esi
+      jnz 1b
+      mov $0xf4, %dx
+      mov $0, %al
+      out %al, %dx
+    2: add $1, %eax
+      ret
+  `,
 };
 
 const jit = process.argv[2] !== "nojit";
