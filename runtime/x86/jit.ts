@@ -126,32 +126,41 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----
-// Kinds: 1 add, 3 sub, 5 logic, 6 inc, 7 dec (ADC/SBB and 8-byte operations use c.cf()/c.cond()).
+// Kinds: 1 add, 3 sub, 5 logic, 6 inc, 7 dec (ADC/SBB use c.cf()/c.cond()).
 
 function inlineable(f: FlagsOut): boolean {
-  return f.size <= 4 && (f.kind === 1 || f.kind === 3 || f.kind === 5 || f.kind === 6 || f.kind === 7);
+  return f.kind === 1 || f.kind === 3 || f.kind === 5 || f.kind === 6 || f.kind === 7;
+}
+
+/** Unsigned x < y at the producer's size, as a 0/1 expression. */
+function ult(f: FlagsOut, x: string, xh: string, y: string, yh: string): string {
+  if (f.size !== 8) return `((${x} >>> 0) < (${y} >>> 0) ? 1 : 0)`;
+  return `((${xh} >>> 0) < (${yh} >>> 0) || ((${xh} | 0) === (${yh} | 0) && (${x} >>> 0) < (${y} >>> 0)) ? 1 : 0)`;
 }
 
 function cfExpr(f: FlagsOut): string {
   switch (f.kind) {
-    case 1: return `((${f.r} >>> 0) < (${f.a} >>> 0) ? 1 : 0)`;
-    case 3: return `((${f.a} >>> 0) < (${f.b} >>> 0) ? 1 : 0)`;
+    case 1: return ult(f, f.r, f.rh, f.a!, f.ah);
+    case 3: return ult(f, f.a!, f.ah, f.b!, f.bh);
     case 5: return "0";
     default: return String(f.ccf);
   }
 }
 
+/** Sign bit of an expression over low halves (size 1/2/4) or high halves (size 8). */
 function signOf(v: string, size: number): string {
-  return size === 4 ? `((${v}) < 0)` : `(((${v}) & ${size === 1 ? 0x80 : 0x8000}) !== 0)`;
+  return size >= 4 ? `((${v}) < 0)` : `(((${v}) & ${size === 1 ? 0x80 : 0x8000}) !== 0)`;
 }
 
 function condExpr(f: FlagsOut, cc: number): string {
-  const zf = `(${f.r} === 0)`;
-  const sf = signOf(f.r, f.size);
+  const w = f.size === 8;
+  const zf = w ? `((${f.r} | ${f.rh}) === 0)` : `(${f.r} === 0)`;
+  const sf = signOf(w ? f.rh : f.r, f.size);
   const cf = `(${cfExpr(f)} !== 0)`;
+  const [a, b, r] = w ? [f.ah, f.bh, f.rh] : [f.a, f.b, f.r];
   const of = f.kind === 5 ? "false"
-    : f.kind === 1 || f.kind === 6 ? signOf(`(${f.a} ^ ${f.r}) & (${f.b} ^ ${f.r})`, f.size)
-    : signOf(`(${f.a} ^ ${f.b}) & (${f.a} ^ ${f.r})`, f.size);
+    : f.kind === 1 || f.kind === 6 ? signOf(`(${a} ^ ${r}) & (${b} ^ ${r})`, f.size)
+    : signOf(`(${a} ^ ${b}) & (${a} ^ ${r})`, f.size);
   let e: string;
   switch (cc >> 1) {
     case 0: e = of; break;

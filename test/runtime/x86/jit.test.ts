@@ -183,6 +183,49 @@ describe("block compiler = interpreter", () => {
     });
   }
 
+  test("every condition after every inlined flag producer (sizes 1/2/4/8) agrees with the interpreter", () => {
+    const vals: Record<string, bigint[]> = {
+      b: [0n, 1n, 0x7fn, 0x80n, 0xffn],
+      w: [0n, 1n, 0x7fffn, 0x8000n, 0xffffn],
+      l: [0n, 1n, 0x7fffffffn, 0x80000000n, 0xffffffffn],
+      q: [0n, 1n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0xffffffffn, 0x100000000n],
+    };
+    const reg = { b: ["al", "cl"], w: ["ax", "cx"], l: ["eax", "ecx"], q: ["rax", "rcx"] } as const;
+    const lines: string[] = [];
+    for (const sz of ["b", "w", "l", "q"] as const) {
+      const [x, y] = reg[sz];
+      for (const op of ["add", "sub", "cmp", "and", "xor", "test", "inc", "dec", "neg"]) {
+        for (const a of vals[sz]!) {
+          for (const b of vals[sz]!) {
+            if ((op === "inc" || op === "dec" || op === "neg") && b !== 0n) continue;
+            lines.push(`movabs $${a}, %rax`, `movabs $${b}, %rcx`);
+            lines.push(op === "inc" || op === "dec" || op === "neg" ? `${op}${sz} %${x}` : `${op}${sz} %${y},%${x}`);
+            CC.forEach((cc, i) => lines.push(`set${cc} ${i}(%rbx)`));
+            lines.push("lea 16(%rbx),%rbx");
+          }
+        }
+      }
+    }
+    const src = `
+      .code32
+    start:
+      ${LONG_MODE_PROLOGUE}
+      mov $0x600000, %rbx
+      ${lines.join("\n      ")}
+      mov $0xf4, %dx
+      out %al, %dx
+      ${LONG_MODE_TABLES}
+    `;
+    const a = machine(src, false);
+    const b = machine(src, true);
+    a.run({ maxSteps: 1_000_000 });
+    b.run({ maxSteps: 1_000_000 });
+    expect(a.halted?.message ?? "").toMatch(/exit|debug/i);
+    const bytes = lines.filter((l) => l.startsWith("lea")).length * 16;
+    expect(Buffer.from(b.readPhysical(0x600000, bytes)).toString("hex")).toBe(Buffer.from(a.readPhysical(0x600000, bytes)).toString("hex"));
+    expect(snapshot(b)).toEqual(snapshot(a));
+  });
+
   test("tight loops run as compiled loops and stop at the limit mid-loop", () => {
     const src = `
       .code32

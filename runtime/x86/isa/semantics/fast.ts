@@ -33,6 +33,10 @@ export interface FlagsOut {
   r: string;
   a: string | null;
   b: string | null;
+  /** High halves (8-byte operations; "0" otherwise). */
+  rh: string;
+  ah: string;
+  bh: string;
   ccf: string | null;
   /** Index in Gen.out of the statement that records the flags. */
   line: number;
@@ -216,7 +220,7 @@ function sizeOf(op: X86Operand): number {
 
 /** Record the lazy flags of an operation. */
 function record(g: Gen, kind: number, size: number, r: Val, a: Val | null, b: Val | null, ccf?: string): void {
-  g.flags = { kind, size, r: r.lo, a: a?.lo ?? null, b: b?.lo ?? null, ccf: ccf ?? null, line: g.out.length };
+  g.flags = { kind, size, r: r.lo, a: a?.lo ?? null, b: b?.lo ?? null, rh: r.hi, ah: a?.hi ?? "0", bh: b?.hi ?? "0", ccf: ccf ?? null, line: g.out.length };
   const s = [`c.cc = ${kind}; c.csz = ${size}; c.cr = ${r.lo};`];
   if (size === 8) s.push(`c.crh = ${r.hi};`);
   if (a && b) {

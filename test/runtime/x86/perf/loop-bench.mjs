@@ -57,6 +57,54 @@ const LOOPS = {
     2: add $1, %eax
       ret
   `,
+  "64-bit: add/add/dec/jnz on 64-bit registers": `
+    .code32
+    start:
+      lgdtl gdt64_desc
+      mov %cr4, %eax
+      bts $5, %eax
+      mov %eax, %cr4
+      mov $ptl4, %eax
+      mov %eax, %cr3
+      mov $0xc0000080, %ecx
+      rdmsr
+      bts $8, %eax
+      wrmsr
+      mov %cr0, %eax
+      bts $31, %eax
+      mov %eax, %cr0
+      ljmpl $8, $start64
+      .code64
+    start64:
+      mov $N, %rcx
+      mov $0x123456789, %rdx
+    1: add %rdx, %rax
+      add $1, %rbx
+      dec %rcx
+      jnz 1b
+      mov $0xf4, %dx
+      mov $0, %al
+      out %al, %dx
+      .align 8
+    gdt64:
+      .quad 0
+      .quad 0x00af9b000000ffff
+      .quad 0x00cf93000000ffff
+    gdt64_end:
+    gdt64_desc:
+      .word gdt64_end - gdt64 - 1
+      .long gdt64
+      .balign 4096, 0
+    ptl4: .quad ptl3 + 7
+      .fill 511, 8, 0
+    ptl3: .quad ptl2 + 7
+      .fill 511, 8, 0
+    ptl2: .quad 0x0000001e7
+      .quad 0x0002001e7
+      .quad 0x0004001e7
+      .quad 0x0006001e7
+      .fill 508, 8, 0
+  `,
 };
 
 const jit = process.argv[2] !== "nojit";
