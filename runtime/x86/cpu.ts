@@ -334,18 +334,22 @@ export class X86Cpu implements X86Env, FastMem {
   hi = 0;
   /** Host-physical address of the last RAM access of the general path (null: MMIO). */
   private lastHpa: number | null = null;
-  private readonly rKey = new Float64Array(256).fill(NaN);
-  private readonly rArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
-  private readonly wKey = new Float64Array(256).fill(NaN);
-  private readonly wArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
+  readonly rKey = new Float64Array(256).fill(NaN);
+  readonly rArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
+  readonly wKey = new Float64Array(256).fill(NaN);
+  readonly wArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
   private readonly wPn = new Float64Array(256);
-  /** Segment bases as Numbers (NaN: read it again from state.seg). */
-  private readonly segBaseN = new Float64Array(6).fill(NaN);
+  /** Segment bases as Numbers (NaN: read it again from state.seg). Compiled blocks read these arrays. */
+  readonly segBaseN = new Float64Array(6).fill(NaN);
 
   /** Memory pages the read TLB maps to ZERO_PAGE (unallocated RAM): a write to one clears the TLB. */
   private readonly zeroPages = new Set<number>();
 
+  /** memory.onWrite is the CPU's own hook (inline stores in blocks may skip calling it). */
+  ownHook = false;
+
   private invalidateData(): void {
+    this.ownHook = this.deps.memory.onWrite === this.writeHook;
     this.zeroPages.clear();
     this.segBaseN.fill(NaN);
     this.rKey.fill(NaN);

@@ -14,6 +14,13 @@ import { generate, type FastMem, type FlagsOut } from "./isa/semantics/fast.js";
 /** Memory seen by compiled blocks: FastMem plus the self-modifying-code flag. */
 export interface BlockMem extends FastMem {
   smc: boolean;
+  // The CPU's data TLB, probed inline by the generated loads and stores (cpu.ts).
+  segBaseN: Float64Array;
+  rKey: Float64Array;
+  rArr: (Uint8Array | null)[];
+  wKey: Float64Array;
+  wArr: (Uint8Array | null)[];
+  ownHook: boolean;
 }
 
 /** Runs the block (at most `max` instructions, whole iterations); returns instructions executed. */
@@ -65,7 +72,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     if (insn.spec.privileged || insn.prefixes.lock) break;
     const i = used.length;
     const pc = `(p0 + ${off})`;
-    const g = generate(insn, pc, `_${i}_`);
+    const g = generate(insn, pc, `_${i}_`, true);
     if (!g) break;
     used.push(insn);
     offsets.push(off);
@@ -81,7 +88,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
       code.push(line);
     });
     if (g.faults) faultSince = true;
-    const stores = g.out.some((l) => l.includes("m.wr("));
+    const stores = g.writes;
     if (stores) writes = true;
     if (stores && !g.branches) code.push(`if (m.smc) { c.pc = ${wrap(`p0 + ${next}`)}; return it + ${i + 1}; }`);
     if (g.flags) {

@@ -54,6 +54,10 @@ export class Gen {
   flags: FlagsOut | null = null;
   /** The instruction may set RFLAGS eagerly (shifts: only for a non-zero count). */
   eagerFlags = false;
+  /** The instruction stores to memory. */
+  writes = false;
+  /** Probe the data TLB inline (compiled blocks; the env is the machine's CPU). */
+  inlineMem = false;
 
   constructor(
     readonly insn: X86Insn,
@@ -166,14 +170,8 @@ function read(g: Gen, op: X86Operand, size = sizeOf(op)): Val | null {
     case "mem": {
       if (op.size !== 1 && op.size !== 2 && op.size !== 4 && op.size !== 8) return null;
       const ea = effectiveAddress(g, op);
-      const t = g.v("a");
-      g.faults = true;
-      g.emit(`const ${t} = m.rd(${segIndex(op)}, ${ea[0]}, ${ea[1]}, ${op.size});`);
-      if (op.size === 8) {
-        g.emit(`const ${t}h = m.hi;`);
-        return { lo: t, hi: `${t}h`, ea };
-      }
-      return { lo: t, hi: "0", ea };
+      const v = memRead(g, segIndex(op), ea[0], ea[1], op.size);
+      return { ...v, ea };
     }
     case "sreg": {
       const t = g.v("a");
@@ -207,11 +205,66 @@ function write(g: Gen, op: X86Operand, lo: string, hi: string, ea?: [string, str
   if (op.kind === "mem") {
     if (op.size !== 1 && op.size !== 2 && op.size !== 4 && op.size !== 8) return false;
     const [el, eh] = ea ?? effectiveAddress(g, op);
-    g.faults = true;
-    g.emit(`m.wr(${segIndex(op)}, ${el}, ${eh}, ${op.size}, ${lo}, ${hi});`);
+    memWrite(g, segIndex(op), el, eh, op.size, lo, hi);
     return true;
   }
   return false;
+}
+
+/**
+ * Load `size` bytes at seg:(lo, hi) into fresh variables. In a compiled block (g.inlineMem) the
+ * data TLB of the machine's CPU is probed inline (m.segBaseN, m.rKey, m.rArr: see cpu.ts) and
+ * m.rd is called only on a miss; the interpreter always calls m.rd.
+ */
+function memRead(g: Gen, seg: number, lo: string, hi: string, size: number): Val {
+  const t = g.v("a");
+  g.faults = true;
+  const call = `m.rd(${seg}, ${lo}, ${hi}, ${size})`;
+  const lin = g.inlineMem ? linearExpr(g, seg, lo, hi) : null;
+  if (!lin) {
+    g.emit(`const ${t} = ${call};`);
+    if (size === 8) g.emit(`const ${t}h = m.hi;`);
+    return { lo: t, hi: size === 8 ? `${t}h` : "0" };
+  }
+  const [l, pg, k, o, A] = [g.v("l"), g.v("pg"), g.v("k"), g.v("o"), g.v("A")];
+  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = ${pg} & 255, ${o} = ${l} - ${pg} * 4096;`);
+  g.emit(`let ${t}${size === 8 ? `, ${t}h` : ""};`);
+  g.emit(`if (m.rKey[${k}] === ${pg} && ${o} <= ${4096 - size}) { const ${A} = m.rArr[${k}]; ${t} = ${loadBytes(A, o, 0, size)};${size === 8 ? ` ${t}h = ${loadBytes(A, o, 4, 4)};` : ""} }`);
+  g.emit(`else { ${t} = ${call};${size === 8 ? ` ${t}h = m.hi;` : ""} }`);
+  return { lo: t, hi: size === 8 ? `${t}h` : "0" };
+}
+
+/** Store `size` bytes at seg:(lo, hi); inline through the write TLB in a compiled block (see memRead). */
+function memWrite(g: Gen, seg: number, lo: string, hi: string, size: number, vlo: string, vhi: string): void {
+  g.faults = true;
+  g.writes = true;
+  const call = `m.wr(${seg}, ${lo}, ${hi}, ${size}, ${vlo}, ${vhi});`;
+  const lin = g.inlineMem ? linearExpr(g, seg, lo, hi) : null;
+  if (!lin) {
+    g.emit(call);
+    return;
+  }
+  const [l, pg, k, o, A, v, w] = [g.v("l"), g.v("pg"), g.v("k"), g.v("o"), g.v("A"), g.v("v"), g.v("w")];
+  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = ${pg} & 255, ${o} = ${l} - ${pg} * 4096;`);
+  const st: string[] = [`const ${v} = ${vlo};`, `${A}[${o}] = ${v};`];
+  if (size >= 2) st.push(`${A}[${o} + 1] = ${v} >> 8;`);
+  if (size >= 4) st.push(`${A}[${o} + 2] = ${v} >> 16; ${A}[${o} + 3] = ${v} >> 24;`);
+  if (size === 8) st.push(`const ${w} = ${vhi}; ${A}[${o} + 4] = ${w}; ${A}[${o} + 5] = ${w} >> 8; ${A}[${o} + 6] = ${w} >> 16; ${A}[${o} + 7] = ${w} >> 24;`);
+  g.emit(`if (m.wKey[${k}] === ${pg} && ${o} <= ${4096 - size} && m.ownHook) { const ${A} = m.wArr[${k}]; ${st.join(" ")} }`);
+  g.emit(`else ${call}`);
+}
+
+/** Linear address expression of seg:(lo, hi) for the inline TLB probe (NaN = miss), or null (always call). */
+function linearExpr(g: Gen, seg: number, lo: string, hi: string): string | null {
+  if (g.insn.mode === "long64") return seg >= 4 ? null : `((${hi} | 0) * 4294967296 + (${lo} >>> 0))`;
+  return `((m.segBaseN[${seg}] + (${lo} >>> 0)) % 4294967296)`;
+}
+
+function loadBytes(A: string, o: string, at: number, size: number): string {
+  const b = (i: number) => `${A}[${o} + ${at + i}]`;
+  if (size === 1) return b(0);
+  if (size === 2) return `(${b(0)} | (${b(1)} << 8))`;
+  return `(${b(0)} | (${b(1)} << 8) | (${b(2)} << 16) | (${b(3)} << 24))`;
 }
 
 function sizeOf(op: X86Operand): number {
@@ -431,35 +484,37 @@ function stackSize(insn: X86Insn): number {
 function push(g: Gen, size: number, v: Val): void {
   const ss = stackSize(g.insn);
   const sp = g.v("sp");
-  g.faults = true;
   if (ss === 8) {
     g.emit(`let ${sp} = (R[4] >>> 0) - ${size}; const ${sp}h = (R[20] - (${sp} < 0 ? 1 : 0)) | 0; ${sp} = ${sp} >>> 0;`);
-    g.emit(`m.wr(${SS}, ${sp}, ${sp}h, ${size}, ${v.lo}, ${v.hi}); R[4] = ${sp} | 0; R[20] = ${sp}h;`);
+    memWrite(g, SS, sp, `${sp}h`, size, v.lo, v.hi);
+    g.emit(`R[4] = ${sp} | 0; R[20] = ${sp}h;`);
   } else if (ss === 4) {
-    g.emit(`const ${sp} = (R[4] - ${size}) >>> 0; m.wr(${SS}, ${sp}, 0, ${size}, ${v.lo}, ${v.hi}); R[4] = ${sp} | 0; R[20] = 0;`);
+    g.emit(`const ${sp} = (R[4] - ${size}) >>> 0;`);
+    memWrite(g, SS, sp, "0", size, v.lo, v.hi);
+    g.emit(`R[4] = ${sp} | 0; R[20] = 0;`);
   } else {
-    g.emit(`const ${sp} = (R[4] - ${size}) & 65535; m.wr(${SS}, ${sp}, 0, ${size}, ${v.lo}, ${v.hi}); R[4] = (R[4] & -65536) | ${sp};`);
+    g.emit(`const ${sp} = (R[4] - ${size}) & 65535;`);
+    memWrite(g, SS, sp, "0", size, v.lo, v.hi);
+    g.emit(`R[4] = (R[4] & -65536) | ${sp};`);
   }
 }
 
 /** Read the top of the stack; returns the value and the statement that commits the new rsp. */
 function peekPop(g: Gen, size: number, extra = 0): { v: Val; commit: string } {
   const ss = stackSize(g.insn);
-  const t = g.v("pv");
-  g.faults = true;
   const add = size + extra;
+  const sp0 = g.v("sp");
   if (ss === 8) {
-    g.emit(`const ${t} = m.rd(${SS}, R[4] >>> 0, R[20], ${size}), ${t}h = m.hi;`);
+    g.emit(`const ${sp0} = R[4] >>> 0, ${sp0}h = R[20];`);
+    const v = memRead(g, SS, sp0, `${sp0}h`, size);
     const sp = g.v("sp");
-    g.emit(`let ${sp} = (R[4] >>> 0) + ${add}; const ${sp}h = (R[20] + (${sp} > 4294967295 ? 1 : 0)) | 0;`);
-    return { v: { lo: t, hi: size === 8 ? `${t}h` : "0" }, commit: `R[4] = ${sp} | 0; R[20] = ${sp}h;` };
+    g.emit(`let ${sp} = ${sp0} + ${add}; const ${sp}h = (${sp0}h + (${sp} > 4294967295 ? 1 : 0)) | 0;`);
+    return { v, commit: `R[4] = ${sp} | 0; R[20] = ${sp}h;` };
   }
-  if (ss === 4) {
-    g.emit(`const ${t} = m.rd(${SS}, R[4] >>> 0, 0, ${size});`);
-    return { v: { lo: t, hi: "0" }, commit: `R[4] = (R[4] + ${add}) | 0; R[20] = 0;` };
-  }
-  g.emit(`const ${t} = m.rd(${SS}, R[4] & 65535, 0, ${size});`);
-  return { v: { lo: t, hi: "0" }, commit: `R[4] = (R[4] & -65536) | ((R[4] + ${add}) & 65535);` };
+  g.emit(`const ${sp0} = R[4] ${ss === 4 ? ">>> 0" : "& 65535"};`);
+  const v = memRead(g, SS, sp0, "0", size);
+  if (ss === 4) return { v, commit: `R[4] = (${sp0} + ${add}) | 0; R[20] = 0;` };
+  return { v, commit: `R[4] = (R[4] & -65536) | ((${sp0} + ${add}) & 65535);` };
 }
 
 /** The return address (rip of the next instruction) as a value of the operand size. */
@@ -538,10 +593,11 @@ export const TEMPLATES: Readonly<Record<string, Template>> = {
 };
 
 /** The template code of one instruction, or null when it has no fast form. */
-export function generate(insn: X86Insn, pc: string, tag = ""): Gen | null {
+export function generate(insn: X86Insn, pc: string, tag = "", inlineMem = false): Gen | null {
   const t = TEMPLATES[insn.spec.sem];
   if (!t) return null;
   const g = new Gen(insn, pc, tag);
+  g.inlineMem = inlineMem;
   return t(g, insn) ? g : null;
 }
 
