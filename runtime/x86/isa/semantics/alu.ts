@@ -1,7 +1,7 @@
-// Integer arithmetic and logic with full RFLAGS semantics, after the SDM Vol. 2 pages of each
-// instruction (ADD..CMP, TEST, INC/DEC, NEG/NOT, SAL/SAR/SHL/SHR, ROL/ROR/RCL/RCR, MUL/IMUL,
-// DIV/IDIV, CBW/CWD, SETcc/CMOVcc). Flags the SDM calls undefined follow QEMU's choices
-// (AF cleared by logic and shifts; SF/ZF/PF from the low half after MUL).
+// Integer arithmetic on the BigInt semantics, after the SDM Vol. 2 pages of each instruction:
+// ROL/ROR/RCL/RCR, MUL/IMUL, DIV/IDIV (128-bit products and dividends), CBW/CWD. ADD..CMP, TEST,
+// INC/DEC, NEG/NOT, SHL/SHR/SAR, SETcc/CMOVcc are code templates in fast.ts. Flags the SDM calls
+// undefined follow QEMU's choices (SF/ZF/PF from the low half after MUL).
 
 import type { X86Env } from "../../env.js";
 import type { X86Insn } from "../types.js";

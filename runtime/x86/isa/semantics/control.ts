@@ -1,6 +1,7 @@
-// Data movement, stack and control transfer (SDM Vol. 2: MOV, MOVZX/MOVSX/MOVSXD, LEA, XCHG, PUSH,
-// POP, LEAVE, PUSHF/POPF, JMP, Jcc, CALL, RET, LOOPcc, JrCXZ, far JMP/CALL/RET, IRET). Branches
-// assign state.nextRip; stack memory is accessed before rsp and rip are committed.
+// Data movement, stack and control transfer on the BigInt semantics (SDM Vol. 2: MOV Sreg, XCHG,
+// PUSH/POP Sreg, PUSHF/POPF, LEAVE, far JMP/CALL/RET, IRET, LOOPcc, JrCXZ). MOV, MOVZX/MOVSX, LEA,
+// PUSH/POP, JMP, Jcc, CALL, RET and NOP are code templates in fast.ts. Branches assign
+// state.nextRip; stack memory is accessed before rsp and rip are committed.
 
 import type { X86Insn, X86Operand } from "../types.js";
 import {
