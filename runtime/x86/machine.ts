@@ -320,7 +320,8 @@ export class X86Machine extends VmBase implements Machine {
         used += Math.max(1, this.steps - b4);
         prev = null;
       } else {
-        used += this.runBlock(block, max - used);
+        // A loop block returns at least every 2^20 instructions so interrupts are seen promptly.
+        used += this.runBlock(block, Math.min(max - used, 1 << 20));
         prev = block;
       }
       if (this.halted || this.pendingExit) return this.result(before);

@@ -249,6 +249,23 @@ describe("block compiler = interpreter", () => {
     expect(b.halted).not.toBeNull();
   });
 
+  test("an interrupt stops a long compiled loop promptly", () => {
+    const src = `
+      .code32
+    start:
+      mov $0xffffffff, %ecx
+    1: add $1, %eax
+      dec %ecx
+      jnz 1b
+      hlt
+    `;
+    const m = machine(src, true);
+    let calls = 0;
+    const r = m.run({ maxSteps: 1_000_000_000, interrupted: () => ++calls > 1 });
+    expect(r.stop).toBe("interrupted");
+    expect(m.steps).toBeLessThan(5_000_000);
+  });
+
   test("an EPT violation inside a block: same instruction, registers and step count", () => {
     // Each store touches a new page: KVM maps it on the EPT violation, the store re-executes.
     const src = `
