@@ -34,7 +34,7 @@ function randomInsn(r: () => number, bits: 32 | 64, label: () => string): string
   };
   const mem = () => `${(r() % 64) * (size === "q" ? 8 : 4)}(%${bits === 64 ? "rbx" : "ebx"})`;
   const alu = pick(["add", "sub", "adc", "sbb", "and", "or", "xor", "cmp", "test"]);
-  switch (r() % 22) {
+  switch (r() % 25) {
     case 0: case 1: return `${alu}${size} ${R()},${R()}`;
     case 2: return `${alu}${size} ${imm()},${R()}`;
     case 3: return `${alu}${size} ${R()},${mem()}`;
@@ -58,6 +58,9 @@ function randomInsn(r: () => number, bits: 32 | 64, label: () => string): string
     case 18: return `${pick(["rol", "ror", "rcl", "rcr"])}${size} $${pick([1, 5, 9])},${R()}`; // BigInt semantics: a block boundary
     case 19: return bits === 64 ? `imul %${pick(r64)},%${pick(r64)}` : `imul %${pick(r32)},%${pick(r32)}`;
     case 20: return bits === 64 ? `pushf\npop %${pick(r64)}` : `pushf\npop %${pick(r32)}`;
+    case 21: return `xchg${size} ${R()},${pick([R(), mem()])}`;
+    case 22: return pick(bits === 64 ? ["cltq", "cqto", "cltd", "cwtl", "cbtw", "cwtd"] : ["cltd", "cwtl", "cbtw", "cwtd"]);
+    case 23: return bits === 64 ? `push %rbp\nmov %rsp,%rbp\npush %${pick(r64)}\nleave` : `push %ebp\nmov %esp,%ebp\npush %${pick(r32)}\nleave`;
     default: {
       const l = label();
       return `call ${l}f\njmp ${l}g\n${l}f: ret\n${l}g:`.replace(/(L\d+)f/g, "$1_f").replace(/(L\d+)g/g, "$1_g");

@@ -1,6 +1,6 @@
 // Integer arithmetic on the BigInt semantics, after the SDM Vol. 2 pages of each instruction:
-// ROL/ROR/RCL/RCR, MUL/IMUL, DIV/IDIV (128-bit products and dividends), CBW/CWD. ADD..CMP, TEST,
-// INC/DEC, NEG/NOT, SHL/SHR/SAR, SETcc/CMOVcc are code templates in fast.ts. Flags the SDM calls
+// ROL/ROR/RCL/RCR, MUL/IMUL, DIV/IDIV (128-bit products and dividends). ADD..CMP, TEST, INC/DEC,
+// NEG/NOT, SHL/SHR/SAR, SETcc/CMOVcc, CBW/CWD are code templates in fast.ts. Flags the SDM calls
 // undefined follow QEMU's choices (SF/ZF/PF from the low half after MUL).
 
 import type { X86Env } from "../../env.js";
@@ -141,20 +141,6 @@ const idiv: Sem = (env, insn) => {
   writeAccPair(env, size, q & mask(size), (n % d) & mask(size));
 };
 
-/** CBW/CWDE/CDQE: sign-extend the low half of rAX into rAX. */
-const cbw: Sem = (env, insn) => {
-  const size = insn.operandSize;
-  const half = size / 2;
-  writeGpr(env.state, 0, size, toSigned(readGpr(env.state, 0, half), half) & mask(size));
-};
-
-/** CWD/CDQ/CQO: rDX = sign of rAX. */
-const cwd: Sem = (env, insn) => {
-  const size = insn.operandSize;
-  const neg = (readGpr(env.state, 0, size) & signBit(size)) !== 0n;
-  writeGpr(env.state, 2, size, neg ? mask(size) : 0n);
-};
-
 export const ALU_SEMANTICS: Record<string, Sem> = {
-  shift, mul, imul1, imul, div, idiv, cbw, cwd,
+  shift, mul, imul1, imul, div, idiv,
 };

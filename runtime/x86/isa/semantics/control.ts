@@ -1,6 +1,6 @@
-// Data movement, stack and control transfer on the BigInt semantics (SDM Vol. 2: MOV Sreg, XCHG,
-// PUSH/POP Sreg, PUSHF/POPF, LEAVE, far JMP/CALL/RET, IRET, LOOPcc, JrCXZ). MOV, MOVZX/MOVSX, LEA,
-// PUSH/POP, JMP, Jcc, CALL, RET and NOP are code templates in fast.ts. Branches assign
+// Data movement, stack and control transfer on the BigInt semantics (SDM Vol. 2: MOV Sreg,
+// PUSH/POP Sreg, PUSHF/POPF, far JMP/CALL/RET, IRET, LOOPcc, JrCXZ). MOV, MOVZX/MOVSX, LEA, XCHG,
+// PUSH/POP, LEAVE, JMP, Jcc, CALL, RET and NOP are code templates in fast.ts. Branches assign
 // state.nextRip; stack memory is accessed before rsp and rip are committed.
 
 import type { X86Insn, X86Operand } from "../types.js";
@@ -15,15 +15,6 @@ const movsreg: Sem = (env, insn) => {
   if (dst!.kind !== "sreg" || dst.seg === "cs") return env.raise(UD);
   const sel = Number(readOperand(env, insn, src!) & 0xffffn);
   env.loadSegment(dst.seg, sel);
-};
-
-const xchg: Sem = (env, insn) => {
-  const [a, b] = insn.operands;
-  const va = readOperand(env, insn, a!);
-  const vb = readOperand(env, insn, b!);
-  // The memory side (if any) is written first so a fault leaves the register untouched.
-  if (a!.kind === "mem") (writeOperand(env, insn, a!, vb), writeOperand(env, insn, b!, va));
-  else (writeOperand(env, insn, b!, va), writeOperand(env, insn, a!, vb));
 };
 
 const pushseg: Sem = (env, insn) => {
@@ -50,15 +41,6 @@ const popf: Sem = (env, insn) => {
   commit();
   const writable = POPF_WRITABLE & mask(insn.operandSize);
   env.state.rflags = (env.state.rflags & ~writable) | (values[0]! & writable) | 2n;
-};
-
-const leave: Sem = (env, insn) => {
-  const s = env.state;
-  const ss = stackSize(s);
-  const bp = readGpr(s, 5, ss);
-  const v = readMem(env, "ss", bp, insn.operandSize);
-  writeGpr(s, 4, ss, (bp + BigInt(insn.operandSize)) & mask(ss));
-  writeGpr(s, 5, insn.operandSize, v);
 };
 
 function relTarget(insn: X86Insn, env: Parameters<Sem>[0]): bigint {
@@ -161,5 +143,5 @@ const jrcxz: Sem = (env, insn) => {
 };
 
 export const CONTROL_SEMANTICS: Record<string, Sem> = {
-  movsreg, xchg, pushseg, popseg, pushf, popf, leave, jmpfar, jmpfarind, callfar, callfarind, retfar, iret, loop, jrcxz,
+  movsreg, pushseg, popseg, pushf, popf, jmpfar, jmpfarind, callfar, callfarind, retfar, iret, loop, jrcxz,
 };

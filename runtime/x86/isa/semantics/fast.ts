@@ -2,7 +2,7 @@
 // the decoded operands (SDM Vol. 2 pages: MOV, MOVZX/MOVSX, LEA, ADD..CMP, TEST, INC/DEC, NOT/NEG,
 // SHL/SHR/SAR, Jcc/JMP/CALL/RET, PUSH/POP, SETcc/CMOVcc, NOP). The interpreter compiles one
 // template per decoded instruction (cached by its source text); the block compiler concatenates
-// the same templates into one function per basic block. Everything here works on the Number
+// the same templates into one function per basic block (also XCHG, LEAVE, CBW/CWD). Everything here works on the Number
 // register file (runtime/x86/regs.ts): no BigInt, no allocation. Instructions (or operand shapes)
 // without a template run on the BigInt semantics of the other files.
 //
@@ -587,8 +587,55 @@ const pop: Template = (g, insn) => {
   return write(g, dst, v.lo, v.hi);
 };
 
+/** XCHG: the memory side (if any) is written first so a fault leaves the register untouched. */
+const xchg: Template = (g, insn) => {
+  const [a, b] = insn.operands as [X86Operand, X86Operand];
+  const va = read(g, a);
+  const vb = read(g, b);
+  if (!va || !vb) return false;
+  if (a.kind === "mem") return write(g, a, vb.lo, vb.hi, va.ea) && write(g, b, va.lo, va.hi, vb.ea);
+  return write(g, b, va.lo, va.hi, vb.ea) && write(g, a, vb.lo, vb.hi, va.ea);
+};
+
+/** LEAVE: rSP = rBP, then pop rBP (operand size), stack-pointer width by mode. */
+const leave: Template = (g, insn) => {
+  const ss = stackSize(insn);
+  const osz = insn.operandSize;
+  const bp = g.v("bp");
+  const rbp: X86Operand = { kind: "reg", reg: 5, size: osz };
+  if (ss === 8) {
+    g.emit(`const ${bp} = R[5] >>> 0, ${bp}h = R[21];`);
+    const v = memRead(g, SS, bp, `${bp}h`, osz);
+    g.emit(`{ const s = ${bp} + ${osz}; R[4] = s | 0; R[20] = (${bp}h + (s > 4294967295 ? 1 : 0)) | 0; }`);
+    return write(g, rbp, v.lo, v.hi);
+  }
+  g.emit(`const ${bp} = R[5] ${ss === 4 ? ">>> 0" : "& 65535"};`);
+  const v = memRead(g, SS, bp, "0", osz);
+  g.emit(ss === 4 ? `R[4] = (${bp} + ${osz}) | 0; R[20] = 0;` : `R[4] = (R[4] & -65536) | ((${bp} + ${osz}) & 65535);`);
+  return write(g, rbp, v.lo, v.hi);
+};
+
+/** CBW/CWDE/CDQE: sign-extend the low half of rAX into rAX. */
+const cbw: Template = (g, insn) => {
+  const size = insn.operandSize;
+  const rax: X86Operand = { kind: "reg", reg: 0, size };
+  if (size === 2) return write(g, rax, `((R[0] << 24) >> 24) & 65535`, "0");
+  if (size === 4) return write(g, rax, `(R[0] << 16) >> 16`, "0");
+  return write(g, rax, "R[0]", "(R[0] >> 31)");
+};
+
+/** CWD/CDQ/CQO: rDX = the sign of rAX. */
+const cwd: Template = (g, insn) => {
+  const size = insn.operandSize;
+  const rdx: X86Operand = { kind: "reg", reg: 2, size };
+  const t = g.v("s");
+  if (size === 2) g.emit(`const ${t} = (R[0] & 0x8000) !== 0 ? 65535 : 0;`);
+  else g.emit(`const ${t} = ${size === 4 ? "R[0]" : "R[16]"} >> 31;`);
+  return write(g, rdx, t, t);
+};
+
 export const TEMPLATES: Readonly<Record<string, Template>> = {
-  alu, test, incdec, neg, not, shift, setcc, cmovcc, mov, movzx, movsx, lea, nop,
+  alu, test, incdec, neg, not, shift, setcc, cmovcc, mov, movzx, movsx, lea, nop, xchg, leave, cbw, cwd,
   jmp, jcc, call, callind, jmpind, ret, push: pushOp, pop,
 };
 
