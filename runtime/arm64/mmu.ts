@@ -113,8 +113,12 @@ export class Mmu {
     private readonly regs: () => MmuRegisters,
   ) {}
 
+  /** Called after every flush (the CPU's software TLB for compiled code listens). */
+  onFlush: (() => void) | null = null;
+
   flush(): void {
     this.tlb.clear();
+    this.onFlush?.();
   }
 
   /** VA → PA for an access at `el`, through both stages; throws MmuFault. Cached per 4 KiB page. */

@@ -52,6 +52,11 @@ export class GuestMemory {
     return this.pages.size * PAGE_SIZE;
   }
 
+  /** The backing page holding `pa` if it is allocated (fast paths cache it; pages are never freed). */
+  allocatedPage(pa: number): Uint8Array | undefined {
+    return this.pages.get(Math.floor(pa / PAGE_SIZE));
+  }
+
   private page(pa: number, forWrite: boolean): Uint8Array | undefined {
     const pn = Math.floor(pa / PAGE_SIZE);
     let p = this.pages.get(pn);

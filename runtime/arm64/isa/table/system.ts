@@ -3,6 +3,7 @@
 // Arm ARM C5.3 (tables of op1/CRm/op2 for CRn = 7 and 8), as GNU binutils names them
 // (opcodes/aarch64-opc.c aarch64_sys_regs_dc/ic/at/tlbi).
 
+import type { A64Env } from "../../env.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { packSysreg, unpackSysreg, PSTATE_FIELDS } from "../sysnames.js";
 import { fieldsAsOps, num, rX, ufit, wX, type Decl } from "./common.js";
@@ -21,14 +22,14 @@ const HINTS: [string, number][] = [["nop", 0], ["yield", 1], ["wfe", 2], ["wfi",
 for (const [mn, op2] of HINTS) {
   decls.push({
     name: mn.toUpperCase(), pattern: `11010101000000110010 0000 ${op2.toString(2).padStart(3, "0")} 11111`, syntax: mn,
-    exec: (env) => { if (mn === "wfi" || mn === "wfe") env.wait(mn === "wfe"); },
+    ...(mn === "wfi" || mn === "wfe" ? { exec: (env: A64Env) => env.wait(mn === "wfe") } : { gen: () => {} }),
   });
 }
 decls.push({
   name: "HINT", pattern: "11010101000000110010 CRm:4 op2:3 11111", syntax: "hint #<imm>",
   view: (f) => ({ imm: BigInt((f.CRm! << 3) | f.op2!) }),
   build: (o) => { const v = ufit(o.imm, 7, "hint number"); return { CRm: v >> 3, op2: v & 7 }; },
-  exec: () => {},
+  gen: () => {},
 });
 
 // ---- barriers (Arm ARM C6.2.{CLREX,DSB,DMB,ISB})

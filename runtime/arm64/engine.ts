@@ -1,0 +1,114 @@
+// The arm64 execution engine: runs guest instructions as compiled blocks (isa/block.ts), found
+// by the guest-physical address of their first instruction, cached per guest page and dropped
+// when the page is written. With `jit` off every block is one instruction (the interpreter),
+// which is also what runs whenever a block would not fit the remaining instruction budget, so a
+// step limit stops at exactly the instruction asked for.
+
+import { REG, join64 } from "./state.js";
+import { GuestException, type A64Cpu } from "./cpu.js";
+import type { GuestMemory } from "../core/memory.js";
+import { decodeA64 } from "./isa/decode.js";
+import { compileBlock, endsBlock, type BlockFn, type BlockInsn } from "./isa/block.js";
+
+/** Longest block compiled (instructions). */
+const MAX_BLOCK = 128;
+
+interface Block {
+  fn: BlockFn;
+  len: number;
+  /** The virtual address it was compiled for (the same page may be mapped at several). */
+  lo: number;
+  hi: number;
+}
+
+export class A64Engine {
+  /** Compile multi-instruction blocks and loops (off: one instruction at a time). */
+  jit = true;
+  private readonly blocks = new Map<number, Block>();
+  private readonly singles = new Map<number, Block>();
+  /** Guest-physical page → start addresses of the blocks compiled from it. */
+  private readonly byPage = new Map<number, number[]>();
+  /** Counters for `show stats` and the bench. */
+  readonly stats = { compiled: 0, invalidated: 0 };
+
+  constructor(
+    private readonly cpu: A64Cpu,
+    private readonly memory: GuestMemory,
+  ) {
+    cpu.port.codePage = (ppn) => this.byPage.has(ppn);
+  }
+
+  /** A guest-physical page was written: drop the code compiled from it. */
+  invalidatePage(ppn: number): void {
+    const starts = this.byPage.get(ppn);
+    if (!starts) return;
+    for (const pa of starts) {
+      this.blocks.delete(pa);
+      this.singles.delete(pa);
+    }
+    this.byPage.delete(ppn);
+    this.stats.invalidated++;
+  }
+
+  /**
+   * Run up to `budget` (≥ 1) instructions. Returns the number retired. Exceptions taken to the
+   * guest's EL1 are taken here (the faulting instruction counts as retired); anything else the
+   * CPU throws (a trap to EL2, a stop) propagates with state.partial = instructions retired.
+   */
+  run(budget: number): number {
+    const cpu = this.cpu;
+    const s = cpu.state;
+    const R = s.r;
+    const port = cpu.port;
+    let done = 0;
+    while (done < budget) {
+      let inBlock = false;
+      try {
+        const lo = R[REG.PC]!, hi = R[REG.PC + 1]!;
+        const pa = port.fetchPa(lo, hi);
+        const left = budget - done;
+        let b: Block | undefined;
+        if (this.jit) {
+          b = this.blocks.get(pa);
+          if (b === undefined || b.lo !== lo || b.hi !== hi) b = this.compile(this.blocks, pa, lo, hi, MAX_BLOCK);
+        }
+        if (b === undefined || b.len > left) {
+          b = this.singles.get(pa);
+          if (b === undefined || b.lo !== lo || b.hi !== hi) b = this.compile(this.singles, pa, lo, hi, 1);
+        }
+        inBlock = true;
+        done += b.fn(R, s, cpu, port, left);
+      } catch (e) {
+        const retired = done + (inBlock ? s.partial : 0);
+        if (e instanceof GuestException) {
+          done = retired + 1;
+          continue;
+        }
+        s.partial = retired;
+        throw e;
+      }
+    }
+    return done;
+  }
+
+  private compile(cache: Map<number, Block>, pa: number, lo: number, hi: number, max: number): Block {
+    const insns: BlockInsn[] = [];
+    const ppn = Math.floor(pa / 0x1000);
+    let pc = join64(lo, hi);
+    for (let p = pa; insns.length < max && Math.floor(p / 0x1000) === ppn; p += 4, pc += 4n) {
+      const d = decodeA64(this.memory.read32(p));
+      insns.push({ spec: d.spec, fields: d.fields, pc });
+      if (endsBlock(d.spec)) break;
+    }
+    const b: Block = { fn: compileBlock(insns, max > 1), len: insns.length, lo, hi };
+    cache.set(pa, b);
+    const starts = this.byPage.get(ppn);
+    if (starts) starts.push(pa);
+    else {
+      this.byPage.set(ppn, [pa]);
+      this.cpu.port.protectPage(ppn);
+    }
+    this.stats.compiled++;
+    return b;
+  }
+}
