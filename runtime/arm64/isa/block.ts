@@ -13,7 +13,7 @@
 import { REG, join64, type A64State } from "../state.js";
 import type { A64Env, A64MemAccess } from "../env.js";
 import type { A64Fields, A64Spec } from "./types.js";
-import { Gen, INT64, konst64, type EmittedInsn } from "./gen.js";
+import { BlockRegs, Gen, INT64, konst64, type EmittedInsn } from "./gen.js";
 
 /** The memory the templates access: 32-bit halves in, the low half out (the high half of an 8-byte load in R[REG.T]). */
 export interface MemPort {
@@ -36,8 +36,8 @@ export function endsBlock(spec: A64Spec): boolean {
 
 const HELPERS = { ...INT64, out: new Int32Array(2) };
 
-function emitInsn(insn: BlockInsn, index: number, consts: unknown[]): EmittedInsn {
-  const g = new Gen(insn.pc, index, consts, `v${index}_`);
+function emitInsn(insn: BlockInsn, index: number, consts: unknown[], regs: BlockRegs): EmittedInsn {
+  const g = new Gen(insn.pc, index, consts, `v${index}_`, regs);
   if (insn.spec.emit) insn.spec.emit(insn.fields, g);
   else g.bridge(insn.spec.run, insn.fields);
   return g.done();
@@ -54,8 +54,10 @@ export function blockSource(insns: readonly BlockInsn[], allowLoop: boolean, con
   const parts: string[] = [];
   const start = konst64(insns[0]!.pc);
   let loop = false;
+  const regs = new BlockRegs();
+  const SYNC = BlockRegs.SYNC;
   insns.forEach((insn, i) => {
-    const e = emitInsn(insn, i, consts);
+    const e = emitInsn(insn, i, consts, regs);
     if (i < len - 1) {
       if (e.branch || e.indirect) throw new Error(`block: ${insn.spec.name} must end its block`);
       parts.push(`{\n${e.code}\n}`);
@@ -66,15 +68,15 @@ export function blockSource(insns: readonly BlockInsn[], allowLoop: boolean, con
     if (e.branch) {
       const { cond, target } = e.branch;
       loop = allowLoop && target.lo === start.lo && target.hi === start.hi;
-      if (loop) tail = `if (${cond}) { n += ${len}; if (n + ${len} <= budget) continue; ${pcSet(REG.PC, start)} return n; }\n${pcSet(REG.PC, next)} return n + ${len};`;
-      else if (cond === "true") tail = `${pcSet(REG.PC, target)} return n + ${len};`;
-      else tail = `if (${cond}) { ${pcSet(REG.PC, target)} } else { ${pcSet(REG.PC, next)} }\nreturn n + ${len};`;
-    } else if (e.indirect) tail = `R[${REG.PC}] = R[${REG.NPC}]; R[${REG.PC + 1}] = R[${REG.NPC + 1}]; return n + ${len};`;
-    else tail = `${pcSet(REG.PC, next)} return n + ${len};`;
+      if (loop) tail = `if (${cond}) { n += ${len}; if (n + ${len} <= budget) continue; ${pcSet(REG.PC, start)} ${SYNC} return n; }\n${pcSet(REG.PC, next)} ${SYNC} return n + ${len};`;
+      else if (cond === "true") tail = `${pcSet(REG.PC, target)} ${SYNC} return n + ${len};`;
+      else tail = `if (${cond}) { ${pcSet(REG.PC, target)} } else { ${pcSet(REG.PC, next)} }\n${SYNC} return n + ${len};`;
+    } else if (e.indirect) tail = `R[${REG.PC}] = R[${REG.NPC}]; R[${REG.PC + 1}] = R[${REG.NPC + 1}]; ${e.bridged ? "" : SYNC} return n + ${len};`;
+    else tail = `${pcSet(REG.PC, next)} ${SYNC} return n + ${len};`;
     parts.push(`{\n${e.code}\n${tail}\n}`);
   });
-  const body = parts.join("\n");
-  return `let n = 0, ci = 0;\ntry {\n${loop ? `for (;;) {\n${body}\n}` : body}\n} catch (e) { S.partial = n + ci; throw e; }`;
+  const body = parts.join("\n").split(SYNC).join(regs.sync());
+  return `let n = 0, ci = 0;\n${regs.prologue()}\ntry {\n${loop ? `for (;;) {\n${body}\n}` : body}\n} catch (e) { S.partial = n + ci; throw e; }`;
 }
 
 /** Compile a block (see blockSource). */
@@ -106,9 +108,12 @@ export function runTemplate(env: A64Env, spec: A64Spec, fields: A64Fields): void
   const s = env.state;
   const insn: BlockInsn = { spec, fields, pc: s.pc };
   const consts: unknown[] = [];
-  const e = emitInsn(insn, 0, consts);
+  const regs = new BlockRegs();
+  const e = emitInsn(insn, 0, consts, regs);
   let tail = "";
   if (e.branch) tail = `if (${e.branch.cond}) { ${pcSet(REG.NPC, e.branch.target)} }`;
-  const fn = new Function("K", "H", `"use strict"; const O = H.out; return function one(R, S, E, M) { let ci = 0;\n${e.code}\n${tail}\n};`)(consts, HELPERS) as BlockFn;
+  if (!e.bridged) tail += regs.sync();
+  const code = e.code.split(BlockRegs.SYNC).join(regs.sync());
+  const fn = new Function("K", "H", `"use strict"; const O = H.out; return function one(R, S, E, M) { let ci = 0;\n${regs.prologue()}\n${code}\n${tail}\n};`)(consts, HELPERS) as BlockFn;
   fn(s.r, s, env, (env as { port?: MemPort }).port ?? new EnvPort(env), 1);
 }

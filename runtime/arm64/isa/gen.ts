@@ -75,6 +75,30 @@ function shift64Pair(l: number, h: number, type: number, n: number, out: Int32Ar
   return (l >>> n) | (h << (32 - n));
 }
 
+/**
+ * The general registers and flags a block's code uses: they live in JavaScript locals (rlN/rhN
+ * for Xn's halves, NZ for PSTATE.NZCV) loaded at block entry, and are written back to the
+ * register file (SYNC) before anything that may fault or look at the state, and on leaving.
+ */
+export class BlockRegs {
+  readonly used = new Set<number>();
+  readonly written = new Set<number>();
+  /** Marker replaced by the write-back code once the whole block is known. */
+  static readonly SYNC = "/*SYNC*/";
+
+  /** Declarations at block entry. */
+  prologue(): string {
+    const regs = [...this.used].sort((a, b) => a - b).map((n) => `rl${n} = R[${2 * n}], rh${n} = R[${2 * n + 1}]`);
+    return `let NZ = S.nzcv${regs.length ? ", " + regs.join(", ") : ""};`;
+  }
+
+  /** Write-back to the register file. */
+  sync(): string {
+    const regs = [...this.written].sort((a, b) => a - b).map((n) => `R[${2 * n}] = rl${n}; R[${2 * n + 1}] = rh${n};`);
+    return ["S.nzcv = NZ;", ...regs].join(" ");
+  }
+}
+
 /** The emitted code of one instruction (a straight-line part, or a direct branch the block compiler can turn into a loop). */
 export interface EmittedInsn {
   code: string;
@@ -82,6 +106,8 @@ export interface EmittedInsn {
   branch?: { cond: string; target: Val };
   /** Ends the block with NPC already assigned (indirect branches, bridged instructions). */
   indirect?: boolean;
+  /** Ran BigInt semantics that wrote the register file itself: no write-back after it. */
+  bridged?: boolean;
 }
 
 /**
@@ -94,6 +120,7 @@ export class Gen {
   private faultMarked = false;
   branch?: { cond: string; target: Val };
   indirect = false;
+  bridged = false;
 
   constructor(
     readonly pc: bigint,
@@ -101,6 +128,7 @@ export class Gen {
     readonly index: number,
     private readonly consts: unknown[],
     private readonly prefix: string,
+    private readonly regs: BlockRegs,
   ) {}
 
   get pcVal(): Val {
@@ -135,7 +163,7 @@ export class Gen {
     if (this.faultMarked) return;
     this.faultMarked = true;
     const pc = this.pcVal;
-    this.emit(`ci = ${this.index}; R[${REG.PC}] = ${pc.lo}; R[${REG.PC + 1}] = ${pc.hi};`);
+    this.emit(`ci = ${this.index}; R[${REG.PC}] = ${pc.lo}; R[${REG.PC + 1}] = ${pc.hi}; ${BlockRegs.SYNC}`);
   }
 
   // ---- registers ----
@@ -144,10 +172,12 @@ export class Gen {
   reg(n: number, sf: number | boolean, sp = false): Val {
     const wide = sf === 1 || sf === true;
     if (n === 31 && !sp) return ZERO;
-    const i = n === 31 ? "S.spi" : String(2 * n);
     const l = this.local(), h = this.local();
     if (n === 31) this.emit(`const ${l} = R[S.spi], ${h} = ${wide ? "R[S.spi + 1]" : "0"};`);
-    else this.emit(`const ${l} = R[${i}], ${h} = ${wide ? `R[${2 * n + 1}]` : "0"};`);
+    else {
+      this.regs.used.add(n);
+      this.emit(`const ${l} = rl${n}, ${h} = ${wide ? `rh${n}` : "0"};`);
+    }
     return { lo: l, hi: h };
   }
 
@@ -156,29 +186,35 @@ export class Gen {
     const wide = sf === 1 || sf === true;
     if (n === 31 && !sp) return;
     if (n === 31) this.emit(`{ const i = S.spi; R[i] = ${v.lo}; R[i + 1] = ${wide ? v.hi : "0"}; }`);
-    else this.emit(`R[${2 * n}] = ${v.lo}; R[${2 * n + 1}] = ${wide ? v.hi : "0"};`);
+    else {
+      this.regs.used.add(n);
+      this.regs.written.add(n);
+      this.emit(`rl${n} = ${v.lo}; rh${n} = ${wide ? v.hi : "0"};`);
+    }
   }
 
   // ---- arithmetic ----
 
-  /** AddWithCarry(a, sub ? NOT(b) : b, carry) in 32 or 64 bits; sets NZCV when `flags`. */
+  /**
+   * AddWithCarry(a, sub ? NOT(b) : b, carry) in 32 or 64 bits; sets NZCV when `flags`. Integer
+   * operations only: the carry out of a + y + c is (r <u a) when c = 0 and (r <=u a) when c = 1.
+   */
   add(a: Val, b: Val, sf: number, sub: boolean, flags: boolean, carry: string = sub ? "1" : "0"): Val {
-    const bl = sub ? `~(${b.lo})` : b.lo;
-    const bh = sub ? `~(${b.hi})` : b.hi;
-    const s0 = this.local(), r = { lo: this.local(), hi: this.local() };
-    const y = this.bind(bl, sf ? bh : "0");
-    this.emit(`const ${s0} = (${a.lo} >>> 0) + (${y.lo} >>> 0) + (${carry});`);
-    this.emit(`const ${r.lo} = ${s0} | 0;`);
+    const y = this.bind(sub ? `~(${b.lo})` : b.lo, sf ? (sub ? `~(${b.hi})` : b.hi) : "0");
+    const carryOut = (r: string, x: string, c: string) =>
+      c === "0" ? `(${r} >>> 0) < (${x} >>> 0)` : c === "1" ? `(${r} >>> 0) <= (${x} >>> 0)` : `(${c} ? (${r} >>> 0) <= (${x} >>> 0) : (${r} >>> 0) < (${x} >>> 0))`;
+    const c = carry === "0" || carry === "1" ? carry : this.bind(carry, "0").lo;
+    const lo = this.local();
+    this.emit(`const ${lo} = (${a.lo} + ${y.lo} + ${c}) | 0;`);
     if (!sf) {
-      this.emit(`const ${r.hi} = 0;`);
-      if (flags) this.emit(`S.nzcv = (${r.lo} < 0 ? 8 : 0) | (${r.lo} === 0 ? 4 : 0) | (${s0} > 0xffffffff ? 2 : 0) | (((${a.lo} ^ ${r.lo}) & (${y.lo} ^ ${r.lo})) < 0 ? 1 : 0);`);
-      return r;
+      if (flags) this.emit(`NZ = (${lo} < 0 ? 8 : 0) | (${lo} === 0 ? 4 : 0) | (${carryOut(lo, a.lo, c)} ? 2 : 0) | (((${a.lo} ^ ${lo}) & (${y.lo} ^ ${lo})) < 0 ? 1 : 0);`);
+      return { lo, hi: "0" };
     }
-    const s1 = this.local();
-    this.emit(`const ${s1} = (${a.hi} >>> 0) + (${y.hi} >>> 0) + (${s0} > 0xffffffff ? 1 : 0);`);
-    this.emit(`const ${r.hi} = ${s1} | 0;`);
-    if (flags) this.emit(`S.nzcv = (${r.hi} < 0 ? 8 : 0) | ((${r.lo} | ${r.hi}) === 0 ? 4 : 0) | (${s1} > 0xffffffff ? 2 : 0) | (((${a.hi} ^ ${r.hi}) & (${y.hi} ^ ${r.hi})) < 0 ? 1 : 0);`);
-    return r;
+    const c0 = this.local(), hi = this.local();
+    this.emit(`const ${c0} = ${carryOut(lo, a.lo, c)} ? 1 : 0;`);
+    this.emit(`const ${hi} = (${a.hi} + ${y.hi} + ${c0}) | 0;`);
+    if (flags) this.emit(`NZ = (${hi} < 0 ? 8 : 0) | ((${lo} | ${hi}) === 0 ? 4 : 0) | (${carryOut(hi, a.hi, c0)} ? 2 : 0) | (((${a.hi} ^ ${hi}) & (${y.hi} ^ ${hi})) < 0 ? 1 : 0);`);
+    return { lo, hi };
   }
 
   /** Bitwise and/orr/eor of a and (b or NOT b); ANDS/BICS flags (C = V = 0) when `flags`. */
@@ -191,8 +227,8 @@ export class Gen {
 
   /** N and Z from a result, C = V = 0. */
   setNZ(r: Val, sf: number): void {
-    if (sf) this.emit(`S.nzcv = (${r.hi} < 0 ? 8 : 0) | ((${r.lo} | ${r.hi}) === 0 ? 4 : 0);`);
-    else this.emit(`S.nzcv = (${r.lo} < 0 ? 8 : 0) | (${r.lo} === 0 ? 4 : 0);`);
+    if (sf) this.emit(`NZ = (${r.hi} < 0 ? 8 : 0) | ((${r.lo} | ${r.hi}) === 0 ? 4 : 0);`);
+    else this.emit(`NZ = (${r.lo} < 0 ? 8 : 0) | (${r.lo} === 0 ? 4 : 0);`);
   }
 
   /** NOT x within the width. */
@@ -256,9 +292,9 @@ export class Gen {
 
   /** ConditionHolds(cond) over PSTATE.NZCV as a JavaScript boolean expression. */
   cond(cond: number): string {
-    const z = "(S.nzcv & 4)", c = "(S.nzcv & 2)", n = "(S.nzcv & 8)", v = "(S.nzcv & 1)";
-    const nv = "(((S.nzcv >> 3) ^ S.nzcv) & 1)";
-    const tests = [`${z} !== 0`, `${c} !== 0`, `${n} !== 0`, `${v} !== 0`, `(S.nzcv & 6) === 2`, `${nv} === 0`, `(${nv} | ${z}) === 0`, "true"];
+    const z = "(NZ & 4)", c = "(NZ & 2)", n = "(NZ & 8)", v = "(NZ & 1)";
+    const nv = "(((NZ >> 3) ^ NZ) & 1)";
+    const tests = [`${z} !== 0`, `${c} !== 0`, `${n} !== 0`, `${v} !== 0`, `(NZ & 6) === 2`, `${nv} === 0`, `(${nv} | ${z}) === 0`, "true"];
     const t = tests[cond >> 1]!;
     if ((cond & 1) === 1 && cond !== 15) return `!(${t})`;
     return t;
@@ -305,9 +341,10 @@ export class Gen {
     this.emit(`R[${REG.NPC}] = ${next.lo}; R[${REG.NPC + 1}] = ${next.hi};`);
     this.emit(`${this.konst(run)}(E, ${this.konst(fields)});`);
     this.indirect = true;
+    this.bridged = true;
   }
 
   done(): EmittedInsn {
-    return { code: this.lines.join("\n"), branch: this.branch, indirect: this.indirect || undefined };
+    return { code: this.lines.join("\n"), branch: this.branch, indirect: this.indirect || undefined, bridged: this.bridged || undefined };
   }
 }
