@@ -73,6 +73,7 @@ export class A64Cpu implements A64Env {
     this.mmu = new Mmu(memory, host, () => this.mmuRegisters());
     this.port = new SoftTlb(this.state, memory, this);
     this.mmu.onFlush = () => this.port.flush();
+    this.mmu.onInvalidate = (first, count) => this.port.invalidatePages(first, count);
   }
 
   /** Address of the instruction being executed (state.pc until the instruction completes). */
@@ -316,7 +317,12 @@ export class A64Cpu implements A64Env {
     }
     if (isTlbiOp(enc)) {
       if (hcrEl2 & hcr("TTLB")) this.sysTrap(enc, rt, false);
-      this.mmu.flush();
+      // By VA (Arm ARM C5.5: TLBI VAE1{IS} op2 1, VAAE1{IS} 3, VALE1{IS} 5, VAALE1{IS} 7; CRm 3 = IS,
+      // 7 = local; Xt[43:0] = VA[55:12]): that page's leaf. Anything else: all of stage 1.
+      if (enc.op1 === 0 && (enc.crm === 3 || enc.crm === 7) && (enc.op2 & 1) === 1) {
+        const field = Number(value & 0xfff_ffff_ffffn);
+        this.mmu.invalidateVa(field >= 2 ** 43 ? field + (2 ** 52 - 2 ** 44) : field);
+      } else this.mmu.flushStage1();
       return;
     }
     if (enc.crn === 7 && enc.op1 === 3 && enc.crm === 4 && enc.op2 === 1) {

@@ -19,6 +19,12 @@ interface Block {
   /** The virtual address it was compiled for (the same page may be mapped at several). */
   lo: number;
   hi: number;
+  /**
+   * Chaining: the last two successors seen (address, EL, block), valid while `gen` equals the
+   * engine's generation (bumped by every TLB flush or invalidation and every code invalidation).
+   */
+  a: Block | null; aLo: number; aHi: number; aEl: number; aGen: number;
+  b: Block | null; bLo: number; bHi: number; bEl: number; bGen: number;
 }
 
 export class A64Engine {
@@ -30,12 +36,15 @@ export class A64Engine {
   private readonly byPage = new Map<number, number[]>();
   /** Counters for `show stats` and the bench. */
   readonly stats = { compiled: 0, invalidated: 0 };
+  /** Generation of the chaining links: any change to translations or code bumps it. */
+  private gen = 0;
 
   constructor(
     private readonly cpu: A64Cpu,
     private readonly memory: GuestMemory,
   ) {
     cpu.port.codePage = (ppn) => this.byPage.has(ppn);
+    cpu.port.onChange = () => this.gen++;
   }
 
   /** A guest-physical page was written: drop the code compiled from it. */
@@ -48,6 +57,7 @@ export class A64Engine {
     }
     this.byPage.delete(ppn);
     this.stats.invalidated++;
+    this.gen++;
   }
 
   /**
@@ -61,24 +71,30 @@ export class A64Engine {
     const R = s.r;
     const port = cpu.port;
     let done = 0;
+    let prev: Block | null = null;
     while (done < budget) {
       let inBlock = false;
       try {
-        const lo = R[REG.PC]!, hi = R[REG.PC + 1]!;
-        const pa = port.fetchPa(lo, hi);
+        const lo = R[REG.PC]!, hi = R[REG.PC + 1]!, el = s.el, gen = this.gen;
         const left = budget - done;
-        let b: Block | undefined;
-        if (this.jit) {
-          b = this.blocks.get(pa);
-          if (b === undefined || b.lo !== lo || b.hi !== hi) b = this.compile(this.blocks, pa, lo, hi, MAX_BLOCK);
+        let b: Block | null = null;
+        if (prev !== null) {
+          if (prev.aLo === lo && prev.aHi === hi && prev.aEl === el && prev.aGen === gen) b = prev.a;
+          else if (prev.bLo === lo && prev.bHi === hi && prev.bEl === el && prev.bGen === gen) b = prev.b;
         }
-        if (b === undefined || b.len > left) {
-          b = this.singles.get(pa);
-          if (b === undefined || b.lo !== lo || b.hi !== hi) b = this.compile(this.singles, pa, lo, hi, 1);
+        if (b === null || b.len > left) {
+          b = this.lookup(lo, hi, left);
+          if (prev !== null && b.len > 1) {
+            // Keep the newer link in slot a, the older in b.
+            prev.b = prev.a; prev.bLo = prev.aLo; prev.bHi = prev.aHi; prev.bEl = prev.aEl; prev.bGen = prev.aGen;
+            prev.a = b; prev.aLo = lo; prev.aHi = hi; prev.aEl = el; prev.aGen = gen;
+          }
         }
         inBlock = true;
         done += b.fn(R, s, cpu, port, left);
+        prev = b;
       } catch (e) {
+        prev = null;
         const retired = done + (inBlock ? s.partial : 0);
         if (e instanceof GuestException) {
           done = retired + 1;
@@ -91,6 +107,21 @@ export class A64Engine {
     return done;
   }
 
+  /** The block at pc (fetch translation and permission checked), or one instruction when no block fits `left`. */
+  private lookup(lo: number, hi: number, left: number): Block {
+    const pa = this.cpu.port.fetchPa(lo, hi);
+    let b: Block | undefined;
+    if (this.jit) {
+      b = this.blocks.get(pa);
+      if (b === undefined || b.lo !== lo || b.hi !== hi) b = this.compile(this.blocks, pa, lo, hi, MAX_BLOCK);
+    }
+    if (b === undefined || b.len > left) {
+      b = this.singles.get(pa);
+      if (b === undefined || b.lo !== lo || b.hi !== hi) b = this.compile(this.singles, pa, lo, hi, 1);
+    }
+    return b;
+  }
+
   private compile(cache: Map<number, Block>, pa: number, lo: number, hi: number, max: number): Block {
     const insns: BlockInsn[] = [];
     const ppn = Math.floor(pa / 0x1000);
@@ -100,7 +131,10 @@ export class A64Engine {
       insns.push({ spec: d.spec, fields: d.fields, pc });
       if (endsBlock(d.spec)) break;
     }
-    const b: Block = { fn: compileBlock(insns, max > 1), len: insns.length, lo, hi };
+    const b: Block = {
+      fn: compileBlock(insns, max > 1), len: insns.length, lo, hi,
+      a: null, aLo: 0, aHi: 0, aEl: -1, aGen: -1, b: null, bLo: 0, bHi: 0, bEl: -1, bGen: -1,
+    };
     cache.set(pa, b);
     const starts = this.byPage.get(ppn);
     if (starts) starts.push(pa);

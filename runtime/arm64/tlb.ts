@@ -40,6 +40,8 @@ export class SoftTlb implements MemPort {
   private readonly fe = new Way();
   /** Guest-physical pages that hold compiled code (writes to them must take the slow path). */
   codePage: (ppn: number) => boolean = () => false;
+  /** Called whenever entries are dropped (the engine's block links depend on fetch translations). */
+  onChange: () => void = () => {};
 
   constructor(
     private readonly state: A64State,
@@ -48,9 +50,22 @@ export class SoftTlb implements MemPort {
   ) {}
 
   flush(): void {
+    this.onChange();
     this.rd.flush();
     this.wr.flush();
     this.fe.flush();
+  }
+
+  /** Drop the entries of the 4 KiB virtual pages [first, first + count) (TLBI by VA). */
+  invalidatePages(first: number, count: number): void {
+    this.onChange();
+    for (let vpn = first; vpn < first + count; vpn++) {
+      const i = vpn & (ENTRIES - 1);
+      for (const w of [this.rd, this.wr, this.fe]) {
+        const t = w.tag[i]!;
+        if (t === vpn * 2 || t === vpn * 2 + 1) (w.tag[i] = -1), (w.view[i] = null), (w.ppn[i] = -1);
+      }
+    }
   }
 
   /** Drop write entries for a page that now holds compiled code. */

@@ -39,10 +39,10 @@ decls.push(
     view: (f) => ({ CRm: f.CRm === 15 ? undefined : BigInt(f.CRm!) }), build: (o) => ({ CRm: ufit(o.CRm, 4, "option", 15n) }),
     exec: (env) => clearExclusive(env.state),
   },
-  { name: "DSB", pattern: "11010101000000110011 CRm:4 100 11111", syntax: "dsb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), exec: (env) => env.barrier("dsb") },
-  { name: "DMB", pattern: "11010101000000110011 CRm:4 101 11111", syntax: "dmb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), exec: (env) => env.barrier("dmb") },
-  { name: "ISB", pattern: "11010101000000110011 1111 110 11111", syntax: "isb", exec: (env) => env.barrier("isb") },
-  { name: "ISB_opt", pattern: "11010101000000110011 CRm:4 110 11111", syntax: "isb #<CRm>", exec: (env) => env.barrier("isb") },
+  { name: "DSB", pattern: "11010101000000110011 CRm:4 100 11111", syntax: "dsb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), gen: (_f, g) => g.emit(`E.barrier("dsb");`) },
+  { name: "DMB", pattern: "11010101000000110011 CRm:4 101 11111", syntax: "dmb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), gen: (_f, g) => g.emit(`E.barrier("dmb");`) },
+  { name: "ISB", pattern: "11010101000000110011 1111 110 11111", syntax: "isb", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
+  { name: "ISB_opt", pattern: "11010101000000110011 CRm:4 110 11111", syntax: "isb #<CRm>", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
 );
 
 // ---- MSR (immediate) to PSTATE fields (Arm ARM C6.2.{MSR (immediate)}): op1/op2 per field
