@@ -77,7 +77,9 @@ function shift64Pair(l: number, h: number, type: number, n: number, out: Int32Ar
 
 /**
  * The general registers and flags a block's code uses: they live in JavaScript locals (rlN/rhN
- * for Xn's halves, NZ for PSTATE.NZCV) loaded at block entry, and are written back to the
+ * for Xn's halves; PSTATE.NZCV as four sources, fN (N = its sign), fZ (Z = it is 0), fC (0 or 1)
+ * and fV (V = its sign), so that setting a flag costs no more than keeping the value it comes
+ * from, and only what a condition reads is ever tested) loaded at block entry, and written back to the
  * register file (SYNC) before anything that may fault or look at the state, and on leaving.
  */
 export class BlockRegs {
@@ -89,13 +91,13 @@ export class BlockRegs {
   /** Declarations at block entry. */
   prologue(): string {
     const regs = [...this.used].sort((a, b) => a - b).map((n) => `rl${n} = R[${2 * n}], rh${n} = R[${2 * n + 1}]`);
-    return `let NZ = S.nzcv${regs.length ? ", " + regs.join(", ") : ""};`;
+    return `const nz0 = S.nzcv; let fN = nz0 << 28, fZ = ~nz0 & 4, fC = (nz0 >> 1) & 1, fV = nz0 << 31${regs.length ? ", " + regs.join(", ") : ""};`;
   }
 
   /** Write-back to the register file. */
   sync(): string {
     const regs = [...this.written].sort((a, b) => a - b).map((n) => `R[${2 * n}] = rl${n}; R[${2 * n + 1}] = rh${n};`);
-    return ["S.nzcv = NZ;", ...regs].join(" ");
+    return ["S.nzcv = (fN < 0 ? 8 : 0) | (fZ === 0 ? 4 : 0) | (fC << 1) | (fV < 0 ? 1 : 0);", ...regs].join(" ");
   }
 }
 
@@ -207,13 +209,13 @@ export class Gen {
     const lo = this.local();
     this.emit(`const ${lo} = (${a.lo} + ${y.lo} + ${c}) | 0;`);
     if (!sf) {
-      if (flags) this.emit(`NZ = (${lo} < 0 ? 8 : 0) | (${lo} === 0 ? 4 : 0) | (${carryOut(lo, a.lo, c)} ? 2 : 0) | (((${a.lo} ^ ${lo}) & (${y.lo} ^ ${lo})) < 0 ? 1 : 0);`);
+      if (flags) this.setFlags(lo, lo, `${carryOut(lo, a.lo, c)} ? 1 : 0`, `(${a.lo} ^ ${lo}) & (${y.lo} ^ ${lo})`);
       return { lo, hi: "0" };
     }
     const c0 = this.local(), hi = this.local();
     this.emit(`const ${c0} = ${carryOut(lo, a.lo, c)} ? 1 : 0;`);
     this.emit(`const ${hi} = (${a.hi} + ${y.hi} + ${c0}) | 0;`);
-    if (flags) this.emit(`NZ = (${hi} < 0 ? 8 : 0) | ((${lo} | ${hi}) === 0 ? 4 : 0) | (${carryOut(hi, a.hi, c0)} ? 2 : 0) | (((${a.hi} ^ ${hi}) & (${y.hi} ^ ${hi})) < 0 ? 1 : 0);`);
+    if (flags) this.setFlags(hi, `${lo} | ${hi}`, `${carryOut(hi, a.hi, c0)} ? 1 : 0`, `(${a.hi} ^ ${hi}) & (${y.hi} ^ ${hi})`);
     return { lo, hi };
   }
 
@@ -227,8 +229,23 @@ export class Gen {
 
   /** N and Z from a result, C = V = 0. */
   setNZ(r: Val, sf: number): void {
-    if (sf) this.emit(`NZ = (${r.hi} < 0 ? 8 : 0) | ((${r.lo} | ${r.hi}) === 0 ? 4 : 0);`);
-    else this.emit(`NZ = (${r.lo} < 0 ? 8 : 0) | (${r.lo} === 0 ? 4 : 0);`);
+    if (sf) this.setFlags(r.hi, `${r.lo} | ${r.hi}`, "0", "0");
+    else this.setFlags(r.lo, r.lo, "0", "0");
+  }
+
+  /** Set NZCV from its sources: N = sign of n, Z = (z === 0), C = c (0 or 1), V = sign of v. */
+  setFlags(n: string, z: string, c: string, v: string): void {
+    this.emit(`fN = ${n}; fZ = ${z}; fC = ${c}; fV = ${v};`);
+  }
+
+  /** Set NZCV to a constant (bits N=8, Z=4, C=2, V=1). */
+  setNzcv(nzcv: number): void {
+    this.setFlags(nzcv & 8 ? "-1" : "0", nzcv & 4 ? "0" : "1", String((nzcv >> 1) & 1), nzcv & 1 ? "-1" : "0");
+  }
+
+  /** PSTATE.C as 0 or 1. */
+  get carryFlag(): string {
+    return "fC";
   }
 
   /** NOT x within the width. */
@@ -292,9 +309,8 @@ export class Gen {
 
   /** ConditionHolds(cond) over PSTATE.NZCV as a JavaScript boolean expression. */
   cond(cond: number): string {
-    const z = "(NZ & 4)", c = "(NZ & 2)", n = "(NZ & 8)", v = "(NZ & 1)";
-    const nv = "(((NZ >> 3) ^ NZ) & 1)";
-    const tests = [`${z} !== 0`, `${c} !== 0`, `${n} !== 0`, `${v} !== 0`, `(NZ & 6) === 2`, `${nv} === 0`, `(${nv} | ${z}) === 0`, "true"];
+    // EQ, CS, MI, VS, HI, GE, GT, AL (odd conditions negate, except NV = AL).
+    const tests = ["fZ === 0", "fC !== 0", "fN < 0", "fV < 0", "(fC !== 0 && fZ !== 0)", "(fN ^ fV) >= 0", "((fN ^ fV) >= 0 && fZ !== 0)", "true"];
     const t = tests[cond >> 1]!;
     if ((cond & 1) === 1 && cond !== 15) return `!(${t})`;
     return t;

@@ -110,7 +110,7 @@ for (const [mn, op, s] of [["adc", 0, 0], ["adcs", 0, 1], ["sbc", 1, 0], ["sbcs"
   decls.push({
     name: mn.toUpperCase(), pattern: `sf:1 ${op} ${s} 11010000 Rm:5 000000 Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>`,
     gen: (f, g) => {
-      const r = g.add(g.reg(f.Rn!, f.sf!), g.reg(f.Rm!, f.sf!), f.sf!, op === 1, s === 1, "((NZ >> 1) & 1)");
+      const r = g.add(g.reg(f.Rn!, f.sf!), g.reg(f.Rm!, f.sf!), f.sf!, op === 1, s === 1, g.carryFlag);
       g.setReg(f.Rd!, r, f.sf!);
     },
   });
@@ -127,7 +127,9 @@ for (const [mn, op] of [["ccmn", 0], ["ccmp", 1]] as const) {
         const b = imm ? konst64(BigInt(f.imm5!)) : g.reg(f.Rm!, f.sf!);
         g.emit(`if (${g.cond(f.cond!)}) {`);
         g.add(a, b, f.sf!, op === 1, true);
-        g.emit(`} else NZ = ${f.nzcv!};`);
+        g.emit("} else {");
+        g.setNzcv(f.nzcv!);
+        g.emit("}");
       },
     });
   }
