@@ -16,6 +16,9 @@ const MAX_BLOCK = 128;
 interface Block {
   fn: BlockFn;
   len: number;
+  /** Guest-physical extent: start and length in bytes. */
+  pa: number;
+  bytes: number;
   /** The virtual address it was compiled for (the same page may be mapped at several). */
   lo: number;
   hi: number;
@@ -32,8 +35,8 @@ export class A64Engine {
   jit = true;
   private readonly blocks = new Map<number, Block>();
   private readonly singles = new Map<number, Block>();
-  /** Guest-physical page → start addresses of the blocks compiled from it. */
-  private readonly byPage = new Map<number, number[]>();
+  /** Guest-physical page → the blocks compiled from it (start address and length in bytes). */
+  private readonly byPage = new Map<number, { pa: number; bytes: number }[]>();
   /** Counters for `show stats` and the bench. */
   readonly stats = { compiled: 0, invalidated: 0 };
   /** Generation of the chaining links: any change to translations or code bumps it. */
@@ -47,16 +50,23 @@ export class A64Engine {
     cpu.port.onChange = () => this.gen++;
   }
 
-  /** A guest-physical page was written: drop the code compiled from it. */
-  invalidatePage(ppn: number): void {
-    const starts = this.byPage.get(ppn);
-    if (!starts) return;
-    for (const pa of starts) {
-      this.blocks.delete(pa);
-      this.singles.delete(pa);
-    }
-    this.byPage.delete(ppn);
-    this.stats.invalidated++;
+  /**
+   * Guest memory [pa, pa + size) in page `ppn` was written: drop the code compiled from those
+   * bytes (a page holding both code and data keeps its other blocks).
+   */
+  codeWritten(ppn: number, pa: number, size: number): void {
+    const list = this.byPage.get(ppn);
+    if (!list) return;
+    const keep = list.filter((b) => {
+      if (pa >= b.pa + b.bytes || pa + size <= b.pa) return true;
+      if (this.blocks.get(b.pa)?.bytes === b.bytes) this.blocks.delete(b.pa);
+      if (this.singles.get(b.pa)?.bytes === b.bytes) this.singles.delete(b.pa);
+      this.stats.invalidated++;
+      return false;
+    });
+    if (keep.length === list.length) return;
+    if (keep.length) this.byPage.set(ppn, keep);
+    else this.byPage.delete(ppn);
     this.gen++;
   }
 
@@ -132,16 +142,17 @@ export class A64Engine {
       if (endsBlock(d.spec)) break;
     }
     const b: Block = {
-      fn: compileBlock(insns, max > 1), len: insns.length, lo, hi,
+      fn: compileBlock(insns, max > 1), len: insns.length, pa, bytes: 4 * insns.length, lo, hi,
       a: null, aLo: 0, aHi: 0, aEl: -1, aGen: -1, b: null, bLo: 0, bHi: 0, bEl: -1, bGen: -1,
     };
+    const old = cache.get(pa);
     cache.set(pa, b);
-    const starts = this.byPage.get(ppn);
-    if (starts) starts.push(pa);
-    else {
-      this.byPage.set(ppn, [pa]);
+    const list = this.byPage.get(ppn);
+    const entry = { pa, bytes: b.bytes };
+    if (!list) {
+      this.byPage.set(ppn, [entry]);
       this.cpu.port.protectPage(ppn);
-    }
+    } else if (!old || !list.some((e) => e.pa === pa && e.bytes === b.bytes)) list.push(entry);
     this.stats.compiled++;
     return b;
   }

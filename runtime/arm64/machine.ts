@@ -82,7 +82,7 @@ export class Arm64Machine extends VmBase implements Machine {
     });
     this.engine = new A64Engine(this.cpu, this.memory);
     this.engine.jit = this.settings.jit;
-    this.memory.onWrite = (page) => this.engine.invalidatePage(page);
+    this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
     this.kvm.reset(guest.entry, guest.dtb);
     this.enter();
   }

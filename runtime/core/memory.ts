@@ -22,8 +22,8 @@ export class GuestMemory {
   readonly regions: RamRegion[] = [];
   readonly capBytes: number;
   private readonly pages = new Map<number, Uint8Array>();
-  /** Called after every write with the page number written (decode caches listen here). */
-  onWrite: ((pageNumber: number) => void) | null = null;
+  /** Called after every write with the page number and the bytes written (code caches listen here). */
+  onWrite: ((pageNumber: number, pa: number, size: number) => void) | null = null;
 
   constructor(options: GuestMemoryOptions = {}) {
     this.capBytes = options.capBytes ?? 256 * 1024 * 1024;
@@ -81,7 +81,7 @@ export class GuestMemory {
 
   writeByte(pa: number, value: number): void {
     this.page(pa, true)![pa % PAGE_SIZE] = value & 0xff;
-    this.onWrite?.(Math.floor(pa / PAGE_SIZE));
+    this.onWrite?.(Math.floor(pa / PAGE_SIZE), pa, 1);
   }
 
   /** Little-endian read of 1, 2, 4 or 8 bytes. */
@@ -120,7 +120,7 @@ export class GuestMemory {
         p[off + i] = Number(v & 0xffn);
         v >>= 8n;
       }
-      this.onWrite?.(Math.floor(pa / PAGE_SIZE));
+      this.onWrite?.(Math.floor(pa / PAGE_SIZE), pa, size);
       return;
     }
     let v = value;
