@@ -122,6 +122,8 @@ export class Mmu {
   private readonly s2cache = new Map<number, { pa: number; attrs: MemAttrs }>();
   /** Cached entries that came from stage-1 leaves larger than 64 KiB (blocks). */
   private largeLeaves = 0;
+  /** 64 KiB virtual regions that have cached entries (TLBI by VA elsewhere has nothing to drop). */
+  private readonly regions = new Set<number>();
   /** Called after every flush (the CPU's software TLB for compiled code listens). */
   onFlush: (() => void) | null = null;
   /** Called when the 4 KiB virtual pages [first, first + count) are invalidated. */
@@ -130,6 +132,7 @@ export class Mmu {
   /** Forget every translation (both stages). */
   flush(): void {
     this.tlb.clear();
+    this.regions.clear();
     this.s2cache.clear();
     this.largeLeaves = 0;
     this.onFlush?.();
@@ -138,6 +141,7 @@ export class Mmu {
   /** Forget the stage-1 (and combined) translations, keeping stage 2's (TLBI VMALLE1 & co.). */
   flushStage1(): void {
     this.tlb.clear();
+    this.regions.clear();
     this.largeLeaves = 0;
     this.onFlush?.();
   }
@@ -151,6 +155,7 @@ export class Mmu {
   invalidateVa(vpn: number): void {
     if (this.largeLeaves > 0) return this.flushStage1();
     const first = vpn - (vpn % 16);
+    if (!this.regions.delete(first / 16)) return;
     for (let p = first; p < first + 16; p++) for (let k = 0; k < 6; k++) this.tlb.delete(p * 8 + k);
     this.onInvalidate?.(first, 16);
   }
@@ -165,6 +170,7 @@ export class Mmu {
     // Walk the access's own address so that a fault reports it exactly (FAR); cache the page.
     const t = this.walk(va, kind, el);
     if (t.s1Shift > 16) this.largeLeaves++;
+    this.regions.add(Math.floor(page / 16));
     this.tlb.set(key, t.pa - off);
     return t.pa;
   }
