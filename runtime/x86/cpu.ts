@@ -400,7 +400,7 @@ export class X86Cpu implements X86Env, FastMem {
     const v = this.read(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), { size: size as 1 | 2 | 4 | 8, write: false });
     if (lin === lin && off + size <= 4096 && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
-      let arr = this.deps.memory.pageArray(this.lastHpa, false);
+      let arr = this.deps.memory.allocatedPage(this.lastHpa);
       if (!arr) (arr = ZERO_PAGE), this.zeroPages.add(pn); // RAM never written: zeros until a write allocates it
       this.rKey[i] = page;
       this.rArr[i] = arr;
@@ -423,14 +423,14 @@ export class X86Cpu implements X86Env, FastMem {
       if (size === 8) (a[off + 4] = vhi), (a[off + 5] = vhi >> 8), (a[off + 6] = vhi >> 16), (a[off + 7] = vhi >> 24);
       // Pages with decoded code never get write entries (codePage), so only a foreign listener needs telling.
       const hook = this.deps.memory.onWrite;
-      if (hook !== null && hook !== this.writeHook) hook(this.wPn[i]!);
+      if (hook !== null && hook !== this.writeHook) hook(this.wPn[i]!, this.wPn[i]! * 4096 + off, size);
       return;
     }
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
     this.lastHpa = null;
     this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
-    if (lin === lin && off + size <= 4096 && this.lastHpa !== null) {
-      const arr = this.deps.memory.pageArray(this.lastHpa, true)!;
+    const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
+    if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
       if (!this.code.has(pn)) {
         this.wKey[i] = page;

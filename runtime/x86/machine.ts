@@ -279,22 +279,24 @@ export class X86Machine extends VmBase implements Machine {
     }
   }
 
-  /**
-   * Step with compiled blocks (setting jit, default on): a block runs when it fits in the
-   * remaining budget, else the interpreter runs one instruction. Blocks are chained: each keeps
-   * its last two successors (valid while cpu.epoch is unchanged: no TLB flush, code write or
-   * exit since). `until` conditions are checked per instruction by the interpreter.
-   */
   override runUntilExit(options: RunOptions = {}): RunResult {
+    this.cpu.invalidateFetch(); // traps or views may have changed EPT or controls since the last run
+    return super.runUntilExit(options);
+  }
+
+  /**
+   * Up to `max` instructions with compiled blocks (setting jit, default on): a block runs when it
+   * fits in the remaining budget, else the interpreter runs one instruction; the budget counts as
+   * VmBase's interpreter loop does (one per instruction, one for a faulting one). Blocks are
+   * chained: each keeps its last two successors (valid while cpu.epoch is unchanged: no TLB
+   * flush, code write or exit since). Returns the instructions retired.
+   */
+  protected override execMany(max: number): number {
+    if (!this.settings.jit) return super.execMany(max);
     const cpu = this.cpu;
-    cpu.invalidateFetch(); // traps or views may have changed EPT or controls since the last run
-    if (!this.settings.jit || options.until) return super.runUntilExit(options);
-    const max = options.maxSteps ?? this.settings.stepLimit;
-    const before = this.steps;
-    if (this.halted || this.pendingExit) return this.step();
     const s = cpu.state;
+    const before = this.steps;
     let used = 0;
-    let check = 4096;
     let prev: Block | null = null;
     while (used < max) {
       this.syncFetch();
@@ -315,22 +317,16 @@ export class X86Machine extends VmBase implements Machine {
         }
       }
       if (block === null || block.count > max - used) {
-        const b4 = this.steps;
         this.execOne();
-        used += Math.max(1, this.steps - b4);
+        used++;
         prev = null;
       } else {
-        // A loop block returns at least every 2^20 instructions so interrupts are seen promptly.
-        used += this.runBlock(block, Math.min(max - used, 1 << 20));
+        used += this.runBlock(block, max - used);
         prev = block;
       }
-      if (this.halted || this.pendingExit) return this.result(before);
-      if (used >= check) {
-        check = used + 4096;
-        if (options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
-      }
+      if (this.halted || this.pendingExit) break;
     }
-    return this.result(before, "limit", `step limit of ${max} instructions reached`);
+    return this.steps - before;
   }
 
   override step(): RunResult {
