@@ -61,12 +61,11 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
   let branch = false;
   let writes = false;
   let loop = false;
-  // The last flag producer in this pass whose values are in scope (for inlined flag reads), its
-  // part index, and whether an instruction since then may fault (then its record must stay).
+  // Flags. `known`: the last producer of this pass whose values are in scope, read inline by
+  // later instructions. `pending`: flag writes (part, line) nothing has needed yet — a generic
+  // read (c.cf()/c.cond()) or a possible fault needs them; a later full write makes them dead.
   let known: FlagsOut | null = null;
-  let knownAt = -1;
-  let faultSince = false;
-  const recordAt: number[] = [];
+  let pending: [number, number][] = [];
   for (const insn of insns) {
     if (used.length >= MAX_BLOCK_INSNS) break;
     if (insn.spec.privileged || insn.prefixes.lock) break;
@@ -81,28 +80,28 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     if (g.faults) code.push(`c.done = it + ${i}; c.pc = ${pc};`);
     if (g.branches) code.push(`c.npc = ${wrap(`p0 + ${next}`)};`);
     const inline = known && inlineable(known) ? known : null;
-    let recordIndex = -1;
+    let writeIndex = -1;
+    let generic = false;
     g.out.forEach((line, n) => {
-      if (n === g.flags?.line) recordIndex = code.length;
-      else if (inline) line = line.replace(/c\.cf\(\)/g, () => cfExpr(inline)).replace(/c\.cond\((\d+)\)/g, (_m, cc: string) => condExpr(inline, Number(cc)));
+      if (n === g.flags?.line || n === g.shiftFlags?.line) writeIndex = code.length;
+      else {
+        if (inline) line = line.replace(/c\.cf\(\)/g, () => cfExpr(inline)).replace(/c\.cond\((\d+)\)/g, (_m, cc: string) => condExpr(inline, Number(cc)));
+        if (/c\.cf\(\)|c\.cond\(/.test(line)) generic = true;
+      }
       code.push(line);
     });
-    if (g.faults) faultSince = true;
+    // Reads and faults come before the instruction's own flag write.
+    if (generic || g.faults) pending = [];
+    if (g.flags || g.shiftFlags?.full) {
+      for (const [p, l] of pending) parts[p]![l] = "";
+      pending = [[i, writeIndex]];
+    } else if (g.shiftFlags) pending.push([i, writeIndex]);
+    if (g.flags) known = g.flags;
+    else if (g.shiftFlags) known = null;
     const stores = g.writes;
     if (stores) writes = true;
     if (stores && !g.branches) code.push(`if (m.smc) { c.pc = ${wrap(`p0 + ${next}`)}; return it + ${i + 1}; }`);
-    if (g.flags) {
-      // The previous producer's record is dead when every read of it was inlined and nothing
-      // in between (this instruction included) can fault and expose it.
-      if (inline && !faultSince) parts[knownAt]![recordAt[knownAt]!] = "";
-      known = g.flags;
-      knownAt = i;
-      faultSince = false;
-    } else if (g.eagerFlags) {
-      known = null;
-    }
     parts.push(code);
-    recordAt.push(recordIndex);
     off = next;
     if (g.branches) {
       branch = true;

@@ -213,71 +213,69 @@ export class X86Regs implements X86State {
     return topBit((a ^ b) & (a ^ r), (ah ^ bh) & (ah ^ rh), this.csz);
   }
 
-  // ---- shifts (SDM SAL/SAR/SHL/SHR): result returned, RFLAGS to commit in `tf` (AF cleared, as
-  // QEMU), the high half of a 64-bit result in `t`. The count is already masked and non-zero. ----
+  // ---- shifts (SDM SAL/SAR/SHL/SHR) of 64-bit values: the result's low half is returned, the
+  // high half left in `t`. Counts are already masked and non-zero. shiftFlags gives RFLAGS after
+  // a shift of any size (AF cleared, as QEMU); templates commit it after their write. ----
 
   /** Scratch: high half of a 64-bit helper result. */
   t = 0;
-  /** Scratch: RFLAGS after a shift, committed by the caller after its write. */
-  tf = 0;
 
   private szp(r: number, rh: number, sz: number): number {
     const z = (sz === 8 ? (r | rh) : r) === 0 ? 0x40 : 0;
     return z | (topBit(r, rh, sz) << 7) | (PARITY[r & 0xff]! << 2);
   }
 
-  private shiftFlags(cf: number, of: number, r: number, rh: number, sz: number): void {
-    this.tf = ((this.fl & ~ARITH_MASK) | cf | (of << 11) | this.szp(r, rh, sz)) >>> 0;
-  }
-
-  shl(a: number, n: number, sz: number): number {
-    const bits = sz * 8;
-    const r = sz === 4 ? a << n : (a << n) & (sz === 1 ? 0xff : 0xffff);
-    const cf = n <= bits ? (a >>> (bits - n)) & 1 : 0;
-    this.shiftFlags(cf, topBit(r, 0, sz) ^ cf, r, 0, sz);
-    return r;
-  }
-
-  shr(a: number, n: number, sz: number): number {
-    const u = sz === 4 ? a >>> 0 : a;
-    const r = (u >>> n) | 0;
-    this.shiftFlags((u >>> (n - 1)) & 1, topBit(a, 0, sz), r, 0, sz);
-    return r;
-  }
-
-  sar(a: number, n: number, sz: number): number {
-    const sa = sz === 1 ? (a << 24) >> 24 : sz === 2 ? (a << 16) >> 16 : a | 0;
-    const r = sz === 4 ? sa >> n : (sa >> n) & (sz === 1 ? 0xff : 0xffff);
-    this.shiftFlags((sa >> (n - 1)) & 1, 0, r, 0, sz);
-    return r;
+  /** RFLAGS after SHL/SAL (k = 4 or 6), SHR (5) or SAR (7) of (a, ah) by n at size sz. */
+  shiftFlags(k: number, a: number, ah: number, n: number, sz: number): number {
+    let r: number, rh = 0, cf: number, of: number;
+    if (sz === 8) {
+      r = k === 5 ? this.shr64(a, ah, n) : k === 7 ? this.sar64(a, ah, n) : this.shl64(a, ah, n);
+      rh = this.t;
+      const b = k === 5 || k === 7 ? n - 1 : 64 - n; // the last bit shifted out
+      cf = b < 32 ? (a >>> b) & 1 : (ah >>> (b - 32)) & 1;
+      of = k === 5 ? ah >>> 31 : k === 7 ? 0 : (rh >>> 31) ^ cf;
+    } else {
+      const bits = sz * 8;
+      const m = sz === 1 ? 0xff : sz === 2 ? 0xffff : -1;
+      if (k === 5) {
+        const u = sz === 4 ? a >>> 0 : a;
+        r = (u >>> n) | 0;
+        cf = (u >>> (n - 1)) & 1;
+        of = topBit(a, 0, sz);
+      } else if (k === 7) {
+        const sa = sz === 1 ? (a << 24) >> 24 : sz === 2 ? (a << 16) >> 16 : a | 0;
+        r = (sa >> n) & m;
+        cf = (sa >> (n - 1)) & 1;
+        of = 0;
+      } else {
+        r = (a << n) & m;
+        cf = n <= bits ? (a >>> (bits - n)) & 1 : 0;
+        of = topBit(r, 0, sz) ^ cf;
+      }
+    }
+    return ((this.fl & ~ARITH_MASK) | cf | (of << 11) | this.szp(r, rh, sz)) >>> 0;
   }
 
   shl64(lo: number, hi: number, n: number): number {
-    let rl: number, rh: number, cf: number;
-    if (n < 32) (rh = (hi << n) | (lo >>> (32 - n))), (rl = lo << n), (cf = (hi >>> (32 - n)) & 1);
-    else if (n === 32) (rh = lo), (rl = 0), (cf = hi & 1);
-    else (rh = lo << (n - 32)), (rl = 0), (cf = (lo >>> (64 - n)) & 1);
-    this.shiftFlags(cf, (rh >>> 31) ^ cf, rl, rh, 8);
+    let rl: number, rh: number;
+    if (n < 32) (rh = (hi << n) | (lo >>> (32 - n))), (rl = lo << n);
+    else (rh = lo << (n - 32)), (rl = 0);
     this.t = rh | 0;
     return rl | 0;
   }
 
   shr64(lo: number, hi: number, n: number): number {
-    let rl: number, rh: number, cf: number;
-    if (n < 32) (rl = (lo >>> n) | (hi << (32 - n))), (rh = hi >>> n), (cf = (lo >>> (n - 1)) & 1);
-    else if (n === 32) (rl = hi), (rh = 0), (cf = lo >>> 31);
-    else (rl = hi >>> (n - 32)), (rh = 0), (cf = (hi >>> (n - 33)) & 1);
-    this.shiftFlags(cf, hi >>> 31, rl, rh, 8);
+    let rl: number, rh: number;
+    if (n < 32) (rl = (lo >>> n) | (hi << (32 - n))), (rh = hi >>> n);
+    else (rl = hi >>> (n - 32)), (rh = 0);
     this.t = rh | 0;
     return rl | 0;
   }
 
   sar64(lo: number, hi: number, n: number): number {
-    let rl: number, rh: number, cf: number;
-    if (n < 32) (rl = (lo >>> n) | (hi << (32 - n))), (rh = hi >> n), (cf = (lo >>> (n - 1)) & 1);
-    else if (n === 32) (rl = hi), (rh = hi >> 31), (cf = lo >>> 31);
-    else (rl = hi >> (n - 32)), (rh = hi >> 31), (cf = (hi >> (n - 33)) & 1);
-    this.shiftFlags(cf, 0, rl, rh, 8);
+    let rl: number, rh: number;
+    if (n < 32) (rl = (lo >>> n) | (hi << (32 - n))), (rh = hi >> n);
+    else (rl = hi >> (n - 32)), (rh = hi >> 31);
     this.t = rh | 0;
     return rl | 0;
   }

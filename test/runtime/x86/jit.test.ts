@@ -229,6 +229,43 @@ describe("block compiler = interpreter", () => {
     expect(snapshot(b)).toEqual(snapshot(a));
   });
 
+  test("shifts by CL (zero counts keep the flags) and by constants, then every condition", () => {
+    const lines: string[] = [];
+    const reg = { b: "dl", w: "dx", l: "edx", q: "rdx" } as const;
+    for (const sz of ["b", "w", "l", "q"] as const) {
+      for (const op of ["shl", "shr", "sar"]) {
+        for (const count of [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 64]) {
+          for (const v of [0x80n, 0x8000_0001n, 0xffff_ffff_ffff_fffen, 0x4000_0000_0000_0000n]) {
+            lines.push(`movabs $${v}, %rdx`, `mov $${count}, %ecx`, "cmp $0x55, %eax"); // flags from cmp going in
+            lines.push(`${op}${sz} %cl,%${reg[sz]}`);
+            CC.forEach((cc, i) => lines.push(`set${cc} ${i}(%rbx)`));
+            lines.push(`mov %rdx,16(%rbx)`, "lea 24(%rbx),%rbx");
+            lines.push(`movabs $${v}, %rdx`, "cmp $0x55, %eax", `${op}${sz} $${count},%${reg[sz]}`, "setc 0(%rbx)", "seto 1(%rbx)", "sets 2(%rbx)", "setz 3(%rbx)", "setp 4(%rbx)", "mov %rdx,8(%rbx)", "lea 16(%rbx),%rbx");
+          }
+        }
+      }
+    }
+    const src = `
+      .code32
+    start:
+      ${LONG_MODE_PROLOGUE}
+      mov $0x600000, %rbx
+      mov $0x12, %eax
+      ${lines.join("\n      ")}
+      mov $0xf4, %dx
+      out %al, %dx
+      ${LONG_MODE_TABLES}
+    `;
+    const a = machine(src, false);
+    const b = machine(src, true);
+    a.run({ maxSteps: 1_000_000 });
+    b.run({ maxSteps: 1_000_000 });
+    expect(a.halted?.message ?? "").toMatch(/exit|debug/i);
+    const bytes = Number(a.readRegister("rbx")) - 0x600000;
+    expect(Buffer.from(b.readPhysical(0x600000, bytes)).toString("hex")).toBe(Buffer.from(a.readPhysical(0x600000, bytes)).toString("hex"));
+    expect(snapshot(b)).toEqual(snapshot(a));
+  });
+
   test("tight loops run as compiled loops and stop at the limit mid-loop", () => {
     const src = `
       .code32

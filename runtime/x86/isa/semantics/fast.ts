@@ -52,8 +52,8 @@ export class Gen {
   branches = false;
   /** The lazy flags this instruction records (all arithmetic flags), and the line that records them. */
   flags: FlagsOut | null = null;
-  /** The instruction may set RFLAGS eagerly (shifts: only for a non-zero count). */
-  eagerFlags = false;
+  /** A shift's eager RFLAGS write: its line in out, and whether it always happens (constant count). */
+  shiftFlags: { line: number; full: boolean } | null = null;
   /** The instruction stores to memory. */
   writes = false;
   /** Probe the data TLB inline (compiled blocks; the env is the machine's CPU). */
@@ -386,25 +386,42 @@ const not: Template = (g, insn) => {
   return write(g, dst, lo, size === 8 ? `~${a.hi}` : "0", a.ea);
 };
 
-/** SHL/SAL (4, 6), SHR (5), SAR (7); rotates (0..3) stay on the BigInt semantics. */
+/** SHL/SAL (4, 6), SHR (5), SAR (7); rotates (0..3) stay on the BigInt semantics. A zero count
+ * changes nothing (no write, no flags: SDM "if the count is 0, the flags are not affected"). */
 const shift: Template = (g, insn) => {
   const k = insn.spec.arg!;
   if (k < 4) return false;
   const [dst, cnt] = insn.operands as [X86Operand, X86Operand];
   const size = sizeOf(dst);
   const a = read(g, dst);
-  const n = read(g, cnt, 1);
-  if (!a || !n) return false;
-  const name = k === 5 ? "shr" : k === 7 ? "sar" : "shl";
-  const cn = g.v("n");
-  g.emit(`const ${cn} = ${n.lo} & ${size === 8 ? 63 : 31};`);
-  g.eagerFlags = true;
-  g.emit(`if (${cn} !== 0) {`);
+  if (!a) return false;
+  const cmask = size === 8 ? 63 : 31;
+  let cn: string;
+  let full = false;
+  if (cnt.kind === "imm") {
+    const n = Number(cnt.value) & cmask;
+    if (n === 0) return true;
+    cn = String(n);
+    full = true;
+  } else {
+    const n = read(g, cnt, 1);
+    if (!n) return false;
+    cn = g.v("n");
+    g.emit(`const ${cn} = ${n.lo} & ${cmask};`);
+    g.emit(`if (${cn} !== 0) {`);
+  }
   const r = g.v("r");
-  if (size === 8) g.emit(`const ${r} = c.${name}64(${a.lo}, ${a.hi}, ${cn}), ${r}h = c.t;`);
-  else g.emit(`const ${r} = c.${name}(${a.lo}, ${cn}, ${size});`);
+  if (size === 8) g.emit(`const ${r} = c.${k === 5 ? "shr" : k === 7 ? "sar" : "shl"}64(${a.lo}, ${a.hi}, ${cn}), ${r}h = c.t;`);
+  else {
+    const m = size === 4 ? "" : ` & ${MASK[size]}`;
+    const sx = size === 1 ? `((${a.lo} << 24) >> 24)` : size === 2 ? `((${a.lo} << 16) >> 16)` : a.lo;
+    const e = k === 5 ? `(${size === 4 ? `(${a.lo} >>> 0)` : a.lo} >>> ${cn}) | 0` : k === 7 ? `(${sx} >> ${cn})${m}` : `(${a.lo} << ${cn})${m}`;
+    g.emit(`const ${r} = ${e};`);
+  }
   if (!write(g, dst, r, size === 8 ? `${r}h` : "0", a.ea)) return false;
-  g.emit(`c.fl = c.tf;  c.cc = 0; }`);
+  g.shiftFlags = { line: g.out.length, full };
+  g.emit(`c.fl = c.shiftFlags(${k}, ${a.lo}, ${a.hi}, ${cn}, ${size}); c.cc = 0;`);
+  if (!full) g.emit("}");
   return true;
 };
 
