@@ -139,10 +139,11 @@ export class X86Cpu implements X86Env, FastMem {
         this.fCs = cs;
         this.fCsBaseN = Number(cs.base & 0xffff_ffffn);
       }
-      lin = (this.fCsBaseN + s.pc) % 4294967296;
+      lin = this.fCsBaseN + s.pc; // both below 2^32: wrap by one subtraction (% on doubles is slow)
+      if (lin >= 4294967296) lin -= 4294967296;
     }
     const linPage = Math.floor(lin / 4096);
-    this.fOff = lin - linPage * 4096;
+    this.fOff = (lin - linPage * 4096) | 0;
     if (linPage === this.fLin && s.mode === this.fMode && this.fPage) return this.fPage;
     const big = BigInt.asUintN(64, BigInt(lin));
     const gpa = this.translateLinear(big, { write: false, fetch: true, user: this.cpl() === 3 });
@@ -366,7 +367,8 @@ export class X86Cpu implements X86Env, FastMem {
     }
     let base = this.segBaseN[seg]!;
     if (base !== base) base = this.segBaseN[seg] = Number(this.state.seg[SEG_ORDER[seg]!].base & 0xffff_ffffn);
-    return (base + (lo >>> 0)) % 4294967296;
+    const lin = base + (lo >>> 0);
+    return lin >= 4294967296 ? lin - 4294967296 : lin;
   }
 
   /**

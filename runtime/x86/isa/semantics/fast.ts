@@ -257,7 +257,9 @@ function memWrite(g: Gen, seg: number, lo: string, hi: string, size: number, vlo
 /** Linear address expression of seg:(lo, hi) for the inline TLB probe (NaN = miss), or null (always call). */
 function linearExpr(g: Gen, seg: number, lo: string, hi: string): string | null {
   if (g.insn.mode === "long64") return seg >= 4 ? null : `((${hi} | 0) * 4294967296 + (${lo} >>> 0))`;
-  return `((m.segBaseN[${seg}] + (${lo} >>> 0)) % 4294967296)`;
+  // base + offset, both below 2^32, wrapped by one subtraction (% on doubles is slow); NaN stays NaN.
+  const x = `(m.segBaseN[${seg}] + (${lo} >>> 0))`;
+  return `(${x} >= 4294967296 ? ${x} - 4294967296 : ${x})`;
 }
 
 function loadBytes(A: string, o: string, at: number, size: number): string {
