@@ -25,7 +25,7 @@ export interface Scope {
 function exitOf(scope: Scope): Exit | undefined {
   const m = scope.machine;
   if (!m) return undefined;
-  return m.pendingExit ?? (scope.pendingOnly ? undefined : m.exits[m.exits.length - 1]);
+  return m.pendingExit ?? (scope.pendingOnly ? undefined : m.exits.at(-1));
 }
 
 /** Raised when an expression needs an exit and there is none yet (`step until` treats it as false). */
@@ -63,13 +63,12 @@ function currentExit(scope: Scope, pos: Pos): Exit {
 }
 
 function vmcsField(m: Machine, field: string, pos: Pos): Value {
+  const v = m.readVmcs?.(field);
+  if (v !== undefined) return v;
+  // Only to suggest a name: the field names as `show vmcs` lists them.
   const view = m.view("vmcs");
   const col = view.columns.indexOf("field");
-  const val = view.columns.indexOf("value");
-  const row = view.rows.find((r) => String(r[col]).toLowerCase() === field.toLowerCase());
-  if (!row || col < 0 || val < 0) throw nameError(`no VMCS field \`${field}\``, pos, suggestion(field, view.rows.map((r) => String(r[col]))));
-  const v = row[val]!;
-  return typeof v === "string" && /^0x/i.test(v) ? BigInt(v) : fromField(v);
+  throw nameError(`no VMCS field \`${field}\``, pos, suggestion(field, view.rows.map((r) => String(r[col]))));
 }
 
 function resolveName(path: string[], scope: Scope, pos: Pos): Value {
@@ -140,14 +139,19 @@ export function evaluate(e: Expr, scope: Scope): Value {
       const m = scope.machine;
       if (!m) throw nameError("no VM is running", e.pos);
       const i = asNumber(evaluate(e.index, scope), e.index.pos, "an index");
-      const exit = i >= 0n && i < BigInt(m.exits.length) ? m.exits[Number(i)] : undefined;
-      if (!exit) throw new LabError("IndexError", `exits[${i}] does not exist: this VM has ${m.exits.length} exit${m.exits.length === 1 ? "" : "s"}`, e.index.pos);
+      const all = m.exits.total;
+      const exit = i >= 0n && i < BigInt(all) ? m.exits.byIndex(Number(i)) : undefined;
+      if (!exit && i >= 0n && i < BigInt(m.exits.dropped)) {
+        throw new LabError("IndexError", `exits[${i}] was dropped: this VM keeps its last ${m.exits.cap} exits (${m.exits.dropped} dropped)`, e.index.pos, "raise the limit with `set exitcap N`");
+      }
+      if (!exit) throw new LabError("IndexError", `exits[${i}] does not exist: this VM has ${all} exit${all === 1 ? "" : "s"}`, e.index.pos);
       return exitField(exit, e.path, e.pos);
     }
     case "count": {
       const m = scope.machine;
       if (!m) throw nameError("no VM is running: count(exits) needs one", e.pos);
-      if (!e.where) return BigInt(m.exits.length);
+      // Counts cover every exit; with a condition, the exits kept (`set exitcap`).
+      if (!e.where) return BigInt(m.exits.total);
       let n = 0n;
       for (const exit of m.exits) if (truthy(evaluate(e.where, { ...scope, exit }))) n++;
       return n;

@@ -143,7 +143,7 @@ function describeStop(m: Machine, r: RunResult, what: string): string {
   const at = `pc ${hex(m.pc)}`;
   switch (r.stop) {
     case "exit": return `${what} ${r.steps} instruction${r.steps === 1 ? "" : "s"}: exit #${r.exit!.index} ${r.exit!.reason} at ${hex(r.exit!.pc)} (pending: \`handle\` it or \`run\`)`;
-    case "halted": return `${what} ${r.steps} instructions: the VM stopped: ${r.message}; ${m.exits.length} exits in all`;
+    case "halted": return `${what} ${r.steps} instructions: the VM stopped: ${r.message}; ${m.exits.total} exits in all`;
     case "until": return `${what} ${r.steps} instructions: the condition holds at ${at}`;
     default: return `${what} ${r.steps} instructions, ${at}`;
   }

@@ -6,13 +6,28 @@ import { ExitlabError, VmStoppedError } from "./errors.js";
 import type { Exit, HandleResult, MachineSettings, RunOptions, RunResult } from "./machine.js";
 import type { FieldValue, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
+import type { ExitStore } from "./exits.js";
 
 export abstract class VmBase {
-  readonly exits: Exit[] = [];
+  abstract readonly exits: ExitStore;
   steps = 0;
   cycles = 0;
-  pendingExit: Exit | null = null;
+  /** `index` of the exit reported and not yet handled, or -1. */
+  protected pendingIndex = -1;
+  private pendingObject: Exit | null = null;
   halted: { message: string } | null = null;
+
+  /** The exit reported by the last step/run and not yet handled (the same object until handled). */
+  get pendingExit(): Exit | null {
+    if (this.pendingIndex < 0) return null;
+    if (this.pendingObject?.index !== this.pendingIndex) this.pendingObject = this.exits.byIndex(this.pendingIndex) ?? null;
+    return this.pendingObject;
+  }
+
+  /** The last exit (pending or handled), as an object. */
+  protected lastExit(): Exit | undefined {
+    return this.pendingExit ?? this.exits.at(-1);
+  }
   abstract readonly settings: MachineSettings;
   abstract readonly trace: TraceLog;
   abstract readonly memory: GuestMemory;
@@ -32,12 +47,12 @@ export abstract class VmBase {
 
   /** Execute one guest instruction; sets pendingExit or halted when that happens. */
   protected abstract execOne(): void;
-  /** KVM handles `exit` (already taken off pendingExit) and re-enters the guest unless it stops. */
-  protected abstract handlePending(exit: Exit): HandleResult;
+  /** KVM handles exit `index` (already taken off pendingExit) and re-enters the guest unless it stops. */
+  protected abstract handlePending(index: number): HandleResult;
 
   step(): RunResult {
     if (this.halted) return { stop: "halted", steps: 0, message: this.halted.message };
-    if (this.pendingExit) return { stop: "exit", steps: 0, exit: this.pendingExit, message: "an exit is pending: handle it first" };
+    if (this.pendingIndex >= 0) return { stop: "exit", steps: 0, exit: this.pendingExit!, message: "an exit is pending: handle it first" };
     const before = this.steps;
     this.execOne();
     return this.result(before);
@@ -45,18 +60,18 @@ export abstract class VmBase {
 
   protected result(before: number, fallback: RunResult["stop"] = "limit", message?: string): RunResult {
     const steps = this.steps - before;
-    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits[this.exits.length - 1] };
-    if (this.pendingExit) return { stop: "exit", steps, exit: this.pendingExit };
+    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits.at(-1) };
+    if (this.pendingIndex >= 0) return { stop: "exit", steps, exit: this.pendingExit! };
     return { stop: fallback, steps, message };
   }
 
   runUntilExit(options: RunOptions = {}): RunResult {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
-    if (this.halted || this.pendingExit) return this.step();
+    if (this.halted || this.pendingIndex >= 0) return this.step();
     for (let i = 0; i < max; i++) {
       this.execOne();
-      if (this.halted || this.pendingExit) return this.result(before);
+      if (this.halted || this.pendingIndex >= 0) return this.result(before);
       if (options.until?.()) return this.result(before, "until");
       if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
     }
@@ -65,34 +80,37 @@ export abstract class VmBase {
 
   handle(): HandleResult {
     if (this.halted) throw new VmStoppedError(`the VM is stopped: ${this.halted.message}`);
-    const exit = this.pendingExit;
-    if (!exit) return { action: "resume", message: "no exit is pending" };
-    this.pendingExit = null;
-    return this.handlePending(exit);
+    const index = this.pendingIndex;
+    if (index < 0) return { action: "resume", message: "no exit is pending" };
+    this.pendingIndex = -1;
+    this.pendingObject = null;
+    return this.handlePending(index);
   }
 
   run(options: RunOptions = {}): RunResult {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
-    let last: Exit | undefined;
+    // The last exit handled, by index: Exit objects are built only for the caller's condition and the result.
+    let lastIndex = -1;
+    const last = (): Exit | undefined => (lastIndex < 0 ? undefined : this.exits.byIndex(lastIndex));
     let budget = max;
     for (;;) {
-      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last };
-      if (this.pendingExit) {
-        if (options.stopOnExit?.(this.pendingExit)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit };
-        last = this.pendingExit;
+      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last() };
+      if (this.pendingIndex >= 0) {
+        if (options.stopOnExit?.(this.pendingExit!)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit! };
+        lastIndex = this.pendingIndex;
         this.handle();
         // Each handled exit counts against the budget: a guest that exits forever (e.g. a fault KVM
         // keeps re-injecting) stops at the limit like one that loops in guest mode.
         budget--;
-        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} reached (instructions and exits)` };
+        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} reached (instructions and exits)` };
         continue;
       }
-      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
       const r = this.runUntilExit({ ...options, maxSteps: budget });
       budget -= Math.max(1, r.steps);
-      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last };
-      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last() };
+      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
     }
   }
 }

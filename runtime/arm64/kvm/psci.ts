@@ -22,8 +22,10 @@ export const PSCI_FUNCTIONS: readonly PsciFunction[] = [
 
 export const PSCI_RET = { SUCCESS: 0n, NOT_SUPPORTED: (1n << 64n) - 1n, INVALID_PARAMS: (1n << 64n) - 2n } as const;
 
+const BY_ID = new Map(PSCI_FUNCTIONS.map((f) => [f.id, f]));
+
 export function psciFunction(id: bigint): PsciFunction | undefined {
-  return PSCI_FUNCTIONS.find((f) => BigInt(f.id) === (id & 0xffff_ffffn));
+  return BY_ID.get(Number(id & 0xffff_ffffn));
 }
 
 /** PSCI_VERSION's answer per era: 0.2 (Linux 4.1), 1.1 today. */
