@@ -123,11 +123,14 @@ export class Arm64Machine extends VmBase implements Machine {
     const cpu = this.cpu;
     const s = cpu.state;
     const pc = s.pc;
-    cpu.setReg("ESR_EL2", t.esr);
-    if (t.far !== undefined) cpu.setReg("FAR_EL2", t.far);
-    if (t.hpfar !== undefined) cpu.setReg("HPFAR_EL2", t.hpfar);
-    cpu.setReg("ELR_EL2", t.returnPc ?? pc);
-    cpu.setReg("SPSR_EL2", cpu.pstate);
+    // The EL2 syndrome registers (none of them affects translation: straight into the register
+    // file; the values are 64-bit already).
+    const regs = cpu.sysregs;
+    regs.set("ESR_EL2", t.esr);
+    if (t.far !== undefined) regs.set("FAR_EL2", t.far);
+    if (t.hpfar !== undefined) regs.set("HPFAR_EL2", t.hpfar);
+    regs.set("ELR_EL2", t.returnPc ?? pc);
+    regs.set("SPSR_EL2", cpu.pstate);
     // KVM's vcpu pc is ELR_EL2: past the instruction for HVC, the instruction itself otherwise.
     if (t.returnPc !== undefined) s.pc = t.returnPc;
     // The syndrome is read once, as a number (ESR_EL2's defined bits fit in 32); the fields are

@@ -37,6 +37,19 @@ export function decodeBits(layout: BitLayout, q: bigint): BitValues {
   return out;
 }
 
+/** encodeBits for layouts within 32 bits, as a number (same checks). */
+export function encodeBits32(layout: BitLayout, values: BitValues): number {
+  let q = 0;
+  for (const f of layout.fields) {
+    const v = values[f.name] ?? 0;
+    if (f.lsb + f.width > 32) return Number(encodeBits(layout, values));
+    const max = f.width >= 32 ? 0xffff_ffff : (1 << f.width) - 1;
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${layout.name}: ${f.name}=${v} does not fit ${f.width} bits`);
+    q = (q | (v << f.lsb)) >>> 0;
+  }
+  return q;
+}
+
 /** decodeBits for layouts within 32 bits, on a number (no BigInt): the exit fast paths. */
 export function decodeBits32(layout: BitLayout, v: number): BitValues {
   const out: BitValues = {};

@@ -94,11 +94,32 @@ export interface TraceOptions {
 
 const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", num: "f64", bool: "u8", str: "u32" };
 
+type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number) => void;
+
+/**
+ * A writer of one tracepoint's fields into its columns, generated from the declaration: each
+ * field read with a constant key (a fast property load at every emit site), no loop, no switch.
+ */
+function rowWriter(fields: readonly TraceField[]): RowWriter {
+  const body = fields.map((f, j) => {
+    const v = `f[${JSON.stringify(f.name)}]`;
+    switch (f.type) {
+      case "u64": return `{ const v = ${v}; cols[${j}][at] = typeof v === "bigint" ? v : BigInt(v === undefined ? 0 : Number(v)); }`;
+      case "num": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
+      case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
+      case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
+    }
+  });
+  return new Function("cols", "at", "f", "intern", body.join("\n")) as RowWriter;
+}
+
 /** The rows of one tracepoint's events: a column per declared field. */
 class TracepointRows {
   readonly rows: Columns;
+  readonly write: RowWriter | null;
   constructor(readonly tp: Tracepoint | undefined, readonly fields: readonly TraceField[]) {
     this.rows = new Columns(tp?.fields ? fields.map((f) => COLUMN_OF[f.type]) : ["ref"], 16);
+    this.write = tp?.fields ? rowWriter(fields) : null;
   }
 }
 
@@ -110,6 +131,7 @@ class TracepointRows {
 export class TraceLog {
   capEvents: number;
   private readonly strings = new Interner();
+  private readonly intern = (s: string): number => this.strings.id(s);
   private readonly byName = new Map<string, number>();
   private readonly kinds: TracepointRows[] = [];
   /** Event columns: kind, row in the kind's columns, step, cycles. */
@@ -166,20 +188,8 @@ export class TraceLog {
     const t = this.kinds[kind]!;
     const rows = t.rows;
     const at = rows.push();
-    const cols = rows.cols;
-    if (t.tp?.fields) {
-      const decl = t.fields;
-      for (let j = 0; j < decl.length; j++) {
-        const f = decl[j]!;
-        const v = fields[f.name];
-        switch (f.type) {
-          case "u64": (cols[j] as BigUint64Array)[at] = typeof v === "bigint" ? v : BigInt(v === undefined ? 0 : Number(v)); break;
-          case "num": (cols[j] as Float64Array)[at] = v === undefined ? 0 : Number(v); break;
-          case "bool": (cols[j] as Uint8Array)[at] = v ? 1 : 0; break;
-          case "str": (cols[j] as Uint32Array)[at] = this.strings.id(v === undefined ? "" : String(v)); break;
-        }
-      }
-    } else (cols[0] as unknown[])[at] = { ...fields };
+    if (t.write) t.write(rows.cols, at, fields, this.intern);
+    else (rows.cols[0] as unknown[])[at] = { ...fields };
     const ev = this.ev;
     const s = ev.push();
     const c = ev.cols;
