@@ -19,7 +19,7 @@ import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
 import { exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
-import { loadGuestState, saveGuestState } from "./vmx/guest-state.js";
+import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
@@ -135,14 +135,18 @@ export class X86Machine extends VmBase implements Machine {
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
       this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0, reinjected: false });
     }
-    const before = translationKey(s);
-    const err = loadGuestState(this.vmcs, s, s.efer);
-    if (err) {
-      this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
-      return;
+    // Load the guest state — unless it is what the exit saved (KVM at most moved RIP past the
+    // instruction): then the load would change nothing else, and translations stay valid.
+    if (!enterUnchanged(this.vmcs, s)) {
+      const before = translationKey(s);
+      const err = loadGuestState(this.vmcs, s, s.efer);
+      if (err) {
+        this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
+        return;
+      }
+      // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
+      if (translationKey(s) !== before) this.cpu.flushTlb();
     }
-    // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
-    if (translationKey(s) !== before) this.cpu.flushTlb();
     this.emit("kvm_entry", { vcpu_id: 0, rip: s.rip });
     const inj = Number(this.vmcs.read("VM_ENTRY_INTR_INFO_FIELD"));
     if (inj >>> 31) {

@@ -11,7 +11,7 @@ import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess } from "./emulate.js";
-import { kvmCpuid } from "./cpuid.js";
+import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
 
@@ -153,14 +153,26 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const leaf = Number(s.gpr[0]! & 0xffff_ffffn);
   const index = Number(s.gpr[1]! & 0xffff_ffffn);
   const { entry, found } = kvmCpuid(leaf);
-  s.gpr[0] = BigInt(entry.eax);
-  s.gpr[3] = BigInt(entry.ebx);
-  s.gpr[1] = BigInt(entry.ecx);
-  s.gpr[2] = BigInt(entry.edx);
+  const r = cpuidAnswer(leaf, entry, found);
+  s.gpr[0] = r.eax;
+  s.gpr[3] = r.ebx;
+  s.gpr[1] = r.ecx;
+  s.gpr[2] = r.edx;
   vcpu.ctx.emit("kvm_cpuid", { function: leaf, index, rax: entry.eax, rbx: entry.ebx, rcx: entry.ecx, rdx: entry.edx, found });
   vcpu.skipInstruction();
-  return resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`);
+  return r.result;
 };
+
+/** The registers and the result of a CPUID leaf, made once per leaf (the answers never change). */
+const CPUID_ANSWERS = new Map<number, { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult }>();
+function cpuidAnswer(leaf: number, entry: CpuidEntry, found: boolean) {
+  let r = CPUID_ANSWERS.get(leaf);
+  if (!r) {
+    r = { eax: BigInt(entry.eax), ebx: BigInt(entry.ebx), ecx: BigInt(entry.ecx), edx: BigInt(entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`) };
+    if (CPUID_ANSWERS.size < 4096) CPUID_ANSWERS.set(leaf, r);
+  }
+  return r;
+}
 
 const handleHalt: ExitHandler = (vcpu) => {
   vcpu.count("halt_exits");
