@@ -292,6 +292,7 @@ export class Arm64Machine extends VmBase implements Machine {
   }
 
   set(name: string, value: FieldValue): void {
+    if (this.setCap(name, value)) return;
     switch (name) {
       case "era":
         if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
@@ -316,7 +317,7 @@ export class Arm64Machine extends VmBase implements Machine {
         this.settings.pair_mmio = value;
         return;
     }
-    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio");
+    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio, exitCap, traceCap");
   }
 
   setTrap(trap: TrapRequest, enabled: boolean): string {

@@ -32,6 +32,19 @@ export abstract class VmBase {
   abstract readonly trace: TraceLog;
   abstract readonly memory: GuestMemory;
 
+  /**
+   * The storage caps as settings: `exitCap` (exits kept) and `traceCap` (trace events kept).
+   * Returns false for other names (the machine's own settings).
+   */
+  protected setCap(name: string, value: FieldValue): boolean {
+    if (name !== "exitCap" && name !== "traceCap") return false;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000_000) throw new ExitlabError(`${name} must be an integer from 1 to 1000000000`);
+    if (name === "exitCap") this.exits.setCap(n);
+    else this.trace.setCap(n);
+    return true;
+  }
+
   /** Record a trace event stamped with the current step and modelled cycles. */
   protected emit(name: string, fields: Record<string, FieldValue>): void {
     this.trace.emit(name, this.steps, this.cycles, fields);

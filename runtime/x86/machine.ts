@@ -339,6 +339,7 @@ export class X86Machine extends VmBase implements Machine {
   }
 
   set(name: string, value: FieldValue): void {
+    if (this.setCap(name, value)) return;
     if (name === "era") {
       if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
       this.settings.era = value;
@@ -351,7 +352,7 @@ export class X86Machine extends VmBase implements Machine {
       const n = Number(value);
       if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");
       this.settings.stepLimit = n;
-    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit");
+    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit, exitCap, traceCap");
   }
 
   readVmcs(field: string): bigint | undefined {
