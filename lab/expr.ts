@@ -4,6 +4,7 @@
 
 import type { Expr, Pos } from "../grammar/ast.js";
 import type { Exit, Machine } from "../runtime/core/machine.js";
+import { StoredExit } from "../runtime/core/exits.js";
 import { suggestion } from "../grammar/words.js";
 import { LabError, nameError, typeError } from "./errors.js";
 import { fromField, truthy, type Value } from "./values.js";
@@ -37,8 +38,8 @@ export class NoExitError extends LabError {
 
 const EXIT_BASICS = ["reason", "code", "pc", "index", "step", "cycles", "arch"];
 
-export function exitField(exit: Exit, path: string[], pos: Pos): Value {
-  const key = path.join(".");
+/** An exit's field by name, or undefined: the basics, then the arch schema's fields. */
+function tryExitField(exit: Exit, key: string): Value | undefined {
   const k = key.toLowerCase();
   switch (k) {
     case "reason": return exit.reason;
@@ -49,8 +50,15 @@ export function exitField(exit: Exit, path: string[], pos: Pos): Value {
     case "cycles": return BigInt(exit.cycles);
     case "arch": return exit.arch;
   }
-  const hit = Object.keys(exit.info).find((f) => f.toLowerCase() === k);
-  if (hit !== undefined) return fromField(exit.info[hit]!);
+  // A stored exit reads the one field from its columns; other exits (e.g. built by hand) their info.
+  const v = exit instanceof StoredExit ? exit.field(k) : exit.info[Object.keys(exit.info).find((f) => f.toLowerCase() === k) ?? ""];
+  return v === undefined ? undefined : fromField(v);
+}
+
+export function exitField(exit: Exit, path: string[], pos: Pos): Value {
+  const key = path.join(".");
+  const v = tryExitField(exit, key);
+  if (v !== undefined) return v;
   throw nameError(`exit #${exit.index} (${exit.reason}) has no field \`${key}\``, pos, suggestion(key, [...EXIT_BASICS, ...Object.keys(exit.info)]) ?? `fields: ${[...EXIT_BASICS, ...Object.keys(exit.info)].join(", ")}`);
 }
 
@@ -74,11 +82,9 @@ function vmcsField(m: Machine, field: string, pos: Pos): Value {
 function resolveName(path: string[], scope: Scope, pos: Pos): Value {
   const [head, ...rest] = path as [string, ...string[]];
   if (scope.exit) {
-    try {
-      return exitField(scope.exit, path, pos);
-    } catch {
-      /* not a field of the filtered exit: fall through to the outer names */
-    }
+    // A field of the filtered exit, else the outer names.
+    const v = tryExitField(scope.exit, path.join("."));
+    if (v !== undefined) return v;
   }
   if (rest.length === 0) {
     if (scope.variables.has(head)) return scope.variables.get(head)!;
@@ -93,8 +99,8 @@ function resolveName(path: string[], scope: Scope, pos: Pos): Value {
     const e = exitOf(scope);
     if (e) {
       const key = path.join(".").toLowerCase();
-      const hit = Object.keys(e.info).find((f) => f.toLowerCase() === key || f.toLowerCase() === key.replace(/^vmcs\./, ""));
-      if (hit !== undefined) return fromField(e.info[hit]!);
+      const v = tryExitField(e, key) ?? (key.startsWith("vmcs.") ? tryExitField(e, key.slice(5)) : undefined);
+      if (v !== undefined) return v;
     } else if (["esr", "qual", "vmcs"].includes(head.toLowerCase())) throw new NoExitError(pos);
   }
   const name = path.join(".");

@@ -15,6 +15,7 @@ import { decodeA64, disassembleA64, executeA64, type A64Insn } from "./isa/index
 import { A64Cpu, CpuStop, El2Trap, GuestException } from "./cpu.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
+import { CHUNK_MASK } from "../core/columns.js";
 import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
@@ -150,8 +151,9 @@ export class Arm64Machine extends VmBase implements Machine {
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
     const store = this.exits;
-    const slot = store.record(this.steps, pc, ec, baseCycles(ec), flags);
-    const c = store.cols.cols;
+    const index = store.record(this.steps, pc, ec, baseCycles(ec), flags);
+    const c = store.chunk(index);
+    const slot = index & CHUNK_MASK;
     const j = this.exitCols;
     (c[j.esr] as Uint32Array)[slot] = esr;
     (c[j.far] as BigUint64Array)[slot] = t.far ?? 0n;
@@ -161,7 +163,7 @@ export class Arm64Machine extends VmBase implements Machine {
     (c[j.flush] as Float64Array)[slot] = 0;
     this.kvm.exitEsr = esr;
     this.emit("kvm_exit", { vcpu_pc: s.pc, esr_ec: ec });
-    this.pendingIndex = store.total - 1;
+    this.pendingIndex = index;
   }
 
   /** The instruction word at a guest VA, if it translates (for the exit's disassembly). */
@@ -217,7 +219,7 @@ export class Arm64Machine extends VmBase implements Machine {
     if (flush || user) {
       // What handling turned out to need: recorded in the exit's columns, its cycles recomputed.
       cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user }).cycles;
-      (store.cols.cols[this.exitCols.flush] as Float64Array)[store.slotOf(index)] = flush;
+      (store.chunk(index)[this.exitCols.flush] as Float64Array)[index & CHUNK_MASK] = flush;
       if (user) store.setFlags(index, store.row(index).flags | F_USER);
       store.setCycles(index, cycles);
     }

@@ -28,7 +28,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_exit",
-    fields: traceFields("vcpu_pc:u64 esr_ec:num"),
+    fields: traceFields("vcpu_pc:u64 esr_ec:u32"),
     doc: "The guest trapped to EL2 and KVM's run loop saw the exit; today's text adds the exit type and the exception class.",
     source: SRC_2015,
     eras: {
@@ -85,7 +85,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_hvc_arm64",
-    fields: traceFields("vcpu_pc:u64 r0:u64 imm:num"),
+    fields: traceFields("vcpu_pc:u64 r0:u64 imm:u32"),
     doc: "The guest made a hypercall (HVC): pc after the HVC, x0 (the PSCI function) and the immediate.",
     source: SRC_ARM64,
     eras: {

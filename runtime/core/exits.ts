@@ -6,7 +6,7 @@
 // Exit objects are built only when asked for (at/byIndex/iteration); their `info` on first read.
 // The store keeps the newest `cap` exits; counts and cycles by reason are kept for all of them.
 
-import { Columns, Interner, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, Columns, Interner, type ColumnArray, type ColumnType } from "./columns.js";
 import type { CostComponent } from "./cost.js";
 import type { Arch, Exit, MachineView } from "./machine.js";
 import type { FieldValue } from "./trace.js";
@@ -76,7 +76,8 @@ export interface ExitList extends Iterable<Exit> {
   readonly totalCycles: number;
 }
 
-const COMMON: readonly ColumnType[] = ["f64", "u64", "u16", "f64", "u8"];
+/** step, pc, code, cycles (an exit's cost fits 32 bits), flags. */
+const COMMON: readonly ColumnType[] = ["f64", "u64", "u16", "u32", "u8"];
 const C_STEP = 0, C_PC = 1, C_CODE = 2, C_CYCLES = 3, C_FLAGS = 4;
 
 export const DEFAULT_EXIT_CAP = 1_000_000;
@@ -108,16 +109,20 @@ export class ExitStore implements ExitList {
     return this.cols.first;
   }
 
-  /** Appends an exit; returns its slot (write the arch columns there, via `cols.cols[j]`) — read `index` as total - 1. */
+  /**
+   * Appends an exit and returns its index; the arch writes its columns in `chunk(index)` at
+   * `index & CHUNK_MASK`.
+   */
   record(step: number, pc: bigint, code: number, cycles: number, flags: number): number {
     const c = this.cols;
     if (c.count >= this.cap) c.dropFront(c.count - this.cap + 1);
-    const s = c.push();
-    const a = c.cols;
+    const index = c.push();
+    const a = c.chunk(index);
+    const s = index & CHUNK_MASK;
     (a[C_STEP] as Float64Array)[s] = step;
     (a[C_PC] as BigUint64Array)[s] = pc;
     (a[C_CODE] as Uint16Array)[s] = code;
-    (a[C_CYCLES] as Float64Array)[s] = cycles;
+    (a[C_CYCLES] as Uint32Array)[s] = cycles;
     (a[C_FLAGS] as Uint8Array)[s] = flags;
     if (this.counts[code] === undefined) {
       this.counts[code] = 0;
@@ -127,12 +132,12 @@ export class ExitStore implements ExitList {
     this.counts[code]!++;
     this.cycles[code]! += cycles;
     this.totalCycles += cycles;
-    return s;
+    return index;
   }
 
-  /** Slot of exit `index` (must be kept). */
-  slotOf(index: number): number {
-    return this.cols.slot(index);
+  /** The column arrays holding a kept exit (at `index & CHUNK_MASK`). */
+  chunk(index: number): ColumnArray[] {
+    return this.cols.chunk(index);
   }
 
   has(index: number): boolean {
@@ -141,17 +146,17 @@ export class ExitStore implements ExitList {
 
   /** Changes an exit's cycles (KVM's handling turned out to cost more); totals follow. */
   setCycles(index: number, cycles: number): void {
-    const s = this.cols.slot(index);
-    const a = this.cols.cols;
-    const old = (a[C_CYCLES] as Float64Array)[s]!;
+    const a = this.cols.chunk(index);
+    const s = index & CHUNK_MASK;
+    const old = (a[C_CYCLES] as Uint32Array)[s]!;
     const code = (a[C_CODE] as Uint16Array)[s]!;
-    (a[C_CYCLES] as Float64Array)[s] = cycles;
+    (a[C_CYCLES] as Uint32Array)[s] = cycles;
     this.cycles[code]! += cycles - old;
     this.totalCycles += cycles - old;
   }
 
   setFlags(index: number, flags: number): void {
-    (this.cols.cols[C_FLAGS] as Uint8Array)[this.cols.slot(index)] = flags;
+    (this.cols.chunk(index)[C_FLAGS] as Uint8Array)[index & CHUNK_MASK] = flags;
   }
 
   setCap(cap: number): void {
@@ -161,23 +166,23 @@ export class ExitStore implements ExitList {
 
   /** Raw access to a kept exit's columns. */
   row(index: number): ExitRow {
-    return new Row(this, this.cols.slot(index));
+    return new Row(this, this.cols.chunk(index), index & CHUNK_MASK);
   }
 
   cyclesOf(index: number): number {
-    return (this.cols.cols[C_CYCLES] as Float64Array)[this.cols.slot(index)]!;
+    return (this.cols.chunk(index)[C_CYCLES] as Uint32Array)[index & CHUNK_MASK]!;
   }
 
   codeOf(index: number): number {
-    return (this.cols.cols[C_CODE] as Uint16Array)[this.cols.slot(index)]!;
+    return (this.cols.chunk(index)[C_CODE] as Uint16Array)[index & CHUNK_MASK]!;
   }
 
   stepOf(index: number): number {
-    return (this.cols.cols[C_STEP] as Float64Array)[this.cols.slot(index)]!;
+    return (this.cols.chunk(index)[C_STEP] as Float64Array)[index & CHUNK_MASK]!;
   }
 
   pcOf(index: number): bigint {
-    return (this.cols.cols[C_PC] as BigUint64Array)[this.cols.slot(index)]!;
+    return (this.cols.chunk(index)[C_PC] as BigUint64Array)[index & CHUNK_MASK]!;
   }
 
   reasonOf(code: number): string {
@@ -261,20 +266,20 @@ function checkCap(cap: number): number {
 }
 
 class Row implements ExitRow {
-  constructor(private readonly store: ExitStore, private readonly s: number) {}
+  constructor(private readonly store: ExitStore, private readonly a: ColumnArray[], private readonly s: number) {}
   get code(): number {
-    return (this.store.cols.cols[C_CODE] as Uint16Array)[this.s]!;
+    return (this.a[C_CODE] as Uint16Array)[this.s]!;
   }
   get pc(): bigint {
-    return (this.store.cols.cols[C_PC] as BigUint64Array)[this.s]!;
+    return (this.a[C_PC] as BigUint64Array)[this.s]!;
   }
   get flags(): number {
-    return (this.store.cols.cols[C_FLAGS] as Uint8Array)[this.s]!;
+    return (this.a[C_FLAGS] as Uint8Array)[this.s]!;
   }
   private col(name: string): ArrayLike<unknown> {
     const j = this.store.colIndex.get(name);
     if (j === undefined) throw new Error(`no exit column ${name}`);
-    return this.store.cols.cols[j] as ArrayLike<unknown>;
+    return this.a[j] as ArrayLike<unknown>;
   }
   num(name: string): number {
     return this.col(name)[this.s] as number;
@@ -309,6 +314,15 @@ export class StoredExit implements Exit {
     this.pc = store.pcOf(index);
     this.reason = store.reasonOf(this.code);
     this.lastCycles = store.cyclesOf(index);
+  }
+
+  /** One field by name (case-insensitive), read from the store's columns while the exit is kept. */
+  field(name: string): FieldValue | undefined {
+    if (this.store.has(this.index) && !this.infoCache) return this.store.field(this.index, name);
+    const k = name.toLowerCase();
+    const info = this.info;
+    for (const key in info) if (key.toLowerCase() === k) return info[key];
+    return undefined;
   }
 
   get cycles(): number {

@@ -5,7 +5,7 @@
 // (kvm_exit, kvm_entry) prints differently on x86 and arm64, so there is no global registry.
 
 import { printf, type PrintfArg } from "./printf.js";
-import { Columns, Interner, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, Columns, Interner, type ColumnType } from "./columns.js";
 
 export type FieldValue = bigint | number | string | boolean;
 export type KvmEra = "2015" | "today";
@@ -32,9 +32,10 @@ export interface TracepointFormat {
 
 /**
  * A field of a tracepoint's record (TP_STRUCT__entry): `u64` values are kept and read back as
- * bigint, `num` as number (exact to 2^53), `bool` as boolean, `str` as an interned string.
+ * bigint, `u32` (32-bit fields: 4 bytes) and `num` (exact to 2^53) as number, `bool` as boolean,
+ * `str` as an interned string.
  */
-export type TraceFieldType = "u64" | "num" | "bool" | "str";
+export type TraceFieldType = "u64" | "u32" | "num" | "bool" | "str";
 export interface TraceField {
   name: string;
   type: TraceFieldType;
@@ -44,7 +45,7 @@ export interface TraceField {
 export function traceFields(spec: string): readonly TraceField[] {
   return spec.split(/\s+/).filter(Boolean).map((w) => {
     const [name, type] = w.split(":") as [string, TraceFieldType];
-    if (!["u64", "num", "bool", "str"].includes(type)) throw new Error(`trace field ${w}: type must be u64, num, bool or str`);
+    if (!["u64", "u32", "num", "bool", "str"].includes(type)) throw new Error(`trace field ${w}: type must be u64, u32, num, bool or str`);
     return { name, type };
   });
 }
@@ -92,7 +93,7 @@ export interface TraceOptions {
   capEvents?: number;
 }
 
-const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", num: "f64", bool: "u8", str: "u32" };
+const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", u32: "u32", num: "f64", bool: "u8", str: "u32" };
 
 type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number) => void;
 
@@ -105,7 +106,7 @@ function rowWriter(fields: readonly TraceField[]): RowWriter {
     const v = `f[${JSON.stringify(f.name)}]`;
     switch (f.type) {
       case "u64": return `{ const v = ${v}; cols[${j}][at] = typeof v === "bigint" ? v : BigInt(v === undefined ? 0 : Number(v)); }`;
-      case "num": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
+      case "num": case "u32": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
       case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
       case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
     }
@@ -184,25 +185,30 @@ export class TraceLog {
   }
 
   emit(name: string, step: number, cycles: number, fields: Record<string, FieldValue>): void {
+    // Make room first: the columns never hold more than capEvents events.
+    if (this.ev.count >= this.capEvents) this.dropOldest(this.ev.count - this.capEvents + 1);
     const kind = this.kindOf(name);
     const t = this.kinds[kind]!;
     const rows = t.rows;
-    const at = rows.push();
-    if (t.write) t.write(rows.cols, at, fields, this.intern);
-    else (rows.cols[0] as unknown[])[at] = { ...fields };
+    const row = rows.push();
+    if (t.write) t.write(rows.chunk(row), row & CHUNK_MASK, fields, this.intern);
+    else (rows.chunk(row)[0] as unknown[])[row & CHUNK_MASK] = { ...fields };
     const ev = this.ev;
-    const s = ev.push();
-    const c = ev.cols;
+    const e = ev.push();
+    const c = ev.chunk(e);
+    const s = e & CHUNK_MASK;
     (c[0] as Uint16Array)[s] = kind;
-    (c[1] as Uint32Array)[s] = rows.total - 1;
+    (c[1] as Uint32Array)[s] = row;
     (c[2] as Float64Array)[s] = step;
     (c[3] as Float64Array)[s] = cycles;
-    if (ev.count > this.capEvents) this.dropOldest(ev.count - this.capEvents);
   }
 
   private dropOldest(n: number): void {
     const ev = this.ev;
-    for (let i = 0; i < n; i++) this.kinds[(ev.cols[0] as Uint16Array)[ev.slot(ev.first + i)]!]!.rows.dropFront(1);
+    for (let i = 0; i < n; i++) {
+      const e = ev.first + i;
+      this.kinds[(ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!]!.rows.dropFront(1);
+    }
     ev.dropFront(n);
   }
 
@@ -215,22 +221,26 @@ export class TraceLog {
   /** Name and fields of the k-th kept event. */
   private record(k: number): { name: string; fields: Record<string, FieldValue>; step: number; cycles: number; seq: number } {
     const ev = this.ev;
-    const s = ev.slot(ev.first + k);
-    const t = this.kinds[(ev.cols[0] as Uint16Array)[s]!]!;
+    const e = ev.first + k;
+    const c = ev.chunk(e);
+    const s = e & CHUNK_MASK;
+    const t = this.kinds[(c[0] as Uint16Array)[s]!]!;
     const rows = t.rows;
-    const r = rows.slot((ev.cols[1] as Uint32Array)[s]!);
+    const row = (c[1] as Uint32Array)[s]!;
+    const rc = rows.chunk(row);
+    const r = row & CHUNK_MASK;
     let fields: Record<string, FieldValue>;
     if (t.tp?.fields) {
       fields = {};
       const decl = t.fields;
       for (let j = 0; j < decl.length; j++) {
         const f = decl[j]!;
-        const v = rows.cols[j]![r];
+        const v = rc[j]![r];
         fields[f.name] = f.type === "bool" ? v === 1 : f.type === "str" ? this.strings.strings[v as number]! : (v as number | bigint);
       }
-    } else fields = { ...(rows.cols[0] as Record<string, FieldValue>[])[r]! };
+    } else fields = { ...(rc[0] as Record<string, FieldValue>[])[r]! };
     const name = t.tp?.name ?? [...this.byName.entries()].find(([, i]) => this.kinds[i] === t)![0];
-    return { seq: ev.first + k, name, fields, step: (ev.cols[2] as Float64Array)[s]!, cycles: (ev.cols[3] as Float64Array)[s]! };
+    return { seq: e, name, fields, step: (c[2] as Float64Array)[s]!, cycles: (c[3] as Float64Array)[s]! };
   }
 
   /** The k-th kept event (negative: from the end), as an object. */
@@ -247,7 +257,8 @@ export class TraceLog {
     const out: string[] = [];
     const ev = this.ev;
     for (let k = 0; k < ev.count; k++) {
-      if (keep && !keep.has((ev.cols[0] as Uint16Array)[ev.slot(ev.first + k)]!)) continue;
+      const e = ev.first + k;
+      if (keep && !keep.has((ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!)) continue;
       const r = this.record(k);
       out.push(formatEvent(r as TraceEvent, era, this.tracepoints));
     }

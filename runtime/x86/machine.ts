@@ -14,7 +14,7 @@ import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
 import type { X86State } from "./env.js";
-import { Vmcs, VmcsError } from "./vmx/fields.js";
+import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
 import { exitReason } from "./vmx/reasons.js";
@@ -24,6 +24,7 @@ import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { ExitStore } from "../core/exits.js";
+import { CHUNK_MASK } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, Serial16550 } from "../devices/serial.js";
@@ -37,6 +38,18 @@ import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 export const GUEST_RAM_BASE = 0;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
+
+/** The VM-exit information fields (SDM 24.9), resolved once. */
+const EXIT_INFO = {
+  reason: lookupField("VM_EXIT_REASON").field,
+  qualification: lookupField("EXIT_QUALIFICATION").field,
+  gpa: lookupField("GUEST_PHYSICAL_ADDRESS").field,
+  gla: lookupField("GUEST_LINEAR_ADDRESS").field,
+  length: lookupField("VM_EXIT_INSTRUCTION_LEN").field,
+  intrInfo: lookupField("VM_EXIT_INTR_INFO").field,
+  intrError: lookupField("VM_EXIT_INTR_ERROR_CODE").field,
+  idtVectoring: lookupField("IDT_VECTORING_INFO_FIELD").field,
+};
 
 /** The cost of an exit by basic exit reason (x86 KVM adds nothing while handling). */
 const BASE_CYCLES: number[] = [];
@@ -170,14 +183,14 @@ export class X86Machine extends VmBase implements Machine {
     const s = this.cpu.state;
     const v = this.vmcs;
     const reason = exitReason(info.reason);
-    v.write("VM_EXIT_REASON", info.reason);
-    v.write("EXIT_QUALIFICATION", info.qualification);
-    v.write("GUEST_PHYSICAL_ADDRESS", info.guestPhysical ?? 0);
-    v.write("GUEST_LINEAR_ADDRESS", info.guestLinear ?? 0n);
-    v.write("VM_EXIT_INSTRUCTION_LEN", this.cpu.insn?.length ?? 0);
-    v.write("VM_EXIT_INTR_INFO", info.intrInfo ?? 0);
-    v.write("VM_EXIT_INTR_ERROR_CODE", info.intrError ?? 0);
-    v.write("IDT_VECTORING_INFO_FIELD", info.idtVectoring ?? 0);
+    v.writeField(EXIT_INFO.reason, info.reason);
+    v.writeField(EXIT_INFO.qualification, info.qualification);
+    v.writeField(EXIT_INFO.gpa, info.guestPhysical ?? 0);
+    v.writeField(EXIT_INFO.gla, info.guestLinear ?? 0n);
+    v.writeField(EXIT_INFO.length, this.cpu.insn?.length ?? 0);
+    v.writeField(EXIT_INFO.intrInfo, info.intrInfo ?? 0);
+    v.writeField(EXIT_INFO.intrError, info.intrError ?? 0);
+    v.writeField(EXIT_INFO.idtVectoring, info.idtVectoring ?? 0);
     saveGuestState(v, s);
     // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.
     let flags = 0;
@@ -187,8 +200,9 @@ export class X86Machine extends VmBase implements Machine {
     if (insn) flags |= F_INSN;
     const cycles = baseCycles(info.reason, reason.name);
     const store = this.exits;
-    const slot = store.record(this.steps, s.rip, info.reason, cycles, flags);
-    const c = store.cols.cols;
+    const index = store.record(this.steps, s.rip, info.reason, cycles, flags);
+    const c = store.chunk(index);
+    const slot = index & CHUNK_MASK;
     const j = this.exitCols;
     (c[j.qual] as BigUint64Array)[slot] = info.qualification;
     (c[j.gpa] as Float64Array)[slot] = info.guestPhysical ?? 0;
@@ -215,7 +229,7 @@ export class X86Machine extends VmBase implements Machine {
       vcpu_id: 0,
     });
     this.cycles += cycles;
-    this.pendingIndex = store.total - 1;
+    this.pendingIndex = index;
   }
 
   /** One guest instruction, or the exit/exception it raises. */

@@ -25,7 +25,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_exit",
-    fields: traceFields("exit_reason:num guest_rip:u64 isa:num info1:u64 info2:u64 intr_info:num error_code:num vcpu_id:num"),
+    fields: traceFields("exit_reason:u32 guest_rip:u64 isa:u32 info1:u64 info2:u64 intr_info:u32 error_code:u32 vcpu_id:u32"),
     doc: "The guest exited to KVM: basic exit reason, guest rip, exit qualification (info1) and VM-exit interruption information (info2).",
     source: SRC_2015,
     eras: {
@@ -41,7 +41,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_entry",
-    fields: traceFields("vcpu_id:num rip:u64"),
+    fields: traceFields("vcpu_id:u32 rip:u64"),
     doc: "KVM enters the guest (VMLAUNCH/VMRESUME).",
     source: SRC_2015,
     eras: {
@@ -51,14 +51,14 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_cr",
-    fields: traceFields("rw:num cr:num val:u64"),
+    fields: traceFields("rw:u32 cr:u32 val:u64"),
     doc: "KVM emulated a control-register access (handle_cr).",
     source: SRC_2015,
     eras: { "2015": { format: "cr_%s %x = 0x%lx", args: (f) => [f.rw ? "write" : "read", n(f, "cr"), n(f, "val")] } },
   },
   {
     name: "kvm_msr",
-    fields: traceFields("write:num ecx:num data:u64 exception:bool"),
+    fields: traceFields("write:u32 ecx:u32 data:u64 exception:bool"),
     doc: "KVM emulated RDMSR/WRMSR (handle_rdmsr/handle_wrmsr); (#GP) if it injected a fault.",
     source: SRC_2015,
     eras: {
@@ -67,7 +67,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_pio",
-    fields: traceFields("rw:num port:num size:num count:num val:u64"),
+    fields: traceFields("rw:u32 port:u32 size:u32 count:u32 val:u64"),
     doc: "Port I/O handled by KVM (and passed to the VMM when no in-kernel device claims it).",
     source: SRC_2015,
     eras: {
@@ -79,7 +79,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_cpuid",
-    fields: traceFields("function:num index:num rax:num rbx:num rcx:num rdx:num found:bool"),
+    fields: traceFields("function:u32 index:u32 rax:u32 rbx:u32 rcx:u32 rdx:u32 found:bool"),
     doc: "KVM answered CPUID from the VMM-provided table (kvm_emulate_cpuid).",
     source: SRC_2015,
     eras: {
@@ -117,7 +117,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_inj_exception",
-    fields: traceFields("exception:num has_error:bool error_code:num reinjected:bool"),
+    fields: traceFields("exception:u32 has_error:bool error_code:u32 reinjected:bool"),
     doc: "KVM injected an exception into the guest at the next VM entry.",
     source: SRC_2015,
     eras: {

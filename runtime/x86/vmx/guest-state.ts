@@ -27,9 +27,11 @@ interface Saved {
 }
 const saved = new WeakMap<Vmcs, Saved>();
 const PG = 1n << 31n, PAE = 1n << 5n;
+const SAVE_EFER = ctl("VM_EXIT_SAVE_IA32_EFER"), LOAD_EFER = ctl("VM_ENTRY_LOAD_IA32_EFER"), IA32E = ctl("VM_ENTRY_IA32E_MODE");
+const EXIT_CONTROLS = F("VM_EXIT_CONTROLS"), ENTRY_CONTROLS = F("VM_ENTRY_CONTROLS");
 
 export function saveGuestState(vmcs: Vmcs, s: X86State): void {
-  const saveEfer = (vmcs.read32("VM_EXIT_CONTROLS") & ctl("VM_EXIT_SAVE_IA32_EFER")) !== 0;
+  const saveEfer = (Number(vmcs.readField(EXIT_CONTROLS)) & SAVE_EFER) !== 0;
   const v = saved.get(vmcs);
   // The VMCS still holds what the last save (or a VM entry that changed nothing) left there:
   // write only what the guest changed since. Else write every field.
@@ -105,9 +107,9 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
   // The load would recompute RFLAGS bit 1 and EFER.LMA from the entry controls: they must already agree.
   // So must the entry checks loadGuestState makes (else it takes the full load, which reports them).
   if (!(s.rflags & 2n)) return false;
-  const entry = vmcs.read32("VM_ENTRY_CONTROLS");
-  const ia32e = (entry & ctl("VM_ENTRY_IA32E_MODE")) !== 0;
-  if (entry & ctl("VM_ENTRY_LOAD_IA32_EFER")) {
+  const entry = Number(vmcs.readField(ENTRY_CONTROLS));
+  const ia32e = (entry & IA32E) !== 0;
+  if (entry & LOAD_EFER) {
     if (vmcs.readField(EFERF) !== s.efer) return false;
     if (s.cr0 & PG && ((s.efer & EFER.LME) !== 0n) !== ia32e) return false;
   }

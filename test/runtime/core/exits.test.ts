@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createMachine } from "../../../runtime/index.js";
-import { Columns } from "../../../runtime/core/columns.js";
+import { CHUNK_MASK, CHUNK_ROWS, Columns } from "../../../runtime/core/columns.js";
 
 const HVC_LOOP = (n: number) => `
 _start:
@@ -28,24 +28,30 @@ start:
 `;
 
 describe("Columns", () => {
-  test("a window over appended rows, compacted and grown as needed", () => {
-    const c = new Columns(["f64", "u64", "ref"], 4);
-    for (let i = 0; i < 1000; i++) {
-      const s = c.push();
-      (c.cols[0] as Float64Array)[s] = i;
-      (c.cols[1] as BigUint64Array)[s] = BigInt(i) << 40n;
-      (c.cols[2] as unknown[])[s] = { i };
-      if (c.count > 7) c.dropFront(1);
+  test("a window over appended rows, in chunks reused once dropped", () => {
+    for (const keep of [7, CHUNK_ROWS + 5]) {
+      const c = new Columns(["f64", "u64", "ref"], 4);
+      const n = 3 * CHUNK_ROWS + 100;
+      for (let i = 0; i < n; i++) {
+        const r = c.push();
+        expect(r).toBe(i);
+        const a = c.chunk(r);
+        (a[0] as Float64Array)[r & CHUNK_MASK] = i;
+        (a[1] as BigUint64Array)[r & CHUNK_MASK] = BigInt(i) << 40n;
+        (a[2] as unknown[])[r & CHUNK_MASK] = { i };
+        if (c.count > keep) c.dropFront(1);
+      }
+      expect(c.count).toBe(keep);
+      expect(c.first).toBe(n - keep);
+      expect(c.total).toBe(n);
+      for (let r = n - keep; r < n; r++) {
+        const a = c.chunk(r);
+        expect((a[0] as Float64Array)[r & CHUNK_MASK]).toBe(r);
+        expect((a[1] as BigUint64Array)[r & CHUNK_MASK]).toBe(BigInt(r) << 40n);
+        expect((a[2] as { i: number }[])[r & CHUNK_MASK]!.i).toBe(r);
+      }
+      expect(c.has(n - keep - 1)).toBe(false);
     }
-    expect(c.count).toBe(7);
-    expect(c.first).toBe(993);
-    expect(c.total).toBe(1000);
-    for (let r = 993; r < 1000; r++) {
-      expect((c.cols[0] as Float64Array)[c.slot(r)]).toBe(r);
-      expect((c.cols[1] as BigUint64Array)[c.slot(r)]).toBe(BigInt(r) << 40n);
-      expect((c.cols[2] as { i: number }[])[c.slot(r)]!.i).toBe(r);
-    }
-    expect(c.has(992)).toBe(false);
   });
 });
 
