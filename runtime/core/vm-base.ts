@@ -24,10 +24,6 @@ export abstract class VmBase {
     return this.pendingObject;
   }
 
-  /** The last exit (pending or handled), as an object. */
-  protected lastExit(): Exit | undefined {
-    return this.pendingExit ?? this.exits.at(-1);
-  }
   abstract readonly settings: MachineSettings;
   abstract readonly trace: TraceLog;
   abstract readonly memory: GuestMemory;
@@ -107,6 +103,8 @@ export abstract class VmBase {
     let lastIndex = -1;
     const last = (): Exit | undefined => (lastIndex < 0 ? undefined : this.exits.byIndex(lastIndex));
     let budget = max;
+    // One options object for the runs between exits (not a copy per exit).
+    const inner: RunOptions = { ...options };
     for (;;) {
       if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last() };
       if (this.pendingIndex >= 0) {
@@ -120,7 +118,8 @@ export abstract class VmBase {
         continue;
       }
       if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
-      const r = this.runUntilExit({ ...options, maxSteps: budget });
+      inner.maxSteps = budget;
+      const r = this.runUntilExit(inner);
       budget -= Math.max(1, r.steps);
       if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last() };
       if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
