@@ -33,7 +33,10 @@ export const GUEST_RAM_BASE = 0x4000_0000;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
 const MASK64 = (1n << 64n) - 1n;
-const EC_SYS64 = 0x18, EC_HVC64 = 0x16;
+const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
+/** HVC #0 and SMC #0 (imm16 in bits 20:5), WFI and WFE: Arm ARM C6.2 encodings. */
+const CALL_WORD = [0xd400_0002, 0xd400_0003];
+const WFI_WORD = 0xd503_207f, WFE_WORD = 0xd503_205f;
 
 /** The cost of an exit known when it happens (world switch + handler), by exception class. */
 const BASE_CYCLES: number[] = [];
@@ -146,7 +149,9 @@ export class Arm64Machine extends VmBase implements Machine {
       if ((esr & 1) === 0) val = s.readX((esr >>> 5) & 31);
     } else if (ec === EC_HVC64) val = s.x[0]!;
     if (val !== undefined) flags |= F_VAL;
-    const word = this.insnWord(pc, true);
+    // The trapping instruction, for its disassembly when shown: HVC/SMC #imm16 and WFI/WFE are
+    // determined by the syndrome (one encoding each); other classes read the word at pc.
+    const word = ec === EC_HVC64 || ec === EC_SMC64 ? CALL_WORD[ec - EC_HVC64]! | ((esr & 0xffff) << 5) : ec === EC_WFX ? (esr & 1 ? WFE_WORD : WFI_WORD) : this.insnWord(pc, true);
     if (word !== undefined) flags |= F_WORD;
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.

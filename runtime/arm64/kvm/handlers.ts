@@ -28,9 +28,10 @@ function iss(vcpu: KvmVcpu): Record<string, number> {
 }
 
 const imm16 = bitField(CALL_ISS, "imm16");
-const PSCI_VERSION_MESSAGE: Record<KvmEra, string> = {
-  "2015": `PSCI_VERSION: ${hex(psciVersion("2015"))}`,
-  today: `PSCI_VERSION: ${hex(psciVersion("today"))}`,
+/** PSCI_VERSION's result per era, made once (the hypercall loop's fast path). */
+const PSCI_VERSION_RESULT: Record<KvmEra, HandleResult> = {
+  "2015": Object.freeze(resume(`PSCI_VERSION: ${hex(psciVersion("2015"))}`)),
+  today: Object.freeze(resume(`PSCI_VERSION: ${hex(psciVersion("today"))}`)),
 };
 
 /** kvm_handle_wfx: WFE yields (kvm_vcpu_on_spin), WFI blocks the vcpu until an interrupt. */
@@ -51,14 +52,14 @@ const handleWfx: ExitHandler = (vcpu) => {
 const handleHvc: ExitHandler = (vcpu) => {
   const s = vcpu.state;
   const fn = s.x[0]!;
-  vcpu.count("hvc_exit_stat");
+  vcpu.stats.hvc_exit_stat++;
   vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pc, r0: fn, imm: imm16(vcpu.exitEsr) });
   const f = psciFunction(fn);
   const era = vcpu.ctx.era();
   switch (f?.name) {
     case "PSCI_VERSION":
       s.x[0] = psciVersion(era);
-      return resume(PSCI_VERSION_MESSAGE[era]);
+      return PSCI_VERSION_RESULT[era];
     case "MIGRATE_INFO_TYPE":
       s.x[0] = 2n;
       return resume("PSCI MIGRATE_INFO_TYPE: 2 (no Trusted OS to migrate)");
@@ -143,7 +144,7 @@ export const EXIT_HANDLERS: Partial<Record<number, ExitHandler>> = {
 export function handleExit(vcpu: KvmVcpu, ec: number): HandleResult {
   vcpu.lastFlushBytes = 0;
   vcpu.lastUserspace = false;
-  vcpu.count("exits");
+  vcpu.stats.exits++;
   const handler = EXIT_HANDLERS[ec];
   if (handler) return handler(vcpu, ec);
   const cls = exceptionClass(ec);

@@ -21,11 +21,22 @@ const EFERF = F("GUEST_IA32_EFER"), GDTR_BASE = F("GUEST_GDTR_BASE"), GDTR_LIMIT
 interface Saved {
   s: X86State;
   saveEfer: boolean;
+  /** Facts of the saved values the entry checks need (recomputed when those values change). */
+  rflagsBit1: boolean; lma: boolean; lme: boolean; pg: boolean; pae: boolean; mode: X86State["mode"];
   rip: bigint; rsp: bigint; rflags: bigint; cr0: bigint; cr3: bigint; cr4: bigint; efer: bigint;
   seg: { selector: number; base: bigint | number; limit: number; attributes: number }[];
   gdtrBase: bigint | number; gdtrLimit: number; idtrBase: bigint | number; idtrLimit: number;
 }
 const saved = new WeakMap<Vmcs, Saved>();
+
+function noteFacts(v: Saved, s: X86State): void {
+  v.rflagsBit1 = (s.rflags & 2n) !== 0n;
+  v.lma = (s.efer & EFER.LMA) !== 0n;
+  v.lme = (s.efer & EFER.LME) !== 0n;
+  v.pg = (s.cr0 & PG) !== 0n;
+  v.pae = (s.cr4 & PAE) !== 0n;
+  v.mode = modeOf(s);
+}
 const PG = 1n << 31n, PAE = 1n << 5n;
 const SAVE_EFER = ctl("VM_EXIT_SAVE_IA32_EFER"), LOAD_EFER = ctl("VM_ENTRY_LOAD_IA32_EFER"), IA32E = ctl("VM_ENTRY_IA32E_MODE");
 const EXIT_CONTROLS = F("VM_EXIT_CONTROLS"), ENTRY_CONTROLS = F("VM_ENTRY_CONTROLS");
@@ -38,6 +49,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
   if (v && v.s === s && vmcs.guestWrites === 0 && v.saveEfer === saveEfer) {
     if (s.rip !== v.rip) vmcs.writeField(RIP, (v.rip = s.rip));
     if (s.gpr[4] !== v.rsp) vmcs.writeField(RSP, (v.rsp = s.gpr[4]!));
+    const refacts = s.rflags !== v.rflags || s.cr0 !== v.cr0 || s.cr4 !== v.cr4 || s.efer !== v.efer || s.seg.cs.attributes !== v.seg[1]!.attributes;
     if (s.rflags !== v.rflags) vmcs.writeField(RFLAGS, (v.rflags = s.rflags));
     if (s.cr0 !== v.cr0) vmcs.writeField(CR0F, (v.cr0 = s.cr0));
     if (s.cr3 !== v.cr3) vmcs.writeField(CR3F, (v.cr3 = s.cr3));
@@ -59,6 +71,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
     if (s.gdtr.limit !== v.gdtrLimit) vmcs.writeField(GDTR_LIMIT, (v.gdtrLimit = s.gdtr.limit));
     if (s.idtr.base !== v.idtrBase) vmcs.writeField(IDTR_BASE, (v.idtrBase = s.idtr.base));
     if (s.idtr.limit !== v.idtrLimit) vmcs.writeField(IDTR_LIMIT, (v.idtrLimit = s.idtr.limit));
+    if (refacts) noteFacts(v, s);
     vmcs.guestWrites = 0;
     return;
   }
@@ -80,11 +93,13 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
   vmcs.writeField(GDTR_LIMIT, s.gdtr.limit);
   vmcs.writeField(IDTR_BASE, s.idtr.base);
   vmcs.writeField(IDTR_LIMIT, s.idtr.limit);
-  saved.set(vmcs, {
-    s, saveEfer, rip: s.rip, rsp: s.gpr[4]!, rflags: s.rflags, cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer,
+  const v2: Saved = {
+    s, saveEfer, rflagsBit1: false, lma: false, lme: false, pg: false, pae: false, mode: s.mode, rip: s.rip, rsp: s.gpr[4]!, rflags: s.rflags, cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer,
     seg: SEG_FIELDS.map((f) => ({ ...s.seg[f.seg] })),
     gdtrBase: s.gdtr.base, gdtrLimit: s.gdtr.limit, idtrBase: s.idtr.base, idtrLimit: s.idtr.limit,
-  });
+  };
+  noteFacts(v2, s);
+  saved.set(vmcs, v2);
   vmcs.guestWrites = 0;
 }
 
@@ -106,16 +121,17 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
   }
   // The load would recompute RFLAGS bit 1 and EFER.LMA from the entry controls: they must already agree.
   // So must the entry checks loadGuestState makes (else it takes the full load, which reports them).
-  if (!(s.rflags & 2n)) return false;
+  // (Facts of the saved values, which the comparisons above showed are the CPU's.)
+  if (!v.rflagsBit1) return false;
   const entry = Number(vmcs.readField(ENTRY_CONTROLS));
   const ia32e = (entry & IA32E) !== 0;
   if (entry & LOAD_EFER) {
     if (vmcs.readField(EFERF) !== s.efer) return false;
-    if (s.cr0 & PG && ((s.efer & EFER.LME) !== 0n) !== ia32e) return false;
+    if (v.pg && v.lme !== ia32e) return false;
   }
-  if (((s.efer & EFER.LMA) !== 0n) !== ia32e) return false;
-  if (ia32e && (!(s.cr0 & PG) || !(s.cr4 & PAE))) return false;
-  if (s.mode !== modeOf(s)) return false;
+  if (v.lma !== ia32e) return false;
+  if (ia32e && (!v.pg || !v.pae)) return false;
+  if (s.mode !== v.mode) return false;
   if (vmcs.guestWrites === 1) {
     s.rip = vmcs.readField(RIP);
     v.rip = s.rip;
