@@ -14,6 +14,7 @@ import type { MmioBus } from "../core/bus.js";
 import { Mmu, MmuFault, type AccessKind, type MmuRegisters } from "./mmu.js";
 import { SYSREGS, sysregByEncoding, type SysregDef } from "./sysregs.js";
 import { EC, FSC, encodeEsr } from "./esr.js";
+import { SoftTlb } from "./tlb.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
 
 const MASK64 = (1n << 64n) - 1n;
@@ -58,8 +59,8 @@ export class A64Cpu implements A64Env {
   /** System registers by name: EL1/EL0 state of the guest and the EL2 controls KVM programs. */
   readonly sysregs = new Map<string, bigint>();
   readonly mmu: Mmu;
-  /** Address of the instruction being executed. */
-  private insnPc = 0n;
+  /** Guest memory for compiled code (the MemPort the templates use): a software TLB in front of load/store. */
+  readonly port: SoftTlb;
 
   constructor(
     readonly memory: GuestMemory,
@@ -70,6 +71,14 @@ export class A64Cpu implements A64Env {
     // KVM's reset value of SCTLR_EL1 (Linux v4.1 arch/arm64/kvm/sys_regs.c: 0x00C50078): MMU and caches off.
     this.sysregs.set("SCTLR_EL1", 0x00c5_0078n);
     this.mmu = new Mmu(memory, host, () => this.mmuRegisters());
+    this.port = new SoftTlb(this.state, memory, this);
+    this.mmu.onFlush = () => this.port.flush();
+    this.mmu.onInvalidate = (first, count) => this.port.invalidatePages(first, count);
+  }
+
+  /** Address of the instruction being executed (state.pc until the instruction completes). */
+  private get insnPc(): bigint {
+    return this.state.pc;
   }
 
   reg(name: string): bigint {
@@ -89,10 +98,6 @@ export class A64Cpu implements A64Env {
     };
   }
 
-  /** Start executing the instruction at state.pc. */
-  begin(): void {
-    this.insnPc = this.state.pc;
-  }
 
   /** PSTATE as an SPSR value: NZCV 31:28, DAIF 9:6, M[3:0] = EL << 2 | SPSel (AArch64). */
   get pstate(): bigint {
@@ -174,13 +179,24 @@ export class A64Cpu implements A64Env {
 
   /** Fetch the instruction word at pc (PC alignment, then translation for execution). */
   fetch(pc: bigint): { word: number; pa: number } {
+    const pa = this.fetchPa(pc);
+    return { word: this.memory.read32(pa), pa };
+  }
+
+  private fetchPa(pc: bigint): number {
     if (pc & 3n) this.takeToEl1(EC.PC_ALIGN, 0n, pc);
     const pa = this.translate(pc, "fetch");
     if (!this.memory.isRam(pa)) {
       // Only reachable with stage 2 off: instruction fetch from a device is a synchronous external abort.
       this.takeToEl1(this.state.el === 0 ? EC.IABT_LOW : EC.IABT_CUR, BigInt(FSC.SYNC_EXTERNAL), pc);
     }
-    return { word: this.memory.read32(pa), pa };
+    return pa;
+  }
+
+  /** VA → PA of an access with its architectural checks (the software TLB's fill path); throws the fault. */
+  translateFor(va: bigint, kind: AccessKind, access?: A64MemAccess): number {
+    if (kind === "fetch") return this.fetchPa(va);
+    return this.translate(va, kind, { access });
   }
 
   // ---- A64Env: memory ----
@@ -301,7 +317,12 @@ export class A64Cpu implements A64Env {
     }
     if (isTlbiOp(enc)) {
       if (hcrEl2 & hcr("TTLB")) this.sysTrap(enc, rt, false);
-      this.mmu.flush();
+      // By VA (Arm ARM C5.5: TLBI VAE1{IS} op2 1, VAAE1{IS} 3, VALE1{IS} 5, VAALE1{IS} 7; CRm 3 = IS,
+      // 7 = local; Xt[43:0] = VA[55:12]): that page's leaf. Anything else: all of stage 1.
+      if (enc.op1 === 0 && (enc.crm === 3 || enc.crm === 7) && (enc.op2 & 1) === 1) {
+        const field = Number(value & 0xfff_ffff_ffffn);
+        this.mmu.invalidateVa(field >= 2 ** 43 ? field + (2 ** 52 - 2 ** 44) : field);
+      } else this.mmu.flushStage1();
       return;
     }
     if (enc.crn === 7 && enc.op1 === 3 && enc.crm === 4 && enc.op2 === 1) {

@@ -11,8 +11,9 @@ import { TraceLog, type FieldValue } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
 import type { DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest } from "../core/machine.js";
-import { decodeA64, disassembleA64, executeA64, type A64Insn } from "./isa/index.js";
-import { A64Cpu, CpuStop, El2Trap, GuestException } from "./cpu.js";
+import { disassembleA64 } from "./isa/index.js";
+import { A64Engine } from "./engine.js";
+import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK } from "../core/columns.js";
@@ -49,6 +50,8 @@ export interface Arm64Settings extends MachineSettings {
   granule: Granule;
   /** Emulate MMIO accesses without a syndrome (ldp/stp, writeback forms) by decoding the instruction. */
   pair_mmio: boolean;
+  /** Compile guest code into blocks (off: run it one instruction at a time, for comparison). */
+  jit: boolean;
 }
 
 export class Arm64Machine extends VmBase implements Machine {
@@ -65,12 +68,12 @@ export class Arm64Machine extends VmBase implements Machine {
   readonly kvm: KvmVcpu;
   readonly uart = new Pl011();
   readonly symbols: Map<string, bigint>;
-  /** Decoded instructions by guest-physical page, dropped when the page is written. */
-  private readonly decodeCache = new Map<number, Map<number, A64Insn>>();
+  /** Runs guest code: compiled blocks, or one instruction at a time with `jit` off. */
+  readonly engine: A64Engine;
 
   constructor(options: MachineOptions = {}) {
     super();
-    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, ...(options.settings ?? {}) } as Arm64Settings;
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, ...(options.settings ?? {}) } as Arm64Settings;
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
@@ -94,7 +97,9 @@ export class Arm64Machine extends VmBase implements Machine {
       pairMmio: () => this.settings.pair_mmio,
       emit: (name, fields) => this.emit(name, fields),
     });
-    this.memory.onWrite = (page) => this.decodeCache.delete(page);
+    this.engine = new A64Engine(this.cpu, this.memory);
+    this.engine.jit = this.settings.jit;
+    this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
     this.kvm.reset(guest.entry, guest.dtb);
     this.enter();
   }
@@ -105,6 +110,7 @@ export class Arm64Machine extends VmBase implements Machine {
     if (!Number.isInteger(s.stepLimit) || s.stepLimit <= 0) throw new ExitlabError("stepLimit must be a positive integer");
     if (s.granule !== "64k" && s.granule !== "4k") throw new ExitlabError(`granule must be 64k or 4k, not ${String(s.granule)}`);
     if (typeof s.pair_mmio !== "boolean") throw new ExitlabError("pair_mmio must be on or off");
+    if (typeof s.jit !== "boolean") throw new ExitlabError("jit must be on or off");
   }
 
   get console(): string {
@@ -185,33 +191,32 @@ export class Arm64Machine extends VmBase implements Machine {
   }
 
   protected execOne(): void {
-    const cpu = this.cpu;
-    const s = cpu.state;
+    this.execMany(1);
+  }
+
+  /** Run up to `max` instructions through the engine; stops early at an exit or a stop. */
+  protected override execMany(max: number): number {
+    const s = this.cpu.state;
+    let n: number;
+    let stop: unknown;
     try {
-      cpu.begin();
-      const { word, pa } = cpu.fetch(s.pc);
-      const page = Math.floor(pa / 4096);
-      let cache = this.decodeCache.get(page);
-      if (!cache) this.decodeCache.set(page, (cache = new Map()));
-      let insn = cache.get(pa);
-      if (!insn || insn.word !== word) cache.set(pa, (insn = decodeA64(word)));
-      s.nextPc = s.pc + 4n;
-      executeA64(cpu, insn);
-      s.pc = s.nextPc & MASK64;
-      this.steps++;
-      this.cycles += GUEST_INSTRUCTION_CYCLES;
+      n = this.engine.run(max);
     } catch (e) {
-      if (e instanceof El2Trap) this.vmExit(e);
-      else if (e instanceof GuestException) {
-        // Taken to the guest's EL1 vector: the instruction is done as far as stepping goes.
-        this.steps++;
-        this.cycles += GUEST_INSTRUCTION_CYCLES;
-      } else if (e instanceof CpuStop) this.halted = { message: e.message };
-      else {
-        const msg = e instanceof Error ? e.message : String(e);
-        this.halted = { message: `emulation error at pc 0x${s.pc.toString(16)}: ${msg}` };
-      }
+      // Instructions before the one that trapped have retired (an exception taken to the guest's
+      // EL1 counts as retired too: the engine takes those and goes on).
+      n = s.partial;
+      stop = e;
     }
+    this.steps += n;
+    this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+    if (stop === undefined) return n;
+    if (stop instanceof El2Trap) this.vmExit(stop);
+    else if (stop instanceof CpuStop) this.halted = { message: stop.message };
+    else {
+      const msg = stop instanceof Error ? stop.message : String(stop);
+      this.halted = { message: `emulation error at pc 0x${s.pc.toString(16)}: ${msg}` };
+    }
+    return n;
   }
 
   protected handlePending(index: number): HandleResult {
@@ -323,8 +328,13 @@ export class Arm64Machine extends VmBase implements Machine {
         if (typeof value !== "boolean") throw new ExitlabError("pair_mmio must be on or off");
         this.settings.pair_mmio = value;
         return;
+      case "jit":
+        if (typeof value !== "boolean") throw new ExitlabError("jit must be on or off");
+        this.settings.jit = value;
+        this.engine.jit = value;
+        return;
     }
-    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio, exitCap, traceCap");
+    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio, jit, exitCap, traceCap");
   }
 
   setTrap(trap: TrapRequest, enabled: boolean): string {

@@ -43,6 +43,8 @@ export interface Translation {
   s2: MemAttrs;
   /** The combined attributes the access is made with. */
   final: MemAttrs;
+  /** log2 of the stage-1 leaf's size (12 or 16 for pages, more for blocks; 12 with stage 1 off). */
+  s1Shift: number;
 }
 
 /** The registers translation reads (values as the guest/KVM set them). */
@@ -113,8 +115,49 @@ export class Mmu {
     private readonly regs: () => MmuRegisters,
   ) {}
 
+  /**
+   * Stage-2 translations by IPA page and access kind (a walk cache): the guest's TLB maintenance
+   * by VA leaves these alone, as TLBI VAE1 & co. leave stage-2-only entries alone (Arm ARM D5.10).
+   */
+  private readonly s2cache = new Map<number, { pa: number; attrs: MemAttrs }>();
+  /** Cached entries that came from stage-1 leaves larger than 64 KiB (blocks). */
+  private largeLeaves = 0;
+  /** 64 KiB virtual regions that have cached entries (TLBI by VA elsewhere has nothing to drop). */
+  private readonly regions = new Set<number>();
+  /** Called after every flush (the CPU's software TLB for compiled code listens). */
+  onFlush: (() => void) | null = null;
+  /** Called when the 4 KiB virtual pages [first, first + count) are invalidated. */
+  onInvalidate: ((firstPage: number, count: number) => void) | null = null;
+
+  /** Forget every translation (both stages). */
   flush(): void {
     this.tlb.clear();
+    this.regions.clear();
+    this.s2cache.clear();
+    this.largeLeaves = 0;
+    this.onFlush?.();
+  }
+
+  /** Forget the stage-1 (and combined) translations, keeping stage 2's (TLBI VMALLE1 & co.). */
+  flushStage1(): void {
+    this.tlb.clear();
+    this.regions.clear();
+    this.largeLeaves = 0;
+    this.onFlush?.();
+  }
+
+  /**
+   * TLBI by VA (VAE1, VAAE1, VALE1, VAALE1 and their IS forms): forget the translations of the
+   * stage-1 leaf holding `vpn` (the VA's 4 KiB page number). Cached pages came from leaves of
+   * 4 or 64 KiB, so dropping the 64 KiB-aligned run of 16 pages covers them; when a larger block
+   * is cached everything stage 1 goes (over-invalidating is always allowed).
+   */
+  invalidateVa(vpn: number): void {
+    if (this.largeLeaves > 0) return this.flushStage1();
+    const first = vpn - (vpn % 16);
+    if (!this.regions.delete(first / 16)) return;
+    for (let p = first; p < first + 16; p++) for (let k = 0; k < 6; k++) this.tlb.delete(p * 8 + k);
+    this.onInvalidate?.(first, 16);
   }
 
   /** VA → PA for an access at `el`, through both stages; throws MmuFault. Cached per 4 KiB page. */
@@ -125,9 +168,11 @@ export class Mmu {
     const hit = this.tlb.get(key);
     if (hit !== undefined) return hit + off;
     // Walk the access's own address so that a fault reports it exactly (FAR); cache the page.
-    const pa = this.walk(va, kind, el).pa;
-    this.tlb.set(key, pa - off);
-    return pa;
+    const t = this.walk(va, kind, el);
+    if (t.s1Shift > 16) this.largeLeaves++;
+    this.regions.add(Math.floor(page / 16));
+    this.tlb.set(key, t.pa - off);
+    return t.pa;
   }
 
   /** The full walk without the TLB (also used by `show translate`). */
@@ -135,18 +180,29 @@ export class Mmu {
     this.walks++;
     const r = this.regs();
     const s1 = this.stage1(r, va, kind, el);
-    const s2 = this.stage2(r, s1.ipa, kind, va, false);
-    return { pa: s2.pa, ipa: s1.ipa, s1: s1.attrs, s2: s2.attrs, final: combineS1S2(s1.attrs, s2.attrs) };
+    const s2 = this.stage2Cached(r, s1.ipa, kind, va, false);
+    return { pa: s2.pa, ipa: s1.ipa, s1: s1.attrs, s2: s2.attrs, final: combineS1S2(s1.attrs, s2.attrs), s1Shift: s1.shift };
   }
 
-  private stage1(r: MmuRegisters, va: bigint, kind: AccessKind, el: number): { ipa: number; attrs: MemAttrs } {
+  /** stage2() through the walk cache (faults are never cached). */
+  private stage2Cached(r: MmuRegisters, ipa: number, kind: AccessKind, va: bigint, s1ptw: boolean): { pa: number; attrs: MemAttrs } {
+    const off = ipa % 4096;
+    const key = (ipa - off) / 4096 * 4 + (kind === "read" ? 0 : kind === "write" ? 1 : 2);
+    const hit = this.s2cache.get(key);
+    if (hit) return { pa: hit.pa + off, attrs: hit.attrs };
+    const t = this.stage2(r, ipa, kind, va, s1ptw);
+    this.s2cache.set(key, { pa: t.pa - off, attrs: t.attrs });
+    return t;
+  }
+
+  private stage1(r: MmuRegisters, va: bigint, kind: AccessKind, el: number): { ipa: number; attrs: MemAttrs; shift: number } {
     const sctlr = r.SCTLR_EL1;
     const dc = (r.HCR_EL2 >> 12n) & 1n;
     if (!(sctlr & 1n)) {
       // Stage 1 off: flat, Device for data and Normal (cacheable iff SCTLR.I) for fetches; HCR_EL2.DC makes both Normal WB.
       if (va >> BigInt(PA_BITS)) throw new MmuFault(1, "addressSize", 0, va, 0, false);
       const attrs = dc ? NORMAL_WB : kind === "fetch" ? ((sctlr >> 12n) & 1n ? NORMAL_WB : NORMAL_NC) : DEVICE;
-      return { ipa: Number(va), attrs };
+      return { ipa: Number(va), attrs, shift: 12 };
     }
     const tcr = r.TCR_EL1;
     const upper = (va >> 63n) & 1n;
@@ -166,7 +222,7 @@ export class Mmu {
       const index = Number((va >> BigInt(sh)) & ((1n << BigInt(idxBits)) - 1n));
       const descIpa = table + index * 8;
       // The descriptor read is itself translated by stage 2 (a fault there is S1PTW).
-      const descPa = this.stage2(r, descIpa, "read", va, true).pa;
+      const descPa = this.stage2Cached(r, descIpa, "read", va, true).pa;
       const desc = this.guest.read(descPa, 8);
       const type = Number(desc & 3n);
       if (!(type & 1)) throw new MmuFault(1, "translation", level, va, 0, false);
@@ -189,7 +245,7 @@ export class Mmu {
       // SCTLR_EL1.C = 0: data accesses to Normal memory are Non-cacheable; SCTLR_EL1.I = 0 likewise for fetches.
       const cacheOn = kind === "fetch" ? (sctlr >> 12n) & 1n : (sctlr >> 2n) & 1n;
       if (!attrs.device && !cacheOn) attrs = NORMAL_NC;
-      return { ipa, attrs };
+      return { ipa, attrs, shift: sh };
     }
     throw new MmuFault(1, "translation", 3, va, 0, false);
   }

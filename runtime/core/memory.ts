@@ -22,8 +22,8 @@ export class GuestMemory {
   readonly regions: RamRegion[] = [];
   readonly capBytes: number;
   private readonly pages = new Map<number, Uint8Array>();
-  /** Called after every write with the page number written (decode caches listen here). */
-  onWrite: ((pageNumber: number) => void) | null = null;
+  /** Called after every write with the page number and the bytes written (code caches listen here). */
+  onWrite: ((pageNumber: number, pa: number, size: number) => void) | null = null;
 
   constructor(options: GuestMemoryOptions = {}) {
     this.capBytes = options.capBytes ?? 256 * 1024 * 1024;
@@ -52,6 +52,11 @@ export class GuestMemory {
     return this.pages.size * PAGE_SIZE;
   }
 
+  /** The backing page holding `pa` if it is allocated (fast paths cache it; pages are never freed). */
+  allocatedPage(pa: number): Uint8Array | undefined {
+    return this.pages.get(Math.floor(pa / PAGE_SIZE));
+  }
+
   private page(pa: number, forWrite: boolean): Uint8Array | undefined {
     const pn = Math.floor(pa / PAGE_SIZE);
     let p = this.pages.get(pn);
@@ -76,7 +81,7 @@ export class GuestMemory {
 
   writeByte(pa: number, value: number): void {
     this.page(pa, true)![pa % PAGE_SIZE] = value & 0xff;
-    this.onWrite?.(Math.floor(pa / PAGE_SIZE));
+    this.onWrite?.(Math.floor(pa / PAGE_SIZE), pa, 1);
   }
 
   /** Little-endian read of 1, 2, 4 or 8 bytes. */
@@ -115,7 +120,7 @@ export class GuestMemory {
         p[off + i] = Number(v & 0xffn);
         v >>= 8n;
       }
-      this.onWrite?.(Math.floor(pa / PAGE_SIZE));
+      this.onWrite?.(Math.floor(pa / PAGE_SIZE), pa, size);
       return;
     }
     let v = value;

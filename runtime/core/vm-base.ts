@@ -8,6 +8,9 @@ import type { FieldValue, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
 import type { ExitStore } from "./exits.js";
 
+/** Most instructions run between two looks at the caller's interrupt flag. */
+const INTERRUPT_CHUNK = 1 << 16;
+
 export abstract class VmBase {
   abstract readonly exits: ExitStore;
   steps = 0;
@@ -56,6 +59,19 @@ export abstract class VmBase {
 
   /** Execute one guest instruction; sets pendingExit or halted when that happens. */
   protected abstract execOne(): void;
+
+  /**
+   * Execute up to `max` (≥ 1) guest instructions, stopping early at an exit or a stop; returns
+   * how many retired. Machines with a block engine override this; the default steps execOne.
+   */
+  protected execMany(max: number): number {
+    const before = this.steps;
+    for (let i = 0; i < max; i++) {
+      this.execOne();
+      if (this.halted || this.pendingIndex >= 0) break;
+    }
+    return this.steps - before;
+  }
   /** KVM handles exit `index` (already taken off pendingExit) and re-enters the guest unless it stops. */
   protected abstract handlePending(index: number): HandleResult;
 
@@ -78,11 +94,23 @@ export abstract class VmBase {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
     if (this.halted || this.pendingIndex >= 0) return this.step();
-    for (let i = 0; i < max; i++) {
-      this.execOne();
+    if (options.until) {
+      // The caller's condition is checked after every instruction.
+      for (let i = 0; i < max; i++) {
+        this.execOne();
+        if (this.halted || this.pendingIndex >= 0) return this.result(before);
+        if (options.until()) return this.result(before, "until");
+        if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+      }
+      return this.result(before, "limit", `step limit of ${max} instructions reached`);
+    }
+    // Interrupts are looked at between chunks: within INTERRUPT_CHUNK instructions of a request.
+    let left = max;
+    while (left > 0) {
+      const n = this.execMany(Math.min(left, INTERRUPT_CHUNK));
       if (this.halted || this.pendingIndex >= 0) return this.result(before);
-      if (options.until?.()) return this.result(before, "until");
-      if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+      left -= Math.max(1, n);
+      if (left > 0 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
     }
     return this.result(before, "limit", `step limit of ${max} instructions reached`);
   }

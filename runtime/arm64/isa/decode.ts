@@ -20,8 +20,21 @@ const buckets: CompiledSpec[][] = [];
   }
 }
 
+/** Decoded words (a decoded instruction is never modified), bounded: cleared when full. */
+const decoded = new Map<number, A64Insn>();
+const DECODED_MAX = 1 << 16;
+
 export function decodeA64(word: number): A64Insn {
   const w = word >>> 0;
+  const hit = decoded.get(w);
+  if (hit !== undefined) return hit;
+  if (decoded.size >= DECODED_MAX) decoded.clear();
+  const insn = decodeUncached(w);
+  decoded.set(w, insn);
+  return insn;
+}
+
+function decodeUncached(w: number): A64Insn {
   for (const spec of buckets[(w >>> BUCKET_SHIFT) & 0xf]!) {
     if (((w & spec.mask) >>> 0) !== spec.value) continue;
     const fields = extractFields(w, spec.fields);

@@ -4,6 +4,7 @@
 // all derived from these entries; the semantic functions never look at raw bits.
 
 import type { A64Env } from "../env.js";
+import type { Gen } from "./gen.js";
 
 /** Named operand fields of one decoded instruction (unsigned field values). */
 export type A64Fields = Record<string, number>;
@@ -43,7 +44,19 @@ export interface A64SpecDecl {
   view?: (f: A64Fields, pc: bigint) => A64Ops;
   /** Operand values parsed by the assembler → fields; throws an A64BuildError when not encodable. */
   build?: (o: A64Ops, pc: bigint) => A64Fields;
-  /** Semantics; omitted for aliases (they run their base entry's). */
+  /** A branch: the instruction ends its block (its template calls g.branchTo or g.jump). */
+  branches?: boolean;
+  /**
+   * Semantics as a code template (isa/gen.ts): calls on the builder that emit the instruction's
+   * code over the register file's 32-bit halves. Both the interpreter and the block compiler run
+   * it. Omitted for aliases (they run their base entry's).
+   */
+  gen?: (f: A64Fields, g: Gen) => void;
+  /**
+   * Semantics over BigInt register values, for the instructions that have no template (system
+   * instructions, exclusives, rare arithmetic): run through the A64Env, always at the end of a
+   * block. An entry has `gen` or `exec`, never both.
+   */
   exec?: (env: A64Env, f: A64Fields) => void;
   /** Names for `<sysop>` (dc/ic/tlbi/at): packed op1<<7|crm<<3|op2 → name (crn implied). */
   sysops?: Record<string, number>;
@@ -61,7 +74,9 @@ export interface A64Spec extends A64SpecDecl {
   fields: A64FieldDef[];
   /** Mnemonic key the assembler indexes by (text before the first `.`, `<` or space). */
   key: string;
-  /** Semantics to run (the alias base's when this is an alias). */
+  /** The template to emit (the alias base's when this is an alias); absent → `run` is bridged. */
+  emit?: (f: A64Fields, g: Gen) => void;
+  /** BigInt semantics (the alias base's `exec`), or a runner of the template through the env for entries with `gen`. */
   run: (env: A64Env, f: A64Fields) => void;
 }
 

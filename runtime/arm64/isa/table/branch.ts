@@ -4,6 +4,7 @@
 import { A64BuildError, type A64Ops } from "../types.js";
 import { conditionHolds } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
+import { konst64 } from "../gen.js";
 import { fieldsAsOps, num, pcDiff, rX, sext, sfit, wX, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
@@ -22,10 +23,10 @@ for (const [mn, op] of [["b", 0], ["bl", 1]] as const) {
     name: mn.toUpperCase(), pattern: `${op} 00101 imm26:26`, syntax: `${mn} <label>`,
     view: (f, pc) => ({ ...fieldsAsOps(f), target: target(pc, f.imm26!, 26) }),
     build: (o, pc) => ({ imm26: offset(o, pc, 26) }),
-    exec: (env, f) => {
-      const st = env.state;
-      if (op) st.writeX(30, st.pc + 4n);
-      st.nextPc = target(st.pc, f.imm26!, 26);
+    branches: true,
+    gen: (f, g) => {
+      if (op) g.setReg(30, konst64(g.pc + 4n), 1);
+      g.branchTo(target(g.pc, f.imm26!, 26));
     },
   });
 }
@@ -33,18 +34,18 @@ decls.push({
   name: "B_cond", pattern: "01010100 imm19:19 0 cond:4", syntax: "b.<cond> <label>",
   view: (f, pc) => ({ ...fieldsAsOps(f), target: target(pc, f.imm19!, 19) }),
   build: (o, pc) => ({ imm19: offset(o, pc, 19), cond: num(o.cond) }),
-  exec: (env, f) => {
-    if (conditionHolds(f.cond!, env.state.nzcv)) env.state.nextPc = target(env.state.pc, f.imm19!, 19);
-  },
+  branches: true,
+  gen: (f, g) => g.branchTo(target(g.pc, f.imm19!, 19), g.cond(f.cond!)),
 });
 for (const [mn, op] of [["cbz", 0], ["cbnz", 1]] as const) {
   decls.push({
     name: mn.toUpperCase(), pattern: `sf:1 011010 ${op} imm19:19 Rt:5`, syntax: `${mn} <Rt>, <label>`,
     view: (f, pc) => ({ ...fieldsAsOps(f), target: target(pc, f.imm19!, 19) }),
     build: (o, pc) => ({ sf: num(o.sf, 1), imm19: offset(o, pc, 19), Rt: num(o.Rt) }),
-    exec: (env, f) => {
-      const zero = rX(env, f.Rt!, f.sf!) === 0n;
-      if (zero !== (op === 1)) env.state.nextPc = target(env.state.pc, f.imm19!, 19);
+    branches: true,
+    gen: (f, g) => {
+      const v = g.reg(f.Rt!, f.sf!);
+      g.branchTo(target(g.pc, f.imm19!, 19), `(${v.lo} | ${v.hi}) ${op ? "!==" : "==="} 0`);
     },
   });
 }
@@ -58,30 +59,34 @@ for (const [mn, op] of [["tbz", 0], ["tbnz", 1]] as const) {
       if (bit < 0 || bit >= w) throw new A64BuildError(`bit number #${bit} is out of range`, `bit must be 0..${w - 1} for a ${w}-bit register`);
       return { b5: bit >> 5, b40: bit & 31, imm14: offset(o, pc, 14), Rt: num(o.Rt) };
     },
-    exec: (env, f) => {
-      const bit = (rX(env, f.Rt!, 1) >> BigInt((f.b5! << 5) | f.b40!)) & 1n;
-      if ((bit === 1n) === (op === 1)) env.state.nextPc = target(env.state.pc, f.imm14!, 14);
+    branches: true,
+    gen: (f, g) => {
+      const v = g.reg(f.Rt!, 1);
+      g.branchTo(target(g.pc, f.imm14!, 14), `((${f.b5 ? v.hi : v.lo} >>> ${f.b40!}) & 1) ${op ? "!==" : "==="} 0`);
     },
   });
 }
 decls.push(
   {
     name: "BR", pattern: "1101011 0000 11111 000000 Rn:5 00000", syntax: "br <Xn>",
-    exec: (env, f) => { env.state.nextPc = rX(env, f.Rn!, 1); },
+    branches: true,
+    gen: (f, g) => g.jump(g.reg(f.Rn!, 1)),
   },
   {
     name: "BLR", pattern: "1101011 0001 11111 000000 Rn:5 00000", syntax: "blr <Xn>",
-    exec: (env, f) => {
-      const t = rX(env, f.Rn!, 1);
-      wX(env, 30, env.state.pc + 4n, 1);
-      env.state.nextPc = t;
+    branches: true,
+    gen: (f, g) => {
+      const t = g.reg(f.Rn!, 1);
+      g.setReg(30, konst64(g.pc + 4n), 1);
+      g.jump(t);
     },
   },
   {
     name: "RET", pattern: "1101011 0010 11111 000000 Rn:5 00000", syntax: "ret{ <Xn>}",
     view: (f) => ({ ...fieldsAsOps(f), Rn: f.Rn === 30 ? undefined : BigInt(f.Rn!) }),
     build: (o) => ({ Rn: num(o.Rn, 30) }),
-    exec: (env, f) => { env.state.nextPc = rX(env, f.Rn!, 1); },
+    branches: true,
+    gen: (f, g) => g.jump(g.reg(f.Rn!, 1)),
   },
   { name: "ERET", pattern: "1101011 0100 11111 000000 11111 00000", syntax: "eret", exec: (env) => env.eret() },
 );

@@ -6,6 +6,7 @@
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { addWithCarry, bitmaskValue, decodeBitMasks, encodeBitmask, logicFlags, widthOf } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
+import { konst64, ZERO } from "../gen.js";
 import { fieldsAsOps, fmt, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
@@ -48,15 +49,10 @@ for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs"
     name: mn.toUpperCase() + "_imm", pattern: `sf:1 ${op} ${s} 100010 sh:1 imm12:12 Rn:5 Rd:5`,
     syntax: `${mn} ${s ? "<Rd>" : "<Rd|sp>"}, <Rn|sp>, #<imm12>{, lsl #<shift:d>}`,
     view: addsubImmView, build: addsubImmBuild,
-    exec: (env, f) => {
-      const w = widthOf(f.sf!);
-      const a = rSP(env, f.Rn!, f.sf!);
-      const imm = BigInt(f.imm12!) << BigInt(f.sh! * 12);
-      const r = op ? addWithCarry(a, ~imm, 1, w) : addWithCarry(a, imm, 0, w);
-      if (s) {
-        wX(env, f.Rd!, r.result, f.sf!);
-        env.state.nzcv = r.nzcv;
-      } else wSP(env, f.Rd!, r.result, f.sf!);
+    gen: (f, g) => {
+      const a = g.reg(f.Rn!, f.sf!, true);
+      const r = g.add(a, konst64(BigInt(f.imm12!) << BigInt(f.sh! * 12)), f.sf!, op === 1, s === 1);
+      g.setReg(f.Rd!, r, f.sf!, s === 0);
     },
   });
 }
@@ -93,15 +89,10 @@ for (const [mn, opc] of [["and", 0], ["orr", 1], ["eor", 2], ["ands", 3]] as con
     name: mn.toUpperCase() + "_imm", pattern: `sf:1 ${opc >> 1}${opc & 1} 100100 N:1 immr:6 imms:6 Rn:5 Rd:5`,
     syntax: `${mn} ${opc === 3 ? "<Rd>" : "<Rd|sp>"}, <Rn>, #<imm>`, when: validBitmask, view: bitmaskView,
     build: (o) => bitmaskBuild(o, num(o.Rn), num(o.Rd)),
-    exec: (env, f) => {
-      const w = widthOf(f.sf!);
-      const imm = bitmaskValue(f.N!, f.immr!, f.imms!, w)!;
-      const a = rX(env, f.Rn!, f.sf!);
-      const r = opc === 0 || opc === 3 ? a & imm : opc === 1 ? a | imm : a ^ imm;
-      if (opc === 3) {
-        wX(env, f.Rd!, r, f.sf!);
-        env.state.nzcv = logicFlags(r, w);
-      } else wSP(env, f.Rd!, r, f.sf!);
+    gen: (f, g) => {
+      const imm = konst64(bitmaskValue(f.N!, f.immr!, f.imms!, widthOf(f.sf!))!);
+      const r = g.logic(opc === 0 || opc === 3 ? "&" : opc === 1 ? "|" : "^", g.reg(f.Rn!, f.sf!), imm, f.sf!, false, opc === 3);
+      g.setReg(f.Rd!, r, f.sf!, opc !== 3);
     },
   });
 }
@@ -159,14 +150,13 @@ for (const [mn, opc] of [["movn", 0], ["movz", 2], ["movk", 3]] as const) {
       if (sh % 16n !== 0n || sh < 0n || sh >= BigInt(widthOf(sf))) throw new A64BuildError(`shift #${sh} is not allowed`, `move-wide shifts are lsl #0, #16${sf ? ", #32, #48" : ""}`);
       return { sf, hw: Number(sh / 16n), imm16: ufit(imm, 16, "immediate"), Rd: num(o.Rd) };
     },
-    exec: (env, f) => {
+    gen: (f, g) => {
       const pos = BigInt(f.hw! * 16);
       const imm = BigInt(f.imm16!) << pos;
-      let r: bigint;
-      if (opc === 3) r = (rX(env, f.Rd!, f.sf!) & ~(0xffffn << pos)) | imm;
-      else if (opc === 2) r = imm;
-      else r = ~imm;
-      wX(env, f.Rd!, r, f.sf!);
+      if (opc === 3) {
+        const kept = g.logic("&", g.reg(f.Rd!, f.sf!), konst64(~(0xffffn << pos)), f.sf!, false, false);
+        g.setReg(f.Rd!, g.logic("|", kept, konst64(imm), f.sf!, false, false), f.sf!);
+      } else g.setReg(f.Rd!, konst64(opc === 2 ? imm : ~imm), f.sf!);
     },
   });
 }
@@ -276,17 +266,23 @@ for (const [mn, opc] of [["sbfm", 0], ["bfm", 1], ["ubfm", 2]] as const) {
       const w = widthOf(num(o.sf, 1));
       return bfFields(o, ufit(o.immr, Math.log2(w), "immr"), ufit(o.imms, Math.log2(w), "imms"));
     },
-    exec: (env, f) => {
-      // Arm ARM C6.2.{SBFM,BFM,UBFM} Operation
-      const w = wOf(f);
-      const m = decodeBitMasks(f.N!, f.imms!, f.immr!, false, w)!;
-      const src = rX(env, f.Rn!, f.sf!);
-      const dst = opc === 1 ? rX(env, f.Rd!, f.sf!) : 0n;
-      const r = f.immr!;
-      const rot = r === 0 ? src : ((src >> BigInt(r)) | (src << BigInt(w - r))) & maskOf(w);
-      const bot = (dst & ~m.wmask) | (rot & m.wmask);
-      const top = opc === 0 ? ((src >> BigInt(f.imms!)) & 1n ? maskOf(w) : 0n) : dst;
-      wX(env, f.Rd!, ((top & ~m.tmask) | (bot & m.tmask)) & maskOf(w), f.sf!);
+    gen: (f, g) => {
+      // Arm ARM C6.2.{SBFM,BFM,UBFM} Operation: bot = (dst AND NOT wmask) OR (ROR(src, immr) AND wmask);
+      // top = replicated src<imms> (SBFM), dst (BFM) or zero (UBFM); result = top outside tmask, bot inside.
+      const m = decodeBitMasks(f.N!, f.imms!, f.immr!, false, wOf(f))!;
+      const sf = f.sf!;
+      const src = g.reg(f.Rn!, sf);
+      const dst = opc === 1 ? g.reg(f.Rd!, sf) : ZERO;
+      const rot = g.extr(src, src, f.immr!, sf);
+      const wm = konst64(m.wmask), nwm = konst64(~m.wmask), tm = konst64(m.tmask), ntm = konst64(~m.tmask);
+      const bot = g.bind(`(${dst.lo} & ${nwm.lo}) | (${rot.lo} & ${wm.lo})`, `(${dst.hi} & ${nwm.hi}) | (${rot.hi} & ${wm.hi})`);
+      let top = dst;
+      if (opc === 0) {
+        const s = f.imms!;
+        const bit = s < 32 ? `-((${src.lo} >>> ${s}) & 1)` : `-((${src.hi} >>> ${s - 32}) & 1)`;
+        top = g.bind(bit, bit);
+      }
+      g.setReg(f.Rd!, g.bind(`(${top.lo} & ${ntm.lo}) | (${bot.lo} & ${tm.lo})`, `(${top.hi} & ${ntm.hi}) | (${bot.hi} & ${tm.hi})`), sf);
     },
   });
 }
@@ -301,11 +297,7 @@ decls.push({
   name: "EXTR", pattern: "sf:1 00 100111 N:1 0 Rm:5 imms:6 Rn:5 Rd:5",
   syntax: "extr <Rd>, <Rn>, <Rm>, #<imms:d>", when: (f) => f.N === f.sf && (f.sf === 1 || f.imms! < 32),
   build: (o) => { const sf = num(o.sf, 1); return { sf, N: sf, Rm: num(o.Rm), imms: ufit(o.imms, sf ? 6 : 5, "lsb"), Rn: num(o.Rn), Rd: num(o.Rd) }; },
-  exec: (env, f) => {
-    const w = wOf(f);
-    const concat = (rX(env, f.Rn!, f.sf!) << BigInt(w)) | rX(env, f.Rm!, f.sf!);
-    wX(env, f.Rd!, (concat >> BigInt(f.imms!)) & maskOf(w), f.sf!);
-  },
+  gen: (f, g) => g.setReg(f.Rd!, g.extr(g.reg(f.Rn!, f.sf!), g.reg(f.Rm!, f.sf!), f.imms!, f.sf!), f.sf!),
 });
 
 // ---- PC-relative addressing
@@ -324,10 +316,9 @@ for (const [mn, op] of [["adr", 0], ["adrp", 1]] as const) {
       } else d = sfit(pcDiff(t, pc), 21, 0, "offset");
       return { immlo: d & 3, immhi: d >>> 2, Rd: num(o.Rd) };
     },
-    exec: (env, f) => {
+    gen: (f, g) => {
       const imm = sext((f.immhi! << 2) | f.immlo!, 21);
-      const pc = env.state.pc;
-      wX(env, f.Rd!, op ? (pc & ~0xfffn) + (imm << 12n) : pc + imm, 1);
+      g.setReg(f.Rd!, konst64(op ? (g.pc & ~0xfffn) + (imm << 12n) : g.pc + imm), 1);
     },
   });
 }

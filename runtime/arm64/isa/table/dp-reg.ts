@@ -6,6 +6,7 @@
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { addWithCarry, conditionHolds, extendValue, logicFlags, shiftValue, widthOf } from "../alu.js";
 import { maskOf, signExtend } from "../../../core/bits.js";
+import { konst64 } from "../gen.js";
 import { fieldsAsOps, num, rSP, rX, ufit, wSP, wX, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
@@ -37,25 +38,15 @@ for (const [mn, opc, n] of LOGICAL) {
   decls.push({
     name: mn.toUpperCase() + "_reg", pattern: `sf:1 ${b2(opc)} 01010 shift:2 ${n} Rm:5 imm6:6 Rn:5 Rd:5`,
     syntax: `${mn} <Rd>, <Rn>, <Rm>${SHIFTED}`, when: shiftOk, view: shiftedView, build: (o) => shiftedBuild(o, {}, true),
-    exec: (env, f) => {
-      const w = widthOf(f.sf!);
-      const a = rX(env, f.Rn!, f.sf!);
-      let b = shiftValue(rX(env, f.Rm!, f.sf!), f.shift!, f.imm6!, w);
-      if (n) b = ~b & maskOf(w);
-      const r = opc === 0 || opc === 3 ? a & b : opc === 1 ? a | b : a ^ b;
-      wX(env, f.Rd!, r, f.sf!);
-      if (opc === 3) env.state.nzcv = logicFlags(r, w);
+    gen: (f, g) => {
+      const b = g.shift(g.reg(f.Rm!, f.sf!), f.shift!, f.imm6!, f.sf!);
+      const r = g.logic(opc === 0 || opc === 3 ? "&" : opc === 1 ? "|" : "^", g.reg(f.Rn!, f.sf!), b, f.sf!, n === 1, opc === 3);
+      g.setReg(f.Rd!, r, f.sf!);
     },
   });
 }
 
 // ---- add/sub (shifted register) and (extended register)
-function addsub(env: Parameters<NonNullable<Decl["exec"]>>[0], sf: number, sub: number, setFlags: number, a: bigint, b: bigint): bigint {
-  const w = widthOf(sf);
-  const r = sub ? addWithCarry(a, ~b, 1, w) : addWithCarry(a, b, 0, w);
-  if (setFlags) env.state.nzcv = r.nzcv;
-  return r.result;
-}
 const shiftedOk = (f: A64Fields) => f.shift !== 3 && shiftOk(f);
 const extOk = (f: A64Fields) => f.imm3! <= 4;
 /** Extended-register operand view: LSL instead of UXTX/UXTW when Rd or Rn is SP (Arm ARM C6.2.4). */
@@ -96,20 +87,19 @@ for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs"
   decls.push({
     name: `${MN}_reg`, pattern: `sf:1 ${op} ${s} 01011 shift:2 0 Rm:5 imm6:6 Rn:5 Rd:5`,
     syntax: `${mn} <Rd>, <Rn>, <Rm>${SHIFTED}`, when: shiftedOk, view: shiftedView, build: (o) => shiftedBuild(o, {}, false),
-    exec: (env, f) => {
-      const b = shiftValue(rX(env, f.Rm!, f.sf!), f.shift!, f.imm6!, widthOf(f.sf!));
-      wX(env, f.Rd!, addsub(env, f.sf!, op, s, rX(env, f.Rn!, f.sf!), b), f.sf!);
+    gen: (f, g) => {
+      const b = g.shift(g.reg(f.Rm!, f.sf!), f.shift!, f.imm6!, f.sf!);
+      g.setReg(f.Rd!, g.add(g.reg(f.Rn!, f.sf!), b, f.sf!, op === 1, s === 1), f.sf!);
     },
   });
   decls.push({
     name: `${MN}_ext`, pattern: `sf:1 ${op} ${s} 01011 00 1 Rm:5 option:3 imm3:3 Rn:5 Rd:5`,
     syntax: `${mn} ${s ? "<Rd>" : "<Rd|sp>"}, <Rn|sp>, ${EXTENDED}`, when: extOk,
     view: extView((f) => f.Rn === 31 || (!s && f.Rd === 31)), build: (o) => extBuild(o, {}),
-    exec: (env, f) => {
-      const b = extendValue(rX(env, f.Rm!, 1), f.option!, f.imm3!, widthOf(f.sf!));
-      const r = addsub(env, f.sf!, op, s, rSP(env, f.Rn!, f.sf!), b);
-      if (s) wX(env, f.Rd!, r, f.sf!);
-      else wSP(env, f.Rd!, r, f.sf!);
+    gen: (f, g) => {
+      const b = g.extend(g.reg(f.Rm!, 1), f.option!, f.imm3!);
+      const r = g.add(g.reg(f.Rn!, f.sf!, true), b, f.sf!, op === 1, s === 1);
+      g.setReg(f.Rd!, r, f.sf!, s === 0);
     },
   });
 }
@@ -119,12 +109,9 @@ for (const [mn, op, s] of [["adc", 0, 0], ["adcs", 0, 1], ["sbc", 1, 0], ["sbcs"
   if (op) decls.push({ name: `NGC${s ? "S" : ""}`, aliasOf: mn.toUpperCase(), pattern: `sf:1 1 ${s} 11010000 Rm:5 000000 11111 Rd:5`, syntax: `ngc${s ? "s" : ""} <Rd>, <Rm>` });
   decls.push({
     name: mn.toUpperCase(), pattern: `sf:1 ${op} ${s} 11010000 Rm:5 000000 Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>`,
-    exec: (env, f) => {
-      const w = widthOf(f.sf!);
-      const b = rX(env, f.Rm!, f.sf!);
-      const r = addWithCarry(rX(env, f.Rn!, f.sf!), op ? ~b : b, (env.state.nzcv >> 1) & 1, w);
-      wX(env, f.Rd!, r.result, f.sf!);
-      if (s) env.state.nzcv = r.nzcv;
+    gen: (f, g) => {
+      const r = g.add(g.reg(f.Rn!, f.sf!), g.reg(f.Rm!, f.sf!), f.sf!, op === 1, s === 1, g.carryFlag);
+      g.setReg(f.Rd!, r, f.sf!);
     },
   });
 }
@@ -135,11 +122,14 @@ for (const [mn, op] of [["ccmn", 0], ["ccmp", 1]] as const) {
     decls.push({
       name: `${mn.toUpperCase()}_${imm ? "imm" : "reg"}`, pattern: `sf:1 ${op} 1 11010010 ${imm ? "imm5:5" : "Rm:5"} cond:4 ${imm} 0 Rn:5 0 nzcv:4`,
       syntax: `${mn} <Rn>, ${imm ? "#<imm5>" : "<Rm>"}, #<nzcv>, <cond>`,
-      exec: (env, f) => {
-        const st = env.state;
-        if (!conditionHolds(f.cond!, st.nzcv)) { st.nzcv = f.nzcv!; return; }
-        const b = imm ? BigInt(f.imm5!) : rX(env, f.Rm!, f.sf!);
-        addsub(env, f.sf!, op, 1, rX(env, f.Rn!, f.sf!), b);
+      gen: (f, g) => {
+        const a = g.reg(f.Rn!, f.sf!);
+        const b = imm ? konst64(BigInt(f.imm5!)) : g.reg(f.Rm!, f.sf!);
+        g.emit(`if (${g.cond(f.cond!)}) {`);
+        g.add(a, b, f.sf!, op === 1, true);
+        g.emit("} else {");
+        g.setNzcv(f.nzcv!);
+        g.emit("}");
       },
     });
   }
@@ -161,16 +151,14 @@ for (const [mn, op, o2, set, inc] of CSEL) {
   if (inc) decls.push({ name: `${inc.toUpperCase()}`, aliasOf: MN, pattern: `sf:1 ${op} 0 11010100 Rm:5 cond:4 0 ${o2} Rn:5 Rd:5`, syntax: `${inc} <Rd>, <Rn>, <cond>`, when: (f) => condOk(f) && f.Rm === f.Rn && (op === 1 && o2 === 1 ? true : f.Rn !== 31), view: invCondView, build: (o) => invCondBuild(o, "n", "n") });
   decls.push({
     name: MN, pattern: `sf:1 ${op} 0 11010100 Rm:5 cond:4 0 ${o2} Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>, <cond>`,
-    exec: (env, f) => {
-      const w = widthOf(f.sf!);
-      let r: bigint;
-      if (conditionHolds(f.cond!, env.state.nzcv)) r = rX(env, f.Rn!, f.sf!);
-      else {
-        r = rX(env, f.Rm!, f.sf!);
-        if (op) r = ~r;
-        if (o2) r += 1n;
-      }
-      wX(env, f.Rd!, r & maskOf(w), f.sf!);
+    gen: (f, g) => {
+      const a = g.reg(f.Rn!, f.sf!);
+      let b = g.reg(f.Rm!, f.sf!);
+      if (op) b = g.not(b, f.sf!);
+      if (o2) b = g.add(b, konst64(1n), f.sf!, false, false);
+      const c = g.local();
+      g.emit(`const ${c} = ${g.cond(f.cond!)};`);
+      g.setReg(f.Rd!, g.bind(`${c} ? ${a.lo} : ${b.lo}`, `${c} ? ${a.hi} : ${b.hi}`), f.sf!);
     },
   });
 }
@@ -189,26 +177,23 @@ for (const [mn, op31, o0, kind, alias] of THREE) {
   decls.push({
     name: mn.toUpperCase(), pattern: `${sf} 00 11011 ${op31} Rm:5 ${o0} ${kind === "high" ? "ooooo" : "Ra:5"} Rn:5 Rd:5`,
     syntax: `${mn} ${regs.join(", ")}`,
-    exec: (env, f) => {
-      const s64 = kind === "any" ? f.sf! : 1;
-      const w = widthOf(s64);
+    gen: (f, g) => {
+      const sf = kind === "any" ? f.sf! : 1;
       if (kind === "high") {
-        const signed = op31 === "010";
-        const a = rX(env, f.Rn!, 1);
-        const b = rX(env, f.Rm!, 1);
-        const p = signed ? signExtend(a, 64) * signExtend(b, 64) : a * b;
-        wX(env, f.Rd!, (p >> 64n) & maskOf(64), 1);
+        // The high half of a 128-bit product: done exactly with BigInt (a rare instruction).
+        const a = g.reg(f.Rn!, 1), b = g.reg(f.Rm!, 1);
+        const big = (v: { lo: string; hi: string }) => (op31 === "010" ? `BigInt.asIntN(64, H.big(${v.lo}, ${v.hi}))` : `H.big(${v.lo}, ${v.hi})`);
+        const l = g.local();
+        g.emit(`const ${l} = H.unbig((${big(a)} * ${big(b)}) >> 64n, O);`);
+        g.setReg(f.Rd!, g.bind(l, "O[0]"), 1);
         return;
       }
-      let a: bigint, b: bigint;
-      if (kind === "long") {
-        const signed = op31 === "001";
-        a = rX(env, f.Rn!, 0);
-        b = rX(env, f.Rm!, 0);
-        if (signed) (a = signExtend(a, 32)), (b = signExtend(b, 32));
-      } else (a = rX(env, f.Rn!, s64)), (b = rX(env, f.Rm!, s64));
-      const acc = rX(env, f.Ra!, s64);
-      wX(env, f.Rd!, (o0 ? acc - a * b : acc + a * b) & maskOf(w), s64);
+      const a = g.reg(f.Rn!, kind === "long" ? 0 : sf), b = g.reg(f.Rm!, kind === "long" ? 0 : sf);
+      // The low 64 bits of the product: lo*lo in full (imul + mulhi) plus the cross terms' low halves.
+      const hiOf = kind === "long" ? (op31 === "001" ? `H.mulhiS32(${a.lo}, ${b.lo})` : `H.mulhiU32(${a.lo}, ${b.lo})`)
+        : `H.mulhiU32(${a.lo}, ${b.lo}) + Math.imul(${a.lo}, ${b.hi}) + Math.imul(${a.hi}, ${b.lo})`;
+      const p = g.bind(`Math.imul(${a.lo}, ${b.lo})`, sf ? hiOf : "0");
+      g.setReg(f.Rd!, g.add(g.reg(f.Ra!, sf), p, sf, o0 === 1, false), sf);
     },
   });
 }
@@ -219,15 +204,20 @@ for (const [mn, opcode, alias] of TWO) {
   if (alias) decls.push({ name: `${alias.toUpperCase()}_${mn}`, aliasOf: mn.toUpperCase(), pattern: `sf:1 0 0 11010110 Rm:5 ${opcode} Rn:5 Rd:5`, syntax: `${alias} <Rd>, <Rn>, <Rm>` });
   decls.push({
     name: mn.toUpperCase(), pattern: `sf:1 0 0 11010110 Rm:5 ${opcode} Rn:5 Rd:5`, syntax: `${mn} <Rd>, <Rn>, <Rm>`,
-    exec: (env, f) => {
-      const w = widthOf(f.sf!);
-      const a = rX(env, f.Rn!, f.sf!);
-      const b = rX(env, f.Rm!, f.sf!);
-      let r: bigint;
-      if (mn === "udiv") r = b === 0n ? 0n : a / b;
-      else if (mn === "sdiv") r = b === 0n ? 0n : signExtend(a, w) / signExtend(b, w);
-      else r = shiftValue(a, parseInt(opcode.slice(4), 2), Number(b % BigInt(w)), w);
-      wX(env, f.Rd!, r & maskOf(w), f.sf!);
+    gen: (f, g) => {
+      const sf = f.sf!;
+      const a = g.reg(f.Rn!, sf), b = g.reg(f.Rm!, sf);
+      if (mn !== "udiv" && mn !== "sdiv") return g.setReg(f.Rd!, g.shiftVar(a, parseInt(opcode.slice(4), 2), b, sf), sf);
+      // Division by zero gives 0 (Arm ARM C6.2.{UDIV,SDIV}); results truncate toward zero, and
+      // the one overflowing case (INT_MIN / -1) wraps to INT_MIN.
+      if (!sf) {
+        const q = mn === "udiv" ? `(${a.lo} >>> 0) / (${b.lo} >>> 0)` : `${a.lo} / ${b.lo}`;
+        return g.setReg(f.Rd!, g.bind(`${b.lo} === 0 ? 0 : ${q}`, "0"), 0);
+      }
+      const big = (v: { lo: string; hi: string }) => (mn === "sdiv" ? `BigInt.asIntN(64, H.big(${v.lo}, ${v.hi}))` : `H.big(${v.lo}, ${v.hi})`);
+      const l = g.local();
+      g.emit(`const ${l} = (${b.lo} | ${b.hi}) === 0 ? (O[0] = 0) : H.unbig(${big(a)} / ${big(b)}, O);`);
+      g.setReg(f.Rd!, g.bind(l, "O[0]"), 1);
     },
   });
 }

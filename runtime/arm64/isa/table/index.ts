@@ -10,6 +10,7 @@ import { dataProcessingRegister } from "./dp-reg.js";
 import { branches } from "./branch.js";
 import { system } from "./system.js";
 import { loadsAndStores } from "./ldst.js";
+import { runTemplate } from "../block.js";
 
 export interface CompiledSpec extends A64Spec {
   /** Fields of this entry's own pattern (what the assembler places). */
@@ -37,18 +38,21 @@ function compileAll(decls: readonly A64SpecDecl[]): CompiledSpec[] {
     const p = compilePattern(d.pattern, d.name);
     const base = d.aliasOf ? byName.get(d.aliasOf) : d;
     if (!base) throw new Error(`A64 table: ${d.name} is an alias of unknown ${d.aliasOf}`);
+    if (base.gen && base.exec) throw new Error(`A64 table: ${base.name} has both a template and BigInt semantics`);
     const run = base.exec;
-    if (!run && !d.asmOnly) throw new Error(`A64 table: ${d.name} has no semantics`);
+    if (!run && !base.gen && !d.asmOnly) throw new Error(`A64 table: ${d.name} has no semantics`);
     // an alias decodes the base's fields too, so that the base's semantics can run on them
     const fields = [...p.fields];
     if (d.aliasOf) for (const bf of compilePattern(base.pattern, base.name).fields) if (!fields.some((f) => f.name === bf.name)) fields.push(bf);
     const key = /^[a-z0-9]+/.exec(d.syntax)![0];
-    return {
+    const spec: CompiledSpec = {
       ...d, mask: p.mask, value: p.value, asmValue: p.asmValue, fields, ownFields: p.fields, key,
-      run: run ?? (() => { throw new Error(`${d.name} is assembler-only`); }),
+      emit: base.gen, branches: base.branches,
+      run: run ?? (base.gen ? (env, f) => runTemplate(env, spec, f) : () => { throw new Error(`${d.name} is assembler-only`); }),
       parsed: parseSyntax(d.syntax, d.name),
       encodable: base.when,
     };
+    return spec;
   });
 }
 

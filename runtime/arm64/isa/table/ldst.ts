@@ -9,6 +9,7 @@ import type { A64Env, A64MemAccess } from "../../env.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { extendValue } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
+import { Gen, konst64, type Val } from "../gen.js";
 import { fieldsAsOps, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
 import { checkExclusive, setExclusive } from "./system.js";
 
@@ -37,34 +38,28 @@ const bits = (v: number, n: number) => v.toString(2).padStart(n, "0");
 type Mode = "uimm" | "pre" | "post" | "unscaled" | "reg";
 
 /** Do the access of a single-register load/store at `addr`, then write Rt (loads). */
-function single(env: A64Env, k: Kind, rt: number, addr: bigint, syndromeValid: boolean, acqrel = false): void {
+function single(g: Gen, k: Kind, rt: number, addr: Val, syndromeValid: boolean, acqrel = false): void {
   const bytes = (1 << k.size) as 1 | 2 | 4 | 8;
   const a: A64MemAccess = { size: bytes, write: !k.load, rt, signed: k.signed, sf: k.x, acqrel, syndromeValid };
-  if (k.load) {
-    let v = env.load(addr & maskOf(64), a);
-    if (k.signed) {
-      const w = bytes * 8;
-      if (v & (1n << BigInt(w - 1))) v -= 1n << BigInt(w);
-    }
-    wX(env, rt, v, k.x);
-  } else env.store(addr & maskOf(64), rX(env, rt, k.x) & maskOf(bytes * 8), a);
+  if (k.load) g.setReg(rt, g.load(addr, a), k.x);
+  else g.store(addr, g.reg(rt, k.x), a);
 }
 
-function execFor(k: Kind, mode: Mode) {
-  return (env: A64Env, f: A64Fields): void => {
-    const base = rSP(env, f.Rn!, 1);
+function genFor(k: Kind, mode: Mode) {
+  return (f: A64Fields, g: Gen): void => {
+    const base = g.reg(f.Rn!, 1, true);
     switch (mode) {
-      case "uimm": return single(env, k, f.Rt!, base + (BigInt(f.imm12!) << BigInt(k.size)), true);
-      case "unscaled": return single(env, k, f.Rt!, base + sext(f.imm9!, 9), true);
+      case "uimm": return single(g, k, f.Rt!, g.add(base, konst64(BigInt(f.imm12!) << BigInt(k.size)), 1, false, false), true);
+      case "unscaled": return single(g, k, f.Rt!, g.add(base, konst64(sext(f.imm9!, 9)), 1, false, false), true);
       case "reg": {
-        const off = extendValue(rX(env, f.Rm!, 1), f.option!, f.S ? k.size : 0, 64);
-        return single(env, k, f.Rt!, base + off, true);
+        const off = g.extend(g.reg(f.Rm!, 1), f.option!, f.S ? k.size : 0);
+        return single(g, k, f.Rt!, g.add(base, off, 1, false, false), true);
       }
       case "pre":
       case "post": {
-        const wb = (base + sext(f.imm9!, 9)) & maskOf(64);
-        single(env, k, f.Rt!, mode === "pre" ? wb : base, false);
-        wSP(env, f.Rn!, wb, 1);
+        const wb = g.add(base, konst64(sext(f.imm9!, 9)), 1, false, false);
+        single(g, k, f.Rt!, mode === "pre" ? wb : base, false);
+        g.setReg(f.Rn!, wb, 1, true);
         return;
       }
     }
@@ -94,7 +89,7 @@ for (const k of KINDS) {
         if (off < 0n || off % (1n << BigInt(k.size)) !== 0n) throw new A64BuildError(`offset ${off} needs the unscaled form`);
         return { imm12: ufit(off >> BigInt(k.size), 12, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) };
       },
-      exec: execFor(k, "uimm"),
+      gen: genFor(k, "uimm"),
     },
     {
       // GNU as picks LDUR/STUR for `ldr x0, [x1, #-8]` and unaligned offsets
@@ -103,15 +98,15 @@ for (const k of KINDS) {
     },
     {
       name: `${N}_pre`, pattern: `${head} 00 ${opc} 0 imm9:9 11 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>, #<off:d>]!`,
-      view: indexView, build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), exec: execFor(k, "pre"),
+      view: indexView, build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), gen: genFor(k, "pre"),
     },
     {
       name: `${N}_post`, pattern: `${head} 00 ${opc} 0 imm9:9 01 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>], #<off:d>`,
-      view: indexView, build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), exec: execFor(k, "post"),
+      view: indexView, build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), gen: genFor(k, "post"),
     },
     {
       name: `${U}`, pattern: `${head} 00 ${opc} 0 imm9:9 00 Rn:5 Rt:5`, syntax: `${k.unscaled} ${rt(k)}, [<Xn|sp>{, #<off:d>}]`,
-      view: offView(0), build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), exec: execFor(k, "unscaled"),
+      view: offView(0), build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.Rt) }), gen: genFor(k, "unscaled"),
     },
     {
       name: `${N}_reg`, pattern: `${head} 00 ${opc} 1 Rm:5 option:3 S:1 10 Rn:5 Rt:5`, syntax: `${k.mn} ${rt(k)}, [<Xn|sp>, <Vm>{, <ext>{ #<amt:d>}}]`,
@@ -135,7 +130,7 @@ for (const k of KINDS) {
         }
         return { Rm: num(o.Rm), option, S, Rn: num(o.Rn), Rt: num(o.Rt) };
       },
-      exec: execFor(k, "reg"),
+      gen: genFor(k, "reg"),
     },
   );
 }
@@ -150,16 +145,16 @@ decls.push(
       if (off < 0n || off % 8n !== 0n) throw new A64BuildError(`offset ${off} needs prfum`, "prfm offsets are multiples of 8 in 0..32760; use prfum for others");
       return { imm12: ufit(off >> 3n, 12, "offset"), Rn: num(o.Rn), Rt: num(o.prfop) };
     },
-    exec: () => {},
+    gen: () => {},
   },
   {
     name: "PRFUM", pattern: "11 111 0 00 10 0 imm9:9 00 Rn:5 Rt:5", syntax: "prfum <prfop>, [<Xn|sp>{, #<off:d>}]", view: prfView(0),
-    build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.prfop) }), exec: () => {},
+    build: (o) => ({ imm9: sfit(o.off, 9, 0, "offset"), Rn: num(o.Rn), Rt: num(o.prfop) }), gen: () => {},
   },
   {
     name: "PRFM_lit", pattern: "11 011 0 00 imm19:19 Rt:5", syntax: "prfm <prfop>, <label>",
     view: (f, pc) => ({ ...fieldsAsOps(f), prfop: BigInt(f.Rt!), target: (pc + (sext(f.imm19!, 19) << 2n)) & maskOf(64) }),
-    build: (o, pc) => ({ imm19: sfit(pcDiff(o.target ?? 0n, pc), 19, 2, "literal offset"), Rt: num(o.prfop) }), exec: () => {},
+    build: (o, pc) => ({ imm19: sfit(pcDiff(o.target ?? 0n, pc), 19, 2, "literal offset"), Rt: num(o.prfop) }), gen: () => {},
   },
   {
     name: "PRFM_reg", pattern: "11 111 0 00 10 1 Rm:5 option:3 S:1 10 Rn:5 Rt:5", syntax: "prfm <prfop>, [<Xn|sp>, <Vm>{, <ext>{ #<amt:d>}}]",
@@ -180,7 +175,7 @@ decls.push(
       if (o.amt !== undefined && o.amt !== 3n && o.amt !== 0n) throw new A64BuildError(`shift amount #${o.amt} is not allowed`, "prfm scales the index by #0 or #3");
       return { Rm: num(o.Rm), option, S, Rn: num(o.Rn), Rt: num(o.prfop) };
     },
-    exec: () => {},
+    gen: () => {},
   },
 );
 
@@ -195,7 +190,7 @@ for (const [mn, opc, x, signed] of [["ldr", 0, false, false], ["ldr", 1, true, f
       if ((t & 3n) !== 0n) throw new A64BuildError(`literal address 0x${t.toString(16)} is not 4-byte aligned`);
       return { imm19: sfit(pcDiff(t, pc), 19, 2, "literal offset"), Rt: num(o.Rt) };
     },
-    exec: (env, f) => single(env, k, f.Rt!, env.state.pc + (sext(f.imm19!, 19) << 2n), true),
+    gen: (f, g) => single(g, k, f.Rt!, konst64(g.pc + (sext(f.imm19!, 19) << 2n)), true),
   });
 }
 
@@ -209,29 +204,26 @@ const PAIRS: PairKind[] = [
   { mn: "ldp", opc: 2, load: true, size: 8, signed: false, x: true },
 ];
 type PairMode = "offset" | "pre" | "post" | "nt";
-function pairExec(k: PairKind, mode: PairMode) {
+function pairGen(k: PairKind, mode: PairMode) {
   const scale = k.size === 8 ? 3n : 2n;
-  return (env: A64Env, f: A64Fields): void => {
-    const base = rSP(env, f.Rn!, 1);
-    const off = sext(f.imm7!, 7) << scale;
-    const wb = (base + off) & maskOf(64);
+  return (f: A64Fields, g: Gen): void => {
+    const base = g.reg(f.Rn!, 1, true);
+    const wb = g.add(base, konst64(sext(f.imm7!, 7) << scale), 1, false, false);
     const addr = mode === "post" ? base : wb;
     const acc = (rtn: number): A64MemAccess => ({ size: k.size, write: !k.load, rt: rtn, signed: k.signed, sf: k.x, acqrel: false, syndromeValid: false });
-    const a2 = (addr + BigInt(k.size)) & maskOf(64);
+    const a2 = g.add(addr, konst64(BigInt(k.size)), 1, false, false);
     if (k.load) {
-      let v1 = env.load(addr, acc(f.Rt!));
-      let v2 = env.load(a2, acc(f.Rt2!));
-      if (k.signed) (v1 = sext(Number(v1), 32) & maskOf(64)), (v2 = sext(Number(v2), 32) & maskOf(64));
-      wX(env, f.Rt!, v1, k.x);
-      wX(env, f.Rt2!, v2, k.x);
+      // Both loads before any register write: a fault on the second leaves Rt unchanged.
+      const v1 = g.load(addr, acc(f.Rt!));
+      const v2 = g.load(a2, acc(f.Rt2!));
+      g.setReg(f.Rt!, v1, k.x);
+      g.setReg(f.Rt2!, v2, k.x);
     } else {
-      const m = maskOf(k.size * 8);
-      const v1 = rX(env, f.Rt!, k.x) & m;
-      const v2 = rX(env, f.Rt2!, k.x) & m;
-      env.store(addr, v1, acc(f.Rt!));
-      env.store(a2, v2, acc(f.Rt2!));
+      const v1 = g.reg(f.Rt!, k.x), v2 = g.reg(f.Rt2!, k.x);
+      g.store(addr, v1, acc(f.Rt!));
+      g.store(a2, v2, acc(f.Rt2!));
     }
-    if (mode === "pre" || mode === "post") wSP(env, f.Rn!, wb, 1);
+    if (mode === "pre" || mode === "post") g.setReg(f.Rn!, wb, 1, true);
   };
 }
 for (const k of PAIRS) {
@@ -253,7 +245,7 @@ for (const k of PAIRS) {
         return o;
       },
       build: (o) => ({ imm7: sfit(o.off, 7, scale, "offset"), Rt2: num(o.Rt2), Rn: num(o.Rn), Rt: num(o.Rt) }),
-      exec: pairExec(k, mode === "nt" ? "offset" : mode),
+      gen: pairGen(k, mode === "nt" ? "offset" : mode),
     });
   }
 }
@@ -269,11 +261,11 @@ for (let size = 0; size < 4; size++) {
   decls.push(
     {
       name: `LDAR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 1 0 11111 1 11111 Rn:5 Rt:5`, syntax: `ldar${sfx} ${R}, [<Xn|sp>]`,
-      exec: (env, f) => single(env, k(true), f.Rt!, rSP(env, f.Rn!, 1), true, true),
+      gen: (f, g) => single(g, k(true), f.Rt!, g.reg(f.Rn!, 1, true), true, true),
     },
     {
       name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 ooooo 1 ooooo Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>]`,
-      exec: (env, f) => single(env, k(false), f.Rt!, rSP(env, f.Rn!, 1), true, true),
+      gen: (f, g) => single(g, k(false), f.Rt!, g.reg(f.Rn!, 1, true), true, true),
     },
   );
   for (const o0 of [0, 1]) {

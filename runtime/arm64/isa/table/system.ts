@@ -3,6 +3,7 @@
 // Arm ARM C5.3 (tables of op1/CRm/op2 for CRn = 7 and 8), as GNU binutils names them
 // (opcodes/aarch64-opc.c aarch64_sys_regs_dc/ic/at/tlbi).
 
+import type { A64Env } from "../../env.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { packSysreg, unpackSysreg, PSTATE_FIELDS } from "../sysnames.js";
 import { fieldsAsOps, num, rX, ufit, wX, type Decl } from "./common.js";
@@ -21,14 +22,14 @@ const HINTS: [string, number][] = [["nop", 0], ["yield", 1], ["wfe", 2], ["wfi",
 for (const [mn, op2] of HINTS) {
   decls.push({
     name: mn.toUpperCase(), pattern: `11010101000000110010 0000 ${op2.toString(2).padStart(3, "0")} 11111`, syntax: mn,
-    exec: (env) => { if (mn === "wfi" || mn === "wfe") env.wait(mn === "wfe"); },
+    ...(mn === "wfi" || mn === "wfe" ? { exec: (env: A64Env) => env.wait(mn === "wfe") } : { gen: () => {} }),
   });
 }
 decls.push({
   name: "HINT", pattern: "11010101000000110010 CRm:4 op2:3 11111", syntax: "hint #<imm>",
   view: (f) => ({ imm: BigInt((f.CRm! << 3) | f.op2!) }),
   build: (o) => { const v = ufit(o.imm, 7, "hint number"); return { CRm: v >> 3, op2: v & 7 }; },
-  exec: () => {},
+  gen: () => {},
 });
 
 // ---- barriers (Arm ARM C6.2.{CLREX,DSB,DMB,ISB})
@@ -38,10 +39,10 @@ decls.push(
     view: (f) => ({ CRm: f.CRm === 15 ? undefined : BigInt(f.CRm!) }), build: (o) => ({ CRm: ufit(o.CRm, 4, "option", 15n) }),
     exec: (env) => clearExclusive(env.state),
   },
-  { name: "DSB", pattern: "11010101000000110011 CRm:4 100 11111", syntax: "dsb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), exec: (env) => env.barrier("dsb") },
-  { name: "DMB", pattern: "11010101000000110011 CRm:4 101 11111", syntax: "dmb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), exec: (env) => env.barrier("dmb") },
-  { name: "ISB", pattern: "11010101000000110011 1111 110 11111", syntax: "isb", exec: (env) => env.barrier("isb") },
-  { name: "ISB_opt", pattern: "11010101000000110011 CRm:4 110 11111", syntax: "isb #<CRm>", exec: (env) => env.barrier("isb") },
+  { name: "DSB", pattern: "11010101000000110011 CRm:4 100 11111", syntax: "dsb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), gen: (_f, g) => g.emit(`E.barrier("dsb");`) },
+  { name: "DMB", pattern: "11010101000000110011 CRm:4 101 11111", syntax: "dmb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), gen: (_f, g) => g.emit(`E.barrier("dmb");`) },
+  { name: "ISB", pattern: "11010101000000110011 1111 110 11111", syntax: "isb", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
+  { name: "ISB_opt", pattern: "11010101000000110011 CRm:4 110 11111", syntax: "isb #<CRm>", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
 );
 
 // ---- MSR (immediate) to PSTATE fields (Arm ARM C6.2.{MSR (immediate)}): op1/op2 per field

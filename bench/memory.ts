@@ -1,0 +1,82 @@
+// Measure 4: memory for many exits. Each arch's exit loop runs in a child node process (so the peak
+// RSS is that run's own): once with N exits and once with 1 (the baseline: node, the runtime, a
+// machine). Bytes per kept exit = (peak(N) − peak(1)) / exits; the target (10 M exits under 256 MiB
+// peak RSS) is checked directly when N ≥ 10 M, else on a linear extrapolation, marked as such.
+
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Arch } from "../runtime/core/machine.js";
+import type { MemChildResult } from "./mem-child.js";
+
+export const TARGET_EXITS = 10_000_000;
+export const TARGET_RSS = 256 * 1024 * 1024;
+
+export interface MemoryResult {
+  arch: Arch;
+  n: number;
+  full?: MemChildResult;
+  base?: MemChildResult;
+  bytesPerExit?: number;
+  /** Peak RSS at 10 M exits: measured when n ≥ 10 M, else extrapolated. */
+  at10M?: number;
+  extrapolated: boolean;
+  met?: boolean;
+  error?: string;
+  note: string;
+}
+
+function child(arch: Arch, n: number): Promise<MemChildResult> {
+  const script = fileURLToPath(new URL("./mem-child.js", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [script, arch, String(n)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    p.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    p.on("error", reject);
+    p.on("exit", (code, signal) => {
+      if (code !== 0) return reject(new Error(`mem-child ${arch} ${n}: ${signal ?? `status ${code}`} ${err.trim().split("\n").slice(-1)[0] ?? ""}`));
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop()!) as MemChildResult);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+const MB = (b: number) => `${(b / (1024 * 1024)).toLocaleString("en-US", { maximumFractionDigits: 1 })} MiB`;
+
+async function one(arch: Arch, n: number): Promise<MemoryResult> {
+  const r: MemoryResult = { arch, n, extrapolated: n < TARGET_EXITS, note: "" };
+  try {
+    r.base = await child(arch, 1);
+    r.full = await child(arch, n);
+  } catch (e) {
+    r.error = (e as Error).message;
+    r.note = r.error;
+    return r;
+  }
+  const { base, full } = r;
+  const kept = Math.max(1, full.exits - base.exits);
+  r.bytesPerExit = (full.maxRssBytes - base.maxRssBytes) / kept;
+  r.at10M = r.extrapolated ? base.maxRssBytes + r.bytesPerExit * TARGET_EXITS : full.maxRssBytes;
+  r.met = r.at10M < TARGET_RSS;
+  const eventsPerExit = full.traceEvents / Math.max(1, full.exits);
+  r.note =
+    `child node process, ${full.exits.toLocaleString("en-US")} exits in ${(full.ms / 1000).toFixed(1)} s; ` +
+    `baseline (1 exit) ${MB(base.maxRssBytes)}; trace ${full.traceEvents.toLocaleString("en-US")} events kept` +
+    (full.traceDropped ? `, ${full.traceDropped.toLocaleString("en-US")} dropped at the cap` : "") +
+    (full.halted ? "" : "; NOT halted");
+  if (r.extrapolated) {
+    r.note += `; linear from ${n.toLocaleString("en-US")} exits (${eventsPerExit.toFixed(1)} trace events per exit, trace capped at 1,000,000 events: an upper bound once the cap is reached)`;
+  }
+  return r;
+}
+
+/** Both arches; their children run side by side (two processes, memory is not timed). */
+export async function benchMemory(n: number): Promise<MemoryResult[]> {
+  return Promise.all((["arm64", "x86_64"] as const).map((arch) => one(arch, n)));
+}
+
+export const formatMiB = MB;
