@@ -139,9 +139,10 @@ export class Arm64Machine extends VmBase implements Machine {
     regs.set("ESR_EL2", t.esr);
     if (t.far !== undefined) regs.set("FAR_EL2", t.far);
     if (t.hpfar !== undefined) regs.set("HPFAR_EL2", t.hpfar);
-    regs.set("ELR_EL2", t.returnPc ?? pc);
-    regs.set("SPSR_EL2", cpu.pstate);
     // KVM's vcpu pc is ELR_EL2: past the instruction for HVC, the instruction itself otherwise.
+    const vcpuPc = t.returnPc === undefined ? pc : t.returnPc & MASK64;
+    regs.set("ELR_EL2", vcpuPc);
+    regs.set("SPSR_EL2", cpu.pstate);
     if (t.returnPc !== undefined) s.pc = t.returnPc;
     // The syndrome is read once, as a number (ESR_EL2's defined bits fit in 32); the fields are
     // decoded by the exit schema when shown, and by KVM's handlers from kvm.exitEsr.
@@ -173,7 +174,7 @@ export class Arm64Machine extends VmBase implements Machine {
     (c[j.word] as Uint32Array)[slot] = word ?? 0;
     (c[j.flush] as Float64Array)[slot] = 0;
     this.kvm.exitEsr = esr;
-    this.emit("kvm_exit", { vcpu_pc: s.pc, esr_ec: ec });
+    this.emit("kvm_exit", { vcpu_pc: vcpuPc, esr_ec: ec });
     this.pendingIndex = index;
   }
 
