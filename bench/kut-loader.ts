@@ -109,7 +109,7 @@ export function bootToFirstPass(file: string, bootargs: string, maxMs = 60_000, 
       break;
     }
   }
-  return { msToPass, ms: performance.now() - t0, steps: m.steps, exits: m.exits.length, firstPassLine: line, outcome, console: m.console };
+  return { msToPass, ms: performance.now() - t0, steps: m.steps, exits: m.exits.total, firstPassLine: line, outcome, console: m.console };
 }
 
 export const kutAvailable = (file: string): boolean => existsSync(file);

@@ -31,7 +31,7 @@ export function runExitlab(arch: Arch, source: string, count: "steps" | "exits")
   const t0 = performance.now();
   m.run({ maxSteps: 1e15 });
   const ms = performance.now() - t0;
-  const exits = m.exits.length;
+  const exits = m.exits.total;
   return { work: count === "steps" ? m.steps : exits, ms, steps: m.steps, exits, halted: m.halted !== null };
 }
 

@@ -53,6 +53,8 @@ export const SETTINGS: Record<string, string> = {
   kvm: "same as `era`",
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
+  exitcap: "most exits a VM keeps (default 1000000); older ones are dropped, counts by reason stay exact",
+  tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
 export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_mmio", readonly string[]>> = {

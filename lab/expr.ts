@@ -4,6 +4,7 @@
 
 import type { Expr, Pos } from "../grammar/ast.js";
 import type { Exit, Machine } from "../runtime/core/machine.js";
+import { StoredExit } from "../runtime/core/exits.js";
 import { suggestion } from "../grammar/words.js";
 import { LabError, nameError, typeError } from "./errors.js";
 import { fromField, truthy, type Value } from "./values.js";
@@ -25,7 +26,7 @@ export interface Scope {
 function exitOf(scope: Scope): Exit | undefined {
   const m = scope.machine;
   if (!m) return undefined;
-  return m.pendingExit ?? (scope.pendingOnly ? undefined : m.exits[m.exits.length - 1]);
+  return m.pendingExit ?? (scope.pendingOnly ? undefined : m.exits.at(-1));
 }
 
 /** Raised when an expression needs an exit and there is none yet (`step until` treats it as false). */
@@ -37,8 +38,8 @@ export class NoExitError extends LabError {
 
 const EXIT_BASICS = ["reason", "code", "pc", "index", "step", "cycles", "arch"];
 
-export function exitField(exit: Exit, path: string[], pos: Pos): Value {
-  const key = path.join(".");
+/** An exit's field by name, or undefined: the basics, then the arch schema's fields. */
+function tryExitField(exit: Exit, key: string): Value | undefined {
   const k = key.toLowerCase();
   switch (k) {
     case "reason": return exit.reason;
@@ -49,8 +50,15 @@ export function exitField(exit: Exit, path: string[], pos: Pos): Value {
     case "cycles": return BigInt(exit.cycles);
     case "arch": return exit.arch;
   }
-  const hit = Object.keys(exit.info).find((f) => f.toLowerCase() === k);
-  if (hit !== undefined) return fromField(exit.info[hit]!);
+  // A stored exit reads the one field from its columns; other exits (e.g. built by hand) their info.
+  const v = exit instanceof StoredExit ? exit.field(k) : exit.info[Object.keys(exit.info).find((f) => f.toLowerCase() === k) ?? ""];
+  return v === undefined ? undefined : fromField(v);
+}
+
+export function exitField(exit: Exit, path: string[], pos: Pos): Value {
+  const key = path.join(".");
+  const v = tryExitField(exit, key);
+  if (v !== undefined) return v;
   throw nameError(`exit #${exit.index} (${exit.reason}) has no field \`${key}\``, pos, suggestion(key, [...EXIT_BASICS, ...Object.keys(exit.info)]) ?? `fields: ${[...EXIT_BASICS, ...Object.keys(exit.info)].join(", ")}`);
 }
 
@@ -63,23 +71,20 @@ function currentExit(scope: Scope, pos: Pos): Exit {
 }
 
 function vmcsField(m: Machine, field: string, pos: Pos): Value {
+  const v = m.readVmcs?.(field);
+  if (v !== undefined) return v;
+  // Only to suggest a name: the field names as `show vmcs` lists them.
   const view = m.view("vmcs");
   const col = view.columns.indexOf("field");
-  const val = view.columns.indexOf("value");
-  const row = view.rows.find((r) => String(r[col]).toLowerCase() === field.toLowerCase());
-  if (!row || col < 0 || val < 0) throw nameError(`no VMCS field \`${field}\``, pos, suggestion(field, view.rows.map((r) => String(r[col]))));
-  const v = row[val]!;
-  return typeof v === "string" && /^0x/i.test(v) ? BigInt(v) : fromField(v);
+  throw nameError(`no VMCS field \`${field}\``, pos, suggestion(field, view.rows.map((r) => String(r[col]))));
 }
 
 function resolveName(path: string[], scope: Scope, pos: Pos): Value {
   const [head, ...rest] = path as [string, ...string[]];
   if (scope.exit) {
-    try {
-      return exitField(scope.exit, path, pos);
-    } catch {
-      /* not a field of the filtered exit: fall through to the outer names */
-    }
+    // A field of the filtered exit, else the outer names.
+    const v = tryExitField(scope.exit, path.join("."));
+    if (v !== undefined) return v;
   }
   if (rest.length === 0) {
     if (scope.variables.has(head)) return scope.variables.get(head)!;
@@ -94,8 +99,8 @@ function resolveName(path: string[], scope: Scope, pos: Pos): Value {
     const e = exitOf(scope);
     if (e) {
       const key = path.join(".").toLowerCase();
-      const hit = Object.keys(e.info).find((f) => f.toLowerCase() === key || f.toLowerCase() === key.replace(/^vmcs\./, ""));
-      if (hit !== undefined) return fromField(e.info[hit]!);
+      const v = tryExitField(e, key) ?? (key.startsWith("vmcs.") ? tryExitField(e, key.slice(5)) : undefined);
+      if (v !== undefined) return v;
     } else if (["esr", "qual", "vmcs"].includes(head.toLowerCase())) throw new NoExitError(pos);
   }
   const name = path.join(".");
@@ -140,14 +145,19 @@ export function evaluate(e: Expr, scope: Scope): Value {
       const m = scope.machine;
       if (!m) throw nameError("no VM is running", e.pos);
       const i = asNumber(evaluate(e.index, scope), e.index.pos, "an index");
-      const exit = i >= 0n && i < BigInt(m.exits.length) ? m.exits[Number(i)] : undefined;
-      if (!exit) throw new LabError("IndexError", `exits[${i}] does not exist: this VM has ${m.exits.length} exit${m.exits.length === 1 ? "" : "s"}`, e.index.pos);
+      const all = m.exits.total;
+      const exit = i >= 0n && i < BigInt(all) ? m.exits.byIndex(Number(i)) : undefined;
+      if (!exit && i >= 0n && i < BigInt(m.exits.dropped)) {
+        throw new LabError("IndexError", `exits[${i}] was dropped: this VM keeps its last ${m.exits.cap} exits (${m.exits.dropped} dropped)`, e.index.pos, "raise the limit with `set exitcap N`");
+      }
+      if (!exit) throw new LabError("IndexError", `exits[${i}] does not exist: this VM has ${all} exit${all === 1 ? "" : "s"}`, e.index.pos);
       return exitField(exit, e.path, e.pos);
     }
     case "count": {
       const m = scope.machine;
       if (!m) throw nameError("no VM is running: count(exits) needs one", e.pos);
-      if (!e.where) return BigInt(m.exits.length);
+      // Counts cover every exit; with a condition, the exits kept (`set exitcap`).
+      if (!e.where) return BigInt(m.exits.total);
       let n = 0n;
       for (const exit of m.exits) if (truthy(evaluate(e.where, { ...scope, exit }))) n++;
       return n;

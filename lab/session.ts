@@ -41,6 +41,9 @@ export interface LabSettings {
   /** arm64-only settings, applied to arm64 VMs when set. */
   granule?: string;
   pair_mmio?: boolean;
+  /** Storage caps of VMs (exits and trace events kept). */
+  exitcap?: number;
+  tracecap?: number;
 }
 
 export interface ExecuteOptions {

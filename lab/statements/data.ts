@@ -4,7 +4,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Expr, Pos, Statement, Word } from "../../grammar/ast.js";
-import type { Exit, MachineView } from "../../runtime/core/machine.js";
+import type { MachineView } from "../../runtime/core/machine.js";
+import type { ExitList } from "../../runtime/core/exits.js";
 import { SHOW_TARGETS, suggestion } from "../../grammar/words.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate } from "../expr.js";
@@ -12,7 +13,7 @@ import type { Cell, Column, Result, TableResult } from "../results.js";
 import type { Context, HandlerTable, VmEntry } from "../session.js";
 import { formatValue, hex, toCell, truthy } from "../values.js";
 import { intArg, requireVm, scopeOf, text } from "./common.js";
-import { chartByReason, chartOverTime, exitRowsBy, parseTraceExits } from "./tables.js";
+import { chartByReason, chartOverTime, exitRowsBy, exitTotal, parseTraceExits, type ExitLike } from "./tables.js";
 import { helpText } from "../help.js";
 
 type S<T extends Statement["type"]> = Extract<Statement, { type: T }>;
@@ -45,10 +46,15 @@ function argCount(s: S<"show">, min: number, max: number, usage: string): void {
   if (s.args.length < min || s.args.length > max) throw new LabError("UsageError", `usage: ${usage}`, s.args[max]?.pos ?? s.pos);
 }
 
+/** How the cap thinned a VM's exits, for titles: "" when nothing was dropped. */
+function droppedNote(exits: ExitList): string {
+  return exits.dropped ? ` (the last ${exits.length} of ${exits.total}: ${exits.dropped} older exits dropped, \`set exitcap N\` keeps more)` : "";
+}
+
 function exitsTable(vm: VmEntry, line: number): TableResult {
   return {
     kind: "table",
-    title: `exits of ${vm.name}`,
+    title: `exits of ${vm.name}${droppedNote(vm.machine.exits)}`,
     columns: [{ name: "#", type: "number" }, { name: "step", type: "number" }, { name: "reason", type: "string" }, { name: "pc", type: "hex" }, { name: "cycles", type: "number" }],
     rows: vm.machine.exits.map((e) => [e.index, e.step, e.reason, hex(e.pc), e.cycles]),
     line,
@@ -79,7 +85,8 @@ function show(s: S<"show">, ctx: Context): Result[] {
       argCount(s, 0, 1, "show trace [last N]");
       const all = m.trace.lines(m.settings.era);
       const n = s.args[0] ? intArg(s.args[0], ctx, "the count") : all.length;
-      return [{ kind: "trace", title: `trace of ${vm.name} (${all.length} events, KVM ${m.settings.era})`, lines: all.slice(Math.max(0, all.length - n)), line }];
+      const dropped = m.trace.dropped ? `; ${m.trace.dropped} older events dropped` : "";
+      return [{ kind: "trace", title: `trace of ${vm.name} (${all.length} events${dropped}, KVM ${m.settings.era})`, lines: all.slice(Math.max(0, all.length - n)), line }];
     }
     case "console":
       argCount(s, 0, 0, "show console");
@@ -100,8 +107,11 @@ function show(s: S<"show">, ctx: Context): Result[] {
   return [viewTable(m.view(what, arg), line)];
 }
 
+/** Exits of a VM (its store: counts exact, the newest kept) or of a loaded trace. */
+type ExitSource = { name: string; exits: ExitList | readonly ExitLike[] };
+
 /** Exits of the named VM (or the current one) — or a loaded trace's kvm_exit lines. */
-function sourceExits(source: Word | null, ctx: Context, pos: Pos): { name: string; exits: readonly Pick<Exit, "reason" | "cycles" | "step" | "pc">[] } {
+function sourceExits(source: Word | null, ctx: Context, pos: Pos): ExitSource {
   if (!source) {
     const vm = requireVm(ctx, pos);
     return { name: vm.name, exits: vm.machine.exits };
@@ -131,7 +141,7 @@ function table(s: S<"table">, ctx: Context): Result[] {
     kind: "table",
     title: `exits of ${src.name} by reason`,
     columns: [{ name: "reason", type: "string" }, { name: "exits", type: "number" }, { name: "cycles", type: "number" }],
-    rows: [...rows.map((r) => [r.reason, r.count, r.cycles] as Cell[]), ["total", src.exits.length, rows.reduce((a, r) => a + r.cycles, 0)]],
+    rows: [...rows.map((r) => [r.reason, r.count, r.cycles] as Cell[]), ["total", exitTotal(src.exits), rows.reduce((a, r) => a + r.cycles, 0)]],
     line: s.pos.line,
   }];
 }
@@ -151,7 +161,7 @@ function compare(s: S<"compare">, ctx: Context): Result[] {
   const reasons = [...new Set([...ra.keys(), ...rb.keys()])];
   const rows: Cell[][] = reasons.map((r) => [r, ra.get(r)?.count ?? 0, ra.get(r)?.cycles ?? 0, rb.get(r)?.count ?? 0, rb.get(r)?.cycles ?? 0]);
   const sum = (m: Map<string, { cycles: number }>) => [...m.values()].reduce((x, r) => x + r.cycles, 0);
-  rows.push(["total", a.exits.length, sum(ra), b.exits.length, sum(rb)]);
+  rows.push(["total", exitTotal(a.exits), sum(ra), exitTotal(b.exits), sum(rb)]);
   return [{
     kind: "table",
     title: `${a.name} vs ${b.name}: exits by reason`,

@@ -2,12 +2,23 @@
 // exits recovered from loaded tracepoint text.
 
 import type { Exit } from "../../runtime/core/machine.js";
+import type { ExitList } from "../../runtime/core/exits.js";
 import { VEGA_LITE_SCHEMA, type ChartResult } from "../results.js";
 
-type ExitLike = Pick<Exit, "reason" | "cycles" | "step" | "pc">;
+export type ExitLike = Pick<Exit, "reason" | "cycles" | "step" | "pc">;
+/** A VM's exit store (counts exact, the newest kept) or exits read from a trace. */
+export type Exits = ExitList | readonly ExitLike[];
 
-/** Per-reason counts and cycles, in order of first appearance (deterministic). */
-export function exitRowsBy(exits: readonly ExitLike[]): { reason: string; count: number; cycles: number }[] {
+const isStore = (exits: Exits): exits is ExitList => "byReason" in exits;
+
+/** How many exits there were in all (a store counts those its cap dropped). */
+export function exitTotal(exits: Exits): number {
+  return isStore(exits) ? exits.total : exits.length;
+}
+
+/** Per-reason counts and cycles, in order of first appearance (deterministic); exact for a store. */
+export function exitRowsBy(exits: Exits): { reason: string; count: number; cycles: number }[] {
+  if (isStore(exits)) return exits.byReason();
   const by = new Map<string, { reason: string; count: number; cycles: number }>();
   for (const e of exits) {
     const r = by.get(e.reason) ?? { reason: e.reason, count: 0, cycles: 0 };
@@ -37,7 +48,7 @@ export function parseTraceExits(lines: readonly string[]): ExitLike[] {
   return out;
 }
 
-export function chartByReason(name: string, exits: readonly ExitLike[], line: number): ChartResult {
+export function chartByReason(name: string, exits: Exits, line: number): ChartResult {
   const rows = exitRowsBy(exits);
   const title = `Exits of ${name} by reason`;
   return {
@@ -59,10 +70,13 @@ export function chartByReason(name: string, exits: readonly ExitLike[], line: nu
   };
 }
 
-export function chartOverTime(name: string, exits: readonly ExitLike[], line: number): ChartResult {
+export function chartOverTime(name: string, source: Exits, line: number): ChartResult {
   const title = `Exits of ${name} over time`;
-  const values = exits.map((e, i) => ({ step: e.step, exit: i + 1, reason: e.reason }));
+  // A store's kept exits carry their number (index): the points stay right when older ones were dropped.
+  const exits: readonly (ExitLike & { index?: number })[] = isStore(source) ? source.toArray() : source;
+  const values = exits.map((e, i) => ({ step: e.step, exit: (e.index ?? i) + 1, reason: e.reason }));
   const last = exits[exits.length - 1];
+  const dropped = isStore(source) && source.dropped ? ` (the last ${source.length} shown, ${source.dropped} older dropped)` : "";
   return {
     kind: "chart",
     title,
@@ -77,7 +91,7 @@ export function chartOverTime(name: string, exits: readonly ExitLike[], line: nu
         color: { field: "reason", type: "nominal" },
       },
     },
-    summary: `${title}: ${exits.length} exits` + (last ? ` over ${last.step} instructions` : ""),
+    summary: `${title}: ${exitTotal(source)} exits` + (last ? ` over ${last.step} instructions` : "") + dropped,
     line,
   };
 }

@@ -75,7 +75,12 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   const name = s.name?.text ?? arch;
   let machine: Machine;
   try {
-    machine = session.factory.createMachine(arch, { guest, settings: { era: session.settings.era, stepLimit: session.settings.steplimit } });
+    machine = session.factory.createMachine(arch, {
+      guest,
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit },
+      exitCap: session.settings.exitcap,
+      traceCapEvents: session.settings.tracecap,
+    });
     applyArchSettings(machine, session.settings);
   } catch (e) {
     const pos = s.guest?.type === "asm" ? asmErrorPos(e, s.guest, ctx.source) : undefined;
@@ -143,7 +148,7 @@ function describeStop(m: Machine, r: RunResult, what: string): string {
   const at = `pc ${hex(m.pc)}`;
   switch (r.stop) {
     case "exit": return `${what} ${r.steps} instruction${r.steps === 1 ? "" : "s"}: exit #${r.exit!.index} ${r.exit!.reason} at ${hex(r.exit!.pc)} (pending: \`handle\` it or \`run\`)`;
-    case "halted": return `${what} ${r.steps} instructions: the VM stopped: ${r.message}; ${m.exits.length} exits in all`;
+    case "halted": return `${what} ${r.steps} instructions: the VM stopped: ${r.message}; ${m.exits.total} exits in all`;
     case "until": return `${what} ${r.steps} instructions: the condition holds at ${at}`;
     default: return `${what} ${r.steps} instructions, ${at}`;
   }
@@ -214,6 +219,10 @@ function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: C
     case "steplimit": {
       if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError("steplimit must be a number from 1 to 1000000000", pos);
       return { key: "steplimit", machineName: "stepLimit", value: Number(raw) };
+    }
+    case "exitcap": case "tracecap": {
+      if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError(`${name} must be a number from 1 to 1000000000`, pos);
+      return { key: name, machineName: name === "exitcap" ? "exitCap" : "traceCap", value: Number(raw) };
     }
     case "era": case "kvm": {
       const e = String(raw);

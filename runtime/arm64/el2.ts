@@ -51,10 +51,16 @@ export const HCR_BITS: readonly HcrBit[] = [
 const BY_NAME = new Map(HCR_BITS.map((b) => [b.name, b]));
 
 /** The mask of HCR_EL2 bit `name` (throws on a name not in the table: a typo is a bug here). */
+const HCR_MASKS = new Map<string, bigint>();
+
 export function hcr(name: string): bigint {
-  const b = BY_NAME.get(name);
-  if (!b) throw new Error(`no HCR_EL2 bit ${name}`);
-  return 1n << BigInt(b.bit);
+  let m = HCR_MASKS.get(name);
+  if (m === undefined) {
+    const b = BY_NAME.get(name);
+    if (!b) throw new Error(`no HCR_EL2 bit ${name}`);
+    HCR_MASKS.set(name, (m = 1n << BigInt(b.bit)));
+  }
+  return m;
 }
 
 export function hcrNames(value: bigint): string[] {

@@ -6,7 +6,7 @@
 // class names from Linux arch/arm64/include/asm/esr.h (ESR_ELx_EC_*).
 
 import type { Documented } from "../core/machine.js";
-import { decodeBits, encodeBits, type BitLayout, type BitValues } from "../core/bitfields.js";
+import { decodeBits, encodeBits, encodeBits32, type BitLayout, type BitValues } from "../core/bitfields.js";
 
 export interface ExceptionClass extends Documented {
   code: number;
@@ -162,8 +162,12 @@ export function describeFsc(fsc: number): string {
 /** Build an ESR value: EC, IL (1 for every A64 instruction) and the ISS fields of the class's layout. */
 export function encodeEsr(ecCode: number, iss: BitValues | bigint = 0n, il = 1): bigint {
   const layout = exceptionClass(ecCode).iss;
-  const issBits = typeof iss === "bigint" ? iss : layout ? encodeBits(layout, iss) : 0n;
-  return encodeBits(ESR, { ec: ecCode, il, iss: Number(issBits) });
+  // Every ISS layout fits in 25 bits: numbers, one BigInt at the end (trap rules raise these per exit).
+  const issBits = typeof iss === "bigint" ? Number(iss) : layout ? encodeBits32(layout, iss) : 0;
+  if (!Number.isInteger(ecCode) || ecCode < 0 || ecCode > 0x3f || (il !== 0 && il !== 1) || issBits < 0 || issBits > 0x1ff_ffff) {
+    return encodeBits(ESR, { ec: ecCode, il, iss: issBits }); // throws the codec's RangeError
+  }
+  return BigInt(((ecCode << 26) | (il << 25) | issBits) >>> 0);
 }
 
 export interface DecodedEsr {

@@ -10,17 +10,19 @@ import { HostMemory } from "../core/host-memory.js";
 import { TraceLog, type FieldValue } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
-import type { DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest } from "../core/machine.js";
+import type { DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest } from "../core/machine.js";
 import { disassembleA64 } from "./isa/index.js";
 import { A64Engine } from "./engine.js";
 import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
-import { decodeEsr, esrFields } from "./esr.js";
-import { sysregByEncoding, sysregByName, genericSysregName } from "./sysregs.js";
+import { exceptionClass } from "./esr.js";
+import { ExitStore } from "../core/exits.js";
+import { CHUNK_MASK } from "../core/columns.js";
+import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
+import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import type { Granule } from "./kvm/stage2.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
-import { recordCost } from "../core/cost.js";
 import { Pl011, PL011_BASE, PL011_SIZE } from "../devices/pl011.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
@@ -32,6 +34,16 @@ export const GUEST_RAM_BASE = 0x4000_0000;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
 const MASK64 = (1n << 64n) - 1n;
+const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
+/** HVC #0 and SMC #0 (imm16 in bits 20:5), WFI and WFE: Arm ARM C6.2 encodings. */
+const CALL_WORD = [0xd400_0002, 0xd400_0003];
+const WFI_WORD = 0xd503_207f, WFE_WORD = 0xd503_205f;
+
+/** The cost of an exit known when it happens (world switch + handler), by exception class. */
+const BASE_CYCLES: number[] = [];
+function baseCycles(ec: number): number {
+  return (BASE_CYCLES[ec] ??= exitCost(exceptionClass(ec).name).cycles);
+}
 
 export interface Arm64Settings extends MachineSettings {
   /** Stage-2 granule (the host's PAGE_SIZE): 64k as 2015 distribution kernels, or 4k. */
@@ -48,6 +60,9 @@ export class Arm64Machine extends VmBase implements Machine {
   readonly bus = new MmioBus();
   readonly host = new HostMemory();
   readonly trace: TraceLog;
+  readonly exits: ExitStore;
+  /** Where each arch column of the exit store is. */
+  private readonly exitCols: Record<(typeof ARM64_EXIT_SCHEMA.columns)[number]["name"], number>;
   readonly settings: Arm64Settings;
   readonly cpu: A64Cpu;
   readonly kvm: KvmVcpu;
@@ -63,6 +78,8 @@ export class Arm64Machine extends VmBase implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
+    this.exits = new ExitStore(ARM64_EXIT_SCHEMA, options.exitCap);
+    this.exitCols = Object.fromEntries([...this.exits.colIndex]) as Arm64Machine["exitCols"];
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {
       ram: { base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE },
@@ -111,49 +128,64 @@ export class Arm64Machine extends VmBase implements Machine {
 
   // ---- exits ----
 
-  /** The hardware's side of a trap to EL2: syndrome registers, then KVM's kvm_exit trace. */
+  /** The hardware's side of a trap to EL2: syndrome registers, the exit's columns, then KVM's kvm_exit trace. */
   private vmExit(t: El2Trap): void {
     const cpu = this.cpu;
     const s = cpu.state;
     const pc = s.pc;
-    cpu.setReg("ESR_EL2", t.esr);
-    if (t.far !== undefined) cpu.setReg("FAR_EL2", t.far);
-    if (t.hpfar !== undefined) cpu.setReg("HPFAR_EL2", t.hpfar);
-    cpu.setReg("ELR_EL2", t.returnPc ?? pc);
-    cpu.setReg("SPSR_EL2", cpu.pstate);
+    // The EL2 syndrome registers (none of them affects translation: straight into the register
+    // file; the values are 64-bit already).
+    const regs = cpu.sysregs;
+    regs.set("ESR_EL2", t.esr);
+    if (t.far !== undefined) regs.set("FAR_EL2", t.far);
+    if (t.hpfar !== undefined) regs.set("HPFAR_EL2", t.hpfar);
     // KVM's vcpu pc is ELR_EL2: past the instruction for HVC, the instruction itself otherwise.
+    const vcpuPc = t.returnPc === undefined ? pc : t.returnPc & MASK64;
+    regs.set("ELR_EL2", vcpuPc);
+    regs.set("SPSR_EL2", cpu.pstate);
     if (t.returnPc !== undefined) s.pc = t.returnPc;
-    const d = decodeEsr(t.esr);
-    const info: Record<string, FieldValue> = { ...esrFields(t.esr) };
-    if (t.far !== undefined) info.far = t.far;
-    if (t.hpfar !== undefined) {
-      info.hpfar = t.hpfar;
-      info.ipa = (t.hpfar >> 4n) << 12n;
-    }
-    if (d.ec === 0x18) {
-      const f = d.fields;
-      const enc = { op0: f.op0!, op1: f.op1!, crn: f.crn!, crm: f.crm!, op2: f.op2! };
-      info.sysreg = sysregByEncoding(enc)?.name ?? genericSysregName(enc);
-      if (f.direction === 0) info["sysreg.value"] = s.readX(f.rt!);
-    }
-    if (d.ec === 0x16) info.x0 = s.x[0]!;
-    const word = this.insnWord(pc);
-    if (word !== undefined) info.instruction = disassembleA64(word, pc);
+    // The syndrome is read once, as a number (ESR_EL2's defined bits fit in 32); the fields are
+    // decoded by the exit schema when shown, and by KVM's handlers from kvm.exitEsr.
+    const esr = Number(t.esr & 0xffff_ffffn);
+    const ec = esr >>> 26;
+    let flags = 0;
+    if (t.far !== undefined) flags |= F_FAR;
+    if (t.hpfar !== undefined) flags |= F_HPFAR;
+    let val: bigint | undefined;
+    if (ec === EC_SYS64) {
+      if ((esr & 1) === 0) val = s.readX((esr >>> 5) & 31);
+    } else if (ec === EC_HVC64) val = s.x[0]!;
+    if (val !== undefined) flags |= F_VAL;
+    // The trapping instruction, for its disassembly when shown: HVC/SMC #imm16 and WFI/WFE are
+    // determined by the syndrome (one encoding each); other classes read the word at pc.
+    const word = ec === EC_HVC64 || ec === EC_SMC64 ? CALL_WORD[ec - EC_HVC64]! | ((esr & 0xffff) << 5) : ec === EC_WFX ? (esr & 1 ? WFE_WORD : WFI_WORD) : this.insnWord(pc, true);
+    if (word !== undefined) flags |= F_WORD;
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
-    const cost = exitCost(d.cls.name);
-    recordCost(info, cost);
-    const exit: Exit = { index: this.exits.length, arch: "arm64", step: this.steps, reason: d.cls.name, code: d.ec, pc, info, cycles: cost.cycles };
-    this.exits.push(exit);
-    this.emit("kvm_exit", { vcpu_pc: s.pc, esr_ec: d.ec });
-    this.pendingExit = exit;
+    const store = this.exits;
+    const index = store.record(this.steps, pc, ec, baseCycles(ec), flags);
+    const c = store.chunk(index);
+    const slot = index & CHUNK_MASK;
+    const j = this.exitCols;
+    (c[j.esr] as Uint32Array)[slot] = esr;
+    (c[j.far] as BigUint64Array)[slot] = t.far ?? 0n;
+    (c[j.hpfar] as BigUint64Array)[slot] = t.hpfar ?? 0n;
+    (c[j.val] as BigUint64Array)[slot] = val ?? 0n;
+    (c[j.word] as Uint32Array)[slot] = word ?? 0;
+    (c[j.flush] as Float64Array)[slot] = 0;
+    this.kvm.exitEsr = esr;
+    this.emit("kvm_exit", { vcpu_pc: vcpuPc, esr_ec: ec });
+    this.pendingIndex = index;
   }
 
   /** The instruction word at a guest VA, if it translates (for the exit's disassembly). */
-  private insnWord(va: bigint): number | undefined {
+  private insnWord(va: bigint, viaTlb = false): number | undefined {
     try {
-      const t = this.cpu.mmu.walk(va, "fetch", this.cpu.state.el);
-      return this.memory.isRam(t.pa) ? this.memory.read32(t.pa) : undefined;
+      // At an exit, through the TLB: the trapping instruction was just fetched, so this is a hit.
+      // Elsewhere (show disasm) the walk, which leaves the TLB as it was.
+      const el = this.cpu.state.el;
+      const pa = viaTlb ? this.cpu.mmu.translate(va, "fetch", el) : this.cpu.mmu.walk(va, "fetch", el).pa;
+      return this.memory.isRam(pa) ? this.memory.read32(pa) : undefined;
     } catch {
       return this.memory.isRam(Number(va)) ? this.memory.read32(Number(va)) : undefined;
     }
@@ -188,12 +220,21 @@ export class Arm64Machine extends VmBase implements Machine {
     return n;
   }
 
-  protected handlePending(exit: Exit): HandleResult {
-    const r = handleExit(this.kvm, exit);
-    const cost = exitCost(exit.reason, { flushBytes: this.kvm.lastFlushBytes, userspace: this.kvm.lastUserspace });
-    exit.cycles = cost.cycles;
-    recordCost(exit.info, cost);
-    this.cycles += cost.cycles;
+  protected handlePending(index: number): HandleResult {
+    const store = this.exits;
+    const code = store.codeOf(index);
+    const r = handleExit(this.kvm, code);
+    let cycles = baseCycles(code);
+    const flush = this.kvm.lastFlushBytes;
+    const user = this.kvm.lastUserspace;
+    if (flush || user) {
+      // What handling turned out to need: recorded in the exit's columns, its cycles recomputed.
+      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user }).cycles;
+      (store.chunk(index)[this.exitCols.flush] as Float64Array)[index & CHUNK_MASK] = flush;
+      if (user) store.setFlags(index, store.row(index).flags | F_USER);
+      store.setCycles(index, cycles);
+    }
+    this.cycles += cycles;
     if (r.action === "halt") {
       this.halted = { message: r.message };
       return r;
@@ -264,6 +305,7 @@ export class Arm64Machine extends VmBase implements Machine {
   }
 
   set(name: string, value: FieldValue): void {
+    if (this.setCap(name, value)) return;
     switch (name) {
       case "era":
         if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
@@ -293,7 +335,7 @@ export class Arm64Machine extends VmBase implements Machine {
         this.engine.jit = value;
         return;
     }
-    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio, jit");
+    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio, jit, exitCap, traceCap");
   }
 
   setTrap(trap: TrapRequest, enabled: boolean): string {

@@ -5,7 +5,7 @@
 // trace_handle_exit.h (pcs widened to %016lx; kvm_exit names the exit type and the class).
 // Events named exitlab_* are this model's own and are not Linux tracepoints.
 
-import { tracepointTable, type FieldValue, type Tracepoint } from "../core/trace.js";
+import { tracepointTable, traceFields, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
 import { exceptionClass } from "./esr.js";
 
@@ -18,6 +18,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_entry",
+    fields: traceFields("vcpu_pc:u64"),
     doc: "KVM enters the guest (__kvm_vcpu_run: world switch to the guest's EL1 state, eret).",
     source: SRC_2015,
     eras: {
@@ -27,6 +28,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_exit",
+    fields: traceFields("vcpu_pc:u64 esr_ec:u32"),
     doc: "The guest trapped to EL2 and KVM's run loop saw the exit; today's text adds the exit type and the exception class.",
     source: SRC_2015,
     eras: {
@@ -39,6 +41,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_guest_fault",
+    fields: traceFields("vcpu_pc:u64 hsr:u64 hxfar:u64 ipa:u64"),
     doc: "A stage-2 abort reached kvm_handle_guest_abort: faulting IPA (4 KiB granularity, from HPFAR_EL2), ESR_EL2 (hsr), FAR_EL2 (hxfar) and pc.",
     source: SRC_2015,
     eras: {
@@ -48,6 +51,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_mmio_emulate",
+    fields: traceFields("vcpu_pc:u64 instr:u64 cpsr:u64"),
     doc: "KVM emulated an MMIO instruction by decoding it (exitlab: only with `set pair_mmio on`).",
     source: SRC_2015,
     eras: {
@@ -57,18 +61,21 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_toggle_cache",
+    fields: traceFields("vcpu_pc:u64 was:bool now:bool"),
     doc: "A trapped VM-register write (HCR_EL2.TVM) changed or kept the guest's cache state (SCTLR_EL1.M and C).",
     source: SRC_2015,
     eras: { "2015": { format: "VM op at 0x%016lx (cache was %s, now %s)", args: (f) => [n(f, "vcpu_pc"), f.was ? "on" : "off", f.now ? "on" : "off"] } },
   },
   {
     name: "kvm_set_way_flush",
+    fields: traceFields("vcpu_pc:u64 cache:bool"),
     doc: "The guest used set/way cache maintenance (trapped by HCR_EL2.TSW); KVM flushes the whole VM instead.",
     source: SRC_2015,
     eras: { "2015": { format: "S/W flush at 0x%016lx (cache %s)", args: (f) => [n(f, "vcpu_pc"), f.cache ? "on" : "off"] } },
   },
   {
     name: "kvm_wfx_arm64",
+    fields: traceFields("vcpu_pc:u64 is_wfe:bool"),
     doc: "The guest executed WFI or WFE with TWI/TWE set.",
     source: SRC_ARM64,
     eras: {
@@ -78,6 +85,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_hvc_arm64",
+    fields: traceFields("vcpu_pc:u64 r0:u64 imm:u32"),
     doc: "The guest made a hypercall (HVC): pc after the HVC, x0 (the PSCI function) and the immediate.",
     source: SRC_ARM64,
     eras: {
@@ -87,6 +95,7 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "exitlab_stage2_map",
+    fields: traceFields("ipa:u64 size:u64 flushed:bool exec:bool"),
     doc: "exitlab model event (not a Linux tracepoint): user_mem_abort mapped a page in stage 2, cleaning it to PoC when the guest's caches were off.",
     source: "exitlab model of Linux v4.1 arch/arm/kvm/mmu.c user_mem_abort",
     eras: {

@@ -3,6 +3,7 @@
 
 import { ExitlabError } from "../core/errors.js";
 import type { MachineView } from "../core/machine.js";
+import { exitView } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
 import { decodeEsr, ESR, describeFsc } from "./esr.js";
 import { HCR_BITS } from "./el2.js";
@@ -22,13 +23,8 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
       rows.push(["sp", hex(s.currentSp)], ["pc", hex(s.pc)], ["pstate", hex(cpu.pstate)], ["el", `EL${s.el}${s.spsel ? "h" : "t"}`], ["nzcv", s.nzcv.toString(2).padStart(4, "0")]);
       return { title: "arm64 registers (guest view)", columns: ["register", "value"], rows };
     }
-    case "exit": {
-      const e = m.pendingExit ?? m.exits[m.exits.length - 1];
-      if (!e) return { title: "no exit yet", columns: ["field", "value"], rows: [] };
-      const rows: FieldValue[][] = [["reason", `${e.reason} (EC ${hex(e.code)})`], ["pc", hex(e.pc)], ["step", e.step], ["cycles", e.cycles]];
-      for (const [k, v] of Object.entries(e.info)) rows.push([k, typeof v === "bigint" ? hex(v) : v]);
-      return { title: `exit #${e.index}${m.pendingExit === e ? " (pending)" : ""}`, columns: ["field", "value"], rows };
-    }
+    case "exit":
+      return exitView(m.exits, m.pendingExit);
     case "esr": {
       const which = (arg ?? "el2").toLowerCase().replace(/^esr_/, "");
       const esr = cpu.reg(which === "el1" ? "ESR_EL1" : "ESR_EL2");

@@ -37,6 +37,34 @@ export function decodeBits(layout: BitLayout, q: bigint): BitValues {
   return out;
 }
 
+/** encodeBits for layouts within 32 bits, as a number (same checks). */
+export function encodeBits32(layout: BitLayout, values: BitValues): number {
+  let q = 0;
+  for (const f of layout.fields) {
+    const v = values[f.name] ?? 0;
+    if (f.lsb + f.width > 32) return Number(encodeBits(layout, values));
+    const max = f.width >= 32 ? 0xffff_ffff : (1 << f.width) - 1;
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${layout.name}: ${f.name}=${v} does not fit ${f.width} bits`);
+    q = (q | (v << f.lsb)) >>> 0;
+  }
+  return q;
+}
+
+/** decodeBits for layouts within 32 bits, on a number (no BigInt): the exit fast paths. */
+export function decodeBits32(layout: BitLayout, v: number): BitValues {
+  const out: BitValues = {};
+  for (const f of layout.fields) out[f.name] = f.width >= 32 ? v >>> 0 : (v >>> f.lsb) & ((1 << f.width) - 1);
+  return out;
+}
+
+/** One field's extractor, for layouts within 32 bits: `bitField(CALL_ISS, "imm16")(iss)`. */
+export function bitField(layout: BitLayout, name: string): (v: number) => number {
+  const f = layout.fields.find((x) => x.name === name);
+  if (!f || f.lsb + f.width > 32) throw new Error(`${layout.name}: no 32-bit field ${name}`);
+  const mask = f.width >= 32 ? 0xffff_ffff : (1 << f.width) - 1;
+  return (v) => ((v >>> f.lsb) & mask) >>> 0;
+}
+
 /** Decoded fields as display values (symbolic where the layout names them). */
 export function describeBits(layout: BitLayout, q: bigint): Record<string, string | number> {
   const d = decodeBits(layout, q);

@@ -1,7 +1,6 @@
 // One named part of an exit's modelled cost; both machines' cost models (x86/cost.ts,
-// arm64/cost.ts) are lists of these, and each exit carries its parts as `cost.<key>` fields.
-
-import type { FieldValue } from "./trace.js";
+// arm64/cost.ts) are lists of these. An exit stores only its cycles (and what handling added);
+// its parts are computed from the model when shown, as `cost.<key>` fields (the exit schemas).
 
 export interface CostComponent {
   /** Short field name: vm_exit, vm_entry, trap, el1_switch, kvm_exit_path, handler, ... */
@@ -20,9 +19,4 @@ export interface ExitCost {
 /** An exit's cost from its parts. */
 export function totalCost(components: CostComponent[]): ExitCost {
   return { cycles: components.reduce((a, c) => a + c.cycles, 0), components };
-}
-
-/** Writes the parts into an exit's info as `cost.<key>` fields (for `show exit` and queries). */
-export function recordCost(info: Record<string, FieldValue>, cost: ExitCost): void {
-  for (const c of cost.components) info[`cost.${c.key}`] = c.cycles;
 }

@@ -1,7 +1,7 @@
 // KVM's architecture-independent tracepoints (Linux v4.1 include/trace/events/kvm.h), shared by
 // both machines: MMIO accesses and returns to the VMM. Their text has not changed since.
 
-import type { FieldValue, Tracepoint } from "./trace.js";
+import { traceFields, type FieldValue, type Tracepoint } from "./trace.js";
 
 const SRC_EVENTS = "Linux v4.1 include/trace/events/kvm.h";
 const n = (f: Record<string, FieldValue>, k: string): bigint => BigInt((f[k] as bigint | number | boolean) ?? 0);
@@ -19,6 +19,7 @@ export const MMIO_TYPES = ["unsatisfied-read", "read", "write"];
 export const GENERIC_TRACEPOINTS: readonly Tracepoint[] = [
   {
     name: "kvm_mmio",
+    fields: traceFields("type:num len:num gpa:u64 val:u64"),
     doc: "An MMIO access emulated by KVM (read, write, or a read not yet satisfied by the VMM).",
     source: SRC_EVENTS,
     eras: {
@@ -27,6 +28,7 @@ export const GENERIC_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_userspace_exit",
+    fields: traceFields("reason:num errno:num"),
     doc: "KVM_RUN returned to the VMM (QEMU) with a kvm_run exit reason.",
     source: SRC_EVENTS,
     eras: { "2015": { format: "reason %s (%d)", args: (f) => [KVM_EXIT_NAMES[Number(f.reason)] ?? "?", n(f, "reason")] } },

@@ -4,36 +4,37 @@
 import type { FieldValue, KvmEra, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
 import type { MmioBus } from "./bus.js";
+import type { ExitList } from "./exits.js";
 
 export type Arch = "arm64" | "x86_64";
 export const ARCHES: readonly Arch[] = ["arm64", "x86_64"];
 
 /** One exit from the guest to the hypervisor, as the hardware reported it. */
 export interface Exit {
-  /** nth exit of this VM, from 0. */
-  index: number;
-  arch: Arch;
+  /** nth exit of this VM, from 0 (counting exits the cap dropped). */
+  readonly index: number;
+  readonly arch: Arch;
   /** Guest instructions retired before the exit. */
-  step: number;
+  readonly step: number;
   /**
    * KVM's name for the exit: x86 the VMX basic exit reason (`EPT_VIOLATION`, `CR_ACCESS`, ...);
    * arm64 the ESR_EL2 exception class name as Linux's esr.h spells it (`DABT_LOW`, `IABT_LOW`,
    * `SYS64`, `HVC64`, `WFx`, ...).
    */
-  reason: string;
+  readonly reason: string;
   /** The number behind `reason`: VMX basic exit reason or ESR_EL2.EC. */
-  code: number;
+  readonly code: number;
   /** Guest pc/rip of the instruction that caused the exit. */
-  pc: bigint;
+  readonly pc: bigint;
   /**
    * The exit information, raw and decoded, flat: x86 `exit_qualification`, `guest_physical_address`,
    * `guest_linear_address`, `instruction_length`, `qual.cr`, `qual.access_type`, ...; arm64 `esr`,
    * `far`, `hpfar`, `ipa`, `esr.ec`, `esr.il`, `esr.iss.isv`, `esr.iss.srt`, ... (dotted names, the
-   * DSL's field syntax).
+   * DSL's field syntax), from the arch's exit schema (core/exits.ts), built on first read.
    */
-  info: Record<string, FieldValue>;
+  readonly info: Record<string, FieldValue>;
   /** Modelled cost of the round trip guest → host → guest, in host cycles. */
-  cycles: number;
+  readonly cycles: number;
 }
 
 export type StopReason =
@@ -90,8 +91,12 @@ export interface Machine extends MachineControls {
   readonly memory: GuestMemory;
   readonly bus: MmioBus;
   readonly trace: TraceLog;
-  /** Every exit so far, in order. */
-  readonly exits: readonly Exit[];
+  /**
+   * The exits kept so far, oldest first: the newest `exits.cap` (`set exitcap N`); `exits.dropped`
+   * says how many older ones were dropped, `exits.byReason()` counts all. Read with length,
+   * at(k), byIndex(n), iteration, filter/map/find/some/slice; exits are built when read.
+   */
+  readonly exits: ExitList;
   /** Instructions retired so far. */
   readonly steps: number;
   /** Modelled host cycles so far (guest instructions + exits). */
@@ -171,6 +176,8 @@ export interface MachineOptions {
   guest?: { builtin: string } | { source: string; fileName?: string };
   memoryCapBytes?: number;
   traceCapEvents?: number;
+  /** Most exits kept (default 1,000,000); older ones are dropped, their counts kept. */
+  exitCap?: number;
   settings?: Partial<MachineSettings>;
 }
 
@@ -179,4 +186,6 @@ export interface MachineControls {
   /** Set/clear the controls a hypervisor would set so that this trap does (not) happen; says what changed. */
   setTrap(trap: TrapRequest, enabled: boolean): string;
   view(name: string, arg?: string): MachineView;
+  /** x86: a VMCS field's value by name (case-insensitive; `vmcs.FIELD` in expressions), undefined for no such field. */
+  readVmcs?(field: string): bigint | undefined;
 }

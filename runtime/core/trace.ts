@@ -1,9 +1,11 @@
-// Typed trace events and their Linux tracepoint text. Events are stored as data (name + fields);
-// text is produced only when shown, from a table of tracepoint declarations that carry the
+// Typed trace events and their Linux tracepoint text. Events are stored in columns (one typed
+// array per field of each tracepoint, declared with the tracepoint); TraceEvent objects and text
+// are produced only when shown, from a table of tracepoint declarations that carry the
 // TP_printk format of each KVM era. Each machine owns a table of its tracepoints: the same name
 // (kvm_exit, kvm_entry) prints differently on x86 and arm64, so there is no global registry.
 
 import { printf, type PrintfArg } from "./printf.js";
+import { CHUNK_MASK, Columns, Interner, type ColumnType } from "./columns.js";
 
 export type FieldValue = bigint | number | string | boolean;
 export type KvmEra = "2015" | "today";
@@ -28,8 +30,30 @@ export interface TracepointFormat {
   args: (fields: Record<string, FieldValue>) => PrintfArg[];
 }
 
+/**
+ * A field of a tracepoint's record (TP_STRUCT__entry): `u64` values are kept and read back as
+ * bigint, `u32` (32-bit fields: 4 bytes) and `num` (exact to 2^53) as number, `bool` as boolean,
+ * `str` as an interned string.
+ */
+export type TraceFieldType = "u64" | "u32" | "num" | "bool" | "str";
+export interface TraceField {
+  name: string;
+  type: TraceFieldType;
+}
+
+/** Field declarations from "name:type" words: `traceFields("vcpu_pc:u64 esr_ec:num")`. */
+export function traceFields(spec: string): readonly TraceField[] {
+  return spec.split(/\s+/).filter(Boolean).map((w) => {
+    const [name, type] = w.split(":") as [string, TraceFieldType];
+    if (!["u64", "u32", "num", "bool", "str"].includes(type)) throw new Error(`trace field ${w}: type must be u64, u32, num, bool or str`);
+    return { name, type };
+  });
+}
+
 export interface Tracepoint {
   name: string;
+  /** The record's fields; events of a tracepoint without them are kept as objects (slow path). */
+  fields?: readonly TraceField[];
   /** What the event means, for `help` and the kernel's inspect. */
   doc: string;
   /** Source of the format, e.g. "arch/arm/kvm/trace.h (v4.1)". */
@@ -69,53 +93,181 @@ export interface TraceOptions {
   capEvents?: number;
 }
 
-/** One VM's trace: an append-only list of typed events with a size cap. */
-export class TraceLog {
-  readonly capEvents: number;
-  dropped = 0;
-  private nextSeq = 0;
-  /** Events, of which the first `head` are dropped but not yet removed. */
-  private buffer: TraceEvent[] = [];
-  private head = 0;
+const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", u32: "u32", num: "f64", bool: "u8", str: "u32" };
 
-  /** `tracepoints`: the machine's table, which gives the events their text. */
+type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number) => void;
+
+/**
+ * A writer of one tracepoint's fields into its columns, generated from the declaration: each
+ * field read with a constant key (a fast property load at every emit site), no loop, no switch.
+ */
+function rowWriter(fields: readonly TraceField[]): RowWriter {
+  const body = fields.map((f, j) => {
+    const v = `f[${JSON.stringify(f.name)}]`;
+    switch (f.type) {
+      case "u64": return `{ const v = ${v}; cols[${j}][at] = typeof v === "bigint" ? v : BigInt(v === undefined ? 0 : Number(v)); }`;
+      case "num": case "u32": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
+      case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
+      case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
+    }
+  });
+  return new Function("cols", "at", "f", "intern", body.join("\n")) as RowWriter;
+}
+
+/** The rows of one tracepoint's events: a column per declared field. */
+class TracepointRows {
+  readonly rows: Columns;
+  readonly write: RowWriter | null;
+  constructor(readonly tp: Tracepoint | undefined, readonly fields: readonly TraceField[]) {
+    this.rows = new Columns(tp?.fields ? fields.map((f) => COLUMN_OF[f.type]) : ["ref"], 16);
+    this.write = tp?.fields ? rowWriter(fields) : null;
+  }
+}
+
+/**
+ * One VM's trace: an append-only sequence of typed events with a size cap. Each event is a row of
+ * the event columns (tracepoint, its row in that tracepoint's columns, step, cycles); the fields
+ * live in the tracepoint's own columns. Nothing per event is an object.
+ */
+export class TraceLog {
+  capEvents: number;
+  private readonly strings = new Interner();
+  private readonly intern = (s: string): number => this.strings.id(s);
+  private readonly byName = new Map<string, number>();
+  private readonly kinds: TracepointRows[] = [];
+  /** Event columns: kind, row in the kind's columns, step, cycles. */
+  private readonly ev = new Columns(["u16", "u32", "f64", "f64"], 256);
+  private cache: { key: string; events: TraceEvent[] } | null = null;
+
+  /** `tracepoints`: the machine's table, which gives the events their text and their fields. */
   constructor(readonly tracepoints: TracepointTable, options: TraceOptions = {}) {
     this.capEvents = options.capEvents ?? 1_000_000;
   }
 
-  /** The kept events, oldest first (at most capEvents). */
+  /** Events dropped by the cap so far (the oldest ones). */
+  get dropped(): number {
+    return this.ev.first;
+  }
+
+  /** Events kept (at most capEvents). */
+  get length(): number {
+    return this.ev.count;
+  }
+
+  /** Events emitted in all (kept + dropped). */
+  get total(): number {
+    return this.ev.total;
+  }
+
+  /**
+   * The kept events, oldest first (at most capEvents), materialized as objects: for tests and
+   * small traces. `length`, `at`, `lines` and iteration read the columns without building them all.
+   */
   get events(): readonly TraceEvent[] {
-    this.compact();
-    return this.buffer;
+    const key = `${this.ev.first}:${this.ev.count}`;
+    if (this.cache?.key !== key) this.cache = { key, events: [...this] };
+    return this.cache.events;
   }
 
-  emit(name: string, step: number, cycles: number, fields: Record<string, FieldValue>): TraceEvent {
-    const event: TraceEvent = { seq: this.nextSeq++, step, cycles, name, fields };
-    this.buffer.push(event);
-    if (this.buffer.length - this.head > this.capEvents) {
-      // Drop the oldest by moving the head; removing them one at a time would cost O(cap) each.
-      this.head++;
-      this.dropped++;
-      if (this.head >= Math.max(1024, this.capEvents >> 2)) this.compact();
+  *[Symbol.iterator](): IterableIterator<TraceEvent> {
+    for (let k = 0; k < this.ev.count; k++) yield this.at(k)!;
+  }
+
+  private kindOf(name: string): number {
+    let k = this.byName.get(name);
+    if (k === undefined) {
+      const tp = this.tracepoints.get(name);
+      k = this.kinds.length;
+      this.kinds.push(new TracepointRows(tp, tp?.fields ?? []));
+      this.byName.set(name, k);
     }
-    return event;
+    return k;
   }
 
-  private compact(): void {
-    if (this.head === 0) return;
-    this.buffer.splice(0, this.head);
-    this.head = 0;
+  emit(name: string, step: number, cycles: number, fields: Record<string, FieldValue>): void {
+    // Make room first: the columns never hold more than capEvents events.
+    if (this.ev.count >= this.capEvents) this.dropOldest(this.ev.count - this.capEvents + 1);
+    const kind = this.kindOf(name);
+    const t = this.kinds[kind]!;
+    const rows = t.rows;
+    const row = rows.push();
+    if (t.write) t.write(rows.chunk(row), row & CHUNK_MASK, fields, this.intern);
+    else (rows.chunk(row)[0] as unknown[])[row & CHUNK_MASK] = { ...fields };
+    const ev = this.ev;
+    const e = ev.push();
+    const c = ev.chunk(e);
+    const s = e & CHUNK_MASK;
+    (c[0] as Uint16Array)[s] = kind;
+    (c[1] as Uint32Array)[s] = row;
+    (c[2] as Float64Array)[s] = step;
+    (c[3] as Float64Array)[s] = cycles;
   }
 
-  /** Text lines, optionally only some tracepoints. */
+  private dropOldest(n: number): void {
+    const ev = this.ev;
+    for (let i = 0; i < n; i++) {
+      const e = ev.first + i;
+      this.kinds[(ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!]!.rows.dropFront(1);
+    }
+    ev.dropFront(n);
+  }
+
+  /** Lowers (or raises) the cap; the oldest events past it are dropped now. */
+  setCap(capEvents: number): void {
+    this.capEvents = capEvents;
+    if (this.ev.count > capEvents) this.dropOldest(this.ev.count - capEvents);
+  }
+
+  /** Name and fields of the k-th kept event. */
+  private record(k: number): { name: string; fields: Record<string, FieldValue>; step: number; cycles: number; seq: number } {
+    const ev = this.ev;
+    const e = ev.first + k;
+    const c = ev.chunk(e);
+    const s = e & CHUNK_MASK;
+    const t = this.kinds[(c[0] as Uint16Array)[s]!]!;
+    const rows = t.rows;
+    const row = (c[1] as Uint32Array)[s]!;
+    const rc = rows.chunk(row);
+    const r = row & CHUNK_MASK;
+    let fields: Record<string, FieldValue>;
+    if (t.tp?.fields) {
+      fields = {};
+      const decl = t.fields;
+      for (let j = 0; j < decl.length; j++) {
+        const f = decl[j]!;
+        const v = rc[j]![r];
+        fields[f.name] = f.type === "bool" ? v === 1 : f.type === "str" ? this.strings.strings[v as number]! : (v as number | bigint);
+      }
+    } else fields = { ...(rc[0] as Record<string, FieldValue>[])[r]! };
+    const name = t.tp?.name ?? [...this.byName.entries()].find(([, i]) => this.kinds[i] === t)![0];
+    return { seq: e, name, fields, step: (c[2] as Float64Array)[s]!, cycles: (c[3] as Float64Array)[s]! };
+  }
+
+  /** The k-th kept event (negative: from the end), as an object. */
+  at(k: number): TraceEvent | undefined {
+    if (k < 0) k += this.ev.count;
+    if (k < 0 || k >= this.ev.count) return undefined;
+    const r = this.record(k);
+    return { seq: r.seq, step: r.step, cycles: r.cycles, name: r.name, fields: r.fields };
+  }
+
+  /** Text lines of the kept events, optionally only some tracepoints. */
   lines(era: KvmEra = "2015", names?: readonly string[]): string[] {
-    const keep = names ? new Set(names) : undefined;
-    return this.events.filter((e) => !keep || keep.has(e.name)).map((e) => formatEvent(e, era, this.tracepoints));
+    const keep = names ? new Set(names.map((n) => this.byName.get(n)).filter((k) => k !== undefined)) : undefined;
+    const out: string[] = [];
+    const ev = this.ev;
+    for (let k = 0; k < ev.count; k++) {
+      const e = ev.first + k;
+      if (keep && !keep.has((ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!)) continue;
+      const r = this.record(k);
+      out.push(formatEvent(r as TraceEvent, era, this.tracepoints));
+    }
+    return out;
   }
 
   clear(): void {
-    this.buffer = [];
-    this.head = 0;
-    this.dropped = 0;
+    this.ev.clear();
+    for (const t of this.kinds) t.rows.clear();
+    this.cache = null;
   }
 }

@@ -6,19 +6,43 @@ import { ExitlabError, VmStoppedError } from "./errors.js";
 import type { Exit, HandleResult, MachineSettings, RunOptions, RunResult } from "./machine.js";
 import type { FieldValue, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
+import type { ExitStore } from "./exits.js";
 
 /** Most instructions run between two looks at the caller's interrupt flag. */
 const INTERRUPT_CHUNK = 1 << 16;
 
 export abstract class VmBase {
-  readonly exits: Exit[] = [];
+  abstract readonly exits: ExitStore;
   steps = 0;
   cycles = 0;
-  pendingExit: Exit | null = null;
+  /** `index` of the exit reported and not yet handled, or -1. */
+  protected pendingIndex = -1;
+  private pendingObject: Exit | null = null;
   halted: { message: string } | null = null;
+
+  /** The exit reported by the last step/run and not yet handled (the same object until handled). */
+  get pendingExit(): Exit | null {
+    if (this.pendingIndex < 0) return null;
+    if (this.pendingObject?.index !== this.pendingIndex) this.pendingObject = this.exits.byIndex(this.pendingIndex) ?? null;
+    return this.pendingObject;
+  }
+
   abstract readonly settings: MachineSettings;
   abstract readonly trace: TraceLog;
   abstract readonly memory: GuestMemory;
+
+  /**
+   * The storage caps as settings: `exitCap` (exits kept) and `traceCap` (trace events kept).
+   * Returns false for other names (the machine's own settings).
+   */
+  protected setCap(name: string, value: FieldValue): boolean {
+    if (name !== "exitCap" && name !== "traceCap") return false;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000_000) throw new ExitlabError(`${name} must be an integer from 1 to 1000000000`);
+    if (name === "exitCap") this.exits.setCap(n);
+    else this.trace.setCap(n);
+    return true;
+  }
 
   /** Record a trace event stamped with the current step and modelled cycles. */
   protected emit(name: string, fields: Record<string, FieldValue>): void {
@@ -44,16 +68,16 @@ export abstract class VmBase {
     const before = this.steps;
     for (let i = 0; i < max; i++) {
       this.execOne();
-      if (this.halted || this.pendingExit) break;
+      if (this.halted || this.pendingIndex >= 0) break;
     }
     return this.steps - before;
   }
-  /** KVM handles `exit` (already taken off pendingExit) and re-enters the guest unless it stops. */
-  protected abstract handlePending(exit: Exit): HandleResult;
+  /** KVM handles exit `index` (already taken off pendingExit) and re-enters the guest unless it stops. */
+  protected abstract handlePending(index: number): HandleResult;
 
   step(): RunResult {
     if (this.halted) return { stop: "halted", steps: 0, message: this.halted.message };
-    if (this.pendingExit) return { stop: "exit", steps: 0, exit: this.pendingExit, message: "an exit is pending: handle it first" };
+    if (this.pendingIndex >= 0) return { stop: "exit", steps: 0, exit: this.pendingExit!, message: "an exit is pending: handle it first" };
     const before = this.steps;
     this.execOne();
     return this.result(before);
@@ -61,20 +85,20 @@ export abstract class VmBase {
 
   protected result(before: number, fallback: RunResult["stop"] = "limit", message?: string): RunResult {
     const steps = this.steps - before;
-    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits[this.exits.length - 1] };
-    if (this.pendingExit) return { stop: "exit", steps, exit: this.pendingExit };
+    if (this.halted) return { stop: "halted", steps, message: this.halted.message, exit: this.exits.at(-1) };
+    if (this.pendingIndex >= 0) return { stop: "exit", steps, exit: this.pendingExit! };
     return { stop: fallback, steps, message };
   }
 
   runUntilExit(options: RunOptions = {}): RunResult {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
-    if (this.halted || this.pendingExit) return this.step();
+    if (this.halted || this.pendingIndex >= 0) return this.step();
     if (options.until) {
       // The caller's condition is checked after every instruction.
       for (let i = 0; i < max; i++) {
         this.execOne();
-        if (this.halted || this.pendingExit) return this.result(before);
+        if (this.halted || this.pendingIndex >= 0) return this.result(before);
         if (options.until()) return this.result(before, "until");
         if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
       }
@@ -84,7 +108,7 @@ export abstract class VmBase {
     let left = max;
     while (left > 0) {
       const n = this.execMany(Math.min(left, INTERRUPT_CHUNK));
-      if (this.halted || this.pendingExit) return this.result(before);
+      if (this.halted || this.pendingIndex >= 0) return this.result(before);
       left -= Math.max(1, n);
       if (left > 0 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
     }
@@ -93,34 +117,40 @@ export abstract class VmBase {
 
   handle(): HandleResult {
     if (this.halted) throw new VmStoppedError(`the VM is stopped: ${this.halted.message}`);
-    const exit = this.pendingExit;
-    if (!exit) return { action: "resume", message: "no exit is pending" };
-    this.pendingExit = null;
-    return this.handlePending(exit);
+    const index = this.pendingIndex;
+    if (index < 0) return { action: "resume", message: "no exit is pending" };
+    this.pendingIndex = -1;
+    this.pendingObject = null;
+    return this.handlePending(index);
   }
 
   run(options: RunOptions = {}): RunResult {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
-    let last: Exit | undefined;
+    // The last exit handled, by index: Exit objects are built only for the caller's condition and the result.
+    let lastIndex = -1;
+    const last = (): Exit | undefined => (lastIndex < 0 ? undefined : this.exits.byIndex(lastIndex));
     let budget = max;
+    // One options object for the runs between exits (not a copy per exit).
+    const inner: RunOptions = { ...options };
     for (;;) {
-      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last };
-      if (this.pendingExit) {
-        if (options.stopOnExit?.(this.pendingExit)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit };
-        last = this.pendingExit;
+      if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last() };
+      if (this.pendingIndex >= 0) {
+        if (options.stopOnExit?.(this.pendingExit!)) return { stop: "exit", steps: this.steps - before, exit: this.pendingExit! };
+        lastIndex = this.pendingIndex;
         this.handle();
         // Each handled exit counts against the budget: a guest that exits forever (e.g. a fault KVM
         // keeps re-injecting) stops at the limit like one that loops in guest mode.
         budget--;
-        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} reached (instructions and exits)` };
+        if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} reached (instructions and exits)` };
         continue;
       }
-      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
-      const r = this.runUntilExit({ ...options, maxSteps: budget });
+      if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
+      inner.maxSteps = budget;
+      const r = this.runUntilExit(inner);
       budget -= Math.max(1, r.steps);
-      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last };
-      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last, message: `step limit of ${max} instructions reached` };
+      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last() };
+      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
     }
   }
 }

@@ -8,7 +8,7 @@ import { TraceLog, type FieldValue } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
 import type {
-  DisasmLine, Exit, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, RunOptions, RunResult, TrapRequest,
+  DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, RunOptions, RunResult, TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
@@ -16,17 +16,18 @@ import type { Block } from "./jit.js";
 import { X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
 import type { X86State } from "./env.js";
-import { Vmcs } from "./vmx/fields.js";
+import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
 import { exitReason } from "./vmx/reasons.js";
-import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, describeQual, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
-import { loadGuestState, saveGuestState } from "./vmx/guest-state.js";
+import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
+import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
-import { msrInfo } from "./kvm/msrs.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
-import { recordCost } from "../core/cost.js";
+import { ExitStore } from "../core/exits.js";
+import { CHUNK_MASK } from "../core/columns.js";
+import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
@@ -40,6 +41,24 @@ export const GUEST_RAM_BASE = 0;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
 
+/** The VM-exit information fields (SDM 24.9), resolved once. */
+const EXIT_INFO = {
+  reason: lookupField("VM_EXIT_REASON").field,
+  qualification: lookupField("EXIT_QUALIFICATION").field,
+  gpa: lookupField("GUEST_PHYSICAL_ADDRESS").field,
+  gla: lookupField("GUEST_LINEAR_ADDRESS").field,
+  length: lookupField("VM_EXIT_INSTRUCTION_LEN").field,
+  intrInfo: lookupField("VM_EXIT_INTR_INFO").field,
+  intrError: lookupField("VM_EXIT_INTR_ERROR_CODE").field,
+  idtVectoring: lookupField("IDT_VECTORING_INFO_FIELD").field,
+};
+
+/** The cost of an exit by basic exit reason (x86 KVM adds nothing while handling). */
+const BASE_CYCLES: number[] = [];
+function baseCycles(code: number, name: string): number {
+  return (BASE_CYCLES[code] ??= exitCost(name).cycles);
+}
+
 const GPR64 = GPR64_NAMES;
 const GPR32 = GPR32_NAMES;
 export { X86_REGISTER_NAMES };
@@ -50,6 +69,9 @@ export class X86Machine extends VmBase implements Machine {
   readonly bus = new MmioBus();
   readonly pio = new PioBus();
   readonly trace: TraceLog;
+  readonly exits: ExitStore;
+  /** Where each arch column of the exit store is. */
+  private readonly exitCols: Record<(typeof X86_EXIT_SCHEMA.columns)[number]["name"], number>;
   readonly settings: MachineSettings;
   readonly vmcs = new Vmcs();
   readonly host = new HostMemory();
@@ -69,6 +91,8 @@ export class X86Machine extends VmBase implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
+    this.exits = new ExitStore(X86_EXIT_SCHEMA, options.exitCap);
+    this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
     this.rules = new ExitRules(this.vmcs, this.host.memory);
     this.pio.add(COM1_PORT, 8, this.serial);
@@ -127,14 +151,18 @@ export class X86Machine extends VmBase implements Machine {
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
       this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0, reinjected: false });
     }
-    const before = translationKey(s);
-    const err = loadGuestState(this.vmcs, s, s.efer);
-    if (err) {
-      this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
-      return;
+    // Load the guest state — unless it is what the exit saved (KVM at most moved RIP past the
+    // instruction): then the load would change nothing else, and translations stay valid.
+    if (!enterUnchanged(this.vmcs, s)) {
+      const before = translationKey(s);
+      const err = loadGuestState(this.vmcs, s, s.efer);
+      if (err) {
+        this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
+        return;
+      }
+      // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
+      if (translationKey(s) !== before) this.cpu.flushTlb();
     }
-    // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
-    if (translationKey(s) !== before) this.cpu.flushTlb();
     this.emit("kvm_entry", { vcpu_id: 0, rip: s.rip });
     const inj = Number(this.vmcs.read("VM_ENTRY_INTR_INFO_FIELD"));
     if (inj >>> 31) {
@@ -154,52 +182,45 @@ export class X86Machine extends VmBase implements Machine {
   }
 
   /** The processor's side of a VM exit: exit information and guest state into the VMCS (SDM 27.2, 27.3). */
-  private vmExit(info: ExitInfo): Exit {
+  private vmExit(info: ExitInfo): void {
     const s = this.cpu.state;
     const v = this.vmcs;
     const reason = exitReason(info.reason);
-    v.write("VM_EXIT_REASON", info.reason);
-    v.write("EXIT_QUALIFICATION", info.qualification);
-    v.write("GUEST_PHYSICAL_ADDRESS", info.guestPhysical ?? 0);
-    v.write("GUEST_LINEAR_ADDRESS", info.guestLinear ?? 0n);
-    v.write("VM_EXIT_INSTRUCTION_LEN", this.cpu.insn?.length ?? 0);
-    v.write("VM_EXIT_INTR_INFO", info.intrInfo ?? 0);
-    v.write("VM_EXIT_INTR_ERROR_CODE", info.intrError ?? 0);
-    v.write("IDT_VECTORING_INFO_FIELD", info.idtVectoring ?? 0);
+    v.writeField(EXIT_INFO.reason, info.reason);
+    v.writeField(EXIT_INFO.qualification, info.qualification);
+    v.writeField(EXIT_INFO.gpa, info.guestPhysical ?? 0);
+    v.writeField(EXIT_INFO.gla, info.guestLinear ?? 0n);
+    v.writeField(EXIT_INFO.length, this.cpu.insn?.length ?? 0);
+    v.writeField(EXIT_INFO.intrInfo, info.intrInfo ?? 0);
+    v.writeField(EXIT_INFO.intrError, info.intrError ?? 0);
+    v.writeField(EXIT_INFO.idtVectoring, info.idtVectoring ?? 0);
     saveGuestState(v, s);
-    const cost = exitCost(reason.name);
-    const fields: Record<string, FieldValue> = {
-      exit_reason: reason.name,
-      exit_qualification: info.qualification,
-      instruction_length: this.cpu.insn?.length ?? 0,
-      intr_info: info.intrInfo ?? 0,
-      idt_vectoring_info: info.idtVectoring ?? 0,
-    };
-    if (info.guestPhysical !== undefined) fields.guest_physical_address = info.guestPhysical;
-    if (info.guestLinear !== undefined) fields.guest_linear_address = info.guestLinear;
-    const layout = reason.name === "CR_ACCESS" ? CR_ACCESS_QUAL : reason.name === "IO_INSTRUCTION" ? IO_QUAL : reason.name === "EPT_VIOLATION" ? EPT_VIOLATION_QUAL : null;
-    if (layout) for (const [k, val] of Object.entries(describeQual(layout, info.qualification))) fields[`qual.${k}`] = val;
+    // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.
+    let flags = 0;
+    if (info.guestPhysical !== undefined) flags |= F_GPA;
+    if (info.guestLinear !== undefined) flags |= F_GLA;
+    const insn = this.cpu.insn;
+    if (insn) flags |= F_INSN;
+    const cycles = baseCycles(info.reason, reason.name);
+    const store = this.exits;
+    const index = store.record(this.steps, s.rip, info.reason, cycles, flags);
+    const c = store.chunk(index);
+    const slot = index & CHUNK_MASK;
+    const j = this.exitCols;
+    (c[j.qual] as BigUint64Array)[slot] = info.qualification;
+    (c[j.gpa] as Float64Array)[slot] = info.guestPhysical ?? 0;
+    (c[j.gla] as BigUint64Array)[slot] = info.guestLinear ?? 0n;
+    (c[j.len] as Uint8Array)[slot] = insn?.length ?? 0;
+    (c[j.intr] as Uint32Array)[slot] = info.intrInfo ?? 0;
+    (c[j.idtv] as Uint32Array)[slot] = info.idtVectoring ?? 0;
     if (reason.name === "MSR_READ" || reason.name === "MSR_WRITE") {
-      const ecx = Number(s.gpr[1]! & 0xffff_ffffn);
-      fields.msr = ecx;
-      fields["msr.name"] = msrInfo(ecx)?.name ?? "unknown";
-      if (reason.name === "MSR_WRITE") fields["msr.value"] = (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n);
+      (c[j.msr] as Uint32Array)[slot] = Number(s.gpr[1]! & 0xffff_ffffn);
+      (c[j.msrval] as BigUint64Array)[slot] = reason.name === "MSR_WRITE" ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0n;
+    } else {
+      (c[j.msr] as Uint32Array)[slot] = 0;
+      (c[j.msrval] as BigUint64Array)[slot] = 0n;
     }
-    if (info.intrInfo) for (const [k, val] of Object.entries(describeQual(INTR_INFO, BigInt(info.intrInfo)))) fields[`intr.${k}`] = val;
-    if (this.cpu.insn) fields.instruction = disassembleX86(this.cpu.insn, s.rip);
-    // Where the modelled cycles go: the VMX world switch (exit + entry + KVM's run loop) vs the handler.
-    recordCost(fields, cost);
-    const exit: Exit = {
-      index: this.exits.length,
-      arch: "x86_64",
-      step: this.steps,
-      reason: reason.name,
-      code: info.reason,
-      pc: s.rip,
-      info: fields,
-      cycles: cost.cycles,
-    };
-    this.exits.push(exit);
+    (c[j.insn] as unknown[])[slot] = insn ?? undefined;
     this.emit("kvm_exit", {
       exit_reason: info.reason,
       guest_rip: s.rip,
@@ -210,17 +231,16 @@ export class X86Machine extends VmBase implements Machine {
       error_code: info.intrError ?? 0,
       vcpu_id: 0,
     });
-    this.cycles += cost.cycles;
-    this.pendingExit = exit;
-    return exit;
+    this.cycles += cycles;
+    this.pendingIndex = index;
   }
 
   /** Exits seen by the fetch cache: an exit means the hypervisor ran (EPT, guest state may change). */
   private seenExits = 0;
 
   private syncFetch(): void {
-    if (this.exits.length !== this.seenExits) {
-      this.seenExits = this.exits.length;
+    if (this.exits.total !== this.seenExits) {
+      this.seenExits = this.exits.total;
       this.cpu.invalidateFetch();
     }
   }
@@ -359,9 +379,9 @@ export class X86Machine extends VmBase implements Machine {
 
   // ---- Machine ----
 
-  protected handlePending(exit: Exit): HandleResult {
+  protected handlePending(index: number): HandleResult {
     const idtv = Number(this.vmcs.read("IDT_VECTORING_INFO_FIELD"));
-    const r = handleExit(this.kvm, exit);
+    const r = handleExit(this.kvm, this.exits.codeOf(index));
     if (r.action === "halt") {
       this.halted = { message: r.message };
       return r;
@@ -438,6 +458,7 @@ export class X86Machine extends VmBase implements Machine {
   }
 
   set(name: string, value: FieldValue): void {
+    if (this.setCap(name, value)) return;
     if (name === "era") {
       if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
       this.settings.era = value;
@@ -455,7 +476,16 @@ export class X86Machine extends VmBase implements Machine {
       const b = value === true || value === "on" || value === "true" ? true : value === false || value === "off" || value === "false" ? false : undefined;
       if (b === undefined) throw new ExitlabError("jit must be on or off");
       this.settings.jit = b;
-    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit, jit");
+    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit, jit, exitCap, traceCap");
+  }
+
+  readVmcs(field: string): bigint | undefined {
+    try {
+      return this.vmcs.read(field);
+    } catch (e) {
+      if (e instanceof VmcsError) return undefined;
+      throw e;
+    }
   }
 
   setTrap(trap: TrapRequest, enabled: boolean): string {

@@ -4,7 +4,7 @@
 // kvm_entry the rip, kvm_page_fault the vcpu and rip). Symbolic fields (__print_symbolic) are
 // resolved by the `args` functions from the same tables the hardware model uses.
 
-import { tracepointTable, type FieldValue, type Tracepoint } from "../core/trace.js";
+import { tracepointTable, traceFields, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { exitReasonTraceName } from "./vmx/reasons.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
 import { EXCEPTION_NAMES } from "./vmx/qualification.js";
@@ -25,6 +25,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_exit",
+    fields: traceFields("exit_reason:u32 guest_rip:u64 isa:u32 info1:u64 info2:u64 intr_info:u32 error_code:u32 vcpu_id:u32"),
     doc: "The guest exited to KVM: basic exit reason, guest rip, exit qualification (info1) and VM-exit interruption information (info2).",
     source: SRC_2015,
     eras: {
@@ -40,6 +41,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_entry",
+    fields: traceFields("vcpu_id:u32 rip:u64"),
     doc: "KVM enters the guest (VMLAUNCH/VMRESUME).",
     source: SRC_2015,
     eras: {
@@ -49,12 +51,14 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_cr",
+    fields: traceFields("rw:u32 cr:u32 val:u64"),
     doc: "KVM emulated a control-register access (handle_cr).",
     source: SRC_2015,
     eras: { "2015": { format: "cr_%s %x = 0x%lx", args: (f) => [f.rw ? "write" : "read", n(f, "cr"), n(f, "val")] } },
   },
   {
     name: "kvm_msr",
+    fields: traceFields("write:u32 ecx:u32 data:u64 exception:bool"),
     doc: "KVM emulated RDMSR/WRMSR (handle_rdmsr/handle_wrmsr); (#GP) if it injected a fault.",
     source: SRC_2015,
     eras: {
@@ -63,6 +67,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_pio",
+    fields: traceFields("rw:u32 port:u32 size:u32 count:u32 val:u64"),
     doc: "Port I/O handled by KVM (and passed to the VMM when no in-kernel device claims it).",
     source: SRC_2015,
     eras: {
@@ -74,6 +79,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_cpuid",
+    fields: traceFields("function:u32 index:u32 rax:u32 rbx:u32 rcx:u32 rdx:u32 found:bool"),
     doc: "KVM answered CPUID from the VMM-provided table (kvm_emulate_cpuid).",
     source: SRC_2015,
     eras: {
@@ -86,6 +92,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_page_fault",
+    fields: traceFields("fault_address:u64 error_code:u64 vcpu_id:num guest_rip:u64"),
     doc: "A two-dimensional paging fault: in handle_ept_violation, the guest-physical address and the exit qualification.",
     source: SRC_2015,
     eras: {
@@ -98,6 +105,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_emulate_insn",
+    fields: traceFields("csbase:u64 rip:u64 insn:str mode:str failed:bool"),
     doc: "KVM's x86 instruction emulator (emulate.c) ran an instruction: cs base, rip, bytes, mode.",
     source: SRC_2015,
     eras: {
@@ -109,6 +117,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_inj_exception",
+    fields: traceFields("exception:u32 has_error:bool error_code:u32 reinjected:bool"),
     doc: "KVM injected an exception into the guest at the next VM entry.",
     source: SRC_2015,
     eras: {
@@ -131,6 +140,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_hypercall",
+    fields: traceFields("nr:u64 a0:u64 a1:u64 a2:u64 a3:u64"),
     doc: "The guest made a hypercall (VMCALL).",
     source: SRC_2015,
     eras: {

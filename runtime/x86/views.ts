@@ -3,6 +3,7 @@
 
 import { ExitlabError } from "../core/errors.js";
 import type { MachineView } from "../core/machine.js";
+import { exitView } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
 import { VMCS_GROUPS, type VmcsGroup } from "./vmx/fields.js";
 import { CONTROL_FIELDS, controlNames } from "./vmx/controls.js";
@@ -21,13 +22,8 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
       rows.push(["mode", m.cpu.state.mode]);
       return { title: "x86-64 registers (guest view)", columns: ["register", "value"], rows };
     }
-    case "exit": {
-      const e = m.pendingExit ?? m.exits[m.exits.length - 1];
-      if (!e) return { title: "no exit yet", columns: ["field", "value"], rows: [] };
-      const rows: FieldValue[][] = [["reason", `${e.reason} (${e.code})`], ["rip", hex(e.pc)], ["step", e.step], ["cycles", e.cycles]];
-      for (const [k, v] of Object.entries(e.info)) rows.push([k, typeof v === "bigint" ? hex(v) : v]);
-      return { title: `exit #${e.index}${m.pendingExit === e ? " (pending)" : ""}`, columns: ["field", "value"], rows };
-    }
+    case "exit":
+      return exitView(m.exits, m.pendingExit);
     case "vmcs": {
       let groups = VMCS_GROUPS;
       if (arg) {

@@ -234,3 +234,29 @@ describe("inputs past the evaluator's limits", () => {
     expect(textOf(only(s.execute("let b = a + 1")))).toBe("b = 2");
   });
 });
+
+describe("exit and trace caps", () => {
+  test("set exitcap keeps the newest exits; counts stay exact and the listings say what was dropped", () => {
+    const full = session();
+    only(full.execute("vm boot x86_64; run until halt"));
+    const all = full.current!.machine.exits.total;
+    const s = session();
+    only(s.execute("set exitcap 4\nset tracecap 6\nvm boot x86_64\nrun until halt"));
+    const m = s.current!.machine;
+    expect(m.exits.length).toBe(4);
+    expect(m.exits.total).toBe(all);
+    const rs = only(s.execute("table exits\ntable exits by reason\nshow trace\nlet n = count(exits)"));
+    const [list, by, trace] = rs as [TableResult, TableResult, Result];
+    expect(list.title).toBe(`exits of x86_64 (the last 4 of ${all}: ${all - 4} older exits dropped, \`set exitcap N\` keeps more)`);
+    expect(list.rows.map((r) => r[0])).toEqual([all - 4, all - 3, all - 2, all - 1]);
+    const fullBy = full.execute("table exits by reason")[0] as TableResult;
+    expect(by.rows).toEqual(fullBy.rows);
+    expect(trace.kind === "trace" && trace.title).toMatch(/^trace of x86_64 \(6 events; \d+ older events dropped, KVM 2015\)$/);
+    expect(s.variables.get("n")).toBe(BigInt(all));
+    expect(err(s, "let x = exits[0].pc").message).toMatch(/exits\[0\] was dropped: this VM keeps its last 4 exits/);
+    expect(err(s, "set exitcap 0").name).toBe("ValueError");
+    // A running VM takes the new cap too.
+    only(s.execute("set exitcap 2"));
+    expect(m.exits.length).toBe(2);
+  });
+});

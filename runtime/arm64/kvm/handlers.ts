@@ -3,24 +3,36 @@
 // kvm_handle_sys_reg, kvm_handle_guest_abort). Classes without a handler: 2015 KVM hit BUG();
 // today it injects an undefined-instruction exception (kvm_handle_unknown_ec).
 
-import type { Exit, HandleResult } from "../../core/machine.js";
-import { decodeEsr, EC, exceptionClass } from "../esr.js";
+import type { HandleResult } from "../../core/machine.js";
+import { decodeBits32, bitField } from "../../core/bitfields.js";
+import { CALL_ISS, EC, exceptionClass } from "../esr.js";
 import { sysregByEncoding, genericSysregName } from "../sysregs.js";
 import { isSetWayOp, isTlbiOp } from "../el2.js";
 import { handleGuestAbort } from "./abort.js";
 import { PSCI_RET, psciFunction, psciVersion } from "./psci.js";
+import type { KvmEra } from "../../core/trace.js";
 import type { KvmVcpu } from "./vcpu.js";
 
-export type ExitHandler = (vcpu: KvmVcpu, exit: Exit) => HandleResult;
+/** A handler of one exception class; the syndrome is vcpu.exitEsr (ESR_EL2 as a number). */
+export type ExitHandler = (vcpu: KvmVcpu, ec: number) => HandleResult;
 
 const KVM_EXIT_SYSTEM_EVENT = 24;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
 
+/** The ISS fields of the exit's syndrome by its class's layout (decoded from the number the exit recorded). */
 function iss(vcpu: KvmVcpu): Record<string, number> {
-  return decodeEsr(vcpu.cpu.reg("ESR_EL2")).fields;
+  const layout = exceptionClass(vcpu.exitEsr >>> 26).iss;
+  return layout ? decodeBits32(layout, vcpu.exitEsr & 0x1ff_ffff) : {};
 }
+
+const imm16 = bitField(CALL_ISS, "imm16");
+/** PSCI_VERSION's result per era, made once (the hypercall loop's fast path). */
+const PSCI_VERSION_RESULT: Record<KvmEra, HandleResult> = {
+  "2015": Object.freeze(resume(`PSCI_VERSION: ${hex(psciVersion("2015"))}`)),
+  today: Object.freeze(resume(`PSCI_VERSION: ${hex(psciVersion("today"))}`)),
+};
 
 /** kvm_handle_wfx: WFE yields (kvm_vcpu_on_spin), WFI blocks the vcpu until an interrupt. */
 const handleWfx: ExitHandler = (vcpu) => {
@@ -40,14 +52,14 @@ const handleWfx: ExitHandler = (vcpu) => {
 const handleHvc: ExitHandler = (vcpu) => {
   const s = vcpu.state;
   const fn = s.x[0]!;
-  vcpu.count("hvc_exit_stat");
-  vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pc, r0: fn, imm: iss(vcpu).imm16! });
+  vcpu.stats.hvc_exit_stat++;
+  vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pc, r0: fn, imm: imm16(vcpu.exitEsr) });
   const f = psciFunction(fn);
   const era = vcpu.ctx.era();
   switch (f?.name) {
     case "PSCI_VERSION":
       s.x[0] = psciVersion(era);
-      return resume(`PSCI_VERSION: ${hex(s.x[0]!)}`);
+      return PSCI_VERSION_RESULT[era];
     case "MIGRATE_INFO_TYPE":
       s.x[0] = 2n;
       return resume("PSCI MIGRATE_INFO_TYPE: 2 (no Trusted OS to migrate)");
@@ -128,13 +140,14 @@ export const EXIT_HANDLERS: Partial<Record<number, ExitHandler>> = {
   [EC.DABT_LOW]: (vcpu) => handleGuestAbort(vcpu),
 };
 
-export function handleExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
+/** handle_exit: the handler of the exit's exception class (`ec`), syndrome in vcpu.exitEsr. */
+export function handleExit(vcpu: KvmVcpu, ec: number): HandleResult {
   vcpu.lastFlushBytes = 0;
   vcpu.lastUserspace = false;
-  vcpu.count("exits");
-  const handler = EXIT_HANDLERS[exit.code];
-  if (handler) return handler(vcpu, exit);
-  const cls = exceptionClass(exit.code);
+  vcpu.stats.exits++;
+  const handler = EXIT_HANDLERS[ec];
+  if (handler) return handler(vcpu, ec);
+  const cls = exceptionClass(ec);
   if (vcpu.ctx.era() === "2015") {
     return halt(`Unknown exception class: hsr: ${hex(vcpu.cpu.reg("ESR_EL2"))} (${cls.name}): KVM hits BUG() and the host oopses`);
   }

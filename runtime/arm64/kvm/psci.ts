@@ -22,8 +22,17 @@ export const PSCI_FUNCTIONS: readonly PsciFunction[] = [
 
 export const PSCI_RET = { SUCCESS: 0n, NOT_SUPPORTED: (1n << 64n) - 1n, INVALID_PARAMS: (1n << 64n) - 2n } as const;
 
+const BY_ID = new Map(PSCI_FUNCTIONS.map((f) => [f.id, f]));
+
+let lastId = -1n;
+let lastFn: PsciFunction | undefined;
+
 export function psciFunction(id: bigint): PsciFunction | undefined {
-  return PSCI_FUNCTIONS.find((f) => BigInt(f.id) === (id & 0xffff_ffffn));
+  // Guests call the same function in a row: compare before computing the 32-bit id.
+  if (id === lastId) return lastFn;
+  lastFn = BY_ID.get(Number(id & 0xffff_ffffn));
+  lastId = id;
+  return lastFn;
 }
 
 /** PSCI_VERSION's answer per era: 0.2 (Linux 4.1), 1.1 today. */

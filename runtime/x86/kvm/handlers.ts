@@ -3,7 +3,7 @@
 // what KVM traced, and says whether the guest resumes. Reasons without a handler go to one
 // function that stops the VM as KVM/QEMU did (2015: KVM_EXIT_UNKNOWN; today: an internal error).
 
-import type { Exit, HandleResult } from "../../core/machine.js";
+import type { HandleResult } from "../../core/machine.js";
 import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
@@ -11,11 +11,12 @@ import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess } from "./emulate.js";
-import { kvmCpuid } from "./cpuid.js";
+import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
 
-export type ExitHandler = (vcpu: KvmVcpu, exit: Exit) => HandleResult;
+/** A handler of one basic exit reason; the exit information is in the VMCS. */
+export type ExitHandler = (vcpu: KvmVcpu, reason: number) => HandleResult;
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
@@ -152,14 +153,26 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const leaf = Number(s.gpr[0]! & 0xffff_ffffn);
   const index = Number(s.gpr[1]! & 0xffff_ffffn);
   const { entry, found } = kvmCpuid(leaf);
-  s.gpr[0] = BigInt(entry.eax);
-  s.gpr[3] = BigInt(entry.ebx);
-  s.gpr[1] = BigInt(entry.ecx);
-  s.gpr[2] = BigInt(entry.edx);
+  const r = cpuidAnswer(leaf, entry, found);
+  s.gpr[0] = r.eax;
+  s.gpr[3] = r.ebx;
+  s.gpr[1] = r.ecx;
+  s.gpr[2] = r.edx;
   vcpu.ctx.emit("kvm_cpuid", { function: leaf, index, rax: entry.eax, rbx: entry.ebx, rcx: entry.ecx, rdx: entry.edx, found });
   vcpu.skipInstruction();
-  return resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`);
+  return r.result;
 };
+
+/** The registers and the result of a CPUID leaf, made once per leaf (the answers never change). */
+const CPUID_ANSWERS = new Map<number, { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult }>();
+function cpuidAnswer(leaf: number, entry: CpuidEntry, found: boolean) {
+  let r = CPUID_ANSWERS.get(leaf);
+  if (!r) {
+    r = { eax: BigInt(entry.eax), ebx: BigInt(entry.ebx), ecx: BigInt(entry.ecx), edx: BigInt(entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`) };
+    if (CPUID_ANSWERS.size < 4096) CPUID_ANSWERS.set(leaf, r);
+  }
+  return r;
+}
 
 const handleHalt: ExitHandler = (vcpu) => {
   vcpu.count("halt_exits");
@@ -169,11 +182,11 @@ const handleHalt: ExitHandler = (vcpu) => {
   return halt(`HLT with interrupts ${ifFlag ? "enabled" : "disabled"}: the vCPU blocks and no interrupt source can wake it; VM stopped`);
 };
 
-const handleEptViolation: ExitHandler = (vcpu, exit) => {
+const handleEptViolation: ExitHandler = (vcpu) => {
   const q = qual(vcpu);
   const d = decodeQual(EPT_VIOLATION_QUAL, q);
   const gpa = Number(vcpu.ctx.vmcs.read("GUEST_PHYSICAL_ADDRESS"));
-  vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: 0, guest_rip: exit.pc });
+  vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: 0, guest_rip: vcpu.state.rip });
   if (vcpu.ctx.memory.isRam(gpa)) {
     // tdp_page_fault → __direct_map: map the 4 KiB page read/write/execute.
     const page = gpa - (gpa % 4096);
@@ -319,7 +332,8 @@ export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
 };
 
 /** vmx_handle_exit's fallback for a reason with no handler. */
-export function unknownExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
+export function unknownExit(vcpu: KvmVcpu, code: number): HandleResult {
+  const exit = { code };
   const name = (() => {
     try {
       return exitReason(exit.code).name;
@@ -335,9 +349,10 @@ export function unknownExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
   return halt(`vmx: unexpected exit reason 0x${exit.code.toString(16)} (${name}): KVM_EXIT_INTERNAL_ERROR`);
 }
 
-export function handleExit(vcpu: KvmVcpu, exit: Exit): HandleResult {
+/** vmx_handle_exit: the handler of basic exit reason `code`. */
+export function handleExit(vcpu: KvmVcpu, code: number): HandleResult {
   vcpu.count("exits");
   vcpu.decache();
-  const h = KVM_VMX_EXIT_HANDLERS[exit.code];
-  return h ? h(vcpu, exit) : unknownExit(vcpu, exit);
+  const h = KVM_VMX_EXIT_HANDLERS[code];
+  return h ? h(vcpu, code) : unknownExit(vcpu, code);
 }

@@ -10,12 +10,15 @@ import type { X86State } from "../env.js";
 import type { X86Cpu } from "../cpu.js";
 import { CR0, CR4, EFER } from "../state.js";
 import { ctl } from "../vmx/controls.js";
-import type { Vmcs } from "../vmx/fields.js";
+import { lookupField, type Vmcs } from "../vmx/fields.js";
 import type { Ept, HostMemory } from "../vmx/ept.js";
 import type { PioBus } from "../../devices/pio.js";
 import { MSRS } from "./msrs.js";
 
 const BIT = (n: number) => (1 << n) >>> 0;
+/** Fields KVM reads or writes on every exit, resolved once. */
+const F_GUEST_CR0 = lookupField("GUEST_CR0").field, F_GUEST_CR3 = lookupField("GUEST_CR3").field, F_GUEST_CR4 = lookupField("GUEST_CR4").field;
+const F_GUEST_RIP = lookupField("GUEST_RIP").field, F_EXIT_LEN = lookupField("VM_EXIT_INSTRUCTION_LEN").field;
 const MASK64 = (1n << 64n) - 1n;
 
 // vmx.c (v4.1) constants.
@@ -189,9 +192,9 @@ export class KvmVcpu {
   decache(): void {
     const v = this.ctx.vmcs;
     const a = this.arch;
-    a.cr0 = (a.cr0 & ~a.cr0GuestOwned) | (v.read("GUEST_CR0") & a.cr0GuestOwned);
-    a.cr4 = (a.cr4 & ~a.cr4GuestOwned) | (v.read("GUEST_CR4") & a.cr4GuestOwned);
-    if (this.isPaging() || this.ctx.era() !== "2015") a.cr3 = v.read("GUEST_CR3");
+    a.cr0 = (a.cr0 & ~a.cr0GuestOwned) | (v.readField(F_GUEST_CR0) & a.cr0GuestOwned);
+    a.cr4 = (a.cr4 & ~a.cr4GuestOwned) | (v.readField(F_GUEST_CR4) & a.cr4GuestOwned);
+    if (this.isPaging() || this.ctx.era() !== "2015") a.cr3 = v.readField(F_GUEST_CR3);
   }
 
   isPaging(): boolean {
@@ -329,9 +332,9 @@ export class KvmVcpu {
   /** skip_emulated_instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN. */
   skipInstruction(): void {
     const v = this.ctx.vmcs;
-    let rip = v.read("GUEST_RIP") + v.read("VM_EXIT_INSTRUCTION_LEN");
+    let rip = v.readField(F_GUEST_RIP) + v.readField(F_EXIT_LEN);
     if (!(this.arch.efer & EFER.LMA)) rip &= 0xffff_ffffn;
-    v.write("GUEST_RIP", rip);
+    v.writeField(F_GUEST_RIP, rip);
   }
 
   /** kvm_queue_exception(_e): injected at the next VM entry (traced then as kvm_inj_exception). */

@@ -146,27 +146,57 @@ function resolveField(key: string | number): { field: VmcsField; high: boolean }
   throw new VmcsError(`unknown VMCS field ${key}`);
 }
 
+/** Largest number kept as a number per width (natural/64-bit: 2^53 - 1). */
+const MAX_NUMBER: Record<VmcsWidth, number> = { 16: 0xffff, 32: 0xffff_ffff, 64: Number.MAX_SAFE_INTEGER, natural: Number.MAX_SAFE_INTEGER } as Record<VmcsWidth, number>;
+const VM_ENTRY_CONTROLS = 0x4012;
+const GUEST_RIP = 0x681e;
+
 function widthMask(w: VmcsWidth): bigint {
   return w === 16 ? 0xffffn : w === 32 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
 }
 
 /** One VMCS: values by encoding; reads and writes truncate to the field's width (SDM 30.3 VMREAD/VMWRITE). */
 export class Vmcs {
-  private readonly values = new Map<number, bigint>();
+  /** Values by encoding: a number when it is an integer that fits the field (no BigInt per write), else a bigint. */
+  private readonly values = new Map<number, bigint | number>();
+  /**
+   * How the guest-state area relates to the guest CPU since the last saveGuestState (the VM
+   * exit): 0 = unchanged, 1 = only GUEST_RIP written (KVM skipped an instruction), 2 = other
+   * guest-state fields or the VM-entry controls written. VM entry loads the state only when needed.
+   */
+  guestWrites: 0 | 1 | 2 = 2;
 
   read(key: string | number): bigint {
     const { field, high } = lookupField(key);
-    const v = this.values.get(field.encoding) ?? 0n;
+    const v = this.readField(field);
     return high ? v >> 32n : v;
+  }
+
+  /** A field's value by its table entry (no name lookup). */
+  readField(field: VmcsField): bigint {
+    const v = this.values.get(field.encoding);
+    return v === undefined ? 0n : typeof v === "number" ? BigInt(v) : v;
   }
 
   write(key: string | number, value: bigint | number): void {
     const { field, high } = lookupField(key);
-    const v = BigInt(value);
     if (high) {
-      const old = this.values.get(field.encoding) ?? 0n;
+      const v = BigInt(value);
+      const old = this.readField(field);
       this.values.set(field.encoding, (old & 0xffff_ffffn) | ((v & 0xffff_ffffn) << 32n));
-    } else this.values.set(field.encoding, v & widthMask(field.width));
+      this.noteWrite(field);
+    } else this.writeField(field, value);
+  }
+
+  /** Write a field by its table entry (no name lookup); truncated to the field's width. */
+  writeField(field: VmcsField, value: bigint | number): void {
+    if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_NUMBER[field.width]) this.values.set(field.encoding, value);
+    else this.values.set(field.encoding, BigInt(value) & widthMask(field.width));
+    this.noteWrite(field);
+  }
+
+  private noteWrite(field: VmcsField): void {
+    if (field.group === "guest" || field.encoding === VM_ENTRY_CONTROLS) this.guestWrites = field.encoding === GUEST_RIP && this.guestWrites < 2 ? 1 : 2;
   }
 
   /** VMREAD by name or encoding (SDM Vol. 3 30.3). */
@@ -191,6 +221,6 @@ export class Vmcs {
 
   /** All fields of a group with their values, in table order. */
   group(group: VmcsGroup): { field: VmcsField; value: bigint }[] {
-    return VMCS_FIELDS.filter((f) => f.group === group).map((f) => ({ field: f, value: this.values.get(f.encoding) ?? 0n }));
+    return VMCS_FIELDS.filter((f) => f.group === group).map((f) => ({ field: f, value: this.readField(f) }));
   }
 }

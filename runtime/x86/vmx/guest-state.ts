@@ -5,34 +5,139 @@
 import type { X86Seg, X86State } from "../env.js";
 import { EFER, modeOf } from "../state.js";
 import { ctl } from "./controls.js";
-import type { Vmcs } from "./fields.js";
+import { lookupField, type Vmcs, type VmcsField } from "./fields.js";
 
 const SEGS: X86Seg[] = ["es", "cs", "ss", "ds", "fs", "gs"];
-/** Field names per segment, built once (hot path: every exit and entry). */
+const F = (name: string): VmcsField => lookupField(name).field;
+/** Fields per segment, resolved once (hot path: every exit and entry). */
 const SEG_FIELDS = SEGS.map((seg) => {
   const u = seg.toUpperCase();
-  return { seg, selector: `GUEST_${u}_SELECTOR`, base: `GUEST_${u}_BASE`, limit: `GUEST_${u}_LIMIT`, ar: `GUEST_${u}_AR_BYTES` };
+  return { seg, selector: F(`GUEST_${u}_SELECTOR`), base: F(`GUEST_${u}_BASE`), limit: F(`GUEST_${u}_LIMIT`), ar: F(`GUEST_${u}_AR_BYTES`) };
 });
+const RIP = F("GUEST_RIP"), RSP = F("GUEST_RSP"), RFLAGS = F("GUEST_RFLAGS"), CR0F = F("GUEST_CR0"), CR3F = F("GUEST_CR3"), CR4F = F("GUEST_CR4");
+const EFERF = F("GUEST_IA32_EFER"), GDTR_BASE = F("GUEST_GDTR_BASE"), GDTR_LIMIT = F("GUEST_GDTR_LIMIT"), IDTR_BASE = F("GUEST_IDTR_BASE"), IDTR_LIMIT = F("GUEST_IDTR_LIMIT");
+
+/** What saveGuestState stored, to tell at VM entry whether loading the VMCS would change anything. */
+interface Saved {
+  s: X86State;
+  saveEfer: boolean;
+  /** Facts of the saved values the entry checks need (recomputed when those values change). */
+  rflagsBit1: boolean; lma: boolean; lme: boolean; pg: boolean; pae: boolean; mode: X86State["mode"];
+  rip: bigint; rsp: bigint; rflags: bigint; cr0: bigint; cr3: bigint; cr4: bigint; efer: bigint;
+  seg: { selector: number; base: bigint | number; limit: number; attributes: number }[];
+  gdtrBase: bigint | number; gdtrLimit: number; idtrBase: bigint | number; idtrLimit: number;
+}
+const saved = new WeakMap<Vmcs, Saved>();
+
+function noteFacts(v: Saved, s: X86State): void {
+  v.rflagsBit1 = (s.rflags & 2n) !== 0n;
+  v.lma = (s.efer & EFER.LMA) !== 0n;
+  v.lme = (s.efer & EFER.LME) !== 0n;
+  v.pg = (s.cr0 & PG) !== 0n;
+  v.pae = (s.cr4 & PAE) !== 0n;
+  v.mode = modeOf(s);
+}
+const PG = 1n << 31n, PAE = 1n << 5n;
+const SAVE_EFER = ctl("VM_EXIT_SAVE_IA32_EFER"), LOAD_EFER = ctl("VM_ENTRY_LOAD_IA32_EFER"), IA32E = ctl("VM_ENTRY_IA32E_MODE");
+const EXIT_CONTROLS = F("VM_EXIT_CONTROLS"), ENTRY_CONTROLS = F("VM_ENTRY_CONTROLS");
 
 export function saveGuestState(vmcs: Vmcs, s: X86State): void {
-  vmcs.write("GUEST_RIP", s.rip);
-  vmcs.write("GUEST_RSP", s.gpr[4]!);
-  vmcs.write("GUEST_RFLAGS", s.rflags);
-  vmcs.write("GUEST_CR0", s.cr0);
-  vmcs.write("GUEST_CR3", s.cr3);
-  vmcs.write("GUEST_CR4", s.cr4);
-  if (vmcs.read32("VM_EXIT_CONTROLS") & ctl("VM_EXIT_SAVE_IA32_EFER")) vmcs.write("GUEST_IA32_EFER", s.efer);
+  const saveEfer = (Number(vmcs.readField(EXIT_CONTROLS)) & SAVE_EFER) !== 0;
+  const v = saved.get(vmcs);
+  // The VMCS still holds what the last save (or a VM entry that changed nothing) left there:
+  // write only what the guest changed since. Else write every field.
+  if (v && v.s === s && vmcs.guestWrites === 0 && v.saveEfer === saveEfer) {
+    if (s.rip !== v.rip) vmcs.writeField(RIP, (v.rip = s.rip));
+    if (s.gpr[4] !== v.rsp) vmcs.writeField(RSP, (v.rsp = s.gpr[4]!));
+    const refacts = s.rflags !== v.rflags || s.cr0 !== v.cr0 || s.cr4 !== v.cr4 || s.efer !== v.efer || s.seg.cs.attributes !== v.seg[1]!.attributes;
+    if (s.rflags !== v.rflags) vmcs.writeField(RFLAGS, (v.rflags = s.rflags));
+    if (s.cr0 !== v.cr0) vmcs.writeField(CR0F, (v.cr0 = s.cr0));
+    if (s.cr3 !== v.cr3) vmcs.writeField(CR3F, (v.cr3 = s.cr3));
+    if (s.cr4 !== v.cr4) vmcs.writeField(CR4F, (v.cr4 = s.cr4));
+    if (s.efer !== v.efer) {
+      v.efer = s.efer;
+      if (saveEfer) vmcs.writeField(EFERF, s.efer);
+    }
+    for (let i = 0; i < SEG_FIELDS.length; i++) {
+      const f = SEG_FIELDS[i]!;
+      const a = s.seg[f.seg];
+      const b = v.seg[i]!;
+      if (a.selector !== b.selector) vmcs.writeField(f.selector, (b.selector = a.selector));
+      if (a.base !== b.base) vmcs.writeField(f.base, (b.base = a.base));
+      if (a.limit !== b.limit) vmcs.writeField(f.limit, (b.limit = a.limit) >>> 0);
+      if (a.attributes !== b.attributes) vmcs.writeField(f.ar, (b.attributes = a.attributes));
+    }
+    if (s.gdtr.base !== v.gdtrBase) vmcs.writeField(GDTR_BASE, (v.gdtrBase = s.gdtr.base));
+    if (s.gdtr.limit !== v.gdtrLimit) vmcs.writeField(GDTR_LIMIT, (v.gdtrLimit = s.gdtr.limit));
+    if (s.idtr.base !== v.idtrBase) vmcs.writeField(IDTR_BASE, (v.idtrBase = s.idtr.base));
+    if (s.idtr.limit !== v.idtrLimit) vmcs.writeField(IDTR_LIMIT, (v.idtrLimit = s.idtr.limit));
+    if (refacts) noteFacts(v, s);
+    vmcs.guestWrites = 0;
+    return;
+  }
+  vmcs.writeField(RIP, s.rip);
+  vmcs.writeField(RSP, s.gpr[4]!);
+  vmcs.writeField(RFLAGS, s.rflags);
+  vmcs.writeField(CR0F, s.cr0);
+  vmcs.writeField(CR3F, s.cr3);
+  vmcs.writeField(CR4F, s.cr4);
+  if (saveEfer) vmcs.writeField(EFERF, s.efer);
   for (const f of SEG_FIELDS) {
     const sg = s.seg[f.seg];
-    vmcs.write(f.selector, sg.selector);
-    vmcs.write(f.base, sg.base);
-    vmcs.write(f.limit, sg.limit >>> 0);
-    vmcs.write(f.ar, sg.attributes);
+    vmcs.writeField(f.selector, sg.selector);
+    vmcs.writeField(f.base, sg.base);
+    vmcs.writeField(f.limit, sg.limit >>> 0);
+    vmcs.writeField(f.ar, sg.attributes);
   }
-  vmcs.write("GUEST_GDTR_BASE", s.gdtr.base);
-  vmcs.write("GUEST_GDTR_LIMIT", s.gdtr.limit);
-  vmcs.write("GUEST_IDTR_BASE", s.idtr.base);
-  vmcs.write("GUEST_IDTR_LIMIT", s.idtr.limit);
+  vmcs.writeField(GDTR_BASE, s.gdtr.base);
+  vmcs.writeField(GDTR_LIMIT, s.gdtr.limit);
+  vmcs.writeField(IDTR_BASE, s.idtr.base);
+  vmcs.writeField(IDTR_LIMIT, s.idtr.limit);
+  const v2: Saved = {
+    s, saveEfer, rflagsBit1: false, lma: false, lme: false, pg: false, pae: false, mode: s.mode, rip: s.rip, rsp: s.gpr[4]!, rflags: s.rflags, cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer,
+    seg: SEG_FIELDS.map((f) => ({ ...s.seg[f.seg] })),
+    gdtrBase: s.gdtr.base, gdtrLimit: s.gdtr.limit, idtrBase: s.idtr.base, idtrLimit: s.idtr.limit,
+  };
+  noteFacts(v2, s);
+  saved.set(vmcs, v2);
+  vmcs.guestWrites = 0;
+}
+
+/**
+ * VM entry when loading the guest state would change nothing but RIP: neither KVM (through the
+ * VMCS) nor anything else (on the CPU) changed the state saved at the exit, and the entry controls
+ * are as they were. Then RIP is all there is to load; returns false when the full load is needed.
+ */
+export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
+  if (vmcs.guestWrites === 2) return false;
+  const v = saved.get(vmcs);
+  if (!v || v.s !== s) return false;
+  if (s.rip !== v.rip || s.gpr[4] !== v.rsp || s.rflags !== v.rflags || s.cr0 !== v.cr0 || s.cr3 !== v.cr3 || s.cr4 !== v.cr4 || s.efer !== v.efer) return false;
+  if (s.gdtr.base !== v.gdtrBase || s.gdtr.limit !== v.gdtrLimit || s.idtr.base !== v.idtrBase || s.idtr.limit !== v.idtrLimit) return false;
+  for (let i = 0; i < SEG_FIELDS.length; i++) {
+    const a = s.seg[SEG_FIELDS[i]!.seg];
+    const b = v.seg[i]!;
+    if (a.selector !== b.selector || a.base !== b.base || a.limit !== b.limit || a.attributes !== b.attributes) return false;
+  }
+  // The load would recompute RFLAGS bit 1 and EFER.LMA from the entry controls: they must already agree.
+  // So must the entry checks loadGuestState makes (else it takes the full load, which reports them).
+  // (Facts of the saved values, which the comparisons above showed are the CPU's.)
+  if (!v.rflagsBit1) return false;
+  const entry = Number(vmcs.readField(ENTRY_CONTROLS));
+  const ia32e = (entry & IA32E) !== 0;
+  if (entry & LOAD_EFER) {
+    if (vmcs.readField(EFERF) !== s.efer) return false;
+    if (v.pg && v.lme !== ia32e) return false;
+  }
+  if (v.lma !== ia32e) return false;
+  if (ia32e && (!v.pg || !v.pae)) return false;
+  if (s.mode !== v.mode) return false;
+  if (vmcs.guestWrites === 1) {
+    s.rip = vmcs.readField(RIP);
+    v.rip = s.rip;
+  }
+  vmcs.guestWrites = 0;
+  return true;
 }
 
 /**
@@ -53,23 +158,26 @@ export function loadGuestState(vmcs: Vmcs, s: X86State, liveEfer: bigint): strin
   if (ia32e && !(cr0 & (1n << 31n))) return "IA-32e mode guest requires CR0.PG = 1";
   if (ia32e && !(cr4 & (1n << 5n))) return "IA-32e mode guest requires CR4.PAE = 1";
   efer = ia32e ? efer | EFER.LMA : efer & ~EFER.LMA;
-  s.rip = vmcs.read("GUEST_RIP");
-  s.gpr[4] = vmcs.read("GUEST_RSP");
-  s.rflags = vmcs.read("GUEST_RFLAGS") | 2n;
+  s.rip = vmcs.readField(RIP);
+  s.gpr[4] = vmcs.readField(RSP);
+  s.rflags = vmcs.readField(RFLAGS) | 2n;
   s.cr0 = cr0;
-  s.cr3 = vmcs.read("GUEST_CR3");
+  s.cr3 = vmcs.readField(CR3F);
   s.cr4 = cr4;
   s.efer = efer;
   for (const f of SEG_FIELDS) {
     s.seg[f.seg] = {
-      selector: Number(vmcs.read(f.selector)),
-      base: vmcs.read(f.base),
-      limit: Number(vmcs.read(f.limit)),
-      attributes: Number(vmcs.read(f.ar)),
+      selector: Number(vmcs.readField(f.selector)),
+      base: vmcs.readField(f.base),
+      limit: Number(vmcs.readField(f.limit)),
+      attributes: Number(vmcs.readField(f.ar)),
     };
   }
-  s.gdtr = { base: vmcs.read("GUEST_GDTR_BASE"), limit: Number(vmcs.read("GUEST_GDTR_LIMIT")) };
-  s.idtr = { base: vmcs.read("GUEST_IDTR_BASE"), limit: Number(vmcs.read("GUEST_IDTR_LIMIT")) };
+  s.gdtr = { base: vmcs.readField(GDTR_BASE), limit: Number(vmcs.readField(GDTR_LIMIT)) };
+  s.idtr = { base: vmcs.readField(IDTR_BASE), limit: Number(vmcs.readField(IDTR_LIMIT)) };
   s.mode = modeOf(s);
+  // The CPU now holds the VMCS's values: the next exit saves every field again.
+  saved.delete(vmcs);
+  vmcs.guestWrites = 2;
   return null;
 }

@@ -116,12 +116,12 @@ describe("the built-in arm64 boot guest (talk shape)", () => {
   it("powers off through PSCI after printing on the UART", () => {
     expect(m.halted?.message).toMatch(/SYSTEM_OFF/);
     expect(m.console).toBe("exitlab: hello from the arm64 guest, MMU and caches on\n");
-    expect(exits[exits.length - 1]!.reason).toBe("HVC64");
-    expect(exits[exits.length - 1]!.info.x0).toBe(0x84000008n);
+    expect(exits.at(-1)!.reason).toBe("HVC64");
+    expect(exits.at(-1)!.info.x0).toBe(0x84000008n);
   });
 
   it("first exits with an instruction abort at the load address", () => {
-    const e = exits[0]!;
+    const e = exits.at(0)!;
     const d = decode(e.info.esr as bigint);
     expect(e.reason).toBe("IABT_LOW");
     expect(d.ec).toBe(0x20);
@@ -162,7 +162,7 @@ describe("the built-in arm64 boot guest (talk shape)", () => {
     const toggles = m.trace.lines("2015", ["kvm_toggle_cache"]);
     expect(toggles.map((l) => l.replace(/.*\(/, "("))).toEqual(["(cache was off, now off)", "(cache was off, now off)", "(cache was off, now off)", "(cache was off, now on)"]);
     expect(toggles[3]).toBe(`kvm_toggle_cache: VM op at 0x${sys[3]!.pc.toString(16).padStart(16, "0")} (cache was off, now on)`);
-    const last = exits.indexOf(sys[3]!);
+    const last = sys[3]!.index;
     expect(exits.slice(last + 1).some((e) => e.reason === "SYS64")).toBe(false);
     expect(m.kvm.hcr() & (1n << 26n)).toBe(0n); // TVM cleared
   });

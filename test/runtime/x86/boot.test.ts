@@ -28,7 +28,7 @@ function subsequence(exits: readonly Exit[], wanted: ((e: Exit) => boolean)[]): 
   const at: number[] = [];
   let i = 0;
   for (const w of wanted) {
-    while (i < exits.length && !w(exits[i]!)) i++;
+    while (i < exits.length && !w(exits.at(i)!)) i++;
     expect(i, `exit matching #${at.length} of the talk's sequence`).toBeLessThan(exits.length);
     at.push(i++);
   }
@@ -50,7 +50,7 @@ describe("x86 boot guest: the talk's trace shape", () => {
     (e) => e.reason === "MSR_WRITE",
     (e) => e.reason === "CR_ACCESS" && crQual(e).cr === 0,
     (e) => e.reason === "EPT_VIOLATION" && eptQual(e).read === 1 && eptQual(e).final_translation === 1,
-  ]).map((i) => exits[i]!);
+  ]).map((i) => exits.at(i)!);
 
   test("like cstart64.S, the CR4 → CR3 → rdmsr → wrmsr → CR0 exits are as many bytes apart as on the talk's slide", () => {
     // The talk's rips: 0x400196, 0x40019e, 0x4001a6, 0x4001ac, 0x4001b9.
@@ -60,9 +60,9 @@ describe("x86 boot guest: the talk's trace shape", () => {
   });
 
   test("the first exit is the first instruction fetch, at the entry point", () => {
-    expect(exits[0]!.reason).toBe("EPT_VIOLATION");
-    expect(exits[0]!.pc).toBe(m.symbols.get("start"));
-    expect(exits[0]!.info.exit_qualification).toBe(0x184n);
+    expect(exits.at(0)!.reason).toBe("EPT_VIOLATION");
+    expect(exits.at(0)!.pc).toBe(m.symbols.get("start"));
+    expect(exits.at(0)!.info.exit_qualification).toBe(0x184n);
   });
 
   test("CR exits: qualification names the CR and the GPR of the mov at rip", () => {

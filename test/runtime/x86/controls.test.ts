@@ -180,7 +180,7 @@ describe("exceptions, faults and limits", () => {
     const m = guest("ud2");
     m.run();
     expect(m.exits.map((e) => e.reason)).toEqual(["EPT_VIOLATION", "EXCEPTION_NMI", "TRIPLE_FAULT"]);
-    const ex = m.exits[1]!;
+    const ex = m.exits.at(1)!;
     expect(ex.info["intr.vector"]).toBe(6);
     expect(ex.info["intr.type"]).toBe("hardware-exception");
     expect(ex.info["intr.valid"]).toBe(1);

@@ -81,7 +81,7 @@ describe("x86 machine interface", () => {
     expect(d.traceLines[0]).toBe("kvm_entry: vcpu 0");
     const ept = d.summary.find((s) => s.reason === "EPT_VIOLATION")!;
     expect(ept.count).toBe(d.machine.exits.filter((e) => e.reason === "EPT_VIOLATION").length);
-    expect(d.summary.reduce((a, s) => a + s.cycles, 0)).toBe(d.machine.exits.reduce((a, e) => a + e.cycles, 0));
+    expect(d.summary.reduce((a, s) => a + s.cycles, 0)).toBe(d.machine.exits.toArray().reduce((a, e) => a + e.cycles, 0));
     for (const e of d.machine.exits) {
       const parts = ["cost.vm_exit", "cost.vm_entry", "cost.kvm_exit_path", "cost.handler"].map((k) => Number(e.info[k]));
       expect(parts.reduce((a, b) => a + b, 0)).toBe(e.cycles);

@@ -1,0 +1,133 @@
+// Column storage for records kept in bulk (exits, trace events): one typed array per field, rows
+// appended at the end and dropped from the front (a bounded window over a growing sequence), no
+// object per row. The arrays are chunks of CHUNK_ROWS rows: appending never copies what is stored,
+// a chunk whose rows are all dropped is reused for new rows, so a window of N rows costs about
+// N × (row width) bytes plus a chunk, and the same-sized chunks do not fragment the process's heap.
+// Only `ref` columns hold objects for the GC to trace (shared ones, e.g. decoded instructions).
+
+export type ColumnType = "f64" | "u32" | "i32" | "u16" | "u8" | "u64" | "ref";
+
+export type ColumnArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array | BigUint64Array | unknown[];
+
+const CHUNK_SHIFT = 14;
+/** Rows per chunk. */
+export const CHUNK_ROWS = 1 << CHUNK_SHIFT;
+/** `row & CHUNK_MASK` is a row's offset in its chunk's arrays. */
+export const CHUNK_MASK = CHUNK_ROWS - 1;
+
+function alloc(type: ColumnType, n: number): ColumnArray {
+  switch (type) {
+    case "f64": return new Float64Array(n);
+    case "u32": return new Uint32Array(n);
+    case "i32": return new Int32Array(n);
+    case "u16": return new Uint16Array(n);
+    case "u8": return new Uint8Array(n);
+    case "u64": return new BigUint64Array(n);
+    case "ref": return new Array<unknown>(n).fill(undefined);
+  }
+}
+
+/**
+ * Rows numbered from 0 in the order they were appended; the live ones are `first .. first+count-1`.
+ * `chunk(row)[j][row & CHUNK_MASK]` is column j of a live row. The first chunk starts small and
+ * grows (small machines stay small); later ones are allocated whole.
+ */
+export class Columns {
+  readonly types: readonly ColumnType[];
+  /** Row number of the oldest live row. */
+  first = 0;
+  /** Live rows. */
+  count = 0;
+  /** Chunks from the one holding row `base * CHUNK_ROWS`. */
+  private chunks: ColumnArray[][] = [];
+  private base = 0;
+  private spare: ColumnArray[] | null = null;
+  private readonly refCols: number[];
+
+  constructor(types: readonly ColumnType[], private readonly initial = 64) {
+    this.types = types.length ? types : ["u8"]; // a row needs a column to live in
+    this.refCols = types.flatMap((t, j) => (t === "ref" ? [j] : []));
+  }
+
+  /** Rows appended so far (live + dropped). */
+  get total(): number {
+    return this.first + this.count;
+  }
+
+  /** Appends a row (write every column: a reused chunk holds old values) and returns its number. */
+  push(): number {
+    const row = this.first + this.count;
+    const ci = (row >>> CHUNK_SHIFT) - this.base;
+    const o = row & CHUNK_MASK;
+    if (ci === this.chunks.length) this.chunks.push(this.newChunk(this.chunks.length === 0 && this.base === 0 ? this.initial : CHUNK_ROWS));
+    else if (o >= (this.chunks[ci]![0] as ArrayLike<unknown>).length) this.growChunk(ci);
+    this.count++;
+    return row;
+  }
+
+  /** The column arrays of the chunk holding a live row (index them with `row & CHUNK_MASK`). */
+  chunk(row: number): ColumnArray[] {
+    return this.chunks[(row >>> CHUNK_SHIFT) - this.base]!;
+  }
+
+  has(row: number): boolean {
+    return row >= this.first && row < this.first + this.count;
+  }
+
+  /** Drops the `n` oldest rows. */
+  dropFront(n: number): void {
+    n = Math.min(n, this.count);
+    for (const j of this.refCols) for (let i = 0; i < n; i++) (this.chunk(this.first + i)[j] as unknown[])[(this.first + i) & CHUNK_MASK] = undefined;
+    this.first += n;
+    this.count -= n;
+    while (this.base < this.first >>> CHUNK_SHIFT) {
+      const c = this.chunks.shift()!;
+      if ((c[0] as ArrayLike<unknown>).length === CHUNK_ROWS) this.spare = c;
+      this.base++;
+    }
+  }
+
+  clear(): void {
+    this.first = 0;
+    this.count = 0;
+    this.base = 0;
+    this.chunks = [];
+    this.spare = null;
+  }
+
+  private newChunk(rows: number): ColumnArray[] {
+    if (rows === CHUNK_ROWS && this.spare) {
+      const c = this.spare;
+      this.spare = null;
+      return c;
+    }
+    return this.types.map((t) => alloc(t, rows));
+  }
+
+  private growChunk(ci: number): void {
+    const old = this.chunks[ci]!;
+    const rows = Math.min(CHUNK_ROWS, (old[0] as ArrayLike<unknown>).length * 2);
+    this.chunks[ci] = old.map((c, j) => {
+      const n = alloc(this.types[j]!, rows);
+      if (Array.isArray(c)) for (let i = 0; i < c.length; i++) (n as unknown[])[i] = c[i];
+      else (n as Uint8Array).set(c as Uint8Array);
+      return n;
+    });
+  }
+}
+
+/** Strings to small numbers and back (reason names, tracepoint names, string fields). */
+export class Interner {
+  private readonly ids = new Map<string, number>();
+  readonly strings: string[] = [];
+
+  id(s: string): number {
+    let i = this.ids.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.ids.set(s, i);
+    }
+    return i;
+  }
+}
