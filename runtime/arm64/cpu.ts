@@ -15,6 +15,7 @@ import { Mmu, MmuFault, type AccessKind, type MmuRegisters } from "./mmu.js";
 import { SYSREGS, sysregByEncoding, type SysregDef } from "./sysregs.js";
 import { EC, FSC, encodeEsr } from "./esr.js";
 import { SoftTlb } from "./tlb.js";
+import { join64, REG } from "./state.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
 
 const MASK64 = (1n << 64n) - 1n;
@@ -22,13 +23,14 @@ const MASK64 = (1n << 64n) - 1n;
 /** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
 export class El2Trap {
   constructor(
-    readonly esr: bigint,
+    /** ESR_EL2 (its defined bits fit in 32: EC, IL, ISS). */
+    readonly esr: number,
     /** FAR_EL2 (aborts only). */
     readonly far?: bigint,
     /** HPFAR_EL2 (stage-2 aborts only): IPA[47:12] in bits 39:4. */
     readonly hpfar?: bigint,
-    /** ELR_EL2 when it is not the instruction's own address (HVC returns past the instruction). */
-    readonly returnPc?: bigint,
+    /** ELR_EL2 is the next instruction, not the trapping one (HVC returns past the instruction). */
+    readonly next = false,
   ) {}
 }
 
@@ -52,6 +54,12 @@ function fscOf(f: MmuFault): number {
   }
 }
 
+/** The registers an exit writes that A64Cpu keeps as numbers until read (setExitRegs). */
+const isExitReg = (name: string): boolean => name === "ESR_EL2" || name === "ELR_EL2" || name === "SPSR_EL2";
+
+/** ESR_EL2 of HVC64 with IL = 1, ISS = imm16 (Arm ARM D17.2.37). */
+const ESR_HVC64 = ((EC.HVC64 << 26) | (1 << 25)) >>> 0;
+
 const SAS: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 };
 
 export class A64Cpu implements A64Env {
@@ -59,6 +67,35 @@ export class A64Cpu implements A64Env {
   /** System registers by name: EL1/EL0 state of the guest and the EL2 controls KVM programs. */
   readonly sysregs = new Map<string, bigint>();
   readonly mmu: Mmu;
+  /**
+   * ESR_EL2, ELR_EL2 (halves) and SPSR_EL2 of the last exit as numbers: written at every exit,
+   * turned into the BigInt register values only when a register is read or written.
+   */
+  private exitRegs = false;
+  private exitEsr = 0;
+  private exitElrLo = 0;
+  private exitElrHi = 0;
+  private exitSpsr = 0;
+
+  /** The syndrome registers a trap to EL2 writes (Arm ARM D1.10: ESR_EL2, ELR_EL2, SPSR_EL2). */
+  setExitRegs(esr: number, elrLo: number, elrHi: number): void {
+    const s = this.state;
+    this.exitEsr = esr;
+    this.exitElrLo = elrLo;
+    this.exitElrHi = elrHi;
+    this.exitSpsr = ((s.nzcv << 28) | (s.daif << 6) | (s.el << 2) | s.spsel) >>> 0;
+    this.exitRegs = true;
+  }
+
+  private storeExitRegs(): void {
+    this.exitRegs = false;
+    this.sysregs.set("ESR_EL2", BigInt(this.exitEsr >>> 0));
+    this.sysregs.set("ELR_EL2", join64(this.exitElrLo, this.exitElrHi));
+    this.sysregs.set("SPSR_EL2", BigInt(this.exitSpsr));
+  }
+
+  /** A trap to EL2 raised by compiled code without throwing (see hvcTrap): the machine takes it. */
+  trap: El2Trap | null = null;
   /** Guest memory for compiled code (the MemPort the templates use): a software TLB in front of load/store. */
   readonly port: SoftTlb;
 
@@ -82,16 +119,18 @@ export class A64Cpu implements A64Env {
   }
 
   reg(name: string): bigint {
+    if (this.exitRegs && isExitReg(name)) this.storeExitRegs();
     return this.sysregs.get(name) ?? 0n;
   }
 
   setReg(name: string, value: bigint): void {
+    if (this.exitRegs && isExitReg(name)) this.storeExitRegs();
     this.sysregs.set(name, value & MASK64);
     if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
   }
 
   private mmuRegisters(): MmuRegisters {
-    const r = (n: string) => this.sysregs.get(n) ?? 0n;
+    const r = (n: string) => this.reg(n);
     return {
       SCTLR_EL1: r("SCTLR_EL1"), TCR_EL1: r("TCR_EL1"), TTBR0_EL1: r("TTBR0_EL1"), TTBR1_EL1: r("TTBR1_EL1"),
       MAIR_EL1: r("MAIR_EL1"), HCR_EL2: r("HCR_EL2"), VTCR_EL2: r("VTCR_EL2"), VTTBR_EL2: r("VTTBR_EL2"),
@@ -153,7 +192,7 @@ export class A64Cpu implements A64Env {
     }
     const hpfar = BigInt(Math.floor(f.ipa / 4096)) << 4n;
     if (a.fetch) {
-      throw new El2Trap(encodeEsr(EC.IABT_LOW, { ifsc: fsc, s1ptw: f.s1ptw ? 1 : 0 }), f.va, hpfar);
+      throw new El2Trap(Number(encodeEsr(EC.IABT_LOW, { ifsc: fsc, s1ptw: f.s1ptw ? 1 : 0 })), f.va, hpfar);
     }
     const acc = a.access;
     // ISV = 1 only for single general-register accesses, and never for a fault on the stage-1 walk.
@@ -165,7 +204,7 @@ export class A64Cpu implements A64Env {
       cm: a.cm ? 1 : 0,
       ...(isv ? { isv: 1, sas: SAS[acc.size]!, sse: acc.signed ? 1 : 0, srt: acc.rt, sf: acc.sf ? 1 : 0, ar: acc.acqrel ? 1 : 0 } : {}),
     };
-    throw new El2Trap(encodeEsr(EC.DABT_LOW, iss), f.va, hpfar);
+    throw new El2Trap(Number(encodeEsr(EC.DABT_LOW, iss)), f.va, hpfar);
   }
 
   private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean } = {}): number {
@@ -246,7 +285,7 @@ export class A64Cpu implements A64Env {
   // ---- A64Env: system registers ----
 
   private sysTrap(enc: A64SysregEncoding, rt: number, isRead: boolean): never {
-    throw new El2Trap(encodeEsr(EC.SYS64, { op0: enc.op0, op1: enc.op1, crn: enc.crn, crm: enc.crm, op2: enc.op2, rt, direction: isRead ? 1 : 0 }));
+    throw new El2Trap(Number(encodeEsr(EC.SYS64, { op0: enc.op0, op1: enc.op1, crn: enc.crn, crm: enc.crm, op2: enc.op2, rt, direction: isRead ? 1 : 0 })));
   }
 
   /** The access checks of MRS/MSR at the current EL: UNDEFINED, trap to EL2, or the register. */
@@ -350,6 +389,22 @@ export class A64Cpu implements A64Env {
     }
   }
 
+  /**
+   * HVC #imm16 from compiled code, without throwing (exits are the hot path): returns 1 with the
+   * trap to EL2 left in `trap` for the machine to take, or 2 when HVC is UNDEFINED here and the
+   * exception has been taken to EL1 (Arm ARM D1.10.2: HVC is UNDEFINED at EL0 and with
+   * HCR_EL2.HCD set; ELR_EL2 = the next instruction).
+   */
+  hvcTrap(imm16: number): number {
+    const s = this.state;
+    if (s.el === 0 || this.reg("HCR_EL2") & hcr("HCD")) {
+      this.enterEl1(EC.UNKNOWN, 0n, undefined, s.pc);
+      return 2;
+    }
+    this.trap = new El2Trap(ESR_HVC64 | imm16, undefined, undefined, true);
+    return 1;
+  }
+
   call(kind: "svc" | "hvc" | "smc", imm16: number): void {
     const s = this.state;
     const hcrEl2 = this.reg("HCR_EL2");
@@ -357,9 +412,9 @@ export class A64Cpu implements A64Env {
     if (kind === "hvc") {
       if (s.el === 0 || hcrEl2 & hcr("HCD")) this.undefinedInstruction();
       // HVC is taken with ELR_EL2 = the next instruction (Arm ARM D1.10.2 preferred return address).
-      throw new El2Trap(encodeEsr(EC.HVC64, { imm16 }), undefined, undefined, this.insnPc + 4n);
+      throw new El2Trap(ESR_HVC64 | imm16, undefined, undefined, true);
     }
-    if (s.el === 1 && hcrEl2 & hcr("TSC")) throw new El2Trap(encodeEsr(EC.SMC64, { imm16 }));
+    if (s.el === 1 && hcrEl2 & hcr("TSC")) throw new El2Trap(Number(encodeEsr(EC.SMC64, { imm16 })));
     this.undefinedInstruction(); // no EL3 in this machine: SMC is UNDEFINED
   }
 
@@ -379,7 +434,7 @@ export class A64Cpu implements A64Env {
   wait(isWfe: boolean): void {
     const hcrEl2 = this.reg("HCR_EL2");
     if (this.state.el <= 1 && hcrEl2 & hcr(isWfe ? "TWE" : "TWI")) {
-      throw new El2Trap(encodeEsr(EC.WFx, { ti: isWfe ? 1 : 0, cv: 1, cond: 0xe }));
+      throw new El2Trap(Number(encodeEsr(EC.WFx, { ti: isWfe ? 1 : 0, cv: 1, cond: 0xe })));
     }
     if (!isWfe) throw new CpuStop("the guest executed WFI with WFI trapping off: it waits for an interrupt, and no interrupt source exists");
     // WFE without a trap: the event register is treated as set, so it completes at once.

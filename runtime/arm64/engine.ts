@@ -71,9 +71,10 @@ export class A64Engine {
   }
 
   /**
-   * Run up to `budget` (≥ 1) instructions. Returns the number retired. Exceptions taken to the
-   * guest's EL1 are taken here (the faulting instruction counts as retired); anything else the
-   * CPU throws (a trap to EL2, a stop) propagates with state.partial = instructions retired.
+   * Run up to `budget` (≥ 1) instructions. Returns the number retired, early when a trap to EL2
+   * is left in cpu.trap. Exceptions taken to the guest's EL1 are taken here (the faulting
+   * instruction counts as retired); anything else the CPU throws (a trap to EL2, a stop)
+   * propagates with state.partial = instructions retired.
    */
   run(budget: number): number {
     const cpu = this.cpu;
@@ -103,6 +104,8 @@ export class A64Engine {
         inBlock = true;
         done += b.fn(R, s, cpu, port, left);
         prev = b;
+        // A trap to EL2 raised without an exception (HVC): the machine takes it.
+        if (cpu.trap !== null) return done;
       } catch (e) {
         prev = null;
         const retired = done + (inBlock ? s.partial : 0);

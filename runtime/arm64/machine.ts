@@ -14,6 +14,7 @@ import type { DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings
 import { disassembleA64 } from "./isa/index.js";
 import { A64Engine } from "./engine.js";
 import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
+import { REG, join64, value64 } from "./state.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK } from "../core/columns.js";
@@ -123,7 +124,7 @@ export class Arm64Machine extends VmBase implements Machine {
 
   /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
   private enter(): void {
-    this.emit("kvm_entry", { vcpu_pc: this.cpu.state.pc });
+    this.emit("kvm_entry", { vcpu_pc: this.cpu.state.pcValue() });
   }
 
   // ---- exits ----
@@ -132,21 +133,25 @@ export class Arm64Machine extends VmBase implements Machine {
   private vmExit(t: El2Trap): void {
     const cpu = this.cpu;
     const s = cpu.state;
-    const pc = s.pc;
-    // The EL2 syndrome registers (none of them affects translation: straight into the register
-    // file; the values are 64-bit already).
-    const regs = cpu.sysregs;
-    regs.set("ESR_EL2", t.esr);
-    if (t.far !== undefined) regs.set("FAR_EL2", t.far);
-    if (t.hpfar !== undefined) regs.set("HPFAR_EL2", t.hpfar);
+    const r = s.r;
+    const pcLo = r[REG.PC]!, pcHi = r[REG.PC + 1]!;
     // KVM's vcpu pc is ELR_EL2: past the instruction for HVC, the instruction itself otherwise.
-    const vcpuPc = t.returnPc === undefined ? pc : t.returnPc & MASK64;
-    regs.set("ELR_EL2", vcpuPc);
-    regs.set("SPSR_EL2", cpu.pstate);
-    if (t.returnPc !== undefined) s.pc = t.returnPc;
+    let elrLo = pcLo, elrHi = pcHi;
+    if (t.next) {
+      elrLo = (pcLo + 4) | 0;
+      if (elrLo >>> 0 < 4) elrHi = (pcHi + 1) | 0;
+      r[REG.PC] = elrLo;
+      r[REG.PC + 1] = elrHi;
+    }
+    // The EL2 syndrome registers (none of them affects translation: straight into the register
+    // file; ESR/ELR/SPSR kept as numbers until read).
+    cpu.setExitRegs(t.esr, elrLo, elrHi);
+    if (t.far !== undefined) cpu.sysregs.set("FAR_EL2", t.far);
+    if (t.hpfar !== undefined) cpu.sysregs.set("HPFAR_EL2", t.hpfar);
+    const vcpuPc = value64(elrLo, elrHi);
     // The syndrome is read once, as a number (ESR_EL2's defined bits fit in 32); the fields are
     // decoded by the exit schema when shown, and by KVM's handlers from kvm.exitEsr.
-    const esr = Number(t.esr & 0xffff_ffffn);
+    const esr = t.esr >>> 0;
     const ec = esr >>> 26;
     let flags = 0;
     if (t.far !== undefined) flags |= F_FAR;
@@ -154,16 +159,16 @@ export class Arm64Machine extends VmBase implements Machine {
     let val: bigint | undefined;
     if (ec === EC_SYS64) {
       if ((esr & 1) === 0) val = s.readX((esr >>> 5) & 31);
-    } else if (ec === EC_HVC64) val = s.x[0]!;
+    } else if (ec === EC_HVC64) val = join64(r[0]!, r[1]!);
     if (val !== undefined) flags |= F_VAL;
     // The trapping instruction, for its disassembly when shown: HVC/SMC #imm16 and WFI/WFE are
     // determined by the syndrome (one encoding each); other classes read the word at pc.
-    const word = ec === EC_HVC64 || ec === EC_SMC64 ? CALL_WORD[ec - EC_HVC64]! | ((esr & 0xffff) << 5) : ec === EC_WFX ? (esr & 1 ? WFE_WORD : WFI_WORD) : this.insnWord(pc, true);
+    const word = ec === EC_HVC64 || ec === EC_SMC64 ? CALL_WORD[ec - EC_HVC64]! | ((esr & 0xffff) << 5) : ec === EC_WFX ? (esr & 1 ? WFE_WORD : WFI_WORD) : this.insnWord(join64(pcLo, pcHi), true);
     if (word !== undefined) flags |= F_WORD;
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
     const store = this.exits;
-    const index = store.record(this.steps, pc, ec, baseCycles(ec), flags);
+    const index = store.record(this.steps, pcLo >>> 0, pcHi >>> 0, ec, baseCycles(ec), flags);
     const c = store.chunk(index);
     const slot = index & CHUNK_MASK;
     const j = this.exitCols;
@@ -210,7 +215,14 @@ export class Arm64Machine extends VmBase implements Machine {
     }
     this.steps += n;
     this.cycles += n * GUEST_INSTRUCTION_CYCLES;
-    if (stop === undefined) return n;
+    if (stop === undefined) {
+      const t = this.cpu.trap;
+      if (t !== null) {
+        this.cpu.trap = null;
+        this.vmExit(t);
+      }
+      return n;
+    }
     if (stop instanceof El2Trap) this.vmExit(stop);
     else if (stop instanceof CpuStop) this.halted = { message: stop.message };
     else {

@@ -22,6 +22,12 @@ export const REG = {
 const M32 = 0xffff_ffffn;
 const M64 = (1n << 64n) - 1n;
 
+/** Two Int32 halves → the unsigned 64-bit value: a number below 2^53 (exact), else a BigInt. */
+export function value64(lo: number, hi: number): number | bigint {
+  const h = hi >>> 0;
+  return h < 0x20_0000 ? h * 0x1_0000_0000 + (lo >>> 0) : join64(lo, hi);
+}
+
 /** Two Int32 halves → unsigned 64-bit BigInt. */
 export function join64(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -105,6 +111,22 @@ export class A64State {
   set nextPc(v: bigint) {
     this.r[REG.NPC] = Number(v & M32) | 0;
     this.r[REG.NPC + 1] = Number((v >> 32n) & M32) | 0;
+  }
+
+  /** Xn as a number when it is below 2^53 (exact), else as a BigInt (trace fields take either). */
+  xValue(n: number): number | bigint {
+    return value64(this.r[2 * n]!, this.r[2 * n + 1]!);
+  }
+
+  /** The pc as a number when below 2^53, else as a BigInt. */
+  pcValue(): number | bigint {
+    return value64(this.r[REG.PC]!, this.r[REG.PC + 1]!);
+  }
+
+  /** Write Xn = v for 0 <= v < 2^31 (KVM's small results: PSCI return codes and versions). */
+  setXSmall(n: number, v: number): void {
+    this.r[2 * n] = v;
+    this.r[2 * n + 1] = 0;
   }
 
   /** Read Xn (sf=true) or Wn zero-extended; n=31 reads XZR, or SP when `sp` is set. */

@@ -76,9 +76,14 @@ export interface ExitList extends Iterable<Exit> {
   readonly totalCycles: number;
 }
 
-/** step, pc, code, cycles (an exit's cost fits 32 bits), flags. */
-const COMMON: readonly ColumnType[] = ["f64", "u64", "u16", "u32", "u8"];
-const C_STEP = 0, C_PC = 1, C_CODE = 2, C_CYCLES = 3, C_FLAGS = 4;
+/** step, pc (low and high 32 bits: no BigInt per exit), code, cycles (an exit's cost fits 32 bits), flags. */
+const COMMON: readonly ColumnType[] = ["f64", "u32", "u32", "u16", "u32", "u8"];
+const C_STEP = 0, C_PC = 1, C_PC_HI = 2, C_CODE = 3, C_CYCLES = 4, C_FLAGS = 5;
+
+/** A pc as the two 32-bit halves the columns keep. */
+export function pcHalves(pc: bigint): [number, number] {
+  return [Number(pc & 0xffff_ffffn), Number((pc >> 32n) & 0xffff_ffffn)];
+}
 
 export const DEFAULT_EXIT_CAP = 1_000_000;
 
@@ -113,14 +118,15 @@ export class ExitStore implements ExitList {
    * Appends an exit and returns its index; the arch writes its columns in `chunk(index)` at
    * `index & CHUNK_MASK`.
    */
-  record(step: number, pc: bigint, code: number, cycles: number, flags: number): number {
+  record(step: number, pcLo: number, pcHi: number, code: number, cycles: number, flags: number): number {
     const c = this.cols;
     if (c.count >= this.cap) c.dropFront(c.count - this.cap + 1);
     const index = c.push();
     const a = c.chunk(index);
     const s = index & CHUNK_MASK;
     (a[C_STEP] as Float64Array)[s] = step;
-    (a[C_PC] as BigUint64Array)[s] = pc;
+    (a[C_PC] as Uint32Array)[s] = pcLo;
+    (a[C_PC_HI] as Uint32Array)[s] = pcHi;
     (a[C_CODE] as Uint16Array)[s] = code;
     (a[C_CYCLES] as Uint32Array)[s] = cycles;
     (a[C_FLAGS] as Uint8Array)[s] = flags;
@@ -182,7 +188,9 @@ export class ExitStore implements ExitList {
   }
 
   pcOf(index: number): bigint {
-    return (this.cols.chunk(index)[C_PC] as BigUint64Array)[index & CHUNK_MASK]!;
+    const a = this.cols.chunk(index);
+    const s = index & CHUNK_MASK;
+    return (BigInt((a[C_PC_HI] as Uint32Array)[s]!) << 32n) | BigInt((a[C_PC] as Uint32Array)[s]!);
   }
 
   reasonOf(code: number): string {
@@ -271,7 +279,7 @@ class Row implements ExitRow {
     return (this.a[C_CODE] as Uint16Array)[this.s]!;
   }
   get pc(): bigint {
-    return (this.a[C_PC] as BigUint64Array)[this.s]!;
+    return (BigInt((this.a[C_PC_HI] as Uint32Array)[this.s]!) << 32n) | BigInt((this.a[C_PC] as Uint32Array)[this.s]!);
   }
   get flags(): number {
     return (this.a[C_FLAGS] as Uint8Array)[this.s]!;

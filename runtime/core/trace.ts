@@ -93,7 +93,15 @@ export interface TraceOptions {
   capEvents?: number;
 }
 
-const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", u32: "u32", num: "f64", bool: "u8", str: "u32" };
+// A u64 field takes two u32 columns (low, high): emit sites pass numbers (exact below 2^53) or
+// BigInts, and no BigInt is made to store either; reading joins them back into a BigInt.
+const COLUMNS_OF: Record<TraceFieldType, readonly ColumnType[]> = { u64: ["u32", "u32"], u32: ["u32"], num: ["f64"], bool: ["u8"], str: ["u32"] };
+
+/** The first column of each field. */
+function columnStarts(fields: readonly TraceField[]): number[] {
+  let j = 0;
+  return fields.map((f) => ((j += COLUMNS_OF[f.type].length), j - COLUMNS_OF[f.type].length));
+}
 
 type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number) => void;
 
@@ -102,10 +110,15 @@ type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, in
  * field read with a constant key (a fast property load at every emit site), no loop, no switch.
  */
 function rowWriter(fields: readonly TraceField[]): RowWriter {
-  const body = fields.map((f, j) => {
+  const start = columnStarts(fields);
+  const body = fields.map((f, i) => {
     const v = `f[${JSON.stringify(f.name)}]`;
+    const j = start[i]!;
     switch (f.type) {
-      case "u64": return `{ const v = ${v}; cols[${j}][at] = typeof v === "bigint" ? v : BigInt(v === undefined ? 0 : Number(v)); }`;
+      case "u64": return `{ const v = ${v};
+        if (typeof v === "number") { cols[${j}][at] = v >>> 0; cols[${j + 1}][at] = (v / 4294967296) >>> 0; }
+        else if (typeof v === "bigint") { cols[${j}][at] = Number(v & 0xffffffffn); cols[${j + 1}][at] = Number((v >> 32n) & 0xffffffffn); }
+        else { const x = BigInt(v === undefined ? 0 : Number(v)); cols[${j}][at] = Number(x & 0xffffffffn); cols[${j + 1}][at] = Number((x >> 32n) & 0xffffffffn); } }`;
       case "num": case "u32": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
       case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
       case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
@@ -118,8 +131,11 @@ function rowWriter(fields: readonly TraceField[]): RowWriter {
 class TracepointRows {
   readonly rows: Columns;
   readonly write: RowWriter | null;
+  /** The first column of each field. */
+  readonly start: number[];
   constructor(readonly tp: Tracepoint | undefined, readonly fields: readonly TraceField[]) {
-    this.rows = new Columns(tp?.fields ? fields.map((f) => COLUMN_OF[f.type]) : ["ref"], 16);
+    this.rows = new Columns(tp?.fields ? fields.flatMap((f) => COLUMNS_OF[f.type]) : ["ref"], 16);
+    this.start = columnStarts(fields);
     this.write = tp?.fields ? rowWriter(fields) : null;
   }
 }
@@ -233,10 +249,11 @@ export class TraceLog {
     if (t.tp?.fields) {
       fields = {};
       const decl = t.fields;
-      for (let j = 0; j < decl.length; j++) {
-        const f = decl[j]!;
-        const v = rc[j]![r];
-        fields[f.name] = f.type === "bool" ? v === 1 : f.type === "str" ? this.strings.strings[v as number]! : (v as number | bigint);
+      for (let i = 0; i < decl.length; i++) {
+        const f = decl[i]!;
+        const j = t.start[i]!;
+        const v = rc[j]![r] as number;
+        fields[f.name] = f.type === "bool" ? v === 1 : f.type === "str" ? this.strings.strings[v]! : f.type === "u64" ? (BigInt(rc[j + 1]![r] as number) << 32n) | BigInt(v) : v;
       }
     } else fields = { ...(rc[0] as Record<string, FieldValue>[])[r]! };
     const name = t.tp?.name ?? [...this.byName.entries()].find(([, i]) => this.kinds[i] === t)![0];

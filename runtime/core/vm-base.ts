@@ -94,25 +94,36 @@ export abstract class VmBase {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
     if (this.halted || this.pendingIndex >= 0) return this.step();
+    const stop = this.runGuest(max, options);
+    if (stop === "exit") return this.result(before);
+    return this.result(before, stop, stop === "interrupted" ? "interrupted" : `step limit of ${max} instructions reached`);
+  }
+
+  /**
+   * Guest instructions until an exit, a stop, the caller's condition, an interrupt or `max`
+   * instructions, without building a result (the exit stays a row in the columns): "exit"
+   * covers exits and stops.
+   */
+  private runGuest(max: number, options: RunOptions): "exit" | "until" | "interrupted" | "limit" {
     if (options.until) {
       // The caller's condition is checked after every instruction.
       for (let i = 0; i < max; i++) {
         this.execOne();
-        if (this.halted || this.pendingIndex >= 0) return this.result(before);
-        if (options.until()) return this.result(before, "until");
-        if ((i & 4095) === 4095 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+        if (this.halted || this.pendingIndex >= 0) return "exit";
+        if (options.until()) return "until";
+        if ((i & 4095) === 4095 && options.interrupted?.()) return "interrupted";
       }
-      return this.result(before, "limit", `step limit of ${max} instructions reached`);
+      return "limit";
     }
     // Interrupts are looked at between chunks: within INTERRUPT_CHUNK instructions of a request.
     let left = max;
     while (left > 0) {
       const n = this.execMany(Math.min(left, INTERRUPT_CHUNK));
-      if (this.halted || this.pendingIndex >= 0) return this.result(before);
+      if (this.halted || this.pendingIndex >= 0) return "exit";
       left -= Math.max(1, n);
-      if (left > 0 && options.interrupted?.()) return this.result(before, "interrupted", "interrupted");
+      if (left > 0 && options.interrupted?.()) return "interrupted";
     }
-    return this.result(before, "limit", `step limit of ${max} instructions reached`);
+    return "limit";
   }
 
   handle(): HandleResult {
@@ -131,8 +142,6 @@ export abstract class VmBase {
     let lastIndex = -1;
     const last = (): Exit | undefined => (lastIndex < 0 ? undefined : this.exits.byIndex(lastIndex));
     let budget = max;
-    // One options object for the runs between exits (not a copy per exit).
-    const inner: RunOptions = { ...options };
     for (;;) {
       if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last() };
       if (this.pendingIndex >= 0) {
@@ -146,11 +155,14 @@ export abstract class VmBase {
         continue;
       }
       if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
-      inner.maxSteps = budget;
-      const r = this.runUntilExit(inner);
-      budget -= Math.max(1, r.steps);
-      if (r.stop === "until" || r.stop === "interrupted") return { ...r, steps: this.steps - before, exit: r.exit ?? last() };
-      if (r.stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
+      const at = this.steps;
+      const stop = this.runGuest(budget, options);
+      budget -= Math.max(1, this.steps - at);
+      if (stop === "until" || stop === "interrupted") {
+        const r = this.result(at, stop, stop === "interrupted" ? "interrupted" : undefined);
+        return { ...r, steps: this.steps - before, exit: r.exit ?? last() };
+      }
+      if (stop === "limit") return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };
     }
   }
 }

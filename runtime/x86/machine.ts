@@ -25,7 +25,7 @@ import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-stat
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
-import { ExitStore } from "../core/exits.js";
+import { pcHalves, ExitStore } from "../core/exits.js";
 import { CHUNK_MASK } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
@@ -203,7 +203,8 @@ export class X86Machine extends VmBase implements Machine {
     if (insn) flags |= F_INSN;
     const cycles = baseCycles(info.reason, reason.name);
     const store = this.exits;
-    const index = store.record(this.steps, s.rip, info.reason, cycles, flags);
+    const [pcLo, pcHi] = pcHalves(s.rip);
+    const index = store.record(this.steps, pcLo, pcHi, info.reason, cycles, flags);
     const c = store.chunk(index);
     const slot = index & CHUNK_MASK;
     const j = this.exitCols;

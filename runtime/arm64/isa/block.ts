@@ -114,6 +114,6 @@ export function runTemplate(env: A64Env, spec: A64Spec, fields: A64Fields): void
   if (e.branch) tail = `if (${e.branch.cond}) { ${pcSet(REG.NPC, e.branch.target)} }`;
   if (!e.bridged) tail += regs.sync();
   const code = e.code.split(BlockRegs.SYNC).join(regs.sync());
-  const fn = new Function("K", "H", `"use strict"; const O = H.out; return function one(R, S, E, M) { let ci = 0;\n${regs.prologue()}\n${code}\n${tail}\n};`)(consts, HELPERS) as BlockFn;
+  const fn = new Function("K", "H", `"use strict"; const O = H.out; return function one(R, S, E, M) { let n = 0, ci = 0;\n${regs.prologue()}\n${code}\n${tail}\n};`)(consts, HELPERS) as BlockFn;
   fn(s.r, s, env, (env as { port?: MemPort }).port ?? new EnvPort(env), 1);
 }

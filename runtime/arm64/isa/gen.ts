@@ -350,6 +350,19 @@ export class Gen {
     this.indirect = true;
   }
 
+  /**
+   * Call the CPU for an instruction that leaves the block (a trap it raises without throwing):
+   * `expr` returns 1 when it left a trap to EL2 pending (the instruction does not retire), 2 when
+   * it took an exception to EL1 (it retires; PC is the vector), 0 to go on at the next instruction.
+   */
+  leave(expr: string): void {
+    this.mayFault();
+    const next = konst64(this.pc + 4n);
+    this.emit(`{ const t = ${expr}; if (t !== 0) return n + ${this.index} + (t === 2 ? 1 : 0); }`);
+    this.emit(`R[${REG.NPC}] = ${next.lo}; R[${REG.NPC + 1}] = ${next.hi};`);
+    this.indirect = true;
+  }
+
   /** Run a table entry's BigInt semantics (instructions without a template); ends the block. */
   bridge(run: unknown, fields: unknown): void {
     this.mayFault();

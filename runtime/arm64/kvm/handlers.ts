@@ -9,7 +9,7 @@ import { CALL_ISS, EC, exceptionClass } from "../esr.js";
 import { sysregByEncoding, genericSysregName } from "../sysregs.js";
 import { isSetWayOp, isTlbiOp } from "../el2.js";
 import { handleGuestAbort } from "./abort.js";
-import { PSCI_RET, psciFunction, psciVersion } from "./psci.js";
+import { PSCI_RET, psciFunctionById, psciVersion } from "./psci.js";
 import type { KvmEra } from "../../core/trace.js";
 import type { KvmVcpu } from "./vcpu.js";
 
@@ -51,14 +51,15 @@ const handleWfx: ExitHandler = (vcpu) => {
 /** handle_hvc → kvm_psci_call. The guest pc is already past the HVC (ELR_EL2). */
 const handleHvc: ExitHandler = (vcpu) => {
   const s = vcpu.state;
-  const fn = s.x[0]!;
+  // KVM takes the PSCI function ID from W0 (smccc_get_function: the low 32 bits of x0).
+  const fn = s.r[0]! >>> 0;
   vcpu.stats.hvc_exit_stat++;
-  vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pc, r0: fn, imm: imm16(vcpu.exitEsr) });
-  const f = psciFunction(fn);
+  vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pcValue(), r0: s.xValue(0), imm: imm16(vcpu.exitEsr) });
+  const f = psciFunctionById(fn);
   const era = vcpu.ctx.era();
   switch (f?.name) {
     case "PSCI_VERSION":
-      s.x[0] = psciVersion(era);
+      s.setXSmall(0, Number(psciVersion(era)));
       return PSCI_VERSION_RESULT[era];
     case "MIGRATE_INFO_TYPE":
       s.x[0] = 2n;
@@ -74,7 +75,7 @@ const handleHvc: ExitHandler = (vcpu) => {
       return resume("PSCI AFFINITY_INFO");
     default:
       s.x[0] = PSCI_RET.NOT_SUPPORTED;
-      return resume(`HVC with x0 = ${hex(fn)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
+      return resume(`HVC with x0 = ${hex(s.x[0]!)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
   }
 };
 

@@ -35,6 +35,11 @@ export function psciFunction(id: bigint): PsciFunction | undefined {
   return lastFn;
 }
 
+/** The PSCI function with this 32-bit function ID (W0), if KVM implements it. */
+export function psciFunctionById(id: number): PsciFunction | undefined {
+  return BY_ID.get(id);
+}
+
 /** PSCI_VERSION's answer per era: 0.2 (Linux 4.1), 1.1 today. */
 export function psciVersion(era: KvmEra): bigint {
   return era === "2015" ? 0x2n : 0x1_0001n;

@@ -4,6 +4,7 @@
 // (opcodes/aarch64-opc.c aarch64_sys_regs_dc/ic/at/tlbi).
 
 import type { A64Env } from "../../env.js";
+import type { Gen } from "../gen.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { packSysreg, unpackSysreg, PSTATE_FIELDS } from "../sysnames.js";
 import { fieldsAsOps, num, rX, ufit, wX, type Decl } from "./common.js";
@@ -13,7 +14,11 @@ const decls: Decl[] = [];
 for (const [mn, ll] of [["svc", "01"], ["hvc", "10"], ["smc", "11"]] as const) {
   decls.push({
     name: mn.toUpperCase(), pattern: `11010100 000 imm16:16 000 ${ll}`, syntax: `${mn} #<imm16>`,
-    exec: (env, f) => env.call(mn, f.imm16!),
+    // HVC is the hypercall exit, the hottest trap: it leaves the block with a result code rather
+    // than an exception (A64Cpu.hvcTrap); an env without hvcTrap gets the generic call.
+    ...(mn === "hvc"
+      ? { branches: true, gen: (f: A64Fields, g: Gen) => g.leave(`E.hvcTrap !== undefined ? E.hvcTrap(${f.imm16!}) : (E.call("hvc", ${f.imm16!}), 0)`) }
+      : { exec: (env: A64Env, f: A64Fields) => env.call(mn, f.imm16!) }),
   });
 }
 
