@@ -17,7 +17,7 @@ import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
 import { REG, join64, value64 } from "./state.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
-import { CHUNK_MASK } from "../core/columns.js";
+import { CHUNK_MASK, putU64, setU64 } from "../core/columns.js";
 import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
@@ -156,11 +156,12 @@ export class Arm64Machine extends VmBase implements Machine {
     let flags = 0;
     if (t.far !== undefined) flags |= F_FAR;
     if (t.hpfar !== undefined) flags |= F_HPFAR;
-    let val: bigint | undefined;
+    // The value a trapped MSR writes (Rt), or x0 of an HVC: its register's halves.
+    let valReg = -1;
     if (ec === EC_SYS64) {
-      if ((esr & 1) === 0) val = s.readX((esr >>> 5) & 31);
-    } else if (ec === EC_HVC64) val = join64(r[0]!, r[1]!);
-    if (val !== undefined) flags |= F_VAL;
+      if ((esr & 1) === 0) valReg = (esr >>> 5) & 31;
+    } else if (ec === EC_HVC64) valReg = 0;
+    if (valReg >= 0) flags |= F_VAL;
     // The trapping instruction, for its disassembly when shown: HVC/SMC #imm16 and WFI/WFE are
     // determined by the syndrome (one encoding each); other classes read the word at pc.
     const word = ec === EC_HVC64 || ec === EC_SMC64 ? CALL_WORD[ec - EC_HVC64]! | ((esr & 0xffff) << 5) : ec === EC_WFX ? (esr & 1 ? WFE_WORD : WFI_WORD) : this.insnWord(join64(pcLo, pcHi), true);
@@ -173,9 +174,10 @@ export class Arm64Machine extends VmBase implements Machine {
     const slot = index & CHUNK_MASK;
     const j = this.exitCols;
     (c[j.esr] as Uint32Array)[slot] = esr;
-    (c[j.far] as BigUint64Array)[slot] = t.far ?? 0n;
-    (c[j.hpfar] as BigUint64Array)[slot] = t.hpfar ?? 0n;
-    (c[j.val] as BigUint64Array)[slot] = val ?? 0n;
+    putU64(c[j.far]!, slot, t.far ?? 0);
+    putU64(c[j.hpfar]!, slot, t.hpfar ?? 0);
+    if (valReg >= 0 && valReg < 31) setU64(c[j.val]!, slot, r[2 * valReg]! >>> 0, r[2 * valReg + 1]! >>> 0);
+    else setU64(c[j.val]!, slot, 0, 0);
     (c[j.word] as Uint32Array)[slot] = word ?? 0;
     (c[j.flush] as Float64Array)[slot] = 0;
     this.kvm.exitEsr = esr;

@@ -7,7 +7,7 @@
 
 export type ColumnType = "f64" | "u32" | "i32" | "u16" | "u8" | "u64" | "ref";
 
-export type ColumnArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array | BigUint64Array | unknown[];
+export type ColumnArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array | unknown[];
 
 const CHUNK_SHIFT = 14;
 /** Rows per chunk. */
@@ -22,9 +22,28 @@ function alloc(type: ColumnType, n: number): ColumnArray {
     case "i32": return new Int32Array(n);
     case "u16": return new Uint16Array(n);
     case "u8": return new Uint8Array(n);
-    case "u64": return new BigUint64Array(n);
+    case "u64": return new Uint32Array(2 * n); // low and high halves at 2s, 2s + 1: see setU64/getU64
     case "ref": return new Array<unknown>(n).fill(undefined);
   }
+}
+
+/** Store row `s` of a u64 column from its 32-bit halves (no BigInt). */
+export function setU64(col: ColumnArray, s: number, lo: number, hi: number): void {
+  const a = col as Uint32Array;
+  a[2 * s] = lo;
+  a[2 * s + 1] = hi;
+}
+
+/** Store row `s` of a u64 column from a BigInt or a number below 2^53. */
+export function putU64(col: ColumnArray, s: number, v: bigint | number): void {
+  if (typeof v === "number") setU64(col, s, v >>> 0, (v / 4294967296) >>> 0);
+  else setU64(col, s, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
+}
+
+/** Row `s` of a u64 column. */
+export function getU64(col: ColumnArray, s: number): bigint {
+  const a = col as Uint32Array;
+  return (BigInt(a[2 * s + 1]!) << 32n) | BigInt(a[2 * s]!);
 }
 
 /**
@@ -60,7 +79,7 @@ export class Columns {
     const ci = (row >>> CHUNK_SHIFT) - this.base;
     const o = row & CHUNK_MASK;
     if (ci === this.chunks.length) this.chunks.push(this.newChunk(this.chunks.length === 0 && this.base === 0 ? this.initial : CHUNK_ROWS));
-    else if (o >= (this.chunks[ci]![0] as ArrayLike<unknown>).length) this.growChunk(ci);
+    else if (o >= this.rowsIn(this.chunks[ci]!)) this.growChunk(ci);
     this.count++;
     return row;
   }
@@ -104,9 +123,15 @@ export class Columns {
     return this.types.map((t) => alloc(t, rows));
   }
 
+  /** Rows a chunk has room for (a u64 column holds two numbers a row). */
+  private rowsIn(chunk: ColumnArray[]): number {
+    const n = (chunk[0] as ArrayLike<unknown>).length;
+    return this.types[0] === "u64" ? n / 2 : n;
+  }
+
   private growChunk(ci: number): void {
     const old = this.chunks[ci]!;
-    const rows = Math.min(CHUNK_ROWS, (old[0] as ArrayLike<unknown>).length * 2);
+    const rows = Math.min(CHUNK_ROWS, this.rowsIn(old) * 2);
     this.chunks[ci] = old.map((c, j) => {
       const n = alloc(this.types[j]!, rows);
       if (Array.isArray(c)) for (let i = 0; i < c.length; i++) (n as unknown[])[i] = c[i];

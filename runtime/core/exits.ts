@@ -6,7 +6,7 @@
 // Exit objects are built only when asked for (at/byIndex/iteration); their `info` on first read.
 // The store keeps the newest `cap` exits; counts and cycles by reason are kept for all of them.
 
-import { CHUNK_MASK, Columns, Interner, type ColumnArray, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, Columns, Interner, getU64, type ColumnArray, type ColumnType } from "./columns.js";
 import type { CostComponent } from "./cost.js";
 import type { Arch, Exit, MachineView } from "./machine.js";
 import type { FieldValue } from "./trace.js";
@@ -293,8 +293,9 @@ class Row implements ExitRow {
     return this.col(name)[this.s] as number;
   }
   big(name: string): bigint {
-    const v = this.col(name)[this.s];
-    return typeof v === "bigint" ? v : BigInt(v as number);
+    const j = this.store.colIndex.get(name);
+    if (j !== undefined && this.store.cols.types[j] === "u64") return getU64(this.a[j]!, this.s);
+    return BigInt(this.col(name)[this.s] as number);
   }
   ref(name: string): unknown {
     return this.col(name)[this.s];

@@ -26,7 +26,7 @@ import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { pcHalves, ExitStore } from "../core/exits.js";
-import { CHUNK_MASK } from "../core/columns.js";
+import { CHUNK_MASK, putU64, setU64 } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, Serial16550 } from "../devices/serial.js";
@@ -208,18 +208,18 @@ export class X86Machine extends VmBase implements Machine {
     const c = store.chunk(index);
     const slot = index & CHUNK_MASK;
     const j = this.exitCols;
-    (c[j.qual] as BigUint64Array)[slot] = info.qualification;
+    putU64(c[j.qual]!, slot, info.qualification);
     (c[j.gpa] as Float64Array)[slot] = info.guestPhysical ?? 0;
-    (c[j.gla] as BigUint64Array)[slot] = info.guestLinear ?? 0n;
+    putU64(c[j.gla]!, slot, info.guestLinear ?? 0);
     (c[j.len] as Uint8Array)[slot] = insn?.length ?? 0;
     (c[j.intr] as Uint32Array)[slot] = info.intrInfo ?? 0;
     (c[j.idtv] as Uint32Array)[slot] = info.idtVectoring ?? 0;
     if (reason.name === "MSR_READ" || reason.name === "MSR_WRITE") {
       (c[j.msr] as Uint32Array)[slot] = Number(s.gpr[1]! & 0xffff_ffffn);
-      (c[j.msrval] as BigUint64Array)[slot] = reason.name === "MSR_WRITE" ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0n;
+      putU64(c[j.msrval]!, slot, reason.name === "MSR_WRITE" ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0);
     } else {
       (c[j.msr] as Uint32Array)[slot] = 0;
-      (c[j.msrval] as BigUint64Array)[slot] = 0n;
+      setU64(c[j.msrval]!, slot, 0, 0);
     }
     (c[j.insn] as unknown[])[slot] = insn ?? undefined;
     this.emit("kvm_exit", {

@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createMachine } from "../../../runtime/index.js";
-import { CHUNK_MASK, CHUNK_ROWS, Columns } from "../../../runtime/core/columns.js";
+import { CHUNK_MASK, CHUNK_ROWS, Columns, getU64, putU64 } from "../../../runtime/core/columns.js";
 
 const HVC_LOOP = (n: number) => `
 _start:
@@ -37,7 +37,7 @@ describe("Columns", () => {
         expect(r).toBe(i);
         const a = c.chunk(r);
         (a[0] as Float64Array)[r & CHUNK_MASK] = i;
-        (a[1] as BigUint64Array)[r & CHUNK_MASK] = BigInt(i) << 40n;
+        putU64(a[1]!, r & CHUNK_MASK, BigInt(i) << 40n);
         (a[2] as unknown[])[r & CHUNK_MASK] = { i };
         if (c.count > keep) c.dropFront(1);
       }
@@ -47,7 +47,7 @@ describe("Columns", () => {
       for (let r = n - keep; r < n; r++) {
         const a = c.chunk(r);
         expect((a[0] as Float64Array)[r & CHUNK_MASK]).toBe(r);
-        expect((a[1] as BigUint64Array)[r & CHUNK_MASK]).toBe(BigInt(r) << 40n);
+        expect(getU64(a[1]!, r & CHUNK_MASK)).toBe(BigInt(r) << 40n);
         expect((a[2] as { i: number }[])[r & CHUNK_MASK]!.i).toBe(r);
       }
       expect(c.has(n - keep - 1)).toBe(false);
