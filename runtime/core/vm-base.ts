@@ -75,7 +75,14 @@ export abstract class VmBase {
   /** KVM handles exit `index` (already taken off pendingExit) and re-enters the guest unless it stops. */
   protected abstract handlePending(index: number): HandleResult;
 
+  /**
+   * Called at the start of step, runUntilExit and run: the machine may have been changed from
+   * outside (registers, traps, settings) since it last ran guest code.
+   */
+  protected beforeRun(): void {}
+
   step(): RunResult {
+    this.beforeRun();
     if (this.halted) return { stop: "halted", steps: 0, message: this.halted.message };
     if (this.pendingIndex >= 0) return { stop: "exit", steps: 0, exit: this.pendingExit!, message: "an exit is pending: handle it first" };
     const before = this.steps;
@@ -94,6 +101,7 @@ export abstract class VmBase {
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
     if (this.halted || this.pendingIndex >= 0) return this.step();
+    this.beforeRun();
     const stop = this.runGuest(max, options);
     if (stop === "exit") return this.result(before);
     return this.result(before, stop, stop === "interrupted" ? "interrupted" : `step limit of ${max} instructions reached`);
@@ -136,6 +144,7 @@ export abstract class VmBase {
   }
 
   run(options: RunOptions = {}): RunResult {
+    this.beforeRun();
     const max = options.maxSteps ?? this.settings.stepLimit;
     const before = this.steps;
     // The last exit handled, by index: Exit objects are built only for the caller's condition and the result.

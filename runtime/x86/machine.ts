@@ -19,7 +19,7 @@ import type { X86State } from "./env.js";
 import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
-import { exitReason } from "./vmx/reasons.js";
+import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
@@ -54,6 +54,9 @@ const EXIT_INFO = {
 };
 
 /** The cost of an exit by basic exit reason (x86 KVM adds nothing while handling). */
+/** The exit information of CPUID (no qualification). */
+const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0n };
+
 const BASE_CYCLES: number[] = [];
 function baseCycles(code: number, name: string): number {
   return (BASE_CYCLES[code] ??= exitCost(name).cycles);
@@ -162,6 +165,7 @@ export class X86Machine extends VmBase implements Machine {
       }
       // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
       if (translationKey(s) !== before) this.cpu.flushTlb();
+      else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
     this.emit("kvm_entry", { vcpu_id: 0, rip: s.rip });
     const inj = Number(this.vmcs.read("VM_ENTRY_INTR_INFO_FIELD"));
@@ -236,12 +240,15 @@ export class X86Machine extends VmBase implements Machine {
     this.pendingIndex = index;
   }
 
-  /** Exits seen by the fetch cache: an exit means the hypervisor ran (EPT, guest state may change). */
-  private seenExits = 0;
+  /**
+   * EPT version seen by the fetch and data caches: KVM changing the EPT tables (a new mapping, an
+   * MMIO spte) drops them. Guest-state changes at VM entry drop them in enter().
+   */
+  private seenEpt = -1;
 
   private syncFetch(): void {
-    if (this.exits.total !== this.seenExits) {
-      this.seenExits = this.exits.total;
+    if (this.ept.version !== this.seenEpt) {
+      this.seenEpt = this.ept.version;
       this.cpu.invalidateFetch();
     }
   }
@@ -256,6 +263,8 @@ export class X86Machine extends VmBase implements Machine {
       const insn = cpu.fetchInsn();
       cpu.insn = insn;
       s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
+      // CPUID exits unconditionally (SDM Vol. 3 25.1.2): the hot exit, taken without an exception.
+      if (insn.spec.sem === "cpuid") return this.vmExit(CPUID_EXIT);
       const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       if (fn) fn(s, s.r, cpu);
       else {
@@ -300,9 +309,8 @@ export class X86Machine extends VmBase implements Machine {
     }
   }
 
-  override runUntilExit(options: RunOptions = {}): RunResult {
-    this.cpu.invalidateFetch(); // traps or views may have changed EPT or controls since the last run
-    return super.runUntilExit(options);
+  protected override beforeRun(): void {
+    this.cpu.invalidateFetch(); // traps, settings or registers may have changed since the last run
   }
 
   /**
@@ -350,10 +358,7 @@ export class X86Machine extends VmBase implements Machine {
     return this.steps - before;
   }
 
-  override step(): RunResult {
-    this.cpu.invalidateFetch();
-    return super.step();
-  }
+
 
   /** A guest fault (delivered through the guest IDT, or an exit), a VM exit, or an emulator error. */
   private fault(e: unknown): void {

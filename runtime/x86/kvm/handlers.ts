@@ -150,14 +150,25 @@ const handleIo: ExitHandler = (vcpu) => {
 const handleCpuid: ExitHandler = (vcpu) => {
   vcpu.count("cpuid_exits");
   const s = vcpu.state;
-  const leaf = Number(s.gpr[0]! & 0xffff_ffffn);
-  const index = Number(s.gpr[1]! & 0xffff_ffffn);
+  // kvm_emulate_cpuid: leaf from EAX, index from ECX; the answer written to EAX, EBX, ECX, EDX
+  // zero-extended (32-bit results clear bits 63:32 in 64-bit mode). On the register halves
+  // when the state has them (X86Regs: r[i] low, r[16 + i] high), no BigInt per exit.
+  const halves = (s as { r?: Int32Array }).r;
+  const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
+  const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
   const { entry, found } = kvmCpuid(leaf);
   const r = cpuidAnswer(leaf, entry, found);
-  s.gpr[0] = r.eax;
-  s.gpr[3] = r.ebx;
-  s.gpr[1] = r.ecx;
-  s.gpr[2] = r.edx;
+  if (halves) {
+    halves[0] = entry.eax; halves[16] = 0;
+    halves[3] = entry.ebx; halves[19] = 0;
+    halves[1] = entry.ecx; halves[17] = 0;
+    halves[2] = entry.edx; halves[18] = 0;
+  } else {
+    s.gpr[0] = r.eax;
+    s.gpr[3] = r.ebx;
+    s.gpr[1] = r.ecx;
+    s.gpr[2] = r.edx;
+  }
   vcpu.ctx.emit("kvm_cpuid", { function: leaf, index, rax: entry.eax, rbx: entry.ebx, rcx: entry.ecx, rdx: entry.edx, found });
   vcpu.skipInstruction();
   return r.result;

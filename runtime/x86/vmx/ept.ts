@@ -48,8 +48,12 @@ export class Ept {
     return Number(this.eptp & ADDR_MASK);
   }
 
+  /** Bumped whenever the tables change (the CPU's translation caches compare it). */
+  version = 0;
+
   flush(): void {
     this.tlb.clear();
+    this.version++;
   }
 
   private entry(table: number, index: number): bigint {
