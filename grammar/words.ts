@@ -53,15 +53,17 @@ export const SETTINGS: Record<string, string> = {
   kvm: "same as `era`",
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
+  jit: "run guest code as compiled blocks (on, the default) or one instruction at a time (off): the results are the same",
   exitcap: "most exits a VM keeps (default 1000000); older ones are dropped, counts by reason stay exact",
   tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
-export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_mmio", readonly string[]>> = {
+export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_mmio" | "jit", readonly string[]>> = {
   era: ["2015", "today"],
   kvm: ["2015", "today"],
   granule: ["64k", "4k"],
   pair_mmio: ["on", "off"],
+  jit: ["on", "off"],
 };
 export const TRAP_KINDS_X86 = ["cr0", "cr3", "cr4", "cr8", "cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
 export const TRAP_KINDS_ARM64 = ["sysreg", "tvm", "trvm", "wfi", "wfe", "hvc", "smc", "setway", "acr", "id"] as const;

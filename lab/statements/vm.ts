@@ -37,6 +37,7 @@ function asmErrorPos(e: unknown, body: { pos: Pos }, source: string): Pos | unde
 }
 
 function applyArchSettings(m: Machine, settings: LabSettings): void {
+  if (settings.jit !== undefined) m.set("jit", settings.jit);
   if (m.arch !== "arm64") return;
   if (settings.granule !== undefined) m.set("granule", settings.granule);
   if (settings.pair_mmio !== undefined) m.set("pair_mmio", settings.pair_mmio);
@@ -236,9 +237,11 @@ function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: C
       return { key: "granule", machineName: "granule", value: g };
     }
     default: {
+      // on/off settings: pair_mmio, jit
+      const key = name === "jit" ? "jit" : "pair_mmio";
       const b = raw === "on" || raw === 1n || raw === true ? true : raw === "off" || raw === 0n || raw === false ? false : undefined;
-      if (b === undefined) throw valueError(`pair_mmio must be ${SETTING_VALUES.pair_mmio.join(" or ")}`, pos);
-      return { key: "pair_mmio", machineName: "pair_mmio", value: b };
+      if (b === undefined) throw valueError(`${key} must be ${SETTING_VALUES[key].join(" or ")}`, pos);
+      return { key, machineName: key, value: b };
     }
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Session } from "../../lab/session.js";
+import { Session, defaultFactory } from "../../lab/session.js";
 import type { ErrorResult, Result, TableResult } from "../../lab/results.js";
 import { formatError } from "../../lab/results.js";
 import { renderAllText } from "../../lab/render/text.js";
@@ -258,5 +258,25 @@ describe("exit and trace caps", () => {
     // A running VM takes the new cap too.
     only(s.execute("set exitcap 2"));
     expect(m.exits.length).toBe(2);
+  });
+});
+
+describe("set jit", () => {
+  test("off and on give the same trace and registers, on both machines, and bad values are errors", async () => {
+    const factory = await defaultFactory();
+    const run = (jit: string, arch: string) => {
+      const s = new Session(factory);
+      const rs = only(s.execute(`set jit ${jit}\nvm boot ${arch} as a\nrun until halt\nshow trace`));
+      return renderAllText(rs);
+    };
+    for (const arch of ["x86_64", "arm64"]) {
+      const on = run("on", arch);
+      expect(on).toMatch(/kvm_exit/);
+      expect(run("off", arch)).toBe(on.replace("jit = true", "jit = false"));
+    }
+    const s = new Session(factory);
+    only(s.execute("vm boot arm64 as b"));
+    expect(textOf(only(s.execute("set jit off")))).toMatch(/jit = false \(VM `b` and VMs booted from now on\)/);
+    expect(err(s, "set jit maybe").message).toMatch(/jit must be on or off/);
   });
 });
