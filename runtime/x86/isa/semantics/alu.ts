@@ -19,7 +19,13 @@ const shift: Sem = (env, insn) => {
   const m = mask(size);
   const a = readOperand(env, insn, dst);
   const count = readOperand(env, insn, cnt) & (size === 8 ? 0x3fn : 0x1fn);
-  if (count === 0n) return; // no flags change, no write (SDM: "if the count is 0, the flags are not affected")
+  if (count === 0n) {
+    // The flags are not affected (SDM Vol. 2 RCL/RCR/ROL/ROR: "If the masked count is 0, the flags
+    // are not affected"), but a 32-bit register destination is still written, which zero-extends
+    // it into bits 63:32 (SDM Vol. 1 3.4.1.1), as hardware and QEMU do.
+    if (size === 4 && dst.kind === "reg" && s.mode === "long64") writeOperand(env, insn, dst, a);
+    return;
+  }
   const msb = (v: bigint) => (v & signBit(size)) !== 0n;
   const cfIn = flag(s, CF) ? 1n : 0n;
   let r: bigint;

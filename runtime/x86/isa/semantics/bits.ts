@@ -68,7 +68,8 @@ const xadd: Sem = (env, insn) => {
   const b = readOperand(env, insn, src!);
   const r = addFlags(a, b, 0n, size);
   writeOperand(env, insn, dst!, r.result);
-  if (!(src!.kind === "reg" && dst!.kind === "reg" && src!.reg === dst!.reg)) writeOperand(env, insn, src!, a);
+  // xadd %r, %r writes the sum only; %bl and %bh are different registers with the same number.
+  if (!(src!.kind === "reg" && dst!.kind === "reg" && src!.reg === dst!.reg && !!src!.high8 === !!dst!.high8)) writeOperand(env, insn, src!, a);
   setFlags(env.state, ARITH_FLAGS, r.flags);
 };
 

@@ -389,7 +389,8 @@ const not: Template = (g, insn) => {
 };
 
 /** SHL/SAL (4, 6), SHR (5), SAR (7); rotates (0..3) stay on the BigInt semantics. A zero count
- * changes nothing (no write, no flags: SDM "if the count is 0, the flags are not affected"). */
+ * changes no flags (SDM "if the count is 0, the flags are not affected") and no value, but a
+ * 32-bit register destination is still written, zero-extending it (SDM Vol. 1 3.4.1.1). */
 const shift: Template = (g, insn) => {
   const k = insn.spec.arg!;
   if (k < 4) return false;
@@ -402,7 +403,10 @@ const shift: Template = (g, insn) => {
   let full = false;
   if (cnt.kind === "imm") {
     const n = Number(cnt.value) & cmask;
-    if (n === 0) return true;
+    if (n === 0) {
+      if (size === 4 && dst.kind === "reg") g.emit(`R[${dst.reg + 16}] = 0;`);
+      return true;
+    }
     cn = String(n);
     full = true;
   } else {
@@ -423,7 +427,7 @@ const shift: Template = (g, insn) => {
   if (!write(g, dst, r, size === 8 ? `${r}h` : "0", a.ea)) return false;
   g.shiftFlags = { line: g.out.length, full };
   g.emit(`c.fl = c.shiftFlags(${k}, ${a.lo}, ${a.hi}, ${cn}, ${size}); c.cc = 0;`);
-  if (!full) g.emit("}");
+  if (!full) g.emit(size === 4 && dst.kind === "reg" ? `} else R[${dst.reg + 16}] = 0;` : "}");
   return true;
 };
 
