@@ -83,7 +83,7 @@ export interface Counts {
 /** Iteration counts at EXITLAB_BENCH_SCALE = 1: about 1 s per exitlab run at 2025 speed. */
 export function counts(scale: number): Counts {
   const n = (base: number) => Math.max(1, Math.round(base * scale));
-  return { a64Loop: n(25_000_000), x86Loop: n(25_000_000), armExits: n(20_000), x86Exits: n(25_000), qemuLoop: n(100_000_000), qemuSyscalls: n(1_000_000) };
+  return { a64Loop: n(25_000_000), x86Loop: n(25_000_000), armExits: n(500_000), x86Exits: n(300_000), qemuLoop: n(100_000_000), qemuSyscalls: n(1_000_000) };
 }
 
 /** Does exitlab run the 64-bit form of the x86 loop (long mode entered by the guest)? */
