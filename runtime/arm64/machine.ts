@@ -69,6 +69,9 @@ export class Arm64Machine extends VmBase implements Machine {
   readonly kvm: KvmVcpu;
   readonly uart = new Pl011();
   readonly symbols: Map<string, bigint>;
+  /** The kvm_exit and kvm_entry tracepoints (trace.kindId): every exit emits both. */
+  private readonly kvmExit: number;
+  private readonly kvmEntry: number;
   /** Runs guest code: compiled blocks, or one instruction at a time with `jit` off. */
   readonly engine: A64Engine;
 
@@ -79,6 +82,8 @@ export class Arm64Machine extends VmBase implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
+    this.kvmExit = this.trace.kindId("kvm_exit");
+    this.kvmEntry = this.trace.kindId("kvm_entry");
     this.exits = new ExitStore(ARM64_EXIT_SCHEMA, options.exitCap);
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as Arm64Machine["exitCols"];
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
@@ -124,7 +129,7 @@ export class Arm64Machine extends VmBase implements Machine {
 
   /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
   private enter(): void {
-    this.emit("kvm_entry", { vcpu_pc: this.cpu.state.pcValue() });
+    this.emitKind(this.kvmEntry, { vcpu_pc: this.cpu.state.pcValue() });
   }
 
   // ---- exits ----
@@ -181,7 +186,7 @@ export class Arm64Machine extends VmBase implements Machine {
     (c[j.word] as Uint32Array)[slot] = word ?? 0;
     (c[j.flush] as Float64Array)[slot] = 0;
     this.kvm.exitEsr = esr;
-    this.emit("kvm_exit", { vcpu_pc: vcpuPc, esr_ec: ec });
+    this.emitKind(this.kvmExit, { vcpu_pc: vcpuPc, esr_ec: ec });
     this.pendingIndex = index;
   }
 

@@ -62,10 +62,13 @@ export class Columns {
   private base = 0;
   private spare: ColumnArray[] | null = null;
   private readonly refCols: number[];
+  /** Column 0 is u64 (two numbers a row): chunk capacity is half its length. */
+  private readonly firstIsU64: boolean;
 
   constructor(types: readonly ColumnType[], private readonly initial = 64) {
     this.types = types.length ? types : ["u8"]; // a row needs a column to live in
     this.refCols = types.flatMap((t, j) => (t === "ref" ? [j] : []));
+    this.firstIsU64 = this.types[0] === "u64";
   }
 
   /** Rows appended so far (live + dropped). */
@@ -126,7 +129,7 @@ export class Columns {
   /** Rows a chunk has room for (a u64 column holds two numbers a row). */
   private rowsIn(chunk: ColumnArray[]): number {
     const n = (chunk[0] as ArrayLike<unknown>).length;
-    return this.types[0] === "u64" ? n / 2 : n;
+    return this.firstIsU64 ? n / 2 : n;
   }
 
   private growChunk(ci: number): void {

@@ -49,6 +49,11 @@ export abstract class VmBase {
     this.trace.emit(name, this.steps, this.cycles, fields);
   }
 
+  /** emit() with a tracepoint resolved once by trace.kindId (the exit path's own events). */
+  protected emitKind(kind: number, fields: Record<string, FieldValue>): void {
+    this.trace.emitKind(kind, this.steps, this.cycles, fields);
+  }
+
   /** Guest-physical memory, bytes (RAM only). */
   readPhysical(pa: number, length: number): Uint8Array {
     if (!Number.isInteger(pa) || pa < 0 || !Number.isInteger(length) || length < 0 || length > 1 << 20) {
