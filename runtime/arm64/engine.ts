@@ -31,8 +31,18 @@ interface Block {
 }
 
 export class A64Engine {
+  private jitOn = true;
+  /** The block that ran last, whose links the next run starts from (kept across exits). */
+  private last: Block | null = null;
+
   /** Compile multi-instruction blocks and loops (off: one instruction at a time). */
-  jit = true;
+  get jit(): boolean {
+    return this.jitOn;
+  }
+  set jit(on: boolean) {
+    this.jitOn = on;
+    this.gen++; // links made under the other setting are not followed
+  }
   private readonly blocks = new Map<number, Block>();
   private readonly singles = new Map<number, Block>();
   /** Guest-physical page → the blocks compiled from it (start address and length in bytes). */
@@ -82,7 +92,8 @@ export class A64Engine {
     const R = s.r;
     const port = cpu.port;
     let done = 0;
-    let prev: Block | null = null;
+    let prev: Block | null = this.last;
+    this.last = null;
     while (done < budget) {
       let inBlock = false;
       try {
@@ -105,7 +116,10 @@ export class A64Engine {
         done += b.fn(R, s, cpu, port, left);
         prev = b;
         // A trap to EL2 raised without an exception (HVC): the machine takes it.
-        if (cpu.trap !== null) return done;
+        if (cpu.trap !== null) {
+          this.last = b;
+          return done;
+        }
       } catch (e) {
         prev = null;
         const retired = done + (inBlock ? s.partial : 0);
@@ -117,6 +131,7 @@ export class A64Engine {
         throw e;
       }
     }
+    this.last = prev;
     return done;
   }
 

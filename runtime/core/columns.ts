@@ -99,7 +99,7 @@ export class Columns {
   /** Drops the `n` oldest rows. */
   dropFront(n: number): void {
     n = Math.min(n, this.count);
-    for (const j of this.refCols) for (let i = 0; i < n; i++) (this.chunk(this.first + i)[j] as unknown[])[(this.first + i) & CHUNK_MASK] = undefined;
+    if (this.refCols.length !== 0) for (const j of this.refCols) for (let i = 0; i < n; i++) (this.chunk(this.first + i)[j] as unknown[])[(this.first + i) & CHUNK_MASK] = undefined;
     this.first += n;
     this.count -= n;
     while (this.base < this.first >>> CHUNK_SHIFT) {

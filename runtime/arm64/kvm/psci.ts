@@ -37,8 +37,14 @@ export function psciFunction(id: bigint): PsciFunction | undefined {
 
 /** The PSCI function with this 32-bit function ID (W0), if KVM implements it. */
 export function psciFunctionById(id: number): PsciFunction | undefined {
-  return BY_ID.get(id);
+  // Guests call the same function in a row (a PSCI_VERSION loop, a poll).
+  if (id === lastById) return lastByIdFn;
+  lastByIdFn = BY_ID.get(id);
+  lastById = id;
+  return lastByIdFn;
 }
+let lastById = -1;
+let lastByIdFn: PsciFunction | undefined;
 
 /** PSCI_VERSION's answer per era: 0.2 (Linux 4.1), 1.1 today. */
 export function psciVersion(era: KvmEra): bigint {
