@@ -17,6 +17,23 @@ const SEG_FIELDS = SEGS.map((seg) => {
 const RIP = F("GUEST_RIP"), RSP = F("GUEST_RSP"), RFLAGS = F("GUEST_RFLAGS"), CR0F = F("GUEST_CR0"), CR3F = F("GUEST_CR3"), CR4F = F("GUEST_CR4");
 const EFERF = F("GUEST_IA32_EFER"), GDTR_BASE = F("GUEST_GDTR_BASE"), GDTR_LIMIT = F("GUEST_GDTR_LIMIT"), IDTR_BASE = F("GUEST_IDTR_BASE"), IDTR_LIMIT = F("GUEST_IDTR_LIMIT");
 
+/**
+ * The register file's own numbers (X86Regs: rip as a Number, GPR halves, RFLAGS from the lazy
+ * flags), when the state has them: the per-exit comparisons below then make no BigInt.
+ */
+interface NumericRegs {
+  pc: number;
+  r: Int32Array;
+  flags(): number;
+}
+const numeric = (s: X86State): NumericRegs | undefined => ("pc" in s && "r" in s && "flags" in s ? (s as unknown as NumericRegs) : undefined);
+
+/** rip, rsp and rflags as numbers (the saved record's mirrors of rip/rsp/rflags). */
+interface Mirrors { ripN: number; rspLo: number; rspHi: number; rflagsN: number }
+function mirrorsOf(n: NumericRegs): Mirrors {
+  return { ripN: n.pc, rspLo: n.r[4]!, rspHi: n.r[20]!, rflagsN: n.flags() };
+}
+
 /** What saveGuestState stored, to tell at VM entry whether loading the VMCS would change anything. */
 interface Saved {
   s: X86State;
@@ -24,6 +41,8 @@ interface Saved {
   /** Facts of the saved values the entry checks need (recomputed when those values change). */
   rflagsBit1: boolean; lma: boolean; lme: boolean; pg: boolean; pae: boolean; mode: X86State["mode"];
   rip: bigint; rsp: bigint; rflags: bigint; cr0: bigint; cr3: bigint; cr4: bigint; efer: bigint;
+  /** Numeric mirrors of rip, rsp, rflags (when the state has numbers; else undefined). */
+  m?: Mirrors;
   seg: { selector: number; base: bigint | number; limit: number; attributes: number }[];
   gdtrBase: bigint | number; gdtrLimit: number; idtrBase: bigint | number; idtrLimit: number;
 }
@@ -47,10 +66,22 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
   // The VMCS still holds what the last save (or a VM entry that changed nothing) left there:
   // write only what the guest changed since. Else write every field.
   if (v && v.s === s && vmcs.guestWrites === 0 && v.saveEfer === saveEfer) {
-    if (s.rip !== v.rip) vmcs.writeField(RIP, (v.rip = s.rip));
-    if (s.gpr[4] !== v.rsp) vmcs.writeField(RSP, (v.rsp = s.gpr[4]!));
-    const refacts = s.rflags !== v.rflags || s.cr0 !== v.cr0 || s.cr4 !== v.cr4 || s.efer !== v.efer || s.seg.cs.attributes !== v.seg[1]!.attributes;
-    if (s.rflags !== v.rflags) vmcs.writeField(RFLAGS, (v.rflags = s.rflags));
+    const n = numeric(s), m = v.m;
+    let rflagsChanged: boolean;
+    if (n && m) {
+      // Compare the numbers; make the BigInt field values only for what changed.
+      if (n.pc !== m.ripN) (m.ripN = n.pc), vmcs.writeField(RIP, (v.rip = s.rip));
+      if (n.r[4] !== m.rspLo || n.r[20] !== m.rspHi) (m.rspLo = n.r[4]!), (m.rspHi = n.r[20]!), vmcs.writeField(RSP, (v.rsp = s.gpr[4]!));
+      const f = n.flags();
+      rflagsChanged = f !== m.rflagsN;
+      if (rflagsChanged) (m.rflagsN = f), vmcs.writeField(RFLAGS, (v.rflags = s.rflags));
+    } else {
+      if (s.rip !== v.rip) vmcs.writeField(RIP, (v.rip = s.rip));
+      if (s.gpr[4] !== v.rsp) vmcs.writeField(RSP, (v.rsp = s.gpr[4]!));
+      rflagsChanged = s.rflags !== v.rflags;
+      if (rflagsChanged) vmcs.writeField(RFLAGS, (v.rflags = s.rflags));
+    }
+    const refacts = rflagsChanged || s.cr0 !== v.cr0 || s.cr4 !== v.cr4 || s.efer !== v.efer || s.seg.cs.attributes !== v.seg[1]!.attributes;
     if (s.cr0 !== v.cr0) vmcs.writeField(CR0F, (v.cr0 = s.cr0));
     if (s.cr3 !== v.cr3) vmcs.writeField(CR3F, (v.cr3 = s.cr3));
     if (s.cr4 !== v.cr4) vmcs.writeField(CR4F, (v.cr4 = s.cr4));
@@ -98,6 +129,8 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
     seg: SEG_FIELDS.map((f) => ({ ...s.seg[f.seg] })),
     gdtrBase: s.gdtr.base, gdtrLimit: s.gdtr.limit, idtrBase: s.idtr.base, idtrLimit: s.idtr.limit,
   };
+  const n = numeric(s);
+  if (n) v2.m = mirrorsOf(n);
   noteFacts(v2, s);
   saved.set(vmcs, v2);
   vmcs.guestWrites = 0;
@@ -112,7 +145,11 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
   if (vmcs.guestWrites === 2) return false;
   const v = saved.get(vmcs);
   if (!v || v.s !== s) return false;
-  if (s.rip !== v.rip || s.gpr[4] !== v.rsp || s.rflags !== v.rflags || s.cr0 !== v.cr0 || s.cr3 !== v.cr3 || s.cr4 !== v.cr4 || s.efer !== v.efer) return false;
+  const n = numeric(s), m = v.m;
+  if (n && m) {
+    if (n.pc !== m.ripN || n.r[4] !== m.rspLo || n.r[20] !== m.rspHi || n.flags() !== m.rflagsN) return false;
+  } else if (s.rip !== v.rip || s.gpr[4] !== v.rsp || s.rflags !== v.rflags) return false;
+  if (s.cr0 !== v.cr0 || s.cr3 !== v.cr3 || s.cr4 !== v.cr4 || s.efer !== v.efer) return false;
   if (s.gdtr.base !== v.gdtrBase || s.gdtr.limit !== v.gdtrLimit || s.idtr.base !== v.idtrBase || s.idtr.limit !== v.idtrLimit) return false;
   for (let i = 0; i < SEG_FIELDS.length; i++) {
     const a = s.seg[SEG_FIELDS[i]!.seg];
@@ -135,6 +172,7 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
   if (vmcs.guestWrites === 1) {
     s.rip = vmcs.readField(RIP);
     v.rip = s.rip;
+    if (n && m) m.ripN = n.pc;
   }
   vmcs.guestWrites = 0;
   return true;
