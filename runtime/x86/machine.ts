@@ -51,9 +51,18 @@ const EXIT_INFO = {
   intrInfo: lookupField("VM_EXIT_INTR_INFO").field,
   intrError: lookupField("VM_EXIT_INTR_ERROR_CODE").field,
   idtVectoring: lookupField("IDT_VECTORING_INFO_FIELD").field,
+  entryIntrInfo: lookupField("VM_ENTRY_INTR_INFO_FIELD").field,
 };
 
 /** The cost of an exit by basic exit reason (x86 KVM adds nothing while handling). */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** rip for a trace field: the register file's number when exact (X86Regs.pc), else the BigInt. */
+function ripValue(s: X86State): number | bigint {
+  const pc = (s as { pc?: number }).pc;
+  return pc !== undefined && pc >= 0 ? pc : s.rip;
+}
+
 /** The exit information of CPUID (no qualification). */
 const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0n };
 
@@ -167,8 +176,8 @@ export class X86Machine extends VmBase implements Machine {
       if (translationKey(s) !== before) this.cpu.flushTlb();
       else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
-    this.emit("kvm_entry", { vcpu_id: 0, rip: s.rip });
-    const inj = Number(this.vmcs.read("VM_ENTRY_INTR_INFO_FIELD"));
+    this.emit("kvm_entry", { vcpu_id: 0, rip: ripValue(s) });
+    const inj = Number(this.vmcs.readField(EXIT_INFO.entryIntrInfo));
     if (inj >>> 31) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
       const vector = inj & 0xff;
@@ -228,9 +237,9 @@ export class X86Machine extends VmBase implements Machine {
     (c[j.insn] as unknown[])[slot] = insn ?? undefined;
     this.emit("kvm_exit", {
       exit_reason: info.reason,
-      guest_rip: s.rip,
+      guest_rip: ripValue(s),
       isa: 1,
-      info1: info.qualification,
+      info1: info.qualification <= MAX_SAFE ? Number(info.qualification) : info.qualification,
       info2: info.intrInfo ?? 0,
       intr_info: info.intrInfo ?? 0,
       error_code: info.intrError ?? 0,
@@ -353,7 +362,7 @@ export class X86Machine extends VmBase implements Machine {
         used += this.runBlock(block, max - used);
         prev = block;
       }
-      if (this.halted || this.pendingExit) break;
+      if (this.halted || this.pendingIndex >= 0) break;
     }
     return this.steps - before;
   }
@@ -386,7 +395,7 @@ export class X86Machine extends VmBase implements Machine {
   // ---- Machine ----
 
   protected handlePending(index: number): HandleResult {
-    const idtv = Number(this.vmcs.read("IDT_VECTORING_INFO_FIELD"));
+    const idtv = Number(this.vmcs.readField(EXIT_INFO.idtVectoring));
     const r = handleExit(this.kvm, this.exits.codeOf(index));
     if (r.action === "halt") {
       this.halted = { message: r.message };
