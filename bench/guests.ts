@@ -3,6 +3,7 @@
 // Both sides run the same loop body; the counts are parameters so each side can run long enough.
 
 import type { Arch } from "../runtime/core/machine.js";
+import { LONG_MODE_ENTRY, LONG_MODE_TABLES } from "../runtime/guests/x86_64/long-mode.js";
 
 /** Guest instructions per loop iteration (the loop body, branch included). */
 export const A64_LOOP_INSNS = 4;
@@ -55,23 +56,7 @@ export function exitlabX86Loop64(n: number): string {
   return `
     .code32
 start:
-    lgdtl gdt64_desc
-    mov %cr4, %eax
-    bts $5, %eax
-    mov %eax, %cr4
-    mov $ptl4, %eax
-    mov %eax, %cr3
-    mov $0xc0000080, %ecx
-    rdmsr
-    bts $8, %eax
-    wrmsr
-    mov %cr0, %eax
-    bts $0, %eax
-    bts $31, %eax
-    mov %eax, %cr0
-    ljmpl $8, $start64
-    .code64
-start64:
+${LONG_MODE_ENTRY}
     mov $${n}, %rsi
     mov $0x1234, %rdx
     xor %eax, %eax
@@ -80,26 +65,7 @@ ${X86_64_BODY}
     xor %eax, %eax
     out %al, $0xf4
     hlt
-    .align 8
-gdt64:
-    .quad 0
-    .quad 0x00af9b000000ffff
-    .quad 0x00cf93000000ffff
-gdt64_end:
-gdt64_desc:
-    .word gdt64_end - gdt64 - 1
-    .long gdt64
-    .balign 4096, 0
-ptl4: .quad ptl3 + 7
-    .fill 511, 8, 0
-ptl3: .quad ptl2 + 7
-    .fill 511, 8, 0
-ptl2: .quad 0x0000001e7
-    .quad 0x0002001e7
-    .quad 0x0004001e7
-    .quad 0x0006001e7
-    .fill 508, 8, 0
-`;
+${LONG_MODE_TABLES}`;
 }
 
 /** The same loop with 32-bit registers in 32-bit protected mode (the fallback form). */

@@ -6,6 +6,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../runtime/x86/machine.js";
+import { LONG_MODE_ENTRY, LONG_MODE_TABLES } from "../../../runtime/guests/x86_64/long-mode.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -68,50 +69,7 @@ function randomInsn(r: () => number, bits: 32 | 64, label: () => string): string
   }
 }
 
-const LONG_MODE_PROLOGUE = `
-  lgdtl gdt64_desc
-  mov %cr4, %eax
-  bts $5, %eax
-  mov %eax, %cr4
-  mov $ptl4, %eax
-  mov %eax, %cr3
-  mov $0xc0000080, %ecx
-  rdmsr
-  bts $8, %eax
-  wrmsr
-  mov %cr0, %eax
-  bts $31, %eax
-  mov %eax, %cr0
-  ljmpl $8, $start64
-  .code64
-start64:
-  mov $0x10, %ax
-  mov %ax, %ds
-  mov %ax, %es
-  mov %ax, %ss
-`;
-
-const LONG_MODE_TABLES = `
-  .align 8
-gdt64:
-  .quad 0
-  .quad 0x00af9b000000ffff
-  .quad 0x00cf93000000ffff
-gdt64_end:
-gdt64_desc:
-  .word gdt64_end - gdt64 - 1
-  .long gdt64
-  .balign 4096, 0
-ptl4: .quad ptl3 + 7
-  .fill 511, 8, 0
-ptl3: .quad ptl2 + 7
-  .fill 511, 8, 0
-ptl2: .quad 0x0000001e7
-  .quad 0x0002001e7
-  .quad 0x0004001e7
-  .quad 0x0006001e7
-  .fill 508, 8, 0
-`;
+const LONG_MODE_PROLOGUE = LONG_MODE_ENTRY;
 
 function program(seed: number, bits: 32 | 64, length: number, iterations: number): string {
   const r = rng(seed);
