@@ -15,6 +15,7 @@ import { Mmu, MmuFault, type AccessKind, type MmuRegisters } from "./mmu.js";
 import { SYSREGS, sysregByEncoding, type SysregDef } from "./sysregs.js";
 import { EC, FSC, encodeEsr } from "./esr.js";
 import { SoftTlb } from "./tlb.js";
+import { clearExclusive } from "./isa/table/system.js";
 import { join64, REG } from "./state.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
 
@@ -315,7 +316,7 @@ export class A64Cpu implements A64Env {
       case "MPIDR_EL1": return this.reg("VMPIDR_EL2");
       case "CURRENTEL": return BigInt(s.el << 2);
       case "DAIF": return BigInt(s.daif << 6);
-      case "NZCV": return BigInt(s.nzcv << 28);
+      case "NZCV": return BigInt((s.nzcv << 28) >>> 0); // bits 63:32 RES0 (Arm ARM D13.2 NZCV)
       case "SPSEL": return BigInt(s.spsel);
       case "SP_EL0": return s.sp[0]!;
     }
@@ -429,6 +430,8 @@ export class A64Cpu implements A64Env {
     }
     this.pstate = spsr;
     s.nextPc = this.reg("ELR_EL1");
+    // AArch64.ExceptionReturn: ClearExclusiveLocal (Arm ARM J1, B2.9.5).
+    clearExclusive(s);
   }
 
   wait(isWfe: boolean): void {

@@ -104,8 +104,12 @@ export function combineS1S2(s1: MemAttrs, s2: MemAttrs): MemAttrs {
 }
 
 export class Mmu {
-  /** Page-aligned PA by VA page, access kind and EL (a TLB). */
-  private readonly tlb = new Map<number, number>();
+  /**
+   * Page-aligned PA by VA page (a TLB), one map per access kind and EL (read, write, fetch at EL1
+   * and EL0): the page number of a 64-bit VA fits a double exactly (52 bits), a key mixing in the
+   * kind would not for the upper VA range.
+   */
+  private readonly tlb: Map<number, number>[] = Array.from({ length: 6 }, () => new Map<number, number>());
   /** Counters for `show stats`. */
   walks = 0;
 
@@ -131,7 +135,7 @@ export class Mmu {
 
   /** Forget every translation (both stages). */
   flush(): void {
-    this.tlb.clear();
+    for (const t of this.tlb) t.clear();
     this.regions.clear();
     this.s2cache.clear();
     this.largeLeaves = 0;
@@ -140,7 +144,7 @@ export class Mmu {
 
   /** Forget the stage-1 (and combined) translations, keeping stage 2's (TLBI VMALLE1 & co.). */
   flushStage1(): void {
-    this.tlb.clear();
+    for (const t of this.tlb) t.clear();
     this.regions.clear();
     this.largeLeaves = 0;
     this.onFlush?.();
@@ -156,22 +160,22 @@ export class Mmu {
     if (this.largeLeaves > 0) return this.flushStage1();
     const first = vpn - (vpn % 16);
     if (!this.regions.delete(first / 16)) return;
-    for (let p = first; p < first + 16; p++) for (let k = 0; k < 6; k++) this.tlb.delete(p * 8 + k);
+    for (const t of this.tlb) for (let p = first; p < first + 16; p++) t.delete(p);
     this.onInvalidate?.(first, 16);
   }
 
   /** VA → PA for an access at `el`, through both stages; throws MmuFault. Cached per 4 KiB page. */
   translate(va: bigint, kind: AccessKind, el: number): number {
     const page = Number(va >> 12n);
-    const key = page * 8 + (kind === "read" ? 0 : kind === "write" ? 2 : 4) + (el === 0 ? 1 : 0);
+    const tlb = this.tlb[(kind === "read" ? 0 : kind === "write" ? 2 : 4) + (el === 0 ? 1 : 0)]!;
     const off = Number(va & 0xfffn);
-    const hit = this.tlb.get(key);
+    const hit = tlb.get(page);
     if (hit !== undefined) return hit + off;
     // Walk the access's own address so that a fault reports it exactly (FAR); cache the page.
     const t = this.walk(va, kind, el);
     if (t.s1Shift > 16) this.largeLeaves++;
     this.regions.add(Math.floor(page / 16));
-    this.tlb.set(key, t.pa - off);
+    tlb.set(page, t.pa - off);
     return t.pa;
   }
 
