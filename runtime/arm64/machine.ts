@@ -17,7 +17,7 @@ import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
 import { REG, join64, value64 } from "./state.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
-import { CHUNK_MASK, putU64, setU64 } from "../core/columns.js";
+import { CHUNK_MASK, putU64, type ColumnArray } from "../core/columns.js";
 import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
@@ -135,6 +135,19 @@ export class Arm64Machine extends VmBase implements Machine {
   // ---- exits ----
 
   /** The hardware's side of a trap to EL2: syndrome registers, the exit's columns, then KVM's kvm_exit trace. */
+  /** The arch columns of the exit chunk being filled, typed once per chunk (monomorphic stores). */
+  private exitChunk: unknown = null;
+  private exitArrays: { esr: Uint32Array; far: Uint32Array; hpfar: Uint32Array; val: Uint32Array; word: Uint32Array; flush: Float64Array } | null = null;
+
+  private bindExitChunk(c: ColumnArray[]): NonNullable<Arm64Machine["exitArrays"]> {
+    const j = this.exitCols;
+    this.exitChunk = c;
+    return (this.exitArrays = {
+      esr: c[j.esr] as Uint32Array, far: c[j.far] as Uint32Array, hpfar: c[j.hpfar] as Uint32Array,
+      val: c[j.val] as Uint32Array, word: c[j.word] as Uint32Array, flush: c[j.flush] as Float64Array,
+    });
+  }
+
   private vmExit(t: El2Trap): void {
     const cpu = this.cpu;
     const s = cpu.state;
@@ -177,14 +190,16 @@ export class Arm64Machine extends VmBase implements Machine {
     const index = store.record(this.steps, pcLo >>> 0, pcHi >>> 0, ec, baseCycles(ec), flags);
     const c = store.chunk(index);
     const slot = index & CHUNK_MASK;
-    const j = this.exitCols;
-    (c[j.esr] as Uint32Array)[slot] = esr;
-    putU64(c[j.far]!, slot, t.far ?? 0);
-    putU64(c[j.hpfar]!, slot, t.hpfar ?? 0);
-    if (valReg >= 0 && valReg < 31) setU64(c[j.val]!, slot, r[2 * valReg]! >>> 0, r[2 * valReg + 1]! >>> 0);
-    else setU64(c[j.val]!, slot, 0, 0);
-    (c[j.word] as Uint32Array)[slot] = word ?? 0;
-    (c[j.flush] as Float64Array)[slot] = 0;
+    const k = c === this.exitChunk ? this.exitArrays! : this.bindExitChunk(c);
+    k.esr[slot] = esr;
+    if (t.far === undefined) (k.far[2 * slot] = 0), (k.far[2 * slot + 1] = 0);
+    else putU64(k.far, slot, t.far);
+    if (t.hpfar === undefined) (k.hpfar[2 * slot] = 0), (k.hpfar[2 * slot + 1] = 0);
+    else putU64(k.hpfar, slot, t.hpfar);
+    if (valReg >= 0 && valReg < 31) (k.val[2 * slot] = r[2 * valReg]!), (k.val[2 * slot + 1] = r[2 * valReg + 1]!);
+    else (k.val[2 * slot] = 0), (k.val[2 * slot + 1] = 0);
+    k.word[slot] = word ?? 0;
+    k.flush[slot] = 0;
     this.kvm.exitEsr = esr;
     this.emitKind(this.kvmExit, { vcpu_pc: vcpuPc, esr_ec: ec });
     this.pendingIndex = index;

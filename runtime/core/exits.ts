@@ -97,6 +97,13 @@ export class ExitStore implements ExitList {
   private readonly cycles: number[] = [];
   private readonly seen: number[] = [];
   totalCycles = 0;
+  private recChunk: unknown = null;
+  private recStep = new Float64Array(0);
+  private recPc = new Uint32Array(0);
+  private recPcHi = new Uint32Array(0);
+  private recCode = new Uint16Array(0);
+  private recCycles = new Uint32Array(0);
+  private recFlags = new Uint8Array(0);
 
   constructor(readonly schema: ExitSchema, cap = DEFAULT_EXIT_CAP) {
     this.cap = checkCap(cap);
@@ -124,12 +131,22 @@ export class ExitStore implements ExitList {
     const index = c.push();
     const a = c.chunk(index);
     const s = index & CHUNK_MASK;
-    (a[C_STEP] as Float64Array)[s] = step;
-    (a[C_PC] as Uint32Array)[s] = pcLo;
-    (a[C_PC_HI] as Uint32Array)[s] = pcHi;
-    (a[C_CODE] as Uint16Array)[s] = code;
-    (a[C_CYCLES] as Uint32Array)[s] = cycles;
-    (a[C_FLAGS] as Uint8Array)[s] = flags;
+    // The common columns of the current chunk, typed once per chunk (monomorphic stores).
+    if (a !== this.recChunk) {
+      this.recChunk = a;
+      this.recStep = a[C_STEP] as Float64Array;
+      this.recPc = a[C_PC] as Uint32Array;
+      this.recPcHi = a[C_PC_HI] as Uint32Array;
+      this.recCode = a[C_CODE] as Uint16Array;
+      this.recCycles = a[C_CYCLES] as Uint32Array;
+      this.recFlags = a[C_FLAGS] as Uint8Array;
+    }
+    this.recStep[s] = step;
+    this.recPc[s] = pcLo;
+    this.recPcHi[s] = pcHi;
+    this.recCode[s] = code;
+    this.recCycles[s] = cycles;
+    this.recFlags[s] = flags;
     if (this.counts[code] === undefined) {
       this.counts[code] = 0;
       this.cycles[code] = 0;

@@ -222,11 +222,24 @@ export class TraceLog {
     const e = ev.push();
     const c = ev.chunk(e);
     const s = e & CHUNK_MASK;
-    (c[0] as Uint16Array)[s] = kind;
-    (c[1] as Uint32Array)[s] = row;
-    (c[2] as Float64Array)[s] = step;
-    (c[3] as Float64Array)[s] = cycles;
+    // The event columns of the current chunk, typed once per chunk (monomorphic stores).
+    if (c !== this.evChunk) {
+      this.evChunk = c;
+      this.evKind = c[0] as Uint16Array;
+      this.evRow = c[1] as Uint32Array;
+      this.evStep = c[2] as Float64Array;
+      this.evCycles = c[3] as Float64Array;
+    }
+    this.evKind[s] = kind;
+    this.evRow[s] = row;
+    this.evStep[s] = step;
+    this.evCycles[s] = cycles;
   }
+  private evChunk: unknown = null;
+  private evKind = new Uint16Array(0);
+  private evRow = new Uint32Array(0);
+  private evStep = new Float64Array(0);
+  private evCycles = new Float64Array(0);
 
   private dropOldest(n: number): void {
     const ev = this.ev;
