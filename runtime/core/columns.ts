@@ -34,10 +34,13 @@ export function setU64(col: ColumnArray, s: number, lo: number, hi: number): voi
   a[2 * s + 1] = hi;
 }
 
-/** Store row `s` of a u64 column from a BigInt or a number below 2^53. */
+/** Store row `s` of a u64 column from a BigInt or an integer number (negative ones wrap modulo 2^64, as BigUint64Array did). */
 export function putU64(col: ColumnArray, s: number, v: bigint | number): void {
-  if (typeof v === "number") setU64(col, s, v >>> 0, (v / 4294967296) >>> 0);
-  else setU64(col, s, Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn));
+  if (typeof v === "number" && v >= 0) setU64(col, s, v >>> 0, (v / 4294967296) >>> 0);
+  else {
+    const x = BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
+    setU64(col, s, Number(x & 0xffff_ffffn), Number(x >> 32n));
+  }
 }
 
 /** Row `s` of a u64 column. */

@@ -116,9 +116,9 @@ function rowWriter(fields: readonly TraceField[]): RowWriter {
     const j = start[i]!;
     switch (f.type) {
       case "u64": return `{ const v = ${v};
-        if (typeof v === "number") { cols[${j}][at] = v >>> 0; cols[${j + 1}][at] = (v / 4294967296) >>> 0; }
+        if (typeof v === "number" && v >= 0) { cols[${j}][at] = v >>> 0; cols[${j + 1}][at] = (v / 4294967296) >>> 0; }
         else if (typeof v === "bigint") { cols[${j}][at] = Number(v & 0xffffffffn); cols[${j + 1}][at] = Number((v >> 32n) & 0xffffffffn); }
-        else { const x = BigInt(v === undefined ? 0 : Number(v)); cols[${j}][at] = Number(x & 0xffffffffn); cols[${j + 1}][at] = Number((x >> 32n) & 0xffffffffn); } }`;
+        else { const x = BigInt.asUintN(64, BigInt(v === undefined ? 0 : Math.trunc(Number(v)))); cols[${j}][at] = Number(x & 0xffffffffn); cols[${j + 1}][at] = Number((x >> 32n) & 0xffffffffn); } }`;
       case "num": case "u32": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
       case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
       case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;

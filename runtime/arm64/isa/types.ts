@@ -44,7 +44,7 @@ export interface A64SpecDecl {
   view?: (f: A64Fields, pc: bigint) => A64Ops;
   /** Operand values parsed by the assembler → fields; throws an A64BuildError when not encodable. */
   build?: (o: A64Ops, pc: bigint) => A64Fields;
-  /** A branch: the instruction ends its block (its template calls g.branchTo or g.jump). */
+  /** Ends its block: a branch (its template calls g.branchTo or g.jump) or an instruction that leaves it (g.leave: HVC). */
   branches?: boolean;
   /**
    * Semantics as a code template (isa/gen.ts): calls on the builder that emit the instruction's

@@ -105,3 +105,18 @@ describe("exit store", () => {
     expect(m.trace.lines("2015", ["kvm_cpuid"]).at(-1)).toBe("kvm_cpuid: func 0 rax d rbx 756e6547 rcx 6c65746e rdx 49656e69");
   });
 });
+
+describe("u64 columns", () => {
+  test("keep every 64-bit value exactly, from BigInts and from numbers (negative ones wrap modulo 2^64)", () => {
+    const c = new Columns(["u64"], 4);
+    const values: [bigint | number, bigint][] = [
+      [0, 0n], [1, 1n], [2 ** 32, 2n ** 32n], [Number.MAX_SAFE_INTEGER, 2n ** 53n - 1n], [-1, 2n ** 64n - 1n], [-4096, 2n ** 64n - 4096n],
+      [0xffff_8000_0000_1000n, 0xffff_8000_0000_1000n], [2n ** 64n - 1n, 2n ** 64n - 1n], [-1n, 2n ** 64n - 1n],
+    ];
+    for (const [v, want] of values) {
+      const r = c.push();
+      putU64(c.chunk(r)[0]!, r & CHUNK_MASK, v);
+      expect(getU64(c.chunk(r)[0]!, r & CHUNK_MASK), String(v)).toBe(want);
+    }
+  });
+});

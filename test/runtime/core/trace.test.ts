@@ -48,3 +48,15 @@ describe("TraceLog cap", () => {
     expect(log.dropped).toBe(0);
   });
 });
+
+describe("u64 trace fields", () => {
+  test("read back exactly whether emitted as numbers or BigInts, at any size", async () => {
+    const { traceFields } = await import("../../../runtime/core/trace.js");
+    const tp: Tracepoint = { name: "kvm_t", doc: "", source: "", fields: traceFields("a:u64 b:u32"), eras: { "2015": { format: "%llx", args: (f) => [f.a as bigint] } } };
+    const log = new TraceLog(tracepointTable([tp]));
+    const cases: [number | bigint, bigint][] = [[0x4008_0000, 0x4008_0000n], [2 ** 40 + 3, 2n ** 40n + 3n], [0xffff_8000_0010_0000n, 0xffff_8000_0010_0000n], [-1, 2n ** 64n - 1n]];
+    for (const [a] of cases) log.emit("kvm_t", 0, 0, { a, b: 7 });
+    expect(log.events.map((e) => e.fields.a)).toEqual(cases.map(([, want]) => want));
+    expect(log.events.map((e) => e.fields.b)).toEqual(cases.map(() => 7));
+  });
+});
