@@ -11,6 +11,10 @@ import type { A64Fields } from "../../../../runtime/arm64/isa/types.js";
 import { generateA64 } from "../../difftest/a64-gen.js";
 import { A64_QEMU_TOOLS, a64Diff, a64RunExitlab, a64RunQemu } from "../../difftest/a64-run.js";
 import { haveTools } from "../../../tools.js";
+import { qemuRequired } from "../../difftest/qemu.js";
+
+const HAVE_QEMU = haveTools(...A64_QEMU_TOOLS);
+if (!HAVE_QEMU && qemuRequired) throw new Error(`EXITLAB_REQUIRE_QEMU is set but one of ${A64_QEMU_TOOLS.join(", ")} is missing`);
 
 type Emit = (f: A64Fields, g: Gen) => void;
 const restore: (() => void)[] = [];
@@ -50,7 +54,7 @@ describe("a planted bug fails the differential tests", () => {
     for (const p of ps) expect(a64Diff(a64RunExitlab(p, false), a64RunExitlab(p, true))).toEqual([]);
   });
 
-  test.skipIf(!haveTools(...A64_QEMU_TOOLS))("a bug in the template (both paths): exitlab and QEMU disagree", () => {
+  test.skipIf(!HAVE_QEMU)("a bug in the template (both paths): exitlab and QEMU disagree", () => {
     const ps = programs(0x5eed_1000, 40).filter(usesEor);
     const qemu = a64RunQemu(ps);
     plantBug(flipBit0(() => true));
