@@ -79,12 +79,26 @@ export function blockSource(insns: readonly BlockInsn[], allowLoop: boolean, con
   return `let n = 0, ci = 0;\n${regs.prologue()}\ntry {\n${loop ? `for (;;) {\n${body}\n}` : body}\n} catch (e) { S.partial = n + ci; throw e; }`;
 }
 
+type BlockFactory = (K: unknown[], H: typeof HELPERS) => BlockFn;
+/**
+ * Factories by source text: the same code at the same address (every machine that boots the same
+ * guest, the tests, the notebooks) is parsed and compiled by V8 once. The constants are passed
+ * per block, so blocks of different machines share code but no state. Bounded: cleared when full.
+ */
+const factories = new Map<string, BlockFactory>();
+const FACTORIES_MAX = 8192;
+
 /** Compile a block (see blockSource). */
 export function compileBlock(insns: readonly BlockInsn[], allowLoop: boolean): BlockFn {
   const consts: unknown[] = [];
   const src = blockSource(insns, allowLoop, consts);
-  const make = new Function("K", "H", `"use strict"; const O = H.out; return function block(R, S, E, M, budget) {\n${src}\n};`);
-  return make(consts, HELPERS) as BlockFn;
+  let make = factories.get(src);
+  if (make === undefined) {
+    if (factories.size >= FACTORIES_MAX) factories.clear();
+    make = new Function("K", "H", `"use strict"; const O = H.out; return function block(R, S, E, M, budget) {\n${src}\n};`) as BlockFactory;
+    factories.set(src, make);
+  }
+  return make(consts, HELPERS);
 }
 
 /** A MemPort over any A64Env's BigInt load/store (tests, KVM's instruction emulation). */
