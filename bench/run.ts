@@ -13,7 +13,7 @@
 import { writeFileSync } from "node:fs";
 import { AnchorLab } from "./anchor.js";
 import { counts, pairSpecs, runPairs, type PairResult } from "./measure.js";
-import { benchMemory, formatMiB, TARGET_EXITS, type MemoryResult } from "./memory.js";
+import { benchMemory, formatMiB, type MemoryResult } from "./memory.js";
 import { benchKut, type KutResult } from "./kut.js";
 
 /** One row of the table, and one entry of the JSON file. */

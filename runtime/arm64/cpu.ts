@@ -16,7 +16,7 @@ import { SYSREGS, sysregByEncoding, type SysregDef } from "./sysregs.js";
 import { EC, FSC, encodeEsr } from "./esr.js";
 import { SoftTlb } from "./tlb.js";
 import { clearExclusive } from "./isa/table/system.js";
-import { join64, REG } from "./state.js";
+import { join64 } from "./state.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
 
 const MASK64 = (1n << 64n) - 1n;

@@ -8,7 +8,7 @@ import { TraceLog, type FieldValue } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
 import type {
-  DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, RunOptions, RunResult, TrapRequest,
+  DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";

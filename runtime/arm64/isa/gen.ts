@@ -50,6 +50,17 @@ export const INT64 = {
     }
     return shift64Pair(l, h, type, n, out);
   },
+  /** The 32 bits of x in reverse order (RBIT of one half). */
+  rbit32(x: number): number {
+    x = ((x >>> 1) & 0x55555555) | ((x & 0x55555555) << 1);
+    x = ((x >>> 2) & 0x33333333) | ((x & 0x33333333) << 2);
+    x = ((x >>> 4) & 0x0f0f0f0f) | ((x & 0x0f0f0f0f) << 4);
+    return INT64.bswap32(x);
+  },
+  /** The 4 bytes of x in reverse order (REV of one half). */
+  bswap32(x: number): number {
+    return (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+  },
   /** 64-bit values as BigInt for the rare operations done exactly that way (mul-high, 64-bit divide). */
   big(l: number, h: number): bigint {
     return (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);

@@ -2,10 +2,9 @@
 // branch (immediate, register), conditional branch, compare and branch, test and branch.
 
 import { A64BuildError, type A64Ops } from "../types.js";
-import { conditionHolds } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
 import { konst64 } from "../gen.js";
-import { fieldsAsOps, num, pcDiff, rX, sext, sfit, wX, type Decl } from "./common.js";
+import { fieldsAsOps, num, pcDiff, sext, sfit, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
 

@@ -4,10 +4,10 @@
 // UXTH, SXTB, SXTH, SXTW, ROR).
 
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
-import { addWithCarry, bitmaskValue, decodeBitMasks, encodeBitmask, logicFlags, widthOf } from "../alu.js";
+import { bitmaskValue, decodeBitMasks, encodeBitmask, widthOf } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
 import { konst64, ZERO } from "../gen.js";
-import { fieldsAsOps, fmt, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
+import { fieldsAsOps, fmt, num, pcDiff, sext, sfit, ufit, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
 

@@ -4,10 +4,8 @@
 // CMN, NEG, NEGS, CSET, CSETM, CINC, CINV, CNEG, MUL, MNEG, SMULL, UMULL, LSL/LSR/ASR/ROR).
 
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
-import { addWithCarry, conditionHolds, extendValue, logicFlags, shiftValue, widthOf } from "../alu.js";
-import { maskOf, signExtend } from "../../../core/bits.js";
-import { konst64 } from "../gen.js";
-import { fieldsAsOps, num, rSP, rX, ufit, wSP, wX, type Decl } from "./common.js";
+import { konst64, type Gen, type Val } from "../gen.js";
+import { fieldsAsOps, num, ufit, type Decl } from "./common.js";
 
 const decls: Decl[] = [];
 const b2 = (v: number) => `${v >> 1}${v & 1}`;
@@ -222,34 +220,33 @@ for (const [mn, opcode, alias] of TWO) {
   });
 }
 
-// ---- data processing (1 source)
-function reverseBytesIn(v: bigint, containerBytes: number, totalBytes: number): bigint {
-  let out = 0n;
-  for (let c = 0; c < totalBytes; c += containerBytes) {
-    for (let i = 0; i < containerBytes; i++) {
-      const byte = (v >> BigInt((c + i) * 8)) & 0xffn;
-      out |= byte << BigInt((c + containerBytes - 1 - i) * 8);
-    }
-  }
-  return out;
-}
-const ONE: [string, string, string, (v: bigint, w: number) => bigint][] = [
-  ["rbit", "sf:1", "000000", (v, w) => { let r = 0n; for (let i = 0; i < w; i++) if ((v >> BigInt(i)) & 1n) r |= 1n << BigInt(w - 1 - i); return r; }],
-  ["rev16", "sf:1", "000001", (v, w) => reverseBytesIn(v, 2, w / 8)],
-  ["rev32", "1", "000010", (v) => reverseBytesIn(v, 4, 8)],
-  ["rev", "0", "000010", (v) => reverseBytesIn(v, 4, 4)],
-  ["rev", "1", "000011", (v) => reverseBytesIn(v, 8, 8)],
-  ["clz", "sf:1", "000100", (v, w) => { let n = 0; while (n < w && !((v >> BigInt(w - 1 - n)) & 1n)) n++; return BigInt(n); }],
-  ["cls", "sf:1", "000101", (v, w) => { const top = (v >> BigInt(w - 1)) & 1n; let n = 0; while (n < w - 1 && ((v >> BigInt(w - 2 - n)) & 1n) === top) n++; return BigInt(n); }],
+// ---- data processing (1 source): Arm ARM C6.2.{RBIT,REV16,REV32,REV,CLZ,CLS}, on the 32-bit halves
+// (H.rbit32 and H.bswap32 reverse the bits and the bytes of one half).
+type Half = (x: string) => string;
+const bswap: Half = (x) => `H.bswap32(${x})`;
+const rev16: Half = (x) => `((${x} & 0x00ff00ff) << 8) | ((${x} >>> 8) & 0x00ff00ff)`;
+/** Each entry: mnemonic, sf pattern, opcode, and the result's halves from the operand's (lo, hi) for 32 and 64 bits. */
+const ONE: [string, string, string, (g: Gen, v: Val, sf: number) => Val][] = [
+  ["rbit", "sf:1", "000000", (g, v, sf) => (sf ? g.bind(`H.rbit32(${v.hi})`, `H.rbit32(${v.lo})`) : g.bind(`H.rbit32(${v.lo})`, "0"))],
+  ["rev16", "sf:1", "000001", (g, v, sf) => g.bind(rev16(v.lo), sf ? rev16(v.hi) : "0")],
+  ["rev32", "1", "000010", (g, v) => g.bind(bswap(v.lo), bswap(v.hi))],
+  ["rev", "0", "000010", (g, v) => g.bind(bswap(v.lo), "0")],
+  ["rev", "1", "000011", (g, v) => g.bind(bswap(v.hi), bswap(v.lo))],
+  ["clz", "sf:1", "000100", (g, v, sf) => g.bind(sf ? `${v.hi} !== 0 ? Math.clz32(${v.hi}) : 32 + Math.clz32(${v.lo})` : `Math.clz32(${v.lo})`, "0")],
+  // CLS: leading bits equal to the top bit, not counting it = CLZ(x EOR (x ASR 1)) - 1.
+  ["cls", "sf:1", "000101", (g, v, sf) => {
+    if (!sf) return g.bind(`Math.clz32(${v.lo} ^ (${v.lo} >> 1)) - 1`, "0");
+    const y = g.bind(`${v.lo} ^ ((${v.lo} >>> 1) | (${v.hi} << 31))`, `${v.hi} ^ (${v.hi} >> 1)`);
+    return g.bind(`(${y.hi} !== 0 ? Math.clz32(${y.hi}) : 32 + Math.clz32(${y.lo})) - 1`, "0");
+  }],
 ];
-for (const [mn, sf, opcode, fn] of ONE) {
+for (const [mn, sf, opcode, result] of ONE) {
   const regs = sf === "sf:1" ? "<Rd>, <Rn>" : sf === "1" ? "<Xd>, <Xn>" : "<Wd>, <Wn>";
   decls.push({
     name: `${mn.toUpperCase()}${sf === "sf:1" ? "" : sf === "1" ? "_x" : "_w"}`, pattern: `${sf} 1 0 11010110 00000 ${opcode} Rn:5 Rd:5`, syntax: `${mn} ${regs}`,
-    exec: (env, f) => {
-      const s = sf === "sf:1" ? f.sf! : Number(sf);
-      const w = widthOf(s);
-      wX(env, f.Rd!, fn(rX(env, f.Rn!, s), w) & maskOf(w), s);
+    gen: (f, g) => {
+      const w = sf === "sf:1" ? f.sf! : Number(sf);
+      g.setReg(f.Rd!, result(g, g.reg(f.Rn!, w), w), w);
     },
   });
 }

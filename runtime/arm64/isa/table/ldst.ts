@@ -5,12 +5,11 @@
 // for single general-purpose register accesses without writeback and not exclusive), and all
 // memory accesses happen before any register is written, so a fault leaves registers unchanged.
 
-import type { A64Env, A64MemAccess } from "../../env.js";
+import type { A64MemAccess } from "../../env.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
-import { extendValue } from "../alu.js";
 import { maskOf } from "../../../core/bits.js";
 import { Gen, konst64, type Val } from "../gen.js";
-import { fieldsAsOps, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
+import { fieldsAsOps, num, pcDiff, rSP, rX, sext, sfit, ufit, wX, type Decl } from "./common.js";
 import { checkExclusive, setExclusive } from "./system.js";
 
 const decls: Decl[] = [];

@@ -5,8 +5,8 @@
 
 import type { X86Insn, X86Operand } from "../types.js";
 import {
-  DF, UD, ZF, branchTarget, condition, effectiveAddress, flag, mask, peekPop, push, readGpr, readMem,
-  readOperand, sizeOf, stackSize, toSigned, writeGpr, writeOperand, type MemOperand, type Sem,
+  UD, ZF, branchTarget, effectiveAddress, flag, mask, peekPop, push, readGpr, readMem,
+  readOperand, writeGpr, type MemOperand, type Sem,
 } from "./core.js";
 
 /** MOV Sreg, r/m: the machine checks the selector; loading CS this way is #UD. */
