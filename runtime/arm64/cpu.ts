@@ -411,9 +411,11 @@ export class A64Cpu implements A64Env {
     const hcrEl2 = this.reg("HCR_EL2");
     if (kind === "svc") this.takeToEl1(EC.SVC64, BigInt(imm16), undefined, this.insnPc + 4n);
     if (kind === "hvc") {
-      if (s.el === 0 || hcrEl2 & hcr("HCD")) this.undefinedInstruction();
-      // HVC is taken with ELR_EL2 = the next instruction (Arm ARM D1.10.2 preferred return address).
-      throw new El2Trap(ESR_HVC64 | imm16, undefined, undefined, true);
+      // The rule of hvcTrap, with its outcomes thrown as the other exceptions are.
+      if (this.hvcTrap(imm16) === 2) throw new GuestException(EC.UNKNOWN, this.reg("ESR_EL1"));
+      const t = this.trap!;
+      this.trap = null;
+      throw t;
     }
     if (s.el === 1 && hcrEl2 & hcr("TSC")) throw new El2Trap(Number(encodeEsr(EC.SMC64, { imm16 })));
     this.undefinedInstruction(); // no EL3 in this machine: SMC is UNDEFINED

@@ -163,14 +163,12 @@ export class A64Engine {
       fn: compileBlock(insns, max > 1), len: insns.length, pa, bytes: 4 * insns.length, lo, hi,
       a: null, aLo: 0, aHi: 0, aEl: -1, aGen: -1, b: null, bLo: 0, bHi: 0, bEl: -1, bGen: -1,
     };
-    const old = cache.get(pa);
     cache.set(pa, b);
     const list = this.byPage.get(ppn);
-    const entry = { pa, bytes: b.bytes };
     if (!list) {
-      this.byPage.set(ppn, [entry]);
+      this.byPage.set(ppn, [{ pa, bytes: b.bytes }]);
       this.cpu.port.protectPage(ppn);
-    } else if (!old || !list.some((e) => e.pa === pa && e.bytes === b.bytes)) list.push(entry);
+    } else if (!list.some((e) => e.pa === pa && e.bytes === b.bytes)) list.push({ pa, bytes: b.bytes });
     this.stats.compiled++;
     return b;
   }

@@ -3,6 +3,10 @@
 // everything else uses the BigInt views (x, sp, pc, nextPc, readX/writeX), which are accessors
 // over the same array, so both always agree.
 
+import { MASK32 as M32, MASK64 as M64, join64 } from "../core/bits.js";
+
+export { join64 };
+
 /** Layout of A64State.r: X0..X30 at 2n (low half) and 2n + 1 (high half). */
 export const REG = {
   /** Index of the low half of Xn (n = 0..30); slot 31 (62/63) always reads zero (XZR). */
@@ -19,8 +23,6 @@ export const REG = {
   SIZE: 80,
 } as const;
 
-const M32 = 0xffff_ffffn;
-const M64 = (1n << 64n) - 1n;
 
 /** Two Int32 halves → the unsigned 64-bit value: a number below 2^53 (exact), else a BigInt. */
 export function value64(lo: number, hi: number): number | bigint {
@@ -28,10 +30,6 @@ export function value64(lo: number, hi: number): number | bigint {
   return h < 0x20_0000 ? h * 0x1_0000_0000 + (lo >>> 0) : join64(lo, hi);
 }
 
-/** Two Int32 halves → unsigned 64-bit BigInt. */
-export function join64(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
 
 /**
  * A BigInt array view of `count` 64-bit slots of `r` starting at `base`: indexing, assignment

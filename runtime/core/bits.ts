@@ -4,6 +4,17 @@
 export const MASK64 = (1n << 64n) - 1n;
 export const MASK32 = 0xffff_ffffn;
 
+/** Two 32-bit halves (signed or unsigned numbers) → the unsigned 64-bit BigInt. */
+export function join64(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** A 64-bit value (taken modulo 2^64) → its unsigned 32-bit halves [lo, hi]. */
+export function split64(v: bigint): [number, number] {
+  const x = BigInt.asUintN(64, v);
+  return [Number(x & MASK32), Number(x >> 32n)];
+}
+
 /** Mask of the low `width` bits (width 0..64). */
 export function maskOf(width: number): bigint {
   return width >= 64 ? MASK64 : (1n << BigInt(width)) - 1n;

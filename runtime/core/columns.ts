@@ -5,6 +5,8 @@
 // N × (row width) bytes plus a chunk, and the same-sized chunks do not fragment the process's heap.
 // Only `ref` columns hold objects for the GC to trace (shared ones, e.g. decoded instructions).
 
+import { join64, split64 } from "./bits.js";
+
 export type ColumnType = "f64" | "u32" | "i32" | "u16" | "u8" | "u64" | "ref";
 
 export type ColumnArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array | unknown[];
@@ -38,15 +40,15 @@ export function setU64(col: ColumnArray, s: number, lo: number, hi: number): voi
 export function putU64(col: ColumnArray, s: number, v: bigint | number): void {
   if (typeof v === "number" && v >= 0) setU64(col, s, v >>> 0, (v / 4294967296) >>> 0);
   else {
-    const x = BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
-    setU64(col, s, Number(x & 0xffff_ffffn), Number(x >> 32n));
+    const [lo, hi] = split64(typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
+    setU64(col, s, lo, hi);
   }
 }
 
 /** Row `s` of a u64 column. */
 export function getU64(col: ColumnArray, s: number): bigint {
   const a = col as Uint32Array;
-  return (BigInt(a[2 * s + 1]!) << 32n) | BigInt(a[2 * s]!);
+  return join64(a[2 * s]!, a[2 * s + 1]!);
 }
 
 /**

@@ -6,7 +6,7 @@
 // Exit objects are built only when asked for (at/byIndex/iteration); their `info` on first read.
 // The store keeps the newest `cap` exits; counts and cycles by reason are kept for all of them.
 
-import { CHUNK_MASK, Columns, Interner, getU64, type ColumnArray, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, Columns, Interner, getU64, setU64, type ColumnArray, type ColumnType } from "./columns.js";
 import type { CostComponent } from "./cost.js";
 import type { Arch, Exit, MachineView } from "./machine.js";
 import type { FieldValue } from "./trace.js";
@@ -76,14 +76,9 @@ export interface ExitList extends Iterable<Exit> {
   readonly totalCycles: number;
 }
 
-/** step, pc (low and high 32 bits: no BigInt per exit), code, cycles (an exit's cost fits 32 bits), flags. */
-const COMMON: readonly ColumnType[] = ["f64", "u32", "u32", "u16", "u32", "u8"];
-const C_STEP = 0, C_PC = 1, C_PC_HI = 2, C_CODE = 3, C_CYCLES = 4, C_FLAGS = 5;
-
-/** A pc as the two 32-bit halves the columns keep. */
-export function pcHalves(pc: bigint): [number, number] {
-  return [Number(pc & 0xffff_ffffn), Number((pc >> 32n) & 0xffff_ffffn)];
-}
+/** step, pc (a u64 column: written from its 32-bit halves, no BigInt per exit), code, cycles (an exit's cost fits 32 bits), flags. */
+const COMMON: readonly ColumnType[] = ["f64", "u64", "u16", "u32", "u8"];
+const C_STEP = 0, C_PC = 1, C_CODE = 2, C_CYCLES = 3, C_FLAGS = 4;
 
 export const DEFAULT_EXIT_CAP = 1_000_000;
 
@@ -100,7 +95,6 @@ export class ExitStore implements ExitList {
   private recChunk: unknown = null;
   private recStep = new Float64Array(0);
   private recPc = new Uint32Array(0);
-  private recPcHi = new Uint32Array(0);
   private recCode = new Uint16Array(0);
   private recCycles = new Uint32Array(0);
   private recFlags = new Uint8Array(0);
@@ -136,14 +130,12 @@ export class ExitStore implements ExitList {
       this.recChunk = a;
       this.recStep = a[C_STEP] as Float64Array;
       this.recPc = a[C_PC] as Uint32Array;
-      this.recPcHi = a[C_PC_HI] as Uint32Array;
       this.recCode = a[C_CODE] as Uint16Array;
       this.recCycles = a[C_CYCLES] as Uint32Array;
       this.recFlags = a[C_FLAGS] as Uint8Array;
     }
     this.recStep[s] = step;
-    this.recPc[s] = pcLo;
-    this.recPcHi[s] = pcHi;
+    setU64(this.recPc, s, pcLo, pcHi);
     this.recCode[s] = code;
     this.recCycles[s] = cycles;
     this.recFlags[s] = flags;
@@ -205,9 +197,7 @@ export class ExitStore implements ExitList {
   }
 
   pcOf(index: number): bigint {
-    const a = this.cols.chunk(index);
-    const s = index & CHUNK_MASK;
-    return (BigInt((a[C_PC_HI] as Uint32Array)[s]!) << 32n) | BigInt((a[C_PC] as Uint32Array)[s]!);
+    return getU64(this.cols.chunk(index)[C_PC]!, index & CHUNK_MASK);
   }
 
   reasonOf(code: number): string {
@@ -296,7 +286,7 @@ class Row implements ExitRow {
     return (this.a[C_CODE] as Uint16Array)[this.s]!;
   }
   get pc(): bigint {
-    return (BigInt((this.a[C_PC_HI] as Uint32Array)[this.s]!) << 32n) | BigInt((this.a[C_PC] as Uint32Array)[this.s]!);
+    return getU64(this.a[C_PC]!, this.s);
   }
   get flags(): number {
     return (this.a[C_FLAGS] as Uint8Array)[this.s]!;

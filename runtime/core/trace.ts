@@ -5,7 +5,7 @@
 // (kvm_exit, kvm_entry) prints differently on x86 and arm64, so there is no global registry.
 
 import { printf, type PrintfArg } from "./printf.js";
-import { CHUNK_MASK, Columns, Interner, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, Columns, Interner, getU64, putU64, type ColumnType } from "./columns.js";
 
 export type FieldValue = bigint | number | string | boolean;
 export type KvmEra = "2015" | "today";
@@ -93,49 +93,35 @@ export interface TraceOptions {
   capEvents?: number;
 }
 
-// A u64 field takes two u32 columns (low, high): emit sites pass numbers (exact below 2^53) or
-// BigInts, and no BigInt is made to store either; reading joins them back into a BigInt.
-const COLUMNS_OF: Record<TraceFieldType, readonly ColumnType[]> = { u64: ["u32", "u32"], u32: ["u32"], num: ["f64"], bool: ["u8"], str: ["u32"] };
+// A u64 field is a u64 column (columns.ts: stored as 32-bit halves): emit sites pass numbers
+// (exact below 2^53) or BigInts, and storing a non-negative number makes no BigInt.
+const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", u32: "u32", num: "f64", bool: "u8", str: "u32" };
 
-/** The first column of each field. */
-function columnStarts(fields: readonly TraceField[]): number[] {
-  let j = 0;
-  return fields.map((f) => ((j += COLUMNS_OF[f.type].length), j - COLUMNS_OF[f.type].length));
-}
-
-type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number) => void;
+type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number, store64: typeof putU64) => void;
 
 /**
  * A writer of one tracepoint's fields into its columns, generated from the declaration: each
  * field read with a constant key (a fast property load at every emit site), no loop, no switch.
  */
 function rowWriter(fields: readonly TraceField[]): RowWriter {
-  const start = columnStarts(fields);
-  const body = fields.map((f, i) => {
+  const body = fields.map((f, j) => {
     const v = `f[${JSON.stringify(f.name)}]`;
-    const j = start[i]!;
     switch (f.type) {
-      case "u64": return `{ const v = ${v};
-        if (typeof v === "number" && v >= 0) { cols[${j}][at] = v >>> 0; cols[${j + 1}][at] = (v / 4294967296) >>> 0; }
-        else if (typeof v === "bigint") { cols[${j}][at] = Number(v & 0xffffffffn); cols[${j + 1}][at] = Number((v >> 32n) & 0xffffffffn); }
-        else { const x = BigInt.asUintN(64, BigInt(v === undefined ? 0 : Math.trunc(Number(v)))); cols[${j}][at] = Number(x & 0xffffffffn); cols[${j + 1}][at] = Number((x >> 32n) & 0xffffffffn); } }`;
+      case "u64": return `{ const v = ${v}; putU64(cols[${j}], at, typeof v === "bigint" || typeof v === "number" ? v : v === undefined ? 0 : Number(v)); }`;
       case "num": case "u32": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
       case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
       case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
     }
   });
-  return new Function("cols", "at", "f", "intern", body.join("\n")) as RowWriter;
+  return new Function("cols", "at", "f", "intern", "putU64", body.join("\n")) as RowWriter;
 }
 
 /** The rows of one tracepoint's events: a column per declared field. */
 class TracepointRows {
   readonly rows: Columns;
   readonly write: RowWriter | null;
-  /** The first column of each field. */
-  readonly start: number[];
   constructor(readonly tp: Tracepoint | undefined, readonly fields: readonly TraceField[]) {
-    this.rows = new Columns(tp?.fields ? fields.flatMap((f) => COLUMNS_OF[f.type]) : ["ref"], 16);
-    this.start = columnStarts(fields);
+    this.rows = new Columns(tp?.fields ? fields.map((f) => COLUMN_OF[f.type]) : ["ref"], 16);
     this.write = tp?.fields ? rowWriter(fields) : null;
   }
 }
@@ -216,7 +202,7 @@ export class TraceLog {
     const t = this.kinds[kind]!;
     const rows = t.rows;
     const row = rows.push();
-    if (t.write) t.write(rows.chunk(row), row & CHUNK_MASK, fields, this.intern);
+    if (t.write) t.write(rows.chunk(row), row & CHUNK_MASK, fields, this.intern, putU64);
     else (rows.chunk(row)[0] as unknown[])[row & CHUNK_MASK] = { ...fields };
     const ev = this.ev;
     const e = ev.push();
@@ -271,11 +257,10 @@ export class TraceLog {
     if (t.tp?.fields) {
       fields = {};
       const decl = t.fields;
-      for (let i = 0; i < decl.length; i++) {
-        const f = decl[i]!;
-        const j = t.start[i]!;
+      for (let j = 0; j < decl.length; j++) {
+        const f = decl[j]!;
         const v = rc[j]![r] as number;
-        fields[f.name] = f.type === "bool" ? v === 1 : f.type === "str" ? this.strings.strings[v]! : f.type === "u64" ? (BigInt(rc[j + 1]![r] as number) << 32n) | BigInt(v) : v;
+        fields[f.name] = f.type === "bool" ? v === 1 : f.type === "str" ? this.strings.strings[v]! : f.type === "u64" ? getU64(rc[j]!, r) : v;
       }
     } else fields = { ...(rc[0] as Record<string, FieldValue>[])[r]! };
     const name = t.tp?.name ?? [...this.byName.entries()].find(([, i]) => this.kinds[i] === t)![0];

@@ -49,6 +49,9 @@ interface TlbEntry {
   executable: boolean;
 }
 
+/** CPUID causes a VM exit unconditionally (SDM Vol. 3 25.1.2): its exit information (no qualification). */
+export const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0n };
+
 export interface CpuDeps {
   memory: GuestMemory;
   bus: MmioBus;
@@ -644,8 +647,7 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   cpuid(_leaf: number, _subleaf: number): { eax: number; ebx: number; ecx: number; edx: number } {
-    // SDM 25.1.2: CPUID causes a VM exit unconditionally.
-    throw new VmExitSignal({ reason: EXIT.CPUID!, qualification: 0n });
+    throw new VmExitSignal(CPUID_EXIT);
   }
 
   rdtsc(): bigint {

@@ -13,19 +13,20 @@ import type {
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
 import type { Block } from "./jit.js";
-import { X86Cpu } from "./cpu.js";
+import { CPUID_EXIT, X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
 import type { X86State } from "./env.js";
 import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
-import { EXIT, exitReason } from "./vmx/reasons.js";
+import { exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
-import { pcHalves, ExitStore } from "../core/exits.js";
+import { ExitStore } from "../core/exits.js";
+import { split64 } from "../core/bits.js";
 import { CHUNK_MASK, putU64, setU64 } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
@@ -62,9 +63,6 @@ function ripValue(s: X86State): number | bigint {
   const pc = (s as { pc?: number }).pc;
   return pc !== undefined && pc >= 0 ? pc : s.rip;
 }
-
-/** The exit information of CPUID (no qualification). */
-const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0n };
 
 const BASE_CYCLES: number[] = [];
 function baseCycles(code: number, name: string): number {
@@ -216,7 +214,7 @@ export class X86Machine extends VmBase implements Machine {
     if (insn) flags |= F_INSN;
     const cycles = baseCycles(info.reason, reason.name);
     const store = this.exits;
-    const [pcLo, pcHi] = pcHalves(s.rip);
+    const [pcLo, pcHi] = split64(s.rip);
     const index = store.record(this.steps, pcLo, pcHi, info.reason, cycles, flags);
     const c = store.chunk(index);
     const slot = index & CHUNK_MASK;

@@ -10,6 +10,7 @@
 // are masked non-negative numbers, of 4-byte operations int32, of 8-byte operations int32 pairs.
 
 import type { X86Mode, X86Seg, X86State } from "./env.js";
+import { join64 } from "../core/bits.js";
 
 /** Lazy-flag operation kinds (c.cc). 0 = the arithmetic flags are in c.fl. */
 export const CC = { EAGER: 0, ADD: 1, ADC: 2, SUB: 3, SBB: 4, LOGIC: 5, INC: 6, DEC: 7 } as const;
@@ -28,10 +29,6 @@ for (let i = 0; i < 256; i++) {
 
 const TWO32 = 4294967296;
 
-/** A 64-bit BigInt from two int32 halves. */
-export function bigOf(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
 
 /** Sign-extended Number of a 64-bit (lo, hi) pair: exact when |value| < 2^53 (canonical addresses). */
 export function numOf(lo: number, hi: number): number {
@@ -44,7 +41,7 @@ function makeGprView(r: Int32Array): bigint[] {
   for (let i = 0; i < 16; i++) {
     Object.defineProperty(view, i, {
       enumerable: true,
-      get: () => bigOf(r[i]!, r[16 + i]!),
+      get: () => join64(r[i]!, r[16 + i]!),
       set: (v: bigint) => {
         r[i] = Number(v & 0xffff_ffffn) | 0;
         r[16 + i] = Number((v >> 32n) & 0xffff_ffffn) | 0;
@@ -54,7 +51,7 @@ function makeGprView(r: Int32Array): bigint[] {
   Object.defineProperty(view, "length", { value: 16 });
   Object.defineProperty(view, Symbol.iterator, {
     value: function* () {
-      for (let i = 0; i < 16; i++) yield bigOf(r[i]!, r[16 + i]!);
+      for (let i = 0; i < 16; i++) yield join64(r[i]!, r[16 + i]!);
     },
   });
   return view as unknown as bigint[];
@@ -125,7 +122,7 @@ export class X86Regs implements X86State {
 
   /** Copy general registers, rip/nextRip, rflags and the mode back into a BigInt state. */
   store(s: X86State): void {
-    for (let i = 0; i < 16; i++) s.gpr[i] = bigOf(this.r[i]!, this.r[16 + i]!);
+    for (let i = 0; i < 16; i++) s.gpr[i] = join64(this.r[i]!, this.r[16 + i]!);
     s.rip = this.rip;
     s.nextRip = this.nextRip;
     s.rflags = this.rflags;

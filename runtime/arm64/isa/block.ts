@@ -80,6 +80,11 @@ export function blockSource(insns: readonly BlockInsn[], allowLoop: boolean, con
 }
 
 type BlockFactory = (K: unknown[], H: typeof HELPERS) => BlockFn;
+
+/** The factory of a function `name(R, S, E, M, budget)` whose body is `body` (K: constants, H: helpers, O: H.out). */
+function factory(name: string, body: string): BlockFactory {
+  return new Function("K", "H", `"use strict"; const O = H.out; return function ${name}(R, S, E, M, budget) {\n${body}\n};`) as BlockFactory;
+}
 /**
  * Factories by source text: the same code at the same address (every machine that boots the same
  * guest, the tests, the notebooks) is parsed and compiled by V8 once. The constants are passed
@@ -95,7 +100,7 @@ export function compileBlock(insns: readonly BlockInsn[], allowLoop: boolean): B
   let make = factories.get(src);
   if (make === undefined) {
     if (factories.size >= FACTORIES_MAX) factories.clear();
-    make = new Function("K", "H", `"use strict"; const O = H.out; return function block(R, S, E, M, budget) {\n${src}\n};`) as BlockFactory;
+    make = factory("block", src);
     factories.set(src, make);
   }
   return make(consts, HELPERS);
@@ -128,6 +133,6 @@ export function runTemplate(env: A64Env, spec: A64Spec, fields: A64Fields): void
   if (e.branch) tail = `if (${e.branch.cond}) { ${pcSet(REG.NPC, e.branch.target)} }`;
   if (!e.bridged) tail += regs.sync();
   const code = e.code.split(BlockRegs.SYNC).join(regs.sync());
-  const fn = new Function("K", "H", `"use strict"; const O = H.out; return function one(R, S, E, M) { let n = 0, ci = 0;\n${regs.prologue()}\n${code}\n${tail}\n};`)(consts, HELPERS) as BlockFn;
+  const fn = factory("one", `let n = 0, ci = 0;\n${regs.prologue()}\n${code}\n${tail}`)(consts, HELPERS);
   fn(s.r, s, env, (env as { port?: MemPort }).port ?? new EnvPort(env), 1);
 }

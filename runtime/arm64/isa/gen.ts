@@ -9,6 +9,7 @@
 // DecodeBitMasks; J1.2.3 ConditionHolds).
 
 import { REG } from "../state.js";
+import { join64 } from "../../core/bits.js";
 import type { A64MemAccess } from "../env.js";
 
 /** A 64-bit value as two JavaScript expressions (Int32 halves): locals or constants. */
@@ -62,9 +63,7 @@ export const INT64 = {
     return (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
   },
   /** 64-bit values as BigInt for the rare operations done exactly that way (mul-high, 64-bit divide). */
-  big(l: number, h: number): bigint {
-    return (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
-  },
+  big: join64,
   /** Store a BigInt's low 64 bits: returns lo, hi in out[0]. */
   unbig(v: bigint, out: Int32Array): number {
     const x = BigInt.asUintN(64, v);

@@ -4,7 +4,8 @@
 
 import type { X86Env, X86State } from "../../env.js";
 import type { X86Insn } from "../types.js";
-import { X86Regs, bigOf } from "../../regs.js";
+import { X86Regs } from "../../regs.js";
+import { join64 } from "../../../core/bits.js";
 import { ALU_SEMANTICS } from "./alu.js";
 import { BITS_SEMANTICS } from "./bits.js";
 import { CONTROL_SEMANTICS } from "./control.js";
@@ -63,14 +64,14 @@ function bridgeMem(env: X86Env): FastMem {
   const mem: FastMem = {
     hi: 0,
     rd(seg, lo, hi, size) {
-      const v = env.read(SEG_ORDER[seg]!, bigOf(lo, hi), { size: size as 1 | 2 | 4 | 8, write: false });
+      const v = env.read(SEG_ORDER[seg]!, join64(lo, hi), { size: size as 1 | 2 | 4 | 8, write: false });
       mem.hi = Number((v >> 32n) & 0xffff_ffffn) | 0;
       const l = Number(v & 0xffff_ffffn);
       return size >= 4 ? l | 0 : l;
     },
     wr(seg, lo, hi, size, vlo, vhi) {
-      const v = bigOf(vlo, size === 8 ? vhi : 0) & ((1n << BigInt(8 * size)) - 1n);
-      env.write(SEG_ORDER[seg]!, bigOf(lo, hi), v, { size: size as 1 | 2 | 4 | 8, write: true });
+      const v = join64(vlo, size === 8 ? vhi : 0) & ((1n << BigInt(8 * size)) - 1n);
+      env.write(SEG_ORDER[seg]!, join64(lo, hi), v, { size: size as 1 | 2 | 4 | 8, write: true });
     },
   };
   return mem;
