@@ -109,7 +109,7 @@ export class Columns {
     this.count -= n;
     while (this.base < this.first >>> CHUNK_SHIFT) {
       const c = this.chunks.shift()!;
-      if ((c[0] as ArrayLike<unknown>).length === CHUNK_ROWS) this.spare = c;
+      if (this.rowsIn(c) === CHUNK_ROWS) this.spare = c;
       this.base++;
     }
   }

@@ -107,6 +107,17 @@ describe("exit store", () => {
 });
 
 describe("u64 columns", () => {
+  test("a chunk whose first column is u64 is reused once dropped, as any other", () => {
+    for (const types of [["u64", "u32"], ["u32", "u64"]] as const) {
+      const c = new Columns([...types], 4);
+      for (let i = 0; i < 2 * CHUNK_ROWS; i++) c.push();
+      const first = c.chunk(0)[0];
+      c.dropFront(CHUNK_ROWS);
+      for (let i = 0; i < CHUNK_ROWS; i++) c.push();
+      expect(c.chunk(2 * CHUNK_ROWS)[0], types.join()).toBe(first);
+    }
+  });
+
   test("keep every 64-bit value exactly, from BigInts and from numbers (negative ones wrap modulo 2^64)", () => {
     const c = new Columns(["u64"], 4);
     const values: [bigint | number, bigint][] = [
