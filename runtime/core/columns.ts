@@ -29,6 +29,35 @@ function alloc(type: ColumnType, n: number): ColumnArray {
   }
 }
 
+const BYTES: Record<ColumnType, number> = { f64: 8, u64: 8, u32: 4, i32: 4, u16: 2, u8: 1, ref: 0 };
+
+/**
+ * The column arrays of one chunk of `rows` rows, every typed one a view of a single buffer (one
+ * allocation a chunk, not one a column: fewer large external allocations for the GC to account).
+ */
+function allocChunk(types: readonly ColumnType[], rows: number): ColumnArray[] {
+  const order = types.map((t, j) => j).sort((a, b) => BYTES[types[b]!] - BYTES[types[a]!]); // widest first: each view aligned
+  let bytes = 0;
+  for (const j of order) bytes += BYTES[types[j]!] * rows;
+  const buf = new ArrayBuffer(bytes);
+  const out: ColumnArray[] = new Array(types.length);
+  let at = 0;
+  for (const j of order) {
+    const t = types[j]!;
+    switch (t) {
+      case "f64": out[j] = new Float64Array(buf, at, rows); break;
+      case "u64": out[j] = new Uint32Array(buf, at, 2 * rows); break;
+      case "u32": out[j] = new Uint32Array(buf, at, rows); break;
+      case "i32": out[j] = new Int32Array(buf, at, rows); break;
+      case "u16": out[j] = new Uint16Array(buf, at, rows); break;
+      case "u8": out[j] = new Uint8Array(buf, at, rows); break;
+      case "ref": out[j] = alloc("ref", rows); break;
+    }
+    at += BYTES[t] * rows;
+  }
+  return out;
+}
+
 /** Store row `s` of a u64 column from its 32-bit halves (no BigInt). */
 export function setU64(col: ColumnArray, s: number, lo: number, hi: number): void {
   const a = col as Uint32Array;
@@ -84,12 +113,22 @@ export class Columns {
   /** Appends a row (write every column: a reused chunk holds old values) and returns its number. */
   push(): number {
     const row = this.first + this.count;
-    const ci = (row >>> CHUNK_SHIFT) - this.base;
-    const o = row & CHUNK_MASK;
-    if (ci === this.chunks.length) this.chunks.push(this.newChunk(this.chunks.length === 0 && this.base === 0 ? this.initial : CHUNK_ROWS));
-    else if (o >= this.rowsIn(this.chunks[ci]!)) this.growChunk(ci);
+    if (row >= this.end) this.makeRoom(row);
     this.count++;
     return row;
+  }
+
+  /**
+   * Rows below this number have room in the last chunk (0 before the first): push's one test.
+   * Dropping never moves it past a live row's chunk; makeRoom and clear recompute it.
+   */
+  private end = 0;
+
+  private makeRoom(row: number): void {
+    const ci = (row >>> CHUNK_SHIFT) - this.base;
+    if (ci === this.chunks.length) this.chunks.push(this.newChunk(this.chunks.length === 0 && this.base === 0 ? this.initial : CHUNK_ROWS));
+    else if ((row & CHUNK_MASK) >= this.rowsIn(this.chunks[ci]!)) this.growChunk(ci);
+    this.end = row - (row & CHUNK_MASK) + this.rowsIn(this.chunks[ci]!);
   }
 
   /** The column arrays of the chunk holding a live row (index them with `row & CHUNK_MASK`). */
@@ -115,6 +154,7 @@ export class Columns {
   }
 
   clear(): void {
+    this.end = 0;
     this.first = 0;
     this.count = 0;
     this.base = 0;
@@ -128,7 +168,7 @@ export class Columns {
       this.spare = null;
       return c;
     }
-    return this.types.map((t) => alloc(t, rows));
+    return allocChunk(this.types, rows);
   }
 
   /** Rows a chunk has room for (a u64 column holds two numbers a row). */

@@ -50,7 +50,7 @@ interface TlbEntry {
 }
 
 /** CPUID causes a VM exit unconditionally (SDM Vol. 3 25.1.2): its exit information (no qualification). */
-export const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0n };
+export const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0 };
 
 export interface CpuDeps {
   memory: GuestMemory;
@@ -111,8 +111,17 @@ export class X86Cpu implements X86Env, FastMem {
   /** Bumped whenever a fetch translation or cached code may have changed (block chains check it). */
   epoch = 0;
 
+  /**
+   * Bumped by whatever may change the guest-state registers the VMCS holds other than RIP, RSP and
+   * RFLAGS (control registers, EFER, segments, descriptor tables, the mode): an instruction on the
+   * BigInt semantics (segmentsChanged), an event delivery, a TLB flush or fetch invalidation. VM exit
+   * and entry compare only RIP/RSP/RFLAGS while it is unchanged (vmx/guest-state.ts).
+   */
+  systemVersion = 0;
+
   invalidateFetch(): void {
     this.epoch++;
+    this.systemVersion++;
     this.fLin = NaN;
     this.fPage = null;
     this.fCs = null;
@@ -379,6 +388,7 @@ export class X86Cpu implements X86Env, FastMem {
    * WRMSR FS/GS_BASE, SWAPGS) and whenever the caches are invalidated.
    */
   segmentsChanged(): void {
+    this.systemVersion++;
     this.segBaseN.fill(NaN);
   }
 
@@ -742,6 +752,7 @@ export class X86Cpu implements X86Env, FastMem {
     /** Address the frame returns to: the faulting instruction, or the next one for INT n/INT3/INTO. */
     returnRip?: bigint,
   ): void {
+    this.systemVersion++;
     const hasCode = type === INTR_TYPE.HW_EXCEPTION && ERROR_CODE_VECTORS.has(vector);
     const code = hasCode ? (errorCode ?? 0) : undefined;
     const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));

@@ -31,6 +31,12 @@ export interface Block {
   /** Instructions in one pass. */
   count: number;
   insns: X86Insn[];
+  /**
+   * The instruction that ends the block because it always exits (CPUID, SDM Vol. 3 25.1.2), the
+   * last of `insns` (counted in `count`), or null. The block stops at it with rip on it, its next
+   * rip in npc and c.exit = 1; the machine takes the exit (machine.ts runBlock).
+   */
+  exit: X86Insn | null;
   /** Byte offset of each instruction from the block start. */
   offsets: number[];
   mode: X86Mode;
@@ -66,8 +72,13 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
   // read (c.cf()/c.cond()) or a possible fault needs them; a later full write makes them dead.
   let known: FlagsOut | null = null;
   let pending: [number, number][] = [];
+  let exit: X86Insn | null = null;
   for (const insn of insns) {
     if (used.length >= MAX_BLOCK_INSNS) break;
+    if (insn.spec.sem === "cpuid" && !insn.prefixes.lock) {
+      exit = insn;
+      break;
+    }
     if (insn.spec.privileged || insn.prefixes.lock) break;
     const i = used.length;
     const pc = `(p0 + ${off})`;
@@ -110,11 +121,15 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
       break;
     }
   }
-  if (used.length === 0) return null;
+  if (used.length === 0 && exit === null) return null;
   const n = used.length;
   const text = parts.map((p) => p.filter((l) => l !== "").join("\n")).join("\n");
   let body: string;
-  if (loop) {
+  if (exit !== null) {
+    body = `${text}\nc.pc = ${wrap(`p0 + ${off}`)};\nc.npc = ${wrap(`p0 + ${off + exit.length}`)};\nc.exit = 1;\nreturn ${n};`;
+    used.push(exit);
+    offsets.push(off);
+  } else if (loop) {
     body = `for (;;) {\n${text}\nit += ${n};\nif (c.npc !== p0 || it + ${n} > max${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
   } else if (branch) {
     body = `${text}\nc.pc = c.npc;\nreturn ${n};`;
@@ -128,7 +143,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     if (compiled.size > 20_000) compiled.clear();
     compiled.set(src, fn);
   }
-  return { fn, count: n, insns: used, offsets, mode, loop, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
+  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----

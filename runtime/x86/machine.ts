@@ -19,15 +19,14 @@ import type { X86State } from "./env.js";
 import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
-import { exitReason } from "./vmx/reasons.js";
+import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { ExitStore } from "../core/exits.js";
-import { split64 } from "../core/bits.js";
-import { CHUNK_MASK, putU64, setU64 } from "../core/columns.js";
+import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, Serial16550 } from "../devices/serial.js";
@@ -65,8 +64,8 @@ function ripValue(s: X86State): number | bigint {
 }
 
 const BASE_CYCLES: number[] = [];
-function baseCycles(code: number, name: string): number {
-  return (BASE_CYCLES[code] ??= exitCost(name).cycles);
+function baseCycles(code: number): number {
+  return (BASE_CYCLES[code] ??= exitCost(exitReason(code).name).cycles);
 }
 
 const GPR64 = GPR64_NAMES;
@@ -101,6 +100,7 @@ export class X86Machine extends VmBase implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
+    this.kinds = { exit: this.trace.kindId("kvm_exit"), entry: this.trace.kindId("kvm_entry") };
     this.exits = new ExitStore(X86_EXIT_SCHEMA, options.exitCap);
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
@@ -163,7 +163,7 @@ export class X86Machine extends VmBase implements Machine {
     }
     // Load the guest state — unless it is what the exit saved (KVM at most moved RIP past the
     // instruction): then the load would change nothing else, and translations stay valid.
-    if (!enterUnchanged(this.vmcs, s)) {
+    if (!enterUnchanged(this.vmcs, s, this.cpu.systemVersion)) {
       const before = translationKey(s);
       const err = loadGuestState(this.vmcs, s, s.efer);
       if (err) {
@@ -174,8 +174,9 @@ export class X86Machine extends VmBase implements Machine {
       if (translationKey(s) !== before) this.cpu.flushTlb();
       else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
-    this.emit("kvm_entry", { vcpu_id: 0, rip: ripValue(s) });
-    const inj = Number(this.vmcs.readField(EXIT_INFO.entryIntrInfo));
+    this.entryFields.rip = ripValue(s);
+    this.emitKind(this.kinds.entry, this.entryFields);
+    const inj = this.vmcs.readNum(EXIT_INFO.entryIntrInfo);
     if (inj >>> 31) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
       const vector = inj & 0xff;
@@ -196,56 +197,87 @@ export class X86Machine extends VmBase implements Machine {
   private vmExit(info: ExitInfo): void {
     const s = this.cpu.state;
     const v = this.vmcs;
-    const reason = exitReason(info.reason);
-    v.writeField(EXIT_INFO.reason, info.reason);
-    v.writeField(EXIT_INFO.qualification, info.qualification);
+    const code = info.reason;
+    const insn = this.cpu.insn;
+    const len = insn?.length ?? 0;
+    const q = info.qualification;
+    const intrInfo = info.intrInfo ?? 0;
+    v.writeField(EXIT_INFO.reason, code);
+    v.writeField(EXIT_INFO.qualification, q);
     v.writeField(EXIT_INFO.gpa, info.guestPhysical ?? 0);
-    v.writeField(EXIT_INFO.gla, info.guestLinear ?? 0n);
-    v.writeField(EXIT_INFO.length, this.cpu.insn?.length ?? 0);
-    v.writeField(EXIT_INFO.intrInfo, info.intrInfo ?? 0);
+    v.writeField(EXIT_INFO.gla, info.guestLinear ?? 0);
+    v.writeField(EXIT_INFO.length, len);
+    v.writeField(EXIT_INFO.intrInfo, intrInfo);
     v.writeField(EXIT_INFO.intrError, info.intrError ?? 0);
     v.writeField(EXIT_INFO.idtVectoring, info.idtVectoring ?? 0);
-    saveGuestState(v, s);
+    saveGuestState(v, s, this.cpu.systemVersion);
     // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.
     let flags = 0;
     if (info.guestPhysical !== undefined) flags |= F_GPA;
     if (info.guestLinear !== undefined) flags |= F_GLA;
-    const insn = this.cpu.insn;
     if (insn) flags |= F_INSN;
-    const cycles = baseCycles(info.reason, reason.name);
+    const cycles = baseCycles(code);
     const store = this.exits;
-    const [pcLo, pcHi] = split64(s.rip);
-    const index = store.record(this.steps, pcLo, pcHi, info.reason, cycles, flags);
-    const c = store.chunk(index);
+    // rip from the register file's sign-extended number: its two's-complement halves.
+    const pc = s.pc;
+    const index = store.record(this.steps, pc >>> 0, Math.floor(pc / 4294967296) >>> 0, code, cycles, flags);
     const slot = index & CHUNK_MASK;
-    const j = this.exitCols;
-    putU64(c[j.qual]!, slot, info.qualification);
-    (c[j.gpa] as Float64Array)[slot] = info.guestPhysical ?? 0;
-    putU64(c[j.gla]!, slot, info.guestLinear ?? 0);
-    (c[j.len] as Uint8Array)[slot] = insn?.length ?? 0;
-    (c[j.intr] as Uint32Array)[slot] = info.intrInfo ?? 0;
-    (c[j.idtv] as Uint32Array)[slot] = info.idtVectoring ?? 0;
-    if (reason.name === "MSR_READ" || reason.name === "MSR_WRITE") {
-      (c[j.msr] as Uint32Array)[slot] = Number(s.gpr[1]! & 0xffff_ffffn);
-      putU64(c[j.msrval]!, slot, reason.name === "MSR_WRITE" ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0);
+    const k = this.col;
+    const c = store.chunk(index);
+    if (k.chunk !== c) this.bindColumns(c);
+    putU64(k.qual, slot, q);
+    k.gpa[slot] = info.guestPhysical ?? 0;
+    putU64(k.gla, slot, info.guestLinear ?? 0);
+    k.len[slot] = len;
+    k.intr[slot] = intrInfo;
+    k.idtv[slot] = info.idtVectoring ?? 0;
+    if (code === EXIT.MSR_READ || code === EXIT.MSR_WRITE) {
+      k.msr[slot] = Number(s.gpr[1]! & 0xffff_ffffn);
+      putU64(k.msrval, slot, code === EXIT.MSR_WRITE ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0);
     } else {
-      (c[j.msr] as Uint32Array)[slot] = 0;
-      setU64(c[j.msrval]!, slot, 0, 0);
+      k.msr[slot] = 0;
+      setU64(k.msrval, slot, 0, 0);
     }
-    (c[j.insn] as unknown[])[slot] = insn ?? undefined;
-    this.emit("kvm_exit", {
-      exit_reason: info.reason,
-      guest_rip: ripValue(s),
-      isa: 1,
-      info1: info.qualification <= MAX_SAFE ? Number(info.qualification) : info.qualification,
-      info2: info.intrInfo ?? 0,
-      intr_info: info.intrInfo ?? 0,
-      error_code: info.intrError ?? 0,
-      vcpu_id: 0,
-    });
+    k.insn[slot] = insn ?? undefined;
+    // kvm_exit's fields, written into one reused record (the trace copies them into its columns).
+    const f = this.exitFields;
+    f.exit_reason = code;
+    f.guest_rip = pc >= 0 ? pc : s.rip;
+    f.info1 = typeof q === "number" || q > MAX_SAFE ? q : Number(q);
+    f.info2 = intrInfo;
+    f.intr_info = intrInfo;
+    f.error_code = info.intrError ?? 0;
+    this.emitKind(this.kinds.exit, f);
     this.cycles += cycles;
     this.pendingIndex = index;
   }
+
+  /** The exit columns of the chunk vmExit last wrote (X86_EXIT_SCHEMA.columns), typed once per chunk. */
+  private readonly col = {
+    chunk: null as unknown,
+    qual: new Uint32Array(0), gpa: new Float64Array(0), gla: new Uint32Array(0), len: new Uint8Array(0),
+    intr: new Uint32Array(0), idtv: new Uint32Array(0), msr: new Uint32Array(0), msrval: new Uint32Array(0), insn: [] as unknown[],
+  };
+
+  private bindColumns(c: ColumnArray[]): void {
+    const k = this.col, j = this.exitCols;
+    k.chunk = c;
+    k.qual = c[j.qual] as Uint32Array;
+    k.gpa = c[j.gpa] as Float64Array;
+    k.gla = c[j.gla] as Uint32Array;
+    k.len = c[j.len] as Uint8Array;
+    k.intr = c[j.intr] as Uint32Array;
+    k.idtv = c[j.idtv] as Uint32Array;
+    k.msr = c[j.msr] as Uint32Array;
+    k.msrval = c[j.msrval] as Uint32Array;
+    k.insn = c[j.insn] as unknown[];
+  }
+
+  /** The kvm_exit and kvm_entry tracepoints (trace.kindId): every exit emits both. */
+  private readonly kinds: { exit: number; entry: number };
+  /** kvm_exit's and kvm_entry's field records, reused by every exit and entry. */
+  private readonly exitFields: Record<string, FieldValue> = { exit_reason: 0, guest_rip: 0, isa: 1, info1: 0, info2: 0, intr_info: 0, error_code: 0, vcpu_id: 0 };
+  private readonly entryFields: Record<string, FieldValue> = { vcpu_id: 0, rip: 0 };
 
   /**
    * EPT version seen by the fetch and data caches: KVM changing the EPT tables (a new mapping, an
@@ -302,6 +334,13 @@ export class X86Machine extends VmBase implements Machine {
       const n = block.fn(s, s.r, cpu, budget);
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+      if (s.exit !== 0) {
+        // The block stopped at CPUID (Block.exit): the exit, as execOne takes it.
+        s.exit = 0;
+        cpu.insn = block.exit;
+        this.vmExit(CPUID_EXIT);
+        return n + 1;
+      }
       return n;
     } catch (e) {
       // c.pc and c.done describe the faulting instruction: account for the ones before it.
@@ -371,8 +410,11 @@ export class X86Machine extends VmBase implements Machine {
   private fault(e: unknown): void {
     const cpu = this.cpu;
     const s = cpu.state;
-    if (e instanceof VmExitSignal) this.vmExit(e.info);
-    else if (e instanceof GuestFault) {
+    if (e instanceof VmExitSignal) {
+      // An instruction may have changed system state before it exited: the save compares everything.
+      cpu.systemVersion++;
+      this.vmExit(e.info);
+    } else if (e instanceof GuestFault) {
       try {
         // INT n / INT3 / INTO are traps: the frame returns to the next instruction.
         const sem = cpu.insn?.spec.sem;
@@ -393,7 +435,7 @@ export class X86Machine extends VmBase implements Machine {
   // ---- Machine ----
 
   protected handlePending(index: number): HandleResult {
-    const idtv = Number(this.vmcs.readField(EXIT_INFO.idtVectoring));
+    const idtv = this.vmcs.readNum(EXIT_INFO.idtVectoring);
     const r = handleExit(this.kvm, this.exits.codeOf(index));
     if (r.action === "halt") {
       this.halted = { message: r.message };

@@ -78,6 +78,8 @@ export class X86Regs implements X86State {
   ccf = 0;
   /** Instructions a compiled block completed before the one that faulted (jit.ts). */
   done = 0;
+  /** Set (1) by a compiled block that stopped at an instruction that always exits (jit.ts Block.exit). */
+  exit = 0;
 
   readonly gpr: bigint[];
   mode: X86Mode = "real";

@@ -75,7 +75,8 @@ export class GuestFault {
 /** Exit information the processor records in the VMCS (SDM 27.2). */
 export interface ExitInfo {
   reason: number;
-  qualification: bigint;
+  /** EXIT_QUALIFICATION (a number when below 2^53 is fine). */
+  qualification: bigint | number;
   guestPhysical?: number;
   guestLinear?: bigint;
   intrInfo?: number;

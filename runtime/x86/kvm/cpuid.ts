@@ -25,7 +25,11 @@ export const CPUID_TABLE: ReadonlyMap<number, CpuidEntry> = new Map([
 ]);
 
 /** kvm_cpuid(): the table entry, or zeros for a leaf the VMM did not provide. */
+/** The answers, made once (they never change; callers do not modify them). */
+const FOUND = new Map<CpuidEntry, { entry: CpuidEntry; found: boolean }>();
+const NOT_FOUND: { entry: CpuidEntry; found: boolean } = Object.freeze({ entry: Object.freeze({ eax: 0, ebx: 0, ecx: 0, edx: 0 }), found: false });
+
 export function kvmCpuid(leaf: number): { entry: CpuidEntry; found: boolean } {
   const e = CPUID_TABLE.get(leaf >>> 0);
-  return e ? { entry: e, found: true } : { entry: { eax: 0, ebx: 0, ecx: 0, edx: 0 }, found: false };
+  return e ? (FOUND.get(e) ?? FOUND.set(e, { entry: e, found: true }).get(e)!) : NOT_FOUND;
 }

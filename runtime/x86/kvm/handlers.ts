@@ -169,10 +169,15 @@ const handleCpuid: ExitHandler = (vcpu) => {
     s.gpr[1] = r.ecx;
     s.gpr[2] = r.edx;
   }
-  vcpu.ctx.emit("kvm_cpuid", { function: leaf, index, rax: entry.eax, rbx: entry.ebx, rcx: entry.ecx, rdx: entry.edx, found });
+  const f = CPUID_FIELDS;
+  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = found);
+  vcpu.ctx.emit("kvm_cpuid", f);
   vcpu.skipInstruction();
   return r.result;
 };
+
+/** kvm_cpuid's fields, one record reused by every CPUID exit (the trace copies them into its columns). */
+const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false };
 
 /** The registers and the result of a CPUID leaf, made once per leaf (the answers never change). */
 const CPUID_ANSWERS = new Map<number, { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult }>();

@@ -191,11 +191,19 @@ export class KvmVcpu {
    */
   decache(): void {
     const v = this.ctx.vmcs;
+    // Idempotent while the fields it reads are unwritten (KVM's own setters write them too).
+    if (v.crWrites === this.decachedAt) return;
+    this.decachedAt = v.crWrites;
     const a = this.arch;
     a.cr0 = (a.cr0 & ~a.cr0GuestOwned) | (v.readField(F_GUEST_CR0) & a.cr0GuestOwned);
     a.cr4 = (a.cr4 & ~a.cr4GuestOwned) | (v.readField(F_GUEST_CR4) & a.cr4GuestOwned);
     if (this.isPaging() || this.ctx.era() !== "2015") a.cr3 = v.readField(F_GUEST_CR3);
   }
+
+  /** Vmcs.crWrites at the last decache. */
+  private decachedAt = -1;
+  /** EFER.LMA of arch.efer (set with it in vmxSetEfer): skipInstruction's width, with no BigInt. */
+  private lma = false;
 
   isPaging(): boolean {
     return (this.arch.cr0 & CR0.PG) !== 0n;
@@ -270,6 +278,7 @@ export class KvmVcpu {
   vmxSetEfer(efer: bigint): void {
     const v = this.ctx.vmcs;
     this.arch.efer = efer;
+    this.lma = (efer & EFER.LMA) !== 0n;
     v.setBits("VM_ENTRY_CONTROLS", ctl("VM_ENTRY_IA32E_MODE"), (efer & EFER.LMA) !== 0n);
     let guestEfer = efer;
     if (!(guestEfer & EFER.LMA)) guestEfer &= ~EFER.LME;
@@ -332,8 +341,13 @@ export class KvmVcpu {
   /** skip_emulated_instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN. */
   skipInstruction(): void {
     const v = this.ctx.vmcs;
+    const next = v.readNum(F_GUEST_RIP) + v.readNum(F_EXIT_LEN);
+    if (next <= Number.MAX_SAFE_INTEGER) {
+      v.writeField(F_GUEST_RIP, this.lma ? next : next % 4294967296);
+      return;
+    }
     let rip = v.readField(F_GUEST_RIP) + v.readField(F_EXIT_LEN);
-    if (!(this.arch.efer & EFER.LMA)) rip &= 0xffff_ffffn;
+    if (!this.lma) rip &= 0xffff_ffffn;
     v.writeField(F_GUEST_RIP, rip);
   }
 

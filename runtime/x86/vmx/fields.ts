@@ -24,6 +24,17 @@ export interface VmcsField {
   encoding: number;
   width: VmcsWidth;
   group: VmcsGroup;
+  /** Index of the field's value in a Vmcs (the table order). */
+  slot: number;
+  /**
+   * What a write to the field tells VM entry (Vmcs.guestWrites): 1 = GUEST_RIP, 2 = another
+   * guest-state field or the VM-entry controls, 0 = neither.
+   */
+  entryKind: 0 | 1 | 2;
+  /** GUEST_CR0/CR3/CR4 or a CR0/CR4 guest/host mask: a write bumps Vmcs.crWrites (KVM's decache). */
+  cr: boolean;
+  /** Largest value kept as a number (64-bit and natural width: 2^53 - 1; larger ones are BigInts). */
+  max: number;
 }
 
 /** Width from encoding bits 14:13 (SDM Table 24-21). */
@@ -100,11 +111,16 @@ const ROWS: Row[] = [
   ["HOST_IA32_SYSENTER_ESP", 0x6c10], ["HOST_IA32_SYSENTER_EIP", 0x6c12], ["HOST_RSP", 0x6c14], ["HOST_RIP", 0x6c16],
 ];
 
-export const VMCS_FIELDS: readonly VmcsField[] = ROWS.map(([name, encoding, group]) => {
+const CR_FIELDS = new Set(["GUEST_CR0", "GUEST_CR3", "GUEST_CR4", "CR0_GUEST_HOST_MASK", "CR4_GUEST_HOST_MASK"]);
+
+export const VMCS_FIELDS: readonly VmcsField[] = ROWS.map(([name, encoding, group], slot) => {
   const t = typeOfEncoding(encoding);
   const g: VmcsGroup = t === "control" ? group! : t;
   if (t === "control" && !group) throw new Error(`VMCS table: control field ${name} needs a group`);
-  return { name, encoding, width: widthOfEncoding(encoding), group: g };
+  const entryKind = name === "GUEST_RIP" ? 1 : g === "guest" || name === "VM_ENTRY_CONTROLS" ? 2 : 0;
+  const width = widthOfEncoding(encoding);
+  const max = width === 16 ? 0xffff : width === 32 ? 0xffff_ffff : Number.MAX_SAFE_INTEGER;
+  return { name, encoding, width, group: g, slot, entryKind, cr: CR_FIELDS.has(name), max };
 });
 
 const byName = new Map(VMCS_FIELDS.map((f) => [f.name, f]));
@@ -146,25 +162,28 @@ function resolveField(key: string | number): { field: VmcsField; high: boolean }
   throw new VmcsError(`unknown VMCS field ${key}`);
 }
 
-/** Largest number kept as a number per width (natural/64-bit: 2^53 - 1). */
-const MAX_NUMBER: Record<VmcsWidth, number> = { 16: 0xffff, 32: 0xffff_ffff, 64: Number.MAX_SAFE_INTEGER, natural: Number.MAX_SAFE_INTEGER } as Record<VmcsWidth, number>;
-const VM_ENTRY_CONTROLS = 0x4012;
-const GUEST_RIP = 0x681e;
-
 function widthMask(w: VmcsWidth): bigint {
   return w === 16 ? 0xffffn : w === 32 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
 }
 
-/** One VMCS: values by encoding; reads and writes truncate to the field's width (SDM 30.3 VMREAD/VMWRITE). */
+/**
+ * One VMCS: a value per field of the table (by slot); reads and writes truncate to the field's
+ * width (SDM 30.3 VMREAD/VMWRITE). A value below 2^53 is a number in `num` (no BigInt per write
+ * or per readNum); a larger one is NaN there and its BigInt in `big`.
+ */
 export class Vmcs {
-  /** Values by encoding: a number when it is an integer that fits the field (no BigInt per write), else a bigint. */
-  private readonly values = new Map<number, bigint | number>();
+  private readonly num = new Float64Array(VMCS_FIELDS.length);
+  private readonly big: (bigint | undefined)[] = new Array(VMCS_FIELDS.length).fill(undefined);
   /**
    * How the guest-state area relates to the guest CPU since the last saveGuestState (the VM
    * exit): 0 = unchanged, 1 = only GUEST_RIP written (KVM skipped an instruction), 2 = other
    * guest-state fields or the VM-entry controls written. VM entry loads the state only when needed.
    */
   guestWrites: 0 | 1 | 2 = 2;
+  /** Writes to guest-state fields other than GUEST_RIP and to the VM-entry controls so far (what VM entry checks). */
+  entryWrites = 0;
+  /** Writes to GUEST_CR0/CR3/CR4 and the CR0/CR4 guest/host masks so far (KVM re-reads them only after one). */
+  crWrites = 0;
 
   read(key: string | number): bigint {
     const { field, high } = lookupField(key);
@@ -174,8 +193,17 @@ export class Vmcs {
 
   /** A field's value by its table entry (no name lookup). */
   readField(field: VmcsField): bigint {
-    const v = this.values.get(field.encoding);
-    return v === undefined ? 0n : typeof v === "number" ? BigInt(v) : v;
+    const x = this.num[field.slot]!;
+    return x === x ? BigInt(x) : this.big[field.slot]!;
+  }
+
+  /**
+   * A field's value as a number, with no BigInt: exact below 2^53 (every 16- and 32-bit field;
+   * 64-bit and natural-width fields holding a smaller value); above, the nearest double.
+   */
+  readNum(field: VmcsField): number {
+    const x = this.num[field.slot]!;
+    return x === x ? x : Number(this.big[field.slot]!);
   }
 
   write(key: string | number, value: bigint | number): void {
@@ -183,20 +211,22 @@ export class Vmcs {
     if (high) {
       const v = BigInt(value);
       const old = this.readField(field);
-      this.values.set(field.encoding, (old & 0xffff_ffffn) | ((v & 0xffff_ffffn) << 32n));
-      this.noteWrite(field);
+      this.writeField(field, (old & 0xffff_ffffn) | ((v & 0xffff_ffffn) << 32n));
     } else this.writeField(field, value);
   }
 
   /** Write a field by its table entry (no name lookup); truncated to the field's width. */
   writeField(field: VmcsField, value: bigint | number): void {
-    if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_NUMBER[field.width]) this.values.set(field.encoding, value);
-    else this.values.set(field.encoding, BigInt(value) & widthMask(field.width));
-    this.noteWrite(field);
-  }
-
-  private noteWrite(field: VmcsField): void {
-    if (field.group === "guest" || field.encoding === VM_ENTRY_CONTROLS) this.guestWrites = field.encoding === GUEST_RIP && this.guestWrites < 2 ? 1 : 2;
+    const slot = field.slot;
+    if (typeof value === "number" && value >= 0 && value <= field.max && Number.isInteger(value)) this.num[slot] = value;
+    else {
+      const v = BigInt(value) & widthMask(field.width);
+      if (v <= BigInt(Number.MAX_SAFE_INTEGER)) this.num[slot] = Number(v);
+      else (this.num[slot] = NaN), (this.big[slot] = v);
+    }
+    if (field.entryKind === 1) this.guestWrites = this.guestWrites < 2 ? 1 : 2;
+    else if (field.entryKind === 2) (this.guestWrites = 2), this.entryWrites++;
+    if (field.cr) this.crWrites++;
   }
 
   /** VMREAD by name or encoding (SDM Vol. 3 30.3). */

@@ -22,6 +22,7 @@ const EFERF = F("GUEST_IA32_EFER"), GDTR_BASE = F("GUEST_GDTR_BASE"), GDTR_LIMIT
  * flags), when the state has them: the per-exit comparisons below then make no BigInt.
  */
 interface NumericRegs {
+  /** rip, sign-extended. */
   pc: number;
   r: Int32Array;
   flags(): number;
@@ -45,6 +46,10 @@ interface Saved {
   m?: Mirrors;
   seg: { selector: number; base: bigint | number; limit: number; attributes: number }[];
   gdtrBase: bigint | number; gdtrLimit: number; idtrBase: bigint | number; idtrLimit: number;
+  /** The CPU's system version when every saved field but RIP/RSP/RFLAGS was last found equal (NaN: never). */
+  version: number;
+  /** The CPU's system version and Vmcs.entryWrites when a VM entry last passed its checks with this record. */
+  okVersion: number; okEntryWrites: number;
 }
 const saved = new WeakMap<Vmcs, Saved>();
 
@@ -60,13 +65,29 @@ const PG = 1n << 31n, PAE = 1n << 5n;
 const SAVE_EFER = ctl("VM_EXIT_SAVE_IA32_EFER"), LOAD_EFER = ctl("VM_ENTRY_LOAD_IA32_EFER"), IA32E = ctl("VM_ENTRY_IA32E_MODE");
 const EXIT_CONTROLS = F("VM_EXIT_CONTROLS"), ENTRY_CONTROLS = F("VM_ENTRY_CONTROLS");
 
-export function saveGuestState(vmcs: Vmcs, s: X86State): void {
-  const saveEfer = (Number(vmcs.readField(EXIT_CONTROLS)) & SAVE_EFER) !== 0;
+/**
+ * VM exit: the guest state into the VMCS guest-state area (SDM 27.3). `version` is the CPU's
+ * system version (X86Cpu.systemVersion: bumped by anything that may change CR0/CR3/CR4, EFER,
+ * segments, descriptor tables or the mode); when it is what the last save saw, only RIP, RSP and
+ * RFLAGS are compared. Callers without one pass nothing (every field is compared).
+ */
+export function saveGuestState(vmcs: Vmcs, s: X86State, version = NaN): void {
+  const saveEfer = (vmcs.readNum(EXIT_CONTROLS) & SAVE_EFER) !== 0;
   const v = saved.get(vmcs);
   // The VMCS still holds what the last save (or a VM entry that changed nothing) left there:
   // write only what the guest changed since. Else write every field.
   if (v && v.s === s && vmcs.guestWrites === 0 && v.saveEfer === saveEfer) {
     const n = numeric(s), m = v.m;
+    if (n && m && version === v.version) {
+      // Nothing but RIP, RSP and RFLAGS can have changed (the facts but RFLAGS bit 1 stand).
+      // (The record's BigInt copies of them serve only states without numbers.)
+      if (n.pc !== m.ripN) (m.ripN = n.pc), vmcs.writeField(RIP, n.pc >= 0 ? n.pc : s.rip);
+      if (n.r[4] !== m.rspLo || n.r[20] !== m.rspHi) (m.rspLo = n.r[4]!), (m.rspHi = n.r[20]!), vmcs.writeField(RSP, s.gpr[4]!);
+      const f = n.flags();
+      if (f !== m.rflagsN) (m.rflagsN = f), vmcs.writeField(RFLAGS, f >>> 0), (v.rflagsBit1 = (f & 2) !== 0);
+      vmcs.guestWrites = 0;
+      return;
+    }
     let rflagsChanged: boolean;
     if (n && m) {
       // Compare the numbers; make the BigInt field values only for what changed.
@@ -103,6 +124,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
     if (s.idtr.base !== v.idtrBase) vmcs.writeField(IDTR_BASE, (v.idtrBase = s.idtr.base));
     if (s.idtr.limit !== v.idtrLimit) vmcs.writeField(IDTR_LIMIT, (v.idtrLimit = s.idtr.limit));
     if (refacts) noteFacts(v, s);
+    v.version = version;
     vmcs.guestWrites = 0;
     return;
   }
@@ -128,6 +150,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
     s, saveEfer, rflagsBit1: false, lma: false, lme: false, pg: false, pae: false, mode: s.mode, rip: s.rip, rsp: s.gpr[4]!, rflags: s.rflags, cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer,
     seg: SEG_FIELDS.map((f) => ({ ...s.seg[f.seg] })),
     gdtrBase: s.gdtr.base, gdtrLimit: s.gdtr.limit, idtrBase: s.idtr.base, idtrLimit: s.idtr.limit,
+    version, okVersion: NaN, okEntryWrites: NaN,
   };
   const n = numeric(s);
   if (n) v2.m = mirrorsOf(n);
@@ -141,11 +164,24 @@ export function saveGuestState(vmcs: Vmcs, s: X86State): void {
  * VMCS) nor anything else (on the CPU) changed the state saved at the exit, and the entry controls
  * are as they were. Then RIP is all there is to load; returns false when the full load is needed.
  */
-export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
+export function enterUnchanged(vmcs: Vmcs, s: X86State, version = NaN): boolean {
   if (vmcs.guestWrites === 2) return false;
   const v = saved.get(vmcs);
   if (!v || v.s !== s) return false;
   const n = numeric(s), m = v.m;
+  if (n && m && version === v.okVersion && vmcs.entryWrites === v.okEntryWrites && version === v.version) {
+    // The checks below passed for this record, and since then neither the CPU's system state nor
+    // a field they read changed: RIP, RSP and RFLAGS are all that can differ.
+    if (n.pc !== m.ripN || n.r[4] !== m.rspLo || n.r[20] !== m.rspHi || n.flags() !== m.rflagsN) return false;
+    if (vmcs.guestWrites === 1) {
+      const rip = vmcs.readNum(RIP);
+      if (rip <= Number.MAX_SAFE_INTEGER) n.pc = rip;
+      else s.rip = vmcs.readField(RIP);
+      m.ripN = n.pc;
+    }
+    vmcs.guestWrites = 0;
+    return true;
+  }
   if (n && m) {
     if (n.pc !== m.ripN || n.r[4] !== m.rspLo || n.r[20] !== m.rspHi || n.flags() !== m.rflagsN) return false;
   } else if (s.rip !== v.rip || s.gpr[4] !== v.rsp || s.rflags !== v.rflags) return false;
@@ -160,7 +196,7 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
   // So must the entry checks loadGuestState makes (else it takes the full load, which reports them).
   // (Facts of the saved values, which the comparisons above showed are the CPU's.)
   if (!v.rflagsBit1) return false;
-  const entry = Number(vmcs.readField(ENTRY_CONTROLS));
+  const entry = vmcs.readNum(ENTRY_CONTROLS);
   const ia32e = (entry & IA32E) !== 0;
   if (entry & LOAD_EFER) {
     if (vmcs.readField(EFERF) !== s.efer) return false;
@@ -175,6 +211,8 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State): boolean {
     if (n && m) m.ripN = n.pc;
   }
   vmcs.guestWrites = 0;
+  v.okVersion = v.version = version;
+  v.okEntryWrites = vmcs.entryWrites;
   return true;
 }
 

@@ -338,6 +338,43 @@ describe("block compiler = interpreter", () => {
     }
   });
 
+  test("CPUID ends a block and exits from it: same exits, trace, registers and steps at every limit", () => {
+    // CPUID first in a block, after other instructions, after a store, and leaf changes each pass.
+    const src = `
+      .code32
+    start:
+      mov $0x600000, %edi
+      mov $40, %esi
+    1: cpuid
+      mov %esi, %eax
+      and $1, %eax
+      add %eax, (%edi)
+      cpuid
+      xor %eax, %eax
+      dec %esi
+      jnz 1b
+      mov $0xf4, %dx
+      out %al, %dx
+    `;
+    const trace = (m: X86Machine) => m.trace.lines().join("\n");
+    const a = machine(src, false);
+    const b = machine(src, true);
+    a.run();
+    b.run();
+    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(trace(b)).toBe(trace(a));
+    expect(a.exits.filter((e) => e.reason === "CPUID").length).toBe(80);
+    for (let n = 1; n <= 40; n++) {
+      const c = machine(src, false);
+      const d = machine(src, true);
+      const rc = c.run({ maxSteps: n });
+      const rd = d.run({ maxSteps: n });
+      expect(rd.steps, `limit ${n}`).toBe(rc.steps);
+      expect(snapshot(d), `limit ${n}`).toEqual(snapshot(c));
+      expect(trace(d), `limit ${n}`).toBe(trace(c));
+    }
+  });
+
   test("the built-in boot guest gives the same trace with and without the compiler", () => {
     const a = createX86Machine({ settings: { jit: false } });
     const b = createX86Machine();
