@@ -22,6 +22,9 @@ import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js
 const MASK64 = (1n << 64n) - 1n;
 
 /** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
+/** The trap of each HVC #imm16, made once (traps are immutable; HVC is the hypercall hot path). */
+const HVC_TRAPS: El2Trap[] = [];
+
 export class El2Trap {
   constructor(
     /** ESR_EL2 (its defined bits fit in 32: EC, IL, ISS). */
@@ -124,9 +127,13 @@ export class A64Cpu implements A64Env {
     return this.sysregs.get(name) ?? 0n;
   }
 
+  /** HCR_EL2.HCD (HVC disabled), kept with HCR_EL2 by setReg: hvcTrap's test with no BigInt. */
+  private hcd = false;
+
   setReg(name: string, value: bigint): void {
     if (this.exitRegs && isExitReg(name)) this.storeExitRegs();
     this.sysregs.set(name, value & MASK64);
+    if (name === "HCR_EL2") this.hcd = (value & hcr("HCD")) !== 0n;
     if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
   }
 
@@ -398,11 +405,11 @@ export class A64Cpu implements A64Env {
    */
   hvcTrap(imm16: number): number {
     const s = this.state;
-    if (s.el === 0 || this.reg("HCR_EL2") & hcr("HCD")) {
+    if (s.el === 0 || this.hcd) {
       this.enterEl1(EC.UNKNOWN, 0n, undefined, s.pc);
       return 2;
     }
-    this.trap = new El2Trap(ESR_HVC64 | imm16, undefined, undefined, true);
+    this.trap = HVC_TRAPS[imm16] ??= new El2Trap(ESR_HVC64 | imm16, undefined, undefined, true);
     return 1;
   }
 

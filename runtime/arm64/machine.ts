@@ -127,9 +127,14 @@ export class Arm64Machine extends VmBase implements Machine {
     return this.cpu.state.pc;
   }
 
+  /** kvm_exit's and kvm_entry's field records, reused by every exit and entry (the trace copies them into its columns). */
+  private readonly exitFields: Record<string, FieldValue> = { vcpu_pc: 0, esr_ec: 0 };
+  private readonly entryFields: Record<string, FieldValue> = { vcpu_pc: 0 };
+
   /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
   private enter(): void {
-    this.emitKind(this.kvmEntry, { vcpu_pc: this.cpu.state.pcValue() });
+    this.entryFields.vcpu_pc = this.cpu.state.pcValue();
+    this.emitKind(this.kvmEntry, this.entryFields);
   }
 
   // ---- exits ----
@@ -199,7 +204,10 @@ export class Arm64Machine extends VmBase implements Machine {
     k.word[slot] = word ?? 0;
     k.flush[slot] = 0;
     this.kvm.exitEsr = esr;
-    this.emitKind(this.kvmExit, { vcpu_pc: vcpuPc, esr_ec: ec });
+    const f = this.exitFields;
+    f.vcpu_pc = vcpuPc;
+    f.esr_ec = ec;
+    this.emitKind(this.kvmExit, f);
     this.pendingIndex = index;
   }
 

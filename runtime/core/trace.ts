@@ -116,6 +116,9 @@ function rowWriter(fields: readonly TraceField[]): RowWriter {
   return new Function("cols", "at", "f", "intern", "putU64", body.join("\n")) as RowWriter;
 }
 
+/** Events stored past the cap before they are dropped in one pass (at most the cap itself). */
+const DROP_SLACK = 4096;
+
 /** The rows of one tracepoint's events: a column per declared field. */
 class TracepointRows {
   readonly rows: Columns;
@@ -146,14 +149,28 @@ export class TraceLog {
     this.capEvents = options.capEvents ?? 1_000_000;
   }
 
+  // Past the cap, the oldest events are dropped in batches of up to `slack` (one pass per batch,
+  // not per event); until then the ones before `first` are stored but not kept: every reader
+  // goes through first/count, so exactly the newest capEvents events are seen.
+
+  /** Row of the oldest kept event in the event columns. */
+  private get first(): number {
+    return this.ev.first + this.ev.count - this.count;
+  }
+
+  /** Events kept: min(stored, capEvents). */
+  private get count(): number {
+    return Math.min(this.ev.count, this.capEvents);
+  }
+
   /** Events dropped by the cap so far (the oldest ones). */
   get dropped(): number {
-    return this.ev.first;
+    return this.first;
   }
 
   /** Events kept (at most capEvents). */
   get length(): number {
-    return this.ev.count;
+    return this.count;
   }
 
   /** Events emitted in all (kept + dropped). */
@@ -166,13 +183,13 @@ export class TraceLog {
    * small traces. `length`, `at`, `lines` and iteration read the columns without building them all.
    */
   get events(): readonly TraceEvent[] {
-    const key = `${this.ev.first}:${this.ev.count}`;
+    const key = `${this.first}:${this.count}`;
     if (this.cache?.key !== key) this.cache = { key, events: [...this] };
     return this.cache.events;
   }
 
   *[Symbol.iterator](): IterableIterator<TraceEvent> {
-    for (let k = 0; k < this.ev.count; k++) yield this.at(k)!;
+    for (let k = 0; k < this.count; k++) yield this.at(k)!;
   }
 
   private kindOf(name: string): number {
@@ -197,8 +214,8 @@ export class TraceLog {
 
   /** emit() with the tracepoint given by kindId(name). */
   emitKind(kind: number, step: number, cycles: number, fields: Record<string, FieldValue>): void {
-    // Make room first: the columns never hold more than capEvents events.
-    if (this.ev.count >= this.capEvents) this.dropOldest(this.ev.count - this.capEvents + 1);
+    // Past the cap plus the slack, drop the stored events that are no longer kept.
+    if (this.ev.count >= this.capEvents + Math.min(this.capEvents, DROP_SLACK)) this.dropOldest(this.ev.count - this.capEvents);
     const t = this.kinds[kind]!;
     const rows = t.rows;
     const row = rows.push();
@@ -227,17 +244,22 @@ export class TraceLog {
   private evStep = new Float64Array(0);
   private evCycles = new Float64Array(0);
 
+  /** Removes the `n` oldest stored events from the columns (theirs and their rows in their tracepoint's). */
   private dropOldest(n: number): void {
     const ev = this.ev;
+    const perKind = new Array<number>(this.kinds.length).fill(0);
     for (let i = 0; i < n; i++) {
       const e = ev.first + i;
-      this.kinds[(ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!]!.rows.dropFront(1);
+      perKind[(ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!]!++;
     }
+    for (let k = 0; k < perKind.length; k++) if (perKind[k] !== 0) this.kinds[k]!.rows.dropFront(perKind[k]!);
     ev.dropFront(n);
   }
 
   /** Lowers (or raises) the cap; the oldest events past it are dropped now. */
   setCap(capEvents: number): void {
+    // Stored events past the old cap were already dropped: they do not come back.
+    if (this.ev.count > this.capEvents) this.dropOldest(this.ev.count - this.capEvents);
     this.capEvents = capEvents;
     if (this.ev.count > capEvents) this.dropOldest(this.ev.count - capEvents);
   }
@@ -245,7 +267,7 @@ export class TraceLog {
   /** Name and fields of the k-th kept event. */
   private record(k: number): { name: string; fields: Record<string, FieldValue>; step: number; cycles: number; seq: number } {
     const ev = this.ev;
-    const e = ev.first + k;
+    const e = this.first + k;
     const c = ev.chunk(e);
     const s = e & CHUNK_MASK;
     const t = this.kinds[(c[0] as Uint16Array)[s]!]!;
@@ -269,8 +291,8 @@ export class TraceLog {
 
   /** The k-th kept event (negative: from the end), as an object. */
   at(k: number): TraceEvent | undefined {
-    if (k < 0) k += this.ev.count;
-    if (k < 0 || k >= this.ev.count) return undefined;
+    if (k < 0) k += this.count;
+    if (k < 0 || k >= this.count) return undefined;
     const r = this.record(k);
     return { seq: r.seq, step: r.step, cycles: r.cycles, name: r.name, fields: r.fields };
   }
@@ -280,8 +302,9 @@ export class TraceLog {
     const keep = names ? new Set(names.map((n) => this.byName.get(n)).filter((k) => k !== undefined)) : undefined;
     const out: string[] = [];
     const ev = this.ev;
-    for (let k = 0; k < ev.count; k++) {
-      const e = ev.first + k;
+    const first = this.first;
+    for (let k = 0, n = this.count; k < n; k++) {
+      const e = first + k;
       if (keep && !keep.has((ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!)) continue;
       const r = this.record(k);
       out.push(formatEvent(r as TraceEvent, era, this.tracepoints));

@@ -48,18 +48,25 @@ const handleWfx: ExitHandler = (vcpu) => {
   return halt("WFI: the vcpu blocks until an interrupt (kvm_vcpu_block), and this machine has no timer or GIC to raise one");
 };
 
+const PSCI_VERSION_2015 = Number(psciVersion("2015")), PSCI_VERSION_TODAY = Number(psciVersion("today"));
+
+/** kvm_hvc_arm64's fields, one record reused by every HVC exit (the trace copies them into its columns). */
+const HVC_FIELDS: { vcpu_pc: number | bigint; r0: number | bigint; imm: number } = { vcpu_pc: 0, r0: 0, imm: 0 };
+
 /** handle_hvc → kvm_psci_call. The guest pc is already past the HVC (ELR_EL2). */
 const handleHvc: ExitHandler = (vcpu) => {
   const s = vcpu.state;
   // KVM takes the PSCI function ID from W0 (smccc_get_function: the low 32 bits of x0).
   const fn = s.r[0]! >>> 0;
   vcpu.stats.hvc_exit_stat++;
-  vcpu.ctx.emit("kvm_hvc_arm64", { vcpu_pc: s.pcValue(), r0: s.xValue(0), imm: imm16(vcpu.exitEsr) });
+  const t = HVC_FIELDS;
+  (t.vcpu_pc = s.pcValue()), (t.r0 = s.xValue(0)), (t.imm = imm16(vcpu.exitEsr));
+  vcpu.ctx.emit("kvm_hvc_arm64", t);
   const f = psciFunctionById(fn);
   const era = vcpu.ctx.era();
   switch (f?.name) {
     case "PSCI_VERSION":
-      s.setXSmall(0, Number(psciVersion(era)));
+      s.setXSmall(0, era === "2015" ? PSCI_VERSION_2015 : PSCI_VERSION_TODAY);
       return PSCI_VERSION_RESULT[era];
     case "MIGRATE_INFO_TYPE":
       s.x[0] = 2n;

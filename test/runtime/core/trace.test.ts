@@ -40,6 +40,29 @@ describe("TraceLog cap", () => {
     }
   });
 
+  test("past the cap, at every count (events dropped in batches): exactly the newest cap, in order, fields intact", async () => {
+    const { traceFields } = await import("../../../runtime/core/trace.js");
+    const mk = (name: string): Tracepoint => ({ name, doc: "", source: "", fields: traceFields("i:u32"), eras: { "2015": { format: "%u", args: (f) => [f.i as number] } } });
+    const log = new TraceLog(tracepointTable([mk("kvm_a"), mk("kvm_b")]), { capEvents: 700 });
+    for (let i = 0; i < 20_000; i++) {
+      log.emit(i % 3 === 0 ? "kvm_a" : "kvm_b", i, 2 * i, { i });
+      const kept = Math.min(i + 1, 700);
+      if (i % 997 === 0 || i > 19_990) {
+        expect(log.length).toBe(kept);
+        expect(log.dropped).toBe(i + 1 - kept);
+        const first = log.at(0)!;
+        expect([first.seq, first.fields.i, first.step, first.name]).toEqual([i + 1 - kept, i + 1 - kept, i + 1 - kept, (i + 1 - kept) % 3 === 0 ? "kvm_a" : "kvm_b"]);
+        expect(log.at(-1)!.fields.i).toBe(i);
+        expect(log.lines().length).toBe(kept);
+      }
+    }
+    // A raised cap does not bring dropped events back; a lowered one drops now.
+    log.setCap(5000);
+    expect([log.length, log.dropped]).toEqual([700, 19_300]);
+    log.setCap(10);
+    expect([log.length, log.dropped, log.at(0)!.fields.i]).toEqual([10, 19_990, 19_990]);
+  });
+
   test("clear empties the trace", () => {
     const log = new TraceLog(tracepointTable(), { capEvents: 2 });
     for (let i = 0; i < 5; i++) log.emit("e", i, i, {});
