@@ -5,6 +5,7 @@
 
 import type { ExecuteContext, ExecuteOutcome, KernelBackend } from "../kernel/backend.js";
 
+/** The backend the worker loads (kernel/worker.ts): one Session; results as terminal text on stdout/stderr streams. */
 export async function createBackend(): Promise<KernelBackend> {
   const lab = await import("../lab/index.js");
   const session = await lab.Session.create();

@@ -40,15 +40,15 @@ function bootArch(s: S<"vmBoot">, ctx: Context): Arch {
 /**
  * A machine-construction error as a LabError with one position: inside an asm block, the line
  * and column of the block's text in the program (the message without the assembler's own
- * position); for a guest file, the file's line and column in the message and the program's
- * `from "FILE"` as the position.
+ * position); for a guest file, the program's `from "FILE"` as the position and the file's line
+ * and column after the message.
  */
 function bootError(e: unknown, s: S<"vmBoot">, source: string): LabError {
   const err = e as Error & { hint?: string; detail?: unknown; line?: unknown; column?: unknown };
   const name = err.name === "Error" || err.name === "ExitlabError" ? "BootError" : err.name;
   if (typeof err.detail === "string" && s.guest?.type === "asm") return new LabError(name, err.detail, asmErrorPos(e, s.guest, source) ?? s.pos, err.hint);
   if (typeof err.detail === "string" && s.guest?.type === "file") {
-    return new LabError(name, `${s.guest.path}, line ${String(err.line)}, column ${String(err.column)}: ${err.detail}`, s.guest.pos, err.hint);
+    return new LabError(name, `${err.detail} (${s.guest.path} line ${String(err.line)}, column ${String(err.column)})`, s.guest.pos, err.hint);
   }
   return new LabError(name, err.message, s.pos, err.hint);
 }

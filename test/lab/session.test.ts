@@ -193,6 +193,11 @@ describe("errors", () => {
     const e = err(session(), "vm boot x86_64 asm {\n  incq %rax\n}");
     expect(e).toMatchObject({ name: "AsmError", line: 2, column: 3 });
     expect(e.message).toBe("`incq': a 64-bit operand size needs 64-bit code (.code64)");
+    // A guest file: the program's `from "FILE"`, the file's own line and column after the message.
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-"));
+    writeFileSync(join(dir, "g.s"), "  nop\n  frob %eax\n");
+    const f = errors(session().execute('vm boot x86_64 from "g.s"', { baseDir: dir }))[0]!;
+    expect(f).toMatchObject({ name: "AsmError", line: 1, column: 21, message: "no such instruction: `frob' (g.s line 2, column 3)" });
   });
 
   test("trap arguments: what is wrong with them, at them", () => {
