@@ -124,14 +124,14 @@ export function parseWithCount(source: string): ParseOutcome {
   } catch (e) {
     const bad = (e as { token?: Token }).token;
     if (!bad) throw e;
-    throw misspelledStatement(tokens, bad) ?? unexpected(parser, bad);
+    throw misspelledStatement(tokens, bad) ?? unexpected(parser, bad, loneExitHint(tokens, tokens.indexOf(bad)));
   }
   if (parser.results.length === 0) {
     const end = source.length;
     const lines = source.split("\n");
     const pos: Pos = { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset: end, end };
     const { words } = expectations(parser);
-    throw new ExitlabSyntaxError(`the program ends too early: expected ${orList(words)}`, pos, undefined, words);
+    throw new ExitlabSyntaxError(`the program ends too early: expected ${orList(words)}`, pos, loneExitHint(tokens, tokens.length), words);
   }
   return { program: { statements: parser.results[0] as Statement[], source }, parses: parser.results.length };
 }
@@ -151,11 +151,19 @@ function misspelledStatement(tokens: Token[], bad: Token): ExitlabSyntaxError | 
   return new ExitlabSyntaxError(`unexpected \`${word.text}\`: expected ${what}`, tokenPos(word), hint, [what]);
 }
 
-function unexpected(parser: nearley.Parser, bad: Token): ExitlabSyntaxError {
+/** `exit` alone as a statement (tokens[at] ends it): the REPL's way out, not a statement. */
+function loneExitHint(tokens: Token[], at: number): string | undefined {
+  const end = tokens[at];
+  const before = tokens[at - 2];
+  if (tokens[at - 1]?.type !== "kw_exit" || (end && end.type !== "nl" && end.type !== ";") || (before && before.type !== "nl" && before.type !== ";")) return undefined;
+  return "`exit` (or `quit`) on its own leaves the REPL; in a program, `exit.FIELD` is a field of the current exit (`exit.reason`)";
+}
+
+function unexpected(parser: nearley.Parser, bad: Token, exitHint?: string): ExitlabSyntaxError {
   const { words, keywords, wantsWord } = expectations(parser);
   const pos = tokenPos(bad);
-  let hint: string | undefined;
-  if (bad.type === "word" || bad.type.startsWith("kw_")) {
+  let hint = exitHint;
+  if (!hint && (bad.type === "word" || bad.type.startsWith("kw_"))) {
     const pool = keywords.length ? keywords : [];
     hint = suggestion(bad.text, pool);
     if (!hint && keywords.some((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k))) hint = suggestion(bad.text, STATEMENT_KEYWORDS);

@@ -191,7 +191,9 @@ function shownOrStatement(e: Expr, ctx: Context): Shown {
     return evaluateShown(e, scopeOf(ctx));
   } catch (err) {
     const word = e.type === "name" && e.path.length === 1 ? e.path[0]! : undefined;
-    const hint = word && err instanceof LabError && err.name === "NameError" ? suggestion(word, STATEMENT_KEYWORDS) : undefined;
+    const unknown = word !== undefined && err instanceof LabError && err.name === "NameError";
+    if (unknown && word.toLowerCase() === "quit") throw new LabError("NameError", "unknown name `quit`", e.pos, "`quit` (or `exit`) on its own leaves the REPL; a program ends at its last statement");
+    const hint = unknown ? suggestion(word, STATEMENT_KEYWORDS) : undefined;
     if (hint) throw new LabError("NameError", `unknown name \`${word}\`: not a statement either`, e.pos, hint);
     throw err;
   }

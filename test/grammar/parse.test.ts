@@ -229,6 +229,9 @@ describe("syntax errors", () => {
 
   test("bare `exit` is not an expression (one parse for `step until exit`)", () => {
     expect(syntaxError("let x = exit").message).toMatch(/expected `\.`/);
+    expect(syntaxError("let x = exit").hint).toBeUndefined();
+    // On its own it is what leaves the REPL: the hint says so.
+    for (const src of ["exit", "exit\n", "vm boot; exit; run"]) expect(syntaxError(src).hint, src).toMatch(/^`exit` \(or `quit`\) on its own leaves the REPL/);
   });
 });
 
