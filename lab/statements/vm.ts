@@ -144,10 +144,7 @@ function trapRequest(s: S<"trap">, ctx: Context, arch: Arch, kinds: readonly str
     return { kind: k };
   }
   const argText = "type" in s.arg ? sourceText(s.arg, ctx) : s.arg.text;
-  if (!wants) {
-    const hint = cr ? `write \`${verb} ${k}\` (or \`${verb} cr ${cr[1]}\`)` : `write \`${verb} ${k}\``;
-    throw valueError(`\`${verb} ${k}\` takes no argument: \`${argText}\` is extra`, s.arg.pos, hint);
-  }
+  if (!wants) throw valueError(`\`${verb} ${k}\` takes no argument: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${k}\``);
   if (cr) throw valueError(`\`${verb} ${k}\` names its register already: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${k}\` or \`${verb} cr ${cr[1]}\``);
   if ("type" in s.arg) {
     const v = evaluate(s.arg as Expr, scopeOf(ctx));
