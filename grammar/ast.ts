@@ -42,7 +42,8 @@ export type GuestSource =
   | { type: "asm"; arch: Word | null; body: string; pos: Pos };
 
 export type Statement =
-  | { type: "vmBoot"; arch: Word; guest: GuestSource | null; name: Word | null; pos: Pos }
+  /** `arch` null: the session's default architecture (`set arch`). */
+  | { type: "vmBoot"; arch: Word | null; guest: GuestSource | null; name: Word | null; pos: Pos }
   | { type: "use"; name: Word; pos: Pos }
   | { type: "trap"; enable: boolean; kind: Word; arg: Expr | Word | null; pos: Pos }
   | { type: "step"; count: Expr | null; until: "exit" | Expr | null; pos: Pos }
@@ -54,10 +55,15 @@ export type Statement =
   | { type: "compare"; left: Word; right: Word; pos: Pos }
   | { type: "let"; name: Word; value: Expr; pos: Pos }
   | { type: "expect"; cond: Expr; message: string | null; pos: Pos }
-  | { type: "set"; name: Word; value: Expr | Word; pos: Pos }
+  /** `vm`: `set kvm today for NAME` changes that VM only. */
+  | { type: "set"; name: Word; value: Expr | Word; vm: Word | null; pos: Pos }
   | { type: "saveTrace"; path: string; pos: Pos }
   | { type: "loadTrace"; path: string; name: Word | null; pos: Pos }
-  | { type: "help"; topic: Word | null; pos: Pos };
+  | { type: "help"; topic: Word | null; pos: Pos }
+  /** `print a, b`: text on standard output. */
+  | { type: "print"; items: Expr[]; pos: Pos }
+  /** A bare expression: its value is the statement's result. */
+  | { type: "value"; expr: Expr; pos: Pos };
 
 export type StatementType = Statement["type"];
 

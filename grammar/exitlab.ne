@@ -14,7 +14,8 @@ sep -> %nl | ";"
 
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
-  | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %}
+  | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
+  | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -29,9 +30,11 @@ nameLike -> %word {% (d) => wordOf(d[0]) %} | anyKw {% (d) => wordOf(d[0]) %}
 anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use | %kw_trap | %kw_untrap
   | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
   | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
-  | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where) {% (d) => d[0][0] %}
+  | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where
+  | %kw_print | %kw_for) {% (d) => d[0][0] %}
 
-vmBoot -> %kw_vm %kw_boot archName guestSrc:? asName:?
+# Without an architecture, `vm boot` boots the session's default (`set arch`).
+vmBoot -> %kw_vm %kw_boot archName:? guestSrc:? asName:?
   {% (d) => ({ type: "vmBoot", arch: d[2], guest: d[3], name: d[4], pos: span(d) }) %}
 guestSrc -> %kw_guest nameLike {% (d) => ({ type: "builtin", name: d[1] }) %}
   | %kw_guest %string {% (d) => ({ type: "builtin", name: wordOf(d[1]) }) %}
@@ -75,7 +78,8 @@ let -> %kw_let varName "=" expr {% (d) => ({ type: "let", name: d[1], value: d[3
 expect -> %kw_expect expr {% (d) => ({ type: "expect", cond: d[1], message: null, pos: span(d) }) %}
   | %kw_expect expr "," %string {% (d) => ({ type: "expect", cond: d[1], message: d[3].value, pos: span(d) }) %}
 
-set -> %kw_set settingName setValue {% (d) => ({ type: "set", name: d[1], value: d[2], pos: span(d) }) %}
+set -> %kw_set settingName setValue setFor:? {% (d) => ({ type: "set", name: d[1], value: d[2], vm: d[3], pos: span(d) }) %}
+setFor -> %kw_for vmName {% (d) => d[1] %}
 setValue -> %number {% (d) => num(d[0]) %} | %string {% (d) => str(d[0]) %} | name {% id %}
 
 save -> %kw_save %kw_trace %string {% (d) => ({ type: "saveTrace", path: d[2].value, pos: span(d) }) %}
@@ -83,6 +87,13 @@ load -> %kw_load %kw_trace %string asName:? {% (d) => ({ type: "loadTrace", path
 
 help -> %kw_help {% (d) => ({ type: "help", topic: null, pos: span(d) }) %}
   | %kw_help nameLike {% (d) => ({ type: "help", topic: d[1], pos: span(d) }) %}
+
+# `print a, b`: the values as text on standard output; a bare expression is a value (the REPL
+# echoes it, the kernel sends it as the cell's result).
+print -> %kw_print {% (d) => ({ type: "print", items: [], pos: span(d) }) %}
+  | %kw_print printItems {% (d) => ({ type: "print", items: d[1], pos: span(d) }) %}
+printItems -> expr {% (d) => [d[0]] %} | printItems "," expr {% (d) => [...d[0], d[2]] %}
+value -> expr {% (d) => ({ type: "value", expr: d[0], pos: d[0].pos }) %}
 
 # ---- expressions, loosest first ----
 expr -> or {% id %}

@@ -10,6 +10,7 @@ export const KEYWORDS = [
   "vm", "boot", "guest", "from", "asm", "as", "use", "trap", "untrap", "step", "until", "handle",
   "run", "halt", "limit", "show", "table", "chart", "compare", "let", "expect", "set", "save",
   "load", "help", "exit", "exits", "trace", "last", "by", "over", "time", "count", "where",
+  "print", "for",
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 const KEYWORD_SET = new Set<string>(KEYWORDS);
@@ -36,6 +37,8 @@ const rules = moo.compile({
   string: /"(?:\\["\\nt]|[^"\\\n])*"/,
   badstring: /"[^\n]*/,
   number: /(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9][0-9_]*[kKmM]?)(?![A-Za-z0-9_])/,
+  // Anything else that starts with a digit (`0x`, `0xg`, `12ab`): reported as a malformed number.
+  badnumber: /[0-9][A-Za-z0-9_]*/,
   word: {
     match: /[A-Za-z_][A-Za-z0-9_]*/,
     type: (text: string) => (KEYWORD_SET.has(text.toLowerCase()) ? "kw_" + text.toLowerCase() : undefined) as string,
@@ -57,6 +60,8 @@ function decode(type: string, text: string): string {
   return text;
 }
 
+const NUMBER_FORMS = "numbers are decimal (`1_000`, `64k`, `1m`), hex (`0x1f`) or binary (`0b101`)";
+
 /** Every significant token of `source` (no blanks, no comments); throws LexError. */
 export function tokenize(source: string): Token[] {
   rules.reset(source);
@@ -68,6 +73,10 @@ export function tokenize(source: string): Token[] {
     if (type === "error") {
       const ch = t.text[0]!;
       throw new LexError(`unexpected character \`${ch}\``, { ...pos, end: pos.offset + 1 });
+    }
+    if (type === "badnumber") throw new LexError(`\`${t.text}\` is not a number`, pos, NUMBER_FORMS);
+    if (type === "number" && !/[0-9a-fA-F]/.test(t.text.replace(/^0[xXbB]/, ""))) {
+      throw new LexError(`the number \`${t.text}\` has no digits`, pos, "`_` only separates digits: " + NUMBER_FORMS);
     }
     if (type === "badstring") throw new LexError("unterminated string: a string ends with `\"` on the same line", pos);
     if (type === "lbrace") throw new LexError("unclosed `{`: an asm block ends with a matching `}`", pos);

@@ -5,7 +5,7 @@ import nearley from "nearley";
 import compiled from "./exitlab.gen.js";
 import type { Pos, Program, Statement } from "./ast.js";
 import { LexError, TokenStream, tokenize, tokenPos, type Token } from "./lexer.js";
-import { suggestion, ALL_KEYWORDS, STATEMENT_KEYWORDS } from "./words.js";
+import { suggestion, ALL_KEYWORDS, SETTINGS, STATEMENT_KEYWORDS } from "./words.js";
 import { parseNumber } from "./nodes.js";
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -35,7 +35,7 @@ const RULE_WORDS: Record<string, string> = {
   viewName: "what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)",
   fieldName: "a field to group by (reason)",
   varName: "a variable name",
-  settingName: "a setting (steplimit, era, kvm, granule, pair_mmio)",
+  settingName: `a setting (${Object.keys(SETTINGS).join(", ")})`,
 };
 
 interface Symbol_ {
@@ -83,7 +83,7 @@ function expectations(parser: nearley.Parser): { words: string[]; keywords: stri
   words = [...new Set(words)].sort((a, b) => rank(a) - rank(b));
   // At the start of a statement, name the category instead of listing all 17 keywords.
   const starters = keywords.filter((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k));
-  if (starters.length >= 10) words = ["a statement (" + STATEMENT_KEYWORDS.join(", ") + ")"];
+  if (starters.length >= 10) words = ["a statement (" + STATEMENT_KEYWORDS.join(", ") + ") or an expression"];
   // `show`: the keyword targets are already in the list of things to show.
   if (words.some((w) => w.startsWith("what to show"))) words = words.filter((w) => !["`trace`", "`exit`", "`exits`"].includes(w));
   return { words, keywords, wantsWord };
@@ -124,23 +124,46 @@ export function parseWithCount(source: string): ParseOutcome {
   } catch (e) {
     const bad = (e as { token?: Token }).token;
     if (!bad) throw e;
-    throw unexpected(parser, bad);
+    throw misspelledStatement(tokens, bad) ?? unexpected(parser, bad, loneExitHint(tokens, tokens.indexOf(bad)));
   }
   if (parser.results.length === 0) {
     const end = source.length;
     const lines = source.split("\n");
     const pos: Pos = { line: lines.length, col: lines[lines.length - 1]!.length + 1, offset: end, end };
     const { words } = expectations(parser);
-    throw new ExitlabSyntaxError(`the program ends too early: expected ${orList(words)}`, pos, undefined, words);
+    throw new ExitlabSyntaxError(`the program ends too early: expected ${orList(words)}`, pos, loneExitHint(tokens, tokens.length), words);
   }
   return { program: { statements: parser.results[0] as Statement[], source }, parses: parser.results.length };
 }
 
-function unexpected(parser: nearley.Parser, bad: Token): ExitlabSyntaxError {
+/**
+ * `stpe 5`: a word at the start of a statement parses as an expression, so the parser stops at
+ * what follows it. When that word is close to a statement keyword, the error is the word.
+ */
+function misspelledStatement(tokens: Token[], bad: Token): ExitlabSyntaxError | undefined {
+  const i = tokens.indexOf(bad);
+  const word = tokens[i - 1];
+  const before = tokens[i - 2];
+  if (!word || word.type !== "word" || (before && before.type !== "nl" && before.type !== ";")) return undefined;
+  const hint = suggestion(word.text, STATEMENT_KEYWORDS);
+  if (!hint) return undefined;
+  const what = "a statement (" + STATEMENT_KEYWORDS.join(", ") + ") or an expression";
+  return new ExitlabSyntaxError(`unexpected \`${word.text}\`: expected ${what}`, tokenPos(word), hint, [what]);
+}
+
+/** `exit` alone as a statement (tokens[at] ends it): the REPL's way out, not a statement. */
+function loneExitHint(tokens: Token[], at: number): string | undefined {
+  const end = tokens[at];
+  const before = tokens[at - 2];
+  if (tokens[at - 1]?.type !== "kw_exit" || (end && end.type !== "nl" && end.type !== ";") || (before && before.type !== "nl" && before.type !== ";")) return undefined;
+  return "`exit` (or `quit`) on its own leaves the REPL; in a program, `exit.FIELD` is a field of the current exit (`exit.reason`)";
+}
+
+function unexpected(parser: nearley.Parser, bad: Token, exitHint?: string): ExitlabSyntaxError {
   const { words, keywords, wantsWord } = expectations(parser);
   const pos = tokenPos(bad);
-  let hint: string | undefined;
-  if (bad.type === "word" || bad.type.startsWith("kw_")) {
+  let hint = exitHint;
+  if (!hint && (bad.type === "word" || bad.type.startsWith("kw_"))) {
     const pool = keywords.length ? keywords : [];
     hint = suggestion(bad.text, pool);
     if (!hint && keywords.some((k) => (STATEMENT_KEYWORDS as readonly string[]).includes(k))) hint = suggestion(bad.text, STATEMENT_KEYWORDS);

@@ -41,15 +41,16 @@ export function suggestion(word: string, candidates: Iterable<string>): string |
   return m.length ? `did you mean ${m.map((x) => "`" + x + "`").join(" or ")}?` : undefined;
 }
 
-export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help"] as const;
+export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print"] as const;
 export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */
 export const SHOW_TARGETS = ["regs", "exit", "vmcs", "esr", "sysregs", "mem", "disasm", "trace", "console", "exits"] as const;
-/** Settings the lab understands (name → what it does). */
+/** Settings the lab understands (name → what it does): the one list `set`, help, completion and syntax errors read. */
 export const SETTINGS: Record<string, string> = {
+  arch: "the architecture `vm boot` boots when it names none: x86_64 (the default) or arm64",
   steplimit: "most guest instructions per `step`/`run` statement (a runaway guest stops there)",
-  era: "which KVM is modelled: 2015 (Linux 4.1) or today; also `kvm`",
+  era: "which KVM VMs booted from now on model: 2015 (Linux 4.1) or today; also `kvm`; `set era today for NAME` changes one booted VM",
   kvm: "same as `era`",
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
@@ -58,12 +59,25 @@ export const SETTINGS: Record<string, string> = {
   tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
-export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_mmio" | "jit", readonly string[]>> = {
+export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "jit", readonly string[]>> = {
+  arch: ARCH_NAMES,
   era: ["2015", "today"],
   kvm: ["2015", "today"],
   granule: ["64k", "4k"],
   pair_mmio: ["on", "off"],
   jit: ["on", "off"],
+};
+/**
+ * The trap kinds that take an argument, and what it is (Intel SDM Vol. 3 25.1.3 for CR, MSR, I/O
+ * and exception-bitmap exiting; Arm ARM D13.2.46 HCR_EL2 for the system-register traps); every
+ * other kind takes none.
+ */
+export const TRAP_ARGS: Readonly<Record<string, string>> = {
+  cr: "a control register number (0, 3, 4 or 8)",
+  msr: "an MSR number or name (`trap msr 0xc0000080`, `trap msr efer`)",
+  io: "an I/O port number (`trap io 0x3f8`)",
+  exception: "an exception vector, 0 to 31 (`trap exception 14`)",
+  sysreg: "a system register name (`trap sysreg sctlr_el1`)",
 };
 export const TRAP_KINDS_X86 = ["cr0", "cr3", "cr4", "cr8", "cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
 export const TRAP_KINDS_ARM64 = ["sysreg", "tvm", "trvm", "wfi", "wfe", "hvc", "smc", "setway", "acr", "id"] as const;

@@ -30,12 +30,22 @@ export async function createBackend(): Promise<KernelBackend> {
     async execute(code: string, ctx: ExecuteContext): Promise<ExecuteOutcome> {
       const results = session.execute(code, { interrupted: () => ctx.interrupted(), baseDir: process.cwd() });
       const errors = results.filter((r): r is ErrorResult => r.kind === "error");
+      // A bare expression's value is the cell's result (execute_result, Out[n]); `print` and the
+      // statements' reports are standard output. A cell without a value keeps its final report
+      // as its result, as before values existed.
+      const hasValue = results.some((r) => r.kind === "value");
+      const stdout = (text: string) => ctx.emit({ type: "stream", name: "stdout", text: text.endsWith("\n") ? text : text + "\n" });
       for (const r of results) {
         switch (r.kind) {
+          case "value":
+            ctx.emit({ type: "result", data: { "text/plain": r.text } });
+            break;
+          case "print":
+            stdout(r.text);
+            break;
           case "text":
-            // Like IPython's value of the last expression: a cell's final text is its result.
-            if (r === results.at(-1)) ctx.emit({ type: "result", data: { "text/plain": r.text } });
-            else ctx.emit({ type: "stream", name: "stdout", text: r.text.endsWith("\n") ? r.text : r.text + "\n" });
+            if (!hasValue && r === results.at(-1)) ctx.emit({ type: "result", data: { "text/plain": r.text } });
+            else stdout(r.text);
             break;
           case "trace":
           case "table":

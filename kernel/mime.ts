@@ -33,7 +33,7 @@ function clipTable(t: TableResult, limit = DISPLAY_LIMITS.tableRows): TableResul
 export async function resultBundle(r: Exclude<Result, { kind: "error" }>): Promise<MimeBundle> {
   const lab = await import("../lab/index.js");
   switch (r.kind) {
-    case "text":
+    case "text": case "value": case "print":
       return { "text/plain": r.text };
     case "trace":
       return { "text/plain": clipTrace(r.lines).join("\n") };

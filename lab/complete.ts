@@ -6,7 +6,7 @@ import { parse, ExitlabSyntaxError } from "../grammar/parse.js";
 import { SETTINGS, SETTING_VALUES, SHOW_TARGETS, STATEMENT_KEYWORDS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../grammar/words.js";
 import { STATEMENT_DOCS } from "./help.js";
 import type { Session } from "./session.js";
-import { hex } from "./values.js";
+import { formatValue, hex } from "./values.js";
 
 function wordAt(code: string, pos: number): { start: number; end: number; word: string } {
   let start = pos;
@@ -56,7 +56,7 @@ export function inspect(session: Session, code: string, cursorPos: number): stri
   if (vm && vm.machine.registerNames().some((r) => r.toLowerCase() === w)) {
     return `${w} (${vm.arch} register of VM ${vm.name}) = ${hex(vm.machine.readRegister(w))}`;
   }
-  if (session.variables.has(word)) return `variable ${word} = ${String(session.variables.get(word))}`;
+  if (session.variables.has(word)) return `variable ${word} = ${formatValue(session.variables.get(word)!, session.variableRadix.get(word))}`;
   const infos = vm ? [session.info()] : Object.values(session.factory.archInfo);
   for (const info of infos) {
     if (!info) continue;

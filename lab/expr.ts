@@ -7,13 +7,16 @@ import type { Exit, Machine } from "../runtime/core/machine.js";
 import { StoredExit } from "../runtime/core/exits.js";
 import { suggestion } from "../grammar/words.js";
 import { LabError, nameError, typeError } from "./errors.js";
-import { fromField, truthy, type Value } from "./values.js";
+import { fromField, radixOfField, truthy, type Radix, type Shown, type Value } from "./values.js";
+import type { FieldValue } from "../runtime/core/trace.js";
 
 const MASK64 = (1n << 64n) - 1n;
 
 /** What names can see while evaluating. */
 export interface Scope {
   variables: ReadonlyMap<string, Value>;
+  /** The radix each variable's number is written in (absent: decimal). */
+  radixes?: ReadonlyMap<string, Radix>;
   machine?: Machine;
   /** Exit-reason names of the current VM's architecture (upper case). */
   reasons: readonly string[];
@@ -38,26 +41,34 @@ export class NoExitError extends LabError {
 
 const EXIT_BASICS = ["reason", "code", "pc", "index", "step", "cycles", "arch"];
 
-/** An exit's field by name, or undefined: the basics, then the arch schema's fields. */
-function tryExitField(exit: Exit, key: string): Value | undefined {
+/**
+ * An exit's field by name as the machine gives it, or undefined: the basics, then the arch
+ * schema's fields. Hex fields come as bigint, decimal ones as number (radixOfField): the pc and
+ * the arm64 exception class in hex, x86 basic exit reasons (SDM Vol. 3 Appendix C numbers them
+ * in decimal), indexes, steps and cycles in decimal.
+ */
+function rawExitField(exit: Exit, key: string): FieldValue | undefined {
   const k = key.toLowerCase();
   switch (k) {
     case "reason": return exit.reason;
-    case "code": return BigInt(exit.code);
+    case "code": return exit.arch === "arm64" ? BigInt(exit.code) : exit.code;
     case "pc": case "rip": return exit.pc;
-    case "index": return BigInt(exit.index);
-    case "step": return BigInt(exit.step);
-    case "cycles": return BigInt(exit.cycles);
+    case "index": return exit.index;
+    case "step": return exit.step;
+    case "cycles": return exit.cycles;
     case "arch": return exit.arch;
   }
   // A stored exit reads the one field from its columns; other exits (e.g. built by hand) their info.
-  const v = exit instanceof StoredExit ? exit.field(k) : exit.info[Object.keys(exit.info).find((f) => f.toLowerCase() === k) ?? ""];
-  return v === undefined ? undefined : fromField(v);
+  return exit instanceof StoredExit ? exit.field(k) : exit.info[Object.keys(exit.info).find((f) => f.toLowerCase() === k) ?? ""];
 }
 
 export function exitField(exit: Exit, path: string[], pos: Pos): Value {
+  return fromField(exitFieldRaw(exit, path, pos));
+}
+
+function exitFieldRaw(exit: Exit, path: string[], pos: Pos): FieldValue {
   const key = path.join(".");
-  const v = tryExitField(exit, key);
+  const v = rawExitField(exit, key);
   if (v !== undefined) return v;
   throw nameError(`exit #${exit.index} (${exit.reason}) has no field \`${key}\``, pos, suggestion(key, [...EXIT_BASICS, ...Object.keys(exit.info)]) ?? `fields: ${[...EXIT_BASICS, ...Object.keys(exit.info)].join(", ")}`);
 }
@@ -79,28 +90,35 @@ function vmcsField(m: Machine, field: string, pos: Pos): Value {
   throw nameError(`no VMCS field \`${field}\``, pos, suggestion(field, view.rows.map((r) => String(r[col]))));
 }
 
+const shownField = (v: FieldValue): Shown => ({ value: fromField(v), radix: radixOfField(v) });
+
 function resolveName(path: string[], scope: Scope, pos: Pos): Value {
+  return resolveNameShown(path, scope, pos).value;
+}
+
+/** A name's value and radix: registers and VMCS fields hex, exit fields as their schema says. */
+function resolveNameShown(path: string[], scope: Scope, pos: Pos): Shown {
   const [head, ...rest] = path as [string, ...string[]];
   if (scope.exit) {
     // A field of the filtered exit, else the outer names.
-    const v = tryExitField(scope.exit, path.join("."));
-    if (v !== undefined) return v;
+    const v = rawExitField(scope.exit, path.join("."));
+    if (v !== undefined) return shownField(v);
   }
   if (rest.length === 0) {
-    if (scope.variables.has(head)) return scope.variables.get(head)!;
+    if (scope.variables.has(head)) return { value: scope.variables.get(head)!, radix: scope.radixes?.get(head) ?? "dec" };
     const m = scope.machine;
-    if (m && m.registerNames().some((r) => r.toLowerCase() === head.toLowerCase())) return m.readRegister(head.toLowerCase());
+    if (m && m.registerNames().some((r) => r.toLowerCase() === head.toLowerCase())) return { value: m.readRegister(head.toLowerCase()), radix: "hex" };
     const reason = scope.reasons.find((r) => r.toLowerCase() === head.toLowerCase());
-    if (reason) return reason;
+    if (reason) return { value: reason, radix: "dec" };
   }
   const m = scope.machine;
-  if (m && head.toLowerCase() === "vmcs" && rest.length === 1 && m.arch === "x86_64") return vmcsField(m, rest[0]!, pos);
+  if (m && head.toLowerCase() === "vmcs" && rest.length === 1 && m.arch === "x86_64") return { value: vmcsField(m, rest[0]!, pos), radix: "hex" };
   if (m && rest.length > 0) {
     const e = exitOf(scope);
     if (e) {
       const key = path.join(".").toLowerCase();
-      const v = tryExitField(e, key) ?? (key.startsWith("vmcs.") ? tryExitField(e, key.slice(5)) : undefined);
-      if (v !== undefined) return v;
+      const v = rawExitField(e, key) ?? (key.startsWith("vmcs.") ? rawExitField(e, key.slice(5)) : undefined);
+      if (v !== undefined) return shownField(v);
     } else if (["esr", "qual", "vmcs"].includes(head.toLowerCase())) throw new NoExitError(pos);
   }
   const name = path.join(".");
@@ -141,18 +159,7 @@ export function evaluate(e: Expr, scope: Scope): Value {
     case "string": return e.value;
     case "name": return resolveName(e.path, scope, e.pos);
     case "exitField": return exitField(scope.exit ?? currentExit(scope, e.pos), e.path, e.pos);
-    case "exitAt": {
-      const m = scope.machine;
-      if (!m) throw nameError("no VM is running", e.pos);
-      const i = asNumber(evaluate(e.index, scope), e.index.pos, "an index");
-      const all = m.exits.total;
-      const exit = i >= 0n && i < BigInt(all) ? m.exits.byIndex(Number(i)) : undefined;
-      if (!exit && i >= 0n && i < BigInt(m.exits.dropped)) {
-        throw new LabError("IndexError", `exits[${i}] was dropped: this VM keeps its last ${m.exits.cap} exits (${m.exits.dropped} dropped)`, e.index.pos, "raise the limit with `set exitcap N`");
-      }
-      if (!exit) throw new LabError("IndexError", `exits[${i}] does not exist: this VM has ${all} exit${all === 1 ? "" : "s"}`, e.index.pos);
-      return exitField(exit, e.path, e.pos);
-    }
+    case "exitAt": return fromField(exitAtRaw(e, scope));
     case "count": {
       const m = scope.machine;
       if (!m) throw nameError("no VM is running: count(exits) needs one", e.pos);
@@ -200,4 +207,45 @@ export function evaluate(e: Expr, scope: Scope): Value {
       }
     }
   }
+}
+
+/** `exits[i].FIELD` as the machine gives it. */
+function exitAtRaw(e: Extract<Expr, { type: "exitAt" }>, scope: Scope): FieldValue {
+  const m = scope.machine;
+  if (!m) throw nameError("no VM is running", e.pos);
+  const i = asNumber(evaluate(e.index, scope), e.index.pos, "an index");
+  const all = m.exits.total;
+  const exit = i >= 0n && i < BigInt(all) ? m.exits.byIndex(Number(i)) : undefined;
+  if (!exit && i >= 0n && i < BigInt(m.exits.dropped)) {
+    throw new LabError("IndexError", `exits[${i}] was dropped: this VM keeps its last ${m.exits.cap} exits (${m.exits.dropped} dropped)`, e.index.pos, "raise the limit with `set exitcap N`");
+  }
+  if (!exit) throw new LabError("IndexError", `exits[${i}] does not exist: this VM has ${all} exit${all === 1 ? "" : "s"}`, e.index.pos);
+  return exitFieldRaw(exit, e.path, e.pos);
+}
+
+/**
+ * The radix an expression's number is written in, from where it comes: literals as written
+ * (`0x…`/`0b…` hex), registers, VMCS fields and hex exit fields hex, variables as assigned,
+ * count()/first() and decimal fields decimal; `~` gives hex, and an operator on a hex operand is
+ * hex (`exit.pc + 4`, `esr & 0x3f`) while counts stay decimal (`n * 2`). Call after evaluate()
+ * succeeded: it reads the same names again.
+ */
+export function radixOf(e: Expr, scope: Scope): Radix {
+  switch (e.type) {
+    case "number": return /^0[xXbB]/.test(e.text) ? "hex" : "dec";
+    case "string": case "count": case "find": return "dec";
+    case "name": return resolveNameShown(e.path, scope, e.pos).radix;
+    case "exitField": return radixOfField(exitFieldRaw(scope.exit ?? currentExit(scope, e.pos), e.path, e.pos));
+    case "exitAt": return radixOfField(exitAtRaw(e, scope));
+    case "unary": return e.op === "~" ? "hex" : e.op === "!" ? "dec" : radixOf(e.operand, scope);
+    case "binary":
+      if (["||", "&&", "==", "!=", "<", "<=", ">", ">="].includes(e.op)) return "dec";
+      return radixOf(e.left, scope) === "hex" || radixOf(e.right, scope) === "hex" ? "hex" : "dec";
+  }
+}
+
+/** A value with its radix, for showing it (`let`, a bare expression, `print`, `expect`). */
+export function evaluateShown(e: Expr, scope: Scope): Shown {
+  const value = evaluate(e, scope);
+  return { value, radix: typeof value === "bigint" ? radixOf(e, scope) : "dec" };
 }

@@ -14,7 +14,7 @@ export interface StatementDoc {
 }
 
 export const STATEMENT_DOCS: StatementDoc[] = [
-  { keyword: "vm", syntax: "vm boot ARCH [guest NAME | from \"FILE.s\" | asm [ARCH] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM.", example: "vm boot x86_64 as intel" },
+  { keyword: "vm", syntax: "vm boot [ARCH] [guest NAME | from \"FILE.s\" | asm [ARCH] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64; without one, the asm block's architecture, else the session's default: `set arch`, x86_64 unless changed) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM.", example: "vm boot x86_64 as intel" },
   { keyword: "use", syntax: "use NAME", doc: "Make another VM the current one.", example: "use intel" },
   { keyword: "trap", syntax: "trap KIND [ARG]", doc: "Set the controls a hypervisor would set so that this happens to exit. x86: cr0 cr3 cr4 cr8, msr N, io PORT, hlt, cpuid, rdtsc, invlpg, dr, wbinvd, exception N. arm64: sysreg NAME, tvm, trvm, wfi, wfe, hvc, smc, setway, acr, id.", example: "trap msr 0xc0000080" },
   { keyword: "untrap", syntax: "untrap KIND [ARG]", doc: "Clear what `trap` set: the guest does it without exiting.", example: "untrap cr3" },
@@ -25,9 +25,10 @@ export const STATEMENT_DOCS: StatementDoc[] = [
   { keyword: "table", syntax: "table exits|NAME [by reason]", doc: "A table of the exits of the current VM, a named VM or a loaded trace; `by reason` counts them with their modelled cycles.", example: "table exits by reason" },
   { keyword: "chart", syntax: "chart exits|NAME by reason | chart exits|NAME over time", doc: "A vega-lite chart of exits by reason, or of exits against guest instructions.", example: "chart exits by reason" },
   { keyword: "compare", syntax: "compare NAME NAME", doc: "Side by side: exits and cycles by reason of two VMs or loaded traces.", example: "compare intel arm" },
-  { keyword: "let", syntax: "let NAME = EXPR", doc: "Name a value.", example: "let faults = count(exits where reason == EPT_VIOLATION)" },
+  { keyword: "let", syntax: "let NAME = EXPR", doc: "Name a value. It keeps how its number reads: hex for hardware state (registers, addresses, syndromes, qualifications), decimal for counts.", example: "let faults = count(exits where reason == EPT_VIOLATION)" },
+  { keyword: "print", syntax: "print EXPR, ...", doc: "Write the values, separated by spaces, on standard output: strings as they are, numbers as the field reads them. A bare expression on its own line is a value instead: the REPL echoes it, the kernel shows it as the cell's result.", example: "print \"exits:\", count(exits)" },
   { keyword: "expect", syntax: "expect CONDITION [, \"MESSAGE\"]", doc: "Check a condition; a false one is an ExpectationFailed error showing both sides (the CLI exits with 1).", example: "expect exit.qual.cr == 0, \"the last CR exit writes CR0\"" },
-  { keyword: "set", syntax: "set NAME VALUE", doc: "Change a setting: " + Object.entries(SETTINGS).map(([k, v]) => `${k} (${v})`).join("; ") + ".", example: "set steplimit 5000000" },
+  { keyword: "set", syntax: "set NAME VALUE [for VM]", doc: "Change a setting (with `for VM`, that booted VM's only): " + Object.entries(SETTINGS).map(([k, v]) => `${k} (${v})`).join("; ") + ".", example: "set steplimit 5000000" },
   { keyword: "save", syntax: "save trace \"FILE\"", doc: "Write the current VM's trace as tracepoint text lines.", example: "save trace \"boot.trace\"" },
   { keyword: "load", syntax: "load trace \"FILE\" [as NAME]", doc: "Read tracepoint text lines (e.g. from a real host's trace-cmd) so `table`, `chart` and `compare` can use them.", example: "load trace \"boot.trace\" as host" },
   { keyword: "help", syntax: "help [TOPIC]", doc: "This help; TOPIC is a statement, an exit reason, a register or a setting.", example: "help trap" },

@@ -15,6 +15,22 @@ export interface TextResult {
   line: number;
 }
 
+/** A bare expression's value, written as the field reads it: the REPL's echo, the kernel's execute_result. */
+export interface ValueResult {
+  kind: "value";
+  text: string;
+  /** What the value is: a decimal or hex number, a string or a boolean. */
+  type: ColumnType;
+  line: number;
+}
+
+/** What `print` writes: standard output (a stdout stream in the kernel). */
+export interface PrintResult {
+  kind: "print";
+  text: string;
+  line: number;
+}
+
 export interface TableResult {
   kind: "table";
   title: string;
@@ -53,7 +69,7 @@ export interface ErrorResult {
   hint?: string;
 }
 
-export type Result = TextResult | TableResult | ChartResult | TraceResult | ErrorResult;
+export type Result = TextResult | ValueResult | PrintResult | TableResult | ChartResult | TraceResult | ErrorResult;
 
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 

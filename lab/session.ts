@@ -12,7 +12,7 @@ import type { Statement } from "../grammar/ast.js";
 import { parse, ExitlabSyntaxError } from "../grammar/parse.js";
 import { errorResult, LabError } from "./errors.js";
 import type { Result } from "./results.js";
-import type { Value } from "./values.js";
+import type { Radix, Value } from "./values.js";
 import { VM_STATEMENTS } from "./statements/vm.js";
 import { DATA_STATEMENTS } from "./statements/data.js";
 
@@ -36,6 +36,8 @@ export interface LoadedTrace {
 }
 
 export interface LabSettings {
+  /** What `vm boot` without an architecture boots. */
+  arch: Arch;
   steplimit: number;
   era: "2015" | "today";
   /** arm64-only settings, applied to arm64 VMs when set. */
@@ -109,8 +111,10 @@ export class Session {
   readonly vms = new Map<string, VmEntry>();
   currentName: string | null = null;
   readonly variables = new Map<string, Value>();
+  /** How each variable's number is written (hex for hardware state, else decimal). */
+  readonly variableRadix = new Map<string, Radix>();
   readonly traces = new Map<string, LoadedTrace>();
-  settings: LabSettings = { steplimit: 1_000_000, era: "2015" };
+  settings: LabSettings = { arch: "x86_64", steplimit: 1_000_000, era: "2015" };
 
   constructor(readonly factory: MachineFactory) {}
 
@@ -171,7 +175,8 @@ export class Session {
       if (isStackOverflow(e)) return [errorResult(ctx.source, "TooDeep", "the statement nests too deeply to evaluate", s.pos, NESTING_HINT)];
       if (e instanceof Error) {
         const hint = (e as { hint?: unknown }).hint;
-        const name = e.name === "Error" ? "RuntimeError" : e.name;
+        // The runtime's ExitlabError is bad input it refused (a setting, a register, a view argument).
+        const name = e.name === "Error" ? "RuntimeError" : e.name === "ExitlabError" ? "ValueError" : e.name;
         return [errorResult(ctx.source, name, e.message, s.pos, typeof hint === "string" ? hint : undefined)];
       }
       return [errorResult(ctx.source, "RuntimeError", String(e), s.pos)];

@@ -18,6 +18,7 @@ export function renderTableHtml(t: TableResult): string {
 export function renderHtml(r: Result): string {
   switch (r.kind) {
     case "text": return `<pre class="exitlab-text">${escapeHtml(r.text)}</pre>`;
+    case "value": case "print": return `<pre class="exitlab-${r.kind}">${escapeHtml(r.text)}</pre>`;
     case "table": return renderTableHtml(r);
     case "chart":
       return `<figure class="exitlab-chart"><figcaption>${escapeHtml(r.summary)}</figcaption><script type="application/json">${JSON.stringify(r.spec).replace(/</g, "\\u003c")}</script></figure>`;

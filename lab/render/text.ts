@@ -14,7 +14,7 @@ export function renderTable(t: TableResult): string {
 
 export function renderText(r: Result): string {
   switch (r.kind) {
-    case "text": return r.text;
+    case "text": case "value": case "print": return r.text;
     case "table": return renderTable(r);
     case "chart": return `[chart] ${r.summary}`;
     case "trace": return [`-- ${r.title} --`, ...r.lines].join("\n");

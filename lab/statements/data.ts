@@ -6,12 +6,12 @@ import { basename, resolve } from "node:path";
 import type { Expr, Pos, Statement, Word } from "../../grammar/ast.js";
 import type { MachineView } from "../../runtime/core/machine.js";
 import type { ExitList } from "../../runtime/core/exits.js";
-import { SHOW_TARGETS, suggestion } from "../../grammar/words.js";
+import { SHOW_TARGETS, STATEMENT_KEYWORDS, suggestion } from "../../grammar/words.js";
 import { LabError, nameError, valueError } from "../errors.js";
-import { evaluate } from "../expr.js";
+import { evaluate, evaluateShown } from "../expr.js";
 import type { Cell, Column, Result, TableResult } from "../results.js";
 import type { Context, HandlerTable, VmEntry } from "../session.js";
-import { formatValue, hex, toCell, truthy } from "../values.js";
+import { formatValue, hex, printValue, toCell, truthy, type Shown } from "../values.js";
 import { intArg, requireVm, scopeOf, text } from "./common.js";
 import { chartByReason, chartOverTime, exitRowsBy, exitTotal, parseTraceExits, type ExitLike } from "./tables.js";
 import { helpText } from "../help.js";
@@ -172,9 +172,41 @@ function compare(s: S<"compare">, ctx: Context): Result[] {
 }
 
 function let_(s: S<"let">, ctx: Context): Result[] {
-  const v = evaluate(s.value, scopeOf(ctx));
-  ctx.session.variables.set(s.name.text, v);
-  return [text(`${s.name.text} = ${formatValue(v)}`, s.pos)];
+  const { value, radix } = evaluateShown(s.value, scopeOf(ctx));
+  ctx.session.variables.set(s.name.text, value);
+  ctx.session.variableRadix.set(s.name.text, radix);
+  return [text(`${s.name.text} = ${formatValue(value, radix)}`, s.pos)];
+}
+
+/** A bare expression: its value as the field reads it. */
+function value(s: S<"value">, ctx: Context): Result[] {
+  const { value: v, radix } = shownOrStatement(s.expr, ctx);
+  const type = typeof v === "bigint" ? (radix === "hex" ? "hex" : "number") : typeof v === "string" ? "string" : "bool";
+  return [{ kind: "value", text: formatValue(v, radix), type, line: s.pos.line }];
+}
+
+/** A bare expression's value; a lone unknown word close to a statement keyword (`stpe`) says so. */
+function shownOrStatement(e: Expr, ctx: Context): Shown {
+  try {
+    return evaluateShown(e, scopeOf(ctx));
+  } catch (err) {
+    const word = e.type === "name" && e.path.length === 1 ? e.path[0]! : undefined;
+    const unknown = word !== undefined && err instanceof LabError && err.name === "NameError";
+    if (unknown && word.toLowerCase() === "quit") throw new LabError("NameError", "unknown name `quit`", e.pos, "`quit` (or `exit`) on its own leaves the REPL; a program ends at its last statement");
+    const hint = unknown ? suggestion(word, STATEMENT_KEYWORDS) : undefined;
+    if (hint) throw new LabError("NameError", `unknown name \`${word}\`: not a statement either`, e.pos, hint);
+    throw err;
+  }
+}
+
+/** `print a, b, ...`: the values separated by spaces (strings as they are), then a newline. */
+function print(s: S<"print">, ctx: Context): Result[] {
+  const scope = scopeOf(ctx);
+  const parts = s.items.map((e) => {
+    const { value: v, radix } = evaluateShown(e, scope);
+    return printValue(v, radix);
+  });
+  return [{ kind: "print", text: parts.join(" "), line: s.pos.line }];
 }
 
 function sourceOf(e: { pos: Pos }, ctx: Context): string {
@@ -189,7 +221,11 @@ function expect(s: S<"expect">, ctx: Context): Result[] {
   if (ok) return [text(`ok: ${src}`, s.pos)];
   let detail = `\`${src}\` is false`;
   if (cond.type === "binary" && ["==", "!=", "<", "<=", ">", ">="].includes(cond.op)) {
-    detail = `\`${src}\`: left side ${formatValue(evaluate(cond.left, scope))}, right side ${formatValue(evaluate(cond.right, scope))}`;
+    const side = (e: Expr) => {
+      const { value: v, radix } = evaluateShown(e, scope);
+      return formatValue(v, radix);
+    };
+    detail = `\`${src}\`: left side ${side(cond.left)}, right side ${side(cond.right)}`;
   }
   throw new LabError("ExpectationFailed", s.message ? `${s.message}: ${detail}` : detail, cond.pos);
 }
@@ -226,4 +262,4 @@ function help(s: S<"help">, ctx: Context): Result[] {
   return [text(helpText(s.topic?.text, ctx.session, s.topic?.pos), s.pos)];
 }
 
-export const DATA_STATEMENTS: HandlerTable = { show, table, chart, compare, let: let_, expect, saveTrace, loadTrace, help };
+export const DATA_STATEMENTS: HandlerTable = { show, table, chart, compare, let: let_, value, print, expect, saveTrace, loadTrace, help };

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
 import type { Arch, Exit, Machine, MachineOptions, RunResult, TrapRequest } from "../../runtime/core/machine.js";
-import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
+import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion, TRAP_ARGS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
 import type { Result } from "../results.js";
@@ -18,8 +18,39 @@ type S<T extends Statement["type"]> = Extract<Statement, { type: T }>;
 function archOf(word: { text: string; pos: Pos }, ctx: Context): Arch {
   const a = word.text.toLowerCase() === "x86" || word.text.toLowerCase() === "x86-64" ? "x86_64" : word.text.toLowerCase();
   if (!(ARCH_NAMES as readonly string[]).includes(a)) throw nameError(`unknown architecture \`${word.text}\``, word.pos, suggestion(word.text, ARCH_NAMES) ?? "architectures: arm64, x86_64");
-  if (!ctx.session.factory.archInfo[a as Arch]) throw new LabError("NotAvailable", `the ${a} machine is not available in this build`, word.pos);
-  return a as Arch;
+  return available(a as Arch, ctx, word.pos);
+}
+
+function available(a: Arch, ctx: Context, pos: Pos): Arch {
+  if (!ctx.session.factory.archInfo[a]) throw new LabError("NotAvailable", `the ${a} machine is not available in this build`, pos);
+  return a;
+}
+
+/**
+ * The architecture `vm boot` boots: the one it names, else the one its asm block names, else
+ * the session's default (`set arch`, x86_64 unless changed).
+ */
+function bootArch(s: S<"vmBoot">, ctx: Context): Arch {
+  const asmArch = s.guest?.type === "asm" && s.guest.arch ? archOf(s.guest.arch, ctx) : undefined;
+  const arch = s.arch ? archOf(s.arch, ctx) : asmArch ?? available(ctx.session.settings.arch, ctx, s.pos);
+  if (asmArch && asmArch !== arch && s.guest?.type === "asm") throw valueError(`this asm block is ${asmArch} code but the VM is ${arch}`, s.guest.arch!.pos);
+  return arch;
+}
+
+/**
+ * A machine-construction error as a LabError with one position: inside an asm block, the line
+ * and column of the block's text in the program (the message without the assembler's own
+ * position); for a guest file, the program's `from "FILE"` as the position and the file's line
+ * and column after the message.
+ */
+function bootError(e: unknown, s: S<"vmBoot">, source: string): LabError {
+  const err = e as Error & { hint?: string; detail?: unknown; line?: unknown; column?: unknown };
+  const name = err.name === "Error" || err.name === "ExitlabError" ? "BootError" : err.name;
+  if (typeof err.detail === "string" && s.guest?.type === "asm") return new LabError(name, err.detail, asmErrorPos(e, s.guest, source) ?? s.pos, err.hint);
+  if (typeof err.detail === "string" && s.guest?.type === "file") {
+    return new LabError(name, `${err.detail} (${s.guest.path} line ${String(err.line)}, column ${String(err.column)})`, s.guest.pos, err.hint);
+  }
+  return new LabError(name, err.message, s.pos, err.hint);
 }
 
 /** A machine-construction error inside an asm block, moved to the block's place in the program. */
@@ -45,7 +76,7 @@ function applyArchSettings(m: Machine, settings: LabSettings): void {
 
 function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   const session = ctx.session;
-  const arch = archOf(s.arch, ctx);
+  const arch = bootArch(s, ctx);
   const info = session.info(arch)!;
   let guest: MachineOptions["guest"] = { builtin: "boot" };
   let guestName = "boot";
@@ -63,14 +94,11 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     } catch (e) {
       throw new LabError("FileError", `cannot read ${s.guest.path}: ${(e as Error).message}`, s.guest.pos);
     }
-    guest = { source: src, fileName: s.guest.path };
+    // No fileName: bootError names the file and keeps one position per message.
+    guest = { source: src };
     guestName = s.guest.path;
   } else if (s.guest?.type === "asm") {
-    if (s.guest.arch) {
-      const a = archOf(s.guest.arch, ctx);
-      if (a !== arch) throw valueError(`this asm block is ${a} code but the VM is ${arch}`, s.guest.arch.pos);
-    }
-    guest = { source: s.guest.body, fileName: "asm block" };
+    guest = { source: s.guest.body };
     guestName = "asm block";
   }
   const name = s.name?.text ?? arch;
@@ -84,9 +112,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     });
     applyArchSettings(machine, session.settings);
   } catch (e) {
-    const pos = s.guest?.type === "asm" ? asmErrorPos(e, s.guest, ctx.source) : undefined;
-    const err = e as Error & { hint?: string };
-    throw new LabError(err.name === "Error" ? "BootError" : err.name, err.message, pos ?? s.pos, err.hint);
+    throw bootError(e, s, ctx.source);
   }
   const replaced = session.vms.has(name);
   session.vms.set(name, { name, arch, machine, guest: guestName });
@@ -111,12 +137,24 @@ function trapRequest(s: S<"trap">, ctx: Context, arch: Arch, kinds: readonly str
     const hint = (other as readonly string[]).includes(k) ? `\`${k}\` is a trap of the other architecture` : suggestion(k, all) ?? `${arch} traps: ${[...new Set(all)].join(", ")}`;
     throw nameError(`unknown ${arch} trap \`${s.kind.text}\``, s.kind.pos, hint);
   }
-  if (!s.arg) return { kind: k };
+  const wants = TRAP_ARGS[cr && arch === "x86_64" ? "cr" : k];
+  const verb = s.enable ? "trap" : "untrap";
+  if (!s.arg) {
+    if (wants) throw valueError(`\`${verb} ${k}\` needs ${wants}`, s.kind.pos);
+    return { kind: k };
+  }
+  const argText = "type" in s.arg ? sourceText(s.arg, ctx) : s.arg.text;
+  if (!wants) throw valueError(`\`${verb} ${k}\` takes no argument: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${k}\``);
+  if (cr) throw valueError(`\`${verb} ${k}\` names its register already: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${k}\` or \`${verb} cr ${cr[1]}\``);
   if ("type" in s.arg) {
     const v = evaluate(s.arg as Expr, scopeOf(ctx));
     return { kind: k, arg: typeof v === "bigint" ? Number(v) : String(v) };
   }
   return { kind: k, arg: s.arg.text };
+}
+
+function sourceText(e: { pos: Pos }, ctx: Context): string {
+  return ctx.source.slice(e.pos.offset, e.pos.end);
 }
 
 function trap(s: S<"trap">, ctx: Context): Result[] {
@@ -127,7 +165,13 @@ function trap(s: S<"trap">, ctx: Context): Result[] {
     const names = info.vocabulary.sysreg.map((r) => r.name);
     if (!names.some((n) => n.toLowerCase() === String(req.arg).toLowerCase())) throw nameError(`unknown system register \`${req.arg}\``, (s.arg as { pos: Pos }).pos, suggestion(String(req.arg), names));
   }
-  return [text(vm.machine.setTrap(req, s.enable), s.pos)];
+  try {
+    return [text(vm.machine.setTrap(req, s.enable), s.pos)];
+  } catch (e) {
+    // The machine refused the argument (`trap msr frob`, `trap cr 2`): say so at the argument.
+    if (e instanceof Error && e.name === "ExitlabError") throw valueError(e.message, s.arg?.pos ?? s.kind.pos, (e as { hint?: string }).hint);
+    throw e;
+  }
 }
 
 /** `until` callback: a condition on registers/exit fields; "no exit yet" counts as false. */
@@ -145,22 +189,50 @@ function untilOf(e: Expr, ctx: Context): { until: () => boolean; onExit: (exit: 
   return { until: () => test(), onExit: (exit) => test(exit) };
 }
 
-function describeStop(m: Machine, r: RunResult, what: string): string {
+/** "1 instruction", "2 instructions". */
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** What the machine had done before a statement ran it: to say what KVM did during it. */
+interface Before {
+  exits: number;
+  emulated: number;
+  pending: boolean;
+}
+
+function before(m: Machine): Before {
+  return { exits: m.exits.total, emulated: m.emulated, pending: m.pendingExit !== null };
+}
+
+/**
+ * The exits KVM handled and the instructions it emulated since `b`, in words ("" when none):
+ * the guest's own instructions are `steps`; these ran in the hypervisor.
+ */
+function kvmWork(m: Machine, b: Before): string {
+  const handled = m.exits.total - b.exits + (b.pending ? 1 : 0) - (m.pendingExit ? 1 : 0);
+  const emulated = m.emulated - b.emulated;
+  if (handled <= 0) return emulated > 0 ? ` (KVM emulated ${plural(emulated, "instruction")})` : "";
+  return ` (KVM handled ${plural(handled, "exit")}${emulated > 0 ? `, emulating ${plural(emulated, "instruction")}` : ""})`;
+}
+
+function describeStop(m: Machine, r: RunResult, what: string, b: Before): string {
   const at = `pc ${hex(m.pc)}`;
+  const did = `${what} ${plural(r.steps, "instruction")}${kvmWork(m, b)}`;
   switch (r.stop) {
-    case "exit": return `${what} ${r.steps} instruction${r.steps === 1 ? "" : "s"}: exit #${r.exit!.index} ${r.exit!.reason} at ${hex(r.exit!.pc)} (pending: \`handle\` it or \`run\`)`;
-    case "halted": return `${what} ${r.steps} instructions: the VM stopped: ${r.message}; ${m.exits.total} exits in all`;
-    case "until": return `${what} ${r.steps} instructions: the condition holds at ${at}`;
-    default: return `${what} ${r.steps} instructions, ${at}`;
+    case "exit": return `${did}: exit #${r.exit!.index} ${r.exit!.reason} at ${hex(r.exit!.pc)} (pending: \`handle\` it or \`run\`)`;
+    case "halted": return `${did}: the VM stopped: ${r.message}; ${plural(m.exits.total, "exit")} in all`;
+    case "until": return `${did}: the condition holds at ${at}`;
+    default: return `${did}, ${at}`;
   }
 }
 
 function interruptedError(r: RunResult, pos: Pos, m: Machine): never {
-  throw new LabError("Interrupted", `interrupted after ${r.steps} instructions at pc ${hex(m.pc)}; the VM is kept as it stopped`, pos);
+  throw new LabError("Interrupted", `interrupted after ${plural(r.steps, "instruction")} at pc ${hex(m.pc)}; the VM is kept as it stopped`, pos);
 }
 
 function limitError(r: RunResult, limit: number, pos: Pos, m: Machine): never {
-  throw new LabError("StepLimit", `step limit of ${limit} reached at pc ${hex(m.pc)} (${r.steps} instructions this statement); the VM is kept as it stopped`, pos, "raise it with `set steplimit N` or `run limit N`");
+  throw new LabError("StepLimit", `step limit of ${limit} reached at pc ${hex(m.pc)} (${plural(r.steps, "instruction")} this statement); the VM is kept as it stopped`, pos, "raise it with `set steplimit N` or `run limit N`");
 }
 
 function step(s: S<"step">, ctx: Context): Result[] {
@@ -168,6 +240,12 @@ function step(s: S<"step">, ctx: Context): Result[] {
   const m = vm.machine;
   const limit = ctx.session.settings.steplimit;
   const interrupted = ctx.options.interrupted;
+  if (m.halted) return [text(`the VM is stopped (${m.halted.message}): there is nothing to step`, s.pos)];
+  if (m.pendingExit) {
+    const e = m.pendingExit;
+    return [text(`exit #${e.index} ${e.reason} at ${hex(e.pc)} is pending: the guest steps on once it is handled (\`handle\` it, or \`run\`)`, s.pos)];
+  }
+  const b = before(m);
   let r: RunResult;
   if (s.until === "exit") r = m.runUntilExit({ maxSteps: limit, interrupted });
   else if (s.until) r = m.runUntilExit({ maxSteps: limit, until: untilOf(s.until, ctx).until, interrupted });
@@ -182,11 +260,11 @@ function step(s: S<"step">, ctx: Context): Result[] {
     }
     r = { ...r, steps };
     if (r.stop !== "exit" && r.stop !== "halted") r = { stop: "limit", steps };
-    return [text(describeStop(m, r, "stepped"), s.pos)];
+    return [text(describeStop(m, r, "stepped", b), s.pos)];
   }
   if (r.stop === "limit") limitError(r, limit, s.pos, m);
   if (r.stop === "interrupted") interruptedError(r, s.pos, m);
-  return [text(describeStop(m, r, "stepped"), s.pos)];
+  return [text(describeStop(m, r, "stepped", b), s.pos)];
 }
 
 function handle(s: S<"handle">, ctx: Context): Result[] {
@@ -206,10 +284,11 @@ function run(s: S<"run">, ctx: Context): Result[] {
   // true (left pending, so `exit.reason == CR_ACCESS` stops before KVM handles it).
   const cond = s.until && s.until !== "halt" ? untilOf(s.until, ctx) : undefined;
   if (m.halted) return [text(`the VM is stopped: ${m.halted.message}`, s.pos)];
+  const b = before(m);
   const r = m.run({ maxSteps: limit, until: cond?.until, stopOnExit: cond?.onExit, interrupted: ctx.options.interrupted });
   if (r.stop === "limit") limitError(r, limit, s.pos, m);
   if (r.stop === "interrupted") interruptedError(r, s.pos, m);
-  return [text(describeStop(m, r, "ran"), s.pos)];
+  return [text(describeStop(m, r, "ran", b), s.pos)];
 }
 
 /** Setting values as the machines take them. */
@@ -217,6 +296,10 @@ function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: C
   const raw = "type" in v ? evaluate(v as Expr, scopeOf(ctx)) : v.text.toLowerCase();
   const pos = v.pos;
   switch (name) {
+    case "arch": {
+      const a = archOf({ text: String(raw), pos }, ctx);
+      return { key: "arch", machineName: "", value: a };
+    }
     case "steplimit": {
       if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError("steplimit must be a number from 1 to 1000000000", pos);
       return { key: "steplimit", machineName: "stepLimit", value: Number(raw) };
@@ -246,16 +329,54 @@ function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: C
   }
 }
 
+/** Settings of the session itself: they never change a booted VM. */
+const SESSION_ONLY = new Set<keyof LabSettings>(["arch", "steplimit"]);
+const ARM_ONLY = new Set<keyof LabSettings>(["granule", "pair_mmio"]);
+
+/**
+ * `set NAME VALUE`: the session's setting, for VMs booted from now on. `era`/`kvm` leaves booted
+ * VMs as they are (the KVM a VM was booted with is part of its history; the result says which VMs
+ * keep another era), the other machine settings also change the current VM (the result says so).
+ * `set NAME VALUE for VM` changes that one VM only.
+ */
 function set(s: S<"set">, ctx: Context): Result[] {
   const name = s.name.text.toLowerCase();
   if (!(name in SETTINGS)) throw nameError(`unknown setting \`${s.name.text}\``, s.name.pos, suggestion(name, Object.keys(SETTINGS)) ?? `settings: ${Object.keys(SETTINGS).join(", ")}`);
   const { key, machineName, value } = settingValue(name, s.value, ctx);
-  const vm = ctx.session.current;
-  const armOnly = key === "granule" || key === "pair_mmio";
+  if (s.vm) return [text(setForVm(s.vm, name, key, machineName, value, ctx), s.pos)];
+  const session = ctx.session;
+  const shown = `${name} = ${String(value)}`;
+  if (key === "arch") {
+    session.settings = { ...session.settings, arch: value as Arch };
+    return [text(`${shown}: \`vm boot\` without an architecture boots ${String(value)}`, s.pos)];
+  }
+  if (key === "steplimit") {
+    session.settings = { ...session.settings, steplimit: value as number };
+    return [text(`${shown} (every \`step\` and \`run\` from now on)`, s.pos)];
+  }
+  if (key === "era") {
+    session.settings = { ...session.settings, era: value as LabSettings["era"] };
+    const keep = [...session.vms.values()].filter((vm) => vm.machine.settings.era !== value);
+    const kept = keep.length ? `; ${keep.map((vm) => `\`${vm.name}\` keeps ${vm.machine.settings.era}`).join(", ")} (\`set ${name} ${String(value)} for ${keep[0]!.name}\` changes one)` : "";
+    return [text(`${shown}: applies to VMs booted from now on${kept}`, s.pos)];
+  }
+  const vm = session.current;
+  const armOnly = ARM_ONLY.has(key);
   if (vm && (!armOnly || vm.arch === "arm64")) vm.machine.set(machineName, value); // throws before the session changes
-  ctx.session.settings = { ...ctx.session.settings, [key]: value };
+  session.settings = { ...session.settings, [key]: value };
   const applied = vm ? (armOnly && vm.arch !== "arm64" ? " (arm64 VMs booted from now on)" : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
-  return [text(`${name} = ${String(value)}${applied}`, s.pos)];
+  return [text(`${shown}${applied}`, s.pos)];
+}
+
+/** `set NAME VALUE for VM`: one booted VM's setting; the session's stays as it is. */
+function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof LabSettings, machineName: string, value: string | number | boolean, ctx: Context): string {
+  const vm = ctx.session.vms.get(vmName.text);
+  if (!vm) throw nameError(`no VM named \`${vmName.text}\``, vmName.pos, suggestion(vmName.text, ctx.session.vms.keys()) ?? (ctx.session.vms.size ? `VMs: ${[...ctx.session.vms.keys()].join(", ")}` : "no VM has been booted"));
+  if (SESSION_ONLY.has(key)) throw valueError(`\`${name}\` is a setting of the session, not of one VM`, vmName.pos, `write \`set ${name} ${String(value)}\``);
+  if (ARM_ONLY.has(key) && vm.arch !== "arm64") throw valueError(`\`${name}\` is an arm64 setting and \`${vm.name}\` is ${vm.arch}`, vmName.pos);
+  const old = vm.machine.settings[machineName];
+  vm.machine.set(machineName, value);
+  return `${name} = ${String(value)} for VM \`${vm.name}\`${old !== undefined && old !== value ? ` (was ${String(old)})` : ""}`;
 }
 
 export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set };

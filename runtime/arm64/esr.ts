@@ -19,9 +19,9 @@ export const ESR: BitLayout = {
   name: "ESR_ELx",
   source: "Arm ARM D17.2.37",
   fields: [
-    { name: "iss", lsb: 0, width: 25, doc: "instruction specific syndrome" },
+    { name: "iss", lsb: 0, width: 25, radix: "hex", doc: "instruction specific syndrome" },
     { name: "il", lsb: 25, width: 1, values: ["16-bit", "32-bit"], doc: "instruction length: 1 = 32-bit instruction" },
-    { name: "ec", lsb: 26, width: 6, doc: "exception class" },
+    { name: "ec", lsb: 26, width: 6, radix: "hex", doc: "exception class" },
   ],
 };
 
@@ -30,7 +30,7 @@ export const DABT_ISS: BitLayout = {
   name: "data abort ISS",
   source: "Arm ARM D17.2.37, ISS encoding for a Data Abort",
   fields: [
-    { name: "dfsc", lsb: 0, width: 6, doc: "data fault status code" },
+    { name: "dfsc", lsb: 0, width: 6, radix: "hex", doc: "data fault status code" },
     { name: "wnr", lsb: 6, width: 1, values: ["read", "write"], doc: "write not read" },
     { name: "s1ptw", lsb: 7, width: 1, doc: "the fault was on a stage-2 translation of a stage-1 table walk" },
     { name: "cm", lsb: 8, width: 1, doc: "cache maintenance instruction" },
@@ -50,7 +50,7 @@ export const IABT_ISS: BitLayout = {
   name: "instruction abort ISS",
   source: "Arm ARM D17.2.37, ISS encoding for an Instruction Abort",
   fields: [
-    { name: "ifsc", lsb: 0, width: 6, doc: "instruction fault status code" },
+    { name: "ifsc", lsb: 0, width: 6, radix: "hex", doc: "instruction fault status code" },
     { name: "s1ptw", lsb: 7, width: 1, doc: "the fault was on a stage-2 translation of a stage-1 table walk" },
     { name: "ea", lsb: 9, width: 1, doc: "external abort type" },
     { name: "fnv", lsb: 10, width: 1, doc: "FAR not valid" },
@@ -87,7 +87,7 @@ export const WFX_ISS: BitLayout = {
 export const CALL_ISS: BitLayout = {
   name: "SVC/HVC/SMC ISS",
   source: "Arm ARM D17.2.37, ISS encoding for an exception from HVC or SVC / SMC instruction execution",
-  fields: [{ name: "imm16", lsb: 0, width: 16, doc: "the instruction's immediate" }],
+  fields: [{ name: "imm16", lsb: 0, width: 16, radix: "hex", doc: "the instruction's immediate" }],
 };
 
 const SRC = "Arm ARM D17.2.37 ESR_EL2.EC; Linux arch/arm64/include/asm/esr.h";

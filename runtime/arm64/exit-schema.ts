@@ -40,16 +40,20 @@ function sysregName(r: ExitRow): string {
 
 const ESR_FIELDS: readonly ExitField[] = [
   { name: "esr", width: 64, format: "hex", get: (r) => BigInt(esrOf(r)), doc: "ESR_EL2" },
-  { name: "esr.ec", width: 6, format: "dec", get: (r) => esrOf(r) >>> 26, doc: ESR.fields[2]!.doc },
+  { name: "esr.ec", width: 6, format: "hex", get: (r) => BigInt(esrOf(r) >>> 26), doc: ESR.fields[2]!.doc },
   { name: "esr.ec.name", width: 0, format: "name", get: (r) => exceptionClass(esrOf(r) >>> 26).name, doc: "the exception class's name (esr.h)" },
   { name: "esr.il", width: 1, format: "dec", get: (r) => (esrOf(r) >>> 25) & 1, doc: ESR.fields[1]!.doc },
-  { name: "esr.iss", width: 25, format: "dec", get: issOf, doc: ESR.fields[0]!.doc },
+  { name: "esr.iss", width: 25, format: "hex", get: (r) => BigInt(issOf(r)), doc: ESR.fields[0]!.doc },
 ];
 
 function fieldsOf(code: number): readonly ExitField[] {
   const cls = exceptionClass(code);
   const out: ExitField[] = [...ESR_FIELDS];
-  for (const f of cls.iss?.fields ?? []) out.push({ name: `esr.iss.${f.name}`, width: f.width, format: "dec", get: bits(f.lsb, f.width), doc: f.doc });
+  for (const f of cls.iss?.fields ?? []) {
+    const get = bits(f.lsb, f.width);
+    // Hex fields as bigint, decimal ones as number: `show exit` and the language write them so.
+    out.push(f.radix === "hex" ? { name: `esr.iss.${f.name}`, width: f.width, format: "hex", get: (r) => BigInt(get(r)), doc: f.doc } : { name: `esr.iss.${f.name}`, width: f.width, format: "dec", get, doc: f.doc });
+  }
   const fsc = cls.iss?.fields.find((f) => f.name === "dfsc" || f.name === "ifsc");
   if (fsc) out.push({ name: "esr.iss.fsc.name", width: 0, format: "name", get: (r) => describeFsc(bits(fsc.lsb, fsc.width)(r)), doc: "the fault status code in words" });
   out.push(

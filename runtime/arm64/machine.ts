@@ -123,6 +123,11 @@ export class Arm64Machine extends VmBase implements Machine {
     return this.uart.output;
   }
 
+  /** Guest instructions KVM emulated or skipped while handling exits (not counted in `steps`). */
+  get emulated(): number {
+    return this.kvm.emulated;
+  }
+
   get pc(): bigint {
     return this.cpu.state.pc;
   }

@@ -8,6 +8,8 @@ export interface BitField {
   width: number;
   /** Symbolic values (e.g. access type 0 = "mov-to-cr"). */
   values?: readonly string[];
+  /** How the field's number is written: "hex" for codes, syndromes, ports and data, as the manuals and traces write them; decimal by default (register numbers, flags, sizes). */
+  radix?: "hex";
   doc: string;
 }
 

@@ -18,9 +18,12 @@ export class GuestMemoryError extends ExitlabError {
 
 /** Assembly source that does not assemble: carries the line and column. */
 export class AsmError extends ExitlabError {
+  /** The message without the position (for callers that point at the source themselves). */
+  readonly detail: string;
   constructor(message: string, readonly line: number, readonly column: number, hint?: string) {
     super(`line ${line}, column ${column}: ${message}`, hint);
     this.name = "AsmError";
+    this.detail = message;
   }
 }
 

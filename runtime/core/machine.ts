@@ -99,6 +99,12 @@ export interface Machine extends MachineControls {
   readonly exits: ExitList;
   /** Instructions retired so far. */
   readonly steps: number;
+  /**
+   * Guest instructions the modelled KVM completed on the guest's behalf while handling exits
+   * (emulated, e.g. an MMIO access or a MOV to CR0, or skipped once handled, e.g. CPUID or HVC);
+   * they are not in `steps`.
+   */
+  readonly emulated: number;
   /** Modelled host cycles so far (guest instructions + exits). */
   readonly cycles: number;
   /** The exit reported by the last step/run and not yet handled. */

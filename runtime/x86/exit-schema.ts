@@ -50,14 +50,16 @@ const reasonName = (code: number): string => {
 function layoutFields(prefix: string, layout: BitLayout, value: (r: ExitRow) => number, when?: (r: ExitRow) => boolean): ExitField[] {
   return layout.fields.map((f) => {
     const mask = f.width >= 32 ? 0xffff_ffff : (1 << f.width) - 1;
+    const hexField = !f.values && f.radix === "hex";
     return {
       name: `${prefix}.${f.name}`,
       width: f.width,
-      format: f.values ? "name" : "dec",
+      format: f.values ? "name" : hexField ? "hex" : "dec",
       when,
       get: (r: ExitRow) => {
         const v = ((value(r) >>> f.lsb) & mask) >>> 0;
-        return f.values ? (f.values[v] ?? v) : v;
+        // Hex fields as bigint, decimal ones as number: `show exit` and the language write them so.
+        return f.values ? (f.values[v] ?? v) : hexField ? BigInt(v) : v;
       },
       doc: f.doc,
     } satisfies ExitField;
@@ -72,16 +74,16 @@ function fieldsOf(code: number): readonly ExitField[] {
     { name: "exit_reason", width: 0, format: "name", get: () => name, doc: "VM_EXIT_REASON (basic exit reason)" },
     { name: "exit_qualification", width: 64, format: "hex", get: (r) => r.big("qual"), doc: "EXIT_QUALIFICATION" },
     { name: "instruction_length", width: 4, format: "dec", get: (r) => r.num("len"), doc: "VM_EXIT_INSTRUCTION_LEN" },
-    { name: "intr_info", width: 32, format: "dec", get: (r) => r.num("intr"), doc: "VM_EXIT_INTR_INFO" },
-    { name: "idt_vectoring_info", width: 32, format: "dec", get: (r) => r.num("idtv"), doc: "IDT_VECTORING_INFO_FIELD" },
-    { name: "guest_physical_address", width: 64, format: "dec", when: has(F_GPA), get: (r) => r.num("gpa"), doc: "GUEST_PHYSICAL_ADDRESS" },
+    { name: "intr_info", width: 32, format: "hex", get: (r) => BigInt(r.num("intr") >>> 0), doc: "VM_EXIT_INTR_INFO" },
+    { name: "idt_vectoring_info", width: 32, format: "hex", get: (r) => BigInt(r.num("idtv") >>> 0), doc: "IDT_VECTORING_INFO_FIELD" },
+    { name: "guest_physical_address", width: 64, format: "hex", when: has(F_GPA), get: (r) => BigInt(r.num("gpa")), doc: "GUEST_PHYSICAL_ADDRESS" },
     { name: "guest_linear_address", width: 64, format: "hex", when: has(F_GLA), get: (r) => r.big("gla"), doc: "GUEST_LINEAR_ADDRESS" },
   ];
   const layout = QUAL_LAYOUTS[name];
   if (layout) out.push(...layoutFields("qual", layout, qualLow));
   if (name === "MSR_READ" || name === "MSR_WRITE") {
     out.push(
-      { name: "msr", width: 32, format: "dec", get: (r) => r.num("msr"), doc: "ECX: the MSR" },
+      { name: "msr", width: 32, format: "hex", get: (r) => BigInt(r.num("msr") >>> 0), doc: "ECX: the MSR" },
       { name: "msr.name", width: 0, format: "name", get: (r) => msrInfo(r.num("msr"))?.name ?? "unknown", doc: "the MSR's name" },
     );
     if (name === "MSR_WRITE") out.push({ name: "msr.value", width: 64, format: "hex", get: (r) => r.big("msrval"), doc: "EDX:EAX, the value written" });

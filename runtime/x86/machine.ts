@@ -144,6 +144,11 @@ export class X86Machine extends VmBase implements Machine {
     return this.serial.output;
   }
 
+  /** Guest instructions KVM emulated or skipped while handling exits (not counted in `steps`). */
+  get emulated(): number {
+    return this.kvm.emulated;
+  }
+
   get pc(): bigint {
     return this.cpu.state.rip;
   }

@@ -1,6 +1,6 @@
 // The real CLI: `node bin/exitlab.js ...` against the built dist/.
 import { beforeAll, describe, expect, test } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,4 +104,83 @@ describe("exitlab CLI", () => {
     expect(r.out).toMatch(/ok: exit.reason == EPT_VIOLATION/);
     expect(r.err).toMatch(/NameError: line 1, column 9: unknown name `nosuch`/);
   });
+
+  test("the card's line runs as written and stops at the first exit", () => {
+    const r = cli(["run", "-"], "vm boot; trap cr0; step until exit\n");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      "booted x86_64 VM `x86_64` (guest boot), pc 0x400000\n" +
+        "CR0_GUEST_HOST_MASK = 0xffffffffffffffff: MOV to CR0 exits whenever it changes a bit from CR0_READ_SHADOW\n" +
+        "stepped 0 instructions: exit #0 EPT_VIOLATION at 0x400000 (pending: `handle` it or `run`)\n",
+    );
+  });
+
+  test("the README's exitlab examples run through the CLI, the card's line among them", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const blocks = [...readme.matchAll(/^```exitlab\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    expect(blocks.some((b) => b.startsWith("vm boot; trap cr0; step until exit\n"))).toBe(true);
+    for (const b of blocks) {
+      const r = cli(["run", "-"], b);
+      expect(r.err, b).toBe("");
+      expect(r.code, b).toBe(0);
+    }
+  });
+
+  test("values and print on the command line: hex for hardware state, decimal for counts", () => {
+    const r = cli(["run", "-"], 'vm boot x86_64; step until exit\nexit.exit_qualification\nlet q = exit.exit_qualification\nrun\nlet n = count(exits)\nprint "hello, world", n, q\n');
+    expect(r.code).toBe(0);
+    expect(r.out.split("\n").slice(2)).toEqual(["0x184", "q = 0x184", expect.stringMatching(/^ran 173 instructions \(KVM handled 41 exits, emulating 35 instructions\)/), "n = 41", "hello, world 41 0x184", ""]);
+  });
+
+  test("repl: a value is echoed; `exit` and `quit` leave, what follows them does not run", () => {
+    for (const leave of ["exit", "quit"]) {
+      const r = cli(["repl"], `1+2\nlet n = 5\nn * 2\n${leave}\nprint "after"\n`);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/exitlab> 3\n/);
+      expect(r.out).toMatch(/exitlab> 10\n/);
+      expect(r.out).not.toMatch(/after/);
+      expect(r.err).toBe("");
+    }
+  });
+
+  test("repl: Ctrl-C stops a runaway run with the VM intact; twice at an empty prompt leaves", async () => {
+    const p = spawn("node", ["bin/exitlab.js", "repl"], { cwd: root });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((res) => p.on("exit", (code) => res(code)));
+    const until = (re: RegExp) =>
+      new Promise<void>((res, rej) => {
+        const t0 = Date.now();
+        const t = setInterval(() => {
+          if (re.test(out + err)) (clearInterval(t), res());
+          else if (Date.now() - t0 > 30_000) (clearInterval(t), rej(new Error(`no ${re} in:\n${out}\n${err}`)));
+        }, 20);
+      });
+    try {
+      p.stdin.write("vm boot x86_64 asm {\n1: jmp 1b\n}\n");
+      await until(/booted x86_64 VM/);
+      // Far more instructions than the test waits for: only Ctrl-C ends this run.
+      p.stdin.write("run limit 1_000_000_000_000\n");
+      await new Promise((r) => setTimeout(r, 700));
+      const t0 = Date.now();
+      p.kill("SIGINT");
+      await until(/Interrupted: line 1, column 1: interrupted after \d+ instructions at pc 0x400000; the VM is kept as it stopped/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      // The session and its VM are intact: the REPL answers, the guest is where it stopped.
+      p.stdin.write("rip\nprint \"still here\"\n");
+      await until(/still here/);
+      expect(out).toMatch(/exitlab> 0x400000\n/);
+      // At an idle prompt, the first Ctrl-C says how to leave, the second leaves.
+      p.kill("SIGINT");
+      await until(/to leave, press Ctrl-C again/);
+      p.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      p.kill("SIGKILL");
+    }
+  }, 60_000);
 });

@@ -76,6 +76,18 @@ try:
     c, outs = run(kc, "let x = queued")
     check("the aborted cell never ran", c["status"] == "error", str(c))
 
+    # Values and print: a bare expression is the cell's execute_result, in hex when it is hardware
+    # state; print and the statements' reports are stdout; a cell without a value keeps its last
+    # report as its result.
+    c, outs = run(kc, 'vm boot x86_64 as v\nstep until exit\nprint "first:", exit.reason\nexit.exit_qualification\ncount(exits)')
+    results = [m["content"]["data"]["text/plain"] for m in outs if m["msg_type"] == "execute_result"]
+    stdout = "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+    check("values are execute_results, hex for hardware state", c["status"] == "ok" and results == ["0x184", "1"], str(results))
+    check("print and reports go to stdout", "first: EPT_VIOLATION\n" in stdout and "booted x86_64 VM `v`" in stdout, stdout)
+    c, outs = run(kc, "let q = exit.exit_qualification")
+    results = [m["content"]["data"]["text/plain"] for m in outs if m["msg_type"] == "execute_result"]
+    check("a cell without a value: its last report is the result", results == ["q = 0x184"], str(results))
+
     # Restart: a fresh session (the VM is gone), the kernel answers.
     km.restart_kernel(now=False)
     kc.wait_for_ready(timeout=30)

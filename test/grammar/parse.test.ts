@@ -9,6 +9,9 @@ import type { Statement } from "../../grammar/ast.js";
 /** One example of every statement form (and the expression forms). */
 const FORMS: [string, Statement["type"]][] = [
   ["vm boot x86_64", "vmBoot"],
+  ["vm boot", "vmBoot"],
+  ["vm boot as b", "vmBoot"],
+  ["vm boot asm arm64 { hvc #0 }", "vmBoot"],
   ["vm boot arm64 guest boot as a", "vmBoot"],
   ['vm boot x86_64 guest "boot"', "vmBoot"],
   ['vm boot x86_64 from "guest.s" as g', "vmBoot"],
@@ -57,6 +60,16 @@ const FORMS: [string, Statement["type"]][] = [
   ["set kvm today", "set"],
   ["set granule 64k", "set"],
   ["set pair_mmio on", "set"],
+  ["set arch arm64", "set"],
+  ["set kvm today for intel", "set"],
+  ["1 + 2", "value"],
+  ["exit.esr", "value"],
+  ["count(exits where reason == CR_ACCESS)", "value"],
+  ["rax", "value"],
+  ["-1", "value"],
+  ['print "hello, world"', "print"],
+  ["print", "print"],
+  ['print "n =", count(exits), exit.pc', "print"],
   ['save trace "out.trace"', "saveTrace"],
   ['load trace "host.trace" as host', "loadTrace"],
   ["help", "help"],
@@ -143,9 +156,36 @@ function syntaxError(src: string): ExitlabSyntaxError {
 describe("syntax errors", () => {
   test("misspelled statement keyword: position, words, did-you-mean", () => {
     const e = syntaxError("vm boot x86_64\nstpe 5");
-    expect(e.message).toBe("unexpected `stpe`: expected a statement (vm, use, trap, untrap, step, handle, run, show, table, chart, compare, let, expect, set, save, load, help)");
+    expect(e.message).toBe("unexpected `stpe`: expected a statement (vm, use, trap, untrap, step, handle, run, show, table, chart, compare, let, expect, set, save, load, help, print) or an expression");
     expect(e.pos).toMatchObject({ line: 2, col: 1 });
     expect(e.hint).toBe("did you mean `step`?");
+  });
+
+  test("a malformed number is a SyntaxError at the number", () => {
+    const e = syntaxError("let a = 1\nlet b = 0x_");
+    expect(e.message).toBe("the number `0x_` has no digits");
+    expect(e.pos).toMatchObject({ line: 2, col: 9, offset: 18, end: 21 });
+    expect(e.hint).toMatch(/`_` only separates digits/);
+    for (const bad of ["0x", "0xg1", "12ab", "0b_"]) {
+      const b = syntaxError(`let c = ${bad} + 1`);
+      expect(b.pos, bad).toMatchObject({ line: 1, col: 9, end: 8 + bad.length });
+      expect(b.message, bad).toMatch(new RegExp("`" + bad + "`"));
+    }
+  });
+
+  test("the card's line: `vm boot; trap cr0; step until exit`", () => {
+    const { program, parses } = parseWithCount("vm boot; trap cr0; step until exit");
+    expect(parses).toBe(1);
+    expect(program.statements.map((x) => x.type)).toEqual(["vmBoot", "trap", "step"]);
+    expect(program.statements[0]).toMatchObject({ arch: null, guest: null, name: null });
+  });
+
+  test("a bare word at the start of a statement is an expression; `print` lists values", () => {
+    expect(parse("n").statements[0]).toMatchObject({ type: "value", expr: { type: "name", path: ["n"] } });
+    const [p] = parse('print "a", 1 + 2').statements;
+    expect(p!.type === "print" && p!.items.map((i) => i.type)).toEqual(["string", "binary"]);
+    const [f] = parse("set kvm today for old").statements;
+    expect(f!.type === "set" && f!.vm).toMatchObject({ text: "old" });
   });
 
   test("a number past 64 bits", () => {
@@ -170,8 +210,8 @@ describe("syntax errors", () => {
 
   test("words in fixed places are described by what they are", () => {
     expect(syntaxError("trap\nstep").message).toBe("unexpected end of line: expected a trap kind (x86: cr0, cr3, cr4, cr8, msr, io, hlt, cpuid, exception; arm64: sysreg, tvm, wfi, wfe, hvc, smc, setway)");
-    expect(syntaxError("vm boot 5").message).toBe("unexpected number 5: expected an architecture (arm64 or x86_64)");
-    expect(syntaxError("set").message).toBe("the program ends too early: expected a setting (steplimit, era, kvm, granule, pair_mmio)");
+    expect(syntaxError("vm boot 5").message).toBe("unexpected number 5: expected an architecture (arm64 or x86_64), `guest`, `from`, `asm`, `as` or the end of the statement");
+    expect(syntaxError("set").message).toBe("the program ends too early: expected a setting (arch, steplimit, era, kvm, granule, pair_mmio, jit, exitcap, tracecap)");
     expect(syntaxError("show 5").message).toBe("unexpected number 5: expected what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)");
   });
 
@@ -189,6 +229,9 @@ describe("syntax errors", () => {
 
   test("bare `exit` is not an expression (one parse for `step until exit`)", () => {
     expect(syntaxError("let x = exit").message).toMatch(/expected `\.`/);
+    expect(syntaxError("let x = exit").hint).toBeUndefined();
+    // On its own it is what leaves the REPL: the hint says so.
+    for (const src of ["exit", "exit\n", "vm boot; exit; run"]) expect(syntaxError(src).hint, src).toMatch(/^`exit` \(or `quit`\) on its own leaves the REPL/);
   });
 });
 

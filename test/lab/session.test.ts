@@ -109,9 +109,18 @@ describe("statements", () => {
 
   test("set: steplimit, era, unknown setting", () => {
     const s = session();
-    only(s.execute("set steplimit 50; vm boot x86_64; set kvm today"));
+    const rs = only(s.execute("set steplimit 50; vm boot x86_64 as old; set kvm today"));
     expect(s.settings).toMatchObject({ steplimit: 50, era: "today" });
+    // A booted VM keeps the KVM it was booted with, and the result says so.
+    expect(s.current!.machine.settings.era).toBe("2015");
+    expect(textOf(rs.slice(-1))).toBe("kvm = today: applies to VMs booted from now on; `old` keeps 2015 (`set kvm today for old` changes one)");
+    only(s.execute("vm boot x86_64 as new"));
     expect(s.current!.machine.settings.era).toBe("today");
+    // The per-VM form changes that VM only.
+    expect(textOf(only(s.execute("set era today for old")))).toBe("era = today for VM `old` (was 2015)");
+    expect(s.vms.get("old")!.machine.settings.era).toBe("today");
+    expect(err(s, "set steplimit 5 for old").message).toBe("`steplimit` is a setting of the session, not of one VM");
+    expect(err(s, "set kvm today for nosuch").name).toBe("NameError");
     const e = err(s, "set stepliimt 5");
     expect(e.name).toBe("NameError");
     expect(e.hint).toBe("did you mean `steplimit`?");
@@ -146,7 +155,9 @@ describe("errors", () => {
 
   test("every error class", () => {
     const s = session();
-    expect(err(s, "stpe").name).toBe("SyntaxError");
+    expect(err(s, "stpe 5").name).toBe("SyntaxError");
+    // A lone word is an expression: an unknown name, close to a statement keyword.
+    expect(err(s, "stpe")).toMatchObject({ name: "NameError", hint: "did you mean `step`?" });
     expect(err(s, "step").name).toBe("NoVm");
     expect(err(s, "vm boot arm46").message).toBe("unknown architecture `arm46`");
     expect(err(s, "vm boot x86_64 guest bot").hint).toBe("did you mean `boot`?");
@@ -170,6 +181,33 @@ describe("errors", () => {
     const asm = err(s, "vm boot x86_64 asm {\n  nop\n  frob %eax\n}");
     expect(asm.name).toBe("AsmError");
     expect(asm.line).toBe(3);
+    expect(asm.column).toBe(3);
+    // One position: the program's line and column, not the block's too.
+    expect(asm.message).toBe("no such instruction: `frob'");
+    // The machine's refusals are ValueErrors, not the runtime's generic ExitlabError.
+    expect(err(s, "show vmcs nosuchgroup").name).toBe("ValueError");
+    expect(err(s, "trap cr 2")).toMatchObject({ name: "ValueError", column: 9, message: "CR2 accesses cannot be trapped: VMX traps CR0, CR3, CR4 and CR8" });
+  });
+
+  test("an x86 asm error names the problem in a sentence", () => {
+    const e = err(session(), "vm boot x86_64 asm {\n  incq %rax\n}");
+    expect(e).toMatchObject({ name: "AsmError", line: 2, column: 3 });
+    expect(e.message).toBe("`incq': a 64-bit operand size needs 64-bit code (.code64)");
+    // A guest file: the program's `from "FILE"`, the file's own line and column after the message.
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-"));
+    writeFileSync(join(dir, "g.s"), "  nop\n  frob %eax\n");
+    const f = errors(session().execute('vm boot x86_64 from "g.s"', { baseDir: dir }))[0]!;
+    expect(f).toMatchObject({ name: "AsmError", line: 1, column: 21, message: "no such instruction: `frob' (g.s line 2, column 3)" });
+  });
+
+  test("trap arguments: what is wrong with them, at them", () => {
+    const s = session();
+    only(s.execute("vm boot x86_64"));
+    expect(err(s, "trap cr0 foo")).toMatchObject({ name: "ValueError", column: 10, message: "`trap cr0` names its register already: `foo` is extra", hint: "write `trap cr0` or `trap cr 0`" });
+    expect(err(s, "trap hlt 3")).toMatchObject({ name: "ValueError", column: 10, message: "`trap hlt` takes no argument: `3` is extra" });
+    expect(err(s, "untrap io")).toMatchObject({ name: "ValueError", message: "`untrap io` needs an I/O port number (`trap io 0x3f8`)" });
+    expect(err(s, "trap msr frob")).toMatchObject({ name: "ValueError", column: 10 });
+    only(s.execute("trap cr 0; trap io 0x3f8; untrap cr0"));
   });
 
   test("a runaway guest stops at the step limit with its state intact", () => {

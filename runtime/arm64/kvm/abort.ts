@@ -173,6 +173,7 @@ function emulateByDecoding(vcpu: KvmVcpu): HandleResult {
     return { action: "halt", message: `pair_mmio: ${e instanceof Error ? e.message : String(e)}` };
   }
   vcpu.state.pc = vcpu.state.nextPc;
+  vcpu.emulated++;
   return resume(`emulated \`${disassembleA64(word, pc)}\` on MMIO by decoding it (pair_mmio)`);
 }
 

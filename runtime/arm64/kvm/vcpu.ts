@@ -58,6 +58,8 @@ export class KvmVcpu {
     exits: 0, mmio_exit_user: 0, mmio_exit_kernel: 0, wfi_exit_stat: 0, wfe_exit_stat: 0, hvc_exit_stat: 0,
     sys_reg_exits: 0, stage2_maps: 0, dcache_flushes: 0, dcache_flush_bytes: 0, vm_flushes: 0,
   };
+  /** Guest instructions KVM completed for the guest (emulated, or skipped once handled): not in the machine's steps. */
+  emulated = 0;
   /** ESR_EL2 of the exit being handled, as a number (set by the machine at the exit). */
   exitEsr = 0;
   /** Bytes cleaned by the last handler (for the cost model). */
@@ -118,6 +120,7 @@ export class KvmVcpu {
 
   /** kvm_skip_instr: the trapped instruction completed (32-bit A64 instructions only). */
   skipInstruction(): void {
+    this.emulated++;
     this.state.pc += 4n;
   }
 

@@ -36,6 +36,7 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
     if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
     executeX86(cpu, insn);
     s.rip = s.nextRip;
+    vcpu.emulated++;
   } catch (e) {
     if (e instanceof GuestFault) {
       vcpu.queueException(e.vector, e.errorCode, e.address);

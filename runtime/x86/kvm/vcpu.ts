@@ -48,6 +48,8 @@ export class KvmVcpu {
   readonly arch = { cr0: 0n, cr3: 0n, cr4: 0n, efer: 0n, cr0GuestOwned: 0n, cr4GuestOwned: 0n };
   /** vcpu->stat counters (Linux names where they exist). */
   readonly stats: Record<string, number> = {};
+  /** Guest instructions KVM completed for the guest (emulated, or skipped once handled): not in the machine's steps. */
+  emulated = 0;
   /** MSRs KVM emulates in software (kvm_get/set_msr_common). */
   readonly softMsrs = new Map<number, bigint>();
   /** Exception queued for injection at the next VM entry (kvm_queue_exception). */
@@ -340,6 +342,7 @@ export class KvmVcpu {
 
   /** skip_emulated_instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN. */
   skipInstruction(): void {
+    this.emulated++;
     const v = this.ctx.vmcs;
     const next = v.readNum(F_GUEST_RIP) + v.readNum(F_EXIT_LEN);
     if (next <= Number.MAX_SAFE_INTEGER) {

@@ -19,7 +19,7 @@ export const CR_ACCESS_QUAL: QualLayout = {
     { name: "access_type", lsb: 4, width: 2, values: ["mov-to-cr", "mov-from-cr", "clts", "lmsw"], doc: "access type" },
     { name: "lmsw_operand", lsb: 6, width: 1, values: ["register", "memory"], doc: "LMSW operand type" },
     { name: "gpr", lsb: 8, width: 4, doc: "general register of MOV CR (0 = RAX ... 15 = R15)" },
-    { name: "lmsw_source", lsb: 16, width: 16, doc: "LMSW source data" },
+    { name: "lmsw_source", lsb: 16, width: 16, radix: "hex", doc: "LMSW source data" },
   ],
 };
 
@@ -32,7 +32,7 @@ export const IO_QUAL: QualLayout = {
     { name: "string", lsb: 4, width: 1, doc: "string instruction (INS/OUTS)" },
     { name: "rep", lsb: 5, width: 1, doc: "REP prefix" },
     { name: "operand_encoding", lsb: 6, width: 1, values: ["dx", "immediate"], doc: "port operand: 0 = DX, 1 = immediate" },
-    { name: "port", lsb: 16, width: 16, doc: "port number" },
+    { name: "port", lsb: 16, width: 16, radix: "hex", doc: "port number" },
   ],
 };
 

@@ -88,7 +88,7 @@ describe("exit store", () => {
     const m = createMachine("arm64", { guest: { source: HVC_LOOP(2) } });
     m.run({ stopOnExit: (e) => e.reason === "HVC64" });
     const e = m.pendingExit!;
-    expect(e.info).toMatchObject({ esr: 0x5a000000n, "esr.ec": 0x16, "esr.ec.name": "HVC64", "esr.iss.imm16": 0, x0: 0x84000000n, instruction: "hvc #0x0" });
+    expect(e.info).toMatchObject({ esr: 0x5a000000n, "esr.ec": 0x16n, "esr.ec.name": "HVC64", "esr.iss.imm16": 0n, x0: 0x84000000n, instruction: "hvc #0x0" });
     expect(Object.keys(e.info).filter((k) => k.startsWith("cost.")).reduce((a, k) => a + Number(e.info[k]), 0)).toBe(e.cycles);
     expect(m.view("exit").title).toBe(`exit #${e.index} (pending)`);
   });

@@ -86,7 +86,7 @@ describe("x86 boot guest: the talk's trace shape", () => {
     for (const e of shape.filter((x) => x.reason.startsWith("MSR"))) {
       const insn = insnAt(m, e);
       expect(insn.spec.mnemonic).toBe(e.reason === "MSR_READ" ? "rdmsr" : "wrmsr");
-      expect(e.info.msr).toBe(0xc000_0080);
+      expect(e.info.msr).toBe(0xc000_0080n);
       expect(e.info.exit_qualification).toBe(0n);
       expect(e.info.instruction_length).toBe(insn.length);
     }

@@ -117,13 +117,13 @@ describe("controls decide exits", () => {
     const src = "mov $0x41, %al\nout %al, $0x80\nmov $0x3f8, %dx\nout %al, (%dx)\nhlt";
     const m = guest(src);
     m.run();
-    expect(m.exits.filter((e) => e.reason === "IO_INSTRUCTION").map((e) => e.info["qual.port"])).toEqual([0x3f8]);
+    expect(m.exits.filter((e) => e.reason === "IO_INSTRUCTION").map((e) => e.info["qual.port"])).toEqual([0x3f8n]);
     expect(m.console).toBe("A");
     const t = guest(src);
     t.setTrap({ kind: "io", arg: 0x80 }, true);
     t.setTrap({ kind: "io", arg: 0x3f8 }, false);
     t.run();
-    expect(t.exits.filter((e) => e.reason === "IO_INSTRUCTION").map((e) => e.info["qual.port"])).toEqual([0x80]);
+    expect(t.exits.filter((e) => e.reason === "IO_INSTRUCTION").map((e) => e.info["qual.port"])).toEqual([0x80n]);
     expect(t.console).toBe("");
   });
 
@@ -131,7 +131,7 @@ describe("controls decide exits", () => {
     const m = guest("mov $0x3fd, %dx\nin (%dx), %al\nhlt");
     m.run();
     const io = m.exits.find((e) => e.reason === "IO_INSTRUCTION")!;
-    expect(io.info).toMatchObject({ "qual.direction": "in", "qual.port": 0x3fd, "qual.operand_encoding": "dx", "qual.size": 0 });
+    expect(io.info).toMatchObject({ "qual.direction": "in", "qual.port": 0x3fdn, "qual.operand_encoding": "dx", "qual.size": 0 });
     expect(m.readRegister("eax") & 0xffn).toBe(0x60n);
     const lines = m.trace.lines("2015");
     expect(lines).toContain("kvm_emulate_insn: 0:400004:ec (prot32)");
@@ -142,11 +142,11 @@ describe("controls decide exits", () => {
     const src = "mov $0xc0000100, %ecx\nrdmsr\nmov $0xc0000080, %ecx\nrdmsr\nhlt";
     const m = guest(src);
     m.run();
-    expect(m.exits.filter((e) => e.reason === "MSR_READ").map((e) => e.info.msr)).toEqual([0xc000_0080]);
+    expect(m.exits.filter((e) => e.reason === "MSR_READ").map((e) => e.info.msr)).toEqual([0xc000_0080n]);
     const t = guest(src);
     t.setTrap({ kind: "msr", arg: 0xc000_0100 }, true);
     t.run();
-    expect(t.exits.filter((e) => e.reason === "MSR_READ").map((e) => e.info.msr)).toEqual([0xc000_0100, 0xc000_0080]);
+    expect(t.exits.filter((e) => e.reason === "MSR_READ").map((e) => e.info.msr)).toEqual([0xc000_0100n, 0xc000_0080n]);
   });
 
   test("CPUID always exits and KVM answers from its table", () => {

@@ -140,7 +140,7 @@ export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: Enco
   }
   if (ok.length) return ok;
   if (best?.sizeProblem) throw new AsmError(`${best.why} for \`${mnemonic}'`, ctx.line, ctx.column, sizeHint(name));
-  if (best?.stage === 3) throw new AsmError(`\`${mnemonic}' is ${best.why}`, ctx.line, ctx.column, "switch mode with .code32/.code64");
+  if (best?.stage === 3) throw new AsmError(`\`${mnemonic}': ${best.why}`, ctx.line, ctx.column, "`.code16`, `.code32` and `.code64` set the mode the assembler encodes for: it must match the mode the CPU runs the code in");
   const forms = [...new Set(tries.map((t) => atntForms(t.spec)))].slice(0, 8).join("; ");
   const why = best && best.stage > 0 ? ` (${best.why})` : "";
   throw new AsmError(`operand type mismatch for \`${mnemonic}'${why}`, ctx.line, ctx.column, `valid forms: ${forms}`);
@@ -241,7 +241,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
       return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
     } else v = modeDefault(bits);
   }
-  if (v === 8 && bits !== 64) return new Mismatch("64-bit operand size needs .code64", false, 3);
+  if (v === 8 && bits !== 64) return new Mismatch("a 64-bit operand size needs 64-bit code (.code64)", false, 3);
   if (spec.size64 === "d64" && bits === 64 && v === 4) return new Mismatch("32-bit operand size is not encodable in 64-bit mode", true);
   if (spec.size64 === "f64" && bits === 64 && v !== 8) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
   if (forms.includes("eAX") && v === 8) return new Mismatch("operand size mismatch", true);
@@ -283,7 +283,7 @@ class Builder {
     if (r.size === 1 && r.high8) this.forbidRex = true;
     else if (r.size === 1 && r.reg >= 4) this.needRex = true;
     if (r.reg >= 8) this.needRex = true;
-    if (this.needRex && this.ctx.bits !== 64) return new Mismatch(`register %${r.name} needs .code64`);
+    if (this.needRex && this.ctx.bits !== 64) return new Mismatch(`register %${r.name} exists only in 64-bit code`);
     return undefined;
   }
 
@@ -431,7 +431,7 @@ class Builder {
     const c = dispExpr ? this.ctx.constValue(dispExpr) : 0n;
     const regSize = rip ?? base?.size ?? index?.size;
     if (regSize !== undefined) {
-      if (regSize === 8 && bits !== 64) return new Mismatch("64-bit addressing needs .code64");
+      if (regSize === 8 && bits !== 64) return new Mismatch("64-bit addressing exists only in 64-bit code");
       if (regSize === 2 && bits === 64) return new Mismatch("16-bit addressing is not available in 64-bit mode");
       this.addrSize = regSize;
     }
