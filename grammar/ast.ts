@@ -57,7 +57,9 @@ export type Statement =
   | { type: "set"; name: Word; value: Expr | Word; pos: Pos }
   | { type: "saveTrace"; path: string; pos: Pos }
   | { type: "loadTrace"; path: string; name: Word | null; pos: Pos }
-  | { type: "help"; topic: Word | null; pos: Pos };
+  | { type: "help"; topic: Word | null; pos: Pos }
+  /** `decode REGISTER [KIND] VALUE`: the words before the value, then the value. */
+  | { type: "decode"; words: Word[]; value: Expr; pos: Pos };
 
 export type StatementType = Statement["type"];
 

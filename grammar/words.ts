@@ -41,7 +41,7 @@ export function suggestion(word: string, candidates: Iterable<string>): string |
   return m.length ? `did you mean ${m.map((x) => "`" + x + "`").join(" or ")}?` : undefined;
 }
 
-export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help"] as const;
+export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "decode"] as const;
 export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */
@@ -65,5 +65,3 @@ export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_m
   pair_mmio: ["on", "off"],
   jit: ["on", "off"],
 };
-export const TRAP_KINDS_X86 = ["cr0", "cr3", "cr4", "cr8", "cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
-export const TRAP_KINDS_ARM64 = ["sysreg", "tvm", "trvm", "wfi", "wfe", "hvc", "smc", "setway", "acr", "id"] as const;

@@ -4,8 +4,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
-import type { Arch, Exit, Machine, MachineOptions, RunResult, TrapRequest } from "../../runtime/core/machine.js";
-import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
+import { ARCHES, type Arch, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
+import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion } from "../../grammar/words.js";
+import { resolveTrap, trapWords } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
 import type { Result } from "../results.js";
@@ -101,15 +102,21 @@ function use(s: S<"use">, ctx: Context): Result[] {
   return [text(`using ${vm.arch} VM \`${vm.name}\``, s.pos)];
 }
 
-function trapRequest(s: S<"trap">, ctx: Context, arch: Arch, kinds: readonly string[]): TrapRequest {
-  const k = s.kind.text.toLowerCase();
-  const cr = /^cr([0-9]+)$/.exec(k);
-  if (arch === "x86_64" && cr && !s.arg) return { kind: "cr", arg: Number(cr[1]) };
-  const all = arch === "x86_64" ? [...TRAP_KINDS_X86, ...kinds] : [...TRAP_KINDS_ARM64, ...kinds];
-  if (!all.includes(k)) {
-    const other = arch === "x86_64" ? TRAP_KINDS_ARM64 : TRAP_KINDS_X86;
-    const hint = (other as readonly string[]).includes(k) ? `\`${k}\` is a trap of the other architecture` : suggestion(k, all) ?? `${arch} traps: ${[...new Set(all)].join(", ")}`;
+function trapRequest(s: S<"trap">, ctx: Context, arch: Arch): TrapRequest {
+  const info = ctx.session.info(arch);
+  const found = resolveTrap(info, s.kind.text);
+  if (!found) {
+    const k = s.kind.text.toLowerCase();
+    const words = [...trapWords(info), ...(info?.traps ?? []).map((t) => t.name)];
+    const otherArch = ARCHES.find((a) => a !== arch);
+    const other = otherArch ? resolveTrap(ctx.session.info(otherArch), k) : undefined;
+    const hint = other ? `\`${k}\` is a trap of the other architecture` : suggestion(k, words) ?? `${arch} traps: ${[...new Set(trapWords(info))].join(", ")}`;
     throw nameError(`unknown ${arch} trap \`${s.kind.text}\``, s.kind.pos, hint);
+  }
+  const k = found.kind.name;
+  if (found.arg !== undefined) {
+    if (s.arg) throw valueError(`\`${s.kind.text}\` takes no argument (it is \`${k}\` with its argument)`, (s.arg as { pos: Pos }).pos);
+    return { kind: k, arg: found.arg };
   }
   if (!s.arg) return { kind: k };
   if ("type" in s.arg) {
@@ -122,7 +129,7 @@ function trapRequest(s: S<"trap">, ctx: Context, arch: Arch, kinds: readonly str
 function trap(s: S<"trap">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const info = ctx.session.info(vm.arch);
-  const req = trapRequest(s, ctx, vm.arch, info?.trapKinds ?? []);
+  const req = trapRequest(s, ctx, vm.arch);
   if (req.kind === "sysreg" && typeof req.arg === "string" && info?.vocabulary.sysreg) {
     const names = info.vocabulary.sysreg.map((r) => r.name);
     if (!names.some((n) => n.toLowerCase() === String(req.arg).toLowerCase())) throw nameError(`unknown system register \`${req.arg}\``, (s.arg as { pos: Pos }).pos, suggestion(String(req.arg), names));
