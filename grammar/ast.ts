@@ -39,7 +39,8 @@ export interface Word {
 export type GuestSource =
   | { type: "builtin"; name: Word }
   | { type: "file"; path: string; pos: Pos }
-  | { type: "asm"; arch: Word | null; body: string; pos: Pos };
+  /** `mode` is the x86 processor mode the block starts in (`asm mode 16 { }`); null: the arch's default. */
+  | { type: "asm"; arch: Word | null; mode: Expr | null; body: string; pos: Pos };
 
 export type Statement =
   | { type: "vmBoot"; arch: Word; guest: GuestSource | null; name: Word | null; pos: Pos }

@@ -38,7 +38,9 @@ vmBoot -> %kw_vm %kw_boot archName guestSrc:? asName:?
 guestSrc -> %kw_guest nameLike {% (d) => ({ type: "builtin", name: d[1] }) %}
   | %kw_guest %string {% (d) => ({ type: "builtin", name: wordOf(d[1]) }) %}
   | %kw_from %string {% (d) => ({ type: "file", path: d[1].value, pos: span(d[1]) }) %}
-  | %kw_asm archName:? %asmbody {% (d) => ({ type: "asm", arch: d[1], body: d[2].value, pos: span(d) }) %}
+  | %kw_asm archName:? asmMode:? %asmbody {% (d) => ({ type: "asm", arch: d[1], mode: d[2], body: d[3].value, pos: span(d) }) %}
+# `mode 16|32|64` (x86): `mode` is a plain word here, so it stays free as a name elsewhere.
+asmMode -> %word %number {% (d, _, reject) => (d[0].value.toLowerCase() === "mode" ? num(d[1]) : reject) %}
 asName -> %kw_as vmName {% (d) => d[1] %}
 
 use -> %kw_use vmName {% (d) => ({ type: "use", name: d[1], pos: span(d) }) %}

@@ -5,11 +5,9 @@ import type { Pos } from "../grammar/ast.js";
 import { SETTINGS, suggestion } from "../grammar/words.js";
 import { parseNumber } from "../grammar/nodes.js";
 import type { Arch, TrapKind } from "../runtime/core/machine.js";
-import { X86_TRAPS } from "../runtime/x86/traps.js";
-import { ARM64_TRAPS } from "../runtime/arm64/traps.js";
 import { nameError } from "./errors.js";
 import type { Session } from "./session.js";
-import { decoders, trapHelp } from "./vocabulary.js";
+import { decoders, trapHelp, TRAPS } from "./vocabulary.js";
 
 /** `cr0 cr3 cr4 cr8, msr N, io PORT, ...`: a trap table in one line. */
 const trapLine = (traps: readonly TrapKind[]) => traps.map((t) => (t.forms ? t.forms.join(" ") : t.name + (t.arg ? ` ${t.arg}` : ""))).join(", ");
@@ -24,7 +22,7 @@ export interface StatementDoc {
 export const STATEMENT_DOCS: StatementDoc[] = [
   { keyword: "vm", syntax: "vm boot ARCH [guest NAME | from \"FILE.s\" | asm [ARCH] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM.", example: "vm boot x86_64 as intel" },
   { keyword: "use", syntax: "use NAME", doc: "Make another VM the current one.", example: "use intel" },
-  { keyword: "trap", syntax: "trap KIND [ARG]", doc: `Set the controls a hypervisor would set so that this happens to exit. x86_64: ${trapLine(X86_TRAPS)}. arm64: ${trapLine(ARM64_TRAPS)}.`, example: "trap msr 0xc0000080" },
+  { keyword: "trap", syntax: "trap KIND [ARG]", doc: `Set the controls a hypervisor would set so that this happens to exit. x86_64: ${trapLine(TRAPS.x86_64)}. arm64: ${trapLine(TRAPS.arm64)}.`, example: "trap msr 0xc0000080" },
   { keyword: "untrap", syntax: "untrap KIND [ARG]", doc: "Clear what `trap` set: the guest does it without exiting.", example: "untrap cr3" },
   { keyword: "step", syntax: "step [N] | step until exit | step until CONDITION", doc: "Execute guest instructions without handling exits: one, N, up to the next exit, or until a condition holds (an exit also stops it).", example: "step until exit" },
   { keyword: "handle", syntax: "handle", doc: "Let the modelled KVM handle the pending exit; the guest resumes unless KVM stops it.", example: "handle" },

@@ -5,6 +5,12 @@
 import type { Arch, ArchInfo, TrapKind } from "../runtime/core/machine.js";
 import type { RegisterDecoder } from "../runtime/core/decode.js";
 import type { Session } from "./session.js";
+// The trap tables themselves (plain data), for words of an arch the session's factory may not load.
+import { X86_TRAPS } from "../runtime/x86/traps.js";
+import { ARM64_TRAPS } from "../runtime/arm64/traps.js";
+
+/** Every arch's trap table: the same arrays as ArchInfo.traps. */
+export const TRAPS: Readonly<Record<Arch, readonly TrapKind[]>> = { x86_64: X86_TRAPS, arm64: ARM64_TRAPS };
 
 /** The arch completion and help assume: the current VM's, else the session's default (x86_64). */
 export function sessionArch(session: Session): Arch {

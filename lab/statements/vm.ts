@@ -4,9 +4,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
-import { ARCHES, type Arch, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
+import { ARCHES, GUEST_MODES, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
 import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion } from "../../grammar/words.js";
-import { resolveTrap, trapWords } from "../vocabulary.js";
+import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
 import type { Result } from "../results.js";
@@ -35,6 +35,23 @@ function asmErrorPos(e: unknown, body: { pos: Pos }, source: string): Pos | unde
   const col = line === 1 ? bodyLines[bodyLines.length - 1]!.length + column : column;
   const lineStart = source.split("\n").slice(0, absLine - 1).join("\n").length + (absLine > 1 ? 1 : 0);
   return { line: absLine, col, offset: lineStart + col - 1, end: lineStart + col };
+}
+
+/**
+ * The mode an asm block starts in: x86 blocks in 64-bit long mode unless `mode 16|32` says
+ * otherwise (runtime/x86/entry.ts); arm64 blocks take no mode.
+ */
+function asmMode(mode: Expr | null, arch: Arch): { mode?: GuestMode } {
+  if (arch !== "x86_64") {
+    if (mode) throw valueError(`\`mode\` is for x86_64 asm blocks: arm64 blocks start at EL1 with the MMU off`, mode.pos);
+    return {};
+  }
+  if (!mode) return { mode: 64 };
+  const n = mode.type === "number" ? Number(mode.value) : NaN;
+  if (!(GUEST_MODES as readonly number[]).includes(n)) {
+    throw valueError(`unknown mode ${mode.type === "number" ? mode.text : "?"}: an x86_64 asm block starts in mode 16 (real), 32 (protected) or 64 (long)`, mode.pos, "e.g. `vm boot x86_64 asm mode 32 { ... }`");
+  }
+  return { mode: n as GuestMode };
 }
 
 function applyArchSettings(m: Machine, settings: LabSettings): void {
@@ -71,7 +88,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
       const a = archOf(s.guest.arch, ctx);
       if (a !== arch) throw valueError(`this asm block is ${a} code but the VM is ${arch}`, s.guest.arch.pos);
     }
-    guest = { source: s.guest.body, fileName: "asm block" };
+    guest = { source: s.guest.body, fileName: "asm block", ...asmMode(s.guest.mode, arch) };
     guestName = "asm block";
   }
   const name = s.name?.text ?? arch;
@@ -109,7 +126,7 @@ function trapRequest(s: S<"trap">, ctx: Context, arch: Arch): TrapRequest {
     const k = s.kind.text.toLowerCase();
     const words = [...trapWords(info), ...(info?.traps ?? []).map((t) => t.name)];
     const otherArch = ARCHES.find((a) => a !== arch);
-    const other = otherArch ? resolveTrap(ctx.session.info(otherArch), k) : undefined;
+    const other = otherArch ? resolveTrap({ traps: TRAPS[otherArch] } as ArchInfo, k) : undefined;
     const hint = other ? `\`${k}\` is a trap of the other architecture` : suggestion(k, words) ?? `${arch} traps: ${[...new Set(trapWords(info))].join(", ")}`;
     throw nameError(`unknown ${arch} trap \`${s.kind.text}\``, s.kind.pos, hint);
   }

@@ -185,10 +185,19 @@ export interface ArchInfo {
   builtinGuests: readonly Documented[];
 }
 
+/**
+ * x86: the processor mode assembly source starts in: 16 (real mode, loaded at 0x7c00 as a boot
+ * sector), 32 (protected mode, paging off: the Multiboot hand-off, the default) or 64 (long mode
+ * with the loader's identity-mapping page tables, as a 64-bit kernel entry finds it). See
+ * runtime/x86/entry.ts. arm64 sources always start at EL1 with the MMU off.
+ */
+export type GuestMode = 16 | 32 | 64;
+export const GUEST_MODES: readonly GuestMode[] = [16, 32, 64];
+
 /** Options common to both machine factories. */
 export interface MachineOptions {
   /** Built-in guest by name ("boot" is the talk's MMU-enable guest), or assembly source. */
-  guest?: { builtin: string } | { source: string; fileName?: string };
+  guest?: { builtin: string } | { source: string; fileName?: string; mode?: GuestMode };
   memoryCapBytes?: number;
   traceCapEvents?: number;
   /** Most exits kept (default 1,000,000); older ones are dropped, their counts kept. */

@@ -14,7 +14,8 @@ import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
 import type { Block } from "./jit.js";
 import { CPUID_EXIT, X86Cpu } from "./cpu.js";
-import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
+import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
+import { entryState } from "./entry.js";
 import type { X86State } from "./env.js";
 import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
@@ -107,9 +108,10 @@ export class X86Machine extends VmBase implements Machine {
     this.rules = new ExitRules(this.vmcs, this.host.memory);
     this.pio.add(COM1_PORT, 8, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
-    const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" });
+    const ramTop = GUEST_RAM_BASE + GUEST_RAM_SIZE;
+    const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
-    this.cpu = new X86Cpu(multibootState(guest.entry), {
+    this.cpu = new X86Cpu(entryState(guest.mode, guest.entry, this.memory, ramTop), {
       memory: this.memory,
       bus: this.bus,
       rules: this.rules,

@@ -52,7 +52,7 @@ describe("statements", () => {
 
   test("vm boot with an inline asm block; use switches VMs", () => {
     const s = session();
-    only(s.execute("vm boot x86_64 asm x86_64 {\n  mov $0x2a, %eax\n  hlt\n} as tiny\nvm boot x86_64 as big\nuse tiny\nstep until exit\nhandle\nstep"));
+    only(s.execute("vm boot x86_64 asm x86_64 mode 32 {\n  mov $0x2a, %eax\n  hlt\n} as tiny\nvm boot x86_64 as big\nuse tiny\nstep until exit\nhandle\nstep"));
     expect(s.currentName).toBe("tiny");
     expect(s.current!.machine.readRegister("rax") & 0xffn).toBe(0x2an);
   });

@@ -1,7 +1,7 @@
 // Exit-qualification layouts, declared once and read by the hardware model (encode), KVM (decode),
 // the trace/`show exit` (decode, names), `decode qual KIND VALUE` and the tests. Intel SDM Vol. 3,
-// "Exit Qualification for ..." tables, numbered by edition: 27-x up to 2019, 28-x 2020-2023,
-// 29-x from 2024 (x = 3 control-register accesses, 5 I/O instructions, 7 EPT violations);
+// "Exit Qualification for ..." tables, numbered 27-x in older editions and 28-x or 29-x in newer
+// ones (x = 3 control-register accesses, 5 I/O instructions, 7 EPT violations);
 // interruption information: 24.9.2, Table 24-15 (VM-exit interruption information), 24.9.3
 // Table 24-16 (IDT-vectoring information).
 
