@@ -2,6 +2,7 @@
 // the built-in word lists of the language.
 
 import { KEYWORDS } from "./lexer.js";
+import { ERAS, GRANULES, ON_OFF } from "../runtime/core/settings.js";
 
 /** Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 export function editDistance(a: string, b: string): number {
@@ -46,7 +47,10 @@ export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */
 export const SHOW_TARGETS = ["regs", "exit", "vmcs", "esr", "sysregs", "mem", "disasm", "trace", "console", "exits"] as const;
-/** Settings the lab understands (name → what it does). */
+/**
+ * Settings the lab understands (name → what it does): the one list `set`, completion, help and
+ * syntax errors read. The values of the machines' settings come from runtime/core/settings.ts.
+ */
 export const SETTINGS: Record<string, string> = {
   steplimit: "most guest instructions per `step`/`run` statement (a runaway guest stops there)",
   era: "which KVM is modelled: 2015 (Linux 4.1) or today; also `kvm`",
@@ -59,9 +63,11 @@ export const SETTINGS: Record<string, string> = {
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
 export const SETTING_VALUES: Readonly<Record<"era" | "kvm" | "granule" | "pair_mmio" | "jit", readonly string[]>> = {
-  era: ["2015", "today"],
-  kvm: ["2015", "today"],
-  granule: ["64k", "4k"],
-  pair_mmio: ["on", "off"],
-  jit: ["on", "off"],
+  era: ERAS,
+  kvm: ERAS,
+  granule: GRANULES,
+  pair_mmio: ON_OFF,
+  jit: ON_OFF,
 };
+/** Other names of a setting. */
+export const SETTING_ALIASES: Readonly<Record<string, string>> = { kvm: "era" };

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
 import { ARCHES, GUEST_MODES, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
-import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion } from "../../grammar/words.js";
+import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar/words.js";
+import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
 import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
@@ -236,46 +237,33 @@ function run(s: S<"run">, ctx: Context): Result[] {
   return [text(describeStop(m, r, "ran"), s.pos)];
 }
 
-/** Setting values as the machines take them. */
-function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: Context): { key: keyof LabSettings; machineName: string; value: string | number | boolean } {
+/**
+ * A `set` value as the machines take it, checked by the machines' own table (runtime/core/settings.ts):
+ * `64k` (a number) as the word "64k", 1/0 as on/off, counts as numbers.
+ */
+function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: Context): { key: keyof LabSettings; machineName: string; value: string | number | boolean; arches: readonly Arch[] } {
   const raw = "type" in v ? evaluate(v as Expr, scopeOf(ctx)) : v.text.toLowerCase();
-  const pos = v.pos;
-  switch (name) {
-    case "steplimit": {
-      if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError("steplimit must be a number from 1 to 1000000000", pos);
-      return { key: "steplimit", machineName: "stepLimit", value: Number(raw) };
-    }
-    case "exitcap": case "tracecap": {
-      if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError(`${name} must be a number from 1 to 1000000000`, pos);
-      return { key: name, machineName: name === "exitcap" ? "exitCap" : "traceCap", value: Number(raw) };
-    }
-    case "era": case "kvm": {
-      const e = String(raw);
-      const eras = SETTING_VALUES.era;
-      if (!eras.includes(e)) throw valueError(`${name} must be ${eras.join(" or ")}`, pos, suggestion(e, eras));
-      return { key: "era", machineName: "era", value: e };
-    }
-    case "granule": {
-      const g = raw === 65536n ? "64k" : raw === 4096n ? "4k" : String(raw).toLowerCase();
-      if (!SETTING_VALUES.granule.includes(g)) throw valueError(`granule must be ${SETTING_VALUES.granule.join(" or ")}`, pos);
-      return { key: "granule", machineName: "granule", value: g };
-    }
-    default: {
-      // on/off settings: pair_mmio, jit
-      const key = name === "jit" ? "jit" : "pair_mmio";
-      const b = raw === "on" || raw === 1n || raw === true ? true : raw === "off" || raw === 0n || raw === false ? false : undefined;
-      if (b === undefined) throw valueError(`${key} must be ${SETTING_VALUES[key].join(" or ")}`, pos);
-      return { key, machineName: key, value: b };
-    }
+  const key = (SETTING_ALIASES[name] ?? name) as keyof LabSettings;
+  const def = settingDef(key);
+  if (!def) throw valueError(`\`${name}\` is not a machine setting`, v.pos);
+  let value: string | number | boolean = typeof raw === "bigint" ? Number(raw) : typeof raw === "string" ? raw.toLowerCase() : raw;
+  if (typeof raw === "bigint" && def.kind === "choice") value = raw % 1024n === 0n && raw > 0n ? `${raw / 1024n}k` : String(raw);
+  if (typeof raw === "bigint" && def.kind === "bool") value = raw === 1n ? "on" : raw === 0n ? "off" : String(raw);
+  if (def.kind === "count" && typeof value !== "number") throw valueError(`${name} must be a number from 1 to ${def.max}`, v.pos);
+  try {
+    return { key, machineName: def.name, value: checkSetting(def.arches[0]!, def.name, value), arches: def.arches };
+  } catch (e) {
+    const values = def.values ?? (def.kind === "bool" ? ON_OFF : []);
+    throw valueError((e as Error).message.replace(/^\w+ must/, `${name} must`), v.pos, typeof value === "string" ? suggestion(value, values) : undefined);
   }
 }
 
 function set(s: S<"set">, ctx: Context): Result[] {
   const name = s.name.text.toLowerCase();
   if (!(name in SETTINGS)) throw nameError(`unknown setting \`${s.name.text}\``, s.name.pos, suggestion(name, Object.keys(SETTINGS)) ?? `settings: ${Object.keys(SETTINGS).join(", ")}`);
-  const { key, machineName, value } = settingValue(name, s.value, ctx);
+  const { key, machineName, value, arches } = settingValue(name, s.value, ctx);
   const vm = ctx.session.current;
-  const armOnly = key === "granule" || key === "pair_mmio";
+  const armOnly = !arches.includes("x86_64");
   if (vm && (!armOnly || vm.arch === "arm64")) vm.machine.set(machineName, value); // throws before the session changes
   ctx.session.settings = { ...ctx.session.settings, [key]: value };
   const applied = vm ? (armOnly && vm.arch !== "arm64" ? " (arm64 VMs booted from now on)" : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
