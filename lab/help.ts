@@ -20,7 +20,7 @@ export interface StatementDoc {
 }
 
 export const STATEMENT_DOCS: StatementDoc[] = [
-  { keyword: "vm", syntax: "vm boot ARCH [guest NAME | from \"FILE.s\" | asm [ARCH] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM.", example: "vm boot x86_64 as intel" },
+  { keyword: "vm", syntax: "vm boot ARCH [guest NAME | from \"FILE.s\" | asm [ARCH] [mode 16|32|64] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM. x86 asm blocks start in 64-bit long mode with the loader's identity-mapping page tables (the first 4 GiB; GDT and tables in the top 32 KiB of RAM, the stack just below), `mode 32` in protected mode as Multiboot leaves it, `mode 16` in real mode at 0000:7c00; `from` files start in mode 32.", example: "vm boot x86_64 as intel" },
   { keyword: "use", syntax: "use NAME", doc: "Make another VM the current one.", example: "use intel" },
   { keyword: "trap", syntax: "trap KIND [ARG]", doc: `Set the controls a hypervisor would set so that this happens to exit. x86_64: ${trapLine(TRAPS.x86_64)}. arm64: ${trapLine(TRAPS.arm64)}.`, example: "trap msr 0xc0000080" },
   { keyword: "untrap", syntax: "untrap KIND [ARG]", doc: "Clear what `trap` set: the guest does it without exiting.", example: "untrap cr3" },
