@@ -47,7 +47,7 @@ export function settingDef(name: string): MachineSettingDef | undefined {
 export function checkSetting(arch: Arch, name: string, value: FieldValue): string | number | boolean {
   const d = MACHINE_SETTINGS.find((x) => x.name === name);
   if (!d || !d.arches.includes(arch)) {
-    throw new ExitlabError(`unknown ${arch} setting ${name}`, `settings: ${MACHINE_SETTINGS.filter((x) => x.arches.includes(arch)).map((x) => x.name).join(", ")}`);
+    throw new ExitlabError(`unknown ${arch === "x86_64" ? "x86" : arch} setting ${name}`, `settings: ${MACHINE_SETTINGS.filter((x) => x.arches.includes(arch)).map((x) => x.name).join(", ")}`);
   }
   switch (d.kind) {
     case "choice":
