@@ -39,7 +39,8 @@ export interface Word {
 export type GuestSource =
   | { type: "builtin"; name: Word }
   | { type: "file"; path: string; pos: Pos }
-  | { type: "asm"; arch: Word | null; body: string; pos: Pos };
+  /** `mode` is the x86 processor mode the block starts in (`asm mode 16 { }`); null: the arch's default. */
+  | { type: "asm"; arch: Word | null; mode: Expr | null; body: string; pos: Pos };
 
 export type Statement =
   /** `arch` null: the session's default architecture (`set arch`). */
@@ -63,7 +64,10 @@ export type Statement =
   /** `print a, b`: text on standard output. */
   | { type: "print"; items: Expr[]; pos: Pos }
   /** A bare expression: its value is the statement's result. */
-  | { type: "value"; expr: Expr; pos: Pos };
+  | { type: "value"; expr: Expr; pos: Pos }
+
+  /** `decode REGISTER [KIND] VALUE`: the words before the value, then the value. */
+  | { type: "decode"; words: Word[]; value: Expr; pos: Pos };
 
 export type StatementType = Statement["type"];
 

@@ -15,7 +15,7 @@ sep -> %nl | ";"
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
-  | value {% id %}
+  | decode {% id %} | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -26,12 +26,13 @@ viewName -> %word {% (d) => wordOf(d[0]) %}
 fieldName -> %word {% (d) => wordOf(d[0]) %}
 varName -> %word {% (d) => wordOf(d[0]) %}
 settingName -> %word {% (d) => wordOf(d[0]) %}
+decodeWord -> %word {% (d) => wordOf(d[0]) %}
 nameLike -> %word {% (d) => wordOf(d[0]) %} | anyKw {% (d) => wordOf(d[0]) %}
 anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use | %kw_trap | %kw_untrap
   | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
   | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
   | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where
-  | %kw_print | %kw_for) {% (d) => d[0][0] %}
+  | %kw_print | %kw_for | %kw_decode) {% (d) => d[0][0] %}
 
 # Without an architecture, `vm boot` boots the session's default (`set arch`).
 vmBoot -> %kw_vm %kw_boot archName:? guestSrc:? asName:?
@@ -39,7 +40,9 @@ vmBoot -> %kw_vm %kw_boot archName:? guestSrc:? asName:?
 guestSrc -> %kw_guest nameLike {% (d) => ({ type: "builtin", name: d[1] }) %}
   | %kw_guest %string {% (d) => ({ type: "builtin", name: wordOf(d[1]) }) %}
   | %kw_from %string {% (d) => ({ type: "file", path: d[1].value, pos: span(d[1]) }) %}
-  | %kw_asm archName:? %asmbody {% (d) => ({ type: "asm", arch: d[1], body: d[2].value, pos: span(d) }) %}
+  | %kw_asm archName:? asmMode:? %asmbody {% (d) => ({ type: "asm", arch: d[1], mode: d[2], body: d[3].value, pos: span(d) }) %}
+# `mode 16|32|64` (x86): `mode` is a plain word here, so it stays free as a name elsewhere.
+asmMode -> %word %number {% (d, _, reject) => (d[0].value.toLowerCase() === "mode" ? num(d[1]) : reject) %}
 asName -> %kw_as vmName {% (d) => d[1] %}
 
 use -> %kw_use vmName {% (d) => ({ type: "use", name: d[1], pos: span(d) }) %}
@@ -87,6 +90,11 @@ load -> %kw_load %kw_trace %string asName:? {% (d) => ({ type: "loadTrace", path
 
 help -> %kw_help {% (d) => ({ type: "help", topic: null, pos: span(d) }) %}
   | %kw_help nameLike {% (d) => ({ type: "help", topic: d[1], pos: span(d) }) %}
+  | %kw_help %number {% (d) => ({ type: "help", topic: wordOf(d[1]), pos: span(d) }) %}
+
+# `decode esr 0x92000045`, `decode qual cr 0x104`: a register, its layout's name where it has
+# several, and the value (an atom: a number, a name, `exit.FIELD` or a parenthesised expression).
+decode -> %kw_decode decodeWord:+ atom {% (d) => ({ type: "decode", words: d[1], value: d[2], pos: span(d) }) %}
 
 # `print a, b`: the values as text on standard output; a bare expression is a value (the REPL
 # echoes it, the kernel sends it as the cell's result).

@@ -7,6 +7,9 @@ import type { Pos, Program, Statement } from "./ast.js";
 import { LexError, TokenStream, tokenize, tokenPos, type Token } from "./lexer.js";
 import { suggestion, ALL_KEYWORDS, SETTINGS, STATEMENT_KEYWORDS } from "./words.js";
 import { parseNumber } from "./nodes.js";
+// The machines' own trap tables (plain data), so the message names every kind `trap` takes.
+import { X86_TRAPS } from "../runtime/x86/traps.js";
+import { ARM64_TRAPS } from "../runtime/arm64/traps.js";
 
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -31,11 +34,12 @@ const DESCRIBE: Record<string, string> = {
 const RULE_WORDS: Record<string, string> = {
   archName: "an architecture (arm64 or x86_64)",
   vmName: "a VM name",
-  trapKind: "a trap kind (x86: cr0, cr3, cr4, cr8, msr, io, hlt, cpuid, exception; arm64: sysreg, tvm, wfi, wfe, hvc, smc, setway)",
+  trapKind: `a trap kind (x86_64: ${X86_TRAPS.flatMap((t) => t.forms ?? [t.name]).join(", ")}; arm64: ${ARM64_TRAPS.map((t) => t.name).join(", ")})`,
   viewName: "what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)",
   fieldName: "a field to group by (reason)",
   varName: "a variable name",
   settingName: `a setting (${Object.keys(SETTINGS).join(", ")})`,
+  decodeWord: "a register to decode (`help decode` lists them)",
 };
 
 interface Symbol_ {

@@ -2,6 +2,7 @@
 // the built-in word lists of the language.
 
 import { KEYWORDS } from "./lexer.js";
+import { ERAS, GRANULES, ON_OFF } from "../runtime/core/settings.js";
 
 /** Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 export function editDistance(a: string, b: string): number {
@@ -41,12 +42,15 @@ export function suggestion(word: string, candidates: Iterable<string>): string |
   return m.length ? `did you mean ${m.map((x) => "`" + x + "`").join(" or ")}?` : undefined;
 }
 
-export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print"] as const;
+export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode"] as const;
 export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */
 export const SHOW_TARGETS = ["regs", "exit", "vmcs", "esr", "sysregs", "mem", "disasm", "trace", "console", "exits"] as const;
-/** Settings the lab understands (name → what it does): the one list `set`, help, completion and syntax errors read. */
+/**
+ * Settings the lab understands (name → what it does): the one list `set`, completion, help and
+ * syntax errors read. The values of the machines' settings come from runtime/core/settings.ts.
+ */
 export const SETTINGS: Record<string, string> = {
   arch: "the architecture `vm boot` boots when it names none: x86_64 (the default) or arm64",
   steplimit: "most guest instructions per `step`/`run` statement (a runaway guest stops there)",
@@ -61,23 +65,11 @@ export const SETTINGS: Record<string, string> = {
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
 export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "jit", readonly string[]>> = {
   arch: ARCH_NAMES,
-  era: ["2015", "today"],
-  kvm: ["2015", "today"],
-  granule: ["64k", "4k"],
-  pair_mmio: ["on", "off"],
-  jit: ["on", "off"],
+  era: ERAS,
+  kvm: ERAS,
+  granule: GRANULES,
+  pair_mmio: ON_OFF,
+  jit: ON_OFF,
 };
-/**
- * The trap kinds that take an argument, and what it is (Intel SDM Vol. 3 25.1.3 for CR, MSR, I/O
- * and exception-bitmap exiting; Arm ARM D13.2.46 HCR_EL2 for the system-register traps); every
- * other kind takes none.
- */
-export const TRAP_ARGS: Readonly<Record<string, string>> = {
-  cr: "a control register number (0, 3, 4 or 8)",
-  msr: "an MSR number or name (`trap msr 0xc0000080`, `trap msr efer`)",
-  io: "an I/O port number (`trap io 0x3f8`)",
-  exception: "an exception vector, 0 to 31 (`trap exception 14`)",
-  sysreg: "a system register name (`trap sysreg sctlr_el1`)",
-};
-export const TRAP_KINDS_X86 = ["cr0", "cr3", "cr4", "cr8", "cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
-export const TRAP_KINDS_ARM64 = ["sysreg", "tvm", "trvm", "wfi", "wfe", "hvc", "smc", "setway", "acr", "id"] as const;
+/** Other names of a setting. */
+export const SETTING_ALIASES: Readonly<Record<string, string>> = { kvm: "era" };

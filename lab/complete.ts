@@ -3,7 +3,8 @@
 import { KEYWORDS } from "../grammar/lexer.js";
 import { tokenize } from "../grammar/lexer.js";
 import { parse, ExitlabSyntaxError } from "../grammar/parse.js";
-import { SETTINGS, SETTING_VALUES, SHOW_TARGETS, STATEMENT_KEYWORDS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../grammar/words.js";
+import { SETTINGS, SETTING_VALUES, SHOW_TARGETS, STATEMENT_KEYWORDS } from "../grammar/words.js";
+import { decoders, sessionArch, trapWords } from "./vocabulary.js";
 import { STATEMENT_DOCS } from "./help.js";
 import type { Session } from "./session.js";
 import { formatValue, hex } from "./values.js";
@@ -21,11 +22,14 @@ export function complete(session: Session, code: string, cursorPos: number): { m
   const { start, word } = wordAt(code, cursorPos);
   const lineStart = code.lastIndexOf("\n", start - 1) + 1;
   const before = code.slice(lineStart, start).trim().toLowerCase();
-  const info = session.info();
+  // The current VM's arch, else the session's default: what `trap`, `show` and `decode` would use.
+  const info = session.info(sessionArch(session));
   let pool: string[];
   if (before === "" || before.endsWith(";")) pool = [...STATEMENT_KEYWORDS];
-  else if (/^(un)?trap$/.test(before)) pool = info?.arch === "arm64" ? [...TRAP_KINDS_ARM64] : info ? [...TRAP_KINDS_X86] : [...TRAP_KINDS_X86, ...TRAP_KINDS_ARM64];
+  else if (/^(un)?trap$/.test(before)) pool = trapWords(info);
   else if (/^(un)?trap sysreg$/.test(before)) pool = (info?.vocabulary.sysreg ?? []).map((d) => d.name);
+  else if (before === "decode") pool = decoders(session).map((d) => d.decoder.name);
+  else if (/^decode \w+$/.test(before)) pool = (decoders(session).find((d) => d.decoder.name === before.slice(7))?.decoder.kinds ?? []).map((k) => k.name);
   else if (before === "show") pool = [...new Set([...SHOW_TARGETS, ...(info?.viewNames ?? [])])];
   else if (before === "set") pool = Object.keys(SETTINGS);
   else if (/^set \w+$/.test(before)) pool = [...((SETTING_VALUES as Record<string, readonly string[] | undefined>)[before.slice(4)] ?? [])];

@@ -3,8 +3,14 @@
 
 import type { Pos } from "../grammar/ast.js";
 import { SETTINGS, suggestion } from "../grammar/words.js";
+import { parseNumber } from "../grammar/nodes.js";
+import type { Arch, TrapKind } from "../runtime/core/machine.js";
 import { nameError } from "./errors.js";
 import type { Session } from "./session.js";
+import { decoders, trapHelp, TRAPS } from "./vocabulary.js";
+
+/** `cr0 cr3 cr4 cr8, msr N, io PORT, ...`: a trap table in one line. */
+const trapLine = (traps: readonly TrapKind[]) => traps.map((t) => (t.forms ? t.forms.join(" ") : t.name + (t.arg ? ` ${t.arg}` : ""))).join(", ");
 
 export interface StatementDoc {
   keyword: string;
@@ -14,9 +20,9 @@ export interface StatementDoc {
 }
 
 export const STATEMENT_DOCS: StatementDoc[] = [
-  { keyword: "vm", syntax: "vm boot [ARCH] [guest NAME | from \"FILE.s\" | asm [ARCH] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64; without one, the asm block's architecture, else the session's default: `set arch`, x86_64 unless changed) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM.", example: "vm boot x86_64 as intel" },
+  { keyword: "vm", syntax: "vm boot [ARCH] [guest NAME | from \"FILE.s\" | asm [ARCH] [mode 16|32|64] { ... }] [as NAME]", doc: "Boot a VM (arm64 or x86_64; without one, the asm block's architecture, else the session's default: `set arch`, x86_64 unless changed) with a built-in guest (default `boot`, the talk's MMU-enable guest), an assembly file or an inline asm block; it becomes the current VM. x86 asm blocks start in 64-bit long mode with the loader's identity-mapping page tables (the first 4 GiB; GDT and tables in the top 32 KiB of RAM, the stack just below), `mode 32` in protected mode as Multiboot leaves it, `mode 16` in real mode at 0000:7c00; `from` files start in mode 32.", example: "vm boot x86_64 as intel" },
   { keyword: "use", syntax: "use NAME", doc: "Make another VM the current one.", example: "use intel" },
-  { keyword: "trap", syntax: "trap KIND [ARG]", doc: "Set the controls a hypervisor would set so that this happens to exit. x86: cr0 cr3 cr4 cr8, msr N, io PORT, hlt, cpuid, rdtsc, invlpg, dr, wbinvd, exception N. arm64: sysreg NAME, tvm, trvm, wfi, wfe, hvc, smc, setway, acr, id.", example: "trap msr 0xc0000080" },
+  { keyword: "trap", syntax: "trap KIND [ARG]", doc: `Set the controls a hypervisor would set so that this happens to exit. x86_64: ${trapLine(TRAPS.x86_64)}. arm64: ${trapLine(TRAPS.arm64)}.`, example: "trap msr 0xc0000080" },
   { keyword: "untrap", syntax: "untrap KIND [ARG]", doc: "Clear what `trap` set: the guest does it without exiting.", example: "untrap cr3" },
   { keyword: "step", syntax: "step [N] | step until exit | step until CONDITION", doc: "Execute guest instructions without handling exits: one, N, up to the next exit, or until a condition holds (an exit also stops it).", example: "step until exit" },
   { keyword: "handle", syntax: "handle", doc: "Let the modelled KVM handle the pending exit; the guest resumes unless KVM stops it.", example: "handle" },
@@ -31,8 +37,12 @@ export const STATEMENT_DOCS: StatementDoc[] = [
   { keyword: "set", syntax: "set NAME VALUE [for VM]", doc: "Change a setting (with `for VM`, that booted VM's only): " + Object.entries(SETTINGS).map(([k, v]) => `${k} (${v})`).join("; ") + ".", example: "set steplimit 5000000" },
   { keyword: "save", syntax: "save trace \"FILE\"", doc: "Write the current VM's trace as tracepoint text lines.", example: "save trace \"boot.trace\"" },
   { keyword: "load", syntax: "load trace \"FILE\" [as NAME]", doc: "Read tracepoint text lines (e.g. from a real host's trace-cmd) so `table`, `chart` and `compare` can use them.", example: "load trace \"boot.trace\" as host" },
-  { keyword: "help", syntax: "help [TOPIC]", doc: "This help; TOPIC is a statement, an exit reason, a register or a setting.", example: "help trap" },
+  { keyword: "help", syntax: "help [TOPIC | NUMBER]", doc: "This help; TOPIC is a statement, an exit reason, a register or a setting; NUMBER an exit number (the x86 basic exit reason and the arm64 exception class of that number).", example: "help trap" },
+  { keyword: "decode", syntax: "decode REGISTER [KIND] VALUE", doc: "Decode a value field by field, as the machine's own tables read it: esr, hcr (arm64); qual cr|io|ept, intr, vmcs CONTROL_FIELD (x86_64).", example: "decode esr 0x92000045" },
 ];
+
+/** The manual's name for an arch's exit numbers. */
+const EXIT_NUMBER: Record<Arch, string> = { x86_64: "VMX basic exit reason", arm64: "ESR_ELx.EC exception class" };
 
 export const EXPRESSION_DOC = "Expressions: numbers (0x1f, 0b101, 1_000, 64k), strings, registers of the current VM (rax, cr0, x0, pc...), variables, exit reasons (CR_ACCESS), `exit.FIELD` (reason, pc, code, step, cycles and every field of the exit's info: exit.qual.cr, exit.esr.iss.srt), shorthand `qual.cr`, `esr.iss.srt`, `vmcs.FIELD`, `exits[i].FIELD`, `count(exits [where COND])`, `first(exits where COND)` (the index of the first match), operators || && == != < <= > >= | ^ & << >> + - * / % ! ~ -.";
 
@@ -41,8 +51,9 @@ export function helpText(topic: string | undefined, session: Session, pos?: Pos)
     return ["exitlab statements:", ...STATEMENT_DOCS.map((d) => `  ${d.syntax}`), "", EXPRESSION_DOC, "", "`help TOPIC` for one statement, exit reason, register or setting."].join("\n");
   }
   const t = topic.toLowerCase();
+  if (/^[0-9]/.test(t)) return exitNumberHelp(topic, session, pos);
   const d = STATEMENT_DOCS.find((x) => x.keyword === t) ?? (t === "boot" ? STATEMENT_DOCS[0] : undefined);
-  if (d) return `${d.syntax}\n  ${d.doc}\n  example: ${d.example}`;
+  if (d) return `${d.syntax}\n  ${d.doc}\n  example: ${d.example}${moreHelp(d.keyword, session)}`;
   if (t in SETTINGS) return `set ${t} VALUE\n  ${SETTINGS[t]}`;
   for (const info of Object.values(session.factory.archInfo)) {
     if (!info) continue;
@@ -56,4 +67,35 @@ export function helpText(topic: string | undefined, session: Session, pos?: Pos)
   }
   const pool = [...STATEMENT_DOCS.map((x) => x.keyword), ...Object.keys(SETTINGS), ...Object.values(session.factory.archInfo).flatMap((i) => i?.exitReasons.map((r) => r.name) ?? [])];
   throw nameError(`no help on \`${topic}\``, pos, suggestion(topic, pool) ?? "try `help` for the list of statements");
+}
+
+/** The lists behind `help trap` and `help decode`, from the machines' own tables. */
+function moreHelp(keyword: string, session: Session): string {
+  if (keyword === "trap" || keyword === "untrap") {
+    return Object.values(session.factory.archInfo).map((i) => (i ? `\n${i.arch} trap kinds:\n${trapHelp(i).join("\n")}` : "")).join("");
+  }
+  if (keyword === "decode") {
+    return "\nregisters:\n" + decoders(session).map(({ arch, decoder: d }) => `  ${d.name}${d.kinds ? " KIND" : ""} (${arch}): ${d.doc}${d.kinds ? `; KIND: ${d.kinds.map((k) => k.name).join(", ")}` : ""}`).join("\n");
+  }
+  return "";
+}
+
+/** `help 49`, `help 0x31`: every arch's exit reason of that number. */
+function exitNumberHelp(topic: string, session: Session, pos?: Pos): string {
+  let n: bigint;
+  try {
+    n = parseNumber(topic);
+  } catch {
+    throw nameError(`\`${topic}\` is not a number`, pos);
+  }
+  const lines: string[] = [];
+  for (const info of Object.values(session.factory.archInfo)) {
+    for (const r of info?.exitReasons.filter((x) => x.code !== undefined && BigInt(x.code) === n) ?? []) {
+      lines.push(`  ${info!.arch} ${EXIT_NUMBER[info!.arch]} ${n} (0x${n.toString(16)}): ${r.name}: ${r.doc}${r.source ? `\n    source: ${r.source}` : ""}`);
+    }
+  }
+  if (!lines.length) {
+    throw nameError(`no exit reason or exception class is numbered ${n} (0x${n.toString(16)})`, pos, "to decode a whole register value: `decode esr VALUE`, `decode qual ept VALUE`");
+  }
+  return [`exits numbered ${n} (0x${n.toString(16)}):`, ...lines].join("\n");
 }

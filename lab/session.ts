@@ -15,6 +15,7 @@ import type { Result } from "./results.js";
 import type { Radix, Value } from "./values.js";
 import { VM_STATEMENTS } from "./statements/vm.js";
 import { DATA_STATEMENTS } from "./statements/data.js";
+import { DECODE_STATEMENTS } from "./statements/decode.js";
 
 /** Where machines come from (runtime/index.ts by default; tests inject one arch). */
 export interface MachineFactory {
@@ -69,7 +70,7 @@ export interface Context {
 export type Handler<T extends Statement["type"]> = (s: Extract<Statement, { type: T }>, ctx: Context) => Result[];
 export type HandlerTable = { [T in Statement["type"]]?: Handler<T> };
 
-const HANDLERS: HandlerTable = { ...VM_STATEMENTS, ...DATA_STATEMENTS };
+const HANDLERS: HandlerTable = { ...VM_STATEMENTS, ...DATA_STATEMENTS, ...DECODE_STATEMENTS };
 
 /**
  * The runtime's machines. runtime/index.ts loads both arches; if one arch fails to load (e.g. it

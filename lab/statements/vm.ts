@@ -4,8 +4,10 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
-import type { Arch, Exit, Machine, MachineOptions, RunResult, TrapRequest } from "../../runtime/core/machine.js";
-import { ARCH_NAMES, SETTINGS, SETTING_VALUES, suggestion, TRAP_ARGS, TRAP_KINDS_ARM64, TRAP_KINDS_X86 } from "../../grammar/words.js";
+import { ARCHES, GUEST_MODES, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
+import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar/words.js";
+import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
+import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { evaluate, NoExitError } from "../expr.js";
 import type { Result } from "../results.js";
@@ -67,6 +69,23 @@ function asmErrorPos(e: unknown, body: { pos: Pos }, source: string): Pos | unde
   return { line: absLine, col, offset: lineStart + col - 1, end: lineStart + col };
 }
 
+/**
+ * The mode an asm block starts in: x86 blocks in 64-bit long mode unless `mode 16|32` says
+ * otherwise (runtime/x86/entry.ts); arm64 blocks take no mode.
+ */
+function asmMode(mode: Expr | null, arch: Arch): { mode?: GuestMode } {
+  if (arch !== "x86_64") {
+    if (mode) throw valueError(`\`mode\` is for x86_64 asm blocks: arm64 blocks start at EL1 with the MMU off`, mode.pos);
+    return {};
+  }
+  if (!mode) return { mode: 64 };
+  const n = mode.type === "number" ? Number(mode.value) : NaN;
+  if (!(GUEST_MODES as readonly number[]).includes(n)) {
+    throw valueError(`unknown mode ${mode.type === "number" ? mode.text : "?"}: an x86_64 asm block starts in mode 16 (real), 32 (protected) or 64 (long)`, mode.pos, "e.g. `vm boot x86_64 asm mode 32 { ... }`");
+  }
+  return { mode: n as GuestMode };
+}
+
 function applyArchSettings(m: Machine, settings: LabSettings): void {
   if (settings.jit !== undefined) m.set("jit", settings.jit);
   if (m.arch !== "arm64") return;
@@ -98,7 +117,8 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     guest = { source: src };
     guestName = s.guest.path;
   } else if (s.guest?.type === "asm") {
-    guest = { source: s.guest.body };
+    // No fileName: bootError puts the block's line and column in the program.
+    guest = { source: s.guest.body, ...asmMode(s.guest.mode, arch) };
     guestName = "asm block";
   }
   const name = s.name?.text ?? arch;
@@ -127,25 +147,31 @@ function use(s: S<"use">, ctx: Context): Result[] {
   return [text(`using ${vm.arch} VM \`${vm.name}\``, s.pos)];
 }
 
-function trapRequest(s: S<"trap">, ctx: Context, arch: Arch, kinds: readonly string[]): TrapRequest {
-  const k = s.kind.text.toLowerCase();
-  const cr = /^cr([0-9]+)$/.exec(k);
-  if (arch === "x86_64" && cr && !s.arg) return { kind: "cr", arg: Number(cr[1]) };
-  const all = arch === "x86_64" ? [...TRAP_KINDS_X86, ...kinds] : [...TRAP_KINDS_ARM64, ...kinds];
-  if (!all.includes(k)) {
-    const other = arch === "x86_64" ? TRAP_KINDS_ARM64 : TRAP_KINDS_X86;
-    const hint = (other as readonly string[]).includes(k) ? `\`${k}\` is a trap of the other architecture` : suggestion(k, all) ?? `${arch} traps: ${[...new Set(all)].join(", ")}`;
+function trapRequest(s: S<"trap">, ctx: Context, arch: Arch): TrapRequest {
+  const info = ctx.session.info(arch);
+  const found = resolveTrap(info, s.kind.text);
+  if (!found) {
+    const k = s.kind.text.toLowerCase();
+    const words = [...trapWords(info), ...(info?.traps ?? []).map((t) => t.name)];
+    const otherArch = ARCHES.find((a) => a !== arch);
+    const other = otherArch ? resolveTrap({ traps: TRAPS[otherArch] } as ArchInfo, k) : undefined;
+    const hint = other ? `\`${k}\` is a trap of the other architecture` : suggestion(k, words) ?? `${arch} traps: ${[...new Set(trapWords(info))].join(", ")}`;
     throw nameError(`unknown ${arch} trap \`${s.kind.text}\``, s.kind.pos, hint);
   }
-  const wants = TRAP_ARGS[cr && arch === "x86_64" ? "cr" : k];
+  const k = found.kind.name;
   const verb = s.enable ? "trap" : "untrap";
+  const argText = s.arg ? ("type" in s.arg ? sourceText(s.arg, ctx) : s.arg.text) : "";
+  if (found.arg !== undefined) {
+    // A form (`cr0`) names its argument already.
+    if (s.arg) throw valueError(`\`${verb} ${s.kind.text}\` names its register already: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${s.kind.text}\` or \`${verb} ${k} ${found.arg.replace(/^\D+/, "")}\``);
+    return { kind: k, arg: found.arg };
+  }
+  const wants = found.kind.arg ? found.kind.argDoc ?? found.kind.arg : undefined;
   if (!s.arg) {
     if (wants) throw valueError(`\`${verb} ${k}\` needs ${wants}`, s.kind.pos);
     return { kind: k };
   }
-  const argText = "type" in s.arg ? sourceText(s.arg, ctx) : s.arg.text;
   if (!wants) throw valueError(`\`${verb} ${k}\` takes no argument: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${k}\``);
-  if (cr) throw valueError(`\`${verb} ${k}\` names its register already: \`${argText}\` is extra`, s.arg.pos, `write \`${verb} ${k}\` or \`${verb} cr ${cr[1]}\``);
   if ("type" in s.arg) {
     const v = evaluate(s.arg as Expr, scopeOf(ctx));
     return { kind: k, arg: typeof v === "bigint" ? Number(v) : String(v) };
@@ -160,7 +186,7 @@ function sourceText(e: { pos: Pos }, ctx: Context): string {
 function trap(s: S<"trap">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const info = ctx.session.info(vm.arch);
-  const req = trapRequest(s, ctx, vm.arch, info?.trapKinds ?? []);
+  const req = trapRequest(s, ctx, vm.arch);
   if (req.kind === "sysreg" && typeof req.arg === "string" && info?.vocabulary.sysreg) {
     const names = info.vocabulary.sysreg.map((r) => r.name);
     if (!names.some((n) => n.toLowerCase() === String(req.arg).toLowerCase())) throw nameError(`unknown system register \`${req.arg}\``, (s.arg as { pos: Pos }).pos, suggestion(String(req.arg), names));
@@ -291,47 +317,31 @@ function run(s: S<"run">, ctx: Context): Result[] {
   return [text(describeStop(m, r, "ran", b), s.pos)];
 }
 
-/** Setting values as the machines take them. */
-function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: Context): { key: keyof LabSettings; machineName: string; value: string | number | boolean } {
+/**
+ * A `set` value as the machines take it, checked by the machines' own table (runtime/core/settings.ts):
+ * `64k` (a number) as the word "64k", 1/0 as on/off, counts as numbers.
+ */
+function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: Context): { key: keyof LabSettings; machineName: string; value: string | number | boolean; arches: readonly Arch[] } {
   const raw = "type" in v ? evaluate(v as Expr, scopeOf(ctx)) : v.text.toLowerCase();
-  const pos = v.pos;
-  switch (name) {
-    case "arch": {
-      const a = archOf({ text: String(raw), pos }, ctx);
-      return { key: "arch", machineName: "", value: a };
-    }
-    case "steplimit": {
-      if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError("steplimit must be a number from 1 to 1000000000", pos);
-      return { key: "steplimit", machineName: "stepLimit", value: Number(raw) };
-    }
-    case "exitcap": case "tracecap": {
-      if (typeof raw !== "bigint" || raw <= 0n || raw > 1_000_000_000n) throw valueError(`${name} must be a number from 1 to 1000000000`, pos);
-      return { key: name, machineName: name === "exitcap" ? "exitCap" : "traceCap", value: Number(raw) };
-    }
-    case "era": case "kvm": {
-      const e = String(raw);
-      const eras = SETTING_VALUES.era;
-      if (!eras.includes(e)) throw valueError(`${name} must be ${eras.join(" or ")}`, pos, suggestion(e, eras));
-      return { key: "era", machineName: "era", value: e };
-    }
-    case "granule": {
-      const g = raw === 65536n ? "64k" : raw === 4096n ? "4k" : String(raw).toLowerCase();
-      if (!SETTING_VALUES.granule.includes(g)) throw valueError(`granule must be ${SETTING_VALUES.granule.join(" or ")}`, pos);
-      return { key: "granule", machineName: "granule", value: g };
-    }
-    default: {
-      // on/off settings: pair_mmio, jit
-      const key = name === "jit" ? "jit" : "pair_mmio";
-      const b = raw === "on" || raw === 1n || raw === true ? true : raw === "off" || raw === 0n || raw === false ? false : undefined;
-      if (b === undefined) throw valueError(`${key} must be ${SETTING_VALUES[key].join(" or ")}`, pos);
-      return { key, machineName: key, value: b };
-    }
+  // The session's own: which architecture `vm boot` boots when it names none.
+  if (name === "arch") return { key: "arch", machineName: "", value: archOf({ text: String(raw), pos: v.pos }, ctx), arches: [] };
+  const key = (SETTING_ALIASES[name] ?? name) as keyof LabSettings;
+  const def = settingDef(key);
+  if (!def) throw valueError(`\`${name}\` is not a machine setting`, v.pos);
+  let value: string | number | boolean = typeof raw === "bigint" ? Number(raw) : typeof raw === "string" ? raw.toLowerCase() : raw;
+  if (typeof raw === "bigint" && def.kind === "choice") value = raw % 1024n === 0n && raw > 0n ? `${raw / 1024n}k` : String(raw);
+  if (typeof raw === "bigint" && def.kind === "bool") value = raw === 1n ? "on" : raw === 0n ? "off" : String(raw);
+  if (def.kind === "count" && typeof value !== "number") throw valueError(`${name} must be a number from 1 to ${def.max}`, v.pos);
+  try {
+    return { key, machineName: def.name, value: checkSetting(def.arches[0]!, def.name, value), arches: def.arches };
+  } catch (e) {
+    const values = def.values ?? (def.kind === "bool" ? ON_OFF : []);
+    throw valueError((e as Error).message.replace(/^\w+ must/, `${name} must`), v.pos, typeof value === "string" ? suggestion(value, values) : undefined);
   }
 }
 
 /** Settings of the session itself: they never change a booted VM. */
 const SESSION_ONLY = new Set<keyof LabSettings>(["arch", "steplimit"]);
-const ARM_ONLY = new Set<keyof LabSettings>(["granule", "pair_mmio"]);
 
 /**
  * `set NAME VALUE`: the session's setting, for VMs booted from now on. `era`/`kvm` leaves booted
@@ -342,7 +352,7 @@ const ARM_ONLY = new Set<keyof LabSettings>(["granule", "pair_mmio"]);
 function set(s: S<"set">, ctx: Context): Result[] {
   const name = s.name.text.toLowerCase();
   if (!(name in SETTINGS)) throw nameError(`unknown setting \`${s.name.text}\``, s.name.pos, suggestion(name, Object.keys(SETTINGS)) ?? `settings: ${Object.keys(SETTINGS).join(", ")}`);
-  const { key, machineName, value } = settingValue(name, s.value, ctx);
+  const { key, machineName, value, arches } = settingValue(name, s.value, ctx);
   if (s.vm) return [text(setForVm(s.vm, name, key, machineName, value, ctx), s.pos)];
   const session = ctx.session;
   const shown = `${name} = ${String(value)}`;
@@ -361,7 +371,7 @@ function set(s: S<"set">, ctx: Context): Result[] {
     return [text(`${shown}: applies to VMs booted from now on${kept}`, s.pos)];
   }
   const vm = session.current;
-  const armOnly = ARM_ONLY.has(key);
+  const armOnly = !arches.includes("x86_64");
   if (vm && (!armOnly || vm.arch === "arm64")) vm.machine.set(machineName, value); // throws before the session changes
   session.settings = { ...session.settings, [key]: value };
   const applied = vm ? (armOnly && vm.arch !== "arm64" ? " (arm64 VMs booted from now on)" : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
@@ -373,7 +383,8 @@ function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof L
   const vm = ctx.session.vms.get(vmName.text);
   if (!vm) throw nameError(`no VM named \`${vmName.text}\``, vmName.pos, suggestion(vmName.text, ctx.session.vms.keys()) ?? (ctx.session.vms.size ? `VMs: ${[...ctx.session.vms.keys()].join(", ")}` : "no VM has been booted"));
   if (SESSION_ONLY.has(key)) throw valueError(`\`${name}\` is a setting of the session, not of one VM`, vmName.pos, `write \`set ${name} ${String(value)}\``);
-  if (ARM_ONLY.has(key) && vm.arch !== "arm64") throw valueError(`\`${name}\` is an arm64 setting and \`${vm.name}\` is ${vm.arch}`, vmName.pos);
+  const arches = settingDef(key)?.arches ?? [];
+  if (!arches.includes(vm.arch)) throw valueError(`\`${name}\` is ${arches.length === 1 ? `an ${arches[0]}` : "not a"} setting${arches.length === 1 ? "" : ` of ${vm.arch} VMs`} and \`${vm.name}\` is ${vm.arch}`, vmName.pos);
   const old = vm.machine.settings[machineName];
   vm.machine.set(machineName, value);
   return `${name} = ${String(value)} for VM \`${vm.name}\`${old !== undefined && old !== value ? ` (was ${String(old)})` : ""}`;

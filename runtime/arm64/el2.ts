@@ -1,14 +1,18 @@
 // EL2's controls over a guest at EL1/EL0, as data: the HCR_EL2 bits, and the trap rules that read
 // them. The CPU asks these rules at every MSR/MRS, DC/TLBI, WFI/WFE, HVC and SMC the guest
 // executes; `trap`/`untrap` and `show hcr` read the same table.
-// Source: Arm ARM (DDI 0487) D13.2.46 HCR_EL2 field descriptions; the trapped instructions are
-// listed under each field (TVM, TRVM, TACR, TIDn, TSW, TTLB, TWI, TWE, TSC, HCD).
+// Source: Arm ARM (DDI 0487) HCR_EL2 field descriptions (D13.2.46 in edition A.k, D19.2 in H.a-J.a,
+// D23.2 in K.a); the trapped instructions are listed under each field (TVM, TRVM, TACR, TIDn, TSW,
+// TTLB, TWI, TWE, TSC, HCD). Bits 63:34 are the later extensions' (VHE, RAS, PAuth, NV, MTE, ...).
 
 import type { SysregDef, SysregTrapGroup } from "./sysregs.js";
 
 export interface HcrBit {
   name: string;
+  /** Lowest bit of the field. */
   bit: number;
+  /** Bits in the field (1 unless said). */
+  width?: number;
   doc: string;
 }
 
@@ -23,7 +27,8 @@ export const HCR_BITS: readonly HcrBit[] = [
   { name: "VI", bit: 7, doc: "virtual IRQ pending" },
   { name: "VSE", bit: 8, doc: "virtual SError pending" },
   { name: "FB", bit: 9, doc: "force broadcast of TLB and I-cache maintenance" },
-  { name: "BSU_IS", bit: 10, doc: "barrier shareability upgrade: inner shareable" },
+  { name: "BSU_IS", bit: 10, doc: "barrier shareability upgrade, BSU bit 0 (BSU = 0b01: inner shareable)" },
+  { name: "BSU_OS", bit: 11, doc: "barrier shareability upgrade, BSU bit 1 (BSU = 0b10: outer shareable; 0b11: full system)" },
   { name: "DC", bit: 12, doc: "default cacheable: with the stage-1 MMU off, guest accesses are Normal write-back" },
   { name: "TWI", bit: 13, doc: "trap WFI to EL2 (EC 0x01)" },
   { name: "TWE", bit: 14, doc: "trap WFE to EL2 (EC 0x01)" },
@@ -46,6 +51,33 @@ export const HCR_BITS: readonly HcrBit[] = [
   { name: "RW", bit: 31, doc: "EL1 is AArch64" },
   { name: "CD", bit: 32, doc: "stage-2 data accesses non-cacheable" },
   { name: "ID", bit: 33, doc: "stage-2 instruction fetches non-cacheable" },
+  { name: "E2H", bit: 34, doc: "EL2 host: the host kernel runs at EL2 (VHE, FEAT_VHE)" },
+  { name: "TLOR", bit: 35, doc: "trap LORegion registers (FEAT_LOR)" },
+  { name: "TERR", bit: 36, doc: "trap error record accesses (FEAT_RAS)" },
+  { name: "TEA", bit: 37, doc: "route synchronous external aborts to EL2 (FEAT_RAS)" },
+  { name: "MIOCNCE", bit: 38, doc: "mismatched inner/outer cacheable non-coherency enable" },
+  { name: "TME", bit: 39, doc: "enable transactional memory at EL0/EL1 (FEAT_TME)" },
+  { name: "APK", bit: 40, doc: "pointer authentication key registers do not trap (FEAT_PAuth)" },
+  { name: "API", bit: 41, doc: "pointer authentication instructions do not trap (FEAT_PAuth)" },
+  { name: "NV", bit: 42, doc: "nested virtualization: EL2 instructions at EL1 trap (FEAT_NV)" },
+  { name: "NV1", bit: 43, doc: "nested virtualization: EL1 registers that EL2 shares trap (FEAT_NV)" },
+  { name: "AT", bit: 44, doc: "trap AT S1E0*/S1E1* address translation instructions (FEAT_NV)" },
+  { name: "NV2", bit: 45, doc: "nested virtualization: EL2 register accesses go to memory (FEAT_NV2)" },
+  { name: "FWB", bit: 46, doc: "stage 2 forces write-back: stage-2 attributes override stage 1 (FEAT_S2FWB)" },
+  { name: "FIEN", bit: 47, doc: "fault injection enable (FEAT_RASv1p1)" },
+  { name: "GPF", bit: 48, doc: "route granule protection faults to EL2 (FEAT_RME)" },
+  { name: "TID4", bit: 49, doc: "trap cache ID registers CCSIDR/CLIDR/CSSELR (FEAT_EVT)" },
+  { name: "TICAB", bit: 50, doc: "trap IC IALLUIS (FEAT_EVT)" },
+  { name: "AMVOFFEN", bit: 51, doc: "activity monitor virtual offsets enable (FEAT_AMUv1p1)" },
+  { name: "TOCU", bit: 52, doc: "trap cache maintenance to the point of unification (FEAT_EVT)" },
+  { name: "EnSCXT", bit: 53, doc: "SCXTNUM_EL0/EL1 accesses do not trap (FEAT_CSV2_2)" },
+  { name: "TTLBIS", bit: 54, doc: "trap inner shareable TLB maintenance (FEAT_EVT)" },
+  { name: "TTLBOS", bit: 55, doc: "trap outer shareable TLB maintenance (FEAT_EVT)" },
+  { name: "ATA", bit: 56, doc: "allocation tag access at EL0/EL1 does not trap (FEAT_MTE2)" },
+  { name: "DCT", bit: 57, doc: "default cacheability tagging (FEAT_MTE2)" },
+  { name: "TID5", bit: 58, doc: "trap GMID_EL1 reads (FEAT_MTE2)" },
+  { name: "TWEDEn", bit: 59, doc: "TWE delay enable (FEAT_TWED)" },
+  { name: "TWEDEL", bit: 60, width: 4, doc: "TWE delay: 2^(TWEDEL+8) cycles (FEAT_TWED)" },
 ];
 
 const BY_NAME = new Map(HCR_BITS.map((b) => [b.name, b]));
@@ -58,13 +90,13 @@ export function hcr(name: string): bigint {
   if (m === undefined) {
     const b = BY_NAME.get(name);
     if (!b) throw new Error(`no HCR_EL2 bit ${name}`);
-    HCR_MASKS.set(name, (m = 1n << BigInt(b.bit)));
+    HCR_MASKS.set(name, (m = ((1n << BigInt(b.width ?? 1)) - 1n) << BigInt(b.bit)));
   }
   return m;
 }
 
 export function hcrNames(value: bigint): string[] {
-  return HCR_BITS.filter((b) => (value >> BigInt(b.bit)) & 1n).map((b) => b.name);
+  return HCR_BITS.filter((b) => value & hcr(b.name)).map((b) => b.name);
 }
 
 /** The HCR_EL2 bit that traps an EL1 access to a register of `group` (reads or writes). */

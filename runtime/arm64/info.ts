@@ -9,9 +9,10 @@ import { HCR_BITS } from "./el2.js";
 import { PSCI_FUNCTIONS } from "./kvm/psci.js";
 import { ARM64_TRACEPOINTS } from "./tracepoints.js";
 import { ARM64_REGISTER_NAMES } from "./registers.js";
-import { ARM64_TRAP_KINDS } from "./traps.js";
+import { ARM64_TRAPS } from "./traps.js";
 import { ARM64_VIEW_NAMES } from "./views.js";
 import { BUILTIN_GUESTS } from "./loader.js";
+import { ARM64_DECODERS } from "./decoders.js";
 
 const sysregs: Documented[] = SYSREGS.map((r) => ({
   name: r.name,
@@ -31,7 +32,8 @@ export const arm64Info: ArchInfo = {
     psci: PSCI_FUNCTIONS.map((f) => ({ name: f.name, code: f.id, doc: f.doc, source: "Arm DEN 0022 (PSCI)" })),
     tracepoint: ARM64_TRACEPOINTS.map((t) => ({ name: t.name, doc: t.doc, source: t.source })),
   },
-  trapKinds: ARM64_TRAP_KINDS,
+  traps: ARM64_TRAPS,
+  decoders: ARM64_DECODERS,
   viewNames: ARM64_VIEW_NAMES,
   viewArgs: { esr: ["el1", "el2"], sysregs: ["el1", "el2", "all"] },
   builtinGuests: Object.entries(BUILTIN_GUESTS).map(([name, g]) => ({ name, doc: g.doc })),

@@ -26,6 +26,7 @@ import type { Granule } from "./kvm/stage2.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { Pl011, PL011_BASE, PL011_SIZE } from "../devices/pl011.js";
 import { loadGuest } from "./loader.js";
+import { checkSetting } from "../core/settings.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { ARM64_REGISTER_NAMES } from "./registers.js";
@@ -110,14 +111,7 @@ export class Arm64Machine extends VmBase implements Machine {
     this.enter();
   }
 
-  private checkSettings(): void {
-    const s = this.settings;
-    if (s.era !== "2015" && s.era !== "today") throw new ExitlabError(`era must be 2015 or today, not ${String(s.era)}`);
-    if (!Number.isInteger(s.stepLimit) || s.stepLimit <= 0) throw new ExitlabError("stepLimit must be a positive integer");
-    if (s.granule !== "64k" && s.granule !== "4k") throw new ExitlabError(`granule must be 64k or 4k, not ${String(s.granule)}`);
-    if (typeof s.pair_mmio !== "boolean") throw new ExitlabError("pair_mmio must be on or off");
-    if (typeof s.jit !== "boolean") throw new ExitlabError("jit must be on or off");
-  }
+
 
   get console(): string {
     return this.uart.output;
@@ -351,37 +345,31 @@ export class Arm64Machine extends VmBase implements Machine {
 
   set(name: string, value: FieldValue): void {
     if (this.setCap(name, value)) return;
+    const v = checkSetting(this.arch, name, value);
     switch (name) {
       case "era":
-        if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
-        this.settings.era = value;
+        this.settings.era = v as Arm64Settings["era"];
         return;
-      case "stepLimit": {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");
-        this.settings.stepLimit = n;
+      case "stepLimit":
+        this.settings.stepLimit = v as number;
         return;
-      }
       case "granule":
-        if (value !== "64k" && value !== "4k") throw new ExitlabError("granule must be 64k or 4k");
-        if (value !== this.settings.granule) {
+        if (v !== this.settings.granule) {
           // A different host page size means a new, empty stage 2: every page faults in again.
-          this.settings.granule = value;
+          this.settings.granule = v as Arm64Settings["granule"];
           this.kvm.rebuildStage2();
         }
         return;
       case "pair_mmio":
-        if (typeof value !== "boolean") throw new ExitlabError("pair_mmio must be on or off");
-        this.settings.pair_mmio = value;
+        this.settings.pair_mmio = v as boolean;
         return;
       case "jit":
-        if (typeof value !== "boolean") throw new ExitlabError("jit must be on or off");
-        this.settings.jit = value;
-        this.engine.jit = value;
+        this.settings.jit = v as boolean;
+        this.engine.jit = v as boolean;
         return;
     }
-    throw new ExitlabError(`unknown arm64 setting ${name}`, "settings: era, stepLimit, granule, pair_mmio, jit, exitCap, traceCap");
   }
+
 
   setTrap(trap: TrapRequest, enabled: boolean): string {
     return applyTrap(this, trap, enabled);

@@ -5,7 +5,7 @@ import { ExitlabError } from "../core/errors.js";
 import type { MachineView } from "../core/machine.js";
 import { exitView } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
-import { decodeEsr, ESR, describeFsc } from "./esr.js";
+import { esrView } from "./decoders.js";
 import { HCR_BITS } from "./el2.js";
 import { SYSREGS } from "./sysregs.js";
 import { MmuFault } from "./mmu.js";
@@ -28,19 +28,7 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
     case "esr": {
       const which = (arg ?? "el2").toLowerCase().replace(/^esr_/, "");
       const esr = cpu.reg(which === "el1" ? "ESR_EL1" : "ESR_EL2");
-      const d = decodeEsr(esr);
-      const rows: FieldValue[][] = [
-        ["ec", "31:26", hex(d.ec), `${d.cls.name}: ${d.cls.doc}`],
-        ["il", "25", d.il, ESR.fields[1]!.doc],
-      ];
-      for (const f of d.cls.iss?.fields ?? []) {
-        const v = d.fields[f.name]!;
-        const range = f.width === 1 ? `${f.lsb}` : `${f.lsb + f.width - 1}:${f.lsb}`;
-        const shown = f.values ? `${v} (${f.values[v]})` : /fsc$/.test(f.name) ? `${hex(v)} (${describeFsc(v)})` : f.name === "srt" || f.name === "rt" ? `${v} (x${v})` : v;
-        rows.push([`iss.${f.name}`, range, shown, f.doc]);
-      }
-      if (!d.cls.iss) rows.push(["iss", "24:0", hex(d.iss), "not decoded for this class"]);
-      return { title: `ESR_${which.toUpperCase()} = ${hex(esr)} (${d.cls.source ?? "Arm ARM D17.2.37"})`, columns: ["field", "bits", "value", "meaning"], rows };
+      return esrView(esr, `ESR_${which.toUpperCase()}`);
     }
     case "sysregs": {
       const want = (arg ?? "el1").toLowerCase();
@@ -54,7 +42,10 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
     }
     case "hcr": {
       const v = m.kvm.hcr();
-      return { title: `HCR_EL2 = ${hex(v)}`, columns: ["bit", "name", "state", "meaning"], rows: HCR_BITS.map((b) => [b.bit, b.name, (v >> BigInt(b.bit)) & 1n ? "on" : "off", b.doc]) };
+      return { title: `HCR_EL2 = ${hex(v)}`, columns: ["bit", "name", "state", "meaning"], rows: HCR_BITS.map((b) => {
+        const f = (v >> BigInt(b.bit)) & ((1n << BigInt(b.width ?? 1)) - 1n);
+        return [b.bit, b.name, (b.width ?? 1) > 1 ? hex(f) : f ? "on" : "off", b.doc];
+      }) };
     }
     case "stage2": {
       const s2 = m.kvm.stage2;

@@ -5,6 +5,7 @@ import type { FieldValue, KvmEra, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
 import type { MmioBus } from "./bus.js";
 import type { ExitList } from "./exits.js";
+import type { RegisterDecoder } from "./decode.js";
 
 export type Arch = "arm64" | "x86_64";
 export const ARCHES: readonly Arch[] = ["arm64", "x86_64"];
@@ -137,11 +138,7 @@ export interface Machine extends MachineControls {
 
 /** A trap the user asks for (`trap cr0`, `trap msr 0xc0000080`, `trap sysreg sctlr_el1`, `trap tvm`). */
 export interface TrapRequest {
-  /**
-   * x86: "cr" (arg 0/3/4/8), "msr" (arg number), "io" (arg port), "hlt", "cpuid", "rdtsc",
-   * "exception" (arg vector). arm64: "sysreg" (arg name), "tvm", "trvm", "wfi", "wfe", "hvc",
-   * "smc", "setway", "acr", "id".
-   */
+  /** A name of the arch's trap table (ArchInfo.traps): x86 "cr" (arg 0/3/4/8), "msr", "io", ...; arm64 "sysreg", "tvm", ... */
   kind: string;
   arg?: number | string;
 }
@@ -162,6 +159,23 @@ export interface Documented {
   source?: string;
 }
 
+/** One kind of `trap KIND [ARG]`: each arch's trap table (x86/traps.ts, arm64/traps.ts) lists them. */
+export interface TrapKind {
+  /** The word after `trap`: `msr`, `sysreg`, `cr`. */
+  name: string;
+  /** What follows it, if anything, in words: `N` (an MSR number), `PORT`, `NAME`. */
+  arg?: string;
+  /** The argument in a sentence, for errors (`an I/O port number (\`trap io 0x3f8\`)`). */
+  argDoc?: string;
+  /** Words that stand for the kind with its argument (`cr0` for `cr 0`); completion offers these instead of the name. */
+  forms?: readonly string[];
+  /** What trapping it sets, in the manual's terms. */
+  doc: string;
+  /** A statement that traps it (checked by the tests). */
+  example: string;
+  source: string;
+}
+
 /** Static facts about an architecture, for completion, did-you-mean and inspect. */
 export interface ArchInfo {
   arch: Arch;
@@ -169,17 +183,29 @@ export interface ArchInfo {
   exitReasons: readonly Documented[];
   /** Other documented vocabulary by kind: "sysreg", "esr_class", "vmcs_field", "msr", ... */
   vocabulary: Record<string, readonly Documented[]>;
-  trapKinds: readonly string[];
+  /** Every trap kind `trap`/`untrap` take: the machine's own table. */
+  traps: readonly TrapKind[];
+  /** Every register `decode` reads: the machine's decoders. */
+  decoders: readonly RegisterDecoder[];
   viewNames: readonly string[];
   /** The fixed arguments a view takes (`show vmcs guest`, `show sysregs el2`), for completion. */
   viewArgs: Readonly<Record<string, readonly string[]>>;
   builtinGuests: readonly Documented[];
 }
 
+/**
+ * x86: the processor mode assembly source starts in: 16 (real mode, loaded at 0x7c00 as a boot
+ * sector), 32 (protected mode, paging off: the Multiboot hand-off, the default) or 64 (long mode
+ * with the loader's identity-mapping page tables, as a 64-bit kernel entry finds it). See
+ * runtime/x86/entry.ts. arm64 sources always start at EL1 with the MMU off.
+ */
+export type GuestMode = 16 | 32 | 64;
+export const GUEST_MODES: readonly GuestMode[] = [16, 32, 64];
+
 /** Options common to both machine factories. */
 export interface MachineOptions {
   /** Built-in guest by name ("boot" is the talk's MMU-enable guest), or assembly source. */
-  guest?: { builtin: string } | { source: string; fileName?: string };
+  guest?: { builtin: string } | { source: string; fileName?: string; mode?: GuestMode };
   memoryCapBytes?: number;
   traceCapEvents?: number;
   /** Most exits kept (default 1,000,000); older ones are dropped, their counts kept. */

@@ -66,7 +66,7 @@ export class GuestMemory {
     if (this.allocatedBytes + PAGE_SIZE > this.capBytes) {
       throw new GuestMemoryError(
         `guest memory cap of ${this.capBytes} bytes reached writing ${hex(pa)}`,
-        "raise the memory cap (GuestMemoryOptions.capBytes / `set memcap`)",
+        "raise the memory cap (MachineOptions.memoryCapBytes of createMachine; GuestMemoryOptions.capBytes)",
       );
     }
     p = new Uint8Array(PAGE_SIZE);

@@ -2,8 +2,9 @@
 // step limit, the caller's condition, interrupts and the pending-exit / halted states. Each
 // architecture supplies how one instruction executes (execOne) and how KVM handles an exit.
 
+import { checkSetting } from "./settings.js";
 import { ExitlabError, VmStoppedError } from "./errors.js";
-import type { Exit, HandleResult, MachineSettings, RunOptions, RunResult } from "./machine.js";
+import type { Arch, Exit, HandleResult, MachineSettings, RunOptions, RunResult } from "./machine.js";
 import type { FieldValue, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
 import type { ExitStore } from "./exits.js";
@@ -12,6 +13,7 @@ import type { ExitStore } from "./exits.js";
 const INTERRUPT_CHUNK = 1 << 16;
 
 export abstract class VmBase {
+  abstract readonly arch: Arch;
   abstract readonly exits: ExitStore;
   steps = 0;
   cycles = 0;
@@ -35,10 +37,15 @@ export abstract class VmBase {
    * The storage caps as settings: `exitCap` (exits kept) and `traceCap` (trace events kept).
    * Returns false for other names (the machine's own settings).
    */
+  /** Check every setting of `settings` (the constructor's), normalizing on/off words to booleans. */
+  protected checkSettings(): void {
+    const s = this.settings as Record<string, FieldValue>;
+    for (const [k, v] of Object.entries(s)) if (v !== undefined) s[k] = checkSetting(this.arch, k, v);
+  }
+
   protected setCap(name: string, value: FieldValue): boolean {
     if (name !== "exitCap" && name !== "traceCap") return false;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 1_000_000_000) throw new ExitlabError(`${name} must be an integer from 1 to 1000000000`);
+    const n = checkSetting(this.arch, name, value) as number;
     if (name === "exitCap") this.exits.setCap(n);
     else this.trace.setCap(n);
     return true;

@@ -30,12 +30,15 @@ export const X86_EXIT_COLUMNS = [
   { name: "insn", type: "ref" },
 ] as const;
 
+/** The exit qualification layouts: the short name `decode qual KIND` takes, the basic exit reason, the layout. */
+export const QUAL_KINDS: readonly { kind: string; reason: string; layout: BitLayout }[] = [
+  { kind: "cr", reason: "CR_ACCESS", layout: CR_ACCESS_QUAL },
+  { kind: "io", reason: "IO_INSTRUCTION", layout: IO_QUAL },
+  { kind: "ept", reason: "EPT_VIOLATION", layout: EPT_VIOLATION_QUAL },
+];
+
 /** Exit qualification layouts by basic exit reason. */
-export const QUAL_LAYOUTS: Readonly<Record<string, BitLayout>> = {
-  CR_ACCESS: CR_ACCESS_QUAL,
-  IO_INSTRUCTION: IO_QUAL,
-  EPT_VIOLATION: EPT_VIOLATION_QUAL,
-};
+export const QUAL_LAYOUTS: Readonly<Record<string, BitLayout>> = Object.fromEntries(QUAL_KINDS.map((q) => [q.reason, q.layout]));
 
 const has = (flag: number) => (r: ExitRow) => (r.flags & flag) !== 0;
 const reasonName = (code: number): string => {

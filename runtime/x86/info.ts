@@ -8,9 +8,10 @@ import { CONTROL_FIELDS } from "./vmx/controls.js";
 import { MSRS } from "./kvm/msrs.js";
 import { X86_TRACEPOINTS } from "./tracepoints.js";
 import { X86_REGISTER_NAMES } from "./registers.js";
-import { X86_TRAP_KINDS } from "./traps.js";
+import { X86_TRAPS } from "./traps.js";
 import { X86_VIEW_NAMES } from "./views.js";
 import { BUILTIN_GUESTS } from "./loader.js";
+import { X86_DECODERS } from "./decoders.js";
 
 const vmcsFields: Documented[] = VMCS_FIELDS.map((f) => ({
   name: f.name,
@@ -33,7 +34,8 @@ export const x86Info: ArchInfo = {
     msr: MSRS,
     tracepoint: X86_TRACEPOINTS.map((t) => ({ name: t.name, doc: t.doc, source: t.source })),
   },
-  trapKinds: X86_TRAP_KINDS,
+  traps: X86_TRAPS,
+  decoders: X86_DECODERS,
   viewNames: X86_VIEW_NAMES,
   viewArgs: { vmcs: VMCS_GROUPS.map((g) => g.group.replace(/-/g, "_")) },
   builtinGuests: Object.entries(BUILTIN_GUESTS).map(([name, g]) => ({ name, doc: g.doc })),

@@ -2,10 +2,11 @@
 // copies a multiboot image), and find its entry point (`start`, else the base).
 
 import type { GuestMemory } from "../core/memory.js";
-import type { MachineOptions } from "../core/machine.js";
+import type { GuestMode, MachineOptions } from "../core/machine.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleX86 } from "./isa/index.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../guests/x86_64/boot.js";
+import { LOADER_RESERVED, REAL_MODE_BASE } from "./entry.js";
 
 export const BUILTIN_GUESTS: Record<string, { source: string; doc: string }> = {
   boot: {
@@ -14,9 +15,15 @@ export const BUILTIN_GUESTS: Record<string, { source: string; doc: string }> = {
   },
 };
 
-export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions["guest"]>): { entry: bigint; symbols: Map<string, bigint> } {
+/**
+ * Assemble the guest (in `mode`: 16 at 0x7c00, 32 or 64 at X86_BOOT_BASE; entry.ts) and copy it
+ * into RAM; its entry is `start`, `_start` or the base. Throws AsmError, or ExitlabError when the
+ * image does not fit RAM (for mode 64: below the loader's tables at the top `ramTop`).
+ */
+export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions["guest"]>, ramTop = Infinity): { entry: bigint; symbols: Map<string, bigint>; mode: GuestMode } {
   let source: string;
   let fileName: string | undefined;
+  let mode: GuestMode = 32;
   if ("builtin" in guest) {
     const b = BUILTIN_GUESTS[guest.builtin];
     if (!b) throw new ExitlabError(`no built-in x86_64 guest named ${guest.builtin}`, `built-in guests: ${Object.keys(BUILTIN_GUESTS).join(", ")}`);
@@ -24,13 +31,16 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
   } else {
     source = guest.source;
     fileName = guest.fileName;
+    mode = guest.mode ?? 32;
   }
-  // Sources start in 32-bit protected mode (the multiboot hand-off) unless they say otherwise.
-  const program = assembleX86(source, { base: X86_BOOT_BASE, bits: 32, fileName });
-  if (!memory.isRam(Number(program.base)) || !memory.isRam(Number(program.base) + program.bytes.length - 1)) {
-    throw new ExitlabError(`the guest image (${program.bytes.length} bytes at 0x${program.base.toString(16)}) does not fit guest RAM`);
+  // Sources start in 32-bit protected mode (the multiboot hand-off) unless they ask for 16 or 64.
+  const program = assembleX86(source, { base: mode === 16 ? REAL_MODE_BASE : X86_BOOT_BASE, bits: mode, fileName });
+  const end = Number(program.base) + program.bytes.length;
+  const limit = mode === 64 ? ramTop - LOADER_RESERVED : ramTop;
+  if (!memory.isRam(Number(program.base)) || !memory.isRam(end - 1) || end > limit) {
+    throw new ExitlabError(`the guest image (${program.bytes.length} bytes at 0x${program.base.toString(16)}) does not fit guest RAM${mode === 64 ? " below the loader's page tables" : ""}`);
   }
   memory.writeBytes(Number(program.base), program.bytes);
   const entry = program.symbols.get("start") ?? program.symbols.get("_start") ?? program.base;
-  return { entry, symbols: program.symbols };
+  return { entry, symbols: program.symbols, mode };
 }

@@ -14,7 +14,9 @@ import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
 import type { Block } from "./jit.js";
 import { CPUID_EXIT, X86Cpu } from "./cpu.js";
-import { GuestFault, VmExitSignal, multibootState, type ExitInfo } from "./state.js";
+import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
+import { entryState } from "./entry.js";
+import { checkSetting } from "../core/settings.js";
 import type { X86State } from "./env.js";
 import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
 import { ExitRules } from "./vmx/controls.js";
@@ -107,9 +109,10 @@ export class X86Machine extends VmBase implements Machine {
     this.rules = new ExitRules(this.vmcs, this.host.memory);
     this.pio.add(COM1_PORT, 8, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
-    const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" });
+    const ramTop = GUEST_RAM_BASE + GUEST_RAM_SIZE;
+    const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
-    this.cpu = new X86Cpu(multibootState(guest.entry), {
+    this.cpu = new X86Cpu(entryState(guest.mode, guest.entry, this.memory, ramTop), {
       memory: this.memory,
       bus: this.bus,
       rules: this.rules,
@@ -133,12 +136,7 @@ export class X86Machine extends VmBase implements Machine {
     this.enter();
   }
 
-  private checkSettings(): void {
-    if (this.settings.era !== "2015" && this.settings.era !== "today") throw new ExitlabError(`era must be 2015 or today, not ${String(this.settings.era)}`);
-    const l = this.settings.stepLimit;
-    if (typeof l !== "number" || !Number.isInteger(l) || l <= 0) throw new ExitlabError(`stepLimit must be a positive integer`);
-    if (typeof this.settings.jit !== "boolean") throw new ExitlabError("jit must be on or off");
-  }
+
 
   get console(): string {
     return this.serial.output;
@@ -519,25 +517,19 @@ export class X86Machine extends VmBase implements Machine {
 
   set(name: string, value: FieldValue): void {
     if (this.setCap(name, value)) return;
+    const v = checkSetting(this.arch, name, value);
     if (name === "era") {
-      if (value !== "2015" && value !== "today") throw new ExitlabError(`era must be "2015" or "today"`);
-      this.settings.era = value;
+      this.settings.era = v as MachineSettings["era"];
       // KVM's CR3-exiting policy differs by era: re-apply it to the current CR0 (vmx_set_cr0).
       this.kvm.vmxSetCr0(this.kvm.arch.cr0);
       this.kvm.vmxSetCr3();
       if (!this.pendingExit) loadGuestState(this.vmcs, this.cpu.state, this.cpu.state.efer);
       this.cpu.flushTlb();
-    } else if (name === "stepLimit") {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n <= 0) throw new ExitlabError("stepLimit must be a positive integer");
-      this.settings.stepLimit = n;
-    } else if (name === "jit") {
-      // Compiled basic blocks (on) or the interpreter only (off), e.g. to compare the two.
-      const b = value === true || value === "on" || value === "true" ? true : value === false || value === "off" || value === "false" ? false : undefined;
-      if (b === undefined) throw new ExitlabError("jit must be on or off");
-      this.settings.jit = b;
-    } else throw new ExitlabError(`unknown x86 setting ${name}`, "settings: era, stepLimit, jit, exitCap, traceCap");
+    } else if (name === "stepLimit") this.settings.stepLimit = v as number;
+    // Compiled basic blocks (on) or the interpreter only (off), e.g. to compare the two.
+    else if (name === "jit") this.settings.jit = v;
   }
+
 
   readVmcs(field: string): bigint | undefined {
     try {

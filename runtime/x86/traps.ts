@@ -1,15 +1,30 @@
 // `trap` / `untrap` requests turned into the VMCS control changes a hypervisor would make, so the
 // hardware model's decisions change: CR0/CR4 guest/host masks, CR3/CR8 exiting, MSR and I/O
-// bitmaps, HLT/RDTSC/INVLPG/MOV-DR/WBINVD exiting and the exception bitmap.
+// bitmaps, HLT/RDTSC/INVLPG/MOV-DR/WBINVD exiting and the exception bitmap. X86_TRAPS is the one
+// list of trap kinds: `trap` dispatches on it, completion offers it, `help trap` documents it.
 
 import { ExitlabError } from "../core/errors.js";
-import type { TrapRequest } from "../core/machine.js";
+import type { TrapKind, TrapRequest } from "../core/machine.js";
 import { ctl } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
 import { msrInfo } from "./kvm/msrs.js";
 
 const MASK64 = (1n << 64n) - 1n;
-export const X86_TRAP_KINDS = ["cr", "msr", "io", "hlt", "cpuid", "rdtsc", "invlpg", "dr", "wbinvd", "exception"] as const;
+const EXITS = "Intel SDM Vol. 3 25.1.3 (instructions that cause VM exits conditionally)";
+
+/** Every x86 trap kind (Intel SDM Vol. 3 25.1 and 24.6: the controls that make each exit). */
+export const X86_TRAPS: readonly TrapKind[] = [
+  { name: "cr", arg: "N", argDoc: "a control register number (0, 3, 4 or 8)", forms: ["cr0", "cr3", "cr4", "cr8"], doc: "MOV to/from CR0, CR3, CR4, CR8: CR0/CR4 through their guest/host masks, CR3/CR8 through the load/store exiting controls", example: "trap cr0", source: EXITS },
+  { name: "msr", arg: "N", argDoc: "an MSR number or name (`trap msr 0xc0000080`, `trap msr efer`)", doc: "RDMSR/WRMSR of one MSR (number or name) through the MSR bitmaps", example: "trap msr 0xc0000080", source: "Intel SDM Vol. 3 24.6.9 (MSR bitmaps)" },
+  { name: "io", arg: "PORT", argDoc: "an I/O port number (`trap io 0x3f8`)", doc: "IN/OUT of one port through the I/O bitmaps", example: "trap io 0x80", source: "Intel SDM Vol. 3 24.6.4 (I/O bitmaps)" },
+  { name: "hlt", doc: "HLT (HLT exiting)", example: "trap hlt", source: EXITS },
+  { name: "cpuid", doc: "CPUID: always exits (cannot be untrapped)", example: "trap cpuid", source: "Intel SDM Vol. 3 25.1.2 (unconditional exits)" },
+  { name: "rdtsc", doc: "RDTSC (RDTSC exiting)", example: "trap rdtsc", source: EXITS },
+  { name: "invlpg", doc: "INVLPG (INVLPG exiting)", example: "trap invlpg", source: EXITS },
+  { name: "dr", doc: "MOV to/from debug registers (MOV-DR exiting)", example: "trap dr", source: EXITS },
+  { name: "wbinvd", doc: "WBINVD (WBINVD exiting, a secondary control)", example: "trap wbinvd", source: EXITS },
+  { name: "exception", arg: "N", argDoc: "an exception vector, 0 to 31 (`trap exception 14`)", doc: "one exception vector (0-31) through the exception bitmap", example: "trap exception 14", source: "Intel SDM Vol. 3 24.6.3 (exception bitmap)" },
+];
 
 function num(trap: TrapRequest, what: string, max: number): number {
   let a = trap.arg;
@@ -79,6 +94,6 @@ export function applyTrap(m: X86Machine, trap: TrapRequest, enabled: boolean): s
       return `bit ${vector} ${onOff} in EXCEPTION_BITMAP`;
     }
     default:
-      throw new ExitlabError(`unknown x86 trap kind ${trap.kind}`, `kinds: ${X86_TRAP_KINDS.join(", ")}`);
+      throw new ExitlabError(`unknown x86 trap kind ${trap.kind}`, `kinds: ${X86_TRAPS.map((t) => t.name).join(", ")}`);
   }
 }

@@ -63,6 +63,23 @@ describe.skipIf(!haveJupyter && !required)("exitlab kernel with real Jupyter cli
     expect(r.status).toBe(0);
   }, 180_000);
 
+  it("completion offers every trap kind, setting, view and register decoder; decode answers with a table", async () => {
+    const rt = (await import(join(ROOT, "dist/runtime/index.js"))) as typeof import("../../runtime/index.js");
+    const words = (await import(join(ROOT, "dist/grammar/words.js"))) as typeof import("../../grammar/words.js");
+    const arches = ["x86_64", "arm64"] as const;
+    const want = {
+      trap: Object.fromEntries(arches.map((a) => [a, [...new Set(rt.archInfo[a]!.traps.flatMap((t) => [...(t.forms ?? [t.name])]))]])),
+      views: Object.fromEntries(arches.map((a) => [a, rt.archInfo[a]!.viewNames])),
+      settings: Object.keys(words.SETTINGS),
+      decoders: arches.flatMap((a) => rt.archInfo[a]!.decoders.map((d) => d.name)),
+    };
+    const r = run(["vocabulary_checks.py", "exitlab", JSON.stringify(want)]);
+    const failed = r.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
+    expect(failed, r.stdout + r.stderr).toEqual([]);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("ok ")).length).toBe(15);
+    expect(r.status, r.stderr).toBe(0);
+  }, 180_000);
+
   const notebooks = existsSync(join(ROOT, "notebooks")) ? readdirSync(join(ROOT, "notebooks")).filter((f) => /^\d.*\.ipynb$/.test(f)) : [];
   it.each(notebooks)("nbconvert --execute runs %s without error", (name) => {
     const out = join(prefix, "out");

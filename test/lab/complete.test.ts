@@ -12,7 +12,8 @@ describe("complete / inspect / isComplete", () => {
     const s = new Session(x86Factory);
     s.execute("vm boot x86_64");
     expect(complete(s, "st", 2)).toEqual({ matches: ["step"], start: 0, end: 2 });
-    expect(complete(s, "trap c", 6).matches).toEqual(["cpuid", "cr", "cr0", "cr3", "cr4", "cr8"]);
+    expect(complete(s, "trap c", 6).matches).toEqual(["cpuid", "cr0", "cr3", "cr4", "cr8"]);
+    expect(complete(s, "trap cr", 7).matches).toEqual(["cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "show re", 7).matches).toEqual(["regs"]);
     expect(complete(s, "expect ra", 9).matches).toContain("rax");
     expect(complete(s, "expect exit.reason == CR_A", 26).matches).toEqual(["CR_ACCESS"]);

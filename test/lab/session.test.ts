@@ -52,7 +52,7 @@ describe("statements", () => {
 
   test("vm boot with an inline asm block; use switches VMs", () => {
     const s = session();
-    only(s.execute("vm boot x86_64 asm x86_64 {\n  mov $0x2a, %eax\n  hlt\n} as tiny\nvm boot x86_64 as big\nuse tiny\nstep until exit\nhandle\nstep"));
+    only(s.execute("vm boot x86_64 asm x86_64 mode 32 {\n  mov $0x2a, %eax\n  hlt\n} as tiny\nvm boot x86_64 as big\nuse tiny\nstep until exit\nhandle\nstep"));
     expect(s.currentName).toBe("tiny");
     expect(s.current!.machine.readRegister("rax") & 0xffn).toBe(0x2an);
   });
@@ -190,7 +190,7 @@ describe("errors", () => {
   });
 
   test("an x86 asm error names the problem in a sentence", () => {
-    const e = err(session(), "vm boot x86_64 asm {\n  incq %rax\n}");
+    const e = err(session(), "vm boot x86_64 asm mode 32 {\n  incq %rax\n}");
     expect(e).toMatchObject({ name: "AsmError", line: 2, column: 3 });
     expect(e.message).toBe("`incq': a 64-bit operand size needs 64-bit code (.code64)");
     // A guest file: the program's `from "FILE"`, the file's own line and column after the message.

@@ -33,6 +33,7 @@ export const CPU_BASED: readonly ControlBit[] = [
   C("CPU_BASED_RDTSC_EXITING", 12, "RDTSC exits"),
   C("CPU_BASED_CR3_LOAD_EXITING", 15, "MOV to CR3 exits (unless the value is in the CR3-target list)"),
   C("CPU_BASED_CR3_STORE_EXITING", 16, "MOV from CR3 exits"),
+  C("CPU_BASED_ACTIVATE_TERTIARY_CONTROLS", 17, "the tertiary controls apply"),
   C("CPU_BASED_CR8_LOAD_EXITING", 19, "MOV to CR8 exits"),
   C("CPU_BASED_CR8_STORE_EXITING", 20, "MOV from CR8 exits"),
   C("CPU_BASED_TPR_SHADOW", 21, "use the TPR shadow (virtual-APIC page)"),
@@ -63,9 +64,18 @@ export const SECONDARY: readonly ControlBit[] = [
   C("SECONDARY_EXEC_ENABLE_INVPCID", 12, "enable INVPCID"),
   C("SECONDARY_EXEC_ENABLE_VMFUNC", 13, "enable VM functions"),
   C("SECONDARY_EXEC_SHADOW_VMCS", 14, "VMCS shadowing"),
+  C("SECONDARY_EXEC_ENCLS_EXITING", 15, "ENCLS exits (per the ENCLS-exiting bitmap)"),
   C("SECONDARY_EXEC_RDSEED", 16, "RDSEED exits"),
   C("SECONDARY_EXEC_ENABLE_PML", 17, "page-modification logging"),
+  C("SECONDARY_EXEC_PT_CONCEAL_VMX", 18, "conceal VMX from Intel PT"),
+  C("SECONDARY_EXEC_EPT_VIOLATION_VE", 19, "EPT violations may cause #VE in the guest instead of exiting"),
   C("SECONDARY_EXEC_XSAVES", 20, "enable XSAVES/XRSTORS"),
+  C("SECONDARY_EXEC_MODE_BASED_EPT_EXEC", 22, "mode-based execute control for EPT (separate user/supervisor execute)"),
+  C("SECONDARY_EXEC_PT_USE_GPA", 24, "Intel PT output addresses are guest-physical"),
+  C("SECONDARY_EXEC_TSC_SCALING", 25, "use TSC scaling"),
+  C("SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE", 26, "enable user wait and pause (TPAUSE, UMONITOR, UMWAIT)"),
+  C("SECONDARY_EXEC_BUS_LOCK_DETECTION", 30, "bus locks exit"),
+  C("SECONDARY_EXEC_NOTIFY_VM_EXITING", 31, "notify VM exits when no event window opens"),
 ];
 
 export const EXIT_CONTROLS: readonly ControlBit[] = [
@@ -90,13 +100,26 @@ export const ENTRY_CONTROLS: readonly ControlBit[] = [
   C("VM_ENTRY_LOAD_IA32_EFER", 15, "load IA32_EFER from GUEST_IA32_EFER"),
 ];
 
+export interface ControlField {
+  /** The VMCS field. */
+  field: string;
+  bits: readonly ControlBit[];
+  /**
+   * The reserved bits of the "default1" class, which must be 1 (SDM Vol. 3 Appendix A.3-A.5;
+   * Linux's *_ALWAYSON_WITHOUT_TRUE_MSR).
+   */
+  default1: number;
+  /** Where the bits are defined. */
+  source: string;
+}
+
 /** Which VMCS field each control table lives in. */
-export const CONTROL_FIELDS: readonly { field: string; bits: readonly ControlBit[] }[] = [
-  { field: "PIN_BASED_VM_EXEC_CONTROL", bits: PIN_BASED },
-  { field: "CPU_BASED_VM_EXEC_CONTROL", bits: CPU_BASED },
-  { field: "SECONDARY_VM_EXEC_CONTROL", bits: SECONDARY },
-  { field: "VM_EXIT_CONTROLS", bits: EXIT_CONTROLS },
-  { field: "VM_ENTRY_CONTROLS", bits: ENTRY_CONTROLS },
+export const CONTROL_FIELDS: readonly ControlField[] = [
+  { field: "PIN_BASED_VM_EXEC_CONTROL", bits: PIN_BASED, default1: 0x16, source: "Intel SDM Vol. 3 Table 24-5; 25-5 in later editions" },
+  { field: "CPU_BASED_VM_EXEC_CONTROL", bits: CPU_BASED, default1: 0x0401_e172, source: "Intel SDM Vol. 3 Table 24-6; 25-6 in later editions" },
+  { field: "SECONDARY_VM_EXEC_CONTROL", bits: SECONDARY, default1: 0, source: "Intel SDM Vol. 3 Table 24-7; 25-7 in later editions" },
+  { field: "VM_EXIT_CONTROLS", bits: EXIT_CONTROLS, default1: 0x0003_6dff, source: "Intel SDM Vol. 3 Table 24-11/24-13; 25-13 in later editions" },
+  { field: "VM_ENTRY_CONTROLS", bits: ENTRY_CONTROLS, default1: 0x11ff, source: "Intel SDM Vol. 3 Table 24-15; 25-15 in later editions" },
 ];
 
 const allBits = new Map<string, { field: string; mask: number }>();

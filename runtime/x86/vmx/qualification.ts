@@ -1,8 +1,9 @@
 // Exit-qualification layouts, declared once and read by the hardware model (encode), KVM (decode),
-// the trace/`show exit` (decode, names) and the tests. Intel SDM Vol. 3, 27.2.1:
-// Table 27-3 (control-register accesses), Table 27-5 (I/O instructions), Table 27-7 (EPT
-// violations); interruption information: 24.9.2, Table 24-15 (VM-exit interruption information),
-// 24.9.3 Table 24-16 (IDT-vectoring information).
+// the trace/`show exit` (decode, names), `decode qual KIND VALUE` and the tests. Intel SDM Vol. 3,
+// "Exit Qualification for ..." tables, numbered 27-x in older editions and 28-x or 29-x in newer
+// ones (x = 3 control-register accesses, 5 I/O instructions, 7 EPT violations);
+// interruption information: 24.9.2, Table 24-15 (VM-exit interruption information), 24.9.3
+// Table 24-16 (IDT-vectoring information).
 
 import type { BitField, BitLayout, BitValues } from "../../core/bitfields.js";
 export { encodeBits as encodeQual, decodeBits as decodeQual, describeBits as describeQual } from "../../core/bitfields.js";
@@ -13,7 +14,7 @@ export type QualValues = BitValues;
 
 export const CR_ACCESS_QUAL: QualLayout = {
   name: "CR access",
-  source: "Intel SDM Vol. 3 Table 27-3",
+  source: "Intel SDM Vol. 3 Table 27-3, 28-3 or 29-3 by edition",
   fields: [
     { name: "cr", lsb: 0, width: 4, doc: "number of the control register (0 for CLTS and LMSW)" },
     { name: "access_type", lsb: 4, width: 2, values: ["mov-to-cr", "mov-from-cr", "clts", "lmsw"], doc: "access type" },
@@ -25,7 +26,7 @@ export const CR_ACCESS_QUAL: QualLayout = {
 
 export const IO_QUAL: QualLayout = {
   name: "I/O instruction",
-  source: "Intel SDM Vol. 3 Table 27-5",
+  source: "Intel SDM Vol. 3 Table 27-5, 28-5 or 29-5 by edition",
   fields: [
     { name: "size", lsb: 0, width: 3, doc: "size of access minus one (0 = 1 byte, 1 = 2 bytes, 3 = 4 bytes)" },
     { name: "direction", lsb: 3, width: 1, values: ["out", "in"], doc: "direction (0 = OUT, 1 = IN)" },
@@ -38,17 +39,25 @@ export const IO_QUAL: QualLayout = {
 
 export const EPT_VIOLATION_QUAL: QualLayout = {
   name: "EPT violation",
-  source: "Intel SDM Vol. 3 Table 27-7",
+  source: "Intel SDM Vol. 3 Table 27-7, 28-7 or 29-7 by edition",
   fields: [
     { name: "read", lsb: 0, width: 1, doc: "the access was a data read" },
     { name: "write", lsb: 1, width: 1, doc: "the access was a data write" },
     { name: "fetch", lsb: 2, width: 1, doc: "the access was an instruction fetch" },
-    { name: "readable", lsb: 3, width: 1, doc: "the EPT translation allowed reads" },
-    { name: "writable", lsb: 4, width: 1, doc: "the EPT translation allowed writes" },
-    { name: "executable", lsb: 5, width: 1, doc: "the EPT translation allowed instruction fetches" },
+    { name: "readable", lsb: 3, width: 1, doc: "the EPT translation allowed reads (AND of bit 0 of the EPT entries)" },
+    { name: "writable", lsb: 4, width: 1, doc: "the EPT translation allowed writes (AND of bit 1)" },
+    { name: "executable", lsb: 5, width: 1, doc: "the EPT translation allowed instruction fetches (AND of bit 2; supervisor-mode with mode-based execute control)" },
+    { name: "user_executable", lsb: 6, width: 1, doc: "with mode-based execute control for EPT: the translation allowed user-mode fetches (AND of bit 10); else undefined" },
     { name: "gla_valid", lsb: 7, width: 1, doc: "GUEST_LINEAR_ADDRESS is valid" },
     { name: "final_translation", lsb: 8, width: 1, doc: "1: access to the final guest-physical address; 0: to a guest paging-structure entry" },
+    { name: "user_linear", lsb: 9, width: 1, values: ["supervisor", "user"], doc: "advanced VM-exit information, with bits 7 and 8 set: the linear address is user-mode" },
+    { name: "rw_page", lsb: 10, width: 1, values: ["read-only", "read/write"], doc: "advanced VM-exit information, with bits 7 and 8 set: guest paging maps the address read/write" },
+    { name: "nx_page", lsb: 11, width: 1, values: ["executable", "execute-disable"], doc: "advanced VM-exit information, with bits 7 and 8 set: guest paging maps the address execute-disable" },
     { name: "nmi_unblocking", lsb: 12, width: 1, doc: "NMI unblocking due to IRET" },
+    { name: "shadow_stack", lsb: 13, width: 1, doc: "the access was a shadow-stack access" },
+    { name: "supervisor_shadow_stack", lsb: 14, width: 1, doc: "with supervisor shadow-stack control: the translation is a supervisor shadow-stack page (AND of bit 60)" },
+    { name: "guest_paging_verification", lsb: 15, width: 1, doc: "the violation comes from guest-paging verification" },
+    { name: "asynchronous", lsb: 16, width: 1, doc: "the access was asynchronous to instruction execution and not part of event delivery" },
   ],
 };
 
