@@ -62,8 +62,10 @@ try:
     check("alive after bad frames", kc.kernel_info(reply=True, timeout=10)["content"]["status"] == "ok")
 
     # stop_on_error: a failing cell aborts the execute requests queued behind it; later cells run.
-    c, outs = run(kc, "vm boot x86_64 asm { 1: jmp 1b } as spin\nset steplimit 3000000")
-    first = kc.execute("run")  # about a second of guest code, then the StepLimit error
+    # The failing cell must still run when the next request arrives: 400 M instructions of a
+    # compiled loop take a good fraction of a second even at the engine's full speed.
+    c, outs = run(kc, "vm boot x86_64 asm { 1: jmp 1b } as spin\nset steplimit 400000000")
+    first = kc.execute("run")  # then the StepLimit error
     second = kc.execute("let queued = 1")
     replies = {}
     while len(replies) < 2:
