@@ -34,6 +34,8 @@ const RULE_WORDS: Record<string, string> = {
   trapKind: "a trap kind (x86: cr0, cr3, cr4, cr8, msr, io, hlt, cpuid, exception; arm64: sysreg, tvm, wfi, wfe, hvc, smc, setway)",
   viewName: "what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)",
   fieldName: "a field to group by (reason)",
+  chartMeasure: "what to chart (exits or cycles)",
+  chartOption: "`where COND` or `without console`",
   varName: "a variable name",
   settingName: "a setting (steplimit, era, kvm, granule, pair_mmio)",
 };

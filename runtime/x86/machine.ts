@@ -30,7 +30,7 @@ import { split64 } from "../core/bits.js";
 import { CHUNK_MASK, putU64, setU64 } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
-import { COM1_PORT, Serial16550 } from "../devices/serial.js";
+import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
@@ -105,7 +105,7 @@ export class X86Machine extends VmBase implements Machine {
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
     this.rules = new ExitRules(this.vmcs, this.host.memory);
-    this.pio.add(COM1_PORT, 8, this.serial);
+    this.pio.add(COM1_PORT, COM1_SIZE, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" });
     this.symbols = guest.symbols;
