@@ -78,11 +78,16 @@ function checkWithout(f: Extract<ChartFilter, { type: "without" }>): void {
   }
 }
 
-/** Names in a filter see the filtered exit's fields, then the session's variables and the source's exit reasons. */
+/**
+ * Names in a filter see the filtered exit's fields, then the session's variables, then exit
+ * reasons of every architecture (the source's first): `where reason != IO_INSTRUCTION` applies to
+ * both sides of `chart compare intel arm`, and is simply true for arm64's exits.
+ */
 function sourceScope(src: ChartSource, ctx: Context): Scope {
   const base = scopeOf(ctx);
   const vm = ctx.session.vms.get(src.name);
-  const reasons = src.arch ? (ctx.session.info(src.arch)?.exitReasons.map((r) => r.name) ?? base.reasons) : Object.values(ctx.session.factory.archInfo).flatMap((i) => i?.exitReasons.map((r) => r.name) ?? []);
+  const infos = Object.entries(ctx.session.factory.archInfo).sort(([a], [b]) => Number(b === src.arch) - Number(a === src.arch));
+  const reasons = [...new Set(infos.flatMap(([, i]) => i?.exitReasons.map((r) => r.name) ?? []))];
   return { ...base, machine: vm?.machine ?? base.machine, reasons };
 }
 
