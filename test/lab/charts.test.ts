@@ -169,7 +169,7 @@ describe("chart compare A B", () => {
     const cr = values(c).filter((v) => v.reason === "CR_ACCESS").map((v) => [v.source, v.exits]);
     expect(cr).toEqual([["k15", 3], ["k26", 2]]);
     expect(values(c).filter((v) => v.reason === "IO_INSTRUCTION").map((v) => v.exits)).toEqual([1, 1]);
-    expect(spec.title.subtitle).toBe("k15: without console I/O: 29 of 41 exits left out; k26: without console I/O: 29 of 40 exits left out");
+    expect(spec.title.subtitle).toBe("without console I/O: 29 of 41 (k15), 29 of 40 (k26) exits left out");
   });
 
   test("a loaded trace: its architecture from its format (x86's colour), reasons only", () => {
