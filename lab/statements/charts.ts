@@ -104,11 +104,12 @@ function filtered(src: ChartSource, filters: Filter[]): { exits: Exits; left: nu
   return { exits: kept, left: all.length - kept.length };
 }
 
+/** What the filters left out, of how many: every exit, or a capped store's kept ones. */
 function subtitleOf(src: ChartSource, filters: Filter[], left: number): string | undefined {
-  const parts: string[] = [];
-  if (filters.length) parts.push(`${filters.map((f) => f.describe).join(", ")}: ${left} of ${exitTotal(src.exits)} exits left out`);
-  if ("byReason" in src.exits && src.exits.dropped && filters.length) parts.push(`only the last ${src.exits.length} kept exits are filtered`);
-  return parts.length ? parts.join("; ") : undefined;
+  if (!filters.length) return undefined;
+  const dropped = "byReason" in src.exits ? src.exits.dropped : 0;
+  const of = dropped ? `the last ${src.exits.length} kept` : `${exitTotal(src.exits)}`;
+  return `${filters.map((f) => f.describe).join(", ")}: ${left} of ${of} exits left out` + (dropped ? ` (${dropped} older exits were dropped by the cap)` : "");
 }
 
 function measureOf(w: Word | null): Measure {
@@ -172,9 +173,9 @@ function compared(a: ChartSource, b: ChartSource, filtersA: Filter[], filtersB: 
   // estimate of its text's width).
   let subtitle: string | undefined;
   if (filtersA.length) {
-    subtitle = `${filtersA.map((f) => f.describe).join(", ")}: ${sa.left} of ${exitTotal(a.exits)} (${a.name}), ${sb.left} of ${exitTotal(b.exits)} (${b.name}) exits left out`;
-    const capped = [a, b].filter((x) => "byReason" in x.exits && x.exits.dropped).map((x) => x.name);
-    if (capped.length) subtitle += `; only the kept exits of ${capped.join(" and ")} are filtered`;
+    const capped = (x: ChartSource) => "byReason" in x.exits && x.exits.dropped > 0;
+    const of = (x: ChartSource) => (capped(x) ? `the last ${x.exits.length} kept` : `${exitTotal(x.exits)}`);
+    subtitle = `${filtersA.map((f) => f.describe).join(", ")}: ${sa.left} of ${of(a)} (${a.name}), ${sb.left} of ${of(b)} (${b.name}) exits left out`;
   }
   const rb = new Map(sb.s.rows.map((r) => [r.reason, r]));
   const ra = new Map(sa.s.rows.map((r) => [r.reason, r]));

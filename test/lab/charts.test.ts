@@ -107,6 +107,19 @@ describe("chart ... by reason", () => {
   });
 });
 
+describe("a capped VM", () => {
+  test("a filter says it saw only the kept exits", async () => {
+    // A session of its own: `set exitcap` also applies to the VMs already booted.
+    const own = await Session.create();
+    const rs = own.execute("set exitcap 10; vm boot x86_64 as small; run until halt; chart small by reason without console");
+    expect(rs.filter((r) => r.kind === "error")).toEqual([]);
+    const c = rs.find((r): r is ChartResult => r.kind === "chart")!;
+    compile(c.spec);
+    expect((c.spec as Spec).title.subtitle).toBe("without console I/O: 9 of the last 10 kept exits left out (31 older exits were dropped by the cap)");
+    expect(values(c)).toEqual([{ reason: "IO_INSTRUCTION", exits: 1, cycles: expect.any(Number) }]);
+  });
+});
+
 describe("chart ... over time", () => {
   test("exits over time: one point per exit, numbered, against instructions retired", () => {
     const c = chart("chart intel over time");
