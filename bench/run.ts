@@ -15,6 +15,7 @@ import { AnchorLab } from "./anchor.js";
 import { counts, pairSpecs, runPairs, type PairResult } from "./measure.js";
 import { benchMemory, formatMiB, type MemoryResult } from "./memory.js";
 import { benchKut, type KutResult } from "./kut.js";
+import type { KernelMeasure } from "./kernel.js";
 
 /** One row of the table, and one entry of the JSON file. */
 interface Figure {
@@ -117,8 +118,40 @@ function kutFigures(k: KutResult): Figure[] {
   return out;
 }
 
-function kernelFigures(rows: { name: string; value: number; unit: string; note: string }[]): Figure[] {
-  return rows.map((r, i) => ({ id: `kernel_${i}`, measure: r.name, value: r.value, unit: r.unit, anchor: null, anchorLabel: "", anchorText: "", ratio: null, target: "", met: null, note: r.note }));
+/**
+ * Kernel figures: exitlab's cold start, first cell and round trip, each beside ipykernel's and
+ * tslab's from the same run (ratio = anchor time / exitlab time: above 1, exitlab is faster).
+ */
+function kernelFigures(rows: KernelMeasure[]): Figure[] {
+  const ex = rows.find((r) => r.kernel === "exitlab");
+  const measures = [
+    { key: "coldStartMs", id: "kernel_start", measure: "kernel start → kernel_info_reply", target: "< 300 ms", limit: 300 },
+    { key: "firstCellMs", id: "kernel_first_cell", measure: "kernel start → first cell's reply", target: "", limit: null },
+    { key: "roundTripMs", id: "kernel_round_trip", measure: `trivial cell round trip (median of ${ex?.cells ?? 30})`, target: "< 3 ms", limit: 3 },
+  ] as const;
+  const out: Figure[] = [];
+  for (const m of measures) {
+    for (const anchor of ["ipykernel", "tslab"] as const) {
+      const a = rows.find((r) => r.kernel === anchor);
+      const value = ex?.[m.key] ?? null;
+      const anchorValue = a?.[m.key] ?? null;
+      out.push({
+        id: `${m.id}_${anchor}`,
+        measure: `${m.measure} vs ${anchor}`,
+        value,
+        unit: "ms",
+        valueText: ex?.skipped ? "skipped" : undefined,
+        anchor: anchorValue,
+        anchorLabel: anchor,
+        anchorText: a?.skipped ? "skipped" : undefined,
+        ratio: value !== null && anchorValue !== null ? anchorValue / value : null,
+        target: m.target,
+        met: value !== null && m.limit !== null ? value < m.limit : null,
+        note: [ex?.skipped && `exitlab: ${ex.skipped}`, a?.skipped && `${anchor}: ${a.skipped}`, `cells: exitlab \`${ex?.cell}\`, ${anchor} \`${a?.cell}\``].filter(Boolean).join("; "),
+      });
+    }
+  }
+  return out;
 }
 
 function print(figures: Figure[]): void {
@@ -164,11 +197,11 @@ async function main(): Promise<void> {
   figures.push(...kutFigures(await benchKut()));
 
   log("kernel");
-  const kernel = await import("./kernel.js").catch(() => undefined);
-  if (kernel) figures.push(...kernelFigures(await kernel.benchKernel()));
+  const kernel = await import("./kernel.js");
+  figures.push(...kernelFigures(await kernel.benchKernel()));
 
   print(figures);
-  console.log(`\nrounds ${rounds}, EXITLAB_BENCH_SCALE ${scale}, EXITLAB_BENCH_EXITS ${memExits}; ratio = exitlab median / anchor median (kvm-unit-tests: QEMU time / exitlab time)`);
+  console.log(`\nrounds ${rounds}, EXITLAB_BENCH_SCALE ${scale}, EXITLAB_BENCH_EXITS ${memExits}; ratio = exitlab median / anchor median (kvm-unit-tests and kernels: anchor time / exitlab time)`);
   if (jsonFile) {
     const doc = { date: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`, rounds, scale, memoryExits: memExits, figures };
     writeFileSync(jsonFile, `${JSON.stringify(doc, null, 2)}\n`);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Machine } from "../runtime/core/machine.js";
 import { renderChartSvg } from "../lab/render/image.js";
 import { renderTable } from "../lab/render/text.js";
+import { ARCH_COLOURS } from "../lab/charts.js";
 
 interface BootRun {
   title: string;
@@ -27,7 +28,7 @@ const RUNS: BootRun[] = [
   },
 ];
 
-/** One horizontal bar per exit reason, a row of bars per architecture (vega-lite 5). */
+/** One horizontal bar per exit reason, a row of bars per architecture in its colour (vega-lite 5). */
 function barChart(values: object[], title: string, field: string, axis: string): object {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
@@ -38,6 +39,7 @@ function barChart(values: object[], title: string, field: string, axis: string):
       row: { field: "arch", type: "nominal", title: null },
       y: { field: "reason", type: "nominal", sort: "-x", title: null },
       x: { field, type: "quantitative", title: axis },
+      color: { field: "arch", type: "nominal", scale: { domain: ["arm64", "x86_64"], range: [ARCH_COLOURS.arm64[0], ARCH_COLOURS.x86_64[0]] }, legend: null },
     },
   };
 }

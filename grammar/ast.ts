@@ -52,7 +52,11 @@ export type Statement =
   | { type: "run"; until: "halt" | Expr | null; limit: Expr | null; pos: Pos }
   | { type: "show"; what: Word; args: Expr[]; pos: Pos }
   | { type: "table"; source: Word | null; by: Word | null; pos: Pos }
-  | { type: "chart"; source: Word | null; by: Word | null; overTime: boolean; pos: Pos }
+  /**
+   * `chart [NAME] exits|cycles by reason|over time [where COND] [without console]`, or
+   * `chart compare NAME NAME [...]`. `measure` null means exits; `source` null the current VM.
+   */
+  | { type: "chart"; source: Word | null; measure: Word | null; by: Word | null; overTime: boolean; compare: [Word, Word] | null; filters: ChartFilter[]; pos: Pos }
   | { type: "compare"; left: Word; right: Word; pos: Pos }
   | { type: "let"; name: Word; value: Expr; pos: Pos }
   | { type: "expect"; cond: Expr; message: string | null; pos: Pos }
@@ -68,6 +72,9 @@ export type Statement =
 
   /** `decode REGISTER [KIND] VALUE`: the words before the value, then the value. */
   | { type: "decode"; words: Word[]; value: Expr; pos: Pos };
+
+/** A chart's filter: `where COND` keeps the exits it holds for; `without console` (option `without`). */
+export type ChartFilter = { type: "where"; cond: Expr } | { type: "without"; option: Word; what: Word };
 
 export type StatementType = Statement["type"];
 

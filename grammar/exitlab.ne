@@ -69,8 +69,22 @@ showArg -> atom {% id %} | %kw_guest {% (d) => ({ type: "name", path: [d[0].valu
 showWhat -> viewName {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {% (d) => wordOf(d[0]) %} | %kw_exits {% (d) => wordOf(d[0]) %}
 
 table -> %kw_table source byClause:? {% (d) => ({ type: "table", source: d[1], by: d[2], pos: span(d) }) %}
-chart -> %kw_chart source byClause {% (d) => ({ type: "chart", source: d[1], by: d[2], overTime: false, pos: span(d) }) %}
-  | %kw_chart source %kw_over %kw_time {% (d) => ({ type: "chart", source: d[1], by: null, overTime: true, pos: span(d) }) %}
+chart -> %kw_chart chartSubject chartShape chartFilter:*
+    {% (d) => ({ type: "chart", ...d[1], ...d[2], compare: null, filters: d[3], pos: span(d) }) %}
+  | %kw_chart %kw_compare vmName vmName chartFilter:*
+    {% (d) => ({ type: "chart", source: null, measure: null, by: null, overTime: false, compare: [d[2], d[3]], filters: d[4], pos: span(d) }) %}
+# What is charted: exits (of the current VM, or NAME's) or their modelled cycles. A lone word is a
+# VM or trace name, except `cycles`: `chart cycles by reason` (the current VM's cycles).
+chartSubject -> %kw_exits {% () => ({ source: null, measure: null }) %}
+  | vmName {% (d) => (d[0].text.toLowerCase() === "cycles" ? { source: null, measure: d[0] } : { source: d[0], measure: null }) %}
+  | vmName %kw_exits {% (d) => ({ source: d[0], measure: null }) %}
+  | vmName chartMeasure {% (d) => ({ source: d[0], measure: d[1] }) %}
+chartMeasure -> %word {% (d) => wordOf(d[0]) %}
+chartShape -> byClause {% (d) => ({ by: d[0], overTime: false }) %}
+  | %kw_over %kw_time {% () => ({ by: null, overTime: true }) %}
+chartFilter -> %kw_where expr {% (d) => ({ type: "where", cond: d[1] }) %}
+  | chartOption %word {% (d) => ({ type: "without", option: d[0], what: wordOf(d[1]) }) %}
+chartOption -> %word {% (d) => wordOf(d[0]) %}
 source -> %kw_exits {% () => null %} | vmName {% id %}
 byClause -> %kw_by fieldName {% (d) => d[1] %}
 

@@ -37,6 +37,8 @@ const RULE_WORDS: Record<string, string> = {
   trapKind: `a trap kind (x86_64: ${X86_TRAPS.flatMap((t) => t.forms ?? [t.name]).join(", ")}; arm64: ${ARM64_TRAPS.map((t) => t.name).join(", ")})`,
   viewName: "what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)",
   fieldName: "a field to group by (reason)",
+  chartMeasure: "what to chart (exits or cycles)",
+  chartOption: "`where COND` or `without console`",
   varName: "a variable name",
   settingName: `a setting (${Object.keys(SETTINGS).join(", ")})`,
   decodeWord: "a register to decode (`help decode` lists them)",

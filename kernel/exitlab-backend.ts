@@ -5,27 +5,15 @@
 import type { ExecuteContext, ExecuteOutcome, KernelBackend } from "./backend.js";
 import type { ErrorResult } from "../lab/results.js";
 import { resultBundle } from "./mime.js";
+import { KERNEL_INFO } from "./exitlab-info.js";
 
-export const LANGUAGE_INFO = {
-  name: "exitlab",
-  version: "0.1.0",
-  mimetype: "text/x-exitlab",
-  file_extension: ".exl",
-  // The classic notebook resolves this by name to the mode the kernelspec's kernel.js defines
-  // (kernel/highlight.ts). JupyterLab and Notebook 7 load no kernel.js: they find no mode by
-  // that name in their own registry and fall back to the mime, the shell mode, which still
-  // colours comments, strings and numbers. pygments (nbconvert's HTML) has no exitlab lexer.
-  codemirror_mode: { name: "exitlab", mime: "text/x-sh" },
-  pygments_lexer: "bash",
-};
+export { LANGUAGE_INFO } from "./exitlab-info.js";
 
 export async function createBackend(): Promise<KernelBackend> {
   const lab = await import("../lab/index.js");
   const session = await lab.Session.create();
   return {
-    languageInfo: LANGUAGE_INFO,
-    banner: "exitlab: KVM exits on modelled ARMv8 EL2 and Intel VMX",
-    helpLinks: [{ text: "exitlab language reference", url: "https://github.com/exitlab/exitlab#language" }],
+    ...KERNEL_INFO,
 
     async execute(code: string, ctx: ExecuteContext): Promise<ExecuteOutcome> {
       const results = session.execute(code, { interrupted: () => ctx.interrupted(), baseDir: process.cwd() });

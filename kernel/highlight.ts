@@ -5,7 +5,7 @@
 
 import { KEYWORDS } from "../grammar/lexer.js";
 import { archInfo } from "../runtime/index.js";
-import { LANGUAGE_INFO } from "./exitlab-backend.js";
+import { LANGUAGE_INFO } from "./exitlab-info.js";
 
 const CODEMIRROR_MODE = LANGUAGE_INFO.codemirror_mode;
 const MODE_NAME = CODEMIRROR_MODE.name;

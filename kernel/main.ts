@@ -1,15 +1,18 @@
 // Kernel entry: `node dist/kernel/main.js <connection_file> [--backend MODULE]`.
-// Starts fast: sockets and the worker come up at once; the language loads inside the worker.
+// Starts fast: sockets and the worker come up at once; the language loads inside the worker,
+// and kernel_info is answered from static data meanwhile.
 
 import { fileURLToPath } from "node:url";
 import { readConnectionFile } from "./protocol/connection.js";
 import { Kernel } from "./server.js";
+import { KERNEL_INFO } from "./exitlab-info.js";
 
 async function main(argv: string[]): Promise<void> {
   const args = [...argv];
   let backendModule = fileURLToPath(new URL("./exitlab-backend.js", import.meta.url));
   const b = args.indexOf("--backend");
-  if (b >= 0) {
+  const custom = b >= 0;
+  if (custom) {
     backendModule = args[b + 1] ?? "";
     args.splice(b, 2);
   }
@@ -21,6 +24,9 @@ async function main(argv: string[]): Promise<void> {
   const kernel = new Kernel({
     connection: readConnectionFile(file),
     backendModule,
+    // The exitlab backend's kernel_info is static: answered before the worker has loaded the
+    // language (a custom backend is asked through the worker).
+    info: custom ? undefined : KERNEL_INFO,
     onShutdown: () => process.exit(0),
   });
   // interrupt_mode "signal": Jupyter sends SIGINT; a running guest stops at the next instruction.

@@ -5,8 +5,9 @@
 
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";
-import type { ExecuteOutcome, LanguageInfo, Output } from "./backend.js";
+import type { ExecuteOutcome, Output } from "./backend.js";
 import { Engine } from "./engine.js";
+import type { KernelInfo } from "./exitlab-info.js";
 import { type ConnectionInfo, channelAddress } from "./protocol/connection.js";
 import { type Message, PROTOCOL_VERSION, Signer, WireError, decode, encode, newHeader } from "./protocol/wire.js";
 
@@ -41,6 +42,12 @@ export interface KernelOptions {
   connection: ConnectionInfo;
   /** Module (path or file URL) exporting createBackend(). */
   backendModule: string;
+  /**
+   * kernel_info_reply's language info, banner and help links, when known without the backend
+   * (the default exitlab backend's are static): kernel_info is then answered at once instead of
+   * after the worker has loaded the language. Without it the worker is asked.
+   */
+  info?: KernelInfo;
   /** Called after shutdown_request has been answered. */
   onShutdown?: (restart: boolean) => void;
 }
@@ -61,7 +68,7 @@ export class Kernel {
   private readonly shellQueue: Message[] = [];
   private shellBusy = false;
   private stopped = false;
-  private info: { languageInfo: LanguageInfo; banner: string; helpLinks: { text: string; url: string }[] } | undefined;
+  private info: KernelInfo | undefined;
 
   constructor(private readonly options: KernelOptions) {
     this.signer = new Signer(options.connection.key, options.connection.signature_scheme);
@@ -157,7 +164,7 @@ export class Kernel {
   }
 
   private async languageInfo() {
-    this.info ??= (await this.engine.request({ op: "info" })) as NonNullable<Kernel["info"]>;
+    this.info ??= this.options.info ?? ((await this.engine.request({ op: "info" })) as KernelInfo);
     return this.info;
   }
 

@@ -2,7 +2,8 @@
 // tslab's public `display` sends one MIME type per output; its jupyter module's
 // lastWriteDisplayData (set while a cell runs) sends a whole bundle, so a chart arrives as ONE
 // display_data with vega-lite, SVG, PNG and text, as in the exitlab kernel. Outside tslab
-// (plain node, the CLI) displayResults returns false and does nothing.
+// (plain node, the CLI) displayResults does nothing; underTslab() tells which. It returns nothing, so
+// `await displayResults(...)` as the last line of a cell adds no stray value to its output.
 
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -25,14 +26,21 @@ function tslabWriter(): WriteDisplayData | undefined {
   return undefined;
 }
 
-/** Display results in the current tslab cell; true when tslab was there to show them. */
-export async function displayResults(results: readonly Result[]): Promise<boolean> {
+/** True when this code runs in a tslab kernel's cell (displayResults shows results there). */
+export function underTslab(): boolean {
+  return tslabWriter() !== undefined;
+}
+
+/**
+ * Display results in the current tslab cell, one display_data per result (charts as vega-lite,
+ * SVG, PNG and text in one bundle; errors as text). Outside tslab it does nothing.
+ */
+export async function displayResults(results: readonly Result[]): Promise<void> {
   const write = tslabWriter();
-  if (!write) return false;
+  if (!write) return;
   const { formatError } = await import("../lab/results.js");
   for (const r of results) {
     const data = r.kind === "error" ? { "text/plain": formatError(r) } : await resultBundle(r);
     write({ data, metadata: {}, transient: {} }, false);
   }
-  return true;
 }

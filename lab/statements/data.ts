@@ -13,7 +13,8 @@ import type { Cell, Column, Result, TableResult } from "../results.js";
 import type { Context, HandlerTable, VmEntry } from "../session.js";
 import { formatValue, hex, printValue, toCell, truthy, type Shown } from "../values.js";
 import { intArg, requireVm, scopeOf, text } from "./common.js";
-import { chartByReason, chartOverTime, exitRowsBy, exitTotal, parseTraceExits, type ExitLike } from "./tables.js";
+import { exitRowsBy, exitTotal, parseTraceExits, traceArch } from "./tables.js";
+import { chartStatement, type ChartSource } from "./charts.js";
 import { helpText } from "../help.js";
 
 type S<T extends Statement["type"]> = Extract<Statement, { type: T }>;
@@ -107,19 +108,16 @@ function show(s: S<"show">, ctx: Context): Result[] {
   return [viewTable(m.view(what, arg), line)];
 }
 
-/** Exits of a VM (its store: counts exact, the newest kept) or of a loaded trace. */
-type ExitSource = { name: string; exits: ExitList | readonly ExitLike[] };
-
 /** Exits of the named VM (or the current one) — or a loaded trace's kvm_exit lines. */
-function sourceExits(source: Word | null, ctx: Context, pos: Pos): ExitSource {
+function sourceExits(source: Word | null, ctx: Context, pos: Pos): ChartSource {
   if (!source) {
     const vm = requireVm(ctx, pos);
-    return { name: vm.name, exits: vm.machine.exits };
+    return { name: vm.name, exits: vm.machine.exits, arch: vm.arch, fields: true };
   }
   const vm = ctx.session.vms.get(source.text);
-  if (vm) return { name: vm.name, exits: vm.machine.exits };
+  if (vm) return { name: vm.name, exits: vm.machine.exits, arch: vm.arch, fields: true };
   const t = ctx.session.traces.get(source.text);
-  if (t) return { name: t.name, exits: parseTraceExits(t.lines) };
+  if (t) return { name: t.name, exits: parseTraceExits(t.lines), arch: traceArch(t.lines), fields: false };
   const pool = [...ctx.session.vms.keys(), ...ctx.session.traces.keys()];
   throw nameError(`no VM or loaded trace named \`${source.text}\``, source.pos, suggestion(source.text, pool) ?? (pool.length ? `known: exits, ${pool.join(", ")}` : undefined));
 }
@@ -147,10 +145,7 @@ function table(s: S<"table">, ctx: Context): Result[] {
 }
 
 function chart(s: S<"chart">, ctx: Context): Result[] {
-  const src = sourceExits(s.source, ctx, s.pos);
-  if (s.overTime) return [chartOverTime(src.name, src.exits, s.pos.line)];
-  groupField(s.by);
-  return [chartByReason(src.name, src.exits, s.pos.line)];
+  return chartStatement(s, ctx, (w) => sourceExits(w, ctx, s.pos), groupField);
 }
 
 function compare(s: S<"compare">, ctx: Context): Result[] {

@@ -1,9 +1,9 @@
-// Exit summaries: counts and cycles by reason, charts of them (vega-lite v5, data inline), and
-// exits recovered from loaded tracepoint text.
+// Exit summaries: counts and cycles by reason, and exits recovered from loaded tracepoint text.
+// (Charts of them: lab/statements/charts.ts.)
 
 import type { Exit } from "../../runtime/core/machine.js";
 import type { ExitList } from "../../runtime/core/exits.js";
-import { VEGA_LITE_SCHEMA, type ChartResult } from "../results.js";
+import type { Arch } from "../../runtime/core/machine.js";
 
 export type ExitLike = Pick<Exit, "reason" | "cycles" | "step" | "pc">;
 /** A VM's exit store (counts exact, the newest kept) or exits read from a trace. */
@@ -48,50 +48,17 @@ export function parseTraceExits(lines: readonly string[]): ExitLike[] {
   return out;
 }
 
-export function chartByReason(name: string, exits: Exits, line: number): ChartResult {
-  const rows = exitRowsBy(exits);
-  const title = `Exits of ${name} by reason`;
-  return {
-    kind: "chart",
-    title,
-    spec: {
-      $schema: VEGA_LITE_SCHEMA,
-      title,
-      data: { values: rows.map((r) => ({ reason: r.reason, exits: r.count, cycles: r.cycles })) },
-      mark: "bar",
-      encoding: {
-        y: { field: "reason", type: "nominal", sort: "-x", title: null },
-        x: { field: "exits", type: "quantitative", title: "exits" },
-        tooltip: [{ field: "reason" }, { field: "exits" }, { field: "cycles" }],
-      },
-    },
-    summary: `${title}: ` + (rows.length ? rows.map((r) => `${r.reason} ${r.count}`).join(", ") : "no exits"),
-    line,
-  };
-}
-
-export function chartOverTime(name: string, source: Exits, line: number): ChartResult {
-  const title = `Exits of ${name} over time`;
-  // A store's kept exits carry their number (index): the points stay right when older ones were dropped.
-  const exits: readonly (ExitLike & { index?: number })[] = isStore(source) ? source.toArray() : source;
-  const values = exits.map((e, i) => ({ step: e.step, exit: (e.index ?? i) + 1, reason: e.reason }));
-  const last = exits[exits.length - 1];
-  const dropped = isStore(source) && source.dropped ? ` (the last ${source.length} shown, ${source.dropped} older dropped)` : "";
-  return {
-    kind: "chart",
-    title,
-    spec: {
-      $schema: VEGA_LITE_SCHEMA,
-      title,
-      data: { values },
-      mark: { type: "point", filled: true },
-      encoding: {
-        x: { field: "step", type: "quantitative", title: "guest instructions retired" },
-        y: { field: "exit", type: "quantitative", title: "exits so far" },
-        color: { field: "reason", type: "nominal" },
-      },
-    },
-    summary: `${title}: ${exitTotal(source)} exits` + (last ? ` over ${last.step} instructions` : "") + dropped,
-    line,
-  };
+/**
+ * The architecture a saved trace comes from, when its kvm_exit lines tell: x86's name a VMX exit
+ * `reason`, arm's an `HSR_EC`/`ESR_EC` (Linux arch/x86/kvm/trace.h, arch/arm64/kvm/trace_arm.h).
+ * Linux 4.1 arm's "kvm_exit: PC: 0x…" names neither: null.
+ */
+export function traceArch(lines: readonly string[]): Arch | null {
+  for (const l of lines) {
+    const at = l.indexOf("kvm_exit:");
+    if (at < 0) continue;
+    if (/\breason \w+/.test(l.slice(at))) return "x86_64";
+    if (/\b(?:HSR|ESR)_EC\b/.test(l.slice(at))) return "arm64";
+  }
+  return null;
 }

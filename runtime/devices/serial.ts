@@ -5,6 +5,8 @@
 import type { PioDevice } from "./pio.js";
 
 export const COM1_PORT = 0x3f8;
+/** The 16550A decodes 8 ports (registers 0-7) from its base. */
+export const COM1_SIZE = 8;
 const LSR_THRE = 0x20;
 const LSR_TEMT = 0x40;
 

@@ -31,7 +31,7 @@ import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
 import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
-import { COM1_PORT, Serial16550 } from "../devices/serial.js";
+import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
@@ -107,7 +107,7 @@ export class X86Machine extends VmBase implements Machine {
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
     this.rules = new ExitRules(this.vmcs, this.host.memory);
-    this.pio.add(COM1_PORT, 8, this.serial);
+    this.pio.add(COM1_PORT, COM1_SIZE, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
     const ramTop = GUEST_RAM_BASE + GUEST_RAM_SIZE;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);

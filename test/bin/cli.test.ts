@@ -81,6 +81,19 @@ describe("exitlab CLI", () => {
     expect(readFileSync(join(dir, "r-chart-1.svg"), "utf8")).toMatch(/^<svg/);
   });
 
+  test("charts that compare: the summary printed, the SVG in --html with both VMs and the filter", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-cli-"));
+    const html = join(dir, "c.html");
+    const program = "vm boot x86_64 as intel\nrun\nvm boot arm64 as arm\nrun\nchart compare intel arm without console\nchart intel cycles by reason where reason != IO_INSTRUCTION\n";
+    const r = cli(["run", "-", "--html", html], program);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("intel vs arm: exits and modelled cycles by reason (without console I/O: 29 of 41 (intel), 55 of 67 (arm) exits left out): exits intel/arm: EPT_VIOLATION 6/0");
+    expect(r.out).toContain("Cycles of intel by reason (where reason != IO_INSTRUCTION: 30 of 41 exits left out): EPT_VIOLATION 21900, CR_ACCESS 4650, MSR_READ 1400, MSR_WRITE 1500");
+    const svg = readFileSync(join(dir, "c-chart-1.svg"), "utf8");
+    for (const t of ["intel", "arm", "DABT_LOW", "EPT_VIOLATION", "modelled host cycles", "without console I/O"]) expect(svg).toContain(t);
+  });
+
   test("a reader that stops early (| head) ends the run quietly", () => {
     // ~20,000 exits print far more than a pipe holds; head closes it after one line.
     const program = "vm boot x86_64 asm {\n movl $20000, %ecx\n1: outb %al, $0x80\n decl %ecx\n jnz 1b\n hlt\n}\ntrap io 0x80\nrun until halt\nshow trace\n";

@@ -1,0 +1,71 @@
+// kernel_info is answered from static data: the reply does not wait for the worker to load the
+// language. Shown with a backend that never finishes loading: the kernel still answers
+// kernel_info when it is given the static info (as main.ts does for the exitlab backend), and
+// only then. Needs the compiled dist/ (npm test builds first).
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import * as zmq from "zeromq";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const dist = (p: string) => import(join(ROOT, "dist", p));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), "exitlab-start-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// A backend whose loading never ends (as if its ~150 modules took forever).
+const stuck = join(dir, "stuck-backend.mjs");
+writeFileSync(stuck, "export function createBackend() { return new Promise(() => {}); }\n");
+
+async function kernelInfo(withInfo: boolean): Promise<Record<string, unknown> | "timeout"> {
+  const { Kernel } = await dist("kernel/server.js");
+  const { KERNEL_INFO } = await dist("kernel/exitlab-info.js");
+  const { Signer, encode, decode, newHeader } = await dist("kernel/protocol/wire.js");
+  const key = "0123456789abcdef";
+  const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", shell_port: await freePort(), control_port: await freePort(), stdin_port: await freePort(), iopub_port: await freePort(), hb_port: await freePort() };
+  const kernel = new Kernel({ connection, backendModule: stuck, info: withInfo ? KERNEL_INFO : undefined });
+  await kernel.start();
+  const shell = new zmq.Dealer({ receiveTimeout: 1500 });
+  shell.connect(`tcp://127.0.0.1:${connection.shell_port}`);
+  const signer = new Signer(key);
+  try {
+    const h = newHeader("kernel_info_request", "test");
+    await shell.send(encode([], h, {}, {}, {}, signer));
+    try {
+      const m = decode(await shell.receive(), signer);
+      return { type: m.header.msg_type, ...(m.content as object) };
+    } catch {
+      return "timeout";
+    }
+  } finally {
+    shell.close();
+    await kernel.stop();
+  }
+}
+
+describe("kernel start", () => {
+  it("answers kernel_info from static info while the backend is still loading", async () => {
+    const r = await kernelInfo(true);
+    expect(r).not.toBe("timeout");
+    const reply = r as Record<string, unknown>;
+    expect(reply.type).toBe("kernel_info_reply");
+    expect(reply.status).toBe("ok");
+    expect((reply.language_info as { name: string }).name).toBe("exitlab");
+  });
+
+  it("without static info the reply waits for the backend (so the test above can fail)", async () => {
+    expect(await kernelInfo(false)).toBe("timeout");
+  });
+});
