@@ -26,11 +26,9 @@ function freePort(): Promise<number> {
 
 /**
  * The trivial cell each kernel runs for the round trip: the same work in each — evaluate `1+1` and
- * send its value back as an execute_result. The exitlab cell is `expect 1+1 == 2` (evaluates the
- * expression and returns "ok: 1+1 == 2" as the execute_result) until the language has bare
- * expressions as values; then it is `1+1`, like the others: change EXITLAB_TRIVIAL_CELL.
+ * send its value back as an execute_result (exitlab's bare expressions are values too).
  */
-export const EXITLAB_TRIVIAL_CELL = "expect 1+1 == 2";
+export const EXITLAB_TRIVIAL_CELL = "1+1";
 export const TRIVIAL_CELL = "1+1";
 
 /** One kernel's figures, in milliseconds, or why it was not measured. */
