@@ -5,7 +5,7 @@
 // (kvm_exit, kvm_entry) prints differently on x86 and arm64, so there is no global registry.
 
 import { printf, type PrintfArg } from "./printf.js";
-import { CHUNK_MASK, Columns, Interner, getU64, putU64, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, CHUNK_ROWS, Columns, Interner, getU64, putU64, type ColumnType } from "./columns.js";
 
 export type FieldValue = bigint | number | string | boolean;
 export type KvmEra = "2015" | "today";
@@ -107,7 +107,8 @@ function rowWriter(fields: readonly TraceField[]): RowWriter {
   const body = fields.map((f, j) => {
     const v = `f[${JSON.stringify(f.name)}]`;
     switch (f.type) {
-      case "u64": return `{ const v = ${v}; putU64(cols[${j}], at, typeof v === "bigint" || typeof v === "number" ? v : v === undefined ? 0 : Number(v)); }`;
+      // A number in [0, 2^53): its halves stored here; anything else through putU64.
+      case "u64": return `{ const v = ${v}; if (typeof v === "number" && v >= 0 && v <= 9007199254740991) { const a = cols[${j}]; a[2 * at] = v >>> 0; a[2 * at + 1] = (v / 4294967296) >>> 0; } else putU64(cols[${j}], at, typeof v === "bigint" || typeof v === "number" ? v : v === undefined ? 0 : Number(v)); }`;
       case "num": case "u32": return `{ const v = ${v}; cols[${j}][at] = v === undefined ? 0 : Number(v); }`;
       case "bool": return `cols[${j}][at] = ${v} ? 1 : 0;`;
       case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
@@ -248,9 +249,11 @@ export class TraceLog {
   private dropOldest(n: number): void {
     const ev = this.ev;
     const perKind = new Array<number>(this.kinds.length).fill(0);
-    for (let i = 0; i < n; i++) {
-      const e = ev.first + i;
-      perKind[(ev.chunk(e)[0] as Uint16Array)[e & CHUNK_MASK]!]!++;
+    for (let e = ev.first, end = ev.first + n; e < end; ) {
+      // A chunk at a time: its kind column once.
+      const kinds = ev.chunk(e)[0] as Uint16Array;
+      const stop = Math.min(end, e - (e & CHUNK_MASK) + CHUNK_ROWS);
+      for (; e < stop; e++) perKind[kinds[e & CHUNK_MASK]!]!++;
     }
     for (let k = 0; k < perKind.length; k++) if (perKind[k] !== 0) this.kinds[k]!.rows.dropFront(perKind[k]!);
     ev.dropFront(n);

@@ -156,8 +156,8 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const halves = (s as { r?: Int32Array }).r;
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
-  const { entry, found } = kvmCpuid(leaf);
-  const r = cpuidAnswer(leaf, entry, found);
+  const r = cpuidAnswer(leaf);
+  const entry = r.entry, found = r.found;
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
     halves[3] = entry.ebx; halves[19] = 0;
@@ -180,11 +180,12 @@ const handleCpuid: ExitHandler = (vcpu) => {
 const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false };
 
 /** The registers and the result of a CPUID leaf, made once per leaf (the answers never change). */
-const CPUID_ANSWERS = new Map<number, { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult }>();
-function cpuidAnswer(leaf: number, entry: CpuidEntry, found: boolean) {
+const CPUID_ANSWERS = new Map<number, { entry: CpuidEntry; found: boolean; eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult }>();
+function cpuidAnswer(leaf: number) {
   let r = CPUID_ANSWERS.get(leaf);
   if (!r) {
-    r = { eax: BigInt(entry.eax), ebx: BigInt(entry.ebx), ecx: BigInt(entry.ecx), edx: BigInt(entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`) };
+    const { entry, found } = kvmCpuid(leaf);
+    r = { entry, found, eax: BigInt(entry.eax), ebx: BigInt(entry.ebx), ecx: BigInt(entry.ecx), edx: BigInt(entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`) };
     if (CPUID_ANSWERS.size < 4096) CPUID_ANSWERS.set(leaf, r);
   }
   return r;

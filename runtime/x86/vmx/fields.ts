@@ -180,6 +180,8 @@ export class Vmcs {
    * guest-state fields or the VM-entry controls written. VM entry loads the state only when needed.
    */
   guestWrites: 0 | 1 | 2 = 2;
+  /** What vmx/guest-state.ts keeps about the last save (its own record; null: none). */
+  guestRecord: unknown = null;
   /** Writes to guest-state fields other than GUEST_RIP and to the VM-entry controls so far (what VM entry checks). */
   entryWrites = 0;
   /** Writes to GUEST_CR0/CR3/CR4 and the CR0/CR4 guest/host masks so far (KVM re-reads them only after one). */

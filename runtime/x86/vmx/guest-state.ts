@@ -44,6 +44,8 @@ interface Saved {
   rip: bigint; rsp: bigint; rflags: bigint; cr0: bigint; cr3: bigint; cr4: bigint; efer: bigint;
   /** Numeric mirrors of rip, rsp, rflags (when the state has numbers; else undefined). */
   m?: Mirrors;
+  /** `s` as numeric registers, when it has them (numeric(s), found once). */
+  n?: NumericRegs;
   seg: { selector: number; base: bigint | number; limit: number; attributes: number }[];
   gdtrBase: bigint | number; gdtrLimit: number; idtrBase: bigint | number; idtrLimit: number;
   /** The CPU's system version when every saved field but RIP/RSP/RFLAGS was last found equal (NaN: never). */
@@ -51,7 +53,12 @@ interface Saved {
   /** The CPU's system version and Vmcs.entryWrites when a VM entry last passed its checks with this record. */
   okVersion: number; okEntryWrites: number;
 }
-const saved = new WeakMap<Vmcs, Saved>();
+/** The record a Vmcs holds in its guestRecord slot (owned by this module). */
+const saved = {
+  get: (v: Vmcs): Saved | undefined => (v.guestRecord as Saved | null) ?? undefined,
+  set: (v: Vmcs, r: Saved): void => void (v.guestRecord = r),
+  delete: (v: Vmcs): void => void (v.guestRecord = null),
+};
 
 function noteFacts(v: Saved, s: X86State): void {
   v.rflagsBit1 = (s.rflags & 2n) !== 0n;
@@ -77,7 +84,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State, version = NaN): void {
   // The VMCS still holds what the last save (or a VM entry that changed nothing) left there:
   // write only what the guest changed since. Else write every field.
   if (v && v.s === s && vmcs.guestWrites === 0 && v.saveEfer === saveEfer) {
-    const n = numeric(s), m = v.m;
+    const n = v.n, m = v.m;
     if (n && m && version === v.version) {
       // Nothing but RIP, RSP and RFLAGS can have changed (the facts but RFLAGS bit 1 stand).
       // (The record's BigInt copies of them serve only states without numbers.)
@@ -153,7 +160,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State, version = NaN): void {
     version, okVersion: NaN, okEntryWrites: NaN,
   };
   const n = numeric(s);
-  if (n) v2.m = mirrorsOf(n);
+  if (n) (v2.m = mirrorsOf(n)), (v2.n = n);
   noteFacts(v2, s);
   saved.set(vmcs, v2);
   vmcs.guestWrites = 0;
@@ -168,7 +175,7 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State, version = NaN): boolean 
   if (vmcs.guestWrites === 2) return false;
   const v = saved.get(vmcs);
   if (!v || v.s !== s) return false;
-  const n = numeric(s), m = v.m;
+  const n = v.n, m = v.m;
   if (n && m && version === v.okVersion && vmcs.entryWrites === v.okEntryWrites && version === v.version) {
     // The checks below passed for this record, and since then neither the CPU's system state nor
     // a field they read changed: RIP, RSP and RFLAGS are all that can differ.
