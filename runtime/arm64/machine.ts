@@ -7,7 +7,7 @@
 import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { HostMemory } from "../core/host-memory.js";
-import { TraceLog, type FieldValue } from "../core/trace.js";
+import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
 import type { DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest } from "../core/machine.js";
@@ -70,9 +70,9 @@ export class Arm64Machine extends VmBase implements Machine {
   readonly kvm: KvmVcpu;
   readonly uart = new Pl011();
   readonly symbols: Map<string, bigint>;
-  /** The kvm_exit and kvm_entry tracepoints (trace.kindId): every exit emits both. */
-  private readonly kvmExit: number;
-  private readonly kvmEntry: number;
+  /** The kvm_exit and kvm_entry emitters (trace.emitterOf): every exit emits both. */
+  private readonly emitExit: TraceEmitter;
+  private readonly emitEntry: TraceEmitter;
   /** Runs guest code: compiled blocks, or one instruction at a time with `jit` off. */
   readonly engine: A64Engine;
 
@@ -83,8 +83,8 @@ export class Arm64Machine extends VmBase implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
-    this.kvmExit = this.trace.kindId("kvm_exit");
-    this.kvmEntry = this.trace.kindId("kvm_entry");
+    this.emitExit = this.trace.emitterOf(this.trace.kindId("kvm_exit"));
+    this.emitEntry = this.trace.emitterOf(this.trace.kindId("kvm_entry"));
     this.exits = new ExitStore(ARM64_EXIT_SCHEMA, options.exitCap);
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as Arm64Machine["exitCols"];
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
@@ -133,7 +133,7 @@ export class Arm64Machine extends VmBase implements Machine {
   /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
   private enter(): void {
     this.entryFields.vcpu_pc = this.cpu.state.pcValue();
-    this.emitKind(this.kvmEntry, this.entryFields);
+    this.emitEntry(this.steps, this.cycles, this.entryFields);
   }
 
   // ---- exits ----
@@ -206,7 +206,7 @@ export class Arm64Machine extends VmBase implements Machine {
     const f = this.exitFields;
     f.vcpu_pc = vcpuPc;
     f.esr_ec = ec;
-    this.emitKind(this.kvmExit, f);
+    this.emitExit(this.steps, this.cycles, f);
     this.pendingIndex = index;
   }
 

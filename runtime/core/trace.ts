@@ -5,7 +5,7 @@
 // (kvm_exit, kvm_entry) prints differently on x86 and arm64, so there is no global registry.
 
 import { printf, type PrintfArg } from "./printf.js";
-import { CHUNK_MASK, CHUNK_ROWS, Columns, Interner, getU64, putU64, type ColumnType } from "./columns.js";
+import { CHUNK_MASK, CHUNK_ROWS, Columns, Interner, getU64, putU64, type ColumnArray, type ColumnType } from "./columns.js";
 
 export type FieldValue = bigint | number | string | boolean;
 export type KvmEra = "2015" | "today";
@@ -97,13 +97,20 @@ export interface TraceOptions {
 // (exact below 2^53) or BigInts, and storing a non-negative number makes no BigInt.
 const COLUMN_OF: Record<TraceFieldType, ColumnType> = { u64: "u64", u32: "u32", num: "f64", bool: "u8", str: "u32" };
 
-type RowWriter = (cols: unknown[], at: number, f: Record<string, FieldValue>, intern: (s: string) => number, store64: typeof putU64) => void;
+/** Records one event of a tracepoint: its fields (read with constant keys), step and cycles. */
+export type TraceEmitter = (step: number, cycles: number, fields: Record<string, FieldValue>) => void;
+type EmitterFactory = (log: TraceLog, rows: Columns, kind: number, intern: (s: string) => number, putU64: (col: ColumnArray, s: number, v: bigint | number) => void) => TraceEmitter;
+
+/** Factories by generated source: tracepoints with the same fields share one (and so do TraceLogs). */
+const FACTORIES = new Map<string, EmitterFactory>();
 
 /**
- * A writer of one tracepoint's fields into its columns, generated from the declaration: each
- * field read with a constant key (a fast property load at every emit site), no loop, no switch.
+ * The emitter of one tracepoint's events, generated from its declaration: each field read with a
+ * constant key and stored in its column, no loop, no switch. Emitters of tracepoints with the same
+ * fields are closures of one generated function, so a hot emit site that calls its own emitter
+ * stays monomorphic whichever VM (or how many) it serves.
  */
-function rowWriter(fields: readonly TraceField[]): RowWriter {
+function emitterFactory(fields: readonly TraceField[]): EmitterFactory {
   const body = fields.map((f, j) => {
     const v = `f[${JSON.stringify(f.name)}]`;
     switch (f.type) {
@@ -114,19 +121,33 @@ function rowWriter(fields: readonly TraceField[]): RowWriter {
       case "str": return `{ const v = ${v}; cols[${j}][at] = intern(v === undefined ? "" : String(v)); }`;
     }
   });
-  return new Function("cols", "at", "f", "intern", "putU64", body.join("\n")) as RowWriter;
+  const src = `"use strict";\nreturn function emit(step, cycles, f) {\nlog.makeRoom();\nconst row = rows.push();\nconst cols = rows.chunk(row);\nconst at = row & ${CHUNK_MASK};\n${body.join("\n")}\nlog.pushEvent(kind, row, step, cycles);\n};`;
+  let factory = FACTORIES.get(src);
+  if (!factory) {
+    factory = new Function("log", "rows", "kind", "intern", "putU64", src) as EmitterFactory;
+    FACTORIES.set(src, factory);
+  }
+  return factory;
 }
 
 /** Events stored past the cap before they are dropped in one pass (at most the cap itself). */
 const DROP_SLACK = 4096;
 
-/** The rows of one tracepoint's events: a column per declared field. */
+/** The rows of one tracepoint's events (a column per declared field) and its emitter. */
 class TracepointRows {
   readonly rows: Columns;
-  readonly write: RowWriter | null;
-  constructor(readonly tp: Tracepoint | undefined, readonly fields: readonly TraceField[]) {
-    this.rows = new Columns(tp?.fields ? fields.map((f) => COLUMN_OF[f.type]) : ["ref"], 16);
-    this.write = tp?.fields ? rowWriter(fields) : null;
+  readonly emit: TraceEmitter;
+  constructor(log: TraceLog, kind: number, intern: (s: string) => number, readonly tp: Tracepoint | undefined, readonly fields: readonly TraceField[]) {
+    const rows = (this.rows = new Columns(tp?.fields ? fields.map((f) => COLUMN_OF[f.type]) : ["ref"], 16));
+    // Without declared fields (slow path): the fields object itself, copied.
+    this.emit = tp?.fields
+      ? emitterFactory(fields)(log, rows, kind, intern, putU64)
+      : (step, cycles, f) => {
+          log.makeRoom();
+          const row = rows.push();
+          (rows.chunk(row)[0] as unknown[])[row & CHUNK_MASK] = { ...f };
+          log.pushEvent(kind, row, step, cycles);
+        };
   }
 }
 
@@ -198,7 +219,7 @@ export class TraceLog {
     if (k === undefined) {
       const tp = this.tracepoints.get(name);
       k = this.kinds.length;
-      this.kinds.push(new TracepointRows(tp, tp?.fields ?? []));
+      this.kinds.push(new TracepointRows(this, k, this.intern, tp, tp?.fields ?? []));
       this.byName.set(name, k);
     }
     return k;
@@ -215,13 +236,24 @@ export class TraceLog {
 
   /** emit() with the tracepoint given by kindId(name). */
   emitKind(kind: number, step: number, cycles: number, fields: Record<string, FieldValue>): void {
-    // Past the cap plus the slack, drop the stored events that are no longer kept.
+    this.kinds[kind]!.emit(step, cycles, fields);
+  }
+
+  /**
+   * The emitter of a tracepoint (by kindId): emitKind without the lookup, for hot emit sites
+   * that keep it (each site then calls one function).
+   */
+  emitterOf(kind: number): TraceEmitter {
+    return this.kinds[kind]!.emit;
+  }
+
+  /** Before an event is stored (emitters call it): past the cap plus the slack, drop the stored events no longer kept. */
+  makeRoom(): void {
     if (this.ev.count >= this.capEvents + Math.min(this.capEvents, DROP_SLACK)) this.dropOldest(this.ev.count - this.capEvents);
-    const t = this.kinds[kind]!;
-    const rows = t.rows;
-    const row = rows.push();
-    if (t.write) t.write(rows.chunk(row), row & CHUNK_MASK, fields, this.intern, putU64);
-    else (rows.chunk(row)[0] as unknown[])[row & CHUNK_MASK] = { ...fields };
+  }
+
+  /** The event row of an event whose fields are stored at `row` of tracepoint `kind`'s columns (emitters call it). */
+  pushEvent(kind: number, row: number, step: number, cycles: number): void {
     const ev = this.ev;
     const e = ev.push();
     const c = ev.chunk(e);

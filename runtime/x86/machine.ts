@@ -4,7 +4,7 @@
 
 import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
-import { TraceLog, type FieldValue } from "../core/trace.js";
+import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
 import type {
@@ -102,7 +102,8 @@ export class X86Machine extends VmBase implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
-    this.kinds = { exit: this.trace.kindId("kvm_exit"), entry: this.trace.kindId("kvm_entry") };
+    this.emitExit = this.trace.emitterOf(this.trace.kindId("kvm_exit"));
+    this.emitEntry = this.trace.emitterOf(this.trace.kindId("kvm_entry"));
     this.exits = new ExitStore(X86_EXIT_SCHEMA, options.exitCap);
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
@@ -178,7 +179,7 @@ export class X86Machine extends VmBase implements Machine {
       else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
     this.entryFields.rip = ripValue(s);
-    this.emitKind(this.kinds.entry, this.entryFields);
+    this.emitEntry(this.steps, this.cycles, this.entryFields);
     const inj = this.vmcs.readNum(EXIT_INFO.entryIntrInfo);
     if (inj >>> 31) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
@@ -250,7 +251,7 @@ export class X86Machine extends VmBase implements Machine {
     f.info2 = intrInfo;
     f.intr_info = intrInfo;
     f.error_code = info.intrError ?? 0;
-    this.emitKind(this.kinds.exit, f);
+    this.emitExit(this.steps, this.cycles, f);
     this.cycles += cycles;
     this.pendingIndex = index;
   }
@@ -276,8 +277,9 @@ export class X86Machine extends VmBase implements Machine {
     k.insn = c[j.insn] as unknown[];
   }
 
-  /** The kvm_exit and kvm_entry tracepoints (trace.kindId): every exit emits both. */
-  private readonly kinds: { exit: number; entry: number };
+  /** The kvm_exit and kvm_entry emitters (trace.emitterOf): every exit emits both. */
+  private readonly emitExit: TraceEmitter;
+  private readonly emitEntry: TraceEmitter;
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry. */
   private readonly exitFields: Record<string, FieldValue> = { exit_reason: 0, guest_rip: 0, isa: 1, info1: 0, info2: 0, intr_info: 0, error_code: 0, vcpu_id: 0 };
   private readonly entryFields: Record<string, FieldValue> = { vcpu_id: 0, rip: 0 };

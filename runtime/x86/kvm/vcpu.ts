@@ -46,8 +46,12 @@ export interface KvmContext {
 export class KvmVcpu {
   /** vcpu->arch copies: what the guest believes its registers hold. */
   readonly arch = { cr0: 0n, cr3: 0n, cr4: 0n, efer: 0n, cr0GuestOwned: 0n, cr4GuestOwned: 0n };
-  /** vcpu->stat counters (Linux names where they exist). */
-  readonly stats: Record<string, number> = {};
+  /** vcpu->stat counters (Linux names where they exist) by name, in the order first counted (a Map: count() is on every exit). */
+  private readonly counters = new Map<string, number>();
+  /** The counters as an object, in the order first counted. */
+  get stats(): Record<string, number> {
+    return Object.fromEntries(this.counters);
+  }
   /** Guest instructions KVM completed for the guest (emulated, or skipped once handled): not in the machine's steps. */
   emulated = 0;
   /** MSRs KVM emulates in software (kvm_get/set_msr_common). */
@@ -65,7 +69,7 @@ export class KvmVcpu {
   }
 
   count(stat: string): void {
-    this.stats[stat] = (this.stats[stat] ?? 0) + 1;
+    this.counters.set(stat, (this.counters.get(stat) ?? 0) + 1);
   }
 
   // ---- vmx_vcpu_setup + hardware_setup (v4.1) ----
