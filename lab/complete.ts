@@ -36,6 +36,7 @@ export function complete(session: Session, code: string, cursorPos: number): { m
   else if (/^show \w+$/.test(before) && info?.viewArgs[before.slice(5)]) pool = [...info.viewArgs[before.slice(5)]!];
   else if (before === "use" || before === "compare" || /^compare \w+$/.test(before)) pool = [...session.vms.keys()];
   else if (before === "vm boot" || before === "vm") pool = before === "vm" ? ["boot"] : ["arm64", "x86_64"];
+  else if (/^chart\b/.test(before) && !/\bwhere\b/.test(before)) pool = chartWords(before, [...session.vms.keys(), ...session.traces.keys()]);
   else {
     pool = [...KEYWORDS, ...session.variables.keys(), ...(info?.registerNames ?? []), ...session.reasonNames()];
     if (word.startsWith("exit.")) {
@@ -46,6 +47,23 @@ export function complete(session: Session, code: string, cursorPos: number): { m
   const w = word.toLowerCase();
   const matches = [...new Set(pool)].filter((p) => p.toLowerCase().startsWith(w)).sort();
   return { matches, start, end: cursorPos };
+}
+
+/**
+ * The words that can follow a `chart` statement so far (grammar/exitlab.ne's chart rule):
+ * what to chart, its shape, then filters; `names` are the VMs and loaded traces.
+ */
+function chartWords(before: string, names: string[]): string[] {
+  const w = before.split(/\s+/);
+  const last = w[w.length - 1]!;
+  if (w.length === 1) return ["exits", "cycles", "compare", ...names];
+  if (w[1] === "compare") return w.length < 4 ? names : ["where", "without"];
+  if (last === "by") return ["reason"];
+  if (last === "over") return ["time"];
+  if (last === "without") return ["console"];
+  if (w.includes("by") || w.includes("over")) return ["where", "without"];
+  if (last === "exits" || last === "cycles") return ["by", "over"];
+  return ["exits", "cycles", "by", "over"];
 }
 
 /** Documentation for the word under the cursor, with a register's current value. */

@@ -15,6 +15,15 @@ describe("complete / inspect / isComplete", () => {
     expect(complete(s, "trap c", 6).matches).toEqual(["cpuid", "cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "trap cr", 7).matches).toEqual(["cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "show re", 7).matches).toEqual(["regs"]);
+    // chart: what to chart, its shape, then the filters (grammar/exitlab.ne's chart rule).
+    const chart = (code: string) => complete(s, code, code.length).matches;
+    expect(chart("chart ")).toEqual(expect.arrayContaining(["compare", "cycles", "exits"]));
+    expect(chart("chart cycles ")).toEqual(["by", "over"]);
+    expect(chart("chart exits by ")).toEqual(["reason"]);
+    expect(chart("chart exits over ")).toEqual(["time"]);
+    expect(chart("chart exits by reason ")).toEqual(["where", "without"]);
+    expect(chart("chart exits by reason without ")).toEqual(["console"]);
+    expect(chart("chart exits by reason where reason == CR_")).toContain("CR_ACCESS");
     expect(complete(s, "expect ra", 9).matches).toContain("rax");
     expect(complete(s, "expect exit.reason == CR_A", 26).matches).toEqual(["CR_ACCESS"]);
   });
