@@ -52,7 +52,7 @@ function bootError(e: unknown, s: S<"vmBoot">, source: string): LabError {
   if (typeof err.detail === "string" && s.guest?.type === "file") {
     return new LabError(name, `${err.detail} (${s.guest.path} line ${String(err.line)}, column ${String(err.column)})`, s.guest.pos, err.hint);
   }
-  return new LabError(name, err.message, s.pos, err.hint);
+  return new LabError(name, err.message, s.guest?.type === "image" ? s.guest.pos : s.pos, err.hint);
 }
 
 /** A machine-construction error inside an asm block, moved to the block's place in the program. */
@@ -116,6 +116,19 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     // No fileName: bootError names the file and keeps one position per message.
     guest = { source: src };
     guestName = s.guest.path;
+  } else if (s.guest?.type === "image") {
+    const g = s.guest;
+    const want = arch === "arm64" ? "image" : "multiboot";
+    if (g.format !== want) throw valueError(`\`${g.format}\` is not how ${arch} guests load: write \`vm boot ${arch} ${want} "FILE"\``, g.pos, arch === "arm64" ? "arm64 boots an ELF file, a Linux Image or a raw image (`image`)" : "x86_64 boots multiboot kernels (`multiboot`), as QEMU's -kernel does");
+    const path = resolve(ctx.options.baseDir ?? process.cwd(), g.path);
+    let image: Uint8Array;
+    try {
+      image = readFileSync(path);
+    } catch (e) {
+      throw new LabError("FileError", `cannot read ${g.path}: ${(e as Error).message}`, g.pos);
+    }
+    guest = { image, fileName: g.path, append: g.append ?? "" };
+    guestName = g.path;
   } else if (s.guest?.type === "asm") {
     // No fileName: bootError puts the block's line and column in the program.
     guest = { source: s.guest.body, ...asmMode(s.guest.mode, arch) };

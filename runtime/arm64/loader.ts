@@ -3,7 +3,8 @@
 // at 0x44000000 and pass its address in x0; the entry is `start` (else `_start`, else the base).
 
 import type { GuestMemory } from "../core/memory.js";
-import type { MachineOptions } from "../core/machine.js";
+import type { GuestImage, MachineOptions } from "../core/machine.js";
+import { parseArm64Image } from "./image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleA64 } from "./isa/index.js";
 import { ARM64_BOOT_BASE, ARM64_BOOT_SOURCE, ARM64_DTB_BASE } from "../guests/arm64/boot.js";
@@ -27,6 +28,7 @@ export function loadGuest(
   guest: NonNullable<MachineOptions["guest"]>,
   layout: { ram: { base: number; size: number }; uart: { base: number; size: number } },
 ): LoadedGuest {
+  if ("image" in guest) return loadImage(memory, guest, layout);
   let source: string;
   let fileName: string | undefined;
   if ("builtin" in guest) {
@@ -49,4 +51,28 @@ export function loadGuest(
   memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart));
   const entry = program.symbols.get("start") ?? program.symbols.get("_start") ?? program.base;
   return { entry, dtb: BigInt(ARM64_DTB_BASE), symbols: program.symbols };
+}
+
+/**
+ * A binary guest (image.ts): its segments into RAM, the mach-virt tree with `append` as
+ * /chosen/bootargs at 0x44000000 (QEMU: RAM base + min(RAM / 2, 128 MiB) without an initrd), the
+ * entry the file gives. Throws ExitlabError when a segment falls outside RAM or on the tree.
+ */
+function loadImage(memory: GuestMemory, guest: GuestImage, layout: { ram: { base: number; size: number }; uart: { base: number; size: number } }): LoadedGuest {
+  const name = guest.fileName ?? "the image";
+  const parsed = parseArm64Image(guest.image, layout.ram.base, name);
+  const ramEnd = layout.ram.base + layout.ram.size;
+  for (const seg of parsed.segments) {
+    const end = seg.address + seg.bytes.length + seg.zero;
+    if (seg.address < layout.ram.base || end > ramEnd) {
+      throw new ExitlabError(`${name}: ${parsed.format === "elf" ? "a segment" : "the image"} at 0x${seg.address.toString(16)}..0x${end.toString(16)} is outside guest RAM (0x${layout.ram.base.toString(16)}..0x${ramEnd.toString(16)})`);
+    }
+    if (end > ARM64_DTB_BASE && seg.address < ARM64_DTB_BASE + 0x1_0000) throw new ExitlabError(`${name}: the image overlaps the device tree at 0x${ARM64_DTB_BASE.toString(16)}`);
+  }
+  for (const seg of parsed.segments) {
+    memory.writeBytes(seg.address, seg.bytes);
+    if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
+  }
+  memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, guest.append ?? ""));
+  return { entry: BigInt(parsed.entry), dtb: BigInt(ARM64_DTB_BASE), symbols: new Map() };
 }

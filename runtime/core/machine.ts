@@ -202,10 +202,22 @@ export interface ArchInfo {
 export type GuestMode = 16 | 32 | 64;
 export const GUEST_MODES: readonly GuestMode[] = [16, 32, 64];
 
+/** A binary guest: the file's bytes, its name for messages, and the kernel command line. */
+export interface GuestImage {
+  image: Uint8Array;
+  fileName?: string;
+  /** The command line (QEMU's -append). */
+  append?: string;
+}
+
 /** Options common to both machine factories. */
 export interface MachineOptions {
-  /** Built-in guest by name ("boot" is the talk's MMU-enable guest), or assembly source. */
-  guest?: { builtin: string } | { source: string; fileName?: string; mode?: GuestMode };
+  /**
+   * Built-in guest by name ("boot" is the talk's MMU-enable guest), assembly source, or a binary
+   * file's bytes loaded as QEMU's -kernel does (arm64: ELF, Linux Image or raw image, with
+   * `append` as the device tree's /chosen/bootargs).
+   */
+  guest?: { builtin: string } | { source: string; fileName?: string; mode?: GuestMode } | GuestImage;
   memoryCapBytes?: number;
   traceCapEvents?: number;
   /** Most exits kept (default 1,000,000); older ones are dropped, their counts kept. */

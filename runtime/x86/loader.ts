@@ -3,6 +3,7 @@
 
 import type { GuestMemory } from "../core/memory.js";
 import type { GuestMode, MachineOptions } from "../core/machine.js";
+import { MULTIBOOT_INFO_ADDRESS, multibootInfo, parseMultibootElf } from "./image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleX86 } from "./isa/index.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../guests/x86_64/boot.js";
@@ -21,6 +22,21 @@ export const BUILTIN_GUESTS: Record<string, { source: string; doc: string }> = {
  * image does not fit RAM (for mode 64: below the loader's tables at the top `ramTop`).
  */
 export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions["guest"]>, ramTop = Infinity): { entry: bigint; symbols: Map<string, bigint>; mode: GuestMode } {
+  if ("image" in guest) {
+    // A multiboot kernel (image.ts): its segments, the information structure, entered in mode 32.
+    const name = guest.fileName ?? "the image";
+    const { segments, entry } = parseMultibootElf(guest.image, name);
+    for (const seg of segments) {
+      const end = seg.address + seg.bytes.length + seg.zero;
+      if (!memory.isRam(seg.address) || !memory.isRam(end - 1)) throw new ExitlabError(`${name}: a segment at 0x${seg.address.toString(16)}..0x${end.toString(16)} is outside guest RAM`);
+    }
+    for (const seg of segments) {
+      memory.writeBytes(seg.address, seg.bytes);
+      if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
+    }
+    memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, guest.append ?? ""));
+    return { entry: BigInt(entry), symbols: new Map(), mode: 32 };
+  }
   let source: string;
   let fileName: string | undefined;
   let mode: GuestMode = 32;

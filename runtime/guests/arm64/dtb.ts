@@ -63,14 +63,14 @@ export function buildDtb(root: DtNode): Uint8Array {
 }
 
 /** The machine's tree: memory, the PL011 UART, PSCI over HVC, and chosen/stdout-path. */
-export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }): Uint8Array {
+export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string): Uint8Array {
   const hi = (v: number) => Math.floor(v / 2 ** 32);
   const lo = (v: number) => v >>> 0;
   return buildDtb({
     name: "",
     props: { compatible: "linux,dummy-virt", "#address-cells": [2], "#size-cells": [2], "interrupt-parent": [1] },
     children: [
-      { name: "chosen", props: { "stdout-path": `/pl011@${uart.base.toString(16)}` } },
+      { name: "chosen", props: { ...(bootargs !== undefined ? { bootargs } : {}), "stdout-path": `/pl011@${uart.base.toString(16)}` } },
       { name: `memory@${ram.base.toString(16)}`, props: { device_type: "memory", reg: [hi(ram.base), lo(ram.base), hi(ram.size), lo(ram.size)] } },
       { name: `pl011@${uart.base.toString(16)}`, props: { compatible: "arm,pl011\0arm,primecell", reg: [0, uart.base, 0, uart.size] } },
       { name: "psci", props: { compatible: "arm,psci-0.2\0arm,psci", method: "hvc" } },

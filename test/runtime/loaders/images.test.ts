@@ -1,0 +1,158 @@
+// Binary guests loaded as QEMU's -kernel loads them: arm64 raw images, Linux Images (header:
+// Documentation/arm64/booting.rst) and ELF64 (System V gABI program headers); x86 multiboot ELF32
+// (Multiboot Specification 0.6.96 §3.1.1 header, §3.3 information structure). The kvm-unit-tests
+// binaries of ../shared boot when they are there (CI has them beside the clone).
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parseArm64Image, RAW_IMAGE_OFFSET } from "../../../runtime/arm64/image.js";
+import { multibootInfo, parseMultibootElf, MULTIBOOT_INFO_ADDRESS } from "../../../runtime/x86/image.js";
+import { createMachine } from "../../../runtime/index.js";
+import { Session } from "../../../lab/session.js";
+
+const RAM = 0x4000_0000;
+
+/** A minimal ELF file: header + program headers (PT_LOAD at paddr) + the segments' bytes. */
+function elf(opts: { bits: 32 | 64; machine: number; entry: number; segs: { paddr: number; bytes: number[]; memsz?: number }[] }): Uint8Array {
+  const is64 = opts.bits === 64;
+  const eh = is64 ? 64 : 52, ph = is64 ? 56 : 32;
+  let data = eh + ph * opts.segs.length;
+  const out = new Uint8Array(data + opts.segs.reduce((n, s) => n + s.bytes.length, 0));
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, 1, 1]);
+  v.setUint16(16, 2, true);
+  v.setUint16(18, opts.machine, true);
+  if (is64) {
+    v.setBigUint64(24, BigInt(opts.entry), true);
+    v.setBigUint64(32, BigInt(eh), true);
+    v.setUint16(54, ph, true);
+    v.setUint16(56, opts.segs.length, true);
+  } else {
+    v.setUint32(24, opts.entry, true);
+    v.setUint32(28, eh, true);
+    v.setUint16(42, ph, true);
+    v.setUint16(44, opts.segs.length, true);
+  }
+  opts.segs.forEach((s, i) => {
+    const p = eh + i * ph;
+    v.setUint32(p, 1, true);
+    if (is64) {
+      v.setBigUint64(p + 8, BigInt(data), true);
+      v.setBigUint64(p + 24, BigInt(s.paddr), true);
+      v.setBigUint64(p + 32, BigInt(s.bytes.length), true);
+      v.setBigUint64(p + 40, BigInt(s.memsz ?? s.bytes.length), true);
+    } else {
+      v.setUint32(p + 4, data, true);
+      v.setUint32(p + 12, s.paddr, true);
+      v.setUint32(p + 16, s.bytes.length, true);
+      v.setUint32(p + 20, s.memsz ?? s.bytes.length, true);
+    }
+    out.set(s.bytes, data);
+    data += s.bytes.length;
+  });
+  return out;
+}
+
+const word = (w: number) => [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, w >>> 24];
+// mov x0, #8 ; movk x0, #0x8400, lsl #16 ; hvc #0 — PSCI SYSTEM_OFF (PSCI 0.2, function 0x84000008).
+const SYSTEM_OFF = [...word(0xd2800100), ...word(0xf2b08000), ...word(0xd4000002)];
+
+describe("arm64 images", () => {
+  test("raw: at RAM base + 0x80000 (QEMU KERNEL64_LOAD_ADDR), entered at its first byte", () => {
+    const p = parseArm64Image(new Uint8Array(SYSTEM_OFF), RAM, "raw.bin");
+    expect(p).toMatchObject({ format: "raw", entry: RAM + RAW_IMAGE_OFFSET });
+    const m = createMachine("arm64", { guest: { image: new Uint8Array(SYSTEM_OFF) } });
+    expect(m.pc).toBe(BigInt(RAM + RAW_IMAGE_OFFSET));
+    expect(m.run().message).toMatch(/SYSTEM_OFF/);
+  });
+
+  test("a Linux Image: at RAM base + text_offset; image_size 0 means text_offset 0x80000", () => {
+    const img = new Uint8Array(64 + 12);
+    const v = new DataView(img.buffer);
+    img.set(word(0x14000010), 0); // b +0x40 (code0: branch over the header)
+    v.setBigUint64(8, 0x20_0000n, true); // text_offset
+    v.setBigUint64(16, BigInt(img.length + 4096), true); // image_size (with bss)
+    v.setUint32(0x38, 0x644d5241, true); // "ARM\x64"
+    img.set(SYSTEM_OFF, 64);
+    const p = parseArm64Image(img, RAM, "Image");
+    expect(p).toMatchObject({ format: "image", entry: RAM + 0x20_0000 });
+    expect(p.segments[0]!.zero).toBe(4096);
+    v.setBigUint64(16, 0n, true);
+    expect(parseArm64Image(img, RAM, "Image").entry).toBe(RAM + 0x8_0000);
+    const m = createMachine("arm64", { guest: { image: img, append: "console=ttyAMA0" } });
+    expect(m.run().message).toMatch(/SYSTEM_OFF/);
+  });
+
+  test("ELF64: PT_LOAD segments at p_paddr (p_memsz beyond p_filesz cleared), entry e_entry", () => {
+    const f = elf({ bits: 64, machine: 183, entry: 0x4010_0000, segs: [{ paddr: 0x4010_0000, bytes: SYSTEM_OFF, memsz: SYSTEM_OFF.length + 64 }] });
+    expect(parseArm64Image(f, RAM, "k.elf")).toMatchObject({ format: "elf", entry: 0x4010_0000 });
+    const m = createMachine("arm64", { guest: { image: f, fileName: "k.elf" } });
+    expect(m.run().message).toMatch(/SYSTEM_OFF/);
+  });
+
+  test("bad files: clear errors naming the file and what is wrong", () => {
+    expect(() => parseArm64Image(new Uint8Array(0), RAM, "e.bin")).toThrow(/e\.bin is empty/);
+    expect(() => parseArm64Image(elf({ bits: 64, machine: 62, entry: 0, segs: [{ paddr: 0, bytes: [0] }] }), RAM, "x.elf")).toThrow(/x\.elf is an ELF file for x86-64 \(EM_X86_64\), not AArch64/);
+    expect(() => parseArm64Image(elf({ bits: 32, machine: 183, entry: 0, segs: [] }), RAM, "a.elf")).toThrow(/32-bit ELF/);
+    expect(() => parseArm64Image(elf({ bits: 64, machine: 183, entry: 0, segs: [] }), RAM, "n.elf")).toThrow(/no loadable/);
+    expect(() => parseArm64Image(elf({ bits: 64, machine: 183, entry: 0, segs: [{ paddr: RAM, bytes: [1, 2, 3, 4] }] }).subarray(0, 100), RAM, "t.elf")).toThrow(/t\.elf is truncated/);
+    const outside = elf({ bits: 64, machine: 183, entry: 0x1000, segs: [{ paddr: 0x1000, bytes: SYSTEM_OFF }] });
+    expect(() => createMachine("arm64", { guest: { image: outside, fileName: "low.elf" } })).toThrow(/low\.elf: a segment at 0x1000\.\.0x100c is outside guest RAM/);
+  });
+});
+
+describe("x86 multiboot kernels", () => {
+  // Multiboot header: magic, flags 0, checksum (the three sum to zero), then hlt.
+  const MB = [...word(0x1badb002), ...word(0), ...word((-0x1badb002) >>> 0)];
+  test("ELF32 with a Multiboot header: segments, entry, EBX = the information structure with the command line", () => {
+    const f = elf({ bits: 32, machine: 3, entry: 0x40_000c, segs: [{ paddr: 0x40_0000, bytes: [...MB, 0xf4] }] });
+    expect(parseMultibootElf(f, "k")).toMatchObject({ entry: 0x40_000c });
+    const m = createMachine("x86_64", { guest: { image: f, append: "a=1 b" } });
+    expect(m.pc).toBe(0x40_000cn);
+    expect(m.readRegister("ebx")).toBe(BigInt(MULTIBOOT_INFO_ADDRESS));
+    const info = m.readPhysical(MULTIBOOT_INFO_ADDRESS, 96);
+    const v = new DataView(info.buffer, info.byteOffset);
+    expect(v.getUint32(0, true) & 0b1101).toBe(0b1101); // mem, cmdline, mods
+    expect(v.getUint32(8, true)).toBe((128 * 1024 * 1024 - 0x10_0000) / 1024);
+    const cmd = v.getUint32(16, true);
+    expect(Buffer.from(m.readPhysical(cmd, 6)).toString("latin1")).toBe("a=1 b\0");
+    expect(multibootInfo(128 << 20, "").length).toBe(89);
+  });
+
+  test("bad files: no Multiboot header, another machine's ELF", () => {
+    expect(() => parseMultibootElf(new Uint8Array(64), "z.bin")).toThrow(/z\.bin is not a multiboot kernel/);
+    const arm = elf({ bits: 64, machine: 183, entry: 0, segs: [{ paddr: 0x40_0000, bytes: MB }] });
+    expect(() => parseMultibootElf(arm, "a.elf")).toThrow(/a\.elf is an ELF file for 64-bit AArch64/);
+  });
+});
+
+describe("vm boot ARCH image|multiboot \"FILE\" [append \"ARGS\"]", () => {
+  test("errors name the file or the word, at its position", async () => {
+    const s = await Session.create();
+    const err = (src: string) => s.execute(src).find((r) => r.kind === "error") as { name: string; message: string; column: number } | undefined;
+    expect(err('vm boot arm64 multiboot "k.flat"')).toMatchObject({ name: "ValueError", column: 25, message: expect.stringMatching(/`multiboot` is not how arm64 guests load/) });
+    expect(err('vm boot x86_64 image "k.flat"')).toMatchObject({ name: "ValueError", message: expect.stringMatching(/`image` is not how x86_64 guests load/) });
+    expect(err('vm boot arm64 image "no-such.flat" append "x"')).toMatchObject({ name: "FileError", column: 21, message: expect.stringMatching(/cannot read no-such\.flat/) });
+  });
+});
+
+const KUT = join(__dirname, "../../../../shared/guests/kvm-unit-tests");
+describe.skipIf(!existsSync(KUT))("kvm-unit-tests binaries (../shared)", () => {
+  test("arm64 selftest.flat boots as QEMU boots it and prints its PASS lines (the language's `vm boot arm64 image`)", async () => {
+    const s = await Session.create();
+    const r = s.execute(`vm boot arm64 image "${join(KUT, "arm64/selftest.flat")}" append "setup smp=1 mem=128" as kut\nset steplimit 100000000\nrun`);
+    expect(r.filter((x) => x.kind === "error")).toEqual([]);
+    const out = s.current!.machine.console;
+    expect(out).toContain("PASS: selftest: setup: smp: number of CPUs matches expectation");
+    expect(out).toContain("PASS: selftest: setup: mem: memory size matches expectation");
+    expect(out).toContain("SUMMARY: 2 tests");
+  });
+
+  test("x86 msr.flat loads as a multiboot kernel (entered at e_entry in mode 32)", () => {
+    const f = readFileSync(join(KUT, "x86_64/msr.flat"));
+    const { entry } = parseMultibootElf(f, "msr.flat");
+    const m = createMachine("x86_64", { guest: { image: f, fileName: "msr.flat" } });
+    expect(m.pc).toBe(BigInt(entry));
+  });
+});
