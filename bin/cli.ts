@@ -6,6 +6,7 @@ import { runCommand } from "./commands/run.js";
 import { checkCommand } from "./commands/check.js";
 import { replCommand } from "./commands/repl.js";
 import { kernelCommand } from "./commands/kernel.js";
+import { kvmUnitTestsCommand, KUT_USAGE } from "./commands/kvm-unit-tests.js";
 
 export const USAGE = `usage: exitlab <command> [arguments]
 
@@ -15,6 +16,8 @@ commands:
   repl                                      interactive session (asm blocks span lines)
   kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME]
                                             install the Jupyter kernelspec
+  ${KUT_USAGE}
+                                            run kvm-unit-tests entries on exitlab and QEMU; compare
 options:
   --help       this text
   --version    the exitlab version
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     case "check": return checkCommand(rest);
     case "repl": return replCommand(rest);
     case "kernel": return kernelCommand(rest);
+    case "kvm-unit-tests": return kvmUnitTestsCommand(rest);
     default:
       process.stderr.write(`exitlab: unknown command \`${cmd}\`\n\n${USAGE}\n`);
       return 2;

@@ -22,6 +22,12 @@ import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js
 const MASK64 = (1n << 64n) - 1n;
 
 /** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
+/**
+ * The modelled core's clock: 1 GHz, one cycle per guest instruction as the cost model counts
+ * (cost.ts GUEST_INSTRUCTION_CYCLES), so CNTFRQ_EL0 = 62.5 MHz ticks once every 16 cycles.
+ */
+export const MODELLED_CPU_HZ = 1_000_000_000;
+
 /** The trap of each HVC #imm16, made once (traps are immutable; HVC is the hypercall hot path). */
 const HVC_TRAPS: El2Trap[] = [];
 
@@ -97,6 +103,9 @@ export class A64Cpu implements A64Env {
     this.sysregs.set("ELR_EL2", join64(this.exitElrLo, this.exitElrHi));
     this.sysregs.set("SPSR_EL2", BigInt(this.exitSpsr));
   }
+
+  /** Modelled time in cycles (the machine's count; advances as guest code and exits cost cycles). */
+  clock: () => number = () => 0;
 
   /** A trap to EL2 raised by compiled code without throwing (see hvcTrap): the machine takes it. */
   trap: El2Trap | null = null;
@@ -326,6 +335,9 @@ export class A64Cpu implements A64Env {
       case "NZCV": return BigInt((s.nzcv << 28) >>> 0); // bits 63:32 RES0 (Arm ARM D13.2 NZCV)
       case "SPSEL": return BigInt(s.spsel);
       case "SP_EL0": return s.sp[0]!;
+      // The generic timer's count advances with modelled time (Arm ARM D11.1.2: the system
+      // counter at CNTFRQ_EL0 Hz; CNTVOFF_EL2 is 0 here, so virtual = physical).
+      case "CNTPCT_EL0": case "CNTVCT_EL0": return BigInt(Math.floor((this.clock() * Number(this.reg("CNTFRQ_EL0"))) / MODELLED_CPU_HZ));
     }
     return this.reg(name);
   }

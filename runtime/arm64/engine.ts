@@ -86,6 +86,12 @@ export class A64Engine {
    * instruction counts as retired); anything else the CPU throws (a trap to EL2, a stop)
    * propagates with state.partial = instructions retired.
    */
+  /**
+   * Instructions the current run() had retired when its running block started (0 between runs):
+   * modelled time inside a run, for the counter (cpu.clock), to within one block.
+   */
+  retired = 0;
+
   run(budget: number): number {
     const cpu = this.cpu;
     const s = cpu.state;
@@ -113,11 +119,13 @@ export class A64Engine {
           }
         }
         inBlock = true;
+        this.retired = done;
         done += b.fn(R, s, cpu, port, left);
         prev = b;
         // A trap to EL2 raised without an exception (HVC): the machine takes it.
         if (cpu.trap !== null) {
           this.last = b;
+          this.retired = 0;
           return done;
         }
       } catch (e) {
@@ -128,10 +136,12 @@ export class A64Engine {
           continue;
         }
         s.partial = retired;
+        this.retired = 0;
         throw e;
       }
     }
     this.last = prev;
+    this.retired = 0;
     return done;
   }
 

@@ -105,6 +105,8 @@ export class Arm64Machine extends VmBase implements Machine {
       emit: (name, fields) => this.emit(name, fields),
     });
     this.engine = new A64Engine(this.cpu, this.memory);
+    // Modelled time: cycles so far plus the instructions of the run in progress.
+    this.cpu.clock = () => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES;
     this.engine.jit = this.settings.jit;
     this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
     this.kvm.reset(guest.entry, guest.dtb);

@@ -1,0 +1,49 @@
+// `exitlab kvm-unit-tests DIR`: every entry of DIR/unittests.cfg on exitlab and, when QEMU system
+// emulation is installed, on QEMU TCG too; a table of both outcomes and whether every result line
+// matches (bin/kut/runner.ts).
+
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Arch } from "../../runtime/core/machine.js";
+import { parseUnittestsCfg } from "../kut/config.js";
+import { entriesFor, hasQemu, resultTable, runEntry, type EntryResult } from "../kut/runner.js";
+import { usageFailure } from "./io.js";
+
+export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--no-qemu] [--json OUT.json]";
+
+/** The architecture of a directory's binaries: an ELF32 .flat is an x86 multiboot kernel, anything else arm64. */
+function archOfDir(dir: string): Arch {
+  const flat = readdirSync(dir).find((f) => f.endsWith(".flat"));
+  if (!flat) return "arm64";
+  const b = readFileSync(join(dir, flat)).subarray(0, 5);
+  return b[0] === 0x7f && b[1] === 0x45 && b[4] === 1 ? "x86_64" : "arm64";
+}
+
+export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
+  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json"].includes(args[i - 1] ?? ""));
+  if (!dir) return usageFailure(`usage: exitlab ${KUT_USAGE}`);
+  const cfgPath = join(dir, "unittests.cfg");
+  if (!existsSync(cfgPath)) return usageFailure(`${dir} has no unittests.cfg (a kvm-unit-tests build directory for one architecture, e.g. arm/ or x86/)`);
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const archArg = opt("--arch");
+  if (archArg !== undefined && archArg !== "arm64" && archArg !== "x86_64") return usageFailure(`--arch must be arm64 or x86_64, not ${archArg}`);
+  const arch: Arch = (archArg as Arch | undefined) ?? archOfDir(dir);
+  const only = opt("--only")?.split(",");
+  const withQemu = !args.includes("--no-qemu") && hasQemu(arch);
+  const entries = entriesFor(parseUnittestsCfg(readFileSync(cfgPath, "utf8")), arch, only);
+  if (only && entries.length !== only.length) return usageFailure(`no ${arch} entry named ${only.filter((n) => !entries.some((e) => e.name === n)).join(", ")} in ${cfgPath}`);
+  process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : " on exitlab (QEMU system emulation not installed: no reference)"}\n`);
+  const rows: EntryResult[] = [];
+  for (const e of entries) {
+    const r = runEntry(dir, arch, e, withQemu);
+    rows.push(r);
+    process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match ? "lines match" : "lines differ"}` : ""}\n`);
+  }
+  process.stdout.write(resultTable(rows) + "\n");
+  const json = opt("--json");
+  if (json) writeFileSync(json, JSON.stringify(rows.map((r) => ({ name: r.entry.name, needs: r.needs, match: r.match, exitlab: r.exitlab, qemu: r.qemu })), null, 2) + "\n");
+  return 0;
+}

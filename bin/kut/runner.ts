@@ -1,0 +1,154 @@
+// Running kvm-unit-tests entries on exitlab and on QEMU (the reference), and comparing what each
+// printed: every PASS/FAIL/SKIP/XPASS/XFAIL/SUMMARY line, in order. exitlab boots the binary as
+// QEMU's -kernel does (`{ image, append }`: runtime/arm64/image.ts, runtime/x86/image.ts) on its one
+// machine per architecture (arm64 mach-virt with 128 MiB and one vCPU; x86 pc with 128 MiB and one
+// vCPU); QEMU runs under TCG with the entry's own -smp, -append and extra options, as upstream's
+// arm/run and x86/run build them.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createMachine } from "../../runtime/index.js";
+import type { Arch } from "../../runtime/core/machine.js";
+import type { KutEntry } from "./config.js";
+
+/** The value upstream's $MAX_SMP stands for here (the number of host CPUs there). */
+export const MAX_SMP = 2;
+/** Seconds an entry may run (either side) unless its `timeout =` says otherwise. */
+export const DEFAULT_TIMEOUT_S = 20;
+/** exitlab's machines: one vCPU, 128 MiB. */
+const EXITLAB_SMP = 1;
+const EXITLAB_MEM_MIB = 128;
+
+/** Lines that carry a test's results (kvm-unit-tests lib/report.c). */
+const RESULT = /^(PASS|FAIL|SKIP|XPASS|XFAIL|SUMMARY|ABORT)\b/;
+
+export function resultLines(console: string): string[] {
+  return console.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => RESULT.test(l));
+}
+
+/** An outcome from result lines: FAIL if any failed, PASS if any passed, SKIP if all skipped, else what ended the run. */
+export function outcome(lines: string[], ended: string): string {
+  if (lines.some((l) => /^(FAIL|XPASS|ABORT)/.test(l))) return "FAIL";
+  if (lines.some((l) => /^(PASS|XFAIL)/.test(l))) return "PASS";
+  if (lines.some((l) => l.startsWith("SKIP"))) return "SKIP";
+  return ended;
+}
+
+/** $MAX_SMP and upstream's $(( ... )) forms evaluated with MAX_SMP. */
+export function smpOf(e: KutEntry): number {
+  if (Number.isFinite(e.smp)) return e.smp;
+  const expr = e.smpText.replace(/\$MAX_SMP/g, String(MAX_SMP)).replace(/^\$\(\((.*)\)\)$/, "$1");
+  if (!/^[\d\s()<>?:+\-*]+$/.test(expr)) return MAX_SMP;
+  return Number(new Function(`return (${expr});`)());
+}
+
+/** What an entry's groups need of the machine that exitlab does not model yet (upstream's group names). */
+const GROUP_NEEDS: Record<string, string> = {
+  gic: "GIC", its: "GIC ITS", pmu: "PMU", timer: "timer interrupts", debug: "debug exceptions", mte: "MTE", pci: "PCIe",
+  apic: "local APIC", x2apic: "x2APIC", smp: "SMP", vmx: "nested VMX", svm: "nested SVM", hyperv: "Hyper-V", migration: "migration",
+};
+
+/** What the entry needs that exitlab's machine does not have (empty: nothing). */
+export function needs(e: KutEntry): string[] {
+  const out: string[] = [];
+  for (const g of e.groups) if (GROUP_NEEDS[g] && !out.includes(GROUP_NEEDS[g]!)) out.push(GROUP_NEEDS[g]!);
+  if (smpOf(e) > EXITLAB_SMP) out.push(`smp ${smpOf(e)}`);
+  const m = /-m\s+(\d+)/.exec(e.qemuParams);
+  if (m && Number(m[1]) !== EXITLAB_MEM_MIB) out.push(`-m ${m[1]}`);
+  if (e.accel === "kvm") out.push("KVM only");
+  if (e.disabledIf) out.push("disabled off QEMU");
+  return out;
+}
+
+export interface Run {
+  lines: string[];
+  outcome: string;
+  ms: number;
+  steps?: number;
+  exits?: number;
+  /** How the run ended when it did not power off cleanly. */
+  ended: string;
+}
+
+/** The entry on exitlab: the binary as -kernel loads it, the test's arguments as the command line. */
+export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number } = {}): Run {
+  const image = readFileSync(join(dir, e.file));
+  const t0 = performance.now();
+  const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
+  const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings: { stepLimit: Number.MAX_SAFE_INTEGER } });
+  const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
+  const ms = performance.now() - t0;
+  const lines = resultLines(m.console);
+  const ended = r.stop === "halted" ? (/SYSTEM_OFF|debug-exit/.test(r.message ?? "") ? "powered off" : `stopped: ${r.message ?? ""}`) : r.stop === "interrupted" ? "timeout" : r.stop === "limit" ? "step limit" : r.stop;
+  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase()), ms, steps: m.steps, exits: m.exits.total, ended };
+}
+
+const QEMU: Record<Arch, string> = { arm64: "qemu-system-aarch64", x86_64: "qemu-system-x86_64" };
+
+/** Whether QEMU system emulation for `arch` is installed. */
+export function hasQemu(arch: Arch): boolean {
+  return spawnSync(QEMU[arch], ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/** The QEMU command line for an entry (upstream arm/run, x86/run under TCG). */
+export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
+  const common = ["-nographic", "-m", String(EXITLAB_MEM_MIB), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file)];
+  const extra = e.qemuParams.split(/\s+/).filter(Boolean);
+  const append = e.testArgs ? ["-append", e.testArgs] : [];
+  // upstream's configure picks cortex-a57 for arm64 under TCG (the CPU exitlab models, MIDR_EL1 included).
+  if (arch === "arm64") return ["-machine", "virt", "-cpu", "cortex-a57", ...common, ...extra, ...append];
+  return ["-machine", "pc,accel=tcg", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", ...common, ...extra, ...append];
+}
+
+/** The entry under QEMU TCG (stdout is the guest's console). */
+export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000): Run {
+  const t0 = performance.now();
+  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e), { encoding: "latin1", timeout: maxMs, maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  const lines = resultLines(r.stdout ?? "");
+  const ended = r.error ? ((r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? "timeout" : String(r.error)) : "powered off";
+  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase()), ms, ended };
+}
+
+export interface EntryResult {
+  entry: KutEntry;
+  needs: string[];
+  exitlab: Run;
+  qemu?: Run;
+  /** Every result line the same, in order (undefined without QEMU). */
+  match?: boolean;
+}
+
+/** The entries of `dir`'s unittests.cfg for `arch` (those upstream runs there), optionally only `names`. */
+export function entriesFor(entries: KutEntry[], arch: Arch, names?: readonly string[]): KutEntry[] {
+  const mine = entries.filter((e) => !e.arch || e.arch === arch || (arch === "x86_64" && e.arch === "x86_64"));
+  return names ? mine.filter((e) => names.includes(e.name)) : mine;
+}
+
+export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean): EntryResult {
+  if (!existsSync(join(dir, e.file))) throw new Error(`${e.name}: ${e.file} is not in ${dir}`);
+  const exitlab = runExitlab(dir, arch, e);
+  const qemu = withQemu ? runQemu(dir, arch, e) : undefined;
+  const match = qemu ? qemu.lines.length > 0 && qemu.lines.join("\n") === exitlab.lines.join("\n") : undefined;
+  return { entry: e, needs: needs(e), exitlab, qemu, match };
+}
+
+/** The runner's table as text: entry, what it needs, QEMU's and exitlab's outcome, match, work. */
+export function resultTable(rows: EntryResult[]): string {
+  const head = ["entry", "needs", "QEMU", "exitlab", "lines match", "instructions", "exits", "exitlab ms"];
+  const body = rows.map((r) => [
+    r.entry.name,
+    r.needs.join(", ") || "-",
+    r.qemu?.outcome ?? "(no QEMU)",
+    r.exitlab.outcome,
+    r.match === undefined ? "-" : r.match ? "yes" : "no",
+    (r.exitlab.steps ?? 0).toLocaleString("en-US"),
+    String(r.exitlab.exits ?? 0),
+    r.exitlab.ms.toFixed(0),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i >= 5 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join("  ").trimEnd();
+  const matched = rows.filter((r) => r.match).length;
+  return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line), "", `${matched} of ${rows.length} entries print QEMU's result lines exactly`].join("\n");
+}

@@ -1,0 +1,36 @@
+// kvm-unit-tests against QEMU: every entry listed in kvm-unit-tests.expected.json printed, under
+// QEMU TCG, exactly the result lines recorded there, and exitlab must print the same lines. The
+// list only grows: an entry that matched and no longer does fails here. With QEMU system emulation
+// installed (CI installs qemu-system-arm and qemu-system-x86), QEMU is run again and must still
+// print the recorded lines (the reference is checked, not only remembered).
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parseUnittestsCfg } from "../../bin/kut/config.js";
+import { entriesFor, hasQemu, runExitlab, runQemu } from "../../bin/kut/runner.js";
+import type { Arch } from "../../runtime/core/machine.js";
+
+const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
+const EXPECTED = JSON.parse(readFileSync(join(__dirname, "kvm-unit-tests.expected.json"), "utf8")) as Record<Arch, Record<string, string[]>>;
+const requireQemu = process.env.EXITLAB_REQUIRE_QEMU === "1";
+
+describe.skipIf(!existsSync(KUT))("kvm-unit-tests entries that match QEMU line for line", () => {
+  for (const arch of ["arm64", "x86_64"] as const) {
+    const names = Object.keys(EXPECTED[arch] ?? {});
+    if (names.length === 0) continue;
+    const dir = join(KUT, arch);
+    const entries = entriesFor(parseUnittestsCfg(readFileSync(join(dir, "unittests.cfg"), "utf8")), arch, names);
+    test(`${arch}: the ${names.length} entries still print QEMU's result lines`, () => {
+      expect(entries.map((e) => e.name).sort()).toEqual([...names].sort());
+      const qemu = hasQemu(arch);
+      if (requireQemu) expect(qemu, `QEMU system emulation for ${arch}`).toBe(true);
+      for (const e of entries) {
+        const want = EXPECTED[arch][e.name]!;
+        expect(want.length, e.name).toBeGreaterThan(0);
+        if (qemu) expect(runQemu(dir, arch, e).lines, `${e.name} under QEMU`).toEqual(want);
+        expect(runExitlab(dir, arch, e).lines, `${e.name} on exitlab`).toEqual(want);
+      }
+    }, 600_000);
+  }
+});
