@@ -159,7 +159,8 @@ export class X86Machine extends VmBase implements Machine {
     const q = this.kvm.queued;
     this.kvm.queued = null;
     if (q) {
-      const hasCode = ERROR_CODE_VECTORS.has(q.vector);
+      // kvm_multiple_exception (v4.1 and today): no error code in real mode (!is_protmode).
+      const hasCode = ERROR_CODE_VECTORS.has(q.vector) && (this.kvm.arch.cr0 & 1n) !== 0n;
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", encodeQual(INTR_INFO, { vector: q.vector, type: INTR_TYPE.HW_EXCEPTION, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
       this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0, reinjected: false });
@@ -247,9 +248,10 @@ export class X86Machine extends VmBase implements Machine {
     f.exit_reason = code;
     f.guest_rip = pc >= 0 ? pc : s.rip;
     f.info1 = typeof q === "number" || q > MAX_SAFE ? q : Number(q);
-    f.info2 = intrInfo;
+    // What vmx_get_exit_info reads; the era's format picks info2 from them (tracepoints.ts).
     f.intr_info = intrInfo;
-    f.error_code = info.intrError ?? 0;
+    f.idt_vectoring_info = info.idtVectoring ?? 0;
+    f.intr_error_code = info.intrError ?? 0;
     this.emitKind(this.kinds.exit, f);
     this.cycles += cycles;
     this.pendingIndex = index;
@@ -279,7 +281,7 @@ export class X86Machine extends VmBase implements Machine {
   /** The kvm_exit and kvm_entry tracepoints (trace.kindId): every exit emits both. */
   private readonly kinds: { exit: number; entry: number };
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry. */
-  private readonly exitFields: Record<string, FieldValue> = { exit_reason: 0, guest_rip: 0, isa: 1, info1: 0, info2: 0, intr_info: 0, error_code: 0, vcpu_id: 0 };
+  private readonly exitFields: Record<string, FieldValue> = { exit_reason: 0, guest_rip: 0, isa: 1, info1: 0, intr_info: 0, idt_vectoring_info: 0, intr_error_code: 0, vcpu_id: 0 };
   private readonly entryFields: Record<string, FieldValue> = { vcpu_id: 0, rip: 0 };
 
   /**

@@ -11,12 +11,13 @@ import { isSetWayOp, isTlbiOp } from "../el2.js";
 import { handleGuestAbort } from "./abort.js";
 import { PSCI_RET, psciFunctionById, psciVersion } from "./psci.js";
 import type { KvmEra } from "../../core/trace.js";
+import { KVM_EXIT } from "../../core/kvm-events.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 /** A handler of one exception class; the syndrome is vcpu.exitEsr (ESR_EL2 as a number). */
 export type ExitHandler = (vcpu: KvmVcpu, ec: number) => HandleResult;
 
-const KVM_EXIT_SYSTEM_EVENT = 24;
+const KVM_EXIT_SYSTEM_EVENT = KVM_EXIT.SYSTEM_EVENT!;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
@@ -135,8 +136,10 @@ const handleSysReg: ExitHandler = (vcpu) => {
     vcpu.skipInstruction();
     return resume(isRead ? `${name} read emulated: ${hex(vcpu.cpu.readSysregValue(reg.name))}` : `write to ${name} ${reg.name === "CSSELR_EL1" ? "emulated" : "ignored"}`);
   }
+  // emulate_sys_reg: the message names the trapping pc (kvm_err before kvm_inject_undefined moves it to the vector).
+  const message = `Unsupported guest sys_reg access to ${name} at ${hex(s.pc)}: undefined instruction injected`;
   vcpu.injectUndefined();
-  return resume(`Unsupported guest sys_reg access to ${name} at ${hex(s.pc)}: undefined instruction injected`);
+  return resume(message);
 };
 
 export const EXIT_HANDLERS: Partial<Record<number, ExitHandler>> = {

@@ -5,12 +5,12 @@
 
 import type { HandleResult } from "../../core/machine.js";
 import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
-import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, decodeQual } from "../vmx/qualification.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
 import { DebugExit } from "../../devices/debug-exit.js";
-import { emulateInstruction, pioAccess } from "./emulate.js";
+import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
@@ -231,7 +231,14 @@ const handleException: ExitHandler = (vcpu) => {
   const info = decodeQual(INTR_INFO, v.read("VM_EXIT_INTR_INFO"));
   const vector = info.vector!;
   const code = info.error_code_valid ? Number(v.read("VM_EXIT_INTR_ERROR_CODE")) : undefined;
-  // #UD: KVM tries its emulator first (EMULTYPE_TRAP_UD); instructions it does not know get #UD back.
+  // #UD (is_invalid_opcode: a hardware exception, vector 6): KVM tries its emulator first
+  // (EMULTYPE_TRAP_UD; v4.1 handle_exception, today handle_ud), which decodes and traces
+  // kvm_emulate_insn; instructions it does not emulate on #UD get #UD back.
+  if (vector === 6 && info.type === INTR_TYPE.HW_EXCEPTION) {
+    trapUdDecode(vcpu);
+    vcpu.queueException(6);
+    return resume("#UD intercepted: KVM's emulator decoded the instruction (EMULTYPE_TRAP_UD), does not emulate it, and re-injects #UD");
+  }
   // A software exception (INT3/INTO) is re-injected past the instruction (event_exit_inst_len).
   if (info.type === 6) vcpu.skipInstruction();
   vcpu.queueException(vector, code, vector === 14 ? qual(vcpu) : undefined);
