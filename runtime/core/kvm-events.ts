@@ -10,9 +10,10 @@ const n = (f: Record<string, FieldValue>, k: string): bigint => BigInt((f[k] as 
 /**
  * KVM_EXIT_* numbers of struct kvm_run (include/uapi/linux/kvm.h), each with its name in
  * kvm_trace_exit_reason (include/trace/events/kvm.h, ERSN(x) → "KVM_EXIT_" #x). v4.1's list ends
- * at SYSTEM_EVENT (24); today's (Linux 6.x) at X86_WRMSR (30): ARM_NISV was added to it by
- * commit "KVM: arm64: Add missing KVM_EXIT_ARM_NISV to trace" (2020), the X86_RDMSR/WRMSR pair
- * with user-space MSR exits (v5.10). Exit reasons past a list print as a hex number.
+ * at SYSTEM_EVENT (24); today's (Linux 6.x) at X86_WRMSR (30): ARM_NISV was added to it in 2020
+ * (a fix to c726200dd106d, "KVM: arm/arm64: Allow reporting non-ISV data aborts to userspace"),
+ * the X86_RDMSR/WRMSR pair with user-space MSR exits (v5.10). Exit reasons past a list print as
+ * a hex number (__print_symbolic).
  */
 const KVM_EXITS: readonly (readonly [number, string])[] = [
   [0, "UNKNOWN"], [1, "EXCEPTION"], [2, "IO"], [3, "HYPERCALL"], [4, "DEBUG"], [5, "HLT"], [6, "MMIO"],

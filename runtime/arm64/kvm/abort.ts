@@ -77,7 +77,7 @@ function ioMemAbort(vcpu: KvmVcpu, ipa: number, iss: Record<string, number>): Ha
       // v4.1 io_mem_abort: kvm_err("load/store instruction decoding not implemented"), return
       // -ENOSYS; KVM_RUN fails with it (run->exit_reason still KVM_EXIT_UNKNOWN).
       vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN!, errno: -ERRNO.ENOSYS });
-      return halt(`${what}: load/store instruction decoding not implemented; KVM_RUN fails with -ENOSYS and the VM stops ${hint}`);
+      return halt(`${what}: load/store instruction decoding not implemented; KVM_RUN returns -ENOSYS and the VM stops ${hint}`);
     }
     // Today's io_mem_abort: a VMM that enabled KVM_CAP_ARM_NISV_TO_USER (QEMU does) gets
     // KVM_EXIT_ARM_NISV with the IPA and the sanitized ISS; KVM_RUN returns 0.
