@@ -27,6 +27,7 @@ const symbolic = (table: Readonly<Record<number, string>>, v: number): string =>
 
 const SRC_2015 = "Linux v4.1 arch/arm/kvm/trace.h";
 const SRC_ARM64 = "Linux v4.1 arch/arm64/kvm/trace.h";
+const SRC_TODAY_EXIT = "Linux 6.x arch/arm64/kvm/trace_handle_exit.h";
 type F = Record<string, FieldValue>;
 const n = (f: F, k: string): bigint => BigInt((f[k] as bigint | number | boolean) ?? 0);
 
@@ -108,6 +109,26 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
     eras: {
       "2015": { format: "HVC at 0x%08lx (r0: 0x%08lx, imm: 0x%lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "r0"), n(f, "imm")] },
       today: { format: "HVC at 0x%016lx (r0: 0x%016lx, imm: 0x%lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "r0"), n(f, "imm")] },
+    },
+  },
+  {
+    name: "kvm_handle_sys_reg",
+    fields: traceFields("hsr:u64"),
+    doc: "Today's KVM entered kvm_handle_sys_reg for a trapped MSR/MRS/SYS (EC 0x18) with this ESR_EL2 (not in Linux v4.1).",
+    source: SRC_TODAY_EXIT,
+    // Emitted in the today era only; v4.1 had no such tracepoint (the 2015 text is today's).
+    eras: { "2015": { format: "HSR 0x%08lx", args: (f) => [n(f, "hsr")] } },
+  },
+  {
+    name: "kvm_sys_access",
+    fields: traceFields("vcpu_pc:u64 name:str op0:u32 op1:u32 crn:u32 crm:u32 op2:u32 is_write:bool"),
+    doc: "Today's KVM emulated a system register access through a sys_reg_desc (perform_access): pc, the descriptor's name and encoding, read or write (not in Linux v4.1).",
+    source: SRC_TODAY_EXIT,
+    eras: {
+      "2015": {
+        format: "PC: %lx %s (%d,%d,%d,%d,%d) %s",
+        args: (f) => [n(f, "vcpu_pc"), String(f.name || "UNKN"), n(f, "op0"), n(f, "op1"), n(f, "crn"), n(f, "crm"), n(f, "op2"), f.is_write ? "write" : "read"],
+      },
     },
   },
   {

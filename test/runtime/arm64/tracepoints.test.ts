@@ -229,6 +229,38 @@ const ROWS: Record<string, Row[]> = {
       },
     },
   ],
+  kvm_handle_sys_reg: [
+    {
+      // Today's kvm_handle_sys_reg: trace_kvm_handle_sys_reg(esr), "HSR 0x%08lx", for every EC 0x18
+      // trap (v4.1 has no such tracepoint). DC CISW x2: ESR 0x62000000 | ISS (op0 1, op1 0,
+      // CRn 7, CRm 14, op2 2, Rt 2, write: ISS 0x141c5c, Arm ARM D17.2.37 "ISS encoding for an exception
+      // from MSR, MRS or System instruction execution"); MSR SCTLR_EL1, x1: ISS 0x300420.
+      what: "a set/way operation and an SCTLR_EL1 write",
+      guest: "mrs x1, sctlr_el1\nmsr sctlr_el1, x1\ndc cisw, x2\nmsr sctlr_el1, x1",
+      names: ["kvm_handle_sys_reg"],
+      expected: { "2015": [], today: ["kvm_handle_sys_reg: HSR 0x62141c5c", "kvm_handle_sys_reg: HSR 0x62300420"] },
+    },
+  ],
+  kvm_sys_access: [
+    {
+      // Today's perform_access: trace_kvm_sys_access(*vcpu_pc, params, desc), "PC: %lx %s
+      // (%d,%d,%d,%d,%d) %s" with the sys_reg_desc's name (SYS_DESC(SYS_DC_CISW) →
+      // "SYS_DC_CISW") and encoding, before the access handler (access_dcsw → kvm_set_way_flush;
+      // access_vm_reg → kvm_toggle_cache).
+      what: "DC CISW, then the SCTLR_EL1 write it makes trap",
+      guest: "mrs x1, sctlr_el1\nmsr sctlr_el1, x1\ndc cisw, x2\nmsr sctlr_el1, x1",
+      names: ["kvm_sys_access", "kvm_set_way_flush", "kvm_toggle_cache"],
+      expected: {
+        "2015": ["kvm_toggle_cache: VM op at 0x0000000040080004 (cache was off, now off)", "kvm_set_way_flush: S/W flush at 0x0000000040080008 (cache off)", "kvm_toggle_cache: VM op at 0x000000004008000c (cache was off, now off)"],
+        today: [
+          "kvm_sys_access: PC: 40080008 SYS_DC_CISW (1,0,7,14,2) write",
+          "kvm_set_way_flush: S/W flush at 0x0000000040080008 (cache off)",
+          "kvm_sys_access: PC: 4008000c SYS_SCTLR_EL1 (3,0,1,0,0) write",
+          "kvm_toggle_cache: VM op at 0x000000004008000c (cache was off, now off)",
+        ],
+      },
+    },
+  ],
   exitlab_stage2_map: [
     {
       // exitlab's own event (not a Linux tracepoint): user_mem_abort's stage-2 mapping.
