@@ -37,6 +37,7 @@ import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { X86_TRACEPOINT_TABLE } from "./tracepoints.js";
+import { KVM_EXIT } from "../core/kvm-events.js";
 import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -171,7 +172,8 @@ export class X86Machine extends VmBase implements Machine {
       const before = translationKey(s);
       const err = loadGuestState(this.vmcs, s, s.efer);
       if (err) {
-        this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
+        this.failedEntry();
+        this.halted = { message: `VM entry failed (invalid guest state): ${err}; KVM_RUN returns KVM_EXIT_FAIL_ENTRY` };
         return;
       }
       // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
@@ -195,6 +197,30 @@ export class X86Machine extends VmBase implements Machine {
         else throw e;
       }
     }
+  }
+
+  /**
+   * A VM entry that fails its guest-state checks (SDM 26.3.1) ends like a VM exit with basic
+   * reason 33 (INVALID_STATE) and bit 31 set, exit qualification 0, the other exit-information
+   * fields unchanged (SDM 26.8). KVM traces the exit and returns KVM_EXIT_FAIL_ENTRY (9) from
+   * KVM_RUN (v4.1 and today's vmx_handle_exit); kvm_vcpu_ioctl traces kvm_userspace_exit.
+   */
+  private failedEntry(): void {
+    const reason = 0x8000_0000 | EXIT.INVALID_STATE!;
+    this.vmcs.writeField(EXIT_INFO.reason, reason);
+    this.vmcs.writeField(EXIT_INFO.qualification, 0);
+    const rip = this.vmcs.read("GUEST_RIP");
+    this.entryFields.rip = rip <= MAX_SAFE ? Number(rip) : rip;
+    this.emitKind(this.kinds.entry, this.entryFields);
+    const f = this.exitFields;
+    f.exit_reason = reason;
+    f.guest_rip = this.entryFields.rip;
+    f.info1 = 0;
+    f.intr_info = this.vmcs.readNum(EXIT_INFO.intrInfo);
+    f.idt_vectoring_info = this.vmcs.readNum(EXIT_INFO.idtVectoring);
+    f.intr_error_code = this.vmcs.readNum(EXIT_INFO.intrError);
+    this.emitKind(this.kinds.exit, f);
+    this.emit("kvm_userspace_exit", { reason: KVM_EXIT.FAIL_ENTRY!, errno: 0 });
   }
 
   /** The processor's side of a VM exit: exit information and guest state into the VMCS (SDM 27.2, 27.3). */

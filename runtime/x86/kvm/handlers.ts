@@ -49,7 +49,11 @@ const handleCr: ExitHandler = (vcpu) => {
         err = val >> 4n ? 1 : 0;
         if (!err) vcpu.state.cr8 = val;
       }
-      else return halt(`unhandled control register: op 0 cr ${q.cr}`);
+      else {
+        // handle_cr (v4.1 and today): run->exit_reason = 0 (KVM_EXIT_UNKNOWN), vcpu_unimpl, return 0.
+        emit("kvm_userspace_exit", { reason: 0, errno: 0 });
+        return halt(`unhandled control register: op 0 cr ${q.cr}`);
+      }
       completeInsnGp(vcpu, err);
       const what = q.cr === 0 ? "guest CR0 set, MMU re-initialised" : q.cr === 3 ? "page directory switched" : q.cr === 4 ? "CPU features set" : "TPR set";
       return resume(err ? `mov to cr${q.cr} of ${hex(val)} is invalid: #GP injected` : `cr${q.cr} = ${hex(val)}: ${what}`);

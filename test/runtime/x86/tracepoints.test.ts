@@ -304,6 +304,30 @@ describe("x86 tracepoints print what Linux prints", () => {
     }
   }
 
+  // A VM entry failing its guest-state checks is a VM exit with reason 33 | 0x80000000 (SDM 26.3.1,
+  // 26.8): v4.1 prints the unlisted reason in hex, today kvm_print_exit_reason "INVALID_STATE
+  // FAILED_VMENTRY" with info2/intr_info/error_code 0 (vmx_get_exit_info on a failed entry);
+  // vmx_handle_exit returns KVM_EXIT_FAIL_ENTRY (9) and KVM_RUN's return is traced.
+  const failedEntry: Record<KvmEra, string[]> = {
+    "2015": ["kvm_entry: vcpu 0", "kvm_exit: reason 0x80000021 rip 0x400000 info 0 0", "kvm_userspace_exit: reason KVM_EXIT_FAIL_ENTRY (9)"],
+    today: [
+      "kvm_entry: vcpu 0, rip 0x400000",
+      "kvm_exit: vcpu 0 reason INVALID_STATE FAILED_VMENTRY rip 0x400000 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
+      "kvm_userspace_exit: reason KVM_EXIT_FAIL_ENTRY (9)",
+    ],
+  };
+  for (const era of ["2015", "today"] as const) {
+    test(`kvm_userspace_exit (${era}): a failed VM entry ends the trace with KVM_EXIT_FAIL_ENTRY`, () => {
+      const m = createX86Machine({ guest: { source: "start:\nhlt\n" }, settings: { era } });
+      expect(m.step().stop).toBe("exit");
+      // "IA-32e mode guest" entry control with a 32-bit guest (EFER.LMA = 0): SDM 26.3.1.1.
+      m.vmcs.write("VM_ENTRY_CONTROLS", m.vmcs.read("VM_ENTRY_CONTROLS") | (1n << 9n));
+      expect(m.handle().action).toBe("halt");
+      expect(m.trace.lines(era).slice(-3)).toEqual(failedEntry[era]);
+      expect(m.vmcs.read32("VM_EXIT_REASON")).toBe(0x8000_0021);
+    });
+  }
+
   test("every x86 tracepoint has a row", () => {
     const covered = new Set(Object.keys(ROWS));
     expect(X86_TRACEPOINTS.map((t) => t.name).filter((n) => !covered.has(n))).toEqual([]);
