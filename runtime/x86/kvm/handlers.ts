@@ -135,12 +135,22 @@ const handleWrmsr: ExitHandler = (vcpu) => {
 const handleIo: ExitHandler = (vcpu) => {
   vcpu.count("io_exits");
   const q = decodeQual(IO_QUAL, qual(vcpu));
-  // handle_io (v4.1): string and IN go through the emulator; OUT takes the fast path.
-  if (q.string || q.direction === 1) {
+  // handle_io: string I/O goes through the emulator; OUT takes the fast path (kvm_fast_pio_out).
+  // v4.1 emulated IN too; today's kvm_fast_pio handles it without the emulator (kvm_fast_pio_in,
+  // then complete_fast_pio_in on the next KVM_RUN): no kvm_emulate_insn.
+  if (q.string || (q.direction === 1 && vcpu.ctx.era() === "2015")) {
     const r = emulateInstruction(vcpu);
     return r.ok ? resume(r.message) : halt(r.message);
   }
   const size = (q.size! + 1) as 1 | 2 | 4;
+  if (q.direction === 1) {
+    const value = BigInt(pioAccess(vcpu, q.port!, size, false, 0));
+    // complete_fast_pio_in: AL/AX merge into RAX, a 32-bit IN writes EAX zero-extended.
+    const mask = size === 4 ? 0xffff_ffff_ffff_ffffn : BigInt((1 << (8 * size)) - 1);
+    vcpu.state.gpr[0] = (vcpu.state.gpr[0]! & ~mask) | value;
+    vcpu.skipInstruction();
+    return resume(`in ${hex(value)} from port ${hex(q.port!)} (${vcpu.ctx.pio.find(q.port!)?.device.name ?? "no device"})`);
+  }
   const value = Number(vcpu.state.gpr[0]! & BigInt(size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1));
   vcpu.skipInstruction();
   pioAccess(vcpu, q.port!, size, true, value);

@@ -223,12 +223,37 @@ const ROWS: Record<string, Row[]> = {
       expected: { "2015": ["kvm_emulate_insn: 0:400000:0f 0b (prot64)"], today: ["kvm_emulate_insn: 0:400000:0f 0b (prot64)"] },
     },
     {
-      // handle_io (v4.1) emulates IN; in real mode the emulator's mode is X86EMUL_MODE_REAL ("real").
-      what: "in from COM1 LSR in real mode",
-      guest: "mov $0x3fd, %dx\nin (%dx), %al\nhlt",
+      // handle_io emulates string I/O in both eras; in real mode the emulator's mode is
+      // X86EMUL_MODE_REAL ("real"), and CS base 0 (the boot sector runs at 0000:7c00).
+      what: "insb from COM1 LSR in real mode",
+      guest: "mov $0x3fd, %dx\nmov $0x9000, %di\ninsb\nhlt",
       mode: 16,
       names: ["kvm_emulate_insn"],
-      expected: { "2015": ["kvm_emulate_insn: 0:7c03:ec (real)"], today: ["kvm_emulate_insn: 0:7c03:ec (real)"] },
+      expected: { "2015": ["kvm_emulate_insn: 0:7c06:6c (real)"], today: ["kvm_emulate_insn: 0:7c06:6c (real)"] },
+    },
+    {
+      // v4.1 handle_io sends IN through the emulator (kvm_emulate_insn); today's kvm_fast_pio_in
+      // does not: the exit, KVM_EXIT_IO, then the data traced by complete_fast_pio_in.
+      what: "in from COM1 LSR: emulated in 2015, fast PIO today",
+      guest: "mov $0x3fd, %dx\nin (%dx), %al\nhlt",
+      names: ["kvm_exit", "kvm_emulate_insn", "kvm_userspace_exit", "kvm_pio"],
+      expected: {
+        "2015": [
+          "kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0",
+          "kvm_exit: reason IO_INSTRUCTION rip 0x400004 info 3fd0008 0",
+          "kvm_emulate_insn: 0:400004:ec (prot32)",
+          "kvm_userspace_exit: reason KVM_EXIT_IO (2)",
+          "kvm_pio: pio_read at 0x3fd size 1 count 1 val 0x60 ",
+          "kvm_exit: reason HLT rip 0x400005 info 0 0",
+        ],
+        today: [
+          "kvm_exit: vcpu 0 reason EPT_VIOLATION rip 0x400000 info1 0x0000000000000184 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
+          "kvm_exit: vcpu 0 reason IO_INSTRUCTION rip 0x400004 info1 0x0000000003fd0008 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
+          "kvm_userspace_exit: reason KVM_EXIT_IO (2)",
+          "kvm_pio: pio_read at 0x3fd size 1 count 1 val 0x60 ",
+          "kvm_exit: vcpu 0 reason HLT rip 0x400005 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000",
+        ],
+      },
     },
   ],
   kvm_inj_exception: [
@@ -325,6 +350,16 @@ describe("x86 tracepoints print what Linux prints", () => {
       expect(m.handle().action).toBe("halt");
       expect(m.trace.lines(era).slice(-3)).toEqual(failedEntry[era]);
       expect(m.vmcs.read32("VM_EXIT_REASON")).toBe(0x8000_0021);
+    });
+  }
+
+  // Today's complete_fast_pio_in: val = RAX for sizes below 4, the data copied over its low bytes;
+  // the same result the emulated IN gave in 2015 (SDM Vol. 2 IN: AL is written, the rest kept).
+  for (const era of ["2015", "today"] as const) {
+    test(`IN to AL keeps the rest of EAX (${era})`, () => {
+      const m = createX86Machine({ guest: { source: "start:\nmov $0x12345678, %eax\nmov $0x3fd, %dx\nin (%dx), %al\nhlt\n" }, settings: { era } });
+      m.run({ maxSteps: 1000 });
+      expect(m.readRegister("eax")).toBe(0x1234_5660n);
     });
   }
 
