@@ -7,10 +7,27 @@
 
 import { tracepointTable, traceFields, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
-import { exceptionClass } from "./esr.js";
+
+/**
+ * kvm_arm_exception_class (arch/arm64/include/asm/kvm_arm.h, today): the ESR_ELx_EC_* names
+ * kvm_exit prints through __print_symbolic; a class not listed (OTHER, BTI, ILL, the AArch32 SVC/
+ * HVC/SMC, FPAC, SME, MOPS) prints as its number in hex.
+ */
+export const KVM_ARM_EXCEPTION_CLASS: Readonly<Record<number, string>> = {
+  0x00: "UNKNOWN", 0x01: "WFx", 0x03: "CP15_32", 0x04: "CP15_64", 0x05: "CP14_MR", 0x06: "CP14_LS",
+  0x07: "FP_ASIMD", 0x08: "CP10_ID", 0x09: "PAC", 0x0c: "CP14_64", 0x15: "SVC64", 0x16: "HVC64",
+  0x17: "SMC64", 0x18: "SYS64", 0x19: "SVE", 0x1a: "ERET", 0x1f: "IMP_DEF", 0x20: "IABT_LOW", 0x21: "IABT_CUR",
+  0x22: "PC_ALIGN", 0x24: "DABT_LOW", 0x25: "DABT_CUR", 0x26: "SP_ALIGN", 0x28: "FP_EXC32", 0x2c: "FP_EXC64",
+  0x2f: "SERROR", 0x30: "BREAKPT_LOW", 0x31: "BREAKPT_CUR", 0x32: "SOFTSTP_LOW", 0x33: "SOFTSTP_CUR",
+  0x34: "WATCHPT_LOW", 0x35: "WATCHPT_CUR", 0x38: "BKPT32", 0x3a: "VECTOR32", 0x3c: "BRK64",
+};
+
+/** __print_symbolic: the name, or "0x%x" of the value. */
+const symbolic = (table: Readonly<Record<number, string>>, v: number): string => table[v] ?? "0x" + v.toString(16);
 
 const SRC_2015 = "Linux v4.1 arch/arm/kvm/trace.h";
 const SRC_ARM64 = "Linux v4.1 arch/arm64/kvm/trace.h";
+const SRC_TODAY_EXIT = "Linux 6.x arch/arm64/kvm/trace_handle_exit.h";
 type F = Record<string, FieldValue>;
 const n = (f: F, k: string): bigint => BigInt((f[k] as bigint | number | boolean) ?? 0);
 
@@ -35,7 +52,8 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
       "2015": { format: "PC: 0x%08lx", args: (f) => [n(f, "vcpu_pc")] },
       today: {
         format: "%s: HSR_EC: 0x%04x (%s), PC: 0x%016lx",
-        args: (f) => ["TRAP", n(f, "esr_ec"), exceptionClass(Number(f.esr_ec)).name, n(f, "vcpu_pc")],
+        // ret = ARM_EXCEPTION_CODE(ret): every exit here is a trap (kvm_arm_exception_type 1, "TRAP").
+        args: (f) => ["TRAP", n(f, "esr_ec"), symbolic(KVM_ARM_EXCEPTION_CLASS, Number(f.esr_ec)), n(f, "vcpu_pc")],
       },
     },
   },
@@ -91,6 +109,26 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
     eras: {
       "2015": { format: "HVC at 0x%08lx (r0: 0x%08lx, imm: 0x%lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "r0"), n(f, "imm")] },
       today: { format: "HVC at 0x%016lx (r0: 0x%016lx, imm: 0x%lx)", args: (f) => [n(f, "vcpu_pc"), n(f, "r0"), n(f, "imm")] },
+    },
+  },
+  {
+    name: "kvm_handle_sys_reg",
+    fields: traceFields("hsr:u64"),
+    doc: "Today's KVM entered kvm_handle_sys_reg for a trapped MSR/MRS/SYS (EC 0x18) with this ESR_EL2 (not in Linux v4.1).",
+    source: SRC_TODAY_EXIT,
+    // Emitted in the today era only; v4.1 had no such tracepoint (the 2015 text is today's).
+    eras: { "2015": { format: "HSR 0x%08lx", args: (f) => [n(f, "hsr")] } },
+  },
+  {
+    name: "kvm_sys_access",
+    fields: traceFields("vcpu_pc:u64 name:str op0:u32 op1:u32 crn:u32 crm:u32 op2:u32 is_write:bool"),
+    doc: "Today's KVM emulated a system register access through a sys_reg_desc (perform_access): pc, the descriptor's name and encoding, read or write (not in Linux v4.1).",
+    source: SRC_TODAY_EXIT,
+    eras: {
+      "2015": {
+        format: "PC: %lx %s (%d,%d,%d,%d,%d) %s",
+        args: (f) => [n(f, "vcpu_pc"), String(f.name || "UNKN"), n(f, "op0"), n(f, "op1"), n(f, "crn"), n(f, "crm"), n(f, "op2"), f.is_write ? "write" : "read"],
+      },
     },
   },
   {

@@ -37,6 +37,7 @@ import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { X86_TRACEPOINT_TABLE } from "./tracepoints.js";
+import { KVM_EXIT } from "../core/kvm-events.js";
 import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -160,7 +161,8 @@ export class X86Machine extends VmBase implements Machine {
     const q = this.kvm.queued;
     this.kvm.queued = null;
     if (q) {
-      const hasCode = ERROR_CODE_VECTORS.has(q.vector);
+      // kvm_multiple_exception (v4.1 and today): no error code in real mode (!is_protmode).
+      const hasCode = ERROR_CODE_VECTORS.has(q.vector) && (this.kvm.arch.cr0 & 1n) !== 0n;
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", encodeQual(INTR_INFO, { vector: q.vector, type: INTR_TYPE.HW_EXCEPTION, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
       this.vmcs.write("VM_ENTRY_EXCEPTION_ERROR_CODE", q.errorCode ?? 0);
       this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0, reinjected: false });
@@ -171,7 +173,8 @@ export class X86Machine extends VmBase implements Machine {
       const before = translationKey(s);
       const err = loadGuestState(this.vmcs, s, s.efer);
       if (err) {
-        this.halted = { message: `VM entry failed (invalid guest state): ${err}` };
+        this.failedEntry();
+        this.halted = { message: `VM entry failed (invalid guest state): ${err}; KVM_RUN returns KVM_EXIT_FAIL_ENTRY` };
         return;
       }
       // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
@@ -195,6 +198,30 @@ export class X86Machine extends VmBase implements Machine {
         else throw e;
       }
     }
+  }
+
+  /**
+   * A VM entry that fails its guest-state checks (SDM 26.3.1) ends like a VM exit with basic
+   * reason 33 (INVALID_STATE) and bit 31 set, exit qualification 0, the other exit-information
+   * fields unchanged (SDM 26.8). KVM traces the exit and returns KVM_EXIT_FAIL_ENTRY (9) from
+   * KVM_RUN (v4.1 and today's vmx_handle_exit); kvm_vcpu_ioctl traces kvm_userspace_exit.
+   */
+  private failedEntry(): void {
+    const reason = 0x8000_0000 | EXIT.INVALID_STATE!;
+    this.vmcs.writeField(EXIT_INFO.reason, reason);
+    this.vmcs.writeField(EXIT_INFO.qualification, 0);
+    const rip = this.vmcs.read("GUEST_RIP");
+    this.entryFields.rip = rip <= MAX_SAFE ? Number(rip) : rip;
+    this.emitKind(this.kinds.entry, this.entryFields);
+    const f = this.exitFields;
+    f.exit_reason = reason;
+    f.guest_rip = this.entryFields.rip;
+    f.info1 = 0;
+    f.intr_info = this.vmcs.readNum(EXIT_INFO.intrInfo);
+    f.idt_vectoring_info = this.vmcs.readNum(EXIT_INFO.idtVectoring);
+    f.intr_error_code = this.vmcs.readNum(EXIT_INFO.intrError);
+    this.emitKind(this.kinds.exit, f);
+    this.emit("kvm_userspace_exit", { reason: KVM_EXIT.FAIL_ENTRY!, errno: 0 });
   }
 
   /** The processor's side of a VM exit: exit information and guest state into the VMCS (SDM 27.2, 27.3). */
@@ -248,9 +275,10 @@ export class X86Machine extends VmBase implements Machine {
     f.exit_reason = code;
     f.guest_rip = pc >= 0 ? pc : s.rip;
     f.info1 = typeof q === "number" || q > MAX_SAFE ? q : Number(q);
-    f.info2 = intrInfo;
+    // What vmx_get_exit_info reads; the era's format picks info2 from them (tracepoints.ts).
     f.intr_info = intrInfo;
-    f.error_code = info.intrError ?? 0;
+    f.idt_vectoring_info = info.idtVectoring ?? 0;
+    f.intr_error_code = info.intrError ?? 0;
     this.emitExit(this.steps, this.cycles, f);
     this.cycles += cycles;
     this.pendingIndex = index;
@@ -281,7 +309,7 @@ export class X86Machine extends VmBase implements Machine {
   private readonly emitExit: TraceEmitter;
   private readonly emitEntry: TraceEmitter;
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry. */
-  private readonly exitFields: Record<string, FieldValue> = { exit_reason: 0, guest_rip: 0, isa: 1, info1: 0, info2: 0, intr_info: 0, error_code: 0, vcpu_id: 0 };
+  private readonly exitFields: Record<string, FieldValue> = { exit_reason: 0, guest_rip: 0, isa: 1, info1: 0, intr_info: 0, idt_vectoring_info: 0, intr_error_code: 0, vcpu_id: 0 };
   private readonly entryFields: Record<string, FieldValue> = { vcpu_id: 0, rip: 0 };
 
   /**

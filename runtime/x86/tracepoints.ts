@@ -1,41 +1,84 @@
-// The x86 KVM tracepoints, each with the TP_printk text of its era. 2015: Linux v4.1
-// arch/x86/kvm/trace.h and include/trace/events/kvm.h (kvm_mmio, kvm_userspace_exit); "today":
-// the same files in current Linux (kvm_exit gained the vcpu and info1/info2/intr_info/error_code,
-// kvm_entry the rip, kvm_page_fault the vcpu and rip). Symbolic fields (__print_symbolic) are
-// resolved by the `args` functions from the same tables the hardware model uses.
+// The x86 KVM tracepoints, each with the TP_printk text and the TP_fast_assign of its era.
+// 2015: Linux v4.1 arch/x86/kvm/trace.h and include/trace/events/kvm.h (kvm_mmio,
+// kvm_userspace_exit). "today": the same files in the KVM x86 tree of Linux 6.1x (kvm-x86/linux at
+// aebed32e): kvm_exit gained the vcpu and info1/info2/intr_info/error_code (v5.10, 235ba74f008d),
+// kvm_entry the rip and the "[immediate exit]" mark, kvm_page_fault the vcpu and rip, kvm_cpuid
+// the index and "cpuid entry found". Each event records what the hardware and KVM handed the
+// tracepoint; the era's `args` does what that era's TP_fast_assign did with it (kvm_exit: v4.1
+// vmx_get_exit_info put VM_EXIT_INTR_INFO in info2, today's puts IDT_VECTORING_INFO_FIELD there).
+// Symbolic fields (__print_symbolic) print a value missing from their table as "0x%x", as ftrace
+// does.
 
 import { tracepointTable, traceFields, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { exitReasonTraceName } from "./vmx/reasons.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
-import { EXCEPTION_NAMES } from "./vmx/qualification.js";
 
 const SRC_2015 = "Linux v4.1 arch/x86/kvm/trace.h";
 
 type F = Record<string, FieldValue>;
 const n = (f: F, k: string): bigint => BigInt(f[k] as bigint | number | boolean ?? 0);
+/** A field the tracepoint stores as a 32-bit C type (unsigned int, u32): the low 32 bits. */
+const u32 = (f: F, k: string): bigint => n(f, k) & 0xffff_ffffn;
 
-
-/** kvm_trace_symbol_emul_flags (trace.h): the emulator's mode names. */
-function emulMode(mode: string): string {
-  return mode === "long64" ? "prot64" : mode === "protected32" ? "prot32" : mode === "compat" ? "prot32" : "real";
+/** kvm_trace_symbol_emul_flags (trace.h, both eras): the emulator's mode names by kei_decode_mode. */
+function emulMode(mode: string, csD: boolean): string {
+  if (mode === "long64") return "prot64";
+  if (mode === "real") return "real";
+  return csD ? "prot32" : "prot16";
 }
 
+/** kvm_trace_sym_exc (trace.h, v4.1 and today): EXS(DE) … EXS(MC); NMI, #XM and later vectors are not in it. */
+export const KVM_TRACE_SYM_EXC: Readonly<Record<number, string>> = {
+  0: "#DE", 1: "#DB", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS",
+  11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC",
+};
+
+/** __print_symbolic(value, table): the name, or the value as "0x%x" when the table lacks it. */
+export function printSymbolic(table: Readonly<Record<number, string>>, value: number): string {
+  return table[value] ?? "0x" + (value >>> 0).toString(16);
+}
+
+/** VM-exit interruption information bits (SDM Vol. 3 24.9.2, Table 24-15): valid (31), error code valid (11). */
+const INTR_INFO_VALID = 0x8000_0000n;
+const INTR_INFO_DELIVER_CODE = 0x800n;
+/** VMX_EXIT_REASONS_FAILED_VMENTRY (exit reason bit 31, SDM 24.9.1). */
+const FAILED_VMENTRY = 0x8000_0000n;
+
+/**
+ * Today's vmx_get_exit_info (arch/x86/kvm/vmx/vmx.c, since v5.10): info2 = IDT-vectoring
+ * information, intr_info = VM-exit interruption information, error_code = the VM-exit
+ * interruption error code when is_exception_with_error_code(intr_info) (valid and
+ * deliver-error-code both set), else 0; all three 0 after a failed VM entry.
+ */
+function exitInfoToday(f: F): { info2: bigint; intrInfo: bigint; errorCode: bigint } {
+  if (n(f, "exit_reason") & FAILED_VMENTRY) return { info2: 0n, intrInfo: 0n, errorCode: 0n };
+  const intrInfo = u32(f, "intr_info");
+  const mask = INTR_INFO_VALID | INTR_INFO_DELIVER_CODE;
+  return { info2: u32(f, "idt_vectoring_info"), intrInfo, errorCode: (intrInfo & mask) === mask ? u32(f, "intr_error_code") : 0n };
+}
 
 export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_exit",
-    fields: traceFields("exit_reason:u32 guest_rip:u64 isa:u32 info1:u64 info2:u64 intr_info:u32 error_code:u32 vcpu_id:u32"),
-    doc: "The guest exited to KVM: basic exit reason, guest rip, exit qualification (info1) and VM-exit interruption information (info2).",
+    fields: traceFields("exit_reason:u32 guest_rip:u64 isa:u32 info1:u64 intr_info:u32 idt_vectoring_info:u32 intr_error_code:u32 vcpu_id:u32"),
+    doc: "The guest exited to KVM: exit reason, guest rip, exit qualification (info1); info2 is the VM-exit interruption information in 2015 and the IDT-vectoring information today (vmx_get_exit_info).",
     source: SRC_2015,
     eras: {
       "2015": {
+        // v4.1: kvm_x86_ops->get_exit_info = vmx_get_exit_info: info1 = EXIT_QUALIFICATION,
+        // info2 = VM_EXIT_INTR_INFO; both printed %llx (no 0x).
         format: "reason %s rip 0x%lx info %llx %llx",
-        args: (f) => [exitReasonTraceName(Number(f.exit_reason)), n(f, "guest_rip"), n(f, "info1"), n(f, "info2")],
+        args: (f) => [exitReasonTraceName(Number(f.exit_reason)), n(f, "guest_rip"), n(f, "info1"), u32(f, "intr_info")],
       },
       today: {
+        // kvm_print_exit_reason: the basic reason's name, then " " and the flag names when bits 31:16 are set.
         format: "vcpu %u reason %s%s%s rip 0x%lx info1 0x%016llx info2 0x%016llx intr_info 0x%08x error_code 0x%08x",
-        args: (f) => [n(f, "vcpu_id"), exitReasonTraceName(Number(f.exit_reason)), "", "", n(f, "guest_rip"), n(f, "info1"), n(f, "info2"), n(f, "intr_info"), n(f, "error_code")],
+        args: (f) => {
+          const x = exitInfoToday(f);
+          const flags = n(f, "exit_reason") & FAILED_VMENTRY ? "FAILED_VMENTRY" : "";
+          return [n(f, "vcpu_id"), exitReasonTraceName(Number(n(f, "exit_reason") & 0xffffn), "today"), flags ? " " : "", flags, n(f, "guest_rip"), n(f, "info1"), x.info2, x.intrInfo, x.errorCode];
+        },
       },
     },
   },
@@ -46,7 +89,8 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     source: SRC_2015,
     eras: {
       "2015": { format: "vcpu %u", args: (f) => [n(f, "vcpu_id")] },
-      today: { format: "vcpu %u, rip 0x%lx", args: (f) => [n(f, "vcpu_id"), n(f, "rip")] },
+      // Today: "vcpu %u, rip 0x%lx%s", the %s "[immediate exit]" only for a forced immediate exit (none here).
+      today: { format: "vcpu %u, rip 0x%lx%s", args: (f) => [n(f, "vcpu_id"), n(f, "rip"), ""] },
     },
   },
   {
@@ -54,7 +98,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     fields: traceFields("rw:u32 cr:u32 val:u64"),
     doc: "KVM emulated a control-register access (handle_cr).",
     source: SRC_2015,
-    eras: { "2015": { format: "cr_%s %x = 0x%lx", args: (f) => [f.rw ? "write" : "read", n(f, "cr"), n(f, "val")] } },
+    eras: { "2015": { format: "cr_%s %x = 0x%lx", args: (f) => [f.rw ? "write" : "read", u32(f, "cr"), n(f, "val")] } },
   },
   {
     name: "kvm_msr",
@@ -62,7 +106,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     doc: "KVM emulated RDMSR/WRMSR (handle_rdmsr/handle_wrmsr); (#GP) if it injected a fault.",
     source: SRC_2015,
     eras: {
-      "2015": { format: "msr_%s %x = 0x%llx%s", args: (f) => [f.write ? "write" : "read", n(f, "ecx"), n(f, "data"), f.exception ? " (#GP)" : ""] },
+      "2015": { format: "msr_%s %x = 0x%llx%s", args: (f) => [f.write ? "write" : "read", u32(f, "ecx"), n(f, "data"), f.exception ? " (#GP)" : ""] },
     },
   },
   {
@@ -73,7 +117,7 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     eras: {
       "2015": {
         format: "pio_%s at 0x%x size %d count %d val 0x%x %s",
-        args: (f) => [f.rw ? "write" : "read", n(f, "port"), n(f, "size"), n(f, "count"), n(f, "val"), n(f, "count") > 1n ? "(...)" : ""],
+        args: (f) => [f.rw ? "write" : "read", u32(f, "port"), u32(f, "size"), u32(f, "count"), u32(f, "val"), u32(f, "count") > 1n ? "(...)" : ""],
       },
     },
   },
@@ -96,7 +140,8 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     doc: "A two-dimensional paging fault: in handle_ept_violation, the guest-physical address and the exit qualification.",
     source: SRC_2015,
     eras: {
-      "2015": { format: "address %lx error_code %x", args: (f) => [n(f, "fault_address"), n(f, "error_code")] },
+      // v4.1: error_code is an unsigned int (the exit qualification truncated by the assignment).
+      "2015": { format: "address %lx error_code %x", args: (f) => [n(f, "fault_address"), u32(f, "error_code")] },
       today: {
         format: "vcpu %u rip 0x%lx address 0x%016llx error_code 0x%llx",
         args: (f) => [n(f, "vcpu_id"), n(f, "guest_rip"), n(f, "fault_address"), n(f, "error_code")],
@@ -105,13 +150,14 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_emulate_insn",
-    fields: traceFields("csbase:u64 rip:u64 insn:str mode:str failed:bool"),
-    doc: "KVM's x86 instruction emulator (emulate.c) ran an instruction: cs base, rip, bytes, mode.",
+    fields: traceFields("csbase:u64 rip:u64 insn:str mode:str cs_d:bool failed:bool"),
+    doc: "KVM's x86 instruction emulator decoded an instruction (trace_kvm_emulate_insn_start, also when the decode failed) or gave up on it (failed): cs base, rip, the bytes it fetched, mode.",
     source: SRC_2015,
     eras: {
       "2015": {
+        // csbase is a __u32 (%x); insn is __print_hex of the fetched bytes; the mode via kei_decode_mode.
         format: "%x:%llx:%s (%s)%s",
-        args: (f) => [n(f, "csbase"), n(f, "rip"), String(f.insn), emulMode(String(f.mode)), f.failed ? " failed" : ""],
+        args: (f) => [u32(f, "csbase"), n(f, "rip"), String(f.insn), emulMode(String(f.mode), f.cs_d !== false), f.failed ? " failed" : ""],
       },
     },
   },
@@ -122,16 +168,17 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
     source: SRC_2015,
     eras: {
       "2015": {
+        // v4.1: "%s (0x%x)", the error code or 0 ("FIXME: don't print error_code if not present").
         format: "%s (0x%x)",
-        args: (f) => [EXCEPTION_NAMES[Number(f.exception)] ?? String(f.exception), f.has_error ? n(f, "error_code") : 0n],
+        args: (f) => [printSymbolic(KVM_TRACE_SYM_EXC, Number(f.exception)), f.has_error ? u32(f, "error_code") : 0n],
       },
       today: {
-        // Since 2022 the error code is printed only when there is one; re-injected events are marked.
+        // Today: the error code only when there is one, through __print_symbolic(error_code, { }) (so "0x%x").
         format: "%s%s%s%s%s",
         args: (f) => [
-          EXCEPTION_NAMES[Number(f.exception)] ?? String(f.exception),
+          printSymbolic(KVM_TRACE_SYM_EXC, Number(f.exception)),
           f.has_error ? " (" : "",
-          f.has_error ? "0x" + n(f, "error_code").toString(16) : "",
+          f.has_error ? printSymbolic({}, Number(u32(f, "error_code"))) : "",
           f.has_error ? ")" : "",
           f.reinjected ? " [reinjected]" : "",
         ],

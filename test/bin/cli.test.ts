@@ -197,3 +197,44 @@ describe("exitlab CLI", () => {
     }
   }, 60_000);
 });
+
+// Trace text through the CLI, as a host prints it (issue 14): today's kvm_exit puts the
+// IDT-vectoring info in info2 (vmx_get_exit_info), the #UD intercept traces kvm_emulate_insn
+// (handle_ud → x86_decode_emulated_instruction) before #UD is re-injected, and a VM stopped by a
+// failed KVM_RUN ends with the kvm_userspace_exit line (v4.1 io_mem_abort: -ENOSYS → "error (38)";
+// today KVM_EXIT_ARM_NISV, 28, in kvm_trace_exit_reason).
+describe("trace text through the CLI", () => {
+  const script = (era: string) => `set kvm ${era}
+vm boot x86_64 asm mode 32 {
+    ud2
+} as ud
+run until halt
+show trace
+vm boot arm64 asm {
+    ldr x0, =0x09000000
+    stp w1, w2, [x0]
+} as nisv
+run until halt
+show trace last 1
+`;
+
+  test("kvm today: info2 is the IDT-vectoring info, ud2 is decoded, NISV reaches the VMM", () => {
+    const r = cli(["run", "-"], script("today"));
+    expect(r.err).toBe("");
+    const lines = r.out.split("\n");
+    expect(lines).toContain("kvm_exit: vcpu 0 reason EXCEPTION_NMI rip 0x400000 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x80000306 error_code 0x00000000");
+    const i = lines.indexOf("kvm_emulate_insn: 0:400000:0f 0b (prot32)");
+    expect(i).toBeGreaterThan(0);
+    expect(lines[i + 1]).toBe("kvm_inj_exception: #UD");
+    expect(lines.at(-2)).toBe("kvm_userspace_exit: reason KVM_EXIT_ARM_NISV (28)");
+  });
+
+  test("kvm 2015: info2 is the VM-exit interruption info; KVM_RUN fails with -ENOSYS", () => {
+    const r = cli(["run", "-"], script("2015"));
+    expect(r.err).toBe("");
+    const lines = r.out.split("\n");
+    expect(lines).toContain("kvm_exit: reason EXCEPTION_NMI rip 0x400000 info 0 80000306");
+    expect(lines).toContain("kvm_emulate_insn: 0:400000:0f 0b (prot32)");
+    expect(lines.at(-2)).toBe("kvm_userspace_exit: reason error (38)");
+  });
+});

@@ -9,12 +9,13 @@ import { decodeEsr } from "../esr.js";
 import { decodeA64, disassembleA64, executeA64 } from "../isa/index.js";
 import type { A64Env, A64MemAccess } from "../env.js";
 import { MmuFault } from "../mmu.js";
+import { ERRNO, KVM_EXIT } from "../../core/kvm-events.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 const MMIO_READ_UNSATISFIED = 0;
 const MMIO_READ = 1;
 const MMIO_WRITE = 2;
-const KVM_EXIT_MMIO = 6;
+const KVM_EXIT_MMIO = KVM_EXIT.MMIO!;
 
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 const resume = (message: string): HandleResult => ({ action: "resume", message });
@@ -32,6 +33,8 @@ export function handleGuestAbort(vcpu: KvmVcpu): HandleResult {
   vcpu.ctx.emit("kvm_guest_fault", { vcpu_pc: vcpu.state.pc, hsr: esr, hxfar: far, ipa: faultIpa });
   const fsc = (isIabt ? d.fields.ifsc! : d.fields.dfsc!) & 0x3c;
   if (fsc !== 0x04 && fsc !== 0x0c) {
+    // KVM_RUN fails: kvm_vcpu_ioctl traces kvm_userspace_exit with the errno.
+    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN!, errno: -ERRNO.EFAULT });
     return halt(`Unsupported FSC: EC=${hex(d.ec)} xFSC=${hex(fsc)} ESR_EL2=${hex(esr)}: KVM returns -EFAULT and the VM stops`);
   }
   if (!vcpu.ctx.memory.isRam(faultIpa)) {
@@ -68,11 +71,18 @@ function userMemAbort(vcpu: KvmVcpu, faultIpa: number, isIabt: boolean): HandleR
 function ioMemAbort(vcpu: KvmVcpu, ipa: number, iss: Record<string, number>): HandleResult {
   if (!iss.isv) {
     if (vcpu.ctx.pairMmio()) return emulateByDecoding(vcpu);
-    const era = vcpu.ctx.era();
-    const why = era === "2015"
-      ? "load/store instruction decoding not implemented"
-      : "data abort outside memslots with no valid syndrome info (KVM_EXIT_ARM_NISV, which this VMM does not handle)";
-    return halt(`MMIO access at ${hex(ipa)} by the instruction at ${hex(vcpu.state.pc)} gives no syndrome (ISV = 0): ${why}; KVM_RUN returns -ENOSYS and the VM stops (\`set pair_mmio on\` makes KVM decode the instruction)`);
+    const what = `MMIO access at ${hex(ipa)} by the instruction at ${hex(vcpu.state.pc)} gives no syndrome (ISV = 0)`;
+    const hint = "(`set pair_mmio on` makes KVM decode the instruction)";
+    if (vcpu.ctx.era() === "2015") {
+      // v4.1 io_mem_abort: kvm_err("load/store instruction decoding not implemented"), return
+      // -ENOSYS; KVM_RUN fails with it (run->exit_reason still KVM_EXIT_UNKNOWN).
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN!, errno: -ERRNO.ENOSYS });
+      return halt(`${what}: load/store instruction decoding not implemented; KVM_RUN returns -ENOSYS and the VM stops ${hint}`);
+    }
+    // Today's io_mem_abort: a VMM that enabled KVM_CAP_ARM_NISV_TO_USER (QEMU does) gets
+    // KVM_EXIT_ARM_NISV with the IPA and the sanitized ISS; KVM_RUN returns 0.
+    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.ARM_NISV!, errno: 0 });
+    return halt(`${what}: KVM_RUN returns KVM_EXIT_ARM_NISV to the VMM, which cannot emulate the access either, and the VM stops ${hint}`);
   }
   // decode_hsr: length from SAS, direction from WnR, register from SRT, sign extension from SSE.
   const len = 1 << iss.sas!;

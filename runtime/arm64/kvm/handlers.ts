@@ -11,12 +11,13 @@ import { isSetWayOp, isTlbiOp } from "../el2.js";
 import { handleGuestAbort } from "./abort.js";
 import { PSCI_RET, psciFunctionById, psciVersion } from "./psci.js";
 import type { KvmEra } from "../../core/trace.js";
+import { KVM_EXIT } from "../../core/kvm-events.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 /** A handler of one exception class; the syndrome is vcpu.exitEsr (ESR_EL2 as a number). */
 export type ExitHandler = (vcpu: KvmVcpu, ec: number) => HandleResult;
 
-const KVM_EXIT_SYSTEM_EVENT = 24;
+const KVM_EXIT_SYSTEM_EVENT = KVM_EXIT.SYSTEM_EVENT!;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
@@ -92,9 +93,30 @@ const handleSmc: ExitHandler = (vcpu) => {
   return resume("SMC trapped by HCR_EL2.TSC: KVM injects an undefined-instruction exception");
 };
 
+type SysregEncoding = { op0: number; op1: number; crn: number; crm: number; op2: number };
+
+/**
+ * The name of KVM's sys_reg_desc for an access it emulates (today's arch/arm64/kvm/sys_regs.c):
+ * SYS_DESC(SYS_<reg>) names a register "SYS_<reg>" (ID_SANITISED, access_vm_reg, access_dcsw
+ * entries alike); ID_UNALLOCATED(crm, op2) names a reserved ID register "S3_0_0_<crm>_<op2>".
+ */
+function kvmSysregDescName(enc: SysregEncoding, regName: string | undefined): string {
+  if (isSetWayOp(enc)) return `SYS_DC_${({ 6: "ISW", 10: "CSW", 14: "CISW" } as Record<number, string>)[enc.crm]}`;
+  if (regName) return `SYS_${regName}`;
+  return `S3_0_0_${enc.crm}_${enc.op2}`;
+}
+
+/** Today's perform_access: trace_kvm_sys_access(*vcpu_pc, params, desc) before the access runs (v4.1 had no such tracepoint). */
+function traceSysAccess(vcpu: KvmVcpu, enc: SysregEncoding, regName: string | undefined, isWrite: boolean): void {
+  if (vcpu.ctx.era() !== "today") return;
+  vcpu.ctx.emit("kvm_sys_access", { vcpu_pc: vcpu.state.pc, name: kvmSysregDescName(enc, regName), ...enc, is_write: isWrite });
+}
+
 /** kvm_handle_sys_reg → emulate_sys_reg over KVM's sys_reg_descs (access_vm_reg, access_dcsw, ID registers, ACTLR). */
 const handleSysReg: ExitHandler = (vcpu) => {
   vcpu.count("sys_reg_exits");
+  // Today's kvm_handle_sys_reg starts with trace_kvm_handle_sys_reg(esr).
+  if (vcpu.ctx.era() === "today") vcpu.ctx.emit("kvm_handle_sys_reg", { hsr: vcpu.exitEsr >>> 0 });
   const f = iss(vcpu);
   const enc = { op0: f.op0!, op1: f.op1!, crn: f.crn!, crm: f.crm!, op2: f.op2! };
   const isRead = f.direction === 1;
@@ -102,6 +124,7 @@ const handleSysReg: ExitHandler = (vcpu) => {
   const s = vcpu.state;
   if (enc.op0 === 1) {
     if (isSetWayOp(enc)) {
+      traceSysAccess(vcpu, enc, undefined, true);
       vcpu.setWayFlush();
       vcpu.skipInstruction();
       return resume("DC set/way trapped by HCR_EL2.TSW: KVM flushes the whole VM instead (kvm_set_way_flush) and traps VM-register writes");
@@ -115,6 +138,7 @@ const handleSysReg: ExitHandler = (vcpu) => {
   const reg = sysregByEncoding(enc);
   const name = reg?.name ?? genericSysregName(enc);
   if (reg?.trap === "tvm") {
+    traceSysAccess(vcpu, enc, reg.name, !isRead);
     if (isRead) {
       s.writeX(rt, vcpu.cpu.reg(reg.name));
       vcpu.skipInstruction();
@@ -130,13 +154,16 @@ const handleSysReg: ExitHandler = (vcpu) => {
     return resume(`${name} = ${hex(value)} (VM register write trapped by HCR_EL2.TVM); caches ${was ? "on" : "off"} → ${now ? "on" : "off"}${now ? ", TVM cleared" : ""}`);
   }
   if (reg && (reg.trap === "tid1" || reg.trap === "tid2" || reg.trap === "tid3" || reg.trap === "tacr")) {
+    traceSysAccess(vcpu, enc, reg.name, !isRead);
     if (isRead) s.writeX(rt, vcpu.cpu.readSysregValue(reg.name));
     else if (reg.name === "CSSELR_EL1") vcpu.cpu.setReg(reg.name, s.readX(rt));
     vcpu.skipInstruction();
     return resume(isRead ? `${name} read emulated: ${hex(vcpu.cpu.readSysregValue(reg.name))}` : `write to ${name} ${reg.name === "CSSELR_EL1" ? "emulated" : "ignored"}`);
   }
+  // emulate_sys_reg: the message names the trapping pc (kvm_err before kvm_inject_undefined moves it to the vector).
+  const message = `Unsupported guest sys_reg access to ${name} at ${hex(s.pc)}: undefined instruction injected`;
   vcpu.injectUndefined();
-  return resume(`Unsupported guest sys_reg access to ${name} at ${hex(s.pc)}: undefined instruction injected`);
+  return resume(message);
 };
 
 export const EXIT_HANDLERS: Partial<Record<number, ExitHandler>> = {

@@ -7,7 +7,18 @@ import { decodeX86, executeX86 } from "../isa/index.js";
 import { GuestFault, VmExitSignal } from "../state.js";
 import { loadGuestState, saveGuestState } from "../vmx/guest-state.js";
 import { hexBytes } from "../tracepoints.js";
+import { AR } from "../state.js";
 import type { KvmVcpu } from "./vcpu.js";
+
+/**
+ * trace_kvm_emulate_insn_start / _failed (arch/x86/kvm/trace.h, both eras): cs base, the rip the
+ * decode started at (_eip - len), the bytes the decoder fetched, and the mode from CS.D/L.
+ */
+function traceEmulateInsn(vcpu: KvmVcpu, rip: bigint, bytes: Uint8Array, failed: boolean): void {
+  const s = vcpu.ctx.cpu.state;
+  const cs = s.seg.cs;
+  vcpu.ctx.emit("kvm_emulate_insn", { csbase: cs.base, rip, insn: hexBytes(bytes), mode: s.mode, cs_d: AR.db(cs.attributes) === 1, failed });
+}
 
 export interface EmulationResult {
   ok: boolean;
@@ -28,9 +39,17 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   const rip = s.rip;
   let bytes = new Uint8Array(0);
   try {
-    const insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
+    let insn;
+    try {
+      insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
+    } catch (e) {
+      // x86_emulate_instruction traces the start whatever the decode returned, then the failure.
+      bytes = opcodeBytes(vcpu);
+      traceEmulateInsn(vcpu, rip, bytes, false);
+      throw e;
+    }
     bytes = insn.bytes;
-    vcpu.ctx.emit("kvm_emulate_insn", { csbase: s.seg.cs.base, rip, insn: hexBytes(bytes), mode: s.mode, failed: false });
+    traceEmulateInsn(vcpu, rip, bytes, false);
     cpu.insn = insn;
     s.nextRip = rip + BigInt(insn.length);
     if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
@@ -42,7 +61,7 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
       vcpu.queueException(e.vector, e.errorCode, e.address);
     } else {
       const why = e instanceof VmExitSignal ? `unexpected exit ${e.info.reason}` : e instanceof Error ? e.message : String(e);
-      vcpu.ctx.emit("kvm_emulate_insn", { csbase: s.seg.cs.base, rip, insn: hexBytes(bytes), mode: s.mode, failed: true });
+      traceEmulateInsn(vcpu, rip, bytes, true);
       cpu.emulating = null;
       vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
       return { ok: false, message: `KVM internal error. Suberror: 1 (emulation failure) at rip ${"0x" + rip.toString(16)}: ${why}` };
@@ -50,14 +69,67 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   } finally {
     cpu.emulating = null;
   }
+  // x86.c (v4.1 and today): a write is traced by write_mmio before KVM_RUN returns to the VMM
+  // (KVM_EXIT_MMIO); a read by read_exit_mmio as unsatisfied, then by read_prepare with the VMM's
+  // data when the emulator re-runs on the next KVM_RUN.
   for (const a of mmio) {
     vcpu.count("mmio_exits");
-    if (!a.write) vcpu.ctx.emit("kvm_mmio", { type: 0, len: a.size, gpa: a.gpa, val: 0n });
-    vcpu.ctx.emit("kvm_userspace_exit", { reason: 6, errno: 0 });
-    vcpu.ctx.emit("kvm_mmio", { type: a.write ? 2 : 1, len: a.size, gpa: a.gpa, val: a.value });
+    if (a.write) {
+      vcpu.ctx.emit("kvm_mmio", { type: 2, len: a.size, gpa: a.gpa, val: a.value });
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: 6, errno: 0 });
+    } else {
+      vcpu.ctx.emit("kvm_mmio", { type: 0, len: a.size, gpa: a.gpa, val: 0n });
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: 6, errno: 0 });
+      vcpu.ctx.emit("kvm_mmio", { type: 1, len: a.size, gpa: a.gpa, val: a.value });
+    }
   }
   saveGuestState(vmcs, s);
   return { ok: true, message: `emulated ${hexBytes(bytes)} at ${"0x" + rip.toString(16)}${mmio.length ? ` (${mmio.length} MMIO access${mmio.length > 1 ? "es" : ""})` : ""}` };
+}
+
+/** Legacy prefixes (SDM Vol. 2 2.1.1): lock/rep, segment overrides, operand and address size. */
+const LEGACY_PREFIXES = new Set([0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65, 0x66, 0x67]);
+
+/**
+ * handle_exception's #UD intercept (v4.1 vmx.c; today handle_ud in x86.c): KVM runs its emulator
+ * with EMULTYPE_TRAP_UD. x86_decode_insn fetches the prefixes and the opcode (0f, 0f 38 and 0f 3a
+ * escapes included), finds an instruction its opcode table does not have (d == 0, e.g. ud2 0f 0b)
+ * or one not marked EmulateOnUD, and fails; x86_emulate_instruction (today
+ * x86_decode_emulated_instruction) traces kvm_emulate_insn either way, counts insn_emulation,
+ * and the failed decode makes KVM queue #UD for the guest. Every #UD this machine raises is such an
+ * instruction: the trace shows the bytes up to and including the opcode (KVM fetches a ModRM only
+ * for opcodes its table knows).
+ */
+export function trapUdDecode(vcpu: KvmVcpu): void {
+  const { cpu, vmcs } = vcpu.ctx;
+  const s = cpu.state;
+  loadGuestState(vmcs, s, s.efer);
+  vcpu.count("insn_emulation");
+  traceEmulateInsn(vcpu, s.rip, opcodeBytes(vcpu), false);
+}
+
+/** The bytes x86_decode_insn fetches before it gives up on an opcode its table lacks: prefixes, REX, opcode. */
+function opcodeBytes(vcpu: KvmVcpu): Uint8Array {
+  const cpu = vcpu.ctx.cpu;
+  const bytes: number[] = [];
+  const fetch = (): number | null => {
+    if (bytes.length >= 15) return null;
+    try {
+      const b = cpu.fetchByte(bytes.length);
+      bytes.push(b);
+      return b;
+    } catch {
+      return null; // the fetch faults: the decode stops there
+    }
+  };
+  let b = fetch();
+  while (b !== null && LEGACY_PREFIXES.has(b)) b = fetch();
+  if (b !== null && cpu.state.mode === "long64" && (b & 0xf0) === 0x40) b = fetch();
+  if (b === 0x0f) {
+    b = fetch();
+    if (b === 0x38 || b === 0x3a) fetch();
+  }
+  return Uint8Array.from(bytes);
 }
 
 /** kernel_pio / emulator_pio_in_out: trace, then hand the access to the VMM's device (KVM_EXIT_IO). */

@@ -5,12 +5,12 @@
 
 import type { HandleResult } from "../../core/machine.js";
 import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
-import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, IO_QUAL, decodeQual } from "../vmx/qualification.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
 import { DebugExit } from "../../devices/debug-exit.js";
-import { emulateInstruction, pioAccess } from "./emulate.js";
+import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
@@ -49,7 +49,11 @@ const handleCr: ExitHandler = (vcpu) => {
         err = val >> 4n ? 1 : 0;
         if (!err) vcpu.state.cr8 = val;
       }
-      else return halt(`unhandled control register: op 0 cr ${q.cr}`);
+      else {
+        // handle_cr (v4.1 and today): run->exit_reason = 0 (KVM_EXIT_UNKNOWN), vcpu_unimpl, return 0.
+        emit("kvm_userspace_exit", { reason: 0, errno: 0 });
+        return halt(`unhandled control register: op 0 cr ${q.cr}`);
+      }
       completeInsnGp(vcpu, err);
       const what = q.cr === 0 ? "guest CR0 set, MMU re-initialised" : q.cr === 3 ? "page directory switched" : q.cr === 4 ? "CPU features set" : "TPR set";
       return resume(err ? `mov to cr${q.cr} of ${hex(val)} is invalid: #GP injected` : `cr${q.cr} = ${hex(val)}: ${what}`);
@@ -131,12 +135,22 @@ const handleWrmsr: ExitHandler = (vcpu) => {
 const handleIo: ExitHandler = (vcpu) => {
   vcpu.count("io_exits");
   const q = decodeQual(IO_QUAL, qual(vcpu));
-  // handle_io (v4.1): string and IN go through the emulator; OUT takes the fast path.
-  if (q.string || q.direction === 1) {
+  // handle_io: string I/O goes through the emulator; OUT takes the fast path (kvm_fast_pio_out).
+  // v4.1 emulated IN too; today's kvm_fast_pio handles it without the emulator (kvm_fast_pio_in,
+  // then complete_fast_pio_in on the next KVM_RUN): no kvm_emulate_insn.
+  if (q.string || (q.direction === 1 && vcpu.ctx.era() === "2015")) {
     const r = emulateInstruction(vcpu);
     return r.ok ? resume(r.message) : halt(r.message);
   }
   const size = (q.size! + 1) as 1 | 2 | 4;
+  if (q.direction === 1) {
+    const value = BigInt(pioAccess(vcpu, q.port!, size, false, 0));
+    // complete_fast_pio_in: AL/AX merge into RAX, a 32-bit IN writes EAX zero-extended.
+    const mask = size === 4 ? 0xffff_ffff_ffff_ffffn : BigInt((1 << (8 * size)) - 1);
+    vcpu.state.gpr[0] = (vcpu.state.gpr[0]! & ~mask) | value;
+    vcpu.skipInstruction();
+    return resume(`in ${hex(value)} from port ${hex(q.port!)} (${vcpu.ctx.pio.find(q.port!)?.device.name ?? "no device"})`);
+  }
   const value = Number(vcpu.state.gpr[0]! & BigInt(size === 4 ? 0xffff_ffff : (1 << (8 * size)) - 1));
   vcpu.skipInstruction();
   pioAccess(vcpu, q.port!, size, true, value);
@@ -231,7 +245,14 @@ const handleException: ExitHandler = (vcpu) => {
   const info = decodeQual(INTR_INFO, v.read("VM_EXIT_INTR_INFO"));
   const vector = info.vector!;
   const code = info.error_code_valid ? Number(v.read("VM_EXIT_INTR_ERROR_CODE")) : undefined;
-  // #UD: KVM tries its emulator first (EMULTYPE_TRAP_UD); instructions it does not know get #UD back.
+  // #UD (is_invalid_opcode: a hardware exception, vector 6): KVM tries its emulator first
+  // (EMULTYPE_TRAP_UD; v4.1 handle_exception, today handle_ud), which decodes and traces
+  // kvm_emulate_insn; instructions it does not emulate on #UD get #UD back.
+  if (vector === 6 && info.type === INTR_TYPE.HW_EXCEPTION) {
+    trapUdDecode(vcpu);
+    vcpu.queueException(6);
+    return resume("#UD intercepted: KVM's emulator decoded the instruction (EMULTYPE_TRAP_UD), does not emulate it, and re-injects #UD");
+  }
   // A software exception (INT3/INTO) is re-injected past the instruction (event_exit_inst_len).
   if (info.type === 6) vcpu.skipInstruction();
   vcpu.queueException(vector, code, vector === 14 ? qual(vcpu) : undefined);

@@ -93,9 +93,25 @@ export function exitReason(codeOrName: number | string): ExitReason {
   return r;
 }
 
-/** The reason name as __print_symbolic(exit_reason, VMX_EXIT_REASONS) prints it. */
-export function exitReasonTraceName(code: number): string {
+/**
+ * Today's VMX_EXIT_REASONS (arch/x86/include/uapi/asm/vmx.h, Linux 6.x) where it differs from the
+ * names above: reason 7 was renamed INTERRUPT_WINDOW (v5.5), SIPI is SIPI_SIGNAL; IO_SMI,
+ * OTHER_SMI, GETSEC and RSM are still not listed. Every other reason above is listed.
+ */
+const TODAY_TRACE_NAMES: ReadonlyMap<number, string | null> = new Map([
+  [4, "SIPI_SIGNAL"], [5, null], [6, null], [7, "INTERRUPT_WINDOW"], [11, null], [17, null],
+]);
+
+/**
+ * The reason name as __print_symbolic(exit_reason, VMX_EXIT_REASONS) prints it in an era's
+ * kernel (v4.1 by default): a reason missing from that list prints as its number in hex.
+ */
+export function exitReasonTraceName(code: number, era: "2015" | "today" = "2015"): string {
   const r = byCode.get(code);
+  if (era === "today" && r) {
+    const name = TODAY_TRACE_NAMES.has(code) ? TODAY_TRACE_NAMES.get(code) : r.name;
+    return name ?? "0x" + code.toString(16);
+  }
   return r && r.inTrace ? r.name : "0x" + code.toString(16);
 }
 
