@@ -212,7 +212,7 @@ export class X86Machine extends VmBase implements Machine {
     this.vmcs.writeField(EXIT_INFO.qualification, 0);
     const rip = this.vmcs.read("GUEST_RIP");
     this.entryFields.rip = rip <= MAX_SAFE ? Number(rip) : rip;
-    this.emitKind(this.kinds.entry, this.entryFields);
+    this.emitEntry(this.steps, this.cycles, this.entryFields);
     const f = this.exitFields;
     f.exit_reason = reason;
     f.guest_rip = this.entryFields.rip;
@@ -220,7 +220,7 @@ export class X86Machine extends VmBase implements Machine {
     f.intr_info = this.vmcs.readNum(EXIT_INFO.intrInfo);
     f.idt_vectoring_info = this.vmcs.readNum(EXIT_INFO.idtVectoring);
     f.intr_error_code = this.vmcs.readNum(EXIT_INFO.intrError);
-    this.emitKind(this.kinds.exit, f);
+    this.emitExit(this.steps, this.cycles, f);
     this.emit("kvm_userspace_exit", { reason: KVM_EXIT.FAIL_ENTRY!, errno: 0 });
   }
 
