@@ -10,8 +10,10 @@ import { HCR_BITS } from "./el2.js";
 import { SYSREGS } from "./sysregs.js";
 import { MmuFault } from "./mmu.js";
 import type { Arm64Machine } from "./machine.js";
+import { ARM64_DTB_BASE } from "../guests/arm64/boot.js";
+import { dtbToDts } from "../guests/arm64/dtb.js";
 
-export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats"] as const;
+export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 
 export function machineView(m: Arm64Machine, name: string, arg?: string): MachineView {
@@ -25,6 +27,18 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
     }
     case "exit":
       return exitView(m.exits, m.pendingExit);
+    case "dtb": {
+      // The tree the loader gave the guest in x0, as it is in guest memory now, as dts text.
+      const head = m.memory.readBytes(ARM64_DTB_BASE, 8);
+      const total = new DataView(head.buffer, head.byteOffset, 8).getUint32(4);
+      let dts: string;
+      try {
+        dts = dtbToDts(m.memory.readBytes(ARM64_DTB_BASE, Math.min(total, 1 << 20)));
+      } catch (e) {
+        throw new ExitlabError(`the device tree at ${hex(ARM64_DTB_BASE)}: ${(e as Error).message}`, "the guest may have overwritten it");
+      }
+      return { title: `device tree at ${hex(ARM64_DTB_BASE)} (dts)`, columns: ["dts"], rows: dts.trimEnd().split("\n").map((l) => [l.replace(/\t/g, "    ")]) };
+    }
     case "esr": {
       const which = (arg ?? "el2").toLowerCase().replace(/^esr_/, "");
       const esr = cpu.reg(which === "el1" ? "ESR_EL1" : "ESR_EL2");

@@ -7,6 +7,7 @@ const FDT_MAGIC = 0xd00dfeed;
 const FDT_BEGIN_NODE = 1;
 const FDT_END_NODE = 2;
 const FDT_PROP = 3;
+const FDT_NOP = 4;
 const FDT_END = 9;
 
 export interface DtNode {
@@ -77,4 +78,57 @@ export function machVirtDtb(ram: { base: number; size: number }, uart: { base: n
       { name: "cpus", props: { "#address-cells": [1], "#size-cells": [0] }, children: [{ name: "cpu@0", props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [0], "enable-method": "psci" } }] },
     ],
   });
+}
+
+/**
+ * A flattened device tree as dts source text (Devicetree Specification v0.4, 5.4 "Structure
+ * block"; dtc's output conventions): a property whose bytes are printable NUL-terminated strings
+ * prints as strings, a multiple of 4 bytes as <cells>, anything else as [bytes]. Throws on a blob
+ * that is not a device tree (bad magic or offsets).
+ */
+export function dtbToDts(blob: Uint8Array): string {
+  const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  if (blob.length < 40 || v.getUint32(0) !== FDT_MAGIC) throw new Error("not a device tree (magic 0xd00dfeed missing)");
+  const total = v.getUint32(4), structOff = v.getUint32(8), stringsOff = v.getUint32(12);
+  if (total > blob.length || structOff >= total || stringsOff > total) throw new Error(`device tree header out of range (totalsize ${total})`);
+  const cstr = (at: number) => {
+    let end = at;
+    while (end < total && blob[end] !== 0) end++;
+    return { text: Buffer.from(blob.subarray(at, end)).toString("utf8"), end };
+  };
+  const value = (b: Uint8Array): string => {
+    if (b.length === 0) return "";
+    const parts = Buffer.from(b).toString("latin1").split("\0");
+    if (b[b.length - 1] === 0 && parts.slice(0, -1).every((p) => p.length > 0 && /^[\x20-\x7e]+$/.test(p))) return ` = ${parts.slice(0, -1).map((p) => JSON.stringify(p)).join(", ")}`;
+    if (b.length % 4 === 0) {
+      const cells: string[] = [];
+      for (let i = 0; i < b.length; i += 4) cells.push("0x" + new DataView(b.buffer, b.byteOffset + i, 4).getUint32(0).toString(16));
+      return ` = <${cells.join(" ")}>`;
+    }
+    return ` = [${[...b].map((x) => x.toString(16).padStart(2, "0")).join(" ")}]`;
+  };
+  const out = ["/dts-v1/;", ""];
+  let at = structOff, depth = 0;
+  const ind = () => "\t".repeat(depth);
+  for (;;) {
+    if (at + 4 > total) throw new Error("device tree structure block runs past the blob");
+    const tok = v.getUint32(at);
+    at += 4;
+    if (tok === FDT_BEGIN_NODE) {
+      const n = cstr(at);
+      out.push(`${ind()}${n.text === "" ? "/" : n.text} {`);
+      depth++;
+      at = (n.end + 4) & ~3;
+    } else if (tok === FDT_PROP) {
+      const len = v.getUint32(at), nameoff = v.getUint32(at + 4);
+      const name = cstr(stringsOff + nameoff).text;
+      out.push(`${ind()}${name}${value(blob.subarray(at + 8, at + 8 + len))};`);
+      at = (at + 8 + len + 3) & ~3;
+    } else if (tok === FDT_END_NODE) {
+      depth--;
+      out.push(`${ind()}};`);
+    } else if (tok === FDT_END) break;
+    else if (tok !== FDT_NOP) throw new Error(`device tree token 0x${tok.toString(16)} at 0x${(at - 4).toString(16)} is not one of the spec's`);
+  }
+  return out.join("\n") + "\n";
 }

@@ -3,13 +3,15 @@
 // (Multiboot Specification 0.6.96 §3.1.1 header, §3.3 information structure). The kvm-unit-tests
 // binaries of ../shared boot when they are there (CI has them beside the clone).
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseArm64Image, RAW_IMAGE_OFFSET } from "../../../runtime/arm64/image.js";
 import { multibootInfo, parseMultibootElf, MULTIBOOT_INFO_ADDRESS } from "../../../runtime/x86/image.js";
 import { createMachine } from "../../../runtime/index.js";
 import { Session } from "../../../lab/session.js";
+import { buildDtb, dtbToDts, machVirtDtb } from "../../../runtime/guests/arm64/dtb.js";
 
 const RAM = 0x4000_0000;
 
@@ -134,6 +136,26 @@ describe("vm boot ARCH image|multiboot \"FILE\" [append \"ARGS\"]", () => {
     expect(err('vm boot arm64 multiboot "k.flat"')).toMatchObject({ name: "ValueError", column: 25, message: expect.stringMatching(/`multiboot` is not how arm64 guests load/) });
     expect(err('vm boot x86_64 image "k.flat"')).toMatchObject({ name: "ValueError", message: expect.stringMatching(/`image` is not how x86_64 guests load/) });
     expect(err('vm boot arm64 image "no-such.flat" append "x"')).toMatchObject({ name: "FileError", column: 21, message: expect.stringMatching(/cannot read no-such\.flat/) });
+  });
+});
+
+describe("device trees as dts (show dtb)", () => {
+  test("strings, string lists, cells and bytes as dtc writes them; bad blobs refused", () => {
+    const dts = dtbToDts(buildDtb({ name: "", props: { model: "x", compatible: "a\0b", reg: [0, 0x4000_0000], raw: new Uint8Array([1, 2, 3]), empty: new Uint8Array(0) }, children: [{ name: "chosen", props: { bootargs: "smp=1" } }] }));
+    expect(dts).toBe('/dts-v1/;\n\n/ {\n\tmodel = "x";\n\tcompatible = "a", "b";\n\treg = <0x0 0x40000000>;\n\traw = [01 02 03];\n\tempty;\n\tchosen {\n\t\tbootargs = "smp=1";\n\t};\n};\n');
+    expect(dtbToDts(machVirtDtb({ base: RAM, size: 128 << 20 }, { base: 0x900_0000, size: 0x1000 }, "a b"))).toContain('bootargs = "a b";');
+    expect(() => dtbToDts(new Uint8Array(64))).toThrow(/not a device tree/);
+  });
+
+  test("`show dtb`: the tree the loader gave the guest, with the command line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-img-"));
+    writeFileSync(join(dir, "off.bin"), new Uint8Array(SYSTEM_OFF));
+    const s = await Session.create();
+    const r = s.execute('vm boot arm64 image "off.bin" append "console=ttyAMA0"\nshow dtb', { baseDir: dir });
+    const table = r.find((x) => x.kind === "table") as { rows: string[][] } | undefined;
+    const text = (table?.rows ?? []).map((row) => row[0]).join("\n");
+    expect(text).toContain('bootargs = "console=ttyAMA0";');
+    expect(text).toContain('stdout-path = "/pl011@9000000";');
   });
 });
 
