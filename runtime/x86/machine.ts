@@ -33,6 +33,7 @@ import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
+import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
@@ -111,6 +112,8 @@ export class X86Machine extends VmBase implements Machine {
     this.rules = new ExitRules(this.vmcs, this.host.memory);
     this.pio.add(COM1_PORT, COM1_SIZE, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
+    // QEMU's fw_cfg (pc machine): the RAM size and one vCPU, as kvm-unit-tests read them.
+    this.pio.add(FW_CFG_PORT, 2, new FwCfg(GUEST_RAM_SIZE, 1));
     const ramTop = GUEST_RAM_BASE + GUEST_RAM_SIZE;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
