@@ -55,6 +55,7 @@ function fscOf(f: MmuFault): number {
     case "accessFlag": return FSC.accessFlag(f.level);
     case "permission": return FSC.permission(f.level);
     case "addressSize": return FSC.addressSize(f.level);
+    case "alignment": return FSC.ALIGNMENT;
   }
 }
 
@@ -111,6 +112,7 @@ export class A64Cpu implements A64Env {
     for (const r of SYSREGS) this.sysregs.set(r.name, r.reset);
     // KVM's reset value of SCTLR_EL1 (Linux v4.1 arch/arm64/kvm/sys_regs.c: 0x00C50078): MMU and caches off.
     this.sysregs.set("SCTLR_EL1", 0x00c5_0078n);
+    this.sctlrChanged();
     this.mmu = new Mmu(memory, host, () => this.mmuRegisters());
     this.port = new SoftTlb(this.state, memory, this);
     this.mmu.onFlush = () => this.port.flush();
@@ -130,9 +132,28 @@ export class A64Cpu implements A64Env {
   /** HCR_EL2.HCD (HVC disabled), kept with HCR_EL2 by setReg: hvcTrap's test with no BigInt. */
   private hcd = false;
 
+  /**
+   * SCTLR_EL1's alignment controls, kept as booleans for the memory paths (Arm ARM SCTLR_EL1: A,
+   * bit 1, checks the alignment of every data access at EL0/EL1; SA, bit 3, and SA0, bit 4, the
+   * SP alignment at EL1 / EL0).
+   */
+  strictAlign = false;
+  private spAlignEl1 = false;
+  private spAlignEl0 = false;
+
+  private sctlrChanged(): void {
+    const v = this.sysregs.get("SCTLR_EL1")!;
+    this.strictAlign = (v & 2n) !== 0n;
+    this.spAlignEl1 = (v & 8n) !== 0n;
+    this.spAlignEl0 = (v & 16n) !== 0n;
+  }
+
   setReg(name: string, value: bigint): void {
     if (this.exitRegs && isExitReg(name)) this.storeExitRegs();
+    // SCTLR_EL1.EE (bit 25) and E0E (bit 24) are RES0: ID_AA64MMFR0_EL1.BigEnd/BigEndEL0 = 0 (idregs.ts).
+    if (name === "SCTLR_EL1") value &= ~(3n << 24n);
     this.sysregs.set(name, value & MASK64);
+    if (name === "SCTLR_EL1") this.sctlrChanged();
     if (name === "HCR_EL2") this.hcd = (value & hcr("HCD")) !== 0n;
     if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
   }
@@ -215,9 +236,9 @@ export class A64Cpu implements A64Env {
     throw new El2Trap(Number(encodeEsr(EC.DABT_LOW, iss)), f.va, hpfar);
   }
 
-  private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean } = {}): number {
+  private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean; unaligned?: boolean } = {}): number {
     try {
-      return this.mmu.translate(va, kind, this.state.el);
+      return this.mmu.translate(va, kind, this.state.el, a.unaligned);
     } catch (e) {
       if (e instanceof MmuFault) this.abort(e, { write: kind === "write", fetch: kind === "fetch", ...a });
       throw e;
@@ -246,17 +267,51 @@ export class A64Cpu implements A64Env {
     return this.translate(va, kind, { access });
   }
 
+  /** The last translateFor was to Device memory (the software TLB marks the entry). */
+  get lastDevice(): boolean {
+    return this.mmu.device;
+  }
+
+  // ---- alignment (Arm ARM B2.5.2 "Alignment of data accesses", D1.8.2 "Stack pointer alignment checking";
+  // pseudocode AArch64.CheckAlignment, CheckSPAlignment) ----
+
+  /**
+   * The alignment check made before translation: an access not aligned to its size is an
+   * Alignment fault (DFSC 0b100001, to EL1) when it is exclusive, acquire/release or atomic
+   * (`a.mustAlign`), or when SCTLR_EL1.A = 1. Returns whether the access is unaligned (the
+   * translation then faults if the memory is Device).
+   */
+  checkAlignment(va: bigint, a: A64MemAccess): boolean {
+    if ((Number(va & 15n) & (a.size - 1)) === 0) return false;
+    if (a.mustAlign || this.strictAlign) this.alignmentFault(va, a.write);
+    return true;
+  }
+
+  private alignmentFault(va: bigint, write: boolean): never {
+    const lower = this.state.el === 0;
+    this.takeToEl1(lower ? EC.DABT_LOW : EC.DABT_CUR, BigInt(FSC.ALIGNMENT) | (write ? 1n << 6n : 0n), va);
+  }
+
+  /** CheckSPAlignment: a load/store based on SP with SP not 16-byte aligned and SCTLR_EL1.SA (SA0 at EL0) set → SP alignment fault (EC 0x26). */
+  checkSpAlignment(): void {
+    const s = this.state;
+    if ((s.r[s.spi]! & 15) === 0) return;
+    if (s.el === 0 ? this.spAlignEl0 : this.spAlignEl1) this.takeToEl1(EC.SP_ALIGN, 0n);
+  }
+
   // ---- A64Env: memory ----
 
   load(va: bigint, a: A64MemAccess): bigint {
-    if (this.crossesPage(va, a.size)) return this.splitLoad(va, a);
-    const pa = this.translate(va, "read", { access: a });
+    const unaligned = this.checkAlignment(va, a);
+    if (unaligned && this.crossesPage(va, a.size)) return this.splitLoad(va, a);
+    const pa = this.translate(va, "read", { access: a, unaligned });
     return this.physRead(pa, a.size, va);
   }
 
   store(va: bigint, value: bigint, a: A64MemAccess): void {
-    if (this.crossesPage(va, a.size)) return this.splitStore(va, value, a);
-    const pa = this.translate(va, "write", { access: a });
+    const unaligned = this.checkAlignment(va, a);
+    if (unaligned && this.crossesPage(va, a.size)) return this.splitStore(va, value, a);
+    const pa = this.translate(va, "write", { access: a, unaligned });
     this.physWrite(pa, a.size, value, va);
   }
 
@@ -266,7 +321,7 @@ export class A64Cpu implements A64Env {
 
   private splitLoad(va: bigint, a: A64MemAccess): bigint {
     const pas: number[] = [];
-    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "read", { access: a }));
+    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "read", { access: a, unaligned: true }));
     let v = 0n;
     pas.forEach((pa, i) => (v |= this.physRead(pa, 1, va) << BigInt(8 * i)));
     return v;
@@ -274,7 +329,7 @@ export class A64Cpu implements A64Env {
 
   private splitStore(va: bigint, value: bigint, a: A64MemAccess): void {
     const pas: number[] = [];
-    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "write", { access: a }));
+    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "write", { access: a, unaligned: true }));
     pas.forEach((pa, i) => this.physWrite(pa, 1, (value >> BigInt(8 * i)) & 0xffn, va));
   }
 
@@ -376,7 +431,9 @@ export class A64Cpu implements A64Env {
       // DC ZVA: zero the 64-byte block (DCZID_EL0.BS = 4 words = 64 bytes); HCR_EL2.TDZ traps it.
       if (hcrEl2 & hcr("TDZ")) this.sysTrap(enc, rt, false);
       const base = value & ~63n;
-      const a: A64MemAccess = { size: 8, write: true, rt, signed: false, sf: true, acqrel: false, syndromeValid: false };
+      // DC ZVA to Device memory is an Alignment fault (Arm ARM AArch64.FirstStageTranslate: AccType_DCZVA).
+      this.translate(base, "write", { unaligned: true });
+      const a: A64MemAccess = { size: 8, write: true, rt, signed: false, sf: true, acqrel: false, syndromeValid: false, mustAlign: false };
       for (let i = 0n; i < 64n; i += 8n) this.store(base + i, 0n, a);
       return;
     }

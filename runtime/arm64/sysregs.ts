@@ -4,7 +4,11 @@
 // handlers (kvm/sysregs.ts), `show sysregs` and completion all read this one table.
 // Sources: Arm ARM (DDI 0487) chapter D13 "AArch64 System Register Descriptions" for encodings and
 // the HCR_EL2 field descriptions (TVM, TRVM, TACR, TID1..TID3) for the trap groups; reset values
-// are this machine's (a Cortex-A57-like CPU under KVM's vcpu reset, Linux v4.1 sys_regs.c).
+// are this machine's (a Cortex-A57-like CPU under KVM's vcpu reset, Linux v4.1 sys_regs.c); the
+// feature-ID registers' come from the field table of idregs.ts, and the unallocated encodings of
+// the ID space read as zero (sysregByEncoding).
+
+import { RAZ_ID_REGS, idRegValue, isIdSpace } from "./idregs.js";
 
 /** Which HCR_EL2 control traps an access from EL1 (Arm ARM D13.2 HCR_EL2). */
 export type SysregTrapGroup =
@@ -38,12 +42,14 @@ const ROWS: Row[] = [
   ["MIDR_EL1", 3, 0, 0, 0, 0, 1, "r", 0x411f_d070n, "Main ID register (reads return VPIDR_EL2 from EL1): Arm Cortex-A57 r1p0"],
   ["MPIDR_EL1", 3, 0, 0, 0, 5, 1, "r", 0x8000_0000n, "Multiprocessor affinity (reads return VMPIDR_EL2 from EL1)"],
   ["REVIDR_EL1", 3, 0, 0, 0, 6, 1, "r,tid1", 0n, "Revision ID"],
-  ["ID_AA64PFR0_EL1", 3, 0, 0, 4, 0, 1, "r,tid3", 0x2222n, "Processor feature 0: EL0-EL3 implemented, AArch64 and AArch32"],
+  // The feature-ID registers: values computed from the fields of idregs.ts (what is modelled).
+  ["ID_AA64PFR0_EL1", 3, 0, 0, 4, 0, 1, "r,tid3", idRegValue("ID_AA64PFR0_EL1"), "Processor feature 0: EL0-EL2 AArch64 only, no EL3, no FP/AdvSIMD"],
   ["ID_AA64PFR1_EL1", 3, 0, 0, 4, 1, 1, "r,tid3", 0n, "Processor feature 1"],
-  ["ID_AA64DFR0_EL1", 3, 0, 0, 5, 0, 1, "r,tid3", 0x1030_5106n, "Debug feature 0"],
-  ["ID_AA64ISAR0_EL1", 3, 0, 0, 6, 0, 1, "r,tid3", 0x11120n, "Instruction set attribute 0 (AES, SHA1, SHA2, CRC32)"],
-  ["ID_AA64MMFR0_EL1", 3, 0, 0, 7, 0, 1, "r,tid3", 0x1124n, "Memory model feature 0: PARange 40 bits (4), 16-bit ASID, 4K and 64K granules"],
+  ["ID_AA64DFR0_EL1", 3, 0, 0, 5, 0, 1, "r,tid3", idRegValue("ID_AA64DFR0_EL1"), "Debug feature 0: ARMv8 debug, no PMU, the minimum of breakpoints and watchpoints"],
+  ["ID_AA64ISAR0_EL1", 3, 0, 0, 6, 0, 1, "r,tid3", idRegValue("ID_AA64ISAR0_EL1"), "Instruction set attribute 0: no AES, SHA, CRC32 or atomics"],
+  ["ID_AA64MMFR0_EL1", 3, 0, 0, 7, 0, 1, "r,tid3", idRegValue("ID_AA64MMFR0_EL1"), "Memory model feature 0: PARange 44 bits (4), 16-bit ASID, little-endian, 4K and 64K granules"],
   ["ID_AA64MMFR1_EL1", 3, 0, 0, 7, 1, 1, "r,tid3", 0n, "Memory model feature 1"],
+  ...RAZ_ID_REGS.map(([name, crm, op2, doc]): Row => [name, 3, 0, 0, crm, op2, 1, "r,tid3", 0n, doc]),
   ["CCSIDR_EL1", 3, 1, 0, 0, 0, 1, "r,tid2", 0x701f_e00an, "Current cache size ID (the cache CSSELR_EL1 selects)"],
   ["CLIDR_EL1", 3, 1, 0, 0, 1, 1, "r,tid2", 0x0a20_0023n, "Cache level ID"],
   ["AIDR_EL1", 3, 1, 0, 0, 7, 1, "r,tid1", 0n, "Auxiliary ID"],
@@ -113,8 +119,20 @@ export function sysregByName(name: string): SysregDef | undefined {
   return BY_NAME.get(name.toUpperCase());
 }
 
+/**
+ * The register at an encoding, or undefined when it is not modelled. The unallocated encodings of
+ * the feature-ID space (op0 = 3, op1 = 0, CRn = 0, CRm = 1..7) are registers too: read-only,
+ * RAZ, trapped by HCR_EL2.TID3, named generically (Arm ARM "Reserved encodings in the ID space";
+ * Linux sys_regs.c ID_UNALLOCATED).
+ */
 export function sysregByEncoding(e: { op0: number; op1: number; crn: number; crm: number; op2: number }): SysregDef | undefined {
-  return BY_KEY.get(key(e.op0, e.op1, e.crn, e.crm, e.op2));
+  const k = key(e.op0, e.op1, e.crn, e.crm, e.op2);
+  const r = BY_KEY.get(k);
+  if (r || !isIdSpace(e)) return r;
+  const name = genericSysregName(e);
+  const def: SysregDef = { name, op0: 3, op1: 0, crn: 0, crm: e.crm, op2: e.op2, minEl: 1, readOnly: true, trap: "tid3", reset: 0n, doc: "unallocated ID register encoding (reserved ID space: RAZ)" };
+  BY_KEY.set(k, def);
+  return def;
 }
 
 /** The generic name of an encoding (Arm ARM C5.3), for registers outside the table. */

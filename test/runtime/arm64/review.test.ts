@@ -164,7 +164,7 @@ data:	.quad	0x1234
    * Nothing checks alignment: LDXR/STXR (table/ldst.ts, exec) and LDAR/STLR (templates) go to
    * A64Cpu.load/store and the software TLB, which never raise an Alignment fault.
    */
-  test.fails("LDXR and LDAR of an unaligned doubleword are Alignment faults", () => {
+  test("LDXR and LDAR of an unaligned doubleword are Alignment faults", () => {
     const src = `
 _start:
 	adr	x1, vectors
@@ -198,7 +198,7 @@ ${VECTORS_SKIP}
    * Nothing checks it: the templates (table/ldst.ts genFor/pairGen with Rn = 31) read R[S.spi]
    * and go straight to the memory port; there is no use of EC.SP_ALIGN anywhere in runtime/.
    */
-  test.fails("a load with a misaligned SP base is an SP alignment fault when SCTLR_EL1.SA = 1", () => {
+  test("a load with a misaligned SP base is an SP alignment fault when SCTLR_EL1.SA = 1", () => {
     const src = `
 _start:
 	adr	x1, vectors
