@@ -360,7 +360,7 @@ export class A64Cpu implements A64Env {
       if (el === 1 && isImpDefSysreg(enc) && hcrEl2 & hcr("TIDCP")) this.sysTrap(enc, rt, isRead);
       this.undefinedInstruction();
     }
-    if (reg.minEl > el || (!isRead && reg.readOnly)) this.undefinedInstruction();
+    if (reg.minEl > el || (!isRead && reg.readOnly) || (isRead && reg.writeOnly)) this.undefinedInstruction();
     if (el === 1 && sysregTraps(hcrEl2, reg, isRead)) this.sysTrap(enc, rt, isRead);
     return reg;
   }
@@ -387,6 +387,7 @@ export class A64Cpu implements A64Env {
 
   writeSysreg(enc: A64SysregEncoding, value: bigint, rt: number): void {
     const reg = this.checkSysreg(enc, rt, false);
+    if (reg.ignoresWrites) return;
     this.writeSysregValue(reg.name, value);
   }
 
@@ -397,6 +398,8 @@ export class A64Cpu implements A64Env {
       case "NZCV": s.nzcv = Number((value >> 28n) & 0xfn); return;
       case "SPSEL": s.spsel = Number(value & 1n); return;
       case "SP_EL0": s.sp[0] = value & MASK64; return;
+      // Arm ARM OSLAR_EL1: OSLK (bit 0) → OSLSR_EL1.OSLK (bit 1); OSLM stays 0b10.
+      case "OSLAR_EL1": this.setReg("OSLSR_EL1", 0x8n | ((value & 1n) << 1n)); return;
     }
     this.setReg(name, value);
   }

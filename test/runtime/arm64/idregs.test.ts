@@ -156,6 +156,38 @@ back:
   });
 });
 
+describe("debug registers (ID_AA64DFR0_EL1: DebugVer 6, BRPs = WRPs = 1)", () => {
+  // Arm ARM OSLAR_EL1/OSLSR_EL1 (OSLK, OSLM = 0b10), DBGBVR<n>/DBGBCR<n>/DBGWVR<n>/DBGWCR<n> for
+  // n <= BRPs/WRPs; Linux's boot clears the OS lock (debug-monitors.c clear_os_lock) and resets
+  // every breakpoint and watchpoint slot DFR0 advertises (hw_breakpoint.c reset_ctrl_regs).
+  test("the OS lock and the advertised breakpoint/watchpoint slots exist; the slot past them is UNDEFINED", () => {
+    const body = `
+	mov	x1, #1
+	msr	oslar_el1, x1		/* lock */
+	mrs	x2, oslsr_el1
+	msr	oslar_el1, xzr		/* unlock */
+	mrs	x3, oslsr_el1
+	ldr	x4, =0x40001000
+	msr	dbgbvr1_el1, x4
+	mov	x5, #0x1e5
+	msr	dbgwcr1_el1, x5
+	mrs	x6, dbgbvr1_el1
+	mrs	x7, dbgwcr1_el1
+	mov	x8, #1
+	msr	osdlr_el1, x8		/* RAZ/WI */
+	mov	x8, #-1
+	mrs	x8, osdlr_el1
+	mrs	x9, s2_0_c0_c2_5	/* DBGBCR2_EL1: a third breakpoint is not advertised */
+	mrs	x10, s2_0_c1_c0_4	/* OSLAR_EL1 is write-only */`;
+    for (const era of ERAS) {
+      const { m, ecs } = run(body, era);
+      expect([m.readRegister("x2"), m.readRegister("x3")], `${era}: OSLSR_EL1 locked, unlocked`).toEqual([0xan, 0x8n]);
+      expect([m.readRegister("x6"), m.readRegister("x7"), m.readRegister("x8")], era).toEqual([0x4000_1000n, 0x1e5n, 0n]);
+      expect(ecs, `${era}: UNDEFINED: DBGBCR2_EL1, MRS OSLAR_EL1`).toEqual([0, 0]);
+    }
+  });
+});
+
 describe("reserved ID space (op0 3, op1 0, CRn 0, CRm 1..7)", () => {
   const REGS = ["id_aa64mmfr2_el1", "s3_0_c0_c7_7", "s3_0_c0_c3_7", "id_pfr0_el1", "id_aa64isar1_el1"];
   test("reads are zero: directly in 2015, emulated RAZ by KVM under TID3 today; writes are UNDEFINED", () => {
