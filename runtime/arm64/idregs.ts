@@ -36,7 +36,7 @@ export const ID_FIELDS: readonly IdField[] = [
   // ID_AA64DFR0_EL1
   F("ID_AA64DFR0_EL1", "DebugVer", 0, 4, 6, "ARMv8 debug architecture (mandatory in ARMv8: cannot read absent): MDSCR_EL1, the OS lock and the slots below (sysregs.ts)"),
   F("ID_AA64DFR0_EL1", "TraceVer", 4, 4, 0, "no trace unit system registers"),
-  F("ID_AA64DFR0_EL1", "PMUVer", 8, 4, 0, "no PMU: the PMU registers (PMCR_EL0, ...) are not modelled, so they are UNDEFINED"),
+  F("ID_AA64DFR0_EL1", "PMUVer", 8, 4, 0, "no PMU: the PMU registers (PMCR_EL0, ...) are not modelled, so they are UNDEFINED, as today's KVM shows a VM without a vPMU (sys_regs.c pmu_visibility); a 2015 host passed its PMUv3 through with the registers RAZ/WI"),
   F("ID_AA64DFR0_EL1", "BRPs", 12, 4, 1, "2 breakpoints, the architectural minimum: DBGB{V,C}R0..1_EL1 hold values, but no debug exception is modelled"),
   F("ID_AA64DFR0_EL1", "WRPs", 20, 4, 1, "2 watchpoints, the architectural minimum: DBGW{V,C}R0..1_EL1 hold values, but no debug exception is modelled"),
   F("ID_AA64DFR0_EL1", "CTX_CMPs", 28, 4, 0, "1 context-aware breakpoint, the architectural minimum"),
