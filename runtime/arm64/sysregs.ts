@@ -16,7 +16,7 @@ export type SysregTrapGroup =
   | "tacr" // HCR_EL2.TACR: ACTLR_EL1
   | "tid1" // HCR_EL2.TID1: REVIDR_EL1, AIDR_EL1
   | "tid2" // HCR_EL2.TID2: CTR_EL0, CCSIDR_EL1, CLIDR_EL1, CSSELR_EL1
-  | "tid3"; // HCR_EL2.TID3: the ID_AA64* feature registers
+  | "tid3"; // HCR_EL2.TID3: the feature-ID registers (op0 3, op1 0, CRn 0, CRm 1..7)
 
 export interface SysregDef {
   /** Upper-case architectural name, e.g. "SCTLR_EL1". */
