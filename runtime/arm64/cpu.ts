@@ -18,6 +18,7 @@ import { SoftTlb } from "./tlb.js";
 import { clearExclusive } from "./isa/table/system.js";
 import { join64 } from "./state.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
+import { armed, breakpointAt, debugExceptionsEnabled, watchpointHit } from "./debug.js";
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -154,6 +155,7 @@ export class A64Cpu implements A64Env {
     if (name === "SCTLR_EL1") value &= ~(3n << 24n);
     this.sysregs.set(name, value & MASK64);
     if (name === "SCTLR_EL1") this.sctlrChanged();
+    if (name === "MDSCR_EL1" || name.startsWith("DBG")) this.debugChanged();
     if (name === "HCR_EL2") this.hcd = (value & hcr("HCD")) !== 0n;
     if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
   }
@@ -170,11 +172,12 @@ export class A64Cpu implements A64Env {
   /** PSTATE as an SPSR value: NZCV 31:28, DAIF 9:6, M[3:0] = EL << 2 | SPSel (AArch64). */
   get pstate(): bigint {
     const s = this.state;
-    return (BigInt(s.nzcv) << 28n) | (BigInt(s.daif) << 6n) | BigInt((s.el << 2) | s.spsel);
+    return (BigInt(s.nzcv) << 28n) | (BigInt(this.pstateSS) << 21n) | (BigInt(s.daif) << 6n) | BigInt((s.el << 2) | s.spsel);
   }
 
   set pstate(v: bigint) {
     const s = this.state;
+    this.pstateSS = Number((v >> 21n) & 1n);
     s.nzcv = Number((v >> 28n) & 0xfn);
     s.daif = Number((v >> 6n) & 0xfn);
     s.el = Number((v >> 2n) & 3n);
@@ -197,6 +200,7 @@ export class A64Cpu implements A64Env {
     if (far !== undefined) this.sysregs.set("FAR_EL1", far);
     this.sysregs.set("ELR_EL1", returnPc);
     this.sysregs.set("SPSR_EL1", this.pstate);
+    this.pstateSS = 0;
     // Vector offset: current EL with SP_EL0 0x000, with SP_ELx 0x200, lower EL (AArch64) 0x400; synchronous +0.
     const offset = s.el === 0 ? 0x400n : s.spsel ? 0x200n : 0n;
     s.el = 1;
@@ -299,12 +303,70 @@ export class A64Cpu implements A64Env {
     if (s.el === 0 ? this.spAlignEl0 : this.spAlignEl1) this.takeToEl1(EC.SP_ALIGN, 0n);
   }
 
+  // ---- debug exceptions (debug.ts) ----
+
+  /** Some breakpoint is enabled (MDSCR_EL1.MDE, DBGBCR<n>.E): the engine checks every instruction, one at a time. */
+  bpArmed = false;
+  /** Some watchpoint is enabled: every data access takes this slow path (the software TLB holds no data entries). */
+  watchArmed = false;
+  private readonly debugReg = (name: string): bigint => this.reg(name);
+
+  /** MDSCR_EL1.SS: software step is on (the engine runs one instruction at a time and asks stepBefore/stepAfter). */
+  ssEnabled = false;
+  /** PSTATE.SS (SPSR bit 21): 1 = active-not-pending, the next instruction is stepped. */
+  pstateSS = 0;
+  /** The instruction just run was an exception return (which sets PSTATE.SS from SPSR_EL1 instead of advancing it). */
+  private ssReturned = false;
+
+  /**
+   * AArch64.CheckSoftwareStep before an instruction: with software step enabled from the current
+   * EL and PSTATE.SS = 0 (active-pending), a Software Step exception (EC 0x32/0x33, ISS.ISV = 1,
+   * EX = 0, IFSC 0x22) is taken before the instruction. Arm ARM D2.12.
+   */
+  stepBefore(): void {
+    const s = this.state;
+    this.ssReturned = false;
+    if (this.pstateSS === 0 && debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) {
+      this.takeToEl1(s.el === 0 ? EC.SOFTSTP_LOW : EC.SOFTSTP_CUR, (1n << 24n) | 0x22n);
+    }
+  }
+
+  /** After an instruction completed without an exception: the step advances (PSTATE.SS = 0), except after ERET. */
+  stepAfter(): void {
+    if (!this.ssReturned) this.pstateSS = 0;
+  }
+
+  private debugChanged(): void {
+    this.ssEnabled = (this.reg("MDSCR_EL1") & 1n) === 1n;
+    this.bpArmed = armed(this.debugReg, "b");
+    const w = armed(this.debugReg, "w");
+    if (w !== this.watchArmed) {
+      this.watchArmed = w;
+      this.port.flush();
+    }
+  }
+
+  /** Before the instruction at pc runs: a matching breakpoint with debug exceptions enabled → Breakpoint exception (EC 0x30/0x31, IFSC 0x22). */
+  checkBreakpoint(): void {
+    const s = this.state;
+    if (breakpointAt(this.debugReg, s.pc, s.el) < 0 || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) return;
+    this.takeToEl1(s.el === 0 ? EC.BREAKPT_LOW : EC.BREAKPT_CUR, 0x22n);
+  }
+
+  /** After a data access translated: a hit watchpoint → Watchpoint exception (EC 0x34/0x35, DFSC 0x22, WnR, FAR = the address). */
+  private checkWatchpoint(va: bigint, size: number, write: boolean): void {
+    const s = this.state;
+    if (watchpointHit(this.debugReg, va, size, write, s.el) < 0 || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) return;
+    this.takeToEl1(s.el === 0 ? EC.WATCHPT_LOW : EC.WATCHPT_CUR, 0x22n | (write ? 1n << 6n : 0n), va);
+  }
+
   // ---- A64Env: memory ----
 
   load(va: bigint, a: A64MemAccess): bigint {
     const unaligned = this.checkAlignment(va, a);
     if (unaligned && this.crossesPage(va, a.size)) return this.splitLoad(va, a);
     const pa = this.translate(va, "read", { access: a, unaligned });
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, false);
     return this.physRead(pa, a.size, va);
   }
 
@@ -312,6 +374,7 @@ export class A64Cpu implements A64Env {
     const unaligned = this.checkAlignment(va, a);
     if (unaligned && this.crossesPage(va, a.size)) return this.splitStore(va, value, a);
     const pa = this.translate(va, "write", { access: a, unaligned });
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, true);
     this.physWrite(pa, a.size, value, va);
   }
 
@@ -322,6 +385,7 @@ export class A64Cpu implements A64Env {
   private splitLoad(va: bigint, a: A64MemAccess): bigint {
     const pas: number[] = [];
     for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "read", { access: a, unaligned: true }));
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, false);
     let v = 0n;
     pas.forEach((pa, i) => (v |= this.physRead(pa, 1, va) << BigInt(8 * i)));
     return v;
@@ -330,6 +394,7 @@ export class A64Cpu implements A64Env {
   private splitStore(va: bigint, value: bigint, a: A64MemAccess): void {
     const pas: number[] = [];
     for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "write", { access: a, unaligned: true }));
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, true);
     pas.forEach((pa, i) => this.physWrite(pa, 1, (value >> BigInt(8 * i)) & 0xffn, va));
   }
 
@@ -498,6 +563,9 @@ export class A64Cpu implements A64Env {
       this.takeToEl1(0x0e, 0n);
     }
     this.pstate = spsr;
+    // DebugExceptionReturnSS: PSTATE.SS = SPSR.SS only when software step is enabled at the target.
+    if (!this.ssEnabled || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) this.pstateSS = 0;
+    this.ssReturned = true;
     s.nextPc = this.reg("ELR_EL1");
     // AArch64.ExceptionReturn: ClearExclusiveLocal (Arm ARM J1, B2.9.5).
     clearExclusive(s);

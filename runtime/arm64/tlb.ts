@@ -28,6 +28,8 @@ export interface SlowMemory {
   readonly lastDevice: boolean;
   /** SCTLR_EL1.A: every unaligned data access faults. */
   readonly strictAlign: boolean;
+  /** A watchpoint is enabled: no data entries (every access must be checked). */
+  readonly watchArmed: boolean;
 }
 
 class Way {
@@ -181,7 +183,7 @@ export class SoftTlb implements MemPort {
   }
 
   private fill(way: Way, lo: number, hi: number, pa: number, write: boolean): void {
-    if (!this.memory.isRam(pa)) return;
+    if (!this.memory.isRam(pa) || (way !== this.fe && this.slow.watchArmed)) return;
     const page = this.memory.allocatedPage(pa);
     if (!page) return;
     const ppn = Math.floor(pa / 0x1000);
