@@ -18,6 +18,7 @@ import { SoftTlb } from "./tlb.js";
 import { clearExclusive } from "./isa/table/system.js";
 import { join64 } from "./state.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
+import { armed, breakpointAt, debugExceptionsEnabled, watchpointHit } from "./debug.js";
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -61,6 +62,7 @@ function fscOf(f: MmuFault): number {
     case "accessFlag": return FSC.accessFlag(f.level);
     case "permission": return FSC.permission(f.level);
     case "addressSize": return FSC.addressSize(f.level);
+    case "alignment": return FSC.ALIGNMENT;
   }
 }
 
@@ -120,6 +122,7 @@ export class A64Cpu implements A64Env {
     for (const r of SYSREGS) this.sysregs.set(r.name, r.reset);
     // KVM's reset value of SCTLR_EL1 (Linux v4.1 arch/arm64/kvm/sys_regs.c: 0x00C50078): MMU and caches off.
     this.sysregs.set("SCTLR_EL1", 0x00c5_0078n);
+    this.sctlrChanged();
     this.mmu = new Mmu(memory, host, () => this.mmuRegisters());
     this.port = new SoftTlb(this.state, memory, this);
     this.mmu.onFlush = () => this.port.flush();
@@ -139,9 +142,29 @@ export class A64Cpu implements A64Env {
   /** HCR_EL2.HCD (HVC disabled), kept with HCR_EL2 by setReg: hvcTrap's test with no BigInt. */
   private hcd = false;
 
+  /**
+   * SCTLR_EL1's alignment controls, kept as booleans for the memory paths (Arm ARM SCTLR_EL1: A,
+   * bit 1, checks the alignment of every data access at EL0/EL1; SA, bit 3, and SA0, bit 4, the
+   * SP alignment at EL1 / EL0).
+   */
+  strictAlign = false;
+  private spAlignEl1 = false;
+  private spAlignEl0 = false;
+
+  private sctlrChanged(): void {
+    const v = this.sysregs.get("SCTLR_EL1")!;
+    this.strictAlign = (v & 2n) !== 0n;
+    this.spAlignEl1 = (v & 8n) !== 0n;
+    this.spAlignEl0 = (v & 16n) !== 0n;
+  }
+
   setReg(name: string, value: bigint): void {
     if (this.exitRegs && isExitReg(name)) this.storeExitRegs();
+    // SCTLR_EL1.EE (bit 25) and E0E (bit 24) are RES0: ID_AA64MMFR0_EL1.BigEnd/BigEndEL0 = 0 (idregs.ts).
+    if (name === "SCTLR_EL1") value &= ~(3n << 24n);
     this.sysregs.set(name, value & MASK64);
+    if (name === "SCTLR_EL1") this.sctlrChanged();
+    if (name === "MDSCR_EL1" || name.startsWith("DBG")) this.debugChanged();
     if (name === "HCR_EL2") this.hcd = (value & hcr("HCD")) !== 0n;
     if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
   }
@@ -158,11 +181,12 @@ export class A64Cpu implements A64Env {
   /** PSTATE as an SPSR value: NZCV 31:28, DAIF 9:6, M[3:0] = EL << 2 | SPSel (AArch64). */
   get pstate(): bigint {
     const s = this.state;
-    return (BigInt(s.nzcv) << 28n) | (BigInt(s.daif) << 6n) | BigInt((s.el << 2) | s.spsel);
+    return (BigInt(s.nzcv) << 28n) | (BigInt(this.pstateSS) << 21n) | (BigInt(s.daif) << 6n) | BigInt((s.el << 2) | s.spsel);
   }
 
   set pstate(v: bigint) {
     const s = this.state;
+    this.pstateSS = Number((v >> 21n) & 1n);
     s.nzcv = Number((v >> 28n) & 0xfn);
     s.daif = Number((v >> 6n) & 0xfn);
     s.el = Number((v >> 2n) & 3n);
@@ -185,6 +209,7 @@ export class A64Cpu implements A64Env {
     if (far !== undefined) this.sysregs.set("FAR_EL1", far);
     this.sysregs.set("ELR_EL1", returnPc);
     this.sysregs.set("SPSR_EL1", this.pstate);
+    this.pstateSS = 0;
     // Vector offset: current EL with SP_EL0 0x000, with SP_ELx 0x200, lower EL (AArch64) 0x400; synchronous +0.
     const offset = s.el === 0 ? 0x400n : s.spsel ? 0x200n : 0n;
     s.el = 1;
@@ -224,9 +249,9 @@ export class A64Cpu implements A64Env {
     throw new El2Trap(Number(encodeEsr(EC.DABT_LOW, iss)), f.va, hpfar);
   }
 
-  private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean } = {}): number {
+  private translate(va: bigint, kind: AccessKind, a: { access?: A64MemAccess; cm?: boolean; unaligned?: boolean } = {}): number {
     try {
-      return this.mmu.translate(va, kind, this.state.el);
+      return this.mmu.translate(va, kind, this.state.el, a.unaligned);
     } catch (e) {
       if (e instanceof MmuFault) this.abort(e, { write: kind === "write", fetch: kind === "fetch", ...a });
       throw e;
@@ -255,17 +280,110 @@ export class A64Cpu implements A64Env {
     return this.translate(va, kind, { access });
   }
 
+  /** The last translateFor was to Device memory (the software TLB marks the entry). */
+  get lastDevice(): boolean {
+    return this.mmu.device;
+  }
+
+  // ---- alignment (Arm ARM B2.5.2 "Alignment of data accesses", D1.8.2 "Stack pointer alignment checking";
+  // pseudocode AArch64.CheckAlignment, CheckSPAlignment) ----
+
+  /**
+   * The alignment check made before translation: an access not aligned to its size is an
+   * Alignment fault (DFSC 0b100001, to EL1) when it is exclusive, acquire/release or atomic
+   * (`a.mustAlign`), or when SCTLR_EL1.A = 1. Returns whether the access is unaligned (the
+   * translation then faults if the memory is Device).
+   */
+  checkAlignment(va: bigint, a: A64MemAccess): boolean {
+    if ((Number(va & 15n) & (a.size - 1)) === 0) return false;
+    if (a.mustAlign || this.strictAlign) this.alignmentFault(va, a.write);
+    return true;
+  }
+
+  private alignmentFault(va: bigint, write: boolean): never {
+    const lower = this.state.el === 0;
+    this.takeToEl1(lower ? EC.DABT_LOW : EC.DABT_CUR, BigInt(FSC.ALIGNMENT) | (write ? 1n << 6n : 0n), va);
+  }
+
+  /** CheckSPAlignment: a load/store based on SP with SP not 16-byte aligned and SCTLR_EL1.SA (SA0 at EL0) set → SP alignment fault (EC 0x26). */
+  checkSpAlignment(): void {
+    const s = this.state;
+    if ((s.r[s.spi]! & 15) === 0) return;
+    if (s.el === 0 ? this.spAlignEl0 : this.spAlignEl1) this.takeToEl1(EC.SP_ALIGN, 0n);
+  }
+
+  // ---- debug exceptions (debug.ts) ----
+
+  /** Some breakpoint is enabled (MDSCR_EL1.MDE, DBGBCR<n>.E): the engine checks every instruction, one at a time. */
+  bpArmed = false;
+  /** Some watchpoint is enabled: every data access takes this slow path (the software TLB holds no data entries). */
+  watchArmed = false;
+  private readonly debugReg = (name: string): bigint => this.reg(name);
+
+  /** MDSCR_EL1.SS: software step is on (the engine runs one instruction at a time and asks stepBefore/stepAfter). */
+  ssEnabled = false;
+  /** PSTATE.SS (SPSR bit 21): 1 = active-not-pending, the next instruction is stepped. */
+  pstateSS = 0;
+  /** The instruction just run was an exception return (which sets PSTATE.SS from SPSR_EL1 instead of advancing it). */
+  private ssReturned = false;
+
+  /**
+   * AArch64.CheckSoftwareStep before an instruction: with software step enabled from the current
+   * EL and PSTATE.SS = 0 (active-pending), a Software Step exception (EC 0x32/0x33, ISS.ISV = 1,
+   * EX = 0, IFSC 0x22) is taken before the instruction. Arm ARM D2.12.
+   */
+  stepBefore(): void {
+    const s = this.state;
+    this.ssReturned = false;
+    if (this.pstateSS === 0 && debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) {
+      this.takeToEl1(s.el === 0 ? EC.SOFTSTP_LOW : EC.SOFTSTP_CUR, (1n << 24n) | 0x22n);
+    }
+  }
+
+  /** After an instruction completed without an exception: the step advances (PSTATE.SS = 0), except after ERET. */
+  stepAfter(): void {
+    if (!this.ssReturned) this.pstateSS = 0;
+  }
+
+  private debugChanged(): void {
+    this.ssEnabled = (this.reg("MDSCR_EL1") & 1n) === 1n;
+    this.bpArmed = armed(this.debugReg, "b");
+    const w = armed(this.debugReg, "w");
+    if (w !== this.watchArmed) {
+      this.watchArmed = w;
+      this.port.flush();
+    }
+  }
+
+  /** Before the instruction at pc runs: a matching breakpoint with debug exceptions enabled → Breakpoint exception (EC 0x30/0x31, IFSC 0x22). */
+  checkBreakpoint(): void {
+    const s = this.state;
+    if (breakpointAt(this.debugReg, s.pc, s.el) < 0 || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) return;
+    this.takeToEl1(s.el === 0 ? EC.BREAKPT_LOW : EC.BREAKPT_CUR, 0x22n);
+  }
+
+  /** After a data access translated: a hit watchpoint → Watchpoint exception (EC 0x34/0x35, DFSC 0x22, WnR, FAR = the address). */
+  private checkWatchpoint(va: bigint, size: number, write: boolean): void {
+    const s = this.state;
+    if (watchpointHit(this.debugReg, va, size, write, s.el) < 0 || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) return;
+    this.takeToEl1(s.el === 0 ? EC.WATCHPT_LOW : EC.WATCHPT_CUR, 0x22n | (write ? 1n << 6n : 0n), va);
+  }
+
   // ---- A64Env: memory ----
 
   load(va: bigint, a: A64MemAccess): bigint {
-    if (this.crossesPage(va, a.size)) return this.splitLoad(va, a);
-    const pa = this.translate(va, "read", { access: a });
+    const unaligned = this.checkAlignment(va, a);
+    if (unaligned && this.crossesPage(va, a.size)) return this.splitLoad(va, a);
+    const pa = this.translate(va, "read", { access: a, unaligned });
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, false);
     return this.physRead(pa, a.size, va);
   }
 
   store(va: bigint, value: bigint, a: A64MemAccess): void {
-    if (this.crossesPage(va, a.size)) return this.splitStore(va, value, a);
-    const pa = this.translate(va, "write", { access: a });
+    const unaligned = this.checkAlignment(va, a);
+    if (unaligned && this.crossesPage(va, a.size)) return this.splitStore(va, value, a);
+    const pa = this.translate(va, "write", { access: a, unaligned });
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, true);
     this.physWrite(pa, a.size, value, va);
   }
 
@@ -275,7 +393,8 @@ export class A64Cpu implements A64Env {
 
   private splitLoad(va: bigint, a: A64MemAccess): bigint {
     const pas: number[] = [];
-    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "read", { access: a }));
+    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "read", { access: a, unaligned: true }));
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, false);
     let v = 0n;
     pas.forEach((pa, i) => (v |= this.physRead(pa, 1, va) << BigInt(8 * i)));
     return v;
@@ -283,7 +402,8 @@ export class A64Cpu implements A64Env {
 
   private splitStore(va: bigint, value: bigint, a: A64MemAccess): void {
     const pas: number[] = [];
-    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "write", { access: a }));
+    for (let i = 0; i < a.size; i++) pas.push(this.translate(va + BigInt(i), "write", { access: a, unaligned: true }));
+    if (this.watchArmed) this.checkWatchpoint(va, a.size, true);
     pas.forEach((pa, i) => this.physWrite(pa, 1, (value >> BigInt(8 * i)) & 0xffn, va));
   }
 
@@ -314,7 +434,7 @@ export class A64Cpu implements A64Env {
       if (el === 1 && isImpDefSysreg(enc) && hcrEl2 & hcr("TIDCP")) this.sysTrap(enc, rt, isRead);
       this.undefinedInstruction();
     }
-    if (reg.minEl > el || (!isRead && reg.readOnly)) this.undefinedInstruction();
+    if (reg.minEl > el || (!isRead && reg.readOnly) || (isRead && reg.writeOnly)) this.undefinedInstruction();
     if (el === 1 && sysregTraps(hcrEl2, reg, isRead)) this.sysTrap(enc, rt, isRead);
     return reg;
   }
@@ -344,6 +464,7 @@ export class A64Cpu implements A64Env {
 
   writeSysreg(enc: A64SysregEncoding, value: bigint, rt: number): void {
     const reg = this.checkSysreg(enc, rt, false);
+    if (reg.ignoresWrites) return;
     this.writeSysregValue(reg.name, value);
   }
 
@@ -354,6 +475,8 @@ export class A64Cpu implements A64Env {
       case "NZCV": s.nzcv = Number((value >> 28n) & 0xfn); return;
       case "SPSEL": s.spsel = Number(value & 1n); return;
       case "SP_EL0": s.sp[0] = value & MASK64; return;
+      // Arm ARM OSLAR_EL1: OSLK (bit 0) → OSLSR_EL1.OSLK (bit 1); OSLM stays 0b10.
+      case "OSLAR_EL1": this.setReg("OSLSR_EL1", 0x8n | ((value & 1n) << 1n)); return;
     }
     this.setReg(name, value);
   }
@@ -388,7 +511,9 @@ export class A64Cpu implements A64Env {
       // DC ZVA: zero the 64-byte block (DCZID_EL0.BS = 4 words = 64 bytes); HCR_EL2.TDZ traps it.
       if (hcrEl2 & hcr("TDZ")) this.sysTrap(enc, rt, false);
       const base = value & ~63n;
-      const a: A64MemAccess = { size: 8, write: true, rt, signed: false, sf: true, acqrel: false, syndromeValid: false };
+      // DC ZVA to Device memory is an Alignment fault (Arm ARM AArch64.FirstStageTranslate: AccType_DCZVA).
+      this.translate(base, "write", { unaligned: true });
+      const a: A64MemAccess = { size: 8, write: true, rt, signed: false, sf: true, acqrel: false, syndromeValid: false, mustAlign: false };
       for (let i = 0n; i < 64n; i += 8n) this.store(base + i, 0n, a);
       return;
     }
@@ -450,6 +575,9 @@ export class A64Cpu implements A64Env {
       this.takeToEl1(0x0e, 0n);
     }
     this.pstate = spsr;
+    // DebugExceptionReturnSS: PSTATE.SS = SPSR.SS only when software step is enabled at the target.
+    if (!this.ssEnabled || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) this.pstateSS = 0;
+    this.ssReturned = true;
     s.nextPc = this.reg("ELR_EL1");
     // AArch64.ExceptionReturn: ClearExclusiveLocal (Arm ARM J1, B2.9.5).
     clearExclusive(s);

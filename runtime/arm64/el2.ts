@@ -35,7 +35,7 @@ export const HCR_BITS: readonly HcrBit[] = [
   { name: "TID0", bit: 15, doc: "trap AArch32 JIDR/FPSID reads" },
   { name: "TID1", bit: 16, doc: "trap reads of REVIDR_EL1 and AIDR_EL1 (EC 0x18)" },
   { name: "TID2", bit: 17, doc: "trap CTR_EL0, CCSIDR_EL1, CLIDR_EL1, CSSELR_EL1 (EC 0x18)" },
-  { name: "TID3", bit: 18, doc: "trap reads of the ID_AA64* feature registers (EC 0x18)" },
+  { name: "TID3", bit: 18, doc: "trap reads of the feature-ID registers, op0 3, op1 0, CRn 0, CRm 1-7 (EC 0x18)" },
   { name: "TSC", bit: 19, doc: "trap SMC to EL2 (EC 0x17)" },
   { name: "TIDCP", bit: 20, doc: "trap IMPLEMENTATION DEFINED system registers (EC 0x18)" },
   { name: "TACR", bit: 21, doc: "trap ACTLR_EL1 accesses (EC 0x18)" },

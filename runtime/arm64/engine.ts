@@ -104,7 +104,14 @@ export class A64Engine {
       let inBlock = false;
       try {
         const lo = R[REG.PC]!, hi = R[REG.PC + 1]!, el = s.el, gen = this.gen;
-        const left = budget - done;
+        let left = budget - done;
+        // Software step or an enabled breakpoint: check before each instruction, and run them one at a time.
+        const stepping = cpu.ssEnabled;
+        if (stepping || cpu.bpArmed) {
+          if (stepping) cpu.stepBefore();
+          if (cpu.bpArmed) cpu.checkBreakpoint();
+          left = 1;
+        }
         let b: Block | null = null;
         if (prev !== null) {
           if (prev.aLo === lo && prev.aHi === hi && prev.aEl === el && prev.aGen === gen) b = prev.a;
@@ -121,6 +128,7 @@ export class A64Engine {
         inBlock = true;
         this.retired = done;
         done += b.fn(R, s, cpu, port, left);
+        if (stepping) cpu.stepAfter();
         prev = b;
         // A trap to EL2 raised without an exception (HVC): the machine takes it.
         if (cpu.trap !== null) {

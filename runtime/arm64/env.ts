@@ -25,6 +25,12 @@ export interface A64MemAccess {
    * and other multi-register accesses.
    */
   syndromeValid: boolean;
+  /**
+   * The access must be aligned to its size whatever the memory type and SCTLR_EL1.A: exclusives,
+   * load-acquire/store-release and atomics (Arm ARM B2.5.2; AArch64.CheckAlignment's
+   * AccType_ORDERED/ATOMIC). Unaligned, it is an Alignment fault taken before translation.
+   */
+  mustAlign?: boolean;
 }
 
 export type A64Barrier = "isb" | "dsb" | "dmb";
@@ -61,4 +67,16 @@ export interface A64Env {
   barrier(kind: A64Barrier): void;
   /** Raise the undefined-instruction exception for this instruction. */
   undefinedInstruction(): never;
+  /**
+   * CheckSPAlignment (Arm ARM D1.8.2): called by loads and stores whose base register is SP, before
+   * any access; raises the SP alignment fault when SP is not 16-byte aligned and SCTLR_EL1.SA
+   * (SA0 at EL0) is set. Environments without the check (instruction emulation) omit it.
+   */
+  checkSpAlignment?(): void;
+  /**
+   * The alignment check of an access made before translation: raises the Alignment fault of an
+   * unaligned `mustAlign` access (or any unaligned access with SCTLR_EL1.A = 1); returns whether
+   * the access is unaligned. Store-exclusive calls it even when the monitor check fails.
+   */
+  checkAlignment?(va: bigint, a: A64MemAccess): boolean;
 }

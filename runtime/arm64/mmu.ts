@@ -10,9 +10,10 @@
 // register fields from D13.2 (TCR_EL1, VTCR_EL2, SCTLR_EL1, MAIR_EL1).
 
 import type { GuestMemory } from "../core/memory.js";
+import { PA_BITS } from "./idregs.js";
 
 export type AccessKind = "read" | "write" | "fetch";
-export type FaultKind = "translation" | "accessFlag" | "permission" | "addressSize";
+export type FaultKind = "translation" | "accessFlag" | "permission" | "addressSize" | "alignment";
 
 /** A translation fault at one stage (thrown; the CPU turns it into an abort to EL1 or EL2). */
 export class MmuFault {
@@ -60,7 +61,6 @@ export interface MmuRegisters {
 }
 
 const ADDR48 = (1n << 48n) - 1n;
-const PA_BITS = 40; // ID_AA64MMFR0_EL1.PARange = 40 bits in this machine
 const DEVICE: MemAttrs = { device: true, cacheable: false, text: "Device-nGnRnE" };
 const NORMAL_WB: MemAttrs = { device: false, cacheable: true, text: "Normal WB" };
 const NORMAL_NC: MemAttrs = { device: false, cacheable: false, text: "Normal NC" };
@@ -112,6 +112,8 @@ export class Mmu {
   private readonly tlb: Map<number, number>[] = Array.from({ length: 6 }, () => new Map<number, number>());
   /** Counters for `show stats`. */
   walks = 0;
+  /** The last translation (translate) was to Device memory (the final attributes of both stages). */
+  device = false;
 
   constructor(
     private readonly guest: GuestMemory,
@@ -164,27 +166,45 @@ export class Mmu {
     this.onInvalidate?.(first, 16);
   }
 
-  /** VA → PA for an access at `el`, through both stages; throws MmuFault. Cached per 4 KiB page. */
-  translate(va: bigint, kind: AccessKind, el: number): number {
+  /**
+   * VA → PA for an access at `el`, through both stages; throws MmuFault. Cached per 4 KiB page.
+   * `unaligned`: the data access is not aligned to its size, which Device memory does not allow
+   * (an alignment fault of the stage whose attributes say Device). Sets `device`.
+   */
+  translate(va: bigint, kind: AccessKind, el: number, unaligned = false): number {
     const page = Number(va >> 12n);
     const tlb = this.tlb[(kind === "read" ? 0 : kind === "write" ? 2 : 4) + (el === 0 ? 1 : 0)]!;
     const off = Number(va & 0xfffn);
     const hit = tlb.get(page);
-    if (hit !== undefined) return hit + off;
+    if (hit !== undefined) {
+      // The page-aligned PA with stage 1 Device in bit 0 and stage 2 Device in bit 1.
+      const dev = hit & 3;
+      this.device = dev !== 0;
+      if (unaligned && dev !== 0) throw new MmuFault(dev & 1 ? 1 : 2, "alignment", 0, va, Number(va), false);
+      return hit - dev + off;
+    }
     // Walk the access's own address so that a fault reports it exactly (FAR); cache the page.
-    const t = this.walk(va, kind, el);
+    const t = this.walk(va, kind, el, unaligned);
     if (t.s1Shift > 16) this.largeLeaves++;
     this.regions.add(Math.floor(page / 16));
-    tlb.set(page, t.pa - off);
+    tlb.set(page, t.pa - off + (t.s1.device ? 1 : 0) + (t.s2.device ? 2 : 0));
+    this.device = t.final.device;
     return t.pa;
   }
 
-  /** The full walk without the TLB (also used by `show translate`). */
-  walk(va: bigint, kind: AccessKind, el: number): Translation {
+  /**
+   * The full walk without the TLB (also used by `show translate`). An unaligned data access to
+   * Device memory is an Alignment fault, checked after each stage's translation (Arm ARM
+   * AArch64.FirstStageTranslate / AArch64.SecondStageTranslate: a stage-1 Device alignment fault
+   * comes before any stage-2 fault of the access).
+   */
+  walk(va: bigint, kind: AccessKind, el: number, unaligned = false): Translation {
     this.walks++;
     const r = this.regs();
     const s1 = this.stage1(r, va, kind, el);
+    if (unaligned && kind !== "fetch" && s1.attrs.device) throw new MmuFault(1, "alignment", 0, va, 0, false);
     const s2 = this.stage2Cached(r, s1.ipa, kind, va, false);
+    if (unaligned && kind !== "fetch" && s2.attrs.device) throw new MmuFault(2, "alignment", 0, va, s1.ipa, false);
     return { pa: s2.pa, ipa: s1.ipa, s1: s1.attrs, s2: s2.attrs, final: combineS1S2(s1.attrs, s2.attrs), s1Shift: s1.shift };
   }
 

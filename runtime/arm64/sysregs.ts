@@ -4,7 +4,11 @@
 // handlers (kvm/sysregs.ts), `show sysregs` and completion all read this one table.
 // Sources: Arm ARM (DDI 0487) chapter D13 "AArch64 System Register Descriptions" for encodings and
 // the HCR_EL2 field descriptions (TVM, TRVM, TACR, TID1..TID3) for the trap groups; reset values
-// are this machine's (a Cortex-A57-like CPU under KVM's vcpu reset, Linux v4.1 sys_regs.c).
+// are this machine's (a Cortex-A57-like CPU under KVM's vcpu reset, Linux v4.1 sys_regs.c); the
+// feature-ID registers' come from the field table of idregs.ts, and the unallocated encodings of
+// the ID space read as zero (sysregByEncoding).
+
+import { RAZ_ID_REGS, idRegValue, isIdSpace } from "./idregs.js";
 
 /** Which HCR_EL2 control traps an access from EL1 (Arm ARM D13.2 HCR_EL2). */
 export type SysregTrapGroup =
@@ -12,7 +16,7 @@ export type SysregTrapGroup =
   | "tacr" // HCR_EL2.TACR: ACTLR_EL1
   | "tid1" // HCR_EL2.TID1: REVIDR_EL1, AIDR_EL1
   | "tid2" // HCR_EL2.TID2: CTR_EL0, CCSIDR_EL1, CLIDR_EL1, CSSELR_EL1
-  | "tid3"; // HCR_EL2.TID3: the ID_AA64* feature registers
+  | "tid3"; // HCR_EL2.TID3: the feature-ID registers (op0 3, op1 0, CRn 0, CRm 1..7)
 
 export interface SysregDef {
   /** Upper-case architectural name, e.g. "SCTLR_EL1". */
@@ -25,6 +29,10 @@ export interface SysregDef {
   /** Lowest exception level that may access it (1 for *_EL1, 0 for *_EL0 registers allowed at EL0, 2 for *_EL2). */
   minEl: 0 | 1 | 2;
   readOnly?: boolean;
+  /** MRS is UNDEFINED (OSLAR_EL1). */
+  writeOnly?: boolean;
+  /** Writes are ignored (RAZ/WI registers). */
+  ignoresWrites?: boolean;
   /** HCR_EL2 control that traps EL1 accesses to EL2. */
   trap?: SysregTrapGroup;
   reset: bigint;
@@ -33,17 +41,23 @@ export interface SysregDef {
 
 type Row = [name: string, op0: number, op1: number, crn: number, crm: number, op2: number, minEl: 0 | 1 | 2, flags: string, reset: bigint, doc: string];
 
-// flags: "r" read-only, "tvm" / "tacr" / "tid1" / "tid2" / "tid3" trap group (comma separated).
+// flags: "r" read-only, "w" write-only, "wi" writes ignored, "tvm" / "tacr" / "tid1" / "tid2" /
+// "tid3" trap group (comma separated).
 const ROWS: Row[] = [
   ["MIDR_EL1", 3, 0, 0, 0, 0, 1, "r", 0x411f_d070n, "Main ID register (reads return VPIDR_EL2 from EL1): Arm Cortex-A57 r1p0"],
   ["MPIDR_EL1", 3, 0, 0, 0, 5, 1, "r", 0x8000_0000n, "Multiprocessor affinity (reads return VMPIDR_EL2 from EL1)"],
   ["REVIDR_EL1", 3, 0, 0, 0, 6, 1, "r,tid1", 0n, "Revision ID"],
-  ["ID_AA64PFR0_EL1", 3, 0, 0, 4, 0, 1, "r,tid3", 0x2222n, "Processor feature 0: EL0-EL3 implemented, AArch64 and AArch32"],
+  // The feature-ID registers (values computed from the fields of idregs.ts: what is modelled) and
+  // the named RAZ ones of the ID space, in encoding order.
+  ...([
+  ["ID_AA64PFR0_EL1", 3, 0, 0, 4, 0, 1, "r,tid3", idRegValue("ID_AA64PFR0_EL1"), "Processor feature 0: EL0-EL2 AArch64 only, no EL3, no FP/AdvSIMD"],
   ["ID_AA64PFR1_EL1", 3, 0, 0, 4, 1, 1, "r,tid3", 0n, "Processor feature 1"],
-  ["ID_AA64DFR0_EL1", 3, 0, 0, 5, 0, 1, "r,tid3", 0x1030_5106n, "Debug feature 0"],
-  ["ID_AA64ISAR0_EL1", 3, 0, 0, 6, 0, 1, "r,tid3", 0x11120n, "Instruction set attribute 0 (AES, SHA1, SHA2, CRC32)"],
-  ["ID_AA64MMFR0_EL1", 3, 0, 0, 7, 0, 1, "r,tid3", 0x1124n, "Memory model feature 0: PARange 40 bits (4), 16-bit ASID, 4K and 64K granules"],
+  ["ID_AA64DFR0_EL1", 3, 0, 0, 5, 0, 1, "r,tid3", idRegValue("ID_AA64DFR0_EL1"), "Debug feature 0: ARMv8 debug, no PMU, the minimum of breakpoints and watchpoints"],
+  ["ID_AA64ISAR0_EL1", 3, 0, 0, 6, 0, 1, "r,tid3", idRegValue("ID_AA64ISAR0_EL1"), "Instruction set attribute 0: no AES, SHA, CRC32 or atomics"],
+  ["ID_AA64MMFR0_EL1", 3, 0, 0, 7, 0, 1, "r,tid3", idRegValue("ID_AA64MMFR0_EL1"), "Memory model feature 0: PARange 44 bits (4), 16-bit ASID, little-endian, 4K and 64K granules"],
   ["ID_AA64MMFR1_EL1", 3, 0, 0, 7, 1, 1, "r,tid3", 0n, "Memory model feature 1"],
+  ...RAZ_ID_REGS.map(([name, crm, op2, doc]): Row => [name, 3, 0, 0, crm, op2, 1, "r,tid3", 0n, doc]),
+  ] as Row[]).sort((x, y) => x[4] * 8 + x[5] - (y[4] * 8 + y[5])),
   ["CCSIDR_EL1", 3, 1, 0, 0, 0, 1, "r,tid2", 0x701f_e00an, "Current cache size ID (the cache CSSELR_EL1 selects)"],
   ["CLIDR_EL1", 3, 1, 0, 0, 1, 1, "r,tid2", 0x0a20_0023n, "Cache level ID"],
   ["AIDR_EL1", 3, 1, 0, 0, 7, 1, "r,tid1", 0n, "Auxiliary ID"],
@@ -80,7 +94,24 @@ const ROWS: Row[] = [
   ["CNTVCT_EL0", 3, 3, 14, 0, 2, 0, "r", 0n, "Virtual count"],
   ["CNTV_CTL_EL0", 3, 3, 14, 3, 1, 0, "", 0n, "Virtual timer control"],
   ["CNTV_CVAL_EL0", 3, 3, 14, 3, 2, 0, "", 0n, "Virtual timer compare value"],
+  // The ARMv8 debug registers (DebugVer 6 is mandatory, idregs.ts), op0 = 2, Arm ARM "Debug
+  // registers" (encodings) and KVM's emulation of them (Linux v4.1 sys_regs.c: trap_raz_wi,
+  // trap_oslsr_el1, trap_bvr/bcr/wvr/wcr). Two breakpoints and two watchpoints (BRPs = WRPs = 1),
+  // which fire as debug.ts says.
+  ["MDCCINT_EL1", 2, 0, 0, 2, 0, 1, "", 0n, "Monitor DCC interrupt enable"],
   ["MDSCR_EL1", 2, 0, 0, 2, 2, 1, "", 0n, "Monitor debug system control"],
+  ...[0, 1].flatMap((n): Row[] => [
+    [`DBGBVR${n}_EL1`, 2, 0, 0, n, 4, 1, "", 0n, `Breakpoint ${n} value: the instruction address`],
+    [`DBGBCR${n}_EL1`, 2, 0, 0, n, 5, 1, "", 0n, `Breakpoint ${n} control: E 0, PMC 2:1, BAS 8:5, BT 23:20`],
+    [`DBGWVR${n}_EL1`, 2, 0, 0, n, 6, 1, "", 0n, `Watchpoint ${n} value: the data address`],
+    [`DBGWCR${n}_EL1`, 2, 0, 0, n, 7, 1, "", 0n, `Watchpoint ${n} control: E 0, PAC 2:1, LSC 4:3, BAS 12:5, MASK 28:24`],
+  ]),
+  ["MDCCSR_EL0", 2, 3, 0, 1, 0, 0, "r", 0n, "Debug comms channel status (no DCC traffic)"],
+  ["MDRAR_EL1", 2, 0, 1, 0, 0, 1, "r", 0n, "Debug ROM address: Valid = 0b00, no ROM table"],
+  ["OSLAR_EL1", 2, 0, 1, 0, 4, 1, "w", 0n, "OS lock access: writing OSLK (bit 0) sets OSLSR_EL1.OSLK"],
+  ["OSLSR_EL1", 2, 0, 1, 1, 4, 1, "r", 0x8n, "OS lock status: OSLM = 0b10 (OS lock implemented), OSLK (bit 1) unlocked at vcpu reset (KVM)"],
+  ["OSDLR_EL1", 2, 0, 1, 3, 4, 1, "wi", 0n, "OS double lock (RAZ/WI, as KVM's trap_raz_wi)"],
+  ["DBGPRCR_EL1", 2, 0, 1, 4, 4, 1, "wi", 0n, "Debug power/reset control (RAZ/WI, as KVM's trap_raz_wi)"],
   // EL2: UNDEFINED when accessed from EL1 (the guest), shown by `show sysregs el2`.
   ["VPIDR_EL2", 3, 4, 0, 0, 0, 2, "", 0x411f_d070n, "Virtualization processor ID: what MIDR_EL1 returns at EL1"],
   ["VMPIDR_EL2", 3, 4, 0, 0, 5, 2, "", 0x8000_0000n, "Virtualization multiprocessor ID: what MPIDR_EL1 returns at EL1"],
@@ -101,8 +132,8 @@ const ROWS: Row[] = [
 
 export const SYSREGS: readonly SysregDef[] = ROWS.map(([name, op0, op1, crn, crm, op2, minEl, flags, reset, doc]) => {
   const f = flags.split(",").filter(Boolean);
-  const trap = f.find((x) => x !== "r") as SysregTrapGroup | undefined;
-  return { name, op0, op1, crn, crm, op2, minEl, readOnly: f.includes("r") || undefined, trap, reset, doc };
+  const trap = f.find((x) => x !== "r" && x !== "w" && x !== "wi") as SysregTrapGroup | undefined;
+  return { name, op0, op1, crn, crm, op2, minEl, readOnly: f.includes("r") || undefined, writeOnly: f.includes("w") || undefined, ignoresWrites: f.includes("wi") || undefined, trap, reset, doc };
 });
 
 const key = (op0: number, op1: number, crn: number, crm: number, op2: number) => (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2;
@@ -113,8 +144,20 @@ export function sysregByName(name: string): SysregDef | undefined {
   return BY_NAME.get(name.toUpperCase());
 }
 
+/**
+ * The register at an encoding, or undefined when it is not modelled. The unallocated encodings of
+ * the feature-ID space (op0 = 3, op1 = 0, CRn = 0, CRm = 1..7) are registers too: read-only,
+ * RAZ, trapped by HCR_EL2.TID3, named generically (Arm ARM "Reserved encodings in the ID space";
+ * Linux sys_regs.c ID_UNALLOCATED).
+ */
 export function sysregByEncoding(e: { op0: number; op1: number; crn: number; crm: number; op2: number }): SysregDef | undefined {
-  return BY_KEY.get(key(e.op0, e.op1, e.crn, e.crm, e.op2));
+  const k = key(e.op0, e.op1, e.crn, e.crm, e.op2);
+  const r = BY_KEY.get(k);
+  if (r || !isIdSpace(e)) return r;
+  const name = genericSysregName(e);
+  const def: SysregDef = { name, op0: 3, op1: 0, crn: 0, crm: e.crm, op2: e.op2, minEl: 1, readOnly: true, trap: "tid3", reset: 0n, doc: "unallocated ID register encoding (reserved ID space: RAZ)" };
+  BY_KEY.set(k, def);
+  return def;
 }
 
 /** The generic name of an encoding (Arm ARM C5.3), for registers outside the table. */

@@ -6,6 +6,10 @@
 // dropped whenever the CPU's MMU flushes (TLB maintenance, translation registers, stage-2 changes).
 // Write entries are never made for pages that hold compiled code, so that every write to such a
 // page goes through GuestMemory and invalidates the code (self-modifying code, loaders).
+// Alignment (Arm ARM B2.5.2): an aligned access never faults for alignment and never crosses a
+// page, so it is the whole fast path; an unaligned one uses an entry only when the entry is not
+// Device memory, the access is not exclusive/acquire-release, and SCTLR_EL1.A is clear — else the
+// CPU's full path raises the Alignment fault.
 
 import { REG, join64, type A64State } from "./state.js";
 import type { A64MemAccess } from "./env.js";
@@ -20,6 +24,12 @@ export interface SlowMemory {
   store(va: bigint, value: bigint, a: A64MemAccess): void;
   /** VA → PA for an access, raising the architectural fault (throws). */
   translateFor(va: bigint, kind: "read" | "write" | "fetch", a?: A64MemAccess): number;
+  /** The last translateFor was to Device memory. */
+  readonly lastDevice: boolean;
+  /** SCTLR_EL1.A: every unaligned data access faults. */
+  readonly strictAlign: boolean;
+  /** A watchpoint is enabled: no data entries (every access must be checked). */
+  readonly watchArmed: boolean;
 }
 
 class Way {
@@ -27,6 +37,8 @@ class Way {
   readonly view: (DataView | null)[] = new Array<DataView | null>(ENTRIES).fill(null);
   /** Guest-physical page number of the entry (for code-page eviction). */
   readonly ppn = new Float64Array(ENTRIES).fill(-1);
+  /** 1 when the entry's memory is Device (unaligned accesses must take the slow path and fault). */
+  readonly dev = new Uint8Array(ENTRIES);
   flush(): void {
     this.tag.fill(-1);
     this.view.fill(null);
@@ -79,12 +91,12 @@ export class SoftTlb implements MemPort {
   }
 
   ld(lo: number, hi: number, a: A64MemAccess): number {
-    const off = lo & 0xfff;
     const size = a.size;
-    if (off + size <= 0x1000) {
+    if ((lo & (size - 1)) === 0) {
       const i = (lo >>> 12) & (ENTRIES - 1);
       const v = this.rd.view[i];
       if (v !== null && this.rd.tag[i] === this.tagOf(lo, hi)) {
+        const off = lo & 0xfff;
         switch (size) {
           case 1: return v.getUint8(off);
           case 2: return v.getUint16(off, true);
@@ -92,17 +104,18 @@ export class SoftTlb implements MemPort {
           case 8: this.state.r[REG.T] = v.getInt32(off + 4, true); return v.getInt32(off, true);
         }
       }
+      return this.ldSlow(lo, hi, a);
     }
-    return this.ldSlow(lo, hi, a);
+    return this.ldUnaligned(lo, hi, a);
   }
 
   st(lo: number, hi: number, vlo: number, vhi: number, a: A64MemAccess): void {
-    const off = lo & 0xfff;
     const size = a.size;
-    if (off + size <= 0x1000) {
+    if ((lo & (size - 1)) === 0) {
       const i = (lo >>> 12) & (ENTRIES - 1);
       const v = this.wr.view[i];
       if (v !== null && this.wr.tag[i] === this.tagOf(lo, hi)) {
+        const off = lo & 0xfff;
         switch (size) {
           case 1: v.setUint8(off, vlo); return;
           case 2: v.setUint16(off, vlo, true); return;
@@ -110,8 +123,39 @@ export class SoftTlb implements MemPort {
           case 8: v.setInt32(off, vlo, true); v.setInt32(off + 4, vhi, true); return;
         }
       }
+      return this.stSlow(lo, hi, vlo, vhi, a);
     }
-    this.stSlow(lo, hi, vlo, vhi, a);
+    this.stUnaligned(lo, hi, vlo, vhi, a);
+  }
+
+  /** The entry of `way` an unaligned access may use: same page, not Device, not a must-align access, SCTLR_EL1.A clear. */
+  private unalignedView(way: Way, lo: number, hi: number, a: A64MemAccess): DataView | null {
+    if ((lo & 0xfff) + a.size > 0x1000 || a.mustAlign === true || this.slow.strictAlign) return null;
+    const i = (lo >>> 12) & (ENTRIES - 1);
+    const v = way.view[i]!;
+    return v !== null && way.dev[i] === 0 && way.tag[i] === this.tagOf(lo, hi) ? v : null;
+  }
+
+  private ldUnaligned(lo: number, hi: number, a: A64MemAccess): number {
+    const v = this.unalignedView(this.rd, lo, hi, a);
+    if (v === null) return this.ldSlow(lo, hi, a);
+    const off = lo & 0xfff;
+    switch (a.size) {
+      case 2: return v.getUint16(off, true);
+      case 4: return v.getInt32(off, true);
+      default: this.state.r[REG.T] = v.getInt32(off + 4, true); return v.getInt32(off, true);
+    }
+  }
+
+  private stUnaligned(lo: number, hi: number, vlo: number, vhi: number, a: A64MemAccess): void {
+    const v = this.unalignedView(this.wr, lo, hi, a);
+    if (v === null) return this.stSlow(lo, hi, vlo, vhi, a);
+    const off = lo & 0xfff;
+    switch (a.size) {
+      case 2: v.setUint16(off, vlo, true); return;
+      case 4: v.setInt32(off, vlo, true); return;
+      default: v.setInt32(off, vlo, true); v.setInt32(off + 4, vhi, true); return;
+    }
   }
 
   /** Guest-physical address of the instruction at pc (fetch permission checked), or throws the fetch fault. */
@@ -125,22 +169,21 @@ export class SoftTlb implements MemPort {
 
   private ldSlow(lo: number, hi: number, a: A64MemAccess): number {
     const va = join64(lo, hi);
-    if ((lo & 0xfff) + a.size <= 0x1000) this.fill(this.rd, lo, hi, this.slow.translateFor(va, "read", a), false);
+    // The access first (its checks come in the architecture's order: alignment before translation), then the entry.
     const v = this.slow.load(va, a);
+    if ((lo & 0xfff) + a.size <= 0x1000) this.fill(this.rd, lo, hi, this.slow.translateFor(va, "read", a), false);
     this.state.r[REG.T] = Number(v >> 32n) | 0;
     return Number(v & 0xffff_ffffn) | 0;
   }
 
   private stSlow(lo: number, hi: number, vlo: number, vhi: number, a: A64MemAccess): void {
     const va = join64(lo, hi);
-    const single = (lo & 0xfff) + a.size <= 0x1000;
-    const pa = single ? this.slow.translateFor(va, "write", a) : -1;
     this.slow.store(va, BigInt.asUintN(a.size * 8, join64(vlo, vhi)), a);
-    if (single) this.fill(this.wr, lo, hi, pa, true);
+    if ((lo & 0xfff) + a.size <= 0x1000) this.fill(this.wr, lo, hi, this.slow.translateFor(va, "write", a), true);
   }
 
   private fill(way: Way, lo: number, hi: number, pa: number, write: boolean): void {
-    if (!this.memory.isRam(pa)) return;
+    if (!this.memory.isRam(pa) || (way !== this.fe && this.slow.watchArmed)) return;
     const page = this.memory.allocatedPage(pa);
     if (!page) return;
     const ppn = Math.floor(pa / 0x1000);
@@ -149,5 +192,6 @@ export class SoftTlb implements MemPort {
     way.tag[i] = this.tagOf(lo, hi);
     way.view[i] = new DataView(page.buffer, page.byteOffset, page.byteLength);
     way.ppn[i] = ppn;
+    way.dev[i] = this.slow.lastDevice ? 1 : 0;
   }
 }

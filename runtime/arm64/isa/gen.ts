@@ -341,6 +341,12 @@ export class Gen {
     return this.bind(s, a.sf ? `${s} >> 31` : "0");
   }
 
+  /** CheckSPAlignment before a load/store based on SP (the env raises the fault; aligned SP costs one test). */
+  checkSp(): void {
+    this.mayFault();
+    this.emit(`if ((R[S.spi] & 15) !== 0 && E.checkSpAlignment !== undefined) E.checkSpAlignment();`);
+  }
+
   /** Store the low `a.size` bytes of v at addr. */
   store(addr: Val, v: Val, a: A64MemAccess): void {
     this.mayFault();

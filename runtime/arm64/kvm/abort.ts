@@ -88,7 +88,7 @@ function ioMemAbort(vcpu: KvmVcpu, ipa: number, iss: Record<string, number>): Ha
   const len = 1 << iss.sas!;
   const isWrite = iss.wnr === 1;
   const rt = iss.srt!;
-  const a: A64MemAccess = { size: len as 1 | 2 | 4 | 8, write: isWrite, rt, signed: iss.sse === 1, sf: iss.sf === 1, acqrel: iss.ar === 1, syndromeValid: true };
+  const a: A64MemAccess = { size: len as 1 | 2 | 4 | 8, write: isWrite, rt, signed: iss.sse === 1, sf: iss.sf === 1, acqrel: iss.ar === 1, syndromeValid: true, mustAlign: false };
   const { text, data } = mmioAccess(vcpu, ipa, a, isWrite ? vcpu.state.readX(rt) : 0n);
   if (!isWrite) vcpu.state.writeX(rt, data);
   vcpu.skipInstruction();

@@ -63,6 +63,12 @@ const handleHvc: ExitHandler = (vcpu) => {
   const t = HVC_FIELDS;
   (t.vcpu_pc = s.pcValue()), (t.r0 = s.xValue(0)), (t.imm = imm16(vcpu.exitEsr));
   vcpu.ctx.emit("kvm_hvc_arm64", t);
+  return psciCall(vcpu, fn);
+};
+
+/** kvm_psci_call (today: kvm_smccc_call_handler): the PSCI function in W0, its result in X0. */
+function psciCall(vcpu: KvmVcpu, fn: number): HandleResult {
+  const s = vcpu.state;
   const f = psciFunctionById(fn);
   const era = vcpu.ctx.era();
   switch (f?.name) {
@@ -83,14 +89,30 @@ const handleHvc: ExitHandler = (vcpu) => {
       return resume("PSCI AFFINITY_INFO");
     default:
       s.x[0] = PSCI_RET.NOT_SUPPORTED;
-      return resume(`HVC with x0 = ${hex(s.x[0]!)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
+      return resume(`${vcpu.exitEsr >>> 26 === EC.SMC64 ? "SMC" : "HVC"} with x0 = ${hex(s.x[0]!)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
   }
-};
+}
 
-/** handle_smc: KVM does not forward SMCs (no secure firmware for guests): undefined instruction. */
+/**
+ * handle_smc. 2015 (Linux v4.1 handle_exit.c): KVM does not forward SMCs, it injects an
+ * undefined-instruction exception. Today (Linux 6.4+ handle_exit.c, "KVM: arm64: Let EL1 SMCs
+ * ..."): kvm_incr_pc past the SMC (a trapped SMC is a Trap exception whose return address is the
+ * SMC itself, Arm ARM D1.10.2); a nonzero immediate is reserved (SMCCC, DEN0028E 2.9) and gets
+ * x0 = ~0 (SMCCC_RET_NOT_SUPPORTED); imm 0 is an SMCCC call, PSCI as over HVC
+ * (kvm_smccc_call_handler, without handle_hvc's trace_kvm_hvc_arm64 and hvc_exit_stat).
+ */
 const handleSmc: ExitHandler = (vcpu) => {
-  vcpu.injectUndefined();
-  return resume("SMC trapped by HCR_EL2.TSC: KVM injects an undefined-instruction exception");
+  if (vcpu.ctx.era() === "2015") {
+    vcpu.injectUndefined();
+    return resume("SMC trapped by HCR_EL2.TSC: KVM injects an undefined-instruction exception");
+  }
+  vcpu.skipInstruction();
+  const imm = imm16(vcpu.exitEsr);
+  if (imm !== 0) {
+    vcpu.state.x[0] = PSCI_RET.NOT_SUPPORTED;
+    return resume(`SMC #${hex(imm)} trapped by HCR_EL2.TSC: a nonzero immediate is reserved, KVM skips it with x0 = SMCCC_RET_NOT_SUPPORTED (-1)`);
+  }
+  return psciCall(vcpu, vcpu.state.r[0]! >>> 0);
 };
 
 type SysregEncoding = { op0: number; op1: number; crn: number; crm: number; op2: number };

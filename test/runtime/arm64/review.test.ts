@@ -1,7 +1,7 @@
 // Review of the arm64 execution engine and the CPU model around it: bugs found by running guests
 // (jit on and off alike, unless a test says otherwise). Each test is the behaviour the Arm ARM
-// (DDI 0487) requires. The two still marked `test.fails` are checks the model does not make yet
-// (alignment faults of exclusive/acquire-release accesses, SP alignment): flip them with the fix.
+// (DDI 0487) requires. The alignment checks (exclusive/acquire-release accesses, SP alignment)
+// were `test.fails` until the model made them; test/runtime/arm64/alignment.test.ts has the rest.
 
 import { describe, expect, test } from "vitest";
 import { createArm64Machine, type Arm64Machine } from "../../../runtime/arm64/machine.js";
@@ -161,10 +161,10 @@ data:	.quad	0x1234
    * Load-/Store-Exclusive or Load-Acquire/Store-Release to an address not aligned to its size is
    * an Alignment fault (DFSC 0b100001) whatever SCTLR_EL1.A says (ARMv8.0: no FEAT_LSE2 here).
    *
-   * Nothing checks alignment: LDXR/STXR (table/ldst.ts, exec) and LDAR/STLR (templates) go to
-   * A64Cpu.load/store and the software TLB, which never raise an Alignment fault.
+   * (Was: nothing checked alignment. Now A64MemAccess.mustAlign marks these accesses and
+   * A64Cpu.checkAlignment / SoftTlb's unaligned path raise the fault.)
    */
-  test.fails("LDXR and LDAR of an unaligned doubleword are Alignment faults", () => {
+  test("LDXR and LDAR of an unaligned doubleword are Alignment faults", () => {
     const src = `
 _start:
 	adr	x1, vectors
@@ -195,10 +195,10 @@ ${VECTORS_SKIP}
    * register is SP, with SP not 16-byte aligned, generates an SP alignment fault (EC 0x26).
    * KVM's reset SCTLR_EL1 (0x00C50078, A64Cpu constructor) has SA = 1.
    *
-   * Nothing checks it: the templates (table/ldst.ts genFor/pairGen with Rn = 31) read R[S.spi]
-   * and go straight to the memory port; there is no use of EC.SP_ALIGN anywhere in runtime/.
+   * (Was: nothing checked it. Now the templates with Rn = 31 call Gen.checkSp, and the exec
+   * forms A64Env.checkSpAlignment.)
    */
-  test.fails("a load with a misaligned SP base is an SP alignment fault when SCTLR_EL1.SA = 1", () => {
+  test("a load with a misaligned SP base is an SP alignment fault when SCTLR_EL1.SA = 1", () => {
     const src = `
 _start:
 	adr	x1, vectors

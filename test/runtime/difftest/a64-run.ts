@@ -49,6 +49,10 @@ export function a64ExitlabSource(p: A64Program): string {
 /** Run on the interpreter (jit false) or the compiled path (jit true): see engine.ts. */
 export function a64RunExitlab(p: A64Program, jit: boolean): A64Final {
   const m = createMachine("arm64", { guest: { source: a64ExitlabSource(p) }, settings: engineSettings("arm64", jit) });
+  // QEMU user mode runs the program on Normal memory (Linux maps it so); with the MMU off every
+  // data access would be Device-nGnRnE and the generator's unaligned accesses Alignment faults
+  // (Arm ARM B2.5.2). HCR_EL2.DC (default cacheable) makes stage-1-off accesses Normal write-back.
+  m.writeRegister("hcr_el2", m.readRegister("hcr_el2") | (1n << 12n));
   const r = m.run({ stopOnExit: (e) => e.reason === "HVC64" });
   if (r.stop !== "exit") throw new Error(`program did not reach its hvc: ${r.stop} ${r.message ?? ""} ${m.halted?.message ?? ""} pc ${hex(m.pc)}`);
   const base = m.readRegister("x28");

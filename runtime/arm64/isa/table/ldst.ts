@@ -39,13 +39,14 @@ type Mode = "uimm" | "pre" | "post" | "unscaled" | "reg";
 /** Do the access of a single-register load/store at `addr`, then write Rt (loads). */
 function single(g: Gen, k: Kind, rt: number, addr: Val, syndromeValid: boolean, acqrel = false): void {
   const bytes = (1 << k.size) as 1 | 2 | 4 | 8;
-  const a: A64MemAccess = { size: bytes, write: !k.load, rt, signed: k.signed, sf: k.x, acqrel, syndromeValid };
+  const a: A64MemAccess = { size: bytes, write: !k.load, rt, signed: k.signed, sf: k.x, acqrel, syndromeValid, mustAlign: acqrel };
   if (k.load) g.setReg(rt, g.load(addr, a), k.x);
   else g.store(addr, g.reg(rt, k.x), a);
 }
 
 function genFor(k: Kind, mode: Mode) {
   return (f: A64Fields, g: Gen): void => {
+    if (f.Rn === 31) g.checkSp();
     const base = g.reg(f.Rn!, 1, true);
     switch (mode) {
       case "uimm": return single(g, k, f.Rt!, g.add(base, konst64(BigInt(f.imm12!) << BigInt(k.size)), 1, false, false), true);
@@ -206,10 +207,11 @@ type PairMode = "offset" | "pre" | "post" | "nt";
 function pairGen(k: PairKind, mode: PairMode) {
   const scale = k.size === 8 ? 3n : 2n;
   return (f: A64Fields, g: Gen): void => {
+    if (f.Rn === 31) g.checkSp();
     const base = g.reg(f.Rn!, 1, true);
     const wb = g.add(base, konst64(sext(f.imm7!, 7) << scale), 1, false, false);
     const addr = mode === "post" ? base : wb;
-    const acc = (rtn: number): A64MemAccess => ({ size: k.size, write: !k.load, rt: rtn, signed: k.signed, sf: k.x, acqrel: false, syndromeValid: false });
+    const acc = (rtn: number): A64MemAccess => ({ size: k.size, write: !k.load, rt: rtn, signed: k.signed, sf: k.x, acqrel: false, syndromeValid: false, mustAlign: false });
     const a2 = g.add(addr, konst64(BigInt(k.size)), 1, false, false);
     if (k.load) {
       // Both loads before any register write: a fault on the second leaves Rt unchanged.
@@ -260,11 +262,17 @@ for (let size = 0; size < 4; size++) {
   decls.push(
     {
       name: `LDAR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 1 0 11111 1 11111 Rn:5 Rt:5`, syntax: `ldar${sfx} ${R}, [<Xn|sp>]`,
-      gen: (f, g) => single(g, k(true), f.Rt!, g.reg(f.Rn!, 1, true), true, true),
+      gen: (f, g) => {
+        if (f.Rn === 31) g.checkSp();
+        single(g, k(true), f.Rt!, g.reg(f.Rn!, 1, true), true, true);
+      },
     },
     {
       name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 ooooo 1 ooooo Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>]`,
-      gen: (f, g) => single(g, k(false), f.Rt!, g.reg(f.Rn!, 1, true), true, true),
+      gen: (f, g) => {
+        if (f.Rn === 31) g.checkSp();
+        single(g, k(false), f.Rt!, g.reg(f.Rn!, 1, true), true, true);
+      },
     },
   );
   for (const o0 of [0, 1]) {
@@ -274,9 +282,10 @@ for (let size = 0; size < 4; size++) {
       {
         name: `LD${a.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 1 0 ooooo ${o0} ooooo Rn:5 Rt:5`, syntax: `ld${a}xr${sfx} ${R}, [<Xn|sp>]`,
         exec: (env, f) => {
+          if (f.Rn === 31) env.checkSpAlignment?.();
           const addr = rSP(env, f.Rn!, 1);
           const bytes = (1 << size) as 1 | 2 | 4 | 8;
-          const v = env.load(addr, { size: bytes, write: false, rt: f.Rt!, signed: false, sf: x, acqrel: o0 === 1, syndromeValid: false });
+          const v = env.load(addr, { size: bytes, write: false, rt: f.Rt!, signed: false, sf: x, acqrel: o0 === 1, syndromeValid: false, mustAlign: true });
           setExclusive(env.state, addr, bytes);
           wX(env, f.Rt!, v, x);
         },
@@ -284,11 +293,15 @@ for (let size = 0; size < 4; size++) {
       {
         name: `ST${l.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 0 0 Rs:5 ${o0} ooooo Rn:5 Rt:5`, syntax: `st${l}xr${sfx} <Ws>, ${R}, [<Xn|sp>]`,
         exec: (env, f) => {
+          if (f.Rn === 31) env.checkSpAlignment?.();
           const addr = rSP(env, f.Rn!, 1);
           const bytes = (1 << size) as 1 | 2 | 4 | 8;
+          const a: A64MemAccess = { size: bytes, write: true, rt: f.Rt!, signed: false, sf: x, acqrel: o0 === 1, syndromeValid: false, mustAlign: true };
+          // AArch64.ExclusiveMonitorsPass checks alignment before the monitor: an unaligned STXR faults even when it would fail.
+          env.checkAlignment?.(addr, a);
           let status = 1n;
           if (checkExclusive(env.state, addr, bytes)) {
-            env.store(addr, rX(env, f.Rt!, x) & maskOf(bytes * 8), { size: bytes, write: true, rt: f.Rt!, signed: false, sf: x, acqrel: o0 === 1, syndromeValid: false });
+            env.store(addr, rX(env, f.Rt!, x) & maskOf(bytes * 8), a);
             status = 0n;
           }
           wX(env, f.Rs!, status, 0);

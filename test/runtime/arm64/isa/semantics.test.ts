@@ -242,9 +242,9 @@ describe("loads and stores", () => {
       return env.accesses.map((a) => a.a);
     };
     it("ldr w/x and str report ISV=1 with size, register, width", () => {
-      expect(access("ldr w3, [x1, #4]")).toEqual([{ size: 4, write: false, rt: 3, signed: false, sf: false, acqrel: false, syndromeValid: true }]);
-      expect(access("str x5, [x1]")).toEqual([{ size: 8, write: true, rt: 5, signed: false, sf: true, acqrel: false, syndromeValid: true }]);
-      expect(access("strb w7, [x1, x2]")).toEqual([{ size: 1, write: true, rt: 7, signed: false, sf: false, acqrel: false, syndromeValid: true }]);
+      expect(access("ldr w3, [x1, #4]")).toEqual([{ size: 4, write: false, rt: 3, signed: false, sf: false, acqrel: false, syndromeValid: true, mustAlign: false }]);
+      expect(access("str x5, [x1]")).toEqual([{ size: 8, write: true, rt: 5, signed: false, sf: true, acqrel: false, syndromeValid: true, mustAlign: false }]);
+      expect(access("strb w7, [x1, x2]")).toEqual([{ size: 1, write: true, rt: 7, signed: false, sf: false, acqrel: false, syndromeValid: true, mustAlign: false }]);
     });
     it("signed loads set SSE; ldrsb w is 32-bit", () => {
       expect(access("ldrsb w2, [x1]")[0]).toMatchObject({ size: 1, signed: true, sf: false, syndromeValid: true });
@@ -261,6 +261,16 @@ describe("loads and stores", () => {
       expect(access("ldxr x0, [x1]")[0]!.syndromeValid).toBe(false);
       expect(access("ldar w0, [x1]")[0]).toMatchObject({ acqrel: true, syndromeValid: true, size: 4 });
       expect(access("stlr x0, [x1]")[0]).toMatchObject({ acqrel: true, write: true, sf: true });
+    });
+    // Arm ARM B2.5.2 / AArch64.CheckAlignment: exclusives and acquire/release must be aligned
+    // whatever the memory type; plain loads, stores and pairs only on Device memory or with SCTLR.A.
+    it("exclusives and ldar/stlr are must-align accesses; plain ones are not", () => {
+      expect(access("ldxr x0, [x1]")[0]!.mustAlign).toBe(true);
+      expect(access("ldaxr w0, [x1]")[0]!.mustAlign).toBe(true);
+      expect(access("ldar w0, [x1]")[0]!.mustAlign).toBe(true);
+      expect(access("stlrb w0, [x1]")[0]!.mustAlign).toBe(true);
+      expect(access("ldr x0, [x1]")[0]!.mustAlign).toBe(false);
+      expect(access("ldp x0, x2, [x1]").map((a) => a.mustAlign)).toEqual([false, false]);
     });
   });
   it("ldxr/stxr: the store succeeds once after the load", () => {
