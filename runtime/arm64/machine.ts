@@ -103,6 +103,7 @@ export class Arm64Machine extends VmBase implements Machine {
       granule: () => this.settings.granule,
       pairMmio: () => this.settings.pair_mmio,
       emit: (name, fields) => this.emit(name, fields),
+      emitter: (name) => this.emitterFor(name),
     });
     this.engine = new A64Engine(this.cpu, this.memory);
     // Modelled time: cycles so far plus the instructions of the run in progress.

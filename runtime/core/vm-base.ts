@@ -56,6 +56,15 @@ export abstract class VmBase {
     this.trace.emit(name, this.steps, this.cycles, fields);
   }
 
+  /**
+   * emit() of one tracepoint, resolved once: hot handlers keep it (KVM's per-exit events), so
+   * the call reaches that tracepoint's emitter with no lookup by name.
+   */
+  emitterFor(name: string): (fields: Record<string, FieldValue>) => void {
+    const e = this.trace.emitterOf(this.trace.kindId(name));
+    return (fields) => e(this.steps, this.cycles, fields);
+  }
+
   /** emit() with a tracepoint resolved once by trace.kindId (the exit path's own events). */
   protected emitKind(kind: number, fields: Record<string, FieldValue>): void {
     this.trace.emitKind(kind, this.steps, this.cycles, fields);

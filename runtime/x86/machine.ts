@@ -134,6 +134,7 @@ export class X86Machine extends VmBase implements Machine {
       host: this.host,
       era: () => this.settings.era,
       emit: (name, fields) => this.emit(name, fields),
+      emitter: (name) => this.emitterFor(name),
     });
     this.memory.onWrite = this.cpu.writeHook;
     this.kvm.setup();

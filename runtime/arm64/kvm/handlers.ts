@@ -62,7 +62,7 @@ const handleHvc: ExitHandler = (vcpu) => {
   vcpu.stats.hvc_exit_stat++;
   const t = HVC_FIELDS;
   (t.vcpu_pc = s.pcValue()), (t.r0 = s.xValue(0)), (t.imm = imm16(vcpu.exitEsr));
-  vcpu.ctx.emit("kvm_hvc_arm64", t);
+  vcpu.traceHvc(t);
   return psciCall(vcpu, fn);
 };
 

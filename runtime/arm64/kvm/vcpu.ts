@@ -50,6 +50,8 @@ export interface VcpuContext {
   granule: () => Granule;
   pairMmio: () => boolean;
   emit: (name: string, fields: Record<string, FieldValue>) => void;
+  /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
+  emitter: (name: string) => (fields: Record<string, FieldValue>) => void;
 }
 
 export class KvmVcpu {
@@ -66,6 +68,12 @@ export class KvmVcpu {
   lastFlushBytes = 0;
   /** The last handler returned to user space (QEMU) before resuming. */
   lastUserspace = false;
+
+  private hvcEmitter: ((fields: Record<string, FieldValue>) => void) | undefined;
+  /** kvm_hvc_arm64, resolved at its first use (handle_hvc runs on every hypercall). */
+  traceHvc(fields: Record<string, FieldValue>): void {
+    (this.hvcEmitter ??= this.ctx.emitter("kvm_hvc_arm64"))(fields);
+  }
 
   constructor(readonly ctx: VcpuContext) {
     this.stage2 = new Stage2(ctx.host, ctx.granule());

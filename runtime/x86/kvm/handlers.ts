@@ -185,7 +185,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
   }
   const f = CPUID_FIELDS;
   (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = found);
-  vcpu.ctx.emit("kvm_cpuid", f);
+  vcpu.traceCpuid(f);
   vcpu.skipInstruction();
   return r.result;
 };

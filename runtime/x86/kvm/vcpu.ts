@@ -41,6 +41,8 @@ export interface KvmContext {
   host: HostMemory;
   era: () => KvmEra;
   emit: (name: string, fields: Record<string, FieldValue>) => void;
+  /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
+  emitter: (name: string) => (fields: Record<string, FieldValue>) => void;
 }
 
 export class KvmVcpu {
@@ -63,6 +65,12 @@ export class KvmVcpu {
   msrBitmap = 0;
 
   constructor(readonly ctx: KvmContext) {}
+
+  private cpuidEmitter: ((fields: Record<string, FieldValue>) => void) | undefined;
+  /** kvm_cpuid, resolved at its first use (handle_cpuid runs on every CPUID exit). */
+  traceCpuid(fields: Record<string, FieldValue>): void {
+    (this.cpuidEmitter ??= this.ctx.emitter("kvm_cpuid"))(fields);
+  }
 
   get state(): X86State {
     return this.ctx.cpu.state;
