@@ -12,6 +12,7 @@ import { parseString } from "../../../core/asm-source.js";
 import { A64_TABLE, type CompiledSpec } from "../table/index.js";
 import { matchNodes, type MatchContext } from "../syntax.js";
 import { A64BuildError, type A64Ops } from "../types.js";
+import { ByteBuffer } from "../../../core/byte-buffer.js";
 import { parseStatements, type Statement } from "./source.js";
 
 export interface A64Program {
@@ -89,7 +90,9 @@ class Assembler {
   private readonly localDefs = new Map<string, { stmt: number; addr: bigint }[]>();
   private stmtIndex = 0;
   private dot = 0n;
-  private out: number[] = [];
+  /** The image (pass 2 only; pass 1 only counts addresses). */
+  private out = new ByteBuffer();
+  private size = 0;
   private pass = 1;
   private pool: PoolEntry[] = [];
   /** Literal pool sizes, most recently created first (see flushPool). */
@@ -106,13 +109,14 @@ class Assembler {
   run(): A64Program {
     this.layout(1);
     this.layout(2);
-    return { base: this.base, bytes: Uint8Array.from(this.out), symbols: this.symbols, lines: this.lines };
+    return { base: this.base, bytes: this.out.bytes(), symbols: this.symbols, lines: this.lines };
   }
 
   private layout(pass: number): void {
     this.pass = pass;
     this.dot = this.base;
-    this.out = [];
+    this.out = new ByteBuffer();
+    this.size = 0;
     this.pool = [];
     this.poolSizes = [];
     this.poolCount = 0;
@@ -171,15 +175,25 @@ class Assembler {
     return v;
   }
 
+  /** Account for `count` bytes at dot (bounded image size, listing line); returns whether to store them (pass 2). */
+  private advance(count: number, s: Statement): boolean {
+    if (this.size + count > MAX_IMAGE) throw new AsmError("image larger than 64 MiB", s.line, s.column, "check .space/.align values");
+    if (this.pass === 2 && count) this.lines.push({ address: this.dot, line: s.line, text: s.text });
+    this.size += count;
+    this.dot += BigInt(count);
+    return this.pass === 2;
+  }
+
   private emit(bytes: number[], s: Statement): void {
-    if (this.out.length + bytes.length > MAX_IMAGE) throw new AsmError("image larger than 64 MiB", s.line, s.column, "check .space/.align values");
-    if (this.pass === 2 && bytes.length) this.lines.push({ address: this.dot, line: s.line, text: s.text });
-    for (const b of bytes) this.out.push(b & 0xff);
-    this.dot += BigInt(bytes.length);
+    if (this.advance(bytes.length, s)) this.out.push(bytes);
+  }
+
+  private emitFill(count: number, value: number, s: Statement): void {
+    if (this.advance(count, s)) this.out.fill(count, value);
   }
 
   private emitWord(word: number, s: Statement): void {
-    this.emit([word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, (word >>> 24) & 0xff], s);
+    if (this.advance(4, s)) this.out.pushWord(word);
   }
 
   private align(n: bigint, s: Statement, fill?: number): void {
@@ -295,7 +309,7 @@ class Assembler {
         const n = val(0)!;
         if (n < 0n || n > BigInt(MAX_IMAGE)) throw new AsmError(`${word} size ${n} is out of range`, s.line, col);
         const fill = word !== ".zero" && args[1] ? Number(val(1)! & 0xffn) : 0;
-        return this.emit(new Array<number>(Number(n)).fill(fill), s);
+        return this.emitFill(Number(n), fill, s);
       }
       case ".equ": case ".set": {
         need(2);

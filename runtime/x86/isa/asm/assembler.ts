@@ -503,7 +503,9 @@ class Assembler {
         else out.fill(it.fill ?? 0, off, off + size);
       } else if (it.kind === "space") {
         const fill = it.fill ? evalExpr(it.fill, { dot: it.address, lookup: this.lookup }) ?? 0n : 0n;
-        for (let i = 0; i < size; i += it.size) writeLE(out, off + i, it.size, fill);
+        // one unit, then doubling copies: a 16 MiB .space is a few memcpy calls, not 16 Mi writes
+        if (size > 0) writeLE(out, off, Math.min(it.size, size), fill);
+        for (let done = it.size; done < size; done *= 2) out.copyWithin(off + done, off, off + Math.min(done, size - done));
       } else if (it.kind === "org") out.fill(it.fill, off, off + size);
       if (it.listed && (size > 0 || it.kind === "bytes")) lines.push({ address: it.address, line: it.line, text: it.text });
     }

@@ -262,6 +262,8 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
 
 class Builder {
   rex = 0;
+  /** `xchg %rAX,%rAX` through 90: encoded without REX.W. */
+  accSelf = false;
   needRex = false;
   forbidRex = false;
   regField: number | undefined;
@@ -337,7 +339,13 @@ class Builder {
       case "Zb": case "Zv": {
         const r = reg(f === "Zb" ? 1 : v);
         if (r instanceof Mismatch) return r;
-        if (this.spec.sem === "xchg" && r.reg === 0) return new Mismatch("xchg with %eax itself uses 87 /r");
+        // xchg of the accumulator with itself (binutils gas/config/tc-i386.c, checked with GNU as
+        // 2.40): `90` in every size but one, with no REX.W for %rax; in 64-bit mode `xchg %eax,%eax`
+        // keeps 87 /r, since 90 would not zero-extend %rax's upper half.
+        if (this.spec.sem === "xchg" && r.reg === 0) {
+          if (this.ctx.bits === 64 && r.size === 4) return new Mismatch("xchg %eax,%eax uses 87 /r in 64-bit mode");
+          this.accSelf = true;
+        }
         this.opcodeReg = regCode(r) & 7;
         if (r.reg & 8) this.rex |= 1;
         return undefined;
@@ -527,7 +535,7 @@ class Builder {
     if (usesV && this.v === 4 && def === 2) out.push(0x66);
     if (spec.prefix === 0xf3) out.push(0xf3);
     for (const p of this.ctx.prefixes) out.push(p);
-    if (usesV && this.v === 8 && !spec.size64) this.rex |= 8;
+    if (usesV && this.v === 8 && !spec.size64 && !this.accSelf) this.rex |= 8;
     if (this.rex || this.needRex) {
       if (this.forbidRex) return new Mismatch("%ah/%bh/%ch/%dh cannot be encoded with a REX prefix");
       out.push(0x40 | this.rex);
