@@ -11,6 +11,7 @@ import { parseExpr, evalExpr, firstUndefined, type Expr } from "../../../core/as
 import { parseString } from "../../../core/asm-source.js";
 import { A64_TABLE, type CompiledSpec } from "../table/index.js";
 import { matchNodes, type MatchContext } from "../syntax.js";
+import { COND_NAMES, COND_SYNONYMS } from "../alu.js";
 import { A64BuildError, type A64Ops } from "../types.js";
 import { ByteBuffer } from "../../../core/byte-buffer.js";
 import { parseStatements, type Statement } from "./source.js";
@@ -28,6 +29,7 @@ export interface A64AsmOptions {
 }
 
 const MAX_IMAGE = 64 * 1024 * 1024;
+const DOTLESS_COND = new RegExp(`^b(${[...COND_NAMES, ...Object.keys(COND_SYNONYMS)].join("|")})$`);
 const NOP = 0xd503201f;
 
 const byKey = new Map<string, CompiledSpec[]>();
@@ -340,7 +342,8 @@ class Assembler {
 
   private instruction(word: string, rawWord: string, rest: string, col: number, s: Statement, index: number): void {
     const key = word.split(".")[0]!;
-    const candidates = byKey.get(key);
+    // `bne`: the conditional branch without its dot (table entry B_cond_nodot)
+    const candidates = byKey.get(key) ?? (DOTLESS_COND.test(key) ? byKey.get("b") : undefined);
     if (!candidates) {
       const near = suggest(key, byKey.keys());
       throw new AsmError(`unknown instruction '${rawWord}'`, s.line, s.column, near ? `did you mean ${near}?` : "see the A64 table for supported instructions");

@@ -61,9 +61,12 @@ function extView(spInvolved: (f: A64Fields) => boolean) {
 function extBuild(o: A64Ops, fixed: A64Fields): A64Fields {
   const sf = num(o.sf, 1);
   let option = o.ext === undefined || o.ext === 8n ? (sf ? 3 : 2) : Number(o.ext);
-  if (o.ext === undefined && o["w:Rm"] === 32n && sf) option = 2;
+  // GNU as: a w register added to an x register needs its extend spelled out
+  if (o.ext === undefined && o["w:Rm"] === 32n && sf) throw new A64BuildError("missing extend operator", "write the extend, e.g. `, uxtw` or `, sxtw`");
   const rmw = sf && (option & 3) === 3 ? 64n : 32n;
-  if ((o["w:Rm"] ?? 64n) !== rmw) throw new A64BuildError(`the extend needs a ${rmw}-bit index register`, rmw === 64n ? "use an x register with uxtx/sxtx/lsl" : "use a w register with uxtb/uxth/uxtw/sxtb/sxth/sxtw");
+  // GNU as takes either width for Rm of a 64-bit operation when the extend is named (uxtb..sxtx):
+  // the extend decides (gas/config/tc-aarch64.c); a 32-bit operation takes only w registers
+  if ((sf === 0 || o.ext === undefined || o.ext === 8n) && (o["w:Rm"] ?? 64n) !== rmw) throw new A64BuildError(`the extend needs a ${rmw}-bit index register`, rmw === 64n ? "use an x register with uxtx/sxtx/lsl" : "use a w register with uxtb/uxth/uxtw/sxtb/sxth/sxtw");
   const imm3 = ufit(o.imm3, 3, "shift amount");
   if (imm3 > 4) throw new A64BuildError(`shift amount #${imm3} is out of range`, "extended registers shift by 0..4");
   return { sf, option, imm3, Rm: num(o.Rm), Rn: num(o.Rn), Rd: num(o.Rd), ...fixed };
