@@ -12,6 +12,8 @@ export interface GnuTools {
   /** Tool prefix: "" for the host's x86-64 binutils, "aarch64-linux-gnu-" for the cross ones. */
   prefix: string;
   asArgs: string[];
+  /** Extra ld arguments (e.g. `-m elf_i386` for 32-bit objects). */
+  ldArgs?: string[];
   /** Source text before the lines (e.g. `.code64`); must not span lines. */
   header: string;
 }
@@ -46,7 +48,7 @@ export function gnuBatch(lines: string[], tools: GnuTools, base: bigint): GnuBat
     writeFileSync(src, tools.header + "\n" + kept.join("\n") + "\n");
     execFileSync(tool("as"), [...tools.asArgs, "-o", join(dir, "t.o"), src], { stdio: ["ignore", "ignore", "pipe"] });
     const hex = "0x" + base.toString(16);
-    execFileSync(tool("ld"), [`-Ttext=${hex}`, "-e", hex, "-o", join(dir, "t.elf"), join(dir, "t.o")], { stdio: "pipe" });
+    execFileSync(tool("ld"), [...(tools.ldArgs ?? []), `-Ttext=${hex}`, "-e", hex, "-o", join(dir, "t.elf"), join(dir, "t.o")], { stdio: "pipe" });
     execFileSync(tool("objcopy"), ["-O", "binary", "-j", ".text", join(dir, "t.elf"), join(dir, "t.bin")]);
     const address = new Map<number, bigint>();
     const nm = execFileSync(tool("nm"), [join(dir, "t.elf")], { encoding: "utf8", maxBuffer: 1 << 28 });

@@ -15,6 +15,7 @@ import { COND_NAMES, COND_SYNONYMS } from "../alu.js";
 import { A64BuildError, type A64Ops } from "../types.js";
 import { ByteBuffer } from "../../../core/byte-buffer.js";
 import { parseStatements, type Statement } from "./source.js";
+import { MacroExpander } from "../../../core/asm-macro.js";
 
 export interface A64Program {
   base: bigint;
@@ -437,9 +438,44 @@ function encode(spec: CompiledSpec, fields: Record<string, number>): number {
   return w;
 }
 
+/**
+ * Expand `.rept`/`.irp`/`.irpc`/`.macro` (runtime/core/asm-macro.ts) before the two passes; a
+ * `.rept` count may use symbols assigned (`.equ`, `.set`, `=`) earlier with constant values.
+ */
+function expand(source: string): Statement[] {
+  const out: Statement[] = [];
+  const known = new Map<string, bigint>();
+  const lookup = (n: string) => known.get(n);
+  new MacroExpander({
+    parse: parseStatements,
+    constant: (text, st, col) => {
+      const e = parseExpr(text, st.line, col);
+      const v = evalExpr(e, { lookup, dot: 0n });
+      if (v === undefined) {
+        const u = firstUndefined(e, { lookup, dot: 0n });
+        throw new AsmError(`.rept count uses '${u?.name ?? text}', which has no constant value here`, st.line, u?.column ?? col, "use numbers and symbols assigned earlier with .equ/.set/=");
+      }
+      return v;
+    },
+    statement: (st) => {
+      out.push(st);
+      const a = /^([A-Za-z_.$][\w.$]*)\s*=(?!=)\s*(.*)$/.exec(st.body) ?? /^\.(?:equ|set)\s+([A-Za-z_.$][\w.$]*)\s*,\s*(.*)$/i.exec(st.body);
+      if (!a) return;
+      try {
+        const v = evalExpr(parseExpr(a[2]!, st.line, st.column), { lookup, dot: 0n });
+        if (v === undefined) known.delete(a[1]!);
+        else known.set(a[1]!, v);
+      } catch {
+        known.delete(a[1]!); // the assembler reports the bad expression in its own pass
+      }
+    },
+  }).run(parseStatements(source));
+  return out;
+}
+
 export function assembleA64(source: string, options: A64AsmOptions = {}): A64Program {
   try {
-    const stmts = parseStatements(source);
+    const stmts = expand(source);
     return new Assembler(options.base ?? 0n, stmts).run();
   } catch (e) {
     if (e instanceof AsmError && options.fileName && !e.message.startsWith(options.fileName)) {

@@ -184,3 +184,24 @@ describe("assembler features", () => {
     expect(Array.from(p.bytes)).toEqual([0xea, 0x07, 0x00, 0x40, 0x00, 0x08, 0x00, 0x48, 0x89, 0xc3]);
   });
 });
+
+describe("xchg of the accumulator with itself (issue 14; GNU as 2.40, binutils gas/config/tc-i386.c)", () => {
+  const hex = (t: string, bits: 16 | 32 | 64) => Buffer.from(assembleX86(t, { bits }).bytes).toString("hex");
+  it("encodes 90 (no REX.W) for %rax, 66 90 for %ax, and keeps 87 c0 for %eax in 64-bit mode (90 would not zero-extend)", () => {
+    expect(hex("xchg %rax,%rax", 64)).toBe("90");
+    expect(hex("xchg %ax,%ax", 64)).toBe("6690");
+    expect(hex("xchg %eax,%eax", 64)).toBe("87c0");
+    expect(hex("xchg %r8,%rax", 64)).toBe("4990");
+    expect(hex("xchg %r8,%r8", 64)).toBe("4d87c0");
+    expect(hex("xchg %eax,%eax", 32)).toBe("90");
+    expect(hex("xchg %ax,%ax", 32)).toBe("6690");
+    expect(hex("xchg %ax,%ax", 16)).toBe("90");
+  });
+  it("a 16 MiB .space is one typed image", () => {
+    const p = assembleX86("nop\n.space 16*1024*1024, 0x90\n.fill 2, 4, 0x11223344");
+    expect(p.bytes).toBeInstanceOf(Uint8Array);
+    expect(p.bytes.length).toBe(1 + (16 << 20) + 8);
+    expect(p.bytes[12345]).toBe(0x90);
+    expect(Buffer.from(p.bytes.subarray(p.bytes.length - 8)).toString("hex")).toBe("4433221144332211");
+  });
+});
