@@ -12,6 +12,7 @@ import type { OperandForm, X86Spec } from "../types.js";
 import { SEG_ORDER } from "../types.js";
 import { symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, type AsmOperand, type AsmRegister } from "./operands.js";
+import { gnuSuffixRule, withImplicit } from "./gnu-rules.js";
 
 export type Bits = 16 | 32 | 64;
 
@@ -43,6 +44,8 @@ export interface EncodeContext {
   prefixes: number[];
   /** The mnemonic as written, lower case (jecxz vs jrcxz pick the address size). */
   mnemonic?: string;
+  /** movzx/movsx written with a source-size suffix (movzxw): the mnemonic was rewritten, take no other suffix. */
+  movxSource?: boolean;
 }
 
 const SUFFIX_SIZE: Record<string, number> = { b: 1, w: 2, l: 4, q: 8 };
@@ -58,7 +61,7 @@ for (const spec of X86_TABLE) {
   }
 }
 // `iret` means the mode's default operand size (cf); iretw/iretl/iretq name one explicitly.
-const IRET_SIZE: Record<string, number | "default"> = { iret: "default", iretw: 2, iretl: 4, iretd: 4, iretq: 8 };
+const IRET_SIZE: Record<string, number | "default"> = { iret: "default", iretw: 2, iretl: 4, iretq: 8 };
 for (const name of Object.keys(IRET_SIZE)) BY_NAME.set(name, X86_TABLE.filter((s) => s.sem === "iret"));
 BY_NAME.set("movabs", X86_TABLE.filter((s) => s.mnemonic === "mov" && (s.operands[1] === "Iv" || s.operands.includes("Ob") || s.operands.includes("Ov"))));
 
@@ -78,7 +81,7 @@ const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz"
  * specific problem: 0 operand kinds/count, 1 operand size, 2 values and encodings, 3 CPU mode.
  */
 /** Instructions without a sized operand whose size a suffix may still choose (ret/retl/retw, pushfq...). */
-const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg"]);
+const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg", "call"]);
 
 class Mismatch {
   readonly stage: number;
@@ -111,8 +114,15 @@ function kindFits(f: OperandForm, op: AsmOperand): boolean {
 type Reg = Extract<AsmRegister, { kind: "reg" }>;
 
 /** Encode one instruction; throws AsmError when no table entry fits. */
+/** GNU as: on movzx/movsx a suffix names the source size (movzxw = movzw; movsxl = movsxd, 64-bit only). */
+const MOVX_SUFFIXED: Record<string, string> = { movzxb: "movzb", movzxw: "movzw", movsxb: "movsb", movsxw: "movsw", movsxl: "movsxd" };
+
 export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: EncodeContext): Encoding[] {
-  const name = mnemonic.toLowerCase();
+  let name = mnemonic.toLowerCase();
+  if (MOVX_SUFFIXED[name] && !(name === "movsxl" && ctx.bits !== 64)) {
+    name = MOVX_SUFFIXED[name]!;
+    ctx = { ...ctx, mnemonic: name, movxSource: true };
+  }
   const tries: { spec: X86Spec; suffix?: number }[] = [];
   for (const spec of BY_NAME.get(name) ?? []) tries.push({ spec });
   const last = name[name.length - 1]!;
@@ -191,6 +201,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   if (forms[0] === "Ap" && ops.length === 2 && ops[0]!.kind === "imm" && ops[1]!.kind === "imm") {
     ops = [{ kind: "far", selector: ops[1]!.expr, offset: ops[0]!.expr, column: ops[1]!.column, text: "" } as unknown as AsmOperand];
   }
+  if (ops.length < forms.length) ops = withImplicit(spec, ops, (f, o) => kindFits(f as OperandForm, o))[0] ?? ops;
   if (ops.length !== forms.length) return new Mismatch(`expected ${forms.length} operand(s), got ${atnt.length}`, false, 0);
   for (let i = 0; i < forms.length; i++) if (!kindFits(forms[i]!, ops[i]!)) return new Mismatch(`operand ${forms.length - i} has the wrong kind`, false, 0);
   if (spec.modes === "i64" && bits === 64) return new Mismatch("not valid in 64-bit mode", false, 3);
@@ -200,13 +211,36 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   for (const op of ops) {
     if (op.indirect && !indirectOk) return new Mismatch("`*' is only for indirect jumps and calls");
   }
-  if (indirectOk && ops[0] && !ops[0].indirect && ops[0].kind !== ("implicit" as string)) return new Mismatch("indirect branch needs `*'");
+  if (indirectOk && ops[0] && !ops[0].indirect && ops[0].kind !== ("implicit" as string)) {
+    // GNU as takes a register or a memory operand with a base/index without `*' (a warning), and
+    // any memory operand for a far one (ljmp/lcall have no other memory form)
+    const o = ops[0];
+    const far = spec.sem === "jmpfarind" || spec.sem === "callfarind";
+    if (!(far || o.kind === "reg" || (o.kind === "mem" && (o.base || o.index || o.rip)))) return new Mismatch("indirect branch needs `*'");
+  }
+  if (ctx.mnemonic?.startsWith("movabs")) {
+    if (bits !== 64) return new Mismatch("`movabs' is only supported in 64-bit mode", false, 3);
+  }
+  const rule = gnuSuffixRule(spec, suffix, bits, ops);
+  if (rule?.reject) return new Mismatch(rule.reject, true);
 
   // Operand size: suffix, then registers in size-carrying forms.
   const byteOnly = forms.some((f) => f === "Eb" || f === "Gb" || f === "Zb" || f === "AL" || f === "Xb" || f === "Yb");
   const hasV = forms.some((f) => V_FORMS.has(f));
-  let v: number | undefined;
-  if (suffix !== undefined) {
+  let v: number | undefined = rule?.v;
+  if (spec.sem === "movzx" || spec.sem === "movsx") {
+    // GNU as: movzb/movzw/movsb/movsw/movsl take a destination-size suffix larger than the source
+    // (movzbl, movswq, movslq); movzx/movsx/movsxd take none (movzxw names the source, see MOVX_SUFFIXED)
+    const src = forms.includes("Eb") ? 1 : forms.includes("Ew") ? 2 : 4;
+    const base = suffix !== undefined ? ctx.mnemonic?.slice(0, -1) : undefined;
+    if (suffix !== undefined && (ctx.movxSource || base === "movzx" || base === "movsx" || base === "movsxd" || suffix <= src)) return new Mismatch("invalid instruction suffix", true);
+    // movzw/movsw as written need a wider destination (movzwl); movzx/movsxw may name a 16-bit one
+    const dst = ops[0];
+    if (suffix === undefined && src === 2 && !ctx.movxSource && (ctx.mnemonic === "movzw" || ctx.mnemonic === "movsw") && dst?.kind === "reg" && dst.size === 2) {
+      return new Mismatch("operand size mismatch", true);
+    }
+  }
+  if (suffix !== undefined && !rule) {
     if (hasV) {
       if (suffix === 1) return new Mismatch("operand size mismatch", true);
       v = suffix;
@@ -218,6 +252,8 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
       return new Mismatch("invalid instruction suffix", true);
     }
   }
+  let vFromReg = false;
+  let guessed = false;
   for (let i = 0; i < forms.length; i++) {
     const f = forms[i]!;
     const op = ops[i]!;
@@ -228,31 +264,38 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     if (size === 1) return new Mismatch("operand size mismatch", true);
     if (v !== undefined && v !== size) return new Mismatch("operand size mismatch", true);
     v = size;
+    vFromReg = true;
   }
   if (spec.osize !== undefined) {
     if (v !== undefined && v !== spec.osize / 8) return new Mismatch("operand size mismatch", true);
     v = spec.osize / 8;
   }
   if (v === undefined) {
-    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && f !== "Ap" && f !== "Ms" && ops[i]!.kind !== ("implicit" as string));
     if (spec.size64) v = bits === 64 ? 8 : modeDefault(bits);
     else if (spec.sem === "jmpfarind" || spec.sem === "callfarind") v = modeDefault(bits);
-    else if (hasV && (regOrMem || forms.includes("Xv") || forms.includes("Yv") || forms.includes("Iz") || forms.includes("Iv"))) {
-      return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
-    } else v = modeDefault(bits);
+    // GNU as: "no instruction mnemonic suffix given and no register operands; using default" (a
+    // warning): the mode's default operand size, l (w in 16-bit code)
+    else (v = modeDefault(bits)), (guessed = hasV);
   }
   if (v === 8 && bits !== 64) return new Mismatch("a 64-bit operand size needs 64-bit code (.code64)", false, 3);
   if (spec.size64 === "d64" && bits === 64 && v === 4) return new Mismatch("32-bit operand size is not encodable in 64-bit mode", true);
-  if (spec.size64 === "f64" && bits === 64 && v !== 8) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
+  if (spec.size64 === "f64" && bits === 64 && v !== 8 && v !== 2) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
   if (forms.includes("eAX") && v === 8) return new Mismatch("operand size mismatch", true);
 
-  // GNU as guesses `l' for `mov $1,(%rax)' with a warning; we refuse, as the size is ambiguous.
-  if (byteOnly && suffix === undefined && sizeAmbiguous) {
+  // GNU as guesses `l' for `mov $1,(%rax)' (with a warning), so the byte form is not the one meant
+  // unless a byte register says so; a register of a sized form (movzx's destination) settles it too.
+  if (byteOnly && suffix === undefined && sizeAmbiguous && !vFromReg) {
     const byteReg = forms.some((f, i) => (f === "Eb" || f === "Gb" || f === "Zb" || f === "AL") && ops[i]!.kind === "reg");
     if (!byteReg) return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
   }
   if (spec.sem === "movsx" && spec.opcode === 0x63 && spec.map === 0 && v !== 8 && ctx.mnemonic !== "movsxd") return new Mismatch("movslq needs a 64-bit destination", true);
+  if (ctx.mnemonic?.startsWith("movabs") && forms[1] === "Iv" && v !== 8) return new Mismatch("movabs takes a 64-bit register", true);
   const e = new Builder(spec, v, ctx);
+  e.sizeGuessed = guessed;
+  e.suffixGiven = suffix !== undefined;
+  e.noSizePrefix = !!rule?.noSizePrefix;
+  e.noRexW = !!rule?.noRexW || !!rule?.noSizePrefix;
+  if (rule?.addrSize) e.addrSize = rule.addrSize;
   for (let i = 0; i < forms.length; i++) {
     const r = e.operand(forms[i]!, ops[i]!, isJump);
     if (r) return r;
@@ -264,6 +307,15 @@ class Builder {
   rex = 0;
   /** `xchg %rAX,%rAX` through 90: encoded without REX.W. */
   accSelf = false;
+  /** The operand size was guessed (no suffix, no register): immediates are not shortened. */
+  sizeGuessed = false;
+  /** A size suffix was written: GNU as then shortens a 16-bit immediate (retw $0x12345) instead of refusing it. */
+  suffixGiven = false;
+  /** No 66/REX.W for the operand size (see gnu-rules.ts). */
+  noSizePrefix = false;
+  noRexW = false;
+  /** %cr8 in 32-bit code: a LOCK prefix stands for REX.R (AMD's alternative encoding, as GNU as writes it). */
+  lockCr8 = false;
   needRex = false;
   forbidRex = false;
   regField: number | undefined;
@@ -367,7 +419,8 @@ class Builder {
         if (op.kind !== (f === "Cy" ? "cr" : "dr")) return new Mismatch(`expected a ${f === "Cy" ? "control" : "debug"} register`);
         const n = (op as { n: number }).n;
         this.regField = n & 7;
-        if (n & 8) this.rex |= 4;
+        if (n & 8 && this.ctx.bits !== 64) this.lockCr8 = true;
+        else if (n & 8) this.rex |= 4;
         return undefined;
       }
       case "One":
@@ -375,16 +428,42 @@ class Builder {
       case "Ib": case "Iw": case "Iz": case "Iv": case "Ibs": {
         if (op.kind !== "imm") return new Mismatch("expected an immediate");
         const size = (f === "Ib" || f === "Ibs" ? 1 : f === "Iw" ? 2 : f === "Iz" ? Math.min(v, 4) : v) as 1 | 2 | 4 | 8;
-        const c = this.ctx.constValue(op.expr);
-        const opSize = f === "Ib" ? 1 : f === "Iw" ? 2 : v;
-        if (c !== undefined && !fits(c, opSize, "us")) return new Mismatch("immediate out of range");
-        if (f === "Ibs") {
-          if (c === undefined) return new Mismatch("immediate not known yet");
-          const m = (1n << BigInt(v * 8)) - 1n;
-          const x = c & m;
-          const sx = x & (1n << BigInt(v * 8 - 1)) ? x - (1n << BigInt(v * 8)) : x;
-          if (sx < -128n || sx > 127n) return new Mismatch("immediate does not fit a signed byte");
-        }
+        let c = this.ctx.constValue(op.expr);
+        // outside 64-bit code GNU as (a 32-bit target) computes in 32 bits: $0x100000000 is 0
+        if (c !== undefined && this.ctx.bits !== 64) c = BigInt.asIntN(32, c);
+        // The operand size the immediate belongs to: an 8-bit field of a wider operation (shift
+        // counts, bt, enter) is checked against that operation, not shortened.
+        const byteField = f === "Ib" && this.spec.operands.some((g) => g === "Eb" || g === "Gb" || g === "AL" || g === "Zb");
+        const wideIb = f === "Ib" && !byteField && this.spec.operands.some((g) => V_FORMS.has(g) && g !== "Ibs");
+        const opSize = f === "Iw" ? 2 : f === "Ib" ? (wideIb ? v : 1) : v;
+        if (c !== undefined) {
+          const n = gnuImmediate(c, this.sizeGuessed ? 8 : opSize);
+          if (f === "Ibs") {
+            if (n < -128n || n > 127n) return new Mismatch("immediate does not fit a signed byte");
+            c = n;
+          } else if (wideIb) {
+            if (n < -128n || n > 255n) return new Mismatch("immediate out of range");
+            c = n;
+          } else if (f === "Iw" && !(this.suffixGiven && v === 2)) {
+            // a 16-bit immediate is shortened only under a w suffix (retw $0x12345)
+            // under another suffix the value is read at that size (lretl $0xffffffff is -1); with none, as written
+            const w = this.suffixGiven ? gnuImmediate(c, v) : BigInt.asIntN(64, c);
+            if (!fits(w, 2, "us")) return new Mismatch("immediate out of range");
+            c = w;
+          } else if (f === "Ib" && !byteField && !wideIb) {
+            // an 8-bit field of its own (int $n): -128..255
+            if (!fits(BigInt.asIntN(64, c), 1, "us")) return new Mismatch("immediate out of range");
+            c = BigInt.asIntN(64, c);
+          } else if (this.sizeGuessed) {
+            // the size was only guessed: GNU as matches the value's own width (nothing shortened)
+            if (!fits(BigInt.asIntN(64, c), Math.min(opSize, 4), "us")) return new Mismatch("immediate out of range");
+            c = BigInt.asIntN(64, c);
+          } else if (opSize < 8 && fits(c, 8, "us")) {
+            // GNU as shortens a constant too wide for an 8/16/32-bit operand (a warning, "0x1ff shortened to 0xff")
+            c = BigInt.asUintN(opSize * 8, n);
+          }
+          if (!fits(c, opSize, "us")) return new Mismatch("immediate out of range");
+        } else if (f === "Ibs") return new Mismatch("immediate not known yet");
         // GNU as computes in 64-bit two's complement: $0xffffffffffffffff is -1 and fits imm32.
         if (f === "Iz" && v === 8 && c !== undefined && !fits(BigInt.asIntN(64, c), 4, "s")) return new Mismatch("immediate does not fit a sign-extended 32-bit field");
         const range: Fixup["range"] = f === "Iz" && v === 8 ? "s" : f === "Ibs" ? "s" : "us";
@@ -531,11 +610,12 @@ class Builder {
     const def = modeDefault(bits);
     // GNU as writes `mov %ax,%ds` without 66: the operand size does not matter for 8E.
     const sregLoad = spec.sem === "movsreg" && this.mod === 3;
-    if (usesV && this.v === 2 && def !== 2 && !sregLoad) out.push(0x66);
-    if (usesV && this.v === 4 && def === 2) out.push(0x66);
+    if (usesV && this.v === 2 && def !== 2 && !sregLoad && !this.noSizePrefix) out.push(0x66);
+    if (usesV && this.v === 4 && def === 2 && !this.noSizePrefix) out.push(0x66);
     if (spec.prefix === 0xf3) out.push(0xf3);
     for (const p of this.ctx.prefixes) out.push(p);
-    if (usesV && this.v === 8 && !spec.size64 && !this.accSelf) this.rex |= 8;
+    if (usesV && this.v === 8 && !spec.size64 && !this.accSelf && !this.noRexW) this.rex |= 8;
+    if (this.lockCr8) out.push(0xf0);
     if (this.rex || this.needRex) {
       if (this.forbidRex) return new Mismatch("%ah/%bh/%ch/%dh cannot be encoded with a REX prefix");
       out.push(0x40 | this.rex);
@@ -561,12 +641,27 @@ class Builder {
     if (this.disp && spec.modrm) {
       const d = this.disp;
       const range = bits === 64 && this.addrSize === 8 && !d.pcrel ? "s" : d.pcrel ? "s" : "us";
+      // a constant address must fit its field (GNU as takes the moffs form, A0-A3, for a 64-bit one)
+      if (d.value !== undefined && !d.pcrel && !fits(BigInt.asIntN(64, d.value), d.size, range) && !fits(d.value, d.size, range)) return new Mismatch(`address 0x${BigInt.asUintN(64, d.value).toString(16)} does not fit a ${d.size * 8}-bit displacement`);
       field(d.size, d.expr, d.value, d.pcrel, range, d.column);
     }
     for (const im of this.imms) field(im.size, im.expr, im.value, im.pcrel, im.range, im.column);
     if (out.length > 15) return new Mismatch("instruction longer than 15 bytes");
     return { spec, bytes: out, fixups };
   }
+}
+
+/**
+ * A constant immediate as GNU as sees it for an operand of `opSize` bytes (gas/config/tc-i386.c
+ * optimize_imm): a value whose bits above the operand's 32/16/8 are all zero is sign-extended from
+ * there, so $0xffffffff on a 32-bit operation is -1 (and fits an imm8) while $0x100000000 is not.
+ */
+export function gnuImmediate(c: bigint, opSize: number): bigint {
+  let x = BigInt.asIntN(64, c);
+  if (opSize <= 4 && (x & ~0xffffffffn) === 0n) x = BigInt.asIntN(32, x);
+  if (opSize <= 2 && (x & ~0xffffn) === 0n) x = BigInt.asIntN(16, x);
+  if (opSize === 1 && (x & ~0xffn) === 0n) x = BigInt.asIntN(8, x);
+  return x;
 }
 
 /** Register number as encoded: %ah..%bh are 4..7 without REX. */
