@@ -12,7 +12,10 @@ import type { OperandForm, X86Spec } from "../types.js";
 import { SEG_ORDER } from "../types.js";
 import { symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, type AsmOperand, type AsmRegister } from "./operands.js";
-import { gnuSuffixRule, withImplicit } from "./gnu-rules.js";
+import { MOVX_SUFFIXED, gnuSuffixRule, movxRule, withImplicit } from "./gnu-rules.js";
+import { fits, immediateValue, writeLE } from "./immediates.js";
+
+export { fits, writeLE };
 
 export type Bits = 16 | 32 | 64;
 
@@ -114,8 +117,6 @@ function kindFits(f: OperandForm, op: AsmOperand): boolean {
 type Reg = Extract<AsmRegister, { kind: "reg" }>;
 
 /** Encode one instruction; throws AsmError when no table entry fits. */
-/** GNU as: on movzx/movsx a suffix names the source size (movzxw = movzw; movsxl = movsxd, 64-bit only). */
-const MOVX_SUFFIXED: Record<string, string> = { movzxb: "movzb", movzxw: "movzw", movsxb: "movsb", movsxw: "movsw", movsxl: "movsxd" };
 
 export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: EncodeContext): Encoding[] {
   let name = mnemonic.toLowerCase();
@@ -228,18 +229,8 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   const byteOnly = forms.some((f) => f === "Eb" || f === "Gb" || f === "Zb" || f === "AL" || f === "Xb" || f === "Yb");
   const hasV = forms.some((f) => V_FORMS.has(f));
   let v: number | undefined = rule?.v;
-  if (spec.sem === "movzx" || spec.sem === "movsx") {
-    // GNU as: movzb/movzw/movsb/movsw/movsl take a destination-size suffix larger than the source
-    // (movzbl, movswq, movslq); movzx/movsx/movsxd take none (movzxw names the source, see MOVX_SUFFIXED)
-    const src = forms.includes("Eb") ? 1 : forms.includes("Ew") ? 2 : 4;
-    const base = suffix !== undefined ? ctx.mnemonic?.slice(0, -1) : undefined;
-    if (suffix !== undefined && (ctx.movxSource || base === "movzx" || base === "movsx" || base === "movsxd" || suffix <= src)) return new Mismatch("invalid instruction suffix", true);
-    // movzw/movsw as written need a wider destination (movzwl); movzx/movsxw may name a 16-bit one
-    const dst = ops[0];
-    if (suffix === undefined && src === 2 && !ctx.movxSource && (ctx.mnemonic === "movzw" || ctx.mnemonic === "movsw") && dst?.kind === "reg" && dst.size === 2) {
-      return new Mismatch("operand size mismatch", true);
-    }
-  }
+  const movx = movxRule(spec, suffix, ctx.mnemonic, !!ctx.movxSource, ops);
+  if (movx) return new Mismatch(movx, true);
   if (suffix !== undefined && !rule) {
     if (hasV) {
       if (suffix === 1) return new Mismatch("operand size mismatch", true);
@@ -428,44 +419,11 @@ class Builder {
       case "Ib": case "Iw": case "Iz": case "Iv": case "Ibs": {
         if (op.kind !== "imm") return new Mismatch("expected an immediate");
         const size = (f === "Ib" || f === "Ibs" ? 1 : f === "Iw" ? 2 : f === "Iz" ? Math.min(v, 4) : v) as 1 | 2 | 4 | 8;
-        let c = this.ctx.constValue(op.expr);
-        // outside 64-bit code GNU as (a 32-bit target) computes in 32 bits: $0x100000000 is 0
-        if (c !== undefined && this.ctx.bits !== 64) c = BigInt.asIntN(32, c);
-        // The operand size the immediate belongs to: an 8-bit field of a wider operation (shift
-        // counts, bt, enter) is checked against that operation, not shortened.
-        const byteField = f === "Ib" && this.spec.operands.some((g) => g === "Eb" || g === "Gb" || g === "AL" || g === "Zb");
-        const wideIb = f === "Ib" && !byteField && this.spec.operands.some((g) => V_FORMS.has(g) && g !== "Ibs");
-        const opSize = f === "Iw" ? 2 : f === "Ib" ? (wideIb ? v : 1) : v;
-        if (c !== undefined) {
-          const n = gnuImmediate(c, this.sizeGuessed ? 8 : opSize);
-          if (f === "Ibs") {
-            if (n < -128n || n > 127n) return new Mismatch("immediate does not fit a signed byte");
-            c = n;
-          } else if (wideIb) {
-            if (n < -128n || n > 255n) return new Mismatch("immediate out of range");
-            c = n;
-          } else if (f === "Iw" && !(this.suffixGiven && v === 2)) {
-            // a 16-bit immediate is shortened only under a w suffix (retw $0x12345)
-            // under another suffix the value is read at that size (lretl $0xffffffff is -1); with none, as written
-            const w = this.suffixGiven ? gnuImmediate(c, v) : BigInt.asIntN(64, c);
-            if (!fits(w, 2, "us")) return new Mismatch("immediate out of range");
-            c = w;
-          } else if (f === "Ib" && !byteField && !wideIb) {
-            // an 8-bit field of its own (int $n): -128..255
-            if (!fits(BigInt.asIntN(64, c), 1, "us")) return new Mismatch("immediate out of range");
-            c = BigInt.asIntN(64, c);
-          } else if (this.sizeGuessed) {
-            // the size was only guessed: GNU as matches the value's own width (nothing shortened)
-            if (!fits(BigInt.asIntN(64, c), Math.min(opSize, 4), "us")) return new Mismatch("immediate out of range");
-            c = BigInt.asIntN(64, c);
-          } else if (opSize < 8 && fits(c, 8, "us")) {
-            // GNU as shortens a constant too wide for an 8/16/32-bit operand (a warning, "0x1ff shortened to 0xff")
-            c = BigInt.asUintN(opSize * 8, n);
-          }
-          if (!fits(c, opSize, "us")) return new Mismatch("immediate out of range");
-        } else if (f === "Ibs") return new Mismatch("immediate not known yet");
-        // GNU as computes in 64-bit two's complement: $0xffffffffffffffff is -1 and fits imm32.
-        if (f === "Iz" && v === 8 && c !== undefined && !fits(BigInt.asIntN(64, c), 4, "s")) return new Mismatch("immediate does not fit a sign-extended 32-bit field");
+        const r = immediateValue(this.ctx.constValue(op.expr), f, this.spec.operands, v, {
+          bits: this.ctx.bits, sizeGuessed: this.sizeGuessed, suffixGiven: this.suffixGiven,
+        });
+        if (typeof r === "string") return new Mismatch(r);
+        const c = r.value;
         const range: Fixup["range"] = f === "Iz" && v === 8 ? "s" : f === "Ibs" ? "s" : "us";
         this.imms.push({ size, expr: op.expr, value: c, pcrel: false, range, column: op.column });
         return undefined;
@@ -651,36 +609,8 @@ class Builder {
   }
 }
 
-/**
- * A constant immediate as GNU as sees it for an operand of `opSize` bytes (gas/config/tc-i386.c
- * optimize_imm): a value whose bits above the operand's 32/16/8 are all zero is sign-extended from
- * there, so $0xffffffff on a 32-bit operation is -1 (and fits an imm8) while $0x100000000 is not.
- */
-export function gnuImmediate(c: bigint, opSize: number): bigint {
-  let x = BigInt.asIntN(64, c);
-  if (opSize <= 4 && (x & ~0xffffffffn) === 0n) x = BigInt.asIntN(32, x);
-  if (opSize <= 2 && (x & ~0xffffn) === 0n) x = BigInt.asIntN(16, x);
-  if (opSize === 1 && (x & ~0xffn) === 0n) x = BigInt.asIntN(8, x);
-  return x;
-}
-
 /** Register number as encoded: %ah..%bh are 4..7 without REX. */
 function regCode(r: Reg): number {
   return r.high8 ? r.reg + 4 : r.reg;
 }
 
-export function fits(v: bigint, size: number, range: Fixup["range"]): boolean {
-  if (range === "any" || size >= 8) return v >= -(1n << 63n) && v < 1n << 64n;
-  const bitsN = BigInt(size * 8);
-  const lo = -(1n << (bitsN - 1n));
-  const hi = range === "s" ? (1n << (bitsN - 1n)) - 1n : (1n << bitsN) - 1n;
-  return v >= lo && v <= hi;
-}
-
-export function writeLE(out: number[] | Uint8Array, at: number, size: number, value: bigint): void {
-  let x = BigInt.asUintN(size * 8, value);
-  for (let i = 0; i < size; i++) {
-    out[at + i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-}

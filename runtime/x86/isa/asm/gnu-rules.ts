@@ -119,3 +119,22 @@ export function withImplicit(spec: X86Spec, ops: AsmOperand[], fits: (form: stri
   choose(0, missing, []);
   return out;
 }
+
+/** GNU as: on movzx/movsx a suffix names the source size (movzxw = movzw; movsxl = movsxd, 64-bit only). */
+export const MOVX_SUFFIXED: Record<string, string> = { movzxb: "movzb", movzxw: "movzw", movsxb: "movsb", movsxw: "movsw", movsxl: "movsxd" };
+
+/**
+ * GNU as's suffix rules for the zero/sign extensions: movzb/movzw/movsb/movsw/movsl take a
+ * destination-size suffix larger than the source (movzbl, movswq, movslq); movzx/movsx/movsxd take
+ * none (movzxw names the source, see MOVX_SUFFIXED); movzw/movsw as written need a destination
+ * wider than 16 bits. Returns why the spelling is refused, or undefined.
+ */
+export function movxRule(spec: X86Spec, suffix: number | undefined, mnemonic: string | undefined, movxSource: boolean, ops: AsmOperand[]): string | undefined {
+  if (spec.sem !== "movzx" && spec.sem !== "movsx") return undefined;
+  const src = spec.operands.includes("Eb") ? 1 : spec.operands.includes("Ew") ? 2 : 4;
+  const base = suffix !== undefined ? mnemonic?.slice(0, -1) : undefined;
+  if (suffix !== undefined && (movxSource || base === "movzx" || base === "movsx" || base === "movsxd" || suffix <= src)) return "invalid instruction suffix";
+  const dst = ops[0];
+  if (suffix === undefined && src === 2 && !movxSource && (mnemonic === "movzw" || mnemonic === "movsw") && dst?.kind === "reg" && dst.size === 2) return "operand size mismatch";
+  return undefined;
+}
