@@ -177,6 +177,10 @@ const HAND = [
   "b.al .",
   "uxtw w5, w13",
   "isb 15",
+  "sub x4, sp, w6, lsl #4",
+  "add x0, x1, w2, lsl #2",
+  "adds x0, sp, w2, lsl #2",
+  "adds x0, x1, w2, lsl #2",
 ];
 
 /** Canonical lines for every entry of the table, then their respellings. */
