@@ -266,7 +266,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     else if (spec.sem === "jmpfarind" || spec.sem === "callfarind") v = modeDefault(bits);
     // GNU as: "no instruction mnemonic suffix given and no register operands; using default" (a
     // warning): the mode's default operand size, l (w in 16-bit code)
-    else (v = modeDefault(bits)), (guessed = hasV);
+    else (v = modeDefault(bits)), (guessed = hasV && bits !== 16); // 16-bit code shortens as if the size were written
   }
   if (v === 8 && bits !== 64) return new Mismatch("a 64-bit operand size needs 64-bit code (.code64)", false, 3);
   if (spec.size64 === "d64" && bits === 64 && v === 4) return new Mismatch("32-bit operand size is not encodable in 64-bit mode", true);
@@ -432,14 +432,16 @@ class Builder {
         if (op.kind !== "expr" || op.seg) return new Mismatch("expected a branch target");
         if (!isJump && op.indirect) return new Mismatch("unexpected `*'");
         const size = (f === "Jb" ? 1 : v === 2 ? 2 : 4) as 1 | 2 | 4;
-        this.imms.push({ size, expr: op.expr, pcrel: true, range: "s", column: op.column });
+        // 16-bit code: IP wraps within the segment, so a rel16 reaches every offset (GNU as wraps it too)
+        this.imms.push({ size, expr: op.expr, pcrel: true, range: size === 2 && this.ctx.bits === 16 ? "any" : "s", column: op.column });
         return undefined;
       }
       case "Ob": case "Ov": {
         const expr = op.kind === "expr" ? op.expr : op.kind === "mem" && !op.base && !op.index && !op.rip ? op.disp : undefined;
         if (!expr) return new Mismatch("expected an absolute address");
         if (op.kind === "expr" || op.kind === "mem") this.seg = op.seg;
-        this.imms.push({ size: this.addrSize as 2 | 4 | 8, expr, pcrel: false, range: "us", column: op.column });
+        // a 16-bit address is shortened to 16 bits, as GNU as does (with a warning)
+        this.imms.push({ size: this.addrSize as 2 | 4 | 8, expr, pcrel: false, range: this.addrSize === 2 ? "any" : "us", column: op.column });
         return undefined;
       }
       case "Ap": {
@@ -569,7 +571,7 @@ class Builder {
     // GNU as writes `mov %ax,%ds` without 66: the operand size does not matter for 8E.
     const sregLoad = spec.sem === "movsreg" && this.mod === 3;
     if (usesV && this.v === 2 && def !== 2 && !sregLoad && !this.noSizePrefix) out.push(0x66);
-    if (usesV && this.v === 4 && def === 2 && !this.noSizePrefix) out.push(0x66);
+    if (usesV && this.v === 4 && def === 2 && !sregLoad && !this.noSizePrefix) out.push(0x66);
     if (spec.prefix === 0xf3) out.push(0xf3);
     for (const p of this.ctx.prefixes) out.push(p);
     if (usesV && this.v === 8 && !spec.size64 && !this.accSelf && !this.noRexW) this.rex |= 8;
@@ -600,7 +602,7 @@ class Builder {
       const d = this.disp;
       const range = bits === 64 && this.addrSize === 8 && !d.pcrel ? "s" : d.pcrel ? "s" : "us";
       // a constant address must fit its field (GNU as takes the moffs form, A0-A3, for a 64-bit one)
-      if (d.value !== undefined && !d.pcrel && !fits(BigInt.asIntN(64, d.value), d.size, range) && !fits(d.value, d.size, range)) return new Mismatch(`address 0x${BigInt.asUintN(64, d.value).toString(16)} does not fit a ${d.size * 8}-bit displacement`);
+      if (this.addrSize === 8 && d.value !== undefined && !d.pcrel && !fits(BigInt.asIntN(64, d.value), d.size, range) && !fits(d.value, d.size, range)) return new Mismatch(`address 0x${BigInt.asUintN(64, d.value).toString(16)} does not fit a ${d.size * 8}-bit displacement`);
       field(d.size, d.expr, d.value, d.pcrel, range, d.column);
     }
     for (const im of this.imms) field(im.size, im.expr, im.value, im.pcrel, im.range, im.column);

@@ -61,15 +61,16 @@ export function immediateValue(c: bigint | undefined, f: OperandForm, forms: Ope
   const opSize = f === "Iw" ? 2 : f === "Ib" ? (wideIb ? v : 1) : v;
   if (c === undefined) return f === "Ibs" ? "immediate not known yet" : { value: undefined };
   const n = gnuImmediate(c, ctx.sizeGuessed ? 8 : opSize);
-  const raw = BigInt.asIntN(64, c);
+  // the value as written (16-bit code reads it at 16 bits: int $0xffff is int $-1)
+  const raw = ctx.bits === 16 ? gnuImmediate(c, 2) : BigInt.asIntN(64, c);
   if (f === "Ibs") {
     if (n < -128n || n > 127n) return "immediate does not fit a signed byte";
     c = n;
   } else if (wideIb) {
     if (n < -128n || n > 255n) return "immediate out of range";
     c = n;
-  } else if (f === "Iw" && !(ctx.suffixGiven && v === 2)) {
-    // a 16-bit immediate is shortened only under a w suffix (retw $0x12345); under another
+  } else if (f === "Iw" && !((ctx.suffixGiven || ctx.bits === 16) && v === 2)) {
+    // a 16-bit immediate is shortened only at a 16-bit operand size (retw $0x12345); under another
     // suffix it is read at that size (lretl $0xffffffff is -1); with none, as written
     const w = ctx.suffixGiven ? gnuImmediate(c, v) : raw;
     if (!fits(w, 2, "us")) return "immediate out of range";

@@ -6,7 +6,8 @@
 // decimal immediates, upper case, the register names fp/lr/ip0/ip1, `b<cond>` without the dot,
 // barrier options as numbers, add/sub/cmp/cmn with negated immediates, `[xn, #0]`, and one register
 // of the other width (how `uxtb x5, w13` was found). Each line must assemble to the same bytes as
-// GNU as, or be rejected by both. All lines go through one batch (two `as` runs).
+// GNU as, or be rejected by both. All lines go through one batch (two `as` runs);
+// EXITLAB_AGREE_SEED picks another seed.
 
 import { describe, expect, it } from "vitest";
 import { A64_TABLE, assembleA64, decodeA64, disassembleA64, formatA64, type A64Fields } from "../../../../runtime/arm64/isa/index.js";

@@ -2,11 +2,11 @@
 // X86_TABLE gets random operand combinations for its operand forms (any register of the size,
 // memory operands with every base/index/scale/displacement shape, immediates at and beyond the
 // edges of their fields, relative targets near the short/near boundary), spelled with each of its
-// mnemonics with and without a size suffix, in 64-bit and 32-bit code, plus the conveniences
+// mnemonics with and without a size suffix, in 64-, 32- and 16-bit code, plus the conveniences
 // GNU as documents (GNU as manual, "i386-Mnemonics" and "i386-Regs": operand-size suffixes are
 // optional when a register gives the size, accumulator-implied forms, `xchg` either way round,
 // `*` before indirect branch targets). Each line must assemble to the same bytes as GNU as, or be
-// rejected by both. One batch per mode (two `as` runs each).
+// rejected by both. One batch per mode (two `as` runs each). EXITLAB_AGREE_SEED picks another seed.
 
 import { describe, expect, it } from "vitest";
 import { X86_TABLE, assembleX86, type X86Spec } from "../../../../runtime/x86/isa/index.js";
@@ -31,7 +31,7 @@ const EDGES = [0n, 1n, 2n, 0x7fn, 0x80n, -0x80n, -0x81n, 0xffn, 0x100n, -1n, 0x7
   0xffffffffn, -0x80000000n, -0x80000001n, 0x100000000n, 0x123456789abcn, -0x8000000000000000n, 0xffffffffffffffffn];
 
 class LineGen {
-  constructor(private readonly rng: Rng, private readonly bits: 32 | 64) {}
+  constructor(private readonly rng: Rng, private readonly bits: 16 | 32 | 64) {}
 
   reg(size: number): string {
     const n = this.bits === 64 ? 16 : 8;
@@ -52,7 +52,13 @@ class LineGen {
 
   mem(): string {
     const r = this.rng;
-    const a32 = this.bits === 32 || r.chance(0.1);
+    if (this.bits === 16 && r.chance(0.7)) {
+      // 16-bit addressing: the eight ModRM base/index pairs (SDM Vol. 2 Table 2-1)
+      const d = r.chance(0.5) ? this.disp() : "";
+      const pair = r.pick(["(%bx,%si)", "(%bx,%di)", "(%bp,%si)", "(%bp,%di)", "(%si)", "(%di)", "(%bp)", "(%bx)", ""]);
+      return `${pair ? d : d || "0x1000"}${pair}`;
+    }
+    const a32 = this.bits !== 64 || r.chance(0.1);
     const regs = a32 ? R32.slice(0, this.bits === 64 ? 16 : 8) : R64;
     const base = "%" + r.pick(regs);
     const index = "%" + r.pick(regs.filter((x) => !/sp$/.test(x)));
@@ -102,7 +108,7 @@ class LineGen {
   line(spec: X86Spec): string {
     const r = this.rng;
     const bits = this.bits;
-    const sizes = spec.osize ? [spec.osize / 8] : spec.size64 && bits === 64 ? [8, 2] : bits === 64 ? [4, 8, 2] : [4, 2];
+    const sizes = spec.osize ? [spec.osize / 8] : spec.size64 && bits === 64 ? [8, 2] : bits === 64 ? [4, 8, 2] : bits === 16 ? [2, 4] : [4, 2];
     const v = r.pick(sizes);
     const byteOp = spec.operands.some((f) => f === "Eb" || f === "Xb" || f === "Yb" || f === "AL") && !spec.operands.some((f) => f.endsWith("v"));
     const names = [spec.mnemonic, ...(spec.aliases ?? [])];
@@ -116,13 +122,14 @@ class LineGen {
 }
 
 /** Fixed lines: the cases issue 14 names and GNU's xchg/nop special cases, in every register size. */
-const HAND: Record<32 | 64, string[]> = {
+const HAND: Record<16 | 32 | 64, string[]> = {
+  16: ["xchg %ax,%ax", "xchg %eax,%eax", "xchg %cx,%ax", "nop", "lgdtl (%bx)", "ljmp $0x8,$0x1000", "retl", "pushl $1", "iret"],
   64: ["xchg %rax,%rax", "xchg %eax,%eax", "xchg %ax,%ax", "xchg %al,%al", "xchg %r8,%r8", "xchg %rax,%r8", "xchg %r8,%rax", "xchg %r8d,%eax",
     "xchg %ecx,%eax", "xchg %rcx,%rcx", "xchgq %rax,%rax", "xchg %rax,(%rax)", "nop", "pause", "nopw (%rax)", "nopl 0x0(%rax,%rax,1)"],
   32: ["xchg %eax,%eax", "xchg %ax,%ax", "xchg %al,%al", "xchg %ecx,%eax", "xchg %eax,%ecx", "xchg %ax,%cx", "nop", "pause"],
 };
 
-function generate(bits: 32 | 64, seed: number): string[] {
+function generate(bits: 16 | 32 | 64, seed: number): string[] {
   const gen = new LineGen(new Rng(seed), bits);
   const lines = [...HAND[bits]];
   for (const spec of X86_TABLE) {
@@ -133,7 +140,7 @@ function generate(bits: 32 | 64, seed: number): string[] {
 }
 
 /** Our verdict, assembled at the address GNU as gave the line (absolute branch targets depend on it). */
-function ours(line: string, bits: 32 | 64, base: bigint): { hex?: string; error?: string } {
+function ours(line: string, bits: 16 | 32 | 64, base: bigint): { hex?: string; error?: string } {
   try {
     return { hex: Buffer.from(assembleX86(line, { bits, base }).bytes).toString("hex") };
   } catch (e) {
@@ -142,27 +149,28 @@ function ours(line: string, bits: 32 | 64, base: bigint): { hex?: string; error?
 }
 
 describe.skipIf(!HAVE && !binutilsRequired)("x86 assembler agrees with GNU as on every table entry", () => {
-  for (const bits of [64, 32] as const) {
-    it(`${bits}-bit: random operands and GNU's conveniences, same bytes or rejected by both`, () => {
+  for (const bits of [64, 32, 16] as const) {
+    it(`${bits}-bit${bits === 16 ? " (.code16)" : ""}: random operands and GNU's conveniences, same bytes or rejected by both`, () => {
       expect(HAVE).toBe(true);
-      const lines = generate(bits, Number(process.env.EXITLAB_AGREE_SEED ?? (bits === 64 ? 0x8664 : 0x386)));
-      const gnu = gnuBatch(lines, { prefix: "", asArgs: [bits === 64 ? "--64" : "--32"], ldArgs: bits === 64 ? [] : ["-m", "elf_i386"], header: `.code${bits}` }, BASE);
+      const lines = generate(bits, Number(process.env.EXITLAB_AGREE_SEED ?? (bits === 64 ? 0x8664 : bits === 32 ? 0x386 : 0x8086)));
+      const gnu = gnuBatch(lines, { prefix: "", asArgs: [bits === 64 ? "--64" : "--32"], ldArgs: bits === 64 ? [] : ["-m", "elf_i386"], header: `.code${bits}` }, bits === 16 ? 0x7c00n : BASE);
+      const base = bits === 16 ? 0x7c00n : BASE;
       const starts = [...gnu.address.entries()].sort((x, y) => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] - y[0]));
       const end = new Map<number, bigint>();
-      starts.forEach(([i], k) => end.set(i, k + 1 < starts.length ? starts[k + 1]![1] : BASE + BigInt(gnu.image.length)));
+      starts.forEach(([i], k) => end.set(i, k + 1 < starts.length ? starts[k + 1]![1] : base + BigInt(gnu.image.length)));
       const diffs: string[] = [];
       let same = 0;
       let bothReject = 0;
       lines.forEach((line, i) => {
-        const mine = ours(line, bits, gnu.address.get(i) ?? BASE);
+        const mine = ours(line, bits, gnu.address.get(i) ?? base);
         const theirs = gnu.rejected.get(i);
         if (theirs !== undefined) {
           if (mine.error === undefined) diffs.push(`${line}: GNU rejects (${theirs}), ours ${mine.hex}`);
           else bothReject++;
           return;
         }
-        const at = Number(gnu.address.get(i)! - BASE);
-        const want = Buffer.from(gnu.image.subarray(at, Number(end.get(i)! - BASE))).toString("hex");
+        const at = Number(gnu.address.get(i)! - base);
+        const want = Buffer.from(gnu.image.subarray(at, Number(end.get(i)! - base))).toString("hex");
         if (mine.error !== undefined) diffs.push(`${line}: GNU ${want}, ours rejects (${mine.error})`);
         else if (mine.hex !== want) diffs.push(`${line}: GNU ${want}, ours ${mine.hex}`);
         else same++;
