@@ -4,7 +4,8 @@
 // and each printed line is also respelled with GNU as's documented conveniences (GNU as manual,
 // "AArch64 Dependent Features", and binutils gas/config/tc-aarch64.c): `#` left off immediates,
 // decimal immediates, upper case, the register names fp/lr/ip0/ip1, `b<cond>` without the dot,
-// barrier options as numbers, add/sub/cmp/cmn with negated immediates, `[xn, #0]`, and one register
+// barrier options as numbers, add/sub/cmp/cmn with negated immediates, `[xn, #0]`, ldr/str for
+// ldur/stur and back, `ret x30`, an explicit `lsl #0`, and one register
 // of the other width (how `uxtb x5, w13` was found). Each line must assemble to the same bytes as
 // GNU as, or be rejected by both. All lines go through one batch (two `as` runs);
 // EXITLAB_AGREE_SEED picks another seed.
@@ -53,6 +54,13 @@ export function respell(line: string, rng: Rng): string[] {
     out.push(`${opp[addsub[1]!]} ${addsub[2]}, #-${addsub[3]}${addsub[4] ?? ""}`);
   }
   if (/\[(x\d+|sp)\]/.test(ops)) out.push(line.replace(/\[(x\d+|sp)\]/, "[$1, #0]"));
+  // ldr/str with an offset the scaled form cannot hold: GNU as picks ldur/stur (and the other way round)
+  const unscaled = /^(ld|st)ur(b|h|sb|sh|sw)? /.exec(line);
+  if (unscaled) out.push(line.replace(/^(ld|st)ur/, "$1r"));
+  if (/^(ldr|str)(b|h|sb|sh|sw)? \w+, \[\w+, #-?\d+\]$/.test(line)) out.push(line.replace(/^(ld|st)r/, "$1ur"));
+  if (line === "ret") out.push("ret x30", "ret lr");
+  // a shifted register operand with an explicit lsl #0
+  if (/^(add|adds|sub|subs|and|ands|orr|eor|bic|orn|eon|cmp|cmn|tst|mvn|neg|negs) [^#]*\b[wx]\d+$/.test(line)) out.push(line + ", lsl #0");
   // one register of the other width (GNU accepts a few: uxtb/uxth/uxtw with an x destination)
   const regs = [...ops.matchAll(/\b([wx])(\d+|zr)\b/g)];
   if (regs.length) {
