@@ -153,6 +153,8 @@ export function parseReg(name: string): { n: number; width: number; sp: boolean;
   if (s === "wzr") return { n: 31, width: 32, sp: false, zr: true };
   if (s === "lr") return { n: 30, width: 64, sp: false, zr: false };
   if (s === "fp") return { n: 29, width: 64, sp: false, zr: false };
+  // GNU as (tc-aarch64.c reg_names): ip0/ip1 are the intra-procedure-call registers x16/x17
+  if (s === "ip0" || s === "ip1") return { n: s === "ip0" ? 16 : 17, width: 64, sp: false, zr: false };
   const m = /^([xw])(\d+)$/.exec(s);
   if (!m || (m[2]!.length > 1 && m[2]![0] === "0")) return undefined;
   const n = Number(m[2]);
@@ -216,7 +218,7 @@ export function matchNodes(nodes: SyntaxNode[], i: number, text: string, pos: nu
       const p = skipWs(text, pos);
       const m = REG_RE.exec(text.slice(p));
       const r = m ? parseReg(m[1]!) : undefined;
-      if (!r) return failAt(ctx, p, m ? `'${m[1]}' is not a general-purpose register` : "expected a register", "registers are x0-x30, w0-w30, sp, xzr, wzr");
+      if (!r) return failAt(ctx, p, m ? `'${m[1]}' is not a general-purpose register` : "expected a register", "registers are x0-x30, w0-w30, sp, xzr, wzr (fp, lr, ip0, ip1)");
       if (r.sp && !n.sp) return failAt(ctx, p, `${m![1]} is not allowed here`, "this operand takes xzr/wzr for register 31, not sp");
       if (r.zr && n.sp) return failAt(ctx, p, `${m![1]} is not allowed here`, "this operand takes sp for register 31, not the zero register");
       const o = { ...ops };
@@ -258,6 +260,12 @@ export function matchNodes(nodes: SyntaxNode[], i: number, text: string, pos: nu
     case "enum": {
       const p = skipWs(text, pos);
       const m = /^(#?[a-z0-9_]+)/i.exec(text.slice(p));
+      // barrier and prefetch options may be numbers, with or without '#', in decimal or hex (GNU as)
+      const number = (w: string, limit: number): number => {
+        const t = /^#?(0x[0-9a-f]+|\d+)$/.exec(w);
+        const x = t ? Number(t[1]) : -1;
+        return x >= 0 && x < limit ? x : -1;
+      };
       if (!m) return failAt(ctx, p, `expected ${n.kind === "sysop" ? "an operation name" : "a " + n.kind + " name"}`);
       const word = m[1]!.toLowerCase();
       let v: number | undefined;
@@ -269,19 +277,13 @@ export function matchNodes(nodes: SyntaxNode[], i: number, text: string, pos: nu
         case "pstate": v = PSTATE_FIELDS.indexOf(word); break;
         case "barrier": {
           v = BARRIER_NAMES.indexOf(word);
-          if (v < 0 && word.startsWith("#")) {
-            const num = Number(word.slice(1));
-            if (Number.isInteger(num) && num >= 0 && num < 16) v = num;
-          }
+          if (v < 0) v = number(word, 16);
           break;
         }
         case "sysop": v = ctx.spec.sysops?.[word]; break;
         case "prfop": {
           v = PRFOP_NAMES.indexOf(word);
-          if (v < 0 && word.startsWith("#")) {
-            const num = Number(word.slice(1));
-            if (Number.isInteger(num) && num >= 0 && num < 32) v = num;
-          }
+          if (v < 0) v = number(word, 32);
           break;
         }
       }

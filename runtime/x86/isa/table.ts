@@ -248,7 +248,7 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("lret", "cb", "", "retfar"),
   e("lret", "ca", "Iw", "retfar"),
   e("iretw", "cf", "", "iret", "o16"),
-  e("iret", "cf", "", "iret", "", { osize: 32, aliases: ["iretl", "iretd"] }),
+  e("iret", "cf", "", "iret", "", { osize: 32, aliases: ["iretl"] }),
   e("iretq", "cf", "", "iret", "w64"),
   e("loopne", "e0", "Jb", "loop", "", { arg: 0, aliases: ["loopnz"] }),
   e("loope", "e1", "Jb", "loop", "", { arg: 1, aliases: ["loopz"] }),

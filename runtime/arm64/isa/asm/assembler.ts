@@ -11,8 +11,11 @@ import { parseExpr, evalExpr, firstUndefined, type Expr } from "../../../core/as
 import { parseString } from "../../../core/asm-source.js";
 import { A64_TABLE, type CompiledSpec } from "../table/index.js";
 import { matchNodes, type MatchContext } from "../syntax.js";
+import { COND_NAMES, COND_SYNONYMS } from "../alu.js";
 import { A64BuildError, type A64Ops } from "../types.js";
+import { ByteBuffer } from "../../../core/byte-buffer.js";
 import { parseStatements, type Statement } from "./source.js";
+import { MacroExpander } from "../../../core/asm-macro.js";
 
 export interface A64Program {
   base: bigint;
@@ -27,6 +30,7 @@ export interface A64AsmOptions {
 }
 
 const MAX_IMAGE = 64 * 1024 * 1024;
+const DOTLESS_COND = new RegExp(`^b(${[...COND_NAMES, ...Object.keys(COND_SYNONYMS)].join("|")})$`);
 const NOP = 0xd503201f;
 
 const byKey = new Map<string, CompiledSpec[]>();
@@ -89,7 +93,9 @@ class Assembler {
   private readonly localDefs = new Map<string, { stmt: number; addr: bigint }[]>();
   private stmtIndex = 0;
   private dot = 0n;
-  private out: number[] = [];
+  /** The image (pass 2 only; pass 1 only counts addresses). */
+  private out = new ByteBuffer();
+  private size = 0;
   private pass = 1;
   private pool: PoolEntry[] = [];
   /** Literal pool sizes, most recently created first (see flushPool). */
@@ -106,13 +112,14 @@ class Assembler {
   run(): A64Program {
     this.layout(1);
     this.layout(2);
-    return { base: this.base, bytes: Uint8Array.from(this.out), symbols: this.symbols, lines: this.lines };
+    return { base: this.base, bytes: this.out.bytes(), symbols: this.symbols, lines: this.lines };
   }
 
   private layout(pass: number): void {
     this.pass = pass;
     this.dot = this.base;
-    this.out = [];
+    this.out = new ByteBuffer();
+    this.size = 0;
     this.pool = [];
     this.poolSizes = [];
     this.poolCount = 0;
@@ -171,15 +178,25 @@ class Assembler {
     return v;
   }
 
+  /** Account for `count` bytes at dot (bounded image size, listing line); returns whether to store them (pass 2). */
+  private advance(count: number, s: Statement): boolean {
+    if (this.size + count > MAX_IMAGE) throw new AsmError("image larger than 64 MiB", s.line, s.column, "check .space/.align values");
+    if (this.pass === 2 && count) this.lines.push({ address: this.dot, line: s.line, text: s.text });
+    this.size += count;
+    this.dot += BigInt(count);
+    return this.pass === 2;
+  }
+
   private emit(bytes: number[], s: Statement): void {
-    if (this.out.length + bytes.length > MAX_IMAGE) throw new AsmError("image larger than 64 MiB", s.line, s.column, "check .space/.align values");
-    if (this.pass === 2 && bytes.length) this.lines.push({ address: this.dot, line: s.line, text: s.text });
-    for (const b of bytes) this.out.push(b & 0xff);
-    this.dot += BigInt(bytes.length);
+    if (this.advance(bytes.length, s)) this.out.push(bytes);
+  }
+
+  private emitFill(count: number, value: number, s: Statement): void {
+    if (this.advance(count, s)) this.out.fill(count, value);
   }
 
   private emitWord(word: number, s: Statement): void {
-    this.emit([word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, (word >>> 24) & 0xff], s);
+    if (this.advance(4, s)) this.out.pushWord(word);
   }
 
   private align(n: bigint, s: Statement, fill?: number): void {
@@ -295,7 +312,7 @@ class Assembler {
         const n = val(0)!;
         if (n < 0n || n > BigInt(MAX_IMAGE)) throw new AsmError(`${word} size ${n} is out of range`, s.line, col);
         const fill = word !== ".zero" && args[1] ? Number(val(1)! & 0xffn) : 0;
-        return this.emit(new Array<number>(Number(n)).fill(fill), s);
+        return this.emitFill(Number(n), fill, s);
       }
       case ".equ": case ".set": {
         need(2);
@@ -326,7 +343,8 @@ class Assembler {
 
   private instruction(word: string, rawWord: string, rest: string, col: number, s: Statement, index: number): void {
     const key = word.split(".")[0]!;
-    const candidates = byKey.get(key);
+    // `bne`: the conditional branch without its dot (table entry B_cond_nodot)
+    const candidates = byKey.get(key) ?? (DOTLESS_COND.test(key) ? byKey.get("b") : undefined);
     if (!candidates) {
       const near = suggest(key, byKey.keys());
       throw new AsmError(`unknown instruction '${rawWord}'`, s.line, s.column, near ? `did you mean ${near}?` : "see the A64 table for supported instructions");
@@ -420,9 +438,44 @@ function encode(spec: CompiledSpec, fields: Record<string, number>): number {
   return w;
 }
 
+/**
+ * Expand `.rept`/`.irp`/`.irpc`/`.macro` (runtime/core/asm-macro.ts) before the two passes; a
+ * `.rept` count may use symbols assigned (`.equ`, `.set`, `=`) earlier with constant values.
+ */
+function expand(source: string): Statement[] {
+  const out: Statement[] = [];
+  const known = new Map<string, bigint>();
+  const lookup = (n: string) => known.get(n);
+  new MacroExpander({
+    parse: parseStatements,
+    constant: (text, st, col) => {
+      const e = parseExpr(text, st.line, col);
+      const v = evalExpr(e, { lookup, dot: 0n });
+      if (v === undefined) {
+        const u = firstUndefined(e, { lookup, dot: 0n });
+        throw new AsmError(`.rept count uses '${u?.name ?? text}', which has no constant value here`, st.line, u?.column ?? col, "use numbers and symbols assigned earlier with .equ/.set/=");
+      }
+      return v;
+    },
+    statement: (st) => {
+      out.push(st);
+      const a = /^([A-Za-z_.$][\w.$]*)\s*=(?!=)\s*(.*)$/.exec(st.body) ?? /^\.(?:equ|set)\s+([A-Za-z_.$][\w.$]*)\s*,\s*(.*)$/i.exec(st.body);
+      if (!a) return;
+      try {
+        const v = evalExpr(parseExpr(a[2]!, st.line, st.column), { lookup, dot: 0n });
+        if (v === undefined) known.delete(a[1]!);
+        else known.set(a[1]!, v);
+      } catch {
+        known.delete(a[1]!); // the assembler reports the bad expression in its own pass
+      }
+    },
+  }).run(parseStatements(source));
+  return out;
+}
+
 export function assembleA64(source: string, options: A64AsmOptions = {}): A64Program {
   try {
-    const stmts = parseStatements(source);
+    const stmts = expand(source);
     return new Assembler(options.base ?? 0n, stmts).run();
   } catch (e) {
     if (e instanceof AsmError && options.fileName && !e.message.startsWith(options.fileName)) {

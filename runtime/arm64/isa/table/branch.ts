@@ -36,6 +36,14 @@ decls.push({
   branches: true,
   gen: (f, g) => g.branchTo(target(g.pc, f.imm19!, 19), g.cond(f.cond!)),
 });
+decls.push({
+  // GNU as also takes the condition without the dot (`bne 1b`), except al/nv (tc-aarch64.c)
+  name: "B_cond_nodot", asmOnly: true, pattern: "01010100 imm19:19 0 cond:4", syntax: "b<cond> <label>",
+  build: (o, pc) => {
+    if (num(o.cond) >= 14) throw new A64BuildError("b" + (o.cond === 14n ? "al" : "nv") + " is not an instruction", "write b.al/b.nv with the dot");
+    return { imm19: offset(o, pc, 19), cond: num(o.cond) };
+  },
+});
 for (const [mn, op] of [["cbz", 0], ["cbnz", 1]] as const) {
   decls.push({
     name: mn.toUpperCase(), pattern: `sf:1 011010 ${op} imm19:19 Rt:5`, syntax: `${mn} <Rt>, <label>`,

@@ -25,6 +25,16 @@ function addsubImmBuild(o: A64Ops): A64Fields {
   return { sf: num(o.sf, 1), sh, imm12: ufit(imm, 12, "immediate"), Rn: num(o.Rn), Rd: num(o.Rd, 31) };
 }
 const addsubImmView = (f: A64Fields): A64Ops => ({ ...fieldsAsOps(f), shift: f.sh ? 12n : undefined });
+/**
+ * GNU as (tc-aarch64.c, "add/sub with a negative immediate"): add/adds/cmn with #-imm assemble as
+ * sub/subs/cmp with #imm, and the other way round; assembler-only entries in the opposite opcode.
+ */
+function negatedBuild(o: A64Ops): A64Fields {
+  const imm = o.imm12 ?? 0n;
+  if (imm >= 0n) return addsubImmBuild(o); // the same "out of range" as the entry itself
+  return addsubImmBuild({ ...o, imm12: -imm });
+}
+const OPPOSITE = { add: ["sub", 1], adds: ["subs", 1], sub: ["add", 0], subs: ["adds", 0], cmp: ["cmn", 0], cmn: ["cmp", 1] } as const;
 
 for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs", 1, 1]] as const) {
   if (mn === "add") {
@@ -57,6 +67,27 @@ for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs"
   });
 }
 
+for (const [mn, [, op]] of Object.entries(OPPOSITE)) {
+  const s = mn === "adds" || mn === "subs" || mn === "cmp" || mn === "cmn" ? 1 : 0;
+  const cmp = mn === "cmp" || mn === "cmn";
+  decls.push({
+    name: `${mn.toUpperCase()}_imm_negated`, asmOnly: true,
+    pattern: `sf:1 ${op} ${s} 100010 sh:1 imm12:12 Rn:5 ${cmp ? "11111" : "Rd:5"}`,
+    syntax: cmp ? `${mn} <Rn|sp>, #<imm12>{, lsl #<shift:d>}` : `${mn} ${s ? "<Rd>" : "<Rd|sp>"}, <Rn|sp>, #<imm12>{, lsl #<shift:d>}`,
+    build: (o) => negatedBuild(cmp ? { ...o, Rd: 31n } : o),
+  });
+}
+
+/**
+ * GNU as (tc-aarch64.c, 32-bit immediates of mov and the logical instructions): a 64-bit value whose
+ * upper half is all ones stands for its lower half (so #-1 and #0xffffffff00000001 work on w registers).
+ */
+function low32IfOnes(v: bigint, w: number): bigint {
+  if (w !== 32) return v;
+  const u = v < 0n && v >= -(1n << 64n) ? v & maskOf(64) : v;
+  return u >> 32n === maskOf(32) ? u & maskOf(32) : v;
+}
+
 // ---- logical (immediate)
 const validBitmask = (f: A64Fields) => (f.sf === 1 || f.N === 0) && bitmaskValue(f.N!, f.immr!, f.imms!, widthOf(f.sf!)) !== undefined;
 const bitmaskView = (f: A64Fields): A64Ops => ({ ...fieldsAsOps(f), imm: bitmaskValue(f.N!, f.immr!, f.imms!, widthOf(f.sf!)) });
@@ -65,6 +96,7 @@ function bitmaskBuild(o: A64Ops, Rn: number, Rd: number): A64Fields {
   const w = widthOf(sf);
   let v = o.imm ?? 0n;
   if (v < 0n && v >= -(1n << BigInt(w))) v &= maskOf(w);
+  v = low32IfOnes(v, w);
   const enc = v > maskOf(w) || v < 0n ? undefined : encodeBitmask(v, w);
   if (!enc) throw new A64BuildError(`immediate ${fmt(v)} cannot be encoded as a logical immediate`, "logical immediates are a rotated run of ones replicated in 2, 4, ..., 64-bit elements (not 0, not all ones)");
   return { sf, N: enc.n, immr: enc.immr, imms: enc.imms, Rn, Rd };
@@ -106,6 +138,7 @@ function movImmValue(o: A64Ops, sf: number): bigint {
   const w = widthOf(sf);
   let v = o.imm ?? 0n;
   if (v < 0n && v >= -(1n << BigInt(w - 1))) v &= maskOf(w);
+  v = low32IfOnes(v, w);
   if (v < 0n || v > maskOf(w)) throw new A64BuildError(`immediate ${fmt(v)} does not fit a ${w}-bit register`);
   return v;
 }
@@ -141,12 +174,9 @@ for (const [mn, opc] of [["movn", 0], ["movz", 2], ["movk", 3]] as const) {
     view: (f) => ({ ...fieldsAsOps(f), shift: f.hw ? BigInt(f.hw * 16) : undefined }),
     build: (o) => {
       const sf = num(o.sf, 1);
-      let imm = o.imm16 ?? 0n;
-      let sh = o.shift ?? 0n;
-      if (o.shift === undefined && imm > 0xffffn) {
-        const hw = findHw(imm, widthOf(sf));
-        if (hw !== undefined) (sh = BigInt(hw * 16)), (imm >>= sh);
-      }
+      // no implicit shift: GNU as rejects `movz x0, #0x10000` (write `mov x0, #0x10000` or `lsl #16`)
+      const imm = o.imm16 ?? 0n;
+      const sh = o.shift ?? 0n;
       if (sh % 16n !== 0n || sh < 0n || sh >= BigInt(widthOf(sf))) throw new A64BuildError(`shift #${sh} is not allowed`, `move-wide shifts are lsl #0, #16${sf ? ", #32, #48" : ""}`);
       return { sf, hw: Number(sh / 16n), imm16: ufit(imm, 16, "immediate"), Rd: num(o.Rd) };
     },
@@ -257,6 +287,11 @@ decls.push(
   fieldAlias("ubfx", "UBFM", "10", 1, "x"),
   extAlias("uxtb", "UBFM", "10", 7, 0),
   extAlias("uxth", "UBFM", "10", 15, 0),
+  // GNU as accepts an x destination for uxtb/uxth and encodes the w form (writing a w register
+  // zeroes the upper half, so the value is the same); `uxtw xd, wn` (or wd) is `mov wd, wn` (ORR).
+  { ...extAlias("uxtb", "UBFM", "10", 7, 0), name: "UXTB_x_asm", asmOnly: true, syntax: "uxtb <Xd>, <Wn>" },
+  { ...extAlias("uxth", "UBFM", "10", 15, 0), name: "UXTH_x_asm", asmOnly: true, syntax: "uxth <Xd>, <Wn>" },
+  { name: "UXTW_x_asm", aliasOf: "ORR_reg", asmOnly: true, pattern: "0 01 01010 00 0 Rm:5 000000 11111 Rd:5", syntax: "uxtw <Vd>, <Wm>" },
 );
 for (const [mn, opc] of [["sbfm", 0], ["bfm", 1], ["ubfm", 2]] as const) {
   decls.push({

@@ -58,12 +58,19 @@ function extView(spInvolved: (f: A64Fields) => boolean) {
     return o;
   };
 }
-function extBuild(o: A64Ops, fixed: A64Fields): A64Fields {
+/** `sp`: the stack pointer is an operand (Rn, or Rd of a non-flag-setting form): only then is `lsl` an extend (Arm ARM C6.2.4). */
+function extBuild(o: A64Ops, fixed: A64Fields, sp: boolean): A64Fields {
   const sf = num(o.sf, 1);
+  if (o.ext === 8n && !sp) throw new A64BuildError("'lsl' is not allowed here", "an extended register takes lsl only with sp as Rd or Rn; write uxtw/uxtx");
   let option = o.ext === undefined || o.ext === 8n ? (sf ? 3 : 2) : Number(o.ext);
-  if (o.ext === undefined && o["w:Rm"] === 32n && sf) option = 2;
+  // GNU as: a w register added to an x register needs its extend spelled out
+  if (o.ext === undefined && o["w:Rm"] === 32n && sf) throw new A64BuildError("missing extend operator", "write the extend, e.g. `, uxtw` or `, sxtw`");
   const rmw = sf && (option & 3) === 3 ? 64n : 32n;
-  if ((o["w:Rm"] ?? 64n) !== rmw) throw new A64BuildError(`the extend needs a ${rmw}-bit index register`, rmw === 64n ? "use an x register with uxtx/sxtx/lsl" : "use a w register with uxtb/uxth/uxtw/sxtb/sxth/sxtw");
+  // GNU as takes either width for Rm of a 64-bit operation when the extend is named (uxtb..sxtx):
+  // the extend decides (gas/config/tc-aarch64.c); a 32-bit operation takes only w registers
+  // `lsl` with a w register in a 64-bit operation is its 32-bit spelling, uxtw (GNU as)
+  if (o.ext === 8n && sf && o["w:Rm"] === 32n) option = 2;
+  if ((sf === 0 || o.ext === undefined) && (o["w:Rm"] ?? 64n) !== rmw) throw new A64BuildError(`the extend needs a ${rmw}-bit index register`, rmw === 64n ? "use an x register with uxtx/sxtx/lsl" : "use a w register with uxtb/uxth/uxtw/sxtb/sxth/sxtw");
   const imm3 = ufit(o.imm3, 3, "shift amount");
   if (imm3 > 4) throw new A64BuildError(`shift amount #${imm3} is out of range`, "extended registers shift by 0..4");
   return { sf, option, imm3, Rm: num(o.Rm), Rn: num(o.Rn), Rd: num(o.Rd), ...fixed };
@@ -76,7 +83,7 @@ for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs"
     const cmp = op ? "cmp" : "cmn";
     decls.push(
       { name: `${cmp.toUpperCase()}_reg`, aliasOf: `${MN}_reg`, pattern: `sf:1 ${op} 1 01011 shift:2 0 Rm:5 imm6:6 Rn:5 11111`, syntax: `${cmp} <Rn>, <Rm>${SHIFTED}`, when: shiftedOk, view: shiftedView, build: (o) => shiftedBuild(o, { Rd: 31 }, false) },
-      { name: `${cmp.toUpperCase()}_ext`, aliasOf: `${MN}_ext`, pattern: `sf:1 ${op} 1 01011 00 1 Rm:5 option:3 imm3:3 Rn:5 11111`, syntax: `${cmp} <Rn|sp>, ${EXTENDED}`, when: extOk, view: extView((f) => f.Rn === 31), build: (o) => extBuild(o, { Rd: 31 }) },
+      { name: `${cmp.toUpperCase()}_ext`, aliasOf: `${MN}_ext`, pattern: `sf:1 ${op} 1 01011 00 1 Rm:5 option:3 imm3:3 Rn:5 11111`, syntax: `${cmp} <Rn|sp>, ${EXTENDED}`, when: extOk, view: extView((f) => f.Rn === 31), build: (o) => extBuild(o, { Rd: 31 }, o.Rn === 31n) },
     );
   }
   if (op) {
@@ -93,7 +100,7 @@ for (const [mn, op, s] of [["add", 0, 0], ["adds", 0, 1], ["sub", 1, 0], ["subs"
   decls.push({
     name: `${MN}_ext`, pattern: `sf:1 ${op} ${s} 01011 00 1 Rm:5 option:3 imm3:3 Rn:5 Rd:5`,
     syntax: `${mn} ${s ? "<Rd>" : "<Rd|sp>"}, <Rn|sp>, ${EXTENDED}`, when: extOk,
-    view: extView((f) => f.Rn === 31 || (!s && f.Rd === 31)), build: (o) => extBuild(o, {}),
+    view: extView((f) => f.Rn === 31 || (!s && f.Rd === 31)), build: (o) => extBuild(o, {}, o.Rn === 31n || (!s && o.Rd === 31n)),
     gen: (f, g) => {
       const b = g.extend(g.reg(f.Rm!, 1), f.option!, f.imm3!);
       const r = g.add(g.reg(f.Rn!, f.sf!, true), b, f.sf!, op === 1, s === 1);

@@ -261,14 +261,14 @@ for (let size = 0; size < 4; size++) {
   const sfx = SUFFIX[size]!;
   decls.push(
     {
-      name: `LDAR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 1 0 11111 1 11111 Rn:5 Rt:5`, syntax: `ldar${sfx} ${R}, [<Xn|sp>]`,
+      name: `LDAR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 1 0 11111 1 11111 Rn:5 Rt:5`, syntax: `ldar${sfx} ${R}, [<Xn|sp>{, #0}]`,
       gen: (f, g) => {
         if (f.Rn === 31) g.checkSp();
         single(g, k(true), f.Rt!, g.reg(f.Rn!, 1, true), true, true);
       },
     },
     {
-      name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 ooooo 1 ooooo Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>]`,
+      name: `STLR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 1 0 0 ooooo 1 ooooo Rn:5 Rt:5`, syntax: `stlr${sfx} ${R}, [<Xn|sp>{, #0}]`,
       gen: (f, g) => {
         if (f.Rn === 31) g.checkSp();
         single(g, k(false), f.Rt!, g.reg(f.Rn!, 1, true), true, true);
@@ -280,7 +280,7 @@ for (let size = 0; size < 4; size++) {
     const l = o0 ? "l" : "";
     decls.push(
       {
-        name: `LD${a.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 1 0 ooooo ${o0} ooooo Rn:5 Rt:5`, syntax: `ld${a}xr${sfx} ${R}, [<Xn|sp>]`,
+        name: `LD${a.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 1 0 ooooo ${o0} ooooo Rn:5 Rt:5`, syntax: `ld${a}xr${sfx} ${R}, [<Xn|sp>{, #0}]`,
         exec: (env, f) => {
           if (f.Rn === 31) env.checkSpAlignment?.();
           const addr = rSP(env, f.Rn!, 1);
@@ -291,7 +291,7 @@ for (let size = 0; size < 4; size++) {
         },
       },
       {
-        name: `ST${l.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 0 0 Rs:5 ${o0} ooooo Rn:5 Rt:5`, syntax: `st${l}xr${sfx} <Ws>, ${R}, [<Xn|sp>]`,
+        name: `ST${l.toUpperCase()}XR${sfx.toUpperCase()}_${size}`, pattern: `${sz} 001000 0 0 0 Rs:5 ${o0} ooooo Rn:5 Rt:5`, syntax: `st${l}xr${sfx} <Ws>, ${R}, [<Xn|sp>{, #0}]`,
         exec: (env, f) => {
           if (f.Rn === 31) env.checkSpAlignment?.();
           const addr = rSP(env, f.Rn!, 1);

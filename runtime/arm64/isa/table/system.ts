@@ -46,7 +46,7 @@ decls.push(
   },
   { name: "DSB", pattern: "11010101000000110011 CRm:4 100 11111", syntax: "dsb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), gen: (_f, g) => g.emit(`E.barrier("dsb");`) },
   { name: "DMB", pattern: "11010101000000110011 CRm:4 101 11111", syntax: "dmb <barrier>", view: (f) => ({ barrier: BigInt(f.CRm!) }), build: (o) => ({ CRm: num(o.barrier) }), gen: (_f, g) => g.emit(`E.barrier("dmb");`) },
-  { name: "ISB", pattern: "11010101000000110011 1111 110 11111", syntax: "isb", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
+  { name: "ISB", pattern: "11010101000000110011 1111 110 11111", syntax: "isb{ sy}", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
   { name: "ISB_opt", pattern: "11010101000000110011 CRm:4 110 11111", syntax: "isb #<CRm>", gen: (_f, g) => g.emit(`E.barrier("isb");`) },
 );
 
@@ -58,7 +58,8 @@ decls.push({
   view: (f) => ({ ...fieldsAsOps(f), pstate: BigInt(PSTATE_ENC.findIndex(([a, b]) => a === f.op1 && b === f.op2)) }),
   build: (o) => {
     const [op1, op2] = PSTATE_ENC[num(o.pstate)]!;
-    return { op1, op2, CRm: ufit(o.CRm, 4, "immediate") };
+    // SPSel holds one bit (Arm ARM C5.2.16); GNU as rejects a larger immediate for it
+    return { op1, op2, CRm: ufit(o.CRm, o.pstate === 0n ? 1 : 4, "immediate") };
   },
   exec: (env, f) => {
     const i = PSTATE_ENC.findIndex(([a, b]) => a === f.op1 && b === f.op2);

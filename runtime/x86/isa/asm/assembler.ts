@@ -9,6 +9,7 @@ import { encodeInstruction, fits, isMnemonic, knownMnemonics, writeLE, type Bits
 import { evalExpr, firstUndefined, mentionsDot, parseExpr, renameSymbols, symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, parseOperand, splitOperands } from "./operands.js";
 import { parseStatements, parseString, type Statement } from "./source.js";
+import { MacroExpander } from "../../../core/asm-macro.js";
 
 export interface X86Program {
   base: bigint;
@@ -32,10 +33,6 @@ type ItemBody = (
   | { kind: "label"; name: string; column: number }
   | { kind: "set"; name: string; expr: Expr; column: number }
 );
-interface Macro {
-  params: { name: string; def: string }[];
-  body: Statement[];
-}
 type Item = { line: number; text: string; address: bigint; listed: boolean } & ItemBody;
 
 const PREFIXES: Record<string, number> = { rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2, lock: 0xf0 };
@@ -78,12 +75,10 @@ function fillNops(out: Uint8Array, at: number, n: number): void {
 }
 const KNOWN_DIRECTIVES = [
   ...Object.keys(DATA_SIZES), ...IGNORED, ".code16", ".code32", ".code64", ".ascii", ".asciz", ".string", ".space", ".skip",
-  ".zero", ".fill", ".align", ".balign", ".p2align", ".org", ".equ", ".set", ".equiv", ".intel_syntax", ".rept", ".endr", ".macro", ".endm",
+  ".zero", ".fill", ".align", ".balign", ".p2align", ".org", ".equ", ".set", ".equiv", ".intel_syntax", ".rept", ".endr", ".macro", ".endm", ".irp", ".irpc", ".exitm", ".purgem",
 ];
 
 const MAX_PASSES = 64;
-/** Upper bound on statements produced by .rept expansion (keeps garbage from hanging us). */
-const MAX_REPEATED_STATEMENTS = 1_000_000n;
 /** Largest image (and largest single .space/.org gap) the assembler builds. */
 const MAX_IMAGE = 64n << 20n;
 
@@ -111,10 +106,6 @@ class Assembler {
   values = new Map<string, bigint>();
   /** Value each assignment statement produced in the latest pass. */
   setValues = new Map<Item, bigint>();
-  repeated = 0;
-  macros = new Map<string, Macro>();
-  macroCount = 0;
-  macroDepth = 0;
   end = 0n;
   /** In a code section (.text), alignment pads with NOPs like GNU as; elsewhere with zeros. */
   codeSection = true;
@@ -125,89 +116,17 @@ class Assembler {
   }
 
   run(source: string): X86Program {
-    this.statements(parseStatements(source));
+    new MacroExpander({
+      parse: parseStatements,
+      constant: (text, st, col) => {
+        const c = this.constValue(this.expr(text, st, col));
+        if (c === undefined) throw new AsmError(".rept count must be a constant", st.line, st.column, "use numbers and symbols assigned earlier");
+        return c;
+      },
+      statement: (st) => this.statement(st),
+    }).run(parseStatements(source));
     this.layout();
     return this.emit();
-  }
-
-  /** Process statements in order, expanding `.rept N` ... `.endr` blocks and macros. */
-  private statements(list: Statement[]): void {
-    for (let i = 0; i < list.length; i++) {
-      const st = list[i]!;
-      if (/^\.macro\b/i.test(st.body)) {
-        i = this.defineMacro(list, i);
-        continue;
-      }
-      const word = /^([A-Za-z_.$][\w.$]*)\s*(.*)$/.exec(st.body);
-      const macro = word ? this.macros.get(word[1]!) : undefined;
-      if (macro && word) {
-        for (const l of st.labels) this.statement({ ...st, labels: [l], body: "" });
-        this.expandMacro(macro, word[2]!, st);
-        continue;
-      }
-      const dir = /^\.(rept|endr)\b\s*(.*)$/i.exec(st.body);
-      if (!dir) {
-        this.statement(st);
-        continue;
-      }
-      if (dir[1]!.toLowerCase() === "endr") throw new AsmError(".endr without .rept", st.line, st.column);
-      for (const l of st.labels) this.statement({ ...st, labels: [l], body: "" });
-      let depth = 1;
-      let j = i + 1;
-      for (; j < list.length; j++) {
-        const b = list[j]!.body.toLowerCase();
-        if (/^\.rept\b/.test(b)) depth++;
-        else if (/^\.endr\b/.test(b) && --depth === 0) break;
-      }
-      if (j >= list.length) throw new AsmError(".rept without .endr", st.line, st.column, "close the block with .endr");
-      const countExpr = this.expr(dir[2]!, st, st.column + st.body.length - dir[2]!.length);
-      const count = this.constValue(countExpr);
-      if (count === undefined) throw new AsmError(".rept count must be a constant", st.line, st.column);
-      const body = list.slice(i + 1, j);
-      if (count > 0n && BigInt(body.length) * count > MAX_REPEATED_STATEMENTS) {
-        throw new AsmError(`.rept ${count} repeats too many statements`, st.line, st.column, `at most ${MAX_REPEATED_STATEMENTS} in total`);
-      }
-      this.repeated += count > 0n ? Number(count) * body.length : 0;
-      if (this.repeated > Number(MAX_REPEATED_STATEMENTS)) throw new AsmError(".rept blocks expand to too many statements", st.line, st.column);
-      for (let k = 0n; k < count; k++) this.statements(body);
-      i = j;
-    }
-  }
-
-  /** `.macro name a, b=1` ... `.endm` (GNU as: parameters are used as \a, \b; \@ counts expansions). */
-  private defineMacro(list: Statement[], i: number): number {
-    const st = list[i]!;
-    const m = /^\.macro\s+([A-Za-z_.$][\w.$]*)\s*,?\s*(.*)$/i.exec(st.body);
-    if (!m) throw new AsmError(".macro needs a name", st.line, st.column, ".macro NAME arg1, arg2=default");
-    const params = m[2]!.trim() ? m[2]!.split(/\s*,\s*|\s+/).filter(Boolean).map((p) => {
-      const [name, def] = p.split("=");
-      return { name: name!.replace(/:req$/, ""), def: def ?? "" };
-    }) : [];
-    let j = i + 1;
-    while (j < list.length && !/^\.endm\b/i.test(list[j]!.body)) {
-      if (/^\.macro\b/i.test(list[j]!.body)) throw new AsmError("nested .macro definitions are not supported", list[j]!.line, list[j]!.column);
-      j++;
-    }
-    if (j >= list.length) throw new AsmError(".macro without .endm", st.line, st.column, "close the macro with .endm");
-    this.macros.set(m[1]!, { params, body: list.slice(i + 1, j) });
-    return j;
-  }
-
-  private expandMacro(macro: Macro, argText: string, at: Statement): void {
-    if (++this.macroDepth > 64) throw new AsmError("macros nest too deeply (recursive macro?)", at.line, at.column);
-    this.repeated += macro.body.length;
-    if (this.repeated > Number(MAX_REPEATED_STATEMENTS)) throw new AsmError("macro expansion produces too many statements", at.line, at.column);
-    const args = splitOperands(argText, 1).map(([t]) => t);
-    if (args.length > macro.params.length) throw new AsmError(`too many arguments to macro (${args.length} for ${macro.params.length})`, at.line, at.column);
-    const values = new Map(macro.params.map((p, k) => [p.name, args[k] ?? p.def]));
-    const count = String(this.macroCount++);
-    const expanded: Statement[] = [];
-    for (const b of macro.body) {
-      const text = b.text.replace(/\\(@|[A-Za-z_][\w]*)(\(\))?/g, (all, name: string) => (name === "@" ? count : values.get(name) ?? all));
-      for (const e of parseStatements(text)) expanded.push({ ...e, line: b.line, column: b.column + e.column - 1 });
-    }
-    this.statements(expanded);
-    this.macroDepth--;
   }
 
   private localName(n: string, k: number): string {
@@ -503,7 +422,9 @@ class Assembler {
         else out.fill(it.fill ?? 0, off, off + size);
       } else if (it.kind === "space") {
         const fill = it.fill ? evalExpr(it.fill, { dot: it.address, lookup: this.lookup }) ?? 0n : 0n;
-        for (let i = 0; i < size; i += it.size) writeLE(out, off + i, it.size, fill);
+        // one unit, then doubling copies: a 16 MiB .space is a few memcpy calls, not 16 Mi writes
+        if (size > 0) writeLE(out, off, Math.min(it.size, size), fill);
+        for (let done = it.size; done < size; done *= 2) out.copyWithin(off + done, off, off + Math.min(done, size - done));
       } else if (it.kind === "org") out.fill(it.fill, off, off + size);
       if (it.listed && (size > 0 || it.kind === "bytes")) lines.push({ address: it.address, line: it.line, text: it.text });
     }

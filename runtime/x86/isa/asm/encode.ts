@@ -12,6 +12,10 @@ import type { OperandForm, X86Spec } from "../types.js";
 import { SEG_ORDER } from "../types.js";
 import { symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, type AsmOperand, type AsmRegister } from "./operands.js";
+import { MOVX_SUFFIXED, gnuSuffixRule, movxRule, withImplicit } from "./gnu-rules.js";
+import { fits, immediateValue, writeLE } from "./immediates.js";
+
+export { fits, writeLE };
 
 export type Bits = 16 | 32 | 64;
 
@@ -43,6 +47,8 @@ export interface EncodeContext {
   prefixes: number[];
   /** The mnemonic as written, lower case (jecxz vs jrcxz pick the address size). */
   mnemonic?: string;
+  /** movzx/movsx written with a source-size suffix (movzxw): the mnemonic was rewritten, take no other suffix. */
+  movxSource?: boolean;
 }
 
 const SUFFIX_SIZE: Record<string, number> = { b: 1, w: 2, l: 4, q: 8 };
@@ -58,7 +64,7 @@ for (const spec of X86_TABLE) {
   }
 }
 // `iret` means the mode's default operand size (cf); iretw/iretl/iretq name one explicitly.
-const IRET_SIZE: Record<string, number | "default"> = { iret: "default", iretw: 2, iretl: 4, iretd: 4, iretq: 8 };
+const IRET_SIZE: Record<string, number | "default"> = { iret: "default", iretw: 2, iretl: 4, iretq: 8 };
 for (const name of Object.keys(IRET_SIZE)) BY_NAME.set(name, X86_TABLE.filter((s) => s.sem === "iret"));
 BY_NAME.set("movabs", X86_TABLE.filter((s) => s.mnemonic === "mov" && (s.operands[1] === "Iv" || s.operands.includes("Ob") || s.operands.includes("Ov"))));
 
@@ -78,7 +84,7 @@ const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz"
  * specific problem: 0 operand kinds/count, 1 operand size, 2 values and encodings, 3 CPU mode.
  */
 /** Instructions without a sized operand whose size a suffix may still choose (ret/retl/retw, pushfq...). */
-const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg"]);
+const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg", "call"]);
 
 class Mismatch {
   readonly stage: number;
@@ -111,8 +117,13 @@ function kindFits(f: OperandForm, op: AsmOperand): boolean {
 type Reg = Extract<AsmRegister, { kind: "reg" }>;
 
 /** Encode one instruction; throws AsmError when no table entry fits. */
+
 export function encodeInstruction(mnemonic: string, ops: AsmOperand[], ctx: EncodeContext): Encoding[] {
-  const name = mnemonic.toLowerCase();
+  let name = mnemonic.toLowerCase();
+  if (MOVX_SUFFIXED[name] && !(name === "movsxl" && ctx.bits !== 64)) {
+    name = MOVX_SUFFIXED[name]!;
+    ctx = { ...ctx, mnemonic: name, movxSource: true };
+  }
   const tries: { spec: X86Spec; suffix?: number }[] = [];
   for (const spec of BY_NAME.get(name) ?? []) tries.push({ spec });
   const last = name[name.length - 1]!;
@@ -191,6 +202,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   if (forms[0] === "Ap" && ops.length === 2 && ops[0]!.kind === "imm" && ops[1]!.kind === "imm") {
     ops = [{ kind: "far", selector: ops[1]!.expr, offset: ops[0]!.expr, column: ops[1]!.column, text: "" } as unknown as AsmOperand];
   }
+  if (ops.length < forms.length) ops = withImplicit(spec, ops, (f, o) => kindFits(f as OperandForm, o))[0] ?? ops;
   if (ops.length !== forms.length) return new Mismatch(`expected ${forms.length} operand(s), got ${atnt.length}`, false, 0);
   for (let i = 0; i < forms.length; i++) if (!kindFits(forms[i]!, ops[i]!)) return new Mismatch(`operand ${forms.length - i} has the wrong kind`, false, 0);
   if (spec.modes === "i64" && bits === 64) return new Mismatch("not valid in 64-bit mode", false, 3);
@@ -200,13 +212,26 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   for (const op of ops) {
     if (op.indirect && !indirectOk) return new Mismatch("`*' is only for indirect jumps and calls");
   }
-  if (indirectOk && ops[0] && !ops[0].indirect && ops[0].kind !== ("implicit" as string)) return new Mismatch("indirect branch needs `*'");
+  if (indirectOk && ops[0] && !ops[0].indirect && ops[0].kind !== ("implicit" as string)) {
+    // GNU as takes a register or a memory operand with a base/index without `*' (a warning), and
+    // any memory operand for a far one (ljmp/lcall have no other memory form)
+    const o = ops[0];
+    const far = spec.sem === "jmpfarind" || spec.sem === "callfarind";
+    if (!(far || o.kind === "reg" || (o.kind === "mem" && (o.base || o.index || o.rip)))) return new Mismatch("indirect branch needs `*'");
+  }
+  if (ctx.mnemonic?.startsWith("movabs")) {
+    if (bits !== 64) return new Mismatch("`movabs' is only supported in 64-bit mode", false, 3);
+  }
+  const rule = gnuSuffixRule(spec, suffix, bits, ops);
+  if (rule?.reject) return new Mismatch(rule.reject, true);
 
   // Operand size: suffix, then registers in size-carrying forms.
   const byteOnly = forms.some((f) => f === "Eb" || f === "Gb" || f === "Zb" || f === "AL" || f === "Xb" || f === "Yb");
   const hasV = forms.some((f) => V_FORMS.has(f));
-  let v: number | undefined;
-  if (suffix !== undefined) {
+  let v: number | undefined = rule?.v;
+  const movx = movxRule(spec, suffix, ctx.mnemonic, !!ctx.movxSource, ops);
+  if (movx) return new Mismatch(movx, true);
+  if (suffix !== undefined && !rule) {
     if (hasV) {
       if (suffix === 1) return new Mismatch("operand size mismatch", true);
       v = suffix;
@@ -218,6 +243,8 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
       return new Mismatch("invalid instruction suffix", true);
     }
   }
+  let vFromReg = false;
+  let guessed = false;
   for (let i = 0; i < forms.length; i++) {
     const f = forms[i]!;
     const op = ops[i]!;
@@ -228,31 +255,38 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
     if (size === 1) return new Mismatch("operand size mismatch", true);
     if (v !== undefined && v !== size) return new Mismatch("operand size mismatch", true);
     v = size;
+    vFromReg = true;
   }
   if (spec.osize !== undefined) {
     if (v !== undefined && v !== spec.osize / 8) return new Mismatch("operand size mismatch", true);
     v = spec.osize / 8;
   }
   if (v === undefined) {
-    const regOrMem = forms.some((f, i) => V_FORMS.has(f) && f !== "Iz" && f !== "Iv" && f !== "Ibs" && f !== "Ap" && f !== "Ms" && ops[i]!.kind !== ("implicit" as string));
     if (spec.size64) v = bits === 64 ? 8 : modeDefault(bits);
     else if (spec.sem === "jmpfarind" || spec.sem === "callfarind") v = modeDefault(bits);
-    else if (hasV && (regOrMem || forms.includes("Xv") || forms.includes("Yv") || forms.includes("Iz") || forms.includes("Iv"))) {
-      return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
-    } else v = modeDefault(bits);
+    // GNU as: "no instruction mnemonic suffix given and no register operands; using default" (a
+    // warning): the mode's default operand size, l (w in 16-bit code)
+    else (v = modeDefault(bits)), (guessed = hasV && bits !== 16); // 16-bit code shortens as if the size were written
   }
   if (v === 8 && bits !== 64) return new Mismatch("a 64-bit operand size needs 64-bit code (.code64)", false, 3);
   if (spec.size64 === "d64" && bits === 64 && v === 4) return new Mismatch("32-bit operand size is not encodable in 64-bit mode", true);
-  if (spec.size64 === "f64" && bits === 64 && v !== 8) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
+  if (spec.size64 === "f64" && bits === 64 && v !== 8 && v !== 2) return new Mismatch("operand size must be 64-bit in 64-bit mode", true);
   if (forms.includes("eAX") && v === 8) return new Mismatch("operand size mismatch", true);
 
-  // GNU as guesses `l' for `mov $1,(%rax)' with a warning; we refuse, as the size is ambiguous.
-  if (byteOnly && suffix === undefined && sizeAmbiguous) {
+  // GNU as guesses `l' for `mov $1,(%rax)' (with a warning), so the byte form is not the one meant
+  // unless a byte register says so; a register of a sized form (movzx's destination) settles it too.
+  if (byteOnly && suffix === undefined && sizeAmbiguous && !vFromReg) {
     const byteReg = forms.some((f, i) => (f === "Eb" || f === "Gb" || f === "Zb" || f === "AL") && ops[i]!.kind === "reg");
     if (!byteReg) return new Mismatch("no instruction mnemonic suffix given and no register operands; operand size unknown", true);
   }
   if (spec.sem === "movsx" && spec.opcode === 0x63 && spec.map === 0 && v !== 8 && ctx.mnemonic !== "movsxd") return new Mismatch("movslq needs a 64-bit destination", true);
+  if (ctx.mnemonic?.startsWith("movabs") && forms[1] === "Iv" && v !== 8) return new Mismatch("movabs takes a 64-bit register", true);
   const e = new Builder(spec, v, ctx);
+  e.sizeGuessed = guessed;
+  e.suffixGiven = suffix !== undefined;
+  e.noSizePrefix = !!rule?.noSizePrefix;
+  e.noRexW = !!rule?.noRexW || !!rule?.noSizePrefix;
+  if (rule?.addrSize) e.addrSize = rule.addrSize;
   for (let i = 0; i < forms.length; i++) {
     const r = e.operand(forms[i]!, ops[i]!, isJump);
     if (r) return r;
@@ -262,6 +296,17 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
 
 class Builder {
   rex = 0;
+  /** `xchg %rAX,%rAX` through 90: encoded without REX.W. */
+  accSelf = false;
+  /** The operand size was guessed (no suffix, no register): immediates are not shortened. */
+  sizeGuessed = false;
+  /** A size suffix was written: GNU as then shortens a 16-bit immediate (retw $0x12345) instead of refusing it. */
+  suffixGiven = false;
+  /** No 66/REX.W for the operand size (see gnu-rules.ts). */
+  noSizePrefix = false;
+  noRexW = false;
+  /** %cr8 in 32-bit code: a LOCK prefix stands for REX.R (AMD's alternative encoding, as GNU as writes it). */
+  lockCr8 = false;
   needRex = false;
   forbidRex = false;
   regField: number | undefined;
@@ -337,7 +382,13 @@ class Builder {
       case "Zb": case "Zv": {
         const r = reg(f === "Zb" ? 1 : v);
         if (r instanceof Mismatch) return r;
-        if (this.spec.sem === "xchg" && r.reg === 0) return new Mismatch("xchg with %eax itself uses 87 /r");
+        // xchg of the accumulator with itself (binutils gas/config/tc-i386.c, checked with GNU as
+        // 2.40): `90` in every size but one, with no REX.W for %rax; in 64-bit mode `xchg %eax,%eax`
+        // keeps 87 /r, since 90 would not zero-extend %rax's upper half.
+        if (this.spec.sem === "xchg" && r.reg === 0) {
+          if (this.ctx.bits === 64 && r.size === 4) return new Mismatch("xchg %eax,%eax uses 87 /r in 64-bit mode");
+          this.accSelf = true;
+        }
         this.opcodeReg = regCode(r) & 7;
         if (r.reg & 8) this.rex |= 1;
         return undefined;
@@ -359,7 +410,8 @@ class Builder {
         if (op.kind !== (f === "Cy" ? "cr" : "dr")) return new Mismatch(`expected a ${f === "Cy" ? "control" : "debug"} register`);
         const n = (op as { n: number }).n;
         this.regField = n & 7;
-        if (n & 8) this.rex |= 4;
+        if (n & 8 && this.ctx.bits !== 64) this.lockCr8 = true;
+        else if (n & 8) this.rex |= 4;
         return undefined;
       }
       case "One":
@@ -367,18 +419,11 @@ class Builder {
       case "Ib": case "Iw": case "Iz": case "Iv": case "Ibs": {
         if (op.kind !== "imm") return new Mismatch("expected an immediate");
         const size = (f === "Ib" || f === "Ibs" ? 1 : f === "Iw" ? 2 : f === "Iz" ? Math.min(v, 4) : v) as 1 | 2 | 4 | 8;
-        const c = this.ctx.constValue(op.expr);
-        const opSize = f === "Ib" ? 1 : f === "Iw" ? 2 : v;
-        if (c !== undefined && !fits(c, opSize, "us")) return new Mismatch("immediate out of range");
-        if (f === "Ibs") {
-          if (c === undefined) return new Mismatch("immediate not known yet");
-          const m = (1n << BigInt(v * 8)) - 1n;
-          const x = c & m;
-          const sx = x & (1n << BigInt(v * 8 - 1)) ? x - (1n << BigInt(v * 8)) : x;
-          if (sx < -128n || sx > 127n) return new Mismatch("immediate does not fit a signed byte");
-        }
-        // GNU as computes in 64-bit two's complement: $0xffffffffffffffff is -1 and fits imm32.
-        if (f === "Iz" && v === 8 && c !== undefined && !fits(BigInt.asIntN(64, c), 4, "s")) return new Mismatch("immediate does not fit a sign-extended 32-bit field");
+        const r = immediateValue(this.ctx.constValue(op.expr), f, this.spec.operands, v, {
+          bits: this.ctx.bits, sizeGuessed: this.sizeGuessed, suffixGiven: this.suffixGiven,
+        });
+        if (typeof r === "string") return new Mismatch(r);
+        const c = r.value;
         const range: Fixup["range"] = f === "Iz" && v === 8 ? "s" : f === "Ibs" ? "s" : "us";
         this.imms.push({ size, expr: op.expr, value: c, pcrel: false, range, column: op.column });
         return undefined;
@@ -387,14 +432,16 @@ class Builder {
         if (op.kind !== "expr" || op.seg) return new Mismatch("expected a branch target");
         if (!isJump && op.indirect) return new Mismatch("unexpected `*'");
         const size = (f === "Jb" ? 1 : v === 2 ? 2 : 4) as 1 | 2 | 4;
-        this.imms.push({ size, expr: op.expr, pcrel: true, range: "s", column: op.column });
+        // 16-bit code: IP wraps within the segment, so a rel16 reaches every offset (GNU as wraps it too)
+        this.imms.push({ size, expr: op.expr, pcrel: true, range: size === 2 && this.ctx.bits === 16 ? "any" : "s", column: op.column });
         return undefined;
       }
       case "Ob": case "Ov": {
         const expr = op.kind === "expr" ? op.expr : op.kind === "mem" && !op.base && !op.index && !op.rip ? op.disp : undefined;
         if (!expr) return new Mismatch("expected an absolute address");
         if (op.kind === "expr" || op.kind === "mem") this.seg = op.seg;
-        this.imms.push({ size: this.addrSize as 2 | 4 | 8, expr, pcrel: false, range: "us", column: op.column });
+        // a 16-bit address is shortened to 16 bits, as GNU as does (with a warning)
+        this.imms.push({ size: this.addrSize as 2 | 4 | 8, expr, pcrel: false, range: this.addrSize === 2 ? "any" : "us", column: op.column });
         return undefined;
       }
       case "Ap": {
@@ -523,11 +570,12 @@ class Builder {
     const def = modeDefault(bits);
     // GNU as writes `mov %ax,%ds` without 66: the operand size does not matter for 8E.
     const sregLoad = spec.sem === "movsreg" && this.mod === 3;
-    if (usesV && this.v === 2 && def !== 2 && !sregLoad) out.push(0x66);
-    if (usesV && this.v === 4 && def === 2) out.push(0x66);
+    if (usesV && this.v === 2 && def !== 2 && !sregLoad && !this.noSizePrefix) out.push(0x66);
+    if (usesV && this.v === 4 && def === 2 && !sregLoad && !this.noSizePrefix) out.push(0x66);
     if (spec.prefix === 0xf3) out.push(0xf3);
     for (const p of this.ctx.prefixes) out.push(p);
-    if (usesV && this.v === 8 && !spec.size64) this.rex |= 8;
+    if (usesV && this.v === 8 && !spec.size64 && !this.accSelf && !this.noRexW) this.rex |= 8;
+    if (this.lockCr8) out.push(0xf0);
     if (this.rex || this.needRex) {
       if (this.forbidRex) return new Mismatch("%ah/%bh/%ch/%dh cannot be encoded with a REX prefix");
       out.push(0x40 | this.rex);
@@ -553,6 +601,8 @@ class Builder {
     if (this.disp && spec.modrm) {
       const d = this.disp;
       const range = bits === 64 && this.addrSize === 8 && !d.pcrel ? "s" : d.pcrel ? "s" : "us";
+      // a constant address must fit its field (GNU as takes the moffs form, A0-A3, for a 64-bit one)
+      if (this.addrSize === 8 && d.value !== undefined && !d.pcrel && !fits(BigInt.asIntN(64, d.value), d.size, range) && !fits(d.value, d.size, range)) return new Mismatch(`address 0x${BigInt.asUintN(64, d.value).toString(16)} does not fit a ${d.size * 8}-bit displacement`);
       field(d.size, d.expr, d.value, d.pcrel, range, d.column);
     }
     for (const im of this.imms) field(im.size, im.expr, im.value, im.pcrel, im.range, im.column);
@@ -566,18 +616,3 @@ function regCode(r: Reg): number {
   return r.high8 ? r.reg + 4 : r.reg;
 }
 
-export function fits(v: bigint, size: number, range: Fixup["range"]): boolean {
-  if (range === "any" || size >= 8) return v >= -(1n << 63n) && v < 1n << 64n;
-  const bitsN = BigInt(size * 8);
-  const lo = -(1n << (bitsN - 1n));
-  const hi = range === "s" ? (1n << (bitsN - 1n)) - 1n : (1n << bitsN) - 1n;
-  return v >= lo && v <= hi;
-}
-
-export function writeLE(out: number[] | Uint8Array, at: number, size: number, value: bigint): void {
-  let x = BigInt.asUintN(size * 8, value);
-  for (let i = 0; i < size; i++) {
-    out[at + i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-}

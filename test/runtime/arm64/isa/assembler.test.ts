@@ -160,3 +160,22 @@ describe("assembler", () => {
     expect(error(".align 40").message).toMatch(/out of range/);
   });
 });
+
+describe("GNU as conveniences and large images (issue 14)", () => {
+  it("uxtb/uxth with an x destination encode the w form (GNU as 2.40: 53001da5, 53003da5; Arm ARM C6.2 UXTB/UXTH are UBFM with sf = 0)", () => {
+    const word = (t: string) => Buffer.from(assembleA64(t).bytes).toString("hex");
+    expect(word("uxtb x5, w13")).toBe("a51d0053");
+    expect(word("uxth x5, w13")).toBe("a53d0053");
+    expect(word("uxtb x5, w13")).toBe(word("uxtb w5, w13"));
+  });
+  it("a 16 MiB .space is built in typed memory, not a number[]: the result is one Uint8Array of that size", () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const p = assembleA64("nop\n.space 16*1024*1024\nnop");
+    expect(p.bytes).toBeInstanceOf(Uint8Array);
+    expect(p.bytes.length).toBe(16 * 1024 * 1024 + 8);
+    expect(p.bytes[4 + 1234567]).toBe(0);
+    expect(Buffer.from(p.bytes.subarray(p.bytes.length - 4)).toString("hex")).toBe("1f2003d5");
+    // the growth buffer at most doubles the image (a number[] of 16 Mi entries would take ~128 MiB of heap, not array buffers)
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(3 * 16 * 1024 * 1024 + (1 << 20));
+  });
+});

@@ -107,3 +107,20 @@ export const EXAMPLES: string[] = [
   ...pairs,
   ...excl,
 ];
+
+/**
+ * Assembler-only spellings (GNU as conveniences with no decoder entry of their own): entry name →
+ * [example, the decoder form it must assemble to]; the second is GNU as 2.40's objdump output.
+ */
+export const ASM_ONLY_EXAMPLES: Record<string, [string, string]> = {
+  ADD_imm_negated: ["add x0, x1, #-5", "sub x0, x1, #0x5"],
+  ADDS_imm_negated: ["adds w0, w1, #-0x10, lsl #12", "subs w0, w1, #0x10, lsl #12"],
+  SUB_imm_negated: ["sub sp, sp, #-16", "add sp, sp, #0x10"],
+  SUBS_imm_negated: ["subs x3, x4, #-1", "adds x3, x4, #0x1"],
+  CMP_imm_negated: ["cmp x0, #-1", "cmn x0, #0x1"],
+  CMN_imm_negated: ["cmn w2, #-2", "cmp w2, #0x2"],
+  UXTB_x_asm: ["uxtb x5, w13", "uxtb w5, w13"],
+  UXTH_x_asm: ["uxth x5, w13", "uxth w5, w13"],
+  UXTW_x_asm: ["uxtw x5, w13", "mov w5, w13"],
+  B_cond_nodot: ["bne .+8", "b.ne .+8"],
+};
