@@ -117,6 +117,7 @@ export class X86Machine extends VmBase implements Machine {
       bus: this.bus,
       rules: this.rules,
       ept: this.ept,
+      vmcs: this.vmcs,
       now: () => BigInt(this.cycles),
     });
     this.kvm = new KvmVcpu({
@@ -213,6 +214,7 @@ export class X86Machine extends VmBase implements Machine {
     v.writeField(EXIT_INFO.intrInfo, intrInfo);
     v.writeField(EXIT_INFO.intrError, info.intrError ?? 0);
     v.writeField(EXIT_INFO.idtVectoring, info.idtVectoring ?? 0);
+    if (info.instrInfo !== undefined) v.write("VMX_INSTRUCTION_INFO", info.instrInfo);
     saveGuestState(v, s, this.cpu.systemVersion);
     // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.
     let flags = 0;
@@ -523,6 +525,7 @@ export class X86Machine extends VmBase implements Machine {
       // KVM's CR3-exiting policy differs by era: re-apply it to the current CR0 (vmx_set_cr0).
       this.kvm.vmxSetCr0(this.kvm.arch.cr0);
       this.kvm.vmxSetCr3();
+      this.kvm.updateExceptionBitmap();
       if (!this.pendingExit) loadGuestState(this.vmcs, this.cpu.state, this.cpu.state.efer);
       this.cpu.flushTlb();
     } else if (name === "stepLimit") this.settings.stepLimit = v as number;
