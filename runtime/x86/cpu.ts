@@ -77,6 +77,12 @@ export class X86Cpu implements X86Env, FastMem {
     /** Port I/O of the emulated instruction, handed to KVM's PIO path instead of exiting again. */
     pio?: (port: number, size: 1 | 2 | 4, write: boolean, value: number) => number;
   } | null = null;
+  /**
+   * REP string instructions (semantics/string.ts RepBudget): iterations the next one may run (the
+   * machine's remaining step budget; 1 = one iteration per step), and how many the last one ran.
+   */
+  repBudget = 1;
+  repDone = 0;
   /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
   sleeping = false;
   readonly msrs = new Map<number, bigint>();

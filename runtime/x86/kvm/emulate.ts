@@ -7,6 +7,7 @@ import { decodeX86, executeX86 } from "../isa/index.js";
 import { GuestFault, VmExitSignal } from "../state.js";
 import { loadGuestState, saveGuestState } from "../vmx/guest-state.js";
 import { hexBytes } from "../tracepoints.js";
+import { MAX_ITERATIONS_PER_EXECUTION } from "../isa/semantics/string.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 export interface EmulationResult {
@@ -27,6 +28,9 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   };
   const rip = s.rip;
   let bytes = new Uint8Array(0);
+  // KVM's emulator runs a REP string instruction on its own (up to the chunk string.ts allows), not per step.
+  const budget = cpu.repBudget;
+  cpu.repBudget = MAX_ITERATIONS_PER_EXECUTION;
   try {
     const insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
     bytes = insn.bytes;
@@ -49,6 +53,8 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
     }
   } finally {
     cpu.emulating = null;
+    cpu.repBudget = budget;
+    cpu.repDone = 0;
   }
   for (const a of mmio) {
     vcpu.count("mmio_exits");

@@ -7,8 +7,24 @@ import {
   ARITH_FLAGS, DF, ZF, flag, mask, readGpr, readMem, setFlags, subFlags, writeGpr, writeMem, type MemOperand, type Sem,
 } from "./core.js";
 
-/** Iterations per execution before the instruction yields and re-executes (keeps steps bounded). */
-const MAX_ITERATIONS_PER_STEP = 1 << 16;
+/**
+ * Iterations per execution for an env that sets no budget (and for KVM's emulator): the
+ * instruction then yields and re-executes, as after an interrupt between iterations.
+ */
+export const MAX_ITERATIONS_PER_EXECUTION = 1 << 16;
+
+/**
+ * What a machine tells a REP string instruction and learns from it: each iteration is a step of its
+ * own, interruptible between iterations (SDM Vol. 2 REP: "a REP STOS instruction can be interrupted
+ * between iterations; RIP stays on the instruction, RCX/RSI/RDI describe the iterations done"). An env
+ * with `repBudget` runs at most that many iterations per execution and finds the number it ran in
+ * `repDone` (also when an iteration faults: the ones before it completed).
+ */
+export interface RepBudget {
+  repBudget: number;
+  repDone: number;
+}
+const hasBudget = (env: object): env is RepBudget => typeof (env as Partial<RepBudget>).repBudget === "number";
 
 type Kind = "movs" | "stos" | "lods" | "cmps" | "scas" | "ins" | "outs";
 
@@ -21,15 +37,39 @@ function stringOp(kind: Kind): Sem {
     const repeated = insn.prefixes.rep || insn.prefixes.repne;
     const src = insn.operands.find((o) => o.kind === "mem" && o.base === 6) as MemOperand | undefined;
     const srcSeg = src?.seg ?? "ds";
-    for (let i = 0; ; i++) {
-      if (repeated && readGpr(s, 1, asz) === 0n) return;
-      if (repeated && i >= MAX_ITERATIONS_PER_STEP) {
-        s.nextRip = s.rip; // resume later, as after an interrupt between iterations
-        return;
+    const budgeted = hasBudget(env) ? env : null;
+    let cmpFlags: bigint | null = null;
+    const budget = budgeted ? Math.max(1, budgeted.repBudget) : MAX_ITERATIONS_PER_EXECUTION;
+    let i = 0;
+    try {
+      for (; ; i++) {
+        if (repeated && readGpr(s, 1, asz) === 0n) return;
+        if (repeated && i >= budget) {
+          s.nextRip = s.rip; // resume later, as after an interrupt between iterations
+          return;
+        }
+        iteration();
+        if (!repeated) {
+          i++;
+          return;
+        }
+        writeGpr(s, 1, asz, (readGpr(s, 1, asz) - 1n) & mask(asz));
+        if (cmpFlags !== null) {
+          const zf = flag(s, ZF);
+          if ((insn.prefixes.rep && !zf) || (insn.prefixes.repne && zf)) {
+            // repe stops on a difference, repne on a match
+            i++;
+            return;
+          }
+        }
       }
+    } finally {
+      if (budgeted) budgeted.repDone = i;
+    }
+    function iteration(): void {
       const rsi = readGpr(s, 6, asz);
       const rdi = readGpr(s, 7, asz);
-      let cmpFlags: bigint | null = null;
+      cmpFlags = null;
       switch (kind) {
         case "movs":
           writeMem(env, "es", rdi, size, readMem(env, srcSeg, rsi, size));
@@ -62,13 +102,6 @@ function stringOp(kind: Kind): Sem {
       if (kind === "movs" || kind === "lods" || kind === "cmps" || kind === "outs") writeGpr(s, 6, asz, (rsi + step) & mask(asz));
       if (kind !== "lods" && kind !== "outs") writeGpr(s, 7, asz, (rdi + step) & mask(asz));
       if (cmpFlags !== null) setFlags(s, ARITH_FLAGS, cmpFlags);
-      if (!repeated) return;
-      writeGpr(s, 1, asz, (readGpr(s, 1, asz) - 1n) & mask(asz));
-      if (cmpFlags !== null) {
-        const zf = flag(s, ZF);
-        if (insn.prefixes.rep && !zf) return; // repe stops on a difference
-        if (insn.prefixes.repne && zf) return; // repne stops on a match
-      }
     }
   };
 }
