@@ -310,8 +310,11 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("clts", "0f 06", "", "clts", "priv"),
   // LDTR and TR (SDM Vol. 2 SLDT, STR, LLDT, LTR; Table A-6 group 6).
   e("sldt", "0f 00 /0", "Mw", "sysseg", "mem nosfx", { arg: 0 }),
+  // GNU as writes `sldt %rax` / `str %rax` without REX.W (the selector is zero-extended either way).
+  e("sldt", "0f 00 /0", "Ry", "sysseg", "reg nosfx", { arg: 0, asmOnly: true }),
   e("sldt", "0f 00 /0", "Rv", "sysseg", "reg nosfx", { arg: 0 }),
   e("str", "0f 00 /1", "Mw", "sysseg", "mem nosfx", { arg: 1 }),
+  e("str", "0f 00 /1", "Ry", "sysseg", "reg nosfx", { arg: 1, asmOnly: true }),
   e("str", "0f 00 /1", "Rv", "sysseg", "reg nosfx", { arg: 1 }),
   e("lldt", "0f 00 /2", "Ew", "loadsysseg", "priv nosfx", { arg: 2 }),
   e("ltr", "0f 00 /3", "Ew", "loadsysseg", "priv nosfx", { arg: 3 }),
