@@ -271,6 +271,36 @@ describe("REP string instructions are interruptible, an iteration per step (issu
     expect(m.steps).toBeLessThan(1_000_000);
   });
 
+  test("rep movsw / std; rep lodsw / rep stosq in 64-bit mode leave memory and registers as the SDM says", () => {
+    const m = guest64(`lea src(%rip), %rsi
+lea dst(%rip), %rdi
+mov $5, %ecx
+rep movsw
+lea src+8(%rip), %rsi
+std
+mov $3, %ecx
+rep lodsw
+cld
+movabs $0x1122334455667788, %rax
+lea buf(%rip), %rdi
+mov $2, %rcx
+rep stosq
+hlt
+src: .byte 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+dst: .space 16
+buf: .space 16`);
+    m.run();
+    const at = (name: string, n: number) => [...m.readPhysical(Number(m.symbols.get(name)!), n)];
+    expect(at("dst", 16)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0, 0, 0, 0, 0]);
+    // lodsw with DF = 1 from src+8: src+8, src+6, src+4; RSI = src+2 (AX is overwritten after).
+    expect(m.readRegister("rsi")).toBe(m.symbols.get("src")! + 2n);
+    expect(at("buf", 16)).toEqual([0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+    expect(m.readRegister("rdi")).toBe(m.symbols.get("buf")! + 16n);
+    expect(m.readRegister("rcx")).toBe(0n);
+    // Steps: 13 instructions, plus 5 + 3 + 2 iterations counted instead of their 3 instructions.
+    expect(m.steps).toBe(13 - 3 + 10); // the HLT exits (not a step)
+  });
+
   test("a short rep stosb completes and counts each iteration as a step", () => {
     const m = guest32("mov $100, %ecx\nmov $0x100000, %edi\nmov $0xab, %al\nrep stosb\nhlt");
     m.run();

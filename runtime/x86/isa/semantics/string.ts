@@ -3,6 +3,9 @@
 // registers describing exactly the iterations that completed and the instruction restarts.
 
 import type { X86Insn } from "../types.js";
+import { SEG_ORDER } from "../types.js";
+import { X86Regs } from "../../regs.js";
+import type { FastMem } from "./fast.js";
 import {
   ARITH_FLAGS, DF, ZF, flag, mask, readGpr, readMem, setFlags, subFlags, writeGpr, writeMem, type MemOperand, type Sem,
 } from "./core.js";
@@ -42,6 +45,34 @@ function stringOp(kind: Kind): Sem {
     const budget = budgeted ? Math.max(1, budgeted.repBudget) : MAX_ITERATIONS_PER_EXECUTION;
     let i = 0;
     try {
+      const fast = repeated && (kind === "stos" || kind === "movs" || kind === "lods") && asz !== 2 ? fastRegs(env) : null;
+      if (fast) {
+        // The same loop on the Number register file and FastMem (no BigInt per iteration): every
+        // iteration's memory access first, then its registers, so a fault leaves the state exact.
+        const r = fast.r, mem = env as unknown as FastMem;
+        const wide = asz === 8;
+        const d = (fast.fl & 0x400) !== 0 ? -size : size;
+        const srcIdx = SEG_ORDER.indexOf(srcSeg);
+        for (; ; i++) {
+          if (r[1] === 0 && (!wide || r[17] === 0)) return;
+          if (i >= budget) {
+            s.nextRip = s.rip;
+            return;
+          }
+          if (kind === "stos") mem.wr(0, r[7]!, wide ? r[23]! : 0, size, r[0]!, r[16]!);
+          else {
+            const lo = mem.rd(srcIdx, r[6]!, wide ? r[22]! : 0, size);
+            if (kind === "movs") mem.wr(0, r[7]!, wide ? r[23]! : 0, size, lo, mem.hi);
+            else if (size === 8) (r[0] = lo), (r[16] = mem.hi);
+            else if (size === 4) (r[0] = lo), (r[16] = 0);
+            else if (size === 2) r[0] = (r[0]! & ~0xffff) | (lo & 0xffff);
+            else r[0] = (r[0]! & ~0xff) | (lo & 0xff);
+          }
+          if (kind !== "stos") step64(r, 6, d, wide);
+          if (kind !== "lods") step64(r, 7, d, wide);
+          step64(r, 1, -1, wide);
+        }
+      }
       for (; ; i++) {
         if (repeated && readGpr(s, 1, asz) === 0n) return;
         if (repeated && i >= budget) {
@@ -104,6 +135,24 @@ function stringOp(kind: Kind): Sem {
       if (cmpFlags !== null) setFlags(s, ARITH_FLAGS, cmpFlags);
     }
   };
+}
+
+/** The Number register file when the env is the machine's CPU (X86Regs and FastMem), else null. */
+function fastRegs(env: Parameters<Sem>[0]): X86Regs | null {
+  return env.state instanceof X86Regs && typeof (env as Partial<FastMem>).wr === "function" ? env.state : null;
+}
+
+/** Register `n` += d on the halves: 64-bit with carry/borrow, or a 32-bit write (zero-extends). */
+function step64(r: Int32Array, n: number, d: number, wide: boolean): void {
+  const lo = (r[n]! >>> 0) + d;
+  if (!wide) {
+    r[n] = lo | 0;
+    r[n + 16] = 0;
+    return;
+  }
+  if (lo >= 4294967296) (r[n] = lo - 4294967296), (r[n + 16] = (r[n + 16]! + 1) | 0);
+  else if (lo < 0) (r[n] = lo + 4294967296), (r[n + 16] = (r[n + 16]! - 1) | 0);
+  else r[n] = lo;
 }
 
 function elementSize(insn: X86Insn): number {
