@@ -62,6 +62,15 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
     expect(injected(m).some((l) => l.includes("#GP"))).toBe(!cpuidHas("2015", f.name));
   });
 
+  test("`show cpuid` lists every flag with its state and evidence, from the same table", () => {
+    const m = createX86Machine();
+    const v = m.view("cpuid");
+    expect(v.rows).toHaveLength(CPUID_FEATURES.length);
+    expect(v.rows).toContainEqual(["0x1", "ecx", 5, "VMX", "absent", expect.stringMatching(/nested VMX/)]);
+    expect(v.rows).toContainEqual(["0x80000001", "edx", 29, "LM", "advertised", expect.any(String)]);
+    expect(v.rows).toContainEqual(["0x1", "edx", 4, "TSC", "advertised", "instruction 0f 31"]);
+  });
+
   test("the bits the issue names: TSC-deadline's MSR 0x6e0 is #GP and the bit is clear; CR4.VMXE and CR4.OSXSAVE are #GP", () => {
     expect(cpuidHas("2015", "TSC_DEADLINE_TIMER")).toBe(false);
     // kvm_set_cr4 (v4.1): OSXSAVE without XSAVE in the guest's CPUID is invalid; vmx_set_cr4: VMXE needs nested VMX.
