@@ -20,7 +20,7 @@ import type { ExitRules } from "./vmx/controls.js";
 import type { Ept, EptAccess } from "./vmx/ept.js";
 import type { Vmcs } from "./vmx/fields.js";
 import type { X86SystemSegment } from "./env.js";
-import { GDTR_IDTR_INFO, LDTR_TR_INFO } from "./vmx/qualification.js";
+import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { EXIT } from "./vmx/reasons.js";
 
@@ -750,86 +750,25 @@ export class X86Cpu implements X86Env, FastMem {
     return this.xcr0;
   }
 
+  /** LDTR or TR: held in the VMCS guest-state fields while the guest runs (system-tables.ts). */
   systemSegment(which: "ldtr" | "tr"): X86SystemSegment {
-    const v = this.deps.vmcs;
-    const p = which === "ldtr" ? "GUEST_LDTR" : "GUEST_TR";
-    return {
-      selector: Number(v.read(`${p}_SELECTOR`)),
-      base: v.read(`${p}_BASE`),
-      limit: Number(v.read(`${p}_LIMIT`)),
-      attributes: Number(v.read(`${p}_AR_BYTES`)),
-    };
+    return readSystemSegment(this.deps.vmcs, which);
   }
 
-  /**
-   * LLDT/LTR (SDM Vol. 2 LLDT, LTR; Vol. 3 7.2.4 and 8.2.3 / 9.2.3 by edition): the selector must
-   * name a GDT entry (TI = 0) of type LDT (2) or available TSS (9; 1 outside IA-32e mode), else
-   * #GP(selector); not present: #NP(selector). A null selector makes LDTR unusable and is #GP(0) for
-   * LTR. In IA-32e mode the descriptor is 16 bytes (base 63:32 in the second quadword). LTR marks
-   * the TSS busy in the GDT.
-   */
+  /** LLDT/LTR: the descriptor checks and the load (system-tables.ts). */
   loadSystemSegment(which: "ldtr" | "tr", selector: number): void {
-    const s = this.state;
-    const v = this.deps.vmcs;
-    const p = which === "ldtr" ? "GUEST_LDTR" : "GUEST_TR";
-    const index = selector & ~7;
-    if (index === 0) {
-      if (which === "tr") this.raise(13, 0);
-      v.write(`${p}_SELECTOR`, selector);
-      v.write(`${p}_AR_BYTES`, 1 << 16);
-      return;
-    }
-    const long = (s.efer & EFER.LMA) !== 0n;
-    if (selector & 4 || index + (long ? 15 : 7) > s.gdtr.limit) this.raise(13, index);
-    const addr = s.gdtr.base + BigInt(index);
-    const d = this.readLinear(addr, 8);
-    const access = Number((d >> 40n) & 0xffn);
-    const type = access & 0x1f; // S (bit 4) must be 0: a system descriptor
-    const ok = which === "ldtr" ? type === 2 : type === 9 || (!long && type === 1);
-    if (!ok) this.raise(13, index);
-    if (!(access & 0x80)) this.raise(11, index);
-    const flags = Number((d >> 52n) & 0xfn);
-    let limit = Number(((d >> 32n) & 0xf0000n) | (d & 0xffffn));
-    if (flags & 8) limit = ((limit << 12) | 0xfff) >>> 0;
-    let base = ((d >> 16n) & 0xffffffn) | (((d >> 56n) & 0xffn) << 24n);
-    if (long) base |= (this.readLinear(addr + 8n, 8) & 0xffff_ffffn) << 32n;
-    let ar = access | (flags << 12);
-    if (which === "tr") {
-      ar |= 2; // busy
-      this.accessLinear(addr, 8, "write", d | (2n << 40n));
-    }
-    v.write(`${p}_SELECTOR`, selector);
-    v.write(`${p}_BASE`, base);
-    v.write(`${p}_LIMIT`, limit);
-    v.write(`${p}_AR_BYTES`, ar);
+    loadSystemSegment(this, this.deps.vmcs, which, selector);
   }
 
-  /**
-   * Descriptor-table exiting (SDM Vol. 3 25.1.3): exit reason 46 (GDTR_IDTR) or 47 (LDTR_TR); the
-   * qualification is the memory operand's displacement, VMX_INSTRUCTION_INFO its form (Tables 27-10, 27-11).
-   */
+  /** Descriptor-table exiting (system-tables.ts); KVM's emulator runs the instructions (handle_desc). */
   descriptorTableAccess(insn: X86Insn): void {
-    if (this.emulating || !this.deps.rules.descriptorTableExits()) return; // KVM's emulator runs them (handle_desc)
-    const op = insn.operands[0];
-    const gdt = insn.spec.sem === "ldt" || insn.spec.sem === "sdt";
-    const identity = gdt ? (insn.spec.sem === "sdt" ? 0 : 2) + (insn.spec.arg === 1 ? 1 : 0) : insn.spec.arg!;
-    const fields: Record<string, number> = { identity, address_size: insn.addressSize === 2 ? 0 : insn.addressSize === 4 ? 1 : 2 };
-    let disp = 0n;
-    if (op?.kind === "mem") {
-      fields.segment = SEG_ORDER.indexOf(op.seg);
-      fields.scaling = [1, 2, 4, 8].indexOf(op.scale);
-      fields.index_reg = op.index ?? 0;
-      fields.index_invalid = op.index === null ? 1 : 0;
-      fields.base_reg = op.base ?? 0;
-      fields.base_invalid = op.base === null ? 1 : 0;
-      disp = op.disp & MASK64;
-    } else if (op?.kind === "reg") {
-      fields.mem_reg = 1;
-      fields.reg1 = op.reg;
-    }
-    if (gdt) fields.operand_size = insn.operandSize === 2 ? 0 : 1;
-    const instrInfo = Number(encodeQual(gdt ? GDTR_IDTR_INFO : LDTR_TR_INFO, fields));
-    throw new VmExitSignal({ reason: gdt ? EXIT.GDTR_IDTR! : EXIT.LDTR_TR!, qualification: disp, instrInfo });
+    if (this.emulating || !this.deps.rules.descriptorTableExits()) return;
+    throw new VmExitSignal(descriptorTableExit(insn));
+  }
+
+  /** Write at a linear address (descriptor updates such as the TSS busy bit). */
+  writeLinear(lin: bigint, size: number, value: bigint): void {
+    this.accessLinear(lin, size, "write", value);
   }
 
   /** VMX instructions in VMX non-root operation exit unconditionally (SDM 25.1.2). */
