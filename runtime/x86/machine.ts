@@ -318,6 +318,7 @@ export class X86Machine extends VmBase implements Machine {
         cpu.segmentsChanged();
         // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
         if (cpu.repDone > 1) n = cpu.repDone;
+        cpu.repDone = 0;
       }
       s.pc = s.npc;
       this.steps += n;

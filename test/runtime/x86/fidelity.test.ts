@@ -310,6 +310,14 @@ buf: .space 16`);
     expect(m.steps).toBe(13 - 3 + 10); // the HLT exits (not a step)
   });
 
+  test("a fault after a completed rep counts only the faulting instruction's own iterations", () => {
+    // rep stosb (5 iterations), then a load from MMIO space (an EPT violation on the compiled path): 3 + 5 steps.
+    const m = guest32("mov $5, %ecx\nmov $0x100000, %edi\nxor %eax, %eax\nrep stosb\nmov 0xfe000000, %eax");
+    m.set("jit", false); // the interpreter's loop (execOne) for every instruction
+    m.run({ stopOnExit: (e) => e.reason === "EPT_VIOLATION" && m.vmcs.read("GUEST_PHYSICAL_ADDRESS") === 0xfe00_0000n });
+    expect(m.steps).toBe(3 + 5);
+  });
+
   test("a short rep stosb completes and counts each iteration as a step", () => {
     const m = guest32("mov $100, %ecx\nmov $0x100000, %edi\nmov $0xab, %al\nrep stosb\nhlt");
     m.run();
