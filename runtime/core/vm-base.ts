@@ -172,6 +172,7 @@ export abstract class VmBase {
     let lastIndex = -1;
     const last = (): Exit | undefined => (lastIndex < 0 ? undefined : this.exits.byIndex(lastIndex));
     let budget = max;
+    let handled = 0;
     for (;;) {
       if (this.halted) return { stop: "halted", steps: this.steps - before, message: this.halted.message, exit: last() };
       if (this.pendingIndex >= 0) {
@@ -182,6 +183,11 @@ export abstract class VmBase {
         // keeps re-injecting) stops at the limit like one that loops in guest mode.
         budget--;
         if (budget <= 0 && !this.halted) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} reached (instructions and exits)` };
+        // A guest that exits more often than runGuest polls (e.g. a REP STOS faulting in a page at a
+        // time) is interruptible too: the caller is asked every 16 handled exits.
+        if ((++handled & 15) === 0 && !this.halted && options.interrupted?.()) {
+          return { stop: "interrupted", steps: this.steps - before, exit: last(), message: "interrupted" };
+        }
         continue;
       }
       if (budget <= 0) return { stop: "limit", steps: this.steps - before, exit: last(), message: `step limit of ${max} instructions reached` };

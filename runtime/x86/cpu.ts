@@ -18,6 +18,9 @@ import { decodeX86 } from "./isa/decode.js";
 import { compileBlock, MAX_BLOCK_INSNS, type Block } from "./jit.js";
 import type { ExitRules } from "./vmx/controls.js";
 import type { Ept, EptAccess } from "./vmx/ept.js";
+import type { Vmcs } from "./vmx/fields.js";
+import type { X86SystemSegment } from "./env.js";
+import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { EXIT } from "./vmx/reasons.js";
 
@@ -57,6 +60,8 @@ export interface CpuDeps {
   bus: MmioBus;
   rules: ExitRules;
   ept: Ept;
+  /** The current VMCS: LDTR and TR live in its guest-state fields while the guest runs (saved there at exit anyway). */
+  vmcs: Vmcs;
   /** Host cycles so far (the TSC). */
   now: () => bigint;
 }
@@ -72,6 +77,12 @@ export class X86Cpu implements X86Env, FastMem {
     /** Port I/O of the emulated instruction, handed to KVM's PIO path instead of exiting again. */
     pio?: (port: number, size: 1 | 2 | 4, write: boolean, value: number) => number;
   } | null = null;
+  /**
+   * REP string instructions (semantics/string.ts RepBudget): iterations the next one may run (the
+   * machine's remaining step budget; 1 = one iteration per step), and how many the last one ran.
+   */
+  repBudget = 1;
+  repDone = 0;
   /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
   sleeping = false;
   readonly msrs = new Map<number, bigint>();
@@ -513,9 +524,14 @@ export class X86Cpu implements X86Env, FastMem {
     }
   }
 
-  /** Architectural checks of a CR0 value (SDM Vol. 2 MOV CR: #GP conditions). */
+  /**
+   * Architectural checks of a CR0 value (SDM Vol. 2 MOV CR: #GP conditions; Vol. 3 9.8.5.4:
+   * paging cannot be turned off in 64-bit mode, software must go to compatibility mode first;
+   * nor while CR4.PCIDE = 1).
+   */
   checkCr0(v: bigint): void {
     if (v >> 32n) this.raise(13, 0);
+    if (!(v & CR0.PG) && (this.state.mode === "long64" || this.state.cr4 & CR4.PCIDE)) this.raise(13, 0);
     if (v & CR0.PG && !(v & CR0.PE)) this.raise(13, 0);
     if (v & CR0.NW && !(v & CR0.CD)) this.raise(13, 0);
     if (v & CR0.PG && !(this.state.cr0 & CR0.PG) && this.state.efer & EFER.LME && !(this.state.cr4 & CR4.PAE)) this.raise(13, 0);
@@ -718,6 +734,41 @@ export class X86Cpu implements X86Env, FastMem {
       s.mode = modeOf(s);
       this.flushTlb();
     }
+  }
+
+  /** XCR0 while the guest runs (KVM loads the guest's on entry: kvm_load_guest_xcr0); x87 state only. */
+  xcr0 = 1n;
+
+  /** XSETBV exits unconditionally in VMX non-root operation (SDM Vol. 3 25.1.2); no qualification. */
+  xsetbv(_index: number, _value: bigint): void {
+    throw new VmExitSignal({ reason: EXIT.XSETBV!, qualification: 0n });
+  }
+
+  /** XGETBV: XCR0; XCR1 (XINUSE) exists only with CPUID.(EAX=0DH,ECX=1):EAX[2], not modelled: #GP(0). */
+  xgetbv(index: number): bigint {
+    if (index !== 0) this.raise(13, 0);
+    return this.xcr0;
+  }
+
+  /** LDTR or TR: held in the VMCS guest-state fields while the guest runs (system-tables.ts). */
+  systemSegment(which: "ldtr" | "tr"): X86SystemSegment {
+    return readSystemSegment(this.deps.vmcs, which);
+  }
+
+  /** LLDT/LTR: the descriptor checks and the load (system-tables.ts). */
+  loadSystemSegment(which: "ldtr" | "tr", selector: number): void {
+    loadSystemSegment(this, this.deps.vmcs, which, selector);
+  }
+
+  /** Descriptor-table exiting (system-tables.ts); KVM's emulator runs the instructions (handle_desc). */
+  descriptorTableAccess(insn: X86Insn): void {
+    if (this.emulating || !this.deps.rules.descriptorTableExits()) return;
+    throw new VmExitSignal(descriptorTableExit(insn));
+  }
+
+  /** Write at a linear address (descriptor updates such as the TSS busy bit). */
+  writeLinear(lin: bigint, size: number, value: bigint): void {
+    this.accessLinear(lin, size, "write", value);
   }
 
   /** VMX instructions in VMX non-root operation exit unconditionally (SDM 25.1.2). */

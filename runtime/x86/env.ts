@@ -3,6 +3,8 @@
 // it. Methods may throw a guest exception (#PF, #GP, #UD) or a VM exit; semantics do their memory
 // accesses before committing register results so a faulting instruction changes nothing.
 
+import type { X86Insn } from "./isa/types.js";
+
 export type X86Mode = "real" | "protected32" | "compat" | "long64";
 export type X86Seg = "es" | "cs" | "ss" | "ds" | "fs" | "gs";
 
@@ -43,6 +45,28 @@ export interface X86Env {
   loadSegment(seg: X86Seg, selector: number): void;
   /** Raise an exception (#UD=6, #GP=13, #PF=14, #DE=0 ...) with an optional error code. */
   raise(vector: number, errorCode?: number): never;
+  // Optional system state; an env without it makes the instructions #UD.
+  /** XSETBV after its #UD/#GP checks (VMX non-root: an unconditional exit, SDM Vol. 3 25.1.2). */
+  xsetbv?(index: number, value: bigint): void;
+  /** XGETBV after the CR4.OSXSAVE check: XCR[index], #GP(0) for an index that does not exist. */
+  xgetbv?(index: number): bigint;
+  /** LDTR or TR as loaded (selector, base, limit, VMX access rights). */
+  systemSegment?(which: "ldtr" | "tr"): X86SystemSegment;
+  /** LLDT/LTR: the descriptor checks and the load (SDM Vol. 2 LLDT, LTR). */
+  loadSystemSegment?(which: "ldtr" | "tr", selector: number): void;
+  /**
+   * Before LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR change anything: with descriptor-table exiting a VMX
+   * machine exits (SDM Vol. 3 25.1.3).
+   */
+  descriptorTableAccess?(insn: X86Insn): void;
+}
+
+/** LDTR/TR: selector, base, limit and access rights in the VMCS format (bit 16 = unusable). */
+export interface X86SystemSegment {
+  selector: number;
+  base: bigint;
+  limit: number;
+  attributes: number;
 }
 
 /** Register file: 16 GPRs, rip, rflags, segment selectors (+ cached base/attributes), CRs, EFER. */

@@ -122,6 +122,7 @@ export class X86Machine extends VmBase implements Machine {
       bus: this.bus,
       rules: this.rules,
       ept: this.ept,
+      vmcs: this.vmcs,
       now: () => BigInt(this.cycles),
     });
     this.kvm = new KvmVcpu({
@@ -245,6 +246,7 @@ export class X86Machine extends VmBase implements Machine {
     v.writeField(EXIT_INFO.intrInfo, intrInfo);
     v.writeField(EXIT_INFO.intrError, info.intrError ?? 0);
     v.writeField(EXIT_INFO.idtVectoring, info.idtVectoring ?? 0);
+    if (info.instrInfo !== undefined) v.write("VMX_INSTRUCTION_INFO", info.instrInfo);
     saveGuestState(v, s, this.cpu.systemVersion);
     // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.
     let flags = 0;
@@ -342,16 +344,23 @@ export class X86Machine extends VmBase implements Machine {
       // CPUID exits unconditionally (SDM Vol. 3 25.1.2): the hot exit, taken without an exception.
       if (insn.spec.sem === "cpuid") return this.vmExit(CPUID_EXIT);
       const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
+      let n = 1;
       if (fn) fn(s, s.r, cpu);
       else {
+        cpu.repDone = 0;
         executeX86(cpu, insn);
         cpu.segmentsChanged();
+        // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
+        if (cpu.repDone > 1) n = cpu.repDone;
+        cpu.repDone = 0;
       }
       s.pc = s.npc;
-      this.steps++;
-      this.cycles += GUEST_INSTRUCTION_CYCLES;
+      this.steps += n;
+      this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
     } catch (e) {
+      // Iterations of a REP string instruction that completed before the faulting one retired.
+      if (cpu.repDone > 0) (this.steps += cpu.repDone), (this.cycles += cpu.repDone * GUEST_INSTRUCTION_CYCLES), (cpu.repDone = 0);
       this.fault(e);
     }
   }
@@ -429,8 +438,12 @@ export class X86Machine extends VmBase implements Machine {
         }
       }
       if (block === null || block.count > max - used) {
+        // A REP string instruction may run up to the rest of the budget, an iteration per step.
+        cpu.repBudget = max - used;
+        const at = this.steps;
         this.execOne();
-        used++;
+        cpu.repBudget = 1;
+        used += Math.max(1, this.steps - at);
         prev = null;
       } else {
         used += this.runBlock(block, max - used);
@@ -557,6 +570,7 @@ export class X86Machine extends VmBase implements Machine {
       // KVM's CR3-exiting policy differs by era: re-apply it to the current CR0 (vmx_set_cr0).
       this.kvm.vmxSetCr0(this.kvm.arch.cr0);
       this.kvm.vmxSetCr3();
+      this.kvm.updateExceptionBitmap();
       if (!this.pendingExit) loadGuestState(this.vmcs, this.cpu.state, this.cpu.state.efer);
       this.cpu.flushTlb();
     } else if (name === "stepLimit") this.settings.stepLimit = v as number;

@@ -82,6 +82,8 @@ export interface ExitInfo {
   intrInfo?: number;
   intrError?: number;
   idtVectoring?: number;
+  /** VMX_INSTRUCTION_INFO, for the exits that define it (SDM 27.2.5). */
+  instrInfo?: number;
 }
 
 /** A VM exit raised during an instruction: the instruction has not changed architectural state. */

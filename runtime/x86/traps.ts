@@ -23,6 +23,7 @@ export const X86_TRAPS: readonly TrapKind[] = [
   { name: "invlpg", doc: "INVLPG (INVLPG exiting)", example: "trap invlpg", source: EXITS },
   { name: "dr", doc: "MOV to/from debug registers (MOV-DR exiting)", example: "trap dr", source: EXITS },
   { name: "wbinvd", doc: "WBINVD (WBINVD exiting, a secondary control)", example: "trap wbinvd", source: EXITS },
+  { name: "desc", doc: "LGDT/LIDT/SGDT/SIDT and LLDT/LTR/SLDT/STR (descriptor-table exiting, a secondary control)", example: "trap desc", source: EXITS },
   { name: "exception", arg: "N", argDoc: "an exception vector, 0 to 31 (`trap exception 14`)", doc: "one exception vector (0-31) through the exception bitmap", example: "trap exception 14", source: "Intel SDM Vol. 3 24.6.3 (exception bitmap)" },
 ];
 
@@ -85,6 +86,9 @@ export function applyTrap(m: X86Machine, trap: TrapRequest, enabled: boolean): s
     case "wbinvd":
       v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_WBINVD_EXITING"), enabled);
       return `SECONDARY_EXEC_WBINVD_EXITING ${onOff}`;
+    case "desc":
+      v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_DESC"), enabled);
+      return `SECONDARY_EXEC_DESC ${onOff}`;
     case "cpuid":
       if (!enabled) throw new ExitlabError("CPUID exits unconditionally in VMX non-root operation (SDM 25.1.2): it cannot be untrapped");
       return "CPUID always exits (SDM 25.1.2): nothing to change";

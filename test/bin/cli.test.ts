@@ -118,6 +118,15 @@ describe("exitlab CLI", () => {
     expect(r.err).toMatch(/NameError: line 1, column 9: unknown name `nosuch`/);
   });
 
+  test("set steplimit stops a 16 Mi rep stosb between iterations (issue 14; SDM Vol. 2 REP: interruptible, RIP on the instruction)", () => {
+    const guest = "vm boot x86_64 asm mode 32 {\n  movl $0x1000000, %ecx\n  movl $0x1000000, %edi\n  xorl %eax, %eax\n  rep stosb\n  hlt\n}\nset steplimit 1000\nrun\n";
+    const r = cli(["repl"], guest + "expect ecx == 0x1000000 - 994\nexpect rip == 0x40000c\n");
+    // 1000 = 3 handled exits (EPT violations) + 3 instructions + 994 iterations of rep stosb at 0x40000c.
+    expect(r.err).toMatch(/step limit of 1000 reached at pc 0x40000c \(997 instructions this statement\)/);
+    expect(r.out).toMatch(/ok: ecx == 0x1000000 - 994/);
+    expect(r.out).toMatch(/ok: rip == 0x40000c/);
+  });
+
   test("the card's line runs as written and stops at the first exit", () => {
     const r = cli(["run", "-"], "vm boot; trap cr0; step until exit\n");
     expect(r.err).toBe("");

@@ -58,7 +58,7 @@ describe.skipIf(!haveJupyter && !required)("exitlab kernel with real Jupyter cli
     const r = run(["protocol_checks.py", "exitlab"]);
     const failed = r.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
     expect(failed, r.stdout + r.stderr).toEqual([]);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("ok ")).length).toBeGreaterThanOrEqual(18);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("ok ")).length, r.stdout + r.stderr).toBeGreaterThanOrEqual(18);
     expect(r.stderr).toMatch(/dropped a shell message: bad signature/);
     expect(r.status).toBe(0);
   }, 180_000);

@@ -34,6 +34,7 @@ try:
     reply = kc.get_shell_msg(timeout=20)
     check("interrupt stops runaway guest", reply["content"]["status"] == "error" and "Interrupt" in reply["content"].get("ename", ""), str(reply["content"]))
     check("interrupt is prompt", time.time() - t0 < 5, f"{time.time() - t0:.1f}s")
+    time.sleep(0.5)  # the kernel aborts requests queued behind the error reply (stop_on_error)
     c, outs = run(kc, "show regs")
     check("VM intact after interrupt", c["status"] == "ok" and any(m["msg_type"] in ("display_data", "stream") for m in outs), str(c))
 
@@ -45,6 +46,21 @@ try:
     reply = kc.get_shell_msg(timeout=20)
     check("SIGINT stops runaway guest", reply["content"]["status"] == "error" and "Interrupt" in reply["content"].get("ename", ""), str(reply["content"]))
     check("alive after SIGINT", km.is_alive())
+
+    # A REP STOSB of 96 MiB (from 16 MiB, above the guest code at 4 MiB): each iteration is a step, so
+    # the interrupt stops it between iterations, RIP on the instruction, ECX counting what is left
+    # (issue 14; SDM Vol. 2 REP).
+    c, outs = run(kc, "vm boot x86_64 asm mode 32 {\n  movl $0x6000000, %ecx\n  movl $0x1000000, %edi\n  rep stosb\n  hlt\n}")
+    kc.execute("run")
+    time.sleep(1.0)
+    t0 = time.time()
+    km.interrupt_kernel()
+    reply = kc.get_shell_msg(timeout=20)
+    check("interrupt stops rep stosb", reply["content"]["status"] == "error" and "Interrupt" in reply["content"].get("ename", ""), str(reply["content"]))
+    check("rep stosb interrupt is prompt", time.time() - t0 < 5, f"{time.time() - t0:.1f}s")
+    time.sleep(0.5)  # the kernel aborts requests queued behind the error reply (stop_on_error)
+    c, outs = run(kc, "expect ecx > 0\nexpect ecx < 0x6000000\nlet left = ecx\nlet at = rip\nrun until ecx < left\nexpect ecx == left - 1\nexpect rip == at")
+    check("rep stosb stopped between iterations", c["status"] == "ok", str(c))
 
     # A message with a bad signature and a malformed frame: dropped, the kernel stays alive.
     ctx = zmq.Context.instance()

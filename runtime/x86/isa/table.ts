@@ -206,6 +206,12 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("pause", "90", "", "nop", "", { prefix: 0xf3 }),
   e("xchg", "90+r", "Zv,rAX", "xchg", "comm"),
   e("nop", "0f 1f /0", "Ev", "nop"),
+  // The reserved-NOP space 0f 1e /r (SDM Vol. 2 NOP, Table A-3 "Hint NOP"): ENDBR64/ENDBR32 (f3 0f 1e fa/fb,
+  // SDM Vol. 1 18.3 CET) are NOPs unless CET indirect-branch tracking is on (CET is not modelled), as is
+  // every other form (RDSSP without shadow stacks).
+  e("endbr64", "0f 1e /7", "", "nop", "reg rm=2", { prefix: 0xf3 }),
+  e("endbr32", "0f 1e /7", "", "nop", "reg rm=3", { prefix: 0xf3 }),
+  e("nop", "0f 1e /r", "Ev", "nop", "noasm"),
   e("cbtw", "98", "", "cbw", "o16", { aliases: ["cbw"] }),
   e("cwtl", "98", "", "cbw", "", { osize: 32, aliases: ["cwde"] }),
   e("cltq", "98", "", "cbw", "w64", { aliases: ["cdqe"] }),
@@ -302,6 +308,16 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("wbinvd", "0f 09", "", "wbinvd", "priv"),
   e("invd", "0f 08", "", "wbinvd", "priv"),
   e("clts", "0f 06", "", "clts", "priv"),
+  // LDTR and TR (SDM Vol. 2 SLDT, STR, LLDT, LTR; Table A-6 group 6).
+  e("sldt", "0f 00 /0", "Mw", "sysseg", "mem nosfx", { arg: 0 }),
+  // GNU as writes `sldt %rax` / `str %rax` without REX.W (the selector is zero-extended either way).
+  e("sldt", "0f 00 /0", "Ry", "sysseg", "reg nosfx", { arg: 0, asmOnly: true }),
+  e("sldt", "0f 00 /0", "Rv", "sysseg", "reg nosfx", { arg: 0 }),
+  e("str", "0f 00 /1", "Mw", "sysseg", "mem nosfx", { arg: 1 }),
+  e("str", "0f 00 /1", "Ry", "sysseg", "reg nosfx", { arg: 1, asmOnly: true }),
+  e("str", "0f 00 /1", "Rv", "sysseg", "reg nosfx", { arg: 1 }),
+  e("lldt", "0f 00 /2", "Ew", "loadsysseg", "priv nosfx", { arg: 2 }),
+  e("ltr", "0f 00 /3", "Ew", "loadsysseg", "priv nosfx", { arg: 3 }),
   e("sgdt", "0f 01 /0", "Ms", "sdt", "mem", { arg: 0 }),
   e("sidt", "0f 01 /1", "Ms", "sdt", "mem", { arg: 1 }),
   e("lgdt", "0f 01 /2", "Ms", "ldt", "mem priv", { arg: 0 }),
@@ -313,6 +329,8 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("vmlaunch", "0f 01 /0", "", "vmx", "reg rm=2", { arg: 1 }),
   e("vmresume", "0f 01 /0", "", "vmx", "reg rm=3", { arg: 2 }),
   e("vmxoff", "0f 01 /0", "", "vmx", "reg rm=4", { arg: 3 }),
+  e("xgetbv", "0f 01 /2", "", "xgetbv", "reg rm=0"),
+  e("xsetbv", "0f 01 /2", "", "xsetbv", "reg rm=1"),
   e("swapgs", "0f 01 /7", "", "swapgs", "reg rm=0 o64 priv"),
   e("rdtscp", "0f 01 /7", "", "rdtscp", "reg rm=1"),
 ];

@@ -1,7 +1,16 @@
 // The CPUID table KVM answers from (QEMU hands it over with KVM_SET_CPUID2; kvm_emulate_cpuid looks
-// leaves up). A modest Haswell-like "-cpu host" subset: vendor, family/model, the features the
-// boot guest relies on (PAE, MSR, APIC, LM, NX), the hypervisor bit and KVM's signature leaf.
-// Leaf layouts: Intel SDM Vol. 2 CPUID; KVM signature: Documentation/virtual/kvm/cpuid.txt.
+// leaves up), derived from what this machine models: every feature flag a Haswell "-cpu host" would
+// show is a row of CPUID_FEATURES with the evidence that decides it — an instruction the decoder
+// must know, an MSR the KVM model must accept, or a behaviour of the CPU model (paging, modes) — and
+// a flag is advertised only when that evidence holds, so a guest that believes CPUID never meets a
+// #UD/#GP the flag promised away, and a test (kvm-unit-tests style) sees "absent" and skips.
+// Leaf layouts: Intel SDM Vol. 2 CPUID, Tables 3-8 (leaf 0), 3-10/3-11 (leaf 1 ECX/EDX), 3-8
+// (0x80000001); KVM signature and features: Linux Documentation/virtual/kvm/cpuid.txt (v4.1),
+// Documentation/virt/kvm/x86/cpuid.rst (today).
+
+import type { KvmEra } from "../../core/trace.js";
+import { decodeX86 } from "../isa/decode.js";
+import { msrInfo } from "./msrs.js";
 
 export interface CpuidEntry {
   eax: number;
@@ -10,26 +19,172 @@ export interface CpuidEntry {
   edx: number;
 }
 
+/** What must hold for a feature flag to be advertised. */
+export type CpuidEvidence =
+  /** The 64-bit decoder knows the instruction (not #UD). */
+  | { kind: "insn"; bytes: readonly number[] }
+  /** KVM's MSR model accepts the MSR (runtime/x86/kvm/msrs.ts). */
+  | { kind: "msr"; code: number }
+  /** Behaviour the CPU or KVM model implements; `where` names the module. */
+  | { kind: "modelled"; where: string }
+  /** Not modelled; `why` says what is missing. */
+  | { kind: "absent"; why: string };
+
+export interface CpuidFeature {
+  /** Linux's X86_FEATURE_ / KVM_FEATURE_ name (without prefix). */
+  name: string;
+  leaf: number;
+  reg: keyof CpuidEntry;
+  bit: number;
+  evidence: CpuidEvidence;
+  /** Eras whose KVM offers it (KVM_GET_SUPPORTED_CPUID); default both. */
+  eras?: readonly KvmEra[];
+}
+
+const F = (name: string, leaf: number, reg: keyof CpuidEntry, bit: number, evidence: CpuidEvidence, eras?: readonly KvmEra[]): CpuidFeature => ({
+  name, leaf, reg, bit, evidence, eras,
+});
+const insn = (...bytes: number[]): CpuidEvidence => ({ kind: "insn", bytes });
+const msr = (code: number): CpuidEvidence => ({ kind: "msr", code });
+const modelled = (where: string): CpuidEvidence => ({ kind: "modelled", where });
+const absent = (why: string): CpuidEvidence => ({ kind: "absent", why });
+const NO_SIMD = "no x87/MMX/SSE/AVX instructions are modelled";
+const KVM_PV = "KVM's paravirtual MSRs and hypercalls are not modelled";
+
+/** Every flag of the modelled CPU's leaves (SDM Vol. 2 Tables 3-10, 3-11; Linux cpufeatures.h bit names). */
+export const CPUID_FEATURES: readonly CpuidFeature[] = [
+  // Leaf 1 EDX.
+  F("FPU", 1, "edx", 0, insn(0xd9, 0xe8)), // fld1
+  F("VME", 1, "edx", 1, absent("virtual-8086 mode is not modelled")),
+  F("DE", 1, "edx", 2, absent("CR4.DE (DR4/DR5 #UD) is not modelled")),
+  F("PSE", 1, "edx", 3, modelled("runtime/x86/paging.ts: 4 MiB pages with CR4.PSE")),
+  F("TSC", 1, "edx", 4, insn(0x0f, 0x31)), // rdtsc
+  F("MSR", 1, "edx", 5, insn(0x0f, 0x32)), // rdmsr
+  F("PAE", 1, "edx", 6, modelled("runtime/x86/paging.ts: PAE and 4-level paging")),
+  F("MCE", 1, "edx", 7, msr(0x179)), // IA32_MCG_CAP
+  F("CX8", 1, "edx", 8, insn(0x0f, 0xc7, 0x08)), // cmpxchg8b (%rax)
+  F("APIC", 1, "edx", 9, absent("no local APIC device behind IA32_APIC_BASE (0xfee00000)")),
+  F("SEP", 1, "edx", 11, insn(0x0f, 0x34)), // sysenter
+  F("MTRR", 1, "edx", 12, msr(0xfe)), // IA32_MTRRCAP
+  F("PGE", 1, "edx", 13, modelled("CR4.PGE is guest-owned with EPT (vcpu.ts); any TLB flush is allowed to drop global entries")),
+  F("MCA", 1, "edx", 14, msr(0x179)),
+  F("CMOV", 1, "edx", 15, insn(0x0f, 0x44, 0xc0)),
+  F("PAT", 1, "edx", 16, msr(0x277)),
+  F("PSE36", 1, "edx", 17, absent("4 MiB pages take no address bits above 31 (paging.ts)")),
+  F("CLFLUSH", 1, "edx", 19, insn(0x0f, 0xae, 0x38)), // clflush (%rax)
+  F("MMX", 1, "edx", 23, insn(0x0f, 0x6f, 0xc0)),
+  F("FXSR", 1, "edx", 24, insn(0x0f, 0xae, 0x00)), // fxsave (%rax)
+  F("XMM", 1, "edx", 25, insn(0x0f, 0x28, 0xc0)), // movaps
+  F("XMM2", 1, "edx", 26, insn(0x66, 0x0f, 0x6f, 0xc0)), // movdqa
+  F("SELFSNOOP", 1, "edx", 27, absent("no caches are modelled")),
+  // Leaf 1 ECX.
+  F("XMM3", 1, "ecx", 0, insn(0xf2, 0x0f, 0x7c, 0xc0)), // haddps
+  F("PCLMULQDQ", 1, "ecx", 1, insn(0x66, 0x0f, 0x3a, 0x44, 0xc0, 0x00)),
+  F("VMX", 1, "ecx", 5, absent("nested VMX is not modelled: CR4.VMXE is refused (vmx_set_cr4 without nested)")),
+  F("SSSE3", 1, "ecx", 9, insn(0x66, 0x0f, 0x38, 0x00, 0xc0)), // pshufb
+  F("FMA", 1, "ecx", 12, absent(NO_SIMD)),
+  F("CX16", 1, "ecx", 13, insn(0x48, 0x0f, 0xc7, 0x08)), // cmpxchg16b (%rax)
+  F("PCID", 1, "ecx", 17, absent("CR4.PCIDE and CR3 process-context identifiers are not modelled")),
+  F("XMM4_1", 1, "ecx", 19, insn(0x66, 0x0f, 0x38, 0x17, 0xc0)), // ptest
+  F("XMM4_2", 1, "ecx", 20, insn(0xf2, 0x0f, 0x38, 0xf0, 0xc0)), // crc32b
+  F("X2APIC", 1, "ecx", 21, msr(0x802)),
+  F("MOVBE", 1, "ecx", 22, insn(0x0f, 0x38, 0xf0, 0x00)),
+  F("POPCNT", 1, "ecx", 23, insn(0xf3, 0x0f, 0xb8, 0xc0)),
+  F("TSC_DEADLINE_TIMER", 1, "ecx", 24, msr(0x6e0)), // IA32_TSC_DEADLINE (kvm_set_lapic_tscdeadline_msr)
+  F("AES", 1, "ecx", 25, insn(0x66, 0x0f, 0x38, 0xdc, 0xc0)),
+  F("XSAVE", 1, "ecx", 26, insn(0x0f, 0xae, 0x20)), // xsave (%rax); with it CR4.OSXSAVE and XSETBV
+  F("AVX", 1, "ecx", 28, absent(NO_SIMD)),
+  F("F16C", 1, "ecx", 29, absent(NO_SIMD)),
+  F("RDRAND", 1, "ecx", 30, insn(0x0f, 0xc7, 0xf0)),
+  F("HYPERVISOR", 1, "ecx", 31, modelled("KVM sets it for every guest (QEMU's CPUID_EXT_HYPERVISOR)")),
+  // Leaf 7 subleaf 0 EBX (SDM Table 3-8): the ones a kernel probes first.
+  F("FSGSBASE", 7, "ebx", 0, insn(0xf3, 0x48, 0x0f, 0xae, 0xc0)), // rdfsbase %rax
+  F("SMEP", 7, "ebx", 7, absent("supervisor-mode execution prevention is not in paging.ts")),
+  F("SMAP", 7, "ebx", 20, absent("supervisor-mode access prevention is not in paging.ts")),
+  // Leaf 0x80000001.
+  F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
+  F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt
+  F("SYSCALL", 0x8000_0001, "edx", 11, insn(0x0f, 0x05)),
+  F("NX", 0x8000_0001, "edx", 20, modelled("runtime/x86/paging.ts: execute-disable with EFER.NXE")),
+  F("GBPAGES", 0x8000_0001, "edx", 26, modelled("runtime/x86/paging.ts: 1 GiB pages (PDPTE.PS)")),
+  F("RDTSCP", 0x8000_0001, "edx", 27, insn(0x0f, 0x01, 0xf9)),
+  F("LM", 0x8000_0001, "edx", 29, modelled("IA-32e mode: EFER.LME/LMA, 64-bit decoding")),
+  // KVM's leaf 0x40000001 EAX (kvm_para.h KVM_FEATURE_*; v4.1 offers bits 0-7 and 24).
+  F("KVM_FEATURE_CLOCKSOURCE", 0x4000_0001, "eax", 0, absent(KVM_PV)),
+  F("KVM_FEATURE_NOP_IO_DELAY", 0x4000_0001, "eax", 1, modelled("port 0x80 needs no delay: KVM passes it through (vcpu.ts I/O bitmap)")),
+  F("KVM_FEATURE_CLOCKSOURCE2", 0x4000_0001, "eax", 3, absent(KVM_PV)),
+  F("KVM_FEATURE_ASYNC_PF", 0x4000_0001, "eax", 4, absent(KVM_PV)),
+  F("KVM_FEATURE_STEAL_TIME", 0x4000_0001, "eax", 5, absent(KVM_PV)),
+  F("KVM_FEATURE_PV_EOI", 0x4000_0001, "eax", 6, absent(KVM_PV)),
+  F("KVM_FEATURE_PV_UNHALT", 0x4000_0001, "eax", 7, absent(KVM_PV)),
+  F("KVM_FEATURE_PV_TLB_FLUSH", 0x4000_0001, "eax", 9, absent(KVM_PV), ["today"]),
+  F("KVM_FEATURE_PV_SEND_IPI", 0x4000_0001, "eax", 11, absent(KVM_PV), ["today"]),
+  F("KVM_FEATURE_CLOCKSOURCE_STABLE_BIT", 0x4000_0001, "eax", 24, absent(KVM_PV)),
+];
+
+/** Whether the evidence of a feature holds in this model. */
+export function featureModelled(f: CpuidFeature): boolean {
+  const e = f.evidence;
+  switch (e.kind) {
+    case "insn":
+      return decodeX86((i) => e.bytes[i] ?? 0, "long64").spec.sem !== "ud";
+    case "msr":
+      return msrInfo(e.code) !== undefined;
+    case "modelled":
+      return true;
+    case "absent":
+      return false;
+  }
+}
+
 const str4 = (s: string) => s.split("").reduce((v, c, i) => v | (c.charCodeAt(0) << (8 * i)), 0) >>> 0;
 
-export const CPUID_TABLE: ReadonlyMap<number, CpuidEntry> = new Map([
-  [0x0, { eax: 0xd, ebx: str4("Genu"), edx: str4("ineI"), ecx: str4("ntel") }],
-  // Family 6 model 0x3c (Haswell); ECX bit 31 = hypervisor present; EDX: FPU, PSE, TSC, MSR, PAE, APIC, PGE, ...
-  [0x1, { eax: 0x306c3, ebx: 0x0001_0800, ecx: 0xf7fa_3223, edx: 0x0f8b_fbff }],
-  [0x4000_0000, { eax: 0x4000_0001, ebx: str4("KVMK"), ecx: str4("VMKV"), edx: str4("M\0\0\0") }],
-  [0x4000_0001, { eax: 0x0100_07fb, ebx: 0, ecx: 0, edx: 0 }],
-  [0x8000_0000, { eax: 0x8000_0008, ebx: 0, ecx: 0, edx: 0 }],
-  // EDX bit 29 LM, bit 20 NX, bit 11 SYSCALL.
-  [0x8000_0001, { eax: 0, ebx: 0, ecx: 0x21, edx: 0x2c10_0800 }],
-  [0x8000_0008, { eax: 0x3027, ebx: 0, ecx: 0, edx: 0 }],
-]);
+/** The identity fields (no feature flags), SDM Vol. 2 CPUID; the feature bits are ORed in by era. */
+function identity(): Map<number, CpuidEntry> {
+  return new Map<number, CpuidEntry>([
+    // EAX of leaf 0 (highest basic leaf) is filled in below.
+    [0x0, { eax: 0, ebx: str4("Genu"), edx: str4("ineI"), ecx: str4("ntel") }],
+    // Family 6 model 0x3c stepping 3 (Haswell); EBX: one logical processor, APIC ID 0.
+    [0x1, { eax: 0x306c3, ebx: 0x0001_0000, ecx: 0, edx: 0 }],
+    [0x7, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
+    [0x4000_0000, { eax: 0x4000_0001, ebx: str4("KVMK"), ecx: str4("VMKV"), edx: str4("M\0\0\0") }],
+    [0x4000_0001, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
+    [0x8000_0000, { eax: 0x8000_0008, ebx: 0, ecx: 0, edx: 0 }],
+    [0x8000_0001, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
+    // 39 physical and 48 linear address bits.
+    [0x8000_0008, { eax: 0x3027, ebx: 0, ecx: 0, edx: 0 }],
+  ]);
+}
 
-/** kvm_cpuid(): the table entry, or zeros for a leaf the VMM did not provide. */
+/** The table of one era: identity fields plus every feature the model backs and that era's KVM offers. */
+export function cpuidTable(era: KvmEra): ReadonlyMap<number, CpuidEntry> {
+  const t = identity();
+  for (const f of CPUID_FEATURES) {
+    if (f.eras && !f.eras.includes(era)) continue;
+    if (!featureModelled(f)) continue;
+    const e = t.get(f.leaf)!;
+    e[f.reg] = (e[f.reg] | (1 << f.bit)) >>> 0;
+  }
+  t.get(0)!.eax = Math.max(...[...t.keys()].filter((l) => l < 0x4000_0000));
+  return t;
+}
+
+const TABLES: Record<KvmEra, ReadonlyMap<number, CpuidEntry>> = { "2015": cpuidTable("2015"), today: cpuidTable("today") };
+
+/** Whether the era's CPUID advertises a feature (by CPUID_FEATURES name): guest_cpuid_has. */
+export function cpuidHas(era: KvmEra, name: string): boolean {
+  const f = CPUID_FEATURES.find((x) => x.name === name);
+  if (!f) throw new Error(`unknown CPUID feature ${name}`);
+  const e = TABLES[era].get(f.leaf);
+  return e !== undefined && ((e[f.reg] >>> f.bit) & 1) === 1;
+}
+
 /** The answers, made once (they never change; callers do not modify them). */
 const FOUND = new Map<CpuidEntry, { entry: CpuidEntry; found: boolean }>();
 const NOT_FOUND: { entry: CpuidEntry; found: boolean } = Object.freeze({ entry: Object.freeze({ eax: 0, ebx: 0, ecx: 0, edx: 0 }), found: false });
 
-export function kvmCpuid(leaf: number): { entry: CpuidEntry; found: boolean } {
-  const e = CPUID_TABLE.get(leaf >>> 0);
+/** kvm_cpuid(): the era's table entry, or zeros for a leaf the VMM did not provide. */
+export function kvmCpuid(leaf: number, era: KvmEra = "2015"): { entry: CpuidEntry; found: boolean } {
+  const e = TABLES[era].get(leaf >>> 0);
   return e ? (FOUND.get(e) ?? FOUND.set(e, { entry: e, found: true }).get(e)!) : NOT_FOUND;
 }

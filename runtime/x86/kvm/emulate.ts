@@ -8,6 +8,7 @@ import { GuestFault, VmExitSignal } from "../state.js";
 import { loadGuestState, saveGuestState } from "../vmx/guest-state.js";
 import { hexBytes } from "../tracepoints.js";
 import { AR } from "../state.js";
+import { MAX_ITERATIONS_PER_EXECUTION } from "../isa/semantics/string.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 /**
@@ -38,6 +39,9 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   };
   const rip = s.rip;
   let bytes = new Uint8Array(0);
+  // KVM's emulator runs a REP string instruction on its own (up to the chunk string.ts allows), not per step.
+  const budget = cpu.repBudget;
+  cpu.repBudget = MAX_ITERATIONS_PER_EXECUTION;
   try {
     let insn;
     try {
@@ -68,6 +72,8 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
     }
   } finally {
     cpu.emulating = null;
+    cpu.repBudget = budget;
+    cpu.repDone = 0;
   }
   // x86.c (v4.1 and today): a write is traced by write_mmio before KVM_RUN returns to the VMM
   // (KVM_EXIT_MMIO); a read by read_exit_mmio as unsatisfied, then by read_prepare with the VMM's

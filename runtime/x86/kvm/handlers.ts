@@ -4,16 +4,20 @@
 // function that stops the VM as KVM/QEMU did (2015: KVM_EXIT_UNKNOWN; today: an internal error).
 
 import type { HandleResult } from "../../core/machine.js";
+import type { KvmEra } from "../../core/trace.js";
 import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
+import { lookupField } from "../vmx/fields.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
+
+const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
 
 /** A handler of one basic exit reason; the exit information is in the VMCS. */
 export type ExitHandler = (vcpu: KvmVcpu, reason: number) => HandleResult;
@@ -170,7 +174,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const halves = (s as { r?: Int32Array }).r;
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
-  const r = cpuidAnswer(leaf);
+  const r = cpuidAnswer(leaf, vcpu.ctx.era());
   const entry = r.entry, found = r.found;
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
@@ -194,13 +198,15 @@ const handleCpuid: ExitHandler = (vcpu) => {
 const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false };
 
 /** The registers and the result of a CPUID leaf, made once per leaf (the answers never change). */
-const CPUID_ANSWERS = new Map<number, { entry: CpuidEntry; found: boolean; eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult }>();
-function cpuidAnswer(leaf: number) {
-  let r = CPUID_ANSWERS.get(leaf);
+type CpuidAnswer = { entry: CpuidEntry; found: boolean; eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult };
+const CPUID_ANSWERS: Record<KvmEra, Map<number, CpuidAnswer>> = { "2015": new Map(), today: new Map() };
+function cpuidAnswer(leaf: number, era: KvmEra) {
+  const cache = CPUID_ANSWERS[era];
+  let r = cache.get(leaf);
   if (!r) {
-    const { entry, found } = kvmCpuid(leaf);
+    const { entry, found } = kvmCpuid(leaf, era);
     r = { entry, found, eax: BigInt(entry.eax), ebx: BigInt(entry.ebx), ecx: BigInt(entry.ecx), edx: BigInt(entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`) };
-    if (CPUID_ANSWERS.size < 4096) CPUID_ANSWERS.set(leaf, r);
+    if (cache.size < 4096) cache.set(leaf, r);
   }
   return r;
 }
@@ -229,6 +235,11 @@ const handleEptViolation: ExitHandler = (vcpu) => {
   }
   // No memslot: mark an MMIO spte (a misconfigured EPT entry), then emulate the access.
   vcpu.ctx.ept.markMmio(gpa);
+  // Today's vmx_check_emulate_instruction: MMIO emulation during event vectoring is impossible
+  // (X86EMUL_UNHANDLEABLE_VECTORING → kvm_prepare_event_vectoring_exit, Linux 6.14). v4.1 emulates the
+  // instruction at RIP and stops at the next exit (the MMIO spte's misconfiguration, in handleExit).
+  const idtv = Number(vcpu.ctx.vmcs.read("IDT_VECTORING_INFO_FIELD"));
+  if (idtv >>> 31 && vcpu.ctx.era() !== "2015") return deliveryError(vcpu, EXIT.EPT_VIOLATION!, idtv);
   const r = emulateInstruction(vcpu);
   return r.ok ? resume(`MMIO at ${hex(gpa)}: ${r.message}`) : halt(r.message);
 };
@@ -312,18 +323,33 @@ const handleRdpmc: ExitHandler = (vcpu) => {
   return resume(`rdpmc of counter ${hex(vcpu.state.gpr[1]! & 0xffff_ffffn)}: no vPMU counters, #GP injected`);
 };
 
-/** handle_xsetbv → kvm_set_xcr: XCR0 needs bit 0 (x87) and only XCR0 exists. */
+/**
+ * handle_xsetbv → kvm_set_xcr (x86.c, v4.1 and today): #GP(0) unless CPL 0 and __kvm_set_xcr accepts:
+ * only XCR0 (index 0), bit 0 (x87) set, YMM only with SSE, and nothing outside
+ * guest_supported_xcr0 | XSTATE_FP — which comes from the guest's CPUID leaf 0xD, absent here
+ * (XSAVE is not advertised), so x87 alone. Then skip the instruction.
+ */
 const handleXsetbv: ExitHandler = (vcpu) => {
   const s = vcpu.state;
   const index = Number(s.gpr[1]! & 0xffff_ffffn);
   const value = (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n);
-  if (index !== 0 || !(value & 1n) || value & ~7n) {
+  const cpl = Number(vcpu.ctx.vmcs.read("GUEST_SS_AR_BYTES") >> 5n) & 3; // vmx_get_cpl: SS.DPL
+  const guestSupportedXcr0 = 0n;
+  const bad = cpl !== 0 || index !== 0 || !(value & 1n) || (value & 4n && !(value & 2n)) || (value & ~(guestSupportedXcr0 | 1n)) !== 0n;
+  if (bad) {
     vcpu.queueException(13, 0);
     return resume(`xsetbv XCR${index} = ${hex(value)} refused: #GP injected`);
   }
-  vcpu.softMsrs.set(-1, value);
+  vcpu.ctx.cpu.xcr0 = value;
   vcpu.skipInstruction();
   return resume(`XCR0 = ${hex(value)}`);
+};
+
+/** handle_desc (today's vmx/vmx.c, for UMIP emulation): KVM emulates the descriptor-table instruction. */
+const handleDesc: ExitHandler = (vcpu, code) => {
+  if (vcpu.ctx.era() === "2015") return unknownExit(vcpu, code); // v4.1 has no handler for reasons 46/47
+  const r = emulateInstruction(vcpu);
+  return r.ok ? resume(r.message) : halt(r.message);
 };
 
 /** handle_interrupt_window / handle_nmi_window: the window is open; stop asking for it. */
@@ -349,6 +375,8 @@ export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
   [EXIT.INVLPG!]: handleInvlpg,
   [EXIT.RDPMC!]: handleRdpmc,
   [EXIT.XSETBV!]: handleXsetbv,
+  [EXIT.GDTR_IDTR!]: handleDesc,
+  [EXIT.LDTR_TR!]: handleDesc,
   [EXIT.PENDING_INTERRUPT!]: windowOpen("CPU_BASED_VIRTUAL_INTR_PENDING"),
   [EXIT.NMI_WINDOW!]: windowOpen("CPU_BASED_VIRTUAL_NMI_PENDING"),
   [EXIT.VMCALL!]: handleVmcall,
@@ -387,10 +415,33 @@ export function unknownExit(vcpu: KvmVcpu, code: number): HandleResult {
   return halt(`vmx: unexpected exit reason 0x${exit.code.toString(16)} (${name}): KVM_EXIT_INTERNAL_ERROR`);
 }
 
+/**
+ * Exits that may interrupt event delivery and still be handled (vmx_handle_exit's check, v4.1:
+ * EXCEPTION_NMI, EPT_VIOLATION, PML_FULL, TASK_SWITCH; today's __vmx_handle_exit adds APIC_ACCESS
+ * and NOTIFY). Any other exit with valid IDT-vectoring information — an EPT misconfiguration (MMIO)
+ * while pushing an exception frame — cannot be fixed by re-entering: KVM stops the VM.
+ */
+const DELIVERY_HANDLEABLE: Readonly<Record<KvmEra, ReadonlySet<number>>> = {
+  "2015": new Set([EXIT.EXCEPTION_NMI!, EXIT.EPT_VIOLATION!, EXIT.PML_FULL!, EXIT.TASK_SWITCH!]),
+  today: new Set([EXIT.EXCEPTION_NMI!, EXIT.EPT_VIOLATION!, EXIT.PML_FULL!, EXIT.APIC_ACCESS!, EXIT.TASK_SWITCH!, EXIT.NOTIFY!]),
+};
+
+/**
+ * KVM_EXIT_INTERNAL_ERROR with suberror KVM_INTERNAL_ERROR_DELIVERY_EV (3): vmx_handle_exit (v4.1)
+ * and today's kvm_prepare_event_vectoring_exit; data[0] the vectoring information, data[1] the exit reason.
+ */
+function deliveryError(vcpu: KvmVcpu, code: number, idtv: number): HandleResult {
+  vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
+  const name = exitReason(code).name;
+  return halt(`KVM internal error. Suberror: 3 (event delivery): exit ${name} (${code}) while delivering vectoring info ${hex(idtv)}; KVM_EXIT_INTERNAL_ERROR, the VMM stops the VM`);
+}
+
 /** vmx_handle_exit: the handler of basic exit reason `code`. */
 export function handleExit(vcpu: KvmVcpu, code: number): HandleResult {
   vcpu.count("exits");
   vcpu.decache();
+  const idtv = vcpu.ctx.vmcs.readNum(F_IDTV);
+  if (idtv >>> 31 && !DELIVERY_HANDLEABLE[vcpu.ctx.era()].has(code)) return deliveryError(vcpu, code, idtv);
   const h = KVM_VMX_EXIT_HANDLERS[code];
   return h ? h(vcpu, code) : unknownExit(vcpu, code);
 }

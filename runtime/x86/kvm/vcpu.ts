@@ -9,11 +9,12 @@ import type { MmioBus } from "../../core/bus.js";
 import type { X86State } from "../env.js";
 import type { X86Cpu } from "../cpu.js";
 import { CR0, CR4, EFER } from "../state.js";
-import { ctl } from "../vmx/controls.js";
+import { ctl, withDefault1 } from "../vmx/controls.js";
 import { lookupField, type Vmcs } from "../vmx/fields.js";
 import type { Ept, HostMemory } from "../vmx/ept.js";
 import type { PioBus } from "../../devices/pio.js";
 import { MSRS } from "./msrs.js";
+import { cpuidHas } from "./cpuid.js";
 
 const BIT = (n: number) => (1 << n) >>> 0;
 /** Fields KVM reads or writes on every exit, resolved once. */
@@ -26,10 +27,24 @@ export const KVM_GUEST_CR0_MASK = CR0.NW | CR0.CD;
 export const KVM_VM_CR0_ALWAYS_ON_UNRESTRICTED_GUEST = CR0.WP | CR0.NE;
 export const KVM_CR4_GUEST_OWNED_BITS = CR4.PVI | CR4.DE | CR4.PCE | CR4.OSFXSR | CR4.OSXMMEXCPT;
 export const KVM_PMODE_VM_CR4_ALWAYS_ON = CR4.PAE | CR4.VMXE;
+/** CR4 bits v4.1 knows (x86.h CR4_RESERVED_BITS is the complement): VME..OSXMMEXCPT, VMXE, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP. */
+const CR4_RESERVED_BITS = ~(0x7ffn | CR4.VMXE | (1n << 16n) | CR4.PCIDE | CR4.OSXSAVE | CR4.SMEP | CR4.SMAP) & ((1n << 64n) - 1n);
+/** CR4 bits refused unless the guest's CPUID has the feature (kvm_set_cr4 v4.1, __cr4_reserved_bits today). */
+const CR4_NEEDS: readonly [bigint, string][] = [
+  [CR4.OSXSAVE, "XSAVE"], [CR4.SMEP, "SMEP"], [CR4.SMAP, "SMAP"], [1n << 16n, "FSGSBASE"], [CR4.PCIDE, "PCID"], [CR4.VMXE, "VMX"],
+];
 /** kvm->arch.ept_identity_map_addr default (VMX_EPT_IDENTITY_PAGETABLE_ADDR). */
 export const EPT_IDENTITY_MAP_ADDR = 0xfffbc000n;
-/** Exceptions KVM v4.1 intercepts with EPT and an active FPU: #DB, #UD, #AC, #MC (update_exception_bitmap). */
-export const KVM_EXCEPTION_BITMAP = BIT(1) | BIT(6) | BIT(17) | BIT(18);
+/**
+ * Exceptions KVM intercepts with EPT and an active FPU (update_exception_bitmap), by era: v4.1 has
+ * #DB, #UD, #MC (eb = PF|UD|MC|NM|DB, minus #PF with EPT and #NM with the FPU active); #AC joined
+ * in Linux 4.4 (commit 54a20552e1ea, "work around infinite loop in microcode when #AC is
+ * delivered", CVE-2015-5307), so today's vmx/vmx.c has #DB, #UD, #AC, #MC.
+ */
+export const KVM_EXCEPTION_BITMAP: Readonly<Record<KvmEra, number>> = {
+  "2015": BIT(1) | BIT(6) | BIT(18),
+  today: BIT(1) | BIT(6) | BIT(17) | BIT(18),
+};
 
 export interface KvmContext {
   vmcs: Vmcs;
@@ -98,11 +113,15 @@ export class KvmVcpu {
     const exit = ["VM_EXIT_HOST_ADDR_SPACE_SIZE", "VM_EXIT_ACK_INTR_ON_EXIT", "VM_EXIT_SAVE_IA32_PAT", "VM_EXIT_LOAD_IA32_PAT"];
     const entry = ["VM_ENTRY_LOAD_DEBUG_CONTROLS", "VM_ENTRY_LOAD_IA32_PAT"];
     const or = (names: string[]) => names.reduce((v, n) => (v | ctl(n)) >>> 0, 0);
-    vmcs.write("PIN_BASED_VM_EXEC_CONTROL", or(pin));
-    vmcs.write("CPU_BASED_VM_EXEC_CONTROL", or(primary));
-    vmcs.write("SECONDARY_VM_EXEC_CONTROL", or(secondary));
-    vmcs.write("VM_EXIT_CONTROLS", or(exit));
-    vmcs.write("VM_ENTRY_CONTROLS", or(entry));
+    // adjust_vmx_controls: the default1 bits of each allowed-settings MSR are set too (hardware holds
+    // them); with EPT, setup_vmcs_config then clears CR3-load/store and INVLPG exiting (the true
+    // controls allow 0 there).
+    const noEptExits = or(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING", "CPU_BASED_INVLPG_EXITING"]);
+    vmcs.write("PIN_BASED_VM_EXEC_CONTROL", withDefault1("PIN_BASED_VM_EXEC_CONTROL", or(pin)));
+    vmcs.write("CPU_BASED_VM_EXEC_CONTROL", (withDefault1("CPU_BASED_VM_EXEC_CONTROL", or(primary)) & ~noEptExits) >>> 0);
+    vmcs.write("SECONDARY_VM_EXEC_CONTROL", withDefault1("SECONDARY_VM_EXEC_CONTROL", or(secondary)));
+    vmcs.write("VM_EXIT_CONTROLS", withDefault1("VM_EXIT_CONTROLS", or(exit)));
+    vmcs.write("VM_ENTRY_CONTROLS", withDefault1("VM_ENTRY_CONTROLS", or(entry)));
     vmcs.write("VIRTUAL_PROCESSOR_ID", 1);
     vmcs.write("VMCS_LINK_POINTER", MASK64);
     vmcs.write("PLE_GAP", 128);
@@ -128,7 +147,7 @@ export class KvmVcpu {
     for (const m of MSRS) if (m.passthrough) for (const w of [false, true]) this.setMsrIntercept(m.code, w, false);
     vmcs.write("MSR_BITMAP", this.msrBitmap);
 
-    vmcs.write("EXCEPTION_BITMAP", KVM_EXCEPTION_BITMAP);
+    this.updateExceptionBitmap();
     vmcs.write("PAGE_FAULT_ERROR_CODE_MASK", 0);
     vmcs.write("PAGE_FAULT_ERROR_CODE_MATCH", 0);
     vmcs.write("CR3_TARGET_COUNT", 0);
@@ -148,6 +167,11 @@ export class KvmVcpu {
     vmcs.write("HOST_ES_SELECTOR", 0);
     vmcs.write("HOST_TR_SELECTOR", 0x40);
     vmcs.write("HOST_IA32_EFER", 0xd01n);
+  }
+
+  /** update_exception_bitmap: the era's intercepted exceptions (KVM_EXCEPTION_BITMAP). */
+  updateExceptionBitmap(): void {
+    this.ctx.vmcs.write("EXCEPTION_BITMAP", KVM_EXCEPTION_BITMAP[this.ctx.era()]);
   }
 
   setIoIntercept(port: number, on: boolean): void {
@@ -311,6 +335,9 @@ export class KvmVcpu {
       if (!(this.arch.cr4 & CR4.PAE)) return 1;
       if ((Number(this.ctx.vmcs.read("GUEST_CS_AR_BYTES")) >> 13) & 1) return 1;
     }
+    // Clearing PG: v4.1 refuses it only with CR4.PCIDE set; "KVM: X86: Raise #GP when clearing CR0_PG
+    // in 64 bit mode" (Lai Jiangshan, 2021) added is_64_bit_mode(vcpu), as SDM Vol. 3 9.8.5.4 requires.
+    if (!(cr0 & CR0.PG) && (this.arch.cr4 & CR4.PCIDE || (this.ctx.era() !== "2015" && this.is64BitMode()))) return 1;
     cr0 &= 0xe005_003fn;
     const old = this.arch.cr0;
     this.vmxSetCr0(cr0);
@@ -322,6 +349,11 @@ export class KvmVcpu {
     return 0;
   }
 
+  /** is_64_bit_mode: EFER.LMA and CS.L (GUEST_CS_AR_BYTES bit 13). */
+  is64BitMode(): boolean {
+    return (this.arch.efer & EFER.LMA) !== 0n && ((Number(this.ctx.vmcs.read("GUEST_CS_AR_BYTES")) >> 13) & 1) === 1;
+  }
+
   /** kvm_set_cr3 (x86.c v4.1). */
   kvmSetCr3(cr3: bigint): number {
     if (this.arch.efer & EFER.LMA && cr3 >> 52n) return 1;
@@ -330,12 +362,16 @@ export class KvmVcpu {
     return 0;
   }
 
-  /** kvm_set_cr4 (x86.c v4.1), the checks this model knows. */
+  /**
+   * kvm_set_cr4 (x86.c v4.1; today's kvm_is_valid_cr4 with __cr4_reserved_bits): CR4_RESERVED_BITS,
+   * then each feature bit the guest's CPUID does not advertise (OSXSAVE needs XSAVE, SMEP, SMAP,
+   * FSGSBASE, PCIDE needs PCID; VMXE needs VMX: vmx_set_cr4's nested_vmx_allowed), then PAE in long mode.
+   */
   kvmSetCr4(cr4: bigint): number {
-    const reserved = ~(0x1f_ffffn & ~(1n << 15n) & ~(1n << 12n) & ~(1n << 11n)) & MASK64;
-    if (cr4 & reserved) return 1;
+    if (cr4 & CR4_RESERVED_BITS) return 1;
+    const era = this.ctx.era();
+    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && !cpuidHas(era, feature)) return 1;
     if (this.arch.efer & EFER.LMA && !(cr4 & CR4.PAE)) return 1;
-    if (cr4 & CR4.VMXE) return 1; // nested VMX is off (nested=0 in 2015)
     const old = this.arch.cr4;
     this.vmxSetCr4(cr4);
     if ((cr4 ^ old) & (CR4.PGE | CR4.PSE | CR4.PAE | CR4.SMEP)) this.vmxSetCr3();

@@ -125,6 +125,17 @@ export const CONTROL_FIELDS: readonly ControlField[] = [
 const allBits = new Map<string, { field: string; mask: number }>();
 for (const { field, bits } of CONTROL_FIELDS) for (const b of bits) allBits.set(b.name, { field, mask: (1 << b.bit) >>> 0 });
 
+/**
+ * A control value as the VMCS holds it after KVM's adjust_vmx_controls (Linux arch/x86/kvm/vmx.c,
+ * v4.1 and today): the requested bits OR the field's default1 bits, the "must be 1" low word of the
+ * allowed-settings MSR (SDM Vol. 3 Appendix A.3-A.5). `value` and the result are u32 numbers.
+ */
+export function withDefault1(field: string, value: number): number {
+  const t = CONTROL_FIELDS.find((c) => c.field === field);
+  if (!t) throw new Error(`not a VMX control field: ${field}`);
+  return (value | t.default1) >>> 0;
+}
+
 /** Mask of a named control bit, e.g. ctl("CPU_BASED_HLT_EXITING"). */
 export function ctl(name: string): number {
   const b = allBits.get(name);
@@ -232,6 +243,11 @@ export class ExitRules {
 
   wbinvdExits(): boolean {
     return this.secondary("SECONDARY_EXEC_WBINVD_EXITING");
+  }
+
+  /** Descriptor-table exiting: LGDT/LIDT/SGDT/SIDT/LLDT/LTR/SLDT/STR exit (SDM 25.1.3). */
+  descriptorTableExits(): boolean {
+    return this.secondary("SECONDARY_EXEC_DESC");
   }
 
   eptEnabled(): boolean {

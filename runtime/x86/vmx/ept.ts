@@ -14,6 +14,12 @@ export const EPT_EXEC = 4;
 export const EPT_RWX = 7;
 /** Write-back memory type in leaf bits 5:3 (KVM: VMX_EPT_DEFAULT_MT << VMX_EPT_MT_EPTE_SHIFT). */
 export const EPT_MT_WB = 6 << 3;
+/**
+ * Ignore-PAT, leaf bit 6 (SDM Vol. 3 Table 28-6 / 29-6). KVM's vmx_get_mt_mask sets it with WB for
+ * RAM when no non-coherent DMA is assigned: v4.1 `(MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT) |
+ * VMX_EPT_IPAT_BIT`, and today's vmx/vmx.c the same.
+ */
+export const EPT_IPAT = 1 << 6;
 const LARGE = 1n << 7n;
 const ADDR_MASK = ((1n << 52n) - 1n) & ~0xfffn;
 
@@ -108,7 +114,7 @@ export class Ept {
       table = Number(e & ADDR_MASK);
     }
     const index = Number((g >> 12n) & 0x1ffn);
-    const leaf = (BigInt(hpa) & ADDR_MASK) | BigInt(perms & 7) | BigInt(EPT_MT_WB);
+    const leaf = (BigInt(hpa) & ADDR_MASK) | BigInt(perms & 7) | BigInt(EPT_MT_WB | EPT_IPAT);
     this.host.memory.write(table + index * 8, 8, leaf);
     this.flush();
     return { tablesAllocated: allocated };

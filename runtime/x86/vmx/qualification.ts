@@ -91,3 +91,36 @@ export const EXCEPTION_NAMES: Record<number, string> = {
   0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS",
   11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
 };
+
+const MEM_OPERAND_FIELDS: QualField[] = [
+  { name: "scaling", lsb: 0, width: 2, doc: "index scaling (0 = none, 1 = 2, 2 = 4, 3 = 8); undefined without an index" },
+  { name: "address_size", lsb: 7, width: 3, values: ["16-bit", "32-bit", "64-bit"], doc: "address size" },
+  { name: "segment", lsb: 15, width: 3, values: ["es", "cs", "ss", "ds", "fs", "gs"], doc: "segment register (memory operand)" },
+  { name: "index_reg", lsb: 18, width: 4, doc: "index register (undefined if index_invalid)" },
+  { name: "index_invalid", lsb: 22, width: 1, doc: "no index register" },
+  { name: "base_reg", lsb: 23, width: 4, doc: "base register (undefined if base_invalid)" },
+  { name: "base_invalid", lsb: 27, width: 1, doc: "no base register" },
+];
+
+/** VMX_INSTRUCTION_INFO for LGDT/LIDT/SGDT/SIDT exits (exit reason 46); the qualification is the displacement. */
+export const GDTR_IDTR_INFO: QualLayout = {
+  name: "GDTR/IDTR access instruction information",
+  source: "Intel SDM Vol. 3 Table 27-10 (28-10, 29-10 in later editions)",
+  fields: [
+    ...MEM_OPERAND_FIELDS,
+    { name: "operand_size", lsb: 11, width: 1, values: ["16-bit", "32-bit"], doc: "operand size (undefined in 64-bit mode)" },
+    { name: "identity", lsb: 28, width: 2, values: ["sgdt", "sidt", "lgdt", "lidt"], doc: "instruction identity" },
+  ].sort((a, b) => a.lsb - b.lsb),
+};
+
+/** VMX_INSTRUCTION_INFO for LLDT/LTR/SLDT/STR exits (exit reason 47); the qualification is the displacement. */
+export const LDTR_TR_INFO: QualLayout = {
+  name: "LDTR/TR access instruction information",
+  source: "Intel SDM Vol. 3 Table 27-11 (28-11, 29-11 in later editions)",
+  fields: [
+    ...MEM_OPERAND_FIELDS,
+    { name: "reg1", lsb: 3, width: 4, doc: "register operand (mem_reg = 1)" },
+    { name: "mem_reg", lsb: 10, width: 1, values: ["memory", "register"], doc: "operand kind" },
+    { name: "identity", lsb: 28, width: 2, values: ["sldt", "str", "lldt", "ltr"], doc: "instruction identity" },
+  ].sort((a, b) => a.lsb - b.lsb),
+};

@@ -109,8 +109,47 @@ const invlpg: Sem = (env, insn) => {
   env.invlpg(linearAddress(env.state, insn, insn.operands[0] as MemOperand));
 };
 
+/** CR4.OSXSAVE (bit 18): XSETBV/XGETBV are #UD without it (SDM Vol. 2 XSETBV, XGETBV). */
+const CR4_OSXSAVE = 1n << 18n;
+
+/**
+ * XSETBV: #UD if CR4.OSXSAVE = 0 (or no env support), #GP(0) at CPL > 0 — both take priority over
+ * the VM exit (SDM Vol. 3 25.1.1) — then XCR[ECX] = EDX:EAX through the env (which exits in VMX
+ * non-root operation, 25.1.2; KVM's handle_xsetbv checks the value).
+ */
+const xsetbv: Sem = (env) => {
+  const s = env.state;
+  if (!env.xsetbv || !(s.cr4 & CR4_OSXSAVE)) return env.raise(UD);
+  if (cpl(s) !== 0) env.raise(GP, 0);
+  env.xsetbv(Number(readGpr(s, 1, 4)), (readGpr(s, 2, 4) << 32n) | readGpr(s, 0, 4));
+};
+
+/** XGETBV: #UD if CR4.OSXSAVE = 0; EDX:EAX = XCR[ECX] (the env raises #GP for an index that does not exist). */
+const xgetbv: Sem = (env) => {
+  if (!env.xgetbv || !(env.state.cr4 & CR4_OSXSAVE)) return env.raise(UD);
+  writeEdxEax(env, env.xgetbv(Number(readGpr(env.state, 1, 4))));
+};
+
+/** SLDT/STR (arg 0/1): the LDTR/TR selector; a register gets it zero-extended to the operand size, memory 16 bits. */
+const sysseg: Sem = (env, insn) => {
+  if (!env.systemSegment || insn.mode === "real") return env.raise(UD);
+  env.descriptorTableAccess?.(insn);
+  const sel = BigInt(env.systemSegment(insn.spec.arg === 0 ? "ldtr" : "tr").selector);
+  const dst = insn.operands[0]!;
+  writeOperand(env, insn, dst, sel);
+};
+
+/** LLDT/LTR (arg 2/3): #UD in real mode; the selector from r/m16; checks and load in the env. */
+const loadsysseg: Sem = (env, insn) => {
+  if (!env.loadSystemSegment || insn.mode === "real") return env.raise(UD);
+  env.descriptorTableAccess?.(insn);
+  const sel = Number(readOperand(env, insn, insn.operands[0]!) & 0xffffn);
+  env.loadSystemSegment(insn.spec.arg === 2 ? "ldtr" : "tr", sel);
+};
+
 /** LGDT/LIDT: 16-bit limit then a 32-bit base (24 bits with a 16-bit operand) or a 64-bit base in 64-bit mode. */
 const ldt: Sem = (env, insn) => {
+  env.descriptorTableAccess?.(insn);
   const m = insn.operands[0] as MemOperand;
   const ea = effectiveAddress(env.state, insn, m);
   const limit = Number(readMem(env, m.seg, ea, 2));
@@ -122,6 +161,7 @@ const ldt: Sem = (env, insn) => {
 };
 
 const sdt: Sem = (env, insn) => {
+  env.descriptorTableAccess?.(insn);
   const s = env.state;
   const m = insn.operands[0] as MemOperand;
   const ea = effectiveAddress(s, insn, m);
@@ -165,5 +205,5 @@ const vmx: Sem = (env, insn) => {
 
 export const SYSTEM_SEMANTICS: Record<string, Sem> = {
   movfromcr, movtocr, movfromdr, movtodr, lmsw, smsw, clts, rdmsr, wrmsr, rdtsc, rdtscp, swapgs, cpuid,
-  in: inOp, out: outOp, hlt, wbinvd, invlpg, ldt, sdt, flagop, ud, int3, int, vmx,
+  in: inOp, out: outOp, hlt, wbinvd, invlpg, ldt, sdt, flagop, ud, int3, int, vmx, xsetbv, xgetbv, sysseg, loadsysseg,
 };
