@@ -104,7 +104,7 @@ export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
 /** The entry under QEMU TCG (stdout is the guest's console). */
 export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000): Run {
   const t0 = performance.now();
-  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e), { encoding: "latin1", timeout: maxMs, maxBuffer: 64 << 20 });
+  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e), { encoding: "latin1", timeout: maxMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
   const lines = resultLines(r.stdout ?? "");
   const ended = r.error ? ((r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? "timeout" : String(r.error)) : "powered off";
