@@ -1,5 +1,5 @@
 // Self-hosted debug exceptions of the guest: hardware breakpoints and watchpoints, the two slots
-// of each that ID_AA64DFR0_EL1 advertises (BRPs = WRPs = 1, idregs.ts), and the enable rule that
+// of each that ID_AA64DFR0_EL1 advertises (BRPs = 5, WRPs = 3, idregs.ts), and the enable rule that
 // software step (cpu.ts stepBefore/stepAfter) shares. The CPU asks these rules before an
 // instruction runs (breakpoints) and after a data access translated (watchpoints). Linked and
 // context-matching breakpoints (BT != 0) never match: CTX_CMPs advertises the minimum. Sources: Arm ARM (DDI 0487) D2 "AArch64 Self-hosted Debug"

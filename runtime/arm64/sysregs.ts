@@ -96,13 +96,15 @@ const ROWS: Row[] = [
   ["CNTV_CVAL_EL0", 3, 3, 14, 3, 2, 0, "", 0n, "Virtual timer compare value"],
   // The ARMv8 debug registers (DebugVer 6 is mandatory, idregs.ts), op0 = 2, Arm ARM "Debug
   // registers" (encodings) and KVM's emulation of them (Linux v4.1 sys_regs.c: trap_raz_wi,
-  // trap_oslsr_el1, trap_bvr/bcr/wvr/wcr). Two breakpoints and two watchpoints (BRPs = WRPs = 1),
+  // trap_oslsr_el1, trap_bvr/bcr/wvr/wcr). Six breakpoints and four watchpoints (BRPs = 5, WRPs = 3, the Cortex-A57's),
   // which fire as debug.ts says.
   ["MDCCINT_EL1", 2, 0, 0, 2, 0, 1, "", 0n, "Monitor DCC interrupt enable"],
   ["MDSCR_EL1", 2, 0, 0, 2, 2, 1, "", 0n, "Monitor debug system control"],
-  ...[0, 1].flatMap((n): Row[] => [
+  ...[0, 1, 2, 3, 4, 5].flatMap((n): Row[] => [
     [`DBGBVR${n}_EL1`, 2, 0, 0, n, 4, 1, "", 0n, `Breakpoint ${n} value: the instruction address`],
     [`DBGBCR${n}_EL1`, 2, 0, 0, n, 5, 1, "", 0n, `Breakpoint ${n} control: E 0, PMC 2:1, BAS 8:5, BT 23:20`],
+  ]),
+  ...[0, 1, 2, 3].flatMap((n): Row[] => [
     [`DBGWVR${n}_EL1`, 2, 0, 0, n, 6, 1, "", 0n, `Watchpoint ${n} value: the data address`],
     [`DBGWCR${n}_EL1`, 2, 0, 0, n, 7, 1, "", 0n, `Watchpoint ${n} control: E 0, PAC 2:1, LSC 4:3, BAS 12:5, MASK 28:24`],
   ]),

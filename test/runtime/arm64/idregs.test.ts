@@ -65,13 +65,13 @@ const sysExits = (m: Arm64Machine) => m.exits.filter((e) => e.reason === "SYS64"
 describe("feature-ID registers", () => {
   /*
    * ID_AA64PFR0_EL1: EL0/EL1/EL2 = 1 (AArch64 only), EL3 = 0 (absent), FP = AdvSIMD = 0xf (absent),
-   * GIC = 0 → 0x00ff_0111. ID_AA64DFR0_EL1: DebugVer 6 (v8), PMUVer 0 (absent), BRPs = WRPs = 1
+   * GIC = 0 → 0x00ff_0111. ID_AA64DFR0_EL1: DebugVer 6 (v8), PMUVer 0 (absent), BRPs = 5, WRPs = 3 (the Cortex-A57 TRM values)
    * (2 each, the minimum), CTX_CMPs 0 → 0x0010_1006. ID_AA64ISAR0_EL1: 0 (no AES/SHA/CRC32/LSE).
    * ID_AA64MMFR0_EL1: PARange 4 (44 bits), ASIDBits 2 (16), BigEnd 0, SNSMem 1, TGran4/64 0
    * (supported), TGran16 0 (absent) → 0x1024.
    */
   const EXPECTED: [string, bigint][] = [
-    ["ID_AA64PFR0_EL1", 0x00ff_0111n], ["ID_AA64DFR0_EL1", 0x0010_1006n], ["ID_AA64ISAR0_EL1", 0n],
+    ["ID_AA64PFR0_EL1", 0x00ff_0111n], ["ID_AA64DFR0_EL1", 0x0030_5006n], ["ID_AA64ISAR0_EL1", 0n],
     ["ID_AA64MMFR0_EL1", 0x1024n], ["ID_AA64PFR1_EL1", 0n], ["ID_AA64MMFR1_EL1", 0n],
   ];
 
@@ -156,7 +156,7 @@ back:
   });
 });
 
-describe("debug registers (ID_AA64DFR0_EL1: DebugVer 6, BRPs = WRPs = 1)", () => {
+describe("debug registers (ID_AA64DFR0_EL1: DebugVer 6, BRPs = 5, WRPs = 3)", () => {
   // Arm ARM OSLAR_EL1/OSLSR_EL1 (OSLK, OSLM = 0b10), DBGBVR<n>/DBGBCR<n>/DBGWVR<n>/DBGWCR<n> for
   // n <= BRPs/WRPs; Linux's boot clears the OS lock (debug-monitors.c clear_os_lock) and resets
   // every breakpoint and watchpoint slot DFR0 advertises (hw_breakpoint.c reset_ctrl_regs).
@@ -177,13 +177,13 @@ describe("debug registers (ID_AA64DFR0_EL1: DebugVer 6, BRPs = WRPs = 1)", () =>
 	msr	osdlr_el1, x8		/* RAZ/WI */
 	mov	x8, #-1
 	mrs	x8, osdlr_el1
-	mrs	x9, s2_0_c0_c2_5	/* DBGBCR2_EL1: a third breakpoint is not advertised */
+	mrs	x9, s2_0_c0_c6_5	/* DBGBCR6_EL1: a seventh breakpoint is not advertised */
 	mrs	x10, s2_0_c1_c0_4	/* OSLAR_EL1 is write-only */`;
     for (const era of ERAS) {
       const { m, ecs } = run(body, era);
       expect([m.readRegister("x2"), m.readRegister("x3")], `${era}: OSLSR_EL1 locked, unlocked`).toEqual([0xan, 0x8n]);
       expect([m.readRegister("x6"), m.readRegister("x7"), m.readRegister("x8")], era).toEqual([0x4000_1000n, 0x1e5n, 0n]);
-      expect(ecs, `${era}: UNDEFINED: DBGBCR2_EL1, MRS OSLAR_EL1`).toEqual([0, 0]);
+      expect(ecs, `${era}: UNDEFINED: DBGBCR6_EL1, MRS OSLAR_EL1`).toEqual([0, 0]);
     }
   });
 });

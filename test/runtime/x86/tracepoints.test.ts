@@ -192,8 +192,8 @@ const ROWS: Record<string, Row[]> = {
       guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nmov $3, %ecx\ncpuid\nhlt",
       names: ["kvm_cpuid"],
       expected: {
-        "2015": ["kvm_cpuid: func 0 rax d rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
-        today: ["kvm_cpuid: func 0 idx 0 rax d rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found", "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found"],
+        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
+        today: ["kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found", "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found"],
       },
     },
   ],
