@@ -54,6 +54,14 @@ export function gnuSuffixRule(spec: X86Spec, suffix: number | undefined, bits: B
       return { v: def, noSizePrefix: true };
     case "lmsw":
       return suffix === 2 ? { v: 2, noSizePrefix: true } : undefined;
+    case "sysseg": case "loadsysseg":
+      // sldt/str/lldt/ltr: a selector in memory (and lldt/ltr's operand) is 16 bits, which `w`
+      // names (no 66); a register destination of sldt/str takes the register's size, and `q`
+      // repeats it without REX.W (the selector is zero-extended either way).
+      if (suffix === 2 && (mem || spec.sem === "loadsysseg")) return { v: def, noSizePrefix: true };
+      if (suffix !== undefined && spec.sem === "loadsysseg") return { reject: "invalid instruction suffix" };
+      if (suffix === 8 && !mem) return { noRexW: true };
+      return undefined;
     case "loop": case "jrcxz":
       // loopl/loopq name the address size (the counter register): 67 when it is not the mode's
       if (suffix === undefined || spec.sem === "jrcxz") return undefined;
