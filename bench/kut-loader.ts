@@ -1,56 +1,14 @@
-// Bench-only loader for kvm-unit-tests arm64 images (*.flat): exitlab has no binary loader yet, so
-// this creates an arm64 machine with a one-instruction placeholder guest, then does what QEMU's
-// -kernel does on mach-virt for an arm64 Image: copy the raw image to RAM base + 0x80000
-// (0x40080000), put a device tree carrying the -append command line in /chosen/bootargs where
-// QEMU puts it (0x44000000 with 128 MiB), and reset the vcpu with pc = the image's first byte and x0 = the tree's address.
-// It uses the machine's internals (memory.writeBytes, kvm.reset): no runtime file is changed.
+// Booting a kvm-unit-tests arm64 image for the bench: the machine loads it as QEMU's -kernel does
+// (runtime/arm64/image.ts: a raw image at 0x40080000, x0 = the device tree at 0x44000000 with the
+// command line in /chosen/bootargs), and bootToFirstPass times it to its first PASS line.
 
 import { existsSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { createArm64Machine, GUEST_RAM_BASE, GUEST_RAM_SIZE, type Arm64Machine } from "../runtime/arm64/machine.js";
-import { buildDtb } from "../runtime/guests/arm64/dtb.js";
-import { PL011_BASE, PL011_SIZE } from "../runtime/devices/pl011.js";
+import { createArm64Machine, type Arm64Machine } from "../runtime/arm64/machine.js";
 
-export const KUT_LOAD_ADDRESS = GUEST_RAM_BASE + 0x8_0000;
-/**
- * Where QEMU (hw/arm/boot.c) puts the tree with no initrd: RAM base + min(RAM / 2, 128 MiB), i.e.
- * 0x44000000 for -m 128 — the address runtime/arm64/loader.ts uses too (kvm-unit-tests asserts the
- * tree lies above its stack).
- */
-export const KUT_DTB_ADDRESS = GUEST_RAM_BASE + Math.min(GUEST_RAM_SIZE / 2, 128 * 1024 * 1024);
-
-/** The mach-virt tree of runtime/guests/arm64/dtb.ts (machVirtDtb) plus /chosen/bootargs. */
-export function kutDtb(bootargs: string): Uint8Array {
-  const hi = (v: number) => Math.floor(v / 2 ** 32);
-  const lo = (v: number) => v >>> 0;
-  const uart = `pl011@${PL011_BASE.toString(16)}`;
-  return buildDtb({
-    name: "",
-    props: { compatible: "linux,dummy-virt", "#address-cells": [2], "#size-cells": [2], "interrupt-parent": [1] },
-    children: [
-      { name: "chosen", props: { bootargs, "stdout-path": `/${uart}` } },
-      { name: `memory@${GUEST_RAM_BASE.toString(16)}`, props: { device_type: "memory", reg: [hi(GUEST_RAM_BASE), lo(GUEST_RAM_BASE), hi(GUEST_RAM_SIZE), lo(GUEST_RAM_SIZE)] } },
-      { name: uart, props: { compatible: "arm,pl011\0arm,primecell", reg: [0, PL011_BASE, 0, PL011_SIZE] } },
-      { name: "psci", props: { compatible: "arm,psci-0.2\0arm,psci", method: "hvc" } },
-      {
-        name: "cpus",
-        props: { "#address-cells": [1], "#size-cells": [0] },
-        children: [{ name: "cpu@0", props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [0], "enable-method": "psci" } }],
-      },
-    ],
-  });
-}
-
-/** An arm64 machine with `image` at 0x40080000 and the tree at 0x44000000, stopped at the image's entry. */
+/** An arm64 machine with the kvm-unit-tests `image` loaded, stopped at its entry. */
 export function loadKutImage(image: Uint8Array, bootargs: string, stepLimit = 1_000_000_000): Arm64Machine {
-  const m = createArm64Machine({ guest: { source: "_start:\n  b _start\n" }, settings: { stepLimit } });
-  const dtb = kutDtb(bootargs);
-  if (KUT_LOAD_ADDRESS + image.length > GUEST_RAM_BASE + GUEST_RAM_SIZE) throw new Error("image does not fit guest RAM");
-  if (KUT_LOAD_ADDRESS + image.length > KUT_DTB_ADDRESS) throw new Error("the image overlaps the device tree");
-  m.memory.writeBytes(KUT_LOAD_ADDRESS, image);
-  m.memory.writeBytes(KUT_DTB_ADDRESS, dtb);
-  m.kvm.reset(BigInt(KUT_LOAD_ADDRESS), BigInt(KUT_DTB_ADDRESS));
-  return m;
+  return createArm64Machine({ guest: { image, append: bootargs }, settings: { stepLimit } });
 }
 
 export interface KutBoot {

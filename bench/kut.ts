@@ -1,5 +1,5 @@
 // Measure 5: a real guest's boot. kvm-unit-tests' arm64 selftest.flat, loaded as QEMU loads it
-// (bench/kut-loader.ts), timed from creating the machine to the first console line beginning with
+// (runtime/arm64/image.ts, through bench/kut-loader.ts), timed from creating the machine to the first console line beginning with
 // "PASS"; beside it qemu-system-aarch64 (TCG) booting the same file, when installed.
 
 import { existsSync } from "node:fs";
