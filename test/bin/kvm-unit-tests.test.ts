@@ -15,7 +15,11 @@ const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
 const EXPECTED = JSON.parse(readFileSync(join(__dirname, "kvm-unit-tests.expected.json"), "utf8")) as Record<Arch, Record<string, string[]>>;
 const requireQemu = process.env.EXITLAB_REQUIRE_QEMU === "1";
 
-describe.skipIf(!existsSync(KUT))("kvm-unit-tests entries that match QEMU line for line", () => {
+describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kvm-unit-tests entries that match QEMU line for line", () => {
+  test("the corpus is there (EXITLAB_REQUIRE_KUT makes its absence a failure)", () => {
+    expect(existsSync(KUT), KUT).toBe(true);
+  });
+
   for (const arch of ["arm64", "x86_64"] as const) {
     const names = Object.keys(EXPECTED[arch] ?? {});
     if (names.length === 0) continue;

@@ -160,7 +160,11 @@ describe("device trees as dts (show dtb)", () => {
 });
 
 const KUT = join(__dirname, "../../../../shared/guests/kvm-unit-tests");
-describe.skipIf(!existsSync(KUT))("kvm-unit-tests binaries (../shared)", () => {
+describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kvm-unit-tests binaries (../shared)", () => {
+  test("the corpus is there (EXITLAB_REQUIRE_KUT makes its absence a failure)", () => {
+    expect(existsSync(KUT), KUT).toBe(true);
+  });
+
   test("arm64 selftest.flat boots as QEMU boots it and prints its PASS lines (the language's `vm boot arm64 image`)", async () => {
     const s = await Session.create();
     const r = s.execute(`vm boot arm64 image "${join(KUT, "arm64/selftest.flat")}" append "setup smp=1 mem=128" as kut\nset steplimit 100000000\nrun`);
