@@ -7,6 +7,7 @@
 // tree's address is the loader's (loader.ts).
 
 import { ExitlabError } from "../core/errors.js";
+import type { ImageSegment } from "../core/image.js";
 
 /** Where a raw arm64 image goes, from RAM base (QEMU hw/arm/boot.c KERNEL64_LOAD_ADDR). */
 export const RAW_IMAGE_OFFSET = 0x8_0000;
@@ -15,15 +16,6 @@ const IMAGE_MAGIC = 0x644d_5241;
 /** ELF e_machine for AArch64 (ELF for the Arm 64-bit Architecture, "EM_AARCH64"). */
 const EM_AARCH64 = 183;
 const EM_NAMES: Record<number, string> = { 3: "x86 (EM_386)", 40: "32-bit Arm (EM_ARM)", 62: "x86-64 (EM_X86_64)", 183: "AArch64", 243: "RISC-V" };
-
-/** A piece of the file to copy into guest RAM. */
-export interface ImageSegment {
-  /** Guest-physical address. */
-  address: number;
-  bytes: Uint8Array;
-  /** Bytes to clear after `bytes` (an ELF segment's p_memsz beyond p_filesz: .bss). */
-  zero: number;
-}
 
 export interface ParsedImage {
   format: "elf" | "image" | "raw";

@@ -5,6 +5,7 @@
 import type { GuestMemory } from "../core/memory.js";
 import type { GuestImage, MachineOptions } from "../core/machine.js";
 import { parseArm64Image } from "./image.js";
+import { writeSegments } from "../core/image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleA64 } from "./isa/index.js";
 import { ARM64_BOOT_BASE, ARM64_BOOT_SOURCE, ARM64_DTB_BASE } from "../guests/arm64/boot.js";
@@ -69,10 +70,7 @@ function loadImage(memory: GuestMemory, guest: GuestImage, layout: { ram: { base
     }
     if (end > ARM64_DTB_BASE && seg.address < ARM64_DTB_BASE + 0x1_0000) throw new ExitlabError(`${name}: the image overlaps the device tree at 0x${ARM64_DTB_BASE.toString(16)}`);
   }
-  for (const seg of parsed.segments) {
-    memory.writeBytes(seg.address, seg.bytes);
-    if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
-  }
+  writeSegments(memory, parsed.segments);
   memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, guest.append ?? ""));
   return { entry: BigInt(parsed.entry), dtb: BigInt(ARM64_DTB_BASE), symbols: new Map() };
 }

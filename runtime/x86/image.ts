@@ -6,6 +6,7 @@
 // after it. Loading is the loader's (loader.ts); this module reads the file and builds the info block.
 
 import { ExitlabError } from "../core/errors.js";
+import type { ImageSegment } from "../core/image.js";
 
 /** Where QEMU puts the Multiboot information structure (hw/i386/multiboot.c: mbs.offset_mbinfo, 0x9500). */
 export const MULTIBOOT_INFO_ADDRESS = 0x9500;
@@ -13,18 +14,11 @@ const MULTIBOOT_HEADER_MAGIC = 0x1bad_b002;
 /** ELF e_machine values (System V gABI). */
 const EM_NAMES: Record<number, string> = { 3: "x86 (EM_386)", 40: "32-bit Arm (EM_ARM)", 62: "x86-64 (EM_X86_64)", 183: "AArch64 (EM_AARCH64)" };
 
-export interface X86ImageSegment {
-  address: number;
-  bytes: Uint8Array;
-  /** Bytes to clear after `bytes` (p_memsz beyond p_filesz). */
-  zero: number;
-}
-
 /**
  * The segments and entry of a multiboot ELF32 file. Throws ExitlabError naming `name` and what is
  * wrong: no Multiboot header, not ELF, ELF for another machine or class, truncated, no PT_LOAD.
  */
-export function parseMultibootElf(bytes: Uint8Array, name: string): { segments: X86ImageSegment[]; entry: number } {
+export function parseMultibootElf(bytes: Uint8Array, name: string): { segments: ImageSegment[]; entry: number } {
   if (bytes.length === 0) throw new ExitlabError(`${name} is empty`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let header = -1;
@@ -48,7 +42,7 @@ export function parseMultibootElf(bytes: Uint8Array, name: string): { segments: 
   const phentsize = view.getUint16(42, true);
   const phnum = view.getUint16(44, true);
   if (phoff + phnum * phentsize > bytes.length) throw new ExitlabError(`${name} is truncated: its program headers end past the file's ${bytes.length} bytes`);
-  const segments: X86ImageSegment[] = [];
+  const segments: ImageSegment[] = [];
   for (let i = 0; i < phnum; i++) {
     const p = phoff + i * phentsize;
     if (view.getUint32(p, true) !== 1) continue; // PT_LOAD

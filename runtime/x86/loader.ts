@@ -4,6 +4,7 @@
 import type { GuestMemory } from "../core/memory.js";
 import type { GuestMode, MachineOptions } from "../core/machine.js";
 import { MULTIBOOT_INFO_ADDRESS, multibootInfo, parseMultibootElf } from "./image.js";
+import { writeSegments } from "../core/image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleX86 } from "./isa/index.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../guests/x86_64/boot.js";
@@ -30,10 +31,7 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
       const end = seg.address + seg.bytes.length + seg.zero;
       if (!memory.isRam(seg.address) || !memory.isRam(end - 1)) throw new ExitlabError(`${name}: a segment at 0x${seg.address.toString(16)}..0x${end.toString(16)} is outside guest RAM`);
     }
-    for (const seg of segments) {
-      memory.writeBytes(seg.address, seg.bytes);
-      if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
-    }
+    writeSegments(memory, segments);
     memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, guest.append ?? ""));
     return { entry: BigInt(entry), symbols: new Map(), mode: 32 };
   }
