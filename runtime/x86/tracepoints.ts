@@ -123,14 +123,14 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_cpuid",
-    fields: traceFields("function:u32 index:u32 rax:u32 rbx:u32 rcx:u32 rdx:u32 found:bool"),
+    fields: traceFields("function:u32 index:u32 rax:u32 rbx:u32 rcx:u32 rdx:u32 found:bool used_max_basic:bool"),
     doc: "KVM answered CPUID from the VMM-provided table (kvm_emulate_cpuid).",
     source: SRC_2015,
     eras: {
       "2015": { format: "func %x rax %lx rbx %lx rcx %lx rdx %lx", args: (f) => [n(f, "function"), n(f, "rax"), n(f, "rbx"), n(f, "rcx"), n(f, "rdx")] },
       today: {
         format: "func %x idx %x rax %lx rbx %lx rcx %lx rdx %lx, cpuid entry %s%s",
-        args: (f) => [n(f, "function"), n(f, "index"), n(f, "rax"), n(f, "rbx"), n(f, "rcx"), n(f, "rdx"), f.found ? "found" : "not found", ""],
+        args: (f) => [n(f, "function"), n(f, "index"), n(f, "rax"), n(f, "rbx"), n(f, "rcx"), n(f, "rdx"), f.found ? "found" : "not found", f.used_max_basic ? ", used max basic" : ""],
       },
     },
   },

@@ -179,12 +179,59 @@ export function cpuidHas(era: KvmEra, name: string): boolean {
   return e !== undefined && ((e[f.reg] >>> f.bit) & 1) === 1;
 }
 
-/** The answers, made once (they never change; callers do not modify them). */
-const FOUND = new Map<CpuidEntry, { entry: CpuidEntry; found: boolean }>();
-const NOT_FOUND: { entry: CpuidEntry; found: boolean } = Object.freeze({ entry: Object.freeze({ eax: 0, ebx: 0, ecx: 0, edx: 0 }), found: false });
+/**
+ * Leaves whose subleaf (ECX) selects the entry: KVM_CPUID_FLAG_SIGNIFCANT_INDEX, set by
+ * do_host_cpuid for these functions (arch/x86/kvm/cpuid.c, v4.1 and today). The table holds
+ * subleaf 0 of each (leaf 7's EAX, the highest subleaf, is 0).
+ */
+const INDEXED_LEAVES = new Set([0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1d, 0x1e, 0x1f, 0x24, 0x8000_001d]);
 
-/** kvm_cpuid(): the era's table entry, or zeros for a leaf the VMM did not provide. */
-export function kvmCpuid(leaf: number, era: KvmEra = "2015"): { entry: CpuidEntry; found: boolean } {
-  const e = TABLES[era].get(leaf >>> 0);
-  return e ? (FOUND.get(e) ?? FOUND.set(e, { entry: e, found: true }).get(e)!) : NOT_FOUND;
+/** kvm_find_cpuid_entry(vcpu, leaf, index): the entry whose function matches and, for an indexed leaf, whose index does. */
+function findEntry(table: ReadonlyMap<number, CpuidEntry>, leaf: number, index: number): CpuidEntry | undefined {
+  if (INDEXED_LEAVES.has(leaf) && index !== 0) return undefined;
+  return table.get(leaf);
+}
+
+/**
+ * The leaf KVM answers instead of one above its class's highest leaf: the highest basic leaf
+ * (CPUID.0:EAX), as Intel CPUs do (SDM Vol. 2 CPUID: "If a value entered for CPUID.EAX is higher
+ * than the maximum input value for basic or extended function … the data for the highest basic
+ * information leaf is returned"). v4.1 check_cpuid_limit and today's get_out_of_range_cpuid_entry
+ * agree for this table: the class is the hypervisor range 0x4000_00xx (today), the extended range
+ * 0x8000_0000 or 0xC000_0000, or the basic range; a leaf at or below its class's highest leaf, or
+ * a class with no entry in v4.1's extended case, gives no substitute (undefined).
+ */
+function outOfRangeLeaf(table: ReadonlyMap<number, CpuidEntry>, leaf: number): number | undefined {
+  const basic = table.get(0);
+  if (!basic) return undefined;
+  const classLeaf = leaf >= 0x4000_0000 && leaf <= 0x4fff_ffff ? (leaf & 0xffff_ff00) >>> 0 : leaf >= 0xc000_0000 ? 0xc000_0000 : (leaf & 0x8000_0000) >>> 0;
+  const cls = table.get(classLeaf);
+  if (cls && leaf <= cls.eax) return undefined;
+  return basic.eax;
+}
+
+/** What kvm_cpuid answered: the entry (zeros when none), whether it matched exactly, and whether the highest basic leaf stood in. */
+export interface CpuidAnswerEntry {
+  entry: CpuidEntry;
+  found: boolean;
+  usedMaxBasic: boolean;
+}
+
+const ZEROS: CpuidEntry = Object.freeze({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+
+/**
+ * kvm_cpuid(): the era's entry for `leaf` and subleaf `index` (ECX); for a leaf above its class's
+ * highest leaf, the highest basic leaf's entry for the same subleaf (`usedMaxBasic`, traced today
+ * as ", used max basic"); zeros when neither exists (`found` false). Leaves and subleaves are
+ * unsigned 32-bit numbers.
+ */
+export function kvmCpuid(leaf: number, era: KvmEra = "2015", index = 0): CpuidAnswerEntry {
+  const table = TABLES[era];
+  leaf >>>= 0;
+  index >>>= 0;
+  const exact = findEntry(table, leaf, index);
+  if (exact) return { entry: exact, found: true, usedMaxBasic: false };
+  const sub = outOfRangeLeaf(table, leaf);
+  const stand = sub === undefined ? undefined : findEntry(table, sub, index);
+  return stand ? { entry: stand, found: false, usedMaxBasic: true } : { entry: ZEROS, found: false, usedMaxBasic: false };
 }

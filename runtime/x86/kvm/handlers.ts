@@ -13,7 +13,7 @@ import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
-import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
+import { kvmCpuid, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
 
@@ -174,8 +174,8 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const halves = (s as { r?: Int32Array }).r;
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
-  const r = cpuidAnswer(leaf, vcpu.ctx.era());
-  const entry = r.entry, found = r.found;
+  const r = cpuidAnswer(leaf, index, vcpu.ctx.era());
+  const entry = r.entry;
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
     halves[3] = entry.ebx; halves[19] = 0;
@@ -188,25 +188,28 @@ const handleCpuid: ExitHandler = (vcpu) => {
     s.gpr[2] = r.edx;
   }
   const f = CPUID_FIELDS;
-  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = found);
+  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = r.found), (f.used_max_basic = r.usedMaxBasic);
   vcpu.traceCpuid(f);
   vcpu.skipInstruction();
   return r.result;
 };
 
 /** kvm_cpuid's fields, one record reused by every CPUID exit (the trace copies them into its columns). */
-const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false };
+const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false, used_max_basic: false };
 
-/** The registers and the result of a CPUID leaf, made once per leaf (the answers never change). */
-type CpuidAnswer = { entry: CpuidEntry; found: boolean; eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult };
+/** The registers and the result of a CPUID leaf and subleaf, made once per pair (the answers never change). */
+type CpuidAnswer = CpuidAnswerEntry & { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult };
 const CPUID_ANSWERS: Record<KvmEra, Map<number, CpuidAnswer>> = { "2015": new Map(), today: new Map() };
-function cpuidAnswer(leaf: number, era: KvmEra) {
+function cpuidAnswer(leaf: number, index: number, era: KvmEra) {
   const cache = CPUID_ANSWERS[era];
-  let r = cache.get(leaf);
+  // One key per (leaf, subleaf) pair while the subleaf is small (most guests ask 0..3).
+  const key = index < 16 ? leaf * 16 + index : -1;
+  let r = key >= 0 ? cache.get(key) : undefined;
   if (!r) {
-    const { entry, found } = kvmCpuid(leaf, era);
-    r = { entry, found, eax: BigInt(entry.eax), ebx: BigInt(entry.ebx), ecx: BigInt(entry.ecx), edx: BigInt(entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${found ? "" : " (not in the table: zeros)"}`) };
-    if (cache.size < 4096) cache.set(leaf, r);
+    const a = kvmCpuid(leaf, era, index);
+    const how = a.found ? "" : a.usedMaxBasic ? " (above the highest basic leaf: its values)" : " (not in the table: zeros)";
+    r = { ...a, eax: BigInt(a.entry.eax), ebx: BigInt(a.entry.ebx), ecx: BigInt(a.entry.ecx), edx: BigInt(a.entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${how}`) };
+    if (key >= 0 && cache.size < 4096) cache.set(key, r);
   }
   return r;
 }

@@ -42,6 +42,32 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
     expect(Number(m.readRegister("edx"))).toBe(kvmCpuid(1).entry.edx);
   });
 
+  // SDM Vol. 2 CPUID: a leaf above the highest basic or extended leaf returns the highest basic
+  // leaf's data; KVM does the same (v4.1 check_cpuid_limit, today get_out_of_range_cpuid_entry).
+  test.each(KVM_ERAS)("a leaf above its range's highest leaf is answered with the highest basic leaf (%s)", (era) => {
+    const t = cpuidTable(era);
+    const top = t.get(0)!.eax;
+    const extTop = t.get(0x8000_0000)!.eax;
+    const kvmTop = t.get(0x4000_0000)!.eax;
+    for (const leaf of [top + 1, 0x3fff_ffff, extTop + 1, 0xc000_0000, 0xffff_ffff, kvmTop + 1]) {
+      const a = kvmCpuid(leaf, era);
+      expect(a, `leaf ${leaf.toString(16)}`).toEqual({ entry: t.get(top), found: false, usedMaxBasic: true });
+    }
+    // In range but not in the table, and a subleaf of an indexed leaf that does not exist: zeros.
+    for (const [leaf, index] of [[2, 0], [0x8000_0002, 0], [7, 1], [top + 1, 1]] as const) {
+      expect(kvmCpuid(leaf, era, index), `leaf ${leaf.toString(16)}.${index}`).toEqual({ entry: { eax: 0, ebx: 0, ecx: 0, edx: 0 }, found: false, usedMaxBasic: false });
+    }
+    // A subleaf of a leaf whose subleaf does not matter finds the leaf.
+    expect(kvmCpuid(1, era, 5)).toEqual({ entry: t.get(1), found: true, usedMaxBasic: false });
+  });
+
+  test("the guest sees the highest basic leaf's values for leaf 0x80000009 (extended leaf above its range)", () => {
+    const m = guest32("mov $0x80000009, %eax\nxor %ecx, %ecx\ncpuid\nhlt");
+    m.run();
+    const top = kvmCpuid(cpuidTable("2015").get(0)!.eax).entry;
+    expect([m.readRegister("eax"), m.readRegister("ebx"), m.readRegister("ecx"), m.readRegister("edx")].map(Number)).toEqual([top.eax, top.ebx, top.ecx, top.edx]);
+  });
+
   // Every advertised instruction feature runs without #UD; every absent one is #UD (a guest that
   // ignores CPUID crashes as on a CPU without it). The instruction bytes are each row's evidence.
   const insnRows = CPUID_FEATURES.filter((f) => f.evidence.kind === "insn");

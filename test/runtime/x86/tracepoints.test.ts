@@ -186,14 +186,21 @@ const ROWS: Record<string, Row[]> = {
   kvm_cpuid: [
     {
       // v4.1 kvm_emulate_cpuid: trace_kvm_cpuid(function, eax, ebx, ecx, edx); today kvm_cpuid adds
-      // the index (ECX as the guest passed it) and whether the entry was found. Leaf 8 is reserved
-      // (SDM Vol. 2 CPUID) and below the maximum basic leaf: zeros, "not found".
-      what: "leaf 0 (vendor) and reserved leaf 8",
-      guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nmov $3, %ecx\ncpuid\nhlt",
+      // the index (ECX as the guest passed it), whether the entry was found and whether the
+      // highest basic leaf stood in. That leaf is 7, so leaf 8 is answered with leaf 7's subleaf
+      // (v4.1 check_cpuid_limit; today get_out_of_range_cpuid_entry, ", used max basic"); leaf 7
+      // is indexed and only its subleaf 0 exists, so leaf 8 subleaf 3 finds nothing: zeros.
+      what: "leaf 0 (vendor), leaf 8 above the highest basic leaf, and its subleaf 3",
+      guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nmov $3, %ecx\ncpuid\nhlt",
       names: ["kvm_cpuid"],
       expected: {
-        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
-        today: ["kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found", "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found"],
+        // Leaf 7 subleaf 0 advertises no feature this model backs, so its values are zeros too.
+        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
+        today: [
+          "kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
+          "kvm_cpuid: func 8 idx 0 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found, used max basic",
+          "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found",
+        ],
       },
     },
   ],
