@@ -210,6 +210,20 @@ function outOfRangeLeaf(table: ReadonlyMap<number, CpuidEntry>, leaf: number): n
   return basic.eax;
 }
 
+/**
+ * The subleaf that decides kvm_cpuid's answer for `leaf`: `index` when the leaf (or the highest
+ * basic leaf standing in for it) is indexed, otherwise 0 — so callers can cache answers by
+ * (leaf, decidingIndex) whatever the guest left in ECX.
+ */
+export function decidingIndex(leaf: number, index: number, era: KvmEra = "2015"): number {
+  leaf >>>= 0;
+  if (INDEXED_LEAVES.has(leaf)) return index >>> 0;
+  const table = TABLES[era];
+  if (table.has(leaf)) return 0;
+  const sub = outOfRangeLeaf(table, leaf);
+  return sub !== undefined && INDEXED_LEAVES.has(sub) ? index >>> 0 : 0;
+}
+
 /** What kvm_cpuid answered: the entry (zeros when none), whether it matched exactly, and whether the highest basic leaf stood in. */
 export interface CpuidAnswerEntry {
   entry: CpuidEntry;

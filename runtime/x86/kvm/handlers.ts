@@ -13,7 +13,7 @@ import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
-import { kvmCpuid, type CpuidAnswerEntry } from "./cpuid.js";
+import { decidingIndex, kvmCpuid, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import type { KvmVcpu } from "./vcpu.js";
 
@@ -202,8 +202,10 @@ type CpuidAnswer = CpuidAnswerEntry & { eax: bigint; ebx: bigint; ecx: bigint; e
 const CPUID_ANSWERS: Record<KvmEra, Map<number, CpuidAnswer>> = { "2015": new Map(), today: new Map() };
 function cpuidAnswer(leaf: number, index: number, era: KvmEra) {
   const cache = CPUID_ANSWERS[era];
-  // One key per (leaf, subleaf) pair while the subleaf is small (most guests ask 0..3).
-  const key = index < 16 ? leaf * 16 + index : -1;
+  // One key per (leaf, deciding subleaf) pair while that subleaf is small (guests ask 0..3 of
+  // indexed leaves and leave anything in ECX for the others).
+  const sub = decidingIndex(leaf, index, era);
+  const key = sub < 16 ? leaf * 16 + sub : -1;
   let r = key >= 0 ? cache.get(key) : undefined;
   if (!r) {
     const a = kvmCpuid(leaf, era, index);
