@@ -238,14 +238,7 @@ export class X86Machine extends VmBase implements Machine {
     const len = insn?.length ?? 0;
     const q = info.qualification;
     const intrInfo = info.intrInfo ?? 0;
-    v.writeField(EXIT_INFO.reason, code);
-    v.writeField(EXIT_INFO.qualification, q);
-    v.writeField(EXIT_INFO.gpa, info.guestPhysical ?? 0);
-    v.writeField(EXIT_INFO.gla, info.guestLinear ?? 0);
-    v.writeField(EXIT_INFO.length, len);
-    v.writeField(EXIT_INFO.intrInfo, intrInfo);
-    v.writeField(EXIT_INFO.intrError, info.intrError ?? 0);
-    v.writeField(EXIT_INFO.idtVectoring, info.idtVectoring ?? 0);
+    v.writeExitInfo(code, q, info.guestPhysical ?? 0, info.guestLinear ?? 0, len, intrInfo, info.intrError ?? 0, info.idtVectoring ?? 0);
     if (info.instrInfo !== undefined) v.write("VMX_INSTRUCTION_INFO", info.instrInfo);
     saveGuestState(v, s, this.cpu.systemVersion);
     // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.

@@ -199,21 +199,34 @@ const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, fo
 
 /** The registers and the result of a CPUID leaf and subleaf, made once per pair (the answers never change). */
 type CpuidAnswer = CpuidAnswerEntry & { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult };
-const CPUID_ANSWERS: Record<KvmEra, Map<number, CpuidAnswer>> = { "2015": new Map(), today: new Map() };
-function cpuidAnswer(leaf: number, index: number, era: KvmEra) {
+/**
+ * Answers by leaf: the answer itself when the subleaf does not decide it (whatever the guest left
+ * in ECX), else the answers of that leaf by subleaf. One lookup on the hot path.
+ */
+type CpuidCacheEntry = { indexed: false; answer: CpuidAnswer } | { indexed: true; bySubleaf: Map<number, CpuidAnswer> };
+const CPUID_ANSWERS: Record<KvmEra, Map<number, CpuidCacheEntry>> = { "2015": new Map(), today: new Map() };
+const CACHE_MAX = 4096;
+function cpuidAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
   const cache = CPUID_ANSWERS[era];
-  // One key per (leaf, deciding subleaf) pair while that subleaf is small (guests ask 0..3 of
-  // indexed leaves and leave anything in ECX for the others).
-  const sub = decidingIndex(leaf, index, era);
-  const key = sub < 16 ? leaf * 16 + sub : -1;
-  let r = key >= 0 ? cache.get(key) : undefined;
+  let c = cache.get(leaf);
+  if (c !== undefined && !c.indexed) return c.answer;
+  if (c === undefined) {
+    const indexed = decidingIndex(leaf, 1, era) !== 0;
+    c = indexed ? { indexed, bySubleaf: new Map() } : { indexed, answer: makeAnswer(leaf, 0, era) };
+    if (cache.size < CACHE_MAX) cache.set(leaf, c);
+    if (!c.indexed) return c.answer;
+  }
+  let r = c.bySubleaf.get(index);
   if (!r) {
-    const a = kvmCpuid(leaf, era, index);
-    const how = a.found ? "" : a.usedMaxBasic ? " (above the highest basic leaf: its values)" : " (not in the table: zeros)";
-    r = { ...a, eax: BigInt(a.entry.eax), ebx: BigInt(a.entry.ebx), ecx: BigInt(a.entry.ecx), edx: BigInt(a.entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${how}`) };
-    if (key >= 0 && cache.size < 4096) cache.set(key, r);
+    r = makeAnswer(leaf, index, era);
+    if (c.bySubleaf.size < CACHE_MAX) c.bySubleaf.set(index, r);
   }
   return r;
+}
+function makeAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
+  const a = kvmCpuid(leaf, era, index);
+  const how = a.found ? "" : a.usedMaxBasic ? " (above the highest basic leaf: its values)" : " (not in the table: zeros)";
+  return { ...a, eax: BigInt(a.entry.eax), ebx: BigInt(a.entry.ebx), ecx: BigInt(a.entry.ecx), edx: BigInt(a.entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${how}`) };
 }
 
 const handleHalt: ExitHandler = (vcpu) => {

@@ -166,6 +166,17 @@ function widthMask(w: VmcsWidth): bigint {
   return w === 16 ? 0xffffn : w === 32 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
 }
 
+/** Slots of the basic VM-exit information fields (SDM Vol. 3 24.9.1), for Vmcs.writeExitInfo. */
+const slotOf = (name: string): number => {
+  const f = VMCS_FIELDS.find((x) => x.name === name);
+  if (!f) throw new Error(`no VMCS field ${name}`);
+  return f.slot;
+};
+const EXIT_SLOTS = {
+  reason: slotOf("VM_EXIT_REASON"), qualification: slotOf("EXIT_QUALIFICATION"), gpa: slotOf("GUEST_PHYSICAL_ADDRESS"), gla: slotOf("GUEST_LINEAR_ADDRESS"),
+  length: slotOf("VM_EXIT_INSTRUCTION_LEN"), intrInfo: slotOf("VM_EXIT_INTR_INFO"), intrError: slotOf("VM_EXIT_INTR_ERROR_CODE"), idtVectoring: slotOf("IDT_VECTORING_INFO_FIELD"),
+};
+
 /**
  * One VMCS: a value per field of the table (by slot); reads and writes truncate to the field's
  * width (SDM 30.3 VMREAD/VMWRITE). A value below 2^53 is a number in `num` (no BigInt per write
@@ -229,6 +240,28 @@ export class Vmcs {
     if (field.entryKind === 1) this.guestWrites = this.guestWrites < 2 ? 1 : 2;
     else if (field.entryKind === 2) (this.guestWrites = 2), this.entryWrites++;
     if (field.cr) this.crWrites++;
+  }
+
+  /**
+   * VM exit (SDM Vol. 3 27.2): the basic VM-exit information fields at once — exit reason,
+   * qualification, guest-physical and guest-linear address, instruction length, interruption
+   * information and error code, IDT-vectoring information. The 32-bit ones are stored as given
+   * (unsigned 32-bit numbers); the 64-bit ones as writeField stores them. None of them is a
+   * guest-state or control field, so the entry bookkeeping is untouched.
+   */
+  writeExitInfo(reason: number, qualification: bigint | number, gpa: number, gla: bigint | number, length: number, intrInfo: number, intrError: number, idtVectoring: number): void {
+    const n = this.num;
+    n[EXIT_SLOTS.reason] = reason >>> 0;
+    n[EXIT_SLOTS.length] = length >>> 0;
+    n[EXIT_SLOTS.intrInfo] = intrInfo >>> 0;
+    n[EXIT_SLOTS.intrError] = intrError >>> 0;
+    n[EXIT_SLOTS.idtVectoring] = idtVectoring >>> 0;
+    if (typeof qualification === "number" && qualification >= 0 && qualification <= Number.MAX_SAFE_INTEGER) n[EXIT_SLOTS.qualification] = qualification;
+    else this.writeField(VMCS_FIELDS[EXIT_SLOTS.qualification]!, qualification);
+    if (gpa >= 0 && gpa <= Number.MAX_SAFE_INTEGER) n[EXIT_SLOTS.gpa] = gpa;
+    else this.writeField(VMCS_FIELDS[EXIT_SLOTS.gpa]!, gpa);
+    if (typeof gla === "number" && gla >= 0 && gla <= Number.MAX_SAFE_INTEGER) n[EXIT_SLOTS.gla] = gla;
+    else this.writeField(VMCS_FIELDS[EXIT_SLOTS.gla]!, gla);
   }
 
   /** VMREAD by name or encoding (SDM Vol. 3 30.3). */
