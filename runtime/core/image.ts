@@ -1,6 +1,8 @@
 // The part of loading a binary guest both machines share: the pieces of the file that go to
-// guest RAM (an ELF PT_LOAD segment with its .bss, or a whole image) and copying them there.
+// guest RAM (an ELF PT_LOAD segment with its .bss, or a whole image), reading them from an ELF
+// file, and copying them there.
 
+import { ExitlabError } from "./errors.js";
 import type { GuestMemory } from "./memory.js";
 
 /** A piece of a guest file to copy into guest RAM. */
@@ -18,4 +20,69 @@ export function writeSegments(memory: GuestMemory, segments: readonly ImageSegme
     memory.writeBytes(seg.address, seg.bytes);
     if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
   }
+}
+
+/** ELF e_machine values (System V gABI, "ELF Header"; the processor supplements name them). */
+export const ELF_MACHINES: Readonly<Record<number, string>> = {
+  3: "x86 (EM_386)", 40: "32-bit Arm (EM_ARM)", 62: "x86-64 (EM_X86_64)", 183: "AArch64 (EM_AARCH64)", 243: "RISC-V (EM_RISCV)",
+};
+
+/** What a machine's loader accepts in an ELF file. */
+export interface ElfExpectation {
+  /** ELFCLASS: 1 (32-bit) or 2 (64-bit). */
+  elfClass: 1 | 2;
+  /** e_machine. */
+  machine: number;
+  /** The error when e_machine or the class differ (e.g. "an arm64 guest is ELF64 for AArch64 (EM_AARCH64)"). */
+  wanted: string;
+  /** A hint for a file of another machine (where such files boot). */
+  hint?: string;
+}
+
+/** Whether the bytes start with the ELF magic (0x7f "ELF"). */
+export function isElf(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+}
+
+/**
+ * The PT_LOAD segments (at p_paddr, with their p_memsz − p_filesz of .bss) and e_entry of a
+ * little-endian ELF file of the expected class and machine (System V gABI: "ELF Header",
+ * "Program Header"; ELF32 and ELF64 layouts). Addresses are numbers (exact below 2^53).
+ * Throws ExitlabError naming `name` and what is wrong: truncated, another machine or class,
+ * big-endian, no loadable segment.
+ */
+export function readElf(bytes: Uint8Array, name: string, want: ElfExpectation): { segments: ImageSegment[]; entry: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = (n: number, what: string) => {
+    if (bytes.length < n) throw new ExitlabError(`${name} is truncated: the ELF ${what} ends at byte ${n} but the file has ${bytes.length}`);
+  };
+  need(20, "identification");
+  const cls = bytes[4], data = bytes[5];
+  const machine = view.getUint16(18, data !== 2);
+  if (machine !== want.machine || cls !== want.elfClass) {
+    const what = ELF_MACHINES[machine] ?? `machine ${machine}`;
+    throw new ExitlabError(`${name} is a ${cls === 2 ? "64-bit" : "32-bit"} ELF file for ${what}: ${want.wanted}`, machine !== want.machine ? want.hint : undefined);
+  }
+  if (data !== 1) throw new ExitlabError(`${name} is a big-endian ELF file: this machine runs little-endian guests`);
+  const wide = cls === 2;
+  need(wide ? 64 : 52, "header");
+  // e_entry, e_phoff, e_phentsize, e_phnum: offsets by class (gABI "ELF Header").
+  const word = (o: number) => (wide ? Number(view.getBigUint64(o, true)) : view.getUint32(o, true));
+  const entry = word(24);
+  const phoff = word(wide ? 32 : 28);
+  const phentsize = view.getUint16(wide ? 54 : 42, true);
+  const phnum = view.getUint16(wide ? 56 : 44, true);
+  need(phoff + phnum * phentsize, "program headers");
+  // p_offset, p_paddr, p_filesz, p_memsz: offsets in a program header by class.
+  const [oOff, oPaddr, oFilesz, oMemsz] = wide ? [8, 24, 32, 40] : [4, 12, 16, 20];
+  const segments: ImageSegment[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const p = phoff + i * phentsize;
+    if (view.getUint32(p, true) !== 1) continue; // PT_LOAD
+    const offset = word(p + oOff), paddr = word(p + oPaddr), filesz = word(p + oFilesz), memsz = word(p + oMemsz);
+    need(offset + filesz, `segment ${i}`);
+    segments.push({ address: paddr, bytes: bytes.subarray(offset, offset + filesz), zero: Math.max(0, memsz - filesz) });
+  }
+  if (segments.length === 0) throw new ExitlabError(`${name} has no loadable (PT_LOAD) segments`);
+  return { segments, entry };
 }

@@ -6,13 +6,13 @@
 // after it. Loading is the loader's (loader.ts); this module reads the file and builds the info block.
 
 import { ExitlabError } from "../core/errors.js";
-import type { ImageSegment } from "../core/image.js";
+import { isElf, readElf, type ImageSegment } from "../core/image.js";
 
 /** Where QEMU puts the Multiboot information structure (hw/i386/multiboot.c: mbs.offset_mbinfo, 0x9500). */
 export const MULTIBOOT_INFO_ADDRESS = 0x9500;
 const MULTIBOOT_HEADER_MAGIC = 0x1bad_b002;
-/** ELF e_machine values (System V gABI). */
-const EM_NAMES: Record<number, string> = { 3: "x86 (EM_386)", 40: "32-bit Arm (EM_ARM)", 62: "x86-64 (EM_X86_64)", 183: "AArch64 (EM_AARCH64)" };
+/** ELF e_machine for x86 (System V gABI, EM_386). */
+const EM_386 = 3;
 
 /**
  * The segments and entry of a multiboot ELF32 file. Throws ExitlabError naming `name` and what is
@@ -30,31 +30,10 @@ export function parseMultibootElf(bytes: Uint8Array, name: string): { segments: 
     }
   }
   if (header < 0) throw new ExitlabError(`${name} is not a multiboot kernel: no Multiboot header (magic 0x1badb002) in its first 8 KiB`, "x86 guests load as QEMU's -kernel loads multiboot kernels (kvm-unit-tests' x86 .flat files are)");
-  if (bytes.length < 52 || view.getUint32(0, false) !== 0x7f45_4c46) {
+  if (!isElf(bytes)) {
     throw new ExitlabError(`${name} is a multiboot kernel but not an ELF file: the a.out-kludge load addresses are not supported`);
   }
-  const machine = view.getUint16(18, true);
-  if (bytes[4] !== 1 || machine !== 3) {
-    throw new ExitlabError(`${name} is an ELF file for ${bytes[4] === 2 ? `64-bit ${EM_NAMES[machine] ?? `machine ${machine}`}` : EM_NAMES[machine] ?? `machine ${machine}`}: a multiboot kernel is ELF32 for x86 (EM_386)`);
-  }
-  const entry = view.getUint32(24, true);
-  const phoff = view.getUint32(28, true);
-  const phentsize = view.getUint16(42, true);
-  const phnum = view.getUint16(44, true);
-  if (phoff + phnum * phentsize > bytes.length) throw new ExitlabError(`${name} is truncated: its program headers end past the file's ${bytes.length} bytes`);
-  const segments: ImageSegment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const p = phoff + i * phentsize;
-    if (view.getUint32(p, true) !== 1) continue; // PT_LOAD
-    const offset = view.getUint32(p + 4, true);
-    const paddr = view.getUint32(p + 12, true);
-    const filesz = view.getUint32(p + 16, true);
-    const memsz = view.getUint32(p + 20, true);
-    if (offset + filesz > bytes.length) throw new ExitlabError(`${name} is truncated: segment ${i} ends at byte ${offset + filesz} but the file has ${bytes.length}`);
-    segments.push({ address: paddr, bytes: bytes.subarray(offset, offset + filesz), zero: Math.max(0, memsz - filesz) });
-  }
-  if (segments.length === 0) throw new ExitlabError(`${name} has no loadable (PT_LOAD) segments`);
-  return { segments, entry };
+  return readElf(bytes, name, { elfClass: 1, machine: EM_386, wanted: "a multiboot kernel is ELF32 for x86 (EM_386)" });
 }
 
 /**

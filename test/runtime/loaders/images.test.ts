@@ -95,7 +95,7 @@ describe("arm64 images", () => {
 
   test("bad files: clear errors naming the file and what is wrong", () => {
     expect(() => parseArm64Image(new Uint8Array(0), RAM, "e.bin")).toThrow(/e\.bin is empty/);
-    expect(() => parseArm64Image(elf({ bits: 64, machine: 62, entry: 0, segs: [{ paddr: 0, bytes: [0] }] }), RAM, "x.elf")).toThrow(/x\.elf is an ELF file for x86-64 \(EM_X86_64\), not AArch64/);
+    expect(() => parseArm64Image(elf({ bits: 64, machine: 62, entry: 0, segs: [{ paddr: 0, bytes: [0] }] }), RAM, "x.elf")).toThrow(/x\.elf is a 64-bit ELF file for x86-64 \(EM_X86_64\): an arm64 guest is ELF64 for AArch64/);
     expect(() => parseArm64Image(elf({ bits: 32, machine: 183, entry: 0, segs: [] }), RAM, "a.elf")).toThrow(/32-bit ELF/);
     expect(() => parseArm64Image(elf({ bits: 64, machine: 183, entry: 0, segs: [] }), RAM, "n.elf")).toThrow(/no loadable/);
     expect(() => parseArm64Image(elf({ bits: 64, machine: 183, entry: 0, segs: [{ paddr: RAM, bytes: [1, 2, 3, 4] }] }).subarray(0, 100), RAM, "t.elf")).toThrow(/t\.elf is truncated/);
@@ -125,7 +125,7 @@ describe("x86 multiboot kernels", () => {
   test("bad files: no Multiboot header, another machine's ELF", () => {
     expect(() => parseMultibootElf(new Uint8Array(64), "z.bin")).toThrow(/z\.bin is not a multiboot kernel/);
     const arm = elf({ bits: 64, machine: 183, entry: 0, segs: [{ paddr: 0x40_0000, bytes: MB }] });
-    expect(() => parseMultibootElf(arm, "a.elf")).toThrow(/a\.elf is an ELF file for 64-bit AArch64/);
+    expect(() => parseMultibootElf(arm, "a.elf")).toThrow(/a\.elf is a 64-bit ELF file for AArch64 \(EM_AARCH64\): a multiboot kernel is ELF32 for x86/);
   });
 });
 
