@@ -154,6 +154,9 @@ export class Arm64Machine extends VmBase implements Machine {
     this.gicRegions = regions;
     this.kvm.directMmio = version === "v2" ? [{ base: GICC_BASE, size: 0x2000 }] : [];
     this.cpu.gicSysregs = version === "v3";
+    // ID_AA64PFR0_EL1.GIC (27:24): 1 = the GICv3 system-register interface (KVM sets it with a vGICv3).
+    const pfr0 = this.cpu.reg("ID_AA64PFR0_EL1") & ~(0xfn << 24n);
+    this.cpu.sysregs.set("ID_AA64PFR0_EL1", version === "v3" ? pfr0 | (1n << 24n) : pfr0);
     this.cpu.sysregHook = {
       read: (n) => this.timer.read(n) ?? (version === "v3" ? v.readIcc(n) : undefined),
       write: (n, val) => this.timer.write(n, val) || (version === "v3" && v.writeIcc(n, val)),
