@@ -54,7 +54,11 @@ export function helpText(topic: string | undefined, session: Session, pos?: Pos)
   const t = topic.toLowerCase();
   if (/^[0-9]/.test(t)) return exitNumberHelp(topic, session, pos);
   const d = STATEMENT_DOCS.find((x) => x.keyword === t) ?? (t === "boot" ? STATEMENT_DOCS[0] : undefined);
-  if (d) return `${d.syntax}\n  ${d.doc}\n  example: ${d.example}${moreHelp(d.keyword, session)}`;
+  if (d) {
+    // A statement and an exit reason of the same word (`irq`, `IRQ`): both.
+    const same = Object.values(session.factory.archInfo).flatMap((info) => (info?.exitReasons ?? []).filter((r) => r.name.toLowerCase() === t).map((r) => `\n${r.name}${r.code !== undefined ? ` (${r.code})` : ""}, ${info!.arch} exit reason: ${r.doc}`));
+    return `${d.syntax}\n  ${d.doc}\n  example: ${d.example}${moreHelp(d.keyword, session)}${same.join("")}`;
+  }
   if (t in SETTINGS) return `set ${t} VALUE\n  ${SETTINGS[t]}`;
   for (const info of Object.values(session.factory.archInfo)) {
     if (!info) continue;
