@@ -30,14 +30,8 @@ const MASK64 = (1n << 64n) - 1n;
 export { MODELLED_CPU_HZ } from "../core/clock.js";
 import { MODELLED_CPU_HZ } from "../core/clock.js";
 
-/** cpu.attention bits: the engine looks at them between blocks. */
-export const ATTN_VIRQ = 1, ATTN_STOP = 2;
-
-/** Registers a device model answers for (the generic timer, the GICv3 CPU interface). */
-export interface SysregHook {
-  read(name: string): bigint | undefined;
-  write(name: string, v: bigint): boolean;
-}
+import { ATTN_STOP, ATTN_VIRQ, takeIrq, type SysregHook } from "./interrupts.js";
+export { ATTN_STOP, ATTN_VIRQ, type SysregHook } from "./interrupts.js";
 
 /** The trap of each HVC #imm16, made once (traps are immutable; HVC is the hypercall hot path). */
 const HVC_TRAPS: El2Trap[] = [];
@@ -145,31 +139,14 @@ export class A64Cpu implements A64Env {
     else this.attention &= ~ATTN_VIRQ;
   }
 
-  /**
-   * At a block boundary with attention set: take a signalled vIRQ when PSTATE.I is clear (Arm ARM
-   * D1.10: IRQ exception to EL1, vector offset +0x80, ELR = the next instruction); returns true
-   * when the run must stop for the machine (ATTN_STOP, cleared here).
-   */
+  /** At a block boundary with attention set: take a signalled vIRQ (interrupts.ts); true when the run must stop (ATTN_STOP, cleared). */
   serviceAttention(): boolean {
     if (this.attention & ATTN_STOP) {
       this.attention &= ~ATTN_STOP;
       return true;
     }
-    if (this.virq && (this.state.daif & 2) === 0) this.takeIrq();
+    if (this.virq && (this.state.daif & 2) === 0) takeIrq(this);
     return false;
-  }
-
-  /** Exception entry for an IRQ to EL1 (Arm ARM D1.10.2): ELR_EL1 = pc, SPSR_EL1 = PSTATE, vector + 0x80. */
-  takeIrq(): void {
-    const s = this.state;
-    this.sysregs.set("ELR_EL1", s.pc);
-    this.sysregs.set("SPSR_EL1", this.pstate);
-    this.pstateSS = 0;
-    const offset = (s.el === 0 ? 0x400n : s.spsel ? 0x200n : 0n) + 0x80n;
-    s.el = 1;
-    s.spsel = 1;
-    s.daif = 0xf;
-    s.pc = (this.reg("VBAR_EL1") & ~0x7ffn) + offset;
   }
   /** Guest memory for compiled code (the MemPort the templates use): a software TLB in front of load/store. */
   readonly port: SoftTlb;
