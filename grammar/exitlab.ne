@@ -148,6 +148,7 @@ atom -> %number {% (d) => num(d[0]) %}
   | %kw_count "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], pos: span(d) }) %}
   | %word "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "find", fn: wordOf(d[0]), where: d[4], pos: span(d) }) %}
   | "(" expr ")" {% (d) => ({ ...d[1], pos: span(d) }) %}
-path -> %word {% (d) => [d[0]] %} | path "." field {% (d) => [...d[0], d[2]] %}
+# `irq` is a statement and, as a name, the IRQ exit reason (`reason == IRQ`).
+path -> %word {% (d) => [d[0]] %} | %kw_irq {% (d) => [{ ...d[0], value: d[0].text }] %} | path "." field {% (d) => [...d[0], d[2]] %}
 fieldPath -> field {% (d) => [d[0]] %} | fieldPath "." field {% (d) => [...d[0], d[2]] %}
 field -> %word {% id %} | anyKw {% id %}
