@@ -8,7 +8,7 @@
 // registers" (GICH_LR, Table 5-9), 5.4 "GIC virtual CPU interface registers" (GICV_*); Arm IHI
 // 0069H (GICv3) 12.4 ICH_LR<n>_EL2, 12.2 ICC_* / ICV_*.
 
-import type { BitLayout } from "../../core/bitfields.js";
+import { encodeBits, type BitLayout } from "../../core/bitfields.js";
 
 /** GICH_LR<n> (GICv2, IHI 0048B Table 5-9). */
 export const GICH_LR: BitLayout = {
@@ -136,15 +136,15 @@ export class VirtualCpuInterface {
     this.update();
   }
 
-  /** The LR's value as the hardware register holds it (for `show gic`). */
+  /** The LR's value as the hardware register holds it (for `show gic`), encoded by its layout. */
   encode(i: number, v3: boolean): bigint {
     const lr = this.lrs[i]!;
     if (v3) {
-      const pintid = lr.hw ? BigInt(lr.intid) : lr.eoi ? 1n << 9n : 0n;
-      return BigInt(lr.intid) | (pintid << 32n) | (BigInt(lr.priority) << 48n) | (1n << 60n) | ((lr.hw ? 1n : 0n) << 61n) | (BigInt(lr.state) << 62n);
+      const pintid = lr.hw ? lr.intid : lr.eoi ? 1 << 9 : 0;
+      return encodeBits(ICH_LR, { vintid: lr.intid, pintid, priority: lr.priority, group: 1, hw: lr.hw ? 1 : 0, state: lr.state });
     }
-    const phys = lr.hw ? lr.intid : (lr.eoi ? 1 << 9 : 0) | (lr.intid < 16 ? lr.source : 0);
-    return BigInt((lr.intid | (phys << 10) | ((lr.priority >> 3) << 23) | (lr.state << 28) | ((lr.hw ? 1 : 0) << 31)) >>> 0);
+    const physicalid = lr.hw ? lr.intid : (lr.eoi ? 1 << 9 : 0) | (lr.intid < 16 ? lr.source : 0);
+    return encodeBits(GICH_LR, { virtualid: lr.intid, physicalid, priority: lr.priority >> 3, state: lr.state, grp1: 0, hw: lr.hw ? 1 : 0 });
   }
 
   /** GICV (GICv2 virtual CPU interface, at the guest's GICC address): IHI 0048B Table 5-11. */

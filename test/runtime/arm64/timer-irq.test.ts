@@ -147,3 +147,16 @@ describe("a timer-driven arm64 guest", () => {
     expect(reasons(now, "SYS64")).toBe(2);
   });
 });
+
+describe("list registers as data", () => {
+  test("show gic's list registers decode back through `decode ich_lr` / `decode gich_lr`", async () => {
+    const { ARM64_DECODERS } = await import("../../../runtime/arm64/decoders.js");
+    const { VirtualCpuInterface } = await import("../../../runtime/arm64/gic/cpuif.js");
+    const c = new VirtualCpuInterface(() => {}, () => {});
+    Object.assign(c.lrs[0]!, { intid: 27, state: 1, priority: 0xa0, hw: true, eoi: false, source: 0 });
+    const dec = (name: string, v: bigint) => Object.fromEntries(ARM64_DECODERS.find((d) => d.name === name)!.decode(v).rows.map((r) => [r[0], r[2]]));
+    expect(c.encode(0, true)).toBe(0x70a0_001b_0000_001bn); // group 1 (60), HW (61), pending (62)
+    expect(dec("ich_lr", c.encode(0, true))).toMatchObject({ vintid: "0x1b", pintid: "0x1b", priority: "0xa0", hw: "0x1", state: "0x1" });
+    expect(dec("gich_lr", c.encode(0, false))).toMatchObject({ virtualid: "0x1b", physicalid: "0x1b", priority: "0x14", hw: "0x1", state: "0x1" });
+  });
+});
