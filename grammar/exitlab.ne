@@ -15,7 +15,7 @@ sep -> %nl | ";"
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
-  | decode {% id %} | value {% id %}
+  | decode {% id %} | irq {% id %} | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -32,7 +32,7 @@ anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use 
   | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
   | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
   | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where
-  | %kw_print | %kw_for | %kw_decode) {% (d) => d[0][0] %}
+  | %kw_print | %kw_for | %kw_decode | %kw_irq) {% (d) => d[0][0] %}
 
 # Without an architecture, `vm boot` boots the session's default (`set arch`).
 vmBoot -> %kw_vm %kw_boot archName:? guestSrc:? asName:?
@@ -62,6 +62,9 @@ step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(
   | %kw_step %kw_until expr {% (d) => ({ type: "step", count: null, until: d[2], pos: span(d) }) %}
 
 handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
+
+# `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID).
+irq -> %kw_irq expr {% (d) => ({ type: "irq", intid: d[1], pos: span(d) }) %}
 
 run -> %kw_run runUntil:? runLimit:? {% (d) => ({ type: "run", until: d[1], limit: d[2], pos: span(d) }) %}
 runUntil -> %kw_until %kw_halt {% () => "halt" %} | %kw_until expr {% (d) => d[1] %}
@@ -145,6 +148,7 @@ atom -> %number {% (d) => num(d[0]) %}
   | %kw_count "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], pos: span(d) }) %}
   | %word "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "find", fn: wordOf(d[0]), where: d[4], pos: span(d) }) %}
   | "(" expr ")" {% (d) => ({ ...d[1], pos: span(d) }) %}
-path -> %word {% (d) => [d[0]] %} | path "." field {% (d) => [...d[0], d[2]] %}
+# `irq` is a statement and, as a name, the IRQ exit reason (`reason == IRQ`).
+path -> %word {% (d) => [d[0]] %} | %kw_irq {% (d) => [{ ...d[0], value: d[0].text }] %} | path "." field {% (d) => [...d[0], d[2]] %}
 fieldPath -> field {% (d) => [d[0]] %} | fieldPath "." field {% (d) => [...d[0], d[2]] %}
 field -> %word {% id %} | anyKw {% id %}

@@ -76,7 +76,8 @@ function expectations(parser: nearley.Parser): { words: string[]; keywords: stri
   let wantsWord = false;
   for (const st of column?.scannable ?? []) {
     const sym = st.rule.symbols[st.dot]!;
-    const d = (sym.type === "word" && RULE_WORDS[st.rule.name]) || describe(sym);
+    // `irq` where a name may stand is the IRQ exit reason's name: "a name" says it.
+    const d = (sym.type === "word" && RULE_WORDS[st.rule.name]) || (sym.type === "kw_irq" && st.rule.name === "path" ? describe({ type: "word" } as typeof sym) : describe(sym));
     if (sym.type === "word") wantsWord = true;
     // A keyword that can also be a field name (after `exit.`) is listed once as "a name".
     seen.add(d);

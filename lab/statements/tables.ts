@@ -32,8 +32,8 @@ export function exitRowsBy(exits: Exits): { reason: string; count: number; cycle
 /**
  * `kvm_exit` lines of a saved trace as exits. Formats: x86 (Linux arch/x86/kvm/trace.h)
  * "kvm_exit: reason CR_ACCESS rip 0x… info …"; arm (arch/arm/kvm/trace.h, later kernels)
- * "kvm_exit: TRAP: HSR_EC: 0x0024 (DABT_LOW), PC: 0x…"; Linux 4.1 arm "kvm_exit: PC: 0x…" names
- * no reason ("kvm_exit").
+ * "kvm_exit: TRAP: HSR_EC: 0x0024 (DABT_LOW), PC: 0x…" (an "IRQ:" exit is an IRQ, whatever stale
+ * class it prints); Linux 4.1 arm "kvm_exit: PC: 0x…" names no reason ("kvm_exit").
  */
 export function parseTraceExits(lines: readonly string[]): ExitLike[] {
   const out: ExitLike[] = [];
@@ -41,7 +41,7 @@ export function parseTraceExits(lines: readonly string[]): ExitLike[] {
     const at = l.indexOf("kvm_exit:");
     if (at < 0) return;
     const body = l.slice(at + 9);
-    const reason = /reason (\w+)/.exec(body)?.[1] ?? /\((\w+)\)/.exec(body)?.[1] ?? "kvm_exit";
+    const reason = /reason (\w+)/.exec(body)?.[1] ?? (/^ IRQ:/.test(body) ? "IRQ" : undefined) ?? /\((\w+)\)/.exec(body)?.[1] ?? "kvm_exit";
     const pc = /(?:rip|PC:) (0x[0-9a-fA-F]+)/.exec(body)?.[1];
     out.push({ reason, cycles: 0, step: i, pc: pc ? BigInt(pc) : 0n });
   });

@@ -6,6 +6,15 @@ import { bitsLayout, decodeView, fieldValue, layoutRows, reservedRows, type Regi
 import type { MachineView } from "../core/machine.js";
 import { decodeEsr, describeFsc, ESR } from "./esr.js";
 import { HCR_BITS } from "./el2.js";
+import { GICH_LR, ICH_LR } from "./gic/cpuif.js";
+import { CNT_CTL, CNTHCTL_EL2 } from "./timer.js";
+import type { BitLayout } from "../core/bitfields.js";
+
+/** A register decoded field by field by its bit layout (the GIC list registers, the timer controls). */
+function layoutView(layout: BitLayout, value: bigint, bits: number): MachineView {
+  checkWidth(layout.name, value, bits);
+  return decodeView(`${layout.name} = ${hex(value)} (${layout.source})`, layoutRows(layout, value, {}));
+}
 
 const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
 const MAX64 = (1n << 64n) - 1n;
@@ -51,4 +60,8 @@ export function hcrView(value: bigint): MachineView {
 export const ARM64_DECODERS: readonly RegisterDecoder[] = [
   { name: "esr", doc: "ESR_ELx, the exception syndrome: class, instruction length and the class's ISS fields", source: ESR.source, decode: (v) => esrView(v) },
   { name: "hcr", doc: "HCR_EL2, the hypervisor configuration register: the trap and routing controls", source: HCR_LAYOUT.source, decode: (v) => hcrView(v) },
+  { name: "gich_lr", doc: "GICH_LR<n>, a GICv2 list register: virtual INTID, physical INTID or EOI, priority, state, HW", source: GICH_LR.source, decode: (v) => layoutView(GICH_LR, v, 32) },
+  { name: "ich_lr", doc: "ICH_LR<n>_EL2, a GICv3 list register: vINTID, pINTID or EOI, priority, group, HW, state", source: ICH_LR.source, decode: (v) => layoutView(ICH_LR, v, 64) },
+  { name: "cnt_ctl", doc: "CNTV_CTL_EL0 / CNTP_CTL_EL0, a timer's control: ENABLE, IMASK, ISTATUS", source: CNT_CTL.source, decode: (v) => layoutView(CNT_CTL, v, 64) },
+  { name: "cnthctl", doc: "CNTHCTL_EL2: which counter and timer accesses trap to EL2", source: CNTHCTL_EL2.source, decode: (v) => layoutView(CNTHCTL_EL2, v, 64) },
 ];

@@ -97,7 +97,7 @@ describe("decode any value", () => {
     let r = run("decode esx 0x1");
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/NameError: line 1, column 8: no decoder for `esx`/);
-    expect(r.err).toMatch(/hint: did you mean `esr`\? registers: esr \(arm64\), hcr \(arm64\), qual KIND \(x86_64\), intr \(x86_64\), vmcs KIND \(x86_64\)/);
+    expect(r.err).toMatch(/hint: did you mean `esr`\? registers: esr \(arm64\), hcr \(arm64\), gich_lr \(arm64\), ich_lr \(arm64\), cnt_ctl \(arm64\), cnthctl \(arm64\), qual KIND \(x86_64\), intr \(x86_64\), vmcs KIND \(x86_64\)/);
     r = run("decode qual 0x104");
     expect(r.err).toMatch(/UsageError: .*`decode qual` needs the layout[\s\S]*hint: kinds: cr, io, ept/);
     r = run("decode qual crr 0x104");
