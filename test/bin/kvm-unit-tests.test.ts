@@ -15,6 +15,16 @@ const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
 const EXPECTED = JSON.parse(readFileSync(join(__dirname, "kvm-unit-tests.expected.json"), "utf8")) as Record<Arch, Record<string, string[]>>;
 const requireQemu = process.env.EXITLAB_REQUIRE_QEMU === "1";
 
+/**
+ * Result lines whose verdict under QEMU depends on the host's load, not on the guest: arm/timer.c
+ * checks that the timer interrupt arrives within 10 ms of its deadline on the guest's counter,
+ * which QEMU TCG derives from host time (a loaded host makes QEMU print FAIL). For QEMU's run
+ * the verdict of these lines is not compared (their text is); exitlab's modelled time is
+ * deterministic, and its lines are compared exactly.
+ */
+const HOST_TIMED = [/^(PASS|FAIL): ([pv]timer-busy-loop: latency within 10 ms)$/];
+const hostTimed = (lines: readonly string[]) => lines.map((l) => HOST_TIMED.reduce((t, re) => t.replace(re, "PASS|FAIL: $2"), l));
+
 describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kvm-unit-tests entries that match QEMU line for line", () => {
   test("the corpus is there (EXITLAB_REQUIRE_KUT makes its absence a failure)", () => {
     expect(existsSync(KUT), KUT).toBe(true);
@@ -32,7 +42,7 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
       for (const e of entries) {
         const want = EXPECTED[arch][e.name]!;
         expect(want.length, e.name).toBeGreaterThan(0);
-        if (qemu) expect(runQemu(dir, arch, e).lines, `${e.name} under QEMU`).toEqual(want);
+        if (qemu) expect(hostTimed(runQemu(dir, arch, e).lines), `${e.name} under QEMU`).toEqual(hostTimed(want));
         expect(runExitlab(dir, arch, e).lines, `${e.name} on exitlab`).toEqual(want);
       }
     }, 600_000);
