@@ -15,7 +15,7 @@ sep -> %nl | ";"
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
-  | decode {% id %} | value {% id %}
+  | decode {% id %} | irq {% id %} | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -62,6 +62,9 @@ step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(
   | %kw_step %kw_until expr {% (d) => ({ type: "step", count: null, until: d[2], pos: span(d) }) %}
 
 handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
+
+# `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID); `irq` is a plain word, free as a name elsewhere.
+irq -> %word expr {% (d, _, reject) => (d[0].value.toLowerCase() === "irq" ? { type: "irq", intid: d[1], pos: span(d) } : reject) %}
 
 run -> %kw_run runUntil:? runLimit:? {% (d) => ({ type: "run", until: d[1], limit: d[2], pos: span(d) }) %}
 runUntil -> %kw_until %kw_halt {% () => "halt" %} | %kw_until expr {% (d) => d[1] %}

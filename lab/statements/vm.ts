@@ -139,7 +139,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   try {
     machine = session.factory.createMachine(arch, {
       guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit },
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
     });
@@ -403,4 +403,17 @@ function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof L
   return `${name} = ${String(value)} for VM \`${vm.name}\`${old !== undefined && old !== value ? ` (was ${String(old)})` : ""}`;
 }
 
-export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set };
+/** `irq N`: the VMM raises interrupt N of the current (arm64) VM's vGIC (KVM_IRQ_LINE). */
+function irq(s: S<"irq">, ctx: Context): Result[] {
+  const vm = requireVm(ctx, s.pos);
+  const n = intArg(s.intid, ctx, "the interrupt number");
+  const m = vm.machine as Machine & { injectIrq?: (intid: number) => string };
+  if (!m.injectIrq) throw valueError(`\`irq\` needs an arm64 VM with its vGIC; \`${vm.name}\` is ${vm.arch}`, s.pos);
+  try {
+    return [text(m.injectIrq(n), s.pos)];
+  } catch (e) {
+    throw valueError((e as Error).message, s.intid.pos, (e as { hint?: string }).hint);
+  }
+}
+
+export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set, irq };

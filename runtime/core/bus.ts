@@ -10,6 +10,8 @@ export interface MmioDevice {
   read(offset: number, size: number): bigint;
   /** Write the low `size` bytes of `value` at `offset`. */
   write(offset: number, size: number, value: bigint): void;
+  /** Emulated by the hypervisor's kernel (KVM's kvm_io_bus: the vGIC distributor), not by the VMM in user space. */
+  readonly inKernel?: boolean;
 }
 
 export interface MmioRegion {
@@ -28,6 +30,12 @@ export class MmioBus {
       }
     }
     this.regions.push({ base, size, device });
+  }
+
+  /** Take the region at `base` off the bus (a device replaced: a VM's new vGIC). */
+  remove(base: number): void {
+    const i = this.regions.findIndex((r) => r.base === base);
+    if (i >= 0) this.regions.splice(i, 1);
   }
 
   find(pa: number): MmioRegion | undefined {
