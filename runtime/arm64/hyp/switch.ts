@@ -245,7 +245,7 @@ export function switchProfile(variant: HypVariant, kind: "trap" | "irq"): Switch
 /** Phase groups as cost components (`cost.<key>` of an exit). */
 const GROUPS: { key: string; name: string; match: RegExp }[] = [
   { key: "trap", name: "exception entry to EL2 and eret (hardware)", match: /^(exception_entry|enter_guest)$/ },
-  { key: "switch_gprs", name: "save/restore the GPRs (guest and host)", match: /gprs$|^vector|^kvm_vcpu_run$|^save_fault$/ },
+  { key: "switch_gprs", name: "save/restore the GPRs (guest and host)", match: /gprs$|^vector|^kvm_vcpu_run$|^save_fault$|^guest_(trap|exit)$/ },
   { key: "switch_sysregs", name: "save/restore the EL1 system registers", match: /sysregs$/ },
   { key: "switch_vgic_timer", name: "save/restore the vGIC and the virtual timer", match: /vgic|timer/ },
   { key: "switch_traps", name: "HCR_EL2, CPTR/HSTR/MDCR_EL2 and VTTBR_EL2 (activate/deactivate traps and stage 2)", match: /traps$|^activate_vm$/ },
