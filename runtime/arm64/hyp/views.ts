@@ -6,7 +6,7 @@ import type { MachineView } from "../../core/machine.js";
 import type { FieldValue } from "../../core/trace.js";
 import type { Arm64Machine } from "../machine.js";
 import { EXIT_IRQ } from "../exit-schema.js";
-import { runSwitch, type GuestState } from "./switch.js";
+import { runSwitch, switchProfile, type GuestState } from "./switch.js";
 import { EL1_SYSREGS } from "./source.js";
 import { OP_CYCLES, PAPER_HYPERCALL } from "./costs.js";
 import { exitCost } from "../cost.js";
@@ -63,4 +63,26 @@ export function costsView(): MachineView {
   });
   for (const o of Object.values(OP_CYCLES)) rows.push([`per operation: ${o.doc}`, "arm64 hyp", "", o.cycles, "", o.source]);
   return { title: "hypercall round trip: model vs paper (cycles; paper figures recalled, unverified: see runtime/arm64/hyp/costs.ts)", columns: ["what", "configuration", "paper", "model", "difference", "source"], rows };
+}
+
+/**
+ * The per-exit world switch of two arm64 VMs side by side (`compare` adds it when their switch
+ * variants differ, e.g. the same guest under `set model nvhe` and `set model vhe`): per exit kind,
+ * each VM's executed instructions, system-register accesses and switch cycles, and the difference.
+ * Returns null when both VMs switch the same way.
+ */
+export function switchCompareView(a: { name: string; m: Arm64Machine }, b: { name: string; m: Arm64Machine }): MachineView | null {
+  const va = a.m.switchVariant, vb = b.m.switchVariant;
+  if (va.model === vb.model && va.deferred === vb.deferred && va.gic === vb.gic) return null;
+  const label = (v: typeof va) => `${v.model}${v.model === "vhe" ? (v.deferred ? ", EL1 deferred" : ", EL1 via *_EL12") : ""}, GIC${v.gic}`;
+  const rows: FieldValue[][] = [];
+  for (const kind of ["trap", "irq"] as const) {
+    const ra = switchProfile(va, kind), rb = switchProfile(vb, kind);
+    rows.push([kind, ra.instructions, ra.sysregAccesses, ra.cycles, rb.instructions, rb.sysregAccesses, rb.cycles, rb.instructions - ra.instructions, rb.sysregAccesses - ra.sysregAccesses, rb.cycles - ra.cycles]);
+  }
+  return {
+    title: `world switch per exit, executed at EL2: ${a.name} (${label(va)}) vs ${b.name} (${label(vb)})`,
+    columns: ["exit", `${a.name} instructions`, `${a.name} sysreg accesses`, `${a.name} cycles`, `${b.name} instructions`, `${b.name} sysreg accesses`, `${b.name} cycles`, "Δ instructions", "Δ sysreg accesses", "Δ cycles"],
+    rows,
+  };
 }
