@@ -51,4 +51,17 @@ describe("set model, compare, show switch, show costs", () => {
     const x86 = renderAllText(lab.run("vm boot x86_64 as i\nset model vhe for i"));
     expect(x86).toMatch(/unknown x86 setting model|arm64/);
   });
+
+  test("x86 show switch: what VMX moves through the VMCS vs what KVM moves by hand, from the fields the model stores and loads", async () => {
+    const lab = await Lab.create();
+    const out = renderAllText(lab.run("vm boot x86_64\nrun\nshow switch"));
+    expect(out).toMatch(/VM exit\s+processor \(VMCS guest-state area\)\s+stores guest state\s+34\s+450/);
+    expect(out).toMatch(/VM entry\s+processor \(VMCS guest-state area\)\s+checks and loads guest state\s+35\s+400/);
+    expect(out).toMatch(/KVM by hand \(vmx_vcpu_run\)\s+saves guest GPRs and CR2 to vcpu->arch.regs\s+16/);
+    expect(out).toContain("HOST_RIP");
+    // the optional fields follow the controls the VMCS holds
+    const m = lab.machine as unknown as { vmcs: { read32(n: string): number; write(n: string, v: bigint): void } };
+    m.vmcs.write("VM_EXIT_CONTROLS", BigInt(m.vmcs.read32("VM_EXIT_CONTROLS") | (1 << 20)));
+    expect(renderAllText(lab.run("show switch"))).toMatch(/stores guest state\s+35/);
+  });
 });
