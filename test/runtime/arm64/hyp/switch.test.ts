@@ -90,4 +90,19 @@ describe("the machine's exits cost what the switch executed", () => {
     expect((createMachine("arm64", { guest }) as Arm64Machine).settings.model).toBe("nvhe");
     expect((createMachine("arm64", { guest, settings: { era: "today" } }) as Arm64Machine).settings.model).toBe("vhe");
   });
+  test("the guest measures the round trip on its virtual counter (as kvm-unit-tests micro-bench does): it is the exit's cycles", () => {
+    const src = "start:\n\tisb\n\tmrs x1, cntvct_el0\n\tldr x0, =0x84000000\n\thvc #0\n\tisb\n\tmrs x2, cntvct_el0\n\tsub x3, x2, x1\n\tldr x0, =0x84000008\n\thvc #0\n";
+    const measured = (settings: Record<string, string>) => {
+      const m = createMachine("arm64", { guest: { source: src }, settings }) as Arm64Machine;
+      m.run();
+      const hvc = m.exits.toArray().find((x) => x.reason === "HVC64")!;
+      // CNTFRQ 62.5 MHz on the 1 GHz modelled core: one tick per 16 cycles.
+      return { ticks: Number(m.readRegister("x3")), cycles: hvc.cycles };
+    };
+    for (const settings of [{ era: "2015", model: "nvhe" }, { era: "today", model: "vhe" }]) {
+      const { ticks, cycles } = measured(settings);
+      expect(Math.abs(ticks * 16 - cycles)).toBeLessThanOrEqual(16 + 5 * 16);
+    }
+    expect(measured({ era: "today", model: "vhe" }).ticks).toBeLessThan(measured({ era: "2015", model: "nvhe" }).ticks / 2);
+  });
 });
