@@ -505,8 +505,12 @@ export class A64Cpu implements A64Env {
     return reg;
   }
 
+  /** Called at a guest's read of CNTPCT_EL0/CNTVCT_EL0 (before the count is taken): spin.ts may skip a polling loop. */
+  counterRead: ((virtual: boolean, rt: number) => void) | null = null;
+
   readSysreg(enc: A64SysregEncoding, rt: number): bigint {
     const reg = this.checkSysreg(enc, rt, true);
+    if (this.counterRead !== null && enc.crn === 14 && enc.crm === 0 && (enc.op2 === 1 || enc.op2 === 2) && enc.op1 === 3) this.counterRead(enc.op2 === 2, rt);
     return this.readSysregValue(this.state.el === 2 ? this.el2Target(reg.name) : reg.name);
   }
 

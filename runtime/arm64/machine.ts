@@ -39,6 +39,7 @@ import { Vgic } from "./kvm/vgic.js";
 import { distributorDevices, GICC_BASE, type GicVersion } from "./gic/dist.js";
 import { ATTN_STOP } from "./cpu.js";
 import { EXIT_IRQ } from "./exit-schema.js";
+import { analysePollLoop, cyclesToSkip, type PollLoop } from "./spin.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
@@ -134,6 +135,7 @@ export class Arm64Machine extends VmBase implements Machine {
     this.timer = new GenericTimer(this.clock, () => Number(this.cpu.reg("CNTFRQ_EL0")), () => this.timerChanged());
     this.vgic = this.makeVgic(this.settings.gic);
     this.cpu.mapDirect = (ipa) => this.kvm.mapDirect(ipa);
+    this.cpu.counterRead = (virtual, rt) => this.skipPolling(virtual, rt);
     this.engine.jit = this.settings.jit;
     this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
     this.kvm.reset(guest.entry, guest.dtb);
@@ -160,6 +162,9 @@ export class Arm64Machine extends VmBase implements Machine {
     this.gicRegions = regions;
     this.kvm.directMmio = version === "v2" ? [{ base: GICC_BASE, size: 0x2000 }] : [];
     this.cpu.gicSysregs = version === "v3";
+    // ID_AA64PFR0_EL1.GIC (27:24): 1 = the GICv3 system-register interface (KVM sets it with a vGICv3).
+    const pfr0 = this.cpu.reg("ID_AA64PFR0_EL1") & ~(0xfn << 24n);
+    this.cpu.sysregs.set("ID_AA64PFR0_EL1", version === "v3" ? pfr0 | (1n << 24n) : pfr0);
     this.cpu.sysregHook = {
       read: (n) => this.timer.read(n) ?? (version === "v3" ? v.readIcc(n) : undefined),
       write: (n, val) => this.timer.write(n, val) || (version === "v3" && v.writeIcc(n, val)),
@@ -185,6 +190,36 @@ export class Arm64Machine extends VmBase implements Machine {
       this.clock.schedule(name, null);
       this.vgic.raisePhysical(t.def.intid);
     }
+  }
+
+  /** Polling loops found (spin.ts), by the guest-physical address of their counter read. */
+  private readonly pollLoops = new Map<number, PollLoop | null>();
+
+  /** At a counter read: skip the iterations of a recognised polling loop that would not end it (spin.ts). */
+  private skipPolling(virtual: boolean, rt: number): void {
+    const cpu = this.cpu;
+    if (cpu.attention !== 0) return;
+    let pa: number;
+    try {
+      pa = cpu.mmu.translate(cpu.state.pc, "fetch", cpu.state.el);
+    } catch {
+      return;
+    }
+    const mem = this.memory;
+    let loop = this.pollLoops.get(pa);
+    if (loop === undefined || (loop !== null && loop.words.some((w, i) => mem.read32(loop!.first + 4 * i) !== w))) {
+      loop = analysePollLoop((p) => mem.read32(p), pa, rt);
+      this.pollLoops.set(pa, loop);
+    }
+    if (loop === null) return;
+    const x = cpu.state.x;
+    const freq = Number(cpu.reg("CNTFRQ_EL0"));
+    const off = virtual ? this.timer.cntvoff : 0n;
+    const clock = this.clock;
+    const now = clock.now();
+    const count = clock.ticks(freq, now) - off;
+    const skip = cyclesToSkip(loop, count, loop.start >= 0 ? x[loop.start]! : 0n, x[loop.bound]!, now, clock.next, (t) => clock.cycleOfTick(t + off, freq));
+    if (skip > 0) clock.skip(skip);
   }
 
   /** kvm_vcpu_block for WFI: ns blocked (0 when an interrupt is pending), or -1 when nothing can wake the vCPU. */

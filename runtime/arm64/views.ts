@@ -59,7 +59,7 @@ function gicView(m: Arm64Machine): MachineView {
 function timerView(m: Arm64Machine): MachineView {
   const g = m.timer;
   const rows: FieldValue[][] = [
-    ["modelled time", `${m.clock.now()} cycles (${m.clock.idle} blocked)`, "", "", "", ""],
+    ["modelled time", `${m.clock.now()} cycles`, `${m.clock.idle - m.clock.skipped} blocked`, `${m.clock.skipped} in skipped polling loops`, "", ""],
     ["CNTPCT_EL0", hex(g.physicalCount()), "", "", "", `CNTFRQ_EL0 ${g.freq()} Hz`],
     ["CNTVOFF_EL2", hex(g.cntvoff), "", "", "", ""],
   ];

@@ -17,8 +17,10 @@ interface Deadline {
 }
 
 export class VirtualClock {
-  /** Cycles that passed with the vCPU blocked (WFI/HLT): time without instructions or exit costs. */
+  /** Cycles that passed with the vCPU blocked (WFI/HLT) or in skipped polling iterations: time without counted instructions or exit costs. */
   idle = 0;
+  /** Of `idle`, the cycles of counter-polling iterations skipped (the guest spun, see `skip`). */
+  skipped = 0;
   private readonly deadlines: Deadline[] = [];
   /** The earliest deadline in cycles (Infinity when none): read on every chunk, so kept, not computed. */
   next = Infinity;
@@ -86,6 +88,12 @@ export class VirtualClock {
   due(): string[] {
     const now = this.now();
     return this.deadlines.filter((d) => d.at <= now).sort((a, b) => a.at - b.at || (a.name < b.name ? -1 : 1)).map((d) => d.name);
+  }
+
+  /** Guest instructions whose outcome is known ran without being executed (a polling loop): their cycles pass. */
+  skip(cycles: number): void {
+    this.idle += cycles;
+    this.skipped += cycles;
   }
 
   /**

@@ -27,3 +27,22 @@ describe("interrupt words", () => {
     expect(x86).toMatch(/needs an arm64 VM/);
   });
 });
+
+describe("the interrupt words in completion, help and inspection", () => {
+  test("set gic, irq, show gic/timer complete; help and inspect know them", async () => {
+    const { Session, defaultFactory } = await import("../../lab/index.js");
+    const { complete, inspect } = await import("../../lab/complete.js");
+    const s = new Session(await defaultFactory());
+    s.execute("vm boot arm64");
+    expect(complete(s, "set gic ", 8).matches).toEqual(["v2", "v3"]);
+    expect(complete(s, "ir", 2).matches).toContain("irq");
+    expect(complete(s, "show ti", 7).matches).toEqual(["timer"]);
+    expect(complete(s, "show gi", 7).matches).toEqual(["gic"]);
+    expect(complete(s, "expect exit.reason == IR", 24).matches).toContain("IRQ");
+    const help = renderAllText(s.execute("help irq\nhelp gic\nhelp IRQ"));
+    expect(help).toMatch(/^irq N\n/);
+    expect(help).toMatch(/set gic VALUE\n  arm64 interrupt controller/);
+    expect(help).toMatch(/ARM_EXCEPTION_IRQ/);
+    expect(JSON.stringify(inspect(s, "irq 40", 1))).toMatch(/KVM_IRQ_LINE/);
+  });
+});

@@ -84,8 +84,11 @@ export type GicVersion = "v2" | "v3";
 
 /** KVM's GICD_IIDR (ProductID 0x4b 'K', Implementer 0x43b Arm): v4.1 revision 0; today KVM_VGIC_IMP_REV_LATEST 3. */
 const IIDR: Record<KvmEra, number> = { "2015": 0x4b00_043b, today: 0x4b00_343b };
-/** VGIC_PRI_BITS: KVM keeps the top 5 bits of a priority. */
-const PRI_MASK = 0xf8;
+/**
+ * The priority bits KVM's distributor keeps: Linux v4.1 stored the byte as written (vgic_reg_access
+ * on the priority bytemap); since the new vGIC (4.7) VGIC_PRI_BITS = 5, the top five.
+ */
+const PRI_MASK: Record<KvmEra, number> = { "2015": 0xff, today: 0xf8 };
 
 /** The distributor state of one VM with one vCPU. */
 export class VgicDist {
@@ -184,7 +187,7 @@ export class VgicDist {
         case "ICPENDR": if (x) { this.latch[i] = 0; if (i < 16) this.sgiSources[i] = 0; } break;
         case "ISACTIVER": if (x) this.active[i] = 1; break;
         case "ICACTIVER": if (x) this.active[i] = 0; break;
-        case "IPRIORITYR": this.priority[i] = x & PRI_MASK; break;
+        case "IPRIORITYR": this.priority[i] = x & PRI_MASK[this.era()]; break;
         // Private interrupts' targets are read-only; SPIs keep the bits of existing CPUs (one here).
         case "ITARGETSR": if (i >= 32) this.targets[i] = x & 1; break;
         // SGIs are always edge-triggered, PPIs' configuration is read-only in KVM.

@@ -65,6 +65,7 @@ export class Vgic {
   syncTimers(): void {
     for (const t of this.timer.timers) {
       const i = t.def.intid;
+      if (t.ctl === 0 && this.dist.level[i] === 0) continue; // disabled and low: nothing to sample
       const high = t.output();
       if ((this.dist.level[i] === 1) !== high) this.dist.setLevel(i, high);
     }
@@ -79,6 +80,13 @@ export class Vgic {
   /** vgic_sync_hwstate on exit: fold the list registers back into the distributor and free them. */
   sync(): void {
     const d = this.dist;
+    // The exit path of every trap: nothing to fold when no list register was filled (the common case).
+    if (!this.lrsUsed) {
+      this.syncTimers();
+      return;
+    }
+    this.lrsUsed = false;
+    d.dirty = true;
     for (const lr of this.cpuif.lrs) {
       if (lr.intid === 0 && lr.state === 0 && !lr.hw && !lr.eoi) continue;
       const i = lr.intid;
@@ -90,8 +98,10 @@ export class Vgic {
     }
     this.cpuif.eoiMaintenance = false;
     this.syncTimers();
-    d.dirty = true;
   }
+
+  /** The list registers hold something from the last flush (sync must fold them back). */
+  private lrsUsed = false;
 
   /**
    * vgic_flush_hwstate on entry: the active and pending interrupts of this vCPU, active first then
@@ -120,6 +130,7 @@ export class Vgic {
       lr.hw = hwTimer && this.timer.timers.some((t) => t.def.intid === i);
       lr.eoi = !lr.hw && d.edge[i] === 0;
       lr.source = 0;
+      this.lrsUsed = true;
       // The pending state now lives in the LR (an edge interrupt's latch; an SGI's source).
       if (d.edge[i] && pending) {
         d.latch[i] = 0;
