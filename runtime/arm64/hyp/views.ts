@@ -57,12 +57,14 @@ export function switchView(m: Arm64Machine): MachineView {
 export function costsView(): MachineView {
   const rows: FieldValue[][] = PAPER_HYPERCALL.map((f) => {
     const c = f.config;
-    const model = c.arch === "x86_64" ? x86ExitCost("VMCALL").cycles : exitCost("HVC64", {}, { model: c.model!, deferred: c.model === "vhe" && c.era === "today", gic: c.gic! }).cycles;
+    const variant = { model: c.model ?? "nvhe", deferred: c.model === "vhe" && c.era === "today", gic: c.gic ?? "v2" } as const;
+    const gic = f.exit === "gic_trap";
+    const model = c.arch === "x86_64" ? x86ExitCost("VMCALL").cycles : exitCost(gic ? "DABT_LOW" : "HVC64", { kernelMmio: gic }, variant).cycles;
     const cfg = c.arch === "x86_64" ? "x86_64" : `arm64 model ${c.model}, era ${c.era}, gic ${c.gic}`;
-    return [f.what, cfg, f.cycles, model, `${Math.round(((model - f.cycles) / f.cycles) * 100)}%`, f.source];
+    return [f.what, cfg, f.cycles, model, `${Math.round(((model - f.cycles) / f.cycles) * 100)}%`, f.note ? `${f.source}; ${f.note}` : f.source];
   });
   for (const o of Object.values(OP_CYCLES)) rows.push([`per operation: ${o.doc}`, "arm64 hyp", "", o.cycles, "", o.source]);
-  return { title: "hypercall round trip: model vs paper (cycles; paper figures recalled, unverified: see runtime/arm64/hyp/costs.ts)", columns: ["what", "configuration", "paper", "model", "difference", "source"], rows };
+  return { title: "exit round trips: model vs paper (cycles; paper figures recalled, unverified: see runtime/arm64/hyp/costs.ts)", columns: ["what", "configuration", "paper", "model", "difference", "source"], rows };
 }
 
 /**
