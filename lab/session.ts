@@ -46,6 +46,8 @@ export interface LabSettings {
   pair_mmio?: boolean;
   /** arm64 interrupt controller (v2/v3) of VMs booted from now on (default by era). */
   gic?: string;
+  /** arm64 world switch (nvhe/vhe) of VMs booted from now on (default by era). */
+  model?: string;
   /** Compiled blocks (true) or the interpreter only, on VMs of both architectures. */
   jit?: boolean;
   /** Storage caps of VMs (exits and trace events kept). */

@@ -5,6 +5,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Expr, Pos, Statement, Word } from "../../grammar/ast.js";
 import type { MachineView } from "../../runtime/core/machine.js";
+import { Arm64Machine } from "../../runtime/arm64/machine.js";
+import { switchCompareView } from "../../runtime/arm64/hyp/views.js";
 import type { ExitList } from "../../runtime/core/exits.js";
 import { SHOW_TARGETS, STATEMENT_KEYWORDS, suggestion } from "../../grammar/words.js";
 import { LabError, nameError, valueError } from "../errors.js";
@@ -157,13 +159,20 @@ function compare(s: S<"compare">, ctx: Context): Result[] {
   const rows: Cell[][] = reasons.map((r) => [r, ra.get(r)?.count ?? 0, ra.get(r)?.cycles ?? 0, rb.get(r)?.count ?? 0, rb.get(r)?.cycles ?? 0]);
   const sum = (m: Map<string, { cycles: number }>) => [...m.values()].reduce((x, r) => x + r.cycles, 0);
   rows.push(["total", exitTotal(a.exits), sum(ra), exitTotal(b.exits), sum(rb)]);
-  return [{
+  const out: Result[] = [{
     kind: "table",
     title: `${a.name} vs ${b.name}: exits by reason`,
     columns: [{ name: "reason", type: "string" }, { name: `${a.name} exits`, type: "number" }, { name: `${a.name} cycles`, type: "number" }, { name: `${b.name} exits`, type: "number" }, { name: `${b.name} cycles`, type: "number" }],
     rows,
     line: s.pos.line,
   }];
+  // Two arm64 VMs that switch differently (model nvhe/vhe, era, gic): the switch per exit side by side.
+  const ma = ctx.session.vms.get(s.left.text)?.machine, mb = ctx.session.vms.get(s.right.text)?.machine;
+  if (ma instanceof Arm64Machine && mb instanceof Arm64Machine) {
+    const v = switchCompareView({ name: a.name, m: ma }, { name: b.name, m: mb });
+    if (v) out.push(viewTable(v, s.pos.line));
+  }
+  return out;
 }
 
 function let_(s: S<"let">, ctx: Context): Result[] {

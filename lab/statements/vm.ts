@@ -139,7 +139,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   try {
     machine = session.factory.createMachine(arch, {
       guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}) },
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
     });

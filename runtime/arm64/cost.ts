@@ -5,23 +5,31 @@
 //   EL2 switches to the host kernel at EL1 and back, saving and restoring the EL1 system
 //   registers, the vGIC and the timer) against roughly 1,300 on x86 — figures recalled, NOT
 //   verified here: treat them as estimates.
-// The split of that round trip into components and every handler figure are ESTIMATES of this
-// model; each component's `source` says which. Guest instructions cost 1 cycle.
+// The world switch itself is not a constant: it is the hyp's A64 code executed at EL2
+// (runtime/arm64/hyp/: nVHE or VHE, by the VM's `model`), its instructions and system-register
+// accesses weighted by hyp/costs.ts. What stays constant here is the host side: the host kernel's
+// run loop and the handlers (ESTIMATES of this model; each component's `source` says which).
+// Guest instructions cost 1 cycle.
 
 import { totalCost, type CostComponent, type ExitCost } from "../core/cost.js";
+import { switchComponents, switchProfile } from "./hyp/switch.js";
+import type { HypVariant } from "./hyp/source.js";
 
 export type { CostComponent };
 
 const ESTIMATE = "estimate (exitlab model)";
 const DALL = "estimate: round trip ≈ 6,500 cycles after Dall et al. ISCA 2016 Table II (recalled, unverified)";
 
-/** The non-VHE world switch: trap to EL2, switch to the host's EL1 context and back, eret to the guest. */
-export const ARM_WORLD_SWITCH: readonly CostComponent[] = [
-  { key: "trap", name: "exception to EL2 and eret (hardware)", cycles: 200, source: DALL },
-  { key: "el1_switch", name: "save/restore guest and host EL1 system registers (__kvm_vcpu_run)", cycles: 2800, source: DALL },
-  { key: "vgic_timer", name: "save/restore vGIC and virtual timer state", cycles: 2500, source: DALL },
-  { key: "kvm_exit_path", name: "host kernel run loop (kvm_arch_vcpu_ioctl_run, handle_exit)", cycles: 700, source: DALL },
-];
+/** The 2015 machine's switch: nVHE, EL1 state switched on every exit, GICv2. */
+export const DEFAULT_VARIANT: HypVariant = { model: "nvhe", deferred: false, gic: "v2" };
+
+/** The host kernel's part of every exit (between the switches): its run loop. */
+export const KVM_EXIT_PATH: CostComponent = { key: "kvm_exit_path", name: "host kernel run loop (kvm_arch_vcpu_ioctl_run, handle_exit)", cycles: 700, source: DALL };
+
+/** The world switch of `variant` for an exit of `kind`, executed at EL2, plus the host's run loop. */
+export function worldSwitch(variant: HypVariant = DEFAULT_VARIANT, kind: "trap" | "irq" = "trap"): CostComponent[] {
+  return [...switchComponents(switchProfile(variant, kind)), KVM_EXIT_PATH];
+}
 
 const HANDLER: Record<string, CostComponent> = {
   HVC64: { key: "handler", name: "handle_hvc → kvm_psci_call", cycles: 300, source: DALL },
@@ -38,13 +46,16 @@ const HANDLER: Record<string, CostComponent> = {
  */
 export const DALL_TABLE2 = { hypercall: 6500, interruptControllerTrap: 7370, virtualIrqCompletion: 71 } as const;
 const DALL_GIC = "Dall et al. ISCA 2016 Table II, Interrupt Controller Trap 7,370 cycles less the world switch (recalled, unverified: estimate)";
-/** The in-kernel vGIC distributor access: Table II's trap less this model's world switch. */
-const KERNEL_MMIO: CostComponent = {
-  key: "handler",
-  name: "io_mem_abort → the vGIC distributor (in the kernel)",
-  cycles: DALL_TABLE2.interruptControllerTrap - ARM_WORLD_SWITCH.reduce((a, c) => a + c.cycles, 0),
-  source: DALL_GIC,
-};
+/** The in-kernel vGIC distributor access: Table II's trap less this model's 2015 world switch (computed once). */
+let kernelMmio: CostComponent | undefined;
+function kernelMmioHandler(): CostComponent {
+  return (kernelMmio ??= {
+    key: "handler",
+    name: "io_mem_abort → the vGIC distributor (in the kernel)",
+    cycles: DALL_TABLE2.interruptControllerTrap - worldSwitch().reduce((a, c) => a + c.cycles, 0),
+    source: DALL_GIC,
+  });
+}
 HANDLER.IRQ = { key: "handler", name: "host IRQ handler (kvm_arch_timer_handler / vgic maintenance), handle_exit returns 1", cycles: 300, source: ESTIMATE };
 
 const DEFAULT_HANDLER: CostComponent = { key: "handler", name: "handler", cycles: 300, source: ESTIMATE };
@@ -59,8 +70,8 @@ export const USERSPACE_ROUND_TRIP = 12000;
  * handler, plus what handling turned out to need (cleaning to PoC, a VMM round trip; an in-kernel
  * vGIC access replaces the abort handler). Cycles of the modelled 1 GHz core.
  */
-export function exitCost(reason: string, extra: { flushBytes?: number; userspace?: boolean; kernelMmio?: boolean } = {}): ExitCost {
-  const components = [...ARM_WORLD_SWITCH, extra.kernelMmio ? KERNEL_MMIO : HANDLER[reason] ?? { ...DEFAULT_HANDLER, name: `handler for ${reason}` }];
+export function exitCost(reason: string, extra: { flushBytes?: number; userspace?: boolean; kernelMmio?: boolean } = {}, variant: HypVariant = DEFAULT_VARIANT): ExitCost {
+  const components = [...worldSwitch(variant, reason === "IRQ" ? "irq" : "trap"), extra.kernelMmio ? kernelMmioHandler() : HANDLER[reason] ?? { ...DEFAULT_HANDLER, name: `handler for ${reason}` }];
   if (extra.flushBytes) {
     components.push({ key: "dcache_flush", name: `clean ${extra.flushBytes} bytes to PoC`, cycles: Math.ceil(extra.flushBytes / FLUSH_BYTES_PER_CYCLE), source: ESTIMATE });
   }

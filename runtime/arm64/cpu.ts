@@ -18,6 +18,7 @@ import { SoftTlb } from "./tlb.js";
 import { clearExclusive } from "./isa/table/system.js";
 import { join64 } from "./state.js";
 import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js";
+import { sysregTarget } from "./vhe.js";
 import { armed, breakpointAt, debugExceptionsEnabled, watchpointHit } from "./debug.js";
 
 const MASK64 = (1n << 64n) - 1n;
@@ -202,7 +203,10 @@ export class A64Cpu implements A64Env {
     this.sysregs.set(name, value & MASK64);
     if (name === "SCTLR_EL1") this.sctlrChanged();
     if (name === "MDSCR_EL1" || name.startsWith("DBG")) this.debugChanged();
-    if (name === "HCR_EL2") this.hcd = (value & hcr("HCD")) !== 0n;
+    if (name === "HCR_EL2") {
+      this.hcd = (value & hcr("HCD")) !== 0n;
+      this.e2h = (value & hcr("E2H")) !== 0n;
+    }
     if (/^(SCTLR|TCR|TTBR0|TTBR1|MAIR)_EL1$|^(HCR|VTCR|VTTBR)_EL2$/.test(name)) this.mmu.flush();
   }
 
@@ -484,7 +488,17 @@ export class A64Cpu implements A64Env {
   readSysreg(enc: A64SysregEncoding, rt: number): bigint {
     const reg = this.checkSysreg(enc, rt, true);
     if (this.counterRead !== null && enc.crn === 14 && enc.crm === 0 && (enc.op2 === 1 || enc.op2 === 2) && enc.op1 === 3) this.counterRead(enc.op2 === 2, rt);
-    return this.readSysregValue(reg.name);
+    return this.readSysregValue(this.state.el === 2 ? this.el2Target(reg.name) : reg.name);
+  }
+
+  /** HCR_EL2.E2H (VHE), kept with HCR_EL2 by setReg. */
+  e2h = false;
+
+  /** The register an access at EL2 reaches (vhe.ts: E2H redirection and the *_EL12 aliases); UNDEFINED for an alias without E2H. */
+  private el2Target(name: string): string {
+    const t = sysregTarget(name, 2, this.e2h);
+    if (t === undefined) this.undefinedInstruction();
+    return t;
   }
 
   /** The value an MRS at EL1 returns (virtualised ID registers, PSTATE views, counters). */
@@ -498,6 +512,7 @@ export class A64Cpu implements A64Env {
       case "NZCV": return BigInt((s.nzcv << 28) >>> 0); // bits 63:32 RES0 (Arm ARM D13.2 NZCV)
       case "SPSEL": return BigInt(s.spsel);
       case "SP_EL0": return s.sp[0]!;
+      case "SP_EL1": return s.sp[1]!;
       // The generic timer's count advances with modelled time (Arm ARM D11.1.2: the system
       // counter at CNTFRQ_EL0 Hz; CNTVOFF_EL2 is 0 here, so virtual = physical).
       case "CNTPCT_EL0": case "CNTVCT_EL0": {
@@ -515,7 +530,7 @@ export class A64Cpu implements A64Env {
   writeSysreg(enc: A64SysregEncoding, value: bigint, rt: number): void {
     const reg = this.checkSysreg(enc, rt, false);
     if (reg.ignoresWrites) return;
-    this.writeSysregValue(reg.name, value);
+    this.writeSysregValue(this.state.el === 2 ? this.el2Target(reg.name) : reg.name, value);
   }
 
   writeSysregValue(name: string, value: bigint): void {
@@ -525,6 +540,7 @@ export class A64Cpu implements A64Env {
       case "NZCV": s.nzcv = Number((value >> 28n) & 0xfn); return;
       case "SPSEL": s.spsel = Number(value & 1n); return;
       case "SP_EL0": s.sp[0] = value & MASK64; return;
+      case "SP_EL1": s.sp[1] = value & MASK64; return;
       // Arm ARM OSLAR_EL1: OSLK (bit 0) → OSLSR_EL1.OSLK (bit 1); OSLM stays 0b10.
       case "OSLAR_EL1": this.setReg("OSLSR_EL1", 0x8n | ((value & 1n) << 1n)); return;
       case "CNTHCTL_EL2": this.cnthctl = Number(value & 0xffn); break;
@@ -620,9 +636,11 @@ export class A64Cpu implements A64Env {
   eret(): void {
     const s = this.state;
     if (s.el === 0) this.undefinedInstruction();
-    const spsr = this.reg("SPSR_EL1");
+    // From EL2 (the world switch, hyp/): SPSR_EL2 and ELR_EL2, to EL2, EL1 or EL0 (Arm ARM D1.11).
+    const fromEl2 = s.el === 2;
+    const spsr = this.reg(fromEl2 ? "SPSR_EL2" : "SPSR_EL1");
     const targetEl = Number((spsr >> 2n) & 3n);
-    if ((spsr >> 4n) & 1n || targetEl > 1) {
+    if ((spsr >> 4n) & 1n || targetEl > s.el) {
       // Illegal exception return (AArch32 or a higher EL): modelled as the Illegal Execution state exception.
       this.takeToEl1(0x0e, 0n);
     }
@@ -630,7 +648,7 @@ export class A64Cpu implements A64Env {
     // DebugExceptionReturnSS: PSTATE.SS = SPSR.SS only when software step is enabled at the target.
     if (!this.ssEnabled || !debugExceptionsEnabled(this.debugReg, s.el, (s.daif & 8) !== 0)) this.pstateSS = 0;
     this.ssReturned = true;
-    s.nextPc = this.reg("ELR_EL1");
+    s.nextPc = this.reg(fromEl2 ? "ELR_EL2" : "ELR_EL1");
     // AArch64.ExceptionReturn: ClearExclusiveLocal (Arm ARM J1, B2.9.5).
     clearExclusive(s);
   }

@@ -10,6 +10,15 @@ import { ESR, describeFsc, exceptionClass } from "./esr.js";
 import { sysregByEncoding, genericSysregName } from "./sysregs.js";
 import { disassembleA64 } from "./isa/index.js";
 import { exitCost } from "./cost.js";
+import type { HypVariant } from "./hyp/source.js";
+
+/** The world-switch variant of an exit as its `switch` column holds it: bit 0 VHE, bit 1 EL1 state deferred, bit 2 GICv3. */
+export function variantId(v: HypVariant): number {
+  return (v.model === "vhe" ? 1 : 0) | (v.deferred ? 2 : 0) | (v.gic === "v3" ? 4 : 0);
+}
+export function variantOf(id: number): HypVariant {
+  return { model: id & 1 ? "vhe" : "nvhe", deferred: (id & 2) !== 0, gic: id & 4 ? "v3" : "v2" };
+}
 
 /**
  * The exit code of an IRQ exit (ARM_EXCEPTION_IRQ): not an exception class (those are 0..0x3f), so
@@ -31,6 +40,8 @@ export const ARM64_EXIT_COLUMNS = [
   { name: "word", type: "u32" },
   /** Bytes KVM cleaned to PoC while handling (cost model). */
   { name: "flush", type: "f64" },
+  /** The world-switch variant the exit went through (variantId). */
+  { name: "switch", type: "u32" },
 ] as const;
 
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16;
@@ -99,6 +110,6 @@ export const ARM64_EXIT_SCHEMA: ExitSchema = {
     return f;
   },
   cost(r): readonly CostComponent[] {
-    return exitCost(reasonOf(r.code), { flushBytes: r.num("flush"), userspace: (r.flags & F_USER) !== 0, kernelMmio: (r.flags & F_KMMIO) !== 0 }).components;
+    return exitCost(reasonOf(r.code), { flushBytes: r.num("flush"), userspace: (r.flags & F_USER) !== 0, kernelMmio: (r.flags & F_KMMIO) !== 0 }, variantOf(r.num("switch"))).components;
   },
 };

@@ -18,6 +18,8 @@ import { REG, join64, value64 } from "./state.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
+import type { HypModel, HypVariant } from "./hyp/source.js";
+import { variantId } from "./exit-schema.js";
 import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_KMMIO, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
@@ -49,10 +51,7 @@ const CALL_WORD = [0xd400_0002, 0xd400_0003];
 const WFI_WORD = 0xd503_207f, WFE_WORD = 0xd503_205f;
 
 /** The cost of an exit known when it happens (world switch + handler), by exception class. */
-const BASE_CYCLES: number[] = [];
-function baseCycles(ec: number): number {
-  return (BASE_CYCLES[ec] ??= exitCost(ec === EXIT_IRQ ? "IRQ" : exceptionClass(ec).name).cycles);
-}
+const reasonName = (ec: number) => (ec === EXIT_IRQ ? "IRQ" : exceptionClass(ec).name);
 
 export interface Arm64Settings extends MachineSettings {
   /** Stage-2 granule (the host's PAGE_SIZE): 64k as 2015 distribution kernels, or 4k. */
@@ -66,6 +65,12 @@ export interface Arm64Settings extends MachineSettings {
    * Juno boards carry a GIC-400) or GICv3 (today's servers). Default: by era.
    */
   gic: GicVersion;
+  /**
+   * The world switch (runtime/arm64/hyp/): nVHE, the host kernel at EL1 and a hyp at EL2 that
+   * switches the EL1 state on every exit (2015's hosts, ARMv8.0), or VHE, the host kernel at EL2
+   * with HCR_EL2.E2H/TGE (ARMv8.1 hosts: today's default). Default: by era.
+   */
+  model: HypModel;
 }
 
 export class Arm64Machine extends VmBase implements Machine {
@@ -91,8 +96,9 @@ export class Arm64Machine extends VmBase implements Machine {
   constructor(options: MachineOptions = {}) {
     super();
     const era = (options.settings?.era as Arm64Settings["era"] | undefined) ?? "2015";
-    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, gic: era === "2015" ? "v2" : "v3", ...(options.settings ?? {}) } as Arm64Settings;
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, gic: era === "2015" ? "v2" : "v3", model: era === "2015" ? "nvhe" : "vhe", ...(options.settings ?? {}) } as Arm64Settings;
     this.checkSettings();
+    this.switchChanged();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
     this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
@@ -264,14 +270,31 @@ export class Arm64Machine extends VmBase implements Machine {
   /** The hardware's side of a trap to EL2: syndrome registers, the exit's columns, then KVM's kvm_exit trace. */
   /** The arch columns of the exit chunk being filled, typed once per chunk (monomorphic stores). */
   private exitChunk: unknown = null;
-  private exitArrays: { esr: Uint32Array; far: Uint32Array; hpfar: Uint32Array; val: Uint32Array; word: Uint32Array; flush: Float64Array } | null = null;
+  private exitArrays: { esr: Uint32Array; far: Uint32Array; hpfar: Uint32Array; val: Uint32Array; word: Uint32Array; flush: Float64Array; sw: Uint32Array } | null = null;
+
+  /** The world-switch variant of this VM's settings (model, era, gic): what hyp/ executes per exit. */
+  get switchVariant(): HypVariant {
+    const st = this.settings;
+    return { model: st.model, deferred: st.model === "vhe" && st.era === "today", gic: st.gic };
+  }
+
+  /** The cost known at an exit (world switch + handler) by exit code, for the current variant. */
+  private baseCyclesCache: number[] = [];
+  private baseCycles(ec: number): number {
+    return (this.baseCyclesCache[ec] ??= exitCost(reasonName(ec), {}, this.switchVariant).cycles);
+  }
+  private variantCode = 0;
+  private switchChanged(): void {
+    this.baseCyclesCache = [];
+    this.variantCode = variantId(this.switchVariant);
+  }
 
   private bindExitChunk(c: ColumnArray[]): NonNullable<Arm64Machine["exitArrays"]> {
     const j = this.exitCols;
     this.exitChunk = c;
     return (this.exitArrays = {
       esr: c[j.esr] as Uint32Array, far: c[j.far] as Uint32Array, hpfar: c[j.hpfar] as Uint32Array,
-      val: c[j.val] as Uint32Array, word: c[j.word] as Uint32Array, flush: c[j.flush] as Float64Array,
+      val: c[j.val] as Uint32Array, word: c[j.word] as Uint32Array, flush: c[j.flush] as Float64Array, sw: c[j.switch] as Uint32Array,
     });
   }
 
@@ -314,7 +337,7 @@ export class Arm64Machine extends VmBase implements Machine {
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
     const store = this.exits;
-    const index = store.record(this.steps, pcLo >>> 0, pcHi >>> 0, ec, baseCycles(ec), flags);
+    const index = store.record(this.steps, pcLo >>> 0, pcHi >>> 0, ec, this.baseCycles(ec), flags);
     const c = store.chunk(index);
     const slot = index & CHUNK_MASK;
     const k = c === this.exitChunk ? this.exitArrays! : this.bindExitChunk(c);
@@ -325,6 +348,7 @@ export class Arm64Machine extends VmBase implements Machine {
     else setU64(k.val, slot, 0, 0);
     k.word[slot] = word ?? 0;
     k.flush[slot] = 0;
+    k.sw[slot] = this.variantCode;
     this.kvm.exitEsr = esr;
     const f = this.exitFields;
     f.vcpu_pc = vcpuPc;
@@ -342,13 +366,14 @@ export class Arm64Machine extends VmBase implements Machine {
   private irqExit(): void {
     const r = this.cpu.state.r;
     const pcLo = r[REG.PC]! >>> 0, pcHi = r[REG.PC + 1]! >>> 0;
-    const index = this.exits.record(this.steps, pcLo, pcHi, EXIT_IRQ, baseCycles(EXIT_IRQ), 0);
+    const index = this.exits.record(this.steps, pcLo, pcHi, EXIT_IRQ, this.baseCycles(EXIT_IRQ), 0);
     const c = this.exits.chunk(index);
     const k = c === this.exitChunk ? this.exitArrays! : this.bindExitChunk(c);
     const slot = index & CHUNK_MASK;
     k.esr[slot] = this.kvm.exitEsr >>> 0;
     k.word[slot] = 0;
     k.flush[slot] = 0;
+    k.sw[slot] = this.variantCode;
     const f = this.exitFields;
     f.vcpu_pc = value64(pcLo, pcHi);
     f.esr_ec = this.kvm.exitEsr >>> 26;
@@ -424,13 +449,13 @@ export class Arm64Machine extends VmBase implements Machine {
     const store = this.exits;
     const code = store.codeOf(index);
     const r = code === EXIT_IRQ ? this.handleIrqExit() : handleExit(this.kvm, code);
-    let cycles = baseCycles(code);
+    let cycles = this.baseCycles(code);
     const flush = this.kvm.lastFlushBytes;
     const user = this.kvm.lastUserspace;
     const kernelMmio = this.kvm.lastKernelMmio;
     if (flush || user || kernelMmio) {
       // What handling turned out to need: recorded in the exit's columns, its cycles recomputed.
-      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }).cycles;
+      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }, this.switchVariant).cycles;
       this.kvm.lastKernelMmio = false;
       (store.chunk(index)[this.exitCols.flush] as Float64Array)[index & CHUNK_MASK] = flush;
       if (user) store.setFlags(index, store.row(index).flags | F_USER);
@@ -541,6 +566,11 @@ export class Arm64Machine extends VmBase implements Machine {
     switch (name) {
       case "era":
         this.settings.era = v as Arm64Settings["era"];
+        this.switchChanged();
+        return;
+      case "model":
+        this.settings.model = v as HypModel;
+        this.switchChanged();
         return;
       case "stepLimit":
         this.settings.stepLimit = v as number;
@@ -565,6 +595,7 @@ export class Arm64Machine extends VmBase implements Machine {
           this.settings.gic = v as GicVersion;
           this.vgic.sync();
           this.vgic = this.makeVgic(v as GicVersion);
+          this.switchChanged();
         }
         return;
     }

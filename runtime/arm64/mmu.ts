@@ -172,6 +172,12 @@ export class Mmu {
    * (an alignment fault of the stage whose attributes say Device). Sets `device`.
    */
   translate(va: bigint, kind: AccessKind, el: number, unaligned = false): number {
+    if (el === 2) {
+      // EL2 (the world switch, hyp/): not cached, so the guest's EL1&0 entries never mix with it.
+      const t = this.walk(va, kind, el, unaligned);
+      this.device = t.final.device;
+      return t.pa;
+    }
     const page = Number(va >> 12n);
     const tlb = this.tlb[(kind === "read" ? 0 : kind === "write" ? 2 : 4) + (el === 0 ? 1 : 0)]!;
     const off = Number(va & 0xfffn);
@@ -200,6 +206,15 @@ export class Mmu {
    */
   walk(va: bigint, kind: AccessKind, el: number, unaligned = false): Translation {
     this.walks++;
+    if (el === 2) {
+      // The EL2 regime with SCTLR_EL2.M = 0, as exitlab's hyp runs (hyp/): flat, data accesses
+      // Device (aligned only), fetches Normal; no stage 2 (Arm ARM D5.2.9, "The effects of
+      // disabling a stage of address translation").
+      if (va >> BigInt(PA_BITS)) throw new MmuFault(1, "addressSize", 0, va, 0, false);
+      if (unaligned && kind !== "fetch") throw new MmuFault(1, "alignment", 0, va, 0, false);
+      const attrs = kind === "fetch" ? NORMAL_WB : DEVICE;
+      return { pa: Number(va), ipa: Number(va), s1: attrs, s2: attrs, final: attrs, s1Shift: 12 };
+    }
     const r = this.regs();
     const s1 = this.stage1(r, va, kind, el);
     if (unaligned && kind !== "fetch" && s1.attrs.device) throw new MmuFault(1, "alignment", 0, va, 0, false);

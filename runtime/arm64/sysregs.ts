@@ -159,6 +159,47 @@ const ROWS: Row[] = [
   ["VBAR_EL2", 3, 4, 12, 0, 0, 2, "", 0n, "Vector base for EL2 (KVM's hyp vectors)"],
   ["CNTVOFF_EL2", 3, 4, 14, 0, 3, 2, "", 0n, "Virtual offset: CNTVCT_EL0 = CNTPCT_EL0 − CNTVOFF_EL2"],
   ["CNTHCTL_EL2", 3, 4, 14, 1, 0, 2, "", 0n, "Counter-timer hypervisor control: EL1PCTEN 0, EL1PCEN 1 (0 traps)"],
+  // What the world switch at EL2 uses (runtime/arm64/hyp/): the EL2 trap controls KVM's
+  // __activate_traps writes, the vcpu pointer (TPIDR_EL2), SP_EL1 (EL2 saves the guest's), the GICv3
+  // virtual interface's hypervisor registers (Arm IHI 0069H 12.4: ICH_HCR/VMCR/ELRSR/AP0R0/AP1R0/LR<n>),
+  // and the ARMv8.1 VHE registers (Arm ARM D5.6 "Virtualization Host Extensions"): the EL2
+  // counterparts that EL1 accesses reach at EL2 with HCR_EL2.E2H = 1, and the *_EL12/*_EL02
+  // aliases through which an EL2 host reaches the real EL1/EL0 registers (UNDEFINED with E2H = 0).
+  ["MDCR_EL2", 3, 4, 1, 1, 1, 2, "", 0n, "Monitor debug configuration: debug and PMU traps"],
+  ["CPTR_EL2", 3, 4, 1, 1, 2, 2, "", 0x33ffn, "Architectural feature trap (FP/SIMD TFP bit 10)"],
+  ["HSTR_EL2", 3, 4, 1, 1, 3, 2, "", 0n, "Hypervisor system trap (AArch32 CP15)"],
+  ["TTBR1_EL2", 3, 4, 2, 0, 1, 2, "", 0n, "Translation table base 1 for EL2 (VHE: the EL2&0 regime's upper range)"],
+  ["SP_EL1", 3, 4, 4, 1, 0, 2, "", 0n, "Stack pointer of EL1 (accessible from EL2)"],
+  ["AFSR0_EL2", 3, 4, 5, 1, 0, 2, "", 0n, "Auxiliary fault status 0 for EL2"],
+  ["AFSR1_EL2", 3, 4, 5, 1, 1, 2, "", 0n, "Auxiliary fault status 1 for EL2"],
+  ["AMAIR_EL2", 3, 4, 10, 3, 0, 2, "", 0n, "Auxiliary memory attributes for EL2"],
+  ["ICH_AP0R0_EL2", 3, 4, 12, 8, 0, 2, "", 0n, "GICv3 virtual interface: group 0 active priorities"],
+  ["ICH_AP1R0_EL2", 3, 4, 12, 9, 0, 2, "", 0n, "GICv3 virtual interface: group 1 active priorities"],
+  ["ICH_HCR_EL2", 3, 4, 12, 11, 0, 2, "", 0n, "GICv3 virtual interface control: En bit 0"],
+  ["ICH_MISR_EL2", 3, 4, 12, 11, 2, 2, "r", 0n, "GICv3 maintenance interrupt status"],
+  ["ICH_ELRSR_EL2", 3, 4, 12, 11, 5, 2, "r", 0xffffn, "GICv3 empty list register status"],
+  ["ICH_VMCR_EL2", 3, 4, 12, 11, 7, 2, "", 0n, "GICv3 virtual machine control (the guest's PMR, BPR, group enables)"],
+  ...[0, 1, 2, 3].map((n): Row => [`ICH_LR${n}_EL2`, 3, 4, 12, 12, n, 2, "", 0n, `GICv3 list register ${n}: State 63:62, Group 60, Priority 55:48, vINTID 31:0`]),
+  ["CONTEXTIDR_EL2", 3, 4, 13, 0, 1, 2, "", 0n, "Context ID for EL2 (VHE)"],
+  ["TPIDR_EL2", 3, 4, 13, 0, 2, 2, "", 0n, "Software thread ID for EL2 (KVM: the running vcpu's context)"],
+  ["SCTLR_EL12", 3, 5, 1, 0, 0, 2, "", 0n, "VHE alias of SCTLR_EL1 (EL2 with E2H = 1)"],
+  ["CPACR_EL12", 3, 5, 1, 0, 2, 2, "", 0n, "VHE alias of CPACR_EL1"],
+  ["TTBR0_EL12", 3, 5, 2, 0, 0, 2, "", 0n, "VHE alias of TTBR0_EL1"],
+  ["TTBR1_EL12", 3, 5, 2, 0, 1, 2, "", 0n, "VHE alias of TTBR1_EL1"],
+  ["TCR_EL12", 3, 5, 2, 0, 2, 2, "", 0n, "VHE alias of TCR_EL1"],
+  ["SPSR_EL12", 3, 5, 4, 0, 0, 2, "", 0n, "VHE alias of SPSR_EL1"],
+  ["ELR_EL12", 3, 5, 4, 0, 1, 2, "", 0n, "VHE alias of ELR_EL1"],
+  ["AFSR0_EL12", 3, 5, 5, 1, 0, 2, "", 0n, "VHE alias of AFSR0_EL1"],
+  ["AFSR1_EL12", 3, 5, 5, 1, 1, 2, "", 0n, "VHE alias of AFSR1_EL1"],
+  ["ESR_EL12", 3, 5, 5, 2, 0, 2, "", 0n, "VHE alias of ESR_EL1"],
+  ["FAR_EL12", 3, 5, 6, 0, 0, 2, "", 0n, "VHE alias of FAR_EL1"],
+  ["MAIR_EL12", 3, 5, 10, 2, 0, 2, "", 0n, "VHE alias of MAIR_EL1"],
+  ["AMAIR_EL12", 3, 5, 10, 3, 0, 2, "", 0n, "VHE alias of AMAIR_EL1"],
+  ["VBAR_EL12", 3, 5, 12, 0, 0, 2, "", 0n, "VHE alias of VBAR_EL1"],
+  ["CONTEXTIDR_EL12", 3, 5, 13, 0, 1, 2, "", 0n, "VHE alias of CONTEXTIDR_EL1"],
+  ["CNTKCTL_EL12", 3, 5, 14, 1, 0, 2, "", 0n, "VHE alias of CNTKCTL_EL1"],
+  ["CNTV_CTL_EL02", 3, 5, 14, 3, 1, 2, "", 0n, "VHE alias of CNTV_CTL_EL0"],
+  ["CNTV_CVAL_EL02", 3, 5, 14, 3, 2, 2, "", 0n, "VHE alias of CNTV_CVAL_EL0"],
 ];
 
 export const SYSREGS: readonly SysregDef[] = ROWS.map(([name, op0, op1, crn, crm, op2, minEl, flags, reset, doc]) => {

@@ -15,9 +15,10 @@ import { HW_MAPPED_TIMER } from "./kvm/vgic.js";
 import { MmuFault } from "./mmu.js";
 import type { Arm64Machine } from "./machine.js";
 import { ARM64_DTB_BASE } from "../guests/arm64/boot.js";
+import { costsView, switchView } from "./hyp/views.js";
 import { dtbToDts } from "../guests/arm64/dtb.js";
 
-export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb", "gic", "timer"] as const;
+export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb", "gic", "timer", "switch", "costs"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 
 /** The control that traps a register group, as `show sysregs` names it. */
@@ -72,6 +73,10 @@ function timerView(m: Arm64Machine): MachineView {
 export function machineView(m: Arm64Machine, name: string, arg?: string): MachineView {
   const cpu = m.cpu;
   switch (name.toLowerCase()) {
+    case "switch":
+      return switchView(m);
+    case "costs":
+      return costsView();
     case "gic":
       return gicView(m);
     case "timer":

@@ -12,6 +12,8 @@ export const GRANULES = ["64k", "4k"] as const;
 export const ON_OFF = ["on", "off"] as const;
 /** arm64 interrupt controllers: GICv2 (2015's default: GIC-400 hosts) or GICv3 (today's default). */
 export const GIC_VERSIONS = ["v2", "v3"] as const;
+/** arm64 world-switch models: nVHE (host kernel at EL1, 2015's default) or VHE (ARMv8.1, host at EL2: today's default). */
+export const HYP_MODELS = ["nvhe", "vhe"] as const;
 
 export interface MachineSettingDef {
   /** The name Machine.set and MachineOptions.settings take. */
@@ -35,6 +37,7 @@ export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "granule", arches: ["arm64"], kind: "choice", values: GRANULES },
   { name: "pair_mmio", arches: ["arm64"], kind: "bool" },
   { name: "gic", arches: ["arm64"], kind: "choice", values: GIC_VERSIONS },
+  { name: "model", arches: ["arm64"], kind: "choice", values: HYP_MODELS },
 ];
 
 /** The setting's definition by machine name or by the lab's lower-case name (`steplimit`). */

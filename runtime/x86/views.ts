@@ -1,6 +1,7 @@
 // `show` tables of the x86 machine: registers, the last exit, the VMCS by group (the talk's six
 // boxes), EPT mappings, KVM's counters.
 
+import { vmxSwitchView } from "./vmx/switch.js";
 import { ExitlabError } from "../core/errors.js";
 import type { MachineView } from "../core/machine.js";
 import { exitView } from "../core/exits.js";
@@ -11,7 +12,7 @@ import type { X86Machine } from "./machine.js";
 import { GPR32_NAMES } from "./registers.js";
 import { CPUID_FEATURES, cpuidHas, featureModelled } from "./kvm/cpuid.js";
 
-export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats"] as const;
+export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats", "switch"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 
 export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
@@ -25,6 +26,8 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
     }
     case "exit":
       return exitView(m.exits, m.pendingExit);
+    case "switch":
+      return vmxSwitchView(m.vmcs);
     case "vmcs": {
       let groups = VMCS_GROUPS;
       if (arg) {

@@ -224,6 +224,16 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State, version = NaN): boolean 
 }
 
 /**
+ * The guest-state fields saveGuestState stores on VM exit and loadGuestState loads on VM entry
+ * (SDM 27.3.1-27.3.3, 26.3.2): RIP, RSP, RFLAGS, CR0/3/4, the six segments' selector, base, limit
+ * and access rights, GDTR/IDTR, and GUEST_IA32_EFER when `efer` (the "save IA32_EFER" exit control
+ * or the "load IA32_EFER" entry control is set). The list `show switch` (x86) reads.
+ */
+export function guestStateFields(efer: boolean): string[] {
+  return [RIP, RSP, RFLAGS, CR0F, CR3F, CR4F, ...(efer ? [EFERF] : []), ...SEG_FIELDS.flatMap((f) => [f.selector, f.base, f.limit, f.ar]), GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT].map((f) => f.name);
+}
+
+/**
  * VM entry: load the guest state. EFER comes from GUEST_IA32_EFER with "load IA32_EFER"; either
  * way EFER.LMA is the "IA-32e mode guest" entry control (SDM 26.3.2.1). Returns an error text if
  * the entry checks of SDM 26.3.1 that this model makes fail (then the entry fails).

@@ -371,7 +371,8 @@ ld_at:
     // Pending, the exit carries the cost known so far; handling adds the trip to the VMM.
     expect(e.info["cost.userspace"]).toBeUndefined();
     const pending = e.cycles;
-    expect(pending).toBe(["trap", "el1_switch", "vgic_timer", "kvm_exit_path", "handler"].reduce((a, k) => a + Number(e.info[`cost.${k}`]), 0));
+    // The world switch executed at EL2 (hyp/: its phase groups) + the host's run loop + the handler.
+    expect(pending).toBe(["trap", "switch_gprs", "switch_sysregs", "switch_vgic_timer", "switch_traps", "kvm_exit_path", "handler"].reduce((a, k) => a + Number(e.info[`cost.${k}`] ?? 0), 0));
     expect(m.handle().message).toMatch(/no device there: reads as zero/);
     expect(e.cycles).toBe(pending + Number(e.info["cost.userspace"]));
     expect(m.readRegister("x5")).toBe(0n);
