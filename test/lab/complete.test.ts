@@ -11,7 +11,7 @@ describe("complete / inspect / isComplete", () => {
   test("statement keywords, trap kinds, show targets, registers, exit reasons", () => {
     const s = new Session(x86Factory);
     s.execute("vm boot x86_64");
-    expect(complete(s, "st", 2)).toEqual({ matches: ["step"], start: 0, end: 2 });
+    expect(complete(s, "st", 2)).toEqual({ matches: ["stat", "step"], start: 0, end: 2 });
     expect(complete(s, "trap c", 6).matches).toEqual(["cpuid", "cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "trap cr", 7).matches).toEqual(["cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "show re", 7).matches).toEqual(["regs"]);
