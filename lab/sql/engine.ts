@@ -62,7 +62,8 @@ export class SqlEngine {
   retain(names: ReadonlySet<string>): void {
     for (const n of [...this.registered.keys()]) {
       if (names.has(n)) continue;
-      this.call({ op: "exec", sql: `DROP TABLE IF EXISTS "${n.replace(/"/g, '""')}"` });
+      const q = (x: string) => `"${x.replace(/"/g, '""')}"`;
+      this.call({ op: "exec", sql: `DROP VIEW IF EXISTS ${q(n)}; ${["rows", "names", "threads", "bodies"].map((t) => `DROP TABLE IF EXISTS ${q(`${n}$${t}`)};`).join(" ")}` });
       this.registered.delete(n);
     }
   }

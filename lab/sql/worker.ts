@@ -13,72 +13,101 @@ const done = new Int32Array(flag);
 let duck: Duck;
 let conn: import("@duckdb/node-api").DuckDBConnection;
 
-/** The DDL column list: the event model's columns (runtime/traces/table.ts) and the exit's cost. */
-const COLUMNS: readonly [string, string][] = [
-  ["seq", "BIGINT"], ["ts", "DOUBLE"], ["cycles", "DOUBLE"], ["step", "DOUBLE"], ["cpu", "INTEGER"], ["vcpu", "INTEGER"],
-  ["task", "VARCHAR"], ["pid", "INTEGER"], ["event", "VARCHAR"], ["reason", "VARCHAR"], ["code", "INTEGER"],
-  ["pc", "UBIGINT"], ["info1", "UBIGINT"], ["info2", "UBIGINT"], ["intr_info", "UBIGINT"], ["error_code", "UBIGINT"], ["gpa", "UBIGINT"],
-  ["body", "VARCHAR"], ["cost", "DOUBLE"],
-];
+/**
+ * The view each trace is queried through: the event model's columns (runtime/traces/table.ts) and
+ * each exit's cost, computed from the raw table (numbers only, filled from the event table's
+ * chunks a vector at a time) and its dimension tables (names, threads, bodies).
+ */
 const U64 = ["pc", "info1", "info2", "intr_info", "error_code", "gpa"];
+/** Raw columns: [name, DuckDB type, kind]. */
+const RAW: readonly [string, string, "f64" | "u16" | "u32"][] = [
+  ["seq", "UINTEGER", "u32"], ["ts", "DOUBLE", "f64"], ["cycles", "DOUBLE", "f64"], ["step", "DOUBLE", "f64"],
+  ["cpu", "USMALLINT", "u16"], ["vcpu", "USMALLINT", "u16"], ["thread", "UINTEGER", "u32"], ["event", "USMALLINT", "u16"],
+  ["reason", "USMALLINT", "u16"], ["code", "USMALLINT", "u16"], ["present", "USMALLINT", "u16"],
+  ...U64.flatMap((c) => [[`${c}_lo`, "UINTEGER", "u32"], [`${c}_hi`, "UINTEGER", "u32"]] as [string, string, "u32"][]),
+  ["body", "UINTEGER", "u32"], ["cost", "DOUBLE", "f64"],
+];
 const BATCH = 2048;
 
-const at = (chunks: readonly (ArrayLike<number> | undefined)[], row: number, dflt: number): number => {
-  const a = chunks[row >>> 16];
-  return a === undefined ? dflt : a[row & 0xffff]!;
-};
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+function viewSql(name: string): string {
+  const r = (c: string) => `r.${c}`;
+  const dbl = (c: string) => `CASE WHEN isnan(${r(c)}) THEN NULL ELSE ${r(c)} END AS ${c}`;
+  const u16 = (c: string) => `CAST(NULLIF(${r(c)}, 65535) AS INTEGER) AS ${c}`;
+  const u64 = U64.map((c, k) => `CASE WHEN (r.present & ${1 << k}) <> 0 THEN (CAST(r.${c}_hi AS UBIGINT) << 32) | r.${c}_lo END AS ${c}`);
+  const cols = [
+    "CAST(r.seq AS BIGINT) AS seq", dbl("ts"), dbl("cycles"), dbl("step"), u16("cpu"), u16("vcpu"),
+    "NULLIF(th.task, '') AS task", "th.pid AS pid", "en.name AS event", "NULLIF(rn.name, '') AS reason", u16("code"),
+    ...u64, "NULLIF(b.body, '') AS body", dbl("cost"),
+  ];
+  const t = (suffix: string) => quote(`${name}$${suffix}`);
+  return `CREATE OR REPLACE VIEW ${quote(name)} AS SELECT ${cols.join(", ")} FROM ${t("rows")} r JOIN ${t("names")} en ON en.id = r.event JOIN ${t("names")} rn ON rn.id = r.reason JOIN ${t("threads")} th ON th.id = r.thread JOIN ${t("bodies")} b ON b.id = r.body`;
+}
+
 async function register(name: string, t: WireTable): Promise<void> {
-  const { DuckDBDataChunk, DOUBLE, BIGINT, INTEGER, UBIGINT, VARCHAR } = duck;
-  const types = { DOUBLE, BIGINT, INTEGER, UBIGINT, VARCHAR } as Record<string, import("@duckdb/node-api").DuckDBType>;
-  await conn.run(`CREATE OR REPLACE TABLE ${quote(name)} (${COLUMNS.map(([c, ty]) => `${c} ${ty}`).join(", ")})`);
-  const appender = await conn.createAppender(name);
-  const chunk = DuckDBDataChunk.create(COLUMNS.map(([, ty]) => types[ty]!));
+  const { DuckDBDataChunk, DOUBLE, UINTEGER, USMALLINT } = duck;
+  const types = { DOUBLE, UINTEGER, USMALLINT } as Record<string, import("@duckdb/node-api").DuckDBType>;
+  const table = (suffix: string) => quote(`${name}$${suffix}`);
+  await conn.run(`CREATE OR REPLACE TABLE ${table("rows")} (${RAW.map(([c, ty]) => `${c} ${ty}`).join(", ")})`);
+  await conn.run(`CREATE OR REPLACE TABLE ${table("names")} (id USMALLINT, name VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TABLE ${table("threads")} (id UINTEGER, task VARCHAR, pid INTEGER)`);
+  await conn.run(`CREATE OR REPLACE TABLE ${table("bodies")} (id UINTEGER, body VARCHAR)`);
+  const small = async (suffix: string, rows: unknown[][]) => {
+    const app = await conn.createAppender(`${name}$${suffix}`);
+    for (const row of rows) {
+      for (const v of row) {
+        if (v === null) app.appendNull();
+        else if (typeof v === "string") app.appendVarchar(v);
+        else app.appendInteger(v as number);
+      }
+      app.endRow();
+    }
+    app.closeSync();
+  };
+  await small("names", t.names.map((n, i) => [i, n]));
+  await small("threads", t.threads.map((th, i) => [i, th.task, th.pid]));
+  await small("bodies", t.bodies.map((b, i) => [i, b]));
+
+  // Each exit's cost at its row; the rest NaN (NULL in the view).
   const cost = new Float64Array(t.length).fill(NaN);
   for (let k = 0; k < t.exitRows.length; k++) cost[t.exitRows[k]!] = t.costs[k]!;
+  const sources: { chunks: readonly (ArrayLike<number> | undefined)[]; dflt: number }[] = RAW.map(([c]) => {
+    if (c === "seq" || c === "cost") return { chunks: [], dflt: 0 };
+    if (c in t.num) return { chunks: t.num[c as keyof WireTable["num"]], dflt: c === "ts" || c === "cycles" || c === "step" ? NaN : 0xffff };
+    if (c === "thread" || c === "event" || c === "reason" || c === "present") return { chunks: t[c], dflt: 0 };
+    if (c === "body") return { chunks: t.bodyId, dflt: 0 };
+    const [col, half] = [c.slice(0, c.lastIndexOf("_")), c.slice(c.lastIndexOf("_") + 1)];
+    return { chunks: (half === "lo" ? t.lo : t.hi)[col]!, dflt: 0 };
+  });
+  const appender = await conn.createAppender(`${name}$rows`);
+  const chunk = DuckDBDataChunk.create(RAW.map(([, ty]) => types[ty]!));
   for (let start = 0; start < t.length; start += BATCH) {
     const n = Math.min(BATCH, t.length - start);
-    const cols: unknown[][] = COLUMNS.map(() => new Array(n));
-    for (let i = 0; i < n; i++) {
-      const r = start + i;
-      const f = (v: number): number | null => (v === v ? v : null);
-      const u16 = (v: number): number | null => (v === 0xffff ? null : v);
-      cols[0]![i] = BigInt(r);
-      cols[1]![i] = f(at(t.num.ts, r, NaN));
-      cols[2]![i] = f(at(t.num.cycles, r, NaN));
-      cols[3]![i] = f(at(t.num.step, r, NaN));
-      cols[4]![i] = u16(at(t.num.cpu, r, 0xffff));
-      cols[5]![i] = u16(at(t.num.vcpu, r, 0xffff));
-      const th = at(t.thread, r, 0);
-      const thread = th === 0 ? null : t.threads[th]!;
-      cols[6]![i] = thread && thread.task !== "" ? thread.task : null;
-      cols[7]![i] = thread ? thread.pid : null;
-      cols[8]![i] = t.names[at(t.event, r, 0)]!;
-      const reason = at(t.reason, r, 0);
-      cols[9]![i] = reason === 0 ? null : t.names[reason]!;
-      cols[10]![i] = u16(at(t.num.code, r, 0xffff));
-      const present = at(t.present, r, 0);
-      for (let k = 0; k < U64.length; k++) {
-        if ((present & (1 << k)) === 0) {
-          cols[11 + k]![i] = null;
-          continue;
-        }
-        const c = U64[k]!;
-        const lo = at(t.lo[c]!, r, 0);
-        const hi = at(t.hi[c]!, r, 0);
-        cols[11 + k]![i] = hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-      }
-      const body = at(t.bodyId, r, 0);
-      cols[17]![i] = body === 0 ? null : t.bodies[body]!;
-      cols[18]![i] = f(cost[r]!);
-    }
+    chunk.reset();
     chunk.rowCount = n;
-    chunk.setColumns(cols as never);
+    // A batch never crosses a 64 Ki-row chunk of the event table (BATCH divides it).
+    const c = start >>> 16;
+    const off = start & 0xffff;
+    for (let j = 0; j < RAW.length; j++) {
+      const v = chunk.getColumnVector(j) as unknown as { items: Float64Array | Uint32Array | Uint16Array; flush(): void };
+      const items = v.items;
+      const name = RAW[j]![0];
+      if (name === "seq") for (let i = 0; i < n; i++) items[i] = start + i;
+      else if (name === "cost") (items as Float64Array).set(cost.subarray(start, start + n));
+      else {
+        const src = sources[j]!;
+        const a = src.chunks[c] as Float64Array | Uint32Array | Uint16Array | undefined;
+        if (a) items.set(a.subarray(off, off + n));
+        else items.fill(src.dflt, 0, n);
+      }
+      v.flush();
+    }
     appender.appendDataChunk(chunk);
   }
   appender.flushSync();
   appender.closeSync();
+  await conn.run(viewSql(name));
 }
 
 async function handle(req: Request): Promise<Reply> {

@@ -78,6 +78,8 @@ export class TraceReader {
   /** arm64 v4.1: the kvm_exit row of each thread whose reason a later event gives. */
   private readonly pending = new Map<string, number>();
   private readonly row: EventRow = { event: "" };
+  /** Printed x86 reason → canonical (a trace repeats a few names millions of times). */
+  private readonly reasons = new Map<string, { reason: string; code?: number }>();
 
   /** `arch`: the trace's architecture when known beforehand (a VM's own trace). */
   constructor(readonly file: string, public arch: Arch | null = null) {}
@@ -96,26 +98,6 @@ export class TraceReader {
     if (this.report) {
       const bad = parseStatReportLine(this.report, text);
       if (bad) this.bad(n, 1, bad);
-      return;
-    }
-    const t = text.trimStart();
-    if (t === "") return;
-    if (t.startsWith("#")) {
-      if (/^#\s*tracer:/.test(t)) this.saw("ftrace");
-      return;
-    }
-    const lost = LOST.exec(text);
-    if (lost) {
-      this.lost += Number(lost[1]);
-      return;
-    }
-    if (TRACE_CMD_HEADER.test(text)) {
-      this.saw("trace-cmd report");
-      return;
-    }
-    if (/^\s*Analyze events for /.test(text) || /^\s*VM-EXIT\s+Samples\s+Samples%/.test(text)) {
-      this.saw("perf kvm stat report");
-      this.report = { rows: [], totalSamples: null, totalTimeUs: null, title: t };
       return;
     }
     const row = this.row;
@@ -146,7 +128,7 @@ export class TraceReader {
       row.event = m[1]!;
       body = m[2]!;
     } else {
-      this.bad(n, 1, `not a trace line: ${PREFIX_EXPECTED}; got ${JSON.stringify(text.length > 60 ? text.slice(0, 60) + "…" : text)}`);
+      this.other(text, n);
       return;
     }
     bodyAt = text.length - body.length + 1;
@@ -165,6 +147,31 @@ export class TraceReader {
     this.place(spec, row);
   }
 
+  /** A line that is no event: a header or note (skipped, lost events counted), else malformed. */
+  private other(text: string, n: number): void {
+    const t = text.trimStart();
+    if (t === "") return;
+    if (t.startsWith("#")) {
+      if (/^#\s*tracer:/.test(t)) this.saw("ftrace");
+      return;
+    }
+    const lost = LOST.exec(text);
+    if (lost) {
+      this.lost += Number(lost[1]);
+      return;
+    }
+    if (TRACE_CMD_HEADER.test(text)) {
+      this.saw("trace-cmd report");
+      return;
+    }
+    if (/^\s*Analyze events for /.test(text) || /^\s*VM-EXIT\s+Samples\s+Samples%/.test(text)) {
+      this.saw("perf kvm stat report");
+      this.report = { rows: [], totalSamples: null, totalTimeUs: null, title: t };
+      return;
+    }
+    this.bad(n, 1, `not a trace line: ${PREFIX_EXPECTED}; got ${JSON.stringify(text.length > 60 ? text.slice(0, 60) + "…" : text)}`);
+  }
+
   /** Fills `row` from the event's body; false when no pattern of the event matches. */
   private readBody(spec: EventSpec, body: string, row: EventRow): boolean {
     for (const p of spec.patterns) {
@@ -177,7 +184,8 @@ export class TraceReader {
       for (const k of ["pc", "info1", "info2", "intr_info", "error_code", "gpa"] as const) if (g[k] !== undefined) row[k] = hexValue(g[k]);
       if (spec.event === "kvm_exit") {
         if (g.reason !== undefined) {
-          const c = canonicalX86Reason(g.reason);
+          let c = this.reasons.get(g.reason);
+          if (!c) this.reasons.set(g.reason, (c = canonicalX86Reason(g.reason)));
           row.reason = c.reason;
           row.code = c.code;
         } else if (g.type !== undefined) {

@@ -106,6 +106,14 @@ export interface EventRecord {
   body: string | null;
 }
 
+/**
+ * A string that holds no reference to the text it was cut from: a reader's substrings point into
+ * its 1 MiB read buffers, and keeping one would keep the whole buffer alive.
+ */
+function copy(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, "utf8").toString("utf8");
+}
+
 /** Strings by id (id 0 is "no string"). */
 export class StringPool {
   readonly strings: string[] = [""];
@@ -113,6 +121,7 @@ export class StringPool {
   id(s: string): number {
     let i = this.ids.get(s);
     if (i === undefined) {
+      s = copy(s);
       i = this.strings.length;
       this.strings.push(s);
       this.ids.set(s, i);
@@ -148,8 +157,9 @@ export class EventTable {
   readonly reason = new NumColumn("u16", 0);
   readonly thread = new NumColumn("u32", 0);
   readonly bodyId = new NumColumn("u32", 0);
-  /** Bodies by id (not interned: most are distinct). */
+  /** Bodies by id, interned (a trace repeats the same texts: "pio_write at 0x3f8 size 1 count 1"). */
   readonly bodies: string[] = [""];
+  private readonly bodyIds = new Map<string, number>();
   readonly lo: Record<U64ColumnName, NumColumn>;
   readonly hi: Record<U64ColumnName, NumColumn>;
   /** Bit k set: U64_COLUMNS[k] has a value in this row. */
@@ -166,14 +176,22 @@ export class EventTable {
     this.hi = hi;
   }
 
+  private lastTask: string | undefined = undefined;
+  private lastPid: number | undefined = undefined;
+  private lastThread = 0;
+
   private threadId(task: string, pid: number | undefined): number {
+    if (task === this.lastTask && pid === this.lastPid) return this.lastThread;
     const key = `${task}\0${pid ?? ""}`;
     let id = this.threadIds.get(key);
     if (id === undefined) {
       id = this.threads.length;
-      this.threads.push({ task, pid: pid ?? null });
+      this.threads.push({ task: copy(task), pid: pid ?? null });
       this.threadIds.set(key, id);
     }
+    this.lastTask = task;
+    this.lastPid = pid;
+    this.lastThread = id;
     return id;
   }
 
@@ -191,8 +209,14 @@ export class EventTable {
     this.event.set(row, this.small(r.event));
     if (r.reason !== undefined) this.reason.set(row, this.small(r.reason));
     if (r.body !== undefined) {
-      this.bodyId.set(row, this.bodies.length);
-      this.bodies.push(r.body);
+      let id = this.bodyIds.get(r.body);
+      if (id === undefined) {
+        const b = copy(r.body);
+        id = this.bodies.length;
+        this.bodies.push(b);
+        this.bodyIds.set(b, id);
+      }
+      this.bodyId.set(row, id);
     }
     let bits = 0;
     for (let k = 0; k < U64_COLUMNS.length; k++) {
