@@ -22,6 +22,8 @@ export interface Series {
   name: string;
   arch: Arch | null;
   rows: ReasonRow[];
+  /** The axis title of its `cycles` measure when it is no modelled cycles (a real trace's µs). */
+  costAxis?: string;
 }
 
 /**
@@ -90,7 +92,7 @@ export function byReasonSpec(series: Series, measure: Measure, title: string, su
     data: { values: series.rows.map((r) => ({ reason: r.reason, exits: r.exits, cycles: r.cycles })) },
     encoding: {
       y: { field: "reason", type: "nominal", sort: order, title: "exit reason" },
-      x: { field: measure, type: "quantitative", title: MEASURE_TITLES[measure], axis: axisOf(measure) },
+      x: { field: measure, type: "quantitative", title: measure === "cycles" && series.costAxis ? series.costAxis : MEASURE_TITLES[measure], axis: axisOf(measure) },
       tooltip: [{ field: "reason" }, { field: "exits", format: "," }, { field: "cycles", format: "," }],
     },
     layer: [{ mark: { type: "bar", color: colourOf(series.arch) } }, barLabels(measure)],
@@ -171,7 +173,7 @@ export function compareSpec(a: Series, b: Series, title: string, subtitle?: stri
     encoding: {
       y: { field: "reason", type: "nominal", sort: order, title: first ? "exit reason" : null, axis: first ? {} : { labels: false, ticks: false, domain: false } },
       yOffset: { field: "source", type: "nominal", sort: names },
-      x: { field: measure, type: "quantitative", title: MEASURE_TITLES[measure], axis: axisOf(measure) },
+      x: { field: measure, type: "quantitative", title: measure === "cycles" && (a.costAxis || b.costAxis) ? [a, b].map((s) => `${s.name}: ${s.costAxis ?? MEASURE_TITLES.cycles}`).join("; ") : MEASURE_TITLES[measure], axis: axisOf(measure) },
       color: { field: "source", type: "nominal", sort: names, scale: { domain: names, range: compareColours(a, b) }, legend: { title: null, orient: "top" } },
       tooltip: [{ field: "source" }, { field: "reason" }, { field: "exits", format: "," }, { field: "cycles", format: "," }],
     },

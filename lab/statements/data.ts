@@ -110,7 +110,8 @@ function show(s: S<"show">, ctx: Context): Result[] {
 /** Exits of the named VM (or the current one) — or a loaded trace's kvm_exit events. */
 function sourceExits(source: Word | null, ctx: Context, pos: Pos): ChartSource & { costTitle: string } {
   const src = traceSource(ctx, source, pos);
-  return { name: src.name, exits: src.exits, arch: src.arch, fields: true, costTitle: costTitle(src.unit) };
+  const costAxis = src.unit === "us" ? "host time (µs, kvm_exit to kvm_entry)" : undefined;
+  return { name: src.name, exits: src.exits, arch: src.arch, fields: true, costTitle: costTitle(src.unit), costAxis };
 }
 
 /** Costs as tables show them: cycles are whole, times (µs) to 2 decimals. */

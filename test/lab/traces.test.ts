@@ -114,7 +114,9 @@ chart host exits by reason`));
     expect(charts).toHaveLength(2);
     const values = (charts[0]!.spec.data as { values: { source: string; reason: string; exits: number }[] }).values;
     expect(values.find((v) => v.source === "host" && v.reason === "HLT")?.exits).toBe(1);
-    expect(charts[0]!.spec.hconcat).toBeDefined();
+    const panels = charts[0]!.spec.hconcat as { encoding: { x: { title: string } } }[];
+    expect(panels[1]!.encoding.x.title).toBe("model: modelled host cycles; host: host time (µs, kvm_exit to kvm_entry)");
+    expect((charts[1]!.spec.encoding as { x: { title: string } }).x.title).toBe("exits");
   });
 
   test("stat of a saved perf kvm stat report", async () => {
