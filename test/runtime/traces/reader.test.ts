@@ -10,6 +10,9 @@ import { TraceExits } from "../../../runtime/traces/exits.js";
 import { adaptTrace } from "../../../runtime/traces/adapt.js";
 import { statRows } from "../../../runtime/traces/stat-report.js";
 import { createMachine } from "../../../runtime/index.js";
+import { X86_TRACEPOINTS } from "../../../runtime/x86/tracepoints.js";
+import { ARM64_TRACEPOINTS } from "../../../runtime/arm64/tracepoints.js";
+import { formatEvent, tracepointTable, type FieldValue } from "../../../runtime/core/trace.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -138,6 +141,37 @@ describe("exitlab's own traces round-trip through save trace text", () => {
         const vm = m.exits.map((e) => e.reason);
         if (arch === "arm64" && era === "2015") expect(reasons.filter((r, i) => r !== vm[i])).toEqual([]);
         else expect(reasons).toEqual(vm);
+      });
+    }
+  }
+});
+
+describe("every tracepoint exitlab prints, in both eras, reads back", () => {
+  const tables = { x86_64: X86_TRACEPOINTS, arm64: ARM64_TRACEPOINTS } as const;
+  for (const [arch, tps] of Object.entries(tables) as [keyof typeof tables, typeof X86_TRACEPOINTS][]) {
+    for (const era of ["2015", "today"] as const) {
+      it(`${arch} ${era}: no line is malformed; pc, reason and addresses land in their columns`, () => {
+        const table = tracepointTable(tps);
+        const lines: string[] = [];
+        for (const tp of tps) {
+          const fields: Record<string, FieldValue> = {};
+          (tp.fields ?? []).forEach((f, j) => {
+            fields[f.name] = f.type === "u64" ? 0x40081000n + BigInt(j) * 0x10n : f.type === "u32" ? 1 : f.type === "num" ? 1 : f.type === "bool" ? true : "TCR_EL1";
+          });
+          if (arch === "x86_64") Object.assign(fields, { exit_reason: 28, guest_rip: 0x400196n, info1: 0x4n, rip: 0x400196n });
+          else Object.assign(fields, { esr_ec: 0x24, hsr: 0x92000047n, vcpu_pc: 0x4008001cn, ipa: 0x400af000n });
+          lines.push(formatEvent({ seq: 0, step: 0, cycles: 0, name: tp.name, fields }, era, table));
+        }
+        const r = readTraceText(lines.join("\n"), "all");
+        expect(r.malformed.map((m) => m.message)).toEqual([]);
+        expect(r.table.length).toBe(tps.length);
+        expect([...Array(r.table.length).keys()].map((i) => r.table.eventName(i))).toEqual(tps.map((t) => t.name));
+        const exit = r.table.record(r.table.rowsOf("kvm_exit")[0]!);
+        if (arch === "x86_64") expect(exit).toMatchObject({ reason: "CR_ACCESS", code: 28, pc: 0x400196n, info1: 0x4n });
+        else {
+          expect(exit).toMatchObject({ reason: "DABT_LOW", code: 0x24, pc: 0x4008001cn });
+          expect(r.table.record(r.table.rowsOf("kvm_guest_fault")[0]!)).toMatchObject({ gpa: 0x400af000n, info1: 0x92000047n, pc: 0x4008001cn });
+        }
       });
     }
   }
