@@ -9,7 +9,9 @@ type Chunks = readonly (ArrayLike<number> | undefined)[];
 /** An event table as the worker receives it. */
 export interface WireTable {
   length: number;
-  num: Record<"ts" | "cycles" | "step" | "cpu" | "vcpu" | "code", Chunks>;
+  num: Record<"ts" | "cycles" | "step" | "cpu" | "vcpu", Chunks>;
+  /** Reason id → its number. */
+  codes: [number, number][];
   event: Chunks;
   reason: Chunks;
   thread: Chunks;
@@ -46,7 +48,8 @@ export function wireTable(t: EventTable, exits: TraceExits): WireTable {
   }
   return {
     length: t.length,
-    num: { ts: chunks(t.num.ts), cycles: chunks(t.num.cycles), step: chunks(t.num.step), cpu: chunks(t.num.cpu), vcpu: chunks(t.num.vcpu), code: chunks(t.num.code) },
+    num: { ts: chunks(t.num.ts), cycles: chunks(t.num.cycles), step: chunks(t.num.step), cpu: chunks(t.num.cpu), vcpu: chunks(t.num.vcpu) },
+    codes: [...t.codes.entries()],
     event: chunks(t.event),
     reason: chunks(t.reason),
     thread: chunks(t.thread),

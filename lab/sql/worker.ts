@@ -23,7 +23,7 @@ const U64 = ["pc", "info1", "info2", "intr_info", "error_code", "gpa"];
 const RAW: readonly [string, string, "f64" | "u16" | "u32"][] = [
   ["seq", "UINTEGER", "u32"], ["ts", "DOUBLE", "f64"], ["cycles", "DOUBLE", "f64"], ["step", "DOUBLE", "f64"],
   ["cpu", "USMALLINT", "u16"], ["vcpu", "USMALLINT", "u16"], ["thread", "UINTEGER", "u32"], ["event", "USMALLINT", "u16"],
-  ["reason", "USMALLINT", "u16"], ["code", "USMALLINT", "u16"], ["present", "USMALLINT", "u16"],
+  ["reason", "USMALLINT", "u16"], ["present", "USMALLINT", "u16"],
   ...U64.flatMap((c) => [[`${c}_lo`, "UINTEGER", "u32"], [`${c}_hi`, "UINTEGER", "u32"]] as [string, string, "u32"][]),
   ["body", "UINTEGER", "u32"], ["cost", "DOUBLE", "f64"],
 ];
@@ -38,7 +38,7 @@ function viewSql(name: string): string {
   const u64 = U64.map((c, k) => `CASE WHEN (r.present & ${1 << k}) <> 0 THEN (CAST(r.${c}_hi AS UBIGINT) << 32) | r.${c}_lo END AS ${c}`);
   const cols = [
     "CAST(r.seq AS BIGINT) AS seq", dbl("ts"), dbl("cycles"), dbl("step"), u16("cpu"), u16("vcpu"),
-    "NULLIF(th.task, '') AS task", "th.pid AS pid", "en.name AS event", "NULLIF(rn.name, '') AS reason", u16("code"),
+    "NULLIF(th.task, '') AS task", "th.pid AS pid", "en.name AS event", "NULLIF(rn.name, '') AS reason", "rn.code AS code",
     ...u64, "NULLIF(b.body, '') AS body", dbl("cost"),
   ];
   const t = (suffix: string) => quote(`${name}$${suffix}`);
@@ -50,7 +50,7 @@ async function register(name: string, t: WireTable): Promise<void> {
   const types = { DOUBLE, UINTEGER, USMALLINT } as Record<string, import("@duckdb/node-api").DuckDBType>;
   const table = (suffix: string) => quote(`${name}$${suffix}`);
   await conn.run(`CREATE OR REPLACE TABLE ${table("rows")} (${RAW.map(([c, ty]) => `${c} ${ty}`).join(", ")})`);
-  await conn.run(`CREATE OR REPLACE TABLE ${table("names")} (id USMALLINT, name VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TABLE ${table("names")} (id USMALLINT, name VARCHAR, code INTEGER)`);
   await conn.run(`CREATE OR REPLACE TABLE ${table("threads")} (id UINTEGER, task VARCHAR, pid INTEGER)`);
   await conn.run(`CREATE OR REPLACE TABLE ${table("bodies")} (id UINTEGER, body VARCHAR)`);
   const small = async (suffix: string, rows: unknown[][]) => {
@@ -65,7 +65,8 @@ async function register(name: string, t: WireTable): Promise<void> {
     }
     app.closeSync();
   };
-  await small("names", t.names.map((n, i) => [i, n]));
+  const codes = new Map(t.codes);
+  await small("names", t.names.map((n, i) => [i, n, codes.get(i) ?? null]));
   await small("threads", t.threads.map((th, i) => [i, th.task, th.pid]));
   await small("bodies", t.bodies.map((b, i) => [i, b]));
 
@@ -97,7 +98,7 @@ async function register(name: string, t: WireTable): Promise<void> {
       else if (name === "cost") (items as Float64Array).set(cost.subarray(start, start + n));
       else {
         const src = sources[j]!;
-        const a = src.chunks[c] as Float64Array | Uint32Array | Uint16Array | undefined;
+        const a = src.chunks[c] as Float64Array | Uint32Array | Uint16Array | Uint8Array | undefined;
         if (a) items.set(a.subarray(off, off + n));
         else items.fill(src.dflt, 0, n);
       }

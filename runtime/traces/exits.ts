@@ -87,7 +87,7 @@ export class TraceExits implements ExitList {
     const row = this.rows[k]!;
     const c = this.cost()[k]!;
     const reason = this.reasonAt(k);
-    const code = t.numAt("code", row) ?? -1;
+    const code = t.codeAt(row) ?? -1;
     return {
       index: k,
       arch: this.arch ?? "x86_64",

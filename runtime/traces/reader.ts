@@ -223,8 +223,7 @@ export class TraceReader {
     const exitRow = this.pending.get(key);
     if (exitRow === undefined || spec.resolvesEc === undefined) return;
     const ec = spec.resolvesEc === "hsr" ? Number((BigInt(row.info1 ?? 0) >> 26n) & 0x3fn) : spec.resolvesEc;
-    this.table.reason.set(exitRow, this.table.names.id(armReason(ec)));
-    this.table.num.code.set(exitRow, ec);
+    this.table.setReason(exitRow, armReason(ec), ec);
     this.pending.delete(key);
   }
 
@@ -232,7 +231,7 @@ export class TraceReader {
   private settle(key: string): void {
     const exitRow = this.pending.get(key);
     if (exitRow === undefined) return;
-    this.table.reason.set(exitRow, this.table.names.id(UNRESOLVED));
+    this.table.setReason(exitRow, UNRESOLVED);
     this.pending.delete(key);
   }
 

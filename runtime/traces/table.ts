@@ -20,19 +20,31 @@
 export const CHUNK = 1 << 16;
 const MASK = CHUNK - 1;
 
-type Typed = Float64Array | Uint32Array | Uint16Array;
-type Kind = "f64" | "u32" | "u16";
+type Typed = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+type Kind = "f64" | "u32" | "u16" | "u8";
 
 /** A column of numbers in lazily allocated chunks; unallocated chunks read as `dflt`. */
 class NumColumn {
   readonly chunks: (Typed | undefined)[] = [];
-  constructor(readonly kind: Kind, readonly dflt: number) {}
+  constructor(public kind: Kind, readonly dflt: number) {}
   private make(): Typed {
-    const bytes = this.kind === "f64" ? 8 : this.kind === "u32" ? 4 : 2;
+    const bytes = this.kind === "f64" ? 8 : this.kind === "u32" ? 4 : this.kind === "u16" ? 2 : 1;
     const buf = new SharedArrayBuffer(CHUNK * bytes);
-    const a = this.kind === "f64" ? new Float64Array(buf) : this.kind === "u32" ? new Uint32Array(buf) : new Uint16Array(buf);
+    const a = this.kind === "f64" ? new Float64Array(buf) : this.kind === "u32" ? new Uint32Array(buf) : this.kind === "u16" ? new Uint16Array(buf) : new Uint8Array(buf);
     if (this.dflt !== 0) a.fill(this.dflt);
     return a;
+  }
+  /** A u16 column whose values outgrow 16 bits becomes u32 (its chunks copied once). */
+  widen(): void {
+    if (this.kind !== "u16") return;
+    this.kind = "u32";
+    for (let c = 0; c < this.chunks.length; c++) {
+      const old = this.chunks[c];
+      if (!old) continue;
+      const a = this.make();
+      a.set(old);
+      this.chunks[c] = a;
+    }
   }
   set(row: number, v: number): void {
     const c = row >>> 16;
@@ -51,7 +63,7 @@ class NumColumn {
 }
 
 /** Names of the numeric columns, in the order SQL and exports show them. */
-export const NUM_COLUMNS = ["ts", "cycles", "step", "cpu", "vcpu", "code"] as const;
+export const NUM_COLUMNS = ["ts", "cycles", "step", "cpu", "vcpu"] as const;
 export type NumColumnName = (typeof NUM_COLUMNS)[number];
 /** 64-bit hardware values: each a low and a high u32 column and a presence bit. */
 export const U64_COLUMNS = ["pc", "info1", "info2", "intr_info", "error_code", "gpa"] as const;
@@ -60,7 +72,7 @@ export type U64ColumnName = (typeof U64_COLUMNS)[number];
 /** Every column, in the order exports and `sql` show them. */
 export const EVENT_COLUMNS = ["seq", "ts", "cycles", "step", "cpu", "vcpu", "task", "pid", "event", "reason", "code", "pc", "info1", "info2", "intr_info", "error_code", "gpa", "body"] as const;
 
-/** No value in a u16 column (cpu, vcpu, code). */
+/** No value in a u16 column (cpu, vcpu). */
 export const NONE16 = 0xffff;
 
 /** One event as readers produce it: absent fields undefined. Reused row to row by a reader. */
@@ -150,12 +162,14 @@ export class EventTable {
     step: new NumColumn("f64", NaN),
     cpu: new NumColumn("u16", NONE16),
     vcpu: new NumColumn("u16", NONE16),
-    code: new NumColumn("u16", NONE16),
   };
+  /** Each reason's number (VMX basic reason, ESR EC), by reason id: a name has one number. */
+  readonly codes = new Map<number, number>();
   /** Interned ids: event name, reason name, thread, body. */
   readonly event = new NumColumn("u16", 0);
   readonly reason = new NumColumn("u16", 0);
-  readonly thread = new NumColumn("u32", 0);
+  /** Thread ids: 16 bits until a trace has more threads (then 32). */
+  readonly thread = new NumColumn("u16", 0);
   readonly bodyId = new NumColumn("u32", 0);
   /** Bodies by id, interned (a trace repeats the same texts: "pio_write at 0x3f8 size 1 count 1"). */
   readonly bodies: string[] = [""];
@@ -163,7 +177,7 @@ export class EventTable {
   readonly lo: Record<U64ColumnName, NumColumn>;
   readonly hi: Record<U64ColumnName, NumColumn>;
   /** Bit k set: U64_COLUMNS[k] has a value in this row. */
-  readonly present = new NumColumn("u16", 0);
+  readonly present = new NumColumn("u8", 0);
 
   constructor() {
     const lo = {} as Record<U64ColumnName, NumColumn>;
@@ -187,6 +201,7 @@ export class EventTable {
     if (id === undefined) {
       id = this.threads.length;
       this.threads.push({ task: copy(task), pid: pid ?? null });
+      if (id === 0xffff) this.thread.widen();
       this.threadIds.set(key, id);
     }
     this.lastTask = task;
@@ -204,10 +219,9 @@ export class EventTable {
     if (r.step !== undefined) n.step.set(row, r.step);
     if (r.cpu !== undefined) n.cpu.set(row, r.cpu);
     if (r.vcpu !== undefined) n.vcpu.set(row, r.vcpu);
-    if (r.code !== undefined) n.code.set(row, r.code);
     if (r.task !== undefined || r.pid !== undefined) this.thread.set(row, this.threadId(r.task ?? "", r.pid));
     this.event.set(row, this.small(r.event));
-    if (r.reason !== undefined) this.reason.set(row, this.small(r.reason));
+    if (r.reason !== undefined) this.setReason(row, r.reason, r.code);
     if (r.body !== undefined) {
       let id = this.bodyIds.get(r.body);
       if (id === undefined) {
@@ -237,6 +251,13 @@ export class EventTable {
     return row;
   }
 
+  /** Sets (or resolves later) a row's reason and its number. */
+  setReason(row: number, reason: string, code?: number): void {
+    const id = this.small(reason);
+    this.reason.set(row, id);
+    if (code !== undefined && !this.codes.has(id)) this.codes.set(id, code);
+  }
+
   private small(s: string): number {
     const id = this.names.id(s);
     if (id > 0xfffe) throw new Error(`more than 65,534 distinct event and reason names`);
@@ -254,7 +275,11 @@ export class EventTable {
   /** A number column, null where absent. */
   numAt(col: NumColumnName, row: number): number | null {
     const v = this.num[col].get(row);
-    return v !== v || ((col === "cpu" || col === "vcpu" || col === "code") && v === NONE16) ? null : v;
+    return v !== v || ((col === "cpu" || col === "vcpu") && v === NONE16) ? null : v;
+  }
+  /** The number of a row's reason, null when it has none (an arm64 IRQ exit, an unknown name). */
+  codeAt(row: number): number | null {
+    return this.codes.get(this.reason.get(row)) ?? null;
   }
   has(col: U64ColumnName, row: number): boolean {
     return (this.present.get(row) & (1 << U64_COLUMNS.indexOf(col))) !== 0;
@@ -295,7 +320,7 @@ export class EventTable {
       pid: th.pid,
       event: this.eventName(row),
       reason: this.reasonName(row),
-      code: this.numAt("code", row),
+      code: this.codeAt(row),
       pc: this.u64At("pc", row),
       info1: this.u64At("info1", row),
       info2: this.u64At("info2", row),

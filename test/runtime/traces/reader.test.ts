@@ -77,13 +77,13 @@ describe("fixtures: each format × architecture × era", () => {
   it("arm64 today: IRQ exits count as IRQ, not as the stale UNKNOWN class", () => {
     const r = readTraceText("kvm_exit: IRQ: HSR_EC: 0x0000 (UNKNOWN), PC: 0x0000000040081000\nkvm_exit: TRAP: ESR_EC: 0x0016 (HVC64), PC: 0x0000000040081004\n");
     expect([0, 1].map((i) => r.table.reasonName(i))).toEqual(["IRQ", "HVC64"]);
-    expect(r.table.numAt("code", 0)).toBeNull();
+    expect(r.table.codeAt(0)).toBeNull();
   });
 
   it("reason names are case-folded to one spelling; today's renames and hex numbers too", () => {
     const r = readTraceText(["reason io_instruction rip 0x1 info 0 0", "reason IO_INSTRUCTION rip 0x1 info 0 0", "reason Io_Instruction rip 0x1 info 0 0", "vcpu 0 reason INTERRUPT_WINDOW rip 0x1 info1 0x0 info2 0x0 intr_info 0x00000000 error_code 0x00000000", "reason 0x5 rip 0x1 info 0 0"].map((b) => `kvm_exit: ${b}`).join("\n"));
     expect([0, 1, 2, 3, 4].map((i) => r.table.reasonName(i))).toEqual(["IO_INSTRUCTION", "IO_INSTRUCTION", "IO_INSTRUCTION", "PENDING_INTERRUPT", "IO_SMI"]);
-    expect(r.table.numAt("code", 3)).toBe(7);
+    expect(r.table.codeAt(3)).toBe(7);
   });
 
   it("a malformed file: each bad line reported with its line number and counted, the rest loaded", () => {
