@@ -18,7 +18,9 @@ export interface WireTable {
   bodyId: Chunks;
   present: Chunks;
   lo: Record<string, Chunks>;
+  /** High halves as ids into hiWords. */
   hi: Record<string, Chunks>;
+  hiWords: Record<string, readonly number[]>;
   names: readonly string[];
   threads: readonly { task: string; pid: number | null }[];
   bodies: readonly string[];
@@ -57,6 +59,7 @@ export function wireTable(t: EventTable, exits: TraceExits): WireTable {
     present: chunks(t.present),
     lo,
     hi,
+    hiWords: t.hiWords,
     names: t.names.strings,
     threads: t.threads,
     bodies: t.bodies,

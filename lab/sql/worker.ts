@@ -73,13 +73,13 @@ async function register(name: string, t: WireTable): Promise<void> {
   // Each exit's cost at its row; the rest NaN (NULL in the view).
   const cost = new Float64Array(t.length).fill(NaN);
   for (let k = 0; k < t.exitRows.length; k++) cost[t.exitRows[k]!] = t.costs[k]!;
-  const sources: { chunks: readonly (ArrayLike<number> | undefined)[]; dflt: number }[] = RAW.map(([c]) => {
+  const sources: { chunks: readonly (ArrayLike<number> | undefined)[]; dflt: number; words?: readonly number[] }[] = RAW.map(([c]) => {
     if (c === "seq" || c === "cost") return { chunks: [], dflt: 0 };
     if (c in t.num) return { chunks: t.num[c as keyof WireTable["num"]], dflt: c === "ts" || c === "cycles" || c === "step" ? NaN : 0xffff };
     if (c === "thread" || c === "event" || c === "reason" || c === "present") return { chunks: t[c], dflt: 0 };
     if (c === "body") return { chunks: t.bodyId, dflt: 0 };
     const [col, half] = [c.slice(0, c.lastIndexOf("_")), c.slice(c.lastIndexOf("_") + 1)];
-    return { chunks: (half === "lo" ? t.lo : t.hi)[col]!, dflt: 0 };
+    return half === "lo" ? { chunks: t.lo[col]!, dflt: 0 } : { chunks: t.hi[col]!, dflt: 0, words: t.hiWords[col]! };
   });
   const appender = await conn.createAppender(`${name}$rows`);
   const chunk = DuckDBDataChunk.create(RAW.map(([, ty]) => types[ty]!));
@@ -99,8 +99,9 @@ async function register(name: string, t: WireTable): Promise<void> {
       else {
         const src = sources[j]!;
         const a = src.chunks[c] as Float64Array | Uint32Array | Uint16Array | Uint8Array | undefined;
-        if (a) items.set(a.subarray(off, off + n));
-        else items.fill(src.dflt, 0, n);
+        if (!a) items.fill(src.dflt, 0, n);
+        else if (src.words) for (let i = 0; i < n; i++) items[i] = src.words[a[off + i]!]!;
+        else items.set(a.subarray(off, off + n));
       }
       v.flush();
     }

@@ -34,10 +34,17 @@ class NumColumn {
     if (this.dflt !== 0) a.fill(this.dflt);
     return a;
   }
-  /** A u16 column whose values outgrow 16 bits becomes u32 (its chunks copied once). */
-  widen(): void {
-    if (this.kind !== "u16") return;
-    this.kind = "u32";
+  /** The largest value the column's kind holds. */
+  private max = Infinity;
+  /** An id column: starts at 8 bits and widens (16, then 32) as its values grow, its chunks copied once each time. */
+  static ids(): NumColumn {
+    const c = new NumColumn("u8", 0);
+    c.max = 0xff;
+    return c;
+  }
+  private widen(): void {
+    this.kind = this.kind === "u8" ? "u16" : "u32";
+    this.max = this.kind === "u16" ? 0xffff : Infinity;
     for (let c = 0; c < this.chunks.length; c++) {
       const old = this.chunks[c];
       if (!old) continue;
@@ -47,6 +54,7 @@ class NumColumn {
     }
   }
   set(row: number, v: number): void {
+    if (v > this.max) this.widen();
     const c = row >>> 16;
     let a = this.chunks[c];
     if (a === undefined) {
@@ -165,29 +173,37 @@ export class EventTable {
   };
   /** Each reason's number (VMX basic reason, ESR EC), by reason id: a name has one number. */
   readonly codes = new Map<number, number>();
-  /** Interned ids: event name, reason name, thread, body. */
-  readonly event = new NumColumn("u16", 0);
-  readonly reason = new NumColumn("u16", 0);
-  /** Thread ids: 16 bits until a trace has more threads (then 32). */
-  readonly thread = new NumColumn("u16", 0);
-  readonly bodyId = new NumColumn("u32", 0);
+  /** Interned ids (8 bits, wider when there are more): event name, reason name, thread, body. */
+  readonly event = NumColumn.ids();
+  readonly reason = NumColumn.ids();
+  readonly thread = NumColumn.ids();
+  readonly bodyId = NumColumn.ids();
   /** Bodies by id, interned (a trace repeats the same texts: "pio_write at 0x3f8 size 1 count 1"). */
   readonly bodies: string[] = [""];
   private readonly bodyIds = new Map<string, number>();
   readonly lo: Record<U64ColumnName, NumColumn>;
+  /** High halves as ids into `hiWords` (a trace has few: 0, 0xffffffff for kernel addresses, ...). */
   readonly hi: Record<U64ColumnName, NumColumn>;
+  readonly hiWords: Record<U64ColumnName, number[]>;
+  private readonly hiIds: Record<U64ColumnName, Map<number, number>>;
   /** Bit k set: U64_COLUMNS[k] has a value in this row. */
   readonly present = new NumColumn("u8", 0);
 
   constructor() {
     const lo = {} as Record<U64ColumnName, NumColumn>;
     const hi = {} as Record<U64ColumnName, NumColumn>;
+    const words = {} as Record<U64ColumnName, number[]>;
+    const ids = {} as Record<U64ColumnName, Map<number, number>>;
     for (const c of U64_COLUMNS) {
       lo[c] = new NumColumn("u32", 0);
-      hi[c] = new NumColumn("u32", 0);
+      hi[c] = NumColumn.ids();
+      words[c] = [0];
+      ids[c] = new Map([[0, 0]]);
     }
     this.lo = lo;
     this.hi = hi;
+    this.hiWords = words;
+    this.hiIds = ids;
   }
 
   private lastTask: string | undefined = undefined;
@@ -201,7 +217,6 @@ export class EventTable {
     if (id === undefined) {
       id = this.threads.length;
       this.threads.push({ task: copy(task), pid: pid ?? null });
-      if (id === 0xffff) this.thread.widen();
       this.threadIds.set(key, id);
     }
     this.lastTask = task;
@@ -238,13 +253,23 @@ export class EventTable {
       const v = r[c];
       if (v === undefined) continue;
       bits |= 1 << k;
+      let hiWord: number;
       if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
         this.lo[c].set(row, v >>> 0);
-        this.hi[c].set(row, (v / 4294967296) >>> 0);
+        hiWord = (v / 4294967296) >>> 0;
       } else {
         const b = BigInt.asUintN(64, BigInt(v));
         this.lo[c].set(row, Number(b & 0xffff_ffffn));
-        this.hi[c].set(row, Number(b >> 32n));
+        hiWord = Number(b >> 32n);
+      }
+      if (hiWord !== 0) {
+        let id = this.hiIds[c].get(hiWord);
+        if (id === undefined) {
+          id = this.hiWords[c].length;
+          this.hiWords[c].push(hiWord);
+          this.hiIds[c].set(hiWord, id);
+        }
+        this.hi[c].set(row, id);
       }
     }
     this.present.set(row, bits);
@@ -287,12 +312,12 @@ export class EventTable {
   /** A 64-bit column as a bigint, null where absent. */
   u64At(col: U64ColumnName, row: number): bigint | null {
     if (!this.has(col, row)) return null;
-    return (BigInt(this.hi[col].get(row)) << 32n) | BigInt(this.lo[col].get(row));
+    return (BigInt(this.hiWords[col][this.hi[col].get(row)]!) << 32n) | BigInt(this.lo[col].get(row));
   }
   /** A 64-bit column as a number (exact below 2^53), NaN where absent. */
   u64Number(col: U64ColumnName, row: number): number {
     if (!this.has(col, row)) return NaN;
-    return this.hi[col].get(row) * 4294967296 + this.lo[col].get(row);
+    return this.hiWords[col][this.hi[col].get(row)]! * 4294967296 + this.lo[col].get(row);
   }
   body(row: number): string | null {
     const id = this.bodyId.get(row);

@@ -176,3 +176,21 @@ describe("every tracepoint exitlab prints, in both eras, reads back", () => {
     }
   }
 });
+
+describe("the event table's compact columns", () => {
+  it("64-bit values keep their high halves; id columns widen past 255 and 65,535 distinct values", () => {
+    const lines = ["kvm_exit: reason HLT rip 0xffffffff81001234 info 0 0", "kvm_exit: reason HLT rip 0x7fff00001000 info ffffffffffffffff 0"];
+    for (let i = 0; i < 300; i++) lines.push(`event_${i}: text ${i}`);
+    const r = readTraceText(lines.join("\n"));
+    expect(r.table.u64At("pc", 0)).toBe(0xffffffff81001234n);
+    expect(r.table.u64At("pc", 1)).toBe(0x7fff00001000n);
+    expect(r.table.u64At("info1", 1)).toBe(0xffffffffffffffffn);
+    expect(r.table.eventName(2 + 299)).toBe("event_299");
+    expect(r.table.body(2 + 299)).toBe("text 299");
+    expect(r.table.eventName(2)).toBe("event_0");
+    const many = Array.from({ length: 70_000 }, (_, i) => `t-${i} [000] 1.000000: kvm_entry: vcpu 0`).join("\n");
+    const t = readTraceText(many).table;
+    expect(t.threadOf(69_999)).toEqual({ task: "t", pid: 69_999 });
+    expect(t.threadOf(3)).toEqual({ task: "t", pid: 3 });
+  });
+});
