@@ -9,7 +9,7 @@ import type { ExitList } from "../../runtime/core/exits.js";
 import type { Arch } from "../../runtime/core/machine.js";
 import { suggestion } from "../../grammar/words.js";
 import { readTraceFile, MAX_REPORTED } from "../../runtime/traces/reader.js";
-import { TraceExits, type CostUnit } from "../../runtime/traces/exits.js";
+import { ReportExits, TraceExits, type CostUnit } from "../../runtime/traces/exits.js";
 import { adaptTrace } from "../../runtime/traces/adapt.js";
 import { statRows, type StatRow } from "../../runtime/traces/stat-report.js";
 import { EVENT_COLUMNS, U64_COLUMNS, type EventTable } from "../../runtime/traces/table.js";
@@ -66,7 +66,7 @@ function loadTrace(s: S<"loadTrace">, ctx: Context): Result[] {
     const first = read.malformed[0];
     throw new LabError("ValueError", `${s.path}: no trace events in ${read.lines} lines${first ? ` (${read.malformedCount} malformed; first: ${first.message})` : ""}`, s.pos, "expected ftrace text, `trace-cmd report`, `perf script` of kvm:* events, a `perf kvm stat report` or exitlab's `save trace` text");
   }
-  const exits = new TraceExits(read.table, read.arch);
+  const exits = read.report ? new ReportExits(read.report) : new TraceExits(read.table, read.arch);
   ctx.session.traces.set(name, { name, path: s.path, read, exits, id: ++ctx.session.traceLoads });
   const what = read.report
     ? `a perf kvm stat report of ${read.report.rows.length} events`

@@ -9,7 +9,8 @@ import type { FieldValue } from "../core/trace.js";
 import { decodeBits } from "../core/bitfields.js";
 import { QUAL_LAYOUTS } from "../x86/exit-schema.js";
 import { esrFields } from "../arm64/esr.js";
-import type { EventTable } from "./table.js";
+import { EventTable } from "./table.js";
+import type { StatReport } from "./stat-report.js";
 
 /** What an exit's cost is measured in. */
 export type CostUnit = "us" | "cycles" | "none";
@@ -29,14 +30,19 @@ export class TraceExits implements ExitList {
   /** Rows of the kvm_exit events, in order. */
   readonly rows: Uint32Array;
   private costs: Float64Array | null = null;
-  readonly unit: CostUnit;
+  private readonly costUnit: CostUnit;
   readonly cap: number;
 
   constructor(readonly table: EventTable, readonly arch: Arch | null) {
     this.rows = table.rowsOf("kvm_exit");
     this.cap = this.rows.length;
     const first = this.rows.length ? this.rows[0]! : -1;
-    this.unit = first < 0 ? "none" : table.numAt("ts", first) !== null ? "us" : table.numAt("cycles", first) !== null ? "cycles" : "none";
+    this.costUnit = first < 0 ? "none" : table.numAt("ts", first) !== null ? "us" : table.numAt("cycles", first) !== null ? "cycles" : "none";
+  }
+
+  /** What each exit's cost is in: µs (timestamps), modelled cycles (exitlab's text) or nothing. */
+  get unit(): CostUnit {
+    return this.costUnit;
   }
 
   get length(): number {
@@ -184,5 +190,24 @@ export class TraceExits implements ExitList {
 
   get totalCycles(): number {
     return this.byReason().reduce((a, r) => a + r.cycles, 0);
+  }
+}
+
+/**
+ * A saved `perf kvm stat report` as exits: no exit of its own (nothing to iterate or filter), but
+ * its samples and total time per event, so `table`, `compare` and `chart` show it beside a VM.
+ */
+export class ReportExits extends TraceExits {
+  constructor(readonly report: StatReport) {
+    super(new EventTable(), null);
+  }
+  override get unit(): CostUnit {
+    return "us";
+  }
+  override get total(): number {
+    return this.report.rows.reduce((a, r) => a + r.samples, 0);
+  }
+  override byReason(): { reason: string; count: number; cycles: number }[] {
+    return this.report.rows.map((r) => ({ reason: r.event, count: r.samples, cycles: Math.round(r.samples * r.avg * 100) / 100 }));
   }
 }

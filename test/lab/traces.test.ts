@@ -121,9 +121,13 @@ chart host exits by reason`));
 
   test("stat of a saved perf kvm stat report", async () => {
     const l = await lab();
-    const rs = ok(l.run(`load trace "${FIX}perf-kvm-stat-x86.txt" as real\nstat real`));
-    const [st] = tables(rs);
+    const rs = ok(l.run(`load trace "${FIX}perf-kvm-stat-x86.txt" as real\nstat real\nvm boot x86_64 as model\nrun\ncompare model real\ncount(real)`));
+    const [st, cmp] = tables(rs);
     expect(st!.rows[2]).toEqual(["HLT", 2210, 19.15, 54.2, 0.68, 80123.03, 57.02, 22.18]);
+    // Beside a VM: the report's samples and total time (samples × average) per event.
+    expect(cmp!.rows.find((r) => r[0] === "HLT")).toEqual(["HLT", 0, 0, 2210, 126014.2]);
+    expect(cmp!.rows.at(-1)![3]).toBe(11539);
+    expect(values(rs)).toEqual(["11539"]);
   });
 });
 
