@@ -9,22 +9,11 @@ import type { FieldValue } from "../core/trace.js";
 import { decodeBits } from "../core/bitfields.js";
 import { QUAL_LAYOUTS } from "../x86/exit-schema.js";
 import { esrFields } from "../arm64/esr.js";
-import { EventTable } from "./table.js";
+import { CHUNK, EventTable } from "./table.js";
 import type { StatReport } from "./stat-report.js";
 
 /** What an exit's cost is measured in. */
 export type CostUnit = "us" | "cycles" | "none";
-
-/**
- * The pairing key of a row: its thread (pid; a vCPU is one host thread, so exit → entry of the same
- * thread is one round trip), else its host CPU, else one key for all (exitlab's one-vCPU text).
- */
-function keyOf(t: EventTable, row: number): number {
-  const th = t.thread.get(row);
-  if (th !== 0 && t.threads[th]!.pid !== null) return th;
-  const c = t.num.cpu.get(row);
-  return c !== 0xffff ? -1 - c : -100000;
-}
 
 export class TraceExits implements ExitList {
   /** Rows of the kvm_exit events, in order. */
@@ -55,26 +44,50 @@ export class TraceExits implements ExitList {
     return 0;
   }
 
-  /** Each exit's time to the next kvm_entry of its thread (NaN: none followed, or no clock). */
+  /**
+   * Each exit's time to the next kvm_entry of its thread (NaN: none followed, or no clock). One
+   * pass over the columns a chunk at a time; open exits by pairing key in a typed array.
+   */
   cost(): Float64Array {
     if (this.costs) return this.costs;
     const t = this.table;
     const out = new Float64Array(this.rows.length).fill(NaN);
-    if (this.unit !== "none") {
-      const clock = this.unit === "us" ? t.num.ts : t.num.cycles;
+    const entry = t.names.find("kvm_entry");
+    const exit = t.names.find("kvm_exit");
+    if (this.unit !== "none" && entry !== undefined && exit !== undefined) {
+      const clock = (this.unit === "us" ? t.num.ts : t.num.cycles).chunks;
       const scale = this.unit === "us" ? 1e6 : 1;
-      const entry = t.names.find("kvm_entry");
-      const exit = t.names.find("kvm_exit");
-      const open = new Map<number, number>();
-      for (let r = 0, k = 0; r < t.length; r++) {
-        const ev = t.event.get(r);
-        if (ev === exit) open.set(keyOf(t, r), k++);
-        else if (ev === entry) {
-          const key = keyOf(t, r);
-          const e = open.get(key);
-          if (e === undefined) continue;
-          open.delete(key);
-          out[e] = (clock.get(r) - clock.get(this.rows[e]!)) * scale;
+      // Keys: a thread with a pid; else NTH + the CPU; else one key for all (NTH + 65535).
+      const nth = t.threads.length;
+      const withPid = new Uint8Array(nth);
+      for (let i = 1; i < nth; i++) withPid[i] = t.threads[i]!.pid !== null ? 1 : 0;
+      const open = new Int32Array(nth + 65536).fill(-1);
+      const evChunks = t.event.chunks;
+      const thChunks = t.thread.chunks;
+      const cpuChunks = t.num.cpu.chunks;
+      let k = 0;
+      for (let c = 0; c * CHUNK < t.length; c++) {
+        const ev = evChunks[c];
+        if (!ev) continue;
+        const th = thChunks[c];
+        const cpu = cpuChunks[c];
+        const clk = clock[c];
+        const n = Math.min(CHUNK, t.length - c * CHUNK);
+        for (let i = 0; i < n; i++) {
+          const e = ev[i];
+          if (e !== exit && e !== entry) continue;
+          const tid = th ? th[i]! : 0;
+          const key = tid !== 0 && withPid[tid] === 1 ? tid : cpu && cpu[i] !== 0xffff ? nth + cpu[i]! : nth + 65535;
+          if (e === exit) {
+            open[key] = k++;
+            continue;
+          }
+          const x = open[key]!;
+          if (x < 0) continue;
+          open[key] = -1;
+          const row = this.rows[x]!;
+          const at = clock[row >>> 16];
+          out[x] = clk && at ? (clk[i]! - at[row & (CHUNK - 1)]!) * scale : NaN;
         }
       }
     }
@@ -175,8 +188,11 @@ export class TraceExits implements ExitList {
     const t = this.table;
     const cost = this.unit === "none" ? null : this.cost();
     const by = new Map<number, { reason: string; count: number; cycles: number }>();
+    const reasons = t.reason.chunks;
     for (let k = 0; k < this.rows.length; k++) {
-      const id = t.reason.get(this.rows[k]!);
+      const row = this.rows[k]!;
+      const chunk = reasons[row >>> 16];
+      const id = chunk ? chunk[row & (CHUNK - 1)]! : 0;
       let e = by.get(id);
       if (!e) by.set(id, (e = { reason: id === 0 ? "kvm_exit" : t.names.strings[id]!, count: 0, cycles: 0 }));
       e.count++;

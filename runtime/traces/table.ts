@@ -360,10 +360,23 @@ export class EventTable {
   rowsOf(event: string): Uint32Array {
     const id = this.names.find(event);
     if (id === undefined) return new Uint32Array(0);
-    let n = 0;
-    for (let r = 0; r < this.length; r++) if (this.event.get(r) === id) n++;
-    const out = new Uint32Array(n);
-    for (let r = 0, k = 0; r < this.length; r++) if (this.event.get(r) === id) out[k++] = r;
-    return out;
+    let out = new Uint32Array(1024);
+    let k = 0;
+    const chunks = this.event.chunks;
+    for (let c = 0; c * CHUNK < this.length; c++) {
+      const a = chunks[c];
+      if (!a) continue;
+      const n = Math.min(CHUNK, this.length - c * CHUNK);
+      for (let i = 0; i < n; i++) {
+        if (a[i] !== id) continue;
+        if (k === out.length) {
+          const grown = new Uint32Array(out.length * 2);
+          grown.set(out);
+          out = grown;
+        }
+        out[k++] = c * CHUNK + i;
+      }
+    }
+    return out.slice(0, k);
   }
 }
