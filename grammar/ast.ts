@@ -68,6 +68,8 @@ export type Statement =
   | { type: "saveTrace"; source: Word | null; path: string; pos: Pos }
   /** `stat [NAME]`: perf kvm stat report of the current VM, a named VM or a loaded trace. */
   | { type: "stat"; source: Word | null; pos: Pos }
+  /** `chart sql "QUERY"`: bars of the query's first numeric column by its first column. */
+  | { type: "chartSql"; query: string; queryPos: Pos; pos: Pos }
   /** `sql "QUERY"`: DuckDB over the session's traces. */
   | { type: "sql"; query: string; queryPos: Pos; pos: Pos }
   | { type: "loadTrace"; path: string; name: Word | null; pos: Pos }

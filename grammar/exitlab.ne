@@ -76,6 +76,8 @@ showWhat -> viewName {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {
 table -> %kw_table source byClause:? {% (d) => ({ type: "table", source: d[1], by: d[2], pos: span(d) }) %}
 chart -> %kw_chart chartSubject chartShape chartFilter:*
     {% (d) => ({ type: "chart", ...d[1], ...d[2], compare: null, filters: d[3], pos: span(d) }) %}
+  | %kw_chart %kw_sql %string
+    {% (d) => ({ type: "chartSql", query: d[2].value, queryPos: span(d[2]), pos: span(d) }) %}
   | %kw_chart %kw_compare vmName vmName chartFilter:*
     {% (d) => ({ type: "chart", source: null, measure: null, by: null, overTime: false, compare: [d[2], d[3]], filters: d[4], pos: span(d) }) %}
 # What is charted: exits (of the current VM, or NAME's) or their modelled cycles. A lone word is a

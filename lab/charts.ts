@@ -188,3 +188,23 @@ export function compareSpec(a: Series, b: Series, title: string, subtitle?: stri
     config: SLIDE_CONFIG,
   };
 }
+
+/**
+ * Horizontal bars of a query's result: one bar per row, labelled by its first column, as long as
+ * its first numeric column (`value`), in the order of the rows (the query's `order by`).
+ */
+export function queryBarSpec(title: string, label: string, measure: string, rows: readonly { label: string; value: number }[]): Record<string, unknown> {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title,
+    width: BAR_WIDTH,
+    data: { values: rows.map((r) => ({ [label]: r.label, [measure]: r.value })) },
+    encoding: {
+      y: { field: label, type: "nominal", sort: rows.map((r) => r.label), title: label },
+      x: { field: measure, type: "quantitative", title: measure, axis: { format: "," } },
+      tooltip: [{ field: label }, { field: measure, format: "," }],
+    },
+    layer: [{ mark: { type: "bar", color: ARCH_COLOURS.unknown[0] } }, barLabels(measure)],
+    config: SLIDE_CONFIG,
+  };
+}

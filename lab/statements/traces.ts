@@ -14,7 +14,8 @@ import { adaptTrace } from "../../runtime/traces/adapt.js";
 import { statRows, type StatRow } from "../../runtime/traces/stat-report.js";
 import { EVENT_COLUMNS, U64_COLUMNS, type EventTable } from "../../runtime/traces/table.js";
 import { LabError, nameError } from "../errors.js";
-import type { Cell, Column, ColumnType, Result } from "../results.js";
+import type { Cell, Column, ColumnType, Result, TableResult } from "../results.js";
+import { queryBarSpec } from "../charts.js";
 import type { Context, HandlerTable, LoadedTrace } from "../session.js";
 import { SqlEngine, SqlError } from "../sql/engine.js";
 import { wireTable } from "../sql/wire.js";
@@ -151,6 +152,19 @@ function sql(s: S<"sql">, ctx: Context): Result[] {
   return [{ kind: "table", title: `sql: ${q.length > 80 ? q.slice(0, 80) + "…" : q} (${rows.length} row${rows.length === 1 ? "" : "s"})`, columns, rows, line: s.pos.line }];
 }
 
+/** `chart sql "QUERY"`: the query's rows as bars (first column: labels; first numeric column: lengths). */
+function chartSql(s: S<"chartSql">, ctx: Context): Result[] {
+  const [t] = sql({ type: "sql", query: s.query, queryPos: s.queryPos, pos: s.pos }, ctx) as [TableResult];
+  const value = t.columns.findIndex((c, i) => i > 0 && c.type === "number");
+  if (t.columns.length < 2 || value < 0) throw new LabError("ValueError", `a chart of a query needs a label column and a numeric column; this query gives ${t.columns.map((c) => `${c.name} (${c.type})`).join(", ")}`, s.queryPos, "e.g. `chart sql \"select reason, count(*) as exits from host where event = 'kvm_exit' group by reason order by exits desc\"`");
+  const label = t.columns[0]!.name;
+  const measure = t.columns[value]!.name;
+  const rows = t.rows.map((r) => ({ label: String(r[0]), value: typeof r[value] === "number" ? (r[value] as number) : 0 }));
+  const q = s.query.replace(/\s+/g, " ").trim();
+  const title = `${measure} by ${label}`;
+  return [{ kind: "chart", title, spec: queryBarSpec(title, label, measure, rows), summary: `${title} (sql: ${q.length > 60 ? q.slice(0, 60) + "…" : q}): ` + (rows.length ? rows.map((r) => `${r.label} ${r.value}`).join(", ") : "no rows"), line: s.pos.line }];
+}
+
 const EXPORTS: Record<string, "parquet" | "csv" | "json"> = { ".parquet": "parquet", ".csv": "csv", ".json": "json" };
 
 function saveTrace(s: S<"saveTrace">, ctx: Context): Result[] {
@@ -227,4 +241,4 @@ function stat(s: S<"stat">, ctx: Context): Result[] {
   ];
 }
 
-export const TRACE_STATEMENTS: HandlerTable = { loadTrace, saveTrace, stat, sql };
+export const TRACE_STATEMENTS: HandlerTable = { loadTrace, saveTrace, stat, sql, chartSql };

@@ -27,6 +27,7 @@ chart compare model host
 chart host exits by reason
 chart armhost cycles by reason
 chart model cycles over time
+chart sql "select reason, count(*) as exits from host where event = 'kvm_exit' group by reason order by exits desc, reason"
 `;
 
 describe.skipIf(!CHROMIUM && !required)("the --html report in headless chromium", () => {
@@ -65,13 +66,14 @@ describe.skipIf(!CHROMIUM && !required)("the --html report in headless chromium"
       await p.goto(pathToFileURL(out).href, { waitUntil: "load" });
       await p.waitForFunction(() => document.body.getAttribute("data-charts-drawn") === "yes", { timeout: 60_000 });
       const charts = await p.$$eval(".exitlab-vega", (els) => els.map((el) => ({ drawn: el.getAttribute("data-drawn"), marks: el.querySelectorAll("svg .mark-rect path, svg .mark-rect rect, svg .mark-line path, svg .mark-symbol path").length, texts: [...el.querySelectorAll("svg text")].map((t) => t.textContent) })));
-      expect(charts).toHaveLength(4);
+      expect(charts).toHaveLength(5);
       for (const c of charts) {
         expect(c.drawn).toBe("yes");
         expect(c.marks).toBeGreaterThan(0);
       }
       expect(charts[1]!.texts).toContain("HLT");
       expect(charts[2]!.texts).toContain("IRQ");
+      expect(charts[4]!.texts).toContain("EPT_VIOLATION");
       expect(problems).toEqual([]);
       expect(requests.filter((u) => !u.startsWith("file:"))).toEqual([]);
     } finally {
