@@ -146,10 +146,10 @@ sql "select pc, info1, task, pid, cpu from host where event = 'kvm_exit' order b
     expect(c!.columns.map((x) => x.type)).toEqual(["hex", "hex", "string", "number", "number"]);
     expect(c!.rows).toEqual([["0x40015e", "0x184", "qemu-system-x86", 4242, 1]]);
     // A query's result as a chart: bars by its first column, as long as its first numeric column.
-    const [c] = ok(l.run(`chart sql "select reason, count(*) as exits from host where event = 'kvm_exit' group by reason order by exits desc, reason"`)) as ChartResult[];
-    expect(c!.kind).toBe("chart");
-    expect((c!.spec.data as { values: unknown[] }).values).toEqual([{ reason: "EPT_VIOLATION", exits: 2 }, { reason: "CR_ACCESS", exits: 1 }, { reason: "HLT", exits: 1 }, { reason: "IO_INSTRUCTION", exits: 1 }]);
-    expect(c!.summary).toMatch(/^exits by reason \(sql: .*\): EPT_VIOLATION 2, CR_ACCESS 1, HLT 1, IO_INSTRUCTION 1$/);
+    const [bars] = ok(l.run(`chart sql "select reason, count(*) as exits from host where event = 'kvm_exit' group by reason order by exits desc, reason"`)) as ChartResult[];
+    expect(bars!.kind).toBe("chart");
+    expect((bars!.spec.data as { values: unknown[] }).values).toEqual([{ reason: "EPT_VIOLATION", exits: 2 }, { reason: "CR_ACCESS", exits: 1 }, { reason: "HLT", exits: 1 }, { reason: "IO_INSTRUCTION", exits: 1 }]);
+    expect(bars!.summary).toMatch(/^exits by reason \(sql: .*\): EPT_VIOLATION 2, CR_ACCESS 1, HLT 1, IO_INSTRUCTION 1$/);
     const bad = errors(l.run(`chart sql "select reason from host"`))[0]!;
     expect([bad.name, bad.column]).toEqual(["ValueError", 11]);
     const e = errors(l.run(`\nsql "select * from nope"`))[0]!;
