@@ -6,6 +6,7 @@
 //   EXITLAB_BENCH_SCALE   multiplies every iteration count (default 1: ~1 s per exitlab run)
 //   EXITLAB_BENCH_ROUNDS  interleaved rounds of measures 1-3 (default 5)
 //   EXITLAB_BENCH_EXITS   exits of the memory measure (default 200,000; the target is at 10 M)
+//   EXITLAB_BENCH_TRACE_EVENTS   events of the generated trace the load measure reads (default 10,000,000)
 //
 // A missing QEMU, cross binutils or kvm-unit-tests folder skips that figure with the reason; the
 // benchmark itself never fails for it.
@@ -16,6 +17,7 @@ import { counts, pairSpecs, runPairs, type PairResult } from "./measure.js";
 import { benchMemory, formatMiB, type MemoryResult } from "./memory.js";
 import { benchKut, type KutResult } from "./kut.js";
 import type { KernelMeasure } from "./kernel.js";
+import { benchTraces, TRACE_TARGET_RSS, type TraceBenchResult } from "./traces.js";
 
 /** One row of the table, and one entry of the JSON file. */
 interface Figure {
@@ -118,6 +120,26 @@ function kutFigures(k: KutResult): Figure[] {
   return out;
 }
 
+/** Trace-load figures: exitlab's load, `table … by reason` and SQL group-by beside DuckDB's read_csv and group-by of the same events. */
+function traceFigures(t: TraceBenchResult): Figure[] {
+  const n = t.generated.events.toLocaleString("en-US");
+  const ex = t.exitlab;
+  const dk = t.duck;
+  const counts = t.mismatches.length ? `COUNTS DIFFER: ${t.mismatches.slice(0, 3).join("; ")}` : "counts by reason agree with the generated trace (table, sql, DuckDB)";
+  const err = t.error ? `${t.error}; ` : "";
+  const rate = (ms: number | undefined) => (ms === undefined ? null : t.generated.events / (ms / 1000));
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
+  const loadRate = rate(ex?.loadMs);
+  const duckRate = rate(dk?.loadMs);
+  const mb = (t.fileBytes / 1048576).toLocaleString("en-US", { maximumFractionDigits: 0 });
+  return [
+    { id: "trace_load", measure: `trace load: ${n} events (trace-cmd report, ${mb} MiB), streaming`, value: loadRate, unit: "events/s", anchor: duckRate, anchorLabel: "DuckDB read_csv", ratio: ratio(loadRate, duckRate), target: "", met: null, note: `${err}anchor: DuckDB read_csv of the same events as CSV into a table, same run; ${counts}` },
+    { id: "trace_load_rss", measure: `trace load: peak RSS after loading ${n} events`, value: ex?.rssAfterLoad ?? null, unit: "bytes", valueText: ex ? formatMiB(ex.rssAfterLoad) : "—", anchor: null, anchorLabel: "", anchorText: "—", ratio: null, target: "< 512 MiB", met: ex ? ex.rssAfterLoad < TRACE_TARGET_RSS : null, note: ex ? `the load's child process; after the SQL table too: ${formatMiB(ex.rssEnd)}` : err },
+    { id: "trace_table_by_reason", measure: "`table … by reason` on the loaded trace", value: ex?.tableMs ?? null, unit: "ms", anchor: dk?.groupMs ?? null, anchorLabel: "DuckDB group-by", ratio: ratio(dk?.groupMs ?? null, ex?.tableMs ?? null), target: "", met: null, note: "anchor: DuckDB's GROUP BY reason on its read_csv table (ratio = anchor time / exitlab time)" },
+    { id: "trace_sql_group_by", measure: "`sql` group-by on the loaded trace (DuckDB, table registered)", value: ex?.sqlMs ?? null, unit: "ms", anchor: dk?.groupMs ?? null, anchorLabel: "DuckDB group-by", ratio: ratio(dk?.groupMs ?? null, ex?.sqlMs ?? null), target: "", met: null, note: ex ? `the first query started DuckDB and appended the trace's columns: ${Math.round(ex.sqlRegisterMs).toLocaleString("en-US")} ms` : err },
+  ];
+}
+
 /**
  * Kernel figures: exitlab's cold start, first cell and round trip, each beside ipykernel's and
  * tslab's from the same run (ratio = anchor time / exitlab time: above 1, exitlab is faster).
@@ -193,6 +215,9 @@ async function main(): Promise<void> {
   log(`memory: ${memExits.toLocaleString("en-US")} exits per arch in child processes`);
   for (const m of await benchMemory(memExits)) figures.push(...memoryFigures(m));
 
+  const traceEvents = envNumber("EXITLAB_BENCH_TRACE_EVENTS", 10_000_000, true);
+  figures.push(...traceFigures(await benchTraces(traceEvents, log)));
+
   log("kvm-unit-tests arm64 boot");
   figures.push(...kutFigures(await benchKut()));
 
@@ -201,9 +226,9 @@ async function main(): Promise<void> {
   figures.push(...kernelFigures(await kernel.benchKernel()));
 
   print(figures);
-  console.log(`\nrounds ${rounds}, EXITLAB_BENCH_SCALE ${scale}, EXITLAB_BENCH_EXITS ${memExits}; ratio = exitlab median / anchor median (kvm-unit-tests and kernels: anchor time / exitlab time)`);
+  console.log(`\nrounds ${rounds}, EXITLAB_BENCH_SCALE ${scale}, EXITLAB_BENCH_EXITS ${memExits}, EXITLAB_BENCH_TRACE_EVENTS ${traceEvents}; ratio = exitlab median / anchor median (kvm-unit-tests and kernels: anchor time / exitlab time)`);
   if (jsonFile) {
-    const doc = { date: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`, rounds, scale, memoryExits: memExits, figures };
+    const doc = { date: new Date().toISOString(), node: process.version, platform: `${process.platform}-${process.arch}`, rounds, scale, memoryExits: memExits, traceEvents, figures };
     writeFileSync(jsonFile, `${JSON.stringify(doc, null, 2)}\n`);
     console.log(`figures written to ${jsonFile}`);
   }

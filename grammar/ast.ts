@@ -19,10 +19,10 @@ export type Expr =
   | { type: "exitField"; path: string[]; pos: Pos }
   /** `exits[i].field`. */
   | { type: "exitAt"; index: Expr; path: string[]; pos: Pos }
-  /** `count(exits [where cond])`. */
-  | { type: "count"; where: Expr | null; pos: Pos }
-  /** `first(exits where cond)`: the index of the first exit that matches. */
-  | { type: "find"; fn: Word; where: Expr; pos: Pos }
+  /** `count(exits [where cond])`; `count(NAME ...)`: a named VM's or loaded trace's exits. */
+  | { type: "count"; where: Expr | null; source: Word | null; pos: Pos }
+  /** `first(exits where cond)`: the index of the first exit that matches (`first(NAME where ...)`: of NAME's). */
+  | { type: "find"; fn: Word; where: Expr; source: Word | null; pos: Pos }
   | { type: "unary"; op: "!" | "-" | "~"; operand: Expr; pos: Pos }
   | { type: "binary"; op: BinaryOp; left: Expr; right: Expr; pos: Pos };
 
@@ -66,7 +66,14 @@ export type Statement =
   | { type: "expect"; cond: Expr; message: string | null; pos: Pos }
   /** `vm`: `set kvm today for NAME` changes that VM only. */
   | { type: "set"; name: Word; value: Expr | Word; vm: Word | null; pos: Pos }
-  | { type: "saveTrace"; path: string; pos: Pos }
+  /** `source` null: the current VM. The file's extension picks the format (.parquet, .csv, .json, else text). */
+  | { type: "saveTrace"; source: Word | null; path: string; pos: Pos }
+  /** `stat [NAME]`: perf kvm stat report of the current VM, a named VM or a loaded trace. */
+  | { type: "stat"; source: Word | null; pos: Pos }
+  /** `chart sql "QUERY"`: bars of the query's first numeric column by its first column. */
+  | { type: "chartSql"; query: string; queryPos: Pos; pos: Pos }
+  /** `sql "QUERY"`: DuckDB over the session's traces. */
+  | { type: "sql"; query: string; queryPos: Pos; pos: Pos }
   | { type: "loadTrace"; path: string; name: Word | null; pos: Pos }
   | { type: "help"; topic: Word | null; pos: Pos }
   /** `print a, b`: text on standard output. */

@@ -15,7 +15,7 @@ sep -> %nl | ";"
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
-  | decode {% id %} | irq {% id %} | value {% id %}
+  | decode {% id %} | irq {% id %} | stat {% id %} | sql {% id %} | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -32,7 +32,7 @@ anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use 
   | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
   | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
   | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where
-  | %kw_print | %kw_for | %kw_decode | %kw_irq) {% (d) => d[0][0] %}
+  | %kw_print | %kw_for | %kw_decode | %kw_irq | %kw_stat | %kw_sql) {% (d) => d[0][0] %}
 
 # Without an architecture, `vm boot` boots the session's default (`set arch`).
 vmBoot -> %kw_vm %kw_boot archName:? guestSrc:? asName:?
@@ -79,6 +79,8 @@ showWhat -> viewName {% id %} | %kw_exit {% (d) => wordOf(d[0]) %} | %kw_trace {
 table -> %kw_table source byClause:? {% (d) => ({ type: "table", source: d[1], by: d[2], pos: span(d) }) %}
 chart -> %kw_chart chartSubject chartShape chartFilter:*
     {% (d) => ({ type: "chart", ...d[1], ...d[2], compare: null, filters: d[3], pos: span(d) }) %}
+  | %kw_chart %kw_sql %string
+    {% (d) => ({ type: "chartSql", query: d[2].value, queryPos: span(d[2]), pos: span(d) }) %}
   | %kw_chart %kw_compare vmName vmName chartFilter:*
     {% (d) => ({ type: "chart", source: null, measure: null, by: null, overTime: false, compare: [d[2], d[3]], filters: d[4], pos: span(d) }) %}
 # What is charted: exits (of the current VM, or NAME's) or their modelled cycles. A lone word is a
@@ -107,7 +109,13 @@ set -> %kw_set settingName setValue setFor:? {% (d) => ({ type: "set", name: d[1
 setFor -> %kw_for vmName {% (d) => d[1] %}
 setValue -> %number {% (d) => num(d[0]) %} | %string {% (d) => str(d[0]) %} | name {% id %}
 
-save -> %kw_save %kw_trace %string {% (d) => ({ type: "saveTrace", path: d[2].value, pos: span(d) }) %}
+# `save trace ["FILE"]`: the current VM's trace; `save trace NAME "FILE"`: a VM's or a loaded trace's.
+save -> %kw_save %kw_trace %string {% (d) => ({ type: "saveTrace", source: null, path: d[2].value, pos: span(d) }) %}
+  | %kw_save %kw_trace vmName %string {% (d) => ({ type: "saveTrace", source: d[2], path: d[3].value, pos: span(d) }) %}
+
+# `stat [NAME]`: perf kvm stat's summary of a VM or a loaded trace; `sql "select ..."`: DuckDB.
+stat -> %kw_stat vmName:? {% (d) => ({ type: "stat", source: d[1], pos: span(d) }) %}
+sql -> %kw_sql %string {% (d) => ({ type: "sql", query: d[1].value, queryPos: span(d[1]), pos: span(d) }) %}
 load -> %kw_load %kw_trace %string asName:? {% (d) => ({ type: "loadTrace", path: d[2].value, name: d[3], pos: span(d) }) %}
 
 help -> %kw_help {% (d) => ({ type: "help", topic: null, pos: span(d) }) %}
@@ -144,9 +152,12 @@ atom -> %number {% (d) => num(d[0]) %}
   | path {% (d) => ({ type: "name", path: d[0].map((t) => t.value), pos: span(d[0]) }) %}
   | %kw_exit "." fieldPath {% (d) => ({ type: "exitField", path: d[2].map((t) => t.value), pos: span(d) }) %}
   | %kw_exits "[" expr "]" "." fieldPath {% (d) => ({ type: "exitAt", index: d[2], path: d[5].map((t) => t.value), pos: span(d) }) %}
-  | %kw_count "(" %kw_exits ")" {% (d) => ({ type: "count", where: null, pos: span(d) }) %}
-  | %kw_count "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], pos: span(d) }) %}
-  | %word "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "find", fn: wordOf(d[0]), where: d[4], pos: span(d) }) %}
+  | %kw_count "(" %kw_exits ")" {% (d) => ({ type: "count", where: null, source: null, pos: span(d) }) %}
+  | %kw_count "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], source: null, pos: span(d) }) %}
+  | %word "(" %kw_exits %kw_where expr ")" {% (d) => ({ type: "find", fn: wordOf(d[0]), where: d[4], source: null, pos: span(d) }) %}
+  | %kw_count "(" vmName ")" {% (d) => ({ type: "count", where: null, source: d[2], pos: span(d) }) %}
+  | %kw_count "(" vmName %kw_where expr ")" {% (d) => ({ type: "count", where: d[4], source: d[2], pos: span(d) }) %}
+  | %word "(" vmName %kw_where expr ")" {% (d) => ({ type: "find", fn: wordOf(d[0]), where: d[4], source: d[2], pos: span(d) }) %}
   | "(" expr ")" {% (d) => ({ ...d[1], pos: span(d) }) %}
 # `irq` is a statement and, as a name, the IRQ exit reason (`reason == IRQ`).
 path -> %word {% (d) => [d[0]] %} | %kw_irq {% (d) => [{ ...d[0], value: d[0].text }] %} | path "." field {% (d) => [...d[0], d[2]] %}

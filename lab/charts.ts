@@ -22,6 +22,8 @@ export interface Series {
   name: string;
   arch: Arch | null;
   rows: ReasonRow[];
+  /** The axis title of its `cycles` measure when it is no modelled cycles (a real trace's µs). */
+  costAxis?: string;
 }
 
 /**
@@ -90,7 +92,7 @@ export function byReasonSpec(series: Series, measure: Measure, title: string, su
     data: { values: series.rows.map((r) => ({ reason: r.reason, exits: r.exits, cycles: r.cycles })) },
     encoding: {
       y: { field: "reason", type: "nominal", sort: order, title: "exit reason" },
-      x: { field: measure, type: "quantitative", title: MEASURE_TITLES[measure], axis: axisOf(measure) },
+      x: { field: measure, type: "quantitative", title: measure === "cycles" && series.costAxis ? series.costAxis : MEASURE_TITLES[measure], axis: axisOf(measure) },
       tooltip: [{ field: "reason" }, { field: "exits", format: "," }, { field: "cycles", format: "," }],
     },
     layer: [{ mark: { type: "bar", color: colourOf(series.arch) } }, barLabels(measure)],
@@ -171,7 +173,7 @@ export function compareSpec(a: Series, b: Series, title: string, subtitle?: stri
     encoding: {
       y: { field: "reason", type: "nominal", sort: order, title: first ? "exit reason" : null, axis: first ? {} : { labels: false, ticks: false, domain: false } },
       yOffset: { field: "source", type: "nominal", sort: names },
-      x: { field: measure, type: "quantitative", title: MEASURE_TITLES[measure], axis: axisOf(measure) },
+      x: { field: measure, type: "quantitative", title: measure === "cycles" && (a.costAxis || b.costAxis) ? [a, b].map((s) => `${s.name}: ${s.costAxis ?? MEASURE_TITLES.cycles}`).join("; ") : MEASURE_TITLES[measure], axis: axisOf(measure) },
       color: { field: "source", type: "nominal", sort: names, scale: { domain: names, range: compareColours(a, b) }, legend: { title: null, orient: "top" } },
       tooltip: [{ field: "source" }, { field: "reason" }, { field: "exits", format: "," }, { field: "cycles", format: "," }],
     },
@@ -183,6 +185,26 @@ export function compareSpec(a: Series, b: Series, title: string, subtitle?: stri
     data: { values },
     hconcat: [panel("exits", true), panel("cycles", false)],
     resolve: { scale: { y: "shared", color: "shared" } },
+    config: SLIDE_CONFIG,
+  };
+}
+
+/**
+ * Horizontal bars of a query's result: one bar per row, labelled by its first column, as long as
+ * its first numeric column (`value`), in the order of the rows (the query's `order by`).
+ */
+export function queryBarSpec(title: string, label: string, measure: string, rows: readonly { label: string; value: number }[]): Record<string, unknown> {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title,
+    width: BAR_WIDTH,
+    data: { values: rows.map((r) => ({ [label]: r.label, [measure]: r.value })) },
+    encoding: {
+      y: { field: label, type: "nominal", sort: rows.map((r) => r.label), title: label },
+      x: { field: measure, type: "quantitative", title: measure, axis: { format: "," } },
+      tooltip: [{ field: label }, { field: measure, format: "," }],
+    },
+    layer: [{ mark: { type: "bar", color: ARCH_COLOURS.unknown[0] } }, barLabels(measure)],
     config: SLIDE_CONFIG,
   };
 }

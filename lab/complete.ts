@@ -34,7 +34,8 @@ export function complete(session: Session, code: string, cursorPos: number): { m
   else if (before === "set") pool = Object.keys(SETTINGS);
   else if (/^set \w+$/.test(before)) pool = [...((SETTING_VALUES as Record<string, readonly string[] | undefined>)[before.slice(4)] ?? [])];
   else if (/^show \w+$/.test(before) && info?.viewArgs[before.slice(5)]) pool = [...info.viewArgs[before.slice(5)]!];
-  else if (before === "use" || before === "compare" || /^compare \w+$/.test(before)) pool = [...session.vms.keys()];
+  else if (before === "use") pool = [...session.vms.keys()];
+  else if (before === "compare" || /^compare \w+$/.test(before) || before === "stat" || before === "save trace") pool = [...session.vms.keys(), ...session.traces.keys()];
   else if (before === "vm boot" || before === "vm") pool = before === "vm" ? ["boot"] : ["arm64", "x86_64"];
   else if (/^chart\b/.test(before) && !/\bwhere\b/.test(before)) pool = chartWords(before, [...session.vms.keys(), ...session.traces.keys()]);
   else {

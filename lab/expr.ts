@@ -2,7 +2,8 @@
 // the exit being filtered in `count(exits where ...)`, variables, registers of the current VM, exit
 // fields by shorthand (`esr.iss.srt`, `qual.cr`, `vmcs.FIELD`), then exit-reason names.
 
-import type { Expr, Pos } from "../grammar/ast.js";
+import type { Expr, Pos, Word } from "../grammar/ast.js";
+import type { ExitList } from "../runtime/core/exits.js";
 import type { Exit, Machine } from "../runtime/core/machine.js";
 import { StoredExit } from "../runtime/core/exits.js";
 import { suggestion } from "../grammar/words.js";
@@ -24,6 +25,21 @@ export interface Scope {
   exit?: Exit;
   /** `until` conditions: `exit` means the exit that just happened (pending), never an older one. */
   pendingOnly?: boolean;
+  /** The exits of a named VM or loaded trace (`count(NAME where ...)`); throws a NameError for an unknown name. */
+  exitsOf?: (name: Word) => ExitList;
+  /** Exit-reason names of every architecture: conditions over a named trace or VM see them all. */
+  allReasons?: readonly string[];
+}
+
+/** The exits `count(...)`/`first(...)` range over: NAME's, else the current VM's. */
+function exitsFor(source: Word | null, scope: Scope, pos: Pos, what: string): ExitList {
+  if (source) {
+    if (!scope.exitsOf) throw nameError(`\`${source.text}\`: named exits are not available here`, source.pos);
+    return scope.exitsOf(source);
+  }
+  const m = scope.machine;
+  if (!m) throw nameError(`no VM is running: ${what} needs one`, pos, "boot one with `vm boot x86_64`, or name a loaded trace: `count(host where reason == HLT)`");
+  return m.exits;
 }
 
 function exitOf(scope: Scope): Exit | undefined {
@@ -161,19 +177,19 @@ export function evaluate(e: Expr, scope: Scope): Value {
     case "exitField": return exitField(scope.exit ?? currentExit(scope, e.pos), e.path, e.pos);
     case "exitAt": return fromField(exitAtRaw(e, scope));
     case "count": {
-      const m = scope.machine;
-      if (!m) throw nameError("no VM is running: count(exits) needs one", e.pos);
+      const exits = exitsFor(e.source, scope, e.pos, "count(exits)");
       // Counts cover every exit; with a condition, the exits kept (`set exitcap`).
-      if (!e.where) return BigInt(m.exits.total);
+      if (!e.where) return BigInt(exits.total);
       let n = 0n;
-      for (const exit of m.exits) if (truthy(evaluate(e.where, { ...scope, exit }))) n++;
+      const inner = e.source && scope.allReasons ? { ...scope, reasons: scope.allReasons } : scope;
+      for (const exit of exits) if (truthy(evaluate(e.where, { ...inner, exit }))) n++;
       return n;
     }
     case "find": {
       if (e.fn.text.toLowerCase() !== "first") throw nameError(`unknown function \`${e.fn.text}\``, e.fn.pos, "functions over exits: count(exits where …), first(exits where …)");
-      const m = scope.machine;
-      if (!m) throw nameError("no VM is running: first(exits …) needs one", e.pos);
-      const hit = m.exits.find((exit) => truthy(evaluate(e.where, { ...scope, exit })));
+      const exits = exitsFor(e.source, scope, e.pos, "first(exits …)");
+      const inner = e.source && scope.allReasons ? { ...scope, reasons: scope.allReasons } : scope;
+      const hit = exits.find((exit) => truthy(evaluate(e.where, { ...inner, exit })));
       if (!hit) throw new LabError("NotFound", "no exit matches", e.pos);
       return BigInt(hit.index);
     }

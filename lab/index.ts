@@ -38,6 +38,7 @@ export type { ExecuteOptions, MachineFactory, VmEntry, LoadedTrace, LabSettings 
 export * from "./results.js";
 export { renderText, renderAllText, renderTable } from "./render/text.js";
 export { renderHtml, renderReport, escapeHtml } from "./render/html.js";
+export { renderReportPage } from "./render/report.js";
 export { renderJson } from "./render/json.js";
 export { complete, inspect, isComplete } from "./complete.js";
 export { parse } from "../grammar/parse.js";

@@ -16,6 +16,10 @@ import type { Radix, Value } from "./values.js";
 import { VM_STATEMENTS } from "./statements/vm.js";
 import { DATA_STATEMENTS } from "./statements/data.js";
 import { DECODE_STATEMENTS } from "./statements/decode.js";
+import { TRACE_STATEMENTS } from "./statements/traces.js";
+import type { ReadResult } from "../runtime/traces/reader.js";
+import type { TraceExits } from "../runtime/traces/exits.js";
+import type { SqlEngine } from "./sql/engine.js";
 
 /** Where machines come from (runtime/index.ts by default; tests inject one arch). */
 export interface MachineFactory {
@@ -30,10 +34,14 @@ export interface VmEntry {
   guest: string;
 }
 
+/** A trace read by `load trace`: its events in the event model, its exits, what the reader saw. */
 export interface LoadedTrace {
   name: string;
   path: string;
-  lines: string[];
+  read: ReadResult;
+  exits: TraceExits;
+  /** Which load this was (a reload under the same name is a new table for SQL). */
+  id: number;
 }
 
 export interface LabSettings {
@@ -74,7 +82,7 @@ export interface Context {
 export type Handler<T extends Statement["type"]> = (s: Extract<Statement, { type: T }>, ctx: Context) => Result[];
 export type HandlerTable = { [T in Statement["type"]]?: Handler<T> };
 
-const HANDLERS: HandlerTable = { ...VM_STATEMENTS, ...DATA_STATEMENTS, ...DECODE_STATEMENTS };
+const HANDLERS: HandlerTable = { ...VM_STATEMENTS, ...DATA_STATEMENTS, ...DECODE_STATEMENTS, ...TRACE_STATEMENTS };
 
 /**
  * The runtime's machines. runtime/index.ts loads both arches; if one arch fails to load (e.g. it
@@ -119,6 +127,10 @@ export class Session {
   /** How each variable's number is written (hex for hardware state, else decimal). */
   readonly variableRadix = new Map<string, Radix>();
   readonly traces = new Map<string, LoadedTrace>();
+  /** Loads so far (each loaded trace's id). */
+  traceLoads = 0;
+  /** DuckDB, started by the first `sql` or export. */
+  sql?: SqlEngine;
   settings: LabSettings = { arch: "x86_64", steplimit: 1_000_000, era: "2015" };
 
   constructor(readonly factory: MachineFactory) {}

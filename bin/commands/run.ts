@@ -6,7 +6,7 @@ import { Session } from "../../lab/session.js";
 import { formatError, type Result } from "../../lab/results.js";
 import { renderText } from "../../lab/render/text.js";
 import { renderJson } from "../../lab/render/json.js";
-import { renderReport } from "../../lab/render/html.js";
+import { renderReportPage } from "../../lab/render/report.js";
 import { readProgram, usageFailure } from "./io.js";
 
 export function exitCodeOf(results: readonly Result[]): number {
@@ -53,7 +53,7 @@ export async function runCommand(args: string[]): Promise<number> {
       const { renderChartSvg } = await import("../../lab/render/image.js");
       for (const [r, i] of charts) if (r.kind === "chart") svgs.set(i, await renderChartSvg(r.spec));
     }
-    writeFileSync(html, renderReport(`exitlab: ${basename(file)}`, results, svgs));
+    writeFileSync(html, renderReportPage(`exitlab: ${basename(file)}`, results, svgs));
     // Each chart also as its own SVG next to the report: OUT-chart-1.svg, ...
     let n = 0;
     for (const svg of svgs.values()) writeFileSync(html.replace(/\.html?$/i, "") + `-chart-${++n}.svg`, svg);

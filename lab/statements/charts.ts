@@ -26,6 +26,8 @@ export interface ChartSource {
   arch: Arch | null;
   /** True for a VM: its exits carry their fields (a trace's have a reason, a pc and a step). */
   fields: boolean;
+  /** What an exit's cost is when it is no modelled cycles (a real trace's time, µs). */
+  costAxis?: string;
 }
 
 /**
@@ -130,7 +132,7 @@ function byReason(src: ChartSource, measure: Measure, filters: Filter[], line: n
   return {
     kind: "chart",
     title,
-    spec: byReasonSpec({ name: src.name, arch: src.arch, rows }, measure, title, subtitle),
+    spec: byReasonSpec({ name: src.name, arch: src.arch, rows, costAxis: src.costAxis }, measure, title, subtitle),
     summary: `${title}${subtitle ? ` (${subtitle})` : ""}: ` + (rows.length ? rows.map((r) => `${r.reason} ${value(r)}`).join(", ") : "no exits"),
     line,
   };
@@ -164,7 +166,7 @@ function compared(a: ChartSource, b: ChartSource, filtersA: Filter[], filtersB: 
   const series = (src: ChartSource, filters: Filter[]) => {
     const { exits, left } = filtered(src, filters);
     const rows = exitRowsBy(exits).map((r) => ({ reason: r.reason, exits: r.count, cycles: r.cycles }));
-    return { s: { name: src.name, arch: src.arch, rows } as Series, left };
+    return { s: { name: src.name, arch: src.arch, rows, costAxis: src.costAxis } as Series, left };
   };
   const sa = series(a, filtersA);
   const sb = series(b, filtersB);

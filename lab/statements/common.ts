@@ -1,10 +1,13 @@
 // Helpers shared by statement handlers: the current VM, the evaluation scope, numbers from
 // expressions, text results.
 
-import type { Expr, Pos } from "../../grammar/ast.js";
+import type { Expr, Pos, Word } from "../../grammar/ast.js";
+import type { ExitList } from "../../runtime/core/exits.js";
+import { suggestion } from "../../grammar/words.js";
+import { ARM_EXIT_TYPES, UNRESOLVED } from "../../runtime/traces/events.js";
 import type { Context, VmEntry } from "../session.js";
 import { evaluate, type Scope } from "../expr.js";
-import { LabError, typeError } from "../errors.js";
+import { LabError, nameError, typeError } from "../errors.js";
 import type { TextResult } from "../results.js";
 
 export function requireVm(ctx: Context, pos: Pos): VmEntry {
@@ -14,7 +17,25 @@ export function requireVm(ctx: Context, pos: Pos): VmEntry {
 }
 
 export function scopeOf(ctx: Context): Scope {
-  return { variables: ctx.session.variables, radixes: ctx.session.variableRadix, machine: ctx.session.current?.machine, reasons: ctx.session.reasonNames() };
+  const s = ctx.session;
+  return {
+    variables: s.variables,
+    radixes: s.variableRadix,
+    machine: s.current?.machine,
+    reasons: s.reasonNames(),
+    allReasons: [...Object.values(s.factory.archInfo).flatMap((i) => i?.exitReasons.map((r) => r.name) ?? []), ...ARM_EXIT_TYPES, UNRESOLVED],
+    exitsOf: (w: Word) => namedExits(ctx, w),
+  };
+}
+
+/** The exits of a VM or loaded trace by name (`count(host where ...)`). */
+export function namedExits(ctx: Context, w: Word): ExitList {
+  const vm = ctx.session.vms.get(w.text);
+  if (vm) return vm.machine.exits;
+  const t = ctx.session.traces.get(w.text);
+  if (t) return t.exits;
+  const pool = [...ctx.session.vms.keys(), ...ctx.session.traces.keys()];
+  throw nameError(`no VM or loaded trace named \`${w.text}\``, w.pos, suggestion(w.text, pool) ?? (pool.length ? `known: exits, ${pool.join(", ")}` : "`count(exits ...)` counts the current VM's exits"));
 }
 
 /** A non-negative integer from an expression (counts, addresses, lengths). */

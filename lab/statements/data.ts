@@ -1,8 +1,6 @@
-// Statements that look at state and traces: show, table, chart, compare, let, expect,
-// save/load trace, help.
+// Statements that look at state and traces: show, table, chart, compare, let, expect, help.
+// (load/save trace, stat and sql: lab/statements/traces.ts.)
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
 import type { Expr, Pos, Statement, Word } from "../../grammar/ast.js";
 import type { MachineView } from "../../runtime/core/machine.js";
 import { Arm64Machine } from "../../runtime/arm64/machine.js";
@@ -15,7 +13,8 @@ import type { Cell, Column, Result, TableResult } from "../results.js";
 import type { Context, HandlerTable, VmEntry } from "../session.js";
 import { formatValue, hex, printValue, toCell, truthy, type Shown } from "../values.js";
 import { intArg, requireVm, scopeOf, text } from "./common.js";
-import { exitRowsBy, exitTotal, parseTraceExits, traceArch } from "./tables.js";
+import { exitRowsBy, exitTotal } from "./tables.js";
+import { costTitle, traceSource } from "./traces.js";
 import { chartStatement, type ChartSource } from "./charts.js";
 import { helpText } from "../help.js";
 
@@ -110,19 +109,15 @@ function show(s: S<"show">, ctx: Context): Result[] {
   return [viewTable(m.view(what, arg), line)];
 }
 
-/** Exits of the named VM (or the current one) — or a loaded trace's kvm_exit lines. */
-function sourceExits(source: Word | null, ctx: Context, pos: Pos): ChartSource {
-  if (!source) {
-    const vm = requireVm(ctx, pos);
-    return { name: vm.name, exits: vm.machine.exits, arch: vm.arch, fields: true };
-  }
-  const vm = ctx.session.vms.get(source.text);
-  if (vm) return { name: vm.name, exits: vm.machine.exits, arch: vm.arch, fields: true };
-  const t = ctx.session.traces.get(source.text);
-  if (t) return { name: t.name, exits: parseTraceExits(t.lines), arch: traceArch(t.lines), fields: false };
-  const pool = [...ctx.session.vms.keys(), ...ctx.session.traces.keys()];
-  throw nameError(`no VM or loaded trace named \`${source.text}\``, source.pos, suggestion(source.text, pool) ?? (pool.length ? `known: exits, ${pool.join(", ")}` : undefined));
+/** Exits of the named VM (or the current one) — or a loaded trace's kvm_exit events. */
+function sourceExits(source: Word | null, ctx: Context, pos: Pos): ChartSource & { costTitle: string } {
+  const src = traceSource(ctx, source, pos);
+  const costAxis = src.unit === "us" ? "host time (µs, kvm_exit to kvm_entry)" : undefined;
+  return { name: src.name, exits: src.exits, arch: src.arch, fields: true, costTitle: costTitle(src.unit), costAxis };
 }
+
+/** Costs as tables show them: cycles are whole, times (µs) to 2 decimals. */
+const roundCost = (x: number): number => (Number.isInteger(x) ? x : Math.round(x * 100) / 100);
 
 function groupField(by: Word | null): "reason" {
   if (by && by.text.toLowerCase() !== "reason") throw valueError(`exits can be grouped by \`reason\``, by.pos, suggestion(by.text, ["reason"]));
@@ -140,8 +135,8 @@ function table(s: S<"table">, ctx: Context): Result[] {
   return [{
     kind: "table",
     title: `exits of ${src.name} by reason`,
-    columns: [{ name: "reason", type: "string" }, { name: "exits", type: "number" }, { name: "cycles", type: "number" }],
-    rows: [...rows.map((r) => [r.reason, r.count, r.cycles] as Cell[]), ["total", exitTotal(src.exits), rows.reduce((a, r) => a + r.cycles, 0)]],
+    columns: [{ name: "reason", type: "string" }, { name: "exits", type: "number" }, { name: src.costTitle, type: "number" }],
+    rows: [...rows.map((r) => [r.reason, r.count, roundCost(r.cycles)] as Cell[]), ["total", exitTotal(src.exits), roundCost(rows.reduce((a, r) => a + r.cycles, 0))]],
     line: s.pos.line,
   }];
 }
@@ -156,13 +151,13 @@ function compare(s: S<"compare">, ctx: Context): Result[] {
   const ra = new Map(exitRowsBy(a.exits).map((r) => [r.reason, r]));
   const rb = new Map(exitRowsBy(b.exits).map((r) => [r.reason, r]));
   const reasons = [...new Set([...ra.keys(), ...rb.keys()])];
-  const rows: Cell[][] = reasons.map((r) => [r, ra.get(r)?.count ?? 0, ra.get(r)?.cycles ?? 0, rb.get(r)?.count ?? 0, rb.get(r)?.cycles ?? 0]);
-  const sum = (m: Map<string, { cycles: number }>) => [...m.values()].reduce((x, r) => x + r.cycles, 0);
+  const rows: Cell[][] = reasons.map((r) => [r, ra.get(r)?.count ?? 0, roundCost(ra.get(r)?.cycles ?? 0), rb.get(r)?.count ?? 0, roundCost(rb.get(r)?.cycles ?? 0)]);
+  const sum = (m: Map<string, { cycles: number }>) => roundCost([...m.values()].reduce((x, r) => x + r.cycles, 0));
   rows.push(["total", exitTotal(a.exits), sum(ra), exitTotal(b.exits), sum(rb)]);
   const out: Result[] = [{
     kind: "table",
     title: `${a.name} vs ${b.name}: exits by reason`,
-    columns: [{ name: "reason", type: "string" }, { name: `${a.name} exits`, type: "number" }, { name: `${a.name} cycles`, type: "number" }, { name: `${b.name} exits`, type: "number" }, { name: `${b.name} cycles`, type: "number" }],
+    columns: [{ name: "reason", type: "string" }, { name: `${a.name} exits`, type: "number" }, { name: `${a.name} ${a.costTitle}`, type: "number" }, { name: `${b.name} exits`, type: "number" }, { name: `${b.name} ${b.costTitle}`, type: "number" }],
     rows,
     line: s.pos.line,
   }];
@@ -234,36 +229,8 @@ function expect(s: S<"expect">, ctx: Context): Result[] {
   throw new LabError("ExpectationFailed", s.message ? `${s.message}: ${detail}` : detail, cond.pos);
 }
 
-function saveTrace(s: S<"saveTrace">, ctx: Context): Result[] {
-  const vm = requireVm(ctx, s.pos);
-  const lines = vm.machine.trace.lines(vm.machine.settings.era);
-  const path = resolve(ctx.options.baseDir ?? process.cwd(), s.path);
-  try {
-    writeFileSync(path, lines.join("\n") + (lines.length ? "\n" : ""));
-  } catch (e) {
-    throw new LabError("FileError", `cannot write ${s.path}: ${(e as Error).message}`, s.pos);
-  }
-  return [text(`saved ${lines.length} trace lines of \`${vm.name}\` to ${s.path}`, s.pos)];
-}
-
-function loadTrace(s: S<"loadTrace">, ctx: Context): Result[] {
-  const path = resolve(ctx.options.baseDir ?? process.cwd(), s.path);
-  let body: string;
-  try {
-    body = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new LabError("FileError", `cannot read ${s.path}: ${(e as Error).message}`, s.pos);
-  }
-  const lines = body.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.trim() !== "");
-  const bad = lines.findIndex((l) => !/^\s*(?:\S.*?:\s+)?kvm_\w+:/.test(l));
-  if (bad >= 0) throw valueError(`${s.path} line ${bad + 1} is not a tracepoint line (\`kvm_…: …\`): ${JSON.stringify(lines[bad]!.slice(0, 60))}`, s.pos);
-  const name = s.name?.text ?? basename(s.path).replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_]/g, "_");
-  ctx.session.traces.set(name, { name, path: s.path, lines });
-  return [text(`loaded ${lines.length} trace lines as \`${name}\` (${parseTraceExits(lines).length} exits)`, s.pos)];
-}
-
 function help(s: S<"help">, ctx: Context): Result[] {
   return [text(helpText(s.topic?.text, ctx.session, s.topic?.pos), s.pos)];
 }
 
-export const DATA_STATEMENTS: HandlerTable = { show, table, chart, compare, let: let_, value, print, expect, saveTrace, loadTrace, help };
+export const DATA_STATEMENTS: HandlerTable = { show, table, chart, compare, let: let_, value, print, expect, help };

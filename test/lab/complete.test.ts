@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { Session } from "../../lab/session.js";
+import { readTraceText } from "../../runtime/traces/reader.js";
 import { complete, inspect, isComplete } from "../../lab/complete.js";
 import { renderHtml, renderReport } from "../../lab/render/html.js";
 import { renderJson } from "../../lab/render/json.js";
@@ -11,10 +12,17 @@ describe("complete / inspect / isComplete", () => {
   test("statement keywords, trap kinds, show targets, registers, exit reasons", () => {
     const s = new Session(x86Factory);
     s.execute("vm boot x86_64");
-    expect(complete(s, "st", 2)).toEqual({ matches: ["step"], start: 0, end: 2 });
+    expect(complete(s, "st", 2)).toEqual({ matches: ["stat", "step"], start: 0, end: 2 });
     expect(complete(s, "trap c", 6).matches).toEqual(["cpuid", "cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "trap cr", 7).matches).toEqual(["cr0", "cr3", "cr4", "cr8"]);
     expect(complete(s, "show re", 7).matches).toEqual(["regs"]);
+    // VMs and loaded traces after `stat`, `compare` and `save trace`.
+    s.execute("vm boot x86_64 as intel");
+    s.traces.set("host", { name: "host", path: "host.trace", read: readTraceText("kvm_entry: vcpu 0\n"), exits: undefined as never, id: 1 });
+    for (const code of ["stat ", "compare intel ", "save trace "]) expect(complete(s, code, code.length).matches, code).toEqual(["host", "intel", "x86_64"]);
+    s.traces.clear();
+    s.vms.delete("intel");
+    s.currentName = "x86_64";
     // chart: what to chart, its shape, then the filters (grammar/exitlab.ne's chart rule).
     const chart = (code: string) => complete(s, code, code.length).matches;
     expect(chart("chart ")).toEqual(expect.arrayContaining(["compare", "cycles", "exits"]));

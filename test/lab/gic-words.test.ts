@@ -47,11 +47,3 @@ describe("the interrupt words in completion, help and inspection", () => {
     expect(JSON.stringify(inspect(s, "irq 40", 1))).toMatch(/KVM_IRQ_LINE/);
   });
 });
-
-describe("traces with IRQ exits", () => {
-  test("a loaded trace's `kvm_exit: IRQ:` lines are IRQ exits, not the stale class they print", async () => {
-    const { parseTraceExits } = await import("../../lab/statements/tables.js");
-    const exits = parseTraceExits(["kvm_exit: IRQ: HSR_EC: 0x0024 (DABT_LOW), PC: 0x0000000040080010", "kvm_exit: TRAP: HSR_EC: 0x0024 (DABT_LOW), PC: 0x0000000040080014"]);
-    expect(exits.map((e) => e.reason)).toEqual(["IRQ", "DABT_LOW"]);
-  });
-});

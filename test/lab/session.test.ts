@@ -131,7 +131,7 @@ describe("statements", () => {
     const s = session();
     only(s.execute('vm boot x86_64; run; save trace "t.trace"; load trace "t.trace" as host; table host by reason; compare x86_64 host', { baseDir: dir }));
     expect(readFileSync(join(dir, "t.trace"), "utf8").split("\n")[1]).toBe("kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0");
-    expect(s.traces.get("host")!.lines.length).toBe(s.current!.machine.trace.events.length);
+    expect(s.traces.get("host")!.read.table.length).toBe(s.current!.machine.trace.events.length);
   });
 
   test("help", () => {
