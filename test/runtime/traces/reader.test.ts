@@ -159,7 +159,7 @@ describe("every tracepoint exitlab prints, in both eras, reads back", () => {
             fields[f.name] = f.type === "u64" ? 0x40081000n + BigInt(j) * 0x10n : f.type === "u32" ? 1 : f.type === "num" ? 1 : f.type === "bool" ? true : "TCR_EL1";
           });
           if (arch === "x86_64") Object.assign(fields, { exit_reason: 28, guest_rip: 0x400196n, info1: 0x4n, rip: 0x400196n });
-          else Object.assign(fields, { esr_ec: 0x24, hsr: 0x92000047n, vcpu_pc: 0x4008001cn, ipa: 0x400af000n });
+          else Object.assign(fields, { esr_ec: 0x24, hsr: 0x92000047n, vcpu_pc: 0x4008001cn, ipa: 0x400af000n, type: 2 }); // kvm_exit type 2: ARM_EXCEPTION_TRAP
           lines.push(formatEvent({ seq: 0, step: 0, cycles: 0, name: tp.name, fields }, era, table));
         }
         const r = readTraceText(lines.join("\n"), "all");
