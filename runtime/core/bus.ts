@@ -6,6 +6,8 @@ import { GuestMemoryError } from "./errors.js";
 
 export interface MmioDevice {
   readonly name: string;
+  /** An in-kernel device (KVM's local APIC, I/O APIC): its accesses never exit to the VMM. */
+  readonly inKernel?: boolean;
   /** Read `size` bytes at `offset` from the region base. */
   read(offset: number, size: number): bigint;
   /** Write the low `size` bytes of `value` at `offset`. */

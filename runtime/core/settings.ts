@@ -32,6 +32,7 @@ export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "jit", arches: BOTH, kind: "bool" },
   { name: "granule", arches: ["arm64"], kind: "choice", values: GRANULES },
   { name: "pair_mmio", arches: ["arm64"], kind: "bool" },
+  { name: "apicv", arches: ["x86_64"], kind: "bool" },
 ];
 
 /** The setting's definition by machine name or by the lab's lower-case name (`steplimit`). */

@@ -64,6 +64,8 @@ export interface CpuDeps {
   vmcs: Vmcs;
   /** Host cycles so far (the TSC). */
   now: () => bigint;
+  /** An access to the APIC-access page at `offset` (the irqchip: an exit, or APICv's virtualized access). */
+  apicPage?: (offset: number, size: number, write: boolean, value: bigint) => bigint;
 }
 
 export class X86Cpu implements X86Env, FastMem {
@@ -85,6 +87,8 @@ export class X86Cpu implements X86Env, FastMem {
   repDone = 0;
   /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
   sleeping = false;
+  /** Guest-physical base of the APIC-access page while "virtualize APIC accesses" is on, else -1 (set at VM entry). */
+  apicAccessPage = -1;
   readonly msrs = new Map<number, bigint>();
   private readonly tlb = new Map<number, TlbEntry>();
 
@@ -319,6 +323,11 @@ export class X86Cpu implements X86Env, FastMem {
       return v;
     }
     const gpa = this.translateLinear(lin, a);
+    // The APIC-access page (virtualize APIC accesses, SDM 29.4): the irqchip exits or virtualizes it.
+    if (gpa - this.apicAccessPage < 4096 && gpa >= this.apicAccessPage && !this.emulating && this.deps.apicPage) {
+      this.lastHpa = null;
+      return this.deps.apicPage(gpa & 0xfff, size, kind === "write", value ?? 0n);
+    }
     const hpa = this.hostAddress(gpa, lin, kind, true);
     this.lastHpa = hpa;
     if (hpa === null) {

@@ -25,6 +25,8 @@ import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
+import { KvmIrqChip } from "./kvm/irqchip.js";
+import { ctl } from "./vmx/controls.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { ExitStore } from "../core/exits.js";
@@ -57,6 +59,10 @@ const EXIT_INFO = {
   idtVectoring: lookupField("IDT_VECTORING_INFO_FIELD").field,
   entryIntrInfo: lookupField("VM_ENTRY_INTR_INFO_FIELD").field,
 };
+
+const SECONDARY = lookupField("SECONDARY_VM_EXEC_CONTROL").field;
+const APIC_ACCESS = lookupField("APIC_ACCESS_ADDR").field;
+const VIRT_APIC_ACCESSES = ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES");
 
 /** The cost of an exit by basic exit reason (x86 KVM adds nothing while handling). */
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -92,6 +98,8 @@ export class X86Machine extends VmBase implements Machine {
   readonly rules: ExitRules;
   readonly cpu: X86Cpu;
   readonly kvm: KvmVcpu;
+  /** KVM's in-kernel irqchip: the local APIC (0xfee00000), the I/O APIC (0xfec00000), interrupt injection. */
+  readonly irq: KvmIrqChip;
   readonly serial = new Serial16550();
   readonly debugExit = new DebugExit();
   /** Symbols of the loaded guest (labels of its assembly source). */
@@ -124,6 +132,7 @@ export class X86Machine extends VmBase implements Machine {
       ept: this.ept,
       vmcs: this.vmcs,
       now: () => BigInt(this.cycles),
+      apicPage: (offset, size, write, value) => this.irq.apicPageAccess(offset, size, write, value),
     });
     this.kvm = new KvmVcpu({
       vmcs: this.vmcs,
@@ -136,9 +145,14 @@ export class X86Machine extends VmBase implements Machine {
       era: () => this.settings.era,
       emit: (name, fields) => this.emit(name, fields),
       emitter: (name) => this.emitterFor(name),
+      now: () => this.cycles,
+      idle: (cycles) => void (this.cycles += cycles),
     });
+    this.irq = new KvmIrqChip({ vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.cycles, emit: (n, f) => this.emit(n, f) });
+    this.kvm.irq = this.irq;
     this.memory.onWrite = this.cpu.writeHook;
     this.kvm.setup();
+    this.irq.setup(this.apicvOn());
     this.kvm.setSregs(this.cpu.state);
     this.enter();
   }
@@ -186,6 +200,9 @@ export class X86Machine extends VmBase implements Machine {
       if (translationKey(s) !== before) this.cpu.flushTlb();
       else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
+    // inject_pending_event: an NMI or the APIC's interrupt, unless an exception is injected already.
+    if (!q) this.irq.beforeEntry();
+    this.cpu.apicAccessPage = this.vmcs.readNum(SECONDARY) & VIRT_APIC_ACCESSES ? this.vmcs.readNum(APIC_ACCESS) : -1;
     this.entryFields.rip = ripValue(s);
     this.emitEntry(this.steps, this.cycles, this.entryFields);
     const inj = this.vmcs.readNum(EXIT_INFO.entryIntrInfo);
@@ -331,8 +348,24 @@ export class X86Machine extends VmBase implements Machine {
     }
   }
 
+  /**
+   * The irqchip's look at the guest between blocks (KvmIrqChip.poll): an exit it raises is taken
+   * here, an interrupt APICv delivers goes through the guest's IDT. True if the guest stops.
+   */
+  private pollIrq(): boolean {
+    this.cpu.insn = null;
+    try {
+      const e = this.irq.poll();
+      if (e) this.vmExit(e);
+    } catch (e) {
+      this.fault(e);
+    }
+    return this.halted !== null || this.pendingIndex >= 0;
+  }
+
   /** One guest instruction, or the exit/exception it raises. */
   protected execOne(): void {
+    if (this.cycles >= this.irq.nextEvent && this.pollIrq()) return;
     const cpu = this.cpu;
     const s = cpu.state;
     cpu.insn = null;
@@ -420,6 +453,13 @@ export class X86Machine extends VmBase implements Machine {
     let used = 0;
     let prev: Block | null = null;
     while (used < max) {
+      // Interrupts are looked at between blocks, and a block's budget ends at the next timer deadline.
+      let room = max - used;
+      const toEvent = this.irq.nextEvent - this.cycles;
+      if (toEvent <= 0) {
+        if (this.pollIrq()) break;
+        prev = null;
+      } else if (toEvent < room) room = Math.ceil(toEvent);
       this.syncFetch();
       let block: Block | null = null;
       if (prev !== null && prev.epoch === cpu.epoch) {
@@ -437,16 +477,16 @@ export class X86Machine extends VmBase implements Machine {
           (prev.s1pc = prev.s0pc), (prev.s1 = prev.s0), (prev.s0pc = s.pc), (prev.s0 = block);
         }
       }
-      if (block === null || block.count > max - used) {
+      if (block === null || block.count > room) {
         // A REP string instruction may run up to the rest of the budget, an iteration per step.
-        cpu.repBudget = max - used;
+        cpu.repBudget = room;
         const at = this.steps;
         this.execOne();
         cpu.repBudget = 1;
         used += Math.max(1, this.steps - at);
         prev = null;
       } else {
-        used += this.runBlock(block, max - used);
+        used += this.runBlock(block, room);
         prev = block;
       }
       if (this.halted || this.pendingIndex >= 0) break;
@@ -576,6 +616,30 @@ export class X86Machine extends VmBase implements Machine {
     } else if (name === "stepLimit") this.settings.stepLimit = v as number;
     // Compiled basic blocks (on) or the interpreter only (off), e.g. to compare the two.
     else if (name === "jit") this.settings.jit = v;
+    else if (name === "apicv") {
+      this.settings.apicv = v;
+      this.irq.setup(v as boolean);
+    }
+    if (name === "era" && this.settings.apicv === undefined) this.irq.setup(this.apicvOn());
+  }
+
+  /** APICv: the `apicv` setting, else the era's KVM on its CPU (off in 2015's Haswell-like host, on today). */
+  private apicvOn(): boolean {
+    const v = this.settings.apicv;
+    return v === undefined ? this.settings.era !== "2015" : v === true;
+  }
+
+  /**
+   * `irq N`: the VMM injects vector N (16-255) into the vCPU's local APIC (KVM_SIGNAL_MSI /
+   * KVM_IRQ_LINE through the in-kernel irqchip); KVM delivers it at the next entry the guest can take it.
+   */
+  injectIrq(vector: number): string {
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) {
+      throw new ExitlabError(`irq ${vector}: an x86 interrupt vector is 16-255`, "vectors 0-31 are exceptions; e.g. irq 0x30");
+    }
+    this.irq.injectIrq(vector);
+    const l = this.irq.lapic;
+    return l.enabled ? `vector ${vector} pending in the local APIC's IRR` : `vector ${vector} dropped: the guest has not software-enabled its local APIC (SVR bit 8)`;
   }
 
 

@@ -63,7 +63,7 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("PAE", 1, "edx", 6, modelled("runtime/x86/paging.ts: PAE and 4-level paging")),
   F("MCE", 1, "edx", 7, msr(0x179)), // IA32_MCG_CAP
   F("CX8", 1, "edx", 8, insn(0x0f, 0xc7, 0x08)), // cmpxchg8b (%rax)
-  F("APIC", 1, "edx", 9, absent("no local APIC device behind IA32_APIC_BASE (0xfee00000)")),
+  F("APIC", 1, "edx", 9, modelled("runtime/x86/apic/lapic.ts: KVM's in-kernel local APIC at 0xfee00000")),
   F("SEP", 1, "edx", 11, insn(0x0f, 0x34)), // sysenter
   F("MTRR", 1, "edx", 12, msr(0xfe)), // IA32_MTRRCAP
   F("PGE", 1, "edx", 13, modelled("CR4.PGE is guest-owned with EPT (vcpu.ts); any TLB flush is allowed to drop global entries")),

@@ -5,7 +5,7 @@
 
 import type { HandleResult } from "../../core/machine.js";
 import type { KvmEra } from "../../core/trace.js";
-import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
+import { CR0, EFER, MSR_EFER } from "../state.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
@@ -15,6 +15,10 @@ import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, type CpuidEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
+import {
+  apicMsrRead, apicMsrWrite, handleApicAccess, handleApicWrite, handleEoiInduced, handleExternalInterrupt, handleHalt,
+  handleInterruptWindow, handleTprBelowThreshold,
+} from "./apic-exits.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
@@ -89,6 +93,9 @@ const handleCr: ExitHandler = (vcpu) => {
 /** vmx_get_msr / kvm_get_msr_common: from the VMCS field or KVM's own copy. */
 function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   if (msr === MSR_EFER) return vcpu.arch.efer;
+  const apic = apicMsrRead(vcpu, msr);
+  if (apic === "gp") return null;
+  if (apic !== null) return apic;
   const info = msrInfo(msr);
   if (!info) return null;
   if (info.home !== "arch") return vcpu.ctx.vmcs.read(info.home);
@@ -98,6 +105,8 @@ function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
 
 function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   if (msr === MSR_EFER) return vcpu.kvmSetEfer(data);
+  const apic = apicMsrWrite(vcpu, msr, data);
+  if (apic !== null) return apic;
   const info = msrInfo(msr);
   if (!info) return 1;
   if (info.home !== "arch") vcpu.ctx.vmcs.write(info.home, data);
@@ -211,14 +220,6 @@ function cpuidAnswer(leaf: number, era: KvmEra) {
   return r;
 }
 
-const handleHalt: ExitHandler = (vcpu) => {
-  vcpu.count("halt_exits");
-  vcpu.skipInstruction();
-  // kvm_emulate_halt: the vCPU blocks until an interrupt. This machine has no interrupt source.
-  const ifFlag = (vcpu.ctx.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
-  return halt(`HLT with interrupts ${ifFlag ? "enabled" : "disabled"}: the vCPU blocks and no interrupt source can wake it; VM stopped`);
-};
-
 const handleEptViolation: ExitHandler = (vcpu) => {
   const q = qual(vcpu);
   const d = decodeQual(EPT_VIOLATION_QUAL, q);
@@ -273,11 +274,6 @@ const handleException: ExitHandler = (vcpu) => {
 const handleTripleFault: ExitHandler = (vcpu) => {
   vcpu.ctx.emit("kvm_userspace_exit", { reason: 8, errno: 0 });
   return halt("triple fault: KVM_EXIT_SHUTDOWN (the VMM would reset the guest)");
-};
-
-const handleExternalInterrupt: ExitHandler = (vcpu) => {
-  vcpu.count("irq_exits");
-  return resume("external interrupt handled by the host");
 };
 
 const skipping = (stat: string, what: string): ExitHandler => (vcpu) => {
@@ -377,7 +373,11 @@ export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
   [EXIT.XSETBV!]: handleXsetbv,
   [EXIT.GDTR_IDTR!]: handleDesc,
   [EXIT.LDTR_TR!]: handleDesc,
-  [EXIT.PENDING_INTERRUPT!]: windowOpen("CPU_BASED_VIRTUAL_INTR_PENDING"),
+  [EXIT.PENDING_INTERRUPT!]: handleInterruptWindow,
+  [EXIT.TPR_BELOW_THRESHOLD!]: handleTprBelowThreshold,
+  [EXIT.APIC_ACCESS!]: handleApicAccess,
+  [EXIT.APIC_WRITE!]: handleApicWrite,
+  [EXIT.EOI_INDUCED!]: handleEoiInduced,
   [EXIT.NMI_WINDOW!]: windowOpen("CPU_BASED_VIRTUAL_NMI_PENDING"),
   [EXIT.VMCALL!]: handleVmcall,
   [EXIT.VMCLEAR!]: handleVmxInsn,

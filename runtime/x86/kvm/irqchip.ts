@@ -1,0 +1,235 @@
+// KVM's in-kernel irqchip for one vCPU (QEMU's default kernel-irqchip=on): the local APIC and the
+// I/O APIC, and what KVM does with them around VM entry — Linux v4.1 arch/x86/kvm/x86.c
+// inject_pending_event / enable_irq_window / update_cr8_intercept, vmx.c vmx_inject_irq,
+// vmx_inject_nmi, the APIC-access page (vm_need_virtualize_apic_accesses) and APICv
+// (vmx_refresh_apicv_exec_ctrl, vmx_hwapic_irr_update, vmx_load_eoi_exitmap). What the processor
+// does with the same VMCS settings while the guest runs (interrupt-window and TPR-threshold exits,
+// virtual-interrupt delivery, APIC-register virtualization, EOI virtualization: SDM Vol. 3 Chapter
+// 29 "APIC Virtualization and Virtual Interrupts") is `poll` and `apicPageAccess` here: the
+// machine calls poll at block boundaries, never inside a compiled block.
+
+import type { FieldValue, KvmEra } from "../../core/trace.js";
+import { lookupField, type Vmcs } from "../vmx/fields.js";
+import { ctl } from "../vmx/controls.js";
+import { EXIT } from "../vmx/reasons.js";
+import { INTR_TYPE } from "../vmx/qualification.js";
+import { VmExitSignal, type ExitInfo } from "../state.js";
+import { LocalApic } from "../apic/lapic.js";
+import { IoApic, IOAPIC_BASE } from "../apic/ioapic.js";
+import { APIC_DEFAULT_BASE, apicOffset } from "../apic/registers.js";
+import { RFLAGS_IF } from "../state.js";
+import type { X86Cpu } from "../cpu.js";
+import type { MmioBus } from "../../core/bus.js";
+
+/** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
+export const HOST_TIMER_VECTOR = 0xef;
+/** KVM's posted-interrupt notification vector (irq_vectors.h POSTED_INTR_VECTOR). */
+export const POSTED_INTR_VECTOR = 0xf2;
+/** APIC-access exit qualification (SDM Vol. 3 Table 28-6, 27-6 in older editions): offset and access type. */
+export const APIC_ACCESS_QUAL = {
+  name: "APIC access",
+  source: "Intel SDM Vol. 3 Table 27-6 (28-6, 29-6 in later editions)",
+  fields: [
+    { name: "offset", lsb: 0, width: 12, radix: "hex" as const, doc: "offset of the access in the APIC page" },
+    { name: "access_type", lsb: 12, width: 4, values: ["linear-read", "linear-write", "linear-fetch", "event-delivery", "", "", "", "", "", "", "guest-physical-event", "guest-physical-fetch"], doc: "access type" },
+  ],
+};
+
+/** APIC registers whose reads APIC-register virtualization satisfies from the virtual-APIC page (SDM 29.4.2); TMCCT is not one. */
+const VIRTUALIZED_READS = new Set([
+  "ID", "LVR", "TASKPRI", "EOI", "PROCPRI", "LDR", "DFR", "SPIV", "ESR", "ICR", "ICR2", "LVTT", "LVTTHMR", "LVTPC", "LVT0", "LVT1", "LVTERR", "LVTCMCI", "TMICT", "TDCR",
+].map(apicOffset));
+for (let i = 0; i < 8; i++) for (const r of [0x100, 0x180, 0x200]) VIRTUALIZED_READS.add(r + 16 * i);
+
+const TASKPRI = apicOffset("TASKPRI"), EOI = apicOffset("EOI");
+
+export interface IrqHost {
+  vmcs: Vmcs;
+  cpu: X86Cpu;
+  bus: MmioBus;
+  era(): KvmEra;
+  /** Modelled cycles now. */
+  now(): number;
+  emit(name: string, fields: Record<string, FieldValue>): void;
+}
+
+export class KvmIrqChip {
+  readonly lapic: LocalApic;
+  readonly ioapic: IoApic;
+  /** APICv (enable_apicv): APIC-register virtualization, virtual-interrupt delivery, posted interrupts. */
+  apicv = false;
+  /**
+   * Cycle at which the running guest must be looked at (poll) next: the timer's deadline, or 0
+   * while an interrupt waits for a window, the TPR to drop, or (APICv) virtual delivery.
+   */
+  nextEvent = Infinity;
+  /** A write APICv turned into APIC_WRITE: the value, for handle_apic_write. */
+  pendingWrite = 0;
+
+  constructor(private readonly host: IrqHost) {
+    this.lapic = new LocalApic(0, {
+      now: () => host.now(),
+      tscOffset: () => Number(host.vmcs.read("TSC_OFFSET")),
+      cr8: { get: () => Number(host.cpu.state.cr8 & 0xfn), set: (v) => void (host.cpu.state.cr8 = BigInt(v & 0xf)) },
+      emit: (name, fields) => host.emit(name, fields),
+      onEoi: (v) => this.ioapic.eoi(v),
+    });
+    this.ioapic = new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
+    host.bus.add(APIC_DEFAULT_BASE, 0x1000, this.lapic);
+    host.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
+  }
+
+  private get vmcs(): Vmcs {
+    return this.host.vmcs;
+  }
+
+  /**
+   * vmx_vcpu_setup's APIC part: the APIC-access page at 0xfee00000 (flexpriority with an in-kernel
+   * irqchip) and, with APICv, register virtualization, virtual-interrupt delivery and posted
+   * interrupts (vmx_secondary_exec_control, vmx_pin_based_exec_ctrl).
+   */
+  setup(apicv: boolean): void {
+    this.apicv = apicv;
+    const v = this.vmcs;
+    v.write("APIC_ACCESS_ADDR", APIC_DEFAULT_BASE);
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES"), true);
+    const apicvBits = ctl("SECONDARY_EXEC_APIC_REGISTER_VIRT") | ctl("SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY");
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", apicvBits >>> 0, apicv);
+    v.setBits("PIN_BASED_VM_EXEC_CONTROL", ctl("PIN_BASED_POSTED_INTR"), apicv);
+    v.write("POSTED_INTR_NV", apicv ? POSTED_INTR_VECTOR : 0);
+    this.refresh();
+  }
+
+  /** Whether the guest can take an external interrupt now (vmx_interrupt_allowed): RFLAGS.IF. */
+  private interruptible(): boolean {
+    return (this.host.cpu.state.rflags & RFLAGS_IF) !== 0n;
+  }
+
+  /**
+   * inject_pending_event at VM entry, unless VM entry already injects an event: an NMI, else the
+   * APIC's highest deliverable vector (kvm_inj_virq, vmx_inject_irq) when the guest can take it,
+   * else the interrupt window is requested (enable_irq_window). With APICv the vector goes to RVI
+   * instead (vmx_hwapic_irr_update) and the processor delivers it: no window exit.
+   */
+  beforeEntry(): void {
+    const v = this.vmcs;
+    const l = this.lapic;
+    const busy = v.readNum(ENTRY_INTR) >>> 31 === 1;
+    if (!busy && l.nmiPending) {
+      l.nmiPending = false;
+      v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.NMI << 8) | 2) >>> 0);
+    } else if (!busy && !this.apicv) {
+      const vec = l.pendingVector();
+      if (vec >= 0 && this.interruptible()) {
+        l.ackInterrupt(vec);
+        this.host.emit("kvm_inj_virq", { irq: vec, soft: false, reinjected: false });
+        v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.EXTERNAL << 8) | vec) >>> 0);
+      }
+    }
+    this.refresh();
+  }
+
+  /** The interrupt-window and TPR-threshold controls and RVI/SVI from the APIC's state; nextEvent after them. */
+  refresh(): void {
+    const v = this.vmcs, l = this.lapic;
+    const pending = l.pendingVector();
+    let watch = false;
+    if (this.apicv) {
+      // GUEST_INTR_STATUS: RVI (bits 7:0) the highest IRR, SVI (15:8) the highest ISR.
+      const rvi = Math.max(0, l.highestIrr()), svi = Math.max(0, l.highestIsr());
+      v.write("GUEST_INTR_STATUS", rvi | (svi << 8));
+      watch = pending >= 0;
+      v.setBits("CPU_BASED_VM_EXEC_CONTROL", WINDOW, false);
+    } else {
+      const want = pending >= 0 && v.readNum(ENTRY_INTR) >>> 31 === 0;
+      v.setBits("CPU_BASED_VM_EXEC_CONTROL", WINDOW, want);
+      // update_cr8_intercept: TPR_THRESHOLD = the class of the highest IRR the TPR holds back.
+      const irr = l.highestIrr();
+      const isr = l.highestIsr();
+      const held = pending < 0 && irr >= 0 && l.enabled && (irr & 0xf0) <= l.tpr() && (irr & 0xf0) > (isr < 0 ? 0 : isr & 0xf0);
+      v.write("TPR_THRESHOLD", held ? irr >> 4 : 0);
+      watch = want || held;
+    }
+    this.nextEvent = watch ? 0 : l.timerDeadline;
+  }
+
+  /**
+   * The processor between two blocks of guest code: the host's timer interrupt (an
+   * EXTERNAL_INTERRUPT exit: KVM sets PIN_BASED_EXT_INTR_MASK), an open interrupt window, the TPR
+   * below the threshold, or (APICv) virtual-interrupt delivery through the guest's IDT without an
+   * exit. Returns the exit to take, or null.
+   */
+  poll(): ExitInfo | null {
+    const now = this.host.now();
+    const l = this.lapic;
+    if (now >= l.timerDeadline) {
+      return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
+    }
+    const v = this.vmcs;
+    if (this.apicv) {
+      const vec = l.pendingVector();
+      if (vec >= 0 && this.interruptible()) {
+        // Virtual-interrupt delivery (SDM 29.2.2): RVI → SVI, the vector through the IDT, no exit.
+        l.ackInterrupt(vec);
+        this.host.cpu.deliver(vec, undefined, true, undefined, INTR_TYPE.EXTERNAL);
+      }
+      this.refresh();
+      return null;
+    }
+    if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT!, qualification: 0n };
+    const threshold = v.readNum(TPR_THRESHOLD);
+    if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD!, qualification: 0n };
+    this.refresh();
+    return null;
+  }
+
+  /**
+   * A guest access to the APIC-access page (SDM 29.4). Without APICv: an APIC_ACCESS exit (fault-like).
+   * With APIC-register virtualization: reads from the virtual-APIC page (TMCCT still exits), TPR
+   * writes virtualized, EOI virtualized (EOI_INDUCED for a level-triggered vector, KVM's EOI-exit
+   * bitmap), other writes an APIC_WRITE exit. APIC_WRITE and EOI_INDUCED are trap-like in
+   * hardware; here they are raised as the write happens and KVM's handler completes the
+   * instruction (skip_emulated_instruction): the same exits, the exit's RIP the instruction's own.
+   */
+  apicPageAccess(offset: number, size: number, write: boolean, value: bigint): bigint {
+    const reg = offset & 0xff0;
+    const qual = BigInt(offset | ((write ? 1 : 0) << 12));
+    if (!this.apicv || (offset & 0xf) !== 0 || size !== 4) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS!, qualification: qual });
+    if (!write) {
+      if (!VIRTUALIZED_READS.has(reg)) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS!, qualification: qual });
+      return BigInt(this.lapic.readReg(reg));
+    }
+    const v = Number(value & 0xffff_ffffn);
+    if (reg === TASKPRI) {
+      this.lapic.writeReg(TASKPRI, v);
+      this.refresh();
+      return value;
+    }
+    if (reg === EOI) {
+      // EOI virtualization (SDM 29.1.2): SVI's vector leaves the ISR; the EOI-exit bitmap (KVM sets the
+      // level-triggered vectors, vmx_load_eoi_exitmap) makes it an EOI_INDUCED exit.
+      const vec = this.lapic.highestIsr();
+      if (vec >= 0 && this.lapic.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED!, qualification: BigInt(vec) });
+      this.lapic.eoi(false);
+      this.refresh();
+      return value;
+    }
+    this.pendingWrite = v;
+    throw new VmExitSignal({ reason: EXIT.APIC_WRITE!, qualification: BigInt(reg) });
+  }
+
+  /** KVM_IRQ_LINE/KVM_SIGNAL_MSI from the VMM (`irq N`): the vector to the local APIC as a fixed edge interrupt. */
+  injectIrq(vector: number): void {
+    this.lapic.acceptIrq(vector, false, 0);
+    this.refresh();
+  }
+}
+
+const ENTRY_INTR = lookup("VM_ENTRY_INTR_INFO_FIELD");
+const CPU_BASED = lookup("CPU_BASED_VM_EXEC_CONTROL");
+const TPR_THRESHOLD = lookup("TPR_THRESHOLD");
+const WINDOW = ctl("CPU_BASED_VIRTUAL_INTR_PENDING");
+
+function lookup(name: string) {
+  return lookupField(name).field;
+}
