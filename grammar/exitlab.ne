@@ -15,7 +15,7 @@ sep -> %nl | ";"
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
-  | decode {% id %} | value {% id %}
+  | decode {% id %} | irq {% id %} | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -62,6 +62,12 @@ step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(
   | %kw_step %kw_until expr {% (d) => ({ type: "step", count: null, until: d[2], pos: span(d) }) %}
 
 handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
+
+# `irq N` (N a number or a variable): the VMM injects an interrupt (Machine.injectIrq). `irq` is a
+# plain word here, free as a name elsewhere; not followed by an expression, so `irq - 1` stays one parse.
+irq -> irqWord irqArg {% (d) => ({ type: "irq", vector: d[1], pos: span(d) }) %}
+irqWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "irq" ? d[0] : reject) %}
+irqArg -> %number {% (d) => num(d[0]) %} | varName {% (d) => ({ type: "name", path: [d[0].text], pos: d[0].pos }) %}
 
 run -> %kw_run runUntil:? runLimit:? {% (d) => ({ type: "run", until: d[1], limit: d[2], pos: span(d) }) %}
 runUntil -> %kw_until %kw_halt {% () => "halt" %} | %kw_until expr {% (d) => d[1] %}

@@ -58,18 +58,20 @@ export const SETTINGS: Record<string, string> = {
   kvm: "same as `era`",
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
+  apicv: "x86: APICv (APIC-register virtualization, virtual-interrupt delivery, posted interrupts): on or off; unset, off with 2015's KVM and on today",
   jit: "run guest code as compiled blocks (on, the default) or one instruction at a time (off): the results are the same",
   exitcap: "most exits a VM keeps (default 1000000); older ones are dropped, counts by reason stay exact",
   tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
-export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "jit", readonly string[]>> = {
+export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "jit" | "apicv", readonly string[]>> = {
   arch: ARCH_NAMES,
   era: ERAS,
   kvm: ERAS,
   granule: GRANULES,
   pair_mmio: ON_OFF,
   jit: ON_OFF,
+  apicv: ON_OFF,
 };
 /** Other names of a setting. */
 export const SETTING_ALIASES: Readonly<Record<string, string>> = { kvm: "era" };

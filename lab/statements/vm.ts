@@ -88,6 +88,7 @@ function asmMode(mode: Expr | null, arch: Arch): { mode?: GuestMode } {
 
 function applyArchSettings(m: Machine, settings: LabSettings): void {
   if (settings.jit !== undefined) m.set("jit", settings.jit);
+  if (m.arch === "x86_64" && settings.apicv !== undefined) m.set("apicv", settings.apicv);
   if (m.arch !== "arm64") return;
   if (settings.granule !== undefined) m.set("granule", settings.granule);
   if (settings.pair_mmio !== undefined) m.set("pair_mmio", settings.pair_mmio);
@@ -314,6 +315,19 @@ function handle(s: S<"handle">, ctx: Context): Result[] {
   return [text(`exit #${exit.index} ${exit.reason}: ${r.message}${r.action === "halt" ? " (the VM stopped)" : ""}`, s.pos)];
 }
 
+/** `irq N`: the machine's interrupt controller takes N from the VMM (Machine.injectIrq). */
+function irq(s: S<"irq">, ctx: Context): Result[] {
+  const m = requireVm(ctx, s.pos).machine;
+  const n = intArg(s.vector, ctx, "the interrupt number");
+  if (!m.injectIrq) throw valueError(`\`irq\` needs an interrupt controller, and this ${m.arch} VM has none yet`, s.pos);
+  try {
+    return [text(`irq ${n}: ${m.injectIrq(n)}`, s.pos)];
+  } catch (e) {
+    const err = e as { message?: string; hint?: string };
+    throw valueError(err.message ?? String(e), s.vector.pos, err.hint);
+  }
+}
+
 function run(s: S<"run">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const m = vm.machine;
@@ -384,10 +398,10 @@ function set(s: S<"set">, ctx: Context): Result[] {
     return [text(`${shown}: applies to VMs booted from now on${kept}`, s.pos)];
   }
   const vm = session.current;
-  const armOnly = !arches.includes("x86_64");
-  if (vm && (!armOnly || vm.arch === "arm64")) vm.machine.set(machineName, value); // throws before the session changes
+  const other = vm !== undefined && !arches.includes(vm.arch); // a setting of the other architecture
+  if (vm && !other) vm.machine.set(machineName, value); // throws before the session changes
   session.settings = { ...session.settings, [key]: value };
-  const applied = vm ? (armOnly && vm.arch !== "arm64" ? " (arm64 VMs booted from now on)" : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
+  const applied = vm ? (other ? ` (${arches.join("/")} VMs booted from now on)` : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
   return [text(`${shown}${applied}`, s.pos)];
 }
 
@@ -403,4 +417,4 @@ function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof L
   return `${name} = ${String(value)} for VM \`${vm.name}\`${old !== undefined && old !== value ? ` (was ${String(old)})` : ""}`;
 }
 
-export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set };
+export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, irq, run, set };
