@@ -87,7 +87,8 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("PCID", 1, "ecx", 17, absent("CR4.PCIDE and CR3 process-context identifiers are not modelled")),
   F("XMM4_1", 1, "ecx", 19, insn(0x66, 0x0f, 0x38, 0x17, 0xc0)), // ptest
   F("XMM4_2", 1, "ecx", 20, insn(0xf2, 0x0f, 0x38, 0xf0, 0xc0)), // crc32b
-  F("X2APIC", 1, "ecx", 21, msr(0x802)),
+  // Its MSRs #GP until the guest sets IA32_APIC_BASE.EXTD (SDM 11.12.1), so the evidence is the model, not an MSR read.
+  F("X2APIC", 1, "ecx", 21, modelled("runtime/x86/apic/lapic.ts: x2APIC mode (IA32_APIC_BASE.EXTD), MSRs 0x800-0x8ff")),
   F("MOVBE", 1, "ecx", 22, insn(0x0f, 0x38, 0xf0, 0x00)),
   F("POPCNT", 1, "ecx", 23, insn(0xf3, 0x0f, 0xb8, 0xc0)),
   F("TSC_DEADLINE_TIMER", 1, "ecx", 24, msr(0x6e0)), // IA32_TSC_DEADLINE (kvm_set_lapic_tscdeadline_msr)
