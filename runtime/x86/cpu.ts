@@ -68,6 +68,11 @@ export interface CpuDeps {
   apicPage?: (offset: number, size: number, write: boolean, value: bigint) => bigint;
 }
 
+/** Exception classes for double faults (SDM Vol. 3 Table 6-4): #DE, #TS, #NP, #SS, #GP are contributory. */
+function exceptionClass(vector: number): "benign" | "contributory" | "pf" {
+  return vector === 14 ? "pf" : vector === 0 || (vector >= 10 && vector <= 13) ? "contributory" : "benign";
+}
+
 export class X86Cpu implements X86Env, FastMem {
   /** The register file (Number halves, lazy flags; the X86State API through accessors). */
   readonly state: X86Regs;
@@ -831,7 +836,13 @@ export class X86Cpu implements X86Env, FastMem {
       }
       if (!(e instanceof GuestFault)) throw e;
       if (vector === 8 && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
-      this.deliver(8, 0, false);
+      // SDM Vol. 3 Table 6-5: a contributory fault while delivering a contributory one, or a #PF or
+      // contributory fault while delivering a #PF, is #DF; after a benign event (interrupts, INT n,
+      // NMI, #DB, #BP ...) the second exception is delivered on its own.
+      const first = type === INTR_TYPE.HW_EXCEPTION ? exceptionClass(vector) : "benign";
+      const second = exceptionClass(e.vector);
+      if ((first === "contributory" && second === "contributory") || (first === "pf" && second !== "benign")) this.deliver(8, 0, false);
+      else this.deliver(e.vector, e.errorCode, false, e.address);
     }
   }
 
@@ -855,6 +866,10 @@ export class X86Cpu implements X86Env, FastMem {
       : [s.rflags, BigInt(s.seg.cs.selector), returnRip];
     if (code !== undefined) frame.push(BigInt(code));
     let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
+    // IA-32e interrupt stack table (SDM Vol. 3 6.14.5): a gate's IST field (bits 34:32) switches to
+    // the 64-bit TSS's IST n (offset 0x24 + 8 × (n - 1)), aligned to 16 bytes.
+    const ist = long ? Number((lo >> 32n) & 7n) : 0;
+    if (ist !== 0) sp = this.readLinear(this.systemSegment("tr").base + BigInt(0x24 + 8 * (ist - 1)), 8) & ~0xfn;
     for (const v of frame) {
       sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
       this.write("ss", sp, v, { size: w as 4 | 8, write: true });

@@ -100,9 +100,10 @@ export class KvmIrqChip {
     this.refresh();
   }
 
-  /** Whether the guest can take an external interrupt now (vmx_interrupt_allowed): RFLAGS.IF. */
+  /** Whether the guest can take an external interrupt now (vmx_interrupt_allowed): RFLAGS.IF and no STI shadow. */
   private interruptible(): boolean {
-    return (this.host.cpu.state.rflags & RFLAGS_IF) !== 0n;
+    const s = this.host.cpu.state;
+    return (s.rflags & RFLAGS_IF) !== 0n && s.stiShadow !== s.rip;
   }
 
   /**
@@ -115,8 +116,11 @@ export class KvmIrqChip {
     const v = this.vmcs;
     const l = this.lapic;
     const busy = v.readNum(ENTRY_INTR) >>> 31 === 1;
-    if (!busy && l.nmiPending) {
+    const s = this.host.cpu.state;
+    if (!busy && l.nmiPending && !s.nmiBlocked) {
+      // vmx_inject_nmi: the NMI blocks further NMIs until the guest's IRET.
       l.nmiPending = false;
+      s.nmiBlocked = true;
       v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.NMI << 8) | 2) >>> 0);
     } else if (!busy && !this.apicv) {
       const vec = l.pendingVector();
@@ -150,7 +154,10 @@ export class KvmIrqChip {
       v.write("TPR_THRESHOLD", held ? irr >> 4 : 0);
       watch = want || held;
     }
-    this.nextEvent = watch ? 0 : l.timerDeadline;
+    // enable_nmi_window: an NMI held back by blocking by NMI waits for the NMI window.
+    const nmiWait = l.nmiPending && v.readNum(ENTRY_INTR) >>> 31 === 0;
+    v.setBits("CPU_BASED_VM_EXEC_CONTROL", NMI_WINDOW, nmiWait);
+    this.nextEvent = watch || nmiWait ? 0 : l.timerDeadline;
   }
 
   /**
@@ -176,6 +183,7 @@ export class KvmIrqChip {
       this.refresh();
       return null;
     }
+    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW!, qualification: 0n };
     if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT!, qualification: 0n };
     const threshold = v.readNum(TPR_THRESHOLD);
     if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD!, qualification: 0n };
@@ -229,6 +237,7 @@ const ENTRY_INTR = lookup("VM_ENTRY_INTR_INFO_FIELD");
 const CPU_BASED = lookup("CPU_BASED_VM_EXEC_CONTROL");
 const TPR_THRESHOLD = lookup("TPR_THRESHOLD");
 const WINDOW = ctl("CPU_BASED_VIRTUAL_INTR_PENDING");
+const NMI_WINDOW = ctl("CPU_BASED_VIRTUAL_NMI_PENDING");
 
 function lookup(name: string) {
   return lookupField(name).field;

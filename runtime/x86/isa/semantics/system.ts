@@ -180,6 +180,8 @@ const flagop: Sem = (env, insn) => {
     case 3: case 4: {
       const iopl = Number((s.rflags >> 12n) & 3n);
       if (s.mode !== "real" && cpl(s) > iopl) env.raise(GP, 0);
+      // STI that sets IF blocks interrupts until the next instruction retires (SDM Vol. 3 6.8.3, "blocking by STI").
+      if (insn.spec.arg === 4 && !(s.rflags & IF)) s.stiShadow = s.nextRip;
       s.rflags = insn.spec.arg === 3 ? s.rflags & ~IF : s.rflags | IF;
       break;
     }
