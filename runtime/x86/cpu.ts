@@ -66,6 +66,8 @@ export interface CpuDeps {
   now: () => bigint;
   /** An access to the APIC-access page at `offset` (the irqchip: an exit, or APICv's virtualized access). */
   apicPage?: (offset: number, size: number, write: boolean, value: bigint) => bigint;
+  /** An x2APIC MSR access the MSR bitmap passes (virtualize x2APIC mode); undefined: not virtualized. */
+  x2apicMsr?: (msr: number, write: boolean, value: bigint) => bigint | undefined;
 }
 
 /** Exception classes for double faults (SDM Vol. 3 Table 6-4): #DE, #TS, #NP, #SS, #GP are contributory. */
@@ -635,6 +637,11 @@ export class X86Cpu implements X86Env, FastMem {
   rdmsr(msr: number): bigint {
     if (this.cpl() !== 0) this.raise(13, 0);
     if (this.deps.rules.msrExits(msr, false)) throw new VmExitSignal({ reason: EXIT.MSR_READ!, qualification: 0n });
+    // Virtualize x2APIC mode (SDM 29.5): an x2APIC MSR the bitmap passes reads the virtual-APIC page.
+    if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr) {
+      const v = this.deps.x2apicMsr(msr, false, 0n);
+      if (v !== undefined) return v;
+    }
     const s = this.state;
     if (msr === 0xc000_0100) return s.seg.fs.base;
     if (msr === 0xc000_0101) return s.seg.gs.base;
@@ -646,6 +653,7 @@ export class X86Cpu implements X86Env, FastMem {
   wrmsr(msr: number, value: bigint): void {
     if (this.cpl() !== 0) this.raise(13, 0);
     if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE!, qualification: 0n });
+    if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr && this.deps.x2apicMsr(msr, true, value) !== undefined) return;
     const s = this.state;
     if (msr === 0xc000_0100) s.seg.fs.base = value;
     else if (msr === 0xc000_0101) s.seg.gs.base = value;

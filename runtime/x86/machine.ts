@@ -133,6 +133,7 @@ export class X86Machine extends VmBase implements Machine {
       vmcs: this.vmcs,
       now: () => BigInt(this.cycles),
       apicPage: (offset, size, write, value) => this.irq.apicPageAccess(offset, size, write, value),
+      x2apicMsr: (msr, write, value) => this.irq.x2apicMsrAccess(msr, write, value),
     });
     this.kvm = new KvmVcpu({
       vmcs: this.vmcs,
@@ -148,7 +149,10 @@ export class X86Machine extends VmBase implements Machine {
       now: () => this.cycles,
       idle: (cycles) => void (this.cycles += cycles),
     });
-    this.irq = new KvmIrqChip({ vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.cycles, emit: (n, f) => this.emit(n, f) });
+    this.irq = new KvmIrqChip({
+      vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.cycles, emit: (n, f) => this.emit(n, f),
+      setMsrIntercept: (msr, write, on) => this.kvm.setMsrIntercept(msr, write, on),
+    });
     this.kvm.irq = this.irq;
     this.memory.onWrite = this.cpu.writeHook;
     this.kvm.setup();

@@ -80,6 +80,10 @@ export class LocalApic implements MmioDevice {
   get x2apic(): boolean {
     return (this.base & APIC_BASE_MSR.EXTD) !== 0;
   }
+  /** Globally enabled (IA32_APIC_BASE.EN). */
+  get hwEnabled(): boolean {
+    return (this.base & APIC_BASE_MSR.EN) !== 0;
+  }
   /** Globally (IA32_APIC_BASE.EN) and software (SVR bit 8) enabled. */
   get enabled(): boolean {
     return (this.base & APIC_BASE_MSR.EN) !== 0 && (this.get(SPIV) & SPIV_APIC_ENABLED) !== 0;
@@ -175,6 +179,8 @@ export class LocalApic implements MmioDevice {
 
   /** Read a register (apic_reg_read / kvm_lapic_reg_read); 0 for reserved offsets and write-only ones. */
   read(offset: number, _size = 4): bigint {
+    // apic_mmio_in_range: a disabled APIC or one in x2APIC mode is not at 0xfee00000 (reads all ones).
+    if (!this.hwEnabled || this.x2apic) return 0xffff_ffffn;
     const v = this.readReg(offset & 0xff0);
     this.host.emit("kvm_apic", { rw: 0, reg: offset & 0xff0, val: v });
     return BigInt(v);
@@ -206,6 +212,7 @@ export class LocalApic implements MmioDevice {
   }
 
   write(offset: number, _size: number, value: bigint): void {
+    if (!this.hwEnabled || this.x2apic) return;
     const v = Number(value & 0xffff_ffffn);
     this.host.emit("kvm_apic", { rw: 1, reg: offset & 0xff0, val: v });
     this.writeReg(offset & 0xff0, v);
@@ -356,7 +363,10 @@ export class LocalApic implements MmioDevice {
   /** IA32_APIC_BASE write (kvm_lapic_set_base): EN and EXTD; the base stays at 0xfee00000. */
   setBase(value: number): void {
     const wasX2 = this.x2apic;
+    const wasEnabled = this.hwEnabled;
     this.base = (this.base & APIC_BASE_MSR.BSP) | (value & (APIC_BASE_MSR.EN | APIC_BASE_MSR.EXTD)) | APIC_DEFAULT_BASE;
+    // Disabling resets the APIC (SDM 11.4.3: as after power-up, but the ID and the base MSR).
+    if (wasEnabled && !this.hwEnabled) this.reset();
     if (this.x2apic && !wasX2) this.set(LDR, (((this.id >> 4) << 16) | (1 << (this.id & 0xf))) >>> 0);
   }
 }

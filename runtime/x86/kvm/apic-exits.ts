@@ -10,11 +10,14 @@ import { ctl } from "../vmx/controls.js";
 import { emulateInstruction } from "./emulate.js";
 import { APIC_BASE_MSR, MSR_TSC_DEADLINE, apicOffset, apicRegisterAt, x2apicOffset } from "../apic/registers.js";
 import type { KvmVcpu } from "./vcpu.js";
+import { kvmCpuid } from "./cpuid.js";
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 const EOI = apicOffset("EOI"), ICR = apicOffset("ICR");
+/** The guest's physical-address width (CPUID 0x80000008 EAX[7:0]), above which IA32_APIC_BASE bits are reserved. */
+const MAXPHYADDR = kvmCpuid(0x8000_0008).entry.eax & 0xff;
 
 /** handle_external_interrupt: the host took its interrupt (here the local timer, whose hrtimer arms the APIC timer). */
 export function handleExternalInterrupt(vcpu: KvmVcpu): HandleResult {
@@ -128,9 +131,17 @@ export function apicMsrRead(vcpu: KvmVcpu, msr: number): bigint | null | "gp" {
 export function apicMsrWrite(vcpu: KvmVcpu, msr: number, data: bigint): number | null {
   const l = vcpu.irq.lapic;
   if (msr === 0x1b) {
-    // x2APIC may only be entered from xAPIC mode (SDM 11.12.5): EXTD without EN is invalid.
-    if (data & BigInt(APIC_BASE_MSR.EXTD) && !(data & BigInt(APIC_BASE_MSR.EN))) return 1;
+    // kvm_set_apic_base (SDM Vol. 3 11.12.5, Figure 11-27): EXTD without EN is invalid; x2APIC is
+    // entered only from xAPIC mode and left only by disabling; reserved bits (above MAXPHYADDR, 7:0, 9) #GP.
+    const en = (data & BigInt(APIC_BASE_MSR.EN)) !== 0n, extd = (data & BigInt(APIC_BASE_MSR.EXTD)) !== 0n;
+    const wasEn = (l.base & APIC_BASE_MSR.EN) !== 0, wasX2 = l.x2apic;
+    if (extd && !en) return 1;
+    if (wasX2 && en && !extd) return 1; // x2APIC → xAPIC
+    if (!wasEn && en && extd) return 1; // disabled → x2APIC
+    if (data & 0x2ffn || data >> BigInt(MAXPHYADDR)) return 1;
     l.setBase(Number(data & 0xffff_ffffn));
+    vcpu.irq.updateApicMode();
+    vcpu.irq.refresh();
     return 0;
   }
   if (msr === MSR_TSC_DEADLINE) {

@@ -184,7 +184,10 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
   const r = cpuidAnswer(leaf, vcpu.ctx.era());
-  const entry = r.entry, found = r.found;
+  let entry = r.entry;
+  const found = r.found;
+  // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
+  if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
     halves[3] = entry.ebx; halves[19] = 0;

@@ -41,7 +41,9 @@ const VIRTUALIZED_READS = new Set([
 ].map(apicOffset));
 for (let i = 0; i < 8; i++) for (const r of [0x100, 0x180, 0x200]) VIRTUALIZED_READS.add(r + 16 * i);
 
-const TASKPRI = apicOffset("TASKPRI"), EOI = apicOffset("EOI");
+const TASKPRI = apicOffset("TASKPRI"), EOI = apicOffset("EOI"), ICR = apicOffset("ICR"), ICR2 = apicOffset("ICR2"), SELF_IPI = apicOffset("SELF_IPI");
+/** x2APIC MSRs whose writes APICv virtualizes: TPR, EOI, SELF_IPI (SDM 29.5). */
+const X2APIC_VIRTUAL_WRITES = new Set([0x808, 0x80b, 0x83f]);
 
 export interface IrqHost {
   vmcs: Vmcs;
@@ -51,6 +53,8 @@ export interface IrqHost {
   /** Modelled cycles now. */
   now(): number;
   emit(name: string, fields: Record<string, FieldValue>): void;
+  /** KVM's MSR-bitmap update (vmx_enable/disable_intercept_for_msr). */
+  setMsrIntercept(msr: number, write: boolean, on: boolean): void;
 }
 
 export class KvmIrqChip {
@@ -97,7 +101,50 @@ export class KvmIrqChip {
     v.setBits("SECONDARY_VM_EXEC_CONTROL", apicvBits >>> 0, apicv);
     v.setBits("PIN_BASED_VM_EXEC_CONTROL", ctl("PIN_BASED_POSTED_INTR"), apicv);
     v.write("POSTED_INTR_NV", apicv ? POSTED_INTR_VECTOR : 0);
+    this.updateApicMode();
     this.refresh();
+  }
+
+  /**
+   * vmx_set_virtual_apic_mode + vmx_update_msr_bitmap_x2apic (today; v4.1's
+   * vmx_set_virtual_x2apic_mode): in x2APIC mode with APICv, "virtualize x2APIC mode" replaces the
+   * APIC-access page, reads of 0x800-0x8ff pass the MSR bitmap (but TMCCT, 0x839) and writes of
+   * TPR (0x808), EOI (0x80b) and SELF_IPI (0x83f) too; otherwise every x2APIC MSR exits.
+   */
+  updateApicMode(): void {
+    const v = this.vmcs;
+    const x2 = this.apicv && this.lapic.x2apic;
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE"), x2);
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES"), !x2);
+    for (let msr = 0x800; msr <= 0x8ff; msr++) {
+      this.host.setMsrIntercept(msr, false, !x2 || msr === 0x839);
+      this.host.setMsrIntercept(msr, true, !x2 || !X2APIC_VIRTUAL_WRITES.has(msr));
+    }
+  }
+
+  /**
+   * An x2APIC MSR access the MSR bitmap let through (SDM 29.5): with virtualize x2APIC mode, reads
+   * from the virtual-APIC page; TPR and EOI writes virtualized; a SELF_IPI write is virtual
+   * self-IPI (SDM 29.1.3): the vector enters VIRR, no exit. Undefined when not virtualized (the
+   * processor's own #GP path then applies).
+   */
+  x2apicMsrAccess(msr: number, write: boolean, value: bigint): bigint | undefined {
+    if (!(this.vmcs.readNum(SECONDARY) & VIRT_X2APIC)) return undefined;
+    const l = this.lapic;
+    const off = (msr - 0x800) << 4;
+    if (!write) {
+      if (off === ICR) return (BigInt(l.readReg(ICR2)) << 32n) | BigInt(l.readReg(ICR));
+      return BigInt(l.readReg(off));
+    }
+    const v = Number(value & 0xffff_ffffn);
+    if (off === EOI) {
+      const vec = l.highestIsr();
+      if (vec >= 0 && l.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED!, qualification: BigInt(vec) });
+      l.eoi(false);
+    } else if (off === SELF_IPI) l.acceptIrq(v & 0xff, false, 0);
+    else l.writeReg(off, v);
+    this.refresh();
+    return value;
   }
 
   /** Whether the guest can take an external interrupt now (vmx_interrupt_allowed): RFLAGS.IF and no STI shadow. */
@@ -237,6 +284,8 @@ const ENTRY_INTR = lookup("VM_ENTRY_INTR_INFO_FIELD");
 const CPU_BASED = lookup("CPU_BASED_VM_EXEC_CONTROL");
 const TPR_THRESHOLD = lookup("TPR_THRESHOLD");
 const WINDOW = ctl("CPU_BASED_VIRTUAL_INTR_PENDING");
+const SECONDARY = lookup("SECONDARY_VM_EXEC_CONTROL");
+const VIRT_X2APIC = ctl("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE");
 const NMI_WINDOW = ctl("CPU_BASED_VIRTUAL_NMI_PENDING");
 
 function lookup(name: string) {
