@@ -77,7 +77,8 @@ export class IoApic implements MmioDevice {
       // Delivery status and Remote IRR are read-only (bits 12, 14).
       const ro = (1n << 12n) | (1n << 14n);
       this.redirect[pin] = r & 1 ? (v << 32n) | (e & 0xffff_ffffn) : (e & ~0xffff_ffffn) | (e & ro) | (v & ~ro);
-      if (!(r & 1)) this.service(pin);
+      // ioapic_write_indirect: an unmasked level-triggered entry whose line is high is serviced now.
+      if (!(r & 1) && (this.redirect[pin]! >> 15n) & 1n) this.service(pin);
     }
   }
 
