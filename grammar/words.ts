@@ -42,7 +42,7 @@ export function suggestion(word: string, candidates: Iterable<string>): string |
   return m.length ? `did you mean ${m.map((x) => "`" + x + "`").join(" or ")}?` : undefined;
 }
 
-export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode"] as const;
+export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "irq", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode"] as const;
 export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */

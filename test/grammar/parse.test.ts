@@ -163,7 +163,7 @@ function syntaxError(src: string): ExitlabSyntaxError {
 describe("syntax errors", () => {
   test("misspelled statement keyword: position, words, did-you-mean", () => {
     const e = syntaxError("vm boot x86_64\nstpe 5");
-    expect(e.message).toBe("unexpected `stpe`: expected a statement (vm, use, trap, untrap, step, handle, run, show, table, chart, compare, let, expect, set, save, load, help, print, decode) or an expression");
+    expect(e.message).toBe("unexpected `stpe`: expected a statement (vm, use, trap, untrap, step, handle, irq, run, show, table, chart, compare, let, expect, set, save, load, help, print, decode) or an expression");
     expect(e.pos).toMatchObject({ line: 2, col: 1 });
     expect(e.hint).toBe("did you mean `step`?");
   });

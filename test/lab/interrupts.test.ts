@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { Lab } from "../../lab/index.js";
+import { Lab, complete } from "../../lab/index.js";
 
 const GUEST = readFileSync(join(__dirname, "../runtime/x86/apic/timer-guest.s"), "utf8").replace(/^\.code32\n/, "");
 
@@ -37,5 +37,15 @@ describe("interrupt statements (issue 16)", () => {
     expect(none.text("vm boot arm64\nirq 40")).toMatch(/interrupt controller|GIC|irq/);
     // `irq` stays free as a variable name.
     expect(lab.text("let irq = 3\nirq + 1")).toMatch(/4/);
+  });
+
+  test("help, completion and the settings list know irq, apicv and apic", async () => {
+    const lab = await Lab.create();
+    expect(lab.text("help irq")).toMatch(/irq N/);
+    expect(lab.text("help apicv")).toMatch(/APICv/);
+    expect(complete(lab.session, "ir", 2).matches).toContain("irq");
+    expect(complete(lab.session, "set apicv o", 11).matches).toEqual(["off", "on"]);
+    lab.run("vm boot x86_64");
+    expect(complete(lab.session, "show ap", 7).matches).toContain("apic");
   });
 });
