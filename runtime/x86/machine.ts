@@ -25,7 +25,7 @@ import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
-import { KvmIrqChip } from "./kvm/irqchip.js";
+import { apicvOn, KvmIrqChip } from "./kvm/irqchip.js";
 import { ctl } from "./vmx/controls.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
@@ -131,7 +131,7 @@ export class X86Machine extends VmBase implements Machine {
       rules: this.rules,
       ept: this.ept,
       vmcs: this.vmcs,
-      now: () => BigInt(this.cycles),
+      now: () => BigInt(this.time),
       apicPage: (offset, size, write, value) => this.irq.apicPageAccess(offset, size, write, value),
       x2apicMsr: (msr, write, value) => this.irq.x2apicMsrAccess(msr, write, value),
     });
@@ -146,22 +146,34 @@ export class X86Machine extends VmBase implements Machine {
       era: () => this.settings.era,
       emit: (name, fields) => this.emit(name, fields),
       emitter: (name) => this.emitterFor(name),
-      now: () => this.cycles,
-      idle: (cycles) => void (this.cycles += cycles),
+      now: () => this.time,
+      idle: (cycles) => void (this.idleCycles += cycles),
     });
     this.irq = new KvmIrqChip({
-      vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.cycles, emit: (n, f) => this.emit(n, f),
+      vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.time, emit: (n, f) => this.emit(n, f),
       setMsrIntercept: (msr, write, on) => this.kvm.setMsrIntercept(msr, write, on),
     });
     this.kvm.irq = this.irq;
     this.memory.onWrite = this.cpu.writeHook;
     this.kvm.setup();
-    this.irq.setup(this.apicvOn());
+    this.irq.setup(apicvOn(this.settings));
     this.kvm.setSregs(this.cpu.state);
     this.enter();
   }
 
 
+
+  /** Cycles the vCPU spent blocked in HLT (kvm_vcpu_block): modelled time with no work, not in `cycles`. */
+  idleCycles = 0;
+
+  /**
+   * Modelled time in cycles of the 1 GHz clock (guest instructions, exit costs and blocked time):
+   * what the TSC (+ TSC_OFFSET) and the APIC timer count. arm64's runtime/core/clock.ts is the
+   * same clock (busy = `cycles`, idle = `idleCycles`).
+   */
+  get time(): number {
+    return this.cycles + this.idleCycles;
+  }
 
   get console(): string {
     return this.serial.output;
@@ -369,7 +381,7 @@ export class X86Machine extends VmBase implements Machine {
 
   /** One guest instruction, or the exit/exception it raises. */
   protected execOne(): void {
-    if (this.cycles >= this.irq.nextEvent && this.pollIrq()) return;
+    if (this.time >= this.irq.nextEvent && this.pollIrq()) return;
     const cpu = this.cpu;
     const s = cpu.state;
     cpu.insn = null;
@@ -459,7 +471,7 @@ export class X86Machine extends VmBase implements Machine {
     while (used < max) {
       // Interrupts are looked at between blocks, and a block's budget ends at the next timer deadline.
       let room = max - used;
-      const toEvent = this.irq.nextEvent - this.cycles;
+      const toEvent = this.irq.nextEvent - this.time;
       if (toEvent <= 0) {
         if (this.pollIrq()) break;
         prev = null;
@@ -624,26 +636,12 @@ export class X86Machine extends VmBase implements Machine {
       this.settings.apicv = v;
       this.irq.setup(v as boolean);
     }
-    if (name === "era" && this.settings.apicv === undefined) this.irq.setup(this.apicvOn());
+    if (name === "era" && this.settings.apicv === undefined) this.irq.setup(apicvOn(this.settings));
   }
 
-  /** APICv: the `apicv` setting, else the era's KVM on its CPU (off in 2015's Haswell-like host, on today). */
-  private apicvOn(): boolean {
-    const v = this.settings.apicv;
-    return v === undefined ? this.settings.era !== "2015" : v === true;
-  }
-
-  /**
-   * `irq N`: the VMM injects vector N (16-255) into the vCPU's local APIC (KVM_SIGNAL_MSI /
-   * KVM_IRQ_LINE through the in-kernel irqchip); KVM delivers it at the next entry the guest can take it.
-   */
+  /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */
   injectIrq(vector: number): string {
-    if (!Number.isInteger(vector) || vector < 16 || vector > 255) {
-      throw new ExitlabError(`irq ${vector}: an x86 interrupt vector is 16-255`, "vectors 0-31 are exceptions; e.g. irq 0x30");
-    }
-    this.irq.injectIrq(vector);
-    const l = this.irq.lapic;
-    return l.enabled ? `vector ${vector} pending in the local APIC's IRR` : `vector ${vector} dropped: the guest has not software-enabled its local APIC (SVR bit 8)`;
+    return this.irq.injectIrq(vector);
   }
 
 

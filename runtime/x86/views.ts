@@ -20,7 +20,7 @@ function apicView(m: X86Machine): MachineView {
     if (r.access === "w" || (r.x2apicOnly && !l.x2apic) || (r.xapicOnly && l.x2apic)) continue;
     rows.push([`APIC_${r.name}`, hex(r.offset), hex(l.readReg(r.offset)), r.doc]);
   }
-  const deadline = l.timerDeadline === Infinity ? "disarmed" : `fires at cycle ${l.timerDeadline} (now ${m.cycles})`;
+  const deadline = l.timerDeadline === Infinity ? "disarmed" : `fires at cycle ${l.timerDeadline} (now ${m.time})`;
   rows.push(["timer", "", ["one-shot", "periodic", "tsc-deadline", "reserved"][l.timerMode()]!, deadline]);
   rows.push(["IA32_APIC_BASE", "0x1b", hex(l.base >>> 0), l.x2apic ? "x2APIC mode (MSRs 0x800-0x8ff)" : "xAPIC mode (MMIO at 0xfee00000)"]);
   rows.push(["APICv", "", m.irq.apicv ? "on" : "off", "APIC-register virtualization, virtual-interrupt delivery, posted interrupts (`set apicv on|off`)"]);

@@ -20,6 +20,7 @@ import { APIC_DEFAULT_BASE, apicOffset } from "../apic/registers.js";
 import { RFLAGS_IF } from "../state.js";
 import type { X86Cpu } from "../cpu.js";
 import type { MmioBus } from "../../core/bus.js";
+import { ExitlabError } from "../../core/errors.js";
 
 /** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
 export const HOST_TIMER_VECTOR = 0xef;
@@ -55,6 +56,11 @@ export interface IrqHost {
   emit(name: string, fields: Record<string, FieldValue>): void;
   /** KVM's MSR-bitmap update (vmx_enable/disable_intercept_for_msr). */
   setMsrIntercept(msr: number, write: boolean, on: boolean): void;
+}
+
+/** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
+export function apicvOn(settings: { era: KvmEra; apicv?: unknown }): boolean {
+  return settings.apicv === undefined ? settings.era !== "2015" : settings.apicv === true;
 }
 
 export class KvmIrqChip {
@@ -273,10 +279,18 @@ export class KvmIrqChip {
     throw new VmExitSignal({ reason: EXIT.APIC_WRITE!, qualification: BigInt(reg) });
   }
 
-  /** KVM_IRQ_LINE/KVM_SIGNAL_MSI from the VMM (`irq N`): the vector to the local APIC as a fixed edge interrupt. */
-  injectIrq(vector: number): void {
-    this.lapic.acceptIrq(vector, false, 0);
+  /**
+   * `irq N`: KVM_SIGNAL_MSI / KVM_IRQ_LINE from the VMM: vector N (16-255) to the local APIC as a
+   * fixed edge interrupt; KVM delivers it at the next entry the guest can take it (APICv: the
+   * processor, as a posted interrupt would be). Returns what happened; throws on a bad vector.
+   */
+  injectIrq(vector: number): string {
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) {
+      throw new ExitlabError(`irq ${vector}: an x86 interrupt vector is 16-255`, "vectors 0-31 are exceptions; e.g. irq 0x30");
+    }
+    const ok = this.lapic.acceptIrq(vector, false, 0);
     this.refresh();
+    return ok ? `vector ${vector} pending in the local APIC's IRR` : `vector ${vector} dropped: the guest has not software-enabled its local APIC (SVR bit 8)`;
   }
 }
 
