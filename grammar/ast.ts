@@ -51,8 +51,8 @@ export type Statement =
   | { type: "trap"; enable: boolean; kind: Word; arg: Expr | Word | null; pos: Pos }
   | { type: "step"; count: Expr | null; until: "exit" | Expr | null; pos: Pos }
   | { type: "handle"; pos: Pos }
-  /** `irq N`: the VMM injects interrupt N into the current VM (Machine.injectIrq). */
-  | { type: "irq"; vector: Expr; pos: Pos }
+  /** `irq N`: the VMM injects interrupt N into the current VM (KVM_IRQ_LINE). */
+  | { type: "irq"; intid: Expr; pos: Pos }
   | { type: "run"; until: "halt" | Expr | null; limit: Expr | null; pos: Pos }
   | { type: "show"; what: Word; args: Expr[]; pos: Pos }
   | { type: "table"; source: Word | null; by: Word | null; pos: Pos }

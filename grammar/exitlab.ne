@@ -32,7 +32,7 @@ anyKw -> (%kw_vm | %kw_boot | %kw_guest | %kw_from | %kw_asm | %kw_as | %kw_use 
   | %kw_step | %kw_until | %kw_handle | %kw_run | %kw_halt | %kw_limit | %kw_show | %kw_table
   | %kw_chart | %kw_compare | %kw_let | %kw_expect | %kw_set | %kw_save | %kw_load | %kw_help
   | %kw_exit | %kw_exits | %kw_trace | %kw_last | %kw_by | %kw_over | %kw_time | %kw_count | %kw_where
-  | %kw_print | %kw_for | %kw_decode) {% (d) => d[0][0] %}
+  | %kw_print | %kw_for | %kw_decode | %kw_irq) {% (d) => d[0][0] %}
 
 # Without an architecture, `vm boot` boots the session's default (`set arch`).
 vmBoot -> %kw_vm %kw_boot archName:? guestSrc:? asName:?
@@ -63,11 +63,8 @@ step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(
 
 handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
 
-# `irq N` (N a number or a variable): the VMM injects an interrupt (Machine.injectIrq). `irq` is a
-# plain word here, free as a name elsewhere; not followed by an expression, so `irq - 1` stays one parse.
-irq -> irqWord irqArg {% (d) => ({ type: "irq", vector: d[1], pos: span(d) }) %}
-irqWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "irq" ? d[0] : reject) %}
-irqArg -> %number {% (d) => num(d[0]) %} | varName {% (d) => ({ type: "name", path: [d[0].text], pos: d[0].pos }) %}
+# `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID).
+irq -> %kw_irq expr {% (d) => ({ type: "irq", intid: d[1], pos: span(d) }) %}
 
 run -> %kw_run runUntil:? runLimit:? {% (d) => ({ type: "run", until: d[1], limit: d[2], pos: span(d) }) %}
 runUntil -> %kw_until %kw_halt {% () => "halt" %} | %kw_until expr {% (d) => d[1] %}

@@ -10,7 +10,7 @@ export const KEYWORDS = [
   "vm", "boot", "guest", "from", "asm", "as", "use", "trap", "untrap", "step", "until", "handle",
   "run", "halt", "limit", "show", "table", "chart", "compare", "let", "expect", "set", "save",
   "load", "help", "exit", "exits", "trace", "last", "by", "over", "time", "count", "where",
-  "print", "for", "decode",
+  "print", "for", "decode", "irq",
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 const KEYWORD_SET = new Set<string>(KEYWORDS);

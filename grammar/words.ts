@@ -2,7 +2,7 @@
 // the built-in word lists of the language.
 
 import { KEYWORDS } from "./lexer.js";
-import { ERAS, GRANULES, ON_OFF } from "../runtime/core/settings.js";
+import { ERAS, GIC_VERSIONS, GRANULES, ON_OFF } from "../runtime/core/settings.js";
 
 /** Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 export function editDistance(a: string, b: string): number {
@@ -42,7 +42,7 @@ export function suggestion(word: string, candidates: Iterable<string>): string |
   return m.length ? `did you mean ${m.map((x) => "`" + x + "`").join(" or ")}?` : undefined;
 }
 
-export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "irq", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode"] as const;
+export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode", "irq"] as const;
 export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */
@@ -58,18 +58,20 @@ export const SETTINGS: Record<string, string> = {
   kvm: "same as `era`",
   granule: "arm64 stage-2 granule: 64k or 4k",
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
+  gic: "arm64 interrupt controller KVM emulates: v2 (GICv2, 2015's default) or v3 (GICv3, today's default)",
   apicv: "x86: APICv (APIC-register virtualization, virtual-interrupt delivery, posted interrupts): on or off; unset, off with 2015's KVM and on today",
   jit: "run guest code as compiled blocks (on, the default) or one instruction at a time (off): the results are the same",
   exitcap: "most exits a VM keeps (default 1000000); older ones are dropped, counts by reason stay exact",
   tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
-export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "jit" | "apicv", readonly string[]>> = {
+export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "gic" | "apicv" | "jit", readonly string[]>> = {
   arch: ARCH_NAMES,
   era: ERAS,
   kvm: ERAS,
   granule: GRANULES,
   pair_mmio: ON_OFF,
+  gic: GIC_VERSIONS,
   jit: ON_OFF,
   apicv: ON_OFF,
 };

@@ -25,10 +25,9 @@ export const STATEMENT_DOCS: StatementDoc[] = [
   { keyword: "trap", syntax: "trap KIND [ARG]", doc: `Set the controls a hypervisor would set so that this happens to exit. x86_64: ${trapLine(TRAPS.x86_64)}. arm64: ${trapLine(TRAPS.arm64)}.`, example: "trap msr 0xc0000080" },
   { keyword: "untrap", syntax: "untrap KIND [ARG]", doc: "Clear what `trap` set: the guest does it without exiting.", example: "untrap cr3" },
   { keyword: "step", syntax: "step [N] | step until exit | step until CONDITION", doc: "Execute guest instructions without handling exits: one, N, up to the next exit, or until a condition holds (an exit also stops it).", example: "step until exit" },
-  { keyword: "irq", syntax: "irq N", doc: "The VMM injects interrupt N into the current VM's interrupt controller (x86: vector 16-255 into the local APIC); the guest takes it once it can.", example: "irq 0x30" },
   { keyword: "handle", syntax: "handle", doc: "Let the modelled KVM handle the pending exit; the guest resumes unless KVM stops it.", example: "handle" },
   { keyword: "run", syntax: "run [until halt | until CONDITION] [limit N]", doc: "Step and handle exits until the guest halts, the condition holds or the step limit (instructions + exits) is reached.", example: "run until halt limit 100000" },
-  { keyword: "show", syntax: "show regs | exit | vmcs [GROUP] | esr | sysregs | mem ADDR LEN | disasm [ADDR] [N] | trace [last N] | console | exits | VIEW", doc: "Show machine state as a table or text; VIEW is any view the machine offers (x86: controls, ept, stats).", example: "show trace last 6" },
+  { keyword: "show", syntax: "show regs | exit | vmcs [GROUP] | esr | sysregs | mem ADDR LEN | disasm [ADDR] [N] | trace [last N] | console | exits | VIEW", doc: "Show machine state as a table or text; VIEW is any view the machine offers (x86: controls, ept, stats; arm64: gic — the vGIC's distributor and list registers, timer — the counter and the EL1 timers).", example: "show trace last 6" },
   { keyword: "table", syntax: "table exits|NAME [by reason]", doc: "A table of the exits of the current VM, a named VM or a loaded trace; `by reason` counts them with their modelled cycles.", example: "table exits by reason" },
   { keyword: "chart", syntax: "chart [NAME] exits|cycles by reason | chart [NAME] exits|cycles over time | chart compare NAME NAME — each [where CONDITION] [without console]", doc: "A vega-lite chart: exits or their modelled cycles by reason, their running total against guest instructions, or two VMs or loaded traces side by side (exits and cycles per reason). `where` keeps the exits the condition holds for; `without console` leaves out the guest's console I/O (x86 COM1 port I/O, arm64 PL011 MMIO).", example: "chart compare intel arm without console" },
   { keyword: "compare", syntax: "compare NAME NAME", doc: "Side by side: exits and cycles by reason of two VMs or loaded traces.", example: "compare intel arm" },
@@ -39,6 +38,7 @@ export const STATEMENT_DOCS: StatementDoc[] = [
   { keyword: "save", syntax: "save trace \"FILE\"", doc: "Write the current VM's trace as tracepoint text lines.", example: "save trace \"boot.trace\"" },
   { keyword: "load", syntax: "load trace \"FILE\" [as NAME]", doc: "Read tracepoint text lines (e.g. from a real host's trace-cmd) so `table`, `chart` and `compare` can use them.", example: "load trace \"boot.trace\" as host" },
   { keyword: "help", syntax: "help [TOPIC | NUMBER]", doc: "This help; TOPIC is a statement, an exit reason, a register or a setting; NUMBER an exit number (the x86 basic exit reason and the arm64 exception class of that number).", example: "help trap" },
+  { keyword: "irq", syntax: "irq N", doc: "The VMM raises interrupt N of the current arm64 VM (KVM_IRQ_LINE, traced as kvm_irq_line): a PPI (16..31) or SPI (32..287) INTID of its vGIC; a running vCPU is kicked, so its next run starts with an IRQ exit and the interrupt reaches the guest at entry. `show gic` shows where it is. x86: vector N (16-255) into the local APIC (KVM_SIGNAL_MSI), taken once the guest can; `show apic`.", example: "irq 40" },
   { keyword: "decode", syntax: "decode REGISTER [KIND] VALUE", doc: "Decode a value field by field, as the machine's own tables read it: esr, hcr (arm64); qual cr|io|ept, intr, vmcs CONTROL_FIELD (x86_64).", example: "decode esr 0x92000045" },
 ];
 
@@ -54,7 +54,11 @@ export function helpText(topic: string | undefined, session: Session, pos?: Pos)
   const t = topic.toLowerCase();
   if (/^[0-9]/.test(t)) return exitNumberHelp(topic, session, pos);
   const d = STATEMENT_DOCS.find((x) => x.keyword === t) ?? (t === "boot" ? STATEMENT_DOCS[0] : undefined);
-  if (d) return `${d.syntax}\n  ${d.doc}\n  example: ${d.example}${moreHelp(d.keyword, session)}`;
+  if (d) {
+    // A statement and an exit reason of the same word (`irq`, `IRQ`): both.
+    const same = Object.values(session.factory.archInfo).flatMap((info) => (info?.exitReasons ?? []).filter((r) => r.name.toLowerCase() === t).map((r) => `\n${r.name}${r.code !== undefined ? ` (${r.code})` : ""}, ${info!.arch} exit reason: ${r.doc}`));
+    return `${d.syntax}\n  ${d.doc}\n  example: ${d.example}${moreHelp(d.keyword, session)}${same.join("")}`;
+  }
   if (t in SETTINGS) return `set ${t} VALUE\n  ${SETTINGS[t]}`;
   for (const info of Object.values(session.factory.archInfo)) {
     if (!info) continue;

@@ -44,6 +44,8 @@ export interface LabSettings {
   /** arm64-only settings, applied to arm64 VMs when set. */
   granule?: string;
   pair_mmio?: boolean;
+  /** arm64 interrupt controller (v2/v3) of VMs booted from now on (default by era). */
+  gic?: string;
   /** x86: APICv on/off (unset: the era's default). */
   apicv?: boolean;
   /** Compiled blocks (true) or the interpreter only, on VMs of both architectures. */

@@ -9,7 +9,7 @@ import { parseUnittestsCfg } from "../kut/config.js";
 import { entriesFor, hasQemu, resultTable, runEntry, type EntryResult } from "../kut/runner.js";
 import { usageFailure } from "./io.js";
 
-export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--no-qemu] [--json OUT.json]";
+export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--era 2015|today] [--no-qemu] [--json OUT.json]";
 
 /** The architecture of a directory's binaries: an ELF32 .flat is an x86 multiboot kernel, anything else arm64. */
 function archOfDir(dir: string): Arch {
@@ -20,7 +20,7 @@ function archOfDir(dir: string): Arch {
 }
 
 export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
-  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json"].includes(args[i - 1] ?? ""));
+  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json", "--era"].includes(args[i - 1] ?? ""));
   if (!dir) return usageFailure(`usage: exitlab ${KUT_USAGE}`);
   const cfgPath = join(dir, "unittests.cfg");
   if (!existsSync(cfgPath)) return usageFailure(`${dir} has no unittests.cfg (a kvm-unit-tests build directory for one architecture, e.g. arm/ or x86/)`);
@@ -32,13 +32,15 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   if (archArg !== undefined && archArg !== "arm64" && archArg !== "x86_64") return usageFailure(`--arch must be arm64 or x86_64, not ${archArg}`);
   const arch: Arch = (archArg as Arch | undefined) ?? archOfDir(dir);
   const only = opt("--only")?.split(",");
+  const era = opt("--era");
+  if (era !== undefined && era !== "2015" && era !== "today") return usageFailure(`--era must be 2015 or today, not ${era}`);
   const withQemu = !args.includes("--no-qemu") && hasQemu(arch);
   const entries = entriesFor(parseUnittestsCfg(readFileSync(cfgPath, "utf8")), arch, only);
   if (only && entries.length !== only.length) return usageFailure(`no ${arch} entry named ${only.filter((n) => !entries.some((e) => e.name === n)).join(", ")} in ${cfgPath}`);
   process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : " on exitlab (QEMU system emulation not installed: no reference)"}\n`);
   const rows: EntryResult[] = [];
   for (const e of entries) {
-    const r = runEntry(dir, arch, e, withQemu);
+    const r = runEntry(dir, arch, e, withQemu, era as "2015" | "today" | undefined);
     rows.push(r);
     process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match ? "lines match" : "lines differ"}` : ""}\n`);
   }

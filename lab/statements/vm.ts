@@ -140,7 +140,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   try {
     machine = session.factory.createMachine(arch, {
       guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit },
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
     });
@@ -315,19 +315,6 @@ function handle(s: S<"handle">, ctx: Context): Result[] {
   return [text(`exit #${exit.index} ${exit.reason}: ${r.message}${r.action === "halt" ? " (the VM stopped)" : ""}`, s.pos)];
 }
 
-/** `irq N`: the machine's interrupt controller takes N from the VMM (Machine.injectIrq). */
-function irq(s: S<"irq">, ctx: Context): Result[] {
-  const m = requireVm(ctx, s.pos).machine;
-  const n = intArg(s.vector, ctx, "the interrupt number");
-  if (!m.injectIrq) throw valueError(`\`irq\` needs an interrupt controller, and this ${m.arch} VM has none yet`, s.pos);
-  try {
-    return [text(`irq ${n}: ${m.injectIrq(n)}`, s.pos)];
-  } catch (e) {
-    const err = e as { message?: string; hint?: string };
-    throw valueError(err.message ?? String(e), s.vector.pos, err.hint);
-  }
-}
-
 function run(s: S<"run">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const m = vm.machine;
@@ -417,4 +404,17 @@ function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof L
   return `${name} = ${String(value)} for VM \`${vm.name}\`${old !== undefined && old !== value ? ` (was ${String(old)})` : ""}`;
 }
 
-export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, irq, run, set };
+/** `irq N`: the VMM raises interrupt N of the current VM's interrupt controller (Machine.injectIrq: arm64 vGIC, x86 local APIC). */
+function irq(s: S<"irq">, ctx: Context): Result[] {
+  const vm = requireVm(ctx, s.pos);
+  const n = intArg(s.intid, ctx, "the interrupt number");
+  const m = vm.machine as Machine & { injectIrq?: (intid: number) => string };
+  if (!m.injectIrq) throw valueError(`\`irq\` needs an interrupt controller the machine models; \`${vm.name}\` (${vm.arch}) has none`, s.pos);
+  try {
+    return [text(m.injectIrq(n), s.pos)];
+  } catch (e) {
+    throw valueError((e as Error).message, s.intid.pos, (e as { hint?: string }).hint);
+  }
+}
+
+export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set, irq };

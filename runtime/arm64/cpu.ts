@@ -24,10 +24,20 @@ const MASK64 = (1n << 64n) - 1n;
 
 /** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
 /**
- * The modelled core's clock: 1 GHz, one cycle per guest instruction as the cost model counts
- * (cost.ts GUEST_INSTRUCTION_CYCLES), so CNTFRQ_EL0 = 62.5 MHz ticks once every 16 cycles.
+ * The modelled core's clock (core/clock.ts): 1 GHz, one cycle per guest instruction as the cost
+ * model counts (cost.ts GUEST_INSTRUCTION_CYCLES), so CNTFRQ_EL0 = 62.5 MHz ticks once every 16 cycles.
  */
-export const MODELLED_CPU_HZ = 1_000_000_000;
+export { MODELLED_CPU_HZ } from "../core/clock.js";
+import { MODELLED_CPU_HZ } from "../core/clock.js";
+
+/** cpu.attention bits: the engine looks at them between blocks. */
+export const ATTN_VIRQ = 1, ATTN_STOP = 2;
+
+/** Registers a device model answers for (the generic timer, the GICv3 CPU interface). */
+export interface SysregHook {
+  read(name: string): bigint | undefined;
+  write(name: string, v: bigint): boolean;
+}
 
 /** The trap of each HVC #imm16, made once (traps are immutable; HVC is the hypercall hot path). */
 const HVC_TRAPS: El2Trap[] = [];
@@ -111,6 +121,56 @@ export class A64Cpu implements A64Env {
 
   /** A trap to EL2 raised by compiled code without throwing (see hvcTrap): the machine takes it. */
   trap: El2Trap | null = null;
+
+  /**
+   * Work for the engine's block boundaries (ATTN_* bits): a virtual IRQ is signalled (taken once
+   * PSTATE.I is clear), or the machine must look at its clock or a physical interrupt (the run stops).
+   */
+  attention = 0;
+  /** The virtual CPU interface signals a vIRQ (HCR_EL2.IMO routes it to the guest's EL1). */
+  virq = false;
+  /** Registers answered by device models: the generic timer's CNTx_*, the GICv3 ICC_* (only with a GICv3). */
+  sysregHook: SysregHook | null = null;
+  /** The GICv3 system-register interface exists (ICC_* accessible); without it they are UNDEFINED. */
+  gicSysregs = false;
+  /** CNTHCTL_EL2 as a number (the timer trap rules read it on every timer access). */
+  cnthctl = 0;
+  /** A stage-2 fault on a page KVM maps directly (GICV): map it and retry; false when it is not one. */
+  mapDirect: (ipa: number) => boolean = () => false;
+
+  /** Set or clear the vIRQ line. */
+  setVirq(on: boolean): void {
+    this.virq = on;
+    if (on) this.attention |= ATTN_VIRQ;
+    else this.attention &= ~ATTN_VIRQ;
+  }
+
+  /**
+   * At a block boundary with attention set: take a signalled vIRQ when PSTATE.I is clear (Arm ARM
+   * D1.10: IRQ exception to EL1, vector offset +0x80, ELR = the next instruction); returns true
+   * when the run must stop for the machine (ATTN_STOP, cleared here).
+   */
+  serviceAttention(): boolean {
+    if (this.attention & ATTN_STOP) {
+      this.attention &= ~ATTN_STOP;
+      return true;
+    }
+    if (this.virq && (this.state.daif & 2) === 0) this.takeIrq();
+    return false;
+  }
+
+  /** Exception entry for an IRQ to EL1 (Arm ARM D1.10.2): ELR_EL1 = pc, SPSR_EL1 = PSTATE, vector + 0x80. */
+  takeIrq(): void {
+    const s = this.state;
+    this.sysregs.set("ELR_EL1", s.pc);
+    this.sysregs.set("SPSR_EL1", this.pstate);
+    this.pstateSS = 0;
+    const offset = (s.el === 0 ? 0x400n : s.spsel ? 0x200n : 0n) + 0x80n;
+    s.el = 1;
+    s.spsel = 1;
+    s.daif = 0xf;
+    s.pc = (this.reg("VBAR_EL1") & ~0x7ffn) + offset;
+  }
   /** Guest memory for compiled code (the MemPort the templates use): a software TLB in front of load/store. */
   readonly port: SoftTlb;
 
@@ -253,6 +313,7 @@ export class A64Cpu implements A64Env {
     try {
       return this.mmu.translate(va, kind, this.state.el, a.unaligned);
     } catch (e) {
+      if (e instanceof MmuFault && e.stage === 2 && kind !== "fetch" && this.mapDirect(e.ipa)) return this.translate(va, kind, a);
       if (e instanceof MmuFault) this.abort(e, { write: kind === "write", fetch: kind === "fetch", ...a });
       throw e;
     }
@@ -435,12 +496,17 @@ export class A64Cpu implements A64Env {
       this.undefinedInstruction();
     }
     if (reg.minEl > el || (!isRead && reg.readOnly) || (isRead && reg.writeOnly)) this.undefinedInstruction();
-    if (el === 1 && sysregTraps(hcrEl2, reg, isRead)) this.sysTrap(enc, rt, isRead);
+    if ((reg.trap === "icc" || reg.trap === "imo") && !this.gicSysregs) this.undefinedInstruction();
+    if (el === 1 && sysregTraps(hcrEl2, reg, isRead, this.cnthctl)) this.sysTrap(enc, rt, isRead);
     return reg;
   }
 
+  /** Called at a guest's read of CNTPCT_EL0/CNTVCT_EL0 (before the count is taken): spin.ts may skip a polling loop. */
+  counterRead: ((virtual: boolean, rt: number) => void) | null = null;
+
   readSysreg(enc: A64SysregEncoding, rt: number): bigint {
     const reg = this.checkSysreg(enc, rt, true);
+    if (this.counterRead !== null && enc.crn === 14 && enc.crm === 0 && (enc.op2 === 1 || enc.op2 === 2) && enc.op1 === 3) this.counterRead(enc.op2 === 2, rt);
     return this.readSysregValue(reg.name);
   }
 
@@ -457,7 +523,14 @@ export class A64Cpu implements A64Env {
       case "SP_EL0": return s.sp[0]!;
       // The generic timer's count advances with modelled time (Arm ARM D11.1.2: the system
       // counter at CNTFRQ_EL0 Hz; CNTVOFF_EL2 is 0 here, so virtual = physical).
-      case "CNTPCT_EL0": case "CNTVCT_EL0": return BigInt(Math.floor((this.clock() * Number(this.reg("CNTFRQ_EL0"))) / MODELLED_CPU_HZ));
+      case "CNTPCT_EL0": case "CNTVCT_EL0": {
+        const count = BigInt(Math.floor((this.clock() * Number(this.reg("CNTFRQ_EL0"))) / MODELLED_CPU_HZ));
+        return name === "CNTVCT_EL0" && this.sysregHook ? count - (this.sysregHook.read("CNTVOFF_EL2") ?? 0n) : count;
+      }
+    }
+    if (this.sysregHook !== null) {
+      const v = this.sysregHook.read(name);
+      if (v !== undefined) return v;
     }
     return this.reg(name);
   }
@@ -477,7 +550,9 @@ export class A64Cpu implements A64Env {
       case "SP_EL0": s.sp[0] = value & MASK64; return;
       // Arm ARM OSLAR_EL1: OSLK (bit 0) → OSLSR_EL1.OSLK (bit 1); OSLM stays 0b10.
       case "OSLAR_EL1": this.setReg("OSLSR_EL1", 0x8n | ((value & 1n) << 1n)); return;
+      case "CNTHCTL_EL2": this.cnthctl = Number(value & 0xffn); break;
     }
+    if (this.sysregHook !== null && this.sysregHook.write(name, value & MASK64)) return;
     this.setReg(name, value);
   }
 

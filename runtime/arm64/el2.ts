@@ -5,6 +5,7 @@
 // D23.2 in K.a); the trapped instructions are listed under each field (TVM, TRVM, TACR, TIDn, TSW,
 // TTLB, TWI, TWE, TSC, HCD). Bits 63:34 are the later extensions' (VHE, RAS, PAuth, NV, MTE, ...).
 
+import { TIMER_TRAPS } from "./timer.js";
 import type { SysregDef, SysregTrapGroup } from "./sysregs.js";
 
 export interface HcrBit {
@@ -107,6 +108,10 @@ export function trapBitOf(group: SysregTrapGroup, isRead: boolean): string {
     case "tid1": return "TID1";
     case "tid2": return "TID2";
     case "tid3": return "TID3";
+    case "imo": return "IMO";
+    case "el1pcten": return "CNTHCTL_EL2.EL1PCTEN";
+    case "el1pcen": return "CNTHCTL_EL2.EL1PCEN";
+    case "icc": return "ICH_HCR_EL2.En";
   }
 }
 
@@ -114,8 +119,13 @@ export function trapBitOf(group: SysregTrapGroup, isRead: boolean): string {
  * Does an MSR/MRS at EL1 trap to EL2 under `hcrEl2`? ID-register groups trap reads only (writes
  * to read-only registers are UNDEFINED before the check); TVM/TRVM split writes and reads.
  */
-export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean): boolean {
+export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean, cnthctl = 0): boolean {
   if (!reg.trap) return false;
+  // The generic timer's rules (timer.ts TIMER_TRAPS): CNTHCTL_EL2's bit clear traps the access.
+  if (reg.trap === "el1pcten" || reg.trap === "el1pcen") return (cnthctl & (1 << TIMER_TRAPS.find((t) => t.group === reg.trap)!.bit)) === 0;
+  if (reg.trap === "icc") return false;
+  // GICv3 SGI generation registers trap to EL2 while HCR_EL2.IMO routes IRQs there (IHI 0069H 12.2.21).
+  if (reg.trap === "imo") return !isRead && (hcrEl2 & hcr("IMO")) !== 0n;
   if (reg.trap.startsWith("tid") && !isRead) return reg.trap === "tid2" && reg.name === "CSSELR_EL1" && (hcrEl2 & hcr("TID2")) !== 0n;
   return (hcrEl2 & hcr(trapBitOf(reg.trap, isRead))) !== 0n;
 }

@@ -102,6 +102,9 @@ export class A64Engine {
     this.last = null;
     while (done < budget) {
       let inBlock = false;
+      // Interrupts are looked at here, between blocks: a signalled vIRQ is taken, a stop request
+      // (a timer reprogrammed, a physical interrupt) ends the run for the machine.
+      if (cpu.attention !== 0 && cpu.serviceAttention()) break;
       try {
         const lo = R[REG.PC]!, hi = R[REG.PC + 1]!, el = s.el, gen = this.gen;
         let left = budget - done;

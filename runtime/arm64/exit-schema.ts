@@ -11,8 +11,15 @@ import { sysregByEncoding, genericSysregName } from "./sysregs.js";
 import { disassembleA64 } from "./isa/index.js";
 import { exitCost } from "./cost.js";
 
+/**
+ * The exit code of an IRQ exit (ARM_EXCEPTION_IRQ): not an exception class (those are 0..0x3f), so
+ * exits store it past them; its name is KVM's exit type, "IRQ".
+ */
+export const EXIT_IRQ = 0x100;
+const reasonOf = (code: number) => (code === EXIT_IRQ ? "IRQ" : exceptionClass(code).name);
+
 /** Presence flags of the optional values. */
-export const F_FAR = 1, F_HPFAR = 2, F_VAL = 4, F_WORD = 8, F_USER = 16;
+export const F_FAR = 1, F_HPFAR = 2, F_VAL = 4, F_WORD = 8, F_USER = 16, F_KMMIO = 32;
 
 export const ARM64_EXIT_COLUMNS = [
   { name: "esr", type: "u32" },
@@ -47,6 +54,12 @@ const ESR_FIELDS: readonly ExitField[] = [
 ];
 
 function fieldsOf(code: number): readonly ExitField[] {
+  if (code === EXIT_IRQ) {
+    return [
+      { name: "esr", width: 64, format: "hex", get: (r) => BigInt(esrOf(r)), doc: "ESR_EL2 as the exit left it: the last trap's (an IRQ exit writes none)" },
+      { name: "esr.ec", width: 6, format: "hex", get: (r) => BigInt(esrOf(r) >>> 26), doc: "the last trap's exception class, which today's kvm_exit prints" },
+    ];
+  }
   const cls = exceptionClass(code);
   const out: ExitField[] = [...ESR_FIELDS];
   for (const f of cls.iss?.fields ?? []) {
@@ -77,15 +90,15 @@ const FIELDS = new Map<number, readonly ExitField[]>();
 export const ARM64_EXIT_SCHEMA: ExitSchema = {
   arch: "arm64",
   pcName: "pc",
-  codeText: (code) => `EC 0x${code.toString(16)}`,
+  codeText: (code) => (code === EXIT_IRQ ? "ARM_EXCEPTION_IRQ" : `EC 0x${code.toString(16)}`),
   columns: ARM64_EXIT_COLUMNS,
-  reasonName: (code) => exceptionClass(code).name,
+  reasonName: reasonOf,
   fields(code) {
     let f = FIELDS.get(code);
     if (!f) FIELDS.set(code, (f = fieldsOf(code)));
     return f;
   },
   cost(r): readonly CostComponent[] {
-    return exitCost(exceptionClass(r.code).name, { flushBytes: r.num("flush"), userspace: (r.flags & F_USER) !== 0 }).components;
+    return exitCost(reasonOf(r.code), { flushBytes: r.num("flush"), userspace: (r.flags & F_USER) !== 0, kernelMmio: (r.flags & F_KMMIO) !== 0 }).components;
   },
 };

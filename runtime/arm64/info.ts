@@ -2,6 +2,8 @@
 // exception classes (the exit reasons), system registers, HCR_EL2 bits, PSCI functions,
 // tracepoints, trap kinds, views, built-in guests.
 
+import { EXIT_IRQ } from "./exit-schema.js";
+import { trapBitOf } from "./el2.js";
 import type { ArchInfo, Documented } from "../core/machine.js";
 import { EXCEPTION_CLASSES } from "./esr.js";
 import { SYSREGS } from "./sysregs.js";
@@ -17,14 +19,15 @@ import { ARM64_DECODERS } from "./decoders.js";
 const sysregs: Documented[] = SYSREGS.map((r) => ({
   name: r.name,
   code: (r.op0 << 14) | (r.op1 << 11) | (r.crn << 7) | (r.crm << 3) | r.op2,
-  doc: `${r.doc} (op0 ${r.op0}, op1 ${r.op1}, CRn ${r.crn}, CRm ${r.crm}, op2 ${r.op2}${r.trap ? `; trapped by HCR_EL2.${r.trap.toUpperCase()}` : ""})`,
+  doc: `${r.doc} (op0 ${r.op0}, op1 ${r.op1}, CRn ${r.crn}, CRm ${r.crm}, op2 ${r.op2}${r.trap ? `; ${r.trap === "icc" ? "GICv3 only" : `trapped by ${trapBitOf(r.trap, false).includes(".") ? "" : "HCR_EL2."}${trapBitOf(r.trap, false)}`}` : ""})`,
   source: "Arm ARM D13.2",
 }));
 
 export const arm64Info: ArchInfo = {
   arch: "arm64",
   registerNames: ARM64_REGISTER_NAMES,
-  exitReasons: EXCEPTION_CLASSES,
+  // The exception classes, and the IRQ exit (ARM_EXCEPTION_IRQ: a physical interrupt while the guest ran).
+  exitReasons: [...EXCEPTION_CLASSES, { code: EXIT_IRQ, name: "IRQ", doc: "A physical interrupt reached the host while the guest ran (timer, vGIC maintenance, a kick): KVM's ARM_EXCEPTION_IRQ", source: "Linux arch/arm64/include/asm/kvm_asm.h" }],
   vocabulary: {
     sysreg: sysregs,
     esr_class: EXCEPTION_CLASSES,

@@ -18,7 +18,7 @@ import { REG, join64, value64 } from "./state.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
-import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
+import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_KMMIO, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
@@ -31,6 +31,13 @@ import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { ARM64_REGISTER_NAMES } from "./registers.js";
 import { ARM64_TRACEPOINT_TABLE } from "./tracepoints.js";
+import { VirtualClock } from "../core/clock.js";
+import { GenericTimer, KVM_CNTHCTL } from "./timer.js";
+import { Vgic } from "./kvm/vgic.js";
+import { distributorDevices, GICC_BASE, type GicVersion } from "./gic/dist.js";
+import { ATTN_STOP } from "./cpu.js";
+import { EXIT_IRQ } from "./exit-schema.js";
+import { analysePollLoop, cyclesToSkip, type PollLoop } from "./spin.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
 export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
@@ -44,7 +51,7 @@ const WFI_WORD = 0xd503_207f, WFE_WORD = 0xd503_205f;
 /** The cost of an exit known when it happens (world switch + handler), by exception class. */
 const BASE_CYCLES: number[] = [];
 function baseCycles(ec: number): number {
-  return (BASE_CYCLES[ec] ??= exitCost(exceptionClass(ec).name).cycles);
+  return (BASE_CYCLES[ec] ??= exitCost(ec === EXIT_IRQ ? "IRQ" : exceptionClass(ec).name).cycles);
 }
 
 export interface Arm64Settings extends MachineSettings {
@@ -54,6 +61,11 @@ export interface Arm64Settings extends MachineSettings {
   pair_mmio: boolean;
   /** Compile guest code into blocks (off: run it one instruction at a time, for comparison). */
   jit: boolean;
+  /**
+   * The interrupt controller KVM emulates: GICv2 (what 2015's hosts had: the talk's X-Gene and
+   * Juno boards carry a GIC-400) or GICv3 (today's servers). Default: by era.
+   */
+  gic: GicVersion;
 }
 
 export class Arm64Machine extends VmBase implements Machine {
@@ -78,7 +90,8 @@ export class Arm64Machine extends VmBase implements Machine {
 
   constructor(options: MachineOptions = {}) {
     super();
-    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, ...(options.settings ?? {}) } as Arm64Settings;
+    const era = (options.settings?.era as Arm64Settings["era"] | undefined) ?? "2015";
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, gic: era === "2015" ? "v2" : "v3", ...(options.settings ?? {}) } as Arm64Settings;
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
@@ -91,6 +104,7 @@ export class Arm64Machine extends VmBase implements Machine {
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {
       ram: { base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE },
       uart: { base: PL011_BASE, size: PL011_SIZE },
+      gic: this.settings.gic,
     });
     this.symbols = guest.symbols;
     this.cpu = new A64Cpu(this.memory, this.bus, this.host.memory);
@@ -104,14 +118,119 @@ export class Arm64Machine extends VmBase implements Machine {
       pairMmio: () => this.settings.pair_mmio,
       emit: (name, fields) => this.emit(name, fields),
       emitter: (name) => this.emitterFor(name),
+      block: () => this.block(),
+      timerReg: { read: (n) => this.timer.read(n), write: (n, v) => this.timer.write(n, v) },
+      sgi1r: (v) => this.vgic.sgi1r(v),
     });
     this.engine = new A64Engine(this.cpu, this.memory);
-    // Modelled time: cycles so far plus the instructions of the run in progress.
-    this.cpu.clock = () => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES;
+    // Modelled time: cycles so far plus the instructions of the run in progress, plus time blocked.
+    this.clock = new VirtualClock(() => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES);
+    this.cpu.clock = () => this.clock.now();
+    this.timer = new GenericTimer(this.clock, () => Number(this.cpu.reg("CNTFRQ_EL0")), () => this.timerChanged());
+    this.vgic = this.makeVgic(this.settings.gic);
+    this.cpu.mapDirect = (ipa) => this.kvm.mapDirect(ipa);
+    this.cpu.counterRead = (virtual, rt) => this.skipPolling(virtual, rt);
     this.engine.jit = this.settings.jit;
     this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
     this.kvm.reset(guest.entry, guest.dtb);
+    this.cpu.writeSysregValue("CNTHCTL_EL2", KVM_CNTHCTL);
     this.enter();
+  }
+
+  /** The VM's modelled time (core/clock.ts): counters, timers and blocking derive from it. */
+  readonly clock: VirtualClock;
+  /** The vCPU's generic timer (timer.ts). */
+  readonly timer: GenericTimer;
+  /** KVM's vGIC of this VM (kvm/vgic.ts). */
+  vgic: Vgic;
+  /** Bus regions of the current vGIC (replaced with it). */
+  private gicRegions: { base: number; size: number }[] = [];
+
+  /** Create the vGIC (KVM_CREATE_DEVICE): distributor frames on the bus as in-kernel devices, GICV mapped directly (v2) or the ICC_* registers (v3). */
+  private makeVgic(version: GicVersion): Vgic {
+    for (const r of this.gicRegions) this.bus.remove(r.base);
+    const v = new Vgic(version, () => this.settings.era, this.timer, (on) => this.cpu.setVirq(on), () => (this.cpu.attention |= ATTN_STOP));
+    const regions = [...distributorDevices(v.dist)];
+    if (version === "v2") regions.push(v.gicvDevice());
+    for (const r of regions) this.bus.add(r.base, r.size, r.device);
+    this.gicRegions = regions;
+    this.kvm.directMmio = version === "v2" ? [{ base: GICC_BASE, size: 0x2000 }] : [];
+    this.cpu.gicSysregs = version === "v3";
+    // ID_AA64PFR0_EL1.GIC (27:24): 1 = the GICv3 system-register interface (KVM sets it with a vGICv3).
+    const pfr0 = this.cpu.reg("ID_AA64PFR0_EL1") & ~(0xfn << 24n);
+    this.cpu.sysregs.set("ID_AA64PFR0_EL1", version === "v3" ? pfr0 | (1n << 24n) : pfr0);
+    this.cpu.sysregHook = {
+      read: (n) => this.timer.read(n) ?? (version === "v3" ? v.readIcc(n) : undefined),
+      write: (n, val) => this.timer.write(n, val) || (version === "v3" && v.writeIcc(n, val)),
+    };
+    return v;
+  }
+
+  /** A timer register changed: reschedule its deadlines and stop the running chunk at the next block boundary. */
+  private timerChanged(): void {
+    for (const t of this.timer.timers) this.clock.schedule(t.def.name, this.timer.deadline(t));
+    this.cpu.attention |= ATTN_STOP;
+  }
+
+  /**
+   * Deadlines due: a timer's output goes high while the guest runs, which is a physical interrupt
+   * to the host (the virtual timer's PPI 27; the host hrtimer emulating the physical one) and so an
+   * IRQ exit; KVM injects the virtual interrupt on the way back in.
+   */
+  private fireDue(): void {
+    for (const name of this.clock.due()) {
+      const t = this.timer.timers.find((x) => x.def.name === name)!;
+      t.fired = true;
+      this.clock.schedule(name, null);
+      this.vgic.raisePhysical(t.def.intid);
+    }
+  }
+
+  /** Polling loops found (spin.ts), by the guest-physical address of their counter read. */
+  private readonly pollLoops = new Map<number, PollLoop | null>();
+
+  /** At a counter read: skip the iterations of a recognised polling loop that would not end it (spin.ts). */
+  private skipPolling(virtual: boolean, rt: number): void {
+    const cpu = this.cpu;
+    if (cpu.attention !== 0) return;
+    let pa: number;
+    try {
+      pa = cpu.mmu.translate(cpu.state.pc, "fetch", cpu.state.el);
+    } catch {
+      return;
+    }
+    const mem = this.memory;
+    let loop = this.pollLoops.get(pa);
+    if (loop === undefined || (loop !== null && loop.words.some((w, i) => mem.read32(loop!.first + 4 * i) !== w))) {
+      loop = analysePollLoop((p) => mem.read32(p), pa, rt);
+      this.pollLoops.set(pa, loop);
+    }
+    if (loop === null) return;
+    const x = cpu.state.x;
+    const freq = Number(cpu.reg("CNTFRQ_EL0"));
+    const off = virtual ? this.timer.cntvoff : 0n;
+    const clock = this.clock;
+    const now = clock.now();
+    const count = clock.ticks(freq, now) - off;
+    const skip = cyclesToSkip(loop, count, loop.start >= 0 ? x[loop.start]! : 0n, x[loop.bound]!, now, clock.next, (t) => clock.cycleOfTick(t + off, freq));
+    if (skip > 0) clock.skip(skip);
+  }
+
+  /** kvm_vcpu_block for WFI: ns blocked (0 when an interrupt is pending), or -1 when nothing can wake the vCPU. */
+  private block(): number {
+    if (this.vgic.pendingForVcpu()) return 0;
+    const slept = this.clock.sleepToNext();
+    if (slept < 0) return -1;
+    // The timer that woke the vCPU: the host took its interrupt while the vCPU slept (no exit).
+    for (const name of this.clock.due()) {
+      const t = this.timer.timers.find((x) => x.def.name === name)!;
+      t.fired = true;
+      this.clock.schedule(name, null);
+    }
+    this.vgic.syncTimers();
+    const ns = this.clock.nanos(slept);
+    this.emit("kvm_vcpu_wakeup", { ns, waited: true, valid: true });
+    return Math.max(1, ns);
   }
 
 
@@ -130,11 +249,12 @@ export class Arm64Machine extends VmBase implements Machine {
   }
 
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry (the trace copies them into its columns). */
-  private readonly exitFields: Record<string, FieldValue> = { vcpu_pc: 0, esr_ec: 0 };
+  private readonly exitFields: Record<string, FieldValue> = { vcpu_pc: 0, esr_ec: 0, type: 2 };
   private readonly entryFields: Record<string, FieldValue> = { vcpu_pc: 0 };
 
   /** Re-enter the guest (the eret at the end of __kvm_vcpu_run). */
   private enter(): void {
+    this.vgic.flush();
     this.entryFields.vcpu_pc = this.cpu.state.pcValue();
     this.emitEntry(this.steps, this.cycles, this.entryFields);
   }
@@ -209,8 +329,33 @@ export class Arm64Machine extends VmBase implements Machine {
     const f = this.exitFields;
     f.vcpu_pc = vcpuPc;
     f.esr_ec = ec;
+    f.type = ARM_EXCEPTION_TRAP;
     this.emitExit(this.steps, this.cycles, f);
     this.pendingIndex = index;
+    this.vgic.sync();
+  }
+
+  /**
+   * An IRQ exit (ARM_EXCEPTION_IRQ): a physical interrupt reached the host while the guest ran.
+   * ESR_EL2 is not written (KVM keeps the last trap's syndrome, which today's kvm_exit prints).
+   */
+  private irqExit(): void {
+    const r = this.cpu.state.r;
+    const pcLo = r[REG.PC]! >>> 0, pcHi = r[REG.PC + 1]! >>> 0;
+    const index = this.exits.record(this.steps, pcLo, pcHi, EXIT_IRQ, baseCycles(EXIT_IRQ), 0);
+    const c = this.exits.chunk(index);
+    const k = c === this.exitChunk ? this.exitArrays! : this.bindExitChunk(c);
+    const slot = index & CHUNK_MASK;
+    k.esr[slot] = this.kvm.exitEsr >>> 0;
+    k.word[slot] = 0;
+    k.flush[slot] = 0;
+    const f = this.exitFields;
+    f.vcpu_pc = value64(pcLo, pcHi);
+    f.esr_ec = this.kvm.exitEsr >>> 26;
+    f.type = ARM_EXCEPTION_IRQ;
+    this.emitExit(this.steps, this.cycles, f);
+    this.pendingIndex = index;
+    this.vgic.sync();
   }
 
   /** The instruction word at a guest VA, if it translates (for the exit's disassembly). */
@@ -233,6 +378,19 @@ export class Arm64Machine extends VmBase implements Machine {
   /** Run up to `max` instructions through the engine; stops early at an exit or a stop. */
   protected override execMany(max: number): number {
     const s = this.cpu.state;
+    // Modelled time first: a deadline due or a physical interrupt pending is an IRQ exit before
+    // the next instruction; otherwise the chunk ends at the next deadline (one cycle per instruction).
+    const clock = this.clock;
+    if (clock.next !== Infinity || this.vgic.physical.size) {
+      if (clock.next <= clock.now()) this.fireDue();
+      if (this.vgic.physical.size) {
+        this.cpu.attention &= ~ATTN_STOP;
+        this.irqExit();
+        return 0;
+      }
+      const toNext = Math.ceil((clock.next - clock.now()) / GUEST_INSTRUCTION_CYCLES);
+      if (toNext < max) max = Math.max(1, toNext);
+    }
     let n: number;
     let stop: unknown;
     try {
@@ -265,15 +423,18 @@ export class Arm64Machine extends VmBase implements Machine {
   protected handlePending(index: number): HandleResult {
     const store = this.exits;
     const code = store.codeOf(index);
-    const r = handleExit(this.kvm, code);
+    const r = code === EXIT_IRQ ? this.handleIrqExit() : handleExit(this.kvm, code);
     let cycles = baseCycles(code);
     const flush = this.kvm.lastFlushBytes;
     const user = this.kvm.lastUserspace;
-    if (flush || user) {
+    const kernelMmio = this.kvm.lastKernelMmio;
+    if (flush || user || kernelMmio) {
       // What handling turned out to need: recorded in the exit's columns, its cycles recomputed.
-      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user }).cycles;
+      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }).cycles;
+      this.kvm.lastKernelMmio = false;
       (store.chunk(index)[this.exitCols.flush] as Float64Array)[index & CHUNK_MASK] = flush;
       if (user) store.setFlags(index, store.row(index).flags | F_USER);
+      if (kernelMmio) store.setFlags(index, store.row(index).flags | F_KMMIO);
       store.setCycles(index, cycles);
     }
     this.cycles += cycles;
@@ -283,6 +444,34 @@ export class Arm64Machine extends VmBase implements Machine {
     }
     this.enter();
     return r;
+  }
+
+  /** handle_exit for ARM_EXCEPTION_IRQ: the host handled its interrupt already; resume (KVM returns 1). */
+  private handleIrqExit(): HandleResult {
+    const what = [...this.vgic.physical].sort((a, b) => a - b);
+    this.vgic.physical.clear();
+    this.kvm.count("irq_exits");
+    this.kvm.lastFlushBytes = 0;
+    this.kvm.lastUserspace = false;
+    return { action: "resume", message: `IRQ exit: physical interrupt ${what.map((i) => `${i} (${irqName(i)})`).join(", ")} taken by the host; KVM resumes the guest` };
+  }
+
+  /**
+   * `irq N` from the VMM (KVM_IRQ_LINE, level high then low for an edge): the distributor's
+   * interrupt N; a running vCPU is kicked (an IRQ exit) so the interrupt reaches it at entry.
+   */
+  injectIrq(intid: number): string {
+    if (!Number.isInteger(intid) || intid < 16 || intid >= 288) throw new ExitlabError(`interrupt ${intid} out of range`, "irq takes a PPI (16..31) or an SPI (32..287) INTID; SGIs come from the guest (GICD_SGIR, ICC_SGI1R_EL1)");
+    const type = intid < 32 ? 2 : 1;
+    this.emit("kvm_irq_line", { type, vcpu_idx: 0, irq_num: intid < 32 ? intid : intid - 32, level: 1 });
+    this.vgic.injectLine(intid, true);
+    if (this.vgic.dist.edge[intid] === 0) {
+      // The VMM lowers the line again at once (a pulse): the latch keeps it pending for the guest.
+      this.vgic.dist.latch[intid] = 1;
+      this.vgic.injectLine(intid, false);
+    }
+    this.vgic.raisePhysical(-1);
+    return `interrupt ${intid} (${irqName(intid)}) injected${this.vgic.dist.enabled[intid] ? "" : ", disabled in the distributor: it stays pending"}`;
   }
 
   // ---- registers, memory, settings ----
@@ -370,6 +559,14 @@ export class Arm64Machine extends VmBase implements Machine {
         this.settings.jit = v as boolean;
         this.engine.jit = v as boolean;
         return;
+      case "gic":
+        if (v !== this.settings.gic) {
+          // A new vGIC (KVM_CREATE_DEVICE of the other kind): its state starts afresh.
+          this.settings.gic = v as GicVersion;
+          this.vgic.sync();
+          this.vgic = this.makeVgic(v as GicVersion);
+        }
+        return;
     }
   }
 
@@ -381,6 +578,19 @@ export class Arm64Machine extends VmBase implements Machine {
   view(name: string, arg?: string): MachineView {
     return machineView(this, name, arg);
   }
+}
+
+/** kvm_arm_exception_type (arch/arm64/include/asm/kvm_asm.h): ARM_EXCEPTION_IRQ 0, ARM_EXCEPTION_TRAP 2. */
+const ARM_EXCEPTION_IRQ = 0, ARM_EXCEPTION_TRAP = 2;
+
+/** What an interrupt is on this machine, for messages. */
+function irqName(intid: number): string {
+  if (intid === -1) return "kick";
+  if (intid < 16) return "SGI";
+  if (intid === 25) return "vGIC maintenance";
+  if (intid === 27) return "virtual timer";
+  if (intid === 30) return "physical timer";
+  return intid < 32 ? "PPI" : "SPI";
 }
 
 export function createArm64Machine(options: MachineOptions = {}): Arm64Machine {

@@ -16,7 +16,11 @@ export type SysregTrapGroup =
   | "tacr" // HCR_EL2.TACR: ACTLR_EL1
   | "tid1" // HCR_EL2.TID1: REVIDR_EL1, AIDR_EL1
   | "tid2" // HCR_EL2.TID2: CTR_EL0, CCSIDR_EL1, CLIDR_EL1, CSSELR_EL1
-  | "tid3"; // HCR_EL2.TID3: the feature-ID registers (op0 3, op1 0, CRn 0, CRm 1..7)
+  | "tid3" // HCR_EL2.TID3: the feature-ID registers (op0 3, op1 0, CRn 0, CRm 1..7)
+  | "el1pcten" // CNTHCTL_EL2.EL1PCTEN = 0 traps CNTPCT_EL0 (timer.ts TIMER_TRAPS)
+  | "el1pcen" // CNTHCTL_EL2.EL1PCEN = 0 traps the EL1 physical timer (timer.ts TIMER_TRAPS)
+  | "imo" // HCR_EL2.IMO traps writes to the GICv3 SGI generation registers
+  | "icc"; // a GICv3 CPU-interface register: UNDEFINED without a GICv3, redirected to ICV_* by ICH_HCR_EL2.En
 
 export interface SysregDef {
   /** Upper-case architectural name, e.g. "SCTLR_EL1". */
@@ -90,10 +94,33 @@ const ROWS: Row[] = [
   ["TPIDR_EL0", 3, 3, 13, 0, 2, 0, "", 0n, "Software thread ID for EL0"],
   ["TPIDRRO_EL0", 3, 3, 13, 0, 3, 0, "", 0n, "Read-only (at EL0) software thread ID"],
   ["CNTFRQ_EL0", 3, 3, 14, 0, 0, 0, "", 62_500_000n, "Counter frequency (62.5 MHz)"],
-  ["CNTPCT_EL0", 3, 3, 14, 0, 1, 0, "r", 0n, "Physical count"],
-  ["CNTVCT_EL0", 3, 3, 14, 0, 2, 0, "r", 0n, "Virtual count"],
-  ["CNTV_CTL_EL0", 3, 3, 14, 3, 1, 0, "", 0n, "Virtual timer control"],
+  // The generic timer (Arm ARM D13.8; timer.ts models them and the CNTHCTL_EL2 trap rules).
+  ["CNTPCT_EL0", 3, 3, 14, 0, 1, 0, "r,el1pcten", 0n, "Physical count"],
+  ["CNTVCT_EL0", 3, 3, 14, 0, 2, 0, "r", 0n, "Virtual count: CNTPCT_EL0 − CNTVOFF_EL2"],
+  ["CNTKCTL_EL1", 3, 0, 14, 1, 0, 1, "", 0n, "Counter-timer kernel control: EL0 access to the counters and timers"],
+  ["CNTP_TVAL_EL0", 3, 3, 14, 2, 0, 0, "el1pcen", 0n, "Physical timer value: CVAL − count, signed 32-bit"],
+  ["CNTP_CTL_EL0", 3, 3, 14, 2, 1, 0, "el1pcen", 0n, "Physical timer control: ENABLE 0, IMASK 1, ISTATUS 2"],
+  ["CNTP_CVAL_EL0", 3, 3, 14, 2, 2, 0, "el1pcen", 0n, "Physical timer compare value"],
+  ["CNTV_TVAL_EL0", 3, 3, 14, 3, 0, 0, "", 0n, "Virtual timer value: CVAL − count, signed 32-bit"],
+  ["CNTV_CTL_EL0", 3, 3, 14, 3, 1, 0, "", 0n, "Virtual timer control: ENABLE 0, IMASK 1, ISTATUS 2"],
   ["CNTV_CVAL_EL0", 3, 3, 14, 3, 2, 0, "", 0n, "Virtual timer compare value"],
+  // The GICv3 CPU interface (Arm IHI 0069H 12.2): with ICH_HCR_EL2.En the guest's accesses reach
+  // the virtual interface (ICV_*) without exiting, except SGI generation (HCR_EL2.IMO).
+  ["ICC_PMR_EL1", 3, 0, 4, 6, 0, 1, "icc", 0n, "Interrupt priority mask"],
+  ["ICC_IAR0_EL1", 3, 0, 12, 8, 0, 1, "r,icc", 0n, "Group 0 interrupt acknowledge"],
+  ["ICC_EOIR0_EL1", 3, 0, 12, 8, 1, 1, "w,icc", 0n, "Group 0 end of interrupt"],
+  ["ICC_AP1R0_EL1", 3, 0, 12, 9, 0, 1, "icc", 0n, "Group 1 active priorities 0"],
+  ["ICC_DIR_EL1", 3, 0, 12, 11, 1, 1, "w,icc", 0n, "Deactivate interrupt"],
+  ["ICC_RPR_EL1", 3, 0, 12, 11, 3, 1, "r,icc", 0n, "Running priority"],
+  ["ICC_SGI1R_EL1", 3, 0, 12, 11, 5, 1, "w,imo", 0n, "Group 1 SGI generation: INTID 27:24, IRM 40, Aff1 23:16, TargetList 15:0"],
+  ["ICC_IAR1_EL1", 3, 0, 12, 12, 0, 1, "r,icc", 0n, "Group 1 interrupt acknowledge"],
+  ["ICC_EOIR1_EL1", 3, 0, 12, 12, 1, 1, "w,icc", 0n, "Group 1 end of interrupt (priority drop and, EOImode 0, deactivation)"],
+  ["ICC_HPPIR1_EL1", 3, 0, 12, 12, 2, 1, "r,icc", 0n, "Group 1 highest priority pending interrupt"],
+  ["ICC_BPR1_EL1", 3, 0, 12, 12, 3, 1, "icc", 0n, "Group 1 binary point"],
+  ["ICC_CTLR_EL1", 3, 0, 12, 12, 4, 1, "icc", 0n, "CPU interface control"],
+  ["ICC_SRE_EL1", 3, 0, 12, 12, 5, 1, "icc", 0n, "System register enable: SRE 0, DFB 1, DIB 2"],
+  ["ICC_IGRPEN0_EL1", 3, 0, 12, 12, 6, 1, "icc", 0n, "Group 0 interrupt enable"],
+  ["ICC_IGRPEN1_EL1", 3, 0, 12, 12, 7, 1, "icc", 0n, "Group 1 interrupt enable"],
   // The ARMv8 debug registers (DebugVer 6 is mandatory, idregs.ts), op0 = 2, Arm ARM "Debug
   // registers" (encodings) and KVM's emulation of them (Linux v4.1 sys_regs.c: trap_raz_wi,
   // trap_oslsr_el1, trap_bvr/bcr/wvr/wcr). Six breakpoints and four watchpoints (BRPs = 5, WRPs = 3, the Cortex-A57's),
@@ -130,6 +157,8 @@ const ROWS: Row[] = [
   ["HPFAR_EL2", 3, 4, 6, 0, 4, 2, "", 0n, "Faulting IPA bits 47:12 in bits 39:4 for stage-2 aborts"],
   ["MAIR_EL2", 3, 4, 10, 2, 0, 2, "", 0n, "Memory attributes for EL2"],
   ["VBAR_EL2", 3, 4, 12, 0, 0, 2, "", 0n, "Vector base for EL2 (KVM's hyp vectors)"],
+  ["CNTVOFF_EL2", 3, 4, 14, 0, 3, 2, "", 0n, "Virtual offset: CNTVCT_EL0 = CNTPCT_EL0 − CNTVOFF_EL2"],
+  ["CNTHCTL_EL2", 3, 4, 14, 1, 0, 2, "", 0n, "Counter-timer hypervisor control: EL1PCTEN 0, EL1PCEN 1 (0 traps)"],
 ];
 
 export const SYSREGS: readonly SysregDef[] = ROWS.map(([name, op0, op1, crn, crm, op2, minEl, flags, reset, doc]) => {

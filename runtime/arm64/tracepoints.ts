@@ -22,6 +22,9 @@ export const KVM_ARM_EXCEPTION_CLASS: Readonly<Record<number, string>> = {
   0x34: "WATCHPT_LOW", 0x35: "WATCHPT_CUR", 0x38: "BKPT32", 0x3a: "VECTOR32", 0x3c: "BRK64",
 };
 
+/** kvm_arm_exception_type (arch/arm64/include/asm/kvm_asm.h): the exit types kvm_exit names. */
+export const KVM_ARM_EXCEPTION_TYPE: Readonly<Record<number, string>> = { 0: "IRQ", 1: "SERROR", 2: "TRAP", 3: "ILLEGAL" };
+
 /** __print_symbolic: the name, or "0x%x" of the value. */
 const symbolic = (table: Readonly<Record<number, string>>, v: number): string => table[v] ?? "0x" + v.toString(16);
 
@@ -45,15 +48,15 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
   },
   {
     name: "kvm_exit",
-    fields: traceFields("vcpu_pc:u64 esr_ec:u32"),
-    doc: "The guest trapped to EL2 and KVM's run loop saw the exit; today's text adds the exit type and the exception class.",
+    fields: traceFields("vcpu_pc:u64 esr_ec:u32 type:u32"),
+    doc: "The guest left for EL2 (a trap, or a physical interrupt: IRQ) and KVM's run loop saw the exit; today's text adds the exit type and the exception class (an IRQ exit prints the last trap's).",
     source: SRC_2015,
     eras: {
       "2015": { format: "PC: 0x%08lx", args: (f) => [n(f, "vcpu_pc")] },
       today: {
         format: "%s: HSR_EC: 0x%04x (%s), PC: 0x%016lx",
-        // ret = ARM_EXCEPTION_CODE(ret): every exit here is a trap (kvm_arm_exception_type 1, "TRAP").
-        args: (f) => ["TRAP", n(f, "esr_ec"), symbolic(KVM_ARM_EXCEPTION_CLASS, Number(f.esr_ec)), n(f, "vcpu_pc")],
+        // ARM_EXCEPTION_CODE(ret) through kvm_arm_exception_type (arch/arm64/include/asm/kvm_asm.h).
+        args: (f) => [symbolic(KVM_ARM_EXCEPTION_TYPE, Number(f.type ?? 2)), n(f, "esr_ec"), symbolic(KVM_ARM_EXCEPTION_CLASS, Number(f.esr_ec)), n(f, "vcpu_pc")],
       },
     },
   },
@@ -129,6 +132,28 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
         format: "PC: %lx %s (%d,%d,%d,%d,%d) %s",
         args: (f) => [n(f, "vcpu_pc"), String(f.name || "UNKN"), n(f, "op0"), n(f, "op1"), n(f, "crn"), n(f, "crm"), n(f, "op2"), f.is_write ? "write" : "read"],
       },
+    },
+  },
+  {
+    name: "kvm_irq_line",
+    fields: traceFields("type:u32 vcpu_idx:u32 irq_num:u32 level:u32"),
+    doc: "The VMM raised an interrupt line (KVM_IRQ_LINE): type 1 = SPI (num counts from 32), 2 = PPI.",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "Inject %s interrupt (%d), vcpu->idx: %d, num: %d, level: %d",
+        args: (f) => [Number(f.type) === 0 ? "CPU" : Number(f.type) === 2 ? "VGIC PPI" : Number(f.type) === 1 ? "VGIC SPI" : "UNKNOWN", n(f, "type"), n(f, "vcpu_idx"), n(f, "irq_num"), n(f, "level")],
+      },
+    },
+  },
+  {
+    name: "kvm_vcpu_wakeup",
+    fields: traceFields("ns:u64 waited:bool valid:bool"),
+    doc: "A blocked vcpu (WFI) woke up: how long it waited (modelled time). Linux v4.1 include/trace/events/kvm.h; today adds whether halt polling was valid.",
+    source: "Linux v4.1 include/trace/events/kvm.h",
+    eras: {
+      "2015": { format: "%s time %lld ns", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns")] },
+      today: { format: "%s time %lld ns, polling %s", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns"), f.valid ? "valid" : "invalid"] },
     },
   },
   {

@@ -6,6 +6,7 @@
 import { ExitlabError } from "../core/errors.js";
 import type { TrapKind, TrapRequest } from "../core/machine.js";
 import { hcr, trapBitOf } from "./el2.js";
+import { TIMER_TRAPS } from "./timer.js";
 import { SYSREGS, sysregByName } from "./sysregs.js";
 import type { Arm64Machine } from "./machine.js";
 
@@ -48,7 +49,15 @@ export function applyTrap(m: Arm64Machine, trap: TrapRequest, enabled: boolean):
     const name = String(trap.arg ?? "");
     const reg = sysregByName(name);
     if (!reg) throw new ExitlabError(`no system register ${name}`, "e.g. trap sysreg sctlr_el1");
-    if (!reg.trap) throw new ExitlabError(`no HCR_EL2 control traps ${reg.name}`, `trappable: ${SYSREGS.filter((r) => r.trap).map((r) => r.name.toLowerCase()).join(", ")}`);
+    if (!reg.trap || reg.trap === "icc") throw new ExitlabError(`no EL2 control traps ${reg.name}`, `trappable: ${SYSREGS.filter((r) => r.trap && r.trap !== "icc").map((r) => r.name.toLowerCase()).join(", ")}`);
+    if (reg.trap === "el1pcen" || reg.trap === "el1pcten") {
+      // The generic timer's rule (timer.ts TIMER_TRAPS): a clear CNTHCTL_EL2 bit traps the group.
+      const bit = 1n << BigInt(TIMER_TRAPS.find((t) => t.group === reg.trap)!.bit);
+      const old = BigInt(m.cpu.cnthctl);
+      m.cpu.writeSysregValue("CNTHCTL_EL2", enabled ? old & ~bit : old | bit);
+      const group = SYSREGS.filter((r) => r.trap === reg.trap).map((r) => r.name);
+      return `CNTHCTL_EL2.${reg.trap.toUpperCase()} ${enabled ? "cleared" : "set"}: ${group.join(", ")} ${enabled ? "trap to EL2" : "no longer trap"}`;
+    }
     const bits = reg.trap === "tvm" ? ["TVM", "TRVM"] : [trapBitOf(reg.trap, true)];
     const group = SYSREGS.filter((r) => r.trap === reg.trap).map((r) => r.name);
     return set(bits, enabled, `: traps ${reg.name} together with ${group.filter((g) => g !== reg.name).join(", ")} (the architecture traps the group)`);

@@ -7,18 +7,75 @@ import { exitView } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
 import { esrView } from "./decoders.js";
 import { HCR_BITS } from "./el2.js";
-import { SYSREGS } from "./sysregs.js";
+import { SYSREGS, type SysregDef } from "./sysregs.js";
+import { trapBitOf } from "./el2.js";
+import { NR_IRQS, MAINT_INTID } from "./gic/dist.js";
+import { TIMERS } from "./timer.js";
+import { HW_MAPPED_TIMER } from "./kvm/vgic.js";
 import { MmuFault } from "./mmu.js";
 import type { Arm64Machine } from "./machine.js";
 import { ARM64_DTB_BASE } from "../guests/arm64/boot.js";
 import { dtbToDts } from "../guests/arm64/dtb.js";
 
-export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb"] as const;
+export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb", "gic", "timer"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+
+/** The control that traps a register group, as `show sysregs` names it. */
+function trappedBy(trap: SysregDef["trap"]): string {
+  if (!trap) return "";
+  if (trap === "icc") return "";
+  const bit = trapBitOf(trap, false);
+  return bit.includes(".") ? bit : `HCR_EL2.${trap === "tvm" ? "TVM" : bit}`;
+}
+
+/** `show gic`: the vGIC's version, distributor state of every interrupt in use, the list registers. */
+function gicView(m: Arm64Machine): MachineView {
+  const v = m.vgic, d = v.dist, c = v.cpuif;
+  m.vgic.syncTimers();
+  const rows: FieldValue[][] = [];
+  for (let i = 0; i < NR_IRQS; i++) {
+    if (!d.enabled[i] && !d.isPending(i) && !d.active[i] && !(i >= 16 && i < 32 && d.level[i])) continue;
+    if (i < 16 && v.version === "v2" && !d.isPending(i) && !d.active[i]) continue; // v2 SGIs are always enabled: list them when in use
+    const kind = i < 16 ? "SGI" : i < 32 ? "PPI" : "SPI";
+    const what = TIMERS.find((t) => t.intid === i)?.name ?? (i === MAINT_INTID ? "maintenance" : "");
+    rows.push([`distributor`, `${i} ${kind}${what ? ` (${what})` : ""}`, d.enabled[i] ? "enabled" : "disabled", [d.isPending(i) ? "pending" : "", d.active[i] ? "active" : ""].filter(Boolean).join("+") || "inactive", hex(d.priority[i]!), d.edge[i] ? "edge" : "level"]);
+  }
+  const v3 = v.version === "v3";
+  c.lrs.forEach((lr, n) => {
+    const name = v3 ? `ICH_LR${n}_EL2` : `GICH_LR${n}`;
+    rows.push([name, hex(c.encode(n, v3)), lr.state ? `INTID ${lr.intid}` : "", ["invalid", "pending", "active", "pending+active"][lr.state]!, hex(lr.priority), lr.hw ? "HW (physical deactivated with it)" : lr.eoi ? "EOI (maintenance interrupt)" : ""]);
+  });
+  rows.push(["cpu interface", v3 ? `ICC_IGRPEN1 ${c.enabled ? 1 : 0}` : `GICV_CTLR ${c.enabled ? 1 : 0}`, `PMR ${hex(c.pmr)}`, `running ${c.runningPriority > 0xff ? "idle" : hex(c.runningPriority)}`, c.virq ? "vIRQ signalled" : "no vIRQ", ""]);
+  rows.push(["counts", `maintenance ${v.stats.maintenance}`, `exitless EOIs of HW interrupts ${v.stats.eoiExitless}`, `VMM injections ${v.stats.injected}`, `SGIs ${v.stats.sgis}`, ""]);
+  return {
+    title: `${v3 ? "GICv3" : "GICv2"} (KVM vGIC, ${m.settings.era}: the virtual timer ${HW_MAPPED_TIMER[m.settings.era] ? "HW-mapped, its EOI exits nowhere" : "injected as a plain level interrupt, its EOI raises the maintenance interrupt"})`,
+    columns: ["where", "interrupt / value", "enable", "state", "priority", "config"],
+    rows,
+  };
+}
+
+/** `show timer`: the counter and both EL1 timers, computed from modelled time now. */
+function timerView(m: Arm64Machine): MachineView {
+  const g = m.timer;
+  const rows: FieldValue[][] = [
+    ["modelled time", `${m.clock.now()} cycles`, `${m.clock.idle - m.clock.skipped} blocked`, `${m.clock.skipped} in skipped polling loops`, "", ""],
+    ["CNTPCT_EL0", hex(g.physicalCount()), "", "", "", `CNTFRQ_EL0 ${g.freq()} Hz`],
+    ["CNTVOFF_EL2", hex(g.cntvoff), "", "", "", ""],
+  ];
+  for (const t of g.timers) {
+    const at = g.deadline(t);
+    rows.push([`${t.def.prefix}_CTL_EL0 (${t.def.name})`, hex(t.readCtl()), `CVAL ${hex(t.cval)}`, `TVAL ${BigInt.asIntN(32, t.readTval())}`, `INTID ${t.def.intid}${t.output() ? " asserted" : ""}`, at === null ? (t.fired ? "fired" : "not armed") : `fires at cycle ${at}`]);
+  }
+  return { title: "generic timer (Arm ARM D11)", columns: ["register", "value", "compare", "remaining ticks", "interrupt", "deadline"], rows };
+}
 
 export function machineView(m: Arm64Machine, name: string, arg?: string): MachineView {
   const cpu = m.cpu;
   switch (name.toLowerCase()) {
+    case "gic":
+      return gicView(m);
+    case "timer":
+      return timerView(m);
     case "regs": {
       const s = cpu.state;
       const rows: FieldValue[][] = s.x.map((v, i) => [`x${i}`, hex(v)]);
@@ -51,7 +108,8 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
       return {
         title: `system registers (${want})`,
         columns: ["register", "value", "trapped by", "meaning"],
-        rows: regs.map((r) => [r.name.toLowerCase(), hex(cpu.readSysregValue(r.name)), r.trap ? `HCR_EL2.${r.trap.toUpperCase()}` : "", r.doc]),
+        // Reading an acknowledge register would acknowledge an interrupt: those are not read here.
+        rows: regs.map((r) => [r.name.toLowerCase(), /^ICC_IAR/.test(r.name) ? "(read acknowledges)" : r.writeOnly ? "" : hex(cpu.readSysregValue(r.name)), trappedBy(r.trap), r.doc]),
       };
     }
     case "hcr": {

@@ -6,12 +6,12 @@ import { GuestMemoryError } from "./errors.js";
 
 export interface MmioDevice {
   readonly name: string;
-  /** An in-kernel device (KVM's local APIC, I/O APIC): its accesses never exit to the VMM. */
-  readonly inKernel?: boolean;
   /** Read `size` bytes at `offset` from the region base. */
   read(offset: number, size: number): bigint;
   /** Write the low `size` bytes of `value` at `offset`. */
   write(offset: number, size: number, value: bigint): void;
+  /** Emulated by the hypervisor's kernel (KVM's kvm_io_bus: the vGIC distributor, x86's local APIC and I/O APIC), not by the VMM in user space. */
+  readonly inKernel?: boolean;
 }
 
 export interface MmioRegion {
@@ -30,6 +30,12 @@ export class MmioBus {
       }
     }
     this.regions.push({ base, size, device });
+  }
+
+  /** Take the region at `base` off the bus (a device replaced: a VM's new vGIC). */
+  remove(base: number): void {
+    const i = this.regions.findIndex((r) => r.base === base);
+    if (i >= 0) this.regions.splice(i, 1);
   }
 
   find(pa: number): MmioRegion | undefined {

@@ -10,6 +10,8 @@ import type { FieldValue } from "./trace.js";
 export const ERAS = ["2015", "today"] as const;
 export const GRANULES = ["64k", "4k"] as const;
 export const ON_OFF = ["on", "off"] as const;
+/** arm64 interrupt controllers: GICv2 (2015's default: GIC-400 hosts) or GICv3 (today's default). */
+export const GIC_VERSIONS = ["v2", "v3"] as const;
 
 export interface MachineSettingDef {
   /** The name Machine.set and MachineOptions.settings take. */
@@ -32,6 +34,7 @@ export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "jit", arches: BOTH, kind: "bool" },
   { name: "granule", arches: ["arm64"], kind: "choice", values: GRANULES },
   { name: "pair_mmio", arches: ["arm64"], kind: "bool" },
+  { name: "gic", arches: ["arm64"], kind: "choice", values: GIC_VERSIONS },
   { name: "apicv", arches: ["x86_64"], kind: "bool" },
 ];
 

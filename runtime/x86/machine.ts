@@ -26,6 +26,7 @@ import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qual
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { apicvOn, KvmIrqChip } from "./kvm/irqchip.js";
+import { VirtualClock } from "../core/clock.js";
 import { ctl } from "./vmx/controls.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
@@ -147,7 +148,7 @@ export class X86Machine extends VmBase implements Machine {
       emit: (name, fields) => this.emit(name, fields),
       emitter: (name) => this.emitterFor(name),
       now: () => this.time,
-      idle: (cycles) => void (this.idleCycles += cycles),
+      idle: (cycles) => void (this.clock.idle += cycles),
     });
     this.irq = new KvmIrqChip({
       vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.time, emit: (n, f) => this.emit(n, f),
@@ -163,16 +164,17 @@ export class X86Machine extends VmBase implements Machine {
 
 
 
-  /** Cycles the vCPU spent blocked in HLT (kvm_vcpu_block): modelled time with no work, not in `cycles`. */
-  idleCycles = 0;
+  /** The VM's modelled clock (runtime/core/clock.ts): busy = `cycles` (instructions and exits), idle = HLT's blocked time. */
+  readonly clock = new VirtualClock(() => this.cycles);
 
-  /**
-   * Modelled time in cycles of the 1 GHz clock (guest instructions, exit costs and blocked time):
-   * what the TSC (+ TSC_OFFSET) and the APIC timer count. arm64's runtime/core/clock.ts is the
-   * same clock (busy = `cycles`, idle = `idleCycles`).
-   */
+  /** Cycles the vCPU spent blocked in HLT (kvm_vcpu_block): modelled time with no work, not in `cycles`. */
+  get idleCycles(): number {
+    return this.clock.idle;
+  }
+
+  /** Modelled time in cycles of the 1 GHz clock: what the TSC (+ TSC_OFFSET) and the APIC timer count. */
   get time(): number {
-    return this.cycles + this.idleCycles;
+    return this.clock.now();
   }
 
   get console(): string {

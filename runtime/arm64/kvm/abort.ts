@@ -99,21 +99,31 @@ function ioMemAbort(vcpu: KvmVcpu, ipa: number, iss: Record<string, number>): Ha
 function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint): { text: string; data: bigint } {
   const { bus, emit } = vcpu.ctx;
   const len = a.size;
-  vcpu.count("mmio_exit_user");
-  vcpu.lastUserspace = true;
+  const region = bus.find(ipa);
+  // An in-kernel device (the vGIC distributor): io_mem_abort hands the access to the kvm_io_bus
+  // (v4.1: vgic_handle_mmio) and resumes the guest; the kvm_mmio events are the same, without the
+  // trip to user space.
+  const inKernel = region?.device.inKernel === true;
+  if (inKernel) {
+    vcpu.count("mmio_exit_kernel");
+    vcpu.lastKernelMmio = true;
+  } else {
+    vcpu.count("mmio_exit_user");
+    vcpu.lastUserspace = true;
+  }
   // No device at ipa: QEMU ignores writes and reads as zero (unassigned memory on mach-virt).
-  const device = bus.find(ipa) !== undefined;
+  const device = region !== undefined;
   if (a.write) {
     const data = value & mask(len);
     emit("kvm_mmio", { type: MMIO_WRITE, len, gpa: ipa, val: data });
-    emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
+    if (!inKernel) emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
     if (device) bus.write(ipa, len, data);
-    return { text: `MMIO write of ${len} bytes at ${hex(ipa)}: ${hex(data)} (${device ? "emulated by the VMM" : "no device there: ignored"})`, data };
+    return { text: `MMIO write of ${len} bytes at ${hex(ipa)}: ${hex(data)} (${inKernel ? `emulated in the kernel: ${region.device.name}` : device ? "emulated by the VMM" : "no device there: ignored"})`, data };
   }
   // io_mem_abort traces the read as unsatisfied; kvm_handle_mmio_return, on the next KVM_RUN,
   // traces it again with the data the VMM supplied.
   emit("kvm_mmio", { type: MMIO_READ_UNSATISFIED, len, gpa: ipa, val: 0n });
-  emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
+  if (!inKernel) emit("kvm_userspace_exit", { reason: KVM_EXIT_MMIO, errno: 0 });
   let data = device ? bus.read(ipa, len) & mask(len) : 0n;
   // kvm_handle_mmio_return: sign-extend when SSE; Linux 4.1 left the result 64-bit even for a W
   // register, later kernels (the "today" era) truncate to 32 bits unless SF.

@@ -46,7 +46,11 @@ const handleWfx: ExitHandler = (vcpu) => {
   }
   vcpu.count("wfi_exit_stat");
   vcpu.skipInstruction();
-  return halt("WFI: the vcpu blocks until an interrupt (kvm_vcpu_block), and this machine has no timer or GIC to raise one");
+  // kvm_vcpu_block: return at once when an interrupt is pending for the vcpu, else sleep until
+  // the next timer (the host's hrtimer for the guest's timers) wakes it.
+  const ns = vcpu.ctx.block?.() ?? -1;
+  if (ns < 0) return halt("WFI: the vcpu blocks until an interrupt (kvm_vcpu_block), and no timer is armed and no interrupt pending to wake it");
+  return resume(ns === 0 ? "WFI: an interrupt is already pending, the vcpu does not block" : `WFI: the vcpu blocked for ${ns} ns until its timer fired`);
 };
 
 const PSCI_VERSION_2015 = Number(psciVersion("2015")), PSCI_VERSION_TODAY = Number(psciVersion("today"));
@@ -174,6 +178,23 @@ const handleSysReg: ExitHandler = (vcpu) => {
     vcpu.skipInstruction();
     const now = vcpu.cacheEnabled();
     return resume(`${name} = ${hex(value)} (VM register write trapped by HCR_EL2.TVM); caches ${was ? "on" : "off"} → ${now ? "on" : "off"}${now ? ", TVM cleared" : ""}`);
+  }
+  if (reg?.trap === "imo" && !isRead && vcpu.ctx.sgi1r) {
+    // access_gic_sgi → vgic_v3_dispatch_sgi: the SGI goes to the vcpus the value names.
+    traceSysAccess(vcpu, enc, reg.name, true);
+    vcpu.ctx.sgi1r(s.readX(rt));
+    vcpu.skipInstruction();
+    return resume(`${name} = ${hex(s.readX(rt))}: KVM sends the SGI (vgic_v3_dispatch_sgi)`);
+  }
+  if (reg?.trap === "el1pcen" && vcpu.ctx.era() === "today" && vcpu.ctx.timerReg) {
+    // Today's kvm_arm_timer_read/write_sysreg: the EL1 physical timer emulated from the counter
+    // (Linux v4.1 had no such entry: the access fell through to an undefined exception, below).
+    traceSysAccess(vcpu, enc, reg.name, !isRead);
+    const t = vcpu.ctx.timerReg;
+    if (isRead) s.writeX(rt, t.read(reg.name) ?? 0n);
+    else t.write(reg.name, s.readX(rt));
+    vcpu.skipInstruction();
+    return resume(isRead ? `${name} read emulated (physical timer): ${hex(t.read(reg.name) ?? 0n)}` : `${name} = ${hex(s.readX(rt))} emulated (physical timer)`);
   }
   if (reg && (reg.trap === "tid1" || reg.trap === "tid2" || reg.trap === "tid3" || reg.trap === "tacr")) {
     traceSysAccess(vcpu, enc, reg.name, !isRead);

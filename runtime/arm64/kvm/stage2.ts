@@ -45,7 +45,7 @@ export class Stage2 {
   readonly host: HostMemory;
   readonly geo: Geometry;
   readonly root: number;
-  /** Bytes of guest RAM mapped so far (what stage2_flush_vm has to clean). */
+  /** Bytes of guest RAM mapped so far (what stage2_flush_vm has to clean; device pages are not cleaned). */
   mappedBytes = 0;
   private readonly leaves = new Map<number, Stage2Mapping>();
 
@@ -100,7 +100,7 @@ export class Stage2 {
     const descriptor = BigInt(page) | attrs | DESC_PAGE;
     mem.write(table + index * 8, 8, descriptor);
     const m = { ipa: page, size: this.pageSize, descriptor };
-    if (!this.leaves.has(page / this.pageSize)) this.mappedBytes += this.pageSize;
+    if (!this.leaves.has(page / this.pageSize) && attrs === S2_RAM_ATTRS) this.mappedBytes += this.pageSize;
     this.leaves.set(page / this.pageSize, m);
     return m;
   }

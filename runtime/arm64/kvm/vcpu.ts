@@ -52,6 +52,15 @@ export interface VcpuContext {
   emit: (name: string, fields: Record<string, FieldValue>) => void;
   /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
   emitter: (name: string) => (fields: Record<string, FieldValue>) => void;
+  /**
+   * kvm_vcpu_block: wait for an interrupt. Returns the nanoseconds blocked (0: one was already
+   * pending), or -1 when nothing can ever wake the vCPU (no timer armed, nothing pending).
+   */
+  block?: () => number;
+  /** KVM's emulation of the EL1 physical timer registers (today: kvm_arm_timer_read/write), or undefined. */
+  timerReg?: { read(name: string): bigint | undefined; write(name: string, v: bigint): boolean };
+  /** KVM's handling of a trapped ICC_SGI1R_EL1 write (vgic_v3_dispatch_sgi). */
+  sgi1r?: (v: bigint) => void;
 }
 
 export class KvmVcpu {
@@ -68,6 +77,13 @@ export class KvmVcpu {
   lastFlushBytes = 0;
   /** The last handler returned to user space (QEMU) before resuming. */
   lastUserspace = false;
+  /** The last handler emulated an MMIO access in the kernel (the vGIC distributor). */
+  lastKernelMmio = false;
+  /**
+   * Guest-physical ranges KVM maps in stage 2 as Device memory at vGIC init, so the guest reaches
+   * them without exiting (kvm_vgic_map_resources: GICV at the guest's GICC address, GICv2 only).
+   */
+  directMmio: { base: number; size: number }[] = [];
 
   private hvcEmitter: ((fields: Record<string, FieldValue>) => void) | undefined;
   /** kvm_hvc_arm64, resolved at its first use (handle_hvc runs on every hypercall). */
@@ -105,6 +121,20 @@ export class KvmVcpu {
   private programStage2(): void {
     this.cpu.setReg("VTCR_EL2", this.stage2.vtcr);
     this.cpu.setReg("VTTBR_EL2", this.stage2.vttbr);
+  }
+
+  /**
+   * The stage-2 mapping of a direct device range (directMmio) holding `ipa`: Device-nGnRE,
+   * read/write (Arm ARM D8.5.5, S2 MemAttr 0b0001). KVM maps these before the first run; this
+   * model writes the descriptor when the guest first reaches the page (no exit either way), so
+   * guests that never touch them keep the stage 2 they had. Returns whether `ipa` is one.
+   */
+  mapDirect(ipa: number): boolean {
+    const r = this.directMmio.find((x) => ipa >= x.base && ipa < x.base + x.size);
+    if (!r) return false;
+    this.stage2.mapPage(ipa, (0x1n << 2n) | (3n << 6n) | (1n << 10n));
+    this.cpu.mmu.flush();
+    return true;
   }
 
   /** Rebuild an empty stage 2 with the current granule (the `granule` setting changed). */

@@ -63,8 +63,27 @@ export function buildDtb(root: DtNode): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** The machine's tree: memory, the PL011 UART, PSCI over HVC, and chosen/stdout-path. */
-export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string): Uint8Array {
+/**
+ * The interrupt controller and timer nodes QEMU's mach-virt gives a guest (hw/arm/virt.c
+ * create_gic, fdt_add_timer_nodes), phandle 1 (the root's interrupt-parent): GICv2
+ * "arm,cortex-a15-gic" with GICD and GICC frames, or GICv3 "arm,gic-v3" with GICD and the
+ * redistributor region; the timer's four PPIs (secure 13, non-secure physical 14, virtual 11,
+ * hypervisor 10), level-high, with the GICv2 CPU mask in bits 15:8 (Linux
+ * Documentation/devicetree/bindings/interrupt-controller/arm,gic.yaml).
+ */
+function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
+  const GIC_PPI = 1, LEVEL_HI = 4;
+  const flags = gic === "v2" ? (((1 << cpus) - 1) << 8) | LEVEL_HI : LEVEL_HI;
+  const ppis = [13, 14, 11, 10].flatMap((n) => [GIC_PPI, n, flags]);
+  const controller: DtNode =
+    gic === "v2"
+      ? { name: "intc@8000000", props: { compatible: "arm,cortex-a15-gic", "#interrupt-cells": [3], "interrupt-controller": new Uint8Array(0), reg: [0, 0x0800_0000, 0, 0x1_0000, 0, 0x0801_0000, 0, 0x1_0000], phandle: [1] } }
+      : { name: "intc@8000000", props: { compatible: "arm,gic-v3", "#interrupt-cells": [3], "interrupt-controller": new Uint8Array(0), "#redistributor-regions": [1], reg: [0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000], phandle: [1] } };
+  return [controller, { name: "timer", props: { compatible: "arm,armv8-timer", interrupts: ppis, "always-on": new Uint8Array(0) } }];
+}
+
+/** The machine's tree: memory, the PL011 UART, PSCI over HVC, the GIC and timer, and chosen/stdout-path. */
+export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string, gic: "v2" | "v3" = "v2"): Uint8Array {
   const hi = (v: number) => Math.floor(v / 2 ** 32);
   const lo = (v: number) => v >>> 0;
   return buildDtb({
@@ -76,6 +95,7 @@ export function machVirtDtb(ram: { base: number; size: number }, uart: { base: n
       { name: `pl011@${uart.base.toString(16)}`, props: { compatible: "arm,pl011\0arm,primecell", reg: [0, uart.base, 0, uart.size] } },
       { name: "psci", props: { compatible: "arm,psci-0.2\0arm,psci", method: "hvc" } },
       { name: "cpus", props: { "#address-cells": [1], "#size-cells": [0] }, children: [{ name: "cpu@0", props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [0], "enable-method": "psci" } }] },
+      ...gicAndTimerNodes(gic, 1),
     ],
   });
 }

@@ -73,6 +73,8 @@ export class KvmIrqChip {
    * while an interrupt waits for a window, the TPR to drop, or (APICv) virtual delivery.
    */
   nextEvent = Infinity;
+  /** Whether refresh left anything in the VMCS to undo (a window, a TPR threshold, RVI/SVI). */
+  private armed = false;
   /** A write APICv turned into APIC_WRITE: the value, for handle_apic_write. */
   pendingWrite = 0;
 
@@ -168,6 +170,11 @@ export class KvmIrqChip {
   beforeEntry(): void {
     const v = this.vmcs;
     const l = this.lapic;
+    // The common exit: nothing requested, no window or threshold armed: only the timer to watch.
+    if (!this.armed && !l.nmiPending && l.highestIrr() < 0) {
+      this.nextEvent = l.timerDeadline;
+      return;
+    }
     const busy = v.readNum(ENTRY_INTR) >>> 31 === 1;
     const s = this.host.cpu.state;
     if (!busy && l.nmiPending && !s.nmiBlocked) {
@@ -189,27 +196,31 @@ export class KvmIrqChip {
   /** The interrupt-window and TPR-threshold controls and RVI/SVI from the APIC's state; nextEvent after them. */
   refresh(): void {
     const v = this.vmcs, l = this.lapic;
-    const pending = l.pendingVector();
+    const irr = l.highestIrr();
+    const pending = irr < 0 ? -1 : l.pendingVector();
     let watch = false;
+    let window = false;
     if (this.apicv) {
-      // GUEST_INTR_STATUS: RVI (bits 7:0) the highest IRR, SVI (15:8) the highest ISR.
-      const rvi = Math.max(0, l.highestIrr()), svi = Math.max(0, l.highestIsr());
-      v.write("GUEST_INTR_STATUS", rvi | (svi << 8));
+      // GUEST_INTR_STATUS: RVI (bits 7:0) the highest IRR, SVI (15:8) the highest ISR (a guest-state
+      // field: written only when it changes, so an unchanged entry stays cheap).
+      const status = Math.max(0, irr) | (Math.max(0, l.highestIsr()) << 8);
+      if (v.readNum(INTR_STATUS) !== status) v.writeField(INTR_STATUS, status);
       watch = pending >= 0;
-      v.setBits("CPU_BASED_VM_EXEC_CONTROL", WINDOW, false);
-    } else {
-      const want = pending >= 0 && v.readNum(ENTRY_INTR) >>> 31 === 0;
-      v.setBits("CPU_BASED_VM_EXEC_CONTROL", WINDOW, want);
+    } else if (irr >= 0) {
+      window = pending >= 0 && v.readNum(ENTRY_INTR) >>> 31 === 0;
       // update_cr8_intercept: TPR_THRESHOLD = the class of the highest IRR the TPR holds back.
-      const irr = l.highestIrr();
       const isr = l.highestIsr();
-      const held = pending < 0 && irr >= 0 && l.enabled && (irr & 0xf0) <= l.tpr() && (irr & 0xf0) > (isr < 0 ? 0 : isr & 0xf0);
-      v.write("TPR_THRESHOLD", held ? irr >> 4 : 0);
-      watch = want || held;
-    }
+      const held = pending < 0 && l.enabled && (irr & 0xf0) <= l.tpr() && (irr & 0xf0) > (isr < 0 ? 0 : isr & 0xf0);
+      const threshold = held ? irr >> 4 : 0;
+      if (v.readNum(TPR_THRESHOLD) !== threshold) v.writeField(TPR_THRESHOLD, threshold);
+      watch = window || held;
+    } else if (v.readNum(TPR_THRESHOLD) !== 0) v.writeField(TPR_THRESHOLD, 0);
     // enable_nmi_window: an NMI held back by blocking by NMI waits for the NMI window.
     const nmiWait = l.nmiPending && v.readNum(ENTRY_INTR) >>> 31 === 0;
-    v.setBits("CPU_BASED_VM_EXEC_CONTROL", NMI_WINDOW, nmiWait);
+    const ctls = v.readNum(CPU_BASED);
+    const next = ((ctls & ~(WINDOW | NMI_WINDOW)) | (window ? WINDOW : 0) | (nmiWait ? NMI_WINDOW : 0)) >>> 0;
+    if (next !== ctls) v.writeField(CPU_BASED, next);
+    this.armed = window || nmiWait || v.readNum(TPR_THRESHOLD) !== 0 || (this.apicv && v.readNum(INTR_STATUS) !== 0);
     this.nextEvent = watch || nmiWait ? 0 : l.timerDeadline;
   }
 
@@ -297,6 +308,7 @@ export class KvmIrqChip {
 const ENTRY_INTR = lookup("VM_ENTRY_INTR_INFO_FIELD");
 const CPU_BASED = lookup("CPU_BASED_VM_EXEC_CONTROL");
 const TPR_THRESHOLD = lookup("TPR_THRESHOLD");
+const INTR_STATUS = lookup("GUEST_INTR_STATUS");
 const WINDOW = ctl("CPU_BASED_VIRTUAL_INTR_PENDING");
 const SECONDARY = lookup("SECONDARY_VM_EXEC_CONTROL");
 const VIRT_X2APIC = ctl("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE");

@@ -48,8 +48,8 @@ ${body}
 ${VECTORS}
 `;
 
-function run(body: string, era: Era, prepare?: (m: Arm64Machine) => void): { m: Arm64Machine; ecs: number[] } {
-  const m = createArm64Machine({ guest: { source: program(body) }, settings: { era, stepLimit: 1_000_000 } });
+function run(body: string, era: Era, prepare?: (m: Arm64Machine) => void, gic: "v2" | "v3" = "v2"): { m: Arm64Machine; ecs: number[] } {
+  const m = createArm64Machine({ guest: { source: program(body) }, settings: { era, gic, stepLimit: 1_000_000 } });
   prepare?.(m);
   const r = m.run({ maxSteps: 200_000 });
   expect(r.stop, `${r.message ?? ""} ${m.halted?.message ?? ""}`).toBe("halted");
@@ -113,6 +113,10 @@ describe("feature-ID registers", () => {
       expect([4, 8, 12, 16, 20].map((l) => field(isar0, l)), era).toEqual([0, 0, 0, 0, 0]);
       expect(field(dfr0, 8), `${era}: PMUVer`).toBe(0);
     }
+    // With a GICv3 the system-register interface is there and the ID register says so (GIC 27:24 = 1).
+    const { m } = run("\tmrs\tx3, s3_0_c12_c12_5\n\tmrs\tx10, id_aa64pfr0_el1", "today", undefined, "v3");
+    expect(m.readRegister("x3")).toBe(7n);
+    expect(field(m.readRegister("x10"), 24)).toBe(1);
   });
 
   test("EL3 absent: SMC without HCR_EL2.TSC is UNDEFINED; EL1 AArch64 only: ERET to AArch32 is an illegal return", () => {

@@ -31,6 +31,8 @@ interface Row {
   what: string;
   guest: string;
   pairMmio?: boolean;
+  /** Done by the VMM before the guest runs (e.g. an `irq N`). */
+  before?: (m: ReturnType<typeof machine>) => void;
   names: string[];
   expected: Record<KvmEra, string[]>;
 }
@@ -42,6 +44,7 @@ function machine(guest: string, era: KvmEra, pairMmio = false) {
 
 function traceOf(row: Row, era: KvmEra): string[] {
   const m = machine(row.guest, era, row.pairMmio);
+  row.before?.(m);
   m.run({ maxSteps: 10_000 });
   return m.trace.lines(era, row.names);
 }
@@ -214,6 +217,33 @@ const ROWS: Record<string, Row[]> = {
         "2015": ["kvm_wfx_arm64: guest executed wfe at: 0x40080000", "kvm_wfx_arm64: guest executed wfi at: 0x40080004"],
         today: ["kvm_wfx_arm64: guest executed wfe at: 0x0000000040080000", "kvm_wfx_arm64: guest executed wfi at: 0x0000000040080004"],
       },
+    },
+  ],
+  kvm_irq_line: [
+    {
+      // arch/arm/kvm/trace.h kvm_irq_line: "Inject %s interrupt (%d), vcpu->idx: %d, num: %d, level: %d";
+      // an SPI's num counts from 32 (KVM_ARM_IRQ_TYPE_SPI = 1), a PPI's is its INTID (type 2).
+      what: "the VMM raises SPI 40 and PPI 20",
+      guest: "nop",
+      before: (m) => {
+        m.injectIrq(40);
+        m.injectIrq(20);
+      },
+      names: ["kvm_irq_line"],
+      expected: {
+        "2015": ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 8, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
+        today: ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 8, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
+      },
+    },
+  ],
+  kvm_vcpu_wakeup: [
+    {
+      // include/trace/events/kvm.h kvm_vcpu_wakeup: v4.1 "%s time %lld ns"; today adds ", polling %s".
+      // The virtual timer armed 625 ticks (10 µs at 62.5 MHz) ahead, then WFI: the vcpu blocks until it fires.
+      what: "WFI with the virtual timer armed",
+      guest: "mov x1, #625\nmsr cntv_tval_el0, x1\nmov x1, #1\nmsr cntv_ctl_el0, x1\nwfi",
+      names: ["kvm_vcpu_wakeup"],
+      expected: { "2015": ["kvm_vcpu_wakeup: wait time 9996 ns"], today: ["kvm_vcpu_wakeup: wait time 9996 ns, polling valid"] },
     },
   ],
   kvm_hvc_arm64: [
