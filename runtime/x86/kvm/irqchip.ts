@@ -251,7 +251,7 @@ export class KvmIrqChip {
     if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT!, qualification: 0n };
     const threshold = v.readNum(TPR_THRESHOLD);
     if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD!, qualification: 0n };
-    this.refresh();
+    // Nothing the guest did without an exit changes what KVM armed: look again at the next boundary.
     return null;
   }
 

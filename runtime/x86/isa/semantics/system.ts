@@ -45,6 +45,15 @@ const clts: Sem = (env) => env.clts();
 
 /** EDX:EAX pair writes zero-extend in 64-bit mode (32-bit register writes). */
 function writeEdxEax(env: Parameters<Sem>[0], v: bigint): void {
+  // On the register halves when the state has them (X86Regs: r[i] low, r[16 + i] high), as handle_cpuid does.
+  const r = (env.state as { r?: Int32Array }).r;
+  if (r) {
+    r[0] = Number(v & 0xffff_ffffn) | 0;
+    r[16] = 0;
+    r[2] = Number((v >> 32n) & 0xffff_ffffn) | 0;
+    r[18] = 0;
+    return;
+  }
   writeGpr(env.state, 0, 4, v & 0xffff_ffffn);
   writeGpr(env.state, 2, 4, (v >> 32n) & 0xffff_ffffn);
 }
