@@ -237,6 +237,7 @@ export class KvmIrqChip {
       return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
     }
     const v = this.vmcs;
+    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW!, qualification: 0n };
     if (this.apicv) {
       const vec = l.pendingVector();
       if (vec >= 0 && this.interruptible()) {
@@ -247,7 +248,6 @@ export class KvmIrqChip {
       this.refresh();
       return null;
     }
-    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW!, qualification: 0n };
     if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT!, qualification: 0n };
     const threshold = v.readNum(TPR_THRESHOLD);
     if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD!, qualification: 0n };

@@ -81,3 +81,55 @@ describe("the local APIC timer wakes a halted vCPU (issue 16)", () => {
     expect(m.irq.lapic.highestIrr()).toBe(0x40);
   });
 });
+
+describe("NMIs (issue 16): blocking by NMI until IRET, the NMI window", () => {
+  // The handler sends itself a second NMI (ICR: self, NMI); it must arrive only after the IRET.
+  const src = `.code32
+start:
+  mov $0x7000000, %esp
+  lgdt gdtr
+  lidt idtr
+  movl $0x1ff, 0xfee000f0
+  movl $0x40400, 0xfee00300
+wait:
+  cmpl $2, count
+  jb wait
+  hlt
+nmi:
+  incl count
+  cmpl $1, count
+  jne 1f
+  movl $0x40400, 0xfee00300
+  movl count, %eax
+  movl %eax, seen
+1:
+  iret
+.align 8
+gdt:
+  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+gdtr:
+  .word 4*8-1
+  .long gdt
+.align 8
+idt:
+  .quad 0, 0
+  .word nmi - 0x400000, 0x10, 0x8e00, 0x40
+idtr:
+  .word 3*8-1
+  .long idt
+count:
+  .long 0
+seen:
+  .long 0
+`;
+  for (const apicv of [false, true]) {
+    test(`apicv ${apicv ? "on" : "off"}: the nested NMI waits for the IRET (an NMI_WINDOW exit), then runs`, () => {
+      const m = createX86Machine({ guest: { source: src }, settings: { stepLimit: 100_000, apicv } });
+      m.run();
+      const word = (name: string) => Number(m.readPhysical(Number(m.symbols.get(name)), 4)[0]);
+      expect(word("count")).toBe(2);
+      expect(word("seen")).toBe(1); // still 1 right after sending: the second NMI was held
+      expect(m.exits.filter((e) => e.reason === "NMI_WINDOW")).toHaveLength(1);
+    });
+  }
+});
