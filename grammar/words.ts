@@ -60,12 +60,13 @@ export const SETTINGS: Record<string, string> = {
   pair_mmio: "arm64: emulate ldp/stp (ISV=0) MMIO accesses: on or off",
   gic: "arm64 interrupt controller KVM emulates: v2 (GICv2, 2015's default) or v3 (GICv3, today's default)",
   model: "arm64 world switch: nvhe (host kernel at EL1, the hyp at EL2 switches EL1 state on every exit; 2015's default) or vhe (ARMv8.1: host kernel at EL2 with HCR_EL2.E2H/TGE; today's default)",
+  apicv: "x86: APICv (APIC-register virtualization, virtual-interrupt delivery, posted interrupts): on or off; unset, off with 2015's KVM and on today",
   jit: "run guest code as compiled blocks (on, the default) or one instruction at a time (off): the results are the same",
   exitcap: "most exits a VM keeps (default 1000000); older ones are dropped, counts by reason stay exact",
   tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",
 };
 /** The values a setting takes, where they are a fixed list (checked by `set`, offered by completion). */
-export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "gic" | "model" | "jit", readonly string[]>> = {
+export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" | "pair_mmio" | "gic" | "model" | "apicv" | "jit", readonly string[]>> = {
   arch: ARCH_NAMES,
   era: ERAS,
   kvm: ERAS,
@@ -74,6 +75,7 @@ export const SETTING_VALUES: Readonly<Record<"arch" | "era" | "kvm" | "granule" 
   gic: GIC_VERSIONS,
   model: HYP_MODELS,
   jit: ON_OFF,
+  apicv: ON_OFF,
 };
 /** Other names of a setting. */
 export const SETTING_ALIASES: Readonly<Record<string, string>> = { kvm: "era" };

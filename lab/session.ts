@@ -56,6 +56,8 @@ export interface LabSettings {
   gic?: string;
   /** arm64 world switch (nvhe/vhe) of VMs booted from now on (default by era). */
   model?: string;
+  /** x86: APICv on/off (unset: the era's default). */
+  apicv?: boolean;
   /** Compiled blocks (true) or the interpreter only, on VMs of both architectures. */
   jit?: boolean;
   /** Storage caps of VMs (exits and trace events kept). */

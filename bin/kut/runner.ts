@@ -46,7 +46,7 @@ export function smpOf(e: KutEntry): number {
 /** What an entry's groups need of the machine that exitlab does not model yet (upstream's group names). */
 const GROUP_NEEDS: Record<string, string> = {
   its: "GIC ITS", pmu: "PMU", mte: "MTE", pci: "PCIe",
-  apic: "local APIC", x2apic: "x2APIC", smp: "SMP", vmx: "nested VMX", svm: "nested SVM", hyperv: "Hyper-V", migration: "migration",
+  smp: "SMP", vmx: "nested VMX", svm: "nested SVM", hyperv: "Hyper-V", migration: "migration",
 };
 
 /** What the entry needs that exitlab's machine does not have (empty: nothing). */

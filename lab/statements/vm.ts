@@ -88,6 +88,7 @@ function asmMode(mode: Expr | null, arch: Arch): { mode?: GuestMode } {
 
 function applyArchSettings(m: Machine, settings: LabSettings): void {
   if (settings.jit !== undefined) m.set("jit", settings.jit);
+  if (m.arch === "x86_64" && settings.apicv !== undefined) m.set("apicv", settings.apicv);
   if (m.arch !== "arm64") return;
   if (settings.granule !== undefined) m.set("granule", settings.granule);
   if (settings.pair_mmio !== undefined) m.set("pair_mmio", settings.pair_mmio);
@@ -384,10 +385,10 @@ function set(s: S<"set">, ctx: Context): Result[] {
     return [text(`${shown}: applies to VMs booted from now on${kept}`, s.pos)];
   }
   const vm = session.current;
-  const armOnly = !arches.includes("x86_64");
-  if (vm && (!armOnly || vm.arch === "arm64")) vm.machine.set(machineName, value); // throws before the session changes
+  const other = vm !== undefined && !arches.includes(vm.arch); // a setting of the other architecture
+  if (vm && !other) vm.machine.set(machineName, value); // throws before the session changes
   session.settings = { ...session.settings, [key]: value };
-  const applied = vm ? (armOnly && vm.arch !== "arm64" ? " (arm64 VMs booted from now on)" : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
+  const applied = vm ? (other ? ` (${arches.join("/")} VMs booted from now on)` : ` (VM \`${vm.name}\` and VMs booted from now on)`) : " (VMs booted from now on)";
   return [text(`${shown}${applied}`, s.pos)];
 }
 
@@ -403,12 +404,12 @@ function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof L
   return `${name} = ${String(value)} for VM \`${vm.name}\`${old !== undefined && old !== value ? ` (was ${String(old)})` : ""}`;
 }
 
-/** `irq N`: the VMM raises interrupt N of the current (arm64) VM's vGIC (KVM_IRQ_LINE). */
+/** `irq N`: the VMM raises interrupt N of the current VM's interrupt controller (Machine.injectIrq: arm64 vGIC, x86 local APIC). */
 function irq(s: S<"irq">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const n = intArg(s.intid, ctx, "the interrupt number");
   const m = vm.machine as Machine & { injectIrq?: (intid: number) => string };
-  if (!m.injectIrq) throw valueError(`\`irq\` needs an arm64 VM with its vGIC; \`${vm.name}\` is ${vm.arch}`, s.pos);
+  if (!m.injectIrq) throw valueError(`\`irq\` needs an interrupt controller the machine models; \`${vm.name}\` (${vm.arch}) has none`, s.pos);
   try {
     return [text(m.injectIrq(n), s.pos)];
   } catch (e) {

@@ -10,7 +10,7 @@ export interface MmioDevice {
   read(offset: number, size: number): bigint;
   /** Write the low `size` bytes of `value` at `offset`. */
   write(offset: number, size: number, value: bigint): void;
-  /** Emulated by the hypervisor's kernel (KVM's kvm_io_bus: the vGIC distributor), not by the VMM in user space. */
+  /** Emulated by the hypervisor's kernel (KVM's kvm_io_bus: the vGIC distributor, x86's local APIC and I/O APIC), not by the VMM in user space. */
   readonly inKernel?: boolean;
 }
 

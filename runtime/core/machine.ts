@@ -132,6 +132,11 @@ export interface Machine extends MachineControls {
   /** Guest-physical memory, bytes (RAM only). */
   readPhysical(pa: number, length: number): Uint8Array;
   disassemble(address: bigint, count: number): DisasmLine[];
+  /**
+   * `irq N`: the VMM injects interrupt N (x86: a vector 16-255 into the local APIC) through the
+   * in-kernel interrupt controller; returns what happened. Machines without one do not have it.
+   */
+  injectIrq?(n: number): string;
   /** Change a setting (era, stepLimit, arch-specific ones); throws on unknown names/values. */
   set(name: string, value: FieldValue): void;
 }

@@ -38,6 +38,7 @@ export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "pair_mmio", arches: ["arm64"], kind: "bool" },
   { name: "gic", arches: ["arm64"], kind: "choice", values: GIC_VERSIONS },
   { name: "model", arches: ["arm64"], kind: "choice", values: HYP_MODELS },
+  { name: "apicv", arches: ["x86_64"], kind: "bool" },
 ];
 
 /** The setting's definition by machine name or by the lab's lower-case name (`steplimit`). */

@@ -64,6 +64,15 @@ export interface CpuDeps {
   vmcs: Vmcs;
   /** Host cycles so far (the TSC). */
   now: () => bigint;
+  /** An access to the APIC-access page at `offset` (the irqchip: an exit, or APICv's virtualized access). */
+  apicPage?: (offset: number, size: number, write: boolean, value: bigint) => bigint;
+  /** An x2APIC MSR access the MSR bitmap passes (virtualize x2APIC mode); undefined: not virtualized. */
+  x2apicMsr?: (msr: number, write: boolean, value: bigint) => bigint | undefined;
+}
+
+/** Exception classes for double faults (SDM Vol. 3 Table 6-4): #DE, #TS, #NP, #SS, #GP are contributory. */
+function exceptionClass(vector: number): "benign" | "contributory" | "pf" {
+  return vector === 14 ? "pf" : vector === 0 || (vector >= 10 && vector <= 13) ? "contributory" : "benign";
 }
 
 export class X86Cpu implements X86Env, FastMem {
@@ -85,6 +94,8 @@ export class X86Cpu implements X86Env, FastMem {
   repDone = 0;
   /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
   sleeping = false;
+  /** Guest-physical base of the APIC-access page while "virtualize APIC accesses" is on, else -1 (set at VM entry). */
+  apicAccessPage = -1;
   readonly msrs = new Map<number, bigint>();
   private readonly tlb = new Map<number, TlbEntry>();
 
@@ -319,6 +330,11 @@ export class X86Cpu implements X86Env, FastMem {
       return v;
     }
     const gpa = this.translateLinear(lin, a);
+    // The APIC-access page (virtualize APIC accesses, SDM 29.4): the irqchip exits or virtualizes it.
+    if (gpa - this.apicAccessPage < 4096 && gpa >= this.apicAccessPage && !this.emulating && this.deps.apicPage) {
+      this.lastHpa = null;
+      return this.deps.apicPage(gpa & 0xfff, size, kind === "write", value ?? 0n);
+    }
     const hpa = this.hostAddress(gpa, lin, kind, true);
     this.lastHpa = hpa;
     if (hpa === null) {
@@ -621,6 +637,11 @@ export class X86Cpu implements X86Env, FastMem {
   rdmsr(msr: number): bigint {
     if (this.cpl() !== 0) this.raise(13, 0);
     if (this.deps.rules.msrExits(msr, false)) throw new VmExitSignal({ reason: EXIT.MSR_READ!, qualification: 0n });
+    // Virtualize x2APIC mode (SDM 29.5): an x2APIC MSR the bitmap passes reads the virtual-APIC page.
+    if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr) {
+      const v = this.deps.x2apicMsr(msr, false, 0n);
+      if (v !== undefined) return v;
+    }
     const s = this.state;
     if (msr === 0xc000_0100) return s.seg.fs.base;
     if (msr === 0xc000_0101) return s.seg.gs.base;
@@ -632,6 +653,7 @@ export class X86Cpu implements X86Env, FastMem {
   wrmsr(msr: number, value: bigint): void {
     if (this.cpl() !== 0) this.raise(13, 0);
     if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE!, qualification: 0n });
+    if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr && this.deps.x2apicMsr(msr, true, value) !== undefined) return;
     const s = this.state;
     if (msr === 0xc000_0100) s.seg.fs.base = value;
     else if (msr === 0xc000_0101) s.seg.gs.base = value;
@@ -822,7 +844,13 @@ export class X86Cpu implements X86Env, FastMem {
       }
       if (!(e instanceof GuestFault)) throw e;
       if (vector === 8 && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
-      this.deliver(8, 0, false);
+      // SDM Vol. 3 Table 6-5: a contributory fault while delivering a contributory one, or a #PF or
+      // contributory fault while delivering a #PF, is #DF; after a benign event (interrupts, INT n,
+      // NMI, #DB, #BP ...) the second exception is delivered on its own.
+      const first = type === INTR_TYPE.HW_EXCEPTION ? exceptionClass(vector) : "benign";
+      const second = exceptionClass(e.vector);
+      if ((first === "contributory" && second === "contributory") || (first === "pf" && second !== "benign")) this.deliver(8, 0, false);
+      else this.deliver(e.vector, e.errorCode, false, e.address);
     }
   }
 
@@ -846,6 +874,10 @@ export class X86Cpu implements X86Env, FastMem {
       : [s.rflags, BigInt(s.seg.cs.selector), returnRip];
     if (code !== undefined) frame.push(BigInt(code));
     let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
+    // IA-32e interrupt stack table (SDM Vol. 3 6.14.5): a gate's IST field (bits 34:32) switches to
+    // the 64-bit TSS's IST n (offset 0x24 + 8 × (n - 1)), aligned to 16 bytes.
+    const ist = long ? Number((lo >> 32n) & 7n) : 0;
+    if (ist !== 0) sp = this.readLinear(this.systemSegment("tr").base + BigInt(0x24 + 8 * (ist - 1)), 8) & ~0xfn;
     for (const v of frame) {
       sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
       this.write("ss", sp, v, { size: w as 4 | 8, write: true });

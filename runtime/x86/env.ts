@@ -76,6 +76,10 @@ export interface X86State {
   rip: bigint;
   /** rip after this instruction; semantics of jumps assign it. */
   nextRip: bigint;
+  /** The rip STI's interrupt shadow covers (interrupts are blocked while rip equals it), or undefined. */
+  stiShadow?: bigint;
+  /** Blocking by NMI (SDM Vol. 3 6.7.1): set when an NMI is delivered, cleared by the next IRET. */
+  nmiBlocked?: boolean;
   rflags: bigint;
   mode: X86Mode;
   seg: Record<X86Seg, { selector: number; base: bigint; limit: number; attributes: number }>;

@@ -25,6 +25,9 @@ import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
+import { apicvOn, KvmIrqChip } from "./kvm/irqchip.js";
+import { VirtualClock } from "../core/clock.js";
+import { ctl } from "./vmx/controls.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { ExitStore } from "../core/exits.js";
@@ -57,6 +60,10 @@ const EXIT_INFO = {
   idtVectoring: lookupField("IDT_VECTORING_INFO_FIELD").field,
   entryIntrInfo: lookupField("VM_ENTRY_INTR_INFO_FIELD").field,
 };
+
+const SECONDARY = lookupField("SECONDARY_VM_EXEC_CONTROL").field;
+const APIC_ACCESS = lookupField("APIC_ACCESS_ADDR").field;
+const VIRT_APIC_ACCESSES = ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES");
 
 /** The cost of an exit by basic exit reason (x86 KVM adds nothing while handling). */
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -92,6 +99,8 @@ export class X86Machine extends VmBase implements Machine {
   readonly rules: ExitRules;
   readonly cpu: X86Cpu;
   readonly kvm: KvmVcpu;
+  /** KVM's in-kernel irqchip: the local APIC (0xfee00000), the I/O APIC (0xfec00000), interrupt injection. */
+  readonly irq: KvmIrqChip;
   readonly serial = new Serial16550();
   readonly debugExit = new DebugExit();
   /** Symbols of the loaded guest (labels of its assembly source). */
@@ -123,7 +132,9 @@ export class X86Machine extends VmBase implements Machine {
       rules: this.rules,
       ept: this.ept,
       vmcs: this.vmcs,
-      now: () => BigInt(this.cycles),
+      now: () => BigInt(this.time),
+      apicPage: (offset, size, write, value) => this.irq.apicPageAccess(offset, size, write, value),
+      x2apicMsr: (msr, write, value) => this.irq.x2apicMsrAccess(msr, write, value),
     });
     this.kvm = new KvmVcpu({
       vmcs: this.vmcs,
@@ -136,14 +147,35 @@ export class X86Machine extends VmBase implements Machine {
       era: () => this.settings.era,
       emit: (name, fields) => this.emit(name, fields),
       emitter: (name) => this.emitterFor(name),
+      now: () => this.time,
+      idle: (cycles) => void (this.clock.idle += cycles),
     });
+    this.irq = new KvmIrqChip({
+      vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.time, emit: (n, f) => this.emit(n, f),
+      setMsrIntercept: (msr, write, on) => this.kvm.setMsrIntercept(msr, write, on),
+    });
+    this.kvm.irq = this.irq;
     this.memory.onWrite = this.cpu.writeHook;
     this.kvm.setup();
+    this.irq.setup(apicvOn(this.settings));
     this.kvm.setSregs(this.cpu.state);
     this.enter();
   }
 
 
+
+  /** The VM's modelled clock (runtime/core/clock.ts): busy = `cycles` (instructions and exits), idle = HLT's blocked time. */
+  readonly clock = new VirtualClock(() => this.cycles);
+
+  /** Cycles the vCPU spent blocked in HLT (kvm_vcpu_block): modelled time with no work, not in `cycles`. */
+  get idleCycles(): number {
+    return this.clock.idle;
+  }
+
+  /** Modelled time in cycles of the 1 GHz clock: what the TSC (+ TSC_OFFSET) and the APIC timer count. */
+  get time(): number {
+    return this.clock.now();
+  }
 
   get console(): string {
     return this.serial.output;
@@ -186,6 +218,9 @@ export class X86Machine extends VmBase implements Machine {
       if (translationKey(s) !== before) this.cpu.flushTlb();
       else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
+    // inject_pending_event: an NMI or the APIC's interrupt, unless an exception is injected already.
+    if (!q) this.irq.beforeEntry();
+    this.cpu.apicAccessPage = this.vmcs.readNum(SECONDARY) & VIRT_APIC_ACCESSES ? this.vmcs.readNum(APIC_ACCESS) : -1;
     this.entryFields.rip = ripValue(s);
     this.emitEntry(this.steps, this.cycles, this.entryFields);
     const inj = this.vmcs.readNum(EXIT_INFO.entryIntrInfo);
@@ -324,8 +359,24 @@ export class X86Machine extends VmBase implements Machine {
     }
   }
 
+  /**
+   * The irqchip's look at the guest between blocks (KvmIrqChip.poll): an exit it raises is taken
+   * here, an interrupt APICv delivers goes through the guest's IDT. True if the guest stops.
+   */
+  private pollIrq(): boolean {
+    this.cpu.insn = null;
+    try {
+      const e = this.irq.poll();
+      if (e) this.vmExit(e);
+    } catch (e) {
+      this.fault(e);
+    }
+    return this.halted !== null || this.pendingIndex >= 0;
+  }
+
   /** One guest instruction, or the exit/exception it raises. */
   protected execOne(): void {
+    if (this.time >= this.irq.nextEvent && this.pollIrq()) return;
     const cpu = this.cpu;
     const s = cpu.state;
     cpu.insn = null;
@@ -413,6 +464,13 @@ export class X86Machine extends VmBase implements Machine {
     let used = 0;
     let prev: Block | null = null;
     while (used < max) {
+      // Interrupts are looked at between blocks, and a block's budget ends at the next timer deadline.
+      let room = max - used;
+      const toEvent = this.irq.nextEvent - this.time;
+      if (toEvent <= 0) {
+        if (this.pollIrq()) break;
+        prev = null;
+      } else if (toEvent < room) room = Math.ceil(toEvent);
       this.syncFetch();
       let block: Block | null = null;
       if (prev !== null && prev.epoch === cpu.epoch) {
@@ -430,16 +488,16 @@ export class X86Machine extends VmBase implements Machine {
           (prev.s1pc = prev.s0pc), (prev.s1 = prev.s0), (prev.s0pc = s.pc), (prev.s0 = block);
         }
       }
-      if (block === null || block.count > max - used) {
+      if (block === null || block.count > room) {
         // A REP string instruction may run up to the rest of the budget, an iteration per step.
-        cpu.repBudget = max - used;
+        cpu.repBudget = room;
         const at = this.steps;
         this.execOne();
         cpu.repBudget = 1;
         used += Math.max(1, this.steps - at);
         prev = null;
       } else {
-        used += this.runBlock(block, max - used);
+        used += this.runBlock(block, room);
         prev = block;
       }
       if (this.halted || this.pendingIndex >= 0) break;
@@ -569,6 +627,16 @@ export class X86Machine extends VmBase implements Machine {
     } else if (name === "stepLimit") this.settings.stepLimit = v as number;
     // Compiled basic blocks (on) or the interpreter only (off), e.g. to compare the two.
     else if (name === "jit") this.settings.jit = v;
+    else if (name === "apicv") {
+      this.settings.apicv = v;
+      this.irq.setup(v as boolean);
+    }
+    if (name === "era" && this.settings.apicv === undefined) this.irq.setup(apicvOn(this.settings));
+  }
+
+  /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */
+  injectIrq(vector: number): string {
+    return this.irq.injectIrq(vector);
   }
 
 

@@ -64,6 +64,10 @@ export class X86Regs implements X86State {
   pc = 0;
   /** rip of the next instruction; branches assign it. */
   npc = 0;
+  /** X86State.stiShadow: the rip STI's interrupt shadow covers. */
+  stiShadow?: bigint;
+  /** X86State.nmiBlocked: blocking by NMI, from NMI delivery to the next IRET. */
+  nmiBlocked = false;
   /** RFLAGS: the arithmetic bits are valid only while cc === CC.EAGER; the others always. */
   fl = 2;
   cc = 0;

@@ -12,6 +12,7 @@
 import { tracepointTable, traceFields, type FieldValue, type Tracepoint } from "../core/trace.js";
 import { exitReasonTraceName } from "./vmx/reasons.js";
 import { GENERIC_TRACEPOINTS } from "../core/kvm-events.js";
+import { APIC_REGISTERS, DELIVERY_MODES, DEST_SHORTHANDS } from "./apic/registers.js";
 
 const SRC_2015 = "Linux v4.1 arch/x86/kvm/trace.h";
 
@@ -57,7 +58,7 @@ function exitInfoToday(f: F): { info2: bigint; intrInfo: bigint; errorCode: bigi
   return { info2: u32(f, "idt_vectoring_info"), intrInfo, errorCode: (intrInfo & mask) === mask ? u32(f, "intr_error_code") : 0n };
 }
 
-export const X86_TRACEPOINTS: readonly Tracepoint[] = [
+const X86_BASE_TRACEPOINTS: readonly Tracepoint[] = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_exit",
@@ -196,7 +197,76 @@ export const X86_TRACEPOINTS: readonly Tracepoint[] = [
   },
 ];
 
+/** kvm_trace_symbol_apic (trace.h): the register names kvm_apic prints, from the APIC register table. */
+const APIC_REG_NAMES: Readonly<Record<number, string>> = Object.fromEntries(APIC_REGISTERS.filter((r) => !/\d$/.test(r.name) && r.name !== "LVTCMCI").map((r) => [r.offset, "APIC_" + r.name]));
+/** kvm_deliver_mode (trace.h), by ICR/LVT delivery mode. */
+const DELIVER_MODE: Readonly<Record<number, string>> = Object.fromEntries(DELIVERY_MODES.map((m, i) => [i, m]));
+
+/** The in-kernel local APIC's events (Linux v4.1 arch/x86/kvm/trace.h; today's text where it changed). */
+export const X86_APIC_TRACEPOINTS: readonly Tracepoint[] = [
+  {
+    name: "kvm_apic",
+    fields: traceFields("rw:u32 reg:u32 val:u64"),
+    doc: "The guest read or wrote a local APIC register that KVM emulates (apic_reg_read/kvm_lapic_reg_write).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "apic_%s %s = 0x%x", args: (f) => [f.rw ? "write" : "read", printSymbolic(APIC_REG_NAMES, Number(f.reg)), u32(f, "val")] },
+      // Today val is a u64 (the x2APIC ICR is written whole).
+      today: { format: "apic_%s %s = 0x%llx", args: (f) => [f.rw ? "write" : "read", printSymbolic(APIC_REG_NAMES, Number(f.reg)), n(f, "val")] },
+    },
+  },
+  {
+    name: "kvm_apic_accept_irq",
+    fields: traceFields("apicid:u32 dm:u32 tm:bool vec:u32"),
+    doc: "The local APIC accepted an interrupt into its IRR (__apic_accept_irq).",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "apicid %x vec %u (%s|%s)",
+        args: (f) => [u32(f, "apicid"), u32(f, "vec") & 0xffn, printSymbolic(DELIVER_MODE, (Number(f.dm) >> 8) & 7), f.tm ? "level" : "edge"],
+      },
+    },
+  },
+  {
+    name: "kvm_apic_ipi",
+    fields: traceFields("icr_low:u32 dest_id:u32"),
+    doc: "The guest wrote the ICR: KVM sends the IPI (apic_send_ipi).",
+    source: SRC_2015,
+    eras: {
+      "2015": {
+        format: "dst %x vec %u (%s|%s|%s|%s|%s)",
+        args: (f) => {
+          const low = Number(u32(f, "icr_low"));
+          return [u32(f, "dest_id"), BigInt(low & 0xff), printSymbolic(DELIVER_MODE, (low >> 8) & 7), low & (1 << 11) ? "logical" : "physical",
+            low & (1 << 14) ? "assert" : "de-assert", low & (1 << 15) ? "level" : "edge", DEST_SHORTHANDS[(low >> 18) & 3]!];
+        },
+      },
+    },
+  },
+  {
+    name: "kvm_eoi",
+    fields: traceFields("apicid:u32 vector:u32"),
+    doc: "An EOI retired the highest in-service vector (apic_set_eoi).",
+    source: SRC_2015,
+    eras: { "2015": { format: "apicid %x vector %d", args: (f) => [u32(f, "apicid"), u32(f, "vector")] } },
+  },
+  {
+    name: "kvm_inj_virq",
+    fields: traceFields("irq:u32 soft:bool reinjected:bool"),
+    doc: "KVM injected an external interrupt at VM entry (vmx_inject_irq).",
+    source: SRC_2015,
+    eras: {
+      "2015": { format: "irq %u", args: (f) => [u32(f, "irq")] },
+      // Today (Linux 6.x trace.h): the kind, the vector in hex, and re-injection.
+      today: { format: "%s 0x%x%s", args: (f) => [f.soft ? "Soft/INTn" : "IRQ", u32(f, "irq"), f.reinjected ? " [reinjected]" : ""] },
+    },
+  },
+];
+
 /** The table this machine's trace formats its events with. */
+/** Every x86 tracepoint: KVM's exit path and the in-kernel APIC's. */
+export const X86_TRACEPOINTS: readonly Tracepoint[] = [...X86_BASE_TRACEPOINTS, ...X86_APIC_TRACEPOINTS];
+
 export const X86_TRACEPOINT_TABLE = tracepointTable(X86_TRACEPOINTS);
 
 /** Space-separated hex bytes, as __print_hex prints them. */

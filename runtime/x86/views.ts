@@ -11,8 +11,25 @@ import { CONTROL_FIELDS, controlNames } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
 import { GPR32_NAMES } from "./registers.js";
 import { CPUID_FEATURES, cpuidHas, featureModelled } from "./kvm/cpuid.js";
+import { APIC_REGISTERS } from "./apic/registers.js";
 
-export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats", "switch"] as const;
+/** `show apic`: the local APIC's registers from the register table (SDM Vol. 3 Table 11-1), its timer and APICv. */
+function apicView(m: X86Machine): MachineView {
+  const l = m.irq.lapic;
+  const rows: FieldValue[][] = [];
+  for (const r of APIC_REGISTERS) {
+    if (r.access === "w" || (r.x2apicOnly && !l.x2apic) || (r.xapicOnly && l.x2apic)) continue;
+    rows.push([`APIC_${r.name}`, hex(r.offset), hex(l.readReg(r.offset)), r.doc]);
+  }
+  const deadline = l.timerDeadline === Infinity ? "disarmed" : `fires at cycle ${l.timerDeadline} (now ${m.time})`;
+  rows.push(["timer", "", ["one-shot", "periodic", "tsc-deadline", "reserved"][l.timerMode()]!, deadline]);
+  rows.push(["IA32_APIC_BASE", "0x1b", hex(l.base >>> 0), l.x2apic ? "x2APIC mode (MSRs 0x800-0x8ff)" : "xAPIC mode (MMIO at 0xfee00000)"]);
+  rows.push(["APICv", "", m.irq.apicv ? "on" : "off", "APIC-register virtualization, virtual-interrupt delivery, posted interrupts (`set apicv on|off`)"]);
+  rows.push(["counts", "", `${l.counts.accepted} accepted, ${l.counts.eoi} EOIs, ${l.counts.ipi} IPIs, ${l.counts.timer} timer expiries`, ""]);
+  return { title: "local APIC (KVM's in-kernel APIC, vCPU 0)", columns: ["register", "offset", "value", "meaning"], rows };
+}
+
+export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats", "switch", "apic"] as const;
 const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 
 export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
@@ -28,6 +45,8 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
       return exitView(m.exits, m.pendingExit);
     case "switch":
       return vmxSwitchView(m.vmcs);
+    case "apic":
+      return apicView(m);
     case "vmcs": {
       let groups = VMCS_GROUPS;
       if (arg) {

@@ -209,6 +209,10 @@ export const X86_TABLE: readonly X86Spec[] = [
   // The reserved-NOP space 0f 1e /r (SDM Vol. 2 NOP, Table A-3 "Hint NOP"): ENDBR64/ENDBR32 (f3 0f 1e fa/fb,
   // SDM Vol. 1 18.3 CET) are NOPs unless CET indirect-branch tracking is on (CET is not modelled), as is
   // every other form (RDSSP without shadow stacks).
+  // Memory fences (SDM Vol. 2 LFENCE/MFENCE/SFENCE): ordering only, which one in-order vCPU already has.
+  e("lfence", "0f ae /5", "", "nop", "reg rm=0", { prefix: "none" }),
+  e("mfence", "0f ae /6", "", "nop", "reg rm=0", { prefix: "none" }),
+  e("sfence", "0f ae /7", "", "nop", "reg rm=0", { prefix: "none" }),
   e("endbr64", "0f 1e /7", "", "nop", "reg rm=2", { prefix: 0xf3 }),
   e("endbr32", "0f 1e /7", "", "nop", "reg rm=3", { prefix: 0xf3 }),
   e("nop", "0f 1e /r", "Ev", "nop", "noasm"),

@@ -63,7 +63,7 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("PAE", 1, "edx", 6, modelled("runtime/x86/paging.ts: PAE and 4-level paging")),
   F("MCE", 1, "edx", 7, msr(0x179)), // IA32_MCG_CAP
   F("CX8", 1, "edx", 8, insn(0x0f, 0xc7, 0x08)), // cmpxchg8b (%rax)
-  F("APIC", 1, "edx", 9, absent("no local APIC device behind IA32_APIC_BASE (0xfee00000)")),
+  F("APIC", 1, "edx", 9, modelled("runtime/x86/apic/lapic.ts: KVM's in-kernel local APIC at 0xfee00000")),
   F("SEP", 1, "edx", 11, insn(0x0f, 0x34)), // sysenter
   F("MTRR", 1, "edx", 12, msr(0xfe)), // IA32_MTRRCAP
   F("PGE", 1, "edx", 13, modelled("CR4.PGE is guest-owned with EPT (vcpu.ts); any TLB flush is allowed to drop global entries")),
@@ -87,7 +87,8 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("PCID", 1, "ecx", 17, absent("CR4.PCIDE and CR3 process-context identifiers are not modelled")),
   F("XMM4_1", 1, "ecx", 19, insn(0x66, 0x0f, 0x38, 0x17, 0xc0)), // ptest
   F("XMM4_2", 1, "ecx", 20, insn(0xf2, 0x0f, 0x38, 0xf0, 0xc0)), // crc32b
-  F("X2APIC", 1, "ecx", 21, msr(0x802)),
+  // Its MSRs #GP until the guest sets IA32_APIC_BASE.EXTD (SDM 11.12.1), so the evidence is the model, not an MSR read.
+  F("X2APIC", 1, "ecx", 21, modelled("runtime/x86/apic/lapic.ts: x2APIC mode (IA32_APIC_BASE.EXTD), MSRs 0x800-0x8ff")),
   F("MOVBE", 1, "ecx", 22, insn(0x0f, 0x38, 0xf0, 0x00)),
   F("POPCNT", 1, "ecx", 23, insn(0xf3, 0x0f, 0xb8, 0xc0)),
   F("TSC_DEADLINE_TIMER", 1, "ecx", 24, msr(0x6e0)), // IA32_TSC_DEADLINE (kvm_set_lapic_tscdeadline_msr)

@@ -79,6 +79,11 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   // (KVM_EXIT_MMIO); a read by read_exit_mmio as unsatisfied, then by read_prepare with the VMM's
   // data when the emulator re-runs on the next KVM_RUN.
   for (const a of mmio) {
+    // An in-kernel device (vcpu_mmio_read/write found it on the kvm_io_bus): traced, no KVM_EXIT_MMIO.
+    if (vcpu.ctx.bus.find(a.gpa)?.device.inKernel) {
+      vcpu.ctx.emit("kvm_mmio", { type: a.write ? 2 : 1, len: a.size, gpa: a.gpa, val: a.value });
+      continue;
+    }
     vcpu.count("mmio_exits");
     if (a.write) {
       vcpu.ctx.emit("kvm_mmio", { type: 2, len: a.size, gpa: a.gpa, val: a.value });

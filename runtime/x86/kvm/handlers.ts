@@ -5,7 +5,7 @@
 
 import type { HandleResult } from "../../core/machine.js";
 import type { KvmEra } from "../../core/trace.js";
-import { CR0, EFER, MSR_EFER, RFLAGS_IF } from "../state.js";
+import { CR0, EFER, MSR_EFER } from "../state.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
@@ -15,6 +15,10 @@ import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { decidingIndex, kvmCpuid, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
+import {
+  apicMsrRead, apicMsrWrite, handleApicAccess, handleApicWrite, handleEoiInduced, handleExternalInterrupt, handleHalt,
+  handleInterruptWindow, handleTprBelowThreshold,
+} from "./apic-exits.js";
 import type { KvmVcpu } from "./vcpu.js";
 
 const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
@@ -89,6 +93,9 @@ const handleCr: ExitHandler = (vcpu) => {
 /** vmx_get_msr / kvm_get_msr_common: from the VMCS field or KVM's own copy. */
 function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   if (msr === MSR_EFER) return vcpu.arch.efer;
+  const apic = apicMsrRead(vcpu, msr);
+  if (apic === "gp") return null;
+  if (apic !== null) return apic;
   const info = msrInfo(msr);
   if (!info) return null;
   if (info.home !== "arch") return vcpu.ctx.vmcs.read(info.home);
@@ -98,6 +105,8 @@ function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
 
 function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   if (msr === MSR_EFER) return vcpu.kvmSetEfer(data);
+  const apic = apicMsrWrite(vcpu, msr, data);
+  if (apic !== null) return apic;
   const info = msrInfo(msr);
   if (!info) return 1;
   if (info.home !== "arch") vcpu.ctx.vmcs.write(info.home, data);
@@ -175,17 +184,19 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
   const r = cpuidAnswer(leaf, index, vcpu.ctx.era());
-  const entry = r.entry;
+  let entry = r.entry;
+  // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
+  if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
     halves[3] = entry.ebx; halves[19] = 0;
     halves[1] = entry.ecx; halves[17] = 0;
     halves[2] = entry.edx; halves[18] = 0;
   } else {
-    s.gpr[0] = r.eax;
-    s.gpr[3] = r.ebx;
-    s.gpr[1] = r.ecx;
-    s.gpr[2] = r.edx;
+    s.gpr[0] = BigInt(entry.eax);
+    s.gpr[3] = BigInt(entry.ebx);
+    s.gpr[1] = BigInt(entry.ecx);
+    s.gpr[2] = BigInt(entry.edx);
   }
   const f = CPUID_FIELDS;
   (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = r.found), (f.used_max_basic = r.usedMaxBasic);
@@ -198,7 +209,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
 const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false, used_max_basic: false };
 
 /** The registers and the result of a CPUID leaf and subleaf, made once per pair (the answers never change). */
-type CpuidAnswer = CpuidAnswerEntry & { eax: bigint; ebx: bigint; ecx: bigint; edx: bigint; result: HandleResult };
+type CpuidAnswer = CpuidAnswerEntry & { result: HandleResult };
 /**
  * Answers by leaf: the answer itself when the subleaf does not decide it (whatever the guest left
  * in ECX), else the answers of that leaf by subleaf. One lookup on the hot path.
@@ -226,16 +237,8 @@ function cpuidAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
 function makeAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
   const a = kvmCpuid(leaf, era, index);
   const how = a.found ? "" : a.usedMaxBasic ? " (above the highest basic leaf: its values)" : " (not in the table: zeros)";
-  return { ...a, eax: BigInt(a.entry.eax), ebx: BigInt(a.entry.ebx), ecx: BigInt(a.entry.ecx), edx: BigInt(a.entry.edx), result: resume(`cpuid leaf ${hex(leaf)}${how}`) };
+  return { ...a, result: resume(`cpuid leaf ${hex(leaf)}${how}`) };
 }
-
-const handleHalt: ExitHandler = (vcpu) => {
-  vcpu.count("halt_exits");
-  vcpu.skipInstruction();
-  // kvm_emulate_halt: the vCPU blocks until an interrupt. This machine has no interrupt source.
-  const ifFlag = (vcpu.ctx.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
-  return halt(`HLT with interrupts ${ifFlag ? "enabled" : "disabled"}: the vCPU blocks and no interrupt source can wake it; VM stopped`);
-};
 
 const handleEptViolation: ExitHandler = (vcpu) => {
   const q = qual(vcpu);
@@ -291,11 +294,6 @@ const handleException: ExitHandler = (vcpu) => {
 const handleTripleFault: ExitHandler = (vcpu) => {
   vcpu.ctx.emit("kvm_userspace_exit", { reason: 8, errno: 0 });
   return halt("triple fault: KVM_EXIT_SHUTDOWN (the VMM would reset the guest)");
-};
-
-const handleExternalInterrupt: ExitHandler = (vcpu) => {
-  vcpu.count("irq_exits");
-  return resume("external interrupt handled by the host");
 };
 
 const skipping = (stat: string, what: string): ExitHandler => (vcpu) => {
@@ -395,7 +393,11 @@ export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
   [EXIT.XSETBV!]: handleXsetbv,
   [EXIT.GDTR_IDTR!]: handleDesc,
   [EXIT.LDTR_TR!]: handleDesc,
-  [EXIT.PENDING_INTERRUPT!]: windowOpen("CPU_BASED_VIRTUAL_INTR_PENDING"),
+  [EXIT.PENDING_INTERRUPT!]: handleInterruptWindow,
+  [EXIT.TPR_BELOW_THRESHOLD!]: handleTprBelowThreshold,
+  [EXIT.APIC_ACCESS!]: handleApicAccess,
+  [EXIT.APIC_WRITE!]: handleApicWrite,
+  [EXIT.EOI_INDUCED!]: handleEoiInduced,
   [EXIT.NMI_WINDOW!]: windowOpen("CPU_BASED_VIRTUAL_NMI_PENDING"),
   [EXIT.VMCALL!]: handleVmcall,
   [EXIT.VMCLEAR!]: handleVmxInsn,

@@ -3,6 +3,7 @@
 // Numbers: Intel SDM Vol. 4 Table 2-2; Linux arch/x86/include/asm/msr-index.h names.
 
 import type { Documented } from "../../core/machine.js";
+import { APIC_REGISTERS, x2apicMsr } from "../apic/registers.js";
 
 export interface MsrInfo extends Documented {
   code: number;
@@ -23,6 +24,9 @@ export const MSRS: readonly MsrInfo[] = [
   M(0x174, "IA32_SYSENTER_CS", "GUEST_SYSENTER_CS", true, "SYSENTER code segment"),
   M(0x175, "IA32_SYSENTER_ESP", "GUEST_SYSENTER_ESP", true, "SYSENTER stack pointer"),
   M(0x176, "IA32_SYSENTER_EIP", "GUEST_SYSENTER_EIP", true, "SYSENTER entry point"),
+  M(0x6e0, "IA32_TSC_DEADLINE", "arch", false, "TSC-deadline timer: the APIC timer fires when the TSC reaches it (kvm_set_lapic_tscdeadline_msr)"),
+  // x2APIC registers (SDM Vol. 3 Table 11-6): MSR 0x800 + offset / 16, KVM's in-kernel APIC (kvm_x2apic_msr_read/write).
+  ...APIC_REGISTERS.filter((r) => !r.xapicOnly).map((r) => M(x2apicMsr(r.offset), `IA32_X2APIC_${r.name}`, "arch", false, `x2APIC ${r.doc}`)),
   M(0x1a0, "IA32_MISC_ENABLE", "arch", false, "miscellaneous feature enables"),
   M(0x1d9, "IA32_DEBUGCTL", "GUEST_IA32_DEBUGCTL", false, "debug control"),
   M(0x277, "IA32_PAT", "GUEST_IA32_PAT", false, "page attribute table"),

@@ -15,6 +15,7 @@ import type { Ept, HostMemory } from "../vmx/ept.js";
 import type { PioBus } from "../../devices/pio.js";
 import { MSRS } from "./msrs.js";
 import { cpuidHas } from "./cpuid.js";
+import type { KvmIrqChip } from "./irqchip.js";
 
 const BIT = (n: number) => (1 << n) >>> 0;
 /** Fields KVM reads or writes on every exit, resolved once. */
@@ -56,6 +57,10 @@ export interface KvmContext {
   host: HostMemory;
   era: () => KvmEra;
   emit: (name: string, fields: Record<string, FieldValue>) => void;
+  /** Modelled cycles now (the machine's clock). */
+  now: () => number;
+  /** The vCPU sleeps (kvm_vcpu_block): the clock advances `cycles` with no guest instruction. */
+  idle: (cycles: number) => void;
   /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
   emitter: (name: string) => (fields: Record<string, FieldValue>) => void;
 }
@@ -78,6 +83,8 @@ export class KvmVcpu {
   readonly softMsrs = new Map<number, bigint>();
   /** Exception queued for injection at the next VM entry (kvm_queue_exception). */
   queued: { vector: number; errorCode?: number; address?: bigint } | null = null;
+  /** The in-kernel irqchip (local APIC, I/O APIC), set by the machine after construction. */
+  irq!: KvmIrqChip;
   ioBitmapA = 0;
   ioBitmapB = 0;
   msrBitmap = 0;

@@ -23,9 +23,11 @@ const ud = (m: X86Machine) => injected(m).some((l) => l.startsWith("kvm_inj_exce
 
 describe("CPUID advertises exactly what is modelled (issue 14)", () => {
   // CPUID.1:ECX bits, SDM Vol. 2 Table 3-10: VMX 5, PCID 17, TSC-deadline 24, XSAVE 26, OSXSAVE 27, AVX 28; hypervisor 31.
-  test.each(KVM_ERAS)("leaf 1 ECX has none of VMX, PCID, TSC-deadline, XSAVE, OSXSAVE, AVX (%s)", (era) => {
+  // Issue 16 added the local APIC: TSC-deadline (24) and x2APIC (21) are advertised since, with APIC (EDX 9).
+  test.each(KVM_ERAS)("leaf 1 ECX has none of VMX, PCID, XSAVE, OSXSAVE, AVX; it has x2APIC and TSC-deadline (%s)", (era) => {
     const { ecx, edx } = kvmCpuid(1, era).entry;
-    for (const bit of [5, 17, 24, 26, 27, 28]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
+    for (const bit of [5, 17, 26, 27, 28]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
+    expect([(ecx >>> 21) & 1, (ecx >>> 24) & 1, (edx >>> 9) & 1]).toEqual([1, 1, 1]);
     expect(ecx >>> 31).toBe(1); // KVM's hypervisor bit
     // EDX: PAE (6) and MSR (5), TSC (4) are modelled; FPU (0) and SSE2 (26) are not decoded.
     expect([(edx >> 4) & 1, (edx >> 5) & 1, (edx >> 6) & 1, edx & 1, (edx >> 26) & 1]).toEqual([1, 1, 1, 0, 0]);
@@ -97,8 +99,8 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
     expect(v.rows).toContainEqual(["0x1", "edx", 4, "TSC", "advertised", "instruction 0f 31"]);
   });
 
-  test("the bits the issue names: TSC-deadline's MSR 0x6e0 is #GP and the bit is clear; CR4.VMXE and CR4.OSXSAVE are #GP", () => {
-    expect(cpuidHas("2015", "TSC_DEADLINE_TIMER")).toBe(false);
+  test("the bits the issue names: CR4.VMXE and CR4.OSXSAVE are #GP (TSC-deadline is modelled since issue 16)", () => {
+    expect(cpuidHas("2015", "TSC_DEADLINE_TIMER")).toBe(true);
     // kvm_set_cr4 (v4.1): OSXSAVE without XSAVE in the guest's CPUID is invalid; vmx_set_cr4: VMXE needs nested VMX.
     for (const bit of [13, 18, 17, 20]) {
       const m = guest32(`mov %cr4, %eax\nor $${1 << bit}, %eax\nmov %eax, %cr4\nhlt`);

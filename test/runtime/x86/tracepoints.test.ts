@@ -39,6 +39,25 @@ const GATE = (vector: number) => `
   mov $0x800000, %esp
 `;
 
+/**
+ * The in-kernel APIC's events (issue 16): the guest enables its APIC, sends itself vector 0x31
+ * through the ICR (self shorthand), takes it with interrupts on and EOIs it in the handler.
+ * TP_printk of v4.1 trace.h: kvm_apic "apic_%s %s = 0x%x" (today 0x%llx), kvm_apic_ipi
+ * "dst %x vec %u (%s|%s|%s|%s|%s)", kvm_apic_accept_irq "apicid %x vec %u (%s|%s)", kvm_eoi
+ * "apicid %x vector %d", kvm_inj_virq "irq %u" (today "%s 0x%x%s").
+ */
+function APIC_ROWS(): Record<string, Row[]> {
+  const guest = `${GATE(0x31)}\n  movl $0x1ff, 0xfee000f0\n  sti\n  movl $0x40031, 0xfee00300\n  nop\n  cli\n  hlt\nhandler:\n  movl $0, 0xfee000b0\n  iret\n${TABLES}`;
+  const row = (name: string, expected: Row["expected"]): Row[] => [{ what: "a self-IPI of vector 0x31, taken and EOI'd", guest, names: [name], expected }];
+  return {
+    kvm_apic: row("kvm_apic", { "2015": ["kvm_apic: apic_write APIC_SPIV = 0x1ff", "kvm_apic: apic_write APIC_ICR = 0x40031"], today: ["kvm_apic: apic_write APIC_SPIV = 0x1ff", "kvm_apic: apic_write APIC_ICR = 0x40031"] }),
+    kvm_apic_ipi: row("kvm_apic_ipi", { "2015": ["kvm_apic_ipi: dst 0 vec 49 (Fixed|physical|de-assert|edge|self)"], today: ["kvm_apic_ipi: dst 0 vec 49 (Fixed|physical|de-assert|edge|self)"] }),
+    kvm_apic_accept_irq: row("kvm_apic_accept_irq", { "2015": ["kvm_apic_accept_irq: apicid 0 vec 49 (Fixed|edge)"], today: ["kvm_apic_accept_irq: apicid 0 vec 49 (Fixed|edge)"] }),
+    kvm_inj_virq: row("kvm_inj_virq", { "2015": ["kvm_inj_virq: irq 49"], today: [] }),
+    kvm_eoi: row("kvm_eoi", { "2015": ["kvm_eoi: apicid 0 vector 49"], today: [] }),
+  };
+}
+
 interface Row {
   /** What the row shows and where the text comes from. */
   what: string;
@@ -57,6 +76,7 @@ function traceOf(row: Row, era: KvmEra): string[] {
 
 /** Lines of the guest's first exits past the code page's EPT violation at 0x400000 (qualification 0x184: fetch, GPA translated). */
 const ROWS: Record<string, Row[]> = {
+  ...APIC_ROWS(),
   kvm_exit: [
     {
       // v4.1 vmx_get_exit_info: info1 = EXIT_QUALIFICATION, info2 = VM_EXIT_INTR_INFO (printed "%llx").

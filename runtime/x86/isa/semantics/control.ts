@@ -110,6 +110,7 @@ const retfar: Sem = (env, insn) => {
  */
 const iret: Sem = (env, insn) => {
   const s = env.state;
+  s.nmiBlocked = false; // IRET ends blocking by NMI (SDM Vol. 3 6.7.1)
   const osz = insn.operandSize;
   const first = peekPop(env, osz, 3);
   const [rip, csv, fl] = first.values as [bigint, bigint, bigint];

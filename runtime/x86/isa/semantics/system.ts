@@ -45,6 +45,15 @@ const clts: Sem = (env) => env.clts();
 
 /** EDX:EAX pair writes zero-extend in 64-bit mode (32-bit register writes). */
 function writeEdxEax(env: Parameters<Sem>[0], v: bigint): void {
+  // On the register halves when the state has them (X86Regs: r[i] low, r[16 + i] high), as handle_cpuid does.
+  const r = (env.state as { r?: Int32Array }).r;
+  if (r) {
+    r[0] = Number(v & 0xffff_ffffn) | 0;
+    r[16] = 0;
+    r[2] = Number((v >> 32n) & 0xffff_ffffn) | 0;
+    r[18] = 0;
+    return;
+  }
   writeGpr(env.state, 0, 4, v & 0xffff_ffffn);
   writeGpr(env.state, 2, 4, (v >> 32n) & 0xffff_ffffn);
 }
@@ -180,6 +189,8 @@ const flagop: Sem = (env, insn) => {
     case 3: case 4: {
       const iopl = Number((s.rflags >> 12n) & 3n);
       if (s.mode !== "real" && cpl(s) > iopl) env.raise(GP, 0);
+      // STI that sets IF blocks interrupts until the next instruction retires (SDM Vol. 3 6.8.3, "blocking by STI").
+      if (insn.spec.arg === 4 && !(s.rflags & IF)) s.stiShadow = s.nextRip;
       s.rflags = insn.spec.arg === 3 ? s.rflags & ~IF : s.rflags | IF;
       break;
     }

@@ -1,0 +1,319 @@
+// KVM's in-kernel irqchip for one vCPU (QEMU's default kernel-irqchip=on): the local APIC and the
+// I/O APIC, and what KVM does with them around VM entry — Linux v4.1 arch/x86/kvm/x86.c
+// inject_pending_event / enable_irq_window / update_cr8_intercept, vmx.c vmx_inject_irq,
+// vmx_inject_nmi, the APIC-access page (vm_need_virtualize_apic_accesses) and APICv
+// (vmx_refresh_apicv_exec_ctrl, vmx_hwapic_irr_update, vmx_load_eoi_exitmap). What the processor
+// does with the same VMCS settings while the guest runs (interrupt-window and TPR-threshold exits,
+// virtual-interrupt delivery, APIC-register virtualization, EOI virtualization: SDM Vol. 3 Chapter
+// 29 "APIC Virtualization and Virtual Interrupts") is `poll` and `apicPageAccess` here: the
+// machine calls poll at block boundaries, never inside a compiled block.
+
+import type { FieldValue, KvmEra } from "../../core/trace.js";
+import { lookupField, type Vmcs } from "../vmx/fields.js";
+import { ctl } from "../vmx/controls.js";
+import { EXIT } from "../vmx/reasons.js";
+import { INTR_TYPE } from "../vmx/qualification.js";
+import { VmExitSignal, type ExitInfo } from "../state.js";
+import { LocalApic } from "../apic/lapic.js";
+import { IoApic, IOAPIC_BASE } from "../apic/ioapic.js";
+import { APIC_DEFAULT_BASE, apicOffset } from "../apic/registers.js";
+import { RFLAGS_IF } from "../state.js";
+import type { X86Cpu } from "../cpu.js";
+import type { MmioBus } from "../../core/bus.js";
+import { ExitlabError } from "../../core/errors.js";
+
+/** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
+export const HOST_TIMER_VECTOR = 0xef;
+/** KVM's posted-interrupt notification vector (irq_vectors.h POSTED_INTR_VECTOR). */
+export const POSTED_INTR_VECTOR = 0xf2;
+/** APIC-access exit qualification (SDM Vol. 3 Table 28-6, 27-6 in older editions): offset and access type. */
+export const APIC_ACCESS_QUAL = {
+  name: "APIC access",
+  source: "Intel SDM Vol. 3 Table 27-6 (28-6, 29-6 in later editions)",
+  fields: [
+    { name: "offset", lsb: 0, width: 12, radix: "hex" as const, doc: "offset of the access in the APIC page" },
+    { name: "access_type", lsb: 12, width: 4, values: ["linear-read", "linear-write", "linear-fetch", "event-delivery", "", "", "", "", "", "", "guest-physical-event", "guest-physical-fetch"], doc: "access type" },
+  ],
+};
+
+/** APIC registers whose reads APIC-register virtualization satisfies from the virtual-APIC page (SDM 29.4.2); TMCCT is not one. */
+const VIRTUALIZED_READS = new Set([
+  "ID", "LVR", "TASKPRI", "EOI", "PROCPRI", "LDR", "DFR", "SPIV", "ESR", "ICR", "ICR2", "LVTT", "LVTTHMR", "LVTPC", "LVT0", "LVT1", "LVTERR", "LVTCMCI", "TMICT", "TDCR",
+].map(apicOffset));
+for (let i = 0; i < 8; i++) for (const r of [0x100, 0x180, 0x200]) VIRTUALIZED_READS.add(r + 16 * i);
+
+const TASKPRI = apicOffset("TASKPRI"), EOI = apicOffset("EOI"), ICR = apicOffset("ICR"), ICR2 = apicOffset("ICR2"), SELF_IPI = apicOffset("SELF_IPI");
+/** x2APIC MSRs whose writes APICv virtualizes: TPR, EOI, SELF_IPI (SDM 29.5). */
+const X2APIC_VIRTUAL_WRITES = new Set([0x808, 0x80b, 0x83f]);
+
+export interface IrqHost {
+  vmcs: Vmcs;
+  cpu: X86Cpu;
+  bus: MmioBus;
+  era(): KvmEra;
+  /** Modelled cycles now. */
+  now(): number;
+  emit(name: string, fields: Record<string, FieldValue>): void;
+  /** KVM's MSR-bitmap update (vmx_enable/disable_intercept_for_msr). */
+  setMsrIntercept(msr: number, write: boolean, on: boolean): void;
+}
+
+/** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
+export function apicvOn(settings: { era: KvmEra; apicv?: unknown }): boolean {
+  return settings.apicv === undefined ? settings.era !== "2015" : settings.apicv === true;
+}
+
+export class KvmIrqChip {
+  readonly lapic: LocalApic;
+  readonly ioapic: IoApic;
+  /** APICv (enable_apicv): APIC-register virtualization, virtual-interrupt delivery, posted interrupts. */
+  apicv = false;
+  /**
+   * Cycle at which the running guest must be looked at (poll) next: the timer's deadline, or 0
+   * while an interrupt waits for a window, the TPR to drop, or (APICv) virtual delivery.
+   */
+  nextEvent = Infinity;
+  /** Whether refresh left anything in the VMCS to undo (a window, a TPR threshold, RVI/SVI). */
+  private armed = false;
+  /** A write APICv turned into APIC_WRITE: the value, for handle_apic_write. */
+  pendingWrite = 0;
+
+  constructor(private readonly host: IrqHost) {
+    this.lapic = new LocalApic(0, {
+      now: () => host.now(),
+      tscOffset: () => Number(host.vmcs.read("TSC_OFFSET")),
+      cr8: { get: () => Number(host.cpu.state.cr8 & 0xfn), set: (v) => void (host.cpu.state.cr8 = BigInt(v & 0xf)) },
+      emit: (name, fields) => host.emit(name, fields),
+      onEoi: (v) => this.ioapic.eoi(v),
+    });
+    this.ioapic = new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
+    host.bus.add(APIC_DEFAULT_BASE, 0x1000, this.lapic);
+    host.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
+  }
+
+  private get vmcs(): Vmcs {
+    return this.host.vmcs;
+  }
+
+  /**
+   * vmx_vcpu_setup's APIC part: the APIC-access page at 0xfee00000 (flexpriority with an in-kernel
+   * irqchip) and, with APICv, register virtualization, virtual-interrupt delivery and posted
+   * interrupts (vmx_secondary_exec_control, vmx_pin_based_exec_ctrl).
+   */
+  setup(apicv: boolean): void {
+    this.apicv = apicv;
+    const v = this.vmcs;
+    v.write("APIC_ACCESS_ADDR", APIC_DEFAULT_BASE);
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES"), true);
+    const apicvBits = ctl("SECONDARY_EXEC_APIC_REGISTER_VIRT") | ctl("SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY");
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", apicvBits >>> 0, apicv);
+    v.setBits("PIN_BASED_VM_EXEC_CONTROL", ctl("PIN_BASED_POSTED_INTR"), apicv);
+    v.write("POSTED_INTR_NV", apicv ? POSTED_INTR_VECTOR : 0);
+    this.updateApicMode();
+    this.refresh();
+  }
+
+  /**
+   * vmx_set_virtual_apic_mode + vmx_update_msr_bitmap_x2apic (today; v4.1's
+   * vmx_set_virtual_x2apic_mode): in x2APIC mode with APICv, "virtualize x2APIC mode" replaces the
+   * APIC-access page, reads of 0x800-0x8ff pass the MSR bitmap (but TMCCT, 0x839) and writes of
+   * TPR (0x808), EOI (0x80b) and SELF_IPI (0x83f) too; otherwise every x2APIC MSR exits.
+   */
+  updateApicMode(): void {
+    const v = this.vmcs;
+    const x2 = this.apicv && this.lapic.x2apic;
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE"), x2);
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES"), !x2);
+    for (let msr = 0x800; msr <= 0x8ff; msr++) {
+      this.host.setMsrIntercept(msr, false, !x2 || msr === 0x839);
+      this.host.setMsrIntercept(msr, true, !x2 || !X2APIC_VIRTUAL_WRITES.has(msr));
+    }
+  }
+
+  /**
+   * An x2APIC MSR access the MSR bitmap let through (SDM 29.5): with virtualize x2APIC mode, reads
+   * from the virtual-APIC page; TPR and EOI writes virtualized; a SELF_IPI write is virtual
+   * self-IPI (SDM 29.1.3): the vector enters VIRR, no exit. Undefined when not virtualized (the
+   * processor's own #GP path then applies).
+   */
+  x2apicMsrAccess(msr: number, write: boolean, value: bigint): bigint | undefined {
+    if (!(this.vmcs.readNum(SECONDARY) & VIRT_X2APIC)) return undefined;
+    const l = this.lapic;
+    const off = (msr - 0x800) << 4;
+    if (!write) {
+      if (off === ICR) return (BigInt(l.readReg(ICR2)) << 32n) | BigInt(l.readReg(ICR));
+      return BigInt(l.readReg(off));
+    }
+    const v = Number(value & 0xffff_ffffn);
+    if (off === EOI) {
+      const vec = l.highestIsr();
+      if (vec >= 0 && l.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED!, qualification: BigInt(vec) });
+      l.eoi(false);
+    } else if (off === SELF_IPI) l.acceptIrq(v & 0xff, false, 0);
+    else l.writeReg(off, v);
+    this.refresh();
+    return value;
+  }
+
+  /** Whether the guest can take an external interrupt now (vmx_interrupt_allowed): RFLAGS.IF and no STI shadow. */
+  private interruptible(): boolean {
+    const s = this.host.cpu.state;
+    return (s.rflags & RFLAGS_IF) !== 0n && s.stiShadow !== s.rip;
+  }
+
+  /**
+   * inject_pending_event at VM entry, unless VM entry already injects an event: an NMI, else the
+   * APIC's highest deliverable vector (kvm_inj_virq, vmx_inject_irq) when the guest can take it,
+   * else the interrupt window is requested (enable_irq_window). With APICv the vector goes to RVI
+   * instead (vmx_hwapic_irr_update) and the processor delivers it: no window exit.
+   */
+  beforeEntry(): void {
+    const v = this.vmcs;
+    const l = this.lapic;
+    // The common exit: nothing requested, no window or threshold armed: only the timer to watch.
+    if (!this.armed && !l.nmiPending && l.highestIrr() < 0) {
+      this.nextEvent = l.timerDeadline;
+      return;
+    }
+    const busy = v.readNum(ENTRY_INTR) >>> 31 === 1;
+    const s = this.host.cpu.state;
+    if (!busy && l.nmiPending && !s.nmiBlocked) {
+      // vmx_inject_nmi: the NMI blocks further NMIs until the guest's IRET.
+      l.nmiPending = false;
+      s.nmiBlocked = true;
+      v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.NMI << 8) | 2) >>> 0);
+    } else if (!busy && !this.apicv) {
+      const vec = l.pendingVector();
+      if (vec >= 0 && this.interruptible()) {
+        l.ackInterrupt(vec);
+        this.host.emit("kvm_inj_virq", { irq: vec, soft: false, reinjected: false });
+        v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.EXTERNAL << 8) | vec) >>> 0);
+      }
+    }
+    this.refresh();
+  }
+
+  /** The interrupt-window and TPR-threshold controls and RVI/SVI from the APIC's state; nextEvent after them. */
+  refresh(): void {
+    const v = this.vmcs, l = this.lapic;
+    const irr = l.highestIrr();
+    const pending = irr < 0 ? -1 : l.pendingVector();
+    let watch = false;
+    let window = false;
+    if (this.apicv) {
+      // GUEST_INTR_STATUS: RVI (bits 7:0) the highest IRR, SVI (15:8) the highest ISR (a guest-state
+      // field: written only when it changes, so an unchanged entry stays cheap).
+      const status = Math.max(0, irr) | (Math.max(0, l.highestIsr()) << 8);
+      if (v.readNum(INTR_STATUS) !== status) v.writeField(INTR_STATUS, status);
+      watch = pending >= 0;
+    } else if (irr >= 0) {
+      window = pending >= 0 && v.readNum(ENTRY_INTR) >>> 31 === 0;
+      // update_cr8_intercept: TPR_THRESHOLD = the class of the highest IRR the TPR holds back.
+      const isr = l.highestIsr();
+      const held = pending < 0 && l.enabled && (irr & 0xf0) <= l.tpr() && (irr & 0xf0) > (isr < 0 ? 0 : isr & 0xf0);
+      const threshold = held ? irr >> 4 : 0;
+      if (v.readNum(TPR_THRESHOLD) !== threshold) v.writeField(TPR_THRESHOLD, threshold);
+      watch = window || held;
+    } else if (v.readNum(TPR_THRESHOLD) !== 0) v.writeField(TPR_THRESHOLD, 0);
+    // enable_nmi_window: an NMI held back by blocking by NMI waits for the NMI window.
+    const nmiWait = l.nmiPending && v.readNum(ENTRY_INTR) >>> 31 === 0;
+    const ctls = v.readNum(CPU_BASED);
+    const next = ((ctls & ~(WINDOW | NMI_WINDOW)) | (window ? WINDOW : 0) | (nmiWait ? NMI_WINDOW : 0)) >>> 0;
+    if (next !== ctls) v.writeField(CPU_BASED, next);
+    this.armed = window || nmiWait || v.readNum(TPR_THRESHOLD) !== 0 || (this.apicv && v.readNum(INTR_STATUS) !== 0);
+    this.nextEvent = watch || nmiWait ? 0 : l.timerDeadline;
+  }
+
+  /**
+   * The processor between two blocks of guest code: the host's timer interrupt (an
+   * EXTERNAL_INTERRUPT exit: KVM sets PIN_BASED_EXT_INTR_MASK), an open interrupt window, the TPR
+   * below the threshold, or (APICv) virtual-interrupt delivery through the guest's IDT without an
+   * exit. Returns the exit to take, or null.
+   */
+  poll(): ExitInfo | null {
+    const now = this.host.now();
+    const l = this.lapic;
+    if (now >= l.timerDeadline) {
+      return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
+    }
+    const v = this.vmcs;
+    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW!, qualification: 0n };
+    if (this.apicv) {
+      const vec = l.pendingVector();
+      if (vec >= 0 && this.interruptible()) {
+        // Virtual-interrupt delivery (SDM 29.2.2): RVI → SVI, the vector through the IDT, no exit.
+        l.ackInterrupt(vec);
+        this.host.cpu.deliver(vec, undefined, true, undefined, INTR_TYPE.EXTERNAL);
+      }
+      this.refresh();
+      return null;
+    }
+    if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT!, qualification: 0n };
+    const threshold = v.readNum(TPR_THRESHOLD);
+    if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD!, qualification: 0n };
+    // Nothing the guest did without an exit changes what KVM armed: look again at the next boundary.
+    return null;
+  }
+
+  /**
+   * A guest access to the APIC-access page (SDM 29.4). Without APICv: an APIC_ACCESS exit (fault-like).
+   * With APIC-register virtualization: reads from the virtual-APIC page (TMCCT still exits), TPR
+   * writes virtualized, EOI virtualized (EOI_INDUCED for a level-triggered vector, KVM's EOI-exit
+   * bitmap), other writes an APIC_WRITE exit. APIC_WRITE and EOI_INDUCED are trap-like in
+   * hardware; here they are raised as the write happens and KVM's handler completes the
+   * instruction (skip_emulated_instruction): the same exits, the exit's RIP the instruction's own.
+   */
+  apicPageAccess(offset: number, size: number, write: boolean, value: bigint): bigint {
+    const reg = offset & 0xff0;
+    const qual = BigInt(offset | ((write ? 1 : 0) << 12));
+    if (!this.apicv || (offset & 0xf) !== 0 || size !== 4) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS!, qualification: qual });
+    if (!write) {
+      if (!VIRTUALIZED_READS.has(reg)) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS!, qualification: qual });
+      return BigInt(this.lapic.readReg(reg));
+    }
+    const v = Number(value & 0xffff_ffffn);
+    if (reg === TASKPRI) {
+      this.lapic.writeReg(TASKPRI, v);
+      this.refresh();
+      return value;
+    }
+    if (reg === EOI) {
+      // EOI virtualization (SDM 29.1.2): SVI's vector leaves the ISR; the EOI-exit bitmap (KVM sets the
+      // level-triggered vectors, vmx_load_eoi_exitmap) makes it an EOI_INDUCED exit.
+      const vec = this.lapic.highestIsr();
+      if (vec >= 0 && this.lapic.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED!, qualification: BigInt(vec) });
+      this.lapic.eoi(false);
+      this.refresh();
+      return value;
+    }
+    this.pendingWrite = v;
+    throw new VmExitSignal({ reason: EXIT.APIC_WRITE!, qualification: BigInt(reg) });
+  }
+
+  /**
+   * `irq N`: KVM_SIGNAL_MSI / KVM_IRQ_LINE from the VMM: vector N (16-255) to the local APIC as a
+   * fixed edge interrupt; KVM delivers it at the next entry the guest can take it (APICv: the
+   * processor, as a posted interrupt would be). Returns what happened; throws on a bad vector.
+   */
+  injectIrq(vector: number): string {
+    if (!Number.isInteger(vector) || vector < 16 || vector > 255) {
+      throw new ExitlabError(`irq ${vector}: an x86 interrupt vector is 16-255`, "vectors 0-31 are exceptions; e.g. irq 0x30");
+    }
+    const ok = this.lapic.acceptIrq(vector, false, 0);
+    this.refresh();
+    return ok ? `vector ${vector} pending in the local APIC's IRR` : `vector ${vector} dropped: the guest has not software-enabled its local APIC (SVR bit 8)`;
+  }
+}
+
+const ENTRY_INTR = lookup("VM_ENTRY_INTR_INFO_FIELD");
+const CPU_BASED = lookup("CPU_BASED_VM_EXEC_CONTROL");
+const TPR_THRESHOLD = lookup("TPR_THRESHOLD");
+const INTR_STATUS = lookup("GUEST_INTR_STATUS");
+const WINDOW = ctl("CPU_BASED_VIRTUAL_INTR_PENDING");
+const SECONDARY = lookup("SECONDARY_VM_EXEC_CONTROL");
+const VIRT_X2APIC = ctl("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE");
+const NMI_WINDOW = ctl("CPU_BASED_VIRTUAL_NMI_PENDING");
+
+function lookup(name: string) {
+  return lookupField(name).field;
+}

@@ -1,0 +1,151 @@
+// The local APIC and I/O APIC models against the SDM's rules (issue 16): timer modes, TPR/PPR,
+// the ICR's delivery status, x2APIC under APICv, TSC-deadline, the I/O APIC's redirection.
+
+import { describe, expect, test } from "vitest";
+import { createX86Machine, type X86Machine } from "../../../../runtime/x86/machine.js";
+import { LocalApic, type LapicHost } from "../../../../runtime/x86/apic/lapic.js";
+import { IoApic } from "../../../../runtime/x86/apic/ioapic.js";
+import { APIC_REGISTERS, apicOffset, timerDivisor, x2apicMsr } from "../../../../runtime/x86/apic/registers.js";
+
+function bareApic(): { apic: LocalApic; clock: { t: number }; events: string[]; cr8: { v: number } } {
+  const clock = { t: 0 }, events: string[] = [], cr8 = { v: 0 };
+  const host: LapicHost = {
+    now: () => clock.t, tscOffset: () => 0, cr8: { get: () => cr8.v, set: (v) => void (cr8.v = v) },
+    emit: (name, f) => void events.push(`${name} ${JSON.stringify(f)}`),
+  };
+  return { apic: new LocalApic(0, host), clock, events, cr8 };
+}
+const O = apicOffset;
+
+describe("local APIC registers (SDM Vol. 3 Table 11-1, 11-6)", () => {
+  test("x2APIC MSR numbers are 0x800 + offset / 16: TPR 0x808, EOI 0x80b, ICR 0x830, SELF_IPI 0x83f", () => {
+    expect(["TASKPRI", "EOI", "ICR", "SELF_IPI", "TMCCT"].map((n) => x2apicMsr(O(n)))).toEqual([0x808, 0x80b, 0x830, 0x83f, 0x839]);
+    expect(APIC_REGISTERS.filter((r) => r.offset % 16 !== 0)).toEqual([]);
+  });
+
+  test("divide configuration: 0b1011 divides by 1, 0b0000 by 2, 0b1010 by 128 (Figure 11-10)", () => {
+    expect([0xb, 0, 1, 2, 3, 8, 9, 0xa].map(timerDivisor)).toEqual([1, 2, 4, 8, 16, 32, 64, 128]);
+  });
+
+  test("PPR is the TPR or the class of the highest in-service vector; a vector must beat PPR's class", () => {
+    const { apic, cr8 } = bareApic();
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.acceptIrq(0x51);
+    expect(apic.pendingVector()).toBe(0x51);
+    cr8.v = 5; // TPR 0x50: class 5 is held back
+    expect(apic.pendingVector()).toBe(-1);
+    cr8.v = 0;
+    apic.ackInterrupt(0x51);
+    apic.acceptIrq(0x52);
+    expect(apic.ppr()).toBe(0x50);
+    expect(apic.pendingVector()).toBe(-1); // same class as the one in service
+    apic.acceptIrq(0x61);
+    expect(apic.pendingVector()).toBe(0x61);
+    expect(apic.eoi()).toBe(0x51);
+  });
+
+  test("a software-disabled APIC drops fixed interrupts and masks its LVT entries", () => {
+    const { apic } = bareApic();
+    expect(apic.acceptIrq(0x40)).toBe(false);
+    apic.writeReg(O("LVTT"), 0x30);
+    expect(apic.readReg(O("LVTT")) & 0x1_0000).toBe(0x1_0000);
+  });
+
+  test("one-shot timer: TMCCT counts down at the bus clock / divisor and stops at 0; periodic re-arms", () => {
+    const { apic, clock } = bareApic();
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.writeReg(O("TDCR"), 0x0); // divide by 2
+    apic.writeReg(O("LVTT"), 0x30);
+    apic.writeReg(O("TMICT"), 1000);
+    clock.t = 500;
+    expect(apic.readReg(O("TMCCT"))).toBe(750);
+    clock.t = 2000;
+    expect(apic.timerDeadline).toBe(2000);
+    apic.fireTimer();
+    expect(apic.highestIrr()).toBe(0x30);
+    expect(apic.timerDeadline).toBe(Infinity);
+    expect(apic.readReg(O("TMCCT"))).toBe(0);
+    apic.writeReg(O("LVTT"), 0x2_0031); // periodic: a mode change disarms
+    apic.writeReg(O("TMICT"), 100);
+    apic.fireTimer();
+    expect(apic.timerDeadline).toBe(2000 + 400);
+  });
+
+  test("TSC-deadline: IA32_TSC_DEADLINE arms only in TSC-deadline mode; TMICT writes are ignored there", () => {
+    const { apic, clock } = bareApic();
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.setTscDeadline(5000n);
+    expect(apic.timerDeadline).toBe(Infinity);
+    apic.writeReg(O("LVTT"), 0x4_0032);
+    apic.writeReg(O("TMICT"), 10);
+    expect(apic.timerDeadline).toBe(Infinity);
+    clock.t = 100;
+    apic.setTscDeadline(5000n);
+    expect(apic.timerDeadline).toBe(5000);
+    apic.setTscDeadline(1n); // already passed: fires at once
+    expect(apic.timerDeadline).toBe(100);
+  });
+
+  test("the ICR's delivery status reads idle: KVM delivers during the write; kvm_apic_ipi names the fields", () => {
+    const { apic, events } = bareApic();
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.writeReg(O("ICR"), 0x4_4041); // self, fixed, assert, vector 0x41
+    expect(apic.readReg(O("ICR")) & 0x1000).toBe(0);
+    expect(apic.highestIrr()).toBe(0x41);
+    expect(events.some((e) => e.startsWith("kvm_apic_ipi"))).toBe(true);
+    apic.writeReg(O("ICR"), 0x4_0400); // self NMI
+    expect(apic.nmiPending).toBe(true);
+  });
+});
+
+describe("I/O APIC (82093AA datasheet 3.2)", () => {
+  test("version, masked entries at reset, edge delivery, level delivery held until the EOI", () => {
+    const got: number[] = [];
+    const io = new IoApic({ deliver: (v) => void got.push(v) });
+    const reg = (r: number) => (io.write(0, 4, BigInt(r)), Number(io.read(0x10, 4)));
+    expect(reg(1)).toBe(0x17_0011);
+    expect(reg(0x10) & 0x1_0000).toBe(0x1_0000);
+    io.setIrq(3, true);
+    expect(got).toEqual([]); // masked
+    io.write(0, 4, 0x16n);
+    io.write(0x10, 4, 0x33n); // pin 3: vector 0x33, edge, unmasked
+    io.setIrq(3, false);
+    io.setIrq(3, true);
+    expect(got).toEqual([0x33]);
+    io.write(0, 4, 0x18n);
+    io.write(0x10, 4, 0x8034n); // pin 4: level, vector 0x34
+    io.setIrq(4, true);
+    io.setIrq(4, true);
+    expect(got).toEqual([0x33, 0x34]); // Remote IRR holds the second
+    expect(reg(0x18) & 0x4000).toBe(0x4000);
+    io.eoi(0x34); // the line is still high: delivered again
+    expect(got).toEqual([0x33, 0x34, 0x34]);
+  });
+
+  test("the guest reaches it at 0xfec00000 through KVM's in-kernel MMIO (kvm_mmio, no KVM_EXIT_MMIO)", () => {
+    const m = createX86Machine({ guest: { source: ".code32\nstart:\nmovl $1, 0xfec00000\nmov 0xfec00010, %eax\nhlt\n" }, settings: { stepLimit: 1000 } });
+    m.run();
+    expect(m.readRegister("eax")).toBe(0x17_0011n);
+    expect(m.trace.lines("2015").filter((l) => l.startsWith("kvm_userspace_exit: reason KVM_EXIT_MMIO"))).toEqual([]);
+  });
+});
+
+describe("x2APIC and APICv (SDM 29.5)", () => {
+  const x2 = (apicv: boolean): X86Machine => {
+    const src = `.code32\nstart:\nmov $0x1b, %ecx\nrdmsr\nor $0xc00, %eax\nwrmsr\nmov $0x80f, %ecx\nmov $0x1ff, %eax\nxor %edx, %edx\nwrmsr\n` +
+      `mov $0x803, %ecx\nrdmsr\nmov %eax, %ebx\nmov $0x808, %ecx\nmov $0x20, %eax\nwrmsr\nmov $0x83f, %ecx\nmov $0x41, %eax\nwrmsr\nhlt\n`;
+    const m = createX86Machine({ guest: { source: src }, settings: { stepLimit: 1000, apicv } });
+    m.run();
+    return m;
+  };
+  test("without APICv every x2APIC MSR access is an MSR exit; with it reads and TPR/SELF_IPI writes are not", () => {
+    const off = x2(false), on = x2(true);
+    const msr = (m: X86Machine) => m.exits.filter((e) => e.reason === "MSR_READ" || e.reason === "MSR_WRITE").length;
+    expect(off.readRegister("ebx")).toBe(0x5_0014n);
+    expect(on.readRegister("ebx")).toBe(0x5_0014n);
+    expect(msr(off)).toBe(6); // APIC_BASE read+write, SVR, version read, TPR, SELF_IPI
+    expect(msr(on)).toBe(3); // APIC_BASE read+write, SVR (not virtualized)
+    expect(on.irq.lapic.highestIrr()).toBe(0x41);
+    expect(on.vmcs.read32("SECONDARY_VM_EXEC_CONTROL") & 0x11).toBe(0x10); // x2APIC mode virtualized, APIC-access page off
+  });
+});
