@@ -358,10 +358,17 @@ function settingValue(name: string, v: Expr | { text: string; pos: Pos }, ctx: C
 const SESSION_ONLY = new Set<keyof LabSettings>(["arch", "steplimit"]);
 
 /**
- * `set NAME VALUE`: the session's setting, for VMs booted from now on. `era`/`kvm` leaves booted
- * VMs as they are (the KVM a VM was booted with is part of its history; the result says which VMs
- * keep another era), the other machine settings also change the current VM (the result says so).
- * `set NAME VALUE for VM` changes that one VM only.
+ * What a VM is booted with: its KVM (era) and the hardware it was given — interrupt controller,
+ * world-switch model, APICv. Booted VMs keep theirs when the session's changes (they are part of
+ * the VM's history, and a comparison of two VMs must not change under it).
+ */
+const BOOT_TIME = new Set<keyof LabSettings>(["era", "gic", "model", "apicv"]);
+
+/**
+ * `set NAME VALUE`: the session's setting, for VMs booted from now on. The boot-time settings
+ * (BOOT_TIME) leave booted VMs as they are (the result says which VMs keep another value); the
+ * other machine settings also change the current VM (the result says so). `set NAME VALUE for VM`
+ * changes that one VM only.
  */
 function set(s: S<"set">, ctx: Context): Result[] {
   const name = s.name.text.toLowerCase();
@@ -369,7 +376,9 @@ function set(s: S<"set">, ctx: Context): Result[] {
   const { key, machineName, value, arches } = settingValue(name, s.value, ctx);
   if (s.vm) return [text(setForVm(s.vm, name, key, machineName, value, ctx), s.pos)];
   const session = ctx.session;
-  const shown = `${name} = ${String(value)}`;
+  // On/off settings are shown as the words they are set with.
+  const word = (v: unknown): string => (typeof v === "boolean" ? (v ? "on" : "off") : String(v));
+  const shown = `${name} = ${word(value)}`;
   if (key === "arch") {
     session.settings = { ...session.settings, arch: value as Arch };
     return [text(`${shown}: \`vm boot\` without an architecture boots ${String(value)}`, s.pos)];
@@ -378,11 +387,13 @@ function set(s: S<"set">, ctx: Context): Result[] {
     session.settings = { ...session.settings, steplimit: value as number };
     return [text(`${shown} (every \`step\` and \`run\` from now on)`, s.pos)];
   }
-  if (key === "era") {
-    session.settings = { ...session.settings, era: value as LabSettings["era"] };
-    const keep = [...session.vms.values()].filter((vm) => vm.machine.settings.era !== value);
-    const kept = keep.length ? `; ${keep.map((vm) => `\`${vm.name}\` keeps ${vm.machine.settings.era}`).join(", ")} (\`set ${name} ${String(value)} for ${keep[0]!.name}\` changes one)` : "";
-    return [text(`${shown}: applies to VMs booted from now on${kept}`, s.pos)];
+  if (BOOT_TIME.has(key)) {
+    session.settings = { ...session.settings, [key]: value };
+    const keep = [...session.vms.values()].filter((vm) => arches.includes(vm.arch) && vm.machine.settings[machineName] !== value);
+    const was = (vm: (typeof keep)[number]) => word(vm.machine.settings[machineName] ?? "its era's default");
+    const kept = keep.length ? `; ${keep.map((vm) => `\`${vm.name}\` keeps ${was(vm)}`).join(", ")} (\`set ${name} ${word(value)} for ${keep[0]!.name}\` changes one)` : "";
+    const which = arches.length === 1 ? `${arches[0]} VMs` : "VMs";
+    return [text(`${shown}: applies to ${which} booted from now on${kept}`, s.pos)];
   }
   const vm = session.current;
   const other = vm !== undefined && !arches.includes(vm.arch); // a setting of the other architecture

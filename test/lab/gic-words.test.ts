@@ -8,7 +8,7 @@ describe("interrupt words", () => {
   test("set gic, irq N, show gic, show timer", async () => {
     const lab = await Lab.create();
     const out = renderAllText(lab.run("set gic v3\nvm boot arm64\nirq 40\nshow gic\nshow timer"));
-    expect(out).toContain("gic = v3 (VMs booted from now on)");
+    expect(out).toContain("gic = v3: applies to arm64 VMs booted from now on");
     expect(out).toContain("interrupt 40 (SPI) injected, disabled in the distributor: it stays pending");
     expect(out).toMatch(/GICv3 \(KVM vGIC, 2015/);
     expect(out).toMatch(/distributor\s+40 SPI\s+disabled\s+pending/);

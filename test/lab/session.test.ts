@@ -310,11 +310,11 @@ describe("set jit", () => {
     for (const arch of ["x86_64", "arm64"]) {
       const on = run("on", arch);
       expect(on).toMatch(/kvm_exit/);
-      expect(run("off", arch)).toBe(on.replace("jit = true", "jit = false"));
+      expect(run("off", arch)).toBe(on.replace("jit = on", "jit = off"));
     }
     const s = new Session(factory);
     only(s.execute("vm boot arm64 as b"));
-    expect(textOf(only(s.execute("set jit off")))).toMatch(/jit = false \(VM `b` and VMs booted from now on\)/);
+    expect(textOf(only(s.execute("set jit off")))).toMatch(/jit = off \(VM `b` and VMs booted from now on\)/);
     expect(err(s, "set jit maybe").message).toMatch(/jit must be on or off/);
   });
 });
