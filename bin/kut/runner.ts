@@ -9,14 +9,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMachine } from "../../runtime/index.js";
-import type { Arch } from "../../runtime/core/machine.js";
+import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
 
 /** The value upstream's $MAX_SMP stands for here (the number of host CPUs there). */
 export const MAX_SMP = 2;
 /** Seconds an entry may run (either side) unless its `timeout =` says otherwise. */
 export const DEFAULT_TIMEOUT_S = 20;
-/** exitlab's machines: one vCPU, 128 MiB. */
+/** exitlab's machines: one vCPU; 128 MiB unless the entry asks for more (-m). */
 const EXITLAB_SMP = 1;
 const EXITLAB_MEM_MIB = 128;
 
@@ -43,6 +43,14 @@ export function smpOf(e: KutEntry): number {
   return Number(new Function(`return (${expr});`)());
 }
 
+/** The guest RAM an entry asks QEMU for (`-m N` in its options, MiB), else the runners' default. */
+export function memOf(e: KutEntry): number {
+  // QEMU's -m takes MiB, or a size with a suffix (M, G).
+  const m = /(?:^|\s)-m\s+(\d+)([mMgG]?)\b/.exec(e.qemuParams);
+  if (!m) return EXITLAB_MEM_MIB;
+  return Number(m[1]) * (/[gG]/.test(m[2]!) ? 1024 : 1);
+}
+
 /** What an entry's groups need of the machine that exitlab does not model yet (upstream's group names). */
 const GROUP_NEEDS: Record<string, string> = {
   its: "GIC ITS", pmu: "PMU", mte: "MTE", pci: "PCIe",
@@ -50,12 +58,11 @@ const GROUP_NEEDS: Record<string, string> = {
 };
 
 /** What the entry needs that exitlab's machine does not have (empty: nothing). */
-export function needs(e: KutEntry): string[] {
+export function needs(e: KutEntry, arch?: Arch): string[] {
   const out: string[] = [];
   for (const g of e.groups) if (GROUP_NEEDS[g] && !out.includes(GROUP_NEEDS[g]!)) out.push(GROUP_NEEDS[g]!);
   if (smpOf(e) > EXITLAB_SMP) out.push(`smp ${smpOf(e)}`);
-  const m = /-m\s+(\d+)/.exec(e.qemuParams);
-  if (m && Number(m[1]) !== EXITLAB_MEM_MIB) out.push(`-m ${m[1]}`);
+  if (arch && memOf(e) > MAX_RAM_MIB[arch]) out.push(`-m ${memOf(e)} (at most ${MAX_RAM_MIB[arch]} here)`);
   if (e.accel === "kvm") out.push("KVM only");
   if (e.disabledIf) out.push("disabled off QEMU");
   return out;
@@ -93,7 +100,7 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
   const settings = { stepLimit: Number.MAX_SAFE_INTEGER, era: opts.era ?? DEFAULT_KUT_ERA, ...(arch === "arm64" ? { gic: gicOf(e) } : {}) };
-  const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings });
+  const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
   const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
   const ms = performance.now() - t0;
   const lines = resultLines(m.console);
@@ -110,8 +117,9 @@ export function hasQemu(arch: Arch): boolean {
 
 /** The QEMU command line for an entry (upstream arm/run, x86/run under TCG). */
 export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
-  const common = ["-nographic", "-m", String(EXITLAB_MEM_MIB), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file)];
-  const extra = e.qemuParams.split(/\s+/).filter(Boolean);
+  const common = ["-nographic", "-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file)];
+  // The entry's -m is in `common` already.
+  const extra = e.qemuParams.replace(/(?:^|\s)-m\s+\d+[mMgG]?\b/, " ").split(/\s+/).filter(Boolean);
   const append = e.testArgs ? ["-append", e.testArgs] : [];
   // upstream's configure picks cortex-a57 for arm64 under TCG (the CPU exitlab models, MIDR_EL1 included).
   if (arch === "arm64") return ["-machine", "virt", "-cpu", "cortex-a57", ...common, ...extra, ...append];
@@ -148,7 +156,7 @@ export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean
   const exitlab = runExitlab(dir, arch, e, { era });
   const qemu = withQemu ? runQemu(dir, arch, e) : undefined;
   const match = qemu ? qemu.lines.length > 0 && qemu.lines.join("\n") === exitlab.lines.join("\n") : undefined;
-  return { entry: e, needs: needs(e), exitlab, qemu, match };
+  return { entry: e, needs: needs(e, arch), exitlab, qemu, match };
 }
 
 /** The runner's table as text: entry, what it needs, QEMU's and exitlab's outcome, match, work. */

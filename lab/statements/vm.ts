@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Expr, Pos, Statement } from "../../grammar/ast.js";
-import { ARCHES, GUEST_MODES, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
+import { ARCHES, GUEST_MODES, MAX_RAM_MIB, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
 import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar/words.js";
 import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
 import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
@@ -100,6 +100,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   const info = session.info(arch)!;
   let guest: MachineOptions["guest"] = { builtin: "boot" };
   let guestName = "boot";
+  let memoryMiB: number | undefined;
   if (s.guest?.type === "builtin") {
     const g = s.guest.name.text;
     const known = info.builtinGuests.map((b) => b.name);
@@ -121,6 +122,11 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     const g = s.guest;
     const want = arch === "arm64" ? "image" : "multiboot";
     if (g.format !== want) throw valueError(`\`${g.format}\` is not how ${arch} guests load: write \`vm boot ${arch} ${want} "FILE"\``, g.pos, arch === "arm64" ? "arm64 boots an ELF file, a Linux Image or a raw image (`image`)" : "x86_64 boots multiboot kernels (`multiboot`), as QEMU's -kernel does");
+    if (g.mem) {
+      const max = MAX_RAM_MIB[arch];
+      if (!Number.isInteger(g.mem.value) || g.mem.value < 16 || g.mem.value > max) throw valueError(`guest memory of ${g.mem.value} MiB: ${arch} takes 16 to ${max} MiB`, g.mem.pos, "as QEMU's -m, in MiB: `mem 256`");
+      memoryMiB = g.mem.value;
+    }
     const path = resolve(ctx.options.baseDir ?? process.cwd(), g.path);
     let image: Uint8Array;
     try {
@@ -143,6 +149,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
       settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
+      ...(memoryMiB === undefined ? {} : { memoryMiB }),
     });
     applyArchSettings(machine, session.settings);
   } catch (e) {

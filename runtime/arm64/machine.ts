@@ -10,7 +10,7 @@ import { HostMemory } from "../core/host-memory.js";
 import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
-import type { DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest } from "../core/machine.js";
+import { DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest } from "../core/machine.js";
 import { disassembleA64 } from "./isa/index.js";
 import { A64Engine } from "./engine.js";
 import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
@@ -42,7 +42,8 @@ import { EXIT_IRQ } from "./exit-schema.js";
 import { analysePollLoop, cyclesToSkip, type PollLoop } from "./spin.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
-export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
+/** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
+export const GUEST_RAM_SIZE = DEFAULT_RAM_MIB * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
 const MASK64 = (1n << 64n) - 1n;
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
@@ -100,7 +101,8 @@ export class Arm64Machine extends VmBase implements Machine {
     this.checkSettings();
     this.switchChanged();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
-    this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
+    const ramSize = guestRamBytes("arm64", options);
+    this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
     this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
     this.emitExit = this.trace.emitterOf(this.trace.kindId("kvm_exit"));
     this.emitEntry = this.trace.emitterOf(this.trace.kindId("kvm_entry"));
@@ -108,7 +110,7 @@ export class Arm64Machine extends VmBase implements Machine {
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as Arm64Machine["exitCols"];
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {
-      ram: { base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE },
+      ram: { base: GUEST_RAM_BASE, size: ramSize },
       uart: { base: PL011_BASE, size: PL011_SIZE },
       gic: this.settings.gic,
     });

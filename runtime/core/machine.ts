@@ -1,6 +1,7 @@
 // The arch-neutral face of a virtual machine: a guest CPU + guest memory + devices + a model of
 // KVM. The lab evaluator, the CLI and the kernel drive machines only through this interface.
 
+import { ExitlabError } from "./errors.js";
 import type { FieldValue, KvmEra, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
 import type { MmioBus } from "./bus.js";
@@ -224,6 +225,11 @@ export interface MachineOptions {
    */
   guest?: { builtin: string } | { source: string; fileName?: string; mode?: GuestMode } | GuestImage;
   memoryCapBytes?: number;
+  /**
+   * Guest RAM in MiB (QEMU's -m; default 128): the RAM region, the device tree's /memory (arm64),
+   * fw_cfg's RAM size and the Multiboot memory fields (x86). Limits in guestRamBytes.
+   */
+  memoryMiB?: number;
   traceCapEvents?: number;
   /** Most exits kept (default 1,000,000); older ones are dropped, their counts kept. */
   exitCap?: number;
@@ -237,4 +243,22 @@ export interface MachineControls {
   view(name: string, arg?: string): MachineView;
   /** x86: a VMCS field's value by name (case-insensitive; `vmcs.FIELD` in expressions), undefined for no such field. */
   readVmcs?(field: string): bigint | undefined;
+}
+
+/** Default guest RAM (MiB), as the runners of kvm-unit-tests give QEMU (-m 128). */
+export const DEFAULT_RAM_MIB = 128;
+/**
+ * Largest RAM per architecture (MiB): arm64 mach-virt RAM from 0x4000_0000 (4 GiB kept here);
+ * x86 RAM from 0 must end below the 32-bit device window (I/O APIC at 0xfec0_0000, local APIC at
+ * 0xfee0_0000): 3 GiB, QEMU pc's below-4G split.
+ */
+export const MAX_RAM_MIB: Readonly<Record<Arch, number>> = { arm64: 4096, x86_64: 3072 };
+
+/** Guest RAM in bytes for `options.memoryMiB`; throws ExitlabError for a size that is not a whole number from 16 MiB to the arch's maximum. */
+export function guestRamBytes(arch: Arch, options: MachineOptions): number {
+  const mib = options.memoryMiB ?? DEFAULT_RAM_MIB;
+  if (!Number.isInteger(mib) || mib < 16 || mib > MAX_RAM_MIB[arch]) {
+    throw new ExitlabError(`guest memory of ${String(mib)} MiB: ${arch} takes 16 to ${MAX_RAM_MIB[arch]} MiB`, "as QEMU's -m: `mem 256` for 256 MiB");
+  }
+  return mib * 1024 * 1024;
 }

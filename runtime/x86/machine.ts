@@ -7,8 +7,8 @@ import { MmioBus } from "../core/bus.js";
 import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
-import type {
-  DisasmLine, HandleResult, Machine, MachineOptions, MachineSettings, MachineView, TrapRequest,
+import {
+  DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
@@ -45,7 +45,8 @@ import { KVM_EXIT } from "../core/kvm-events.js";
 import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 
 export const GUEST_RAM_BASE = 0;
-export const GUEST_RAM_SIZE = 128 * 1024 * 1024;
+/** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
+export const GUEST_RAM_SIZE = DEFAULT_RAM_MIB * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
 
 /** The VM-exit information fields (SDM 24.9), resolved once. */
@@ -111,7 +112,8 @@ export class X86Machine extends VmBase implements Machine {
     this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, jit: true, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
-    this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: GUEST_RAM_SIZE });
+    const ramSize = guestRamBytes("x86_64", options);
+    this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
     this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
     this.emitExit = this.trace.emitterOf(this.trace.kindId("kvm_exit"));
     this.emitEntry = this.trace.emitterOf(this.trace.kindId("kvm_entry"));
@@ -122,8 +124,8 @@ export class X86Machine extends VmBase implements Machine {
     this.pio.add(COM1_PORT, COM1_SIZE, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
     // QEMU's fw_cfg (pc machine): the RAM size and one vCPU, as kvm-unit-tests read them.
-    this.pio.add(FW_CFG_PORT, 2, new FwCfg(GUEST_RAM_SIZE, 1));
-    const ramTop = GUEST_RAM_BASE + GUEST_RAM_SIZE;
+    this.pio.add(FW_CFG_PORT, 2, new FwCfg(ramSize, 1));
+    const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
     this.cpu = new X86Cpu(entryState(guest.mode, guest.entry, this.memory, ramTop), {

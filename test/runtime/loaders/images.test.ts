@@ -182,3 +182,31 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     expect(m.pc).toBe(BigInt(entry));
   });
 });
+
+describe("guest RAM size (MachineOptions.memoryMiB, `mem N`; QEMU's -m)", () => {
+  test("arm64: the RAM region and the device tree's /memory follow it", () => {
+    const m = createMachine("arm64", { memoryMiB: 256 });
+    const dts = JSON.stringify(m.view("dtb").rows);
+    expect(dts).toContain("reg = <0x0 0x40000000 0x0 0x10000000>"); // 256 MiB at 0x4000_0000
+    expect(m.memory.isRam(0x4000_0000 + 256 * 1024 * 1024 - 1)).toBe(true);
+    expect(m.memory.isRam(0x4000_0000 + 256 * 1024 * 1024)).toBe(false);
+    expect(JSON.stringify(createMachine("arm64").view("dtb").rows)).toContain("reg = <0x0 0x40000000 0x0 0x8000000>"); // default 128 MiB
+  });
+
+  test("x86: the Multiboot memory fields and RAM follow it", () => {
+    const MB = [...word(0x1badb002), ...word(0), ...word((-0x1badb002) >>> 0)];
+    const f = elf({ bits: 32, machine: 3, entry: 0x40_000c, segs: [{ paddr: 0x40_0000, bytes: [...MB, 0xf4] }] });
+    const m = createMachine("x86_64", { guest: { image: f }, memoryMiB: 512 });
+    const info = m.readPhysical(MULTIBOOT_INFO_ADDRESS, 16);
+    expect(new DataView(info.buffer, info.byteOffset).getUint32(8, true)).toBe((512 * 1024 * 1024 - 0x10_0000) / 1024); // mem_upper, KiB above 1 MiB
+    expect(m.memory.isRam(512 * 1024 * 1024 - 1)).toBe(true);
+  });
+
+  test("a size outside 16 MiB .. the arch's maximum is an error, in the API and in the language", async () => {
+    expect(() => createMachine("arm64", { memoryMiB: 8 })).toThrow(/guest memory of 8 MiB: arm64 takes 16 to 4096 MiB/);
+    expect(() => createMachine("x86_64", { memoryMiB: 4096 })).toThrow(/x86_64 takes 16 to 3072 MiB/);
+    const s = await Session.create();
+    const err = s.execute('vm boot arm64 image "k.flat" append "x" mem 9999').find((r) => r.kind === "error") as { name: string; message: string; column: number };
+    expect(err).toMatchObject({ name: "ValueError", column: 45, message: expect.stringMatching(/guest memory of 9999 MiB: arm64 takes 16 to 4096 MiB/) });
+  });
+});
