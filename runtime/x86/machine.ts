@@ -464,7 +464,9 @@ export class X86Machine extends VmBase implements Machine {
     const s = cpu.state;
     const before = this.steps;
     let used = 0;
-    let prev: Block | null = null;
+    // The chain goes on from the block that ended in the last exit (valid while the epoch is).
+    let prev: Block | null = this.chainFrom;
+    this.chainFrom = null;
     while (used < max) {
       // Interrupts are looked at between blocks, and a block's budget ends at the next timer deadline.
       let room = max - used;
@@ -502,10 +504,20 @@ export class X86Machine extends VmBase implements Machine {
         used += this.runBlock(block, room);
         prev = block;
       }
-      if (this.halted || this.pendingIndex >= 0) break;
+      if (this.halted || this.pendingIndex >= 0) {
+        this.chainFrom = prev;
+        break;
+      }
     }
     return this.steps - before;
   }
+
+  /**
+   * The block whose run ended in the pending exit: the next execMany looks its successor up in
+   * that block's chain instead of translating rip again (a CPUID loop re-enters the same block
+   * after every exit). Checked against cpu.epoch like any chain link.
+   */
+  private chainFrom: Block | null = null;
 
 
 
