@@ -14,7 +14,7 @@ export function requireVm(ctx: Context, pos: Pos): VmEntry {
 }
 
 export function scopeOf(ctx: Context): Scope {
-  return { variables: ctx.session.variables, radixes: ctx.session.variableRadix, machine: ctx.session.current?.machine, reasons: ctx.session.reasonNames() };
+  return { variables: ctx.session.variables, radixes: ctx.session.variableRadix, machine: ctx.session.current?.machine, reasons: ctx.session.reasonNames(), interrupted: ctx.options.interrupted };
 }
 
 /** A non-negative integer from an expression (counts, addresses, lengths). */

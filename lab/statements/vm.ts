@@ -9,7 +9,7 @@ import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar
 import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
 import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
-import { evaluate, NoExitError } from "../expr.js";
+import { dependsOnlyOnExit, evaluate, NoExitError, type Scope } from "../expr.js";
 import type { Result } from "../results.js";
 import type { Context, HandlerTable, LabSettings } from "../session.js";
 import { hex, truthy } from "../values.js";
@@ -214,18 +214,20 @@ function trap(s: S<"trap">, ctx: Context): Result[] {
 }
 
 /** `until` callback: a condition on registers/exit fields; "no exit yet" counts as false. */
-function untilOf(e: Expr, ctx: Context): { until: () => boolean; onExit: (exit: Exit) => boolean } {
+function untilOf(e: Expr, ctx: Context): { until: (() => boolean) | undefined; onExit: (exit: Exit) => boolean } {
   const scope = { ...scopeOf(ctx), pendingOnly: true };
-  const test = (exit?: Exit) => {
+  const holds = (sc: Scope) => {
     try {
-      return truthy(evaluate(e, exit ? { ...scope, exit } : scope));
+      return truthy(evaluate(e, sc));
     } catch (err) {
       if (err instanceof NoExitError) return false;
       throw err;
     }
   };
-  test(); // validate names before the guest moves
-  return { until: () => test(), onExit: (exit) => test(exit) };
+  holds(scope); // validate names before the guest moves
+  // A condition on the exit alone is constant between exits: when false there, only exits are tested.
+  const betweenExits = dependsOnlyOnExit(e, scope) && !holds({ ...scope, noExit: true });
+  return { until: betweenExits ? undefined : () => holds(scope), onExit: (exit) => holds({ ...scope, exit }) };
 }
 
 /** "1 instruction", "2 instructions". */
@@ -314,11 +316,21 @@ function handle(s: S<"handle">, ctx: Context): Result[] {
   return [text(`exit #${exit.index} ${exit.reason}: ${r.message}${r.action === "halt" ? " (the VM stopped)" : ""}`, s.pos)];
 }
 
+/** `run limit N`: checked by the table entry `set steplimit` is checked by (runtime/core/settings.ts). */
+function limitArg(e: Expr, ctx: Context): number {
+  const v = evaluate(e, scopeOf(ctx));
+  if (typeof v !== "bigint") throw valueError("the limit must be a number", e.pos);
+  try {
+    return checkSetting("x86_64", "stepLimit", Number(v)) as number;
+  } catch (err) {
+    throw valueError((err as Error).message.replace(/^stepLimit must/, "the limit must"), e.pos, "`set steplimit N` sets it for every `step` and `run`");
+  }
+}
+
 function run(s: S<"run">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const m = vm.machine;
-  const limit = s.limit ? intArg(s.limit, ctx, "the limit") : ctx.session.settings.steplimit;
-  if (limit === 0) throw valueError("the limit must be at least 1", s.limit!.pos);
+  const limit = s.limit ? limitArg(s.limit, ctx) : ctx.session.settings.steplimit;
   // `run until COND` stops after an instruction that makes COND true, or at an exit that makes it
   // true (left pending, so `exit.reason == CR_ACCESS` stops before KVM handles it).
   const cond = s.until && s.until !== "halt" ? untilOf(s.until, ctx) : undefined;

@@ -302,7 +302,7 @@ class Assembler {
         for (const [t, off] of args) {
           const r = parseString(t, s.line, col + off);
           if (r.rest.trim()) throw new AsmError("unexpected text after string", s.line, col + off + t.length - r.rest.length);
-          bytes.push(...r.bytes);
+          for (const b of r.bytes) bytes.push(b);
           if (word !== ".ascii") bytes.push(0);
         }
         return this.emit(bytes, s);

@@ -240,7 +240,7 @@ class Assembler {
       const fixups: Fixup[] = [];
       for (const [t, c] of list()) {
         if (t.startsWith('"') && size === 1) {
-          bytes.push(...parseString(t, st.line, c).bytes);
+          for (const b of parseString(t, st.line, c).bytes) bytes.push(b);
           continue;
         }
         const e = this.expr(t, st, c);
@@ -260,7 +260,7 @@ class Assembler {
       for (const [t, c] of list()) {
         const s = parseString(t, st.line, c);
         if (s.rest.trim()) throw new AsmError("junk after string", st.line, c);
-        bytes.push(...s.bytes);
+        for (const b of s.bytes) bytes.push(b);
         if (name !== ".ascii") bytes.push(0);
       }
       this.push(st, { kind: "bytes", bytes, fixups: [] });
