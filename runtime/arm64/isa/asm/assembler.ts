@@ -251,9 +251,9 @@ class Assembler {
 
   private statement(s: Statement, index: number): void {
     const body = s.body;
-    const assign = /^([A-Za-z_.$][\w.$]*)\s*=(?!=)\s*(.*)$/.exec(body);
+    const assign = /^([A-Za-z_.$][\w.$]*)\s*=(?!=)\s*(.*)$/s.exec(body);
     if (assign) return this.equ(assign[1]!, assign[2]!, s, s.column + body.indexOf("=") + 1);
-    const m = /^(\S+)\s*(.*)$/.exec(body)!;
+    const m = /^(\S+)\s*(.*)$/s.exec(body)!;
     const word = m[1]!.toLowerCase();
     const rest = m[2]!;
     const restCol = s.column + body.length - rest.length;
@@ -350,7 +350,7 @@ class Assembler {
       throw new AsmError(`unknown instruction '${rawWord}'`, s.line, s.column, near ? `did you mean ${near}?` : "see the A64 table for supported instructions");
     }
     // `ldr Rt, =expr`: a literal in the pool
-    const lit = /^(.*?,\s*)=(.*)$/.exec(rest);
+    const lit = /^(.*?,\s*)=(.*)$/s.exec(rest);
     let text = rest;
     if (lit && (key === "ldr" || key === "ldrsw")) {
       let label = this.poolOf.get(index);
