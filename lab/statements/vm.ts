@@ -7,6 +7,7 @@ import type { Expr, Pos, Statement } from "../../grammar/ast.js";
 import { ARCHES, GUEST_MODES, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
 import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar/words.js";
 import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
+import { withInterruptPoll } from "../../runtime/core/interrupt.js";
 import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { dependsOnlyOnExit, evaluate, NoExitError, type Scope } from "../expr.js";
@@ -137,12 +138,15 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   const name = s.name?.text ?? arch;
   let machine: Machine;
   try {
-    machine = session.factory.createMachine(arch, {
-      guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit },
-      exitCap: session.settings.exitcap,
-      traceCapEvents: session.settings.tracecap,
-    });
+    // Assembling a large block polls the interrupt flag (runtime/core/interrupt.ts).
+    machine = withInterruptPoll(ctx.options.interrupted, () =>
+      session.factory.createMachine(arch, {
+        guest,
+        settings: { era: session.settings.era, stepLimit: session.settings.steplimit },
+        exitCap: session.settings.exitcap,
+        traceCapEvents: session.settings.tracecap,
+      }),
+    );
     applyArchSettings(machine, session.settings);
   } catch (e) {
     throw bootError(e, s, ctx.source);

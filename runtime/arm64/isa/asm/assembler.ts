@@ -6,6 +6,7 @@
 // `.ltorg`/`.pool` or at the end.
 
 import { AsmError } from "../../../core/errors.js";
+import { pollInterrupt } from "../../../core/interrupt.js";
 import { maskOf } from "../../../core/bits.js";
 import { parseExpr, evalExpr, firstUndefined, type Expr } from "../../../core/asm-expr.js";
 import { parseString } from "../../../core/asm-source.js";
@@ -125,6 +126,7 @@ class Assembler {
     this.poolCount = 0;
     this.section = ".text";
     this.stmts.forEach((s, i) => {
+      pollInterrupt("assembling");
       this.stmtIndex = i;
       for (const l of s.labels) this.defineLabel(l.name, s.line, l.column, i);
       if (s.body) this.statement(s, i);

@@ -5,6 +5,7 @@
 // source order; section directives only decide whether .align pads with NOPs (code) or zeros.
 
 import { AsmError } from "../../../core/errors.js";
+import { pollInterrupt } from "../../../core/interrupt.js";
 import { encodeInstruction, fits, isMnemonic, knownMnemonics, writeLE, type Bits, type Encoding, type Fixup } from "./encode.js";
 import { evalExpr, firstUndefined, mentionsDot, parseExpr, renameSymbols, symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, parseOperand, splitOperands } from "./operands.js";
@@ -366,6 +367,7 @@ class Assembler {
     const lastSet = new Map<string, Item>();
     for (const it of this.items) if (it.kind === "set") lastSet.set(it.name, it);
     for (const it of this.items) {
+      pollInterrupt("assembling");
       it.address = addr;
       if (it.kind === "label") {
         if (this.values.get(it.name) !== addr) changed = true;
