@@ -34,7 +34,8 @@ type ItemBody = (
   | { kind: "label"; name: string; column: number }
   | { kind: "set"; name: string; expr: Expr; column: number }
 );
-type Item = { line: number; text: string; address: bigint; listed: boolean } & ItemBody;
+/** `bits`: the code size (.code16/32/64) in force where the item was written. */
+type Item = { line: number; text: string; address: bigint; listed: boolean; bits: Bits } & ItemBody;
 
 const PREFIXES: Record<string, number> = { rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2, lock: 0xf0 };
 const DATA_SIZES: Record<string, number> = {
@@ -153,7 +154,7 @@ class Assembler {
   }
 
   private push(st: Statement, item: ItemBody & { listed?: boolean }): void {
-    this.items.push({ line: st.line, text: st.text, address: 0n, listed: item.listed ?? true, ...item } as Item);
+    this.items.push({ line: st.line, text: st.text, address: 0n, listed: item.listed ?? true, bits: this.bits, ...item } as Item);
   }
 
   private statement(st: Statement): void {
@@ -445,7 +446,16 @@ class Assembler {
       const near = nearest(name, [...this.values.keys()].filter((k) => !k.includes("\u0002")));
       throw new AsmError(`undefined symbol \`${shown}'`, it.line, u?.column ?? f.column, near ? `did you mean \`${near}'?` : "define it as a label (name:) or with .equ");
     }
-    if (f.pcrel) v -= it.address + BigInt(len);
+    // The instruction pointer wraps at the code size (SDM Vol. 1 3.5: EIP in 32-bit code, IP in
+    // 16-bit code): `jmp 0xcbe092f1` at 0x1000 in 32-bit code is rel32 0xcbe082ec, and in 64-bit
+    // code a target below the jump (e.g. 0xffffffff89bb1cf1) is a negative displacement.
+    if (f.pcrel) {
+      v -= it.address + BigInt(len);
+      // Outside 64-bit code the pointer is as wide as the displacement (rel16: IP, rel32: EIP);
+      // rel8 keeps the code's own width.
+      const ipBits = it.bits === 64 ? 64 : f.size === 1 ? it.bits : f.size * 8;
+      v = BigInt.asIntN(ipBits, v);
+    }
     // A sign-extended field holds 64-bit addresses like 0xffffffff80001000 (R_X86_64_32S style).
     if (f.range === "s" && !f.pcrel) v = BigInt.asIntN(64, v);
     if (!fits(v, f.size, f.range)) {
