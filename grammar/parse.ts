@@ -104,8 +104,11 @@ function expectations(parser: nearley.Parser): { words: string[]; keywords: stri
 /** Longest token text an error message quotes. */
 const QUOTE_MAX = 40;
 
+/** Token text as an error message quotes it: at most QUOTE_MAX characters. */
+const clip = (text: string) => (text.length > QUOTE_MAX ? text.slice(0, QUOTE_MAX) + "…" : text);
+
 function tokenDescription(t: Token): string {
-  const text = t.text.length > QUOTE_MAX ? t.text.slice(0, QUOTE_MAX) + "…" : t.text;
+  const text = clip(t.text);
   if (t.type === "nl") return "end of line";
   if (t.type === "asmbody") return "asm block";
   if (t.type === "string") return `string ${text}`;
@@ -136,7 +139,7 @@ export function parseWithCount(source: string): ParseOutcome {
   }
   for (const t of tokens) {
     if (t.type === "number" && parseNumber(t.text) > MAX_U64) {
-      throw new ExitlabSyntaxError(`the number \`${t.text}\` does not fit in 64 bits`, tokenPos(t), "numbers are unsigned 64-bit: at most 0xffff_ffff_ffff_ffff");
+      throw new ExitlabSyntaxError(`the number \`${clip(t.text)}\` does not fit in 64 bits`, tokenPos(t), "numbers are unsigned 64-bit: at most 0xffff_ffff_ffff_ffff");
     }
   }
   checkNesting(tokens);
