@@ -37,7 +37,6 @@ export function errorResult(source: string, name: string, message: string, pos: 
   if (at > 0 && source[at - 1] !== "\n") at = lineStart(source, p.line);
   const nl = source.indexOf("\n", at);
   // Control characters (a stray carriage return) shown as spaces: the caret line stays aligned.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
   let sourceLine = source.slice(at, nl < 0 ? source.length : nl).replace(/\r$/, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, " ");
   const lineEnd = sourceLine.length + 1;
   let width = Math.max(1, Math.min(p.end - p.offset, lineEnd - p.col));

@@ -10,7 +10,7 @@ const errors = (rs: Result[]) => rs.filter((r): r is ErrorResult => r.kind === "
 const lab = () => Lab.create();
 
 /** An interrupt flag that turns true after `ms` milliseconds. */
-function after(ms: number): () => boolean {
+function afterMs(ms: number): () => boolean {
   const t0 = Date.now();
   return () => Date.now() - t0 > ms;
 }
@@ -47,7 +47,7 @@ describe("bounded work", () => {
     const l = await lab();
     l.run(`${CPUID_LOOP}\nrun limit 200000`);
     // A condition slow enough that the loop takes seconds: an inner count over a changing index.
-    const rs = l.run("count(exits where exits[index].pc + count(exits where index > 0) > 0 && exits[0].pc > 0 && count(exits where pc == rip) > 0)", { interrupted: after(300) });
+    const rs = l.run("count(exits where exits[index].pc + count(exits where index > 0) > 0 && exits[0].pc > 0 && count(exits where pc == rip) > 0)", { interrupted: afterMs(300) });
     const e = errors(rs);
     expect(e).toHaveLength(1);
     expect(e[0]!.name).toBe("Interrupted");
@@ -143,7 +143,7 @@ describe("interrupts outside the run loop", () => {
       const l = await lab();
       const insn = arch === "arm64" ? "add x1, x2, #1+2*3" : "mov $1+2*3+(4<<2), %rax";
       const t0 = Date.now();
-      const [e] = errors(l.run(`vm boot ${arch} asm {\n.rept 1000000\n${insn}\n.endr\n}`, { interrupted: after(200) }));
+      const [e] = errors(l.run(`vm boot ${arch} asm {\n.rept 1000000\n${insn}\n.endr\n}`, { interrupted: afterMs(200) }));
       expect(Date.now() - t0).toBeLessThan(3000);
       expect(e).toMatchObject({ name: "Interrupted", message: "interrupted while assembling", line: 1, column: 1 });
       expect(l.machine).toBeUndefined();
@@ -152,7 +152,7 @@ describe("interrupts outside the run loop", () => {
 
   test("a 16 Mi REP STOSB stops at an interrupt between iterations (SDM Vol. 2 REP: interruptible)", async () => {
     const l = await lab();
-    const rs = l.run("set steplimit 1000000000000\nvm boot x86_64 asm {\n  movabs $0x100000000000, %rcx\n  mov $0x1000000, %rdi\n  xor %eax, %eax\n  rep stosb\n  hlt\n}\nrun", { interrupted: after(300) });
+    const rs = l.run("set steplimit 1000000000000\nvm boot x86_64 asm {\n  movabs $0x100000000000, %rcx\n  mov $0x1000000, %rdi\n  xor %eax, %eax\n  rep stosb\n  hlt\n}\nrun", { interrupted: afterMs(300) });
     const [e] = errors(rs);
     expect(e!.name).toBe("Interrupted");
     expect(l.text("rip")).toBe("0x400013\n");

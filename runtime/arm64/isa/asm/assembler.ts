@@ -82,7 +82,7 @@ function splitArgs(text: string): [string, number][] {
       start = i + 1;
     }
   }
-  return out.filter(([t], i, all) => t !== "" || all.length > 1);
+  return out.filter(([t], _i, all) => t !== "" || all.length > 1);
 }
 
 interface PoolEntry { label: string; expr: Expr; size: 4 | 8; line: number; column: number }
