@@ -11,7 +11,7 @@ import { parseNumber } from "./nodes.js";
 import { X86_TRAPS } from "../runtime/x86/traps.js";
 import { ARM64_TRAPS } from "../runtime/arm64/traps.js";
 
-const MAX_U64 = (1n << 64n) - 1n;
+import { MASK64 as MAX_U64 } from "../runtime/core/bits.js";
 
 /** Most brackets `(`/`[` open at once: deeper expressions are refused before parsing. */
 export const MAX_NESTING = 100;

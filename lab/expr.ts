@@ -10,7 +10,7 @@ import { LabError, nameError, typeError } from "./errors.js";
 import { fromField, radixOfField, truthy, type Radix, type Shown, type Value } from "./values.js";
 import type { FieldValue } from "../runtime/core/trace.js";
 
-const MASK64 = (1n << 64n) - 1n;
+import { MASK64 } from "../runtime/core/bits.js";
 
 /** What names can see while evaluating. */
 export interface Scope {

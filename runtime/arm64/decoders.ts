@@ -7,8 +7,8 @@ import type { MachineView } from "../core/machine.js";
 import { decodeEsr, describeFsc, ESR } from "./esr.js";
 import { HCR_BITS } from "./el2.js";
 
-const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
-const MAX64 = (1n << 64n) - 1n;
+import { hex } from "../core/bits.js";
+import { MASK64 as MAX64 } from "../core/bits.js";
 
 function checkWidth(what: string, value: bigint, bits: number): void {
   if (value < 0n || value > (bits >= 64 ? MAX64 : (1n << BigInt(bits)) - 1n)) throw new RangeError(`${what} is a ${bits}-bit register: ${hex(value)} does not fit`);

@@ -14,7 +14,7 @@ import { ARM64_DTB_BASE } from "../guests/arm64/boot.js";
 import { dtbToDts } from "../guests/arm64/dtb.js";
 
 export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb"] as const;
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex } from "../core/bits.js";
 
 export function machineView(m: Arm64Machine, name: string, arg?: string): MachineView {
   const cpu = m.cpu;

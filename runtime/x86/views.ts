@@ -12,7 +12,7 @@ import { GPR32_NAMES } from "./registers.js";
 import { CPUID_FEATURES, cpuidHas, featureModelled } from "./kvm/cpuid.js";
 
 export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats"] as const;
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex } from "../core/bits.js";
 
 export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
   switch (name.toLowerCase()) {

@@ -17,7 +17,7 @@ const MMIO_READ = 1;
 const MMIO_WRITE = 2;
 const KVM_EXIT_MMIO = KVM_EXIT.MMIO!;
 
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex, MASK64 } from "../../core/bits.js";
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
 
@@ -119,7 +119,7 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
   // register, later kernels (the "today" era) truncate to 32 bits unless SF.
   if (a.signed && len < 8) {
     const m = 1n << BigInt(len * 8 - 1);
-    data = ((data ^ m) - m) & ((1n << 64n) - 1n);
+    data = ((data ^ m) - m) & MASK64;
   }
   if (vcpu.ctx.era() === "today" && !a.sf) data &= 0xffff_ffffn;
   emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: data });
