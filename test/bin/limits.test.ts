@@ -2,7 +2,7 @@
 // crash it, a huge bad line does not echo itself. Each test failed before its fix.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -29,7 +29,10 @@ describe("exitlab run under abuse", () => {
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => p.on("close", (code) => r(code)));
     try {
-      await new Promise((r) => setTimeout(r, 1500));
+      // Until the guest has spun for a second of CPU time (proc(5) stat: utime + stime in ticks),
+      // so the signal arrives during `run` however loaded the machine is.
+      const cpu = () => readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1]!.split(" ").slice(11, 13).reduce((a, b) => a + Number(b), 0);
+      for (const t0 = Date.now(); cpu() < 100 && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 100));
       const t0 = Date.now();
       p.kill("SIGINT");
       const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 10_000))]);
@@ -39,7 +42,7 @@ describe("exitlab run under abuse", () => {
     } finally {
       p.kill("SIGKILL");
     }
-  }, 30_000);
+  }, 90_000);
 
   test("50,000 statements (700 KB) run", () => {
     const prog = file("many.exl", Array.from({ length: 50_000 }, (_, i) => `let a${i % 10} = ${i}`).join("\n") + "\nprint a9\n");

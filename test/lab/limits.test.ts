@@ -31,15 +31,15 @@ describe("bounded work", () => {
     expect(errors(l.run("run limit 0"))[0]!.message).toBe("the limit must be an integer from 1 to 1000000000000");
   });
 
-  test("count(exits where count(exits where …)) is linear: 3,000 exits in well under a second", async () => {
+  test("count(exits where count(exits where …)) is linear: 6,000 exits in a few seconds at most", async () => {
     const l = await lab();
-    l.run(`${CPUID_LOOP}\nrun limit 6000`);
+    l.run(`${CPUID_LOOP}\nrun limit 12000`);
     const total = l.machine!.exits.total;
-    expect(total).toBeGreaterThanOrEqual(3000);
+    expect(total).toBeGreaterThanOrEqual(6000);
     const t0 = Date.now();
-    // Before: the inner count ran once per outer exit (9 M visits, ~10 s); now once.
-    const rs = l.run("count(exits where count(exits where reason == CPUID) > 2990 && first(exits where reason == CPUID) < 5)");
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Before: the inner count ran once per outer exit (36 M visits, ~40 s); now once.
+    const rs = l.run("count(exits where count(exits where reason == CPUID) > 5990 && first(exits where reason == CPUID) < 5)");
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(rs.at(-1)).toMatchObject({ kind: "value", text: String(total) });
   });
 
@@ -68,7 +68,7 @@ describe("bounded work", () => {
     const until = await time("run until exit.reason == CPUID");
     expect(until.text).toBe('"CPUID"\n');
     // Before: the condition threw and caught an error after each of the 6 M instructions (~300×).
-    expect(until.ms).toBeLessThan(Math.max(1000, plain.ms * 5));
+    expect(until.ms).toBeLessThan(Math.max(2000, plain.ms * 5));
   });
 });
 
@@ -78,7 +78,7 @@ describe("the parser", () => {
     for (const depth of [MAX_NESTING + 1, 300, 1000, 100_000]) {
       const t0 = Date.now();
       const e = errors(l.run("expect " + "(".repeat(depth) + ")"));
-      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(Date.now() - t0).toBeLessThan(2000);
       expect(e).toHaveLength(1);
       expect(e[0]).toMatchObject({ name: "SyntaxError", line: 1, column: 8 + MAX_NESTING, message: `brackets nest more than ${MAX_NESTING} deep` });
       expect(e[0]!.hint).toBe("split the expression into steps with `let`");
@@ -144,7 +144,8 @@ describe("interrupts outside the run loop", () => {
       const insn = arch === "arm64" ? "add x1, x2, #1+2*3" : "mov $1+2*3+(4<<2), %rax";
       const t0 = Date.now();
       const [e] = errors(l.run(`vm boot ${arch} asm {\n.rept 1000000\n${insn}\n.endr\n}`, { interrupted: afterMs(200) }));
-      expect(Date.now() - t0).toBeLessThan(3000);
+      // Before: 5 s (x86 nop) to 48 s (x86 with an expression) of assembly nothing could stop.
+      expect(Date.now() - t0).toBeLessThan(10_000);
       expect(e).toMatchObject({ name: "Interrupted", message: "interrupted while assembling", line: 1, column: 1 });
       expect(l.machine).toBeUndefined();
     }
