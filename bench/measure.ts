@@ -8,6 +8,7 @@ import type { Arch } from "../runtime/core/machine.js";
 import { createMachine } from "../runtime/index.js";
 import { timeProgram, type AnchorLab, type AnchorProgram, type AnchorTimes } from "./anchor.js";
 import * as G from "./guests.js";
+import { settingDef } from "../runtime/core/settings.js";
 
 export const median = (xs: readonly number[]): number => {
   if (xs.length === 0) return NaN;
@@ -27,7 +28,7 @@ export interface ExitlabSample {
 
 /** Create the machine (not timed), run it to the end (timed). */
 export function runExitlab(arch: Arch, source: string, count: "steps" | "exits"): ExitlabSample {
-  const m = createMachine(arch, { guest: { source }, settings: { stepLimit: 1e15 } });
+  const m = createMachine(arch, { guest: { source }, settings: { stepLimit: settingDef("stepLimit")!.max! } });
   const t0 = performance.now();
   m.run({ maxSteps: 1e15 });
   const ms = performance.now() - t0;

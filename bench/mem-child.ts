@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import type { Arch } from "../runtime/core/machine.js";
 import { createMachine } from "../runtime/index.js";
 import { exitlabExitLoop } from "./guests.js";
+import { settingDef } from "../runtime/core/settings.js";
 
 export interface MemChildResult {
   arch: Arch;
@@ -29,7 +30,7 @@ function main(): void {
     console.error("usage: mem-child.js arm64|x86_64 N");
     process.exit(2);
   }
-  const m = createMachine(arch, { guest: { source: exitlabExitLoop(arch, n) }, settings: { stepLimit: 1e15 } });
+  const m = createMachine(arch, { guest: { source: exitlabExitLoop(arch, n) }, settings: { stepLimit: settingDef("stepLimit")!.max! } });
   const t0 = performance.now();
   m.run({ maxSteps: 1e15 });
   const ms = performance.now() - t0;

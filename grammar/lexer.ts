@@ -74,7 +74,7 @@ export function tokenize(source: string): Token[] {
       const ch = t.text[0]!;
       throw new LexError(`unexpected character \`${ch}\``, { ...pos, end: pos.offset + 1 });
     }
-    if (type === "badnumber") throw new LexError(`\`${t.text}\` is not a number`, pos, NUMBER_FORMS);
+    if (type === "badnumber") throw new LexError(`\`${t.text.length > 40 ? t.text.slice(0, 40) + "…" : t.text}\` is not a number`, pos, NUMBER_FORMS);
     if (type === "number" && !/[0-9a-fA-F]/.test(t.text.replace(/^0[xXbB]/, ""))) {
       throw new LexError(`the number \`${t.text}\` has no digits`, pos, "`_` only separates digits: " + NUMBER_FORMS);
     }

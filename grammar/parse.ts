@@ -11,7 +11,12 @@ import { parseNumber } from "./nodes.js";
 import { X86_TRAPS } from "../runtime/x86/traps.js";
 import { ARM64_TRAPS } from "../runtime/arm64/traps.js";
 
-const MAX_U64 = (1n << 64n) - 1n;
+import { MASK64 as MAX_U64 } from "../runtime/core/bits.js";
+
+/** Most brackets `(`/`[` open at once: deeper expressions are refused before parsing. */
+export const MAX_NESTING = 100;
+/** Longest program text parsed at once (characters): a larger cell or file is refused. */
+export const MAX_SOURCE = 1 << 20;
 
 /** A syntax error at a position, with the expectation in words and an optional hint. */
 export class ExitlabSyntaxError extends Error {
@@ -97,12 +102,19 @@ function expectations(parser: nearley.Parser): { words: string[]; keywords: stri
   return { words, keywords, wantsWord };
 }
 
+/** Longest token text an error message quotes. */
+const QUOTE_MAX = 40;
+
+/** Token text as an error message quotes it: at most QUOTE_MAX characters. */
+const clip = (text: string) => (text.length > QUOTE_MAX ? text.slice(0, QUOTE_MAX) + "…" : text);
+
 function tokenDescription(t: Token): string {
+  const text = clip(t.text);
   if (t.type === "nl") return "end of line";
   if (t.type === "asmbody") return "asm block";
-  if (t.type === "string") return `string ${t.text}`;
-  if (t.type === "number") return `number ${t.text}`;
-  return "`" + t.text + "`";
+  if (t.type === "string") return `string ${text}`;
+  if (t.type === "number") return `number ${text}`;
+  return "`" + text + "`";
 }
 
 export interface ParseOutcome {
@@ -113,6 +125,12 @@ export interface ParseOutcome {
 
 /** Parse and also report the number of parses (for the one-parse property). */
 export function parseWithCount(source: string): ParseOutcome {
+  if (source.length > MAX_SOURCE) {
+    const before = source.slice(0, MAX_SOURCE);
+    const line = before.split("\n").length;
+    const pos: Pos = { line, col: MAX_SOURCE - before.lastIndexOf("\n"), offset: MAX_SOURCE, end: MAX_SOURCE + 1 };
+    throw new ExitlabSyntaxError(`the program is ${source.length} characters long: at most ${MAX_SOURCE} are read at once`, pos, "split it into smaller cells or files");
+  }
   let tokens: Token[];
   try {
     tokens = tokenize(source);
@@ -122,11 +140,43 @@ export function parseWithCount(source: string): ParseOutcome {
   }
   for (const t of tokens) {
     if (t.type === "number" && parseNumber(t.text) > MAX_U64) {
-      throw new ExitlabSyntaxError(`the number \`${t.text}\` does not fit in 64 bits`, tokenPos(t), "numbers are unsigned 64-bit: at most 0xffff_ffff_ffff_ffff");
+      throw new ExitlabSyntaxError(`the number \`${clip(t.text)}\` does not fit in 64 bits`, tokenPos(t), "numbers are unsigned 64-bit: at most 0xffff_ffff_ffff_ffff");
     }
   }
-  const grammar = nearley.Grammar.fromCompiled({ ...(compiled as unknown as nearley.CompiledRules), Lexer: new TokenStream(tokens) as unknown as nearley.Lexer });
+  checkNesting(tokens);
+  // One statement at a time: separators (newline, `;`) only ever separate statements, so each
+  // statement parses alone with the separator after it, and the Earley chart stays one
+  // statement long (a whole 50,000-statement program at once took gigabytes).
+  const statements: Statement[] = [];
+  let parses = 1;
+  let from = 0;
+  while (from < tokens.length) {
+    let to = from;
+    while (to < tokens.length && !isSeparator(tokens[to]!)) to++;
+    if (to > from) {
+      const r = parseStatement(tokens, from, Math.min(to + 1, tokens.length), source);
+      statements.push(r.statement);
+      parses = Math.max(parses, r.parses);
+    }
+    from = to + 1;
+  }
+  return { program: { statements, source }, parses };
+}
+
+/** The compiled grammar, built once; each parse gives it its own token stream. */
+let grammarOnce: nearley.Grammar | undefined;
+const GRAMMAR = () => (grammarOnce ??= nearley.Grammar.fromCompiled(compiled as unknown as nearley.CompiledRules));
+
+const isSeparator = (t: Token) => t.type === "nl" || t.type === ";";
+
+/** tokens[from, to): one statement, followed by its separator unless it ends the program. */
+function parseStatement(tokens: Token[], from: number, to: number, source: string): { statement: Statement; parses: number } {
+  const grammar = GRAMMAR();
+  grammar.lexer = new TokenStream(tokens.slice(from, to)) as unknown as nearley.Lexer;
   const parser = new nearley.Parser(grammar);
+  // nearley's own message walks every expectant state's stack (seconds for 300 open brackets);
+  // ours is built from the chart afterwards (expectations), so its text is never needed.
+  (parser as unknown as { reportError: () => string }).reportError = () => "syntax error";
   try {
     parser.feed("");
   } catch (e) {
@@ -141,7 +191,23 @@ export function parseWithCount(source: string): ParseOutcome {
     const { words } = expectations(parser);
     throw new ExitlabSyntaxError(`the program ends too early: expected ${orList(words)}`, pos, loneExitHint(tokens, tokens.length), words);
   }
-  return { program: { statements: parser.results[0] as Statement[], source }, parses: parser.results.length };
+  const statements = parser.results[0] as Statement[];
+  return { statement: statements[0]!, parses: parser.results.length };
+}
+
+/**
+ * Brackets counted before nearley sees them: more than MAX_NESTING open at once is a SyntaxError at
+ * the bracket that goes too deep (the Earley chart grows with the depth). Unbalanced brackets are
+ * left to the parser, which names what it expected there.
+ */
+function checkNesting(tokens: readonly Token[]): void {
+  let depth = 0;
+  for (const t of tokens) {
+    if (t.type === "nl" || t.type === ";") depth = 0;
+    else if (t.type === "(" || t.type === "[") {
+      if (++depth > MAX_NESTING) throw new ExitlabSyntaxError(`brackets nest more than ${MAX_NESTING} deep`, tokenPos(t), "split the expression into steps with `let`");
+    } else if ((t.type === ")" || t.type === "]") && depth > 0) depth--;
+  }
 }
 
 /**

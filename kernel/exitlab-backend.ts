@@ -48,10 +48,8 @@ export async function createBackend(): Promise<KernelBackend> {
       }
       const last = errors.at(-1);
       if (!last) return { status: "ok" };
-      const traceback = [`${last.name}: line ${last.line}, column ${last.column}: ${last.message}`];
-      if (last.sourceLine !== "") traceback.push(`  ${last.sourceLine}`, `  ${last.caret}`);
-      if (last.hint) traceback.push(`hint: ${last.hint}`);
-      return { status: "error", ename: last.name, evalue: last.message, traceback };
+      // The traceback is the CLI's error text, one line per entry (lab/results.ts formatError).
+      return { status: "error", ename: last.name, evalue: last.message, traceback: lab.formatError(last).split("\n") };
     },
 
     complete(code, cursorPos) {

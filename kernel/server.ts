@@ -138,22 +138,36 @@ export class Kernel {
   }
 
   private async dispatch(msg: Message, channel: Channel): Promise<void> {
-    const handler = this.handlers[msg.header.msg_type];
-    if (!handler) {
-      log(`ignored unknown request ${msg.header.msg_type}`);
+    const type = msg.header.msg_type;
+    const handler = Object.hasOwn(this.handlers, type) ? this.handlers[type] : undefined;
+    // A request the kernel does not know still gets a reply (status error): the client is not left waiting.
+    if (!handler && !(typeof type === "string" && type.endsWith("_request"))) {
+      log(`ignored unknown message ${String(type)}`);
       return;
     }
     await this.publish("status", { execution_state: "busy" }, msg.header);
     try {
+      if (!handler) throw new RequestError("UnknownRequest", `this kernel does not answer ${type}`);
       await handler(msg, channel);
     } catch (e) {
-      log(`${msg.header.msg_type} failed: ${(e as Error).message}`);
+      // Every request whose handler failed is answered with status "error" (the protocol's rule).
+      const ename = e instanceof RequestError ? e.ename : "KernelError";
+      const evalue = e instanceof Error ? e.message : String(e);
+      log(`${String(type)} failed: ${evalue}`);
+      if (!this.replied.has(msg)) {
+        const count = type === "execute_request" ? { execution_count: this.executionCount } : {};
+        await this.reply(msg, channel, type.replace(/_request$/, "_reply"), { status: "error", ename, evalue, traceback: [`${ename}: ${evalue}`], ...count });
+      }
     } finally {
       await this.publish("status", { execution_state: "idle" }, msg.header);
     }
   }
 
+  /** Requests answered already (a handler that fails after its reply is not answered twice). */
+  private readonly replied = new WeakSet<Message>();
+
   private reply(msg: Message, channel: Channel, type: string, content: unknown, metadata: Record<string, unknown> = {}): Promise<void> {
+    this.replied.add(msg);
     const frames = encode(msg.identities, newHeader(type, this.session), msg.header, metadata, content, this.signer);
     return this.out[channel].send(frames);
   }
@@ -185,10 +199,11 @@ export class Kernel {
     },
 
     execute_request: async (msg, ch) => {
-      const c = msg.content as { code?: unknown; silent?: boolean; store_history?: boolean; stop_on_error?: boolean };
-      const code = typeof c.code === "string" ? c.code : "";
-      const silent = c.silent === true;
-      const storeHistory = silent ? false : c.store_history !== false;
+      const c = msg.content;
+      const code = field(c, "code", "string", "");
+      const silent = field(c, "silent", "boolean", false);
+      const storeHistory = silent ? false : field(c, "store_history", "boolean", true);
+      const stopOnError = field(c, "stop_on_error", "boolean", true);
       if (storeHistory) this.executionCount++;
       const count = this.executionCount;
       const entry: HistoryEntry = { session: 1, line: count, input: code, output: null };
@@ -221,43 +236,52 @@ export class Kernel {
           evalue: outcome.evalue,
           traceback: outcome.traceback,
         });
-        if (c.stop_on_error !== false) await this.abortQueued();
+        if (stopOnError) await this.abortQueued();
         return;
       }
       await this.reply(msg, ch, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} });
     },
 
     complete_request: async (msg, ch) => {
-      const c = msg.content as { code?: string; cursor_pos?: number };
-      const code = c.code ?? "";
-      const r = (await this.engine.request({ op: "complete", code, cursorPos: c.cursor_pos ?? code.length })) as object;
+      const code = field(msg.content, "code", "string", "");
+      const cursorPos = cursor(msg.content, code);
+      const r = (await this.engine.request({ op: "complete", code, cursorPos })) as object;
       await this.reply(msg, ch, "complete_reply", { status: "ok", metadata: {}, ...r });
     },
 
     inspect_request: async (msg, ch) => {
-      const c = msg.content as { code?: string; cursor_pos?: number; detail_level?: number };
-      const code = c.code ?? "";
-      const r = (await this.engine.request({ op: "inspect", code, cursorPos: c.cursor_pos ?? code.length, detailLevel: c.detail_level ?? 0 })) as object;
+      const code = field(msg.content, "code", "string", "");
+      const detailLevel = field(msg.content, "detail_level", "number", 0);
+      const r = (await this.engine.request({ op: "inspect", code, cursorPos: cursor(msg.content, code), detailLevel })) as object;
       await this.reply(msg, ch, "inspect_reply", { status: "ok", metadata: {}, ...r });
     },
 
     is_complete_request: async (msg, ch) => {
-      const r = (await this.engine.request({ op: "isComplete", code: String((msg.content as { code?: string }).code ?? "") })) as object;
+      const r = (await this.engine.request({ op: "isComplete", code: field(msg.content, "code", "string", "") })) as object;
       await this.reply(msg, ch, "is_complete_reply", r);
     },
 
     history_request: async (msg, ch) => {
-      const c = msg.content as { hist_access_type?: string; n?: number; start?: number; stop?: number; pattern?: string; unique?: boolean; output?: boolean };
+      const c = msg.content;
+      const access = field(c, "hist_access_type", "string", "");
+      const n = field(c, "n", "number", 10);
+      const output = field(c, "output", "boolean", false);
       let entries = this.history;
-      if (c.hist_access_type === "tail") entries = entries.slice(-(c.n ?? 10));
-      else if (c.hist_access_type === "range") entries = entries.filter((e) => e.line >= (c.start ?? 0) && (c.stop === undefined || c.stop === null || e.line < c.stop));
-      else if (c.hist_access_type === "search") {
-        const re = new RegExp("^" + (c.pattern ?? "*").replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "s");
-        entries = entries.filter((e) => re.test(e.input));
-        if (c.unique) entries = entries.filter((e, i) => entries.findIndex((x) => x.input === e.input) === i);
-        if (c.n) entries = entries.slice(-c.n);
-      }
-      await this.reply(msg, ch, "history_reply", { status: "ok", history: entries.map((e) => [e.session, e.line, c.output ? [e.input, e.output] : e.input]) });
+      if (access === "") entries = entries.slice();
+      else if (access === "tail") entries = n > 0 ? entries.slice(-n) : [];
+      else if (access === "range") {
+        const start = field(c, "start", "number", 0);
+        const stop = field(c, "stop", "number", Number.POSITIVE_INFINITY);
+        entries = entries.filter((e) => e.line >= start && e.line < stop);
+      } else if (access === "search") {
+        // The match runs in the worker: a pattern is user input (kernel/glob.ts).
+        const pattern = field(c, "pattern", "string", "*");
+        const unique = field(c, "unique", "boolean", false);
+        const all = entries;
+        const hits = (await this.engine.request({ op: "historySearch", inputs: all.map((e) => e.input), pattern, unique, n: field(c, "n", "number", 0) })) as number[];
+        entries = hits.map((i) => all[i]!);
+      } else throw new RequestError("ValueError", `hist_access_type must be tail, range or search, not ${JSON.stringify(access)}`);
+      await this.reply(msg, ch, "history_reply", { status: "ok", history: entries.map((e) => [e.session, e.line, output ? [e.input, e.output] : e.input]) });
     },
 
     comm_info_request: async (msg, ch) => {
@@ -270,7 +294,7 @@ export class Kernel {
     },
 
     shutdown_request: async (msg, ch) => {
-      const restart = (msg.content as { restart?: boolean }).restart === true;
+      const restart = field(msg.content, "restart", "boolean", false);
       await this.reply(msg, ch, "shutdown_reply", { status: "ok", restart });
       await this.publish("shutdown_reply", { status: "ok", restart }, msg.header);
       setImmediate(() => void this.stop().then(() => this.options.onShutdown?.(restart)));
@@ -299,4 +323,37 @@ export class Kernel {
     for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s.close();
     await this.engine.stop();
   }
+}
+
+/** A request the kernel refuses (a field of the wrong type, an unknown type): its reply says why. */
+class RequestError extends Error {
+  constructor(
+    readonly ename: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type FieldType = { string: string; number: number; boolean: boolean };
+
+/**
+ * content[name] checked against the type the messaging spec gives it (absent or null: `fallback`);
+ * numbers must be finite integers. Throws RequestError naming the field.
+ */
+function field<K extends keyof FieldType>(content: unknown, name: string, type: K, fallback: FieldType[K]): FieldType[K] {
+  if (typeof content !== "object" || content === null || Array.isArray(content)) throw new RequestError("TypeError", "the message content must be an object");
+  const v = (content as Record<string, unknown>)[name];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== type || (type === "number" && !Number.isSafeInteger(v))) {
+    throw new RequestError("TypeError", `content.${name} must be ${type === "number" ? "an integer" : `a ${type}`}, not ${JSON.stringify(v)?.slice(0, 40) ?? typeof v}`);
+  }
+  return v as FieldType[K];
+}
+
+/** cursor_pos of complete/inspect requests: an offset into `code` (absent or past it: its end). */
+function cursor(content: unknown, code: string): number {
+  const at = field(content, "cursor_pos", "number", code.length);
+  if (at < 0) throw new RequestError("ValueError", `content.cursor_pos must be 0 or more, not ${at}`);
+  return Math.min(at, code.length);
 }

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import type { BackendFactory, KernelBackend, Output } from "./backend.js";
+import { searchHistory } from "./glob.js";
 
 export interface WorkerStart {
   backendModule: string;
@@ -16,7 +17,8 @@ export type WorkerRequest =
   | { id: number; op: "execute"; code: string }
   | { id: number; op: "complete"; code: string; cursorPos: number }
   | { id: number; op: "inspect"; code: string; cursorPos: number; detailLevel: number }
-  | { id: number; op: "isComplete"; code: string };
+  | { id: number; op: "isComplete"; code: string }
+  | { id: number; op: "historySearch"; inputs: string[]; pattern: string; unique: boolean; n: number };
 
 export type WorkerReply =
   | { id: number; kind: "output"; output: Output }
@@ -32,6 +34,8 @@ const backendPromise: Promise<KernelBackend> = import(
 ).then((m: { createBackend: BackendFactory }) => m.createBackend());
 
 async function answer(req: WorkerRequest): Promise<unknown> {
+  // Pattern matching is the user's work too: it runs here, never on the kernel's main thread.
+  if (req.op === "historySearch") return searchHistory(req.inputs, req.pattern, req.unique, req.n);
   const backend = await backendPromise;
   switch (req.op) {
     case "info":
@@ -48,6 +52,7 @@ async function answer(req: WorkerRequest): Promise<unknown> {
     case "isComplete":
       return backend.isComplete(req.code);
   }
+  return undefined;
 }
 
 // Requests are answered one at a time, in order (the main thread queues shell requests anyway).

@@ -11,7 +11,7 @@ import { LabError, nameError, typeError } from "./errors.js";
 import { fromField, radixOfField, truthy, type Radix, type Shown, type Value } from "./values.js";
 import type { FieldValue } from "../runtime/core/trace.js";
 
-const MASK64 = (1n << 64n) - 1n;
+import { MASK64 } from "../runtime/core/bits.js";
 
 /** What names can see while evaluating. */
 export interface Scope {
@@ -29,6 +29,15 @@ export interface Scope {
   exitsOf?: (name: Word) => ExitList;
   /** Exit-reason names of every architecture: conditions over a named trace or VM see them all. */
   allReasons?: readonly string[];
+  /** Evaluate as if no exit were pending (`until` conditions between exits). */
+  noExit?: boolean;
+  /** Polled in loops over exits: true stops the evaluation with an Interrupted error. */
+  interrupted?: () => boolean;
+  /**
+   * Values of `count(…)`/`first(…)` nested in another one's condition, by node: they do not depend
+   * on the outer exit (their `where` sees its own exit), so each is computed once per statement.
+   */
+  memo?: Map<Expr, Value>;
 }
 
 /** The exits `count(...)`/`first(...)` range over: NAME's, else the current VM's. */
@@ -44,7 +53,7 @@ function exitsFor(source: Word | null, scope: Scope, pos: Pos, what: string): Ex
 
 function exitOf(scope: Scope): Exit | undefined {
   const m = scope.machine;
-  if (!m) return undefined;
+  if (!m || scope.noExit) return undefined;
   return m.pendingExit ?? (scope.pendingOnly ? undefined : m.exits.at(-1));
 }
 
@@ -52,6 +61,47 @@ function exitOf(scope: Scope): Exit | undefined {
 export class NoExitError extends LabError {
   constructor(pos?: Pos) {
     super("NoExit", "there is no exit yet: `exit.…` needs a pending or past exit", pos, "run `step until exit` first");
+  }
+}
+
+/**
+ * What `until` conditions throw for "no exit yet": one object made once, because the condition is
+ * evaluated after every guest instruction and building an Error (its stack) per step cost 4× the
+ * evaluation itself. Never shown: untilOf reads it as false.
+ */
+const NO_PENDING_EXIT = new NoExitError();
+
+function noExit(scope: Scope, pos: Pos): NoExitError {
+  return scope.pendingOnly ? NO_PENDING_EXIT : new NoExitError(pos);
+}
+
+/** Exits visited between two looks at the interrupt flag in count()/first(). */
+const POLL_EVERY = 1024;
+
+function checkInterrupt(scope: Scope, visited: number, pos: Pos): void {
+  if ((visited & (POLL_EVERY - 1)) === 0 && scope.interrupted?.()) {
+    throw new LabError("Interrupted", `interrupted after looking at ${visited} exits`, pos);
+  }
+}
+
+/**
+ * Whether the expression's value can change only at an exit: it reads exit fields, literals,
+ * variables and exit-reason names, never registers or memory. Such an `until` condition is
+ * constant between exits, so the run loop need not evaluate it after every instruction.
+ */
+export function dependsOnlyOnExit(e: Expr, scope: Scope): boolean {
+  switch (e.type) {
+    case "number": case "string": case "exitField": return true;
+    case "name": {
+      if (e.path.length !== 1) return false;
+      const head = e.path[0]!;
+      if (scope.variables.has(head)) return true;
+      if (scope.machine?.registerNames().some((r) => r.toLowerCase() === head.toLowerCase())) return false;
+      return scope.reasons.some((r) => r.toLowerCase() === head.toLowerCase());
+    }
+    case "unary": return dependsOnlyOnExit(e.operand, scope);
+    case "binary": return dependsOnlyOnExit(e.left, scope) && dependsOnlyOnExit(e.right, scope);
+    default: return false;
   }
 }
 
@@ -93,7 +143,7 @@ function currentExit(scope: Scope, pos: Pos): Exit {
   const m = scope.machine;
   if (!m) throw nameError("no VM is running: `exit` refers to the current VM's exit", pos, "boot one with `vm boot x86_64`");
   const e = exitOf(scope);
-  if (!e) throw new NoExitError(pos);
+  if (!e) throw noExit(scope, pos);
   return e;
 }
 
@@ -135,7 +185,7 @@ function resolveNameShown(path: string[], scope: Scope, pos: Pos): Shown {
       const key = path.join(".").toLowerCase();
       const v = rawExitField(e, key) ?? (key.startsWith("vmcs.") ? rawExitField(e, key.slice(5)) : undefined);
       if (v !== undefined) return shownField(v);
-    } else if (["esr", "qual", "vmcs"].includes(head.toLowerCase())) throw new NoExitError(pos);
+    } else if (["esr", "qual", "vmcs"].includes(head.toLowerCase())) throw noExit(scope, pos);
   }
   const name = path.join(".");
   const pool = [...scope.variables.keys(), ...(m?.registerNames() ?? []), ...scope.reasons];
@@ -180,17 +230,37 @@ export function evaluate(e: Expr, scope: Scope): Value {
       const exits = exitsFor(e.source, scope, e.pos, "count(exits)");
       // Counts cover every exit; with a condition, the exits kept (`set exitcap`).
       if (!e.where) return BigInt(exits.total);
+      const known = scope.exit ? scope.memo?.get(e) : undefined;
+      if (known !== undefined) return known;
+      const inner: Scope = { ...scope, ...(e.source && scope.allReasons ? { reasons: scope.allReasons } : {}), memo: scope.memo ?? new Map() };
       let n = 0n;
-      const inner = e.source && scope.allReasons ? { ...scope, reasons: scope.allReasons } : scope;
-      for (const exit of exits) if (truthy(evaluate(e.where, { ...inner, exit }))) n++;
+      let visited = 0;
+      for (const exit of exits) {
+        checkInterrupt(scope, ++visited, e.pos);
+        inner.exit = exit;
+        if (truthy(evaluate(e.where, inner))) n++;
+      }
+      if (scope.exit) inner.memo!.set(e, n);
       return n;
     }
     case "find": {
       if (e.fn.text.toLowerCase() !== "first") throw nameError(`unknown function \`${e.fn.text}\``, e.fn.pos, "functions over exits: count(exits where …), first(exits where …)");
       const exits = exitsFor(e.source, scope, e.pos, "first(exits …)");
-      const inner = e.source && scope.allReasons ? { ...scope, reasons: scope.allReasons } : scope;
-      const hit = exits.find((exit) => truthy(evaluate(e.where, { ...inner, exit })));
+      const known = scope.exit ? scope.memo?.get(e) : undefined;
+      if (known !== undefined) return known;
+      const inner: Scope = { ...scope, ...(e.source && scope.allReasons ? { reasons: scope.allReasons } : {}), memo: scope.memo ?? new Map() };
+      let visited = 0;
+      let hit: Exit | undefined;
+      for (const exit of exits) {
+        checkInterrupt(scope, ++visited, e.pos);
+        inner.exit = exit;
+        if (truthy(evaluate(e.where, inner))) {
+          hit = exit;
+          break;
+        }
+      }
       if (!hit) throw new LabError("NotFound", "no exit matches", e.pos);
+      if (scope.exit) inner.memo!.set(e, BigInt(hit.index));
       return BigInt(hit.index);
     }
     case "unary": {

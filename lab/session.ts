@@ -178,7 +178,7 @@ export class Session {
         break;
       }
       const results = this.executeStatement(s, ctx);
-      out.push(...results);
+      for (const r of results) out.push(r);
       if (options.stopOnError && results.some((r) => r.kind === "error")) break;
     }
     return out;

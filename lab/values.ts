@@ -59,7 +59,8 @@ function formatNumber(v: bigint, radix: Radix): string {
   return (v >= SIGN64 && v < SIGN64 * 2n ? v - SIGN64 * 2n : v).toString();
 }
 
-export const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
+import { hex } from "../runtime/core/bits.js";
+export { hex };
 
 /** A machine view cell as a table cell, and the column type it suggests. */
 export function toCell(v: FieldValue): { cell: Cell; type: ColumnType } {

@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { Session } from "../../lab/session.js";
+import { executeInterruptibly } from "./execute.js";
 import { formatError, type Result } from "../../lab/results.js";
 import { renderText } from "../../lab/render/text.js";
 import { renderJson } from "../../lab/render/json.js";
@@ -33,14 +33,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const read = readProgram(file);
   if ("status" in read) return read.status;
   const { source } = read;
-  const session = await Session.create();
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-  };
-  process.on("SIGINT", onSigint);
-  const results = session.execute(source, { stopOnError: true, baseDir: file === "-" ? process.cwd() : dirname(resolve(file)), interrupted: () => interrupted });
-  process.off("SIGINT", onSigint);
+  const results = await executeInterruptibly(source, { stopOnError: true, baseDir: file === "-" ? process.cwd() : dirname(resolve(file)) });
   if (json) process.stdout.write(renderJson(results));
   for (const r of results) {
     if (r.kind === "error") process.stderr.write(`${file === "-" ? "<stdin>" : file}: ${formatError(r)}\n`);

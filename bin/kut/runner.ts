@@ -11,6 +11,10 @@ import { join } from "node:path";
 import { createMachine } from "../../runtime/index.js";
 import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
+import { settingDef } from "../../runtime/core/settings.js";
+
+/** The machine's own step limit at its maximum: the run below sets the bound (`maxSteps`, the deadline). */
+const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
 
 /** The value upstream's $MAX_SMP stands for here (the number of host CPUs there). */
 export const MAX_SMP = 2;
@@ -99,7 +103,7 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const image = readFileSync(join(dir, e.file));
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
-  const settings = { stepLimit: Number.MAX_SAFE_INTEGER, era: opts.era ?? DEFAULT_KUT_ERA, ...(arch === "arm64" ? { gic: gicOf(e) } : {}) };
+  const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, ...(arch === "arm64" ? { gic: gicOf(e) } : {}) };
   const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
   const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
   const ms = performance.now() - t0;

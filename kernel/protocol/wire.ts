@@ -18,7 +18,11 @@ export interface Header {
   [extra: string]: unknown;
 }
 
-export interface Message<C = Record<string, unknown>> {
+/**
+ * A decoded message. `content` is whatever JSON the sender signed (undefined if it is not JSON):
+ * the handlers check its fields, so a signed request with bad content is answered with an error.
+ */
+export interface Message<C = unknown> {
   identities: Buffer[];
   header: Header;
   parent_header: Partial<Header>;
@@ -77,6 +81,15 @@ function parseJsonPart(part: Buffer, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** Any JSON value, or undefined when the part is not JSON. */
+function parseJsonValue(part: Buffer): unknown {
+  try {
+    return JSON.parse(part.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Frames → Message; throws WireError on a malformed frame or a bad signature. */
 export function decode(frames: readonly Buffer[], signer: Signer): Message {
   const d = frames.findIndex((f) => f.length === DELIMITER.length && f.toString("utf8") === DELIMITER);
@@ -94,7 +107,7 @@ export function decode(frames: readonly Buffer[], signer: Signer): Message {
     header: header as unknown as Header,
     parent_header: parseJsonPart(parts[1]!, "parent_header") as Partial<Header>,
     metadata: parseJsonPart(parts[2]!, "metadata"),
-    content: parseJsonPart(parts[3]!, "content"),
+    content: parseJsonValue(parts[3]!),
     buffers: frames.slice(d + 6),
   };
 }

@@ -6,10 +6,14 @@ import { formatError, type Result, type TableResult } from "../results.js";
 export function renderTable(t: TableResult): string {
   const head = t.columns.map((c) => c.name);
   const body = t.rows.map((r) => r.map((c) => String(c)));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
+  // One pass over the rows (a spread of one argument per row overflows the stack past ~100 k rows).
+  const widths = head.map((h) => h.length);
+  for (const r of body) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? "").length);
   const right = t.columns.map((c) => c.type === "number");
   const line = (r: string[]) => r.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [t.title, line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+  const out = [t.title, line(head), widths.map((w) => "-".repeat(w)).join("  ")];
+  for (const r of body) out.push(line(r));
+  return out.join("\n");
 }
 
 export function renderText(r: Result): string {

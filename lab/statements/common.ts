@@ -25,6 +25,7 @@ export function scopeOf(ctx: Context): Scope {
     reasons: s.reasonNames(),
     allReasons: [...Object.values(s.factory.archInfo).flatMap((i) => i?.exitReasons.map((r) => r.name) ?? []), ...ARM_EXIT_TYPES, UNRESOLVED],
     exitsOf: (w: Word) => namedExits(ctx, w),
+    interrupted: ctx.options.interrupted,
   };
 }
 

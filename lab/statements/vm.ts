@@ -7,9 +7,10 @@ import type { Expr, Pos, Statement } from "../../grammar/ast.js";
 import { ARCHES, GUEST_MODES, MAX_RAM_MIB, type Arch, type ArchInfo, type GuestMode, type Exit, type Machine, type MachineOptions, type RunResult, type TrapRequest } from "../../runtime/core/machine.js";
 import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar/words.js";
 import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
+import { withInterruptPoll } from "../../runtime/core/interrupt.js";
 import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
-import { evaluate, NoExitError } from "../expr.js";
+import { dependsOnlyOnExit, evaluate, NoExitError, type Scope } from "../expr.js";
 import type { Result } from "../results.js";
 import type { Context, HandlerTable, LabSettings } from "../session.js";
 import { hex, truthy } from "../values.js";
@@ -144,13 +145,16 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
   const name = s.name?.text ?? arch;
   let machine: Machine;
   try {
-    machine = session.factory.createMachine(arch, {
+    // Assembling a large block polls the interrupt flag (runtime/core/interrupt.ts).
+    machine = withInterruptPoll(ctx.options.interrupted, () =>
+      session.factory.createMachine(arch, {
       guest,
       settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
       ...(memoryMiB === undefined ? {} : { memoryMiB }),
-    });
+    }),
+    );
     applyArchSettings(machine, session.settings);
   } catch (e) {
     throw bootError(e, s, ctx.source);
@@ -222,18 +226,20 @@ function trap(s: S<"trap">, ctx: Context): Result[] {
 }
 
 /** `until` callback: a condition on registers/exit fields; "no exit yet" counts as false. */
-function untilOf(e: Expr, ctx: Context): { until: () => boolean; onExit: (exit: Exit) => boolean } {
+function untilOf(e: Expr, ctx: Context): { until: (() => boolean) | undefined; onExit: (exit: Exit) => boolean } {
   const scope = { ...scopeOf(ctx), pendingOnly: true };
-  const test = (exit?: Exit) => {
+  const holds = (sc: Scope) => {
     try {
-      return truthy(evaluate(e, exit ? { ...scope, exit } : scope));
+      return truthy(evaluate(e, sc));
     } catch (err) {
       if (err instanceof NoExitError) return false;
       throw err;
     }
   };
-  test(); // validate names before the guest moves
-  return { until: () => test(), onExit: (exit) => test(exit) };
+  holds(scope); // validate names before the guest moves
+  // A condition on the exit alone is constant between exits: when false there, only exits are tested.
+  const betweenExits = dependsOnlyOnExit(e, scope) && !holds({ ...scope, noExit: true });
+  return { until: betweenExits ? undefined : () => holds(scope), onExit: (exit) => holds({ ...scope, exit }) };
 }
 
 /** "1 instruction", "2 instructions". */
@@ -322,11 +328,21 @@ function handle(s: S<"handle">, ctx: Context): Result[] {
   return [text(`exit #${exit.index} ${exit.reason}: ${r.message}${r.action === "halt" ? " (the VM stopped)" : ""}`, s.pos)];
 }
 
+/** `run limit N`: checked by the table entry `set steplimit` is checked by (runtime/core/settings.ts). */
+function limitArg(e: Expr, ctx: Context): number {
+  const v = evaluate(e, scopeOf(ctx));
+  if (typeof v !== "bigint") throw valueError("the limit must be a number", e.pos);
+  try {
+    return checkSetting("x86_64", "stepLimit", Number(v)) as number;
+  } catch (err) {
+    throw valueError((err as Error).message.replace(/^stepLimit must/, "the limit must"), e.pos, "`set steplimit N` sets it for every `step` and `run`");
+  }
+}
+
 function run(s: S<"run">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const m = vm.machine;
-  const limit = s.limit ? intArg(s.limit, ctx, "the limit") : ctx.session.settings.steplimit;
-  if (limit === 0) throw valueError("the limit must be at least 1", s.limit!.pos);
+  const limit = s.limit ? limitArg(s.limit, ctx) : ctx.session.settings.steplimit;
   // `run until COND` stops after an instruction that makes COND true, or at an exit that makes it
   // true (left pending, so `exit.reason == CR_ACCESS` stops before KVM handles it).
   const cond = s.until && s.until !== "halt" ? untilOf(s.until, ctx) : undefined;

@@ -21,7 +21,7 @@ import { hcr, isImpDefSysreg, isSetWayOp, isTlbiOp, sysregTraps } from "./el2.js
 import { sysregTarget } from "./vhe.js";
 import { armed, breakpointAt, debugExceptionsEnabled, watchpointHit } from "./debug.js";
 
-const MASK64 = (1n << 64n) - 1n;
+import { MASK64 } from "../core/bits.js";
 
 /** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
 /**

@@ -16,8 +16,8 @@ function layoutView(layout: BitLayout, value: bigint, bits: number): MachineView
   return decodeView(`${layout.name} = ${hex(value)} (${layout.source})`, layoutRows(layout, value, {}));
 }
 
-const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
-const MAX64 = (1n << 64n) - 1n;
+import { hex } from "../core/bits.js";
+import { MASK64 as MAX64 } from "../core/bits.js";
 
 function checkWidth(what: string, value: bigint, bits: number): void {
   if (value < 0n || value > (bits >= 64 ? MAX64 : (1n << BigInt(bits)) - 1n)) throw new RangeError(`${what} is a ${bits}-bit register: ${hex(value)} does not fit`);

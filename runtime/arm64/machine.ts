@@ -45,7 +45,7 @@ export const GUEST_RAM_BASE = 0x4000_0000;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
 export const GUEST_RAM_SIZE = DEFAULT_RAM_MIB * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
-const MASK64 = (1n << 64n) - 1n;
+import { MASK64 } from "../core/bits.js";
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
 /** HVC #0 and SMC #0 (imm16 in bits 20:5), WFI and WFE: Arm ARM C6.2 encodings. */
 const CALL_WORD = [0xd400_0002, 0xd400_0003];

@@ -19,7 +19,7 @@ import { costsView, switchView } from "./hyp/views.js";
 import { dtbToDts } from "../guests/arm64/dtb.js";
 
 export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb", "gic", "timer", "switch", "costs"] as const;
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex } from "../core/bits.js";
 
 /** The control that traps a register group, as `show sysregs` names it. */
 function trappedBy(trap: SysregDef["trap"]): string {

@@ -6,6 +6,7 @@
 // before it (as GNU as evaluates it when it reads the line).
 
 import { AsmError } from "./errors.js";
+import { pollInterrupt } from "./interrupt.js";
 import type { Statement } from "./asm-source.js";
 
 /** What an assembler provides to the expander. */
@@ -70,6 +71,7 @@ export class MacroExpander {
   /** Process a statement list in order. */
   run(list: Statement[]): void {
     for (let i = 0; i < list.length && !this.exiting; i++) {
+      pollInterrupt("assembling");
       const st = list[i]!;
       const body = st.body;
       if (/^\.macro\b/i.test(body)) {

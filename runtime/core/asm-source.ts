@@ -136,7 +136,7 @@ export function parseString(text: string, line: number, column: number): { bytes
     }
     const code = c.charCodeAt(0);
     if (code < 0x80) bytes.push(code);
-    else bytes.push(...Buffer.from(c, "utf8"));
+    else for (const b of Buffer.from(c, "utf8")) bytes.push(b);
     i++;
   }
   return { bytes, rest: text.slice(i + 1) };

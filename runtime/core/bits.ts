@@ -58,6 +58,11 @@ export function withBit(value: bigint, n: number, on: boolean): bigint {
   return on ? value | m : value & ~m;
 }
 
+/** Whether [aBase, aBase + aSize) and [bBase, bBase + bSize) share an address (RAM, MMIO, port ranges). */
+export function rangesOverlap(aBase: number, aSize: number, bBase: number, bSize: number): boolean {
+  return aBase < bBase + bSize && bBase < aBase + aSize;
+}
+
 /** Hex with 0x prefix and no padding (`%#lx`). */
 export function hex(value: bigint | number): string {
   return "0x" + BigInt(value).toString(16);

@@ -1,7 +1,7 @@
 // The MMIO bus: device regions with read/write callbacks, looked up by guest-physical address.
 // KVM hands an emulated MMIO access here after decoding it from the exit information.
 
-import { hex } from "./bits.js";
+import { hex, rangesOverlap } from "./bits.js";
 import { GuestMemoryError } from "./errors.js";
 
 export interface MmioDevice {
@@ -25,7 +25,7 @@ export class MmioBus {
 
   add(base: number, size: number, device: MmioDevice): void {
     for (const r of this.regions) {
-      if (base < r.base + r.size && r.base < base + size) {
+      if (rangesOverlap(base, size, r.base, r.size)) {
         throw new GuestMemoryError(`MMIO region ${device.name} at ${hex(base)} overlaps ${r.device.name}`);
       }
     }

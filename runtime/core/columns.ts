@@ -36,7 +36,7 @@ const BYTES: Record<ColumnType, number> = { f64: 8, u64: 8, u32: 4, i32: 4, u16:
  * allocation a chunk, not one a column: fewer large external allocations for the GC to account).
  */
 function allocChunk(types: readonly ColumnType[], rows: number): ColumnArray[] {
-  const order = types.map((t, j) => j).sort((a, b) => BYTES[types[b]!] - BYTES[types[a]!]); // widest first: each view aligned
+  const order = types.map((_t, j) => j).sort((a, b) => BYTES[types[b]!] - BYTES[types[a]!]); // widest first: each view aligned
   let bytes = 0;
   for (const j of order) bytes += BYTES[types[j]!] * rows;
   const buf = new ArrayBuffer(bytes);

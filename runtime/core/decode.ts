@@ -26,7 +26,7 @@ export interface RegisterDecoder {
 /** The columns every decoder's table has. */
 export const DECODE_COLUMNS = ["field", "bits", "value", "meaning"];
 
-const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
+import { hex } from "./bits.js";
 
 /** `31:26` or `7`. */
 export function bitRange(lsb: number, width: number): string {

@@ -2,7 +2,7 @@
 // on first write, under a byte cap. Addresses are numbers (guest-physical addresses fit 52 bits).
 
 import { GuestMemoryError } from "./errors.js";
-import { hex } from "./bits.js";
+import { hex, rangesOverlap } from "./bits.js";
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -31,7 +31,7 @@ export class GuestMemory {
 
   addRegion(region: RamRegion): void {
     for (const r of this.regions) {
-      if (region.base < r.base + r.size && r.base < region.base + region.size) {
+      if (rangesOverlap(region.base, region.size, r.base, r.size)) {
         throw new GuestMemoryError(`RAM region ${region.name} overlaps ${r.name}`);
       }
     }

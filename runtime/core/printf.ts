@@ -4,6 +4,8 @@
 // C semantics kept: '#' with x adds "0x" counted in the width ("%#08lx" of 0x40080000 is
 // "0x40080000", of 0x7 is "0x000007"); a zero value under '#' prints as "0".
 
+import { MASK64 } from "./bits.js";
+
 export type PrintfArg = bigint | number | string | boolean;
 
 const SPEC = /%([#0\- +]*)(\d*)(?:\.(\d+))?(hh|h|ll|l|z)?([diuxXsc%])/g;
@@ -30,7 +32,7 @@ export function printf(format: string, args: readonly PrintfArg[]): string {
       case "x":
       case "X": {
         let v = BigInt(typeof arg === "boolean" ? Number(arg) : arg);
-        if (v < 0n) v &= (1n << 64n) - 1n;
+        if (v < 0n) v &= MASK64;
         body = v.toString(16);
         if (conv === "X") body = body.toUpperCase();
         if (alt && v !== 0n) prefix = conv === "X" ? "0X" : "0x";

@@ -30,7 +30,8 @@ const BOTH: readonly Arch[] = ["arm64", "x86_64"];
 /** Every machine setting. */
 export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "era", arches: BOTH, kind: "choice", values: ERAS },
-  { name: "stepLimit", arches: BOTH, kind: "count", max: Number.MAX_SAFE_INTEGER },
+  // A bound, not a budget: 10^12 instructions is over half an hour at the engine's best speed.
+  { name: "stepLimit", arches: BOTH, kind: "count", max: 1_000_000_000_000 },
   { name: "exitCap", arches: BOTH, kind: "count", max: 1_000_000_000 },
   { name: "traceCap", arches: BOTH, kind: "count", max: 1_000_000_000 },
   { name: "jit", arches: BOTH, kind: "bool" },

@@ -1,5 +1,7 @@
 // Port-I/O devices of the x86 machine, as the VMM (QEMU) would implement them: KVM passes the
 // access to user space (KVM_EXIT_IO) when no in-kernel device claims the port.
+import { rangesOverlap } from "../core/bits.js";
+
 
 export interface PioDevice {
   readonly name: string;
@@ -12,7 +14,7 @@ export class PioBus {
 
   add(base: number, size: number, device: PioDevice): void {
     for (const r of this.ranges) {
-      if (base < r.base + r.size && r.base < base + size) throw new Error(`port range of ${device.name} overlaps ${r.device.name}`);
+      if (rangesOverlap(base, size, r.base, r.size)) throw new Error(`port range of ${device.name} overlaps ${r.device.name}`);
     }
     this.ranges.push({ base, size, device });
   }

@@ -12,7 +12,7 @@ import { EXCEPTION_NAMES, INTR_INFO } from "./vmx/qualification.js";
 import { CONTROL_FIELDS } from "./vmx/controls.js";
 import { GPR64_NAMES } from "./registers.js";
 
-const hex = (v: bigint | number): string => "0x" + BigInt(v).toString(16);
+import { hex } from "../core/bits.js";
 
 function checkWidth(what: string, value: bigint, bits: number): void {
   if (value < 0n || value >= 1n << BigInt(bits)) throw new RangeError(`${what} is ${bits} bits wide: ${hex(value)} does not fit`);

@@ -12,7 +12,7 @@ import type { Vmcs } from "./vmx/fields.js";
 import { EXIT } from "./vmx/reasons.js";
 import { GDTR_IDTR_INFO, LDTR_TR_INFO, encodeQual } from "./vmx/qualification.js";
 
-const MASK64 = (1n << 64n) - 1n;
+import { MASK64 } from "../core/bits.js";
 const prefix = (which: "ldtr" | "tr") => (which === "ldtr" ? "GUEST_LDTR" : "GUEST_TR");
 
 /** What loading a system segment needs of the CPU: its state, linear accesses and exceptions. */

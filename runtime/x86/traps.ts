@@ -9,7 +9,7 @@ import { ctl } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
 import { msrInfo } from "./kvm/msrs.js";
 
-const MASK64 = (1n << 64n) - 1n;
+import { MASK64 } from "../core/bits.js";
 const EXITS = "Intel SDM Vol. 3 25.1.3 (instructions that cause VM exits conditionally)";
 
 /** Every x86 trap kind (Intel SDM Vol. 3 25.1 and 24.6: the controls that make each exit). */

@@ -30,7 +30,7 @@ function apicView(m: X86Machine): MachineView {
 }
 
 export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats", "switch", "apic"] as const;
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex } from "../core/bits.js";
 
 export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
   switch (name.toLowerCase()) {

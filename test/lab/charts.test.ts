@@ -12,7 +12,8 @@ import type { ChartResult, ErrorResult, Result, TableResult } from "../../lab/re
 import { ARCH_COLOURS } from "../../lab/charts.js";
 import { renderChartSvg } from "../../lab/render/image.js";
 
-type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: vega-lite specs are read at any depth
+type Spec = Record<string, any>;
 type Row = { reason: string; exits: number; cycles: number; source?: string; step?: number };
 
 let s: Session;
@@ -209,7 +210,7 @@ describe("chart errors", () => {
     const n = error("chart compare intel nope");
     expect(n.name).toBe("NameError");
     const r: Result[] = s.execute("chart exits by reason where");
-    expect(r.find((x) => x.kind === "error")!.name).toBe("SyntaxError");
+    expect(r.find((x): x is ErrorResult => x.kind === "error")!.name).toBe("SyntaxError");
   });
 });
 

@@ -80,7 +80,7 @@ describe("statements", () => {
     expect(regs.rows.find((r) => r[0] === "rip")![1]).toBe("0x400000");
     const tr = rs.find((r) => r.kind === "trace");
     expect(tr && tr.kind === "trace" && tr.lines).toEqual(["kvm_entry: vcpu 0", "kvm_exit: reason EPT_VIOLATION rip 0x400000 info 184 0"]);
-    expect(textOf(rs)).toMatch(/^00400000  /m);
+    expect(textOf(rs)).toMatch(/^00400000 {2}/m);
   });
 
   test("table, chart (vega-lite v5), compare", () => {

@@ -5,7 +5,7 @@
 // the syndrome alone — which the architecture only provides for single-register accesses (ISV).
 
 import type { HandleResult } from "../../core/machine.js";
-import { decodeEsr } from "../esr.js";
+import { decodeEsr, EC } from "../esr.js";
 import { decodeA64, disassembleA64, executeA64 } from "../isa/index.js";
 import type { A64Env, A64MemAccess } from "../env.js";
 import { MmuFault } from "../mmu.js";
@@ -17,7 +17,7 @@ const MMIO_READ = 1;
 const MMIO_WRITE = 2;
 const KVM_EXIT_MMIO = KVM_EXIT.MMIO!;
 
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex, MASK64 } from "../../core/bits.js";
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
 
@@ -27,7 +27,7 @@ export function handleGuestAbort(vcpu: KvmVcpu): HandleResult {
   const esr = cpu.reg("ESR_EL2");
   const far = cpu.reg("FAR_EL2");
   const d = decodeEsr(esr);
-  const isIabt = d.ec === 0x20;
+  const isIabt = d.ec === EC.IABT_LOW;
   // kvm_vcpu_get_fault_ipa: HPFAR_EL2.FIPA << 8 — the IPA at 4 KiB granularity.
   const faultIpa = Number((cpu.reg("HPFAR_EL2") & 0xf_ffff_fff0n) << 8n);
   vcpu.ctx.emit("kvm_guest_fault", { vcpu_pc: vcpu.state.pc, hsr: esr, hxfar: far, ipa: faultIpa });
@@ -129,7 +129,7 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
   // register, later kernels (the "today" era) truncate to 32 bits unless SF.
   if (a.signed && len < 8) {
     const m = 1n << BigInt(len * 8 - 1);
-    data = ((data ^ m) - m) & ((1n << 64n) - 1n);
+    data = ((data ^ m) - m) & MASK64;
   }
   if (vcpu.ctx.era() === "today" && !a.sf) data &= 0xffff_ffffn;
   emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: data });

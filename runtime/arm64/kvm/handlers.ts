@@ -18,7 +18,7 @@ import type { KvmVcpu } from "./vcpu.js";
 export type ExitHandler = (vcpu: KvmVcpu, ec: number) => HandleResult;
 
 const KVM_EXIT_SYSTEM_EVENT = KVM_EXIT.SYSTEM_EVENT!;
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
+import { hex } from "../../core/bits.js";
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
 

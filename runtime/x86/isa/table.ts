@@ -45,7 +45,6 @@ function parseFlags(flags: string): Extra {
     else if (f === "mem" || f === "reg") out.mod = f;
     else if (f === "o16") out.osize = 16;
     else if (f === "o32") out.osize = 32;
-    else if (f === "o64") out.modes = "o64";
     else if (f === "w64") out.osize = 64;
     else if (f.startsWith("rm=")) out.rm = Number(f.slice(3));
     else if (f === "priv") out.privileged = true;

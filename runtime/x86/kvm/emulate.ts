@@ -43,7 +43,7 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   const budget = cpu.repBudget;
   cpu.repBudget = MAX_ITERATIONS_PER_EXECUTION;
   try {
-    let insn;
+    let insn: ReturnType<typeof decodeX86>;
     try {
       insn = decodeX86((o) => cpu.fetchByte(o), s.mode);
     } catch (e) {

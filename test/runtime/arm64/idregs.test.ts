@@ -80,7 +80,7 @@ describe("feature-ID registers", () => {
     for (const era of ERAS) {
       const { m, ecs } = run(body, era);
       expect(ecs, era).toEqual([]);
-      expect(EXPECTED.map(([, v], i) => m.readRegister(`x${i + 1}`)), era).toEqual(EXPECTED.map(([, v]) => v));
+      expect(EXPECTED.map(([, _v], i) => m.readRegister(`x${i + 1}`)), era).toEqual(EXPECTED.map(([, v]) => v));
       expect(sysExits(m).map((e) => e.info.sysreg), era).toEqual(era === "today" ? EXPECTED.map(([n]) => n) : []);
     }
     for (const [name, v] of EXPECTED) expect(SYSREGS.find((r) => r.name === name)!.reset, name).toBe(v);

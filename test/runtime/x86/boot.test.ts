@@ -24,7 +24,7 @@ function insnAt(m: X86Machine, e: Exit): X86Insn {
 }
 
 /** Index of each wanted exit, in order, as a subsequence of all exits. */
-function subsequence(exits: readonly Exit[], wanted: ((e: Exit) => boolean)[]): number[] {
+function subsequence(exits: { readonly length: number; at(i: number): Exit | undefined }, wanted: ((e: Exit) => boolean)[]): number[] {
   const at: number[] = [];
   let i = 0;
   for (const w of wanted) {

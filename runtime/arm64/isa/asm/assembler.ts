@@ -6,6 +6,7 @@
 // `.ltorg`/`.pool` or at the end.
 
 import { AsmError } from "../../../core/errors.js";
+import { pollInterrupt } from "../../../core/interrupt.js";
 import { maskOf } from "../../../core/bits.js";
 import { parseExpr, evalExpr, firstUndefined, type Expr } from "../../../core/asm-expr.js";
 import { parseString } from "../../../core/asm-source.js";
@@ -81,7 +82,7 @@ function splitArgs(text: string): [string, number][] {
       start = i + 1;
     }
   }
-  return out.filter(([t], i, all) => t !== "" || all.length > 1);
+  return out.filter(([t], _i, all) => t !== "" || all.length > 1);
 }
 
 interface PoolEntry { label: string; expr: Expr; size: 4 | 8; line: number; column: number }
@@ -125,6 +126,7 @@ class Assembler {
     this.poolCount = 0;
     this.section = ".text";
     this.stmts.forEach((s, i) => {
+      pollInterrupt("assembling");
       this.stmtIndex = i;
       for (const l of s.labels) this.defineLabel(l.name, s.line, l.column, i);
       if (s.body) this.statement(s, i);
@@ -251,9 +253,9 @@ class Assembler {
 
   private statement(s: Statement, index: number): void {
     const body = s.body;
-    const assign = /^([A-Za-z_.$][\w.$]*)\s*=(?!=)\s*(.*)$/.exec(body);
+    const assign = /^([A-Za-z_.$][\w.$]*)\s*=(?!=)\s*(.*)$/s.exec(body);
     if (assign) return this.equ(assign[1]!, assign[2]!, s, s.column + body.indexOf("=") + 1);
-    const m = /^(\S+)\s*(.*)$/.exec(body)!;
+    const m = /^(\S+)\s*(.*)$/s.exec(body)!;
     const word = m[1]!.toLowerCase();
     const rest = m[2]!;
     const restCol = s.column + body.length - rest.length;
@@ -302,7 +304,7 @@ class Assembler {
         for (const [t, off] of args) {
           const r = parseString(t, s.line, col + off);
           if (r.rest.trim()) throw new AsmError("unexpected text after string", s.line, col + off + t.length - r.rest.length);
-          bytes.push(...r.bytes);
+          for (const b of r.bytes) bytes.push(b);
           if (word !== ".ascii") bytes.push(0);
         }
         return this.emit(bytes, s);
@@ -350,7 +352,7 @@ class Assembler {
       throw new AsmError(`unknown instruction '${rawWord}'`, s.line, s.column, near ? `did you mean ${near}?` : "see the A64 table for supported instructions");
     }
     // `ldr Rt, =expr`: a literal in the pool
-    const lit = /^(.*?,\s*)=(.*)$/.exec(rest);
+    const lit = /^(.*?,\s*)=(.*)$/s.exec(rest);
     let text = rest;
     if (lit && (key === "ldr" || key === "ldrsw")) {
       let label = this.poolOf.get(index);

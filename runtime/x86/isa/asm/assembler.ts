@@ -5,6 +5,7 @@
 // source order; section directives only decide whether .align pads with NOPs (code) or zeros.
 
 import { AsmError } from "../../../core/errors.js";
+import { pollInterrupt } from "../../../core/interrupt.js";
 import { encodeInstruction, fits, isMnemonic, knownMnemonics, writeLE, type Bits, type Encoding, type Fixup } from "./encode.js";
 import { evalExpr, firstUndefined, mentionsDot, parseExpr, renameSymbols, symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, parseOperand, splitOperands } from "./operands.js";
@@ -33,7 +34,8 @@ type ItemBody = (
   | { kind: "label"; name: string; column: number }
   | { kind: "set"; name: string; expr: Expr; column: number }
 );
-type Item = { line: number; text: string; address: bigint; listed: boolean } & ItemBody;
+/** `bits`: the code size (.code16/32/64) in force where the item was written. */
+type Item = { line: number; text: string; address: bigint; listed: boolean; bits: Bits } & ItemBody;
 
 const PREFIXES: Record<string, number> = { rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2, lock: 0xf0 };
 const DATA_SIZES: Record<string, number> = {
@@ -152,7 +154,7 @@ class Assembler {
   }
 
   private push(st: Statement, item: ItemBody & { listed?: boolean }): void {
-    this.items.push({ line: st.line, text: st.text, address: 0n, listed: item.listed ?? true, ...item } as Item);
+    this.items.push({ line: st.line, text: st.text, address: 0n, listed: item.listed ?? true, bits: this.bits, ...item } as Item);
   }
 
   private statement(st: Statement): void {
@@ -240,7 +242,7 @@ class Assembler {
       const fixups: Fixup[] = [];
       for (const [t, c] of list()) {
         if (t.startsWith('"') && size === 1) {
-          bytes.push(...parseString(t, st.line, c).bytes);
+          for (const b of parseString(t, st.line, c).bytes) bytes.push(b);
           continue;
         }
         const e = this.expr(t, st, c);
@@ -260,7 +262,7 @@ class Assembler {
       for (const [t, c] of list()) {
         const s = parseString(t, st.line, c);
         if (s.rest.trim()) throw new AsmError("junk after string", st.line, c);
-        bytes.push(...s.bytes);
+        for (const b of s.bytes) bytes.push(b);
         if (name !== ".ascii") bytes.push(0);
       }
       this.push(st, { kind: "bytes", bytes, fixups: [] });
@@ -366,6 +368,7 @@ class Assembler {
     const lastSet = new Map<string, Item>();
     for (const it of this.items) if (it.kind === "set") lastSet.set(it.name, it);
     for (const it of this.items) {
+      pollInterrupt("assembling");
       it.address = addr;
       if (it.kind === "label") {
         if (this.values.get(it.name) !== addr) changed = true;
@@ -443,7 +446,16 @@ class Assembler {
       const near = nearest(name, [...this.values.keys()].filter((k) => !k.includes("\u0002")));
       throw new AsmError(`undefined symbol \`${shown}'`, it.line, u?.column ?? f.column, near ? `did you mean \`${near}'?` : "define it as a label (name:) or with .equ");
     }
-    if (f.pcrel) v -= it.address + BigInt(len);
+    // The instruction pointer wraps at the code size (SDM Vol. 1 3.5: EIP in 32-bit code, IP in
+    // 16-bit code): `jmp 0xcbe092f1` at 0x1000 in 32-bit code is rel32 0xcbe082ec, and in 64-bit
+    // code a target below the jump (e.g. 0xffffffff89bb1cf1) is a negative displacement.
+    if (f.pcrel) {
+      v -= it.address + BigInt(len);
+      // Outside 64-bit code the pointer is as wide as the displacement (rel16: IP, rel32: EIP);
+      // rel8 keeps the code's own width.
+      const ipBits = it.bits === 64 ? 64 : f.size === 1 ? it.bits : f.size * 8;
+      v = BigInt.asIntN(ipBits, v);
+    }
     // A sign-extended field holds 64-bit addresses like 0xffffffff80001000 (R_X86_64_32S style).
     if (f.range === "s" && !f.pcrel) v = BigInt.asIntN(64, v);
     if (!fits(v, f.size, f.range)) {

@@ -30,7 +30,7 @@ const shift: Sem = (env, insn) => {
   const cfIn = flag(s, CF) ? 1n : 0n;
   let r: bigint;
   let flags: bigint;
-  let which = CF | OF;
+  const which = CF | OF;
   switch (insn.spec.arg) {
     case 0: { // rol
       const n = count % bits;

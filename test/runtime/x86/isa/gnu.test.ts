@@ -143,7 +143,7 @@ describe.skipIf(!HAVE)("disassembly of random instructions agrees with objdump",
       writeFileSync(join(dir, "r.s"), insns.map((i) => ".byte " + i.bytes.join(",")).join("\n") + "\n");
       execFileSync("as", [mode === "long64" ? "--64" : "--32", join(dir, "r.s"), "-o", join(dir, "r.o")]);
       const dump = execFileSync("objdump", ["-d", "-w", join(dir, "r.o")], { encoding: "utf8", maxBuffer: 1 << 26 });
-      const rows = dump.split("\n").map((l) => /^\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*\t?(.*)$/.exec(l)).filter((m) => m !== null);
+      const rows = dump.split("\n").map((l) => /^\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*\t?(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
       const byAddr = new Map(rows.map((r) => [parseInt(r[1]!, 16), { len: r[2]!.trim().split(" ").length, text: normalize(r[3]!) }]));
       let lengthDiffs = 0;
       const textDiffs: string[] = [];
