@@ -57,7 +57,7 @@ function loadTrace(s: S<"loadTrace">, ctx: Context): Result[] {
   const path = resolve(ctx.options.baseDir ?? process.cwd(), s.path);
   const name = s.name?.text ?? (basename(s.path).replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_]/g, "_") || "trace");
   if (ctx.session.vms.has(name)) throw new LabError("NameError", `\`${name}\` is a VM: a loaded trace needs another name`, s.name?.pos ?? s.pos, `\`load trace "${s.path}" as ${name}_trace\``);
-  let read;
+  let read: ReturnType<typeof readTraceFile>;
   try {
     read = readTraceFile(path, s.path);
   } catch (e) {
@@ -138,7 +138,7 @@ function columnType(name: string, type: string): ColumnType {
 
 function sql(s: S<"sql">, ctx: Context): Result[] {
   const engine = sqlEngine(ctx);
-  let reply;
+  let reply: ReturnType<SqlEngine["call"]>;
   try {
     registerAll(ctx, engine);
     reply = engine.call({ op: "query", sql: s.query });

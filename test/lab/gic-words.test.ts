@@ -44,7 +44,7 @@ describe("the interrupt words in completion, help and inspection", () => {
     expect(complete(s, "expect exit.reason == IR", 24).matches).toContain("IRQ");
     const help = renderAllText(s.execute("help irq\nhelp gic\nhelp IRQ"));
     expect(help).toMatch(/^irq N\n/);
-    expect(help).toMatch(/set gic VALUE\n  arm64 interrupt controller/);
+    expect(help).toMatch(/set gic VALUE\n {2}arm64 interrupt controller/);
     expect(help).toMatch(/ARM_EXCEPTION_IRQ/);
     expect(JSON.stringify(inspect(s, "irq 40", 1))).toMatch(/KVM_IRQ_LINE/);
   });
