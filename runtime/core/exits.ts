@@ -82,7 +82,32 @@ const C_STEP = 0, C_PC = 1, C_CODE = 2, C_CYCLES = 3, C_FLAGS = 4;
 
 export const DEFAULT_EXIT_CAP = 1_000_000;
 
-export class ExitStore implements ExitList {
+/**
+ * The array-like queries of an ExitList over its iteration (exit objects built one at a time):
+ * what the machines' ExitStore and a loaded trace's exits share.
+ */
+export abstract class ExitQueries implements Iterable<Exit> {
+  abstract [Symbol.iterator](): IterableIterator<Exit>;
+  filter(f: (e: Exit) => boolean): Exit[] {
+    const out: Exit[] = [];
+    for (const e of this) if (f(e)) out.push(e);
+    return out;
+  }
+  map<T>(f: (e: Exit) => T): T[] {
+    const out: T[] = [];
+    for (const e of this) out.push(f(e));
+    return out;
+  }
+  find(f: (e: Exit) => boolean): Exit | undefined {
+    for (const e of this) if (f(e)) return e;
+    return undefined;
+  }
+  some(f: (e: Exit) => boolean): boolean {
+    return this.find(f) !== undefined;
+  }
+}
+
+export class ExitStore extends ExitQueries implements ExitList {
   cap: number;
   readonly cols: Columns;
   /** Column index of each arch column by name. */
@@ -100,6 +125,7 @@ export class ExitStore implements ExitList {
   private recFlags = new Uint8Array(0);
 
   constructor(readonly schema: ExitSchema, cap = DEFAULT_EXIT_CAP) {
+    super();
     this.cap = checkCap(cap);
     this.cols = new Columns([...COMMON, ...schema.columns.map((c) => c.type)], 64);
     this.colIndex = new Map(schema.columns.map((c, j) => [c.name, COMMON.length + j]));
@@ -243,23 +269,6 @@ export class ExitStore implements ExitList {
   }
   slice(start?: number, end?: number): Exit[] {
     return this.toArray().slice(start, end);
-  }
-  filter(f: (e: Exit) => boolean): Exit[] {
-    const out: Exit[] = [];
-    for (const e of this) if (f(e)) out.push(e);
-    return out;
-  }
-  map<T>(f: (e: Exit) => T): T[] {
-    const out: T[] = [];
-    for (const e of this) out.push(f(e));
-    return out;
-  }
-  find(f: (e: Exit) => boolean): Exit | undefined {
-    for (const e of this) if (f(e)) return e;
-    return undefined;
-  }
-  some(f: (e: Exit) => boolean): boolean {
-    return this.find(f) !== undefined;
   }
 
   byReason(): { reason: string; count: number; cycles: number }[] {

@@ -4,7 +4,7 @@
 // trace text when it carries them), as perf kvm stat measures it.
 
 import type { Arch, Exit } from "../core/machine.js";
-import type { ExitList } from "../core/exits.js";
+import { ExitQueries, type ExitList } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
 import { decodeBits } from "../core/bitfields.js";
 import { QUAL_LAYOUTS } from "../x86/exit-schema.js";
@@ -15,7 +15,7 @@ import type { StatReport } from "./stat-report.js";
 /** What an exit's cost is measured in. */
 export type CostUnit = "us" | "cycles" | "none";
 
-export class TraceExits implements ExitList {
+export class TraceExits extends ExitQueries implements ExitList {
   /** Rows of the kvm_exit events, in order. */
   readonly rows: Uint32Array;
   private costs: Float64Array | null = null;
@@ -23,6 +23,7 @@ export class TraceExits implements ExitList {
   readonly cap: number;
 
   constructor(readonly table: EventTable, readonly arch: Arch | null) {
+    super();
     this.rows = table.rowsOf("kvm_exit");
     this.cap = this.rows.length;
     const first = this.rows.length ? this.rows[0]! : -1;
@@ -164,23 +165,6 @@ export class TraceExits implements ExitList {
     const e = end === undefined ? n : end < 0 ? Math.max(0, n + end) : Math.min(end, n);
     for (let k = s; k < e; k++) out.push(this.at(k)!);
     return out;
-  }
-  filter(f: (e: Exit) => boolean): Exit[] {
-    const out: Exit[] = [];
-    for (const e of this) if (f(e)) out.push(e);
-    return out;
-  }
-  map<T>(f: (e: Exit) => T): T[] {
-    const out: T[] = [];
-    for (const e of this) out.push(f(e));
-    return out;
-  }
-  find(f: (e: Exit) => boolean): Exit | undefined {
-    for (const e of this) if (f(e)) return e;
-    return undefined;
-  }
-  some(f: (e: Exit) => boolean): boolean {
-    return this.find(f) !== undefined;
   }
 
   /** Count and cost by reason, in first-seen order, from the columns (no exit objects). */
