@@ -82,7 +82,8 @@ export class Arm64Machine extends VmBase implements Machine {
   readonly trace: TraceLog;
   readonly exits: ExitStore;
   /** Where each arch column of the exit store is. */
-  private readonly exitCols: Record<(typeof ARM64_EXIT_SCHEMA.columns)[number]["name"], number>;
+  /** Column numbers of the arch's exit columns (ARM64_EXIT_SCHEMA.columns) by name. */
+  private readonly exitCols: Record<"esr" | "far" | "hpfar" | "val" | "word" | "flush" | "switch", number>;
   readonly settings: Arm64Settings;
   readonly cpu: A64Cpu;
   readonly kvm: KvmVcpu;

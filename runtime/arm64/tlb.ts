@@ -95,7 +95,7 @@ export class SoftTlb implements MemPort {
     if ((lo & (size - 1)) === 0) {
       const i = (lo >>> 12) & (ENTRIES - 1);
       const v = this.rd.view[i];
-      if (v !== null && this.rd.tag[i] === this.tagOf(lo, hi)) {
+      if (v != null && this.rd.tag[i] === this.tagOf(lo, hi)) {
         const off = lo & 0xfff;
         switch (size) {
           case 1: return v.getUint8(off);
@@ -114,7 +114,7 @@ export class SoftTlb implements MemPort {
     if ((lo & (size - 1)) === 0) {
       const i = (lo >>> 12) & (ENTRIES - 1);
       const v = this.wr.view[i];
-      if (v !== null && this.wr.tag[i] === this.tagOf(lo, hi)) {
+      if (v != null && this.wr.tag[i] === this.tagOf(lo, hi)) {
         const off = lo & 0xfff;
         switch (size) {
           case 1: v.setUint8(off, vlo); return;

@@ -181,7 +181,10 @@ export class TraceReader {
       if (p.arch && !this.arch && (spec.event === "kvm_exit" || spec.event === "kvm_entry" || spec.event === "kvm_guest_fault")) this.arch = p.arch;
       const g = m.groups ?? {};
       if (g.vcpu !== undefined) row.vcpu = Number(g.vcpu);
-      for (const k of ["pc", "info1", "info2", "intr_info", "error_code", "gpa"] as const) if (g[k] !== undefined) row[k] = hexValue(g[k]);
+      for (const k of ["pc", "info1", "info2", "intr_info", "error_code", "gpa"] as const) {
+        const text = g[k];
+        if (text !== undefined) row[k] = hexValue(text);
+      }
       if (spec.event === "kvm_exit") {
         if (g.reason !== undefined) {
           let c = this.reasons.get(g.reason);

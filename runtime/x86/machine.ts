@@ -92,7 +92,8 @@ export class X86Machine extends VmBase implements Machine {
   readonly trace: TraceLog;
   readonly exits: ExitStore;
   /** Where each arch column of the exit store is. */
-  private readonly exitCols: Record<(typeof X86_EXIT_SCHEMA.columns)[number]["name"], number>;
+  /** Column numbers of the arch's exit columns (X86_EXIT_SCHEMA.columns) by name. */
+  private readonly exitCols: Record<"qual" | "gpa" | "gla" | "len" | "intr" | "idtv" | "msr" | "msrval" | "insn", number>;
   readonly settings: MachineSettings;
   readonly vmcs = new Vmcs();
   readonly host = new HostMemory();

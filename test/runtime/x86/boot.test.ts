@@ -97,9 +97,9 @@ describe("x86 boot guest: the talk's trace shape", () => {
   test("EPT violations: access bits match fetch vs read of the instruction at rip; GLA valid; GPA is the page touched", () => {
     for (const e of exits.filter((x) => x.reason === "EPT_VIOLATION")) {
       const d = eptQual(e);
-      expect(d.read + d.write + d.fetch).toBe(1);
+      expect(d.read! + d.write! + d.fetch!).toBe(1);
       expect(d.gla_valid).toBe(1);
-      expect(d.readable | d.writable | d.executable).toBe(0); // nothing mapped yet
+      expect(d.readable! | d.writable! | d.executable!).toBe(0); // nothing mapped yet
       const gpa = Number(e.info.guest_physical_address);
       const gla = BigInt(e.info.guest_linear_address as bigint);
       if (d.fetch) {

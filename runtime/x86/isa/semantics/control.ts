@@ -11,9 +11,9 @@ import {
 
 /** MOV Sreg, r/m: the machine checks the selector; loading CS this way is #UD. */
 const movsreg: Sem = (env, insn) => {
-  const [dst, src] = insn.operands;
-  if (dst!.kind !== "sreg" || dst.seg === "cs") return env.raise(UD);
-  const sel = Number(readOperand(env, insn, src!) & 0xffffn);
+  const dst = insn.operands[0]!, src = insn.operands[1]!;
+  if (dst.kind !== "sreg" || dst.seg === "cs") return env.raise(UD);
+  const sel = Number(readOperand(env, insn, src) & 0xffffn);
   env.loadSegment(dst.seg, sel);
 };
 

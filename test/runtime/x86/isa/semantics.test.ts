@@ -523,7 +523,7 @@ describe("bit instructions, exchanges and flag transfers", () => {
       e.state.gpr[RSP] = 0x6000n;
       e.write("ss", 0x7000n, 0x7100n, { size: 8, write: true });
     });
-    expect(env.state.gpr[RAX] & 0xffff00ffn).toBe(0x44332211n & 0xffff00ffn);
+    expect(env.state.gpr[RAX]! & 0xffff00ffn).toBe(0x44332211n & 0xffff00ffn);
     expect(env.state.rflags & CF).toBe(CF); // sahf restored CF from AH
     expect(env.state.gpr[5]).toBe(0x7100n);
     expect(env.state.gpr[RSP]).toBe(0x7008n);
