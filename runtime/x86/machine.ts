@@ -657,7 +657,7 @@ export class X86Machine extends VmBase implements Machine {
 
   readVmcs(field: string): bigint | undefined {
     try {
-      return this.vmcs.read(field);
+      return this.vmcs.vmread(field); // a name the user typed: checked by the lookup
     } catch (e) {
       if (e instanceof VmcsError) return undefined;
       throw e;

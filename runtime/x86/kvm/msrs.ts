@@ -4,16 +4,17 @@
 
 import type { Documented } from "../../core/machine.js";
 import { APIC_REGISTERS, x2apicMsr } from "../apic/registers.js";
+import type { VmcsFieldName } from "../vmx/fields.js";
 
 export interface MsrInfo extends Documented {
   code: number;
   /** VMCS field holding it, or "arch" (KVM's software copy). */
-  home: string;
+  home: "arch" | VmcsFieldName;
   /** KVM v4.1 lets the guest access it without exits (vmx_disable_intercept_for_msr in hardware_setup). */
   passthrough: boolean;
 }
 
-const M = (code: number, name: string, home: string, passthrough: boolean, doc: string): MsrInfo => ({
+const M = (code: number, name: string, home: MsrInfo["home"], passthrough: boolean, doc: string): MsrInfo => ({
   code, name, home, passthrough, doc, source: "Intel SDM Vol. 4 Table 2-2; Linux arch/x86/kvm/vmx.c (v4.1)",
 });
 

@@ -212,7 +212,7 @@ export class KvmVcpu {
   setSregs(s: X86State): void {
     const v = this.ctx.vmcs;
     for (const seg of ["es", "cs", "ss", "ds", "fs", "gs"] as const) {
-      const u = seg.toUpperCase();
+      const u = seg.toUpperCase() as Uppercase<typeof seg>;
       v.write(`GUEST_${u}_SELECTOR`, s.seg[seg].selector);
       v.write(`GUEST_${u}_BASE`, s.seg[seg].base);
       v.write(`GUEST_${u}_LIMIT`, s.seg[seg].limit >>> 0);

@@ -5,7 +5,7 @@
 // that cause VM exits"): 25.1.2 unconditional, 25.1.3 conditional.
 
 import type { GuestMemory } from "../../core/memory.js";
-import type { Vmcs } from "./fields.js";
+import type { Vmcs, VmcsFieldName } from "./fields.js";
 
 export interface ControlBit {
   name: string;
@@ -102,7 +102,7 @@ export const ENTRY_CONTROLS: readonly ControlBit[] = [
 
 export interface ControlField {
   /** The VMCS field. */
-  field: string;
+  field: VmcsFieldName;
   bits: readonly ControlBit[];
   /**
    * The reserved bits of the "default1" class, which must be 1 (SDM Vol. 3 Appendix A.3-A.5;
@@ -198,7 +198,7 @@ export class ExitRules {
   movToCr3Exits(value: bigint): boolean {
     if (!this.primary("CPU_BASED_CR3_LOAD_EXITING")) return false;
     const n = Math.min(4, this.vmcs.read32("CR3_TARGET_COUNT"));
-    for (let i = 0; i < n; i++) if (this.vmcs.read(`CR3_TARGET_VALUE${i}`) === value) return false;
+    for (let i = 0; i < n; i++) if (this.vmcs.read(`CR3_TARGET_VALUE${i as 0 | 1 | 2 | 3}`) === value) return false;
     return true;
   }
 

@@ -47,10 +47,10 @@ export function typeOfEncoding(encoding: number): "control" | "exit-info" | "gue
   return (["control", "exit-info", "guest", "host"] as const)[(encoding >> 10) & 3]!;
 }
 
-type Row = [name: string, encoding: number, group?: VmcsGroup];
+type Row = readonly [name: string, encoding: number, group?: VmcsGroup];
 
 // Control-type rows name their group; other types follow from the encoding.
-const ROWS: Row[] = [
+const ROWS = [
   // 16-bit (SDM Tables B-1..B-3)
   ["VIRTUAL_PROCESSOR_ID", 0x0000, "exec"],
   ["POSTED_INTR_NV", 0x0002, "exec"],
@@ -109,7 +109,12 @@ const ROWS: Row[] = [
   ["HOST_CR0", 0x6c00], ["HOST_CR3", 0x6c02], ["HOST_CR4", 0x6c04], ["HOST_FS_BASE", 0x6c06],
   ["HOST_GS_BASE", 0x6c08], ["HOST_TR_BASE", 0x6c0a], ["HOST_GDTR_BASE", 0x6c0c], ["HOST_IDTR_BASE", 0x6c0e],
   ["HOST_IA32_SYSENTER_ESP", 0x6c10], ["HOST_IA32_SYSENTER_EIP", 0x6c12], ["HOST_RSP", 0x6c14], ["HOST_RIP", 0x6c16],
-];
+] as const satisfies readonly Row[];
+
+/** A VMCS field's name (the SDM Appendix B / Linux vmx.h spelling); `NAME_HIGH` is the upper half of a 64-bit field. */
+export type VmcsFieldName = (typeof ROWS)[number][0];
+/** What read/write take: a field's name, its `_HIGH` half, or an encoding (VMREAD/VMWRITE's operand). */
+export type VmcsKey = VmcsFieldName | `${VmcsFieldName}_HIGH` | number;
 
 const CR_FIELDS = new Set(["GUEST_CR0", "GUEST_CR3", "GUEST_CR4", "CR0_GUEST_HOST_MASK", "CR4_GUEST_HOST_MASK"]);
 
@@ -198,7 +203,7 @@ export class Vmcs {
   /** Writes to GUEST_CR0/CR3/CR4 and the CR0/CR4 guest/host masks so far (KVM re-reads them only after one). */
   crWrites = 0;
 
-  read(key: string | number): bigint {
+  read(key: VmcsKey): bigint {
     const { field, high } = lookupField(key);
     const v = this.readField(field);
     return high ? v >> 32n : v;
@@ -219,7 +224,12 @@ export class Vmcs {
     return x === x ? x : Number(this.big[field.slot]!);
   }
 
-  write(key: string | number, value: bigint | number): void {
+  write(key: VmcsKey, value: bigint | number): void {
+    this.writeAny(key, value);
+  }
+
+  /** write() of a name or encoding not known at compile time (VMWRITE's operand, a user's name). */
+  private writeAny(key: string | number, value: bigint | number): void {
     const { field, high } = lookupField(key);
     if (high) {
       const v = BigInt(value);
@@ -266,20 +276,22 @@ export class Vmcs {
 
   /** VMREAD by name or encoding (SDM Vol. 3 30.3). */
   vmread(key: string | number): bigint {
-    return this.read(key);
+    const { field, high } = lookupField(key);
+    const v = this.readField(field);
+    return high ? v >> 32n : v;
   }
 
   /** VMWRITE by name or encoding; the value is truncated to the field's width. */
   vmwrite(key: string | number, value: bigint | number): void {
-    this.write(key, value);
+    this.writeAny(key, value);
   }
 
   /** Read a 32-bit control as a number. */
-  read32(key: string): number {
+  read32(key: VmcsKey): number {
     return Number(this.read(key) & 0xffff_ffffn);
   }
 
-  setBits(key: string, bits: number, on: boolean): void {
+  setBits(key: VmcsKey, bits: number, on: boolean): void {
     const v = this.read32(key);
     this.write(key, on ? (v | bits) >>> 0 : (v & ~bits) >>> 0);
   }

@@ -55,8 +55,12 @@ describe("VMCS field table (SDM Vol. 3 Appendix B)", () => {
     v.write("EPT_POINTER", 0x1234_5678_9abc_def0n);
     expect(v.read("EPT_POINTER_HIGH")).toBe(0x1234_5678n);
     expect(v.read(0x201b)).toBe(0x1234_5678n);
-    v.write("guest_rip", 0xffff_ffff_ffff_ffffn);
+    // VMREAD/VMWRITE operands and names a user typed go through vmread/vmwrite, checked at run time.
+    v.vmwrite("guest_rip", 0xffff_ffff_ffff_ffffn);
     expect(v.read("GUEST_RIP")).toBe(0xffff_ffff_ffff_ffffn);
+    expect(() => v.vmread("GUEST_CR7")).toThrow(VmcsError);
+    // In the code, a misspelt field name is a compile error (tsconfig.test.json type-checks this file).
+    // @ts-expect-error GUEST_CR7 is not a VMCS field
     expect(() => v.read("GUEST_CR7")).toThrow(VmcsError);
     expect(() => v.write(0x6801, 1)).toThrow(VmcsError); // natural-width fields have no high half
   });
