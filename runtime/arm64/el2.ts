@@ -17,7 +17,7 @@ export interface HcrBit {
   doc: string;
 }
 
-export const HCR_BITS: readonly HcrBit[] = [
+const HCR_TABLE = [
   { name: "VM", bit: 0, doc: "stage-2 translation enabled for EL1&0" },
   { name: "SWIO", bit: 1, doc: "set/way invalidate becomes clean+invalidate" },
   { name: "PTW", bit: 2, doc: "protected table walk: stage-1 walks to device memory fault" },
@@ -79,14 +79,24 @@ export const HCR_BITS: readonly HcrBit[] = [
   { name: "TID5", bit: 58, doc: "trap GMID_EL1 reads (FEAT_MTE2)" },
   { name: "TWEDEn", bit: 59, doc: "TWE delay enable (FEAT_TWED)" },
   { name: "TWEDEL", bit: 60, width: 4, doc: "TWE delay: 2^(TWEDEL+8) cycles (FEAT_TWED)" },
-];
+] as const satisfies readonly HcrBit[];
 
-const BY_NAME = new Map(HCR_BITS.map((b) => [b.name, b]));
+/** HCR_EL2's fields (Arm ARM D23.2.48). */
+export const HCR_BITS: readonly HcrBit[] = HCR_TABLE;
+/** An HCR_EL2 field's name, as the table spells it. */
+export type HcrBitName = (typeof HCR_TABLE)[number]["name"];
 
-/** The mask of HCR_EL2 bit `name` (throws on a name not in the table: a typo is a bug here). */
+const BY_NAME = new Map<string, HcrBit>(HCR_BITS.map((b) => [b.name, b]));
+
+/** The mask of HCR_EL2 bit `name` (a name not in the table is a compile error). */
 const HCR_MASKS = new Map<string, bigint>();
 
-export function hcr(name: string): bigint {
+export function hcr(name: HcrBitName): bigint {
+  return hcrByName(name);
+}
+
+/** hcr() of a name computed at run time (a trap group's bit, a table's row); throws on a name not in the table. */
+export function hcrByName(name: string): bigint {
   let m = HCR_MASKS.get(name);
   if (m === undefined) {
     const b = BY_NAME.get(name);
@@ -97,7 +107,7 @@ export function hcr(name: string): bigint {
 }
 
 export function hcrNames(value: bigint): string[] {
-  return HCR_BITS.filter((b) => value & hcr(b.name)).map((b) => b.name);
+  return HCR_BITS.filter((b) => value & hcrByName(b.name)).map((b) => b.name);
 }
 
 /** The HCR_EL2 bit that traps an EL1 access to a register of `group` (reads or writes). */
@@ -127,7 +137,7 @@ export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean, cnt
   // GICv3 SGI generation registers trap to EL2 while HCR_EL2.IMO routes IRQs there (IHI 0069H 12.2.21).
   if (reg.trap === "imo") return !isRead && (hcrEl2 & hcr("IMO")) !== 0n;
   if (reg.trap.startsWith("tid") && !isRead) return reg.trap === "tid2" && reg.name === "CSSELR_EL1" && (hcrEl2 & hcr("TID2")) !== 0n;
-  return (hcrEl2 & hcr(trapBitOf(reg.trap, isRead))) !== 0n;
+  return (hcrEl2 & hcrByName(trapBitOf(reg.trap, isRead))) !== 0n;
 }
 
 /** IMPLEMENTATION DEFINED register space (op0 = 3, CRn = 11 or 15), trapped by HCR_EL2.TIDCP. */

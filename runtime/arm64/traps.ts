@@ -5,7 +5,7 @@
 
 import { ExitlabError } from "../core/errors.js";
 import type { TrapKind, TrapRequest } from "../core/machine.js";
-import { hcr, trapBitOf } from "./el2.js";
+import { hcrByName, trapBitOf } from "./el2.js";
 import { TIMER_TRAPS } from "./timer.js";
 import { SYSREGS, sysregByName } from "./sysregs.js";
 import type { Arm64Machine } from "./machine.js";
@@ -36,7 +36,7 @@ export const ARM64_TRAPS: readonly TrapKind[] = [
 export function applyTrap(m: Arm64Machine, trap: TrapRequest, enabled: boolean): string {
   const kind = trap.kind.toLowerCase();
   const set = (names: string[], on: boolean, extra = "") => {
-    const mask = names.reduce((v, n) => v | hcr(n), 0n);
+    const mask = names.reduce((v, n) => v | hcrByName(n), 0n);
     const old = m.kvm.hcr();
     m.kvm.setHcr(on ? old | mask : old & ~mask);
     return `HCR_EL2.${names.join(", HCR_EL2.")} ${on ? "set" : "cleared"}${extra}`;

@@ -10,7 +10,7 @@ import type { MmioBus } from "../../core/bus.js";
 import { HostMemory } from "../../core/host-memory.js";
 import type { A64Cpu } from "../cpu.js";
 import { EC, FSC } from "../esr.js";
-import { hcr } from "../el2.js";
+import { hcr, type HcrBitName } from "../el2.js";
 import { Stage2, type Granule } from "./stage2.js";
 
 /**
@@ -20,8 +20,8 @@ import { Stage2, type Granule } from "./stage2.js";
  * ID registers, IMO/FMO route interrupts through the vGIC.
  */
 export function resetHcr(era: KvmEra): bigint {
-  const common = ["VM", "SWIO", "FB", "BSU_IS", "TWI", "TWE", "TSC", "TIDCP", "TACR", "TSW", "AMO", "IMO", "FMO", "RW"];
-  const names = era === "2015" ? [...common, "TVM"] : [...common, "PTW", "TID3"];
+  const common: HcrBitName[] = ["VM", "SWIO", "FB", "BSU_IS", "TWI", "TWE", "TSC", "TIDCP", "TACR", "TSW", "AMO", "IMO", "FMO", "RW"];
+  const names: HcrBitName[] = era === "2015" ? [...common, "TVM"] : [...common, "PTW", "TID3"];
   return names.reduce((v, n) => v | hcr(n), 0n);
 }
 
