@@ -32,7 +32,7 @@ import { checkSetting } from "../core/settings.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { ARM64_REGISTER_NAMES } from "./registers.js";
-import { ARM64_TRACEPOINT_TABLE } from "./tracepoints.js";
+import { ARM64_TRACEPOINT_TABLE, type Arm64TracepointName } from "./tracepoints.js";
 import { VirtualClock } from "../core/clock.js";
 import { GenericTimer, KVM_CNTHCTL } from "./timer.js";
 import { Vgic } from "./kvm/vgic.js";
@@ -74,7 +74,7 @@ export interface Arm64Settings extends MachineSettings {
   model: HypModel;
 }
 
-export class Arm64Machine extends VmBase implements Machine {
+export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine {
   readonly arch = "arm64" as const;
   readonly memory: GuestMemory;
   readonly bus = new MmioBus();

@@ -34,7 +34,7 @@ const SRC_TODAY_EXIT = "Linux 6.x arch/arm64/kvm/trace_handle_exit.h";
 type F = Record<string, FieldValue>;
 const n = (f: F, k: string): bigint => BigInt((f[k] as bigint | number | boolean) ?? 0);
 
-export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
+const ARM64_TRACEPOINT_ROWS = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_entry",
@@ -168,7 +168,10 @@ export const ARM64_TRACEPOINTS: readonly Tracepoint[] = [
       },
     },
   },
-];
+] as const satisfies readonly Tracepoint[];
+export const ARM64_TRACEPOINTS: readonly Tracepoint[] = ARM64_TRACEPOINT_ROWS;
+/** The name of an arm64 tracepoint exitlab emits (a misspelt one is a compile error at the emit site). */
+export type Arm64TracepointName = (typeof ARM64_TRACEPOINT_ROWS)[number]["name"];
 
 /** The table this machine's trace formats its events with. */
 export const ARM64_TRACEPOINT_TABLE = tracepointTable(ARM64_TRACEPOINTS);

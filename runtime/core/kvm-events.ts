@@ -49,7 +49,7 @@ function userspaceExitArgs(names: Readonly<Record<number, string>>, f: Record<st
   return [names[reason] ?? "0x" + reason.toString(16), BigInt(reason)];
 }
 
-export const GENERIC_TRACEPOINTS: readonly Tracepoint[] = [
+export const GENERIC_TRACEPOINTS = [
   {
     name: "kvm_mmio",
     fields: traceFields("type:num len:num gpa:u64 val:u64"),
@@ -69,4 +69,4 @@ export const GENERIC_TRACEPOINTS: readonly Tracepoint[] = [
       today: { format: "reason %s (%d)", args: (f) => userspaceExitArgs(KVM_EXIT_NAMES.today, f) },
     },
   },
-];
+] as const satisfies readonly Tracepoint[];

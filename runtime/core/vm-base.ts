@@ -12,7 +12,8 @@ import type { ExitStore } from "./exits.js";
 /** Most instructions run between two looks at the caller's interrupt flag. */
 const INTERRUPT_CHUNK = 1 << 16;
 
-export abstract class VmBase {
+/** `TP`: the names of the machine's tracepoints (its table's keys), so an emit of a misspelt one is a compile error. */
+export abstract class VmBase<TP extends string = string> {
   abstract readonly arch: Arch;
   abstract readonly exits: ExitStore;
   steps = 0;
@@ -52,7 +53,7 @@ export abstract class VmBase {
   }
 
   /** Record a trace event stamped with the current step and modelled cycles. */
-  protected emit(name: string, fields: Record<string, FieldValue>): void {
+  protected emit(name: TP, fields: Record<string, FieldValue>): void {
     this.trace.emit(name, this.steps, this.cycles, fields);
   }
 
@@ -60,7 +61,7 @@ export abstract class VmBase {
    * emit() of one tracepoint, resolved once: hot handlers keep it (KVM's per-exit events), so
    * the call reaches that tracepoint's emitter with no lookup by name.
    */
-  emitterFor(name: string): (fields: Record<string, FieldValue>) => void {
+  emitterFor(name: TP): (fields: Record<string, FieldValue>) => void {
     const e = this.trace.emitterOf(this.trace.kindId(name));
     return (fields) => e(this.steps, this.cycles, fields);
   }

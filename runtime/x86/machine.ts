@@ -40,7 +40,7 @@ import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
-import { X86_TRACEPOINT_TABLE } from "./tracepoints.js";
+import { X86_TRACEPOINT_TABLE, type X86TracepointName } from "./tracepoints.js";
 import { KVM_EXIT } from "../core/kvm-events.js";
 import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
 
@@ -84,7 +84,7 @@ const GPR64 = GPR64_NAMES;
 const GPR32 = GPR32_NAMES;
 export { X86_REGISTER_NAMES };
 
-export class X86Machine extends VmBase implements Machine {
+export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   readonly arch = "x86_64" as const;
   readonly memory: GuestMemory;
   readonly bus = new MmioBus();

@@ -58,7 +58,7 @@ function exitInfoToday(f: F): { info2: bigint; intrInfo: bigint; errorCode: bigi
   return { info2: u32(f, "idt_vectoring_info"), intrInfo, errorCode: (intrInfo & mask) === mask ? u32(f, "intr_error_code") : 0n };
 }
 
-const X86_BASE_TRACEPOINTS: readonly Tracepoint[] = [
+const X86_BASE_TRACEPOINTS = [
   ...GENERIC_TRACEPOINTS,
   {
     name: "kvm_exit",
@@ -195,7 +195,7 @@ const X86_BASE_TRACEPOINTS: readonly Tracepoint[] = [
       "2015": { format: "nr 0x%lx a0 0x%lx a1 0x%lx a2 0x%lx a3 0x%lx", args: (f) => [n(f, "nr"), n(f, "a0"), n(f, "a1"), n(f, "a2"), n(f, "a3")] },
     },
   },
-];
+] as const satisfies readonly Tracepoint[];
 
 /** kvm_trace_symbol_apic (trace.h): the register names kvm_apic prints, from the APIC register table. */
 const APIC_REG_NAMES: Readonly<Record<number, string>> = Object.fromEntries(APIC_REGISTERS.filter((r) => !/\d$/.test(r.name) && r.name !== "LVTCMCI").map((r) => [r.offset, "APIC_" + r.name]));
@@ -203,7 +203,7 @@ const APIC_REG_NAMES: Readonly<Record<number, string>> = Object.fromEntries(APIC
 const DELIVER_MODE: Readonly<Record<number, string>> = Object.fromEntries(DELIVERY_MODES.map((m, i) => [i, m]));
 
 /** The in-kernel local APIC's events (Linux v4.1 arch/x86/kvm/trace.h; today's text where it changed). */
-export const X86_APIC_TRACEPOINTS: readonly Tracepoint[] = [
+export const X86_APIC_TRACEPOINTS = [
   {
     name: "kvm_apic",
     fields: traceFields("rw:u32 reg:u32 val:u64"),
@@ -261,11 +261,13 @@ export const X86_APIC_TRACEPOINTS: readonly Tracepoint[] = [
       today: { format: "%s 0x%x%s", args: (f) => [f.soft ? "Soft/INTn" : "IRQ", u32(f, "irq"), f.reinjected ? " [reinjected]" : ""] },
     },
   },
-];
+] as const satisfies readonly Tracepoint[];
 
 /** The table this machine's trace formats its events with. */
 /** Every x86 tracepoint: KVM's exit path and the in-kernel APIC's. */
 export const X86_TRACEPOINTS: readonly Tracepoint[] = [...X86_BASE_TRACEPOINTS, ...X86_APIC_TRACEPOINTS];
+/** The name of an x86 tracepoint exitlab emits (a misspelt one is a compile error at the emit site). */
+export type X86TracepointName = (typeof X86_BASE_TRACEPOINTS)[number]["name"] | (typeof X86_APIC_TRACEPOINTS)[number]["name"];
 
 export const X86_TRACEPOINT_TABLE = tracepointTable(X86_TRACEPOINTS);
 

@@ -4,6 +4,7 @@
 // kvm_toggle_cache / kvm_set_way_flush. Sources: Linux v4.1 arch/arm64/include/asm/kvm_arm.h
 // (HCR_GUEST_FLAGS), arch/arm64/kvm/reset.c, arch/arm64/kvm/inject_fault.c, arch/arm/kvm/mmu.c.
 
+import type { Arm64TracepointName } from "../tracepoints.js";
 import type { FieldValue, KvmEra } from "../../core/trace.js";
 import type { GuestMemory } from "../../core/memory.js";
 import type { MmioBus } from "../../core/bus.js";
@@ -49,9 +50,9 @@ export interface VcpuContext {
   era: () => KvmEra;
   granule: () => Granule;
   pairMmio: () => boolean;
-  emit: (name: string, fields: Record<string, FieldValue>) => void;
+  emit: (name: Arm64TracepointName, fields: Record<string, FieldValue>) => void;
   /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
-  emitter: (name: string) => (fields: Record<string, FieldValue>) => void;
+  emitter: (name: Arm64TracepointName) => (fields: Record<string, FieldValue>) => void;
   /**
    * kvm_vcpu_block: wait for an interrupt. Returns the nanoseconds blocked (0: one was already
    * pending), or -1 when nothing can ever wake the vCPU (no timer armed, nothing pending).

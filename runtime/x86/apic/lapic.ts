@@ -5,6 +5,7 @@
 // layouts: registers.ts. Time: the machine's modelled cycles at 1 GHz; the TSC counts cycles, and
 // the APIC timer counts a 1 GHz bus clock divided by TDCR (KVM's APIC_BUS_CYCLE_NS = 1).
 
+import type { X86TracepointName } from "../tracepoints.js";
 import type { FieldValue } from "../../core/trace.js";
 import type { MmioDevice } from "../../core/bus.js";
 import {
@@ -27,7 +28,7 @@ export interface LapicHost {
   tscOffset(): number;
   /** The vCPU's CR8 (the TPR's bits 7:4 live there with a TPR shadow). */
   cr8: { get(): number; set(v: number): void };
-  emit(name: string, fields: Record<string, FieldValue>): void;
+  emit(name: X86TracepointName, fields: Record<string, FieldValue>): void;
   /** An EOI retired `vector` (the IOAPIC's level-triggered lines listen). */
   onEoi?(vector: number): void;
   /** An IPI for other vCPUs (INIT, SIPI, fixed to another APIC ID): the SMP scheduler's. */

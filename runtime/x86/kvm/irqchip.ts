@@ -8,6 +8,7 @@
 // 29 "APIC Virtualization and Virtual Interrupts") is `poll` and `apicPageAccess` here: the
 // machine calls poll at block boundaries, never inside a compiled block.
 
+import type { X86TracepointName } from "../tracepoints.js";
 import type { FieldValue, KvmEra } from "../../core/trace.js";
 import { lookupField, type Vmcs } from "../vmx/fields.js";
 import { ctl } from "../vmx/controls.js";
@@ -53,7 +54,7 @@ export interface IrqHost {
   era(): KvmEra;
   /** Modelled cycles now. */
   now(): number;
-  emit(name: string, fields: Record<string, FieldValue>): void;
+  emit(name: X86TracepointName, fields: Record<string, FieldValue>): void;
   /** KVM's MSR-bitmap update (vmx_enable/disable_intercept_for_msr). */
   setMsrIntercept(msr: number, write: boolean, on: boolean): void;
 }

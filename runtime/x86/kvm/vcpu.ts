@@ -3,6 +3,7 @@
 // update_exception_bitmap, vmx_fpu_activate) and the register setters that decide which exits
 // happen next (vmx_set_cr0 with ept_update_paging_mode_cr0, vmx_set_cr3, vmx_set_cr4, vmx_set_efer).
 
+import type { X86TracepointName } from "../tracepoints.js";
 import type { FieldValue, KvmEra } from "../../core/trace.js";
 import type { GuestMemory } from "../../core/memory.js";
 import type { MmioBus } from "../../core/bus.js";
@@ -56,13 +57,13 @@ export interface KvmContext {
   ept: Ept;
   host: HostMemory;
   era: () => KvmEra;
-  emit: (name: string, fields: Record<string, FieldValue>) => void;
+  emit: (name: X86TracepointName, fields: Record<string, FieldValue>) => void;
   /** Modelled cycles now (the machine's clock). */
   now: () => number;
   /** The vCPU sleeps (kvm_vcpu_block): the clock advances `cycles` with no guest instruction. */
   idle: (cycles: number) => void;
   /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
-  emitter: (name: string) => (fields: Record<string, FieldValue>) => void;
+  emitter: (name: X86TracepointName) => (fields: Record<string, FieldValue>) => void;
 }
 
 export class KvmVcpu {

@@ -6,7 +6,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
-import { X86_TRACEPOINTS } from "../../../runtime/x86/tracepoints.js";
+import { X86_TRACEPOINTS, type X86TracepointName } from "../../../runtime/x86/tracepoints.js";
 import type { KvmEra } from "../../../runtime/core/trace.js";
 
 /** A flat GDT (code 0x08, data 0x10) and an empty 256-gate IDT, for guests that take exceptions. */
@@ -393,5 +393,15 @@ describe("x86 tracepoints print what Linux prints", () => {
   test("every x86 tracepoint has a row", () => {
     const covered = new Set(Object.keys(ROWS));
     expect(X86_TRACEPOINTS.map((t) => t.name).filter((n) => !covered.has(n))).toEqual([]);
+  });
+});
+
+describe("tracepoint names are the table's keys", () => {
+  test("emit sites take only names the table has: a misspelt one does not compile (npm run lint type-checks this)", () => {
+    const names: X86TracepointName[] = ["kvm_exit", "kvm_cpuid", "kvm_inj_virq"];
+    // @ts-expect-error kvm_cpuidd is not an x86 tracepoint
+    const misspelt: X86TracepointName = "kvm_cpuidd";
+    expect(names.every((n) => X86_TRACEPOINTS.some((t) => t.name === n))).toBe(true);
+    expect(X86_TRACEPOINTS.some((t) => t.name === misspelt)).toBe(false);
   });
 });
