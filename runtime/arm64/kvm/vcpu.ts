@@ -104,7 +104,7 @@ export class KvmVcpu {
     return this.ctx.cpu.state;
   }
 
-  count(stat: string, n = 1): void {
+  count(stat: keyof Arm64Stats, n = 1): void {
     this.stats[stat] = (this.stats[stat] ?? 0) + n;
   }
 

@@ -19,7 +19,7 @@ import {
   apicMsrRead, apicMsrWrite, handleApicAccess, handleApicWrite, handleEoiInduced, handleExternalInterrupt, handleHalt,
   handleInterruptWindow, handleTprBelowThreshold,
 } from "./apic-exits.js";
-import type { KvmVcpu } from "./vcpu.js";
+import type { KvmVcpu, X86VcpuStat } from "./vcpu.js";
 
 const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
 
@@ -296,7 +296,7 @@ const handleTripleFault: ExitHandler = (vcpu) => {
   return halt("triple fault: KVM_EXIT_SHUTDOWN (the VMM would reset the guest)");
 };
 
-const skipping = (stat: string, what: string): ExitHandler => (vcpu) => {
+const skipping = (stat: X86VcpuStat, what: string): ExitHandler => (vcpu) => {
   vcpu.count(stat);
   vcpu.skipInstruction();
   return resume(what);

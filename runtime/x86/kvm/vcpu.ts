@@ -66,6 +66,19 @@ export interface KvmContext {
   emitter: (name: X86TracepointName) => (fields: Record<string, FieldValue>) => void;
 }
 
+/**
+ * The counters KVM keeps per vCPU: Linux's struct kvm_vcpu_stat names where it has them (exits,
+ * halt_exits, halt_wakeup, io_exits, mmio_exits, irq_exits, irq_window_exits, hypercalls,
+ * insn_emulation, pf_fixed: arch/x86/include/asm/kvm_host.h), exitlab's own per-reason counts
+ * otherwise. count() takes only these names.
+ */
+export const X86_VCPU_STATS = [
+  "exits", "halt_exits", "halt_wakeup", "io_exits", "mmio_exits", "irq_exits", "irq_window_exits", "hypercalls", "insn_emulation", "pf_fixed", "mmu_reset",
+  "cr_exits", "msr_exits", "cpuid_exits", "exception_exits", "apic_access_exits", "apic_write_exits", "eoi_induced_exits", "tpr_below_threshold_exits",
+  "invd_exits", "wbinvd_exits", "pause_exits", "mwait_exits", "monitor_exits",
+] as const;
+export type X86VcpuStat = (typeof X86_VCPU_STATS)[number];
+
 export class KvmVcpu {
   /** vcpu->arch copies: what the guest believes its registers hold. */
   readonly arch = { cr0: 0n, cr3: 0n, cr4: 0n, efer: 0n, cr0GuestOwned: 0n, cr4GuestOwned: 0n };
@@ -102,7 +115,7 @@ export class KvmVcpu {
     return this.ctx.cpu.state;
   }
 
-  count(stat: string): void {
+  count(stat: X86VcpuStat): void {
     const c = this.counters.get(stat);
     if (c !== undefined) c.n++;
     else this.counters.set(stat, { n: 1 });

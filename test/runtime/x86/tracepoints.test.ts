@@ -8,6 +8,7 @@ import { describe, expect, test } from "vitest";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
 import { X86_TRACEPOINTS, type X86TracepointName } from "../../../runtime/x86/tracepoints.js";
 import type { KvmEra } from "../../../runtime/core/trace.js";
+import { X86_VCPU_STATS } from "../../../runtime/x86/kvm/vcpu.js";
 
 /** A flat GDT (code 0x08, data 0x10) and an empty 256-gate IDT, for guests that take exceptions. */
 const TABLES = `
@@ -403,5 +404,14 @@ describe("tracepoint names are the table's keys", () => {
     const misspelt: X86TracepointName = "kvm_cpuidd";
     expect(names.every((n) => X86_TRACEPOINTS.some((t) => t.name === n))).toBe(true);
     expect(X86_TRACEPOINTS.some((t) => t.name === misspelt)).toBe(false);
+  });
+
+  test("KVM's counters are named by X86_VCPU_STATS: a misspelt one does not compile", () => {
+    const m = createX86Machine({ guest: { source: ".code32\nstart:\nxor %eax, %eax\ncpuid\nmov $0xf4, %dx\nout %al, %dx\n" } });
+    m.run();
+    expect(m.kvm.stats.cpuid_exits).toBe(1);
+    expect(Object.keys(m.kvm.stats).filter((k) => !(X86_VCPU_STATS as readonly string[]).includes(k))).toEqual([]);
+    // @ts-expect-error cpuid_exit is not a counter (cpuid_exits is)
+    m.kvm.count("cpuid_exit");
   });
 });
