@@ -189,7 +189,7 @@ class Assembler {
   }
 
   private instruction(st: Statement, body: string, col: number, prefixes: number[]): void {
-    const m = /^(\S+)\s*(.*)$/.exec(body)!;
+    const m = /^(\S+)\s*([\s\S]*)$/.exec(body)!; // [\s\S]: a U+2028 in the operands is text too (`.` stops at it)
     const mnemonic = m[1]!.toLowerCase();
     const restCol = col + body.length - m[2]!.length;
     if (PREFIXES[mnemonic] !== undefined) {
@@ -219,7 +219,7 @@ class Assembler {
   }
 
   private directive(st: Statement): void {
-    const m = /^(\.[\w.]+)\s*(.*)$/.exec(st.body);
+    const m = /^(\.[\w.]+)\s*([\s\S]*)$/.exec(st.body);
     if (!m) throw new AsmError(`bad directive \`${st.body.split(/\s/)[0]}'`, st.line, st.column, "directives look like .name arguments");
     const name = m[1]!.toLowerCase();
     const args = m[2]!;
