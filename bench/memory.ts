@@ -3,8 +3,7 @@
 // machine). Bytes per kept exit = (peak(N) − peak(1)) / exits; the target (10 M exits under 256 MiB
 // peak RSS) is checked directly when N ≥ 10 M, else on a linear extrapolation, marked as such.
 
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runChild } from "./child.js";
 import { DEFAULT_EXIT_CAP } from "../runtime/core/exits.js";
 import type { Arch } from "../runtime/core/machine.js";
 import type { MemChildResult } from "./mem-child.js";
@@ -27,23 +26,7 @@ export interface MemoryResult {
 }
 
 function child(arch: Arch, n: number): Promise<MemChildResult> {
-  const script = fileURLToPath(new URL("./mem-child.js", import.meta.url));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [script, arch, String(n)], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    p.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    p.on("error", reject);
-    p.on("exit", (code, signal) => {
-      if (code !== 0) return reject(new Error(`mem-child ${arch} ${n}: ${signal ?? `status ${code}`} ${err.trim().split("\n").slice(-1)[0] ?? ""}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as MemChildResult);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return runChild<MemChildResult>("./mem-child.js", [arch, String(n)], `mem-child ${arch} ${n}`);
 }
 
 const MB = (b: number) => `${(b / (1024 * 1024)).toLocaleString("en-US", { maximumFractionDigits: 1 })} MiB`;

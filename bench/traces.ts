@@ -4,12 +4,11 @@
 // and an SQL group-by on DuckDB; in the same run DuckDB itself reads the same events from CSV
 // (read_csv) and groups them — the anchor. Counts are checked against what was generated.
 
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+import { runChild } from "./child.js";
 import { generateTrace, type GeneratedTrace } from "./trace-gen.js";
 import type { TraceChildResult } from "./trace-child.js";
 
@@ -26,23 +25,7 @@ export interface TraceBenchResult {
 }
 
 function child(file: string): Promise<TraceChildResult> {
-  const script = fileURLToPath(new URL("./trace-child.js", import.meta.url));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [script, file], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    p.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    p.on("error", reject);
-    p.on("exit", (code, signal) => {
-      if (code !== 0) return reject(new Error(`trace-child: ${signal ?? `status ${code}`} ${err.trim().split("\n").slice(-1)[0] ?? ""}`));
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop()!) as TraceChildResult);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return runChild<TraceChildResult>("./trace-child.js", [file], "trace-child");
 }
 
 /** DuckDB's own: read_csv of the same events into a table, then the group-by. */
