@@ -212,17 +212,17 @@ function outOfRangeLeaf(table: ReadonlyMap<number, CpuidEntry>, leaf: number): n
 }
 
 /**
- * The subleaf that decides kvm_cpuid's answer for `leaf`: `index` when the leaf (or the highest
- * basic leaf standing in for it) is indexed, otherwise 0 — so callers can cache answers by
- * (leaf, decidingIndex) whatever the guest left in ECX.
+ * Whether the subleaf (ECX) decides kvm_cpuid's answer for `leaf`: the leaf, or the highest basic
+ * leaf standing in for it, is indexed. Otherwise callers may cache the answer by leaf alone,
+ * whatever the guest left in ECX.
  */
-export function decidingIndex(leaf: number, index: number, era: KvmEra = "2015"): number {
+export function subleafDecides(leaf: number, era: KvmEra = "2015"): boolean {
   leaf >>>= 0;
-  if (INDEXED_LEAVES.has(leaf)) return index >>> 0;
+  if (INDEXED_LEAVES.has(leaf)) return true;
   const table = TABLES[era];
-  if (table.has(leaf)) return 0;
+  if (table.has(leaf)) return false;
   const sub = outOfRangeLeaf(table, leaf);
-  return sub !== undefined && INDEXED_LEAVES.has(sub) ? index >>> 0 : 0;
+  return sub !== undefined && INDEXED_LEAVES.has(sub);
 }
 
 /** What kvm_cpuid answered: the entry (zeros when none), whether it matched exactly, and whether the highest basic leaf stood in. */

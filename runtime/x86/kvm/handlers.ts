@@ -13,7 +13,7 @@ import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
-import { decidingIndex, kvmCpuid, type CpuidAnswerEntry } from "./cpuid.js";
+import { kvmCpuid, subleafDecides, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import {
   apicMsrRead, apicMsrWrite, handleApicAccess, handleApicWrite, handleEoiInduced, handleExternalInterrupt, handleHalt,
@@ -222,7 +222,7 @@ function cpuidAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
   let c = cache.get(leaf);
   if (c !== undefined && !c.indexed) return c.answer;
   if (c === undefined) {
-    const indexed = decidingIndex(leaf, 1, era) !== 0;
+    const indexed = subleafDecides(leaf, era);
     c = indexed ? { indexed, bySubleaf: new Map() } : { indexed, answer: makeAnswer(leaf, 0, era) };
     if (cache.size < CACHE_MAX) cache.set(leaf, c);
     if (!c.indexed) return c.answer;
