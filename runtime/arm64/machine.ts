@@ -104,10 +104,10 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("arm64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
-    this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
+    this.trace = new TraceLog(ARM64_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents ?? (this.settings.traceCap as number | undefined) });
     this.emitExit = this.trace.emitterOf(this.trace.kindId("kvm_exit"));
     this.emitEntry = this.trace.emitterOf(this.trace.kindId("kvm_entry"));
-    this.exits = new ExitStore(ARM64_EXIT_SCHEMA, options.exitCap);
+    this.exits = new ExitStore(ARM64_EXIT_SCHEMA, options.exitCap ?? (this.settings.exitCap as number | undefined));
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as Arm64Machine["exitCols"];
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {

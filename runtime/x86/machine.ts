@@ -115,10 +115,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("x86_64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
-    this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents });
+    this.trace = new TraceLog(X86_TRACEPOINT_TABLE, { capEvents: options.traceCapEvents ?? (this.settings.traceCap as number | undefined) });
     this.emitExit = this.trace.emitterOf(this.trace.kindId("kvm_exit"));
     this.emitEntry = this.trace.emitterOf(this.trace.kindId("kvm_entry"));
-    this.exits = new ExitStore(X86_EXIT_SCHEMA, options.exitCap);
+    this.exits = new ExitStore(X86_EXIT_SCHEMA, options.exitCap ?? (this.settings.exitCap as number | undefined));
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
     this.rules = new ExitRules(this.vmcs, this.host.memory);

@@ -83,3 +83,15 @@ describe("u64 trace fields", () => {
     expect(log.events.map((e) => e.fields.b)).toEqual(cases.map(() => 7));
   });
 });
+
+describe("caps given as settings at creation", () => {
+  test("traceCap and exitCap in createMachine's settings bound the new machine's trace and exits", () => {
+    for (const arch of ["x86_64", "arm64"] as const) {
+      const m = createMachine(arch, { settings: { traceCap: 5, exitCap: 3 } });
+      expect([m.trace.capEvents, m.exits.cap]).toEqual([5, 3]);
+      for (let i = 0; i < 6 && !m.halted; i++) m.run({ maxSteps: 1000 });
+      expect(m.trace.length).toBeLessThanOrEqual(5);
+      expect(m.exits.length).toBeLessThanOrEqual(3);
+    }
+  });
+});
