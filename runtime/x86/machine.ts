@@ -75,9 +75,11 @@ function ripValue(s: X86State): number | bigint {
   return pc !== undefined && pc >= 0 ? pc : s.rip;
 }
 
-const BASE_CYCLES: number[] = [];
+/** Cycles of each basic exit reason's cost (exitCost), looked up once: NaN until then. */
+const BASE_CYCLES = new Float64Array(1 << 16).fill(NaN);
 function baseCycles(code: number): number {
-  return (BASE_CYCLES[code] ??= exitCost(exitReason(code).name).cycles);
+  const c = BASE_CYCLES[code & 0xffff]!;
+  return c === c ? c : (BASE_CYCLES[code & 0xffff] = exitCost(exitReason(code).name).cycles);
 }
 
 const GPR64 = GPR64_NAMES;

@@ -175,7 +175,7 @@ const handleIo: ExitHandler = (vcpu) => {
 };
 
 const handleCpuid: ExitHandler = (vcpu) => {
-  vcpu.count("cpuid_exits");
+  (vcpu.cpuidBox ??= vcpu.counted("cpuid_exits")).n++;
   const s = vcpu.state;
   // kvm_emulate_cpuid: leaf from EAX, index from ECX; the answer written to EAX, EBX, ECX, EDX
   // zero-extended (32-bit results clear bits 63:32 in 64-bit mode). On the register halves
@@ -458,7 +458,7 @@ function deliveryError(vcpu: KvmVcpu, code: number, idtv: number): HandleResult 
 
 /** vmx_handle_exit: the handler of basic exit reason `code`. */
 export function handleExit(vcpu: KvmVcpu, code: number): HandleResult {
-  vcpu.count("exits");
+  (vcpu.exitsBox ??= vcpu.counted("exits")).n++;
   vcpu.decache();
   const idtv = vcpu.ctx.vmcs.readNum(F_IDTV);
   if (idtv >>> 31 && !DELIVERY_HANDLEABLE[vcpu.ctx.era()].has(code)) return deliveryError(vcpu, code, idtv);
