@@ -61,6 +61,7 @@ export class LocalApic implements MmioDevice {
   /** kvm_lapic_reset: LVTs masked, SVR 0xff (software-disabled), DFR flat, ID in bits 31:24. */
   reset(): void {
     this.regs.fill(0);
+    this.irrPending = false;
     this.set(ID, this.id << 24);
     this.set(LVR, APIC_VERSION);
     for (const o of LVT_OFFSETS) this.set(o, LVT_MASKED);
@@ -108,9 +109,18 @@ export class LocalApic implements MmioDevice {
     return -1;
   }
 
-  /** The highest requested vector, or -1 (apic_find_highest_irr). */
+  /**
+   * Whether IRR may have a bit set (KVM's apic->irr_pending): set when a vector is requested,
+   * cleared when a search finds none, so the common VM entry with nothing pending reads no IRR word.
+   */
+  private irrPending = false;
+
+  /** The highest requested vector, or -1 (apic_find_highest_irr, with its irr_pending shortcut). */
   highestIrr(): number {
-    return this.highest(IRR);
+    if (!this.irrPending) return -1;
+    const v = this.highest(IRR);
+    if (v < 0) this.irrPending = false;
+    return v;
   }
   /** The highest in-service vector, or -1 (apic_find_highest_isr). */
   highestIsr(): number {
@@ -146,6 +156,7 @@ export class LocalApic implements MmioDevice {
     }
     if (!this.enabled || vector < 16) return false;
     this.setBit(IRR, vector, true);
+    this.irrPending = true;
     this.setBit(TMR, vector, level);
     this.counts.accepted++;
     return true;
