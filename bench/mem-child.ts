@@ -21,6 +21,13 @@ export interface MemChildResult {
   ms: number;
   /** process.resourceUsage().maxRSS in bytes (Node reports KiB). */
   maxRssBytes: number;
+  /**
+   * RSS in bytes just before the run (machine created) and just after it (the machine still
+   * reachable): their difference is what the run's kept exits and events hold. The peak alone can
+   * be start-up's (module compilation), which a short run does not exceed.
+   */
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
 }
 
 function main(): void {
@@ -31,9 +38,11 @@ function main(): void {
     process.exit(2);
   }
   const m = createMachine(arch, { guest: { source: exitlabExitLoop(arch, n) }, settings: { stepLimit: settingDef("stepLimit")!.max! } });
+  const rssBeforeBytes = process.memoryUsage.rss();
   const t0 = performance.now();
   m.run({ maxSteps: 1e15 });
   const ms = performance.now() - t0;
+  const rssAfterBytes = process.memoryUsage.rss();
   const out: MemChildResult = {
     arch,
     n,
@@ -44,6 +53,8 @@ function main(): void {
     halted: m.halted !== null,
     ms,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssBeforeBytes,
+    rssAfterBytes,
   };
   // The machine stays reachable until here, so nothing it kept could be collected before the peak.
   process.stdout.write(`${JSON.stringify(out)}\n`);

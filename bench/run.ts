@@ -5,7 +5,7 @@
 //   node dist/bench/run.js [--json FILE]
 //   EXITLAB_BENCH_SCALE   multiplies every iteration count (default 1: ~1 s per exitlab run)
 //   EXITLAB_BENCH_ROUNDS  interleaved rounds of measures 1-3 (default 5)
-//   EXITLAB_BENCH_EXITS   exits of the memory measure (default 200,000; the target is at 10 M)
+//   EXITLAB_BENCH_EXITS   exits of the memory measure (default 1,000,000: the exit cap; the target is at 10 M)
 //   EXITLAB_BENCH_TRACE_EVENTS   events of the generated trace the load measure reads (default 10,000,000)
 //
 // A missing QEMU, cross binutils or kvm-unit-tests folder skips that figure with the reason; the
@@ -85,7 +85,7 @@ function memoryFigures(m: MemoryResult): Figure[] {
   const n = m.full.exits.toLocaleString("en-US");
   return [
     { id: `${m.arch}_memory_peak`, measure: `${m.arch} memory: peak RSS, ${n} exits`, value: m.full.maxRssBytes, unit: "bytes", valueText: formatMiB(m.full.maxRssBytes), ...base, target: "", met: null, note: m.note },
-    { id: `${m.arch}_memory_per_exit`, measure: `${m.arch} memory: bytes per kept exit`, value: m.bytesPerExit!, unit: "B/exit", ...base, target: "", met: null, note: "(peak RSS(N) − peak RSS(1 exit)) / exits kept (the exit cap keeps the last 1,000,000); exit records + trace events" },
+    { id: `${m.arch}_memory_per_exit`, measure: `${m.arch} memory: bytes per kept exit`, value: m.bytesPerExit!, unit: "B/exit", ...base, target: "", met: null, note: "(RSS after − RSS before the run) / exits kept (the exit cap keeps the last 1,000,000): exit records + trace events + what the run left on the heap" },
     {
       id: `${m.arch}_memory_10M`,
       measure: `${m.arch} memory: peak RSS at 10 M exits${m.extrapolated ? " (EXTRAPOLATED)" : ""}`,
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   if (j >= 0 && !jsonFile) throw new Error("--json needs a file name");
   const scale = envNumber("EXITLAB_BENCH_SCALE", 1, false);
   const rounds = envNumber("EXITLAB_BENCH_ROUNDS", 5, true);
-  const memExits = envNumber("EXITLAB_BENCH_EXITS", 200_000, true);
+  const memExits = envNumber("EXITLAB_BENCH_EXITS", 1_000_000, true);
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const figures: Figure[] = [];
 
