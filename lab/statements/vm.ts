@@ -149,7 +149,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     machine = withInterruptPoll(ctx.options.interrupted, () =>
       session.factory.createMachine(arch, {
       guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}) },
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}), ...(arch === "arm64" && session.settings.vcpus ? { vcpus: session.settings.vcpus } : {}), ...(arch === "arm64" && session.settings.quantum ? { quantum: session.settings.quantum } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
       ...(memoryMiB === undefined ? {} : { memoryMiB }),
@@ -385,7 +385,7 @@ const SESSION_ONLY = new Set<keyof LabSettings>(["arch", "steplimit"]);
  * world-switch model, APICv. Booted VMs keep theirs when the session's changes (they are part of
  * the VM's history, and a comparison of two VMs must not change under it).
  */
-const BOOT_TIME = new Set<keyof LabSettings>(["era", "gic", "model", "apicv"]);
+const BOOT_TIME = new Set<keyof LabSettings>(["era", "gic", "model", "apicv", "vcpus"]);
 
 /**
  * `set NAME VALUE`: the session's setting, for VMs booted from now on. The boot-time settings
