@@ -21,7 +21,6 @@ import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js
 import type { HypModel, HypVariant } from "./hyp/source.js";
 import { variantId } from "./exit-schema.js";
 import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_KMMIO, F_SMP, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
-import { sysregByName } from "./sysregs.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import type { Granule } from "./kvm/stage2.js";
@@ -40,15 +39,15 @@ import { distributorDevices, GICC_BASE, type GicVersion } from "./gic/dist.js";
 import { ATTN_STOP } from "./cpu.js";
 import { EXIT_IRQ } from "./exit-schema.js";
 import { analysePollLoop, cyclesToSkip, type PollLoop } from "./spin.js";
-import { DEFAULT_QUANTUM, VcpuScheduler } from "../core/vcpus.js";
+import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
+import { readCpuRegister, writeCpuRegister } from "./register-access.js";
 import { psciAffinityInfo, psciCpuOn, vcpuMpidr, type Arm64Vcpu } from "./vcpu-state.js";
-import { blockVcpu, othersRunnable, powerOff, schedule, sgiPending, timerDeadlineName, timerOfDeadline, type SmpMachine } from "./smp.js";
+import { blockVcpu, othersRunnable, powerOff, schedule, sgiPending, vcpuControl, timerDeadlineName, timerOfDeadline, type SmpMachine } from "./smp.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
 export const GUEST_RAM_SIZE = DEFAULT_RAM_MIB * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
-import { MASK64 } from "../core/bits.js";
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
 /** HVC #0 and SMC #0 (imm16 in bits 20:5), WFI and WFE: Arm ARM C6.2 encodings. */
 const CALL_WORD = [0xd400_0002, 0xd400_0003];
@@ -319,7 +318,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   }
 
   get pc(): bigint {
-    return this.cpu.state.pc;
+    return this.viewVcpu.cpu.state.pc;
   }
 
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry (the trace copies them into its columns). */
@@ -636,44 +635,22 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     return ARM64_REGISTER_NAMES;
   }
 
+  /** A register of the selected vCPU (`vcpu N`) by name (register-access.ts). */
   readRegister(name: string): bigint {
-    const s = this.cpu.state;
-    const n = name.toLowerCase();
-    let m = /^x(\d+)$/.exec(n);
-    if (m && Number(m[1]) <= 30) return s.x[Number(m[1])]!;
-    m = /^w(\d+)$/.exec(n);
-    if (m && Number(m[1]) <= 30) return s.x[Number(m[1])]! & 0xffff_ffffn;
-    switch (n) {
-      case "pc": return s.pc;
-      case "sp": return s.currentSp;
-      case "xzr": case "wzr": return 0n;
-      case "sp_el1": return s.sp[1]!;
-      case "pstate": case "cpsr": return this.cpu.pstate;
-      case "el": return BigInt(s.el);
-    }
-    const reg = sysregByName(n);
-    if (reg) return this.cpu.readSysregValue(reg.name);
-    throw new ExitlabError(`unknown arm64 register ${name}`, "registers: x0..x30, w0..w30, sp, pc, pstate, el and system registers such as sctlr_el1, esr_el2");
+    return readCpuRegister(this.viewVcpu.cpu, name);
   }
 
   writeRegister(name: string, value: bigint): void {
-    const s = this.cpu.state;
-    const n = name.toLowerCase();
-    const v = value & MASK64;
-    let m = /^x(\d+)$/.exec(n);
-    if (m && Number(m[1]) <= 30) s.x[Number(m[1])] = v;
-    else if ((m = /^w(\d+)$/.exec(n)) && Number(m[1]) <= 30) s.x[Number(m[1])] = v & 0xffff_ffffn;
-    else if (n === "pc") s.pc = v;
-    else if (n === "sp") s.currentSp = v;
-    else if (n === "pstate" || n === "cpsr") this.cpu.pstate = v;
-    else {
-      const reg = sysregByName(n);
-      if (!reg) throw new ExitlabError(`unknown arm64 register ${name}`);
-      if (reg.readOnly) throw new ExitlabError(`${reg.name} is read-only`);
-      this.cpu.writeSysregValue(reg.name, v);
-    }
-    this.cpu.mmu.flush();
+    writeCpuRegister(this.viewVcpu.cpu, name, value);
   }
+
+  /** The vCPU the lab addresses (`vcpu N`; vCPU 0 unless selected). */
+  get viewVcpu(): Arm64Vcpu {
+    return this.vcpus[this.selected]!;
+  }
+
+  /** The vCPUs as the lab sees them (core/vcpus.ts VcpuControl). */
+  readonly vcpuControl: VcpuControl = vcpuControl(this);
 
   disassemble(address: bigint, count: number): DisasmLine[] {
     const out: DisasmLine[] = [];
@@ -719,6 +696,13 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       case "jit":
         this.settings.jit = v as boolean;
         this.engine.jit = v as boolean;
+        return;
+      case "vcpus":
+        if (v !== this.sched.count) throw new ExitlabError(`a booted VM keeps its ${this.sched.count} vCPU${this.sched.count === 1 ? "" : "s"} (KVM creates them before the first run)`, "`set vcpus N` before `vm boot` boots VMs with N");
+        return;
+      case "quantum":
+        this.settings.quantum = v as number;
+        this.sched.quantum = v as number;
         return;
       case "gic":
         if (v !== this.settings.gic) {
