@@ -53,6 +53,10 @@ export type Statement =
   | { type: "handle"; pos: Pos }
   /** `irq N`: the VMM injects interrupt N into the current VM (KVM_IRQ_LINE). */
   | { type: "irq"; intid: Expr; pos: Pos }
+  /** `vcpu N`: the vCPU `show regs`, `show exit` and `step` address. */
+  | { type: "vcpu"; cpu: Expr; pos: Pos }
+  /** `ipi CPU [sgi N]`: the VMM makes SGI N (default 0) pending for vCPU CPU. */
+  | { type: "ipi"; cpu: Expr; sgi: Expr | null; pos: Pos }
   | { type: "run"; until: "halt" | Expr | null; limit: Expr | null; pos: Pos }
   | { type: "show"; what: Word; args: Expr[]; pos: Pos }
   | { type: "table"; source: Word | null; by: Word | null; pos: Pos }

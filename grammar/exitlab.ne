@@ -15,7 +15,7 @@ sep -> %nl | ";"
 statement -> vmBoot {% id %} | use {% id %} | trap {% id %} | step {% id %} | handle {% id %}
   | run {% id %} | show {% id %} | table {% id %} | chart {% id %} | compare {% id %} | let {% id %}
   | expect {% id %} | set {% id %} | save {% id %} | load {% id %} | help {% id %} | print {% id %}
-  | decode {% id %} | irq {% id %} | stat {% id %} | sql {% id %} | value {% id %}
+  | decode {% id %} | irq {% id %} | vcpu {% id %} | ipi {% id %} | stat {% id %} | sql {% id %} | value {% id %}
 
 name -> %word {% (d) => wordOf(d[0]) %}
 # Words in fixed places get their own rule so syntax errors can say what is expected there.
@@ -65,6 +65,14 @@ step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(
 
 handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
 
+# `vcpu N`: select the vCPU `show regs`, `show exit` and `step` address. `ipi CPU [sgi N]`: the
+# VMM makes SGI N (default 0) pending for vCPU CPU. Plain words here, free as names elsewhere.
+vcpu -> vcpuWord expr {% (d) => ({ type: "vcpu", cpu: d[1], pos: span(d) }) %}
+ipi -> ipiWord expr {% (d) => ({ type: "ipi", cpu: d[1], sgi: null, pos: span(d) }) %}
+  | ipiWord expr sgiWord expr {% (d) => ({ type: "ipi", cpu: d[1], sgi: d[3], pos: span(d) }) %}
+vcpuWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "vcpu" ? d[0] : reject) %}
+ipiWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "ipi" ? d[0] : reject) %}
+sgiWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "sgi" ? d[0] : reject) %}
 # `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID).
 irq -> %kw_irq expr {% (d) => ({ type: "irq", intid: d[1], pos: span(d) }) %}
 

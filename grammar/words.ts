@@ -42,7 +42,7 @@ export function suggestion(word: string, candidates: Iterable<string>): string |
   return m.length ? `did you mean ${m.map((x) => "`" + x + "`").join(" or ")}?` : undefined;
 }
 
-export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode", "irq", "stat", "sql"] as const;
+export const STATEMENT_KEYWORDS = ["vm", "use", "trap", "untrap", "step", "handle", "run", "show", "table", "chart", "compare", "let", "expect", "set", "save", "load", "help", "print", "decode", "irq", "ipi", "vcpu", "stat", "sql"] as const;
 export const ALL_KEYWORDS: readonly string[] = KEYWORDS;
 export const ARCH_NAMES = ["arm64", "x86_64"] as const;
 /** `show` targets the language itself provides; machines add their own view names. */
@@ -61,6 +61,8 @@ export const SETTINGS: Record<string, string> = {
   gic: "arm64 interrupt controller KVM emulates: v2 (GICv2, 2015's default) or v3 (GICv3, today's default)",
   model: "arm64 world switch: nvhe (host kernel at EL1, the hyp at EL2 switches EL1 state on every exit; 2015's default) or vhe (ARMv8.1: host kernel at EL2 with HCR_EL2.E2H/TGE; today's default)",
   apicv: "x86: APICv (APIC-register virtualization, virtual-interrupt delivery, posted interrupts): on or off; unset, off with 2015's KVM and on today",
+  vcpus: "arm64: vCPUs of VMs booted from now on, 1 to 8 (default 1); the secondaries start powered off until the guest's PSCI CPU_ON",
+  quantum: "arm64: guest instructions a vCPU runs before the next one takes over (round robin; default 10000): the current VM and VMs booted from now on",
   jit: "run guest code as compiled blocks (on, the default) or one instruction at a time (off): the results are the same",
   exitcap: "most exits a VM keeps (default 1000000); older ones are dropped, counts by reason stay exact",
   tracecap: "most trace events a VM keeps (default 1000000); older ones are dropped",

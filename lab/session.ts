@@ -56,6 +56,9 @@ export interface LabSettings {
   gic?: string;
   /** arm64 world switch (nvhe/vhe) of VMs booted from now on (default by era). */
   model?: string;
+  /** arm64: vCPUs of VMs booted from now on (unset: 1), and the scheduler's quantum in instructions. */
+  vcpus?: number;
+  quantum?: number;
   /** x86: APICv on/off (unset: the era's default). */
   apicv?: boolean;
   /** Compiled blocks (true) or the interpreter only, on VMs of both architectures. */

@@ -8,6 +8,7 @@ import { ARCHES, GUEST_MODES, MAX_RAM_MIB, type Arch, type ArchInfo, type GuestM
 import { ARCH_NAMES, SETTINGS, SETTING_ALIASES, suggestion } from "../../grammar/words.js";
 import { checkSetting, ON_OFF, settingDef } from "../../runtime/core/settings.js";
 import { withInterruptPoll } from "../../runtime/core/interrupt.js";
+import type { VcpuControl } from "../../runtime/core/vcpus.js";
 import { resolveTrap, trapWords, TRAPS } from "../vocabulary.js";
 import { LabError, nameError, valueError } from "../errors.js";
 import { dependsOnlyOnExit, evaluate, NoExitError, type Scope } from "../expr.js";
@@ -149,7 +150,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     machine = withInterruptPoll(ctx.options.interrupted, () =>
       session.factory.createMachine(arch, {
       guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}) },
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}), ...(arch === "arm64" && session.settings.vcpus ? { vcpus: session.settings.vcpus } : {}), ...(arch === "arm64" && session.settings.quantum ? { quantum: session.settings.quantum } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
       ...(memoryMiB === undefined ? {} : { memoryMiB }),
@@ -291,13 +292,26 @@ function limitError(r: RunResult, limit: number, pos: Pos, m: Machine): never {
 function step(s: S<"step">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
   const m = vm.machine;
-  const limit = ctx.session.settings.steplimit;
-  const interrupted = ctx.options.interrupted;
   if (m.halted) return [text(`the VM is stopped (${m.halted.message}): there is nothing to step`, s.pos)];
   if (m.pendingExit) {
     const e = m.pendingExit;
     return [text(`exit #${e.index} ${e.reason} at ${hex(e.pc)} is pending: the guest steps on once it is handled (\`handle\` it, or \`run\`)`, s.pos)];
   }
+  // With several vCPUs, `step` runs the selected one (`vcpu N`); the others wait.
+  if (m.vcpuControl && m.vcpuControl.count > 1) {
+    try {
+      return m.vcpuControl.pinned(() => stepOn(s, ctx, m));
+    } catch (e) {
+      if (e instanceof LabError) throw e;
+      throw valueError((e as Error).message, s.pos, (e as { hint?: string }).hint);
+    }
+  }
+  return stepOn(s, ctx, m);
+}
+
+function stepOn(s: S<"step">, ctx: Context, m: Machine): Result[] {
+  const limit = ctx.session.settings.steplimit;
+  const interrupted = ctx.options.interrupted;
   const b = before(m);
   let r: RunResult;
   if (s.until === "exit") r = m.runUntilExit({ maxSteps: limit, interrupted });
@@ -385,7 +399,7 @@ const SESSION_ONLY = new Set<keyof LabSettings>(["arch", "steplimit"]);
  * world-switch model, APICv. Booted VMs keep theirs when the session's changes (they are part of
  * the VM's history, and a comparison of two VMs must not change under it).
  */
-const BOOT_TIME = new Set<keyof LabSettings>(["era", "gic", "model", "apicv"]);
+const BOOT_TIME = new Set<keyof LabSettings>(["era", "gic", "model", "apicv", "vcpus"]);
 
 /**
  * `set NAME VALUE`: the session's setting, for VMs booted from now on. The boot-time settings
@@ -451,4 +465,36 @@ function irq(s: S<"irq">, ctx: Context): Result[] {
   }
 }
 
-export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set, irq };
+/** The current VM's vCPUs, or an error naming the statement: machines without SMP have one vCPU. */
+function vcpusOf(ctx: Context, pos: Pos, what: string): VcpuControl {
+  const vm = requireVm(ctx, pos);
+  if (!vm.machine.vcpuControl) throw valueError(`\`${what}\` needs a machine with several vCPUs; \`${vm.name}\` (${vm.arch}) has one here`, pos, "arm64 VMs do: `set vcpus 2` then `vm boot arm64 ...`");
+  return vm.machine.vcpuControl;
+}
+
+/** `vcpu N`: select the vCPU `show regs`, `show exit` and `step` address. */
+function vcpu(s: S<"vcpu">, ctx: Context): Result[] {
+  const c = vcpusOf(ctx, s.pos, "vcpu");
+  const n = intArg(s.cpu, ctx, "the vCPU number", 1 << 20);
+  try {
+    c.select(n);
+  } catch (e) {
+    throw valueError((e as Error).message, s.cpu.pos, (e as { hint?: string }).hint);
+  }
+  const v = c.list()[n]!;
+  return [text(`vCPU ${n} of ${c.count} selected (${v.state}, pc ${hex(v.pc)})`, s.pos)];
+}
+
+/** `ipi CPU [sgi N]`: the VMM makes an SGI pending for a vCPU (VcpuControl.ipi). */
+function ipi(s: S<"ipi">, ctx: Context): Result[] {
+  const c = vcpusOf(ctx, s.pos, "ipi");
+  const cpu = intArg(s.cpu, ctx, "the vCPU number", 1 << 20);
+  const sgi = s.sgi ? intArg(s.sgi, ctx, "the SGI number", 1 << 20) : 0;
+  try {
+    return [text(c.ipi!(cpu, sgi), s.pos)];
+  } catch (e) {
+    throw valueError((e as Error).message, (/SGI/.test((e as Error).message) ? s.sgi : s.cpu)?.pos ?? s.pos, (e as { hint?: string }).hint);
+  }
+}
+
+export const VM_STATEMENTS: HandlerTable = { vmBoot, use, trap, step, handle, run, set, irq, vcpu, ipi };

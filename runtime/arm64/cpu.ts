@@ -167,6 +167,22 @@ export class A64Cpu implements A64Env {
     this.mmu.onInvalidate = (first, count) => this.port.invalidatePages(first, count);
   }
 
+  /**
+   * The architectural reset of the registers KVM resets for a vCPU (kvm_reset_vcpu: core registers
+   * zeroed, system registers to their reset values), as PSCI CPU_ON does to its target.
+   */
+  resetRegisters(): void {
+    this.state.r.fill(0);
+    this.state.nzcv = 0;
+    this.exitRegs = false;
+    this.trap = null;
+    this.attention = 0;
+    this.virq = false;
+    for (const r of SYSREGS) this.setReg(r.name, r.reset);
+    this.setReg("SCTLR_EL1", 0x00c5_0078n);
+    this.mmu.flush();
+  }
+
   /** Address of the instruction being executed (state.pc until the instruction completes). */
   private get insnPc(): bigint {
     return this.state.pc;

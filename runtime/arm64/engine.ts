@@ -52,12 +52,32 @@ export class A64Engine {
   /** Generation of the chaining links: any change to translations or code bumps it. */
   private gen = 0;
 
+  /** The CPUs (one per vCPU) whose memory ports must see code pages protected. */
+  private readonly cpus: A64Cpu[] = [];
+
   constructor(
-    private readonly cpu: A64Cpu,
+    private cpu: A64Cpu,
     private readonly memory: GuestMemory,
   ) {
+    this.attach(cpu);
+  }
+
+  /** Another vCPU's CPU shares the compiled code: its port learns which pages hold code. */
+  attach(cpu: A64Cpu): void {
     cpu.port.codePage = (ppn) => this.byPage.has(ppn);
     cpu.port.onChange = () => this.gen++;
+    this.cpus.push(cpu);
+  }
+
+  /**
+   * Run `cpu` from now on (an attached vCPU's): compiled blocks take the CPU as an argument, so
+   * they serve every vCPU; only the chaining links start afresh.
+   */
+  use(cpu: A64Cpu): void {
+    if (cpu === this.cpu) return;
+    this.cpu = cpu;
+    this.last = null;
+    this.gen++;
   }
 
   /**
@@ -188,7 +208,7 @@ export class A64Engine {
     const list = this.byPage.get(ppn);
     if (!list) {
       this.byPage.set(ppn, [{ pa, bytes: b.bytes }]);
-      this.cpu.port.protectPage(ppn);
+      for (const c of this.cpus) c.port.protectPage(ppn);
     } else if (!list.some((e) => e.pa === pa && e.bytes === b.bytes)) list.push({ pa, bytes: b.bytes });
     this.stats.compiled++;
     return b;

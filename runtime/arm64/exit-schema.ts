@@ -29,6 +29,8 @@ const reasonOf = (code: number) => (code === EXIT_IRQ ? "IRQ" : exceptionClass(c
 
 /** Presence flags of the optional values. */
 export const F_FAR = 1, F_HPFAR = 2, F_VAL = 4, F_WORD = 8, F_USER = 16, F_KMMIO = 32;
+/** The exit is of a VM with several vCPUs: its `vcpu` is shown (single-vCPU VMs' exits read vcpu 0 without showing it). */
+export const F_SMP = 64;
 
 export const ARM64_EXIT_COLUMNS = [
   { name: "esr", type: "u32" },
@@ -42,6 +44,8 @@ export const ARM64_EXIT_COLUMNS = [
   { name: "flush", type: "f64" },
   /** The world-switch variant the exit went through (variantId). */
   { name: "switch", type: "u32" },
+  /** The vCPU that exited (its vcpu_id). */
+  { name: "vcpu", type: "u32" },
 ] as const;
 
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16;
@@ -64,15 +68,19 @@ const ESR_FIELDS: readonly ExitField[] = [
   { name: "esr.iss", width: 25, format: "hex", get: (r) => BigInt(issOf(r)), doc: ESR.fields[0]!.doc },
 ];
 
+/** The exiting vCPU, shown for VMs with several. */
+const VCPU_FIELD: ExitField = { name: "vcpu", width: 8, format: "dec", when: has(F_SMP), get: (r) => r.num("vcpu"), doc: "the vCPU that exited (vcpu_id)" };
+
 function fieldsOf(code: number): readonly ExitField[] {
   if (code === EXIT_IRQ) {
     return [
+      VCPU_FIELD,
       { name: "esr", width: 64, format: "hex", get: (r) => BigInt(esrOf(r)), doc: "ESR_EL2 as the exit left it: the last trap's (an IRQ exit writes none)" },
       { name: "esr.ec", width: 6, format: "hex", get: (r) => BigInt(esrOf(r) >>> 26), doc: "the last trap's exception class, which today's kvm_exit prints" },
     ];
   }
   const cls = exceptionClass(code);
-  const out: ExitField[] = [...ESR_FIELDS];
+  const out: ExitField[] = [VCPU_FIELD, ...ESR_FIELDS];
   for (const f of cls.iss?.fields ?? []) {
     const get = bits(f.lsb, f.width);
     // Hex fields as bigint, decimal ones as number: `show exit` and the language write them so.

@@ -27,7 +27,7 @@ export interface LoadedGuest {
 export function loadGuest(
   memory: GuestMemory,
   guest: NonNullable<MachineOptions["guest"]>,
-  layout: { ram: { base: number; size: number }; uart: { base: number; size: number }; gic?: "v2" | "v3" },
+  layout: { ram: { base: number; size: number }; uart: { base: number; size: number }; gic?: "v2" | "v3"; vcpus?: number },
 ): LoadedGuest {
   if ("image" in guest) return loadImage(memory, guest, layout);
   let source: string;
@@ -49,7 +49,7 @@ export function loadGuest(
     throw new ExitlabError(`the guest image overlaps the device tree at 0x${ARM64_DTB_BASE.toString(16)}`);
   }
   memory.writeBytes(base, program.bytes);
-  memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, undefined, layout.gic));
+  memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, undefined, layout.gic, layout.vcpus));
   const entry = program.symbols.get("start") ?? program.symbols.get("_start") ?? program.base;
   return { entry, dtb: BigInt(ARM64_DTB_BASE), symbols: program.symbols };
 }
@@ -59,7 +59,7 @@ export function loadGuest(
  * /chosen/bootargs at 0x44000000 (QEMU: RAM base + min(RAM / 2, 128 MiB) without an initrd), the
  * entry the file gives. Throws ExitlabError when a segment falls outside RAM or on the tree.
  */
-function loadImage(memory: GuestMemory, guest: GuestImage, layout: { ram: { base: number; size: number }; uart: { base: number; size: number }; gic?: "v2" | "v3" }): LoadedGuest {
+function loadImage(memory: GuestMemory, guest: GuestImage, layout: { ram: { base: number; size: number }; uart: { base: number; size: number }; gic?: "v2" | "v3"; vcpus?: number }): LoadedGuest {
   const name = guest.fileName ?? "the image";
   const parsed = parseArm64Image(guest.image, layout.ram.base, name);
   const ramEnd = layout.ram.base + layout.ram.size;
@@ -71,6 +71,6 @@ function loadImage(memory: GuestMemory, guest: GuestImage, layout: { ram: { base
     if (end > ARM64_DTB_BASE && seg.address < ARM64_DTB_BASE + 0x1_0000) throw new ExitlabError(`${name}: the image overlaps the device tree at 0x${ARM64_DTB_BASE.toString(16)}`);
   }
   writeSegments(memory, parsed.segments);
-  memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, guest.append ?? "", layout.gic));
+  memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, guest.append ?? "", layout.gic, layout.vcpus));
   return { entry: BigInt(parsed.entry), dtb: BigInt(ARM64_DTB_BASE), symbols: new Map() };
 }

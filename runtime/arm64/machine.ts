@@ -20,8 +20,7 @@ import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
 import type { HypModel, HypVariant } from "./hyp/source.js";
 import { variantId } from "./exit-schema.js";
-import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_KMMIO, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
-import { sysregByName } from "./sysregs.js";
+import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_KMMIO, F_SMP, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import type { Granule } from "./kvm/stage2.js";
@@ -40,12 +39,15 @@ import { distributorDevices, GICC_BASE, type GicVersion } from "./gic/dist.js";
 import { ATTN_STOP } from "./cpu.js";
 import { EXIT_IRQ } from "./exit-schema.js";
 import { analysePollLoop, cyclesToSkip, type PollLoop } from "./spin.js";
+import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
+import { readCpuRegister, writeCpuRegister } from "./register-access.js";
+import { psciAffinityInfo, psciCpuOn, vcpuMpidr, type Arm64Vcpu } from "./vcpu-state.js";
+import { blockVcpu, othersRunnable, powerOff, schedule, sgiPending, vcpuControl, timerDeadlineName, timerOfDeadline, type SmpMachine } from "./smp.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
 export const GUEST_RAM_SIZE = DEFAULT_RAM_MIB * 1024 * 1024;
 export const DEFAULT_STEP_LIMIT = 10_000_000;
-import { MASK64 } from "../core/bits.js";
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
 /** HVC #0 and SMC #0 (imm16 in bits 20:5), WFI and WFE: Arm ARM C6.2 encodings. */
 const CALL_WORD = [0xd400_0002, 0xd400_0003];
@@ -72,9 +74,13 @@ export interface Arm64Settings extends MachineSettings {
    * with HCR_EL2.E2H/TGE (ARMv8.1 hosts: today's default). Default: by era.
    */
   model: HypModel;
+  /** vCPUs (1..8): fixed at boot, like KVM_CREATE_VCPU before the first run. */
+  vcpus: number;
+  /** Guest instructions a vCPU runs before the next one takes over (core/vcpus.ts). */
+  quantum: number;
 }
 
-export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine {
+export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine, SmpMachine {
   readonly arch = "arm64" as const;
   readonly memory: GuestMemory;
   readonly bus = new MmioBus();
@@ -83,10 +89,16 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   readonly exits: ExitStore;
   /** Where each arch column of the exit store is. */
   /** Column numbers of the arch's exit columns (ARM64_EXIT_SCHEMA.columns) by name. */
-  private readonly exitCols: Record<"esr" | "far" | "hpfar" | "val" | "word" | "flush" | "switch", number>;
+  private readonly exitCols: Record<"esr" | "far" | "hpfar" | "val" | "word" | "flush" | "switch" | "vcpu", number>;
   readonly settings: Arm64Settings;
-  readonly cpu: A64Cpu;
-  readonly kvm: KvmVcpu;
+  /** The loaded vCPU's CPU and KVM state (vcpus[sched.current]). */
+  cpu: A64Cpu;
+  kvm: KvmVcpu;
+  /** Every vCPU, by id, and their scheduler (core/vcpus.ts). */
+  readonly vcpus: Arm64Vcpu[] = [];
+  readonly sched: VcpuScheduler;
+  /** The vCPU `show regs`, `show exit` and `step` address (`vcpu N`). */
+  selected = 0;
   readonly uart = new Pl011();
   readonly symbols: Map<string, bigint>;
   /** The kvm_exit and kvm_entry emitters (trace.emitterOf): every exit emits both. */
@@ -98,7 +110,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   constructor(options: MachineOptions = {}) {
     super();
     const era = (options.settings?.era as Arm64Settings["era"] | undefined) ?? "2015";
-    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, gic: era === "2015" ? "v2" : "v3", model: era === "2015" ? "nvhe" : "vhe", ...(options.settings ?? {}) } as Arm64Settings;
+    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, gic: era === "2015" ? "v2" : "v3", model: era === "2015" ? "nvhe" : "vhe", vcpus: 1, quantum: DEFAULT_QUANTUM, ...(options.settings ?? {}) } as Arm64Settings;
     this.checkSettings();
     this.switchChanged();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
@@ -114,11 +126,32 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       ram: { base: GUEST_RAM_BASE, size: ramSize },
       uart: { base: PL011_BASE, size: PL011_SIZE },
       gic: this.settings.gic,
+      vcpus: this.settings.vcpus,
     });
     this.symbols = guest.symbols;
-    this.cpu = new A64Cpu(this.memory, this.bus, this.host.memory);
-    this.kvm = new KvmVcpu({
-      cpu: this.cpu,
+    this.sched = new VcpuScheduler(this.settings.vcpus, this.settings.quantum);
+    // Modelled time: cycles so far plus the instructions of the run in progress, plus time blocked.
+    this.clock = new VirtualClock(() => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES);
+    for (let i = 0; i < this.settings.vcpus; i++) this.vcpus.push(this.makeVcpu(i));
+    const boot = this.vcpus[0]!;
+    this.cpu = boot.cpu;
+    this.kvm = boot.kvm;
+    this.timer = boot.timer;
+    this.engine = new A64Engine(this.cpu, this.memory);
+    for (const v of this.vcpus.slice(1)) this.engine.attach(v.cpu);
+    this.vgic = this.makeVgic(this.settings.gic);
+    this.engine.jit = this.settings.jit;
+    this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
+    // kvm_reset_vcpu of every vCPU; the secondaries stay off until PSCI CPU_ON.
+    for (const v of this.vcpus) this.resetVcpu(v.id, v.id === 0 ? guest.entry : 0n, v.id === 0 ? guest.dtb : 0n);
+    this.enter();
+  }
+
+  /** KVM_CREATE_VCPU: vCPU `id`'s CPU, KVM state and timer, wired to the VM (its vGIC interface comes with the vGIC). */
+  private makeVcpu(id: number): Arm64Vcpu {
+    const cpu = new A64Cpu(this.memory, this.bus, this.host.memory);
+    const kvm = new KvmVcpu({
+      cpu,
       memory: this.memory,
       bus: this.bus,
       host: this.host,
@@ -130,26 +163,42 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       block: () => this.block(),
       timerReg: { read: (n) => this.timer.read(n), write: (n, v) => this.timer.write(n, v) },
       sgi1r: (v) => this.vgic.sgi1r(v),
+      psci: {
+        cpuOn: (t, e, c) => psciCpuOn(this, this.settings.era, t, e, c),
+        affinityInfo: (t, l) => psciAffinityInfo(this, this.settings.era, t, l),
+        cpuOff: () => this.cpuOff(),
+      },
     });
-    this.engine = new A64Engine(this.cpu, this.memory);
-    // Modelled time: cycles so far plus the instructions of the run in progress, plus time blocked.
-    this.clock = new VirtualClock(() => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES);
-    this.cpu.clock = () => this.clock.now();
-    this.timer = new GenericTimer(this.clock, () => Number(this.cpu.reg("CNTFRQ_EL0")), () => this.timerChanged());
-    this.vgic = this.makeVgic(this.settings.gic);
-    this.cpu.mapDirect = (ipa) => this.kvm.mapDirect(ipa);
-    this.cpu.counterRead = (virtual, rt) => this.skipPolling(virtual, rt);
-    this.engine.jit = this.settings.jit;
-    this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
-    this.kvm.reset(guest.entry, guest.dtb);
-    this.cpu.writeSysregValue("CNTHCTL_EL2", KVM_CNTHCTL);
-    this.enter();
+    // One stage 2 per VM: every vCPU's VTTBR_EL2 points at the same tables.
+    if (id > 0) kvm.stage2 = this.vcpus[0]!.kvm.stage2;
+    cpu.clock = () => this.clock.now();
+    const timer = new GenericTimer(this.clock, () => Number(cpu.reg("CNTFRQ_EL0")), () => this.timerChanged(id));
+    cpu.mapDirect = (ipa) => kvm.mapDirect(ipa);
+    cpu.counterRead = (virtual, rt) => this.skipPolling(virtual, rt);
+    return { id, cpu, kvm, timer, exits: 0, steps: 0, blockedAt: 0, resume: "" };
+  }
+
+  /** kvm_reset_vcpu of vCPU `id`: registers reset, pc = `pc`, x0 = `x0`, its MPIDR, KVM's timer traps and vGIC view. */
+  resetVcpu(id: number, pc: bigint, x0: bigint): void {
+    const v = this.vcpus[id]!;
+    if (id > 0) v.cpu.resetRegisters();
+    v.kvm.reset(pc, x0);
+    v.cpu.writeSysregValue("CNTHCTL_EL2", KVM_CNTHCTL);
+    v.cpu.setReg("VMPIDR_EL2", vcpuMpidr(id));
+    if (this.vgic) this.vgicCpu(v, this.vgic);
+    if (id > 0) {
+      // kvm_timer_vcpu_reset: both timers disabled, their deadlines gone.
+      for (const t of v.timer.timers) {
+        (t.ctl = 0), (t.fired = false);
+        this.clock.schedule(timerDeadlineName(id, t.def.name), null);
+      }
+    }
   }
 
   /** The VM's modelled time (core/clock.ts): counters, timers and blocking derive from it. */
   readonly clock: VirtualClock;
-  /** The vCPU's generic timer (timer.ts). */
-  readonly timer: GenericTimer;
+  /** The loaded vCPU's generic timer (timer.ts). */
+  timer: GenericTimer;
   /** KVM's vGIC of this VM (kvm/vgic.ts). */
   vgic: Vgic;
   /** Bus regions of the current vGIC (replaced with it). */
@@ -158,27 +207,36 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   /** Create the vGIC (KVM_CREATE_DEVICE): distributor frames on the bus as in-kernel devices, GICV mapped directly (v2) or the ICC_* registers (v3). */
   private makeVgic(version: GicVersion): Vgic {
     for (const r of this.gicRegions) this.bus.remove(r.base);
-    const v = new Vgic(version, () => this.settings.era, this.timer, (on) => this.cpu.setVirq(on), () => (this.cpu.attention |= ATTN_STOP));
+    const hooks = this.vcpus.map((x) => ({ timer: x.timer, onVirq: (on: boolean) => x.cpu.setVirq(on), onPhysical: () => (x.cpu.attention |= ATTN_STOP) }));
+    const v = new Vgic(version, () => this.settings.era, hooks, (t) => sgiPending(this, t));
+    v.load(this.sched.current);
     const regions = [...distributorDevices(v.dist)];
     if (version === "v2") regions.push(v.gicvDevice());
     for (const r of regions) this.bus.add(r.base, r.size, r.device);
     this.gicRegions = regions;
-    this.kvm.directMmio = version === "v2" ? [{ base: GICC_BASE, size: 0x2000 }] : [];
-    this.cpu.gicSysregs = version === "v3";
-    // ID_AA64PFR0_EL1.GIC (27:24): 1 = the GICv3 system-register interface (KVM sets it with a vGICv3).
-    const pfr0 = this.cpu.reg("ID_AA64PFR0_EL1") & ~(0xfn << 24n);
-    this.cpu.sysregs.set("ID_AA64PFR0_EL1", version === "v3" ? pfr0 | (1n << 24n) : pfr0);
-    this.cpu.sysregHook = {
-      read: (n) => this.timer.read(n) ?? (version === "v3" ? v.readIcc(n) : undefined),
-      write: (n, val) => this.timer.write(n, val) || (version === "v3" && v.writeIcc(n, val)),
-    };
+    for (const x of this.vcpus) this.vgicCpu(x, v);
     return v;
   }
 
-  /** A timer register changed: reschedule its deadlines and stop the running chunk at the next block boundary. */
-  private timerChanged(): void {
-    for (const t of this.timer.timers) this.clock.schedule(t.def.name, this.timer.deadline(t));
-    this.cpu.attention |= ATTN_STOP;
+  /** A vCPU's side of the vGIC: GICV mapped (v2) or the ICC_* system registers (v3), its timer's and the vGIC's registers. */
+  private vgicCpu(x: Arm64Vcpu, v: Vgic): void {
+    const version = v.version;
+    x.kvm.directMmio = version === "v2" ? [{ base: GICC_BASE, size: 0x2000 }] : [];
+    x.cpu.gicSysregs = version === "v3";
+    // ID_AA64PFR0_EL1.GIC (27:24): 1 = the GICv3 system-register interface (KVM sets it with a vGICv3).
+    const pfr0 = x.cpu.reg("ID_AA64PFR0_EL1") & ~(0xfn << 24n);
+    x.cpu.sysregs.set("ID_AA64PFR0_EL1", version === "v3" ? pfr0 | (1n << 24n) : pfr0);
+    x.cpu.sysregHook = {
+      read: (n) => x.timer.read(n) ?? (version === "v3" ? v.readIcc(n) : undefined),
+      write: (n, val) => x.timer.write(n, val) || (version === "v3" && v.writeIcc(n, val)),
+    };
+  }
+
+  /** A timer register of vCPU `id` changed: reschedule its deadlines and stop the running chunk at the next block boundary. */
+  private timerChanged(id: number): void {
+    const x = this.vcpus[id]!;
+    for (const t of x.timer.timers) this.clock.schedule(timerDeadlineName(id, t.def.name), x.timer.deadline(t));
+    x.cpu.attention |= ATTN_STOP;
   }
 
   /**
@@ -188,10 +246,14 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
    */
   private fireDue(): void {
     for (const name of this.clock.due()) {
-      const t = this.timer.timers.find((x) => x.def.name === name)!;
+      const { id, timer } = timerOfDeadline(name);
+      const t = this.vcpus[id]!.timer.timers.find((x) => x.def.name === timer)!;
       t.fired = true;
       this.clock.schedule(name, null);
-      this.vgic.raisePhysical(t.def.intid);
+      // Another vCPU's: it takes the interrupt when it runs (an IRQ exit), or wakes from WFI with its line high.
+      if (id === this.sched.current) this.vgic.raisePhysical(t.def.intid);
+      else if (this.sched.states[id] === "running") this.vgic.raisePhysicalOn(id, t.def.intid);
+      else this.vgic.withVcpu(id, () => this.vgic.syncTimers());
     }
   }
 
@@ -202,6 +264,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   private skipPolling(virtual: boolean, rt: number): void {
     const cpu = this.cpu;
     if (cpu.attention !== 0) return;
+    if (this.sched.count > 1 && othersRunnable(this)) return;
     let pa: number;
     try {
       pa = cpu.mmu.translate(cpu.state.pc, "fetch", cpu.state.el);
@@ -228,6 +291,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   /** kvm_vcpu_block for WFI: ns blocked (0 when an interrupt is pending), or -1 when nothing can wake the vCPU. */
   private block(): number {
     if (this.vgic.pendingForVcpu()) return 0;
+    if (this.sched.count > 1) return blockVcpu(this);
     const slept = this.clock.sleepToNext();
     if (slept < 0) return -1;
     // The timer that woke the vCPU: the host took its interrupt while the vCPU slept (no exit).
@@ -254,7 +318,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   }
 
   get pc(): bigint {
-    return this.cpu.state.pc;
+    return this.viewVcpu.cpu.state.pc;
   }
 
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry (the trace copies them into its columns). */
@@ -273,7 +337,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   /** The hardware's side of a trap to EL2: syndrome registers, the exit's columns, then KVM's kvm_exit trace. */
   /** The arch columns of the exit chunk being filled, typed once per chunk (monomorphic stores). */
   private exitChunk: unknown = null;
-  private exitArrays: { esr: Uint32Array; far: Uint32Array; hpfar: Uint32Array; val: Uint32Array; word: Uint32Array; flush: Float64Array; sw: Uint32Array } | null = null;
+  private exitArrays: { esr: Uint32Array; far: Uint32Array; hpfar: Uint32Array; val: Uint32Array; word: Uint32Array; flush: Float64Array; sw: Uint32Array; vcpu: Uint32Array } | null = null;
 
   /** The world-switch variant of this VM's settings (model, era, gic): what hyp/ executes per exit. */
   get switchVariant(): HypVariant {
@@ -298,6 +362,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     return (this.exitArrays = {
       esr: c[j.esr] as Uint32Array, far: c[j.far] as Uint32Array, hpfar: c[j.hpfar] as Uint32Array,
       val: c[j.val] as Uint32Array, word: c[j.word] as Uint32Array, flush: c[j.flush] as Float64Array, sw: c[j.switch] as Uint32Array,
+      vcpu: c[j.vcpu] as Uint32Array,
     });
   }
 
@@ -337,6 +402,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     // determined by the syndrome (one encoding each); other classes read the word at pc.
     const word = ec === EC_HVC64 || ec === EC_SMC64 ? CALL_WORD[ec - EC_HVC64]! | ((esr & 0xffff) << 5) : ec === EC_WFX ? (esr & 1 ? WFE_WORD : WFI_WORD) : this.insnWord(join64(pcLo, pcHi), true);
     if (word !== undefined) flags |= F_WORD;
+    if (this.sched.count > 1) flags |= F_SMP;
     // The cost known at the exit (world switch + handler); handling adds what it turns out to
     // need (cleaning pages, a trip to the VMM), as x86 records its cost at the exit too.
     const store = this.exits;
@@ -352,6 +418,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     k.word[slot] = word ?? 0;
     k.flush[slot] = 0;
     k.sw[slot] = this.variantCode;
+    k.vcpu[slot] = this.sched.current;
+    this.vcpus[this.sched.current]!.exits++;
     this.kvm.exitEsr = esr;
     const f = this.exitFields;
     f.vcpu_pc = vcpuPc;
@@ -369,7 +437,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   private irqExit(): void {
     const r = this.cpu.state.r;
     const pcLo = r[REG.PC]! >>> 0, pcHi = r[REG.PC + 1]! >>> 0;
-    const index = this.exits.record(this.steps, pcLo, pcHi, EXIT_IRQ, this.baseCycles(EXIT_IRQ), 0);
+    const index = this.exits.record(this.steps, pcLo, pcHi, EXIT_IRQ, this.baseCycles(EXIT_IRQ), this.sched.count > 1 ? F_SMP : 0);
     const c = this.exits.chunk(index);
     const k = c === this.exitChunk ? this.exitArrays! : this.bindExitChunk(c);
     const slot = index & CHUNK_MASK;
@@ -377,6 +445,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     k.word[slot] = 0;
     k.flush[slot] = 0;
     k.sw[slot] = this.variantCode;
+    k.vcpu[slot] = this.sched.current;
+    this.vcpus[this.sched.current]!.exits++;
     const f = this.exitFields;
     f.vcpu_pc = value64(pcLo, pcHi);
     f.esr_ec = this.kvm.exitEsr >>> 26;
@@ -405,6 +475,22 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
 
   /** Run up to `max` instructions through the engine; stops early at an exit or a stop. */
   protected override execMany(max: number): number {
+    const sched = this.sched;
+    if (sched.count > 1) {
+      // SMP: the vCPU whose turn it is (smp.ts), for at most the rest of its quantum.
+      if (schedule(this) < 0) return 0;
+      if (sched.left < max) max = Math.max(1, sched.left);
+    }
+    const n = this.execVcpu(max);
+    if (sched.count > 1) {
+      sched.charge(Math.max(1, n));
+      this.vcpus[sched.current]!.steps += n;
+    }
+    return n;
+  }
+
+  /** execMany on the loaded vCPU. */
+  private execVcpu(max: number): number {
     const s = this.cpu.state;
     // Modelled time first: a deadline due or a physical interrupt pending is an IRQ exit before
     // the next instruction; otherwise the chunk ends at the next deadline (one cycle per instruction).
@@ -448,7 +534,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     return n;
   }
 
-  protected handlePending(index: number): HandleResult {
+  private handleExitAt(index: number): HandleResult {
     const store = this.exits;
     const code = store.codeOf(index);
     const r = code === EXIT_IRQ ? this.handleIrqExit() : handleExit(this.kvm, code);
@@ -470,8 +556,49 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       this.halted = { message: r.message };
       return r;
     }
-    this.enter();
+    // A vCPU that blocked (WFI) or powered off re-enters when it is woken or powered on.
+    if (this.sched.states[this.sched.current] === "running") this.enter();
     return r;
+  }
+
+  /** KVM is in the host handling the loaded vCPU's exit (an SGI it sends to itself needs no kick). */
+  handling = false;
+
+  protected override handlePending(index: number): HandleResult {
+    this.handling = true;
+    try {
+      return this.handleExitAt(index);
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  loadVcpu(id: number): void {
+    if (this.cpu === this.vcpus[id]!.cpu) return;
+    const v = this.vcpus[id]!;
+    this.cpu = v.cpu;
+    this.kvm = v.kvm;
+    this.timer = v.timer;
+    this.engine.use(v.cpu);
+    this.vgic.load(id);
+    this.sched.current = id;
+  }
+
+  enterGuest(): void {
+    this.enter();
+  }
+
+  traceWakeup(ns: number): void {
+    this.emit("kvm_vcpu_wakeup", { ns, waited: true, valid: true });
+  }
+
+  fireTimers(): void {
+    this.fireDue();
+  }
+
+  /** PSCI CPU_OFF of the loaded vCPU: true when it was the last one on. */
+  private cpuOff(): boolean {
+    return this.sched.count === 1 ? true : powerOff(this);
   }
 
   /** handle_exit for ARM_EXCEPTION_IRQ: the host handled its interrupt already; resume (KVM returns 1). */
@@ -508,44 +635,22 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     return ARM64_REGISTER_NAMES;
   }
 
+  /** A register of the selected vCPU (`vcpu N`) by name (register-access.ts). */
   readRegister(name: string): bigint {
-    const s = this.cpu.state;
-    const n = name.toLowerCase();
-    let m = /^x(\d+)$/.exec(n);
-    if (m && Number(m[1]) <= 30) return s.x[Number(m[1])]!;
-    m = /^w(\d+)$/.exec(n);
-    if (m && Number(m[1]) <= 30) return s.x[Number(m[1])]! & 0xffff_ffffn;
-    switch (n) {
-      case "pc": return s.pc;
-      case "sp": return s.currentSp;
-      case "xzr": case "wzr": return 0n;
-      case "sp_el1": return s.sp[1]!;
-      case "pstate": case "cpsr": return this.cpu.pstate;
-      case "el": return BigInt(s.el);
-    }
-    const reg = sysregByName(n);
-    if (reg) return this.cpu.readSysregValue(reg.name);
-    throw new ExitlabError(`unknown arm64 register ${name}`, "registers: x0..x30, w0..w30, sp, pc, pstate, el and system registers such as sctlr_el1, esr_el2");
+    return readCpuRegister(this.viewVcpu.cpu, name);
   }
 
   writeRegister(name: string, value: bigint): void {
-    const s = this.cpu.state;
-    const n = name.toLowerCase();
-    const v = value & MASK64;
-    let m = /^x(\d+)$/.exec(n);
-    if (m && Number(m[1]) <= 30) s.x[Number(m[1])] = v;
-    else if ((m = /^w(\d+)$/.exec(n)) && Number(m[1]) <= 30) s.x[Number(m[1])] = v & 0xffff_ffffn;
-    else if (n === "pc") s.pc = v;
-    else if (n === "sp") s.currentSp = v;
-    else if (n === "pstate" || n === "cpsr") this.cpu.pstate = v;
-    else {
-      const reg = sysregByName(n);
-      if (!reg) throw new ExitlabError(`unknown arm64 register ${name}`);
-      if (reg.readOnly) throw new ExitlabError(`${reg.name} is read-only`);
-      this.cpu.writeSysregValue(reg.name, v);
-    }
-    this.cpu.mmu.flush();
+    writeCpuRegister(this.viewVcpu.cpu, name, value);
   }
+
+  /** The vCPU the lab addresses (`vcpu N`; vCPU 0 unless selected). */
+  get viewVcpu(): Arm64Vcpu {
+    return this.vcpus[this.selected]!;
+  }
+
+  /** The vCPUs as the lab sees them (core/vcpus.ts VcpuControl). */
+  readonly vcpuControl: VcpuControl = vcpuControl(this);
 
   disassemble(address: bigint, count: number): DisasmLine[] {
     const out: DisasmLine[] = [];
@@ -591,6 +696,13 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       case "jit":
         this.settings.jit = v as boolean;
         this.engine.jit = v as boolean;
+        return;
+      case "vcpus":
+        if (v !== this.sched.count) throw new ExitlabError(`a booted VM keeps its ${this.sched.count} vCPU${this.sched.count === 1 ? "" : "s"} (KVM creates them before the first run)`, "`set vcpus N` before `vm boot` boots VMs with N");
+        return;
+      case "quantum":
+        this.settings.quantum = v as number;
+        this.sched.quantum = v as number;
         return;
       case "gic":
         if (v !== this.settings.gic) {

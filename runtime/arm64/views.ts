@@ -2,7 +2,7 @@
 // system registers (EL1 / EL2), HCR_EL2 bits, the stage-2 mappings, a translation walk, KVM's counters.
 
 import { ExitlabError } from "../core/errors.js";
-import type { MachineView } from "../core/machine.js";
+import type { Exit, MachineView } from "../core/machine.js";
 import { exitView } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
 import { esrView } from "./decoders.js";
@@ -18,7 +18,7 @@ import { ARM64_DTB_BASE } from "../guests/arm64/boot.js";
 import { costsView, switchView } from "./hyp/views.js";
 import { dtbToDts } from "../guests/arm64/dtb.js";
 
-export const ARM64_VIEW_NAMES = ["regs", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb", "gic", "timer", "switch", "costs"] as const;
+export const ARM64_VIEW_NAMES = ["regs", "vcpus", "exit", "esr", "sysregs", "hcr", "stage2", "translate", "stats", "dtb", "gic", "timer", "switch", "costs"] as const;
 import { hex } from "../core/bits.js";
 
 /** The control that traps a register group, as `show sysregs` names it. */
@@ -70,9 +70,28 @@ function timerView(m: Arm64Machine): MachineView {
   return { title: "generic timer (Arm ARM D11)", columns: ["register", "value", "compare", "remaining ticks", "interrupt", "deadline"], rows };
 }
 
+/** The selected vCPU's last exit: the pending one, else its newest kept (undefined: none). */
+function selectedExit(m: Arm64Machine): Exit | null {
+  if (m.sched.count === 1) return m.pendingExit;
+  if (m.selected === m.sched.current && m.pendingExit) return m.pendingExit;
+  for (let k = m.exits.length - 1; k >= 0; k--) {
+    const e = m.exits.at(k)!;
+    if (e.info.vcpu === m.selected) return e;
+  }
+  return null;
+}
+
 export function machineView(m: Arm64Machine, name: string, arg?: string): MachineView {
-  const cpu = m.cpu;
+  // Per-vCPU views read the selected vCPU (`vcpu N`).
+  const cpu = m.viewVcpu.cpu;
+  const smp = m.sched.count > 1 ? ` of vCPU ${m.selected}` : "";
   switch (name.toLowerCase()) {
+    case "vcpus":
+      return {
+        title: `vCPUs (${m.sched.count}; quantum ${m.sched.quantum} instructions; \`vcpu N\` selects, selected: ${m.selected})`,
+        columns: ["vcpu", "state", "mpidr", "pc", "instructions", "exits"],
+        rows: m.vcpuControl.list().map((v) => [v.id, v.state, hex(m.vcpus[v.id]!.cpu.reg("VMPIDR_EL2")), hex(v.pc), v.steps, v.exits]),
+      };
     case "switch":
       return switchView(m);
     case "costs":
@@ -85,10 +104,15 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
       const s = cpu.state;
       const rows: FieldValue[][] = s.x.map((v, i) => [`x${i}`, hex(v)]);
       rows.push(["sp", hex(s.currentSp)], ["pc", hex(s.pc)], ["pstate", hex(cpu.pstate)], ["el", `EL${s.el}${s.spsel ? "h" : "t"}`], ["nzcv", s.nzcv.toString(2).padStart(4, "0")]);
-      return { title: "arm64 registers (guest view)", columns: ["register", "value"], rows };
+      return { title: `arm64 registers (guest view${smp})`, columns: ["register", "value"], rows };
     }
     case "exit":
-      return exitView(m.exits, m.pendingExit);
+    {
+      const e = selectedExit(m);
+      const v = exitView(m.exits, e);
+      // The selected vCPU's last exit is pending only when it is the machine's pending one.
+      return e !== null && e !== m.pendingExit ? { ...v, title: v.title.replace(" (pending)", ` (vCPU ${m.selected}'s last)`) } : v;
+    }
     case "dtb": {
       // The tree the loader gave the guest in x0, as it is in guest memory now, as dts text.
       const head = m.memory.readBytes(ARM64_DTB_BASE, 8);
@@ -118,7 +142,7 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
       };
     }
     case "hcr": {
-      const v = m.kvm.hcr();
+      const v = m.viewVcpu.kvm.hcr();
       return { title: `HCR_EL2 = ${hex(v)}`, columns: ["bit", "name", "state", "meaning"], rows: HCR_BITS.map((b) => {
         const f = (v >> BigInt(b.bit)) & ((1n << BigInt(b.width ?? 1)) - 1n);
         return [b.bit, b.name, (b.width ?? 1) > 1 ? hex(f) : f ? "on" : "off", b.doc];
@@ -148,7 +172,7 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
       return { title: `translation of ${hex(va)} at EL${cpu.state.el}`, columns: ["access", "ipa", "pa", "stage 1", "stage 2", "combined"], rows };
     }
     case "stats":
-      return { title: "KVM vcpu statistics", columns: ["counter", "value"], rows: Object.entries(m.kvm.stats).map(([k, v]) => [k, v]) };
+      return { title: `KVM vcpu statistics${smp}`, columns: ["counter", "value"], rows: Object.entries(m.viewVcpu.kvm.stats).map(([k, v]) => [k, v]) };
     default:
       throw new ExitlabError(`unknown arm64 view ${name}`, `views: ${ARM64_VIEW_NAMES.join(", ")}`);
   }

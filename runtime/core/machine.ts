@@ -7,6 +7,7 @@ import type { GuestMemory } from "./memory.js";
 import type { MmioBus } from "./bus.js";
 import type { ExitList } from "./exits.js";
 import type { RegisterDecoder } from "./decode.js";
+import type { VcpuControl } from "./vcpus.js";
 
 export type Arch = "arm64" | "x86_64";
 export const ARCHES: readonly Arch[] = ["arm64", "x86_64"];
@@ -138,6 +139,8 @@ export interface Machine extends MachineControls {
    * in-kernel interrupt controller; returns what happened. Machines without one do not have it.
    */
   injectIrq?(n: number): string;
+  /** The vCPUs (`vcpu N`, `show vcpus`, `ipi`): machines with SMP have them. */
+  readonly vcpuControl?: VcpuControl;
   /** Change a setting (era, stepLimit, arch-specific ones); throws on unknown names/values. */
   set(name: string, value: FieldValue): void;
 }

@@ -40,6 +40,9 @@ export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "gic", arches: ["arm64"], kind: "choice", values: GIC_VERSIONS },
   { name: "model", arches: ["arm64"], kind: "choice", values: HYP_MODELS },
   { name: "apicv", arches: ["x86_64"], kind: "bool" },
+  // SMP (core/vcpus.ts): vCPUs a VM is booted with, and the scheduler's quantum in guest instructions.
+  { name: "vcpus", arches: ["arm64"], kind: "count", max: 8 },
+  { name: "quantum", arches: ["arm64"], kind: "count", max: 1_000_000_000 },
 ];
 
 /** The setting's definition by machine name or by the lab's lower-case name (`steplimit`). */

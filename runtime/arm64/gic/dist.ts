@@ -18,6 +18,10 @@ export const GICC_BASE = 0x0801_0000, GICC_SIZE = 0x1_0000;
 export const GICR_BASE = 0x080a_0000, GICR_SIZE = 0x2_0000;
 /** The INTID of the vGIC maintenance interrupt (mach-virt ARCH_GIC_MAINT_IRQ 9 + 16). */
 export const MAINT_INTID = 25;
+/** The arrays of VgicDist whose first 32 entries are banked per vCPU (see VgicDist.privates). */
+const PRIVATE_ARRAYS = 8;
+/** One redistributor's two 64 KiB frames (RD_base, SGI_base: IHI 0069H 12.10). */
+export const GICR_FRAME = 0x2_0000;
 
 /** One register of a distributor frame: its offset and length (bytes) and how the emulation treats it. */
 export interface GicReg {
@@ -105,17 +109,27 @@ export class VgicDist {
   readonly targets = new Uint8Array(NR_IRQS);
   /** GICv2 SGIs: the source CPUs of each pending SGI (bit per CPU). */
   readonly sgiSources = new Uint8Array(16);
+  /** GICv3 GICD_IROUTER<n> of SPIs: the target's affinity, Aff2.Aff1.Aff0 in bits 23:0 (KVM keeps no IRM, no Aff3). */
+  readonly irouter = new Uint32Array(NR_IRQS);
   ctlr = 0;
-  /** GICv3 redistributor GICR_WAKER.ProcessorSleep. */
+  /** GICv3 redistributor GICR_WAKER.ProcessorSleep (of the loaded vCPU's redistributor). */
   sleeping = true;
-  /** Anything changed that a flush into the list registers must look at. */
+  /** Anything changed that a flush into the loaded vCPU's list registers must look at. */
   dirty = false;
+  /** The vCPU whose private interrupts (SGIs, PPIs) the arrays hold at 0..31 (`load`). */
+  cur = 0;
+  /** The other vCPUs' private interrupts, saved by `load` (index = vCPU). */
+  private readonly banks: { bytes: Uint8Array; sgiSources: Uint8Array; sleeping: boolean; dirty: boolean }[];
 
   constructor(
     readonly version: GicVersion,
     readonly era: () => KvmEra,
     /** Called before a register of an interrupt is read: bring the level of `intid` up to date (the timers). */
     readonly sample: () => void = () => {},
+    /** vCPUs of the VM: each has its own SGIs and PPIs (GICv2 banked registers, GICv3 redistributors). */
+    readonly vcpus = 1,
+    /** An SGI became pending for vCPU `v` (KVM kicks or wakes it: vgic_queue_irq_unlock → kvm_vcpu_kick). */
+    readonly onSgi: (v: number) => void = () => {},
   ) {
     for (let i = 0; i < 16; i++) {
       this.edge[i] = 1;
@@ -123,6 +137,67 @@ export class VgicDist {
       if (version === "v2") this.enabled[i] = 1;
     }
     for (let i = 0; i < NR_IRQS; i++) this.targets[i] = i < 32 ? 1 : 0;
+    this.banks = Array.from({ length: vcpus }, (_, v) => {
+      const bytes = new Uint8Array(PRIVATE_ARRAYS * 32);
+      this.privates().forEach((a, k) => bytes.set(a.subarray(0, 32), 32 * k));
+      // Private interrupts target their own CPU (ITARGETSR0-7 read as the reading CPU's bit).
+      bytes.fill(1 << v, 32 * 7, 32 * 8);
+      return { bytes, sgiSources: new Uint8Array(16), sleeping: true, dirty: false };
+    });
+  }
+
+  /** The per-interrupt arrays whose entries 0..31 are banked per vCPU (the order of a bank's bytes). */
+  private privates(): Uint8Array[] {
+    return [this.enabled, this.latch, this.level, this.active, this.priority, this.group, this.edge, this.targets];
+  }
+
+  /**
+   * Make vCPU `v`'s private interrupts the ones the arrays hold (the GICv2 banked registers and the
+   * GICv3 redistributor as seen from that CPU: IHI 0048B 3.1.2, IHI 0069H 12.10); SPIs are shared.
+   */
+  load(v: number): void {
+    if (v === this.cur) return;
+    const save = this.banks[this.cur]!, next = this.banks[v]!;
+    this.privates().forEach((a, k) => {
+      save.bytes.set(a.subarray(0, 32), 32 * k);
+      a.set(next.bytes.subarray(32 * k, 32 * k + 32), 0);
+    });
+    save.sgiSources.set(this.sgiSources);
+    this.sgiSources.set(next.sgiSources);
+    save.sleeping = this.sleeping;
+    this.sleeping = next.sleeping;
+    save.dirty = this.dirty;
+    this.dirty = next.dirty;
+    this.cur = v;
+  }
+
+  /** `fn` with vCPU `v`'s private interrupts loaded, then the current vCPU's again. */
+  withVcpu<T>(v: number, fn: () => T): T {
+    const was = this.cur;
+    if (v === was) return fn();
+    this.load(v);
+    try {
+      return fn();
+    } finally {
+      this.load(was);
+    }
+  }
+
+  /** Interrupt `i` changed: a private one concerns the loaded vCPU, an SPI (or the distributor) every vCPU. */
+  markDirty(i: number): void {
+    this.dirty = true;
+    if (i >= 32) for (const b of this.banks) b.dirty = true;
+  }
+
+  /** The vCPU an SPI is delivered to: GICv2 the lowest CPU of its targets, GICv3 the vCPU its IROUTER names; -1 for none. */
+  spiTarget(i: number): number {
+    if (this.version === "v2") {
+      const t = this.targets[i]!;
+      return t === 0 ? -1 : 31 - Math.clz32(t & -t);
+    }
+    const a = this.irouter[i]!;
+    const v = (a & 0xf) | (((a >>> 8) & 0xff) << 4);
+    return (a & 0xf0) === 0 && a >>> 16 === 0 && v < this.vcpus ? v : -1;
   }
 
   isPending(i: number): boolean {
@@ -134,14 +209,17 @@ export class VgicDist {
     if (this.edge[i]) {
       if (high) this.latch[i] = 1;
     } else this.level[i] = high ? 1 : 0;
-    this.dirty = true;
+    this.markDirty(i);
   }
 
-  /** GICv2 GICD_SGIR / GICv3 ICC_SGI1R_EL1 to this (the only) CPU: SGI `intid` from CPU `source`. */
-  sendSgi(intid: number, source: number): void {
-    this.latch[intid] = 1;
-    this.sgiSources[intid]! |= 1 << source;
-    this.dirty = true;
+  /** GICv2 GICD_SGIR / GICv3 ICC_SGI1R_EL1: SGI `intid` from CPU `source` pending in vCPU `target`'s interface. */
+  sendSgi(intid: number, source: number, target = this.cur): void {
+    this.withVcpu(target, () => {
+      this.latch[intid] = 1;
+      this.sgiSources[intid]! |= 1 << source;
+      this.dirty = true;
+    });
+    this.onSgi(target);
   }
 
   /** The register bank a byte offset of a frame falls in. */
@@ -188,13 +266,13 @@ export class VgicDist {
         case "ISACTIVER": if (x) this.active[i] = 1; break;
         case "ICACTIVER": if (x) this.active[i] = 0; break;
         case "IPRIORITYR": this.priority[i] = x & PRI_MASK[this.era()]; break;
-        // Private interrupts' targets are read-only; SPIs keep the bits of existing CPUs (one here).
-        case "ITARGETSR": if (i >= 32) this.targets[i] = x & 1; break;
+        // Private interrupts' targets are read-only; SPIs keep the bits of existing CPUs.
+        case "ITARGETSR": if (i >= 32) this.targets[i] = x & ((1 << this.vcpus) - 1); break;
         // SGIs are always edge-triggered, PPIs' configuration is read-only in KVM.
         case "ICFGR": if (i >= 32) this.edge[i] = (x >> 1) & 1; break;
       }
     }
-    this.dirty = true;
+    this.markDirty(first);
   }
 
   /** A GICD access (offset within the frame, size 1/2/4/8), as KVM's vgic_mmio_read_* do. */
@@ -204,8 +282,9 @@ export class VgicDist {
     const reg = this.regAt(v3 ? GICD_V3_REGS : GICD_V2_REGS, offset);
     if (!reg) return 0; // reserved: RAZ/WI
     if (reg.bitsPerIrq === 64) {
-      // GICD_IROUTER<n>: affinity 0.0.0.0, the one PE (KVM stores the MPIDR's affinity).
-      return 0;
+      // GICD_IROUTER<n>: the affinity KVM stored (vgic_mmio_read_irouter); the upper word (Aff3) reads 0.
+      const i = (offset - reg.offset) >>> 3;
+      return (offset & 4) === 0 && i >= 32 ? this.irouter[i]! : 0;
     }
     if (reg.bitsPerIrq) {
       const first = ((offset - reg.offset) * 8) / reg.bitsPerIrq;
@@ -215,7 +294,8 @@ export class VgicDist {
     }
     switch (reg.name) {
       case "GICD_CTLR": return v3 ? (this.ctlr & 3) | (1 << 4) | (1 << 6) : this.ctlr & 1;
-      case "GICD_TYPER": return v3 ? (NR_IRQS / 32 - 1) | (9 << 19) : NR_IRQS / 32 - 1; // CPUNumber 0: one CPU
+      // CPUNumber 7:5 (GICv2): the CPUs less one.
+      case "GICD_TYPER": return v3 ? (NR_IRQS / 32 - 1) | (9 << 19) : (NR_IRQS / 32 - 1) | ((this.vcpus - 1) << 5);
       case "GICD_IIDR": return IIDR[this.era()];
       case "GICD_ICPIDR2": return 0x2 << 4;
       case "GICD_PIDR2": return 0x3 << 4;
@@ -227,7 +307,15 @@ export class VgicDist {
     const v3 = this.version === "v3";
     const reg = this.regAt(v3 ? GICD_V3_REGS : GICD_V2_REGS, offset);
     if (!reg) return;
-    if (reg.bitsPerIrq === 64) return;
+    if (reg.bitsPerIrq === 64) {
+      // vgic_mmio_write_irouter: Aff2.Aff1.Aff0 kept (IRM and Aff3 are not), the SPI retargeted.
+      const i = (offset - reg.offset) >>> 3;
+      if ((offset & 4) === 0 && i >= 32) {
+        this.irouter[i] = v & 0xff_ffff;
+        this.markDirty(i);
+      }
+      return;
+    }
     if (reg.bitsPerIrq) {
       const first = ((offset - reg.offset) * 8) / reg.bitsPerIrq;
       if (v3 && first < 32) return;
@@ -237,27 +325,33 @@ export class VgicDist {
     switch (reg.name) {
       case "GICD_CTLR":
         this.ctlr = v3 ? v & 3 : v & 1;
-        this.dirty = true;
+        this.markDirty(NR_IRQS - 1);
         return;
       case "GICD_SGIR": {
-        // TargetListFilter 0: the list; 1: all but self (nobody here); 2: self.
-        const filter = (v >>> 24) & 3, list = (v >>> 16) & 0xff;
-        if (filter === 2 || (filter === 0 && list & 1)) this.sendSgi(v & 0xf, 0);
+        // vgic_mmio_write_sgir: TargetListFilter 0: the CPUs of CPUTargetList; 1: all but self; 2: self.
+        const filter = (v >>> 24) & 3, list = (v >>> 16) & 0xff, self = this.cur;
+        const mask = filter === 0 ? list : filter === 1 ? ~(1 << self) : filter === 2 ? 1 << self : 0;
+        for (let t = 0; t < this.vcpus; t++) if (mask & (1 << t)) this.sendSgi(v & 0xf, self, t);
         return;
       }
     }
   }
 
-  /** A GICR access (one PE's two 64 KiB frames). */
+  /** A GICR access: the redistributor of vCPU offset / GICR_FRAME (two 64 KiB frames each); past the last, RAZ/WI. */
   readRedist(offset: number, size: number): number {
+    const v = Math.floor(offset / GICR_FRAME);
+    return v < this.vcpus ? this.withVcpu(v, () => this.readRedistOf(v, offset - v * GICR_FRAME, size)) : 0;
+  }
+
+  private readRedistOf(v: number, offset: number, size: number): number {
     this.sample();
     const reg = this.regAt(GICR_REGS, offset);
     if (!reg) return 0;
     if (reg.bitsPerIrq) return this.readBank(reg, ((offset - reg.offset) * 8) / reg.bitsPerIrq, size);
     switch (reg.name) {
       case "GICR_IIDR": return IIDR[this.era()];
-      // Affinity 0.0.0.0 (bits 63:32), Processor_Number 0, Last (bit 4): the only redistributor.
-      case "GICR_TYPER": return offset === reg.offset ? 1 << 4 : 0;
+      // Affinity (bits 63:32: the vCPU's MPIDR Aff0, Aff1), Processor_Number 23:8, Last (bit 4) on the last redistributor.
+      case "GICR_TYPER": return offset === reg.offset ? (v << 8) | (v === this.vcpus - 1 ? 1 << 4 : 0) : (v & 0xf) | ((v >> 4) << 8);
       case "GICR_WAKER": return this.sleeping ? 6 : 0;
       case "GICR_PIDR2": return 0x3 << 4;
     }
@@ -265,10 +359,15 @@ export class VgicDist {
   }
 
   writeRedist(offset: number, size: number, v: number): void {
-    const reg = this.regAt(GICR_REGS, offset);
-    if (!reg) return;
-    if (reg.bitsPerIrq) return this.writeBank(reg, ((offset - reg.offset) * 8) / reg.bitsPerIrq, size, v);
-    if (reg.name === "GICR_WAKER") this.sleeping = (v & 2) !== 0;
+    const cpu = Math.floor(offset / GICR_FRAME);
+    if (cpu >= this.vcpus) return;
+    this.withVcpu(cpu, () => {
+      const o = offset - cpu * GICR_FRAME;
+      const reg = this.regAt(GICR_REGS, o);
+      if (!reg) return;
+      if (reg.bitsPerIrq) return this.writeBank(reg, ((o - reg.offset) * 8) / reg.bitsPerIrq, size, v);
+      if (reg.name === "GICR_WAKER") this.sleeping = (v & 2) !== 0;
+    });
   }
 }
 
@@ -289,6 +388,6 @@ export function distributorDevices(d: VgicDist): { base: number; size: number; d
     },
   });
   const out = [{ base: GICD_BASE, size: GICD_SIZE, device: dev("gic-distributor", (o, s) => d.readDist(o, s), (o, s, v) => d.writeDist(o, s, v)) }];
-  if (d.version === "v3") out.push({ base: GICR_BASE, size: GICR_SIZE, device: dev("gic-redistributor", (o, s) => d.readRedist(o, s), (o, s, v) => d.writeRedist(o, s, v)) });
+  if (d.version === "v3") out.push({ base: GICR_BASE, size: GICR_FRAME * d.vcpus, device: dev("gic-redistributor", (o, s) => d.readRedist(o, s), (o, s, v) => d.writeRedist(o, s, v)) });
   return out;
 }

@@ -12,7 +12,7 @@ import { handleGuestAbort } from "./abort.js";
 import { PSCI_RET, psciFunctionById, psciVersion } from "./psci.js";
 import type { KvmEra } from "../../core/trace.js";
 import { KVM_EXIT } from "../../core/kvm-events.js";
-import type { KvmVcpu } from "./vcpu.js";
+import { VCPU_BLOCKED, type KvmVcpu } from "./vcpu.js";
 
 /** A handler of one exception class; the syndrome is vcpu.exitEsr (ESR_EL2 as a number). */
 export type ExitHandler = (vcpu: KvmVcpu, ec: number) => HandleResult;
@@ -49,6 +49,7 @@ const handleWfx: ExitHandler = (vcpu) => {
   // kvm_vcpu_block: return at once when an interrupt is pending for the vcpu, else sleep until
   // the next timer (the host's hrtimer for the guest's timers) wakes it.
   const ns = vcpu.ctx.block?.() ?? -1;
+  if (ns === VCPU_BLOCKED) return resume("WFI: the vcpu blocks until an interrupt wakes it (kvm_vcpu_block); the other vCPUs run meanwhile");
   if (ns < 0) return halt("WFI: the vcpu blocks until an interrupt (kvm_vcpu_block), and no timer is armed and no interrupt pending to wake it");
   return resume(ns === 0 ? "WFI: an interrupt is already pending, the vcpu does not block" : `WFI: the vcpu blocked for ${ns} ns until its timer fired`);
 };
@@ -86,15 +87,29 @@ function psciCall(vcpu: KvmVcpu, fn: number): HandleResult {
     case "SYSTEM_RESET":
       vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT_SYSTEM_EVENT, errno: 0 });
       return halt(`PSCI ${f.name}: KVM_EXIT_SYSTEM_EVENT, the VMM ${f.name === "SYSTEM_OFF" ? "powers the VM off" : "would reset the VM (this model stops it)"}`);
-    case "CPU_OFF":
-      return halt("PSCI CPU_OFF: the only vcpu powered itself off");
-    case "AFFINITY_INFO":
-      s.x[0] = s.x[1] === 0n ? 0n : PSCI_RET.INVALID_PARAMS;
-      return resume("PSCI AFFINITY_INFO");
-    default:
-      s.x[0] = PSCI_RET.NOT_SUPPORTED;
-      return resume(`${vcpu.exitEsr >>> 26 === EC.SMC64 ? "SMC" : "HVC"} with x0 = ${hex(s.x[0]!)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
+    case "CPU_OFF": {
+      // kvm_psci_vcpu_off: the vCPU stops (KVM_MP_STATE_STOPPED) until a CPU_ON.
+      const last = vcpu.ctx.psci?.cpuOff() ?? true;
+      return last ? halt("PSCI CPU_OFF: the only vcpu powered itself off") : resume("PSCI CPU_OFF: the vcpu powers itself off until a CPU_ON");
+    }
+    case "CPU_ON": {
+      if (!vcpu.ctx.psci) break;
+      const r = vcpu.ctx.psci.cpuOn(s.x[1]!, s.x[2]!, s.x[3]!);
+      s.x[0] = r.ret;
+      return resume(`PSCI CPU_ON: ${r.text}`);
+    }
+    case "AFFINITY_INFO": {
+      if (!vcpu.ctx.psci) {
+        s.x[0] = s.x[1] === 0n ? 0n : PSCI_RET.INVALID_PARAMS;
+        return resume("PSCI AFFINITY_INFO");
+      }
+      const r = vcpu.ctx.psci.affinityInfo(s.x[1]!, s.x[2]!);
+      s.x[0] = r.ret;
+      return resume(`PSCI AFFINITY_INFO: ${r.text}`);
+    }
   }
+  s.x[0] = PSCI_RET.NOT_SUPPORTED;
+  return resume(`${vcpu.exitEsr >>> 26 === EC.SMC64 ? "SMC" : "HVC"} with x0 = ${hex(s.x[0]!)}: not a PSCI function KVM implements, x0 = PSCI_RET_NOT_SUPPORTED`);
 }
 
 /**

@@ -62,7 +62,17 @@ export interface VcpuContext {
   timerReg?: { read(name: string): bigint | undefined; write(name: string, v: bigint): boolean };
   /** KVM's handling of a trapped ICC_SGI1R_EL1 write (vgic_v3_dispatch_sgi). */
   sgi1r?: (v: bigint) => void;
+  /** The PSCI calls that act on the VM's vCPUs (vcpu-state.ts): results in PSCI return codes. */
+  psci?: {
+    cpuOn(target: bigint, entry: bigint, contextId: bigint): { ret: bigint; text: string };
+    affinityInfo(target: bigint, level: bigint): { ret: bigint; text: string };
+    /** kvm_psci_vcpu_off: this vCPU stops; true when no vCPU is left on. */
+    cpuOff(): boolean;
+  };
 }
+
+/** What block() returns when the vCPU was descheduled to wait (SMP): the other vCPUs run meanwhile. */
+export const VCPU_BLOCKED = -2;
 
 export class KvmVcpu {
   stage2: Stage2;

@@ -24,44 +24,98 @@ export const ICC_SYSREGS = [
   "ICC_IGRPEN1_EL1", "ICC_RPR_EL1", "ICC_DIR_EL1", "ICC_SGI1R_EL1", "ICC_IAR0_EL1", "ICC_EOIR0_EL1", "ICC_IGRPEN0_EL1", "ICC_AP1R0_EL1",
 ] as const;
 
+/** What the vGIC needs of each vCPU: its timer, its vIRQ line, and a way to stop it for a physical interrupt. */
+export interface VgicVcpu {
+  timer: GenericTimer;
+  /** vIRQ line to the CPU. */
+  onVirq: (asserted: boolean) => void;
+  /** A physical interrupt became pending for this vCPU while it runs (the machine cuts its run and exits). */
+  onPhysical: () => void;
+}
+
 export class Vgic {
   readonly dist: VgicDist;
-  readonly cpuif: VirtualCpuInterface;
-  /** Physical interrupts waiting to reach the host (an IRQ exit at the next instruction boundary), by INTID. */
-  readonly physical = new Set<number>();
+  /** The CPU interface of the loaded vCPU (`load`). */
+  cpuif: VirtualCpuInterface;
+  /** The loaded vCPU's physical interrupts waiting to reach the host (an IRQ exit at its next instruction boundary), by INTID. */
+  physical: Set<number>;
+  /** The loaded vCPU's timer. */
+  timer: GenericTimer;
+  /** Per vCPU: CPU interface, physical interrupts pending, list registers in use. */
+  readonly cpuifs: VirtualCpuInterface[];
+  readonly physicals: Set<number>[];
+  private readonly lrsInUse: boolean[];
   /** Counters for `show gic`. */
   readonly stats = { injected: 0, maintenance: 0, eoiExitless: 0, sgis: 0 };
 
   constructor(
     readonly version: GicVersion,
     readonly era: () => KvmEra,
-    readonly timer: GenericTimer,
-    /** vIRQ line to the CPU. */
-    onVirq: (asserted: boolean) => void,
-    /** A physical interrupt became pending while the guest runs (the machine cuts the run and exits). */
-    readonly onPhysical: () => void,
+    readonly vcpus: readonly VgicVcpu[],
+    /** An SGI became pending for vCPU `v` (KVM kicks a running target, wakes a blocked one). */
+    onSgi: (v: number) => void = () => {},
   ) {
-    this.dist = new VgicDist(version, era, () => this.syncTimers());
-    this.cpuif = new VirtualCpuInterface(onVirq, (phys) => {
-      if (phys < 0) {
-        // The maintenance interrupt: a physical PPI to the host, hence an IRQ exit.
-        this.stats.maintenance++;
-        this.raisePhysical(MAINT_INTID);
-      } else {
-        // HW = 1: the physical timer interrupt is deactivated with the virtual one; the timer can fire again.
-        this.stats.eoiExitless++;
-        for (const t of this.timer.timers) if (t.def.intid === phys) t.fired = false;
-        this.timer.changed();
-      }
-    });
+    this.dist = new VgicDist(version, era, () => this.syncTimers(), vcpus.length, onSgi);
+    this.cpuifs = vcpus.map((h, v) =>
+      new VirtualCpuInterface(h.onVirq, (phys) => {
+        if (phys < 0) {
+          // The maintenance interrupt: a physical PPI to the host, hence an IRQ exit.
+          this.stats.maintenance++;
+          this.raisePhysicalOn(v, MAINT_INTID);
+        } else {
+          // HW = 1: the physical timer interrupt is deactivated with the virtual one; the timer can fire again.
+          this.stats.eoiExitless++;
+          for (const t of h.timer.timers) if (t.def.intid === phys) t.fired = false;
+          h.timer.changed();
+        }
+      }),
+    );
+    this.physicals = vcpus.map(() => new Set<number>());
+    this.lrsInUse = vcpus.map(() => false);
+    this.cpuif = this.cpuifs[0]!;
+    this.physical = this.physicals[0]!;
+    this.timer = vcpus[0]!.timer;
+  }
+
+  /** The vCPU loaded (whose CPU interface, private interrupts and timer the methods use). */
+  get cur(): number {
+    return this.dist.cur;
+  }
+
+  /** Load vCPU `v`: its private interrupts, CPU interface, physical interrupts and timer. */
+  load(v: number): void {
+    if (v === this.dist.cur) return;
+    this.lrsInUse[this.dist.cur] = this.lrsUsed;
+    this.dist.load(v);
+    this.cpuif = this.cpuifs[v]!;
+    this.physical = this.physicals[v]!;
+    this.timer = this.vcpus[v]!.timer;
+    this.lrsUsed = this.lrsInUse[v]!;
+  }
+
+  /** `fn` with vCPU `v` loaded, then the vCPU loaded before. */
+  withVcpu<T>(v: number, fn: () => T): T {
+    const was = this.dist.cur;
+    if (v === was) return fn();
+    this.load(v);
+    try {
+      return fn();
+    } finally {
+      this.load(was);
+    }
   }
 
   raisePhysical(intid: number): void {
-    this.physical.add(intid);
-    this.onPhysical();
+    this.raisePhysicalOn(this.dist.cur, intid);
   }
 
-  /** The timers' outputs onto their PPIs' lines (kvm_timer_sync_hwstate → kvm_vgic_inject_irq). */
+  /** A physical interrupt for vCPU `v` (its timer, the maintenance interrupt, a kick: -1). */
+  raisePhysicalOn(v: number, intid: number): void {
+    this.physicals[v]!.add(intid);
+    this.vcpus[v]!.onPhysical();
+  }
+
+  /** The loaded vCPU's timers' outputs onto their PPIs' lines (kvm_timer_sync_hwstate → kvm_vgic_inject_irq). */
   syncTimers(): void {
     for (const t of this.timer.timers) {
       const i = t.def.intid;
@@ -92,7 +146,10 @@ export class Vgic {
       const i = lr.intid;
       d.active[i] = lr.state & 2 ? 1 : 0;
       if (d.edge[i]) {
-        if (lr.state & 1) d.latch[i] = 1;
+        if (lr.state & 1) {
+          d.latch[i] = 1;
+          if (i < 16 && this.version === "v2") d.sgiSources[i]! |= 1 << lr.source;
+        }
       } else if ((lr.state & 1) === 0) d.latch[i] = 0;
       lr.intid = 0; lr.state = 0; lr.hw = false; lr.eoi = false; lr.source = 0;
     }
@@ -114,7 +171,8 @@ export class Vgic {
     const cands: number[] = [];
     const distOn = this.version === "v3" ? (d.ctlr & 2) !== 0 : (d.ctlr & 1) !== 0;
     for (let i = 0; i < NR_IRQS; i++) {
-      const pending = d.isPending(i) && d.enabled[i] === 1 && distOn && (i < 32 || d.targets[i] || this.version === "v3");
+      // An SPI goes to the vCPU it targets (GICv2 ITARGETSR, GICv3 IROUTER): vgic_target_oracle.
+      const pending = d.isPending(i) && d.enabled[i] === 1 && distOn && (i < 32 || d.spiTarget(i) === d.cur);
       if (pending || d.active[i]) cands.push(i);
     }
     cands.sort((a, b) => d.active[b]! - d.active[a]! || d.priority[a]! - d.priority[b]! || a - b);
@@ -134,7 +192,13 @@ export class Vgic {
       // The pending state now lives in the LR (an edge interrupt's latch; an SGI's source).
       if (d.edge[i] && pending) {
         d.latch[i] = 0;
-        if (i < 16) d.sgiSources[i] = 0;
+        if (i < 16 && this.version === "v2" && d.sgiSources[i]) {
+          // GICv2: one LR per source CPU (GICH_LR CPUID), the lowest first; the others stay pending.
+          const src = 31 - Math.clz32(d.sgiSources[i]! & -d.sgiSources[i]!);
+          lr.source = src;
+          d.sgiSources[i]! &= ~(1 << src);
+          if (d.sgiSources[i]) d.latch[i] = 1;
+        } else if (i < 16) d.sgiSources[i] = 0;
       }
     }
     this.cpuif.update();
@@ -146,7 +210,8 @@ export class Vgic {
     const d = this.dist;
     const distOn = this.version === "v3" ? (d.ctlr & 2) !== 0 : (d.ctlr & 1) !== 0;
     if (!distOn) return false;
-    for (let i = 0; i < NR_IRQS; i++) if (d.isPending(i) && d.enabled[i] && d.priority[i]! < this.cpuif.pmr) return true;
+    const smp = this.vcpus.length > 1;
+    for (let i = 0; i < NR_IRQS; i++) if (d.isPending(i) && d.enabled[i] && d.priority[i]! < this.cpuif.pmr && (i < 32 || !smp || d.spiTarget(i) === d.cur)) return true;
     return this.cpuif.lrs.some((lr) => lr.state === 1);
   }
 
@@ -201,13 +266,19 @@ export class Vgic {
 
   /**
    * vgic_v3_dispatch_sgi (KVM, after the trap): ICC_SGI1R_EL1 INTID 27:24, IRM 40 (all but self),
-   * Aff1 23:16, TargetList 15:0 (IHI 0069H 12.2.21). One PE with affinity 0.0.0.0 here.
+   * Aff3 55:48, Aff2 39:32, Aff1 23:16, TargetList 15:0 (Aff0 of each target; IHI 0069H 12.2.21).
+   * vCPU n has affinity 0.0.(n >> 4).(n & 15) (KVM's reset_mpidr).
    */
   sgi1r(v: bigint): void {
     const intid = Number((v >> 24n) & 0xfn);
     const irm = (v >> 40n) & 1n;
     const aff1 = Number((v >> 16n) & 0xffn), list = Number(v & 0xffffn);
+    const high = Number((v >> 32n) & 0xffn) | Number((v >> 48n) & 0xffn);
+    const self = this.dist.cur;
     this.stats.sgis++;
-    if (irm === 0n && aff1 === 0 && (list & 1) !== 0) this.dist.sendSgi(intid, 0);
+    for (let t = 0; t < this.vcpus.length; t++) {
+      const hit = irm === 1n ? t !== self : high === 0 && aff1 === t >> 4 && (list & (1 << (t & 15))) !== 0;
+      if (hit) this.dist.sendSgi(intid, self, t);
+    }
   }
 }

@@ -82,8 +82,12 @@ function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
   return [controller, { name: "timer", props: { compatible: "arm,armv8-timer", interrupts: ppis, "always-on": new Uint8Array(0) } }];
 }
 
-/** The machine's tree: memory, the PL011 UART, PSCI over HVC, the GIC and timer, and chosen/stdout-path. */
-export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string, gic: "v2" | "v3" = "v2"): Uint8Array {
+/**
+ * The machine's tree: memory, the PL011 UART, PSCI over HVC, `cpus` CPU nodes (QEMU's
+ * fdt_add_cpu_nodes: cpu@N, reg = the MPIDR affinity, N for up to 16 vCPUs; enable-method psci),
+ * the GIC and timer, and chosen/stdout-path.
+ */
+export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string, gic: "v2" | "v3" = "v2", cpus = 1): Uint8Array {
   const hi = (v: number) => Math.floor(v / 2 ** 32);
   const lo = (v: number) => v >>> 0;
   return buildDtb({
@@ -94,8 +98,12 @@ export function machVirtDtb(ram: { base: number; size: number }, uart: { base: n
       { name: `memory@${ram.base.toString(16)}`, props: { device_type: "memory", reg: [hi(ram.base), lo(ram.base), hi(ram.size), lo(ram.size)] } },
       { name: `pl011@${uart.base.toString(16)}`, props: { compatible: "arm,pl011\0arm,primecell", reg: [0, uart.base, 0, uart.size] } },
       { name: "psci", props: { compatible: "arm,psci-0.2\0arm,psci", method: "hvc" } },
-      { name: "cpus", props: { "#address-cells": [1], "#size-cells": [0] }, children: [{ name: "cpu@0", props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [0], "enable-method": "psci" } }] },
-      ...gicAndTimerNodes(gic, 1),
+      {
+        name: "cpus",
+        props: { "#address-cells": [1], "#size-cells": [0] },
+        children: Array.from({ length: cpus }, (_, i) => ({ name: `cpu@${i}`, props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [i], "enable-method": "psci" } })),
+      },
+      ...gicAndTimerNodes(gic, cpus),
     ],
   });
 }

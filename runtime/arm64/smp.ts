@@ -1,0 +1,166 @@
+// SMP on the arm64 machine: which vCPU runs next (core/vcpus.ts's round robin), what happens when
+// one blocks in WFI while others can run (kvm_vcpu_block: it sleeps, they run), how a sleeping vCPU
+// wakes (an interrupt pending for it: an SGI, an SPI it is the target of, its timer; traced
+// kvm_vcpu_wakeup as it resumes), and how an SGI reaches a vCPU that is running (kvm_vcpu_kick: an
+// IPI to its physical CPU, hence an IRQ exit there). Sources: Linux virt/kvm/kvm_main.c
+// (kvm_vcpu_block, kvm_vcpu_kick, kvm_vcpu_wake_up), arch/arm64/kvm/vgic/vgic.c
+// (vgic_queue_irq_unlock kicks the target), arch/arm64/kvm/arm.c (kvm_arch_vcpu_runnable).
+
+import { vcpuRangeError, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
+import { ExitlabError } from "../core/errors.js";
+import type { VirtualClock } from "../core/clock.js";
+import type { Vgic } from "./kvm/vgic.js";
+import type { Arm64Vcpu } from "./vcpu-state.js";
+import { VCPU_BLOCKED } from "./kvm/vcpu.js";
+
+/** What SMP scheduling needs of the machine. */
+export interface SmpMachine {
+  readonly vcpus: readonly Arm64Vcpu[];
+  readonly sched: VcpuScheduler;
+  readonly vgic: Vgic;
+  readonly clock: VirtualClock;
+  halted: { message: string } | null;
+  /** Make vCPU `id` the loaded one (its CPU in the engine, its vGIC interface). */
+  loadVcpu(id: number): void;
+  /** kvm_entry of the loaded vCPU (vgic flush, trace). */
+  enterGuest(): void;
+  /** kvm_vcpu_wakeup of the loaded vCPU after `ns` asleep. */
+  traceWakeup(ns: number): void;
+  /** Fire the timers whose deadlines are due (each to its vCPU). */
+  fireTimers(): void;
+  /** An exit is being handled (KVM is in the host for the loaded vCPU). */
+  readonly handling: boolean;
+}
+
+/** The deadline name of vCPU `id`'s timer `name` on the VM's clock: vCPU 0 keeps the bare name. */
+export function timerDeadlineName(id: number, name: string): string {
+  return id === 0 ? name : `${name}.${id}`;
+}
+
+/** The vCPU and timer of a deadline name (timerDeadlineName's inverse). */
+export function timerOfDeadline(deadline: string): { id: number; timer: string } {
+  const dot = deadline.indexOf(".");
+  return dot < 0 ? { id: 0, timer: deadline } : { id: Number(deadline.slice(dot + 1)), timer: deadline.slice(0, dot) };
+}
+
+/** kvm_vcpu_block with other vCPUs: the loaded vCPU sleeps (state blocked) until an interrupt wakes it. */
+export function blockVcpu(m: SmpMachine): number {
+  const id = m.sched.current;
+  m.sched.set(id, "blocked");
+  m.vcpus[id]!.blockedAt = m.clock.now();
+  return VCPU_BLOCKED;
+}
+
+/** kvm_psci_vcpu_off for the loaded vCPU; true when no vCPU is left on (the VM stops). */
+export function powerOff(m: SmpMachine): boolean {
+  m.sched.set(m.sched.current, "off");
+  return m.sched.ids("off").length === m.sched.count;
+}
+
+/**
+ * An SGI became pending for vCPU `t`: a blocked target wakes at the next scheduling point (the
+ * pending interrupt makes it runnable); a running one other than the vCPU in the host is kicked (an
+ * IRQ exit when it next runs); the loaded vCPU while KVM handles its exit takes it at entry.
+ */
+export function sgiPending(m: SmpMachine, t: number): void {
+  if (m.sched.states[t] === "blocked") {
+    // kvm_vcpu_kick → kvm_vcpu_wake_up: the sleeping vCPU wakes if the SGI can reach it.
+    wakeIfPending(m, t);
+    return;
+  }
+  if (m.sched.states[t] !== "running") return;
+  if (t === m.sched.current && m.handling) return;
+  m.vgic.raisePhysicalOn(t, -1);
+}
+
+/** Blocked vCPUs with an interrupt pending become runnable (kvm_arch_vcpu_runnable → kvm_vcpu_wake_up). */
+function wakeBlocked(m: SmpMachine): void {
+  for (const id of m.sched.ids("blocked")) wakeIfPending(m, id);
+}
+
+function wakeIfPending(m: SmpMachine, id: number): void {
+  if (m.vgic.withVcpu(id, () => m.vgic.pendingForVcpu())) {
+    m.sched.set(id, "running");
+    m.vcpus[id]!.resume = "wake";
+  }
+}
+
+/** Whether a vCPU other than the loaded one can run: then a polling loop's time is not skipped (the other may end it). */
+export function othersRunnable(m: SmpMachine): boolean {
+  const st = m.sched.states;
+  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running") return true;
+  return false;
+}
+
+/**
+ * Load the vCPU that runs next (round robin by quantum). When none can run, modelled time jumps
+ * to the next deadline (every vCPU sleeps) and the timers due wake theirs; when nothing is
+ * scheduled either, the VM stops. Returns the vCPU, or -1 (halted set).
+ */
+export function schedule(m: SmpMachine): number {
+  for (;;) {
+    if (m.sched.ids("blocked").length) wakeBlocked(m);
+    const id = m.sched.pick();
+    if (id >= 0) {
+      m.loadVcpu(id);
+      const v = m.vcpus[id]!;
+      if (v.resume !== "") {
+        const how = v.resume;
+        v.resume = "";
+        if (how === "wake") {
+          m.vgic.syncTimers();
+          m.traceWakeup(m.clock.nanos(m.clock.now() - v.blockedAt));
+        }
+        m.enterGuest();
+      }
+      return id;
+    }
+    if (m.sched.pin !== null) return -1;
+    if (m.sched.ids("blocked").length === 0 || m.clock.sleepToNext() < 0) {
+      m.halted = { message: m.sched.ids("blocked").length ? "every vCPU is off or blocked in WFI, and no timer is armed and no interrupt pending to wake one" : "every vCPU is powered off" };
+      return -1;
+    }
+    m.fireTimers();
+  }
+}
+
+/** The vCPUs as the lab sees them (core/vcpus.ts VcpuControl) for machine `m`. */
+export function vcpuControl(m: SmpMachine & { selected: number; readonly steps: number }): VcpuControl {
+  const check = (n: number): void => {
+    if (!Number.isInteger(n) || n < 0 || n >= m.sched.count) throw vcpuRangeError(n, m.sched.count);
+  };
+  return {
+    get count() {
+      return m.sched.count;
+    },
+    get selected() {
+      return m.selected;
+    },
+    select(n) {
+      check(n);
+      m.selected = n;
+    },
+    list() {
+      return m.vcpus.map((v) => ({ id: v.id, state: m.sched.states[v.id]!, pc: v.cpu.state.pc, exits: v.exits, steps: m.sched.count === 1 ? m.steps : v.steps }));
+    },
+    pinned(fn) {
+      if (m.sched.count === 1) return fn();
+      const id = m.selected, st = m.sched.states[id]!;
+      if (st !== "running") throw new ExitlabError(`vCPU ${id} is ${st === "off" ? "powered off (PSCI CPU_ON starts it)" : "blocked in WFI until an interrupt"}: there is nothing to step`, "`run` runs every vCPU; `vcpu N` selects another");
+      m.sched.pin = id;
+      try {
+        return fn();
+      } finally {
+        m.sched.pin = null;
+      }
+    },
+    ipi(cpu, intid = 0) {
+      check(cpu);
+      if (!Number.isInteger(intid) || intid < 0 || intid > 15) throw new ExitlabError(`SGI ${intid} out of range`, "SGIs are INTIDs 0..15");
+      const st = m.sched.states[cpu]!;
+      m.vgic.dist.sendSgi(intid, 0, cpu);
+      const what = st === "off" ? "it is powered off: the SGI waits in its redistributor" : st === "blocked" ? (m.sched.states[cpu] === "running" ? "it wakes from WFI" : "it stays blocked: the SGI is not enabled for it") : "it is kicked (an IRQ exit when it next runs) and takes the SGI at entry";
+      return `SGI ${intid} pending for vCPU ${cpu} (as a GICD_SGIR / ICC_SGI1R_EL1 write from vCPU 0; KVM has no ioctl for SGIs): ${what}`;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The vCPUs of a VM, scheduled deterministically: machine-independent (arm64 uses it; x86 can).
+// The vCPUs of a real VM run in parallel on the host's CPUs; a model on one thread interleaves
+// them instead, as QEMU's single-threaded TCG does: round robin, each vCPU runs a fixed quantum of
+// guest instructions (or less, when it blocks or its exit leaves it waiting) before the next one
+// runnable takes over. The interleaving is invisible to the guest's trace (no exit marks it), and
+// it depends only on instruction counts, so reruns stay byte-identical. A vCPU is "running"
+// (runnable), "blocked" (WFI/HLT: kvm_vcpu_block until an interrupt or its timer wakes it) or
+// "off" (powered down: not yet started by PSCI CPU_ON / INIT-SIPI, or CPU_OFF).
+
+import { ExitlabError } from "./errors.js";
+
+/** Most vCPUs a VM has here (`set vcpus N`: 1..MAX_VCPUS). */
+export const MAX_VCPUS = 8;
+/** Guest instructions a vCPU runs before the next one takes over (`set quantum N`). */
+export const DEFAULT_QUANTUM = 10_000;
+
+export type VcpuRunState = "running" | "blocked" | "off";
+
+/** What `show vcpus` lists of one vCPU. */
+export interface VcpuSummary {
+  id: number;
+  state: VcpuRunState;
+  pc: bigint;
+  exits: number;
+  /** Guest instructions it retired. */
+  steps: number;
+}
+
+/**
+ * The vCPUs a machine exposes to the lab: how many, which one `show regs`, `show exit` and `step`
+ * address (`vcpu N`), their states, and `ipi` from the VMM.
+ */
+export interface VcpuControl {
+  readonly count: number;
+  /** The vCPU the lab addresses (default 0). */
+  readonly selected: number;
+  /** Select vCPU `n`; throws ExitlabError when there is no such vCPU. */
+  select(n: number): void;
+  list(): VcpuSummary[];
+  /** Run `fn` with the scheduler held on the selected vCPU (`step`): the others wait. */
+  pinned<T>(fn: () => T): T;
+  /** The VMM sends SGI/IPI `intid` to vCPU `cpu` (arm64: an SGI in its redistributor); returns what happened. */
+  ipi?(cpu: number, intid?: number): string;
+}
+
+/** An out-of-range vCPU number as an error with the hint every caller gives. */
+export function vcpuRangeError(n: number, count: number): ExitlabError {
+  return new ExitlabError(`no vCPU ${n}: this VM has ${count} vCPU${count === 1 ? "" : "s"} (0..${count - 1})`, count === 1 ? "boot with more: `set vcpus 2` before `vm boot`" : `vcpu 0..${count - 1}`);
+}
+
+/**
+ * Round-robin scheduling of `count` vCPUs by a quantum of guest instructions. Holds no vCPU state
+ * but the run state: the machine loads the vCPU `pick()` names and charges what it ran.
+ */
+export class VcpuScheduler {
+  readonly states: VcpuRunState[];
+  /** The vCPU loaded now. */
+  current = 0;
+  /** Instructions left of the current vCPU's quantum. */
+  left: number;
+  /** When not null, only this vCPU runs (`step` on a selected vCPU). */
+  pin: number | null = null;
+
+  constructor(
+    readonly count: number,
+    public quantum = DEFAULT_QUANTUM,
+  ) {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_VCPUS) throw new ExitlabError(`vcpus must be an integer from 1 to ${MAX_VCPUS}, not ${count}`);
+    // vCPU 0 is the boot CPU; the others start powered off (KVM_ARM_VCPU_POWER_OFF, as QEMU's
+    // mach-virt creates secondaries with PSCI; x86 APs wait for INIT-SIPI).
+    this.states = Array.from({ length: count }, (_, i) => (i === 0 ? "running" : "off"));
+    this.left = quantum;
+  }
+
+  /**
+   * The vCPU to run next: the current one while it is runnable and has quantum left, else the
+   * next runnable one after it in id order, with a fresh quantum; -1 when none is runnable (or
+   * the pinned one is not).
+   */
+  pick(): number {
+    const pin = this.pin;
+    if (pin !== null) {
+      if (this.states[pin] !== "running") return -1;
+      if (pin !== this.current) (this.current = pin), (this.left = this.quantum);
+      if (this.left <= 0) this.left = this.quantum;
+      return pin;
+    }
+    if (this.states[this.current] === "running" && this.left > 0) return this.current;
+    for (let k = 1; k <= this.count; k++) {
+      const i = (this.current + k) % this.count;
+      if (this.states[i] === "running") {
+        this.current = i;
+        this.left = this.quantum;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The current vCPU ran `n` instructions (or handled an exit: 0). */
+  charge(n: number): void {
+    this.left -= n;
+  }
+
+  set(i: number, state: VcpuRunState): void {
+    this.states[i] = state;
+    // A vCPU that stops running gives up the rest of its quantum.
+    if (i === this.current && state !== "running") this.left = 0;
+  }
+
+  /** The vCPUs in `state`. */
+  ids(state: VcpuRunState): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) if (this.states[i] === state) out.push(i);
+    return out;
+  }
+}
