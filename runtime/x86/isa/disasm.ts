@@ -5,7 +5,7 @@
 // table is present — we always print it so the text re-assembles).
 
 import type { OperandForm, X86Insn, X86Operand, X86Spec } from "./types.js";
-import { GPR16, GPR32, GPR64, regName } from "./types.js";
+import { ADDRESS_SIZE_IGNORED, GPR16, GPR32, GPR64, regName } from "./types.js";
 
 const SUFFIX: Record<number, string> = { 1: "b", 2: "w", 4: "l", 8: "q" };
 
@@ -114,6 +114,21 @@ export function mnemonicOf(insn: X86Insn): string {
   return m + (SUFFIX[size] ?? "");
 }
 
+/**
+ * The prefix word objdump prints for an address-size prefix (67h) whose effect the operands do not
+ * show: `addr32`/`addr16` (binutils i386-dis.c, "addr32"/"addr16"), or "" when a base, index or
+ * %rip/%eip register, a string operand or the mnemonic (loopl, jecxz) already tells the address
+ * size. Without it `67 a0 disp32` (addr32 `mov moffs32,%al`) would print like `a0 disp64` and
+ * re-assemble to the 8-byte-offset form; GNU as takes the word back (SDM Vol. 2 §2.1.1, Table 2-4
+ * for moffs, whose size is the address size).
+ */
+function addressSizeWord(insn: X86Insn): string {
+  if (!insn.prefixes.addrsize) return "";
+  if (insn.spec.sem === "loop" || insn.spec.sem === "jrcxz" || ADDRESS_SIZE_IGNORED.has(insn.spec.sem)) return "";
+  const shown = insn.operands.some((op) => op.kind === "mem" && (op.ripRelative || op.base !== null || op.index !== null));
+  return shown ? "" : insn.addressSize === 2 ? "addr16 " : "addr32 ";
+}
+
 /** GNU objdump-style AT&T text for one decoded instruction at `address`. */
 export function disassembleX86(insn: X86Insn, address: bigint): string {
   const spec = insn.spec;
@@ -124,6 +139,15 @@ export function disassembleX86(insn: X86Insn, address: bigint): string {
   if (spec.rep === "repz" && insn.prefixes.rep) prefix += "repz ";
   if (spec.rep === "repz" && insn.prefixes.repne) prefix += "repnz ";
   if (spec.rep === "rep" && insn.prefixes.repne) prefix += "repnz ";
+  // objdump names the prefixes in the order of their bytes: 67 before F0/F2/F3 prints first
+  const addr = addressSizeWord(insn);
+  if (addr) {
+    // the first of the printed lock/rep prefix bytes (all prefixes come before the opcode, so the
+    // first occurrence of each byte is the prefix)
+    const printed = [insn.prefixes.lock && 0xf0, prefix.includes("rep") && (insn.prefixes.rep ? 0xf3 : 0xf2)].filter((b): b is number => b !== false);
+    const first = Math.min(...printed.map((b) => insn.bytes.indexOf(b)));
+    prefix = first < insn.bytes.indexOf(0x67) ? prefix + addr : addr + prefix;
+  }
   const texts: string[] = [];
   const indirect = spec.sem === "jmpind" || spec.sem === "callind" || spec.sem === "jmpfarind" || spec.sem === "callfarind";
   for (let i = insn.operands.length - 1; i >= 0; i--) {
