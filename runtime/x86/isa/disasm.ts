@@ -4,6 +4,7 @@
 // addresses (`0x...`, where objdump also prints `<symbol>`; objdump omits `0x` only when a symbol
 // table is present — we always print it so the text re-assembles).
 
+import { hex } from "../../core/bits.js";
 import type { OperandForm, X86Insn, X86Operand, X86Spec } from "./types.js";
 import { ADDRESS_SIZE_IGNORED, GPR16, GPR32, GPR64, regName } from "./types.js";
 
@@ -14,10 +15,6 @@ const STACK_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg
 
 /** Forms whose register operand tells objdump (and GNU as) the operation size. */
 const SIZING_REG_FORMS = new Set<OperandForm>(["Gb", "Gw", "Gv", "Gy", "Zb", "Zv", "AL", "rAX", "eAX", "Rv", "Ry"]);
-
-function hexU(v: bigint): string {
-  return "0x" + v.toString(16);
-}
 
 function maskBytes(v: bigint, n: number): bigint {
   return v & ((1n << BigInt(n * 8)) - 1n);
@@ -30,16 +27,16 @@ function addrReg(reg: number, addrSize: number): string {
 export function formatMemory(m: Extract<X86Operand, { kind: "mem" }>, forceSeg = false): string {
   const seg = m.segOverride || forceSeg ? `%${m.seg}:` : "";
   if (m.ripRelative) {
-    const d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
+    const d = m.disp < 0n ? "-" + hex(-m.disp) : hex(m.disp);
     return `${seg}${d}(%${m.addrSize === 8 ? "rip" : "eip"})`;
   }
   if (m.base === null && m.index === null) {
     // objdump shows a 16-bit absolute displacement signed, 32/64-bit ones unsigned.
-    if (m.addrSize === 2 && m.disp < 0n) return `${seg}-${hexU(-m.disp)}`;
-    return seg + hexU(maskBytes(m.disp, m.addrSize));
+    if (m.addrSize === 2 && m.disp < 0n) return `${seg}-${hex(-m.disp)}`;
+    return seg + hex(maskBytes(m.disp, m.addrSize));
   }
   let d = "";
-  if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
+  if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hex(-m.disp) : hex(m.disp);
   const parts: string[] = [m.base === null ? "" : addrReg(m.base, m.addrSize)];
   if (m.index !== null) parts.push(addrReg(m.index, m.addrSize));
   if (m.index !== null && m.addrSize !== 2) parts.push(String(m.scale)); // 16-bit forms have no scale
@@ -53,7 +50,7 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
       return "%" + regName(op.reg, op.size, op.high8);
     case "imm":
       if (form === "One") return null;
-      return "$" + hexU(maskBytes(op.value, op.size));
+      return "$" + hex(maskBytes(op.value, op.size));
     case "mem":
       return formatMemory(op, form === "Xb" || form === "Xv" || form === "Yb" || form === "Yv");
     case "cr":
@@ -64,10 +61,10 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
       return `%${op.seg}`;
     case "rel": {
       const width = insn.mode === "long64" ? 8 : insn.operandSize === 2 ? 2 : 4;
-      return hexU(maskBytes(address + BigInt(insn.length) + op.disp, width));
+      return hex(maskBytes(address + BigInt(insn.length) + op.disp, width));
     }
     case "far":
-      return `$${hexU(BigInt(op.selector))},$${hexU(op.offset)}`;
+      return `$${hex(BigInt(op.selector))},$${hex(op.offset)}`;
   }
 }
 
