@@ -91,9 +91,9 @@ export const CALL_ISS: BitLayout = {
 };
 
 const SRC = "Arm ARM D17.2.37 ESR_EL2.EC; Linux arch/arm64/include/asm/esr.h";
-const ec = (code: number, name: string, doc: string, iss?: BitLayout): ExceptionClass => ({ code, name, doc, iss, source: SRC });
+const ec = <N extends string>(code: number, name: N, doc: string, iss?: BitLayout): ExceptionClass & { name: N } => ({ code, name, doc, iss, source: SRC });
 
-export const EXCEPTION_CLASSES: readonly ExceptionClass[] = [
+export const EXCEPTION_CLASSES = [
   ec(0x00, "UNKNOWN", "Unknown reason: UNDEFINED instructions and unallocated encodings"),
   ec(0x01, "WFx", "WFI or WFE trapped by HCR_EL2.TWI/TWE", WFX_ISS),
   ec(0x03, "CP15_32", "AArch32 MCR/MRC to CP15"),
@@ -138,13 +138,13 @@ export const EXCEPTION_CLASSES: readonly ExceptionClass[] = [
   ec(0x38, "BKPT32", "BKPT instruction in AArch32"),
   ec(0x3a, "VECTOR32", "AArch32 vector catch"),
   ec(0x3c, "BRK64", "BRK instruction in AArch64"),
-];
+] as const satisfies readonly ExceptionClass[];
 
-export const EC = {
-  UNKNOWN: 0x00, WFx: 0x01, SVC64: 0x15, HVC64: 0x16, SMC64: 0x17, SYS64: 0x18,
-  IABT_LOW: 0x20, IABT_CUR: 0x21, PC_ALIGN: 0x22, DABT_LOW: 0x24, DABT_CUR: 0x25, SP_ALIGN: 0x26,
-  BREAKPT_LOW: 0x30, BREAKPT_CUR: 0x31, SOFTSTP_LOW: 0x32, SOFTSTP_CUR: 0x33, WATCHPT_LOW: 0x34, WATCHPT_CUR: 0x35, BRK64: 0x3c,
-} as const;
+/** An exception class's name in EXCEPTION_CLASSES (esr.h's ESR_ELx_EC_* without the prefix). */
+export type EcName = (typeof EXCEPTION_CLASSES)[number]["name"];
+
+/** EC values by name, read from EXCEPTION_CLASSES (EC.HVC64 === 0x16); a misspelt name is a compile error. */
+export const EC = Object.fromEntries(EXCEPTION_CLASSES.map((c) => [c.name, c.code])) as Readonly<Record<EcName, number>>;
 
 const BY_CODE = new Map(EXCEPTION_CLASSES.map((c) => [c.code, c]));
 

@@ -6,7 +6,7 @@
 
 import type { ExitField, ExitRow, ExitSchema } from "../core/exits.js";
 import type { CostComponent } from "../core/cost.js";
-import { ESR, describeFsc, exceptionClass } from "./esr.js";
+import { EC, ESR, describeFsc, exceptionClass } from "./esr.js";
 import { sysregByEncoding, genericSysregName } from "./sysregs.js";
 import { disassembleA64 } from "./isa/index.js";
 import { exitCost } from "./cost.js";
@@ -48,7 +48,6 @@ export const ARM64_EXIT_COLUMNS = [
   { name: "vcpu", type: "u32" },
 ] as const;
 
-const EC_SYS64 = 0x18, EC_HVC64 = 0x16;
 const has = (flag: number) => (r: ExitRow) => (r.flags & flag) !== 0;
 const esrOf = (r: ExitRow) => r.num("esr") >>> 0;
 const issOf = (r: ExitRow) => esrOf(r) & 0x1ff_ffff;
@@ -93,13 +92,13 @@ function fieldsOf(code: number): readonly ExitField[] {
     { name: "hpfar", width: 64, format: "hex", when: has(F_HPFAR), get: (r) => r.big("hpfar"), doc: "HPFAR_EL2: IPA[47:12] in bits 39:4" },
     { name: "ipa", width: 64, format: "hex", when: has(F_HPFAR), get: (r) => (r.big("hpfar") >> 4n) << 12n, doc: "the faulting IPA's page (from HPFAR_EL2)" },
   );
-  if (code === EC_SYS64) {
+  if (code === EC.SYS64) {
     out.push(
       { name: "sysreg", width: 0, format: "name", get: sysregName, doc: "the system register accessed" },
       { name: "sysreg.value", width: 64, format: "hex", when: has(F_VAL), get: (r) => r.big("val"), doc: "the value a trapped MSR writes" },
     );
   }
-  if (code === EC_HVC64) out.push({ name: "x0", width: 64, format: "hex", when: has(F_VAL), get: (r) => r.big("val"), doc: "x0 at the HVC (the PSCI function)" });
+  if (code === EC.HVC64) out.push({ name: "x0", width: 64, format: "hex", when: has(F_VAL), get: (r) => r.big("val"), doc: "x0 at the HVC (the PSCI function)" });
   out.push({ name: "instruction", width: 0, format: "name", when: has(F_WORD), get: (r) => disassembleA64(r.num("word"), r.pc), doc: "the trapping instruction" });
   return out;
 }

@@ -9,6 +9,7 @@
 
 import type { BitLayout } from "../core/bitfields.js";
 import type { VirtualClock } from "../core/clock.js";
+import { MASK32, MASK64 } from "../core/bits.js";
 
 /** CNTx_CTL_EL0 (Arm ARM D13.8). */
 export const CNT_CTL: BitLayout = {
@@ -62,9 +63,6 @@ export const TIMERS: readonly TimerDef[] = [
   { name: "vtimer", prefix: "CNTV", intid: 27, doc: "EL1 virtual timer: compares with CNTVCT_EL0 = CNTPCT_EL0 − CNTVOFF_EL2; the guest owns it directly" },
   { name: "ptimer", prefix: "CNTP", intid: 30, doc: "EL1 physical timer: compares with CNTPCT_EL0; trapped by CNTHCTL_EL2.EL1PCEN and emulated by KVM" },
 ];
-
-const MASK32 = 0xffff_ffffn;
-const MASK64 = (1n << 64n) - 1n;
 
 /** One EL1 timer: CTL and CVAL; ISTATUS and TVAL computed from the count when read. */
 export class ArchTimer {

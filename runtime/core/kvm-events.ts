@@ -15,13 +15,16 @@ const n = (f: Record<string, FieldValue>, k: string): bigint => BigInt((f[k] as 
  * the X86_RDMSR/WRMSR pair with user-space MSR exits (v5.10). Exit reasons past a list print as
  * a hex number (__print_symbolic).
  */
-const KVM_EXITS: readonly (readonly [number, string])[] = [
+const KVM_EXITS = [
   [0, "UNKNOWN"], [1, "EXCEPTION"], [2, "IO"], [3, "HYPERCALL"], [4, "DEBUG"], [5, "HLT"], [6, "MMIO"],
   [7, "IRQ_WINDOW_OPEN"], [8, "SHUTDOWN"], [9, "FAIL_ENTRY"], [10, "INTR"], [11, "SET_TPR"], [12, "TPR_ACCESS"],
   [13, "S390_SIEIC"], [14, "S390_RESET"], [15, "DCR"], [16, "NMI"], [17, "INTERNAL_ERROR"], [18, "OSI"],
   [19, "PAPR_HCALL"], [20, "S390_UCONTROL"], [21, "WATCHDOG"], [22, "S390_TSCH"], [23, "EPR"], [24, "SYSTEM_EVENT"],
   [25, "S390_STSI"], [26, "IOAPIC_EOI"], [27, "HYPERV"], [28, "ARM_NISV"], [29, "X86_RDMSR"], [30, "X86_WRMSR"],
-];
+] as const satisfies readonly (readonly [number, string])[];
+
+/** A KVM_EXIT_* name without the prefix ("MMIO"). */
+export type KvmExitName = (typeof KVM_EXITS)[number][1];
 
 const exitNames = (last: number): Readonly<Record<number, string>> =>
   Object.fromEntries(KVM_EXITS.filter(([code]) => code <= last).map(([code, name]) => [code, "KVM_EXIT_" + name]));
@@ -29,8 +32,8 @@ const exitNames = (last: number): Readonly<Record<number, string>> =>
 /** kvm_trace_exit_reason by era: the names kvm_userspace_exit prints. */
 export const KVM_EXIT_NAMES = { "2015": exitNames(24), today: exitNames(30) } as const;
 
-/** KVM_EXIT_* numbers the machines return with (include/uapi/linux/kvm.h). */
-export const KVM_EXIT = Object.fromEntries(KVM_EXITS.map(([code, name]) => [name, code])) as Readonly<Record<string, number>>;
+/** KVM_EXIT_* numbers the machines return with (include/uapi/linux/kvm.h); a misspelt name is a compile error. */
+export const KVM_EXIT = Object.fromEntries(KVM_EXITS.map(([code, name]) => [name, code])) as Readonly<Record<KvmExitName, number>>;
 
 /** Errno values KVM_RUN fails with (include/uapi/asm-generic/errno-base.h, errno.h). */
 export const ERRNO = { EINTR: 4, EFAULT: 14, EINVAL: 22, ENOSYS: 38 } as const;

@@ -21,10 +21,10 @@ import type { Ept, EptAccess } from "./vmx/ept.js";
 import type { Vmcs } from "./vmx/fields.js";
 import type { X86SystemSegment } from "./env.js";
 import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
-import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual } from "./vmx/qualification.js";
 import { EXIT } from "./vmx/reasons.js";
-
-const MASK64 = (1n << 64n) - 1n;
+import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
+import { MASK64 } from "../core/bits.js";
 
 /** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
 const NATIVE_MSRS: Record<number, string> = {
@@ -68,11 +68,6 @@ export interface CpuDeps {
   apicPage?: (offset: number, size: number, write: boolean, value: bigint) => bigint;
   /** An x2APIC MSR access the MSR bitmap passes (virtualize x2APIC mode); undefined: not virtualized. */
   x2apicMsr?: (msr: number, write: boolean, value: bigint) => bigint | undefined;
-}
-
-/** Exception classes for double faults (SDM Vol. 3 Table 6-4): #DE, #TS, #NP, #SS, #GP are contributory. */
-function exceptionClass(vector: number): "benign" | "contributory" | "pf" {
-  return vector === 14 ? "pf" : vector === 0 || (vector >= 10 && vector <= 13) ? "contributory" : "benign";
 }
 
 export class X86Cpu implements X86Env, FastMem {
@@ -310,7 +305,7 @@ export class X86Cpu implements X86Env, FastMem {
       this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable });
       return t.gpa;
     } catch (e) {
-      if (e instanceof GuestFault && e.vector === 14) this.pendingCr2 = e.address ?? 0n;
+      if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;
       throw e;
     }
   }
@@ -507,7 +502,7 @@ export class X86Cpu implements X86Env, FastMem {
   writeCr(cr: number, value: bigint, gpr: number): void {
     const s = this.state;
     const rules = this.deps.rules;
-    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     switch (cr) {
       case 0: {
         if (rules.movToCr0or4Exits(0, value)) this.crExit(0, 0, gpr);
@@ -518,25 +513,25 @@ export class X86Cpu implements X86Env, FastMem {
       }
       case 3:
         if (rules.movToCr3Exits(value)) this.crExit(3, 0, gpr);
-        if (s.efer & EFER.LMA && value >> 52n) this.raise(13, 0);
+        if (s.efer & EFER.LMA && value >> 52n) this.raise(VECTOR.GP, 0);
         s.cr3 = value;
         this.flushTlb();
         return;
       case 4: {
         if (rules.movToCr0or4Exits(4, value)) this.crExit(4, 0, gpr);
         const next = rules.mergeCr0or4(4, s.cr4, value);
-        if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(13, 0);
+        if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(VECTOR.GP, 0);
         s.cr4 = next;
         this.flushTlb();
         return;
       }
       case 8:
         if (rules.movCr8Exits(true)) this.crExit(8, 0, gpr);
-        if (value >> 4n) this.raise(13, 0);
+        if (value >> 4n) this.raise(VECTOR.GP, 0);
         s.cr8 = value;
         return;
       default:
-        this.raise(6);
+        this.raise(VECTOR.UD);
     }
   }
 
@@ -546,11 +541,11 @@ export class X86Cpu implements X86Env, FastMem {
    * nor while CR4.PCIDE = 1).
    */
   checkCr0(v: bigint): void {
-    if (v >> 32n) this.raise(13, 0);
-    if (!(v & CR0.PG) && (this.state.mode === "long64" || this.state.cr4 & CR4.PCIDE)) this.raise(13, 0);
-    if (v & CR0.PG && !(v & CR0.PE)) this.raise(13, 0);
-    if (v & CR0.NW && !(v & CR0.CD)) this.raise(13, 0);
-    if (v & CR0.PG && !(this.state.cr0 & CR0.PG) && this.state.efer & EFER.LME && !(this.state.cr4 & CR4.PAE)) this.raise(13, 0);
+    if (v >> 32n) this.raise(VECTOR.GP, 0);
+    if (!(v & CR0.PG) && (this.state.mode === "long64" || this.state.cr4 & CR4.PCIDE)) this.raise(VECTOR.GP, 0);
+    if (v & CR0.PG && !(v & CR0.PE)) this.raise(VECTOR.GP, 0);
+    if (v & CR0.NW && !(v & CR0.CD)) this.raise(VECTOR.GP, 0);
+    if (v & CR0.PG && !(this.state.cr0 & CR0.PG) && this.state.efer & EFER.LME && !(this.state.cr4 & CR4.PAE)) this.raise(VECTOR.GP, 0);
   }
 
   /** Commit CR0; paging turning on with EFER.LME activates IA-32e mode (EFER.LMA), off deactivates it. */
@@ -568,7 +563,7 @@ export class X86Cpu implements X86Env, FastMem {
   readCr(cr: number, gpr: number): bigint {
     const s = this.state;
     const rules = this.deps.rules;
-    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     switch (cr) {
       case 0:
         return rules.readCr0or4(0, s.cr0);
@@ -583,7 +578,7 @@ export class X86Cpu implements X86Env, FastMem {
         if (rules.movCr8Exits(false)) this.crExit(8, 1, gpr);
         return s.cr8;
       default:
-        this.raise(6);
+        this.raise(VECTOR.UD);
     }
   }
 
@@ -635,7 +630,7 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   rdmsr(msr: number): bigint {
-    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     if (this.deps.rules.msrExits(msr, false)) throw new VmExitSignal({ reason: EXIT.MSR_READ!, qualification: 0n });
     // Virtualize x2APIC mode (SDM 29.5): an x2APIC MSR the bitmap passes reads the virtual-APIC page.
     if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr) {
@@ -647,21 +642,21 @@ export class X86Cpu implements X86Env, FastMem {
     if (msr === 0xc000_0101) return s.seg.gs.base;
     if (msr === MSR_EFER) return s.efer;
     if (NATIVE_MSRS[msr] !== undefined) return this.msrs.get(msr) ?? 0n;
-    this.raise(13, 0);
+    this.raise(VECTOR.GP, 0);
   }
 
   wrmsr(msr: number, value: bigint): void {
-    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE!, qualification: 0n });
     if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr && this.deps.x2apicMsr(msr, true, value) !== undefined) return;
     const s = this.state;
     if (msr === 0xc000_0100) s.seg.fs.base = value;
     else if (msr === 0xc000_0101) s.seg.gs.base = value;
     else if (msr === MSR_EFER) {
-      if ((value ^ s.efer) & EFER.LME && s.cr0 & CR0.PG) this.raise(13, 0);
+      if ((value ^ s.efer) & EFER.LME && s.cr0 & CR0.PG) this.raise(VECTOR.GP, 0);
       s.efer = (value & ~EFER.LMA) | (s.efer & EFER.LMA);
     } else if (NATIVE_MSRS[msr] !== undefined) this.msrs.set(msr, value);
-    else this.raise(13, 0);
+    else this.raise(VECTOR.GP, 0);
   }
 
   private ioExit(port: number, size: number, direction: "in" | "out"): never {
@@ -704,7 +699,7 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   hlt(): void {
-    if (this.cpl() !== 0) this.raise(13, 0);
+    if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     if (this.deps.rules.hltExits()) throw new VmExitSignal({ reason: EXIT.HLT!, qualification: 0n });
     this.sleeping = true; // HLT activity state: only an interrupt or NMI would wake it
   }
@@ -734,20 +729,20 @@ export class X86Cpu implements X86Env, FastMem {
     }
     const index = selector & ~7;
     if (index === 0) {
-      if (seg === "cs" || (seg === "ss" && s.mode !== "long64")) this.raise(13, 0);
+      if (seg === "cs" || (seg === "ss" && s.mode !== "long64")) this.raise(VECTOR.GP, 0);
       s.seg[seg] = { selector, base: 0n, limit: 0, attributes: 1 << 16 };
       return;
     }
-    if (selector & 4 || index + 7 > s.gdtr.limit) this.raise(13, index);
+    if (selector & 4 || index + 7 > s.gdtr.limit) this.raise(VECTOR.GP, index);
     const d = this.readLinear(s.gdtr.base + BigInt(index), 8);
     const access = Number((d >> 40n) & 0xffn);
     const flags = Number((d >> 52n) & 0xfn);
     const attributes = access | (flags << 12);
-    if (!AR.s(attributes)) this.raise(13, index);
+    if (!AR.s(attributes)) this.raise(VECTOR.GP, index);
     const isCode = (access & 8) !== 0;
-    if (seg === "cs" && !isCode) this.raise(13, index);
-    if (seg === "ss" && (isCode || !(access & 2))) this.raise(13, index);
-    if (!AR.present(attributes)) this.raise(seg === "ss" ? 12 : 11, index);
+    if (seg === "cs" && !isCode) this.raise(VECTOR.GP, index);
+    if (seg === "ss" && (isCode || !(access & 2))) this.raise(VECTOR.GP, index);
+    if (!AR.present(attributes)) this.raise(seg === "ss" ? VECTOR.SS : VECTOR.NP, index);
     let limit = Number(((d >> 32n) & 0xf0000n) | (d & 0xffffn));
     if (AR.g(attributes)) limit = ((limit << 12) | 0xfff) >>> 0;
     const base = ((d >> 16n) & 0xffffffn) | (((d >> 56n) & 0xffn) << 24n);
@@ -768,7 +763,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** XGETBV: XCR0; XCR1 (XINUSE) exists only with CPUID.(EAX=0DH,ECX=1):EAX[2], not modelled: #GP(0). */
   xgetbv(index: number): bigint {
-    if (index !== 0) this.raise(13, 0);
+    if (index !== 0) this.raise(VECTOR.GP, 0);
     return this.xcr0;
   }
 
@@ -800,7 +795,7 @@ export class X86Cpu implements X86Env, FastMem {
       vmptrld: "VMPTRLD", vmptrst: "VMPTRST", vmread: "VMREAD", vmwrite: "VMWRITE", vmxon: "VMON",
     };
     const name = reason[mnemonic];
-    if (!name) this.raise(6);
+    if (!name) this.raise(VECTOR.UD);
     throw new VmExitSignal({ reason: EXIT[name]!, qualification: 0n });
   }
 
@@ -831,10 +826,10 @@ export class X86Cpu implements X86Env, FastMem {
     const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
     // The exception bitmap covers exceptions (hardware and INT3/INTO), not INT n (SDM 25.2).
     if (!injected && type !== INTR_TYPE.SW_INTERRUPT && this.deps.rules.exceptionExits(vector, code)) {
-      const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI!, qualification: vector === 14 ? (address ?? 0n) : 0n, intrInfo, intrError: code };
+      const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI!, qualification: vector === VECTOR.PF ? (address ?? 0n) : 0n, intrInfo, intrError: code };
       throw new VmExitSignal(info);
     }
-    if (vector === 14 && address !== undefined) this.state.cr2 = address;
+    if (vector === VECTOR.PF && address !== undefined) this.state.cr2 = address;
     try {
       this.pushFrame(vector, code, returnRip ?? this.state.rip);
     } catch (e) {
@@ -843,13 +838,13 @@ export class X86Cpu implements X86Env, FastMem {
         throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo, intrError: e.info.intrError ?? code });
       }
       if (!(e instanceof GuestFault)) throw e;
-      if (vector === 8 && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
+      if (vector === VECTOR.DF && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
       // SDM Vol. 3 Table 6-5: a contributory fault while delivering a contributory one, or a #PF or
       // contributory fault while delivering a #PF, is #DF; after a benign event (interrupts, INT n,
       // NMI, #DB, #BP ...) the second exception is delivered on its own.
-      const first = type === INTR_TYPE.HW_EXCEPTION ? exceptionClass(vector) : "benign";
-      const second = exceptionClass(e.vector);
-      if ((first === "contributory" && second === "contributory") || (first === "pf" && second !== "benign")) this.deliver(8, 0, false);
+      const first = type === INTR_TYPE.HW_EXCEPTION ? doubleFaultClass(vector) : "benign";
+      const second = doubleFaultClass(e.vector);
+      if ((first === "contributory" && second === "contributory") || (first === "page-fault" && second !== "benign")) this.deliver(VECTOR.DF, 0, false);
       else this.deliver(e.vector, e.errorCode, false, e.address);
     }
   }
@@ -858,13 +853,13 @@ export class X86Cpu implements X86Env, FastMem {
     const s = this.state;
     const long = (s.efer & EFER.LMA) !== 0n;
     const gateSize = long ? 16 : 8;
-    if (vector * gateSize + gateSize - 1 > s.idtr.limit) this.raise(13, vector * 8 + 2);
+    if (vector * gateSize + gateSize - 1 > s.idtr.limit) this.raise(VECTOR.GP, vector * 8 + 2);
     const gate = s.idtr.base + BigInt(vector * gateSize);
     const lo = this.readLinear(gate, 8);
     const hi = long ? this.readLinear(gate + 8n, 8) : 0n;
     const type = Number((lo >> 40n) & 0xfn);
-    if (!((lo >> 47n) & 1n)) this.raise(11, vector * 8 + 2);
-    if (type !== 0xe && type !== 0xf) this.raise(13, vector * 8 + 2);
+    if (!((lo >> 47n) & 1n)) this.raise(VECTOR.NP, vector * 8 + 2);
+    if (type !== 0xe && type !== 0xf) this.raise(VECTOR.GP, vector * 8 + 2);
     let target = (lo & 0xffffn) | (((lo >> 48n) & 0xffffn) << 16n);
     if (long) target |= (hi & 0xffff_ffffn) << 32n;
     const selector = Number((lo >> 16n) & 0xffffn);

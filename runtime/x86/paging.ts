@@ -6,6 +6,7 @@
 
 import type { X86State } from "./env.js";
 import { CR0, CR4, EFER, GuestFault } from "./state.js";
+import { VECTOR } from "./vectors.js";
 
 export interface PageAccess {
   write: boolean;
@@ -34,7 +35,7 @@ export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
 
 function pf(linear: bigint, present: boolean, a: PageAccess, rsvd = false): GuestFault {
   const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | (a.fetch ? 16 : 0);
-  return new GuestFault(14, code, linear);
+  return new GuestFault(VECTOR.PF, code, linear);
 }
 
 export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader, writeEntry?: EntryWriter): Translation {
@@ -95,7 +96,7 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
   } else {
     // Canonical check: bits 63:47 must equal bit 47 (SDM 3.3.7.1); a violation is #GP, not #PF.
     const top = linear >> 47n;
-    if (top !== 0n && top !== 0x1ffffn) throw new GuestFault(13, 0);
+    if (top !== 0n && top !== 0x1ffffn) throw new GuestFault(VECTOR.GP, 0);
     table = Number(s.cr3 & 0x000f_ffff_ffff_f000n);
     levels = 4;
   }

@@ -13,6 +13,7 @@ import { EXIT } from "./vmx/reasons.js";
 import { GDTR_IDTR_INFO, LDTR_TR_INFO, encodeQual } from "./vmx/qualification.js";
 
 import { MASK64 } from "../core/bits.js";
+import { VECTOR } from "./vectors.js";
 const prefix = (which: "ldtr" | "tr") => (which === "ldtr" ? "GUEST_LDTR" : "GUEST_TR");
 
 /** What loading a system segment needs of the CPU: its state, linear accesses and exceptions. */
@@ -45,20 +46,20 @@ export function loadSystemSegment(cpu: SystemTableCpu, vmcs: Vmcs, which: "ldtr"
   const p = prefix(which);
   const index = selector & ~7;
   if (index === 0) {
-    if (which === "tr") cpu.raise(13, 0);
+    if (which === "tr") cpu.raise(VECTOR.GP, 0);
     vmcs.write(`${p}_SELECTOR`, selector);
     vmcs.write(`${p}_AR_BYTES`, 1 << 16);
     return;
   }
   const long = (s.efer & EFER.LMA) !== 0n;
-  if (selector & 4 || index + (long ? 15 : 7) > s.gdtr.limit) cpu.raise(13, index);
+  if (selector & 4 || index + (long ? 15 : 7) > s.gdtr.limit) cpu.raise(VECTOR.GP, index);
   const addr = s.gdtr.base + BigInt(index);
   const d = cpu.readLinear(addr, 8);
   const access = Number((d >> 40n) & 0xffn);
   const type = access & 0x1f; // S (bit 4) must be 0: a system descriptor
   const ok = which === "ldtr" ? type === 2 : type === 9 || (!long && type === 1);
-  if (!ok) cpu.raise(13, index);
-  if (!(access & 0x80)) cpu.raise(11, index);
+  if (!ok) cpu.raise(VECTOR.GP, index);
+  if (!(access & 0x80)) cpu.raise(VECTOR.NP, index);
   const flags = Number((d >> 52n) & 0xfn);
   let limit = Number(((d >> 32n) & 0xf0000n) | (d & 0xffffn));
   if (flags & 8) limit = ((limit << 12) | 0xfff) >>> 0;

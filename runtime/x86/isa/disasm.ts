@@ -4,8 +4,9 @@
 // addresses (`0x...`, where objdump also prints `<symbol>`; objdump omits `0x` only when a symbol
 // table is present — we always print it so the text re-assembles).
 
+import { hex } from "../../core/bits.js";
 import type { OperandForm, X86Insn, X86Operand, X86Spec } from "./types.js";
-import { GPR16, GPR32, GPR64, regName } from "./types.js";
+import { ADDRESS_SIZE_IGNORED, GPR16, GPR32, GPR64, regName } from "./types.js";
 
 const SUFFIX: Record<number, string> = { 1: "b", 2: "w", 4: "l", 8: "q" };
 
@@ -14,10 +15,6 @@ const STACK_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg
 
 /** Forms whose register operand tells objdump (and GNU as) the operation size. */
 const SIZING_REG_FORMS = new Set<OperandForm>(["Gb", "Gw", "Gv", "Gy", "Zb", "Zv", "AL", "rAX", "eAX", "Rv", "Ry"]);
-
-function hexU(v: bigint): string {
-  return "0x" + v.toString(16);
-}
 
 function maskBytes(v: bigint, n: number): bigint {
   return v & ((1n << BigInt(n * 8)) - 1n);
@@ -30,16 +27,16 @@ function addrReg(reg: number, addrSize: number): string {
 export function formatMemory(m: Extract<X86Operand, { kind: "mem" }>, forceSeg = false): string {
   const seg = m.segOverride || forceSeg ? `%${m.seg}:` : "";
   if (m.ripRelative) {
-    const d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
+    const d = m.disp < 0n ? "-" + hex(-m.disp) : hex(m.disp);
     return `${seg}${d}(%${m.addrSize === 8 ? "rip" : "eip"})`;
   }
   if (m.base === null && m.index === null) {
     // objdump shows a 16-bit absolute displacement signed, 32/64-bit ones unsigned.
-    if (m.addrSize === 2 && m.disp < 0n) return `${seg}-${hexU(-m.disp)}`;
-    return seg + hexU(maskBytes(m.disp, m.addrSize));
+    if (m.addrSize === 2 && m.disp < 0n) return `${seg}-${hex(-m.disp)}`;
+    return seg + hex(maskBytes(m.disp, m.addrSize));
   }
   let d = "";
-  if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hexU(-m.disp) : hexU(m.disp);
+  if (m.dispBytes > 0 || m.base === null) d = m.disp < 0n ? "-" + hex(-m.disp) : hex(m.disp);
   const parts: string[] = [m.base === null ? "" : addrReg(m.base, m.addrSize)];
   if (m.index !== null) parts.push(addrReg(m.index, m.addrSize));
   if (m.index !== null && m.addrSize !== 2) parts.push(String(m.scale)); // 16-bit forms have no scale
@@ -53,7 +50,7 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
       return "%" + regName(op.reg, op.size, op.high8);
     case "imm":
       if (form === "One") return null;
-      return "$" + hexU(maskBytes(op.value, op.size));
+      return "$" + hex(maskBytes(op.value, op.size));
     case "mem":
       return formatMemory(op, form === "Xb" || form === "Xv" || form === "Yb" || form === "Yv");
     case "cr":
@@ -64,10 +61,10 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
       return `%${op.seg}`;
     case "rel": {
       const width = insn.mode === "long64" ? 8 : insn.operandSize === 2 ? 2 : 4;
-      return hexU(maskBytes(address + BigInt(insn.length) + op.disp, width));
+      return hex(maskBytes(address + BigInt(insn.length) + op.disp, width));
     }
     case "far":
-      return `$${hexU(BigInt(op.selector))},$${hexU(op.offset)}`;
+      return `$${hex(BigInt(op.selector))},$${hex(op.offset)}`;
   }
 }
 
@@ -114,6 +111,21 @@ export function mnemonicOf(insn: X86Insn): string {
   return m + (SUFFIX[size] ?? "");
 }
 
+/**
+ * The prefix word objdump prints for an address-size prefix (67h) whose effect the operands do not
+ * show: `addr32`/`addr16` (binutils i386-dis.c, "addr32"/"addr16"), or "" when a base, index or
+ * %rip/%eip register, a string operand or the mnemonic (loopl, jecxz) already tells the address
+ * size. Without it `67 a0 disp32` (addr32 `mov moffs32,%al`) would print like `a0 disp64` and
+ * re-assemble to the 8-byte-offset form; GNU as takes the word back (SDM Vol. 2 §2.1.1, Table 2-4
+ * for moffs, whose size is the address size).
+ */
+function addressSizeWord(insn: X86Insn): string {
+  if (!insn.prefixes.addrsize) return "";
+  if (insn.spec.sem === "loop" || insn.spec.sem === "jrcxz" || ADDRESS_SIZE_IGNORED.has(insn.spec.sem)) return "";
+  const shown = insn.operands.some((op) => op.kind === "mem" && (op.ripRelative || op.base !== null || op.index !== null));
+  return shown ? "" : insn.addressSize === 2 ? "addr16 " : "addr32 ";
+}
+
 /** GNU objdump-style AT&T text for one decoded instruction at `address`. */
 export function disassembleX86(insn: X86Insn, address: bigint): string {
   const spec = insn.spec;
@@ -124,6 +136,15 @@ export function disassembleX86(insn: X86Insn, address: bigint): string {
   if (spec.rep === "repz" && insn.prefixes.rep) prefix += "repz ";
   if (spec.rep === "repz" && insn.prefixes.repne) prefix += "repnz ";
   if (spec.rep === "rep" && insn.prefixes.repne) prefix += "repnz ";
+  // objdump names the prefixes in the order of their bytes: 67 before F0/F2/F3 prints first
+  const addr = addressSizeWord(insn);
+  if (addr) {
+    // the first of the printed lock/rep prefix bytes (all prefixes come before the opcode, so the
+    // first occurrence of each byte is the prefix)
+    const printed = [insn.prefixes.lock && 0xf0, prefix.includes("rep") && (insn.prefixes.rep ? 0xf3 : 0xf2)].filter((b): b is number => b !== false);
+    const first = Math.min(...printed.map((b) => insn.bytes.indexOf(b)));
+    prefix = first < insn.bytes.indexOf(0x67) ? prefix + addr : addr + prefix;
+  }
   const texts: string[] = [];
   const indirect = spec.sem === "jmpind" || spec.sem === "callind" || spec.sem === "jmpfarind" || spec.sem === "callfarind";
   for (let i = insn.operands.length - 1; i >= 0; i--) {

@@ -28,6 +28,14 @@ export type OperandForm =
 /** Semantic function names (runtime/x86/isa/semantics/*). */
 export type SemName = string;
 
+/**
+ * Direct branches an address-size prefix (67h) does not change: a relative target or a far
+ * pointer is sized by the operand size (SDM Vol. 2 JMP/CALL/Jcc). GNU as drops an addr16/addr32
+ * written on them ("skipping prefixes"), so the disassembler does not print one either; loop and
+ * jrcxz do count with the address size.
+ */
+export const ADDRESS_SIZE_IGNORED: ReadonlySet<SemName> = new Set(["jcc", "jmp", "call", "jmpfar", "callfar"]);
+
 export interface X86Spec {
   /** AT&T base mnemonic as objdump prints it (without size suffix). */
   mnemonic: string;

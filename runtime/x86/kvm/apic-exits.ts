@@ -11,10 +11,10 @@ import { emulateInstruction } from "./emulate.js";
 import { APIC_BASE_MSR, MSR_TSC_DEADLINE, apicOffset, apicRegisterAt, x2apicOffset } from "../apic/registers.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { kvmCpuid } from "./cpuid.js";
+import { hex } from "../../core/bits.js";
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 const EOI = apicOffset("EOI"), ICR = apicOffset("ICR");
 /** The guest's physical-address width (CPUID 0x80000008 EAX[7:0]), above which IA32_APIC_BASE bits are reserved. */
 const MAXPHYADDR = kvmCpuid(0x8000_0008).entry.eax & 0xff;

@@ -10,6 +10,7 @@ import { hexBytes } from "../tracepoints.js";
 import { AR } from "../state.js";
 import { MAX_ITERATIONS_PER_EXECUTION } from "../isa/semantics/string.js";
 import type { KvmVcpu } from "./vcpu.js";
+import { KVM_EXIT } from "../../core/kvm-events.js";
 
 /**
  * trace_kvm_emulate_insn_start / _failed (arch/x86/kvm/trace.h, both eras): cs base, the rip the
@@ -67,7 +68,7 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
       const why = e instanceof VmExitSignal ? `unexpected exit ${e.info.reason}` : e instanceof Error ? e.message : String(e);
       traceEmulateInsn(vcpu, rip, bytes, true);
       cpu.emulating = null;
-      vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.INTERNAL_ERROR, errno: 0 });
       return { ok: false, message: `KVM internal error. Suberror: 1 (emulation failure) at rip ${"0x" + rip.toString(16)}: ${why}` };
     }
   } finally {
@@ -87,10 +88,10 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
     vcpu.count("mmio_exits");
     if (a.write) {
       vcpu.ctx.emit("kvm_mmio", { type: 2, len: a.size, gpa: a.gpa, val: a.value });
-      vcpu.ctx.emit("kvm_userspace_exit", { reason: 6, errno: 0 });
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.MMIO, errno: 0 });
     } else {
       vcpu.ctx.emit("kvm_mmio", { type: 0, len: a.size, gpa: a.gpa, val: 0n });
-      vcpu.ctx.emit("kvm_userspace_exit", { reason: 6, errno: 0 });
+      vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.MMIO, errno: 0 });
       vcpu.ctx.emit("kvm_mmio", { type: 1, len: a.size, gpa: a.gpa, val: a.value });
     }
   }
@@ -149,10 +150,10 @@ export function pioAccess(vcpu: KvmVcpu, port: number, size: number, write: bool
   let v = value;
   if (write) {
     vcpu.ctx.emit("kvm_pio", { rw: 1, port, size, count: 1, val: value });
-    vcpu.ctx.emit("kvm_userspace_exit", { reason: 2, errno: 0 });
+    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.IO, errno: 0 });
     dev.write(port, size, value);
   } else {
-    vcpu.ctx.emit("kvm_userspace_exit", { reason: 2, errno: 0 });
+    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.IO, errno: 0 });
     v = dev.read(port, size);
     vcpu.ctx.emit("kvm_pio", { rw: 0, port, size, count: 1, val: v });
   }

@@ -20,6 +20,9 @@ import {
   handleInterruptWindow, handleTprBelowThreshold,
 } from "./apic-exits.js";
 import type { KvmVcpu, X86VcpuStat } from "./vcpu.js";
+import { VECTOR } from "../vectors.js";
+import { KVM_EXIT } from "../../core/kvm-events.js";
+import { hex, MASK64 } from "../../core/bits.js";
 
 const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
 
@@ -28,7 +31,6 @@ export type ExitHandler = (vcpu: KvmVcpu, reason: number) => HandleResult;
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
-const hex = (v: bigint | number) => "0x" + BigInt(v).toString(16);
 
 function qual(vcpu: KvmVcpu): bigint {
   return vcpu.ctx.vmcs.read("EXIT_QUALIFICATION");
@@ -36,7 +38,7 @@ function qual(vcpu: KvmVcpu): bigint {
 
 /** kvm_complete_insn_gp: skip the instruction, or inject #GP(0) if the setter refused the value. */
 function completeInsnGp(vcpu: KvmVcpu, err: number): void {
-  if (err) vcpu.queueException(13, 0);
+  if (err) vcpu.queueException(VECTOR.GP, 0);
   else vcpu.skipInstruction();
 }
 
@@ -59,7 +61,7 @@ const handleCr: ExitHandler = (vcpu) => {
       }
       else {
         // handle_cr (v4.1 and today): run->exit_reason = 0 (KVM_EXIT_UNKNOWN), vcpu_unimpl, return 0.
-        emit("kvm_userspace_exit", { reason: 0, errno: 0 });
+        emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN, errno: 0 });
         return halt(`unhandled control register: op 0 cr ${q.cr}`);
       }
       completeInsnGp(vcpu, err);
@@ -120,7 +122,7 @@ const handleRdmsr: ExitHandler = (vcpu) => {
   const data = getMsr(vcpu, ecx);
   if (data === null) {
     vcpu.ctx.emit("kvm_msr", { write: 0, ecx, data: 0n, exception: true });
-    vcpu.queueException(13, 0);
+    vcpu.queueException(VECTOR.GP, 0);
     return resume(`rdmsr ${hex(ecx)}: unknown MSR, #GP injected`);
   }
   vcpu.ctx.emit("kvm_msr", { write: 0, ecx, data, exception: false });
@@ -137,7 +139,7 @@ const handleWrmsr: ExitHandler = (vcpu) => {
   const err = setMsr(vcpu, ecx, data);
   vcpu.ctx.emit("kvm_msr", { write: 1, ecx, data, exception: err !== 0 });
   if (err) {
-    vcpu.queueException(13, 0);
+    vcpu.queueException(VECTOR.GP, 0);
     return resume(`wrmsr ${hex(ecx)} = ${hex(data)} refused: #GP injected`);
   }
   vcpu.skipInstruction();
@@ -159,7 +161,7 @@ const handleIo: ExitHandler = (vcpu) => {
   if (q.direction === 1) {
     const value = BigInt(pioAccess(vcpu, q.port!, size, false, 0));
     // complete_fast_pio_in: AL/AX merge into RAX, a 32-bit IN writes EAX zero-extended.
-    const mask = size === 4 ? 0xffff_ffff_ffff_ffffn : BigInt((1 << (8 * size)) - 1);
+    const mask = size === 4 ? MASK64 : BigInt((1 << (8 * size)) - 1);
     vcpu.state.gpr[0] = (vcpu.state.gpr[0]! & ~mask) | value;
     vcpu.skipInstruction();
     return resume(`in ${hex(value)} from port ${hex(q.port!)} (${vcpu.ctx.pio.find(q.port!)?.device.name ?? "no device"})`);
@@ -280,19 +282,19 @@ const handleException: ExitHandler = (vcpu) => {
   // #UD (is_invalid_opcode: a hardware exception, vector 6): KVM tries its emulator first
   // (EMULTYPE_TRAP_UD; v4.1 handle_exception, today handle_ud), which decodes and traces
   // kvm_emulate_insn; instructions it does not emulate on #UD get #UD back.
-  if (vector === 6 && info.type === INTR_TYPE.HW_EXCEPTION) {
+  if (vector === VECTOR.UD && info.type === INTR_TYPE.HW_EXCEPTION) {
     trapUdDecode(vcpu);
-    vcpu.queueException(6);
+    vcpu.queueException(VECTOR.UD);
     return resume("#UD intercepted: KVM's emulator decoded the instruction (EMULTYPE_TRAP_UD), does not emulate it, and re-injects #UD");
   }
   // A software exception (INT3/INTO) is re-injected past the instruction (event_exit_inst_len).
-  if (info.type === 6) vcpu.skipInstruction();
-  vcpu.queueException(vector, code, vector === 14 ? qual(vcpu) : undefined);
+  if (info.type === INTR_TYPE.SW_EXCEPTION) vcpu.skipInstruction();
+  vcpu.queueException(vector, code, vector === VECTOR.PF ? qual(vcpu) : undefined);
   return resume(`exception ${vector} reflected into the guest`);
 };
 
 const handleTripleFault: ExitHandler = (vcpu) => {
-  vcpu.ctx.emit("kvm_userspace_exit", { reason: 8, errno: 0 });
+  vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.SHUTDOWN, errno: 0 });
   return halt("triple fault: KVM_EXIT_SHUTDOWN (the VMM would reset the guest)");
 };
 
@@ -313,7 +315,7 @@ const handleVmcall: ExitHandler = (vcpu) => {
 };
 
 const handleVmxInsn: ExitHandler = (vcpu) => {
-  vcpu.queueException(6);
+  vcpu.queueException(VECTOR.UD);
   return resume("VMX instruction with nested virtualization off: #UD injected");
 };
 
@@ -335,7 +337,7 @@ const handleDr: ExitHandler = (vcpu) => {
 
 /** handle_rdpmc: KVM's vPMU; this model has no counters, so any index is invalid (#GP). */
 const handleRdpmc: ExitHandler = (vcpu) => {
-  vcpu.queueException(13, 0);
+  vcpu.queueException(VECTOR.GP, 0);
   return resume(`rdpmc of counter ${hex(vcpu.state.gpr[1]! & 0xffff_ffffn)}: no vPMU counters, #GP injected`);
 };
 
@@ -353,7 +355,7 @@ const handleXsetbv: ExitHandler = (vcpu) => {
   const guestSupportedXcr0 = 0n;
   const bad = cpl !== 0 || index !== 0 || !(value & 1n) || (value & 4n && !(value & 2n)) || (value & ~(guestSupportedXcr0 | 1n)) !== 0n;
   if (bad) {
-    vcpu.queueException(13, 0);
+    vcpu.queueException(VECTOR.GP, 0);
     return resume(`xsetbv XCR${index} = ${hex(value)} refused: #GP injected`);
   }
   vcpu.ctx.cpu.xcr0 = value;
@@ -428,10 +430,10 @@ export function unknownExit(vcpu: KvmVcpu, code: number): HandleResult {
     }
   })();
   if (vcpu.ctx.era() === "2015") {
-    vcpu.ctx.emit("kvm_userspace_exit", { reason: 0, errno: 0 });
+    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN, errno: 0 });
     return halt(`KVM: unknown exit, hardware reason ${exit.code.toString(16)} (${name}): KVM_EXIT_UNKNOWN, the VMM stops the VM`);
   }
-  vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
+  vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.INTERNAL_ERROR, errno: 0 });
   return halt(`vmx: unexpected exit reason 0x${exit.code.toString(16)} (${name}): KVM_EXIT_INTERNAL_ERROR`);
 }
 
@@ -451,7 +453,7 @@ const DELIVERY_HANDLEABLE: Readonly<Record<KvmEra, ReadonlySet<number>>> = {
  * and today's kvm_prepare_event_vectoring_exit; data[0] the vectoring information, data[1] the exit reason.
  */
 function deliveryError(vcpu: KvmVcpu, code: number, idtv: number): HandleResult {
-  vcpu.ctx.emit("kvm_userspace_exit", { reason: 17, errno: 0 });
+  vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.INTERNAL_ERROR, errno: 0 });
   const name = exitReason(code).name;
   return halt(`KVM internal error. Suberror: 3 (event delivery): exit ${name} (${code}) while delivering vectoring info ${hex(idtv)}; KVM_EXIT_INTERNAL_ERROR, the VMM stops the VM`);
 }

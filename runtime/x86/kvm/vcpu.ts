@@ -17,12 +17,12 @@ import type { PioBus } from "../../devices/pio.js";
 import { MSRS } from "./msrs.js";
 import { cpuidHas } from "./cpuid.js";
 import type { KvmIrqChip } from "./irqchip.js";
+import { MASK64 } from "../../core/bits.js";
 
 const BIT = (n: number) => (1 << n) >>> 0;
 /** Fields KVM reads or writes on every exit, resolved once. */
 const F_GUEST_CR0 = lookupField("GUEST_CR0").field, F_GUEST_CR3 = lookupField("GUEST_CR3").field, F_GUEST_CR4 = lookupField("GUEST_CR4").field;
 const F_GUEST_RIP = lookupField("GUEST_RIP").field, F_EXIT_LEN = lookupField("VM_EXIT_INSTRUCTION_LEN").field;
-const MASK64 = (1n << 64n) - 1n;
 
 // vmx.c (v4.1) constants.
 export const KVM_GUEST_CR0_MASK = CR0.NW | CR0.CD;

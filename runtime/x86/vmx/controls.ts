@@ -6,6 +6,7 @@
 
 import type { GuestMemory } from "../../core/memory.js";
 import type { Vmcs, VmcsFieldName } from "./fields.js";
+import { VECTOR } from "../vectors.js";
 
 export interface ControlBit {
   name: string;
@@ -291,7 +292,7 @@ export class ExitRules {
   exceptionExits(vector: number, errorCode?: number): boolean {
     const bitmap = this.vmcs.read32("EXCEPTION_BITMAP");
     let hit = ((bitmap >>> vector) & 1) === 1;
-    if (vector === 14 && errorCode !== undefined) {
+    if (vector === VECTOR.PF && errorCode !== undefined) {
       // SDM 25.2: #PF consults PFEC_MASK/MATCH; a match keeps the bitmap's decision, otherwise inverts it.
       const mask = this.vmcs.read32("PAGE_FAULT_ERROR_CODE_MASK");
       const match = this.vmcs.read32("PAGE_FAULT_ERROR_CODE_MATCH");

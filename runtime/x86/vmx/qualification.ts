@@ -83,14 +83,8 @@ export const INTR_INFO: QualLayout = {
 /** Interruption type numbers (SDM Table 24-15). */
 export const INTR_TYPE = { EXTERNAL: 0, NMI: 2, HW_EXCEPTION: 3, SW_INTERRUPT: 4, PRIV_SW_EXCEPTION: 5, SW_EXCEPTION: 6 } as const;
 
-/** Exceptions that push an error code (SDM Vol. 3 Table 6-1). */
-export const ERROR_CODE_VECTORS = new Set([8, 10, 11, 12, 13, 14, 17]);
-
-/** Exception mnemonics by vector (SDM Vol. 3 Table 6-1), as kvm_trace_sym_exc prints them. */
-export const EXCEPTION_NAMES: Record<number, string> = {
-  0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF", 10: "#TS",
-  11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC", 19: "#XM",
-};
+/** Exceptions that push an error code, and their mnemonics: the vector table (SDM Vol. 3 Table 6-1). */
+export { ERROR_CODE_VECTORS, EXCEPTION_NAMES } from "../vectors.js";
 
 const MEM_OPERAND_FIELDS: QualField[] = [
   { name: "scaling", lsb: 0, width: 2, doc: "index scaling (0 = none, 1 = 2, 2 = 4, 3 = 8); undefined without an index" },

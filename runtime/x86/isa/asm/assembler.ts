@@ -38,6 +38,11 @@ type ItemBody = (
 type Item = { line: number; text: string; address: bigint; listed: boolean; bits: Bits } & ItemBody;
 
 const PREFIXES: Record<string, number> = { rep: 0xf3, repe: 0xf3, repz: 0xf3, repne: 0xf2, repnz: 0xf2, lock: 0xf0 };
+/**
+ * Address-size prefix words (GNU as; objdump prints them where the operands do not show the
+ * address size): the size they select with a 67h prefix (SDM Vol. 2 §2.1.1, Table 3-3).
+ */
+const ADDR_PREFIXES: Record<string, 2 | 4> = { addr16: 2, addr32: 4 };
 const DATA_SIZES: Record<string, number> = {
   ".byte": 1, ".word": 2, ".short": 2, ".value": 2, ".hword": 2, ".2byte": 2, ".long": 4, ".int": 4, ".4byte": 4, ".quad": 8, ".8byte": 8,
 };
@@ -188,24 +193,39 @@ class Assembler {
     this.push(st, { kind: "set", name, expr: e, column: st.column, listed: false });
   }
 
-  private instruction(st: Statement, body: string, col: number, prefixes: number[]): void {
+  /** `addrSize`: the address size an addr16/addr32 word before the mnemonic chose. */
+  private instruction(st: Statement, body: string, col: number, prefixes: number[], addrSize?: 2 | 4): void {
     const m = /^(\S+)\s*([\s\S]*)$/.exec(body)!; // [\s\S]: a U+2028 in the operands is text too (`.` stops at it)
     const mnemonic = m[1]!.toLowerCase();
     const restCol = col + body.length - m[2]!.length;
+    const addr = ADDR_PREFIXES[mnemonic];
+    if (addr !== undefined) {
+      // GNU as's checks and messages (binutils gas/config/tc-i386.c add_prefix, parse_insn)
+      if (addrSize !== undefined) throw new AsmError("same type of prefix used twice", st.line, col, "write one addr16 or addr32");
+      if (addr === 2 && this.bits === 64) throw new AsmError("`addr16' is not supported in 64-bit mode", st.line, col, "64-bit code addresses with 64 bits, or 32 with addr32");
+      if (this.bits !== 64 && addr === (this.bits === 16 ? 2 : 4)) {
+        throw new AsmError(`redundant ${mnemonic} prefix`, st.line, col, `${this.bits}-bit code already uses ${addr * 8}-bit addresses`);
+      }
+      if (!m[2]) {
+        this.push(st, { kind: "bytes", bytes: [0x67, ...prefixes], fixups: [] });
+        return;
+      }
+      return this.instruction(st, m[2]!, restCol, prefixes, addr);
+    }
     if (PREFIXES[mnemonic] !== undefined) {
       const p = [...prefixes, PREFIXES[mnemonic]!];
       if (!m[2]) {
-        this.push(st, { kind: "bytes", bytes: p, fixups: [] });
+        this.push(st, { kind: "bytes", bytes: addrSize ? [0x67, ...p] : p, fixups: [] });
         return;
       }
-      return this.instruction(st, m[2]!, restCol, p);
+      return this.instruction(st, m[2]!, restCol, p, addrSize);
     }
     if (!isMnemonic(mnemonic)) {
       const near = nearest(mnemonic, knownMnemonics());
       throw new AsmError(`no such instruction: \`${m[1]}'`, st.line, col, near ? `did you mean \`${near}'?` : "see the x86 table in runtime/x86/isa/table.ts");
     }
     const ops = splitOperands(m[2]!, restCol).map(([t, c]) => parseOperand(t, st.line, c, this.rename));
-    const encs = encodeInstruction(mnemonic, ops, { bits: this.bits, line: st.line, column: col, constValue: this.constValue, prefixes, mnemonic });
+    const encs = encodeInstruction(mnemonic, ops, { bits: this.bits, line: st.line, column: col, constValue: this.constValue, prefixes, mnemonic, ...(addrSize ? { addressSize: addrSize } : {}) });
     const short = encs.find((e) => e.spec.operands[0] === "Jb");
     const near = encs.find((e) => e.spec.operands[0] === "Jz");
     if (short && near && (short.spec.sem === "jmp" || short.spec.sem === "jcc")) {

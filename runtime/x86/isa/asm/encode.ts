@@ -9,7 +9,7 @@ import type { X86Seg } from "../../env.js";
 import { AsmError } from "../../../core/errors.js";
 import { X86_TABLE } from "../table.js";
 import type { OperandForm, X86Spec } from "../types.js";
-import { SEG_ORDER } from "../types.js";
+import { ADDRESS_SIZE_IGNORED, SEG_ORDER } from "../types.js";
 import { symbolsOf, type Expr } from "../../../core/asm-expr.js";
 import { nearest, type AsmOperand, type AsmRegister } from "./operands.js";
 import { MOVX_SUFFIXED, gnuSuffixRule, movxRule, withImplicit } from "./gnu-rules.js";
@@ -45,6 +45,8 @@ export interface EncodeContext {
   constValue(e: Expr): bigint | undefined;
   /** Explicit prefixes written before the mnemonic (rep, lock ...). */
   prefixes: number[];
+  /** Address size an addr16/addr32 prefix word chose (bytes); undefined = the mode's. */
+  addressSize?: 2 | 4;
   /** The mnemonic as written, lower case (jecxz vs jrcxz pick the address size). */
   mnemonic?: string;
   /** movzx/movsx written with a source-size suffix (movzxw): the mnemonic was rewritten, take no other suffix. */
@@ -286,7 +288,10 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   e.suffixGiven = suffix !== undefined;
   e.noSizePrefix = !!rule?.noSizePrefix;
   e.noRexW = !!rule?.noRexW || !!rule?.noSizePrefix;
-  if (rule?.addrSize) e.addrSize = rule.addrSize;
+  if (rule?.addrSize) {
+    if (ctx.addressSize !== undefined && rule.addrSize !== ctx.addressSize) return new Mismatch(`the suffix asks for ${rule.addrSize * 8}-bit addresses, the prefix for ${ctx.addressSize * 8}`);
+    e.addrSize = rule.addrSize;
+  }
   for (let i = 0; i < forms.length; i++) {
     const r = e.operand(forms[i]!, ops[i]!, isJump);
     if (r) return r;
@@ -321,7 +326,13 @@ class Builder {
 
   constructor(readonly spec: X86Spec, readonly v: number, readonly ctx: EncodeContext) {
     this.regField = spec.ext;
-    this.addrSize = ctx.bits === 64 ? 8 : modeDefault(ctx.bits);
+    this.addrSize = ctx.addressSize ?? (ctx.bits === 64 ? 8 : modeDefault(ctx.bits));
+  }
+
+  /** A register operand's address size, unless an addr16/addr32 word chose another. */
+  private addressRegisters(size: number, text: string): Mismatch | undefined {
+    const want = this.ctx.addressSize;
+    return want === undefined || want === size ? undefined : new Mismatch(`\`${text}' is not a valid base/index expression with ${want * 8}-bit addresses (addr${want * 8})`);
   }
 
   private useReg(r: Reg): Mismatch | undefined {
@@ -457,7 +468,9 @@ class Builder {
         if (op.base.reg !== want) return new Mismatch("string operand must be (%rsi) or (%rdi)");
         if (f[0] === "Y" && op.seg && op.seg !== "es") return new Mismatch("destination string operand must use %es");
         const as = op.base.size;
-        if (as !== this.addrSize) this.addrSize = as;
+        const clash = this.addressRegisters(as, op.text);
+        if (clash) return clash;
+        this.addrSize = as;
         if (f[0] === "X" && op.seg && op.seg !== "ds") this.seg = op.seg;
         return undefined;
       }
@@ -480,6 +493,8 @@ class Builder {
     if (regSize !== undefined) {
       if (regSize === 8 && bits !== 64) return new Mismatch("64-bit addressing exists only in 64-bit code");
       if (regSize === 2 && bits === 64) return new Mismatch("16-bit addressing is not available in 64-bit mode");
+      const clash = this.addressRegisters(regSize, op.text);
+      if (clash) return clash;
       this.addrSize = regSize;
     }
     for (const r of [base, index]) if (r && r.reg >= 8) this.needRex = true;
@@ -561,7 +576,10 @@ class Builder {
     if (spec.sem === "jrcxz") {
       const m = this.ctx.mnemonic;
       this.addrSize = m === "jrcxz" ? 8 : m === "jecxz" ? 4 : m === "jcxz" ? 2 : defAddr;
+      if (this.ctx.addressSize !== undefined && this.addrSize !== this.ctx.addressSize) return new Mismatch(`\`${m}' counts with a ${this.addrSize * 8}-bit register, the prefix asks for ${this.ctx.addressSize * 8}`);
     }
+    // GNU as drops addr16/addr32 on a direct jump or call ("skipping prefixes", with a warning)
+    if (ADDRESS_SIZE_IGNORED.has(spec.sem) && this.ctx.addressSize !== undefined) this.addrSize = defAddr;
     if (this.addrSize !== defAddr) {
       if (bits === 64 && this.addrSize === 2) return new Mismatch("16-bit addressing is not available in 64-bit mode");
       out.push(0x67);

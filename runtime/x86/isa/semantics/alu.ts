@@ -6,9 +6,10 @@
 import type { X86Env } from "../../env.js";
 import type { X86Insn } from "../types.js";
 import {
-  AF, ARITH_FLAGS, CF, DE, OF, UD, flag, mask, readGpr, readOperand, setFlags, signBit,
+  AF, ARITH_FLAGS, CF, OF, flag, mask, readGpr, readOperand, setFlags, signBit,
   sizeOf, storeOrDefer, szpFlags, toSigned, writeGpr, writeOperand, type Sem,
 } from "./core.js";
+import { VECTOR } from "../../vectors.js";
 
 /** Rotates by ModRM.reg: 0 rol, 1 ror, 2 rcl, 3 rcr (SHL/SHR/SAR are templates in fast.ts). */
 const shift: Sem = (env, insn) => {
@@ -65,7 +66,7 @@ const shift: Sem = (env, insn) => {
       break;
     }
     default:
-      return env.raise(UD); // shl/shr/sar run as templates (fast.ts)
+      return env.raise(VECTOR.UD); // shl/shr/sar run as templates (fast.ts)
   }
   storeOrDefer(env, insn, dst, r)();
   setFlags(s, which, flags & ~AF);
@@ -129,10 +130,10 @@ const div: Sem = (env, insn) => {
   const src = insn.operands[0]!;
   const size = sizeOf(src);
   const d = readOperand(env, insn, src);
-  if (d === 0n) env.raise(DE);
+  if (d === 0n) env.raise(VECTOR.DE);
   const n = accPair(env, size);
   const q = n / d;
-  if (q > mask(size)) env.raise(DE);
+  if (q > mask(size)) env.raise(VECTOR.DE);
   writeAccPair(env, size, q, n % d);
 };
 
@@ -140,10 +141,10 @@ const idiv: Sem = (env, insn) => {
   const src = insn.operands[0]!;
   const size = sizeOf(src);
   const d = toSigned(readOperand(env, insn, src), size);
-  if (d === 0n) env.raise(DE);
+  if (d === 0n) env.raise(VECTOR.DE);
   const n = toSigned(accPair(env, size), size * 2);
   const q = n / d; // BigInt division truncates toward zero, as IDIV does
-  if (q > mask(size) >> 1n || q < -(signBit(size))) env.raise(DE);
+  if (q > mask(size) >> 1n || q < -(signBit(size))) env.raise(VECTOR.DE);
   writeAccPair(env, size, q & mask(size), (n % d) & mask(size));
 };
 

@@ -5,14 +5,15 @@
 
 import type { X86Insn, X86Operand } from "../types.js";
 import {
-  UD, ZF, branchTarget, effectiveAddress, flag, mask, peekPop, push, readGpr, readMem,
+  ZF, branchTarget, effectiveAddress, flag, mask, peekPop, push, readGpr, readMem,
   readOperand, writeGpr, type MemOperand, type Sem,
 } from "./core.js";
+import { VECTOR } from "../../vectors.js";
 
 /** MOV Sreg, r/m: the machine checks the selector; loading CS this way is #UD. */
 const movsreg: Sem = (env, insn) => {
   const dst = insn.operands[0]!, src = insn.operands[1]!;
-  if (dst.kind !== "sreg" || dst.seg === "cs") return env.raise(UD);
+  if (dst.kind !== "sreg" || dst.seg === "cs") return env.raise(VECTOR.UD);
   const sel = Number(readOperand(env, insn, src) & 0xffffn);
   env.loadSegment(dst.seg, sel);
 };

@@ -4,6 +4,7 @@
 
 import type { X86Env, X86Seg, X86State } from "../../env.js";
 import type { X86Insn, X86Operand } from "../types.js";
+import { VECTOR } from "../../vectors.js";
 
 export type Sem = (env: X86Env, insn: X86Insn) => void;
 export type MemOperand = Extract<X86Operand, { kind: "mem" }>;
@@ -19,11 +20,6 @@ export const IF = 1n << 9n;
 export const DF = 1n << 10n;
 export const OF = 1n << 11n;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
-
-/** Exception vectors, SDM Vol. 3 Table 6-1. */
-export const DE = 0;
-export const UD = 6;
-export const GP = 13;
 
 export const mask = (bytes: number): bigint => (1n << BigInt(bytes * 8)) - 1n;
 export const signBit = (bytes: number): bigint => 1n << BigInt(bytes * 8 - 1);
@@ -84,7 +80,7 @@ export function readOperand(env: X86Env, insn: X86Insn, op: X86Operand): bigint 
     case "sreg":
       return BigInt(env.state.seg[op.seg].selector);
     default:
-      return env.raise(UD);
+      return env.raise(VECTOR.UD);
   }
 }
 
@@ -96,7 +92,7 @@ export function sizeOf(op: X86Operand): number {
 export function writeOperand(env: X86Env, insn: X86Insn, op: X86Operand, value: bigint): void {
   if (op.kind === "reg") writeGpr(env.state, op.reg, op.size, value, op.high8);
   else if (op.kind === "mem") writeMem(env, op.seg, effectiveAddress(env.state, insn, op), op.size, value);
-  else env.raise(UD);
+  else env.raise(VECTOR.UD);
 }
 
 /** A memory destination is written now; a register destination is returned for a later commit. */

@@ -9,11 +9,12 @@ import { join64 } from "../../../core/bits.js";
 import { ALU_SEMANTICS } from "./alu.js";
 import { BITS_SEMANTICS } from "./bits.js";
 import { CONTROL_SEMANTICS } from "./control.js";
-import { GP, UD, cpl, type Sem } from "./core.js";
+import { cpl, type Sem } from "./core.js";
 import { fastFunction, TEMPLATES, type FastFn, type FastMem } from "./fast.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SEG_ORDER } from "../types.js";
+import { VECTOR } from "../../vectors.js";
 
 export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...ALU_SEMANTICS,
@@ -29,12 +30,12 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
  */
 export function executeX86(env: X86Env, insn: X86Insn): void {
   const sem = SEMANTICS[insn.spec.sem];
-  if (!sem && !TEMPLATES[insn.spec.sem]) return env.raise(UD);
-  if (insn.spec.privileged && cpl(env.state) !== 0) return env.raise(GP, 0);
-  if (insn.prefixes.lock && !lockable(insn)) return env.raise(UD);
+  if (!sem && !TEMPLATES[insn.spec.sem]) return env.raise(VECTOR.UD);
+  if (insn.spec.privileged && cpl(env.state) !== 0) return env.raise(VECTOR.GP, 0);
+  if (insn.prefixes.lock && !lockable(insn)) return env.raise(VECTOR.UD);
   const fast = fastFunction(insn);
   if (fast) return runFast(env, fast);
-  if (!sem) return env.raise(UD); // a template that does not cover this operand shape (none known)
+  if (!sem) return env.raise(VECTOR.UD); // a template that does not cover this operand shape (none known)
   sem(env, insn);
 }
 

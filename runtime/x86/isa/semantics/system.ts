@@ -4,9 +4,10 @@
 
 import type { X86Operand } from "../types.js";
 import {
-  CF, DF, GP, IF, UD, cpl, effectiveAddress, linearAddress, mask, readGpr, readMem, readOperand, writeGpr,
+  CF, DF, IF, cpl, effectiveAddress, linearAddress, mask, readGpr, readMem, readOperand, writeGpr,
   writeMem, writeOperand, type MemOperand, type Sem,
 } from "./core.js";
+import { VECTOR } from "../../vectors.js";
 
 type Reg = Extract<X86Operand, { kind: "reg" }>;
 
@@ -128,20 +129,20 @@ const CR4_OSXSAVE = 1n << 18n;
  */
 const xsetbv: Sem = (env) => {
   const s = env.state;
-  if (!env.xsetbv || !(s.cr4 & CR4_OSXSAVE)) return env.raise(UD);
-  if (cpl(s) !== 0) env.raise(GP, 0);
+  if (!env.xsetbv || !(s.cr4 & CR4_OSXSAVE)) return env.raise(VECTOR.UD);
+  if (cpl(s) !== 0) env.raise(VECTOR.GP, 0);
   env.xsetbv(Number(readGpr(s, 1, 4)), (readGpr(s, 2, 4) << 32n) | readGpr(s, 0, 4));
 };
 
 /** XGETBV: #UD if CR4.OSXSAVE = 0; EDX:EAX = XCR[ECX] (the env raises #GP for an index that does not exist). */
 const xgetbv: Sem = (env) => {
-  if (!env.xgetbv || !(env.state.cr4 & CR4_OSXSAVE)) return env.raise(UD);
+  if (!env.xgetbv || !(env.state.cr4 & CR4_OSXSAVE)) return env.raise(VECTOR.UD);
   writeEdxEax(env, env.xgetbv(Number(readGpr(env.state, 1, 4))));
 };
 
 /** SLDT/STR (arg 0/1): the LDTR/TR selector; a register gets it zero-extended to the operand size, memory 16 bits. */
 const sysseg: Sem = (env, insn) => {
-  if (!env.systemSegment || insn.mode === "real") return env.raise(UD);
+  if (!env.systemSegment || insn.mode === "real") return env.raise(VECTOR.UD);
   env.descriptorTableAccess?.(insn);
   const sel = BigInt(env.systemSegment(insn.spec.arg === 0 ? "ldtr" : "tr").selector);
   const dst = insn.operands[0]!;
@@ -150,7 +151,7 @@ const sysseg: Sem = (env, insn) => {
 
 /** LLDT/LTR (arg 2/3): #UD in real mode; the selector from r/m16; checks and load in the env. */
 const loadsysseg: Sem = (env, insn) => {
-  if (!env.loadSystemSegment || insn.mode === "real") return env.raise(UD);
+  if (!env.loadSystemSegment || insn.mode === "real") return env.raise(VECTOR.UD);
   env.descriptorTableAccess?.(insn);
   const sel = Number(readOperand(env, insn, insn.operands[0]!) & 0xffffn);
   env.loadSystemSegment(insn.spec.arg === 2 ? "ldtr" : "tr", sel);
@@ -188,7 +189,7 @@ const flagop: Sem = (env, insn) => {
     case 2: s.rflags |= CF; break;
     case 3: case 4: {
       const iopl = Number((s.rflags >> 12n) & 3n);
-      if (s.mode !== "real" && cpl(s) > iopl) env.raise(GP, 0);
+      if (s.mode !== "real" && cpl(s) > iopl) env.raise(VECTOR.GP, 0);
       // STI that sets IF blocks interrupts until the next instruction retires (SDM Vol. 3 6.8.3, "blocking by STI").
       if (insn.spec.arg === 4 && !(s.rflags & IF)) s.stiShadow = s.nextRip;
       s.rflags = insn.spec.arg === 3 ? s.rflags & ~IF : s.rflags | IF;
@@ -199,8 +200,8 @@ const flagop: Sem = (env, insn) => {
   }
 };
 
-const ud: Sem = (env) => env.raise(UD);
-const int3: Sem = (env) => env.raise(3);
+const ud: Sem = (env) => env.raise(VECTOR.UD);
+const int3: Sem = (env) => env.raise(VECTOR.BP);
 const int: Sem = (env, insn) => env.raise(Number(readOperand(env, insn, insn.operands[0]!) & 0xffn));
 
 /**
@@ -211,7 +212,7 @@ const int: Sem = (env, insn) => env.raise(Number(readOperand(env, insn, insn.ope
 const vmx: Sem = (env, insn) => {
   const hook = (env as unknown as { vmx?: (mnemonic: string) => void }).vmx;
   if (typeof hook === "function") hook.call(env, insn.spec.mnemonic);
-  else env.raise(UD);
+  else env.raise(VECTOR.UD);
 };
 
 export const SYSTEM_SEMANTICS: Record<string, Sem> = {

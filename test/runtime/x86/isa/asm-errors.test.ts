@@ -205,3 +205,18 @@ describe("xchg of the accumulator with itself (issue 14; GNU as 2.40, binutils g
     expect(Buffer.from(p.bytes.subarray(p.bytes.length - 8)).toString("hex")).toBe("4433221144332211");
   });
 });
+
+describe("addr16/addr32 prefix words (GNU as's messages)", () => {
+  it.each([
+    ["addr16 mov 0x12,%al", 64, 1, "`addr16' is not supported in 64-bit mode"],
+    ["addr32 mov 0x12,%al", 32, 1, "redundant addr32 prefix"],
+    ["addr32 addr32 mov 0x12,%al", 64, 8, "same type of prefix used twice"],
+    ["addr32 mov (%rax),%al", 64, 8, "`(%rax)' is not a valid base/index expression with 32-bit addresses (addr32)"],
+    ["addr16 mov (%eax),%al", 32, 8, "`(%eax)' is not a valid base/index expression with 16-bit addresses (addr16)"],
+    ["addr32 jrcxz .", 64, 8, "`jrcxz' counts with a 64-bit register, the prefix asks for 32"],
+  ] as const)("%s (%i-bit)", (src, bits, column, message) => {
+    const e = error(src, bits);
+    expect([e.line, e.column]).toEqual([1, column]);
+    expect(e.message).toContain(message);
+  });
+});

@@ -142,6 +142,10 @@ export const EXTRA_64 = [
   "push %r15", "pop %r8", "pushw $0x1234", "push $-1", "pushq 0x10(%rip)", "call *%r11", "jmp *0x8(%rax,%rbx,8)",
   "ret $0x10", "iretq", "out %eax,$0x80", "in (%dx),%ax", "nopw 0x0(%rax,%rax,1)", "nopl 0x0(%rax)", "cqto", "cltq",
   "sgdt 0x10(%rsp)", "lidt (%rdi)", "invlpg (%r8)", "wbinvd", "rdtsc", "rdmsr", "wrmsr", "hlt", "cli", "sti",
+  // addr32: a 4-byte moffs (A0-A3), 67h where nothing shows it, none on a direct branch (GNU as drops it)
+  "addr32 mov 0x90909066,%al", "addr32 mov 0x90909066,%eax", "addr32 mov %al,0x90909066", "addr32 mov %rax,0x90909066",
+  "addr32 mov %ax,0x90909066", "addr32 mov %fs:0x90909066,%al", "addr32 movabs 0x1000,%eax", "addr32 nop", "addr32 lodsb",
+  "addr32 mov (%eax),%al", "addr32 push %rax", "addr32 jmp .+0x10",
 ];
 
 export const EXTRA_32 = [
@@ -150,6 +154,8 @@ export const EXTRA_32 = [
   "push $0x12", "ljmp $0x10,$0x12345678", "ljmpw $0x8,$0x1234", "lcall $0x8,$0x1000", "ljmp *(%eax)", "mov %eax,%cr0",
   "mov %cr4,%ebx", "mov %eax,%ds", "mov %ss,%eax", "lgdt (%eax)", "lidt 0x1000", "rep stosl", "rep movsb", "cwtl", "cltd",
   "iret", "lret", "lret $4", "out %al,$0xf4", "outb %al,(%dx)", "inl $0x60,%eax", "jecxz .+5", "loop .-2", "int $0x21",
+  // addr16: a 2-byte moffs (A0-A3)
+  "addr16 mov 0x9066,%al", "addr16 mov 0x9066,%ax", "addr16 mov %eax,0x9066", "addr16 mov %es:0x9066,%eax", "addr16 ret",
 ];
 
 /** Segment overrides naming the default segment are dropped by GNU as; others are kept. */

@@ -76,6 +76,7 @@ describe.skipIf(!HAVE)("encodings agree with GNU as (Debian binutils)", () => {
       "lgdtl (%bx)", "mov %cr0,%eax", "or $0x1,%eax", "mov %eax,%cr0", "ljmp $0x8,$0x1000", "ljmpl $0x8,$0x12345", "push %ax",
       "pushl $0x1", "call .+0x100", "jmp .+2", "int $0x10", "iret", "rep movsb %ds:(%si),%es:(%di)", "in $0x60,%al",
       "lea 0x4(%esi),%eax", "add %bx,-0x2(%bp,%di)", "movzbw (%di),%ax", "retl",
+      "addr32 mov 0x2019066,%al", "addr32 mov %eax,0x2019066", "addr32 mov 0x12,%ax",
     ];
     const ref = gnu(texts, 16);
     const prog = assembleX86(`.code16\n` + texts.join("\n"), { bits: 16 });
