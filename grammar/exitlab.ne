@@ -65,14 +65,15 @@ step -> %kw_step {% (d) => ({ type: "step", count: null, until: null, pos: span(
 
 handle -> %kw_handle {% (d) => ({ type: "handle", pos: span(d) }) %}
 
-# `vcpu N`: select the vCPU `show regs`, `show exit` and `step` address. `ipi CPU [sgi N]`: the
+# `vcpu N`: select the vCPU `show regs`, `show exit` and `step` address. `ipi CPU [sgi N | vector N]`: the
 # VMM makes SGI N (default 0) pending for vCPU CPU. Plain words here, free as names elsewhere.
 vcpu -> vcpuWord expr {% (d) => ({ type: "vcpu", cpu: d[1], pos: span(d) }) %}
 ipi -> ipiWord expr {% (d) => ({ type: "ipi", cpu: d[1], sgi: null, pos: span(d) }) %}
   | ipiWord expr sgiWord expr {% (d) => ({ type: "ipi", cpu: d[1], sgi: d[3], pos: span(d) }) %}
 vcpuWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "vcpu" ? d[0] : reject) %}
 ipiWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "ipi" ? d[0] : reject) %}
-sgiWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "sgi" ? d[0] : reject) %}
+# `sgi N` (arm64's SGI INTID) or `vector N` (x86's interrupt vector).
+sgiWord -> %word {% (d, _, reject) => (["sgi", "vector"].includes(d[0].value.toLowerCase()) ? d[0] : reject) %}
 # `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID).
 irq -> %kw_irq expr {% (d) => ({ type: "irq", intid: d[1], pos: span(d) }) %}
 

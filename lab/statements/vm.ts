@@ -150,7 +150,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     machine = withInterruptPoll(ctx.options.interrupted, () =>
       session.factory.createMachine(arch, {
       guest,
-      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}), ...(arch === "arm64" && session.settings.vcpus ? { vcpus: session.settings.vcpus } : {}), ...(arch === "arm64" && session.settings.quantum ? { quantum: session.settings.quantum } : {}) },
+      settings: { era: session.settings.era, stepLimit: session.settings.steplimit, ...(arch === "arm64" && session.settings.gic ? { gic: session.settings.gic } : {}), ...(arch === "arm64" && session.settings.model ? { model: session.settings.model } : {}), ...(session.settings.vcpus ? { vcpus: session.settings.vcpus } : {}), ...(session.settings.quantum ? { quantum: session.settings.quantum } : {}) },
       exitCap: session.settings.exitcap,
       traceCapEvents: session.settings.tracecap,
       ...(memoryMiB === undefined ? {} : { memoryMiB }),
@@ -468,7 +468,7 @@ function irq(s: S<"irq">, ctx: Context): Result[] {
 /** The current VM's vCPUs, or an error naming the statement: machines without SMP have one vCPU. */
 function vcpusOf(ctx: Context, pos: Pos, what: string): VcpuControl {
   const vm = requireVm(ctx, pos);
-  if (!vm.machine.vcpuControl) throw valueError(`\`${what}\` needs a machine with several vCPUs; \`${vm.name}\` (${vm.arch}) has one here`, pos, "arm64 VMs do: `set vcpus 2` then `vm boot arm64 ...`");
+  if (!vm.machine.vcpuControl) throw valueError(`\`${what}\` needs a machine with several vCPUs; \`${vm.name}\` (${vm.arch}) has one here`, pos, "boot one with several: `set vcpus 2` then `vm boot ...`");
   return vm.machine.vcpuControl;
 }
 
@@ -489,11 +489,11 @@ function vcpu(s: S<"vcpu">, ctx: Context): Result[] {
 function ipi(s: S<"ipi">, ctx: Context): Result[] {
   const c = vcpusOf(ctx, s.pos, "ipi");
   const cpu = intArg(s.cpu, ctx, "the vCPU number", 1 << 20);
-  const sgi = s.sgi ? intArg(s.sgi, ctx, "the SGI number", 1 << 20) : 0;
+  const sgi = s.sgi ? intArg(s.sgi, ctx, "the SGI number or vector", 1 << 20) : undefined;
   try {
     return [text(c.ipi!(cpu, sgi), s.pos)];
   } catch (e) {
-    throw valueError((e as Error).message, (/SGI/.test((e as Error).message) ? s.sgi : s.cpu)?.pos ?? s.pos, (e as { hint?: string }).hint);
+    throw valueError((e as Error).message, (/SGI|vector/.test((e as Error).message) ? s.sgi : s.cpu)?.pos ?? s.pos, (e as { hint?: string }).hint);
   }
 }
 

@@ -41,8 +41,8 @@ export const MACHINE_SETTINGS: readonly MachineSettingDef[] = [
   { name: "model", arches: ["arm64"], kind: "choice", values: HYP_MODELS },
   { name: "apicv", arches: ["x86_64"], kind: "bool" },
   // SMP (core/vcpus.ts): vCPUs a VM is booted with, and the scheduler's quantum in guest instructions.
-  { name: "vcpus", arches: ["arm64"], kind: "count", max: 8 },
-  { name: "quantum", arches: ["arm64"], kind: "count", max: 1_000_000_000 },
+  { name: "vcpus", arches: ["arm64", "x86_64"], kind: "count", max: 8 },
+  { name: "quantum", arches: ["arm64", "x86_64"], kind: "count", max: 1_000_000_000 },
 ];
 
 /** The setting's definition by machine name or by the lab's lower-case name (`steplimit`). */

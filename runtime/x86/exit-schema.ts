@@ -15,6 +15,8 @@ import { exitCost } from "./cost.js";
 
 /** Presence flags of the optional values. */
 export const F_GPA = 1, F_GLA = 2, F_INSN = 4;
+/** The exit is of a VM with several vCPUs: its `vcpu` is shown (single-vCPU VMs' exits read vcpu 0 without showing it). */
+export const F_SMP = 8;
 
 export const X86_EXIT_COLUMNS = [
   { name: "qual", type: "u64" },
@@ -28,6 +30,8 @@ export const X86_EXIT_COLUMNS = [
   { name: "msrval", type: "u64" },
   /** The decoded instruction (shared with the decode cache), disassembled when shown. */
   { name: "insn", type: "ref" },
+  /** The vCPU that exited (its vcpu_id). */
+  { name: "vcpu", type: "u32" },
 ] as const;
 
 /** The exit qualification layouts: the short name `decode qual KIND` takes, the basic exit reason, the layout. */
@@ -74,6 +78,7 @@ const qualLow = (r: ExitRow) => Number(r.big("qual") & 0xffff_ffffn);
 function fieldsOf(code: number): readonly ExitField[] {
   const name = reasonName(code);
   const out: ExitField[] = [
+    { name: "vcpu", width: 8, format: "dec", when: has(F_SMP), get: (r) => r.num("vcpu"), doc: "the vCPU that exited (vcpu_id)" },
     { name: "exit_reason", width: 0, format: "name", get: () => name, doc: "VM_EXIT_REASON (basic exit reason)" },
     { name: "exit_qualification", width: 64, format: "hex", get: (r) => r.big("qual"), doc: "EXIT_QUALIFICATION" },
     { name: "instruction_length", width: 4, format: "dec", get: (r) => r.num("len"), doc: "VM_EXIT_INSTRUCTION_LEN" },

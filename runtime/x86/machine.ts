@@ -13,26 +13,26 @@ import {
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { fastFunction } from "./isa/semantics/fast.js";
 import type { Block } from "./jit.js";
-import { CPUID_EXIT, X86Cpu } from "./cpu.js";
+import { CPUID_EXIT, type X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
 import { entryState } from "./entry.js";
 import { checkSetting } from "../core/settings.js";
 import type { X86State } from "./env.js";
-import { lookupField, Vmcs, VmcsError } from "./vmx/fields.js";
-import { ExitRules } from "./vmx/controls.js";
+import { lookupField, type Vmcs, VmcsError } from "./vmx/fields.js";
+import type { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
 import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
 import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
-import { KvmVcpu } from "./kvm/vcpu.js";
-import { apicvOn, KvmIrqChip } from "./kvm/irqchip.js";
+import type { KvmVcpu } from "./kvm/vcpu.js";
+import { apicvOn, type KvmIrqChip } from "./kvm/irqchip.js";
 import { VirtualClock } from "../core/clock.js";
 import { ctl } from "./vmx/controls.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
-import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN } from "./exit-schema.js";
+import { X86_EXIT_SCHEMA, F_GLA, F_GPA, F_INSN, F_SMP } from "./exit-schema.js";
 import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
@@ -43,6 +43,11 @@ import { machineView } from "./views.js";
 import { X86_TRACEPOINT_TABLE, type X86TracepointName } from "./tracepoints.js";
 import { KVM_EXIT } from "../core/kvm-events.js";
 import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
+import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
+import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
+import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
+import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
+import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 
 export const GUEST_RAM_BASE = 0;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
@@ -86,7 +91,7 @@ const GPR64 = GPR64_NAMES;
 const GPR32 = GPR32_NAMES;
 export { X86_REGISTER_NAMES };
 
-export class X86Machine extends VmBase<X86TracepointName> implements Machine {
+export class X86Machine extends VmBase<X86TracepointName> implements Machine, X86SmpMachine {
   readonly arch = "x86_64" as const;
   readonly memory: GuestMemory;
   readonly bus = new MmioBus();
@@ -95,16 +100,24 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   readonly exits: ExitStore;
   /** Where each arch column of the exit store is. */
   /** Column numbers of the arch's exit columns (X86_EXIT_SCHEMA.columns) by name. */
-  private readonly exitCols: Record<"qual" | "gpa" | "gla" | "len" | "intr" | "idtv" | "msr" | "msrval" | "insn", number>;
+  private readonly exitCols: Record<"qual" | "gpa" | "gla" | "len" | "intr" | "idtv" | "msr" | "msrval" | "insn" | "vcpu", number>;
   readonly settings: MachineSettings;
-  readonly vmcs = new Vmcs();
   readonly host = new HostMemory();
   readonly ept: Ept;
-  readonly rules: ExitRules;
-  readonly cpu: X86Cpu;
-  readonly kvm: KvmVcpu;
-  /** KVM's in-kernel irqchip: the local APIC (0xfee00000), the I/O APIC (0xfec00000), interrupt injection. */
-  readonly irq: KvmIrqChip;
+  /** The loaded vCPU's VMCS, exit rules, CPU and KVM state (vcpus[sched.current]; vcpu-state.ts). */
+  vmcs!: Vmcs;
+  rules!: ExitRules;
+  cpu!: X86Cpu;
+  kvm!: KvmVcpu;
+  /** The loaded vCPU's in-kernel irqchip: its local APIC (0xfee00000), the VM's I/O APIC (0xfec00000), interrupt injection. */
+  irq!: KvmIrqChip;
+  /** The loaded vCPU. */
+  vcpu!: X86Vcpu;
+  /** The VM's vCPUs (`set vcpus N`): vCPU 0 the BSP, the APs waiting for INIT/SIPI. */
+  readonly vcpus: readonly X86Vcpu[];
+  readonly sched: VcpuScheduler;
+  /** The vCPU `show regs`, `show exit` and `step` address (`vcpu N`). */
+  selected = 0;
   readonly serial = new Serial16550();
   readonly debugExit = new DebugExit();
   /** Symbols of the loaded guest (labels of its assembly source). */
@@ -123,47 +136,27 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
     this.exits = new ExitStore(X86_EXIT_SCHEMA, options.exitCap ?? (this.settings.exitCap as number | undefined));
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as X86Machine["exitCols"];
     this.ept = Ept.create(this.host);
-    this.rules = new ExitRules(this.vmcs, this.host.memory);
+    const count = (this.settings.vcpus as number | undefined) ?? 1;
+    this.sched = new VcpuScheduler(count, (this.settings.quantum as number | undefined) ?? DEFAULT_QUANTUM);
     this.pio.add(COM1_PORT, COM1_SIZE, this.serial);
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
-    // QEMU's fw_cfg (pc machine): the RAM size and one vCPU, as kvm-unit-tests read them.
-    this.pio.add(FW_CFG_PORT, 2, new FwCfg(ramSize, 1));
+    // QEMU's fw_cfg (pc machine): the RAM size and the vCPU count (FW_CFG_NB_CPUS), as kvm-unit-tests read them.
+    this.pio.add(FW_CFG_PORT, 2, new FwCfg(ramSize, count));
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
-    this.cpu = new X86Cpu(entryState(guest.mode, guest.entry, this.memory, ramTop), {
-      memory: this.memory,
-      bus: this.bus,
-      rules: this.rules,
-      ept: this.ept,
-      vmcs: this.vmcs,
-      now: () => BigInt(this.time),
-      apicPage: (offset, size, write, value) => this.irq.apicPageAccess(offset, size, write, value),
-      x2apicMsr: (msr, write, value) => this.irq.x2apicMsrAccess(msr, write, value),
-    });
-    this.kvm = new KvmVcpu({
-      vmcs: this.vmcs,
-      cpu: this.cpu,
-      memory: this.memory,
-      bus: this.bus,
-      pio: this.pio,
-      ept: this.ept,
-      host: this.host,
-      era: () => this.settings.era,
-      emit: (name, fields) => this.emit(name, fields),
-      emitter: (name) => this.emitterFor(name),
-      now: () => this.time,
-      idle: (cycles) => void (this.clock.idle += cycles),
-    });
-    this.irq = new KvmIrqChip({
-      vmcs: this.vmcs, cpu: this.cpu, bus: this.bus, era: () => this.settings.era, now: () => this.time, emit: (n, f) => this.emit(n, f),
-      setMsrIntercept: (msr, write, on) => this.kvm.setMsrIntercept(msr, write, on),
-    });
-    this.kvm.irq = this.irq;
-    this.memory.onWrite = this.cpu.writeHook;
-    this.kvm.setup();
-    this.irq.setup(apicvOn(this.settings));
-    this.kvm.setSregs(this.cpu.state);
+    const state = entryState(guest.mode, guest.entry, this.memory, ramTop);
+    this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
+    this.bindVcpu(this.vcpus[0]!);
+    // Code written by any vCPU drops every vCPU's decoded copies of it.
+    this.memory.onWrite = count === 1 ? this.cpu.writeHook : (pn) => {
+      for (const v of this.vcpus) v.cpu.codeWritten(pn);
+    };
+    for (const v of this.vcpus) {
+      v.kvm.setup();
+      v.irq.setup(apicvOn(this.settings));
+      v.kvm.setSregs(v.cpu.state);
+    }
     this.enter();
   }
 
@@ -193,6 +186,102 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
 
   get pc(): bigint {
     return this.cpu.state.rip;
+  }
+
+  // ---- vCPUs (vcpu-state.ts, smp.ts) ----
+
+  /** What every vCPU shares with the VM; with several, HLT blocks and the ICR reaches the others. */
+  private vcpuHost(count: number): VcpuHost {
+    return {
+      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host,
+      era: () => this.settings.era, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
+      emit: (name, fields) => this.emit(name, fields), emitter: (name) => this.emitterFor(name),
+      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest) } : {}),
+    };
+  }
+
+  /** The VM's one I/O APIC with several vCPUs, routing by destination; the APIC page reaches the running vCPU's APIC. */
+  private sharedIoApic(): IoApic {
+    if (this.ioapic) return this.ioapic;
+    this.ioapic = new IoApic({ deliver: (vector, level, mode, dest, logical) => void deliverFromIoApic(this, vector, level, mode, dest, logical) });
+    this.bus.add(APIC_DEFAULT_BASE, 0x1000, { name: "local APIC (in-kernel)", inKernel: true, read: (o, n) => this.irq.lapic.read(o, n), write: (o, n, v) => this.irq.lapic.write(o, n, v) });
+    this.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
+    return this.ioapic;
+  }
+  private ioapic: IoApic | undefined;
+
+  /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
+  private bindVcpu(v: X86Vcpu): void {
+    (this.vcpu = v), (this.cpu = v.cpu), (this.vmcs = v.vmcs), (this.rules = v.rules), (this.kvm = v.kvm), (this.irq = v.irq);
+    this.exitFields.vcpu_id = this.entryFields.vcpu_id = v.id;
+  }
+
+  loadVcpu(id: number): void {
+    if (this.vcpu.id === id) return;
+    this.bindVcpu(this.vcpus[id]!);
+    this.sched.current = id;
+    (this.seenEpt = -1), (this.chainFrom = null);
+  }
+
+  enterGuest(): void {
+    this.enter();
+  }
+
+  traceWakeup(ns: number): void {
+    this.emit("kvm_vcpu_wakeup", { ns, waited: true, valid: true });
+  }
+
+  resetVcpu(id: number, state: X86State): void {
+    const v = this.vcpus[id]!;
+    v.cpu.state.load(state);
+    v.cpu.flushTlb();
+    v.kvm.setSregs(state);
+  }
+
+  /** `vcpu N`, `show vcpus`, `ipi` (smp.ts vcpuControl). */
+  readonly vcpuControl: VcpuControl = vcpuControl(this);
+
+  /** Run `fn` with the selected vCPU bound (views, registers); the loaded one again after. */
+  private onSelected<T>(fn: () => T): T {
+    if (this.selected === this.vcpu.id) return fn();
+    const loaded = this.vcpu;
+    this.bindVcpu(this.vcpus[this.selected]!);
+    try {
+      return fn();
+    } finally {
+      this.bindVcpu(loaded);
+    }
+  }
+
+  /** Run `fn` on every vCPU in turn (settings and traps apply to all); returns the last result. */
+  private onEach<T>(fn: () => T): T {
+    const loaded = this.vcpu;
+    let r!: T;
+    try {
+      for (const v of this.vcpus) this.bindVcpu(v), (r = fn());
+    } finally {
+      this.bindVcpu(loaded);
+    }
+    return r;
+  }
+
+  /** With several vCPUs, execMany/execOne run the one whose turn it is (smp.ts schedule), for at most the rest of its quantum. */
+  private inVcpu = false;
+  private runVcpus(max: number, one: boolean): number {
+    if (schedule(this) < 0) return 0;
+    const sched = this.sched;
+    const before = this.steps;
+    this.inVcpu = true;
+    try {
+      if (one) this.execOne();
+      else this.execMany(sched.left < max ? Math.max(1, sched.left) : max);
+    } finally {
+      this.inVcpu = false;
+    }
+    const n = this.steps - before;
+    sched.charge(Math.max(1, n));
+    this.vcpu.steps += n;
+    return n;
   }
 
   // ---- VM entry / exit ----
@@ -282,7 +371,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
     if (info.instrInfo !== undefined) v.write("VMX_INSTRUCTION_INFO", info.instrInfo);
     saveGuestState(v, s, this.cpu.systemVersion);
     // The exit's columns: the VM-exit information as numbers; decoded and formatted when shown.
-    let flags = 0;
+    let flags = this.sched.count > 1 ? F_SMP : 0;
     if (info.guestPhysical !== undefined) flags |= F_GPA;
     if (info.guestLinear !== undefined) flags |= F_GLA;
     if (insn) flags |= F_INSN;
@@ -309,6 +398,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
       setU64(k.msrval, slot, 0, 0);
     }
     k.insn[slot] = insn ?? undefined;
+    k.vcpu[slot] = this.vcpu.id;
+    this.vcpu.exits++;
     // kvm_exit's fields, written into one reused record (the trace copies them into its columns).
     const f = this.exitFields;
     f.exit_reason = code;
@@ -327,7 +418,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   private readonly col = {
     chunk: null as unknown,
     qual: new Uint32Array(0), gpa: new Float64Array(0), gla: new Uint32Array(0), len: new Uint8Array(0),
-    intr: new Uint32Array(0), idtv: new Uint32Array(0), msr: new Uint32Array(0), msrval: new Uint32Array(0), insn: [] as unknown[],
+    intr: new Uint32Array(0), idtv: new Uint32Array(0), msr: new Uint32Array(0), msrval: new Uint32Array(0), insn: [] as unknown[], vcpu: new Uint32Array(0),
   };
 
   private bindColumns(c: ColumnArray[]): void {
@@ -342,6 +433,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
     k.msr = c[j.msr] as Uint32Array;
     k.msrval = c[j.msrval] as Uint32Array;
     k.insn = c[j.insn] as unknown[];
+    k.vcpu = c[j.vcpu] as Uint32Array;
   }
 
   /** The kvm_exit and kvm_entry emitters (trace.emitterOf): every exit emits both. */
@@ -381,6 +473,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
 
   /** One guest instruction, or the exit/exception it raises. */
   protected execOne(): void {
+    if (this.sched.count > 1 && !this.inVcpu) return void this.runVcpus(1, true);
     if (this.time >= this.irq.nextEvent && this.pollIrq()) return;
     const cpu = this.cpu;
     const s = cpu.state;
@@ -462,6 +555,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
    * flush, code write or exit since). Returns the instructions retired.
    */
   protected override execMany(max: number): number {
+    if (this.sched.count > 1 && !this.inVcpu) return this.runVcpus(max, false);
     if (!this.settings.jit) return super.execMany(max);
     const cpu = this.cpu;
     const s = cpu.state;
@@ -569,6 +663,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
         this.emit("kvm_inj_exception", { exception: idtv & 0xff, has_error: hasCode, error_code: Number(this.vmcs.read("VM_EXIT_INTR_ERROR_CODE")), reinjected: true });
       }
     }
+    // A vCPU that blocked in HLT (or was sent INIT) enters again when it is woken (or started by SIPI).
+    if (this.sched.states[this.vcpu.id] !== "running") return r;
     this.enter();
     return this.halted ? { action: "halt", message: (this.halted as { message: string }).message } : r;
   }
@@ -578,6 +674,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   }
 
   readRegister(name: string): bigint {
+    return this.onSelected(() => this.readSelected(name));
+  }
+
+  private readSelected(name: string): bigint {
     const s = this.cpu.state;
     const n = name.toLowerCase();
     let i = GPR64.indexOf(n);
@@ -599,6 +699,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   }
 
   writeRegister(name: string, value: bigint): void {
+    this.onSelected(() => this.writeSelected(name, value));
+  }
+
+  private writeSelected(name: string, value: bigint): void {
     const s = this.cpu.state;
     const n = name.toLowerCase();
     const v = value & ((1n << 64n) - 1n);
@@ -609,7 +713,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
     else if (n === "rflags") s.rflags = v | 2n;
     else throw new ExitlabError(`register ${name} cannot be written directly`, "general registers, rip and rflags can be written");
     this.cpu.flushTlb();
-    if (this.pendingExit) saveGuestState(this.vmcs, s);
+    // In an exit (the pending one, or blocked in HLT), the VMCS holds the guest state entry loads.
+    if (this.pendingExit || this.sched.states[this.vcpu.id] === "blocked") saveGuestState(this.vmcs, s);
   }
 
   disassemble(address: bigint, count: number): DisasmLine[] {
@@ -633,6 +738,12 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   set(name: string, value: FieldValue): void {
     if (this.setCap(name, value)) return;
     const v = checkSetting(this.arch, name, value);
+    if (name === "quantum") return void (this.sched.quantum = v as number);
+    if (name === "vcpus") throw new ExitlabError("the vCPU count is fixed when the VM is booted", "`set vcpus N` before `vm boot`");
+    this.onEach(() => this.setOn(name, v));
+  }
+
+  private setOn(name: string, v: FieldValue): void {
     if (name === "era") {
       this.settings.era = v as MachineSettings["era"];
       // KVM's CR3-exiting policy differs by era: re-apply it to the current CR0 (vmx_set_cr0).
@@ -653,13 +764,13 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
 
   /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */
   injectIrq(vector: number): string {
-    return this.irq.injectIrq(vector);
+    return this.onSelected(() => this.irq.injectIrq(vector));
   }
 
 
   readVmcs(field: string): bigint | undefined {
     try {
-      return this.vmcs.vmread(field); // a name the user typed: checked by the lookup
+      return this.onSelected(() => this.vmcs.vmread(field)); // a name the user typed: checked by the lookup
     } catch (e) {
       if (e instanceof VmcsError) return undefined;
       throw e;
@@ -667,11 +778,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine {
   }
 
   setTrap(trap: TrapRequest, enabled: boolean): string {
-    return applyTrap(this, trap, enabled);
+    return this.onEach(() => applyTrap(this, trap, enabled));
   }
 
   view(name: string, arg?: string): MachineView {
-    return machineView(this, name, arg);
+    return this.onSelected(() => machineView(this, name, arg));
   }
 }
 

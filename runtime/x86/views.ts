@@ -3,7 +3,7 @@
 
 import { vmxSwitchView } from "./vmx/switch.js";
 import { ExitlabError } from "../core/errors.js";
-import type { MachineView } from "../core/machine.js";
+import type { Exit, MachineView } from "../core/machine.js";
 import { exitView } from "../core/exits.js";
 import type { FieldValue } from "../core/trace.js";
 import { VMCS_GROUPS, type VmcsGroup } from "./vmx/fields.js";
@@ -26,10 +26,29 @@ function apicView(m: X86Machine): MachineView {
   rows.push(["IA32_APIC_BASE", "0x1b", hex(l.base >>> 0), l.x2apic ? "x2APIC mode (MSRs 0x800-0x8ff)" : "xAPIC mode (MMIO at 0xfee00000)"]);
   rows.push(["APICv", "", m.irq.apicv ? "on" : "off", "APIC-register virtualization, virtual-interrupt delivery, posted interrupts (`set apicv on|off`)"]);
   rows.push(["counts", "", `${l.counts.accepted} accepted, ${l.counts.eoi} EOIs, ${l.counts.ipi} IPIs, ${l.counts.timer} timer expiries`, ""]);
-  return { title: "local APIC (KVM's in-kernel APIC, vCPU 0)", columns: ["register", "offset", "value", "meaning"], rows };
+  return { title: `local APIC (KVM's in-kernel APIC, vCPU ${m.vcpu.id})`, columns: ["register", "offset", "value", "meaning"], rows };
 }
 
-export const X86_VIEW_NAMES = ["regs", "exit", "vmcs", "controls", "ept", "cpuid", "stats", "switch", "apic"] as const;
+/** The selected vCPU's last exit: the pending one (the loaded vCPU's), else its newest kept; null: none. */
+function selectedExit(m: X86Machine): Exit | null {
+  if (m.sched.count === 1 || (m.selected === m.sched.current && m.pendingExit)) return m.pendingExit;
+  for (let k = m.exits.length - 1; k >= 0; k--) {
+    const e = m.exits.at(k)!;
+    if (e.info.vcpu === m.selected) return e;
+  }
+  return null;
+}
+
+/** `show vcpus`: each vCPU's run state, KVM mp_state, APIC ID, rip, instructions and exits. */
+function vcpusView(m: X86Machine): MachineView {
+  return {
+    title: `vCPUs (${m.sched.count}; quantum ${m.sched.quantum} instructions; \`vcpu N\` selects, selected: ${m.selected})`,
+    columns: ["vcpu", "state", "mp_state", "apic id", "rip", "instructions", "exits"],
+    rows: m.vcpuControl.list().map((v) => [v.id, v.state, m.vcpus[v.id]!.mp, m.vcpus[v.id]!.irq.lapic.id, hex(v.pc), v.steps, v.exits]),
+  };
+}
+
+export const X86_VIEW_NAMES = ["regs", "vcpus", "exit", "vmcs", "controls", "ept", "cpuid", "stats", "switch", "apic"] as const;
 import { hex } from "../core/bits.js";
 
 export function machineView(m: X86Machine, name: string, arg?: string): MachineView {
@@ -39,10 +58,16 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
       const names = m.registerNames().filter((r) => !GPR32_NAMES.includes(r));
       for (const r of names) rows.push([r, hex(m.readRegister(r))]);
       rows.push(["mode", m.cpu.state.mode]);
-      return { title: "x86-64 registers (guest view)", columns: ["register", "value"], rows };
+      return { title: `x86-64 registers (guest view${m.sched.count > 1 ? ` of vCPU ${m.vcpu.id}` : ""})`, columns: ["register", "value"], rows };
     }
-    case "exit":
-      return exitView(m.exits, m.pendingExit);
+    case "vcpus":
+      return vcpusView(m);
+    case "exit": {
+      const e = selectedExit(m);
+      const v = exitView(m.exits, e);
+      // The selected vCPU's last exit is pending only when it is the machine's pending one.
+      return e !== null && e !== m.pendingExit ? { ...v, title: v.title.replace(" (pending)", ` (vCPU ${m.selected}'s last)`) } : v;
+    }
     case "switch":
       return vmxSwitchView(m.vmcs);
     case "apic":

@@ -154,6 +154,8 @@ export class LocalApic implements MmioDevice {
       this.nmiPending = true;
       return true;
     }
+    // INIT and SIPI act on the vCPU, not on the APIC's registers (kvm_apic_accept_events: vcpu-state.ts).
+    if (mode === 5 || mode === 6) return true;
     if (!this.enabled || vector < 16) return false;
     this.setBit(IRR, vector, true);
     this.irrPending = true;

@@ -12,6 +12,7 @@ import { APIC_BASE_MSR, MSR_TSC_DEADLINE, apicOffset, apicRegisterAt, x2apicOffs
 import type { KvmVcpu } from "./vcpu.js";
 import { kvmCpuid } from "./cpuid.js";
 import { hex } from "../../core/bits.js";
+import { RESCHEDULE_VECTOR } from "./irqchip.js";
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
@@ -28,6 +29,7 @@ export function handleExternalInterrupt(vcpu: KvmVcpu): HandleResult {
     l.fireTimer();
     return resume(`host timer interrupt: the guest's APIC timer expired (vector ${l.readReg(apicOffset("LVTT")) & 0xff} pending)`);
   }
+  if ((Number(vcpu.ctx.vmcs.read("VM_EXIT_INTR_INFO")) & 0xff) === RESCHEDULE_VECTOR) return resume("the host's reschedule IPI (kvm_vcpu_kick by another vCPU): the interrupt pending for this vCPU is injected at entry");
   return resume("external interrupt handled by the host");
 }
 
@@ -102,7 +104,7 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
     vcpu.irq.refresh();
     return resume("HLT with an interrupt pending: the vCPU does not block");
   }
-  if (ifFlag && l.timerDeadline !== Infinity && !(l.readReg(apicOffset("LVTT")) & (1 << 16))) {
+  if (!vcpu.ctx.block && ifFlag && l.timerDeadline !== Infinity && !(l.readReg(apicOffset("LVTT")) & (1 << 16))) {
     const slept = Math.max(0, l.timerDeadline - vcpu.ctx.now());
     vcpu.ctx.idle(slept);
     vcpu.count("halt_wakeup");
@@ -110,6 +112,8 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
     vcpu.irq.refresh();
     return resume(`HLT: the vCPU blocked ${slept} cycles until its APIC timer fired`);
   }
+  // With other vCPUs, one of them (an IPI) or the timer may wake it: it sleeps while they run.
+  if (vcpu.ctx.block) return resume(vcpu.ctx.block());
   return halt(`HLT with interrupts ${ifFlag ? "enabled" : "disabled"}: the vCPU blocks and no interrupt source can wake it; VM stopped`);
 }
 

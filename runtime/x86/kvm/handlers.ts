@@ -246,7 +246,7 @@ const handleEptViolation: ExitHandler = (vcpu) => {
   const q = qual(vcpu);
   const d = decodeQual(EPT_VIOLATION_QUAL, q);
   const gpa = Number(vcpu.ctx.vmcs.read("GUEST_PHYSICAL_ADDRESS"));
-  vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: 0, guest_rip: vcpu.state.rip });
+  vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: vcpu.ctx.vcpuId ?? 0, guest_rip: vcpu.state.rip });
   if (vcpu.ctx.memory.isRam(gpa)) {
     // tdp_page_fault → __direct_map: map the 4 KiB page read/write/execute.
     const page = gpa - (gpa % 4096);

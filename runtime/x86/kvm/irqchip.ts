@@ -25,6 +25,8 @@ import { ExitlabError } from "../../core/errors.js";
 
 /** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
 export const HOST_TIMER_VECTOR = 0xef;
+/** The host's reschedule IPI (irq_vectors.h RESCHEDULE_VECTOR): kvm_vcpu_kick sends it to a vCPU in guest mode. */
+export const RESCHEDULE_VECTOR = 0xfd;
 /** KVM's posted-interrupt notification vector (irq_vectors.h POSTED_INTR_VECTOR). */
 export const POSTED_INTR_VECTOR = 0xf2;
 /** APIC-access exit qualification (SDM Vol. 3 Table 28-6, 27-6 in older editions): offset and access type. */
@@ -57,6 +59,8 @@ export interface IrqHost {
   emit(name: X86TracepointName, fields: Record<string, FieldValue>): void;
   /** KVM's MSR-bitmap update (vmx_enable/disable_intercept_for_msr). */
   setMsrIntercept(msr: number, write: boolean, on: boolean): void;
+  /** An IPI for other vCPUs (the SMP machine routes it; LapicHost.onIpi). */
+  onIpi?(icrLow: number, dest: number): void;
 }
 
 /** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
@@ -79,17 +83,31 @@ export class KvmIrqChip {
   /** A write APICv turned into APIC_WRITE: the value, for handle_apic_write. */
   pendingWrite = 0;
 
-  constructor(private readonly host: IrqHost) {
-    this.lapic = new LocalApic(0, {
+  /**
+   * @param apicId the local APIC's ID (the vCPU's id, as KVM and QEMU number them)
+   * @param shared the VM's I/O APIC when it has several vCPUs: then the machine puts the APIC
+   *   page and the I/O APIC on the bus (each access reaches the running vCPU's APIC)
+   */
+  constructor(private readonly host: IrqHost, apicId = 0, shared?: IoApic) {
+    this.lapic = new LocalApic(apicId, {
       now: () => host.now(),
       tscOffset: () => Number(host.vmcs.read("TSC_OFFSET")),
       cr8: { get: () => Number(host.cpu.state.cr8 & 0xfn), set: (v) => void (host.cpu.state.cr8 = BigInt(v & 0xf)) },
       emit: (name, fields) => host.emit(name, fields),
       onEoi: (v) => this.ioapic.eoi(v),
+      onIpi: host.onIpi ? (low, dest) => host.onIpi!(low, dest) : undefined,
     });
-    this.ioapic = new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
+    this.ioapic = shared ?? new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
+    if (shared) return;
     host.bus.add(APIC_DEFAULT_BASE, 0x1000, this.lapic);
     host.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
+  }
+
+  /** kvm_vcpu_kick of this vCPU while it runs: the host's reschedule IPI makes it exit (EXTERNAL_INTERRUPT) at the next block boundary. */
+  private kicked = false;
+  kick(): void {
+    this.kicked = true;
+    this.nextEvent = 0;
   }
 
   private get vmcs(): Vmcs {
@@ -222,7 +240,7 @@ export class KvmIrqChip {
     const next = ((ctls & ~(WINDOW | NMI_WINDOW)) | (window ? WINDOW : 0) | (nmiWait ? NMI_WINDOW : 0)) >>> 0;
     if (next !== ctls) v.writeField(CPU_BASED, next);
     this.armed = window || nmiWait || v.readNum(TPR_THRESHOLD) !== 0 || (this.apicv && v.readNum(INTR_STATUS) !== 0);
-    this.nextEvent = watch || nmiWait ? 0 : l.timerDeadline;
+    this.nextEvent = watch || nmiWait || this.kicked ? 0 : l.timerDeadline;
   }
 
   /**
@@ -234,6 +252,10 @@ export class KvmIrqChip {
   poll(): ExitInfo | null {
     const now = this.host.now();
     const l = this.lapic;
+    if (this.kicked) {
+      this.kicked = false;
+      return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | RESCHEDULE_VECTOR) >>> 0 };
+    }
     if (now >= l.timerDeadline) {
       return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
     }

@@ -62,6 +62,13 @@ export interface KvmContext {
   now: () => number;
   /** The vCPU sleeps (kvm_vcpu_block): the clock advances `cycles` with no guest instruction. */
   idle: (cycles: number) => void;
+  /** The vCPU's id (vcpu->vcpu_id): 0 unless the VM has several. */
+  vcpuId?: number;
+  /**
+   * kvm_vcpu_block with other vCPUs in the VM (SMP): the vCPU sleeps until an interrupt wakes it
+   * while the others run (x86/smp.ts); returns what happened. Unset with one vCPU.
+   */
+  block?: () => string;
   /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
   emitter: (name: X86TracepointName) => (fields: Record<string, FieldValue>) => void;
 }

@@ -1,0 +1,237 @@
+// SMP on the x86 machine: which vCPU runs next (core/vcpus.ts's round robin, as on arm64), what
+// happens when one executes HLT while others can run (kvm_vcpu_block: it sleeps, they run), how a
+// sleeping vCPU wakes (an interrupt it can take, an NMI, its APIC timer; traced kvm_vcpu_wakeup as
+// it resumes), how the ICR's IPIs reach other vCPUs (INIT, STARTUP, fixed, lowest priority, NMI, by
+// physical or logical destination or shorthand) and how a target that is running learns of one:
+// kvm_vcpu_kick, the host's reschedule IPI, an EXTERNAL_INTERRUPT exit (with APICv: a posted
+// interrupt the processor delivers without an exit). Sources: Linux virt/kvm/kvm_main.c
+// (kvm_vcpu_block, kvm_vcpu_kick, kvm_vcpu_wake_up), arch/x86/kvm/lapic.c (kvm_apic_send_ipi,
+// __apic_accept_irq, kvm_apic_accept_events), irq_comm.c (kvm_irq_delivery_to_apic, kvm_set_msi),
+// x86.c (kvm_arch_vcpu_runnable, kvm_vcpu_has_events), vmx/posted_intr.c (pi_wakeup_handler).
+
+import { vcpuRangeError, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
+import { ExitlabError } from "../core/errors.js";
+import type { VirtualClock } from "../core/clock.js";
+import type { X86State } from "./env.js";
+import { acceptInit, acceptSipi, matchesDest, SHORTHAND, type X86Vcpu } from "./vcpu-state.js";
+import { RFLAGS_IF } from "./state.js";
+import { apicOffset } from "./apic/registers.js";
+
+const LVTT = apicOffset("LVTT");
+/** ICR / redirection-entry delivery modes (SDM Vol. 3 Figure 11-12). */
+const DM = { fixed: 0, lowest: 1, nmi: 4, init: 5, startup: 6 } as const;
+
+/** What SMP scheduling needs of the machine. */
+export interface X86SmpMachine {
+  readonly vcpus: readonly X86Vcpu[];
+  readonly sched: VcpuScheduler;
+  readonly clock: VirtualClock;
+  halted: { message: string } | null;
+  /** Make vCPU `id` the loaded one (its CPU, VMCS, KVM state and APIC are the machine's). */
+  loadVcpu(id: number): void;
+  /** VM entry of the loaded vCPU. */
+  enterGuest(): void;
+  /** kvm_vcpu_wakeup of the loaded vCPU after `ns` asleep. */
+  traceWakeup(ns: number): void;
+  /** kvm_vcpu_reset of vCPU `id` into `state`. */
+  resetVcpu(id: number, state: X86State): void;
+}
+
+/** kvm_vcpu_block for HLT with other vCPUs: the loaded vCPU sleeps (state blocked) until an interrupt or its timer wakes it. */
+export function blockOnHlt(m: X86SmpMachine): string {
+  const id = m.sched.current;
+  m.sched.set(id, "blocked");
+  m.vcpus[id]!.blockedAt = m.clock.now();
+  return `HLT: vCPU ${id} blocks (kvm_vcpu_block) until an interrupt wakes it; the other vCPUs run`;
+}
+
+/** kvm_arch_vcpu_runnable of a blocked vCPU: an NMI, or an interrupt its APIC would deliver with RFLAGS.IF set (the HLT exit saved it). */
+function hasEvents(v: X86Vcpu): boolean {
+  const l = v.irq.lapic;
+  if (l.nmiPending) return true;
+  return (v.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n && l.pendingVector() >= 0;
+}
+
+/** Whether vCPU `v`'s APIC timer can wake it: armed, its LVT entry unmasked, interrupts enabled. */
+function timerCanWake(v: X86Vcpu): boolean {
+  const l = v.irq.lapic;
+  return l.timerDeadline !== Infinity && !(l.readReg(LVTT) & (1 << 16)) && (v.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
+}
+
+/** A blocked vCPU with an event becomes runnable (kvm_vcpu_wake_up); it traces kvm_vcpu_wakeup when it next runs. */
+function wakeIfPending(m: X86SmpMachine, v: X86Vcpu): void {
+  if (m.sched.states[v.id] === "blocked" && hasEvents(v)) {
+    m.sched.set(v.id, "running");
+    v.resume = "wake";
+  }
+}
+
+/** The blocked vCPUs: timers that expired fire (the host's hrtimer, apic_timer_fn), and those with an event wake. */
+function wakeBlocked(m: X86SmpMachine): void {
+  const now = m.clock.now();
+  for (const id of m.sched.ids("blocked")) {
+    const v = m.vcpus[id]!;
+    if (now >= v.irq.lapic.timerDeadline) v.irq.lapic.fireTimer();
+    wakeIfPending(m, v);
+  }
+}
+
+/**
+ * Load the vCPU that runs next (round robin by quantum). When none can run but some sleep with an
+ * armed timer, modelled time jumps to the earliest deadline (every vCPU is idle); when nothing can
+ * wake any, the VM stops. Returns the vCPU, or -1 (halted set, or the pinned vCPU cannot run).
+ */
+export function schedule(m: X86SmpMachine): number {
+  for (;;) {
+    if (m.sched.ids("blocked").length) wakeBlocked(m);
+    const id = m.sched.pick();
+    if (id >= 0) {
+      m.loadVcpu(id);
+      const v = m.vcpus[id]!;
+      if (v.resume !== "") {
+        const how = v.resume;
+        v.resume = "";
+        if (how === "wake") {
+          v.kvm.count("halt_wakeup");
+          m.traceWakeup(m.clock.nanos(m.clock.now() - v.blockedAt));
+        }
+        m.enterGuest();
+      }
+      return id;
+    }
+    if (m.sched.pin !== null) return -1;
+    let next = Infinity;
+    for (const b of m.sched.ids("blocked")) if (timerCanWake(m.vcpus[b]!)) next = Math.min(next, m.vcpus[b]!.irq.lapic.timerDeadline);
+    if (next === Infinity) {
+      m.halted = {
+        message: m.sched.ids("blocked").length
+          ? "every vCPU is waiting for SIPI or blocked in HLT, and no timer is armed and no interrupt pending to wake one"
+          : "no vCPU can run: the others wait for INIT/SIPI",
+      };
+      return -1;
+    }
+    // Every vCPU sleeps: the clock jumps to the first deadline (kvm_vcpu_block's idle time).
+    m.clock.idle += Math.max(0, next - m.clock.now());
+  }
+}
+
+/**
+ * An interrupt the VM's APICs accepted for vCPU `t` (not the one sending it): a sleeping target
+ * wakes; a running one is kicked — without APICv, the host's reschedule IPI (an
+ * EXTERNAL_INTERRUPT exit when it next runs, then KVM injects at entry); with APICv a posted
+ * interrupt the processor delivers without an exit. The loaded vCPU (KVM handling its exit, or
+ * the VMM between runs) takes it at its next entry.
+ */
+function notify(m: X86SmpMachine, t: X86Vcpu): void {
+  const st = m.sched.states[t.id];
+  if (st === "blocked") return wakeIfPending(m, t);
+  if (st !== "running") return;
+  if (t.id === m.sched.current || t.irq.apicv) t.irq.refresh();
+  else t.irq.kick();
+}
+
+/** __apic_accept_irq at target `t`: traced kvm_apic_accept_irq; INIT and SIPI act on the vCPU. */
+function accept(m: X86SmpMachine, t: X86Vcpu, vector: number, mode: number, level: boolean, assert: boolean): void {
+  if (mode !== DM.fixed && mode !== DM.lowest && mode !== DM.nmi && mode !== DM.init && mode !== DM.startup) return;
+  const l = t.irq.lapic;
+  l.acceptIrq(vector, level, mode);
+  if (mode === DM.init) {
+    // The BSP ignores INIT here (kvm_apic_accept_events resets it to RUNNABLE; nothing sends it one).
+    if (t.id === 0) return;
+    acceptInit(m, t, level, assert);
+    if (t.mp === "init-received") m.sched.set(t.id, "off");
+    return;
+  }
+  if (mode === DM.startup) {
+    if (acceptSipi(m, t, vector)) m.sched.set(t.id, "running");
+    return;
+  }
+  notify(m, t);
+}
+
+/**
+ * kvm_irq_delivery_to_apic for an IPI the loaded vCPU's APIC sent (ICR write; the APIC has
+ * delivered to itself already): every other vCPU the shorthand or destination names accepts it.
+ * Lowest priority goes to the first match (KVM picks one by priority or vector hashing).
+ */
+export function deliverIpi(m: X86SmpMachine, low: number, dest: number): void {
+  const from = m.sched.current;
+  const source = m.vcpus[from]!.irq.lapic;
+  const vector = low & 0xff, mode = (low >> 8) & 7, logical = ((low >> 11) & 1) === 1;
+  const assert = ((low >> 14) & 1) === 1, level = ((low >> 15) & 1) === 1, shorthand = (low >> 18) & 3;
+  for (const t of m.vcpus) {
+    if (t.id === from || !matchesDest(t.irq.lapic, source.id, shorthand, dest, logical)) continue;
+    accept(m, t, vector, mode, level, assert);
+    if (mode === DM.lowest && shorthand === SHORTHAND.none) break;
+  }
+}
+
+/** The I/O APIC's (or an MSI's) interrupt: to the APICs its destination names, no shorthand (ioapic_service → kvm_irq_delivery_to_apic). */
+export function deliverFromIoApic(m: X86SmpMachine, vector: number, level: boolean, mode: number, dest: number, logical: boolean): number {
+  let n = 0;
+  for (const t of m.vcpus) {
+    if (!matchesDest(t.irq.lapic, -1, SHORTHAND.none, dest, logical)) continue;
+    accept(m, t, vector, mode, level, true);
+    n++;
+    if (mode === DM.lowest) break;
+  }
+  return n;
+}
+
+/** Whether the loaded vCPU is the only runnable one (a polling loop could skip ahead). */
+export function othersRunnable(m: X86SmpMachine): boolean {
+  const st = m.sched.states;
+  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running") return true;
+  return false;
+}
+
+/** The vCPUs as the lab sees them (core/vcpus.ts VcpuControl) for machine `m`. */
+export function vcpuControl(m: X86SmpMachine & { selected: number; readonly steps: number }): VcpuControl {
+  const check = (n: number): void => {
+    if (!Number.isInteger(n) || n < 0 || n >= m.sched.count) throw vcpuRangeError(n, m.sched.count);
+  };
+  return {
+    get count() {
+      return m.sched.count;
+    },
+    get selected() {
+      return m.selected;
+    },
+    select(n) {
+      check(n);
+      m.selected = n;
+    },
+    list() {
+      return m.vcpus.map((v) => ({ id: v.id, state: m.sched.states[v.id]!, pc: v.cpu.state.rip, exits: v.exits, steps: m.sched.count === 1 ? m.steps : v.steps }));
+    },
+    pinned(fn) {
+      if (m.sched.count === 1) return fn();
+      const id = m.selected, st = m.sched.states[id]!;
+      if (st !== "running") throw new ExitlabError(`vCPU ${id} is ${st === "off" ? "waiting for INIT/SIPI (the BSP's ICR starts it)" : "blocked in HLT until an interrupt"}: there is nothing to step`, "`run` runs every vCPU; `vcpu N` selects another");
+      m.sched.pin = id;
+      try {
+        return fn();
+      } finally {
+        m.sched.pin = null;
+      }
+    },
+    ipi(cpu, vector) {
+      check(cpu);
+      if (vector === undefined) throw new ExitlabError("an x86 IPI needs its vector", "e.g. `ipi 1 vector 0x30` (vectors 16-255)");
+      if (!Number.isInteger(vector) || vector < 16 || vector > 255) throw new ExitlabError(`vector ${vector} out of range: x86 interrupt vectors are 16-255`, "vectors 0-31 are exceptions; e.g. `ipi 1 vector 0x30`");
+      const before = m.sched.states[cpu]!;
+      const t = m.vcpus[cpu]!;
+      const ok = t.irq.lapic.enabled;
+      deliverFromIoApic(m, vector, false, DM.fixed, t.irq.lapic.x2apic ? t.irq.lapic.id : t.irq.lapic.readReg(apicOffset("ID")) >>> 24, false);
+      const after = m.sched.states[cpu]!;
+      const what = !ok
+        ? "dropped: its local APIC is not software-enabled (SVR bit 8)"
+        : before === "off"
+          ? "it waits for INIT/SIPI: the vector stays in its IRR"
+          : before === "blocked"
+            ? after === "running" ? "it wakes from HLT" : "it stays blocked in HLT: it cannot take the interrupt now (RFLAGS.IF or the TPR)"
+            : cpu === m.sched.current || t.irq.apicv ? "it takes it at its next VM entry (APICv: as a posted interrupt)" : "it is kicked (an EXTERNAL_INTERRUPT exit when it next runs) and KVM injects it at entry";
+      return `vector ${vector} to vCPU ${cpu} (KVM_SIGNAL_MSI, fixed, physical destination APIC ID ${t.irq.lapic.id}): ${what}`;
+    },
+  };
+}
