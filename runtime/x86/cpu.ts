@@ -851,6 +851,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   private pushFrame(vector: number, code: number | undefined, returnRip: bigint): void {
     const s = this.state;
+    if (s.mode === "real") return this.pushRealModeFrame(vector, returnRip);
     const long = (s.efer & EFER.LMA) !== 0n;
     const gateSize = long ? 16 : 8;
     if (vector * gateSize + gateSize - 1 > s.idtr.limit) this.raise(VECTOR.GP, vector * 8 + 2);
@@ -881,5 +882,25 @@ export class X86Cpu implements X86Env, FastMem {
     s.gpr[4] = sp;
     s.rip = target;
     if (type === 0xe) s.rflags &= ~RFLAGS_IF;
+  }
+
+  /**
+   * Real-address-mode delivery (SDM Vol. 3 20.1.4, "Interrupt and Exception Handling"): the vector's
+   * 4-byte IVT entry (offset, segment) at IDTR.base + 4 × vector (#GP past IDTR.limit); FLAGS, CS
+   * and IP pushed as 16-bit words on SS:SP; IF, TF and AC cleared; no error code.
+   */
+  private pushRealModeFrame(vector: number, returnRip: bigint): void {
+    const s = this.state;
+    if (vector * 4 + 3 > s.idtr.limit) this.raise(VECTOR.GP, vector * 8 + 2);
+    const entry = this.readLinear(s.idtr.base + BigInt(vector * 4), 4);
+    let sp = s.gpr[4]! & 0xffffn;
+    for (const v of [s.rflags & 0xffffn, BigInt(s.seg.cs.selector), returnRip & 0xffffn]) {
+      sp = (sp - 2n) & 0xffffn;
+      this.write("ss", sp, v, { size: 2, write: true });
+    }
+    this.loadSegment("cs", Number((entry >> 16n) & 0xffffn));
+    s.gpr[4] = (s.gpr[4]! & ~0xffffn) | sp;
+    s.rip = entry & 0xffffn;
+    s.rflags &= ~(RFLAGS_IF | (1n << 8n) | (1n << 18n));
   }
 }
