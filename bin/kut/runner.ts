@@ -1,8 +1,7 @@
 // Running kvm-unit-tests entries on exitlab and on QEMU (the reference), and comparing what each
 // printed: every PASS/FAIL/SKIP/XPASS/XFAIL/SUMMARY line, in order. exitlab boots the binary as
 // QEMU's -kernel does (`{ image, append }`: runtime/arm64/image.ts, runtime/x86/image.ts) on its one
-// machine per architecture (arm64 mach-virt with 128 MiB and the entry's -smp vCPUs; x86 pc with
-// 128 MiB and one vCPU); QEMU runs under TCG with the entry's own -smp, -append and extra options, as upstream's
+// machine per architecture (arm64 mach-virt and x86 pc, 128 MiB and the entry's -smp vCPUs); QEMU runs under TCG with the entry's own -smp, -append and extra options, as upstream's
 // arm/run and x86/run build them.
 
 import { spawnSync } from "node:child_process";
@@ -20,8 +19,8 @@ const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
 export const MAX_SMP = 2;
 /** Seconds an entry may run (either side) unless its `timeout =` says otherwise. */
 export const DEFAULT_TIMEOUT_S = 20;
-/** exitlab's machines: arm64 up to 8 vCPUs (the entry's -smp), x86 one; 128 MiB unless the entry asks for more (-m). */
-const EXITLAB_SMP: Record<Arch, number> = { arm64: 8, x86_64: 1 };
+/** exitlab's machines: up to 8 vCPUs (the entry's -smp); 128 MiB unless the entry asks for more (-m). */
+const EXITLAB_SMP: Record<Arch, number> = { arm64: 8, x86_64: 8 };
 const EXITLAB_MEM_MIB = 128;
 
 /** Lines that carry a test's results (kvm-unit-tests lib/report.c). */
@@ -64,8 +63,8 @@ const GROUP_NEEDS: Record<string, string> = {
 /** What the entry needs that exitlab's machine does not have (empty: nothing). */
 export function needs(e: KutEntry, arch?: Arch): string[] {
   const out: string[] = [];
-  // arm64 has SMP (up to EXITLAB_SMP.arm64 vCPUs): its smp group needs nothing more.
-  for (const g of e.groups) if (GROUP_NEEDS[g] && !out.includes(GROUP_NEEDS[g]!) && !(g === "smp" && arch === "arm64")) out.push(GROUP_NEEDS[g]!);
+  // Both machines have SMP (up to EXITLAB_SMP vCPUs): the smp group needs nothing more.
+  for (const g of e.groups) if (GROUP_NEEDS[g] && !out.includes(GROUP_NEEDS[g]!) && !(g === "smp" && arch !== undefined)) out.push(GROUP_NEEDS[g]!);
   if (smpOf(e) > EXITLAB_SMP[arch ?? "x86_64"]) out.push(`smp ${smpOf(e)}`);
   if (arch && memOf(e) > MAX_RAM_MIB[arch]) out.push(`-m ${memOf(e)} (at most ${MAX_RAM_MIB[arch]} here)`);
   if (e.accel === "kvm") out.push("KVM only");
@@ -104,7 +103,7 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const image = readFileSync(join(dir, e.file));
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
-  const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, ...(arch === "arm64" ? { gic: gicOf(e), vcpus: smpOf(e) } : {}) };
+  const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e) } : {}) };
   const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
   const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
   const ms = performance.now() - t0;

@@ -224,7 +224,7 @@ export class X86Cpu implements X86Env, FastMem {
   /** The compiled block at rip, or null (no template for the first instruction, or not RAM). */
   blockAt(): Block | null {
     const s = this.state;
-    if (s.mode === "real") return null;
+    if (s.mode === "real" || s.mode === "protected16") return null;
     const page = this.codePage();
     if (!page) return null;
     const start = this.fOff;

@@ -5,7 +5,8 @@
 
 import type { X86Insn } from "./isa/types.js";
 
-export type X86Mode = "real" | "protected32" | "compat" | "long64";
+/** The execution mode: real-address, protected with a 16-bit (CS.D = 0) or 32-bit code segment, IA-32e compatibility or 64-bit. */
+export type X86Mode = "real" | "protected16" | "protected32" | "compat" | "long64";
 export type X86Seg = "es" | "cs" | "ss" | "ds" | "fs" | "gs";
 
 export interface X86MemAccess {

@@ -59,7 +59,8 @@ export function multibootState(entry: bigint): X86State {
 export function modeOf(s: X86State): X86State["mode"] {
   if ((s.cr0 & CR0.PE) === 0n) return "real";
   if (s.efer & EFER.LMA) return AR.l(s.seg.cs.attributes) ? "long64" : "compat";
-  return "protected32";
+  // A 16-bit code segment in protected mode (CS.D = 0): e.g. just after setting CR0.PE in real mode.
+  return AR.db(s.seg.cs.attributes) ? "protected32" : "protected16";
 }
 
 /** A guest exception raised by an instruction or an access; the CPU delivers it (or it exits). */

@@ -46,11 +46,11 @@ export function decodeX86(fetch: (offset: number) => number, mode: X86Mode): X86
 }
 
 function undefinedInsn(mode: X86Mode, prefixes: X86Prefixes, bytes: number[]): X86Insn {
-  const base = mode === "real" ? 2 : mode === "long64" ? 8 : 4;
+  const base = mode === "real" || mode === "protected16" ? 2 : mode === "long64" ? 8 : 4;
   return {
     spec: UD_SPEC,
     operands: [],
-    operandSize: mode === "real" ? 2 : 4,
+    operandSize: mode === "real" || mode === "protected16" ? 2 : 4,
     addressSize: base as 2 | 4 | 8,
     prefixes,
     length: bytes.length,
@@ -95,10 +95,10 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
   const rexR = (p.rex & 4) !== 0 ? 8 : 0;
   const rexX = (p.rex & 2) !== 0 ? 8 : 0;
   const rexB = (p.rex & 1) !== 0 ? 8 : 0;
-  const defaultSize = mode === "real" ? 2 : 4;
+  const defaultSize = mode === "real" || mode === "protected16" ? 2 : 4;
   let baseOsize: 2 | 4 | 8 = p.opsize ? (defaultSize === 2 ? 4 : 2) : defaultSize;
   if (is64 && rexW) baseOsize = 8;
-  const addressSize: 2 | 4 | 8 = is64 ? (p.addrsize ? 4 : 8) : mode === "real" ? (p.addrsize ? 4 : 2) : p.addrsize ? 2 : 4;
+  const addressSize: 2 | 4 | 8 = is64 ? (p.addrsize ? 4 : 8) : mode === "real" || mode === "protected16" ? (p.addrsize ? 4 : 2) : p.addrsize ? 2 : 4;
 
   const needsModrm = candidates.some((s) => s.modrm);
   const modrm = needsModrm ? next() : 0;

@@ -75,11 +75,11 @@ export function mnemonicOf(insn: X86Insn): string {
   const forms = spec.operands;
   if (spec.map === 0 && spec.opcode === 0x63) return insn.operandSize === 8 ? "movslq" : "movsxd";
   if (spec.sem === "iret") {
-    const def = insn.mode === "real" ? 2 : 4;
+    const def = insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
     return insn.operandSize === def ? "iret" : "iret" + SUFFIX[insn.operandSize]; // iretw, iretl (16-bit code), iretq
   }
   if (spec.sem === "loop") {
-    const def = insn.mode === "long64" ? 8 : insn.mode === "real" ? 2 : 4;
+    const def = insn.mode === "long64" ? 8 : insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
     return insn.addressSize === def ? m : m + SUFFIX[insn.addressSize]; // loopl: the count register is ecx
   }
   if (spec.sem === "jrcxz") return insn.addressSize === 8 ? "jrcxz" : insn.addressSize === 4 ? "jecxz" : "jcxz";
@@ -95,7 +95,7 @@ export function mnemonicOf(insn: X86Insn): string {
   const hasSizingReg = forms.some(
     (f, i) => SIZING_REG_FORMS.has(f) || f === "Sw" || ((f === "Ev" || f === "Eb" || f === "Ew" || f === "Ed") && insn.operands[i]?.kind === "reg"),
   );
-  const defaultSize = insn.mode === "long64" && spec.size64 ? 8 : insn.mode === "real" ? 2 : 4;
+  const defaultSize = insn.mode === "long64" && spec.size64 ? 8 : insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
   if (!hasSizingReg && insn.operandSize !== defaultSize && forms.some((f) => f === "Iz" || f === "Ibs" || f === "Ap" || f === "Ev" || f === "Mp")) {
     return m + SUFFIX[insn.operandSize]; // pushw $imm, ljmpw $sel,$off: the prefix changed the size
   }

@@ -171,7 +171,7 @@ export function condition(s: X86State, cc: number): boolean {
 
 /** Stack pointer width: 64-bit mode uses rsp; flat 32-bit code esp; real mode sp. */
 export function stackSize(s: X86State): number {
-  return s.mode === "long64" ? 8 : s.mode === "real" ? 2 : 4;
+  return s.mode === "long64" ? 8 : s.mode === "real" || s.mode === "protected16" ? 2 : 4;
 }
 
 /** Current privilege level: CS.RPL outside real mode. */

@@ -500,7 +500,7 @@ const jcc: Template = (g, insn) => {
 
 /** Stack pointer width: 64-bit mode uses rsp; 32-bit code esp; real mode sp. */
 function stackSize(insn: X86Insn): number {
-  return insn.mode === "long64" ? 8 : insn.mode === "real" ? 2 : 4;
+  return insn.mode === "long64" ? 8 : insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
 }
 
 /** Push (lo, hi) of `size` bytes: memory first, then rsp. */
