@@ -326,7 +326,8 @@ export class X86Cpu implements X86Env, FastMem {
     }
     const gpa = this.translateLinear(lin, a);
     // The APIC-access page (virtualize APIC accesses, SDM 29.4): the irqchip exits or virtualizes it.
-    if (gpa - this.apicAccessPage < 4096 && gpa >= this.apicAccessPage && !this.emulating && this.deps.apicPage) {
+    // (apicAccessPage -1: none; without the check, guest-physical page 0 would count as it.)
+    if (this.apicAccessPage >= 0 && gpa - this.apicAccessPage < 4096 && gpa >= this.apicAccessPage && !this.emulating && this.deps.apicPage) {
       this.lastHpa = null;
       return this.deps.apicPage(gpa & 0xfff, size, kind === "write", value ?? 0n);
     }

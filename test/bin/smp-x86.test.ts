@@ -1,0 +1,133 @@
+// SMP on the x86 machine through the CLI: `set vcpus`, a BSP that starts an AP with INIT and
+// STARTUP IPIs (SDM Vol. 3 8.4.4) and sends it a fixed IPI, the AP blocking in HLT and waking,
+// `show vcpus`, `vcpu N`, `ipi CPU vector N` and their errors, the trace's vcpu ids, determinism.
+
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+function run(program: string): { out: string; err: string; status: number | null } {
+  const r = spawnSync(process.execPath, ["bin/exitlab.js", "run", "-"], { cwd: ROOT, input: program, encoding: "utf8" });
+  return { out: r.stdout, err: r.stderr, status: r.status };
+}
+
+// The BSP copies the AP's real-mode code to 0x8000, software-enables its APIC, sends INIT then
+// STARTUP vector 8 to all but itself, waits for the AP's flag at 0x9000, sends vector 0x40 to APIC
+// ID 1 (fixed, physical) and waits for the handler's flag at 0x9002. The AP (real mode at
+// 0800:0000) points IVT entry 0x40 at its handler, enables x2APIC through IA32_APIC_BASE and its
+// SVR through MSR 0x80f, sets the flag and sleeps in HLT; the handler sets the second flag and
+// writes the x2APIC EOI.
+const GUEST = `asm mode 32 {
+start:
+  mov $ap_start, %esi
+  mov $0x8000, %edi
+  mov $(ap_end - ap_start), %ecx
+  rep movsb
+  movl $0x1ff, 0xfee000f0
+  movl $0, 0xfee00310
+  movl $0x000c4500, 0xfee00300
+  movl $0x000c4608, 0xfee00300
+wait:
+  cmpw $0x55, 0x9000
+  jne wait
+  movl $0x01000000, 0xfee00310
+  movl $0x00004040, 0xfee00300
+wait2:
+  cmpw $0x66, 0x9002
+  jne wait2
+  cli
+  hlt
+.code16
+ap_start:
+  xor %ax, %ax
+  mov %ax, %ds
+  movw $(handler - ap_start + 0x8000), 0x100
+  movw $0, 0x102
+  mov $0x1b, %ecx
+  rdmsr
+  or $0xc00, %eax
+  wrmsr
+  mov $0x80f, %ecx
+  mov $0x1ff, %eax
+  xor %edx, %edx
+  wrmsr
+  movw $0x55, 0x9000
+  sti
+idle:
+  hlt
+  jmp idle
+handler:
+  movw $0x66, 0x9002
+  mov $0x80b, %ecx
+  xor %eax, %eax
+  xor %edx, %edx
+  wrmsr
+  iret
+ap_end:
+}`;
+
+describe("x86 SMP through the CLI", () => {
+  const program = (era: string) => `set vcpus 2\nset era ${era}\nvm boot x86_64 ${GUEST}\nrun\nshow vcpus\nshow mem 0x9000 4\nshow trace\nvcpu 1\nshow regs\nshow exit\n`;
+
+  it("INIT and SIPI start the AP in real mode at vector x 4096; a fixed IPI wakes it from HLT", () => {
+    const r = run(program("today"));
+    expect(r.err).toBe("");
+    expect(r.status).toBe(0);
+    // Both flags: the AP ran its code and its handler of vector 0x40.
+    expect(r.out).toMatch(/00009000 {2}55 00 66 00/);
+    // Both vCPUs end blocked in HLT: the VM stops with nothing to wake them.
+    expect(r.out).toContain("every vCPU is waiting for SIPI or blocked in HLT");
+    expect(r.out).toMatch(/^ +1 +blocked +runnable +1 +0x38 /m);
+    // The BSP's ICR writes as KVM traces them, and the AP's APIC accepting INIT, SIPI and the fixed vector.
+    expect(r.out).toContain("kvm_apic_ipi: dst 0 vec 0 (INIT|physical|assert|edge|all-but-self)");
+    expect(r.out).toContain("kvm_apic_ipi: dst 0 vec 8 (SIPI|physical|assert|edge|all-but-self)");
+    expect(r.out).toContain("kvm_apic_accept_irq: apicid 1 vec 8 (SIPI|edge)");
+    expect(r.out).toContain("kvm_apic_ipi: dst 1 vec 64 (Fixed|physical|assert|edge|dst)");
+    expect(r.out).toContain("kvm_apic_accept_irq: apicid 1 vec 64 (Fixed|edge)");
+    expect(r.out).toMatch(/kvm_vcpu_wakeup: wait time \d+ ns, polling valid/);
+    // Today's kvm_exit and kvm_entry carry the vcpu; the AP's first entry is at IP 0 of its SIPI segment.
+    expect(r.out).toContain("kvm_entry: vcpu 1, rip 0x0");
+    expect(r.out).toMatch(/kvm_exit: vcpu 1 reason HLT rip 0x38 /);
+    // vCPU 1's registers: real mode, CS = vector << 8.
+    expect(r.out).toContain("x86-64 registers (guest view of vCPU 1)");
+    expect(r.out).toMatch(/^cs +0x800$/m);
+    expect(r.out).toMatch(/^mode +real$/m);
+    expect(r.out).toMatch(/^vcpu +1$/m);
+  });
+
+  it("2015's kvm_exit has no vcpu; its kvm_entry has", () => {
+    const r = run(program("2015"));
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/kvm_exit: reason HLT rip 0x38 info 0 0/);
+    expect(r.out).toContain("kvm_entry: vcpu 1\n");
+  });
+
+  it("is deterministic: the same program prints the same bytes", () => {
+    expect(run(program("today")).out).toBe(run(program("today")).out);
+  });
+
+  it("vcpu N and ipi check their arguments with line, column and hint", () => {
+    let r = run(`set vcpus 2\nvm boot x86_64\nvcpu 2\n`);
+    expect(r.status).toBe(1);
+    expect(r.err).toContain("line 3, column 6: no vCPU 2: this VM has 2 vCPUs (0..1)");
+    r = run(`set vcpus 2\nvm boot x86_64\nipi 1\n`);
+    expect(r.err).toContain("an x86 IPI needs its vector");
+    expect(r.err).toContain("hint: e.g. `ipi 1 vector 0x30`");
+    r = run(`set vcpus 2\nvm boot x86_64\nipi 1 vector 3\n`);
+    expect(r.err).toContain("line 3, column 14: vector 3 out of range");
+  });
+
+  it("ipi from the VMM to an AP waiting for SIPI leaves the vector in its IRR; step says why an AP cannot step", () => {
+    const r = run(`set vcpus 2\nvm boot x86_64\nipi 1 vector 0x30\nvcpu 1\nstep\n`);
+    expect(r.out).toContain("vector 48 to vCPU 1 (KVM_SIGNAL_MSI, fixed, physical destination APIC ID 1)");
+    expect(r.err).toContain("vCPU 1 is waiting for INIT/SIPI");
+  });
+
+  it("fw_cfg reports the vCPU count (FW_CFG_NB_CPUS, key 5)", () => {
+    const r = run(`set vcpus 3\nvm boot x86_64 asm mode 32 {\n  mov $0x510, %dx\n  mov $5, %ax\n  out %ax, %dx\n  inc %dx\n  inb %dx, %al\n  hlt\n}\nrun\nprint rax & 0xff\n`);
+    expect(r.err).toBe("");
+    expect(r.out).toMatch(/^0x3$/m);
+  });
+});
