@@ -42,7 +42,8 @@ import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { X86_TRACEPOINT_TABLE, type X86TracepointName } from "./tracepoints.js";
 import { KVM_EXIT } from "../core/kvm-events.js";
-import { GPR32_NAMES, GPR64_NAMES, X86_REGISTER_NAMES } from "./registers.js";
+import { X86_REGISTER_NAMES } from "./registers.js";
+import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
@@ -87,8 +88,6 @@ function baseCycles(code: number): number {
   return c === c ? c : (BASE_CYCLES[code & 0xffff] = exitCost(exitReason(code).name).cycles);
 }
 
-const GPR64 = GPR64_NAMES;
-const GPR32 = GPR32_NAMES;
 export { X86_REGISTER_NAMES };
 
 export class X86Machine extends VmBase<X86TracepointName> implements Machine, X86SmpMachine {
@@ -678,24 +677,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   }
 
   private readSelected(name: string): bigint {
-    const s = this.cpu.state;
-    const n = name.toLowerCase();
-    let i = GPR64.indexOf(n);
-    if (i >= 0) return s.gpr[i]!;
-    i = GPR32.indexOf(n);
-    if (i >= 0) return s.gpr[i]! & 0xffff_ffffn;
-    switch (n) {
-      case "rip": return s.rip;
-      case "rflags": return s.rflags;
-      case "cr0": return this.rules.readCr0or4(0, s.cr0);
-      case "cr2": return s.cr2;
-      case "cr3": return this.rules.movFromCr3Exits() ? this.kvm.arch.cr3 : s.cr3;
-      case "cr4": return this.rules.readCr0or4(4, s.cr4);
-      case "cr8": return s.cr8;
-      case "efer": return s.efer;
-      case "cs": case "ds": case "es": case "fs": case "gs": case "ss": return BigInt(s.seg[n].selector);
-    }
-    throw new ExitlabError(`unknown x86 register ${name}`, `registers: ${X86_REGISTER_NAMES.join(", ")}`);
+    return readX86Register(this.cpu.state, this.rules, this.kvm, name);
   }
 
   writeRegister(name: string, value: bigint): void {
@@ -704,14 +686,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   private writeSelected(name: string, value: bigint): void {
     const s = this.cpu.state;
-    const n = name.toLowerCase();
-    const v = value & ((1n << 64n) - 1n);
-    let i = GPR64.indexOf(n);
-    if (i >= 0) s.gpr[i] = v;
-    else if ((i = GPR32.indexOf(n)) >= 0) s.gpr[i] = v & 0xffff_ffffn;
-    else if (n === "rip") s.rip = v;
-    else if (n === "rflags") s.rflags = v | 2n;
-    else throw new ExitlabError(`register ${name} cannot be written directly`, "general registers, rip and rflags can be written");
+    writeX86Register(s, name, value);
     this.cpu.flushTlb();
     // In an exit (the pending one, or blocked in HLT), the VMCS holds the guest state entry loads.
     if (this.pendingExit || this.sched.states[this.vcpu.id] === "blocked") saveGuestState(this.vmcs, s);
