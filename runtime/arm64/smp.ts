@@ -12,6 +12,8 @@ import type { VirtualClock } from "../core/clock.js";
 import type { Vgic } from "./kvm/vgic.js";
 import type { Arm64Vcpu } from "./vcpu-state.js";
 import { VCPU_BLOCKED } from "./kvm/vcpu.js";
+import type { GenericTimer } from "./timer.js";
+import type { FieldValue } from "../core/trace.js";
 
 /** What SMP scheduling needs of the machine. */
 export interface SmpMachine {
@@ -49,6 +51,34 @@ export function blockVcpu(m: SmpMachine): number {
   m.sched.set(id, "blocked");
   m.vcpus[id]!.blockedAt = m.clock.now();
   return VCPU_BLOCKED;
+}
+
+/** What kvm_vcpu_block needs beyond SmpMachine: the loaded vCPU's timer and the trace. */
+export interface BlockingMachine extends SmpMachine {
+  readonly timer: GenericTimer;
+  traceEvent(name: "kvm_vcpu_wakeup", fields: Record<string, FieldValue>): void;
+}
+
+/**
+ * kvm_vcpu_block for WFI of the loaded vCPU: ns blocked (0 when an interrupt is pending), -1 when
+ * nothing can wake it, VCPU_BLOCKED when other vCPUs run meanwhile (it sleeps: blockVcpu). With
+ * one vCPU, modelled time jumps to the next deadline and the timer that woke it fires (the host
+ * took its interrupt while the vCPU slept: no exit); traced kvm_vcpu_wakeup.
+ */
+export function kvmVcpuBlock(m: BlockingMachine): number {
+  if (m.vgic.pendingForVcpu()) return 0;
+  if (m.sched.count > 1) return blockVcpu(m);
+  const slept = m.clock.sleepToNext();
+  if (slept < 0) return -1;
+  for (const name of m.clock.due()) {
+    const t = m.timer.timers.find((x) => x.def.name === name)!;
+    t.fired = true;
+    m.clock.schedule(name, null);
+  }
+  m.vgic.syncTimers();
+  const ns = m.clock.nanos(slept);
+  m.traceEvent("kvm_vcpu_wakeup", { ns, waited: true, valid: true });
+  return Math.max(1, ns);
 }
 
 /** kvm_psci_vcpu_off for the loaded vCPU; true when no vCPU is left on (the VM stops). */
