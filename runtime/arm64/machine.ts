@@ -179,10 +179,16 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   private baseCycles(ec: number): number {
     return (this.baseCyclesCache[ec] ??= exitCost(reasonName(ec), {}, this.switchVariant).cycles);
   }
+  /** The cost of an MMIO exit handled in the kernel or by the VMM, by exit code (cached per variant like baseCycles). */
+  private mmioCyclesCache: number[] = [];
+  private mmioCycles(ec: number, userspace: boolean, kernelMmio: boolean): number {
+    return (this.mmioCyclesCache[ec * 4 + (userspace ? 2 : 0) + (kernelMmio ? 1 : 0)] ??= exitCost(exceptionClass(ec).name, { userspace, kernelMmio }, this.switchVariant).cycles);
+  }
   private variantCode = 0;
   /** The switch variant's settings changed (model, era, gic): the per-exit costs are recomputed. */
   switchChanged(): void {
     this.baseCyclesCache = [];
+    this.mmioCyclesCache = [];
     this.variantCode = variantId(this.switchVariant);
   }
 
@@ -374,7 +380,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     const kernelMmio = this.kvm.lastKernelMmio;
     if (flush || user || kernelMmio) {
       // What handling turned out to need: recorded in the exit's columns, its cycles recomputed.
-      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }, this.switchVariant).cycles;
+      cycles = flush ? exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }, this.switchVariant).cycles : this.mmioCycles(code, user, kernelMmio);
       this.kvm.lastKernelMmio = false;
       (store.chunk(index)[this.exitCols.flush] as Float64Array)[index & CHUNK_MASK] = flush;
       if (user) store.setFlags(index, store.row(index).flags | F_USER);

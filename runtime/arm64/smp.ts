@@ -12,6 +12,7 @@ import type { VirtualClock } from "../core/clock.js";
 import type { Vgic } from "./kvm/vgic.js";
 import type { Arm64Vcpu } from "./vcpu-state.js";
 import { VCPU_BLOCKED } from "./kvm/vcpu.js";
+import { ATTN_STOP } from "./interrupts.js";
 import type { GenericTimer } from "./timer.js";
 import type { FieldValue } from "../core/trace.js";
 
@@ -113,6 +114,35 @@ function wakeIfPending(m: SmpMachine, id: number): void {
     m.sched.set(id, "running");
     m.vcpus[id]!.resume = "wake";
   }
+}
+
+/**
+ * YIELD on the loaded vCPU (a spin-wait hint): its quantum ends at the next block boundary and the
+ * next runnable vCPU takes over — when that can help: the yielding vCPU made progress since its
+ * last YIELD (it took an exit or an interrupt: it may have set what another waits for), or another
+ * vCPU has an interrupt or kick waiting (it may be what this one waits for). A guest spinning on a
+ * flag another vCPU sets (kvm-unit-tests' cpu_relax() is YIELD) then waits a few instructions,
+ * not a quantum, as on QEMU's round-robin TCG, whose helper_yield ends the time slice
+ * (target/arm/tcg/op_helper.c); a vCPU that only spins keeps its quantum (no ping-pong of
+ * spinning vCPUs). Real KVM runs the vCPUs in parallel; this keeps a spinning vCPU from holding
+ * the modelled time of the one it waits for.
+ */
+export function yieldVcpu(m: SmpMachine & { readonly cpu: { attention: number } }): void {
+  const id = m.sched.current;
+  const v = m.vcpus[id]!;
+  const progressed = v.exits !== v.exitsAtYield;
+  v.exitsAtYield = v.exits;
+  if (m.sched.pin !== null || !othersRunnable(m)) return;
+  if (!progressed && !othersKicked(m)) return;
+  m.sched.left = 0;
+  m.cpu.attention |= ATTN_STOP;
+}
+
+/** Whether a running vCPU other than the loaded one has a physical interrupt or kick waiting (an IRQ exit when it runs). */
+function othersKicked(m: SmpMachine): boolean {
+  const st = m.sched.states;
+  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running" && m.vgic.physicals[i]!.size) return true;
+  return false;
 }
 
 /** Whether a vCPU other than the loaded one can run: then a polling loop's time is not skipped (the other may end it). */

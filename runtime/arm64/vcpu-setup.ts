@@ -12,7 +12,7 @@ import { GenericTimer, KVM_CNTHCTL } from "./timer.js";
 import { Vgic } from "./kvm/vgic.js";
 import { distributorDevices, GICC_BASE, type GicVersion } from "./gic/dist.js";
 import { psciAffinityInfo, psciCpuOn, vcpuMpidr, type Arm64Vcpu } from "./vcpu-state.js";
-import { kvmVcpuBlock, sgiPending, timerDeadlineName } from "./smp.js";
+import { kvmVcpuBlock, sgiPending, timerDeadlineName, yieldVcpu } from "./smp.js";
 import { skipPolling } from "./spin.js";
 import type { Arm64Machine } from "./machine.js";
 
@@ -44,7 +44,8 @@ export function makeVcpu(m: Arm64Machine, id: number): Arm64Vcpu {
   const timer = new GenericTimer(m.clock, () => Number(cpu.reg("CNTFRQ_EL0")), () => timerChanged(m, id));
   cpu.mapDirect = (ipa) => kvm.mapDirect(ipa);
   cpu.counterRead = (virtual, rt) => skipPolling(m, m.pollLoops, virtual, rt);
-  return { id, cpu, kvm, timer, exits: 0, steps: 0, blockedAt: 0, resume: "" };
+  if (m.settings.vcpus > 1) cpu.onYield = () => yieldVcpu(m);
+  return { id, cpu, kvm, timer, exits: 0, exitsAtYield: 0, steps: 0, blockedAt: 0, resume: "" };
 }
 
 /** kvm_reset_vcpu of vCPU `id` of `m`: registers reset, pc = `pc`, x0 = `x0`, its MPIDR, KVM's timer traps and vGIC view. */
