@@ -6,10 +6,10 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Arch } from "../../runtime/core/machine.js";
 import { parseUnittestsCfg } from "../kut/config.js";
-import { entriesFor, hasQemu, resultTable, runEntry, type EntryResult } from "../kut/runner.js";
+import { DEFAULT_KUT_ERA, entriesFor, hasQemu, resultTable, runEntry, timingTable, type EntryResult } from "../kut/runner.js";
 import { usageFailure } from "./io.js";
 
-export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--era 2015|today] [--no-qemu] [--json OUT.json]";
+export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--era 2015|today] [--model nvhe|vhe] [--timeout SECONDS] [--no-qemu] [--json OUT.json]";
 
 /** The architecture of a directory's binaries: an ELF32 .flat is an x86 multiboot kernel, anything else arm64. */
 function archOfDir(dir: string): Arch {
@@ -20,7 +20,7 @@ function archOfDir(dir: string): Arch {
 }
 
 export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
-  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json", "--era"].includes(args[i - 1] ?? ""));
+  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json", "--era", "--model", "--timeout"].includes(args[i - 1] ?? ""));
   if (!dir) return usageFailure(`usage: exitlab ${KUT_USAGE}`);
   const cfgPath = join(dir, "unittests.cfg");
   if (!existsSync(cfgPath)) return usageFailure(`${dir} has no unittests.cfg (a kvm-unit-tests build directory for one architecture, e.g. arm/ or x86/)`);
@@ -34,17 +34,25 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   const only = opt("--only")?.split(",");
   const era = opt("--era");
   if (era !== undefined && era !== "2015" && era !== "today") return usageFailure(`--era must be 2015 or today, not ${era}`);
+  const model = opt("--model");
+  if (model !== undefined && model !== "nvhe" && model !== "vhe") return usageFailure(`--model must be nvhe or vhe, not ${model}`);
+  if (model !== undefined && arch !== "arm64") return usageFailure("--model chooses arm64's world switch (nvhe or vhe); x86_64 has none");
+  const timeoutArg = opt("--timeout");
+  const timeoutS = timeoutArg === undefined ? undefined : Number(timeoutArg);
+  if (timeoutS !== undefined && !(Number.isFinite(timeoutS) && timeoutS > 0)) return usageFailure(`--timeout takes seconds (a positive number), not ${timeoutArg}`);
   const withQemu = !args.includes("--no-qemu") && hasQemu(arch);
   const entries = entriesFor(parseUnittestsCfg(readFileSync(cfgPath, "utf8")), arch, only);
   if (only && entries.length !== only.length) return usageFailure(`no ${arch} entry named ${only.filter((n) => !entries.some((e) => e.name === n)).join(", ")} in ${cfgPath}`);
   process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : " on exitlab (QEMU system emulation not installed: no reference)"}\n`);
   const rows: EntryResult[] = [];
   for (const e of entries) {
-    const r = runEntry(dir, arch, e, withQemu, era as "2015" | "today" | undefined);
+    const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS });
     rows.push(r);
     process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match ? "lines match" : "lines differ"}` : ""}\n`);
   }
   process.stdout.write(resultTable(rows) + "\n");
+  const timings = timingTable(rows, `KVM ${era ?? DEFAULT_KUT_ERA}${arch === "arm64" ? `, ${model ?? (era === "2015" ? "nvhe" : "vhe")}` : ""}`);
+  if (timings) process.stdout.write("\n" + timings + "\n");
   const json = opt("--json");
   if (json) writeFileSync(json, JSON.stringify(rows.map((r) => ({ name: r.entry.name, needs: r.needs, match: r.match, exitlab: r.exitlab, qemu: r.qemu })), null, 2) + "\n");
   return 0;

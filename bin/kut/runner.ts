@@ -11,6 +11,7 @@ import { createMachine } from "../../runtime/index.js";
 import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
 import { settingDef } from "../../runtime/core/settings.js";
+import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
 
 /** The machine's own step limit at its maximum: the run below sets the bound (`maxSteps`, the deadline). */
 const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
@@ -28,6 +29,26 @@ const RESULT = /^(PASS|FAIL|SKIP|XPASS|XFAIL|SUMMARY|ABORT)\b/;
 
 export function resultLines(console: string): string[] {
   return console.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => RESULT.test(l));
+}
+
+/** One measurement line of arm/micro-bench.c (loop_test's printf: name, total ns, average ns). */
+export interface Timing {
+  name: string;
+  totalNs: number;
+  avgNs: number;
+}
+
+/** micro-bench's `%-30s%15d.%-15d%15d.%-15d` lines: name, total ns, average ns (one decimal each). */
+const TIMING = /^([a-z_][a-z0-9_]*)\s+(\d+)\.(\d)\s+(\d+)\.(\d)\s*$/;
+
+/** The measurement lines of a micro-bench run's console (none for other entries). */
+export function timingLines(console: string): Timing[] {
+  const out: Timing[] = [];
+  for (const l of console.split("\n")) {
+    const m = TIMING.exec(l.replace(/\r$/, ""));
+    if (m) out.push({ name: m[1]!, totalNs: Number(`${m[2]}.${m[3]}`), avgNs: Number(`${m[4]}.${m[5]}`) });
+  }
+  return out;
 }
 
 /** An outcome from result lines: FAIL if any failed, PASS if any passed, SKIP if all skipped, else what ended the run. */
@@ -80,6 +101,8 @@ export interface Run {
   exits?: number;
   /** How the run ended when it did not power off cleanly. */
   ended: string;
+  /** micro-bench's measurements (timingLines), when it printed any. */
+  timings?: Timing[];
 }
 
 /** The arm64 interrupt controller an entry asks QEMU for (`-machine gic-version=N`), else QEMU's mach-virt default, GICv2. */
@@ -99,17 +122,20 @@ export const DEFAULT_KUT_ERA = "today";
  * The entry on exitlab: the binary as -kernel loads it, the test's arguments as the command line,
  * arm64's GIC as the entry's QEMU options choose it; KVM of `era` (default DEFAULT_KUT_ERA).
  */
-export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number; era?: "2015" | "today" } = {}): Run {
+export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number; era?: "2015" | "today"; model?: "nvhe" | "vhe" } = {}): Run {
   const image = readFileSync(join(dir, e.file));
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
-  const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e) } : {}) };
+  const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e), ...(opts.model ? { model: opts.model } : {}) } : {}) };
   const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
   const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
   const ms = performance.now() - t0;
   const lines = resultLines(m.console);
   const ended = r.stop === "halted" ? (/SYSTEM_OFF|debug-exit/.test(r.message ?? "") ? "powered off" : `stopped: ${r.message ?? ""}`) : r.stop === "interrupted" ? "timeout" : r.stop === "limit" ? "step limit" : r.stop;
-  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase()), ms, steps: m.steps, exits: m.exits.total, ended };
+  const timings = timingLines(m.console);
+  // micro-bench prints measurements, no result lines: all of them and a clean power-off is its result.
+  const none = ended === "powered off" ? (timings.length ? "MEASURED" : "NO RESULT") : ended.toUpperCase();
+  return { lines, outcome: outcome(lines, none), ms, steps: m.steps, exits: m.exits.total, ended, ...(timings.length ? { timings } : {}) };
 }
 
 const QEMU: Record<Arch, string> = { arm64: "qemu-system-aarch64", x86_64: "qemu-system-x86_64" };
@@ -155,10 +181,18 @@ export function entriesFor(entries: KutEntry[], arch: Arch, names?: readonly str
   return names ? mine.filter((e) => names.includes(e.name)) : mine;
 }
 
-export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean, era?: "2015" | "today"): EntryResult {
+/** How the runner runs the entries: KVM's era, arm64's world switch, the longest an entry may run (s, either side). */
+export interface RunChoices {
+  era?: "2015" | "today";
+  model?: "nvhe" | "vhe";
+  timeoutS?: number;
+}
+
+export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean, choices: RunChoices = {}): EntryResult {
   if (!existsSync(join(dir, e.file))) throw new Error(`${e.name}: ${e.file} is not in ${dir}`);
-  const exitlab = runExitlab(dir, arch, e, { era });
-  const qemu = withQemu ? runQemu(dir, arch, e) : undefined;
+  const maxMs = choices.timeoutS !== undefined ? choices.timeoutS * 1000 : undefined;
+  const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs });
+  const qemu = withQemu ? runQemu(dir, arch, e, maxMs) : undefined;
   const match = qemu ? qemu.lines.length > 0 && qemu.lines.join("\n") === exitlab.lines.join("\n") : undefined;
   return { entry: e, needs: needs(e, arch), exitlab, qemu, match };
 }
@@ -180,4 +214,23 @@ export function resultTable(rows: EntryResult[]): string {
   const line = (c: string[]) => c.map((x, i) => (i >= 5 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join("  ").trimEnd();
   const matched = rows.filter((r) => r.match).length;
   return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line), "", `${matched} of ${rows.length} entries print QEMU's result lines exactly`].join("\n");
+}
+
+/**
+ * micro-bench's measurements as cycles of the modelled core (avg ns × MODELLED_CPU_HZ / 1e9: the
+ * counter micro-bench reads derives from modelled cycles, core/clock.ts), one table per run that
+ * printed any; empty when none did.
+ */
+export function timingTable(rows: EntryResult[], label: string): string {
+  const out: string[] = [];
+  for (const r of rows) {
+    const t = r.exitlab.timings;
+    if (!t?.length) continue;
+    const body = t.map((x) => [x.name, x.avgNs.toFixed(1), Math.round((x.avgNs * MODELLED_CPU_HZ) / 1e9).toLocaleString("en-US")]);
+    const head = ["operation", "avg ns", "cycles"];
+    const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+    const line = (c: string[]) => c.map((x, i) => (i > 0 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join("  ");
+    out.push(`${r.entry.name} on exitlab (${label}; cycles of the modelled ${MODELLED_CPU_HZ / 1e9} GHz core):`, line(head), w.map((n) => "-".repeat(n)).join("  "), ...body.map(line));
+  }
+  return out.join("\n");
 }

@@ -114,6 +114,9 @@ export class A64Cpu implements A64Env {
   /** Modelled time in cycles (the machine's count; advances as guest code and exits cost cycles). */
   clock: () => number = () => 0;
 
+  /** YIELD executed (a spin-wait hint): the machine's reaction, when it has one (smp.ts yieldVcpu). */
+  onYield: (() => void) | null = null;
+
   /** A trap to EL2 raised by compiled code without throwing (see hvcTrap): the machine takes it. */
   trap: El2Trap | null = null;
 

@@ -65,6 +65,8 @@ export interface A64Env {
   /** WFI (false) or WFE (true). */
   wait(isWfe: boolean): void;
   barrier(kind: A64Barrier): void;
+  /** YIELD executed (a spin-wait hint): called when set, e.g. to let another vCPU run. */
+  onYield?: (() => void) | null;
   /** Raise the undefined-instruction exception for this instruction. */
   undefinedInstruction(): never;
   /**

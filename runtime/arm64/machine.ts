@@ -8,9 +8,8 @@ import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { HostMemory } from "../core/host-memory.js";
 import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
-import { ExitlabError } from "../core/errors.js";
 import { VmBase } from "../core/vm-base.js";
-import { DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest } from "../core/machine.js";
+import { DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineView, type TrapRequest } from "../core/machine.js";
 import { disassembleA64 } from "./isa/index.js";
 import { A64Engine } from "./engine.js";
 import { A64Cpu, CpuStop, El2Trap } from "./cpu.js";
@@ -18,36 +17,36 @@ import { REG, join64, value64 } from "./state.js";
 import { exceptionClass } from "./esr.js";
 import { ExitStore } from "../core/exits.js";
 import { CHUNK_MASK, putU64, setU64, type ColumnArray } from "../core/columns.js";
-import type { HypModel, HypVariant } from "./hyp/source.js";
+import type { HypVariant } from "./hyp/source.js";
 import { variantId } from "./exit-schema.js";
 import { ARM64_EXIT_SCHEMA, F_FAR, F_HPFAR, F_KMMIO, F_SMP, F_USER, F_VAL, F_WORD } from "./exit-schema.js";
 import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
-import type { Granule } from "./kvm/stage2.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { Pl011, PL011_BASE, PL011_SIZE } from "../devices/pl011.js";
 import { loadGuest } from "./loader.js";
-import { checkSetting } from "../core/settings.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
 import { ARM64_REGISTER_NAMES } from "./registers.js";
 import { ARM64_TRACEPOINT_TABLE, type Arm64TracepointName } from "./tracepoints.js";
 import { VirtualClock } from "../core/clock.js";
-import { GenericTimer, KVM_CNTHCTL } from "./timer.js";
-import { Vgic } from "./kvm/vgic.js";
-import { distributorDevices, GICC_BASE, type GicVersion } from "./gic/dist.js";
+import type { GenericTimer } from "./timer.js";
+import type { Vgic } from "./kvm/vgic.js";
 import { ATTN_STOP } from "./cpu.js";
 import { EXIT_IRQ } from "./exit-schema.js";
-import { analysePollLoop, cyclesToSkip, type PollLoop } from "./spin.js";
-import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
+import type { PollLoop } from "./spin.js";
+import { VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { readCpuRegister, writeCpuRegister } from "./register-access.js";
-import { psciAffinityInfo, psciCpuOn, vcpuMpidr, type Arm64Vcpu } from "./vcpu-state.js";
-import { blockVcpu, othersRunnable, powerOff, schedule, sgiPending, vcpuControl, timerDeadlineName, timerOfDeadline, type SmpMachine } from "./smp.js";
+import type { Arm64Vcpu } from "./vcpu-state.js";
+import { powerOff, schedule, vcpuControl, type SmpMachine } from "./smp.js";
+import { fireDue, handleIrqExit, injectIrq } from "./irq.js";
+import { makeVcpu, makeVgic, resetVcpu } from "./vcpu-setup.js";
+import { applyArm64Setting, arm64Settings, DEFAULT_STEP_LIMIT, type Arm64Settings } from "./settings.js";
 
 export const GUEST_RAM_BASE = 0x4000_0000;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
 export const GUEST_RAM_SIZE = DEFAULT_RAM_MIB * 1024 * 1024;
-export const DEFAULT_STEP_LIMIT = 10_000_000;
+export { DEFAULT_STEP_LIMIT, type Arm64Settings };
 const EC_SYS64 = 0x18, EC_HVC64 = 0x16, EC_SMC64 = 0x17, EC_WFX = 0x01;
 /** HVC #0 and SMC #0 (imm16 in bits 20:5), WFI and WFE: Arm ARM C6.2 encodings. */
 const CALL_WORD = [0xd400_0002, 0xd400_0003];
@@ -56,30 +55,6 @@ const WFI_WORD = 0xd503_207f, WFE_WORD = 0xd503_205f;
 /** The cost of an exit known when it happens (world switch + handler), by exception class. */
 const reasonName = (ec: number) => (ec === EXIT_IRQ ? "IRQ" : exceptionClass(ec).name);
 
-export interface Arm64Settings extends MachineSettings {
-  /** Stage-2 granule (the host's PAGE_SIZE): 64k as 2015 distribution kernels, or 4k. */
-  granule: Granule;
-  /** Emulate MMIO accesses without a syndrome (ldp/stp, writeback forms) by decoding the instruction. */
-  pair_mmio: boolean;
-  /** Compile guest code into blocks (off: run it one instruction at a time, for comparison). */
-  jit: boolean;
-  /**
-   * The interrupt controller KVM emulates: GICv2 (what 2015's hosts had: the talk's X-Gene and
-   * Juno boards carry a GIC-400) or GICv3 (today's servers). Default: by era.
-   */
-  gic: GicVersion;
-  /**
-   * The world switch (runtime/arm64/hyp/): nVHE, the host kernel at EL1 and a hyp at EL2 that
-   * switches the EL1 state on every exit (2015's hosts, ARMv8.0), or VHE, the host kernel at EL2
-   * with HCR_EL2.E2H/TGE (ARMv8.1 hosts: today's default). Default: by era.
-   */
-  model: HypModel;
-  /** vCPUs (1..8): fixed at boot, like KVM_CREATE_VCPU before the first run. */
-  vcpus: number;
-  /** Guest instructions a vCPU runs before the next one takes over (core/vcpus.ts). */
-  quantum: number;
-}
-
 export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine, SmpMachine {
   readonly arch = "arm64" as const;
   readonly memory: GuestMemory;
@@ -87,7 +62,6 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   readonly host = new HostMemory();
   readonly trace: TraceLog;
   readonly exits: ExitStore;
-  /** Where each arch column of the exit store is. */
   /** Column numbers of the arch's exit columns (ARM64_EXIT_SCHEMA.columns) by name. */
   private readonly exitCols: Record<"esr" | "far" | "hpfar" | "val" | "word" | "flush" | "switch" | "vcpu", number>;
   readonly settings: Arm64Settings;
@@ -109,8 +83,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
 
   constructor(options: MachineOptions = {}) {
     super();
-    const era = (options.settings?.era as Arm64Settings["era"] | undefined) ?? "2015";
-    this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, granule: "64k", pair_mmio: false, jit: true, gic: era === "2015" ? "v2" : "v3", model: era === "2015" ? "nvhe" : "vhe", vcpus: 1, quantum: DEFAULT_QUANTUM, ...(options.settings ?? {}) } as Arm64Settings;
+    this.settings = arm64Settings(options.settings);
     this.checkSettings();
     this.switchChanged();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
@@ -132,67 +105,24 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     this.sched = new VcpuScheduler(this.settings.vcpus, this.settings.quantum);
     // Modelled time: cycles so far plus the instructions of the run in progress, plus time blocked.
     this.clock = new VirtualClock(() => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES);
-    for (let i = 0; i < this.settings.vcpus; i++) this.vcpus.push(this.makeVcpu(i));
+    for (let i = 0; i < this.settings.vcpus; i++) this.vcpus.push(makeVcpu(this, i));
     const boot = this.vcpus[0]!;
     this.cpu = boot.cpu;
     this.kvm = boot.kvm;
     this.timer = boot.timer;
     this.engine = new A64Engine(this.cpu, this.memory);
     for (const v of this.vcpus.slice(1)) this.engine.attach(v.cpu);
-    this.vgic = this.makeVgic(this.settings.gic);
+    this.vgic = makeVgic(this, this.settings.gic);
     this.engine.jit = this.settings.jit;
     this.memory.onWrite = (page, pa, size) => this.engine.codeWritten(page, pa, size);
     // kvm_reset_vcpu of every vCPU; the secondaries stay off until PSCI CPU_ON.
-    for (const v of this.vcpus) this.resetVcpu(v.id, v.id === 0 ? guest.entry : 0n, v.id === 0 ? guest.dtb : 0n);
+    for (const v of this.vcpus) resetVcpu(this, v.id, v.id === 0 ? guest.entry : 0n, v.id === 0 ? guest.dtb : 0n);
     this.enter();
   }
 
-  /** KVM_CREATE_VCPU: vCPU `id`'s CPU, KVM state and timer, wired to the VM (its vGIC interface comes with the vGIC). */
-  private makeVcpu(id: number): Arm64Vcpu {
-    const cpu = new A64Cpu(this.memory, this.bus, this.host.memory);
-    const kvm = new KvmVcpu({
-      cpu,
-      memory: this.memory,
-      bus: this.bus,
-      host: this.host,
-      era: () => this.settings.era,
-      granule: () => this.settings.granule,
-      pairMmio: () => this.settings.pair_mmio,
-      emit: (name, fields) => this.emit(name, fields),
-      emitter: (name) => this.emitterFor(name),
-      block: () => this.block(),
-      timerReg: { read: (n) => this.timer.read(n), write: (n, v) => this.timer.write(n, v) },
-      sgi1r: (v) => this.vgic.sgi1r(v),
-      psci: {
-        cpuOn: (t, e, c) => psciCpuOn(this, this.settings.era, t, e, c),
-        affinityInfo: (t, l) => psciAffinityInfo(this, this.settings.era, t, l),
-        cpuOff: () => this.cpuOff(),
-      },
-    });
-    // One stage 2 per VM: every vCPU's VTTBR_EL2 points at the same tables.
-    if (id > 0) kvm.stage2 = this.vcpus[0]!.kvm.stage2;
-    cpu.clock = () => this.clock.now();
-    const timer = new GenericTimer(this.clock, () => Number(cpu.reg("CNTFRQ_EL0")), () => this.timerChanged(id));
-    cpu.mapDirect = (ipa) => kvm.mapDirect(ipa);
-    cpu.counterRead = (virtual, rt) => this.skipPolling(virtual, rt);
-    return { id, cpu, kvm, timer, exits: 0, steps: 0, blockedAt: 0, resume: "" };
-  }
-
-  /** kvm_reset_vcpu of vCPU `id`: registers reset, pc = `pc`, x0 = `x0`, its MPIDR, KVM's timer traps and vGIC view. */
+  /** kvm_reset_vcpu of vCPU `id` (vcpu-setup.ts): pc = `pc`, x0 = `x0`. */
   resetVcpu(id: number, pc: bigint, x0: bigint): void {
-    const v = this.vcpus[id]!;
-    if (id > 0) v.cpu.resetRegisters();
-    v.kvm.reset(pc, x0);
-    v.cpu.writeSysregValue("CNTHCTL_EL2", KVM_CNTHCTL);
-    v.cpu.setReg("VMPIDR_EL2", vcpuMpidr(id));
-    if (this.vgic) this.vgicCpu(v, this.vgic);
-    if (id > 0) {
-      // kvm_timer_vcpu_reset: both timers disabled, their deadlines gone.
-      for (const t of v.timer.timers) {
-        (t.ctl = 0), (t.fired = false);
-        this.clock.schedule(timerDeadlineName(id, t.def.name), null);
-      }
-    }
+    resetVcpu(this, id, pc, x0);
   }
 
   /** The VM's modelled time (core/clock.ts): counters, timers and blocking derive from it. */
@@ -201,112 +131,11 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   timer: GenericTimer;
   /** KVM's vGIC of this VM (kvm/vgic.ts). */
   vgic: Vgic;
-  /** Bus regions of the current vGIC (replaced with it). */
-  private gicRegions: { base: number; size: number }[] = [];
-
-  /** Create the vGIC (KVM_CREATE_DEVICE): distributor frames on the bus as in-kernel devices, GICV mapped directly (v2) or the ICC_* registers (v3). */
-  private makeVgic(version: GicVersion): Vgic {
-    for (const r of this.gicRegions) this.bus.remove(r.base);
-    const hooks = this.vcpus.map((x) => ({ timer: x.timer, onVirq: (on: boolean) => x.cpu.setVirq(on), onPhysical: () => (x.cpu.attention |= ATTN_STOP) }));
-    const v = new Vgic(version, () => this.settings.era, hooks, (t) => sgiPending(this, t));
-    v.load(this.sched.current);
-    const regions = [...distributorDevices(v.dist)];
-    if (version === "v2") regions.push(v.gicvDevice());
-    for (const r of regions) this.bus.add(r.base, r.size, r.device);
-    this.gicRegions = regions;
-    for (const x of this.vcpus) this.vgicCpu(x, v);
-    return v;
-  }
-
-  /** A vCPU's side of the vGIC: GICV mapped (v2) or the ICC_* system registers (v3), its timer's and the vGIC's registers. */
-  private vgicCpu(x: Arm64Vcpu, v: Vgic): void {
-    const version = v.version;
-    x.kvm.directMmio = version === "v2" ? [{ base: GICC_BASE, size: 0x2000 }] : [];
-    x.cpu.gicSysregs = version === "v3";
-    // ID_AA64PFR0_EL1.GIC (27:24): 1 = the GICv3 system-register interface (KVM sets it with a vGICv3).
-    const pfr0 = x.cpu.reg("ID_AA64PFR0_EL1") & ~(0xfn << 24n);
-    x.cpu.sysregs.set("ID_AA64PFR0_EL1", version === "v3" ? pfr0 | (1n << 24n) : pfr0);
-    x.cpu.sysregHook = {
-      read: (n) => x.timer.read(n) ?? (version === "v3" ? v.readIcc(n) : undefined),
-      write: (n, val) => x.timer.write(n, val) || (version === "v3" && v.writeIcc(n, val)),
-    };
-  }
-
-  /** A timer register of vCPU `id` changed: reschedule its deadlines and stop the running chunk at the next block boundary. */
-  private timerChanged(id: number): void {
-    const x = this.vcpus[id]!;
-    for (const t of x.timer.timers) this.clock.schedule(timerDeadlineName(id, t.def.name), x.timer.deadline(t));
-    x.cpu.attention |= ATTN_STOP;
-  }
-
-  /**
-   * Deadlines due: a timer's output goes high while the guest runs, which is a physical interrupt
-   * to the host (the virtual timer's PPI 27; the host hrtimer emulating the physical one) and so an
-   * IRQ exit; KVM injects the virtual interrupt on the way back in.
-   */
-  private fireDue(): void {
-    for (const name of this.clock.due()) {
-      const { id, timer } = timerOfDeadline(name);
-      const t = this.vcpus[id]!.timer.timers.find((x) => x.def.name === timer)!;
-      t.fired = true;
-      this.clock.schedule(name, null);
-      // Another vCPU's: it takes the interrupt when it runs (an IRQ exit), or wakes from WFI with its line high.
-      if (id === this.sched.current) this.vgic.raisePhysical(t.def.intid);
-      else if (this.sched.states[id] === "running") this.vgic.raisePhysicalOn(id, t.def.intid);
-      else this.vgic.withVcpu(id, () => this.vgic.syncTimers());
-    }
-  }
+  /** Bus regions of the current vGIC (replaced with it: vcpu-setup.ts makeVgic). */
+  gicRegions: { base: number; size: number }[] = [];
 
   /** Polling loops found (spin.ts), by the guest-physical address of their counter read. */
-  private readonly pollLoops = new Map<number, PollLoop | null>();
-
-  /** At a counter read: skip the iterations of a recognised polling loop that would not end it (spin.ts). */
-  private skipPolling(virtual: boolean, rt: number): void {
-    const cpu = this.cpu;
-    if (cpu.attention !== 0) return;
-    if (this.sched.count > 1 && othersRunnable(this)) return;
-    let pa: number;
-    try {
-      pa = cpu.mmu.translate(cpu.state.pc, "fetch", cpu.state.el);
-    } catch {
-      return;
-    }
-    const mem = this.memory;
-    let loop = this.pollLoops.get(pa);
-    if (loop === undefined || (loop !== null && loop.words.some((w, i) => mem.read32(loop!.first + 4 * i) !== w))) {
-      loop = analysePollLoop((p) => mem.read32(p), pa, rt);
-      this.pollLoops.set(pa, loop);
-    }
-    if (loop === null) return;
-    const x = cpu.state.x;
-    const freq = Number(cpu.reg("CNTFRQ_EL0"));
-    const off = virtual ? this.timer.cntvoff : 0n;
-    const clock = this.clock;
-    const now = clock.now();
-    const count = clock.ticks(freq, now) - off;
-    const skip = cyclesToSkip(loop, count, loop.start >= 0 ? x[loop.start]! : 0n, x[loop.bound]!, now, clock.next, (t) => clock.cycleOfTick(t + off, freq));
-    if (skip > 0) clock.skip(skip);
-  }
-
-  /** kvm_vcpu_block for WFI: ns blocked (0 when an interrupt is pending), or -1 when nothing can wake the vCPU. */
-  private block(): number {
-    if (this.vgic.pendingForVcpu()) return 0;
-    if (this.sched.count > 1) return blockVcpu(this);
-    const slept = this.clock.sleepToNext();
-    if (slept < 0) return -1;
-    // The timer that woke the vCPU: the host took its interrupt while the vCPU slept (no exit).
-    for (const name of this.clock.due()) {
-      const t = this.timer.timers.find((x) => x.def.name === name)!;
-      t.fired = true;
-      this.clock.schedule(name, null);
-    }
-    this.vgic.syncTimers();
-    const ns = this.clock.nanos(slept);
-    this.emit("kvm_vcpu_wakeup", { ns, waited: true, valid: true });
-    return Math.max(1, ns);
-  }
-
-
+  readonly pollLoops = new Map<number, PollLoop | null>();
 
   get console(): string {
     return this.uart.output;
@@ -350,9 +179,16 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   private baseCycles(ec: number): number {
     return (this.baseCyclesCache[ec] ??= exitCost(reasonName(ec), {}, this.switchVariant).cycles);
   }
+  /** The cost of an MMIO exit handled in the kernel or by the VMM, by exit code (cached per variant like baseCycles). */
+  private mmioCyclesCache: number[] = [];
+  private mmioCycles(ec: number, userspace: boolean, kernelMmio: boolean): number {
+    return (this.mmioCyclesCache[ec * 4 + (userspace ? 2 : 0) + (kernelMmio ? 1 : 0)] ??= exitCost(exceptionClass(ec).name, { userspace, kernelMmio }, this.switchVariant).cycles);
+  }
   private variantCode = 0;
-  private switchChanged(): void {
+  /** The switch variant's settings changed (model, era, gic): the per-exit costs are recomputed. */
+  switchChanged(): void {
     this.baseCyclesCache = [];
+    this.mmioCyclesCache = [];
     this.variantCode = variantId(this.switchVariant);
   }
 
@@ -496,7 +332,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     // the next instruction; otherwise the chunk ends at the next deadline (one cycle per instruction).
     const clock = this.clock;
     if (clock.next !== Infinity || this.vgic.physical.size) {
-      if (clock.next <= clock.now()) this.fireDue();
+      if (clock.next <= clock.now()) fireDue(this);
       if (this.vgic.physical.size) {
         this.cpu.attention &= ~ATTN_STOP;
         this.irqExit();
@@ -537,14 +373,14 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   private handleExitAt(index: number): HandleResult {
     const store = this.exits;
     const code = store.codeOf(index);
-    const r = code === EXIT_IRQ ? this.handleIrqExit() : handleExit(this.kvm, code);
+    const r = code === EXIT_IRQ ? handleIrqExit(this) : handleExit(this.kvm, code);
     let cycles = this.baseCycles(code);
     const flush = this.kvm.lastFlushBytes;
     const user = this.kvm.lastUserspace;
     const kernelMmio = this.kvm.lastKernelMmio;
     if (flush || user || kernelMmio) {
       // What handling turned out to need: recorded in the exit's columns, its cycles recomputed.
-      cycles = exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }, this.switchVariant).cycles;
+      cycles = flush ? exitCost(exceptionClass(code).name, { flushBytes: flush, userspace: user, kernelMmio }, this.switchVariant).cycles : this.mmioCycles(code, user, kernelMmio);
       this.kvm.lastKernelMmio = false;
       (store.chunk(index)[this.exitCols.flush] as Float64Array)[index & CHUNK_MASK] = flush;
       if (user) store.setFlags(index, store.row(index).flags | F_USER);
@@ -593,40 +429,25 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   }
 
   fireTimers(): void {
-    this.fireDue();
+    fireDue(this);
   }
 
   /** PSCI CPU_OFF of the loaded vCPU: true when it was the last one on. */
-  private cpuOff(): boolean {
+  cpuOff(): boolean {
     return this.sched.count === 1 ? true : powerOff(this);
   }
 
-  /** handle_exit for ARM_EXCEPTION_IRQ: the host handled its interrupt already; resume (KVM returns 1). */
-  private handleIrqExit(): HandleResult {
-    const what = [...this.vgic.physical].sort((a, b) => a - b);
-    this.vgic.physical.clear();
-    this.kvm.count("irq_exits");
-    this.kvm.lastFlushBytes = 0;
-    this.kvm.lastUserspace = false;
-    return { action: "resume", message: `IRQ exit: physical interrupt ${what.map((i) => `${i} (${irqName(i)})`).join(", ")} taken by the host; KVM resumes the guest` };
-  }
-
   /**
-   * `irq N` from the VMM (KVM_IRQ_LINE, level high then low for an edge): the distributor's
-   * interrupt N; a running vCPU is kicked (an IRQ exit) so the interrupt reaches it at entry.
+   * `irq N` from the VMM (KVM_IRQ_LINE: irq.ts): a PPI to the selected vCPU (`vcpu N`), an SPI to
+   * the distributor; the vCPU it reaches is kicked.
    */
   injectIrq(intid: number): string {
-    if (!Number.isInteger(intid) || intid < 16 || intid >= 288) throw new ExitlabError(`interrupt ${intid} out of range`, "irq takes a PPI (16..31) or an SPI (32..287) INTID; SGIs come from the guest (GICD_SGIR, ICC_SGI1R_EL1)");
-    const type = intid < 32 ? 2 : 1;
-    this.emit("kvm_irq_line", { type, vcpu_idx: 0, irq_num: intid < 32 ? intid : intid - 32, level: 1 });
-    this.vgic.injectLine(intid, true);
-    if (this.vgic.dist.edge[intid] === 0) {
-      // The VMM lowers the line again at once (a pulse): the latch keeps it pending for the guest.
-      this.vgic.dist.latch[intid] = 1;
-      this.vgic.injectLine(intid, false);
-    }
-    this.vgic.raisePhysical(-1);
-    return `interrupt ${intid} (${irqName(intid)}) injected${this.vgic.dist.enabled[intid] ? "" : ", disabled in the distributor: it stays pending"}`;
+    return injectIrq(this, intid, this.selected);
+  }
+
+  /** A KVM tracepoint of this VM, stamped now (for the modules that act for the machine). */
+  traceEvent(name: Arm64TracepointName, fields: Record<string, FieldValue>): void {
+    this.emit(name, fields);
   }
 
   // ---- registers, memory, settings ----
@@ -670,52 +491,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
 
   set(name: string, value: FieldValue): void {
     if (this.setCap(name, value)) return;
-    const v = checkSetting(this.arch, name, value);
-    switch (name) {
-      case "era":
-        this.settings.era = v as Arm64Settings["era"];
-        this.switchChanged();
-        return;
-      case "model":
-        this.settings.model = v as HypModel;
-        this.switchChanged();
-        return;
-      case "stepLimit":
-        this.settings.stepLimit = v as number;
-        return;
-      case "granule":
-        if (v !== this.settings.granule) {
-          // A different host page size means a new, empty stage 2: every page faults in again.
-          this.settings.granule = v as Arm64Settings["granule"];
-          this.kvm.rebuildStage2();
-        }
-        return;
-      case "pair_mmio":
-        this.settings.pair_mmio = v as boolean;
-        return;
-      case "jit":
-        this.settings.jit = v as boolean;
-        this.engine.jit = v as boolean;
-        return;
-      case "vcpus":
-        if (v !== this.sched.count) throw new ExitlabError(`a booted VM keeps its ${this.sched.count} vCPU${this.sched.count === 1 ? "" : "s"} (KVM creates them before the first run)`, "`set vcpus N` before `vm boot` boots VMs with N");
-        return;
-      case "quantum":
-        this.settings.quantum = v as number;
-        this.sched.quantum = v as number;
-        return;
-      case "gic":
-        if (v !== this.settings.gic) {
-          // A new vGIC (KVM_CREATE_DEVICE of the other kind): its state starts afresh.
-          this.settings.gic = v as GicVersion;
-          this.vgic.sync();
-          this.vgic = this.makeVgic(v as GicVersion);
-          this.switchChanged();
-        }
-        return;
-    }
+    applyArm64Setting(this, name, value);
   }
-
 
   setTrap(trap: TrapRequest, enabled: boolean): string {
     return applyTrap(this, trap, enabled);
@@ -728,16 +505,6 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
 
 /** kvm_arm_exception_type (arch/arm64/include/asm/kvm_asm.h): ARM_EXCEPTION_IRQ 0, ARM_EXCEPTION_TRAP 2. */
 const ARM_EXCEPTION_IRQ = 0, ARM_EXCEPTION_TRAP = 2;
-
-/** What an interrupt is on this machine, for messages. */
-function irqName(intid: number): string {
-  if (intid === -1) return "kick";
-  if (intid < 16) return "SGI";
-  if (intid === 25) return "vGIC maintenance";
-  if (intid === 27) return "virtual timer";
-  if (intid === 30) return "physical timer";
-  return intid < 32 ? "PPI" : "SPI";
-}
 
 export function createArm64Machine(options: MachineOptions = {}): Arm64Machine {
   return new Arm64Machine(options);

@@ -12,6 +12,9 @@ import type { VirtualClock } from "../core/clock.js";
 import type { Vgic } from "./kvm/vgic.js";
 import type { Arm64Vcpu } from "./vcpu-state.js";
 import { VCPU_BLOCKED } from "./kvm/vcpu.js";
+import { ATTN_STOP } from "./interrupts.js";
+import type { GenericTimer } from "./timer.js";
+import type { FieldValue } from "../core/trace.js";
 
 /** What SMP scheduling needs of the machine. */
 export interface SmpMachine {
@@ -51,6 +54,34 @@ export function blockVcpu(m: SmpMachine): number {
   return VCPU_BLOCKED;
 }
 
+/** What kvm_vcpu_block needs beyond SmpMachine: the loaded vCPU's timer and the trace. */
+export interface BlockingMachine extends SmpMachine {
+  readonly timer: GenericTimer;
+  traceEvent(name: "kvm_vcpu_wakeup", fields: Record<string, FieldValue>): void;
+}
+
+/**
+ * kvm_vcpu_block for WFI of the loaded vCPU: ns blocked (0 when an interrupt is pending), -1 when
+ * nothing can wake it, VCPU_BLOCKED when other vCPUs run meanwhile (it sleeps: blockVcpu). With
+ * one vCPU, modelled time jumps to the next deadline and the timer that woke it fires (the host
+ * took its interrupt while the vCPU slept: no exit); traced kvm_vcpu_wakeup.
+ */
+export function kvmVcpuBlock(m: BlockingMachine): number {
+  if (m.vgic.pendingForVcpu()) return 0;
+  if (m.sched.count > 1) return blockVcpu(m);
+  const slept = m.clock.sleepToNext();
+  if (slept < 0) return -1;
+  for (const name of m.clock.due()) {
+    const t = m.timer.timers.find((x) => x.def.name === name)!;
+    t.fired = true;
+    m.clock.schedule(name, null);
+  }
+  m.vgic.syncTimers();
+  const ns = m.clock.nanos(slept);
+  m.traceEvent("kvm_vcpu_wakeup", { ns, waited: true, valid: true });
+  return Math.max(1, ns);
+}
+
 /** kvm_psci_vcpu_off for the loaded vCPU; true when no vCPU is left on (the VM stops). */
 export function powerOff(m: SmpMachine): boolean {
   m.sched.set(m.sched.current, "off");
@@ -83,6 +114,35 @@ function wakeIfPending(m: SmpMachine, id: number): void {
     m.sched.set(id, "running");
     m.vcpus[id]!.resume = "wake";
   }
+}
+
+/**
+ * YIELD on the loaded vCPU (a spin-wait hint): its quantum ends at the next block boundary and the
+ * next runnable vCPU takes over — when that can help: the yielding vCPU made progress since its
+ * last YIELD (it took an exit or an interrupt: it may have set what another waits for), or another
+ * vCPU has an interrupt or kick waiting (it may be what this one waits for). A guest spinning on a
+ * flag another vCPU sets (kvm-unit-tests' cpu_relax() is YIELD) then waits a few instructions,
+ * not a quantum, as on QEMU's round-robin TCG, whose helper_yield ends the time slice
+ * (target/arm/tcg/op_helper.c); a vCPU that only spins keeps its quantum (no ping-pong of
+ * spinning vCPUs). Real KVM runs the vCPUs in parallel; this keeps a spinning vCPU from holding
+ * the modelled time of the one it waits for.
+ */
+export function yieldVcpu(m: SmpMachine & { readonly cpu: { attention: number } }): void {
+  const id = m.sched.current;
+  const v = m.vcpus[id]!;
+  const progressed = v.exits !== v.exitsAtYield;
+  v.exitsAtYield = v.exits;
+  if (m.sched.pin !== null || !othersRunnable(m)) return;
+  if (!progressed && !othersKicked(m)) return;
+  m.sched.left = 0;
+  m.cpu.attention |= ATTN_STOP;
+}
+
+/** Whether a running vCPU other than the loaded one has a physical interrupt or kick waiting (an IRQ exit when it runs). */
+function othersKicked(m: SmpMachine): boolean {
+  const st = m.sched.states;
+  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running" && m.vgic.physicals[i]!.size) return true;
+  return false;
 }
 
 /** Whether a vCPU other than the loaded one can run: then a polling loop's time is not skipped (the other may end it). */

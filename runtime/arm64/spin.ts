@@ -14,6 +14,8 @@
 // Sources: Arm ARM C6.2 (SUB (shifted register), CMP, B.cond, condition codes HI/HS/LO/LS).
 
 import { decodeA64 } from "./isa/decode.js";
+import type { Arm64Machine } from "./machine.js";
+import { othersRunnable } from "./smp.js";
 
 /** Instructions allowed in the loop besides the read, subtraction, compare and branch: no state changes. */
 const HINTS = new Set(["YIELD", "NOP", "ISB", "DSB", "DMB", "SEV", "SEVL"]);
@@ -91,4 +93,37 @@ export function cyclesToSkip(loop: PollLoop, count: bigint, startValue: bigint, 
   let k = Math.ceil((at - now) / loop.length);
   if (Number.isFinite(limit)) k = Math.min(k, Math.floor((limit - now) / loop.length) - 1);
   return k > 0 ? k * loop.length : 0;
+}
+
+/**
+ * At a counter read (MRS CNTVCT_EL0 / CNTPCT_EL0 into Xrt, `virtual` for the virtual count) of the
+ * loaded vCPU of `m`: skip the iterations of a recognised polling loop that would not end it.
+ * `loops` caches the analysis by the guest-physical address of the read (null: not a loop). No
+ * skip while another vCPU can run (it may end the loop) or the CPU has work pending (attention).
+ */
+export function skipPolling(m: Arm64Machine, loops: Map<number, PollLoop | null>, virtual: boolean, rt: number): void {
+  const cpu = m.cpu;
+  if (cpu.attention !== 0) return;
+  if (m.sched.count > 1 && othersRunnable(m)) return;
+  let pa: number;
+  try {
+    pa = cpu.mmu.translate(cpu.state.pc, "fetch", cpu.state.el);
+  } catch {
+    return;
+  }
+  const mem = m.memory;
+  let loop = loops.get(pa);
+  if (loop === undefined || (loop !== null && loop.words.some((w, i) => mem.read32(loop!.first + 4 * i) !== w))) {
+    loop = analysePollLoop((p) => mem.read32(p), pa, rt);
+    loops.set(pa, loop);
+  }
+  if (loop === null) return;
+  const x = cpu.state.x;
+  const freq = Number(cpu.reg("CNTFRQ_EL0"));
+  const off = virtual ? m.timer.cntvoff : 0n;
+  const clock = m.clock;
+  const now = clock.now();
+  const count = clock.ticks(freq, now) - off;
+  const skip = cyclesToSkip(loop, count, loop.start >= 0 ? x[loop.start]! : 0n, x[loop.bound]!, now, clock.next, (t) => clock.cycleOfTick(t + off, freq));
+  if (skip > 0) clock.skip(skip);
 }

@@ -137,7 +137,7 @@ const ARM64_TRACEPOINT_ROWS = [
   {
     name: "kvm_irq_line",
     fields: traceFields("type:u32 vcpu_idx:u32 irq_num:u32 level:u32"),
-    doc: "The VMM raised an interrupt line (KVM_IRQ_LINE): type 1 = SPI (num counts from 32), 2 = PPI.",
+    doc: "The VMM raised an interrupt line (KVM_IRQ_LINE): type 1 = SPI, 2 = PPI (to vcpu_idx); num is the INTID (arch/arm64/kvm/arm.c kvm_vm_ioctl_irq_line).",
     source: SRC_2015,
     eras: {
       "2015": {

@@ -20,6 +20,8 @@ export interface Arm64Vcpu {
   readonly timer: GenericTimer;
   /** Exits it took. */
   exits: number;
+  /** `exits` at its last YIELD (smp.ts yieldVcpu: did it make progress since). */
+  exitsAtYield: number;
   /** Guest instructions it retired. */
   steps: number;
   /** The modelled cycle it blocked at (WFI), for kvm_vcpu_wakeup's time. */

@@ -29,8 +29,16 @@ function trappedBy(trap: SysregDef["trap"]): string {
   return bit.includes(".") ? bit : `HCR_EL2.${trap === "tvm" ? "TVM" : bit}`;
 }
 
-/** `show gic`: the vGIC's version, distributor state of every interrupt in use, the list registers. */
+/**
+ * `show gic`: the vGIC's version, distributor state of every interrupt in use, the list registers,
+ * as the selected vCPU (`vcpu N`) sees them: its banked SGIs and PPIs (GICv3 redistributor, GICv2
+ * banked registers), its CPU interface and list registers.
+ */
 function gicView(m: Arm64Machine): MachineView {
+  return m.vgic.withVcpu(m.selected, () => gicViewLoaded(m));
+}
+
+function gicViewLoaded(m: Arm64Machine): MachineView {
   const v = m.vgic, d = v.dist, c = v.cpuif;
   m.vgic.syncTimers();
   const rows: FieldValue[][] = [];
@@ -49,15 +57,15 @@ function gicView(m: Arm64Machine): MachineView {
   rows.push(["cpu interface", v3 ? `ICC_IGRPEN1 ${c.enabled ? 1 : 0}` : `GICV_CTLR ${c.enabled ? 1 : 0}`, `PMR ${hex(c.pmr)}`, `running ${c.runningPriority > 0xff ? "idle" : hex(c.runningPriority)}`, c.virq ? "vIRQ signalled" : "no vIRQ", ""]);
   rows.push(["counts", `maintenance ${v.stats.maintenance}`, `exitless EOIs of HW interrupts ${v.stats.eoiExitless}`, `VMM injections ${v.stats.injected}`, `SGIs ${v.stats.sgis}`, ""]);
   return {
-    title: `${v3 ? "GICv3" : "GICv2"} (KVM vGIC, ${m.settings.era}: the virtual timer ${HW_MAPPED_TIMER[m.settings.era] ? "HW-mapped, its EOI exits nowhere" : "injected as a plain level interrupt, its EOI raises the maintenance interrupt"})`,
+    title: `${v3 ? "GICv3" : "GICv2"}${m.sched.count > 1 ? ` as vCPU ${m.selected} sees it` : ""} (KVM vGIC, ${m.settings.era}: the virtual timer ${HW_MAPPED_TIMER[m.settings.era] ? "HW-mapped, its EOI exits nowhere" : "injected as a plain level interrupt, its EOI raises the maintenance interrupt"})`,
     columns: ["where", "interrupt / value", "enable", "state", "priority", "config"],
     rows,
   };
 }
 
-/** `show timer`: the counter and both EL1 timers, computed from modelled time now. */
+/** `show timer`: the counter and the selected vCPU's (`vcpu N`) two EL1 timers, computed from modelled time now. */
 function timerView(m: Arm64Machine): MachineView {
-  const g = m.timer;
+  const g = m.viewVcpu.timer;
   const rows: FieldValue[][] = [
     ["modelled time", `${m.clock.now()} cycles`, `${m.clock.idle - m.clock.skipped} blocked`, `${m.clock.skipped} in skipped polling loops`, "", ""],
     ["CNTPCT_EL0", hex(g.physicalCount()), "", "", "", `CNTFRQ_EL0 ${g.freq()} Hz`],
@@ -67,7 +75,7 @@ function timerView(m: Arm64Machine): MachineView {
     const at = g.deadline(t);
     rows.push([`${t.def.prefix}_CTL_EL0 (${t.def.name})`, hex(t.readCtl()), `CVAL ${hex(t.cval)}`, `TVAL ${BigInt.asIntN(32, t.readTval())}`, `INTID ${t.def.intid}${t.output() ? " asserted" : ""}`, at === null ? (t.fired ? "fired" : "not armed") : `fires at cycle ${at}`]);
   }
-  return { title: "generic timer (Arm ARM D11)", columns: ["register", "value", "compare", "remaining ticks", "interrupt", "deadline"], rows };
+  return { title: `generic timer${m.sched.count > 1 ? ` of vCPU ${m.selected}` : ""} (Arm ARM D11)`, columns: ["register", "value", "compare", "remaining ticks", "interrupt", "deadline"], rows };
 }
 
 /** The selected vCPU's last exit: the pending one, else its newest kept (undefined: none). */

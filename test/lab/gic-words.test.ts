@@ -16,7 +16,7 @@ describe("interrupt words", () => {
     const trace = renderAllText(lab.run("run\nshow trace\nexpect count(exits where reason == IRQ) == 1, \"the kick\""));
     expect(trace).not.toMatch(/Error|Expectation/);
     // the injection kicks the running vCPU: the first thing the next run does is an IRQ exit
-    expect(trace).toContain("kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 8, level: 1");
+    expect(trace).toContain("kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1");
   });
 
   test("irq with a bad number is an error naming the place (an arm64 INTID, an x86 vector)", async () => {

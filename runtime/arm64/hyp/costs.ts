@@ -12,9 +12,15 @@
 // Dall, Li, Nieh, "Optimizing the Design and Implementation of the Linux ARM Hypervisor", USENIX
 // ATC 2017, Table 3 (microbenchmarks, cycles): Hypercall KVM ARM 2,896 → optimised KVM ARM with the
 // host at EL2 (the VHE design) 376; x86 KVM 1,437.
-// These figures are RECALLED from the papers, not verified against a stored copy: the search
-// corpora hold the papers' landing pages and abstracts, not their tables. Treat them as estimates
-// until checked; each constant below says which row it is fitted to.
+// These figures are RECALLED from the papers, not verified against a stored copy. Searched again
+// (2026-11-30, the pages and code corpora: the papers' titles, "Table II", the row names, the
+// figures themselves): the stored pages hold the ISCA 2016 paper's first page and abstract
+// (pdfslide.net, acemap, Linaro's "On the Performance of ARM Virtualization"), the ATC 2017
+// paper's first page (docslib.org, pdfslide.net) and a thesis chapter introducing the same
+// microbenchmarks (1library.net), none of them the tables' text. So no figure below is checked;
+// treat them as estimates; each constant says which row it is fitted to. What the model is held
+// to is the papers' ordering (README, "micro-bench"): virtual EOI < hypercall < interrupt
+// controller trap < virtual IPI, and VHE below nVHE for every exit.
 // The gaps `show costs` shows, explained: the 2015 nVHE hypercall lands at -11 % of 6,500 (the
 // FP/SIMD save/restore of Table III, ~590 cycles, is not modelled: the CPU has no FP). The VHE
 // hypercall is far above ATC 2017's optimised figure because what remains is the host side, kept

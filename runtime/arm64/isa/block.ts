@@ -68,7 +68,9 @@ export function blockSource(insns: readonly BlockInsn[], allowLoop: boolean, con
     if (e.branch) {
       const { cond, target } = e.branch;
       loop = allowLoop && target.lo === start.lo && target.hi === start.hi;
-      if (loop) tail = `if (${cond}) { n += ${len}; if (n + ${len} <= budget) continue; ${pcSet(REG.PC, start)} ${SYNC} return n; }\n${pcSet(REG.PC, next)} ${SYNC} return n + ${len};`;
+      // A loop that yields (a spin-wait) also ends when the yield asked for attention (E.onYield: another vCPU's turn).
+      const more = insns.some((x) => x.spec.name === "YIELD") ? `n + ${len} <= budget && E.attention === 0` : `n + ${len} <= budget`;
+      if (loop) tail = `if (${cond}) { n += ${len}; if (${more}) continue; ${pcSet(REG.PC, start)} ${SYNC} return n; }\n${pcSet(REG.PC, next)} ${SYNC} return n + ${len};`;
       else if (cond === "true") tail = `${pcSet(REG.PC, target)} ${SYNC} return n + ${len};`;
       else tail = `if (${cond}) { ${pcSet(REG.PC, target)} } else { ${pcSet(REG.PC, next)} }\n${SYNC} return n + ${len};`;
     } else if (e.indirect) tail = `R[${REG.PC}] = R[${REG.NPC}]; R[${REG.PC + 1}] = R[${REG.NPC + 1}]; ${e.bridged ? "" : SYNC} return n + ${len};`;

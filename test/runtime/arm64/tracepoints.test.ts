@@ -222,7 +222,8 @@ const ROWS: Record<string, Row[]> = {
   kvm_irq_line: [
     {
       // arch/arm/kvm/trace.h kvm_irq_line: "Inject %s interrupt (%d), vcpu->idx: %d, num: %d, level: %d";
-      // an SPI's num counts from 32 (KVM_ARM_IRQ_TYPE_SPI = 1), a PPI's is its INTID (type 2).
+      // kvm_vm_ioctl_irq_line traces the irq word's fields: num is the INTID for both an SPI (type 1,
+      // 32 and up: a num below 32 is -EINVAL) and a PPI (type 2); vcpu_idx is the PPI's target.
       what: "the VMM raises SPI 40 and PPI 20",
       guest: "nop",
       before: (m) => {
@@ -231,8 +232,8 @@ const ROWS: Record<string, Row[]> = {
       },
       names: ["kvm_irq_line"],
       expected: {
-        "2015": ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 8, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
-        today: ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 8, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
+        "2015": ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
+        today: ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
       },
     },
   ],

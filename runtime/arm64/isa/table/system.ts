@@ -27,7 +27,9 @@ const HINTS: [string, number][] = [["nop", 0], ["yield", 1], ["wfe", 2], ["wfi",
 for (const [mn, op2] of HINTS) {
   decls.push({
     name: mn.toUpperCase(), pattern: `11010101000000110010 0000 ${op2.toString(2).padStart(3, "0")} 11111`, syntax: mn,
-    ...(mn === "wfi" || mn === "wfe" ? { exec: (env: A64Env) => env.wait(mn === "wfe") } : { gen: () => {} }),
+    // YIELD hints that the PE spins (Arm ARM C6.2.YIELD); an environment may act on it (onYield:
+    // an SMP machine lets another vCPU run, as QEMU's round-robin TCG does in helper_yield).
+    ...(mn === "wfi" || mn === "wfe" ? { exec: (env: A64Env) => env.wait(mn === "wfe") } : mn === "yield" ? { gen: (_f: A64Fields, g: Gen) => g.emit("if (E.onYield) E.onYield();") } : { gen: () => {} }),
   });
 }
 decls.push({
