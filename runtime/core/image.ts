@@ -18,7 +18,7 @@ export interface ImageSegment {
 export function writeSegments(memory: GuestMemory, segments: readonly ImageSegment[]): void {
   for (const seg of segments) {
     memory.writeBytes(seg.address, seg.bytes);
-    if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
+    if (seg.zero) memory.zero(seg.address + seg.bytes.length, seg.zero);
   }
 }
 

@@ -122,6 +122,21 @@ describe("x86 multiboot kernels", () => {
     expect(multibootInfo(128 << 20, "").length).toBe(89);
   });
 
+  test("a segment of several pages at an unaligned address, with a .bss of several pages: copied and cleared whole", () => {
+    const data = Array.from({ length: 3 * 4096 + 0x123 }, (_, i) => (i * 13 + 5) & 0xff);
+    const bss = 2 * 4096 + 0x80;
+    const f = elf({ bits: 32, machine: 3, entry: 0x40_080c, segs: [{ paddr: 0x40_0800, bytes: [...MB, 0xf4, ...data], memsz: 13 + data.length + bss }] });
+    const m = createMachine("x86_64", { guest: { image: f } });
+    expect(m.pc).toBe(0x40_080cn);
+    expect([...m.readPhysical(0x40_0800 + 13, data.length)]).toEqual(data);
+    const end = 0x40_0800 + 13 + data.length;
+    expect(m.readPhysical(end, bss)).toEqual(new Uint8Array(bss));
+    // The .bss pages past the data are never written: they read as zero without backing pages.
+    expect(m.memory.allocatedPage(end + 4096)).toBeUndefined();
+    expect(m.memory.allocatedPage(0x40_3000)).toBeDefined();
+    expect(m.run().message).toMatch(/^HLT with interrupts disabled/);
+  });
+
   test("bad files: no Multiboot header, another machine's ELF", () => {
     expect(() => parseMultibootElf(new Uint8Array(64), "z.bin")).toThrow(/z\.bin is not a multiboot kernel/);
     const arm = elf({ bits: 64, machine: 183, entry: 0, segs: [{ paddr: 0x40_0000, bytes: MB }] });
