@@ -4,6 +4,7 @@
 // installed (CI installs qemu-system-arm and qemu-system-x86), QEMU is run again and must still
 // print the recorded lines (the reference is checked, not only remembered).
 
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -46,6 +47,13 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
   test("the corpus is there (EXITLAB_REQUIRE_KUT makes its absence a failure)", () => {
     expect(existsSync(KUT), KUT).toBe(true);
   });
+
+  test("the CLI with --no-qemu runs exitlab alone and says why there is no reference (needs dist/)", () => {
+    const r = spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", join(KUT, "x86_64"), "--arch", "x86_64", "--only", "eventinj", "--no-qemu"], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("1 x86_64 entries on exitlab (--no-qemu: no reference)");
+    expect(r.stdout).toMatch(/^eventinj\b.*\bPASS\b/m);
+  }, 120_000);
 
   for (const arch of ["arm64", "x86_64"] as const) {
     const names = Object.keys(EXPECTED[arch] ?? {});
