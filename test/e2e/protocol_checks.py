@@ -16,6 +16,16 @@ def run(kc, code, timeout=30):
     r = kc.execute_interactive(code, output_hook=lambda m: outs.append(m), timeout=timeout)
     return r["content"], outs
 
+def started(kc, msg_id, timeout=30):
+    """Wait until the kernel has begun the cell (its execute_input on iopub): an interrupt sent
+    before that finds no cell to stop, so a loaded machine would otherwise lose it."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = kc.get_iopub_msg(timeout=deadline - time.time())
+        if m["msg_type"] == "execute_input" and m["parent_header"].get("msg_id") == msg_id:
+            return
+    raise TimeoutError("the cell never started")
+
 km, kc = start_new_kernel(kernel_name=sys.argv[1] if len(sys.argv) > 1 else "exitlab")
 try:
     # A syntax error, then a good cell.
@@ -28,7 +38,7 @@ try:
     check("good cell after error", c["status"] == "ok", str(c))
 
     # Interrupt a runaway guest (message mode), then the VM is intact.
-    msg_id = kc.execute("run")
+    started(kc, kc.execute("run"))
     time.sleep(1.0)
     t0 = time.time()
     km.interrupt_kernel()
@@ -40,7 +50,7 @@ try:
 
     # The same with SIGINT (interrupt_mode "signal"), the kernel process survives it.
     import signal
-    kc.execute("run")
+    started(kc, kc.execute("run"))
     time.sleep(1.0)
     km.signal_kernel(signal.SIGINT)
     reply = kc.get_shell_msg(timeout=20)
@@ -53,7 +63,7 @@ try:
     c, outs = run(kc, "vm boot x86_64 asm mode 32 {\n  movl $0x6000000, %ecx\n  movl $0x1000000, %edi\n  rep stosb\n  hlt\n}")
     # Sent right after the SIGINT's error reply: run, not aborted by stop_on_error (abort_checks.py).
     check("the cell after an error reply runs", c["status"] == "ok", str(c))
-    kc.execute("run")
+    started(kc, kc.execute("run"))
     time.sleep(1.0)
     t0 = time.time()
     km.interrupt_kernel()
