@@ -5,7 +5,8 @@
 // print the recorded lines (the reference is checked, not only remembered).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
@@ -42,6 +43,23 @@ function hostTimed(lines: readonly string[]): string[] {
     return `${m[1]}${left > 0 ? `, ${left} unexpected failures` : ""}${m[3]}`;
   });
 }
+
+test("an entry whose binary is not in the directory is a NO FILE row, one the loader refuses a LOAD ERROR row: the table is still printed (CLI, needs dist/)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "exitlab-kut-"));
+  try {
+    writeFileSync(join(dir, "unittests.cfg"), "[gone]\nfile = gone.flat\narch = x86_64\n\n[here]\nfile = here.flat\n");
+    // here.flat: not a multiboot kernel, so exitlab's loader refuses it; the table still has both rows.
+    writeFileSync(join(dir, "here.flat"), "not an ELF file");
+    const r = spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", dir, "--arch", "x86_64", "--no-qemu"], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toContain("  gone: exitlab NO FILE\n");
+    expect(r.stdout).toMatch(/^gone\s+gone\.flat \(not in the directory\)\s+\(no QEMU\)\s+NO FILE\b/m);
+    expect(r.stderr).toContain("  here: exitlab LOAD ERROR\n");
+    expect(r.stdout).toMatch(/^here\s+-\s+\(no QEMU\)\s+LOAD ERROR\b/m);
+    expect(r.status, r.stderr).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
 
 describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kvm-unit-tests entries that match QEMU line for line", () => {
   test("the corpus is there (EXITLAB_REQUIRE_KUT makes its absence a failure)", () => {
