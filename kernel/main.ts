@@ -28,10 +28,22 @@ async function main(argv: string[]): Promise<void> {
     // language (a custom backend is asked through the worker).
     info: custom ? undefined : KERNEL_INFO,
     onShutdown: () => process.exit(0),
+    stallAfterErrorMs: stallMs(process.env.EXITLAB_KERNEL_STALL_AFTER_ERROR_MS),
   });
   // interrupt_mode "signal": Jupyter sends SIGINT; a running guest stops at the next instruction.
   process.on("SIGINT", () => kernel.interrupt());
   await kernel.start();
+}
+
+/** EXITLAB_KERNEL_STALL_AFTER_ERROR_MS: fault injection for the protocol checks (KernelOptions.stallAfterErrorMs), 0 to 10,000 ms. */
+function stallMs(text: string | undefined): number {
+  if (text === undefined || text === "") return 0;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 10_000) {
+    process.stderr.write(`[exitlab kernel] EXITLAB_KERNEL_STALL_AFTER_ERROR_MS must be an integer from 0 to 10000, not ${JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return ms;
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

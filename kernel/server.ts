@@ -50,6 +50,12 @@ export interface KernelOptions {
   info?: KernelInfo;
   /** Called after shutdown_request has been answered. */
   onShutdown?: (restart: boolean) => void;
+  /**
+   * Fault injection for the protocol checks (test/e2e/abort_checks.py): after an execute_request's
+   * error reply the kernel waits this many milliseconds, event loop running, before it answers the
+   * requests it aborts; a kernel descheduled under load does the same. Default 0.
+   */
+  stallAfterErrorMs?: number;
 }
 
 export class Kernel {
@@ -229,6 +235,10 @@ export class Kernel {
       }
       if (outcome.status === "error") {
         if (!silent) await this.publish("error", { ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback }, msg.header);
+        // stop_on_error aborts the execute requests queued when the error happened: taken now,
+        // before the reply leaves, so a request the client sends after seeing the reply is never
+        // among them however late the kernel gets to answering the aborted ones.
+        const doomed = stopOnError ? this.shellQueue.filter((m) => m.header.msg_type === "execute_request") : [];
         await this.reply(msg, ch, "execute_reply", {
           status: "error",
           execution_count: count,
@@ -236,7 +246,9 @@ export class Kernel {
           evalue: outcome.evalue,
           traceback: outcome.traceback,
         });
-        if (stopOnError) await this.abortQueued();
+        const stall = this.options.stallAfterErrorMs ?? 0;
+        if (stall > 0) await new Promise((r) => setTimeout(r, stall));
+        await this.abort(doomed);
         return;
       }
       await this.reply(msg, ch, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} });
@@ -301,19 +313,21 @@ export class Kernel {
     },
   };
 
-  /** stop_on_error: every execute_request already queued is answered "aborted", not run. */
-  private async abortQueued(): Promise<void> {
-    const keep: Message[] = [];
-    for (const m of this.shellQueue.splice(0)) {
-      if (m.header.msg_type !== "execute_request") {
-        keep.push(m);
-        continue;
-      }
+  /**
+   * stop_on_error: `doomed` (execute requests that were queued when a cell failed) leave the shell
+   * queue unrun, each answered status "aborted" (messaging spec, execute_request stop_on_error);
+   * requests that came later keep their place.
+   */
+  private async abort(doomed: readonly Message[]): Promise<void> {
+    const gone = new Set(doomed);
+    const keep = this.shellQueue.filter((m) => !gone.has(m));
+    this.shellQueue.length = 0;
+    for (const m of keep) this.shellQueue.push(m);
+    for (const m of doomed) {
       await this.publish("status", { execution_state: "busy" }, m.header);
       await this.reply(m, "shell", "execute_reply", { status: "aborted", execution_count: this.executionCount });
       await this.publish("status", { execution_state: "idle" }, m.header);
     }
-    this.shellQueue.push(...keep);
   }
 
   async stop(): Promise<void> {

@@ -43,7 +43,8 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   const withQemu = !args.includes("--no-qemu") && hasQemu(arch);
   const entries = entriesFor(parseUnittestsCfg(readFileSync(cfgPath, "utf8")), arch, only);
   if (only && entries.length !== only.length) return usageFailure(`no ${arch} entry named ${only.filter((n) => !entries.some((e) => e.name === n)).join(", ")} in ${cfgPath}`);
-  process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : " on exitlab (QEMU system emulation not installed: no reference)"}\n`);
+  const noReference = args.includes("--no-qemu") ? "--no-qemu" : "QEMU system emulation not installed";
+  process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : ` on exitlab (${noReference}: no reference)`}\n`);
   const rows: EntryResult[] = [];
   for (const e of entries) {
     const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS });

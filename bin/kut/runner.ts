@@ -12,6 +12,7 @@ import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
 import { settingDef } from "../../runtime/core/settings.js";
 import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
+import { ExitlabError } from "../../runtime/core/errors.js";
 
 /** The machine's own step limit at its maximum: the run below sets the bound (`maxSteps`, the deadline). */
 const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
@@ -127,7 +128,14 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
   const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e), ...(opts.model ? { model: opts.model } : {}) } : {}) };
-  const m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
+  let m: ReturnType<typeof createMachine>;
+  try {
+    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
+  } catch (err) {
+    // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.
+    if (!(err instanceof ExitlabError)) throw err;
+    return { lines: [], outcome: "LOAD ERROR", ms: performance.now() - t0, ended: err.message };
+  }
   const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
   const ms = performance.now() - t0;
   const lines = resultLines(m.console);
@@ -188,8 +196,16 @@ export interface RunChoices {
   timeoutS?: number;
 }
 
+/**
+ * One entry on exitlab and (withQemu) on QEMU, compared. An entry whose binary is not in `dir`
+ * (upstream did not build it for this configuration) is a row that says so: outcome NO FILE,
+ * run by neither.
+ */
 export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean, choices: RunChoices = {}): EntryResult {
-  if (!existsSync(join(dir, e.file))) throw new Error(`${e.name}: ${e.file} is not in ${dir}`);
+  if (!existsSync(join(dir, e.file))) {
+    const absent: Run = { lines: [], outcome: "NO FILE", ms: 0, ended: `${e.file} is not in ${dir}` };
+    return { entry: e, needs: [...needs(e, arch), `${e.file} (not in the directory)`], exitlab: absent, qemu: withQemu ? absent : undefined };
+  }
   const maxMs = choices.timeoutS !== undefined ? choices.timeoutS * 1000 : undefined;
   const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs });
   const qemu = withQemu ? runQemu(dir, arch, e, maxMs) : undefined;

@@ -18,7 +18,7 @@ export interface ImageSegment {
 export function writeSegments(memory: GuestMemory, segments: readonly ImageSegment[]): void {
   for (const seg of segments) {
     memory.writeBytes(seg.address, seg.bytes);
-    if (seg.zero) memory.writeBytes(seg.address + seg.bytes.length, new Uint8Array(seg.zero));
+    if (seg.zero) memory.zero(seg.address + seg.bytes.length, seg.zero);
   }
 }
 
@@ -85,4 +85,51 @@ export function readElf(bytes: Uint8Array, name: string, want: ElfExpectation): 
   }
   if (segments.length === 0) throw new ExitlabError(`${name} has no loadable (PT_LOAD) segments`);
   return { segments, entry };
+}
+
+/**
+ * The defined function, object and untyped symbols of a little-endian ELF file's symbol table
+ * (SHT_SYMTAB, strings from its linked SHT_STRTAB; System V gABI "Sections", "Symbol Table"), name →
+ * value; a global symbol wins over a local one of the same name. Stripped of symbols, or with a
+ * section table that does not fit the file: an empty map (the program headers load the guest; its
+ * symbols only name places in it).
+ */
+export function readElfSymbols(bytes: Uint8Array): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  if (!isElf(bytes) || bytes.length < 64 || bytes[5] !== 1) return out;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const wide = bytes[4] === 2;
+  const word = (o: number) => (wide ? Number(view.getBigUint64(o, true)) : view.getUint32(o, true));
+  // e_shoff, e_shentsize, e_shnum; in a section header sh_type, sh_offset, sh_size, sh_link (by class).
+  const shoff = word(wide ? 40 : 32), shentsize = view.getUint16(wide ? 58 : 46, true), shnum = view.getUint16(wide ? 60 : 48, true);
+  const [oType, oOffset, oSize, oLink] = wide ? [4, 24, 32, 40] : [4, 16, 20, 24];
+  const fits = (o: number, n: number) => o >= 0 && n >= 0 && o + n <= bytes.length;
+  if (shnum === 0 || shentsize < (wide ? 64 : 40) || !fits(shoff, shnum * shentsize)) return out;
+  const global = new Set<string>();
+  for (let i = 0; i < shnum; i++) {
+    const sh = shoff + i * shentsize;
+    if (view.getUint32(sh + oType, true) !== 2) continue; // SHT_SYMTAB
+    const off = word(sh + oOffset), size = word(sh + oSize), link = view.getUint32(sh + oLink, true);
+    if (!fits(off, size) || link >= shnum) continue;
+    const strs = shoff + link * shentsize;
+    const strOff = word(strs + oOffset), strSize = word(strs + oSize);
+    if (!fits(strOff, strSize)) continue;
+    const entsize = wide ? 24 : 16;
+    for (let s = off; s + entsize <= off + size; s += entsize) {
+      // Elf32_Sym: name, value, size, info, other, shndx; Elf64_Sym: name, info, other, shndx, value, size.
+      const info = bytes[s + (wide ? 4 : 12)]!;
+      const shndx = view.getUint16(s + (wide ? 6 : 14), true);
+      const type = info & 0xf, binding = info >> 4;
+      if (shndx === 0 || type > 2) continue; // undefined; STT_SECTION, STT_FILE and the rest
+      const at = view.getUint32(s, true);
+      if (at === 0 || at >= strSize) continue;
+      let name = "";
+      for (let c = strOff + at; c < strOff + strSize && bytes[c] !== 0; c++) name += String.fromCharCode(bytes[c]!);
+      const value = wide ? view.getBigUint64(s + 8, true) : BigInt(view.getUint32(s + 4, true));
+      if (global.has(name) || (out.has(name) && binding !== 1)) continue;
+      out.set(name, value);
+      if (binding === 1) global.add(name);
+    }
+  }
+  return out;
 }

@@ -130,13 +130,57 @@ export class GuestMemory {
     }
   }
 
+  /**
+   * `length` bytes from guest-physical `pa` on, a page at a time (unallocated pages read as zero).
+   * Throws GuestMemoryError at the first byte that is not RAM.
+   */
   readBytes(pa: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.readByte(pa + i);
+    this.chunks(pa, length, (at, off, n, done) => {
+      const p = this.page(at, false);
+      if (p) out.set(p.subarray(off, off + n), done);
+    });
     return out;
   }
 
+  /**
+   * Copy `bytes` to guest-physical `pa` on, a page at a time: one copy and one onWrite per page
+   * touched. Throws GuestMemoryError at the first byte that is not RAM, or when a new page would
+   * pass the cap; the pages before it are written.
+   */
   writeBytes(pa: number, bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) this.writeByte(pa + i, bytes[i]!);
+    this.chunks(pa, bytes.length, (at, off, n, done) => {
+      this.page(at, true)!.set(bytes.subarray(done, done + n), off);
+      this.onWrite?.(Math.floor(at / PAGE_SIZE), at, n);
+    });
+  }
+
+  /**
+   * Clear `length` bytes from guest-physical `pa` on (an ELF segment's .bss). Pages never written
+   * stay unallocated: they read as zero already. Throws GuestMemoryError at the first byte that is
+   * not RAM.
+   */
+  zero(pa: number, length: number): void {
+    this.chunks(pa, length, (at, off, n) => {
+      this.page(at, false)?.fill(0, off, off + n);
+      this.onWrite?.(Math.floor(at / PAGE_SIZE), at, n);
+    });
+  }
+
+  /**
+   * [pa, pa + length) cut at page and RAM-region ends: `visit(address, offset in its page, bytes,
+   * bytes before it)` for each piece. A piece that starts outside RAM throws GuestMemoryError.
+   */
+  private chunks(pa: number, length: number, visit: (at: number, off: number, n: number, done: number) => void): void {
+    let done = 0;
+    while (done < length) {
+      const at = pa + done;
+      const region = this.regionOf(at);
+      if (!region) throw new GuestMemoryError(`guest-physical address ${hex(at)} is not RAM`);
+      const off = at % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, length - done, region.base + region.size - at);
+      visit(at, off, n, done);
+      done += n;
+    }
   }
 }

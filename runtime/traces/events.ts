@@ -12,7 +12,7 @@
 // runtime/x86/tracepoints.ts and runtime/arm64/tracepoints.ts.
 
 import type { Arch } from "../core/machine.js";
-import { EXIT_REASONS } from "../x86/vmx/reasons.js";
+import { EXIT, EXIT_REASONS } from "../x86/vmx/reasons.js";
 import { EXCEPTION_CLASSES } from "../arm64/esr.js";
 
 const HEX = "(?:0x)?[0-9a-fA-F]+";
@@ -107,7 +107,7 @@ export const EVENT_SPEC: ReadonlyMap<string, EventSpec> = new Map(EVENT_SPECS.ma
  * (INTERRUPT_WINDOW for PENDING_INTERRUPT since v5.5, SIPI_SIGNAL), and unlisted reasons printed
  * as a hex number by __print_symbolic ("0x5").
  */
-const X86_ALIASES: Readonly<Record<string, number>> = { INTERRUPT_WINDOW: 7, SIPI_SIGNAL: 4 };
+const X86_ALIASES: Readonly<Record<string, number>> = { INTERRUPT_WINDOW: EXIT.PENDING_INTERRUPT, SIPI_SIGNAL: EXIT.SIPI };
 const X86_BY_NAME = new Map(EXIT_REASONS.map((e) => [e.name.toUpperCase(), e]));
 const X86_BY_CODE = new Map(EXIT_REASONS.map((e) => [e.code, e]));
 /** Arm64 exception classes by EC (Arm ARM D17.2.37 ESR_EL2.EC; runtime/arm64/esr.ts). */

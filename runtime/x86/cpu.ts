@@ -22,7 +22,7 @@ import type { Vmcs } from "./vmx/fields.js";
 import type { X86SystemSegment } from "./env.js";
 import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual } from "./vmx/qualification.js";
-import { EXIT } from "./vmx/reasons.js";
+import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 
@@ -53,7 +53,7 @@ interface TlbEntry {
 }
 
 /** CPUID causes a VM exit unconditionally (SDM Vol. 3 25.1.2): its exit information (no qualification). */
-export const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID!, qualification: 0 };
+export const CPUID_EXIT: ExitInfo = { reason: EXIT.CPUID, qualification: 0 };
 
 export interface CpuDeps {
   memory: GuestMemory;
@@ -256,7 +256,7 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   private exitEpt(gpa: number, lin: bigint, access: EptAccess, perms: number, final: boolean, misconfig: boolean): never {
-    if (misconfig) throw new VmExitSignal({ reason: EXIT.EPT_MISCONFIG!, qualification: 0n, guestPhysical: gpa });
+    if (misconfig) throw new VmExitSignal({ reason: EXIT.EPT_MISCONFIG, qualification: 0n, guestPhysical: gpa });
     const q = encodeQual(EPT_VIOLATION_QUAL, {
       read: access === "read" ? 1 : 0,
       write: access === "write" ? 1 : 0,
@@ -267,7 +267,7 @@ export class X86Cpu implements X86Env, FastMem {
       gla_valid: 1,
       final_translation: final ? 1 : 0,
     });
-    throw new VmExitSignal({ reason: EXIT.EPT_VIOLATION!, qualification: q, guestPhysical: gpa, guestLinear: lin });
+    throw new VmExitSignal({ reason: EXIT.EPT_VIOLATION, qualification: q, guestPhysical: gpa, guestLinear: lin });
   }
 
   /** Guest-physical → host-physical through EPT; null means "not RAM, hand to the MMIO bus" (emulation only). */
@@ -497,7 +497,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   private crExit(cr: number, accessType: number, gpr: number, lmswSource = 0): never {
     const q = encodeQual(CR_ACCESS_QUAL, { cr, access_type: accessType, gpr, lmsw_source: lmswSource });
-    throw new VmExitSignal({ reason: EXIT.CR_ACCESS!, qualification: q });
+    throw new VmExitSignal({ reason: EXIT.CR_ACCESS, qualification: q });
   }
 
   writeCr(cr: number, value: bigint, gpr: number): void {
@@ -587,7 +587,7 @@ export class X86Cpu implements X86Env, FastMem {
     if (this.deps.rules.lmswExits(value)) {
       const memOperand = this.insn?.operands.some((o) => o.kind === "mem") ? 1 : 0;
       const q = encodeQual(CR_ACCESS_QUAL, { cr: 0, access_type: 3, lmsw_operand: memOperand, lmsw_source: value & 0xffff });
-      throw new VmExitSignal({ reason: EXIT.CR_ACCESS!, qualification: q });
+      throw new VmExitSignal({ reason: EXIT.CR_ACCESS, qualification: q });
     }
     // LMSW loads PE, MP, EM, TS and cannot clear PE.
     const s = this.state;
@@ -617,7 +617,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   readDr(dr: number, gpr: number): bigint {
     if (this.deps.rules.movDrExits()) {
-      throw new VmExitSignal({ reason: EXIT.DR_ACCESS!, qualification: BigInt(dr | (1 << 4) | (gpr << 8)) });
+      throw new VmExitSignal({ reason: EXIT.DR_ACCESS, qualification: BigInt(dr | (1 << 4) | (gpr << 8)) });
     }
     return this.dr[dr] ?? 0n;
   }
@@ -625,14 +625,14 @@ export class X86Cpu implements X86Env, FastMem {
   writeDr(dr: number, value: bigint, gpr: number): void {
     if (this.deps.rules.movDrExits()) {
       // SDM Table 27-4: bits 2:0 DR number, bit 4 direction (0 = MOV to DR), 11:8 GPR.
-      throw new VmExitSignal({ reason: EXIT.DR_ACCESS!, qualification: BigInt(dr | (gpr << 8)) });
+      throw new VmExitSignal({ reason: EXIT.DR_ACCESS, qualification: BigInt(dr | (gpr << 8)) });
     }
     this.dr[dr] = value;
   }
 
   rdmsr(msr: number): bigint {
     if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
-    if (this.deps.rules.msrExits(msr, false)) throw new VmExitSignal({ reason: EXIT.MSR_READ!, qualification: 0n });
+    if (this.deps.rules.msrExits(msr, false)) throw new VmExitSignal({ reason: EXIT.MSR_READ, qualification: 0n });
     // Virtualize x2APIC mode (SDM 29.5): an x2APIC MSR the bitmap passes reads the virtual-APIC page.
     if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr) {
       const v = this.deps.x2apicMsr(msr, false, 0n);
@@ -648,7 +648,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   wrmsr(msr: number, value: bigint): void {
     if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
-    if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE!, qualification: 0n });
+    if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE, qualification: 0n });
     if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr && this.deps.x2apicMsr(msr, true, value) !== undefined) return;
     const s = this.state;
     if (msr === 0xc000_0100) s.seg.fs.base = value;
@@ -673,7 +673,7 @@ export class X86Cpu implements X86Env, FastMem {
       operand_encoding: imm,
       port,
     });
-    throw new VmExitSignal({ reason: EXIT.IO_INSTRUCTION!, qualification: q });
+    throw new VmExitSignal({ reason: EXIT.IO_INSTRUCTION, qualification: q });
   }
 
   in(port: number, size: 1 | 2 | 4): number {
@@ -695,23 +695,23 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   rdtsc(): bigint {
-    if (this.deps.rules.rdtscExits()) throw new VmExitSignal({ reason: EXIT.RDTSC!, qualification: 0n });
+    if (this.deps.rules.rdtscExits()) throw new VmExitSignal({ reason: EXIT.RDTSC, qualification: 0n });
     return (this.deps.now() + this.deps.rules.tscOffset()) & MASK64;
   }
 
   hlt(): void {
     if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
-    if (this.deps.rules.hltExits()) throw new VmExitSignal({ reason: EXIT.HLT!, qualification: 0n });
+    if (this.deps.rules.hltExits()) throw new VmExitSignal({ reason: EXIT.HLT, qualification: 0n });
     this.sleeping = true; // HLT activity state: only an interrupt or NMI would wake it
   }
 
   invlpg(linear: bigint): void {
-    if (this.deps.rules.invlpgExits()) throw new VmExitSignal({ reason: EXIT.INVLPG!, qualification: linear });
+    if (this.deps.rules.invlpgExits()) throw new VmExitSignal({ reason: EXIT.INVLPG, qualification: linear });
     this.flushTlb();
   }
 
   wbinvd(): void {
-    if (this.deps.rules.wbinvdExits()) throw new VmExitSignal({ reason: EXIT.WBINVD!, qualification: 0n });
+    if (this.deps.rules.wbinvdExits()) throw new VmExitSignal({ reason: EXIT.WBINVD, qualification: 0n });
   }
 
   loadDescriptorTable(which: "gdt" | "idt", base: bigint, limit: number): void {
@@ -759,7 +759,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** XSETBV exits unconditionally in VMX non-root operation (SDM Vol. 3 25.1.2); no qualification. */
   xsetbv(_index: number, _value: bigint): void {
-    throw new VmExitSignal({ reason: EXIT.XSETBV!, qualification: 0n });
+    throw new VmExitSignal({ reason: EXIT.XSETBV, qualification: 0n });
   }
 
   /** XGETBV: XCR0; XCR1 (XINUSE) exists only with CPUID.(EAX=0DH,ECX=1):EAX[2], not modelled: #GP(0). */
@@ -791,13 +791,13 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** VMX instructions in VMX non-root operation exit unconditionally (SDM 25.1.2). */
   vmx(mnemonic: string): void {
-    const reason: Record<string, string> = {
+    const reason: Record<string, ExitReasonName> = {
       vmcall: "VMCALL", vmlaunch: "VMLAUNCH", vmresume: "VMRESUME", vmxoff: "VMOFF", vmclear: "VMCLEAR",
       vmptrld: "VMPTRLD", vmptrst: "VMPTRST", vmread: "VMREAD", vmwrite: "VMWRITE", vmxon: "VMON",
     };
-    const name = reason[mnemonic];
+    const name = Object.hasOwn(reason, mnemonic) ? reason[mnemonic] : undefined;
     if (!name) this.raise(VECTOR.UD);
-    throw new VmExitSignal({ reason: EXIT[name]!, qualification: 0n });
+    throw new VmExitSignal({ reason: EXIT[name], qualification: 0n });
   }
 
   raise(vector: number, errorCode?: number): never {
@@ -827,7 +827,7 @@ export class X86Cpu implements X86Env, FastMem {
     const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
     // The exception bitmap covers exceptions (hardware and INT3/INTO), not INT n (SDM 25.2).
     if (!injected && type !== INTR_TYPE.SW_INTERRUPT && this.deps.rules.exceptionExits(vector, code)) {
-      const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI!, qualification: vector === VECTOR.PF ? (address ?? 0n) : 0n, intrInfo, intrError: code };
+      const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI, qualification: vector === VECTOR.PF ? (address ?? 0n) : 0n, intrInfo, intrError: code };
       throw new VmExitSignal(info);
     }
     if (vector === VECTOR.PF && address !== undefined) this.state.cr2 = address;
@@ -839,7 +839,7 @@ export class X86Cpu implements X86Env, FastMem {
         throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo, intrError: e.info.intrError ?? code });
       }
       if (!(e instanceof GuestFault)) throw e;
-      if (vector === VECTOR.DF && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT!, qualification: 0n });
+      if (vector === VECTOR.DF && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT, qualification: 0n });
       // SDM Vol. 3 Table 6-5: a contributory fault while delivering a contributory one, or a #PF or
       // contributory fault while delivering a #PF, is #DF; after a benign event (interrupts, INT n,
       // NMI, #DB, #BP ...) the second exception is delivered on its own.

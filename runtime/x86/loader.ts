@@ -4,7 +4,7 @@
 import type { GuestMemory } from "../core/memory.js";
 import type { GuestMode, MachineOptions } from "../core/machine.js";
 import { MULTIBOOT_INFO_ADDRESS, multibootInfo, parseMultibootElf } from "./image.js";
-import { writeSegments } from "../core/image.js";
+import { readElfSymbols, writeSegments } from "../core/image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleX86 } from "./isa/index.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../guests/x86_64/boot.js";
@@ -24,7 +24,8 @@ export const BUILTIN_GUESTS: Record<string, { source: string; doc: string }> = {
  */
 export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions["guest"]>, ramTop = Infinity): { entry: bigint; symbols: Map<string, bigint>; mode: GuestMode } {
   if ("image" in guest) {
-    // A multiboot kernel (image.ts): its segments, the information structure, entered in mode 32.
+    // A multiboot kernel (image.ts): its segments, the information structure, entered in mode 32;
+    // its symbol table (if not stripped) names places in it (kvm-unit-tests' main).
     const name = guest.fileName ?? "the image";
     const { segments, entry } = parseMultibootElf(guest.image, name);
     for (const seg of segments) {
@@ -33,7 +34,7 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
     }
     writeSegments(memory, segments);
     memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, guest.append ?? ""));
-    return { entry: BigInt(entry), symbols: new Map(), mode: 32 };
+    return { entry: BigInt(entry), symbols: readElfSymbols(guest.image), mode: 32 };
   }
   let source: string;
   let fileName: string | undefined;

@@ -101,5 +101,5 @@ export function descriptorTableExit(insn: X86Insn): ExitInfo {
   }
   if (gdt) fields.operand_size = insn.operandSize === 2 ? 0 : 1;
   const instrInfo = Number(encodeQual(gdt ? GDTR_IDTR_INFO : LDTR_TR_INFO, fields));
-  return { reason: gdt ? EXIT.GDTR_IDTR! : EXIT.LDTR_TR!, qualification: disp, instrInfo };
+  return { reason: gdt ? EXIT.GDTR_IDTR : EXIT.LDTR_TR, qualification: disp, instrInfo };
 }

@@ -4,7 +4,9 @@
 // installed (CI installs qemu-system-arm and qemu-system-x86), QEMU is run again and must still
 // print the recorded lines (the reference is checked, not only remembered).
 
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
@@ -42,10 +44,34 @@ function hostTimed(lines: readonly string[]): string[] {
   });
 }
 
+test("an entry whose binary is not in the directory is a NO FILE row, one the loader refuses a LOAD ERROR row: the table is still printed (CLI, needs dist/)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "exitlab-kut-"));
+  try {
+    writeFileSync(join(dir, "unittests.cfg"), "[gone]\nfile = gone.flat\narch = x86_64\n\n[here]\nfile = here.flat\n");
+    // here.flat: not a multiboot kernel, so exitlab's loader refuses it; the table still has both rows.
+    writeFileSync(join(dir, "here.flat"), "not an ELF file");
+    const r = spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", dir, "--arch", "x86_64", "--no-qemu"], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toContain("  gone: exitlab NO FILE\n");
+    expect(r.stdout).toMatch(/^gone\s+gone\.flat \(not in the directory\)\s+\(no QEMU\)\s+NO FILE\b/m);
+    expect(r.stderr).toContain("  here: exitlab LOAD ERROR\n");
+    expect(r.stdout).toMatch(/^here\s+-\s+\(no QEMU\)\s+LOAD ERROR\b/m);
+    expect(r.status, r.stderr).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
 describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kvm-unit-tests entries that match QEMU line for line", () => {
   test("the corpus is there (EXITLAB_REQUIRE_KUT makes its absence a failure)", () => {
     expect(existsSync(KUT), KUT).toBe(true);
   });
+
+  test("the CLI with --no-qemu runs exitlab alone and says why there is no reference (needs dist/)", () => {
+    const r = spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", join(KUT, "x86_64"), "--arch", "x86_64", "--only", "eventinj", "--no-qemu"], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("1 x86_64 entries on exitlab (--no-qemu: no reference)");
+    expect(r.stdout).toMatch(/^eventinj\b.*\bPASS\b/m);
+  }, 120_000);
 
   for (const arch of ["arm64", "x86_64"] as const) {
     const names = Object.keys(EXPECTED[arch] ?? {});

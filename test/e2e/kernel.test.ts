@@ -63,6 +63,14 @@ describe.skipIf(!haveJupyter && !required)("exitlab kernel with real Jupyter cli
     expect(r.status).toBe(0);
   }, 180_000);
 
+  it("stop_on_error aborts only the requests queued when a cell failed, even when the kernel stalls after the error reply", () => {
+    const r = run(["abort_checks.py", "exitlab"]);
+    const lines = r.stdout.split("\n");
+    expect(lines.filter((l) => l.startsWith("FAIL")), r.stdout + r.stderr).toEqual([]);
+    expect(lines.filter((l) => l.startsWith("ok ")).length, r.stdout + r.stderr).toBe(8);
+    expect(r.status, r.stderr).toBe(0);
+  }, 120_000);
+
   it("completion offers every trap kind, setting, view and register decoder; decode answers with a table", async () => {
     const rt = (await import(join(ROOT, "dist/runtime/index.js"))) as typeof import("../../runtime/index.js");
     const words = (await import(join(ROOT, "dist/grammar/words.js"))) as typeof import("../../grammar/words.js");

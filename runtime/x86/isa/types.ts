@@ -144,6 +144,7 @@ export interface X86Insn {
 
 export const SEG_ORDER: X86Seg[] = ["es", "cs", "ss", "ds", "fs", "gs"];
 
+/** General-purpose registers by register number, per operand size (SDM Vol. 2 Tables 2-2 and 3-1, REX.R/B extended). */
 export const GPR64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
 export const GPR32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"];
 export const GPR16 = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w"];

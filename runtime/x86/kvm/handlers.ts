@@ -262,7 +262,7 @@ const handleEptViolation: ExitHandler = (vcpu) => {
   // (X86EMUL_UNHANDLEABLE_VECTORING → kvm_prepare_event_vectoring_exit, Linux 6.14). v4.1 emulates the
   // instruction at RIP and stops at the next exit (the MMIO spte's misconfiguration, in handleExit).
   const idtv = Number(vcpu.ctx.vmcs.read("IDT_VECTORING_INFO_FIELD"));
-  if (idtv >>> 31 && vcpu.ctx.era() !== "2015") return deliveryError(vcpu, EXIT.EPT_VIOLATION!, idtv);
+  if (idtv >>> 31 && vcpu.ctx.era() !== "2015") return deliveryError(vcpu, EXIT.EPT_VIOLATION, idtv);
   const r = emulateInstruction(vcpu);
   return r.ok ? resume(`MMIO at ${hex(gpa)}: ${r.message}`) : halt(r.message);
 };
@@ -379,44 +379,44 @@ const windowOpen = (control: string): ExitHandler => (vcpu) => {
 
 /** kvm_vmx_exit_handlers[] (v4.1), by basic exit reason. */
 export const KVM_VMX_EXIT_HANDLERS: Readonly<Record<number, ExitHandler>> = {
-  [EXIT.EXCEPTION_NMI!]: handleException,
-  [EXIT.EXTERNAL_INTERRUPT!]: handleExternalInterrupt,
-  [EXIT.TRIPLE_FAULT!]: handleTripleFault,
-  [EXIT.IO_INSTRUCTION!]: handleIo,
-  [EXIT.CR_ACCESS!]: handleCr,
-  [EXIT.DR_ACCESS!]: handleDr,
-  [EXIT.CPUID!]: handleCpuid,
-  [EXIT.MSR_READ!]: handleRdmsr,
-  [EXIT.MSR_WRITE!]: handleWrmsr,
-  [EXIT.HLT!]: handleHalt,
-  [EXIT.INVD!]: skipping("invd_exits", "invd emulated as a no-op"),
-  [EXIT.INVLPG!]: handleInvlpg,
-  [EXIT.RDPMC!]: handleRdpmc,
-  [EXIT.XSETBV!]: handleXsetbv,
-  [EXIT.GDTR_IDTR!]: handleDesc,
-  [EXIT.LDTR_TR!]: handleDesc,
-  [EXIT.PENDING_INTERRUPT!]: handleInterruptWindow,
-  [EXIT.TPR_BELOW_THRESHOLD!]: handleTprBelowThreshold,
-  [EXIT.APIC_ACCESS!]: handleApicAccess,
-  [EXIT.APIC_WRITE!]: handleApicWrite,
-  [EXIT.EOI_INDUCED!]: handleEoiInduced,
-  [EXIT.NMI_WINDOW!]: windowOpen("CPU_BASED_VIRTUAL_NMI_PENDING"),
-  [EXIT.VMCALL!]: handleVmcall,
-  [EXIT.VMCLEAR!]: handleVmxInsn,
-  [EXIT.VMLAUNCH!]: handleVmxInsn,
-  [EXIT.VMPTRLD!]: handleVmxInsn,
-  [EXIT.VMPTRST!]: handleVmxInsn,
-  [EXIT.VMREAD!]: handleVmxInsn,
-  [EXIT.VMRESUME!]: handleVmxInsn,
-  [EXIT.VMWRITE!]: handleVmxInsn,
-  [EXIT.VMOFF!]: handleVmxInsn,
-  [EXIT.VMON!]: handleVmxInsn,
-  [EXIT.WBINVD!]: skipping("wbinvd_exits", "wbinvd: caches flushed on the host"),
-  [EXIT.EPT_VIOLATION!]: handleEptViolation,
-  [EXIT.EPT_MISCONFIG!]: handleEptMisconfig,
-  [EXIT.PAUSE_INSTRUCTION!]: skipping("pause_exits", "pause: the vCPU yields"),
-  [EXIT.MWAIT_INSTRUCTION!]: skipping("mwait_exits", "kvm: MWAIT instruction emulated as NOP!"),
-  [EXIT.MONITOR_INSTRUCTION!]: skipping("monitor_exits", "kvm: MONITOR instruction emulated as NOP!"),
+  [EXIT.EXCEPTION_NMI]: handleException,
+  [EXIT.EXTERNAL_INTERRUPT]: handleExternalInterrupt,
+  [EXIT.TRIPLE_FAULT]: handleTripleFault,
+  [EXIT.IO_INSTRUCTION]: handleIo,
+  [EXIT.CR_ACCESS]: handleCr,
+  [EXIT.DR_ACCESS]: handleDr,
+  [EXIT.CPUID]: handleCpuid,
+  [EXIT.MSR_READ]: handleRdmsr,
+  [EXIT.MSR_WRITE]: handleWrmsr,
+  [EXIT.HLT]: handleHalt,
+  [EXIT.INVD]: skipping("invd_exits", "invd emulated as a no-op"),
+  [EXIT.INVLPG]: handleInvlpg,
+  [EXIT.RDPMC]: handleRdpmc,
+  [EXIT.XSETBV]: handleXsetbv,
+  [EXIT.GDTR_IDTR]: handleDesc,
+  [EXIT.LDTR_TR]: handleDesc,
+  [EXIT.PENDING_INTERRUPT]: handleInterruptWindow,
+  [EXIT.TPR_BELOW_THRESHOLD]: handleTprBelowThreshold,
+  [EXIT.APIC_ACCESS]: handleApicAccess,
+  [EXIT.APIC_WRITE]: handleApicWrite,
+  [EXIT.EOI_INDUCED]: handleEoiInduced,
+  [EXIT.NMI_WINDOW]: windowOpen("CPU_BASED_VIRTUAL_NMI_PENDING"),
+  [EXIT.VMCALL]: handleVmcall,
+  [EXIT.VMCLEAR]: handleVmxInsn,
+  [EXIT.VMLAUNCH]: handleVmxInsn,
+  [EXIT.VMPTRLD]: handleVmxInsn,
+  [EXIT.VMPTRST]: handleVmxInsn,
+  [EXIT.VMREAD]: handleVmxInsn,
+  [EXIT.VMRESUME]: handleVmxInsn,
+  [EXIT.VMWRITE]: handleVmxInsn,
+  [EXIT.VMOFF]: handleVmxInsn,
+  [EXIT.VMON]: handleVmxInsn,
+  [EXIT.WBINVD]: skipping("wbinvd_exits", "wbinvd: caches flushed on the host"),
+  [EXIT.EPT_VIOLATION]: handleEptViolation,
+  [EXIT.EPT_MISCONFIG]: handleEptMisconfig,
+  [EXIT.PAUSE_INSTRUCTION]: skipping("pause_exits", "pause: the vCPU yields"),
+  [EXIT.MWAIT_INSTRUCTION]: skipping("mwait_exits", "kvm: MWAIT instruction emulated as NOP!"),
+  [EXIT.MONITOR_INSTRUCTION]: skipping("monitor_exits", "kvm: MONITOR instruction emulated as NOP!"),
 };
 
 /** vmx_handle_exit's fallback for a reason with no handler. */
@@ -444,8 +444,8 @@ export function unknownExit(vcpu: KvmVcpu, code: number): HandleResult {
  * while pushing an exception frame — cannot be fixed by re-entering: KVM stops the VM.
  */
 const DELIVERY_HANDLEABLE: Readonly<Record<KvmEra, ReadonlySet<number>>> = {
-  "2015": new Set([EXIT.EXCEPTION_NMI!, EXIT.EPT_VIOLATION!, EXIT.PML_FULL!, EXIT.TASK_SWITCH!]),
-  today: new Set([EXIT.EXCEPTION_NMI!, EXIT.EPT_VIOLATION!, EXIT.PML_FULL!, EXIT.APIC_ACCESS!, EXIT.TASK_SWITCH!, EXIT.NOTIFY!]),
+  "2015": new Set([EXIT.EXCEPTION_NMI, EXIT.EPT_VIOLATION, EXIT.PML_FULL, EXIT.TASK_SWITCH]),
+  today: new Set([EXIT.EXCEPTION_NMI, EXIT.EPT_VIOLATION, EXIT.PML_FULL, EXIT.APIC_ACCESS, EXIT.TASK_SWITCH, EXIT.NOTIFY]),
 };
 
 /**

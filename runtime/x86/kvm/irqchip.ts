@@ -166,7 +166,7 @@ export class KvmIrqChip {
     const v = Number(value & 0xffff_ffffn);
     if (off === EOI) {
       const vec = l.highestIsr();
-      if (vec >= 0 && l.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED!, qualification: BigInt(vec) });
+      if (vec >= 0 && l.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED, qualification: BigInt(vec) });
       l.eoi(false);
     } else if (off === SELF_IPI) l.acceptIrq(v & 0xff, false, 0);
     else l.writeReg(off, v);
@@ -257,10 +257,10 @@ export class KvmIrqChip {
       return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | RESCHEDULE_VECTOR) >>> 0 };
     }
     if (now >= l.timerDeadline) {
-      return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
+      return { reason: EXIT.EXTERNAL_INTERRUPT, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
     }
     const v = this.vmcs;
-    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW!, qualification: 0n };
+    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW, qualification: 0n };
     if (this.apicv) {
       const vec = l.pendingVector();
       if (vec >= 0 && this.interruptible()) {
@@ -271,9 +271,9 @@ export class KvmIrqChip {
       this.refresh();
       return null;
     }
-    if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT!, qualification: 0n };
+    if (v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT, qualification: 0n };
     const threshold = v.readNum(TPR_THRESHOLD);
-    if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD!, qualification: 0n };
+    if (threshold > 0 && Number(this.host.cpu.state.cr8 & 0xfn) < threshold) return { reason: EXIT.TPR_BELOW_THRESHOLD, qualification: 0n };
     // Nothing the guest did without an exit changes what KVM armed: look again at the next boundary.
     return null;
   }
@@ -289,9 +289,9 @@ export class KvmIrqChip {
   apicPageAccess(offset: number, size: number, write: boolean, value: bigint): bigint {
     const reg = offset & 0xff0;
     const qual = BigInt(offset | ((write ? 1 : 0) << 12));
-    if (!this.apicv || (offset & 0xf) !== 0 || size !== 4) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS!, qualification: qual });
+    if (!this.apicv || (offset & 0xf) !== 0 || size !== 4) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS, qualification: qual });
     if (!write) {
-      if (!VIRTUALIZED_READS.has(reg)) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS!, qualification: qual });
+      if (!VIRTUALIZED_READS.has(reg)) throw new VmExitSignal({ reason: EXIT.APIC_ACCESS, qualification: qual });
       return BigInt(this.lapic.readReg(reg));
     }
     const v = Number(value & 0xffff_ffffn);
@@ -304,13 +304,13 @@ export class KvmIrqChip {
       // EOI virtualization (SDM 29.1.2): SVI's vector leaves the ISR; the EOI-exit bitmap (KVM sets the
       // level-triggered vectors, vmx_load_eoi_exitmap) makes it an EOI_INDUCED exit.
       const vec = this.lapic.highestIsr();
-      if (vec >= 0 && this.lapic.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED!, qualification: BigInt(vec) });
+      if (vec >= 0 && this.lapic.levelTriggered(vec)) throw new VmExitSignal({ reason: EXIT.EOI_INDUCED, qualification: BigInt(vec) });
       this.lapic.eoi(false);
       this.refresh();
       return value;
     }
     this.pendingWrite = v;
-    throw new VmExitSignal({ reason: EXIT.APIC_WRITE!, qualification: BigInt(reg) });
+    throw new VmExitSignal({ reason: EXIT.APIC_WRITE, qualification: BigInt(reg) });
   }
 
   /**

@@ -11,7 +11,7 @@ export interface ExitReason extends Documented {
   inTrace: boolean;
 }
 
-const R = (code: number, name: string, doc: string, inTrace = true): ExitReason => ({
+const R = <N extends string>(code: number, name: N, doc: string, inTrace = true): ExitReason & { name: N } => ({
   code,
   name,
   doc,
@@ -19,7 +19,7 @@ const R = (code: number, name: string, doc: string, inTrace = true): ExitReason 
   source: "Intel SDM Vol. 3 Table C-1; Linux arch/x86/include/uapi/asm/vmx.h",
 });
 
-export const EXIT_REASONS: readonly ExitReason[] = [
+const EXIT_REASON_TABLE = [
   R(0, "EXCEPTION_NMI", "An exception whose vector is set in the exception bitmap, or an NMI"),
   R(1, "EXTERNAL_INTERRUPT", "An external interrupt arrived while external-interrupt exiting is on"),
   R(2, "TRIPLE_FAULT", "The guest triple-faulted (an exception while delivering a double fault)"),
@@ -82,7 +82,16 @@ export const EXIT_REASONS: readonly ExitReason[] = [
   R(62, "PML_FULL", "The page-modification log is full", false),
   R(63, "XSAVES", "XSAVES with XSAVES exiting"),
   R(64, "XRSTORS", "XRSTORS with XSAVES exiting"),
-];
+  R(67, "UMWAIT", "UMWAIT with enable user wait and pause on", false),
+  R(68, "TPAUSE", "TPAUSE with enable user wait and pause on", false),
+  R(74, "BUS_LOCK", "A bus lock was asserted with bus-lock detection on", false),
+  R(75, "NOTIFY", "No event window opened within the notify window (notify VM exiting)", false),
+] as const;
+
+/** The basic exit reasons, by code (Intel SDM Vol. 3 Table C-1). */
+export const EXIT_REASONS: readonly ExitReason[] = EXIT_REASON_TABLE;
+/** A basic exit reason's name, as the table spells it: a misspelt one is a compile error. */
+export type ExitReasonName = (typeof EXIT_REASON_TABLE)[number]["name"];
 
 const byCode = new Map(EXIT_REASONS.map((r) => [r.code, r]));
 const byName = new Map(EXIT_REASONS.map((r) => [r.name, r]));
@@ -96,7 +105,8 @@ export function exitReason(codeOrName: number | string): ExitReason {
 /**
  * Today's VMX_EXIT_REASONS (arch/x86/include/uapi/asm/vmx.h, Linux 6.x) where it differs from the
  * names above: reason 7 was renamed INTERRUPT_WINDOW (v5.5), SIPI is SIPI_SIGNAL; IO_SMI,
- * OTHER_SMI, GETSEC and RSM are still not listed. Every other reason above is listed.
+ * OTHER_SMI, GETSEC and RSM are still not listed. Every other reason above is listed (UMWAIT,
+ * TPAUSE, BUS_LOCK and NOTIFY came after v4.1).
  */
 const TODAY_TRACE_NAMES: ReadonlyMap<number, string | null> = new Map([
   [4, "SIPI_SIGNAL"], [5, null], [6, null], [7, "INTERRUPT_WINDOW"], [11, null], [17, null],
@@ -115,5 +125,5 @@ export function exitReasonTraceName(code: number, era: "2015" | "today" = "2015"
   return r && r.inTrace ? r.name : "0x" + code.toString(16);
 }
 
-/** Exit reason numbers by name, for code (EXIT.CR_ACCESS). */
-export const EXIT = Object.fromEntries(EXIT_REASONS.map((r) => [r.name, r.code])) as Record<string, number>;
+/** Exit reason numbers by name, for code (EXIT.CR_ACCESS), typed by the table's names. */
+export const EXIT = Object.fromEntries(EXIT_REASONS.map((r) => [r.name, r.code])) as Readonly<Record<ExitReasonName, number>>;

@@ -3,13 +3,15 @@
 // (Multiboot Specification 0.6.96 §3.1.1 header, §3.3 information structure). The kvm-unit-tests
 // binaries of ../shared boot when they are there (CI has them beside the clone).
 
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseArm64Image, RAW_IMAGE_OFFSET } from "../../../runtime/arm64/image.js";
 import { multibootInfo, parseMultibootElf, MULTIBOOT_INFO_ADDRESS } from "../../../runtime/x86/image.js";
 import { createMachine } from "../../../runtime/index.js";
+import { readElfSymbols } from "../../../runtime/core/image.js";
+import type { X86Machine } from "../../../runtime/x86/machine.js";
 import { Session } from "../../../lab/session.js";
 import { buildDtb, dtbToDts, machVirtDtb } from "../../../runtime/guests/arm64/dtb.js";
 
@@ -104,6 +106,58 @@ describe("arm64 images", () => {
   });
 });
 
+/** An ELF file with only a symbol table (section headers: null, SHT_SYMTAB, its SHT_STRTAB). */
+function elfWithSymbols(bits: 32 | 64, syms: { name: string; value: number; info: number; shndx?: number }[]): Uint8Array {
+  const wide = bits === 64;
+  const eh = wide ? 64 : 52, shent = wide ? 64 : 40, sent = wide ? 24 : 16;
+  const names = [0];
+  let strtab = "\0";
+  for (const sy of syms) (names.push(strtab.length), (strtab += sy.name + "\0"));
+  const strOff = eh, symOff = strOff + strtab.length, shOff = symOff + sent * (syms.length + 1);
+  const out = new Uint8Array(shOff + 3 * shent);
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, wide ? 2 : 1, 1, 1]);
+  for (let i = 0; i < strtab.length; i++) out[strOff + i] = strtab.charCodeAt(i);
+  syms.forEach((sy, i) => {
+    const o = symOff + sent * (i + 1);
+    v.setUint32(o, names[i + 1]!, true);
+    if (wide) (out[o + 4] = sy.info, v.setUint16(o + 6, sy.shndx ?? 1, true), v.setBigUint64(o + 8, BigInt(sy.value), true));
+    else (v.setUint32(o + 4, sy.value, true), out[o + 12] = sy.info, v.setUint16(o + 14, sy.shndx ?? 1, true));
+  });
+  const sh = (i: number, type: number, off: number, size: number, link: number) => {
+    const o = shOff + i * shent;
+    v.setUint32(o + 4, type, true);
+    if (wide) (v.setBigUint64(o + 24, BigInt(off), true), v.setBigUint64(o + 32, BigInt(size), true), v.setUint32(o + 40, link, true));
+    else (v.setUint32(o + 16, off, true), v.setUint32(o + 20, size, true), v.setUint32(o + 24, link, true));
+  };
+  sh(1, 2, symOff, sent * (syms.length + 1), 2);
+  sh(2, 3, strOff, strtab.length, 0);
+  if (wide) (v.setBigUint64(40, BigInt(shOff), true), v.setUint16(58, shent, true), v.setUint16(60, 3, true));
+  else (v.setUint32(32, shOff, true), v.setUint16(46, shent, true), v.setUint16(48, 3, true));
+  return out;
+}
+
+describe("ELF symbol tables (readElfSymbols; gABI Symbol Table)", () => {
+  // st_info: binding << 4 | type (STB_LOCAL 0, STB_GLOBAL 1; STT_OBJECT 1, STT_FUNC 2, STT_FILE 4).
+  const syms = [
+    { name: "main", value: 0x40_1000, info: 0x12 },
+    { name: "helper", value: 0x40_2000, info: 0x02 },
+    { name: "helper", value: 0x40_3000, info: 0x12 },
+    { name: "helper", value: 0x40_4000, info: 0x02 },
+    { name: "cstart.S", value: 0, info: 0x04 },
+    { name: "puts", value: 0, info: 0x12, shndx: 0 },
+    { name: "table", value: 0x40_8000, info: 0x11 },
+  ];
+  test.each([32, 64] as const)("ELF%i: defined functions and objects, globals over locals; files and undefined symbols left out", (bits) => {
+    expect(readElfSymbols(elfWithSymbols(bits, syms))).toEqual(new Map([["main", 0x40_1000n], ["helper", 0x40_3000n], ["table", 0x40_8000n]]));
+  });
+  test("no section table, or one past the end of the file: no symbols", () => {
+    expect(readElfSymbols(elf({ bits: 32, machine: 3, entry: 0, segs: [{ paddr: 0x40_0000, bytes: [1, 2, 3] }] })).size).toBe(0);
+    const f = elfWithSymbols(32, syms);
+    expect(readElfSymbols(f.subarray(0, f.length - 8)).size).toBe(0);
+  });
+});
+
 describe("x86 multiboot kernels", () => {
   // Multiboot header: magic, flags 0, checksum (the three sum to zero), then hlt.
   const MB = [...word(0x1badb002), ...word(0), ...word((-0x1badb002) >>> 0)];
@@ -120,6 +174,21 @@ describe("x86 multiboot kernels", () => {
     const cmd = v.getUint32(16, true);
     expect(Buffer.from(m.readPhysical(cmd, 6)).toString("latin1")).toBe("a=1 b\0");
     expect(multibootInfo(128 << 20, "").length).toBe(89);
+  });
+
+  test("a segment of several pages at an unaligned address, with a .bss of several pages: copied and cleared whole", () => {
+    const data = Array.from({ length: 3 * 4096 + 0x123 }, (_, i) => (i * 13 + 5) & 0xff);
+    const bss = 2 * 4096 + 0x80;
+    const f = elf({ bits: 32, machine: 3, entry: 0x40_080c, segs: [{ paddr: 0x40_0800, bytes: [...MB, 0xf4, ...data], memsz: 13 + data.length + bss }] });
+    const m = createMachine("x86_64", { guest: { image: f } });
+    expect(m.pc).toBe(0x40_080cn);
+    expect([...m.readPhysical(0x40_0800 + 13, data.length)]).toEqual(data);
+    const end = 0x40_0800 + 13 + data.length;
+    expect(m.readPhysical(end, bss)).toEqual(new Uint8Array(bss));
+    // The .bss pages past the data are never written: they read as zero without backing pages.
+    expect(m.memory.allocatedPage(end + 4096)).toBeUndefined();
+    expect(m.memory.allocatedPage(0x40_3000)).toBeDefined();
+    expect(m.run().message).toMatch(/^HLT with interrupts disabled/);
   });
 
   test("bad files: no Multiboot header, another machine's ELF", () => {
@@ -173,6 +242,17 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     expect(out).toContain("PASS: selftest: setup: smp: number of CPUs matches expectation");
     expect(out).toContain("PASS: selftest: setup: mem: memory size matches expectation");
     expect(out).toContain("SUMMARY: 2 tests");
+  });
+
+  // Issue 15: every x86 binary gets through its start-up (cstart64.S: GDT, TSS, paging, long mode,
+  // the APIC, SMP set-up) into the test's own code: main(), realmode_start() for realmode.flat.
+  const x86Files = existsSync(KUT) ? readdirSync(join(KUT, "x86_64")).filter((f) => f.endsWith(".flat")) : [];
+  test.each(x86Files)("x86 %s reaches main() (its ELF symbol table names it)", (file) => {
+    const m = createMachine("x86_64", { guest: { image: readFileSync(join(KUT, "x86_64", file)), fileName: file }, settings: { era: "today" } }) as X86Machine;
+    const main = m.symbols.get("main") ?? m.symbols.get("realmode_start");
+    expect(main, "no main symbol").toBeDefined();
+    const r = m.run({ maxSteps: 1_000_000, until: () => m.pc === main });
+    expect(r.stop, `${r.message ?? ""} at 0x${m.pc.toString(16)}; console ${JSON.stringify(m.console.slice(-300))}`).toBe("until");
   });
 
   test("x86 msr.flat loads as a multiboot kernel (entered at e_entry in mode 32)", () => {
