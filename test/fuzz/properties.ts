@@ -131,6 +131,7 @@ export function gnuNormal(text: string, addressSize: 2 | 4 | 8): string {
 export const X86_KNOWN_GAPS: readonly { text: RegExp; why: string }[] = [
   { text: /^bswap\s+%[a-ds][xip]$/, why: "BSWAP of a 16-bit register is undefined (SDM Vol. 2 BSWAP); objdump prints it, GNU as refuses it" },
   { text: /^movs[bw]w\s/, why: "objdump's movsww/movsbw (0F BF/BE with 66h in 16-bit code); GNU as spells them movsx" },
+  { text: /^movzww\s/, why: "objdump's movzww (0F B7 with a 16-bit operand size: a word zero-extended into a word); GNU as has no AT&T spelling for it (movzww: invalid suffix; movzw/movzx: a byte source)" },
   { text: /^(jmp|call)w\s+0x/, why: "objdump's jmpw/callw rel16 (66h E9/E8 in 32-bit code); GNU as reads jmpw as indirect" },
   { text: /^l(call|jmp)q\s/, why: "objdump's lcallq/ljmpq (REX.W FF /3, /5); GNU as takes no q suffix there" },
 ];
