@@ -6,7 +6,7 @@
 // (kvm_vcpu_block, kvm_vcpu_kick, kvm_vcpu_wake_up), arch/arm64/kvm/vgic/vgic.c
 // (vgic_queue_irq_unlock kicks the target), arch/arm64/kvm/arm.c (kvm_arch_vcpu_runnable).
 
-import { vcpuRangeError, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
+import { vcpuControl as coreVcpuControl, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
 import { ExitlabError } from "../core/errors.js";
 import type { VirtualClock } from "../core/clock.js";
 import type { Vgic } from "./kvm/vgic.js";
@@ -132,7 +132,7 @@ export function yieldVcpu(m: SmpMachine & { readonly cpu: { attention: number } 
   const v = m.vcpus[id]!;
   const progressed = v.exits !== v.exitsAtYield;
   v.exitsAtYield = v.exits;
-  if (m.sched.pin !== null || !othersRunnable(m)) return;
+  if (m.sched.pin !== null || !m.sched.othersRunnable()) return;
   if (!progressed && !othersKicked(m)) return;
   m.sched.left = 0;
   m.cpu.attention |= ATTN_STOP;
@@ -142,13 +142,6 @@ export function yieldVcpu(m: SmpMachine & { readonly cpu: { attention: number } 
 function othersKicked(m: SmpMachine): boolean {
   const st = m.sched.states;
   for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running" && m.vgic.physicals[i]!.size) return true;
-  return false;
-}
-
-/** Whether a vCPU other than the loaded one can run: then a polling loop's time is not skipped (the other may end it). */
-export function othersRunnable(m: SmpMachine): boolean {
-  const st = m.sched.states;
-  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running") return true;
   return false;
 }
 
@@ -184,43 +177,19 @@ export function schedule(m: SmpMachine): number {
   }
 }
 
-/** The vCPUs as the lab sees them (core/vcpus.ts VcpuControl) for machine `m`. */
+/** The vCPUs as the lab sees them (core/vcpus.ts vcpuControl) for machine `m`. */
 export function vcpuControl(m: SmpMachine & { selected: number; readonly steps: number }): VcpuControl {
-  const check = (n: number): void => {
-    if (!Number.isInteger(n) || n < 0 || n >= m.sched.count) throw vcpuRangeError(n, m.sched.count);
-  };
-  return {
-    get count() {
-      return m.sched.count;
-    },
-    get selected() {
-      return m.selected;
-    },
-    select(n) {
-      check(n);
-      m.selected = n;
-    },
-    list() {
-      return m.vcpus.map((v) => ({ id: v.id, state: m.sched.states[v.id]!, pc: v.cpu.state.pc, exits: v.exits, steps: m.sched.count === 1 ? m.steps : v.steps }));
-    },
-    pinned(fn) {
-      if (m.sched.count === 1) return fn();
-      const id = m.selected, st = m.sched.states[id]!;
-      if (st !== "running") throw new ExitlabError(`vCPU ${id} is ${st === "off" ? "powered off (PSCI CPU_ON starts it)" : "blocked in WFI until an interrupt"}: there is nothing to step`, "`run` runs every vCPU; `vcpu N` selects another");
-      m.sched.pin = id;
-      try {
-        return fn();
-      } finally {
-        m.sched.pin = null;
-      }
-    },
-    ipi(cpu, intid = 0) {
-      check(cpu);
+  return coreVcpuControl(m, {
+    vcpus: () => m.vcpus,
+    pc: (id) => m.vcpus[id]!.cpu.state.pc,
+    notRunning: (st) => (st === "off" ? "powered off (PSCI CPU_ON starts it)" : "blocked in WFI until an interrupt"),
+    ipi(cpu, n) {
+      const intid = n ?? 0;
       if (!Number.isInteger(intid) || intid < 0 || intid > 15) throw new ExitlabError(`SGI ${intid} out of range`, "SGIs are INTIDs 0..15");
       const st = m.sched.states[cpu]!;
       m.vgic.dist.sendSgi(intid, 0, cpu);
       const what = st === "off" ? "it is powered off: the SGI waits in its redistributor" : st === "blocked" ? (m.sched.states[cpu] === "running" ? "it wakes from WFI" : "it stays blocked: the SGI is not enabled for it") : "it is kicked (an IRQ exit when it next runs) and takes the SGI at entry";
       return `SGI ${intid} pending for vCPU ${cpu} (as a GICD_SGIR / ICC_SGI1R_EL1 write from vCPU 0; KVM has no ioctl for SGIs): ${what}`;
     },
-  };
+  });
 }

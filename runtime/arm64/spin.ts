@@ -15,7 +15,6 @@
 
 import { decodeA64 } from "./isa/decode.js";
 import type { Arm64Machine } from "./machine.js";
-import { othersRunnable } from "./smp.js";
 
 /** Instructions allowed in the loop besides the read, subtraction, compare and branch: no state changes. */
 const HINTS = new Set(["YIELD", "NOP", "ISB", "DSB", "DMB", "SEV", "SEVL"]);
@@ -104,7 +103,7 @@ export function cyclesToSkip(loop: PollLoop, count: bigint, startValue: bigint, 
 export function skipPolling(m: Arm64Machine, loops: Map<number, PollLoop | null>, virtual: boolean, rt: number): void {
   const cpu = m.cpu;
   if (cpu.attention !== 0) return;
-  if (m.sched.count > 1 && othersRunnable(m)) return;
+  if (m.sched.count > 1 && m.sched.othersRunnable()) return;
   let pa: number;
   try {
     pa = cpu.mmu.translate(cpu.state.pc, "fetch", cpu.state.el);

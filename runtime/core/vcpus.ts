@@ -48,6 +48,60 @@ export function vcpuRangeError(n: number, count: number): ExitlabError {
   return new ExitlabError(`no vCPU ${n}: this VM has ${count} vCPU${count === 1 ? "" : "s"} (0..${count - 1})`, count === 1 ? "boot with more: `set vcpus 2` before `vm boot`" : `vcpu 0..${count - 1}`);
 }
 
+/** What a machine's VcpuControl reads of it: the scheduler, the vCPU the lab selected, the VM's instructions. */
+export interface VcpuOwner {
+  readonly sched: VcpuScheduler;
+  selected: number;
+  readonly steps: number;
+}
+
+/** The architecture's part of a VcpuControl: its vCPUs, their pc, why one cannot step, its IPI. */
+export interface VcpuArch {
+  vcpus(): readonly { readonly id: number; readonly exits: number; readonly steps: number }[];
+  pc(id: number): bigint;
+  /** Why the selected vCPU, powered off or blocked, has nothing to step (the error's message). */
+  notRunning(state: "off" | "blocked"): string;
+  /** The VMM's IPI to `cpu` (already checked to exist), with the arch's number (SGI, vector). */
+  ipi(cpu: number, n: number | undefined): string;
+}
+
+/** The vCPUs as the lab sees them (`vcpu N`, `show vcpus`, `step`, `ipi`), for machine `m`. */
+export function vcpuControl(m: VcpuOwner, a: VcpuArch): VcpuControl {
+  const check = (n: number): void => {
+    if (!Number.isInteger(n) || n < 0 || n >= m.sched.count) throw vcpuRangeError(n, m.sched.count);
+  };
+  return {
+    get count() {
+      return m.sched.count;
+    },
+    get selected() {
+      return m.selected;
+    },
+    select(n) {
+      check(n);
+      m.selected = n;
+    },
+    list() {
+      return a.vcpus().map((v) => ({ id: v.id, state: m.sched.states[v.id]!, pc: a.pc(v.id), exits: v.exits, steps: m.sched.count === 1 ? m.steps : v.steps }));
+    },
+    pinned(fn) {
+      if (m.sched.count === 1) return fn();
+      const id = m.selected, st = m.sched.states[id]!;
+      if (st !== "running") throw new ExitlabError(`vCPU ${id} is ${a.notRunning(st)}: there is nothing to step`, "`run` runs every vCPU; `vcpu N` selects another");
+      m.sched.pin = id;
+      try {
+        return fn();
+      } finally {
+        m.sched.pin = null;
+      }
+    },
+    ipi(cpu, n) {
+      check(cpu);
+      return a.ipi(cpu, n);
+    },
+  };
+}
+
 /**
  * Round-robin scheduling of `count` vCPUs by a quantum of guest instructions. Holds no vCPU state
  * but the run state: the machine loads the vCPU `pick()` names and charges what it ran.
@@ -77,6 +131,13 @@ export class VcpuScheduler {
    * next runnable one after it in id order, with a fresh quantum; -1 when none is runnable (or
    * the pinned one is not).
    */
+  /** Whether a vCPU other than the current one can run (a polling loop must not skip ahead then). */
+  othersRunnable(): boolean {
+    const st = this.states;
+    for (let i = 0; i < st.length; i++) if (i !== this.current && st[i] === "running") return true;
+    return false;
+  }
+
   pick(): number {
     const pin = this.pin;
     if (pin !== null) {

@@ -9,7 +9,7 @@
 // __apic_accept_irq, kvm_apic_accept_events), irq_comm.c (kvm_irq_delivery_to_apic, kvm_set_msi),
 // x86.c (kvm_arch_vcpu_runnable, kvm_vcpu_has_events), vmx/posted_intr.c (pi_wakeup_handler).
 
-import { vcpuRangeError, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
+import { vcpuControl as coreVcpuControl, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
 import { ExitlabError } from "../core/errors.js";
 import type { VirtualClock } from "../core/clock.js";
 import type { X86State } from "./env.js";
@@ -178,45 +178,13 @@ export function deliverFromIoApic(m: X86SmpMachine, vector: number, level: boole
   return n;
 }
 
-/** Whether the loaded vCPU is the only runnable one (a polling loop could skip ahead). */
-export function othersRunnable(m: X86SmpMachine): boolean {
-  const st = m.sched.states;
-  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running") return true;
-  return false;
-}
-
-/** The vCPUs as the lab sees them (core/vcpus.ts VcpuControl) for machine `m`. */
+/** The vCPUs as the lab sees them (core/vcpus.ts vcpuControl) for machine `m`. */
 export function vcpuControl(m: X86SmpMachine & { selected: number; readonly steps: number }): VcpuControl {
-  const check = (n: number): void => {
-    if (!Number.isInteger(n) || n < 0 || n >= m.sched.count) throw vcpuRangeError(n, m.sched.count);
-  };
-  return {
-    get count() {
-      return m.sched.count;
-    },
-    get selected() {
-      return m.selected;
-    },
-    select(n) {
-      check(n);
-      m.selected = n;
-    },
-    list() {
-      return m.vcpus.map((v) => ({ id: v.id, state: m.sched.states[v.id]!, pc: v.cpu.state.rip, exits: v.exits, steps: m.sched.count === 1 ? m.steps : v.steps }));
-    },
-    pinned(fn) {
-      if (m.sched.count === 1) return fn();
-      const id = m.selected, st = m.sched.states[id]!;
-      if (st !== "running") throw new ExitlabError(`vCPU ${id} is ${st === "off" ? "waiting for INIT/SIPI (the BSP's ICR starts it)" : "blocked in HLT until an interrupt"}: there is nothing to step`, "`run` runs every vCPU; `vcpu N` selects another");
-      m.sched.pin = id;
-      try {
-        return fn();
-      } finally {
-        m.sched.pin = null;
-      }
-    },
+  return coreVcpuControl(m, {
+    vcpus: () => m.vcpus,
+    pc: (id) => m.vcpus[id]!.cpu.state.rip,
+    notRunning: (st) => (st === "off" ? "waiting for INIT/SIPI (the BSP's ICR starts it)" : "blocked in HLT until an interrupt"),
     ipi(cpu, vector) {
-      check(cpu);
       if (vector === undefined) throw new ExitlabError("an x86 IPI needs its vector", "e.g. `ipi 1 vector 0x30` (vectors 16-255)");
       if (!Number.isInteger(vector) || vector < 16 || vector > 255) throw new ExitlabError(`vector ${vector} out of range: x86 interrupt vectors are 16-255`, "vectors 0-31 are exceptions; e.g. `ipi 1 vector 0x30`");
       const before = m.sched.states[cpu]!;
@@ -233,5 +201,5 @@ export function vcpuControl(m: X86SmpMachine & { selected: number; readonly step
             : cpu === m.sched.current || t.irq.apicv ? "it takes it at its next VM entry (APICv: as a posted interrupt)" : "it is kicked (an EXTERNAL_INTERRUPT exit when it next runs) and KVM injects it at entry";
       return `vector ${vector} to vCPU ${cpu} (KVM_SIGNAL_MSI, fixed, physical destination APIC ID ${t.irq.lapic.id}): ${what}`;
     },
-  };
+  });
 }
