@@ -13,7 +13,7 @@
 // Pages start small (a small machine stays small) and double up to PAGE_WORDS; the oldest pages
 // are dropped (and reused) once every event in them is older than the newest `cap` events.
 
-import { join64 } from "./bits.js";
+import { join64, split64 } from "./bits.js";
 import type { FieldValue, TraceField } from "./trace.js";
 
 /** Words in a full page (4 MiB). */
@@ -62,16 +62,14 @@ const ORDER: Record<TraceField["type"], number> = { num: 0, u64: 1, u32: 2, bool
 /** The record layout of a tracepoint's declared fields (`undefined`: a record holding one ref). */
 export function recordLayout(fields: readonly TraceField[] | undefined): RecordLayout {
   if (!fields) return { slots: [], words: HEADER_WORDS + 2 };
-  const slots: FieldSlot[] = [];
   let off = HEADER_WORDS;
   // Stable by kind of slot: f64s first (aligned), then pairs, then single words.
   const sorted = fields.map((f, i) => ({ f, i })).sort((a, b) => ORDER[a.f.type] - ORDER[b.f.type] || a.i - b.i);
-  const byIndex: FieldSlot[] = new Array(fields.length);
+  const slots: FieldSlot[] = new Array(fields.length);
   for (const { f, i } of sorted) {
-    byIndex[i] = { name: f.name, type: f.type, off };
+    slots[i] = { name: f.name, type: f.type, off };
     off += WIDTH[f.type];
   }
-  slots.push(...byIndex);
   return { slots, words: off + (off & 1) };
 }
 
@@ -82,9 +80,9 @@ export function putU64Words(w: Uint32Array, o: number, v: bigint | number): void
     w[o + 1] = (v / 4294967296) >>> 0;
     return;
   }
-  const b = BigInt.asUintN(64, typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
-  w[o] = Number(b & 0xffff_ffffn);
-  w[o + 1] = Number(b >> 32n);
+  const [lo, hi] = split64(typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
+  w[o] = lo;
+  w[o + 1] = hi;
 }
 
 /**
@@ -92,14 +90,14 @@ export function putU64Words(w: Uint32Array, o: number, v: bigint | number): void
  * `pos`, `end`, `n`: the current page's views, next free word, its size, its event count).
  */
 export class TracePages {
-  /** Current page's words, f64 view and event offsets (emitters write through these). */
-  w: Uint32Array;
-  d: Float64Array;
-  offs: Uint32Array;
-  refs: unknown[];
+  /** Current page's words, f64 view and event offsets (emitters write through these; bind() sets them). */
+  w!: Uint32Array;
+  d!: Float64Array;
+  offs!: Uint32Array;
+  refs!: unknown[];
   /** Next free word of the current page, and its size in words. */
   pos = 0;
-  end: number;
+  end = 0;
   /** Events in the current page. */
   n = 0;
   /** Pages, oldest first; the last is the current one. */
@@ -109,13 +107,19 @@ export class TracePages {
   private floor = 0;
 
   constructor(public cap: number) {
-    const p = newPage(FIRST_PAGE_WORDS);
+    this.clear();
+  }
+
+  /** Make `p` (appended to `pages`) the page emitters write, from its start. */
+  private bind(p: TracePage): void {
     this.pages.push(p);
     this.w = p.w;
     this.d = p.d;
     this.offs = p.offs;
     this.refs = p.refs;
-    this.end = FIRST_PAGE_WORDS;
+    this.pos = 0;
+    this.end = p.w.length;
+    this.n = 0;
   }
 
   private get current(): TracePage {
@@ -147,14 +151,7 @@ export class TracePages {
     p.seq0 = cur.seq0 + cur.n;
     p.n = 0;
     p.refs.length = 0;
-    this.pages.push(p);
-    this.w = p.w;
-    this.d = p.d;
-    this.offs = p.offs;
-    this.refs = p.refs;
-    this.pos = 0;
-    this.end = p.w.length;
-    this.n = 0;
+    this.bind(p);
     this.dropPages();
     return 0;
   }
@@ -201,17 +198,10 @@ export class TracePages {
 
   /** Empties the trace; sequence numbers start again from 0. */
   clear(): void {
-    const p = newPage(FIRST_PAGE_WORDS);
-    this.pages = [p];
+    this.pages = [];
     this.spare = null;
     this.floor = 0;
-    this.w = p.w;
-    this.d = p.d;
-    this.offs = p.offs;
-    this.refs = p.refs;
-    this.pos = 0;
-    this.end = FIRST_PAGE_WORDS;
-    this.n = 0;
+    this.bind(newPage(FIRST_PAGE_WORDS));
   }
 }
 

@@ -81,11 +81,14 @@ function ripValue(s: X86State): number | bigint {
   return pc !== undefined && pc >= 0 ? pc : s.rip;
 }
 
-/** Cycles of each basic exit reason's cost (exitCost), looked up once: NaN until then. */
-const BASE_CYCLES = new Float64Array(1 << 16).fill(NaN);
+/** Cycles of each basic exit reason's cost (exitCost), looked up once: NaN until then (the SDM's reasons are below 128). */
+const BASE_CYCLES = new Float64Array(128).fill(NaN);
 function baseCycles(code: number): number {
-  const c = BASE_CYCLES[code & 0xffff]!;
-  return c === c ? c : (BASE_CYCLES[code & 0xffff] = exitCost(exitReason(code).name).cycles);
+  const c = BASE_CYCLES[code];
+  if (c !== undefined && c === c) return c;
+  const cycles = exitCost(exitReason(code).name).cycles;
+  if (c !== undefined) BASE_CYCLES[code] = cycles;
+  return cycles;
 }
 
 export { X86_REGISTER_NAMES };

@@ -123,9 +123,7 @@ export class KvmVcpu {
   }
 
   count(stat: X86VcpuStat): void {
-    const c = this.counters.get(stat);
-    if (c !== undefined) c.n++;
-    else this.counters.set(stat, { n: 1 });
+    this.counted(stat).n++;
   }
 
   /**
