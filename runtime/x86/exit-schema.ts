@@ -97,7 +97,7 @@ function fieldsOf(code: number): readonly ExitField[] {
     if (name === "MSR_WRITE") out.push({ name: "msr.value", width: 64, format: "hex", get: (r) => r.big("msrval"), doc: "EDX:EAX, the value written" });
   }
   out.push(...layoutFields("intr", INTR_INFO, (r) => r.num("intr"), (r) => r.num("intr") !== 0));
-  out.push({ name: "instruction", width: 0, format: "name", when: has(F_INSN), get: (r) => disassembleX86(r.ref("insn") as X86Insn, r.pc), doc: "the exiting instruction" });
+  out.push({ name: "instruction", width: 0, format: "name", when: (r) => has(F_INSN)(r) && r.ref("insn") !== undefined, get: (r) => disassembleX86(r.ref("insn") as X86Insn, r.pc), doc: "the exiting instruction (kept for the newest 65,536 distinct exiting instructions at least)" });
   return out;
 }
 

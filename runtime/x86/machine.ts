@@ -399,7 +399,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       k.msr[slot] = 0;
       setU64(k.msrval, slot, 0, 0);
     }
-    k.insn[slot] = insn ?? undefined;
+    k.insn[slot] = store.refId(insn);
     k.vcpu[slot] = this.vcpu.id;
     this.vcpu.exits++;
     // kvm_exit's fields, written into one reused record (the trace copies them into its columns).
@@ -420,7 +420,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private readonly col = {
     chunk: null as unknown,
     qual: new Uint32Array(0), gpa: new Float64Array(0), gla: new Uint32Array(0), len: new Uint8Array(0),
-    intr: new Uint32Array(0), idtv: new Uint32Array(0), msr: new Uint32Array(0), msrval: new Uint32Array(0), insn: [] as unknown[], vcpu: new Uint32Array(0),
+    intr: new Uint32Array(0), idtv: new Uint32Array(0), msr: new Uint32Array(0), msrval: new Uint32Array(0), insn: new Uint32Array(0), vcpu: new Uint32Array(0),
   };
 
   private bindColumns(c: ColumnArray[]): void {
@@ -434,7 +434,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     k.idtv = c[j.idtv] as Uint32Array;
     k.msr = c[j.msr] as Uint32Array;
     k.msrval = c[j.msrval] as Uint32Array;
-    k.insn = c[j.insn] as unknown[];
+    k.insn = c[j.insn] as Uint32Array;
     k.vcpu = c[j.vcpu] as Uint32Array;
   }
 

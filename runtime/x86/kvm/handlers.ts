@@ -219,7 +219,16 @@ type CpuidAnswer = CpuidAnswerEntry & { result: HandleResult };
 type CpuidCacheEntry = { indexed: false; answer: CpuidAnswer } | { indexed: true; bySubleaf: Map<number, CpuidAnswer> };
 const CPUID_ANSWERS: Record<KvmEra, Map<number, CpuidCacheEntry>> = { "2015": new Map(), today: new Map() };
 const CACHE_MAX = 4096;
+/** The last answer given (a guest polling one leaf asks it again and again): checked before the maps. */
+let last: { leaf: number; index: number; era: KvmEra; indexed: boolean; answer: CpuidAnswer } | null = null;
 function cpuidAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
+  const l = last;
+  if (l !== null && l.leaf === leaf && l.era === era && (!l.indexed || l.index === index)) return l.answer;
+  const answer = cachedAnswer(leaf, index, era);
+  last = { leaf, index, era, indexed: subleafDecides(leaf, era), answer };
+  return answer;
+}
+function cachedAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
   const cache = CPUID_ANSWERS[era];
   let c = cache.get(leaf);
   if (c !== undefined && !c.indexed) return c.answer;

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { createMachine } from "../../../runtime/index.js";
 import { CHUNK_MASK, CHUNK_ROWS, Columns, getU64, putU64 } from "../../../runtime/core/columns.js";
+import { ExitStore, type ExitSchema } from "../../../runtime/core/exits.js";
 
 const HVC_LOOP = (n: number) => `
 _start:
@@ -104,6 +105,40 @@ describe("exit store", () => {
     expect(cpuid.info).toMatchObject({ exit_reason: "CPUID", exit_qualification: 0n, instruction_length: 2, instruction: "cpuid" });
     // Leaf 0 EAX: the highest basic leaf KVM's table provides, 7 (runtime/x86/kvm/cpuid.ts; SDM Vol. 2 CPUID leaf 0).
     expect(m.trace.lines("2015", ["kvm_cpuid"]).at(-1)).toBe("kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69");
+  });
+});
+
+describe("ref columns", () => {
+  // A ref column stores ids into the store's table (a number per exit, not a pointer).
+  const schema: ExitSchema = { arch: "x86_64", pcName: "rip", codeText: String, columns: [{ name: "obj", type: "ref" }], reasonName: () => "X", fields: () => [], cost: () => [] };
+  const put = (store: ExitStore, o: unknown): number => {
+    const index = store.record(0, 0, 0, 1, 0, 0);
+    (store.chunk(index)[store.colIndex.get("obj")!] as Uint32Array)[index & CHUNK_MASK] = store.refId(o);
+    return index;
+  };
+
+  test("an exit reads back the object it was given; the same object gets the same id", () => {
+    const store = new ExitStore(schema);
+    const a = { name: "a" }, b = { name: "b" };
+    const ia = put(store, a), ib = put(store, b), ia2 = put(store, a), none = put(store, undefined);
+    expect(store.row(ia).ref("obj")).toBe(a);
+    expect(store.row(ib).ref("obj")).toBe(b);
+    expect(store.row(ia2).ref("obj")).toBe(a);
+    expect(store.row(none).ref("obj")).toBeUndefined();
+    expect(store.refId(a)).toBe(store.refId(a));
+    expect(store.refId(a)).not.toBe(store.refId(b));
+  });
+
+  test("the table is bounded: past two epochs of 65,536 objects the oldest exits lose theirs, newer ones keep them", () => {
+    const store = new ExitStore(schema);
+    const objs = Array.from({ length: 3 * 65536 }, (_, i) => ({ i }));
+    const idx = objs.map((o) => put(store, o));
+    expect(store.row(idx[0]!).ref("obj")).toBeUndefined();
+    expect(store.row(idx[65535]!).ref("obj")).toBeUndefined();
+    expect(store.row(idx[65536]!).ref("obj")).toBe(objs[65536]);
+    expect(store.row(idx.at(-1)!).ref("obj")).toBe(objs.at(-1));
+    store.clear();
+    expect(store.refAt(store.refId(objs[0]))).toBe(objs[0]);
   });
 });
 
