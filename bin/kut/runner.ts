@@ -82,6 +82,14 @@ const GROUP_NEEDS: Record<string, string> = {
   smp: "SMP", vmx: "nested VMX", svm: "nested SVM", hyperv: "Hyper-V", migration: "migration",
 };
 
+/**
+ * QEMU options only KVM can run (so QEMU TCG, the reference here, refuses the entry): `-enable-kvm`
+ * ("-accel kvm"), and `-cpu host` (QEMU target/i386/host-cpu.c: "CPU model 'host' requires KVM or HVF").
+ */
+export function kvmOnlyParams(qemuParams: string): boolean {
+  return /(?:^|\s)-enable-kvm\b|(?:^|\s)-cpu\s+host\b/.test(qemuParams);
+}
+
 /** What the entry needs that exitlab's machine does not have (empty: nothing). */
 export function needs(e: KutEntry, arch?: Arch): string[] {
   const out: string[] = [];
@@ -89,7 +97,7 @@ export function needs(e: KutEntry, arch?: Arch): string[] {
   for (const g of e.groups) if (GROUP_NEEDS[g] && !out.includes(GROUP_NEEDS[g]!) && !(g === "smp" && arch !== undefined)) out.push(GROUP_NEEDS[g]!);
   if (smpOf(e) > EXITLAB_SMP[arch ?? "x86_64"]) out.push(`smp ${smpOf(e)}`);
   if (arch && memOf(e) > MAX_RAM_MIB[arch]) out.push(`-m ${memOf(e)} (at most ${MAX_RAM_MIB[arch]} here)`);
-  if (e.accel === "kvm") out.push("KVM only");
+  if (e.accel === "kvm" || kvmOnlyParams(e.qemuParams)) out.push("KVM only");
   if (e.disabledIf) out.push("disabled off QEMU");
   return out;
 }
@@ -161,7 +169,8 @@ export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
   const append = e.testArgs ? ["-append", e.testArgs] : [];
   // upstream's configure picks cortex-a57 for arm64 under TCG (the CPU exitlab models, MIDR_EL1 included).
   if (arch === "arm64") return ["-machine", "virt", "-cpu", "cortex-a57", ...common, ...extra, ...append];
-  return ["-machine", "pc,accel=tcg", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", ...common, ...extra, ...append];
+  // upstream x86/run passes --no-reboot: a triple fault ends QEMU (as KVM_EXIT_SHUTDOWN ends exitlab's run) instead of rebooting the test.
+  return ["-machine", "pc,accel=tcg", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", ...common, ...extra, ...append];
 }
 
 /** The entry under QEMU TCG (stdout is the guest's console). */

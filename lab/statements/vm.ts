@@ -136,7 +136,15 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     } catch (e) {
       throw new LabError("FileError", `cannot read ${g.path}: ${(e as Error).message}`, g.pos);
     }
-    guest = { image, fileName: g.path, append: g.append ?? "" };
+    let initrd: { initrd: Uint8Array; initrdName: string } | object = {};
+    if (g.initrd) {
+      try {
+        initrd = { initrd: readFileSync(resolve(ctx.options.baseDir ?? process.cwd(), g.initrd.path)), initrdName: g.initrd.path };
+      } catch (e) {
+        throw new LabError("FileError", `cannot read the initrd ${g.initrd.path}: ${(e as Error).message}`, g.initrd.pos, "`initrd \"FILE\"` names a file, relative to the script's folder");
+      }
+    }
+    guest = { image, fileName: g.path, append: g.append ?? "", ...initrd };
     guestName = g.path;
   } else if (s.guest?.type === "asm") {
     // No fileName: bootError puts the block's line and column in the program.

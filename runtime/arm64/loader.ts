@@ -5,7 +5,7 @@
 import type { GuestMemory } from "../core/memory.js";
 import type { GuestImage, MachineOptions } from "../core/machine.js";
 import { parseArm64Image } from "./image.js";
-import { writeSegments } from "../core/image.js";
+import { writeSegments, type ImageSegment } from "../core/image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleA64 } from "./isa/index.js";
 import { ARM64_BOOT_BASE, ARM64_BOOT_SOURCE, ARM64_DTB_BASE } from "../guests/arm64/boot.js";
@@ -71,6 +71,35 @@ function loadImage(memory: GuestMemory, guest: GuestImage, layout: { ram: { base
     if (end > ARM64_DTB_BASE && seg.address < ARM64_DTB_BASE + 0x1_0000) throw new ExitlabError(`${name}: the image overlaps the device tree at 0x${ARM64_DTB_BASE.toString(16)}`);
   }
   writeSegments(memory, parsed.segments);
-  memory.writeBytes(ARM64_DTB_BASE, machVirtDtb(layout.ram, layout.uart, guest.append ?? "", layout.gic, layout.vcpus));
-  return { entry: BigInt(parsed.entry), dtb: BigInt(ARM64_DTB_BASE), symbols: new Map() };
+  const ramdisk = guest.initrd ? placeInitrd(memory, guest, parsed.segments, layout.ram) : undefined;
+  // With an initrd the tree follows it, 2 MiB aligned (hw/arm/boot.c: "prealign it to 2MB" for AArch64).
+  const dtb = ramdisk ? alignUp(ramdisk.end, DTB_ALIGN) : ARM64_DTB_BASE;
+  if (dtb + DTB_ROOM > ramEnd) throw new ExitlabError(`${guest.initrdName ?? "the initrd"} (${guest.initrd!.length} bytes at 0x${ramdisk!.start.toString(16)}) leaves no room for the device tree below the end of guest RAM (0x${ramEnd.toString(16)})`, "give the guest more memory (`mem N`) or use a smaller initrd");
+  memory.writeBytes(dtb, machVirtDtb(layout.ram, layout.uart, guest.append ?? "", layout.gic, layout.vcpus, ramdisk));
+  return { entry: BigInt(parsed.entry), dtb: BigInt(dtb), symbols: new Map() };
+}
+
+/** The device tree's alignment after an initrd (QEMU hw/arm/boot.c, AArch64: 2 MiB) and the room kept for it. */
+const DTB_ALIGN = 2 * 1024 * 1024;
+const DTB_ROOM = 0x1_0000;
+const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
+
+/**
+ * The initrd into RAM where QEMU's arm_setup_direct_kernel_boot puts it: RAM base + min(RAM / 2,
+ * 128 MiB). Returns its bounds [start, end). Throws ExitlabError naming the file when it is empty,
+ * does not fit RAM, or overlaps the image.
+ */
+function placeInitrd(memory: GuestMemory, guest: GuestImage, segments: readonly ImageSegment[], ram: { base: number; size: number }): { start: number; end: number } {
+  const name = guest.initrdName ?? "the initrd";
+  const bytes = guest.initrd!;
+  if (bytes.length === 0) throw new ExitlabError(`${name} is empty`, "an initrd is a file of at least one byte (QEMU's -initrd)");
+  const start = ram.base + Math.min(Math.floor(ram.size / 2), 128 * 1024 * 1024);
+  const end = start + bytes.length;
+  if (end > ram.base + ram.size) throw new ExitlabError(`${name} (${bytes.length} bytes at 0x${start.toString(16)}) does not fit guest RAM (0x${ram.base.toString(16)}..0x${(ram.base + ram.size).toString(16)})`, "give the guest more memory (`mem N`)");
+  for (const seg of segments) {
+    const segEnd = seg.address + seg.bytes.length + seg.zero;
+    if (seg.address < end && segEnd > start) throw new ExitlabError(`${name} at 0x${start.toString(16)}..0x${end.toString(16)} overlaps the image (0x${seg.address.toString(16)}..0x${segEnd.toString(16)})`);
+  }
+  memory.writeBytes(start, bytes);
+  return { start, end };
 }

@@ -75,6 +75,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   selected = 0;
   readonly uart = new Pl011();
   readonly symbols: Map<string, bigint>;
+  /** Where the loader put the device tree (x0 at entry): 0x44000000, or after an initrd (loader.ts). */
+  readonly dtbAddress: number;
   /** The kvm_exit and kvm_entry emitters (trace.emitterOf): every exit emits both. */
   private readonly emitExit: TraceEmitter;
   private readonly emitEntry: TraceEmitter;
@@ -102,6 +104,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       vcpus: this.settings.vcpus,
     });
     this.symbols = guest.symbols;
+    this.dtbAddress = Number(guest.dtb);
     this.sched = new VcpuScheduler(this.settings.vcpus, this.settings.quantum);
     // Modelled time: cycles so far plus the instructions of the run in progress, plus time blocked.
     this.clock = new VirtualClock(() => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES);

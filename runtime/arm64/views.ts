@@ -14,7 +14,6 @@ import { TIMERS } from "./timer.js";
 import { HW_MAPPED_TIMER } from "./kvm/vgic.js";
 import { MmuFault } from "./mmu.js";
 import type { Arm64Machine } from "./machine.js";
-import { ARM64_DTB_BASE } from "../guests/arm64/boot.js";
 import { costsView, switchView } from "./hyp/views.js";
 import { dtbToDts } from "../guests/arm64/dtb.js";
 
@@ -123,15 +122,16 @@ export function machineView(m: Arm64Machine, name: string, arg?: string): Machin
     }
     case "dtb": {
       // The tree the loader gave the guest in x0, as it is in guest memory now, as dts text.
-      const head = m.memory.readBytes(ARM64_DTB_BASE, 8);
+      const at = m.dtbAddress;
+      const head = m.memory.readBytes(at, 8);
       const total = new DataView(head.buffer, head.byteOffset, 8).getUint32(4);
       let dts: string;
       try {
-        dts = dtbToDts(m.memory.readBytes(ARM64_DTB_BASE, Math.min(total, 1 << 20)));
+        dts = dtbToDts(m.memory.readBytes(at, Math.min(total, 1 << 20)));
       } catch (e) {
-        throw new ExitlabError(`the device tree at ${hex(ARM64_DTB_BASE)}: ${(e as Error).message}`, "the guest may have overwritten it");
+        throw new ExitlabError(`the device tree at ${hex(at)}: ${(e as Error).message}`, "the guest may have overwritten it");
       }
-      return { title: `device tree at ${hex(ARM64_DTB_BASE)} (dts)`, columns: ["dts"], rows: dts.trimEnd().split("\n").map((l) => [l.replace(/\t/g, "    ")]) };
+      return { title: `device tree at ${hex(at)} (dts)`, columns: ["dts"], rows: dts.trimEnd().split("\n").map((l) => [l.replace(/\t/g, "    ")]) };
     }
     case "esr": {
       const which = (arg ?? "el2").toLowerCase().replace(/^esr_/, "");

@@ -217,6 +217,13 @@ export interface GuestImage {
   fileName?: string;
   /** The command line (QEMU's -append). */
   append?: string;
+  /**
+   * An initial ramdisk (QEMU's -initrd): arm64 places it in RAM and names it in the device tree's
+   * /chosen (linux,initrd-start/end); x86 hands it to the multiboot kernel as its one module.
+   */
+  initrd?: Uint8Array;
+  /** The initrd's file name, for errors and (x86) the module's string. */
+  initrdName?: string;
 }
 
 /** Options common to both machine factories. */

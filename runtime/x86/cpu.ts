@@ -25,6 +25,7 @@ import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, enco
 import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
+import { cpuRefusesMsr } from "./canonical.js";
 
 /** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
 const NATIVE_MSRS: Record<number, string> = {
@@ -650,6 +651,7 @@ export class X86Cpu implements X86Env, FastMem {
     if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE, qualification: 0n });
     if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr && this.deps.x2apicMsr(msr, true, value) !== undefined) return;
+    if (cpuRefusesMsr(msr, value)) this.raise(VECTOR.GP, 0);
     const s = this.state;
     if (msr === 0xc000_0100) s.seg.fs.base = value;
     else if (msr === 0xc000_0101) s.seg.gs.base = value;

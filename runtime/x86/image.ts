@@ -36,20 +36,55 @@ export function parseMultibootElf(bytes: Uint8Array, name: string): { segments: 
   return readElf(bytes, name, { elfClass: 1, machine: EM_386, wanted: "a multiboot kernel is ELF32 for x86 (EM_386)" });
 }
 
+/** A module loaded with the kernel (QEMU's -initrd for a multiboot kernel): where it is, its string. */
+export interface MultibootModule {
+  /** First byte and the byte after its last, guest-physical (mod_start, mod_end). */
+  start: number;
+  end: number;
+  /** Its string (QEMU: the -initrd text, i.e. the file name). */
+  string: string;
+}
+
 /**
- * The Multiboot information structure at MULTIBOOT_INFO_ADDRESS and the command line after it
- * (Multiboot Specification §3.3: flags bit 0 mem_lower/mem_upper in KiB, bit 2 cmdline, bit 3
- * mods with mods_count 0). Returns the bytes to write there.
+ * Where QEMU's multiboot loader puts the first module (hw/i386/multiboot.c: after the kernel image,
+ * page aligned: mh_load_addr + TARGET_PAGE_ALIGN(kernel size), the kernel spanning its segments).
  */
-export function multibootInfo(ramBytes: number, cmdline: string): Uint8Array {
-  const info = new Uint8Array(88 + cmdline.length + 1);
+export function firstModuleAddress(segments: readonly ImageSegment[]): number {
+  const low = Math.min(...segments.map((s) => s.address));
+  const high = Math.max(...segments.map((s) => s.address + s.bytes.length + s.zero));
+  return low + Math.ceil((high - low) / 4096) * 4096;
+}
+
+/**
+ * The Multiboot information structure at MULTIBOOT_INFO_ADDRESS, then the command line, the module
+ * list (16 bytes each: mod_start, mod_end, string, reserved) and the modules' strings (Multiboot
+ * Specification §3.3: flags bit 0 mem_lower/mem_upper in KiB, bit 2 cmdline, bit 3 mods).
+ * Returns the bytes to write there.
+ */
+export function multibootInfo(ramBytes: number, cmdline: string, modules: readonly MultibootModule[] = []): Uint8Array {
+  const cmdAt = 88;
+  // No modules: mods_addr points at the command line, and the block ends after it (as before modules).
+  const modsAt = modules.length ? Math.ceil((cmdAt + cmdline.length + 1) / 4) * 4 : cmdAt + cmdline.length + 1;
+  let stringAt = modsAt + 16 * modules.length;
+  const info = new Uint8Array(stringAt + modules.reduce((n, m) => n + m.string.length + 1, 0));
   const v = new DataView(info.buffer);
+  const ascii = (at: number, s: string) => {
+    for (let i = 0; i < s.length; i++) info[at + i] = s.charCodeAt(i) & 0xff;
+  };
   v.setUint32(0, (1 << 0) | (1 << 2) | (1 << 3), true);
   v.setUint32(4, 640, true); // mem_lower: KiB below 1 MiB
   v.setUint32(8, Math.floor((ramBytes - 0x10_0000) / 1024), true); // mem_upper: KiB above 1 MiB
-  v.setUint32(16, MULTIBOOT_INFO_ADDRESS + 88, true); // cmdline
-  v.setUint32(20, 0, true); // mods_count
-  v.setUint32(24, MULTIBOOT_INFO_ADDRESS + 88, true); // mods_addr (none)
-  for (let i = 0; i < cmdline.length; i++) info[88 + i] = cmdline.charCodeAt(i) & 0xff;
+  v.setUint32(16, MULTIBOOT_INFO_ADDRESS + cmdAt, true); // cmdline
+  v.setUint32(20, modules.length, true); // mods_count
+  v.setUint32(24, MULTIBOOT_INFO_ADDRESS + (modules.length ? modsAt : cmdAt), true); // mods_addr
+  ascii(cmdAt, cmdline);
+  modules.forEach((m, i) => {
+    const at = modsAt + 16 * i;
+    v.setUint32(at, m.start, true);
+    v.setUint32(at + 4, m.end, true);
+    v.setUint32(at + 8, MULTIBOOT_INFO_ADDRESS + stringAt, true);
+    ascii(stringAt, m.string);
+    stringAt += m.string.length + 1;
+  });
   return info;
 }

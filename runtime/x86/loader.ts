@@ -3,7 +3,7 @@
 
 import type { GuestMemory } from "../core/memory.js";
 import type { GuestMode, MachineOptions } from "../core/machine.js";
-import { MULTIBOOT_INFO_ADDRESS, multibootInfo, parseMultibootElf } from "./image.js";
+import { firstModuleAddress, MULTIBOOT_INFO_ADDRESS, multibootInfo, parseMultibootElf, type MultibootModule } from "./image.js";
 import { readElfSymbols, writeSegments } from "../core/image.js";
 import { ExitlabError } from "../core/errors.js";
 import { assembleX86 } from "./isa/index.js";
@@ -33,7 +33,18 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
       if (!memory.isRam(seg.address) || !memory.isRam(end - 1)) throw new ExitlabError(`${name}: a segment at 0x${seg.address.toString(16)}..0x${end.toString(16)} is outside guest RAM`);
     }
     writeSegments(memory, segments);
-    memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, guest.append ?? ""));
+    const modules: MultibootModule[] = [];
+    if (guest.initrd) {
+      // QEMU's -initrd for a multiboot kernel: one module, after the kernel, page aligned.
+      const mod = guest.initrdName ?? "the initrd";
+      if (guest.initrd.length === 0) throw new ExitlabError(`${mod} is empty`, "a multiboot module is a file of at least one byte (QEMU's -initrd)");
+      const start = firstModuleAddress(segments);
+      const end = start + guest.initrd.length;
+      if (!memory.isRam(start) || !memory.isRam(end - 1)) throw new ExitlabError(`${mod} (${guest.initrd.length} bytes at 0x${start.toString(16)}) does not fit guest RAM`, "give the guest more memory (`mem N`)");
+      memory.writeBytes(start, guest.initrd);
+      modules.push({ start, end, string: mod });
+    }
+    memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, guest.append ?? "", modules));
     return { entry: BigInt(entry), symbols: readElfSymbols(guest.image), mode: 32 };
   }
   let source: string;

@@ -14,6 +14,7 @@ import { GDTR_IDTR_INFO, LDTR_TR_INFO, encodeQual } from "./vmx/qualification.js
 
 import { MASK64 } from "../core/bits.js";
 import { VECTOR } from "./vectors.js";
+import { isCanonical } from "./canonical.js";
 const prefix = (which: "ldtr" | "tr") => (which === "ldtr" ? "GUEST_LDTR" : "GUEST_TR");
 
 /** What loading a system segment needs of the CPU: its state, linear accesses and exceptions. */
@@ -39,7 +40,7 @@ export function readSystemSegment(vmcs: Vmcs, which: "ldtr" | "tr"): X86SystemSe
  * LLDT/LTR: the selector must name a GDT entry (TI = 0) of type LDT (2) or available TSS (9; the
  * 16-bit TSS type 1 only outside IA-32e mode), else #GP(selector); not present: #NP(selector). A
  * null selector makes LDTR unusable (access rights bit 16) and is #GP(0) for LTR. In IA-32e mode
- * the descriptor is 16 bytes (base 63:32 in the second quadword). LTR marks the TSS busy in the GDT.
+ * the descriptor is 16 bytes (base 63:32 in the second quadword; a non-canonical base is #GP(selector)). LTR marks the TSS busy in the GDT.
  */
 export function loadSystemSegment(cpu: SystemTableCpu, vmcs: Vmcs, which: "ldtr" | "tr", selector: number): void {
   const s = cpu.state;
@@ -65,6 +66,8 @@ export function loadSystemSegment(cpu: SystemTableCpu, vmcs: Vmcs, which: "ldtr"
   if (flags & 8) limit = ((limit << 12) | 0xfff) >>> 0;
   let base = ((d >> 16n) & 0xffffffn) | (((d >> 56n) & 0xffn) << 24n);
   if (long) base |= (cpu.readLinear(addr + 8n, 8) & 0xffff_ffffn) << 32n;
+  // IA-32e mode: a non-canonical base is #GP(selector), checked before TR is marked busy (KVM emulate.c __load_segment_descriptor).
+  if (long && !isCanonical(base)) cpu.raise(VECTOR.GP, index);
   let ar = access | (flags << 12);
   if (which === "tr") {
     ar |= 2; // busy

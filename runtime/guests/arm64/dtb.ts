@@ -85,16 +85,19 @@ function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
 /**
  * The machine's tree: memory, the PL011 UART, PSCI over HVC, `cpus` CPU nodes (QEMU's
  * fdt_add_cpu_nodes: cpu@N, reg = the MPIDR affinity, N for up to 16 vCPUs; enable-method psci),
- * the GIC and timer, and chosen/stdout-path.
+ * the GIC and timer, and chosen/stdout-path (and linux,initrd-start/end with an `initrd`: its first
+ * byte and the byte after its last).
  */
-export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string, gic: "v2" | "v3" = "v2", cpus = 1): Uint8Array {
+export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string, gic: "v2" | "v3" = "v2", cpus = 1, initrd?: { start: number; end: number }): Uint8Array {
   const hi = (v: number) => Math.floor(v / 2 ** 32);
   const lo = (v: number) => v >>> 0;
+  // QEMU hw/arm/boot.c load_dtb: the initrd's bounds in /chosen, in the root's #address-cells (2) cells each.
+  const ramdisk: Record<string, number[]> = initrd ? { "linux,initrd-start": [hi(initrd.start), lo(initrd.start)], "linux,initrd-end": [hi(initrd.end), lo(initrd.end)] } : {};
   return buildDtb({
     name: "",
     props: { compatible: "linux,dummy-virt", "#address-cells": [2], "#size-cells": [2], "interrupt-parent": [1] },
     children: [
-      { name: "chosen", props: { ...(bootargs !== undefined ? { bootargs } : {}), "stdout-path": `/pl011@${uart.base.toString(16)}` } },
+      { name: "chosen", props: { ...(bootargs !== undefined ? { bootargs } : {}), "stdout-path": `/pl011@${uart.base.toString(16)}`, ...ramdisk } },
       { name: `memory@${ram.base.toString(16)}`, props: { device_type: "memory", reg: [hi(ram.base), lo(ram.base), hi(ram.size), lo(ram.size)] } },
       { name: `pl011@${uart.base.toString(16)}`, props: { compatible: "arm,pl011\0arm,primecell", reg: [0, uart.base, 0, uart.size] } },
       { name: "psci", props: { compatible: "arm,psci-0.2\0arm,psci", method: "hvc" } },

@@ -15,6 +15,7 @@ import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, subleafDecides, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
+import { kvmMsrValue } from "../canonical.js";
 import {
   apicMsrRead, apicMsrWrite, handleApicAccess, handleApicWrite, handleEoiInduced, handleExternalInterrupt, handleHalt,
   handleInterruptWindow, handleTprBelowThreshold,
@@ -107,6 +108,10 @@ function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
 
 function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   if (msr === MSR_EFER) return vcpu.kvmSetEfer(data);
+  // __kvm_set_msr: an address MSR refuses a non-canonical value, or stores it made canonical (runtime/x86/canonical.ts).
+  const checked = kvmMsrValue(msr, data);
+  if (checked === null) return 1;
+  data = checked;
   const apic = apicMsrWrite(vcpu, msr, data);
   if (apic !== null) return apic;
   const info = msrInfo(msr);

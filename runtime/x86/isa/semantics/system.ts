@@ -8,6 +8,7 @@ import {
   writeMem, writeOperand, type MemOperand, type Sem,
 } from "./core.js";
 import { VECTOR } from "../../vectors.js";
+import { isCanonical } from "../../canonical.js";
 
 type Reg = Extract<X86Operand, { kind: "reg" }>;
 
@@ -157,7 +158,7 @@ const loadsysseg: Sem = (env, insn) => {
   env.loadSystemSegment(insn.spec.arg === 2 ? "ldtr" : "tr", sel);
 };
 
-/** LGDT/LIDT: 16-bit limit then a 32-bit base (24 bits with a 16-bit operand) or a 64-bit base in 64-bit mode. */
+/** LGDT/LIDT: 16-bit limit then a 32-bit base (24 bits with a 16-bit operand) or a 64-bit base in 64-bit mode, which must be canonical (else #GP(0)). */
 const ldt: Sem = (env, insn) => {
   env.descriptorTableAccess?.(insn);
   const m = insn.operands[0] as MemOperand;
@@ -165,8 +166,11 @@ const ldt: Sem = (env, insn) => {
   const limit = Number(readMem(env, m.seg, ea, 2));
   const next = (ea + 2n) & mask(m.addrSize);
   let base: bigint;
-  if (insn.mode === "long64") base = readMem(env, m.seg, next, 8);
-  else base = readMem(env, m.seg, next, 4) & (insn.operandSize === 2 ? 0xff_ffffn : 0xffff_ffffn);
+  if (insn.mode === "long64") {
+    base = readMem(env, m.seg, next, 8);
+    // A non-canonical base is #GP(0) in 64-bit mode (KVM emulate.c em_lgdt_lidt; runtime/x86/canonical.ts).
+    if (!isCanonical(base)) env.raise(VECTOR.GP, 0);
+  } else base = readMem(env, m.seg, next, 4) & (insn.operandSize === 2 ? 0xff_ffffn : 0xffff_ffffn);
   env.loadDescriptorTable(insn.spec.arg === 0 ? "gdt" : "idt", base, limit);
 };
 
