@@ -318,7 +318,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     if (!q) this.irq.beforeEntry();
     this.cpu.apicAccessPage = this.vmcs.readNum(SECONDARY) & VIRT_APIC_ACCESSES ? this.vmcs.readNum(APIC_ACCESS) : -1;
     this.entryFields.rip = ripValue(s);
-    this.emitEntry(this.steps, this.cycles, this.entryFields);
+    this.emitEntry(this.steps, this.stamp(), this.entryFields);
     const inj = this.vmcs.readNum(EXIT_INFO.entryIntrInfo);
     if (inj >>> 31) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
@@ -348,7 +348,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.vmcs.writeField(EXIT_INFO.qualification, 0);
     const rip = this.vmcs.read("GUEST_RIP");
     this.entryFields.rip = rip <= MAX_SAFE ? Number(rip) : rip;
-    this.emitEntry(this.steps, this.cycles, this.entryFields);
+    this.emitEntry(this.steps, this.stamp(), this.entryFields);
     const f = this.exitFields;
     f.exit_reason = reason;
     f.guest_rip = this.entryFields.rip;
@@ -356,7 +356,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     f.intr_info = this.vmcs.readNum(EXIT_INFO.intrInfo);
     f.idt_vectoring_info = this.vmcs.readNum(EXIT_INFO.idtVectoring);
     f.intr_error_code = this.vmcs.readNum(EXIT_INFO.intrError);
-    this.emitExit(this.steps, this.cycles, f);
+    this.emitExit(this.steps, this.stamp(), f);
     this.emit("kvm_userspace_exit", { reason: KVM_EXIT.FAIL_ENTRY!, errno: 0 });
   }
 
@@ -411,7 +411,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     f.intr_info = intrInfo;
     f.idt_vectoring_info = info.idtVectoring ?? 0;
     f.intr_error_code = info.intrError ?? 0;
-    this.emitExit(this.steps, this.cycles, f);
+    this.emitExit(this.steps, this.stamp(), f);
     this.cycles += cycles;
     this.pendingIndex = index;
   }
