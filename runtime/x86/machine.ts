@@ -47,7 +47,8 @@ import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
-import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
+import { IoApic, IOAPIC_BASE, IOAPIC_PINS } from "./apic/ioapic.js";
+import { KvmPic, PIC_NUM_PINS } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -144,6 +145,9 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
     // QEMU's fw_cfg (pc machine): the RAM size and the vCPU count (FW_CFG_NB_CPUS), as kvm-unit-tests read them.
     this.pio.add(FW_CFG_PORT, 2, new FwCfg(ramSize, count));
+    // KVM_CREATE_IRQCHIP's 8259A pair, in the kernel (i8259.c).
+    this.pic = new KvmPic((e) => this.emit("kvm_pic_set_irq", { ...e }));
+    for (const d of this.pic.devices()) this.pio.add(d.base, d.size, d.device);
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
@@ -738,6 +742,20 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.irq.setup(v as boolean);
     }
     if (name === "era" && this.settings.apicv === undefined) this.irq.setup(apicvOn(this.settings));
+  }
+
+  /** KVM's in-kernel legacy PIC, the 8259A pair (apic/pic.ts). */
+  readonly pic: KvmPic;
+
+  /**
+   * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level`, through KVM's default routing (irq_comm.c
+   * kvm_setup_default_irq_routing): GSIs 0-15 go to the PIC's pin and the I/O APIC's, 16-23 to
+   * the I/O APIC only. Throws ExitlabError for another GSI.
+   */
+  setIrqLine(gsi: number, level: boolean): void {
+    if (!Number.isInteger(gsi) || gsi < 0 || gsi >= IOAPIC_PINS) throw new ExitlabError(`GSI ${gsi} out of range`, `the I/O APIC has pins 0-${IOAPIC_PINS - 1}; the PIC, 0-${PIC_NUM_PINS - 1}`);
+    if (gsi < PIC_NUM_PINS) this.pic.setIrq(gsi, level);
+    this.irq.ioapic.setIrq(gsi, level);
   }
 
   /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */
