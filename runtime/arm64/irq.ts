@@ -59,8 +59,9 @@ export function injectIrq(m: Arm64Machine, intid: number, vcpu = 0): string {
   const inject = (): boolean => {
     v.injectLine(intid, true);
     if (v.dist.edge[intid] === 0) {
-      // The VMM lowers the line again at once (a pulse): the latch keeps it pending for the guest.
+      // The VMM lowers the line again at once (a pulse, a second KVM_IRQ_LINE): the latch keeps it pending for the guest.
       v.dist.latch[intid] = 1;
+      m.traceEvent("kvm_irq_line", { type: ppi ? KVM_ARM_IRQ_TYPE.PPI : KVM_ARM_IRQ_TYPE.SPI, vcpu_idx: idx, irq_num: intid, level: 0 });
       v.injectLine(intid, false);
     }
     return v.dist.enabled[intid] === 1;

@@ -161,7 +161,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   private enter(): void {
     this.vgic.flush();
     this.entryFields.vcpu_pc = this.cpu.state.pcValue();
-    this.emitEntry(this.steps, this.cycles, this.entryFields);
+    this.emitEntry(this.steps, this.stamp(), this.entryFields);
   }
 
   // ---- exits ----
@@ -264,7 +264,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     f.vcpu_pc = vcpuPc;
     f.esr_ec = ec;
     f.type = ARM_EXCEPTION_TRAP;
-    this.emitExit(this.steps, this.cycles, f);
+    this.emitExit(this.steps, this.stamp(), f);
     this.pendingIndex = index;
     this.vgic.sync();
   }
@@ -290,7 +290,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     f.vcpu_pc = value64(pcLo, pcHi);
     f.esr_ec = this.kvm.exitEsr >>> 26;
     f.type = ARM_EXCEPTION_IRQ;
-    this.emitExit(this.steps, this.cycles, f);
+    this.emitExit(this.steps, this.stamp(), f);
     this.pendingIndex = index;
     this.vgic.sync();
   }

@@ -147,6 +147,14 @@ const ARM64_TRACEPOINT_ROWS = [
     },
   },
   {
+    name: "vgic_update_irq_pending",
+    fields: traceFields("vcpu_id:u32 irq:u32 level:bool"),
+    doc: "KVM's vGIC was told an interrupt line's level (kvm_vgic_inject_irq): from KVM_IRQ_LINE (an SPI: vcpu 0; a PPI: its vCPU) or a timer whose output changed (kvm_timer_update_irq). Not in Linux v4.1: emitted in the today era only.",
+    source: "Linux 4.7+ virt/kvm/arm/vgic/trace.h (arch/arm64/kvm/vgic/trace.h since 5.9); called in vgic.c kvm_vgic_inject_irq",
+    // TP_printk("VCPU: %ld, IRQ %d, level: %d"); the 2015 text is today's (v4.1 had no such tracepoint).
+    eras: { "2015": { format: "VCPU: %ld, IRQ %d, level: %d", args: (f) => [n(f, "vcpu_id"), n(f, "irq"), f.level ? 1n : 0n] } },
+  },
+  {
     name: "kvm_vcpu_wakeup",
     fields: traceFields("ns:u64 waited:bool valid:bool"),
     doc: "A blocked vcpu (WFI) woke up: how long it waited (modelled time). Linux v4.1 include/trace/events/kvm.h; today adds whether halt polling was valid.",

@@ -74,6 +74,10 @@ export function makeVgic(m: Arm64Machine, version: GicVersion): Vgic {
   for (const r of m.gicRegions) m.bus.remove(r.base);
   const hooks = m.vcpus.map((x) => ({ timer: x.timer, onVirq: (on: boolean) => x.cpu.setVirq(on), onPhysical: () => (x.cpu.attention |= ATTN_STOP) }));
   const v = new Vgic(version, () => m.settings.era, hooks, (t) => sgiPending(m, t));
+  // vgic_update_irq_pending exists since Linux 4.7's vgic (virt/kvm/arm/vgic/trace.h): today only.
+  v.onInject = (vcpu, irq, level) => {
+    if (m.settings.era === "today") m.traceEvent("vgic_update_irq_pending", { vcpu_id: vcpu, irq, level });
+  };
   v.load(m.sched.current);
   const regions = [...distributorDevices(v.dist)];
   if (version === "v2") regions.push(v.gicvDevice());

@@ -17,7 +17,7 @@ export interface TraceEvent {
   seq: number;
   /** Guest instructions retired when the event happened. */
   step: number;
-  /** Modelled host cycles elapsed when the event happened (cost model). */
+  /** The event's time stamp: the VM's modelled clock in cycles when it happened (busy cycles plus time blocked in WFI/HLT; core/clock.ts). */
   cycles: number;
   /** Tracepoint name, e.g. "kvm_exit", "kvm_guest_fault". */
   name: string;

@@ -8,6 +8,7 @@ import type { Arch, Exit, HandleResult, MachineSettings, RunOptions, RunResult }
 import type { FieldValue, TraceLog } from "./trace.js";
 import type { GuestMemory } from "./memory.js";
 import type { ExitStore } from "./exits.js";
+import type { VirtualClock } from "./clock.js";
 
 /** Most instructions run between two looks at the caller's interrupt flag. */
 const INTERRUPT_CHUNK = 1 << 16;
@@ -32,6 +33,8 @@ export abstract class VmBase<TP extends string = string> {
 
   abstract readonly settings: MachineSettings;
   abstract readonly trace: TraceLog;
+  /** The VM's one modelled clock (clock.ts): busy cycles plus the time vCPUs spent blocked (WFI, HLT). */
+  abstract readonly clock: VirtualClock;
   abstract readonly memory: GuestMemory;
 
   /**
@@ -52,9 +55,18 @@ export abstract class VmBase<TP extends string = string> {
     return true;
   }
 
-  /** Record a trace event stamped with the current step and modelled cycles. */
+  /**
+   * A trace event's time stamp, in cycles of the modelled clock: `clock.now()`, busy cycles plus
+   * idle ones, so a kvm_exit of a vCPU that blocked in WFI/HLT is followed by its kvm_entry after
+   * the blocked span, as a real host's trace shows it.
+   */
+  protected stamp(): number {
+    return this.clock.now();
+  }
+
+  /** Record a trace event stamped with the current step and the modelled clock (stamp()). */
   protected emit(name: TP, fields: Record<string, FieldValue>): void {
-    this.trace.emit(name, this.steps, this.cycles, fields);
+    this.trace.emit(name, this.steps, this.stamp(), fields);
   }
 
   /**
@@ -63,12 +75,12 @@ export abstract class VmBase<TP extends string = string> {
    */
   emitterFor(name: TP): (fields: Record<string, FieldValue>) => void {
     const e = this.trace.emitterOf(this.trace.kindId(name));
-    return (fields) => e(this.steps, this.cycles, fields);
+    return (fields) => e(this.steps, this.stamp(), fields);
   }
 
   /** emit() with a tracepoint resolved once by trace.kindId (the exit path's own events). */
   protected emitKind(kind: number, fields: Record<string, FieldValue>): void {
-    this.trace.emitKind(kind, this.steps, this.cycles, fields);
+    this.trace.emitKind(kind, this.steps, this.stamp(), fields);
   }
 
   /** Guest-physical memory, bytes (RAM only). */

@@ -5,6 +5,8 @@ import { rangesOverlap } from "../core/bits.js";
 
 export interface PioDevice {
   readonly name: string;
+  /** Emulated in the kernel (KVM's in-kernel PIC): KVM handles the access without KVM_EXIT_IO. */
+  readonly inKernel?: boolean;
   read(offset: number, size: number): number;
   write(offset: number, size: number, value: number): void;
 }

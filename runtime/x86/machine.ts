@@ -47,7 +47,8 @@ import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
-import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
+import { IoApic, IOAPIC_BASE, IOAPIC_PINS } from "./apic/ioapic.js";
+import { KvmPic, PIC_NUM_PINS } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -144,6 +145,9 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.pio.add(DEBUG_EXIT_PORT, 1, this.debugExit);
     // QEMU's fw_cfg (pc machine): the RAM size and the vCPU count (FW_CFG_NB_CPUS), as kvm-unit-tests read them.
     this.pio.add(FW_CFG_PORT, 2, new FwCfg(ramSize, count));
+    // KVM_CREATE_IRQCHIP's 8259A pair, in the kernel (i8259.c).
+    this.pic = new KvmPic((e) => this.emit("kvm_pic_set_irq", { ...e }));
+    for (const d of this.pic.devices()) this.pio.add(d.base, d.size, d.device);
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
@@ -318,7 +322,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     if (!q) this.irq.beforeEntry();
     this.cpu.apicAccessPage = this.vmcs.readNum(SECONDARY) & VIRT_APIC_ACCESSES ? this.vmcs.readNum(APIC_ACCESS) : -1;
     this.entryFields.rip = ripValue(s);
-    this.emitEntry(this.steps, this.cycles, this.entryFields);
+    this.emitEntry(this.steps, this.stamp(), this.entryFields);
     const inj = this.vmcs.readNum(EXIT_INFO.entryIntrInfo);
     if (inj >>> 31) {
       this.vmcs.write("VM_ENTRY_INTR_INFO_FIELD", 0);
@@ -348,7 +352,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.vmcs.writeField(EXIT_INFO.qualification, 0);
     const rip = this.vmcs.read("GUEST_RIP");
     this.entryFields.rip = rip <= MAX_SAFE ? Number(rip) : rip;
-    this.emitEntry(this.steps, this.cycles, this.entryFields);
+    this.emitEntry(this.steps, this.stamp(), this.entryFields);
     const f = this.exitFields;
     f.exit_reason = reason;
     f.guest_rip = this.entryFields.rip;
@@ -356,7 +360,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     f.intr_info = this.vmcs.readNum(EXIT_INFO.intrInfo);
     f.idt_vectoring_info = this.vmcs.readNum(EXIT_INFO.idtVectoring);
     f.intr_error_code = this.vmcs.readNum(EXIT_INFO.intrError);
-    this.emitExit(this.steps, this.cycles, f);
+    this.emitExit(this.steps, this.stamp(), f);
     this.emit("kvm_userspace_exit", { reason: KVM_EXIT.FAIL_ENTRY!, errno: 0 });
   }
 
@@ -411,7 +415,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     f.intr_info = intrInfo;
     f.idt_vectoring_info = info.idtVectoring ?? 0;
     f.intr_error_code = info.intrError ?? 0;
-    this.emitExit(this.steps, this.cycles, f);
+    this.emitExit(this.steps, this.stamp(), f);
     this.cycles += cycles;
     this.pendingIndex = index;
   }
@@ -738,6 +742,20 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.irq.setup(v as boolean);
     }
     if (name === "era" && this.settings.apicv === undefined) this.irq.setup(apicvOn(this.settings));
+  }
+
+  /** KVM's in-kernel legacy PIC, the 8259A pair (apic/pic.ts). */
+  readonly pic: KvmPic;
+
+  /**
+   * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level`, through KVM's default routing (irq_comm.c
+   * kvm_setup_default_irq_routing): GSIs 0-15 go to the PIC's pin and the I/O APIC's, 16-23 to
+   * the I/O APIC only. Throws ExitlabError for another GSI.
+   */
+  setIrqLine(gsi: number, level: boolean): void {
+    if (!Number.isInteger(gsi) || gsi < 0 || gsi >= IOAPIC_PINS) throw new ExitlabError(`GSI ${gsi} out of range`, `the I/O APIC has pins 0-${IOAPIC_PINS - 1}; the PIC, 0-${PIC_NUM_PINS - 1}`);
+    if (gsi < PIC_NUM_PINS) this.pic.setIrq(gsi, level);
+    this.irq.ioapic.setIrq(gsi, level);
   }
 
   /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */

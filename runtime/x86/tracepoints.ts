@@ -216,6 +216,21 @@ export const X86_APIC_TRACEPOINTS = [
     },
   },
   {
+    name: "kvm_pic_set_irq",
+    fields: traceFields("chip:u32 pin:u32 elcr:u32 imr:u32 coalesced:bool"),
+    doc: "The in-kernel 8259A PIC's pin was driven by the VMM (kvm_pic_set_irq, i8259.c): chip (0 master, 1 slave), pin, edge or level (ELCR), masked (IMR), coalesced with a request already pending.",
+    source: `${SRC_2015}; i8259.c kvm_pic_set_irq (the same text today)`,
+    eras: {
+      "2015": {
+        format: "chip %u pin %u (%s%s)%s",
+        args: (f) => {
+          const bit = 1n << n(f, "pin");
+          return [u32(f, "chip"), u32(f, "pin"), n(f, "elcr") & bit ? "level" : "edge", n(f, "imr") & bit ? "|masked" : "", f.coalesced ? " (coalesced)" : ""];
+        },
+      },
+    },
+  },
+  {
     name: "kvm_apic_accept_irq",
     fields: traceFields("apicid:u32 dm:u32 tm:bool vec:u32"),
     doc: "The local APIC accepted an interrupt into its IRR (__apic_accept_irq).",

@@ -47,6 +47,12 @@ export class Vgic {
   private readonly lrsInUse: boolean[];
   /** Counters for `show gic`. */
   readonly stats = { injected: 0, maintenance: 0, eoiExitless: 0, sgis: 0 };
+  /**
+   * kvm_vgic_inject_irq was called: `vcpu` the target's index (0 for an SPI, as KVM passes no
+   * vcpu for one), `intid`, the line's new `level`. The machine traces vgic_update_irq_pending
+   * from it (Linux 4.7+ virt/kvm/arm/vgic/vgic.c kvm_vgic_inject_irq).
+   */
+  onInject: ((vcpu: number, intid: number, level: boolean) => void) | null = null;
 
   constructor(
     readonly version: GicVersion,
@@ -121,12 +127,17 @@ export class Vgic {
       const i = t.def.intid;
       if (t.ctl === 0 && this.dist.level[i] === 0) continue; // disabled and low: nothing to sample
       const high = t.output();
-      if ((this.dist.level[i] === 1) !== high) this.dist.setLevel(i, high);
+      if ((this.dist.level[i] === 1) !== high) {
+        // kvm_timer_update_irq → kvm_vgic_inject_irq, only when the timer's output changes.
+        this.onInject?.(this.dist.cur, i, high);
+        this.dist.setLevel(i, high);
+      }
     }
   }
 
   /** A VMM-side interrupt line (KVM_IRQ_LINE): level high or low; an edge interrupt latches on high. */
   injectLine(intid: number, level: boolean): void {
+    this.onInject?.(intid < 32 ? this.dist.cur : 0, intid, level);
     this.dist.setLevel(intid, level);
     if (level) this.stats.injected++;
   }

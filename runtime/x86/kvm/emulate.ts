@@ -144,16 +144,20 @@ function opcodeBytes(vcpu: KvmVcpu): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-/** kernel_pio / emulator_pio_in_out: trace, then hand the access to the VMM's device (KVM_EXIT_IO). */
+/**
+ * emulator_pio_in_out: kvm_pio traced; kernel_pio reaches an in-kernel device (the PIC) on
+ * KVM_PIO_BUS without leaving the kernel, else the access goes to the VMM's device (KVM_EXIT_IO).
+ */
 export function pioAccess(vcpu: KvmVcpu, port: number, size: number, write: boolean, value: number): number {
   const dev = vcpu.ctx.pio;
+  const user = !dev.find(port)?.device.inKernel;
   let v = value;
   if (write) {
     vcpu.ctx.emit("kvm_pio", { rw: 1, port, size, count: 1, val: value });
-    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.IO, errno: 0 });
+    if (user) vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.IO, errno: 0 });
     dev.write(port, size, value);
   } else {
-    vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.IO, errno: 0 });
+    if (user) vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.IO, errno: 0 });
     v = dev.read(port, size);
     vcpu.ctx.emit("kvm_pio", { rw: 0, port, size, count: 1, val: v });
   }

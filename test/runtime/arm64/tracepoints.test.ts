@@ -52,6 +52,14 @@ function traceOf(row: Row, era: KvmEra): string[] {
 const UART_STR_LDR = "ldr x0, =0x09000000\nmov w1, #0x41\nstr w1, [x0]\nldr w5, [x0, #0x18]";
 const UART_STP = "ldr x0, =0x09000000\nmov w1, #0x41\nmov w2, #0\nstp w1, w2, [x0]";
 
+/** KVM_IRQ_LINE of SPI 40 then PPI 20, each a pulse on a level-sensitive line: raised, then lowered. */
+const IRQ_LINES = [
+  "kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1",
+  "kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 0",
+  "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1",
+  "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 0",
+];
+
 const ROWS: Record<string, Row[]> = {
   kvm_entry: [
     {
@@ -232,9 +240,37 @@ const ROWS: Record<string, Row[]> = {
       },
       names: ["kvm_irq_line"],
       expected: {
-        "2015": ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
-        today: ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1", "kvm_irq_line: Inject VGIC PPI interrupt (2), vcpu->idx: 0, num: 20, level: 1"],
+        "2015": IRQ_LINES,
+        today: IRQ_LINES,
       },
+    },
+  ],
+  vgic_update_irq_pending: [
+    {
+      // virt/kvm/arm/vgic/trace.h (Linux 4.7+): "VCPU: %ld, IRQ %d, level: %d", traced by
+      // kvm_vgic_inject_irq for every KVM_IRQ_LINE (an SPI with vcpu 0) — the VMM's pulse on a
+      // level-sensitive line is two, high then low. Linux v4.1 has no such tracepoint.
+      what: "the VMM pulses SPI 40's line",
+      guest: "nop",
+      before: (m) => void m.injectIrq(40),
+      names: ["kvm_irq_line", "vgic_update_irq_pending"],
+      expected: {
+        "2015": ["kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1", "kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 0"],
+        today: [
+          "kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 1",
+          "vgic_update_irq_pending: VCPU: 0, IRQ 40, level: 1",
+          "kvm_irq_line: Inject VGIC SPI interrupt (1), vcpu->idx: 0, num: 40, level: 0",
+          "vgic_update_irq_pending: VCPU: 0, IRQ 40, level: 0",
+        ],
+      },
+    },
+    {
+      // kvm_timer_update_irq → kvm_vgic_inject_irq when the virtual timer's output changes: it
+      // rises at the deadline (the WFI's wake-up), the vCPU's PPI 27.
+      what: "the virtual timer fires during WFI",
+      guest: "mov x1, #625\nmsr cntv_tval_el0, x1\nmov x1, #1\nmsr cntv_ctl_el0, x1\nwfi",
+      names: ["vgic_update_irq_pending", "kvm_vcpu_wakeup"],
+      expected: { "2015": ["kvm_vcpu_wakeup: wait time 9995 ns"], today: ["vgic_update_irq_pending: VCPU: 0, IRQ 27, level: 1", "kvm_vcpu_wakeup: wait time 9994 ns, polling valid"] },
     },
   ],
   kvm_vcpu_wakeup: [

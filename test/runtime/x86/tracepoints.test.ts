@@ -5,7 +5,7 @@
 // x86.c x86_decode_emulated_instruction, handle_ud).
 
 import { describe, expect, test } from "vitest";
-import { createX86Machine } from "../../../runtime/x86/machine.js";
+import { createX86Machine, type X86Machine } from "../../../runtime/x86/machine.js";
 import { X86_TRACEPOINTS, type X86TracepointName } from "../../../runtime/x86/tracepoints.js";
 import type { KvmEra } from "../../../runtime/core/trace.js";
 import { X86_VCPU_STATS } from "../../../runtime/x86/kvm/vcpu.js";
@@ -79,18 +79,59 @@ interface Row {
   names: string[];
   /** vCPUs of the VM (default 1). */
   vcpus?: number;
+  /** What the VMM does once the guest has stopped (e.g. raise interrupt lines). */
+  after?: (m: X86Machine) => void;
   expected: Record<KvmEra, string[]>;
 }
 
 function traceOf(row: Row, era: KvmEra): string[] {
   const m = createX86Machine({ guest: { source: `start:\n${row.guest}\n`, mode: row.mode ?? 32 }, settings: { stepLimit: 10_000, era, ...(row.vcpus ? { vcpus: row.vcpus } : {}) } });
   m.run({ maxSteps: 5_000 });
+  row.after?.(m);
   return m.trace.lines(era, row.names);
 }
+
+/** kvm_pic_set_irq of the PIC row: IRQ 1 raised, lowered, raised again (coalesced), IRQ 4 (masked), IRQ 11 (the slave's IR3, level). */
+const PIC_LINES = [
+  "kvm_pic_set_irq: chip 0 pin 1 (edge)",
+  "kvm_pic_set_irq: chip 0 pin 1 (edge)",
+  "kvm_pic_set_irq: chip 0 pin 1 (edge) (coalesced)",
+  "kvm_pic_set_irq: chip 0 pin 4 (edge|masked)",
+  "kvm_pic_set_irq: chip 1 pin 3 (level)",
+];
 
 /** Lines of the guest's first exits past the code page's EPT violation at 0x400000 (qualification 0x184: fetch, GPA translated). */
 const ROWS: Record<string, Row[]> = {
   ...APIC_ROWS(),
+  kvm_pic_set_irq: [
+    {
+      // i8259.c kvm_pic_set_irq traces after pic_set_irq1: "chip %u pin %u (%s%s)%s" — edge or
+      // level from that chip's ELCR, "|masked" from its IMR, " (coalesced)" when the request was
+      // pending already (pic_set_irq1 returned 0). The same text in v4.1 and today.
+      what: "the guest initializes the master (ICW1-4), masks all but IRQ 1, makes IRQ 11 level-triggered; the VMM drives lines",
+      guest: [
+        "mov $0x11, %al\nout %al, $0x20", // ICW1: edge, cascade, ICW4 needed
+        "mov $0x20, %al\nout %al, $0x21", // ICW2: vectors 0x20-0x27
+        "mov $0x04, %al\nout %al, $0x21", // ICW3: the slave on IR2
+        "mov $0x01, %al\nout %al, $0x21", // ICW4: 8086 mode
+        "mov $0xfd, %al\nout %al, $0x21", // OCW1: all masked but IR1
+        "mov $0x08, %al\nmov $0x4d1, %dx\nout %al, %dx", // ELCR2: IRQ 11 level-triggered
+        "hlt",
+      ].join("\n"),
+      after: (m) => {
+        m.setIrqLine(1, true);
+        m.setIrqLine(1, false);
+        m.setIrqLine(1, true); // a second edge while IRR still holds the first: coalesced
+        m.setIrqLine(4, true);
+        m.setIrqLine(11, true);
+      },
+      names: ["kvm_pic_set_irq"],
+      expected: {
+        "2015": PIC_LINES,
+        today: PIC_LINES,
+      },
+    },
+  ],
   kvm_exit: [
     {
       // v4.1 vmx_get_exit_info: info1 = EXIT_QUALIFICATION, info2 = VM_EXIT_INTR_INFO (printed "%llx").
