@@ -549,6 +549,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     }
   }
 
+  /** Exits are handled inside execMany (VmBase.takeInline) on the compiled path with one vCPU. */
+  protected override canInline(): boolean {
+    return this.sched.count === 1 && this.settings.jit === true;
+  }
+
   protected override beforeRun(): void {
     this.cpu.invalidateFetch(); // traps, settings or registers may have changed since the last run
   }
@@ -567,6 +572,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     const s = cpu.state;
     const before = this.steps;
     let used = 0;
+    // Exits handled here, without returning to run() (VmBase.takeInline).
+    const inline = this.inlineExits;
     // The chain goes on from the block that ended in the last exit (valid while the epoch is).
     let prev: Block | null = this.chainFrom;
     this.chainFrom = null;
@@ -608,6 +615,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         prev = block;
       }
       if (this.halted || this.pendingIndex >= 0) {
+        if (inline && this.halted === null && this.takeInline()) continue;
         this.chainFrom = prev;
         break;
       }
