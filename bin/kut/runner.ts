@@ -144,7 +144,11 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
     if (!(err instanceof ExitlabError)) throw err;
     return { lines: [], outcome: "LOAD ERROR", ms: performance.now() - t0, ended: err.message };
   }
-  const r = m.run({ maxSteps: opts.maxSteps ?? 2_000_000_000, interrupted: () => performance.now() > deadline });
+  // No instruction bound unless the caller sets one: the deadline (the entry's timeout) bounds the
+  // run, as upstream's runner bounds QEMU by time. A fixed 2 G cap stopped micro-bench, whose
+  // timer_10ms test alone waits 256 × 10 ms of modelled time (2.56 G cycles of spinning at one
+  // instruction per cycle), at a step limit short of its power-off.
+  const r = m.run({ maxSteps: opts.maxSteps ?? STEP_LIMIT_MAX, interrupted: () => performance.now() > deadline });
   const ms = performance.now() - t0;
   const lines = resultLines(m.console);
   const ended = r.stop === "halted" ? (/SYSTEM_OFF|debug-exit/.test(r.message ?? "") ? "powered off" : `stopped: ${r.message ?? ""}`) : r.stop === "interrupted" ? "timeout" : r.stop === "limit" ? "step limit" : r.stop;

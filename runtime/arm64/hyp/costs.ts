@@ -24,7 +24,16 @@
 // figures in sequence: the same first pages again; the thesis page's text stops at "The Hypercall"
 // before its Table 3.2; a notes file lists the seven microbenchmarks by name only; Columbia's
 // measuring code (kvm-unit-tests arm/micro-bench.c, the virt_test kernel module) has no results.
-// So no figure below is checked;
+// Searched a third time (2026-11-30, later): the pages, code, docs and issues corpora for the rows with their figures ("Hypercall
+// 6,500 376 1,300 1,228", "Interrupt Controller Trap 7,370", "Virtual IPI 11,557", "2,896 …
+// 1,437"), the full row list ("… VM Switch, I/O Latency Out, I/O Latency In"), the VHE
+// optimisation series ("Optimize KVM/ARM for VHE systems", cdall's vhe-optimize-v4 branch: commit
+// texts without figures), Linaro Connect SFO15-407 "Performance Overhead of ARM Virtualization"
+// (the session's listing, no slides' text), the thesis chapter again (its stored text ends at
+// "Table 3.2 presents the results … The Hypercal", before the table), exact strings ("Virtual IRQ
+// Completion": a student's note naming the six microbenchmarks, no figures; "6,500 cycles"; "KVM
+// ARM optimized"), and kvm-unit-tests' history of arm/micro-bench.c (20 commits, 2018-2026, none
+// quoting results). So no figure below is checked;
 // treat them as estimates; each constant says which row it is fitted to. What the model is held
 // to is the papers' ordering (README, "micro-bench"): virtual EOI < hypercall < interrupt
 // controller trap < virtual IPI, and VHE below nVHE for every exit.
