@@ -9,7 +9,7 @@ import type { GuestMemory } from "../core/memory.js";
 import type { MmioBus } from "../core/bus.js";
 import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
-import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, RFLAGS_IF, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
+import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
 import { translate, type PageAccess } from "./paging.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
@@ -21,11 +21,12 @@ import type { Ept, EptAccess } from "./vmx/ept.js";
 import type { Vmcs } from "./vmx/fields.js";
 import type { X86SystemSegment } from "./env.js";
 import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
-import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, encodeQual } from "./vmx/qualification.js";
+import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_TYPE, IO_QUAL, encodeQual } from "./vmx/qualification.js";
 import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
-import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
+import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 import { cpuRefusesMsr } from "./canonical.js";
+import { deliverEvent } from "./delivery.js";
 
 /** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
 const NATIVE_MSRS: Record<number, string> = {
@@ -806,104 +807,18 @@ export class X86Cpu implements X86Env, FastMem {
     throw new GuestFault(vector, errorCode);
   }
 
-  // ---- exception delivery (SDM Vol. 3 6.12, 6.14) ----
+  // ---- exception delivery (SDM Vol. 3 6.12, 6.14): delivery.ts ----
 
   /**
-   * Deliver an exception to the guest: an exit if the exception bitmap says so (unless the event
-   * is being injected by VM entry), otherwise through the guest IDT. Faults during delivery
-   * escalate to #DF, and a fault delivering #DF is a triple fault (exit reason 2).
+   * Deliver an exception or interrupt to the guest (delivery.ts deliverEvent): an exit if the
+   * exception bitmap says so (unless VM entry injects it), else through the guest IDT or IVT.
    */
-  deliver(
-    vector: number,
-    errorCode: number | undefined,
-    injected: boolean,
-    address?: bigint,
-    /** Interruption type (SDM Table 24-15): hardware exception, software interrupt (INT n), software exception (INT3/INTO). */
-    type: number = INTR_TYPE.HW_EXCEPTION,
-    /** Address the frame returns to: the faulting instruction, or the next one for INT n/INT3/INTO. */
-    returnRip?: bigint,
-  ): void {
-    this.systemVersion++;
-    const hasCode = type === INTR_TYPE.HW_EXCEPTION && ERROR_CODE_VECTORS.has(vector);
-    const code = hasCode ? (errorCode ?? 0) : undefined;
-    const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
-    // The exception bitmap covers exceptions (hardware and INT3/INTO), not INT n (SDM 25.2).
-    if (!injected && type !== INTR_TYPE.SW_INTERRUPT && this.deps.rules.exceptionExits(vector, code)) {
-      const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI, qualification: vector === VECTOR.PF ? (address ?? 0n) : 0n, intrInfo, intrError: code };
-      throw new VmExitSignal(info);
-    }
-    if (vector === VECTOR.PF && address !== undefined) this.state.cr2 = address;
-    try {
-      this.pushFrame(vector, code, returnRip ?? this.state.rip);
-    } catch (e) {
-      if (e instanceof VmExitSignal) {
-        // The exit interrupted event delivery: the processor records the event (SDM 27.2.4).
-        throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo, intrError: e.info.intrError ?? code });
-      }
-      if (!(e instanceof GuestFault)) throw e;
-      if (vector === VECTOR.DF && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT, qualification: 0n });
-      // SDM Vol. 3 Table 6-5: a contributory fault while delivering a contributory one, or a #PF or
-      // contributory fault while delivering a #PF, is #DF; after a benign event (interrupts, INT n,
-      // NMI, #DB, #BP ...) the second exception is delivered on its own.
-      const first = type === INTR_TYPE.HW_EXCEPTION ? doubleFaultClass(vector) : "benign";
-      const second = doubleFaultClass(e.vector);
-      if ((first === "contributory" && second === "contributory") || (first === "page-fault" && second !== "benign")) this.deliver(VECTOR.DF, 0, false);
-      else this.deliver(e.vector, e.errorCode, false, e.address);
-    }
+  deliver(vector: number, errorCode: number | undefined, injected: boolean, address?: bigint, type: number = INTR_TYPE.HW_EXCEPTION, returnRip?: bigint): void {
+    deliverEvent(this, vector, errorCode, injected, address, type, returnRip);
   }
 
-  private pushFrame(vector: number, code: number | undefined, returnRip: bigint): void {
-    const s = this.state;
-    if (s.mode === "real") return this.pushRealModeFrame(vector, returnRip);
-    const long = (s.efer & EFER.LMA) !== 0n;
-    const gateSize = long ? 16 : 8;
-    if (vector * gateSize + gateSize - 1 > s.idtr.limit) this.raise(VECTOR.GP, vector * 8 + 2);
-    const gate = s.idtr.base + BigInt(vector * gateSize);
-    const lo = this.readLinear(gate, 8);
-    const hi = long ? this.readLinear(gate + 8n, 8) : 0n;
-    const type = Number((lo >> 40n) & 0xfn);
-    if (!((lo >> 47n) & 1n)) this.raise(VECTOR.NP, vector * 8 + 2);
-    if (type !== 0xe && type !== 0xf) this.raise(VECTOR.GP, vector * 8 + 2);
-    let target = (lo & 0xffffn) | (((lo >> 48n) & 0xffffn) << 16n);
-    if (long) target |= (hi & 0xffff_ffffn) << 32n;
-    const selector = Number((lo >> 16n) & 0xffffn);
-    const w = long ? 8 : 4;
-    const frame: bigint[] = long
-      ? [BigInt(s.seg.ss.selector), s.gpr[4]!, s.rflags, BigInt(s.seg.cs.selector), returnRip]
-      : [s.rflags, BigInt(s.seg.cs.selector), returnRip];
-    if (code !== undefined) frame.push(BigInt(code));
-    let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
-    // IA-32e interrupt stack table (SDM Vol. 3 6.14.5): a gate's IST field (bits 34:32) switches to
-    // the 64-bit TSS's IST n (offset 0x24 + 8 × (n - 1)), aligned to 16 bytes.
-    const ist = long ? Number((lo >> 32n) & 7n) : 0;
-    if (ist !== 0) sp = this.readLinear(this.systemSegment("tr").base + BigInt(0x24 + 8 * (ist - 1)), 8) & ~0xfn;
-    for (const v of frame) {
-      sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
-      this.write("ss", sp, v, { size: w as 4 | 8, write: true });
-    }
-    this.loadSegment("cs", selector);
-    s.gpr[4] = sp;
-    s.rip = target;
-    if (type === 0xe) s.rflags &= ~RFLAGS_IF;
-  }
-
-  /**
-   * Real-address-mode delivery (SDM Vol. 3 20.1.4, "Interrupt and Exception Handling"): the vector's
-   * 4-byte IVT entry (offset, segment) at IDTR.base + 4 × vector (#GP past IDTR.limit); FLAGS, CS
-   * and IP pushed as 16-bit words on SS:SP; IF, TF and AC cleared; no error code.
-   */
-  private pushRealModeFrame(vector: number, returnRip: bigint): void {
-    const s = this.state;
-    if (vector * 4 + 3 > s.idtr.limit) this.raise(VECTOR.GP, vector * 8 + 2);
-    const entry = this.readLinear(s.idtr.base + BigInt(vector * 4), 4);
-    let sp = s.gpr[4]! & 0xffffn;
-    for (const v of [s.rflags & 0xffffn, BigInt(s.seg.cs.selector), returnRip & 0xffffn]) {
-      sp = (sp - 2n) & 0xffffn;
-      this.write("ss", sp, v, { size: 2, write: true });
-    }
-    this.loadSegment("cs", Number((entry >> 16n) & 0xffffn));
-    s.gpr[4] = (s.gpr[4]! & ~0xffffn) | sp;
-    s.rip = entry & 0xffffn;
-    s.rflags &= ~(RFLAGS_IF | (1n << 8n) | (1n << 18n));
+  /** Whether the exception bitmap (and #PF error-code mask/match) makes this exception an exit. */
+  exceptionExits(vector: number, code: number | undefined): boolean {
+    return this.deps.rules.exceptionExits(vector, code);
   }
 }
