@@ -107,7 +107,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     this.dtbAddress = Number(guest.dtb);
     this.sched = new VcpuScheduler(this.settings.vcpus, this.settings.quantum);
     // Modelled time: cycles so far plus the instructions of the run in progress, plus time blocked.
-    this.clock = new VirtualClock(() => this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES);
+    this.clock = new VirtualClock(this);
     for (let i = 0; i < this.settings.vcpus; i++) this.vcpus.push(makeVcpu(this, i));
     const boot = this.vcpus[0]!;
     this.cpu = boot.cpu;
@@ -151,6 +151,11 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
 
   get pc(): bigint {
     return this.viewVcpu.cpu.state.pc;
+  }
+
+  /** The clock's busy time: exit costs and the guest instructions retired (the engine's running count included), in cycles. */
+  busyCycles(): number {
+    return this.cycles + this.engine.retired * GUEST_INSTRUCTION_CYCLES;
   }
 
   /** kvm_exit's and kvm_entry's field records, reused by every exit and entry (the trace copies them into its columns). */

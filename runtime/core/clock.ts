@@ -26,18 +26,20 @@ export class VirtualClock {
   next = Infinity;
 
   /**
-   * @param busy cycles of guest work so far (instructions retired × their cost + exit costs), the
-   *   machine's count; the clock adds `idle` to it.
+   * @param machine whose `busyCycles()` counts the cycles of guest work so far (instructions
+   *   retired × their cost + exit costs); the clock adds `idle` to it. (A method of the machine,
+   *   not a closure per machine: the trace stamps every event with now(), and a call site that
+   *   meets a new closure with every VM is deoptimised with every VM.)
    * @param hz modelled core frequency in Hz (cycles per second).
    */
   constructor(
-    private readonly busy: () => number,
+    private readonly machine: { busyCycles(): number },
     readonly hz = MODELLED_CPU_HZ,
   ) {}
 
   /** Modelled time now, in cycles. */
   now(): number {
-    return this.busy() + this.idle;
+    return this.machine.busyCycles() + this.idle;
   }
 
   /** Modelled time in nanoseconds (trace timestamps, kvm_vcpu_wakeup). */

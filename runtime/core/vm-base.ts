@@ -72,16 +72,19 @@ export abstract class VmBase<TP extends string = string> {
   }
 
   /**
-   * emit() of one tracepoint, resolved once: hot handlers keep it (KVM's per-exit events), so
-   * the call reaches that tracepoint's emitter with no lookup by name.
+   * A tracepoint's kind in this VM's trace (trace.kindId), for emitKind: hot handlers (KVM's
+   * per-exit events) resolve it once and emit with no lookup by name.
    */
-  emitterFor(name: TP): (fields: Record<string, FieldValue>) => void {
-    const e = this.trace.emitterOf(this.trace.kindId(name));
-    return (fields) => e(this.steps, this.stamp(), fields);
+  kindOf(name: TP): number {
+    return this.trace.kindId(name);
   }
 
-  /** emit() with a tracepoint resolved once by trace.kindId (the exit path's own events). */
-  protected emitKind(kind: number, fields: Record<string, FieldValue>): void {
+  /**
+   * emit() of a tracepoint resolved once by kindOf. KVM's handlers reach it through their
+   * context's `tracer` (the machine itself: one method for every VM, where a closure per VM would
+   * send each new VM's first exits through deoptimised code).
+   */
+  emitKind(kind: number, fields: Record<string, FieldValue>): void {
     this.trace.emitKind(kind, this.steps, this.stamp(), fields);
   }
 

@@ -169,7 +169,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
 
   /** The VM's modelled clock (runtime/core/clock.ts): busy = `cycles` (instructions and exits), idle = HLT's blocked time. */
-  readonly clock = new VirtualClock(() => this.cycles);
+  readonly clock = new VirtualClock(this);
+  /** The clock's busy time: guest instructions and exit costs, in cycles. */
+  busyCycles(): number {
+    return this.cycles;
+  }
 
   /** Cycles the vCPU spent blocked in HLT (kvm_vcpu_block): modelled time with no work, not in `cycles`. */
   get idleCycles(): number {
@@ -200,8 +204,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private vcpuHost(count: number): VcpuHost {
     return {
       memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host,
-      era: () => this.settings.era, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
-      emit: (name, fields) => this.emit(name, fields), emitter: (name) => this.emitterFor(name),
+      settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
+      emit: (name, fields) => this.emit(name, fields), tracer: this,
       ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest) } : {}),
     };
   }

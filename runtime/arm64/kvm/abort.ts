@@ -73,7 +73,7 @@ function ioMemAbort(vcpu: KvmVcpu, ipa: number, iss: Record<string, number>): Ha
     if (vcpu.ctx.pairMmio()) return emulateByDecoding(vcpu);
     const what = `MMIO access at ${hex(ipa)} by the instruction at ${hex(vcpu.state.pc)} gives no syndrome (ISV = 0)`;
     const hint = "(`set pair_mmio on` makes KVM decode the instruction)";
-    if (vcpu.ctx.era() === "2015") {
+    if (vcpu.ctx.settings.era === "2015") {
       // v4.1 io_mem_abort: kvm_err("load/store instruction decoding not implemented"), return
       // -ENOSYS; KVM_RUN fails with it (run->exit_reason still KVM_EXIT_UNKNOWN).
       vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN!, errno: -ERRNO.ENOSYS });
@@ -131,7 +131,7 @@ function mmioAccess(vcpu: KvmVcpu, ipa: number, a: A64MemAccess, value: bigint):
     const m = 1n << BigInt(len * 8 - 1);
     data = ((data ^ m) - m) & MASK64;
   }
-  if (vcpu.ctx.era() === "today" && !a.sf) data &= 0xffff_ffffn;
+  if (vcpu.ctx.settings.era === "today" && !a.sf) data &= 0xffff_ffffn;
   emit("kvm_mmio", { type: MMIO_READ, len, gpa: ipa, val: data });
   return { text: `MMIO read of ${len} bytes at ${hex(ipa)}: ${hex(data)} into ${a.sf ? "x" : "w"}${a.rt}${device ? "" : " (no device there: reads as zero)"}`, data };
 }

@@ -75,7 +75,7 @@ const handleHvc: ExitHandler = (vcpu) => {
 function psciCall(vcpu: KvmVcpu, fn: number): HandleResult {
   const s = vcpu.state;
   const f = psciFunctionById(fn);
-  const era = vcpu.ctx.era();
+  const era = vcpu.ctx.settings.era;
   switch (f?.name) {
     case "PSCI_VERSION":
       s.setXSmall(0, era === "2015" ? PSCI_VERSION_2015 : PSCI_VERSION_TODAY);
@@ -121,7 +121,7 @@ function psciCall(vcpu: KvmVcpu, fn: number): HandleResult {
  * (kvm_smccc_call_handler, without handle_hvc's trace_kvm_hvc_arm64 and hvc_exit_stat).
  */
 const handleSmc: ExitHandler = (vcpu) => {
-  if (vcpu.ctx.era() === "2015") {
+  if (vcpu.ctx.settings.era === "2015") {
     vcpu.injectUndefined();
     return resume("SMC trapped by HCR_EL2.TSC: KVM injects an undefined-instruction exception");
   }
@@ -149,7 +149,7 @@ function kvmSysregDescName(enc: SysregEncoding, regName: string | undefined): st
 
 /** Today's perform_access: trace_kvm_sys_access(*vcpu_pc, params, desc) before the access runs (v4.1 had no such tracepoint). */
 function traceSysAccess(vcpu: KvmVcpu, enc: SysregEncoding, regName: string | undefined, isWrite: boolean): void {
-  if (vcpu.ctx.era() !== "today") return;
+  if (vcpu.ctx.settings.era !== "today") return;
   vcpu.ctx.emit("kvm_sys_access", { vcpu_pc: vcpu.state.pc, name: kvmSysregDescName(enc, regName), ...enc, is_write: isWrite });
 }
 
@@ -157,7 +157,7 @@ function traceSysAccess(vcpu: KvmVcpu, enc: SysregEncoding, regName: string | un
 const handleSysReg: ExitHandler = (vcpu) => {
   vcpu.count("sys_reg_exits");
   // Today's kvm_handle_sys_reg starts with trace_kvm_handle_sys_reg(esr).
-  if (vcpu.ctx.era() === "today") vcpu.ctx.emit("kvm_handle_sys_reg", { hsr: vcpu.exitEsr >>> 0 });
+  if (vcpu.ctx.settings.era === "today") vcpu.ctx.emit("kvm_handle_sys_reg", { hsr: vcpu.exitEsr >>> 0 });
   const f = iss(vcpu);
   const enc = { op0: f.op0!, op1: f.op1!, crn: f.crn!, crm: f.crm!, op2: f.op2! };
   const isRead = f.direction === 1;
@@ -201,7 +201,7 @@ const handleSysReg: ExitHandler = (vcpu) => {
     vcpu.skipInstruction();
     return resume(`${name} = ${hex(s.readX(rt))}: KVM sends the SGI (vgic_v3_dispatch_sgi)`);
   }
-  if (reg?.trap === "el1pcen" && vcpu.ctx.era() === "today" && vcpu.ctx.timerReg) {
+  if (reg?.trap === "el1pcen" && vcpu.ctx.settings.era === "today" && vcpu.ctx.timerReg) {
     // Today's kvm_arm_timer_read/write_sysreg: the EL1 physical timer emulated from the counter
     // (Linux v4.1 had no such entry: the access fell through to an undefined exception, below).
     traceSysAccess(vcpu, enc, reg.name, !isRead);
@@ -241,7 +241,7 @@ export function handleExit(vcpu: KvmVcpu, ec: number): HandleResult {
   const handler = EXIT_HANDLERS[ec];
   if (handler) return handler(vcpu, ec);
   const cls = exceptionClass(ec);
-  if (vcpu.ctx.era() === "2015") {
+  if (vcpu.ctx.settings.era === "2015") {
     return halt(`Unknown exception class: hsr: ${hex(vcpu.cpu.reg("ESR_EL2"))} (${cls.name}): KVM hits BUG() and the host oopses`);
   }
   vcpu.injectUndefined();

@@ -47,12 +47,13 @@ export interface VcpuContext {
   memory: GuestMemory;
   bus: MmioBus;
   host: HostMemory;
-  era: () => KvmEra;
+  /** The VM's settings, read live (era: the KVM version modelled). */
+  settings: { readonly era: KvmEra };
   granule: () => Granule;
   pairMmio: () => boolean;
   emit: (name: Arm64TracepointName, fields: Record<string, FieldValue>) => void;
-  /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
-  emitter: (name: Arm64TracepointName) => (fields: Record<string, FieldValue>) => void;
+  /** The machine's tracer for the hot handlers' events: a tracepoint resolved once, then emitted by kind (VmBase.kindOf/emitKind). */
+  tracer: { kindOf(name: Arm64TracepointName): number; emitKind(kind: number, fields: Record<string, FieldValue>): void };
   /**
    * kvm_vcpu_block: wait for an interrupt. Returns the nanoseconds blocked (0: one was already
    * pending), or -1 when nothing can ever wake the vCPU (no timer armed, nothing pending).
@@ -96,10 +97,11 @@ export class KvmVcpu {
    */
   directMmio: { base: number; size: number }[] = [];
 
-  private hvcEmitter: ((fields: Record<string, FieldValue>) => void) | undefined;
+  private hvcKind = -1;
   /** kvm_hvc_arm64, resolved at its first use (handle_hvc runs on every hypercall). */
   traceHvc(fields: Record<string, FieldValue>): void {
-    (this.hvcEmitter ??= this.ctx.emitter("kvm_hvc_arm64"))(fields);
+    if (this.hvcKind < 0) this.hvcKind = this.ctx.tracer.kindOf("kvm_hvc_arm64");
+    this.ctx.tracer.emitKind(this.hvcKind, fields);
   }
 
   constructor(readonly ctx: VcpuContext) {
@@ -125,7 +127,7 @@ export class KvmVcpu {
     cpu.state.pc = entry;
     cpu.state.x[0] = x0;
     this.programStage2();
-    cpu.setReg("HCR_EL2", resetHcr(this.ctx.era()));
+    cpu.setReg("HCR_EL2", resetHcr(this.ctx.settings.era));
     cpu.setReg("VPIDR_EL2", cpu.reg("MIDR_EL1"));
   }
 

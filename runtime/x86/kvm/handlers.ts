@@ -158,7 +158,7 @@ const handleIo: ExitHandler = (vcpu) => {
   // handle_io: string I/O goes through the emulator; OUT takes the fast path (kvm_fast_pio_out).
   // v4.1 emulated IN too; today's kvm_fast_pio handles it without the emulator (kvm_fast_pio_in,
   // then complete_fast_pio_in on the next KVM_RUN): no kvm_emulate_insn.
-  if (q.string || (q.direction === 1 && vcpu.ctx.era() === "2015")) {
+  if (q.string || (q.direction === 1 && vcpu.ctx.settings.era === "2015")) {
     const r = emulateInstruction(vcpu);
     return r.ok ? resume(r.message) : halt(r.message);
   }
@@ -190,7 +190,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const halves = (s as { r?: Int32Array }).r;
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
-  const r = cpuidAnswer(leaf, index, vcpu.ctx.era());
+  const r = cpuidAnswer(leaf, index, vcpu.ctx.settings.era);
   let entry = r.entry;
   // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
   if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
@@ -276,7 +276,7 @@ const handleEptViolation: ExitHandler = (vcpu) => {
   // (X86EMUL_UNHANDLEABLE_VECTORING → kvm_prepare_event_vectoring_exit, Linux 6.14). v4.1 emulates the
   // instruction at RIP and stops at the next exit (the MMIO spte's misconfiguration, in handleExit).
   const idtv = Number(vcpu.ctx.vmcs.read("IDT_VECTORING_INFO_FIELD"));
-  if (idtv >>> 31 && vcpu.ctx.era() !== "2015") return deliveryError(vcpu, EXIT.EPT_VIOLATION, idtv);
+  if (idtv >>> 31 && vcpu.ctx.settings.era !== "2015") return deliveryError(vcpu, EXIT.EPT_VIOLATION, idtv);
   const r = emulateInstruction(vcpu);
   return r.ok ? resume(`MMIO at ${hex(gpa)}: ${r.message}`) : halt(r.message);
 };
@@ -379,7 +379,7 @@ const handleXsetbv: ExitHandler = (vcpu) => {
 
 /** handle_desc (today's vmx/vmx.c, for UMIP emulation): KVM emulates the descriptor-table instruction. */
 const handleDesc: ExitHandler = (vcpu, code) => {
-  if (vcpu.ctx.era() === "2015") return unknownExit(vcpu, code); // v4.1 has no handler for reasons 46/47
+  if (vcpu.ctx.settings.era === "2015") return unknownExit(vcpu, code); // v4.1 has no handler for reasons 46/47
   const r = emulateInstruction(vcpu);
   return r.ok ? resume(r.message) : halt(r.message);
 };
@@ -443,7 +443,7 @@ export function unknownExit(vcpu: KvmVcpu, code: number): HandleResult {
       return String(exit.code);
     }
   })();
-  if (vcpu.ctx.era() === "2015") {
+  if (vcpu.ctx.settings.era === "2015") {
     vcpu.ctx.emit("kvm_userspace_exit", { reason: KVM_EXIT.UNKNOWN, errno: 0 });
     return halt(`KVM: unknown exit, hardware reason ${exit.code.toString(16)} (${name}): KVM_EXIT_UNKNOWN, the VMM stops the VM`);
   }
@@ -477,7 +477,7 @@ export function handleExit(vcpu: KvmVcpu, code: number): HandleResult {
   (vcpu.exitsBox ??= vcpu.counted("exits")).n++;
   vcpu.decache();
   const idtv = vcpu.ctx.vmcs.readNum(F_IDTV);
-  if (idtv >>> 31 && !DELIVERY_HANDLEABLE[vcpu.ctx.era()].has(code)) return deliveryError(vcpu, code, idtv);
+  if (idtv >>> 31 && !DELIVERY_HANDLEABLE[vcpu.ctx.settings.era].has(code)) return deliveryError(vcpu, code, idtv);
   const h = KVM_VMX_EXIT_HANDLERS[code];
   return h ? h(vcpu, code) : unknownExit(vcpu, code);
 }

@@ -56,7 +56,8 @@ export interface KvmContext {
   pio: PioBus;
   ept: Ept;
   host: HostMemory;
-  era: () => KvmEra;
+  /** The VM's settings, read live (era: the KVM version modelled). */
+  settings: { readonly era: KvmEra };
   emit: (name: X86TracepointName, fields: Record<string, FieldValue>) => void;
   /** Modelled cycles now (the machine's clock). */
   now: () => number;
@@ -69,8 +70,8 @@ export interface KvmContext {
    * while the others run (x86/smp.ts); returns what happened. Unset with one vCPU.
    */
   block?: () => string;
-  /** emit() of one tracepoint resolved once, for the hot handlers (VmBase.emitterFor). */
-  emitter: (name: X86TracepointName) => (fields: Record<string, FieldValue>) => void;
+  /** The machine's tracer for the hot handlers' events: a tracepoint resolved once, then emitted by kind (VmBase.kindOf/emitKind). */
+  tracer: { kindOf(name: X86TracepointName): number; emitKind(kind: number, fields: Record<string, FieldValue>): void };
 }
 
 /**
@@ -112,10 +113,11 @@ export class KvmVcpu {
 
   constructor(readonly ctx: KvmContext) {}
 
-  private cpuidEmitter: ((fields: Record<string, FieldValue>) => void) | undefined;
+  private cpuidKind = -1;
   /** kvm_cpuid, resolved at its first use (handle_cpuid runs on every CPUID exit). */
   traceCpuid(fields: Record<string, FieldValue>): void {
-    (this.cpuidEmitter ??= this.ctx.emitter("kvm_cpuid"))(fields);
+    if (this.cpuidKind < 0) this.cpuidKind = this.ctx.tracer.kindOf("kvm_cpuid");
+    this.ctx.tracer.emitKind(this.cpuidKind, fields);
   }
 
   get state(): X86State {
@@ -215,7 +217,7 @@ export class KvmVcpu {
 
   /** update_exception_bitmap: the era's intercepted exceptions (KVM_EXCEPTION_BITMAP). */
   updateExceptionBitmap(): void {
-    this.ctx.vmcs.write("EXCEPTION_BITMAP", KVM_EXCEPTION_BITMAP[this.ctx.era()]);
+    this.ctx.vmcs.write("EXCEPTION_BITMAP", KVM_EXCEPTION_BITMAP[this.ctx.settings.era]);
   }
 
   setIoIntercept(port: number, on: boolean): void {
@@ -279,7 +281,7 @@ export class KvmVcpu {
     const a = this.arch;
     a.cr0 = (a.cr0 & ~a.cr0GuestOwned) | (v.readField(F_GUEST_CR0) & a.cr0GuestOwned);
     a.cr4 = (a.cr4 & ~a.cr4GuestOwned) | (v.readField(F_GUEST_CR4) & a.cr4GuestOwned);
-    if (this.isPaging() || this.ctx.era() !== "2015") a.cr3 = v.readField(F_GUEST_CR3);
+    if (this.isPaging() || this.ctx.settings.era !== "2015") a.cr3 = v.readField(F_GUEST_CR3);
   }
 
   /** Vmcs.crWrites at the last decache. */
@@ -306,7 +308,7 @@ export class KvmVcpu {
     // ept_update_paging_mode_cr0 (2015): trap CR3 accesses while the guest runs without paging.
     // Today's vmx_set_cr0 does this only for restricted guests (enable_ept && !enable_unrestricted_guest):
     // with unrestricted guest the hardware runs paging-off guests natively, so CR3 is never trapped.
-    if (this.ctx.era() !== "2015") {
+    if (this.ctx.settings.era !== "2015") {
       this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], false);
       this.arch.cr0 = cr0;
       this.vmxSetCr4(this.arch.cr4);
@@ -351,7 +353,7 @@ export class KvmVcpu {
    */
   vmxSetCr3(): void {
     this.ctx.vmcs.write("EPT_POINTER", this.ctx.ept.eptp);
-    const own = this.isPaging() || this.ctx.era() !== "2015";
+    const own = this.isPaging() || this.ctx.settings.era !== "2015";
     this.ctx.vmcs.write("GUEST_CR3", own ? this.arch.cr3 : EPT_IDENTITY_MAP_ADDR);
     this.ctx.ept.flush();
   }
@@ -381,7 +383,7 @@ export class KvmVcpu {
     }
     // Clearing PG: v4.1 refuses it only with CR4.PCIDE set; "KVM: X86: Raise #GP when clearing CR0_PG
     // in 64 bit mode" (Lai Jiangshan, 2021) added is_64_bit_mode(vcpu), as SDM Vol. 3 9.8.5.4 requires.
-    if (!(cr0 & CR0.PG) && (this.arch.cr4 & CR4.PCIDE || (this.ctx.era() !== "2015" && this.is64BitMode()))) return 1;
+    if (!(cr0 & CR0.PG) && (this.arch.cr4 & CR4.PCIDE || (this.ctx.settings.era !== "2015" && this.is64BitMode()))) return 1;
     cr0 &= 0xe005_003fn;
     const old = this.arch.cr0;
     this.vmxSetCr0(cr0);
@@ -413,7 +415,7 @@ export class KvmVcpu {
    */
   kvmSetCr4(cr4: bigint): number {
     if (cr4 & CR4_RESERVED_BITS) return 1;
-    const era = this.ctx.era();
+    const era = this.ctx.settings.era;
     for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && !cpuidHas(era, feature)) return 1;
     if (this.arch.efer & EFER.LMA && !(cr4 & CR4.PAE)) return 1;
     const old = this.arch.cr4;

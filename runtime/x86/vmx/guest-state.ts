@@ -155,7 +155,8 @@ export function saveGuestState(vmcs: Vmcs, s: X86State, version = NaN): void {
   vmcs.writeField(IDTR_LIMIT, s.idtr.limit);
   const v2: Saved = {
     s, saveEfer, rflagsBit1: false, lma: false, lme: false, pg: false, pae: false, mode: s.mode, rip: s.rip, rsp: s.gpr[4]!, rflags: s.rflags, cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer,
-    seg: SEG_FIELDS.map((f) => ({ ...s.seg[f.seg] })),
+    // Copies of one shape whatever the state's segment objects look like (a shape per VM would deoptimise the checks per VM).
+    seg: SEG_FIELDS.map((f) => { const g = s.seg[f.seg]; return { selector: g.selector, base: g.base, limit: g.limit, attributes: g.attributes }; }),
     gdtrBase: s.gdtr.base, gdtrLimit: s.gdtr.limit, idtrBase: s.idtr.base, idtrLimit: s.idtr.limit,
     version, okVersion: NaN, okEntryWrites: NaN,
   };
