@@ -188,10 +188,9 @@ export abstract class VmBase<TP extends string = string> {
   // a machine whose execMany supports it (canInline: x86's compiled path, where it saves about a
   // tenth of an exit's time; arm64's engine returns at every exit anyway and measured no gain)
   // handles exits itself and goes on with the guest, as KVM handles in-kernel exits without
-  // returning to user space. The budget is charged
-  // exactly as run() charges a handled exit — the instructions since the last one (at least one)
-  // plus one for the exit — so a run stops at the same instruction either way; within one chunk
-  // of the limit, exits go back to run().
+  // returning to user space. The budget is charged exactly as run() charges a handled exit — the
+  // instructions since the last one (at least one) plus one for the exit — so a run stops at the
+  // same instruction either way; within one chunk of the limit, exits go back to run().
 
   /** Whether run() may let execMany handle exits (runInline). */
   protected inlineExits = false;
