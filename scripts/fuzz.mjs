@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** The targets, in the order they run: fuzz.test.ts's (test/fuzz/targets.ts TARGETS), then kernel.test.ts's. */
+/** The targets: fuzz.test.ts's (test/fuzz/targets.ts TARGETS, in that order) and kernel.test.ts's. */
 const NAMES = ["dsl-grammar", "dsl-mutation", "a64", "x86", "kernel"];
 const USAGE = `usage: npm run fuzz -- --minutes N [--seed S] [--target NAME[,NAME...]]\n  targets: ${NAMES.join(", ")}`;
 
