@@ -110,8 +110,9 @@ const MODES: Record<16 | 32 | 64, X86Mode> = { 16: "real", 32: "protected32", 64
  * compare equal when GNU as would also give these bytes (exitlab's assembler follows GNU as, and
  * test/runtime/x86/isa/gnu-agree.test.ts checks that it does): an override naming the default
  * segment is dropped, an explicit zero displacement too, `xchg` takes the accumulator form in
- * either operand order (and is `nop` for the accumulator with itself), a segment register move
- * ignores REX.W, a shift or rotate by 1 takes the D0/D1 form, an addr16/addr32 prefix comes
+ * either operand order (and is `nop` for the accumulator with itself), a segment register load
+ * ignores the operand size (GNU as writes neither 66h nor REX.W on 8E: the CPU loads 16 bits, SDM
+ * Vol. 2 MOV) and a segment register store REX.W, a shift or rotate by 1 takes the D0/D1 form, an addr16/addr32 prefix comes
  * before lock and rep (objdump names the prefixes in the order of their bytes, GNU as lays them
  * out in its own), and an absolute address is one modulo the address size (`-0x75bd` is
  * 0xffff8a43 in 32-bit addressing).
@@ -121,8 +122,9 @@ export function gnuNormal(text: string, addressSize: 2 | 4 | 8): string {
   const xchg = /^(\S*xchg\s+)(%\w+),(%\w+)$/.exec(t);
   if (xchg) t = xchg[1]! + [xchg[2]!, xchg[3]!].sort().join(",");
   t = t.replace(/^xchg\s+%([re]ax),%\1$/, "nop"); // GNU as writes 90 for it (66 48 90 is objdump's xchg %rax,%rax)
-  t = t.replace(/%r([a-d]x|[sd]i|[sb]p)(?=,%[c-gs]s$)/, "%e$1").replace(/^(mov\s+%[c-gs]s,)%r(?=[a-z])/, "$1%e");
-  t = t.replace(/%(r\d+)(?=,%[c-gs]s$)/, "%$1d").replace(/^(mov\s+%[c-gs]s,%r\d+)$/, "$1d");
+  // A segment register load (8E) ignores the operand size, 66h as REX.W: its source at 16 bits.
+  t = t.replace(/%[re]?([a-d]x|[sd]i|[sb]p)(?=,%[c-gs]s$)/, "%$1").replace(/%(r\d+)[dw]?(?=,%[c-gs]s$)/, "%$1w");
+  t = t.replace(/^(mov\s+%[c-gs]s,)%r(?=[a-z])/, "$1%e").replace(/^(mov\s+%[c-gs]s,%r\d+)$/, "$1d");
   t = t.replace(/^((?:sh[lr]|sa[lr]|ro[lr]|rc[lr])[bwlq]?\s+)\$0x1,/, "$1");
   // Absolute addresses (a constant not after `$`, not before `(`): modulo the address size.
   const wrap = (1n << BigInt(addressSize * 8)) - 1n;
