@@ -6,9 +6,8 @@
 // (kvm_vcpu_block, kvm_vcpu_kick, kvm_vcpu_wake_up), arch/arm64/kvm/vgic/vgic.c
 // (vgic_queue_irq_unlock kicks the target), arch/arm64/kvm/arm.c (kvm_arch_vcpu_runnable).
 
-import { vcpuControl as coreVcpuControl, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
+import { scheduleVcpus, vcpuControl as coreVcpuControl, type SchedulingMachine, type SchedulingSteps, type VcpuControl } from "../core/vcpus.js";
 import { ExitlabError } from "../core/errors.js";
-import type { VirtualClock } from "../core/clock.js";
 import type { Vgic } from "./kvm/vgic.js";
 import type { Arm64Vcpu } from "./vcpu-state.js";
 import { VCPU_BLOCKED } from "./kvm/vcpu.js";
@@ -16,19 +15,9 @@ import { ATTN_STOP } from "./interrupts.js";
 import type { GenericTimer } from "./timer.js";
 import type { FieldValue } from "../core/trace.js";
 
-/** What SMP scheduling needs of the machine. */
-export interface SmpMachine {
-  readonly vcpus: readonly Arm64Vcpu[];
-  readonly sched: VcpuScheduler;
+/** What SMP on arm64 needs of the machine: core/vcpus.ts's SchedulingMachine, its vGIC and timers. */
+export interface SmpMachine extends SchedulingMachine<Arm64Vcpu> {
   readonly vgic: Vgic;
-  readonly clock: VirtualClock;
-  halted: { message: string } | null;
-  /** Make vCPU `id` the loaded one (its CPU in the engine, its vGIC interface). */
-  loadVcpu(id: number): void;
-  /** kvm_entry of the loaded vCPU (vgic flush, trace). */
-  enterGuest(): void;
-  /** kvm_vcpu_wakeup of the loaded vCPU after `ns` asleep. */
-  traceWakeup(ns: number): void;
   /** Fire the timers whose deadlines are due (each to its vCPU). */
   fireTimers(): void;
   /** An exit is being handled (KVM is in the host for the loaded vCPU). */
@@ -145,36 +134,25 @@ function othersKicked(m: SmpMachine): boolean {
   return false;
 }
 
+/** arm64's steps in the scheduling loop: a woken vCPU's timers sync to its vGIC; when all sleep, time jumps to the next deadline and the timers due fire. */
+const STEPS: SchedulingSteps<SmpMachine> = {
+  wakeBlocked,
+  woke: (m) => m.vgic.syncTimers(),
+  idle(m) {
+    const blocked = m.sched.ids("blocked").length;
+    if (blocked === 0 || m.clock.sleepToNext() < 0) return blocked ? "every vCPU is off or blocked in WFI, and no timer is armed and no interrupt pending to wake one" : "every vCPU is powered off";
+    m.fireTimers();
+    return null;
+  },
+};
+
 /**
- * Load the vCPU that runs next (round robin by quantum). When none can run, modelled time jumps
- * to the next deadline (every vCPU sleeps) and the timers due wake theirs; when nothing is
- * scheduled either, the VM stops. Returns the vCPU, or -1 (halted set).
+ * Load the vCPU that runs next (core/vcpus.ts scheduleVcpus, round robin by quantum). When none
+ * can run, modelled time jumps to the next deadline (every vCPU sleeps) and the timers due wake
+ * theirs; when nothing is scheduled either, the VM stops. Returns the vCPU, or -1 (halted set).
  */
 export function schedule(m: SmpMachine): number {
-  for (;;) {
-    if (m.sched.ids("blocked").length) wakeBlocked(m);
-    const id = m.sched.pick();
-    if (id >= 0) {
-      m.loadVcpu(id);
-      const v = m.vcpus[id]!;
-      if (v.resume !== "") {
-        const how = v.resume;
-        v.resume = "";
-        if (how === "wake") {
-          m.vgic.syncTimers();
-          m.traceWakeup(m.clock.nanos(m.clock.now() - v.blockedAt));
-        }
-        m.enterGuest();
-      }
-      return id;
-    }
-    if (m.sched.pin !== null) return -1;
-    if (m.sched.ids("blocked").length === 0 || m.clock.sleepToNext() < 0) {
-      m.halted = { message: m.sched.ids("blocked").length ? "every vCPU is off or blocked in WFI, and no timer is armed and no interrupt pending to wake one" : "every vCPU is powered off" };
-      return -1;
-    }
-    m.fireTimers();
-  }
+  return scheduleVcpus(m, STEPS);
 }
 
 /** The vCPUs as the lab sees them (core/vcpus.ts vcpuControl) for machine `m`. */

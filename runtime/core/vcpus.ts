@@ -1,4 +1,4 @@
-// The vCPUs of a VM, scheduled deterministically: machine-independent (arm64 uses it; x86 can).
+// The vCPUs of a VM, scheduled deterministically: machine-independent (both machines use it).
 // The vCPUs of a real VM run in parallel on the host's CPUs; a model on one thread interleaves
 // them instead, as QEMU's single-threaded TCG does: round robin, each vCPU runs a fixed quantum of
 // guest instructions (or less, when it blocks or its exit leaves it waiting) before the next one
@@ -8,6 +8,7 @@
 // "off" (powered down: not yet started by PSCI CPU_ON / INIT-SIPI, or CPU_OFF).
 
 import { ExitlabError } from "./errors.js";
+import type { VirtualClock } from "./clock.js";
 
 /** Most vCPUs a VM has here (`set vcpus N`: 1..MAX_VCPUS). */
 export const MAX_VCPUS = 8;
@@ -174,5 +175,73 @@ export class VcpuScheduler {
     const out: number[] = [];
     for (let i = 0; i < this.count; i++) if (this.states[i] === state) out.push(i);
     return out;
+  }
+}
+
+/** What the scheduling loop reads and writes of a vCPU: when it blocked, how it resumes when next loaded. */
+export interface SchedVcpu {
+  /** Modelled cycles when it blocked (kvm_vcpu_block). */
+  blockedAt: number;
+  /** "wake": it slept and an event woke it (traced kvm_vcpu_wakeup); "enter": it enters the guest afresh; "": it runs on. */
+  resume: "" | "wake" | "enter";
+}
+
+/** What the scheduling loop needs of a machine: its vCPUs and scheduler, and how to load and enter one. */
+export interface SchedulingMachine<V extends SchedVcpu> {
+  readonly vcpus: readonly V[];
+  readonly sched: VcpuScheduler;
+  readonly clock: VirtualClock;
+  halted: { message: string } | null;
+  /** Make vCPU `id` the loaded one. */
+  loadVcpu(id: number): void;
+  /** Guest entry of the loaded vCPU (kvm_entry / VM entry). */
+  enterGuest(): void;
+  /** kvm_vcpu_wakeup of the loaded vCPU after `ns` asleep. */
+  traceWakeup(ns: number): void;
+}
+
+/** The architecture's steps in the scheduling loop (scheduleVcpus). */
+export interface SchedulingSteps<M extends SchedulingMachine<SchedVcpu>> {
+  /** Blocked vCPUs that an event can wake become runnable (state "running", resume "wake"). */
+  wakeBlocked(m: M): void;
+  /** The loaded vCPU `v` resumes from sleep: the architecture's work before its kvm_vcpu_wakeup is traced. */
+  woke(m: M, v: M["vcpus"][number]): void;
+  /**
+   * No vCPU can run: advance modelled time to the next event that can wake one and return null,
+   * or return why the VM stops (nothing can wake any vCPU).
+   */
+  idle(m: M): string | null;
+}
+
+/**
+ * Load the vCPU that runs next (the scheduler's round robin by quantum) and enter it when it
+ * resumes. When none can run, the architecture's `idle` moves modelled time to the next wake-up
+ * (every vCPU sleeps) or says why the VM stops. Returns the vCPU, or -1 (`halted` set, or the
+ * pinned vCPU cannot run). Source: Linux virt/kvm/kvm_main.c (kvm_vcpu_block, kvm_vcpu_wake_up).
+ */
+export function scheduleVcpus<M extends SchedulingMachine<SchedVcpu>>(m: M, steps: SchedulingSteps<M>): number {
+  for (;;) {
+    if (m.sched.ids("blocked").length) steps.wakeBlocked(m);
+    const id = m.sched.pick();
+    if (id >= 0) {
+      m.loadVcpu(id);
+      const v = m.vcpus[id]!;
+      if (v.resume !== "") {
+        const how = v.resume;
+        v.resume = "";
+        if (how === "wake") {
+          steps.woke(m, v);
+          m.traceWakeup(m.clock.nanos(m.clock.now() - v.blockedAt));
+        }
+        m.enterGuest();
+      }
+      return id;
+    }
+    if (m.sched.pin !== null) return -1;
+    const stop = steps.idle(m);
+    if (stop !== null) {
+      m.halted = { message: stop };
+      return -1;
+    }
   }
 }

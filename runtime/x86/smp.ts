@@ -9,9 +9,8 @@
 // __apic_accept_irq, kvm_apic_accept_events), irq_comm.c (kvm_irq_delivery_to_apic, kvm_set_msi),
 // x86.c (kvm_arch_vcpu_runnable, kvm_vcpu_has_events), vmx/posted_intr.c (pi_wakeup_handler).
 
-import { vcpuControl as coreVcpuControl, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
+import { scheduleVcpus, vcpuControl as coreVcpuControl, type SchedulingMachine, type SchedulingSteps, type VcpuControl } from "../core/vcpus.js";
 import { ExitlabError } from "../core/errors.js";
-import type { VirtualClock } from "../core/clock.js";
 import type { X86State } from "./env.js";
 import { acceptInit, acceptSipi, matchesDest, SHORTHAND, type X86Vcpu } from "./vcpu-state.js";
 import { RFLAGS_IF } from "./state.js";
@@ -21,18 +20,8 @@ const LVTT = apicOffset("LVTT");
 /** ICR / redirection-entry delivery modes (SDM Vol. 3 Figure 11-12). */
 const DM = { fixed: 0, lowest: 1, nmi: 4, init: 5, startup: 6 } as const;
 
-/** What SMP scheduling needs of the machine. */
-export interface X86SmpMachine {
-  readonly vcpus: readonly X86Vcpu[];
-  readonly sched: VcpuScheduler;
-  readonly clock: VirtualClock;
-  halted: { message: string } | null;
-  /** Make vCPU `id` the loaded one (its CPU, VMCS, KVM state and APIC are the machine's). */
-  loadVcpu(id: number): void;
-  /** VM entry of the loaded vCPU. */
-  enterGuest(): void;
-  /** kvm_vcpu_wakeup of the loaded vCPU after `ns` asleep. */
-  traceWakeup(ns: number): void;
+/** What SMP on x86 needs of the machine: core/vcpus.ts's SchedulingMachine, and vCPU resets. */
+export interface X86SmpMachine extends SchedulingMachine<X86Vcpu> {
   /** kvm_vcpu_reset of vCPU `id` into `state`. */
   resetVcpu(id: number, state: X86State): void;
 }
@@ -76,43 +65,32 @@ function wakeBlocked(m: X86SmpMachine): void {
   }
 }
 
-/**
- * Load the vCPU that runs next (round robin by quantum). When none can run but some sleep with an
- * armed timer, modelled time jumps to the earliest deadline (every vCPU is idle); when nothing can
- * wake any, the VM stops. Returns the vCPU, or -1 (halted set, or the pinned vCPU cannot run).
- */
-export function schedule(m: X86SmpMachine): number {
-  for (;;) {
-    if (m.sched.ids("blocked").length) wakeBlocked(m);
-    const id = m.sched.pick();
-    if (id >= 0) {
-      m.loadVcpu(id);
-      const v = m.vcpus[id]!;
-      if (v.resume !== "") {
-        const how = v.resume;
-        v.resume = "";
-        if (how === "wake") {
-          v.kvm.count("halt_wakeup");
-          m.traceWakeup(m.clock.nanos(m.clock.now() - v.blockedAt));
-        }
-        m.enterGuest();
-      }
-      return id;
-    }
-    if (m.sched.pin !== null) return -1;
+/** x86's steps in the scheduling loop: a woken vCPU counts halt_wakeup; when all sleep, time jumps to the earliest APIC timer that can wake one. */
+const STEPS: SchedulingSteps<X86SmpMachine> = {
+  wakeBlocked,
+  woke: (_m, v) => v.kvm.count("halt_wakeup"),
+  idle(m) {
     let next = Infinity;
     for (const b of m.sched.ids("blocked")) if (timerCanWake(m.vcpus[b]!)) next = Math.min(next, m.vcpus[b]!.irq.lapic.timerDeadline);
     if (next === Infinity) {
-      m.halted = {
-        message: m.sched.ids("blocked").length
-          ? "every vCPU is waiting for SIPI or blocked in HLT, and no timer is armed and no interrupt pending to wake one"
-          : "no vCPU can run: the others wait for INIT/SIPI",
-      };
-      return -1;
+      return m.sched.ids("blocked").length
+        ? "every vCPU is waiting for SIPI or blocked in HLT, and no timer is armed and no interrupt pending to wake one"
+        : "no vCPU can run: the others wait for INIT/SIPI";
     }
     // Every vCPU sleeps: the clock jumps to the first deadline (kvm_vcpu_block's idle time).
     m.clock.idle += Math.max(0, next - m.clock.now());
-  }
+    return null;
+  },
+};
+
+/**
+ * Load the vCPU that runs next (core/vcpus.ts scheduleVcpus, round robin by quantum). When none
+ * can run but some sleep with an armed timer, modelled time jumps to the earliest deadline (every
+ * vCPU is idle); when nothing can wake any, the VM stops. Returns the vCPU, or -1 (halted set, or
+ * the pinned vCPU cannot run).
+ */
+export function schedule(m: X86SmpMachine): number {
+  return scheduleVcpus(m, STEPS);
 }
 
 /**

@@ -3,35 +3,15 @@
 // goes to the selected vCPU's redistributor, and kvm_irq_line carries its index (Linux
 // arch/arm64/kvm/arm.c kvm_vm_ioctl_irq_line: vcpu_idx of a PPI; num the INTID).
 
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-function run(program: string): { out: string; err: string; status: number | null } {
-  const r = spawnSync(process.execPath, ["bin/exitlab.js", "run", "-"], { cwd: ROOT, input: program, encoding: "utf8" });
-  return { out: r.stdout, err: r.stderr, status: r.status };
-}
+import { cpuOnGuest, run } from "./smp-setup.js";
 
 // vCPU 0 powers vCPU 1 on (PSCI CPU_ON) and waits for its flag; vCPU 1 arms its virtual timer far
 // in the future (CVAL 0x123456789), sets the flag and blocks in WFI; vCPU 0 powers the VM off.
-const GUEST = `asm arm64 {
-start:
-  adr x9, flag
-  movz x0, #0x0003
-  movk x0, #0xc400, lsl #16
-  mov x1, #1
-  adr x2, second
-  mov x3, #0
-  hvc #0
-wait:
-  ldr x10, [x9]
-  cbz x10, wait
-  movz x0, #0x0008
-  movk x0, #0x8400, lsl #16
-  hvc #0
-second:
+const GUEST = cpuOnGuest(
+  0,
+  "",
+  `
   movz x1, #0x6789
   movk x1, #0x2345, lsl #16
   movk x1, #0x1, lsl #32
@@ -42,11 +22,8 @@ second:
   mov x0, #1
   str x0, [x9]
   wfi
-  b second
-  .balign 8
-flag:
-  .quad 0
-}`;
+  b second`,
+);
 
 /** The section of `out` from the line starting with `title` to the next blank-free title line. */
 function section(out: string, title: string, end: RegExp): string {

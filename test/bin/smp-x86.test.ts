@@ -2,16 +2,8 @@
 // STARTUP IPIs (SDM Vol. 3 8.4.4) and sends it a fixed IPI, the AP blocking in HLT and waking,
 // `show vcpus`, `vcpu N`, `ipi CPU vector N` and their errors, the trace's vcpu ids, determinism.
 
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-function run(program: string): { out: string; err: string; status: number | null } {
-  const r = spawnSync(process.execPath, ["bin/exitlab.js", "run", "-"], { cwd: ROOT, input: program, encoding: "utf8" });
-  return { out: r.stdout, err: r.stderr, status: r.status };
-}
+import { run } from "./smp-setup.js";
 
 // The BSP copies the AP's real-mode code to 0x8000, software-enables its APIC, sends INIT then
 // STARTUP vector 8 to all but itself, waits for the AP's flag at 0x9000, sends vector 0x40 to APIC

@@ -1,29 +1,15 @@
 // SMP on the arm64 machine through the CLI: `set vcpus`, PSCI CPU_ON of a secondary by a guest,
 // `show vcpus`, `vcpu N` and its errors, `ipi`, the device tree's cpus, and determinism.
 
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-function run(program: string): { out: string; err: string; status: number | null } {
-  const r = spawnSync(process.execPath, ["bin/exitlab.js", "run", "-"], { cwd: ROOT, input: program, encoding: "utf8" });
-  return { out: r.stdout, err: r.stderr, status: r.status };
-}
+import { cpuOnGuest, run } from "./smp-setup.js";
 
 // vCPU 0 powers vCPU 1 on at `second` with x0 = 0x55 (PSCI CPU_ON, HVC), asks AFFINITY_INFO of
 // vCPU 1 and of a vCPU that does not exist, then waits for vCPU 1's flag and powers the VM off;
 // vCPU 1 writes x0 to the flag and blocks in WFI.
-const GUEST = `asm arm64 {
-start:
-  adr x9, flag
-  movz x0, #0x0003
-  movk x0, #0xc400, lsl #16
-  mov x1, #1
-  adr x2, second
-  mov x3, #0x55
-  hvc #0
+const GUEST = cpuOnGuest(
+  0x55,
+  `
   mov x20, x0
   movz x0, #0x0003
   movk x0, #0xc400, lsl #16
@@ -41,22 +27,13 @@ start:
   mov x1, #7
   mov x2, #0
   hvc #0
-  mov x23, x0
-wait:
-  ldr x10, [x9]
-  cbz x10, wait
-  movz x0, #0x0008
-  movk x0, #0x8400, lsl #16
-  hvc #0
-second:
+  mov x23, x0`,
+  `
   adr x9, flag
   str x0, [x9]
   wfi
-  b second
-  .balign 8
-flag:
-  .quad 0
-}`;
+  b second`,
+);
 
 describe("arm64 SMP through the CLI", () => {
   const program = `set vcpus 2\nset era today\nvm boot arm64 ${GUEST}\nrun\nshow vcpus\nprint x20, x21, x22, x23\nvcpu 1\nshow regs\nshow exit\nshow dtb\n`;

@@ -1,7 +1,8 @@
 // The fuzzers. Without EXITLAB_FUZZ_MS: a fixed-seed sample of each target (part of `npm test`).
 // With it (scripts/fuzz.mjs): each target runs for that many milliseconds from EXITLAB_FUZZ_SEED;
 // a failure is shrunk to a minimal input and saved as test/fuzz/corpus/TARGET-HASH.json, which
-// corpus.test.ts then replays as a regular test. Counts of inputs tried go to EXITLAB_FUZZ_STATS.
+// corpus.test.ts then replays as a regular test. Counts of inputs tried go to EXITLAB_FUZZ_STATS;
+// EXITLAB_FUZZ_TARGETS (comma-separated names) limits the run to those targets.
 
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
@@ -12,10 +13,11 @@ import { TARGETS } from "./targets.js";
 const ms = Number(process.env.EXITLAB_FUZZ_MS ?? 0);
 const seed = Number(process.env.EXITLAB_FUZZ_SEED ?? 19);
 const CORPUS = new URL("./corpus/", import.meta.url);
+const only = process.env.EXITLAB_FUZZ_TARGETS?.split(",");
 
 describe(ms ? `fuzzing for ${ms} ms per target from seed ${seed}` : "fuzz sample (fixed seed)", () => {
   for (const t of TARGETS) {
-    test(t.name, async () => {
+    test.skipIf(only !== undefined && !only.includes(t.name))(t.name, async () => {
       const property = fc.asyncProperty(t.arbitrary, async (input) => {
         await t.check(input);
       });
