@@ -14,13 +14,19 @@ import * as zmq from "zeromq";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const dist = (p: string) => import(join(ROOT, "dist", p));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/**
+ * `n` distinct free ports: every listener stays open until all are chosen (one closed at a time
+ * could hand the same port out twice, and the kernel then fails with "Address already in use").
+ */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
 }
 
 const dir = mkdtempSync(join(tmpdir(), "exitlab-start-"));
@@ -34,7 +40,8 @@ async function kernelInfo(withInfo: boolean): Promise<Record<string, unknown> | 
   const { KERNEL_INFO } = await dist("kernel/exitlab-info.js");
   const { Signer, encode, decode, newHeader } = await dist("kernel/protocol/wire.js");
   const key = "0123456789abcdef";
-  const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", shell_port: await freePort(), control_port: await freePort(), stdin_port: await freePort(), iopub_port: await freePort(), hb_port: await freePort() };
+  const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", shell_port: 0, control_port: 0, stdin_port: 0, iopub_port: 0, hb_port: 0 };
+  [connection.shell_port, connection.control_port, connection.stdin_port, connection.iopub_port, connection.hb_port] = await freePorts(5);
   const kernel = new Kernel({ connection, backendModule: stuck, info: withInfo ? KERNEL_INFO : undefined });
   await kernel.start();
   const shell = new zmq.Dealer({ receiveTimeout: 1500 });
