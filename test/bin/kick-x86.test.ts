@@ -5,73 +5,12 @@
 // exit too. With APICv (posted interrupts, virtual-interrupt delivery) the processor delivers the
 // vector to the running vCPU without an exit (vmx_deliver_posted_interrupt; SDM Vol. 3 29.6).
 
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { ipiGuest, run } from "./smp-setup.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-function run(program: string): { out: string; err: string; status: number | null } {
-  const r = spawnSync(process.execPath, ["bin/exitlab.js", "run", "-"], { cwd: ROOT, input: program, encoding: "utf8" });
-  return { out: r.stdout, err: r.stderr, status: r.status };
-}
-
-// The BSP starts the AP (INIT, STARTUP vector 8), waits for its flag at 0x9000, sends vector 0x40
-// to APIC ID 1 and waits for the handler's flag at 0x9002, then stops (cli; hlt). The AP (real
-// mode at 0800:0000) installs IVT entry 0x40, enables its x2APIC, sets the flag, enables
-// interrupts and spins — counting at 0x9004 — until the handler's flag is set; the handler sets it
-// and writes the x2APIC EOI.
-const GUEST = `asm mode 32 {
-start:
-  mov $ap_start, %esi
-  mov $0x8000, %edi
-  mov $(ap_end - ap_start), %ecx
-  rep movsb
-  movl $0x1ff, 0xfee000f0
-  movl $0, 0xfee00310
-  movl $0x000c4500, 0xfee00300
-  movl $0x000c4608, 0xfee00300
-wait:
-  cmpw $0x55, 0x9000
-  jne wait
-  movl $0x01000000, 0xfee00310
-  movl $0x00004040, 0xfee00300
-wait2:
-  cmpw $0x66, 0x9002
-  jne wait2
-  cli
-  hlt
-.code16
-ap_start:
-  xor %ax, %ax
-  mov %ax, %ds
-  movw $(handler - ap_start + 0x8000), 0x100
-  movw $0, 0x102
-  mov $0x1b, %ecx
-  rdmsr
-  or $0xc00, %eax
-  wrmsr
-  mov $0x80f, %ecx
-  mov $0x1ff, %eax
-  xor %edx, %edx
-  wrmsr
-  movw $0x55, 0x9000
-  sti
-spin:
-  incw 0x9004
-  cmpw $0x66, 0x9002
-  jne spin
-  cli
-  hlt
-handler:
-  movw $0x66, 0x9002
-  mov $0x80b, %ecx
-  xor %eax, %eax
-  xor %edx, %edx
-  wrmsr
-  iret
-ap_end:
-}`;
+// The AP spins with interrupts enabled — counting at 0x9004 — until the handler's flag is set
+// (smp-setup.ts ipiGuest): it is running, not in HLT, when the IPI comes.
+const GUEST = ipiGuest("spin:\n  incw 0x9004\n  cmpw $0x66, 0x9002\n  jne spin\n  cli\n  hlt");
 
 const program = (apicv: "on" | "off", era = "today") => `set vcpus 2
 set era ${era}

@@ -3,62 +3,10 @@
 // `show vcpus`, `vcpu N`, `ipi CPU vector N` and their errors, the trace's vcpu ids, determinism.
 
 import { describe, expect, it } from "vitest";
-import { run } from "./smp-setup.js";
+import { ipiGuest, run } from "./smp-setup.js";
 
-// The BSP copies the AP's real-mode code to 0x8000, software-enables its APIC, sends INIT then
-// STARTUP vector 8 to all but itself, waits for the AP's flag at 0x9000, sends vector 0x40 to APIC
-// ID 1 (fixed, physical) and waits for the handler's flag at 0x9002. The AP (real mode at
-// 0800:0000) points IVT entry 0x40 at its handler, enables x2APIC through IA32_APIC_BASE and its
-// SVR through MSR 0x80f, sets the flag and sleeps in HLT; the handler sets the second flag and
-// writes the x2APIC EOI.
-const GUEST = `asm mode 32 {
-start:
-  mov $ap_start, %esi
-  mov $0x8000, %edi
-  mov $(ap_end - ap_start), %ecx
-  rep movsb
-  movl $0x1ff, 0xfee000f0
-  movl $0, 0xfee00310
-  movl $0x000c4500, 0xfee00300
-  movl $0x000c4608, 0xfee00300
-wait:
-  cmpw $0x55, 0x9000
-  jne wait
-  movl $0x01000000, 0xfee00310
-  movl $0x00004040, 0xfee00300
-wait2:
-  cmpw $0x66, 0x9002
-  jne wait2
-  cli
-  hlt
-.code16
-ap_start:
-  xor %ax, %ax
-  mov %ax, %ds
-  movw $(handler - ap_start + 0x8000), 0x100
-  movw $0, 0x102
-  mov $0x1b, %ecx
-  rdmsr
-  or $0xc00, %eax
-  wrmsr
-  mov $0x80f, %ecx
-  mov $0x1ff, %eax
-  xor %edx, %edx
-  wrmsr
-  movw $0x55, 0x9000
-  sti
-idle:
-  hlt
-  jmp idle
-handler:
-  movw $0x66, 0x9002
-  mov $0x80b, %ecx
-  xor %eax, %eax
-  xor %edx, %edx
-  wrmsr
-  iret
-ap_end:
-}`;
+// The AP sleeps in HLT until the IPI wakes it (smp-setup.ts ipiGuest).
+const GUEST = ipiGuest("idle:\n  hlt\n  jmp idle");
 
 describe("x86 SMP through the CLI", () => {
   const program = (era: string) => `set vcpus 2\nset era ${era}\nvm boot x86_64 ${GUEST}\nrun\nshow vcpus\nshow mem 0x9000 4\nshow trace\nvcpu 1\nshow regs\nshow exit\n`;
