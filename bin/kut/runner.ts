@@ -13,6 +13,7 @@ import type { KutEntry } from "./config.js";
 import { settingDef } from "../../runtime/core/settings.js";
 import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
 import { ExitlabError } from "../../runtime/core/errors.js";
+import { DebugExit } from "../../runtime/devices/debug-exit.js";
 
 /** The machine's own step limit at its maximum: the run below sets the bound (`maxSteps`, the deadline). */
 const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
@@ -52,12 +53,38 @@ export function timingLines(console: string): Timing[] {
   return out;
 }
 
-/** An outcome from result lines: FAIL if any failed, PASS if any passed, SKIP if all skipped, else what ended the run. */
-export function outcome(lines: string[], ended: string): string {
+/**
+ * An outcome from result lines: SKIP if the test exited with the skip status (SKIP_STATUS, as
+ * upstream's runner reports it, e.g. x86 smap without SMAP: "SUMMARY: 0 tests"), else FAIL if any
+ * failed, PASS if any passed, SKIP if all skipped, else what ended the run.
+ */
+export function outcome(lines: string[], ended: string, status?: number): string {
+  if (status === SKIP_STATUS) return "SKIP";
   if (lines.some((l) => /^(FAIL|XPASS|ABORT)/.test(l))) return "FAIL";
   if (lines.some((l) => /^(PASS|XFAIL)/.test(l))) return "PASS";
   if (lines.some((l) => l.startsWith("SKIP"))) return "SKIP";
   return ended;
+}
+
+/** kvm-unit-tests' skip status (upstream scripts/runtime.bash: `elif [ $ret -eq 77 ]; then print_result "SKIP"`). */
+export const SKIP_STATUS = 77;
+
+/**
+ * The test's exit status as upstream's run scripts compute it (scripts/arch-run.bash run_qemu and
+ * run_qemu_status), from QEMU's process status and the console: 0 (no debug-exit: PSCI SYSTEM_OFF,
+ * or QEMU ended otherwise) becomes 1, 1 (isa-debug-exit of 0: success) becomes 0; a 1 then takes
+ * the console's `EXIT: STATUS=N` line when there is one (arm64's exit() prints it; N = 1 is 0).
+ * x86 ends through isa-debug-exit (status (V << 1) | 1 of the byte V written), arm64 through the line.
+ * undefined when the run did not end by itself (a timeout, a step limit).
+ */
+export function upstreamStatus(processStatus: number | undefined, console: string): number | undefined {
+  if (processStatus === undefined) return undefined;
+  let ret = processStatus === 0 ? 1 : processStatus === 1 ? 0 : processStatus;
+  if (ret === 1) {
+    const m = /^EXIT: STATUS=(\d+)/m.exec(console);
+    if (m) ret = Number(m[1]) === 1 ? 0 : Number(m[1]);
+  }
+  return ret;
 }
 
 /** $MAX_SMP and upstream's $(( ... )) forms evaluated with MAX_SMP. */
@@ -110,6 +137,8 @@ export interface Run {
   exits?: number;
   /** How the run ended when it did not power off cleanly. */
   ended: string;
+  /** The test's exit status as upstream's runner computes it (upstreamStatus); absent when the run did not end by itself. */
+  status?: number;
   /** micro-bench's measurements (timingLines), when it printed any. */
   timings?: Timing[];
 }
@@ -153,9 +182,13 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const lines = resultLines(m.console);
   const ended = r.stop === "halted" ? (/SYSTEM_OFF|debug-exit/.test(r.message ?? "") ? "powered off" : `stopped: ${r.message ?? ""}`) : r.stop === "interrupted" ? "timeout" : r.stop === "limit" ? "step limit" : r.stop;
   const timings = timingLines(m.console);
+  // QEMU's process status for the same end: isa-debug-exit's (V << 1) | 1, else 0 (a power-off, a stop QEMU would also end on).
+  const dev = (m as { debugExit?: unknown }).debugExit;
+  const processStatus = r.stop !== "halted" ? undefined : dev instanceof DebugExit && dev.written ? dev.written.status : 0;
+  const status = upstreamStatus(processStatus, m.console);
   // micro-bench prints measurements, no result lines: all of them and a clean power-off is its result.
   const none = ended === "powered off" ? (timings.length ? "MEASURED" : "NO RESULT") : ended.toUpperCase();
-  return { lines, outcome: outcome(lines, none), ms, steps: m.steps, exits: m.exits.total, ended, ...(timings.length ? { timings } : {}) };
+  return { lines, outcome: outcome(lines, none, status), ms, steps: m.steps, exits: m.exits.total, ended, ...(status !== undefined ? { status } : {}), ...(timings.length ? { timings } : {}) };
 }
 
 const QEMU: Record<Arch, string> = { arm64: "qemu-system-aarch64", x86_64: "qemu-system-x86_64" };
@@ -184,7 +217,8 @@ export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout
   const ms = performance.now() - t0;
   const lines = resultLines(r.stdout ?? "");
   const ended = r.error ? ((r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? "timeout" : String(r.error)) : "powered off";
-  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase()), ms, ended };
+  const status = r.error ? undefined : upstreamStatus(r.status ?? undefined, r.stdout ?? "");
+  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase(), status), ms, ended, ...(status !== undefined ? { status } : {}) };
 }
 
 export interface EntryResult {
