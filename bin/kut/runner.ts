@@ -160,14 +160,16 @@ export const DEFAULT_KUT_ERA = "today";
  * The entry on exitlab: the binary as -kernel loads it, the test's arguments as the command line,
  * arm64's GIC as the entry's QEMU options choose it; KVM of `era` (default DEFAULT_KUT_ERA).
  */
-export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number; era?: "2015" | "today"; model?: "nvhe" | "vhe" } = {}): Run {
+export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number; era?: "2015" | "today"; model?: "nvhe" | "vhe"; initrd?: string } = {}): Run {
   const image = readFileSync(join(dir, e.file));
+  // QEMU's -initrd: kvm-unit-tests read it as their environment (KEY=value lines, e.g. ERRATA_...=y).
+  const initrd = opts.initrd !== undefined ? { initrd: readFileSync(opts.initrd), initrdName: opts.initrd } : {};
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
   const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e), ...(opts.model ? { model: opts.model } : {}) } : {}) };
   let m: ReturnType<typeof createMachine>;
   try {
-    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
+    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
   } catch (err) {
     // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.
     if (!(err instanceof ExitlabError)) throw err;
@@ -198,9 +200,9 @@ export function hasQemu(arch: Arch): boolean {
   return spawnSync(QEMU[arch], ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-/** The QEMU command line for an entry (upstream arm/run, x86/run under TCG). */
-export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
-  const common = ["-nographic", "-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file)];
+/** The QEMU command line for an entry (upstream arm/run, x86/run under TCG); `initrd` as -initrd (upstream passes its environment file so). */
+export function qemuArgs(dir: string, arch: Arch, e: KutEntry, initrd?: string): string[] {
+  const common = ["-nographic", "-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file), ...(initrd !== undefined ? ["-initrd", initrd] : [])];
   // The entry's -m is in `common` already.
   const extra = e.qemuParams.replace(/(?:^|\s)-m\s+\d+[mMgG]?\b/, " ").split(/\s+/).filter(Boolean);
   const append = e.testArgs ? ["-append", e.testArgs] : [];
@@ -211,9 +213,9 @@ export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
 }
 
 /** The entry under QEMU TCG (stdout is the guest's console). */
-export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000): Run {
+export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000, initrd?: string): Run {
   const t0 = performance.now();
-  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e), { encoding: "latin1", timeout: maxMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
+  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e, initrd), { encoding: "latin1", timeout: maxMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
   const lines = resultLines(r.stdout ?? "");
   const ended = r.error ? ((r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? "timeout" : String(r.error)) : "powered off";
@@ -236,11 +238,12 @@ export function entriesFor(entries: KutEntry[], arch: Arch, names?: readonly str
   return names ? mine.filter((e) => names.includes(e.name)) : mine;
 }
 
-/** How the runner runs the entries: KVM's era, arm64's world switch, the longest an entry may run (s, either side). */
+/** How the runner runs the entries: KVM's era, arm64's world switch, the longest an entry may run (s, either side), an initrd for both sides (a file path). */
 export interface RunChoices {
   era?: "2015" | "today";
   model?: "nvhe" | "vhe";
   timeoutS?: number;
+  initrd?: string;
 }
 
 /**
@@ -254,8 +257,8 @@ export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean
     return { entry: e, needs: [...needs(e, arch), `${e.file} (not in the directory)`], exitlab: absent, qemu: withQemu ? absent : undefined };
   }
   const maxMs = choices.timeoutS !== undefined ? choices.timeoutS * 1000 : undefined;
-  const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs });
-  const qemu = withQemu ? runQemu(dir, arch, e, maxMs) : undefined;
+  const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs, initrd: choices.initrd });
+  const qemu = withQemu ? runQemu(dir, arch, e, maxMs, choices.initrd) : undefined;
   const match = qemu ? qemu.lines.length > 0 && qemu.lines.join("\n") === exitlab.lines.join("\n") : undefined;
   return { entry: e, needs: needs(e, arch), exitlab, qemu, match };
 }

@@ -50,3 +50,9 @@ test("the exit status as upstream's run_qemu / run_qemu_status compute it; 77 is
   expect(outcome(["SUMMARY: 0 tests"], "NO RESULT", 0)).toBe("NO RESULT");
   expect(outcome(["PASS: a", "SUMMARY: 1 tests"], "NO RESULT", 0)).toBe("PASS");
 });
+
+test("an initrd goes to QEMU as -initrd (upstream's run_qemu passes its environment file so)", () => {
+  const a = qemuArgs("/k", "x86_64", entry("msr"), "/tmp/env");
+  expect(a.slice(a.indexOf("-initrd"), a.indexOf("-initrd") + 2)).toEqual(["-initrd", "/tmp/env"]);
+  expect(qemuArgs("/k", "x86_64", entry("msr"))).not.toContain("-initrd");
+});

@@ -90,6 +90,32 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     }
   }, 120_000);
 
+  test("--initrd FILE reaches both sides as QEMU's -initrd: psci reads ERRATA_6c7a5dce22b3=y from it and runs its cpu-on test (CLI, needs dist/)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-kut-initrd-"));
+    try {
+      const env = join(dir, "env");
+      writeFileSync(env, "ERRATA_6c7a5dce22b3=y\n");
+      const json = join(dir, "out.json");
+      const run = (...extra: string[]) => spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", join(KUT, "arm64"), "--only", "psci", "--json", json, ...extra], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 120_000 });
+      const r = run("--initrd", env);
+      expect(r.status, r.stderr).toBe(0);
+      const [row] = JSON.parse(readFileSync(json, "utf8")) as { exitlab: { lines: string[] }; qemu?: { lines: string[] }; match?: boolean }[];
+      // Without the initrd psci prints "SKIP: psci: Skipping unsafe cpu-on test. Set ERRATA_6c7a5dce22b3=y to enable." (the expectation list).
+      expect(row!.exitlab.lines).toContain("PASS: psci: cpu-on");
+      expect(row!.exitlab.lines.some((l) => l.startsWith("SKIP"))).toBe(false);
+      if (requireQemu) expect(hasQemu("arm64")).toBe(true);
+      if (hasQemu("arm64")) {
+        expect(row!.qemu!.lines).toContain("PASS: psci: cpu-on");
+        expect(row!.match).toBe(true);
+      }
+      const missing = run("--initrd", join(dir, "absent"));
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toContain(`--initrd: ${join(dir, "absent")} does not exist`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   for (const arch of ["arm64", "x86_64"] as const) {
     const names = Object.keys(EXPECTED[arch] ?? {});
     if (names.length === 0) continue;
