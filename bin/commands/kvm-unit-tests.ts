@@ -9,7 +9,7 @@ import { parseUnittestsCfg } from "../kut/config.js";
 import { DEFAULT_KUT_ERA, entriesFor, hasQemu, resultTable, runEntry, timingTable, type EntryResult } from "../kut/runner.js";
 import { usageFailure } from "./io.js";
 
-export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--era 2015|today] [--model nvhe|vhe] [--timeout SECONDS] [--no-qemu] [--json OUT.json]";
+export const KUT_USAGE = "kvm-unit-tests DIR [--arch arm64|x86_64] [--only NAME,...] [--era 2015|today] [--model nvhe|vhe] [--timeout SECONDS] [--initrd FILE] [--no-qemu] [--json OUT.json]";
 
 /** The architecture of a directory's binaries: an ELF32 .flat is an x86 multiboot kernel, anything else arm64. */
 function archOfDir(dir: string): Arch {
@@ -20,7 +20,7 @@ function archOfDir(dir: string): Arch {
 }
 
 export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
-  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json", "--era", "--model", "--timeout"].includes(args[i - 1] ?? ""));
+  const dir = args.find((a, i) => !a.startsWith("--") && !["--arch", "--only", "--json", "--era", "--model", "--timeout", "--initrd"].includes(args[i - 1] ?? ""));
   if (!dir) return usageFailure(`usage: exitlab ${KUT_USAGE}`);
   const cfgPath = join(dir, "unittests.cfg");
   if (!existsSync(cfgPath)) return usageFailure(`${dir} has no unittests.cfg (a kvm-unit-tests build directory for one architecture, e.g. arm/ or x86/)`);
@@ -40,6 +40,9 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   const timeoutArg = opt("--timeout");
   const timeoutS = timeoutArg === undefined ? undefined : Number(timeoutArg);
   if (timeoutS !== undefined && !(Number.isFinite(timeoutS) && timeoutS > 0)) return usageFailure(`--timeout takes seconds (a positive number), not ${timeoutArg}`);
+  const initrd = opt("--initrd");
+  if (args.includes("--initrd") && (initrd === undefined || initrd.startsWith("--"))) return usageFailure("--initrd takes a file (QEMU's -initrd: kvm-unit-tests read it as their environment, KEY=value lines)");
+  if (initrd !== undefined && !existsSync(initrd)) return usageFailure(`--initrd: ${initrd} does not exist`);
   const withQemu = !args.includes("--no-qemu") && hasQemu(arch);
   const entries = entriesFor(parseUnittestsCfg(readFileSync(cfgPath, "utf8")), arch, only);
   if (only && entries.length !== only.length) return usageFailure(`no ${arch} entry named ${only.filter((n) => !entries.some((e) => e.name === n)).join(", ")} in ${cfgPath}`);
@@ -47,7 +50,7 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : ` on exitlab (${noReference}: no reference)`}\n`);
   const rows: EntryResult[] = [];
   for (const e of entries) {
-    const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS });
+    const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS, initrd });
     rows.push(r);
     process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match ? "lines match" : "lines differ"}` : ""}\n`);
   }

@@ -13,6 +13,7 @@ import type { KutEntry } from "./config.js";
 import { settingDef } from "../../runtime/core/settings.js";
 import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
 import { ExitlabError } from "../../runtime/core/errors.js";
+import { DebugExit } from "../../runtime/devices/debug-exit.js";
 
 /** The machine's own step limit at its maximum: the run below sets the bound (`maxSteps`, the deadline). */
 const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
@@ -52,12 +53,38 @@ export function timingLines(console: string): Timing[] {
   return out;
 }
 
-/** An outcome from result lines: FAIL if any failed, PASS if any passed, SKIP if all skipped, else what ended the run. */
-export function outcome(lines: string[], ended: string): string {
+/**
+ * An outcome from result lines: SKIP if the test exited with the skip status (SKIP_STATUS, as
+ * upstream's runner reports it, e.g. x86 smap without SMAP: "SUMMARY: 0 tests"), else FAIL if any
+ * failed, PASS if any passed, SKIP if all skipped, else what ended the run.
+ */
+export function outcome(lines: string[], ended: string, status?: number): string {
+  if (status === SKIP_STATUS) return "SKIP";
   if (lines.some((l) => /^(FAIL|XPASS|ABORT)/.test(l))) return "FAIL";
   if (lines.some((l) => /^(PASS|XFAIL)/.test(l))) return "PASS";
   if (lines.some((l) => l.startsWith("SKIP"))) return "SKIP";
   return ended;
+}
+
+/** kvm-unit-tests' skip status (upstream scripts/runtime.bash: `elif [ $ret -eq 77 ]; then print_result "SKIP"`). */
+export const SKIP_STATUS = 77;
+
+/**
+ * The test's exit status as upstream's run scripts compute it (scripts/arch-run.bash run_qemu and
+ * run_qemu_status), from QEMU's process status and the console: 0 (no debug-exit: PSCI SYSTEM_OFF,
+ * or QEMU ended otherwise) becomes 1, 1 (isa-debug-exit of 0: success) becomes 0; a 1 then takes
+ * the console's `EXIT: STATUS=N` line when there is one (arm64's exit() prints it; N = 1 is 0).
+ * x86 ends through isa-debug-exit (status (V << 1) | 1 of the byte V written), arm64 through the line.
+ * undefined when the run did not end by itself (a timeout, a step limit).
+ */
+export function upstreamStatus(processStatus: number | undefined, console: string): number | undefined {
+  if (processStatus === undefined) return undefined;
+  let ret = processStatus === 0 ? 1 : processStatus === 1 ? 0 : processStatus;
+  if (ret === 1) {
+    const m = /^EXIT: STATUS=(\d+)/m.exec(console);
+    if (m) ret = Number(m[1]) === 1 ? 0 : Number(m[1]);
+  }
+  return ret;
 }
 
 /** $MAX_SMP and upstream's $(( ... )) forms evaluated with MAX_SMP. */
@@ -110,6 +137,8 @@ export interface Run {
   exits?: number;
   /** How the run ended when it did not power off cleanly. */
   ended: string;
+  /** The test's exit status as upstream's runner computes it (upstreamStatus); absent when the run did not end by itself. */
+  status?: number;
   /** micro-bench's measurements (timingLines), when it printed any. */
   timings?: Timing[];
 }
@@ -131,14 +160,16 @@ export const DEFAULT_KUT_ERA = "today";
  * The entry on exitlab: the binary as -kernel loads it, the test's arguments as the command line,
  * arm64's GIC as the entry's QEMU options choose it; KVM of `era` (default DEFAULT_KUT_ERA).
  */
-export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number; era?: "2015" | "today"; model?: "nvhe" | "vhe" } = {}): Run {
+export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxSteps?: number; maxMs?: number; era?: "2015" | "today"; model?: "nvhe" | "vhe"; initrd?: string } = {}): Run {
   const image = readFileSync(join(dir, e.file));
+  // QEMU's -initrd: kvm-unit-tests read it as their environment (KEY=value lines, e.g. ERRATA_...=y).
+  const initrd = opts.initrd !== undefined ? { initrd: readFileSync(opts.initrd), initrdName: opts.initrd } : {};
   const t0 = performance.now();
   const deadline = t0 + (opts.maxMs ?? (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000);
   const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e), ...(opts.model ? { model: opts.model } : {}) } : {}) };
   let m: ReturnType<typeof createMachine>;
   try {
-    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
+    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
   } catch (err) {
     // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.
     if (!(err instanceof ExitlabError)) throw err;
@@ -153,9 +184,13 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const lines = resultLines(m.console);
   const ended = r.stop === "halted" ? (/SYSTEM_OFF|debug-exit/.test(r.message ?? "") ? "powered off" : `stopped: ${r.message ?? ""}`) : r.stop === "interrupted" ? "timeout" : r.stop === "limit" ? "step limit" : r.stop;
   const timings = timingLines(m.console);
+  // QEMU's process status for the same end: isa-debug-exit's (V << 1) | 1, else 0 (a power-off, a stop QEMU would also end on).
+  const dev = (m as { debugExit?: unknown }).debugExit;
+  const processStatus = r.stop !== "halted" ? undefined : dev instanceof DebugExit && dev.written ? dev.written.status : 0;
+  const status = upstreamStatus(processStatus, m.console);
   // micro-bench prints measurements, no result lines: all of them and a clean power-off is its result.
   const none = ended === "powered off" ? (timings.length ? "MEASURED" : "NO RESULT") : ended.toUpperCase();
-  return { lines, outcome: outcome(lines, none), ms, steps: m.steps, exits: m.exits.total, ended, ...(timings.length ? { timings } : {}) };
+  return { lines, outcome: outcome(lines, none, status), ms, steps: m.steps, exits: m.exits.total, ended, ...(status !== undefined ? { status } : {}), ...(timings.length ? { timings } : {}) };
 }
 
 const QEMU: Record<Arch, string> = { arm64: "qemu-system-aarch64", x86_64: "qemu-system-x86_64" };
@@ -165,9 +200,9 @@ export function hasQemu(arch: Arch): boolean {
   return spawnSync(QEMU[arch], ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-/** The QEMU command line for an entry (upstream arm/run, x86/run under TCG). */
-export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
-  const common = ["-nographic", "-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file)];
+/** The QEMU command line for an entry (upstream arm/run, x86/run under TCG); `initrd` as -initrd (upstream passes its environment file so). */
+export function qemuArgs(dir: string, arch: Arch, e: KutEntry, initrd?: string): string[] {
+  const common = ["-nographic", "-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file), ...(initrd !== undefined ? ["-initrd", initrd] : [])];
   // The entry's -m is in `common` already.
   const extra = e.qemuParams.replace(/(?:^|\s)-m\s+\d+[mMgG]?\b/, " ").split(/\s+/).filter(Boolean);
   const append = e.testArgs ? ["-append", e.testArgs] : [];
@@ -178,13 +213,14 @@ export function qemuArgs(dir: string, arch: Arch, e: KutEntry): string[] {
 }
 
 /** The entry under QEMU TCG (stdout is the guest's console). */
-export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000): Run {
+export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000, initrd?: string): Run {
   const t0 = performance.now();
-  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e), { encoding: "latin1", timeout: maxMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
+  const r = spawnSync(QEMU[arch], qemuArgs(dir, arch, e, initrd), { encoding: "latin1", timeout: maxMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 });
   const ms = performance.now() - t0;
   const lines = resultLines(r.stdout ?? "");
   const ended = r.error ? ((r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? "timeout" : String(r.error)) : "powered off";
-  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase()), ms, ended };
+  const status = r.error ? undefined : upstreamStatus(r.status ?? undefined, r.stdout ?? "");
+  return { lines, outcome: outcome(lines, ended === "powered off" ? "NO RESULT" : ended.toUpperCase(), status), ms, ended, ...(status !== undefined ? { status } : {}) };
 }
 
 export interface EntryResult {
@@ -202,11 +238,12 @@ export function entriesFor(entries: KutEntry[], arch: Arch, names?: readonly str
   return names ? mine.filter((e) => names.includes(e.name)) : mine;
 }
 
-/** How the runner runs the entries: KVM's era, arm64's world switch, the longest an entry may run (s, either side). */
+/** How the runner runs the entries: KVM's era, arm64's world switch, the longest an entry may run (s, either side), an initrd for both sides (a file path). */
 export interface RunChoices {
   era?: "2015" | "today";
   model?: "nvhe" | "vhe";
   timeoutS?: number;
+  initrd?: string;
 }
 
 /**
@@ -220,8 +257,8 @@ export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean
     return { entry: e, needs: [...needs(e, arch), `${e.file} (not in the directory)`], exitlab: absent, qemu: withQemu ? absent : undefined };
   }
   const maxMs = choices.timeoutS !== undefined ? choices.timeoutS * 1000 : undefined;
-  const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs });
-  const qemu = withQemu ? runQemu(dir, arch, e, maxMs) : undefined;
+  const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs, initrd: choices.initrd });
+  const qemu = withQemu ? runQemu(dir, arch, e, maxMs, choices.initrd) : undefined;
   const match = qemu ? qemu.lines.length > 0 && qemu.lines.join("\n") === exitlab.lines.join("\n") : undefined;
   return { entry: e, needs: needs(e, arch), exitlab, qemu, match };
 }

@@ -4,7 +4,7 @@
 
 import { expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { kvmOnlyParams, needs, qemuArgs } from "../../bin/kut/runner.js";
+import { kvmOnlyParams, needs, outcome, qemuArgs, upstreamStatus } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
 file = msr.flat
@@ -34,4 +34,25 @@ test("-enable-kvm and -cpu host are KVM only (QEMU TCG refuses them); -cpu max i
   expect(needs(entry("lam"), "x86_64")).toContain("KVM only");
   expect(needs(entry("asyncpf"), "x86_64")).toContain("KVM only");
   expect(needs(entry("msr"), "x86_64")).toEqual([]);
+});
+
+test("the exit status as upstream's run_qemu / run_qemu_status compute it; 77 is SKIP as runtime.bash reports it", () => {
+  // x86 isa-debug-exit: (V << 1) | 1; 1 (V = 0) is success, 77 (V = 38) the skip status.
+  expect(upstreamStatus(1, "")).toBe(0);
+  expect(upstreamStatus(77, "SMAP not enabled\nSUMMARY: 0 tests\n")).toBe(77);
+  expect(upstreamStatus(3, "")).toBe(3);
+  // arm64 powers off (QEMU exits 0, run_qemu makes it 1) and prints the status on the console.
+  expect(upstreamStatus(0, "SUMMARY: 1 tests\nEXIT: STATUS=1\n")).toBe(0);
+  expect(upstreamStatus(0, "\nEXIT: STATUS=77\n")).toBe(77);
+  expect(upstreamStatus(0, "no status line")).toBe(1);
+  expect(upstreamStatus(undefined, "EXIT: STATUS=77")).toBeUndefined();
+  expect(outcome(["SUMMARY: 0 tests"], "NO RESULT", 77)).toBe("SKIP");
+  expect(outcome(["SUMMARY: 0 tests"], "NO RESULT", 0)).toBe("NO RESULT");
+  expect(outcome(["PASS: a", "SUMMARY: 1 tests"], "NO RESULT", 0)).toBe("PASS");
+});
+
+test("an initrd goes to QEMU as -initrd (upstream's run_qemu passes its environment file so)", () => {
+  const a = qemuArgs("/k", "x86_64", entry("msr"), "/tmp/env");
+  expect(a.slice(a.indexOf("-initrd"), a.indexOf("-initrd") + 2)).toEqual(["-initrd", "/tmp/env"]);
+  expect(qemuArgs("/k", "x86_64", entry("msr"))).not.toContain("-initrd");
 });

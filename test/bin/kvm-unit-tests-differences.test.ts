@@ -7,12 +7,28 @@
 // writes successful" fail. KVM's vGIC keeps the bits of the CPUs that exist (Linux
 // arch/arm64/kvm/vgic/vgic-mmio-v2.c vgic_mmio_write_target: targets & GENMASK(online_vcpus - 1, 0);
 // v4.1 vgic-v2-emul.c vgic_set_target_reg likewise), so on KVM — and exitlab — both pass.
+//
+// msr, msr64 (x86): QEMU 7.2 TCG does not check canonical addresses on WRMSR (target/i386/tcg/sysemu/
+// misc_helper.c helper_wrmsr stores MSR_FSBASE/GSBASE/KERNELGSBASE/LSTAR/CSTAR as given), so
+// "Expected #GP on WRMSR(MSR_FS_BASE, 0xaaaaaaaaaaaaaaaa)" FAILs there with vector 0; the write of the
+// non-canonical GS_BASE then breaks the per-CPU data kvm-unit-tests keep behind GS, and QEMU ends
+// (--no-reboot) a few lines later. The CPU refuses such a value with #GP(0) (Intel SDM Vol. 2B WRMSR)
+// and so does KVM's __kvm_set_msr (is_noncanonical_address): on KVM — and exitlab — the line passes and
+// the test goes on to the machine-check banks (IA32_MCG_CAP: KVM's default, KVM_MAX_MCE_BANKS = 32).
+//
+// la57 (x86, -cpu max): QEMU 7.2 TCG's max CPU advertises LA57 (CPUID.7.0:ECX[16]; la57.c's first
+// line then says "unsupported": its wording is inverted) and, again, checks no canonical address on
+// LGDT/LIDT/LTR/LLDT/WRMSR, so every "value aaaaaaaaaaaaaaaa did NOT fail" line FAILs. KVM advertises
+// LA57 only when the host has it (arch/x86/kvm/cpuid.c kvm_set_cpu_caps: F(LA57) masked by the host's
+// CPUID); exitlab's modelled host has none (runtime/x86/canonical.ts: 48-bit linear addresses), and the
+// hardware (and KVM's emulator: em_lgdt_lidt, __load_segment_descriptor) refuse non-canonical bases.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
 import { entriesFor, hasQemu, runExitlab, runQemu } from "../../bin/kut/runner.js";
+import type { Arch } from "../../runtime/core/machine.js";
 
 const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
 const requireQemu = process.env.EXITLAB_REQUIRE_QEMU === "1";
@@ -41,6 +57,21 @@ const QEMU_LINES = [
 /** KVM's: the two ITARGETSR lines pass, and the summary counts no failure. */
 const KVM_LINES = QEMU_LINES.map((l) => (l.startsWith("FAIL: gicv2: mmio: ITARGETSR") ? l.replace("FAIL", "PASS") : l.startsWith("SUMMARY") ? "SUMMARY: 17 tests" : l));
 
+/** An entry of the corpus's unittests.cfg for `arch`. */
+function entry(arch: Arch, name: string) {
+  const dir = join(KUT, arch);
+  const [e] = entriesFor(parseUnittestsCfg(readFileSync(join(dir, "unittests.cfg"), "utf8")), arch, [name]);
+  expect(e, `${name} in unittests.cfg`).toBeDefined();
+  return { dir, e: e! };
+}
+
+/** The index of the first line where `a` and `b` differ (the shorter one's length if one is a prefix). */
+function firstDifference(a: readonly string[], b: readonly string[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
 describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kvm-unit-tests where QEMU TCG differs from KVM", () => {
   test("gicv2-mmio-up: ITARGETSR is RAZ/WI on QEMU's uniprocessor GIC, kept by KVM's vGIC", () => {
     const dir = join(KUT, "arm64");
@@ -49,5 +80,46 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     if (requireQemu) expect(hasQemu("arm64")).toBe(true);
     if (hasQemu("arm64")) expect(runQemu(dir, "arm64", e!).lines).toEqual(QEMU_LINES);
     for (const era of ["2015", "today"] as const) expect(runExitlab(dir, "arm64", e!, { era }).lines, era).toEqual(KVM_LINES);
+  }, 120_000);
+
+  for (const name of ["msr", "msr64"]) {
+    test(`${name}: QEMU TCG takes a non-canonical MSR_FS_BASE without #GP; KVM refuses it, and the machine-check banks follow`, () => {
+      const { dir, e } = entry("x86_64", name);
+      const kvm = runExitlab(dir, "x86_64", e).lines;
+      const at = kvm.indexOf("PASS: Expected #GP on WRMSR(MSR_FS_BASE, 0xaaaaaaaaaaaaaaaa), got vector 13");
+      expect(at, "exitlab's canonical check on FS_BASE").toBeGreaterThan(0);
+      for (const reg of ["GS_BASE", "KERNEL_GS_BASE", "LSTAR", "CSTAR"]) expect(kvm).toContain(`PASS: Expected #GP on WRMSR(MSR_${reg}, 0xaaaaaaaaaaaaaaaa), got vector 13`);
+      // IA32_MCG_CAP = 32 banks (KVM_MAX_MCE_BANKS): every bank's lines pass, none beyond bank 31.
+      const mc = kvm.filter((l) => /MSR_IA32_MC\d+_/.test(l));
+      expect(mc).toHaveLength(32 * 11);
+      expect(mc.filter((l) => !l.startsWith("PASS"))).toEqual([]);
+      expect(kvm).toContain("PASS: Expected #GP on WRMSR(MSR_IA32_MC31_STATUS, 0x1), got vector 13");
+      expect(kvm.some((l) => l.includes("MC32"))).toBe(false);
+      if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+      if (!hasQemu("x86_64")) return;
+      const qemu = runQemu(dir, "x86_64", e).lines;
+      const d = firstDifference(qemu, kvm);
+      expect(d, "the lines before FS_BASE's check are the same").toBe(at);
+      expect(qemu[d]).toBe("FAIL: Expected #GP on WRMSR(MSR_FS_BASE, 0xaaaaaaaaaaaaaaaa), got vector 0");
+      expect(qemu.length, "QEMU ends soon after GS_BASE takes a non-canonical value").toBeLessThan(at + 4);
+    }, 120_000);
+  }
+
+  test("la57: QEMU TCG's max CPU has LA57 and checks no canonical base; exitlab's KVM host has no LA57 and refuses non-canonical bases", () => {
+    const { dir, e } = entry("x86_64", "la57");
+    const kvm = runExitlab(dir, "x86_64", e).lines;
+    expect(kvm[0]).toBe("PASS: #GP when CR4.LA57 supported (in 64-bit mode)");
+    for (const reg of ["GDTR_BASE", "IDTR_BASE", "TR_BASE", "LDT_BASE", "MSR_FS_BASE", "MSR_GS_BASE", "MSR_KERNEL_GS_BASE", "MSR_CSTAR", "MSR_LSTAR"]) {
+      expect(kvm).toContain(`PASS: Write to ${reg} with value ffaaaaaaaaaaaaaa did fail as expected`);
+      expect(kvm).toContain(`PASS: Write to ${reg} with value aaaaaaaaaaaaaaaa did fail as expected`);
+    }
+    expect(kvm.filter((l) => l.startsWith("FAIL"))).toEqual([]);
+    if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+    if (!hasQemu("x86_64")) return;
+    const qemu = runQemu(dir, "x86_64", e).lines;
+    expect(qemu[0]).toBe("PASS: #GP when CR4.LA57 unsupported (in 64-bit mode)");
+    expect(qemu).toContain("PASS: Write to GDTR_BASE with value ffaaaaaaaaaaaaaa did succeed as expected");
+    expect(qemu).toContain("FAIL: Write to GDTR_BASE with value aaaaaaaaaaaaaaaa did NOT fail as expected");
+    expect(qemu).toContain("FAIL: Write to MSR_FS_BASE with value aaaaaaaaaaaaaaaa did NOT fail as expected");
   }, 120_000);
 });

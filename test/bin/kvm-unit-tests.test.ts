@@ -5,7 +5,7 @@
 // print the recorded lines (the reference is checked, not only remembered).
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -71,6 +71,49 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain("1 x86_64 entries on exitlab (--no-qemu: no reference)");
     expect(r.stdout).toMatch(/^eventinj\b.*\bPASS\b/m);
+  }, 120_000);
+
+  test("an entry that exits with the skip status 77 is SKIP on both sides, as upstream's runtime.bash reports it (CLI, needs dist/)", () => {
+    // x86 smap without -cpu max: no SMAP, so it prints "SMAP not enabled", "SUMMARY: 0 tests" and
+    // exits 77 through isa-debug-exit (no PASS/FAIL/SKIP line at all).
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-kut-skip-"));
+    try {
+      symlinkSync(join(KUT, "x86_64", "smap.flat"), join(dir, "smap.flat"));
+      writeFileSync(join(dir, "unittests.cfg"), "[smap-qemu64]\nfile = smap.flat\n");
+      const r = spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", dir, "--arch", "x86_64"], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const qemu = hasQemu("x86_64");
+      if (requireQemu) expect(qemu).toBe(true);
+      expect(r.stdout).toMatch(qemu ? /^smap-qemu64\s+-\s+SKIP\s+SKIP\s+yes\b/m : /^smap-qemu64\s+-\s+\(no QEMU\)\s+SKIP\b/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test("--initrd FILE reaches both sides as QEMU's -initrd: psci reads ERRATA_6c7a5dce22b3=y from it and runs its cpu-on test (CLI, needs dist/)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exitlab-kut-initrd-"));
+    try {
+      const env = join(dir, "env");
+      writeFileSync(env, "ERRATA_6c7a5dce22b3=y\n");
+      const json = join(dir, "out.json");
+      const run = (...extra: string[]) => spawnSync("node", ["bin/exitlab.js", "kvm-unit-tests", join(KUT, "arm64"), "--only", "psci", "--json", json, ...extra], { cwd: join(__dirname, "../.."), encoding: "utf8", timeout: 120_000 });
+      const r = run("--initrd", env);
+      expect(r.status, r.stderr).toBe(0);
+      const [row] = JSON.parse(readFileSync(json, "utf8")) as { exitlab: { lines: string[] }; qemu?: { lines: string[] }; match?: boolean }[];
+      // Without the initrd psci prints "SKIP: psci: Skipping unsafe cpu-on test. Set ERRATA_6c7a5dce22b3=y to enable." (the expectation list).
+      expect(row!.exitlab.lines).toContain("PASS: psci: cpu-on");
+      expect(row!.exitlab.lines.some((l) => l.startsWith("SKIP"))).toBe(false);
+      if (requireQemu) expect(hasQemu("arm64")).toBe(true);
+      if (hasQemu("arm64")) {
+        expect(row!.qemu!.lines).toContain("PASS: psci: cpu-on");
+        expect(row!.match).toBe(true);
+      }
+      const missing = run("--initrd", join(dir, "absent"));
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toContain(`--initrd: ${join(dir, "absent")} does not exist`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   for (const arch of ["arm64", "x86_64"] as const) {

@@ -11,6 +11,7 @@ import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
+import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, subleafDecides, type CpuidAnswerEntry } from "./cpuid.js";
@@ -99,6 +100,8 @@ function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   const apic = apicMsrRead(vcpu, msr);
   if (apic === "gp") return null;
   if (apic !== null) return apic;
+  // get_msr_mce: IA32_MCG_* and the banks (runtime/x86/kvm/mce.ts).
+  if (isMceMsr(msr)) return getMceMsr(vcpu.mce, msr);
   const info = msrInfo(msr);
   if (!info) return null;
   if (info.home !== "arch") return vcpu.ctx.vmcs.read(info.home);
@@ -114,6 +117,7 @@ function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   data = checked;
   const apic = apicMsrWrite(vcpu, msr, data);
   if (apic !== null) return apic;
+  if (isMceMsr(msr)) return setMceMsr(vcpu.mce, msr, data, vcpu.ctx.era());
   const info = msrInfo(msr);
   if (!info) return 1;
   if (info.home !== "arch") vcpu.ctx.vmcs.write(info.home, data);
@@ -134,7 +138,7 @@ const handleRdmsr: ExitHandler = (vcpu) => {
   vcpu.state.gpr[0] = data & 0xffff_ffffn;
   vcpu.state.gpr[2] = (data >> 32n) & 0xffff_ffffn;
   vcpu.skipInstruction();
-  return resume(`rdmsr ${msrInfo(ecx)?.name ?? hex(ecx)} = ${hex(data)}`);
+  return resume(`rdmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}`);
 };
 
 const handleWrmsr: ExitHandler = (vcpu) => {
@@ -149,7 +153,7 @@ const handleWrmsr: ExitHandler = (vcpu) => {
   }
   vcpu.skipInstruction();
   const lme = ecx === MSR_EFER && data & EFER.LME ? " (long mode enabled, active once paging is on)" : "";
-  return resume(`wrmsr ${msrInfo(ecx)?.name ?? hex(ecx)} = ${hex(data)}${lme}`);
+  return resume(`wrmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}${lme}`);
 };
 
 const handleIo: ExitHandler = (vcpu) => {

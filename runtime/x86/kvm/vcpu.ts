@@ -14,6 +14,7 @@ import { ctl, withDefault1 } from "../vmx/controls.js";
 import { lookupField, type Vmcs } from "../vmx/fields.js";
 import type { Ept, HostMemory } from "../vmx/ept.js";
 import type { PioBus } from "../../devices/pio.js";
+import { MceState } from "./mce.js";
 import { MSRS } from "./msrs.js";
 import { cpuidHas } from "./cpuid.js";
 import type { KvmIrqChip } from "./irqchip.js";
@@ -103,6 +104,8 @@ export class KvmVcpu {
   emulated = 0;
   /** MSRs KVM emulates in software (kvm_get/set_msr_common). */
   readonly softMsrs = new Map<number, bigint>();
+  /** The machine-check MSRs' state (vcpu->arch.mcg_cap, mcg_status, mcg_ctl, mce_banks: get/set_msr_mce). */
+  readonly mce = new MceState();
   /** Exception queued for injection at the next VM entry (kvm_queue_exception). */
   queued: { vector: number; errorCode?: number; address?: bigint } | null = null;
   /** The in-kernel irqchip (local APIC, I/O APIC), set by the machine after construction. */
