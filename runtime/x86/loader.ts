@@ -18,6 +18,18 @@ export const BUILTIN_GUESTS: Record<string, { source: string; doc: string }> = {
 };
 
 /**
+ * The kernel's Multiboot command line as QEMU writes it: the -kernel file name, a space, then the
+ * -append text (hw/i386/multiboot.c, load_multiboot: `snprintf(kcmdline, ..., "%s %s",
+ * kernel_filename, kernel_cmdline)`). kvm-unit-tests' x86 start-up splits this whole line into
+ * argv (x86/cstart64.S: mb_cmdline → __args → __setup_args), so argv[0] is the file name and
+ * the test's arguments start at argv[1] (vmexit.c's test_wanted(..., av + 1, ac - 1)).
+ * `fileName` defaults to "kernel" when the image came without one.
+ */
+export function multibootCmdline(fileName: string | undefined, append: string | undefined): string {
+  return `${fileName ?? "kernel"} ${append ?? ""}`;
+}
+
+/**
  * Assemble the guest (in `mode`: 16 at 0x7c00, 32 or 64 at X86_BOOT_BASE; entry.ts) and copy it
  * into RAM; its entry is `start`, `_start` or the base. Throws AsmError, or ExitlabError when the
  * image does not fit RAM (for mode 64: below the loader's tables at the top `ramTop`).
@@ -44,7 +56,7 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
       memory.writeBytes(start, guest.initrd);
       modules.push({ start, end, string: mod });
     }
-    memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, guest.append ?? "", modules));
+    memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, multibootCmdline(guest.fileName, guest.append), modules));
     return { entry: BigInt(entry), symbols: readElfSymbols(guest.image), mode: 32 };
   }
   let source: string;

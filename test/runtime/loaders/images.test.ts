@@ -172,8 +172,22 @@ describe("x86 multiboot kernels", () => {
     expect(v.getUint32(0, true) & 0b1101).toBe(0b1101); // mem, cmdline, mods
     expect(v.getUint32(8, true)).toBe((128 * 1024 * 1024 - 0x10_0000) / 1024);
     const cmd = v.getUint32(16, true);
-    expect(Buffer.from(m.readPhysical(cmd, 6)).toString("latin1")).toBe("a=1 b\0");
+    // QEMU's multiboot command line is "-kernel FILE" + " " + "-append ARGS" (hw/i386/multiboot.c).
+    expect(Buffer.from(m.readPhysical(cmd, 13)).toString("latin1")).toBe("kernel a=1 b\0");
     expect(multibootInfo(128 << 20, "").length).toBe(89);
+  });
+
+  test("the command line starts with the kernel's file name, as QEMU's does: kvm-unit-tests' argv[0], the test's arguments after it", () => {
+    const f = elf({ bits: 32, machine: 3, entry: 0x40_000c, segs: [{ paddr: 0x40_0000, bytes: [...MB, 0xf4] }] });
+    const cmdline = (guest: { fileName?: string; append?: string }) => {
+      const m = createMachine("x86_64", { guest: { image: f, ...guest } });
+      const at = new DataView(m.readPhysical(MULTIBOOT_INFO_ADDRESS + 16, 4).buffer).getUint32(0, true);
+      const bytes = m.readPhysical(at, 64);
+      return Buffer.from(bytes.subarray(0, bytes.indexOf(0))).toString("latin1");
+    };
+    expect(cmdline({ fileName: "vmexit.flat", append: "cpuid" })).toBe("vmexit.flat cpuid");
+    // No -append: QEMU's "%s %s" still writes the space.
+    expect(cmdline({ fileName: "x86/msr.flat" })).toBe("x86/msr.flat ");
   });
 
   test("a segment of several pages at an unaligned address, with a .bss of several pages: copied and cleared whole", () => {
