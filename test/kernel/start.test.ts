@@ -40,8 +40,8 @@ async function kernelInfo(withInfo: boolean): Promise<Record<string, unknown> | 
   const { KERNEL_INFO } = await dist("kernel/exitlab-info.js");
   const { Signer, encode, decode, newHeader } = await dist("kernel/protocol/wire.js");
   const key = "0123456789abcdef";
-  const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", shell_port: 0, control_port: 0, stdin_port: 0, iopub_port: 0, hb_port: 0 };
-  [connection.shell_port, connection.control_port, connection.stdin_port, connection.iopub_port, connection.hb_port] = await freePorts(5);
+  const ports = await freePorts(5);
+  const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", shell_port: ports[0]!, control_port: ports[1]!, stdin_port: ports[2]!, iopub_port: ports[3]!, hb_port: ports[4]! };
   const kernel = new Kernel({ connection, backendModule: stuck, info: withInfo ? KERNEL_INFO : undefined });
   await kernel.start();
   const shell = new zmq.Dealer({ receiveTimeout: 1500 });

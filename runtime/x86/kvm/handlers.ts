@@ -117,7 +117,7 @@ function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   data = checked;
   const apic = apicMsrWrite(vcpu, msr, data);
   if (apic !== null) return apic;
-  if (isMceMsr(msr)) return setMceMsr(vcpu.mce, msr, data, vcpu.ctx.era());
+  if (isMceMsr(msr)) return setMceMsr(vcpu.mce, msr, data, vcpu.ctx.settings.era);
   const info = msrInfo(msr);
   if (!info) return 1;
   if (info.home !== "arch") vcpu.ctx.vmcs.write(info.home, data);
