@@ -8,6 +8,7 @@
 // (0x80000001); KVM signature and features: Linux Documentation/virtual/kvm/cpuid.txt (v4.1),
 // Documentation/virt/kvm/x86/cpuid.rst (today).
 
+import { isMceMsr } from "./mce.js";
 import type { KvmEra } from "../../core/trace.js";
 import { decodeX86 } from "../isa/decode.js";
 import { msrInfo } from "./msrs.js";
@@ -130,7 +131,8 @@ export function featureModelled(f: CpuidFeature): boolean {
     case "insn":
       return decodeX86((i) => e.bytes[i] ?? 0, "long64").spec.sem !== "ud";
     case "msr":
-      return msrInfo(e.code) !== undefined;
+      // The machine-check MSRs live in mce.ts (get/set_msr_mce); KVM advertises MCE and MCA (kvm_set_cpu_caps, CPUID_1_EDX).
+      return msrInfo(e.code) !== undefined || isMceMsr(e.code);
     case "modelled":
       return true;
     case "absent":
