@@ -155,16 +155,6 @@ const ARM64_TRACEPOINT_ROWS = [
     eras: { "2015": { format: "VCPU: %ld, IRQ %d, level: %d", args: (f) => [n(f, "vcpu_id"), n(f, "irq"), f.level ? 1n : 0n] } },
   },
   {
-    name: "kvm_vcpu_wakeup",
-    fields: traceFields("ns:u64 waited:bool valid:bool"),
-    doc: "A blocked vcpu (WFI) woke up: how long it waited (modelled time). Linux v4.1 include/trace/events/kvm.h; today adds whether halt polling was valid.",
-    source: "Linux v4.1 include/trace/events/kvm.h",
-    eras: {
-      "2015": { format: "%s time %lld ns", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns")] },
-      today: { format: "%s time %lld ns, polling %s", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns"), f.valid ? "valid" : "invalid"] },
-    },
-  },
-  {
     name: "exitlab_stage2_map",
     fields: traceFields("ipa:u64 size:u64 flushed:bool exec:bool"),
     doc: "exitlab model event (not a Linux tracepoint): user_mem_abort mapped a page in stage 2, cleaning it to PoC when the guest's caches were off.",

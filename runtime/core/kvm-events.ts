@@ -1,5 +1,5 @@
 // KVM's architecture-independent tracepoints (include/trace/events/kvm.h), shared by both
-// machines: MMIO accesses and returns to the VMM. The TP_printk texts are the same in Linux v4.1
+// machines: MMIO accesses, returns to the VMM and a blocked vCPU's wake-up. The TP_printk texts are the same in Linux v4.1
 // and today; what changed is kvm_trace_exit_reason, the KVM_EXIT_* names __print_symbolic knows.
 
 import { traceFields, type FieldValue, type Tracepoint } from "./trace.js";
@@ -70,6 +70,16 @@ export const GENERIC_TRACEPOINTS = [
     eras: {
       "2015": { format: "reason %s (%d)", args: (f) => userspaceExitArgs(KVM_EXIT_NAMES["2015"], f) },
       today: { format: "reason %s (%d)", args: (f) => userspaceExitArgs(KVM_EXIT_NAMES.today, f) },
+    },
+  },
+  {
+    name: "kvm_vcpu_wakeup",
+    fields: traceFields("ns:u64 waited:bool valid:bool"),
+    doc: "A vCPU blocked in kvm_vcpu_block (arm64 WFI, x86 HLT) woke up: how long it waited (modelled time); today adds whether halt polling was valid. x86 traces it when a VM has several vCPUs (one vCPU's HLT wake-up is part of its HLT exit here).",
+    source: SRC_EVENTS,
+    eras: {
+      "2015": { format: "%s time %lld ns", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns")] },
+      today: { format: "%s time %lld ns, polling %s", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns"), f.valid ? "valid" : "invalid"] },
     },
   },
 ] as const satisfies readonly Tracepoint[];

@@ -266,16 +266,6 @@ export const X86_APIC_TRACEPOINTS = [
     eras: { "2015": { format: "apicid %x vector %d", args: (f) => [u32(f, "apicid"), u32(f, "vector")] } },
   },
   {
-    name: "kvm_vcpu_wakeup",
-    fields: traceFields("ns:u64 waited:bool valid:bool"),
-    doc: "A vCPU blocked in HLT (kvm_vcpu_block) woke up: how long it waited (modelled time). Traced when a VM has several vCPUs (one vCPU's HLT wake-up is part of its HLT exit here).",
-    source: "Linux v4.1 include/trace/events/kvm.h",
-    eras: {
-      "2015": { format: "%s time %lld ns", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns")] },
-      today: { format: "%s time %lld ns, polling %s", args: (f) => [f.waited ? "wait" : "poll", n(f, "ns"), f.valid ? "valid" : "invalid"] },
-    },
-  },
-  {
     name: "kvm_inj_virq",
     fields: traceFields("irq:u32 soft:bool reinjected:bool"),
     doc: "KVM injected an external interrupt at VM entry (vmx_inject_irq).",

@@ -53,7 +53,6 @@ export interface IrqHost {
   vmcs: Vmcs;
   cpu: X86Cpu;
   bus: MmioBus;
-  era(): KvmEra;
   /** Modelled cycles now. */
   now(): number;
   emit(name: X86TracepointName, fields: Record<string, FieldValue>): void;
