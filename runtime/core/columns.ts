@@ -3,15 +3,20 @@
 // object per row. The arrays are chunks of CHUNK_ROWS rows: appending never copies what is stored,
 // a chunk whose rows are all dropped is reused for new rows, so a window of N rows costs about
 // N × (row width) bytes plus a chunk, and the same-sized chunks do not fragment the process's heap.
-// Only `ref` columns hold objects for the GC to trace (shared ones, e.g. decoded instructions).
+// No column holds objects: a `ref` column stores ids into the store's own table of the objects
+// rows refer to (shared ones, e.g. decoded instructions), so writing a row is number stores only,
+// with no pointer store and its GC write barrier.
 
 import { join64, split64 } from "./bits.js";
 
 export type ColumnType = "f64" | "u32" | "i32" | "u16" | "u8" | "u64" | "ref";
 
-export type ColumnArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array | unknown[];
+export type ColumnArray = Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
 
 const CHUNK_SHIFT = 14;
+/** Objects a `ref` table holds before it starts a new epoch, and epochs before ids repeat (ids stay below 2^32). */
+const REF_TABLE_ROWS = 1 << 16;
+const REF_EPOCHS = 1 << 15;
 /** Rows per chunk. */
 export const CHUNK_ROWS = 1 << CHUNK_SHIFT;
 /** `row & CHUNK_MASK` is a row's offset in its chunk's arrays. */
@@ -25,11 +30,11 @@ function alloc(type: ColumnType, n: number): ColumnArray {
     case "u16": return new Uint16Array(n);
     case "u8": return new Uint8Array(n);
     case "u64": return new Uint32Array(2 * n); // low and high halves at 2s, 2s + 1: see setU64/getU64
-    case "ref": return new Array<unknown>(n).fill(undefined);
+    case "ref": return new Uint32Array(n); // ids: Columns.refId/refAt
   }
 }
 
-const BYTES: Record<ColumnType, number> = { f64: 8, u64: 8, u32: 4, i32: 4, u16: 2, u8: 1, ref: 0 };
+const BYTES: Record<ColumnType, number> = { f64: 8, u64: 8, u32: 4, i32: 4, u16: 2, u8: 1, ref: 4 };
 
 /**
  * The column arrays of one chunk of `rows` rows, every typed one a view of a single buffer (one
@@ -51,7 +56,7 @@ function allocChunk(types: readonly ColumnType[], rows: number): ColumnArray[] {
       case "i32": out[j] = new Int32Array(buf, at, rows); break;
       case "u16": out[j] = new Uint16Array(buf, at, rows); break;
       case "u8": out[j] = new Uint8Array(buf, at, rows); break;
-      case "ref": out[j] = alloc("ref", rows); break;
+      case "ref": out[j] = new Uint32Array(buf, at, rows); break;
     }
     at += BYTES[t] * rows;
   }
@@ -95,13 +100,11 @@ export class Columns {
   private chunks: ColumnArray[][] = [];
   private base = 0;
   private spare: ColumnArray[] | null = null;
-  private readonly refCols: number[];
   /** Column 0 is u64 (two numbers a row): chunk capacity is half its length. */
   private readonly firstIsU64: boolean;
 
   constructor(types: readonly ColumnType[], private readonly initial = 64) {
     this.types = types.length ? types : ["u8"]; // a row needs a column to live in
-    this.refCols = types.flatMap((t, j) => (t === "ref" ? [j] : []));
     this.firstIsU64 = this.types[0] === "u64";
   }
 
@@ -143,7 +146,6 @@ export class Columns {
   /** Drops the `n` oldest rows. */
   dropFront(n: number): void {
     n = Math.min(n, this.count);
-    if (this.refCols.length !== 0) for (const j of this.refCols) for (let i = 0; i < n; i++) (this.chunk(this.first + i)[j] as unknown[])[(this.first + i) & CHUNK_MASK] = undefined;
     this.first += n;
     this.count -= n;
     while (this.base < this.first >>> CHUNK_SHIFT) {
@@ -160,6 +162,55 @@ export class Columns {
     this.base = 0;
     this.chunks = [];
     this.spare = null;
+    this.refTable = [];
+    this.refPrev = [];
+    this.refIds = new Map();
+    this.refEpoch = 0;
+    this.lastRef = undefined;
+    this.lastRefId = 0;
+  }
+
+  /**
+   * The objects `ref` columns refer to, by id: ids are epoch × REF_TABLE_ROWS + index + 1 (0:
+   * none). The table holds at most REF_TABLE_ROWS objects; when full it starts again (a new epoch)
+   * and keeps the previous one, so only rows two epochs old lose their object.
+   */
+  private refTable: unknown[] = [];
+  private refPrev: unknown[] = [];
+  private refIds = new Map<unknown, number>();
+  private refEpoch = 0;
+  private lastRef: unknown = undefined;
+  private lastRefId = 0;
+
+  /** The id a `ref` column stores for `o` (0 for undefined/null); the same object gets the same id within an epoch. */
+  refId(o: unknown): number {
+    if (o === this.lastRef) return this.lastRefId;
+    if (o === undefined || o === null) return 0;
+    let id = this.refIds.get(o);
+    if (id === undefined) {
+      if (this.refTable.length === REF_TABLE_ROWS) {
+        this.refPrev = this.refTable;
+        this.refTable = [];
+        this.refIds = new Map();
+        this.refEpoch = (this.refEpoch + 1) % REF_EPOCHS;
+      }
+      this.refTable.push(o);
+      id = this.refEpoch * REF_TABLE_ROWS + this.refTable.length;
+      this.refIds.set(o, id);
+    }
+    this.lastRef = o;
+    this.lastRefId = id;
+    return id;
+  }
+
+  /** The object of a `ref` column's id (undefined: none, or no longer kept). */
+  refAt(id: number): unknown {
+    if (id === 0) return undefined;
+    const epoch = Math.floor((id - 1) / REF_TABLE_ROWS);
+    const i = (id - 1) % REF_TABLE_ROWS;
+    if (epoch === this.refEpoch) return this.refTable[i];
+    if (epoch === (this.refEpoch + REF_EPOCHS - 1) % REF_EPOCHS) return this.refPrev[i];
+    return undefined;
   }
 
   private newChunk(rows: number): ColumnArray[] {
@@ -182,8 +233,7 @@ export class Columns {
     const rows = Math.min(CHUNK_ROWS, this.rowsIn(old) * 2);
     this.chunks[ci] = old.map((c, j) => {
       const n = alloc(this.types[j]!, rows);
-      if (Array.isArray(c)) for (let i = 0; i < c.length; i++) (n as unknown[])[i] = c[i];
-      else (n as Uint8Array).set(c as Uint8Array);
+      (n as Uint8Array).set(c as Uint8Array);
       return n;
     });
   }

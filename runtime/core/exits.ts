@@ -82,9 +82,6 @@ const C_STEP = 0, C_PC = 1, C_CODE = 2, C_CYCLES = 3, C_FLAGS = 4;
 
 export const DEFAULT_EXIT_CAP = 1_000_000;
 
-/** Objects a `ref` column's table holds before it starts a new epoch, and epochs before ids repeat (ids stay below 2^32). */
-const REF_TABLE_ROWS = 1 << 16;
-const REF_EPOCHS = 1 << 15;
 
 /**
  * The array-like queries of an ExitList over its iteration (exit objects built one at a time):
@@ -131,56 +128,18 @@ export class ExitStore extends ExitQueries implements ExitList {
   constructor(readonly schema: ExitSchema, cap = DEFAULT_EXIT_CAP) {
     super();
     this.cap = checkCap(cap);
-    // A `ref` column holds ids into the store's object table (refId), not the objects: a number
-    // store per exit instead of a pointer store and its GC write barrier.
-    this.cols = new Columns([...COMMON, ...schema.columns.map((c) => (c.type === "ref" ? "u32" : c.type))], 64);
+    this.cols = new Columns([...COMMON, ...schema.columns.map((c) => c.type)], 64);
     this.colIndex = new Map(schema.columns.map((c, j) => [c.name, COMMON.length + j]));
-    this.refCols = new Set(schema.columns.flatMap((c, j) => (c.type === "ref" ? [COMMON.length + j] : [])));
   }
 
-  /** Column indices of the schema's `ref` columns (stored as ids: refId/refAt). */
-  readonly refCols: ReadonlySet<number>;
-  /**
-   * The objects `ref` columns refer to, by id: ids are epoch × REF_TABLE_ROWS + index + 1 (0: none).
-   * The table holds at most REF_TABLE_ROWS objects; when full it starts again (a new epoch) and
-   * keeps the previous one, so only exits two epochs old lose their object.
-   */
-  private refTable: unknown[] = [];
-  private refPrev: unknown[] = [];
-  private refIds = new Map<unknown, number>();
-  private refEpoch = 0;
-  private lastRef: unknown = undefined;
-  private lastRefId = 0;
-
-  /** The id a `ref` column stores for `o` (0 for undefined/null); the same object gets the same id within an epoch. */
+  /** The id a `ref` column stores for `o` (Columns.refId). */
   refId(o: unknown): number {
-    if (o === this.lastRef) return this.lastRefId;
-    if (o === undefined || o === null) return 0;
-    let id = this.refIds.get(o);
-    if (id === undefined) {
-      if (this.refTable.length === REF_TABLE_ROWS) {
-        this.refPrev = this.refTable;
-        this.refTable = [];
-        this.refIds = new Map();
-        this.refEpoch = (this.refEpoch + 1) % REF_EPOCHS;
-      }
-      this.refTable.push(o);
-      id = this.refEpoch * REF_TABLE_ROWS + this.refTable.length;
-      this.refIds.set(o, id);
-    }
-    this.lastRef = o;
-    this.lastRefId = id;
-    return id;
+    return this.cols.refId(o);
   }
 
-  /** The object of a `ref` column's id (undefined: none, or no longer kept). */
+  /** The object of a `ref` column's id (Columns.refAt; undefined: none, or no longer kept). */
   refAt(id: number): unknown {
-    if (id === 0) return undefined;
-    const epoch = Math.floor((id - 1) / REF_TABLE_ROWS);
-    const i = (id - 1) % REF_TABLE_ROWS;
-    if (epoch === this.refEpoch) return this.refTable[i];
-    if (epoch === (this.refEpoch + REF_EPOCHS - 1) % REF_EPOCHS) return this.refPrev[i];
-    return undefined;
+    return this.cols.refAt(id);
   }
 
   get length(): number {
@@ -333,12 +292,6 @@ export class ExitStore extends ExitQueries implements ExitList {
     this.cycles.length = 0;
     this.seen.length = 0;
     this.totalCycles = 0;
-    this.refTable = [];
-    this.refPrev = [];
-    this.refIds = new Map();
-    this.refEpoch = 0;
-    this.lastRef = undefined;
-    this.lastRefId = 0;
   }
 }
 
@@ -372,8 +325,9 @@ class Row implements ExitRow {
     return BigInt(this.col(name)[this.s] as number);
   }
   ref(name: string): unknown {
+    const j = this.store.colIndex.get(name);
     const v = this.col(name)[this.s];
-    return this.store.refCols.has(this.store.colIndex.get(name)!) ? this.store.refAt(v as number) : v;
+    return j !== undefined && this.store.cols.types[j] === "ref" ? this.store.refAt(v as number) : v;
   }
 }
 

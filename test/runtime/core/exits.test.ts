@@ -39,7 +39,7 @@ describe("Columns", () => {
         const a = c.chunk(r);
         (a[0] as Float64Array)[r & CHUNK_MASK] = i;
         putU64(a[1]!, r & CHUNK_MASK, BigInt(i) << 40n);
-        (a[2] as unknown[])[r & CHUNK_MASK] = { i };
+        (a[2] as Uint32Array)[r & CHUNK_MASK] = c.refId({ i });
         if (c.count > keep) c.dropFront(1);
       }
       expect(c.count).toBe(keep);
@@ -49,7 +49,7 @@ describe("Columns", () => {
         const a = c.chunk(r);
         expect((a[0] as Float64Array)[r & CHUNK_MASK]).toBe(r);
         expect(getU64(a[1]!, r & CHUNK_MASK)).toBe(BigInt(r) << 40n);
-        expect((a[2] as { i: number }[])[r & CHUNK_MASK]!.i).toBe(r);
+        expect((c.refAt((a[2] as Uint32Array)[r & CHUNK_MASK]!) as { i: number }).i).toBe(r);
       }
       expect(c.has(n - keep - 1)).toBe(false);
     }
