@@ -8,7 +8,7 @@
 import type { GuestMemory } from "../core/memory.js";
 import type { MmioBus } from "../core/bus.js";
 import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
-import type { X86Insn } from "./isa/types.js";
+import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
 import { translate, type PageAccess } from "./paging.js";
 import { X86Regs } from "./regs.js";
@@ -25,6 +25,7 @@ import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_TYPE, IO_QUAL, encodeQual } fr
 import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
+import { encodeBits32 } from "../core/bitfields.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
 
@@ -48,6 +49,9 @@ const ZERO_PAGE = new Uint8Array(4096);
 
 interface TlbEntry {
   gpaPage: number;
+  /** A 4 KiB piece of a large page: the key of the large page's first 4 KiB page and its size in 4 KiB pages (span 1: a 4 KiB page). */
+  first: number;
+  span: number;
   dirty: boolean;
   writable: boolean;
   user: boolean;
@@ -123,6 +127,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   flushTlb(): void {
     this.tlb.clear();
+    this.tlbHasLarge = false;
     this.invalidateFetch();
   }
 
@@ -304,7 +309,10 @@ export class X86Cpu implements X86Env, FastMem {
           if (hpa !== null) this.deps.memory.write(hpa, size, value);
         },
       );
-      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable });
+      const span = t.pageSize / 4096;
+      const first = span === 1 ? key : key - (key % span);
+      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), first, span, dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable });
+      if (span > 1) this.tlbHasLarge = true;
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;
@@ -664,11 +672,16 @@ export class X86Cpu implements X86Env, FastMem {
   }
 
   private ioExit(port: number, size: number, direction: "in" | "out"): never {
+    throw new VmExitSignal(this.ioExitInfo(port, size, direction));
+  }
+
+  /** The I/O-instruction exit of the current instruction (SDM Vol. 3 Table 28-5: the qualification). */
+  private ioExitInfo(port: number, size: number, direction: "in" | "out"): ExitInfo {
     const insn = this.insn;
     const imm = insn?.operands.some((o) => o.kind === "imm") ? 1 : 0;
     const mnem = insn?.spec.mnemonic ?? "";
     const str = mnem.startsWith("ins") || mnem.startsWith("outs") ? 1 : 0;
-    const q = encodeQual(IO_QUAL, {
+    const q = encodeBits32(IO_QUAL, {
       size: size - 1,
       direction: direction === "in" ? 1 : 0,
       string: str,
@@ -676,7 +689,23 @@ export class X86Cpu implements X86Env, FastMem {
       operand_encoding: imm,
       port,
     });
-    throw new VmExitSignal({ reason: EXIT.IO_INSTRUCTION, qualification: q });
+    return { reason: EXIT.IO_INSTRUCTION, qualification: q };
+  }
+
+  /**
+   * The exit a plain IN/OUT (`insn`, the current instruction: not INS/OUTS) takes, or null when
+   * it runs in the guest. The machine's interpreter takes it without an exception: I/O exits are
+   * the most frequent exits of real guests (a serial console polls its line status per character),
+   * and an exception costs microseconds in V8.
+   */
+  plainIoExit(insn: X86Insn): ExitInfo | null {
+    if (this.emulating?.pio) return null;
+    const [a, b] = insn.operands as [X86Operand, X86Operand];
+    const isIn = insn.spec.sem === "in";
+    const portOp = isIn ? b : a;
+    const size = ((isIn ? a : b) as { size: number }).size;
+    const port = portOp.kind === "imm" ? Number(portOp.value & 0xffn) : this.state.r[2]! & 0xffff; // DX
+    return this.deps.rules.ioExits(port, size) ? this.ioExitInfo(port, size, isIn ? "in" : "out") : null;
   }
 
   in(port: number, size: 1 | 2 | 4): number {
@@ -710,8 +739,27 @@ export class X86Cpu implements X86Env, FastMem {
 
   invlpg(linear: bigint): void {
     if (this.deps.rules.invlpgExits()) throw new VmExitSignal({ reason: EXIT.INVLPG, qualification: linear });
-    this.flushTlb();
+    this.invalidatePage(linear);
   }
+
+  /**
+   * INVLPG's invalidation (SDM Vol. 3 4.10.4.1): the TLB entries of the page that holds `linear`.
+   * The TLB keeps 4 KiB entries, so for a large page every 4 KiB piece of it goes (a big TLB is
+   * flushed whole instead: flushing more is always allowed). The
+   * fetch and data caches are rebuilt from the TLB, whose other entries stay: a guest that edits
+   * its page tables and invalidates one page at a time (kvm-unit-tests' access test does millions
+   * of times) does not walk every page again.
+   */
+  invalidatePage(linear: bigint): void {
+    const key = Number((linear >> 12n) & 0xf_ffff_ffffn);
+    if (!this.tlbHasLarge) this.tlb.delete(key);
+    else if (this.tlb.size > 1024) return this.flushTlb();
+    else for (const [k, e] of this.tlb) if (key >= e.first && key < e.first + e.span) this.tlb.delete(k);
+    this.invalidateFetch();
+  }
+
+  /** The TLB holds an entry made from a page larger than 4 KiB (cleared with it). */
+  private tlbHasLarge = false;
 
   wbinvd(): void {
     if (this.deps.rules.wbinvdExits()) throw new VmExitSignal({ reason: EXIT.WBINVD, qualification: 0n });
@@ -753,7 +801,9 @@ export class X86Cpu implements X86Env, FastMem {
     s.seg[seg] = { selector, base, limit, attributes: attributes | 1 };
     if (seg === "cs") {
       s.mode = modeOf(s);
-      this.flushTlb();
+      // The code caches depend on CS (mode, base); the TLB does not (SDM Vol. 3 4.10.4: loading
+      // a segment register invalidates no TLB entry; U/S is checked against CPL on every access).
+      this.invalidateFetch();
     }
   }
 

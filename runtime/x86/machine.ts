@@ -495,6 +495,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
       // CPUID exits unconditionally (SDM Vol. 3 25.1.2): the hot exit, taken without an exception.
       if (insn.spec.sem === "cpuid") return this.vmExit(CPUID_EXIT);
+      if ((insn.spec.sem === "in" || insn.spec.sem === "out") && !insn.prefixes.lock) {
+        const io = cpu.plainIoExit(insn);
+        if (io !== null) return this.vmExit(io);
+      }
       const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       let n = 1;
       if (fn) fn(s, s.r, cpu);

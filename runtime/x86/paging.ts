@@ -21,6 +21,8 @@ export interface Translation {
   executable: boolean;
   /** The mapping's dirty flag is set (a later write need not walk again). */
   dirty: boolean;
+  /** Bytes of the page that maps it: 4096, or 2 MiB / 4 MiB / 1 GiB for a large page. */
+  pageSize: number;
 }
 
 export type EntryReader = (gpa: number, size: 4 | 8) => bigint;
@@ -33,19 +35,49 @@ export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
   return s.efer & EFER.LMA ? "4level" : "pae";
 }
 
-function pf(linear: bigint, present: boolean, a: PageAccess, rsvd = false): GuestFault {
-  const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | (a.fetch ? 16 : 0);
+/**
+ * The page-fault exception (SDM Vol. 3 4.7): error code P (a present entry: a protection or
+ * reserved-bit fault), W/R, U/S, RSVD, and I/D only when execute-disable or SMEP is on ("set if
+ * ... an instruction fetch and either CR4.SMEP = 1 or IA32_EFER.NXE = 1"); CR2 = the linear address.
+ */
+function pf(s: X86State, linear: bigint, present: boolean, a: PageAccess, rsvd = false): GuestFault {
+  const fetchBit = a.fetch && (s.efer & EFER.NXE || s.cr4 & CR4_SMEP) ? 16 : 0;
+  const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | fetchBit;
   return new GuestFault(VECTOR.PF, code, linear);
 }
 
+/** CR4.SMEP (bit 20, SDM Vol. 3 2.5). */
+const CR4_SMEP = 1n << 20n;
+
+/** The modelled CPU's physical-address width, MAXPHYADDR: CPUID 0x80000008 EAX[7:0] = 39 (kvm/cpuid.ts). */
+export const PHYSICAL_ADDRESS_BITS = 39;
+
+const bits = (hi: number, lo: number) => ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo);
+/**
+ * Reserved bits of present paging-structure entries, SDM Vol. 3 4.4.2 (PAE, Tables 4-8..4-10:
+ * bits 62:MAXPHYADDR) and 4.5.4 (4-level, Tables 4-15..4-20: bits 51:MAXPHYADDR; PS of a PML4E;
+ * bits 29:13 of a PDPTE mapping 1 GiB, 20:13 of a PDE mapping 2 MiB: the page's address is aligned);
+ * bit 63 (XD) too while IA32_EFER.NXE = 0 (4.4.2, 4.5.4: "if IA32_EFER.NXE = 0 ... reserved").
+ * A set reserved bit ends the walk with #PF, error code P|RSVD (4.7), before any permission check.
+ */
+const RESERVED = {
+  pae: bits(62, PHYSICAL_ADDRESS_BITS),
+  "4level": bits(51, PHYSICAL_ADDRESS_BITS),
+  pml4Ps: 1n << 7n,
+  page1g: bits(29, 13),
+  page2m: bits(20, 13),
+  xd: 1n << 63n,
+} as const;
+
 export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader, writeEntry?: EntryWriter): Translation {
   const mode = pagingMode(s);
-  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true, dirty: true };
+  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true, dirty: true, pageSize: 4096 };
   const wp = (s.cr0 & CR0.WP) !== 0n;
   const nxe = (s.efer & EFER.NXE) !== 0n;
   let writable = true;
   let user = true;
   let executable = true;
+  let pageSize = 4096;
   // Entries used by the walk: once it succeeds, the processor sets their accessed flags (bit 5)
   // and, for a write, the dirty flag (bit 6) of the entry that maps the page (SDM Vol. 3 4.8).
   const used: { gpa: number; size: 4 | 8; value: bigint }[] = [];
@@ -60,9 +92,9 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
     if (nxe && (e >> 63n) & 1n) executable = false;
   };
   const finish = (gpa: number): Translation => {
-    if (a.write && !writable && (a.user || wp)) throw pf(linear, true, a);
-    if (a.user && !user) throw pf(linear, true, a);
-    if (a.fetch && !executable) throw pf(linear, true, a);
+    if (a.write && !writable && (a.user || wp)) throw pf(s, linear, true, a);
+    if (a.user && !user) throw pf(s, linear, true, a);
+    if (a.fetch && !executable) throw pf(s, linear, true, a);
     if (writeEntry) {
       used.forEach((u, i) => {
         const leaf = i === used.length - 1;
@@ -70,16 +102,16 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
         if (want !== u.value) writeEntry(u.gpa, u.size, want);
       });
     }
-    return { gpa, writable, user, executable, dirty: a.write || (used.length > 0 && (used[used.length - 1]!.value & 0x40n) !== 0n) };
+    return { gpa, writable, user, executable, dirty: a.write || (used.length > 0 && (used[used.length - 1]!.value & 0x40n) !== 0n), pageSize };
   };
   if (mode === "32bit") {
     const lin = Number(linear & 0xffff_ffffn);
     const pde = read((Number(s.cr3) & 0xffff_f000) + (lin >>> 22) * 4, 4);
-    if (!(pde & 1n)) throw pf(linear, false, a);
+    if (!(pde & 1n)) throw pf(s, linear, false, a);
     check(pde);
-    if (pde & 0x80n && s.cr4 & CR4.PSE) return finish((Number(pde) & 0xffc0_0000) + (lin & 0x3f_ffff));
+    if (pde & 0x80n && s.cr4 & CR4.PSE) return (pageSize = 0x40_0000), finish((Number(pde) & 0xffc0_0000) + (lin & 0x3f_ffff));
     const pte = read((Number(pde) & 0xffff_f000) + ((lin >>> 12) & 0x3ff) * 4, 4);
-    if (!(pte & 1n)) throw pf(linear, false, a);
+    if (!(pte & 1n)) throw pf(s, linear, false, a);
     check(pte);
     return finish((Number(pte) & 0xffff_f000) + (lin & 0xfff));
   }
@@ -89,7 +121,7 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
   if (mode === "pae") {
     const lin = linear & 0xffff_ffffn;
     const pdpte = readEntry((Number(s.cr3) & 0xffff_ffe0) + Number(lin >> 30n) * 8, 8);
-    if (!(pdpte & 1n)) throw pf(linear, false, a);
+    if (!(pdpte & 1n)) throw pf(s, linear, false, a);
     table = addr(pdpte);
     levels = 2;
     linear = lin;
@@ -100,14 +132,18 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
     table = Number(s.cr3 & 0x000f_ffff_ffff_f000n);
     levels = 4;
   }
+  const reserved = RESERVED[mode] | (nxe ? 0n : RESERVED.xd);
   for (let level = levels; level >= 1; level--) {
     const shift = BigInt(12 + 9 * (level - 1));
     const e = read(table + Number((linear >> shift) & 0x1ffn) * 8, 8);
-    if (!(e & 1n)) throw pf(linear, false, a);
+    if (!(e & 1n)) throw pf(s, linear, false, a);
+    const isLarge = level > 1 && (e & 0x80n) !== 0n;
+    const rsvd = reserved | (level === 4 ? RESERVED.pml4Ps : !isLarge ? 0n : level === 3 ? RESERVED.page1g : RESERVED.page2m);
+    if (e & rsvd) throw pf(s, linear, true, a, true);
     check(e);
-    if (level > 1 && e & 0x80n) {
-      if (level === 4) throw pf(linear, true, a, true);
+    if (isLarge) {
       const size = 1n << shift;
+      pageSize = Number(size);
       return finish(Number((e & 0x000f_ffff_ffff_f000n & ~(size - 1n)) | (linear & (size - 1n))));
     }
     if (level === 1) return finish(addr(e) + Number(linear & 0xfffn));

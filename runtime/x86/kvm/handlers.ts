@@ -25,6 +25,7 @@ import type { KvmVcpu, X86VcpuStat } from "./vcpu.js";
 import { VECTOR } from "../vectors.js";
 import { KVM_EXIT } from "../../core/kvm-events.js";
 import { hex, MASK64 } from "../../core/bits.js";
+import { decodeBits32 } from "../../core/bitfields.js";
 
 const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
 
@@ -33,6 +34,9 @@ export type ExitHandler = (vcpu: KvmVcpu, reason: number) => HandleResult;
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
+
+/** The exit qualification's table entry, looked up once. */
+const EXIT_QUALIFICATION = lookupField("EXIT_QUALIFICATION").field;
 
 function qual(vcpu: KvmVcpu): bigint {
   return vcpu.ctx.vmcs.read("EXIT_QUALIFICATION");
@@ -158,7 +162,7 @@ const handleWrmsr: ExitHandler = (vcpu) => {
 
 const handleIo: ExitHandler = (vcpu) => {
   vcpu.count("io_exits");
-  const q = decodeQual(IO_QUAL, qual(vcpu));
+  const q = decodeBits32(IO_QUAL, vcpu.ctx.vmcs.readNum(EXIT_QUALIFICATION)); // 32 bits: no BigInt
   // handle_io: string I/O goes through the emulator; OUT takes the fast path (kvm_fast_pio_out).
   // v4.1 emulated IN too; today's kvm_fast_pio handles it without the emulator (kvm_fast_pio_in,
   // then complete_fast_pio_in on the next KVM_RUN): no kvm_emulate_insn.

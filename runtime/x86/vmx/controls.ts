@@ -5,7 +5,7 @@
 // that cause VM exits"): 25.1.2 unconditional, 25.1.3 conditional.
 
 import type { GuestMemory } from "../../core/memory.js";
-import type { Vmcs, VmcsFieldName } from "./fields.js";
+import { lookupField, type Vmcs, type VmcsFieldName } from "./fields.js";
 import { VECTOR } from "../vectors.js";
 
 export interface ControlBit {
@@ -159,6 +159,9 @@ export function controlNames(field: string, value: number): string[] {
 
 // ---- the hardware's exit decisions (SDM 25.1.3) ----
 
+const ACTIVATE_SECONDARY = ctl("CPU_BASED_ACTIVATE_SECONDARY_CONTROLS");
+const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");
+
 /** The controls of one VMCS as the processor consults them while the guest runs. */
 export class ExitRules {
   constructor(
@@ -166,13 +169,22 @@ export class ExitRules {
     private readonly hostMemory: GuestMemory,
   ) {}
 
+  // The two execution-control fields by table entry, read as numbers: these are consulted on
+  // every guest-physical access (eptEnabled), so no name lookup and no BigInt.
+  private readonly primaryField = lookupField("CPU_BASED_VM_EXEC_CONTROL").field;
+  private readonly secondaryField = lookupField("SECONDARY_VM_EXEC_CONTROL").field;
+
   private primary(name: string): boolean {
-    return (this.vmcs.read32("CPU_BASED_VM_EXEC_CONTROL") & ctl(name)) !== 0;
+    return (this.vmcs.readNum(this.primaryField) & ctl(name)) !== 0;
   }
 
   secondary(name: string): boolean {
-    if (!this.primary("CPU_BASED_ACTIVATE_SECONDARY_CONTROLS")) return false;
-    return (this.vmcs.read32("SECONDARY_VM_EXEC_CONTROL") & ctl(name)) !== 0;
+    return this.secondaryBits(ctl(name));
+  }
+
+  private secondaryBits(mask: number): boolean {
+    if ((this.vmcs.readNum(this.primaryField) & ACTIVATE_SECONDARY) === 0) return false;
+    return (this.vmcs.readNum(this.secondaryField) & mask) !== 0;
   }
 
   /** MOV to CR0/CR4 exits iff it would change a bit set in the guest/host mask away from the read shadow. */
@@ -252,7 +264,7 @@ export class ExitRules {
   }
 
   eptEnabled(): boolean {
-    return this.secondary("SECONDARY_EXEC_ENABLE_EPT");
+    return this.secondaryBits(ENABLE_EPT);
   }
 
   tscOffset(): bigint {

@@ -63,8 +63,39 @@ describe("guest paging", () => {
     s.cr0 |= CR0.WP;
     expect(pfCode(() => translate(s, 0x5abcn, W, reader))).toBe(0b00011); // P | W
     expect(pfCode(() => translate(s, 0x6000n, R, reader))).toBe(0); // not present, read
+    // I/D is set only with EFER.NXE or CR4.SMEP (SDM Vol. 3 4.7).
+    expect(pfCode(() => translate(s, 0x6000n, { write: false, fetch: true, user: true }, reader))).toBe(0b00100);
+    s.efer |= EFER.NXE;
     expect(pfCode(() => translate(s, 0x6000n, { write: false, fetch: true, user: true }, reader))).toBe(0b10100);
     expect(() => translate(s, 0x0000_8000_0000_0000n, R, reader)).toThrow(GuestFault); // non-canonical: #GP
+  });
+
+  test("reserved bits end the walk with #PF P|RSVD (SDM Vol. 3 4.5.4, 4.7): XD without NXE, above MAXPHYADDR, large-page alignment, PML4E.PS", () => {
+    const { mem, s, reader } = setup();
+    mem.write(0x1000, 8, 0x2000n | 3n);
+    mem.write(0x2000, 8, 0x3000n | 3n);
+    mem.write(0x3000, 8, 0x4000n | 3n);
+    mem.write(0x4000 + 5 * 8, 8, 0x9000n | 3n);
+    s.cr0 |= CR0.PG;
+    s.cr4 |= CR4.PAE;
+    s.efer |= EFER.LME | EFER.LMA;
+    s.cr3 = 0x1000n;
+    expect(translate(s, 0x5000n, R, reader).gpa).toBe(0x9000);
+    const pte = (v: bigint) => mem.write(0x4000 + 5 * 8, 8, v);
+    pte(0x9000n | 3n | (1n << 63n)); // XD while EFER.NXE = 0: reserved
+    expect(pfCode(() => translate(s, 0x5000n, R, reader))).toBe(0b01001);
+    expect(pfCode(() => translate(s, 0x5000n, W, reader))).toBe(0b01011);
+    s.efer |= EFER.NXE; // now XD: readable, not executable
+    expect(translate(s, 0x5000n, R, reader).executable).toBe(false);
+    pte(0x9000n | 3n | (1n << 51n)); // above MAXPHYADDR (39)
+    expect(pfCode(() => translate(s, 0x5000n, R, reader))).toBe(0b01001);
+    pte(0x9000n | 3n | (1n << 36n)); // below MAXPHYADDR: an address bit
+    expect(translate(s, 0x5000n, R, reader).gpa).toBe(0x10_0000_9000);
+    pte(0x9000n | 3n);
+    mem.write(0x3000 + 8, 8, 0x200000n | 0x83n | (1n << 13n)); // 2 MiB page with bit 13 set
+    expect(pfCode(() => translate(s, 0x200000n, R, reader))).toBe(0b01001);
+    mem.write(0x1000, 8, 0x2000n | 0x83n); // PML4E.PS
+    expect(pfCode(() => translate(s, 0x5000n, R, reader))).toBe(0b01001);
   });
 
   test("a successful walk sets accessed flags, and a write sets the leaf's dirty flag (SDM 4.8)", () => {
