@@ -145,7 +145,7 @@ export function parseBzImage(bytes: Uint8Array, name: string): BzImage {
   if (bytes.length === 0) throw new ExitlabError(`${name} is empty`);
   if (bytes.length < 0x206) {
     if (bytes.length >= 0x40 || isElf(bytes)) throw notBzImage(bytes, name);
-    throw new ExitlabError(`${name} is truncated: ${bytes.length} bytes, shorter than a bzImage's setup header (which ends past 0x206)`);
+    throw new ExitlabError(`${name} is not a bzImage (or is truncated): ${bytes.length} bytes, and a bzImage's setup header alone reaches 0x206`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0x202, true) !== HDRS_MAGIC) throw notBzImage(bytes, name);

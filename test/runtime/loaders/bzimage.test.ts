@@ -83,6 +83,7 @@ describe("x86 bzImage", () => {
     expect(err(makeBzImage({ magic: 0 }))).toMatch(/not a bzImage/);
     expect(err(new Uint8Array(0))).toMatch(/bz is empty/);
     expect(err(makeBzImage().subarray(0, 0x100))).toMatch(/bz is not a bzImage/);
+    expect(err(new Uint8Array(6))).toMatch(/bz is not a bzImage \(or is truncated\): 6 bytes, and a bzImage's setup header alone reaches 0x206/);
     expect(err(makeBzImage().subarray(0, 0x300))).toMatch(/bz is truncated: 768 bytes, no protected-mode kernel after its 1024-byte setup/);
     expect(err(makeBzImage().subarray(0, 1200))).toMatch(/bz is truncated: its protected-mode kernel is 176 bytes, syssize says \d+/);
     expect(err(makeBzImage({ protocol: 0x0204 }))).toMatch(/bz speaks boot protocol 2\.04, older than 2\.06 \| exitlab loads kernels with boot protocol 2\.06 or later/);
