@@ -130,7 +130,7 @@ function notBzImage(bytes: Uint8Array, name: string): ExitlabError {
   if (isElf(bytes)) {
     const machine = bytes.length >= 20 ? view.getUint16(18, true) : 0;
     const what = machine === 62 ? "an x86-64 ELF file (a vmlinux?)" : machine === 3 ? "an x86 ELF file" : `an ELF file for machine ${machine}`;
-    return new ExitlabError(`${name} is ${what}, not a bzImage: no setup header (\"HdrS\" at 0x202)`, machine === 3 ? "a multiboot ELF kernel boots with `vm boot x86_64 multiboot \"FILE\"`" : "the bzImage is arch/x86/boot/bzImage (Debian: /boot/vmlinuz-*)");
+    return new ExitlabError(`${name} is ${what}, not a bzImage: no setup header ("HdrS" at 0x202)`, machine === 3 ? "a multiboot ELF kernel boots with `vm boot x86_64 multiboot \"FILE\"`" : "the bzImage is arch/x86/boot/bzImage (Debian: /boot/vmlinuz-*)");
   }
   return new ExitlabError(`${name} is not a bzImage: no setup header ("HdrS" at 0x202)`, "x86 Linux kernels boot from their bzImage (arch/x86/boot/bzImage; Debian: /boot/vmlinuz-*); multiboot kernels with `multiboot`");
 }
