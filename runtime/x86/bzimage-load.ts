@@ -10,6 +10,8 @@
 // on with an identity map, __BOOT_CS 0x10 / __BOOT_DS 0x18) when the kernel has XLF_KERNEL_64, else
 // through the "32-bit Boot Protocol" (the load address, ESI = boot_params, paging off, flat 4 GiB
 // segments). The zero page goes where QEMU puts the setup code (real_addr, 0x10000).
+// Like QEMU, the loader ignores pref_address and kernel_alignment: a relocatable kernel loaded at
+// 1 MiB moves itself to an aligned address (the decompressor's startup_32/startup_64 compute it).
 
 import type { GuestImage } from "../core/machine.js";
 import type { GuestMemory } from "../core/memory.js";
