@@ -39,8 +39,8 @@ export interface Word {
 export type GuestSource =
   | { type: "builtin"; name: Word }
   | { type: "file"; path: string; pos: Pos }
-  /** A binary loaded as QEMU's -kernel does: `image "FILE"` (arm64) or `multiboot "FILE"` (x86), `append "ARGS"`, `initrd "FILE"` (QEMU's -initrd), `mem MIB` (QEMU's -m). */
-  | { type: "image"; format: "image" | "multiboot"; path: string; append: string | null; initrd: { path: string; pos: Pos } | null; mem: { value: number; pos: Pos } | null; pos: Pos }
+  /** A binary loaded as QEMU's -kernel does: `image "FILE"` (arm64), `multiboot "FILE"` or `bzimage "FILE"` (x86), `append "ARGS"`, `initrd "FILE"` (QEMU's -initrd), `mem MIB` (QEMU's -m). */
+  | { type: "image"; format: "image" | "multiboot" | "bzimage"; path: string; append: string | null; initrd: { path: string; pos: Pos } | null; mem: { value: number; pos: Pos } | null; pos: Pos }
   /** `mode` is the x86 processor mode the block starts in (`asm mode 16 { }`); null: the arch's default. */
   | { type: "asm"; arch: Word | null; mode: Expr | null; body: string; pos: Pos };
 

@@ -42,11 +42,11 @@ guestSrc -> %kw_guest nameLike {% (d) => ({ type: "builtin", name: d[1] }) %}
   | %kw_from %string {% (d) => ({ type: "file", path: d[1].value, pos: span(d[1]) }) %}
   | %kw_asm archName:? asmMode:? %asmbody {% (d) => ({ type: "asm", arch: d[1], mode: d[2], body: d[3].value, pos: span(d) }) %}
   | imageWord %string appendClause:? initrdClause:? memClause:? {% (d) => ({ type: "image", format: d[0], path: d[1].value, append: d[2], initrd: d[3], mem: d[4], pos: span(d[1]) }) %}
-# `image "FILE"` (arm64: ELF, Linux Image or raw) / `multiboot "FILE"` (x86), then `append "ARGS"`
+# `image "FILE"` (arm64: ELF, Linux Image or raw) / `multiboot "FILE"` or `bzimage "FILE"` (x86), then `append "ARGS"`
 # (the command line) and `mem N` (RAM in MiB): plain words here, free as names elsewhere.
-imageWord -> %word {% (d, _, reject) => (["image", "multiboot"].includes(d[0].value.toLowerCase()) ? d[0].value.toLowerCase() : reject) %}
+imageWord -> %word {% (d, _, reject) => (["image", "multiboot", "bzimage"].includes(d[0].value.toLowerCase()) ? d[0].value.toLowerCase() : reject) %}
 appendClause -> %word %string {% (d, _, reject) => (d[0].value.toLowerCase() === "append" ? d[1].value : reject) %}
-# `initrd "FILE"`: an initial ramdisk (QEMU's -initrd; a Multiboot module on x86).
+# `initrd "FILE"`: an initial ramdisk (QEMU's -initrd; on x86 a Multiboot module or a bzImage's ramdisk).
 initrdClause -> %word %string {% (d, _, reject) => (d[0].value.toLowerCase() === "initrd" ? { path: d[1].value, pos: span(d[1]) } : reject) %}
 # `mem N`: guest RAM in MiB (QEMU's -m).
 memClause -> %word %number {% (d, _, reject) => (d[0].value.toLowerCase() === "mem" ? { value: Number((num(d[1]) as { value: bigint }).value), pos: span(d[1]) } : reject) %}

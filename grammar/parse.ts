@@ -47,7 +47,7 @@ const RULE_WORDS: Record<string, string> = {
   varName: "a variable name",
   settingName: `a setting (${Object.keys(SETTINGS).join(", ")})`,
   decodeWord: "a register to decode (`help decode` lists them)",
-  imageWord: "`image` or `multiboot`",
+  imageWord: "`image`, `multiboot` or `bzimage`",
 };
 
 interface Symbol_ {

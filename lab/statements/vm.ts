@@ -122,8 +122,8 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
     guestName = s.guest.path;
   } else if (s.guest?.type === "image") {
     const g = s.guest;
-    const want = arch === "arm64" ? "image" : "multiboot";
-    if (g.format !== want) throw valueError(`\`${g.format}\` is not how ${arch} guests load: write \`vm boot ${arch} ${want} "FILE"\``, g.pos, arch === "arm64" ? "arm64 boots an ELF file, a Linux Image or a raw image (`image`)" : "x86_64 boots multiboot kernels (`multiboot`), as QEMU's -kernel does");
+    const wants: readonly string[] = arch === "arm64" ? ["image"] : ["multiboot", "bzimage"];
+    if (!wants.includes(g.format)) throw valueError(`\`${g.format}\` is not how ${arch} guests load: write \`vm boot ${arch} ${wants[0]} "FILE"\``, g.pos, arch === "arm64" ? "arm64 boots an ELF file, a Linux Image or a raw image (`image`)" : "x86_64 boots multiboot kernels (`multiboot`) and Linux bzImages (`bzimage`), as QEMU's -kernel does");
     if (g.mem) {
       const max = MAX_RAM_MIB[arch];
       if (!Number.isInteger(g.mem.value) || g.mem.value < 16 || g.mem.value > max) throw valueError(`guest memory of ${g.mem.value} MiB: ${arch} takes 16 to ${max} MiB`, g.mem.pos, "as QEMU's -m, in MiB: `mem 256`");
@@ -144,7 +144,7 @@ function vmBoot(s: S<"vmBoot">, ctx: Context): Result[] {
         throw new LabError("FileError", `cannot read the initrd ${g.initrd.path}: ${(e as Error).message}`, g.initrd.pos, "`initrd \"FILE\"` names a file, relative to the script's folder");
       }
     }
-    guest = { image, fileName: g.path, append: g.append ?? "", ...initrd };
+    guest = { image, format: g.format, fileName: g.path, append: g.append ?? "", ...initrd };
     guestName = g.path;
   } else if (s.guest?.type === "asm") {
     // No fileName: bootError puts the block's line and column in the program.

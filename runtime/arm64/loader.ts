@@ -29,7 +29,10 @@ export function loadGuest(
   guest: NonNullable<MachineOptions["guest"]>,
   layout: { ram: { base: number; size: number }; uart: { base: number; size: number }; gic?: "v2" | "v3"; vcpus?: number },
 ): LoadedGuest {
-  if ("image" in guest) return loadImage(memory, guest, layout);
+  if ("image" in guest) {
+    if (guest.format && guest.format !== "image") throw new ExitlabError(`arm64 boots no \`${guest.format}\` format`, "arm64 loads an ELF file, a Linux Image or a raw image (`image`), as QEMU's -kernel does");
+    return loadImage(memory, guest, layout);
+  }
   let source: string;
   let fileName: string | undefined;
   if ("builtin" in guest) {

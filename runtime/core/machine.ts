@@ -214,12 +214,19 @@ export const GUEST_MODES: readonly GuestMode[] = [16, 32, 64];
 /** A binary guest: the file's bytes, its name for messages, and the kernel command line. */
 export interface GuestImage {
   image: Uint8Array;
+  /**
+   * How the file loads (the DSL's word): arm64 "image" (ELF, Linux Image or raw; its default);
+   * x86 "multiboot" (a multiboot ELF kernel; its default) or "bzimage" (a Linux bzImage, entered
+   * by Linux's 64- or 32-bit boot protocol with struct boot_params in RSI/ESI).
+   */
+  format?: "image" | "multiboot" | "bzimage";
   fileName?: string;
   /** The command line (QEMU's -append). */
   append?: string;
   /**
    * An initial ramdisk (QEMU's -initrd): arm64 places it in RAM and names it in the device tree's
-   * /chosen (linux,initrd-start/end); x86 hands it to the multiboot kernel as its one module.
+   * /chosen (linux,initrd-start/end); x86 hands it to the multiboot kernel as its one module, or
+   * to a bzImage at the top of RAM below initrd_addr_max (boot_params ramdisk_image/size).
    */
   initrd?: Uint8Array;
   /** The initrd's file name, for errors and (x86) the module's string. */

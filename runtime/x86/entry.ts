@@ -11,6 +11,10 @@
 //   writes the GDT and the tables into the top LOADER_RESERVED bytes of guest RAM, where guest code
 //   is unlikely to write; the stack (RSP) starts just below them. Sources: Intel SDM Vol. 3 9.8.5
 //   (initializing IA-32e mode), 4.5 (4-level paging, Table 4-15 2 MiB PDEs), 3.4.5 (descriptors).
+// - A Linux bzImage (bzimage-load.ts) is entered in mode 64 or 32 by Linux's boot protocol
+//   (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol" and "32-bit Boot Protocol"): the
+//   GDT has __BOOT_CS at 0x10 and __BOOT_DS at 0x18, both flat 4 GiB; CS = __BOOT_CS, DS = ES =
+//   SS = __BOOT_DS; interrupts off; RSI/ESI = struct boot_params, and (32-bit) EBP = EDI = EBX = 0.
 
 import type { GuestMode } from "../core/machine.js";
 import type { GuestMemory } from "../core/memory.js";
@@ -25,6 +29,10 @@ export const REAL_MODE_BASE = 0x7c00n;
 /** 64-bit code (L = 1, D = 0), present, DPL 0, in the VMX access-rights format (SDM Table 24-2). */
 const CODE64_AR = 0xa09b;
 const GDT = [0n, 0x00af_9b00_0000_ffffn, 0x00cf_9300_0000_ffffn];
+/** Linux's boot GDTs: null, null, __BOOT_CS (0x10: 64-bit or flat 32-bit code), __BOOT_DS (0x18: flat data). */
+const LINUX_GDT64 = [0n, 0n, 0x00af_9b00_0000_ffffn, 0x00cf_9300_0000_ffffn];
+const LINUX_GDT32 = [0n, 0n, 0x00cf_9b00_0000_ffffn, 0x00cf_9300_0000_ffffn];
+const BOOT_CS = 0x10, BOOT_DS = 0x18;
 /** Page-table entry bits: present, writable, accessed, dirty, page size (SDM Vol. 3 Tables 4-14/4-15). */
 const P = 1n, RW = 2n, A = 0x20n, D = 0x40n, PS = 0x80n;
 
@@ -39,9 +47,11 @@ function u64(memory: GuestMemory, pa: number, v: bigint): void {
 }
 
 /** Write the GDT and the 4 GiB identity map into RAM below `ramTop`; the state that uses them. */
-function longModeState(memory: GuestMemory, entry: bigint, ramTop: number): X86State {
+function longModeState(memory: GuestMemory, entry: bigint, ramTop: number, bootParams?: number): X86State {
   const l = loaderLayout(ramTop);
-  GDT.forEach((d, i) => u64(memory, l.gdt + 8 * i, d));
+  const gdt = bootParams === undefined ? GDT : LINUX_GDT64;
+  const [cs, ds] = bootParams === undefined ? [0x08, 0x10] : [BOOT_CS, BOOT_DS];
+  gdt.forEach((d, i) => u64(memory, l.gdt + 8 * i, d));
   u64(memory, l.pml4, BigInt(l.pdpt) | P | RW | A);
   for (let g = 0; g < 4; g++) {
     u64(memory, l.pdpt + 8 * g, BigInt(l.pd + 0x1000 * g) | P | RW | A);
@@ -49,10 +59,11 @@ function longModeState(memory: GuestMemory, entry: bigint, ramTop: number): X86S
   }
   const s = multibootState(entry);
   const seg = (selector: number, attributes: number) => ({ selector, base: 0n, limit: 0xffff_ffff, attributes });
-  for (const r of ["es", "ss", "ds", "fs", "gs"] as X86Seg[]) s.seg[r] = seg(0x10, FLAT_DATA_AR);
-  s.seg.cs = seg(0x08, CODE64_AR);
+  for (const r of ["es", "ss", "ds", "fs", "gs"] as X86Seg[]) s.seg[r] = seg(ds, FLAT_DATA_AR);
+  s.seg.cs = seg(cs, CODE64_AR);
   s.gpr = new Array<bigint>(16).fill(0n);
   s.gpr[4] = BigInt(l.stack);
+  if (bootParams !== undefined) s.gpr[6] = BigInt(bootParams); // RSI
   return {
     ...s,
     mode: AR.l(CODE64_AR) ? "long64" : "compat",
@@ -60,8 +71,18 @@ function longModeState(memory: GuestMemory, entry: bigint, ramTop: number): X86S
     cr3: BigInt(l.pml4),
     cr4: CR4.PAE,
     efer: EFER.LME | EFER.LMA,
-    gdtr: { base: BigInt(l.gdt), limit: GDT.length * 8 - 1 },
+    gdtr: { base: BigInt(l.gdt), limit: gdt.length * 8 - 1 },
   };
+}
+
+/** Linux's 32-bit boot protocol: multibootState's flat segments (CS 0x10, data 0x18) with its GDT in RAM, ESI = boot_params, the other GPRs 0. */
+function linux32State(memory: GuestMemory, entry: bigint, ramTop: number, bootParams: number): X86State {
+  const l = loaderLayout(ramTop);
+  LINUX_GDT32.forEach((d, i) => u64(memory, l.gdt + 8 * i, d));
+  const s = multibootState(entry);
+  s.gpr = new Array<bigint>(16).fill(0n);
+  s.gpr[6] = BigInt(bootParams); // ESI
+  return { ...s, gdtr: { base: BigInt(l.gdt), limit: LINUX_GDT32.length * 8 - 1 } };
 }
 
 /** Real mode at 0000:7C00. */
@@ -75,9 +96,14 @@ function realModeState(entry: bigint): X86State {
   return { ...s, mode: "real", cr0: CR0.ET };
 }
 
-/** The initial register state for a guest of `mode` entered at `entry` (64: also writes the loader's tables). */
-export function entryState(mode: GuestMode, entry: bigint, memory: GuestMemory, ramTop: number): X86State {
-  if (mode === 64) return longModeState(memory, entry, ramTop);
+/**
+ * The initial register state for a guest of `mode` entered at `entry` (64: also writes the loader's
+ * tables). With `bootParams` (a Linux bzImage's struct boot_params), Linux's 64- or 32-bit boot
+ * protocol instead (mode 64 or 32; see the header).
+ */
+export function entryState(mode: GuestMode, entry: bigint, memory: GuestMemory, ramTop: number, bootParams?: number): X86State {
+  if (mode === 64) return longModeState(memory, entry, ramTop, bootParams);
+  if (mode === 32 && bootParams !== undefined) return linux32State(memory, entry, ramTop, bootParams);
   if (mode === 16) return realModeState(entry);
   return multibootState(entry);
 }

@@ -9,6 +9,7 @@ import { ExitlabError } from "../core/errors.js";
 import { assembleX86 } from "./isa/index.js";
 import { X86_BOOT_BASE, X86_BOOT_SOURCE } from "../guests/x86_64/boot.js";
 import { LOADER_RESERVED, REAL_MODE_BASE } from "./entry.js";
+import { loadBzImage } from "./bzimage-load.js";
 
 export const BUILTIN_GUESTS: Record<string, { source: string; doc: string }> = {
   boot: {
@@ -30,12 +31,20 @@ export function multibootCmdline(fileName: string | undefined, append: string | 
 }
 
 /**
- * Assemble the guest (in `mode`: 16 at 0x7c00, 32 or 64 at X86_BOOT_BASE; entry.ts) and copy it
+ * Load the guest into RAM: a binary (`format` "multiboot", the default: a multiboot ELF kernel;
+ * "bzimage": a Linux bzImage, bzimage-load.ts, with `bootParams` for the entry state), or
+ * assemble the guest (in `mode`: 16 at 0x7c00, 32 or 64 at X86_BOOT_BASE; entry.ts) and copy it
  * into RAM; its entry is `start`, `_start` or the base. Throws AsmError, or ExitlabError when the
  * image does not fit RAM (for mode 64: below the loader's tables at the top `ramTop`).
  */
-export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions["guest"]>, ramTop = Infinity): { entry: bigint; symbols: Map<string, bigint>; mode: GuestMode } {
+export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions["guest"]>, ramTop = Infinity): { entry: bigint; symbols: Map<string, bigint>; mode: GuestMode; bootParams?: number } {
+  if ("image" in guest && guest.format === "bzimage") {
+    // A Linux bzImage (bzimage-load.ts): entered by Linux's 64- or 32-bit boot protocol.
+    const loaded = loadBzImage(memory, guest, Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024);
+    return { entry: loaded.entry, symbols: new Map(), mode: loaded.mode, bootParams: loaded.bootParams };
+  }
   if ("image" in guest) {
+    if (guest.format === "image") throw new ExitlabError("x86_64 boots no `image` format", "x86_64 loads multiboot kernels (`multiboot`) and Linux bzImages (`bzimage`), as QEMU's -kernel does");
     // A multiboot kernel (image.ts): its segments, the information structure, entered in mode 32;
     // its symbol table (if not stripped) names places in it (kvm-unit-tests' main).
     const name = guest.fileName ?? "the image";

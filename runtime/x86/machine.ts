@@ -151,7 +151,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
     this.symbols = guest.symbols;
-    const state = entryState(guest.mode, guest.entry, this.memory, ramTop);
+    const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.

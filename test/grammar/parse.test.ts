@@ -217,7 +217,7 @@ describe("syntax errors", () => {
 
   test("words in fixed places are described by what they are", () => {
     expect(syntaxError("trap\nstep").message).toBe("unexpected end of line: expected a trap kind (x86_64: cr0, cr3, cr4, cr8, msr, io, hlt, cpuid, rdtsc, invlpg, dr, wbinvd, desc, exception; arm64: sysreg, tvm, trvm, wfi, wfe, hvc, smc, setway, acr, id, tlb)");
-    expect(syntaxError("vm boot 5").message).toBe("unexpected number 5: expected an architecture (arm64 or x86_64), `guest`, `from`, `asm`, `image` or `multiboot`, `as` or the end of the statement");
+    expect(syntaxError("vm boot 5").message).toBe("unexpected number 5: expected an architecture (arm64 or x86_64), `guest`, `from`, `asm`, `image`, `multiboot` or `bzimage`, `as` or the end of the statement");
     expect(syntaxError("set").message).toBe("the program ends too early: expected a setting (arch, steplimit, era, kvm, granule, pair_mmio, gic, model, apicv, vcpus, quantum, jit, exitcap, tracecap)");
     expect(syntaxError("show 5").message).toBe("unexpected number 5: expected what to show (regs, exit, vmcs, esr, sysregs, mem, disasm, trace, console, exits)");
   });
