@@ -271,8 +271,14 @@ export class LocalApic implements MmioDevice {
         const before = (this.get(LVTT) >> 17) & 3;
         const masked = this.enabled ? 0 : LVT_MASKED;
         this.set(LVTT, (v & 0x7_10ff) | masked);
-        // A mode change disarms the timer (apic_update_lvtt: cancel_apic_timer on a mode change).
-        if (((v >> 17) & 3) !== before) this.disarm();
+        // apic_update_lvtt: only a change into or out of TSC-deadline mode stops the timer (and
+        // clears TMICT); one-shot <-> periodic keeps counting down from where it was.
+        const after = (v >> 17) & 3;
+        if ((after === TIMER_MODE.TSC_DEADLINE) !== (before === TIMER_MODE.TSC_DEADLINE)) {
+          this.disarm();
+          this.set(TMICT, 0);
+          this.timerPeriod = 0;
+        }
         return;
       }
       case TMICT:
