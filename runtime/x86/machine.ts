@@ -153,7 +153,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
-    for (const v of this.vcpus) v.irq.maxApicId = count - 1;
+    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic);
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
     this.memory.onWrite = count === 1 ? this.cpu.writeHook : (pn) => {
@@ -767,8 +767,16 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
    */
   setIrqLine(gsi: number, level: boolean): void {
     if (!Number.isInteger(gsi) || gsi < 0 || gsi >= IOAPIC_PINS) throw new ExitlabError(`GSI ${gsi} out of range`, `the I/O APIC has pins 0-${IOAPIC_PINS - 1}; the PIC, 0-${PIC_NUM_PINS - 1}`);
+    const before = this.pic.output;
     if (gsi < PIC_NUM_PINS) this.pic.setIrq(gsi, level);
     this.irq.ioapic.setIrq(gsi, level);
+    // pic_unlock: INTR rising wakes the first vCPU whose LINT0 takes it (KVM_REQ_EVENT and
+    // kvm_vcpu_kick: a running vCPU exits, a blocked one wakes); the entry then injects the vector.
+    if (!before && this.pic.output) {
+      const t = this.vcpus.find((v) => v.irq.lapic.acceptsPicIntr());
+      if (t && this.sched.states[t.id] !== "blocked") t.irq.kick();
+    }
+    for (const v of this.vcpus) v.irq.refresh();
   }
 
   /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */

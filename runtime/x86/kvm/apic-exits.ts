@@ -100,7 +100,7 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
   vcpu.skipInstruction();
   const l = vcpu.irq.lapic;
   const ifFlag = (vcpu.ctx.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
-  if (l.nmiPending || (ifFlag && l.pendingVector() >= 0)) {
+  if (l.nmiPending || (ifFlag && (l.pendingVector() >= 0 || vcpu.irq.hasExtint()))) {
     vcpu.irq.refresh();
     return resume("HLT with an interrupt pending: the vCPU does not block");
   }

@@ -60,6 +60,8 @@ export interface IrqHost {
   setMsrIntercept(msr: number, write: boolean, on: boolean): void;
   /** An IPI for other vCPUs (the SMP machine routes it; LapicHost.onIpi). */
   onIpi?(icrLow: number, dest: number): void;
+  /** The KVM modelled (LapicHost.era). */
+  era?(): KvmEra;
 }
 
 /** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
@@ -81,6 +83,13 @@ export class KvmIrqChip {
   private armed = false;
   /** A write APICv turned into APIC_WRITE: the value, for handle_apic_write. */
   pendingWrite = 0;
+  /** The VM's legacy PIC (the machine's KvmPic): its INTR output and the acknowledge cycle (kvm_pic_read_irq). */
+  pic?: { readonly output: boolean; readIrq(): number };
+
+  /** kvm_cpu_has_extint: the PIC's INTR is high and this vCPU's LINT0 takes it (kvm_apic_accept_pic_intr). */
+  hasExtint(): boolean {
+    return this.pic !== undefined && this.pic.output && this.lapic.acceptsPicIntr();
+  }
 
   /**
    * @param apicId the local APIC's ID (the vCPU's id, as KVM and QEMU number them)
@@ -95,6 +104,7 @@ export class KvmIrqChip {
       emit: (name, fields) => host.emit(name, fields),
       onEoi: (v) => this.ioapic.eoi(v),
       onIpi: host.onIpi ? (low, dest) => host.onIpi!(low, dest) : undefined,
+      era: host.era ? () => host.era!() : undefined,
     });
     this.ioapic = shared ?? new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
     if (shared) return;
@@ -195,7 +205,8 @@ export class KvmIrqChip {
     const v = this.vmcs;
     const l = this.lapic;
     // The common exit: nothing requested, no window or threshold armed: only the timer to watch.
-    if (!this.armed && !l.nmiPending && l.highestIrr() < 0) {
+    const extint = this.hasExtint();
+    if (!this.armed && !l.nmiPending && !extint && l.highestIrr() < 0) {
       this.nextEvent = l.timerDeadline;
       return;
     }
@@ -206,6 +217,14 @@ export class KvmIrqChip {
       l.nmiPending = false;
       s.nmiBlocked = true;
       v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.NMI << 8) | 2) >>> 0);
+    } else if (!busy && extint) {
+      // kvm_cpu_get_interrupt: the PIC's interrupt first (kvm_cpu_get_extint → kvm_pic_read_irq, the
+      // acknowledge cycle gives the vector), injected even with APICv; no TPR/PPR applies to it.
+      if (this.interruptible()) {
+        const vec = this.pic!.readIrq();
+        this.host.emit("kvm_inj_virq", { irq: vec, soft: false, reinjected: false });
+        v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.EXTERNAL << 8) | vec) >>> 0);
+      }
     } else if (!busy && !this.apicv) {
       const vec = l.pendingVector();
       if (vec >= 0 && this.interruptible()) {
@@ -239,6 +258,8 @@ export class KvmIrqChip {
       if (v.readNum(TPR_THRESHOLD) !== threshold) v.writeField(TPR_THRESHOLD, threshold);
       watch = window || held;
     } else if (v.readNum(TPR_THRESHOLD) !== 0) v.writeField(TPR_THRESHOLD, 0);
+    // The PIC's interrupt waits for an interrupt window, APICv or not (kvm_cpu_has_injectable_intr).
+    if (this.hasExtint() && v.readNum(ENTRY_INTR) >>> 31 === 0) window = watch = true;
     // enable_nmi_window: an NMI held back by blocking by NMI waits for the NMI window.
     const nmiWait = l.nmiPending && v.readNum(ENTRY_INTR) >>> 31 === 0;
     const ctls = v.readNum(CPU_BASED);
@@ -266,6 +287,7 @@ export class KvmIrqChip {
     }
     const v = this.vmcs;
     if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW, qualification: 0n };
+    if (this.apicv && v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT, qualification: 0n };
     if (this.apicv) {
       const vec = l.pendingVector();
       if (vec >= 0 && this.interruptible()) {
