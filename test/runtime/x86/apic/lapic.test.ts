@@ -209,4 +209,39 @@ describe("LVT timer mode changes (lapic.c apic_update_lvtt)", () => {
     expect(apic.readReg(O("TMICT"))).toBe(0);
     expect(apic.timerDeadline).toBe(Infinity);
   });
+  test("v4.1 (2015) stops the timer on any mode change, one-shot -> periodic too", () => {
+    const clock = { t: 0 };
+    const apic = new LocalApic(0, { now: () => clock.t, tscOffset: () => 0, cr8: { get: () => 0, set: () => {} }, emit: () => {}, era: () => "2015" });
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.writeReg(O("TDCR"), 0xb);
+    apic.writeReg(O("LVTT"), 0x30);
+    apic.writeReg(O("TMICT"), 1000);
+    clock.t = 600;
+    apic.writeReg(O("LVTT"), 0x30 | (1 << 17));
+    expect(apic.readReg(O("TMCCT"))).toBe(0);
+    expect(apic.timerDeadline).toBe(Infinity);
+  });
+});
+
+describe("KVM_HC_SEND_IPI (lapic.c kvm_pv_send_ipi; since Linux 4.19)", () => {
+  /** VMCALL 10 with RBX the low bitmap, RCX the high one, RDX min, RSI the ICR; RAX is the answer. */
+  const call = (era: "2015" | "today", low: number, min: number, icr: number): X86Machine => {
+    const src = `.code32\nstart:\nmovl $0x1ff, 0xfee000f0\nmov $10, %eax\nmov $${low}, %ebx\nxor %ecx, %ecx\nmov $${min}, %edx\nmov $${icr}, %esi\nvmcall\nhlt\n`;
+    const m = createX86Machine({ guest: { source: src }, settings: { stepLimit: 1000, era, apicv: false } });
+    m.run();
+    return m;
+  };
+  test("today: bit 0 of the bitmap from APIC ID 0 delivers the ICR's vector to this vCPU; RAX counts it", () => {
+    const m = call("today", 1, 0, 0x41);
+    expect(m.readRegister("eax")).toBe(1n);
+    expect(m.irq.lapic.highestIrr()).toBe(0x41);
+  });
+  test("today: a first APIC ID above the highest delivers nothing (kvm-unit-tests' PV IPI test: min 0xffffffff)", () => {
+    const m = call("today", 0xffff_ffff, 0xffff_ffff, 0);
+    expect(m.readRegister("eax")).toBe(0n);
+  });
+  test("today: an ICR with a shorthand is -KVM_EINVAL; 2015's v4.1 has no such hypercall: -KVM_ENOSYS", () => {
+    expect(call("today", 1, 0, 0x4_0041).readRegister("rax")).toBe((-22n) & ((1n << 64n) - 1n));
+    expect(call("2015", 1, 0, 0x41).readRegister("rax")).toBe((-1000n) & ((1n << 64n) - 1n));
+  });
 });
