@@ -51,8 +51,8 @@ export type Statement =
   | { type: "trap"; enable: boolean; kind: Word; arg: Expr | Word | null; pos: Pos }
   | { type: "step"; count: Expr | null; until: "exit" | Expr | null; pos: Pos }
   | { type: "handle"; pos: Pos }
-  /** `irq N`: the VMM injects interrupt N into the current VM (KVM_IRQ_LINE). */
-  | { type: "irq"; intid: Expr; pos: Pos }
+  /** `irq N`: the VMM injects interrupt N into the current VM (KVM_IRQ_LINE); `irq gsi N [high|low]`: x86's GSI line. */
+  | { type: "irq"; intid: Expr; gsi?: true; level?: { word: string; pos: Pos } | null; pos: Pos }
   /** `vcpu N`: the vCPU `show regs`, `show exit` and `step` address. */
   | { type: "vcpu"; cpu: Expr; pos: Pos }
   /** `ipi CPU [sgi N]`: the VMM makes SGI N (default 0) pending for vCPU CPU. */

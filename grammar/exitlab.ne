@@ -76,8 +76,14 @@ vcpuWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "vcpu" ? d[
 ipiWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "ipi" ? d[0] : reject) %}
 # `sgi N` (arm64's SGI INTID) or `vector N` (x86's interrupt vector).
 sgiWord -> %word {% (d, _, reject) => (["sgi", "vector"].includes(d[0].value.toLowerCase()) ? d[0] : reject) %}
-# `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID).
+# `irq N`: the VMM raises interrupt N (arm64: a PPI or SPI INTID; x86: a vector into the local APIC).
+# `irq gsi N [high|low]` (x86): KVM_IRQ_LINE of GSI N through the PIC and the I/O APIC, pulsed
+# unless a level is given. Plain words, free as names elsewhere.
 irq -> %kw_irq expr {% (d) => ({ type: "irq", intid: d[1], pos: span(d) }) %}
+  | %kw_irq gsiWord expr lineLevel:? {% (d) => ({ type: "irq", intid: d[2], gsi: true, level: d[3] ? { word: d[3].value, pos: span([d[3]]) } : null, pos: span(d) }) %}
+gsiWord -> %word {% (d, _, reject) => (d[0].value.toLowerCase() === "gsi" ? d[0] : reject) %}
+# `high` or `low`: any word here, so a wrong one gets the statement's own error (with its place).
+lineLevel -> %word {% id %}
 
 run -> %kw_run runUntil:? runLimit:? {% (d) => ({ type: "run", until: d[1], limit: d[2], pos: span(d) }) %}
 runUntil -> %kw_until %kw_halt {% () => "halt" %} | %kw_until expr {% (d) => d[1] %}

@@ -463,11 +463,26 @@ function setForVm(vmName: { text: string; pos: Pos }, name: string, key: keyof L
 /** `irq N`: the VMM raises interrupt N of the current VM's interrupt controller (Machine.injectIrq: arm64 vGIC, x86 local APIC). */
 function irq(s: S<"irq">, ctx: Context): Result[] {
   const vm = requireVm(ctx, s.pos);
+  if (s.gsi) return irqLine(s, ctx, vm);
   const n = intArg(s.intid, ctx, "the interrupt number");
   const m = vm.machine as Machine & { injectIrq?: (intid: number) => string };
   if (!m.injectIrq) throw valueError(`\`irq\` needs an interrupt controller the machine models; \`${vm.name}\` (${vm.arch}) has none`, s.pos);
   try {
     return [text(m.injectIrq(n), s.pos)];
+  } catch (e) {
+    throw valueError((e as Error).message, s.intid.pos, (e as { hint?: string }).hint);
+  }
+}
+
+/** `irq gsi N [high|low]` (x86): KVM_IRQ_LINE of GSI N through the PIC and the I/O APIC (X86Machine.irqLine). */
+function irqLine(s: S<"irq">, ctx: Context, vm: ReturnType<typeof requireVm>): Result[] {
+  const m = vm.machine as Machine & { irqLine?: (gsi: number, level?: boolean) => string };
+  if (!m.irqLine) throw valueError(`\`irq gsi\` drives an x86 GSI line; \`${vm.name}\` is ${vm.arch}`, s.pos, "arm64: `irq INTID` (a PPI or SPI of the vGIC)");
+  const gsi = intArg(s.intid, ctx, "the GSI");
+  const word = s.level?.word.toLowerCase();
+  if (s.level && word !== "high" && word !== "low") throw valueError(`\`${s.level.word}\` is not a line level: expected \`high\` or \`low\``, s.level.pos, `\`irq gsi ${gsi} high\` asserts the line, \`low\` deasserts it; with neither the line is pulsed (an edge)`);
+  try {
+    return [text(m.irqLine(gsi, word === undefined ? undefined : word === "high"), s.pos)];
   } catch (e) {
     throw valueError((e as Error).message, s.intid.pos, (e as { hint?: string }).hint);
   }

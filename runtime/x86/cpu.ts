@@ -72,8 +72,8 @@ export interface CpuDeps {
   now: () => bigint;
   /** An access to the APIC-access page at `offset` (the irqchip: an exit, or APICv's virtualized access). */
   apicPage?: (offset: number, size: number, write: boolean, value: bigint) => bigint;
-  /** An x2APIC MSR access the MSR bitmap passes (virtualize x2APIC mode); undefined: not virtualized. */
-  x2apicMsr?: (msr: number, write: boolean, value: bigint) => bigint | undefined;
+  /** An x2APIC MSR access the MSR bitmap passes (virtualize x2APIC mode); undefined: not virtualized; "gp": the processor's #GP. */
+  x2apicMsr?: (msr: number, write: boolean, value: bigint) => bigint | undefined | "gp";
 }
 
 export class X86Cpu implements X86Env, FastMem {
@@ -646,6 +646,7 @@ export class X86Cpu implements X86Env, FastMem {
     // Virtualize x2APIC mode (SDM 29.5): an x2APIC MSR the bitmap passes reads the virtual-APIC page.
     if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr) {
       const v = this.deps.x2apicMsr(msr, false, 0n);
+      if (v === "gp") this.raise(VECTOR.GP, 0);
       if (v !== undefined) return v;
     }
     const s = this.state;
@@ -659,7 +660,11 @@ export class X86Cpu implements X86Env, FastMem {
   wrmsr(msr: number, value: bigint): void {
     if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     if (this.deps.rules.msrExits(msr, true)) throw new VmExitSignal({ reason: EXIT.MSR_WRITE, qualification: 0n });
-    if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr && this.deps.x2apicMsr(msr, true, value) !== undefined) return;
+    if (msr >= 0x800 && msr <= 0x8ff && this.deps.x2apicMsr) {
+      const v = this.deps.x2apicMsr(msr, true, value);
+      if (v === "gp") this.raise(VECTOR.GP, 0);
+      if (v !== undefined) return;
+    }
     if (cpuRefusesMsr(msr, value)) this.raise(VECTOR.GP, 0);
     const s = this.state;
     if (msr === 0xc000_0100) s.seg.fs.base = value;

@@ -46,9 +46,10 @@ import { X86_REGISTER_NAMES } from "./registers.js";
 import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
+import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
-import { IoApic, IOAPIC_BASE, IOAPIC_PINS } from "./apic/ioapic.js";
-import { KvmPic, PIC_NUM_PINS } from "./apic/pic.js";
+import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
+import { KvmPic } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -153,6 +154,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
+    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic);
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
     this.memory.onWrite = count === 1 ? this.cpu.writeHook : (pn) => {
@@ -764,14 +766,21 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   readonly pic: KvmPic;
 
   /**
-   * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level`, through KVM's default routing (irq_comm.c
-   * kvm_setup_default_irq_routing): GSIs 0-15 go to the PIC's pin and the I/O APIC's, 16-23 to
-   * the I/O APIC only. Throws ExitlabError for another GSI.
+   * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level` (irq-line.ts setIrqLine). Throws ExitlabError for
+   * another GSI.
    */
   setIrqLine(gsi: number, level: boolean): void {
-    if (!Number.isInteger(gsi) || gsi < 0 || gsi >= IOAPIC_PINS) throw new ExitlabError(`GSI ${gsi} out of range`, `the I/O APIC has pins 0-${IOAPIC_PINS - 1}; the PIC, 0-${PIC_NUM_PINS - 1}`);
-    if (gsi < PIC_NUM_PINS) this.pic.setIrq(gsi, level);
-    this.irq.ioapic.setIrq(gsi, level);
+    setIrqLine(this.lineView, gsi, level);
+  }
+
+  /** `irq gsi N [high|low]`: the line pulsed, or set to a level; what the PIC and the I/O APIC did (irq-line.ts irqLine). */
+  irqLine(gsi: number, level?: boolean): string {
+    return irqLine(this.lineView, gsi, level);
+  }
+
+  /** The machine as irq-line.ts sees it (its tracer is protected here). */
+  private get lineView(): IrqLineMachine {
+    return { pic: this.pic, vcpus: this.vcpus, sched: this.sched, irq: this.irq, emit: (name, fields) => this.emit(name, fields) };
   }
 
   /** `irq N`: the VMM injects vector N into the local APIC (KvmIrqChip.injectIrq). */

@@ -38,7 +38,7 @@ export function blockOnHlt(m: X86SmpMachine): string {
 function hasEvents(v: X86Vcpu): boolean {
   const l = v.irq.lapic;
   if (l.nmiPending) return true;
-  return (v.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n && l.pendingVector() >= 0;
+  return (v.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n && (l.pendingVector() >= 0 || v.irq.hasExtint());
 }
 
 /** Whether vCPU `v`'s APIC timer can wake it: armed, its LVT entry unmasked, interrupts enabled. */

@@ -202,6 +202,13 @@ const APIC_REG_NAMES: Readonly<Record<number, string>> = Object.fromEntries(APIC
 /** kvm_deliver_mode (trace.h), by ICR/LVT delivery mode. */
 const DELIVER_MODE: Readonly<Record<number, string>> = Object.fromEntries(DELIVERY_MODES.map((m, i) => [i, m]));
 
+/** kvm_ioapic_set_irq's arguments from the redirection entry `e` (82093AA datasheet 3.2.4). */
+function ioapicArgs(f: Record<string, FieldValue>): (bigint | string)[] {
+  const e = n(f, "e");
+  return [n(f, "pin"), (e >> 56n) & 0xffn, e & 0xffn, printSymbolic(DELIVER_MODE, Number((e >> 8n) & 7n)), e & (1n << 11n) ? "logical" : "physical",
+    e & (1n << 15n) ? "level" : "edge", e & (1n << 16n) ? "|masked" : "", f.coalesced ? " (coalesced)" : ""];
+}
+
 /** The in-kernel local APIC's events (Linux v4.1 arch/x86/kvm/trace.h; today's text where it changed). */
 export const X86_APIC_TRACEPOINTS = [
   {
@@ -228,6 +235,23 @@ export const X86_APIC_TRACEPOINTS = [
           return [u32(f, "chip"), u32(f, "pin"), n(f, "elcr") & bit ? "level" : "edge", n(f, "imr") & bit ? "|masked" : "", f.coalesced ? " (coalesced)" : ""];
         },
       },
+    },
+  },
+  {
+    name: "kvm_set_irq",
+    fields: traceFields("gsi:u32 level:num irq_source_id:num"),
+    doc: "The VMM drove a GSI (KVM_IRQ_LINE → kvm_set_irq, virt/kvm/irqchip.c): the line, its level, the source (0: user space, KVM_USERSPACE_IRQ_SOURCE_ID).",
+    source: "Linux v4.1 include/trace/events/kvm.h (the same text today)",
+    eras: { "2015": { format: "gsi %u level %d source %d", args: (f) => [u32(f, "gsi"), n(f, "level"), n(f, "irq_source_id")] } },
+  },
+  {
+    name: "kvm_ioapic_set_irq",
+    fields: traceFields("e:u64 pin:num coalesced:bool"),
+    doc: "An I/O APIC pin was driven (ioapic_set_irq): the pin and its redirection entry (destination, vector, delivery mode, destination mode, trigger, mask), and whether the request coalesced with one pending.",
+    source: "Linux v4.1 include/trace/events/kvm.h (\"vec=%u\"); today arch/x86/kvm/trace.h (\"vec %u\")",
+    eras: {
+      "2015": { format: "pin %u dst %x vec=%u (%s|%s|%s%s)%s", args: (f) => ioapicArgs(f) },
+      today: { format: "pin %u dst %x vec %u (%s|%s|%s%s)%s", args: (f) => ioapicArgs(f) },
     },
   },
   {

@@ -182,7 +182,7 @@ export function createX86Vcpu(h: VcpuHost, id: number, state: X86State, ioapic?:
   });
   const kvm = new KvmVcpu({ ...h, vmcs, cpu, vcpuId: id, block: h.block });
   const irq = new KvmIrqChip(
-    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi },
+    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era },
     id,
     ioapic,
   );

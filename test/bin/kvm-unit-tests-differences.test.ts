@@ -22,6 +22,15 @@
 // LA57 only when the host has it (arch/x86/kvm/cpuid.c kvm_set_cpu_caps: F(LA57) masked by the host's
 // CPUID); exitlab's modelled host has none (runtime/x86/canonical.ts: 48-bit linear addresses), and the
 // hardware (and KVM's emulator: em_lgdt_lidt, __load_segment_descriptor) refuse non-canonical bases.
+//
+// x2apic, xapic (x86 apic.flat): QEMU 7.2's TCG APIC cannot be enabled again once disabled (hw/intc/apic.c
+// apic_set_base: "if disabled, cannot be enabled again"; QEMU 9.0's x2APIC series lifted it), and
+// kvm-unit-tests' startup resets the APIC by disabling and re-enabling it (lib/x86/apic.c reset_apic):
+// IA32_APIC_BASE reads 0xfee00100 (EN clear) and apic.c's main() asserts "APIC should be fully enabled
+// by startup code" before its first result line; QEMU prints none. TCG has no x2APIC either (QEMU 7.2
+// warns "TCG doesn't support requested feature: CPUID.01H:ECX.x2apic"). KVM re-enables the APIC
+// (arch/x86/kvm/lapic.c kvm_lapic_set_base; SDM Vol. 3 11.4.3 allows it after a reset-like disable),
+// so on KVM — and exitlab — the tests run: their result lines are KVM's.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -122,4 +131,16 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     expect(qemu).toContain("FAIL: Write to GDTR_BASE with value aaaaaaaaaaaaaaaa did NOT fail as expected");
     expect(qemu).toContain("FAIL: Write to MSR_FS_BASE with value aaaaaaaaaaaaaaaa did NOT fail as expected");
   }, 120_000);
+
+  test("x2apic: QEMU 7.2 TCG cannot re-enable a disabled APIC and asserts before any result; KVM (exitlab) runs the tests", () => {
+    const { dir, e } = entry("x86_64", "x2apic");
+    // A step bound, not the wall clock: the same lines each run (the first tests, through the PV IPI hypercall).
+    const kvm = runExitlab(dir, "x86_64", e, { maxSteps: 30_000_000, maxMs: 600_000 }).lines;
+    expect(kvm.slice(0, 4)).toEqual(["PASS: apic existence", "PASS: apic_disable: Local apic disabled", "PASS: apic_disable: CPUID.1H:EDX.APIC[bit 9] is clear", "PASS: apic_disable: *0xfee00030: ffffffff"]);
+    for (const l of ["PASS: apic_disable: Local apic enabled in xAPIC mode", "PASS: apic disabled to apic enabled", "PASS: self_ipi_x2apic: self ipi", "PASS: PV IPIs testing"]) expect(kvm).toContain(l);
+    expect(kvm.filter((l) => !l.startsWith("PASS"))).toEqual([]);
+    if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+    if (!hasQemu("x86_64")) return;
+    expect(runQemu(dir, "x86_64", e).lines).toEqual([]);
+  }, 300_000);
 });

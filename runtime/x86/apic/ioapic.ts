@@ -82,13 +82,17 @@ export class IoApic implements MmioDevice {
     }
   }
 
-  /** kvm_ioapic_set_irq: a pin's level from the VMM; an edge on a rising level, a level while high. */
-  setIrq(pin: number, level: boolean): void {
+  /**
+   * kvm_ioapic_set_irq: a pin's level from the VMM; an edge on a rising level, a level while high.
+   * Returns whether the request coalesced (ioapic_set_irq's ret == 0: an edge pin already high).
+   */
+  setIrq(pin: number, level: boolean): boolean {
     const was = this.levels[pin]!;
     this.levels[pin] = level;
     const e = this.redirect[pin]!;
     const levelTriggered = ((e >> 15n) & 1n) === 1n;
     if (level && (levelTriggered || !was)) this.service(pin, !levelTriggered);
+    return level && !levelTriggered && was;
   }
 
   /** ioapic_service: deliver the pin's vector unless masked or awaiting an EOI. */

@@ -6,7 +6,7 @@
 // the APIC timer counts a 1 GHz bus clock divided by TDCR (KVM's APIC_BUS_CYCLE_NS = 1).
 
 import type { X86TracepointName } from "../tracepoints.js";
-import type { FieldValue } from "../../core/trace.js";
+import type { FieldValue, KvmEra } from "../../core/trace.js";
 import type { MmioDevice } from "../../core/bus.js";
 import {
   APIC_BASE_MSR, APIC_DEFAULT_BASE, APIC_VERSION, LVT_MASKED, SPIV_APIC_ENABLED, TIMER_MODE, apicOffset, timerDivisor,
@@ -33,6 +33,8 @@ export interface LapicHost {
   onEoi?(vector: number): void;
   /** An IPI for other vCPUs (INIT, SIPI, fixed to another APIC ID): the SMP scheduler's. */
   onIpi?(icrLow: number, dest: number): void;
+  /** The KVM modelled (where the APIC's behaviour changed across versions); today when unset. */
+  era?(): KvmEra;
 }
 
 export class LocalApic implements MmioDevice {
@@ -86,6 +88,16 @@ export class LocalApic implements MmioDevice {
   get hwEnabled(): boolean {
     return (this.base & APIC_BASE_MSR.EN) !== 0;
   }
+  /**
+   * kvm_apic_accept_pic_intr: whether the legacy PIC's INTR reaches this vCPU — LINT0 unmasked in
+   * ExtINT mode (SDM Vol. 3 11.5.1, Figure 11-8), or the APIC globally disabled (the processor's
+   * INTR pin is then wired straight to the PIC).
+   */
+  acceptsPicIntr(): boolean {
+    const lvt0 = this.get(LVT0);
+    return !this.hwEnabled || ((lvt0 & LVT_MASKED) === 0 && ((lvt0 >> 8) & 7) === 7);
+  }
+
   /** Globally (IA32_APIC_BASE.EN) and software (SVR bit 8) enabled. */
   get enabled(): boolean {
     return (this.base & APIC_BASE_MSR.EN) !== 0 && (this.get(SPIV) & SPIV_APIC_ENABLED) !== 0;
@@ -271,8 +283,17 @@ export class LocalApic implements MmioDevice {
         const before = (this.get(LVTT) >> 17) & 3;
         const masked = this.enabled ? 0 : LVT_MASKED;
         this.set(LVTT, (v & 0x7_10ff) | masked);
-        // A mode change disarms the timer (apic_update_lvtt: cancel_apic_timer on a mode change).
-        if (((v >> 17) & 3) !== before) this.disarm();
+        // apic_update_lvtt: v4.1 stops the timer on any mode change; today only a change into or
+        // out of TSC-deadline mode does (and clears TMICT), one-shot <-> periodic keeps counting
+        // down from where it was (Linux commit dedf9c5e2169, "thoroughly disarm LAPIC timer around
+        // TSC deadline switch", and the mode-change rework before it).
+        const after = (v >> 17) & 3;
+        if (after !== before && this.host.era?.() === "2015") this.disarm();
+        else if ((after === TIMER_MODE.TSC_DEADLINE) !== (before === TIMER_MODE.TSC_DEADLINE)) {
+          this.disarm();
+          this.set(TMICT, 0);
+          this.timerPeriod = 0;
+        }
         return;
       }
       case TMICT:

@@ -9,8 +9,8 @@
 // What KVM leaves out, so does this model: single mode (ICW1.SNGL) and level-triggered mode
 // (ICW1.LTIM; the ELCR says which pins are level-triggered instead), non-byte accesses (read as 0).
 // The PIC's output reaches a vCPU only through its local APIC's LINT0 in ExtINT mode
-// (kvm_apic_accept_pic_intr); this model computes the output and the acknowledge cycle
-// (kvm_pic_read_irq) but does not inject it: the guests here mask the PIC and use the APICs.
+// (kvm_apic_accept_pic_intr, LocalApic.acceptsPicIntr); KVM's irqchip (kvm/irqchip.ts) injects
+// the vector this model's acknowledge cycle (kvm_pic_read_irq) gives (kvm_cpu_get_interrupt).
 
 import type { PioDevice } from "../../devices/pio.js";
 

@@ -20,27 +20,35 @@ export interface ApicRegister {
   x2apicOnly?: boolean;
   /** Not in x2APIC mode (DFR, ICR2: the ICR is one 64-bit MSR there). */
   xapicOnly?: boolean;
+  /**
+   * Access through the x2APIC MSR when it differs from `access` (SDM Vol. 3 Table 11-6; KVM's
+   * kvm_lapic_readable_reg_mask and kvm_lapic_reg_write): "none" for ARBPRI and RRR, which x2APIC
+   * mode does not have; "r" for ID and LDR, read-only there.
+   */
+  x2apicAccess?: ApicRegister["access"] | "none";
+  /** An LVT entry beyond the LVR's max LVT entry (bits 23:16) does not exist (SDM 11.5.1; kvm_lapic_lvt_supported). */
+  lvtIndex?: number;
 }
 
 const R = (name: string, offset: number, access: ApicRegister["access"], doc: string, more: Partial<ApicRegister> = {}): ApicRegister => ({ name, offset, access, doc, ...more });
 
 /** The local APIC registers (SDM Vol. 3 Table 11-1). ISR/TMR/IRR are eight 32-bit words each. */
 export const APIC_REGISTERS: readonly ApicRegister[] = [
-  R("ID", 0x20, "rw", "local APIC ID (bits 31:24 in xAPIC mode, the whole register in x2APIC mode)"),
+  R("ID", 0x20, "rw", "local APIC ID (bits 31:24 in xAPIC mode, the whole register in x2APIC mode)", { x2apicAccess: "r" }),
   R("LVR", 0x30, "r", "version: bits 7:0 version (0x14), 23:16 max LVT entry, 24 EOI-broadcast suppression"),
   R("TASKPRI", 0x80, "rw", "task priority (TPR): interrupts of a class at or below TPR[7:4] are held"),
-  R("ARBPRI", 0x90, "r", "arbitration priority"),
+  R("ARBPRI", 0x90, "r", "arbitration priority", { x2apicAccess: "none" }),
   R("PROCPRI", 0xa0, "r", "processor priority (PPR): max(TPR, class of the highest in-service vector)"),
   R("EOI", 0xb0, "w", "end of interrupt: a write retires the highest in-service vector"),
-  R("RRR", 0xc0, "r", "remote read"),
-  R("LDR", 0xd0, "rw", "logical destination"),
+  R("RRR", 0xc0, "r", "remote read", { x2apicAccess: "none" }),
+  R("LDR", 0xd0, "rw", "logical destination", { x2apicAccess: "r" }),
   R("DFR", 0xe0, "rw", "destination format (flat / cluster)", { xapicOnly: true }),
   R("SPIV", 0xf0, "rw", "spurious-interrupt vector: bit 8 software-enables the APIC"),
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => R(i ? `ISR${i}` : "ISR", 0x100 + 16 * i, "r", `in-service register, vectors ${32 * i}-${32 * i + 31}`)),
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => R(i ? `TMR${i}` : "TMR", 0x180 + 16 * i, "r", `trigger-mode register, vectors ${32 * i}-${32 * i + 31}`)),
   ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => R(i ? `IRR${i}` : "IRR", 0x200 + 16 * i, "r", `interrupt request register, vectors ${32 * i}-${32 * i + 31}`)),
   R("ESR", 0x280, "rw", "error status"),
-  R("LVTCMCI", 0x2f0, "rw", "LVT corrected machine-check interrupt"),
+  R("LVTCMCI", 0x2f0, "rw", "LVT corrected machine-check interrupt (KVM's APIC has it only with MCG_CAP.MCG_CMCI_P; the modelled LVR's max LVT entry 5 leaves it out)", { lvtIndex: 6 }),
   R("ICR", 0x300, "rw", "interrupt command, low half: a write sends the IPI (x2APIC: the whole 64-bit MSR 0x830)"),
   R("ICR2", 0x310, "rw", "interrupt command, high half: destination in bits 31:24", { xapicOnly: true }),
   R("LVTT", 0x320, "rw", "LVT timer: vector, mask, mode (one-shot, periodic, TSC-deadline)"),
@@ -68,6 +76,19 @@ export function apicOffset(name: string): number {
   const r = byName.get(name);
   if (!r) throw new Error(`unknown APIC register ${name}`);
   return r.offset;
+}
+
+/**
+ * How the x2APIC MSR at `offset` may be accessed in x2APIC mode (SDM Vol. 3 Table 11-6; Linux
+ * arch/x86/kvm/lapic.c kvm_lapic_readable_reg_mask, kvm_lapic_reg_write): "none" for offsets with
+ * no register, xAPIC-only ones (DFR, ICR2), ARBPRI and RRR, and LVT entries beyond the LVR's max
+ * LVT entry (CMCI). Any other access #GPs.
+ */
+export function x2apicAccess(offset: number): ApicRegister["access"] | "none" {
+  const r = byOffset.get(offset);
+  if (!r || r.xapicOnly) return "none";
+  if (r.lvtIndex !== undefined && r.lvtIndex > ((APIC_VERSION >> 16) & 0xff)) return "none";
+  return r.x2apicAccess ?? r.access;
 }
 
 /** x2APIC MSR of a register offset (SDM Table 11-6): 0x800 + offset / 16. */

@@ -8,7 +8,7 @@ import type { HandleResult } from "../../core/machine.js";
 import { RFLAGS_IF } from "../state.js";
 import { ctl } from "../vmx/controls.js";
 import { emulateInstruction } from "./emulate.js";
-import { APIC_BASE_MSR, MSR_TSC_DEADLINE, apicOffset, apicRegisterAt, x2apicOffset } from "../apic/registers.js";
+import { APIC_BASE_MSR, MSR_TSC_DEADLINE, apicOffset, apicRegisterAt, x2apicAccess, x2apicOffset } from "../apic/registers.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { kvmCpuid } from "./cpuid.js";
 import { hex } from "../../core/bits.js";
@@ -16,7 +16,7 @@ import { RESCHEDULE_VECTOR } from "./irqchip.js";
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 const halt = (message: string): HandleResult => ({ action: "halt", message });
-const EOI = apicOffset("EOI"), ICR = apicOffset("ICR");
+const EOI = apicOffset("EOI"), ICR = apicOffset("ICR"), ESR = apicOffset("ESR"), SELF_IPI = apicOffset("SELF_IPI");
 /** The guest's physical-address width (CPUID 0x80000008 EAX[7:0]), above which IA32_APIC_BASE bits are reserved. */
 const MAXPHYADDR = kvmCpuid(0x8000_0008).entry.eax & 0xff;
 
@@ -100,7 +100,7 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
   vcpu.skipInstruction();
   const l = vcpu.irq.lapic;
   const ifFlag = (vcpu.ctx.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
-  if (l.nmiPending || (ifFlag && l.pendingVector() >= 0)) {
+  if (l.nmiPending || (ifFlag && (l.pendingVector() >= 0 || vcpu.irq.hasExtint()))) {
     vcpu.irq.refresh();
     return resume("HLT with an interrupt pending: the vCPU does not block");
   }
@@ -124,11 +124,26 @@ export function apicMsrRead(vcpu: KvmVcpu, msr: number): bigint | null | "gp" {
   if (msr === MSR_TSC_DEADLINE) return l.tscDeadline;
   if (msr < 0x800 || msr > 0x8ff) return null;
   const off = x2apicOffset(msr);
-  const r = apicRegisterAt(off);
-  if (!l.x2apic || !r || r.xapicOnly || r.access === "w") return "gp";
+  // kvm_lapic_msr_read: a register outside kvm_lapic_readable_reg_mask (write-only, reserved) #GPs.
+  if (!l.x2apic || !x2apicAccess(off).includes("r")) return "gp";
   const v = off === ICR ? (BigInt(l.readReg(apicOffset("ICR2"))) << 32n) | BigInt(l.readReg(ICR)) : BigInt(l.readReg(off));
   vcpu.ctx.emit("kvm_apic", { rw: 0, reg: off, val: v });
   return v;
+}
+
+/**
+ * Whether a WRMSR of `data` to the x2APIC register at `off` #GPs (kvm_lapic_msr_write and
+ * kvm_lapic_reg_write today; SDM Vol. 3 11.12.1.2): a register x2APIC mode cannot write (read-only
+ * ID, LDR, PPR ..., reserved offsets), bits 63:32 set anywhere but the ICR, a nonzero ESR write,
+ * SELF_IPI bits 31:8.
+ */
+export function x2apicWriteFaults(off: number, data: bigint): boolean {
+  if (!x2apicAccess(off).includes("w")) return true;
+  if (off === ICR) return false;
+  if (data >> 32n) return true;
+  if (off === ESR) return data !== 0n;
+  if (off === SELF_IPI) return (data & 0xffff_ff00n) !== 0n;
+  return false;
 }
 
 /** The write side (kvm_x2apic_msr_write, kvm_lapic_set_base, kvm_set_lapic_tscdeadline_msr): 1 = #GP. */
@@ -155,8 +170,7 @@ export function apicMsrWrite(vcpu: KvmVcpu, msr: number, data: bigint): number |
   }
   if (msr < 0x800 || msr > 0x8ff) return null;
   const off = x2apicOffset(msr);
-  const r = apicRegisterAt(off);
-  if (!l.x2apic || !r || r.xapicOnly || r.access === "r") return 1;
+  if (!l.x2apic || x2apicWriteFaults(off, data)) return 1;
   vcpu.ctx.emit("kvm_apic", { rw: 1, reg: off, val: data });
   if (off === ICR) l.writeIcr64(data);
   else l.writeReg(off, Number(data & 0xffff_ffffn));

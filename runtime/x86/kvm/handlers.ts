@@ -202,6 +202,11 @@ const handleCpuid: ExitHandler = (vcpu) => {
   let entry = r.entry;
   // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
   if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
+  // The VMM gives each vCPU its own table (KVM_SET_CPUID2 per vCPU; QEMU cpu_x86_cpuid): the
+  // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB/0x1F:EDX (SDM Vol. 2 CPUID).
+  const apicId = vcpu.irq.lapic.id;
+  if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
+  if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
     halves[3] = entry.ebx; halves[19] = 0;
@@ -326,13 +331,22 @@ const skipping = (stat: X86VcpuStat, what: string): ExitHandler => (vcpu) => {
   return resume(what);
 };
 
+/** KVM_HC_SEND_IPI (Linux include/uapi/linux/kvm_para.h). */
+const KVM_HC_SEND_IPI = 10n;
+
 const handleVmcall: ExitHandler = (vcpu) => {
   vcpu.count("hypercalls");
   const s = vcpu.state;
   const nr = s.gpr[0]!;
   vcpu.ctx.emit("kvm_hypercall", { nr, a0: s.gpr[3]!, a1: s.gpr[1]!, a2: s.gpr[2]!, a3: s.gpr[6]! });
-  s.gpr[0] = (-1000n) & ((1n << 64n) - 1n); // -KVM_ENOSYS: no hypercall of this number
   vcpu.skipInstruction();
+  // KVM_HC_SEND_IPI (include/uapi/linux/kvm_para.h: 10), since Linux 4.19: not in 2015's v4.1.
+  if (nr === KVM_HC_SEND_IPI && vcpu.ctx.settings.era !== "2015") {
+    const n = vcpu.irq.pvSendIpi(s.gpr[3]!, s.gpr[1]!, Number(s.gpr[2]! & 0xffff_ffffn), s.gpr[6]!);
+    s.gpr[0] = BigInt(n) & ((1n << 64n) - 1n);
+    return resume(n < 0 ? "KVM_HC_SEND_IPI: an ICR with a destination mode or shorthand is -KVM_EINVAL" : `KVM_HC_SEND_IPI: ${n} IPI(s) delivered`);
+  }
+  s.gpr[0] = (-1000n) & ((1n << 64n) - 1n); // -KVM_ENOSYS: no hypercall of this number
   return resume(`hypercall ${hex(nr)}: -KVM_ENOSYS`);
 };
 

@@ -17,7 +17,7 @@ import { INTR_TYPE } from "../vmx/qualification.js";
 import { VmExitSignal, type ExitInfo } from "../state.js";
 import { LocalApic } from "../apic/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../apic/ioapic.js";
-import { APIC_DEFAULT_BASE, apicOffset } from "../apic/registers.js";
+import { APIC_DEFAULT_BASE, apicOffset, x2apicAccess, x2apicOffset } from "../apic/registers.js";
 import { RFLAGS_IF } from "../state.js";
 import type { X86Cpu } from "../cpu.js";
 import type { MmioBus } from "../../core/bus.js";
@@ -60,6 +60,8 @@ export interface IrqHost {
   setMsrIntercept(msr: number, write: boolean, on: boolean): void;
   /** An IPI for other vCPUs (the SMP machine routes it; LapicHost.onIpi). */
   onIpi?(icrLow: number, dest: number): void;
+  /** The KVM modelled (LapicHost.era). */
+  era?(): KvmEra;
 }
 
 /** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
@@ -81,6 +83,13 @@ export class KvmIrqChip {
   private armed = false;
   /** A write APICv turned into APIC_WRITE: the value, for handle_apic_write. */
   pendingWrite = 0;
+  /** The VM's legacy PIC (the machine's KvmPic): its INTR output and the acknowledge cycle (kvm_pic_read_irq). */
+  pic?: { readonly output: boolean; readIrq(): number };
+
+  /** kvm_cpu_has_extint: the PIC's INTR is high and this vCPU's LINT0 takes it (kvm_apic_accept_pic_intr). */
+  hasExtint(): boolean {
+    return this.pic !== undefined && this.pic.output && this.lapic.acceptsPicIntr();
+  }
 
   /**
    * @param apicId the local APIC's ID (the vCPU's id, as KVM and QEMU number them)
@@ -95,6 +104,7 @@ export class KvmIrqChip {
       emit: (name, fields) => host.emit(name, fields),
       onEoi: (v) => this.ioapic.eoi(v),
       onIpi: host.onIpi ? (low, dest) => host.onIpi!(low, dest) : undefined,
+      era: host.era ? () => host.era!() : undefined,
     });
     this.ioapic = shared ?? new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
     if (shared) return;
@@ -134,16 +144,20 @@ export class KvmIrqChip {
   /**
    * vmx_set_virtual_apic_mode + vmx_update_msr_bitmap_x2apic (today; v4.1's
    * vmx_set_virtual_x2apic_mode): in x2APIC mode with APICv, "virtualize x2APIC mode" replaces the
-   * APIC-access page, reads of 0x800-0x8ff pass the MSR bitmap (but TMCCT, 0x839) and writes of
-   * TPR (0x808), EOI (0x80b) and SELF_IPI (0x83f) too; otherwise every x2APIC MSR exits.
+   * APIC-access page; reads of the readable x2APIC MSRs pass the MSR bitmap (but TMCCT, 0x839:
+   * the bitmap's read half is ~kvm_lapic_readable_reg_mask, so a write-only or reserved one exits
+   * and KVM #GPs it) and writes of TPR (0x808), EOI (0x80b) and SELF_IPI (0x83f) too; otherwise
+   * every x2APIC MSR exits. A globally disabled APIC (LAPIC_MODE_DISABLED) has neither with APICv:
+   * its page is no APIC page and reads all ones (without APICv, as on v4.1, the page stays
+   * virtualized: an access exits and reaches the disabled APIC, which reads all ones too).
    */
   updateApicMode(): void {
     const v = this.vmcs;
     const x2 = this.apicv && this.lapic.x2apic;
     v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE"), x2);
-    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES"), !x2);
+    v.setBits("SECONDARY_VM_EXEC_CONTROL", ctl("SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES"), !x2 && (this.lapic.hwEnabled || !this.apicv));
     for (let msr = 0x800; msr <= 0x8ff; msr++) {
-      this.host.setMsrIntercept(msr, false, !x2 || msr === 0x839);
+      this.host.setMsrIntercept(msr, false, !x2 || msr === 0x839 || !x2apicAccess(x2apicOffset(msr)).includes("r"));
       this.host.setMsrIntercept(msr, true, !x2 || !X2APIC_VIRTUAL_WRITES.has(msr));
     }
   }
@@ -151,13 +165,15 @@ export class KvmIrqChip {
   /**
    * An x2APIC MSR access the MSR bitmap let through (SDM 29.5): with virtualize x2APIC mode, reads
    * from the virtual-APIC page; TPR and EOI writes virtualized; a SELF_IPI write is virtual
-   * self-IPI (SDM 29.1.3): the vector enters VIRR, no exit. Undefined when not virtualized (the
-   * processor's own #GP path then applies).
+   * self-IPI (SDM 29.1.3): the vector enters VIRR, no exit. A virtualized write with reserved bits
+   * set — TPR or SELF_IPI bits 63:8, EOI any bit (SDM Vol. 3 29.5) — is "gp": the processor's #GP.
+   * Undefined when not virtualized (the processor's own #GP path then applies).
    */
-  x2apicMsrAccess(msr: number, write: boolean, value: bigint): bigint | undefined {
+  x2apicMsrAccess(msr: number, write: boolean, value: bigint): bigint | undefined | "gp" {
     if (!(this.vmcs.readNum(SECONDARY) & VIRT_X2APIC)) return undefined;
     const l = this.lapic;
-    const off = (msr - 0x800) << 4;
+    const off = x2apicOffset(msr);
+    if (write && (off === EOI ? value !== 0n : value >> 8n !== 0n)) return "gp";
     if (!write) {
       if (off === ICR) return (BigInt(l.readReg(ICR2)) << 32n) | BigInt(l.readReg(ICR));
       return BigInt(l.readReg(off));
@@ -189,7 +205,8 @@ export class KvmIrqChip {
     const v = this.vmcs;
     const l = this.lapic;
     // The common exit: nothing requested, no window or threshold armed: only the timer to watch.
-    if (!this.armed && !l.nmiPending && l.highestIrr() < 0) {
+    const extint = this.hasExtint();
+    if (!this.armed && !l.nmiPending && !extint && l.highestIrr() < 0) {
       this.nextEvent = l.timerDeadline;
       return;
     }
@@ -200,6 +217,14 @@ export class KvmIrqChip {
       l.nmiPending = false;
       s.nmiBlocked = true;
       v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.NMI << 8) | 2) >>> 0);
+    } else if (!busy && extint) {
+      // kvm_cpu_get_interrupt: the PIC's interrupt first (kvm_cpu_get_extint → kvm_pic_read_irq, the
+      // acknowledge cycle gives the vector), injected even with APICv; no TPR/PPR applies to it.
+      if (this.interruptible()) {
+        const vec = this.pic!.readIrq();
+        this.host.emit("kvm_inj_virq", { irq: vec, soft: false, reinjected: false });
+        v.write("VM_ENTRY_INTR_INFO_FIELD", (0x8000_0000 | (INTR_TYPE.EXTERNAL << 8) | vec) >>> 0);
+      }
     } else if (!busy && !this.apicv) {
       const vec = l.pendingVector();
       if (vec >= 0 && this.interruptible()) {
@@ -233,6 +258,8 @@ export class KvmIrqChip {
       if (v.readNum(TPR_THRESHOLD) !== threshold) v.writeField(TPR_THRESHOLD, threshold);
       watch = window || held;
     } else if (v.readNum(TPR_THRESHOLD) !== 0) v.writeField(TPR_THRESHOLD, 0);
+    // The PIC's interrupt waits for an interrupt window, APICv or not (kvm_cpu_has_injectable_intr).
+    if (this.hasExtint() && v.readNum(ENTRY_INTR) >>> 31 === 0) window = watch = true;
     // enable_nmi_window: an NMI held back by blocking by NMI waits for the NMI window.
     const nmiWait = l.nmiPending && v.readNum(ENTRY_INTR) >>> 31 === 0;
     const ctls = v.readNum(CPU_BASED);
@@ -260,6 +287,7 @@ export class KvmIrqChip {
     }
     const v = this.vmcs;
     if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW, qualification: 0n };
+    if (this.apicv && v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT, qualification: 0n };
     if (this.apicv) {
       const vec = l.pendingVector();
       if (vec >= 0 && this.interruptible()) {
@@ -310,6 +338,34 @@ export class KvmIrqChip {
     }
     this.pendingWrite = v;
     throw new VmExitSignal({ reason: EXIT.APIC_WRITE, qualification: BigInt(reg) });
+  }
+
+  /** The VM's highest APIC ID (kvm_apic_map.max_apic_id): its vCPUs are numbered 0..maxApicId. */
+  maxApicId = 0;
+
+  /**
+   * KVM_HC_SEND_IPI (Linux arch/x86/kvm/lapic.c kvm_pv_send_ipi, __pv_send_ipi; since 4.19): a
+   * fixed IPI of the ICR's vector to APIC IDs min + i for each bit i of the two 64-bit bitmaps
+   * (the second starts at min + 64, u32 arithmetic); a bitmap whose first ID is above the highest
+   * APIC ID delivers nothing. An ICR with a destination mode or shorthand is -KVM_EINVAL (-22).
+   * Returns the count of interrupts delivered (the hypercall's RAX).
+   */
+  pvSendIpi(low: bigint, high: bigint, min: number, icr: bigint): number {
+    if (icr & 0xc_0800n) return -22;
+    const vector = Number(icr & 0xffn), mode = Number((icr >> 8n) & 7n);
+    let count = 0;
+    for (const [bitmap, first] of [[low, min >>> 0], [high, (min + 64) >>> 0]] as const) {
+      if (first > this.maxApicId) continue;
+      for (let i = 0; i < 64 && first + i <= this.maxApicId; i++) {
+        if (!((bitmap >> BigInt(i)) & 1n)) continue;
+        const id = first + i;
+        if (id === this.lapic.id) this.lapic.acceptIrq(vector, false, mode);
+        else this.host.onIpi?.(vector | (mode << 8), id);
+        count++;
+      }
+    }
+    this.refresh();
+    return count;
   }
 
   /**

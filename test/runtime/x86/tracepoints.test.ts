@@ -132,6 +132,47 @@ const ROWS: Record<string, Row[]> = {
       },
     },
   ],
+  kvm_set_irq: [
+    {
+      // virt/kvm/irqchip.c kvm_set_irq: "gsi %u level %d source %d" (include/trace/events/kvm.h, the
+      // same in v4.1 and today), before the routes; source 0 is user space (KVM_USERSPACE_IRQ_SOURCE_ID).
+      what: "the VMM raises GSI 9, lowers it, raises GSI 17 (no PIC pin)",
+      guest: "hlt",
+      after: (m) => {
+        m.setIrqLine(9, true);
+        m.setIrqLine(9, false);
+        m.setIrqLine(17, true);
+      },
+      names: ["kvm_set_irq"],
+      expected: {
+        "2015": ["kvm_set_irq: gsi 9 level 1 source 0", "kvm_set_irq: gsi 9 level 0 source 0", "kvm_set_irq: gsi 17 level 1 source 0"],
+        today: ["kvm_set_irq: gsi 9 level 1 source 0", "kvm_set_irq: gsi 9 level 0 source 0", "kvm_set_irq: gsi 17 level 1 source 0"],
+      },
+    },
+  ],
+  kvm_ioapic_set_irq: [
+    {
+      // ioapic.c ioapic_set_irq traces the pin's redirection entry after servicing it: v4.1's
+      // include/trace/events/kvm.h prints "vec=%u", today's arch/x86/kvm/trace.h "vec %u".
+      what: "the guest programs I/O APIC pin 2 (vector 0x31, level, logical destination 1, masked); the VMM raises it and pin 5 twice (the second coalesces)",
+      mode: 32,
+      guest: [
+        "movl $0x14, 0xfec00000\nmovl $0x1b931, 0xfec00010", // IOREDTBL2 low (register 0x10 + 2 × pin): vector 0x31, lowest priority, logical, level, masked
+        "movl $0x15, 0xfec00000\nmovl $0x01000000, 0xfec00010", // IOREDTBL2 high: destination 1
+        "hlt",
+      ].join("\n"),
+      after: (m) => {
+        m.setIrqLine(2, true);
+        m.setIrqLine(5, true);
+        m.setIrqLine(5, true);
+      },
+      names: ["kvm_ioapic_set_irq"],
+      expected: {
+        "2015": ["kvm_ioapic_set_irq: pin 2 dst 1 vec=49 (LowPrio|logical|level|masked)", "kvm_ioapic_set_irq: pin 5 dst 0 vec=0 (Fixed|physical|edge|masked)", "kvm_ioapic_set_irq: pin 5 dst 0 vec=0 (Fixed|physical|edge|masked) (coalesced)"],
+        today: ["kvm_ioapic_set_irq: pin 2 dst 1 vec 49 (LowPrio|logical|level|masked)", "kvm_ioapic_set_irq: pin 5 dst 0 vec 0 (Fixed|physical|edge|masked)", "kvm_ioapic_set_irq: pin 5 dst 0 vec 0 (Fixed|physical|edge|masked) (coalesced)"],
+      },
+    },
+  ],
   kvm_exit: [
     {
       // v4.1 vmx_get_exit_info: info1 = EXIT_QUALIFICATION, info2 = VM_EXIT_INTR_INFO (printed "%llx").

@@ -149,3 +149,99 @@ describe("x2APIC and APICv (SDM 29.5)", () => {
     expect(on.vmcs.read32("SECONDARY_VM_EXEC_CONTROL") & 0x11).toBe(0x10); // x2APIC mode virtualized, APIC-access page off
   });
 });
+
+describe("x2APIC MSR faults as KVM today (SDM Vol. 3 11.12.1.2, Table 11-6; lapic.c kvm_lapic_readable_reg_mask, kvm_lapic_msr_write)", () => {
+  /** x2APIC enabled and software-enabled, then one RDMSR or WRMSR; no IDT, so a #GP ends in a triple fault. */
+  const access = (apicv: boolean, msr: number, write?: bigint): X86Machine => {
+    const op = write === undefined
+      ? `mov $${msr}, %ecx\nrdmsr\n`
+      : `mov $${msr}, %ecx\nmov $${write & 0xffff_ffffn}, %eax\nmov $${write >> 32n}, %edx\nwrmsr\n`;
+    const src = `.code32\nstart:\nmov $0x1b, %ecx\nrdmsr\nor $0xc00, %eax\nwrmsr\nmov $0x80f, %ecx\nmov $0x1ff, %eax\nxor %edx, %edx\nwrmsr\n${op}hlt\n`;
+    const m = createX86Machine({ guest: { source: src }, settings: { stepLimit: 1000, apicv } });
+    m.run();
+    return m;
+  };
+  const faults = (m: X86Machine) => /triple fault/.test(m.halted?.message ?? "");
+  const cases: [string, number, bigint?][] = [
+    ["RDMSR of EOI (write-only)", 0x80b], ["RDMSR of SELF_IPI (write-only)", 0x83f], ["RDMSR of reserved 0x804", 0x804],
+    ["RDMSR of ARBPRI (none in x2APIC mode)", 0x809], ["RDMSR of DFR (xAPIC only)", 0x80e], ["RDMSR of LVTCMCI (beyond the LVR's max LVT entry)", 0x82f],
+    ["WRMSR of the read-only ID", 0x802, 0n], ["WRMSR of LDR", 0x80d, 0n], ["WRMSR of TPR with bit 32", 0x808, 1n << 32n],
+    ["WRMSR of SELF_IPI bits 31:8", 0x83f, 0x100n], ["WRMSR of ESR with a nonzero value", 0x828, 1n],
+  ];
+  for (const apicv of [false, true]) {
+    for (const [what, msr, value] of cases) {
+      test(`${what} #GPs (apicv ${apicv ? "on" : "off"})`, () => expect(faults(access(apicv, msr, value))).toBe(true));
+    }
+    test(`the valid accesses do not fault (apicv ${apicv ? "on" : "off"}): version, PPR, TMCCT reads; TPR, EOI 0, SELF_IPI, ESR 0 writes`, () => {
+      for (const msr of [0x803, 0x80a, 0x839]) expect(faults(access(apicv, msr)), hexMsr(msr)).toBe(false);
+      for (const [msr, v] of [[0x808, 0x20n], [0x80b, 0n], [0x83f, 0x41n], [0x828, 0n]] as const) expect(faults(access(apicv, msr, v)), hexMsr(msr)).toBe(false);
+    });
+  }
+  test("a nonzero EOI write: the processor's EOI virtualization #GPs (SDM 29.5); KVM's own handler retires the EOI (kvm_lapic_reg_write)", () => {
+    expect(faults(access(true, 0x80b, 1n))).toBe(true);
+    expect(faults(access(false, 0x80b, 1n))).toBe(false);
+  });
+  test("with APICv the MSR bitmap intercepts reads of write-only and reserved x2APIC MSRs (and TMCCT), not those of readable ones", () => {
+    for (const [msr, exits] of [[0x80b, true], [0x804, true], [0x839, true], [0x803, false], [0x820, false]] as const) {
+      const m = access(true, msr);
+      expect(m.exits.filter((e) => e.reason === "MSR_READ").length > 1, hexMsr(msr)).toBe(exits); // the first MSR_READ is APIC_BASE
+    }
+  });
+});
+
+const hexMsr = (msr: number) => `MSR 0x${msr.toString(16)}`;
+
+describe("LVT timer mode changes (lapic.c apic_update_lvtt)", () => {
+  test("one-shot -> periodic keeps counting from where it was; into TSC-deadline stops the timer and clears TMICT", () => {
+    const { apic, clock } = bareApic();
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.writeReg(O("TDCR"), 0xb); // divide by 1
+    apic.writeReg(O("LVTT"), 0x30); // one-shot
+    apic.writeReg(O("TMICT"), 1000);
+    clock.t = 600;
+    apic.writeReg(O("LVTT"), 0x30 | (1 << 17)); // periodic
+    expect(apic.readReg(O("TMCCT"))).toBe(400);
+    clock.t = 1000;
+    apic.fireTimer();
+    expect(apic.readReg(O("TMCCT"))).toBe(1000); // re-armed with the full period
+    apic.writeReg(O("LVTT"), 0x30 | (2 << 17)); // TSC-deadline
+    expect(apic.readReg(O("TMCCT"))).toBe(0);
+    expect(apic.readReg(O("TMICT"))).toBe(0);
+    expect(apic.timerDeadline).toBe(Infinity);
+  });
+  test("v4.1 (2015) stops the timer on any mode change, one-shot -> periodic too", () => {
+    const clock = { t: 0 };
+    const apic = new LocalApic(0, { now: () => clock.t, tscOffset: () => 0, cr8: { get: () => 0, set: () => {} }, emit: () => {}, era: () => "2015" });
+    apic.writeReg(O("SPIV"), 0x1ff);
+    apic.writeReg(O("TDCR"), 0xb);
+    apic.writeReg(O("LVTT"), 0x30);
+    apic.writeReg(O("TMICT"), 1000);
+    clock.t = 600;
+    apic.writeReg(O("LVTT"), 0x30 | (1 << 17));
+    expect(apic.readReg(O("TMCCT"))).toBe(0);
+    expect(apic.timerDeadline).toBe(Infinity);
+  });
+});
+
+describe("KVM_HC_SEND_IPI (lapic.c kvm_pv_send_ipi; since Linux 4.19)", () => {
+  /** VMCALL 10 with RBX the low bitmap, RCX the high one, RDX min, RSI the ICR; RAX is the answer. */
+  const call = (era: "2015" | "today", low: number, min: number, icr: number): X86Machine => {
+    const src = `.code32\nstart:\nmovl $0x1ff, 0xfee000f0\nmov $10, %eax\nmov $${low}, %ebx\nxor %ecx, %ecx\nmov $${min}, %edx\nmov $${icr}, %esi\nvmcall\nhlt\n`;
+    const m = createX86Machine({ guest: { source: src }, settings: { stepLimit: 1000, era, apicv: false } });
+    m.run();
+    return m;
+  };
+  test("today: bit 0 of the bitmap from APIC ID 0 delivers the ICR's vector to this vCPU; RAX counts it", () => {
+    const m = call("today", 1, 0, 0x41);
+    expect(m.readRegister("eax")).toBe(1n);
+    expect(m.irq.lapic.highestIrr()).toBe(0x41);
+  });
+  test("today: a first APIC ID above the highest delivers nothing (kvm-unit-tests' PV IPI test: min 0xffffffff)", () => {
+    const m = call("today", 0xffff_ffff, 0xffff_ffff, 0);
+    expect(m.readRegister("eax")).toBe(0n);
+  });
+  test("today: an ICR with a shorthand is -KVM_EINVAL; 2015's v4.1 has no such hypercall: -KVM_ENOSYS", () => {
+    expect(call("today", 1, 0, 0x4_0041).readRegister("rax")).toBe((-22n) & ((1n << 64n) - 1n));
+    expect(call("2015", 1, 0, 0x41).readRegister("rax")).toBe((-1000n) & ((1n << 64n) - 1n));
+  });
+});

@@ -1,0 +1,49 @@
+.code32
+start:
+  mov $0x7000000, %esp
+  lgdt gdtr
+  lidt idtr
+  mov $0x11, %al                 # ICW1: edge, cascade, ICW4 follows
+  out %al, $0x20
+  mov $0x20, %al                 # ICW2: IR0 is vector 0x20
+  out %al, $0x21
+  mov $0x04, %al                 # ICW3: the slave on IR2
+  out %al, $0x21
+  mov $0x01, %al                 # ICW4: 8086 mode
+  out %al, $0x21
+  mov $0xfd, %al                 # OCW1: only IR1 unmasked
+  out %al, $0x21
+  movl $0x1ff, 0xfee000f0        # SVR: APIC software-enabled
+  movl lvt0, %eax
+  movl %eax, 0xfee00350          # LVT0: ExtINT (or masked)
+  sti
+  nop                            # the STI shadow ends here
+wait:
+  cmpl $1, count
+  jb wait
+  cli
+  hlt
+handler:
+  incl count
+  mov $0x20, %al                 # OCW2: non-specific EOI to the master
+  out %al, $0x20
+  iret
+.align 8
+gdt:
+  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+gdtr:
+  .word 4*8-1
+  .long gdt
+.align 8
+idt:
+  .rept 0x21
+  .quad 0
+  .endr
+  .word handler - 0x400000, 0x10, 0x8e00, 0x40
+idtr:
+  .word 0x22*8-1
+  .long idt
+count:
+  .long 0
+lvt0:
+  .long 0x700
