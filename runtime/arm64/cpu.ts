@@ -509,7 +509,7 @@ export class A64Cpu implements A64Env {
     }
     if (reg.minEl > el || (!isRead && reg.readOnly) || (isRead && reg.writeOnly)) this.undefinedInstruction();
     if ((reg.trap === "icc" || reg.trap === "imo") && !this.gicSysregs) this.undefinedInstruction();
-    if (el === 1 && sysregTraps(hcrEl2, reg, isRead, this.cnthctl)) this.sysTrap(enc, rt, isRead);
+    if (el === 1 && sysregTraps(hcrEl2, reg, isRead, this.cnthctl, reg.trap === "tpm" ? this.reg("MDCR_EL2") : 0n)) this.sysTrap(enc, rt, isRead);
     return reg;
   }
 

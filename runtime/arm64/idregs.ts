@@ -36,7 +36,7 @@ export const ID_FIELDS: readonly IdField[] = [
   // ID_AA64DFR0_EL1
   F("ID_AA64DFR0_EL1", "DebugVer", 0, 4, 6, "ARMv8 debug architecture (mandatory in ARMv8: cannot read absent): MDSCR_EL1, the OS lock, software step, the slots below (sysregs.ts, debug.ts)"),
   F("ID_AA64DFR0_EL1", "TraceVer", 4, 4, 0, "no trace unit system registers"),
-  F("ID_AA64DFR0_EL1", "PMUVer", 8, 4, 0, "no PMU: the PMU registers (PMCR_EL0, ...) are not modelled, so they are UNDEFINED, as today's KVM shows a VM without a vPMU (sys_regs.c pmu_visibility); a 2015 host passed its PMUv3 through with the registers RAZ/WI"),
+  F("ID_AA64DFR0_EL1", "PMUVer", 8, 4, 1, "PMUv3 (the Cortex-A57's, as KVM's vPMU shows it: kvm/pmu.ts); a 2015 host passed the same field through with the registers RAZ/WI (Linux v4.1 sys_regs.c trap_raz_wi)"),
   F("ID_AA64DFR0_EL1", "BRPs", 12, 4, 5, "6 breakpoints, as the Cortex-A57 this machine is (Cortex-A57 TRM, ID_AA64DFR0_EL1): DBGB{V,C}R0..5_EL1, address-match breakpoints (debug.ts)"),
   F("ID_AA64DFR0_EL1", "WRPs", 20, 4, 3, "4 watchpoints, as the Cortex-A57 (Cortex-A57 TRM): DBGW{V,C}R0..3_EL1 (debug.ts)"),
   F("ID_AA64DFR0_EL1", "CTX_CMPs", 28, 4, 0, "1 context-aware breakpoint, the architectural minimum (context and linked matches are not modelled: BT != 0 never matches)"),

@@ -330,10 +330,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       if (sched.left < max) max = Math.max(1, sched.left);
     }
     const n = this.execVcpu(max);
-    if (sched.count > 1) {
-      sched.charge(Math.max(1, n));
-      this.vcpus[sched.current]!.steps += n;
-    }
+    if (sched.count > 1) sched.charge(Math.max(1, n));
     return n;
   }
 
@@ -364,6 +361,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       stop = e;
     }
     this.steps += n;
+    // The vCPU's own count (SMP), before the exit below is handled (its vPMU reads it).
+    if (this.sched.count > 1) this.vcpus[this.sched.current]!.steps += n;
     this.cycles += n * GUEST_INSTRUCTION_CYCLES;
     if (stop === undefined) {
       const t = this.cpu.trap;

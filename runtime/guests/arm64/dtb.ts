@@ -70,7 +70,8 @@ export function buildDtb(root: DtNode): Uint8Array {
  * create_gic, fdt_add_timer_nodes), phandle 1 (the root's interrupt-parent): GICv2
  * "arm,cortex-a15-gic" with GICD and GICC frames, or GICv3 "arm,gic-v3" with GICD and the
  * redistributor region; the timer's four PPIs (secure 13, non-secure physical 14, virtual 11,
- * hypervisor 10), level-high, with the GICv2 CPU mask in bits 15:8 (Linux
+ * hypervisor 10), level-high, with the GICv2 CPU mask in bits 15:8, and the PMU node
+ * ("arm,armv8-pmuv3", PPI 7) (Linux
  * Documentation/devicetree/bindings/interrupt-controller/arm,gic.yaml).
  */
 function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
@@ -81,7 +82,9 @@ function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
     gic === "v2"
       ? { name: "intc@8000000", props: { compatible: "arm,cortex-a15-gic", "#interrupt-cells": [3], "interrupt-controller": new Uint8Array(0), reg: [0, 0x0800_0000, 0, 0x1_0000, 0, 0x0801_0000, 0, 0x1_0000], phandle: [1] } }
       : { name: "intc@8000000", props: { compatible: "arm,gic-v3", "#interrupt-cells": [3], "interrupt-controller": new Uint8Array(0), "#redistributor-regions": [1], reg: [0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000], phandle: [1] } };
-  return [controller, { name: "timer", props: { compatible: "arm,armv8-timer", interrupts: ppis, "always-on": new Uint8Array(0) } }];
+  // The PMU's overflow interrupt: PPI 7 (INTID 23), level-high (hw/arm/virt.c fdt_add_pmu_nodes, VIRTUAL_PMU_IRQ).
+  const pmu: DtNode = { name: "pmu", props: { compatible: "arm,armv8-pmuv3", interrupts: [GIC_PPI, 7, flags] } };
+  return [controller, { name: "timer", props: { compatible: "arm,armv8-timer", interrupts: ppis, "always-on": new Uint8Array(0) } }, pmu];
 }
 
 /**
