@@ -30,7 +30,7 @@ export const ID_FIELDS: readonly IdField[] = [
   F("ID_AA64PFR0_EL1", "EL1", 4, 4, 1, "EL1 is AArch64 only"),
   F("ID_AA64PFR0_EL1", "EL2", 8, 4, 1, "EL2 is implemented, AArch64 only (KVM's, modelled by the trap rules and kvm/)"),
   F("ID_AA64PFR0_EL1", "EL3", 12, 4, 0, "no EL3: SMC is UNDEFINED unless HCR_EL2.TSC traps it"),
-  F("ID_AA64PFR0_EL1", "FP", 16, 4, 0xf, "no floating point: no FP instructions or registers are modelled"),
+  F("ID_AA64PFR0_EL1", "FP", 16, 4, 0xf, "no floating point: no FP arithmetic is modelled (the V registers and LDP/STP of S/D/Q are, for save/restore code such as kvm-unit-tests' fpu.c, which does not read this field)"),
   F("ID_AA64PFR0_EL1", "AdvSIMD", 20, 4, 0xf, "no Advanced SIMD: no vector instructions or registers are modelled"),
   F("ID_AA64PFR0_EL1", "GIC", 24, 4, 0, "no GIC system-register interface"),
   // ID_AA64DFR0_EL1
