@@ -31,6 +31,9 @@
 // implements INST_RETIRED (Cortex-A57 TRM, PMCEID0_EL0): on KVM — and exitlab, which counts it from
 // retired instructions (runtime/arm64/kvm/pmu.ts) — introspection passes and basic-event-count
 // runs its 32-bit test (its 64-bit one SKIPs: PMUv3p5 is not the A57's).
+// pmu-chained-counters, pmu-chained-sw-incr (arm64): QEMU's pm_events[] has no CHAIN (0x1e), so both
+// SKIP "event 0x1e is not supported"; KVM always advertises CHAIN (kvm_pmu_get_pmceid: "always
+// support CHAIN") and chains the counter pair, so on KVM — and exitlab — both run and pass.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -141,7 +144,7 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
       kvm: [
         "PASS: pmu: pmu-event-introspection: Check required events are implemented",
         "SUMMARY: 1 tests",
-      ]
+      ],
     },
     "pmu-basic-event-count": {
       qemu: [
@@ -162,11 +165,37 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
         "PASS: pmu: pmu-basic-event-count: 32-bit overflows: check overflow happened on #0 only",
         "SKIP: pmu: pmu-basic-event-count: 64-bit overflows: Skip test as 64 overflows need FEAT_PMUv3p5",
         "SUMMARY: 11 tests, 1 skipped",
-      ]
-    }
+      ],
+    },
+    "pmu-chained-counters": {
+      qemu: [
+        "SKIP: pmu: pmu-chained-counters: 32-bit overflows: Skip test as event 0x1e is not supported",
+        "SUMMARY: 1 tests, 1 skipped",
+      ],
+      kvm: [
+        "PASS: pmu: pmu-chained-counters: 32-bit overflows: CHAIN counter #1 incremented",
+        "PASS: pmu: pmu-chained-counters: 32-bit overflows: overflow recorded for chained incr #1",
+        "PASS: pmu: pmu-chained-counters: 32-bit overflows: CHAIN counter #1 set to 2",
+        "PASS: pmu: pmu-chained-counters: 32-bit overflows: overflow recorded for chained incr #2",
+        "PASS: pmu: pmu-chained-counters: 32-bit overflows: CHAIN counter #1 wrapped",
+        "PASS: pmu: pmu-chained-counters: 32-bit overflows: overflow on even and odd counters",
+        "SUMMARY: 6 tests",
+      ],
+    },
+    "pmu-chained-sw-incr": {
+      qemu: [
+        "SKIP: pmu: pmu-chained-sw-incr: 32-bit overflows: Skip test as event 0x1e is not supported",
+        "SUMMARY: 1 tests, 1 skipped",
+      ],
+      kvm: [
+        "PASS: pmu: pmu-chained-sw-incr: 32-bit overflows: overflow and chain counter incremented after 100 SW_INCR/CHAIN",
+        "PASS: pmu: pmu-chained-sw-incr: 32-bit overflows: expected overflows and values after 100 SW_INCR/CHAIN",
+        "SUMMARY: 2 tests",
+      ],
+    },
   };
   for (const [name, lines] of Object.entries(PMU)) {
-    test(`${name}: QEMU TCG's PMU lacks INST_RETIRED (0x08) without -icount; KVM's vPMU has the host's`, () => {
+    test(`${name}: QEMU TCG's PMU lacks INST_RETIRED (0x08) without -icount and CHAIN (0x1e); KVM's vPMU has both`, () => {
       const { dir, e } = entry("arm64", name);
       expect(runExitlab(dir, "arm64", e).lines).toEqual(lines.kvm);
       if (requireQemu) expect(hasQemu("arm64")).toBe(true);

@@ -6,10 +6,10 @@
 // the vCPU's retired instructions or the VM's modelled cycles when a register is accessed (sync).
 //
 // Events (this model's choice, see PMU_EVENTS): SW_INCR, INST_RETIRED and CPU_CYCLES, the events
-// the model counts exactly. A real host's PMCEID0 has more (the A57's: L1 cache, bus, MEM_ACCESS
-// 0x13, ...; KVM adds CHAIN 0x1e, pmu-emul.c kvm_pmu_get_pmceid): those are left out, so a guest
-// that needs them skips, and a counter programmed with one counts nothing (a perf event KVM
-// could not create). Not modelled: the overflow interrupt (PPI 23), chaining, the P/U/NSH filters
+// the model counts exactly, and CHAIN, which KVM always adds (pmu-emul.c kvm_pmu_get_pmceid). A
+// real host's PMCEID0 has more (the A57's: L1 cache, bus, MEM_ACCESS 0x13, ...): those are left
+// out, so a guest that needs them skips, and a counter programmed with one counts nothing (a perf
+// event KVM could not create). Not modelled: the overflow interrupt (PPI 23), the P/U/NSH filters
 // beyond "P = 1 counts nothing at EL1" (guests run at EL1), EL0 access (PMUSERENR only stores).
 
 import type { SysregDef } from "../sysregs.js";
@@ -30,12 +30,15 @@ const M64 = (1n << 64n) - 1n;
 export interface PmuEvent {
   code: number;
   name: string;
-  source: "software" | "instructions" | "cycles";
+  source: "software" | "instructions" | "cycles" | "chain";
 }
 export const PMU_EVENTS: readonly PmuEvent[] = [
   { code: 0x00, name: "SW_INCR", source: "software" },
   { code: 0x08, name: "INST_RETIRED", source: "instructions" },
   { code: 0x11, name: "CPU_CYCLES", source: "cycles" },
+  // KVM always advertises CHAIN (pmu-emul.c kvm_pmu_get_pmceid): an odd counter counting it goes
+  // up each time the even counter below it overflows (Arm ARM D7.11 "Chaining counters").
+  { code: 0x1e, name: "CHAIN", source: "chain" },
 ];
 const EVENT_BY_CODE = new Map(PMU_EVENTS.map((e) => [e.code, e]));
 
@@ -109,8 +112,13 @@ export class VPmu {
     const full = i === CYCLE_IDX ? M64 : M32;
     const old = this.value.get(i) ?? 0n;
     const next = (old + n) & full;
-    if ((old & w) + n > w) this.ovs |= 1n << BigInt(i);
+    const wraps = ((old & w) + n) / (w + 1n);
     this.value.set(i, next);
+    if (wraps === 0n) return;
+    this.ovs |= 1n << BigInt(i);
+    // An even counter's overflow is the CHAIN event of the odd counter above it.
+    const odd = i + 1;
+    if (i % 2 === 0 && odd < PMU_COUNTERS && (this.evtyper[odd]! & 0x3ffn) === 0x1en && this.counting(odd)) this.add(odd, wraps);
   }
 
   private counter(i: number): bigint {
