@@ -131,7 +131,7 @@ export function memOf(e: KutEntry): number {
 
 /** What an entry's groups need of the machine that exitlab does not model yet (upstream's group names). */
 const GROUP_NEEDS: Record<string, string> = {
-  its: "GIC ITS", pmu: "PMU", mte: "MTE", pci: "PCIe",
+  its: "GIC ITS", mte: "MTE",
   smp: "SMP", vmx: "nested VMX", svm: "nested SVM", hyperv: "Hyper-V", migration: "migration",
 };
 

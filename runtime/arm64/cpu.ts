@@ -373,6 +373,18 @@ export class A64Cpu implements A64Env {
     if (s.el === 0 ? this.spAlignEl0 : this.spAlignEl1) this.takeToEl1(EC.SP_ALIGN, 0n);
   }
 
+  /**
+   * CheckFPAdvSIMDEnabled64 (Arm ARM D1.10.1; CPACR_EL1.FPEN, D17.2.30): FPEN = 0b11 traps nothing,
+   * 0b01 traps EL0, 0bx0 traps EL0 and EL1, each to EL1 with EC 0x07 (ISS 0: AArch64, COND not valid).
+   * KVM leaves CPTR_EL2 trapping to its lazy FP switch, which the host never sees as an exit
+   * (arch/arm64/kvm/hyp/include/hyp/switch.h kvm_hyp_handle_fpsimd), so no EL2 trap is modelled.
+   */
+  checkFpAccess(): void {
+    const fpen = Number((this.reg("CPACR_EL1") >> 20n) & 3n);
+    if (fpen === 3 || (fpen === 1 && this.state.el === 1)) return;
+    this.takeToEl1(EC.FP_ASIMD, 0n);
+  }
+
   // ---- debug exceptions (debug.ts) ----
 
   /** Some breakpoint is enabled (MDSCR_EL1.MDE, DBGBCR<n>.E): the engine checks every instruction, one at a time. */
@@ -497,7 +509,7 @@ export class A64Cpu implements A64Env {
     }
     if (reg.minEl > el || (!isRead && reg.readOnly) || (isRead && reg.writeOnly)) this.undefinedInstruction();
     if ((reg.trap === "icc" || reg.trap === "imo") && !this.gicSysregs) this.undefinedInstruction();
-    if (el === 1 && sysregTraps(hcrEl2, reg, isRead, this.cnthctl)) this.sysTrap(enc, rt, isRead);
+    if (el === 1 && sysregTraps(hcrEl2, reg, isRead, this.cnthctl, reg.trap === "tpm" ? this.reg("MDCR_EL2") : 0n)) this.sysTrap(enc, rt, isRead);
     return reg;
   }
 

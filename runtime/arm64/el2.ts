@@ -122,6 +122,7 @@ export function trapBitOf(group: SysregTrapGroup, isRead: boolean): string {
     case "el1pcten": return "CNTHCTL_EL2.EL1PCTEN";
     case "el1pcen": return "CNTHCTL_EL2.EL1PCEN";
     case "icc": return "ICH_HCR_EL2.En";
+    case "tpm": return "MDCR_EL2.TPM";
   }
 }
 
@@ -129,8 +130,10 @@ export function trapBitOf(group: SysregTrapGroup, isRead: boolean): string {
  * Does an MSR/MRS at EL1 trap to EL2 under `hcrEl2`? ID-register groups trap reads only (writes
  * to read-only registers are UNDEFINED before the check); TVM/TRVM split writes and reads.
  */
-export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean, cnthctl = 0): boolean {
+export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean, cnthctl = 0, mdcrEl2 = 0n): boolean {
   if (!reg.trap) return false;
+  // The PMU registers: MDCR_EL2.TPM (bit 6) traps them all, TPMCR (bit 5) PMCR_EL0 (Arm ARM D13.2 MDCR_EL2).
+  if (reg.trap === "tpm") return (mdcrEl2 & (reg.name === "PMCR_EL0" ? MDCR_TPM | MDCR_TPMCR : MDCR_TPM)) !== 0n;
   // The generic timer's rules (timer.ts TIMER_TRAPS): CNTHCTL_EL2's bit clear traps the access.
   if (reg.trap === "el1pcten" || reg.trap === "el1pcen") return (cnthctl & (1 << TIMER_TRAPS.find((t) => t.group === reg.trap)!.bit)) === 0;
   if (reg.trap === "icc") return false;
@@ -139,6 +142,10 @@ export function sysregTraps(hcrEl2: bigint, reg: SysregDef, isRead: boolean, cnt
   if (reg.trap.startsWith("tid") && !isRead) return reg.trap === "tid2" && reg.name === "CSSELR_EL1" && (hcrEl2 & hcr("TID2")) !== 0n;
   return (hcrEl2 & hcrByName(trapBitOf(reg.trap, isRead))) !== 0n;
 }
+
+/** MDCR_EL2.TPM (bit 6) and TPMCR (bit 5): Arm ARM D13.2 MDCR_EL2. */
+export const MDCR_TPM = 1n << 6n;
+export const MDCR_TPMCR = 1n << 5n;
 
 /** IMPLEMENTATION DEFINED register space (op0 = 3, CRn = 11 or 15), trapped by HCR_EL2.TIDCP. */
 export function isImpDefSysreg(e: { op0: number; crn: number }): boolean {

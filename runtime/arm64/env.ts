@@ -8,7 +8,7 @@ import type { A64State } from "./state.js";
 
 /** One memory access, described the way the data-abort syndrome needs it (Arm ARM D17.2.37). */
 export interface A64MemAccess {
-  /** Bytes per element: 1, 2, 4, 8 or 16 (Q registers are not modelled). */
+  /** Bytes per element: 1, 2, 4, 8 or 16 (SIMD&FP register loads and stores move 4, 8 or 16 as 8-byte halves). */
   size: 1 | 2 | 4 | 8 | 16;
   write: boolean;
   /** Transfer register Rt (ISS.SRT). */
@@ -81,4 +81,10 @@ export interface A64Env {
    * the access is unaligned. Store-exclusive calls it even when the monitor check fails.
    */
   checkAlignment?(va: bigint, a: A64MemAccess): boolean;
+  /**
+   * CheckFPAdvSIMDEnabled64 (Arm ARM D1.10.1, CPACR_EL1.FPEN): called by SIMD&FP instructions before
+   * anything else; raises the trap to EL1 (EC 0x07) when FPEN traps the current EL. Environments
+   * without the check (instruction emulation) omit it.
+   */
+  checkFpAccess?(): void;
 }

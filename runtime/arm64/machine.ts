@@ -24,6 +24,7 @@ import { KvmVcpu } from "./kvm/vcpu.js";
 import { handleExit } from "./kvm/handlers.js";
 import { exitCost, GUEST_INSTRUCTION_CYCLES } from "./cost.js";
 import { Pl011, PL011_BASE, PL011_SIZE } from "../devices/pl011.js";
+import { GpexEcam, GPEX_ECAM_BASE, GPEX_ECAM_SIZE } from "../devices/pci-gpex.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
@@ -74,6 +75,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   /** The vCPU `show regs`, `show exit` and `step` address (`vcpu N`). */
   selected = 0;
   readonly uart = new Pl011();
+  /** The generic PCIe host's ECAM (devices/pci-gpex.ts): the host bridge alone on bus 0. */
+  readonly pcie = new GpexEcam();
   readonly symbols: Map<string, bigint>;
   /** Where the loader put the device tree (x0 at entry): 0x44000000, or after an initrd (loader.ts). */
   readonly dtbAddress: number;
@@ -97,6 +100,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
     this.exits = new ExitStore(ARM64_EXIT_SCHEMA, options.exitCap ?? (this.settings.exitCap as number | undefined));
     this.exitCols = Object.fromEntries([...this.exits.colIndex]) as Arm64Machine["exitCols"];
     this.bus.add(PL011_BASE, PL011_SIZE, this.uart);
+    this.bus.add(GPEX_ECAM_BASE, GPEX_ECAM_SIZE, this.pcie);
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, {
       ram: { base: GUEST_RAM_BASE, size: ramSize },
       uart: { base: PL011_BASE, size: PL011_SIZE },
@@ -326,10 +330,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       if (sched.left < max) max = Math.max(1, sched.left);
     }
     const n = this.execVcpu(max);
-    if (sched.count > 1) {
-      sched.charge(Math.max(1, n));
-      this.vcpus[sched.current]!.steps += n;
-    }
+    if (sched.count > 1) sched.charge(Math.max(1, n));
     return n;
   }
 
@@ -360,6 +361,8 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
       stop = e;
     }
     this.steps += n;
+    // The vCPU's own count (SMP), before the exit below is handled (its vPMU reads it).
+    if (this.sched.count > 1) this.vcpus[this.sched.current]!.steps += n;
     this.cycles += n * GUEST_INSTRUCTION_CYCLES;
     if (stop === undefined) {
       const t = this.cpu.trap;

@@ -64,6 +64,11 @@ export class A64State {
   readonly x: bigint[] = bigView(this.r, 0, 31);
   /** SP_EL0..SP_EL3 (a view of `r`). */
   readonly sp: bigint[] = bigView(this.r, 64, 4);
+  /**
+   * The SIMD&FP registers V0..V31 (Arm ARM B1.2.1), 128 bits each: V<n> is v[2n] (bits 63..0) and
+   * v[2n + 1] (bits 127..64). Only the loads and stores that move them are modelled (no FP arithmetic).
+   */
+  readonly v = new BigUint64Array(64);
   /** PSTATE.NZCV as bits 3..0 (N=8, Z=4, C=2, V=1). */
   nzcv = 0;
   /** PSTATE.DAIF as bits 3..0 (D=8, A=4, I=2, F=1). */

@@ -20,6 +20,7 @@ export type SysregTrapGroup =
   | "el1pcten" // CNTHCTL_EL2.EL1PCTEN = 0 traps CNTPCT_EL0 (timer.ts TIMER_TRAPS)
   | "el1pcen" // CNTHCTL_EL2.EL1PCEN = 0 traps the EL1 physical timer (timer.ts TIMER_TRAPS)
   | "imo" // HCR_EL2.IMO traps writes to the GICv3 SGI generation registers
+  | "tpm" // MDCR_EL2.TPM traps the PMU registers (TPMCR PMCR_EL0 too): KVM's vPMU (kvm/pmu.ts)
   | "icc"; // a GICv3 CPU-interface register: UNDEFINED without a GICv3, redirected to ICV_* by ICH_HCR_EL2.En
 
 export interface SysregDef {
@@ -121,6 +122,27 @@ const ROWS: Row[] = [
   ["ICC_SRE_EL1", 3, 0, 12, 12, 5, 1, "icc", 0n, "System register enable: SRE 0, DFB 1, DIB 2"],
   ["ICC_IGRPEN0_EL1", 3, 0, 12, 12, 6, 1, "icc", 0n, "Group 0 interrupt enable"],
   ["ICC_IGRPEN1_EL1", 3, 0, 12, 12, 7, 1, "icc", 0n, "Group 1 interrupt enable"],
+  // The PMUv3 registers (Arm ARM D13.10 "Performance Monitors registers"; encodings there),
+  // trapped by MDCR_EL2.TPM/TPMCR and emulated by KVM's vPMU (kvm/pmu.ts; Linux sys_regs.c
+  // access_pm*). Their values live in the vPMU, not here: the reset column is unused.
+  ["PMCR_EL0", 3, 3, 9, 12, 0, 1, "tpm", 0n, "Performance monitors control: E 0, P 1, C 2, LC 6, LP 7, N 15:11, IDCODE 23:16, IMP 31:24"],
+  ["PMCNTENSET_EL0", 3, 3, 9, 12, 1, 1, "tpm", 0n, "Counter enable set: P<n> bits 30:0, C bit 31 (the cycle counter)"],
+  ["PMCNTENCLR_EL0", 3, 3, 9, 12, 2, 1, "tpm", 0n, "Counter enable clear"],
+  ["PMOVSCLR_EL0", 3, 3, 9, 12, 3, 1, "tpm", 0n, "Overflow flag status clear"],
+  ["PMSWINC_EL0", 3, 3, 9, 12, 4, 1, "w,tpm", 0n, "Software increment: counts event 0x00 (SW_INCR) on the counters written"],
+  ["PMSELR_EL0", 3, 3, 9, 12, 5, 1, "tpm", 0n, "Event counter selection for PMXEVTYPER/PMXEVCNTR (SEL 4:0)"],
+  ["PMCEID0_EL0", 3, 3, 9, 12, 6, 1, "r,tpm", 0n, "Common event identification 0: events 0x00-0x1f (bits 31:0), 0x4000-0x401f (63:32)"],
+  ["PMCEID1_EL0", 3, 3, 9, 12, 7, 1, "r,tpm", 0n, "Common event identification 1: events 0x20-0x3f, 0x4020-0x403f"],
+  ["PMCCNTR_EL0", 3, 3, 9, 13, 0, 1, "tpm", 0n, "Cycle counter (64 bits)"],
+  ["PMXEVTYPER_EL0", 3, 3, 9, 13, 1, 1, "tpm", 0n, "Selected event type: PMEVTYPER<PMSELR.SEL> (31: PMCCFILTR)"],
+  ["PMXEVCNTR_EL0", 3, 3, 9, 13, 2, 1, "tpm", 0n, "Selected event count: PMEVCNTR<PMSELR.SEL>"],
+  ["PMUSERENR_EL0", 3, 3, 9, 14, 0, 1, "tpm", 0n, "User enable: EL0 access to the PMU (EN 0, SW 1, CR 2, ER 3)"],
+  ["PMINTENSET_EL1", 3, 0, 9, 14, 1, 1, "tpm", 0n, "Overflow interrupt enable set"],
+  ["PMINTENCLR_EL1", 3, 0, 9, 14, 2, 1, "tpm", 0n, "Overflow interrupt enable clear"],
+  ["PMOVSSET_EL0", 3, 3, 9, 14, 3, 1, "tpm", 0n, "Overflow flag status set"],
+  ...Array.from({ length: 31 }, (_, n): Row => [`PMEVCNTR${n}_EL0`, 3, 3, 14, 8 + (n >> 3), n & 7, 1, "tpm", 0n, `Event counter ${n}`]),
+  ...Array.from({ length: 31 }, (_, n): Row => [`PMEVTYPER${n}_EL0`, 3, 3, 14, 12 + (n >> 3), n & 7, 1, "tpm", 0n, `Event type of counter ${n}: evtCount 15:0 (9:0 in PMUv3), filters P 31 (EL1), U 30 (EL0), NSH 27 (EL2)`]),
+  ["PMCCFILTR_EL0", 3, 3, 14, 15, 7, 1, "tpm", 0n, "Cycle counter filter: P 31, U 30, NSH 27"],
   // The ARMv8 debug registers (DebugVer 6 is mandatory, idregs.ts), op0 = 2, Arm ARM "Debug
   // registers" (encodings) and KVM's emulation of them (Linux v4.1 sys_regs.c: trap_raz_wi,
   // trap_oslsr_el1, trap_bvr/bcr/wvr/wcr). Six breakpoints and four watchpoints (BRPs = 5, WRPs = 3, the Cortex-A57's),

@@ -28,6 +28,8 @@ export function makeVcpu(m: Arm64Machine, id: number): Arm64Vcpu {
     granule: () => m.settings.granule,
     pairMmio: () => m.settings.pair_mmio,
     emit: (name, fields) => m.traceEvent(name, fields),
+    // One vCPU: the machine's retired instructions (exits happen between chunks, so nothing is in flight); SMP: this vCPU's.
+    pmu: { instructions: () => (m.sched.count > 1 ? m.vcpus[id]!.steps : m.steps), cycles: () => m.clock.now() },
     tracer: m,
     block: () => kvmVcpuBlock(m),
     timerReg: { read: (n) => m.timer.read(n), write: (n, v) => m.timer.write(n, v) },

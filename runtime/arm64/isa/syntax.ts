@@ -8,11 +8,15 @@ import { formatSysreg, parseSysreg, BARRIER_NAMES, PRFOP_NAMES, PSTATE_FIELDS } 
 
 export type SyntaxNode =
   | { t: "lit"; s: string }
-  | { t: "reg"; field: string; kind: "R" | "X" | "W" | "V"; sp: boolean }
+  | { t: "reg"; field: string; kind: "R" | "X" | "W" | "V" | FpKind; sp: boolean }
   | { t: "imm"; name: string; fmt: "x" | "d" }
   | { t: "label"; name: string }
   | { t: "enum"; kind: EnumKind; name: string }
   | { t: "opt"; nodes: SyntaxNode[] };
+
+/** SIMD&FP register operands of a fixed width: S (32), D (64), Q (128 bits); Arm ARM C1.2.5. */
+export type FpKind = "S" | "D" | "Q";
+const FP_KINDS = new Set<string>(["S", "D", "Q"]);
 
 export type EnumKind = "cond" | "shift" | "ext" | "sysreg" | "sysop" | "barrier" | "pstate" | "prfop";
 const ENUMS = new Set<string>(["cond", "shift", "ext", "sysreg", "sysop", "barrier", "pstate", "prfop"]);
@@ -33,7 +37,7 @@ function parseNodes(s: string, where: string): SyntaxNode[] {
       if (end < 0) throw new Error(`${where}: unterminated < in syntax`);
       const body = s.slice(i + 1, end);
       i = end + 1;
-      const reg = /^([RXWV])(d|n|m|t|t2|a|s)(\|sp)?$/.exec(body);
+      const reg = /^([RXWVSDQ])(d|n|m|t|t2|a|s)(\|sp)?$/.exec(body);
       if (reg) push({ t: "reg", field: "R" + reg[2], kind: reg[1] as "R", sp: !!reg[3] });
       else if (body === "label") push({ t: "label", name: "target" });
       else if (ENUMS.has(body)) push({ t: "enum", kind: body as EnumKind, name: body });
@@ -118,7 +122,7 @@ export function formatNodes(nodes: SyntaxNode[], ops: A64Ops, spec: A64Spec): st
   for (const n of nodes) {
     switch (n.t) {
       case "lit": out += n.s; break;
-      case "reg": out += regName(Number(ops[n.field] ?? 0n), regWidth(n, ops), n.sp); break;
+      case "reg": out += FP_KINDS.has(n.kind) ? n.kind.toLowerCase() + Number(ops[n.field] ?? 0n) : regName(Number(ops[n.field] ?? 0n), regWidth(n, ops), n.sp); break;
       case "imm": {
         const v = ops[n.name] ?? 0n;
         out += n.fmt === "d" ? v.toString() : hexOf(v);
@@ -217,6 +221,13 @@ export function matchNodes(nodes: SyntaxNode[], i: number, text: string, pos: nu
     case "reg": {
       const p = skipWs(text, pos);
       const m = REG_RE.exec(text.slice(p));
+      if (FP_KINDS.has(n.kind)) {
+        const f = m ? /^([bhsdqv])(\d+)$/i.exec(m[1]!) : null;
+        const k = n.kind.toLowerCase();
+        if (!f || Number(f[2]) > 31 || (f[2]!.length > 1 && f[2]![0] === "0")) return failAt(ctx, p, m ? `'${m[1]}' is not a SIMD&FP register` : "expected a register", `this operand is ${k}0-${k}31`);
+        if (f[1]!.toLowerCase() !== k) return failAt(ctx, p, `expected a ${k} register, found ${m![1]}`, `this operand is ${k}0-${k}31`);
+        return next(p + m![1]!.length, { ...ops, [n.field]: BigInt(f[2]!) });
+      }
       const r = m ? parseReg(m[1]!) : undefined;
       if (!r) return failAt(ctx, p, m ? `'${m[1]}' is not a general-purpose register` : "expected a register", "registers are x0-x30, w0-w30, sp, xzr, wzr (fp, lr, ip0, ip1)");
       if (r.sp && !n.sp) return failAt(ctx, p, `${m![1]} is not allowed here`, "this operand takes xzr/wzr for register 31, not sp");

@@ -211,6 +211,22 @@ const handleSysReg: ExitHandler = (vcpu) => {
     vcpu.skipInstruction();
     return resume(isRead ? `${name} read emulated (physical timer): ${hex(t.read(reg.name) ?? 0n)}` : `${name} = ${hex(s.readX(rt))} emulated (physical timer)`);
   }
+  if (reg?.trap === "tpm") {
+    traceSysAccess(vcpu, enc, reg.name, !isRead);
+    if (vcpu.ctx.settings.era === "2015") {
+      // Linux v4.1 had no vPMU: its sys_reg_descs sent the PMU registers to trap_raz_wi.
+      if (isRead) s.writeX(rt, 0n);
+      vcpu.skipInstruction();
+      return resume(isRead ? `read of ${name} trapped by MDCR_EL2.TPM: RAZ (trap_raz_wi)` : `write to ${name} trapped by MDCR_EL2.TPM: ignored (trap_raz_wi)`);
+    }
+    // Today's access_pm*: the vPMU (kvm/pmu.ts) emulates the register; a counter beyond PMCR_EL0.N is undefined.
+    const v = isRead ? vcpu.pmu.read(reg) : vcpu.pmu.write(reg, s.readX(rt)) ? s.readX(rt) : undefined;
+    if (v !== undefined) {
+      if (isRead) s.writeX(rt, v);
+      vcpu.skipInstruction();
+      return resume(isRead ? `${name} read emulated (vPMU): ${hex(v)}` : `${name} = ${hex(v)} emulated (vPMU)`);
+    }
+  }
   if (reg && (reg.trap === "tid1" || reg.trap === "tid2" || reg.trap === "tid3" || reg.trap === "tacr")) {
     traceSysAccess(vcpu, enc, reg.name, !isRead);
     if (isRead) s.writeX(rt, vcpu.cpu.readSysregValue(reg.name));

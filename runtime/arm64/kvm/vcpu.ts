@@ -4,6 +4,8 @@
 // kvm_toggle_cache / kvm_set_way_flush. Sources: Linux v4.1 arch/arm64/include/asm/kvm_arm.h
 // (HCR_GUEST_FLAGS), arch/arm64/kvm/reset.c, arch/arm64/kvm/inject_fault.c, arch/arm/kvm/mmu.c.
 
+import { PMU_COUNTERS, VPmu, type PmuSources } from "./pmu.js";
+import { MDCR_TPM, MDCR_TPMCR } from "../el2.js";
 import type { Arm64TracepointName } from "../tracepoints.js";
 import type { FieldValue, KvmEra } from "../../core/trace.js";
 import type { GuestMemory } from "../../core/memory.js";
@@ -63,6 +65,8 @@ export interface VcpuContext {
   timerReg?: { read(name: string): bigint | undefined; write(name: string, v: bigint): boolean };
   /** KVM's handling of a trapped ICC_SGI1R_EL1 write (vgic_v3_dispatch_sgi). */
   sgi1r?: (v: bigint) => void;
+  /** What this vCPU's vPMU counts from (kvm/pmu.ts): its retired instructions and the VM's modelled cycles. */
+  pmu: PmuSources;
   /** The PSCI calls that act on the VM's vCPUs (vcpu-state.ts): results in PSCI return codes. */
   psci?: {
     cpuOn(target: bigint, entry: bigint, contextId: bigint): { ret: bigint; text: string };
@@ -104,8 +108,12 @@ export class KvmVcpu {
     this.ctx.tracer.emitKind(this.hvcKind, fields);
   }
 
+  /** KVM's virtual PMU of this vCPU (kvm_pmu, pmu-emul.c). */
+  pmu: VPmu;
+
   constructor(readonly ctx: VcpuContext) {
     this.stage2 = new Stage2(ctx.host, ctx.granule());
+    this.pmu = new VPmu(ctx.pmu);
   }
 
   get cpu(): A64Cpu {
@@ -128,6 +136,9 @@ export class KvmVcpu {
     cpu.state.x[0] = x0;
     this.programStage2();
     cpu.setReg("HCR_EL2", resetHcr(this.ctx.settings.era));
+    // kvm_arm_setup_mdcr_el2: HPMN = the host's PMCR_EL0.N, every PMU access trapped (TPM, TPMCR).
+    cpu.setReg("MDCR_EL2", BigInt(PMU_COUNTERS) | MDCR_TPM | MDCR_TPMCR);
+    this.pmu = new VPmu(this.ctx.pmu); // kvm_pmu_vcpu_reset
     cpu.setReg("VPIDR_EL2", cpu.reg("MIDR_EL1"));
   }
 

@@ -3,6 +3,8 @@
 // Format: Devicetree Specification v0.3, chapter 5 "Flattened Devicetree (DTB) Format"
 // (magic 0xd00dfeed, version 17, FDT_BEGIN_NODE 1, FDT_END_NODE 2, FDT_PROP 3, FDT_END 9).
 
+import { GPEX_ECAM_BASE, GPEX_ECAM_SIZE, GPEX_MMIO, GPEX_MMIO_HIGH, GPEX_PIO } from "../../devices/pci-gpex.js";
+
 const FDT_MAGIC = 0xd00dfeed;
 const FDT_BEGIN_NODE = 1;
 const FDT_END_NODE = 2;
@@ -68,7 +70,8 @@ export function buildDtb(root: DtNode): Uint8Array {
  * create_gic, fdt_add_timer_nodes), phandle 1 (the root's interrupt-parent): GICv2
  * "arm,cortex-a15-gic" with GICD and GICC frames, or GICv3 "arm,gic-v3" with GICD and the
  * redistributor region; the timer's four PPIs (secure 13, non-secure physical 14, virtual 11,
- * hypervisor 10), level-high, with the GICv2 CPU mask in bits 15:8 (Linux
+ * hypervisor 10), level-high, with the GICv2 CPU mask in bits 15:8, and the PMU node
+ * ("arm,armv8-pmuv3", PPI 7) (Linux
  * Documentation/devicetree/bindings/interrupt-controller/arm,gic.yaml).
  */
 function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
@@ -79,13 +82,43 @@ function gicAndTimerNodes(gic: "v2" | "v3", cpus: number): DtNode[] {
     gic === "v2"
       ? { name: "intc@8000000", props: { compatible: "arm,cortex-a15-gic", "#interrupt-cells": [3], "interrupt-controller": new Uint8Array(0), reg: [0, 0x0800_0000, 0, 0x1_0000, 0, 0x0801_0000, 0, 0x1_0000], phandle: [1] } }
       : { name: "intc@8000000", props: { compatible: "arm,gic-v3", "#interrupt-cells": [3], "interrupt-controller": new Uint8Array(0), "#redistributor-regions": [1], reg: [0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000], phandle: [1] } };
-  return [controller, { name: "timer", props: { compatible: "arm,armv8-timer", interrupts: ppis, "always-on": new Uint8Array(0) } }];
+  // The PMU's overflow interrupt: PPI 7 (INTID 23), level-high (hw/arm/virt.c fdt_add_pmu_nodes, VIRTUAL_PMU_IRQ).
+  const pmu: DtNode = { name: "pmu", props: { compatible: "arm,armv8-pmuv3", interrupts: [GIC_PPI, 7, flags] } };
+  return [controller, { name: "timer", props: { compatible: "arm,armv8-timer", interrupts: ppis, "always-on": new Uint8Array(0) } }, pmu];
+}
+
+/**
+ * mach-virt's generic PCIe host node (hw/arm/virt.c create_pcie; binding: Linux
+ * Documentation/devicetree/bindings/pci/host-generic-pci.yaml): "pci-host-ecam-generic", the
+ * high ECAM (256 buses), and `ranges` with QEMU's three windows (I/O at 0x3eff0000, 32-bit memory
+ * at 0x10000000, 64-bit prefetchable memory at 0x80_0000_0000; PCI address cells: space code
+ * 0x01000000 I/O, 0x02000000 MEM32, 0x03000000 MEM64). QEMU's interrupt-map and msi-map are left
+ * out: no device on the bus raises INTx or MSI.
+ */
+function pcieNode(): DtNode {
+  const hi = (v: number) => Math.floor(v / 2 ** 32);
+  const lo = (v: number) => v >>> 0;
+  const range = (space: number, w: { base: number; size: number }, pciBase: number) => [space, hi(pciBase), lo(pciBase), hi(w.base), lo(w.base), hi(w.size), lo(w.size)];
+  return {
+    name: `pcie@10000000`,
+    props: {
+      compatible: "pci-host-ecam-generic",
+      device_type: "pci",
+      "#address-cells": [3],
+      "#size-cells": [2],
+      "linux,pci-domain": [0],
+      "bus-range": [0, 0xff],
+      "dma-coherent": new Uint8Array(0),
+      reg: [hi(GPEX_ECAM_BASE), lo(GPEX_ECAM_BASE), hi(GPEX_ECAM_SIZE), lo(GPEX_ECAM_SIZE)],
+      ranges: [...range(0x0100_0000, GPEX_PIO, 0), ...range(0x0200_0000, GPEX_MMIO, GPEX_MMIO.base), ...range(0x0300_0000, GPEX_MMIO_HIGH, GPEX_MMIO_HIGH.base)],
+    },
+  };
 }
 
 /**
  * The machine's tree: memory, the PL011 UART, PSCI over HVC, `cpus` CPU nodes (QEMU's
  * fdt_add_cpu_nodes: cpu@N, reg = the MPIDR affinity, N for up to 16 vCPUs; enable-method psci),
- * the GIC and timer, and chosen/stdout-path (and linux,initrd-start/end with an `initrd`: its first
+ * the GIC and timer, the generic PCIe host, and chosen/stdout-path (and linux,initrd-start/end with an `initrd`: its first
  * byte and the byte after its last).
  */
 export function machVirtDtb(ram: { base: number; size: number }, uart: { base: number; size: number }, bootargs?: string, gic: "v2" | "v3" = "v2", cpus = 1, initrd?: { start: number; end: number }): Uint8Array {
@@ -107,6 +140,7 @@ export function machVirtDtb(ram: { base: number; size: number }, uart: { base: n
         children: Array.from({ length: cpus }, (_, i) => ({ name: `cpu@${i}`, props: { device_type: "cpu", compatible: "arm,cortex-a57", reg: [i], "enable-method": "psci" } })),
       },
       ...gicAndTimerNodes(gic, cpus),
+      pcieNode(),
     ],
   });
 }

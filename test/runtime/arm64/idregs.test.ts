@@ -5,7 +5,7 @@
 // from the model's table. Sources: Arm ARM (DDI 0487) field encodings of ID_AA64PFR0_EL1,
 // ID_AA64DFR0_EL1, ID_AA64ISAR0_EL1, ID_AA64MMFR0_EL1; "Reserved encodings in the ID space"
 // (RAZ; trapped by HCR_EL2.TID3); Linux arch/arm64/kvm/sys_regs.c (ID_UNALLOCATED: RAZ;
-// pmu_visibility: PMU registers UNDEFINED without a vPMU); Linux arch/arm64/kvm/handle_exit.c
+// access_pm*: the vPMU); Linux arch/arm64/kvm/handle_exit.c
 // handle_smc (v4.1: kvm_inject_undefined; 6.4+: kvm_incr_pc, x0 = ~0 for a nonzero immediate,
 // else kvm_smccc_call_handler).
 
@@ -65,13 +65,13 @@ const sysExits = (m: Arm64Machine) => m.exits.filter((e) => e.reason === "SYS64"
 describe("feature-ID registers", () => {
   /*
    * ID_AA64PFR0_EL1: EL0/EL1/EL2 = 1 (AArch64 only), EL3 = 0 (absent), FP = AdvSIMD = 0xf (absent),
-   * GIC = 0 → 0x00ff_0111. ID_AA64DFR0_EL1: DebugVer 6 (v8), PMUVer 0 (absent), BRPs = 5, WRPs = 3 (the Cortex-A57 TRM values)
+   * GIC = 0 → 0x00ff_0111. ID_AA64DFR0_EL1: DebugVer 6 (v8), PMUVer 1 (PMUv3: KVM's vPMU, pmu.test.ts), BRPs = 5, WRPs = 3 (the Cortex-A57 TRM values)
    * (2 each, the minimum), CTX_CMPs 0 → 0x0010_1006. ID_AA64ISAR0_EL1: 0 (no AES/SHA/CRC32/LSE).
    * ID_AA64MMFR0_EL1: PARange 4 (44 bits), ASIDBits 2 (16), BigEnd 0, SNSMem 1, TGran4/64 0
    * (supported), TGran16 0 (absent) → 0x1024.
    */
   const EXPECTED: [string, bigint][] = [
-    ["ID_AA64PFR0_EL1", 0x00ff_0111n], ["ID_AA64DFR0_EL1", 0x0030_5006n], ["ID_AA64ISAR0_EL1", 0n],
+    ["ID_AA64PFR0_EL1", 0x00ff_0111n], ["ID_AA64DFR0_EL1", 0x0030_5106n], ["ID_AA64ISAR0_EL1", 0n],
     ["ID_AA64MMFR0_EL1", 0x1024n], ["ID_AA64PFR1_EL1", 0n], ["ID_AA64MMFR1_EL1", 0n],
   ];
 
@@ -87,7 +87,7 @@ describe("feature-ID registers", () => {
     for (const name of new Set(ID_FIELDS.map((f) => f.reg))) expect(idRegValue(name)).toBe(EXPECTED.find(([n]) => n === name)![1]);
   });
 
-  test("absent features are absent: FP, AdvSIMD, AES, SHA, CRC32, LSE, PMU and GIC system registers are UNDEFINED", () => {
+  test("absent features are absent: FP, AdvSIMD, AES, SHA, CRC32, LSE and GIC system registers are UNDEFINED; the PMU is there (PMUVer 1)", () => {
     const undef = [
       ".word 0x9e670020 /* fmov d0, x1 (FP) */",
       ".word 0x4ee28420 /* add v0.2d, v1.2d, v2.2d (AdvSIMD) */",
@@ -96,9 +96,6 @@ describe("feature-ID registers", () => {
       ".word 0x5e282820 /* sha256su0 v0.4s, v1.4s (SHA2) */",
       ".word 0x9ac14c00 /* crc32x w0, w0, x1 (CRC32) */",
       ".word 0xf8200041 /* ldadd x0, x1, [x2] (LSE atomics) */",
-      "mrs x3, s3_3_c9_c12_0 /* PMCR_EL0 (PMUVer 0) */",
-      "mrs x3, s3_3_c9_c13_0 /* PMCCNTR_EL0 */",
-      "msr s3_3_c9_c12_0, x3 /* PMCR_EL0 write */",
       "mrs x3, s3_0_c12_c12_5 /* ICC_SRE_EL1 (GIC 0) */",
     ];
     const body = `\tadr\tx2, log\n` + undef.map((l) => `\t${l}`).join("\n") + "\n\tmrs\tx10, id_aa64pfr0_el1\n\tmrs\tx11, id_aa64isar0_el1\n\tmrs\tx12, id_aa64dfr0_el1";
@@ -107,11 +104,11 @@ describe("feature-ID registers", () => {
       const { m, ecs } = run(body, era);
       expect(ecs, era).toEqual(undef.map(() => 0)); // EC 0: Unknown reason (UNDEFINED)
       expect(sysExits(m).filter((e) => !String(e.info.sysreg).startsWith("ID_")), `${era}: UNDEFINED at EL1, no trap`).toEqual([]);
-      // ... and the guest is told so: FP 19:16 and AdvSIMD 23:20 = 0xf, GIC 27:24 = 0; AES, SHA1, SHA2, CRC32, Atomic = 0; PMUVer 11:8 = 0.
+      // ... and the guest is told so: FP 19:16 and AdvSIMD 23:20 = 0xf, GIC 27:24 = 0; AES, SHA1, SHA2, CRC32, Atomic = 0; PMUVer 11:8 = 1 (the vPMU's registers: pmu.test.ts).
       const pfr0 = m.readRegister("x10"), isar0 = m.readRegister("x11"), dfr0 = m.readRegister("x12");
       expect([field(pfr0, 16), field(pfr0, 20), field(pfr0, 24)], era).toEqual([0xf, 0xf, 0]);
       expect([4, 8, 12, 16, 20].map((l) => field(isar0, l)), era).toEqual([0, 0, 0, 0, 0]);
-      expect(field(dfr0, 8), `${era}: PMUVer`).toBe(0);
+      expect(field(dfr0, 8), `${era}: PMUVer`).toBe(1);
     }
     // With a GICv3 the system-register interface is there and the ID register says so (GIC 27:24 = 1).
     const { m } = run("\tmrs\tx3, s3_0_c12_c12_5\n\tmrs\tx10, id_aa64pfr0_el1", "today", undefined, "v3");

@@ -5,11 +5,11 @@
 // for single general-purpose register accesses without writeback and not exclusive), and all
 // memory accesses happen before any register is written, so a fault leaves registers unchanged.
 
-import type { A64MemAccess } from "../../env.js";
+import type { A64Env, A64MemAccess } from "../../env.js";
 import { A64BuildError, type A64Fields, type A64Ops } from "../types.js";
 import { maskOf } from "../../../core/bits.js";
 import { Gen, konst64, type Val } from "../gen.js";
-import { fieldsAsOps, num, pcDiff, rSP, rX, sext, sfit, ufit, wX, type Decl } from "./common.js";
+import { fieldsAsOps, num, pcDiff, rSP, rX, sext, sfit, ufit, wSP, wX, type Decl } from "./common.js";
 import { checkExclusive, setExclusive } from "./system.js";
 
 const decls: Decl[] = [];
@@ -249,6 +249,59 @@ for (const k of PAIRS) {
       gen: pairGen(k, mode === "nt" ? "offset" : mode),
     });
   }
+}
+
+// ---- load/store pair of SIMD&FP registers (Arm ARM C4.1.88 "Load/store register pair", V = 1:
+// opc 00 S, 01 D, 10 Q). The registers move as 8-byte halves of state.v; no FP arithmetic is modelled.
+const FP_PAIRS = [{ r: "S", opc: 0, size: 4 }, { r: "D", opc: 1, size: 8 }, { r: "Q", opc: 2, size: 16 }] as const;
+for (const k of FP_PAIRS) {
+  const scale = Math.log2(k.size);
+  const modes: [PairMode, string, string][] = [["offset", "010", "[<Xn|sp>{, #<off:d>}]"], ["pre", "011", "[<Xn|sp>, #<off:d>]!"], ["post", "001", "[<Xn|sp>], #<off:d>"], ["nt", "000", "[<Xn|sp>{, #<off:d>}]"]];
+  for (const load of [false, true]) {
+    for (const [mode, bitsMode, addr] of modes) {
+      const mn = (load ? "ldp" : "stp").replace("p", mode === "nt" ? "np" : "p");
+      decls.push({
+        name: `${mn.toUpperCase()}_${k.r.toLowerCase()}_${mode}`, pattern: `${bits(k.opc, 2)} 101 1 ${bitsMode} ${load ? 1 : 0} imm7:7 Rt2:5 Rn:5 Rt:5`,
+        syntax: `${mn} <${k.r}t>, <${k.r}t2>, ${addr}`,
+        view: (f) => {
+          const o = fieldsAsOps(f);
+          const off = sext(f.imm7!, 7) << BigInt(scale);
+          o.off = off === 0n && (mode === "offset" || mode === "nt") ? undefined : off;
+          return o;
+        },
+        build: (o) => ({ imm7: sfit(o.off, 7, scale, "offset"), Rt2: num(o.Rt2), Rn: num(o.Rn), Rt: num(o.Rt) }),
+        exec: (env, f) => fpPair(env, f, k.size, load, mode),
+      });
+    }
+  }
+}
+
+/** LDP/STP/LDNP/STNP of two SIMD&FP registers of `size` bytes: all accesses first, then the register writes. */
+function fpPair(env: A64Env, f: A64Fields, size: 4 | 8 | 16, load: boolean, mode: PairMode): void {
+  env.checkFpAccess?.();
+  if (f.Rn === 31) env.checkSpAlignment?.();
+  const base = rSP(env, f.Rn!, 1);
+  const wb = (base + (sext(f.imm7!, 7) << BigInt(Math.log2(size)))) & maskOf(64);
+  const addr = mode === "post" ? base : wb;
+  const v = env.state.v;
+  const half = size === 16 ? 8 : size;
+  const acc = (rt: number): A64MemAccess => ({ size: half as 4 | 8, write: !load, rt, signed: false, sf: true, acqrel: false, syndromeValid: false, mustAlign: false });
+  // Each register as its 8-byte halves (or one 4-byte S): element addresses addr, addr + size.
+  const parts: [number, bigint, number][] = [];
+  for (const [i, rt] of [[0, f.Rt!], [1, f.Rt2!]] as const) {
+    const a = addr + BigInt(i * size);
+    parts.push([2 * rt, a, rt]);
+    if (size === 16) parts.push([2 * rt + 1, a + 8n, rt]);
+  }
+  if (load) {
+    const vals = parts.map(([, a, rt]) => env.load(a & maskOf(64), acc(rt)));
+    // Writing S or D zeroes the rest of the 128-bit register (Arm ARM V[] setter).
+    if (size !== 16) for (const rt of [f.Rt!, f.Rt2!]) v[2 * rt + 1] = 0n;
+    parts.forEach(([slot], i) => { v[slot] = vals[i]!; });
+  } else {
+    for (const [slot, a, rt] of parts) env.store(a & maskOf(64), size === 4 ? v[slot]! & 0xffffffffn : v[slot]!, acc(rt));
+  }
+  if (mode === "pre" || mode === "post") wSP(env, f.Rn!, wb, 1);
 }
 
 // ---- load-acquire / store-release / exclusives (Arm ARM C4.1.88 "Load/store exclusive")

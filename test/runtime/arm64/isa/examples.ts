@@ -23,6 +23,13 @@ for (const [mn, r] of [["stp", "w"], ["ldp", "w"], ["ldpsw", "x"], ["stp", "x"],
   pairs.push(`${mn} ${r}3, ${r}4, [x5]`, `${mn} ${r}3, ${r}4, [sp, #${-8 * s}]`, `${mn} ${r}3, ${r}4, [x5, #${s * 2}]!`, `${mn} ${r}3, ${r}4, [sp], #${-s}`);
   if (mn !== "ldpsw") pairs.push(`${mn.replace("p", "np")} ${r}3, ${r}4, [x5, #${s}]`);
 }
+// SIMD&FP pairs (S, D, Q)
+for (const [r, s] of [["s", 4], ["d", 8], ["q", 16]] as const) {
+  for (const mn of ["stp", "ldp"]) {
+    pairs.push(`${mn} ${r}3, ${r}4, [x5]`, `${mn} ${r}30, ${r}31, [sp, #${-8 * s}]`, `${mn} ${r}0, ${r}1, [x5, #${s * 2}]!`, `${mn} ${r}3, ${r}4, [sp], #${-s}`);
+    pairs.push(`${mn.replace("p", "np")} ${r}3, ${r}4, [x5, #${s}]`);
+  }
+}
 const excl: string[] = [];
 for (const [sfx, r] of [["b", "w"], ["h", "w"], ["", "w"], ["", "x"]] as const) {
   excl.push(`ldar${sfx} ${r}0, [x1]`, `stlr${sfx} ${r}0, [sp]`, `ldxr${sfx} ${r}0, [x1]`, `stxr${sfx} w2, ${r}0, [x1]`, `ldaxr${sfx} ${r}0, [x1]`, `stlxr${sfx} w2, ${r}0, [x1]`);
