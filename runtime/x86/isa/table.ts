@@ -170,6 +170,18 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("cmpxchg", "0f b0 /r", "Eb,Gb", "cmpxchg"),
   e("cmpxchg", "0f b1 /r", "Ev,Gv", "cmpxchg"),
   e("lahf", "9f", "", "lahf"),
+  // Double-precision shifts (SDM Vol. 2 SHLD, SHRD).
+  e("shld", "0f a4 /r", "Ev,Gv,Ib", "shld", "", { arg: 0 }),
+  e("shld", "0f a5 /r", "Ev,Gv,CL", "shld", "", { arg: 0 }),
+  e("shrd", "0f ac /r", "Ev,Gv,Ib", "shld", "", { arg: 1 }),
+  e("shrd", "0f ad /r", "Ev,Gv,CL", "shld", "", { arg: 1 }),
+  // BCD adjustments (SDM Vol. 2 DAA, DAS, AAA, AAS, AAM, AAD), invalid in 64-bit mode.
+  e("daa", "27", "", "daa", "i64", { arg: 0 }),
+  e("das", "2f", "", "daa", "i64", { arg: 1 }),
+  e("aaa", "37", "", "aaa", "i64", { arg: 0 }),
+  e("aas", "3f", "", "aaa", "i64", { arg: 1 }),
+  e("aam", "d4", "Ib", "aam", "i64", { arg: 0 }),
+  e("aad", "d5", "Ib", "aam", "i64", { arg: 1 }),
   e("sahf", "9e", "", "sahf"),
 
   // Data movement.
@@ -240,6 +252,10 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("pushf", "9c", "", "pushf", "d64"),
   e("popf", "9d", "", "popf", "d64"),
   e("leave", "c9", "", "leave", "d64"),
+  e("pushaw", "60", "", "pusha", "i64 o16 noasm"),
+  e("pusha", "60", "", "pusha", "i64 noasm", { osize: 32 }),
+  e("popaw", "61", "", "popa", "i64 o16 noasm"),
+  e("popa", "61", "", "popa", "i64 noasm", { osize: 32 }),
 
   // Control transfer.
   ...ccRows(),
