@@ -224,6 +224,8 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("lfence", "0f ae /5", "", "nop", "reg rm=0", { prefix: "none" }),
   e("mfence", "0f ae /6", "", "nop", "reg rm=0", { prefix: "none" }),
   e("sfence", "0f ae /7", "", "nop", "reg rm=0", { prefix: "none" }),
+  // CLFLUSH (SDM Vol. 2 CLFLUSH): NP 0F AE /7 with a memory operand.
+  e("clflush", "0f ae /7", "M", "clflush", "mem", { prefix: "none" }),
   e("endbr64", "0f 1e /7", "", "nop", "reg rm=2", { prefix: 0xf3 }),
   e("endbr32", "0f 1e /7", "", "nop", "reg rm=3", { prefix: 0xf3 }),
   e("nop", "0f 1e /r", "Ev", "nop", "noasm"),
