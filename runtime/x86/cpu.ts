@@ -27,6 +27,7 @@ import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
+import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
 
 /** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
 const NATIVE_MSRS: Record<number, string> = {
@@ -607,21 +608,41 @@ export class X86Cpu implements X86Env, FastMem {
     return (this.deps.now() + this.deps.rules.tscOffset()) & MASK64;
   }
 
+  /** DR0-DR7 by number (DR4/DR5 slots unused: they alias DR6/DR7, debug-regs.ts drTarget). */
   debugRegister(n: number): bigint {
     return this.dr[n] ?? 0n;
   }
 
+  /** Store a debug register value already checked and normalized (drWriteValue). */
   setDebugRegister(n: number, v: bigint): void {
     this.dr[n] = v;
+    this.drArmed = breakpointsEnabled(this.dr[7]!);
   }
 
-  private dr: bigint[] = [0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n, 0xffff0ff0n, 0x400n];
+  private dr: bigint[] = [...DR_RESET];
+  /** DR7 enables a breakpoint: the machine checks instruction breakpoints before each instruction (interpreter only). */
+  drArmed = false;
+
+  /**
+   * The debug register MOV DR names, after the checks the CPU makes before the access (SDM Vol. 2
+   * MOV DR): #UD for DR4/DR5 with CR4.DE, then #DB (DR6.BD, fault) while DR7.GD is set, which clears
+   * GD. A MOV-DR exit takes priority over the #UD (SDM Vol. 3 25.1.3), so callers check exiting first.
+   */
+  private drAccess(dr: number): number {
+    const n = drTarget(dr, (this.state.cr4 & CR4.DE) !== 0n);
+    if (n === "ud") this.raise(VECTOR.UD);
+    if (this.dr[7]! & DR7_GD) {
+      this.setDebugRegister(7, this.dr[7]! & ~DR7_GD);
+      throw new GuestFault(VECTOR.DB, undefined, DR6_BD);
+    }
+    return n;
+  }
 
   readDr(dr: number, gpr: number): bigint {
     if (this.deps.rules.movDrExits()) {
       throw new VmExitSignal({ reason: EXIT.DR_ACCESS, qualification: BigInt(dr | (1 << 4) | (gpr << 8)) });
     }
-    return this.dr[dr] ?? 0n;
+    return this.dr[this.drAccess(dr)]!;
   }
 
   writeDr(dr: number, value: bigint, gpr: number): void {
@@ -629,7 +650,20 @@ export class X86Cpu implements X86Env, FastMem {
       // SDM Table 27-4: bits 2:0 DR number, bit 4 direction (0 = MOV to DR), 11:8 GPR.
       throw new VmExitSignal({ reason: EXIT.DR_ACCESS, qualification: BigInt(dr | (gpr << 8)) });
     }
-    this.dr[dr] = value;
+    const n = this.drAccess(dr);
+    const v = drWriteValue(n, value);
+    if (v === "gp") this.raise(VECTOR.GP, 0);
+    this.setDebugRegister(n, v);
+  }
+
+  /** A #DB's effect on DR6 (dr6AfterDebugException), as the CPU or KVM's payload delivery applies it. */
+  debugException(payload: bigint): void {
+    this.dr[6] = dr6AfterDebugException(this.dr[6]!, payload);
+  }
+
+  /** B0-B3 of the instruction breakpoints matching the instruction at rip (0n: none), SDM 17.3.1.1. */
+  instructionBreakpoints(): bigint {
+    return breakpointMatches(this.dr, DR7_RW.EXECUTE, this.linear("cs", this.state.rip), 1);
   }
 
   rdmsr(msr: number): bigint {

@@ -215,6 +215,8 @@ const flagop: Sem = (env, insn) => {
 
 const ud: Sem = (env) => env.raise(VECTOR.UD);
 const int3: Sem = (env) => env.raise(VECTOR.BP);
+/** INT1/ICEBP: #DB with no DR6 condition bit (B0-B3 cleared on delivery). */
+const icebp: Sem = (env) => env.raise(VECTOR.DB);
 const int: Sem = (env, insn) => env.raise(Number(readOperand(env, insn, insn.operands[0]!) & 0xffn));
 
 /**
@@ -230,5 +232,5 @@ const vmx: Sem = (env, insn) => {
 
 export const SYSTEM_SEMANTICS: Record<string, Sem> = {
   movfromcr, movtocr, movfromdr, movtodr, lmsw, smsw, clts, rdmsr, wrmsr, rdtsc, rdtscp, swapgs, cpuid,
-  in: inOp, out: outOp, hlt, wbinvd, invlpg, clflush, ldt, sdt, flagop, ud, int3, int, vmx, xsetbv, xgetbv, sysseg, loadsysseg,
+  in: inOp, out: outOp, hlt, wbinvd, invlpg, clflush, ldt, sdt, flagop, ud, int3, icebp, int, vmx, xsetbv, xgetbv, sysseg, loadsysseg,
 };
