@@ -27,7 +27,7 @@ import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
-import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
+import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dataBreakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
 
 /** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
 const NATIVE_MSRS: Record<number, string> = {
@@ -439,7 +439,7 @@ export class X86Cpu implements X86Env, FastMem {
     }
     this.lastHpa = null;
     const v = this.read(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), { size: size as 1 | 2 | 4 | 8, write: false });
-    if (lin === lin && off + size <= 4096 && this.lastHpa !== null) {
+    if (lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch) {
       const pn = Math.floor(this.lastHpa / 4096);
       let arr = this.deps.memory.allocatedPage(this.lastHpa);
       if (!arr) (arr = ZERO_PAGE), this.zeroPages.add(pn); // RAM never written: zeros until a write allocates it
@@ -470,7 +470,7 @@ export class X86Cpu implements X86Env, FastMem {
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
     this.lastHpa = null;
     this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
-    const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
+    const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
       if (!this.code.has(pn)) {
@@ -486,11 +486,16 @@ export class X86Cpu implements X86Env, FastMem {
   // ---- X86Env ----
 
   read(seg: X86Seg, offset: bigint, a: X86MemAccess): bigint {
-    return this.accessLinear(this.linear(seg, offset), a.size, a.fetch ? "fetch" : "read");
+    const lin = this.linear(seg, offset);
+    const v = this.accessLinear(lin, a.size, a.fetch ? "fetch" : "read");
+    if (this.dataWatch && !a.fetch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.READ_WRITE, lin, a.size);
+    return v;
   }
 
   write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void {
-    this.accessLinear(this.linear(seg, offset), a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n));
+    const lin = this.linear(seg, offset);
+    this.accessLinear(lin, a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n));
+    if (this.dataWatch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.WRITE, lin, a.size);
   }
 
   /** Read at a linear address (descriptor tables, IDT). */
@@ -617,7 +622,18 @@ export class X86Cpu implements X86Env, FastMem {
   setDebugRegister(n: number, v: bigint): void {
     this.dr[n] = v;
     this.drArmed = breakpointsEnabled(this.dr[7]!);
+    const watch = dataBreakpointsEnabled(this.dr[7]!);
+    // Data breakpoints: every data access takes the checked path (read/write), the fast caches stay empty.
+    if (watch && !this.dataWatch) this.invalidateData();
+    this.dataWatch = watch;
   }
+
+  /** DR7 enables a data breakpoint: read()/write() collect matches in dataHits and rd/wr keep no cache. */
+  dataWatch = false;
+  /** B0-B3 of the data breakpoints the current instruction's accesses matched (SDM 17.3.1.2). */
+  dataHits = 0n;
+  /** Data breakpoint matches of a MOV SS / POP SS, held until the next instruction (SDM 6.8.3). */
+  heldDebug = 0n;
 
   private dr: bigint[] = [...DR_RESET];
   /** DR7 enables a breakpoint: the machine checks instruction breakpoints before each instruction (interpreter only). */

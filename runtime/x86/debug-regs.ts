@@ -56,6 +56,16 @@ export function breakpointsEnabled(dr7: bigint): boolean {
   return (dr7 & 0xffn) !== 0n;
 }
 
+/** Whether DR7 enables a data breakpoint (R/W 01 or 11), SDM 17.2.4. */
+export function dataBreakpointsEnabled(dr7: bigint): boolean {
+  for (let i = 0; i < 4; i++) {
+    if (((dr7 >> BigInt(2 * i)) & 3n) === 0n) continue;
+    const rw = Number((dr7 >> BigInt(16 + 4 * i)) & 3n);
+    if (rw === DR7_RW.WRITE || rw === DR7_RW.READ_WRITE) return true;
+  }
+  return false;
+}
+
 /**
  * The B0-B3 bits of the breakpoints DR7 enables whose condition `kind` (DR7_RW: EXECUTE for an
  * instruction fetch at `linear`, WRITE for a data write, READ_WRITE for a read) matches the access

@@ -22,6 +22,7 @@ export const DEBUG_RFLAGS = RFLAGS_TF | RFLAGS_RF;
  * instruction breakpoint at rip and RFLAGS.RF is clear (SDM 17.3.1.1). Throws the GuestFault.
  */
 export function instructionBreakpoint(cpu: X86Cpu): void {
+  cpu.dataHits = 0n;
   if (!cpu.drArmed || (cpu.state.fl & RFLAGS_RF) !== 0) return;
   const hits = cpu.instructionBreakpoints();
   if (hits !== 0n) throw new GuestFault(VECTOR.DB, undefined, hits);
@@ -41,8 +42,25 @@ function loadsSs(insn: X86Insn): boolean {
 export function afterDebugStep(cpu: X86Cpu, insn: X86Insn, atStart: number): void {
   const s = cpu.state;
   if (atStart & RFLAGS_RF && insn.spec.sem !== "iret") s.fl &= ~RFLAGS_RF;
-  if (atStart & RFLAGS_TF && !loadsSs(insn)) {
-    cpu.insn = null;
-    throw new GuestFault(VECTOR.DB, undefined, DR6_BS);
+  // Data breakpoints hit by the instruction's accesses trap after it (SDM 17.3.1.2), with BS if TF was
+  // set too; after MOV SS / POP SS the data breakpoint waits for the next instruction (SDM 6.8.3).
+  if (loadsSs(insn)) {
+    cpu.heldDebug = cpu.dataHits;
+    cpu.dataHits = 0n;
+    return;
   }
+  const payload = cpu.dataHits | cpu.heldDebug | (atStart & RFLAGS_TF ? DR6_BS : 0n);
+  cpu.dataHits = 0n;
+  cpu.heldDebug = 0n;
+  if (payload !== 0n) {
+    cpu.insn = null;
+    throw new GuestFault(VECTOR.DB, undefined, payload);
+  }
+}
+
+/** The #DB conditions MOV SS held back, now due (and forgotten): 0n if none. */
+export function takeHeldDebug(cpu: X86Cpu): bigint {
+  const held = cpu.heldDebug;
+  cpu.heldDebug = 0n;
+  return held;
 }

@@ -50,7 +50,8 @@ import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type 
 import { IoApic, IOAPIC_BASE, IOAPIC_PINS } from "./apic/ioapic.js";
 import { KvmPic, PIC_NUM_PINS } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
-import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint } from "./debug-step.js";
+import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
+import { VECTOR } from "./vectors.js";
 
 export const GUEST_RAM_BASE = 0;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
@@ -496,7 +497,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
       // Single-stepping (TF), RF or DR7 breakpoints: checked only while one of them is on (debug-step.ts).
       const debugFlags = s.fl & DEBUG_RFLAGS;
-      if (debugFlags !== 0 || cpu.drArmed) instructionBreakpoint(cpu);
+      const debugging = debugFlags !== 0 || cpu.drArmed;
+      if (debugging) instructionBreakpoint(cpu);
       // CPUID exits unconditionally (SDM Vol. 3 25.1.2): the hot exit, taken without an exception.
       if (insn.spec.sem === "cpuid") return this.vmExit(CPUID_EXIT);
       const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
@@ -514,7 +516,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
-      if (debugFlags !== 0) afterDebugStep(cpu, insn, debugFlags);
+      if (debugging) afterDebugStep(cpu, insn, debugFlags);
     } catch (e) {
       // Iterations of a REP string instruction that completed before the faulting one retired.
       if (cpu.repDone > 0) (this.steps += cpu.repDone), (this.cycles += cpu.repDone * GUEST_INSTRUCTION_CYCLES), (cpu.repDone = 0);
@@ -658,7 +660,12 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         const sem = cpu.insn?.spec.sem;
         // INT1/ICEBP is a privileged software exception (SDM Vol. 3 Table 24-17), a trap like them.
         const type = sem === "int" ? INTR_TYPE.SW_INTERRUPT : sem === "int3" || sem === "into" ? INTR_TYPE.SW_EXCEPTION : sem === "icebp" ? INTR_TYPE.PRIV_SW_EXCEPTION : INTR_TYPE.HW_EXCEPTION;
-        cpu.deliver(e.vector, e.errorCode, false, e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
+        // A data breakpoint MOV SS held back (debug-step.ts) goes with a #DB (not INT 1), else it is a #DB
+        // at the handler's first instruction.
+        const held = takeHeldDebug(cpu);
+        const merge = e.vector === VECTOR.DB && type !== INTR_TYPE.SW_INTERRUPT;
+        cpu.deliver(e.vector, e.errorCode, false, merge ? (e.address ?? 0n) | held : e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
+        if (held !== 0n && !merge) cpu.deliver(VECTOR.DB, undefined, false, held);
       } catch (e2) {
         if (e2 instanceof VmExitSignal) this.vmExit(e2.info);
         else this.internalError(e2);
