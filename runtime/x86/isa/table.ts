@@ -283,7 +283,7 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("jrcxz", "e3", "Jb", "jrcxz", "", { aliases: ["jecxz", "jcxz"] }),
   e("int3", "cc", "", "int3"),
   // INT1/ICEBP (SDM Vol. 2 INTn/INTO/INT3/INT1): a #DB trap that sets no DR6 condition bit.
-  e("int1", "f1", "", "icebp", "", { aliases: ["icebp"] }),
+  e("int1", "f1", "", "icebp"),
   e("int", "cd", "Ib", "int"),
   e("ud2", "0f 0b", "", "ud"),
 
