@@ -460,7 +460,10 @@ export class KvmVcpu {
    * skip_emulated_instruction only moved RIP, so a single-stepped CPUID or port access was missed.
    */
   private singleStepAfterSkip(): void {
-    if (this.ctx.settings.era === "2015" || (this.state.rflags & (1n << 8n)) === 0n) return;
+    if (this.ctx.settings.era === "2015") return;
+    // TF without materializing the lazy arithmetic flags (the register file's `fl` holds TF eagerly).
+    const fl = (this.state as { fl?: number }).fl;
+    if (fl !== undefined ? (fl & 0x100) === 0 : (this.state.rflags & 0x100n) === 0n) return;
     this.queueException(VECTOR.DB, undefined, DR6_BS);
   }
 
