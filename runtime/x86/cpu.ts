@@ -28,6 +28,7 @@ import { MASK64 } from "../core/bits.js";
 import { encodeBits32 } from "../core/bitfields.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
+import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dataBreakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
 
 /** MSRs the CPU implements natively when the MSR bitmap lets the guest at them. */
 const NATIVE_MSRS: Record<number, string> = {
@@ -446,7 +447,7 @@ export class X86Cpu implements X86Env, FastMem {
     }
     this.lastHpa = null;
     const v = this.read(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), { size: size as 1 | 2 | 4 | 8, write: false });
-    if (lin === lin && off + size <= 4096 && this.lastHpa !== null) {
+    if (lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch) {
       const pn = Math.floor(this.lastHpa / 4096);
       let arr = this.deps.memory.allocatedPage(this.lastHpa);
       if (!arr) (arr = ZERO_PAGE), this.zeroPages.add(pn); // RAM never written: zeros until a write allocates it
@@ -477,7 +478,7 @@ export class X86Cpu implements X86Env, FastMem {
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
     this.lastHpa = null;
     this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
-    const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
+    const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
       if (!this.code.has(pn)) {
@@ -493,11 +494,16 @@ export class X86Cpu implements X86Env, FastMem {
   // ---- X86Env ----
 
   read(seg: X86Seg, offset: bigint, a: X86MemAccess): bigint {
-    return this.accessLinear(this.linear(seg, offset), a.size, a.fetch ? "fetch" : "read");
+    const lin = this.linear(seg, offset);
+    const v = this.accessLinear(lin, a.size, a.fetch ? "fetch" : "read");
+    if (this.dataWatch && !a.fetch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.READ_WRITE, lin, a.size);
+    return v;
   }
 
   write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void {
-    this.accessLinear(this.linear(seg, offset), a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n));
+    const lin = this.linear(seg, offset);
+    this.accessLinear(lin, a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n));
+    if (this.dataWatch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.WRITE, lin, a.size);
   }
 
   /** Read at a linear address (descriptor tables, IDT). */
@@ -615,21 +621,52 @@ export class X86Cpu implements X86Env, FastMem {
     return (this.deps.now() + this.deps.rules.tscOffset()) & MASK64;
   }
 
+  /** DR0-DR7 by number (DR4/DR5 slots unused: they alias DR6/DR7, debug-regs.ts drTarget). */
   debugRegister(n: number): bigint {
     return this.dr[n] ?? 0n;
   }
 
+  /** Store a debug register value already checked and normalized (drWriteValue). */
   setDebugRegister(n: number, v: bigint): void {
     this.dr[n] = v;
+    this.drArmed = breakpointsEnabled(this.dr[7]!);
+    const watch = dataBreakpointsEnabled(this.dr[7]!);
+    // Data breakpoints: every data access takes the checked path (read/write), the fast caches stay empty.
+    if (watch && !this.dataWatch) this.invalidateData();
+    this.dataWatch = watch;
   }
 
-  private dr: bigint[] = [0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n, 0xffff0ff0n, 0x400n];
+  /** DR7 enables a data breakpoint: read()/write() collect matches in dataHits and rd/wr keep no cache. */
+  dataWatch = false;
+  /** B0-B3 of the data breakpoints the current instruction's accesses matched (SDM 17.3.1.2). */
+  dataHits = 0n;
+  /** Data breakpoint matches of a MOV SS / POP SS, held until the next instruction (SDM 6.8.3). */
+  heldDebug = 0n;
+
+  private dr: bigint[] = [...DR_RESET];
+  /** DR7 enables a breakpoint: the machine checks instruction breakpoints before each instruction (interpreter only). */
+  drArmed = false;
+
+  /**
+   * The debug register MOV DR names, after the checks the CPU makes before the access (SDM Vol. 2
+   * MOV DR): #UD for DR4/DR5 with CR4.DE, then #DB (DR6.BD, fault) while DR7.GD is set, which clears
+   * GD. A MOV-DR exit takes priority over the #UD (SDM Vol. 3 25.1.3), so callers check exiting first.
+   */
+  private drAccess(dr: number): number {
+    const n = drTarget(dr, (this.state.cr4 & CR4.DE) !== 0n);
+    if (n === "ud") this.raise(VECTOR.UD);
+    if (this.dr[7]! & DR7_GD) {
+      this.setDebugRegister(7, this.dr[7]! & ~DR7_GD);
+      throw new GuestFault(VECTOR.DB, undefined, DR6_BD);
+    }
+    return n;
+  }
 
   readDr(dr: number, gpr: number): bigint {
     if (this.deps.rules.movDrExits()) {
       throw new VmExitSignal({ reason: EXIT.DR_ACCESS, qualification: BigInt(dr | (1 << 4) | (gpr << 8)) });
     }
-    return this.dr[dr] ?? 0n;
+    return this.dr[this.drAccess(dr)]!;
   }
 
   writeDr(dr: number, value: bigint, gpr: number): void {
@@ -637,7 +674,20 @@ export class X86Cpu implements X86Env, FastMem {
       // SDM Table 27-4: bits 2:0 DR number, bit 4 direction (0 = MOV to DR), 11:8 GPR.
       throw new VmExitSignal({ reason: EXIT.DR_ACCESS, qualification: BigInt(dr | (gpr << 8)) });
     }
-    this.dr[dr] = value;
+    const n = this.drAccess(dr);
+    const v = drWriteValue(n, value);
+    if (v === "gp") this.raise(VECTOR.GP, 0);
+    this.setDebugRegister(n, v);
+  }
+
+  /** A #DB's effect on DR6 (dr6AfterDebugException), as the CPU or KVM's payload delivery applies it. */
+  debugException(payload: bigint): void {
+    this.dr[6] = dr6AfterDebugException(this.dr[6]!, payload);
+  }
+
+  /** B0-B3 of the instruction breakpoints matching the instruction at rip (0n: none), SDM 17.3.1.1. */
+  instructionBreakpoints(): bigint {
+    return breakpointMatches(this.dr, DR7_RW.EXECUTE, this.linear("cs", this.state.rip), 1);
   }
 
   rdmsr(msr: number): bigint {

@@ -5,6 +5,8 @@
 
 import type { X86Seg, X86MemAccess, X86State, X86SystemSegment } from "./env.js";
 import { EFER, GuestFault, RFLAGS_IF, VmExitSignal, type ExitInfo } from "./state.js";
+
+const RFLAGS_TF = 1n << 8n, RFLAGS_NT = 1n << 14n, RFLAGS_RF = 1n << 16n, RFLAGS_VM = 1n << 17n;
 import { INTR_INFO, INTR_TYPE, encodeQual } from "./vmx/qualification.js";
 import { EXIT } from "./vmx/reasons.js";
 import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
@@ -21,6 +23,8 @@ export interface DeliveryCpu {
   loadSegment(seg: X86Seg, selector: number): void;
   systemSegment(which: "ldtr" | "tr"): X86SystemSegment;
   raise(vector: number, errorCode?: number): never;
+  /** A #DB's DR6 bits (the CPU applies them on delivery, SDM Vol. 3 17.2.3). */
+  debugException(payload: bigint): void;
 }
 
 /**
@@ -50,10 +54,12 @@ export function deliverEvent(
   const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
   // The exception bitmap covers exceptions (hardware and INT3/INTO), not INT n (SDM 25.2).
   if (!injected && type !== INTR_TYPE.SW_INTERRUPT && cpu.exceptionExits(vector, code)) {
-    const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI, qualification: vector === VECTOR.PF ? (address ?? 0n) : 0n, intrInfo, intrError: code };
+    // #PF: the linear address; #DB: the DR6 bits of the debug exception (SDM Vol. 3 Table 27-1).
+    const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI, qualification: vector === VECTOR.PF || vector === VECTOR.DB ? (address ?? 0n) : 0n, intrInfo, intrError: code };
     throw new VmExitSignal(info);
   }
   if (vector === VECTOR.PF && address !== undefined) cpu.state.cr2 = address;
+  if (vector === VECTOR.DB) cpu.debugException(address ?? 0n);
   try {
     pushFrame(cpu, vector, code, returnRip ?? cpu.state.rip);
   } catch (e) {
@@ -90,23 +96,44 @@ function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, r
   if (long) target |= (hi & 0xffff_ffffn) << 32n;
   const selector = Number((lo >> 16n) & 0xffffn);
   const w = long ? 8 : 4;
-  const frame: bigint[] = long
+  // A handler more privileged than the interrupted code runs on the stack the TSS names for its
+  // privilege level (SDM Vol. 3 6.12.1.1, 6.14.4): RSP0-2 at 4 + 8 × DPL in the 64-bit TSS (SS
+  // becomes a null selector with RPL = the new CPL), SS0:ESP0-style pairs at 4 + 8 × DPL in a 32-bit TSS.
+  const oldCpl = s.seg.cs.selector & 3;
+  const newCpl = selector & 3;
+  const switchStack = newCpl < oldCpl;
+  const pushOldStack = long || switchStack;
+  const frame: bigint[] = pushOldStack
     ? [BigInt(s.seg.ss.selector), s.gpr[4]!, s.rflags, BigInt(s.seg.cs.selector), returnRip]
     : [s.rflags, BigInt(s.seg.cs.selector), returnRip];
   if (code !== undefined) frame.push(BigInt(code));
   let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
+  let newSs: number | undefined;
+  if (switchStack) {
+    const tss = cpu.systemSegment("tr").base;
+    if (long) {
+      sp = cpu.readLinear(tss + BigInt(4 + 8 * newCpl), 8) & ~0xfn;
+      newSs = newCpl;
+    } else {
+      sp = cpu.readLinear(tss + BigInt(4 + 8 * newCpl), 4);
+      newSs = Number(cpu.readLinear(tss + BigInt(8 + 8 * newCpl), 2));
+    }
+  }
   // IA-32e interrupt stack table (SDM Vol. 3 6.14.5): a gate's IST field (bits 34:32) switches to
   // the 64-bit TSS's IST n (offset 0x24 + 8 × (n - 1)), aligned to 16 bytes.
   const ist = long ? Number((lo >> 32n) & 7n) : 0;
   if (ist !== 0) sp = cpu.readLinear(cpu.systemSegment("tr").base + BigInt(0x24 + 8 * (ist - 1)), 8) & ~0xfn;
+  if (newSs !== undefined && !long) cpu.loadSegment("ss", newSs);
   for (const v of frame) {
     sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
     cpu.write("ss", sp, v, { size: w as 4 | 8, write: true });
   }
   cpu.loadSegment("cs", selector);
+  if (newSs !== undefined && long) cpu.loadSegment("ss", newSs);
   s.gpr[4] = sp;
   s.rip = target;
-  if (type === 0xe) s.rflags &= ~RFLAGS_IF;
+  // Through an interrupt or trap gate the processor clears TF, VM, RF and NT; an interrupt gate also IF (SDM Vol. 3 6.12.1.3).
+  s.rflags &= ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM | (type === 0xe ? RFLAGS_IF : 0n));
 }
 
 /**

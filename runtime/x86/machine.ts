@@ -51,6 +51,8 @@ import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type 
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
+import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
+import { VECTOR } from "./vectors.js";
 
 export const GUEST_RAM_BASE = 0;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
@@ -495,6 +497,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       const insn = cpu.fetchInsn();
       cpu.insn = insn;
       s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
+      // Single-stepping (TF), RF or DR7 breakpoints: checked only while one of them is on (debug-step.ts).
+      const debugFlags = s.fl & DEBUG_RFLAGS;
+      const debugging = debugFlags !== 0 || cpu.drArmed;
+      if (debugging) instructionBreakpoint(cpu);
       // CPUID exits unconditionally (SDM Vol. 3 25.1.2): the hot exit, taken without an exception.
       if (insn.spec.sem === "cpuid") return this.vmExit(CPUID_EXIT);
       if ((insn.spec.sem === "in" || insn.spec.sem === "out") && !insn.prefixes.lock) {
@@ -516,6 +522,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
+      if (debugging) afterDebugStep(cpu, insn, debugFlags);
     } catch (e) {
       // Iterations of a REP string instruction that completed before the faulting one retired.
       if (cpu.repDone > 0) (this.steps += cpu.repDone), (this.cycles += cpu.repDone * GUEST_INSTRUCTION_CYCLES), (cpu.repDone = 0);
@@ -597,11 +604,14 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       } else if (toEvent < room) room = Math.ceil(toEvent);
       this.syncFetch();
       let block: Block | null = null;
-      if (prev !== null && prev.epoch === cpu.epoch) {
+      // Single-stepping, RF or DR7 breakpoints: the interpreter, which checks them per instruction.
+      const debugOn = (s.fl & DEBUG_RFLAGS) !== 0 || cpu.drArmed;
+      if (debugOn) prev = null;
+      else if (prev !== null && prev.epoch === cpu.epoch) {
         if (s.pc === prev.s0pc) block = prev.s0;
         else if (s.pc === prev.s1pc) block = prev.s1;
       }
-      if (block === null) {
+      if (block === null && !debugOn) {
         try {
           block = cpu.blockAt();
         } catch {
@@ -654,8 +664,14 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       try {
         // INT n / INT3 / INTO are traps: the frame returns to the next instruction.
         const sem = cpu.insn?.spec.sem;
-        const type = sem === "int" ? INTR_TYPE.SW_INTERRUPT : sem === "int3" || sem === "into" ? INTR_TYPE.SW_EXCEPTION : INTR_TYPE.HW_EXCEPTION;
-        cpu.deliver(e.vector, e.errorCode, false, e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
+        // INT1/ICEBP is a privileged software exception (SDM Vol. 3 Table 24-17), a trap like them.
+        const type = sem === "int" ? INTR_TYPE.SW_INTERRUPT : sem === "int3" || sem === "into" ? INTR_TYPE.SW_EXCEPTION : sem === "icebp" ? INTR_TYPE.PRIV_SW_EXCEPTION : INTR_TYPE.HW_EXCEPTION;
+        // A data breakpoint MOV SS held back (debug-step.ts) goes with a #DB (not INT 1), else it is a #DB
+        // at the handler's first instruction.
+        const held = takeHeldDebug(cpu);
+        const merge = e.vector === VECTOR.DB && type !== INTR_TYPE.SW_INTERRUPT;
+        cpu.deliver(e.vector, e.errorCode, false, merge ? (e.address ?? 0n) | held : e.address, type, type === INTR_TYPE.HW_EXCEPTION ? undefined : s.nextRip);
+        if (held !== 0n && !merge) cpu.deliver(VECTOR.DB, undefined, false, held);
       } catch (e2) {
         if (e2 instanceof VmExitSignal) this.vmExit(e2.info);
         else this.internalError(e2);

@@ -170,6 +170,18 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("cmpxchg", "0f b0 /r", "Eb,Gb", "cmpxchg"),
   e("cmpxchg", "0f b1 /r", "Ev,Gv", "cmpxchg"),
   e("lahf", "9f", "", "lahf"),
+  // Double-precision shifts (SDM Vol. 2 SHLD, SHRD).
+  e("shld", "0f a4 /r", "Ev,Gv,Ib", "shld", "", { arg: 0 }),
+  e("shld", "0f a5 /r", "Ev,Gv,CL", "shld", "", { arg: 0 }),
+  e("shrd", "0f ac /r", "Ev,Gv,Ib", "shld", "", { arg: 1 }),
+  e("shrd", "0f ad /r", "Ev,Gv,CL", "shld", "", { arg: 1 }),
+  // BCD adjustments (SDM Vol. 2 DAA, DAS, AAA, AAS, AAM, AAD), invalid in 64-bit mode.
+  e("daa", "27", "", "daa", "i64", { arg: 0 }),
+  e("das", "2f", "", "daa", "i64", { arg: 1 }),
+  e("aaa", "37", "", "aaa", "i64", { arg: 0 }),
+  e("aas", "3f", "", "aaa", "i64", { arg: 1 }),
+  e("aam", "d4", "Ib", "aam", "i64", { arg: 0 }),
+  e("aad", "d5", "Ib", "aam", "i64", { arg: 1 }),
   e("sahf", "9e", "", "sahf"),
 
   // Data movement.
@@ -212,6 +224,8 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("lfence", "0f ae /5", "", "nop", "reg rm=0", { prefix: "none" }),
   e("mfence", "0f ae /6", "", "nop", "reg rm=0", { prefix: "none" }),
   e("sfence", "0f ae /7", "", "nop", "reg rm=0", { prefix: "none" }),
+  // CLFLUSH (SDM Vol. 2 CLFLUSH): NP 0F AE /7 with a memory operand.
+  e("clflush", "0f ae /7", "M", "clflush", "mem", { prefix: "none" }),
   e("endbr64", "0f 1e /7", "", "nop", "reg rm=2", { prefix: 0xf3 }),
   e("endbr32", "0f 1e /7", "", "nop", "reg rm=3", { prefix: 0xf3 }),
   e("nop", "0f 1e /r", "Ev", "nop", "noasm"),
@@ -240,6 +254,10 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("pushf", "9c", "", "pushf", "d64"),
   e("popf", "9d", "", "popf", "d64"),
   e("leave", "c9", "", "leave", "d64"),
+  e("pushaw", "60", "", "pusha", "i64 o16 noasm"),
+  e("pusha", "60", "", "pusha", "i64 noasm", { osize: 32 }),
+  e("popaw", "61", "", "popa", "i64 o16 noasm"),
+  e("popa", "61", "", "popa", "i64 noasm", { osize: 32 }),
 
   // Control transfer.
   ...ccRows(),
@@ -264,6 +282,8 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("loop", "e2", "Jb", "loop", "", { arg: 2 }),
   e("jrcxz", "e3", "Jb", "jrcxz", "", { aliases: ["jecxz", "jcxz"] }),
   e("int3", "cc", "", "int3"),
+  // INT1/ICEBP (SDM Vol. 2 INTn/INTO/INT3/INT1): a #DB trap that sets no DR6 condition bit.
+  e("int1", "f1", "", "icebp"),
   e("int", "cd", "Ib", "int"),
   e("ud2", "0f 0b", "", "ud"),
 

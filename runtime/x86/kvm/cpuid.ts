@@ -103,6 +103,11 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("FSGSBASE", 7, "ebx", 0, insn(0xf3, 0x48, 0x0f, 0xae, 0xc0)), // rdfsbase %rax
   F("SMEP", 7, "ebx", 7, absent("supervisor-mode execution prevention is not in paging.ts")),
   F("SMAP", 7, "ebx", 20, absent("supervisor-mode access prevention is not in paging.ts")),
+  // Not on Haswell (the modelled CPU): CLFLUSHOPT and CLWB came with Skylake, PCOMMIT never shipped
+  // (Intel withdrew it; Linux dropped KVM's support, "KVM: x86: remove support for PCOMMIT", v4.9).
+  F("PCOMMIT", 7, "ebx", 22, absent("the modelled CPU (Haswell) has no PCOMMIT")),
+  F("CLFLUSHOPT", 7, "ebx", 23, absent("the modelled CPU (Haswell) has no CLFLUSHOPT (Skylake and later)")),
+  F("CLWB", 7, "ebx", 24, absent("the modelled CPU (Haswell) has no CLWB (Skylake-SP and later)")),
   // Leaf 0x80000001.
   F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
   F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt
@@ -147,8 +152,9 @@ function identity(): Map<number, CpuidEntry> {
   return new Map<number, CpuidEntry>([
     // EAX of leaf 0 (highest basic leaf) is filled in below.
     [0x0, { eax: 0, ebx: str4("Genu"), edx: str4("ineI"), ecx: str4("ntel") }],
-    // Family 6 model 0x3c stepping 3 (Haswell); EBX: one logical processor, APIC ID 0.
-    [0x1, { eax: 0x306c3, ebx: 0x0001_0000, ecx: 0, edx: 0 }],
+    // Family 6 model 0x3c stepping 3 (Haswell); EBX: one logical processor, APIC ID 0, and
+    // bits 15:8 the CLFLUSH line size in 8-byte units (8: 64 bytes), valid with CPUID.1:EDX.CLFSH.
+    [0x1, { eax: 0x306c3, ebx: 0x0001_0800, ecx: 0, edx: 0 }],
     [0x7, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
     [0x4000_0000, { eax: 0x4000_0001, ebx: str4("KVMK"), ecx: str4("VMKV"), edx: str4("M\0\0\0") }],
     [0x4000_0001, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],

@@ -5,7 +5,8 @@
 
 import type { HandleResult } from "../../core/machine.js";
 import type { KvmEra } from "../../core/trace.js";
-import { CR0, EFER, MSR_EFER } from "../state.js";
+import { CR0, CR4, EFER, MSR_EFER } from "../state.js";
+import { DR6_BD, DR7_GD, drTarget, drWriteValue } from "../debug-regs.js";
 import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_INFO, INTR_TYPE, IO_QUAL, decodeQual } from "../vmx/qualification.js";
 import { EXIT, exitReason } from "../vmx/reasons.js";
 import { EPT_RWX } from "../vmx/ept.js";
@@ -315,8 +316,12 @@ const handleException: ExitHandler = (vcpu) => {
     return resume("#UD intercepted: KVM's emulator decoded the instruction (EMULTYPE_TRAP_UD), does not emulate it, and re-injects #UD");
   }
   // A software exception (INT3/INTO) is re-injected past the instruction (event_exit_inst_len).
-  if (info.type === INTR_TYPE.SW_EXCEPTION) vcpu.skipInstruction();
-  vcpu.queueException(vector, code, vector === VECTOR.PF ? qual(vcpu) : undefined);
+  // ICEBP (a privileged software exception) is skipped the same way, by vmx's skip_emulated_instruction,
+  // which does not single-step (today's handle_exception: is_icebp).
+  if (info.type === INTR_TYPE.SW_EXCEPTION || info.type === INTR_TYPE.PRIV_SW_EXCEPTION) vcpu.skipInstruction(false);
+  // #DB: the exit qualification holds the DR6 bits (SDM Vol. 3 Table 27-1); KVM hands them back as
+  // the exception's payload for DR6 (v4.1 sets vcpu->arch.dr6 from it, today kvm_queue_exception_p).
+  vcpu.queueException(vector, code, vector === VECTOR.PF || vector === VECTOR.DB ? qual(vcpu) : undefined);
   return resume(`exception ${vector} reflected into the guest`);
 };
 
@@ -361,14 +366,41 @@ const handleInvlpg: ExitHandler = (vcpu) => {
   return resume(`invlpg ${hex(qual(vcpu))}`);
 };
 
+/**
+ * handle_dr (vmx.c, v4.1 and today): kvm_require_dr (#UD for DR4/DR5 with CR4.DE), kvm_require_cpl
+ * (#GP at CPL > 0), DR7.GD (#DB with DR6.BD), then kvm_get_dr / kvm_set_dr (DR4/DR5 as DR6/DR7; a
+ * DR6/DR7 value with bits 63:32 set is #GP) and the skip.
+ */
 const handleDr: ExitHandler = (vcpu) => {
   const q = Number(qual(vcpu));
-  const dr = q & 7;
+  const cpu = vcpu.ctx.cpu;
+  const target = drTarget(q & 7, (vcpu.state.cr4 & CR4.DE) !== 0n);
+  if (target === "ud") {
+    vcpu.queueException(VECTOR.UD);
+    return resume(`mov dr${q & 7} with CR4.DE: #UD injected`);
+  }
+  const cpl = Number(vcpu.ctx.vmcs.read("GUEST_SS_AR_BYTES") >> 5n) & 3; // vmx_get_cpl: SS.DPL
+  if (cpl !== 0) {
+    vcpu.queueException(VECTOR.GP, 0);
+    return resume(`mov dr${q & 7} at CPL ${cpl}: #GP injected`);
+  }
+  if (cpu.debugRegister(7) & DR7_GD) {
+    cpu.setDebugRegister(7, cpu.debugRegister(7) & ~DR7_GD);
+    vcpu.queueException(VECTOR.DB, undefined, DR6_BD);
+    return resume("mov dr with DR7.GD: #DB (DR6.BD) injected");
+  }
   const reg = (q >> 8) & 15;
-  if (q & 16) vcpu.writeGpr(reg, vcpu.ctx.cpu.debugRegister(dr));
-  else vcpu.ctx.cpu.setDebugRegister(dr, vcpu.readGpr(reg));
+  if (q & 16) vcpu.writeGpr(reg, cpu.debugRegister(target));
+  else {
+    const v = drWriteValue(target, vcpu.readGpr(reg));
+    if (v === "gp") {
+      vcpu.queueException(VECTOR.GP, 0);
+      return resume(`mov to dr${q & 7}: reserved bits set, #GP injected`);
+    }
+    cpu.setDebugRegister(target, v);
+  }
   vcpu.skipInstruction();
-  return resume(`mov ${q & 16 ? "from" : "to"} dr${dr} emulated`);
+  return resume(`mov ${q & 16 ? "from" : "to"} dr${q & 7} emulated`);
 };
 
 /** handle_rdpmc: KVM's vPMU; this model has no counters, so any index is invalid (#GP). */

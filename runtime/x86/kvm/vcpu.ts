@@ -9,6 +9,8 @@ import type { GuestMemory } from "../../core/memory.js";
 import type { MmioBus } from "../../core/bus.js";
 import type { X86State } from "../env.js";
 import type { X86Cpu } from "../cpu.js";
+import { DR6_BS } from "../debug-regs.js";
+import { VECTOR } from "../vectors.js";
 import { CR0, CR4, EFER } from "../state.js";
 import { ctl, withDefault1 } from "../vmx/controls.js";
 import { lookupField, type Vmcs } from "../vmx/fields.js";
@@ -438,8 +440,9 @@ export class KvmVcpu {
   }
 
   /** skip_emulated_instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN. */
-  skipInstruction(): void {
+  skipInstruction(singleStep = true): void {
     this.emulated++;
+    if (singleStep) this.singleStepAfterSkip();
     const v = this.ctx.vmcs;
     const next = v.readNum(F_GUEST_RIP) + v.readNum(F_EXIT_LEN);
     if (next <= Number.MAX_SAFE_INTEGER) {
@@ -449,6 +452,19 @@ export class KvmVcpu {
     let rip = v.readField(F_GUEST_RIP) + v.readField(F_EXIT_LEN);
     if (!this.lma) rip &= 0xffff_ffffn;
     v.writeField(F_GUEST_RIP, rip);
+  }
+
+  /**
+   * Today's kvm_skip_emulated_instruction: an instruction KVM completed with RFLAGS.TF set ends in
+   * the single-step #DB the CPU would have raised (kvm_vcpu_do_singlestep: #DB with DR6.BS). v4.1's
+   * skip_emulated_instruction only moved RIP, so a single-stepped CPUID or port access was missed.
+   */
+  private singleStepAfterSkip(): void {
+    if (this.ctx.settings.era === "2015") return;
+    // TF without materializing the lazy arithmetic flags (the register file's `fl` holds TF eagerly).
+    const fl = (this.state as { fl?: number }).fl;
+    if (fl !== undefined ? (fl & 0x100) === 0 : (this.state.rflags & 0x100n) === 0n) return;
+    this.queueException(VECTOR.DB, undefined, DR6_BS);
   }
 
   /** kvm_queue_exception(_e): injected at the next VM entry (traced then as kvm_inj_exception). */

@@ -30,6 +30,8 @@ const popseg: Sem = (env, insn) => {
   commit();
 };
 
+const RFLAGS_RF = 1n << 16n;
+
 /** Flags POPF may change at CPL 0 (SDM POPF: VM, VIF, VIP, RF stay). */
 const POPF_WRITABLE = 0x2_4000n | 0x7fd5n | 0x20_0000n;
 
@@ -123,7 +125,8 @@ const iret: Sem = (env, insn) => {
   if (popsStack) env.loadSegment("ss", Number(all.values[4]! & 0xffffn));
   all.commit();
   if (popsStack) s.gpr[4] = all.values[3]! & mask(8);
-  const writable = POPF_WRITABLE & mask(osz);
+  // Unlike POPF, IRET loads RF from the frame (SDM Vol. 2 IRET; Vol. 3 17.3.1.1: a #DB handler sets it to resume past an instruction breakpoint).
+  const writable = (POPF_WRITABLE | RFLAGS_RF) & mask(osz);
   s.rflags = (s.rflags & ~writable) | (fl & writable) | 2n;
   s.nextRip = rip;
 };

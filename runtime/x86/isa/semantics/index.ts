@@ -11,6 +11,7 @@ import { BITS_SEMANTICS } from "./bits.js";
 import { CONTROL_SEMANTICS } from "./control.js";
 import { cpl, type Sem } from "./core.js";
 import { fastFunction, TEMPLATES, type FastFn, type FastMem } from "./fast.js";
+import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SEG_ORDER } from "../types.js";
@@ -20,6 +21,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...ALU_SEMANTICS,
   ...BITS_SEMANTICS,
   ...CONTROL_SEMANTICS,
+  ...LEGACY_SEMANTICS,
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
 };

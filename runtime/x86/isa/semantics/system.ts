@@ -120,6 +120,15 @@ const invlpg: Sem = (env, insn) => {
   env.invlpg(linearAddress(env.state, insn, insn.operands[0] as MemOperand));
 };
 
+/**
+ * CLFLUSH m8: no caches are modelled, so only the access remains; it "is subject to all permission
+ * checking and faults associated with a byte load" (SDM Vol. 2 CLFLUSH), paging and EPT included.
+ */
+const clflush: Sem = (env, insn) => {
+  const m = insn.operands[0] as MemOperand;
+  readMem(env, m.seg, effectiveAddress(env.state, insn, m), 1);
+};
+
 /** CR4.OSXSAVE (bit 18): XSETBV/XGETBV are #UD without it (SDM Vol. 2 XSETBV, XGETBV). */
 const CR4_OSXSAVE = 1n << 18n;
 
@@ -206,6 +215,8 @@ const flagop: Sem = (env, insn) => {
 
 const ud: Sem = (env) => env.raise(VECTOR.UD);
 const int3: Sem = (env) => env.raise(VECTOR.BP);
+/** INT1/ICEBP: #DB with no DR6 condition bit (B0-B3 cleared on delivery). */
+const icebp: Sem = (env) => env.raise(VECTOR.DB);
 const int: Sem = (env, insn) => env.raise(Number(readOperand(env, insn, insn.operands[0]!) & 0xffn));
 
 /**
@@ -221,5 +232,5 @@ const vmx: Sem = (env, insn) => {
 
 export const SYSTEM_SEMANTICS: Record<string, Sem> = {
   movfromcr, movtocr, movfromdr, movtodr, lmsw, smsw, clts, rdmsr, wrmsr, rdtsc, rdtscp, swapgs, cpuid,
-  in: inOp, out: outOp, hlt, wbinvd, invlpg, ldt, sdt, flagop, ud, int3, int, vmx, xsetbv, xgetbv, sysseg, loadsysseg,
+  in: inOp, out: outOp, hlt, wbinvd, invlpg, clflush, ldt, sdt, flagop, ud, int3, icebp, int, vmx, xsetbv, xgetbv, sysseg, loadsysseg,
 };
