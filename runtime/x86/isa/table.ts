@@ -291,6 +291,9 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("sti", "fb", "", "flagop", "", { arg: 4 }),
   e("cld", "fc", "", "flagop", "", { arg: 5 }),
   e("std", "fd", "", "flagop", "", { arg: 6 }),
+  // SDM Vol. 2B CLAC/STAC: EFLAGS.AC for SMAP; #UD at CPL > 0.
+  e("clac", "0f 01 /1", "", "flagop", "reg rm=2", { arg: 7 }),
+  e("stac", "0f 01 /1", "", "flagop", "reg rm=3", { arg: 8 }),
 
   // I/O ports.
   e("in", "e4", "AL,Ib", "in"),

@@ -101,8 +101,10 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("HYPERVISOR", 1, "ecx", 31, modelled("KVM sets it for every guest (QEMU's CPUID_EXT_HYPERVISOR)")),
   // Leaf 7 subleaf 0 EBX (SDM Table 3-8): the ones a kernel probes first.
   F("FSGSBASE", 7, "ebx", 0, insn(0xf3, 0x48, 0x0f, 0xae, 0xc0)), // rdfsbase %rax
-  F("SMEP", 7, "ebx", 7, absent("supervisor-mode execution prevention is not in paging.ts")),
-  F("SMAP", 7, "ebx", 20, absent("supervisor-mode access prevention is not in paging.ts")),
+  // SMEP came with Ivy Bridge, SMAP with Broadwell (Intel SDM Vol. 3 4.6; Linux cpufeatures.h): the 2015
+  // host (Haswell) has SMEP only; KVM passes either through only when the host has it (kvm_set_cpu_caps).
+  F("SMEP", 7, "ebx", 7, modelled("runtime/x86/paging.ts: CR4.SMEP, no supervisor fetch from a user page")),
+  F("SMAP", 7, "ebx", 20, modelled("runtime/x86/paging.ts: CR4.SMAP with EFLAGS.AC; STAC/CLAC (isa/table.ts)"), ["today"]),
   // Leaf 0x80000001.
   F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
   F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt
