@@ -87,6 +87,8 @@ export class X86Cpu implements X86Env, FastMem {
     mmio: { gpa: number; size: number; write: boolean; value: bigint }[];
     /** Port I/O of the emulated instruction, handed to KVM's PIO path instead of exiting again. */
     pio?: (port: number, size: 1 | 2 | 4, write: boolean, value: number) => number;
+    /** em_syscall_is_enabled: the guest's CPUID vendor is AMD (or Hygon), so SYSCALL runs outside 64-bit mode. */
+    syscallOutside64?: boolean;
   } | null = null;
   /**
    * REP string instructions (semantics/string.ts RepBudget): iterations the next one may run (the
@@ -774,6 +776,21 @@ export class X86Cpu implements X86Env, FastMem {
       s.mode = modeOf(s);
       this.flushTlb();
     }
+  }
+
+  /** SYSCALL/SYSRET's MSRs: KVM loads the guest's values into the CPU before entry (user-return MSRs). */
+  syscallMsr(msr: number): bigint {
+    return this.msrs.get(msr) ?? 0n;
+  }
+
+  /** Intel hardware: SYSCALL is #UD outside 64-bit mode (SDM Vol. 2B SYSCALL); KVM's emulator may say otherwise. */
+  syscallOutside64(): boolean {
+    return this.emulating?.syscallOutside64 ?? false;
+  }
+
+  /** CS/SS replaced by SYSCALL/SYSRET: cached fetch and data translations assumed the old CPL. */
+  privilegeChanged(): void {
+    this.invalidateFetch();
   }
 
   /** XCR0 while the guest runs (KVM loads the guest's on entry: kvm_load_guest_xcr0); x87 state only. */

@@ -10,6 +10,9 @@ import { EXIT } from "./vmx/reasons.js";
 import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 
+/** TF (bit 8), NT (14), RF (16), VM (17): cleared by delivery through an interrupt or trap gate. */
+const RFLAGS_CLEARED_BY_GATE = (1n << 8n) | (1n << 14n) | (1n << 16n) | (1n << 17n);
+
 /** What delivery needs of the CPU (X86Cpu). */
 export interface DeliveryCpu {
   readonly state: X86State;
@@ -95,17 +98,41 @@ function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, r
     : [s.rflags, BigInt(s.seg.cs.selector), returnRip];
   if (code !== undefined) frame.push(BigInt(code));
   let sp = long ? s.gpr[4]! & ~0xfn : s.gpr[4]! & 0xffff_ffffn;
+  // A handler more privileged than the interrupted code (SDM Vol. 3 6.12.1, 6.14.4) runs on the
+  // stack the TSS gives for its CPL (the code segment's DPL): IA-32e RSPn at 4 + 8n with SS a null
+  // selector of RPL n; legacy SSn:ESPn at 8 + 8n / 4 + 8n, and the frame then holds the old SS:ESP.
+  const oldCpl = s.seg.cs.selector & 3;
+  const newCpl = oldCpl === 0 ? 0 : Number((cpu.readLinear(s.gdtr.base + BigInt(selector & ~7), 8) >> 45n) & 3n);
+  let newSs: number | null = null;
+  if (newCpl < oldCpl) {
+    const tss = cpu.systemSegment("tr").base;
+    if (long) {
+      sp = cpu.readLinear(tss + BigInt(4 + 8 * newCpl), 8) & ~0xfn;
+      newSs = newCpl;
+    } else {
+      frame.unshift(BigInt(s.seg.ss.selector), s.gpr[4]! & 0xffff_ffffn);
+      sp = cpu.readLinear(tss + BigInt(4 + 8 * newCpl), 4);
+      newSs = Number(cpu.readLinear(tss + BigInt(8 + 8 * newCpl), 2));
+    }
+  }
   // IA-32e interrupt stack table (SDM Vol. 3 6.14.5): a gate's IST field (bits 34:32) switches to
   // the 64-bit TSS's IST n (offset 0x24 + 8 × (n - 1)), aligned to 16 bytes.
   const ist = long ? Number((lo >> 32n) & 7n) : 0;
   if (ist !== 0) sp = cpu.readLinear(cpu.systemSegment("tr").base + BigInt(0x24 + 8 * (ist - 1)), 8) & ~0xfn;
+  if (newSs !== null) {
+    // The new SS is loaded before the pushes (they go to the new stack).
+    if (long) s.seg.ss = { selector: newSs, base: 0n, limit: 0, attributes: 1 << 16 };
+    else cpu.loadSegment("ss", newSs);
+  }
   for (const v of frame) {
     sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
     cpu.write("ss", sp, v, { size: w as 4 | 8, write: true });
   }
-  cpu.loadSegment("cs", selector);
+  cpu.loadSegment("cs", newSs !== null ? (selector & ~3) | newCpl : selector);
   s.gpr[4] = sp;
   s.rip = target;
+  // SDM Vol. 3 6.12.1.3: both gate types clear TF, VM, RF and NT; an interrupt gate IF too.
+  s.rflags &= ~RFLAGS_CLEARED_BY_GATE;
   if (type === 0xe) s.rflags &= ~RFLAGS_IF;
 }
 

@@ -339,6 +339,10 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("xsetbv", "0f 01 /2", "", "xsetbv", "reg rm=1"),
   e("swapgs", "0f 01 /7", "", "swapgs", "reg rm=0 o64 priv"),
   e("rdtscp", "0f 01 /7", "", "rdtscp", "reg rm=1"),
+  // SDM Vol. 2B SYSCALL/SYSRET (semantics/syscall.ts); SYSRET without REX.W returns to compatibility mode.
+  e("syscall", "0f 05", "", "syscall"),
+  e("sysretl", "0f 07", "", "sysret", "", { osize: 32, aliases: ["sysret"] }),
+  e("sysretq", "0f 07", "", "sysret", "w64"),
 ];
 
 /** The #UD entry every undefined or unsupported encoding decodes to. */

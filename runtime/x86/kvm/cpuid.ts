@@ -12,6 +12,7 @@ import { isMceMsr } from "./mce.js";
 import type { KvmEra } from "../../core/trace.js";
 import { decodeX86 } from "../isa/decode.js";
 import { msrInfo } from "./msrs.js";
+import { ExitlabError } from "../../core/errors.js";
 
 export interface CpuidEntry {
   eax: number;
@@ -253,4 +254,34 @@ export function kvmCpuid(leaf: number, era: KvmEra = "2015", index = 0): CpuidAn
   const sub = outOfRangeLeaf(table, leaf);
   const stand = sub === undefined ? undefined : findEntry(table, sub, index);
   return stand ? { entry: stand, found: false, usedMaxBasic: true } : { entry: ZEROS, found: false, usedMaxBasic: false };
+}
+
+/** The host's vendor (identity leaf 0): the modelled hosts are Intel. */
+export const HOST_CPU_VENDOR = "GenuineIntel";
+
+/**
+ * MachineOptions.cpuVendor checked: undefined when unset or the host's own, else the 12-character
+ * ASCII string (QEMU's `vendor=` takes exactly 12: target/i386/cpu.c x86_cpuid_set_vendor). Throws
+ * ExitlabError otherwise.
+ */
+export function checkCpuVendor(vendor: string | undefined): string | undefined {
+  if (vendor === undefined || vendor === HOST_CPU_VENDOR) return undefined;
+  if (!/^[\x20-\x7e]{12}$/.test(vendor)) {
+    throw new ExitlabError(`cpuVendor must be 12 ASCII characters, not ${JSON.stringify(vendor)}`, "e.g. GenuineIntel or AuthenticAMD (QEMU's -cpu ...,vendor=)");
+  }
+  return vendor;
+}
+
+/** CPUID.0's EBX, EDX, ECX for a vendor string (SDM Vol. 2 CPUID leaf 0: "Genu" "ineI" "ntel"). */
+export function vendorRegisters(vendor: string): { ebx: number; edx: number; ecx: number } {
+  return { ebx: str4(vendor.slice(0, 4)), edx: str4(vendor.slice(4, 8)), ecx: str4(vendor.slice(8, 12)) };
+}
+
+/**
+ * em_syscall_is_enabled (arch/x86/kvm/emulate.c, v4.1 and today): outside 64-bit mode KVM's
+ * emulator runs SYSCALL only for a guest whose CPUID vendor is AMD (or, today, Hygon); Intel's and
+ * any other vendor's get #UD, as Intel CPUs do.
+ */
+export function syscallOutside64Allowed(vendor: string | undefined, era: KvmEra): boolean {
+  return vendor === "AuthenticAMD" || (era !== "2015" && vendor === "HygonGenuine");
 }

@@ -5,6 +5,9 @@
 
 import { decodeX86, executeX86 } from "../isa/index.js";
 import { GuestFault, VmExitSignal } from "../state.js";
+import { VECTOR } from "../vectors.js";
+import type { X86Insn } from "../isa/types.js";
+import { DR6_BS, TF, singleStepTrap } from "../single-step.js";
 import { loadGuestState, saveGuestState } from "../vmx/guest-state.js";
 import { hexBytes } from "../tracepoints.js";
 import { AR } from "../state.js";
@@ -27,8 +30,14 @@ export interface EmulationResult {
   message: string;
 }
 
-/** x86_emulate_instruction: decode at GUEST_RIP, execute, advance rip; faults are injected. */
-export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
+/**
+ * x86_emulate_instruction: decode at GUEST_RIP, execute, advance rip; faults are injected. `opts`:
+ * what the emulator allows that the CPU does not (SYSCALL outside 64-bit mode for an AMD guest).
+ * After the instruction, RFLAGS.TF requests the single-step #DB (kvm_vcpu_do_singlestep): TF as the
+ * instruction found it (init_emulate_ctxt's ctxt->tf), but for SYSCALL/SYSRET as it left it (em_syscall
+ * and em_sysexit set ctxt->tf from the new flags), so a SYSCALL whose FMASK clears TF takes none.
+ */
+export function emulateInstruction(vcpu: KvmVcpu, opts: { syscallOutside64?: boolean } = {}): EmulationResult {
   const { cpu, vmcs } = vcpu.ctx;
   const s = cpu.state;
   loadGuestState(vmcs, s, s.efer);
@@ -37,6 +46,7 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   cpu.emulating = {
     mmio,
     pio: (port, size, write, value) => pioAccess(vcpu, port, size, write, value),
+    ...(opts.syscallOutside64 ? { syscallOutside64: true } : {}),
   };
   const rip = s.rip;
   let bytes = new Uint8Array(0);
@@ -58,9 +68,14 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
     cpu.insn = insn;
     s.nextRip = rip + BigInt(insn.length);
     if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
+    const tfBefore = (s.rflags & TF) !== 0n;
     executeX86(cpu, insn);
     s.rip = s.nextRip;
     vcpu.emulated++;
+    if (singleStepTrap(insn, tfBefore, (s.rflags & TF) !== 0n)) {
+      cpu.setDebugRegister(6, cpu.debugRegister(6) | DR6_BS);
+      vcpu.queueException(VECTOR.DB);
+    }
   } catch (e) {
     if (e instanceof GuestFault) {
       vcpu.queueException(e.vector, e.errorCode, e.address);
@@ -97,6 +112,18 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   }
   saveGuestState(vmcs, s);
   return { ok: true, message: `emulated ${hexBytes(bytes)} at ${"0x" + rip.toString(16)}${mmio.length ? ` (${mmio.length} MMIO access${mmio.length > 1 ? "es" : ""})` : ""}` };
+}
+
+/** The instruction at the guest's RIP as KVM's decoder would see it, or null when its fetch faults. */
+export function decodeAtRip(vcpu: KvmVcpu): X86Insn | null {
+  const { cpu, vmcs } = vcpu.ctx;
+  const s = cpu.state;
+  loadGuestState(vmcs, s, s.efer);
+  try {
+    return decodeX86((o) => cpu.fetchByte(o), s.mode);
+  } catch {
+    return null;
+  }
 }
 
 /** Legacy prefixes (SDM Vol. 2 2.1.1): lock/rep, segment overrides, operand and address size. */

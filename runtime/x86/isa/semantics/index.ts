@@ -13,6 +13,7 @@ import { cpl, type Sem } from "./core.js";
 import { fastFunction, TEMPLATES, type FastFn, type FastMem } from "./fast.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
+import { SYSCALL_SEMANTICS } from "./syscall.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -22,6 +23,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...CONTROL_SEMANTICS,
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
+  ...SYSCALL_SEMANTICS,
 };
 
 /**
