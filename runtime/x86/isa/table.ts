@@ -335,6 +335,8 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("vmlaunch", "0f 01 /0", "", "vmx", "reg rm=2", { arg: 1 }),
   e("vmresume", "0f 01 /0", "", "vmx", "reg rm=3", { arg: 2 }),
   e("vmxoff", "0f 01 /0", "", "vmx", "reg rm=4", { arg: 3 }),
+  // AMD's hypercall (AMD APM Vol. 3 VMMCALL): #UD on Intel CPUs; KVM's emulator patches it (kvm/emulate.ts).
+  e("vmmcall", "0f 01 /3", "", "ud", "reg rm=1"),
   e("xgetbv", "0f 01 /2", "", "xgetbv", "reg rm=0"),
   e("xsetbv", "0f 01 /2", "", "xsetbv", "reg rm=1"),
   e("swapgs", "0f 01 /7", "", "swapgs", "reg rm=0 o64 priv"),

@@ -114,6 +114,37 @@ export function emulateInstruction(vcpu: KvmVcpu, opts: { syscallOutside64?: boo
   return { ok: true, message: `emulated ${hexBytes(bytes)} at ${"0x" + rip.toString(16)}${mmio.length ? ` (${mmio.length} MMIO access${mmio.length > 1 ? "es" : ""})` : ""}` };
 }
 
+/** VMCALL's bytes (0f 01 c1): what vmx_patch_hypercall writes over a VMMCALL. */
+const VMCALL_BYTES = [0x0f, 0x01, 0xc1];
+
+/**
+ * em_hypercall on #UD (EmulateOnUD): a VMMCALL on this Intel host is rewritten in guest memory as
+ * VMCALL (kvm_fix_hypercall / emulator_fix_hypercall → vmx_patch_hypercall, through the guest's page
+ * tables: emulator_write_emulated) and RIP stays, so the guest re-executes the patched instruction
+ * (KVM_X86_QUIRK_FIX_HYPERCALL_INSN, on by default; v4.1 always patches). A fault on the write is
+ * injected instead. Returns what happened.
+ */
+export function patchHypercall(vcpu: KvmVcpu, insn: X86Insn): string {
+  const { cpu, vmcs } = vcpu.ctx;
+  const s = cpu.state;
+  loadGuestState(vmcs, s, s.efer);
+  vcpu.count("insn_emulation");
+  traceEmulateInsn(vcpu, s.rip, insn.bytes, false);
+  cpu.emulating = { mmio: [] };
+  try {
+    const lin = cpu.linear("cs", s.rip);
+    VMCALL_BYTES.forEach((b, i) => cpu.writeLinear((lin + BigInt(i)) & ((1n << 64n) - 1n), 1, BigInt(b)));
+  } catch (e) {
+    if (!(e instanceof GuestFault)) throw e;
+    vcpu.queueException(e.vector, e.errorCode, e.address);
+    return `VMMCALL: patching it faulted (vector ${e.vector}), injected`;
+  } finally {
+    cpu.emulating = null;
+  }
+  saveGuestState(vmcs, s);
+  return "VMMCALL patched to VMCALL (em_hypercall): the guest executes it again";
+}
+
 /** The instruction at the guest's RIP as KVM's decoder would see it, or null when its fetch faults. */
 export function decodeAtRip(vcpu: KvmVcpu): X86Insn | null {
   const { cpu, vmcs } = vcpu.ctx;

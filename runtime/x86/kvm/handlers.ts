@@ -13,7 +13,7 @@ import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
-import { decodeAtRip, emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
+import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
 import { kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
@@ -324,6 +324,7 @@ const handleException: ExitHandler = (vcpu) => {
       const r = emulateInstruction(vcpu, { syscallOutside64: true });
       return r.ok ? resume(`#UD intercepted: ${r.message} (em_syscall: the guest's CPUID vendor is AMD)`) : halt(r.message);
     }
+    if (insn?.spec.mnemonic === "vmmcall") return resume(`#UD intercepted: ${patchHypercall(vcpu, insn)}`);
     trapUdDecode(vcpu);
     vcpu.queueException(VECTOR.UD);
     return resume("#UD intercepted: KVM's emulator decoded the instruction (EMULTYPE_TRAP_UD), does not emulate it, and re-injects #UD");
