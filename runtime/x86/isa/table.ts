@@ -343,8 +343,8 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("rdtscp", "0f 01 /7", "", "rdtscp", "reg rm=1"),
   // SDM Vol. 2B SYSCALL/SYSRET (semantics/syscall.ts); SYSRET without REX.W returns to compatibility mode.
   e("syscall", "0f 05", "", "syscall"),
-  e("sysretl", "0f 07", "", "sysret", "", { osize: 32, aliases: ["sysret"] }),
-  e("sysretq", "0f 07", "", "sysret", "w64"),
+  // One form: a size suffix picks the operand size (sysretl, sysretq = REX.W: back to 64-bit code), as GNU as does.
+  e("sysret", "0f 07", "", "sysret"),
 ];
 
 /** The #UD entry every undefined or unsupported encoding decodes to. */

@@ -109,7 +109,8 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   // Leaf 0x80000001.
   F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
   F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt
-  F("SYSCALL", 0x8000_0001, "edx", 11, insn(0x0f, 0x05)),
+  // Not an "insn" row: SYSCALL is #UD until the guest sets EFER.SCE (SDM Vol. 2B SYSCALL).
+  F("SYSCALL", 0x8000_0001, "edx", 11, modelled("runtime/x86/isa/semantics/syscall.ts: SYSCALL/SYSRET with EFER.SCE and STAR/LSTAR/CSTAR/FMASK")),
   F("NX", 0x8000_0001, "edx", 20, modelled("runtime/x86/paging.ts: execute-disable with EFER.NXE")),
   F("GBPAGES", 0x8000_0001, "edx", 26, modelled("runtime/x86/paging.ts: 1 GiB pages (PDPTE.PS)")),
   F("RDTSCP", 0x8000_0001, "edx", 27, insn(0x0f, 0x01, 0xf9)),
