@@ -195,7 +195,8 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   const settings = { stepLimit: STEP_LIMIT_MAX, era: opts.era ?? DEFAULT_KUT_ERA, vcpus: smpOf(e), ...(arch === "arm64" ? { gic: gicOf(e), ...(opts.model ? { model: opts.model } : {}) } : {}) };
   let m: ReturnType<typeof createMachine>;
   try {
-    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]) });
+    const vendor = arch === "x86_64" ? cpuVendorOf(e.qemuParams) : undefined;
+    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...(vendor ? { cpuVendor: vendor } : {}) });
   } catch (err) {
     // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.
     if (!(err instanceof ExitlabError)) throw err;
@@ -217,6 +218,15 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   // micro-bench prints measurements, no result lines: all of them and a clean power-off is its result.
   const none = ended === "powered off" ? (timings.length ? "MEASURED" : "NO RESULT") : ended.toUpperCase();
   return { lines, outcome: outcome(lines, none, status), ms, steps: m.steps, exits: m.exits.total, ended, ...(status !== undefined ? { status } : {}), ...(timings.length ? { timings } : {}) };
+}
+
+/**
+ * The vendor string an entry's `-cpu MODEL,...,vendor=STRING` gives the guest (QEMU sets it in
+ * CPUID leaf 0 through KVM_SET_CPUID2 under KVM too), or undefined: the host's. Only the vendor of
+ * the CPU model is taken; exitlab's CPUID is otherwise its own (runtime/x86/kvm/cpuid.ts).
+ */
+export function cpuVendorOf(qemuParams: string): string | undefined {
+  return /(?:^|\s)-cpu\s+\S*?,vendor=([^,\s]+)/.exec(qemuParams)?.[1];
 }
 
 const QEMU: Record<Arch, string> = { arm64: "qemu-system-aarch64", x86_64: "qemu-system-x86_64" };

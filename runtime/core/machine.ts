@@ -251,6 +251,12 @@ export interface MachineOptions {
   /** Most exits kept (default 1,000,000); older ones are dropped, their counts kept. */
   exitCap?: number;
   settings?: Partial<MachineSettings>;
+  /**
+   * x86: the CPUID vendor string the VMM gives the guest (QEMU's `-cpu ...,vendor=`, through
+   * KVM_SET_CPUID2): 12 characters; default the host's, GenuineIntel. KVM's emulator reads it
+   * (em_syscall_is_enabled).
+   */
+  cpuVendor?: string;
 }
 
 /** Machine members that let the lab drive traps and views without knowing the arch. */

@@ -10,7 +10,7 @@ import type { MmioBus } from "../core/bus.js";
 import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
-import { translate, type PageAccess } from "./paging.js";
+import { supervisorChecksUser, translate, type PageAccess } from "./paging.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
@@ -57,6 +57,11 @@ interface TlbEntry {
   writable: boolean;
   user: boolean;
   executable: boolean;
+  /**
+   * A supervisor access may use the entry: false for a user-mode page while CR4.SMEP/SMAP is on
+   * (the walk decides, with EFLAGS.AC), so the TLB hit costs the same one test as the U/S check.
+   */
+  supervisor: boolean;
 }
 
 /** CPUID causes a VM exit unconditionally (SDM Vol. 3 25.1.2): its exit information (no qualification). */
@@ -87,6 +92,8 @@ export class X86Cpu implements X86Env, FastMem {
     mmio: { gpa: number; size: number; write: boolean; value: bigint }[];
     /** Port I/O of the emulated instruction, handed to KVM's PIO path instead of exiting again. */
     pio?: (port: number, size: 1 | 2 | 4, write: boolean, value: number) => number;
+    /** em_syscall_is_enabled: the guest's CPUID vendor is AMD (or Hygon), so SYSCALL runs outside 64-bit mode. */
+    syscallOutside64?: boolean;
   } | null = null;
   /**
    * REP string instructions (semantics/string.ts RepBudget): iterations the next one may run (the
@@ -288,11 +295,17 @@ export class X86Cpu implements X86Env, FastMem {
     return w.hpa;
   }
 
-  private translateLinear(lin: bigint, a: PageAccess): number {
-    const page = lin >> 12n;
-    const key = Number(page & 0xf_ffff_ffffn);
+  /**
+   * Linear → guest-physical through the TLB, else the walk (paging.ts). The TLB key is the whole
+   * 52-bit page number, so a non-canonical address (e.g. a LAM-style tagged pointer on a CPU without
+   * LAM) never hits an entry of its canonical twin: it misses and the walk raises #GP(0), or #SS(0)
+   * for a stack-segment access (`stack`; SDM Vol. 3 6.15 "#SS ... a non-canonical address in a
+   * memory reference using the SS segment register"). No cost on a hit.
+   */
+  private translateLinear(lin: bigint, a: PageAccess, stack = false): number {
+    const key = Number(lin >> 12n);
     const hit = this.tlb.get(key);
-    if (hit && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (!a.user || hit.user)) {
+    if (hit && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (a.user ? hit.user : hit.supervisor)) {
       return hit.gpaPage + Number(lin & 0xfffn);
     }
     try {
@@ -312,30 +325,38 @@ export class X86Cpu implements X86Env, FastMem {
       );
       const span = t.pageSize / 4096;
       const first = span === 1 ? key : key - (key % span);
-      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), first, span, dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable });
+      const supervisor = !(t.user && supervisorChecksUser(this.state.cr4));
+      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), first, span, dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable, supervisor });
       if (span > 1) this.tlbHasLarge = true;
+      // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go there.
+      this.uncached = !supervisor;
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;
+      if (stack && e instanceof GuestFault && e.vector === VECTOR.GP) throw new GuestFault(VECTOR.SS, 0);
       throw e;
     }
   }
 
+  /** The last walk was a supervisor access to a user page under SMEP/SMAP: keep it out of the fast data TLB. */
+  private uncached = false;
+
   /** Linear address of the last #PF (CR2 is written when the fault is delivered, not when it exits). */
   pendingCr2 = 0n;
 
-  private accessLinear(lin: bigint, size: number, kind: EptAccess, value?: bigint): bigint {
-    const a: PageAccess = { write: kind === "write", fetch: kind === "fetch", user: this.cpl() === 3 };
+  private accessLinear(lin: bigint, size: number, kind: EptAccess, value?: bigint, stack = false, implicit = false): bigint {
+    const a: PageAccess = { write: kind === "write", fetch: kind === "fetch", user: !implicit && this.cpl() === 3, implicit };
     if (Number(lin & 0xfffn) + size > 0x1000) {
       // Split at the page boundary, low bytes first.
       let v = 0n;
       for (let i = 0; i < size; i++) {
         const byte = value === undefined ? undefined : (value >> BigInt(8 * i)) & 0xffn;
-        v |= this.accessLinear((lin + BigInt(i)) & MASK64, 1, kind, byte) << BigInt(8 * i);
+        v |= this.accessLinear((lin + BigInt(i)) & MASK64, 1, kind, byte, stack, implicit) << BigInt(8 * i);
       }
       return v;
     }
-    const gpa = this.translateLinear(lin, a);
+    this.uncached = false;
+    const gpa = this.translateLinear(lin, a, stack);
     // The APIC-access page (virtualize APIC accesses, SDM 29.4): the irqchip exits or virtualizes it.
     // (apicAccessPage -1: none; without the check, guest-physical page 0 would count as it.)
     if (this.apicAccessPage >= 0 && gpa - this.apicAccessPage < 4096 && gpa >= this.apicAccessPage && !this.emulating && this.deps.apicPage) {
@@ -343,7 +364,7 @@ export class X86Cpu implements X86Env, FastMem {
       return this.deps.apicPage(gpa & 0xfff, size, kind === "write", value ?? 0n);
     }
     const hpa = this.hostAddress(gpa, lin, kind, true);
-    this.lastHpa = hpa;
+    this.lastHpa = this.uncached ? null : hpa;
     if (hpa === null) {
       if (this.emulating && kind === "fetch") {
         // KVM's emulator cannot fetch instructions from MMIO: an emulation failure (KVM_EXIT_INTERNAL_ERROR).
@@ -495,20 +516,20 @@ export class X86Cpu implements X86Env, FastMem {
 
   read(seg: X86Seg, offset: bigint, a: X86MemAccess): bigint {
     const lin = this.linear(seg, offset);
-    const v = this.accessLinear(lin, a.size, a.fetch ? "fetch" : "read");
+    const v = this.accessLinear(lin, a.size, a.fetch ? "fetch" : "read", undefined, seg === "ss");
     if (this.dataWatch && !a.fetch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.READ_WRITE, lin, a.size);
     return v;
   }
 
   write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void {
     const lin = this.linear(seg, offset);
-    this.accessLinear(lin, a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n));
+    this.accessLinear(lin, a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n), seg === "ss");
     if (this.dataWatch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.WRITE, lin, a.size);
   }
 
-  /** Read at a linear address (descriptor tables, IDT). */
+  /** Read at a linear address (descriptor tables, IDT, TSS): an implicit supervisor-mode access (SDM Vol. 3 4.6). */
   readLinear(lin: bigint, size: number): bigint {
-    return this.accessLinear(lin, size, "read");
+    return this.accessLinear(lin, size, "read", undefined, false, true);
   }
 
   private crExit(cr: number, accessType: number, gpr: number, lmswSource = 0): never {
@@ -806,7 +827,7 @@ export class X86Cpu implements X86Env, FastMem {
    * of times) does not walk every page again.
    */
   invalidatePage(linear: bigint): void {
-    const key = Number((linear >> 12n) & 0xf_ffff_ffffn);
+    const key = Number(linear >> 12n); // the TLB key of translateLinear
     if (!this.tlbHasLarge) this.tlb.delete(key);
     else if (this.tlb.size > 1024) return this.flushTlb();
     else for (const [k, e] of this.tlb) if (key >= e.first && key < e.first + e.span) this.tlb.delete(k);
@@ -862,6 +883,21 @@ export class X86Cpu implements X86Env, FastMem {
     }
   }
 
+  /** SYSCALL/SYSRET's MSRs: KVM loads the guest's values into the CPU before entry (user-return MSRs). */
+  syscallMsr(msr: number): bigint {
+    return this.msrs.get(msr) ?? 0n;
+  }
+
+  /** Intel hardware: SYSCALL is #UD outside 64-bit mode (SDM Vol. 2B SYSCALL); KVM's emulator may say otherwise. */
+  syscallOutside64(): boolean {
+    return this.emulating?.syscallOutside64 ?? false;
+  }
+
+  /** CS/SS replaced by SYSCALL/SYSRET: cached fetch and data translations assumed the old CPL. */
+  privilegeChanged(): void {
+    this.invalidateFetch();
+  }
+
   /** XCR0 while the guest runs (KVM loads the guest's on entry: kvm_load_guest_xcr0); x87 state only. */
   xcr0 = 1n;
 
@@ -892,9 +928,9 @@ export class X86Cpu implements X86Env, FastMem {
     throw new VmExitSignal(descriptorTableExit(insn));
   }
 
-  /** Write at a linear address (descriptor updates such as the TSS busy bit). */
+  /** Write at a linear address (descriptor updates such as the TSS busy bit): an implicit supervisor-mode access. */
   writeLinear(lin: bigint, size: number, value: bigint): void {
-    this.accessLinear(lin, size, "write", value);
+    this.accessLinear(lin, size, "write", value, false, true);
   }
 
   /** VMX instructions in VMX non-root operation exit unconditionally (SDM 25.1.2). */

@@ -10,6 +10,7 @@ import type { X86Insn } from "./isa/types.js";
 import { GuestFault } from "./state.js";
 import { VECTOR } from "./vectors.js";
 import { DR6_BS } from "./debug-regs.js";
+import { singleStepTrap } from "./single-step.js";
 
 /** RFLAGS.TF (bit 8) and RFLAGS.RF (bit 16), SDM Vol. 1 Figure 3-8. */
 export const RFLAGS_TF = 0x100;
@@ -49,7 +50,8 @@ export function afterDebugStep(cpu: X86Cpu, insn: X86Insn, atStart: number): voi
     cpu.dataHits = 0n;
     return;
   }
-  const payload = cpu.dataHits | cpu.heldDebug | (atStart & RFLAGS_TF ? DR6_BS : 0n);
+  const step = singleStepTrap(insn, (atStart & RFLAGS_TF) !== 0, (s.fl & RFLAGS_TF) !== 0);
+  const payload = cpu.dataHits | cpu.heldDebug | (step ? DR6_BS : 0n);
   cpu.dataHits = 0n;
   cpu.heldDebug = 0n;
   if (payload !== 0n) {

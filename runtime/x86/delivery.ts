@@ -100,7 +100,8 @@ function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, r
   // privilege level (SDM Vol. 3 6.12.1.1, 6.14.4): RSP0-2 at 4 + 8 × DPL in the 64-bit TSS (SS
   // becomes a null selector with RPL = the new CPL), SS0:ESP0-style pairs at 4 + 8 × DPL in a 32-bit TSS.
   const oldCpl = s.seg.cs.selector & 3;
-  const newCpl = selector & 3;
+  // The new CPL is the DPL of the gate's code segment (its descriptor in the GDT), not the selector's RPL.
+  const newCpl = oldCpl === 0 ? 0 : Number((cpu.readLinear(s.gdtr.base + BigInt(selector & ~7), 8) >> 45n) & 3n);
   const switchStack = newCpl < oldCpl;
   const pushOldStack = long || switchStack;
   const frame: bigint[] = pushOldStack
@@ -128,7 +129,7 @@ function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, r
     sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
     cpu.write("ss", sp, v, { size: w as 4 | 8, write: true });
   }
-  cpu.loadSegment("cs", selector);
+  cpu.loadSegment("cs", switchStack ? (selector & ~3) | newCpl : selector);
   if (newSs !== undefined && long) cpu.loadSegment("ss", newSs);
   s.gpr[4] = sp;
   s.rip = target;

@@ -60,6 +60,12 @@ export interface X86Env {
    * machine exits (SDM Vol. 3 25.1.3).
    */
   descriptorTableAccess?(insn: X86Insn): void;
+  /** SYSCALL/SYSRET's MSRs (STAR, LSTAR, CSTAR, FMASK) as the CPU holds them; absent: all zero. */
+  syscallMsr?(msr: number): bigint;
+  /** Whether SYSCALL runs outside 64-bit mode (AMD; KVM's emulator for an AMD guest): else #UD (Intel). */
+  syscallOutside64?(): boolean;
+  /** CS/SS were replaced without a descriptor load (SYSCALL/SYSRET): the CPL or mode may have changed. */
+  privilegeChanged?(): void;
 }
 
 /** LDTR/TR: selector, base, limit and access rights in the VMCS format (bit 16 = unusable). */

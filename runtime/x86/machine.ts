@@ -6,6 +6,7 @@ import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
+import { checkCpuVendor } from "./kvm/cpuid.js";
 import { VmBase } from "../core/vm-base.js";
 import {
   DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest,
@@ -15,6 +16,7 @@ import { fastFunction } from "./isa/semantics/fast.js";
 import type { Block } from "./jit.js";
 import { CPUID_EXIT, type X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
+import { VECTOR } from "./vectors.js";
 import { entryState } from "./entry.js";
 import { checkSetting } from "../core/settings.js";
 import type { X86State } from "./env.js";
@@ -52,7 +54,6 @@ import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
-import { VECTOR } from "./vectors.js";
 
 export const GUEST_RAM_BASE = 0;
 /** Guest RAM by default (MiB → bytes); MachineOptions.memoryMiB sets another size. */
@@ -133,6 +134,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     super();
     this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, jit: true, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
+    this.cpuVendor = checkCpuVendor(options.cpuVendor);
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("x86_64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
@@ -207,7 +209,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   /** What every vCPU shares with the VM; with several, HLT blocks and the ICR reaches the others. */
   private vcpuHost(count: number): VcpuHost {
     return {
-      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host,
+      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor,
       settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
       emit: (name, fields) => this.emit(name, fields), tracer: this,
       ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest) } : {}),
@@ -223,6 +225,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     return this.ioapic;
   }
   private ioapic: IoApic | undefined;
+  /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
+  private readonly cpuVendor: string | undefined;
 
   /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
   private bindVcpu(v: X86Vcpu): void {
@@ -522,7 +526,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
-      if (debugging) afterDebugStep(cpu, insn, debugFlags);
+      // TF set by this instruction traps only after SYSCALL/SYSRET (single-step.ts): look then too.
+      if (debugging || (s.fl & 0x100) !== 0) afterDebugStep(cpu, insn, debugFlags);
     } catch (e) {
       // Iterations of a REP string instruction that completed before the faulting one retired.
       if (cpu.repDone > 0) (this.steps += cpu.repDone), (this.cycles += cpu.repDone * GUEST_INSTRUCTION_CYCLES), (cpu.repDone = 0);
@@ -622,7 +627,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
           (prev.s1pc = prev.s0pc), (prev.s1 = prev.s0), (prev.s0pc = s.pc), (prev.s0 = block);
         }
       }
-      if (block === null || block.count > room) {
+      // With RFLAGS.TF set every instruction traps: one at a time (blocks never change TF themselves).
+      if (block === null || block.count > room || (s.fl & 0x100) !== 0) {
         // A REP string instruction may run up to the rest of the budget, an iteration per step.
         cpu.repBudget = room;
         const at = this.steps;

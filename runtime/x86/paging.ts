@@ -1,6 +1,9 @@
 // Guest paging: linear → guest-physical, for 32-bit (CR4.PSE 4 MiB pages), PAE and 4-level
 // (IA-32e) paging. Intel SDM Vol. 3 4.3 (32-bit, Table 4-4..4-6), 4.4 (PAE), 4.5 (4-level,
-// Tables 4-14..4-19); page-fault error code: 4.7 (bit 0 P, 1 W/R, 2 U/S, 3 RSVD, 4 I/D).
+// Tables 4-14..4-19); page-fault error code: 4.7 (bit 0 P, 1 W/R, 2 U/S, 3 RSVD, 4 I/D);
+// access rights 4.6.1: SMEP (CR4.SMEP: no supervisor fetch from a user-mode address) and SMAP
+// (CR4.SMAP: no supervisor data access to a user-mode address unless it is explicit and EFLAGS.AC = 1;
+// implicit supervisor accesses — GDT, LDT, IDT, TSS — never get the AC exemption).
 // Each paging-structure entry is read through `readEntry`, which takes the entry's guest-physical
 // address — under EPT that access is itself translated and may cause an EPT violation.
 
@@ -11,7 +14,21 @@ import { VECTOR } from "./vectors.js";
 export interface PageAccess {
   write: boolean;
   fetch: boolean;
+  /** A user-mode access (CPL 3 and not implicit). */
   user: boolean;
+  /** An implicit supervisor-mode access (descriptor tables, TSS: SDM Vol. 3 4.6): SMAP ignores EFLAGS.AC for it. */
+  implicit?: boolean;
+}
+
+/** EFLAGS.AC (bit 18), SMAP's override for explicit supervisor accesses (SDM Vol. 3 4.6.1). */
+const RFLAGS_AC = 1n << 18n;
+
+/**
+ * Whether a supervisor-mode access to a user-mode address needs the SMEP/SMAP check under `cr4`:
+ * such translations must not be cached for supervisor use (the answer depends on EFLAGS.AC).
+ */
+export function supervisorChecksUser(cr4: bigint): boolean {
+  return (cr4 & (CR4.SMAP | CR4.SMEP)) !== 0n;
 }
 
 export interface Translation {
@@ -41,13 +58,11 @@ export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
  * ... an instruction fetch and either CR4.SMEP = 1 or IA32_EFER.NXE = 1"); CR2 = the linear address.
  */
 function pf(s: X86State, linear: bigint, present: boolean, a: PageAccess, rsvd = false): GuestFault {
-  const fetchBit = a.fetch && (s.efer & EFER.NXE || s.cr4 & CR4_SMEP) ? 16 : 0;
+  const fetchBit = a.fetch && (s.efer & EFER.NXE || s.cr4 & CR4.SMEP) ? 16 : 0;
   const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | fetchBit;
   return new GuestFault(VECTOR.PF, code, linear);
 }
 
-/** CR4.SMEP (bit 20, SDM Vol. 3 2.5). */
-const CR4_SMEP = 1n << 20n;
 
 /** The modelled CPU's physical-address width, MAXPHYADDR: CPUID 0x80000008 EAX[7:0] = 39 (kvm/cpuid.ts). */
 export const PHYSICAL_ADDRESS_BITS = 39;
@@ -95,6 +110,12 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
     if (a.write && !writable && (a.user || wp)) throw pf(s, linear, true, a);
     if (a.user && !user) throw pf(s, linear, true, a);
     if (a.fetch && !executable) throw pf(s, linear, true, a);
+    if (!a.user && user) {
+      // A supervisor-mode access to a user-mode address (SDM Vol. 3 4.6.1).
+      if (a.fetch) {
+        if (s.cr4 & CR4.SMEP) throw pf(s, linear, true, a);
+      } else if (s.cr4 & CR4.SMAP && (a.implicit || !(s.rflags & RFLAGS_AC))) throw pf(s, linear, true, a);
+    }
     if (writeEntry) {
       used.forEach((u, i) => {
         const leaf = i === used.length - 1;

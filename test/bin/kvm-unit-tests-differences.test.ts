@@ -52,6 +52,25 @@
 // Table 26-3 "blocking by STI"), the comment debug.c itself makes; ICEBP is a #DB trap KVM intercepts
 // and re-injects past the instruction (Linux vmx.c handle_exception: is_icebp → skip). exitlab does
 // that and prints all 25 lines, each PASS.
+//
+// pcid-enabled, pcid-disabled, pcid-asymmetric (x86): QEMU 7.2 TCG offers neither PCID nor INVPCID
+// whatever -cpu asks ("TCG doesn't support requested feature: CPUID.01H:ECX.pcid [bit 17]"; target/
+// i386/cpu.c TCG_EXT_FEATURES, TCG_7_0_EBX_FEATURES), so each entry runs the "disabled" tests; and
+// TCG's MOV to CR4 takes a reserved bit to cpu_vmexit(SVM_EXIT_ERR) (target/i386/tcg/sysemu/
+// misc_helper.c helper_write_crN), a nested-SVM exit, not the #GP the test expects, so "Test on
+// PCID when disabled" FAILs. KVM refuses CR4.PCIDE when the guest's CPUID has no PCID with #GP
+// (arch/x86/kvm/x86.c kvm_set_cr4 → kvm_is_valid_cr4, __cr4_reserved_bits; v4.1 kvm_set_cr4's
+// guest_cpuid_has_pcid check): the line passes. exitlab models no PCID/INVPCID (runtime/x86/kvm/
+// cpuid.ts), so its guest runs the same "disabled" tests in all three entries (KVM on a host with
+// PCID would run pcid-enabled's "enabled" ones: exitlab's CPUID is its own, only its vendor follows -cpu).
+//
+// hypercall (x86): QEMU's default CPU (qemu64) says AuthenticAMD, so the test expects VMMCALL to
+// work; TCG has no KVM hypercall ABI and raises #UD for both VMCALL (no VMX) and VMMCALL (helper_
+// vmmcall, target/i386/tcg/sysemu/svm_helper.c), so the VMMCALL lines FAIL. KVM on an Intel host
+// runs VMCALL (handle_vmcall → kvm_emulate_hypercall: "OK") and, on VMMCALL's #UD, its emulator
+// rewrites the instruction as VMCALL and lets the guest run it again (arch/x86/kvm/emulate.c
+// em_hypercall → x86.c emulator_fix_hypercall → vmx_patch_hypercall; KVM_X86_QUIRK_FIX_HYPERCALL_INSN
+// on by default, v4.1 always): "OK (patched)", and the edge-of-canonical tests return through #GP.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -246,4 +265,35 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
       if (hasQemu("arm64")) expect(runQemu(dir, "arm64", e).lines).toEqual(lines.qemu);
     }, 120_000);
   }
+  for (const name of ["pcid-enabled", "pcid-disabled", "pcid-asymmetric"]) {
+    test(`${name}: TCG takes a reserved CR4.PCIDE without #GP; KVM refuses it`, () => {
+      const { dir, e } = entry("x86_64", name);
+      const kvm = ["PASS: Test on PCID when disabled", "PASS: Test on INVPCID when disabled", "SUMMARY: 2 tests"];
+      for (const era of ["2015", "today"] as const) expect(runExitlab(dir, "x86_64", e, { era }).lines, era).toEqual(kvm);
+      if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+      if (!hasQemu("x86_64")) return;
+      expect(runQemu(dir, "x86_64", e).lines).toEqual(["FAIL: Test on PCID when disabled", "PASS: Test on INVPCID when disabled", "SUMMARY: 2 tests, 1 unexpected failures"]);
+    }, 120_000);
+  }
+
+  test("hypercall: TCG #UDs VMCALL and VMMCALL; KVM runs VMCALL and patches VMMCALL into it", () => {
+    const { dir, e } = entry("x86_64", "hypercall");
+    const kvm = [
+      "PASS: Hypercall via VMCALL: OK",
+      "PASS: Hypercall via VMMCALL: OK (patched)",
+      "PASS: VMCALL on edge of canonical address space (Intel)",
+      "PASS: VMMCALL on edge of canonical address space (AMD)",
+      "SUMMARY: 4 tests",
+    ];
+    for (const era of ["2015", "today"] as const) expect(runExitlab(dir, "x86_64", e, { era }).lines, era).toEqual(kvm);
+    if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+    if (!hasQemu("x86_64")) return;
+    expect(runQemu(dir, "x86_64", e).lines).toEqual([
+      "PASS: Hypercall via VMCALL: #UD(0)",
+      "FAIL: Hypercall via VMMCALL: #UD(0)",
+      "PASS: VMCALL on edge of canonical address space (Intel)",
+      "FAIL: VMMCALL on edge of canonical address space (AMD)",
+      "SUMMARY: 4 tests, 2 unexpected failures",
+    ]);
+  }, 120_000);
 });

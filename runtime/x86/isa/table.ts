@@ -311,6 +311,9 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("sti", "fb", "", "flagop", "", { arg: 4 }),
   e("cld", "fc", "", "flagop", "", { arg: 5 }),
   e("std", "fd", "", "flagop", "", { arg: 6 }),
+  // SDM Vol. 2B CLAC/STAC: EFLAGS.AC for SMAP; #UD at CPL > 0.
+  e("clac", "0f 01 /1", "", "flagop", "reg rm=2", { arg: 7 }),
+  e("stac", "0f 01 /1", "", "flagop", "reg rm=3", { arg: 8 }),
 
   // I/O ports.
   e("in", "e4", "AL,Ib", "in"),
@@ -352,10 +355,16 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("vmlaunch", "0f 01 /0", "", "vmx", "reg rm=2", { arg: 1 }),
   e("vmresume", "0f 01 /0", "", "vmx", "reg rm=3", { arg: 2 }),
   e("vmxoff", "0f 01 /0", "", "vmx", "reg rm=4", { arg: 3 }),
+  // AMD's hypercall (AMD APM Vol. 3 VMMCALL): #UD on Intel CPUs; KVM's emulator patches it (kvm/emulate.ts).
+  e("vmmcall", "0f 01 /3", "", "ud", "reg rm=1"),
   e("xgetbv", "0f 01 /2", "", "xgetbv", "reg rm=0"),
   e("xsetbv", "0f 01 /2", "", "xsetbv", "reg rm=1"),
   e("swapgs", "0f 01 /7", "", "swapgs", "reg rm=0 o64 priv"),
   e("rdtscp", "0f 01 /7", "", "rdtscp", "reg rm=1"),
+  // SDM Vol. 2B SYSCALL/SYSRET (semantics/syscall.ts); SYSRET without REX.W returns to compatibility mode.
+  e("syscall", "0f 05", "", "syscall"),
+  // One form: a size suffix picks the operand size (sysretl, sysretq = REX.W: back to 64-bit code), as GNU as does.
+  e("sysret", "0f 07", "", "sysret"),
 ];
 
 /** The #UD entry every undefined or unsupported encoding decodes to. */

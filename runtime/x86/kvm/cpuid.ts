@@ -12,6 +12,7 @@ import { isMceMsr } from "./mce.js";
 import type { KvmEra } from "../../core/trace.js";
 import { decodeX86 } from "../isa/decode.js";
 import { msrInfo } from "./msrs.js";
+import { ExitlabError } from "../../core/errors.js";
 
 export interface CpuidEntry {
   eax: number;
@@ -108,10 +109,15 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("PCOMMIT", 7, "ebx", 22, absent("the modelled CPU (Haswell) has no PCOMMIT")),
   F("CLFLUSHOPT", 7, "ebx", 23, absent("the modelled CPU (Haswell) has no CLFLUSHOPT (Skylake and later)")),
   F("CLWB", 7, "ebx", 24, absent("the modelled CPU (Haswell) has no CLWB (Skylake-SP and later)")),
+  // SMEP came with Ivy Bridge, SMAP with Broadwell (Intel SDM Vol. 3 4.6; Linux cpufeatures.h): the 2015
+  // host (Haswell) has SMEP only; KVM passes either through only when the host has it (kvm_set_cpu_caps).
+  F("SMEP", 7, "ebx", 7, modelled("runtime/x86/paging.ts: CR4.SMEP, no supervisor fetch from a user page")),
+  F("SMAP", 7, "ebx", 20, modelled("runtime/x86/paging.ts: CR4.SMAP with EFLAGS.AC; STAC/CLAC (isa/table.ts)"), ["today"]),
   // Leaf 0x80000001.
   F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
   F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt
-  F("SYSCALL", 0x8000_0001, "edx", 11, insn(0x0f, 0x05)),
+  // Not an "insn" row: SYSCALL is #UD until the guest sets EFER.SCE (SDM Vol. 2B SYSCALL).
+  F("SYSCALL", 0x8000_0001, "edx", 11, modelled("runtime/x86/isa/semantics/syscall.ts: SYSCALL/SYSRET with EFER.SCE and STAR/LSTAR/CSTAR/FMASK")),
   F("NX", 0x8000_0001, "edx", 20, modelled("runtime/x86/paging.ts: execute-disable with EFER.NXE")),
   F("GBPAGES", 0x8000_0001, "edx", 26, modelled("runtime/x86/paging.ts: 1 GiB pages (PDPTE.PS)")),
   F("RDTSCP", 0x8000_0001, "edx", 27, insn(0x0f, 0x01, 0xf9)),
@@ -257,4 +263,34 @@ export function kvmCpuid(leaf: number, era: KvmEra = "2015", index = 0): CpuidAn
   const sub = outOfRangeLeaf(table, leaf);
   const stand = sub === undefined ? undefined : findEntry(table, sub, index);
   return stand ? { entry: stand, found: false, usedMaxBasic: true } : { entry: ZEROS, found: false, usedMaxBasic: false };
+}
+
+/** The host's vendor (identity leaf 0): the modelled hosts are Intel. */
+export const HOST_CPU_VENDOR = "GenuineIntel";
+
+/**
+ * MachineOptions.cpuVendor checked: undefined when unset or the host's own, else the 12-character
+ * ASCII string (QEMU's `vendor=` takes exactly 12: target/i386/cpu.c x86_cpuid_set_vendor). Throws
+ * ExitlabError otherwise.
+ */
+export function checkCpuVendor(vendor: string | undefined): string | undefined {
+  if (vendor === undefined || vendor === HOST_CPU_VENDOR) return undefined;
+  if (!/^[\x20-\x7e]{12}$/.test(vendor)) {
+    throw new ExitlabError(`cpuVendor must be 12 ASCII characters, not ${JSON.stringify(vendor)}`, "e.g. GenuineIntel or AuthenticAMD (QEMU's -cpu ...,vendor=)");
+  }
+  return vendor;
+}
+
+/** CPUID.0's EBX, EDX, ECX for a vendor string (SDM Vol. 2 CPUID leaf 0: "Genu" "ineI" "ntel"). */
+export function vendorRegisters(vendor: string): { ebx: number; edx: number; ecx: number } {
+  return { ebx: str4(vendor.slice(0, 4)), edx: str4(vendor.slice(4, 8)), ecx: str4(vendor.slice(8, 12)) };
+}
+
+/**
+ * em_syscall_is_enabled (arch/x86/kvm/emulate.c, v4.1 and today): outside 64-bit mode KVM's
+ * emulator runs SYSCALL only for a guest whose CPUID vendor is AMD (or, today, Hygon); Intel's and
+ * any other vendor's get #UD, as Intel CPUs do.
+ */
+export function syscallOutside64Allowed(vendor: string | undefined, era: KvmEra): boolean {
+  return vendor === "AuthenticAMD" || (era !== "2015" && vendor === "HygonGenuine");
 }

@@ -5,6 +5,9 @@
 
 import { decodeX86, executeX86 } from "../isa/index.js";
 import { GuestFault, VmExitSignal } from "../state.js";
+import { VECTOR } from "../vectors.js";
+import type { X86Insn } from "../isa/types.js";
+import { DR6_BS, TF, singleStepTrap } from "../single-step.js";
 import { loadGuestState, saveGuestState } from "../vmx/guest-state.js";
 import { hexBytes } from "../tracepoints.js";
 import { AR } from "../state.js";
@@ -27,8 +30,14 @@ export interface EmulationResult {
   message: string;
 }
 
-/** x86_emulate_instruction: decode at GUEST_RIP, execute, advance rip; faults are injected. */
-export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
+/**
+ * x86_emulate_instruction: decode at GUEST_RIP, execute, advance rip; faults are injected. `opts`:
+ * what the emulator allows that the CPU does not (SYSCALL outside 64-bit mode for an AMD guest).
+ * After the instruction, RFLAGS.TF requests the single-step #DB (kvm_vcpu_do_singlestep): TF as the
+ * instruction found it (init_emulate_ctxt's ctxt->tf), but for SYSCALL/SYSRET as it left it (em_syscall
+ * and em_sysexit set ctxt->tf from the new flags), so a SYSCALL whose FMASK clears TF takes none.
+ */
+export function emulateInstruction(vcpu: KvmVcpu, opts: { syscallOutside64?: boolean } = {}): EmulationResult {
   const { cpu, vmcs } = vcpu.ctx;
   const s = cpu.state;
   loadGuestState(vmcs, s, s.efer);
@@ -37,6 +46,7 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   cpu.emulating = {
     mmio,
     pio: (port, size, write, value) => pioAccess(vcpu, port, size, write, value),
+    ...(opts.syscallOutside64 ? { syscallOutside64: true } : {}),
   };
   const rip = s.rip;
   let bytes = new Uint8Array(0);
@@ -58,9 +68,14 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
     cpu.insn = insn;
     s.nextRip = rip + BigInt(insn.length);
     if (s.mode !== "long64") s.nextRip &= 0xffff_ffffn;
+    const tfBefore = (s.rflags & TF) !== 0n;
     executeX86(cpu, insn);
     s.rip = s.nextRip;
     vcpu.emulated++;
+    if (singleStepTrap(insn, tfBefore, (s.rflags & TF) !== 0n)) {
+      cpu.setDebugRegister(6, cpu.debugRegister(6) | DR6_BS);
+      vcpu.queueException(VECTOR.DB);
+    }
   } catch (e) {
     if (e instanceof GuestFault) {
       vcpu.queueException(e.vector, e.errorCode, e.address);
@@ -97,6 +112,49 @@ export function emulateInstruction(vcpu: KvmVcpu): EmulationResult {
   }
   saveGuestState(vmcs, s);
   return { ok: true, message: `emulated ${hexBytes(bytes)} at ${"0x" + rip.toString(16)}${mmio.length ? ` (${mmio.length} MMIO access${mmio.length > 1 ? "es" : ""})` : ""}` };
+}
+
+/** VMCALL's bytes (0f 01 c1): what vmx_patch_hypercall writes over a VMMCALL. */
+const VMCALL_BYTES = [0x0f, 0x01, 0xc1];
+
+/**
+ * em_hypercall on #UD (EmulateOnUD): a VMMCALL on this Intel host is rewritten in guest memory as
+ * VMCALL (kvm_fix_hypercall / emulator_fix_hypercall → vmx_patch_hypercall, through the guest's page
+ * tables: emulator_write_emulated) and RIP stays, so the guest re-executes the patched instruction
+ * (KVM_X86_QUIRK_FIX_HYPERCALL_INSN, on by default; v4.1 always patches). A fault on the write is
+ * injected instead. Returns what happened.
+ */
+export function patchHypercall(vcpu: KvmVcpu, insn: X86Insn): string {
+  const { cpu, vmcs } = vcpu.ctx;
+  const s = cpu.state;
+  loadGuestState(vmcs, s, s.efer);
+  vcpu.count("insn_emulation");
+  traceEmulateInsn(vcpu, s.rip, insn.bytes, false);
+  cpu.emulating = { mmio: [] };
+  try {
+    const lin = cpu.linear("cs", s.rip);
+    VMCALL_BYTES.forEach((b, i) => cpu.writeLinear((lin + BigInt(i)) & ((1n << 64n) - 1n), 1, BigInt(b)));
+  } catch (e) {
+    if (!(e instanceof GuestFault)) throw e;
+    vcpu.queueException(e.vector, e.errorCode, e.address);
+    return `VMMCALL: patching it faulted (vector ${e.vector}), injected`;
+  } finally {
+    cpu.emulating = null;
+  }
+  saveGuestState(vmcs, s);
+  return "VMMCALL patched to VMCALL (em_hypercall): the guest executes it again";
+}
+
+/** The instruction at the guest's RIP as KVM's decoder would see it, or null when its fetch faults. */
+export function decodeAtRip(vcpu: KvmVcpu): X86Insn | null {
+  const { cpu, vmcs } = vcpu.ctx;
+  const s = cpu.state;
+  loadGuestState(vmcs, s, s.efer);
+  try {
+    return decodeX86((o) => cpu.fetchByte(o), s.mode);
+  } catch {
+    return null;
+  }
 }
 
 /** Legacy prefixes (SDM Vol. 2 2.1.1): lock/rep, segment overrides, operand and address size. */

@@ -14,8 +14,8 @@ import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
-import { emulateInstruction, pioAccess, trapUdDecode } from "./emulate.js";
-import { kvmCpuid, subleafDecides, type CpuidAnswerEntry } from "./cpuid.js";
+import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
+import { kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -99,6 +99,16 @@ const handleCr: ExitHandler = (vcpu) => {
   }
 };
 
+/**
+ * AMD's legacy performance counters MSR_K7_EVNTSEL0-3 (0xC0010000-3) and MSR_K7_PERFCTR0-3
+ * (0xC0010004-7) on an Intel host, where no vPMU claims them: kvm_get_msr_common reads 0 and
+ * kvm_set_msr_common accepts any write ("disabled perfctr wrmsr", vcpu_unimpl), v4.1 and today.
+ * A guest told it runs on AMD (cpuVendor) resets them at start-up (kvm-unit-tests lib/x86/pmu.c).
+ */
+function isK7PerfMsr(msr: number): boolean {
+  return msr >= 0xc001_0000 && msr <= 0xc001_0007;
+}
+
 /** vmx_get_msr / kvm_get_msr_common: from the VMCS field or KVM's own copy. */
 function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   if (msr === MSR_EFER) return vcpu.arch.efer;
@@ -107,6 +117,7 @@ function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   if (apic !== null) return apic;
   // get_msr_mce: IA32_MCG_* and the banks (runtime/x86/kvm/mce.ts).
   if (isMceMsr(msr)) return getMceMsr(vcpu.mce, msr);
+  if (isK7PerfMsr(msr)) return 0n;
   const info = msrInfo(msr);
   if (!info) return null;
   if (info.home !== "arch") return vcpu.ctx.vmcs.read(info.home);
@@ -123,10 +134,14 @@ function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   const apic = apicMsrWrite(vcpu, msr, data);
   if (apic !== null) return apic;
   if (isMceMsr(msr)) return setMceMsr(vcpu.mce, msr, data, vcpu.ctx.settings.era);
+  if (isK7PerfMsr(msr)) return 0;
   const info = msrInfo(msr);
   if (!info) return 1;
   if (info.home !== "arch") vcpu.ctx.vmcs.write(info.home, data);
   else vcpu.softMsrs.set(msr, data);
+  // STAR/LSTAR/CSTAR/SYSCALL_MASK are user-return MSRs (vmx_set_msr → kvm_set_user_return_msr): the
+  // CPU runs the guest with its values, which SYSCALL/SYSRET read (semantics/syscall.ts).
+  if (msr >= 0xc000_0081 && msr <= 0xc000_0084) vcpu.ctx.cpu.msrs.set(msr, data);
   return 0;
 }
 
@@ -208,6 +223,8 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const apicId = vcpu.irq.lapic.id;
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
   if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
+  // The VMM's vendor string (KVM_SET_CPUID2 from QEMU's -cpu ...,vendor=) in leaf 0.
+  if (leaf === 0 && vcpu.ctx.cpuVendor !== undefined) entry = { ...entry, ...vendorRegisters(vcpu.ctx.cpuVendor) };
   if (halves) {
     halves[0] = entry.eax; halves[16] = 0;
     halves[3] = entry.ebx; halves[19] = 0;
@@ -311,6 +328,13 @@ const handleException: ExitHandler = (vcpu) => {
   // (EMULTYPE_TRAP_UD; v4.1 handle_exception, today handle_ud), which decodes and traces
   // kvm_emulate_insn; instructions it does not emulate on #UD get #UD back.
   if (vector === VECTOR.UD && info.type === INTR_TYPE.HW_EXCEPTION) {
+    // EmulateOnUD instructions KVM's emulator runs: SYSCALL outside 64-bit mode for an AMD guest (em_syscall).
+    const insn = decodeAtRip(vcpu);
+    if (insn?.spec.sem === "syscall" && syscallOutside64Allowed(vcpu.ctx.cpuVendor, vcpu.ctx.settings.era)) {
+      const r = emulateInstruction(vcpu, { syscallOutside64: true });
+      return r.ok ? resume(`#UD intercepted: ${r.message} (em_syscall: the guest's CPUID vendor is AMD)`) : halt(r.message);
+    }
+    if (insn?.spec.mnemonic === "vmmcall") return resume(`#UD intercepted: ${patchHypercall(vcpu, insn)}`);
     trapUdDecode(vcpu);
     vcpu.queueException(VECTOR.UD);
     return resume("#UD intercepted: KVM's emulator decoded the instruction (EMULTYPE_TRAP_UD), does not emulate it, and re-injects #UD");

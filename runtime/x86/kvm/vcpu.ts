@@ -68,6 +68,8 @@ export interface KvmContext {
   idle: (cycles: number) => void;
   /** The vCPU's id (vcpu->vcpu_id): 0 unless the VM has several. */
   vcpuId?: number;
+  /** The guest's CPUID vendor when the VMM set one other than the host's (MachineOptions.cpuVendor). */
+  cpuVendor?: string;
   /**
    * kvm_vcpu_block with other vCPUs in the VM (SMP): the vCPU sleeps until an interrupt wakes it
    * while the others run (x86/smp.ts); returns what happened. Unset with one vCPU.

@@ -311,10 +311,10 @@ const ROWS: Record<string, Row[]> = {
       names: ["kvm_cpuid"],
       expected: {
         // Leaf 7 subleaf 0 advertises no feature this model backs, so its values are zeros too.
-        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
+        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 80 rcx 0 rdx 0", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
         today: [
           "kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
-          "kvm_cpuid: func 8 idx 0 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found, used max basic",
+          "kvm_cpuid: func 8 idx 0 rax 0 rbx 100080 rcx 0 rdx 0, cpuid entry not found, used max basic",
           "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found",
         ],
       },

@@ -37,6 +37,9 @@ export function gnuSuffixRule(spec: X86Spec, suffix: number | undefined, bits: B
     case "cbw": case "cwd": case "iret":
       // cbtw/cwtl/cltq..., iretw/iretl/iretq already name their size
       return suffix !== undefined && SEM_NO_SUFFIX.has(spec.sem) ? { reject: "invalid instruction suffix" } : undefined;
+    case "sysret":
+      // sysretl / sysretq only: there is no 16-bit SYSRET (SDM Vol. 2B SYSRET)
+      return suffix === 2 || suffix === 1 ? { reject: "invalid instruction suffix" } : undefined;
     case "bswap":
       // no 16-bit form (its result is undefined, SDM BSWAP)
       if (suffix === 2) return { reject: "invalid instruction suffix" };

@@ -32,8 +32,11 @@ const popseg: Sem = (env, insn) => {
 
 const RFLAGS_RF = 1n << 16n;
 
-/** Flags POPF may change at CPL 0 (SDM POPF: VM, VIF, VIP, RF stay). */
-const POPF_WRITABLE = 0x2_4000n | 0x7fd5n | 0x20_0000n;
+/**
+ * Flags POPF may change at CPL 0 (SDM Vol. 2B POPF: VM, VIF, VIP, RF stay): CF..OF with IF and IOPL
+ * (0x7fd5 also has NT), AC (bit 18, SMAP's override) and ID (bit 21).
+ */
+const POPF_WRITABLE = 0x4_0000n | 0x7fd5n | 0x20_0000n;
 
 const pushf: Sem = (env, insn) => {
   push(env, insn.operandSize, env.state.rflags & 0xfcffffn);

@@ -14,6 +14,7 @@ import { fastFunction, TEMPLATES, type FastFn, type FastMem } from "./fast.js";
 import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
+import { SYSCALL_SEMANTICS } from "./syscall.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -24,6 +25,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...LEGACY_SEMANTICS,
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
+  ...SYSCALL_SEMANTICS,
 };
 
 /**

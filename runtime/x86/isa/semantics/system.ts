@@ -209,7 +209,12 @@ const flagop: Sem = (env, insn) => {
       break;
     }
     case 5: s.rflags &= ~DF; break;
-    default: s.rflags |= DF; break;
+    case 6: s.rflags |= DF; break;
+    default:
+      // CLAC/STAC (SDM Vol. 2B): #UD at CPL > 0, else clear/set EFLAGS.AC (bit 18).
+      if (cpl(s) > 0) env.raise(VECTOR.UD);
+      s.rflags = insn.spec.arg === 7 ? s.rflags & ~(1n << 18n) : s.rflags | (1n << 18n);
+      break;
   }
 };
 
