@@ -5,7 +5,7 @@
 // that cause VM exits"): 25.1.2 unconditional, 25.1.3 conditional.
 
 import type { GuestMemory } from "../../core/memory.js";
-import type { Vmcs, VmcsFieldName } from "./fields.js";
+import { lookupField, type Vmcs, type VmcsFieldName } from "./fields.js";
 import { VECTOR } from "../vectors.js";
 
 export interface ControlBit {
@@ -207,8 +207,9 @@ export class ExitRules {
     return this.primary("CPU_BASED_CR3_STORE_EXITING");
   }
 
+  /** MOV to (write) or from CR8 exits with CR8-load/-store exiting (SDM 25.1.3); read per MOV CR8 (compiled path), so by field handle and mask. */
   movCr8Exits(write: boolean): boolean {
-    return this.primary(write ? "CPU_BASED_CR8_LOAD_EXITING" : "CPU_BASED_CR8_STORE_EXITING");
+    return (this.vmcs.readNum(CPU_BASED_FIELD) & (write ? CR8_LOAD : CR8_STORE)) !== 0;
   }
 
   /** CLTS exits iff CR0.TS is host-owned and its shadow is 1 (SDM 25.1.3). */
@@ -308,3 +309,7 @@ export function msrBitmapOffset(msr: number, write: boolean): number | null {
   if (msr >= 0xc000_0000 && msr <= 0xc000_1fff) return write ? 0xc00 : 0x400;
   return null;
 }
+
+const CPU_BASED_FIELD = lookupField("CPU_BASED_VM_EXEC_CONTROL")!.field;
+const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
+const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
