@@ -22,12 +22,24 @@
 // LA57 only when the host has it (arch/x86/kvm/cpuid.c kvm_set_cpu_caps: F(LA57) masked by the host's
 // CPUID); exitlab's modelled host has none (runtime/x86/canonical.ts: 48-bit linear addresses), and the
 // hardware (and KVM's emulator: em_lgdt_lidt, __load_segment_descriptor) refuse non-canonical bases.
+//
+// vmexit_vmcall (x86): vmexit.c's vmcall() executes VMCALL when is_intel() (CPUID vendor
+// "GenuineIntel") and VMMCALL otherwise. QEMU TCG's qemu64 CPU keeps its model's vendor,
+// AuthenticAMD (target/i386/cpu.c builtin_x86_defs "qemu64": CPUID_VENDOR_AMD), so the test runs
+// VMMCALL, which raises #UD without SVM (AMD APM Vol. 3 VMMCALL: #UD when EFER.SVME = 0; the qemu64
+// model has no SVM): kvm-unit-tests' unhandled-exception handler dumps the registers and QEMU ends
+// with no measurement. Under KVM, QEMU gives built-in models the host's vendor (target/i386/host-cpu.c
+// host_cpu_instance_init: host_cpu_vendor_fms, then the "vendor" property), so on an Intel host the
+// test executes VMCALL, which exits (EXIT_REASON_VMCALL) to KVM's handle_vmcall →
+// kvm_emulate_hypercall (Linux arch/x86/kvm/x86.c: RAX = 0 is no hypercall: -KVM_ENOSYS in RAX, the
+// instruction skipped); exitlab models that host, and measures it.
 
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { entriesFor, hasQemu, runExitlab, runQemu } from "../../bin/kut/runner.js";
+import { entriesFor, hasQemu, qemuArgs, runExitlab, runQemu } from "../../bin/kut/runner.js";
 import type { Arch } from "../../runtime/core/machine.js";
 
 const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
@@ -104,6 +116,21 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
       expect(qemu.length, "QEMU ends soon after GS_BASE takes a non-canonical value").toBeLessThan(at + 4);
     }, 120_000);
   }
+
+  test("vmexit_vmcall: QEMU TCG's qemu64 is AuthenticAMD (VMMCALL: #UD, no line); on an Intel KVM host VMCALL exits to handle_vmcall and is measured", () => {
+    const { dir, e } = entry("x86_64", "vmexit_vmcall");
+    // About 1.6 M VMCALL exits (2^30 modelled cycles of them): a few seconds alone, more on a loaded host.
+    const kvm = runExitlab(dir, "x86_64", e, { maxMs: 120_000 });
+    expect(kvm.lines).toEqual(["MEASURED: vmcall"]);
+    expect(kvm.ended).toBe("powered off");
+    if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+    if (!hasQemu("x86_64")) return;
+    expect(runQemu(dir, "x86_64", e).lines).toEqual([]);
+    const console = spawnSync("qemu-system-x86_64", qemuArgs(dir, "x86_64", e), { encoding: "latin1", timeout: 60_000 }).stdout;
+    // The test's CPUID vendor check took the AMD branch, and VMMCALL raised #UD (vector 6).
+    expect(console).toMatch(/Unhandled exception 6 #UD/);
+    expect(console).toMatch(/rbx=0000000068747541/); // "Auth": CPUID.0:EBX of AuthenticAMD, left in RBX
+  }, 300_000);
 
   test("la57: QEMU TCG's max CPU has LA57 and checks no canonical base; exitlab's KVM host has no LA57 and refuses non-canonical bases", () => {
     const { dir, e } = entry("x86_64", "la57");
