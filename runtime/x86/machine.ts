@@ -12,6 +12,7 @@ import {
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { compilable, fastFunction } from "./isa/semantics/fast.js";
+import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS } from "./paging.js";
 import type { Block } from "./jit.js";
 import { CPUID_EXIT, type X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
@@ -801,8 +802,9 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   }
 }
 
+/** What translations and decoded code depend on (paging.ts CR0/CR4_TRANSLATION_BITS, CR3, EFER, CS). */
 function translationKey(s: X86State): string {
-  return `${s.cr0}:${s.cr3}:${s.cr4}:${s.efer}:${s.seg.cs.base}:${s.seg.cs.attributes}:${s.mode}`;
+  return `${s.cr0 & CR0_TRANSLATION_BITS}:${s.cr3}:${s.cr4 & CR4_TRANSLATION_BITS}:${s.efer}:${s.seg.cs.base}:${s.seg.cs.attributes}:${s.mode}`;
 }
 
 export function createX86Machine(options: MachineOptions = {}): X86Machine {

@@ -252,8 +252,10 @@ export class ExitRules {
     return this.secondary("SECONDARY_EXEC_DESC");
   }
 
+  /** EPT on: "activate secondary controls" and "enable EPT" (read at every guest-physical access, so by field handle and mask). */
   eptEnabled(): boolean {
-    return this.secondary("SECONDARY_EXEC_ENABLE_EPT");
+    const v = this.vmcs;
+    return (v.readNum(CPU_BASED_FIELD) & SECONDARY_ON) !== 0 && (v.readNum(SECONDARY_FIELD) & ENABLE_EPT) !== 0;
   }
 
   tscOffset(): bigint {
@@ -313,3 +315,6 @@ export function msrBitmapOffset(msr: number, write: boolean): number | null {
 const CPU_BASED_FIELD = lookupField("CPU_BASED_VM_EXEC_CONTROL")!.field;
 const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
 const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
+const SECONDARY_FIELD = lookupField("SECONDARY_VM_EXEC_CONTROL")!.field;
+const SECONDARY_ON = ctl("CPU_BASED_ACTIVATE_SECONDARY_CONTROLS");
+const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");
