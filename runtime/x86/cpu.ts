@@ -10,7 +10,7 @@ import type { MmioBus } from "../core/bus.js";
 import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
-import { supervisorChecksUser, translate, type PageAccess } from "./paging.js";
+import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS, supervisorChecksUser, translate, type PageAccess } from "./paging.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
@@ -398,6 +398,8 @@ export class X86Cpu implements X86Env, FastMem {
   // filled by the general path (paging, EPT, A/D bits) after an access succeeds, separately for
   // reads and writes, cleared with the TLB and whenever the hypervisor ran (EPT may change).
   // Page-crossing, MMIO, FS/GS in 64-bit mode and KVM's emulation take the general path.
+  // Direct-mapped, 256 entries; a page's entry is (page ^ page >>> 8) & 255, so pages 1 MiB
+  // apart (kvm-unit-tests' stack at 0x1019000 and data at 0x419000) do not evict each other.
 
   hi = 0;
   /** Host-physical address of the last RAM access of the general path (null: MMIO). */
@@ -454,7 +456,7 @@ export class X86Cpu implements X86Env, FastMem {
     const lin = this.fastLinear(seg, lo, hi);
     const page = Math.floor(lin / 4096);
     const off = lin - page * 4096;
-    const i = page & 255;
+    const i = (page ^ (page >>> 8)) & 255;
     if (this.rKey[i] === page && off + size <= 4096) {
       const a = this.rArr[i]!;
       switch (size) {
@@ -484,7 +486,7 @@ export class X86Cpu implements X86Env, FastMem {
     const lin = this.fastLinear(seg, lo, hi);
     const page = Math.floor(lin / 4096);
     const off = lin - page * 4096;
-    const i = page & 255;
+    const i = (page ^ (page >>> 8)) & 255;
     if (this.wKey[i] === page && off + size <= 4096) {
       const a = this.wArr[i]!;
       a[off] = vlo;
@@ -559,8 +561,13 @@ export class X86Cpu implements X86Env, FastMem {
         if (rules.movToCr0or4Exits(4, value)) this.crExit(4, 0, gpr);
         const next = rules.mergeCr0or4(4, s.cr4, value);
         if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(VECTOR.GP, 0);
+        const changed = s.cr4 ^ next;
         s.cr4 = next;
-        this.flushTlb();
+        // Only bits that change translations flush the TLB (SDM Vol. 3 4.10.4.1 "MOV to CR4";
+        // KVM's X86_CR4_TLBFLUSH_BITS = PGE | PCIDE | PAE | SMEP, plus PSE, SMAP and LA57, which
+        // change how a walk reads the tables). Decoded code is kept by physical page either way.
+        if (changed & CR4_TRANSLATION_BITS) this.flushTlb();
+        else this.systemVersion++;
         return;
       }
       case 8:
@@ -591,11 +598,20 @@ export class X86Cpu implements X86Env, FastMem {
     const s = this.state;
     const wasPg = (s.cr0 & CR0.PG) !== 0n;
     const isPg = (v & CR0.PG) !== 0n;
+    const changed = s.cr0 ^ v;
     s.cr0 = v;
     if (!wasPg && isPg && s.efer & EFER.LME) s.efer |= EFER.LMA;
     if (wasPg && !isPg) s.efer &= ~EFER.LMA;
     s.mode = modeOf(s);
-    this.flushTlb();
+    // SDM Vol. 3 4.10.4.1 "MOV to CR0": the TLBs are invalidated when CR0.PG changes; PE changes the
+    // mode. The TLB here keeps each translation's R/W, U/S and XD bits and CR0.WP is applied at every
+    // access (paging.ts finish), as the processor does (4.10.2.2), so a WP change keeps it; the data
+    // fast path, which skips that check, is dropped.
+    if (changed & CR0_TRANSLATION_BITS) this.flushTlb();
+    else {
+      this.systemVersion++;
+      if (changed & CR0.WP) this.invalidateData();
+    }
   }
 
   readCr(cr: number, gpr: number): bigint {
@@ -618,6 +634,16 @@ export class X86Cpu implements X86Env, FastMem {
       default:
         this.raise(VECTOR.UD);
     }
+  }
+
+  /** FastMem.readCr8 (MOV r64, CR8 on the compiled path, fast-system.ts): readCr(8) as a Number. */
+  readCr8(gpr: number): number {
+    return Number(this.readCr(8, gpr));
+  }
+
+  /** FastMem.writeCr8 (MOV CR8, r64 on the compiled path): writeCr(8) of the value (lo, hi). */
+  writeCr8(lo: number, hi: number, gpr: number): void {
+    this.writeCr(8, hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), gpr);
   }
 
   lmsw(value: number): void {

@@ -9,7 +9,7 @@
 import type { X86Mode } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
 import type { X86Regs } from "./regs.js";
-import { generate, type FastMem, type FlagsOut } from "./isa/semantics/fast.js";
+import { compilable, generate, type FastMem, type FlagsOut } from "./isa/semantics/fast.js";
 
 /** Memory seen by compiled blocks: FastMem plus the self-modifying-code flag. */
 export interface BlockMem extends FastMem {
@@ -79,7 +79,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
       exit = insn;
       break;
     }
-    if (insn.spec.privileged || insn.prefixes.lock) break;
+    if (!compilable(insn)) break;
     const i = used.length;
     const pc = `(p0 + ${off})`;
     const g = generate(insn, pc, `_${i}_`, true);

@@ -12,7 +12,8 @@ import {
   DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest,
 } from "../core/machine.js";
 import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
-import { fastFunction } from "./isa/semantics/fast.js";
+import { compilable, fastFunction } from "./isa/semantics/fast.js";
+import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS } from "./paging.js";
 import type { Block } from "./jit.js";
 import { CPUID_EXIT, type X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
@@ -39,6 +40,8 @@ import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
 import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
+import { AcpiPm } from "../devices/acpi-pm.js";
+import { installAcpiTables, PM_IO_BASE } from "./acpi.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
@@ -155,6 +158,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     for (const d of this.pic.devices()) this.pio.add(d.base, d.size, d.device);
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
+    if (options.guest && "image" in options.guest) {
+      // QEMU's -kernel boots through its firmware: the ACPI tables it leaves (acpi.ts) and the PIIX4 PM block they describe.
+      installAcpiTables(this.memory, count);
+      this.pio.add(PM_IO_BASE, 12, new AcpiPm((hz) => this.clock.ticks(hz)));
+    }
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
@@ -511,7 +519,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         const io = cpu.plainIoExit(insn);
         if (io !== null) return this.vmExit(io);
       }
-      const fn = insn.spec.privileged || insn.prefixes.lock ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
+      const fn = !compilable(insn) ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       let n = 1;
       if (fn) fn(s, s.r, cpu);
       else {
@@ -829,8 +837,9 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   }
 }
 
+/** What translations and decoded code depend on (paging.ts CR0/CR4_TRANSLATION_BITS, CR3, EFER, CS). */
 function translationKey(s: X86State): string {
-  return `${s.cr0}:${s.cr3}:${s.cr4}:${s.efer}:${s.seg.cs.base}:${s.seg.cs.attributes}:${s.mode}`;
+  return `${s.cr0 & CR0_TRANSLATION_BITS}:${s.cr3}:${s.cr4 & CR4_TRANSLATION_BITS}:${s.efer}:${s.seg.cs.base}:${s.seg.cs.attributes}:${s.mode}`;
 }
 
 export function createX86Machine(options: MachineOptions = {}): X86Machine {

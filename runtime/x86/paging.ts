@@ -46,6 +46,15 @@ export type EntryReader = (gpa: number, size: 4 | 8) => bigint;
 /** Writes back an entry whose accessed/dirty flag the walk set (SDM Vol. 3 4.8). */
 export type EntryWriter = (gpa: number, size: 4 | 8, value: bigint) => void;
 
+/**
+ * The control-register bits translations depend on (a change of one invalidates the TLBs, SDM Vol. 3
+ * 4.10.4.1): CR0.PG and PE (the mode); CR4.PSE, PAE, PGE, PCIDE, SMEP, SMAP and LA57 (bit 12) —
+ * KVM's X86_CR4_TLBFLUSH_BITS (PGE | PCIDE | PAE | SMEP, arch/x86/kvm/kvm_cache_regs.h) and the
+ * bits that change how a walk reads the tables. CR0.WP is not one: it is applied at each access.
+ */
+export const CR0_TRANSLATION_BITS = CR0.PG | CR0.PE;
+export const CR4_TRANSLATION_BITS = CR4.PSE | CR4.PAE | CR4.PGE | CR4.PCIDE | CR4.SMEP | CR4.SMAP | (1n << 12n);
+
 export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
   if ((s.cr0 & CR0.PG) === 0n) return "none";
   if ((s.cr4 & CR4.PAE) === 0n) return "32bit";

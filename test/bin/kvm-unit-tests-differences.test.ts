@@ -71,12 +71,34 @@
 // rewrites the instruction as VMCALL and lets the guest run it again (arch/x86/kvm/emulate.c
 // em_hypercall → x86.c emulator_fix_hypercall → vmx_patch_hypercall; KVM_X86_QUIRK_FIX_HYPERCALL_INSN
 // on by default, v4.1 always): "OK (patched)", and the edge-of-canonical tests return through #GP.
+//
+// vmexit_vmcall (x86): vmexit.c's vmcall() executes VMCALL when is_intel() (CPUID vendor
+// "GenuineIntel") and VMMCALL otherwise. QEMU TCG's qemu64 CPU keeps its model's vendor,
+// AuthenticAMD (target/i386/cpu.c builtin_x86_defs "qemu64": CPUID_VENDOR_AMD), so the test runs
+// VMMCALL, which raises #UD without SVM (AMD APM Vol. 3 VMMCALL: #UD when EFER.SVME = 0; the qemu64
+// model has no SVM): kvm-unit-tests' unhandled-exception handler dumps the registers and QEMU ends
+// with no measurement. Under KVM, QEMU gives built-in models the host's vendor (target/i386/host-cpu.c
+// host_cpu_instance_init: host_cpu_vendor_fms, then the "vendor" property), so on an Intel host the
+// test executes VMCALL, which exits (EXIT_REASON_VMCALL) to KVM's handle_vmcall →
+// kvm_emulate_hypercall (Linux arch/x86/kvm/x86.c: RAX = 0 is no hypercall: -KVM_ENOSYS in RAX, the
+// instruction skipped); exitlab models that host, and measures it.
+//
+// vmexit_tscdeadline, vmexit_tscdeadline_immed (x86, -cpu qemu64,+x2apic,+tsc-deadline): QEMU 7.2
+// TCG does not implement the TSC-deadline timer (target/i386/cpu.c TCG_EXT_FEATURES lacks
+// CPUID_EXT_TSC_DEADLINE_TIMER; QEMU warns "TCG doesn't support requested feature:
+// CPUID.01H:ECX.tsc-deadline [bit 24]" and clears it), so vmexit.c's has_tscdeadline() is false and
+// QEMU prints "tscdeadline (skipped)". Under KVM the feature is there (the in-kernel APIC's
+// TSC-deadline mode: Linux arch/x86/kvm/lapic.c kvm_set_lapic_tscdeadline_msr; QEMU passes
+// +tsc-deadline through with KVM_CAP_TSC_DEADLINE_TIMER), and exitlab advertises it
+// (runtime/x86/kvm/cpuid.ts TSC_DEADLINE_TIMER), so the test arms the timer and measures instead.
+// (exitlab's run to the measurement takes far longer than the entry's 20 s here: see the report.)
 
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { entriesFor, hasQemu, runExitlab, runQemu } from "../../bin/kut/runner.js";
+import { entriesFor, hasQemu, qemuArgs, runExitlab, runQemu } from "../../bin/kut/runner.js";
 import type { Arch } from "../../runtime/core/machine.js";
 
 const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
@@ -168,6 +190,37 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     expect(qemu.slice(13)).toEqual(kvm.slice(13, 15));
     expect(qemu).toHaveLength(15);
   }, 180_000);
+
+  test("vmexit_vmcall: QEMU TCG's qemu64 is AuthenticAMD (VMMCALL: #UD, no line); on an Intel KVM host VMCALL exits to handle_vmcall and is measured", () => {
+    const { dir, e } = entry("x86_64", "vmexit_vmcall");
+    // About 1.6 M VMCALL exits (2^30 modelled cycles of them): a few seconds alone, more on a loaded host.
+    const kvm = runExitlab(dir, "x86_64", e, { maxMs: 120_000 });
+    expect(kvm.lines).toEqual(["MEASURED: vmcall"]);
+    expect(kvm.ended).toBe("powered off");
+    if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+    if (!hasQemu("x86_64")) return;
+    expect(runQemu(dir, "x86_64", e).lines).toEqual([]);
+    const console = spawnSync("qemu-system-x86_64", qemuArgs(dir, "x86_64", e), { encoding: "latin1", timeout: 60_000 }).stdout;
+    // The test's CPUID vendor check took the AMD branch, and VMMCALL raised #UD (vector 6).
+    expect(console).toMatch(/Unhandled exception 6 #UD/);
+    expect(console).toMatch(/rbx=0000000068747541/); // "Auth": CPUID.0:EBX of AuthenticAMD, left in RBX
+  }, 300_000);
+
+  for (const name of ["vmexit_tscdeadline", "vmexit_tscdeadline_immed"]) {
+    test(`${name}: QEMU TCG has no TSC-deadline timer and skips; KVM's in-kernel APIC has one, so the test runs`, () => {
+      const { dir, e } = entry("x86_64", name);
+      const test = e.testArgs;
+      // A few seconds suffice to see exitlab arm the timer: has_tscdeadline() printed no skip line.
+      const kvm = runExitlab(dir, "x86_64", e, { maxMs: 5_000 });
+      expect(kvm.lines).not.toContain(`${test} (skipped)`);
+      expect(["TIMEOUT", "MEASURED"]).toContain(kvm.outcome);
+      if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+      if (!hasQemu("x86_64")) return;
+      expect(runQemu(dir, "x86_64", e).lines).toEqual([`${test} (skipped)`]);
+      const r = spawnSync("qemu-system-x86_64", qemuArgs(dir, "x86_64", e), { encoding: "latin1", timeout: 60_000 });
+      expect(r.stderr).toContain("TCG doesn't support requested feature: CPUID.01H:ECX.tsc-deadline [bit 24]");
+    }, 120_000);
+  }
 
   test("la57: QEMU TCG's max CPU has LA57 and checks no canonical base; exitlab's KVM host has no LA57 and refuses non-canonical bases", () => {
     const { dir, e } = entry("x86_64", "la57");

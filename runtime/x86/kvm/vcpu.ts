@@ -204,8 +204,11 @@ export class KvmVcpu {
     vmcs.write("PAGE_FAULT_ERROR_CODE_MASK", 0);
     vmcs.write("PAGE_FAULT_ERROR_CODE_MATCH", 0);
     vmcs.write("CR3_TARGET_COUNT", 0);
-    // vmx_fpu_activate: the guest owns CR0.TS, KVM owns every other CR0 bit.
-    this.arch.cr0GuestOwned = CR0.TS;
+    // v4.1's vmx_fpu_activate: the guest owns CR0.TS, KVM owns every other CR0 bit. Today
+    // (Linux 6.4+, arch/x86/kvm/kvm_cache_regs.h KVM_POSSIBLE_CR0_GUEST_BITS = TS | WP;
+    // vmx_l1_guest_owned_cr0_bits drops WP only without EPT, and exitlab's KVM runs with EPT):
+    // the guest owns CR0.WP too, so toggling it is no exit.
+    this.arch.cr0GuestOwned = this.ctx.settings.era === "2015" ? CR0.TS : CR0.TS | CR0.WP;
     vmcs.write("CR0_GUEST_HOST_MASK", ~this.arch.cr0GuestOwned & MASK64);
     // set_cr4_guest_host_mask: with EPT the guest also owns CR4.PGE.
     this.arch.cr4GuestOwned = KVM_CR4_GUEST_OWNED_BITS | CR4.PGE;

@@ -160,7 +160,6 @@ export function controlNames(field: string, value: number): string[] {
 // ---- the hardware's exit decisions (SDM 25.1.3) ----
 
 const ACTIVATE_SECONDARY = ctl("CPU_BASED_ACTIVATE_SECONDARY_CONTROLS");
-const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");
 
 /** The controls of one VMCS as the processor consults them while the guest runs. */
 export class ExitRules {
@@ -219,8 +218,9 @@ export class ExitRules {
     return this.primary("CPU_BASED_CR3_STORE_EXITING");
   }
 
+  /** MOV to (write) or from CR8 exits with CR8-load/-store exiting (SDM 25.1.3); read per MOV CR8 (compiled path), so by field handle and mask. */
   movCr8Exits(write: boolean): boolean {
-    return this.primary(write ? "CPU_BASED_CR8_LOAD_EXITING" : "CPU_BASED_CR8_STORE_EXITING");
+    return (this.vmcs.readNum(CPU_BASED_FIELD) & (write ? CR8_LOAD : CR8_STORE)) !== 0;
   }
 
   /** CLTS exits iff CR0.TS is host-owned and its shadow is 1 (SDM 25.1.3). */
@@ -263,6 +263,7 @@ export class ExitRules {
     return this.secondary("SECONDARY_EXEC_DESC");
   }
 
+  /** EPT on: "activate secondary controls" and "enable EPT" (read at every guest-physical access, so by field handle and mask). */
   eptEnabled(): boolean {
     return this.secondaryBits(ENABLE_EPT);
   }
@@ -320,3 +321,8 @@ export function msrBitmapOffset(msr: number, write: boolean): number | null {
   if (msr >= 0xc000_0000 && msr <= 0xc000_1fff) return write ? 0xc00 : 0x400;
   return null;
 }
+
+const CPU_BASED_FIELD = lookupField("CPU_BASED_VM_EXEC_CONTROL")!.field;
+const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
+const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
+const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");

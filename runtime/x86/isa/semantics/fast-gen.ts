@@ -14,6 +14,10 @@ export interface FastMem {
   rd(seg: number, lo: number, hi: number, size: number): number;
   wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): void;
   hi: number;
+  /** MOV from CR8 (CPL and CR8-store exiting checked: may throw a guest fault or VM exit): the TPR class, 0..15. `gpr` names the destination for the exit qualification. */
+  readCr8(gpr: number): number;
+  /** MOV to CR8 of the 64-bit value (lo, hi) from GPR `gpr` (CPL, CR8-load exiting, reserved bits 63:4 checked). */
+  writeCr8(lo: number, hi: number, gpr: number): void;
 }
 
 export type FastFn = (c: X86Regs, R: Int32Array, m: FastMem) => void;
@@ -223,7 +227,7 @@ export function memRead(g: Gen, seg: number, lo: string, hi: string, size: numbe
     return { lo: t, hi: size === 8 ? `${t}h` : "0" };
   }
   const [l, pg, k, o, A] = [g.v("l"), g.v("pg"), g.v("k"), g.v("o"), g.v("A")];
-  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = ${pg} & 255, ${o} = ${l} - ${pg} * 4096;`);
+  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = (${pg} ^ (${pg} >>> 8)) & 255, ${o} = ${l} - ${pg} * 4096;`);
   g.emit(`let ${t}${size === 8 ? `, ${t}h` : ""};`);
   g.emit(`if (m.rKey[${k}] === ${pg} && ${o} <= ${4096 - size}) { const ${A} = m.rArr[${k}]; ${t} = ${loadBytes(A, o, 0, size)};${size === 8 ? ` ${t}h = ${loadBytes(A, o, 4, 4)};` : ""} }`);
   g.emit(`else { ${t} = ${call};${size === 8 ? ` ${t}h = m.hi;` : ""} }`);
@@ -241,7 +245,7 @@ export function memWrite(g: Gen, seg: number, lo: string, hi: string, size: numb
     return;
   }
   const [l, pg, k, o, A, v, w] = [g.v("l"), g.v("pg"), g.v("k"), g.v("o"), g.v("A"), g.v("v"), g.v("w")];
-  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = ${pg} & 255, ${o} = ${l} - ${pg} * 4096;`);
+  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = (${pg} ^ (${pg} >>> 8)) & 255, ${o} = ${l} - ${pg} * 4096;`);
   const st: string[] = [`const ${v} = ${vlo};`, `${A}[${o}] = ${v};`];
   if (size >= 2) st.push(`${A}[${o} + 1] = ${v} >> 8;`);
   if (size >= 4) st.push(`${A}[${o} + 2] = ${v} >> 16; ${A}[${o} + 3] = ${v} >> 24;`);

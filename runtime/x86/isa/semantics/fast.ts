@@ -1,7 +1,7 @@
 // Semantics of the common integer instructions, written once as JavaScript code templates over
 // the decoded operands: data operations in fast-data.ts (MOV, MOVZX/MOVSX, LEA, ADD..CMP, TEST,
 // INC/DEC, NOT/NEG, SHL/SHR/SAR, SETcc/CMOVcc, XCHG, CBW/CWD, NOP), control flow and the stack in
-// fast-branch.ts (Jcc/JMP/CALL/RET, PUSH/POP, LEAVE), both built on fast-gen.ts. This module
+// fast-branch.ts (Jcc/JMP/CALL/RET, PUSH/POP, LEAVE), MOV to/from CR8 in fast-system.ts, all built on fast-gen.ts. This module
 // looks them up: the interpreter compiles one template per decoded instruction (cached by its
 // source text); the block compiler concatenates the same templates into one function per basic
 // block. Everything works on the Number register file (runtime/x86/regs.ts): no BigInt, no
@@ -16,12 +16,21 @@ import type { X86Insn } from "../types.js";
 import { Gen, type FastFn, type Template } from "./fast-gen.js";
 import { DATA_TEMPLATES } from "./fast-data.js";
 import { BRANCH_TEMPLATES } from "./fast-branch.js";
+import { SYSTEM_TEMPLATES } from "./fast-system.js";
 
 export type { FastFn, FastMem, FlagsOut } from "./fast-gen.js";
 export { Gen } from "./fast-gen.js";
 
 /** Every template by semantics name (X86Spec.sem): an instruction whose sem is here has a fast form. */
-export const TEMPLATES: Readonly<Record<string, Template>> = { ...DATA_TEMPLATES, ...BRANCH_TEMPLATES };
+export const TEMPLATES: Readonly<Record<string, Template>> = { ...DATA_TEMPLATES, ...BRANCH_TEMPLATES, ...SYSTEM_TEMPLATES };
+
+/**
+ * Whether an instruction may take its compiled form without the interpreter's checks: not LOCKed,
+ * and not privileged unless its template checks the privilege itself (fast-system.ts: MOV CR8).
+ */
+export function compilable(insn: X86Insn): boolean {
+  return !insn.prefixes.lock && (!insn.spec.privileged || SYSTEM_TEMPLATES[insn.spec.sem] !== undefined);
+}
 
 /** The template code of one instruction, or null when it has no fast form. */
 export function generate(insn: X86Insn, pc: string, tag = "", inlineMem = false): Gen | null {

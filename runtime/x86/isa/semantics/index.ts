@@ -10,7 +10,7 @@ import { ALU_SEMANTICS } from "./alu.js";
 import { BITS_SEMANTICS } from "./bits.js";
 import { CONTROL_SEMANTICS } from "./control.js";
 import { cpl, type Sem } from "./core.js";
-import { fastFunction, TEMPLATES, type FastFn, type FastMem } from "./fast.js";
+import { compilable, fastFunction, TEMPLATES, type FastFn, type FastMem } from "./fast.js";
 import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
@@ -48,7 +48,7 @@ export function executeX86(env: X86Env, insn: X86Insn): void {
  * needed), else null (then executeX86).
  */
 export function directFunction(insn: X86Insn): FastFn | null {
-  if (insn.spec.privileged || insn.prefixes.lock) return null;
+  if (!compilable(insn)) return null;
   return fastFunction(insn);
 }
 
@@ -78,6 +78,8 @@ function bridgeMem(env: X86Env): FastMem {
       const v = join64(vlo, size === 8 ? vhi : 0) & ((1n << BigInt(8 * size)) - 1n);
       env.write(SEG_ORDER[seg]!, join64(lo, hi), v, { size: size as 1 | 2 | 4 | 8, write: true });
     },
+    readCr8: (gpr) => Number(env.readCr(8, gpr)),
+    writeCr8: (lo, hi, gpr) => env.writeCr(8, join64(lo, hi), gpr),
   };
   return mem;
 }
