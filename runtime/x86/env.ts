@@ -85,6 +85,8 @@ export interface X86State {
   nextRip: bigint;
   /** The rip STI's interrupt shadow covers (interrupts are blocked while rip equals it), or undefined. */
   stiShadow?: bigint;
+  /** STIs that set a shadow so far (tells a new shadow from an old one at the same rip). */
+  stiCount?: number;
   /** Blocking by NMI (SDM Vol. 3 6.7.1): set when an NMI is delivered, cleared by the next IRET. */
   nmiBlocked?: boolean;
   rflags: bigint;

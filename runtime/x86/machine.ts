@@ -614,6 +614,9 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       if (toEvent <= 0) {
         if (this.pollIrq()) break;
         prev = null;
+        // An interrupt waiting out STI's one-instruction shadow: one instruction, then look again
+        // (a compiled loop would otherwise run its whole budget before the next look).
+        if (this.irq.inStiShadow()) room = 1;
       } else if (toEvent < room) room = Math.ceil(toEvent);
       this.syncFetch();
       let block: Block | null = null;

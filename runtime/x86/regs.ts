@@ -66,6 +66,8 @@ export class X86Regs implements X86State {
   npc = 0;
   /** X86State.stiShadow: the rip STI's interrupt shadow covers. */
   stiShadow?: bigint;
+  /** X86State.stiCount. */
+  stiCount = 0;
   /** X86State.nmiBlocked: blocking by NMI, from NMI delivery to the next IRET. */
   nmiBlocked = false;
   /** RFLAGS: the arithmetic bits are valid only while cc === CC.EAGER; the others always. */

@@ -192,8 +192,33 @@ export class KvmIrqChip {
   /** Whether the guest can take an external interrupt now (vmx_interrupt_allowed): RFLAGS.IF and no STI shadow. */
   private interruptible(): boolean {
     const s = this.host.cpu.state;
-    return (s.rflags & RFLAGS_IF) !== 0n && s.stiShadow !== s.rip;
+    if ((s.rflags & RFLAGS_IF) === 0n) return false;
+    if (s.stiShadow !== s.rip) return true;
+    // rip is where STI's shadow was: either just after the STI (blocked), or back there after the
+    // instruction in the shadow retired (a loop: `sti; 1: jmp 1b`). The shadow lasts one instruction
+    // (SDM Vol. 3 6.8.3): the first look after an STI notes the modelled time, and time that has
+    // passed since (an instruction retired) ends it. The machine runs one instruction at a time
+    // while the shadow holds an interrupt back (machine.ts execMany), so the next look comes soon.
+    const now = this.host.now();
+    if (this.shadowSti !== s.stiCount) {
+      this.shadowSti = s.stiCount;
+      this.shadowSeenAt = now;
+      return false;
+    }
+    if (now === this.shadowSeenAt) return false;
+    s.stiShadow = undefined;
+    return true;
   }
+
+  /** Whether STI's interrupt shadow covers the current instruction (it may hold an interrupt back). */
+  inStiShadow(): boolean {
+    const s = this.host.cpu.state;
+    return s.stiShadow !== undefined && s.stiShadow === s.rip;
+  }
+
+  /** The STI (X86State.stiCount) whose shadow interruptible() last saw, and when (modelled cycles). */
+  private shadowSti: number | undefined = undefined;
+  private shadowSeenAt = 0;
 
   /**
    * inject_pending_event at VM entry, unless VM entry already injects an event: an NMI, else the

@@ -204,7 +204,7 @@ const flagop: Sem = (env, insn) => {
       const iopl = Number((s.rflags >> 12n) & 3n);
       if (s.mode !== "real" && cpl(s) > iopl) env.raise(VECTOR.GP, 0);
       // STI that sets IF blocks interrupts until the next instruction retires (SDM Vol. 3 6.8.3, "blocking by STI").
-      if (insn.spec.arg === 4 && !(s.rflags & IF)) s.stiShadow = s.nextRip;
+      if (insn.spec.arg === 4 && !(s.rflags & IF)) (s.stiShadow = s.nextRip), (s.stiCount = (s.stiCount ?? 0) + 1);
       s.rflags = insn.spec.arg === 3 ? s.rflags & ~IF : s.rflags | IF;
       break;
     }

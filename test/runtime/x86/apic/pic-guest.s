@@ -16,8 +16,7 @@ start:
   movl $0x1ff, 0xfee000f0        # SVR: APIC software-enabled
   movl lvt0, %eax
   movl %eax, 0xfee00350          # LVT0: ExtINT (or masked)
-  sti
-  nop                            # the STI shadow ends here
+  sti                            # its shadow covers the loop's first instruction once (SDM 6.8.3)
 wait:
   cmpl $1, count
   jb wait
