@@ -5,8 +5,6 @@
 
 import type { X86Insn } from "./isa/types.js";
 
-/** DR6.BS (bit 14): the #DB was a single step (SDM Vol. 3 17.2.3). */
-export const DR6_BS = 1n << 14n;
 /** RFLAGS.TF (bit 8). */
 export const TF = 1n << 8n;
 

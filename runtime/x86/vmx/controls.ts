@@ -168,13 +168,8 @@ export class ExitRules {
     private readonly hostMemory: GuestMemory,
   ) {}
 
-  // The two execution-control fields by table entry, read as numbers: these are consulted on
-  // every guest-physical access (eptEnabled), so no name lookup and no BigInt.
-  private readonly primaryField = lookupField("CPU_BASED_VM_EXEC_CONTROL").field;
-  private readonly secondaryField = lookupField("SECONDARY_VM_EXEC_CONTROL").field;
-
   private primary(name: string): boolean {
-    return (this.vmcs.readNum(this.primaryField) & ctl(name)) !== 0;
+    return (this.vmcs.readNum(CPU_BASED_FIELD) & ctl(name)) !== 0;
   }
 
   secondary(name: string): boolean {
@@ -182,8 +177,8 @@ export class ExitRules {
   }
 
   private secondaryBits(mask: number): boolean {
-    if ((this.vmcs.readNum(this.primaryField) & ACTIVATE_SECONDARY) === 0) return false;
-    return (this.vmcs.readNum(this.secondaryField) & mask) !== 0;
+    if ((this.vmcs.readNum(CPU_BASED_FIELD) & ACTIVATE_SECONDARY) === 0) return false;
+    return (this.vmcs.readNum(SECONDARY_FIELD) & mask) !== 0;
   }
 
   /** MOV to CR0/CR4 exits iff it would change a bit set in the guest/host mask away from the read shadow. */
@@ -322,7 +317,10 @@ export function msrBitmapOffset(msr: number, write: boolean): number | null {
   return null;
 }
 
+// The execution-control fields by table entry, read as numbers: they are consulted on every
+// guest-physical access (eptEnabled) and CR8 move, so no name lookup and no BigInt.
 const CPU_BASED_FIELD = lookupField("CPU_BASED_VM_EXEC_CONTROL")!.field;
+const SECONDARY_FIELD = lookupField("SECONDARY_VM_EXEC_CONTROL")!.field;
 const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
 const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
 const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");
