@@ -76,17 +76,17 @@ export class GuestMemory {
 
   readByte(pa: number): number {
     const p = this.page(pa, false);
-    return p ? p[pa % PAGE_SIZE]! : 0;
+    return p ? p[(pa - Math.floor(pa / PAGE_SIZE) * PAGE_SIZE)]! : 0;
   }
 
   writeByte(pa: number, value: number): void {
-    this.page(pa, true)![pa % PAGE_SIZE] = value & 0xff;
+    this.page(pa, true)![(pa - Math.floor(pa / PAGE_SIZE) * PAGE_SIZE)] = value & 0xff;
     this.onWrite?.(Math.floor(pa / PAGE_SIZE), pa, 1);
   }
 
   /** Little-endian read of 1, 2, 4 or 8 bytes. */
   read(pa: number, size: number): bigint {
-    const off = pa % PAGE_SIZE;
+    const off = (pa - Math.floor(pa / PAGE_SIZE) * PAGE_SIZE);
     if (off + size <= PAGE_SIZE) {
       const p = this.page(pa, false);
       if (!p) return 0n;
@@ -101,7 +101,7 @@ export class GuestMemory {
 
   /** 32-bit little-endian read as a number (instruction fetch). */
   read32(pa: number): number {
-    const off = pa % PAGE_SIZE;
+    const off = pa - Math.floor(pa / PAGE_SIZE) * PAGE_SIZE; // % on a double above 2^31 is a slow fmod
     if (off + 4 <= PAGE_SIZE) {
       const p = this.page(pa, false);
       if (!p) return 0;
@@ -112,7 +112,7 @@ export class GuestMemory {
 
   /** Little-endian write of 1, 2, 4 or 8 bytes. */
   write(pa: number, size: number, value: bigint): void {
-    const off = pa % PAGE_SIZE;
+    const off = (pa - Math.floor(pa / PAGE_SIZE) * PAGE_SIZE);
     if (off + size <= PAGE_SIZE) {
       const p = this.page(pa, true)!;
       let v = value;

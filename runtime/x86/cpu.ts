@@ -10,14 +10,14 @@ import type { MmioBus } from "../core/bus.js";
 import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
-import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS, supervisorChecksUser, translate, type PageAccess } from "./paging.js";
+import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS, supervisorChecksUser, walk, type EntryPort, type PageAccess } from "./paging.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
 import { decodeX86 } from "./isa/decode.js";
 import { compileBlock, MAX_BLOCK_INSNS, type Block } from "./jit.js";
 import type { ExitRules } from "./vmx/controls.js";
-import type { Ept, EptAccess } from "./vmx/ept.js";
+import { EPT_EXEC, EPT_READ, EPT_WRITE, type Ept, type EptAccess } from "./vmx/ept.js";
 import type { Vmcs } from "./vmx/fields.js";
 import type { X86SystemSegment } from "./env.js";
 import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
@@ -49,6 +49,8 @@ const PAGE_END = new Error("page end");
 const ZERO_PAGE = new Uint8Array(4096);
 
 interface TlbEntry {
+  /** The TLB's generation when the entry was filled: valid while it is the current one. */
+  generation: number;
   gpaPage: number;
   /** A 4 KiB piece of a large page: the key of the large page's first 4 KiB page and its size in 4 KiB pages (span 1: a 4 KiB page). */
   first: number;
@@ -134,7 +136,10 @@ export class X86Cpu implements X86Env, FastMem {
   private fOff = 0;
 
   flushTlb(): void {
-    this.tlb.clear();
+    // Entries of older generations are dead; their objects are refilled in place by the next walks
+    // of their pages (a guest that flushes often walks the same few pages again: no allocation).
+    this.tlbGeneration++;
+    if (this.tlb.size > 1024) this.tlb.clear();
     this.tlbHasLarge = false;
     this.invalidateFetch();
   }
@@ -290,6 +295,8 @@ export class X86Cpu implements X86Env, FastMem {
     // KVM's emulator reaches guest RAM through the memslots (kvm_read_guest), not through EPT.
     if (this.emulating) return this.deps.memory.isRam(gpa) ? gpa : null;
     if (!this.deps.rules.eptEnabled()) return this.deps.memory.isRam(gpa) ? gpa : null;
+    const page = this.deps.ept.cachedHostPage(Math.floor(gpa / 4096), access === "read" ? EPT_READ : access === "write" ? EPT_WRITE : EPT_EXEC);
+    if (page >= 0) return page + (gpa % 4096);
     const w = this.deps.ept.walk(gpa, access);
     if (!w.ok) this.exitEpt(gpa, lin, access, w.perms, final, w.misconfig);
     return w.hpa;
@@ -305,28 +312,20 @@ export class X86Cpu implements X86Env, FastMem {
   private translateLinear(lin: bigint, a: PageAccess, stack = false): number {
     const key = Number(lin >> 12n);
     const hit = this.tlb.get(key);
-    if (hit && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (a.user ? hit.user : hit.supervisor)) {
+    if (hit !== undefined && hit.generation === this.tlbGeneration && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (a.user ? hit.user : hit.supervisor)) {
       return hit.gpaPage + Number(lin & 0xfffn);
     }
     try {
-      const t = translate(
-        this.state,
-        lin,
-        a,
-        (gpa, size) => {
-          const hpa = this.hostAddress(gpa, lin, "read", false);
-          return hpa === null ? this.deps.bus.read(gpa, size) : this.deps.memory.read(hpa, size);
-        },
-        (gpa, size, value) => {
-          // Setting accessed/dirty flags is a write to the guest paging structure (through EPT).
-          const hpa = this.hostAddress(gpa, lin, "write", false);
-          if (hpa !== null) this.deps.memory.write(hpa, size, value);
-        },
-      );
+      this.walkLinear = lin;
+      const t = walk(this.state, lin, a, this.entryPort);
       const span = t.pageSize / 4096;
       const first = span === 1 ? key : key - (key % span);
       const supervisor = !(t.user && supervisorChecksUser(this.state.cr4));
-      this.tlb.set(key, { gpaPage: t.gpa - (t.gpa % 4096), first, span, dirty: t.dirty, writable: t.writable, user: t.user, executable: t.executable, supervisor });
+      const gpaPage = t.gpa - (t.gpa % 4096);
+      const e = hit ?? { generation: 0, gpaPage, first, span, dirty: false, writable: false, user: false, executable: false, supervisor: false };
+      (e.generation = this.tlbGeneration), (e.gpaPage = gpaPage), (e.first = first), (e.span = span), (e.dirty = t.dirty);
+      (e.writable = t.writable), (e.user = t.user), (e.executable = t.executable), (e.supervisor = supervisor);
+      if (hit === undefined) this.tlb.set(key, e);
       if (span > 1) this.tlbHasLarge = true;
       // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go there.
       this.uncached = !supervisor;
@@ -337,6 +336,35 @@ export class X86Cpu implements X86Env, FastMem {
       throw e;
     }
   }
+
+  /** The linear address being walked (an EPT violation on a paging-structure entry reports it). */
+  private walkLinear = 0n;
+
+  /**
+   * Paging-structure entries for the walk (paging.ts): read at guest-physical addresses through
+   * EPT (hostAddress: a violation exits with the walked linear address, not final), as 32-bit
+   * halves; not-RAM entries come from the MMIO bus. The accessed/dirty write-back is a write
+   * through EPT too.
+   */
+  private readonly entryPort: EntryPort = {
+    hi: 0,
+    readEntry: (gpa: number, size: 4 | 8): number => {
+      const port = this.entryPort;
+      const hpa = this.hostAddress(gpa, this.walkLinear, "read", false);
+      if (hpa === null) {
+        const v = this.deps.bus.read(gpa, size);
+        port.hi = Number((v >> 32n) & 0xffff_ffffn);
+        return Number(v & 0xffff_ffffn);
+      }
+      const memory = this.deps.memory;
+      port.hi = size === 8 ? memory.read32(hpa + 4) : 0;
+      return memory.read32(hpa);
+    },
+    writeEntryLow: (gpa: number, lo: number): void => {
+      const hpa = this.hostAddress(gpa, this.walkLinear, "write", false);
+      if (hpa !== null) this.deps.memory.write(hpa, 4, BigInt(lo >>> 0));
+    },
+  };
 
   /** The last walk was a supervisor access to a user page under SMEP/SMAP: keep it out of the fast data TLB. */
   private uncached = false;
@@ -420,7 +448,7 @@ export class X86Cpu implements X86Env, FastMem {
 
   private invalidateData(): void {
     this.ownHook = this.deps.memory.onWrite === this.writeHook;
-    this.zeroPages.clear();
+    if (this.zeroPages.size !== 0) this.zeroPages.clear();
     this.segBaseN.fill(NaN);
     this.rKey.fill(NaN);
     this.wKey.fill(NaN);
@@ -862,6 +890,8 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** The TLB holds an entry made from a page larger than 4 KiB (cleared with it). */
   private tlbHasLarge = false;
+  /** TLB entries of another generation are not there (flushTlb bumps it). */
+  private tlbGeneration = 0;
 
   wbinvd(): void {
     if (this.deps.rules.wbinvdExits()) throw new VmExitSignal({ reason: EXIT.WBINVD, qualification: 0n });

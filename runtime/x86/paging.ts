@@ -76,24 +76,54 @@ function pf(s: X86State, linear: bigint, present: boolean, a: PageAccess, rsvd =
 /** The modelled CPU's physical-address width, MAXPHYADDR: CPUID 0x80000008 EAX[7:0] = 39 (kvm/cpuid.ts). */
 export const PHYSICAL_ADDRESS_BITS = 39;
 
-const bits = (hi: number, lo: number) => ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo);
 /**
- * Reserved bits of present paging-structure entries, SDM Vol. 3 4.4.2 (PAE, Tables 4-8..4-10:
- * bits 62:MAXPHYADDR) and 4.5.4 (4-level, Tables 4-15..4-20: bits 51:MAXPHYADDR; PS of a PML4E;
- * bits 29:13 of a PDPTE mapping 1 GiB, 20:13 of a PDE mapping 2 MiB: the page's address is aligned);
- * bit 63 (XD) too while IA32_EFER.NXE = 0 (4.4.2, 4.5.4: "if IA32_EFER.NXE = 0 ... reserved").
- * A set reserved bit ends the walk with #PF, error code P|RSVD (4.7), before any permission check.
+ * Reads and writes paging-structure entries by guest-physical address (the CPU does it through
+ * EPT, where a read may itself exit). Entries are handled as two 32-bit halves, Numbers, so a walk
+ * allocates no BigInt (DESIGN: no BigInt in the hot path).
  */
-const RESERVED = {
-  pae: bits(62, PHYSICAL_ADDRESS_BITS),
-  "4level": bits(51, PHYSICAL_ADDRESS_BITS),
-  pml4Ps: 1n << 7n,
-  page1g: bits(29, 13),
-  page2m: bits(20, 13),
-  xd: 1n << 63n,
+export interface EntryPort {
+  /** Bits 31:0 of the 4- or 8-byte entry at `gpa`, unsigned; bits 63:32 (0 for a 4-byte entry) are left in `hi`. */
+  readEntry(gpa: number, size: 4 | 8): number;
+  hi: number;
+  /** Writes bits 31:0 of the entry at `gpa`, where the accessed (5) and dirty (6) flags live (SDM Vol. 3 4.8). */
+  writeEntryLow?(gpa: number, lo: number): void;
+}
+
+// Reserved bits of present paging-structure entries as masks of the entry's high and low halves,
+// SDM Vol. 3 4.4.2 (PAE, Tables 4-8..4-10: bits 62:MAXPHYADDR) and 4.5.4 (4-level, Tables
+// 4-15..4-20: bits 51:MAXPHYADDR; PS of a PML4E; bits 29:13 of a PDPTE mapping 1 GiB, 20:13 of a
+// PDE mapping 2 MiB: the page's address is aligned); bit 63 (XD) too while IA32_EFER.NXE = 0
+// (4.4.2, 4.5.4: "if IA32_EFER.NXE = 0 ... reserved"). A set reserved bit ends the walk with #PF,
+// error code P|RSVD (4.7), before any permission check.
+/** Bits hi:lo (32 <= lo <= hi <= 62) of an entry as a mask of its high half. */
+const hiMask = (hi: number, lo: number) => 2 ** (hi - 31) - 2 ** (lo - 32);
+const RESERVED_HI = {
+  pae: hiMask(62, PHYSICAL_ADDRESS_BITS),
+  "4level": hiMask(51, PHYSICAL_ADDRESS_BITS),
+  xd: 0x8000_0000,
+} as const;
+const RESERVED_LO = {
+  pml4Ps: 1 << 7,
+  page1g: 0x3fff_e000, // bits 29:13
+  page2m: 0x001f_e000, // bits 20:13
 } as const;
 
-export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader, writeEntry?: EntryWriter): Translation {
+/** Bytes one entry of each level maps (level 1 = PT ... 4 = PML4): 4 KiB, 2 MiB, 1 GiB, 512 GiB. */
+const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39] as const;
+
+// The entries a walk used (guest-physical address and low half): once it succeeds, the processor
+// sets their accessed flags and, for a write, the leaf's dirty flag (SDM Vol. 3 4.8). Walks do not
+// nest (an entry read never walks guest tables), so one scratch list serves them all.
+const usedGpa = new Float64Array(5);
+const usedLo = new Int32Array(5);
+
+/**
+ * Translate `linear` for access `a` under the paging mode of `s` (SDM Vol. 3 4.3-4.6), reading
+ * entries through `port`: the guest-physical address (a Number below 2^52) and the rights of the
+ * whole walk. Throws GuestFault #PF (CR2 = linear, error code per 4.7) or #GP (a non-canonical
+ * address in 4-level paging); an exception the port throws (an EPT exit) goes through unchanged.
+ */
+export function walk(s: X86State, linear: bigint, a: PageAccess, port: EntryPort): Translation {
   const mode = pagingMode(s);
   if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true, dirty: true, pageSize: 4096 };
   const wp = (s.cr0 & CR0.WP) !== 0n;
@@ -101,21 +131,19 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
   let writable = true;
   let user = true;
   let executable = true;
-  let pageSize = 4096;
-  // Entries used by the walk: once it succeeds, the processor sets their accessed flags (bit 5)
-  // and, for a write, the dirty flag (bit 6) of the entry that maps the page (SDM Vol. 3 4.8).
-  const used: { gpa: number; size: 4 | 8; value: bigint }[] = [];
+  let used = 0;
+  let lo = 0;
+  let hi = 0;
   const read = (gpa: number, size: 4 | 8) => {
-    const value = readEntry(gpa, size);
-    used.push({ gpa, size, value });
-    return value;
+    lo = port.readEntry(gpa, size);
+    hi = size === 8 ? port.hi : 0;
+    usedGpa[used] = gpa;
+    usedLo[used++] = lo;
+    writable &&= (lo & 2) !== 0;
+    user &&= (lo & 4) !== 0;
+    if (nxe && hi & 0x8000_0000) executable = false;
   };
-  const check = (e: bigint) => {
-    writable &&= (e & 2n) !== 0n;
-    user &&= (e & 4n) !== 0n;
-    if (nxe && (e >> 63n) & 1n) executable = false;
-  };
-  const finish = (gpa: number): Translation => {
+  const finish = (gpa: number, pageSize: number): Translation => {
     if (a.write && !writable && (a.user || wp)) throw pf(s, linear, true, a);
     if (a.user && !user) throw pf(s, linear, true, a);
     if (a.fetch && !executable) throw pf(s, linear, true, a);
@@ -125,59 +153,82 @@ export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry:
         if (s.cr4 & CR4.SMEP) throw pf(s, linear, true, a);
       } else if (s.cr4 & CR4.SMAP && (a.implicit || !(s.rflags & RFLAGS_AC))) throw pf(s, linear, true, a);
     }
-    if (writeEntry) {
-      used.forEach((u, i) => {
-        const leaf = i === used.length - 1;
-        const want = u.value | 0x20n | (leaf && a.write ? 0x40n : 0n);
-        if (want !== u.value) writeEntry(u.gpa, u.size, want);
-      });
+    if (port.writeEntryLow) {
+      for (let i = 0; i < used; i++) {
+        const want = usedLo[i]! | 0x20 | (i === used - 1 && a.write ? 0x40 : 0);
+        if (want !== usedLo[i]) port.writeEntryLow(usedGpa[i]!, want >>> 0);
+      }
     }
-    return { gpa, writable, user, executable, dirty: a.write || (used.length > 0 && (used[used.length - 1]!.value & 0x40n) !== 0n), pageSize };
+    return { gpa, writable, user, executable, dirty: a.write || (used > 0 && (usedLo[used - 1]! & 0x40) !== 0), pageSize };
   };
   if (mode === "32bit") {
     const lin = Number(linear & 0xffff_ffffn);
-    const pde = read((Number(s.cr3) & 0xffff_f000) + (lin >>> 22) * 4, 4);
-    if (!(pde & 1n)) throw pf(s, linear, false, a);
-    check(pde);
-    if (pde & 0x80n && s.cr4 & CR4.PSE) return (pageSize = 0x40_0000), finish((Number(pde) & 0xffc0_0000) + (lin & 0x3f_ffff));
-    const pte = read((Number(pde) & 0xffff_f000) + ((lin >>> 12) & 0x3ff) * 4, 4);
-    if (!(pte & 1n)) throw pf(s, linear, false, a);
-    check(pte);
-    return finish((Number(pte) & 0xffff_f000) + (lin & 0xfff));
+    read(((Number(s.cr3) & 0xffff_f000) >>> 0) + (lin >>> 22) * 4, 4);
+    if (!(lo & 1)) throw pf(s, linear, false, a);
+    if (lo & 0x80 && s.cr4 & CR4.PSE) return finish(((lo & 0xffc0_0000) >>> 0) + (lin & 0x3f_ffff), 0x40_0000);
+    read(((lo & 0xffff_f000) >>> 0) + ((lin >>> 12) & 0x3ff) * 4, 4);
+    if (!(lo & 1)) throw pf(s, linear, false, a);
+    return finish(((lo & 0xffff_f000) >>> 0) + (lin & 0xfff), 4096);
   }
-  const addr = (e: bigint) => Number(e & 0x000f_ffff_ffff_f000n);
+  // Bits 51:12 of the entry just read: the next table or the page.
+  const address = () => (hi & 0xf_ffff) * 4294967296 + ((lo & 0xffff_f000) >>> 0);
   let table: number;
   let levels: number;
+  let lin: number;
   if (mode === "pae") {
-    const lin = linear & 0xffff_ffffn;
-    const pdpte = readEntry((Number(s.cr3) & 0xffff_ffe0) + Number(lin >> 30n) * 8, 8);
-    if (!(pdpte & 1n)) throw pf(s, linear, false, a);
-    table = addr(pdpte);
+    lin = Number(linear & 0xffff_ffffn);
+    // PDPTEs have no accessed flag (SDM Vol. 3 4.4.1: loaded with CR3): read outside `used`.
+    const pdLo = port.readEntry(((Number(s.cr3) & 0xffff_ffe0) >>> 0) + Math.floor(lin / 2 ** 30) * 8, 8);
+    if (!(pdLo & 1)) throw pf(s, linear, false, a);
+    table = (port.hi & 0xf_ffff) * 4294967296 + ((pdLo & 0xffff_f000) >>> 0);
     levels = 2;
-    linear = lin;
+    linear &= 0xffff_ffffn;
   } else {
     // Canonical check: bits 63:47 must equal bit 47 (SDM 3.3.7.1); a violation is #GP, not #PF.
     const top = linear >> 47n;
     if (top !== 0n && top !== 0x1ffffn) throw new GuestFault(VECTOR.GP, 0);
+    lin = Number(linear & 0xffff_ffff_ffffn);
     table = Number(s.cr3 & 0x000f_ffff_ffff_f000n);
     levels = 4;
   }
-  const reserved = RESERVED[mode] | (nxe ? 0n : RESERVED.xd);
+  const reservedHi = RESERVED_HI[mode] + (nxe ? 0 : RESERVED_HI.xd);
   for (let level = levels; level >= 1; level--) {
-    const shift = BigInt(12 + 9 * (level - 1));
-    const e = read(table + Number((linear >> shift) & 0x1ffn) * 8, 8);
-    if (!(e & 1n)) throw pf(s, linear, false, a);
-    const isLarge = level > 1 && (e & 0x80n) !== 0n;
-    const rsvd = reserved | (level === 4 ? RESERVED.pml4Ps : !isLarge ? 0n : level === 3 ? RESERVED.page1g : RESERVED.page2m);
-    if (e & rsvd) throw pf(s, linear, true, a, true);
-    check(e);
+    const span = LEVEL_SPAN[level]!;
+    read(table + (Math.floor(lin / span) & 511) * 8, 8); // & on a double < 2^53 keeps its low bits
+    if (!(lo & 1)) throw pf(s, linear, false, a);
+    const isLarge = level > 1 && (lo & 0x80) !== 0;
+    const reservedLo = level === 4 ? RESERVED_LO.pml4Ps : !isLarge ? 0 : level === 3 ? RESERVED_LO.page1g : RESERVED_LO.page2m;
+    if ((hi & reservedHi) !== 0 || (lo & reservedLo) !== 0) throw pf(s, linear, true, a, true);
     if (isLarge) {
-      const size = 1n << shift;
-      pageSize = Number(size);
-      return finish(Number((e & 0x000f_ffff_ffff_f000n & ~(size - 1n)) | (linear & (size - 1n))));
+      const base = address();
+      return finish(base - (base % span) + (lin - Math.floor(lin / span) * span), span);
     }
-    if (level === 1) return finish(addr(e) + Number(linear & 0xfffn));
-    table = addr(e);
+    if (level === 1) return finish(address() + (lin & 0xfff), 4096);
+    table = address();
   }
   throw new Error("unreachable");
+}
+
+/**
+ * `walk` with entries read (and A/D flags written back) as BigInts: for callers outside the CPU's
+ * hot path (tests, views). Same results and faults.
+ */
+export function translate(s: X86State, linear: bigint, a: PageAccess, readEntry: EntryReader, writeEntry?: EntryWriter): Translation {
+  const port: EntryPort = {
+    hi: 0,
+    readEntry(gpa, size) {
+      const v = readEntry(gpa, size);
+      this.hi = Number((v >> 32n) & 0xffff_ffffn);
+      return Number(v & 0xffff_ffffn);
+    },
+  };
+  if (writeEntry) {
+    // Writes the whole entry as the caller's writer expects: the high half as last read.
+    port.writeEntryLow = (gpa, lo) => {
+      const size = pagingMode(s) === "32bit" ? 4 : 8;
+      const v = readEntry(gpa, size);
+      writeEntry(gpa, size, (v & ~0xffff_ffffn) | BigInt(lo));
+    };
+  }
+  return walk(s, linear, a, port);
 }

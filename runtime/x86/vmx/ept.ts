@@ -66,6 +66,16 @@ export class Ept {
     return this.host.memory.read(table + index * 8, 8);
   }
 
+  /**
+   * The host page (a page-aligned host-physical address) the cached translation of guest frame
+   * `gfn` gives for an access needing `need` (EPT_READ, EPT_WRITE or EPT_EXEC), or -1: walk()
+   * decides. Allocates nothing (the CPU asks on every walk of the guest's tables).
+   */
+  cachedHostPage(gfn: number, need: number): number {
+    const hit = this.tlb.get(gfn);
+    return hit !== undefined && (hit.perms & need) !== 0 ? hit.hpaPage : -1;
+  }
+
   walk(gpa: number, access: EptAccess): EptWalk {
     const gfn = Math.floor(gpa / 4096);
     const need = access === "read" ? EPT_READ : access === "write" ? EPT_WRITE : EPT_EXEC;
