@@ -26,6 +26,7 @@ import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 import { encodeBits32 } from "../core/bitfields.js";
+import { crAccessExit, plainCrExit } from "./cr-exit.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
 import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dataBreakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
@@ -562,9 +563,13 @@ export class X86Cpu implements X86Env, FastMem {
     return this.accessLinear(lin, size, "read", undefined, false, true);
   }
 
-  private crExit(cr: number, accessType: number, gpr: number, lmswSource = 0): never {
-    const q = encodeQual(CR_ACCESS_QUAL, { cr, access_type: accessType, gpr, lmsw_source: lmswSource });
-    throw new VmExitSignal({ reason: EXIT.CR_ACCESS, qualification: q });
+  private crExit(cr: number, accessType: number, gpr: number): never {
+    throw new VmExitSignal(crAccessExit(cr, accessType, gpr));
+  }
+
+  /** The CR-access exit MOV to/from CR `insn` takes, decided before it runs (cr-exit.ts), or null. */
+  plainCrExit(insn: X86Insn): ExitInfo | null {
+    return this.emulating || this.cpl() !== 0 ? null : plainCrExit(this.state, this.deps.rules, insn);
   }
 
   writeCr(cr: number, value: bigint, gpr: number): void {

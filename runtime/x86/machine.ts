@@ -519,6 +519,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         const io = cpu.plainIoExit(insn);
         if (io !== null) return this.vmExit(io);
       }
+      if (insn.spec.sem === "movtocr" || insn.spec.sem === "movfromcr") {
+        const cr = cpu.plainCrExit(insn);
+        if (cr !== null) return this.vmExit(cr);
+      }
       const fn = !compilable(insn) ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       let n = 1;
       if (fn) fn(s, s.r, cpu);

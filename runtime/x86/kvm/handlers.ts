@@ -51,7 +51,7 @@ function completeInsnGp(vcpu: KvmVcpu, err: number): void {
 
 const handleCr: ExitHandler = (vcpu) => {
   vcpu.count("cr_exits");
-  const q = decodeQual(CR_ACCESS_QUAL, qual(vcpu));
+  const q = decodeBits32(CR_ACCESS_QUAL, vcpu.ctx.vmcs.readNum(EXIT_QUALIFICATION)); // 32 bits: no BigInt
   const emit = vcpu.ctx.emit;
   switch (q.access_type) {
     case 0: {

@@ -35,9 +35,23 @@ export interface EptWalk {
   missingLevel: number;
 }
 
+/** A cached leaf translation: valid while `generation` is the cache's (flush bumps it). */
+interface EptCacheEntry {
+  generation: number;
+  hpaPage: number;
+  perms: number;
+}
+
+/** Bytes one entry of each level maps (level 1 = PT ... 4 = PML4). */
+const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39] as const;
+
 export class Ept {
-  /** Cached leaf translations by guest frame number, dropped whenever the tables change. */
-  private readonly tlb = new Map<number, { hpaPage: number; perms: number }>();
+  /**
+   * Cached leaf translations by guest frame number, dropped whenever the tables change or KVM
+   * invalidates them (INVEPT). Entries of an older generation are dead and refilled in place.
+   */
+  private readonly tlb = new Map<number, EptCacheEntry>();
+  private generation = 0;
   constructor(
     readonly host: HostMemory,
     /** EPTP value (SDM 24.6.11). */
@@ -58,7 +72,8 @@ export class Ept {
   version = 0;
 
   flush(): void {
-    this.tlb.clear();
+    this.generation++;
+    if (this.tlb.size > 4096) this.tlb.clear();
     this.version++;
   }
 
@@ -73,35 +88,43 @@ export class Ept {
    */
   cachedHostPage(gfn: number, need: number): number {
     const hit = this.tlb.get(gfn);
-    return hit !== undefined && (hit.perms & need) !== 0 ? hit.hpaPage : -1;
+    return hit !== undefined && hit.generation === this.generation && (hit.perms & need) !== 0 ? hit.hpaPage : -1;
   }
 
+  /**
+   * Walk the tables for `gpa` (SDM Vol. 3 28.2.2): entries read as two 32-bit halves (no BigInt),
+   * R/W/X ANDed along the walk; a leaf allowing the access is cached.
+   */
   walk(gpa: number, access: EptAccess): EptWalk {
     const gfn = Math.floor(gpa / 4096);
     const need = access === "read" ? EPT_READ : access === "write" ? EPT_WRITE : EPT_EXEC;
     const hit = this.tlb.get(gfn);
-    if (hit && (hit.perms & need)) return { ok: true, hpa: hit.hpaPage + (gpa % 4096), perms: hit.perms, misconfig: false, missingLevel: 0 };
+    if (hit !== undefined && hit.generation === this.generation && hit.perms & need) return { ok: true, hpa: hit.hpaPage + (gpa - gfn * 4096), perms: hit.perms, misconfig: false, missingLevel: 0 };
+    const memory = this.host.memory;
     let table = this.root;
     let perms = EPT_RWX;
-    const g = BigInt(gpa);
     for (let level = 4; level >= 1; level--) {
-      const shift = 12 + 9 * (level - 1);
-      const index = Number((g >> BigInt(shift)) & 0x1ffn);
-      const e = this.entry(table, index);
-      const p = Number(e & 7n);
+      const span = LEVEL_SPAN[level]!;
+      const at = table + (Math.floor(gpa / span) & 511) * 8;
+      const lo = memory.read32(at);
+      const hi = memory.read32(at + 4);
+      const p = lo & 7;
       if (p === 0) return { ok: false, hpa: 0, perms: 0, misconfig: false, missingLevel: level };
       if ((p & 3) === EPT_WRITE) return { ok: false, hpa: 0, perms: 0, misconfig: true, missingLevel: 0 };
       perms &= p;
-      const leaf = level === 1 || ((level === 2 || level === 3) && (e & LARGE) !== 0n);
+      // Bits 51:12: the next table or the page.
+      const address = (hi & 0xf_ffff) * 4294967296 + ((lo & 0xffff_f000) >>> 0);
+      const leaf = level === 1 || ((level === 2 || level === 3) && (lo & 0x80) !== 0);
       if (leaf) {
-        const pageSize = 2 ** shift;
-        const base = Number(e & ADDR_MASK) - (Number(e & ADDR_MASK) % pageSize);
-        const hpa = base + (gpa % pageSize);
+        const within = gpa - Math.floor(gpa / span) * span;
+        const hpa = address - (address % span) + within;
         if ((perms & need) === 0) return { ok: false, hpa: 0, perms, misconfig: false, missingLevel: 0 };
-        this.tlb.set(gfn, { hpaPage: hpa - (gpa % 4096), perms });
+        const hpaPage = hpa - (gpa - gfn * 4096);
+        if (hit !== undefined) (hit.generation = this.generation), (hit.hpaPage = hpaPage), (hit.perms = perms);
+        else this.tlb.set(gfn, { generation: this.generation, hpaPage, perms });
         return { ok: true, hpa, perms, misconfig: false, missingLevel: 0 };
       }
-      table = Number(e & ADDR_MASK);
+      table = address;
     }
     throw new Error("unreachable");
   }

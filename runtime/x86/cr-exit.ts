@@ -1,0 +1,52 @@
+// CR-access VM exits (Intel SDM Vol. 3 25.1.3: MOV to CR0/CR4 by the guest/host masks and read
+// shadows, MOV to/from CR3 by CR3-load/-store exiting and the CR3-target values, MOV to/from CR8 by
+// CR8-load/-store exiting) and their exit qualification (Table 28-3, vmx/qualification.ts).
+
+import { encodeBits32 } from "../core/bitfields.js";
+import type { X86State } from "./env.js";
+import type { X86Insn, X86Operand } from "./isa/types.js";
+import { readGpr } from "./isa/semantics/core.js";
+import type { ExitInfo } from "./state.js";
+import { EXIT } from "./vmx/reasons.js";
+import type { ExitRules } from "./vmx/controls.js";
+import { CR_ACCESS_QUAL } from "./vmx/qualification.js";
+
+/**
+ * The exit information of a CR access: `accessType` 0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW;
+ * `gpr` the general register operand (0-15); for LMSW its source data and whether the operand was
+ * in memory. The qualification is a Number (all fields are within bits 31:0).
+ */
+export function crAccessExit(cr: number, accessType: number, gpr: number, lmsw?: { source: number; memoryOperand: boolean }): ExitInfo {
+  const qualification = encodeBits32(CR_ACCESS_QUAL, { cr, access_type: accessType, gpr, lmsw_operand: lmsw?.memoryOperand ? 1 : 0, lmsw_source: lmsw?.source ?? 0 });
+  return { reason: EXIT.CR_ACCESS, qualification };
+}
+
+type CrOperand = Extract<X86Operand, { kind: "cr" }>;
+type RegOperand = Extract<X86Operand, { kind: "reg" }>;
+
+/**
+ * The CR-access exit a MOV to/from CR instruction (`insn`, sem movtocr or movfromcr) takes under
+ * `rules`, decided before it runs so the machine takes the exit without a JavaScript exception (a
+ * throw costs microseconds, and a guest toggling CR0 exits twice per loop). Null: it runs (and may
+ * still fault). The caller asks only at CPL 0: a #GP for CPL > 0 comes before any exit (SDM Vol. 3
+ * 25.1.1); an undefined CR is #UD, which the instruction raises itself.
+ */
+export function plainCrExit(state: X86State, rules: ExitRules, insn: X86Insn): ExitInfo | null {
+  if (insn.spec.sem === "movtocr") {
+    const [dst, src] = insn.operands as [CrOperand, RegOperand];
+    const n = dst.n;
+    const exits =
+      n === 0 || n === 4 ? rules.movToCr0or4Exits(n, readGpr(state, src.reg, src.size))
+      : n === 3 ? rules.movToCr3Exits(readGpr(state, src.reg, src.size))
+      : n === 8 ? rules.movCr8Exits(true)
+      : false;
+    return exits ? crAccessExit(n, 0, src.reg) : null;
+  }
+  if (insn.spec.sem === "movfromcr") {
+    const [dst, src] = insn.operands as [RegOperand, CrOperand];
+    const n = src.n;
+    const exits = n === 3 ? rules.movFromCr3Exits() : n === 8 ? rules.movCr8Exits(false) : false;
+    return exits ? crAccessExit(n, 1, dst.reg) : null;
+  }
+  return null;
+}
