@@ -653,7 +653,23 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         prev = null;
       } else {
         used += this.runBlock(block, room);
-        prev = block;
+        let last: Block = block;
+        // Then its chained successors back to back, while nothing the loop's looks watch can have
+        // changed: no exit or halt, no code write or flush (epoch), no new interrupt event, no
+        // pending look at the irqchip (toEvent > 0 above), the budget and the next event not reached.
+        if (toEvent > 0) {
+          const event = this.irq.nextEvent;
+          while (used < max && this.pendingIndex < 0 && this.halted === null && last.epoch === cpu.epoch && !cpu.smc && this.irq.nextEvent === event) {
+            const pc = s.pc;
+            const next: Block | null = pc === last.s0pc ? last.s0 : pc === last.s1pc ? last.s1 : null;
+            if (next === null) break;
+            const left = Math.min(max - used, Math.ceil(event - this.time));
+            if (next.count > left) break;
+            used += this.runBlock(next, left);
+            last = next;
+          }
+        }
+        prev = last;
       }
       if (this.halted || this.pendingIndex >= 0) {
         if (inline && this.halted === null && this.takeInline()) continue;
