@@ -52,7 +52,7 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   for (const e of entries) {
     const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS, initrd });
     rows.push(r);
-    process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match ? "lines match" : "lines differ"}` : ""}\n`);
+    process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match === undefined ? "not compared" : r.match ? "lines match" : "lines differ"}` : ""}\n`);
   }
   process.stdout.write(resultTable(rows) + "\n");
   const timings = timingTable(rows, `KVM ${era ?? DEFAULT_KUT_ERA}${arch === "arm64" ? `, ${model ?? (era === "2015" ? "nvhe" : "vhe")}` : ""}`);

@@ -4,7 +4,10 @@
 
 import { expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { kvmOnlyParams, needs, outcome, qemuArgs, upstreamStatus } from "../../bin/kut/runner.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { kvmOnlyParams, needs, outcome, qemuArgs, resultTable, runEntry, upstreamStatus } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
 file = msr.flat
@@ -55,4 +58,22 @@ test("an initrd goes to QEMU as -initrd (upstream's run_qemu passes its environm
   const a = qemuArgs("/k", "x86_64", entry("msr"), "/tmp/env");
   expect(a.slice(a.indexOf("-initrd"), a.indexOf("-initrd") + 2)).toEqual(["-initrd", "/tmp/env"]);
   expect(qemuArgs("/k", "x86_64", entry("msr"))).not.toContain("-initrd");
+});
+
+test("a migration entry is run by neither side (upstream skips it, status 77, when it cannot migrate): SKIP, not compared, no wait for its timeout", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kut-mig-"));
+  writeFileSync(join(dir, "gic.flat"), Buffer.alloc(64));
+  const [e] = parseUnittestsCfg(`[its-migration]
+file = gic.flat
+smp = 2
+test_args = its-migration
+groups = its migration
+arch = arm64
+`);
+  const r = runEntry(dir, "arm64", e!, true);
+  expect(r.exitlab.outcome).toBe("SKIP");
+  expect(r.qemu?.outcome).toBe("SKIP");
+  expect(r.match).toBeUndefined();
+  expect(r.needs).toContain("migration");
+  expect(resultTable([r])).toMatch(/its-migration .* SKIP +SKIP +- /);
 });
