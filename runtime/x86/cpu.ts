@@ -26,7 +26,7 @@ import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 import { encodeBits32 } from "../core/bitfields.js";
-import { crAccessExit, plainCrExit } from "./cr-exit.js";
+import { crAccessExit, plainCrExit, plainMsrExit } from "./plain-exit.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
 import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dataBreakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
@@ -570,6 +570,11 @@ export class X86Cpu implements X86Env, FastMem {
   /** The CR-access exit MOV to/from CR `insn` takes, decided before it runs (cr-exit.ts), or null. */
   plainCrExit(insn: X86Insn): ExitInfo | null {
     return this.emulating || this.cpl() !== 0 ? null : plainCrExit(this.state, this.deps.rules, insn);
+  }
+
+  /** The MSR exit RDMSR/WRMSR `insn` takes, decided before it runs (plain-exit.ts), or null. */
+  plainMsrExit(insn: X86Insn): ExitInfo | null {
+    return this.emulating || this.cpl() !== 0 ? null : plainMsrExit(this.state, this.deps.rules, insn);
   }
 
   writeCr(cr: number, value: bigint, gpr: number): void {

@@ -519,9 +519,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         const io = cpu.plainIoExit(insn);
         if (io !== null) return this.vmExit(io);
       }
-      if (insn.spec.sem === "movtocr" || insn.spec.sem === "movfromcr") {
-        const cr = cpu.plainCrExit(insn);
-        if (cr !== null) return this.vmExit(cr);
+      // MOV CR and RDMSR/WRMSR exits, decided before the instruction runs (plain-exit.ts).
+      const sem = insn.spec.sem;
+      if (sem === "movtocr" || sem === "movfromcr" || sem === "rdmsr" || sem === "wrmsr") {
+        const e = sem === "rdmsr" || sem === "wrmsr" ? cpu.plainMsrExit(insn) : cpu.plainCrExit(insn);
+        if (e !== null) return this.vmExit(e);
       }
       const fn = !compilable(insn) ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       let n = 1;

@@ -1,6 +1,10 @@
-// CR-access VM exits (Intel SDM Vol. 3 25.1.3: MOV to CR0/CR4 by the guest/host masks and read
-// shadows, MOV to/from CR3 by CR3-load/-store exiting and the CR3-target values, MOV to/from CR8 by
-// CR8-load/-store exiting) and their exit qualification (Table 28-3, vmx/qualification.ts).
+// VM exits decided before the instruction runs, so the machine takes them without a JavaScript
+// exception (a throw costs microseconds; guests that loop on CR writes, MSR writes or I/O exit
+// twice per iteration): CR accesses (Intel SDM Vol. 3 25.1.3: MOV to CR0/CR4 by the guest/host
+// masks and read shadows, MOV to/from CR3 by CR3-load/-store exiting and the CR3-target values,
+// MOV to/from CR8 by CR8-load/-store exiting; qualification Table 28-3, vmx/qualification.ts) and
+// RDMSR/WRMSR (25.1.3: by the MSR bitmaps, or always without them). The instructions' own paths
+// (cpu.ts) decide the same rules again when they run without this look (KVM's emulator, tests).
 
 import { encodeBits32 } from "../core/bitfields.js";
 import type { X86State } from "./env.js";
@@ -26,9 +30,7 @@ type RegOperand = Extract<X86Operand, { kind: "reg" }>;
 
 /**
  * The CR-access exit a MOV to/from CR instruction (`insn`, sem movtocr or movfromcr) takes under
- * `rules`, decided before it runs so the machine takes the exit without a JavaScript exception (a
- * throw costs microseconds, and a guest toggling CR0 exits twice per loop). Null: it runs (and may
- * still fault). The caller asks only at CPL 0: a #GP for CPL > 0 comes before any exit (SDM Vol. 3
+ * `rules`, or null: it runs (and may still fault). The caller asks only at CPL 0: a #GP for CPL > 0 comes before any exit (SDM Vol. 3
  * 25.1.1); an undefined CR is #UD, which the instruction raises itself.
  */
 export function plainCrExit(state: X86State, rules: ExitRules, insn: X86Insn): ExitInfo | null {
@@ -49,4 +51,17 @@ export function plainCrExit(state: X86State, rules: ExitRules, insn: X86Insn): E
     return exits ? crAccessExit(n, 1, dst.reg) : null;
   }
   return null;
+}
+
+const MSR_READ_EXIT: ExitInfo = { reason: EXIT.MSR_READ, qualification: 0 };
+const MSR_WRITE_EXIT: ExitInfo = { reason: EXIT.MSR_WRITE, qualification: 0 };
+
+/**
+ * The exit RDMSR or WRMSR (`insn`) takes for the MSR in ECX under `rules` (no qualification, SDM
+ * Vol. 3 Table 28-1), or null. Asked only at CPL 0, as for CR accesses (#GP first).
+ */
+export function plainMsrExit(state: X86State, rules: ExitRules, insn: X86Insn): ExitInfo | null {
+  const write = insn.spec.sem === "wrmsr";
+  if (!write && insn.spec.sem !== "rdmsr") return null;
+  return rules.msrExits(Number(readGpr(state, 1, 4)), write) ? (write ? MSR_WRITE_EXIT : MSR_READ_EXIT) : null;
 }
