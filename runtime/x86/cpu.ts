@@ -26,7 +26,7 @@ import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
 import { encodeBits32 } from "../core/bitfields.js";
-import { crAccessExit, plainCrExit, plainMsrExit } from "./plain-exit.js";
+import { crAccessExit, plainCrExit, plainHltExit, plainMsrExit } from "./plain-exit.js";
 import { cpuRefusesMsr } from "./canonical.js";
 import { deliverEvent } from "./delivery.js";
 import { DR6_BD, DR7_GD, DR7_RW, DR_RESET, breakpointMatches, breakpointsEnabled, dataBreakpointsEnabled, dr6AfterDebugException, drTarget, drWriteValue } from "./debug-regs.js";
@@ -204,8 +204,8 @@ export class X86Cpu implements X86Env, FastMem {
     let page = this.code.get(pn);
     if (!page) {
       this.code.set(pn, (page = { insns: new Array<X86Insn | undefined>(4096).fill(undefined), blocks: new Array<Block | null | undefined>(4096).fill(undefined) }));
-      // Writes to a code page must go through codeWritten: drop fast write entries for it.
-      for (let i = 0; i < 256; i++) if (this.wPn[i] === pn) this.wKey[i] = NaN;
+      // Writes to a code page must go through codeWritten: drop every vCPU's fast write entries for it.
+      for (const c of this.peers) c.dropWriteEntries(pn);
     }
     this.fLin = linPage;
     this.fMode = s.mode;
@@ -213,6 +213,19 @@ export class X86Cpu implements X86Env, FastMem {
     this.fHpa = pn;
     return page;
   }
+
+  /** Forget fast write entries for host page `pn` (it now holds decoded code: writes must reach codeWritten). */
+  private dropWriteEntries(pn: number): void {
+    for (let i = 0; i < 256; i++) if (this.wPn[i] === pn) this.wKey[i] = NaN;
+  }
+
+  /**
+   * The vCPUs of this CPU's machine (itself included): they share guest memory, so a page that
+   * holds decoded code for any of them gets no fast write entry in any (writes to it must reach
+   * every vCPU's codeWritten through `peerHook`, the machine's memory.onWrite).
+   */
+  peers: X86Cpu[] = [this];
+  peerHook: ((pageNumber: number) => void) | null = null;
 
   /** Decode at a page offset from memory; null if the instruction does not end in the page. */
   private decodeInPage(page: CodePage, off: number, mode: X86State["mode"]): X86Insn | null {
@@ -448,7 +461,8 @@ export class X86Cpu implements X86Env, FastMem {
   ownHook = false;
 
   private invalidateData(): void {
-    this.ownHook = this.deps.memory.onWrite === this.writeHook;
+    const hook = this.deps.memory.onWrite;
+    this.ownHook = hook === this.writeHook || (hook !== null && hook === this.peerHook);
     if (this.zeroPages.size !== 0) this.zeroPages.clear();
     this.segBaseN.fill(NaN);
     this.rKey.fill(NaN);
@@ -524,7 +538,7 @@ export class X86Cpu implements X86Env, FastMem {
       if (size === 8) (a[off + 4] = vhi), (a[off + 5] = vhi >> 8), (a[off + 6] = vhi >> 16), (a[off + 7] = vhi >> 24);
       // Pages with decoded code never get write entries (codePage), so only a foreign listener needs telling.
       const hook = this.deps.memory.onWrite;
-      if (hook !== null && hook !== this.writeHook) hook(this.wPn[i]!, this.wPn[i]! * 4096 + off, size);
+      if (hook !== null && hook !== this.writeHook && hook !== this.peerHook) hook(this.wPn[i]!, this.wPn[i]! * 4096 + off, size);
       return;
     }
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
@@ -533,7 +547,7 @@ export class X86Cpu implements X86Env, FastMem {
     const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
-      if (!this.code.has(pn)) {
+      if (!this.peers.some((c) => c.code.has(pn))) {
         this.wKey[i] = page;
         this.wArr[i] = arr;
         this.wPn[i] = pn;
@@ -575,6 +589,11 @@ export class X86Cpu implements X86Env, FastMem {
   /** The MSR exit RDMSR/WRMSR `insn` takes, decided before it runs (plain-exit.ts), or null. */
   plainMsrExit(insn: X86Insn): ExitInfo | null {
     return this.emulating || this.cpl() !== 0 ? null : plainMsrExit(this.state, this.deps.rules, insn);
+  }
+
+  /** The exit HLT takes, decided before it runs (plain-exit.ts), or null. */
+  plainHltExit(): ExitInfo | null {
+    return this.emulating || this.cpl() !== 0 ? null : plainHltExit(this.deps.rules);
   }
 
   writeCr(cr: number, value: bigint, gpr: number): void {

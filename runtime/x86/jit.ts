@@ -41,6 +41,11 @@ export interface Block {
   offsets: number[];
   mode: X86Mode;
   loop: boolean;
+  /**
+   * A loop that stores nothing (`while (!flag);`): each pass leaves memory as it was, so only
+   * another agent (a vCPU, a device, an interrupt) can end it — a spin-wait (machine.ts).
+   */
+  spin: boolean;
   // Chaining (machine.ts): the last two successors by rip, valid while epoch === cpu.epoch.
   epoch: number;
   s0pc: number;
@@ -143,7 +148,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     if (compiled.size > 20_000) compiled.clear();
     compiled.set(src, fn);
   }
-  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
+  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, spin: loop && !writes, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----

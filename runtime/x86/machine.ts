@@ -52,7 +52,10 @@ import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
-import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
+import { blockOnHlt, deliverFromIoApic, deliverIpi, othersWaiting, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
+
+/** Passes a spin-wait loop runs before its vCPU gives way to one with work waiting (smp.ts othersWaiting). */
+const SPIN_PROBE_PASSES = 4;
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
@@ -169,9 +172,15 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic);
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
-    this.memory.onWrite = count === 1 ? this.cpu.writeHook : (pn) => {
-      for (const v of this.vcpus) v.cpu.codeWritten(pn);
-    };
+    if (count === 1) this.memory.onWrite = this.cpu.writeHook;
+    else {
+      const hook = (pn: number): void => {
+        for (const v of this.vcpus) v.cpu.codeWritten(pn);
+      };
+      const cpus = this.vcpus.map((v) => v.cpu);
+      for (const c of cpus) (c.peers = cpus), (c.peerHook = hook);
+      this.memory.onWrite = hook;
+    }
     for (const v of this.vcpus) {
       v.kvm.setup();
       v.irq.setup(apicvOn(this.settings));
@@ -521,8 +530,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       }
       // MOV CR and RDMSR/WRMSR exits, decided before the instruction runs (plain-exit.ts).
       const sem = insn.spec.sem;
-      if (sem === "movtocr" || sem === "movfromcr" || sem === "rdmsr" || sem === "wrmsr") {
-        const e = sem === "rdmsr" || sem === "wrmsr" ? cpu.plainMsrExit(insn) : cpu.plainCrExit(insn);
+      if (sem === "movtocr" || sem === "movfromcr" || sem === "rdmsr" || sem === "wrmsr" || sem === "hlt") {
+        const e = sem === "hlt" ? cpu.plainHltExit() : sem === "rdmsr" || sem === "wrmsr" ? cpu.plainMsrExit(insn) : cpu.plainCrExit(insn);
         if (e !== null) return this.vmExit(e);
       }
       const fn = !compilable(insn) ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
@@ -653,6 +662,16 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         cpu.repBudget = 1;
         used += Math.max(1, this.steps - at);
         prev = null;
+      } else if (block.spin && this.sched.count > 1 && othersWaiting(this)) {
+        // A spin-wait while another vCPU has work waiting (smp.ts othersWaiting): a few passes, and
+        // if it still spins the quantum ends (the arm64 side does so at YIELD).
+        const start = s.pc;
+        used += this.runBlock(block, Math.min(room, SPIN_PROBE_PASSES * block.count));
+        prev = block;
+        if (s.pc === start && this.pendingIndex < 0 && this.halted === null) {
+          this.sched.left = 0;
+          break;
+        }
       } else {
         used += this.runBlock(block, room);
         let last: Block = block;

@@ -3,7 +3,7 @@
 // twice per iteration): CR accesses (Intel SDM Vol. 3 25.1.3: MOV to CR0/CR4 by the guest/host
 // masks and read shadows, MOV to/from CR3 by CR3-load/-store exiting and the CR3-target values,
 // MOV to/from CR8 by CR8-load/-store exiting; qualification Table 28-3, vmx/qualification.ts) and
-// RDMSR/WRMSR (25.1.3: by the MSR bitmaps, or always without them). The instructions' own paths
+// RDMSR/WRMSR (25.1.3: by the MSR bitmaps, or always without them), HLT (HLT exiting). The instructions' own paths
 // (cpu.ts) decide the same rules again when they run without this look (KVM's emulator, tests).
 
 import { encodeBits32 } from "../core/bitfields.js";
@@ -64,4 +64,11 @@ export function plainMsrExit(state: X86State, rules: ExitRules, insn: X86Insn): 
   const write = insn.spec.sem === "wrmsr";
   if (!write && insn.spec.sem !== "rdmsr") return null;
   return rules.msrExits(Number(readGpr(state, 1, 4)), write) ? (write ? MSR_WRITE_EXIT : MSR_READ_EXIT) : null;
+}
+
+const HLT_EXIT: ExitInfo = { reason: EXIT.HLT, qualification: 0 };
+
+/** The exit HLT takes under `rules` (HLT exiting, SDM Vol. 3 25.1.3), or null. Asked only at CPL 0 (#GP first). */
+export function plainHltExit(rules: ExitRules): ExitInfo | null {
+  return rules.hltExits() ? HLT_EXIT : null;
 }

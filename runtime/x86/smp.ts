@@ -94,6 +94,24 @@ export function schedule(m: X86SmpMachine): number {
 }
 
 /**
+ * Whether a runnable vCPU other than the loaded one has something waiting that it alone can do:
+ * it was just woken (an IPI, its timer), or a kick or an accepted interrupt waits for it. A vCPU
+ * spinning on a flag (machine.ts) then ends its quantum: what it waits for is likely that vCPU's
+ * work — kvm-unit-tests' on_cpu() spins `while (!ipi_done);` (no PAUSE) until the target's IPI
+ * handler sets it. Real KVM runs the vCPUs in parallel; round robin would otherwise charge the
+ * spinner's whole quantum to every IPI.
+ */
+export function othersWaiting(m: X86SmpMachine): boolean {
+  const st = m.sched.states;
+  for (let i = 0; i < st.length; i++) {
+    if (i === m.sched.current || st[i] !== "running") continue;
+    const v = m.vcpus[i]!;
+    if (v.resume !== "" || v.irq.kickPending || v.irq.lapic.nmiPending || v.irq.lapic.pendingVector() >= 0) return true;
+  }
+  return false;
+}
+
+/**
  * An interrupt the VM's APICs accepted for vCPU `t` (not the one sending it): a sleeping target
  * wakes; a running one is kicked — without APICv, the host's reschedule IPI (an
  * EXTERNAL_INTERRUPT exit when it next runs, then KVM injects at entry); with APICv a posted

@@ -37,6 +37,17 @@ describe("x86 SMP through the CLI", () => {
     expect(r.out).toMatch(/^vcpu +1$/m);
   });
 
+  it("a spin-wait gives way to a vCPU with work waiting: the BSP spinning on the AP's flags runs a few passes, not its quantum", () => {
+    // Without the rule the BSP spins out its 10,000-instruction quantum twice (waiting for the AP
+    // to start, then for its IPI handler): about 20,000 instructions.
+    const r = run(`set vcpus 2\nvm boot x86_64 ${GUEST}\nrun\nshow vcpus\n`);
+    expect(r.err).toBe("");
+    const bsp = /^ +0 +blocked +runnable +0 +0x[0-9a-f]+ +(\d+) /m.exec(r.out);
+    expect(bsp, r.out).not.toBeNull();
+    expect(Number(bsp![1])).toBeLessThan(1000);
+    expect(r.out).toMatch(/00009000 {2}55 00 66 00|^ +1 +blocked/m);
+  });
+
   it("2015's kvm_exit has no vcpu; its kvm_entry has", () => {
     const r = run(program("2015"));
     expect(r.err).toBe("");

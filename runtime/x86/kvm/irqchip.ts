@@ -114,6 +114,10 @@ export class KvmIrqChip {
 
   /** kvm_vcpu_kick of this vCPU while it runs: the host's reschedule IPI makes it exit (EXTERNAL_INTERRUPT) at the next block boundary. */
   private kicked = false;
+  /** A kick (the host's reschedule IPI) waits for the vCPU's next entry. */
+  get kickPending(): boolean {
+    return this.kicked;
+  }
   kick(): void {
     this.kicked = true;
     this.nextEvent = 0;
