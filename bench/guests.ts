@@ -46,6 +46,77 @@ ${A64_BODY}
 `;
 }
 
+/** Timer interrupts of the interrupt-on loops: every 1 ms of modelled time (1,000,000 cycles of the 1 GHz core). */
+export const TIMER_PERIOD_MS = 1;
+
+/**
+ * The A64 loop with interrupts on: the EL1 virtual timer (CNTV_TVAL_EL0/CNTV_CTL_EL0, Arm ARM
+ * D11.2; a period of CNTFRQ_EL0 / 1000 counts) raises PPI 27 (QEMU virt's ARCH_TIMER_VIRT_IRQ 11
+ * + 16) through the GICv2 at QEMU virt's addresses (distributor 0x08000000, CPU interface
+ * 0x08010000; GICv2 IHI 0048B 4.3/4.4: GICD_CTLR 0x000, GICD_ISENABLER0 0x100, GICC_CTLR 0x00,
+ * GICC_PMR 0x04, GICC_IAR 0x0c, GICC_EOIR 0x10); the IRQ vector (VBAR_EL1 + 0x280, current EL
+ * with SP_ELx) acknowledges, re-arms the timer, counts the tick and ends the interrupt. The
+ * counters live on a page of their own (no store to a page holding code).
+ */
+export function exitlabA64TimerLoop(n: number): string {
+  return `
+_start:
+    ldr x0, =0x48000000
+    mov sp, x0
+    adr x0, vectors
+    msr vbar_el1, x0
+    ldr x1, =0x08000000
+    mov w2, #1
+    str w2, [x1]
+    mov w2, #0x8000000
+    str w2, [x1, #0x100]
+    ldr x1, =0x08010000
+    mov w2, #0xff
+    str w2, [x1, #4]
+    mov w2, #1
+    str w2, [x1]
+    mrs x2, cntfrq_el0
+    mov x3, #${1000 / TIMER_PERIOD_MS}
+    udiv x2, x2, x3
+    adr x3, period
+    str x2, [x3]
+    msr cntv_tval_el0, x2
+    mov x2, #1
+    msr cntv_ctl_el0, x2
+    msr daifclr, #2
+    ldr x1, =${n}
+    mov x2, #0x1234
+${A64_BODY}
+    msr daifset, #2
+    ldr x0, =0x84000008
+    hvc #0
+    .ltorg
+    .balign 2048
+vectors:
+    .space 0x280
+    stp x0, x1, [sp, #-16]!
+    stp x2, x3, [sp, #-16]!
+    ldr x0, =0x08010000
+    ldr w1, [x0, #0xc]
+    adr x2, period
+    ldr x3, [x2]
+    msr cntv_tval_el0, x3
+    ldr w3, [x2, #8]
+    add w3, w3, #1
+    str w3, [x2, #8]
+    str w1, [x0, #0x10]
+    ldp x2, x3, [sp], #16
+    ldp x0, x1, [sp], #16
+    eret
+    .ltorg
+    .balign 4096
+period:
+    .quad 0
+ticks:
+    .quad 0
+`;
+}
+
 /**
  * x86-64 loop of `n` iterations in 64-bit mode. exitlab's x86 guests start in 32-bit protected
  * mode (the multiboot hand-off), so a prologue enters long mode the way the built-in boot guest
@@ -68,8 +139,8 @@ ${X86_64_BODY}
 ${LONG_MODE_TABLES}`;
 }
 
-/** Modelled cycles between the timer interrupts of exitlabX86TimerLoop64: 1 ms at the modelled 1 GHz core. */
-export const X86_TIMER_PERIOD_CYCLES = 1_000_000;
+/** Modelled cycles between the timer interrupts of exitlabX86TimerLoop64: TIMER_PERIOD_MS at the modelled 1 GHz core. */
+export const X86_TIMER_PERIOD_CYCLES = TIMER_PERIOD_MS * 1_000_000;
 
 /**
  * The 64-bit loop with interrupts on: the local APIC timer (x2APIC MSRs: SVR 0x80f, TDCR 0x83e
