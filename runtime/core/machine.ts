@@ -257,6 +257,12 @@ export interface MachineOptions {
    * (em_syscall_is_enabled).
    */
   cpuVendor?: string;
+  /**
+   * x86: QEMU `-device` models added to the pc machine, by QEMU's name: "pc-testdev" (QEMU
+   * hw/misc/pc-testdev.c; upstream kvm-unit-tests' x86/run passes it). Another name, or any on
+   * arm64, is an ExitlabError.
+   */
+  devices?: readonly string[];
 }
 
 /** Machine members that let the lab drive traps and views without knowing the arch. */

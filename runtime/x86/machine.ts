@@ -51,6 +51,7 @@ import { X86_REGISTER_NAMES } from "./registers.js";
 import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
+import { addQemuDevices } from "./qemu-devices.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
@@ -130,6 +131,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   selected = 0;
   readonly serial = new Serial16550();
   readonly debugExit = new DebugExit();
+  /** The QEMU -device models the machine was given (MachineOptions.devices), by name. */
+  readonly qemuDevices: ReturnType<typeof addQemuDevices>;
   /** Symbols of the loaded guest (labels of its assembly source). */
   readonly symbols: Map<string, bigint>;
 
@@ -163,6 +166,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       installAcpiTables(this.memory, count);
       this.pio.add(PM_IO_BASE, 12, new AcpiPm((hz) => this.clock.ticks(hz)));
     }
+    // QEMU -device models (MachineOptions.devices): pc-testdev for kvm-unit-tests (qemu-devices.ts).
+    this.qemuDevices = addQemuDevices({ pio: this.pio, bus: this.bus, memory: this.memory, ept: this.ept, setIrqLine: (gsi, level) => this.setIrqLine(gsi, level) }, options.devices ?? []);
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));

@@ -4,7 +4,7 @@
 
 import { expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { kvmOnlyParams, needs, outcome, qemuArgs, upstreamStatus } from "../../bin/kut/runner.js";
+import { EXITLAB_X86_DEVICES, kvmOnlyParams, needs, outcome, qemuArgs, upstreamStatus, X86_RUN_DEVICES } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
 file = msr.flat
@@ -55,4 +55,16 @@ test("an initrd goes to QEMU as -initrd (upstream's run_qemu passes its environm
   const a = qemuArgs("/k", "x86_64", entry("msr"), "/tmp/env");
   expect(a.slice(a.indexOf("-initrd"), a.indexOf("-initrd") + 2)).toEqual(["-initrd", "/tmp/env"]);
   expect(qemuArgs("/k", "x86_64", entry("msr"))).not.toContain("-initrd");
+});
+
+test("x86 QEMU gets upstream x86/run's devices (pc-testdev, isa-debug-exit at 0xf4, pci-testdev) with -nodefaults and the serial port on stdio; exitlab's machine gets pc-testdev", () => {
+  const a = qemuArgs("/k", "x86_64", entry("msr"));
+  const devices = a.flatMap((x, i) => (a[i - 1] === "-device" ? [x] : []));
+  expect(devices).toEqual(["pc-testdev", "isa-debug-exit,iobase=0xf4,iosize=0x4", "pci-testdev"]);
+  expect(devices).toEqual([...X86_RUN_DEVICES]);
+  expect(a).toContain("-nodefaults");
+  expect(a.slice(a.indexOf("-serial"), a.indexOf("-serial") + 2)).toEqual(["-serial", "stdio"]);
+  expect(EXITLAB_X86_DEVICES).toEqual(["pc-testdev"]);
+  // arm64 keeps arm/run's console (-nographic) and no x86 devices.
+  expect(qemuArgs("/k", "arm64", entry("msr"))).not.toContain("-device");
 });
