@@ -292,6 +292,9 @@ const handleEptViolation: ExitHandler = (vcpu) => {
   const d = decodeQual(EPT_VIOLATION_QUAL, q);
   const gpa = Number(vcpu.ctx.vmcs.read("GUEST_PHYSICAL_ADDRESS"));
   vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: vcpu.ctx.vcpuId ?? 0, guest_rip: vcpu.state.rip });
+  // handle_ept_violation (vmx.c, v4.1 and today): an IRET that unblocked NMIs before the violation
+  // runs again with them blocked (GUEST_INTR_STATE_NMI), unless an event was being delivered.
+  if (d.nmi_unblocking && !(Number(vcpu.ctx.vmcs.read("IDT_VECTORING_INFO_FIELD")) >>> 31)) vcpu.state.nmiBlocked = true;
   if (vcpu.ctx.memory.isRam(gpa)) {
     // tdp_page_fault → __direct_map: map the 4 KiB page read/write/execute.
     const page = gpa - (gpa % 4096);
