@@ -113,6 +113,14 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   // host (Haswell) has SMEP only; KVM passes either through only when the host has it (kvm_set_cpu_caps).
   F("SMEP", 7, "ebx", 7, modelled("runtime/x86/paging.ts: CR4.SMEP, no supervisor fetch from a user page")),
   F("SMAP", 7, "ebx", 20, modelled("runtime/x86/paging.ts: CR4.SMAP with EFLAGS.AC; STAC/CLAC (isa/table.ts)"), ["today"]),
+  // Leaf 7 subleaf 0 ECX: protection keys (SDM Vol. 3 4.6.2; runtime/x86/pkeys.ts). PKU (user-mode
+  // keys, PKRU) came with Skylake-SP: the today host has it, Haswell not. OSPKE (bit 4) is CR4.PKE,
+  // set per vCPU at CPUID time (handlers.ts, kvm_update_cpuid_runtime). PKS (bit 31, supervisor keys,
+  // IA32_PKRS) is not offered by KVM at all (Linux arch/x86/kvm/cpuid.c kvm_set_cpu_caps has no
+  // F(PKS); CR4_RESERVED_BITS in arch/x86/include/asm/kvm_host.h keeps CR4.PKS reserved), whatever
+  // the host has.
+  F("PKU", 7, "ecx", 3, modelled("runtime/x86/pkeys.ts and paging.ts: CR4.PKE, leaf bits 62:59, PKRU; RDPKRU/WRPKRU (isa/semantics/pkeys.ts)"), ["today"]),
+  F("PKS", 7, "ecx", 31, absent("KVM does not virtualize supervisor protection keys: CR4.PKS stays reserved (kvm_host.h CR4_RESERVED_BITS) and IA32_PKRS unknown")),
   // Leaf 0x80000001.
   F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
   F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt

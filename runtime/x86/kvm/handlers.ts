@@ -3,6 +3,7 @@
 // what KVM traced, and says whether the guest resumes. Reasons without a handler go to one
 // function that stops the VM as KVM/QEMU did (2015: KVM_EXIT_UNKNOWN; today: an internal error).
 
+import { CR4_PKE } from "../pkeys.js";
 import type { HandleResult } from "../../core/machine.js";
 import type { KvmEra } from "../../core/trace.js";
 import { CR0, CR4, EFER, MSR_EFER } from "../state.js";
@@ -223,6 +224,8 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const apicId = vcpu.irq.lapic.id;
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
   if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
+  // kvm_update_cpuid_runtime: CPUID.7.0:ECX.OSPKE (bit 4) follows CR4.PKE.
+  if (leaf === 7 && index === 0 && vcpu.state.cr4 & CR4_PKE) entry = { ...entry, ecx: (entry.ecx | 0x10) >>> 0 };
   // The VMM's vendor string (KVM_SET_CPUID2 from QEMU's -cpu ...,vendor=) in leaf 0.
   if (leaf === 0 && vcpu.ctx.cpuVendor !== undefined) entry = { ...entry, ...vendorRegisters(vcpu.ctx.cpuVendor) };
   if (halves) {
