@@ -194,6 +194,25 @@ describe("protection keys in a guest", () => {
     }
   });
 
+  test("setting CR4.PKE (through KVM's kvm_set_cr4) drops translations cached without a key: the page read before faults after", () => {
+    const { word } = run(`
+  mov $0x1800000000000000, %rax
+  or %rax, ptl2 + 24
+  invlpg 0x600000
+  mov 0x600000, %ebx         /* cached while CR4.PKE = 0: no key applies */
+  mov 0x600000, %ebx
+  ${PKE_ON}
+  xor %ecx, %ecx
+  xor %edx, %edx
+  mov $0x40, %eax            /* key 3 AD */
+  wrpkru
+  mov 0x600000, %ebx
+  mov %ebx, value
+`);
+    expect(word("errcode")).toBe(1 | PFERR_PK);
+    expect(word("value")).toBe(7);
+  });
+
   test("RDPKRU without CR4.PKE is #UD; WRPKRU with EDX ≠ 0 is #GP", () => {
     expect(run("xor %ecx, %ecx\n  rdpkru").word("vector")).toBe(6);
     expect(run(`${PKE_ON}\n  xor %ecx, %ecx\n  mov $1, %edx\n  wrpkru`).word("vector")).toBe(13);
