@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createMachine } from "../../runtime/index.js";
 import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
+import { cpuidOffOf } from "./cpu-model.js";
 import { settingDef } from "../../runtime/core/settings.js";
 import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
 import { ExitlabError } from "../../runtime/core/errors.js";
@@ -196,7 +197,8 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   let m: ReturnType<typeof createMachine>;
   try {
     const vendor = arch === "x86_64" ? cpuVendorOf(e.qemuParams) : undefined;
-    const devices = arch === "x86_64" ? { devices: EXITLAB_X86_DEVICES } : {};
+    // x86: pc-testdev as upstream's x86/run gives QEMU, and the guest's CPUID as the entry's -cpu model has it (cpu-model.ts).
+    const devices = arch === "x86_64" ? { devices: EXITLAB_X86_DEVICES, cpuidOff: cpuidOffOf(e.qemuParams) } : {};
     m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...devices, ...(vendor ? { cpuVendor: vendor } : {}) });
   } catch (err) {
     // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.

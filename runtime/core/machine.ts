@@ -263,6 +263,12 @@ export interface MachineOptions {
    * arm64, is an ExitlabError.
    */
   devices?: readonly string[];
+  /**
+   * x86: CPUID features (runtime/x86/kvm/cpuid.ts CPUID_FEATURES names) the VMM's CPU model leaves
+   * out of what KVM supports (QEMU's named -cpu models, `-cpu ...,-pku`): the guest's CPUID lacks
+   * them and KVM refuses what they enable (CR4.PKE without PKU). Unknown names are an ExitlabError.
+   */
+  cpuidOff?: readonly string[];
 }
 
 /** Machine members that let the lab drive traps and views without knowing the arch. */

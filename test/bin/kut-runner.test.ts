@@ -4,6 +4,7 @@
 
 import { expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
+import { cpuidOffOf, MODEL_FEATURES } from "../../bin/kut/cpu-model.js";
 import { EXITLAB_X86_DEVICES, kvmOnlyParams, needs, outcome, qemuArgs, upstreamStatus, X86_RUN_DEVICES } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
@@ -67,4 +68,17 @@ test("x86 QEMU gets upstream x86/run's devices (pc-testdev, isa-debug-exit at 0x
   expect(EXITLAB_X86_DEVICES).toEqual(["pc-testdev"]);
   // arm64 keeps arm/run's console (-nographic) and no x86 devices.
   expect(qemuArgs("/k", "arm64", entry("msr"))).not.toContain("-device");
+});
+
+test("the guest's CPUID follows the entry's -cpu model for the features QEMU's named models may lack (PKU): max and host have it, qemu64 (the default) and IvyBridge not, +pku/-pku change it", () => {
+  expect(cpuidOffOf("-cpu max")).toEqual([]);
+  expect(cpuidOffOf("-cpu host,migratable=no")).toEqual([]);
+  expect(cpuidOffOf("")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu qemu64,+x2apic")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu qemu64,+pku")).toEqual([]);
+  expect(cpuidOffOf("-cpu max,+vmx,-pku")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu max,pku=off")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu IvyBridge,phys-bits=36,host-phys-bits=off")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).toEqual([]);
+  expect(MODEL_FEATURES.PKU!.models).not.toContain("qemu64");
 });

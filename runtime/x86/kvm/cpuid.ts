@@ -273,6 +273,30 @@ export function kvmCpuid(leaf: number, era: KvmEra = "2015", index = 0): CpuidAn
   return stand ? { entry: stand, found: false, usedMaxBasic: true } : { entry: ZEROS, found: false, usedMaxBasic: false };
 }
 
+/**
+ * The features a VMM's CPU model leaves out of the table it gives KVM (KVM_SET_CPUID2 with fewer
+ * flags than KVM_GET_SUPPORTED_CPUID: QEMU's named -cpu models, or -cpu ...,-FLAG), checked:
+ * CPUID_FEATURES names. Returns them as a set (undefined for none); throws ExitlabError for a name
+ * not in the table.
+ */
+export function checkCpuidOff(names: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (!names?.length) return undefined;
+  for (const n of names) {
+    if (!CPUID_FEATURES.some((f) => f.name === n)) throw new ExitlabError(`no CPUID feature ${JSON.stringify(n)}`, `one of: ${[...new Set(CPUID_FEATURES.map((f) => f.name))].join(", ")}`);
+  }
+  return new Set(names);
+}
+
+/** `entry` (leaf `leaf`, subleaf `index`) without the flags of the features in `off` (checkCpuidOff). */
+export function withoutFeatures(entry: CpuidEntry, leaf: number, index: number, off: ReadonlySet<string>): CpuidEntry {
+  let e = entry;
+  for (const f of CPUID_FEATURES) {
+    if (f.leaf !== leaf || !off.has(f.name) || (INDEXED_LEAVES.has(leaf) && index !== 0)) continue;
+    if ((e[f.reg] >>> f.bit) & 1) e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };
+  }
+  return e;
+}
+
 /** The host's vendor (identity leaf 0): the modelled hosts are Intel. */
 export const HOST_CPU_VENDOR = "GenuineIntel";
 

@@ -16,7 +16,7 @@ import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
-import { kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
+import { withoutFeatures, kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -224,6 +224,8 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const apicId = vcpu.irq.lapic.id;
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
   if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
+  // The VMM's CPU model without some of KVM's features (QEMU -cpu MODEL: KVM_SET_CPUID2).
+  if (vcpu.ctx.cpuidOff) entry = withoutFeatures(entry, leaf, index, vcpu.ctx.cpuidOff);
   // kvm_update_cpuid_runtime: CPUID.7.0:ECX.OSPKE (bit 4) follows CR4.PKE.
   if (leaf === 7 && index === 0 && vcpu.state.cr4 & CR4_PKE) entry = { ...entry, ecx: (entry.ecx | 0x10) >>> 0 };
   // The VMM's vendor string (KVM_SET_CPUID2 from QEMU's -cpu ...,vendor=) in leaf 0.

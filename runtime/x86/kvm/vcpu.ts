@@ -76,6 +76,8 @@ export interface KvmContext {
   vcpuId?: number;
   /** The guest's CPUID vendor when the VMM set one other than the host's (MachineOptions.cpuVendor). */
   cpuVendor?: string;
+  /** Features the VMM's CPU model leaves out of the guest's CPUID (MachineOptions.cpuidOff): guest_cpuid_has is false for them. */
+  cpuidOff?: ReadonlySet<string>;
   /**
    * kvm_vcpu_block with other vCPUs in the VM (SMP): the vCPU sleeps until an interrupt wakes it
    * while the others run (x86/smp.ts); returns what happened. Unset with one vCPU.
@@ -432,7 +434,7 @@ export class KvmVcpu {
   kvmSetCr4(cr4: bigint): number {
     const era = this.ctx.settings.era;
     if (cr4 & CR4_RESERVED_BITS & ~(era === "2015" ? 0n : CR4_KNOWN_TODAY)) return 1;
-    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && !cpuidHas(era, feature)) return 1;
+    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && (!cpuidHas(era, feature) || this.ctx.cpuidOff?.has(feature))) return 1;
     if (this.arch.efer & EFER.LMA && !(cr4 & CR4.PAE)) return 1;
     const old = this.arch.cr4;
     this.vmxSetCr4(cr4);

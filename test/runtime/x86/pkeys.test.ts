@@ -14,6 +14,7 @@ import type { X86State } from "../../../runtime/x86/env.js";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
 import { LONG_MODE_ENTRY, LONG_MODE_TABLES } from "../../../runtime/guests/x86_64/long-mode.js";
 import { cpuidHas, kvmCpuid } from "../../../runtime/x86/kvm/cpuid.js";
+import { ExitlabError } from "../../../runtime/core/errors.js";
 
 describe("the protection-key checks of a 4-level walk", () => {
   // PML4 at 0x1000 → PDPT 0x2000 → PD 0x3000 → PT 0x4000; linear 0 maps a user page (key 2), linear 0x1000 a supervisor page (key 2), 0x2000 a read-only user page (key 2).
@@ -217,6 +218,17 @@ describe("protection keys in a guest", () => {
     expect(run("xor %ecx, %ecx\n  rdpkru").word("vector")).toBe(6);
     expect(run(`${PKE_ON}\n  xor %ecx, %ecx\n  mov $1, %edx\n  wrpkru`).word("vector")).toBe(13);
     expect(run(`${PKE_ON}\n  mov $1, %ecx\n  rdpkru`).word("vector")).toBe(13);
+  });
+
+  test("a VMM CPU model without PKU (MachineOptions.cpuidOff, QEMU -cpu qemu64): no PKU in CPUID, CR4.PKE refused (#GP); an unknown feature name is an ExitlabError", () => {
+    const m = createX86Machine({ guest: { source: guest(PKE_ON) }, settings: { era: "today" }, cpuidOff: ["PKU"] });
+    m.run({ maxSteps: 100_000 });
+    const word = (sym: string) => new DataView(m.readPhysical(Number(m.symbols.get(sym)!), 4).buffer).getUint32(0, true);
+    expect(word("vector")).toBe(13);
+    const n = createX86Machine({ guest: { source: guest("mov $7, %eax\n  xor %ecx, %ecx\n  cpuid\n  mov %ecx, ospke") }, settings: { era: "today" }, cpuidOff: ["PKU"] });
+    n.run({ maxSteps: 100_000 });
+    expect(new DataView(n.readPhysical(Number(n.symbols.get("ospke")!), 4).buffer).getUint32(0, true) & 8).toBe(0);
+    expect(() => createX86Machine({ cpuidOff: ["NOPE"] })).toThrow(ExitlabError);
   });
 
   test("v4.1's KVM has no CR4.PKE (#GP), and no KVM sets CR4.PKS (reserved: #GP)", () => {
