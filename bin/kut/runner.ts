@@ -1,7 +1,7 @@
 // Running kvm-unit-tests entries on exitlab and on QEMU (the reference), and comparing what each
 // printed: every PASS/FAIL/SKIP/XPASS/XFAIL/SUMMARY line, in order. exitlab boots the binary as
 // QEMU's -kernel does (`{ image, append }`: runtime/arm64/image.ts, runtime/x86/image.ts) on its one
-// machine per architecture (arm64 mach-virt and x86 pc, 128 MiB and the entry's -smp vCPUs); QEMU runs under TCG with the entry's own -smp, -append and extra options, as upstream's
+// machine per architecture (arm64 mach-virt and x86 pc with pc-testdev, 128 MiB and the entry's -smp vCPUs); QEMU runs under TCG with the entry's own -smp, -append and extra options, as upstream's
 // arm/run and x86/run build them.
 
 import { spawnSync } from "node:child_process";
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createMachine } from "../../runtime/index.js";
 import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
+import { cpuidOffOf } from "./cpu-model.js";
 import { settingDef } from "../../runtime/core/settings.js";
 import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
 import { ExitlabError } from "../../runtime/core/errors.js";
@@ -196,7 +197,9 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   let m: ReturnType<typeof createMachine>;
   try {
     const vendor = arch === "x86_64" ? cpuVendorOf(e.qemuParams) : undefined;
-    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...(vendor ? { cpuVendor: vendor } : {}) });
+    // x86: pc-testdev as upstream's x86/run gives QEMU, and the guest's CPUID as the entry's -cpu model has it (cpu-model.ts).
+    const devices = arch === "x86_64" ? { devices: EXITLAB_X86_DEVICES, cpuidOff: cpuidOffOf(e.qemuParams) } : {};
+    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...devices, ...(vendor ? { cpuVendor: vendor } : {}) });
   } catch (err) {
     // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.
     if (!(err instanceof ExitlabError)) throw err;
@@ -238,15 +241,29 @@ export function hasQemu(arch: Arch): boolean {
 
 /** The QEMU command line for an entry (upstream arm/run, x86/run under TCG); `initrd` as -initrd (upstream passes its environment file so). */
 export function qemuArgs(dir: string, arch: Arch, e: KutEntry, initrd?: string): string[] {
-  const common = ["-nographic", "-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file), ...(initrd !== undefined ? ["-initrd", initrd] : [])];
+  const common = ["-m", String(memOf(e)), "-smp", String(smpOf(e)), "-kernel", join(dir, e.file), ...(initrd !== undefined ? ["-initrd", initrd] : [])];
   // The entry's -m is in `common` already.
   const extra = e.qemuParams.replace(/(?:^|\s)-m\s+\d+[mMgG]?\b/, " ").split(/\s+/).filter(Boolean);
   const append = e.testArgs ? ["-append", e.testArgs] : [];
   // upstream's configure picks cortex-a57 for arm64 under TCG (the CPU exitlab models, MIDR_EL1 included).
-  if (arch === "arm64") return ["-machine", "virt", "-cpu", "cortex-a57", ...common, ...extra, ...append];
-  // upstream x86/run passes --no-reboot: a triple fault ends QEMU (as KVM_EXIT_SHUTDOWN ends exitlab's run) instead of rebooting the test.
-  return ["-machine", "pc,accel=tcg", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4", ...common, ...extra, ...append];
+  if (arch === "arm64") return ["-machine", "virt", "-cpu", "cortex-a57", "-nographic", ...common, ...extra, ...append];
+  // upstream x86/run: --no-reboot (a triple fault ends QEMU, as KVM_EXIT_SHUTDOWN ends exitlab's run,
+  // instead of rebooting the test), -nodefaults, its PIT option, its devices (X86_RUN_DEVICES), the serial port on stdio.
+  return ["-machine", "pc,accel=tcg", "-no-reboot", "-nodefaults", "-global", "kvm-pit.lost_tick_policy=discard", ...X86_RUN_DEVICES.flatMap((d) => ["-device", d]), "-display", "none", "-serial", "stdio", ...common, ...extra, ...append];
 }
+
+/**
+ * The devices upstream kvm-unit-tests' x86/run gives QEMU (its `pc_testdev` and `pci_testdev`: QEMU
+ * has all three): the ISA test device, isa-debug-exit at port 0xf4, the PCI test device.
+ */
+export const X86_RUN_DEVICES = ["pc-testdev", "isa-debug-exit,iobase=0xf4,iosize=0x4", "pci-testdev"] as const;
+
+/**
+ * Of X86_RUN_DEVICES, those exitlab's pc machine is given as MachineOptions.devices: pc-testdev.
+ * (isa-debug-exit is always on the machine; pci-testdev needs a PCI host bridge, which exitlab's x86
+ * machine does not model: no x86 entry here but intel_iommu, which needs q35, looks for it.)
+ */
+export const EXITLAB_X86_DEVICES = ["pc-testdev"] as const;
 
 /** The entry under QEMU TCG (stdout is the guest's console). */
 export function runQemu(dir: string, arch: Arch, e: KutEntry, maxMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000, initrd?: string): Run {

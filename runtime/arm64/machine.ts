@@ -4,6 +4,7 @@
 // SPSR_EL2) is recorded, traced (kvm_exit) and left pending; handle() runs KVM's handler for the
 // exception class and re-enters the guest.
 
+import { ExitlabError } from "../core/errors.js";
 import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { HostMemory } from "../core/host-memory.js";
@@ -89,6 +90,7 @@ export class Arm64Machine extends VmBase<Arm64TracepointName> implements Machine
   constructor(options: MachineOptions = {}) {
     super();
     this.settings = arm64Settings(options.settings);
+    if (options.devices?.length) throw new ExitlabError(`no QEMU device "${options.devices[0]}" on arm64 mach-virt`, "MachineOptions.devices adds x86 pc devices (pc-testdev)");
     this.checkSettings();
     this.switchChanged();
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });

@@ -257,6 +257,18 @@ export interface MachineOptions {
    * (em_syscall_is_enabled).
    */
   cpuVendor?: string;
+  /**
+   * x86: QEMU `-device` models added to the pc machine, by QEMU's name: "pc-testdev" (QEMU
+   * hw/misc/pc-testdev.c; upstream kvm-unit-tests' x86/run passes it). Another name, or any on
+   * arm64, is an ExitlabError.
+   */
+  devices?: readonly string[];
+  /**
+   * x86: CPUID features (runtime/x86/kvm/cpuid.ts CPUID_FEATURES names) the VMM's CPU model leaves
+   * out of what KVM supports (QEMU's named -cpu models, `-cpu ...,-pku`): the guest's CPUID lacks
+   * them and KVM refuses what they enable (CR4.PKE without PKU). Unknown names are an ExitlabError.
+   */
+  cpuidOff?: readonly string[];
 }
 
 /** Machine members that let the lab drive traps and views without knowing the arch. */

@@ -11,6 +11,7 @@ import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
 import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS, supervisorChecksUser, walk, type EntryPort, type PageAccess } from "./paging.js";
+import { pkDenies } from "./pkeys.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
@@ -65,6 +66,8 @@ interface TlbEntry {
    * (the walk decides, with EFLAGS.AC), so the TLB hit costs the same one test as the U/S check.
    */
   supervisor: boolean;
+  /** The protection-key tag (pkeys.ts protectionKeyTag; -1: none): the rights are checked at each data access. */
+  pk: number;
 }
 
 /** CPUID causes a VM exit unconditionally (SDM Vol. 3 25.1.2): its exit information (no qualification). */
@@ -300,6 +303,9 @@ export class X86Cpu implements X86Env, FastMem {
       executable: (perms >> 2) & 1,
       gla_valid: 1,
       final_translation: final ? 1 : 0,
+      // An IRET that ended blocking by NMI and then met the violation (SDM Vol. 3 27.2.3): the saved
+      // state has NMIs unblocked, and the VMM blocks them again before it re-runs the IRET.
+      nmi_unblocking: this.insn?.spec.sem === "iret" && this.state.iretUnblockedNmi ? 1 : 0,
     });
     throw new VmExitSignal({ reason: EXIT.EPT_VIOLATION, qualification: q, guestPhysical: gpa, guestLinear: lin });
   }
@@ -327,7 +333,9 @@ export class X86Cpu implements X86Env, FastMem {
     const key = Number(lin >> 12n);
     const hit = this.tlb.get(key);
     if (hit !== undefined && hit.generation === this.tlbGeneration && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (a.user ? hit.user : hit.supervisor)) {
-      return hit.gpaPage + Number(lin & 0xfffn);
+      if (hit.pk < 0) return hit.gpaPage + Number(lin & 0xfffn);
+      // A keyed page: the rights register decides at each data access (a denial walks again, to the #PF).
+      if (a.fetch || !pkDenies(this.state, hit.pk, a.write, a.user)) return (this.uncached = true), hit.gpaPage + Number(lin & 0xfffn);
     }
     try {
       this.walkLinear = lin;
@@ -336,13 +344,14 @@ export class X86Cpu implements X86Env, FastMem {
       const first = span === 1 ? key : key - (key % span);
       const supervisor = !(t.user && supervisorChecksUser(this.state.cr4));
       const gpaPage = t.gpa - (t.gpa % 4096);
-      const e = hit ?? { generation: 0, gpaPage, first, span, dirty: false, writable: false, user: false, executable: false, supervisor: false };
+      const e = hit ?? { generation: 0, gpaPage, first, span, dirty: false, writable: false, user: false, executable: false, supervisor: false, pk: -1 };
       (e.generation = this.tlbGeneration), (e.gpaPage = gpaPage), (e.first = first), (e.span = span), (e.dirty = t.dirty);
-      (e.writable = t.writable), (e.user = t.user), (e.executable = t.executable), (e.supervisor = supervisor);
+      (e.writable = t.writable), (e.user = t.user), (e.executable = t.executable), (e.supervisor = supervisor), (e.pk = t.pk);
       if (hit === undefined) this.tlb.set(key, e);
       if (span > 1) this.tlbHasLarge = true;
-      // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go there.
-      this.uncached = !supervisor;
+      // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go
+      // there (not a keyed page's: WRPKRU changes its rights without a flush).
+      this.uncached = !supervisor || t.pk >= 0;
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;

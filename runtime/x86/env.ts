@@ -89,6 +89,8 @@ export interface X86State {
   stiCount?: number;
   /** Blocking by NMI (SDM Vol. 3 6.7.1): set when an NMI is delivered, cleared by the next IRET. */
   nmiBlocked?: boolean;
+  /** The IRET being executed ended blocking by NMI (set by IRET; read when a VM exit interrupts it). */
+  iretUnblockedNmi?: boolean;
   rflags: bigint;
   mode: X86Mode;
   seg: Record<X86Seg, { selector: number; base: bigint; limit: number; attributes: number }>;
@@ -100,4 +102,8 @@ export interface X86State {
   efer: bigint;
   gdtr: { base: bigint; limit: number };
   idtr: { base: bigint; limit: number };
+  /** PKRU (SDM Vol. 3 4.6.2): the user-mode protection keys' rights, 32 bits; 0 when absent. */
+  pkru?: number;
+  /** IA32_PKRS bits 31:0 (MSR 0x6E1): the supervisor-mode keys' rights; 0 when absent. */
+  pkrs?: number;
 }

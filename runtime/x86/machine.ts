@@ -6,7 +6,7 @@ import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
-import { checkCpuVendor } from "./kvm/cpuid.js";
+import { checkCpuidOff, checkCpuVendor } from "./kvm/cpuid.js";
 import { VmBase } from "../core/vm-base.js";
 import {
   DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest,
@@ -51,6 +51,7 @@ import { X86_REGISTER_NAMES } from "./registers.js";
 import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
+import { addQemuDevices } from "./qemu-devices.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, othersWaiting, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 
@@ -133,6 +134,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   selected = 0;
   readonly serial = new Serial16550();
   readonly debugExit = new DebugExit();
+  /** The QEMU -device models the machine was given (MachineOptions.devices), by name. */
+  readonly qemuDevices: ReturnType<typeof addQemuDevices>;
   /** Symbols of the loaded guest (labels of its assembly source). */
   readonly symbols: Map<string, bigint>;
 
@@ -141,6 +144,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, jit: true, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
     this.cpuVendor = checkCpuVendor(options.cpuVendor);
+    this.cpuidOff = checkCpuidOff(options.cpuidOff);
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("x86_64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
@@ -166,6 +170,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       installAcpiTables(this.memory, count);
       this.pio.add(PM_IO_BASE, 12, new AcpiPm((hz) => this.clock.ticks(hz)));
     }
+    // QEMU -device models (MachineOptions.devices): pc-testdev for kvm-unit-tests (qemu-devices.ts).
+    this.qemuDevices = addQemuDevices({ pio: this.pio, bus: this.bus, memory: this.memory, ept: this.ept, setIrqLine: (gsi, level) => this.setIrqLine(gsi, level) }, options.devices ?? []);
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
@@ -226,7 +232,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   /** What every vCPU shares with the VM; with several, HLT blocks and the ICR reaches the others. */
   private vcpuHost(count: number): VcpuHost {
     return {
-      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor,
+      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuidOff: this.cpuidOff,
       settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
       emit: (name, fields) => this.emit(name, fields), tracer: this,
       ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest) } : {}),
@@ -244,6 +250,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private ioapic: IoApic | undefined;
   /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
   private readonly cpuVendor: string | undefined;
+  /** MachineOptions.cpuidOff, checked. */
+  private readonly cpuidOff: ReadonlySet<string> | undefined;
 
   /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
   private bindVcpu(v: X86Vcpu): void {

@@ -1,7 +1,8 @@
 // Guest paging: linear → guest-physical, for 32-bit (CR4.PSE 4 MiB pages), PAE and 4-level
 // (IA-32e) paging. Intel SDM Vol. 3 4.3 (32-bit, Table 4-4..4-6), 4.4 (PAE), 4.5 (4-level,
 // Tables 4-14..4-19); page-fault error code: 4.7 (bit 0 P, 1 W/R, 2 U/S, 3 RSVD, 4 I/D);
-// access rights 4.6.1: SMEP (CR4.SMEP: no supervisor fetch from a user-mode address) and SMAP
+// access rights 4.6.1: SMEP (CR4.SMEP: no supervisor fetch from a user-mode address), protection
+// keys 4.6.2 (CR4.PKE/PKS, leaf bits 62:59, PKRU/IA32_PKRS: pkeys.ts; error-code bit 5 PK), and SMAP
 // (CR4.SMAP: no supervisor data access to a user-mode address unless it is explicit and EFLAGS.AC = 1;
 // implicit supervisor accesses — GDT, LDT, IDT, TSS — never get the AC exemption).
 // Each paging-structure entry is read through `readEntry`, which takes the entry's guest-physical
@@ -10,6 +11,7 @@
 import type { X86State } from "./env.js";
 import { CR0, CR4, EFER, GuestFault } from "./state.js";
 import { VECTOR } from "./vectors.js";
+import { CR4_PKE, CR4_PKS, PFERR_PK, pkDenies, protectionKeyTag } from "./pkeys.js";
 
 export interface PageAccess {
   write: boolean;
@@ -40,6 +42,8 @@ export interface Translation {
   dirty: boolean;
   /** Bytes of the page that maps it: 4096, or 2 MiB / 4 MiB / 1 GiB for a large page. */
   pageSize: number;
+  /** The protection-key tag a TLB entry keeps (pkeys.ts protectionKeyTag): -1 when no key applies. */
+  pk: number;
 }
 
 export type EntryReader = (gpa: number, size: 4 | 8) => bigint;
@@ -48,12 +52,13 @@ export type EntryWriter = (gpa: number, size: 4 | 8, value: bigint) => void;
 
 /**
  * The control-register bits translations depend on (a change of one invalidates the TLBs, SDM Vol. 3
- * 4.10.4.1): CR0.PG and PE (the mode); CR4.PSE, PAE, PGE, PCIDE, SMEP, SMAP and LA57 (bit 12) —
+ * 4.10.4.1): CR0.PG and PE (the mode); CR4.PSE, PAE, PGE, PCIDE, SMEP, SMAP, LA57 (bit 12), and
+ * PKE and PKS (a TLB entry's protection-key tag depends on them: pkeys.ts) —
  * KVM's X86_CR4_TLBFLUSH_BITS (PGE | PCIDE | PAE | SMEP, arch/x86/kvm/kvm_cache_regs.h) and the
  * bits that change how a walk reads the tables. CR0.WP is not one: it is applied at each access.
  */
 export const CR0_TRANSLATION_BITS = CR0.PG | CR0.PE;
-export const CR4_TRANSLATION_BITS = CR4.PSE | CR4.PAE | CR4.PGE | CR4.PCIDE | CR4.SMEP | CR4.SMAP | (1n << 12n);
+export const CR4_TRANSLATION_BITS = CR4.PSE | CR4.PAE | CR4.PGE | CR4.PCIDE | CR4.SMEP | CR4.SMAP | (1n << 12n) | CR4_PKE | CR4_PKS;
 
 export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
   if ((s.cr0 & CR0.PG) === 0n) return "none";
@@ -66,9 +71,9 @@ export function pagingMode(s: X86State): "none" | "32bit" | "pae" | "4level" {
  * reserved-bit fault), W/R, U/S, RSVD, and I/D only when execute-disable or SMEP is on ("set if
  * ... an instruction fetch and either CR4.SMEP = 1 or IA32_EFER.NXE = 1"); CR2 = the linear address.
  */
-function pf(s: X86State, linear: bigint, present: boolean, a: PageAccess, rsvd = false): GuestFault {
+function pf(s: X86State, linear: bigint, present: boolean, a: PageAccess, rsvd = false, pk = false): GuestFault {
   const fetchBit = a.fetch && (s.efer & EFER.NXE || s.cr4 & CR4.SMEP) ? 16 : 0;
-  const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | fetchBit;
+  const code = (present ? 1 : 0) | (a.write ? 2 : 0) | (a.user ? 4 : 0) | (rsvd ? 8 : 0) | fetchBit | (pk ? PFERR_PK : 0);
   return new GuestFault(VECTOR.PF, code, linear);
 }
 
@@ -125,7 +130,7 @@ const usedLo = new Int32Array(5);
  */
 export function walk(s: X86State, linear: bigint, a: PageAccess, port: EntryPort): Translation {
   const mode = pagingMode(s);
-  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true, dirty: true, pageSize: 4096 };
+  if (mode === "none") return { gpa: Number(linear & 0xffff_ffffn), writable: true, user: true, executable: true, dirty: true, pageSize: 4096, pk: -1 };
   const wp = (s.cr0 & CR0.WP) !== 0n;
   const nxe = (s.efer & EFER.NXE) !== 0n;
   let writable = true;
@@ -144,22 +149,27 @@ export function walk(s: X86State, linear: bigint, a: PageAccess, port: EntryPort
     if (nxe && hi & 0x8000_0000) executable = false;
   };
   const finish = (gpa: number, pageSize: number): Translation => {
-    if (a.write && !writable && (a.user || wp)) throw pf(s, linear, true, a);
-    if (a.user && !user) throw pf(s, linear, true, a);
+    // The leaf's protection key (SDM Vol. 3 4.6.2, bits 62:59: bits 30:27 of its high half),
+    // checked for data accesses with the other rights; a #PF it causes carries PK whatever else it reports.
+    const pk = protectionKeyTag(s.cr4, mode === "4level", user, hi);
+    const pkDenied = pk >= 0 && !a.fetch && pkDenies(s, pk, a.write, a.user);
+    if (a.write && !writable && (a.user || wp)) throw pf(s, linear, true, a, false, pkDenied);
+    if (a.user && !user) throw pf(s, linear, true, a, false, pkDenied);
     if (a.fetch && !executable) throw pf(s, linear, true, a);
     if (!a.user && user) {
       // A supervisor-mode access to a user-mode address (SDM Vol. 3 4.6.1).
       if (a.fetch) {
         if (s.cr4 & CR4.SMEP) throw pf(s, linear, true, a);
-      } else if (s.cr4 & CR4.SMAP && (a.implicit || !(s.rflags & RFLAGS_AC))) throw pf(s, linear, true, a);
+      } else if (s.cr4 & CR4.SMAP && (a.implicit || !(s.rflags & RFLAGS_AC))) throw pf(s, linear, true, a, false, pkDenied);
     }
+    if (pkDenied) throw pf(s, linear, true, a, false, true);
     if (port.writeEntryLow) {
       for (let i = 0; i < used; i++) {
         const want = usedLo[i]! | 0x20 | (i === used - 1 && a.write ? 0x40 : 0);
         if (want !== usedLo[i]) port.writeEntryLow(usedGpa[i]!, want >>> 0);
       }
     }
-    return { gpa, writable, user, executable, dirty: a.write || (used > 0 && (usedLo[used - 1]! & 0x40) !== 0), pageSize };
+    return { gpa, writable, user, executable, dirty: a.write || (used > 0 && (usedLo[used - 1]! & 0x40) !== 0), pageSize, pk };
   };
   if (mode === "32bit") {
     const lin = Number(linear & 0xffff_ffffn);

@@ -70,6 +70,8 @@ export class X86Regs implements X86State {
   stiCount = 0;
   /** X86State.nmiBlocked: blocking by NMI, from NMI delivery to the next IRET. */
   nmiBlocked = false;
+  /** X86State.iretUnblockedNmi. */
+  iretUnblockedNmi = false;
   /** RFLAGS: the arithmetic bits are valid only while cc === CC.EAGER; the others always. */
   fl = 2;
   cc = 0;
@@ -98,6 +100,9 @@ export class X86Regs implements X86State {
   efer = 0n;
   gdtr = { base: 0n, limit: 0 };
   idtr = { base: 0n, limit: 0 };
+  /** PKRU and IA32_PKRS[31:0] (pkeys.ts), as unsigned 32-bit Numbers. */
+  pkru = 0;
+  pkrs = 0;
 
   constructor() {
     this.gpr = makeGprView(this.r);
@@ -126,6 +131,8 @@ export class X86Regs implements X86State {
     this.efer = s.efer;
     this.gdtr = s.gdtr;
     this.idtr = s.idtr;
+    this.pkru = s.pkru ?? 0;
+    this.pkrs = s.pkrs ?? 0;
   }
 
   /** Copy general registers, rip/nextRip, rflags and the mode back into a BigInt state. */

@@ -7,7 +7,8 @@ import { parseUnittestsCfg } from "../../bin/kut/config.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { kvmOnlyParams, needs, outcome, qemuArgs, resultTable, runEntry, upstreamStatus } from "../../bin/kut/runner.js";
+import { cpuidOffOf, MODEL_FEATURES } from "../../bin/kut/cpu-model.js";
+import { EXITLAB_X86_DEVICES, kvmOnlyParams, needs, outcome, qemuArgs, resultTable, runEntry, upstreamStatus, X86_RUN_DEVICES } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
 file = msr.flat
@@ -76,4 +77,29 @@ arch = arm64
   expect(r.match).toBeUndefined();
   expect(r.needs).toContain("migration");
   expect(resultTable([r])).toMatch(/its-migration .* SKIP +SKIP +- /);
+});
+
+test("x86 QEMU gets upstream x86/run's devices (pc-testdev, isa-debug-exit at 0xf4, pci-testdev) with -nodefaults and the serial port on stdio; exitlab's machine gets pc-testdev", () => {
+  const a = qemuArgs("/k", "x86_64", entry("msr"));
+  const devices = a.flatMap((x, i) => (a[i - 1] === "-device" ? [x] : []));
+  expect(devices).toEqual(["pc-testdev", "isa-debug-exit,iobase=0xf4,iosize=0x4", "pci-testdev"]);
+  expect(devices).toEqual([...X86_RUN_DEVICES]);
+  expect(a).toContain("-nodefaults");
+  expect(a.slice(a.indexOf("-serial"), a.indexOf("-serial") + 2)).toEqual(["-serial", "stdio"]);
+  expect(EXITLAB_X86_DEVICES).toEqual(["pc-testdev"]);
+  // arm64 keeps arm/run's console (-nographic) and no x86 devices.
+  expect(qemuArgs("/k", "arm64", entry("msr"))).not.toContain("-device");
+});
+
+test("the guest's CPUID follows the entry's -cpu model for the features QEMU's named models may lack (PKU): max and host have it, qemu64 (the default) and IvyBridge not, +pku/-pku change it", () => {
+  expect(cpuidOffOf("-cpu max")).toEqual([]);
+  expect(cpuidOffOf("-cpu host,migratable=no")).toEqual([]);
+  expect(cpuidOffOf("")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu qemu64,+x2apic")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu qemu64,+pku")).toEqual([]);
+  expect(cpuidOffOf("-cpu max,+vmx,-pku")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu max,pku=off")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu IvyBridge,phys-bits=36,host-phys-bits=off")).toEqual(["PKU"]);
+  expect(cpuidOffOf("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).toEqual([]);
+  expect(MODEL_FEATURES.PKU!.models).not.toContain("qemu64");
 });

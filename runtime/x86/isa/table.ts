@@ -361,6 +361,9 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("xsetbv", "0f 01 /2", "", "xsetbv", "reg rm=1"),
   e("swapgs", "0f 01 /7", "", "swapgs", "reg rm=0 o64 priv"),
   e("rdtscp", "0f 01 /7", "", "rdtscp", "reg rm=1"),
+  // SDM Vol. 2B RDPKRU (0f 01 ee), WRPKRU (0f 01 ef): PKRU (semantics/pkeys.ts).
+  e("rdpkru", "0f 01 /5", "", "rdpkru", "reg rm=6"),
+  e("wrpkru", "0f 01 /5", "", "wrpkru", "reg rm=7"),
   // SDM Vol. 2B SYSCALL/SYSRET (semantics/syscall.ts); SYSRET without REX.W returns to compatibility mode.
   e("syscall", "0f 05", "", "syscall"),
   // One form: a size suffix picks the operand size (sysretl, sysretq = REX.W: back to 64-bit code), as GNU as does.

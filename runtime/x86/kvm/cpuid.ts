@@ -113,6 +113,14 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   // host (Haswell) has SMEP only; KVM passes either through only when the host has it (kvm_set_cpu_caps).
   F("SMEP", 7, "ebx", 7, modelled("runtime/x86/paging.ts: CR4.SMEP, no supervisor fetch from a user page")),
   F("SMAP", 7, "ebx", 20, modelled("runtime/x86/paging.ts: CR4.SMAP with EFLAGS.AC; STAC/CLAC (isa/table.ts)"), ["today"]),
+  // Leaf 7 subleaf 0 ECX: protection keys (SDM Vol. 3 4.6.2; runtime/x86/pkeys.ts). PKU (user-mode
+  // keys, PKRU) came with Skylake-SP: the today host has it, Haswell not. OSPKE (bit 4) is CR4.PKE,
+  // set per vCPU at CPUID time (handlers.ts, kvm_update_cpuid_runtime). PKS (bit 31, supervisor keys,
+  // IA32_PKRS) is not offered by KVM at all (Linux arch/x86/kvm/cpuid.c kvm_set_cpu_caps has no
+  // F(PKS); CR4_RESERVED_BITS in arch/x86/include/asm/kvm_host.h keeps CR4.PKS reserved), whatever
+  // the host has.
+  F("PKU", 7, "ecx", 3, modelled("runtime/x86/pkeys.ts and paging.ts: CR4.PKE, leaf bits 62:59, PKRU; RDPKRU/WRPKRU (isa/semantics/pkeys.ts)"), ["today"]),
+  F("PKS", 7, "ecx", 31, absent("KVM does not virtualize supervisor protection keys: CR4.PKS stays reserved (kvm_host.h CR4_RESERVED_BITS) and IA32_PKRS unknown")),
   // Leaf 0x80000001.
   F("LAHF_LM", 0x8000_0001, "ecx", 0, insn(0x9f)),
   F("ABM", 0x8000_0001, "ecx", 5, insn(0xf3, 0x0f, 0xbd, 0xc0)), // lzcnt
@@ -263,6 +271,30 @@ export function kvmCpuid(leaf: number, era: KvmEra = "2015", index = 0): CpuidAn
   const sub = outOfRangeLeaf(table, leaf);
   const stand = sub === undefined ? undefined : findEntry(table, sub, index);
   return stand ? { entry: stand, found: false, usedMaxBasic: true } : { entry: ZEROS, found: false, usedMaxBasic: false };
+}
+
+/**
+ * The features a VMM's CPU model leaves out of the table it gives KVM (KVM_SET_CPUID2 with fewer
+ * flags than KVM_GET_SUPPORTED_CPUID: QEMU's named -cpu models, or -cpu ...,-FLAG), checked:
+ * CPUID_FEATURES names. Returns them as a set (undefined for none); throws ExitlabError for a name
+ * not in the table.
+ */
+export function checkCpuidOff(names: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (!names?.length) return undefined;
+  for (const n of names) {
+    if (!CPUID_FEATURES.some((f) => f.name === n)) throw new ExitlabError(`no CPUID feature ${JSON.stringify(n)}`, `one of: ${[...new Set(CPUID_FEATURES.map((f) => f.name))].join(", ")}`);
+  }
+  return new Set(names);
+}
+
+/** `entry` (leaf `leaf`, subleaf `index`) without the flags of the features in `off` (checkCpuidOff). */
+export function withoutFeatures(entry: CpuidEntry, leaf: number, index: number, off: ReadonlySet<string>): CpuidEntry {
+  let e = entry;
+  for (const f of CPUID_FEATURES) {
+    if (f.leaf !== leaf || !off.has(f.name) || (INDEXED_LEAVES.has(leaf) && index !== 0)) continue;
+    if ((e[f.reg] >>> f.bit) & 1) e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };
+  }
+  return e;
 }
 
 /** The host's vendor (identity leaf 0): the modelled hosts are Intel. */

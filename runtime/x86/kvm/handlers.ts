@@ -3,6 +3,7 @@
 // what KVM traced, and says whether the guest resumes. Reasons without a handler go to one
 // function that stops the VM as KVM/QEMU did (2015: KVM_EXIT_UNKNOWN; today: an internal error).
 
+import { CR4_PKE } from "../pkeys.js";
 import type { HandleResult } from "../../core/machine.js";
 import type { KvmEra } from "../../core/trace.js";
 import { CR0, CR4, EFER, MSR_EFER } from "../state.js";
@@ -15,7 +16,7 @@ import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
-import { kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
+import { withoutFeatures, kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -223,6 +224,10 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const apicId = vcpu.irq.lapic.id;
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
   if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
+  // The VMM's CPU model without some of KVM's features (QEMU -cpu MODEL: KVM_SET_CPUID2).
+  if (vcpu.ctx.cpuidOff) entry = withoutFeatures(entry, leaf, index, vcpu.ctx.cpuidOff);
+  // kvm_update_cpuid_runtime: CPUID.7.0:ECX.OSPKE (bit 4) follows CR4.PKE.
+  if (leaf === 7 && index === 0 && vcpu.state.cr4 & CR4_PKE) entry = { ...entry, ecx: (entry.ecx | 0x10) >>> 0 };
   // The VMM's vendor string (KVM_SET_CPUID2 from QEMU's -cpu ...,vendor=) in leaf 0.
   if (leaf === 0 && vcpu.ctx.cpuVendor !== undefined) entry = { ...entry, ...vendorRegisters(vcpu.ctx.cpuVendor) };
   if (halves) {
@@ -292,6 +297,9 @@ const handleEptViolation: ExitHandler = (vcpu) => {
   const d = decodeQual(EPT_VIOLATION_QUAL, q);
   const gpa = Number(vcpu.ctx.vmcs.read("GUEST_PHYSICAL_ADDRESS"));
   vcpu.ctx.emit("kvm_page_fault", { fault_address: gpa, error_code: q, vcpu_id: vcpu.ctx.vcpuId ?? 0, guest_rip: vcpu.state.rip });
+  // handle_ept_violation (vmx.c, v4.1 and today): an IRET that unblocked NMIs before the violation
+  // runs again with them blocked (GUEST_INTR_STATE_NMI), unless an event was being delivered.
+  if (d.nmi_unblocking && !(Number(vcpu.ctx.vmcs.read("IDT_VECTORING_INFO_FIELD")) >>> 31)) vcpu.state.nmiBlocked = true;
   if (vcpu.ctx.memory.isRam(gpa)) {
     // tdp_page_fault → __direct_map: map the 4 KiB page read/write/execute.
     const page = gpa - (gpa % 4096);

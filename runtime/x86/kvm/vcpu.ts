@@ -3,6 +3,7 @@
 // update_exception_bitmap, vmx_fpu_activate) and the register setters that decide which exits
 // happen next (vmx_set_cr0 with ept_update_paging_mode_cr0, vmx_set_cr3, vmx_set_cr4, vmx_set_efer).
 
+import { CR4_PKE } from "../pkeys.js";
 import type { X86TracepointName } from "../tracepoints.js";
 import type { FieldValue, KvmEra } from "../../core/trace.js";
 import type { GuestMemory } from "../../core/memory.js";
@@ -36,8 +37,13 @@ export const KVM_PMODE_VM_CR4_ALWAYS_ON = CR4.PAE | CR4.VMXE;
 const CR4_RESERVED_BITS = ~(0x7ffn | CR4.VMXE | (1n << 16n) | CR4.PCIDE | CR4.OSXSAVE | CR4.SMEP | CR4.SMAP) & ((1n << 64n) - 1n);
 /** CR4 bits refused unless the guest's CPUID has the feature (kvm_set_cr4 v4.1, __cr4_reserved_bits today). */
 const CR4_NEEDS: readonly [bigint, string][] = [
-  [CR4.OSXSAVE, "XSAVE"], [CR4.SMEP, "SMEP"], [CR4.SMAP, "SMAP"], [1n << 16n, "FSGSBASE"], [CR4.PCIDE, "PCID"], [CR4.VMXE, "VMX"],
+  [CR4.OSXSAVE, "XSAVE"], [CR4.SMEP, "SMEP"], [CR4.SMAP, "SMAP"], [1n << 16n, "FSGSBASE"], [CR4.PCIDE, "PCID"], [CR4.VMXE, "VMX"], [CR4_PKE, "PKU"],
 ];
+/**
+ * CR4 bits today's KVM knows beyond v4.1's (kvm_host.h CR4_RESERVED_BITS): PKE (Linux 4.6). CR4.PKS
+ * is not one (KVM does not virtualize supervisor protection keys), so it stays reserved.
+ */
+const CR4_KNOWN_TODAY = CR4_PKE;
 /** kvm->arch.ept_identity_map_addr default (VMX_EPT_IDENTITY_PAGETABLE_ADDR). */
 export const EPT_IDENTITY_MAP_ADDR = 0xfffbc000n;
 /**
@@ -70,6 +76,8 @@ export interface KvmContext {
   vcpuId?: number;
   /** The guest's CPUID vendor when the VMM set one other than the host's (MachineOptions.cpuVendor). */
   cpuVendor?: string;
+  /** Features the VMM's CPU model leaves out of the guest's CPUID (MachineOptions.cpuidOff): guest_cpuid_has is false for them. */
+  cpuidOff?: ReadonlySet<string>;
   /**
    * kvm_vcpu_block with other vCPUs in the VM (SMP): the vCPU sleeps until an interrupt wakes it
    * while the others run (x86/smp.ts); returns what happened. Unset with one vCPU.
@@ -424,13 +432,13 @@ export class KvmVcpu {
    * FSGSBASE, PCIDE needs PCID; VMXE needs VMX: vmx_set_cr4's nested_vmx_allowed), then PAE in long mode.
    */
   kvmSetCr4(cr4: bigint): number {
-    if (cr4 & CR4_RESERVED_BITS) return 1;
     const era = this.ctx.settings.era;
-    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && !cpuidHas(era, feature)) return 1;
+    if (cr4 & CR4_RESERVED_BITS & ~(era === "2015" ? 0n : CR4_KNOWN_TODAY)) return 1;
+    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && (!cpuidHas(era, feature) || this.ctx.cpuidOff?.has(feature))) return 1;
     if (this.arch.efer & EFER.LMA && !(cr4 & CR4.PAE)) return 1;
     const old = this.arch.cr4;
     this.vmxSetCr4(cr4);
-    if ((cr4 ^ old) & (CR4.PGE | CR4.PSE | CR4.PAE | CR4.SMEP)) this.vmxSetCr3();
+    if ((cr4 ^ old) & (CR4.PGE | CR4.PSE | CR4.PAE | CR4.SMEP | CR4_PKE)) this.vmxSetCr3();
     return 0;
   }
 

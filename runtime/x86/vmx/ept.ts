@@ -170,6 +170,26 @@ export class Ept {
     this.flush();
   }
 
+  /**
+   * Zap the 4 KiB leaf mapping guest page `gpa` (KVM's MMU notifier, kvm_unmap_gfn_range, when the
+   * host mapping of the page changes): the next access is an EPT violation that maps it again.
+   * Returns whether a leaf was present. Tables stay; a large page is not split (none are mapped).
+   */
+  unmap4k(gpa: number): boolean {
+    let table = this.root;
+    const g = BigInt(gpa - (gpa % 4096));
+    for (let level = 4; level >= 2; level--) {
+      const e = this.entry(table, Number((g >> BigInt(12 + 9 * (level - 1))) & 0x1ffn));
+      if ((e & 7n) === 0n || (e & LARGE) !== 0n) return false;
+      table = Number(e & ADDR_MASK);
+    }
+    const at = table + Number((g >> 12n) & 0x1ffn) * 8;
+    if (this.host.memory.read(at, 8) === 0n) return false;
+    this.host.memory.write(at, 8, 0n);
+    this.flush();
+    return true;
+  }
+
   /** The leaf entry for a guest page, or 0n (for `show ept`). */
   leaf(gpa: number): bigint {
     let table = this.root;

@@ -310,11 +310,12 @@ const ROWS: Record<string, Row[]> = {
       guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nmov $3, %ecx\ncpuid\nhlt",
       names: ["kvm_cpuid"],
       expected: {
-        // Leaf 7 subleaf 0 advertises no feature this model backs, so its values are zeros too.
+        // Leaf 7 subleaf 0: v4.1's KVM offers none of the features this model backs there (zeros);
+        // today's has SMEP, SMAP (EBX) and PKU (ECX bit 3).
         "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 80 rcx 0 rdx 0", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
         today: [
           "kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
-          "kvm_cpuid: func 8 idx 0 rax 0 rbx 100080 rcx 0 rdx 0, cpuid entry not found, used max basic",
+          "kvm_cpuid: func 8 idx 0 rax 0 rbx 100080 rcx 8 rdx 0, cpuid entry not found, used max basic",
           "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found",
         ],
       },

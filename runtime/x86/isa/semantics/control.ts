@@ -116,7 +116,10 @@ const retfar: Sem = (env, insn) => {
  */
 const iret: Sem = (env, insn) => {
   const s = env.state;
-  s.nmiBlocked = false; // IRET ends blocking by NMI (SDM Vol. 3 6.7.1)
+  // IRET ends blocking by NMI (SDM Vol. 3 6.7.1); whether it did is kept while it runs, for a VM
+  // exit in the middle (an EPT violation on the stack): "NMI unblocking due to IRET" (SDM Vol. 3 27.2.3).
+  s.iretUnblockedNmi = s.nmiBlocked === true;
+  s.nmiBlocked = false;
   const osz = insn.operandSize;
   const first = peekPop(env, osz, 3);
   const [rip, csv, fl] = first.values as [bigint, bigint, bigint];

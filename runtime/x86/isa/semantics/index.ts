@@ -15,6 +15,7 @@ import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SYSCALL_SEMANTICS } from "./syscall.js";
+import { PKEYS_SEMANTICS } from "./pkeys.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -26,6 +27,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
   ...SYSCALL_SEMANTICS,
+  ...PKEYS_SEMANTICS,
 };
 
 /**
