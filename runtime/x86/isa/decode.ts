@@ -98,6 +98,8 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
   const defaultSize = mode === "real" || mode === "protected16" ? 2 : 4;
   let baseOsize: 2 | 4 | 8 = p.opsize ? (defaultSize === 2 ? 4 : 2) : defaultSize;
   if (is64 && rexW) baseOsize = 8;
+  // The operand size when 66 is a mandatory prefix (SSE forms): as without it.
+  const sseOsize: 2 | 4 | 8 = is64 && rexW ? 8 : defaultSize;
   const addressSize: 2 | 4 | 8 = is64 ? (p.addrsize ? 4 : 8) : mode === "real" || mode === "protected16" ? (p.addrsize ? 4 : 2) : p.addrsize ? 2 : 4;
 
   const needsModrm = candidates.some((s) => s.modrm);
@@ -116,13 +118,18 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
     if (s.modes === "i64" && is64) return false;
     if (s.modes === "o64" && !is64) return false;
     if (s.prefix === 0xf3 && !p.rep) return false;
+    if (s.prefix === 0xf2 && !p.repne) return false;
+    if (s.prefix === 0x66 && (!p.opsize || p.rep || p.repne)) return false;
+    if (s.prefix === "np" && (p.opsize || p.rep || p.repne)) return false;
     if (s.prefix === "none" && p.rep) return false;
     if (s.no66 && p.opsize) return false;
     if (s.noRexB && rexB) return false;
-    if (s.osize !== undefined && s.osize !== baseOsize * 8) return false;
+    if (s.osize !== undefined && s.osize !== (s.prefix === 0x66 ? sseOsize : baseOsize) * 8) return false;
     return true;
   });
   if (!spec) return undefinedInsn(mode, p, bytes);
+  if (spec.prefix === 0x66) (p.opsize = false), (baseOsize = sseOsize); // mandatory prefix, not an operand-size override
+  if (spec.prefix === 0xf2) p.repne = false;
 
   let operandSize = baseOsize;
   if (is64 && !rexW) {
@@ -238,6 +245,13 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       case "Xv": op = stringMem(p.seg ?? "ds", p.seg !== null, 6, osz); break;
       case "Yb": op = stringMem("es", false, 7, 1); break;
       case "Yv": op = stringMem("es", false, 7, osz); break;
+      case "Vx": op = { kind: "xmm", n: regField | rexR }; break;
+      case "Wx": op = mod === 3 ? { kind: "xmm", n: rmField | rexB } : mem ? { ...mem, size: 16 } : null; break;
+      case "Wq": op = mod === 3 ? { kind: "xmm", n: rmField | rexB } : mem ? { ...mem, size: 8 } : null; break;
+      case "Wd": op = mod === 3 ? { kind: "xmm", n: rmField | rexB } : mem ? { ...mem, size: 4 } : null; break;
+      case "Mx": op = mem ? { ...mem, size: 16 } : null; break;
+      case "Md": op = mem ? { ...mem, size: 4 } : null; break;
+      case "AX": op = { kind: "reg", reg: 0, size: 2 }; break;
     }
     if (!op) return undefinedInsn(mode, p, bytes);
     operands.push(op);
@@ -246,7 +260,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
 }
 
 function usesRmMemory(f: OperandForm): boolean {
-  return f === "Eb" || f === "Ew" || f === "Ed" || f === "Ev" || f === "M" || f === "Mw" || f === "Ms" || f === "Mp";
+  return f === "Eb" || f === "Ew" || f === "Ed" || f === "Ev" || f === "M" || f === "Mw" || f === "Ms" || f === "Mp" || f === "Wx" || f === "Wq" || f === "Wd" || f === "Mx" || f === "Md";
 }
 
 /** ModRM/SIB memory forms, SDM Vol. 2 Tables 2-1 (16-bit), 2-2 (32-bit) and 2-3 (SIB), §2.2.1.6 (RIP-relative). */

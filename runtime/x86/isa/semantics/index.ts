@@ -15,6 +15,9 @@ import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SYSCALL_SEMANTICS } from "./syscall.js";
+import { SSE_SEMANTICS } from "./sse.js";
+import { X87_SEMANTICS } from "./x87.js";
+import { XSAVE_SEMANTICS } from "./xsave.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -26,6 +29,9 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
   ...SYSCALL_SEMANTICS,
+  ...SSE_SEMANTICS,
+  ...X87_SEMANTICS,
+  ...XSAVE_SEMANTICS,
 };
 
 /**
