@@ -50,15 +50,16 @@ export const FXSAVE_LAYOUT = {
 /**
  * XSAVE state components (SDM Vol. 1 13.1, Table 13-1 and 13.2 for the standard-format offsets):
  * bit number, Linux's XFEATURE_ name, offset and size in the standard form. x87 and SSE live in
- * the legacy region (their offset is the region's); AVX's upper YMM halves would be component 2 at
- * 576, 256 bytes (CPUID.(EAX=0DH,ECX=2)).
+ * the legacy region (their offset is the region's); AVX's upper YMM halves (YMM_Hi128) are
+ * component 2 at 576, 256 bytes (CPUID.(EAX=0DH,ECX=2) on every Intel CPU with AVX).
  */
 export const XSAVE_COMPONENTS = [
   { bit: 0, name: "FP", offset: 0, size: 160 },
   { bit: 1, name: "SSE", offset: 160, size: 256 },
+  { bit: 2, name: "YMM", offset: 576, size: 256 },
 ] as const;
 
-/** XCR0 bits this model supports: x87 and SSE (the components above). */
+/** XCR0 bits this model supports: x87, SSE and AVX (the components above). */
 export const SUPPORTED_XCR0 = XSAVE_COMPONENTS.reduce((m, c) => m | (1n << BigInt(c.bit)), 0n);
 
 /** XCR0 bits (SDM Vol. 1 13.3; Linux XFEATURE_MASK_*). */
@@ -95,6 +96,8 @@ export class X86FpuState {
   mxcsr = MXCSR_RESET;
   /** XMM0-XMM15: XMMn is elements 4n..4n+3, least significant first. */
   readonly xmm = new Uint32Array(64);
+  /** Bits 255:128 of YMM0-YMM15, laid out as `xmm` (legacy SSE leaves them, VEX.128 zeroes them). */
+  readonly ymmHi = new Uint32Array(64);
 
   /** FNINIT (SDM Vol. 2 FINIT/FNINIT): FCW 037FH, FSW 0, every tag empty, pointers and opcode 0. MXCSR and XMM stay. */
   initX87(): void {
@@ -117,6 +120,11 @@ export class X86FpuState {
   /** XRSTOR's initial configuration of component 1: XMM0-XMM15 zero (MXCSR is loaded separately). */
   initSse(): void {
     this.xmm.fill(0);
+  }
+
+  /** XRSTOR's initial configuration of component 2: bits 255:128 of every YMM register zero. */
+  initYmm(): void {
+    this.ymmHi.fill(0);
   }
 }
 

@@ -66,7 +66,7 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
     case "far":
       return `$${hex(BigInt(op.selector))},$${hex(op.offset)}`;
     case "xmm":
-      return `%xmm${op.n}`;
+      return `%${op.ymm ? "ymm" : "xmm"}${op.n}`;
   }
 }
 
@@ -177,6 +177,7 @@ export function formatSpec(spec: X86Spec): string {
   const bytes: string[] = [];
   if (spec.prefix === 0xf3 || spec.prefix === 0xf2 || spec.prefix === 0x66) bytes.push(spec.prefix.toString(16));
   if (spec.prefix === "np") bytes.push("NP");
+  if (spec.vex) bytes.unshift(spec.vexL === undefined ? "VEX" : `VEX.${spec.vexL ? 256 : 128}`);
   if (spec.map >= 1) bytes.push("0f");
   if (spec.map === 2) bytes.push("38");
   if (spec.map === 3) bytes.push("3a");

@@ -76,5 +76,34 @@ export function sseRows(e: TableRow): X86Spec[] {
     e("xsave", "0f ae /4", "M", "xsave", "mem noasm nosfx", np),
     e("xrstor64", "0f ae /5", "M", "xrstor", "mem w64 noasm nosfx", np),
     e("xrstor", "0f ae /5", "M", "xrstor", "mem noasm nosfx", np),
+    ...avxRows(e),
+  ];
+}
+
+/**
+ * The VEX-encoded AVX moves and VZEROUPPER/VZEROALL (SDM Vol. 2 §2.3, Table A-3 "v" forms; each
+ * instruction's VEX.128/VEX.256 encodings): VEX.L picks XMM or YMM operands (decode.ts). VEX.256
+ * VMOVNTDQA is an AVX2 form (semantics/avx.ts). Semantics: semantics/avx.ts.
+ */
+function avxRows(e: TableRow): X86Spec[] {
+  const v = (prefix: "np" | 0x66 | 0xf3, arg = 0) => ({ vex: true, prefix, arg });
+  return [
+    e("vmovups", "0f 10 /r", "Vx,Wx", "avxMov", "noasm nosfx", v("np")),
+    e("vmovups", "0f 11 /r", "Wx,Vx", "avxMov", "noasm nosfx", v("np")),
+    e("vmovupd", "0f 10 /r", "Vx,Wx", "avxMov", "noasm nosfx", v(0x66)),
+    e("vmovupd", "0f 11 /r", "Wx,Vx", "avxMov", "noasm nosfx", v(0x66)),
+    e("vmovaps", "0f 28 /r", "Vx,Wx", "avxMov", "noasm nosfx", v("np", 1)),
+    e("vmovaps", "0f 29 /r", "Wx,Vx", "avxMov", "noasm nosfx", v("np", 1)),
+    e("vmovapd", "0f 28 /r", "Vx,Wx", "avxMov", "noasm nosfx", v(0x66, 1)),
+    e("vmovapd", "0f 29 /r", "Wx,Vx", "avxMov", "noasm nosfx", v(0x66, 1)),
+    e("vmovntps", "0f 2b /r", "Mx,Vx", "avxMov", "mem noasm nosfx", v("np", 1)),
+    e("vmovdqa", "0f 6f /r", "Vx,Wx", "avxMov", "noasm nosfx", v(0x66, 1)),
+    e("vmovdqa", "0f 7f /r", "Wx,Vx", "avxMov", "noasm nosfx", v(0x66, 1)),
+    e("vmovdqu", "0f 6f /r", "Vx,Wx", "avxMov", "noasm nosfx", v(0xf3)),
+    e("vmovdqu", "0f 7f /r", "Wx,Vx", "avxMov", "noasm nosfx", v(0xf3)),
+    e("vmovntdq", "0f e7 /r", "Mx,Vx", "avxMov", "mem noasm nosfx", v(0x66, 1)),
+    e("vmovntdqa", "0f 38 2a /r", "Vx,Mx", "avxMov", "mem noasm nosfx", v(0x66, 1)),
+    e("vzeroupper", "0f 77", "", "avxZero", "noasm", { ...v("np", 0), vexL: 0 }),
+    e("vzeroall", "0f 77", "", "avxZero", "noasm", { ...v("np", 1), vexL: 1 }),
   ];
 }

@@ -90,6 +90,10 @@ export interface X86Spec {
   noAsm?: boolean;
   /** Privileged (CPL 0) instruction. */
   privileged?: boolean;
+  /** VEX-encoded (SDM Vol. 2 §2.3): the prefix comes from VEX.pp, the map from VEX.mmmmm. */
+  vex?: boolean;
+  /** Only with this VEX.L (0 = 128-bit, 1 = 256-bit): VZEROUPPER / VZEROALL. */
+  vexL?: 0 | 1;
 }
 
 export type RegSize = 1 | 2 | 4 | 8;
@@ -116,8 +120,8 @@ export type X86Operand =
     }
   | { kind: "cr"; n: number }
   | { kind: "dr"; n: number }
-  /** XMM register n (0-15). */
-  | { kind: "xmm"; n: number }
+  /** XMM register n (0-15); `ymm`: the whole 256-bit YMM register (a VEX.256 operand). */
+  | { kind: "xmm"; n: number; ymm?: boolean }
   | { kind: "sreg"; seg: X86Seg; n: number }
   /** Relative branch: target = address of next instruction + disp. */
   | { kind: "rel"; disp: bigint; size: 1 | 2 | 4 }
@@ -145,6 +149,8 @@ export interface X86Insn {
   length: number;
   bytes: Uint8Array;
   mode: X86Mode;
+  /** A VEX prefix's vector length (L: 0 = 128, 1 = 256 bits) and register specifier (vvvv, un-inverted). */
+  vex?: { l: 0 | 1; vvvv: number };
   /** The interpreter's compiled template (semantics/fast.ts), once asked for; null = BigInt semantics. */
   fast?: FastFn | null;
 }

@@ -51,7 +51,7 @@ const insn = (...bytes: number[]): CpuidEvidence => ({ kind: "insn", bytes });
 const msr = (code: number): CpuidEvidence => ({ kind: "msr", code });
 const modelled = (where: string): CpuidEvidence => ({ kind: "modelled", where });
 const absent = (why: string): CpuidEvidence => ({ kind: "absent", why });
-const NO_SIMD = "no x87 arithmetic, MMX, SSE3 or later, or AVX instructions are modelled";
+const NO_SIMD = "no x87 arithmetic, MMX, SSE3 or later, or AVX arithmetic is modelled";
 const KVM_PV = "KVM's paravirtual MSRs and hypercalls are not modelled";
 
 /** Every flag of the modelled CPU's leaves (SDM Vol. 2 Tables 3-10, 3-11; Linux cpufeatures.h bit names). */
@@ -99,7 +99,8 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   // xsave (%rax); with it CR4.OSXSAVE, XSETBV and leaf 0xD. CPUID.1:ECX.OSXSAVE (bit 27) is not a row:
   // it mirrors the guest's CR4.OSXSAVE (kvm_update_cpuid_runtime; handlers.ts handleCpuid).
   F("XSAVE", 1, "ecx", 26, insn(0x0f, 0xae, 0x20)),
-  F("AVX", 1, "ecx", 28, absent(NO_SIMD)),
+  // vmovdqa %ymm0,%ymm0: the YMM state, XCR0.YMM and the VEX moves (semantics/avx.ts); no AVX arithmetic.
+  F("AVX", 1, "ecx", 28, insn(0xc5, 0xfd, 0x6f, 0xc0)),
   F("F16C", 1, "ecx", 29, absent(NO_SIMD)),
   F("RDRAND", 1, "ecx", 30, insn(0x0f, 0xc7, 0xf0)),
   F("HYPERVISOR", 1, "ecx", 31, modelled("KVM sets it for every guest (QEMU's CPUID_EXT_HYPERVISOR)")),

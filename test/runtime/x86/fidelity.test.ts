@@ -24,11 +24,11 @@ const ud = (m: X86Machine) => injected(m).some((l) => l.startsWith("kvm_inj_exce
 describe("CPUID advertises exactly what is modelled (issue 14)", () => {
   // CPUID.1:ECX bits, SDM Vol. 2 Table 3-10: VMX 5, PCID 17, TSC-deadline 24, XSAVE 26, OSXSAVE 27, AVX 28; hypervisor 31.
   // Issue 16 added the local APIC: TSC-deadline (24) and x2APIC (21) are advertised since, with APIC (EDX 9).
-  // Issue 15 added SSE/SSE2, FXSAVE and XSAVE: XSAVE (26) is advertised since, OSXSAVE (27) follows CR4 at run time.
-  test.each(KVM_ERAS)("leaf 1 ECX has none of VMX, PCID, OSXSAVE, AVX; it has XSAVE, x2APIC and TSC-deadline (%s)", (era) => {
+  // Issue 15 added SSE/SSE2, FXSAVE, XSAVE and the AVX state and moves: XSAVE (26) and AVX (28) are advertised since, OSXSAVE (27) follows CR4 at run time.
+  test.each(KVM_ERAS)("leaf 1 ECX has none of VMX, PCID, OSXSAVE; it has XSAVE, AVX, x2APIC and TSC-deadline (%s)", (era) => {
     const { ecx, edx } = kvmCpuid(1, era).entry;
-    for (const bit of [5, 17, 27, 28]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
-    expect([(ecx >>> 21) & 1, (ecx >>> 24) & 1, (ecx >>> 26) & 1, (edx >>> 9) & 1]).toEqual([1, 1, 1, 1]);
+    for (const bit of [5, 17, 27]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
+    expect([(ecx >>> 21) & 1, (ecx >>> 24) & 1, (ecx >>> 26) & 1, (ecx >>> 28) & 1, (edx >>> 9) & 1]).toEqual([1, 1, 1, 1, 1]);
     expect(ecx >>> 31).toBe(1); // KVM's hypervisor bit
     // EDX: PAE (6) and MSR (5), TSC (4), FXSR (24), SSE (25), SSE2 (26) are modelled; FPU (0: x87 arithmetic) and MMX (23) are not.
     expect([(edx >> 4) & 1, (edx >> 5) & 1, (edx >> 6) & 1, (edx >> 24) & 1, (edx >> 25) & 1, (edx >> 26) & 1, edx & 1, (edx >> 23) & 1]).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
@@ -78,8 +78,11 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
   test.each(insnRows.map((f) => [f.name, f] as const))("instruction feature %s: advertised iff it executes", (_name, f) => {
     const bytes = (f.evidence as { bytes: readonly number[] }).bytes;
     // The OS enables SSE (CR4.OSFXSR) and, when XSAVE is offered, XSAVE (CR4.OSXSAVE) first: without them SSE and XSAVE are #UD by design.
-    const cr4 = 0x200 | (f.name === "XSAVE" && cpuidHas("2015", "XSAVE") ? 0x40000 : 0);
-    const m = guest64(`mov %cr4, %rax\nor $${cr4}, %rax\nmov %rax, %cr4\nlea buf(%rip), %rax\nmov $0x10, %ecx\n.byte ${bytes.join(", ")}\nhlt\n.align 64\nbuf: .space 1024`);
+    // AVX needs XCR0.SSE|YMM too (XSETBV of 7).
+    const xsave = (f.name === "XSAVE" || f.name === "AVX") && cpuidHas("2015", "XSAVE");
+    const cr4 = 0x200 | (xsave ? 0x40000 : 0);
+    const xcr0 = f.name === "AVX" && xsave ? "xor %ecx, %ecx\nxor %edx, %edx\nmov $7, %eax\nxsetbv\n" : "";
+    const m = guest64(`mov %cr4, %rax\nor $${cr4}, %rax\nmov %rax, %cr4\n${xcr0}lea buf(%rip), %rax\nmov $0x10, %ecx\n.byte ${bytes.join(", ")}\nhlt\n.align 64\nbuf: .space 1024`);
     m.run();
     expect(cpuidHas("2015", f.name)).toBe(featureModelled(f));
     expect(ud(m), `${f.name} #UD`).toBe(!cpuidHas("2015", f.name));

@@ -18,6 +18,7 @@ import { SYSCALL_SEMANTICS } from "./syscall.js";
 import { SSE_SEMANTICS } from "./sse.js";
 import { X87_SEMANTICS } from "./x87.js";
 import { XSAVE_SEMANTICS } from "./xsave.js";
+import { AVX_SEMANTICS } from "./avx.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -32,6 +33,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...SSE_SEMANTICS,
   ...X87_SEMANTICS,
   ...XSAVE_SEMANTICS,
+  ...AVX_SEMANTICS,
 };
 
 /**

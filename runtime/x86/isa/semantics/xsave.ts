@@ -6,7 +6,7 @@
 // configuration), so XSAVE sets XSTATE_BV[i] for every requested component.
 
 import type { X86Env } from "../../env.js";
-import { FXSAVE_SIZE, imageMxcsr, loadLegacy, MXCSR_MASK, storeLegacy, XFEATURE, type X86FpuState } from "../../fpu-state.js";
+import { FXSAVE_SIZE, imageMxcsr, loadLegacy, MXCSR_MASK, storeLegacy, XFEATURE, XSAVE_COMPONENTS, type X86FpuState } from "../../fpu-state.js";
 import type { X86Insn } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 import { CR0, CR4 } from "../../state.js";
@@ -97,6 +97,9 @@ function partsOf(rfbm: bigint): { x87: boolean; mxcsr: boolean; xmm: boolean } {
   return { x87: (rfbm & XFEATURE.FP) !== 0n, xmm: (rfbm & XFEATURE.SSE) !== 0n, mxcsr: (rfbm & (XFEATURE.SSE | XFEATURE.YMM)) !== 0n };
 }
 
+/** Offset of component 2 (YMM_Hi128) in the standard form (fpu-state.ts XSAVE_COMPONENTS). */
+const YMM_OFFSET = XSAVE_COMPONENTS.find((c) => c.bit === 2)!.offset;
+
 /** XSAVE mem (standard form): the RFBM components, then XSTATE_BV = (XSTATE_BV AND NOT RFBM) OR RFBM. */
 const xsave: Sem = (env, insn) => {
   const { f, rfbm } = xState(env, insn);
@@ -107,6 +110,13 @@ const xsave: Sem = (env, insn) => {
   const image = new Uint8Array(FXSAVE_SIZE);
   storeLegacy(f, image, parts, wide(insn), xmmCount(insn));
   writeRanges(env, m, ea, image, ranges(parts, xmmCount(insn)));
+  if (rfbm & XFEATURE.YMM) {
+    for (let n = 0; n < xmmCount(insn); n++) {
+      for (let k = 0; k < 4; k += 2) {
+        writeMem(env, m.seg, ea + BigInt(YMM_OFFSET + 16 * n + 4 * k), 8, (BigInt(f.ymmHi[4 * n + k + 1]!) << 32n) | BigInt(f.ymmHi[4 * n + k]!));
+      }
+    }
+  }
   writeMem(env, m.seg, ea + BigInt(HEADER), 8, (xstateBv & ~rfbm) | rfbm);
 };
 
@@ -129,8 +139,23 @@ const xrstor: Sem = (env, insn) => {
   readRanges(env, m, ea, image, ranges(parts, xmmCount(insn)));
   if (parts.mxcsr && imageMxcsr(image) & ~MXCSR_MASK) env.raise(VECTOR.GP, 0);
   const load = { x87: parts.x87 && (xstateBv & XFEATURE.FP) !== 0n, xmm: parts.xmm && (xstateBv & XFEATURE.SSE) !== 0n, mxcsr: parts.mxcsr };
+  const ymm = new Uint32Array(64);
+  const loadYmm = (rfbm & XFEATURE.YMM) !== 0n && (xstateBv & XFEATURE.YMM) !== 0n;
+  if (loadYmm) {
+    for (let n = 0; n < xmmCount(insn); n++) {
+      for (let k = 0; k < 4; k += 2) {
+        const q = readMem(env, m.seg, ea + BigInt(YMM_OFFSET + 16 * n + 4 * k), 8);
+        ymm[4 * n + k] = Number(q & 0xffff_ffffn);
+        ymm[4 * n + k + 1] = Number(q >> 32n);
+      }
+    }
+  }
   if (parts.x87 && !load.x87) f.initFp();
   if (parts.xmm && !load.xmm) f.initSse();
+  if (rfbm & XFEATURE.YMM) {
+    if (loadYmm) f.ymmHi.set(ymm.subarray(0, 4 * xmmCount(insn)));
+    else f.initYmm();
+  }
   loadLegacy(f, image, load, wide(insn), xmmCount(insn));
 };
 
