@@ -88,6 +88,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
     // LOCK or REX prefix before VEX is #UD (§2.3.2).
     const b1 = next();
     if (!is64 && b1 >> 6 !== 3) return undefinedInsn(mode, p, bytes);
+    if (mode === "real") return undefinedInsn(mode, p, bytes); // VEX is #UD in real-address mode (§2.3.2)
     if (p.opsize || p.rep || p.repne || p.lock || p.rex) return undefinedInsn(mode, p, bytes);
     let rxb: number;
     let mmmmm = 1;

@@ -116,6 +116,11 @@ describe("SSE/SSE2 (issue 15)", () => {
     expect(dis("c5fd6f1b")).toBe("vmovdqa (%rbx),%ymm3");
     // MMX (NP 0F 6F) is not modelled: undefined.
     expect(dis("0f6fc0")).toBe("(bad)");
+    // VEX after a 66 prefix, and VEX in real-address mode, are #UD (SDM Vol. 2 §2.3.2).
+    expect(dis("66c5fd6f1b")).toBe("(bad)");
+    const vex = Buffer.from("c5f96fc1", "hex");
+    expect(decodeX86((i) => vex[i] ?? 0x90, "real").spec.sem).toBe("ud");
+    expect(decodeX86((i) => vex[i] ?? 0x90, "protected32").spec.mnemonic).toBe("vmovdqa");
   });
 });
 
