@@ -213,6 +213,11 @@ const SUBLEAF_ENTRIES: ReadonlyMap<number, ReadonlySet<number>> = new Map([[0xd,
 
 const TABLES: Record<KvmEra, ReadonlyMap<number, CpuidEntry>> = { "2015": cpuidTable("2015"), today: cpuidTable("today") };
 
+/** The highest basic leaf of the era's table (CPUID.0:EAX). */
+export function maxBasicLeaf(era: KvmEra): number {
+  return TABLES[era].get(0)!.eax;
+}
+
 /** Whether the era's CPUID advertises a feature (by CPUID_FEATURES name): guest_cpuid_has. */
 export function cpuidHas(era: KvmEra, name: string): boolean {
   const f = CPUID_FEATURES.find((x) => x.name === name);

@@ -16,7 +16,7 @@ import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
 import { xstateRequiredSize, XFEATURE } from "../fpu-state.js";
-import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
+import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, kvmCpuid, maxBasicLeaf, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -221,8 +221,10 @@ const handleCpuid: ExitHandler = (vcpu) => {
   if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
   // kvm_update_cpuid_runtime: CPUID.1:ECX.OSXSAVE follows CR4.OSXSAVE (when XSAVE is offered), and
   // CPUID.(0xD,0):EBX is the XSAVE area size of the vCPU's XCR0 (xstate_required_size).
-  if (leaf === 1 && entry.ecx & CPUID_1_ECX_XSAVE && vcpu.arch.cr4 & CR4.OSXSAVE) entry = { ...entry, ecx: (entry.ecx | CPUID_1_ECX_OSXSAVE) >>> 0 };
-  if (leaf === 0xd && index === 0 && r.found) entry = { ...entry, ebx: xstateRequiredSize(vcpu.ctx.cpu.xcr0) };
+  // The entry KVM updates is the one answered, also when the highest basic leaf stands in.
+  const answered = r.found ? leaf : r.usedMaxBasic ? maxBasicLeaf(vcpu.ctx.settings.era) : -1;
+  if (answered === 1 && entry.ecx & CPUID_1_ECX_XSAVE && vcpu.arch.cr4 & CR4.OSXSAVE) entry = { ...entry, ecx: (entry.ecx | CPUID_1_ECX_OSXSAVE) >>> 0 };
+  if (answered === 0xd && index === 0) entry = { ...entry, ebx: xstateRequiredSize(vcpu.ctx.cpu.xcr0) };
   // The VMM gives each vCPU its own table (KVM_SET_CPUID2 per vCPU; QEMU cpu_x86_cpuid): the
   // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB/0x1F:EDX (SDM Vol. 2 CPUID).
   const apicId = vcpu.irq.lapic.id;
