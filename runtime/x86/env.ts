@@ -4,6 +4,7 @@
 // accesses before committing register results so a faulting instruction changes nothing.
 
 import type { X86Insn } from "./isa/types.js";
+import type { X86FpuState } from "./fpu-state.js";
 
 /** The execution mode: real-address, protected with a 16-bit (CS.D = 0) or 32-bit code segment, IA-32e compatibility or 64-bit. */
 export type X86Mode = "real" | "protected16" | "protected32" | "compat" | "long64";
@@ -106,4 +107,6 @@ export interface X86State {
   pkru?: number;
   /** IA32_PKRS bits 31:0 (MSR 0x6E1): the supervisor-mode keys' rights; 0 when absent. */
   pkrs?: number;
+  /** x87/SSE state (fpu-state.ts); a state without it makes x87, SSE and XSAVE instructions #UD. */
+  readonly fpu?: X86FpuState;
 }

@@ -11,6 +11,7 @@
 
 import type { X86Mode, X86Seg, X86State } from "./env.js";
 import { join64 } from "../core/bits.js";
+import { X86FpuState } from "./fpu-state.js";
 
 /** Lazy-flag operation kinds (c.cc). 0 = the arithmetic flags are in c.fl. */
 export const CC = { EAGER: 0, ADD: 1, ADC: 2, SUB: 3, SBB: 4, LOGIC: 5, INC: 6, DEC: 7 } as const;
@@ -103,6 +104,8 @@ export class X86Regs implements X86State {
   /** PKRU and IA32_PKRS[31:0] (pkeys.ts), as unsigned 32-bit Numbers. */
   pkru = 0;
   pkrs = 0;
+  /** x87, MXCSR and XMM registers (not part of load(): INIT leaves them, SDM Vol. 3A Table 10-1). */
+  readonly fpu = new X86FpuState();
 
   constructor() {
     this.gpr = makeGprView(this.r);

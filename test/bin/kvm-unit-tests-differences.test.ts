@@ -111,6 +111,14 @@
 // is vCPUs 0, 2 and 3: on KVM — and exitlab — the interrupt reaches 3 vCPUs and all 30 checks pass.
 // (Before the runner gave QEMU pc-testdev, both sides failed the interrupt checks alike: no device
 // drove the IRQ line at port 0x2000 + N.)
+//
+// memory (x86, -cpu max): QEMU 7.2 TCG's max CPU offers CLFLUSHOPT, CLWB and PCOMMIT (target/i386/cpu.c
+// TCG_7_0_EBX_FEATURES: CPUID_7_0_EBX_PCOMMIT | CPUID_7_0_EBX_CLFLUSHOPT | CPUID_7_0_EBX_CLWB), so
+// memory.c runs `.byte 0x66, 0x0f, 0xae, 0x3b/0x33/0xf8` and prints three more PASS lines. Under KVM
+// -cpu max is the host's CPUID as KVM offers it: PCOMMIT never shipped and KVM dropped it ("KVM: x86:
+// remove support for PCOMMIT", Linux v4.9), and the modelled host (Haswell) has neither CLFLUSHOPT
+// (Skylake) nor CLWB (Skylake-SP) for kvm_set_cpu_caps to pass through (runtime/x86/kvm/cpuid.ts), so on
+// KVM — and exitlab — the three are "SKIP" lines. CLFLUSH and the SSE/SSE2 fences pass on both.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -284,6 +292,17 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     expect(qemu).toContain("PASS: Write to GDTR_BASE with value ffaaaaaaaaaaaaaa did succeed as expected");
     expect(qemu).toContain("FAIL: Write to GDTR_BASE with value aaaaaaaaaaaaaaaa did NOT fail as expected");
     expect(qemu).toContain("FAIL: Write to MSR_FS_BASE with value aaaaaaaaaaaaaaaa did NOT fail as expected");
+  }, 120_000);
+
+  test("memory: QEMU TCG's max CPU offers CLFLUSHOPT, CLWB and PCOMMIT; KVM on the Haswell host offers none, so they SKIP", () => {
+    const { dir, e } = entry("x86_64", "memory");
+    const kvm = runExitlab(dir, "x86_64", e).lines;
+    const common = ["clflush (%0)", "sfence", "lfence", "mfence"].map((t) => `PASS: Expected SUCCESS on '${t}', got SUCCESS`);
+    expect(kvm).toEqual([...common, "SKIP: clflushopt", "SKIP: clwb", "SKIP: pcommit", "SUMMARY: 7 tests, 3 skipped"]);
+    if (requireQemu) expect(hasQemu("x86_64")).toBe(true);
+    if (!hasQemu("x86_64")) return;
+    const qemu = runQemu(dir, "x86_64", e).lines;
+    expect(qemu).toEqual([...common, ...["0x3b", "0x33", "0xf8"].map((b) => `PASS: Expected SUCCESS on '.byte 0x66, 0x0f, 0xae, ${b}', got SUCCESS`), "SUMMARY: 7 tests"]);
   }, 120_000);
 
   test("x2apic: QEMU 7.2 TCG cannot re-enable a disabled APIC and asserts before any result; KVM (exitlab) runs the tests", () => {

@@ -10,13 +10,16 @@ import { SEG_ORDER } from "./types.js";
 
 const MAX_LENGTH = 15;
 
-/** Candidates by map*256 + opcode byte, in table order. */
+/** Index keys of VEX-encoded rows start here (after the four legacy maps). */
+const VEX_KEY = 1024;
+
+/** Candidates by map*256 + opcode byte (+ VEX_KEY for VEX rows), in table order. */
 const INDEX = new Map<number, X86Spec[]>();
 for (const spec of X86_TABLE) {
   if (spec.asmOnly) continue;
   const n = spec.plusReg ? 8 : 1;
   for (let r = 0; r < n; r++) {
-    const key = spec.map * 256 + spec.opcode + r;
+    const key = (spec.vex ? VEX_KEY : 0) + spec.map * 256 + spec.opcode + r;
     let list = INDEX.get(key);
     if (!list) INDEX.set(key, (list = []));
     list.push(spec);
@@ -78,7 +81,34 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
   }
   let map: 0 | 1 | 2 | 3 = 0;
   let opcode = b;
-  if (b === 0x0f) {
+  let vex: { l: 0 | 1; vvvv: number } | undefined;
+  if (b === 0xc4 || b === 0xc5) {
+    // VEX (SDM Vol. 2 §2.3.5, Figure 2-9): C5 R̄vvvvLpp, or C4 R̄X̄B̄mmmmm Wvvvv̄Lpp. Outside 64-bit
+    // mode C4/C5 with ModRM.mod != 3 are LES/LDS (not modelled: #UD either way). A 66, F2, F3,
+    // LOCK or REX prefix before VEX is #UD (§2.3.2).
+    const b1 = next();
+    if (!is64 && b1 >> 6 !== 3) return undefinedInsn(mode, p, bytes);
+    if (mode === "real") return undefinedInsn(mode, p, bytes); // VEX is #UD in real-address mode (§2.3.2)
+    if (p.opsize || p.rep || p.repne || p.lock || p.rex) return undefinedInsn(mode, p, bytes);
+    let rxb: number;
+    let mmmmm = 1;
+    let b2 = b1;
+    if (b === 0xc4) {
+      rxb = (~b1 >> 5) & 7;
+      mmmmm = b1 & 0x1f;
+      b2 = next();
+    } else rxb = (~b1 >> 5) & 4;
+    if (mmmmm < 1 || mmmmm > 3) return undefinedInsn(mode, p, bytes);
+    const w = b === 0xc4 ? (b2 >> 7) & 1 : 0;
+    vex = { l: ((b2 >> 2) & 1) as 0 | 1, vvvv: (~b2 >> 3) & 0xf };
+    const pp = b2 & 3;
+    p.opsize = pp === 1;
+    p.rep = pp === 2;
+    p.repne = pp === 3;
+    p.rex = is64 ? 0x40 | (w << 3) | rxb : 0;
+    map = mmmmm as 1 | 2 | 3;
+    opcode = next();
+  } else if (b === 0x0f) {
     const b2 = next();
     if (b2 === 0x38 || b2 === 0x3a) {
       map = b2 === 0x38 ? 2 : 3;
@@ -88,7 +118,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       opcode = b2;
     }
   }
-  const candidates = INDEX.get(map * 256 + opcode);
+  const candidates = INDEX.get((vex ? VEX_KEY : 0) + map * 256 + opcode);
   if (!candidates) return undefinedInsn(mode, p, bytes);
 
   const rexW = (p.rex & 8) !== 0;
@@ -98,6 +128,8 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
   const defaultSize = mode === "real" || mode === "protected16" ? 2 : 4;
   let baseOsize: 2 | 4 | 8 = p.opsize ? (defaultSize === 2 ? 4 : 2) : defaultSize;
   if (is64 && rexW) baseOsize = 8;
+  // The operand size when 66 is a mandatory prefix (SSE forms): as without it.
+  const sseOsize: 2 | 4 | 8 = is64 && rexW ? 8 : defaultSize;
   const addressSize: 2 | 4 | 8 = is64 ? (p.addrsize ? 4 : 8) : mode === "real" || mode === "protected16" ? (p.addrsize ? 4 : 2) : p.addrsize ? 2 : 4;
 
   const needsModrm = candidates.some((s) => s.modrm);
@@ -113,16 +145,22 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       if (s.mod === "reg" && mod !== 3) return false;
       if (s.rm !== undefined && s.rm !== rmField) return false;
     }
+    if (s.vexL !== undefined && s.vexL !== vex?.l) return false;
     if (s.modes === "i64" && is64) return false;
     if (s.modes === "o64" && !is64) return false;
     if (s.prefix === 0xf3 && !p.rep) return false;
+    if (s.prefix === 0xf2 && !p.repne) return false;
+    if (s.prefix === 0x66 && (!p.opsize || p.rep || p.repne)) return false;
+    if (s.prefix === "np" && (p.opsize || p.rep || p.repne)) return false;
     if (s.prefix === "none" && p.rep) return false;
     if (s.no66 && p.opsize) return false;
     if (s.noRexB && rexB) return false;
-    if (s.osize !== undefined && s.osize !== baseOsize * 8) return false;
+    if (s.osize !== undefined && s.osize !== (s.prefix === 0x66 ? sseOsize : baseOsize) * 8) return false;
     return true;
   });
   if (!spec) return undefinedInsn(mode, p, bytes);
+  if (spec.prefix === 0x66) (p.opsize = false), (baseOsize = sseOsize); // mandatory prefix, not an operand-size override
+  if (spec.prefix === 0xf2) p.repne = false;
 
   let operandSize = baseOsize;
   if (is64 && !rexW) {
@@ -238,15 +276,30 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       case "Xv": op = stringMem(p.seg ?? "ds", p.seg !== null, 6, osz); break;
       case "Yb": op = stringMem("es", false, 7, 1); break;
       case "Yv": op = stringMem("es", false, 7, osz); break;
+      case "Vx": op = { kind: "xmm", n: regField | rexR, ...(vex?.l ? { ymm: true } : {}) }; break;
+      case "Wx": op = mod === 3 ? { kind: "xmm", n: rmField | rexB, ...(vex?.l ? { ymm: true } : {}) } : mem ? { ...mem, size: vex?.l ? 32 : 16 } : null; break;
+      case "Wq": op = mod === 3 ? { kind: "xmm", n: rmField | rexB } : mem ? { ...mem, size: 8 } : null; break;
+      case "Wd": op = mod === 3 ? { kind: "xmm", n: rmField | rexB } : mem ? { ...mem, size: 4 } : null; break;
+      case "Mx": op = mem ? { ...mem, size: vex?.l ? 32 : 16 } : null; break;
+      case "Md": op = mem ? { ...mem, size: 4 } : null; break;
+      case "AX": op = { kind: "reg", reg: 0, size: 2 }; break;
     }
     if (!op) return undefinedInsn(mode, p, bytes);
     operands.push(op);
   }
-  return { spec, operands, operandSize, addressSize, prefixes: p, length: bytes.length, bytes: Uint8Array.from(bytes), mode };
+  const insn: X86Insn = { spec, operands, operandSize, addressSize, prefixes: p, length: bytes.length, bytes: Uint8Array.from(bytes), mode };
+  if (vex) {
+    insn.vex = vex;
+    // The prefix flags stood for VEX.pp and the REX bits for VEX.RXBW while matching; the
+    // instruction itself had no such prefix bytes.
+    p.opsize = p.rep = p.repne = false;
+    p.rex = 0;
+  }
+  return insn;
 }
 
 function usesRmMemory(f: OperandForm): boolean {
-  return f === "Eb" || f === "Ew" || f === "Ed" || f === "Ev" || f === "M" || f === "Mw" || f === "Ms" || f === "Mp";
+  return f === "Eb" || f === "Ew" || f === "Ed" || f === "Ev" || f === "M" || f === "Mw" || f === "Ms" || f === "Mp" || f === "Wx" || f === "Wq" || f === "Wd" || f === "Mx" || f === "Md";
 }
 
 /** ModRM/SIB memory forms, SDM Vol. 2 Tables 2-1 (16-bit), 2-2 (32-bit) and 2-3 (SIB), §2.2.1.6 (RIP-relative). */

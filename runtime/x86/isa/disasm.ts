@@ -65,6 +65,8 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
     }
     case "far":
       return `$${hex(BigInt(op.selector))},$${hex(op.offset)}`;
+    case "xmm":
+      return `%${op.ymm ? "ymm" : "xmm"}${op.n}`;
   }
 }
 
@@ -74,6 +76,8 @@ export function mnemonicOf(insn: X86Insn): string {
   let m = spec.mnemonic;
   const forms = spec.operands;
   if (spec.map === 0 && spec.opcode === 0x63) return insn.operandSize === 8 ? "movslq" : "movsxd";
+  // SSE forms: the mnemonic names the size (movd/movq), never a suffix.
+  if (forms.some((f) => f === "Vx" || f === "Wx" || f === "Wq" || f === "Wd" || f === "Mx")) return m;
   if (spec.sem === "iret") {
     const def = insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
     return insn.operandSize === def ? "iret" : "iret" + SUFFIX[insn.operandSize]; // iretw, iretl (16-bit code), iretq
@@ -165,12 +169,15 @@ const FORM_SHOWN: Partial<Record<OperandForm, string>> = {
   Iz: "$imm32", Iv: "$imm", Ibs: "$simm8", Jb: "rel8", Jz: "rel32", Zb: "r8", Zv: "r", AL: "%al", rAX: "%rax", eAX: "%eax",
   DX: "(%dx)", CL: "%cl", One: "1", Sw: "%sreg", Cy: "%crN", Dy: "%dbN", Ry: "r64", Rv: "r", M: "m", Mw: "m16", Ms: "m16&addr",
   Mp: "m16:32/64", Ob: "moffs8", Ov: "moffs", Ap: "$sel,$off", Xb: "%ds:(%rsi)", Xv: "%ds:(%rsi)", Yb: "%es:(%rdi)", Yv: "%es:(%rdi)",
+  Vx: "xmm", Wx: "xmm/m128", Wq: "xmm/m64", Wd: "xmm/m32", Mx: "m128", Md: "m32", AX: "%ax",
 };
 
 /** One table entry as a manual would list it: opcode bytes and AT&T operand forms ("0f 22 /r  mov r64,%crN"). */
 export function formatSpec(spec: X86Spec): string {
   const bytes: string[] = [];
-  if (spec.prefix === 0xf3) bytes.push("f3");
+  if (spec.prefix === 0xf3 || spec.prefix === 0xf2 || spec.prefix === 0x66) bytes.push(spec.prefix.toString(16));
+  if (spec.prefix === "np") bytes.push("NP");
+  if (spec.vex) bytes.unshift(spec.vexL === undefined ? "VEX" : `VEX.${spec.vexL ? 256 : 128}`);
   if (spec.map >= 1) bytes.push("0f");
   if (spec.map === 2) bytes.push("38");
   if (spec.map === 3) bytes.push("3a");

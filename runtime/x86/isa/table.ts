@@ -12,6 +12,7 @@
 
 import type { OperandForm, X86Spec } from "./types.js";
 import { CC_ALIASES, CC_NAMES } from "./types.js";
+import { sseRows } from "./sse-table.js";
 
 type Extra = Partial<Omit<X86Spec, "mnemonic" | "map" | "opcode" | "modrm" | "operands" | "sem">>;
 
@@ -58,6 +59,9 @@ function parseFlags(flags: string): Extra {
   }
   return out;
 }
+
+/** One table row: mnemonic, opcode, operands (Intel order, comma separated), semantic, flags. */
+export type TableRow = (mnemonic: string, opc: string, operands: string, sem: string, flags?: string, extra?: Extra) => X86Spec;
 
 /** One table row: mnemonic, opcode, operands (Intel order, comma separated), semantic, flags. */
 function e(mnemonic: string, opc: string, operands: string, sem: string, flags = "", extra: Extra = {}): X86Spec {
@@ -368,6 +372,9 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("syscall", "0f 05", "", "syscall"),
   // One form: a size suffix picks the operand size (sysretl, sysretq = REX.W: back to 64-bit code), as GNU as does.
   e("sysret", "0f 07", "", "sysret"),
+
+  // x87 control, SSE/SSE2 moves and logic, FXSAVE/XSAVE (sse-table.ts).
+  ...sseRows(e),
 ];
 
 /** The #UD entry every undefined or unsupported encoding decodes to. */

@@ -23,7 +23,8 @@ export type OperandForm =
   | "Sw" | "Cy" | "Dy" | "Ry" | "Rv"
   | "ES" | "CS" | "SS" | "DS" | "FS" | "GS"
   | "M" | "Mw" | "Ms" | "Mp" | "Ob" | "Ov" | "Ap"
-  | "Xb" | "Xv" | "Yb" | "Yv";
+  | "Xb" | "Xv" | "Yb" | "Yv"
+  | "Vx" | "Wx" | "Wq" | "Wd" | "Mx" | "Md" | "AX";
 
 /** Semantic function names (runtime/x86/isa/semantics/*). */
 export type SemName = string;
@@ -65,8 +66,12 @@ export interface X86Spec {
   osize?: 16 | 32 | 64;
   /** Invalid in 64-bit mode ("i64") or only valid there ("o64"). */
   modes?: "i64" | "o64";
-  /** Mandatory prefix (F3 90 = pause). "none" = must not have F3 (F3 90 is pause, F3 0F BC tzcnt). */
-  prefix?: 0xf3 | 0xf2 | "none";
+  /**
+   * Mandatory prefix (F3 90 = pause; 66/F2/F3 select SSE forms, SDM Vol. 2 §2.1.2). "none" = must
+   * not have F3 (F3 90 is pause, F3 0F BC tzcnt); "np" = none of 66, F2, F3 (the SDM's "NP").
+   * A mandatory 66 does not change the operand size.
+   */
+  prefix?: 0xf3 | 0xf2 | 0x66 | "none" | "np";
   /** 90: nop only without 66 (66 90 is `xchg %ax,%ax` to objdump). */
   no66?: boolean;
   /** 90: nop only without REX.B (41 90 is xchg %eax,%r8d). */
@@ -85,6 +90,10 @@ export interface X86Spec {
   noAsm?: boolean;
   /** Privileged (CPL 0) instruction. */
   privileged?: boolean;
+  /** VEX-encoded (SDM Vol. 2 §2.3): the prefix comes from VEX.pp, the map from VEX.mmmmm. */
+  vex?: boolean;
+  /** Only with this VEX.L (0 = 128-bit, 1 = 256-bit): VZEROUPPER / VZEROALL. */
+  vexL?: 0 | 1;
 }
 
 export type RegSize = 1 | 2 | 4 | 8;
@@ -111,6 +120,8 @@ export type X86Operand =
     }
   | { kind: "cr"; n: number }
   | { kind: "dr"; n: number }
+  /** XMM register n (0-15); `ymm`: the whole 256-bit YMM register (a VEX.256 operand). */
+  | { kind: "xmm"; n: number; ymm?: boolean }
   | { kind: "sreg"; seg: X86Seg; n: number }
   /** Relative branch: target = address of next instruction + disp. */
   | { kind: "rel"; disp: bigint; size: 1 | 2 | 4 }
@@ -138,6 +149,8 @@ export interface X86Insn {
   length: number;
   bytes: Uint8Array;
   mode: X86Mode;
+  /** A VEX prefix's vector length (L: 0 = 128, 1 = 256 bits) and register specifier (vvvv, un-inverted). */
+  vex?: { l: 0 | 1; vvvv: number };
   /** The interpreter's compiled template (semantics/fast.ts), once asked for; null = BigInt semantics. */
   fast?: FastFn | null;
 }

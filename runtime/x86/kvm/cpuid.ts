@@ -13,6 +13,7 @@ import type { KvmEra } from "../../core/trace.js";
 import { decodeX86 } from "../isa/decode.js";
 import { msrInfo } from "./msrs.js";
 import { ExitlabError } from "../../core/errors.js";
+import { SUPPORTED_XCR0, XSAVE_COMPONENTS, xstateRequiredSize } from "../fpu-state.js";
 
 export interface CpuidEntry {
   eax: number;
@@ -50,13 +51,13 @@ const insn = (...bytes: number[]): CpuidEvidence => ({ kind: "insn", bytes });
 const msr = (code: number): CpuidEvidence => ({ kind: "msr", code });
 const modelled = (where: string): CpuidEvidence => ({ kind: "modelled", where });
 const absent = (why: string): CpuidEvidence => ({ kind: "absent", why });
-const NO_SIMD = "no x87/MMX/SSE/AVX instructions are modelled";
+const NO_SIMD = "no x87 arithmetic, MMX, SSE3 or later, or AVX arithmetic is modelled";
 const KVM_PV = "KVM's paravirtual MSRs and hypercalls are not modelled";
 
 /** Every flag of the modelled CPU's leaves (SDM Vol. 2 Tables 3-10, 3-11; Linux cpufeatures.h bit names). */
 export const CPUID_FEATURES: readonly CpuidFeature[] = [
   // Leaf 1 EDX.
-  F("FPU", 1, "edx", 0, insn(0xd9, 0xe8)), // fld1
+  F("FPU", 1, "edx", 0, insn(0xd9, 0xe8)), // fld1: x87 arithmetic (only FNINIT/FNSTSW/FNSTCW/FLDCW/FWAIT are modelled)
   F("VME", 1, "edx", 1, absent("virtual-8086 mode is not modelled")),
   F("DE", 1, "edx", 2, absent("CR4.DE (DR4/DR5 #UD) is not modelled")),
   F("PSE", 1, "edx", 3, modelled("runtime/x86/paging.ts: 4 MiB pages with CR4.PSE")),
@@ -95,8 +96,11 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("POPCNT", 1, "ecx", 23, insn(0xf3, 0x0f, 0xb8, 0xc0)),
   F("TSC_DEADLINE_TIMER", 1, "ecx", 24, msr(0x6e0)), // IA32_TSC_DEADLINE (kvm_set_lapic_tscdeadline_msr)
   F("AES", 1, "ecx", 25, insn(0x66, 0x0f, 0x38, 0xdc, 0xc0)),
-  F("XSAVE", 1, "ecx", 26, insn(0x0f, 0xae, 0x20)), // xsave (%rax); with it CR4.OSXSAVE and XSETBV
-  F("AVX", 1, "ecx", 28, absent(NO_SIMD)),
+  // xsave (%rax); with it CR4.OSXSAVE, XSETBV and leaf 0xD. CPUID.1:ECX.OSXSAVE (bit 27) is not a row:
+  // it mirrors the guest's CR4.OSXSAVE (kvm_update_cpuid_runtime; handlers.ts handleCpuid).
+  F("XSAVE", 1, "ecx", 26, insn(0x0f, 0xae, 0x20)),
+  // vmovdqa %ymm0,%ymm0: the YMM state, XCR0.YMM and the VEX moves (semantics/avx.ts); no AVX arithmetic.
+  F("AVX", 1, "ecx", 28, insn(0xc5, 0xfd, 0x6f, 0xc0)),
   F("F16C", 1, "ecx", 29, absent(NO_SIMD)),
   F("RDRAND", 1, "ecx", 30, insn(0x0f, 0xc7, 0xf0)),
   F("HYPERVISOR", 1, "ecx", 31, modelled("KVM sets it for every guest (QEMU's CPUID_EXT_HYPERVISOR)")),
@@ -188,11 +192,39 @@ export function cpuidTable(era: KvmEra): ReadonlyMap<number, CpuidEntry> {
     const e = t.get(f.leaf)!;
     e[f.reg] = (e[f.reg] | (1 << f.bit)) >>> 0;
   }
+  if (t.get(1)!.ecx & CPUID_1_ECX_XSAVE) t.set(0xd, xsaveLeaf(0));
   t.get(0)!.eax = Math.max(...[...t.keys()].filter((l) => l < 0x4000_0000));
   return t;
 }
 
+/** CPUID.1:ECX.OSXSAVE, which follows CR4.OSXSAVE (SDM Vol. 2 Table 3-10; KVM's kvm_update_cpuid_runtime). */
+export const CPUID_1_ECX_OSXSAVE = 1 << 27;
+/** CPUID.1:ECX.XSAVE (SDM Vol. 2 Table 3-10). */
+export const CPUID_1_ECX_XSAVE = 1 << 26;
+
+/**
+ * Leaf 0xD, processor extended state enumeration (SDM Vol. 2 CPUID leaf 0DH; KVM's __do_cpuid_func
+ * case 0xd, which offers the host's XCR0 components it supports and zeros for the rest). Subleaf 0:
+ * EDX:EAX the XCR0 bits that may be set, EBX the XSAVE area size for the XCR0 at reset (x87 only;
+ * KVM recomputes it from the vCPU's XCR0, handlers.ts), ECX the size for every supported component.
+ * Subleaf 1: EAX the XSAVEOPT/XSAVEC/XGETBV1/XSAVES flags (none modelled), EBX 0 without XSAVES,
+ * ECX:EDX the supported IA32_XSS bits (none). Subleaf n ≥ 2: component n's size (EAX) and offset (EBX).
+ */
+export function xsaveLeaf(index: number): CpuidEntry {
+  if (index === 0) return { eax: Number(SUPPORTED_XCR0 & 0xffff_ffffn), ebx: xstateRequiredSize(1n), ecx: xstateRequiredSize(SUPPORTED_XCR0), edx: Number(SUPPORTED_XCR0 >> 32n) };
+  const c = XSAVE_COMPONENTS.find((x) => x.bit === index && x.bit >= 2);
+  return c ? { eax: c.size, ebx: c.offset, ecx: 0, edx: 0 } : { eax: 0, ebx: 0, ecx: 0, edx: 0 };
+}
+
+/** Subleaves other than 0 that KVM's table holds (an entry per index: found), by leaf. */
+const SUBLEAF_ENTRIES: ReadonlyMap<number, ReadonlySet<number>> = new Map([[0xd, new Set([1, ...XSAVE_COMPONENTS.filter((c) => c.bit >= 2).map((c) => c.bit)])]]);
+
 const TABLES: Record<KvmEra, ReadonlyMap<number, CpuidEntry>> = { "2015": cpuidTable("2015"), today: cpuidTable("today") };
+
+/** The highest basic leaf of the era's table (CPUID.0:EAX). */
+export function maxBasicLeaf(era: KvmEra): number {
+  return TABLES[era].get(0)!.eax;
+}
 
 /** Whether the era's CPUID advertises a feature (by CPUID_FEATURES name): guest_cpuid_has. */
 export function cpuidHas(era: KvmEra, name: string): boolean {
@@ -211,7 +243,10 @@ const INDEXED_LEAVES = new Set([0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17,
 
 /** kvm_find_cpuid_entry(vcpu, leaf, index): the entry whose function matches and, for an indexed leaf, whose index does. */
 function findEntry(table: ReadonlyMap<number, CpuidEntry>, leaf: number, index: number): CpuidEntry | undefined {
-  if (INDEXED_LEAVES.has(leaf) && index !== 0) return undefined;
+  if (INDEXED_LEAVES.has(leaf) && index !== 0) {
+    if (leaf === 0xd && table.has(0xd) && SUBLEAF_ENTRIES.get(0xd)!.has(index)) return xsaveLeaf(index);
+    return undefined;
+  }
   return table.get(leaf);
 }
 

@@ -16,7 +16,8 @@ import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
-import { withoutFeatures, kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
+import { xstateRequiredSize, XFEATURE } from "../fpu-state.js";
+import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, kvmCpuid, maxBasicLeaf, subleafDecides, syscallOutside64Allowed, vendorRegisters, withoutFeatures, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -219,6 +220,12 @@ const handleCpuid: ExitHandler = (vcpu) => {
   let entry = r.entry;
   // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
   if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
+  // kvm_update_cpuid_runtime: CPUID.1:ECX.OSXSAVE follows CR4.OSXSAVE (when XSAVE is offered), and
+  // CPUID.(0xD,0):EBX is the XSAVE area size of the vCPU's XCR0 (xstate_required_size).
+  // The entry KVM updates is the one answered, also when the highest basic leaf stands in.
+  const answered = r.found ? leaf : r.usedMaxBasic ? maxBasicLeaf(vcpu.ctx.settings.era) : -1;
+  if (answered === 1 && entry.ecx & CPUID_1_ECX_XSAVE && vcpu.arch.cr4 & CR4.OSXSAVE) entry = { ...entry, ecx: (entry.ecx | CPUID_1_ECX_OSXSAVE) >>> 0 };
+  if (answered === 0xd && index === 0) entry = { ...entry, ebx: xstateRequiredSize(vcpu.ctx.cpu.xcr0) };
   // The VMM gives each vCPU its own table (KVM_SET_CPUID2 per vCPU; QEMU cpu_x86_cpuid): the
   // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB/0x1F:EDX (SDM Vol. 2 CPUID).
   const apicId = vcpu.irq.lapic.id;
@@ -443,17 +450,18 @@ const handleRdpmc: ExitHandler = (vcpu) => {
 
 /**
  * handle_xsetbv → kvm_set_xcr (x86.c, v4.1 and today): #GP(0) unless CPL 0 and __kvm_set_xcr accepts:
- * only XCR0 (index 0), bit 0 (x87) set, YMM only with SSE, and nothing outside
- * guest_supported_xcr0 | XSTATE_FP — which comes from the guest's CPUID leaf 0xD, absent here
- * (XSAVE is not advertised), so x87 alone. Then skip the instruction.
+ * only XCR0 (index ECX, 32 bits: 0), bit 0 (x87) set, YMM only with SSE, and nothing outside
+ * guest_supported_xcr0 | XFEATURE_MASK_FP — guest_supported_xcr0 is EDX:EAX of the guest's CPUID
+ * leaf 0xD subleaf 0 (kvm_vcpu_after_set_cpuid / cpuid_get_supported_xcr0). Then skip the instruction.
  */
 const handleXsetbv: ExitHandler = (vcpu) => {
   const s = vcpu.state;
   const index = Number(s.gpr[1]! & 0xffff_ffffn);
   const value = (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n);
   const cpl = Number(vcpu.ctx.vmcs.read("GUEST_SS_AR_BYTES") >> 5n) & 3; // vmx_get_cpl: SS.DPL
-  const guestSupportedXcr0 = 0n;
-  const bad = cpl !== 0 || index !== 0 || !(value & 1n) || (value & 4n && !(value & 2n)) || (value & ~(guestSupportedXcr0 | 1n)) !== 0n;
+  const leafD = kvmCpuid(0xd, vcpu.ctx.settings.era, 0);
+  const guestSupportedXcr0 = leafD.found ? BigInt(leafD.entry.eax >>> 0) | (BigInt(leafD.entry.edx >>> 0) << 32n) : 0n;
+  const bad = cpl !== 0 || index !== 0 || !(value & XFEATURE.FP) || (value & XFEATURE.YMM && !(value & XFEATURE.SSE)) || (value & ~(guestSupportedXcr0 | XFEATURE.FP)) !== 0n;
   if (bad) {
     vcpu.queueException(VECTOR.GP, 0);
     return resume(`xsetbv XCR${index} = ${hex(value)} refused: #GP injected`);

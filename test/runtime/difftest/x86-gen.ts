@@ -107,6 +107,36 @@ export interface X86GenOptions {
   bits: X86Bits;
   length: number;
   labelPrefix?: string;
+  /**
+   * Mix in SSE/SSE2 moves (sseMove): GPR ↔ XMM (MOVD/MOVQ), buffer ↔ XMM (MOVDQU, MOVQ),
+   * XMM ↔ XMM (MOVDQA, MOVAPS) and PXOR/POR/PAND/XORPS. The XMM registers are not compared, so
+   * every value reaches a GPR or the buffer to be seen. Off by default: the integer suites keep
+   * their programs.
+   */
+  sse?: boolean;
+}
+
+/**
+ * SSE/SSE2 encodings as `.byte` lines (exitlab's assembler produces no SSE forms; GNU as takes
+ * the bytes as they are): mandatory prefix, REX when a register is 8-15 or the operand is 64-bit,
+ * 0F opcode, ModRM (Intel SDM Vol. 2 §2.1, MOVD/MOVQ, MOVDQU, MOVDQA, MOVAPS, PXOR, POR, PAND,
+ * XORPS). `reg` is ModRM.reg (an XMM register), `rm` either a register (mod 3) or the buffer base
+ * %rbp/%ebp plus a 32-bit displacement (mod 2, rm 5).
+ */
+function sseBytes(prefix: number | null, opcode: number, reg: number, rm: number | { disp: number }, w = false): string {
+  const out: number[] = [];
+  if (prefix !== null) out.push(prefix);
+  const rmReg = typeof rm === "number" ? rm : 5;
+  const rex = 0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rmReg >= 8 ? 1 : 0);
+  if (rex !== 0x40) out.push(rex);
+  out.push(0x0f, opcode);
+  if (typeof rm === "number") out.push(0xc0 | ((reg & 7) << 3) | (rm & 7));
+  else {
+    out.push(0x80 | ((reg & 7) << 3) | 5);
+    const d = rm.disp >>> 0;
+    out.push(d & 0xff, (d >>> 8) & 0xff, (d >>> 16) & 0xff, d >>> 24);
+  }
+  return `.byte ${out.map((b) => "0x" + b.toString(16)).join(", ")}`;
 }
 
 export function generateX86(seed: number, opts: X86GenOptions): X86Program {
@@ -164,8 +194,37 @@ export function generateX86(seed: number, opts: X86GenOptions): X86Program {
     return ok.length ? rng.pick(ok)[0] : undefined;
   };
 
+  /** One SSE move or bitwise operation (X86GenOptions.sse); none of them changes a flag. */
+  function sseMove(): string[] | undefined {
+    const xmm = () => rng.int(0, bits === 64 ? 15 : 7);
+    const gpr = () => rng.pick(gprs);
+    const disp = (size: number) => ({ disp: rng.int(-X86_BUF_BIAS, X86_BUF_SIZE - X86_BUF_BIAS - size) });
+    const wide = bits === 64 && rng.chance(0.5);
+    switch (rng.int(0, 7)) {
+      case 0: return [sseBytes(0x66, 0x6e, xmm(), gpr(), wide)]; // movd/movq r32/64 → xmm
+      case 1: { // movd/movq xmm → r32/64
+        const r = gpr();
+        if (inLoop && r === 1) return undefined;
+        return [sseBytes(0x66, 0x7e, xmm(), r, wide)];
+      }
+      case 2: return [sseBytes(0xf3, 0x6f, xmm(), disp(16))]; // movdqu m128 → xmm
+      case 3: return [sseBytes(0xf3, 0x7f, xmm(), disp(16))]; // movdqu xmm → m128
+      case 4: { // movaps / movapd / movdqa xmm → xmm
+        const [pfx, op] = rng.pick([[null, 0x28], [0x66, 0x28], [0x66, 0x6f]] as const);
+        return [sseBytes(pfx, op, xmm(), xmm())];
+      }
+      case 5: return [sseBytes(0x66, rng.pick([0xef, 0xeb, 0xdb]), xmm(), xmm())]; // pxor/por/pand
+      case 6: return [sseBytes(null, 0x57, xmm(), xmm())]; // xorps
+      default: { // movq m64 → xmm (F3 0F 7E) or xmm → m64 (66 0F D6)
+        const [pfx, op] = rng.pick([[0xf3, 0x7e], [0x66, 0xd6]] as const);
+        return [sseBytes(pfx, op, xmm(), disp(8))];
+      }
+    }
+  }
+
   /** One instruction (with any set-up lines); undefined when the pick is not possible now. */
   function insn(): string[] | undefined {
+    if (opts.sse && rng.chance(0.3)) return sseMove();
     const size = rng.pick(sizes);
     const s = sfx(size);
     const k = rng.int(0, 25);
@@ -341,6 +400,8 @@ export function generateX86(seed: number, opts: X86GenOptions): X86Program {
     }
   }
 
+  // The XMM registers start at zero (PXOR each with itself): QEMU's batch runs programs one after another in one process.
+  if (opts.sse) for (let n = 0; n < (bits === 64 ? 16 : 8); n++) body.push(sseBytes(0x66, 0xef, n, n));
   let count = 0;
   while (count < opts.length) {
     const k = rng.int(0, 99);

@@ -41,7 +41,8 @@ const LONG_MODE_ENTRY = [
   "start:",
   "mov $stacktop, %esp",
   "lgdtl gdt64_desc",
-  "mov %cr4, %eax", "bts $5, %eax", "mov %eax, %cr4",
+  // PAE, and OSFXSR: SSE on, as Linux turns it on for the processes QEMU user mode runs (X86GenOptions.sse).
+  "mov %cr4, %eax", "bts $5, %eax", "bts $9, %eax", "mov %eax, %cr4",
   "mov $ptl4, %eax", "mov %eax, %cr3",
   "mov $0xc0000080, %ecx", "rdmsr", "bts $8, %eax", "wrmsr",
   "mov %cr0, %eax", "bts $0, %eax", "bts $31, %eax", "mov %eax, %cr0",
@@ -62,7 +63,7 @@ const LONG_MODE_DATA = [
 ];
 
 export function x86ExitlabSource(p: X86Program): string {
-  const head = p.bits === 64 ? LONG_MODE_ENTRY : [".code32", "start:", "mov $stacktop, %esp"];
+  const head = p.bits === 64 ? LONG_MODE_ENTRY : [".code32", "start:", "mov $stacktop, %esp", "mov %cr4, %eax", "bts $9, %eax", "mov %eax, %cr4"];
   return [
     ...head,
     ...prologue(p, "buf"),

@@ -24,13 +24,14 @@ const ud = (m: X86Machine) => injected(m).some((l) => l.startsWith("kvm_inj_exce
 describe("CPUID advertises exactly what is modelled (issue 14)", () => {
   // CPUID.1:ECX bits, SDM Vol. 2 Table 3-10: VMX 5, PCID 17, TSC-deadline 24, XSAVE 26, OSXSAVE 27, AVX 28; hypervisor 31.
   // Issue 16 added the local APIC: TSC-deadline (24) and x2APIC (21) are advertised since, with APIC (EDX 9).
-  test.each(KVM_ERAS)("leaf 1 ECX has none of VMX, PCID, XSAVE, OSXSAVE, AVX; it has x2APIC and TSC-deadline (%s)", (era) => {
+  // Issue 15 added SSE/SSE2, FXSAVE, XSAVE and the AVX state and moves: XSAVE (26) and AVX (28) are advertised since, OSXSAVE (27) follows CR4 at run time.
+  test.each(KVM_ERAS)("leaf 1 ECX has none of VMX, PCID, OSXSAVE; it has XSAVE, AVX, x2APIC and TSC-deadline (%s)", (era) => {
     const { ecx, edx } = kvmCpuid(1, era).entry;
-    for (const bit of [5, 17, 26, 27, 28]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
-    expect([(ecx >>> 21) & 1, (ecx >>> 24) & 1, (edx >>> 9) & 1]).toEqual([1, 1, 1]);
+    for (const bit of [5, 17, 27]) expect((ecx >>> bit) & 1, `ECX bit ${bit}`).toBe(0);
+    expect([(ecx >>> 21) & 1, (ecx >>> 24) & 1, (ecx >>> 26) & 1, (ecx >>> 28) & 1, (edx >>> 9) & 1]).toEqual([1, 1, 1, 1, 1]);
     expect(ecx >>> 31).toBe(1); // KVM's hypervisor bit
-    // EDX: PAE (6) and MSR (5), TSC (4) are modelled; FPU (0) and SSE2 (26) are not decoded.
-    expect([(edx >> 4) & 1, (edx >> 5) & 1, (edx >> 6) & 1, edx & 1, (edx >> 26) & 1]).toEqual([1, 1, 1, 0, 0]);
+    // EDX: PAE (6) and MSR (5), TSC (4), FXSR (24), SSE (25), SSE2 (26) are modelled; FPU (0: x87 arithmetic) and MMX (23) are not.
+    expect([(edx >> 4) & 1, (edx >> 5) & 1, (edx >> 6) & 1, (edx >> 24) & 1, (edx >> 25) & 1, (edx >> 26) & 1, edx & 1, (edx >> 23) & 1]).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
     // 0x80000001 EDX: LM (29), NX (20).
     expect((kvmCpuid(0x8000_0001, era).entry.edx >>> 29) & 1).toBe(1);
   });
@@ -56,7 +57,8 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
       expect(a, `leaf ${leaf.toString(16)}`).toEqual({ entry: t.get(top), found: false, usedMaxBasic: true });
     }
     // In range but not in the table, and a subleaf of an indexed leaf that does not exist: zeros.
-    for (const [leaf, index] of [[2, 0], [0x8000_0002, 0], [7, 1], [top + 1, 1]] as const) {
+    // (top + 1, 0x3f): leaf 0xD has no subleaf 0x3f, so the stand-in finds nothing either.
+    for (const [leaf, index] of [[2, 0], [0x8000_0002, 0], [7, 1], [top + 1, 0x3f]] as const) {
       expect(kvmCpuid(leaf, era, index), `leaf ${leaf.toString(16)}.${index}`).toEqual({ entry: { eax: 0, ebx: 0, ecx: 0, edx: 0 }, found: false, usedMaxBasic: false });
     }
     // A subleaf of a leaf whose subleaf does not matter finds the leaf.
@@ -75,7 +77,12 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
   const insnRows = CPUID_FEATURES.filter((f) => f.evidence.kind === "insn");
   test.each(insnRows.map((f) => [f.name, f] as const))("instruction feature %s: advertised iff it executes", (_name, f) => {
     const bytes = (f.evidence as { bytes: readonly number[] }).bytes;
-    const m = guest64(`lea buf(%rip), %rax\nmov $0x10, %ecx\n.byte ${bytes.join(", ")}\nhlt\n.align 16\nbuf: .space 64`);
+    // The OS enables SSE (CR4.OSFXSR) and, when XSAVE is offered, XSAVE (CR4.OSXSAVE) first: without them SSE and XSAVE are #UD by design.
+    // AVX needs XCR0.SSE|YMM too (XSETBV of 7).
+    const xsave = (f.name === "XSAVE" || f.name === "AVX") && cpuidHas("2015", "XSAVE");
+    const cr4 = 0x200 | (xsave ? 0x40000 : 0);
+    const xcr0 = f.name === "AVX" && xsave ? "xor %ecx, %ecx\nxor %edx, %edx\nmov $7, %eax\nxsetbv\n" : "";
+    const m = guest64(`mov %cr4, %rax\nor $${cr4}, %rax\nmov %rax, %cr4\n${xcr0}lea buf(%rip), %rax\nmov $0x10, %ecx\n.byte ${bytes.join(", ")}\nhlt\n.align 64\nbuf: .space 1024`);
     m.run();
     expect(cpuidHas("2015", f.name)).toBe(featureModelled(f));
     expect(ud(m), `${f.name} #UD`).toBe(!cpuidHas("2015", f.name));
@@ -99,17 +106,17 @@ describe("CPUID advertises exactly what is modelled (issue 14)", () => {
     expect(v.rows).toContainEqual(["0x1", "edx", 4, "TSC", "advertised", "instruction 0f 31"]);
   });
 
-  test("the bits the issue names: CR4.VMXE and CR4.OSXSAVE are #GP (TSC-deadline is modelled since issue 16)", () => {
+  test("the bits the issue names: CR4.VMXE is #GP; CR4.OSXSAVE is accepted since XSAVE is (issue 15; TSC-deadline since issue 16)", () => {
     expect(cpuidHas("2015", "TSC_DEADLINE_TIMER")).toBe(true);
-    // kvm_set_cr4 (v4.1): OSXSAVE without XSAVE in the guest's CPUID is invalid; vmx_set_cr4: VMXE needs nested VMX.
+    // kvm_set_cr4 (v4.1): OSXSAVE needs XSAVE in the guest's CPUID (offered since issue 15); vmx_set_cr4: VMXE needs nested VMX.
     // SMAP (21): the 2015 host (Haswell) has none, so its KVM refuses CR4.SMAP.
-    for (const bit of [13, 18, 17, 21]) {
+    for (const bit of [13, 17, 21]) {
       const m = guest32(`mov %cr4, %eax\nor $${1 << bit}, %eax\nmov %eax, %cr4\nhlt`);
       m.run();
       expect(injected(m).some((l) => l.includes("#GP")), `CR4 bit ${bit}`).toBe(true);
     }
-    // Bits the model backs are accepted: PGE (7), SMEP (20: Haswell has it).
-    for (const bit of [7, 20]) {
+    // Bits the model backs are accepted: PGE (7), OSFXSR (9), OSXSAVE (18), SMEP (20: Haswell has it).
+    for (const bit of [7, 9, 18, 20]) {
       const ok = guest32(`mov %cr4, %eax\nor $${1 << bit}, %eax\nmov %eax, %cr4\nhlt`);
       ok.run();
       expect(injected(ok), `CR4 bit ${bit}`).toEqual([]);
@@ -126,13 +133,13 @@ describe("XSETBV, ENDBR, LTR/STR/LLDT/SLDT (issue 14)", () => {
   });
 
   test("with CR4.OSXSAVE set, XSETBV exits unconditionally and handle_xsetbv/kvm_set_xcr decide (x86.c)", () => {
-    const m = guest32("xor %ecx, %ecx\nmov $1, %eax\nxor %edx, %edx\nxsetbv\nmov $3, %eax\nxsetbv\nhlt");
-    m.cpu.state.cr4 |= 1n << 18n; // as if the VMM had advertised XSAVE and the guest enabled it
+    const m = guest32("mov %cr4, %eax\nor $0x40000, %eax\nmov %eax, %cr4\nxor %ecx, %ecx\nmov $1, %eax\nxor %edx, %edx\nxsetbv\nmov $3, %eax\nxsetbv\nmov $2, %eax\nxsetbv\nhlt");
     m.run();
-    expect(reasons(m).filter((r) => r === "XSETBV")).toHaveLength(2);
-    expect(m.cpu.xcr0).toBe(1n); // XCR0 = x87 accepted
-    // XCR0 = x87|SSE: not in guest_supported_xcr0 | XSTATE_FP (no CPUID leaf 0xD): #GP.
-    expect(injected(m).some((l) => l.includes("#GP"))).toBe(true);
+    expect(reasons(m).filter((r) => r === "XSETBV")).toHaveLength(3);
+    // XCR0 = x87, then x87|SSE (in guest_supported_xcr0, CPUID.(0xD,0):EAX = 3) accepted; SSE alone
+    // (bit 0 clear) refused with #GP and XCR0 kept.
+    expect(m.cpu.xcr0).toBe(3n);
+    expect(injected(m).filter((l) => l.includes("#GP"))).toHaveLength(1);
   });
 
   test("ENDBR64/ENDBR32 and the 0f 1e hint NOPs decode, disassemble, assemble and run as NOPs (SDM Vol. 2 NOP, ENDBR64)", () => {

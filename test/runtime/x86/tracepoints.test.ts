@@ -303,20 +303,19 @@ const ROWS: Record<string, Row[]> = {
     {
       // v4.1 kvm_emulate_cpuid: trace_kvm_cpuid(function, eax, ebx, ecx, edx); today kvm_cpuid adds
       // the index (ECX as the guest passed it), whether the entry was found and whether the
-      // highest basic leaf stood in. That leaf is 7, so leaf 8 is answered with leaf 7's subleaf
-      // (v4.1 check_cpuid_limit; today get_out_of_range_cpuid_entry, ", used max basic"); leaf 7
-      // is indexed and only its subleaf 0 exists, so leaf 8 subleaf 3 finds nothing: zeros.
-      what: "leaf 0 (vendor), leaf 8 above the highest basic leaf, and its subleaf 3",
-      guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nmov $3, %ecx\ncpuid\nhlt",
+      // highest basic leaf stood in. That leaf is 0xd (XSAVE's), so leaf 0xe is answered with leaf
+      // 0xd's subleaf (v4.1 check_cpuid_limit; today get_out_of_range_cpuid_entry, ", used max
+      // basic"): XCR0 may be 7, 576 bytes for the XCR0 at reset, 832 for all; leaf 0xd has
+      // subleaves 0, 1 and 2 only, so leaf 0xe subleaf 3 finds nothing: zeros.
+      what: "leaf 0 (vendor), leaf 0xe above the highest basic leaf, and its subleaf 3",
+      guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $0xe, %eax\nxor %ecx, %ecx\ncpuid\nmov $0xe, %eax\nmov $3, %ecx\ncpuid\nhlt",
       names: ["kvm_cpuid"],
       expected: {
-        // Leaf 7 subleaf 0: v4.1's KVM offers none of the features this model backs there (zeros);
-        // today's has SMEP, SMAP (EBX) and PKU (ECX bit 3).
-        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 80 rcx 0 rdx 0", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
+        "2015": ["kvm_cpuid: func 0 rax d rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func e rax 7 rbx 240 rcx 340 rdx 0", "kvm_cpuid: func e rax 0 rbx 0 rcx 0 rdx 0"],
         today: [
-          "kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
-          "kvm_cpuid: func 8 idx 0 rax 0 rbx 100080 rcx 8 rdx 0, cpuid entry not found, used max basic",
-          "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found",
+          "kvm_cpuid: func 0 idx 0 rax d rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
+          "kvm_cpuid: func e idx 0 rax 7 rbx 240 rcx 340 rdx 0, cpuid entry not found, used max basic",
+          "kvm_cpuid: func e idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found",
         ],
       },
     },

@@ -16,6 +16,10 @@ import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SYSCALL_SEMANTICS } from "./syscall.js";
 import { PKEYS_SEMANTICS } from "./pkeys.js";
+import { SSE_SEMANTICS } from "./sse.js";
+import { X87_SEMANTICS } from "./x87.js";
+import { XSAVE_SEMANTICS } from "./xsave.js";
+import { AVX_SEMANTICS } from "./avx.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -28,6 +32,10 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...SYSTEM_SEMANTICS,
   ...SYSCALL_SEMANTICS,
   ...PKEYS_SEMANTICS,
+  ...SSE_SEMANTICS,
+  ...X87_SEMANTICS,
+  ...XSAVE_SEMANTICS,
+  ...AVX_SEMANTICS,
 };
 
 /**
