@@ -4,7 +4,7 @@
 
 import { expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { kvmOnlyParams, needs, outcome, qemuArgs, upstreamStatus } from "../../bin/kut/runner.js";
+import { kvmOnlyParams, needs, outcome, qemuArgs, resultLines, upstreamStatus } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
 file = msr.flat
@@ -55,4 +55,14 @@ test("an initrd goes to QEMU as -initrd (upstream's run_qemu passes its environm
   const a = qemuArgs("/k", "x86_64", entry("msr"), "/tmp/env");
   expect(a.slice(a.indexOf("-initrd"), a.indexOf("-initrd") + 2)).toEqual(["-initrd", "/tmp/env"]);
   expect(qemuArgs("/k", "x86_64", entry("msr"))).not.toContain("-initrd");
+});
+
+test("a first result line after the firmware's text on the same line is the guest's (SeaBIOS: \"Booting from ROM..PASS: null\"); later lines count only from their start", () => {
+  // x86/realmode.c under QEMU: its first report line follows SeaBIOS's last output, which has no newline.
+  const qemu = "SeaBIOS (version 1.16.2)\r\n\r\nBooting from ROM..PASS: null\nPASS: shld\nnot a FAIL: line\nSUMMARY: 2 tests\n";
+  expect(resultLines(qemu)).toEqual(["PASS: null", "PASS: shld", "SUMMARY: 2 tests"]);
+  // The guest's first line not a result: nothing is taken from the firmware's line.
+  expect(resultLines("Booting from ROM..enabling apic\nPASS: a\n")).toEqual(["PASS: a"]);
+  // A keyword inside a word, or without report.c's colon, is no result line.
+  expect(resultLines("Booting from ROM..XPASSED\nSee FAIL here\n")).toEqual([]);
 });
