@@ -55,6 +55,8 @@ import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
+import { installPcPlatform } from "./pc-platform.js";
+import type { KvmPit } from "./pit.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
 
@@ -177,6 +179,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       v.irq.setup(apicvOn(this.settings));
       v.kvm.setSregs(v.cpu.state);
     }
+    // KVM's PIT; for a -kernel guest, SeaBIOS's IVT, PIC and PIT programming (pc-platform.ts).
+    this.pit = installPcPlatform({ pio: this.pio, memory: this.memory, vcpus: this.vcpus, now: () => this.time, lineView: () => this.lineView }, !!(options.guest && "image" in options.guest)).pit;
     this.enter();
   }
 
@@ -797,6 +801,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   /** KVM's in-kernel legacy PIC, the 8259A pair (apic/pic.ts). */
   readonly pic: KvmPic;
+  /** KVM's in-kernel i8254 PIT (pit.ts). */
+  readonly pit: KvmPit;
 
   /**
    * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level` (irq-line.ts setIrqLine). Throws ExitlabError for

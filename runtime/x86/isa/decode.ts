@@ -197,6 +197,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       case "Zb": op = reg8((opcode & 7) | rexB); break;
       case "Zv": op = { kind: "reg", reg: (opcode & 7) | rexB, size: osz }; break;
       case "AL": op = { kind: "reg", reg: 0, size: 1 }; break;
+      case "AX": op = { kind: "reg", reg: 0, size: 2 }; break;
       case "rAX": op = { kind: "reg", reg: 0, size: osz }; break;
       case "eAX": op = { kind: "reg", reg: 0, size: osz === 2 ? 2 : 4 }; break;
       case "DX": op = { kind: "reg", reg: 2, size: 2 }; break;
@@ -235,6 +236,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
         break;
       }
       case "Xb": op = stringMem(p.seg ?? "ds", p.seg !== null, 6, 1); break;
+      case "Bb": op = stringMem(p.seg ?? "ds", p.seg !== null, 3, 1); break;
       case "Xv": op = stringMem(p.seg ?? "ds", p.seg !== null, 6, osz); break;
       case "Yb": op = stringMem("es", false, 7, 1); break;
       case "Yv": op = stringMem("es", false, 7, osz); break;

@@ -15,6 +15,7 @@ import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SYSCALL_SEMANTICS } from "./syscall.js";
+import { X87_SEMANTICS } from "./x87.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
 
@@ -26,6 +27,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
   ...SYSCALL_SEMANTICS,
+  ...X87_SEMANTICS,
 };
 
 /**
