@@ -52,12 +52,22 @@ export function installBiosIvt(memory: GuestMemory): void {
   memory.writeBytes(0, ivt);
 }
 
+/** pic_reset's mask: every IRQ but the cascade (IRQ 2) masked (src/hw/pic.h PIC_IRQMASK_DEFAULT). */
+export const PIC_IRQMASK_DEFAULT = 0xfffb;
+
+/** SeaBIOS's pic_reset(0x08, 0x70) as port writes, then the IRQ mask `mask` (bit n masks IRQ n): [port, byte]. */
+export function picResetWrites(mask: number): [number, number][] {
+  return [
+    [0x20, 0x11], [0xa0, 0x11], [0x21, BIOS_HWIRQ0_VECTOR], [0xa1, BIOS_HWIRQ8_VECTOR],
+    [0x21, 0x04], [0xa1, 0x02], [0x21, 0x01], [0xa1, 0x01], [0x21, mask & 0xff], [0xa1, (mask >> 8) & 0xff],
+  ];
+}
+
 /** Port writes, as SeaBIOS's pic_setup/enable_hwirq and pit_setup make them: [port, byte] in order. */
 export function biosPortWrites(): [number, number][] {
   const mask = ~BIOS_IRQ_UNMASKED.reduce<number>((m, irq) => m | (1 << irq), 0) & 0xffff;
   return [
-    [0x20, 0x11], [0xa0, 0x11], [0x21, BIOS_HWIRQ0_VECTOR], [0xa1, BIOS_HWIRQ8_VECTOR],
-    [0x21, 0x04], [0xa1, 0x02], [0x21, 0x01], [0xa1, 0x01], [0x21, mask & 0xff], [0xa1, mask >> 8],
+    ...picResetWrites(mask),
     // PM_SEL_TIMER0 | PM_ACCESS_WORD | PM_MODE2 | PM_CNT_BINARY, then count 0 (LSB, MSB).
     [0x43, 0x34], [0x40, 0], [0x40, 0],
   ];

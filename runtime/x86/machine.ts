@@ -40,8 +40,6 @@ import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
 import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
-import { AcpiPm } from "../devices/acpi-pm.js";
-import { installAcpiTables, PM_IO_BASE } from "./acpi.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
@@ -55,8 +53,9 @@ import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
 import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
-import { installPcPlatform } from "./pc-platform.js";
+import { installPcPlatform, type PcPlatformMachine } from "./pc-platform.js";
 import type { KvmPit } from "./pit.js";
+import type { Mc146818Rtc } from "./rtc.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
 
@@ -160,11 +159,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     for (const d of this.pic.devices()) this.pio.add(d.base, d.size, d.device);
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
-    if (options.guest && "image" in options.guest) {
-      // QEMU's -kernel boots through its firmware: the ACPI tables it leaves (acpi.ts) and the PIIX4 PM block they describe.
-      installAcpiTables(this.memory, count);
-      this.pio.add(PM_IO_BASE, 12, new AcpiPm((hz) => this.clock.ticks(hz)));
-    }
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
@@ -179,8 +173,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       v.irq.setup(apicvOn(this.settings));
       v.kvm.setSregs(v.cpu.state);
     }
-    // KVM's PIT; for a -kernel guest, SeaBIOS's IVT, PIC and PIT programming (pc-platform.ts).
-    this.pit = installPcPlatform({ pio: this.pio, memory: this.memory, vcpus: this.vcpus, now: () => this.time, lineView: () => this.lineView }, !!(options.guest && "image" in options.guest)).pit;
+    // KVM's PIT, QEMU's RTC; for a -kernel guest the firmware's ACPI tables, PM block and IVT, PIC and PIT programming (pc-platform.ts).
+    ({ pit: this.pit, rtc: this.rtc } = installPcPlatform(this.platformView(), !!(options.guest && "image" in options.guest)));
     this.enter();
   }
 
@@ -803,6 +797,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   readonly pic: KvmPic;
   /** KVM's in-kernel i8254 PIT (pit.ts). */
   readonly pit: KvmPit;
+  /** QEMU's MC146818 RTC (rtc.ts). */
+  readonly rtc: Mc146818Rtc;
 
   /**
    * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level` (irq-line.ts setIrqLine). Throws ExitlabError for
@@ -815,6 +811,14 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   /** `irq gsi N [high|low]`: the line pulsed, or set to a level; what the PIC and the I/O APIC did (irq-line.ts irqLine). */
   irqLine(gsi: number, level?: boolean): string {
     return irqLine(this.lineView, gsi, level);
+  }
+
+  /** The machine as pc-platform.ts wires its devices into it. */
+  private platformView(): PcPlatformMachine {
+    return {
+      pio: this.pio, memory: this.memory, vcpus: this.vcpus, pic: this.pic, cpus: this.vcpus.length, now: () => this.time, ticks: (hz) => this.clock.ticks(hz),
+      idle: (c) => void (this.clock.idle += c), resetVcpu: (id, s) => this.resetVcpu(id, s), lineView: () => this.lineView,
+    };
   }
 
   /** The machine as irq-line.ts sees it (its tracer is protected here). */

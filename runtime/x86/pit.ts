@@ -79,11 +79,19 @@ export class KvmPit {
   irqAck = true;
 
   constructor(private readonly host: PitHost) {
-    this.channels = [0, 1, 2].map((i) => ({
+    this.channels = [];
+    this.reset();
+  }
+
+  /** kvm_pit_reset: every counter mode 0xff with count 0 (0x10000), counter 2's gate low; no timer, no pending tick. */
+  reset(): void {
+    this.channels.splice(0, 3, ...[0, 1, 2].map((i) => ({
       count: 0x10000, latchedCount: 0, countLatched: 0, statusLatched: false, status: 0, readState: 0, writeState: 0,
       writeLatch: 0, rwMode: 0, mode: 0xff, bcd: 0, gate: i !== 2, loadTime: 0,
-    }));
+    })));
     for (let i = 0; i < 3; i++) this.loadCount(i, 0);
+    this.pending = 0;
+    this.irqAck = true;
   }
 
   /** kpit_elapsed: ns counter `ch` has counted (counter 0: in its timer's current period). */

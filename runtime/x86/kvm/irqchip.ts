@@ -93,9 +93,7 @@ export class KvmIrqChip {
   /** The next deadline of the APIC timer or the VM's other timers, cycles. */
   private timerDeadline(): number {
     const d = this.lapic.timerDeadline;
-    if (!this.timers) return d;
-    const t = this.timers.deadline;
-    return t < d ? t : d;
+    return this.timers ? Math.min(d, this.timers.deadline) : d;
   }
 
   /** kvm_cpu_has_extint: the PIC's INTR is high and this vCPU's LINT0 takes it (kvm_apic_accept_pic_intr). */
