@@ -86,6 +86,7 @@ export function installPcPlatform(m: PcPlatformMachine, firmware: boolean): { pi
   m.pio.add(RTC_PORT, 2, rtc);
   const pitTimer: VmTimer = {
     name: "PIT",
+    hostTimer: true,
     get deadline() {
       return pit.deadline;
     },
@@ -94,6 +95,7 @@ export function installPcPlatform(m: PcPlatformMachine, firmware: boolean): { pi
   };
   const rtcTimer: VmTimer = {
     name: "RTC",
+    hostTimer: false,
     get deadline() {
       return rtc.deadline;
     },

@@ -125,6 +125,7 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
       slept += d;
       const fired = timers.expire(vcpu.ctx.now());
       if (l.pendingVector() >= 0 || vcpu.irq.hasExtint()) {
+        vcpu.irq.clearKick();
         vcpu.count("halt_wakeup");
         vcpu.irq.refresh();
         return resume(`HLT: the vCPU blocked ${slept} cycles until the ${fired.join(" and ")} timer's interrupt`);

@@ -129,6 +129,11 @@ export class KvmIrqChip {
     this.nextEvent = 0;
   }
 
+  /** A kick while the vCPU was out of guest mode (blocked in HLT, in KVM's handler): it only wakes it, no reschedule exit follows. */
+  clearKick(): void {
+    this.kicked = false;
+  }
+
   private get vmcs(): Vmcs {
     return this.host.vmcs;
   }
@@ -313,11 +318,17 @@ export class KvmIrqChip {
   poll(): ExitInfo | null {
     const now = this.host.now();
     const l = this.lapic;
+    // A VMM timer (QEMU's RTC) that came due: its line is raised without stopping the guest.
+    const t = this.timers;
+    if (t && now >= t.deadline && now < t.hostDeadline && now < l.timerDeadline) {
+      t.expire(now);
+      this.refresh();
+    }
     if (this.kicked) {
       this.kicked = false;
       return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | RESCHEDULE_VECTOR) >>> 0 };
     }
-    if (now >= this.timerDeadline()) {
+    if (now >= l.timerDeadline || (t && now >= t.hostDeadline)) {
       return { reason: EXIT.EXTERNAL_INTERRUPT, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
     }
     const v = this.vmcs;

@@ -2,7 +2,10 @@
 // modelled time starting at a fixed date, BCD or binary and 12- or 24-hour by register B, UIP in
 // the last 244 µs of each second, register C's flags cleared by reading it, the alarm and IRQ 8.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { createX86Machine } from "../../../runtime/x86/machine.js";
 import { Mc146818Rtc, REG_B, REG_C, RTC_REG, UIP_HOLD_NS } from "../../../runtime/x86/rtc.js";
 
 function rtc() {
@@ -80,5 +83,21 @@ describe("the MC146818 RTC", () => {
     h.t = 10e9;
     expect(get(RTC_REG.C)).toBe(REG_C.UF | REG_C.AF);
     expect(h.irq8).toBe(false);
+  });
+});
+
+describe("IRQ 8 in a guest", () => {
+  test("the update interrupt (UIE) each second through the slave PIC wakes HLT; QEMU's timer needs no exit of its own", () => {
+    const m = createX86Machine({ guest: { source: readFileSync(join(__dirname, "rtc-guest.s"), "utf8") }, settings: { stepLimit: 100_000 } });
+    const r = m.run();
+    expect(r.message).toMatch(/HLT with interrupts disabled/);
+    const word = (sym: string) => Number(m.readPhysical(Number(m.symbols.get(sym)), 4)[0]);
+    expect(word("count")).toBe(2);
+    expect(word("flags") & 0xff).toBe(REG_C.IRQF | REG_C.UF);
+    // Asleep to the second update: two seconds of modelled time, not three.
+    expect(m.time).toBeGreaterThanOrEqual(2e9);
+    expect(m.time).toBeLessThan(3e9);
+    expect(m.trace.lines("2015").filter((l) => l.startsWith("kvm_inj_virq"))).toEqual(["kvm_inj_virq: irq 40", "kvm_inj_virq: irq 40"]);
+    expect(m.exits.filter((e) => e.reason === "EXTERNAL_INTERRUPT")).toHaveLength(0);
   });
 });
