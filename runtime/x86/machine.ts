@@ -174,11 +174,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       v.kvm.setSregs(v.cpu.state);
     }
     // KVM's PIT, QEMU's RTC; for a -kernel guest the firmware's ACPI tables, PM block and IVT, PIC and PIT programming (pc-platform.ts).
-    ({ pit: this.pit, rtc: this.rtc } = installPcPlatform(this.platformView(), !!(options.guest && "image" in options.guest)));
+    const platform: PcPlatformMachine = { pio: this.pio, memory: this.memory, vcpus: this.vcpus, pic: this.pic, cpus: count, now: () => this.time, ticks: (hz) => this.clock.ticks(hz), idle: (c) => void (this.clock.idle += c), resetVcpu: (id, s) => this.resetVcpu(id, s), lineView: () => this.lineView };
+    ({ pit: this.pit, rtc: this.rtc } = installPcPlatform(platform, !!(options.guest && "image" in options.guest)));
     this.enter();
   }
-
-
 
   /** The VM's modelled clock (runtime/core/clock.ts): busy = `cycles` (instructions and exits), idle = HLT's blocked time. */
   readonly clock = new VirtualClock(this);
@@ -813,14 +812,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     return irqLine(this.lineView, gsi, level);
   }
 
-  /** The machine as pc-platform.ts wires its devices into it. */
-  private platformView(): PcPlatformMachine {
-    return {
-      pio: this.pio, memory: this.memory, vcpus: this.vcpus, pic: this.pic, cpus: this.vcpus.length, now: () => this.time, ticks: (hz) => this.clock.ticks(hz),
-      idle: (c) => void (this.clock.idle += c), resetVcpu: (id, s) => this.resetVcpu(id, s), lineView: () => this.lineView,
-    };
-  }
-
   /** The machine as irq-line.ts sees it (its tracer is protected here). */
   private get lineView(): IrqLineMachine {
     return { pic: this.pic, vcpus: this.vcpus, sched: this.sched, irq: this.irq, emit: (name, fields) => this.emit(name, fields) };
@@ -830,7 +821,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   injectIrq(vector: number): string {
     return this.onSelected(() => this.irq.injectIrq(vector));
   }
-
 
   readVmcs(field: string): bigint | undefined {
     try {
