@@ -31,14 +31,32 @@ const EXITLAB_MEM_MIB = 128;
 const RESULT = /^(PASS|FAIL|SKIP|XPASS|XFAIL|SUMMARY|ABORT)\b/;
 
 /**
+ * A result line's start after other text on the same line: the firmware's last words before the
+ * guest runs end without a newline (SeaBIOS's "Booting from ROM.." under QEMU), so when the guest's
+ * first line is a result line the console reads "Booting from ROM..PASS: null". report.c prints
+ * "KEYWORD: " (lib/report.c va_report, report_summary), hence the colon.
+ */
+const RESULT_AFTER_TEXT = /(?<=[^\w])(?:PASS|FAIL|SKIP|XPASS|XFAIL|SUMMARY|ABORT): /;
+
+/**
  * The result lines of a console: report.c's lines, and for x86/vmexit.c (`file` vmexit.flat), which
  * prints no report lines, what it prints instead (vmexitLines). `file` is the entry's binary.
+ * The first result line may follow firmware text on its line (RESULT_AFTER_TEXT): it is taken from
+ * its keyword on, as the guest printed it; once a result line was seen, only lines that start with
+ * a keyword count, as before.
  */
 export function resultLines(console: string, file?: string): string[] {
   const lines = console.split("\n").map((l) => l.replace(/\r$/, ""));
   if (file === "vmexit.flat") return vmexitLines(lines);
-  const result = lines.filter((l) => RESULT.test(l));
-  return file === "xsave.flat" ? result.map(xsaveAlias) : result;
+  const out: string[] = [];
+  for (const l of lines) {
+    if (RESULT.test(l)) out.push(l);
+    else if (out.length === 0) {
+      const m = RESULT_AFTER_TEXT.exec(l);
+      if (m) out.push(l.slice(m.index));
+    }
+  }
+  return file === "xsave.flat" ? out.map(xsaveAlias) : out;
 }
 
 /**

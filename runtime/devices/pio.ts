@@ -9,6 +9,11 @@ export interface PioDevice {
   readonly inKernel?: boolean;
   read(offset: number, size: number): number;
   write(offset: number, size: number, value: number): void;
+  /**
+   * What the VMM does after the last access, when it does more than complete it (QEMU acting on a
+   * request the write made: an ACPI sleep stops or resumes the vCPU); taken once.
+   */
+  takeAction?(): { action: "halt" | "resume"; message: string } | undefined;
 }
 
 export class PioBus {

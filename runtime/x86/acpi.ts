@@ -30,7 +30,9 @@ const GPE0_BLK = 0xafe0;
 
 /** Where the tables are: the RSDP (16-byte aligned, scanned for), then the FACS (64-byte aligned), RSDT, FADT, MADT. */
 export const ACPI_RSDP_ADDRESS = 0xf_5a00;
-const FACS_ADDRESS = 0xf_5a40;
+export const FACS_ADDRESS = 0xf_5a40;
+/** The FACS's Firmware Waking Vector (ACPI 6.4 Table 5-14: offset 12, 4 bytes). */
+export const FACS_WAKING_VECTOR_OFFSET = 12;
 const RSDT_ADDRESS = FACS_ADDRESS + 64;
 const FADT_ADDRESS = RSDT_ADDRESS + 48;
 const MADT_ADDRESS = FADT_ADDRESS + 116;

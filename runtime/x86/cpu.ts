@@ -680,10 +680,10 @@ export class X86Cpu implements X86Env, FastMem {
     }
   }
 
-  readCr(cr: number, gpr: number): bigint {
+  readCr(cr: number, gpr: number, anyCpl = false): bigint {
     const s = this.state;
     const rules = this.deps.rules;
-    if (this.cpl() !== 0) this.raise(VECTOR.GP, 0);
+    if (!anyCpl && this.cpl() !== 0) this.raise(VECTOR.GP, 0);
     switch (cr) {
       case 0:
         return rules.readCr0or4(0, s.cr0);

@@ -24,8 +24,8 @@ export interface X86Env {
   write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void;
   /** MOV to CRn from general register `gpr` (VMX may exit: CR_ACCESS). */
   writeCr(cr: number, value: bigint, gpr: number): void;
-  /** MOV from CRn to general register `gpr`. */
-  readCr(cr: number, gpr: number): bigint;
+  /** MOV from CRn to general register `gpr` (`anyCpl`: SMSW's read of CR0, allowed at any CPL, without MOV's #GP above CPL 0). */
+  readCr(cr: number, gpr: number, anyCpl?: boolean): bigint;
   /** LMSW / CLTS. */
   lmsw(value: number): void;
   clts(): void;
@@ -88,6 +88,10 @@ export interface X86State {
   stiShadow?: bigint;
   /** STIs that set a shadow so far (tells a new shadow from an old one at the same rip). */
   stiCount?: number;
+  /** x87 control word (FNINIT/FLDCW; semantics/x87.ts); absent: its reset value 0x40. */
+  fpuCw?: number;
+  /** x87 status word; absent: 0. */
+  fpuSw?: number;
   /** Blocking by NMI (SDM Vol. 3 6.7.1): set when an NMI is delivered, cleared by the next IRET. */
   nmiBlocked?: boolean;
   /** The IRET being executed ended blocking by NMI (set by IRET; read when a VM exit interrupts it). */

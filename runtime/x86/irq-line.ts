@@ -22,18 +22,31 @@ export interface IrqLineMachine {
 }
 
 /**
+ * Who drives a line and where its I/O APIC route goes: `sourceId` KVM's IRQ source (0, user
+ * space: KVM_USERSPACE_IRQ_SOURCE_ID; the in-kernel PIT requests the next free one, 2, after
+ * KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID), `ioapicPin` the I/O APIC pin of the GSI (default the GSI;
+ * QEMU's pc machine routes GSI 0 to pin 2, hw/i386/kvm/ioapic.c kvm_pc_setup_irq_routing, as the
+ * MADT's interrupt source override says).
+ */
+export interface IrqRoute {
+  sourceId?: number;
+  ioapicPin?: number;
+}
+
+/**
  * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level`: traced kvm_set_irq (source 0, user space), the PIC's
  * pin for GSIs below 16 (kvm_pic_set_irq), the I/O APIC's pin (kvm_ioapic_set_irq). INTR rising
  * kicks the first vCPU whose LINT0 takes it (pic_unlock: KVM_REQ_EVENT and kvm_vcpu_kick; a
  * blocked one wakes by the scheduler instead). Throws ExitlabError for another GSI.
  */
-export function setIrqLine(m: IrqLineMachine, gsi: number, level: boolean): void {
+export function setIrqLine(m: IrqLineMachine, gsi: number, level: boolean, route: IrqRoute = {}): void {
   if (!Number.isInteger(gsi) || gsi < 0 || gsi >= IOAPIC_PINS) throw new ExitlabError(`GSI ${gsi} out of range`, `the I/O APIC has pins 0-${IOAPIC_PINS - 1}; the PIC, 0-${PIC_NUM_PINS - 1}`);
   const before = m.pic.output;
-  m.emit("kvm_set_irq", { gsi, level: level ? 1 : 0, irq_source_id: 0 });
+  m.emit("kvm_set_irq", { gsi, level: level ? 1 : 0, irq_source_id: route.sourceId ?? 0 });
   if (gsi < PIC_NUM_PINS) m.pic.setIrq(gsi, level);
-  const coalesced = m.irq.ioapic.setIrq(gsi, level);
-  m.emit("kvm_ioapic_set_irq", { e: m.irq.ioapic.redirect[gsi]!, pin: gsi, coalesced });
+  const pin = route.ioapicPin ?? gsi;
+  const coalesced = m.irq.ioapic.setIrq(pin, level);
+  m.emit("kvm_ioapic_set_irq", { e: m.irq.ioapic.redirect[pin]!, pin, coalesced });
   if (!before && m.pic.output) {
     const t = m.vcpus.find((v) => v.irq.lapic.acceptsPicIntr());
     if (t && m.sched.states[t.id] !== "blocked") t.irq.kick();

@@ -53,7 +53,6 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
       const end = seg.address + seg.bytes.length + seg.zero;
       if (!memory.isRam(seg.address) || !memory.isRam(end - 1)) throw new ExitlabError(`${name}: a segment at 0x${seg.address.toString(16)}..0x${end.toString(16)} is outside guest RAM`);
     }
-    writeSegments(memory, segments);
     const modules: MultibootModule[] = [];
     if (guest.initrd) {
       // QEMU's -initrd for a multiboot kernel: one module, after the kernel, page aligned.
@@ -66,6 +65,10 @@ export function loadGuest(memory: GuestMemory, guest: NonNullable<MachineOptions
       modules.push({ start, end, string: mod });
     }
     memory.writeBytes(MULTIBOOT_INFO_ADDRESS, multibootInfo(Number.isFinite(ramTop) ? ramTop : 128 * 1024 * 1024, multibootCmdline(guest.fileName, guest.append), modules));
+    // The kernel last: QEMU's multiboot option ROM (pc-bios/optionrom/multiboot.S) reads the
+    // information structure to 0x9500 first and the kernel after it, so a kernel whose image covers
+    // 0x9500 (kvm-unit-tests' realmode.flat, linked at 0x8000) keeps its own bytes there.
+    writeSegments(memory, segments);
     return { entry: BigInt(entry), symbols: readElfSymbols(guest.image), mode: 32 };
   }
   let source: string;

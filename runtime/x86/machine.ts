@@ -40,8 +40,6 @@ import { PioBus } from "../devices/pio.js";
 import { COM1_PORT, COM1_SIZE, Serial16550 } from "../devices/serial.js";
 import { DEBUG_EXIT_PORT, DebugExit } from "../devices/debug-exit.js";
 import { FwCfg, FW_CFG_PORT } from "../devices/fw-cfg.js";
-import { AcpiPm } from "../devices/acpi-pm.js";
-import { installAcpiTables, PM_IO_BASE } from "./acpi.js";
 import { loadGuest } from "./loader.js";
 import { applyTrap } from "./traps.js";
 import { machineView } from "./views.js";
@@ -59,6 +57,9 @@ import { blockOnHlt, deliverFromIoApic, deliverIpi, othersWaiting, schedule, vcp
 const SPIN_PROBE_PASSES = 4;
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
+import { installPcPlatform, type PcPlatformMachine } from "./pc-platform.js";
+import type { KvmPit } from "./pit.js";
+import type { Mc146818Rtc } from "./rtc.js";
 import { APIC_DEFAULT_BASE } from "./apic/registers.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
 
@@ -165,11 +166,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     for (const d of this.pic.devices()) this.pio.add(d.base, d.size, d.device);
     const ramTop = GUEST_RAM_BASE + ramSize;
     const guest = loadGuest(this.memory, options.guest ?? { builtin: "boot" }, ramTop);
-    if (options.guest && "image" in options.guest) {
-      // QEMU's -kernel boots through its firmware: the ACPI tables it leaves (acpi.ts) and the PIIX4 PM block they describe.
-      installAcpiTables(this.memory, count);
-      this.pio.add(PM_IO_BASE, 12, new AcpiPm((hz) => this.clock.ticks(hz)));
-    }
     // QEMU -device models (MachineOptions.devices): pc-testdev for kvm-unit-tests (qemu-devices.ts).
     this.qemuDevices = addQemuDevices({ pio: this.pio, bus: this.bus, memory: this.memory, ept: this.ept, setIrqLine: (gsi, level) => this.setIrqLine(gsi, level) }, options.devices ?? []);
     this.symbols = guest.symbols;
@@ -192,10 +188,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       v.irq.setup(apicvOn(this.settings));
       v.kvm.setSregs(v.cpu.state);
     }
+    // KVM's PIT, QEMU's RTC; for a -kernel guest the firmware's ACPI tables, PM block and IVT, PIC and PIT programming (pc-platform.ts).
+    const platform: PcPlatformMachine = { pio: this.pio, memory: this.memory, vcpus: this.vcpus, pic: this.pic, cpus: count, now: () => this.time, ticks: (hz) => this.clock.ticks(hz), idle: (c) => void (this.clock.idle += c), resetVcpu: (id, s) => this.resetVcpu(id, s), lineView: () => this.lineView };
+    ({ pit: this.pit, rtc: this.rtc } = installPcPlatform(platform, !!(options.guest && "image" in options.guest)));
     this.enter();
   }
-
-
 
   /** The VM's modelled clock (runtime/core/clock.ts): busy = `cycles` (instructions and exits), idle = HLT's blocked time. */
   readonly clock = new VirtualClock(this);
@@ -846,6 +843,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   /** KVM's in-kernel legacy PIC, the 8259A pair (apic/pic.ts). */
   readonly pic: KvmPic;
+  /** KVM's in-kernel i8254 PIT (pit.ts). */
+  readonly pit: KvmPit;
+  /** QEMU's MC146818 RTC (rtc.ts). */
+  readonly rtc: Mc146818Rtc;
 
   /**
    * KVM_IRQ_LINE of GSI `gsi` (0-23) at `level` (irq-line.ts setIrqLine). Throws ExitlabError for
@@ -869,7 +870,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   injectIrq(vector: number): string {
     return this.onSelected(() => this.irq.injectIrq(vector));
   }
-
 
   readVmcs(field: string): bigint | undefined {
     try {

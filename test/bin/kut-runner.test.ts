@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuidOffOf, MODEL_FEATURES } from "../../bin/kut/cpu-model.js";
-import { EXITLAB_X86_DEVICES, kvmOnlyParams, needs, outcome, qemuArgs, resultTable, runEntry, upstreamStatus, X86_RUN_DEVICES } from "../../bin/kut/runner.js";
+import { EXITLAB_X86_DEVICES, kvmOnlyParams, needs, outcome, qemuArgs, resultLines, resultTable, runEntry, upstreamStatus, X86_RUN_DEVICES } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
 file = msr.flat
@@ -102,4 +102,14 @@ test("the guest's CPUID follows the entry's -cpu model for the features QEMU's n
   expect(cpuidOffOf("-cpu IvyBridge,phys-bits=36,host-phys-bits=off")).toEqual(["PKU"]);
   expect(cpuidOffOf("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).toEqual([]);
   expect(MODEL_FEATURES.PKU!.models).not.toContain("qemu64");
+});
+
+test("a first result line after the firmware's text on the same line is the guest's (SeaBIOS: \"Booting from ROM..PASS: null\"); later lines count only from their start", () => {
+  // x86/realmode.c under QEMU: its first report line follows SeaBIOS's last output, which has no newline.
+  const qemu = "SeaBIOS (version 1.16.2)\r\n\r\nBooting from ROM..PASS: null\nPASS: shld\nnot a FAIL: line\nSUMMARY: 2 tests\n";
+  expect(resultLines(qemu)).toEqual(["PASS: null", "PASS: shld", "SUMMARY: 2 tests"]);
+  // The guest's first line not a result: nothing is taken from the firmware's line.
+  expect(resultLines("Booting from ROM..enabling apic\nPASS: a\n")).toEqual(["PASS: a"]);
+  // A keyword inside a word, or without report.c's colon, is no result line.
+  expect(resultLines("Booting from ROM..XPASSED\nSee FAIL here\n")).toEqual([]);
 });

@@ -147,6 +147,7 @@ export const X86_KNOWN_GAPS: readonly { text: RegExp; why: string }[] = [
   { text: /^movzww\s/, why: "objdump's movzww (0F B7 with a 16-bit operand size: a word zero-extended into a word); GNU as has no AT&T spelling for it (movzww: invalid suffix; movzw/movzx: a byte source)" },
   { text: /^(jmp|call)w\s+0x/, why: "objdump's jmpw/callw rel16 (66h E9/E8 in 32-bit code); GNU as reads jmpw as indirect" },
   { text: /^l(call|jmp)q\s/, why: "objdump's lcallq/ljmpq (REX.W FF /3, /5); GNU as takes no q suffix there" },
+  { text: /(^|\s)salc$/, why: "D6 is AMD's SALC and a reserved opcode in Intel's map (x86/realmode.c runs it); objdump prints (bad) and GNU as has no salc" },
 ];
 
 /**

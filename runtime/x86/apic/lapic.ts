@@ -73,6 +73,14 @@ export class LocalApic implements MmioDevice {
     this.tscDeadline = 0n;
   }
 
+  /**
+   * LVT0 in ExtINT mode, unmasked (0x700): the BSP's LINT0 as QEMU resets it (hw/intc/apic_common.c
+   * apic_reset_common) and KVM_SET_LAPIC hands it to KVM, so the PIC's INTR reaches the vCPU.
+   */
+  lint0ExtInt(): void {
+    this.set(LVT0, 0x700);
+  }
+
   private get(offset: number): number {
     return this.regs[offset >> 2]!;
   }

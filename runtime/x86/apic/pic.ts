@@ -54,7 +54,15 @@ export class Pic8259 {
   constructor(
     readonly master: boolean,
     private readonly update: () => void,
+    /** pic_clear_isr's kvm_notify_acked_irq: pin `irq` (0-7 of this chip) left the ISR (not IR2). */
+    private readonly acked: (irq: number) => void = () => {},
   ) {}
+
+  /** pic_clear_isr: pin `irq` leaves the ISR; the ack notifiers of its IRQ hear of it (KVM's PIT, for IRQ 0). */
+  private clearIsr(irq: number): void {
+    this.isr &= ~(1 << irq);
+    if (!this.master || irq !== 2) this.acked(irq);
+  }
 
   /** ELCR bits that can be set on this chip. */
   get elcrMask(): number {
@@ -130,7 +138,7 @@ export class Pic8259 {
     if (!(this.elcr & (1 << irq))) this.irr &= ~(1 << irq);
     if (this.autoEoi) {
       if (this.rotateOnAutoEoi) this.priorityAdd = (irq + 1) & 7;
-      this.isr &= ~(1 << irq);
+      this.clearIsr(irq);
     }
   }
 
@@ -159,11 +167,11 @@ export class Pic8259 {
           if (p !== 8) {
             const irq = (p + this.priorityAdd) & 7;
             if (cmd === 5) this.priorityAdd = (irq + 1) & 7;
-            this.isr &= ~(1 << irq);
+            this.clearIsr(irq);
             this.update();
           }
         } else if (cmd === 3) {
-          this.isr &= ~(1 << (val & 7));
+          this.clearIsr(val & 7);
           this.update();
         } else if (cmd === 6) {
           this.priorityAdd = (val + 1) & 7;
@@ -171,7 +179,7 @@ export class Pic8259 {
         } else if (cmd === 7) {
           const irq = val & 7;
           this.priorityAdd = (irq + 1) & 7;
-          this.isr &= ~(1 << irq);
+          this.clearIsr(irq);
           this.update();
         }
       }
@@ -228,9 +236,12 @@ export class KvmPic {
   /** Line levels by pin (kvm_pic_set_irq's irq_states, one source: the VMM). */
   private readonly levels = new Array<boolean>(PIC_NUM_PINS).fill(false);
 
+  /** kvm_notify_acked_irq for the PIC's IRQs (0-15): the guest ended one (EOI, or AEOI at acknowledge). */
+  onAck: (irq: number) => void = () => {};
+
   constructor(private readonly trace: (e: PicSetIrqEvent) => void = () => {}) {
     const update = () => this.updateIrq();
-    this.pics = [new Pic8259(true, update), new Pic8259(false, update)];
+    this.pics = [new Pic8259(true, update, (irq) => this.onAck(irq)), new Pic8259(false, update, (irq) => this.onAck(irq + 8))];
   }
 
   /** pic_update_irq: a slave request raises the master's IR2 (a pulse); the master's pending pin drives INTR. */

@@ -82,13 +82,21 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
   let map: 0 | 1 | 2 | 3 = 0;
   let opcode = b;
   let vex: { l: 0 | 1; vvvv: number } | undefined;
-  if (b === 0xc4 || b === 0xc5) {
-    // VEX (SDM Vol. 2 §2.3.5, Figure 2-9): C5 R̄vvvvLpp, or C4 R̄X̄B̄mmmmm Wvvvv̄Lpp. Outside 64-bit
-    // mode C4/C5 with ModRM.mod != 3 are LES/LDS (not modelled: #UD either way). A 66, F2, F3,
-    // LOCK or REX prefix before VEX is #UD (§2.3.2).
+  let vexByte = -1;
+  if ((b === 0xc4 || b === 0xc5) && !is64) {
+    // Outside 64-bit mode C4/C5 are LES/LDS when the next byte (their ModRM) has mod != 3, and
+    // always in real-address mode, where there is no VEX (SDM Vol. 2 §2.3.5): that byte is the ModRM.
     const b1 = next();
-    if (!is64 && b1 >> 6 !== 3) return undefinedInsn(mode, p, bytes);
-    if (mode === "real") return undefinedInsn(mode, p, bytes); // VEX is #UD in real-address mode (§2.3.2)
+    if (b1 >> 6 !== 3 || mode === "real") {
+      const rest = next;
+      let given = false;
+      next = () => (given ? rest() : ((given = true), b1));
+    } else vexByte = b1;
+  }
+  if ((b === 0xc4 || b === 0xc5) && (is64 || vexByte >= 0)) {
+    // VEX (SDM Vol. 2 §2.3.5, Figure 2-9): C5 R̄vvvvLpp, or C4 R̄X̄B̄mmmmm Wvvvv̄Lpp. A 66, F2, F3,
+    // LOCK or REX prefix before VEX is #UD (§2.3.2).
+    const b1 = vexByte >= 0 ? vexByte : next();
     if (p.opsize || p.rep || p.repne || p.lock || p.rex) return undefinedInsn(mode, p, bytes);
     let rxb: number;
     let mmmmm = 1;
@@ -235,6 +243,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       case "Zb": op = reg8((opcode & 7) | rexB); break;
       case "Zv": op = { kind: "reg", reg: (opcode & 7) | rexB, size: osz }; break;
       case "AL": op = { kind: "reg", reg: 0, size: 1 }; break;
+      case "AX": op = { kind: "reg", reg: 0, size: 2 }; break;
       case "rAX": op = { kind: "reg", reg: 0, size: osz }; break;
       case "eAX": op = { kind: "reg", reg: 0, size: osz === 2 ? 2 : 4 }; break;
       case "DX": op = { kind: "reg", reg: 2, size: 2 }; break;
@@ -273,6 +282,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
         break;
       }
       case "Xb": op = stringMem(p.seg ?? "ds", p.seg !== null, 6, 1); break;
+      case "Bb": op = stringMem(p.seg ?? "ds", p.seg !== null, 3, 1); break;
       case "Xv": op = stringMem(p.seg ?? "ds", p.seg !== null, 6, osz); break;
       case "Yb": op = stringMem("es", false, 7, 1); break;
       case "Yv": op = stringMem("es", false, 7, osz); break;
@@ -282,7 +292,6 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
       case "Wd": op = mod === 3 ? { kind: "xmm", n: rmField | rexB } : mem ? { ...mem, size: 4 } : null; break;
       case "Mx": op = mem ? { ...mem, size: vex?.l ? 32 : 16 } : null; break;
       case "Md": op = mem ? { ...mem, size: 4 } : null; break;
-      case "AX": op = { kind: "reg", reg: 0, size: 2 }; break;
     }
     if (!op) return undefinedInsn(mode, p, bytes);
     operands.push(op);

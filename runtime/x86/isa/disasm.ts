@@ -52,7 +52,7 @@ function formatOperand(insn: X86Insn, op: X86Operand, form: OperandForm, address
       if (form === "One") return null;
       return "$" + hex(maskBytes(op.value, op.size));
     case "mem":
-      return formatMemory(op, form === "Xb" || form === "Xv" || form === "Yb" || form === "Yv");
+      return formatMemory(op, form === "Xb" || form === "Xv" || form === "Yb" || form === "Yv" || form === "Bb");
     case "cr":
       return `%cr${op.n}`;
     case "dr":

@@ -28,14 +28,9 @@ export function sseRows(e: TableRow): X86Spec[] {
     ];
   });
   return [
-    // x87 control (SDM Vol. 2 FINIT/FNINIT, FCLEX/FNCLEX, FSTSW/FNSTSW, FSTCW/FNSTCW, FLDCW, WAIT/FWAIT).
+    // x87 control (SDM Vol. 2 FCLEX/FNCLEX, WAIT/FWAIT; FNINIT, FNSTSW, FNSTCW and FLDCW are in table.ts).
     e("fwait", "9b", "", "fwait", "noasm"),
-    e("fninit", "db /4", "", "fninit", "reg rm=3 noasm"),
     e("fnclex", "db /4", "", "fnclex", "reg rm=2 noasm"),
-    e("fnstsw", "df /4", "AX", "fnstsw", "reg rm=0 noasm"),
-    e("fnstsw", "dd /7", "Mw", "fnstsw", "mem noasm nosfx"),
-    e("fnstcw", "d9 /7", "Mw", "fnstcw", "mem noasm nosfx"),
-    e("fldcw", "d9 /5", "Mw", "fldcw", "mem noasm nosfx"),
     // 128-bit moves (MOVUPS/MOVUPD/MOVDQU unaligned; MOVAPS/MOVAPD/MOVDQA/MOVNTPS/MOVNTDQ need 16-byte alignment: arg 1).
     e("movups", "0f 10 /r", "Vx,Wx", "sseMov", "noasm nosfx", { ...np, arg: 0 }),
     e("movups", "0f 11 /r", "Wx,Vx", "sseMov", "noasm nosfx", { ...np, arg: 0 }),

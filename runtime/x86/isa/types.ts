@@ -19,12 +19,15 @@ export type OperandForm =
   | "Ib" | "Iw" | "Iz" | "Iv" | "Ibs"
   | "Jb" | "Jz"
   | "Zb" | "Zv"
-  | "AL" | "rAX" | "eAX" | "DX" | "CL" | "One"
+  | "AL" | "AX" | "rAX" | "eAX" | "DX" | "CL" | "One"
   | "Sw" | "Cy" | "Dy" | "Ry" | "Rv"
   | "ES" | "CS" | "SS" | "DS" | "FS" | "GS"
   | "M" | "Mw" | "Ms" | "Mp" | "Ob" | "Ov" | "Ap"
   | "Xb" | "Xv" | "Yb" | "Yv"
-  | "Vx" | "Wx" | "Wq" | "Wd" | "Mx" | "Md" | "AX";
+  | "Vx" | "Wx" | "Wq" | "Wd" | "Mx" | "Md" | "AX"
+
+  /** XLAT's table byte, DS:[rBX + AL] (SDM Vol. 2B XLAT; objdump prints it as %ds:(%rbx)). */
+  | "Bb";
 
 /** Semantic function names (runtime/x86/isa/semantics/*). */
 export type SemName = string;

@@ -15,6 +15,8 @@ import { hex } from "../../core/bits.js";
 import { RESCHEDULE_VECTOR } from "./irqchip.js";
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
+/** Expiries of the VM's timers a HLT sleeps through before it looks no further (an interrupt line held back, e.g. IRQ 0 in service). */
+const MAX_TIMER_SLEEPS = 64;
 const halt = (message: string): HandleResult => ({ action: "halt", message });
 const EOI = apicOffset("EOI"), ICR = apicOffset("ICR"), ESR = apicOffset("ESR"), SELF_IPI = apicOffset("SELF_IPI");
 /** The guest's physical-address width (CPUID 0x80000008 EAX[7:0]), above which IA32_APIC_BASE bits are reserved. */
@@ -24,11 +26,16 @@ const MAXPHYADDR = kvmCpuid(0x8000_0008).entry.eax & 0xff;
 export function handleExternalInterrupt(vcpu: KvmVcpu): HandleResult {
   vcpu.count("irq_exits");
   const l = vcpu.irq.lapic;
-  if (vcpu.ctx.now() >= l.timerDeadline) {
+  const now = vcpu.ctx.now();
+  // The VM's other timers (the PIT's hrtimer, QEMU's RTC): their interrupt lines are raised now.
+  const fired = vcpu.irq.timers && now >= vcpu.irq.timers.deadline ? vcpu.irq.timers.expire(now) : [];
+  if (fired.length) vcpu.irq.refresh();
+  if (now >= l.timerDeadline) {
     // apic_timer_fn ran in the host: the guest's timer interrupt is pending at the next entry.
     l.fireTimer();
     return resume(`host timer interrupt: the guest's APIC timer expired (vector ${l.readReg(apicOffset("LVTT")) & 0xff} pending)`);
   }
+  if (fired.length) return resume(`host timer interrupt: the ${fired.join(" and ")} timer expired (its interrupt line raised)`);
   if ((Number(vcpu.ctx.vmcs.read("VM_EXIT_INTR_INFO")) & 0xff) === RESCHEDULE_VECTOR) return resume("the host's reschedule IPI (kvm_vcpu_kick by another vCPU): the interrupt pending for this vCPU is injected at entry");
   return resume("external interrupt handled by the host");
 }
@@ -103,6 +110,27 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
   if (l.nmiPending || (ifFlag && (l.pendingVector() >= 0 || vcpu.irq.hasExtint()))) {
     vcpu.irq.refresh();
     return resume("HLT with an interrupt pending: the vCPU does not block");
+  }
+  // The VM's other timers (PIT, RTC) whose interrupt can wake the vCPU before its APIC timer: it
+  // sleeps to each deadline in turn until an interrupt is pending (each expiry may raise one).
+  const timers = vcpu.irq.timers;
+  const apicTimer = ifFlag && l.timerDeadline !== Infinity && !(l.readReg(apicOffset("LVTT")) & (1 << 16)) ? l.timerDeadline : Infinity;
+  if (!vcpu.ctx.block && ifFlag && timers) {
+    let slept = 0;
+    for (let i = 0; i < MAX_TIMER_SLEEPS; i++) {
+      const next = timers.wakeDeadline();
+      if (next === Infinity || next >= apicTimer) break;
+      const d = Math.max(0, next - vcpu.ctx.now());
+      vcpu.ctx.idle(d);
+      slept += d;
+      const fired = timers.expire(vcpu.ctx.now());
+      if (l.pendingVector() >= 0 || vcpu.irq.hasExtint()) {
+        vcpu.irq.clearKick();
+        vcpu.count("halt_wakeup");
+        vcpu.irq.refresh();
+        return resume(`HLT: the vCPU blocked ${slept} cycles until the ${fired.join(" and ")} timer's interrupt`);
+      }
+    }
   }
   if (!vcpu.ctx.block && ifFlag && l.timerDeadline !== Infinity && !(l.readReg(apicOffset("LVTT")) & (1 << 16))) {
     const slept = Math.max(0, l.timerDeadline - vcpu.ctx.now());

@@ -204,6 +204,8 @@ const handleIo: ExitHandler = (vcpu) => {
   if (dev instanceof DebugExit && dev.written) {
     return halt(`isa-debug-exit: the guest wrote ${hex(dev.written.value)} to port ${hex(q.port!)}; QEMU exits with status ${dev.written.status}`);
   }
+  const act = dev?.takeAction?.();
+  if (act) return act.action === "halt" ? halt(act.message) : resume(act.message);
   return resume(`out ${hex(value)} to port ${hex(q.port!)} (${dev?.name ?? "no device"})`);
 };
 

@@ -22,6 +22,7 @@ import { RFLAGS_IF } from "../state.js";
 import type { X86Cpu } from "../cpu.js";
 import type { MmioBus } from "../../core/bus.js";
 import { ExitlabError } from "../../core/errors.js";
+import type { VmTimers } from "../pc-timers.js";
 
 /** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
 export const HOST_TIMER_VECTOR = 0xef;
@@ -86,6 +87,15 @@ export class KvmIrqChip {
   /** The VM's legacy PIC (the machine's KvmPic): its INTR output and the acknowledge cycle (kvm_pic_read_irq). */
   pic?: { readonly output: boolean; readIrq(): number };
 
+  /** The VM's timers besides the APIC's (the PIT, the RTC: pc-timers.ts); their deadlines bound the guest's run too. */
+  timers?: VmTimers;
+
+  /** The next deadline of the APIC timer or the VM's other timers, cycles. */
+  private timerDeadline(): number {
+    const d = this.lapic.timerDeadline;
+    return this.timers ? Math.min(d, this.timers.deadline) : d;
+  }
+
   /** kvm_cpu_has_extint: the PIC's INTR is high and this vCPU's LINT0 takes it (kvm_apic_accept_pic_intr). */
   hasExtint(): boolean {
     return this.pic !== undefined && this.pic.output && this.lapic.acceptsPicIntr();
@@ -121,6 +131,11 @@ export class KvmIrqChip {
   kick(): void {
     this.kicked = true;
     this.nextEvent = 0;
+  }
+
+  /** A kick while the vCPU was out of guest mode (blocked in HLT, in KVM's handler): it only wakes it, no reschedule exit follows. */
+  clearKick(): void {
+    this.kicked = false;
   }
 
   private get vmcs(): Vmcs {
@@ -236,7 +251,7 @@ export class KvmIrqChip {
     // The common exit: nothing requested, no window or threshold armed: only the timer to watch.
     const extint = this.hasExtint();
     if (!this.armed && !l.nmiPending && !extint && l.highestIrr() < 0) {
-      this.nextEvent = l.timerDeadline;
+      this.nextEvent = this.timerDeadline();
       return;
     }
     const busy = v.readNum(ENTRY_INTR) >>> 31 === 1;
@@ -295,7 +310,7 @@ export class KvmIrqChip {
     const next = ((ctls & ~(WINDOW | NMI_WINDOW)) | (window ? WINDOW : 0) | (nmiWait ? NMI_WINDOW : 0)) >>> 0;
     if (next !== ctls) v.writeField(CPU_BASED, next);
     this.armed = window || nmiWait || v.readNum(TPR_THRESHOLD) !== 0 || (this.apicv && v.readNum(INTR_STATUS) !== 0);
-    this.nextEvent = watch || nmiWait || this.kicked ? 0 : l.timerDeadline;
+    this.nextEvent = watch || nmiWait || this.kicked ? 0 : this.timerDeadline();
   }
 
   /**
@@ -307,11 +322,17 @@ export class KvmIrqChip {
   poll(): ExitInfo | null {
     const now = this.host.now();
     const l = this.lapic;
+    // A VMM timer (QEMU's RTC) that came due: its line is raised without stopping the guest.
+    const t = this.timers;
+    if (t && now >= t.deadline && now < t.hostDeadline && now < l.timerDeadline) {
+      t.expire(now);
+      this.refresh();
+    }
     if (this.kicked) {
       this.kicked = false;
       return { reason: EXIT.EXTERNAL_INTERRUPT!, qualification: 0n, intrInfo: (0x8000_0000 | RESCHEDULE_VECTOR) >>> 0 };
     }
-    if (now >= l.timerDeadline) {
+    if (now >= l.timerDeadline || (t && now >= t.hostDeadline)) {
       return { reason: EXIT.EXTERNAL_INTERRUPT, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
     }
     const v = this.vmcs;

@@ -120,9 +120,9 @@ export class Builder {
         if (r.reg & 8) this.rex |= 1;
         return undefined;
       }
-      case "AL": case "rAX": case "eAX": case "CL": case "DX": {
+      case "AL": case "AX": case "rAX": case "eAX": case "CL": case "DX": {
         if (f === "DX" && op.kind === "mem" && op.base?.reg === 2 && op.base.size === 2 && !op.index && !op.disp && !op.seg) return undefined;
-        const want = f === "AL" || f === "CL" ? 1 : f === "DX" ? 2 : v;
+        const want = f === "AL" || f === "CL" ? 1 : f === "DX" || f === "AX" ? 2 : v;
         const num = f === "CL" ? 1 : f === "DX" ? 2 : 0;
         const r = reg(want, (x) => x.reg === num && !x.high8);
         return r instanceof Mismatch ? r : undefined;
@@ -178,16 +178,16 @@ export class Builder {
         this.imms.push({ size: 2, expr: far.selector, pcrel: false, range: "us", column: far.column });
         return undefined;
       }
-      case "Xb": case "Xv": case "Yb": case "Yv": {
-        if (op.kind !== "mem" || !op.base || op.index || op.disp) return new Mismatch("string operand must be (%rsi) or (%rdi)");
-        const want = f[0] === "X" ? 6 : 7;
+      case "Xb": case "Xv": case "Yb": case "Yv": case "Bb": {
+        if (op.kind !== "mem" || !op.base || op.index || op.disp) return new Mismatch(f === "Bb" ? "xlat's operand must be (%rbx)" : "string operand must be (%rsi) or (%rdi)");
+        const want = f === "Bb" ? 3 : f[0] === "X" ? 6 : 7;
         if (op.base.reg !== want) return new Mismatch("string operand must be (%rsi) or (%rdi)");
         if (f[0] === "Y" && op.seg && op.seg !== "es") return new Mismatch("destination string operand must use %es");
         const as = op.base.size;
         const clash = this.addressRegisters(as, op.text);
         if (clash) return clash;
         this.addrSize = as;
-        if (f[0] === "X" && op.seg && op.seg !== "ds") this.seg = op.seg;
+        if ((f[0] === "X" || f === "Bb") && op.seg && op.seg !== "ds") this.seg = op.seg;
         return undefined;
       }
     }

@@ -50,7 +50,7 @@ function kindFits(f: OperandForm, op: AsmOperand): boolean {
   switch (f) {
     case "Eb": case "Ew": case "Ed": case "Ev": return k === "reg" || k === "mem" || k === "expr";
     case "M": case "Mw": case "Ms": case "Mp": return k === "mem" || k === "expr";
-    case "Gb": case "Gw": case "Gv": case "Gy": case "Zb": case "Zv": case "AL": case "rAX": case "eAX": case "CL": case "Ry": case "Rv":
+    case "Gb": case "Gw": case "Gv": case "Gy": case "Zb": case "Zv": case "AL": case "AX": case "rAX": case "eAX": case "CL": case "Ry": case "Rv":
       return k === "reg";
     case "DX": return k === "reg" || k === "mem";
     case "Ib": case "Iw": case "Iz": case "Iv": case "Ibs": case "One": return k === "imm";
@@ -134,7 +134,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   let ops = [...atnt].reverse();
   const forms = spec.operands;
   // Implicit operands: string instructions without operands, the `1` of shifts, imul $i,%r.
-  if (ops.length === 0 && forms.some((f) => f === "Xb" || f === "Xv" || f === "Yb" || f === "Yv")) {
+  if (ops.length === 0 && forms.some((f) => f === "Xb" || f === "Xv" || f === "Yb" || f === "Yv" || f === "Bb")) {
     ops = forms.map((f) => ({ kind: "implicit", form: f }) as unknown as AsmOperand);
   }
   if (forms.includes("One") && ops.length === forms.length - 1) {
@@ -169,7 +169,7 @@ function tryEncode(spec: X86Spec, atnt: AsmOperand[], suffix: number | undefined
   if (rule?.reject) return new Mismatch(rule.reject, true);
 
   // Operand size: suffix, then registers in size-carrying forms.
-  const byteOnly = forms.some((f) => f === "Eb" || f === "Gb" || f === "Zb" || f === "AL" || f === "Xb" || f === "Yb");
+  const byteOnly = forms.some((f) => f === "Eb" || f === "Gb" || f === "Zb" || f === "AL" || f === "Xb" || f === "Yb" || f === "Bb");
   const hasV = forms.some((f) => V_FORMS.has(f));
   let v: number | undefined = rule?.v;
   const movx = movxRule(spec, suffix, ctx.mnemonic, !!ctx.movxSource, ops);

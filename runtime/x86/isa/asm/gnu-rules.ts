@@ -57,6 +57,15 @@ export function gnuSuffixRule(spec: X86Spec, suffix: number | undefined, bits: B
       return { v: def, noSizePrefix: true };
     case "lmsw":
       return suffix === 2 ? { v: 2, noSizePrefix: true } : undefined;
+    case "fldcw": case "fnstcw": case "fnstsw":
+      // fldcw/fnstcw/fnstsw: a 16-bit word in memory, which `w` names (no 66); nothing else
+      if (suffix === undefined) return undefined;
+      return suffix === 2 && mem ? { v: def, noSizePrefix: true } : { reject: "invalid instruction suffix" };
+    case "loadfar":
+      // lss/lfs/lgs (lds/les outside 64-bit code): GNU as has no m16:64 form (REX.W), though the
+      // processor decodes one; `q` and 64-bit registers are refused
+      if (suffix === 8) return { reject: "invalid instruction suffix" };
+      return ops.some((o) => o.kind === "reg" && o.size === 8) ? { reject: "operand size mismatch" } : undefined;
     case "sysseg": case "loadsysseg":
       // sldt/str/lldt/ltr: a selector in memory (and lldt/ltr's operand) is 16 bits, which `w`
       // names (no 66); a register destination of sldt/str takes the register's size, and `q`

@@ -54,15 +54,28 @@ function relTarget(insn: X86Insn, env: Parameters<Sem>[0]): bigint {
   return branchTarget(insn, env.state.rip + BigInt(insn.length) + rel.disp);
 }
 
-/** Far pointer m16:16/32/64 in memory: offset first, then the selector. */
-function readFarPointer(env: Parameters<Sem>[0], insn: X86Insn): { selector: number; offset: bigint } {
-  const m = insn.operands[0] as MemOperand;
+/** Far pointer m16:16/32/64 in memory (operand `at`): offset first, then the selector. */
+function readFarPointer(env: Parameters<Sem>[0], insn: X86Insn, at = 0): { selector: number; offset: bigint } {
+  const m = insn.operands[at] as MemOperand;
   const ea = effectiveAddress(env.state, insn, m);
   const osz = insn.operandSize;
   const offset = readMem(env, m.seg, ea, osz);
   const selector = Number(readMem(env, m.seg, (ea + BigInt(osz)) & mask(m.addrSize), 2));
   return { selector, offset };
 }
+
+/** The segment register LES, LDS, LSS, LFS, LGS load (the spec's arg). */
+const FAR_LOAD_SEGS = ["es", "ds", "ss", "fs", "gs"] as const;
+
+/**
+ * LDS/LES/LFS/LGS/LSS r, m16:16/32/64 (SDM Vol. 2A "LDS/LES/LFS/LGS/LSS—Load Far Pointer"): the
+ * selector goes to the segment register (with the checks a MOV to it makes), then the offset to r.
+ */
+const loadfar: Sem = (env, insn) => {
+  const { selector, offset } = readFarPointer(env, insn, 1);
+  env.loadSegment(FAR_LOAD_SEGS[insn.spec.arg!]!, selector);
+  writeGpr(env.state, (insn.operands[0] as Extract<X86Operand, { kind: "reg" }>).reg, insn.operandSize, offset);
+};
 
 const jmpfar: Sem = (env, insn) => {
   const far = insn.operands[0] as Extract<X86Operand, { kind: "far" }>;
@@ -154,5 +167,6 @@ const jrcxz: Sem = (env, insn) => {
 };
 
 export const CONTROL_SEMANTICS: Record<string, Sem> = {
+  loadfar,
   movsreg, pushseg, popseg, pushf, popf, jmpfar, jmpfarind, callfar, callfarind, retfar, iret, loop, jrcxz,
 };

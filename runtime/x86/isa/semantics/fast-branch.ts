@@ -22,6 +22,24 @@ const jcc: Template = (g, insn) => {
   return true;
 };
 
+/**
+ * LOOP/LOOPE/LOOPNE (SDM Vol. 2A "LOOP/LOOPcc"): rCX of the address size decremented (flags
+ * unchanged), then the branch while it is not 0 — LOOPE also while ZF is set, LOOPNE while clear
+ * (spec.arg 2, 1, 0 as semantics/control.ts's loop).
+ */
+const loop: Template = (g, insn) => {
+  g.branches = true;
+  const n = g.v("n");
+  const asz = insn.addressSize;
+  if (asz === 2) g.emit(`const ${n} = (R[1] - 1) & 65535; R[1] = (R[1] & -65536) | ${n};`);
+  else if (asz === 4) g.emit(`const ${n} = (R[1] - 1) | 0; R[1] = ${n}; R[17] = 0;`);
+  else g.emit(`const ${n} = (R[1] - 1) | 0; if (R[1] === 0) R[17] = (R[17] - 1) | 0; R[1] = ${n};`);
+  const nz = asz === 8 ? `(${n} !== 0 || R[17] !== 0)` : `${n} !== 0`;
+  const cond = insn.spec.arg === 2 ? nz : `${nz} && ${insn.spec.arg === 1 ? "" : "!"}c.cond(4)`;
+  g.emit(`if (${cond}) c.npc = ${relTarget(g)};`);
+  return true;
+};
+
 /** Stack pointer width: 64-bit mode uses rsp; 32-bit code esp; real mode sp. */
 function stackSize(insn: X86Insn): number {
   return insn.mode === "long64" ? 8 : insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
@@ -153,4 +171,4 @@ const leave: Template = (g, insn) => {
 };
 
 /** The control-flow and stack templates by semantics name (X86Spec.sem). */
-export const BRANCH_TEMPLATES: Readonly<Record<string, Template>> = { leave, jmp, jcc, call, callind, jmpind, ret, push: pushOp, pop };
+export const BRANCH_TEMPLATES: Readonly<Record<string, Template>> = { leave, jmp, jcc, loop, call, callind, jmpind, ret, push: pushOp, pop };

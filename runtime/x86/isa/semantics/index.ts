@@ -18,6 +18,7 @@ import { SYSCALL_SEMANTICS } from "./syscall.js";
 import { PKEYS_SEMANTICS } from "./pkeys.js";
 import { SSE_SEMANTICS } from "./sse.js";
 import { X87_SEMANTICS } from "./x87.js";
+import { XLAT_SEMANTICS } from "./xlat.js";
 import { XSAVE_SEMANTICS } from "./xsave.js";
 import { AVX_SEMANTICS } from "./avx.js";
 import { SEG_ORDER } from "../types.js";
@@ -34,6 +35,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...PKEYS_SEMANTICS,
   ...SSE_SEMANTICS,
   ...X87_SEMANTICS,
+  ...XLAT_SEMANTICS,
   ...XSAVE_SEMANTICS,
   ...AVX_SEMANTICS,
 };

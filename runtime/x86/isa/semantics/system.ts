@@ -37,9 +37,16 @@ const lmsw: Sem = (env, insn) => {
   env.lmsw(Number(readOperand(env, insn, insn.operands[0]!) & 0xffffn));
 };
 
+/**
+ * SMSW: CR0 as the guest reads it — in VMX non-root operation the bits of the CR0 guest/host mask
+ * come from the CR0 read shadow, as for MOV from CR0 (SDM Vol. 3 26.3 "Changes to Instruction
+ * Behavior in VMX Non-Root Operation", SMSW and MOV from CR0); SMSW itself never exits. A register
+ * destination takes the operand size's bits of CR0 (what Intel processors store: the 32-bit form's
+ * high half is "undefined" in the SDM but CR0's), memory the low 16 bits.
+ */
 const smsw: Sem = (env, insn) => {
   const dst = insn.operands[0]!;
-  const v = env.state.cr0 & (dst.kind === "reg" ? mask(dst.size) : 0xffffn);
+  const v = env.readCr(0, 0, true) & (dst.kind === "reg" ? mask(dst.size) : 0xffffn);
   writeOperand(env, insn, dst.kind === "mem" ? { ...dst, size: 2 } : dst, v);
 };
 

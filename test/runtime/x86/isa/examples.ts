@@ -47,6 +47,7 @@ function alternatives(f: OperandForm, v: number, bits: 32 | 64): (string | null)
     case "Zb": return [reg(3, 1), reg(big, 1)];
     case "Zv": return [reg(3, v), reg(big, v)];
     case "AL": return ["%al", null];
+    case "AX": return ["%ax"];
     case "rAX": return [reg(0, v), null];
     case "eAX": return [v === 2 ? "%ax" : "%eax"];
     case "DX": return ["(%dx)"];
@@ -62,6 +63,7 @@ function alternatives(f: OperandForm, v: number, bits: 32 | 64): (string | null)
     case "Ap": return ["$0x8,$0x1000"];
     case "Xb": case "Xv": return [null, "%ds:(%rsi)".replace("%r", bits === 64 ? "%r" : "%e")];
     case "Yb": case "Yv": return [null, "%es:(%rdi)".replace("%r", bits === 64 ? "%r" : "%e")];
+    case "Bb": return [null, "%ds:(%rbx)".replace("%r", bits === 64 ? "%r" : "%e")];
     default: return [`%${f.toLowerCase()}`];
   }
 }

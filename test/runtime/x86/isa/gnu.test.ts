@@ -165,6 +165,8 @@ describe.skipIf(!HAVE)("disassembly of random instructions agrees with objdump",
         // which GNU as refuses to assemble; we keep it on the operand (`%ss:`) so the text re-assembles.
         const strip = (t: string) =>
           t.replace(PREFIX_WORDS, "").replace(/%[er]iz/g, "").replace(/,p[nt] /, " ").replace(mode === "long64" ? /%(es|cs|ss|ds):/g : /^$/, "");
+        // D6 is Intel's reserved opcode and AMD's SALC, which binutils does not name: "(bad)".
+        if (ins.text === "salc" && text.endsWith("(bad)")) continue;
         if (strip(text) !== strip(ins.text) && !/[er]iz/.test(text)) textDiffs.push(`${Buffer.from(ins.bytes).toString("hex")}: ours "${ins.text}", objdump "${text}"`);
       }
       if (textDiffs.length) console.log(`${mode}: ${textDiffs.length} text differences from objdump:\n${textDiffs.slice(0, 30).join("\n")}`);
