@@ -52,10 +52,11 @@ import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
-import { blockOnHlt, deliverFromIoApic, deliverIpi, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
+import { blockOnHlt, deliverFromIoApic, deliverIpi, pollMayYield, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
-import { APIC_DEFAULT_BASE } from "./apic/registers.js";
+import { LapicWindows } from "./apic/lapic-window.js";
+import { vmCpuid, type VmCpuid } from "./kvm/cpuid-vm.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -138,6 +139,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, jit: true, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
     this.cpuVendor = checkCpuVendor(options.cpuVendor);
+    this.vmCpuid = vmCpuid((this.settings.vcpus as number | undefined) ?? 1, options.cpuFlags);
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("x86_64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
@@ -217,10 +219,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   /** What every vCPU shares with the VM; with several, HLT blocks and the ICR reaches the others. */
   private vcpuHost(count: number): VcpuHost {
     return {
-      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor,
+      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuid: this.vmCpuid,
       settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
       emit: (name, fields) => this.emit(name, fields), tracer: this,
-      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest) } : {}),
+      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest), apicBaseMoved: () => this.apicWindows!.sync() } : {}),
     };
   }
 
@@ -228,13 +230,16 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private sharedIoApic(): IoApic {
     if (this.ioapic) return this.ioapic;
     this.ioapic = new IoApic({ deliver: (vector, level, mode, dest, logical) => void deliverFromIoApic(this, vector, level, mode, dest, logical) });
-    this.bus.add(APIC_DEFAULT_BASE, 0x1000, { name: "local APIC (in-kernel)", inKernel: true, read: (o, n) => this.irq.lapic.read(o, n), write: (o, n, v) => this.irq.lapic.write(o, n, v) });
+    this.apicWindows = new LapicWindows(this.bus, { loaded: () => this.irq.lapic, all: () => this.vcpus.map((v) => v.irq.lapic) });
     this.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
     return this.ioapic;
   }
   private ioapic: IoApic | undefined;
+  private apicWindows: LapicWindows | undefined;
   /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
   private readonly cpuVendor: string | undefined;
+  /** The VM's CPUID beyond the era's table: leaf 0xB for its vCPUs, MachineOptions.cpuFlags (kvm/cpuid-vm.ts). */
+  private readonly vmCpuid: VmCpuid;
 
   /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
   private bindVcpu(v: X86Vcpu): void {
@@ -554,10 +559,14 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     cpu.insn = null;
     cpu.smc = false;
     s.done = 0;
+    // A flag-polling loop while others can run: one pass, then the quantum ends if it still loops (smp.ts).
+    const poll = block.poll && pollMayYield(this.sched);
+    const start = s.pc;
     try {
-      const n = block.fn(s, s.r, cpu, budget);
+      const n = block.fn(s, s.r, cpu, poll ? block.count : budget);
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+      if (poll && s.pc === start) return this.sched.pollWait(), Math.max(n, budget);
       if (s.exit !== 0) {
         // The block stopped at CPUID (Block.exit): the exit, as execOne takes it.
         s.exit = 0;

@@ -9,7 +9,7 @@
 // __apic_accept_irq, kvm_apic_accept_events), irq_comm.c (kvm_irq_delivery_to_apic, kvm_set_msi),
 // x86.c (kvm_arch_vcpu_runnable, kvm_vcpu_has_events), vmx/posted_intr.c (pi_wakeup_handler).
 
-import { scheduleVcpus, vcpuControl as coreVcpuControl, type SchedulingMachine, type SchedulingSteps, type VcpuControl } from "../core/vcpus.js";
+import { scheduleVcpus, vcpuControl as coreVcpuControl, type SchedulingMachine, type SchedulingSteps, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
 import { ExitlabError } from "../core/errors.js";
 import type { X86State } from "./env.js";
 import { acceptInit, acceptSipi, matchesDest, SHORTHAND, type X86Vcpu } from "./vcpu-state.js";
@@ -82,6 +82,15 @@ const STEPS: SchedulingSteps<X86SmpMachine> = {
     return null;
   },
 };
+
+/**
+ * Whether the loaded vCPU, entering a flag-polling loop (flag-poll.ts), runs one pass and then, if
+ * it still loops, gives way (VcpuScheduler.pollWait): another vCPU can run and none is pinned
+ * (`step`). With no other vCPU runnable it spins on as before, until an interrupt or the budget.
+ */
+export function pollMayYield(sched: VcpuScheduler): boolean {
+  return sched.count > 1 && sched.pin === null && sched.othersRunnable();
+}
 
 /**
  * Load the vCPU that runs next (core/vcpus.ts scheduleVcpus, round robin by quantum). When none

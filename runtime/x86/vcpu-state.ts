@@ -158,6 +158,8 @@ export interface VcpuHost extends Omit<KvmContext, "vmcs" | "cpu" | "vcpuId" | "
   block?: () => string;
   /** An IPI from this vCPU's APIC for other vCPUs (smp.ts deliverIpi); unset with one vCPU. */
   onIpi?: (icrLow: number, dest: number) => void;
+  /** A vCPU's xAPIC page moved (IA32_APIC_BASE): the VM's APIC windows follow (apic/lapic-window.ts); unset with one vCPU. */
+  apicBaseMoved?: () => void;
 }
 
 /**
@@ -182,7 +184,7 @@ export function createX86Vcpu(h: VcpuHost, id: number, state: X86State, ioapic?:
   });
   const kvm = new KvmVcpu({ ...h, vmcs, cpu, vcpuId: id, block: h.block });
   const irq = new KvmIrqChip(
-    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era },
+    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era, apicBaseMoved: h.apicBaseMoved },
     id,
     ioapic,
   );

@@ -15,7 +15,8 @@ import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
-import { kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
+import { TOPOLOGY_LEAF, topologyLeaf, vmCpuidEntry } from "./cpuid-vm.js";
+import { cpuidSourceLeaf, kvmCpuid, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -214,15 +215,26 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const halves = (s as { r?: Int32Array }).r;
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
-  const r = cpuidAnswer(leaf, index, vcpu.ctx.settings.era);
+  const era = vcpu.ctx.settings.era;
+  const r = cpuidAnswer(leaf, index, era);
   let entry = r.entry;
+  let found = r.found, usedMaxBasic = r.usedMaxBasic;
   // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
   if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
   // The VMM gives each vCPU its own table (KVM_SET_CPUID2 per vCPU; QEMU cpu_x86_cpuid): the
-  // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB/0x1F:EDX (SDM Vol. 2 CPUID).
+  // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB:EDX (SDM Vol. 2 CPUID).
   const apicId = vcpu.irq.lapic.id;
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
-  if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
+  const vm = vcpu.ctx.cpuid;
+  if (vm) {
+    // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf) and the VMM's -cpu flags.
+    const source = cpuidSourceLeaf(leaf, era);
+    entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
+    if (source === TOPOLOGY_LEAF) {
+      const t = topologyLeaf(vm.vcpus, apicId, index, era).found;
+      (found = t && source === leaf), (usedMaxBasic = t && source !== leaf);
+    }
+  }
   // The VMM's vendor string (KVM_SET_CPUID2 from QEMU's -cpu ...,vendor=) in leaf 0.
   if (leaf === 0 && vcpu.ctx.cpuVendor !== undefined) entry = { ...entry, ...vendorRegisters(vcpu.ctx.cpuVendor) };
   if (halves) {
@@ -237,7 +249,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
     s.gpr[2] = BigInt(entry.edx);
   }
   const f = CPUID_FIELDS;
-  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = r.found), (f.used_max_basic = r.usedMaxBasic);
+  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = found), (f.used_max_basic = usedMaxBasic);
   vcpu.traceCpuid(f);
   vcpu.skipInstruction();
   return r.result;

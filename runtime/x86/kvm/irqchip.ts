@@ -17,6 +17,7 @@ import { INTR_TYPE } from "../vmx/qualification.js";
 import { VmExitSignal, type ExitInfo } from "../state.js";
 import { LocalApic } from "../apic/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../apic/ioapic.js";
+import { LapicWindows } from "../apic/lapic-window.js";
 import { APIC_DEFAULT_BASE, apicOffset, x2apicAccess, x2apicOffset } from "../apic/registers.js";
 import { RFLAGS_IF } from "../state.js";
 import type { X86Cpu } from "../cpu.js";
@@ -62,6 +63,8 @@ export interface IrqHost {
   onIpi?(icrLow: number, dest: number): void;
   /** The KVM modelled (LapicHost.era). */
   era?(): KvmEra;
+  /** An APIC's xAPIC page moved (IA32_APIC_BASE): the VM's windows follow (lapic-window.ts); unset with one vCPU, whose irqchip keeps its own. */
+  apicBaseMoved?(): void;
 }
 
 /** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
@@ -108,8 +111,17 @@ export class KvmIrqChip {
     });
     this.ioapic = shared ?? new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
     if (shared) return;
-    host.bus.add(APIC_DEFAULT_BASE, 0x1000, this.lapic);
+    this.windows = new LapicWindows(host.bus, { loaded: () => this.lapic, all: () => [this.lapic] });
     host.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
+  }
+
+  /** The xAPIC page on the bus when this irqchip maps its own (one vCPU). */
+  private windows?: LapicWindows;
+
+  /** IA32_APIC_BASE moved this vCPU's xAPIC page: the bus regions follow. */
+  apicBaseMoved(): void {
+    if (this.windows) this.windows.sync();
+    else this.host.apicBaseMoved?.();
   }
 
   /** kvm_vcpu_kick of this vCPU while it runs: the host's reschedule IPI makes it exit (EXTERNAL_INTERRUPT) at the next block boundary. */

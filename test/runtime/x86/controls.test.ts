@@ -158,8 +158,8 @@ describe("controls decide exits", () => {
       .map((v) => String.fromCharCode(...[0, 1, 2, 3].map((i) => Number((v >> BigInt(8 * i)) & 0xffn))))
       .join("");
     expect(vendor).toBe("GenuineIntel");
-    // Leaf 0 EAX is the highest basic leaf the table provides (SDM Vol. 2 CPUID leaf 0): 7 (runtime/x86/kvm/cpuid.ts).
-    expect(m.trace.lines("2015").some((l) => l.startsWith("kvm_cpuid: func 0 rax 7"))).toBe(true);
+    // Leaf 0 EAX is the highest basic leaf the table provides (SDM Vol. 2 CPUID leaf 0): 0xb, extended topology (runtime/x86/kvm/cpuid.ts).
+    expect(m.trace.lines("2015").some((l) => l.startsWith("kvm_cpuid: func 0 rax b "))).toBe(true);
   });
 
   test("RDTSC exiting: KVM v4.1 has no handler, so the VM stops with KVM's unknown-exit message", () => {

@@ -303,19 +303,20 @@ const ROWS: Record<string, Row[]> = {
     {
       // v4.1 kvm_emulate_cpuid: trace_kvm_cpuid(function, eax, ebx, ecx, edx); today kvm_cpuid adds
       // the index (ECX as the guest passed it), whether the entry was found and whether the
-      // highest basic leaf stood in. That leaf is 7, so leaf 8 is answered with leaf 7's subleaf
-      // (v4.1 check_cpuid_limit; today get_out_of_range_cpuid_entry, ", used max basic"); leaf 7
-      // is indexed and only its subleaf 0 exists, so leaf 8 subleaf 3 finds nothing: zeros.
-      what: "leaf 0 (vendor), leaf 8 above the highest basic leaf, and its subleaf 3",
-      guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nxor %ecx, %ecx\ncpuid\nmov $8, %eax\nmov $3, %ecx\ncpuid\nhlt",
+      // highest basic leaf stood in. That leaf is 0xb (extended topology), so leaf 0xc is answered
+      // with leaf 0xb's subleaf (v4.1 check_cpuid_limit; today get_out_of_range_cpuid_entry, ", used
+      // max basic"): one vCPU's SMT level. Leaf 0xb has subleaves 0-2, so leaf 0xc subleaf 3 finds
+      // nothing: v4.1 answers zeros; today kvm_cpuid's leaf 0xB rule (the function is 0xb once
+      // redirected) passes the subleaf through in ECX and the x2APIC ID (0) in EDX.
+      what: "leaf 0 (vendor), leaf 0xc above the highest basic leaf, and its subleaf 3",
+      guest: "xor %eax, %eax\nxor %ecx, %ecx\ncpuid\nmov $0xc, %eax\nxor %ecx, %ecx\ncpuid\nmov $0xc, %eax\nmov $3, %ecx\ncpuid\nhlt",
       names: ["kvm_cpuid"],
       expected: {
-        // Leaf 7 subleaf 0 advertises no feature this model backs, so its values are zeros too.
-        "2015": ["kvm_cpuid: func 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func 8 rax 0 rbx 80 rcx 0 rdx 0", "kvm_cpuid: func 8 rax 0 rbx 0 rcx 0 rdx 0"],
+        "2015": ["kvm_cpuid: func 0 rax b rbx 756e6547 rcx 6c65746e rdx 49656e69", "kvm_cpuid: func c rax 0 rbx 1 rcx 100 rdx 0", "kvm_cpuid: func c rax 0 rbx 0 rcx 0 rdx 0"],
         today: [
-          "kvm_cpuid: func 0 idx 0 rax 7 rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
-          "kvm_cpuid: func 8 idx 0 rax 0 rbx 100080 rcx 0 rdx 0, cpuid entry not found, used max basic",
-          "kvm_cpuid: func 8 idx 3 rax 0 rbx 0 rcx 0 rdx 0, cpuid entry not found",
+          "kvm_cpuid: func 0 idx 0 rax b rbx 756e6547 rcx 6c65746e rdx 49656e69, cpuid entry found",
+          "kvm_cpuid: func c idx 0 rax 0 rbx 1 rcx 100 rdx 0, cpuid entry not found, used max basic",
+          "kvm_cpuid: func c idx 3 rax 0 rbx 0 rcx 3 rdx 0, cpuid entry not found",
         ],
       },
     },
