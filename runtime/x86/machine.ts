@@ -56,6 +56,8 @@ import { blockOnHlt, deliverFromIoApic, deliverIpi, pollMayYield, schedule, vcpu
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { LapicWindows } from "./apic/lapic-window.js";
+import { skipTscPoll, type TscPoll } from "./tsc-poll.js";
+import { tscPollHost } from "./tsc-poll-host.js";
 import { vmCpuid, type VmCpuid } from "./kvm/cpuid-vm.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
 
@@ -168,7 +170,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
-    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic);
+    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic), (v.cpu.onRdtsc = () => skipTscPoll(tscPollHost(this, v), this.tscPolls));
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
     this.memory.onWrite = count === 1 ? this.cpu.writeHook : (pn) => {
@@ -235,6 +237,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     return this.ioapic;
   }
   private ioapic: IoApic | undefined;
+  /** TSC-polling loops analysed, by the RDTSC's linear address (tsc-poll.ts). */
+  private readonly tscPolls = new Map<number, TscPoll | null>();
   private apicWindows: LapicWindows | undefined;
   /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
   private readonly cpuVendor: string | undefined;
