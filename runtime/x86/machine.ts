@@ -52,7 +52,7 @@ import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
-import { blockOnHlt, deliverFromIoApic, deliverIpi, pollMayYield, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
+import { blockOnHlt, deliverFromIoApic, deliverIpi, pauseYield, pollMayYield, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { LapicWindows } from "./apic/lapic-window.js";
@@ -224,7 +224,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuid: this.vmCpuid,
       settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
       emit: (name, fields) => this.emit(name, fields), tracer: this,
-      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest), apicBaseMoved: () => this.apicWindows!.sync() } : {}),
+      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest), apicBaseMoved: () => this.apicWindows!.sync(), retired: (id: number) => this.retired(id) } : {}),
     };
   }
 
@@ -302,10 +302,18 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   /** With several vCPUs, execMany/execOne run the one whose turn it is (smp.ts schedule), for at most the rest of its quantum. */
   private inVcpu = false;
+  /** `steps` when the running vCPU's chunk began (runVcpus). */
+  private chunkStart = 0;
+  /** Instructions vCPU `id` retired, live: its own, those of the chunk it runs now, and those KVM completed for it. */
+  private retired(id: number): number {
+    const v = this.vcpus[id]!;
+    return v.steps + v.kvm.emulated + (this.inVcpu && v === this.vcpu ? this.steps - this.chunkStart : 0);
+  }
   private runVcpus(max: number, one: boolean): number {
     if (schedule(this) < 0) return 0;
     const sched = this.sched;
     const before = this.steps;
+    this.chunkStart = before;
     this.inVcpu = true;
     try {
       if (one) this.execOne();
@@ -571,6 +579,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (poll && s.pc === start) return this.sched.pollWait(), Math.max(n, budget);
+      if (block.pause && this.sched.count > 1 && pauseYield(this)) return Math.max(n, budget);
       if (s.exit !== 0) {
         // The block stopped at CPUID (Block.exit): the exit, as execOne takes it.
         s.exit = 0;

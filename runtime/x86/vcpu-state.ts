@@ -41,6 +41,8 @@ export interface X86Vcpu {
   readonly irq: KvmIrqChip;
   /** Exits it took. */
   exits: number;
+  /** `exits` at its last PAUSE (smp.ts pauseYield: did it make progress since). */
+  exitsAtPause?: number;
   /** Guest instructions it retired. */
   steps: number;
   /** The modelled cycle it blocked at (HLT), for kvm_vcpu_wakeup's time. */
@@ -158,6 +160,8 @@ export interface VcpuHost extends Omit<KvmContext, "vmcs" | "cpu" | "vcpuId" | "
   block?: () => string;
   /** An IPI from this vCPU's APIC for other vCPUs (smp.ts deliverIpi); unset with one vCPU. */
   onIpi?: (icrLow: number, dest: number) => void;
+  /** Instructions vCPU `id` has retired, live (its STI shadow: KvmIrqChip); unset with one vCPU. */
+  retired?: (id: number) => number;
   /** A vCPU's xAPIC page moved (IA32_APIC_BASE): the VM's APIC windows follow (apic/lapic-window.ts); unset with one vCPU. */
   apicBaseMoved?: () => void;
 }
@@ -184,7 +188,7 @@ export function createX86Vcpu(h: VcpuHost, id: number, state: X86State, ioapic?:
   });
   const kvm = new KvmVcpu({ ...h, vmcs, cpu, vcpuId: id, block: h.block });
   const irq = new KvmIrqChip(
-    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era, apicBaseMoved: h.apicBaseMoved },
+    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era, apicBaseMoved: h.apicBaseMoved, retired: h.retired ? () => h.retired!(id) : undefined },
     id,
     ioapic,
   );
