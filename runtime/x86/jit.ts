@@ -44,8 +44,6 @@ export interface Block {
   loop: boolean;
   /** A loop that only polls memory (flag-poll.ts isFlagPoll): it cannot leave without another vCPU's store or an interrupt. */
   poll: boolean;
-  /** It executes PAUSE (a spin-wait hint: smp.ts pauseYield). */
-  pause: boolean;
   // Chaining (machine.ts): the last two successors by rip, valid while epoch === cpu.epoch.
   epoch: number;
   s0pc: number;
@@ -149,8 +147,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     compiled.set(src, fn);
   }
   const poll = loop && exit === null && !writes && isFlagPoll(used);
-  const pause = used.some((i) => i.spec.mnemonic === "pause");
-  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, poll, pause, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
+  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, poll, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----

@@ -52,7 +52,7 @@ import { readX86Register, writeX86Register } from "./register-access.js";
 import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.js";
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
-import { blockOnHlt, deliverFromIoApic, deliverIpi, pauseYield, pollMayYield, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
+import { blockOnHlt, deliverFromIoApic, deliverIpi, pollMayYield, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { LapicWindows } from "./apic/lapic-window.js";
@@ -579,7 +579,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (poll && s.pc === start) return this.sched.pollWait(), Math.max(n, budget);
-      if (block.pause && this.sched.count > 1 && pauseYield(this)) return Math.max(n, budget);
       if (s.exit !== 0) {
         // The block stopped at CPUID (Block.exit): the exit, as execOne takes it.
         s.exit = 0;

@@ -93,34 +93,6 @@ export function pollMayYield(sched: VcpuScheduler): boolean {
 }
 
 /**
- * PAUSE on the loaded vCPU (a spin-wait hint: kvm-unit-tests' cpu_relax() and pause()): its
- * quantum ends — when that can help: it made progress since its last PAUSE (it took an exit: it
- * may have sent what another waits for, e.g. an IPI), or another runnable vCPU has an event
- * waiting (KvmIrqChip.nextEvent 0: a kick, an interrupt or NMI it must take). The waiter then
- * waits a few instructions, not a quantum, as on QEMU's round-robin TCG, whose helper_pause ends
- * the time slice (target/i386/tcg/misc_helper.c: cpu_loop_exit); a vCPU that only spins keeps
- * its quantum (no ping-pong of spinning vCPUs). The x86 twin of arm64 smp.ts yieldVcpu. Returns
- * whether the quantum ended.
- */
-export function pauseYield(m: { readonly sched: VcpuScheduler; readonly vcpus: readonly X86Vcpu[] }): boolean {
-  const sched = m.sched;
-  const v = m.vcpus[sched.current]!;
-  const progressed = v.exits !== (v.exitsAtPause ?? -1);
-  v.exitsAtPause = v.exits;
-  if (!pollMayYield(sched)) return false;
-  if (!progressed && !othersHaveEvents(m)) return false;
-  sched.left = 0;
-  return true;
-}
-
-/** Whether a runnable vCPU other than the loaded one has an event waiting for it (a kick, an interrupt or NMI to take). */
-function othersHaveEvents(m: { readonly sched: VcpuScheduler; readonly vcpus: readonly X86Vcpu[] }): boolean {
-  const st = m.sched.states;
-  for (let i = 0; i < st.length; i++) if (i !== m.sched.current && st[i] === "running" && m.vcpus[i]!.irq.nextEvent === 0) return true;
-  return false;
-}
-
-/**
  * Load the vCPU that runs next (core/vcpus.ts scheduleVcpus, round robin by quantum). When none
  * can run but some sleep with an armed timer, modelled time jumps to the earliest deadline (every
  * vCPU is idle); when nothing can wake any, the VM stops. Returns the vCPU, or -1 (halted set, or

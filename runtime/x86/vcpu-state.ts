@@ -41,8 +41,6 @@ export interface X86Vcpu {
   readonly irq: KvmIrqChip;
   /** Exits it took. */
   exits: number;
-  /** `exits` at its last PAUSE (smp.ts pauseYield: did it make progress since). */
-  exitsAtPause?: number;
   /** Guest instructions it retired. */
   steps: number;
   /** The modelled cycle it blocked at (HLT), for kvm_vcpu_wakeup's time. */
