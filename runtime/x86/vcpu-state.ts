@@ -139,7 +139,7 @@ export function matchesDest(target: LocalApic, sourceId: number, shorthand: numb
   }
   if (!logical) {
     const broadcast = target.x2apic ? 0xffff_ffff : 0xff;
-    return (dest >>> 0) === broadcast || (dest >>> 0) === target.id;
+    return (dest >>> 0) === broadcast || (dest >>> 0) === target.physicalId;
   }
   if (target.x2apic) {
     const ldr = target.readReg(LDR) >>> 0;

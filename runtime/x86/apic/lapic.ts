@@ -344,10 +344,20 @@ export class LocalApic implements MmioDevice {
     const vector = low & 0xff, mode = (low >> 8) & 7, shorthand = (low >> 18) & 3, logical = (low >> 11) & 1;
     const level = ((low >> 15) & 1) === 1;
     const broadcast = this.x2apic ? 0xffff_ffff : 0xff;
-    const toSelf = shorthand === 1 || shorthand === 2 || (shorthand === 0 && (logical ? (dest & this.logicalId()) !== 0 : dest === this.id || dest === broadcast));
-    const toOthers = shorthand >= 2 || (shorthand === 0 && (dest !== this.id || dest === broadcast));
+    const toSelf = shorthand === 1 || shorthand === 2 || (shorthand === 0 && (logical ? (dest & this.logicalId()) !== 0 : dest === this.physicalId || dest === broadcast));
+    // Another APIC may answer to the same physical ID (xAPIC IDs the guest wrote alike): the router checks each.
+    const toOthers = shorthand >= 2 || shorthand === 0;
     if (toSelf && (mode === 0 || mode === 1 || mode === 4)) this.acceptIrq(vector, level, mode);
     if (toOthers) this.host.onIpi?.(low, dest);
+  }
+
+  /**
+   * The ID a physical destination matches (kvm_apic_match_physical_addr): the x2APIC ID in x2APIC
+   * mode, else the xAPIC ID register's bits 31:24, which the guest may have rewritten (several
+   * APICs may then share one: each accepts the IPI, as KVM's slow path delivers to every match).
+   */
+  get physicalId(): number {
+    return this.x2apic ? this.id : this.get(ID) >>> 24;
   }
 
   private logicalId(): number {
