@@ -269,6 +269,12 @@ export interface MachineOptions {
    * them and KVM refuses what they enable (CR4.PKE without PKU). Unknown names are an ExitlabError.
    */
   cpuidOff?: readonly string[];
+  /**
+   * x86: CPU feature flags the VMM sets (true) or clears (false) in the guest's CPUID, by QEMU's
+   * `-cpu MODEL,+FLAG,-FLAG` names (runtime/x86/kvm/cpuid-vm.ts QEMU_CPU_FLAGS: x2apic,
+   * tsc-deadline); a set flag adds nothing the KVM modelled lacks. Unknown names are an error.
+   */
+  cpuFlags?: Record<string, boolean>;
 }
 
 /** Machine members that let the lab drive traps and views without knowing the arch. */

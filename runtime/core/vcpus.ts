@@ -14,6 +14,13 @@ import type { VirtualClock } from "./clock.js";
 export const MAX_VCPUS = 8;
 /** Guest instructions a vCPU runs before the next one takes over (`set quantum N`). */
 export const DEFAULT_QUANTUM = 10_000;
+/**
+ * Guest instructions the other vCPUs run, at most, while one waits in a flag-polling loop (x86
+ * flag-poll.ts) before it looks at its flag again: the waiter sees another's store within this
+ * many instructions, as a vCPU running in parallel would see it at once. Small against the
+ * quantum, large against a scheduling switch (a few hundred host instructions).
+ */
+export const POLL_QUANTUM = 500;
 
 export type VcpuRunState = "running" | "blocked" | "off";
 
@@ -115,6 +122,8 @@ export class VcpuScheduler {
   left: number;
   /** When not null, only this vCPU runs (`step` on a selected vCPU). */
   pin: number | null = null;
+  /** vCPUs that gave up their quantum in a flag-polling loop (pollWait) and have not run since. */
+  readonly polling: boolean[];
 
   constructor(
     readonly count: number,
@@ -124,6 +133,7 @@ export class VcpuScheduler {
     // vCPU 0 is the boot CPU; the others start powered off (KVM_ARM_VCPU_POWER_OFF, as QEMU's
     // mach-virt creates secondaries with PSCI; x86 APs wait for INIT-SIPI).
     this.states = Array.from({ length: count }, (_, i) => (i === 0 ? "running" : "off"));
+    this.polling = Array.from({ length: count }, () => false);
     this.left = quantum;
   }
 
@@ -152,11 +162,19 @@ export class VcpuScheduler {
       const i = (this.current + k) % this.count;
       if (this.states[i] === "running") {
         this.current = i;
-        this.left = this.quantum;
+        this.polling[i] = false;
+        // While another vCPU waits for a store, this one runs a short quantum (POLL_QUANTUM).
+        this.left = this.polling.includes(true) ? Math.min(this.quantum, POLL_QUANTUM) : this.quantum;
         return i;
       }
     }
     return -1;
+  }
+
+  /** The current vCPU waits in a flag-polling loop: its quantum ends, and the others run POLL_QUANTUM at a time until it runs again. */
+  pollWait(): void {
+    this.polling[this.current] = true;
+    this.left = 0;
   }
 
   /** The current vCPU ran `n` instructions (or handled an exit: 0). */
@@ -166,6 +184,7 @@ export class VcpuScheduler {
 
   set(i: number, state: VcpuRunState): void {
     this.states[i] = state;
+    if (state !== "running") this.polling[i] = false;
     // A vCPU that stops running gives up the rest of its quantum.
     if (i === this.current && state !== "running") this.left = 0;
   }

@@ -894,8 +894,12 @@ export class X86Cpu implements X86Env, FastMem {
     throw new VmExitSignal(CPUID_EXIT);
   }
 
+  /** Called at an RDTSC that does not exit, before the read (the machine's TSC-polling skip: tsc-poll.ts). */
+  onRdtsc: (() => void) | null = null;
+
   rdtsc(): bigint {
     if (this.deps.rules.rdtscExits()) throw new VmExitSignal({ reason: EXIT.RDTSC, qualification: 0n });
+    this.onRdtsc?.();
     return (this.deps.now() + this.deps.rules.tscOffset()) & MASK64;
   }
 

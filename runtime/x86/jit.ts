@@ -10,6 +10,7 @@ import type { X86Mode } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
 import type { X86Regs } from "./regs.js";
 import { compilable, generate, type FastMem, type FlagsOut } from "./isa/semantics/fast.js";
+import { isFlagPoll } from "./flag-poll.js";
 
 /** Memory seen by compiled blocks: FastMem plus the self-modifying-code flag. */
 export interface BlockMem extends FastMem {
@@ -41,11 +42,8 @@ export interface Block {
   offsets: number[];
   mode: X86Mode;
   loop: boolean;
-  /**
-   * A loop that stores nothing (`while (!flag);`): each pass leaves memory as it was, so only
-   * another agent (a vCPU, a device, an interrupt) can end it — a spin-wait (machine.ts).
-   */
-  spin: boolean;
+  /** A loop that only polls memory (flag-poll.ts isFlagPoll): it cannot leave without another vCPU's store or an interrupt. */
+  poll: boolean;
   // Chaining (machine.ts): the last two successors by rip, valid while epoch === cpu.epoch.
   epoch: number;
   s0pc: number;
@@ -148,7 +146,8 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     if (compiled.size > 20_000) compiled.clear();
     compiled.set(src, fn);
   }
-  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, spin: loop && !writes, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
+  const poll = loop && exit === null && !writes && isFlagPoll(used);
+  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, poll, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----

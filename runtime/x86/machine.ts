@@ -51,16 +51,16 @@ import { DEFAULT_QUANTUM, VcpuScheduler, type VcpuControl } from "../core/vcpus.
 import { createX86Vcpu, initState, type VcpuHost, type X86Vcpu } from "./vcpu-state.js";
 import { addQemuDevices } from "./qemu-devices.js";
 import { irqLine, setIrqLine, type IrqLineMachine } from "./irq-line.js";
-import { blockOnHlt, deliverFromIoApic, deliverIpi, othersWaiting, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
-
-/** Passes a spin-wait loop runs before its vCPU gives way to one with work waiting (smp.ts othersWaiting). */
-const SPIN_PROBE_PASSES = 4;
+import { blockOnHlt, deliverFromIoApic, deliverIpi, pollMayYield, schedule, vcpuControl, type X86SmpMachine } from "./smp.js";
 import { IoApic, IOAPIC_BASE } from "./apic/ioapic.js";
 import { KvmPic } from "./apic/pic.js";
 import { installPcPlatform, type PcPlatformMachine } from "./pc-platform.js";
 import type { KvmPit } from "./pit.js";
 import type { Mc146818Rtc } from "./rtc.js";
-import { APIC_DEFAULT_BASE } from "./apic/registers.js";
+import { LapicWindows } from "./apic/lapic-window.js";
+import { skipTscPoll, type TscPoll } from "./tsc-poll.js";
+import { tscPollHost } from "./tsc-poll-host.js";
+import { vmCpuid, type VmCpuid } from "./kvm/cpuid-vm.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
 
 export const GUEST_RAM_BASE = 0;
@@ -146,6 +146,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.checkSettings();
     this.cpuVendor = checkCpuVendor(options.cpuVendor);
     this.cpuidOff = checkCpuidOff(options.cpuidOff);
+    this.vmCpuid = vmCpuid((this.settings.vcpus as number | undefined) ?? 1, options.cpuFlags);
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("x86_64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
@@ -171,7 +172,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
-    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic);
+    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic), (v.cpu.onRdtsc = () => skipTscPoll(tscPollHost(this, v), this.tscPolls));
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
     if (count === 1) this.memory.onWrite = this.cpu.writeHook;
@@ -229,10 +230,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   /** What every vCPU shares with the VM; with several, HLT blocks and the ICR reaches the others. */
   private vcpuHost(count: number): VcpuHost {
     return {
-      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuidOff: this.cpuidOff,
+      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuidOff: this.cpuidOff, cpuid: this.vmCpuid,
       settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
       emit: (name, fields) => this.emit(name, fields), tracer: this,
-      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest) } : {}),
+      ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest), apicBaseMoved: () => this.apicWindows!.sync(), retired: (id: number) => this.retired(id) } : {}),
     };
   }
 
@@ -240,15 +241,20 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private sharedIoApic(): IoApic {
     if (this.ioapic) return this.ioapic;
     this.ioapic = new IoApic({ deliver: (vector, level, mode, dest, logical) => void deliverFromIoApic(this, vector, level, mode, dest, logical) });
-    this.bus.add(APIC_DEFAULT_BASE, 0x1000, { name: "local APIC (in-kernel)", inKernel: true, read: (o, n) => this.irq.lapic.read(o, n), write: (o, n, v) => this.irq.lapic.write(o, n, v) });
+    this.apicWindows = new LapicWindows(this.bus, { loaded: () => this.irq.lapic, all: () => this.vcpus.map((v) => v.irq.lapic) });
     this.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
     return this.ioapic;
   }
   private ioapic: IoApic | undefined;
+  /** TSC-polling loops analysed, by the RDTSC's linear address (tsc-poll.ts). */
+  private readonly tscPolls = new Map<number, TscPoll | null>();
+  private apicWindows: LapicWindows | undefined;
   /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
   private readonly cpuVendor: string | undefined;
   /** MachineOptions.cpuidOff, checked. */
   private readonly cpuidOff: ReadonlySet<string> | undefined;
+  /** The VM's CPUID beyond the era's table: leaf 0xB for its vCPUs, MachineOptions.cpuFlags (kvm/cpuid-vm.ts). */
+  private readonly vmCpuid: VmCpuid;
 
   /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
   private bindVcpu(v: X86Vcpu): void {
@@ -307,10 +313,18 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   /** With several vCPUs, execMany/execOne run the one whose turn it is (smp.ts schedule), for at most the rest of its quantum. */
   private inVcpu = false;
+  /** `steps` when the running vCPU's chunk began (runVcpus). */
+  private chunkStart = 0;
+  /** Instructions vCPU `id` retired, live: its own, those of the chunk it runs now, and those KVM completed for it. */
+  private retired(id: number): number {
+    const v = this.vcpus[id]!;
+    return v.steps + v.kvm.emulated + (this.inVcpu && v === this.vcpu ? this.steps - this.chunkStart : 0);
+  }
   private runVcpus(max: number, one: boolean): number {
     if (schedule(this) < 0) return 0;
     const sched = this.sched;
     const before = this.steps;
+    this.chunkStart = before;
     this.inVcpu = true;
     try {
       if (one) this.execOne();
@@ -574,10 +588,14 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     cpu.insn = null;
     cpu.smc = false;
     s.done = 0;
+    // A flag-polling loop while others can run: one pass, then the quantum ends if it still loops (smp.ts).
+    const poll = block.poll && pollMayYield(this.sched);
+    const start = s.pc;
     try {
-      const n = block.fn(s, s.r, cpu, budget);
+      const n = block.fn(s, s.r, cpu, poll ? block.count : budget);
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+      if (poll && s.pc === start) return this.sched.pollWait(), Math.max(n, budget);
       if (s.exit !== 0) {
         // The block stopped at CPUID (Block.exit): the exit, as execOne takes it.
         s.exit = 0;
@@ -667,16 +685,6 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         cpu.repBudget = 1;
         used += Math.max(1, this.steps - at);
         prev = null;
-      } else if (block.spin && this.sched.count > 1 && othersWaiting(this)) {
-        // A spin-wait while another vCPU has work waiting (smp.ts othersWaiting): a few passes, and
-        // if it still spins the quantum ends (the arm64 side does so at YIELD).
-        const start = s.pc;
-        used += this.runBlock(block, Math.min(room, SPIN_PROBE_PASSES * block.count));
-        prev = block;
-        if (s.pc === start && this.pendingIndex < 0 && this.halted === null) {
-          this.sched.left = 0;
-          break;
-        }
       } else {
         used += this.runBlock(block, room);
         let last: Block = block;
@@ -685,7 +693,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         // pending look at the irqchip (toEvent > 0 above), the budget and the next event not reached.
         if (toEvent > 0) {
           const event = this.irq.nextEvent;
-          while (used < max && this.pendingIndex < 0 && this.halted === null && last.epoch === cpu.epoch && !cpu.smc && this.irq.nextEvent === event) {
+          // (A flag-polling block that gave up the quantum, sched.pollWait, ends the chain too.)
+          while (used < max && this.pendingIndex < 0 && this.halted === null && last.epoch === cpu.epoch && !cpu.smc && this.irq.nextEvent === event && (this.sched.count === 1 || this.sched.left > 0)) {
             const pc = s.pc;
             const next: Block | null = pc === last.s0pc ? last.s0 : pc === last.s1pc ? last.s1 : null;
             if (next === null) break;

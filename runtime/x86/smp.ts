@@ -9,7 +9,7 @@
 // __apic_accept_irq, kvm_apic_accept_events), irq_comm.c (kvm_irq_delivery_to_apic, kvm_set_msi),
 // x86.c (kvm_arch_vcpu_runnable, kvm_vcpu_has_events), vmx/posted_intr.c (pi_wakeup_handler).
 
-import { scheduleVcpus, vcpuControl as coreVcpuControl, type SchedulingMachine, type SchedulingSteps, type VcpuControl } from "../core/vcpus.js";
+import { scheduleVcpus, vcpuControl as coreVcpuControl, type SchedulingMachine, type SchedulingSteps, type VcpuControl, type VcpuScheduler } from "../core/vcpus.js";
 import { ExitlabError } from "../core/errors.js";
 import type { X86State } from "./env.js";
 import { acceptInit, acceptSipi, matchesDest, SHORTHAND, type X86Vcpu } from "./vcpu-state.js";
@@ -84,6 +84,15 @@ const STEPS: SchedulingSteps<X86SmpMachine> = {
 };
 
 /**
+ * Whether the loaded vCPU, entering a flag-polling loop (flag-poll.ts), runs one pass and then, if
+ * it still loops, gives way (VcpuScheduler.pollWait): another vCPU can run and none is pinned
+ * (`step`). With no other vCPU runnable it spins on as before, until an interrupt or the budget.
+ */
+export function pollMayYield(sched: VcpuScheduler): boolean {
+  return sched.count > 1 && sched.pin === null && sched.othersRunnable();
+}
+
+/**
  * Load the vCPU that runs next (core/vcpus.ts scheduleVcpus, round robin by quantum). When none
  * can run but some sleep with an armed timer, modelled time jumps to the earliest deadline (every
  * vCPU is idle); when nothing can wake any, the VM stops. Returns the vCPU, or -1 (halted set, or
@@ -91,24 +100,6 @@ const STEPS: SchedulingSteps<X86SmpMachine> = {
  */
 export function schedule(m: X86SmpMachine): number {
   return scheduleVcpus(m, STEPS);
-}
-
-/**
- * Whether a runnable vCPU other than the loaded one has something waiting that it alone can do:
- * it was just woken (an IPI, its timer), or a kick or an accepted interrupt waits for it. A vCPU
- * spinning on a flag (machine.ts) then ends its quantum: what it waits for is likely that vCPU's
- * work — kvm-unit-tests' on_cpu() spins `while (!ipi_done);` (no PAUSE) until the target's IPI
- * handler sets it. Real KVM runs the vCPUs in parallel; round robin would otherwise charge the
- * spinner's whole quantum to every IPI.
- */
-export function othersWaiting(m: X86SmpMachine): boolean {
-  const st = m.sched.states;
-  for (let i = 0; i < st.length; i++) {
-    if (i === m.sched.current || st[i] !== "running") continue;
-    const v = m.vcpus[i]!;
-    if (v.resume !== "" || v.irq.kickPending || v.irq.lapic.nmiPending || v.irq.lapic.pendingVector() >= 0) return true;
-  }
-  return false;
 }
 
 /**

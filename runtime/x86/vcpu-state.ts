@@ -139,7 +139,7 @@ export function matchesDest(target: LocalApic, sourceId: number, shorthand: numb
   }
   if (!logical) {
     const broadcast = target.x2apic ? 0xffff_ffff : 0xff;
-    return (dest >>> 0) === broadcast || (dest >>> 0) === target.id;
+    return (dest >>> 0) === broadcast || (dest >>> 0) === target.physicalId;
   }
   if (target.x2apic) {
     const ldr = target.readReg(LDR) >>> 0;
@@ -158,6 +158,10 @@ export interface VcpuHost extends Omit<KvmContext, "vmcs" | "cpu" | "vcpuId" | "
   block?: () => string;
   /** An IPI from this vCPU's APIC for other vCPUs (smp.ts deliverIpi); unset with one vCPU. */
   onIpi?: (icrLow: number, dest: number) => void;
+  /** Instructions vCPU `id` has retired, live (its STI shadow: KvmIrqChip); unset with one vCPU. */
+  retired?: (id: number) => number;
+  /** A vCPU's xAPIC page moved (IA32_APIC_BASE): the VM's APIC windows follow (apic/lapic-window.ts); unset with one vCPU. */
+  apicBaseMoved?: () => void;
 }
 
 /**
@@ -182,7 +186,7 @@ export function createX86Vcpu(h: VcpuHost, id: number, state: X86State, ioapic?:
   });
   const kvm = new KvmVcpu({ ...h, vmcs, cpu, vcpuId: id, block: h.block });
   const irq = new KvmIrqChip(
-    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era },
+    { vmcs, cpu, bus: h.bus, now: h.now, emit: h.emit, setMsrIntercept: (msr, write, on) => kvm.setMsrIntercept(msr, write, on), onIpi: h.onIpi, era: () => h.settings.era, apicBaseMoved: h.apicBaseMoved, retired: h.retired ? () => h.retired!(id) : undefined },
     id,
     ioapic,
   );

@@ -23,7 +23,7 @@ function apicView(m: X86Machine): MachineView {
   }
   const deadline = l.timerDeadline === Infinity ? "disarmed" : `fires at cycle ${l.timerDeadline} (now ${m.time})`;
   rows.push(["timer", "", ["one-shot", "periodic", "tsc-deadline", "reserved"][l.timerMode()]!, deadline]);
-  rows.push(["IA32_APIC_BASE", "0x1b", hex(l.base >>> 0), l.x2apic ? "x2APIC mode (MSRs 0x800-0x8ff)" : "xAPIC mode (MMIO at 0xfee00000)"]);
+  rows.push(["IA32_APIC_BASE", "0x1b", hex(l.baseMsr), l.x2apic ? "x2APIC mode (MSRs 0x800-0x8ff)" : l.hwEnabled ? `xAPIC mode (MMIO at ${hex(l.baseAddress)})` : "disabled"]);
   rows.push(["APICv", "", m.irq.apicv ? "on" : "off", "APIC-register virtualization, virtual-interrupt delivery, posted interrupts (`set apicv on|off`)"]);
   rows.push(["counts", "", `${l.counts.accepted} accepted, ${l.counts.eoi} EOIs, ${l.counts.ipi} IPIs, ${l.counts.timer} timer expiries`, ""]);
   return { title: `local APIC (KVM's in-kernel APIC, vCPU ${m.vcpu.id})`, columns: ["register", "offset", "value", "meaning"], rows };

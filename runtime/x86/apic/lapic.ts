@@ -43,8 +43,19 @@ export class LocalApic implements MmioDevice {
   readonly inKernel = true;
   /** The register page, 32-bit words by offset / 4 (as KVM's apic->regs and the virtual-APIC page). */
   readonly regs = new Uint32Array(1024);
-  /** IA32_APIC_BASE: base, EN, EXTD, BSP. */
+  /** IA32_APIC_BASE bits 31:0: base address bits 31:12, EN, EXTD, BSP. */
   base = APIC_DEFAULT_BASE | APIC_BASE_MSR.EN | APIC_BASE_MSR.BSP;
+  /** IA32_APIC_BASE bits 63:32 (base address bits above 31; 0 unless the guest moved the page above 4 GiB). */
+  baseHigh = 0;
+  /** The MSR's value. */
+  get baseMsr(): bigint {
+    return (BigInt(this.baseHigh) << 32n) | BigInt(this.base >>> 0);
+  }
+  /** Where the xAPIC registers are (apic->base_address), when hardware-enabled in xAPIC mode; else -1 (apic_mmio_in_range claims nothing). */
+  get baseAddress(): number {
+    if (!this.hwEnabled || this.x2apic) return -1;
+    return this.baseHigh * 2 ** 32 + ((this.base & ~0xfff) >>> 0);
+  }
   /** An NMI waiting for injection (ICR NMI, LINT1 NMI, `irq nmi`). */
   nmiPending = false;
   /** Cycle at which the timer fires next (Infinity: disarmed). */
@@ -341,10 +352,20 @@ export class LocalApic implements MmioDevice {
     const vector = low & 0xff, mode = (low >> 8) & 7, shorthand = (low >> 18) & 3, logical = (low >> 11) & 1;
     const level = ((low >> 15) & 1) === 1;
     const broadcast = this.x2apic ? 0xffff_ffff : 0xff;
-    const toSelf = shorthand === 1 || shorthand === 2 || (shorthand === 0 && (logical ? (dest & this.logicalId()) !== 0 : dest === this.id || dest === broadcast));
-    const toOthers = shorthand >= 2 || (shorthand === 0 && (dest !== this.id || dest === broadcast));
+    const toSelf = shorthand === 1 || shorthand === 2 || (shorthand === 0 && (logical ? (dest & this.logicalId()) !== 0 : dest === this.physicalId || dest === broadcast));
+    // Another APIC may answer to the same physical ID (xAPIC IDs the guest wrote alike): the router checks each.
+    const toOthers = shorthand >= 2 || shorthand === 0;
     if (toSelf && (mode === 0 || mode === 1 || mode === 4)) this.acceptIrq(vector, level, mode);
     if (toOthers) this.host.onIpi?.(low, dest);
+  }
+
+  /**
+   * The ID a physical destination matches (kvm_apic_match_physical_addr): the x2APIC ID in x2APIC
+   * mode, else the xAPIC ID register's bits 31:24, which the guest may have rewritten (several
+   * APICs may then share one: each accepts the IPI, as KVM's slow path delivers to every match).
+   */
+  get physicalId(): number {
+    return this.x2apic ? this.id : this.get(ID) >>> 24;
   }
 
   private logicalId(): number {
@@ -403,11 +424,17 @@ export class LocalApic implements MmioDevice {
     if (!(lvtt & LVT_MASKED)) this.acceptIrq(lvtt & 0xff, false, 0);
   }
 
-  /** IA32_APIC_BASE write (kvm_lapic_set_base): EN and EXTD; the base stays at 0xfee00000. */
+  /**
+   * IA32_APIC_BASE write (kvm_lapic_set_base): EN, EXTD and the page the xAPIC registers are at
+   * (bits MAXPHYADDR-1:12, SDM Vol. 3 11.4.4 Figure 11-5; apic->base_address), `value` the MSR's
+   * value (below 2^52, checked by the caller); BSP stays as it is.
+   */
   setBase(value: number): void {
     const wasX2 = this.x2apic;
     const wasEnabled = this.hwEnabled;
-    this.base = (this.base & APIC_BASE_MSR.BSP) | (value & (APIC_BASE_MSR.EN | APIC_BASE_MSR.EXTD)) | APIC_DEFAULT_BASE;
+    const low = value % 4096;
+    this.baseHigh = Math.floor(value / 2 ** 32);
+    this.base = ((this.base & APIC_BASE_MSR.BSP) | (low & (APIC_BASE_MSR.EN | APIC_BASE_MSR.EXTD)) | ((value % 2 ** 32) - low)) >>> 0;
     // Disabling resets the APIC (SDM 11.4.3: as after power-up, but the ID and the base MSR).
     if (wasEnabled && !this.hwEnabled) this.reset();
     if (this.x2apic && !wasX2) this.set(LDR, (((this.id >> 4) << 16) | (1 << (this.id & 0xf))) >>> 0);

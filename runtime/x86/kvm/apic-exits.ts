@@ -11,6 +11,7 @@ import { emulateInstruction } from "./emulate.js";
 import { APIC_BASE_MSR, MSR_TSC_DEADLINE, apicOffset, apicRegisterAt, x2apicAccess, x2apicOffset } from "../apic/registers.js";
 import type { KvmVcpu } from "./vcpu.js";
 import { kvmCpuid } from "./cpuid.js";
+import { vmCpuidHas } from "./cpuid-vm.js";
 import { hex } from "../../core/bits.js";
 import { RESCHEDULE_VECTOR } from "./irqchip.js";
 
@@ -148,7 +149,7 @@ export function handleHalt(vcpu: KvmVcpu): HandleResult {
 /** MSRs the irqchip answers: IA32_APIC_BASE, IA32_TSC_DEADLINE, x2APIC 0x800-0x8ff (kvm_x2apic_msr_read). null: not one. */
 export function apicMsrRead(vcpu: KvmVcpu, msr: number): bigint | null | "gp" {
   const l = vcpu.irq.lapic;
-  if (msr === 0x1b) return BigInt(l.base >>> 0);
+  if (msr === 0x1b) return l.baseMsr;
   if (msr === MSR_TSC_DEADLINE) return l.tscDeadline;
   if (msr < 0x800 || msr > 0x8ff) return null;
   const off = x2apicOffset(msr);
@@ -180,13 +181,20 @@ export function apicMsrWrite(vcpu: KvmVcpu, msr: number, data: bigint): number |
   if (msr === 0x1b) {
     // kvm_set_apic_base (SDM Vol. 3 11.12.5, Figure 11-27): EXTD without EN is invalid; x2APIC is
     // entered only from xAPIC mode and left only by disabling; reserved bits (above MAXPHYADDR, 7:0, 9) #GP.
+    // The same value is no change (kvm_apic_set_base: apic_base == value); EXTD is a reserved bit
+    // when the guest's CPUID has no x2APIC (guest_cpu_cap_has(X86_FEATURE_X2APIC)).
+    if (data === l.baseMsr) return 0;
     const en = (data & BigInt(APIC_BASE_MSR.EN)) !== 0n, extd = (data & BigInt(APIC_BASE_MSR.EXTD)) !== 0n;
     const wasEn = (l.base & APIC_BASE_MSR.EN) !== 0, wasX2 = l.x2apic;
+    if (extd && !vmCpuidHas(vcpu.ctx.cpuid, vcpu.ctx.settings.era, "X2APIC")) return 1;
     if (extd && !en) return 1;
     if (wasX2 && en && !extd) return 1; // x2APIC → xAPIC
     if (!wasEn && en && extd) return 1; // disabled → x2APIC
     if (data & 0x2ffn || data >> BigInt(MAXPHYADDR)) return 1;
-    l.setBase(Number(data & 0xffff_ffffn));
+    const moved = l.baseAddress;
+    l.setBase(Number(data));
+    // The xAPIC page follows the base (apic->base_address; lapic-window.ts).
+    if (l.baseAddress !== moved) vcpu.irq.apicBaseMoved();
     vcpu.irq.updateApicMode();
     vcpu.irq.refresh();
     return 0;

@@ -174,6 +174,9 @@ function identity(): Map<number, CpuidEntry> {
     // bits 15:8 the CLFLUSH line size in 8-byte units (8: 64 bytes), valid with CPUID.1:EDX.CLFSH.
     [0x1, { eax: 0x306c3, ebx: 0x0001_0800, ecx: 0, edx: 0 }],
     [0x7, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
+    // Extended topology (SDM Vol. 2A CPUID leaf 0BH): subleaf 0 of one vCPU; each VM's vCPUs see
+    // theirs (cpuid-vm.ts topologyLeaf, QEMU's -smp topology and x2APIC IDs).
+    [0xb, { eax: 0, ebx: 1, ecx: 0x100, edx: 0 }],
     [0x4000_0000, { eax: 0x4000_0001, ebx: str4("KVMK"), ecx: str4("VMKV"), edx: str4("M\0\0\0") }],
     [0x4000_0001, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
     [0x8000_0000, { eax: 0x8000_0008, ebx: 0, ecx: 0, edx: 0 }],
@@ -330,6 +333,15 @@ export function withoutFeatures(entry: CpuidEntry, leaf: number, index: number, 
     if ((e[f.reg] >>> f.bit) & 1) e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };
   }
   return e;
+}
+
+/**
+ * The leaf whose entries KVM looks `leaf` up in: the leaf, or for one above its class's highest
+ * leaf the highest basic leaf (v4.1 check_cpuid_limit; today get_out_of_range_cpuid_entry, which
+ * also makes it the function kvm_cpuid's leaf 0xB/0x1F rule then sees).
+ */
+export function cpuidSourceLeaf(leaf: number, era: KvmEra): number {
+  return outOfRangeLeaf(TABLES[era], leaf >>> 0) ?? leaf >>> 0;
 }
 
 /** The host's vendor (identity leaf 0): the modelled hosts are Intel. */

@@ -17,7 +17,8 @@ import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
 import { xstateRequiredSize, XFEATURE } from "../fpu-state.js";
-import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, kvmCpuid, maxBasicLeaf, subleafDecides, syscallOutside64Allowed, vendorRegisters, withoutFeatures, type CpuidAnswerEntry } from "./cpuid.js";
+import { TOPOLOGY_LEAF, topologyLeaf, vmCpuidEntry } from "./cpuid-vm.js";
+import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, cpuidSourceLeaf, kvmCpuid, maxBasicLeaf, subleafDecides, syscallOutside64Allowed, vendorRegisters, withoutFeatures, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -218,8 +219,10 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const halves = (s as { r?: Int32Array }).r;
   const leaf = halves ? halves[0]! >>> 0 : Number(s.gpr[0]! & 0xffff_ffffn);
   const index = halves ? halves[1]! >>> 0 : Number(s.gpr[1]! & 0xffff_ffffn);
-  const r = cpuidAnswer(leaf, index, vcpu.ctx.settings.era);
+  const era = vcpu.ctx.settings.era;
+  const r = cpuidAnswer(leaf, index, era);
   let entry = r.entry;
+  let found = r.found, usedMaxBasic = r.usedMaxBasic;
   // kvm_update_cpuid_runtime: CPUID.1:EDX.APIC follows IA32_APIC_BASE.EN.
   if (leaf === 1 && !vcpu.irq.lapic.hwEnabled) entry = { ...entry, edx: entry.edx & ~0x200 };
   // kvm_update_cpuid_runtime: CPUID.1:ECX.OSXSAVE follows CR4.OSXSAVE (when XSAVE is offered), and
@@ -229,10 +232,19 @@ const handleCpuid: ExitHandler = (vcpu) => {
   if (answered === 1 && entry.ecx & CPUID_1_ECX_XSAVE && vcpu.arch.cr4 & CR4.OSXSAVE) entry = { ...entry, ecx: (entry.ecx | CPUID_1_ECX_OSXSAVE) >>> 0 };
   if (answered === 0xd && index === 0) entry = { ...entry, ebx: xstateRequiredSize(vcpu.ctx.cpu.xcr0) };
   // The VMM gives each vCPU its own table (KVM_SET_CPUID2 per vCPU; QEMU cpu_x86_cpuid): the
-  // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB/0x1F:EDX (SDM Vol. 2 CPUID).
+  // initial APIC ID in CPUID.1:EBX[31:24] and the x2APIC ID in CPUID.0xB:EDX (SDM Vol. 2 CPUID).
   const apicId = vcpu.irq.lapic.id;
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
-  if (apicId !== 0 && (leaf === 0xb || leaf === 0x1f) && r.found) entry = { ...entry, edx: apicId };
+  const vm = vcpu.ctx.cpuid;
+  if (vm) {
+    // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf) and the VMM's -cpu flags.
+    const source = cpuidSourceLeaf(leaf, era);
+    entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
+    if (source === TOPOLOGY_LEAF) {
+      const t = topologyLeaf(vm.vcpus, apicId, index, era).found;
+      (found = t && source === leaf), (usedMaxBasic = t && source !== leaf);
+    }
+  }
   // The VMM's CPU model without some of KVM's features (QEMU -cpu MODEL: KVM_SET_CPUID2).
   if (vcpu.ctx.cpuidOff) entry = withoutFeatures(entry, leaf, index, vcpu.ctx.cpuidOff);
   // kvm_update_cpuid_runtime: CPUID.7.0:ECX.OSPKE (bit 4) follows CR4.PKE.
@@ -251,7 +263,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
     s.gpr[2] = BigInt(entry.edx);
   }
   const f = CPUID_FIELDS;
-  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = r.found), (f.used_max_basic = r.usedMaxBasic);
+  (f.function = leaf), (f.index = index), (f.rax = entry.eax), (f.rbx = entry.ebx), (f.rcx = entry.ecx), (f.rdx = entry.edx), (f.found = found), (f.used_max_basic = usedMaxBasic);
   vcpu.traceCpuid(f);
   vcpu.skipInstruction();
   return r.result;

@@ -17,6 +17,7 @@ import { INTR_TYPE } from "../vmx/qualification.js";
 import { VmExitSignal, type ExitInfo } from "../state.js";
 import { LocalApic } from "../apic/lapic.js";
 import { IoApic, IOAPIC_BASE } from "../apic/ioapic.js";
+import { LapicWindows } from "../apic/lapic-window.js";
 import { APIC_DEFAULT_BASE, apicOffset, x2apicAccess, x2apicOffset } from "../apic/registers.js";
 import { RFLAGS_IF } from "../state.js";
 import type { X86Cpu } from "../cpu.js";
@@ -63,6 +64,13 @@ export interface IrqHost {
   onIpi?(icrLow: number, dest: number): void;
   /** The KVM modelled (LapicHost.era). */
   era?(): KvmEra;
+  /**
+   * Instructions this vCPU has retired (run, or completed by KVM), live: what ends STI's
+   * one-instruction shadow. Unset: the modelled clock stands in (one vCPU, whose time is its own).
+   */
+  retired?(): number;
+  /** An APIC's xAPIC page moved (IA32_APIC_BASE): the VM's windows follow (lapic-window.ts); unset with one vCPU, whose irqchip keeps its own. */
+  apicBaseMoved?(): void;
 }
 
 /** APICv: the `apicv` setting, else the era's KVM on its CPU (off on 2015's Haswell-like host, on today). */
@@ -118,16 +126,21 @@ export class KvmIrqChip {
     });
     this.ioapic = shared ?? new IoApic({ deliver: (vector, level, mode) => this.lapic.acceptIrq(vector, level, mode) });
     if (shared) return;
-    host.bus.add(APIC_DEFAULT_BASE, 0x1000, this.lapic);
+    this.windows = new LapicWindows(host.bus, { loaded: () => this.lapic, all: () => [this.lapic] });
     host.bus.add(IOAPIC_BASE, 0x20, this.ioapic);
+  }
+
+  /** The xAPIC page on the bus when this irqchip maps its own (one vCPU). */
+  private windows?: LapicWindows;
+
+  /** IA32_APIC_BASE moved this vCPU's xAPIC page: the bus regions follow. */
+  apicBaseMoved(): void {
+    if (this.windows) this.windows.sync();
+    else this.host.apicBaseMoved?.();
   }
 
   /** kvm_vcpu_kick of this vCPU while it runs: the host's reschedule IPI makes it exit (EXTERNAL_INTERRUPT) at the next block boundary. */
   private kicked = false;
-  /** A kick (the host's reschedule IPI) waits for the vCPU's next entry. */
-  get kickPending(): boolean {
-    return this.kicked;
-  }
   kick(): void {
     this.kicked = true;
     this.nextEvent = 0;
@@ -212,21 +225,39 @@ export class KvmIrqChip {
   private interruptible(): boolean {
     const s = this.host.cpu.state;
     if ((s.rflags & RFLAGS_IF) === 0n) return false;
-    if (s.stiShadow !== s.rip) return true;
+    return !this.stiShadowHolds();
+  }
+
+  /**
+   * Whether an NMI can be delivered now: no blocking by NMI and none by STI (vmx_nmi_blocked:
+   * GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS; SDM Vol. 3 Table 25-3
+   * lets a processor hold NMIs in the STI shadow, and KVM never injects one there). The
+   * NMI-window exit waits for the same (SDM 26.7.6: "A logical processor may also prevent such a
+   * VM exit if there is blocking of events by STI"), so an NMI never lands right after STI.
+   */
+  private nmiAllowed(): boolean {
+    return !this.host.cpu.state.nmiBlocked && !this.stiShadowHolds();
+  }
+
+  /** Whether STI's one-instruction shadow still holds events back at rip (see interruptible). */
+  private stiShadowHolds(): boolean {
+    const s = this.host.cpu.state;
+    if (s.stiShadow !== s.rip) return false;
     // rip is where STI's shadow was: either just after the STI (blocked), or back there after the
     // instruction in the shadow retired (a loop: `sti; 1: jmp 1b`). The shadow lasts one instruction
-    // (SDM Vol. 3 6.8.3): the first look after an STI notes the modelled time, and time that has
-    // passed since (an instruction retired) ends it. The machine runs one instruction at a time
-    // while the shadow holds an interrupt back (machine.ts execMany), so the next look comes soon.
-    const now = this.host.now();
+    // (SDM Vol. 3 6.8.3): the first look after an STI notes this vCPU's retired instructions, and
+    // one retired since ends it — not time, which other vCPUs move while this one waits at its
+    // shadow (the NMI that would land right after STI). The machine runs one instruction at a time
+    // while the shadow holds an event back (machine.ts execMany), so the next look comes soon.
+    const now = this.host.retired ? this.host.retired() : this.host.now();
     if (this.shadowSti !== s.stiCount) {
       this.shadowSti = s.stiCount;
       this.shadowSeenAt = now;
-      return false;
+      return true;
     }
-    if (now === this.shadowSeenAt) return false;
+    if (now === this.shadowSeenAt) return true;
     s.stiShadow = undefined;
-    return true;
+    return false;
   }
 
   /** Whether STI's interrupt shadow covers the current instruction (it may hold an interrupt back). */
@@ -235,7 +266,7 @@ export class KvmIrqChip {
     return s.stiShadow !== undefined && s.stiShadow === s.rip;
   }
 
-  /** The STI (X86State.stiCount) whose shadow interruptible() last saw, and when (modelled cycles). */
+  /** The STI (X86State.stiCount) whose shadow interruptible() last saw, and when (IrqHost.retired, else modelled cycles). */
   private shadowSti: number | undefined = undefined;
   private shadowSeenAt = 0;
 
@@ -256,7 +287,7 @@ export class KvmIrqChip {
     }
     const busy = v.readNum(ENTRY_INTR) >>> 31 === 1;
     const s = this.host.cpu.state;
-    if (!busy && l.nmiPending && !s.nmiBlocked) {
+    if (!busy && l.nmiPending && this.nmiAllowed()) {
       // vmx_inject_nmi: the NMI blocks further NMIs until the guest's IRET.
       l.nmiPending = false;
       s.nmiBlocked = true;
@@ -336,7 +367,7 @@ export class KvmIrqChip {
       return { reason: EXIT.EXTERNAL_INTERRUPT, qualification: 0n, intrInfo: (0x8000_0000 | HOST_TIMER_VECTOR) >>> 0 };
     }
     const v = this.vmcs;
-    if (v.readNum(CPU_BASED) & NMI_WINDOW && !this.host.cpu.state.nmiBlocked) return { reason: EXIT.NMI_WINDOW, qualification: 0n };
+    if (v.readNum(CPU_BASED) & NMI_WINDOW && this.nmiAllowed()) return { reason: EXIT.NMI_WINDOW, qualification: 0n };
     if (this.apicv && v.readNum(CPU_BASED) & WINDOW && this.interruptible()) return { reason: EXIT.PENDING_INTERRUPT, qualification: 0n };
     if (this.apicv) {
       const vec = l.pendingVector();

@@ -20,6 +20,7 @@ import type { PioBus } from "../../devices/pio.js";
 import { MceState } from "./mce.js";
 import { MSRS } from "./msrs.js";
 import { cpuidHas } from "./cpuid.js";
+import type { VmCpuid } from "./cpuid-vm.js";
 import type { KvmIrqChip } from "./irqchip.js";
 import { MASK64 } from "../../core/bits.js";
 
@@ -78,6 +79,8 @@ export interface KvmContext {
   cpuVendor?: string;
   /** Features the VMM's CPU model leaves out of the guest's CPUID (MachineOptions.cpuidOff): guest_cpuid_has is false for them. */
   cpuidOff?: ReadonlySet<string>;
+  /** The VM's own CPUID (cpuid-vm.ts): its vCPU topology and the features its VMM cleared; unset: the era's table alone. */
+  cpuid?: VmCpuid;
   /**
    * kvm_vcpu_block with other vCPUs in the VM (SMP): the vCPU sleeps until an interrupt wakes it
    * while the others run (x86/smp.ts); returns what happened. Unset with one vCPU.

@@ -44,6 +44,16 @@ describe("IPI destinations (kvm_apic_match_dest)", () => {
     expect(a.map((t) => matchesDest(t, 0, SHORTHAND.none, 0xff, false))).toEqual([true, true, true]);
   });
 
+  it("physical in xAPIC mode matches the xAPIC ID register the guest wrote, aliases included (kvm_apic_match_physical_addr)", () => {
+    const x = [apic(0), apic(1), apic(2)];
+    const ID = apicOffset("ID");
+    x[1]!.writeReg(ID, 0);
+    x[2]!.writeReg(ID, 7 << 24);
+    expect(x.map((t) => matchesDest(t, 0, SHORTHAND.none, 0, false))).toEqual([true, true, false]);
+    expect(x.map((t) => matchesDest(t, 0, SHORTHAND.none, 2, false))).toEqual([false, false, false]);
+    expect(x.map((t) => matchesDest(t, 0, SHORTHAND.none, 7, false))).toEqual([false, false, true]);
+  });
+
   it("logical flat: LDR bits against the destination set; cluster: high nibble equal, low nibbles intersect", () => {
     const LDR = apicOffset("LDR"), DFR = apicOffset("DFR");
     a.forEach((t, i) => t.writeReg(LDR, (1 << i) << 24));

@@ -1,0 +1,103 @@
+// The VM's own part of its CPUID: what the VMM puts in KVM_SET_CPUID2 beyond the era's table
+// (cpuid.ts) — the topology of its vCPUs (leaf 0xB, Extended Topology Enumeration, with each
+// vCPU's x2APIC ID) and the feature flags its `-cpu MODEL,+FLAG,-FLAG` sets or clears.
+// Sources: Intel SDM Vol. 2A CPUID leaf 0BH (Table 3-8: EAX[4:0] bits to shift the x2APIC ID right
+// to the next level's ID, EBX[15:0] logical processors at this level, ECX[7:0] the level number
+// (the input ECX), ECX[15:8] the level type: 0 invalid, 1 SMT, 2 core; EDX the x2APIC ID);
+// QEMU 7.2 target/i386/cpu.c cpu_x86_cpuid case 0xB (subleaf 0: apicid_core_offset, nr_threads,
+// SMT; subleaf 1: pkg_offset, nr_cores * nr_threads, core; else 0, 0, invalid) and
+// include/hw/i386/topology.h (apicid_bitwidth_for_count: the bits that number `count` IDs);
+// QEMU hw/core/machine-smp.c smp_parse: since the 6.2 machine types a bare `-smp N` is one socket
+// of N cores of one thread (prefer_sockets false); target/i386/kvm/kvm.c kvm_arch_init_vcpu hands
+// KVM subleaves 0, 1 and the first invalid one, 2; Linux arch/x86/kvm/cpuid.c kvm_cpuid: a
+// subleaf of 0xB beyond those answers zeros but ECX[7:0] = the subleaf and EDX = the x2APIC ID.
+
+import { ExitlabError } from "../../core/errors.js";
+import type { KvmEra } from "../../core/trace.js";
+import { CPUID_FEATURES, featureModelled, type CpuidEntry, type CpuidFeature } from "./cpuid.js";
+
+/** Extended Topology Enumeration (SDM Vol. 2A CPUID leaf 0BH). */
+export const TOPOLOGY_LEAF = 0xb;
+/** Leaf 0BH ECX[15:8] level types (SDM Table 3-8; QEMU CPUID_TOPOLOGY_LEVEL_*). */
+export const TOPOLOGY_LEVEL = { invalid: 0, smt: 1, core: 2 } as const;
+
+/**
+ * QEMU's `-cpu` flag names (target/i386/cpu.c feature_word_info) of the features exitlab lets a
+ * VMM set or clear, by cpuid.ts CPUID_FEATURES name.
+ */
+export const QEMU_CPU_FLAGS: Readonly<Record<string, string>> = {
+  x2apic: "X2APIC",
+  "tsc-deadline": "TSC_DEADLINE_TIMER",
+};
+
+/** The VM's CPUID choices: its vCPU count (leaf 0xB) and the features its VMM cleared. */
+export interface VmCpuid {
+  readonly vcpus: number;
+  /** CPUID_FEATURES rows the VMM cleared (`-cpu ...,-FLAG`). */
+  readonly cleared: readonly CpuidFeature[];
+}
+
+/**
+ * The VM's CPUID for `vcpus` vCPUs and the VMM's flags (QEMU names, true = `+FLAG`, false =
+ * `-FLAG`). A `+FLAG` adds nothing the era's KVM does not offer (QEMU drops a feature KVM lacks);
+ * a `-FLAG` hides the feature. Throws ExitlabError for a flag not in QEMU_CPU_FLAGS.
+ */
+export function vmCpuid(vcpus: number, flags: Readonly<Record<string, boolean>> = {}): VmCpuid {
+  const cleared: CpuidFeature[] = [];
+  for (const [flag, on] of Object.entries(flags)) {
+    const name = QEMU_CPU_FLAGS[flag];
+    if (name === undefined) throw new ExitlabError(`unknown CPU flag ${JSON.stringify(flag)}`, `flags exitlab models: ${Object.keys(QEMU_CPU_FLAGS).join(", ")} (QEMU's -cpu MODEL,+FLAG,-FLAG names)`);
+    if (!on) cleared.push(...CPUID_FEATURES.filter((f) => f.name === name));
+  }
+  return { vcpus, cleared };
+}
+
+/** guest_cpu_cap_has: whether the VM's CPUID advertises feature `name` (the era's table less what the VMM cleared). */
+export function vmCpuidHas(vm: VmCpuid | undefined, era: KvmEra, name: string): boolean {
+  if (vm?.cleared.some((f) => f.name === name)) return false;
+  const f = CPUID_FEATURES.find((x) => x.name === name && (!x.eras || x.eras.includes(era)));
+  return f !== undefined && featureModelled(f);
+}
+
+/** apicid_bitwidth_for_count (QEMU topology.h): bits that number `count` IDs, 0 for one. */
+export function bitsFor(count: number): number {
+  return count <= 1 ? 0 : 32 - Math.clz32(count - 1);
+}
+
+/** QEMU's topology of a bare `-smp N` (one socket, N cores, one thread each): the x2APIC ID's field offsets. */
+export function smpTopology(vcpus: number): { threads: number; cores: number; coreOffset: number; pkgOffset: number } {
+  const threads = 1, cores = vcpus;
+  const coreOffset = bitsFor(threads);
+  return { threads, cores, coreOffset, pkgOffset: coreOffset + bitsFor(cores) };
+}
+
+/**
+ * Leaf 0xB subleaf `index` for the vCPU whose x2APIC ID is `apicId` in a VM of `vcpus` vCPUs, as
+ * the era's KVM answers from QEMU's entries: `found` for subleaves 0-2 (the ones QEMU hands over);
+ * another subleaf has no entry, and today's kvm_cpuid answers zeros but ECX[7:0] = the subleaf and
+ * EDX = the x2APIC ID (Linux v5.4, "kvm: x86: Improve emulation of CPUID leaves 0BH and 1FH"),
+ * v4.1's all zeros.
+ */
+export function topologyLeaf(vcpus: number, apicId: number, index: number, era: KvmEra = "today"): { entry: CpuidEntry; found: boolean } {
+  const t = smpTopology(vcpus);
+  const ecx = index & 0xff;
+  if (index === 0) return { entry: { eax: t.coreOffset, ebx: t.threads, ecx: ecx | (TOPOLOGY_LEVEL.smt << 8), edx: apicId }, found: true };
+  if (index === 1) return { entry: { eax: t.pkgOffset, ebx: (t.cores * t.threads) & 0xffff, ecx: ecx | (TOPOLOGY_LEVEL.core << 8), edx: apicId }, found: true };
+  if (index === 2) return { entry: { eax: 0, ebx: 0, ecx, edx: apicId }, found: true };
+  return { entry: era === "2015" ? { eax: 0, ebx: 0, ecx: 0, edx: 0 } : { eax: 0, ebx: 0, ecx, edx: apicId }, found: false };
+}
+
+/**
+ * The entry KVM answers from table leaf `source` (cpuid.ts cpuidSourceLeaf: the leaf, or the
+ * highest basic leaf standing in) as this VM's vCPU `apicId` sees it: leaf 0xB from the topology,
+ * the cleared features' bits off. Returns `entry` itself when nothing changes.
+ */
+export function vmCpuidEntry(vm: VmCpuid, era: KvmEra, source: number, index: number, apicId: number, entry: CpuidEntry): CpuidEntry {
+  let e = entry;
+  if (source === TOPOLOGY_LEAF) e = topologyLeaf(vm.vcpus, apicId, index, era).entry;
+  for (const f of vm.cleared) {
+    if (f.leaf !== source || !((e[f.reg] >>> f.bit) & 1)) continue;
+    e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };
+  }
+  return e;
+}
