@@ -238,8 +238,8 @@ const handleCpuid: ExitHandler = (vcpu) => {
   const vm = vcpu.ctx.cpuid;
   if (vm) {
     // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf) and the VMM's -cpu flags.
-    const source = cpuidSourceLeaf(leaf, era);
-    entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
+    const source = r.source;
+    if (source === TOPOLOGY_LEAF || vm.cleared.length !== 0) entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
     if (source === TOPOLOGY_LEAF) {
       const t = topologyLeaf(vm.vcpus, apicId, index, era).found;
       (found = t && source === leaf), (usedMaxBasic = t && source !== leaf);
@@ -273,7 +273,7 @@ const handleCpuid: ExitHandler = (vcpu) => {
 const CPUID_FIELDS = { function: 0, index: 0, rax: 0, rbx: 0, rcx: 0, rdx: 0, found: false, used_max_basic: false };
 
 /** The registers and the result of a CPUID leaf and subleaf, made once per pair (the answers never change). */
-type CpuidAnswer = CpuidAnswerEntry & { result: HandleResult };
+type CpuidAnswer = CpuidAnswerEntry & { result: HandleResult; /** The leaf KVM looks it up in (cpuidSourceLeaf). */ source: number };
 /**
  * Answers by leaf: the answer itself when the subleaf does not decide it (whatever the guest left
  * in ECX), else the answers of that leaf by subleaf. One lookup on the hot path.
@@ -310,7 +310,7 @@ function cachedAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
 function makeAnswer(leaf: number, index: number, era: KvmEra): CpuidAnswer {
   const a = kvmCpuid(leaf, era, index);
   const how = a.found ? "" : a.usedMaxBasic ? " (above the highest basic leaf: its values)" : " (not in the table: zeros)";
-  return { ...a, result: resume(`cpuid leaf ${hex(leaf)}${how}`) };
+  return { ...a, result: resume(`cpuid leaf ${hex(leaf)}${how}`), source: cpuidSourceLeaf(leaf, era) };
 }
 
 const handleEptViolation: ExitHandler = (vcpu) => {
