@@ -22,8 +22,11 @@ const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
 
 /** The value upstream's $MAX_SMP stands for here (the number of host CPUs there). */
 export const MAX_SMP = 2;
-/** Seconds an entry may run (either side) unless its `timeout =` says otherwise. */
-export const DEFAULT_TIMEOUT_S = 20;
+/**
+ * Seconds an entry may run (either side) unless its `timeout =` says otherwise: upstream's
+ * default (kvm-unit-tests scripts/runtime.bash run(): `timeout="${TIMEOUT:-${11:-90s}}"`).
+ */
+export const DEFAULT_TIMEOUT_S = 90;
 /** exitlab's machines: up to 8 vCPUs (the entry's -smp); 128 MiB unless the entry asks for more (-m). */
 const EXITLAB_SMP: Record<Arch, number> = { arm64: 8, x86_64: 8 };
 const EXITLAB_MEM_MIB = 128;

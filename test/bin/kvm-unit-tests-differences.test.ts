@@ -93,7 +93,7 @@
 // TSC-deadline mode: Linux arch/x86/kvm/lapic.c kvm_set_lapic_tscdeadline_msr; QEMU passes
 // +tsc-deadline through with KVM_CAP_TSC_DEADLINE_TIMER), and exitlab advertises it
 // (runtime/x86/kvm/cpuid.ts TSC_DEADLINE_TIMER), so the test arms the timer and measures instead.
-// (exitlab's run to the measurement takes far longer than the entry's 20 s here: see the report.)
+// (exitlab's run to the measurement takes longer than the entry's timeout here: see the README.)
 //
 // pks (x86, -cpu max): QEMU 7.2 TCG's max CPU has supervisor protection keys (CPUID.7.0:ECX.PKS,
 // target/i386/cpu.c TCG_7_0_ECX_FEATURES; CR4.PKS and IA32_PKRS in target/i386/helper.c and
