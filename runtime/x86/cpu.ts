@@ -151,6 +151,8 @@ export class X86Cpu implements X86Env, FastMem {
   /** Forget the cached fetch translation (TLB flush, EPT change by the hypervisor, VM entry). */
   /** Bumped whenever a fetch translation or cached code may have changed (block chains check it). */
   epoch = 0;
+  /** The vCPU's interrupt events (its KvmIrqChip, set by createX86Vcpu): traces stop when nextEvent changes. */
+  events: { readonly nextEvent: number } = { nextEvent: Infinity };
 
   /**
    * Bumped by whatever may change the guest-state registers the VMCS holds other than RIP, RSP and
@@ -704,8 +706,18 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** FastMem.readCr8 (MOV r64, CR8 on the compiled path, fast-system.ts): readCr(8) as a Number. */
   readCr8(gpr: number): number {
+    // The common case without BigInt work: CPL 0, no CR8-store exiting, a TPR class (CR8 is 4 bits).
+    if (this.cpl() === 0 && !this.deps.rules.movCr8Exits(false)) {
+      const v = this.state.cr8;
+      if (v === this.cr8Seen) return this.cr8SeenNum;
+      this.cr8Seen = v;
+      return (this.cr8SeenNum = Number(v));
+    }
     return Number(this.readCr(8, gpr));
   }
+  /** readCr8's last CR8 value and its Number (the value seldom changes; BigInt → Number is not free). */
+  private cr8Seen = 0n;
+  private cr8SeenNum = 0;
 
   /** FastMem.writeCr8 (MOV CR8, r64 on the compiled path): writeCr(8) of the value (lo, hi). */
   writeCr8(lo: number, hi: number, gpr: number): void {

@@ -22,6 +22,10 @@ export interface BlockMem extends FastMem {
   wKey: Float64Array;
   wArr: (Uint8Array | null)[];
   ownHook: boolean;
+  // What a trace (trace.ts) watches between its blocks: fetch translations and cached code, and
+  // the vCPU's next interrupt event (KvmIrqChip.nextEvent).
+  epoch: number;
+  events: { readonly nextEvent: number };
 }
 
 /** Runs the block (at most `max` instructions, whole iterations); returns instructions executed. */
@@ -50,6 +54,12 @@ export interface Block {
   s0: Block | null;
   s1pc: number;
   s1: Block | null;
+  // Traces (trace.ts): runs of this block as a trace's head, and the trace formed here (valid
+  // while traceEpoch === cpu.epoch, entered only at rip tracePc).
+  hits: number;
+  trace: Block | null;
+  traceEpoch: number;
+  tracePc: number;
 }
 
 export const MAX_BLOCK_INSNS = 64;
@@ -62,7 +72,71 @@ const compiled = new Map<string, BlockFn>();
  * instruction without a template. Null when the first instruction has none.
  */
 export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
-  const wrap = (e: string) => (mode === "long64" ? `(${e})` : `((${e}) >>> 0)`);
+  const f = emitInsns(insns, mode, 0);
+  if (f === null) return null;
+  const { text, n, off, exit, loop, branch, writes, used, offsets } = f;
+  const wrap = pcWrap(mode);
+  let body: string;
+  if (exit !== null) {
+    body = `${text}\nc.pc = ${wrap(`p0 + ${off}`)};\nc.npc = ${wrap(`p0 + ${off + exit.length}`)};\nc.exit = 1;\nreturn ${n};`;
+    used.push(exit);
+    offsets.push(off);
+  } else if (loop) {
+    body = `for (;;) {\n${text}\nit += ${n};\nif (c.npc !== p0 || it + ${n} > max${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
+  } else if (branch) {
+    body = `${text}\nc.pc = c.npc;\nreturn ${n};`;
+  } else {
+    body = `${text}\nc.pc = ${wrap(`p0 + ${off}`)};\nreturn ${n};`;
+  }
+  const fn = functionOf(`"use strict";\nconst p0 = c.pc;\nlet it = 0;\n${body}`);
+  const poll = loop && exit === null && !writes && isFlagPoll(used);
+  return newBlock(fn, used, exit, offsets, mode, loop, poll);
+}
+
+/** A Block record with no chain links and no trace yet. */
+export function newBlock(fn: BlockFn, insns: X86Insn[], exit: X86Insn | null, offsets: number[], mode: X86Mode, loop: boolean, poll: boolean): Block {
+  return { fn, count: insns.length, insns, exit, offsets, mode, loop, poll, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null, hits: 0, trace: null, traceEpoch: -1, tracePc: NaN };
+}
+
+/** rip arithmetic as the mode wraps it: 64-bit rip is kept as a signed Number, others modulo 2^32. */
+export function pcWrap(mode: X86Mode): (e: string) => string {
+  return (e: string) => (mode === "long64" ? `(${e})` : `((${e}) >>> 0)`);
+}
+
+/** The block function for `src`, compiled once per distinct source. */
+export function functionOf(src: string): BlockFn {
+  let fn = compiled.get(src);
+  if (!fn) {
+    fn = new Function("c", "R", "m", "max", src) as BlockFn;
+    if (compiled.size > 20_000) compiled.clear();
+    compiled.set(src, fn);
+  }
+  return fn;
+}
+
+/** One block's code as text (emitInsns): what compileBlock and the trace compiler (trace.ts) wrap. */
+export interface BlockText {
+  /** The statements; they read `p0` (the block's rip), `it` (instructions before this pass) and `max`. */
+  text: string;
+  /** Compiled instructions (without `exit`). */
+  n: number;
+  /** Byte offset after the last compiled instruction. */
+  off: number;
+  exit: X86Insn | null;
+  loop: boolean;
+  branch: boolean;
+  writes: boolean;
+  used: X86Insn[];
+  offsets: number[];
+}
+
+/**
+ * The code of the block starting with `insns[0]`, instruction indices counted from `base` (a
+ * trace puts several blocks in one pass: `c.done = it + base + i`). Stops after the first branch
+ * or before the first instruction without a template; null when the first has none.
+ */
+export function emitInsns(insns: X86Insn[], mode: X86Mode, base: number): BlockText | null {
+  const wrap = pcWrap(mode);
   const parts: string[][] = [];
   const used: X86Insn[] = [];
   const offsets: number[] = [];
@@ -91,7 +165,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     offsets.push(off);
     const next = off + insn.length;
     const code: string[] = [];
-    if (g.faults) code.push(`c.done = it + ${i}; c.pc = ${pc};`);
+    if (g.faults) code.push(`c.done = it + ${base + i}; c.pc = ${pc};`);
     if (g.branches) code.push(`c.npc = ${wrap(`p0 + ${next}`)};`);
     const inline = known && inlineable(known) ? known : null;
     let writeIndex = -1;
@@ -114,7 +188,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     else if (g.shiftFlags) known = null;
     const stores = g.writes;
     if (stores) writes = true;
-    if (stores && !g.branches) code.push(`if (m.smc) { c.pc = ${wrap(`p0 + ${next}`)}; return it + ${i + 1}; }`);
+    if (stores && !g.branches) code.push(`if (m.smc) { c.pc = ${wrap(`p0 + ${next}`)}; return it + ${base + i + 1}; }`);
     parts.push(code);
     off = next;
     if (g.branches) {
@@ -125,29 +199,8 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
     }
   }
   if (used.length === 0 && exit === null) return null;
-  const n = used.length;
   const text = parts.map((p) => p.filter((l) => l !== "").join("\n")).join("\n");
-  let body: string;
-  if (exit !== null) {
-    body = `${text}\nc.pc = ${wrap(`p0 + ${off}`)};\nc.npc = ${wrap(`p0 + ${off + exit.length}`)};\nc.exit = 1;\nreturn ${n};`;
-    used.push(exit);
-    offsets.push(off);
-  } else if (loop) {
-    body = `for (;;) {\n${text}\nit += ${n};\nif (c.npc !== p0 || it + ${n} > max${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
-  } else if (branch) {
-    body = `${text}\nc.pc = c.npc;\nreturn ${n};`;
-  } else {
-    body = `${text}\nc.pc = ${wrap(`p0 + ${off}`)};\nreturn ${n};`;
-  }
-  const src = `"use strict";\nconst p0 = c.pc;\nlet it = 0;\n${body}`;
-  let fn = compiled.get(src);
-  if (!fn) {
-    fn = new Function("c", "R", "m", "max", src) as BlockFn;
-    if (compiled.size > 20_000) compiled.clear();
-    compiled.set(src, fn);
-  }
-  const poll = loop && exit === null && !writes && isFlagPoll(used);
-  return { fn, count: used.length, insns: used, exit, offsets, mode, loop, poll, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null };
+  return { text, n: used.length, off, exit, loop, branch, writes, used, offsets };
 }
 
 // ---- flags of a producer known at compile time (same pass of the same block) ----

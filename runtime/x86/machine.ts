@@ -15,6 +15,7 @@ import { decodeX86, disassembleX86, executeX86 } from "./isa/index.js";
 import { compilable, fastFunction } from "./isa/semantics/fast.js";
 import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS } from "./paging.js";
 import type { Block } from "./jit.js";
+import { hotPath } from "./trace.js";
 import { CPUID_EXIT, type X86Cpu } from "./cpu.js";
 import { GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
 import { VECTOR } from "./vectors.js";
@@ -686,8 +687,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
         used += Math.max(1, this.steps - at);
         prev = null;
       } else {
-        used += this.runBlock(block, room);
-        let last: Block = block;
+        // A trace formed at the block (trace.ts) when one is and fits the budget.
+        const hot = hotPath(block, s.pc, s.mode, cpu);
+        let last: Block = hot.count <= room ? hot : block;
+        used += this.runBlock(last, room);
         // Then its chained successors back to back, while nothing the loop's looks watch can have
         // changed: no exit or halt, no code write or flush (epoch), no new interrupt event, no
         // pending look at the irqchip (toEvent > 0 above), the budget and the next event not reached.
@@ -699,9 +702,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
             const next: Block | null = pc === last.s0pc ? last.s0 : pc === last.s1pc ? last.s1 : null;
             if (next === null) break;
             const left = Math.min(max - used, Math.ceil(event - this.time));
-            if (next.count > left) break;
-            used += this.runBlock(next, left);
-            last = next;
+            const hotNext = hotPath(next, pc, s.mode, cpu);
+            const run = hotNext.count <= left ? hotNext : next;
+            if (run.count > left) break;
+            used += this.runBlock(run, left);
+            last = run;
           }
         }
         prev = last;

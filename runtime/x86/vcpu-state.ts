@@ -192,6 +192,7 @@ export function createX86Vcpu(h: VcpuHost, id: number, state: X86State, ioapic?:
   );
   box.irq = irq;
   kvm.irq = irq;
+  cpu.events = irq;
   if (id !== 0) irq.lapic.base &= ~APIC_BASE_MSR.BSP;
   return { id, cpu, vmcs, rules, kvm, irq, exits: 0, steps: 0, blockedAt: 0, resume: "", mp: id === 0 ? "runnable" : "uninitialized" };
 }
