@@ -227,7 +227,7 @@ export function memRead(g: Gen, seg: number, lo: string, hi: string, size: numbe
     return { lo: t, hi: size === 8 ? `${t}h` : "0" };
   }
   const [l, pg, k, o, A] = [g.v("l"), g.v("pg"), g.v("k"), g.v("o"), g.v("A")];
-  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = (${pg} ^ (${pg} >>> 8)) & 255, ${o} = ${l} - ${pg} * 4096;`);
+  g.emit(probe(g, lin, lo, hi, l, pg, k, o));
   g.emit(`let ${t}${size === 8 ? `, ${t}h` : ""};`);
   g.emit(`if (m.rKey[${k}] === ${pg} && ${o} <= ${4096 - size}) { const ${A} = m.rArr[${k}]; ${t} = ${loadBytes(A, o, 0, size)};${size === 8 ? ` ${t}h = ${loadBytes(A, o, 4, 4)};` : ""} }`);
   g.emit(`else { ${t} = ${call};${size === 8 ? ` ${t}h = m.hi;` : ""} }`);
@@ -245,13 +245,24 @@ export function memWrite(g: Gen, seg: number, lo: string, hi: string, size: numb
     return;
   }
   const [l, pg, k, o, A, v, w] = [g.v("l"), g.v("pg"), g.v("k"), g.v("o"), g.v("A"), g.v("v"), g.v("w")];
-  g.emit(`const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = (${pg} ^ (${pg} >>> 8)) & 255, ${o} = ${l} - ${pg} * 4096;`);
+  g.emit(probe(g, lin, lo, hi, l, pg, k, o));
   const st: string[] = [`const ${v} = ${vlo};`, `${A}[${o}] = ${v};`];
   if (size >= 2) st.push(`${A}[${o} + 1] = ${v} >> 8;`);
   if (size >= 4) st.push(`${A}[${o} + 2] = ${v} >> 16; ${A}[${o} + 3] = ${v} >> 24;`);
   if (size === 8) st.push(`const ${w} = ${vhi}; ${A}[${o} + 4] = ${w}; ${A}[${o} + 5] = ${w} >> 8; ${A}[${o} + 6] = ${w} >> 16; ${A}[${o} + 7] = ${w} >> 24;`);
   g.emit(`if (m.wKey[${k}] === ${pg} && ${o} <= ${4096 - size} && m.ownHook) { const ${A} = m.wArr[${k}]; ${st.join(" ")} }`);
   g.emit(`else ${call}`);
+}
+
+/**
+ * The inline TLB probe's page number `pg` (linear address / 4096), slot `k` ((pg ^ pg >>> 8) & 255,
+ * as cpu.ts fills the TLB) and page offset `o`. In 64-bit mode from the address's halves with
+ * integer operations (pg's low 16 bits are the low half's bits 12-27: no division, no floor);
+ * elsewhere from the linear address `lin`, which may be NaN (a segment base not cached: a miss).
+ */
+function probe(g: Gen, lin: string, lo: string, hi: string, l: string, pg: string, k: string, o: string): string {
+  if (g.insn.mode === "long64") return `const ${l} = (${lo}) | 0, ${pg} = (${hi} | 0) * 1048576 + (${l} >>> 12), ${k} = ((${l} >>> 12) ^ (${l} >>> 20)) & 255, ${o} = ${l} & 4095;`;
+  return `const ${l} = ${lin}, ${pg} = Math.floor(${l} / 4096), ${k} = (${pg} ^ (${pg} >>> 8)) & 255, ${o} = ${l} - ${pg} * 4096;`;
 }
 
 /** Linear address expression of seg:(lo, hi) for the inline TLB probe (NaN = miss), or null (always call). */
