@@ -464,6 +464,8 @@ export class X86Cpu implements X86Env, FastMem {
   private readonly wPn = new Float64Array(256);
   /** Segment bases as Numbers (NaN: read it again from state.seg). Compiled blocks read these arrays. */
   readonly segBaseN = new Float64Array(6).fill(NaN);
+  /** FS and GS bases in 64-bit mode as signed Numbers (canonical: exact), NaN when not read yet. */
+  private readonly fsGsBaseN = new Float64Array(2).fill(NaN);
 
   /** Memory pages the read TLB maps to ZERO_PAGE (unallocated RAM): a write to one clears the TLB. */
   private readonly zeroPages = new Set<number>();
@@ -476,6 +478,7 @@ export class X86Cpu implements X86Env, FastMem {
     this.ownHook = hook === this.writeHook || (hook !== null && hook === this.peerHook);
     if (this.zeroPages.size !== 0) this.zeroPages.clear();
     this.segBaseN.fill(NaN);
+    this.fsGsBaseN.fill(NaN);
     this.rKey.fill(NaN);
     this.wKey.fill(NaN);
   }
@@ -484,8 +487,13 @@ export class X86Cpu implements X86Env, FastMem {
   private fastLinear(seg: number, lo: number, hi: number): number {
     if (this.emulating) return NaN;
     if (this.state.mode === "long64") {
-      if (seg >= 4) return NaN; // FS/GS bases
-      const lin = (hi | 0) * 4294967296 + (lo >>> 0);
+      let lin = (hi | 0) * 4294967296 + (lo >>> 0);
+      if (seg >= 4) {
+        // FS/GS (per-CPU data: kvm-unit-tests' smp_id()): base + offset, exact while canonical.
+        let base = this.fsGsBaseN[seg - 4]!;
+        if (base !== base) base = this.fsGsBaseN[seg - 4] = Number(BigInt.asIntN(64, this.state.seg[SEG_ORDER[seg]!].base));
+        lin += base;
+      }
       return lin >= 0x8000_0000_0000 || lin < -0x8000_0000_0000 ? NaN : lin;
     }
     let base = this.segBaseN[seg]!;
@@ -501,6 +509,7 @@ export class X86Cpu implements X86Env, FastMem {
   segmentsChanged(): void {
     this.systemVersion++;
     this.segBaseN.fill(NaN);
+    this.fsGsBaseN.fill(NaN);
   }
 
   /** memory.onWrite: the machine installs this; fast-path writes (never to code pages) skip it. */
