@@ -24,6 +24,27 @@ const X86_64_BODY = `
     dec %rsi
     jnz 1b`;
 
+/**
+ * The call loop: the x86-64 body above as a function called through a pointer, the shape of
+ * kvm-unit-tests' vmexit.c loops (`for (i = 0; i < iterations; ++i) func();`): small blocks
+ * joined by CALL and RET, which the engine runs as one trace (runtime/x86/trace.ts). %r12 holds
+ * the function, the stack is set by the caller.
+ */
+const X86_CALL_BODY = `
+    lea 3f(%rip), %r12
+1:  call *%r12
+    dec %rsi
+    jnz 1b
+    jmp 4f
+3:  add %rdx, %rax
+    mov %rax, %rbx
+    shr $3, %rbx
+    xor %rbx, %rcx
+    ret
+4:`;
+/** Instructions per iteration of the call loop (call, four in the function, ret, dec, jnz). */
+export const X86_CALL_LOOP_INSNS = 8;
+
 const X86_32_BODY = `
 1:  add %edx, %eax
     mov %eax, %ebx
@@ -218,6 +239,41 @@ ${LONG_MODE_TABLES}
     .balign 4096, 0
 ticks:
     .long 0`;
+}
+
+/** The call loop (X86_CALL_BODY) of `n` iterations as an exitlab guest in 64-bit mode. */
+export function exitlabX86CallLoop64(n: number): string {
+  return `
+    .code32
+start:
+    mov $0x700000, %esp
+${LONG_MODE_ENTRY}
+    mov $0x700000, %rsp
+    mov $${n}, %rsi
+    mov $0x1234, %rdx
+    xor %eax, %eax
+    xor %ecx, %ecx
+${X86_CALL_BODY}
+    xor %eax, %eax
+    out %al, $0xf4
+    hlt
+${LONG_MODE_TABLES}`;
+}
+
+/** The call loop as a Linux x86-64 user program for QEMU user mode (n may be 0: the loop is skipped). */
+export function anchorCallLoop(n: number): string {
+  return `
+    .globl _start
+_start:
+    mov $${n}, %rsi
+    mov $0x1234, %rdx
+    test %rsi, %rsi
+    jz 2f
+${X86_CALL_BODY}
+2:  mov $60, %eax       # exit
+    xor %edi, %edi
+    syscall
+`;
 }
 
 /** The same loop with 32-bit registers in 32-bit protected mode (the fallback form). */

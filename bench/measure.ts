@@ -176,6 +176,21 @@ export function pairSpecs(lab: AnchorLab, c: Counts): PairSpec[] {
       note: `the loop above with the x2APIC timer periodic at ${G.X86_TIMER_PERIOD_CYCLES.toLocaleString("en-US")} modelled cycles and a handler that counts and EOIs (interrupts looked at between blocks); exitlab ${c.x86Loop.toLocaleString("en-US")} it.`,
     });
   }
+  if (long) {
+    specs.push({
+      id: "x86_call_loop",
+      name: "x86 call loop (64-bit, function through a pointer): guest instructions/s",
+      unit: "insn/s",
+      exitlab: () => runExitlab("x86_64", G.exitlabX86CallLoop64(c.x86Loop), "steps"),
+      warmup: () => runExitlab("x86_64", G.exitlabX86CallLoop64(tenth(c.x86Loop)), "steps"),
+      anchor: buildOr(() => lab.program("x86_64", c.qemuLoop, (n) => G.anchorCallLoop(n))),
+      anchorWork: c.qemuLoop * G.X86_CALL_LOOP_INSNS,
+      anchorLabel: "qemu-x86_64",
+      target: "≥ 1/10 of QEMU",
+      met: atLeast(1 / 10),
+      note: `call *%r12 / add, mov, shr, xor / ret / dec, jnz: the shape of kvm-unit-tests' vmexit.c loops, run as one trace; exitlab ${c.x86Loop.toLocaleString("en-US")} it., QEMU ${c.qemuLoop.toLocaleString("en-US")} it.`,
+    });
+  }
   for (const [arch, target, guest] of [["arm64", "aarch64", "hvc #0 PSCI_VERSION"], ["x86_64", "x86_64", "cpuid"]] as const) {
     const n = arch === "arm64" ? c.armExits : c.x86Exits;
     specs.push({

@@ -2,7 +2,7 @@
 // timer through the GICv2) take a tick per period of modelled time and still run their whole loop.
 
 import { expect, test } from "vitest";
-import { A64_LOOP_INSNS, TIMER_PERIOD_MS, X86_LOOP_INSNS, X86_TIMER_PERIOD_CYCLES, exitlabA64TimerLoop, exitlabX86TimerLoop64 } from "../../bench/guests.js";
+import { A64_LOOP_INSNS, TIMER_PERIOD_MS, X86_CALL_LOOP_INSNS, X86_LOOP_INSNS, X86_TIMER_PERIOD_CYCLES, exitlabA64TimerLoop, exitlabX86CallLoop64, exitlabX86Loop64, exitlabX86TimerLoop64 } from "../../bench/guests.js";
 import { createMachine } from "../../runtime/index.js";
 
 test("the x86 timer loop runs its iterations and counts a tick per period of modelled time", () => {
@@ -29,4 +29,20 @@ test("the A64 timer loop runs its iterations and counts a tick per period of mod
   const expected = Math.floor(arm.clock.now() / (TIMER_PERIOD_MS * 1_000_000));
   expect(ticks).toBeGreaterThan(0);
   expect(Math.abs(ticks - expected)).toBeLessThanOrEqual(1);
+});
+
+test("the x86 call loop runs the tight loop's body through CALL/RET: its iterations, the same results", () => {
+  const n = 200_000;
+  const run = (src: string) => {
+    const m = createMachine("x86_64", { guest: { source: src }, settings: { stepLimit: 1e9 } });
+    m.run({ maxSteps: 1e9 });
+    expect(m.halted?.message).toMatch(/isa-debug-exit/);
+    const gpr = (m as unknown as { cpu: { state: { gpr: bigint[] } } }).cpu.state.gpr;
+    return { steps: m.steps, rax: gpr[0], rcx: gpr[1] };
+  };
+  const plain = run(exitlabX86Loop64(n));
+  const call = run(exitlabX86CallLoop64(n));
+  expect({ rax: call.rax, rcx: call.rcx }).toEqual({ rax: plain.rax, rcx: plain.rcx });
+  expect(call.steps - n * X86_CALL_LOOP_INSNS).toBeGreaterThan(0);
+  expect(call.steps - n * X86_CALL_LOOP_INSNS).toBeLessThan(100);
 });
