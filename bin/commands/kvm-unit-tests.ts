@@ -50,7 +50,7 @@ export async function kvmUnitTestsCommand(args: string[]): Promise<number> {
   process.stderr.write(`${entries.length} ${arch} entries${withQemu ? ", each on exitlab and on QEMU TCG" : ` on exitlab (${noReference}: no reference)`}\n`);
   const rows: EntryResult[] = [];
   for (const e of entries) {
-    const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS, initrd });
+    const r = runEntry(dir, arch, e, withQemu, { era: era as "2015" | "today" | undefined, model: model as "nvhe" | "vhe" | undefined, timeoutS, initrd, named: only !== undefined });
     rows.push(r);
     process.stderr.write(`  ${e.name}: exitlab ${r.exitlab.outcome}${r.qemu ? `, QEMU ${r.qemu.outcome}, ${r.match === undefined ? "not compared" : r.match ? "lines match" : "lines differ"}` : ""}\n`);
   }

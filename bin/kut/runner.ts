@@ -352,6 +352,8 @@ export interface RunChoices {
   model?: "nvhe" | "vhe";
   timeoutS?: number;
   initrd?: string;
+  /** The entry was asked for by name (--only): a `nodefault` entry runs then, as upstream's runner runs one when a group is chosen. */
+  named?: boolean;
 }
 
 /**
@@ -372,6 +374,12 @@ export function runEntry(dir: string, arch: Arch, e: KutEntry, withQemu: boolean
     // for its timeout at that line.
     const skipped: Run = { lines: [], outcome: "SKIP", ms: 0, ended: "migration: neither exitlab nor this runner migrates a guest (upstream's run_migration skips, status 77, when it cannot)" };
     return { entry: e, needs: needs(e, arch), exitlab: skipped, qemu: withQemu ? skipped : undefined };
+  }
+  if (e.groups.includes("nodefault") && !choices.named) {
+    // Upstream's run_tests.sh skips these unless a group is chosen (-g) or all are asked for (-a):
+    // scripts/runtime.bash run(), "test marked as manual run only". Name one with --only to run it.
+    const manual: Run = { lines: [], outcome: "SKIP", ms: 0, ended: "nodefault: marked as manual run only (upstream runs it with -g or -a; here with --only)" };
+    return { entry: e, needs: needs(e, arch), exitlab: manual, qemu: withQemu ? manual : undefined };
   }
   const maxMs = choices.timeoutS !== undefined ? choices.timeoutS * 1000 : undefined;
   const exitlab = runExitlab(dir, arch, e, { era: choices.era, model: choices.model, maxMs, initrd: choices.initrd });

@@ -79,6 +79,26 @@ arch = arm64
   expect(resultTable([r])).toMatch(/its-migration .* SKIP +SKIP +- /);
 });
 
+test("a nodefault entry is run by neither side unless named (upstream's run_tests.sh: 'test marked as manual run only')", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kut-nodefault-"));
+  writeFileSync(join(dir, "micro-bench.flat"), Buffer.alloc(64));
+  const [e] = parseUnittestsCfg(`[micro-bench]
+file = micro-bench.flat
+smp = 2
+groups = nodefault micro-bench
+accel = kvm
+arch = arm64
+`);
+  const r = runEntry(dir, "arm64", e!, true);
+  expect(r.exitlab.outcome).toBe("SKIP");
+  expect(r.qemu?.outcome).toBe("SKIP");
+  expect(r.exitlab.ended).toMatch(/manual run only/);
+  expect(r.match).toBeUndefined();
+  // Named, it runs (a 64-byte image of zeros: exitlab stops without result lines, not SKIP).
+  const named = runEntry(dir, "arm64", e!, false, { named: true, timeoutS: 1 });
+  expect(named.exitlab.outcome).not.toBe("SKIP");
+});
+
 test("x86 QEMU gets upstream x86/run's devices (pc-testdev, isa-debug-exit at 0xf4, pci-testdev) with -nodefaults and the serial port on stdio; exitlab's machine gets pc-testdev", () => {
   const a = qemuArgs("/k", "x86_64", entry("msr"));
   const devices = a.flatMap((x, i) => (a[i - 1] === "-device" ? [x] : []));
