@@ -103,13 +103,16 @@ export function pcWrap(mode: X86Mode): (e: string) => string {
   return (e: string) => (mode === "long64" ? `(${e})` : `((${e}) >>> 0)`);
 }
 
-/** The block function for `src`, compiled once per distinct source. */
-export function functionOf(src: string): BlockFn {
-  let fn = compiled.get(src);
+/**
+ * The block function for `src`, compiled once per distinct source while `cache` (default: the
+ * blocks' cache) holds it; the cache is emptied when it passes `cap` entries.
+ */
+export function functionOf(src: string, cache: Map<string, BlockFn> = compiled, cap = 20_000): BlockFn {
+  let fn = cache.get(src);
   if (!fn) {
     fn = new Function("c", "R", "m", "max", src) as BlockFn;
-    if (compiled.size > 20_000) compiled.clear();
-    compiled.set(src, fn);
+    if (cache.size > cap) cache.clear();
+    cache.set(src, fn);
   }
   return fn;
 }

@@ -17,13 +17,17 @@
 
 import type { X86Mode } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
-import { emitInsns, functionOf, newBlock, pcWrap, type Block } from "./jit.js";
+import { emitInsns, functionOf, newBlock, pcWrap, type Block, type BlockFn } from "./jit.js";
 
 /** Runs of a block as the head before a trace is formed at it (again after a failed attempt). */
 export const TRACE_HOT = 32;
 /** A trace spans at most this many blocks and instructions (one pass). */
 export const TRACE_MAX_BLOCKS = 8;
 export const TRACE_MAX_INSNS = 256;
+
+/** Trace functions by source: a trace's text is a few kilobytes (position-dependent), so fewer are kept than blocks. */
+const traceFns = new Map<string, BlockFn>();
+const TRACE_CACHE_CAP = 2_000;
 
 /** Traces compiled since the process started (all machines): how tests and the bench see that traces form. */
 export const traceCounts = { formed: 0 };
@@ -101,5 +105,5 @@ function compileTrace(path: { block: Block; pc: number }[], mode: X86Mode): Bloc
   traceCounts.formed++;
   const headPc = path[0]!.pc;
   const src = `"use strict";\nconst e0 = m.epoch, ev0 = m.events.nextEvent;\nlet it = 0;\nfor (;;) {\n${parts.join("\n")}\nit += ${n};\nif (c.npc !== ${headPc} || it + ${n} > max || m.epoch !== e0 || m.events.nextEvent !== ev0${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
-  return newBlock(functionOf(src), insns, null, offsets, mode, true, false);
+  return newBlock(functionOf(src, traceFns, TRACE_CACHE_CAP), insns, null, offsets, mode, true, false);
 }
