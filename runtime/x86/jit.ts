@@ -60,6 +60,8 @@ export interface Block {
   trace: Block | null;
   traceEpoch: number;
   tracePc: number;
+  /** A trace's blocks and their rips (trace.ts), null for a block. */
+  path: { block: Block; pc: number }[] | null;
 }
 
 export const MAX_BLOCK_INSNS = 64;
@@ -95,7 +97,7 @@ export function compileBlock(insns: X86Insn[], mode: X86Mode): Block | null {
 
 /** A Block record with no chain links and no trace yet. */
 export function newBlock(fn: BlockFn, insns: X86Insn[], exit: X86Insn | null, offsets: number[], mode: X86Mode, loop: boolean, poll: boolean): Block {
-  return { fn, count: insns.length, insns, exit, offsets, mode, loop, poll, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null, hits: 0, trace: null, traceEpoch: -1, tracePc: NaN };
+  return { fn, count: insns.length, insns, exit, offsets, mode, loop, poll, epoch: -1, s0pc: NaN, s0: null, s1pc: NaN, s1: null, hits: 0, trace: null, traceEpoch: -1, tracePc: NaN, path: null };
 }
 
 /** rip arithmetic as the mode wraps it: 64-bit rip is kept as a signed Number, others modulo 2^32. */

@@ -39,27 +39,56 @@ export interface TraceCpu {
 
 /**
  * The block to run at `pc`: the trace formed at `block` when it is valid for this epoch and rip,
- * else `block` itself (counting the run towards forming one). `mode` is the CPU's mode.
+ * else `block` itself (counting the run towards forming one). `mode` is the CPU's mode. After the
+ * epoch moves (a TLB flush, a code write elsewhere) the same trace serves again as soon as the
+ * chain links, learnt anew, lead along its path: a guest that flushes every few hundred
+ * instructions (kvm-unit-tests' access test) does not pay for forming it again.
  */
 export function hotPath(block: Block, pc: number, mode: X86Mode, cpu: TraceCpu): Block {
   const t = block.trace;
-  if (t !== null && block.traceEpoch === cpu.epoch && block.tracePc === pc && t.mode === mode) return t;
+  if (t !== null && block.tracePc === pc && t.mode === mode) {
+    if (block.traceEpoch === cpu.epoch) return t;
+    if (followsPath(t.path!, cpu.epoch)) {
+      block.traceEpoch = cpu.epoch;
+      return t;
+    }
+  }
   if (block.loop || block.exit !== null || block.poll) return block;
   if (++block.hits < TRACE_HOT) return block;
   block.hits = 0;
-  block.trace = formTrace(block, pc, cpu.epoch);
+  const path = tracePath(block, pc, cpu.epoch);
+  if (path === null) return block;
+  block.trace = t !== null && samePath(t.path!, path) ? t : compileTrace(path, block.mode);
   block.traceEpoch = cpu.epoch;
   block.tracePc = pc;
   return block.trace ?? block;
 }
 
+/** The blocks of a trace's pass with the rip each is entered at. */
+export type TracePath = { block: Block; pc: number }[];
+
+/** The chain links (valid in `epoch`) lead along `path` and back to its head. */
+function followsPath(path: TracePath, epoch: number): boolean {
+  for (let k = 0; k < path.length; k++) {
+    const b = path[k]!.block;
+    const next = path[k + 1 === path.length ? 0 : k + 1]!;
+    if (b.epoch !== epoch || b.s0 !== next.block || b.s0pc !== next.pc) return false;
+  }
+  return true;
+}
+
+function samePath(a: TracePath, b: TracePath): boolean {
+  return a.length === b.length && a.every((x, k) => x.block === b[k]!.block && x.pc === b[k]!.pc);
+}
+
 /**
- * The trace headed by `head` at rip `pc`: its chain links followed (s0, valid in `epoch`) until
- * they come back to it. Null when they do not within TRACE_MAX_BLOCKS / TRACE_MAX_INSNS, or a
- * block on the way cannot be in a trace (a CPUID exit, a self-loop, a flag poll, another mode).
+ * The path of a trace headed by `head` at rip `pc`: its chain links followed (s0, valid in
+ * `epoch`) until they come back to it. Null when they do not within TRACE_MAX_BLOCKS /
+ * TRACE_MAX_INSNS, or a block on the way cannot be in a trace (a CPUID exit, a self-loop, a flag
+ * poll, another mode).
  */
-export function formTrace(head: Block, pc: number, epoch: number): Block | null {
-  const path: { block: Block; pc: number }[] = [{ block: head, pc }];
+export function tracePath(head: Block, pc: number, epoch: number): TracePath | null {
+  const path: TracePath = [{ block: head, pc }];
   let total = head.count;
   for (let cur = head; ; ) {
     if (cur.epoch !== epoch || cur.s0 === null) return null;
@@ -72,12 +101,11 @@ export function formTrace(head: Block, pc: number, epoch: number): Block | null 
     path.push({ block: next, pc: at });
     cur = next;
   }
-  if (path.length < 2) return null;
-  return compileTrace(path, head.mode);
+  return path.length < 2 ? null : path;
 }
 
 /** The loop function of a trace over `path` (blocks with the rip each is entered at). */
-function compileTrace(path: { block: Block; pc: number }[], mode: X86Mode): Block | null {
+function compileTrace(path: TracePath, mode: X86Mode): Block | null {
   const wrap = pcWrap(mode);
   const insns: X86Insn[] = [];
   const offsets: number[] = [];
@@ -105,5 +133,7 @@ function compileTrace(path: { block: Block; pc: number }[], mode: X86Mode): Bloc
   traceCounts.formed++;
   const headPc = path[0]!.pc;
   const src = `"use strict";\nconst e0 = m.epoch, ev0 = m.events.nextEvent;\nlet it = 0;\nfor (;;) {\n${parts.join("\n")}\nit += ${n};\nif (c.npc !== ${headPc} || it + ${n} > max || m.epoch !== e0 || m.events.nextEvent !== ev0${writes ? " || m.smc" : ""}) { c.pc = c.npc; return it; }\n}`;
-  return newBlock(functionOf(src, traceFns, TRACE_CACHE_CAP), insns, null, offsets, mode, true, false);
+  const trace = newBlock(functionOf(src, traceFns, TRACE_CACHE_CAP), insns, null, offsets, mode, true, false);
+  trace.path = path;
+  return trace;
 }

@@ -151,6 +151,19 @@ describe("traces: hot call/ret loops as one compiled loop", () => {
     expect(run(src, true)).toEqual(run(src, false));
   });
 
+  test("after a TLB flush the same trace serves again once the chain leads along its path (not formed anew per flush)", () => {
+    // Every 100th call flushes a TLB entry (INVLPG: the translations the chain links were learnt
+    // under may have changed, so the links and the trace wait for the loop to pass once more).
+    const body = "    test $0x3f, %cl\n    jnz 5f\n    invlpg data(%rip)\n5:";
+    const src = guest({ n: 20_000, swap: 30_000, body });
+    const before = traceCounts.formed;
+    const fast = run(src, true);
+    const formed = traceCounts.formed - before;
+    expect(fast).toEqual(run(src, false));
+    expect(formed).toBeGreaterThan(0);
+    expect(formed).toBeLessThan(20);
+  });
+
   test("a fault inside the trace stops the guest at the faulting instruction with the blocks' state", () => {
     // Each call reads 8 bytes further on, from the last mapped page up: past the 8 MiB the page
     // tables map, the read faults (#PF, no handler: the guest shuts down), 512 calls after the
