@@ -11,6 +11,9 @@
 // of N cores of one thread (prefer_sockets false); target/i386/kvm/kvm.c kvm_arch_init_vcpu hands
 // KVM subleaves 0, 1 and the first invalid one, 2; Linux arch/x86/kvm/cpuid.c kvm_cpuid: a
 // subleaf of 0xB beyond those answers zeros but ECX[7:0] = the subleaf and EDX = the x2APIC ID.
+// Leaf 1: QEMU 7.2 cpu_x86_cpuid case 1 — when nr_cores * nr_threads > 1, EBX[23:16] (maximum
+// addressable logical processor IDs, SDM Vol. 2A Table 3-8) |= that count and EDX.HTT (bit 28,
+// Table 3-11) is set; KVM passes both through (kvm_update_cpuid_runtime leaves them).
 
 import { ExitlabError } from "../../core/errors.js";
 import type { KvmEra } from "../../core/trace.js";
@@ -87,14 +90,30 @@ export function topologyLeaf(vcpus: number, apicId: number, index: number, era: 
   return { entry: era === "2015" ? { eax: 0, ebx: 0, ecx: 0, edx: 0 } : { eax: 0, ebx: 0, ecx, edx: apicId }, found: false };
 }
 
+/** CPUID.1:EDX.HTT (SDM Vol. 2A Table 3-11; QEMU CPUID_HT). */
+export const CPUID_1_EDX_HTT = 1 << 28;
+
+/**
+ * Leaf 1 of a VM of `vcpus` vCPUs (QEMU's bare `-smp N`: N cores of one thread in one package):
+ * `entry` with EBX[23:16] |= N and EDX.HTT set when N > 1, as QEMU 7.2 cpu_x86_cpuid case 1 ORs
+ * `(nr_cores * nr_threads) << 16`; `entry` itself for one vCPU.
+ */
+export function smpLeaf1(vcpus: number, entry: CpuidEntry): CpuidEntry {
+  const t = smpTopology(vcpus);
+  const perPkg = t.cores * t.threads;
+  if (perPkg <= 1) return entry;
+  return { ...entry, ebx: (entry.ebx | (perPkg << 16)) >>> 0, edx: (entry.edx | CPUID_1_EDX_HTT) >>> 0 };
+}
+
 /**
  * The entry KVM answers from table leaf `source` (cpuid.ts cpuidSourceLeaf: the leaf, or the
  * highest basic leaf standing in) as this VM's vCPU `apicId` sees it: leaf 0xB from the topology,
- * the cleared features' bits off. Returns `entry` itself when nothing changes.
+ * leaf 1's logical processor count and HTT (smpLeaf1), the cleared features' bits off. Returns `entry` itself when nothing changes.
  */
 export function vmCpuidEntry(vm: VmCpuid, era: KvmEra, source: number, index: number, apicId: number, entry: CpuidEntry): CpuidEntry {
   let e = entry;
   if (source === TOPOLOGY_LEAF) e = topologyLeaf(vm.vcpus, apicId, index, era).entry;
+  if (source === 1) e = smpLeaf1(vm.vcpus, e);
   for (const f of vm.cleared) {
     if (f.leaf !== source || !((e[f.reg] >>> f.bit) & 1)) continue;
     e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };

@@ -170,9 +170,11 @@ function identity(): Map<number, CpuidEntry> {
   return new Map<number, CpuidEntry>([
     // EAX of leaf 0 (highest basic leaf) is filled in below.
     [0x0, { eax: 0, ebx: str4("Genu"), edx: str4("ineI"), ecx: str4("ntel") }],
-    // Family 6 model 0x3c stepping 3 (Haswell); EBX: one logical processor, APIC ID 0, and
-    // bits 15:8 the CLFLUSH line size in 8-byte units (8: 64 bytes), valid with CPUID.1:EDX.CLFSH.
-    [0x1, { eax: 0x306c3, ebx: 0x0001_0800, ecx: 0, edx: 0 }],
+    // Family 6 model 0x3c stepping 3 (Haswell); EBX: APIC ID 0, bits 15:8 the CLFLUSH line size in
+    // 8-byte units (8: 64 bytes), valid with CPUID.1:EDX.CLFSH, and bits 23:16 zero as QEMU 7.2 gives
+    // one vCPU (cpu_x86_cpuid case 1: `8 << 8`); a VM of more vCPUs sets them and EDX.HTT
+    // (cpuid-vm.ts smpLeaf1).
+    [0x1, { eax: 0x306c3, ebx: 0x0000_0800, ecx: 0, edx: 0 }],
     [0x7, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
     // Extended topology (SDM Vol. 2A CPUID leaf 0BH): subleaf 0 of one vCPU; each VM's vCPUs see
     // theirs (cpuid-vm.ts topologyLeaf, QEMU's -smp topology and x2APIC IDs).

@@ -237,9 +237,9 @@ const handleCpuid: ExitHandler = (vcpu) => {
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
   const vm = vcpu.ctx.cpuid;
   if (vm) {
-    // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf) and the VMM's -cpu flags.
+    // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf; leaf 1's count and HTT) and the VMM's -cpu flags.
     const source = r.source;
-    if (source === TOPOLOGY_LEAF || vm.cleared.length !== 0) entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
+    if (source === TOPOLOGY_LEAF || (source === 1 && vm.vcpus > 1) || vm.cleared.length !== 0) entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
     if (source === TOPOLOGY_LEAF) {
       const t = topologyLeaf(vm.vcpus, apicId, index, era).found;
       (found = t && source === leaf), (usedMaxBasic = t && source !== leaf);

@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../../runtime/x86/machine.js";
-import { bitsFor, smpTopology, topologyLeaf, vmCpuid } from "../../../../runtime/x86/kvm/cpuid-vm.js";
+import { bitsFor, smpLeaf1, smpTopology, topologyLeaf, vmCpuid } from "../../../../runtime/x86/kvm/cpuid-vm.js";
 import { cpuFlagsOf } from "../../../../bin/kut/runner.js";
 import { ExitlabError } from "../../../../runtime/core/errors.js";
 
@@ -45,6 +45,25 @@ describe("CPUID leaf 0xB, extended topology (SDM Vol. 2A CPUID 0BH; QEMU 7.2 -sm
   test("one vCPU: its core level counts one processor, shift 0", () => {
     const m = run(cpuid(0xb, 1));
     expect(regs(m, "eax", "ebx", "ecx")).toEqual([0, 1, 0x201]);
+  });
+});
+
+describe("CPUID.1:EBX[23:16] and EDX.HTT follow -smp (QEMU 7.2 cpu_x86_cpuid case 1: nr_cores * nr_threads > 1)", () => {
+  test("one vCPU: EBX[23:16] is 0 and HTT clear, as QEMU gives -smp 1", () => {
+    const [ebx = 0, edx = 0] = regs(run(cpuid(1, 0)), "ebx", "edx");
+    expect((ebx >>> 16) & 0xff).toBe(0);
+    expect((edx >>> 28) & 1).toBe(0);
+    expect(ebx & 0xff00).toBe(0x800); // the CLFLUSH line size stays
+  });
+  test.each([2, 3, 4])("%i vCPUs: EBX[23:16] is the count and HTT set", (n) => {
+    const [ebx = 0, edx = 0] = regs(run(cpuid(1, 0), { vcpus: n }), "ebx", "edx");
+    expect((ebx >>> 16) & 0xff).toBe(n);
+    expect((edx >>> 28) & 1).toBe(1);
+  });
+  test("smpLeaf1 leaves the other bits alone", () => {
+    expect(smpLeaf1(2, { eax: 1, ebx: 0x0300_0800, ecx: 2, edx: 0x10 })).toEqual({ eax: 1, ebx: 0x0302_0800, ecx: 2, edx: 0x1000_0010 });
+    const one = { eax: 1, ebx: 0x800, ecx: 2, edx: 3 };
+    expect(smpLeaf1(1, one)).toBe(one);
   });
 });
 
