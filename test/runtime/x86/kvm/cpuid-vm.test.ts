@@ -6,12 +6,12 @@
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../../runtime/x86/machine.js";
 import { bitsFor, smpLeaf1, smpTopology, topologyLeaf, vmCpuid } from "../../../../runtime/x86/kvm/cpuid-vm.js";
-import { cpuFlagsOf } from "../../../../bin/kut/runner.js";
+import { cpuModelCleared, modelledCpuSpec } from "../../../../runtime/x86/kvm/cpu-model.js";
 import { ExitlabError } from "../../../../runtime/core/errors.js";
 
 /** Run `body` (32-bit protected mode, paging off) to its HLT; no IDT, so a #GP ends in a triple fault. */
-function run(body: string, options: { vcpus?: number; cpuFlags?: Record<string, boolean> } = {}): X86Machine {
-  const m = createX86Machine({ guest: { source: `.code32\nstart:\n${body}\nhlt\n` }, settings: { stepLimit: 10_000, era: "today", ...(options.vcpus ? { vcpus: options.vcpus } : {}) }, ...(options.cpuFlags ? { cpuFlags: options.cpuFlags } : {}) });
+function run(body: string, options: { vcpus?: number; cpu?: string } = {}): X86Machine {
+  const m = createX86Machine({ guest: { source: `.code32\nstart:\n${body}\nhlt\n` }, settings: { stepLimit: 10_000, era: "today", ...(options.vcpus ? { vcpus: options.vcpus } : {}) }, ...(options.cpu ? { cpu: options.cpu } : {}) });
   m.run();
   return m;
 }
@@ -75,23 +75,26 @@ describe("-cpu ...,-x2apic (QEMU's flag, KVM_SET_CPUID2 without CPUID.1:ECX[21])
     expect(m.irq.lapic.x2apic).toBe(true);
   });
   test("-x2apic: CPUID.1:ECX.x2APIC is clear and setting IA32_APIC_BASE.EXTD #GPs (a reserved bit: kvm_apic_set_base)", () => {
-    const m = run(enableX2, { cpuFlags: { x2apic: false } });
+    const m = run(enableX2, { cpu: "host,-x2apic" });
     expect(regs(m, "esi")[0]! & (1 << 21)).toBe(0);
     expect(m.irq.lapic.x2apic).toBe(false);
     expect(m.halted?.message ?? "").toMatch(/triple fault/);
   });
-  test("+x2apic changes nothing the model offers; an unknown flag is an error naming the known ones", () => {
-    expect(vmCpuid(1, { x2apic: true }).cleared).toEqual([]);
-    expect(() => vmCpuid(1, { avx512f: false })).toThrow(ExitlabError);
+  test("+x2apic changes nothing the model offers; an unknown flag or model is an error naming the known ones", () => {
+    expect(vmCpuid(1, "host,+x2apic").cleared).toEqual([]);
+    expect(() => vmCpuid(1, "host,-avx512f")).toThrow(ExitlabError);
+    expect(() => vmCpuid(1, "Pentium9")).toThrow(ExitlabError);
     try {
-      vmCpuid(1, { avx512f: false });
+      vmCpuid(1, "host,-avx512f");
     } catch (e) {
       expect((e as ExitlabError).hint).toMatch(/x2apic, tsc-deadline/);
     }
   });
-  test("the runner reads the flags it knows from -cpu (QEMU's +f, -f, f=on|off; the last wins)", () => {
-    expect(cpuFlagsOf("-cpu qemu64,-x2apic,+tsc-deadline")).toEqual({ x2apic: false, "tsc-deadline": true });
-    expect(cpuFlagsOf("-cpu qemu64,+x2apic,x2apic=off,vendor=AuthenticAMD,+avx")).toEqual({ x2apic: false });
-    expect(cpuFlagsOf("-smp 2")).toEqual({});
+  test("QEMU's precedence (x86_cpu_parse_featurestr): f=on|off in order, then every +f, then every -f", () => {
+    expect(cpuModelCleared("qemu64,-x2apic,+tsc-deadline,+smep")).toEqual(["X2APIC", "SMAP", "PKU"]);
+    expect(cpuModelCleared("max,+x2apic,x2apic=off")).toEqual([]);
+    expect(cpuModelCleared("max,-x2apic,+x2apic")).toEqual(["X2APIC"]);
+    expect(cpuModelCleared("max,smep=off,smep=on,smap=on,smap=off")).toEqual(["SMAP"]);
+    expect(modelledCpuSpec("qemu64,+x2apic,x2apic=off,vendor=AuthenticAMD,+avx")).toBe("qemu64,+x2apic,x2apic=off");
   });
 });
