@@ -250,8 +250,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private apicWindows: LapicWindows | undefined;
   /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
   private readonly cpuVendor: string | undefined;
-  /** The VM's CPUID beyond the era's table: leaf 0xB for its vCPUs, MachineOptions.cpu (kvm/cpuid-vm.ts, kvm/cpu-model.ts). */
-  private readonly vmCpuid: VmCpuid;
+  /** The VM's CPUID beyond the era's table: leaves 1 and 0xB for its vCPUs, MachineOptions.cpu (kvm/cpuid-vm.ts, kvm/cpu-model.ts); `show cpuid` reads it. */
+  readonly vmCpuid: VmCpuid;
 
   /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
   private bindVcpu(v: X86Vcpu): void {
