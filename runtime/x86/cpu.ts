@@ -556,7 +556,10 @@ export class X86Cpu implements X86Env, FastMem {
     const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
-      if (!this.peers.some((c) => c.code.has(pn))) {
+      // A plain loop: this runs on every fast-write fill, and a callback would be allocated each time.
+      let peerCode = false;
+      for (let p = 0; p < this.peers.length && !peerCode; p++) peerCode = this.peers[p]!.code.has(pn);
+      if (!peerCode) {
         this.wKey[i] = page;
         this.wArr[i] = arr;
         this.wPn[i] = pn;
