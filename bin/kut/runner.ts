@@ -227,7 +227,7 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   try {
     const vendor = arch === "x86_64" ? cpuVendorOf(e.qemuParams) : undefined;
     // x86: pc-testdev as upstream's x86/run gives QEMU, and the guest's CPUID as the entry's -cpu model
-    // and flags have it (cpu-model.ts: x2apic, tsc-deadline, SMEP, SMAP, PKU by model and flag).
+    // and flags have it (runtime/x86/kvm/cpu-model.ts: every CPUID feature flag by model and flag).
     const devices = arch === "x86_64" ? { devices: EXITLAB_X86_DEVICES, cpu: cpuOf(e.qemuParams) } : {};
     m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...devices, ...(vendor ? { cpuVendor: vendor } : {}) });
   } catch (err) {

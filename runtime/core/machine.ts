@@ -265,9 +265,10 @@ export interface MachineOptions {
   devices?: readonly string[];
   /**
    * x86: the VMM's CPU model, as QEMU's `-cpu` argument: `MODEL,+FLAG,-FLAG,FLAG=on|off`
-   * (runtime/x86/kvm/cpu-model.ts: QEMU 7.2's models and the flags exitlab models — x2apic,
-   * tsc-deadline, smep, smap, pku). The guest's CPUID lacks the features the model lacks or a flag
-   * turns off, and KVM refuses what they enable (CR4.SMEP/SMAP/PKE, IA32_APIC_BASE.EXTD); a flag
+   * (runtime/x86/kvm/cpu-model.ts: QEMU 7.2's models and its names of the CPUID flags exitlab's
+   * table has — x2apic, tsc-deadline, smep, xsave, ...). The guest's CPUID lacks the features the
+   * model lacks or a flag turns off, and KVM refuses what they enable (CR4.SMEP/SMAP/PKE/OSXSAVE/
+   * FSGSBASE, IA32_APIC_BASE.EXTD); a flag
    * turned on adds nothing the KVM modelled lacks. Default `host`: all that KVM offers. An unknown
    * model or flag is an ExitlabError.
    */

@@ -92,22 +92,26 @@ test("x86 QEMU gets upstream x86/run's devices (pc-testdev, isa-debug-exit at 0x
   expect(qemuArgs("/k", "arm64", entry("msr"))).not.toContain("-device");
 });
 
-test("the guest's CPUID follows the entry's -cpu model and the flags exitlab models (runtime/x86/kvm/cpu-model.ts): max and host have all, qemu64 (the default) no TSC deadline, SMEP, SMAP or PKU, IvyBridge SMEP only; +f/-f change them; other options are dropped", () => {
+test("the guest's CPUID follows the entry's -cpu model and flags (runtime/x86/kvm/cpu-model.ts): max and host have all, qemu64 (the default) what QEMU 7.2's qemu64 has (no SSSE3, SSE4, XSAVE, AVX, RDTSCP, TSC deadline, SMEP, SMAP, PKU), x2APIC under KVM; +f/-f change them; other options are dropped", () => {
   const off = (params: string) => cpuModelCleared(cpuOf(params));
-  const QEMU64_OFF = ["TSC_DEADLINE_TIMER", "SMEP", "SMAP", "PKU"];
+  const QEMU64_LACKS = ["SSSE3", "XMM4_1", "XMM4_2", "MOVBE", "POPCNT", "AES", "XSAVE", "AVX", "RDRAND", "FSGSBASE", "ABM", "GBPAGES", "RDTSCP", "TSC_DEADLINE_TIMER", "SMEP", "SMAP", "PKU"];
   expect(off("-cpu max")).toEqual([]);
   expect(off("-cpu host,migratable=no")).toEqual([]);
-  expect(off("")).toEqual(QEMU64_OFF);
-  expect(off("-cpu qemu64,+x2apic")).toEqual(QEMU64_OFF);
-  expect(off("-cpu qemu64,+x2apic,+tsc-deadline")).toEqual(["SMEP", "SMAP", "PKU"]);
-  expect(off("-cpu qemu64,-x2apic,+tsc-deadline")).toEqual(["X2APIC", "SMEP", "SMAP", "PKU"]);
-  expect(off("-cpu qemu64,+pku")).toEqual(["TSC_DEADLINE_TIMER", "SMEP", "SMAP"]);
+  for (const params of ["", "-cpu qemu64,+x2apic", "-cpu Opteron_G1,vendor=AuthenticAMD"]) {
+    expect(off(params), params).toEqual(expect.arrayContaining(QEMU64_LACKS));
+    for (const has of ["X2APIC", "XMM2", "NX", "LM", "SYSCALL", "HYPERVISOR"]) expect(off(params), `${params} ${has}`).not.toContain(has);
+  }
+  expect(off("-cpu qemu64,+x2apic,+tsc-deadline")).not.toContain("TSC_DEADLINE_TIMER");
+  expect(off("-cpu qemu64,-x2apic,+tsc-deadline")).toContain("X2APIC");
+  expect(off("-cpu qemu64,+pku")).not.toContain("PKU");
   expect(off("-cpu max,+vmx,-pku")).toEqual(["PKU"]);
   expect(off("-cpu max,pku=off")).toEqual(["PKU"]);
-  expect(off("-cpu IvyBridge,phys-bits=36,host-phys-bits=off")).toEqual(["SMAP", "PKU"]);
-  expect(off("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).toEqual([]);
-  expect(off("-cpu Opteron_G1,vendor=AuthenticAMD")).toEqual(QEMU64_OFF);
-  expect(cpuOf("-cpu max,host-phys-bits,+vmx,-vmx-mbec,-pku -m 2560")).toBe("max,-pku");
+  const ivy = off("-cpu IvyBridge,phys-bits=36,host-phys-bits=off");
+  expect(ivy).toEqual(expect.arrayContaining(["SMAP", "PKU"]));
+  for (const has of ["SMEP", "XSAVE", "AVX", "RDTSCP", "TSC_DEADLINE_TIMER"]) expect(ivy).not.toContain(has);
+  expect(off("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).not.toEqual(expect.arrayContaining(["SMEP"]));
+  expect(off("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).not.toContain("PKU");
+  expect(cpuOf("-cpu max,host-phys-bits,+vmx,-vmx-mbec,-pku -m 2560")).toBe("max,+vmx,-pku");
   expect(cpuOf("-smp 2")).toBe("qemu64");
 });
 

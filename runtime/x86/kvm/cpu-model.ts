@@ -3,42 +3,41 @@
 // supports). exitlab's table (cpuid.ts) is what its KVM supports, as `-cpu host` / `-cpu max` see
 // it; a named model leaves out the features of CPU_MODEL_FLAGS it lacks, and the options after the
 // model set or clear them. Every -cpu choice of the machine goes through here (MachineOptions.cpu).
-// Sources: QEMU 7.2 target/i386/cpu.c builtin_x86_defs (the models' feature words) and
-// feature_word_info (the flag names), as `query-cpu-model-expansion` type "full" of each model of
-// `query-cpu-definitions` reports them (qemu-system-x86_64 7.2, -machine none); target/i386/kvm/
-// kvm-cpu.c kvm_default_props (features every model gets under KVM); x86_cpu_parse_featurestr
-// (option syntax and precedence).
+// Sources: QEMU 7.2 target/i386/cpu.c builtin_x86_defs (the models' feature words, in
+// qemu-cpu-models.ts as `query-cpu-model-expansion` reports them) and feature_word_info (the flag
+// names); target/i386/kvm/kvm-cpu.c kvm_default_props (features every model gets under KVM);
+// x86_cpu_parse_featurestr (option syntax and precedence).
 
 import { ExitlabError } from "../../core/errors.js";
 import { CPUID_FEATURES } from "./cpuid.js";
+import { QEMU_MODEL_FLAGS } from "./qemu-cpu-models.js";
 
-/** QEMU 7.2's x86 CPU models (`query-cpu-definitions`, `-cpu help`), versioned aliases included. */
-export const QEMU_CPU_MODELS: readonly string[] = [
-  "486", "486-v1", "Broadwell", "Broadwell-IBRS", "Broadwell-noTSX", "Broadwell-noTSX-IBRS", "Broadwell-v1", "Broadwell-v2",
-  "Broadwell-v3", "Broadwell-v4", "Cascadelake-Server", "Cascadelake-Server-noTSX", "Cascadelake-Server-v1",
-  "Cascadelake-Server-v2", "Cascadelake-Server-v3", "Cascadelake-Server-v4", "Cascadelake-Server-v5", "Conroe", "Conroe-v1",
-  "Cooperlake", "Cooperlake-v1", "Cooperlake-v2", "Denverton", "Denverton-v1", "Denverton-v2", "Denverton-v3", "Dhyana",
-  "Dhyana-v1", "Dhyana-v2", "EPYC", "EPYC-IBPB", "EPYC-Milan", "EPYC-Milan-v1", "EPYC-Rome", "EPYC-Rome-v1", "EPYC-Rome-v2",
-  "EPYC-v1", "EPYC-v2", "EPYC-v3", "Haswell", "Haswell-IBRS", "Haswell-noTSX", "Haswell-noTSX-IBRS", "Haswell-v1", "Haswell-v2",
-  "Haswell-v3", "Haswell-v4", "Icelake-Server", "Icelake-Server-noTSX", "Icelake-Server-v1", "Icelake-Server-v2",
-  "Icelake-Server-v3", "Icelake-Server-v4", "Icelake-Server-v5", "Icelake-Server-v6", "IvyBridge", "IvyBridge-IBRS",
-  "IvyBridge-v1", "IvyBridge-v2", "KnightsMill", "KnightsMill-v1", "Nehalem", "Nehalem-IBRS", "Nehalem-v1", "Nehalem-v2",
-  "Opteron_G1", "Opteron_G1-v1", "Opteron_G2", "Opteron_G2-v1", "Opteron_G3", "Opteron_G3-v1", "Opteron_G4", "Opteron_G4-v1",
-  "Opteron_G5", "Opteron_G5-v1", "Penryn", "Penryn-v1", "SandyBridge", "SandyBridge-IBRS", "SandyBridge-v1", "SandyBridge-v2",
-  "Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Client-v1", "Skylake-Client-v2",
-  "Skylake-Client-v3", "Skylake-Client-v4", "Skylake-Server", "Skylake-Server-IBRS", "Skylake-Server-noTSX-IBRS",
-  "Skylake-Server-v1", "Skylake-Server-v2", "Skylake-Server-v3", "Skylake-Server-v4", "Skylake-Server-v5", "Snowridge",
-  "Snowridge-v1", "Snowridge-v2", "Snowridge-v3", "Snowridge-v4", "Westmere", "Westmere-IBRS", "Westmere-v1", "Westmere-v2",
-  "athlon", "athlon-v1", "base", "core2duo", "core2duo-v1", "coreduo", "coreduo-v1", "host", "kvm32", "kvm32-v1", "kvm64",
-  "kvm64-v1", "max", "n270", "n270-v1", "pentium", "pentium-v1", "pentium2", "pentium2-v1", "pentium3", "pentium3-v1", "phenom",
-  "phenom-v1", "qemu32", "qemu32-v1", "qemu64", "qemu64-v1",
-];
+/**
+ * The QEMU flag of each CPUID_FEATURES row a -cpu model decides (QEMU 7.2 target/i386/cpu.c
+ * feature_word_info names; kvm-unit-tests' unittests.cfg spells them so). KVM's paravirtual leaf
+ * (0x4000_0001) is not here: QEMU turns its features on for every model under KVM.
+ */
+export const FEATURE_FLAGS: Readonly<Record<string, string>> = {
+  FPU: "fpu", VME: "vme", DE: "de", PSE: "pse", TSC: "tsc", MSR: "msr", PAE: "pae", MCE: "mce", CX8: "cx8", APIC: "apic", SEP: "sep",
+  MTRR: "mtrr", PGE: "pge", MCA: "mca", CMOV: "cmov", PAT: "pat", PSE36: "pse36", CLFLUSH: "clflush", MMX: "mmx", FXSR: "fxsr",
+  XMM: "sse", XMM2: "sse2", SELFSNOOP: "ss", XMM3: "pni", PCLMULQDQ: "pclmulqdq", VMX: "vmx", SSSE3: "ssse3", FMA: "fma", CX16: "cx16",
+  PCID: "pcid", XMM4_1: "sse4.1", XMM4_2: "sse4.2", X2APIC: "x2apic", MOVBE: "movbe", POPCNT: "popcnt", TSC_DEADLINE_TIMER: "tsc-deadline",
+  AES: "aes", XSAVE: "xsave", AVX: "avx", F16C: "f16c", RDRAND: "rdrand", HYPERVISOR: "hypervisor", FSGSBASE: "fsgsbase", SMEP: "smep",
+  SMAP: "smap", PCOMMIT: "pcommit", CLFLUSHOPT: "clflushopt", CLWB: "clwb", PKU: "pku", PKS: "pks", LAHF_LM: "lahf-lm", ABM: "abm",
+  SYSCALL: "syscall", NX: "nx", GBPAGES: "pdpe1gb", RDTSCP: "rdtscp", LM: "lm",
+};
 
 /**
  * Models that carry every feature the accelerator supports: `max` and, under KVM, `host`
  * (QEMU max_x86_cpu_initfn / host: max_features, x86_cpu_expand_features).
  */
 export const ALL_FEATURES_MODELS: readonly string[] = ["max", "host"];
+
+/** QEMU 7.2's x86 CPU models (`query-cpu-definitions`, `-cpu help`), versioned aliases included. */
+export const QEMU_CPU_MODELS: readonly string[] = [...Object.keys(QEMU_MODEL_FLAGS), ...ALL_FEATURES_MODELS].sort();
+
+/** Flags QEMU turns on for every model under KVM (target/i386/kvm/kvm-cpu.c kvm_default_props), whatever its definition. */
+const KVM_DEFAULT_ON: readonly string[] = ["x2apic"];
 
 /** The default model when a VMM gives no -cpu: exitlab's machine answers with all it supports, as `host`. */
 export const DEFAULT_MACHINE_CPU = "host";
@@ -49,74 +48,16 @@ export interface CpuModelFlag {
   readonly flag: string;
   /** The cpuid.ts CPUID_FEATURES row (Linux X86_FEATURE_ name). */
   readonly feature: string;
-  /** Named models with the flag; "every" when QEMU turns it on for every model under KVM (kvm_default_props). */
+  /** Named models with the flag (qemu-cpu-models.ts); "every" when QEMU turns it on for every model under KVM (kvm_default_props). */
   readonly models: "every" | readonly string[];
 }
 
-/** The SandyBridge-and-later Intel models (and KnightsMill, Denverton, Snowridge) with x2apic and tsc-deadline in their definitions. */
-const TSC_DEADLINE_MODELS: readonly string[] = [
-  "Broadwell", "Broadwell-IBRS", "Broadwell-noTSX", "Broadwell-noTSX-IBRS", "Broadwell-v1", "Broadwell-v2", "Broadwell-v3",
-  "Broadwell-v4", "Cascadelake-Server", "Cascadelake-Server-noTSX", "Cascadelake-Server-v1", "Cascadelake-Server-v2",
-  "Cascadelake-Server-v3", "Cascadelake-Server-v4", "Cascadelake-Server-v5", "Cooperlake", "Cooperlake-v1", "Cooperlake-v2",
-  "Denverton", "Denverton-v1", "Denverton-v2", "Denverton-v3", "Haswell", "Haswell-IBRS", "Haswell-noTSX", "Haswell-noTSX-IBRS",
-  "Haswell-v1", "Haswell-v2", "Haswell-v3", "Haswell-v4", "Icelake-Server", "Icelake-Server-noTSX", "Icelake-Server-v1",
-  "Icelake-Server-v2", "Icelake-Server-v3", "Icelake-Server-v4", "Icelake-Server-v5", "Icelake-Server-v6", "IvyBridge",
-  "IvyBridge-IBRS", "IvyBridge-v1", "IvyBridge-v2", "KnightsMill", "KnightsMill-v1", "SandyBridge", "SandyBridge-IBRS",
-  "SandyBridge-v1", "SandyBridge-v2", "Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Client-v1",
-  "Skylake-Client-v2", "Skylake-Client-v3", "Skylake-Client-v4", "Skylake-Server", "Skylake-Server-IBRS",
-  "Skylake-Server-noTSX-IBRS", "Skylake-Server-v1", "Skylake-Server-v2", "Skylake-Server-v3", "Skylake-Server-v4",
-  "Skylake-Server-v5", "Snowridge", "Snowridge-v1", "Snowridge-v2", "Snowridge-v3", "Snowridge-v4",
-];
-/** Models with SMEP (CPUID.7.0:EBX[7]): IvyBridge and later Intel, EPYC and Dhyana. */
-const SMEP_MODELS: readonly string[] = [
-  "Broadwell", "Broadwell-IBRS", "Broadwell-noTSX", "Broadwell-noTSX-IBRS", "Broadwell-v1", "Broadwell-v2", "Broadwell-v3",
-  "Broadwell-v4", "Cascadelake-Server", "Cascadelake-Server-noTSX", "Cascadelake-Server-v1", "Cascadelake-Server-v2",
-  "Cascadelake-Server-v3", "Cascadelake-Server-v4", "Cascadelake-Server-v5", "Cooperlake", "Cooperlake-v1", "Cooperlake-v2",
-  "Denverton", "Denverton-v1", "Denverton-v2", "Denverton-v3", "Dhyana", "Dhyana-v1", "Dhyana-v2", "EPYC", "EPYC-IBPB",
-  "EPYC-Milan", "EPYC-Milan-v1", "EPYC-Rome", "EPYC-Rome-v1", "EPYC-Rome-v2", "EPYC-v1", "EPYC-v2", "EPYC-v3", "Haswell",
-  "Haswell-IBRS", "Haswell-noTSX", "Haswell-noTSX-IBRS", "Haswell-v1", "Haswell-v2", "Haswell-v3", "Haswell-v4",
-  "Icelake-Server", "Icelake-Server-noTSX", "Icelake-Server-v1", "Icelake-Server-v2", "Icelake-Server-v3", "Icelake-Server-v4",
-  "Icelake-Server-v5", "Icelake-Server-v6", "IvyBridge", "IvyBridge-IBRS", "IvyBridge-v1", "IvyBridge-v2", "KnightsMill",
-  "KnightsMill-v1", "Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Client-v1",
-  "Skylake-Client-v2", "Skylake-Client-v3", "Skylake-Client-v4", "Skylake-Server", "Skylake-Server-IBRS",
-  "Skylake-Server-noTSX-IBRS", "Skylake-Server-v1", "Skylake-Server-v2", "Skylake-Server-v3", "Skylake-Server-v4",
-  "Skylake-Server-v5", "Snowridge", "Snowridge-v1", "Snowridge-v2", "Snowridge-v3", "Snowridge-v4",
-];
-/** Models with SMAP (CPUID.7.0:EBX[20]): Broadwell and later Intel (not KnightsMill), EPYC and Dhyana. */
-const SMAP_MODELS: readonly string[] = [
-  "Broadwell", "Broadwell-IBRS", "Broadwell-noTSX", "Broadwell-noTSX-IBRS", "Broadwell-v1", "Broadwell-v2", "Broadwell-v3",
-  "Broadwell-v4", "Cascadelake-Server", "Cascadelake-Server-noTSX", "Cascadelake-Server-v1", "Cascadelake-Server-v2",
-  "Cascadelake-Server-v3", "Cascadelake-Server-v4", "Cascadelake-Server-v5", "Cooperlake", "Cooperlake-v1", "Cooperlake-v2",
-  "Denverton", "Denverton-v1", "Denverton-v2", "Denverton-v3", "Dhyana", "Dhyana-v1", "Dhyana-v2", "EPYC", "EPYC-IBPB",
-  "EPYC-Milan", "EPYC-Milan-v1", "EPYC-Rome", "EPYC-Rome-v1", "EPYC-Rome-v2", "EPYC-v1", "EPYC-v2", "EPYC-v3", "Icelake-Server",
-  "Icelake-Server-noTSX", "Icelake-Server-v1", "Icelake-Server-v2", "Icelake-Server-v3", "Icelake-Server-v4",
-  "Icelake-Server-v5", "Icelake-Server-v6", "Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS",
-  "Skylake-Client-v1", "Skylake-Client-v2", "Skylake-Client-v3", "Skylake-Client-v4", "Skylake-Server", "Skylake-Server-IBRS",
-  "Skylake-Server-noTSX-IBRS", "Skylake-Server-v1", "Skylake-Server-v2", "Skylake-Server-v3", "Skylake-Server-v4",
-  "Skylake-Server-v5", "Snowridge", "Snowridge-v1", "Snowridge-v2", "Snowridge-v3", "Snowridge-v4",
-];
-/** Models with PKU (CPUID.7.0:ECX[3]): Skylake-Server and later server parts, EPYC-Milan. */
-const PKU_MODELS: readonly string[] = [
-  "Cascadelake-Server", "Cascadelake-Server-noTSX", "Cascadelake-Server-v1", "Cascadelake-Server-v2", "Cascadelake-Server-v3",
-  "Cascadelake-Server-v4", "Cascadelake-Server-v5", "Cooperlake", "Cooperlake-v1", "Cooperlake-v2", "EPYC-Milan",
-  "EPYC-Milan-v1", "Icelake-Server", "Icelake-Server-noTSX", "Icelake-Server-v1", "Icelake-Server-v2", "Icelake-Server-v3",
-  "Icelake-Server-v4", "Icelake-Server-v5", "Icelake-Server-v6", "Skylake-Server", "Skylake-Server-IBRS",
-  "Skylake-Server-noTSX-IBRS", "Skylake-Server-v1", "Skylake-Server-v2", "Skylake-Server-v3", "Skylake-Server-v4",
-  "Skylake-Server-v5",
-];
-
-/**
- * The CPUID features a -cpu model decides, by QEMU flag name (QEMU 7.2; see the file comment).
- * x2apic is in every model's definition only from SandyBridge on, but kvm_default_props turns it on
- * for all of them under KVM.
- */
-export const CPU_MODEL_FLAGS: readonly CpuModelFlag[] = [
-  { flag: "x2apic", feature: "X2APIC", models: "every" },
-  { flag: "tsc-deadline", feature: "TSC_DEADLINE_TIMER", models: TSC_DEADLINE_MODELS },
-  { flag: "smep", feature: "SMEP", models: SMEP_MODELS },
-  { flag: "smap", feature: "SMAP", models: SMAP_MODELS },
-  { flag: "pku", feature: "PKU", models: PKU_MODELS },
-];
+/** The CPUID features a -cpu model decides, by QEMU flag name: FEATURE_FLAGS with the models that carry each (QEMU_MODEL_FLAGS). */
+export const CPU_MODEL_FLAGS: readonly CpuModelFlag[] = Object.entries(FEATURE_FLAGS).map(([feature, flag]) => ({
+  flag,
+  feature,
+  models: KVM_DEFAULT_ON.includes(flag) ? "every" : Object.keys(QEMU_MODEL_FLAGS).filter((m) => QEMU_MODEL_FLAGS[m]!.split(" ").includes(flag)),
+}));
 
 /** A -cpu argument split: the model and its comma-separated options, as QEMU reads them. */
 export interface CpuSpec {

@@ -32,6 +32,8 @@ export interface VmCpuid {
   readonly cpu: string;
   /** CPUID_FEATURES rows the -cpu model leaves out (cpu-model.ts cpuModelCleared). */
   readonly cleared: readonly CpuidFeature[];
+  /** Whether XSAVE is among them: leaf 0xD is then all zeros (QEMU 7.2 cpu_x86_cpuid case 0xD without CPUID_EXT_XSAVE). */
+  readonly noXsave: boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface VmCpuid {
  */
 export function vmCpuid(vcpus: number, cpu: string = DEFAULT_MACHINE_CPU): VmCpuid {
   const off = new Set(cpuModelCleared(cpu));
-  return { vcpus, cpu, cleared: CPUID_FEATURES.filter((f) => off.has(f.name)) };
+  return { vcpus, cpu, cleared: CPUID_FEATURES.filter((f) => off.has(f.name)), noXsave: off.has("XSAVE") };
 }
 
 /** guest_cpu_cap_has: whether the VM's CPUID advertises feature `name` (the era's table less what the VMM cleared). */
@@ -79,6 +81,10 @@ export function topologyLeaf(vcpus: number, apicId: number, index: number, era: 
   return { entry: era === "2015" ? { eax: 0, ebx: 0, ecx: 0, edx: 0 } : { eax: 0, ebx: 0, ecx, edx: apicId }, found: false };
 }
 
+/** Processor extended state enumeration (SDM Vol. 2A CPUID leaf 0DH). */
+const XSAVE_LEAF = 0xd;
+const NO_XSAVE_LEAF: CpuidEntry = Object.freeze({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+
 /** CPUID.1:EDX.HTT (SDM Vol. 2A Table 3-11; QEMU CPUID_HT). */
 export const CPUID_1_EDX_HTT = 1 << 28;
 
@@ -97,12 +103,14 @@ export function smpLeaf1(vcpus: number, entry: CpuidEntry): CpuidEntry {
 /**
  * The entry KVM answers from table leaf `source` (cpuid.ts cpuidSourceLeaf: the leaf, or the
  * highest basic leaf standing in) as this VM's vCPU `apicId` sees it: leaf 0xB from the topology,
- * leaf 1's logical processor count and HTT (smpLeaf1), the cleared features' bits off. Returns `entry` itself when nothing changes.
+ * leaf 1's logical processor count and HTT (smpLeaf1), the cleared features' bits off, leaf 0xD
+ * zeros without XSAVE. Returns `entry` itself when nothing changes.
  */
 export function vmCpuidEntry(vm: VmCpuid, era: KvmEra, source: number, index: number, apicId: number, entry: CpuidEntry): CpuidEntry {
   let e = entry;
   if (source === TOPOLOGY_LEAF) e = topologyLeaf(vm.vcpus, apicId, index, era).entry;
   if (source === 1) e = smpLeaf1(vm.vcpus, e);
+  if (source === XSAVE_LEAF && vm.noXsave) e = NO_XSAVE_LEAF;
   for (const f of vm.cleared) {
     // The flags live in subleaf 0 of an indexed leaf (leaf 7).
     if (f.leaf !== source || (index !== 0 && isIndexedLeaf(source)) || !((e[f.reg] >>> f.bit) & 1)) continue;
