@@ -10,12 +10,11 @@ import { join } from "node:path";
 import { createMachine } from "../../runtime/index.js";
 import { MAX_RAM_MIB, type Arch } from "../../runtime/core/machine.js";
 import type { KutEntry } from "./config.js";
-import { cpuidOffOf } from "./cpu-model.js";
+import { cpuOf } from "./cpu-model.js";
 import { settingDef } from "../../runtime/core/settings.js";
 import { MODELLED_CPU_HZ } from "../../runtime/core/clock.js";
 import { ExitlabError } from "../../runtime/core/errors.js";
 import { DebugExit } from "../../runtime/devices/debug-exit.js";
-import { QEMU_CPU_FLAGS } from "../../runtime/x86/kvm/cpuid-vm.js";
 
 /** The machine's own step limit at its maximum: the run below sets the bound (`maxSteps`, the deadline). */
 const STEP_LIMIT_MAX = settingDef("stepLimit")!.max!;
@@ -231,10 +230,9 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
   try {
     const vendor = arch === "x86_64" ? cpuVendorOf(e.qemuParams) : undefined;
     // x86: pc-testdev as upstream's x86/run gives QEMU, and the guest's CPUID as the entry's -cpu model
-    // and flags have it (cpu-model.ts: PKU by model; cpuFlagsOf: +/-x2apic, tsc-deadline).
-    const cpuFlags = arch === "x86_64" ? cpuFlagsOf(e.qemuParams) : {};
-    const devices = arch === "x86_64" ? { devices: EXITLAB_X86_DEVICES, cpuidOff: cpuidOffOf(e.qemuParams) } : {};
-    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...devices, ...(vendor ? { cpuVendor: vendor } : {}), ...(Object.keys(cpuFlags).length ? { cpuFlags } : {}) });
+    // and flags have it (runtime/x86/kvm/cpu-model.ts: every CPUID feature flag by model and flag).
+    const devices = arch === "x86_64" ? { devices: EXITLAB_X86_DEVICES, cpu: cpuOf(e.qemuParams) } : {};
+    m = createMachine(arch, { guest: { image, fileName: e.file, append: e.testArgs, ...initrd }, settings, memoryMiB: Math.min(memOf(e), MAX_RAM_MIB[arch]), ...devices, ...(vendor ? { cpuVendor: vendor } : {}) });
   } catch (err) {
     // A file the loader refuses (not an image of this architecture, truncated): a row, not a crash.
     if (!(err instanceof ExitlabError)) throw err;
@@ -265,26 +263,6 @@ export function runExitlab(dir: string, arch: Arch, e: KutEntry, opts: { maxStep
  */
 export function cpuVendorOf(qemuParams: string): string | undefined {
   return /(?:^|\s)-cpu\s+\S*?,vendor=([^,\s]+)/.exec(qemuParams)?.[1];
-}
-
-/**
- * The CPU feature flags an entry's `-cpu MODEL,+FLAG,-FLAG,FLAG=on|off` sets or clears, of those
- * exitlab models (runtime/x86/kvm/cpuid-vm.ts QEMU_CPU_FLAGS: x2apic, tsc-deadline), as QEMU
- * parses them (target/i386/cpu.c x86_cpu_parse_featurestr: `+f`/`-f` or `f=on`/`f=off`; the last
- * one given wins). Other options and flags are left out: exitlab's CPUID is otherwise its own.
- */
-export function cpuFlagsOf(qemuParams: string): Record<string, boolean> {
-  const out: Record<string, boolean> = {};
-  const m = /(?:^|\s)-cpu\s+(\S+)/.exec(qemuParams);
-  if (!m) return out;
-  for (const opt of m[1]!.split(",").slice(1)) {
-    const pm = /^([+-])(.+)$/.exec(opt);
-    const kv = /^([^=]+)=(on|off|true|false)$/.exec(opt);
-    const name = pm ? pm[2]! : kv ? kv[1]! : undefined;
-    if (name === undefined || !(name in QEMU_CPU_FLAGS)) continue;
-    out[name] = pm ? pm[1] === "+" : kv![2] === "on" || kv![2] === "true";
-  }
-  return out;
 }
 
 const QEMU: Record<Arch, string> = { arm64: "qemu-system-aarch64", x86_64: "qemu-system-x86_64" };

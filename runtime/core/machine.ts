@@ -264,17 +264,15 @@ export interface MachineOptions {
    */
   devices?: readonly string[];
   /**
-   * x86: CPUID features (runtime/x86/kvm/cpuid.ts CPUID_FEATURES names) the VMM's CPU model leaves
-   * out of what KVM supports (QEMU's named -cpu models, `-cpu ...,-pku`): the guest's CPUID lacks
-   * them and KVM refuses what they enable (CR4.PKE without PKU). Unknown names are an ExitlabError.
+   * x86: the VMM's CPU model, as QEMU's `-cpu` argument: `MODEL,+FLAG,-FLAG,FLAG=on|off`
+   * (runtime/x86/kvm/cpu-model.ts: QEMU 7.2's models and its names of the CPUID flags exitlab's
+   * table has — x2apic, tsc-deadline, smep, xsave, ...). The guest's CPUID lacks the features the
+   * model lacks or a flag turns off, and KVM refuses what they enable (CR4.SMEP/SMAP/PKE/OSXSAVE/
+   * FSGSBASE, IA32_APIC_BASE.EXTD); a flag
+   * turned on adds nothing the KVM modelled lacks. Default `host`: all that KVM offers. An unknown
+   * model or flag is an ExitlabError.
    */
-  cpuidOff?: readonly string[];
-  /**
-   * x86: CPU feature flags the VMM sets (true) or clears (false) in the guest's CPUID, by QEMU's
-   * `-cpu MODEL,+FLAG,-FLAG` names (runtime/x86/kvm/cpuid-vm.ts QEMU_CPU_FLAGS: x2apic,
-   * tsc-deadline); a set flag adds nothing the KVM modelled lacks. Unknown names are an error.
-   */
-  cpuFlags?: Record<string, boolean>;
+  cpu?: string;
 }
 
 /** Machine members that let the lab drive traps and views without knowing the arch. */

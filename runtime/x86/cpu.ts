@@ -22,7 +22,7 @@ import { EPT_EXEC, EPT_READ, EPT_WRITE, type Ept, type EptAccess } from "./vmx/e
 import type { Vmcs } from "./vmx/fields.js";
 import type { X86SystemSegment } from "./env.js";
 import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
-import { CR_ACCESS_QUAL, EPT_VIOLATION_QUAL, INTR_TYPE, IO_QUAL, encodeQual } from "./vmx/qualification.js";
+import { EPT_VIOLATION_QUAL, INTR_TYPE, IO_QUAL, encodeQual } from "./vmx/qualification.js";
 import { EXIT, type ExitReasonName } from "./vmx/reasons.js";
 import { VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
@@ -567,7 +567,10 @@ export class X86Cpu implements X86Env, FastMem {
     const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
-      if (!this.peers.some((c) => c.code.has(pn))) {
+      // A plain loop: this runs on every fast-write fill, and a callback would be allocated each time.
+      let peerCode = false;
+      for (let p = 0; p < this.peers.length && !peerCode; p++) peerCode = this.peers[p]!.code.has(pn);
+      if (!peerCode) {
         this.wKey[i] = page;
         this.wArr[i] = arr;
         this.wPn[i] = pn;
@@ -735,9 +738,9 @@ export class X86Cpu implements X86Env, FastMem {
 
   lmsw(value: number): void {
     if (this.deps.rules.lmswExits(value)) {
-      const memOperand = this.insn?.operands.some((o) => o.kind === "mem") ? 1 : 0;
-      const q = encodeQual(CR_ACCESS_QUAL, { cr: 0, access_type: 3, lmsw_operand: memOperand, lmsw_source: value & 0xffff });
-      throw new VmExitSignal({ reason: EXIT.CR_ACCESS, qualification: q });
+      // Access type 3 (LMSW), no register (bits 11:8 cleared): Intel SDM Vol. 3 Table 28-3.
+      const memoryOperand = this.insn?.operands.some((o) => o.kind === "mem") ?? false;
+      throw new VmExitSignal(crAccessExit(0, 3, 0, { source: value & 0xffff, memoryOperand }));
     }
     // LMSW loads PE, MP, EM, TS and cannot clear PE.
     const s = this.state;

@@ -6,7 +6,7 @@ import { GuestMemory } from "../core/memory.js";
 import { MmioBus } from "../core/bus.js";
 import { TraceLog, type FieldValue, type TraceEmitter } from "../core/trace.js";
 import { ExitlabError } from "../core/errors.js";
-import { checkCpuidOff, checkCpuVendor } from "./kvm/cpuid.js";
+import { checkCpuVendor } from "./kvm/cpuid.js";
 import { VmBase } from "../core/vm-base.js";
 import {
   DEFAULT_RAM_MIB, guestRamBytes, type DisasmLine, type HandleResult, type Machine, type MachineOptions, type MachineSettings, type MachineView, type TrapRequest,
@@ -146,8 +146,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.settings = { era: "2015", stepLimit: DEFAULT_STEP_LIMIT, jit: true, ...(options.settings ?? {}) } as MachineSettings;
     this.checkSettings();
     this.cpuVendor = checkCpuVendor(options.cpuVendor);
-    this.cpuidOff = checkCpuidOff(options.cpuidOff);
-    this.vmCpuid = vmCpuid((this.settings.vcpus as number | undefined) ?? 1, options.cpuFlags);
+    this.vmCpuid = vmCpuid((this.settings.vcpus as number | undefined) ?? 1, options.cpu);
     this.memory = new GuestMemory({ capBytes: options.memoryCapBytes });
     const ramSize = guestRamBytes("x86_64", options);
     this.memory.addRegion({ name: "ram", base: GUEST_RAM_BASE, size: ramSize });
@@ -231,7 +230,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   /** What every vCPU shares with the VM; with several, HLT blocks and the ICR reaches the others. */
   private vcpuHost(count: number): VcpuHost {
     return {
-      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuidOff: this.cpuidOff, cpuid: this.vmCpuid,
+      memory: this.memory, bus: this.bus, pio: this.pio, ept: this.ept, host: this.host, cpuVendor: this.cpuVendor, cpuid: this.vmCpuid,
       settings: this.settings, now: () => this.time, idle: (cycles) => void (this.clock.idle += cycles),
       emit: (name, fields) => this.emit(name, fields), tracer: this,
       ...(count > 1 ? { block: () => blockOnHlt(this), onIpi: (low: number, dest: number) => deliverIpi(this, low, dest), apicBaseMoved: () => this.apicWindows!.sync(), retired: (id: number) => this.retired(id) } : {}),
@@ -252,10 +251,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   private apicWindows: LapicWindows | undefined;
   /** MachineOptions.cpuVendor: the guest's CPUID vendor, when not the host's. */
   private readonly cpuVendor: string | undefined;
-  /** MachineOptions.cpuidOff, checked. */
-  private readonly cpuidOff: ReadonlySet<string> | undefined;
-  /** The VM's CPUID beyond the era's table: leaf 0xB for its vCPUs, MachineOptions.cpuFlags (kvm/cpuid-vm.ts). */
-  private readonly vmCpuid: VmCpuid;
+  /** The VM's CPUID beyond the era's table: leaves 1 and 0xB for its vCPUs, MachineOptions.cpu (kvm/cpuid-vm.ts, kvm/cpu-model.ts); `show cpuid` reads it. */
+  readonly vmCpuid: VmCpuid;
 
   /** Make `v` the machine's cpu/vmcs/kvm/irq (what views and KVM's handlers read); the trace's vcpu_id. */
   private bindVcpu(v: X86Vcpu): void {

@@ -10,7 +10,7 @@ import { VMCS_GROUPS, type VmcsGroup } from "./vmx/fields.js";
 import { CONTROL_FIELDS, controlNames } from "./vmx/controls.js";
 import type { X86Machine } from "./machine.js";
 import { GPR32_NAMES } from "./registers.js";
-import { CPUID_FEATURES, cpuidHas, featureModelled } from "./kvm/cpuid.js";
+import { cpuidView } from "./kvm/cpuid-view.js";
 import { APIC_REGISTERS } from "./apic/registers.js";
 
 /** `show apic`: the local APIC's registers from the register table (SDM Vol. 3 Table 11-1), its timer and APICv. */
@@ -106,21 +106,9 @@ export function machineView(m: X86Machine, name: string, arg?: string): MachineV
       });
       return { title: `EPT (EPTP ${hex(m.ept.eptp)})`, columns: ["guest-physical", "entry", "perms", "kind"], rows };
     }
-    case "cpuid": {
-      // The feature flags KVM's CPUID table would hold and whether this model backs each (kvm/cpuid.ts).
-      const era = m.settings.era;
-      const rows: FieldValue[][] = CPUID_FEATURES.map((f) => {
-        const e = f.evidence;
-        const on = cpuidHas(era, f.name);
-        const backed = featureModelled(f);
-        const why =
-          e.kind === "insn" ? `instruction ${e.bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ")}${backed ? "" : " is not decoded (#UD)"}`
-          : e.kind === "msr" ? `MSR ${hex(e.code)}${backed ? "" : " is not modelled (#GP)"}`
-          : e.kind === "modelled" ? e.where : e.why;
-        return [hex(f.leaf), f.reg, f.bit, f.name, on ? "advertised" : backed ? `absent (not offered by KVM ${era})` : "absent", why];
-      });
-      return { title: `CPUID feature flags (KVM ${era})`, columns: ["leaf", "register", "bit", "feature", "state", "evidence"], rows };
-    }
+    case "cpuid":
+      // The VM's CPUID: its -cpu model and vCPU count applied (kvm/cpuid-view.ts).
+      return cpuidView(m.vmCpuid, m.settings.era);
     case "stats":
       return { title: "KVM vcpu statistics", columns: ["counter", "value"], rows: Object.entries(m.kvm.stats).map(([k, v]) => [k, v]) };
     default:

@@ -7,7 +7,8 @@ import { parseUnittestsCfg } from "../../bin/kut/config.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuidOffOf, MODEL_FEATURES } from "../../bin/kut/cpu-model.js";
+import { cpuOf } from "../../bin/kut/cpu-model.js";
+import { cpuModelCleared } from "../../runtime/x86/kvm/cpu-model.js";
 import { EXITLAB_X86_DEVICES, kvmOnlyParams, needs, outcome, qemuArgs, resultLines, resultTable, runEntry, upstreamStatus, X86_RUN_DEVICES } from "../../bin/kut/runner.js";
 
 const cfg = parseUnittestsCfg(`[msr]
@@ -111,17 +112,27 @@ test("x86 QEMU gets upstream x86/run's devices (pc-testdev, isa-debug-exit at 0x
   expect(qemuArgs("/k", "arm64", entry("msr"))).not.toContain("-device");
 });
 
-test("the guest's CPUID follows the entry's -cpu model for the features QEMU's named models may lack (PKU): max and host have it, qemu64 (the default) and IvyBridge not, +pku/-pku change it", () => {
-  expect(cpuidOffOf("-cpu max")).toEqual([]);
-  expect(cpuidOffOf("-cpu host,migratable=no")).toEqual([]);
-  expect(cpuidOffOf("")).toEqual(["PKU"]);
-  expect(cpuidOffOf("-cpu qemu64,+x2apic")).toEqual(["PKU"]);
-  expect(cpuidOffOf("-cpu qemu64,+pku")).toEqual([]);
-  expect(cpuidOffOf("-cpu max,+vmx,-pku")).toEqual(["PKU"]);
-  expect(cpuidOffOf("-cpu max,pku=off")).toEqual(["PKU"]);
-  expect(cpuidOffOf("-cpu IvyBridge,phys-bits=36,host-phys-bits=off")).toEqual(["PKU"]);
-  expect(cpuidOffOf("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).toEqual([]);
-  expect(MODEL_FEATURES.PKU!.models).not.toContain("qemu64");
+test("the guest's CPUID follows the entry's -cpu model and flags (runtime/x86/kvm/cpu-model.ts): max and host have all, qemu64 (the default) what QEMU 7.2's qemu64 has (no SSSE3, SSE4, XSAVE, AVX, RDTSCP, TSC deadline, SMEP, SMAP, PKU), x2APIC under KVM; +f/-f change them; other options are dropped", () => {
+  const off = (params: string) => cpuModelCleared(cpuOf(params));
+  const QEMU64_LACKS = ["SSSE3", "XMM4_1", "XMM4_2", "MOVBE", "POPCNT", "AES", "XSAVE", "AVX", "RDRAND", "FSGSBASE", "ABM", "GBPAGES", "RDTSCP", "TSC_DEADLINE_TIMER", "SMEP", "SMAP", "PKU"];
+  expect(off("-cpu max")).toEqual([]);
+  expect(off("-cpu host,migratable=no")).toEqual([]);
+  for (const params of ["", "-cpu qemu64,+x2apic", "-cpu Opteron_G1,vendor=AuthenticAMD"]) {
+    expect(off(params), params).toEqual(expect.arrayContaining(QEMU64_LACKS));
+    for (const has of ["X2APIC", "XMM2", "NX", "LM", "SYSCALL", "HYPERVISOR"]) expect(off(params), `${params} ${has}`).not.toContain(has);
+  }
+  expect(off("-cpu qemu64,+x2apic,+tsc-deadline")).not.toContain("TSC_DEADLINE_TIMER");
+  expect(off("-cpu qemu64,-x2apic,+tsc-deadline")).toContain("X2APIC");
+  expect(off("-cpu qemu64,+pku")).not.toContain("PKU");
+  expect(off("-cpu max,+vmx,-pku")).toEqual(["PKU"]);
+  expect(off("-cpu max,pku=off")).toEqual(["PKU"]);
+  const ivy = off("-cpu IvyBridge,phys-bits=36,host-phys-bits=off");
+  expect(ivy).toEqual(expect.arrayContaining(["SMAP", "PKU"]));
+  for (const has of ["SMEP", "XSAVE", "AVX", "RDTSCP", "TSC_DEADLINE_TIMER"]) expect(ivy).not.toContain(has);
+  expect(off("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).not.toEqual(expect.arrayContaining(["SMEP"]));
+  expect(off("-cpu Skylake-Server,host-phys-bits,+vmx,+vmx-mbec -m 2560")).not.toContain("PKU");
+  expect(cpuOf("-cpu max,host-phys-bits,+vmx,-vmx-mbec,-pku -m 2560")).toBe("max,+vmx,-pku");
+  expect(cpuOf("-smp 2")).toBe("qemu64");
 });
 
 test("a first result line after the firmware's text on the same line is the guest's (SeaBIOS: \"Booting from ROM..PASS: null\"); later lines count only from their start", () => {

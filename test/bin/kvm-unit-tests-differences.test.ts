@@ -64,7 +64,7 @@
 // (arch/x86/kvm/x86.c kvm_set_cr4 → kvm_is_valid_cr4, __cr4_reserved_bits; v4.1 kvm_set_cr4's
 // guest_cpuid_has_pcid check): the line passes. exitlab models no PCID/INVPCID (runtime/x86/kvm/
 // cpuid.ts), so its guest runs the same "disabled" tests in all three entries (KVM on a host with
-// PCID would run pcid-enabled's "enabled" ones: exitlab's CPUID is its own, only its vendor, PKU and the x2apic and tsc-deadline flags follow -cpu).
+// PCID would run pcid-enabled's "enabled" ones: exitlab's CPUID is its own, its vendor and feature flags follow -cpu: runtime/x86/kvm/cpu-model.ts).
 //
 // hypercall (x86): QEMU's default CPU (qemu64) says AuthenticAMD, so the test expects VMMCALL to
 // work; TCG has no KVM hypercall ABI and raises #UD for both VMCALL (no VMX) and VMMCALL (helper_

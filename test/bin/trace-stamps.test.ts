@@ -5,9 +5,9 @@
 // span (`cost`). Same program, same bytes.
 
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { readX86Fixture } from "../runtime/x86/fixtures/index.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -31,7 +31,9 @@ function rows(out: string, title: string): string[][] {
 // The periodic local APIC timer (10,000 cycles: TDCR divide by 1, 1 GHz bus) wakes the vCPU from
 // HLT five times; without APICv each tick is HLT, KVM's injection and the EOI's APIC_ACCESS exit.
 const X86 = `set apicv off
-vm boot x86_64 from "${join(ROOT, "test/runtime/x86/apic/timer-guest.s")}" as t
+vm boot x86_64 asm mode 32 {
+${readX86Fixture("apic/timer-guest.s").replace(/^\.code32\n/m, "")}
+} as t
 run
 table t by reason
 sql "select seq, cycles, cost from t where event = 'kvm_exit' and reason = 'HLT' order by seq"

@@ -1,11 +1,10 @@
 // The interrupt words through Lab.run (issue 16): `irq N`, `set apicv on|off`, `show apic`.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { Lab, complete } from "../../lab/index.js";
+import { readX86Fixture } from "../runtime/x86/fixtures/index.js";
 
-const GUEST = readFileSync(join(__dirname, "../runtime/x86/apic/timer-guest.s"), "utf8").replace(/^\.code32\n/, "");
+const GUEST = readX86Fixture("apic/timer-guest.s").replace(/^\.code32\n/m, "");
 
 describe("interrupt statements (issue 16)", () => {
   test("set apicv, the timer guest, and the exits APICv removes", async () => {

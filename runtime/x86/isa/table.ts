@@ -227,7 +227,10 @@ export const X86_TABLE: readonly X86Spec[] = [
   // Memory fences (SDM Vol. 2 LFENCE/MFENCE/SFENCE): ordering only, which one in-order vCPU already has.
   e("lfence", "0f ae /5", "", "nop", "reg rm=0", { prefix: "none" }),
   e("mfence", "0f ae /6", "", "nop", "reg rm=0", { prefix: "none" }),
-  e("sfence", "0f ae /7", "", "nop", "reg rm=0", { prefix: "none" }),
+  // NP 0F AE F8 (SDM Vol. 2B SFENCE): 66 0F AE F8 was PCOMMIT, withdrawn and never shipped; without
+  // CPUID.7.0:EBX.PCOMMIT (none on the modelled CPUs) it is #UD, as QEMU 7.2 translate.c (case 0xf8:
+  // "sfence / pcommit", illegal_op without CPUID_7_0_EBX_PCOMMIT) and the NP rule have it.
+  e("sfence", "0f ae /7", "", "nop", "reg rm=0", { prefix: "np" }),
   // CLFLUSH (SDM Vol. 2 CLFLUSH): NP 0F AE /7 with a memory operand.
   e("clflush", "0f ae /7", "M", "clflush", "mem", { prefix: "none" }),
   e("endbr64", "0f 1e /7", "", "nop", "reg rm=2", { prefix: 0xf3 }),

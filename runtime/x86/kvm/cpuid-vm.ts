@@ -1,6 +1,7 @@
 // The VM's own part of its CPUID: what the VMM puts in KVM_SET_CPUID2 beyond the era's table
 // (cpuid.ts) — the topology of its vCPUs (leaf 0xB, Extended Topology Enumeration, with each
-// vCPU's x2APIC ID) and the feature flags its `-cpu MODEL,+FLAG,-FLAG` sets or clears.
+// vCPU's x2APIC ID; leaf 1's logical processor count) and the features its `-cpu MODEL,+FLAG,-FLAG`
+// leaves out (cpu-model.ts).
 // Sources: Intel SDM Vol. 2A CPUID leaf 0BH (Table 3-8: EAX[4:0] bits to shift the x2APIC ID right
 // to the next level's ID, EBX[15:0] logical processors at this level, ECX[7:0] the level number
 // (the input ECX), ECX[15:8] the level type: 0 invalid, 1 SMT, 2 core; EDX the x2APIC ID);
@@ -11,52 +12,45 @@
 // of N cores of one thread (prefer_sockets false); target/i386/kvm/kvm.c kvm_arch_init_vcpu hands
 // KVM subleaves 0, 1 and the first invalid one, 2; Linux arch/x86/kvm/cpuid.c kvm_cpuid: a
 // subleaf of 0xB beyond those answers zeros but ECX[7:0] = the subleaf and EDX = the x2APIC ID.
+// Leaf 1: QEMU 7.2 cpu_x86_cpuid case 1 — when nr_cores * nr_threads > 1, EBX[23:16] (maximum
+// addressable logical processor IDs, SDM Vol. 2A Table 3-8) |= that count and EDX.HTT (bit 28,
+// Table 3-11) is set; KVM passes both through (kvm_update_cpuid_runtime leaves them).
 
-import { ExitlabError } from "../../core/errors.js";
 import type { KvmEra } from "../../core/trace.js";
-import { CPUID_FEATURES, featureModelled, type CpuidEntry, type CpuidFeature } from "./cpuid.js";
+import { CPUID_FEATURES, cpuidHas, isIndexedLeaf, type CpuidEntry, type CpuidFeature } from "./cpuid.js";
+import { cpuModelCleared, DEFAULT_MACHINE_CPU } from "./cpu-model.js";
 
 /** Extended Topology Enumeration (SDM Vol. 2A CPUID leaf 0BH). */
 export const TOPOLOGY_LEAF = 0xb;
 /** Leaf 0BH ECX[15:8] level types (SDM Table 3-8; QEMU CPUID_TOPOLOGY_LEVEL_*). */
 export const TOPOLOGY_LEVEL = { invalid: 0, smt: 1, core: 2 } as const;
 
-/**
- * QEMU's `-cpu` flag names (target/i386/cpu.c feature_word_info) of the features exitlab lets a
- * VMM set or clear, by cpuid.ts CPUID_FEATURES name.
- */
-export const QEMU_CPU_FLAGS: Readonly<Record<string, string>> = {
-  x2apic: "X2APIC",
-  "tsc-deadline": "TSC_DEADLINE_TIMER",
-};
-
-/** The VM's CPUID choices: its vCPU count (leaf 0xB) and the features its VMM cleared. */
+/** The VM's CPUID choices: its vCPU count (leaves 1 and 0xB) and the features its CPU model leaves out. */
 export interface VmCpuid {
   readonly vcpus: number;
-  /** CPUID_FEATURES rows the VMM cleared (`-cpu ...,-FLAG`). */
+  /** The VMM's -cpu argument (QEMU syntax; default DEFAULT_MACHINE_CPU). */
+  readonly cpu: string;
+  /** CPUID_FEATURES rows the -cpu model leaves out (cpu-model.ts cpuModelCleared). */
   readonly cleared: readonly CpuidFeature[];
+  /** Whether XSAVE is among them: leaf 0xD is then all zeros (QEMU 7.2 cpu_x86_cpuid case 0xD without CPUID_EXT_XSAVE). */
+  readonly noXsave: boolean;
 }
 
 /**
- * The VM's CPUID for `vcpus` vCPUs and the VMM's flags (QEMU names, true = `+FLAG`, false =
- * `-FLAG`). A `+FLAG` adds nothing the era's KVM does not offer (QEMU drops a feature KVM lacks);
- * a `-FLAG` hides the feature. Throws ExitlabError for a flag not in QEMU_CPU_FLAGS.
+ * The VM's CPUID for `vcpus` vCPUs and the VMM's `-cpu` argument (QEMU's `MODEL,+FLAG,-FLAG,
+ * FLAG=on|off`, cpu-model.ts; default `host`: all the era's KVM offers). A flag turned on adds
+ * nothing the era's KVM does not offer (QEMU drops a feature KVM lacks); one off hides the
+ * feature. Throws ExitlabError for an unknown model or a flag cpu-model.ts does not model.
  */
-export function vmCpuid(vcpus: number, flags: Readonly<Record<string, boolean>> = {}): VmCpuid {
-  const cleared: CpuidFeature[] = [];
-  for (const [flag, on] of Object.entries(flags)) {
-    const name = QEMU_CPU_FLAGS[flag];
-    if (name === undefined) throw new ExitlabError(`unknown CPU flag ${JSON.stringify(flag)}`, `flags exitlab models: ${Object.keys(QEMU_CPU_FLAGS).join(", ")} (QEMU's -cpu MODEL,+FLAG,-FLAG names)`);
-    if (!on) cleared.push(...CPUID_FEATURES.filter((f) => f.name === name));
-  }
-  return { vcpus, cleared };
+export function vmCpuid(vcpus: number, cpu: string = DEFAULT_MACHINE_CPU): VmCpuid {
+  const off = new Set(cpuModelCleared(cpu));
+  return { vcpus, cpu, cleared: CPUID_FEATURES.filter((f) => off.has(f.name)), noXsave: off.has("XSAVE") };
 }
 
 /** guest_cpu_cap_has: whether the VM's CPUID advertises feature `name` (the era's table less what the VMM cleared). */
 export function vmCpuidHas(vm: VmCpuid | undefined, era: KvmEra, name: string): boolean {
-  if (vm?.cleared.some((f) => f.name === name)) return false;
-  const f = CPUID_FEATURES.find((x) => x.name === name && (!x.eras || x.eras.includes(era)));
-  return f !== undefined && featureModelled(f);
+  if (vm !== undefined) for (const f of vm.cleared) if (f.name === name) return false;
+  return cpuidHas(era, name);
 }
 
 /** apicid_bitwidth_for_count (QEMU topology.h): bits that number `count` IDs, 0 for one. */
@@ -87,16 +81,39 @@ export function topologyLeaf(vcpus: number, apicId: number, index: number, era: 
   return { entry: era === "2015" ? { eax: 0, ebx: 0, ecx: 0, edx: 0 } : { eax: 0, ebx: 0, ecx, edx: apicId }, found: false };
 }
 
+/** Processor extended state enumeration (SDM Vol. 2A CPUID leaf 0DH). */
+const XSAVE_LEAF = 0xd;
+const NO_XSAVE_LEAF: CpuidEntry = Object.freeze({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+
+/** CPUID.1:EDX.HTT (SDM Vol. 2A Table 3-11; QEMU CPUID_HT). */
+export const CPUID_1_EDX_HTT = 1 << 28;
+
+/**
+ * Leaf 1 of a VM of `vcpus` vCPUs (QEMU's bare `-smp N`: N cores of one thread in one package):
+ * `entry` with EBX[23:16] |= N and EDX.HTT set when N > 1, as QEMU 7.2 cpu_x86_cpuid case 1 ORs
+ * `(nr_cores * nr_threads) << 16`; `entry` itself for one vCPU.
+ */
+export function smpLeaf1(vcpus: number, entry: CpuidEntry): CpuidEntry {
+  const t = smpTopology(vcpus);
+  const perPkg = t.cores * t.threads;
+  if (perPkg <= 1) return entry;
+  return { ...entry, ebx: (entry.ebx | (perPkg << 16)) >>> 0, edx: (entry.edx | CPUID_1_EDX_HTT) >>> 0 };
+}
+
 /**
  * The entry KVM answers from table leaf `source` (cpuid.ts cpuidSourceLeaf: the leaf, or the
  * highest basic leaf standing in) as this VM's vCPU `apicId` sees it: leaf 0xB from the topology,
- * the cleared features' bits off. Returns `entry` itself when nothing changes.
+ * leaf 1's logical processor count and HTT (smpLeaf1), the cleared features' bits off, leaf 0xD
+ * zeros without XSAVE. Returns `entry` itself when nothing changes.
  */
 export function vmCpuidEntry(vm: VmCpuid, era: KvmEra, source: number, index: number, apicId: number, entry: CpuidEntry): CpuidEntry {
   let e = entry;
   if (source === TOPOLOGY_LEAF) e = topologyLeaf(vm.vcpus, apicId, index, era).entry;
+  if (source === 1) e = smpLeaf1(vm.vcpus, e);
+  if (source === XSAVE_LEAF && vm.noXsave) e = NO_XSAVE_LEAF;
   for (const f of vm.cleared) {
-    if (f.leaf !== source || !((e[f.reg] >>> f.bit) & 1)) continue;
+    // The flags live in subleaf 0 of an indexed leaf (leaf 7).
+    if (f.leaf !== source || (index !== 0 && isIndexedLeaf(source)) || !((e[f.reg] >>> f.bit) & 1)) continue;
     e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };
   }
   return e;

@@ -106,8 +106,6 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("HYPERVISOR", 1, "ecx", 31, modelled("KVM sets it for every guest (QEMU's CPUID_EXT_HYPERVISOR)")),
   // Leaf 7 subleaf 0 EBX (SDM Table 3-8): the ones a kernel probes first.
   F("FSGSBASE", 7, "ebx", 0, insn(0xf3, 0x48, 0x0f, 0xae, 0xc0)), // rdfsbase %rax
-  F("SMEP", 7, "ebx", 7, absent("supervisor-mode execution prevention is not in paging.ts")),
-  F("SMAP", 7, "ebx", 20, absent("supervisor-mode access prevention is not in paging.ts")),
   // Not on Haswell (the modelled CPU): CLFLUSHOPT and CLWB came with Skylake, PCOMMIT never shipped
   // (Intel withdrew it; Linux dropped KVM's support, "KVM: x86: remove support for PCOMMIT", v4.9).
   F("PCOMMIT", 7, "ebx", 22, absent("the modelled CPU (Haswell) has no PCOMMIT")),
@@ -170,9 +168,11 @@ function identity(): Map<number, CpuidEntry> {
   return new Map<number, CpuidEntry>([
     // EAX of leaf 0 (highest basic leaf) is filled in below.
     [0x0, { eax: 0, ebx: str4("Genu"), edx: str4("ineI"), ecx: str4("ntel") }],
-    // Family 6 model 0x3c stepping 3 (Haswell); EBX: one logical processor, APIC ID 0, and
-    // bits 15:8 the CLFLUSH line size in 8-byte units (8: 64 bytes), valid with CPUID.1:EDX.CLFSH.
-    [0x1, { eax: 0x306c3, ebx: 0x0001_0800, ecx: 0, edx: 0 }],
+    // Family 6 model 0x3c stepping 3 (Haswell); EBX: APIC ID 0, bits 15:8 the CLFLUSH line size in
+    // 8-byte units (8: 64 bytes), valid with CPUID.1:EDX.CLFSH, and bits 23:16 zero as QEMU 7.2 gives
+    // one vCPU (cpu_x86_cpuid case 1: `8 << 8`); a VM of more vCPUs sets them and EDX.HTT
+    // (cpuid-vm.ts smpLeaf1).
+    [0x1, { eax: 0x306c3, ebx: 0x0000_0800, ecx: 0, edx: 0 }],
     [0x7, { eax: 0, ebx: 0, ecx: 0, edx: 0 }],
     // Extended topology (SDM Vol. 2A CPUID leaf 0BH): subleaf 0 of one vCPU; each VM's vCPUs see
     // theirs (cpuid-vm.ts topologyLeaf, QEMU's -smp topology and x2APIC IDs).
@@ -244,6 +244,11 @@ export function cpuidHas(era: KvmEra, name: string): boolean {
  */
 const INDEXED_LEAVES = new Set([0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1d, 0x1e, 0x1f, 0x24, 0x8000_001d]);
 
+/** Whether KVM looks `leaf` up by subleaf too (KVM_CPUID_FLAG_SIGNIFCANT_INDEX). */
+export function isIndexedLeaf(leaf: number): boolean {
+  return INDEXED_LEAVES.has(leaf);
+}
+
 /** kvm_find_cpuid_entry(vcpu, leaf, index): the entry whose function matches and, for an indexed leaf, whose index does. */
 function findEntry(table: ReadonlyMap<number, CpuidEntry>, leaf: number, index: number): CpuidEntry | undefined {
   if (INDEXED_LEAVES.has(leaf) && index !== 0) {
@@ -309,30 +314,6 @@ export function kvmCpuid(leaf: number, era: KvmEra = "2015", index = 0): CpuidAn
   const sub = outOfRangeLeaf(table, leaf);
   const stand = sub === undefined ? undefined : findEntry(table, sub, index);
   return stand ? { entry: stand, found: false, usedMaxBasic: true } : { entry: ZEROS, found: false, usedMaxBasic: false };
-}
-
-/**
- * The features a VMM's CPU model leaves out of the table it gives KVM (KVM_SET_CPUID2 with fewer
- * flags than KVM_GET_SUPPORTED_CPUID: QEMU's named -cpu models, or -cpu ...,-FLAG), checked:
- * CPUID_FEATURES names. Returns them as a set (undefined for none); throws ExitlabError for a name
- * not in the table.
- */
-export function checkCpuidOff(names: readonly string[] | undefined): ReadonlySet<string> | undefined {
-  if (!names?.length) return undefined;
-  for (const n of names) {
-    if (!CPUID_FEATURES.some((f) => f.name === n)) throw new ExitlabError(`no CPUID feature ${JSON.stringify(n)}`, `one of: ${[...new Set(CPUID_FEATURES.map((f) => f.name))].join(", ")}`);
-  }
-  return new Set(names);
-}
-
-/** `entry` (leaf `leaf`, subleaf `index`) without the flags of the features in `off` (checkCpuidOff). */
-export function withoutFeatures(entry: CpuidEntry, leaf: number, index: number, off: ReadonlySet<string>): CpuidEntry {
-  let e = entry;
-  for (const f of CPUID_FEATURES) {
-    if (f.leaf !== leaf || !off.has(f.name) || (INDEXED_LEAVES.has(leaf) && index !== 0)) continue;
-    if ((e[f.reg] >>> f.bit) & 1) e = { ...e, [f.reg]: (e[f.reg] & ~(1 << f.bit)) >>> 0 };
-  }
-  return e;
 }
 
 /**

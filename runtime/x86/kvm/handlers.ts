@@ -18,7 +18,7 @@ import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
 import { xstateRequiredSize, XFEATURE } from "../fpu-state.js";
 import { TOPOLOGY_LEAF, topologyLeaf, vmCpuidEntry } from "./cpuid-vm.js";
-import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, cpuidSourceLeaf, kvmCpuid, maxBasicLeaf, subleafDecides, syscallOutside64Allowed, vendorRegisters, withoutFeatures, type CpuidAnswerEntry } from "./cpuid.js";
+import { CPUID_1_ECX_OSXSAVE, CPUID_1_ECX_XSAVE, cpuidSourceLeaf, kvmCpuid, maxBasicLeaf, subleafDecides, syscallOutside64Allowed, vendorRegisters, type CpuidAnswerEntry } from "./cpuid.js";
 import { msrInfo } from "./msrs.js";
 import { kvmMsrValue } from "../canonical.js";
 import {
@@ -237,16 +237,14 @@ const handleCpuid: ExitHandler = (vcpu) => {
   if (apicId !== 0 && leaf === 1) entry = { ...entry, ebx: ((entry.ebx & 0x00ff_ffff) | (apicId << 24)) >>> 0 };
   const vm = vcpu.ctx.cpuid;
   if (vm) {
-    // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf) and the VMM's -cpu flags.
+    // The VM's topology (leaf 0xB, also when it stands in as the highest basic leaf; leaf 1's count and HTT) and its -cpu model (cpu-model.ts: KVM_SET_CPUID2 without the features the model lacks).
     const source = r.source;
-    if (source === TOPOLOGY_LEAF || vm.cleared.length !== 0) entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
+    if (source === TOPOLOGY_LEAF || (source === 1 && vm.vcpus > 1) || vm.cleared.length !== 0) entry = vmCpuidEntry(vm, era, source, index, apicId, entry);
     if (source === TOPOLOGY_LEAF) {
       const t = topologyLeaf(vm.vcpus, apicId, index, era).found;
       (found = t && source === leaf), (usedMaxBasic = t && source !== leaf);
     }
   }
-  // The VMM's CPU model without some of KVM's features (QEMU -cpu MODEL: KVM_SET_CPUID2).
-  if (vcpu.ctx.cpuidOff) entry = withoutFeatures(entry, leaf, index, vcpu.ctx.cpuidOff);
   // kvm_update_cpuid_runtime: CPUID.7.0:ECX.OSPKE (bit 4) follows CR4.PKE.
   if (leaf === 7 && index === 0 && vcpu.state.cr4 & CR4_PKE) entry = { ...entry, ecx: (entry.ecx | 0x10) >>> 0 };
   // The VMM's vendor string (KVM_SET_CPUID2 from QEMU's -cpu ...,vendor=) in leaf 0.

@@ -19,8 +19,7 @@ import type { Ept, HostMemory } from "../vmx/ept.js";
 import type { PioBus } from "../../devices/pio.js";
 import { MceState } from "./mce.js";
 import { MSRS } from "./msrs.js";
-import { cpuidHas } from "./cpuid.js";
-import type { VmCpuid } from "./cpuid-vm.js";
+import { vmCpuidHas, type VmCpuid } from "./cpuid-vm.js";
 import type { KvmIrqChip } from "./irqchip.js";
 import { MASK64 } from "../../core/bits.js";
 
@@ -77,9 +76,7 @@ export interface KvmContext {
   vcpuId?: number;
   /** The guest's CPUID vendor when the VMM set one other than the host's (MachineOptions.cpuVendor). */
   cpuVendor?: string;
-  /** Features the VMM's CPU model leaves out of the guest's CPUID (MachineOptions.cpuidOff): guest_cpuid_has is false for them. */
-  cpuidOff?: ReadonlySet<string>;
-  /** The VM's own CPUID (cpuid-vm.ts): its vCPU topology and the features its VMM cleared; unset: the era's table alone. */
+  /** The VM's own CPUID (cpuid-vm.ts): its vCPU topology and the features its -cpu model leaves out (guest_cpuid_has is false for them); unset: the era's table alone. */
   cpuid?: VmCpuid;
   /**
    * kvm_vcpu_block with other vCPUs in the VM (SMP): the vCPU sleeps until an interrupt wakes it
@@ -437,7 +434,7 @@ export class KvmVcpu {
   kvmSetCr4(cr4: bigint): number {
     const era = this.ctx.settings.era;
     if (cr4 & CR4_RESERVED_BITS & ~(era === "2015" ? 0n : CR4_KNOWN_TODAY)) return 1;
-    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && (!cpuidHas(era, feature) || this.ctx.cpuidOff?.has(feature))) return 1;
+    for (const [bit, feature] of CR4_NEEDS) if (cr4 & bit && !vmCpuidHas(this.ctx.cpuid, era, feature)) return 1;
     if (this.arch.efer & EFER.LMA && !(cr4 & CR4.PAE)) return 1;
     const old = this.arch.cr4;
     this.vmxSetCr4(cr4);

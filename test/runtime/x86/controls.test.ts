@@ -4,6 +4,8 @@ import { describe, expect, test } from "vitest";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
 import { decodeQual, CR_ACCESS_QUAL } from "../../../runtime/x86/vmx/qualification.js";
 import { formatEvent } from "../../../runtime/core/trace.js";
+import { crAccessExit } from "../../../runtime/x86/plain-exit.js";
+import { VmExitSignal } from "../../../runtime/x86/state.js";
 
 const crExits = (m: ReturnType<typeof createX86Machine>, cr: number) =>
   m.exits.filter((e) => e.reason === "CR_ACCESS" && decodeQual(CR_ACCESS_QUAL, e.info.exit_qualification as bigint).cr === cr);
@@ -80,6 +82,32 @@ describe("controls decide exits", () => {
     // CLTS exits only if TS is host-owned and set in the shadow: TS is the guest's (vmx_fpu_activate), so no exit.
     expect(cr.length).toBe(1);
     expect(m.readRegister("ebx") & 0xfn).toBe(0x3n); // PE, MP from lmsw; TS cleared by clts
+  });
+
+  test("LMSW's exit qualification (SDM Vol. 3 Table 28-3, crAccessExit): CR 0, access type 3, no register (bits 11:8 clear), bit 6 the operand type, bits 31:16 the source data", () => {
+    const quals = (body: string) => {
+      const m = guest(`${body}\nhlt\n.align 4\nmsw: .word 0x3`);
+      m.run();
+      return m.exits.filter((e) => e.reason === "CR_ACCESS").map((e) => Number(e.info.exit_qualification));
+    };
+    // Each sets MP, a bit of the CR0 guest/host mask, so it exits. Register form: lmsw %cx with
+    // CX = 0xb (PE, MP, TS) — the register is not recorded.
+    expect(quals("mov $0xb, %ecx\nlmsw %cx")).toEqual([(0xb << 16) | (3 << 4)]);
+    // Memory form: lmsw from a word holding 0x3 (PE, MP): bit 6 set.
+    expect(quals("lmsw msw")).toEqual([(0x3 << 16) | (1 << 6) | (3 << 4)]);
+  });
+
+  test("LMSW raises the exit MOV to CR0 raises, built by crAccessExit (one path: same shape, a Number qualification)", () => {
+    const m = createX86Machine();
+    expect(m.rules.lmswExits(0xb)).toBe(true);
+    let raised: unknown;
+    try {
+      m.cpu.lmsw(0xb);
+    } catch (e) {
+      raised = e;
+    }
+    expect(raised).toBeInstanceOf(VmExitSignal);
+    expect((raised as VmExitSignal).info).toStrictEqual(crAccessExit(0, 3, 0, { source: 0xb, memoryOperand: false }));
   });
 
   test("CR8: no exit with the TPR shadow; trap cr8 makes mov to/from CR8 exit (64-bit only, so via the boot guest's mode)", () => {

@@ -6,6 +6,7 @@
 
 import { expect, test } from "vitest";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
+import { withFixtures } from "./fixtures/index.js";
 
 const SRC = `.code32
 start:
@@ -31,19 +32,7 @@ second:
   mov (%esp), %eax           /* where the second NMI came in */
   mov %eax, seen
   iret
-.align 8
-gdt:
-  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr:
-  .word 4*8-1
-  .long gdt
-.align 8
-idt:
-  .quad 0, 0
-  .word nmi - 0x400000, 0x10, 0x8e00, 0x40
-idtr:
-  .word 3*8-1
-  .long idt
+  flat_gdt_idt 2, nmi
 count:
   .long 0
 seen:
@@ -52,7 +41,7 @@ seen:
 
 for (const era of ["2015", "today"] as const) {
   test(`era ${era}: the EPT violation on IRET's stack reports NMI unblocking (bit 12); NMIs are blocked again, so the second NMI interrupts the code after the IRET`, () => {
-    const m = createX86Machine({ guest: { source: SRC }, devices: ["pc-testdev"], settings: { era } });
+    const m = createX86Machine({ guest: { source: withFixtures(SRC) }, devices: ["pc-testdev"], settings: { era } });
     m.run({ maxSteps: 200_000 });
     expect(m.halted?.message).toMatch(/isa-debug-exit/);
     const word = (sym: string) => new DataView(m.readPhysical(Number(m.symbols.get(sym)!), 4).buffer).getUint32(0, true);

@@ -33,20 +33,6 @@ handler:
   mov $0x20, %al                 # OCW2: non-specific EOI (KVM's PIT hears the ack)
   out %al, $0x20
   iret
-.align 8
-gdt:
-  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr:
-  .word 4*8-1
-  .long gdt
-.align 8
-idt:
-  .rept 0x20
-  .quad 0
-  .endr
-  .word handler - 0x400000, 0x10, 0x8e00, 0x40
-idtr:
-  .word 0x21*8-1
-  .long idt
+  flat_gdt_idt 0x20, handler
 count:
   .long 0

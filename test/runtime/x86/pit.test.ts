@@ -3,11 +3,10 @@
 // programs the PIT for 1 ms ticks and takes IRQ 0 through the PIC (LINT0 in ExtINT) while it
 // sleeps in HLT, the modelled clock jumping to each expiry.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { KVM_PIT_FREQ, KvmPit, MIN_TIMER_PERIOD_NS } from "../../../runtime/x86/pit.js";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
+import { readX86Fixture } from "./fixtures/index.js";
 
 /** A PIT on a clock the test moves (ns), counting its GSI 0 pulses. */
 function pit() {
@@ -94,7 +93,7 @@ describe("the i8254 (KVM's in-kernel PIT)", () => {
 
 describe("IRQ 0 in a guest", () => {
   test("1 ms ticks through the PIC and LINT0: three HLTs wake at the PIT's expiries, 999,847 ns apart", () => {
-    const m = createX86Machine({ guest: { source: readFileSync(join(__dirname, "pit-guest.s"), "utf8") }, settings: { stepLimit: 100_000 } });
+    const m = createX86Machine({ guest: { source: readX86Fixture("pit-guest.s") }, settings: { stepLimit: 100_000 } });
     const r = m.run();
     expect(r.message).toMatch(/HLT with interrupts disabled/);
     expect(Number(m.readPhysical(Number(m.symbols.get("count")), 4)[0])).toBe(3);

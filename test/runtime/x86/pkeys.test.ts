@@ -220,15 +220,15 @@ describe("protection keys in a guest", () => {
     expect(run(`${PKE_ON}\n  mov $1, %ecx\n  rdpkru`).word("vector")).toBe(13);
   });
 
-  test("a VMM CPU model without PKU (MachineOptions.cpuidOff, QEMU -cpu qemu64): no PKU in CPUID, CR4.PKE refused (#GP); an unknown feature name is an ExitlabError", () => {
-    const m = createX86Machine({ guest: { source: guest(PKE_ON) }, settings: { era: "today" }, cpuidOff: ["PKU"] });
+  test("a VMM CPU model without PKU (MachineOptions.cpu, QEMU -cpu qemu64 or max,-pku): no PKU in CPUID, CR4.PKE refused (#GP); an unknown flag is an ExitlabError", () => {
+    const m = createX86Machine({ guest: { source: guest(PKE_ON) }, settings: { era: "today" }, cpu: "qemu64" });
     m.run({ maxSteps: 100_000 });
     const word = (sym: string) => new DataView(m.readPhysical(Number(m.symbols.get(sym)!), 4).buffer).getUint32(0, true);
     expect(word("vector")).toBe(13);
-    const n = createX86Machine({ guest: { source: guest("mov $7, %eax\n  xor %ecx, %ecx\n  cpuid\n  mov %ecx, ospke") }, settings: { era: "today" }, cpuidOff: ["PKU"] });
+    const n = createX86Machine({ guest: { source: guest("mov $7, %eax\n  xor %ecx, %ecx\n  cpuid\n  mov %ecx, ospke") }, settings: { era: "today" }, cpu: "max,-pku" });
     n.run({ maxSteps: 100_000 });
     expect(new DataView(n.readPhysical(Number(n.symbols.get("ospke")!), 4).buffer).getUint32(0, true) & 8).toBe(0);
-    expect(() => createX86Machine({ cpuidOff: ["NOPE"] })).toThrow(ExitlabError);
+    expect(() => createX86Machine({ cpu: "max,-nope" })).toThrow(ExitlabError);
   });
 
   test("v4.1's KVM has no CR4.PKE (#GP), and no KVM sets CR4.PKS (reserved: #GP)", () => {

@@ -44,21 +44,7 @@ handler:
   out %al, $0xa0
   out %al, $0x20
   iret
-.align 8
-gdt:
-  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr:
-  .word 4*8-1
-  .long gdt
-.align 8
-idt:
-  .rept 0x28
-  .quad 0
-  .endr
-  .word handler - 0x400000, 0x10, 0x8e00, 0x40
-idtr:
-  .word 0x29*8-1
-  .long idt
+  flat_gdt_idt 0x28, handler
 count:
   .long 0
 flags:

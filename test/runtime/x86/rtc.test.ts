@@ -2,10 +2,9 @@
 // modelled time starting at a fixed date, BCD or binary and 12- or 24-hour by register B, UIP in
 // the last 244 µs of each second, register C's flags cleared by reading it, the alarm and IRQ 8.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
+import { readX86Fixture } from "./fixtures/index.js";
 import { Mc146818Rtc, REG_B, REG_C, RTC_REG, UIP_HOLD_NS } from "../../../runtime/x86/rtc.js";
 
 function rtc() {
@@ -88,7 +87,7 @@ describe("the MC146818 RTC", () => {
 
 describe("IRQ 8 in a guest", () => {
   test("the update interrupt (UIE) each second through the slave PIC wakes HLT; QEMU's timer needs no exit of its own", () => {
-    const m = createX86Machine({ guest: { source: readFileSync(join(__dirname, "rtc-guest.s"), "utf8") }, settings: { stepLimit: 100_000 } });
+    const m = createX86Machine({ guest: { source: readX86Fixture("rtc-guest.s") }, settings: { stepLimit: 100_000 } });
     const r = m.run();
     expect(r.message).toMatch(/HLT with interrupts disabled/);
     const word = (sym: string) => Number(m.readPhysical(Number(m.symbols.get(sym)), 4)[0]);

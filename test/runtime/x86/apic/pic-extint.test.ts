@@ -3,12 +3,11 @@
 // kvm_pic_read_irq) and pic_unlock's kick. The guest programs the 8259A (vector base 0x20, only IR1
 // unmasked), sets LVT0 to ExtINT and spins with interrupts enabled; the VMM raises IRQ 1.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../../runtime/x86/machine.js";
+import { readX86Fixture } from "../fixtures/index.js";
 
-const SRC = readFileSync(join(__dirname, "pic-guest.s"), "utf8");
+const SRC = readX86Fixture("apic/pic-guest.s");
 const boot = (apicv: boolean, lvt0 = 0x700): X86Machine => {
   const m = createX86Machine({ guest: { source: SRC.replace(".long 0x700", `.long ${lvt0}`) }, settings: { stepLimit: 20_000, apicv } });
   m.run({ maxSteps: 200 }); // through the PIC's and the APIC's set-up, into the loop

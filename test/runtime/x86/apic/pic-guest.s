@@ -27,21 +27,7 @@ handler:
   mov $0x20, %al                 # OCW2: non-specific EOI to the master
   out %al, $0x20
   iret
-.align 8
-gdt:
-  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr:
-  .word 4*8-1
-  .long gdt
-.align 8
-idt:
-  .rept 0x21
-  .quad 0
-  .endr
-  .word handler - 0x400000, 0x10, 0x8e00, 0x40
-idtr:
-  .word 0x22*8-1
-  .long idt
+  flat_gdt_idt 0x21, handler
 count:
   .long 0
 lvt0:

@@ -20,20 +20,6 @@ handler:
   incl ticks
   movl $0, 0xfee000b0            # EOI
   iret
-.align 8
-gdt:
-  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr:
-  .word 4*8-1
-  .long gdt
-.align 8
-idt:
-  .rept 0x30
-  .quad 0
-  .endr
-  .word handler - 0x400000, 0x10, 0x8e00, 0x40
-idtr:
-  .word 0x31*8-1
-  .long idt
+  flat_gdt_idt 0x30, handler
 ticks:
   .long 0

@@ -1,12 +1,11 @@
 // A timer-driven guest (exitlab x86 assembly): the local APIC timer armed in periodic mode, HLT,
 // the interrupt through the guest's IDT, the handler's EOI — and what APICv removes from the trace.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../../runtime/x86/machine.js";
+import { readX86Fixture, withFixtures } from "../fixtures/index.js";
 
-const SRC = readFileSync(join(__dirname, "timer-guest.s"), "utf8");
+const SRC = readX86Fixture("apic/timer-guest.s");
 const boot = (apicv?: boolean, era: "2015" | "today" = "2015"): X86Machine =>
   createX86Machine({ guest: { source: SRC }, settings: { stepLimit: 100_000, era, ...(apicv === undefined ? {} : { apicv }) } });
 const count = (m: X86Machine, reason: string) => m.exits.filter((e) => e.reason === reason).length;
@@ -104,19 +103,7 @@ nmi:
   movl %eax, seen
 1:
   iret
-.align 8
-gdt:
-  .quad 0, 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-gdtr:
-  .word 4*8-1
-  .long gdt
-.align 8
-idt:
-  .quad 0, 0
-  .word nmi - 0x400000, 0x10, 0x8e00, 0x40
-idtr:
-  .word 3*8-1
-  .long idt
+  flat_gdt_idt 2, nmi
 count:
   .long 0
 seen:
@@ -124,7 +111,7 @@ seen:
 `;
   for (const apicv of [false, true]) {
     test(`apicv ${apicv ? "on" : "off"}: the nested NMI waits for the IRET (an NMI_WINDOW exit), then runs`, () => {
-      const m = createX86Machine({ guest: { source: src }, settings: { stepLimit: 100_000, apicv } });
+      const m = createX86Machine({ guest: { source: withFixtures(src) }, settings: { stepLimit: 100_000, apicv } });
       m.run();
       const word = (name: string) => Number(m.readPhysical(Number(m.symbols.get(name)), 4)[0]);
       expect(word("count")).toBe(2);

@@ -5,13 +5,13 @@
 
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../../runtime/x86/machine.js";
-import { bitsFor, smpTopology, topologyLeaf, vmCpuid } from "../../../../runtime/x86/kvm/cpuid-vm.js";
-import { cpuFlagsOf } from "../../../../bin/kut/runner.js";
+import { bitsFor, smpLeaf1, smpTopology, topologyLeaf, vmCpuid } from "../../../../runtime/x86/kvm/cpuid-vm.js";
+import { cpuModelCleared, modelledCpuSpec } from "../../../../runtime/x86/kvm/cpu-model.js";
 import { ExitlabError } from "../../../../runtime/core/errors.js";
 
 /** Run `body` (32-bit protected mode, paging off) to its HLT; no IDT, so a #GP ends in a triple fault. */
-function run(body: string, options: { vcpus?: number; cpuFlags?: Record<string, boolean> } = {}): X86Machine {
-  const m = createX86Machine({ guest: { source: `.code32\nstart:\n${body}\nhlt\n` }, settings: { stepLimit: 10_000, era: "today", ...(options.vcpus ? { vcpus: options.vcpus } : {}) }, ...(options.cpuFlags ? { cpuFlags: options.cpuFlags } : {}) });
+function run(body: string, options: { vcpus?: number; cpu?: string } = {}): X86Machine {
+  const m = createX86Machine({ guest: { source: `.code32\nstart:\n${body}\nhlt\n` }, settings: { stepLimit: 10_000, era: "today", ...(options.vcpus ? { vcpus: options.vcpus } : {}) }, ...(options.cpu ? { cpu: options.cpu } : {}) });
   m.run();
   return m;
 }
@@ -48,6 +48,25 @@ describe("CPUID leaf 0xB, extended topology (SDM Vol. 2A CPUID 0BH; QEMU 7.2 -sm
   });
 });
 
+describe("CPUID.1:EBX[23:16] and EDX.HTT follow -smp (QEMU 7.2 cpu_x86_cpuid case 1: nr_cores * nr_threads > 1)", () => {
+  test("one vCPU: EBX[23:16] is 0 and HTT clear, as QEMU gives -smp 1", () => {
+    const [ebx = 0, edx = 0] = regs(run(cpuid(1, 0)), "ebx", "edx");
+    expect((ebx >>> 16) & 0xff).toBe(0);
+    expect((edx >>> 28) & 1).toBe(0);
+    expect(ebx & 0xff00).toBe(0x800); // the CLFLUSH line size stays
+  });
+  test.each([2, 3, 4])("%i vCPUs: EBX[23:16] is the count and HTT set", (n) => {
+    const [ebx = 0, edx = 0] = regs(run(cpuid(1, 0), { vcpus: n }), "ebx", "edx");
+    expect((ebx >>> 16) & 0xff).toBe(n);
+    expect((edx >>> 28) & 1).toBe(1);
+  });
+  test("smpLeaf1 leaves the other bits alone", () => {
+    expect(smpLeaf1(2, { eax: 1, ebx: 0x0300_0800, ecx: 2, edx: 0x10 })).toEqual({ eax: 1, ebx: 0x0302_0800, ecx: 2, edx: 0x1000_0010 });
+    const one = { eax: 1, ebx: 0x800, ecx: 2, edx: 3 };
+    expect(smpLeaf1(1, one)).toBe(one);
+  });
+});
+
 describe("-cpu ...,-x2apic (QEMU's flag, KVM_SET_CPUID2 without CPUID.1:ECX[21])", () => {
   const enableX2 = `${cpuid(1, 0)}mov %ecx, %esi\nmov $0x1b, %ecx\nrdmsr\nor $0xc00, %eax\nwrmsr\n`;
   test("without the flag the guest sees x2APIC and enters x2APIC mode", () => {
@@ -56,23 +75,29 @@ describe("-cpu ...,-x2apic (QEMU's flag, KVM_SET_CPUID2 without CPUID.1:ECX[21])
     expect(m.irq.lapic.x2apic).toBe(true);
   });
   test("-x2apic: CPUID.1:ECX.x2APIC is clear and setting IA32_APIC_BASE.EXTD #GPs (a reserved bit: kvm_apic_set_base)", () => {
-    const m = run(enableX2, { cpuFlags: { x2apic: false } });
+    const m = run(enableX2, { cpu: "host,-x2apic" });
     expect(regs(m, "esi")[0]! & (1 << 21)).toBe(0);
     expect(m.irq.lapic.x2apic).toBe(false);
     expect(m.halted?.message ?? "").toMatch(/triple fault/);
   });
-  test("+x2apic changes nothing the model offers; an unknown flag is an error naming the known ones", () => {
-    expect(vmCpuid(1, { x2apic: true }).cleared).toEqual([]);
-    expect(() => vmCpuid(1, { avx512f: false })).toThrow(ExitlabError);
+  test("+x2apic changes nothing the model offers; an unknown flag or model is an error naming the known ones", () => {
+    expect(vmCpuid(1, "host,+x2apic").cleared).toEqual([]);
+    expect(() => vmCpuid(1, "host,-avx512f")).toThrow(ExitlabError);
+    expect(() => vmCpuid(1, "Pentium9")).toThrow(ExitlabError);
     try {
-      vmCpuid(1, { avx512f: false });
+      vmCpuid(1, "host,-avx512f");
     } catch (e) {
-      expect((e as ExitlabError).hint).toMatch(/x2apic, tsc-deadline/);
+      expect((e as ExitlabError).hint).toMatch(/x2apic, .*tsc-deadline/);
     }
   });
-  test("the runner reads the flags it knows from -cpu (QEMU's +f, -f, f=on|off; the last wins)", () => {
-    expect(cpuFlagsOf("-cpu qemu64,-x2apic,+tsc-deadline")).toEqual({ x2apic: false, "tsc-deadline": true });
-    expect(cpuFlagsOf("-cpu qemu64,+x2apic,x2apic=off,vendor=AuthenticAMD,+avx")).toEqual({ x2apic: false });
-    expect(cpuFlagsOf("-smp 2")).toEqual({});
+  test("QEMU's precedence (x86_cpu_parse_featurestr): f=on|off in order, then every +f, then every -f", () => {
+    const q = cpuModelCleared("qemu64,-x2apic,+tsc-deadline,+smep");
+    expect(q).toEqual(expect.arrayContaining(["X2APIC", "SMAP", "PKU"]));
+    expect(q).not.toEqual(expect.arrayContaining(["TSC_DEADLINE_TIMER"]));
+    expect(q).not.toContain("SMEP");
+    expect(cpuModelCleared("max,+x2apic,x2apic=off")).toEqual([]);
+    expect(cpuModelCleared("max,-x2apic,+x2apic")).toEqual(["X2APIC"]);
+    expect(cpuModelCleared("max,smep=off,smep=on,smap=on,smap=off")).toEqual(["SMAP"]);
+    expect(modelledCpuSpec("qemu64,+x2apic,x2apic=off,vendor=AuthenticAMD,+avx,+svm")).toBe("qemu64,+x2apic,x2apic=off,+avx");
   });
 });
