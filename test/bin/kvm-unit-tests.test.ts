@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseUnittestsCfg } from "../../bin/kut/config.js";
-import { DEFAULT_TIMEOUT_S, entriesFor, hasQemu, runExitlab, runQemu } from "../../bin/kut/runner.js";
+import { DEFAULT_TIMEOUT_S, entriesFor, hasQemu, needs, resultTable, runExitlab, runQemu, type EntryResult } from "../../bin/kut/runner.js";
 import type { Arch } from "../../runtime/core/machine.js";
 
 const KUT = join(__dirname, "../../../shared/guests/kvm-unit-tests");
@@ -129,14 +129,23 @@ describe.skipIf(!existsSync(KUT) && process.env.EXITLAB_REQUIRE_KUT !== "1")("kv
     // One test per entry, each with its own time: the vmexit loops run 2^30 modelled cycles (tens
     // of seconds). exitlab gets three times the entry's timeout here: the test compares lines, and
     // the CI host runs other test files beside it (the runner's table uses the entry's own timeout).
+    const rows: EntryResult[] = [];
     for (const e of entries) {
       const limitMs = (e.timeout ?? DEFAULT_TIMEOUT_S) * 1000;
       test(`${arch} ${e.name}: QEMU's result lines, on exitlab too`, () => {
         const want = EXPECTED[arch][e.name]!;
         expect(want.length, e.name).toBeGreaterThan(0);
-        if (hasQemu(arch)) expect(hostTimed(runQemu(dir, arch, e).lines), `${e.name} under QEMU`).toEqual(hostTimed(want));
-        expect(runExitlab(dir, arch, e, { maxMs: 3 * limitMs }).lines, `${e.name} on exitlab`).toEqual(want);
+        const qemu = hasQemu(arch) ? runQemu(dir, arch, e) : undefined;
+        const exitlab = runExitlab(dir, arch, e, { maxMs: 3 * limitMs });
+        rows.push({ entry: e, needs: needs(e, arch), exitlab, qemu, match: qemu ? qemu.lines.join("\n") === exitlab.lines.join("\n") : undefined });
+        if (qemu) expect(hostTimed(qemu.lines), `${e.name} under QEMU`).toEqual(hostTimed(want));
+        expect(exitlab.lines, `${e.name} on exitlab`).toEqual(want);
       }, 5 * limitMs);
     }
+    // The runner's table of what this run ran, in the log (CI's too): the README has the whole corpus's.
+    test(`${arch}: the runner's table of the recorded entries`, () => {
+      expect(rows.length).toBe(entries.length);
+      console.log(`kvm-unit-tests ${arch}, the recorded entries as this run ran them (npx exitlab kvm-unit-tests DIR --only NAME,... prints the same table):\n${resultTable(rows)}`);
+    });
   }
 });
