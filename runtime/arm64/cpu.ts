@@ -23,7 +23,6 @@ import { armed, breakpointAt, debugExceptionsEnabled, watchpointHit } from "./de
 
 import { MASK64 } from "../core/bits.js";
 
-/** A trap to EL2: what the hardware writes into ESR_EL2, FAR_EL2 and HPFAR_EL2. */
 /**
  * The modelled core's clock (core/clock.ts): 1 GHz, one cycle per guest instruction as the cost
  * model counts (cost.ts GUEST_INSTRUCTION_CYCLES), so CNTFRQ_EL0 = 62.5 MHz ticks once every 16 cycles.
@@ -32,33 +31,12 @@ export { MODELLED_CPU_HZ } from "../core/clock.js";
 import { MODELLED_CPU_HZ } from "../core/clock.js";
 
 import { ATTN_STOP, ATTN_VIRQ, takeIrq, type SysregHook } from "./interrupts.js";
+import { CpuStop, El2Trap, GuestException } from "./cpu-signals.js";
+export { CpuStop, El2Trap, GuestException } from "./cpu-signals.js";
 export { ATTN_STOP, ATTN_VIRQ, type SysregHook } from "./interrupts.js";
 
 /** The trap of each HVC #imm16, made once (traps are immutable; HVC is the hypercall hot path). */
 const HVC_TRAPS: El2Trap[] = [];
-
-export class El2Trap {
-  constructor(
-    /** ESR_EL2 (its defined bits fit in 32: EC, IL, ISS). */
-    readonly esr: number,
-    /** FAR_EL2 (aborts only). */
-    readonly far?: bigint,
-    /** HPFAR_EL2 (stage-2 aborts only): IPA[47:12] in bits 39:4. */
-    readonly hpfar?: bigint,
-    /** ELR_EL2 is the next instruction, not the trapping one (HVC returns past the instruction). */
-    readonly next = false,
-  ) {}
-}
-
-/** An exception was taken to the guest's EL1 (state already updated; the instruction is abandoned). */
-export class GuestException {
-  constructor(readonly ec: number, readonly esr: bigint) {}
-}
-
-/** Not an architectural event: the guest did something the model cannot continue from (e.g. WFI with no interrupt source). */
-export class CpuStop {
-  constructor(readonly message: string) {}
-}
 
 /** Fault kind + level → DFSC/IFSC (Arm ARM D17.2.37). */
 function fscOf(f: MmuFault): number {
