@@ -351,7 +351,9 @@ export class X86Cpu implements X86Env, FastMem {
       if (span > 1) this.tlbHasLarge = true;
       // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go
       // there (not a keyed page's: WRPKRU changes its rights without a flush).
-      this.uncached = !supervisor || t.pk >= 0;
+      // Nor a write that only CR0.WP = 0 allowed (a supervisor write to a read-only page): the
+      // fast entries then never depend on CR0.WP, and a WP change keeps them.
+      this.uncached = !supervisor || t.pk >= 0 || (a.write && !t.writable);
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;
@@ -482,8 +484,13 @@ export class X86Cpu implements X86Env, FastMem {
   private fastLinear(seg: number, lo: number, hi: number): number {
     if (this.emulating) return NaN;
     if (this.state.mode === "long64") {
-      if (seg >= 4) return NaN; // FS/GS bases
-      const lin = (hi | 0) * 4294967296 + (lo >>> 0);
+      let lin = (hi | 0) * 4294967296 + (lo >>> 0);
+      if (seg >= 4) {
+        // FS/GS: their base (cached like the 32-bit bases, as a signed Number; NaN if not canonical).
+        let base = this.segBaseN[seg]!;
+        if (base !== base) base = this.segBaseN[seg] = signedCanonical(this.state.seg[SEG_ORDER[seg]!].base);
+        lin += base;
+      }
       return lin >= 0x8000_0000_0000 || lin < -0x8000_0000_0000 ? NaN : lin;
     }
     let base = this.segBaseN[seg]!;
@@ -1060,4 +1067,11 @@ export class X86Cpu implements X86Env, FastMem {
   exceptionExits(vector: number, code: number | undefined): boolean {
     return this.deps.rules.exceptionExits(vector, code);
   }
+}
+
+/** A 64-bit segment base as a signed Number when canonical (SDM Vol. 1 3.3.7.1: bits 63:47 all equal), else NaN. */
+function signedCanonical(base: bigint): number {
+  if (base < 0x8000_0000_0000n) return Number(base);
+  if (base >= 0xffff_8000_0000_0000n) return Number(base - 0x1_0000_0000_0000_0000n);
+  return NaN;
 }

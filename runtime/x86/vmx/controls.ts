@@ -183,21 +183,21 @@ export class ExitRules {
 
   /** MOV to CR0/CR4 exits iff it would change a bit set in the guest/host mask away from the read shadow. */
   movToCr0or4Exits(cr: 0 | 4, value: bigint): boolean {
-    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
-    const shadow = this.vmcs.read(cr === 0 ? "CR0_READ_SHADOW" : "CR4_READ_SHADOW");
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
+    const shadow = this.vmcs.readField(cr === 0 ? CR0_SHADOW_FIELD : CR4_SHADOW_FIELD);
     return ((value ^ shadow) & mask) !== 0n;
   }
 
   /** MOV from CR0/CR4 never exits: masked bits read from the shadow, others from the register. */
   readCr0or4(cr: 0 | 4, actual: bigint): bigint {
-    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
-    const shadow = this.vmcs.read(cr === 0 ? "CR0_READ_SHADOW" : "CR4_READ_SHADOW");
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
+    const shadow = this.vmcs.readField(cr === 0 ? CR0_SHADOW_FIELD : CR4_SHADOW_FIELD);
     return (actual & ~mask) | (shadow & mask);
   }
 
   /** Bits a non-exiting MOV to CR0/CR4 may change: only the guest-owned ones. */
   mergeCr0or4(cr: 0 | 4, actual: bigint, value: bigint): bigint {
-    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
     return (actual & mask) | (value & ~mask);
   }
 
@@ -321,6 +321,9 @@ export function msrBitmapOffset(msr: number, write: boolean): number | null {
 // guest-physical access (eptEnabled) and CR8 move, so no name lookup and no BigInt.
 const CPU_BASED_FIELD = lookupField("CPU_BASED_VM_EXEC_CONTROL")!.field;
 const SECONDARY_FIELD = lookupField("SECONDARY_VM_EXEC_CONTROL")!.field;
+// The CR0/CR4 guest/host masks and read shadows, read on every MOV to/from CR0 or CR4 (by table entry: no name lookup).
+const CR0_MASK_FIELD = lookupField("CR0_GUEST_HOST_MASK").field, CR4_MASK_FIELD = lookupField("CR4_GUEST_HOST_MASK").field;
+const CR0_SHADOW_FIELD = lookupField("CR0_READ_SHADOW").field, CR4_SHADOW_FIELD = lookupField("CR4_READ_SHADOW").field;
 const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
 const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
 const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");
