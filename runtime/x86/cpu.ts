@@ -15,6 +15,8 @@ import { pkDenies } from "./pkeys.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
+import { movToCr4ExtraCycles } from "./cost.js";
+import { PageTableWatch } from "./pt-watch.js";
 import { decodeX86 } from "./isa/decode.js";
 import { compileBlock, MAX_BLOCK_INSNS, type Block } from "./jit.js";
 import type { ExitRules } from "./vmx/controls.js";
@@ -107,6 +109,8 @@ export class X86Cpu implements X86Env, FastMem {
    */
   repBudget = 1;
   repDone = 0;
+  /** Modelled cycles the instruction just executed costs beyond one (cost.ts: a MOV to CR4 that flushes global entries); the machine takes them. */
+  extraCycles = 0;
   /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
   sleeping = false;
   /** Guest-physical base of the APIC-access page while "virtualize APIC accesses" is on, else -1 (set at VM entry). */
@@ -143,6 +147,7 @@ export class X86Cpu implements X86Env, FastMem {
     // Entries of older generations are dead; their objects are refilled in place by the next walks
     // of their pages (a guest that flushes often walks the same few pages again: no allocation).
     this.tlbGeneration++;
+    this.ptWatch.flushed(this.deps.ept.version);
     if (this.tlb.size > 1024) this.tlb.clear();
     this.tlbHasLarge = false;
     this.invalidateFetch();
@@ -169,8 +174,12 @@ export class X86Cpu implements X86Env, FastMem {
     this.invalidateData();
   }
 
-  /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code). */
+  /** The guest pages holding paging structures, and writes to them since the last flush (pt-watch.ts). */
+  readonly ptWatch = new PageTableWatch();
+
+  /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code); note a paging-structure write. */
   codeWritten(pageNumber: number): void {
+    this.ptWatch.written(pageNumber);
     if (this.zeroPages.size !== 0 && this.zeroPages.has(pageNumber)) this.invalidateData();
     if (this.code.delete(pageNumber)) {
       this.smc = true;
@@ -377,11 +386,15 @@ export class X86Cpu implements X86Env, FastMem {
       const port = this.entryPort;
       const hpa = this.hostAddress(gpa, this.walkLinear, "read", false);
       if (hpa === null) {
+        this.ptWatch.noteMmioEntry();
         const v = this.deps.bus.read(gpa, size);
         port.hi = Number((v >> 32n) & 0xffff_ffffn);
         return Number(v & 0xffff_ffffn);
       }
       const memory = this.deps.memory;
+      // A page newly known to hold paging structures: no vCPU keeps a fast write entry for it (pt-watch.ts).
+      const pn = Math.floor(hpa / 4096);
+      if (this.ptWatch.noteEntryPage(pn)) for (const c of this.peers) c.dropWriteEntries(pn);
       port.hi = size === 8 ? memory.read32(hpa + 4) : 0;
       return memory.read32(hpa);
     },
@@ -563,7 +576,7 @@ export class X86Cpu implements X86Env, FastMem {
     const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
-      if (!this.peers.some((c) => c.code.has(pn))) {
+      if (!this.peers.some((c) => c.code.has(pn) || c.ptWatch.pages.has(pn))) {
         this.wKey[i] = page;
         this.wArr[i] = arr;
         this.wPn[i] = pn;
@@ -635,11 +648,15 @@ export class X86Cpu implements X86Env, FastMem {
         const next = rules.mergeCr0or4(4, s.cr4, value);
         if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(VECTOR.GP, 0);
         const changed = s.cr4 ^ next;
+        this.extraCycles += movToCr4ExtraCycles(s.cr4, next);
         s.cr4 = next;
         // Only bits that change translations flush the TLB (SDM Vol. 3 4.10.4.1 "MOV to CR4";
         // KVM's X86_CR4_TLBFLUSH_BITS = PGE | PCIDE | PAE | SMEP, plus PSE, SMAP and LA57, which
         // change how a walk reads the tables). Decoded code is kept by physical page either way.
-        if (changed & CR4_TRANSLATION_BITS) this.flushTlb();
+        // PGE alone, with no paging-structure entry or EPT changed since the last flush, leaves
+        // every entry what a walk would now give: the flush is one nothing could tell (pt-watch.ts).
+        if ((changed & CR4_TRANSLATION_BITS) === CR4.PGE && this.ptWatch.unchangedSinceFlush(this.deps.ept.version)) this.systemVersion++;
+        else if (changed & CR4_TRANSLATION_BITS) this.flushTlb();
         else this.systemVersion++;
         return;
       }

@@ -568,6 +568,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       if (fn) fn(s, s.r, cpu);
       else {
         cpu.repDone = 0;
+        cpu.extraCycles = 0;
         executeX86(cpu, insn);
         cpu.segmentsChanged();
         // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
@@ -577,6 +578,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       s.pc = s.npc;
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+      // An instruction that costs more than a cycle (cost.ts movToCr4ExtraCycles).
+      if (cpu.extraCycles !== 0) (this.cycles += cpu.extraCycles), (cpu.extraCycles = 0);
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
       // TF set by this instruction traps only after SYSCALL/SYSRET (single-step.ts): look then too.
       if (debugging || (s.fl & 0x100) !== 0) afterDebugStep(cpu, insn, debugFlags);

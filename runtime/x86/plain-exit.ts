@@ -8,6 +8,7 @@
 
 import { encodeBits32 } from "../core/bitfields.js";
 import type { X86State } from "./env.js";
+import { X86Regs } from "./regs.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { readGpr } from "./isa/semantics/core.js";
 import type { ExitInfo } from "./state.js";
@@ -37,8 +38,11 @@ export function plainCrExit(state: X86State, rules: ExitRules, insn: X86Insn): E
   if (insn.spec.sem === "movtocr") {
     const [dst, src] = insn.operands as [CrOperand, RegOperand];
     const n = dst.n;
+    // The register file's halves when it has them (no BigInt per MOV CR0/CR4; a 32-bit operand has no high half).
+    const r = state instanceof X86Regs ? state.r : null;
     const exits =
-      n === 0 || n === 4 ? rules.movToCr0or4Exits(n, readGpr(state, src.reg, src.size))
+      (n === 0 || n === 4) && r !== null ? rules.movToCr0or4ExitsHalves(n, r[src.reg]! >>> 0, src.size === 8 ? r[src.reg + 16]! >>> 0 : 0)
+      : n === 0 || n === 4 ? rules.movToCr0or4Exits(n, readGpr(state, src.reg, src.size))
       : n === 3 ? rules.movToCr3Exits(readGpr(state, src.reg, src.size))
       : n === 8 ? rules.movCr8Exits(true)
       : false;

@@ -188,6 +188,30 @@ export class ExitRules {
     return ((value ^ shadow) & mask) !== 0n;
   }
 
+  /**
+   * movToCr0or4Exits of the value whose unsigned 32-bit halves are `lo` and `hi`, without a BigInt
+   * while the mask and shadow are the ones last seen (the per-instruction check of a guest that
+   * writes CR0 or CR4 in a loop).
+   */
+  movToCr0or4ExitsHalves(cr: 0 | 4, lo: number, hi: number): boolean {
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
+    const shadow = this.vmcs.readField(cr === 0 ? CR0_SHADOW_FIELD : CR4_SHADOW_FIELD);
+    const h = cr === 0 ? this.cr0Halves : this.cr4Halves;
+    if (mask !== h.mask || shadow !== h.shadow) {
+      h.mask = mask;
+      h.shadow = shadow;
+      h.xLo = Number(shadow & 0xffff_ffffn);
+      h.xHi = Number((shadow >> 32n) & 0xffff_ffffn);
+      h.mLo = Number(mask & 0xffff_ffffn);
+      h.mHi = Number((mask >> 32n) & 0xffff_ffffn);
+    }
+    return (((lo ^ h.xLo) & h.mLo) | ((hi ^ h.xHi) & h.mHi)) !== 0;
+  }
+
+  /** The CR0 and CR4 mask and shadow of movToCr0or4ExitsHalves' last look, with their halves. */
+  private readonly cr0Halves = { mask: -1n, shadow: -1n, xLo: 0, xHi: 0, mLo: 0, mHi: 0 };
+  private readonly cr4Halves = { mask: -1n, shadow: -1n, xLo: 0, xHi: 0, mLo: 0, mHi: 0 };
+
   /** MOV from CR0/CR4 never exits: masked bits read from the shadow, others from the register. */
   readCr0or4(cr: 0 | 4, actual: bigint): bigint {
     const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);

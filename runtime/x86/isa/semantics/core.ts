@@ -21,8 +21,11 @@ export const DF = 1n << 10n;
 export const OF = 1n << 11n;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
 
-export const mask = (bytes: number): bigint => (1n << BigInt(bytes * 8)) - 1n;
-export const signBit = (bytes: number): bigint => 1n << BigInt(bytes * 8 - 1);
+// The masks of 1-16 byte operands, made once (every BigInt semantic asks for them).
+const MASKS = Array.from({ length: 17 }, (_, b) => (1n << BigInt(b * 8)) - 1n);
+const SIGN_BITS = Array.from({ length: 17 }, (_, b) => (b === 0 ? 0n : 1n << BigInt(b * 8 - 1)));
+export const mask = (bytes: number): bigint => MASKS[bytes] ?? (1n << BigInt(bytes * 8)) - 1n;
+export const signBit = (bytes: number): bigint => SIGN_BITS[bytes] ?? 1n << BigInt(bytes * 8 - 1);
 
 export function toSigned(v: bigint, bytes: number): bigint {
   const m = v & mask(bytes);
@@ -32,7 +35,7 @@ export function toSigned(v: bigint, bytes: number): bigint {
 export function readGpr(s: X86State, reg: number, size: number, high8?: boolean): bigint {
   const v = s.gpr[reg]!;
   if (high8) return (v >> 8n) & 0xffn;
-  return v & mask(size);
+  return size === 8 ? v : v & mask(size);
 }
 
 /** Write a general register: 8/16-bit writes merge, 32-bit writes zero-extend (SDM Vol. 1 §3.4.1.1). */
