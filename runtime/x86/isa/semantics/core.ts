@@ -5,6 +5,8 @@
 import type { X86Env, X86Seg, X86State } from "../../env.js";
 import type { X86Insn, X86Operand } from "../types.js";
 import { VECTOR } from "../../vectors.js";
+import { X86Regs } from "../../regs.js";
+import { join64 } from "../../../core/bits.js";
 
 export type Sem = (env: X86Env, insn: X86Insn) => void;
 export type MemOperand = Extract<X86Operand, { kind: "mem" }>;
@@ -33,6 +35,13 @@ export function toSigned(v: bigint, bytes: number): bigint {
 }
 
 export function readGpr(s: X86State, reg: number, size: number, high8?: boolean): bigint {
+  if (s instanceof X86Regs) {
+    // The register file's halves: one BigInt made, not the 64-bit value and then its mask.
+    const lo = s.r[reg]!;
+    if (high8) return BigInt((lo >> 8) & 0xff);
+    if (size === 8) return join64(lo, s.r[reg + 16]!);
+    return BigInt(size === 4 ? lo >>> 0 : size === 2 ? lo & 0xffff : lo & 0xff);
+  }
   const v = s.gpr[reg]!;
   if (high8) return (v >> 8n) & 0xffn;
   return size === 8 ? v : v & mask(size);
