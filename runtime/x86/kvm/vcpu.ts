@@ -22,7 +22,8 @@ import { MSRS } from "./msrs.js";
 import { cpuidHas } from "./cpuid.js";
 import type { VmCpuid } from "./cpuid-vm.js";
 import type { KvmIrqChip } from "./irqchip.js";
-import { MASK64 } from "../../core/bits.js";
+import { join64, MASK64 } from "../../core/bits.js";
+import { X86Regs } from "../regs.js";
 
 const BIT = (n: number) => (1 << n) >>> 0;
 /** Fields KVM reads or writes on every exit, resolved once. */
@@ -507,7 +508,10 @@ export class KvmVcpu {
 
   /** kvm_register_readl: the low 32 bits outside 64-bit mode. */
   readGpr(reg: number): bigint {
-    const v = this.state.gpr[reg]!;
-    return this.state.mode === "long64" ? v : v & 0xffff_ffffn;
+    const s = this.state;
+    // The register file's halves when it has them (one BigInt made per exit's operand).
+    if (s instanceof X86Regs) return s.mode === "long64" ? join64(s.r[reg]!, s.r[reg + 16]!) : BigInt(s.r[reg]! >>> 0);
+    const v = s.gpr[reg]!;
+    return s.mode === "long64" ? v : v & 0xffff_ffffn;
   }
 }

@@ -275,7 +275,10 @@ export function enterControlRegisters(vmcs: Vmcs, s: X86State, version: number, 
   s.mode = modeOf(s);
   m.ripN = n.pc;
   v.rip = s.rip;
-  noteFacts(v, s);
+  // Of the facts, only those of CR0 and CR4 can have changed (RFLAGS and EFER are as saved).
+  v.pg = (cr0 & PG) !== 0n;
+  v.pae = (cr4 & PAE) !== 0n;
+  v.mode = s.mode;
   // The record is the CPU's again; the entry-check memo of enterUnchanged starts over.
   v.okVersion = NaN;
   vmcs.guestWrites = 0;
