@@ -565,10 +565,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       }
       const fn = !compilable(insn) ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       let n = 1;
+      cpu.extraCycles = 0;
       if (fn) fn(s, s.r, cpu);
       else {
         cpu.repDone = 0;
-        cpu.extraCycles = 0;
         executeX86(cpu, insn);
         cpu.segmentsChanged();
         // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
