@@ -644,8 +644,8 @@ export class X86Cpu implements X86Env, FastMem {
         this.flushTlb();
         return;
       case 4: {
-        if (rules.movToCr0or4Exits(4, value)) this.crExit(4, 0, gpr);
-        const next = rules.mergeCr0or4(4, s.cr4, value);
+        const next = rules.cr4Write(s.cr4, value);
+        if (next === null) this.crExit(4, 0, gpr);
         if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(VECTOR.GP, 0);
         const changed = s.cr4 ^ next;
         this.extraCycles += movToCr4ExtraCycles(s.cr4, next);

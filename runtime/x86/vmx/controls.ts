@@ -208,6 +208,29 @@ export class ExitRules {
     return (((lo ^ h.xLo) & h.mLo) | ((hi ^ h.xHi) & h.mHi)) !== 0;
   }
 
+  /**
+   * A MOV to CR4 of `value` with CR4 at `cr4`: null if it exits, else the CR4 it leaves
+   * (mergeCr0or4). The last two answers are kept with the mask and shadow they were made under, so
+   * a guest toggling a guest-owned bit (CR4.PGE) in a loop makes no BigInt for them.
+   */
+  cr4Write(cr4: bigint, value: bigint): bigint | null {
+    const mask = this.vmcs.readField(CR4_MASK_FIELD);
+    const shadow = this.vmcs.readNum(CR4_SHADOW_FIELD);
+    const memo = this.cr4Memo;
+    for (let i = 0; i < 2; i++) {
+      const e = memo[i]!;
+      if (e.cr4 === cr4 && e.value === value && e.mask === mask && e.shadow === shadow && shadow <= Number.MAX_SAFE_INTEGER) return e.next;
+    }
+    const next = this.movToCr0or4Exits(4, value) ? null : this.mergeCr0or4(4, cr4, value);
+    const e = memo[1]!;
+    memo[1] = memo[0]!;
+    memo[0] = e;
+    (e.cr4 = cr4), (e.value = value), (e.mask = mask), (e.shadow = shadow), (e.next = next);
+    return next;
+  }
+
+  private readonly cr4Memo = [0, 1].map(() => ({ cr4: -1n, value: -1n, mask: -1n, shadow: -1, next: null as bigint | null }));
+
   /** The CR0 and CR4 mask and shadow of movToCr0or4ExitsHalves' last look, with their halves. */
   private readonly cr0Halves = { mask: -1n, shadow: -1n, xLo: 0, xHi: 0, mLo: 0, mHi: 0 };
   private readonly cr4Halves = { mask: -1n, shadow: -1n, xLo: 0, xHi: 0, mLo: 0, mHi: 0 };
