@@ -22,9 +22,17 @@ import { CR_ACCESS_QUAL } from "./vmx/qualification.js";
  * in memory. The qualification is a Number (all fields are within bits 31:0).
  */
 export function crAccessExit(cr: number, accessType: number, gpr: number, lmsw?: { source: number; memoryOperand: boolean }): ExitInfo {
+  // MOV to/from CR: one shared record per (CR, direction, register), as CPUID_EXIT is (exits only read it).
+  if (lmsw === undefined && accessType < 2 && cr < 16 && gpr < 16) {
+    const k = (cr << 5) | (accessType << 4) | gpr;
+    return (MOV_CR_EXITS[k] ??= crAccessExit(cr, accessType, gpr, NO_LMSW));
+  }
   const qualification = encodeBits32(CR_ACCESS_QUAL, { cr, access_type: accessType, gpr, lmsw_operand: lmsw?.memoryOperand ? 1 : 0, lmsw_source: lmsw?.source ?? 0 });
   return { reason: EXIT.CR_ACCESS, qualification };
 }
+
+const MOV_CR_EXITS: (ExitInfo | undefined)[] = [];
+const NO_LMSW = { source: 0, memoryOperand: false };
 
 type CrOperand = Extract<X86Operand, { kind: "cr" }>;
 type RegOperand = Extract<X86Operand, { kind: "reg" }>;
