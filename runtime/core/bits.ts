@@ -6,6 +6,7 @@ export const MASK32 = 0xffff_ffffn;
 
 /** Two 32-bit halves (signed or unsigned numbers) → the unsigned 64-bit BigInt. */
 export function join64(lo: number, hi: number): bigint {
+  if (hi === 0) return BigInt(lo >>> 0); // one BigInt, not four (most register values)
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 

@@ -63,3 +63,28 @@ export function exitCost(reason: string): ExitCost {
 }
 
 export const GUEST_INSTRUCTION_CYCLES = 1;
+
+// Guest instructions that cost more than one cycle. A MOV to CR4 that changes CR4.PGE (or clears
+// CR4.PCIDE) invalidates every TLB entry, global ones included, and every paging-structure cache
+// entry for all PCIDs (Intel SDM Vol. 3 4.10.4.1 "MOV to CR4"); with EPT, KVM lets the guest own
+// CR4.PGE (vmx.c set_cr4_guest_host_mask), so the write runs in the guest at the hardware's cost.
+// Figure: Andy Lutomirski, Linux commit "x86/mm: Use INVPCID for __native_flush_tlb_global()"
+// (2016): on his Skylake laptop, saving flags, toggling CR4.PGE off and on and restoring flags took
+// about 539 ns (INVPCID's flush-everything about 376 ns) — RECALLED, not verified here: an estimate.
+// Half of it per write, as cycles of the modelled 1 GHz core (clock.ts: a cycle is a nanosecond).
+const LUTOMIRSKI = "estimate: ≈ 539 ns for two CR4.PGE writes on Skylake after Lutomirski, Linux commit 'x86/mm: Use INVPCID for __native_flush_tlb_global()' (recalled, unverified)";
+
+/** A MOV to CR4 that flushes the whole TLB, global entries included: its cycles beyond GUEST_INSTRUCTION_CYCLES. */
+export const CR4_GLOBAL_FLUSH: CostComponent = { key: "cr4_global_flush", name: "MOV to CR4: TLB and paging-structure caches flushed, global entries included", cycles: 270 - GUEST_INSTRUCTION_CYCLES, source: LUTOMIRSKI };
+
+const CR4_PGE = 1n << 7n, CR4_PCIDE = 1n << 17n;
+
+/**
+ * Modelled cycles a MOV to CR4 from `oldCr4` to `newCr4` (the guest's own write, no exit) costs
+ * beyond one instruction: CR4_GLOBAL_FLUSH when it changes PGE or clears PCIDE (SDM Vol. 3
+ * 4.10.4.1), else 0.
+ */
+export function movToCr4ExtraCycles(oldCr4: bigint, newCr4: bigint): number {
+  const changed = oldCr4 ^ newCr4;
+  return (changed & CR4_PGE) !== 0n || (changed & oldCr4 & CR4_PCIDE) !== 0n ? CR4_GLOBAL_FLUSH.cycles : 0;
+}

@@ -15,6 +15,8 @@ import { pkDenies } from "./pkeys.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
 import { SEG_ORDER } from "./isa/types.js";
+import { movToCr4ExtraCycles } from "./cost.js";
+import { PageTableWatch } from "./pt-watch.js";
 import { decodeX86 } from "./isa/decode.js";
 import { compileBlock, MAX_BLOCK_INSNS, type Block } from "./jit.js";
 import type { ExitRules } from "./vmx/controls.js";
@@ -107,6 +109,8 @@ export class X86Cpu implements X86Env, FastMem {
    */
   repBudget = 1;
   repDone = 0;
+  /** Modelled cycles the instruction just executed costs beyond one (cost.ts: a MOV to CR4 that flushes global entries); the machine takes them. */
+  extraCycles = 0;
   /** HLT executed without HLT exiting: the vCPU sleeps until an interrupt (there is none to come). */
   sleeping = false;
   /** Guest-physical base of the APIC-access page while "virtualize APIC accesses" is on, else -1 (set at VM entry). */
@@ -143,6 +147,7 @@ export class X86Cpu implements X86Env, FastMem {
     // Entries of older generations are dead; their objects are refilled in place by the next walks
     // of their pages (a guest that flushes often walks the same few pages again: no allocation).
     this.tlbGeneration++;
+    this.ptWatch.flushed(this.deps.ept.version);
     if (this.tlb.size > 1024) this.tlb.clear();
     this.tlbHasLarge = false;
     this.invalidateFetch();
@@ -171,8 +176,12 @@ export class X86Cpu implements X86Env, FastMem {
     this.invalidateData();
   }
 
-  /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code). */
+  /** The guest pages holding paging structures, and writes to them since the last flush (pt-watch.ts). */
+  readonly ptWatch = new PageTableWatch();
+
+  /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code); note a paging-structure write. */
   codeWritten(pageNumber: number): void {
+    this.ptWatch.written(pageNumber);
     if (this.zeroPages.size !== 0 && this.zeroPages.has(pageNumber)) this.invalidateData();
     if (this.code.delete(pageNumber)) {
       this.smc = true;
@@ -353,7 +362,9 @@ export class X86Cpu implements X86Env, FastMem {
       if (span > 1) this.tlbHasLarge = true;
       // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go
       // there (not a keyed page's: WRPKRU changes its rights without a flush).
-      this.uncached = !supervisor || t.pk >= 0;
+      // Nor a write that only CR0.WP = 0 allowed (a supervisor write to a read-only page): the
+      // fast entries then never depend on CR0.WP, and a WP change keeps them.
+      this.uncached = !supervisor || t.pk >= 0 || (a.write && !t.writable);
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;
@@ -377,11 +388,15 @@ export class X86Cpu implements X86Env, FastMem {
       const port = this.entryPort;
       const hpa = this.hostAddress(gpa, this.walkLinear, "read", false);
       if (hpa === null) {
+        this.ptWatch.noteMmioEntry();
         const v = this.deps.bus.read(gpa, size);
         port.hi = Number((v >> 32n) & 0xffff_ffffn);
         return Number(v & 0xffff_ffffn);
       }
       const memory = this.deps.memory;
+      // A page newly known to hold paging structures: no vCPU keeps a fast write entry for it (pt-watch.ts).
+      const pn = Math.floor(hpa / 4096);
+      if (this.ptWatch.noteEntryPage(pn)) for (const c of this.peers) c.dropWriteEntries(pn);
       port.hi = size === 8 ? memory.read32(hpa + 4) : 0;
       return memory.read32(hpa);
     },
@@ -489,9 +504,9 @@ export class X86Cpu implements X86Env, FastMem {
     if (this.state.mode === "long64") {
       let lin = (hi | 0) * 4294967296 + (lo >>> 0);
       if (seg >= 4) {
-        // FS/GS (per-CPU data: kvm-unit-tests' smp_id()): base + offset, exact while canonical.
+        // FS/GS (per-CPU data: kvm-unit-tests' smp_id()): base + offset, exact while canonical (NaN if not: the slow path).
         let base = this.fsGsBaseN[seg - 4]!;
-        if (base !== base) base = this.fsGsBaseN[seg - 4] = Number(BigInt.asIntN(64, this.state.seg[SEG_ORDER[seg]!].base));
+        if (base !== base) base = this.fsGsBaseN[seg - 4] = signedCanonical(this.state.seg[SEG_ORDER[seg]!].base);
         lin += base;
       }
       return lin >= 0x8000_0000_0000 || lin < -0x8000_0000_0000 ? NaN : lin;
@@ -568,9 +583,10 @@ export class X86Cpu implements X86Env, FastMem {
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
       // A plain loop: this runs on every fast-write fill, and a callback would be allocated each time.
-      let peerCode = false;
-      for (let p = 0; p < this.peers.length && !peerCode; p++) peerCode = this.peers[p]!.code.has(pn);
-      if (!peerCode) {
+      // No fast write entry for a page holding any vCPU's code or page tables (pt-watch.ts).
+      let watched = false;
+      for (let p = 0; p < this.peers.length && !watched; p++) watched = this.peers[p]!.code.has(pn) || this.peers[p]!.ptWatch.pages.has(pn);
+      if (!watched) {
         this.wKey[i] = page;
         this.wArr[i] = arr;
         this.wPn[i] = pn;
@@ -638,15 +654,19 @@ export class X86Cpu implements X86Env, FastMem {
         this.flushTlb();
         return;
       case 4: {
-        if (rules.movToCr0or4Exits(4, value)) this.crExit(4, 0, gpr);
-        const next = rules.mergeCr0or4(4, s.cr4, value);
+        const next = rules.cr4Write(s.cr4, value);
+        if (next === null) this.crExit(4, 0, gpr);
         if (s.efer & EFER.LMA && !(next & CR4.PAE)) this.raise(VECTOR.GP, 0);
         const changed = s.cr4 ^ next;
+        this.extraCycles += movToCr4ExtraCycles(s.cr4, next);
         s.cr4 = next;
         // Only bits that change translations flush the TLB (SDM Vol. 3 4.10.4.1 "MOV to CR4";
         // KVM's X86_CR4_TLBFLUSH_BITS = PGE | PCIDE | PAE | SMEP, plus PSE, SMAP and LA57, which
         // change how a walk reads the tables). Decoded code is kept by physical page either way.
-        if (changed & CR4_TRANSLATION_BITS) this.flushTlb();
+        // PGE alone, with no paging-structure entry or EPT changed since the last flush, leaves
+        // every entry what a walk would now give: the flush is one nothing could tell (pt-watch.ts).
+        if ((changed & CR4_TRANSLATION_BITS) === CR4.PGE && this.ptWatch.unchangedSinceFlush(this.deps.ept.version)) this.systemVersion++;
+        else if (changed & CR4_TRANSLATION_BITS) this.flushTlb();
         else this.systemVersion++;
         return;
       }
@@ -1084,4 +1104,11 @@ export class X86Cpu implements X86Env, FastMem {
   exceptionExits(vector: number, code: number | undefined): boolean {
     return this.deps.rules.exceptionExits(vector, code);
   }
+}
+
+/** A 64-bit segment base as a signed Number when canonical (SDM Vol. 1 3.3.7.1: bits 63:47 all equal), else NaN. */
+function signedCanonical(base: bigint): number {
+  if (base < 0x8000_0000_0000n) return Number(base);
+  if (base >= 0xffff_8000_0000_0000n) return Number(base - 0x1_0000_0000_0000_0000n);
+  return NaN;
 }

@@ -27,7 +27,7 @@ import type { ExitRules } from "./vmx/controls.js";
 import { Ept, HostMemory } from "./vmx/ept.js";
 import { EXIT, exitReason } from "./vmx/reasons.js";
 import { INTR_INFO, encodeQual, INTR_TYPE, ERROR_CODE_VECTORS } from "./vmx/qualification.js";
-import { enterUnchanged, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
+import { CRS_LOADED_TRANSLATIONS_CHANGED, CRS_NOT_LOADED, enterControlRegisters, enterUnchanged, guestStateInStep, loadGuestState, saveGuestState } from "./vmx/guest-state.js";
 import type { KvmVcpu } from "./kvm/vcpu.js";
 import { apicvOn, type KvmIrqChip } from "./kvm/irqchip.js";
 import { VirtualClock } from "../core/clock.js";
@@ -351,18 +351,28 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       this.emit("kvm_inj_exception", { exception: q.vector, has_error: hasCode, error_code: q.errorCode ?? 0, reinjected: false });
     }
     // Load the guest state — unless it is what the exit saved (KVM at most moved RIP past the
-    // instruction): then the load would change nothing else, and translations stay valid.
+    // instruction): then the load would change nothing else, and translations stay valid. When KVM
+    // changed only CR0/CR3/CR4 (its MOV-to-CR handlers), just they are loaded.
     if (!enterUnchanged(this.vmcs, s, this.cpu.systemVersion)) {
-      const before = translationKey(s);
-      const err = loadGuestState(this.vmcs, s, s.efer);
-      if (err) {
-        this.failedEntry();
-        this.halted = { message: `VM entry failed (invalid guest state): ${err}; KVM_RUN returns KVM_EXIT_FAIL_ENTRY` };
-        return;
+      const crs = enterControlRegisters(this.vmcs, s, this.cpu.systemVersion, CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS);
+      if (crs !== CRS_NOT_LOADED) {
+        // A translation bit or CR3 changed: the TLB goes. Else the caches stand (no fast data entry
+        // depends on CR0.WP: X86Cpu.translateLinear), as after the guest's own MOV to CR0/CR4 of such bits.
+        if (crs === CRS_LOADED_TRANSLATIONS_CHANGED) this.cpu.flushTlb();
+        else this.cpu.systemVersion++;
+        guestStateInStep(this.vmcs, this.cpu.systemVersion);
+      } else {
+        const before = translationKey(s);
+        const err = loadGuestState(this.vmcs, s, s.efer);
+        if (err) {
+          this.failedEntry();
+          this.halted = { message: `VM entry failed (invalid guest state): ${err}; KVM_RUN returns KVM_EXIT_FAIL_ENTRY` };
+          return;
+        }
+        // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
+        if (translationKey(s) !== before) this.cpu.flushTlb();
+        else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
       }
-      // Translations depend on CR0/CR3/CR4/EFER and CS; keep the TLB and decoded code if KVM left them alone.
-      if (translationKey(s) !== before) this.cpu.flushTlb();
-      else this.cpu.invalidateFetch(); // segment bases the caches hold may have changed
     }
     // inject_pending_event: an NMI or the APIC's interrupt, unless an exception is injected already.
     if (!q) this.irq.beforeEntry();
@@ -553,6 +563,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       }
       const fn = !compilable(insn) ? null : insn.fast !== undefined ? insn.fast : fastFunction(insn);
       let n = 1;
+      cpu.extraCycles = 0;
       if (fn) fn(s, s.r, cpu);
       else {
         cpu.repDone = 0;
@@ -565,6 +576,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       s.pc = s.npc;
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
+      // An instruction that costs more than a cycle (cost.ts movToCr4ExtraCycles).
+      if (cpu.extraCycles !== 0) (this.cycles += cpu.extraCycles), (cpu.extraCycles = 0);
       if (cpu.sleeping) this.halted = { message: "the guest executed HLT with HLT exiting off: it sleeps until an interrupt, and no interrupt source exists" };
       // TF set by this instruction traps only after SYSCALL/SYSRET (single-step.ts): look then too.
       if (debugging || (s.fl & 0x100) !== 0) afterDebugStep(cpu, insn, debugFlags);

@@ -8,6 +8,7 @@
 
 import { encodeBits32 } from "../core/bitfields.js";
 import type { X86State } from "./env.js";
+import { X86Regs } from "./regs.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { readGpr } from "./isa/semantics/core.js";
 import type { ExitInfo } from "./state.js";
@@ -21,9 +22,17 @@ import { CR_ACCESS_QUAL } from "./vmx/qualification.js";
  * in memory. The qualification is a Number (all fields are within bits 31:0).
  */
 export function crAccessExit(cr: number, accessType: number, gpr: number, lmsw?: { source: number; memoryOperand: boolean }): ExitInfo {
+  // MOV to/from CR: one shared record per (CR, direction, register), as CPUID_EXIT is (exits only read it).
+  if (lmsw === undefined && accessType < 2 && cr < 16 && gpr < 16) {
+    const k = (cr << 5) | (accessType << 4) | gpr;
+    return (MOV_CR_EXITS[k] ??= crAccessExit(cr, accessType, gpr, NO_LMSW));
+  }
   const qualification = encodeBits32(CR_ACCESS_QUAL, { cr, access_type: accessType, gpr, lmsw_operand: lmsw?.memoryOperand ? 1 : 0, lmsw_source: lmsw?.source ?? 0 });
   return { reason: EXIT.CR_ACCESS, qualification };
 }
+
+const MOV_CR_EXITS: (ExitInfo | undefined)[] = [];
+const NO_LMSW = { source: 0, memoryOperand: false };
 
 type CrOperand = Extract<X86Operand, { kind: "cr" }>;
 type RegOperand = Extract<X86Operand, { kind: "reg" }>;
@@ -37,8 +46,11 @@ export function plainCrExit(state: X86State, rules: ExitRules, insn: X86Insn): E
   if (insn.spec.sem === "movtocr") {
     const [dst, src] = insn.operands as [CrOperand, RegOperand];
     const n = dst.n;
+    // The register file's halves when it has them (no BigInt per MOV CR0/CR4; a 32-bit operand has no high half).
+    const r = state instanceof X86Regs ? state.r : null;
     const exits =
-      n === 0 || n === 4 ? rules.movToCr0or4Exits(n, readGpr(state, src.reg, src.size))
+      (n === 0 || n === 4) && r !== null ? rules.movToCr0or4ExitsHalves(n, r[src.reg]! >>> 0, src.size === 8 ? r[src.reg + 16]! >>> 0 : 0)
+      : n === 0 || n === 4 ? rules.movToCr0or4Exits(n, readGpr(state, src.reg, src.size))
       : n === 3 ? rules.movToCr3Exits(readGpr(state, src.reg, src.size))
       : n === 8 ? rules.movCr8Exits(true)
       : false;

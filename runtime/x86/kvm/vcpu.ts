@@ -21,12 +21,19 @@ import { MceState } from "./mce.js";
 import { MSRS } from "./msrs.js";
 import { vmCpuidHas, type VmCpuid } from "./cpuid-vm.js";
 import type { KvmIrqChip } from "./irqchip.js";
-import { MASK64 } from "../../core/bits.js";
+import { join64, MASK64 } from "../../core/bits.js";
+import { X86Regs } from "../regs.js";
 
 const BIT = (n: number) => (1 << n) >>> 0;
 /** Fields KVM reads or writes on every exit, resolved once. */
 const F_GUEST_CR0 = lookupField("GUEST_CR0").field, F_GUEST_CR3 = lookupField("GUEST_CR3").field, F_GUEST_CR4 = lookupField("GUEST_CR4").field;
 const F_GUEST_RIP = lookupField("GUEST_RIP").field, F_EXIT_LEN = lookupField("VM_EXIT_INSTRUCTION_LEN").field;
+// Written by KVM's CR setters on every MOV-to-CR exit: by table entry (no name lookup).
+const F_CR0_SHADOW = lookupField("CR0_READ_SHADOW").field, F_CR4_SHADOW = lookupField("CR4_READ_SHADOW").field;
+const F_EPTP = lookupField("EPT_POINTER").field, F_CPU_BASED = lookupField("CPU_BASED_VM_EXEC_CONTROL").field;
+const F_GUEST_CS_AR = lookupField("GUEST_CS_AR_BYTES").field;
+/** CR3-load and CR3-store exiting (ept_update_paging_mode_cr0). */
+const CR3_EXITING = (ctl("CPU_BASED_CR3_LOAD_EXITING") | ctl("CPU_BASED_CR3_STORE_EXITING")) >>> 0;
 
 // vmx.c (v4.1) constants.
 export const KVM_GUEST_CR0_MASK = CR0.NW | CR0.CD;
@@ -311,9 +318,11 @@ export class KvmVcpu {
     return (this.arch.cr0 & CR0.PG) !== 0n;
   }
 
-  private execControl(names: string[], on: boolean): void {
-    const bits = names.reduce((v, n) => (v | ctl(n)) >>> 0, 0);
-    this.ctx.vmcs.setBits("CPU_BASED_VM_EXEC_CONTROL", bits, on);
+  /** CR3-load and CR3-store exiting on or off in the primary controls. */
+  private cr3Exiting(on: boolean): void {
+    const v = this.ctx.vmcs;
+    const old = v.readNum(F_CPU_BASED);
+    v.writeField(F_CPU_BASED, on ? (old | CR3_EXITING) >>> 0 : (old & ~CR3_EXITING) >>> 0);
   }
 
   /** vmx_set_cr0 (v4.1) with enable_ept and enable_unrestricted_guest. */
@@ -327,21 +336,21 @@ export class KvmVcpu {
     // Today's vmx_set_cr0 does this only for restricted guests (enable_ept && !enable_unrestricted_guest):
     // with unrestricted guest the hardware runs paging-off guests natively, so CR3 is never trapped.
     if (this.ctx.settings.era !== "2015") {
-      this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], false);
+      this.cr3Exiting(false);
       this.arch.cr0 = cr0;
       this.vmxSetCr4(this.arch.cr4);
     } else if (!(cr0 & CR0.PG)) {
-      this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], true);
+      this.cr3Exiting(true);
       this.arch.cr0 = cr0;
       this.vmxSetCr4(this.arch.cr4);
     } else if (!this.isPaging()) {
-      this.execControl(["CPU_BASED_CR3_LOAD_EXITING", "CPU_BASED_CR3_STORE_EXITING"], false);
+      this.cr3Exiting(false);
       this.arch.cr0 = cr0;
       this.vmxSetCr4(this.arch.cr4);
     }
     if (!(cr0 & CR0.WP)) hw &= ~CR0.WP;
-    this.ctx.vmcs.write("CR0_READ_SHADOW", cr0);
-    this.ctx.vmcs.write("GUEST_CR0", hw);
+    this.ctx.vmcs.writeField(F_CR0_SHADOW, cr0);
+    this.ctx.vmcs.writeField(F_GUEST_CR0, hw);
     this.arch.cr0 = cr0;
   }
 
@@ -361,8 +370,8 @@ export class KvmVcpu {
       hw |= CR4.PSE;
       hw &= ~CR4.SMEP;
     } else if (!(cr4 & CR4.PAE)) hw &= ~CR4.PAE;
-    this.ctx.vmcs.write("CR4_READ_SHADOW", cr4);
-    this.ctx.vmcs.write("GUEST_CR4", hw);
+    this.ctx.vmcs.writeField(F_CR4_SHADOW, cr4);
+    this.ctx.vmcs.writeField(F_GUEST_CR4, hw);
   }
 
   /**
@@ -370,10 +379,12 @@ export class KvmVcpu {
    * (KVM's identity map before). Today, with unrestricted guest, GUEST_CR3 is always the guest's.
    */
   vmxSetCr3(): void {
-    this.ctx.vmcs.write("EPT_POINTER", this.ctx.ept.eptp);
+    this.ctx.vmcs.writeField(F_EPTP, this.ctx.ept.eptp);
     const own = this.isPaging() || this.ctx.settings.era !== "2015";
-    this.ctx.vmcs.write("GUEST_CR3", own ? this.arch.cr3 : EPT_IDENTITY_MAP_ADDR);
-    this.ctx.ept.flush();
+    this.ctx.vmcs.writeField(F_GUEST_CR3, own ? this.arch.cr3 : EPT_IDENTITY_MAP_ADDR);
+    // The MMU's root reload (kvm_mmu_reset_context / kvm_mmu_load) may INVEPT; the model's cache of
+    // EPT translations (vmx/ept.ts) is dropped by every change to the tables themselves, so it
+    // never holds a stale one and there is nothing to drop here: same translations, no re-walks.
   }
 
   /** vmx_set_efer + update_transition_efer (v4.1): IA-32e entry control and the EFER loaded at entry. */
@@ -397,7 +408,7 @@ export class KvmVcpu {
     if (cr0 & CR0.PG && !(cr0 & CR0.PE)) return 1;
     if (!this.isPaging() && cr0 & CR0.PG && this.arch.efer & EFER.LME) {
       if (!(this.arch.cr4 & CR4.PAE)) return 1;
-      if ((Number(this.ctx.vmcs.read("GUEST_CS_AR_BYTES")) >> 13) & 1) return 1;
+      if ((this.ctx.vmcs.readNum(F_GUEST_CS_AR) >> 13) & 1) return 1;
     }
     // Clearing PG: v4.1 refuses it only with CR4.PCIDE set; "KVM: X86: Raise #GP when clearing CR0_PG
     // in 64 bit mode" (Lai Jiangshan, 2021) added is_64_bit_mode(vcpu), as SDM Vol. 3 9.8.5.4 requires.
@@ -415,7 +426,7 @@ export class KvmVcpu {
 
   /** is_64_bit_mode: EFER.LMA and CS.L (GUEST_CS_AR_BYTES bit 13). */
   is64BitMode(): boolean {
-    return (this.arch.efer & EFER.LMA) !== 0n && ((Number(this.ctx.vmcs.read("GUEST_CS_AR_BYTES")) >> 13) & 1) === 1;
+    return (this.arch.efer & EFER.LMA) !== 0n && ((this.ctx.vmcs.readNum(F_GUEST_CS_AR) >> 13) & 1) === 1;
   }
 
   /** kvm_set_cr3 (x86.c v4.1). */
@@ -494,7 +505,10 @@ export class KvmVcpu {
 
   /** kvm_register_readl: the low 32 bits outside 64-bit mode. */
   readGpr(reg: number): bigint {
-    const v = this.state.gpr[reg]!;
-    return this.state.mode === "long64" ? v : v & 0xffff_ffffn;
+    const s = this.state;
+    // The register file's halves when it has them (one BigInt made per exit's operand).
+    if (s instanceof X86Regs) return s.mode === "long64" ? join64(s.r[reg]!, s.r[reg + 16]!) : BigInt(s.r[reg]! >>> 0);
+    const v = s.gpr[reg]!;
+    return s.mode === "long64" ? v : v & 0xffff_ffffn;
   }
 }

@@ -183,21 +183,68 @@ export class ExitRules {
 
   /** MOV to CR0/CR4 exits iff it would change a bit set in the guest/host mask away from the read shadow. */
   movToCr0or4Exits(cr: 0 | 4, value: bigint): boolean {
-    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
-    const shadow = this.vmcs.read(cr === 0 ? "CR0_READ_SHADOW" : "CR4_READ_SHADOW");
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
+    const shadow = this.vmcs.readField(cr === 0 ? CR0_SHADOW_FIELD : CR4_SHADOW_FIELD);
     return ((value ^ shadow) & mask) !== 0n;
   }
 
+  /**
+   * movToCr0or4Exits of the value whose unsigned 32-bit halves are `lo` and `hi`, without a BigInt
+   * while the mask and shadow are the ones last seen (the per-instruction check of a guest that
+   * writes CR0 or CR4 in a loop).
+   */
+  movToCr0or4ExitsHalves(cr: 0 | 4, lo: number, hi: number): boolean {
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
+    const shadow = this.vmcs.readField(cr === 0 ? CR0_SHADOW_FIELD : CR4_SHADOW_FIELD);
+    const h = cr === 0 ? this.cr0Halves : this.cr4Halves;
+    if (mask !== h.mask || shadow !== h.shadow) {
+      h.mask = mask;
+      h.shadow = shadow;
+      h.xLo = Number(shadow & 0xffff_ffffn);
+      h.xHi = Number((shadow >> 32n) & 0xffff_ffffn);
+      h.mLo = Number(mask & 0xffff_ffffn);
+      h.mHi = Number((mask >> 32n) & 0xffff_ffffn);
+    }
+    return (((lo ^ h.xLo) & h.mLo) | ((hi ^ h.xHi) & h.mHi)) !== 0;
+  }
+
+  /**
+   * A MOV to CR4 of `value` with CR4 at `cr4`: null if it exits, else the CR4 it leaves
+   * (mergeCr0or4). The last two answers are kept with the mask and shadow they were made under, so
+   * a guest toggling a guest-owned bit (CR4.PGE) in a loop makes no BigInt for them.
+   */
+  cr4Write(cr4: bigint, value: bigint): bigint | null {
+    const mask = this.vmcs.readField(CR4_MASK_FIELD);
+    const shadow = this.vmcs.readNum(CR4_SHADOW_FIELD);
+    const memo = this.cr4Memo;
+    for (let i = 0; i < 2; i++) {
+      const e = memo[i]!;
+      if (e.cr4 === cr4 && e.value === value && e.mask === mask && e.shadow === shadow && shadow <= Number.MAX_SAFE_INTEGER) return e.next;
+    }
+    const next = this.movToCr0or4Exits(4, value) ? null : this.mergeCr0or4(4, cr4, value);
+    const e = memo[1]!;
+    memo[1] = memo[0]!;
+    memo[0] = e;
+    (e.cr4 = cr4), (e.value = value), (e.mask = mask), (e.shadow = shadow), (e.next = next);
+    return next;
+  }
+
+  private readonly cr4Memo = [0, 1].map(() => ({ cr4: -1n, value: -1n, mask: -1n, shadow: -1, next: null as bigint | null }));
+
+  /** The CR0 and CR4 mask and shadow of movToCr0or4ExitsHalves' last look, with their halves. */
+  private readonly cr0Halves = { mask: -1n, shadow: -1n, xLo: 0, xHi: 0, mLo: 0, mHi: 0 };
+  private readonly cr4Halves = { mask: -1n, shadow: -1n, xLo: 0, xHi: 0, mLo: 0, mHi: 0 };
+
   /** MOV from CR0/CR4 never exits: masked bits read from the shadow, others from the register. */
   readCr0or4(cr: 0 | 4, actual: bigint): bigint {
-    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
-    const shadow = this.vmcs.read(cr === 0 ? "CR0_READ_SHADOW" : "CR4_READ_SHADOW");
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
+    const shadow = this.vmcs.readField(cr === 0 ? CR0_SHADOW_FIELD : CR4_SHADOW_FIELD);
     return (actual & ~mask) | (shadow & mask);
   }
 
   /** Bits a non-exiting MOV to CR0/CR4 may change: only the guest-owned ones. */
   mergeCr0or4(cr: 0 | 4, actual: bigint, value: bigint): bigint {
-    const mask = this.vmcs.read(cr === 0 ? "CR0_GUEST_HOST_MASK" : "CR4_GUEST_HOST_MASK");
+    const mask = this.vmcs.readField(cr === 0 ? CR0_MASK_FIELD : CR4_MASK_FIELD);
     return (actual & mask) | (value & ~mask);
   }
 
@@ -321,6 +368,9 @@ export function msrBitmapOffset(msr: number, write: boolean): number | null {
 // guest-physical access (eptEnabled) and CR8 move, so no name lookup and no BigInt.
 const CPU_BASED_FIELD = lookupField("CPU_BASED_VM_EXEC_CONTROL")!.field;
 const SECONDARY_FIELD = lookupField("SECONDARY_VM_EXEC_CONTROL")!.field;
+// The CR0/CR4 guest/host masks and read shadows, read on every MOV to/from CR0 or CR4 (by table entry: no name lookup).
+const CR0_MASK_FIELD = lookupField("CR0_GUEST_HOST_MASK").field, CR4_MASK_FIELD = lookupField("CR4_GUEST_HOST_MASK").field;
+const CR0_SHADOW_FIELD = lookupField("CR0_READ_SHADOW").field, CR4_SHADOW_FIELD = lookupField("CR4_READ_SHADOW").field;
 const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
 const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
 const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");

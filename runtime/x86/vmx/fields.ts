@@ -33,6 +33,8 @@ export interface VmcsField {
   entryKind: 0 | 1 | 2;
   /** GUEST_CR0/CR3/CR4 or a CR0/CR4 guest/host mask: a write bumps Vmcs.crWrites (KVM's decache). */
   cr: boolean;
+  /** GUEST_CR0, GUEST_CR3 or GUEST_CR4: a write leaves Vmcs.crsOnly set (VM entry may reload just them). */
+  guestCr: boolean;
   /** Largest value kept as a number (64-bit and natural width: 2^53 - 1; larger ones are BigInts). */
   max: number;
 }
@@ -117,6 +119,7 @@ export type VmcsFieldName = (typeof ROWS)[number][0];
 export type VmcsKey = VmcsFieldName | `${VmcsFieldName}_HIGH` | number;
 
 const CR_FIELDS = new Set(["GUEST_CR0", "GUEST_CR3", "GUEST_CR4", "CR0_GUEST_HOST_MASK", "CR4_GUEST_HOST_MASK"]);
+const GUEST_CR_FIELDS = new Set(["GUEST_CR0", "GUEST_CR3", "GUEST_CR4"]);
 
 export const VMCS_FIELDS: readonly VmcsField[] = ROWS.map(([name, encoding, group], slot) => {
   const t = typeOfEncoding(encoding);
@@ -125,7 +128,7 @@ export const VMCS_FIELDS: readonly VmcsField[] = ROWS.map(([name, encoding, grou
   const entryKind = name === "GUEST_RIP" ? 1 : g === "guest" || name === "VM_ENTRY_CONTROLS" ? 2 : 0;
   const width = widthOfEncoding(encoding);
   const max = width === 16 ? 0xffff : width === 32 ? 0xffff_ffff : Number.MAX_SAFE_INTEGER;
-  return { name, encoding, width, group: g, slot, entryKind, cr: CR_FIELDS.has(name), max };
+  return { name, encoding, width, group: g, slot, entryKind, cr: CR_FIELDS.has(name), guestCr: GUEST_CR_FIELDS.has(name), max };
 });
 
 const byName = new Map(VMCS_FIELDS.map((f) => [f.name, f]));
@@ -167,6 +170,8 @@ function resolveField(key: string | number): { field: VmcsField; high: boolean }
   throw new VmcsError(`unknown VMCS field ${key}`);
 }
 
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 function widthMask(w: VmcsWidth): bigint {
   return w === 16 ? 0xffffn : w === 32 ? 0xffff_ffffn : 0xffff_ffff_ffff_ffffn;
 }
@@ -196,6 +201,12 @@ export class Vmcs {
    * guest-state fields or the VM-entry controls written. VM entry loads the state only when needed.
    */
   guestWrites: 0 | 1 | 2 = 2;
+  /**
+   * While guestWrites is 2: whether every guest-state field written since the last save was
+   * GUEST_CR0, GUEST_CR3 or GUEST_CR4 (besides GUEST_RIP; the entry controls unwritten). KVM's
+   * MOV-to-CR handlers write no more, and VM entry then loads just those (guest-state.ts).
+   */
+  crsOnly = false;
   /** What vmx/guest-state.ts keeps about the last save (its own record; null: none). */
   guestRecord: unknown = null;
   /** Writes to guest-state fields other than GUEST_RIP and to the VM-entry controls so far (what VM entry checks). */
@@ -244,11 +255,16 @@ export class Vmcs {
     if (typeof value === "number" && value >= 0 && value <= field.max && Number.isInteger(value)) this.num[slot] = value;
     else {
       const v = BigInt(value) & widthMask(field.width);
-      if (v <= BigInt(Number.MAX_SAFE_INTEGER)) this.num[slot] = Number(v);
+      if (v <= MAX_SAFE_BIG) this.num[slot] = Number(v);
       else (this.num[slot] = NaN), (this.big[slot] = v);
     }
     if (field.entryKind === 1) this.guestWrites = this.guestWrites < 2 ? 1 : 2;
-    else if (field.entryKind === 2) (this.guestWrites = 2), this.entryWrites++;
+    else if (field.entryKind === 2) {
+      if (this.guestWrites !== 2) this.crsOnly = field.guestCr;
+      else if (!field.guestCr) this.crsOnly = false;
+      this.guestWrites = 2;
+      this.entryWrites++;
+    }
     if (field.cr) this.crWrites++;
   }
 

@@ -224,6 +224,77 @@ export function enterUnchanged(vmcs: Vmcs, s: X86State, version = NaN): boolean 
   return true;
 }
 
+/** What enterControlRegisters did: not applicable (the full load is needed), or loaded CR0/CR3/CR4 and RIP. */
+export const CRS_NOT_LOADED = 0, CRS_LOADED = 1, CRS_LOADED_TRANSLATIONS_CHANGED = 2;
+
+/**
+ * VM entry after KVM wrote only GUEST_CR0/CR3/CR4 (and GUEST_RIP) since the exit saved the state
+ * (Vmcs.crsOnly: its MOV-to-CR handlers), the CPU unchanged since: the load (SDM 26.3.2.1) then
+ * changes just those registers and RIP, so only they are loaded, after the same entry checks
+ * loadGuestState makes (any failing one, or an EFER the load would change, leaves it to the full
+ * load, which reports it). Returns CRS_NOT_LOADED, CRS_LOADED, or CRS_LOADED_TRANSLATIONS_CHANGED
+ * when CR3 or a bit of `cr0Bits`/`cr4Bits` changed (the caller's translation bits: paging.ts).
+ */
+export function enterControlRegisters(vmcs: Vmcs, s: X86State, version: number, cr0Bits: bigint, cr4Bits: bigint): number {
+  if (vmcs.guestWrites !== 2 || !vmcs.crsOnly) return CRS_NOT_LOADED;
+  const v = saved.get(vmcs);
+  if (!v || v.s !== s || !v.rflagsBit1) return CRS_NOT_LOADED;
+  const n = v.n, m = v.m;
+  if (!n || !m) return CRS_NOT_LOADED;
+  // The CPU still holds what the exit saved (as enterUnchanged compares it).
+  if (n.pc !== m.ripN || n.r[4] !== m.rspLo || n.r[20] !== m.rspHi || n.flags() !== m.rflagsN) return CRS_NOT_LOADED;
+  if (version !== v.version) {
+    if (s.cr0 !== v.cr0 || s.cr3 !== v.cr3 || s.cr4 !== v.cr4 || s.efer !== v.efer) return CRS_NOT_LOADED;
+    if (s.gdtr.base !== v.gdtrBase || s.gdtr.limit !== v.gdtrLimit || s.idtr.base !== v.idtrBase || s.idtr.limit !== v.idtrLimit) return CRS_NOT_LOADED;
+    for (let i = 0; i < SEG_FIELDS.length; i++) {
+      const a = s.seg[SEG_FIELDS[i]!.seg];
+      const b = v.seg[i]!;
+      if (a.selector !== b.selector || a.base !== b.base || a.limit !== b.limit || a.attributes !== b.attributes) return CRS_NOT_LOADED;
+    }
+  }
+  // loadGuestState's checks and EFER, on the new CR0/CR4.
+  const entry = vmcs.readNum(ENTRY_CONTROLS);
+  const ia32e = (entry & IA32E) !== 0;
+  const cr0 = vmcs.readField(CR0F), cr3 = vmcs.readField(CR3F), cr4 = vmcs.readField(CR4F);
+  let efer = s.efer;
+  if (entry & LOAD_EFER) {
+    efer = vmcs.readField(EFERF);
+    if (((efer & EFER.LMA) !== 0n) !== ia32e) return CRS_NOT_LOADED;
+    if (cr0 & PG && ((efer & EFER.LME) !== 0n) !== ia32e) return CRS_NOT_LOADED;
+  }
+  if (ia32e && (!(cr0 & PG) || !(cr4 & PAE))) return CRS_NOT_LOADED;
+  efer = ia32e ? efer | EFER.LMA : efer & ~EFER.LMA;
+  if (efer !== s.efer) return CRS_NOT_LOADED;
+  const changed = ((cr0 ^ s.cr0) & cr0Bits) !== 0n || cr3 !== s.cr3 || ((cr4 ^ s.cr4) & cr4Bits) !== 0n;
+  const rip = vmcs.readNum(RIP);
+  if (rip <= Number.MAX_SAFE_INTEGER) n.pc = rip;
+  else s.rip = vmcs.readField(RIP);
+  s.cr0 = v.cr0 = cr0;
+  s.cr3 = v.cr3 = cr3;
+  s.cr4 = v.cr4 = cr4;
+  s.mode = modeOf(s);
+  m.ripN = n.pc;
+  v.rip = s.rip;
+  // Of the facts, only those of CR0 and CR4 can have changed (RFLAGS and EFER are as saved).
+  v.pg = (cr0 & PG) !== 0n;
+  v.pae = (cr4 & PAE) !== 0n;
+  v.mode = s.mode;
+  // The record is the CPU's again; the entry-check memo of enterUnchanged starts over.
+  v.okVersion = NaN;
+  vmcs.guestWrites = 0;
+  return changed ? CRS_LOADED_TRANSLATIONS_CHANGED : CRS_LOADED;
+}
+
+/**
+ * The CPU's system version moved on (`version`: its caches were dropped after enterControlRegisters
+ * loaded CR0/CR3/CR4) with nothing else changed: the saved record still holds the CPU's state, so
+ * the next exit's save compares RIP, RSP and RFLAGS only.
+ */
+export function guestStateInStep(vmcs: Vmcs, version: number): void {
+  const v = saved.get(vmcs);
+  if (v) v.version = version;
+}
+
 /**
  * The guest-state fields saveGuestState stores on VM exit and loadGuestState loads on VM entry
  * (SDM 27.3.1-27.3.3, 26.3.2): RIP, RSP, RFLAGS, CR0/3/4, the six segments' selector, base, limit
@@ -273,5 +344,6 @@ export function loadGuestState(vmcs: Vmcs, s: X86State, liveEfer: bigint): strin
   // The CPU now holds the VMCS's values: the next exit saves every field again.
   saved.delete(vmcs);
   vmcs.guestWrites = 2;
+  vmcs.crsOnly = false;
   return null;
 }

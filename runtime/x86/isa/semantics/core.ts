@@ -5,6 +5,8 @@
 import type { X86Env, X86Seg, X86State } from "../../env.js";
 import type { X86Insn, X86Operand } from "../types.js";
 import { VECTOR } from "../../vectors.js";
+import { X86Regs } from "../../regs.js";
+import { join64 } from "../../../core/bits.js";
 
 export type Sem = (env: X86Env, insn: X86Insn) => void;
 export type MemOperand = Extract<X86Operand, { kind: "mem" }>;
@@ -21,8 +23,11 @@ export const DF = 1n << 10n;
 export const OF = 1n << 11n;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
 
-export const mask = (bytes: number): bigint => (1n << BigInt(bytes * 8)) - 1n;
-export const signBit = (bytes: number): bigint => 1n << BigInt(bytes * 8 - 1);
+// The masks of 1-16 byte operands, made once (every BigInt semantic asks for them).
+const MASKS = Array.from({ length: 17 }, (_, b) => (1n << BigInt(b * 8)) - 1n);
+const SIGN_BITS = Array.from({ length: 17 }, (_, b) => (b === 0 ? 0n : 1n << BigInt(b * 8 - 1)));
+export const mask = (bytes: number): bigint => MASKS[bytes] ?? (1n << BigInt(bytes * 8)) - 1n;
+export const signBit = (bytes: number): bigint => SIGN_BITS[bytes] ?? 1n << BigInt(bytes * 8 - 1);
 
 export function toSigned(v: bigint, bytes: number): bigint {
   const m = v & mask(bytes);
@@ -30,9 +35,16 @@ export function toSigned(v: bigint, bytes: number): bigint {
 }
 
 export function readGpr(s: X86State, reg: number, size: number, high8?: boolean): bigint {
+  if (s instanceof X86Regs) {
+    // The register file's halves: one BigInt made, not the 64-bit value and then its mask.
+    const lo = s.r[reg]!;
+    if (high8) return BigInt((lo >> 8) & 0xff);
+    if (size === 8) return join64(lo, s.r[reg + 16]!);
+    return BigInt(size === 4 ? lo >>> 0 : size === 2 ? lo & 0xffff : lo & 0xff);
+  }
   const v = s.gpr[reg]!;
   if (high8) return (v >> 8n) & 0xffn;
-  return v & mask(size);
+  return size === 8 ? v : v & mask(size);
 }
 
 /** Write a general register: 8/16-bit writes merge, 32-bit writes zero-extend (SDM Vol. 1 §3.4.1.1). */
