@@ -583,7 +583,19 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** Read at a linear address (descriptor tables, IDT, TSS): an implicit supervisor-mode access (SDM Vol. 3 4.6). */
   readLinear(lin: bigint, size: number): bigint {
-    return this.accessLinear(lin, size, "read", undefined, false, true);
+    this.lastHpa = null;
+    const v = this.accessLinear(lin, size, "read", undefined, false, true);
+    // At CPL 0 an implicit supervisor read's translation is one every later access at this CPL may
+    // reuse, as rd's: the data TLB gets it (the IDT gates and GDT descriptors fast-events.ts reads).
+    if (this.lastHpa !== null && !this.dataWatch && !this.emulating && Number(lin & 0xfffn) + size <= 4096 && this.cpl() === 0) {
+      const page = Math.floor(Number(BigInt.asIntN(64, lin)) / 4096);
+      const i = (page ^ (page >>> 8)) & 255;
+      let arr = this.deps.memory.allocatedPage(this.lastHpa);
+      if (!arr) (arr = ZERO_PAGE), this.zeroPages.add(Math.floor(this.lastHpa / 4096));
+      this.rKey[i] = page;
+      this.rArr[i] = arr;
+    }
+    return v;
   }
 
   private crExit(cr: number, accessType: number, gpr: number): never {
@@ -972,6 +984,10 @@ export class X86Cpu implements X86Env, FastMem {
     let limit = Number(((d >> 32n) & 0xf0000n) | (d & 0xffffn));
     if (AR.g(attributes)) limit = ((limit << 12) | 0xfff) >>> 0;
     const base = ((d >> 16n) & 0xffffffn) | (((d >> 56n) & 0xffn) << 24n);
+    // The register already holds this descriptor (an interrupt or IRET within one privilege level
+    // reloads the same CS and SS): nothing changes, and the caches that depend on CS stay valid.
+    const old = s.seg[seg];
+    if (old.selector === selector && old.base === base && old.limit === limit && old.attributes === (attributes | 1)) return;
     s.seg[seg] = { selector, base, limit, attributes: attributes | 1 };
     if (seg === "cs") {
       s.mode = modeOf(s);

@@ -11,6 +11,7 @@ import { INTR_INFO, INTR_TYPE, encodeQual } from "./vmx/qualification.js";
 import { EXIT } from "./vmx/reasons.js";
 import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
+import { fastPushFrame64, hasFastEvents } from "./fast-events.js";
 
 /** What delivery needs of the CPU (X86Cpu). */
 export interface DeliveryCpu {
@@ -61,7 +62,7 @@ export function deliverEvent(
   if (vector === VECTOR.PF && address !== undefined) cpu.state.cr2 = address;
   if (vector === VECTOR.DB) cpu.debugException(address ?? 0n);
   try {
-    pushFrame(cpu, vector, code, returnRip ?? cpu.state.rip);
+    pushFrame(cpu, vector, code, returnRip);
   } catch (e) {
     if (e instanceof VmExitSignal) {
       // The exit interrupted event delivery: the processor records the event (SDM 27.2.4).
@@ -80,8 +81,11 @@ export function deliverEvent(
 }
 
 /** Protected-mode and IA-32e delivery through the IDT's gate (SDM 6.12.1, 6.14.1-6.14.5). */
-function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, returnRip: bigint): void {
+function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, ret: bigint | undefined): void {
+  // A kernel's interrupt at CPL 0 in 64-bit mode, its memory in the data TLB: on Numbers (fast-events.ts).
+  if (hasFastEvents(cpu) && fastPushFrame64(cpu, vector, code, ret)) return;
   const s = cpu.state;
+  const returnRip = ret ?? s.rip;
   if (s.mode === "real") return pushRealModeFrame(cpu, vector, returnRip);
   const long = (s.efer & EFER.LMA) !== 0n;
   const gateSize = long ? 16 : 8;
