@@ -961,15 +961,16 @@ export class X86Cpu implements X86Env, FastMem {
   loadSegment(seg: X86Seg, selector: number): void {
     const s = this.state;
     selector &= 0xffff;
+    // (Every change bumps systemVersion: the VM exit's guest-state save then compares the segments.)
     if (s.mode === "real") {
       s.seg[seg] = { selector, base: BigInt(selector << 4), limit: 0xffff, attributes: seg === "cs" ? 0x9b : 0x93 };
-      return;
+      return this.segmentsChanged();
     }
     const index = selector & ~7;
     if (index === 0) {
       if (seg === "cs" || (seg === "ss" && s.mode !== "long64")) this.raise(VECTOR.GP, 0);
       s.seg[seg] = { selector, base: 0n, limit: 0, attributes: 1 << 16 };
-      return;
+      return this.segmentsChanged();
     }
     if (selector & 4 || index + 7 > s.gdtr.limit) this.raise(VECTOR.GP, index);
     const d = this.readLinear(s.gdtr.base + BigInt(index), 8);
@@ -989,6 +990,7 @@ export class X86Cpu implements X86Env, FastMem {
     const old = s.seg[seg];
     if (old.selector === selector && old.base === base && old.limit === limit && old.attributes === (attributes | 1)) return;
     s.seg[seg] = { selector, base, limit, attributes: attributes | 1 };
+    this.segmentsChanged();
     if (seg === "cs") {
       s.mode = modeOf(s);
       // The code caches depend on CS (mode, base); the TLB does not (SDM Vol. 3 4.10.4: loading

@@ -194,6 +194,15 @@ export function fastIret64(cpu: FastEventCpu, operandSize: number): boolean {
   return true;
 }
 
+/**
+ * Instructions on the BigInt semantics that change none of the guest-state registers the VM
+ * exit compares beyond RIP, RSP and RFLAGS (vmx/guest-state.ts), or change them only through
+ * X86Cpu.loadSegment, which bumps the CPU's systemVersion itself: after them the interpreter
+ * need not (machine.ts execOne). IRET (RIP, CS, RFLAGS, RSP, SS: SDM Vol. 2 IRET), RDTSC
+ * (EDX:EAX), RDTSCP (EDX:EAX, ECX).
+ */
+export const SYSTEM_NEUTRAL: ReadonlySet<string> = new Set(["iret", "rdtsc", "rdtscp"]);
+
 /** Whether a delivery or semantics environment is an X86Cpu with the data TLB these paths read. */
 export function hasFastEvents(c: object): c is FastEventCpu {
   return "rKey" in c && "wKey" in c && "wr" in c && "state" in c && "r" in (c as { state: object }).state;

@@ -59,6 +59,7 @@ import type { KvmPit } from "./pit.js";
 import type { Mc146818Rtc } from "./rtc.js";
 import { LapicWindows } from "./apic/lapic-window.js";
 import { skipTscPoll, type TscPoll } from "./tsc-poll.js";
+import { SYSTEM_NEUTRAL } from "./fast-events.js";
 import { tscPollHost } from "./tsc-poll-host.js";
 import { vmCpuid, type VmCpuid } from "./kvm/cpuid-vm.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
@@ -264,9 +265,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   loadVcpu(id: number): void {
     if (this.vcpu.id === id) return;
+    // Each vCPU's caches keep the EPT version they saw (a switch alone invalidates nothing).
+    this.seenEptBy[this.vcpu.id] = this.seenEpt;
     this.bindVcpu(this.vcpus[id]!);
     this.sched.current = id;
-    (this.seenEpt = -1), (this.chainFrom = null);
+    (this.seenEpt = this.seenEptBy[id] ?? -1), (this.chainFrom = null);
   }
 
   enterGuest(): void {
@@ -502,6 +505,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
    * MMIO spte) drops them. Guest-state changes at VM entry drop them in enter().
    */
   private seenEpt = -1;
+  /** seenEpt of the vCPUs not loaded, by id (loadVcpu swaps them). */
+  private readonly seenEptBy: number[] = [];
 
   private syncFetch(): void {
     if (this.ept.version !== this.seenEpt) {
@@ -559,7 +564,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       else {
         cpu.repDone = 0;
         executeX86(cpu, insn);
-        cpu.segmentsChanged();
+        if (!SYSTEM_NEUTRAL.has(sem)) cpu.segmentsChanged();
         // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
         if (cpu.repDone > 1) n = cpu.repDone;
         cpu.repDone = 0;
@@ -623,7 +628,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   }
 
   protected override beforeRun(): void {
-    this.cpu.invalidateFetch(); // traps, settings or registers may have changed since the last run
+    // Traps, settings or registers may have changed since the last run, of any vCPU.
+    for (const v of this.vcpus) v.cpu.invalidateFetch();
   }
 
   /**
