@@ -201,7 +201,19 @@ export function fastIret64(cpu: FastEventCpu, operandSize: number): boolean {
  * need not (machine.ts execOne). IRET (RIP, CS, RFLAGS, RSP, SS: SDM Vol. 2 IRET), RDTSC
  * (EDX:EAX), RDTSCP (EDX:EAX, ECX).
  */
-export const SYSTEM_NEUTRAL: ReadonlySet<string> = new Set(["iret", "rdtsc", "rdtscp"]);
+const SYSTEM_NEUTRAL: ReadonlySet<string> = new Set(["iret", "rdtsc", "rdtscp"]);
+
+/** The x2APIC MSRs (SDM Vol. 3 Table 11-6: 0x800-0x8FF): a WRMSR that reached one without an exit changed only the APIC. */
+const X2APIC_MSR_FIRST = 0x800, X2APIC_MSR_LAST = 0x8ff;
+
+/**
+ * Whether `sem`, just run on the BigInt semantics with `r` the GPR halves after it, left the
+ * system state alone (SYSTEM_NEUTRAL, or a WRMSR to an x2APIC MSR: ECX is unchanged by it).
+ */
+export function leftSystemState(sem: string, r: Int32Array): boolean {
+  if (sem === "wrmsr") return r[1]! >>> 0 >= X2APIC_MSR_FIRST && r[1]! >>> 0 <= X2APIC_MSR_LAST;
+  return SYSTEM_NEUTRAL.has(sem);
+}
 
 /** Whether a delivery or semantics environment is an X86Cpu with the data TLB these paths read. */
 export function hasFastEvents(c: object): c is FastEventCpu {

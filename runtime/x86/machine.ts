@@ -59,7 +59,7 @@ import type { KvmPit } from "./pit.js";
 import type { Mc146818Rtc } from "./rtc.js";
 import { LapicWindows } from "./apic/lapic-window.js";
 import { skipTscPoll, type TscPoll } from "./tsc-poll.js";
-import { SYSTEM_NEUTRAL } from "./fast-events.js";
+import { leftSystemState } from "./fast-events.js";
 import { tscPollHost } from "./tsc-poll-host.js";
 import { vmCpuid, type VmCpuid } from "./kvm/cpuid-vm.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
@@ -564,7 +564,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       else {
         cpu.repDone = 0;
         executeX86(cpu, insn);
-        if (!SYSTEM_NEUTRAL.has(sem)) cpu.segmentsChanged();
+        if (!leftSystemState(sem, s.r)) cpu.segmentsChanged();
         // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
         if (cpu.repDone > 1) n = cpu.repDone;
         cpu.repDone = 0;
