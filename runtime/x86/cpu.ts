@@ -166,8 +166,18 @@ export class X86Cpu implements X86Env, FastMem {
     this.fLin = NaN;
     this.fPage = null;
     this.fCs = null;
+    this.vLin.fill(NaN);
     this.invalidateData();
   }
+
+  // Earlier fetch translations (an interrupt handler's page and the interrupted code's): the
+  // entry codePage replaced goes here, valid exactly as long as it would have stayed (dropped with
+  // it by invalidateFetch, or alone when its page's code is written).
+  private readonly vLin = new Float64Array(4).fill(NaN);
+  private readonly vMode: X86State["mode"][] = ["real", "real", "real", "real"];
+  private readonly vPage: (CodePage | null)[] = [null, null, null, null];
+  private readonly vHpa = new Float64Array(4);
+  private vNext = 0;
 
   /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code). */
   codeWritten(pageNumber: number): void {
@@ -176,6 +186,7 @@ export class X86Cpu implements X86Env, FastMem {
       this.smc = true;
       this.epoch++;
       if (this.fPage && this.fHpa === pageNumber) this.invalidateFetch();
+      for (let i = 0; i < 4; i++) if (this.vHpa[i] === pageNumber) this.vLin[i] = NaN;
     }
   }
 
@@ -198,23 +209,41 @@ export class X86Cpu implements X86Env, FastMem {
     const linPage = Math.floor(lin / 4096);
     this.fOff = (lin - linPage * 4096) | 0;
     if (linPage === this.fLin && s.mode === this.fMode && this.fPage) return this.fPage;
+    for (let i = 0; i < 4; i++) {
+      if (this.vLin[i] !== linPage || this.vMode[i] !== s.mode) continue;
+      // Swap: the earlier translation becomes the current one, the current one an earlier one.
+      const page = this.vPage[i]!, hpa = this.vHpa[i]!;
+      this.remember(i);
+      (this.fLin = linPage), (this.fMode = s.mode), (this.fPage = page), (this.fHpa = hpa);
+      return page;
+    }
     const big = BigInt.asUintN(64, BigInt(lin));
     const gpa = this.translateLinear(big, { write: false, fetch: true, user: this.cpl() === 3 });
     const hpa = this.hostAddress(gpa, big, "fetch", true);
     if (hpa === null) return null;
     const pn = Math.floor(hpa / 4096);
-    this.fHpa = pn;
     let page = this.code.get(pn);
     if (!page) {
       this.code.set(pn, (page = { insns: new Array<X86Insn | undefined>(4096).fill(undefined), blocks: new Array<Block | null | undefined>(4096).fill(undefined) }));
       // Writes to a code page must go through codeWritten: drop every vCPU's fast write entries for it.
       for (const c of this.peers) c.dropWriteEntries(pn);
     }
+    this.remember(this.vNext);
+    this.vNext = (this.vNext + 1) & 3;
     this.fLin = linPage;
     this.fMode = s.mode;
     this.fPage = page;
     this.fHpa = pn;
     return page;
+  }
+
+  /** Keep the current fetch translation in earlier-translation slot `i` (none: the slot is emptied). */
+  private remember(i: number): void {
+    const cur = this.fPage;
+    this.vLin[i] = cur !== null && this.fLin === this.fLin ? this.fLin : NaN;
+    this.vMode[i] = this.fMode;
+    this.vPage[i] = cur;
+    this.vHpa[i] = this.fHpa;
   }
 
   /** Forget fast write entries for host page `pn` (it now holds decoded code: writes must reach codeWritten). */
