@@ -469,6 +469,14 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** Instruction-fetch byte at cs:rip+offset (the decoder's fetch callback). */
   fetchByte(offset: number): number {
+    // In the page of the current fetch translation (64-bit mode): its RAM page, as the walk would give
+    // (the translation is dropped whenever the TLB, EPT, CS or the CPL change: invalidateFetch).
+    const s = this.state;
+    if (s.mode === "long64" && this.fPage !== null && this.fMode === "long64" && !this.emulating) {
+      const lin = s.pc + offset;
+      const page = Math.floor(lin / 4096);
+      if (page === this.fLin) return this.deps.memory.readByte(this.fHpa * 4096 + (lin - page * 4096));
+    }
     const lin = this.linear("cs", this.state.rip + BigInt(offset));
     return Number(this.accessLinear(lin, 1, "fetch"));
   }
