@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { decodeX86 } from "../../../../../runtime/x86/isa/decode.js";
 import { lockable } from "../../../../../runtime/x86/isa/semantics/lock.js";
 import { compilable } from "../../../../../runtime/x86/isa/semantics/fast.js";
-import { createMachine } from "../../../../../runtime/index.js";
+import { createX86Machine } from "../../../../../runtime/x86/machine.js";
 
 const insn = (hex: string) => {
   const b = hex.split(" ").map((x) => Number.parseInt(x, 16));
@@ -55,7 +55,7 @@ counter:
   .long 0, 0, 0
 `;
   const run = (jit: boolean) => {
-    const m = createMachine("x86_64", { guest: { source: src }, settings: { jit } });
+    const m = createX86Machine({ guest: { source: src }, settings: { jit } });
     m.run({ maxSteps: 100_000 });
     return { words: [...new Uint32Array(m.readPhysical(Number(m.symbols.get("counter")!), 12).slice().buffer)], steps: m.steps, halted: m.halted?.message, ecx: m.readRegister("rcx") };
   };
@@ -63,7 +63,7 @@ counter:
   expect(compiled.halted).toMatch(/isa-debug-exit/);
   expect(compiled.words).toEqual([1000, 3000, 0xffffffff - 999]);
   expect(compiled).toEqual(interpreted);
-  const ud = createMachine("x86_64", { guest: { source: ".code32\nstart:\n  .byte 0xf0, 0xff, 0xc0\n  hlt\n" } });
+  const ud = createX86Machine({ guest: { source: ".code32\nstart:\n  .byte 0xf0, 0xff, 0xc0\n  hlt\n" } });
   ud.run({ maxSteps: 100 });
   expect(ud.exits.map((e) => e).some((e) => e.reason === "EXCEPTION_NMI" || e.reason === "TRIPLE_FAULT")).toBe(true);
 });
