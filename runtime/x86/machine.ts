@@ -173,7 +173,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
-    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic), (v.cpu.onRdtsc = () => skipTscPoll(tscPollHost(this, v), this.tscPolls));
+    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic), (v.cpu.onRdtsc = ((h) => () => skipTscPoll(h, this.tscPolls))(tscPollHost(this, v)));
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
     if (count === 1) this.memory.onWrite = this.cpu.writeHook;
