@@ -173,11 +173,21 @@ export class X86Cpu implements X86Env, FastMem {
     this.fLin = NaN;
     this.fPage = null;
     this.fCs = null;
+    this.vLin.fill(NaN);
     this.invalidateData();
   }
 
   /** The guest pages holding paging structures, and writes to them since the last flush (pt-watch.ts). */
   readonly ptWatch = new PageTableWatch();
+
+  // Earlier fetch translations (an interrupt handler's page and the interrupted code's): the
+  // entry codePage replaced goes here, valid exactly as long as it would have stayed (dropped with
+  // it by invalidateFetch, or alone when its page's code is written).
+  private readonly vLin = new Float64Array(4).fill(NaN);
+  private readonly vMode: X86State["mode"][] = ["real", "real", "real", "real"];
+  private readonly vPage: (CodePage | null)[] = [null, null, null, null];
+  private readonly vHpa = new Float64Array(4);
+  private vNext = 0;
 
   /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code); note a paging-structure write. */
   codeWritten(pageNumber: number): void {
@@ -187,6 +197,7 @@ export class X86Cpu implements X86Env, FastMem {
       this.smc = true;
       this.epoch++;
       if (this.fPage && this.fHpa === pageNumber) this.invalidateFetch();
+      for (let i = 0; i < 4; i++) if (this.vHpa[i] === pageNumber) this.vLin[i] = NaN;
     }
   }
 
@@ -209,23 +220,41 @@ export class X86Cpu implements X86Env, FastMem {
     const linPage = Math.floor(lin / 4096);
     this.fOff = (lin - linPage * 4096) | 0;
     if (linPage === this.fLin && s.mode === this.fMode && this.fPage) return this.fPage;
+    for (let i = 0; i < 4; i++) {
+      if (this.vLin[i] !== linPage || this.vMode[i] !== s.mode) continue;
+      // Swap: the earlier translation becomes the current one, the current one an earlier one.
+      const page = this.vPage[i]!, hpa = this.vHpa[i]!;
+      this.remember(i);
+      (this.fLin = linPage), (this.fMode = s.mode), (this.fPage = page), (this.fHpa = hpa);
+      return page;
+    }
     const big = BigInt.asUintN(64, BigInt(lin));
     const gpa = this.translateLinear(big, { write: false, fetch: true, user: this.cpl() === 3 });
     const hpa = this.hostAddress(gpa, big, "fetch", true);
     if (hpa === null) return null;
     const pn = Math.floor(hpa / 4096);
-    this.fHpa = pn;
     let page = this.code.get(pn);
     if (!page) {
       this.code.set(pn, (page = { insns: new Array<X86Insn | undefined>(4096).fill(undefined), blocks: new Array<Block | null | undefined>(4096).fill(undefined) }));
       // Writes to a code page must go through codeWritten: drop every vCPU's fast write entries for it.
       for (const c of this.peers) c.dropWriteEntries(pn);
     }
+    this.remember(this.vNext);
+    this.vNext = (this.vNext + 1) & 3;
     this.fLin = linPage;
     this.fMode = s.mode;
     this.fPage = page;
     this.fHpa = pn;
     return page;
+  }
+
+  /** Keep the current fetch translation in earlier-translation slot `i` (none: the slot is emptied). */
+  private remember(i: number): void {
+    const cur = this.fPage;
+    this.vLin[i] = cur !== null && this.fLin === this.fLin ? this.fLin : NaN;
+    this.vMode[i] = this.fMode;
+    this.vPage[i] = cur;
+    this.vHpa[i] = this.fHpa;
   }
 
   /** Forget fast write entries for host page `pn` (it now holds decoded code: writes must reach codeWritten). */
@@ -457,6 +486,14 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** Instruction-fetch byte at cs:rip+offset (the decoder's fetch callback). */
   fetchByte(offset: number): number {
+    // In the page of the current fetch translation (64-bit mode): its RAM page, as the walk would give
+    // (the translation is dropped whenever the TLB, EPT, CS or the CPL change: invalidateFetch).
+    const s = this.state;
+    if (s.mode === "long64" && this.fPage !== null && this.fMode === "long64" && !this.emulating) {
+      const lin = s.pc + offset;
+      const page = Math.floor(lin / 4096);
+      if (page === this.fLin) return this.deps.memory.readByte(this.fHpa * 4096 + (lin - page * 4096));
+    }
     const lin = this.linear("cs", this.state.rip + BigInt(offset));
     return Number(this.accessLinear(lin, 1, "fetch"));
   }
@@ -613,7 +650,19 @@ export class X86Cpu implements X86Env, FastMem {
 
   /** Read at a linear address (descriptor tables, IDT, TSS): an implicit supervisor-mode access (SDM Vol. 3 4.6). */
   readLinear(lin: bigint, size: number): bigint {
-    return this.accessLinear(lin, size, "read", undefined, false, true);
+    this.lastHpa = null;
+    const v = this.accessLinear(lin, size, "read", undefined, false, true);
+    // At CPL 0 an implicit supervisor read's translation is one every later access at this CPL may
+    // reuse, as rd's: the data TLB gets it (the IDT gates and GDT descriptors fast-events.ts reads).
+    if (this.lastHpa !== null && !this.dataWatch && !this.emulating && Number(lin & 0xfffn) + size <= 4096 && this.cpl() === 0) {
+      const page = Math.floor(Number(BigInt.asIntN(64, lin)) / 4096);
+      const i = (page ^ (page >>> 8)) & 255;
+      let arr = this.deps.memory.allocatedPage(this.lastHpa);
+      if (!arr) (arr = ZERO_PAGE), this.zeroPages.add(Math.floor(this.lastHpa / 4096));
+      this.rKey[i] = page;
+      this.rArr[i] = arr;
+    }
+    return v;
   }
 
   private crExit(cr: number, accessType: number, gpr: number): never {
@@ -993,15 +1042,16 @@ export class X86Cpu implements X86Env, FastMem {
   loadSegment(seg: X86Seg, selector: number): void {
     const s = this.state;
     selector &= 0xffff;
+    // (Every change bumps systemVersion: the VM exit's guest-state save then compares the segments.)
     if (s.mode === "real") {
       s.seg[seg] = { selector, base: BigInt(selector << 4), limit: 0xffff, attributes: seg === "cs" ? 0x9b : 0x93 };
-      return;
+      return this.segmentsChanged();
     }
     const index = selector & ~7;
     if (index === 0) {
       if (seg === "cs" || (seg === "ss" && s.mode !== "long64")) this.raise(VECTOR.GP, 0);
       s.seg[seg] = { selector, base: 0n, limit: 0, attributes: 1 << 16 };
-      return;
+      return this.segmentsChanged();
     }
     if (selector & 4 || index + 7 > s.gdtr.limit) this.raise(VECTOR.GP, index);
     const d = this.readLinear(s.gdtr.base + BigInt(index), 8);
@@ -1016,7 +1066,12 @@ export class X86Cpu implements X86Env, FastMem {
     let limit = Number(((d >> 32n) & 0xf0000n) | (d & 0xffffn));
     if (AR.g(attributes)) limit = ((limit << 12) | 0xfff) >>> 0;
     const base = ((d >> 16n) & 0xffffffn) | (((d >> 56n) & 0xffn) << 24n);
+    // The register already holds this descriptor (an interrupt or IRET within one privilege level
+    // reloads the same CS and SS): nothing changes, and the caches that depend on CS stay valid.
+    const old = s.seg[seg];
+    if (old.selector === selector && old.base === base && old.limit === limit && old.attributes === (attributes | 1)) return;
     s.seg[seg] = { selector, base, limit, attributes: attributes | 1 };
+    this.segmentsChanged();
     if (seg === "cs") {
       s.mode = modeOf(s);
       // The code caches depend on CS (mode, base); the TLB does not (SDM Vol. 3 4.10.4: loading

@@ -11,6 +11,7 @@ import { INTR_INFO, INTR_TYPE, encodeQual } from "./vmx/qualification.js";
 import { EXIT } from "./vmx/reasons.js";
 import { doubleFaultClass, ERROR_CODE_VECTORS, VECTOR } from "./vectors.js";
 import { MASK64 } from "../core/bits.js";
+import { fastPushFrame64, hasFastEvents } from "./fast-events.js";
 
 /** What delivery needs of the CPU (X86Cpu). */
 export interface DeliveryCpu {
@@ -48,24 +49,24 @@ export function deliverEvent(
   type: number = INTR_TYPE.HW_EXCEPTION,
   returnRip?: bigint,
 ): void {
-  cpu.systemVersion++;
   const hasCode = type === INTR_TYPE.HW_EXCEPTION && ERROR_CODE_VECTORS.has(vector);
   const code = hasCode ? (errorCode ?? 0) : undefined;
-  const intrInfo = Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
+  // The event's interruption information (SDM Table 24-15), for an exit only: encoded when one happens.
+  const intrInfo = (): number => Number(encodeQual(INTR_INFO, { vector, type, error_code_valid: hasCode ? 1 : 0, valid: 1 }));
   // The exception bitmap covers exceptions (hardware and INT3/INTO), not INT n (SDM 25.2).
   if (!injected && type !== INTR_TYPE.SW_INTERRUPT && cpu.exceptionExits(vector, code)) {
     // #PF: the linear address; #DB: the DR6 bits of the debug exception (SDM Vol. 3 Table 27-1).
-    const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI, qualification: vector === VECTOR.PF || vector === VECTOR.DB ? (address ?? 0n) : 0n, intrInfo, intrError: code };
+    const info: ExitInfo = { reason: EXIT.EXCEPTION_NMI, qualification: vector === VECTOR.PF || vector === VECTOR.DB ? (address ?? 0n) : 0n, intrInfo: intrInfo(), intrError: code };
     throw new VmExitSignal(info);
   }
   if (vector === VECTOR.PF && address !== undefined) cpu.state.cr2 = address;
   if (vector === VECTOR.DB) cpu.debugException(address ?? 0n);
   try {
-    pushFrame(cpu, vector, code, returnRip ?? cpu.state.rip);
+    pushFrame(cpu, vector, code, returnRip);
   } catch (e) {
     if (e instanceof VmExitSignal) {
       // The exit interrupted event delivery: the processor records the event (SDM 27.2.4).
-      throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo, intrError: e.info.intrError ?? code });
+      throw new VmExitSignal({ ...e.info, idtVectoring: intrInfo(), intrError: e.info.intrError ?? code });
     }
     if (!(e instanceof GuestFault)) throw e;
     if (vector === VECTOR.DF && type === INTR_TYPE.HW_EXCEPTION) throw new VmExitSignal({ reason: EXIT.TRIPLE_FAULT, qualification: 0n });
@@ -80,8 +81,13 @@ export function deliverEvent(
 }
 
 /** Protected-mode and IA-32e delivery through the IDT's gate (SDM 6.12.1, 6.14.1-6.14.5). */
-function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, returnRip: bigint): void {
+function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, ret: bigint | undefined): void {
+  // A kernel's interrupt at CPL 0 in 64-bit mode, its memory in the data TLB: on Numbers (fast-events.ts).
+  // (It changes RIP, RSP, RFLAGS and memory only; the general path may change segments and the mode.)
+  if (hasFastEvents(cpu) && fastPushFrame64(cpu, vector, code, ret)) return;
+  cpu.systemVersion++;
   const s = cpu.state;
+  const returnRip = ret ?? s.rip;
   if (s.mode === "real") return pushRealModeFrame(cpu, vector, returnRip);
   const long = (s.efer & EFER.LMA) !== 0n;
   const gateSize = long ? 16 : 8;

@@ -60,6 +60,7 @@ import type { KvmPit } from "./pit.js";
 import type { Mc146818Rtc } from "./rtc.js";
 import { LapicWindows } from "./apic/lapic-window.js";
 import { skipTscPoll, type TscPoll } from "./tsc-poll.js";
+import { leftSystemState } from "./fast-events.js";
 import { tscPollHost } from "./tsc-poll-host.js";
 import { vmCpuid, type VmCpuid } from "./kvm/cpuid-vm.js";
 import { DEBUG_RFLAGS, afterDebugStep, instructionBreakpoint, takeHeldDebug } from "./debug-step.js";
@@ -172,7 +173,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     this.symbols = guest.symbols;
     const state = entryState(guest.mode, guest.entry, this.memory, ramTop, guest.bootParams);
     this.vcpus = Array.from({ length: count }, (_, id) => createX86Vcpu(this.vcpuHost(count), id, id === 0 ? state : initState(), count > 1 ? this.sharedIoApic() : undefined));
-    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic), (v.cpu.onRdtsc = () => skipTscPoll(tscPollHost(this, v), this.tscPolls));
+    for (const v of this.vcpus) (v.irq.maxApicId = count - 1), (v.irq.pic = this.pic), (v.cpu.onRdtsc = ((h) => () => skipTscPoll(h, this.tscPolls))(tscPollHost(this, v)));
     this.bindVcpu(this.vcpus[0]!);
     // Code written by any vCPU drops every vCPU's decoded copies of it.
     if (count === 1) this.memory.onWrite = this.cpu.writeHook;
@@ -262,9 +263,11 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
 
   loadVcpu(id: number): void {
     if (this.vcpu.id === id) return;
+    // Each vCPU's caches keep the EPT version they saw (a switch alone invalidates nothing).
+    this.seenEptBy[this.vcpu.id] = this.seenEpt;
     this.bindVcpu(this.vcpus[id]!);
     this.sched.current = id;
-    (this.seenEpt = -1), (this.chainFrom = null);
+    (this.seenEpt = this.seenEptBy[id] ?? -1), (this.chainFrom = null);
   }
 
   enterGuest(): void {
@@ -510,6 +513,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
    * MMIO spte) drops them. Guest-state changes at VM entry drop them in enter().
    */
   private seenEpt = -1;
+  /** seenEpt of the vCPUs not loaded, by id (loadVcpu swaps them). */
+  private readonly seenEptBy: number[] = [];
 
   private syncFetch(): void {
     if (this.ept.version !== this.seenEpt) {
@@ -568,7 +573,7 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       else {
         cpu.repDone = 0;
         executeX86(cpu, insn);
-        cpu.segmentsChanged();
+        if (!leftSystemState(sem, s.r)) cpu.segmentsChanged();
         // A REP string instruction: each iteration it ran is a step (0 iterations: the instruction is one).
         if (cpu.repDone > 1) n = cpu.repDone;
         cpu.repDone = 0;
@@ -634,7 +639,8 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
   }
 
   protected override beforeRun(): void {
-    this.cpu.invalidateFetch(); // traps, settings or registers may have changed since the last run
+    // Traps, settings or registers may have changed since the last run, of any vCPU.
+    for (const v of this.vcpus) v.cpu.invalidateFetch();
   }
 
   /**

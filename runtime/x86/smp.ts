@@ -15,8 +15,12 @@ import type { X86State } from "./env.js";
 import { acceptInit, acceptSipi, matchesDest, SHORTHAND, type X86Vcpu } from "./vcpu-state.js";
 import { RFLAGS_IF } from "./state.js";
 import { apicOffset } from "./apic/registers.js";
+import { lookupField } from "./vmx/fields.js";
 
 const LVTT = apicOffset("LVTT");
+/** The saved RFLAGS (a 64-bit field holding a 32-bit value: readNum is exact) and its IF bit as a Number. */
+const GUEST_RFLAGS = lookupField("GUEST_RFLAGS").field;
+const IF = Number(RFLAGS_IF);
 /** ICR / redirection-entry delivery modes (SDM Vol. 3 Figure 11-12). */
 const DM = { fixed: 0, lowest: 1, nmi: 4, init: 5, startup: 6 } as const;
 
@@ -38,13 +42,13 @@ export function blockOnHlt(m: X86SmpMachine): string {
 function hasEvents(v: X86Vcpu): boolean {
   const l = v.irq.lapic;
   if (l.nmiPending) return true;
-  return (v.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n && (l.pendingVector() >= 0 || v.irq.hasExtint());
+  return (v.vmcs.readNum(GUEST_RFLAGS) & IF) !== 0 && (l.pendingVector() >= 0 || v.irq.hasExtint());
 }
 
 /** Whether vCPU `v`'s APIC timer can wake it: armed, its LVT entry unmasked, interrupts enabled. */
 function timerCanWake(v: X86Vcpu): boolean {
   const l = v.irq.lapic;
-  return l.timerDeadline !== Infinity && !(l.readReg(LVTT) & (1 << 16)) && (v.vmcs.read("GUEST_RFLAGS") & RFLAGS_IF) !== 0n;
+  return l.timerDeadline !== Infinity && !(l.readReg(LVTT) & (1 << 16)) && (v.vmcs.readNum(GUEST_RFLAGS) & IF) !== 0;
 }
 
 /** A blocked vCPU with an event becomes runnable (kvm_vcpu_wake_up); it traces kvm_vcpu_wakeup when it next runs. */

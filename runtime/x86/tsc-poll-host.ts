@@ -15,14 +15,22 @@ export interface TscPollMachine {
   readonly vcpus: readonly X86Vcpu[];
 }
 
-/** tsc-poll.ts's view of machine `m` at an RDTSC of its loaded vCPU `v`. */
+/**
+ * tsc-poll.ts's view of machine `m` at an RDTSC of its vCPU `v` (made once per vCPU: every field
+ * reads the vCPU's state when asked).
+ */
 export function tscPollHost(m: TscPollMachine, v: X86Vcpu): TscPollHost {
   const cpu = v.cpu;
   const s = cpu.state;
   return {
     fetch: (o) => cpu.fetchByte(o),
-    mode: s.mode,
-    rip: Number(BigInt.asUintN(48, s.rip)),
+    get mode() {
+      return s.mode;
+    },
+    // rip's low 48 bits (the sign-extended Number of a canonical rip, made unsigned).
+    get rip() {
+      return s.pc >= 0 ? s.pc : s.pc + 2 ** 48;
+    },
     tsc: () => cpu.rdtscHost(),
     reg: (n) => s.gpr[n]!,
     room() {

@@ -30,6 +30,7 @@ import { VECTOR } from "../vectors.js";
 import { KVM_EXIT } from "../../core/kvm-events.js";
 import { hex, MASK64 } from "../../core/bits.js";
 import { decodeBits32 } from "../../core/bitfields.js";
+import { resumeLater } from "./lazy-result.js";
 
 const F_IDTV = lookupField("IDT_VECTORING_INFO_FIELD").field;
 
@@ -161,7 +162,7 @@ const handleRdmsr: ExitHandler = (vcpu) => {
   vcpu.state.gpr[0] = data & 0xffff_ffffn;
   vcpu.state.gpr[2] = (data >> 32n) & 0xffff_ffffn;
   vcpu.skipInstruction();
-  return resume(`rdmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}`);
+  return resumeLater(() => `rdmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}`);
 };
 
 const handleWrmsr: ExitHandler = (vcpu) => {
@@ -175,8 +176,10 @@ const handleWrmsr: ExitHandler = (vcpu) => {
     return resume(`wrmsr ${hex(ecx)} = ${hex(data)} refused: #GP injected`);
   }
   vcpu.skipInstruction();
-  const lme = ecx === MSR_EFER && data & EFER.LME ? " (long mode enabled, active once paging is on)" : "";
-  return resume(`wrmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}${lme}`);
+  return resumeLater(() => {
+    const lme = ecx === MSR_EFER && data & EFER.LME ? " (long mode enabled, active once paging is on)" : "";
+    return `wrmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}${lme}`;
+  });
 };
 
 const handleIo: ExitHandler = (vcpu) => {

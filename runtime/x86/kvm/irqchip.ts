@@ -242,7 +242,7 @@ export class KvmIrqChip {
   /** Whether STI's one-instruction shadow still holds events back at rip (see interruptible). */
   private stiShadowHolds(): boolean {
     const s = this.host.cpu.state;
-    if (s.stiShadow !== s.rip) return false;
+    if (s.stiShadow === undefined || s.stiShadow !== s.rip) return false;
     // rip is where STI's shadow was: either just after the STI (blocked), or back there after the
     // instruction in the shadow retired (a loop: `sti; 1: jmp 1b`). The shadow lasts one instruction
     // (SDM Vol. 3 6.8.3): the first look after an STI notes this vCPU's retired instructions, and

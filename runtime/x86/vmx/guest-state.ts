@@ -29,6 +29,12 @@ interface NumericRegs {
 }
 const numeric = (s: X86State): NumericRegs | undefined => ("pc" in s && "r" in s && "flags" in s ? (s as unknown as NumericRegs) : undefined);
 
+/** RSP for its VMCS field: a Number when below 2^53 (as the field stores it), else the BigInt. */
+function rspValue(n: NumericRegs, s: X86State): number | bigint {
+  const hi = n.r[20]!;
+  return hi >= 0 && hi < 0x20_0000 ? hi * 4294967296 + (n.r[4]! >>> 0) : s.gpr[4]!;
+}
+
 /** rip, rsp and rflags as numbers (the saved record's mirrors of rip/rsp/rflags). */
 interface Mirrors { ripN: number; rspLo: number; rspHi: number; rflagsN: number }
 function mirrorsOf(n: NumericRegs): Mirrors {
@@ -89,7 +95,7 @@ export function saveGuestState(vmcs: Vmcs, s: X86State, version = NaN): void {
       // Nothing but RIP, RSP and RFLAGS can have changed (the facts but RFLAGS bit 1 stand).
       // (The record's BigInt copies of them serve only states without numbers.)
       if (n.pc !== m.ripN) (m.ripN = n.pc), vmcs.writeField(RIP, n.pc >= 0 ? n.pc : s.rip);
-      if (n.r[4] !== m.rspLo || n.r[20] !== m.rspHi) (m.rspLo = n.r[4]!), (m.rspHi = n.r[20]!), vmcs.writeField(RSP, s.gpr[4]!);
+      if (n.r[4] !== m.rspLo || n.r[20] !== m.rspHi) (m.rspLo = n.r[4]!), (m.rspHi = n.r[20]!), vmcs.writeField(RSP, rspValue(n, s));
       const f = n.flags();
       if (f !== m.rflagsN) (m.rflagsN = f), vmcs.writeField(RFLAGS, f >>> 0), (v.rflagsBit1 = (f & 2) !== 0);
       vmcs.guestWrites = 0;

@@ -9,6 +9,7 @@ import {
   readOperand, writeGpr, type MemOperand, type Sem,
 } from "./core.js";
 import { VECTOR } from "../../vectors.js";
+import { fastIret64, hasFastEvents } from "../../fast-events.js";
 
 /** MOV Sreg, r/m: the machine checks the selector; loading CS this way is #UD. */
 const movsreg: Sem = (env, insn) => {
@@ -128,6 +129,8 @@ const retfar: Sem = (env, insn) => {
  * pops rip, cs, rflags; in 64-bit mode, or when returning to an outer privilege level, also rsp and ss.
  */
 const iret: Sem = (env, insn) => {
+  // IRETQ of a kernel's interrupt handler, its frame in the data TLB: on Numbers (fast-events.ts).
+  if (hasFastEvents(env) && fastIret64(env, insn.operandSize)) return;
   const s = env.state;
   // IRET ends blocking by NMI (SDM Vol. 3 6.7.1); whether it did is kept while it runs, for a VM
   // exit in the middle (an EPT violation on the stack): "NMI unblocking due to IRET" (SDM Vol. 3 27.2.3).

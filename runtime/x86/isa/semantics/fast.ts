@@ -17,6 +17,7 @@ import { Gen, type FastFn, type Template } from "./fast-gen.js";
 import { DATA_TEMPLATES } from "./fast-data.js";
 import { BRANCH_TEMPLATES } from "./fast-branch.js";
 import { SYSTEM_TEMPLATES } from "./fast-system.js";
+import { lockable } from "./lock.js";
 
 export type { FastFn, FastMem, FlagsOut } from "./fast-gen.js";
 export { Gen } from "./fast-gen.js";
@@ -25,11 +26,11 @@ export { Gen } from "./fast-gen.js";
 export const TEMPLATES: Readonly<Record<string, Template>> = { ...DATA_TEMPLATES, ...BRANCH_TEMPLATES, ...SYSTEM_TEMPLATES };
 
 /**
- * Whether an instruction may take its compiled form without the interpreter's checks: not LOCKed,
- * and not privileged unless its template checks the privilege itself (fast-system.ts: MOV CR8).
+ * Whether an instruction may take its compiled form without the interpreter's checks: not LOCKed
+ * unless LOCK is valid on it (lock.ts: the locked form runs as the plain one), and not privileged unless its template checks the privilege itself (fast-system.ts: MOV CR8).
  */
 export function compilable(insn: X86Insn): boolean {
-  return !insn.prefixes.lock && (!insn.spec.privileged || SYSTEM_TEMPLATES[insn.spec.sem] !== undefined);
+  return (!insn.prefixes.lock || lockable(insn)) && (!insn.spec.privileged || SYSTEM_TEMPLATES[insn.spec.sem] !== undefined);
 }
 
 /** The template code of one instruction, or null when it has no fast form. */

@@ -23,6 +23,7 @@ import { XSAVE_SEMANTICS } from "./xsave.js";
 import { AVX_SEMANTICS } from "./avx.js";
 import { SEG_ORDER } from "../types.js";
 import { VECTOR } from "../../vectors.js";
+import { lockable } from "./lock.js";
 
 export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...ALU_SEMANTICS,
@@ -96,9 +97,3 @@ function bridgeMem(env: X86Env): FastMem {
   return mem;
 }
 
-/** LOCK is valid only on read-modify-write instructions with a memory destination (SDM Vol. 2 LOCK). */
-function lockable(insn: X86Insn): boolean {
-  const dst = insn.operands[0];
-  if (!dst || dst.kind !== "mem") return false;
-  return ["alu", "incdec", "neg", "not", "xchg", "bt", "xadd", "cmpxchg"].includes(insn.spec.sem) && !(insn.spec.sem === "alu" && insn.spec.arg === 7);
-}
