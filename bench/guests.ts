@@ -3,6 +3,7 @@
 // Both sides run the same loop body; the counts are parameters so each side can run long enough.
 
 import type { Arch } from "../runtime/core/machine.js";
+import { IDT64_TABLE, TICK_HANDLER, idtGate64, x2apicPeriodicTimer } from "../runtime/guests/x86_64/apic-timer.js";
 import { LONG_MODE_ENTRY, LONG_MODE_TABLES } from "../runtime/guests/x86_64/long-mode.js";
 
 /** Guest instructions per loop iteration (the loop body, branch included). */
@@ -177,35 +178,7 @@ export function exitlabX86TimerLoop64(n: number): string {
     .code32
 start:
     mov $0x700000, %esp
-${LONG_MODE_ENTRY}
-    lea timer_handler(%rip), %rax
-    lea idt64(%rip), %rdi
-    mov %ax, 0x300(%rdi)
-    movw $8, 0x302(%rdi)
-    movw $0x8e00, 0x304(%rdi)
-    shr $16, %rax
-    mov %ax, 0x306(%rdi)
-    shr $16, %rax
-    mov %eax, 0x308(%rdi)
-    lidt idt64_desc(%rip)
-    mov $0x1b, %ecx
-    rdmsr
-    or $0xc00, %eax
-    wrmsr
-    xor %edx, %edx
-    mov $0x80f, %ecx
-    mov $0x1ff, %eax
-    wrmsr
-    mov $0x83e, %ecx
-    mov $0x0b, %eax
-    wrmsr
-    mov $0x832, %ecx
-    mov $0x20030, %eax
-    wrmsr
-    mov $0x838, %ecx
-    mov $${X86_TIMER_PERIOD_CYCLES}, %eax
-    wrmsr
-    sti
+${LONG_MODE_ENTRY}${idtGate64("timer_handler")}${x2apicPeriodicTimer(X86_TIMER_PERIOD_CYCLES)}
     mov $${n}, %rsi
     mov $0x1234, %rdx
     xor %eax, %eax
@@ -214,27 +187,7 @@ ${X86_64_BODY}
     cli
     xor %eax, %eax
     out %al, $0xf4
-    hlt
-timer_handler:
-    push %rax
-    push %rcx
-    push %rdx
-    incl ticks(%rip)
-    mov $0x80b, %ecx
-    xor %eax, %eax
-    xor %edx, %edx
-    wrmsr
-    pop %rdx
-    pop %rcx
-    pop %rax
-    iretq
-    .align 8
-idt64_desc:
-    .word 0x31 * 16 - 1
-    .quad idt64
-    .balign 16
-idt64:
-    .fill 0x31 * 2, 8, 0
+    hlt${TICK_HANDLER}${IDT64_TABLE}
 ${LONG_MODE_TABLES}
     .balign 4096, 0
 ticks:
@@ -262,6 +215,11 @@ ${LONG_MODE_TABLES}`;
 
 /** The call loop as a Linux x86-64 user program for QEMU user mode (n may be 0: the loop is skipped). */
 export function anchorCallLoop(n: number): string {
+  return x86_64UserLoop(n, X86_CALL_BODY);
+}
+
+/** A Linux x86-64 user program running `body` with %rsi = n (skipped when 0), %rdx = 0x1234, then exit(0). */
+function x86_64UserLoop(n: number, body: string): string {
   return `
     .globl _start
 _start:
@@ -269,7 +227,7 @@ _start:
     mov $0x1234, %rdx
     test %rsi, %rsi
     jz 2f
-${X86_CALL_BODY}
+${body}
 2:  mov $60, %eax       # exit
     xor %edi, %edi
     syscall
@@ -342,18 +300,7 @@ ${A64_BODY}
     svc #0
 `;
     case "x86_64":
-      return `
-    .globl _start
-_start:
-    mov $${n}, %rsi
-    mov $0x1234, %rdx
-    test %rsi, %rsi
-    jz 2f
-${X86_64_BODY}
-2:  mov $60, %eax       # exit
-    xor %edi, %edi
-    syscall
-`;
+      return x86_64UserLoop(n, X86_64_BODY);
     case "i386":
       return `
     .globl _start

@@ -10,6 +10,7 @@ import { fastIret64, fastPushFrame64, type FastEventCpu } from "../../../runtime
 import { X86Regs } from "../../../runtime/x86/regs.js";
 import { createMachine } from "../../../runtime/index.js";
 import type { X86Machine } from "../../../runtime/x86/machine.js";
+import { IDT64_TABLE, X2APIC_EOI, idtGate64, x2apicPeriodicTimer } from "../../../runtime/guests/x86_64/apic-timer.js";
 import { LONG_MODE_ENTRY, LONG_MODE_TABLES } from "../../../runtime/guests/x86_64/long-mode.js";
 
 const IDT = 0x10000, GDT = 0x11000, STACK_TOP = 0x12ff8;
@@ -149,34 +150,7 @@ const GUEST = `
 start:
     mov $0x700000, %esp
 ${LONG_MODE_ENTRY}
-    lea handler(%rip), %rax
-    lea idt64(%rip), %rdi
-    mov %ax, 0x300(%rdi)
-    movw $8, 0x302(%rdi)
-    movw $0x8e00, 0x304(%rdi)
-    shr $16, %rax
-    mov %ax, 0x306(%rdi)
-    shr $16, %rax
-    mov %eax, 0x308(%rdi)
-    lidt idt64_desc(%rip)
-    mov $0x1b, %ecx
-    rdmsr
-    or $0xc00, %eax
-    wrmsr
-    xor %edx, %edx
-    mov $0x80f, %ecx
-    mov $0x1ff, %eax
-    wrmsr
-    mov $0x83e, %ecx
-    mov $0x0b, %eax
-    wrmsr
-    mov $0x832, %ecx
-    mov $0x20030, %eax
-    wrmsr
-    mov $0x838, %ecx
-    mov $5000, %eax
-    wrmsr
-    sti
+${idtGate64("handler")}${x2apicPeriodicTimer(5000)}
     xor %ebx, %ebx
 1:  add $3, %rbx
     sub $1, %rsp
@@ -207,22 +181,12 @@ handler:
     mov 56(%rsp), %rax
     mov %rax, 32(%rcx)
     mov %rbx, 40(%rcx)
-    incl ticks(%rip)
-    mov $0x80b, %ecx
-    xor %eax, %eax
-    xor %edx, %edx
-    wrmsr
+    incl ticks(%rip)${X2APIC_EOI}
     pop %rdx
     pop %rcx
     pop %rax
     iretq
-    .align 8
-idt64_desc:
-    .word 0x31 * 16 - 1
-    .quad idt64
-    .balign 16
-idt64:
-    .fill 0x31 * 2, 8, 0
+${IDT64_TABLE}
 ${LONG_MODE_TABLES}
     .balign 4096, 0
 ticks:

@@ -8,38 +8,9 @@
 import { describe, expect, test } from "vitest";
 import { createX86Machine } from "../../../runtime/x86/machine.js";
 import { traceCounts } from "../../../runtime/x86/trace.js";
+import { IDT64_TABLE, TICK_HANDLER, idtGate64, x2apicPeriodicTimer } from "../../../runtime/guests/x86_64/apic-timer.js";
 import { LONG_MODE_ENTRY, LONG_MODE_TABLES } from "../../../runtime/guests/x86_64/long-mode.js";
 
-/** The IDT gate for vector 0x30 and the x2APIC timer, periodic every `period` cycles (Intel SDM Vol. 3 11.5.4; bench/guests.ts). */
-const timerSetup = (period: number) => `
-    lea timer_handler(%rip), %rax
-    lea idt64(%rip), %rdi
-    mov %ax, 0x300(%rdi)
-    movw $8, 0x302(%rdi)
-    movw $0x8e00, 0x304(%rdi)
-    shr $16, %rax
-    mov %ax, 0x306(%rdi)
-    shr $16, %rax
-    mov %eax, 0x308(%rdi)
-    lidt idt64_desc(%rip)
-    mov $0x1b, %ecx
-    rdmsr
-    or $0xc00, %eax
-    wrmsr
-    xor %edx, %edx
-    mov $0x80f, %ecx
-    mov $0x1ff, %eax
-    wrmsr
-    mov $0x83e, %ecx
-    mov $0x0b, %eax
-    wrmsr
-    mov $0x832, %ecx
-    mov $0x20030, %eax
-    wrmsr
-    mov $0x838, %ecx
-    mov $${period}, %eax
-    wrmsr
-    sti`;
 
 /**
  * A loop of `n` calls through %r12 (fa, then fb from iteration `swap` on), each adding to %rax,
@@ -53,7 +24,7 @@ start:
     mov $0x700000, %esp
 ${LONG_MODE_ENTRY}
     mov $0x700000, %rsp
-${opts.timer ? timerSetup(opts.timer) : ""}
+${opts.timer ? idtGate64("timer_handler") + x2apicPeriodicTimer(opts.timer) : ""}
     lea fa(%rip), %r12
     lea fb(%rip), %r13
     mov $${opts.n}, %rsi
@@ -80,28 +51,10 @@ ${opts.body ?? ""}
 fb:
     lea 7(%rax,%rax,2), %rax
     ret
-timer_handler:
-    push %rax
-    push %rcx
-    push %rdx
-    incl ticks(%rip)
-    mov $0x80b, %ecx
-    xor %eax, %eax
-    xor %edx, %edx
-    wrmsr
-    pop %rdx
-    pop %rcx
-    pop %rax
-    iretq
+${TICK_HANDLER}
 near_code:
     .quad 0
-    .align 8
-idt64_desc:
-    .word 0x31 * 16 - 1
-    .quad idt64
-    .balign 16
-idt64:
-    .fill 0x31 * 2, 8, 0
+${IDT64_TABLE}
 ${LONG_MODE_TABLES}
     .balign 4096, 0
 data:
