@@ -146,15 +146,23 @@ ticks:
  * before the loop; the run ends through isa-debug-exit.
  */
 export function exitlabX86Loop64(n: number): string {
+  return x86_64GuestLoop(n, X86_64_BODY, "");
+}
+
+/**
+ * An exitlab guest running `body` in 64-bit mode with %rsi = n, %rdx = 0x1234, %rax = %rcx = 0,
+ * `setup` (64-bit code) before it; it enters long mode first and ends through isa-debug-exit.
+ */
+function x86_64GuestLoop(n: number, body: string, setup: string): string {
   return `
     .code32
 start:
-${LONG_MODE_ENTRY}
+${LONG_MODE_ENTRY}${setup}
     mov $${n}, %rsi
     mov $0x1234, %rdx
     xor %eax, %eax
     xor %ecx, %ecx
-${X86_64_BODY}
+${body}
     xor %eax, %eax
     out %al, $0xf4
     hlt
@@ -196,21 +204,7 @@ ticks:
 
 /** The call loop (X86_CALL_BODY) of `n` iterations as an exitlab guest in 64-bit mode. */
 export function exitlabX86CallLoop64(n: number): string {
-  return `
-    .code32
-start:
-    mov $0x700000, %esp
-${LONG_MODE_ENTRY}
-    mov $0x700000, %rsp
-    mov $${n}, %rsi
-    mov $0x1234, %rdx
-    xor %eax, %eax
-    xor %ecx, %ecx
-${X86_CALL_BODY}
-    xor %eax, %eax
-    out %al, $0xf4
-    hlt
-${LONG_MODE_TABLES}`;
+  return x86_64GuestLoop(n, X86_CALL_BODY, "\n    mov $0x700000, %rsp");
 }
 
 /** The call loop as a Linux x86-64 user program for QEMU user mode (n may be 0: the loop is skipped). */
