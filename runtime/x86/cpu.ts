@@ -10,7 +10,7 @@ import type { MmioBus } from "../core/bus.js";
 import type { X86Env, X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, CR0, CR4, EFER, GuestFault, MSR_EFER, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
-import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS, supervisorChecksUser, walk, type EntryPort, type PageAccess } from "./paging.js";
+import { CR0_TRANSLATION_BITS, CR4_TRANSLATION_BITS, walk, type EntryPort, type PageAccess } from "./paging.js";
 import { pkDenies } from "./pkeys.js";
 import { X86Regs } from "./regs.js";
 import type { FastMem } from "./isa/semantics/fast.js";
@@ -64,10 +64,12 @@ interface TlbEntry {
   user: boolean;
   executable: boolean;
   /**
-   * A supervisor access may use the entry: false for a user-mode page while CR4.SMEP/SMAP is on
+   * A supervisor data access may use the entry: false for a user-mode page while CR4.SMAP is on
    * (the walk decides, with EFLAGS.AC), so the TLB hit costs the same one test as the U/S check.
    */
   supervisor: boolean;
+  /** A supervisor instruction fetch may use the entry: false for a user-mode page while CR4.SMEP is on. */
+  supervisorFetch: boolean;
   /** The protection-key tag (pkeys.ts protectionKeyTag; -1: none): the rights are checked at each data access. */
   pk: number;
 }
@@ -140,6 +142,8 @@ export class X86Cpu implements X86Env, FastMem {
   private fCsBaseN = 0;
   private fPage: CodePage | null = null;
   private fHpa = 0;
+  /** The fetch translation was made at CPL 3 (userBank): it serves that privilege only. */
+  private fUser = false;
   /** Page offset of rip after codePage(). */
   private fOff = 0;
 
@@ -168,6 +172,7 @@ export class X86Cpu implements X86Env, FastMem {
   systemVersion = 0;
 
   invalidateFetch(): void {
+    if (this.fetchedPages.size !== 0) this.fetchedPages.clear();
     this.epoch++;
     this.systemVersion++;
     this.fLin = NaN;
@@ -187,7 +192,14 @@ export class X86Cpu implements X86Env, FastMem {
   private readonly vMode: X86State["mode"][] = ["real", "real", "real", "real"];
   private readonly vPage: (CodePage | null)[] = [null, null, null, null];
   private readonly vHpa = new Float64Array(4);
+  private readonly vUser = [false, false, false, false];
   private vNext = 0;
+  /**
+   * Linear pages (keyed as codePage computes them) whose fetch translation was made since the last
+   * invalidateFetch: an INVLPG of one of them drops every cached translation (the chains and traces
+   * followed it); of any other page, only that page's data entries (invalidatePage).
+   */
+  private readonly fetchedPages = new Set<number>();
 
   /** Guest memory written at a page: drop decoded and compiled code from it (self-modifying code); note a paging-structure write. */
   codeWritten(pageNumber: number): void {
@@ -219,16 +231,18 @@ export class X86Cpu implements X86Env, FastMem {
     }
     const linPage = Math.floor(lin / 4096);
     this.fOff = (lin - linPage * 4096) | 0;
-    if (linPage === this.fLin && s.mode === this.fMode && this.fPage) return this.fPage;
+    const user = this.userBank;
+    if (linPage === this.fLin && s.mode === this.fMode && user === this.fUser && this.fPage) return this.fPage;
     for (let i = 0; i < 4; i++) {
-      if (this.vLin[i] !== linPage || this.vMode[i] !== s.mode) continue;
+      if (this.vLin[i] !== linPage || this.vMode[i] !== s.mode || this.vUser[i] !== user) continue;
       // Swap: the earlier translation becomes the current one, the current one an earlier one.
       const page = this.vPage[i]!, hpa = this.vHpa[i]!;
       this.remember(i);
-      (this.fLin = linPage), (this.fMode = s.mode), (this.fPage = page), (this.fHpa = hpa);
+      (this.fLin = linPage), (this.fMode = s.mode), (this.fUser = user), (this.fPage = page), (this.fHpa = hpa);
       return page;
     }
     const big = BigInt.asUintN(64, BigInt(lin));
+    this.fetchedPages.add(linPage);
     const gpa = this.translateLinear(big, { write: false, fetch: true, user: this.cpl() === 3 });
     const hpa = this.hostAddress(gpa, big, "fetch", true);
     if (hpa === null) return null;
@@ -243,6 +257,7 @@ export class X86Cpu implements X86Env, FastMem {
     this.vNext = (this.vNext + 1) & 3;
     this.fLin = linPage;
     this.fMode = s.mode;
+    this.fUser = user;
     this.fPage = page;
     this.fHpa = pn;
     return page;
@@ -253,6 +268,7 @@ export class X86Cpu implements X86Env, FastMem {
     const cur = this.fPage;
     this.vLin[i] = cur !== null && this.fLin === this.fLin ? this.fLin : NaN;
     this.vMode[i] = this.fMode;
+    this.vUser[i] = this.fUser;
     this.vPage[i] = cur;
     this.vHpa[i] = this.fHpa;
   }
@@ -260,6 +276,7 @@ export class X86Cpu implements X86Env, FastMem {
   /** Forget fast write entries for host page `pn` (it now holds decoded code: writes must reach codeWritten). */
   private dropWriteEntries(pn: number): void {
     for (let i = 0; i < 256; i++) if (this.wPn[i] === pn) this.wKey[i] = NaN;
+    for (let i = 0; i < 256; i++) if (this.oKey.wPn[i] === pn) this.oKey.w[i] = NaN;
   }
 
   /**
@@ -372,7 +389,7 @@ export class X86Cpu implements X86Env, FastMem {
   private translateLinear(lin: bigint, a: PageAccess, stack = false): number {
     const key = Number(lin >> 12n);
     const hit = this.tlb.get(key);
-    if (hit !== undefined && hit.generation === this.tlbGeneration && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (a.user ? hit.user : hit.supervisor)) {
+    if (hit !== undefined && hit.generation === this.tlbGeneration && (!a.write || (hit.writable && hit.dirty)) && (!a.fetch || hit.executable) && (a.user ? hit.user : a.fetch ? hit.supervisorFetch : hit.supervisor)) {
       if (hit.pk < 0) return hit.gpaPage + Number(lin & 0xfffn);
       // A keyed page: the rights register decides at each data access (a denial walks again, to the #PF).
       if (a.fetch || !pkDenies(this.state, hit.pk, a.write, a.user)) return (this.uncached = true), hit.gpaPage + Number(lin & 0xfffn);
@@ -382,18 +399,21 @@ export class X86Cpu implements X86Env, FastMem {
       const t = walk(this.state, lin, a, this.entryPort);
       const span = t.pageSize / 4096;
       const first = span === 1 ? key : key - (key % span);
-      const supervisor = !(t.user && supervisorChecksUser(this.state.cr4));
+      // SMAP restricts supervisor data accesses to user pages, SMEP supervisor fetches (SDM Vol. 3 4.6.1).
+      const supervisor = !(t.user && (this.state.cr4 & CR4.SMAP) !== 0n);
+      const supervisorFetch = !(t.user && (this.state.cr4 & CR4.SMEP) !== 0n);
       const gpaPage = t.gpa - (t.gpa % 4096);
-      const e = hit ?? { generation: 0, gpaPage, first, span, dirty: false, writable: false, user: false, executable: false, supervisor: false, pk: -1 };
+      const e = hit ?? { generation: 0, gpaPage, first, span, dirty: false, writable: false, user: false, executable: false, supervisor: false, supervisorFetch: false, pk: -1 };
       (e.generation = this.tlbGeneration), (e.gpaPage = gpaPage), (e.first = first), (e.span = span), (e.dirty = t.dirty);
-      (e.writable = t.writable), (e.user = t.user), (e.executable = t.executable), (e.supervisor = supervisor), (e.pk = t.pk);
+      (e.writable = t.writable), (e.user = t.user), (e.executable = t.executable), (e.supervisor = supervisor), (e.supervisorFetch = supervisorFetch), (e.pk = t.pk);
       if (hit === undefined) this.tlb.set(key, e);
       if (span > 1) this.tlbHasLarge = true;
       // The fast data TLB (rd/wr) checks no rights: only translations any later access may reuse go
       // there (not a keyed page's: WRPKRU changes its rights without a flush).
       // Nor a write that only CR0.WP = 0 allowed (a supervisor write to a read-only page): the
       // fast entries then never depend on CR0.WP, and a WP change keeps them.
-      this.uncached = !supervisor || t.pk >= 0 || (a.write && !t.writable);
+      // (A user access's entry goes to the user bank, which only CPL 3 uses: SMAP plays no part there.)
+      this.uncached = (!a.user && !supervisor) || t.pk >= 0 || (a.write && !t.writable);
       return t.gpa;
     } catch (e) {
       if (e instanceof GuestFault && e.vector === VECTOR.PF) this.pendingCr2 = e.address ?? 0n;
@@ -435,7 +455,7 @@ export class X86Cpu implements X86Env, FastMem {
     },
   };
 
-  /** The last walk was a supervisor access to a user page under SMEP/SMAP: keep it out of the fast data TLB. */
+  /** The last access may not be reused by later ones without a check (a supervisor access to a user page under SMAP, a keyed page, a write WP = 0 allowed): keep it out of the fast data TLB. */
   private uncached = false;
 
   /** Linear address of the last #PF (CR2 is written when the fault is delivered, not when it exits). */
@@ -489,7 +509,7 @@ export class X86Cpu implements X86Env, FastMem {
     // In the page of the current fetch translation (64-bit mode): its RAM page, as the walk would give
     // (the translation is dropped whenever the TLB, EPT, CS or the CPL change: invalidateFetch).
     const s = this.state;
-    if (s.mode === "long64" && this.fPage !== null && this.fMode === "long64" && !this.emulating) {
+    if (s.mode === "long64" && this.fPage !== null && this.fMode === "long64" && this.fUser === this.userBank && !this.emulating) {
       const lin = s.pc + offset;
       const page = Math.floor(lin / 4096);
       if (page === this.fLin) return this.deps.memory.readByte(this.fHpa * 4096 + (lin - page * 4096));
@@ -509,11 +529,20 @@ export class X86Cpu implements X86Env, FastMem {
   hi = 0;
   /** Host-physical address of the last RAM access of the general path (null: MMIO). */
   private lastHpa: number | null = null;
-  readonly rKey = new Float64Array(256).fill(NaN);
-  readonly rArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
-  readonly wKey = new Float64Array(256).fill(NaN);
-  readonly wArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
-  private readonly wPn = new Float64Array(256);
+  // The data TLB in use: the bank of the current privilege (supervisor at CPL 0-2, user at CPL 3).
+  // Its entries check no rights, so an entry one privilege may use is not one the other may (a
+  // supervisor-only page; a user page under SMAP): each privilege has its own bank, and a privilege
+  // change swaps them (privilegeSwitched) instead of emptying the one in use.
+  rKey = new Float64Array(256).fill(NaN);
+  rArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
+  wKey = new Float64Array(256).fill(NaN);
+  wArr: (Uint8Array | null)[] = new Array<Uint8Array | null>(256).fill(null);
+  private wPn = new Float64Array(256);
+  /** The other privilege's bank (the fields above swap with these). */
+  private oKey = { r: new Float64Array(256).fill(NaN), w: new Float64Array(256).fill(NaN), wPn: new Float64Array(256) };
+  private oArr = { r: new Array<Uint8Array | null>(256).fill(null), w: new Array<Uint8Array | null>(256).fill(null) };
+  /** The bank in use is the user bank (CPL 3). */
+  private userBank = false;
   /** Segment bases as Numbers (NaN: read it again from state.seg). Compiled blocks read these arrays. */
   readonly segBaseN = new Float64Array(6).fill(NaN);
   /** FS and GS bases in 64-bit mode as signed Numbers (canonical: exact), NaN when not read yet. */
@@ -533,6 +562,22 @@ export class X86Cpu implements X86Env, FastMem {
     this.fsGsBaseN.fill(NaN);
     this.rKey.fill(NaN);
     this.wKey.fill(NaN);
+    this.oKey.r.fill(NaN);
+    this.oKey.w.fill(NaN);
+    this.selectBank();
+  }
+
+  /** Use the data TLB bank of the current privilege (its entries stay while the other is in use). */
+  private selectBank(): void {
+    const user = this.cpl() === 3;
+    if (user === this.userBank) return;
+    this.userBank = user;
+    const k = this.oKey, a = this.oArr;
+    [this.rKey, k.r] = [k.r, this.rKey];
+    [this.wKey, k.w] = [k.w, this.wKey];
+    [this.wPn, k.wPn] = [k.wPn, this.wPn];
+    [this.rArr, a.r] = [a.r, this.rArr];
+    [this.wArr, a.w] = [a.w, this.wArr];
   }
 
   /** Linear address of seg:offset as a Number, or NaN (general path). */
@@ -1017,10 +1062,34 @@ export class X86Cpu implements X86Env, FastMem {
    */
   invalidatePage(linear: bigint): void {
     const key = Number(linear >> 12n); // the TLB key of translateLinear
+    let large = false;
     if (!this.tlbHasLarge) this.tlb.delete(key);
     else if (this.tlb.size > 1024) return this.flushTlb();
-    else for (const [k, e] of this.tlb) if (key >= e.first && key < e.first + e.span) this.tlb.delete(k);
-    this.invalidateFetch();
+    else
+      for (const [k, e] of this.tlb)
+        if (key >= e.first && key < e.first + e.span) {
+          large ||= e.span > 1 && e.generation === this.tlbGeneration; // (an older generation's entry serves nothing)
+          this.tlb.delete(k);
+        }
+    // The fast caches are keyed by linear page as the compiled code computes it: signed in 64-bit
+    // mode (canonical addresses are exact Numbers), the low 32 bits otherwise.
+    const signedPage = Math.floor(Number(BigInt.asIntN(64, linear)) / 4096);
+    const page32 = Number((linear >> 12n) & 0xfffffn);
+    // A page code was fetched from (block chains and traces follow its translation), or a large
+    // page whose other 4 KiB pieces the fast caches may hold: drop every cached translation.
+    if (large || this.fetchedPages.has(signedPage) || this.fetchedPages.has(page32)) return this.invalidateFetch();
+    // Otherwise only this page's fast data entries: the others stay valid, as the TLB's do.
+    this.dropDataPage(signedPage);
+    this.dropDataPage(page32);
+  }
+
+  /** Forget the fast read and write entries for linear page `page` (a key as rd/wr compute it). */
+  private dropDataPage(page: number): void {
+    const i = (page ^ (page >>> 8)) & 255;
+    if (this.rKey[i] === page) this.rKey[i] = NaN;
+    if (this.wKey[i] === page) this.wKey[i] = NaN;
+    if (this.oKey.r[i] === page) this.oKey.r[i] = NaN;
+    if (this.oKey.w[i] === page) this.oKey.w[i] = NaN;
   }
 
   /** The TLB holds an entry made from a page larger than 4 KiB (cleared with it). */
@@ -1073,10 +1142,13 @@ export class X86Cpu implements X86Env, FastMem {
     s.seg[seg] = { selector, base, limit, attributes: attributes | 1 };
     this.segmentsChanged();
     if (seg === "cs") {
+      const mode = s.mode;
       s.mode = modeOf(s);
       // The code caches depend on CS (mode, base); the TLB does not (SDM Vol. 3 4.10.4: loading
       // a segment register invalidates no TLB entry; U/S is checked against CPL on every access).
-      this.invalidateFetch();
+      // In 64-bit mode before and after, the CS base plays no part: only the privilege may change.
+      if (mode === "long64" && s.mode === "long64") this.privilegeSwitched();
+      else this.invalidateFetch();
     }
   }
 
@@ -1093,6 +1165,19 @@ export class X86Cpu implements X86Env, FastMem {
   /** CS/SS replaced by SYSCALL/SYSRET: cached fetch and data translations assumed the old CPL. */
   privilegeChanged(): void {
     this.invalidateFetch();
+  }
+
+  /**
+   * CS changed within 64-bit mode (an interrupt, IRETQ, a far return between privilege levels):
+   * the data TLB banks swap when the privilege moved between supervisor and user, and the fetch
+   * translations of the new privilege serve (each is tagged with the privilege it was checked for:
+   * fUser, vUser). Block chains are linked again (the epoch): a link was made at one privilege.
+   * The TLB and each privilege's fast entries stay.
+   */
+  private privilegeSwitched(): void {
+    this.epoch++;
+    this.systemVersion++;
+    this.selectBank();
   }
 
   /** XCR0 while the guest runs (KVM loads the guest's on entry: kvm_load_guest_xcr0); x87 state only. */
