@@ -101,6 +101,7 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
   /** The guest pages holding paging structures, and writes to them since the last flush (pt-watch.ts). */
   readonly ptWatch = new PageTableWatch();
 
+  /** Drop every TLB entry (MOV to CR3, a translation bit of CR0/CR4, VM entry) and the fetch and data caches built on them. */
   flushTlb(): void {
     // Entries of older generations are dead; their objects are refilled in place by the next walks
     // of their pages (a guest that flushes often walks the same few pages again: no allocation).
