@@ -12,7 +12,7 @@
 //   control-regs.ts control and debug registers, MSRs, XCR0
 //   cpu.ts          (this file) I/O, segments, the exiting instructions, event delivery
 
-import type { X86Env, X86Seg, X86SystemSegment } from "./env.js";
+import type { X86Env, X86Seg, X86State, X86SystemSegment } from "./env.js";
 import type { X86Insn, X86Operand } from "./isa/types.js";
 import { AR, VmExitSignal, modeOf, type ExitInfo } from "./state.js";
 import { descriptorTableExit, loadSystemSegment, readSystemSegment } from "./system-tables.js";
@@ -184,9 +184,13 @@ export class X86Cpu extends CpuControl implements X86Env, FastMem {
     return this.emulating?.syscallOutside64 ?? false;
   }
 
-  /** CS/SS replaced by SYSCALL/SYSRET: cached fetch and data translations assumed the old CPL. */
-  privilegeChanged(): void {
-    this.invalidateFetch();
+  /**
+   * CS/SS replaced by SYSCALL/SYSRET (from mode `from`): within 64-bit mode only the privilege
+   * changed (privilegeSwitched); into or out of compatibility mode every cached translation goes.
+   */
+  privilegeChanged(from: X86State["mode"]): void {
+    if (from === "long64" && this.state.mode === "long64") this.privilegeSwitched();
+    else this.invalidateFetch();
   }
 
   /**

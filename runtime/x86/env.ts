@@ -65,8 +65,8 @@ export interface X86Env {
   syscallMsr?(msr: number): bigint;
   /** Whether SYSCALL runs outside 64-bit mode (AMD; KVM's emulator for an AMD guest): else #UD (Intel). */
   syscallOutside64?(): boolean;
-  /** CS/SS were replaced without a descriptor load (SYSCALL/SYSRET): the CPL or mode may have changed. */
-  privilegeChanged?(): void;
+  /** CS/SS were replaced without a descriptor load (SYSCALL/SYSRET): the CPL or mode may have changed (`from`: the mode before). */
+  privilegeChanged?(from: X86State["mode"]): void;
 }
 
 /** LDTR/TR: selector, base, limit and access rights in the VMCS format (bit 16 = unusable). */

@@ -1,7 +1,7 @@
 // The CPU's fast translation caches (runtime/x86/cpu.ts) against what the architecture says a
 // guest sees (SDM Vol. 3 4.6 access rights, 4.10.4 invalidation):
 // - the data TLB keeps one bank per privilege (supervisor, user), swapped when CS moves between
-//   them: an entry a supervisor access made never serves a user-mode access;
+//   them (a descriptor load, or SYSCALL/SYSRET): an entry a supervisor access made never serves a user-mode access;
 // - SMEP governs supervisor fetches and SMAP supervisor data accesses, separately: with SMEP on, a
 //   supervisor read of a user page is allowed (and cached) while a fetch from it faults;
 // - INVLPG of a data page drops that page's entries (the others stay, as the TLB's do), and
@@ -49,6 +49,20 @@ for (const jit of [true, false]) {
       );
       expect(pageFault(m)).toBe(5);
       expect(m.cpu.state.seg.cs.selector).toBe(0x23);
+    });
+
+    test("the same after SYSRETQ (CS and SS replaced without a descriptor load)", () => {
+      const wrmsr = (msr: number, value: string) => `mov $${msr}, %ecx\nmov ${value}, %rax\nmov %rax, %rdx\nshr $32, %rdx\nwrmsr\n`;
+      const m = guest64(
+        "push %rax\npop %rax\nmovq 0x600000, %rax\n" +
+          USER_UPPER + "orq $4, 16(%rbx)\norq $4, 504(%rbx)\n" + FLUSH +
+          wrmsr(0xc000_0080, "$0xd01") + wrmsr(0xc000_0081, "$0x0023001000000000") + // EFER.SCE; STAR: user CS 0x33, SS 0x2b
+          "mov $3, %ecx\n2: movq 0x600000, %rdx\ndec %ecx\njnz 2b\n" +
+          "lea user(%rip), %rcx\nmov $2, %r11\nsysretq\nuser: movq 0x600000, %rsi\nhlt",
+        jit,
+      );
+      expect(pageFault(m)).toBe(5);
+      expect(m.cpu.state.seg.cs.selector).toBe(0x33);
     });
 
     test("with SMEP a supervisor read of a user page succeeds, and a fetch from it faults (P | I/D: 0x11)", () => {
