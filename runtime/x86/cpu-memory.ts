@@ -522,7 +522,7 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
 
   write(seg: X86Seg, offset: bigint, value: bigint, a: X86MemAccess): void {
     const lin = this.linear(seg, offset);
-    this.accessLinear(lin, a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n), seg === "ss");
+    this.accessLinear(lin, a.size, "write", value & ((1n << BigInt(8 * a.size)) - 1n), seg === "ss", a.supervisor === true);
     if (this.dataWatch) this.dataHits |= breakpointMatches(this.dr, DR7_RW.WRITE, lin, a.size);
   }
 

@@ -15,6 +15,12 @@ export interface X86MemAccess {
   write: boolean;
   /** Instruction fetch (for EPT exit qualification bit 2). */
   fetch?: boolean;
+  /**
+   * An implicit supervisor-mode access whatever the CPL (SDM Vol. 3 4.6): the frame a delivery
+   * that raises the privilege pushes on the inner stack (6.12.1.1, 6.14.4). SMAP applies without
+   * EFLAGS.AC's override, as for the other implicit accesses.
+   */
+  supervisor?: boolean;
 }
 
 export interface X86Env {
