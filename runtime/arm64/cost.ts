@@ -3,8 +3,8 @@
 // - Dall et al., "ARM Virtualization: Performance and Architectural Implications", ISCA 2016,
 //   Table II: a KVM ARM hypercall round trip of roughly 6,500 cycles on an APM X-Gene (non-VHE:
 //   EL2 switches to the host kernel at EL1 and back, saving and restoring the EL1 system
-//   registers, the vGIC and the timer) against roughly 1,300 on x86 — figures recalled, NOT
-//   verified here: treat them as estimates.
+//   registers, the vGIC and the timer) against roughly 1,300 on x86 — recalled, and confirmed only
+//   second-hand (hyp/costs.ts, "Provenance": a research note quoting Table II), not against the paper.
 // The world switch itself is not a constant: it is the hyp's A64 code executed at EL2
 // (runtime/arm64/hyp/: nVHE or VHE, by the VM's `model`), its instructions and system-register
 // accesses weighted by hyp/costs.ts. What stays constant here is the host side: the host kernel's
@@ -18,7 +18,7 @@ import type { HypVariant } from "./hyp/source.js";
 export type { CostComponent };
 
 const ESTIMATE = "estimate (exitlab model)";
-const DALL = "estimate: round trip ≈ 6,500 cycles after Dall et al. ISCA 2016 Table II (recalled, unverified)";
+const DALL = "estimate: round trip ≈ 6,500 cycles after Dall et al. ISCA 2016 Table II (confirmed second-hand, not against the paper)";
 
 /** The 2015 machine's switch: nVHE, EL1 state switched on every exit, GICv2. */
 export const DEFAULT_VARIANT: HypVariant = { model: "nvhe", deferred: false, gic: "v2" };
@@ -39,13 +39,13 @@ const HANDLER: Record<string, CostComponent> = {
   DABT_LOW: { key: "handler", name: "kvm_handle_guest_abort (map a page, or io_mem_abort)", cycles: 3000, source: ESTIMATE },
 };
 /**
- * Dall et al., ISCA 2016, Table II, KVM on ARM (APM X-Gene, cycles; recalled from the paper, not
- * verified against a stored copy here: estimates): "Interrupt Controller Trap" 7,370 — a guest
+ * Dall et al., ISCA 2016, Table II, KVM on ARM (APM X-Gene, cycles; recalled, and confirmed
+ * second-hand by a research note quoting the table, hyp/costs.ts "Provenance", not against the paper): "Interrupt Controller Trap" 7,370 — a guest
  * access to the emulated distributor, handled in the kernel; "Virtual IRQ Completion" 71 — the
  * guest's EOI through the virtual CPU interface, no exit (x86 KVM without APICv: 1,556).
  */
 export const DALL_TABLE2 = { hypercall: 6500, interruptControllerTrap: 7370, virtualIrqCompletion: 71 } as const;
-const DALL_GIC = "Dall et al. ISCA 2016 Table II, Interrupt Controller Trap 7,370 cycles less the world switch (recalled, unverified: estimate)";
+const DALL_GIC = "Dall et al. ISCA 2016 Table II, Interrupt Controller Trap 7,370 cycles (confirmed second-hand) less the modelled world switch: an estimate";
 /** The in-kernel vGIC distributor access: Table II's trap less this model's 2015 world switch (computed once). */
 let kernelMmio: CostComponent | undefined;
 function kernelMmioHandler(): CostComponent {

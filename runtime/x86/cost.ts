@@ -4,8 +4,8 @@
 //   2011), Table 1: the direct cost of an exit (the world switch out and back) is about 2,000
 //   cycles on a Xeon X5570 (Nehalem) with KVM 2.6.34, EPT and VPID (verified in the paper's text).
 // - Dall et al., "ARM Virtualization: Performance and Architectural Implications", ISCA 2016,
-//   Table II: a KVM x86 hypercall round trip of roughly 1,300 cycles on a Haswell-era Xeon — this
-//   figure is recalled, NOT verified here: treat it as an estimate.
+//   Table II: a KVM x86 hypercall round trip of roughly 1,300 cycles on a Xeon E5-2450 — recalled,
+//   and confirmed only second-hand (runtime/arm64/hyp/costs.ts, "Provenance"), not against the paper.
 // The split of the round trip into hardware and KVM software, and every handler figure below,
 // are ESTIMATES of this model; each component's `source` says which. Guest instructions cost 1 cycle.
 
@@ -14,7 +14,7 @@ import { totalCost, type CostComponent, type ExitCost } from "../core/cost.js";
 export type { CostComponent };
 
 const ESTIMATE = "estimate (exitlab model)";
-const DALL = "estimate: round trip ≈ 1,300 cycles after Dall et al. ISCA 2016 Table II (recalled, unverified); SplitX 2011 measured ≈ 2,000 on Nehalem";
+const DALL = "estimate: round trip ≈ 1,300 cycles after Dall et al. ISCA 2016 Table II (confirmed second-hand); SplitX 2011 measured ≈ 2,000 on Nehalem";
 
 /** VMX hardware transition: VM exit (save guest, load host state) + VM entry (checks, load guest state). */
 export const VMX_TRANSITION: readonly CostComponent[] = [
@@ -39,12 +39,12 @@ const HANDLER: Record<string, CostComponent> = {
 };
 
 // Interrupt exits (issue 16). Dall et al., ISCA 2016, Table II ("Microbenchmark measurements
-// (cycle counts)"), KVM x86 column on the paper's Haswell Xeon: "Interrupt Controller Trap" about
-// 2,400 cycles, "Virtual IPI" about 5,200, "Virtual IRQ Completion" (EOI) about 1,550. These
-// figures are RECALLED, not verified against the paper here: estimates. Each handler below is the
+// (cycle counts)"), KVM x86 column (Xeon E5-2450): "Interrupt Controller Trap" about 2,400 cycles
+// and "Virtual IPI" about 5,200 — RECALLED, unconfirmed; "Virtual IRQ Completion" (EOI) 1,556,
+// confirmed second-hand (runtime/arm64/hyp/costs.ts, "Provenance"). All are estimates here. Each handler below is the
 // row's round trip minus this model's VMX_TRANSITION (1,150 cycles).
 const DALL_TRAP = "estimate: Dall et al. ISCA 2016 Table II, KVM x86 \"Interrupt Controller Trap\" ≈ 2,400 cycles round trip (recalled, unverified), minus the modelled transition";
-const DALL_EOI = "estimate: Dall et al. ISCA 2016 Table II, KVM x86 \"Virtual IRQ Completion\" ≈ 1,550 cycles round trip (recalled, unverified), minus the modelled transition";
+const DALL_EOI = "estimate: Dall et al. ISCA 2016 Table II, KVM x86 \"Virtual IRQ Completion\" 1,556 cycles round trip (confirmed second-hand), minus the modelled transition (1,150), rounded";
 Object.assign(HANDLER, {
   APIC_ACCESS: { key: "handler", name: "handle_apic_access (emulated APIC register access)", cycles: 1250, source: DALL_TRAP },
   APIC_WRITE: { key: "handler", name: "handle_apic_write (kvm_lapic_reg_write)", cycles: 1250, source: DALL_TRAP },

@@ -9,42 +9,39 @@
 // - Table III "KVM ARM Hypercall Analysis (cycle counts)", save / restore: GP regs 152 / 184,
 //   FP regs 282 / 310 (not modelled: no FP/SIMD), EL1 system regs 230 / 511, VGIC regs 3,250 / 181,
 //   timer regs 104 / 106, EL2 config regs 92 / 107, EL2 virtual memory regs 92 / 107.
-// Dall, Li, Nieh, "Optimizing the Design and Implementation of the Linux ARM Hypervisor", USENIX
-// ATC 2017, Table 3 (microbenchmarks, cycles): Hypercall KVM ARM 2,896 → optimised KVM ARM with the
-// host at EL2 (the VHE design) 376; x86 KVM 1,437.
-// These figures are RECALLED from the papers, not verified against a stored copy. Searched again
-// (2026-11-30, the pages and code corpora: the papers' titles, "Table II", the row names, the
-// figures themselves): the stored pages hold the ISCA 2016 paper's first page and abstract
-// (pdfslide.net, acemap, Linaro's "On the Performance of ARM Virtualization"), the ATC 2017
-// paper's first page (docslib.org, pdfslide.net) and a thesis chapter introducing the same
-// microbenchmarks (1library.net), none of them the tables' text. Searched once more (2026-11-30,
-// the pages, docs and code corpora and an exact-string search of the code index) for "Hypercall
-// 6,500", "Virtual IPI 11,557", "Virtual IRQ Completion 71", "I/O Latency Out", "Microbenchmark
-// Measurements (cycle counts)", "TABLE II ... KVM ARM Xen ARM KVM x86 Xen x86" and the rows'
-// figures in sequence: the same first pages again; the thesis page's text stops at "The Hypercall"
-// before its Table 3.2; a notes file lists the seven microbenchmarks by name only; Columbia's
-// measuring code (kvm-unit-tests arm/micro-bench.c, the virt_test kernel module) has no results.
-// Searched a third time (2026-11-30, later): the pages, code, docs and issues corpora for the rows with their figures ("Hypercall
-// 6,500 376 1,300 1,228", "Interrupt Controller Trap 7,370", "Virtual IPI 11,557", "2,896 …
-// 1,437"), the full row list ("… VM Switch, I/O Latency Out, I/O Latency In"), the VHE
-// optimisation series ("Optimize KVM/ARM for VHE systems", cdall's vhe-optimize-v4 branch: commit
-// texts without figures), Linaro Connect SFO15-407 "Performance Overhead of ARM Virtualization"
-// (the session's listing, no slides' text), the thesis chapter again (its stored text ends at
-// "Table 3.2 presents the results … The Hypercal", before the table), exact strings ("Virtual IRQ
-// Completion": a student's note naming the six microbenchmarks, no figures; "6,500 cycles"; "KVM
-// ARM optimized"), and kvm-unit-tests' history of arm/micro-bench.c (20 commits, 2018-2026, none
-// quoting results). So no figure below is checked;
-// treat them as estimates; each constant says which row it is fitted to. What the model is held
-// to is the papers' ordering (README, "micro-bench"): virtual EOI < hypercall < interrupt
+// Dall, Li, Lim, Nieh, "Optimizing the Design and Implementation of the Linux ARM Hypervisor",
+// USENIX ATC 2017, Table 2 (microbenchmarks, cycles; AMD Seattle and Xeon E5-2450): Hypercall
+// KVM ARM 6,413, the optimised KVM ARM with the host at EL2 (el2Linux, standing in for VHE) 752,
+// x86 KVM 1,437; Virtual IPI 13,121 / 2,526 / 3,102.
+//
+// Provenance. No copy of either paper is reachable from this project's machines (searched four
+// times, 2026-11-30 and 2026-12-01: the pages, docs, code and issues corpora for the titles, the
+// table captions, the row names and the figures; the stored pages hold the papers' first pages and
+// abstracts, a thesis chapter whose text stops before its Table 3.2, and notes naming the
+// microbenchmarks without figures). A second-hand source was found on 2026-12-01 in the code index:
+// a public research note ("VM exits, virtio I/O, interrupts, and native-vs-nested on macOS",
+// dated 2026-09-28) that says it read both papers in full and quotes, with table numbers:
+// - ISCA 2016 Table II: Hypercall KVM ARM 6,500, KVM x86 1,300; Interrupt Controller Trap KVM
+//   ARM 7,370, Xen ARM 1,356; Virtual IRQ Completion KVM ARM 71, KVM x86 1,556; I/O Latency Out
+//   KVM ARM 6,024, KVM x86 560;
+// - ISCA 2016 Table III: the VGIC save, 3,250 of the hypercall's 6,500;
+// - ATC 2017 Table 2: the figures of the paragraph above.
+// Those agree with the figures recalled here for ISCA 2016 (this file's earlier text had them
+// from memory) and replace two recalled ATC 2017 figures that were wrong (a "Table 3" with
+// 2,896 → 376: 376 is ISCA 2016's Xen ARM hypercall). Still from memory only, NOT confirmed by any
+// source: Xen ARM hypercall 376, Xen x86 1,228; Interrupt Controller Trap x86 2,384 / 1,734;
+// Virtual IPI 11,557 / 5,978 / 5,230 / 5,562; Xen's Virtual IRQ Completion 71 / 1,464; Table III
+// except the VGIC save. Each constant's `source` says which kind its figure is. What the model is
+// held to is the papers' ordering (README, "micro-bench"): virtual EOI < hypercall < interrupt
 // controller trap < virtual IPI, and VHE below nVHE for every exit.
 // The gaps `show costs` shows, explained: the 2015 nVHE hypercall lands at -11 % of 6,500 (the
 // FP/SIMD save/restore of Table III, ~590 cycles, is not modelled: the CPU has no FP). The VHE
-// hypercall is far above ATC 2017's optimised figure because what remains is the host side, kept
+// hypercall is above ATC 2017's optimised figure because what remains is the host side, kept
 // from the 2015 model (the host run loop, kvm_exit_path 700, and the handler, 300: cost.ts) —
 // ATC 2017's optimisations also shortened that path (no vcpu_put/load per exit, the run loop
 // trimmed), which this model does not execute; the switch itself (`show switch`) drops from
-// 4,797 to 974 cycles. ATC 2017 measured its non-VHE baseline on a different board (AMD Seattle),
-// hence the +40 % against the X-Gene-fitted weights.
+// 4,797 to 974 cycles. ATC 2017 measured on a different board (AMD Seattle) from ISCA 2016's
+// X-Gene, to which the weights are fitted.
 
 /** What one executed operation of the switch is. */
 export type SwitchOpKind = "entry" | "eret" | "mrs" | "msr" | "mem_pair" | "mem" | "mmio_read" | "mmio_write" | "other";
@@ -57,6 +54,8 @@ export interface OpCost {
 }
 
 const T3 = "fitted to Dall et al. ISCA 2016 Table III (recalled, unverified)";
+/** The VGIC rows of Table III: their save figure is confirmed second-hand (see the header). */
+const T3_VGIC = "fitted to Dall et al. ISCA 2016 Table III (save 3,250: confirmed second-hand; restore 181 recalled, unverified)";
 
 /** Cycles per operation of the modelled ARMv8.0 server core (X-Gene-class). */
 export const OP_CYCLES: Readonly<Record<SwitchOpKind, OpCost>> = {
@@ -66,8 +65,8 @@ export const OP_CYCLES: Readonly<Record<SwitchOpKind, OpCost>> = {
   msr: { kind: "msr", cycles: 20, doc: "MSR: write a system register (EL1 context, EL2 controls, VTTBR_EL2)", source: `EL1 system regs restore 511 for 25; EL2 config regs 92-107 for 4-5: ${T3}` },
   mem_pair: { kind: "mem_pair", cycles: 5, doc: "LDP/STP of two GPRs to the vcpu context", source: `GP regs save 152 / restore 184 for 31 registers: ${T3}` },
   mem: { kind: "mem", cycles: 3, doc: "LDR/STR of one register to memory", source: `as mem_pair: ${T3}` },
-  mmio_read: { kind: "mmio_read", cycles: 300, doc: "a read of the GICv2 virtual interface control block (GICH, Device memory)", source: `VGIC regs save 3,250 for about 10 GICH reads: ${T3}` },
-  mmio_write: { kind: "mmio_write", cycles: 25, doc: "a write to GICH (posted)", source: `VGIC regs restore 181 for about 7 GICH writes: ${T3}` },
+  mmio_read: { kind: "mmio_read", cycles: 300, doc: "a read of the GICv2 virtual interface control block (GICH, Device memory)", source: `VGIC regs save 3,250 for about 10 GICH reads: ${T3_VGIC}` },
+  mmio_write: { kind: "mmio_write", cycles: 25, doc: "a write to GICH (posted)", source: `VGIC regs restore 181 for about 7 GICH writes: ${T3_VGIC}` },
   other: { kind: "other", cycles: 1, doc: "any other instruction (ALU, branch, isb)", source: "estimate (exitlab model): one cycle, as guest instructions" },
 };
 
@@ -85,12 +84,12 @@ export interface PaperFigure {
   note?: string;
 }
 
-/** The published round trips (see the header: recalled, unverified). */
+/** The published round trips (see the header for which are confirmed second-hand and which recalled). */
 export const PAPER_HYPERCALL: readonly PaperFigure[] = [
-  { what: "Hypercall, KVM ARM (non-VHE, X-Gene, GICv2)", config: { arch: "arm64", model: "nvhe", era: "2015", gic: "v2" }, cycles: 6500, source: "Dall et al. ISCA 2016, Table II, row Hypercall, column KVM ARM" },
-  { what: "Hypercall, KVM x86 (Haswell, VMX)", config: { arch: "x86_64", era: "2015" }, cycles: 1300, source: "Dall et al. ISCA 2016, Table II, row Hypercall, column KVM x86" },
-  { what: "Hypercall, optimised KVM ARM with the host at EL2 (VHE design)", config: { arch: "arm64", model: "vhe", era: "today", gic: "v3" }, cycles: 376, source: "Dall et al. USENIX ATC 2017, Table 3, row Hypercall, optimised KVM ARM" },
-  { what: "Interrupt Controller Trap, KVM ARM (a GICD access, handled in the kernel)", config: { arch: "arm64", model: "nvhe", era: "2015", gic: "v2" }, cycles: 7370, source: "Dall et al. ISCA 2016, Table II, row Interrupt Controller Trap, column KVM ARM", exit: "gic_trap", note: "the handler's cost is this figure less the 2015 switch: equal by construction" },
+  { what: "Hypercall, KVM ARM (non-VHE, X-Gene, GICv2)", config: { arch: "arm64", model: "nvhe", era: "2015", gic: "v2" }, cycles: 6500, source: "Dall et al. ISCA 2016, Table II, row Hypercall, column KVM ARM (confirmed second-hand)" },
+  { what: "Hypercall, KVM x86 (Xeon E5-2450, VMX)", config: { arch: "x86_64", era: "2015" }, cycles: 1300, source: "Dall et al. ISCA 2016, Table II, row Hypercall, column KVM x86 (confirmed second-hand)" },
+  { what: "Hypercall, optimised KVM ARM with the host at EL2 (el2Linux, the VHE design)", config: { arch: "arm64", model: "vhe", era: "today", gic: "v3" }, cycles: 752, source: "Dall et al. USENIX ATC 2017, Table 2, row Hypercall, optimised KVM ARM (second-hand)" },
+  { what: "Interrupt Controller Trap, KVM ARM (a GICD access, handled in the kernel)", config: { arch: "arm64", model: "nvhe", era: "2015", gic: "v2" }, cycles: 7370, source: "Dall et al. ISCA 2016, Table II, row Interrupt Controller Trap, column KVM ARM (confirmed second-hand)", exit: "gic_trap", note: "the handler's cost is this figure less the 2015 switch: equal by construction" },
   { what: "Interrupt Controller Trap, KVM ARM with VHE (the same handler)", config: { arch: "arm64", model: "vhe", era: "today", gic: "v3" }, cycles: 7370, source: "ISCA 2016 Table II (non-VHE figure, for scale: no VHE figure for this row)", exit: "gic_trap", note: "the difference is the switch alone" },
-  { what: "Hypercall, KVM ARM baseline (non-VHE, Seattle, Linux 4.10)", config: { arch: "arm64", model: "nvhe", era: "today", gic: "v3" }, cycles: 2896, source: "Dall et al. USENIX ATC 2017, Table 3, row Hypercall, KVM ARM" },
+  { what: "Hypercall, KVM ARM baseline (non-VHE, AMD Seattle)", config: { arch: "arm64", model: "nvhe", era: "today", gic: "v3" }, cycles: 6413, source: "Dall et al. USENIX ATC 2017, Table 2, row Hypercall, KVM ARM (second-hand)" },
 ];

@@ -64,7 +64,7 @@ export function costsView(): MachineView {
     return [f.what, cfg, f.cycles, model, `${Math.round(((model - f.cycles) / f.cycles) * 100)}%`, f.note ? `${f.source}; ${f.note}` : f.source];
   });
   for (const o of Object.values(OP_CYCLES)) rows.push([`per operation: ${o.doc}`, "arm64 hyp", "", o.cycles, "", o.source]);
-  return { title: "exit round trips: model vs paper (cycles; paper figures recalled, unverified: see runtime/arm64/hyp/costs.ts)", columns: ["what", "configuration", "paper", "model", "difference", "source"], rows };
+  return { title: "exit round trips: model vs paper (cycles; paper figures second-hand or recalled, as each source says: see runtime/arm64/hyp/costs.ts)", columns: ["what", "configuration", "paper", "model", "difference", "source"], rows };
 }
 
 /**
