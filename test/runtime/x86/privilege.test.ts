@@ -176,7 +176,7 @@ describe("the VMM's CPUID vendor (QEMU's -cpu ...,vendor=)", () => {
 // (0x28) whose RSP0 is 0x601000, in 2 MiB page 3 (0x600000), left supervisor-only; gate 0x80 an
 // interrupt gate of DPL 3, gate 0x81 of DPL 0, both to `handler` (HLT at CPL 0); this code's and
 // the boot stack's 2 MiB pages made user-accessible; then IRETQ to `user` at CPL 3.
-function userModeGuest(userCode: string, jit: boolean): X86Machine {
+function userModeGuest(userCode: string, jit: boolean, beforeIret = ""): X86Machine {
   const gate = (vector: number, dpl: number) =>
     "lea handler(%rip), %rax\nmov %rax, %rdx\nand $0xffff, %rdx\nor $0x80000, %rdx\nmov %rax, %rcx\nshr $16, %rcx\nshl $48, %rcx\nor %rcx, %rdx\n" +
     `mov $0x${(0x8e + dpl * 0x20).toString(16)}0000000000, %rcx\nor %rcx, %rdx\nmov %rdx, idt+${vector * 16}(%rip)\nshr $32, %rax\nmov %rax, idt+${vector * 16 + 8}(%rip)\n`;
@@ -188,7 +188,7 @@ function userModeGuest(userCode: string, jit: boolean): X86Machine {
     gate(0x80, 3) + gate(0x81, 0) +
     "mov %cr3, %rbx\nand $~0xfff, %rbx\norq $4, (%rbx)\nmov (%rbx), %rbx\nand $~0xfff, %rbx\norq $4, (%rbx)\nmov (%rbx), %rbx\nand $~0xfff, %rbx\n" +
     "orq $4, 16(%rbx)\norq $4, 504(%rbx)\nmov %cr3, %rax\nmov %rax, %cr3\n" +
-    "mov %rsp, %rax\npush $0x1b\npush %rax\npushf\npush $0x23\nlea user(%rip), %rax\npush %rax\niretq\n" +
+    beforeIret + "mov %rsp, %rax\npush $0x1b\npush %rax\npushf\npush $0x23\nlea user(%rip), %rax\npush %rax\niretq\n" +
     `user: ${userCode}\nud2\nhandler: hlt\n` +
     ".align 16\ngdt: .quad 0, 0x00af9b000000ffff, 0x00cf93000000ffff, 0x00cff3000000ffff, 0x00affb000000ffff, 0, 0\ngdtr: .word 55\n.quad gdt\n" +
     ".align 16\ntss: .long 0\n.quad 0x601000\n.fill 88, 1, 0\nidtr: .word 4095\n.quad idt\n.align 4096\nidt: .fill 4096, 1, 0";
@@ -214,6 +214,19 @@ describe("delivery from CPL 3 (SDM Vol. 3 6.12.1.1, 6.14.4)", () => {
       expect(q(0x601000 - 24) & 2n).toBe(2n);
       expect(q(0x601000 - 16)).toBe(0x7ff8000n);
       expect(q(0x601000 - 8)).toBe(0x1bn);
+    });
+
+    test(`IRETQ to CPL 3 nulls ES/DS/FS/GS holding DPL-0 data (base kept), not a DPL-3 one (jit ${jit ? "on" : "off"})`, () => {
+      // ES a user data segment, DS/FS/GS the kernel's (0x10), GS's base set through IA32_GS_BASE.
+      const setup = "mov $0x1b, %ax\nmov %ax, %es\nmov $0xc0000101, %ecx\nmov $0x345000, %eax\nxor %edx, %edx\nwrmsr\n";
+      const m = userModeGuest("hlt", jit, setup); // HLT at CPL 3: #GP(0)
+      expect(exceptionCode(m, 13)).toBe(0);
+      const seg = m.cpu.state.seg;
+      expect(seg.cs.selector).toBe(0x23);
+      expect(seg.es.selector).toBe(0x1b);
+      expect([seg.ds.selector, seg.fs.selector, seg.gs.selector]).toEqual([0, 0, 0]);
+      expect([seg.ds, seg.fs, seg.gs].map((x) => (x.attributes >> 16) & 1)).toEqual([1, 1, 1]);
+      expect(seg.gs.base).toBe(0x345000n);
     });
 
     test(`INT n through a DPL-0 gate from CPL 3 is #GP(vector × 8 + 2) (jit ${jit ? "on" : "off"})`, () => {

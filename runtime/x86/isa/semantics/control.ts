@@ -145,6 +145,7 @@ const iret: Sem = (env, insn) => {
   const all = popsStack ? peekPop(env, osz, 5) : first;
   env.loadSegment("cs", cs);
   if (popsStack) env.loadSegment("ss", Number(all.values[4]! & 0xffffn));
+  if (outer) nullMorePrivilegedSegments(s);
   all.commit();
   if (popsStack) s.gpr[4] = all.values[3]! & mask(8);
   // Unlike POPF, IRET loads RF from the frame (SDM Vol. 2 IRET; Vol. 3 17.3.1.1: a #DB handler sets it to resume past an instruction breakpoint).
@@ -152,6 +153,27 @@ const iret: Sem = (env, insn) => {
   s.rflags = (s.rflags & ~writable) | (fl & writable) | 2n;
   s.nextRip = rip;
 };
+
+/**
+ * IRET to an outer privilege level (SDM Vol. 2 IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL): ES, DS, FS
+ * and GS holding a data or non-conforming code segment more privileged than the new CPL become
+ * null, so the less privileged code cannot use them. As QEMU does it (target/i386 seg_helper.c
+ * validate_seg, the reference the kvm-unit-tests corpus is checked against): the selector 0 and
+ * the register unusable (VMX access rights bit 16; P cleared), base and limit kept; FS and GS
+ * already null are left alone (their base may be in use in 64-bit mode). The CS load of the same
+ * IRET has bumped the CPU's systemVersion, so the VM exit's save compares the segments.
+ */
+function nullMorePrivilegedSegments(s: { seg: Record<"es" | "ds" | "fs" | "gs" | "cs", { selector: number; base: bigint; limit: number; attributes: number }> }): void {
+  const cpl = s.seg.cs.selector & 3;
+  for (const r of ["es", "ds", "fs", "gs"] as const) {
+    const seg = s.seg[r];
+    if ((r === "fs" || r === "gs") && (seg.selector & 0xfffc) === 0) continue;
+    if (seg.attributes & (1 << 16)) continue; // unusable already
+    const dpl = (seg.attributes >> 5) & 3;
+    const conformingCode = (seg.attributes & 0x18) === 0x18 && (seg.attributes & 4) !== 0;
+    if (!conformingCode && dpl < cpl) s.seg[r] = { selector: 0, base: seg.base, limit: seg.limit, attributes: (seg.attributes & ~0x80) | (1 << 16) };
+  }
+}
 
 /** LOOP (arg 2), LOOPE (1), LOOPNE (0): the count register follows the address size. */
 const loop: Sem = (env, insn) => {
