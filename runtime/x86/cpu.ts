@@ -115,6 +115,10 @@ export class X86Cpu implements X86Env, FastMem {
   sleeping = false;
   /** Guest-physical base of the APIC-access page while "virtualize APIC accesses" is on, else -1 (set at VM entry). */
   apicAccessPage = -1;
+  /** Trap-like exits of stores may be deferred (trap-exit.ts): set by the machine while a compiled block runs. */
+  deferTraps = false;
+  /** A trap-like exit a store raised while deferTraps was set (wr returned true); the machine takes it (trap-exit.ts). */
+  trap: ExitInfo | null = null;
   readonly msrs = new Map<number, bigint>();
   private readonly tlb = new Map<number, TlbEntry>();
 
@@ -597,7 +601,7 @@ export class X86Cpu implements X86Env, FastMem {
     return size >= 4 ? l | 0 : l;
   }
 
-  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): void {
+  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): boolean {
     const lin = this.fastLinear(seg, lo, hi);
     const page = Math.floor(lin / 4096);
     const off = lin - page * 4096;
@@ -611,11 +615,13 @@ export class X86Cpu implements X86Env, FastMem {
       // Pages with decoded code never get write entries (codePage), so only a foreign listener needs telling.
       const hook = this.deps.memory.onWrite;
       if (hook !== null && hook !== this.writeHook && hook !== this.peerHook) hook(this.wPn[i]!, this.wPn[i]! * 4096 + off, size);
-      return;
+      return false;
     }
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
     this.lastHpa = null;
     this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
+    // The store raised a deferred trap-like exit (trap-exit.ts): the compiled block stops at it.
+    if (this.trap !== null) return true;
     const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
@@ -631,6 +637,7 @@ export class X86Cpu implements X86Env, FastMem {
       this.rKey[i] = page; // a writable page is readable here too (EPT write implies read; paging likewise)
       this.rArr[i] = arr;
     }
+    return false;
   }
 
   // ---- X86Env ----

@@ -24,6 +24,7 @@ import type { X86Cpu } from "../cpu.js";
 import type { MmioBus } from "../../core/bus.js";
 import { ExitlabError } from "../../core/errors.js";
 import type { VmTimers } from "../pc-timers.js";
+import { raiseTrapExit } from "../trap-exit.js";
 
 /** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
 export const HOST_TIMER_VECTOR = 0xef;
@@ -418,7 +419,9 @@ export class KvmIrqChip {
       return value;
     }
     this.pendingWrite = v;
-    throw new VmExitSignal({ reason: EXIT.APIC_WRITE, qualification: BigInt(reg) });
+    // Deferred, not thrown, when a compiled block's store made it (trap-exit.ts).
+    raiseTrapExit(this.host.cpu, { reason: EXIT.APIC_WRITE, qualification: BigInt(reg) });
+    return value;
   }
 
   /** The VM's highest APIC ID (kvm_apic_map.max_apic_id): its vCPUs are numbered 0..maxApicId. */
