@@ -457,8 +457,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
     k.intr[slot] = intrInfo;
     k.idtv[slot] = info.idtVectoring ?? 0;
     if (code === EXIT.MSR_READ || code === EXIT.MSR_WRITE) {
-      k.msr[slot] = Number(s.gpr[1]! & 0xffff_ffffn);
-      putU64(k.msrval, slot, code === EXIT.MSR_WRITE ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0);
+      // ECX, and EDX:EAX for WRMSR, from the register halves (no BigInt per exit).
+      k.msr[slot] = s.r[1]! >>> 0;
+      if (code === EXIT.MSR_WRITE) setU64(k.msrval, slot, s.r[0]! >>> 0, s.r[2]! >>> 0);
+      else setU64(k.msrval, slot, 0, 0);
     } else {
       k.msr[slot] = 0;
       setU64(k.msrval, slot, 0, 0);
@@ -614,9 +616,10 @@ export class X86Machine extends VmBase<X86TracepointName> implements Machine, X8
       const n = block.fn(s, s.r, cpu, poll ? block.count : budget);
       cpu.deferTraps = false;
       if (n < 0) {
-        // As fault() takes a thrown exit: the instruction may have changed system state.
+        // As fault() takes a thrown exit, but without its systemVersion bump: the exit came from a
+        // template's store, and no template changes the state the guest-state save compares
+        // (execOne runs templates without segmentsChanged), so the save may keep its fast path.
         const done = this.blockStopped(block);
-        cpu.systemVersion++;
         this.vmExit(takeTrapExit(cpu));
         return done + 1;
       }
