@@ -16,9 +16,9 @@ export interface FastMem {
    * Write `size` bytes at seg:offset. Returns true when the store raised a trap-like VM exit the
    * machine deferred (runtime/x86/trap-exit.ts: X86Cpu.deferTraps while a compiled block runs):
    * the generated code then returns -1 at once, the instruction unfinished, as if the exit had been
-   * thrown. Else false or nothing (a fault or exit is thrown).
+   * thrown. Else false (a fault or exit is thrown).
    */
-  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): boolean | void;
+  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): boolean;
   hi: number;
   /** MOV from CR8 (CPL and CR8-store exiting checked: may throw a guest fault or VM exit): the TPR class, 0..15. `gpr` names the destination for the exit qualification. */
   readCr8(gpr: number): number;
