@@ -62,7 +62,7 @@ export function deliverEvent(
   if (vector === VECTOR.PF && address !== undefined) cpu.state.cr2 = address;
   if (vector === VECTOR.DB) cpu.debugException(address ?? 0n);
   try {
-    pushFrame(cpu, vector, code, returnRip);
+    pushFrame(cpu, vector, code, returnRip, type === INTR_TYPE.SW_INTERRUPT || type === INTR_TYPE.SW_EXCEPTION);
   } catch (e) {
     if (e instanceof VmExitSignal) {
       // The exit interrupted event delivery: the processor records the event (SDM 27.2.4).
@@ -81,7 +81,7 @@ export function deliverEvent(
 }
 
 /** Protected-mode and IA-32e delivery through the IDT's gate (SDM 6.12.1, 6.14.1-6.14.5). */
-function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, ret: bigint | undefined): void {
+function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, ret: bigint | undefined, software: boolean): void {
   // A kernel's interrupt at CPL 0 in 64-bit mode, its memory in the data TLB: on Numbers (fast-events.ts).
   // (It changes RIP, RSP, RFLAGS and memory only; the general path may change segments and the mode.)
   if (hasFastEvents(cpu) && fastPushFrame64(cpu, vector, code, ret)) return;
@@ -98,6 +98,9 @@ function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, r
   const type = Number((lo >> 40n) & 0xfn);
   if (!((lo >> 47n) & 1n)) cpu.raise(VECTOR.NP, vector * 8 + 2);
   if (type !== 0xe && type !== 0xf) cpu.raise(VECTOR.GP, vector * 8 + 2);
+  // INT n, INT3 and INTO through a gate less privileged than the CPL: #GP(vector × 8 + 2) (SDM Vol. 3
+  // 6.12.1.1, "Protection of Exception- and Interrupt-Handler Procedures"); not for hardware events.
+  if (software && Number((lo >> 45n) & 3n) < (s.seg.cs.selector & 3)) cpu.raise(VECTOR.GP, vector * 8 + 2);
   let target = (lo & 0xffffn) | (((lo >> 48n) & 0xffffn) << 16n);
   if (long) target |= (hi & 0xffff_ffffn) << 32n;
   const selector = Number((lo >> 16n) & 0xffffn);
@@ -131,9 +134,11 @@ function pushFrame(cpu: DeliveryCpu, vector: number, code: number | undefined, r
   const ist = long ? Number((lo >> 32n) & 7n) : 0;
   if (ist !== 0) sp = cpu.readLinear(cpu.systemSegment("tr").base + BigInt(0x24 + 8 * (ist - 1)), 8) & ~0xfn;
   if (newSs !== undefined && !long) cpu.loadSegment("ss", newSs);
+  // On the inner stack of a privilege change the pushes are supervisor-mode accesses (SDM Vol. 3 4.6).
+  const access: X86MemAccess = { size: w as 4 | 8, write: true, supervisor: switchStack };
   for (const v of frame) {
     sp = (sp - BigInt(w)) & (long ? MASK64 : 0xffff_ffffn);
-    cpu.write("ss", sp, v, { size: w as 4 | 8, write: true });
+    cpu.write("ss", sp, v, access);
   }
   cpu.loadSegment("cs", switchStack ? (selector & ~3) | newCpl : selector);
   if (newSs !== undefined && long) cpu.loadSegment("ss", newSs);

@@ -15,6 +15,12 @@ export interface X86MemAccess {
   write: boolean;
   /** Instruction fetch (for EPT exit qualification bit 2). */
   fetch?: boolean;
+  /**
+   * An implicit supervisor-mode access whatever the CPL (SDM Vol. 3 4.6): the frame a delivery
+   * that raises the privilege pushes on the inner stack (6.12.1.1, 6.14.4). SMAP applies without
+   * EFLAGS.AC's override, as for the other implicit accesses.
+   */
+  supervisor?: boolean;
 }
 
 export interface X86Env {
@@ -65,8 +71,8 @@ export interface X86Env {
   syscallMsr?(msr: number): bigint;
   /** Whether SYSCALL runs outside 64-bit mode (AMD; KVM's emulator for an AMD guest): else #UD (Intel). */
   syscallOutside64?(): boolean;
-  /** CS/SS were replaced without a descriptor load (SYSCALL/SYSRET): the CPL or mode may have changed. */
-  privilegeChanged?(): void;
+  /** CS/SS were replaced without a descriptor load (SYSCALL/SYSRET): the CPL or mode may have changed (`from`: the mode before). */
+  privilegeChanged?(from: X86State["mode"]): void;
 }
 
 /** LDTR/TR: selector, base, limit and access rights in the VMCS format (bit 16 = unusable). */

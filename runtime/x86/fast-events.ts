@@ -2,7 +2,7 @@
 // back, in the case every interrupt of a kernel at CPL 0 takes — 64-bit mode, CPL 0 before and
 // after, no stack switch (no IST), CS and SS reloaded with the descriptors they already hold —
 // and only when every byte involved (the gate, the GDT descriptors, the stack frame) is in the
-// CPU's data TLB (cpu.ts rKey/wKey: RAM pages any supervisor access may reuse, accessed and, for
+// CPU's data TLB (cpu-memory.ts rKey/wKey: RAM pages any supervisor access may reuse, accessed and, for
 // writes, dirty already). Then the general paths (delivery.ts pushFrame, semantics/control.ts
 // iret) would walk nothing, fault nowhere and change nothing else, so these give the same
 // registers and memory without a BigInt. Anything else returns false before changing state, and
@@ -33,7 +33,7 @@ const RFLAGS_IF = 1 << 9;
 /** What IRET loads from the frame's RFLAGS at CPL 0 with a 64-bit operand size (control.ts POPF_WRITABLE | RF). */
 const IRET_WRITABLE = 0x4_0000 | 0x7fd5 | 0x20_0000 | 0x1_0000;
 
-/** The direct-mapped slot of a linear page in the data TLB (cpu.ts rd/wr). */
+/** The direct-mapped slot of a linear page in the data TLB (cpu-memory.ts rd/wr). */
 const slot = (page: number): number => (page ^ (page >>> 8)) & 255;
 
 /** The bytes of a RAM page the read TLB maps `lin`'s page to, when `size` bytes at `lin` stay in it; else null. */
@@ -198,7 +198,7 @@ export function fastIret64(cpu: FastEventCpu, operandSize: number): boolean {
  * Instructions on the BigInt semantics that change none of the guest-state registers the VM
  * exit compares beyond RIP, RSP and RFLAGS (vmx/guest-state.ts), or change them only through
  * X86Cpu.loadSegment, which bumps the CPU's systemVersion itself: after them the interpreter
- * need not (machine.ts execOne). IRET (RIP, CS, RFLAGS, RSP, SS: SDM Vol. 2 IRET), RDTSC
+ * need not (machine-run.ts execOne). IRET (RIP, CS, RFLAGS, RSP, SS: SDM Vol. 2 IRET), RDTSC
  * (EDX:EAX), RDTSCP (EDX:EAX, ECX), and the flag instructions (semantics/system.ts flagop: CMC,
  * CLC, STC, CLI, STI, CLD, STD, CLAC, STAC change RFLAGS only, STI also its interrupt shadow,
  * which the save does not compare: SDM Vol. 2 CLI, STI, CLAC, STAC).

@@ -15,7 +15,7 @@ import { isFlagPoll } from "./flag-poll.js";
 /** Memory seen by compiled blocks: FastMem plus the self-modifying-code flag. */
 export interface BlockMem extends FastMem {
   smc: boolean;
-  // The CPU's data TLB, probed inline by the generated loads and stores (cpu.ts).
+  // The CPU's data TLB, probed inline by the generated loads and stores (cpu-memory.ts).
   segBaseN: Float64Array;
   rKey: Float64Array;
   rArr: (Uint8Array | null)[];
@@ -39,7 +39,7 @@ export interface Block {
   /**
    * The instruction that ends the block because it always exits (CPUID, SDM Vol. 3 25.1.2), the
    * last of `insns` (counted in `count`), or null. The block stops at it with rip on it, its next
-   * rip in npc and c.exit = 1; the machine takes the exit (machine.ts runBlock).
+   * rip in npc and c.exit = 1; the machine takes the exit (machine-run.ts runBlock).
    */
   exit: X86Insn | null;
   /** Byte offset of each instruction from the block start. */
@@ -48,7 +48,7 @@ export interface Block {
   loop: boolean;
   /** A loop that only polls memory (flag-poll.ts isFlagPoll): it cannot leave without another vCPU's store or an interrupt. */
   poll: boolean;
-  // Chaining (machine.ts): the last two successors by rip, valid while epoch === cpu.epoch.
+  // Chaining (machine-run.ts): the last two successors by rip, valid while epoch === cpu.epoch.
   epoch: number;
   s0pc: number;
   s0: Block | null;

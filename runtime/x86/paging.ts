@@ -25,14 +25,6 @@ export interface PageAccess {
 /** EFLAGS.AC (bit 18), SMAP's override for explicit supervisor accesses (SDM Vol. 3 4.6.1). */
 const RFLAGS_AC = 1n << 18n;
 
-/**
- * Whether a supervisor-mode access to a user-mode address needs the SMEP/SMAP check under `cr4`:
- * such translations must not be cached for supervisor use (the answer depends on EFLAGS.AC).
- */
-export function supervisorChecksUser(cr4: bigint): boolean {
-  return (cr4 & (CR4.SMAP | CR4.SMEP)) !== 0n;
-}
-
 export interface Translation {
   gpa: number;
   writable: boolean;

@@ -4,7 +4,7 @@
 // masks and read shadows, MOV to/from CR3 by CR3-load/-store exiting and the CR3-target values,
 // MOV to/from CR8 by CR8-load/-store exiting; qualification Table 28-3, vmx/qualification.ts) and
 // RDMSR/WRMSR (25.1.3: by the MSR bitmaps, or always without them), HLT (HLT exiting). The instructions' own paths
-// (cpu.ts) decide the same rules again when they run without this look (KVM's emulator, tests).
+// (cpu.ts, control-regs.ts) decide the same rules again when they run without this look (KVM's emulator, tests).
 
 import { encodeBits32 } from "../core/bitfields.js";
 import type { X86State } from "./env.js";

@@ -8,7 +8,7 @@ import type { X86State, X86SystemSegment } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
 import { SEG_ORDER } from "./isa/types.js";
 import { EFER, type ExitInfo } from "./state.js";
-import type { Vmcs } from "./vmx/fields.js";
+import { lookupField, type Vmcs, type VmcsField } from "./vmx/fields.js";
 import { EXIT } from "./vmx/reasons.js";
 import { GDTR_IDTR_INFO, LDTR_TR_INFO, encodeQual } from "./vmx/qualification.js";
 
@@ -25,14 +25,20 @@ export interface SystemTableCpu {
   raise(vector: number, errorCode?: number): never;
 }
 
+/** The four guest-state fields of LDTR and of TR, looked up once (a delivery that switches stacks reads TR's base). */
+const SYSTEM_SEGMENT_FIELDS = {
+  ldtr: (["SELECTOR", "BASE", "LIMIT", "AR_BYTES"] as const).map((f) => lookupField(`GUEST_LDTR_${f}`).field),
+  tr: (["SELECTOR", "BASE", "LIMIT", "AR_BYTES"] as const).map((f) => lookupField(`GUEST_TR_${f}`).field),
+};
+
 /** LDTR or TR from the VMCS guest-state fields (selector, base, limit, access rights). */
 export function readSystemSegment(vmcs: Vmcs, which: "ldtr" | "tr"): X86SystemSegment {
-  const p = prefix(which);
+  const [selector, base, limit, ar] = SYSTEM_SEGMENT_FIELDS[which] as [VmcsField, VmcsField, VmcsField, VmcsField];
   return {
-    selector: Number(vmcs.read(`${p}_SELECTOR`)),
-    base: vmcs.read(`${p}_BASE`),
-    limit: Number(vmcs.read(`${p}_LIMIT`)),
-    attributes: Number(vmcs.read(`${p}_AR_BYTES`)),
+    selector: Number(vmcs.readField(selector)),
+    base: vmcs.readField(base),
+    limit: Number(vmcs.readField(limit)),
+    attributes: Number(vmcs.readField(ar)),
   };
 }
 

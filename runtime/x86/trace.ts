@@ -1,7 +1,7 @@
 // Traces: a hot cycle of chained blocks compiled into one loop function. Guest code built from
 // small functions (kvm-unit-tests' loops call a test function through a pointer, then compare and
 // branch back) runs as blocks of one to three instructions, so the dispatcher's work per block
-// (machine.ts execMany: find the successor, budget, checks, the call) costs as much as the block.
+// (machine-run.ts execMany: find the successor, budget, checks, the call) costs as much as the block.
 // When a block has been the head of HOT runs, the blocks its chain links (Block.s0, the most recent
 // successor) lead through back to it become one function: the blocks' code one after the other,
 // each transfer guarded by the rip the link recorded (an indirect call or a RET whose target

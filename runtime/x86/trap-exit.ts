@@ -5,9 +5,9 @@
 // V8's exception machinery (a message object, the unwinding of every frame up to the machine's
 // catch): microseconds, most of the cost of an xAPIC ICR write in kvm-unit-tests' apic test (two
 // exits per IPI). While a compiled block runs the machine sets `deferTraps`: the exit is stored
-// in `trap` instead, the store (X86Cpu.wr) returns true and the generated code returns -1 at once
+// in `trap` instead, the store (cpu-memory.ts wr) returns true and the generated code returns -1 at once
 // (isa/semantics/fast-gen.ts memWrite), the instruction as unfinished as the exception leaves it;
-// the machine then takes the exit as its catch would (machine.ts runBlock). Everywhere else (the
+// the machine then takes the exit as its catch would (machine-run.ts runBlock). Everywhere else (the
 // interpreter, KVM's emulator, event delivery) the exit is thrown as before.
 
 import { VmExitSignal, type ExitInfo } from "./state.js";

@@ -1,7 +1,7 @@
 // The x86 exception vectors exitlab raises, injects and names: Intel SDM Vol. 3 Table 6-1
 // ("Protected-Mode Exceptions and Interrupts": mnemonic, description, type, error code) and Table
 // 6-4 ("Interrupt and Exception Classes": the class that decides a double fault, Table 6-5). One
-// table that the CPU (cpu.ts, paging.ts, system-tables.ts), the instruction semantics, KVM's
+// table that the CPU (cpu.ts and its layers, paging.ts, system-tables.ts), the instruction semantics, KVM's
 // handlers, the interruption-information decoder and the exit views read.
 // Vector 9 (Coprocessor Segment Overrun) is reserved since the Intel486 and never raised here;
 // 15 and 20-31 (#VE, #CP, ...) are not modelled.

@@ -251,7 +251,7 @@ export class KvmIrqChip {
     // (SDM Vol. 3 6.8.3): the first look after an STI notes this vCPU's retired instructions, and
     // one retired since ends it — not time, which other vCPUs move while this one waits at its
     // shadow (the NMI that would land right after STI). The machine runs one instruction at a time
-    // while the shadow holds an event back (machine.ts execMany), so the next look comes soon.
+    // while the shadow holds an event back (machine-run.ts execMany), so the next look comes soon.
     const now = this.host.retired ? this.host.retired() : this.host.now();
     if (this.shadowSti !== s.stiCount) {
       this.shadowSti = s.stiCount;

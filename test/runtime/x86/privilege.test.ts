@@ -171,3 +171,53 @@ describe("the VMM's CPUID vendor (QEMU's -cpu ...,vendor=)", () => {
     expect([m.readRegister("ebx"), m.readRegister("edx"), m.readRegister("ecx")].map(Number)).toEqual([v.ebx, v.edx, v.ecx]);
   });
 });
+
+// A 64-bit kernel's user-mode set-up: a GDT with user segments (0x1b data, 0x23 code) and a TSS
+// (0x28) whose RSP0 is 0x601000, in 2 MiB page 3 (0x600000), left supervisor-only; gate 0x80 an
+// interrupt gate of DPL 3, gate 0x81 of DPL 0, both to `handler` (HLT at CPL 0); this code's and
+// the boot stack's 2 MiB pages made user-accessible; then IRETQ to `user` at CPL 3.
+function userModeGuest(userCode: string, jit: boolean): X86Machine {
+  const gate = (vector: number, dpl: number) =>
+    "lea handler(%rip), %rax\nmov %rax, %rdx\nand $0xffff, %rdx\nor $0x80000, %rdx\nmov %rax, %rcx\nshr $16, %rcx\nshl $48, %rcx\nor %rcx, %rdx\n" +
+    `mov $0x${(0x8e + dpl * 0x20).toString(16)}0000000000, %rcx\nor %rcx, %rdx\nmov %rdx, idt+${vector * 16}(%rip)\nshr $32, %rax\nmov %rax, idt+${vector * 16 + 8}(%rip)\n`;
+  const body =
+    "movq 0x600ff8, %rax\nlgdt gdtr(%rip)\nlidt idtr(%rip)\n" +
+    // The TSS descriptor (SDM Vol. 3 Figure 8-4): limit 0x67, type 9 (available 64-bit TSS), present.
+    "lea tss(%rip), %rax\nmov %rax, %rdx\nshl $16, %rdx\nmov $0xffffff0000, %rcx\nand %rcx, %rdx\nmov %rax, %rcx\nshr $24, %rcx\nshl $56, %rcx\nor %rcx, %rdx\n" +
+    "mov $0x0000890000000067, %rcx\nor %rcx, %rdx\nmov %rdx, gdt+40(%rip)\nshr $32, %rax\nmov %rax, gdt+48(%rip)\nmov $0x28, %ax\nltr %ax\n" +
+    gate(0x80, 3) + gate(0x81, 0) +
+    "mov %cr3, %rbx\nand $~0xfff, %rbx\norq $4, (%rbx)\nmov (%rbx), %rbx\nand $~0xfff, %rbx\norq $4, (%rbx)\nmov (%rbx), %rbx\nand $~0xfff, %rbx\n" +
+    "orq $4, 16(%rbx)\norq $4, 504(%rbx)\nmov %cr3, %rax\nmov %rax, %cr3\n" +
+    "mov %rsp, %rax\npush $0x1b\npush %rax\npushf\npush $0x23\nlea user(%rip), %rax\npush %rax\niretq\n" +
+    `user: ${userCode}\nud2\nhandler: hlt\n` +
+    ".align 16\ngdt: .quad 0, 0x00af9b000000ffff, 0x00cf93000000ffff, 0x00cff3000000ffff, 0x00affb000000ffff, 0, 0\ngdtr: .word 55\n.quad gdt\n" +
+    ".align 16\ntss: .long 0\n.quad 0x601000\n.fill 88, 1, 0\nidtr: .word 4095\n.quad idt\n.align 4096\nidt: .fill 4096, 1, 0";
+  return createX86Machine({ guest: { source: `start:\n${body}\n`, mode: 64 }, settings: { era: "today", stepLimit: 100_000, jit } });
+}
+
+describe("delivery from CPL 3 (SDM Vol. 3 6.12.1.1, 6.14.4)", () => {
+  for (const jit of [true, false]) {
+    test(`INT n through a DPL-3 gate switches to the TSS's RSP0 stack, a supervisor-only page, and pushes the 64-bit frame there (jit ${jit ? "on" : "off"})`, () => {
+      const m = userModeGuest("int $0x80", jit);
+      m.setTrap({ kind: "exception", arg: 14 }, true);
+      m.run({ stopOnExit: (e) => e.reason === "EXCEPTION_NMI" || e.reason === "HLT" });
+      expect(m.exits.at(-1)?.reason).toBe("HLT");
+      const s = m.cpu.state;
+      expect(s.seg.cs.selector).toBe(0x08);
+      expect(s.seg.ss.selector).toBe(0); // a null SS with RPL = the new CPL
+      expect(s.gpr[4]).toBe(0x601000n - 40n);
+      const q = (a: number) => m.memory.read(a, 8);
+      // From the bottom of the frame up: RIP (the UD2 after INT), CS, RFLAGS (bit 1 set), RSP, SS.
+      const rip = Number(q(0x601000 - 40));
+      expect([m.memory.readByte(rip), m.memory.readByte(rip + 1)]).toEqual([0x0f, 0x0b]);
+      expect(q(0x601000 - 32)).toBe(0x23n);
+      expect(q(0x601000 - 24) & 2n).toBe(2n);
+      expect(q(0x601000 - 16)).toBe(0x7ff8000n);
+      expect(q(0x601000 - 8)).toBe(0x1bn);
+    });
+
+    test(`INT n through a DPL-0 gate from CPL 3 is #GP(vector × 8 + 2) (jit ${jit ? "on" : "off"})`, () => {
+      expect(exceptionCode(userModeGuest("int $0x81", jit), 13)).toBe(0x81 * 8 + 2);
+    });
+  }
+});

@@ -219,7 +219,7 @@ export function write(g: Gen, op: X86Operand, lo: string, hi: string, ea?: [stri
 
 /**
  * Load `size` bytes at seg:(lo, hi) into fresh variables. In a compiled block (g.inlineMem) the
- * data TLB of the machine's CPU is probed inline (m.segBaseN, m.rKey, m.rArr: see cpu.ts) and
+ * data TLB of the machine's CPU is probed inline (m.segBaseN, m.rKey, m.rArr: see cpu-memory.ts) and
  * m.rd is called only on a miss; the interpreter always calls m.rd.
  */
 export function memRead(g: Gen, seg: number, lo: string, hi: string, size: number): Val {
@@ -263,7 +263,7 @@ export function memWrite(g: Gen, seg: number, lo: string, hi: string, size: numb
 
 /**
  * The inline TLB probe's page number `pg` (linear address / 4096), slot `k` ((pg ^ pg >>> 8) & 255,
- * as cpu.ts fills the TLB) and page offset `o`. In 64-bit mode from the address's halves with
+ * as cpu-memory.ts fills the TLB) and page offset `o`. In 64-bit mode from the address's halves with
  * integer operations (pg's low 16 bits are the low half's bits 12-27: no division, no floor);
  * elsewhere from the linear address `lin`, which may be NaN (a segment base not cached: a miss).
  */

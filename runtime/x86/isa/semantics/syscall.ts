@@ -52,10 +52,11 @@ const syscall: Sem = (env) => {
   s.gpr[1] = compat ? s.nextRip & 0xffff_ffffn : s.nextRip;
   s.gpr[11] = s.rflags & ~RF;
   s.rflags = (s.rflags & ~msr(env, MSR_FMASK) & ~RF) | 2n;
+  const from = s.mode;
   s.seg.cs = flat(sel & 0xfffc, AR_KERNEL_CS64);
   s.seg.ss = flat((sel + 8) & 0xfffc, AR_KERNEL_SS);
   s.mode = modeOf(s);
-  env.privilegeChanged?.();
+  env.privilegeChanged?.(from);
   s.nextRip = msr(env, compat ? MSR_CSTAR : MSR_LSTAR);
 };
 
@@ -73,7 +74,7 @@ const sysret: Sem = (env, insn) => {
   s.seg.cs = to64 ? flat((base + 16) | 3, AR_USER_CS64) : flat(base | 3, AR_USER_CS32);
   s.seg.ss = flat((base + 8) | 3, AR_USER_SS);
   s.mode = modeOf(s);
-  env.privilegeChanged?.();
+  env.privilegeChanged?.("long64");
 };
 
 export const SYSCALL_SEMANTICS: Readonly<Record<string, Sem>> = { syscall, sysret };
