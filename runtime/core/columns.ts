@@ -73,6 +73,11 @@ export function setU64(col: ColumnArray, s: number, lo: number, hi: number): voi
 /** Store row `s` of a u64 column from a BigInt or an integer number (negative ones wrap modulo 2^64, as BigUint64Array did). */
 export function putU64(col: ColumnArray, s: number, v: bigint | number): void {
   if (typeof v === "number" && v >= 0) setU64(col, s, v >>> 0, (v / 4294967296) >>> 0);
+  // A BigInt below 2^53 (most exit qualifications): exact as a number, no BigInt arithmetic.
+  else if (typeof v === "bigint" && v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
+    const n = Number(v);
+    setU64(col, s, n >>> 0, (n / 4294967296) >>> 0);
+  }
   else {
     const [lo, hi] = split64(typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
     setU64(col, s, lo, hi);

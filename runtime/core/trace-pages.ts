@@ -80,6 +80,13 @@ export function putU64Words(w: Uint32Array, o: number, v: bigint | number): void
     w[o + 1] = (v / 4294967296) >>> 0;
     return;
   }
+  if (typeof v === "bigint" && v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
+    // A BigInt below 2^53 (an MSR's data, most of them): exact as a number, no BigInt arithmetic.
+    const n = Number(v);
+    w[o] = n >>> 0;
+    w[o + 1] = (n / 4294967296) >>> 0;
+    return;
+  }
   const [lo, hi] = split64(typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
   w[o] = lo;
   w[o + 1] = hi;

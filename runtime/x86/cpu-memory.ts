@@ -5,7 +5,7 @@ import type { GuestMemory } from "../core/memory.js";
 import type { MmioBus } from "../core/bus.js";
 import type { X86MemAccess, X86Seg, X86State } from "./env.js";
 import type { X86Insn } from "./isa/types.js";
-import { CR4, GuestFault, VmExitSignal } from "./state.js";
+import { CR4, GuestFault, VmExitSignal, type ExitInfo } from "./state.js";
 import { walk, type EntryPort, type PageAccess } from "./paging.js";
 import { pkDenies } from "./pkeys.js";
 import { X86Regs } from "./regs.js";
@@ -76,6 +76,10 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
   } | null = null;
   /** Guest-physical base of the APIC-access page while "virtualize APIC accesses" is on, else -1 (set at VM entry). */
   apicAccessPage = -1;
+  /** Trap-like exits of stores may be deferred (trap-exit.ts): set by the machine while a compiled block runs. */
+  deferTraps = false;
+  /** A trap-like exit a store raised while deferTraps was set (wr returned true); the machine takes it (trap-exit.ts). */
+  trap: ExitInfo | null = null;
   private readonly tlb = new Map<number, TlbEntry>();
 
   constructor(
@@ -475,7 +479,7 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
     return size >= 4 ? l | 0 : l;
   }
 
-  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): void {
+  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): boolean {
     const lin = this.fastLinear(seg, lo, hi);
     const page = Math.floor(lin / 4096);
     const off = lin - page * 4096;
@@ -489,11 +493,13 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
       // Pages with decoded code never get write entries (codePage), so only a foreign listener needs telling.
       const hook = this.deps.memory.onWrite;
       if (hook !== null && hook !== this.writeHook && hook !== this.peerHook) hook(this.wPn[i]!, this.wPn[i]! * 4096 + off, size);
-      return;
+      return false;
     }
     const v = size === 8 ? (BigInt(vhi >>> 0) << 32n) | BigInt(vlo >>> 0) : BigInt((size === 4 ? vlo >>> 0 : vlo & (size === 1 ? 0xff : 0xffff)));
     this.lastHpa = null;
     this.write(SEG_ORDER[seg]!, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), v, { size: size as 1 | 2 | 4 | 8, write: true });
+    // The store raised a deferred trap-like exit (trap-exit.ts): the compiled block stops at it.
+    if (this.trap !== null) return true;
     const arr = lin === lin && off + size <= 4096 && this.lastHpa !== null && !this.dataWatch ? this.deps.memory.allocatedPage(this.lastHpa) : undefined;
     if (arr && this.lastHpa !== null) {
       const pn = Math.floor(this.lastHpa / 4096);
@@ -509,6 +515,7 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
       this.rKey[i] = page; // a writable page is readable here too (EPT write implies read; paging likewise)
       this.rArr[i] = arr;
     }
+    return false;
   }
 
   // ---- X86Env ----

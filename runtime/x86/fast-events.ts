@@ -199,9 +199,11 @@ export function fastIret64(cpu: FastEventCpu, operandSize: number): boolean {
  * exit compares beyond RIP, RSP and RFLAGS (vmx/guest-state.ts), or change them only through
  * X86Cpu.loadSegment, which bumps the CPU's systemVersion itself: after them the interpreter
  * need not (machine-run.ts execOne). IRET (RIP, CS, RFLAGS, RSP, SS: SDM Vol. 2 IRET), RDTSC
- * (EDX:EAX), RDTSCP (EDX:EAX, ECX).
+ * (EDX:EAX), RDTSCP (EDX:EAX, ECX), and the flag instructions (semantics/system.ts flagop: CMC,
+ * CLC, STC, CLI, STI, CLD, STD, CLAC, STAC change RFLAGS only, STI also its interrupt shadow,
+ * which the save does not compare: SDM Vol. 2 CLI, STI, CLAC, STAC).
  */
-const SYSTEM_NEUTRAL: ReadonlySet<string> = new Set(["iret", "rdtsc", "rdtscp"]);
+const SYSTEM_NEUTRAL: ReadonlySet<string> = new Set(["iret", "rdtsc", "rdtscp", "flagop"]);
 
 /** The x2APIC MSRs (SDM Vol. 3 Table 11-6: 0x800-0x8FF): a WRMSR that reached one without an exit changed only the APIC. */
 const X2APIC_MSR_FIRST = 0x800, X2APIC_MSR_LAST = 0x8ff;

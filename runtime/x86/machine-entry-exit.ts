@@ -192,8 +192,10 @@ export abstract class X86MachineEntryExit extends VmBase<X86TracepointName> {
     k.intr[slot] = intrInfo;
     k.idtv[slot] = info.idtVectoring ?? 0;
     if (code === EXIT.MSR_READ || code === EXIT.MSR_WRITE) {
-      k.msr[slot] = Number(s.gpr[1]! & 0xffff_ffffn);
-      putU64(k.msrval, slot, code === EXIT.MSR_WRITE ? (s.gpr[0]! & 0xffff_ffffn) | ((s.gpr[2]! & 0xffff_ffffn) << 32n) : 0);
+      // ECX, and EDX:EAX for WRMSR, from the register halves (no BigInt per exit).
+      k.msr[slot] = s.r[1]! >>> 0;
+      if (code === EXIT.MSR_WRITE) setU64(k.msrval, slot, s.r[0]! >>> 0, s.r[2]! >>> 0);
+      else setU64(k.msrval, slot, 0, 0);
     } else {
       k.msr[slot] = 0;
       setU64(k.msrval, slot, 0, 0);

@@ -8,6 +8,7 @@ import type { Block } from "./jit.js";
 import { hotPath } from "./trace.js";
 import { CPUID_EXIT } from "./cpu.js";
 import { GuestFault, VmExitSignal } from "./state.js";
+import { takeTrapExit } from "./trap-exit.js";
 import { VECTOR } from "./vectors.js";
 import type { Ept } from "./vmx/ept.js";
 import { INTR_TYPE } from "./vmx/qualification.js";
@@ -128,7 +129,18 @@ export abstract class X86MachineRun extends X86MachineEntryExit {
     const poll = block.poll && pollMayYield(this.sched);
     const start = s.pc;
     try {
+      // A store's trap-like exit comes back as -1 instead of an exception (trap-exit.ts).
+      cpu.deferTraps = true;
       const n = block.fn(s, s.r, cpu, poll ? block.count : budget);
+      cpu.deferTraps = false;
+      if (n < 0) {
+        // As fault() takes a thrown exit, but without its systemVersion bump: the exit came from a
+        // template's store, and no template changes the state the guest-state save compares
+        // (execOne runs templates without segmentsChanged), so the save may keep its fast path.
+        const done = this.blockStopped(block);
+        this.vmExit(takeTrapExit(cpu));
+        return done + 1;
+      }
       this.steps += n;
       this.cycles += n * GUEST_INSTRUCTION_CYCLES;
       if (poll && s.pc === start) return this.sched.pollWait(), Math.max(n, budget);
@@ -141,16 +153,26 @@ export abstract class X86MachineRun extends X86MachineEntryExit {
       }
       return n;
     } catch (e) {
-      // c.pc and c.done describe the faulting instruction: account for the ones before it.
-      const done = s.done;
-      const insn = block.insns[done % block.count]!;
-      cpu.insn = insn;
-      s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
-      this.steps += done;
-      this.cycles += done * GUEST_INSTRUCTION_CYCLES;
+      cpu.deferTraps = false;
+      const done = this.blockStopped(block);
       this.fault(e);
       return done + 1;
     }
+  }
+
+  /**
+   * A block stopped at an instruction that faulted or exited (thrown, or a deferred trap-like exit):
+   * c.pc and c.done describe it; the instructions before it are counted. Returns their number.
+   */
+  private blockStopped(block: Block): number {
+    const s = this.cpu.state;
+    const done = s.done;
+    const insn = block.insns[done % block.count]!;
+    this.cpu.insn = insn;
+    s.npc = s.mode === "long64" ? s.pc + insn.length : (s.pc + insn.length) >>> 0;
+    this.steps += done;
+    this.cycles += done * GUEST_INSTRUCTION_CYCLES;
+    return done;
   }
 
   /** Exits are handled inside execMany (VmBase.takeInline) on the compiled path with one vCPU. */

@@ -23,15 +23,26 @@ export class VmTimers {
 
   /** The earliest deadline, cycles (Infinity: none armed). */
   get deadline(): number {
+    // Indexed loops, one read of each timer's deadline (a getter): the irqchip asks at every block boundary.
     let d = Infinity;
-    for (const t of this.timers) if (t.deadline < d) d = t.deadline;
+    const ts = this.timers;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!.deadline;
+      if (t < d) d = t;
+    }
     return d;
   }
 
   /** The earliest deadline of a host timer (its expiry exits), cycles. */
   get hostDeadline(): number {
     let d = Infinity;
-    for (const t of this.timers) if (t.hostTimer && t.deadline < d) d = t.deadline;
+    const ts = this.timers;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      if (!t.hostTimer) continue;
+      const td = t.deadline;
+      if (td < d) d = td;
+    }
     return d;
   }
 

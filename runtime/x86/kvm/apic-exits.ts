@@ -14,6 +14,7 @@ import { kvmCpuid } from "./cpuid.js";
 import { vmCpuidHas } from "./cpuid-vm.js";
 import { hex } from "../../core/bits.js";
 import { RESCHEDULE_VECTOR } from "./irqchip.js";
+import { resumeLater } from "./lazy-result.js";
 
 const resume = (message: string): HandleResult => ({ action: "resume", message });
 /** Expiries of the VM's timers a HLT sleeps through before it looks no further (an interrupt line held back, e.g. IRQ 0 in service). */
@@ -84,7 +85,8 @@ export function handleApicWrite(vcpu: KvmVcpu): HandleResult {
   vcpu.irq.lapic.writeReg(offset, value);
   vcpu.irq.refresh();
   vcpu.skipInstruction();
-  return resume(`APIC write of ${apicRegisterAt(offset)?.name ?? hex(offset)} = ${hex(value)} applied`);
+  // The words only when read (an xAPIC IPI is two of these exits: ICR2, ICR).
+  return resumeLater(() => `APIC write of ${apicRegisterAt(offset)?.name ?? hex(offset)} = ${hex(value)} applied`);
 }
 
 /** handle_apic_eoi_induced (APICv): a level-triggered vector's EOI; KVM tells the I/O APIC (kvm_apic_set_eoi_accelerated). */

@@ -28,7 +28,7 @@ import {
 import type { KvmVcpu, X86VcpuStat } from "./vcpu.js";
 import { VECTOR } from "../vectors.js";
 import { KVM_EXIT } from "../../core/kvm-events.js";
-import { hex, MASK64 } from "../../core/bits.js";
+import { hex, join64, MASK64 } from "../../core/bits.js";
 import { decodeBits32 } from "../../core/bitfields.js";
 import { resumeLater } from "./lazy-result.js";
 
@@ -167,8 +167,10 @@ const handleRdmsr: ExitHandler = (vcpu) => {
 
 const handleWrmsr: ExitHandler = (vcpu) => {
   vcpu.count("msr_exits");
-  const ecx = Number(vcpu.state.gpr[1]! & 0xffff_ffffn);
-  const data = (vcpu.state.gpr[0]! & 0xffff_ffffn) | ((vcpu.state.gpr[2]! & 0xffff_ffffn) << 32n);
+  // ECX and EDX:EAX from the register halves when the state has them (X86Regs), as handleCpuid reads them.
+  const halves = (vcpu.state as { r?: Int32Array }).r;
+  const ecx = halves ? halves[1]! >>> 0 : Number(vcpu.state.gpr[1]! & 0xffff_ffffn);
+  const data = halves ? join64(halves[0]!, halves[2]!) : (vcpu.state.gpr[0]! & 0xffff_ffffn) | ((vcpu.state.gpr[2]! & 0xffff_ffffn) << 32n);
   const err = setMsr(vcpu, ecx, data);
   vcpu.ctx.emit("kvm_msr", { write: 1, ecx, data, exception: err !== 0 });
   if (err) {

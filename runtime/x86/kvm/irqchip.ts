@@ -20,10 +20,13 @@ import { IoApic, IOAPIC_BASE } from "../apic/ioapic.js";
 import { LapicWindows } from "../apic/lapic-window.js";
 import { APIC_DEFAULT_BASE, apicOffset, x2apicAccess, x2apicOffset } from "../apic/registers.js";
 import { RFLAGS_IF } from "../state.js";
+import type { X86State } from "../env.js";
 import type { X86Cpu } from "../cpu.js";
 import type { MmioBus } from "../../core/bus.js";
 import { ExitlabError } from "../../core/errors.js";
 import type { VmTimers } from "../pc-timers.js";
+import { raiseTrapExit } from "../trap-exit.js";
+import { MASK64 } from "../../core/bits.js";
 
 /** The host's local-timer vector (Linux arch/x86/include/asm/irq_vectors.h LOCAL_TIMER_VECTOR). */
 export const HOST_TIMER_VECTOR = 0xef;
@@ -242,7 +245,7 @@ export class KvmIrqChip {
   /** Whether STI's one-instruction shadow still holds events back at rip (see interruptible). */
   private stiShadowHolds(): boolean {
     const s = this.host.cpu.state;
-    if (s.stiShadow === undefined || s.stiShadow !== s.rip) return false;
+    if (!this.atStiShadow(s)) return false;
     // rip is where STI's shadow was: either just after the STI (blocked), or back there after the
     // instruction in the shadow retired (a loop: `sti; 1: jmp 1b`). The shadow lasts one instruction
     // (SDM Vol. 3 6.8.3): the first look after an STI notes this vCPU's retired instructions, and
@@ -262,9 +265,26 @@ export class KvmIrqChip {
 
   /** Whether STI's interrupt shadow covers the current instruction (it may hold an interrupt back). */
   inStiShadow(): boolean {
-    const s = this.host.cpu.state;
-    return s.stiShadow !== undefined && s.stiShadow === s.rip;
+    return this.atStiShadow(this.host.cpu.state);
   }
+
+  /**
+   * Whether rip is the rip STI's shadow covers (stiShadow === rip). On the register file's numbers
+   * (X86Regs.pc, the sign-extended rip) with the shadow's number kept per shadow: the machine asks
+   * at every block boundary while an event waits, and the BigInt rip getter allocated each time.
+   */
+  private atStiShadow(s: X86State): boolean {
+    const shadow = s.stiShadow;
+    if (shadow === undefined) return false;
+    const pc = (s as { pc?: unknown }).pc;
+    if (typeof pc !== "number" || shadow < 0n || shadow > MASK64) return shadow === s.rip;
+    if (shadow !== this.shadowKey) (this.shadowKey = shadow), (this.shadowPc = Number(BigInt.asIntN(64, shadow)));
+    return this.shadowPc === pc;
+  }
+
+  /** The last STI shadow atStiShadow saw, and its rip as the register file's sign-extended number. */
+  private shadowKey: bigint | undefined = undefined;
+  private shadowPc = NaN;
 
   /** The STI (X86State.stiCount) whose shadow interruptible() last saw, and when (IrqHost.retired, else modelled cycles). */
   private shadowSti: number | undefined = undefined;
@@ -418,7 +438,9 @@ export class KvmIrqChip {
       return value;
     }
     this.pendingWrite = v;
-    throw new VmExitSignal({ reason: EXIT.APIC_WRITE, qualification: BigInt(reg) });
+    // Deferred, not thrown, when a compiled block's store made it (trap-exit.ts).
+    raiseTrapExit(this.host.cpu, { reason: EXIT.APIC_WRITE, qualification: BigInt(reg) });
+    return value;
   }
 
   /** The VM's highest APIC ID (kvm_apic_map.max_apic_id): its vCPUs are numbered 0..maxApicId. */

@@ -289,7 +289,7 @@ export class ExitRules {
   }
 
   rdtscExits(): boolean {
-    return this.primary("CPU_BASED_RDTSC_EXITING");
+    return (this.vmcs.readNum(CPU_BASED_FIELD) & RDTSC_EXITING) !== 0;
   }
 
   invlpgExits(): boolean {
@@ -311,7 +311,8 @@ export class ExitRules {
   }
 
   tscOffset(): bigint {
-    return this.primary("CPU_BASED_USE_TSC_OFFSETING") ? this.vmcs.read("TSC_OFFSET") : 0n;
+    // By mask and field handle (RDTSC asks at every read: kvm-unit-tests' TSC polls).
+    return (this.vmcs.readNum(CPU_BASED_FIELD) & USE_TSC_OFFSETTING) !== 0 ? this.vmcs.readField(TSC_OFFSET_FIELD) : 0n;
   }
 
   /** SDM 25.1.3: with I/O bitmaps, an access exits if the bit of any port it touches is set (or it wraps). */
@@ -374,3 +375,6 @@ const CR0_SHADOW_FIELD = lookupField("CR0_READ_SHADOW").field, CR4_SHADOW_FIELD 
 const CR8_LOAD = ctl("CPU_BASED_CR8_LOAD_EXITING");
 const CR8_STORE = ctl("CPU_BASED_CR8_STORE_EXITING");
 const ENABLE_EPT = ctl("SECONDARY_EXEC_ENABLE_EPT");
+// RDTSC's controls and the TSC offset (SDM Vol. 3 25.3 "Changes to Instruction Behavior in VMX Non-Root Operation", RDTSC).
+const RDTSC_EXITING = ctl("CPU_BASED_RDTSC_EXITING"), USE_TSC_OFFSETTING = ctl("CPU_BASED_USE_TSC_OFFSETING");
+const TSC_OFFSET_FIELD = lookupField("TSC_OFFSET").field;

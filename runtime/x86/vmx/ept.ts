@@ -42,6 +42,9 @@ interface EptCacheEntry {
   perms: number;
 }
 
+/** Slots of the leaf cache's direct-mapped front (Ept.dmGfn): 128 MiB of guest frames without a collision. */
+const DM_SLOTS = 32768;
+
 /** Bytes one entry of each level maps (level 1 = PT ... 4 = PML4). */
 const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39] as const;
 
@@ -52,6 +55,23 @@ export class Ept {
    */
   private readonly tlb = new Map<number, EptCacheEntry>();
   private generation = 0;
+  /**
+   * A direct-mapped front of `tlb` (slot gfn mod DM_SLOTS): the entry object the Map holds for the
+   * gfn in dmGfn (-1: none). A guest striding through all of its RAM (kvm-unit-tests' apic
+   * test touches a new page per pass of a loop) then finds its entry by index instead of hashing
+   * into a Map of tens of thousands. Kept in step with the Map: set with it, emptied with it.
+   */
+  private readonly dmGfn = new Float64Array(DM_SLOTS).fill(-1);
+  private readonly dmEntry: (EptCacheEntry | null)[] = new Array<EptCacheEntry | null>(DM_SLOTS).fill(null);
+
+  /** The cached entry of guest frame `gfn` (any generation), through the direct-mapped front. */
+  private entryOf(gfn: number): EptCacheEntry | undefined {
+    const i = gfn & (DM_SLOTS - 1);
+    if (this.dmGfn[i] === gfn) return this.dmEntry[i]!;
+    const e = this.tlb.get(gfn);
+    if (e !== undefined) (this.dmGfn[i] = gfn), (this.dmEntry[i] = e);
+    return e;
+  }
   constructor(
     readonly host: HostMemory,
     /** EPTP value (SDM 24.6.11). */
@@ -73,7 +93,7 @@ export class Ept {
 
   flush(): void {
     this.generation++;
-    if (this.tlb.size > 4096) this.tlb.clear();
+    if (this.tlb.size > 4096) this.tlb.clear(), this.dmGfn.fill(-1);
     this.version++;
   }
 
@@ -87,7 +107,7 @@ export class Ept {
    * decides. Allocates nothing (the CPU asks on every walk of the guest's tables).
    */
   cachedHostPage(gfn: number, need: number): number {
-    const hit = this.tlb.get(gfn);
+    const hit = this.entryOf(gfn);
     return hit !== undefined && hit.generation === this.generation && (hit.perms & need) !== 0 ? hit.hpaPage : -1;
   }
 
@@ -98,7 +118,7 @@ export class Ept {
   walk(gpa: number, access: EptAccess): EptWalk {
     const gfn = Math.floor(gpa / 4096);
     const need = access === "read" ? EPT_READ : access === "write" ? EPT_WRITE : EPT_EXEC;
-    const hit = this.tlb.get(gfn);
+    const hit = this.entryOf(gfn);
     if (hit !== undefined && hit.generation === this.generation && hit.perms & need) return { ok: true, hpa: hit.hpaPage + (gpa - gfn * 4096), perms: hit.perms, misconfig: false, missingLevel: 0 };
     const memory = this.host.memory;
     let table = this.root;
@@ -121,7 +141,12 @@ export class Ept {
         if ((perms & need) === 0) return { ok: false, hpa: 0, perms, misconfig: false, missingLevel: 0 };
         const hpaPage = hpa - (gpa - gfn * 4096);
         if (hit !== undefined) (hit.generation = this.generation), (hit.hpaPage = hpaPage), (hit.perms = perms);
-        else this.tlb.set(gfn, { generation: this.generation, hpaPage, perms });
+        else {
+          const e = { generation: this.generation, hpaPage, perms };
+          this.tlb.set(gfn, e);
+          const i = gfn & (DM_SLOTS - 1);
+          (this.dmGfn[i] = gfn), (this.dmEntry[i] = e);
+        }
         return { ok: true, hpa, perms, misconfig: false, missingLevel: 0 };
       }
       table = address;

@@ -12,7 +12,13 @@ import type { X86Regs } from "../../regs.js";
 export interface FastMem {
   /** Read `size` bytes at seg:offset; returns the low 32 bits (1/2 bytes: masked, 4/8: int32); the high half of an 8-byte read in `hi`. */
   rd(seg: number, lo: number, hi: number, size: number): number;
-  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): void;
+  /**
+   * Write `size` bytes at seg:offset. Returns true when the store raised a trap-like VM exit the
+   * machine deferred (runtime/x86/trap-exit.ts: X86Cpu.deferTraps while a compiled block runs):
+   * the generated code then returns -1 at once, the instruction unfinished, as if the exit had been
+   * thrown. Else false (a fault or exit is thrown).
+   */
+  wr(seg: number, lo: number, hi: number, size: number, vlo: number, vhi: number): boolean;
   hi: number;
   /** MOV from CR8 (CPL and CR8-store exiting checked: may throw a guest fault or VM exit): the TPR class, 0..15. `gpr` names the destination for the exit qualification. */
   readCr8(gpr: number): number;
@@ -238,7 +244,8 @@ export function memRead(g: Gen, seg: number, lo: string, hi: string, size: numbe
 export function memWrite(g: Gen, seg: number, lo: string, hi: string, size: number, vlo: string, vhi: string): void {
   g.faults = true;
   g.writes = true;
-  const call = `m.wr(${seg}, ${lo}, ${hi}, ${size}, ${vlo}, ${vhi});`;
+  // A deferred trap-like exit (FastMem.wr true) ends the function at once with -1 (trap-exit.ts).
+  const call = `if (m.wr(${seg}, ${lo}, ${hi}, ${size}, ${vlo}, ${vhi})) return -1;`;
   const lin = g.inlineMem ? linearExpr(g, seg, lo, hi) : null;
   if (!lin) {
     g.emit(call);

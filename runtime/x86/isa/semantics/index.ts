@@ -90,6 +90,7 @@ function bridgeMem(env: X86Env): FastMem {
     wr(seg, lo, hi, size, vlo, vhi) {
       const v = join64(vlo, size === 8 ? vhi : 0) & ((1n << BigInt(8 * size)) - 1n);
       env.write(SEG_ORDER[seg]!, join64(lo, hi), v, { size: size as 1 | 2 | 4 | 8, write: true });
+      return false; // nothing deferred here: exits are thrown (trap-exit.ts)
     },
     readCr8: (gpr) => Number(env.readCr(8, gpr)),
     writeCr8: (lo, hi, gpr) => env.writeCr(8, join64(lo, hi), gpr),

@@ -9,6 +9,7 @@ import {
 } from "./core.js";
 import { VECTOR } from "../../vectors.js";
 import { isCanonical } from "../../canonical.js";
+import { X86Regs } from "../../regs.js";
 
 type Reg = Extract<X86Operand, { kind: "reg" }>;
 
@@ -208,6 +209,16 @@ const flagop: Sem = (env, insn) => {
     case 1: s.rflags &= ~CF; break;
     case 2: s.rflags |= CF; break;
     case 3: case 4: {
+      if (s instanceof X86Regs) {
+        // The same steps on the Number register file (apic.c's sti/cli loop runs millions): RFLAGS
+        // from flags(), written back as the rflags setter does (bit 1 set, the flags eager).
+        const fl = s.flags();
+        if (s.mode !== "real" && cpl(s) > ((fl >> 12) & 3)) env.raise(VECTOR.GP, 0);
+        if (insn.spec.arg === 4 && !(fl & 0x200)) (s.stiShadow = s.nextRip), (s.stiCount = (s.stiCount ?? 0) + 1);
+        s.fl = ((insn.spec.arg === 3 ? fl & ~0x200 : fl | 0x200) | 2) >>> 0;
+        s.cc = 0;
+        break;
+      }
       const iopl = Number((s.rflags >> 12n) & 3n);
       if (s.mode !== "real" && cpl(s) > iopl) env.raise(VECTOR.GP, 0);
       // STI that sets IF blocks interrupts until the next instruction retires (SDM Vol. 3 6.8.3, "blocking by STI").
