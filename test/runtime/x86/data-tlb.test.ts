@@ -33,15 +33,18 @@ const PT_AT_0x800000 =
   "mov $0x700000, %rdi\nmov $0x800003, %rax\nmov $512, %ecx\n1: mov %rax, (%rdi)\nadd $8, %rdi\nadd $0x1000, %rax\ndec %ecx\njnz 1b\n" +
   PD_TO_RBX + "movq $0x700003, 32(%rbx)\n" + FLUSH;
 
+// This code's and the stack's 2 MiB pages made user-accessible, then 0x600000 (left supervisor-only)
+// read three times at CPL 0, into the data TLB. (The stack and 0x600000 are touched first: EPT maps
+// a page at its first access, and the exit that takes drops every cached translation.)
+const SUPERVISOR_PAGE_CACHED =
+  "push %rax\npop %rax\nmovq 0x600000, %rax\n" + USER_UPPER + "orq $4, 16(%rbx)\norq $4, 504(%rbx)\n" + FLUSH +
+  "mov $3, %ecx\n2: movq 0x600000, %rdx\ndec %ecx\njnz 2b\n";
+
 for (const jit of [true, false]) {
   describe(`fast translation caches (jit ${jit ? "on" : "off"})`, () => {
     test("a supervisor-only page read at CPL 0 faults at CPL 3 after IRETQ (P | U/S: error code 5)", () => {
       const m = guest64(
-        // (The stack and 0x600000 touched first: EPT maps a page at its first access, and the exit
-        // that takes drops every cached translation.)
-        "push %rax\npop %rax\nmovq 0x600000, %rax\nlgdt gdtr(%rip)\n" +
-          USER_UPPER + "orq $4, 16(%rbx)\norq $4, 504(%rbx)\n" + FLUSH + // this code's and the stack's 2 MiB pages user-accessible
-          "mov $3, %ecx\n2: movq 0x600000, %rdx\ndec %ecx\njnz 2b\n" + // 0x600000 stays supervisor-only
+        "lgdt gdtr(%rip)\n" + SUPERVISOR_PAGE_CACHED +
           "mov %rsp, %rax\npush $0x1b\npush %rax\npushf\npush $0x23\nlea user(%rip), %rax\npush %rax\niretq\n" +
           "user: movq 0x600000, %rsi\nhlt\n" +
           ".align 8\ngdt: .quad 0, 0x00af9b000000ffff, 0x00cf93000000ffff, 0x00cff3000000ffff, 0x00affb000000ffff\ngdtr: .word 39\n.quad gdt",
@@ -54,11 +57,8 @@ for (const jit of [true, false]) {
     test("the same after SYSRETQ (CS and SS replaced without a descriptor load)", () => {
       const wrmsr = (msr: number, value: string) => `mov $${msr}, %ecx\nmov ${value}, %rax\nmov %rax, %rdx\nshr $32, %rdx\nwrmsr\n`;
       const m = guest64(
-        "push %rax\npop %rax\nmovq 0x600000, %rax\n" +
-          USER_UPPER + "orq $4, 16(%rbx)\norq $4, 504(%rbx)\n" + FLUSH +
-          wrmsr(0xc000_0080, "$0xd01") + wrmsr(0xc000_0081, "$0x0023001000000000") + // EFER.SCE; STAR: user CS 0x33, SS 0x2b
-          "mov $3, %ecx\n2: movq 0x600000, %rdx\ndec %ecx\njnz 2b\n" +
-          "lea user(%rip), %rcx\nmov $2, %r11\nsysretq\nuser: movq 0x600000, %rsi\nhlt",
+        wrmsr(0xc000_0080, "$0xd01") + wrmsr(0xc000_0081, "$0x0023001000000000") + // EFER.SCE; STAR: user CS 0x33, SS 0x2b
+          SUPERVISOR_PAGE_CACHED + "lea user(%rip), %rcx\nmov $2, %r11\nsysretq\nuser: movq 0x600000, %rsi\nhlt",
         jit,
       );
       expect(pageFault(m)).toBe(5);
