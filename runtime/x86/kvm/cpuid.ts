@@ -9,6 +9,7 @@
 // Documentation/virt/kvm/x86/cpuid.rst (today).
 
 import { isMceMsr } from "./mce.js";
+import { isMtrrMsr } from "./mtrr.js";
 import type { KvmEra } from "../../core/trace.js";
 import { decodeX86 } from "../isa/decode.js";
 import { msrInfo } from "./msrs.js";
@@ -153,7 +154,8 @@ export function featureModelled(f: CpuidFeature): boolean {
       return decodeX86((i) => e.bytes[i] ?? 0, "long64").spec.sem !== "ud";
     case "msr":
       // The machine-check MSRs live in mce.ts (get/set_msr_mce); KVM advertises MCE and MCA (kvm_set_cpu_caps, CPUID_1_EDX).
-      return msrInfo(e.code) !== undefined || isMceMsr(e.code);
+      // The MTRRs in mtrr.ts (kvm_mtrr_get_msr / kvm_mtrr_set_msr).
+      return msrInfo(e.code) !== undefined || isMceMsr(e.code) || isMtrrMsr(e.code);
     case "modelled":
       return true;
     case "absent":
