@@ -1,6 +1,7 @@
-// The CPUID bits a 64-bit Linux kernel checks before it runs (arch/x86/include/asm/required-features.h:
-// FPU PSE MSR PAE CX8 PGE CMOV FXSR XMM XMM2 in CPUID.1:EDX, LM in 0x80000001:EDX; plus SEP and MTRR it
-// uses when present) against the guest's -cpu model (QEMU 7.2 builtin_x86_defs, qemu-cpu-models.ts):
+// The CPUID bits a 64-bit Linux kernel checks before it runs (arch/x86/include/asm/required-features.h,
+// REQUIRED_MASK0/1 with CONFIG_X86_64: FPU MSR PAE CX8 PGE CMOV FXSR XMM XMM2 in CPUID.1:EDX, LM in
+// 0x80000001:EDX; NEED_PSE is 0 there; NOPL is a synthetic bit, not CPUID), plus SEP and MTRR it uses
+// when present, against the guest's -cpu model (QEMU 7.2 builtin_x86_defs, qemu-cpu-models.ts):
 // a bit is in CPUID exactly when the model has it and exitlab runs what it promises (cpuid.ts evidence).
 
 import { describe, expect, test } from "vitest";
@@ -42,7 +43,7 @@ describe("CPUID for a 64-bit kernel, per -cpu model", () => {
   });
 
   test("of required-features.h's x86_64 list only FPU is missing, and it is because x87 arithmetic is not modelled", () => {
-    const required = ["FPU", "PSE", "MSR", "PAE", "CX8", "PGE", "CMOV", "FXSR", "XMM", "XMM2", "LM"];
+    const required = ["FPU", "MSR", "PAE", "CX8", "PGE", "CMOV", "FXSR", "XMM", "XMM2", "LM"];
     expect(required.filter((n) => !cpuidHas("today", n))).toEqual(["FPU"]);
     const fpu = CPUID_FEATURES.find((f) => f.name === "FPU")!;
     expect(featureModelled(fpu)).toBe(false);
