@@ -285,7 +285,7 @@ export abstract class CpuControl extends CpuFetch {
     else this.raise(VECTOR.GP, 0);
   }
 
-  /** SYSCALL/SYSRET's MSRs: KVM loads the guest's values into the CPU before entry (user-return MSRs). */
+  /** SYSCALL/SYSRET's MSRs (KVM loads the guest's values into the CPU before entry: user-return MSRs) and SYSENTER/SYSEXIT's (the CPU's own, NATIVE_MSRS). */
   syscallMsr(msr: number): bigint {
     return this.msrs.get(msr) ?? 0n;
   }

@@ -67,7 +67,7 @@ export interface X86Env {
    * machine exits (SDM Vol. 3 25.1.3).
    */
   descriptorTableAccess?(insn: X86Insn): void;
-  /** SYSCALL/SYSRET's MSRs (STAR, LSTAR, CSTAR, FMASK) as the CPU holds them; absent: all zero. */
+  /** SYSCALL/SYSRET's MSRs (STAR, LSTAR, CSTAR, FMASK) and SYSENTER/SYSEXIT's (IA32_SYSENTER_CS/ESP/EIP) as the CPU holds them; absent: all zero. */
   syscallMsr?(msr: number): bigint;
   /** Whether SYSCALL runs outside 64-bit mode (AMD; KVM's emulator for an AMD guest): else #UD (Intel). */
   syscallOutside64?(): boolean;

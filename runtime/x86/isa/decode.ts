@@ -161,6 +161,7 @@ function decodeBody(next: () => number, mode: X86Mode, p: X86Prefixes, bytes: nu
     if (s.prefix === 0x66 && (!p.opsize || p.rep || p.repne)) return false;
     if (s.prefix === "np" && (p.opsize || p.rep || p.repne)) return false;
     if (s.prefix === "none" && p.rep) return false;
+    if (s.prefix === "norep" && (p.rep || p.repne)) return false;
     if (s.no66 && p.opsize) return false;
     if (s.noRexB && rexB) return false;
     if (s.osize !== undefined && s.osize !== (s.prefix === 0x66 ? sseOsize : baseOsize) * 8) return false;

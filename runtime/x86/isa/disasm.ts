@@ -82,10 +82,10 @@ export function mnemonicOf(insn: X86Insn): string {
     const def = insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
     return insn.operandSize === def ? "iret" : "iret" + SUFFIX[insn.operandSize]; // iretw, iretl (16-bit code), iretq
   }
-  if (spec.sem === "sysret") {
-    // objdump: sysretl/sysretq in 64-bit code, sysret (sysretl with 66 in 16-bit code) elsewhere.
+  if (spec.sem === "sysret" || spec.sem === "sysexit") {
+    // objdump: sysretl/sysretq (sysexitl/sysexitq) in 64-bit code, sysret (sysretl with 66 in 16-bit code) elsewhere.
     const def = insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;
-    return insn.mode === "long64" || insn.operandSize !== def ? "sysret" + SUFFIX[insn.operandSize] : "sysret";
+    return insn.mode === "long64" || insn.operandSize !== def ? m + SUFFIX[insn.operandSize] : m;
   }
   if (spec.sem === "loop") {
     const def = insn.mode === "long64" ? 8 : insn.mode === "real" || insn.mode === "protected16" ? 2 : 4;

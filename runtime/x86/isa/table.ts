@@ -173,6 +173,15 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("xadd", "0f c1 /r", "Ev,Gv", "xadd"),
   e("cmpxchg", "0f b0 /r", "Eb,Gb", "cmpxchg"),
   e("cmpxchg", "0f b1 /r", "Ev,Gv", "cmpxchg"),
+  // CMPXCHG8B/CMPXCHG16B (SDM Vol. 2A CMPXCHG8B/CMPXCHG16B; Table A-6 group 9): REX.W selects the 16-byte form.
+  e("cmpxchg16b", "0f c7 /1", "M", "cmpxchg8b", "mem w64"),
+  e("cmpxchg8b", "0f c7 /1", "M", "cmpxchg8b", "mem"),
+  // POPCNT (F3 0F B8), LZCNT (F3 0F BD; without F3 it is BSR), MOVBE (0F 38 F0/F1 with a memory operand;
+  // F2 0F 38 F0/F1 is CRC32, F3 is undefined: SDM Vol. 2 Table A-4): semantics/bits.ts.
+  e("popcnt", "0f b8 /r", "Gv,Ev", "popcnt", "", { prefix: 0xf3 }),
+  e("lzcnt", "0f bd /r", "Gv,Ev", "lzcnt", "", { prefix: 0xf3 }),
+  e("movbe", "0f 38 f0 /r", "Gv,Ev", "movbe", "mem", { prefix: "norep" }),
+  e("movbe", "0f 38 f1 /r", "Ev,Gv", "movbe", "mem", { prefix: "norep" }),
   e("lahf", "9f", "", "lahf"),
   // Double-precision shifts (SDM Vol. 2 SHLD, SHRD).
   e("shld", "0f a4 /r", "Ev,Gv,Ib", "shld", "", { arg: 0 }),
@@ -389,6 +398,9 @@ export const X86_TABLE: readonly X86Spec[] = [
   e("syscall", "0f 05", "", "syscall"),
   // One form: a size suffix picks the operand size (sysretl, sysretq = REX.W: back to 64-bit code), as GNU as does.
   e("sysret", "0f 07", "", "sysret"),
+  // SDM Vol. 2B SYSENTER/SYSEXIT (semantics/sysenter.ts): IA32_SYSENTER_CS/ESP/EIP; REX.W SYSEXIT returns to 64-bit code.
+  e("sysenter", "0f 34", "", "sysenter"),
+  e("sysexit", "0f 35", "", "sysexit"),
 
   // x87 control, SSE/SSE2 moves and logic, FXSAVE/XSAVE (sse-table.ts).
   ...sseRows(e),

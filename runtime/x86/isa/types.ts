@@ -71,10 +71,11 @@ export interface X86Spec {
   modes?: "i64" | "o64";
   /**
    * Mandatory prefix (F3 90 = pause; 66/F2/F3 select SSE forms, SDM Vol. 2 §2.1.2). "none" = must
-   * not have F3 (F3 90 is pause, F3 0F BC tzcnt); "np" = none of 66, F2, F3 (the SDM's "NP").
+   * not have F3 (F3 90 is pause, F3 0F BC tzcnt); "np" = none of 66, F2, F3 (the SDM's "NP");
+   * "norep" = neither F2 nor F3, 66 an operand-size override (MOVBE: F2 0F 38 F0 is CRC32).
    * A mandatory 66 does not change the operand size.
    */
-  prefix?: 0xf3 | 0xf2 | 0x66 | "none" | "np";
+  prefix?: 0xf3 | 0xf2 | 0x66 | "none" | "np" | "norep";
   /** 90: nop only without 66 (66 90 is `xchg %ax,%ax` to objdump). */
   no66?: boolean;
   /** 90: nop only without REX.B (41 90 is xchg %eax,%r8d). */

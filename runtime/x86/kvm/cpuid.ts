@@ -9,6 +9,7 @@
 // Documentation/virt/kvm/x86/cpuid.rst (today).
 
 import { isMceMsr } from "./mce.js";
+import { isMtrrMsr } from "./mtrr.js";
 import type { KvmEra } from "../../core/trace.js";
 import { decodeX86 } from "../isa/decode.js";
 import { msrInfo } from "./msrs.js";
@@ -65,17 +66,17 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("MSR", 1, "edx", 5, insn(0x0f, 0x32)), // rdmsr
   F("PAE", 1, "edx", 6, modelled("runtime/x86/paging.ts: PAE and 4-level paging")),
   F("MCE", 1, "edx", 7, msr(0x179)), // IA32_MCG_CAP
-  F("CX8", 1, "edx", 8, insn(0x0f, 0xc7, 0x08)), // cmpxchg8b (%rax)
+  F("CX8", 1, "edx", 8, insn(0x0f, 0xc7, 0x08)), // cmpxchg8b (%rax): isa/semantics/bits.ts
   F("APIC", 1, "edx", 9, modelled("runtime/x86/apic/lapic.ts: KVM's in-kernel local APIC at 0xfee00000")),
-  F("SEP", 1, "edx", 11, insn(0x0f, 0x34)), // sysenter
-  F("MTRR", 1, "edx", 12, msr(0xfe)), // IA32_MTRRCAP
+  F("SEP", 1, "edx", 11, insn(0x0f, 0x34)), // sysenter: isa/semantics/sysenter.ts, IA32_SYSENTER_* passed through (msrs.ts)
+  F("MTRR", 1, "edx", 12, msr(0xfe)), // IA32_MTRRCAP and the range MSRs: kvm/mtrr.ts (KVM's mtrr.c)
   F("PGE", 1, "edx", 13, modelled("CR4.PGE is guest-owned with EPT (vcpu.ts); any TLB flush is allowed to drop global entries")),
   F("MCA", 1, "edx", 14, msr(0x179)),
   F("CMOV", 1, "edx", 15, insn(0x0f, 0x44, 0xc0)),
   F("PAT", 1, "edx", 16, msr(0x277)),
   F("PSE36", 1, "edx", 17, absent("4 MiB pages take no address bits above 31 (paging.ts)")),
   F("CLFLUSH", 1, "edx", 19, insn(0x0f, 0xae, 0x38)), // clflush (%rax)
-  F("MMX", 1, "edx", 23, insn(0x0f, 0x6f, 0xc0)),
+  F("MMX", 1, "edx", 23, insn(0x0f, 0x6f, 0xc0)), // movq %mm0,%mm0: no MMX register file or instruction is modelled
   F("FXSR", 1, "edx", 24, insn(0x0f, 0xae, 0x00)), // fxsave (%rax)
   F("XMM", 1, "edx", 25, insn(0x0f, 0x28, 0xc0)), // movaps
   F("XMM2", 1, "edx", 26, insn(0x66, 0x0f, 0x6f, 0xc0)), // movdqa
@@ -84,12 +85,12 @@ export const CPUID_FEATURES: readonly CpuidFeature[] = [
   F("XMM3", 1, "ecx", 0, insn(0xf2, 0x0f, 0x7c, 0xc0)), // haddps
   F("PCLMULQDQ", 1, "ecx", 1, insn(0x66, 0x0f, 0x3a, 0x44, 0xc0, 0x00)),
   F("VMX", 1, "ecx", 5, absent("nested VMX is not modelled: CR4.VMXE is refused (vmx_set_cr4 without nested)")),
-  F("SSSE3", 1, "ecx", 9, insn(0x66, 0x0f, 0x38, 0x00, 0xc0)), // pshufb
+  F("SSSE3", 1, "ecx", 9, insn(0x66, 0x0f, 0x38, 0x00, 0xc0)), // pshufb (none of the 16 SSSE3 instructions is modelled)
   F("FMA", 1, "ecx", 12, absent(NO_SIMD)),
-  F("CX16", 1, "ecx", 13, insn(0x48, 0x0f, 0xc7, 0x08)), // cmpxchg16b (%rax)
+  F("CX16", 1, "ecx", 13, insn(0x48, 0x0f, 0xc7, 0x08)), // cmpxchg16b (%rax): isa/semantics/bits.ts
   F("PCID", 1, "ecx", 17, absent("CR4.PCIDE and CR3 process-context identifiers are not modelled")),
-  F("XMM4_1", 1, "ecx", 19, insn(0x66, 0x0f, 0x38, 0x17, 0xc0)), // ptest
-  F("XMM4_2", 1, "ecx", 20, insn(0xf2, 0x0f, 0x38, 0xf0, 0xc0)), // crc32b
+  F("XMM4_1", 1, "ecx", 19, insn(0x66, 0x0f, 0x38, 0x17, 0xc0)), // ptest (no SSE4.1 instruction is modelled)
+  F("XMM4_2", 1, "ecx", 20, insn(0xf2, 0x0f, 0x38, 0xf0, 0xc0)), // crc32b (no CRC32, PCMPxSTRx or PCMPGTQ)
   // Its MSRs #GP until the guest sets IA32_APIC_BASE.EXTD (SDM 11.12.1), so the evidence is the model, not an MSR read.
   F("X2APIC", 1, "ecx", 21, modelled("runtime/x86/apic/lapic.ts: x2APIC mode (IA32_APIC_BASE.EXTD), MSRs 0x800-0x8ff")),
   F("MOVBE", 1, "ecx", 22, insn(0x0f, 0x38, 0xf0, 0x00)),
@@ -153,7 +154,8 @@ export function featureModelled(f: CpuidFeature): boolean {
       return decodeX86((i) => e.bytes[i] ?? 0, "long64").spec.sem !== "ud";
     case "msr":
       // The machine-check MSRs live in mce.ts (get/set_msr_mce); KVM advertises MCE and MCA (kvm_set_cpu_caps, CPUID_1_EDX).
-      return msrInfo(e.code) !== undefined || isMceMsr(e.code);
+      // The MTRRs in mtrr.ts (kvm_mtrr_get_msr / kvm_mtrr_set_msr).
+      return msrInfo(e.code) !== undefined || isMceMsr(e.code) || isMtrrMsr(e.code);
     case "modelled":
       return true;
     case "absent":

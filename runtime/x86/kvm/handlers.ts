@@ -14,6 +14,7 @@ import { EPT_RWX } from "../vmx/ept.js";
 import { ctl } from "../vmx/controls.js";
 import { lookupField } from "../vmx/fields.js";
 import { getMceMsr, isMceMsr, mceMsrName, setMceMsr } from "./mce.js";
+import { getMtrrMsr, isMtrrMsr, mtrrMsrName, setMtrrMsr } from "./mtrr.js";
 import { DebugExit } from "../../devices/debug-exit.js";
 import { decodeAtRip, emulateInstruction, patchHypercall, pioAccess, trapUdDecode } from "./emulate.js";
 import { xstateRequiredSize, XFEATURE } from "../fpu-state.js";
@@ -121,6 +122,8 @@ function getMsr(vcpu: KvmVcpu, msr: number): bigint | null {
   if (apic !== null) return apic;
   // get_msr_mce: IA32_MCG_* and the banks (runtime/x86/kvm/mce.ts).
   if (isMceMsr(msr)) return getMceMsr(vcpu.mce, msr);
+  // kvm_mtrr_get_msr: IA32_MTRRCAP, IA32_MTRR_DEF_TYPE, the fixed and variable ranges (runtime/x86/kvm/mtrr.ts).
+  if (isMtrrMsr(msr)) return getMtrrMsr(vcpu.mtrr, msr);
   if (isK7PerfMsr(msr)) return 0n;
   const info = msrInfo(msr);
   if (!info) return null;
@@ -138,6 +141,7 @@ function setMsr(vcpu: KvmVcpu, msr: number, data: bigint): number {
   const apic = apicMsrWrite(vcpu, msr, data);
   if (apic !== null) return apic;
   if (isMceMsr(msr)) return setMceMsr(vcpu.mce, msr, data, vcpu.ctx.settings.era);
+  if (isMtrrMsr(msr)) return setMtrrMsr(vcpu.mtrr, msr, data);
   if (isK7PerfMsr(msr)) return 0;
   const info = msrInfo(msr);
   if (!info) return 1;
@@ -162,7 +166,7 @@ const handleRdmsr: ExitHandler = (vcpu) => {
   vcpu.state.gpr[0] = data & 0xffff_ffffn;
   vcpu.state.gpr[2] = (data >> 32n) & 0xffff_ffffn;
   vcpu.skipInstruction();
-  return resumeLater(() => `rdmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}`);
+  return resumeLater(() => `rdmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? mtrrMsrName(ecx) ?? hex(ecx)} = ${hex(data)}`);
 };
 
 const handleWrmsr: ExitHandler = (vcpu) => {
@@ -180,7 +184,7 @@ const handleWrmsr: ExitHandler = (vcpu) => {
   vcpu.skipInstruction();
   return resumeLater(() => {
     const lme = ecx === MSR_EFER && data & EFER.LME ? " (long mode enabled, active once paging is on)" : "";
-    return `wrmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? hex(ecx)} = ${hex(data)}${lme}`;
+    return `wrmsr ${msrInfo(ecx)?.name ?? mceMsrName(ecx) ?? mtrrMsrName(ecx) ?? hex(ecx)} = ${hex(data)}${lme}`;
   });
 };
 

@@ -18,6 +18,7 @@ import { lookupField, type Vmcs } from "../vmx/fields.js";
 import type { Ept, HostMemory } from "../vmx/ept.js";
 import type { PioBus } from "../../devices/pio.js";
 import { MceState } from "./mce.js";
+import { MtrrState } from "./mtrr.js";
 import { MSRS } from "./msrs.js";
 import { vmCpuidHas, type VmCpuid } from "./cpuid-vm.js";
 import type { KvmIrqChip } from "./irqchip.js";
@@ -125,6 +126,8 @@ export class KvmVcpu {
   readonly softMsrs = new Map<number, bigint>();
   /** The machine-check MSRs' state (vcpu->arch.mcg_cap, mcg_status, mcg_ctl, mce_banks: get/set_msr_mce). */
   readonly mce = new MceState();
+  /** The MTRRs' state (vcpu->arch.mtrr_state: kvm_mtrr_get_msr / kvm_mtrr_set_msr). */
+  readonly mtrr = new MtrrState();
   /** Exception queued for injection at the next VM entry (kvm_queue_exception). */
   queued: { vector: number; errorCode?: number; address?: bigint } | null = null;
   /** The in-kernel irqchip (local APIC, I/O APIC), set by the machine after construction. */

@@ -71,6 +71,7 @@ export class Builder {
       return m ?? op;
     };
     const setRm = (size: number): Mismatch | undefined => {
+      if (op.kind === "reg" && this.spec.mod === "mem") return new Mismatch("operand type mismatch");
       if (op.kind === "reg") {
         const r = reg(size);
         if (r instanceof Mismatch) return r;

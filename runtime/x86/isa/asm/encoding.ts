@@ -50,7 +50,7 @@ export interface EncodeContext {
 export const V_FORMS = new Set<OperandForm>(["Ev", "Gv", "Zv", "rAX", "eAX", "Rv", "Iz", "Iv", "Ibs", "Xv", "Yv", "Ov", "Mp", "Ap", "Ms"]);
 
 /** Instructions without a sized operand whose size a suffix may still choose (ret/retl/retw, pushfq...). */
-export const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg", "call", "sysret"]);
+export const SUFFIX_SIZED = new Set(["ret", "retfar", "leave", "pushf", "popf", "pushseg", "popseg", "call", "sysret", "sysexit"]);
 
 /**
  * Why a table entry did not fit. `stage` ranks how far matching got, so the error names the most

@@ -40,6 +40,13 @@ export function gnuSuffixRule(spec: X86Spec, suffix: number | undefined, bits: B
     case "sysret":
       // sysretl / sysretq only: there is no 16-bit SYSRET (SDM Vol. 2B SYSRET)
       return suffix === 2 || suffix === 1 ? { reject: "invalid instruction suffix" } : undefined;
+    case "cmpxchg8b":
+      // cmpxchg8bq names the 8-byte memory operand (no REX.W); cmpxchg16b takes no suffix (binutils 2.40)
+      if (suffix === undefined) return undefined;
+      return spec.osize === undefined && suffix === 8 ? {} : { reject: "invalid instruction suffix" };
+    case "sysexit":
+      // sysexitl / sysexitq in 64-bit code; elsewhere GNU as takes no suffix at all (binutils 2.40)
+      return suffix === 2 || suffix === 1 || (bits !== 64 && suffix !== undefined) ? { reject: "invalid instruction suffix" } : undefined;
     case "bswap":
       // no 16-bit form (its result is undefined, SDM BSWAP)
       if (suffix === 2) return { reject: "invalid instruction suffix" };

@@ -15,6 +15,7 @@ import { LEGACY_SEMANTICS } from "./legacy.js";
 import { STRING_SEMANTICS } from "./string.js";
 import { SYSTEM_SEMANTICS } from "./system.js";
 import { SYSCALL_SEMANTICS } from "./syscall.js";
+import { SYSENTER_SEMANTICS } from "./sysenter.js";
 import { PKEYS_SEMANTICS } from "./pkeys.js";
 import { SSE_SEMANTICS } from "./sse.js";
 import { X87_SEMANTICS } from "./x87.js";
@@ -33,6 +34,7 @@ export const SEMANTICS: Readonly<Record<string, Sem>> = {
   ...STRING_SEMANTICS,
   ...SYSTEM_SEMANTICS,
   ...SYSCALL_SEMANTICS,
+  ...SYSENTER_SEMANTICS,
   ...PKEYS_SEMANTICS,
   ...SSE_SEMANTICS,
   ...X87_SEMANTICS,

@@ -101,3 +101,45 @@ describe.each([32, 64] as const)("x86 %i-bit with SSE moves", (bits) => {
     });
   });
 });
+
+// The instructions behind CPUID's CX8/CX16, POPCNT, ABM (LZCNT) and MOVBE (X86GenOptions.ext), which
+// exitlab advertises only because they run: the same comparisons on programs that mix them in.
+const EXT_PROGRAMS = 100; // per width and comparison
+const EXT_MNEMONICS = ["popcnt", "lzcnt", "movbe", "cmpxchg8b"];
+const extProgram = (bits: X86Bits, qemu: boolean, n: number) => {
+  const seed = (bits === 64 ? 0xe864_0000 : 0xe832_0000) + (qemu ? 0x8000 : 0) + n;
+  return generateX86(seed, { bits, length: lengthOf(seed), ext: true, labelPrefix: `p${n}_` });
+};
+const extSeen = (programs: ReturnType<typeof extProgram>[]) => {
+  const seen = new Set<string>();
+  for (const p of programs) for (const l of p.body) seen.add(l.replace(/^lock /, "").split(/\s/)[0]!.replace(/[wlq]$/, ""));
+  return seen;
+};
+
+describe.each([32, 64] as const)("x86 %i-bit with CX8/CX16, POPCNT, LZCNT, MOVBE", (bits) => {
+  test(`${EXT_PROGRAMS} random programs: the interpreter and the compiled path agree`, () => {
+    const programs = Array.from({ length: EXT_PROGRAMS }, (_, n) => extProgram(bits, false, n));
+    const seen = extSeen(programs);
+    expect(EXT_MNEMONICS.filter((m) => !seen.has(m))).toEqual([]);
+    if (bits === 64) expect(seen.has("cmpxchg16b")).toBe(true);
+    for (const p of programs) {
+      const text = () => x86ProgramText(p);
+      const diff = x86Diff(withContext(text, () => x86RunExitlab(p, false)), withContext(text, () => x86RunExitlab(p, true)), bits, ARITH_FLAGS);
+      if (diff.length) expect.fail(`jit differs from the interpreter (expected = interpreter):\n${diff.join("\n")}\n${text()}`);
+    }
+  });
+
+  const tools = x86QemuTools(bits);
+  const have = haveTools(...tools);
+  test.skipIf(!have)(`${EXT_PROGRAMS} random programs end as under ${tools[0]}${have ? "" : ` (skipped: needs ${tools.join(", ")})`}`, () => {
+    const programs = Array.from({ length: EXT_PROGRAMS }, (_, n) => extProgram(bits, true, n));
+    const seen = extSeen(programs);
+    expect(EXT_MNEMONICS.filter((m) => !seen.has(m))).toEqual([]);
+    const qemu = x86RunQemu(programs, bits);
+    programs.forEach((p, n) => {
+      const text = () => x86ProgramText(p);
+      const diff = x86Diff(qemu[n]!, withContext(text, () => x86RunExitlab(p, false)), bits, ARITH_FLAGS & ~p.undefinedFlags);
+      if (diff.length) expect.fail(`exitlab differs from QEMU (expected = QEMU):\n${diff.join("\n")}\n${text()}`);
+    });
+  });
+});
