@@ -46,13 +46,14 @@ const sysenter: Sem = (env) => {
   const s = env.state;
   const cs = sysenterCs(env);
   const ia32e = (s.efer & EFER.LMA) !== 0n;
+  const from = s.mode;
   s.rflags = (s.rflags & ~SYSENTER_CLEARS) | 2n;
   s.seg.cs = flat(cs & 0xfffc, ia32e ? AR_KERNEL_CS64 : AR_KERNEL_CS32);
   s.seg.ss = flat((cs & 0xfffc) + 8, AR_KERNEL_SS);
   const sp = msr(env, MSR_SYSENTER_ESP), ip = msr(env, MSR_SYSENTER_EIP);
   s.gpr[4] = ia32e ? sp : sp & 0xffff_ffffn;
   s.mode = modeOf(s);
-  env.privilegeChanged?.();
+  env.privilegeChanged?.(from);
   s.nextRip = ia32e ? ip : ip & 0xffff_ffffn;
 };
 
@@ -64,11 +65,12 @@ const sysexit: Sem = (env, insn) => {
   const to64 = insn.operandSize === 8;
   if (to64 && (!isCanonical(s.gpr[1]!) || !isCanonical(s.gpr[2]!))) env.raise(VECTOR.GP, 0);
   const sel = (cs + (to64 ? 32 : 16)) | 3;
+  const from = s.mode;
   s.seg.cs = flat(sel, to64 ? AR_USER_CS64 : AR_USER_CS32);
   s.seg.ss = flat(sel + 8, AR_USER_SS);
   s.gpr[4] = to64 ? s.gpr[1]! : s.gpr[1]! & 0xffff_ffffn;
   s.mode = modeOf(s);
-  env.privilegeChanged?.();
+  env.privilegeChanged?.(from);
   s.nextRip = to64 ? s.gpr[2]! : s.gpr[2]! & 0xffff_ffffn;
 };
 
