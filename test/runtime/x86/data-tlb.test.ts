@@ -10,6 +10,7 @@
 
 import { describe, expect, test } from "vitest";
 import { createX86Machine, type X86Machine } from "../../../runtime/x86/machine.js";
+import { wrmsr } from "./guest64.js";
 
 const guest64 = (body: string, jit: boolean): X86Machine =>
   createX86Machine({ guest: { source: `start:\n${body}\n`, mode: 64 }, settings: { era: "today", stepLimit: 100_000, jit } });
@@ -55,7 +56,6 @@ for (const jit of [true, false]) {
     });
 
     test("the same after SYSRETQ (CS and SS replaced without a descriptor load)", () => {
-      const wrmsr = (msr: number, value: string) => `mov $${msr}, %ecx\nmov ${value}, %rax\nmov %rax, %rdx\nshr $32, %rdx\nwrmsr\n`;
       const m = guest64(
         wrmsr(0xc000_0080, "$0xd01") + wrmsr(0xc000_0081, "$0x0023001000000000") + // EFER.SCE; STAR: user CS 0x33, SS 0x2b
           SUPERVISOR_PAGE_CACHED + "lea user(%rip), %rcx\nmov $2, %r11\nsysretq\nuser: movq 0x600000, %rsi\nhlt",

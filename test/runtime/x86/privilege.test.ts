@@ -8,6 +8,7 @@ import { GuestMemory } from "../../../runtime/core/memory.js";
 import { translate } from "../../../runtime/x86/paging.js";
 import { multibootState, CR0, CR4, EFER, GuestFault } from "../../../runtime/x86/state.js";
 import { createX86Machine, type X86Machine } from "../../../runtime/x86/machine.js";
+import { exceptionCode, guest64, wrmsr } from "./guest64.js";
 import { checkCpuVendor, cpuidHas, vendorRegisters } from "../../../runtime/x86/kvm/cpuid.js";
 import { cpuVendorOf } from "../../../bin/kut/runner.js";
 
@@ -77,18 +78,6 @@ describe("SMEP and SMAP (SDM Vol. 3 4.6.1)", () => {
   });
 });
 
-const guest64 = (body: string, opts: { vendor?: string } = {}): X86Machine =>
-  createX86Machine({ guest: { source: `start:\n${body}\n`, mode: 64 }, settings: { era: "today", stepLimit: 10_000 }, ...(opts.vendor ? { cpuVendor: opts.vendor } : {}) });
-
-/** Runs until the guest takes exception `vector` (intercepted) or stops; that exception's error code (-1: none), or null. */
-function exceptionCode(m: X86Machine, vector: number): number | null {
-  m.setTrap({ kind: "exception", arg: vector }, true);
-  m.run({ stopOnExit: (e) => e.reason === "EXCEPTION_NMI" && (Number(m.vmcs.read("VM_EXIT_INTR_INFO")) & 0xff) === vector });
-  const info = Number(m.vmcs.read("VM_EXIT_INTR_INFO"));
-  if (m.exits.at(-1)?.reason !== "EXCEPTION_NMI" || (info & 0xff) !== vector) return null;
-  return (info >> 11) & 1 ? Number(m.vmcs.read("VM_EXIT_INTR_ERROR_CODE")) : -1;
-}
-
 describe("non-canonical linear addresses (SDM Vol. 3 6.15)", () => {
   test("a data access is #GP(0) even right after the canonical twin filled the TLB", () => {
     const m = guest64("lea buf(%rip), %rax\nmov (%rax), %rbx\nbts $62, %rax\nmov (%rax), %rbx\nhlt\n.align 8\nbuf: .quad 1");
@@ -102,7 +91,6 @@ describe("non-canonical linear addresses (SDM Vol. 3 6.15)", () => {
   });
 });
 
-const wrmsr = (msr: number, value: string) => `mov $${msr}, %ecx\nmov ${value}, %rax\nmov %rax, %rdx\nshr $32, %rdx\nwrmsr\n`;
 
 describe("SYSCALL and SYSRET (SDM Vol. 2B)", () => {
   test("SYSCALL is #UD until EFER.SCE is set", () => {

@@ -2,21 +2,8 @@
 // the guest (passed through by KVM: msrs.ts), the flat descriptors both load, the #GP cases.
 
 import { describe, expect, test } from "vitest";
-import { createX86Machine, type X86Machine } from "../../../runtime/x86/machine.js";
+import { exceptionCode, guest64, wrmsr } from "./guest64.js";
 
-const guest64 = (body: string): X86Machine =>
-  createX86Machine({ guest: { source: `start:\n${body}\n`, mode: 64 }, settings: { era: "today", stepLimit: 10_000 } });
-
-/** Runs until the guest takes exception `vector` (intercepted) or stops; that exception's error code (-1: none), or null. */
-function exceptionCode(m: X86Machine, vector: number): number | null {
-  m.setTrap({ kind: "exception", arg: vector }, true);
-  m.run({ stopOnExit: (e) => e.reason === "EXCEPTION_NMI" && (Number(m.vmcs.read("VM_EXIT_INTR_INFO")) & 0xff) === vector });
-  const info = Number(m.vmcs.read("VM_EXIT_INTR_INFO"));
-  if (m.exits.at(-1)?.reason !== "EXCEPTION_NMI" || (info & 0xff) !== vector) return null;
-  return (info >> 11) & 1 ? Number(m.vmcs.read("VM_EXIT_INTR_ERROR_CODE")) : -1;
-}
-
-const wrmsr = (msr: number, value: string) => `mov $${msr}, %ecx\nmov ${value}, %rax\nmov %rax, %rdx\nshr $32, %rdx\nwrmsr\n`;
 const SETUP = wrmsr(0x174, "$0x10") + wrmsr(0x175, "$0x123456789a0") + "lea target(%rip), %rax\n" + wrmsr(0x176, "%rax");
 
 describe("SYSENTER and SYSEXIT (SDM Vol. 2B)", () => {

@@ -6,11 +6,11 @@
 // guest whose CPUID says AMD (arch/x86/kvm/emulate.c em_syscall, em_syscall_is_enabled); the env
 // says whether that applies (`syscallOutside64`).
 
-import type { X86Env, X86State } from "../../env.js";
 import { EFER, modeOf } from "../../state.js";
 import { VECTOR } from "../../vectors.js";
 import { isCanonical } from "../../canonical.js";
 import { cpl, type Sem } from "./core.js";
+import { FLAT_AR, flat, systemCallMsr } from "./flat-segments.js";
 
 export const MSR_STAR = 0xc000_0081;
 export const MSR_LSTAR = 0xc000_0082;
@@ -22,42 +22,23 @@ const RF = 1n << 16n;
 /** SYSRET's RFLAGS from R11: (R11 & 3C7FD7H) | 2 (SDM Vol. 2B SYSRET). */
 const SYSRET_FLAGS = 0x3c_7fd7n;
 
-/**
- * The flat descriptors SYSCALL/SYSRET load, as VMX access rights (type, S, DPL, P, L, D/B, G):
- * SDM Vol. 2B SYSCALL ("CS.Type ← 11 ... CS.L ← 1; CS.D ← 0; CS.G ← 1") and SYSRET.
- */
-const AR_KERNEL_CS64 = 0xa09b;
-const AR_KERNEL_SS = 0xc093;
-const AR_USER_CS64 = 0xa0fb;
-const AR_USER_CS32 = 0xc0fb;
-const AR_USER_SS = 0xc0f3;
-
-function flat(selector: number, attributes: number): X86State["seg"]["cs"] {
-  return { selector: selector & 0xffff, base: 0n, limit: 0xffff_ffff, attributes };
-}
-
-/** The env's view of an MSR SYSCALL/SYSRET read (the CPU's copy, loaded by KVM before entry). */
-function msr(env: X86Env, code: number): bigint {
-  return env.syscallMsr ? env.syscallMsr(code) : 0n;
-}
-
 /** SYSCALL: RCX ← next RIP, R11 ← RFLAGS, RFLAGS &= ~FMASK, CS/SS from STAR[47:32], CPL 0, RIP ← LSTAR (CSTAR from compatibility mode). */
 const syscall: Sem = (env) => {
   const s = env.state;
   if (!(s.efer & EFER.SCE) || !(s.efer & EFER.LMA)) env.raise(VECTOR.UD);
   const compat = s.mode !== "long64";
   if (compat && !env.syscallOutside64?.()) env.raise(VECTOR.UD);
-  const star = msr(env, MSR_STAR);
+  const star = systemCallMsr(env, MSR_STAR);
   const sel = Number((star >> 32n) & 0xffffn);
   s.gpr[1] = compat ? s.nextRip & 0xffff_ffffn : s.nextRip;
   s.gpr[11] = s.rflags & ~RF;
-  s.rflags = (s.rflags & ~msr(env, MSR_FMASK) & ~RF) | 2n;
+  s.rflags = (s.rflags & ~systemCallMsr(env, MSR_FMASK) & ~RF) | 2n;
   const from = s.mode;
-  s.seg.cs = flat(sel & 0xfffc, AR_KERNEL_CS64);
-  s.seg.ss = flat((sel + 8) & 0xfffc, AR_KERNEL_SS);
+  s.seg.cs = flat(sel & 0xfffc, FLAT_AR.kernelCs64);
+  s.seg.ss = flat((sel + 8) & 0xfffc, FLAT_AR.kernelSs);
   s.mode = modeOf(s);
   env.privilegeChanged?.(from);
-  s.nextRip = msr(env, compat ? MSR_CSTAR : MSR_LSTAR);
+  s.nextRip = systemCallMsr(env, compat ? MSR_CSTAR : MSR_LSTAR);
 };
 
 /** SYSRET: back to CPL 3 at RCX (REX.W: 64-bit code; else ECX, compatibility mode), RFLAGS from R11. */
@@ -68,11 +49,11 @@ const sysret: Sem = (env, insn) => {
   const to64 = insn.operandSize === 8;
   // Intel: a non-canonical RCX is #GP(0) in 64-bit mode, before any state changes.
   if (to64 && !isCanonical(s.gpr[1]!)) env.raise(VECTOR.GP, 0);
-  const base = Number((msr(env, MSR_STAR) >> 48n) & 0xffffn);
+  const base = Number((systemCallMsr(env, MSR_STAR) >> 48n) & 0xffffn);
   s.nextRip = to64 ? s.gpr[1]! : s.gpr[1]! & 0xffff_ffffn;
   s.rflags = (s.gpr[11]! & SYSRET_FLAGS) | 2n;
-  s.seg.cs = to64 ? flat((base + 16) | 3, AR_USER_CS64) : flat(base | 3, AR_USER_CS32);
-  s.seg.ss = flat((base + 8) | 3, AR_USER_SS);
+  s.seg.cs = to64 ? flat((base + 16) | 3, FLAT_AR.userCs64) : flat(base | 3, FLAT_AR.userCs32);
+  s.seg.ss = flat((base + 8) | 3, FLAT_AR.userSs);
   s.mode = modeOf(s);
   env.privilegeChanged?.("long64");
 };

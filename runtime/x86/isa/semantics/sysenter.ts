@@ -5,11 +5,12 @@
 // SYSENTER enters 64-bit code. The MSRs are the CPU's own (KVM lets the guest at them without exits:
 // msrs.ts passthrough; control-regs.ts NATIVE_MSRS), read through X86Env.syscallMsr.
 
-import type { X86Env, X86State } from "../../env.js";
+import type { X86Env } from "../../env.js";
 import { CR0, EFER, modeOf } from "../../state.js";
 import { VECTOR } from "../../vectors.js";
 import { isCanonical } from "../../canonical.js";
 import { cpl, type Sem } from "./core.js";
+import { FLAT_AR, flat, systemCallMsr } from "./flat-segments.js";
 
 export const MSR_SYSENTER_CS = 0x174;
 export const MSR_SYSENTER_ESP = 0x175;
@@ -18,25 +19,9 @@ export const MSR_SYSENTER_EIP = 0x176;
 /** RFLAGS.VM (bit 17), RF (16) and IF (9): cleared by SYSENTER. */
 const SYSENTER_CLEARS = (1n << 17n) | (1n << 16n) | (1n << 9n);
 
-/** The flat descriptors, as VMX access rights (type, S, DPL, P, L, D/B, G): SDM Vol. 2B SYSENTER/SYSEXIT operation. */
-const AR_KERNEL_CS64 = 0xa09b;
-const AR_KERNEL_CS32 = 0xc09b;
-const AR_KERNEL_SS = 0xc093;
-const AR_USER_CS64 = 0xa0fb;
-const AR_USER_CS32 = 0xc0fb;
-const AR_USER_SS = 0xc0f3;
-
-function flat(selector: number, attributes: number): X86State["seg"]["cs"] {
-  return { selector: selector & 0xffff, base: 0n, limit: 0xffff_ffff, attributes };
-}
-
-function msr(env: X86Env, code: number): bigint {
-  return env.syscallMsr ? env.syscallMsr(code) : 0n;
-}
-
 /** IA32_SYSENTER_CS[15:0], or #GP(0) when its bits 15:2 are zero or CR0.PE is clear. */
 function sysenterCs(env: X86Env): number {
-  const cs = Number(msr(env, MSR_SYSENTER_CS) & 0xffffn);
+  const cs = Number(systemCallMsr(env, MSR_SYSENTER_CS) & 0xffffn);
   if (!(env.state.cr0 & CR0.PE) || (cs & 0xfffc) === 0) env.raise(VECTOR.GP, 0);
   return cs;
 }
@@ -48,9 +33,9 @@ const sysenter: Sem = (env) => {
   const ia32e = (s.efer & EFER.LMA) !== 0n;
   const from = s.mode;
   s.rflags = (s.rflags & ~SYSENTER_CLEARS) | 2n;
-  s.seg.cs = flat(cs & 0xfffc, ia32e ? AR_KERNEL_CS64 : AR_KERNEL_CS32);
-  s.seg.ss = flat((cs & 0xfffc) + 8, AR_KERNEL_SS);
-  const sp = msr(env, MSR_SYSENTER_ESP), ip = msr(env, MSR_SYSENTER_EIP);
+  s.seg.cs = flat(cs & 0xfffc, ia32e ? FLAT_AR.kernelCs64 : FLAT_AR.kernelCs32);
+  s.seg.ss = flat((cs & 0xfffc) + 8, FLAT_AR.kernelSs);
+  const sp = systemCallMsr(env, MSR_SYSENTER_ESP), ip = systemCallMsr(env, MSR_SYSENTER_EIP);
   s.gpr[4] = ia32e ? sp : sp & 0xffff_ffffn;
   s.mode = modeOf(s);
   env.privilegeChanged?.(from);
@@ -66,8 +51,8 @@ const sysexit: Sem = (env, insn) => {
   if (to64 && (!isCanonical(s.gpr[1]!) || !isCanonical(s.gpr[2]!))) env.raise(VECTOR.GP, 0);
   const sel = (cs + (to64 ? 32 : 16)) | 3;
   const from = s.mode;
-  s.seg.cs = flat(sel, to64 ? AR_USER_CS64 : AR_USER_CS32);
-  s.seg.ss = flat(sel + 8, AR_USER_SS);
+  s.seg.cs = flat(sel, to64 ? FLAT_AR.userCs64 : FLAT_AR.userCs32);
+  s.seg.ss = flat(sel + 8, FLAT_AR.userSs);
   s.gpr[4] = to64 ? s.gpr[1]! : s.gpr[1]! & 0xffff_ffffn;
   s.mode = modeOf(s);
   env.privilegeChanged?.(from);
