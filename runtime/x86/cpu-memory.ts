@@ -97,13 +97,13 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
    */
   systemVersion = 0;
 
-  /** Forget the cached fetch translation and code-dependent caches (fetch-cache.ts). */
   /**
    * Linear pages (keyed as codePage computes them) whose fetch translation was made since the last
    * invalidateFetch: an INVLPG of one of them drops every cached translation (the chains and traces
    * followed it); of any other page, only that page's data entries (invalidatePage).
    */
   protected readonly fetchedPages = new Set<number>();
+  /** Forget the cached fetch translation and code-dependent caches (fetch-cache.ts). */
   abstract invalidateFetch(): void;
   /** Guest memory written at a page: decoded code from it goes (fetch-cache.ts). */
   abstract codeWritten(pageNumber: number): void;
@@ -174,10 +174,12 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
     for (const c of this.peers) c.dropWriteEntries(pn);
   }
 
-  /** Forget fast write entries for host page `pn` (it now holds decoded code: writes must reach codeWritten). */
+  /** Forget fast write entries for host page `pn`, in both privileges' banks (it now holds decoded code: writes must reach codeWritten). */
   private dropWriteEntries(pn: number): void {
-    for (let i = 0; i < 256; i++) if (this.wPn[i] === pn) this.wKey[i] = NaN;
-    for (let i = 0; i < 256; i++) if (this.oKey.wPn[i] === pn) this.oKey.w[i] = NaN;
+    for (let i = 0; i < 256; i++) {
+      if (this.wPn[i] === pn) this.wKey[i] = NaN;
+      if (this.oKey.wPn[i] === pn) this.oKey.w[i] = NaN;
+    }
   }
 
   /**
@@ -296,7 +298,7 @@ export abstract class CpuMemory implements Omit<FastMem, "readCr8" | "writeCr8">
       const memory = this.deps.memory;
       // A page newly known to hold paging structures: no vCPU keeps a fast write entry for it (pt-watch.ts).
       const pn = Math.floor(hpa / 4096);
-      if (this.ptWatch.noteEntryPage(pn)) for (const c of this.peers) c.dropWriteEntries(pn);
+      if (this.ptWatch.noteEntryPage(pn)) this.dropPeerWriteEntries(pn);
       port.hi = size === 8 ? memory.read32(hpa + 4) : 0;
       return memory.read32(hpa);
     },

@@ -172,9 +172,7 @@ export class X86Cpu extends CpuControl implements X86Env, FastMem {
       s.mode = modeOf(s);
       // The code caches depend on CS (mode, base); the TLB does not (SDM Vol. 3 4.10.4: loading
       // a segment register invalidates no TLB entry; U/S is checked against CPL on every access).
-      // In 64-bit mode before and after, the CS base plays no part: only the privilege may change.
-      if (mode === "long64" && s.mode === "long64") this.privilegeSwitched();
-      else this.invalidateFetch();
+      this.privilegeChanged(mode);
     }
   }
 
@@ -185,22 +183,16 @@ export class X86Cpu extends CpuControl implements X86Env, FastMem {
   }
 
   /**
-   * CS/SS replaced by SYSCALL/SYSRET (from mode `from`): within 64-bit mode only the privilege
-   * changed (privilegeSwitched); into or out of compatibility mode every cached translation goes.
+   * CS replaced (a descriptor load: an interrupt, IRET, a far transfer; or SYSCALL/SYSRET,
+   * SYSENTER/SYSEXIT), the mode before it `from`. Within 64-bit mode the CS base plays no part and
+   * only the privilege may have changed: the data TLB banks swap when it moved between supervisor
+   * and user, and the fetch translations of the new privilege serve (each is tagged with the
+   * privilege it was checked for: fUser, vUser); block chains are linked again (the epoch: a link
+   * was made at one privilege); the TLB and each privilege's fast entries stay. Into or out of
+   * 64-bit mode every cached translation goes.
    */
   privilegeChanged(from: X86State["mode"]): void {
-    if (from === "long64" && this.state.mode === "long64") this.privilegeSwitched();
-    else this.invalidateFetch();
-  }
-
-  /**
-   * CS changed within 64-bit mode (an interrupt, IRETQ, a far return between privilege levels):
-   * the data TLB banks swap when the privilege moved between supervisor and user, and the fetch
-   * translations of the new privilege serve (each is tagged with the privilege it was checked for:
-   * fUser, vUser). Block chains are linked again (the epoch): a link was made at one privilege.
-   * The TLB and each privilege's fast entries stay.
-   */
-  private privilegeSwitched(): void {
+    if (from !== "long64" || this.state.mode !== "long64") return this.invalidateFetch();
     this.epoch++;
     this.systemVersion++;
     this.selectBank();

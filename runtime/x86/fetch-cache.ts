@@ -37,9 +37,9 @@ export abstract class CpuFetch extends CpuMemory {
   /** Page offset of rip after codePage(). */
   private fOff = 0;
 
-  /** Forget the cached fetch translation (TLB flush, EPT change by the hypervisor, VM entry). */
   /** Bumped whenever a fetch translation or cached code may have changed (block chains check it). */
   epoch = 0;
+  /** Forget the cached fetch translations and the data TLB (TLB flush, EPT change by the hypervisor, VM entry). */
   invalidateFetch(): void {
     if (this.fetchedPages.size !== 0) this.fetchedPages.clear();
     this.epoch++;

@@ -25,15 +25,14 @@ export interface SystemTableCpu {
   raise(vector: number, errorCode?: number): never;
 }
 
-/** The four guest-state fields of LDTR and of TR, looked up once (a delivery that switches stacks reads TR's base). */
-const SYSTEM_SEGMENT_FIELDS = {
-  ldtr: (["SELECTOR", "BASE", "LIMIT", "AR_BYTES"] as const).map((f) => lookupField(`GUEST_LDTR_${f}`).field),
-  tr: (["SELECTOR", "BASE", "LIMIT", "AR_BYTES"] as const).map((f) => lookupField(`GUEST_TR_${f}`).field),
-};
+/** The selector, base, limit and access-rights fields of LDTR or TR. */
+const fieldsOf = (which: "ldtr" | "tr") => (["SELECTOR", "BASE", "LIMIT", "AR_BYTES"] as const).map((f) => lookupField(`${prefix(which)}_${f}`).field) as [VmcsField, VmcsField, VmcsField, VmcsField];
+/** Those fields looked up once (a delivery that switches stacks reads TR's base). */
+const SYSTEM_SEGMENT_FIELDS = { ldtr: fieldsOf("ldtr"), tr: fieldsOf("tr") };
 
 /** LDTR or TR from the VMCS guest-state fields (selector, base, limit, access rights). */
 export function readSystemSegment(vmcs: Vmcs, which: "ldtr" | "tr"): X86SystemSegment {
-  const [selector, base, limit, ar] = SYSTEM_SEGMENT_FIELDS[which] as [VmcsField, VmcsField, VmcsField, VmcsField];
+  const [selector, base, limit, ar] = SYSTEM_SEGMENT_FIELDS[which];
   return {
     selector: Number(vmcs.readField(selector)),
     base: vmcs.readField(base),

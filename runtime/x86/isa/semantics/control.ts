@@ -3,6 +3,7 @@
 // PUSH/POP, LEAVE, JMP, Jcc, CALL, RET and NOP are code templates in fast.ts. Branches assign
 // state.nextRip; stack memory is accessed before rsp and rip are committed.
 
+import type { X86State } from "../../env.js";
 import type { X86Insn, X86Operand } from "../types.js";
 import {
   ZF, branchTarget, effectiveAddress, flag, mask, peekPop, push, readGpr, readMem,
@@ -163,7 +164,7 @@ const iret: Sem = (env, insn) => {
  * already null are left alone (their base may be in use in 64-bit mode). The CS load of the same
  * IRET has bumped the CPU's systemVersion, so the VM exit's save compares the segments.
  */
-function nullMorePrivilegedSegments(s: { seg: Record<"es" | "ds" | "fs" | "gs" | "cs", { selector: number; base: bigint; limit: number; attributes: number }> }): void {
+function nullMorePrivilegedSegments(s: X86State): void {
   const cpl = s.seg.cs.selector & 3;
   for (const r of ["es", "ds", "fs", "gs"] as const) {
     const seg = s.seg[r];

@@ -4,23 +4,15 @@
 // encodings that are not these instructions (#UD), and LOCK.
 
 import { describe, expect, it } from "vitest";
-import { assembleX86, decodeX86 } from "../../../../runtime/x86/isa/index.js";
-import { FakeEnv, GuestFault } from "./fake-env.js";
+import { decodeX86 } from "../../../../runtime/x86/isa/index.js";
+import { FakeEnv, GuestFault, runProgram } from "./fake-env.js";
 
 const CF = 1n, PF = 4n, AF = 0x10n, ZF = 0x40n, SF = 0x80n, OF = 0x800n;
 const ARITH = CF | PF | AF | ZF | SF | OF;
 const RAX = 0, RCX = 1, RDX = 2, RBX = 3;
 const BUF = 0x8000n;
 
-function run(src: string, setup: (env: FakeEnv) => void = () => {}, bits: 32 | 64 = 64): FakeEnv {
-  const env = new FakeEnv(bits === 64 ? "long64" : "protected32");
-  const p = assembleX86(src, { bits, base: 0x1000n });
-  env.load(0x1000n, p.bytes);
-  env.state.rip = 0x1000n;
-  setup(env);
-  for (let i = 0; i < p.lines.length; i++) env.step();
-  return env;
-}
+const run = runProgram;
 const q = (env: FakeEnv, at: bigint) => env.readBytes(at, 8).reduce((v, b, i) => v | (BigInt(b) << BigInt(8 * i)), 0n);
 const putQ = (env: FakeEnv, at: bigint, v: bigint) => env.load(at, Uint8Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn)));
 function vectorOf(f: () => unknown): number | null {

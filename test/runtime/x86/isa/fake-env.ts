@@ -2,7 +2,7 @@
 // intercepting operation, guest exceptions thrown as GuestFault, and a CPU loop.
 
 import type { X86Env, X86MemAccess, X86Mode, X86Seg, X86State } from "../../../../runtime/x86/env.js";
-import { decodeX86, executeX86, type X86Insn } from "../../../../runtime/x86/isa/index.js";
+import { assembleX86, decodeX86, executeX86, type X86Insn } from "../../../../runtime/x86/isa/index.js";
 
 export class GuestFault extends Error {
   constructor(readonly vector: number, readonly errorCode?: number) {
@@ -170,4 +170,15 @@ export class FakeEnv implements X86Env {
     while (!this.halted && n < maxSteps) (this.step(), n++);
     return n;
   }
+}
+
+/** Assemble `src` at 0x1000, run every instruction once on a FakeEnv of `bits` (after `setup`), return the env. */
+export function runProgram(src: string, setup: (env: FakeEnv) => void = () => {}, bits: 32 | 64 = 64): FakeEnv {
+  const env = new FakeEnv(bits === 64 ? "long64" : "protected32");
+  const p = assembleX86(src, { bits, base: 0x1000n });
+  env.load(0x1000n, p.bytes);
+  env.state.rip = 0x1000n;
+  setup(env);
+  for (let i = 0; i < p.lines.length; i++) env.step();
+  return env;
 }

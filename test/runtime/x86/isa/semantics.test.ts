@@ -4,22 +4,14 @@
 
 import { describe, expect, it } from "vitest";
 import { assembleX86 } from "../../../../runtime/x86/isa/index.js";
-import { FakeEnv, GuestFault } from "./fake-env.js";
+import { FakeEnv, GuestFault, runProgram } from "./fake-env.js";
 
 const CF = 1n, PF = 4n, AF = 0x10n, ZF = 0x40n, SF = 0x80n, OF = 0x800n, DF = 0x400n;
 const ARITH = CF | PF | AF | ZF | SF | OF;
 const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RSI = 6, RDI = 7;
 
 /** Assemble `src` at 0x1000, run every instruction once, return the env. */
-function run(src: string, setup: (env: FakeEnv) => void = () => {}, bits: 32 | 64 = 64): FakeEnv {
-  const env = new FakeEnv(bits === 64 ? "long64" : "protected32");
-  const p = assembleX86(src, { bits, base: 0x1000n });
-  env.load(0x1000n, p.bytes);
-  env.state.rip = 0x1000n;
-  setup(env);
-  for (let i = 0; i < p.lines.length; i++) env.step();
-  return env;
-}
+const run = runProgram;
 
 function flags(env: FakeEnv): bigint {
   return env.state.rflags & ARITH;
