@@ -25,14 +25,19 @@ describe("exitlab run under abuse", () => {
   test("SIGINT stops a run at an instruction boundary with Interrupted (status 1)", async () => {
     const prog = file("spin.exl", "set steplimit 1000000000000\nvm boot x86_64 asm {\n1: jmp 1b\n}\nrun\nprint \"not reached\"\n");
     const p = spawn("node", ["bin/exitlab.js", "run", prog], { cwd: root });
-    let err = "";
+    let err = "", out = "";
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => p.on("close", (code) => r(code)));
     try {
-      // Until the guest has spun for a second of CPU time (proc(5) stat: utime + stime in ticks),
-      // so the signal arrives during `run` however loaded the machine is.
+      // Until the statement before `run` has printed (the CLI's start-up alone takes about a second
+      // of CPU: a fixed CPU budget could end before `run` began), then a further 0.3 s of CPU time
+      // (proc(5) stat: utime + stime in ticks), so the signal arrives during `run` however loaded
+      // the machine is.
       const cpu = () => readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1]!.split(" ").slice(11, 13).reduce((a, b) => a + Number(b), 0);
-      for (const t0 = Date.now(); cpu() < 100 && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 100));
+      for (const t0 = Date.now(); !out.includes("booted x86_64 VM") && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 50));
+      const booted = cpu();
+      for (const t0 = Date.now(); cpu() < booted + 30 && Date.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 50));
       const t0 = Date.now();
       p.kill("SIGINT");
       const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 10_000))]);
